@@ -1,0 +1,146 @@
+package dev.llmmetrics;
+
+import dev.llmmetrics.collect.SessionMetricsCollector;
+import dev.llmmetrics.config.LlmMetricsConfig;
+import dev.llmmetrics.event.EventBus;
+import dev.llmmetrics.event.EventTypes;
+import dev.llmmetrics.event.Subscription;
+import dev.llmmetrics.store.InMemorySessionStore;
+import dev.llmmetrics.store.SessionStore;
+import dev.llmmetrics.track.CallTracker;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * llm-metrics inside an application: the event bus, the call tracker, the session store and the
+ * collector that turns events into meters on the application's {@link MeterRegistry}.
+ *
+ * <pre>{@code
+ * LlmMetrics metrics = LlmMetrics.builder(registry).build();
+ * String answer = metrics.tracker().track(sessionId, "gpt-4o", messages.size(), 0,
+ *         () -> client.chat(messages), r -> Usage.of(r.promptTokens(), r.completionTokens(), false));
+ * metrics.store().session(sessionId);   // the session's aggregates and recent requests
+ * metrics.close();                      // on shutdown
+ * }</pre>
+ *
+ * <p>A daemon thread evicts idle sessions, at a tenth of the idle timeout (at most once a minute).
+ */
+public final class LlmMetrics implements AutoCloseable {
+
+    private static final Logger LOG = System.getLogger(LlmMetrics.class.getName());
+
+    private final LlmMetricsConfig config;
+    private final EventBus bus;
+    private final SessionStore store;
+    private final SessionMetricsCollector collector;
+    private final CallTracker tracker;
+    private final List<Subscription> subscriptions;
+    private final ScheduledExecutorService sweeper;
+
+    private LlmMetrics(Builder builder) {
+        this.config = builder.config;
+        this.bus = new EventBus(config.maxEventTypes(), builder.clock);
+        this.store = builder.store != null ? builder.store
+                : new InMemorySessionStore(config.maxSessions(), config.maxRecordsPerSession(),
+                        config.sessionIdleTimeout(), builder.clock);
+        this.collector = new SessionMetricsCollector(store, config.maxMeteredSessions(), config.maxModels());
+        collector.bindTo(builder.registry);
+        this.subscriptions = List.of(
+                bus.subscribe(EventTypes.LLM_REQUEST_STARTED, collector),
+                bus.subscribe(EventTypes.LLM_REQUEST_COMPLETED, collector),
+                bus.subscribe(EventTypes.LLM_REQUEST_FAILED, collector));
+        this.tracker = new CallTracker(bus);
+        this.sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform()
+                .name("llm-metrics-idle-sweeper").daemon(true).factory());
+        long periodMs = Math.clamp(config.sessionIdleTimeout().toMillis() / 10, 10L, Duration.ofMinutes(1).toMillis());
+        sweeper.scheduleWithFixedDelay(this::evictIdleSessions, periodMs, periodMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** A builder recording into {@code registry}. */
+    public static Builder builder(MeterRegistry registry) {
+        return new Builder(registry);
+    }
+
+    /** The configuration in force. */
+    public LlmMetricsConfig config() {
+        return config;
+    }
+
+    /** The event bus: publish events here, or subscribe listeners of your own. */
+    public EventBus bus() {
+        return bus;
+    }
+
+    /** The call tracker publishing on {@link #bus()}. */
+    public CallTracker tracker() {
+        return tracker;
+    }
+
+    /** The session store the collector updates. */
+    public SessionStore store() {
+        return store;
+    }
+
+    /** The collector: per-model totals, and clearing a session from the store and the registry. */
+    public SessionMetricsCollector collector() {
+        return collector;
+    }
+
+    /** Stops the idle sweeper and unsubscribes the collector; the meters stay in the registry. */
+    @Override
+    public void close() {
+        sweeper.shutdownNow();
+        subscriptions.forEach(Subscription::close);
+    }
+
+    private void evictIdleSessions() {
+        try {
+            store.evictIdle();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Idle session sweep failed; trying again at the next period", e);
+        }
+    }
+
+    /** Builds {@link LlmMetrics}. */
+    public static final class Builder {
+        private final MeterRegistry registry;
+        private LlmMetricsConfig config = LlmMetricsConfig.DEFAULTS;
+        private SessionStore store;
+        private InstantSource clock = InstantSource.system();
+
+        private Builder(MeterRegistry registry) {
+            this.registry = Objects.requireNonNull(registry, "registry");
+        }
+
+        /** The bounds; {@link LlmMetricsConfig#DEFAULTS} unless set. */
+        public Builder config(LlmMetricsConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /** A session store to use instead of the in-memory one built from the configuration's bounds. */
+        public Builder store(SessionStore store) {
+            this.store = Objects.requireNonNull(store, "store");
+            return this;
+        }
+
+        /** The wall clock that dates activity and uptime; the system clock unless set. */
+        public Builder clock(InstantSource clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Wires everything and starts the idle sweeper. */
+        public LlmMetrics build() {
+            return new LlmMetrics(this);
+        }
+    }
+}

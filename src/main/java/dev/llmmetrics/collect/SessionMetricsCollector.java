@@ -1,0 +1,274 @@
+package dev.llmmetrics.collect;
+
+import static dev.llmmetrics.collect.MeterNames.*;
+
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.EventListener;
+import dev.llmmetrics.event.GenericEvent;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.store.EvictionReason;
+import dev.llmmetrics.store.SessionStore;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.PriorityQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Updates the Micrometer meters and the {@link SessionStore} for every LLM request event.
+ *
+ * <p>Per model it keeps counters, a latency histogram, token histograms, message and tool summaries
+ * and an in-flight gauge; these are never removed. Per (session, model) it keeps bucket-less counters,
+ * a timer and token summaries, for at most {@code maxMeteredSessions} sessions, the most recently
+ * active: an id label is the classic way to overload a Prometheus server, so the scrape stays bounded
+ * whatever the traffic, while the store keeps serving every session it holds. Meters are cached, so
+ * recording an event for a known (session, model) goes through two map lookups and the meters
+ * themselves, never through a builder.
+ *
+ * <p>Use: {@link #bindTo(MeterRegistry)} once, then subscribe the collector to
+ * {@code LLM_REQUEST_STARTED}, {@code LLM_REQUEST_COMPLETED} and {@code LLM_REQUEST_FAILED}.
+ *
+ * <p>The request log lines go to the logger {@value #REQUEST_LOGGER} at INFO; turning it down costs
+ * nothing on the hot path.
+ */
+public final class SessionMetricsCollector implements MeterBinder, EventListener {
+
+    /** The logger of the per-request INFO lines. */
+    public static final String REQUEST_LOGGER = "dev.llmmetrics.requests";
+
+    private static final Logger REQUEST_LOG = System.getLogger(REQUEST_LOGGER);
+    private static final Comparator<Activity> NEWEST_FIRST = Comparator.comparingLong(Activity::lastActiveNanos).reversed();
+
+    private final SessionStore store;
+    private final int maxMeteredSessions;
+    private final int maxModels;
+    private final int meterEvictionBatch;
+    private final ConcurrentHashMap<String, ModelMeters> models = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, SessionMeters> sessions = new ConcurrentHashMap<>();
+    private final AtomicBoolean evicting = new AtomicBoolean();
+    private volatile MeterRegistry registry;
+    private Counter evictedForCapacity;
+    private Counter evictedForIdleness;
+
+    /**
+     * A collector writing to {@code store}.
+     *
+     * @param store              the session store to update; its evictions remove the session's meters
+     * @param maxMeteredSessions most sessions with per-session meters; positive
+     * @param maxModels          most distinct model labels on per-model meters; later models share the
+     *                           label {@code _other}; positive
+     */
+    public SessionMetricsCollector(SessionStore store, int maxMeteredSessions, int maxModels) {
+        if (maxMeteredSessions < 1) {
+            throw new IllegalArgumentException("maxMeteredSessions must be positive, was " + maxMeteredSessions);
+        }
+        if (maxModels < 1) {
+            throw new IllegalArgumentException("maxModels must be positive, was " + maxModels);
+        }
+        this.store = Objects.requireNonNull(store, "store");
+        this.maxMeteredSessions = maxMeteredSessions;
+        this.maxModels = maxModels;
+        this.meterEvictionBatch = Math.max(1, maxMeteredSessions / 100);
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        if (this.registry != null) {
+            throw new IllegalStateException("already bound to a registry");
+        }
+        Gauge.builder(SESSIONS_ACTIVE, store, SessionStore::sessionCount)
+                .description("Sessions held in the session store")
+                .register(registry);
+        Gauge.builder(SESSIONS_METERED, sessions, Map::size)
+                .description("Sessions that currently have per-session meters")
+                .register(registry);
+        evictedForCapacity = evicted(registry, EvictionReason.CAPACITY);
+        evictedForIdleness = evicted(registry, EvictionReason.IDLE);
+        store.addEvictionListener(this::onEvicted);
+        this.registry = registry;
+    }
+
+    @Override
+    public void onEvent(Event event) {
+        MeterRegistry registry = this.registry;
+        if (registry == null) {
+            throw new IllegalStateException("bindTo(MeterRegistry) must be called before events arrive");
+        }
+        switch (event) {
+            case LlmRequestStarted e -> started(e, registry);
+            case LlmRequestCompleted e -> completed(e, registry);
+            case LlmRequestFailed e -> failed(e, registry);
+            case GenericEvent e -> {
+                // Counted by the bus; it carries no LLM request data.
+            }
+        }
+    }
+
+    /**
+     * Forgets a session: removes it from the store and its meters from the registry.
+     *
+     * @return whether the store or the registry held anything of it
+     */
+    public boolean clearSession(String sessionId) {
+        boolean inStore = store.clear(sessionId);
+        return removeMeters(sessionId) || inStore;
+    }
+
+    /** Totals per model label, read from the meters, in label order. */
+    public List<ModelTotals> modelTotals() {
+        List<ModelTotals> totals = new ArrayList<>(models.size());
+        for (ModelMeters meters : models.values()) {
+            totals.add(meters.totals());
+        }
+        totals.sort(Comparator.comparing(ModelTotals::model));
+        return totals;
+    }
+
+    private void started(LlmRequestStarted e, MeterRegistry registry) {
+        modelMeters(e.model(), registry).started(e.messagesCount(), e.toolsCount());
+        store.recordStarted(e);
+        if (REQUEST_LOG.isLoggable(Level.INFO)) {
+            REQUEST_LOG.log(Level.INFO, "LLM request started for session {0}", e.sessionId());
+        }
+    }
+
+    private void completed(LlmRequestCompleted e, MeterRegistry registry) {
+        ModelMeters model = modelMeters(e.model(), registry);
+        model.completed(e.durationMs(), e.promptTokens(), e.completionTokens());
+        sessionModelMeters(e.sessionId(), model.label, registry)
+                .completed(e.durationMs(), e.promptTokens(), e.completionTokens(), e.hasToolCalls());
+        boundMeteredSessions();
+        store.recordCompleted(e);
+        if (REQUEST_LOG.isLoggable(Level.INFO)) {
+            REQUEST_LOG.log(Level.INFO, "LLM request completed for session {0}: {1}ms, {2} tokens",
+                    e.sessionId(), String.valueOf(e.durationMs()), String.valueOf(e.totalTokens()));
+            logSessionUpdated(e.sessionId());
+        }
+    }
+
+    private void failed(LlmRequestFailed e, MeterRegistry registry) {
+        ModelMeters model = modelMeters(e.model(), registry);
+        model.failed(e.durationMs());
+        sessionModelMeters(e.sessionId(), model.label, registry).failed();
+        boundMeteredSessions();
+        store.recordFailed(e);
+        if (REQUEST_LOG.isLoggable(Level.INFO)) {
+            REQUEST_LOG.log(Level.INFO, "LLM request failed for session {0}: {1}", e.sessionId(), e.error());
+            logSessionUpdated(e.sessionId());
+        }
+    }
+
+    private void logSessionUpdated(String sessionId) {
+        store.session(sessionId).ifPresent(m -> REQUEST_LOG.log(Level.INFO, "Session {0} metrics updated: {1} requests, {2} tokens",
+                sessionId, String.valueOf(m.totalRequests()), String.valueOf(m.totalTokens())));
+    }
+
+    /**
+     * The meters of {@code model}, created on its first event. Past the bound, unknown models share the
+     * {@code _other} meters; concurrent first events may overshoot the bound by a few, never more than
+     * the number of publishing threads, and take no lock.
+     */
+    private ModelMeters modelMeters(String model, MeterRegistry registry) {
+        ModelMeters meters = models.get(model);
+        if (meters != null) {
+            return meters;
+        }
+        String label = models.size() < maxModels ? model : OTHER_MODEL;
+        meters = models.get(label);
+        return meters != null ? meters : models.computeIfAbsent(label, l -> new ModelMeters(l, registry));
+    }
+
+    private SessionModelMeters sessionModelMeters(String sessionId, String modelLabel, MeterRegistry registry) {
+        long now = System.nanoTime();
+        while (true) {
+            SessionMeters session = sessions.get(sessionId);
+            if (session == null) {
+                SessionMeters created = new SessionMeters(sessionId, now);
+                session = sessions.putIfAbsent(sessionId, created);
+                if (session == null) {
+                    session = created;
+                }
+            }
+            session.touch(now);
+            SessionModelMeters meters = session.forModel(modelLabel, registry);
+            if (meters != null) {
+                return meters;
+            }
+            sessions.remove(sessionId, session);
+        }
+    }
+
+    /**
+     * Removes the meters of the least recently active sessions until at most the bound remain. Called
+     * after recording, so that the session just recorded, the most recently active, is never removed
+     * before its update landed.
+     */
+    private void boundMeteredSessions() {
+        while (sessions.size() > maxMeteredSessions && evicting.compareAndSet(false, true)) {
+            try {
+                int excess = sessions.size() - maxMeteredSessions;
+                if (excess > 0) {
+                    for (Activity victim : leastRecentlyActive(excess + meterEvictionBatch - 1)) {
+                        removeMeters(victim.session());
+                    }
+                }
+            } finally {
+                evicting.set(false);
+            }
+        }
+    }
+
+    private List<Activity> leastRecentlyActive(int n) {
+        PriorityQueue<Activity> newestOnTop = new PriorityQueue<>(n + 1, NEWEST_FIRST);
+        for (SessionMeters session : sessions.values()) {
+            long lastActive = session.lastActiveNanos();
+            if (newestOnTop.size() < n) {
+                newestOnTop.add(new Activity(session, lastActive));
+            } else if (lastActive - newestOnTop.peek().lastActiveNanos() < 0) {
+                newestOnTop.poll();
+                newestOnTop.add(new Activity(session, lastActive));
+            }
+        }
+        return new ArrayList<>(newestOnTop);
+    }
+
+    private void onEvicted(String sessionId, EvictionReason reason) {
+        removeMeters(sessionId);
+        (reason == EvictionReason.CAPACITY ? evictedForCapacity : evictedForIdleness).increment();
+    }
+
+    private boolean removeMeters(String sessionId) {
+        SessionMeters session = sessions.get(sessionId);
+        return session != null && removeMeters(session);
+    }
+
+    private boolean removeMeters(SessionMeters session) {
+        if (!sessions.remove(session.sessionId, session)) {
+            return false;
+        }
+        session.remove(registry);
+        return true;
+    }
+
+    private static Counter evicted(MeterRegistry registry, EvictionReason reason) {
+        return Counter.builder(SESSIONS_EVICTED)
+                .description("Sessions evicted from the session store, by reason (capacity or idle)")
+                .tag(TAG_REASON, reason.label())
+                .register(registry);
+    }
+
+    /** A metered session with its last activity time read once. */
+    private record Activity(SessionMeters session, long lastActiveNanos) {
+    }
+}

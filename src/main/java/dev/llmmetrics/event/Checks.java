@@ -1,0 +1,71 @@
+package dev.llmmetrics.event;
+
+import java.time.Instant;
+
+/** Validation shared by the event records; every failure names the offending field. */
+final class Checks {
+
+    private Checks() {
+    }
+
+    static String id(String field, String value) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(field + " must not be blank");
+        }
+        return text(field, value, Event.MAX_ID_LENGTH, false);
+    }
+
+    static String optionalId(String field, String value) {
+        if (value == null) {
+            return null;
+        }
+        return id(field, value);
+    }
+
+    /**
+     * A string of at most {@code maxLength} characters, valid UTF-16 (no lone surrogate) and free of
+     * control characters, except line feeds and tabs where {@code multiline} allows them.
+     */
+    static String text(String field, String value, int maxLength, boolean multiline) {
+        if (value == null) {
+            throw new IllegalArgumentException(field + " must not be null");
+        }
+        if (value.length() > maxLength) {
+            throw new IllegalArgumentException(field + " must be at most " + maxLength + " characters, was " + value.length());
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (Character.isISOControl(c) && !(multiline && (c == '\n' || c == '\t'))) {
+                throw new IllegalArgumentException(field + " must not contain control characters (found U+"
+                        + String.format("%04X", (int) c) + " at index " + i + ")");
+            }
+            if (Character.isSurrogate(c)) {
+                boolean paired = Character.isHighSurrogate(c)
+                        ? i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))
+                        : i > 0 && Character.isHighSurrogate(value.charAt(i - 1));
+                if (!paired) {
+                    throw new IllegalArgumentException(field + " must be valid Unicode (lone surrogate at index " + i + ")");
+                }
+            }
+        }
+        return value;
+    }
+
+    static int nonNegative(String field, int value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(field + " must not be negative, was " + value);
+        }
+        return value;
+    }
+
+    static long nonNegative(String field, long value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(field + " must not be negative, was " + value);
+        }
+        return value;
+    }
+
+    static Instant timestamp(Instant value) {
+        return value != null ? value : Instant.now();
+    }
+}

@@ -1,0 +1,220 @@
+package dev.llmmetrics.event;
+
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * In-process publish/subscribe of {@link Event}s by type name.
+ *
+ * <p>Dispatch happens on the publisher's thread, in subscription order: there is no queue that could
+ * overflow, and when {@link #publish(Event)} returns every listener has seen the event. A listener that
+ * throws is isolated: the exception is logged (at most once a second per listener), counted in
+ * {@link #stats()}, and neither the publisher nor the other listeners notice it.
+ *
+ * <p>The bus is thread-safe. Publishing takes no lock and allocates nothing once a type has been seen;
+ * subscribing and unsubscribing copy the listener array of one type and may happen at any time.
+ * The number of distinct type names is bounded ({@link #DEFAULT_MAX_TYPES} by default), so that a
+ * producer inventing type names cannot grow the bus without limit.
+ */
+public final class EventBus {
+
+    /** The default bound on distinct event type names. */
+    public static final int DEFAULT_MAX_TYPES = 1_000;
+
+    private static final Logger LOG = System.getLogger(EventBus.class.getName());
+    private static final long FAILURE_LOG_INTERVAL_NANOS = Duration.ofSeconds(1).toNanos();
+    private static final Registration[] NONE = new Registration[0];
+
+    private final ConcurrentHashMap<String, Channel> channels = new ConcurrentHashMap<>();
+    private final Channel allTypes = new Channel("*");
+    private final int maxTypes;
+    private final InstantSource clock;
+    private final Instant startedAt;
+
+    /** A bus with the default bound on type names. */
+    public EventBus() {
+        this(DEFAULT_MAX_TYPES, InstantSource.system());
+    }
+
+    /**
+     * A bus accepting at most {@code maxTypes} distinct type names.
+     *
+     * @param maxTypes the bound on distinct type names; positive
+     * @param clock    the clock used for the start time and uptime
+     */
+    public EventBus(int maxTypes, InstantSource clock) {
+        if (maxTypes < 1) {
+            throw new IllegalArgumentException("maxTypes must be positive, was " + maxTypes);
+        }
+        this.maxTypes = maxTypes;
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.startedAt = clock.instant();
+        for (String type : new String[] {EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
+                EventTypes.LLM_REQUEST_FAILED}) {
+            channels.put(type, new Channel(type));
+        }
+    }
+
+    /**
+     * Subscribes {@code listener} to events of one type.
+     *
+     * @return the subscription; close it to unsubscribe
+     * @throws IllegalArgumentException if {@code type} is not a valid type name
+     * @throws IllegalStateException    if the bound on distinct type names is reached
+     */
+    public Subscription subscribe(String type, EventListener listener) {
+        if (!EventTypes.isValidTypeName(type)) {
+            throw new IllegalArgumentException("not a valid event type name: " + type);
+        }
+        return channel(type).add(listener);
+    }
+
+    /** Subscribes {@code listener} to events of every type. */
+    public Subscription subscribeToAll(EventListener listener) {
+        return allTypes.add(listener);
+    }
+
+    /**
+     * Delivers {@code event} to the listeners of its type, then to the listeners of every type.
+     *
+     * @throws IllegalStateException if the event's type is new and the bound on distinct type names is reached
+     */
+    public void publish(Event event) {
+        Channel channel = channel(event.type());
+        channel.published.increment();
+        deliver(channel.listeners, event, channel);
+        deliver(allTypes.listeners, event, channel);
+    }
+
+    /** Whether an event of {@code type} can be published without exceeding the bound on type names. */
+    public boolean accepts(String type) {
+        return channels.containsKey(type) || channels.size() < maxTypes;
+    }
+
+    /** A snapshot of the bus's counters. */
+    public EventBusStats stats() {
+        Map<String, Long> published = new TreeMap<>();
+        Map<String, Integer> listeners = new TreeMap<>();
+        Map<String, Long> failures = new TreeMap<>();
+        long publishedTotal = 0;
+        long failuresTotal = 0;
+        for (Channel c : channels.values()) {
+            long p = c.published.sum();
+            long f = c.failures.sum();
+            published.put(c.type, p);
+            listeners.put(c.type, c.listeners.length);
+            if (f > 0) {
+                failures.put(c.type, f);
+            }
+            publishedTotal += p;
+            failuresTotal += f;
+        }
+        Instant now = clock.instant();
+        return new EventBusStats(publishedTotal, published, listeners, allTypes.listeners.length,
+                failuresTotal, failures, startedAt, Duration.between(startedAt, now));
+    }
+
+    private Channel channel(String type) {
+        Channel channel = channels.get(type);
+        if (channel != null) {
+            return channel;
+        }
+        if (channels.size() >= maxTypes) {
+            throw new IllegalStateException("too many distinct event types (limit " + maxTypes + "); not accepting " + type);
+        }
+        return channels.computeIfAbsent(type, Channel::new);
+    }
+
+    private static void deliver(Registration[] registrations, Event event, Channel channel) {
+        for (Registration r : registrations) {
+            try {
+                r.listener.onEvent(event);
+            } catch (VirtualMachineError fatal) {
+                throw fatal;
+            } catch (Throwable failure) {
+                channel.failures.increment();
+                r.failed(event, failure);
+            }
+        }
+    }
+
+    /** The listeners and counters of one type name. */
+    private static final class Channel {
+        final String type;
+        final LongAdder published = new LongAdder();
+        final LongAdder failures = new LongAdder();
+        volatile Registration[] listeners = NONE;
+
+        Channel(String type) {
+            this.type = type;
+        }
+
+        Registration add(EventListener listener) {
+            Registration registration = new Registration(this, Objects.requireNonNull(listener, "listener"));
+            synchronized (this) {
+                Registration[] current = listeners;
+                Registration[] next = Arrays.copyOf(current, current.length + 1);
+                next[current.length] = registration;
+                listeners = next;
+            }
+            return registration;
+        }
+
+        synchronized void remove(Registration registration) {
+            Registration[] current = listeners;
+            for (int i = 0; i < current.length; i++) {
+                if (current[i] == registration) {
+                    Registration[] next = new Registration[current.length - 1];
+                    System.arraycopy(current, 0, next, 0, i);
+                    System.arraycopy(current, i + 1, next, i, current.length - i - 1);
+                    listeners = next;
+                    return;
+                }
+            }
+        }
+    }
+
+    /** One listener on one channel. */
+    private static final class Registration implements Subscription {
+        final Channel channel;
+        final EventListener listener;
+        final AtomicBoolean closed = new AtomicBoolean();
+        final AtomicLong lastLoggedNanos = new AtomicLong(System.nanoTime() - FAILURE_LOG_INTERVAL_NANOS);
+        final LongAdder unlogged = new LongAdder();
+
+        Registration(Channel channel, EventListener listener) {
+            this.channel = channel;
+            this.listener = listener;
+        }
+
+        void failed(Event event, Throwable failure) {
+            long now = System.nanoTime();
+            long last = lastLoggedNanos.get();
+            if (now - last >= FAILURE_LOG_INTERVAL_NANOS && lastLoggedNanos.compareAndSet(last, now)) {
+                long suppressed = unlogged.sumThenReset();
+                LOG.log(Level.WARNING, () -> "Listener " + listener + " failed on a " + event.type() + " event"
+                        + (suppressed > 0 ? " (" + suppressed + " more failures since the last report)" : ""), failure);
+            } else {
+                unlogged.increment();
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                channel.remove(this);
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package dev.llmmetrics.event;
+
+import java.util.regex.Pattern;
+
+/** The event type names this library knows, and the rule every other type name follows. */
+public final class EventTypes {
+
+    /** Published right before an LLM call. */
+    public static final String LLM_REQUEST_STARTED = "LLM_REQUEST_STARTED";
+    /** Published when an LLM call returned a response. */
+    public static final String LLM_REQUEST_COMPLETED = "LLM_REQUEST_COMPLETED";
+    /** Published when an LLM call ended in an error. */
+    public static final String LLM_REQUEST_FAILED = "LLM_REQUEST_FAILED";
+
+    /** The longest type name accepted. */
+    public static final int MAX_TYPE_LENGTH = 64;
+
+    private static final Pattern UPPER_SNAKE = Pattern.compile("[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*");
+
+    private EventTypes() {
+    }
+
+    /** Whether {@code type} is one of the three LLM request event types. */
+    public static boolean isLlmRequestType(String type) {
+        return LLM_REQUEST_STARTED.equals(type) || LLM_REQUEST_COMPLETED.equals(type) || LLM_REQUEST_FAILED.equals(type);
+    }
+
+    /** Whether {@code type} is a well-formed upper-snake type name of at most {@value #MAX_TYPE_LENGTH} characters. */
+    public static boolean isValidTypeName(String type) {
+        return type != null && !type.isEmpty() && type.length() <= MAX_TYPE_LENGTH && UPPER_SNAKE.matcher(type).matches();
+    }
+}

@@ -1,0 +1,55 @@
+package dev.llmmetrics.event;
+
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * Any other event an agent runtime emits (agent, tool, human-in-the-loop …), carried so that the bus
+ * counts it.
+ *
+ * @param type          an upper-snake type name, for example {@code TOOL_CALL_STARTED}; not one of the
+ *                      three LLM request types, which have records of their own
+ * @param sessionId     the session the event belongs to; optional
+ * @param correlationId ties related events together; optional
+ * @param timestamp     when it happened; now (UTC) when {@code null}
+ * @param attributes    free-form string attributes; copied, never {@code null}
+ */
+public record GenericEvent(String type, String sessionId, String correlationId, Instant timestamp,
+                           Map<String, String> attributes) implements Event {
+
+    /** The most attributes one event may carry. */
+    public static final int MAX_ATTRIBUTES = 64;
+    /** The longest attribute value accepted. */
+    public static final int MAX_ATTRIBUTE_LENGTH = 1024;
+
+    /** Validates every field; see the class description. */
+    public GenericEvent {
+        if (!EventTypes.isValidTypeName(type)) {
+            throw new IllegalArgumentException("type must be an upper-snake name of at most "
+                    + EventTypes.MAX_TYPE_LENGTH + " characters such as AGENT_STARTED");
+        }
+        if (EventTypes.isLlmRequestType(type)) {
+            throw new IllegalArgumentException("type " + type + " has its own event record; use it instead of GenericEvent");
+        }
+        sessionId = Checks.optionalId("sessionId", sessionId);
+        correlationId = Checks.optionalId("correlationId", correlationId);
+        timestamp = Checks.timestamp(timestamp);
+        if (attributes == null) {
+            attributes = Map.of();
+        } else {
+            if (attributes.size() > MAX_ATTRIBUTES) {
+                throw new IllegalArgumentException("attributes must hold at most " + MAX_ATTRIBUTES + " entries");
+            }
+            attributes.forEach((k, v) -> {
+                Checks.id("attributes key", k);
+                Checks.text("attributes." + k, v, MAX_ATTRIBUTE_LENGTH, true);
+            });
+            attributes = Map.copyOf(attributes);
+        }
+    }
+
+    /** A generic event of the given type for a session, timestamped now, without attributes. */
+    public GenericEvent(String type, String sessionId) {
+        this(type, sessionId, null, null, Map.of());
+    }
+}

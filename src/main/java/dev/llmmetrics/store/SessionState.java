@@ -1,0 +1,92 @@
+package dev.llmmetrics.store;
+
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import java.time.Instant;
+
+/**
+ * One session's mutable state in the {@link InMemorySessionStore}. Every method but
+ * {@link #lastActiveMs()} must be called while holding the instance's monitor: the lock is per session,
+ * never global.
+ */
+final class SessionState {
+
+    /** Distinct model names whose canonical instance a session keeps, so records share one String per model. */
+    private static final int CANONICAL_MODELS = 8;
+
+    final String id;
+    private volatile long lastActiveMs;
+    private boolean removed;
+
+    private long successful;
+    private long failed;
+    private long totalDurationMs;
+    private long promptTokens;
+    private long completionTokens;
+    private long totalTokens;
+    private long requestsWithTools;
+    private final RecordRing records;
+    private final String[] models = new String[CANONICAL_MODELS];
+
+    SessionState(String id, int maxRecords, long nowMs) {
+        this.id = id;
+        this.records = new RecordRing(maxRecords);
+        this.lastActiveMs = nowMs;
+    }
+
+    long lastActiveMs() {
+        return lastActiveMs;
+    }
+
+    boolean removed() {
+        return removed;
+    }
+
+    void markRemoved() {
+        removed = true;
+    }
+
+    void touch(long nowMs) {
+        lastActiveMs = nowMs;
+    }
+
+    void add(LlmRequestCompleted e, long nowMs) {
+        successful++;
+        totalDurationMs += e.durationMs();
+        promptTokens += e.promptTokens();
+        completionTokens += e.completionTokens();
+        totalTokens += e.totalTokens();
+        if (e.hasToolCalls()) {
+            requestsWithTools++;
+        }
+        records.add(e.timestamp().toEpochMilli(), canonical(e.model()), e.durationMs(), e.promptTokens(),
+                e.completionTokens(), e.totalTokens(), true, e.hasToolCalls(), null);
+        lastActiveMs = nowMs;
+    }
+
+    void add(LlmRequestFailed e, long nowMs) {
+        failed++;
+        long duration = e.hasDuration() ? e.durationMs() : 0L;
+        records.add(e.timestamp().toEpochMilli(), canonical(e.model()), duration, 0, 0, 0, false, false, e.error());
+        lastActiveMs = nowMs;
+    }
+
+    SessionMetrics snapshot() {
+        return new SessionMetrics(id, successful + failed, successful, failed, totalDurationMs, promptTokens,
+                completionTokens, totalTokens, requestsWithTools, Instant.ofEpochMilli(lastActiveMs), records.toList());
+    }
+
+    private String canonical(String model) {
+        for (int i = 0; i < models.length; i++) {
+            String known = models[i];
+            if (known == null) {
+                models[i] = model;
+                return model;
+            }
+            if (known.equals(model)) {
+                return known;
+            }
+        }
+        return model;
+    }
+}

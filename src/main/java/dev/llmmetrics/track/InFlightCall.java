@@ -1,0 +1,108 @@
+package dev.llmmetrics.track;
+
+import dev.llmmetrics.event.EventBus;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
+
+/**
+ * An LLM call whose STARTED event has been published and whose end is still to come: the handle for
+ * streaming calls, where the usage arrives with the last chunk.
+ *
+ * <p>Exactly one of {@link #complete(Usage)} and {@link #fail(Throwable)} takes effect; later calls do
+ * nothing and return {@code false}. The duration is measured with a monotonic clock from
+ * {@link CallTracker#start} to that first call. Thread-safe.
+ */
+public final class InFlightCall {
+
+    private final EventBus bus;
+    private final LongSupplier nanoTime;
+    private final String sessionId;
+    private final String model;
+    private final String correlationId;
+    private final long startNanos;
+    private final AtomicBoolean finished = new AtomicBoolean();
+
+    InFlightCall(EventBus bus, LongSupplier nanoTime, String sessionId, String model, String correlationId) {
+        this.bus = bus;
+        this.nanoTime = nanoTime;
+        this.sessionId = sessionId;
+        this.model = model;
+        this.correlationId = correlationId;
+        this.startNanos = nanoTime.getAsLong();
+    }
+
+    /** The correlation id shared by this call's events. */
+    public String correlationId() {
+        return correlationId;
+    }
+
+    /**
+     * Publishes the COMPLETED event with {@code usage} and the measured duration.
+     *
+     * @return {@code true} if this call finished the request, {@code false} if it was already finished
+     */
+    public boolean complete(Usage usage) {
+        if (!finished.compareAndSet(false, true)) {
+            return false;
+        }
+        bus.publish(new LlmRequestCompleted(sessionId, model, elapsedMs(), usage.promptTokens(),
+                usage.completionTokens(), usage.totalTokens(), usage.hasToolCalls(), correlationId, null));
+        return true;
+    }
+
+    /**
+     * Publishes the FAILED event with the error's class and message and the measured duration.
+     *
+     * @return {@code true} if this call finished the request, {@code false} if it was already finished
+     */
+    public boolean fail(Throwable error) {
+        return fail(describe(error));
+    }
+
+    /**
+     * Publishes the FAILED event with {@code error} and the measured duration.
+     *
+     * @return {@code true} if this call finished the request, {@code false} if it was already finished
+     */
+    public boolean fail(String error) {
+        if (!finished.compareAndSet(false, true)) {
+            return false;
+        }
+        bus.publish(new LlmRequestFailed(sessionId, model, error, correlationId, null, elapsedMs()));
+        return true;
+    }
+
+    private long elapsedMs() {
+        return TimeUnit.NANOSECONDS.toMillis(Math.max(0L, nanoTime.getAsLong() - startNanos));
+    }
+
+    /**
+     * {@code Class: message}, cut to {@link LlmRequestFailed#MAX_ERROR_LENGTH} characters, with the
+     * control characters and lone surrogates the event rejects replaced by spaces.
+     */
+    static String describe(Throwable error) {
+        String message = error.getMessage();
+        String name = error.getClass().getName();
+        String text = message == null ? name : name + ": " + message;
+        StringBuilder clean = new StringBuilder(Math.min(text.length(), LlmRequestFailed.MAX_ERROR_LENGTH));
+        for (int i = 0; i < text.length(); ) {
+            int codePoint = text.codePointAt(i);
+            int width = Character.charCount(codePoint);
+            if (clean.length() + width > LlmRequestFailed.MAX_ERROR_LENGTH) {
+                break;
+            }
+            boolean rejected = (Character.isISOControl(codePoint) && codePoint != '\n' && codePoint != '\t')
+                    || Character.getType(codePoint) == Character.SURROGATE;
+            if (rejected) {
+                clean.append(' ');
+            } else {
+                clean.appendCodePoint(codePoint);
+            }
+            i += width;
+        }
+        return clean.toString();
+    }
+}

@@ -1,0 +1,159 @@
+package dev.llmmetrics.event;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import org.junit.jupiter.api.Test;
+
+class EventBusTest {
+
+    private final EventBus bus = new EventBus();
+
+    @Test
+    void listenersReceiveOnlyTheTypesTheySubscribedTo() {
+        List<Event> completed = new ArrayList<>();
+        List<Event> all = new ArrayList<>();
+        bus.subscribe(EventTypes.LLM_REQUEST_COMPLETED, completed::add);
+        bus.subscribeToAll(all::add);
+
+        Event started = new LlmRequestStarted("s", "m", 1, 0);
+        Event done = new LlmRequestCompleted("s", "m", 5, 1, 1, 2, false);
+        Event tool = new GenericEvent("TOOL_CALL_STARTED", "s");
+        bus.publish(started);
+        bus.publish(done);
+        bus.publish(tool);
+
+        assertEquals(List.of(done), completed);
+        assertEquals(List.of(started, done, tool), all);
+    }
+
+    @Test
+    void dispatchHappensOnThePublishersThreadBeforePublishReturns() {
+        AtomicReference<Thread> seenOn = new AtomicReference<>();
+        bus.subscribe(EventTypes.LLM_REQUEST_STARTED, e -> seenOn.set(Thread.currentThread()));
+        bus.publish(new LlmRequestStarted("s", "m", 1, 0));
+        assertEquals(Thread.currentThread(), seenOn.get());
+    }
+
+    @Test
+    void aThrowingListenerIsCountedAndIsolatedFromThePublisherAndTheOtherListeners() {
+        List<Event> received = new ArrayList<>();
+        bus.subscribe(EventTypes.LLM_REQUEST_FAILED, e -> {
+            throw new IllegalStateException("listener bug");
+        });
+        bus.subscribe(EventTypes.LLM_REQUEST_FAILED, received::add);
+        bus.subscribeToAll(e -> {
+            throw new AssertionError("also a bug");
+        });
+
+        bus.publish(new LlmRequestFailed("s", "m", "e1"));
+        bus.publish(new LlmRequestFailed("s", "m", "e2"));
+
+        assertEquals(2, received.size());
+        EventBusStats stats = bus.stats();
+        assertEquals(4, stats.listenerFailuresTotal());
+        assertEquals(4L, stats.listenerFailuresByType().get(EventTypes.LLM_REQUEST_FAILED));
+        assertEquals(2L, stats.publishedByType().get(EventTypes.LLM_REQUEST_FAILED));
+    }
+
+    @Test
+    void closingASubscriptionStopsDeliveryAndUpdatesListenerCounts() {
+        List<Event> received = new ArrayList<>();
+        Subscription subscription = bus.subscribe("AGENT_STARTED", received::add);
+        assertEquals(1, bus.stats().listenersByType().get("AGENT_STARTED"));
+
+        bus.publish(new GenericEvent("AGENT_STARTED", "s"));
+        subscription.close();
+        subscription.close();
+        bus.publish(new GenericEvent("AGENT_STARTED", "s"));
+
+        assertEquals(1, received.size());
+        assertEquals(0, bus.stats().listenersByType().get("AGENT_STARTED"));
+        assertEquals(2L, bus.stats().publishedByType().get("AGENT_STARTED"));
+    }
+
+    @Test
+    void statsCountEveryTypeAndReportUptime() {
+        Instant start = Instant.parse("2026-01-17T15:30:00Z");
+        Instant[] now = {start};
+        EventBus timed = new EventBus(10, () -> now[0]);
+        timed.publish(new GenericEvent("HITL_REQUESTED", "s"));
+        timed.publish(new LlmRequestStarted("s", "m", 1, 0));
+        timed.publish(new LlmRequestStarted("s", "m", 1, 0));
+        now[0] = start.plusSeconds(90);
+
+        EventBusStats stats = timed.stats();
+        assertEquals(3, stats.publishedTotal());
+        assertEquals(2L, stats.publishedByType().get(EventTypes.LLM_REQUEST_STARTED));
+        assertEquals(0L, stats.publishedByType().get(EventTypes.LLM_REQUEST_COMPLETED));
+        assertEquals(1L, stats.publishedByType().get("HITL_REQUESTED"));
+        assertEquals(start, stats.startedAt());
+        assertEquals(Duration.ofSeconds(90), stats.uptime());
+    }
+
+    @Test
+    void distinctTypeNamesAreBounded() {
+        EventBus small = new EventBus(4, InstantSource.system());
+        small.publish(new GenericEvent("AGENT_STARTED", "s"));
+        assertTrue(small.accepts("AGENT_STARTED"));
+        assertFalse(small.accepts("AGENT_STOPPED"));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> small.publish(new GenericEvent("AGENT_STOPPED", "s")));
+        assertTrue(e.getMessage().contains("too many distinct event types"));
+        small.publish(new LlmRequestStarted("s", "m", 1, 0));
+    }
+
+    @Test
+    void concurrentPublishersAndSubscribersLoseNoEvent() throws Exception {
+        int threads = 4;
+        int perThread = 50_000;
+        LongAdder seen = new LongAdder();
+        bus.subscribe(EventTypes.LLM_REQUEST_COMPLETED, e -> seen.increment());
+        List<Event> late = new CopyOnWriteArrayList<>();
+        CountDownLatch go = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads + 1);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                futures.add(pool.submit(() -> {
+                    go.await();
+                    LlmRequestCompleted event = new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false);
+                    for (int i = 0; i < perThread; i++) {
+                        bus.publish(event);
+                    }
+                    return null;
+                }));
+            }
+            futures.add(pool.submit(() -> {
+                go.await();
+                for (int i = 0; i < 200; i++) {
+                    bus.subscribe(EventTypes.LLM_REQUEST_COMPLETED, late::add).close();
+                }
+                return null;
+            }));
+            go.countDown();
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals((long) threads * perThread, seen.sum());
+        assertEquals((long) threads * perThread, bus.stats().publishedByType().get(EventTypes.LLM_REQUEST_COMPLETED));
+        assertEquals(1, bus.stats().listenersByType().get(EventTypes.LLM_REQUEST_COMPLETED));
+    }
+}

@@ -1,0 +1,125 @@
+package dev.llmmetrics.track;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.EventBus;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestStarted;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class CallTrackerTest {
+
+    private final EventBus bus = new EventBus();
+    private final List<Event> events = new ArrayList<>();
+    private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
+    private final CallTracker tracker = new CallTracker(bus, nanos::get);
+
+    CallTrackerTest() {
+        bus.subscribeToAll(events::add);
+    }
+
+    private void advanceMs(long ms) {
+        nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(ms));
+    }
+
+    @Test
+    void aSuccessfulCallPublishesStartedThenCompletedWithUsageAndMonotonicDuration() {
+        String response = tracker.track("s", "gpt-4", 4, 2, () -> {
+            assertEquals(1, events.size(), "STARTED is published before the call runs");
+            advanceMs(3200);
+            return "answer";
+        }, r -> Usage.of(850, 420, true));
+
+        assertEquals("answer", response);
+        assertEquals(2, events.size());
+        LlmRequestStarted started = assertInstanceOf(LlmRequestStarted.class, events.get(0));
+        LlmRequestCompleted completed = assertInstanceOf(LlmRequestCompleted.class, events.get(1));
+        assertEquals(4, started.messagesCount());
+        assertEquals(2, started.toolsCount());
+        assertEquals(3200, completed.durationMs());
+        assertEquals(850, completed.promptTokens());
+        assertEquals(420, completed.completionTokens());
+        assertEquals(1270, completed.totalTokens());
+        assertTrue(completed.hasToolCalls());
+        assertNotNull(started.correlationId());
+        assertEquals(started.correlationId(), completed.correlationId());
+    }
+
+    @Test
+    void aFailingCallPublishesFailedWithClassMessageAndDurationAndRethrowsTheSameException() {
+        IOException failure = new IOException("connection reset");
+        IOException thrown = assertThrows(IOException.class, () -> tracker.track("s", "gpt-4", 1, 0, () -> {
+            advanceMs(750);
+            throw failure;
+        }, r -> Usage.NONE));
+
+        assertSame(failure, thrown);
+        LlmRequestFailed failed = assertInstanceOf(LlmRequestFailed.class, events.get(1));
+        assertEquals("java.io.IOException: connection reset", failed.error());
+        assertEquals(750L, failed.durationMs());
+        assertEquals(events.get(0).correlationId(), failed.correlationId());
+    }
+
+    @Test
+    void runtimeExceptionsAndErrorsAreRethrownUnchangedToo() {
+        IllegalStateException bug = new IllegalStateException();
+        assertSame(bug, assertThrows(IllegalStateException.class,
+                () -> tracker.track("s", "m", 1, 0, () -> { throw bug; }, r -> Usage.NONE)));
+        assertEquals("java.lang.IllegalStateException", ((LlmRequestFailed) events.get(1)).error());
+    }
+
+    @Test
+    void aUsageExtractorThatThrowsStillRecordsTheCallAsCompleted() {
+        String response = tracker.track("s", "m", 1, 0, () -> "ok", r -> {
+            throw new NullPointerException("no usage block");
+        });
+        assertEquals("ok", response);
+        LlmRequestCompleted completed = assertInstanceOf(LlmRequestCompleted.class, events.get(1));
+        assertEquals(0, completed.totalTokens());
+    }
+
+    @Test
+    void theStreamingHandleFinishesExactlyOnce() {
+        InFlightCall call = tracker.start("s", "m", 3, 1, "corr-1");
+        advanceMs(40);
+        assertTrue(call.complete(new Usage(10, 90, 100, false)));
+        assertFalse(call.complete(new Usage(1, 1, 2, false)));
+        assertFalse(call.fail(new RuntimeException("late")));
+
+        assertEquals(2, events.size());
+        LlmRequestCompleted completed = assertInstanceOf(LlmRequestCompleted.class, events.get(1));
+        assertEquals("corr-1", completed.correlationId());
+        assertEquals(40, completed.durationMs());
+        assertEquals(100, completed.totalTokens());
+    }
+
+    @Test
+    void generatedCorrelationIdsAreDistinctVersion4Uuids() {
+        String a = tracker.start("s", "m", 1, 0).correlationId();
+        String b = tracker.start("s", "m", 1, 0).correlationId();
+        assertFalse(a.equals(b));
+        assertEquals(4, java.util.UUID.fromString(a).version());
+        assertEquals(2, java.util.UUID.fromString(a).variant());
+    }
+
+    @Test
+    void errorTextIsCleanedAndCutToTheEventLimit() {
+        String text = InFlightCall.describe(new RuntimeException("bad\u0000byte " + "x".repeat(10_000)));
+        assertEquals(dev.llmmetrics.event.LlmRequestFailed.MAX_ERROR_LENGTH, text.length());
+        assertTrue(text.startsWith("java.lang.RuntimeException: bad byte x"));
+        assertEquals("java.lang.RuntimeException: a b", InFlightCall.describe(new RuntimeException("a\uD800b")));
+    }
+}
