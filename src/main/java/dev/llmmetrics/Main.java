@@ -1,0 +1,117 @@
+package dev.llmmetrics;
+
+import dev.llmmetrics.config.LlmMetricsConfig;
+import dev.llmmetrics.http.HttpApi;
+import dev.llmmetrics.http.HttpSettings;
+import io.helidon.config.Config;
+import io.helidon.logging.common.LogConfig;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.WebServerConfig;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The llm-metrics server: wires the library, the Prometheus registry and the HTTP routes, then starts
+ * Helidon. {@code --demo} also starts simulated traffic.
+ */
+public final class Main {
+
+    private static final Logger LOG = System.getLogger(Main.class.getName());
+
+    private Main() {
+    }
+
+    /** Starts the server; {@code --demo} adds simulated traffic. Stops gracefully on SIGTERM. */
+    public static void main(String[] args) {
+        List<String> arguments = Arrays.asList(args);
+        if (arguments.contains("--help") || arguments.contains("-h")) {
+            System.out.println("Usage: java -jar llm-metrics.jar [--demo]\nConfiguration: application.yaml keys, "
+                    + "or environment variables such as SERVER_PORT, SERVER_HOST, LLM_METRICS_AUTH_TOKEN (see README).");
+            return;
+        }
+        for (String argument : arguments) {
+            if (!argument.equals("--demo")) {
+                System.err.println("Unknown argument " + argument + "; usage: java -jar llm-metrics.jar [--demo]");
+                System.exit(2);
+            }
+        }
+        LogConfig.configureRuntime();
+        start(Config.create(), arguments.contains("--demo"), 1.0);
+    }
+
+    /**
+     * Starts everything from {@code config}; the returned handle stops it.
+     *
+     * @param demo          whether to run simulated traffic
+     * @param demoTimeScale multiplies the simulated latencies
+     */
+    static Running start(Config config, boolean demo, double demoTimeScale) {
+        LlmMetricsConfig libraryConfig = Settings.library(config);
+        HttpSettings httpSettings = Settings.http(config);
+        String host = Settings.host(config, httpSettings);
+
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        // Two JVM meters break Prometheus naming rules (promtool check metrics flags them): a "_count" gauge
+        // and a counter in nanoseconds. process_cpu_usage and system_cpu_usage cover the same ground.
+        registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("system.cpu.count")
+                || id.getName().equals("process.cpu.time")));
+        new ClassLoaderMetrics().bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        JvmGcMetrics gcMetrics = new JvmGcMetrics();
+        gcMetrics.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+
+        LlmMetrics metrics = LlmMetrics.builder(registry).config(libraryConfig).build();
+        HttpApi api = new HttpApi(metrics, registry, httpSettings);
+        WebServerConfig.Builder server = WebServer.builder()
+                .config(config.get("server"))
+                .host(host)
+                .routing(api::routing);
+        api.listener(server);
+        WebServer webServer = server.build().start();
+
+        LOG.log(Level.INFO, "llm-metrics listening on http://{0}:{1} (scrape at /metrics)", host, String.valueOf(webServer.port()));
+        if (httpSettings.authToken().isEmpty()) {
+            LOG.log(Level.WARNING, "LLM_METRICS_AUTH_TOKEN is not set: the /events endpoints accept requests without "
+                    + "x-internal-auth" + (Settings.hostConfigured(config) ? "" : "; listening on loopback only (set SERVER_HOST to change)"));
+        }
+        DemoTraffic traffic = demo ? new DemoTraffic(metrics.tracker(), metrics.bus(), 8, demoTimeScale) : null;
+        Running running = new Running(webServer, metrics, traffic, gcMetrics, registry);
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("llm-metrics-shutdown").unstarted(running::stop));
+        return running;
+    }
+
+    /** A started server and what it owns. */
+    record Running(WebServer server, LlmMetrics metrics, DemoTraffic traffic, JvmGcMetrics gcMetrics,
+                   PrometheusMeterRegistry registry) {
+
+        int port() {
+            return server.port();
+        }
+
+        /** Stops the demo, then the server (in-flight requests finish within the grace period), then the library. */
+        synchronized void stop() {
+            if (traffic != null) {
+                traffic.close();
+            }
+            if (server.isRunning()) {
+                server.stop();
+            }
+            metrics.close();
+            gcMetrics.close();
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.llmmetrics.http;
+
+import dev.llmmetrics.LlmMetrics;
+import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http.HttpRouting;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.Objects;
+
+/**
+ * The server's routes, assembled from the library's parts.
+ *
+ * <pre>
+ * GET    /metrics                              Prometheus scrape (optionally bearer-protected)
+ * GET    /health                               liveness and readiness
+ * POST   /events                               ingest one event, an array, or NDJSON
+ * GET    /events/metrics                       counts over all events, LLM totals by model
+ * GET    /events/stats                         event bus statistics
+ * GET    /events/metrics/sessions              session ids, most recently active first
+ * GET    /events/metrics/session/{session_id}  one session's metrics
+ * DELETE /events/metrics/session/{session_id}  clear one session from store and meters
+ * </pre>
+ *
+ * Every {@code /events} route requires {@code x-internal-auth} when an auth token is set.
+ */
+public final class HttpApi {
+
+    private final LlmMetrics metrics;
+    private final PrometheusMeterRegistry registry;
+    private final HttpSettings settings;
+
+    /**
+     * @param metrics  the library instance the routes read and feed
+     * @param registry the registry the scrape renders
+     * @param settings auth tokens and ingestion limits
+     */
+    public HttpApi(LlmMetrics metrics, PrometheusMeterRegistry registry, HttpSettings settings) {
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.settings = Objects.requireNonNull(settings, "settings");
+    }
+
+    /** Adds the routes, the auth filter and the JSON error handling to {@code routing}. */
+    public void routing(HttpRouting.Builder routing) {
+        settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
+        routing.register("/metrics", new ScrapeService(registry, settings.scrapeToken().map(Secret::new).orElse(null)))
+                .register("/health", new HealthService(metrics.store()))
+                .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch()))
+                .register("/events/metrics", new SessionService(metrics.store(), metrics.collector()))
+                .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.collector()))
+                .register("/events/stats", new BusStatsService(metrics.bus()));
+        JsonErrors.register(routing);
+    }
+
+    /** Applies the listener settings every llm-metrics server needs: JSON pre-routing errors, the body limit. */
+    public void listener(WebServerConfig.Builder server) {
+        server.directHandlers(JsonErrors.directHandlers())
+                .maxPayloadSize(settings.maxBodyBytes());
+    }
+}

@@ -1,0 +1,165 @@
+package dev.llmmetrics.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.EventBus;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code POST /events}: ingestion for producers outside the JVM.
+ *
+ * <p>The body is one event object, a JSON array of them, or NDJSON ({@code application/x-ndjson}, one
+ * object per line). All or nothing: every event is decoded and validated first; if any is invalid, none
+ * is published and the 400 answer lists each problem by index and field. Otherwise all are published in
+ * order and the answer is 202 with their count. Bodies over the size limit get 413, batches over the
+ * length limit 413, and malformed JSON or invalid UTF-8 400.
+ */
+final class IngestService implements HttpService {
+
+    private static final String NDJSON = "application/x-ndjson";
+    private static final String JSON_LINES = "application/jsonl";
+
+    private final EventBus bus;
+    private final int maxBodyBytes;
+    private final int maxBatch;
+
+    IngestService(EventBus bus, int maxBodyBytes, int maxBatch) {
+        this.bus = bus;
+        this.maxBodyBytes = maxBodyBytes;
+        this.maxBatch = maxBatch;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/", this::ingest);
+    }
+
+    private void ingest(ServerRequest request, ServerResponse response) throws IOException {
+        byte[] body = readBounded(request);
+        if (body == null) {
+            ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "body_too_large",
+                    "the body exceeds " + maxBodyBytes + " bytes");
+            return;
+        }
+        String text = utf8(body);
+        String contentType = request.headers().first(HeaderNames.CONTENT_TYPE).orElse("").toLowerCase();
+        List<JsonNode> nodes = contentType.startsWith(NDJSON) || contentType.startsWith(JSON_LINES)
+                ? parseLines(text) : parseJson(text);
+        if (nodes.isEmpty()) {
+            throw new BadRequest("empty_batch", "the body holds no event");
+        }
+        if (nodes.size() > maxBatch) {
+            ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "batch_too_large",
+                    "a batch holds at most " + maxBatch + " events, this one " + nodes.size());
+            return;
+        }
+        List<Event> events = new ArrayList<>(nodes.size());
+        List<ApiError.Problem> problems = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            try {
+                Event event = EventJson.decode(nodes.get(i));
+                if (!bus.accepts(event.type())) {
+                    problems.add(new ApiError.Problem(i, "type", "too many distinct event types; not accepting " + event.type()));
+                }
+                events.add(event);
+            } catch (EventJson.InvalidField e) {
+                problems.add(new ApiError.Problem(i, e.field, e.getMessage()));
+            }
+        }
+        if (!problems.isEmpty()) {
+            Json.send(response, Status.BAD_REQUEST_400, new ApiError("invalid_events",
+                    problems.size() + " of " + nodes.size() + " events are invalid; none was applied", problems));
+            return;
+        }
+        for (Event event : events) {
+            bus.publish(event);
+        }
+        Json.send(response, Status.ACCEPTED_202, new Accepted(events.size()));
+    }
+
+    /** The body, or {@code null} if it is longer than the limit. */
+    private byte[] readBounded(ServerRequest request) throws IOException {
+        long declared = request.headers().contentLength().orElse(-1L);
+        if (declared > maxBodyBytes) {
+            return null;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) declared : 8192);
+        byte[] buffer = new byte[8192];
+        try (InputStream in = request.content().inputStream()) {
+            int read;
+            while ((read = in.read(buffer)) != -1) {
+                if (out.size() + read > maxBodyBytes) {
+                    return null;
+                }
+                out.write(buffer, 0, read);
+            }
+        }
+        return out.toByteArray();
+    }
+
+    private static String utf8(byte[] body) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(body))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new BadRequest("invalid_utf8", "the body is not valid UTF-8");
+        }
+    }
+
+    private static List<JsonNode> parseJson(String text) {
+        JsonNode root = readTree(text, "the body is not valid JSON");
+        List<JsonNode> nodes = new ArrayList<>();
+        if (root.isArray()) {
+            root.forEach(nodes::add);
+        } else {
+            nodes.add(root);
+        }
+        return nodes;
+    }
+
+    private static List<JsonNode> parseLines(String text) {
+        List<JsonNode> nodes = new ArrayList<>();
+        String[] lines = text.split("\r?\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            if (!lines[i].isBlank()) {
+                nodes.add(readTree(lines[i], "line " + (i + 1) + " is not valid JSON"));
+            }
+        }
+        return nodes;
+    }
+
+    private static JsonNode readTree(String text, String problem) {
+        if (text.isBlank()) {
+            throw new BadRequest("empty_batch", "the body holds no event");
+        }
+        try {
+            return Json.MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+            throw new BadRequest("malformed_json", problem + where + ": " + e.getOriginalMessage());
+        }
+    }
+
+    /** The answer to an accepted batch. */
+    record Accepted(int accepted) {
+    }
+}

@@ -1,0 +1,58 @@
+package dev.llmmetrics.http;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * {@code GET /metrics}: the Prometheus scrape of the registry, streamed to the response.
+ *
+ * <p>The format follows the {@code Accept} header as Prometheus' own client library negotiates it:
+ * text format 0.0.4 by default, OpenMetrics 1.0 when asked for. Open by default, as Prometheus expects;
+ * with a scrape token configured, only {@code Authorization: Bearer <token>} gets through.
+ */
+final class ScrapeService implements HttpService {
+
+    private static final String BEARER = "Bearer ";
+
+    private final PrometheusMeterRegistry registry;
+    private final Secret bearerToken;
+    private final ExpositionFormats formats = ExpositionFormats.init();
+
+    /** @param bearerToken the scrape token, or {@code null} for an open scrape */
+    ScrapeService(PrometheusMeterRegistry registry, Secret bearerToken) {
+        this.registry = registry;
+        this.bearerToken = bearerToken;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/", this::scrape);
+    }
+
+    private void scrape(ServerRequest request, ServerResponse response) throws IOException {
+        if (bearerToken != null && !authorized(request)) {
+            response.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"llm-metrics\"");
+            ApiError.send(response, Status.UNAUTHORIZED_401, "unauthorized", "the scrape needs Authorization: Bearer <token>");
+            return;
+        }
+        String accept = request.headers().first(HeaderNames.ACCEPT).orElse("");
+        response.header(HeaderNames.CONTENT_TYPE, formats.findWriter(accept).getContentType());
+        try (OutputStream out = response.outputStream()) {
+            registry.scrape(out, accept);
+        }
+    }
+
+    private boolean authorized(ServerRequest request) {
+        String header = request.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+        return header.regionMatches(true, 0, BEARER, 0, BEARER.length())
+                && bearerToken.matches(header.substring(BEARER.length()).trim());
+    }
+}
