@@ -18,6 +18,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 
@@ -89,25 +90,32 @@ public final class Main {
                     + "x-internal-auth" + (Settings.hostConfigured(config) ? "" : "; listening on loopback only (set SERVER_HOST to change)"));
         }
         DemoTraffic traffic = demo ? new DemoTraffic(metrics.tracker(), metrics.bus(), 8, demoTimeScale) : null;
-        Running running = new Running(webServer, metrics, traffic, gcMetrics, registry);
+        Duration grace = config.get("server.shutdown-grace-period").as(Duration.class).orElse(Duration.ofSeconds(10));
+        Running running = new Running(webServer, api, grace, metrics, traffic, gcMetrics, registry);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("llm-metrics-shutdown").unstarted(running::stop));
         return running;
     }
 
     /** A started server and what it owns. */
-    record Running(WebServer server, LlmMetrics metrics, DemoTraffic traffic, JvmGcMetrics gcMetrics,
-                   PrometheusMeterRegistry registry) {
+    record Running(WebServer server, HttpApi api, Duration grace, LlmMetrics metrics, DemoTraffic traffic,
+                   JvmGcMetrics gcMetrics, PrometheusMeterRegistry registry) {
 
         int port() {
             return server.port();
         }
 
-        /** Stops the demo, then the server (in-flight requests finish within the grace period), then the library. */
+        /**
+         * Stops the demo, lets the requests in progress finish (new ones get 503) within the grace period,
+         * then stops the server and the library.
+         */
         synchronized void stop() {
             if (traffic != null) {
                 traffic.close();
             }
             if (server.isRunning()) {
+                if (!api.drain(grace)) {
+                    LOG.log(Level.WARNING, "Requests still in progress after the {0} grace period; stopping anyway", grace);
+                }
                 server.stop();
             }
             metrics.close();

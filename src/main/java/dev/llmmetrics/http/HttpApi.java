@@ -4,6 +4,7 @@ import dev.llmmetrics.LlmMetrics;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -27,6 +28,7 @@ public final class HttpApi {
     private final LlmMetrics metrics;
     private final PrometheusMeterRegistry registry;
     private final HttpSettings settings;
+    private final Drain drain = new Drain();
 
     /**
      * @param metrics  the library instance the routes read and feed
@@ -41,6 +43,7 @@ public final class HttpApi {
 
     /** Adds the routes, the auth filter and the JSON error handling to {@code routing}. */
     public void routing(HttpRouting.Builder routing) {
+        routing.addFilter(drain);
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
         routing.register("/metrics", new ScrapeService(registry, settings.scrapeToken().map(Secret::new).orElse(null)))
                 .register("/health", new HealthService(metrics.store()))
@@ -51,9 +54,23 @@ public final class HttpApi {
         JsonErrors.register(routing);
     }
 
-    /** Applies the listener settings every llm-metrics server needs: JSON pre-routing errors, the body limit. */
+    /**
+     * Applies the settings every llm-metrics server needs: JSON pre-routing errors, the body limit, and no
+     * Helidon shutdown hook, since Helidon's stop interrupts requests in progress; stop through
+     * {@link #drain(Duration)} first.
+     */
     public void listener(WebServerConfig.Builder server) {
         server.directHandlers(JsonErrors.directHandlers())
-                .maxPayloadSize(settings.maxBodyBytes());
+                .maxPayloadSize(settings.maxBodyBytes())
+                .shutdownHook(false);
+    }
+
+    /**
+     * Refuses new requests with 503 and waits up to {@code grace} for those in progress to be answered.
+     *
+     * @return whether they all finished in time
+     */
+    public boolean drain(Duration grace) {
+        return drain.drain(grace);
     }
 }

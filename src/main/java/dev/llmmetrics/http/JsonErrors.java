@@ -66,13 +66,19 @@ final class JsonErrors {
     private static DirectHandler.TransportResponse direct(DirectHandler.TransportRequest request,
                                                           DirectHandler.EventType eventType, Status status,
                                                           ServerResponseHeaders headers, String message) {
-        String detail = switch (eventType) {
-            case PAYLOAD_TOO_LARGE -> "the body exceeds the server's size limit";
-            case BAD_REQUEST -> "the request is malformed";
-            default -> status.reasonPhrase();
-        };
-        byte[] body = ("{\"error\":\"" + code(status) + "\",\"detail\":\"" + detail + "\"}")
-                .getBytes(StandardCharsets.UTF_8);
+        String error;
+        String detail;
+        if (status.code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
+            error = "body_too_large";
+            detail = "the body exceeds the server's size limit";
+        } else if (eventType == DirectHandler.EventType.BAD_REQUEST) {
+            error = "bad_request";
+            detail = "the request is malformed";
+        } else {
+            error = code(status);
+            detail = status.reasonPhrase();
+        }
+        byte[] body = ("{\"error\":\"" + error + "\",\"detail\":\"" + detail + "\"}").getBytes(StandardCharsets.UTF_8);
         headers.set(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
         return DirectHandler.TransportResponse.builder()
                 .status(status)

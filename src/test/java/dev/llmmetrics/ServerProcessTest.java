@@ -1,0 +1,130 @@
+package dev.llmmetrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The server as its own process, the way {@code java -jar} runs it: environment overrides, the first
+ * INFO line, and a graceful stop on SIGTERM that lets an in-flight request finish.
+ */
+class ServerProcessTest {
+
+    private static final Pattern LISTENING = Pattern.compile("INFO dev\\.llmmetrics\\.Main: llm-metrics listening on http://127\\.0\\.0\\.1:(\\d+) ");
+
+    private Process process;
+    private final List<String> output = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void kill() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Starts Main in a child JVM with the test's class path and the given environment; returns its port. */
+    private int startChild(String... env) throws IOException, InterruptedException {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder builder = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+                "-Djava.util.logging.config.file=src/main/resources/logging.properties", "dev.llmmetrics.Main")
+                .redirectErrorStream(true);
+        builder.environment().remove("LLM_METRICS_AUTH_TOKEN");
+        for (int i = 0; i < env.length; i += 2) {
+            builder.environment().put(env[i], env[i + 1]);
+        }
+        process = builder.start();
+        CountDownLatch started = new CountDownLatch(1);
+        int[] port = {-1};
+        Thread.ofPlatform().daemon().start(() -> pump(process.getInputStream(), started, port));
+        assertTrue(started.await(30, TimeUnit.SECONDS), "no listening line; output: " + output);
+        return port[0];
+    }
+
+    private void pump(InputStream in, CountDownLatch started, int[] port) {
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                output.add(line);
+                Matcher m = LISTENING.matcher(line);
+                if (m.find() && started.getCount() > 0) {
+                    port[0] = Integer.parseInt(m.group(1));
+                    started.countDown();
+                }
+            }
+        } catch (IOException ignored) {
+            // the process ended
+        }
+    }
+
+    @Test
+    void environmentVariablesOverrideTheConfigurationAndTheFirstInfoLineGivesTheAddress() throws Exception {
+        int port = startChild("SERVER_PORT", "0", "STORE_MAX_SESSIONS", "2");
+        assertTrue(port > 0 && port != 8001);
+        String firstInfo = output.stream().filter(l -> l.contains(" INFO ")).findFirst().orElseThrow();
+        assertTrue(LISTENING.matcher(firstInfo).find(), "first INFO line: " + firstInfo);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> output.stream()
+                .anyMatch(l -> l.contains("WARNING") && l.contains("LLM_METRICS_AUTH_TOKEN is not set")));
+
+        HttpClient client = HttpClient.newHttpClient();
+        for (String session : List.of("a", "b", "c")) {
+            String body = "{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"" + session + "\",\"model\":\"m\"}";
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/events"))
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(202, r.statusCode());
+        }
+        HttpResponse<String> sessions = client.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/events/metrics/sessions")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(2, TestServer.JSON.readTree(sessions.body()).get("count").asInt(), "STORE_MAX_SESSIONS=2 applies");
+    }
+
+    @Test
+    void sigtermLetsAnInFlightRequestFinishThenExits() throws Exception {
+        int port = startChild("SERVER_PORT", "0");
+        byte[] body = ("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":5,"
+                + "\"prompt_tokens\":1,\"completion_tokens\":1}]").getBytes(StandardCharsets.UTF_8);
+        byte[] head = ("POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(20_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(head);
+            out.write(body, 0, body.length / 2);
+            out.flush();
+            Thread.sleep(500);
+
+            process.destroy();
+            Thread.sleep(500);
+            out.write(body, body.length / 2, body.length - body.length / 2);
+            out.flush();
+
+            String statusLine = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
+                    .readLine();
+            assertEquals("HTTP/1.1 202 Accepted", statusLine, () -> "server output: " + String.join("\n", output));
+        }
+        assertTrue(process.waitFor(20, TimeUnit.SECONDS), "the server exits after SIGTERM");
+        assertEquals(143, process.exitValue(), "exit status of a JVM ended by SIGTERM");
+        assertTrue(output.stream().noneMatch(l -> l.contains("SEVERE")), () -> String.join("\n", output));
+    }
+}
