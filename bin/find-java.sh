@@ -31,7 +31,9 @@ find_jdk21() {
 
 if ! JAVA_HOME=$(find_jdk21); then
   echo "llm-metrics needs a JDK 21 or newer (Helidon 4 requires it), and none was found:" >&2
-  echo "  JAVA_HOME=${JAVA_HOME:-<unset>}, java on PATH: $(java -version 2>&1 | head -n 1 || echo none)," >&2
+  on_path=none
+  if command -v java >/dev/null 2>&1; then on_path=$(java -version 2>&1 | head -n 1); fi
+  echo "  JAVA_HOME=${JAVA_HOME:-<unset>}, java on PATH: $on_path," >&2
   echo "  nothing newer under /usr/lib/jvm or /opt." >&2
   echo "Install one (Debian: apt-get install openjdk-21-jdk-headless) or point JAVA_HOME at it." >&2
   exit 1
