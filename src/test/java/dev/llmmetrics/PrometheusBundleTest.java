@@ -32,6 +32,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -90,6 +91,7 @@ class PrometheusBundleTest {
     private static String prometheusBase;
     /** The session the drill-down dashboard is evaluated for. */
     private static String session;
+    private static String sessionDescription;
 
     @BeforeAll
     static void startServerAndPrometheus() throws Exception {
@@ -121,10 +123,10 @@ class PrometheusBundleTest {
         long started = System.nanoTime();
         printingLogOnFailure(() -> {
             await("Prometheus ready on " + prometheusBase).atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
-                    .ignoreExceptions()
+                    .ignoreExceptionsInstanceOf(IOException.class) // connection refused until it listens
                     .until(() -> {
                         if (!prometheus.isAlive()) {
-                            fail("prometheus exited with " + prometheus.exitValue());
+                            fail("prometheus exited with " + prometheus.exitValue() + ":\n" + Files.readString(prometheusLog));
                         }
                         return HTTP.send(HttpRequest.newBuilder(URI.create(prometheusBase + "/-/ready")).build(),
                                 HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
@@ -132,7 +134,7 @@ class PrometheusBundleTest {
             awaitData();
         });
         System.out.printf("Prometheus %s scraping the server on port %d; data ready after %d ms; session %s%n",
-                prometheusBase, server.port(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), session);
+                prometheusBase, server.port(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), sessionDescription);
     }
 
     @AfterAll
@@ -240,17 +242,29 @@ class PrometheusBundleTest {
             }
         }
         assertFalse(requests.isEmpty(), "the scrape has no llm_session_requests_total series");
-        Set<String> inPrometheus = new LinkedHashSet<>();
-        for (JsonNode r : query("min by (session) (count_over_time(llm_session_requests_total["
-                + GRAFANA_BUILTINS.get("__rate_interval") + "])) >= 3").path("result")) {
-            inPrometheus.add(r.path("metric").path("session").asText());
-        }
-        return requests.keySet().stream()
+        String window = GRAFANA_BUILTINS.get("__rate_interval");
+        Set<String> inPrometheus = sessions("min by (session) (count_over_time(llm_session_requests_total[" + window + "])) >= 3");
+        Set<String> active = sessions("sum by (session) (increase(llm_session_requests_total[" + window + "])) > 0");
+        String picked = requests.keySet().stream()
                 .filter(inPrometheus::contains)
                 .max(Comparator.<String>comparingInt(id -> failures.getOrDefault(id, 0.0) > 0
                                 && toolCalls.getOrDefault(id, 0.0) > 0 ? 1 : 0)
+                        .thenComparingInt(id -> active.contains(id) ? 1 : 0)
                         .thenComparingDouble(id -> requests.getOrDefault(id, 0.0)))
                 .orElseThrow(() -> new AssertionError("no session of the scrape has 3 samples in Prometheus yet"));
+        sessionDescription = String.format("%s (%.0f requests, %.0f failures, %.0f tool-call requests, %s)", picked,
+                requests.get(picked), failures.getOrDefault(picked, 0.0), toolCalls.getOrDefault(picked, 0.0),
+                active.contains(picked) ? "active" : "idle for " + window);
+        return picked;
+    }
+
+    /** The session labels of a query's result. */
+    private static Set<String> sessions(String expr) throws Exception {
+        Set<String> ids = new LinkedHashSet<>();
+        for (JsonNode r : query(expr).path("result")) {
+            ids.add(r.path("metric").path("session").asText());
+        }
+        return ids;
     }
 
     @Test
@@ -283,15 +297,17 @@ class PrometheusBundleTest {
             long started = System.nanoTime();
             List<String> failures = new ArrayList<>();
             Map<Kind, Integer> counts = new LinkedHashMap<>();
+            Set<String> read = new TreeSet<>();
             for (Expression e : expressions) {
                 counts.merge(e.kind(), 1, Integer::sum);
-                String problem = evaluate(e);
+                String problem = evaluate(e, read);
                 if (problem != null) {
                     failures.add(e.where() + "\n    expr: " + e.expr().replace("\n", "\n          ") + "\n    " + problem);
                 }
             }
             System.out.printf("Evaluated %d expressions %s against Prometheus in %d ms (session %s)%n", expressions.size(),
-                    counts, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), session);
+                    counts, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), sessionDescription);
+            System.out.printf("They read %d metrics: %s%n", read.size(), read);
             if (!failures.isEmpty()) {
                 fail(failures.size() + " of " + expressions.size() + " bundle expressions failed against the real server:\n"
                         + String.join("\n", failures));
@@ -363,15 +379,17 @@ class PrometheusBundleTest {
 
         /** The recorded series: the record name with the rule's labels as matchers. */
         String selector() {
-            StringBuilder s = new StringBuilder(record).append('{');
-            labels.forEach((k, v) -> s.append(s.charAt(s.length() - 1) == '{' ? "" : ",").append(k).append("=\"")
-                    .append(v.replace("\\", "\\\\").replace("\"", "\\\"")).append('"'));
-            return s.append('}').toString();
+            if (labels.isEmpty()) {
+                return record;
+            }
+            List<String> matchers = new ArrayList<>();
+            labels.forEach((k, v) -> matchers.add(k + "=\"" + v.replace("\\", "\\\\").replace("\"", "\\\"") + "\""));
+            return record + "{" + String.join(",", matchers) + "}";
         }
     }
 
-    /** Evaluates one expression; returns what is wrong with it, or null. */
-    private static String evaluate(Expression e) throws Exception {
+    /** Evaluates one expression, adding the metrics it reads to {@code read}; returns what is wrong with it, or null. */
+    private static String evaluate(Expression e, Set<String> read) throws Exception {
         String expr = e.expr();
         String labelToCheck = null;
         if (e.kind() == Kind.VARIABLE) {
@@ -391,6 +409,14 @@ class PrometheusBundleTest {
         expr = substitute(expr, unknown);
         if (!unknown.isEmpty()) {
             return "unknown Grafana variables " + unknown;
+        }
+        // "x or vector(0)" and alerts return something (or, for alerts, rightly nothing) even when x names a
+        // metric that does not exist: every metric an expression reads must be one Prometheus has.
+        Set<String> missing = new LinkedHashSet<>(metricNames(expr));
+        read.addAll(missing);
+        missing.removeAll(knownMetricNames());
+        if (!missing.isEmpty()) {
+            return "reads metrics Prometheus does not have: " + missing + "\n    evaluated: " + expr;
         }
         HttpResponse<String> response = get(prometheusBase + "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
         JsonNode body;
@@ -414,6 +440,13 @@ class PrometheusBundleTest {
         if (type.equals("vector") || type.equals("matrix")) {
             if (data.path("result").isEmpty()) {
                 return "empty result\n    evaluated: " + expr;
+            }
+            boolean allNaN = true;
+            for (JsonNode series : data.path("result")) {
+                allNaN &= type.equals("vector") && "NaN".equals(series.path("value").path(1).asText());
+            }
+            if (allNaN) {
+                System.out.println("Note: only NaN from " + e.where() + ": " + expr.replace("\n", " "));
             }
             if (labelToCheck != null) {
                 for (JsonNode series : data.path("result")) {
@@ -445,6 +478,44 @@ class PrometheusBundleTest {
         }
         m.appendTail(out);
         return out.toString();
+    }
+
+    private static final Pattern STRING_LITERAL = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"|'(?:[^'\\\\]|\\\\.)*'|`[^`]*`");
+    private static final Pattern BRACES_OR_BRACKETS = Pattern.compile("\\{[^}]*}|\\[[^]]*]");
+    private static final Pattern LABEL_LIST =
+            Pattern.compile("\\b(?:by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)");
+    private static final Pattern IDENTIFIER = Pattern.compile("(?<![\\w.:])([a-zA-Z_:][a-zA-Z0-9_:]*+)(?!\\s*\\()");
+    private static final Set<String> KEYWORDS = Set.of("and", "or", "unless", "by", "without", "on", "ignoring",
+            "group_left", "group_right", "offset", "bool", "atan2", "NaN", "Inf", "nan", "inf", "start", "end");
+    private static Set<String> knownMetricNames;
+
+    /**
+     * The metric names an expression's vector selectors read: identifiers outside strings, label matchers,
+     * ranges and label lists that are neither functions nor keywords. A heuristic, made for the bundle's
+     * expressions.
+     */
+    static Set<String> metricNames(String expr) {
+        String s = STRING_LITERAL.matcher(expr).replaceAll("\"\"");
+        s = BRACES_OR_BRACKETS.matcher(s).replaceAll(" ");
+        s = LABEL_LIST.matcher(s).replaceAll(" ");
+        Set<String> names = new LinkedHashSet<>();
+        Matcher m = IDENTIFIER.matcher(s);
+        while (m.find()) {
+            if (!KEYWORDS.contains(m.group(1))) {
+                names.add(m.group(1));
+            }
+        }
+        return names;
+    }
+
+    /** The metric names Prometheus holds (scraped and recorded), read once. */
+    private static synchronized Set<String> knownMetricNames() throws Exception {
+        if (knownMetricNames == null) {
+            Set<String> names = new LinkedHashSet<>();
+            api("/api/v1/label/__name__/values").forEach(n -> names.add(n.asText()));
+            knownMetricNames = names;
+        }
+        return knownMetricNames;
     }
 
     /** Every panel target's expr (rows and collapsed rows included) and query variable of every dashboard. */

@@ -1,0 +1,35 @@
+# llm-metrics server image.
+#   docker build -t llm-metrics .
+#   docker run --rm -p 8001:8001 llm-metrics --demo
+# The build stage runs `mvn package`, which leaves target/llm-metrics.jar and, beside it,
+# target/libs/ (the jar's manifest Class-Path points at libs/): both are copied to /app.
+
+# ---- build -------------------------------------------------------------------------------
+FROM maven:3.9-eclipse-temurin-21 AS build
+WORKDIR /build
+
+# Dependencies and plugins first, in their own layer, so that a source change does not
+# download them again. This only warms the cache: whatever it misses (a few plugin
+# dependencies) the package step below fetches, so its failure is not fatal.
+COPY pom.xml ./
+RUN mvn -B -ntp -q dependency:resolve dependency:resolve-plugins || true
+
+COPY src ./src
+RUN mvn -B -ntp -DskipTests package
+
+# ---- run ---------------------------------------------------------------------------------
+FROM eclipse-temurin:21-jre
+WORKDIR /app
+
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin llm-metrics
+
+COPY --from=build /build/target/llm-metrics.jar /app/llm-metrics.jar
+COPY --from=build /build/target/libs/ /app/libs/
+
+# Listen on every interface inside the container (the server's default host is loopback).
+ENV SERVER_HOST=0.0.0.0 \
+    SERVER_PORT=8001
+EXPOSE 8001
+
+USER llm-metrics
+ENTRYPOINT ["java","-jar","/app/llm-metrics.jar"]
