@@ -1,0 +1,71 @@
+package dev.llmmetrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/** What {@code mvn package} produced runs with {@code java -jar}: the server, with demo traffic, answering on its port. */
+class PackagedJarIT {
+
+    private static final Pattern LISTENING = Pattern.compile("llm-metrics listening on http://127\\.0\\.0\\.1:(\\d+) ");
+
+    @Test
+    void javaDashJarStartsTheServerWithDemoTrafficAndSigtermStopsIt() throws Exception {
+        Path jar = Path.of("target", "llm-metrics.jar");
+        assertTrue(Files.isRegularFile(jar), "mvn package builds " + jar);
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder builder = new ProcessBuilder(java.toString(), "-jar", jar.toString(), "--demo").redirectErrorStream(true);
+        builder.environment().put("SERVER_PORT", "0");
+        builder.environment().remove("LLM_METRICS_AUTH_TOKEN");
+        Process process = builder.start();
+        List<String> output = new CopyOnWriteArrayList<>();
+        CompletableFuture<Integer> port = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    output.add(line);
+                    Matcher m = LISTENING.matcher(line);
+                    if (m.find()) {
+                        port.complete(Integer.parseInt(m.group(1)));
+                    }
+                }
+            } catch (java.io.IOException ignored) {
+                // the process ended
+            }
+        });
+        try {
+            String base = "http://127.0.0.1:" + port.get(30, TimeUnit.SECONDS);
+            HttpClient client = HttpClient.newHttpClient();
+            HttpResponse<String> health = client.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, health.statusCode());
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+                String scrape = client.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                return PrometheusText.parse(scrape).sum("llm_requests_total") > 0;
+            });
+        } finally {
+            process.destroy();
+            assertTrue(process.waitFor(20, TimeUnit.SECONDS), () -> "did not stop; output: " + output);
+        }
+        assertEquals(143, process.exitValue(), () -> String.join("\n", output));
+    }
+}
