@@ -51,7 +51,7 @@ public final class LlmMetrics implements AutoCloseable {
         this.store = builder.store != null ? builder.store
                 : new InMemorySessionStore(config.maxSessions(), config.maxRecordsPerSession(),
                         config.sessionIdleTimeout(), builder.clock);
-        this.collector = new SessionMetricsCollector(store, config.maxMeteredSessions(), config.maxModels());
+        this.collector = new SessionMetricsCollector(store, config.maxMeteredSessions(), config.maxModels(), builder.clock);
         collector.bindTo(builder.registry);
         this.subscriptions = List.of(
                 bus.subscribe(EventTypes.LLM_REQUEST_STARTED, collector),
@@ -114,7 +114,7 @@ public final class LlmMetrics implements AutoCloseable {
         private final MeterRegistry registry;
         private LlmMetricsConfig config = LlmMetricsConfig.DEFAULTS;
         private SessionStore store;
-        private InstantSource clock = InstantSource.system();
+        private InstantSource clock = CoarseClock.system();
 
         private Builder(MeterRegistry registry) {
             this.registry = Objects.requireNonNull(registry, "registry");
@@ -132,7 +132,7 @@ public final class LlmMetrics implements AutoCloseable {
             return this;
         }
 
-        /** The wall clock that dates activity and uptime; the system clock unless set. */
+        /** The wall clock that dates activity and uptime; {@link CoarseClock#system()} unless set. */
         public Builder clock(InstantSource clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;

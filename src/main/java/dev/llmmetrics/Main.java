@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -62,7 +63,8 @@ public final class Main {
         HttpSettings httpSettings = Settings.http(config);
         String host = Settings.host(config, httpSettings);
 
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new PrometheusRegistry(),
+                CoarseClock.system());
         // Two JVM meters break Prometheus naming rules (promtool check metrics flags them): a "_count" gauge
         // and a counter in nanoseconds. process_cpu_usage and system_cpu_usage cover the same ground.
         registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("system.cpu.count")

@@ -13,20 +13,20 @@ final class SessionMeters {
 
     final String sessionId;
     private final ConcurrentHashMap<String, SessionModelMeters> byModel = new ConcurrentHashMap<>(2);
-    private volatile long lastActiveNanos;
+    private volatile long lastActiveMs;
     private boolean removed;
 
-    SessionMeters(String sessionId, long nowNanos) {
+    SessionMeters(String sessionId, long nowMs) {
         this.sessionId = sessionId;
-        this.lastActiveNanos = nowNanos;
+        this.lastActiveMs = nowMs;
     }
 
-    long lastActiveNanos() {
-        return lastActiveNanos;
+    long lastActiveMs() {
+        return lastActiveMs;
     }
 
-    void touch(long nowNanos) {
-        lastActiveNanos = nowNanos;
+    void touch(long nowMs) {
+        lastActiveMs = nowMs;
     }
 
     /** The meters for {@code model}, or {@code null} if this session was removed meanwhile. */

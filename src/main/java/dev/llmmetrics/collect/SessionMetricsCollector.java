@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
+import java.time.InstantSource;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -48,9 +49,10 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
     public static final String REQUEST_LOGGER = "dev.llmmetrics.requests";
 
     private static final Logger REQUEST_LOG = System.getLogger(REQUEST_LOGGER);
-    private static final Comparator<Activity> NEWEST_FIRST = Comparator.comparingLong(Activity::lastActiveNanos).reversed();
+    private static final Comparator<Activity> NEWEST_FIRST = Comparator.comparingLong(Activity::lastActiveMs).reversed();
 
     private final SessionStore store;
+    private final InstantSource clock;
     private final int maxMeteredSessions;
     private final int maxModels;
     private final int meterEvictionBatch;
@@ -68,8 +70,9 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
      * @param maxMeteredSessions most sessions with per-session meters; positive
      * @param maxModels          most distinct model labels on per-model meters; later models share the
      *                           label {@code _other}; positive
+     * @param clock              dates each session's activity, to keep the most recently active metered
      */
-    public SessionMetricsCollector(SessionStore store, int maxMeteredSessions, int maxModels) {
+    public SessionMetricsCollector(SessionStore store, int maxMeteredSessions, int maxModels, InstantSource clock) {
         if (maxMeteredSessions < 1) {
             throw new IllegalArgumentException("maxMeteredSessions must be positive, was " + maxMeteredSessions);
         }
@@ -77,6 +80,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
             throw new IllegalArgumentException("maxModels must be positive, was " + maxModels);
         }
         this.store = Objects.requireNonNull(store, "store");
+        this.clock = Objects.requireNonNull(clock, "clock");
         this.maxMeteredSessions = maxMeteredSessions;
         this.maxModels = maxModels;
         this.meterEvictionBatch = Math.max(1, maxMeteredSessions / 100);
@@ -190,7 +194,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
     }
 
     private SessionModelMeters sessionModelMeters(String sessionId, String modelLabel, MeterRegistry registry) {
-        long now = System.nanoTime();
+        long now = clock.millis();
         while (true) {
             SessionMeters session = sessions.get(sessionId);
             if (session == null) {
@@ -232,10 +236,10 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
     private List<Activity> leastRecentlyActive(int n) {
         PriorityQueue<Activity> newestOnTop = new PriorityQueue<>(n + 1, NEWEST_FIRST);
         for (SessionMeters session : sessions.values()) {
-            long lastActive = session.lastActiveNanos();
+            long lastActive = session.lastActiveMs();
             if (newestOnTop.size() < n) {
                 newestOnTop.add(new Activity(session, lastActive));
-            } else if (lastActive - newestOnTop.peek().lastActiveNanos() < 0) {
+            } else if (lastActive < newestOnTop.peek().lastActiveMs()) {
                 newestOnTop.poll();
                 newestOnTop.add(new Activity(session, lastActive));
             }
@@ -269,6 +273,6 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
     }
 
     /** A metered session with its last activity time read once. */
-    private record Activity(SessionMeters session, long lastActiveNanos) {
+    private record Activity(SessionMeters session, long lastActiveMs) {
     }
 }

@@ -26,7 +26,7 @@ class SessionMetricsCollectorTest {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
     private SessionMetricsCollector collector(InMemorySessionStore store, int maxMetered, int maxModels) {
-        SessionMetricsCollector collector = new SessionMetricsCollector(store, maxMetered, maxModels);
+        SessionMetricsCollector collector = new SessionMetricsCollector(store, maxMetered, maxModels, clock);
         collector.bindTo(registry);
         return collector;
     }
@@ -93,11 +93,10 @@ class SessionMetricsCollectorTest {
     void perSessionMetersExistForAtMostTheBoundOfMostRecentlyActiveSessions() {
         InMemorySessionStore store = store(1_000);
         SessionMetricsCollector c = collector(store, 3, 10);
-        for (String id : List.of("a", "b", "c")) {
+        for (String id : List.of("a", "b", "c", "a", "d")) {
             c.onEvent(new LlmRequestCompleted(id, "m", 1, 1, 1, 2, false));
+            nowMs.addAndGet(1);
         }
-        c.onEvent(new LlmRequestCompleted("a", "m", 1, 1, 1, 2, false));
-        c.onEvent(new LlmRequestCompleted("d", "m", 1, 1, 1, 2, false));
 
         PrometheusText s = scrape();
         assertEquals(3, s.value("llm_sessions_metered"));
@@ -178,7 +177,7 @@ class SessionMetricsCollectorTest {
 
     @Test
     void eventsBeforeBindingAreRejectedAndBindingTwiceIsAnError() {
-        SessionMetricsCollector c = new SessionMetricsCollector(store(10), 10, 10);
+        SessionMetricsCollector c = new SessionMetricsCollector(store(10), 10, 10, clock);
         assertThrows(IllegalStateException.class, () -> c.onEvent(new LlmRequestStarted("s", "m", 1, 0)));
         c.bindTo(registry);
         assertThrows(IllegalStateException.class, () -> c.bindTo(registry));
