@@ -1,0 +1,54 @@
+-- wrk script for bin/bench http: POST /events with JSON arrays of BATCH events (default 100), half
+-- LLM_REQUEST_STARTED and half LLM_REQUEST_COMPLETED, one pair per call, spread over POOL sessions
+-- (default 1000, inside the default meters.max.sessions of 2000) and five models. The bodies are built once
+-- per wrk thread in init() and cycled, so that wrk spends its time sending, not formatting.
+-- Usage: [BENCH_BATCH=100] [BENCH_POOL=1000] wrk ... -s bench/http/post-events.lua http://127.0.0.1:PORT
+-- (environment, not script arguments: wrk calls done() in a Lua state where init() never ran)
+local batch = tonumber(os.getenv("BENCH_BATCH") or "100")
+local pool = tonumber(os.getenv("BENCH_POOL") or "1000")
+local bodies = 64
+local models = { "gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro", "llama-3.3-70b" }
+local requests = {}
+local counter = 0
+
+init = function(args)
+  math.randomseed(12345)
+  local calls = math.floor(batch / 2)
+  for b = 1, bodies do
+    local parts = {}
+    for k = 1, calls do
+      local n = ((b - 1) * calls + k - 1) % pool
+      local sid = string.format("post-session-%06d", n)
+      local model = models[(n % #models) + 1]
+      local cid = string.format("c-%d-%d", b, k)
+      local prompt = 50 + math.random(0, 3949)
+      local completion = 10 + math.random(0, 1489)
+      parts[#parts + 1] = string.format(
+        '{"type":"LLM_REQUEST_STARTED","session_id":"%s","model":"%s","messages_count":%d,"tools_count":%d,"correlation_id":"%s"}',
+        sid, model, math.random(1, 40), math.random(0, 7), cid)
+      parts[#parts + 1] = string.format(
+        '{"type":"LLM_REQUEST_COMPLETED","session_id":"%s","model":"%s","duration_ms":%d,"prompt_tokens":%d,'
+          .. '"completion_tokens":%d,"total_tokens":%d,"has_tool_calls":%s,"correlation_id":"%s"}',
+        sid, model, 200 + math.random(0, 11799), prompt, completion, prompt + completion,
+        (math.random(1, 4) == 1) and "true" or "false", cid)
+    end
+    local body = "[" .. table.concat(parts, ",") .. "]"
+    requests[b] = wrk.format("POST", "/events", { ["Content-Type"] = "application/json" }, body)
+  end
+end
+
+request = function()
+  counter = counter + 1
+  return requests[(counter % bodies) + 1]
+end
+
+done = function(summary, latency, requests)
+  local s = summary.duration / 1e6
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d duration_s=%.2f req_s=%.1f events_s=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f"
+      .. " bytes=%d non2xx=%d connect_err=%d read_err=%d write_err=%d timeouts=%d\n",
+    summary.requests, s, summary.requests / s, summary.requests * 2 * math.floor(batch / 2) / s, latency:percentile(50) / 1000,
+    latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000, summary.bytes, e.status,
+    e.connect, e.read, e.write, e.timeout))
+end

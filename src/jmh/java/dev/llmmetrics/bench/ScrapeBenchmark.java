@@ -1,0 +1,148 @@
+package dev.llmmetrics.bench;
+
+import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.config.LlmMetricsConfig;
+import dev.llmmetrics.event.EventBus;
+import dev.llmmetrics.event.LlmRequestFailed;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Cost of one {@code /metrics} scrape: {@code PrometheusMeterRegistry.scrape(OutputStream, accept)}, the
+ * call the server's ScrapeService streams to the response with, written into a counting null stream.
+ *
+ * <p>The registry is the server's: the same JVM and process binders as {@code Main}, plus the library with
+ * the store holding {@value #SESSIONS} sessions (five models, {@value #RECORDS_PER_SESSION} requests each,
+ * one in ten failed) and {@code meteredSessions} of them with per-session meters: the benchmark sets
+ * {@code meters.max.sessions} to that number, so the most recently active that many keep their meters.
+ *
+ * <p>Setup prints, once per parameter set, the bytes and the sample lines (lines not starting with
+ * {@code #}) of one scrape: divide the score by the sample lines for ns per exposed sample line.
+ * {@code format=text} is text format 0.0.4 (what {@code curl} gets), {@code openmetrics} what Prometheus
+ * asks for by default.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@State(Scope.Benchmark)
+public class ScrapeBenchmark {
+
+    static final int SESSIONS = 10_000;
+    static final int RECORDS_PER_SESSION = 10;
+    static final String TEXT = "text/plain; version=0.0.4; charset=utf-8";
+    static final String OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+    @Param({"100", "1000", "2000"})
+    public int meteredSessions;
+
+    @Param({"text", "openmetrics"})
+    public String format;
+
+    PrometheusMeterRegistry registry;
+    JvmGcMetrics gcMetrics;
+    LlmMetrics metrics;
+    String accept;
+
+    @Setup(Level.Trial)
+    public void setUp() throws IOException {
+        Fixtures.requestLog("WARNING");
+        accept = format.equals("openmetrics") ? OPENMETRICS : TEXT;
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("system.cpu.count")
+                || id.getName().equals("process.cpu.time")));
+        new ClassLoaderMetrics().bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        gcMetrics = new JvmGcMetrics();
+        gcMetrics.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+
+        metrics = LlmMetrics.builder(registry)
+                .config(LlmMetricsConfig.builder().maxMeteredSessions(meteredSessions).build())
+                .build();
+        EventBus bus = metrics.bus();
+        String[] ids = Fixtures.sessionIds(SESSIONS, 42);
+        Random random = new Random(7);
+        for (int r = 0; r < RECORDS_PER_SESSION; r++) {
+            for (int i = 0; i < SESSIONS; i++) {
+                String model = Fixtures.modelOf(i);
+                bus.publish(Fixtures.started(ids[i], model, random));
+                if (r % 10 == 9) {
+                    bus.publish(new LlmRequestFailed(ids[i], model, "TimeoutException: read timed out", null,
+                            Fixtures.T0, (long) random.nextInt(30_000)));
+                } else {
+                    bus.publish(Fixtures.completed(ids[i], model, random));
+                }
+            }
+        }
+        RecordingBenchmark.check(metrics.store().sessionCount() == SESSIONS, "store should hold " + SESSIONS);
+
+        ByteArrayOutputStream out = new ByteArrayOutputStream(1 << 20);
+        registry.scrape(out, accept);
+        String text = out.toString(StandardCharsets.UTF_8);
+        long samples = text.lines().filter(l -> !l.isEmpty() && !l.startsWith("#")).count();
+        long sessionSamples = text.lines().filter(l -> l.startsWith("llm_session_")).count();
+        System.out.printf("%nscrape meteredSessions=%d format=%s: %d bytes, %d sample lines (%d of them llm_session_*),"
+                        + " %d lines in all%n", meteredSessions, format, out.size(), samples, sessionSamples,
+                text.lines().count());
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        metrics.close();
+        gcMetrics.close();
+        registry.close();
+    }
+
+    /** One full scrape; returns the bytes written. */
+    @Benchmark
+    public long scrape() throws IOException {
+        CountingOutputStream out = new CountingOutputStream();
+        registry.scrape(out, accept);
+        return out.count;
+    }
+
+    /** Discards what it is given and counts the bytes. */
+    static final class CountingOutputStream extends OutputStream {
+        long count;
+
+        @Override
+        public void write(int b) {
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            count += len;
+        }
+    }
+}
