@@ -65,7 +65,30 @@ final class Checks {
         return value;
     }
 
+    /**
+     * A duration in milliseconds: not negative, and at most {@link Event#MAX_DURATION_MS}, so that it
+     * converts to the nanoseconds Micrometer's timers count in without saturating.
+     */
+    static long durationMs(String field, long value) {
+        nonNegative(field, value);
+        if (value > Event.MAX_DURATION_MS) {
+            throw new IllegalArgumentException(field + " must be at most " + Event.MAX_DURATION_MS + " (one day), was " + value);
+        }
+        return value;
+    }
+
+    /**
+     * The timestamp, or now when {@code null}; years 1 to 9999 only, so that it has an epoch millisecond
+     * (the store's records keep one) and a four-digit ISO-8601 year.
+     */
     static Instant timestamp(Instant value) {
-        return value != null ? value : Instant.now();
+        if (value == null) {
+            return Instant.now();
+        }
+        if (value.isBefore(Event.MIN_TIMESTAMP) || value.isAfter(Event.MAX_TIMESTAMP)) {
+            throw new IllegalArgumentException("timestamp must be between " + Event.MIN_TIMESTAMP + " and "
+                    + Event.MAX_TIMESTAMP + ", was " + value);
+        }
+        return value;
     }
 }

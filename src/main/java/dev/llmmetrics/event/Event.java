@@ -16,6 +16,32 @@ public sealed interface Event permits LlmRequestStarted, LlmRequestCompleted, Ll
      */
     int MAX_ID_LENGTH = 256;
 
+    /**
+     * The longest duration accepted, in milliseconds: one day. An LLM call that took longer is a clock
+     * error, and the bound keeps a timer's sum of nanoseconds from wrapping before about 100 000 such
+     * calls on one series (292 years of recorded time).
+     */
+    long MAX_DURATION_MS = 86_400_000L;
+
+    /** The earliest timestamp accepted: the first instant of year 1. */
+    Instant MIN_TIMESTAMP = Instant.parse("0001-01-01T00:00:00Z");
+
+    /** The latest timestamp accepted: the last instant of year 9999. */
+    Instant MAX_TIMESTAMP = Instant.parse("9999-12-31T23:59:59.999999999Z");
+
+    /**
+     * Checks {@code value} against the rules of session ids, model names and correlation ids: not blank,
+     * at most {@value #MAX_ID_LENGTH} characters, valid Unicode, no control characters. The HTTP layer uses
+     * it on ids that arrive outside an event, such as a path parameter.
+     *
+     * @param field the name to give in the message, for example {@code session_id}
+     * @return {@code value}
+     * @throws IllegalArgumentException naming {@code field} and the problem when {@code value} is not a valid id
+     */
+    static String requireValidId(String field, String value) {
+        return Checks.id(field, value);
+    }
+
     /** The event type name, for example {@code LLM_REQUEST_COMPLETED}. */
     String type();
 

@@ -6,8 +6,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -37,6 +40,8 @@ public final class EventBus {
     private static final Registration[] NONE = new Registration[0];
 
     private final ConcurrentHashMap<String, Channel> channels = new ConcurrentHashMap<>();
+    /** Held while a new type name gets its channel, so that the bound on type names is never exceeded. */
+    private final Object newTypes = new Object();
     private final Channel allTypes = new Channel("*");
     private final int maxTypes;
     private final InstantSource clock;
@@ -102,6 +107,39 @@ public final class EventBus {
         return channels.containsKey(type) || channels.size() < maxTypes;
     }
 
+    /**
+     * Makes sure every type name of {@code types} has its channel, all or none: returns {@code true} when
+     * they all exist afterwards, {@code false} (creating none) when the new ones would exceed the bound on
+     * distinct type names. A publisher that must publish a batch entirely or not at all calls it first:
+     * publishing events of these types then cannot fail for want of room.
+     *
+     * @throws IllegalArgumentException if a name is not a valid type name
+     */
+    public boolean reserve(Collection<String> types) {
+        Set<String> missing = new LinkedHashSet<>();
+        for (String type : types) {
+            if (!EventTypes.isValidTypeName(type)) {
+                throw new IllegalArgumentException("not a valid event type name: " + type);
+            }
+            if (!channels.containsKey(type)) {
+                missing.add(type);
+            }
+        }
+        if (missing.isEmpty()) {
+            return true;
+        }
+        synchronized (newTypes) {
+            missing.removeIf(channels::containsKey);
+            if (channels.size() + missing.size() > maxTypes) {
+                return false;
+            }
+            for (String type : missing) {
+                channels.computeIfAbsent(type, Channel::new);
+            }
+            return true;
+        }
+    }
+
     /** A snapshot of the bus's counters. */
     public EventBusStats stats() {
         Map<String, Long> published = new TreeMap<>();
@@ -130,10 +168,18 @@ public final class EventBus {
         if (channel != null) {
             return channel;
         }
-        if (channels.size() >= maxTypes) {
-            throw new IllegalStateException("too many distinct event types (limit " + maxTypes + "); not accepting " + type);
+        synchronized (newTypes) {
+            channel = channels.get(type);
+            if (channel != null) {
+                return channel;
+            }
+            if (channels.size() >= maxTypes) {
+                throw new IllegalStateException("too many distinct event types (limit " + maxTypes + "); not accepting " + type);
+            }
+            channel = new Channel(type);
+            channels.put(type, channel);
+            return channel;
         }
-        return channels.computeIfAbsent(type, Channel::new);
     }
 
     private static void deliver(Registration[] registrations, Event event, Channel channel) {

@@ -11,7 +11,7 @@ import java.util.Map;
  *                      three LLM request types, which have records of their own
  * @param sessionId     the session the event belongs to; optional
  * @param correlationId ties related events together; optional
- * @param timestamp     when it happened; now (UTC) when {@code null}
+ * @param timestamp     when it happened, years 1 to 9999; now (UTC) when {@code null}
  * @param attributes    free-form string attributes; copied, never {@code null}
  */
 public record GenericEvent(String type, String sessionId, String correlationId, Instant timestamp,

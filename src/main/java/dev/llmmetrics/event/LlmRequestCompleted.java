@@ -7,13 +7,13 @@ import java.time.Instant;
  *
  * @param sessionId        the session that made the call; not blank
  * @param model            the model called; not blank
- * @param durationMs       how long the call took, in milliseconds; not negative
+ * @param durationMs       how long the call took, in milliseconds; 0 to {@link Event#MAX_DURATION_MS}
  * @param promptTokens     tokens in the prompt; not negative
  * @param completionTokens tokens in the completion; not negative
  * @param totalTokens      total tokens as reported by the provider; not negative
  * @param hasToolCalls     whether the response asked for tool calls
  * @param correlationId    ties this event to the call's STARTED event; optional
- * @param timestamp        when the call completed; now (UTC) when {@code null}
+ * @param timestamp        when the call completed, years 1 to 9999; now (UTC) when {@code null}
  */
 public record LlmRequestCompleted(String sessionId, String model, long durationMs, int promptTokens,
                                   int completionTokens, int totalTokens, boolean hasToolCalls,
@@ -23,7 +23,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
     public LlmRequestCompleted {
         sessionId = Checks.id("sessionId", sessionId);
         model = Checks.id("model", model);
-        Checks.nonNegative("durationMs", durationMs);
+        Checks.durationMs("durationMs", durationMs);
         Checks.nonNegative("promptTokens", promptTokens);
         Checks.nonNegative("completionTokens", completionTokens);
         Checks.nonNegative("totalTokens", totalTokens);

@@ -9,9 +9,10 @@ import java.time.Instant;
  * @param model         the model called; not blank
  * @param error         what went wrong, for example the exception class and message; at most 4096 characters
  * @param correlationId ties this event to the call's STARTED event; optional
- * @param timestamp     when the call failed; now (UTC) when {@code null}
+ * @param timestamp     when the call failed, years 1 to 9999; now (UTC) when {@code null}
  * @param durationMs    how long the call ran before it failed, in milliseconds, or {@code null} when
- *                      unknown (events from outside the JVM often do not know it); not negative
+ *                      unknown (events from outside the JVM often do not know it); 0 to
+ *                      {@link Event#MAX_DURATION_MS}
  */
 public record LlmRequestFailed(String sessionId, String model, String error, String correlationId,
                                Instant timestamp, Long durationMs) implements Event {
@@ -27,7 +28,7 @@ public record LlmRequestFailed(String sessionId, String model, String error, Str
         correlationId = Checks.optionalId("correlationId", correlationId);
         timestamp = Checks.timestamp(timestamp);
         if (durationMs != null) {
-            Checks.nonNegative("durationMs", durationMs.longValue());
+            Checks.durationMs("durationMs", durationMs.longValue());
         }
     }
 

@@ -10,7 +10,7 @@ import java.time.Instant;
  * @param messagesCount messages in the request; not negative
  * @param toolsCount    tools offered to the model; not negative
  * @param correlationId ties this event to the call's COMPLETED or FAILED event; optional
- * @param timestamp     when the call started; now (UTC) when {@code null}
+ * @param timestamp     when the call started, years 1 to 9999; now (UTC) when {@code null}
  */
 public record LlmRequestStarted(String sessionId, String model, int messagesCount, int toolsCount,
                                 String correlationId, Instant timestamp) implements Event {

@@ -95,6 +95,11 @@ final class EventJson {
      * The records name fields in camelCase ("sessionId must not be blank"); on the wire they are snake_case.
      */
     private static InvalidField fromValidation(String message) {
+        if (message.startsWith("attributes")) {
+            // GenericEvent says "attributes key ..." or "attributes.<key> ...": the key is free text, which
+            // must be neither cut at a space nor snake-cased.
+            return new InvalidField("attributes", message);
+        }
         int space = message.indexOf(' ');
         String javaField = space < 0 ? message : message.substring(0, space);
         String wireField = snake(javaField);
@@ -163,8 +168,9 @@ final class EventJson {
 
     private static long longValue(JsonNode node, String field) throws InvalidField {
         JsonNode value = node.get(field);
-        if (!value.isIntegralNumber() || !value.canConvertToLong() || value.longValue() < 0) {
-            throw new InvalidField(field, field + " must be a whole number from 0 to " + Long.MAX_VALUE);
+        if (!value.isIntegralNumber() || !value.canConvertToLong() || value.longValue() < 0
+                || value.longValue() > Event.MAX_DURATION_MS) {
+            throw new InvalidField(field, field + " must be a whole number from 0 to " + Event.MAX_DURATION_MS);
         }
         return value.longValue();
     }

@@ -31,6 +31,14 @@ public final class HttpApi {
     private final Drain drain = new Drain();
 
     /**
+     * How much more than the body limit the server reads, and discards, of a body it answers 413: the
+     * client is usually still sending it, and a server that closes at once makes it see a reset
+     * connection instead of the answer (Tomcat's "swallow" does the same). Beyond, Helidon answers 413
+     * and closes without reading.
+     */
+    static final int SWALLOW_BYTES = 2 * 1024 * 1024;
+
+    /**
      * @param metrics  the library instance the routes read and feed
      * @param registry the registry the scrape renders
      * @param settings auth tokens and ingestion limits
@@ -55,13 +63,16 @@ public final class HttpApi {
     }
 
     /**
-     * Applies the settings every llm-metrics server needs: JSON pre-routing errors, the body limit, and no
+     * Applies the settings every llm-metrics server needs: JSON pre-routing errors, the payload limit (the
+     * body limit plus what a 413 swallows, see {@link #SWALLOW_BYTES}), TCP_NODELAY so that the last write of
+     * a streamed response is not held back by Nagle's algorithm, and no
      * Helidon shutdown hook, since Helidon's stop interrupts requests in progress; stop through
      * {@link #drain(Duration)} first.
      */
     public void listener(WebServerConfig.Builder server) {
         server.directHandlers(JsonErrors.directHandlers())
-                .maxPayloadSize(settings.maxBodyBytes())
+                .maxPayloadSize((long) settings.maxBodyBytes() + SWALLOW_BYTES)
+                .connectionOptions(socket -> socket.tcpNoDelay(true))
                 .shutdownHook(false);
     }
 

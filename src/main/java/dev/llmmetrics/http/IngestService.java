@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventBus;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.RequestException;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -19,6 +21,8 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * {@code POST /events}: ingestion for producers outside the JVM.
@@ -49,9 +53,19 @@ final class IngestService implements HttpService {
         rules.post("/", this::ingest);
     }
 
-    private void ingest(ServerRequest request, ServerResponse response) throws IOException {
-        byte[] body = readBounded(request);
+    private void ingest(ServerRequest request, ServerResponse response) {
+        byte[] body;
+        try {
+            body = readBounded(request);
+        } catch (UnreadableBody e) {
+            // The rest of the body cannot be found in the stream: answer, then close the connection.
+            response.header(HeaderValues.CONNECTION_CLOSE);
+            ApiError.send(response, Status.BAD_REQUEST_400, "malformed_body", e.getMessage());
+            return;
+        }
         if (body == null) {
+            // Helidon then reads and discards the rest, up to its own limit (HttpApi.SWALLOW_BYTES more), so
+            // that the client, likely still sending, reads this answer rather than a reset connection.
             ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "body_too_large",
                     "the body exceeds " + maxBodyBytes + " bytes");
             return;
@@ -86,21 +100,51 @@ final class IngestService implements HttpService {
                     problems.size() + " of " + nodes.size() + " events are invalid; none was applied", problems));
             return;
         }
+        // Room for every new type name first, all or none: a batch must never fail half published.
+        List<String> types = new ArrayList<>(events.size());
+        for (Event event : events) {
+            types.add(event.type());
+        }
+        if (!bus.reserve(types)) {
+            Set<String> known = bus.stats().publishedByType().keySet();
+            for (int i = 0; i < events.size(); i++) {
+                if (!known.contains(events.get(i).type())) {
+                    problems.add(new ApiError.Problem(i, "type", "too many distinct event types; not accepting " + events.get(i).type()));
+                }
+            }
+            Json.send(response, Status.BAD_REQUEST_400, new ApiError("invalid_events",
+                    "the batch's new event types exceed the bound on distinct types; none was applied", problems));
+            return;
+        }
         for (Event event : events) {
             bus.publish(event);
         }
         Json.send(response, Status.ACCEPTED_202, new Accepted(events.size()));
     }
 
-    /** The body, or {@code null} if it is longer than the limit. */
-    private byte[] readBounded(ServerRequest request) throws IOException {
-        long declared = request.headers().contentLength().orElse(-1L);
+    /**
+     * The body, or {@code null} if it is longer than the limit.
+     *
+     * <p>Helidon reads the body's framing lazily, as the handler reads the stream, so a broken framing
+     * (a chunk size that is not hex, a negative Content-Length, a connection closed before the declared
+     * length) surfaces here as an arbitrary runtime exception: it is the client's fault, an
+     * {@link UnreadableBody}. Helidon's own {@link RequestException}s (a chunked body over the server's
+     * limit) keep their answer. The stream is closed only once read to its end: closing it earlier would
+     * block to drain a body that may never come.
+     */
+    private byte[] readBounded(ServerRequest request) throws UnreadableBody {
+        OptionalLong length = request.headers().contentLength();
+        if (length.isPresent() && length.getAsLong() < 0) {
+            throw new UnreadableBody("Content-Length must not be negative");
+        }
+        long declared = length.orElse(-1L);
         if (declared > maxBodyBytes) {
             return null;
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) declared : 8192);
         byte[] buffer = new byte[8192];
-        try (InputStream in = request.content().inputStream()) {
+        try {
+            InputStream in = request.content().inputStream();
             int read;
             while ((read = in.read(buffer)) != -1) {
                 if (out.size() + read > maxBodyBytes) {
@@ -108,8 +152,21 @@ final class IngestService implements HttpService {
                 }
                 out.write(buffer, 0, read);
             }
+            in.close();
+        } catch (RequestException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new UnreadableBody("the body could not be read as its headers declare it"
+                    + (declared >= 0 ? " (Content-Length " + declared + ")" : " (chunked)"));
         }
         return out.toByteArray();
+    }
+
+    /** The body's framing is broken; the message says how, for the client. */
+    private static final class UnreadableBody extends Exception {
+        UnreadableBody(String message) {
+            super(message, null, false, false);
+        }
     }
 
     private static String utf8(byte[] body) {

@@ -71,7 +71,26 @@ final class JsonErrors {
         if (status.code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
             error = "body_too_large";
             detail = "the body exceeds the server's size limit";
+        } else if (status.code() == Status.REQUEST_URI_TOO_LONG_414.code()) {
+            error = "uri_too_long";
+            detail = "the request target is longer than the server accepts";
+        } else if (status.code() == 431) {
+            error = "headers_too_large";
+            detail = "the request headers are larger than the server accepts";
+        } else if (status.code() == Status.HTTP_VERSION_NOT_SUPPORTED_505.code()) {
+            // A client error, not a server failure: the request names a protocol version this server
+            // does not speak (Helidon answers HTTP/1.0 so). 505 is meant for major versions.
+            status = Status.BAD_REQUEST_400;
+            error = "http_version_not_supported";
+            detail = "the server speaks HTTP/1.1 only";
         } else if (eventType == DirectHandler.EventType.BAD_REQUEST) {
+            error = "bad_request";
+            detail = "the request is malformed";
+        } else if (eventType == DirectHandler.EventType.INTERNAL_ERROR && status.code() == 500
+                && request == DirectHandler.TransportRequest.empty()) {
+            // Helidon failed before it could read a request line and headers it would route (for example a
+            // method token with non-ASCII bytes): the bytes the client sent are at fault, not the server.
+            status = Status.BAD_REQUEST_400;
             error = "bad_request";
             detail = "the request is malformed";
         } else {

@@ -8,11 +8,13 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 
 /**
- * {@code GET /metrics}: the Prometheus scrape of the registry, streamed to the response.
+ * {@code GET /metrics}: the Prometheus scrape of the registry, streamed to the response through a 64 KiB
+ * buffer, never held whole in memory.
  *
  * <p>The format follows the {@code Accept} header as Prometheus' own client library negotiates it:
  * text format 0.0.4 by default, OpenMetrics 1.0 when asked for. Open by default, as Prometheus expects;
@@ -45,7 +47,9 @@ final class ScrapeService implements HttpService {
         }
         String accept = request.headers().first(HeaderNames.ACCEPT).orElse("");
         response.header(HeaderNames.CONTENT_TYPE, formats.findWriter(accept).getContentType());
-        try (OutputStream out = response.outputStream()) {
+        // Streamed in 64 KiB writes; the listener sets TCP_NODELAY, so the last small write is not held
+        // back by Nagle's algorithm waiting for the client's delayed ACK (about 40 ms a scrape otherwise).
+        try (OutputStream out = new BufferedOutputStream(response.outputStream(), 64 * 1024)) {
             registry.scrape(out, accept);
         }
     }

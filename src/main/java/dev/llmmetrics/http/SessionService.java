@@ -1,22 +1,36 @@
 package dev.llmmetrics.http;
 
 import dev.llmmetrics.collect.SessionMetricsCollector;
+import dev.llmmetrics.event.Event;
 import dev.llmmetrics.store.SessionStore;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
  * The sessions resource under {@code /events/metrics}: one session's metrics in the original design's
  * shape, the list of sessions, and clearing a session from store and meters.
+ *
+ * <p>A session id may hold any character an event accepts, {@code /} and {@code %} included, so the id is
+ * read from the raw path and percent-decoded here (as strict UTF-8), not from Helidon's decoded path, in
+ * which an encoded {@code /} would already split the id into segments. An id that no event could carry
+ * (blank, too long, control characters, invalid UTF-8) is a 400 naming {@code session_id}.
  */
 final class SessionService implements HttpService {
 
     /** The most ids one page of the session list holds. */
     static final int MAX_PAGE = 10_000;
+
+    /** Where the session id starts in the raw path, as {@link HttpApi} mounts this service. */
+    private static final String SESSION_PATH = "/events/metrics/session/";
 
     private final SessionStore store;
     private final SessionMetricsCollector collector;
@@ -28,20 +42,28 @@ final class SessionService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/session/{session_id}", this::session)
-                .delete("/session/{session_id}", this::clear)
+        rules.get("/session/{session_id:(?s).+}", this::session)
+                .delete("/session/{session_id:(?s).+}", this::clear)
                 .get("/sessions", this::sessions);
     }
 
     private void session(ServerRequest request, ServerResponse response) {
-        String id = request.path().pathParameters().get("session_id");
+        String id = sessionId(request);
+        if (id == null) {
+            noEndpoint(request, response);
+            return;
+        }
         store.session(id).ifPresentOrElse(
                 metrics -> Json.send(response, Status.OK_200, metrics),
                 () -> notFound(response));
     }
 
     private void clear(ServerRequest request, ServerResponse response) {
-        String id = request.path().pathParameters().get("session_id");
+        String id = sessionId(request);
+        if (id == null) {
+            noEndpoint(request, response);
+            return;
+        }
         if (collector.clearSession(id)) {
             Json.send(response, Status.OK_200, new Cleared(id, true));
         } else {
@@ -54,6 +76,86 @@ final class SessionService implements HttpService {
         int offset = QueryParams.intParam(request.query(), "offset", 0, 0, Integer.MAX_VALUE);
         List<String> ids = store.sessionIds(offset, limit);
         Json.send(response, Status.OK_200, new SessionList(ids, ids.size(), store.sessionCount()));
+    }
+
+    /**
+     * The session id of the request: the raw path after {@code /events/metrics/session/}, percent-decoded
+     * as UTF-8, or {@code null} when that part holds a literal {@code /} (several path segments, which is
+     * no endpoint: an id with a slash must encode it as {@code %2F}).
+     *
+     * @throws BadRequest when the id is badly encoded or could not be the id of any session
+     */
+    static String sessionId(ServerRequest request) {
+        String raw = request.prologue().uriPath().rawPath();
+        int start = raw.indexOf(SESSION_PATH); // not always 0: an absolute-form target, "//events/...", "/x/../events/..."
+        String id;
+        if (start >= 0) {
+            String encoded = raw.substring(start + SESSION_PATH.length());
+            if (encoded.indexOf('/') >= 0) {
+                return null;
+            }
+            id = percentDecode(encoded);
+        } else {
+            // Mounted elsewhere, or a request target Helidon rewrote: fall back to its decoded parameter.
+            id = request.path().pathParameters().get("session_id");
+            if (id.indexOf('/') >= 0) {
+                return null;
+            }
+        }
+        try {
+            return Event.requireValidId("session_id", id);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("invalid_session_id", e.getMessage());
+        }
+    }
+
+    /** Strict percent-decoding of one path segment: {@code %} must start two hex digits, the bytes must be UTF-8. */
+    static String percentDecode(String encoded) {
+        if (encoded.indexOf('%') < 0 && isAscii(encoded)) {
+            return encoded;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(encoded.length());
+        for (int i = 0; i < encoded.length(); i++) {
+            char c = encoded.charAt(i);
+            if (c == '%') {
+                int high = i + 1 < encoded.length() ? Character.digit(encoded.charAt(i + 1), 16) : -1;
+                int low = i + 2 < encoded.length() ? Character.digit(encoded.charAt(i + 2), 16) : -1;
+                if (high < 0 || low < 0) {
+                    throw new BadRequest("invalid_session_id", "session_id is not validly percent-encoded (at index " + i + ")");
+                }
+                bytes.write(high << 4 | low);
+                i += 2;
+            } else if (c < 0x100) {
+                bytes.write(c); // the request line is read byte for byte
+            } else {
+                byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+                bytes.write(utf8, 0, utf8.length);
+            }
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes.toByteArray()))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new BadRequest("invalid_session_id", "session_id is not valid UTF-8 once percent-decoded");
+        }
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void noEndpoint(ServerRequest request, ServerResponse response) {
+        ApiError.send(response, Status.NOT_FOUND_404, "not_found",
+                "no endpoint " + request.prologue().method().text() + " " + request.prologue().uriPath().path()
+                        + " (a session id holding a slash must encode it as %2F)");
     }
 
     private static void notFound(ServerResponse response) {

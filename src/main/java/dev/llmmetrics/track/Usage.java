@@ -20,8 +20,16 @@ public record Usage(int promptTokens, int completionTokens, int totalTokens, boo
         }
     }
 
-    /** Usage whose total is the sum of prompt and completion tokens. */
+    /**
+     * Usage whose total is the sum of prompt and completion tokens.
+     *
+     * @throws IllegalArgumentException if a count is negative or the sum exceeds {@link Integer#MAX_VALUE}
+     */
     public static Usage of(int promptTokens, int completionTokens, boolean hasToolCalls) {
-        return new Usage(promptTokens, completionTokens, Math.addExact(promptTokens, completionTokens), hasToolCalls);
+        long total = (long) promptTokens + completionTokens;
+        if (total > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("totalTokens must be at most " + Integer.MAX_VALUE + ", was " + total);
+        }
+        return new Usage(promptTokens, completionTokens, (int) total, hasToolCalls);
     }
 }
