@@ -174,7 +174,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
     }
 
     private void logSessionUpdated(String sessionId) {
-        store.session(sessionId).ifPresent(m -> REQUEST_LOG.log(Level.INFO, "Session {0} metrics updated: {1} requests, {2} tokens",
+        store.summary(sessionId).ifPresent(m -> REQUEST_LOG.log(Level.INFO, "Session {0} metrics updated: {1} requests, {2} tokens",
                 sessionId, String.valueOf(m.totalRequests()), String.valueOf(m.totalTokens())));
     }
 

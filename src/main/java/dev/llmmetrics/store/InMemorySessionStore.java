@@ -41,7 +41,11 @@ public final class InMemorySessionStore implements SessionStore {
     private static final Comparator<Activity> MOST_RECENT_FIRST =
             Comparator.comparingLong(Activity::lastActiveMs).reversed();
 
+    /** Model names shared by every session's records, so that each name is held once; bounded. */
+    private static final int CANONICAL_MODELS = 1024;
+
     private final ConcurrentHashMap<String, SessionState> sessions = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, String> modelNames = new ConcurrentHashMap<>();
     private final List<EvictionListener> evictionListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean evicting = new AtomicBoolean();
     private final int maxSessions;
@@ -98,6 +102,17 @@ public final class InMemorySessionStore implements SessionStore {
         }
         synchronized (state) {
             return state.removed() ? Optional.empty() : Optional.of(state.snapshot());
+        }
+    }
+
+    @Override
+    public Optional<SessionMetrics> summary(String sessionId) {
+        SessionState state = sessions.get(sessionId);
+        if (state == null) {
+            return Optional.empty();
+        }
+        synchronized (state) {
+            return state.removed() ? Optional.empty() : Optional.of(state.summary());
         }
     }
 
@@ -176,8 +191,8 @@ public final class InMemorySessionStore implements SessionStore {
             synchronized (state) {
                 if (!state.removed()) {
                     switch (event) {
-                        case LlmRequestCompleted completed -> state.add(completed, now);
-                        case LlmRequestFailed failed -> state.add(failed, now);
+                        case LlmRequestCompleted completed -> state.add(completed, canonical(completed.model()), now);
+                        case LlmRequestFailed failed -> state.add(failed, canonical(failed.model()), now);
                         default -> state.touch(now);
                     }
                     break;
@@ -187,6 +202,19 @@ public final class InMemorySessionStore implements SessionStore {
         if (created && sessions.size() > maxSessions) {
             enforceCapacity();
         }
+    }
+
+    /** The store's one instance of a model name (names past the bound are kept as they come). */
+    private String canonical(String model) {
+        String known = modelNames.get(model);
+        if (known != null) {
+            return known;
+        }
+        if (modelNames.size() < CANONICAL_MODELS) {
+            known = modelNames.putIfAbsent(model, model);
+            return known != null ? known : model;
+        }
+        return model;
     }
 
     /**

@@ -6,34 +6,35 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The most recent request records of one session, as parallel primitive arrays in a ring.
+ * The most recent request records of one session, in a ring of fixed-width rows.
  *
- * <p>Columns instead of one object per record keep a record at about 37 bytes; the arrays grow by half
- * up to the bound, so that a short session does not pay for a long one. When full, the oldest record is
- * overwritten. Not thread-safe: the owning {@link SessionState} guards it.
+ * <p>Each record is four {@code long}s in one array (timestamp, duration, prompt and completion tokens
+ * packed, total tokens and flags packed) plus a model reference, about 36 bytes; the error texts get an
+ * array only once the session has a failure. The arrays grow by half up to the bound, so that a short
+ * session does not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the
+ * owning {@link SessionState} guards it.
  */
 final class RecordRing {
 
-    private static final int INITIAL_CAPACITY = 4;
-    private static final byte SUCCESS = 1;
-    private static final byte TOOL_CALLS = 2;
+    private static final int INITIAL_CAPACITY = 2;
+    private static final int WIDTH = 4;
+    private static final long SUCCESS = 1;
+    private static final long TOOL_CALLS = 2;
+    private static final long LOW_32 = 0xFFFF_FFFFL;
 
     private final int bound;
-    private long[] timestampsMs;
-    private long[] durationsMs;
-    private int[] promptTokens;
-    private int[] completionTokens;
-    private int[] totalTokens;
+    private long[] rows;
     private String[] models;
     private String[] errors;
-    private byte[] flags;
     /** Index of the oldest record. */
     private int head;
     private int size;
 
     RecordRing(int bound) {
         this.bound = bound;
-        allocate(Math.min(INITIAL_CAPACITY, bound));
+        int capacity = Math.min(INITIAL_CAPACITY, bound);
+        rows = new long[capacity * WIDTH];
+        models = new String[capacity];
     }
 
     void add(long timestampMs, String model, long durationMs, int prompt, int completion, int total,
@@ -49,14 +50,18 @@ final class RecordRing {
             slot = head;
             head = (head + 1) % capacity();
         }
-        timestampsMs[slot] = timestampMs;
-        durationsMs[slot] = durationMs;
-        promptTokens[slot] = prompt;
-        completionTokens[slot] = completion;
-        totalTokens[slot] = total;
+        int row = slot * WIDTH;
+        rows[row] = timestampMs;
+        rows[row + 1] = durationMs;
+        rows[row + 2] = ((long) prompt << 32) | (completion & LOW_32);
+        rows[row + 3] = ((long) total << 32) | (success ? SUCCESS : 0) | (toolCalls ? TOOL_CALLS : 0);
         models[slot] = model;
-        errors[slot] = error;
-        flags[slot] = (byte) ((success ? SUCCESS : 0) | (toolCalls ? TOOL_CALLS : 0));
+        if (error != null && errors == null) {
+            errors = new String[capacity()];
+        }
+        if (errors != null) {
+            errors[slot] = error;
+        }
     }
 
     int size() {
@@ -68,15 +73,19 @@ final class RecordRing {
         List<RequestRecord> list = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
             int slot = (head + i) % capacity();
-            list.add(new RequestRecord(Instant.ofEpochMilli(timestampsMs[slot]), models[slot], durationsMs[slot],
-                    promptTokens[slot], completionTokens[slot], totalTokens[slot],
-                    (flags[slot] & TOOL_CALLS) != 0, (flags[slot] & SUCCESS) != 0, errors[slot]));
+            int row = slot * WIDTH;
+            long tokens = rows[row + 2];
+            long totalAndFlags = rows[row + 3];
+            list.add(new RequestRecord(Instant.ofEpochMilli(rows[row]), models[slot], rows[row + 1],
+                    (int) (tokens >>> 32), (int) tokens, (int) (totalAndFlags >>> 32),
+                    (totalAndFlags & TOOL_CALLS) != 0, (totalAndFlags & SUCCESS) != 0,
+                    errors == null ? null : errors[slot]));
         }
         return list;
     }
 
     private int capacity() {
-        return timestampsMs.length;
+        return models.length;
     }
 
     /**
@@ -86,24 +95,10 @@ final class RecordRing {
     private void grow() {
         int oldCapacity = capacity();
         int newCapacity = (int) Math.min(bound, Math.max(oldCapacity + 1L, oldCapacity + (oldCapacity >> 1)));
-        timestampsMs = Arrays.copyOf(timestampsMs, newCapacity);
-        durationsMs = Arrays.copyOf(durationsMs, newCapacity);
-        promptTokens = Arrays.copyOf(promptTokens, newCapacity);
-        completionTokens = Arrays.copyOf(completionTokens, newCapacity);
-        totalTokens = Arrays.copyOf(totalTokens, newCapacity);
+        rows = Arrays.copyOf(rows, newCapacity * WIDTH);
         models = Arrays.copyOf(models, newCapacity);
-        errors = Arrays.copyOf(errors, newCapacity);
-        flags = Arrays.copyOf(flags, newCapacity);
-    }
-
-    private void allocate(int capacity) {
-        timestampsMs = new long[capacity];
-        durationsMs = new long[capacity];
-        promptTokens = new int[capacity];
-        completionTokens = new int[capacity];
-        totalTokens = new int[capacity];
-        models = new String[capacity];
-        errors = new String[capacity];
-        flags = new byte[capacity];
+        if (errors != null) {
+            errors = Arrays.copyOf(errors, newCapacity);
+        }
     }
 }

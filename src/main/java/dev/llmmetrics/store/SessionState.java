@@ -3,6 +3,7 @@ package dev.llmmetrics.store;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * One session's mutable state in the {@link InMemorySessionStore}. Every method but
@@ -10,9 +11,6 @@ import java.time.Instant;
  * never global.
  */
 final class SessionState {
-
-    /** Distinct model names whose canonical instance a session keeps, so records share one String per model. */
-    private static final int CANONICAL_MODELS = 8;
 
     final String id;
     private volatile long lastActiveMs;
@@ -26,7 +24,6 @@ final class SessionState {
     private long totalTokens;
     private long requestsWithTools;
     private final RecordRing records;
-    private final String[] models = new String[CANONICAL_MODELS];
 
     SessionState(String id, int maxRecords, long nowMs) {
         this.id = id;
@@ -50,7 +47,7 @@ final class SessionState {
         lastActiveMs = nowMs;
     }
 
-    void add(LlmRequestCompleted e, long nowMs) {
+    void add(LlmRequestCompleted e, String model, long nowMs) {
         successful++;
         totalDurationMs += e.durationMs();
         promptTokens += e.promptTokens();
@@ -59,34 +56,30 @@ final class SessionState {
         if (e.hasToolCalls()) {
             requestsWithTools++;
         }
-        records.add(e.timestamp().toEpochMilli(), canonical(e.model()), e.durationMs(), e.promptTokens(),
+        records.add(e.timestamp().toEpochMilli(), model, e.durationMs(), e.promptTokens(),
                 e.completionTokens(), e.totalTokens(), true, e.hasToolCalls(), null);
         lastActiveMs = nowMs;
     }
 
-    void add(LlmRequestFailed e, long nowMs) {
+    void add(LlmRequestFailed e, String model, long nowMs) {
         failed++;
         long duration = e.hasDuration() ? e.durationMs() : 0L;
-        records.add(e.timestamp().toEpochMilli(), canonical(e.model()), duration, 0, 0, 0, false, false, e.error());
+        records.add(e.timestamp().toEpochMilli(), model, duration, 0, 0, 0, false, false, e.error());
         lastActiveMs = nowMs;
     }
 
-    SessionMetrics snapshot() {
-        return new SessionMetrics(id, successful + failed, successful, failed, totalDurationMs, promptTokens,
-                completionTokens, totalTokens, requestsWithTools, Instant.ofEpochMilli(lastActiveMs), records.toList());
+    /** The aggregates, without the records. */
+    SessionMetrics summary() {
+        return snapshot(List.of());
     }
 
-    private String canonical(String model) {
-        for (int i = 0; i < models.length; i++) {
-            String known = models[i];
-            if (known == null) {
-                models[i] = model;
-                return model;
-            }
-            if (known.equals(model)) {
-                return known;
-            }
-        }
-        return model;
+    /** The aggregates and the records, oldest first. */
+    SessionMetrics snapshot() {
+        return snapshot(records.toList());
+    }
+
+    private SessionMetrics snapshot(List<RequestRecord> requests) {
+        return new SessionMetrics(id, successful + failed, successful, failed, totalDurationMs, promptTokens,
+                completionTokens, totalTokens, requestsWithTools, Instant.ofEpochMilli(lastActiveMs), requests);
     }
 }

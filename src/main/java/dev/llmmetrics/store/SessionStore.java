@@ -28,6 +28,16 @@ public interface SessionStore {
     Optional<SessionMetrics> session(String sessionId);
 
     /**
+     * A snapshot of one session's aggregates only, its {@code requests} list empty: cheaper than
+     * {@link #session(String)} when the records are not needed.
+     */
+    default Optional<SessionMetrics> summary(String sessionId) {
+        return session(sessionId).map(m -> new SessionMetrics(m.sessionId(), m.totalRequests(), m.successfulRequests(),
+                m.failedRequests(), m.totalDurationMs(), m.totalPromptTokens(), m.totalCompletionTokens(), m.totalTokens(),
+                m.requestsWithTools(), m.lastActive(), List.of()));
+    }
+
+    /**
      * Session ids, most recently active first.
      *
      * @param offset how many of the most recent to skip; not negative
