@@ -27,7 +27,9 @@ final class Settings {
     static HttpSettings http(Config config) {
         return new HttpSettings(secret(config, "llm.metrics.auth.token"), secret(config, "llm.metrics.scrape.token"),
                 config.get("ingest.max.body.bytes").asInt().orElse(HttpSettings.DEFAULT_MAX_BODY_BYTES),
-                config.get("ingest.max.batch").asInt().orElse(HttpSettings.DEFAULT_MAX_BATCH));
+                config.get("ingest.max.batch").asInt().orElse(HttpSettings.DEFAULT_MAX_BATCH),
+                config.get("ingest.dedupe.window").as(Duration.class).orElse(HttpSettings.DEFAULT_DEDUPE_WINDOW),
+                config.get("ingest.dedupe.max.ids").asInt().orElse(HttpSettings.DEFAULT_DEDUPE_MAX_IDS));
     }
 
     /** The host to bind: {@code server.host} if set; else every interface with an auth token, loopback without. */

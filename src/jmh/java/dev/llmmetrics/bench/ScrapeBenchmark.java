@@ -75,7 +75,7 @@ public class ScrapeBenchmark {
     public void setUp() throws IOException {
         Fixtures.requestLog("WARNING");
         accept = format.equals("openmetrics") ? OPENMETRICS : TEXT;
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
         registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("system.cpu.count")
                 || id.getName().equals("process.cpu.time")));
         new ClassLoaderMetrics().bindTo(registry);

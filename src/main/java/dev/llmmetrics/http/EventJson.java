@@ -22,13 +22,13 @@ import java.util.Set;
  */
 final class EventJson {
 
-    private static final Set<String> STARTED_FIELDS = Set.of("type", "session_id", "model", "messages_count",
+    private static final Set<String> STARTED_FIELDS = Set.of("type", "event_id", "session_id", "model", "messages_count",
             "tools_count", "correlation_id", "timestamp");
-    private static final Set<String> COMPLETED_FIELDS = Set.of("type", "session_id", "model", "duration_ms",
+    private static final Set<String> COMPLETED_FIELDS = Set.of("type", "event_id", "session_id", "model", "duration_ms",
             "prompt_tokens", "completion_tokens", "total_tokens", "has_tool_calls", "correlation_id", "timestamp");
-    private static final Set<String> FAILED_FIELDS = Set.of("type", "session_id", "model", "error", "duration_ms",
+    private static final Set<String> FAILED_FIELDS = Set.of("type", "event_id", "session_id", "model", "error", "duration_ms",
             "correlation_id", "timestamp");
-    private static final Set<String> GENERIC_FIELDS = Set.of("type", "session_id", "correlation_id", "timestamp",
+    private static final Set<String> GENERIC_FIELDS = Set.of("type", "event_id", "session_id", "correlation_id", "timestamp",
             "attributes");
 
     private EventJson() {
@@ -41,6 +41,22 @@ final class EventJson {
         InvalidField(String field, String reason) {
             super(reason, null, false, false);
             this.field = field;
+        }
+    }
+
+    /**
+     * The event's optional {@code event_id}, the producer's key for idempotent retries; the same rules as
+     * session ids. Call it on a node {@link #decode(JsonNode)} accepted.
+     */
+    static String eventId(JsonNode node) throws InvalidField {
+        String id = string(node, "event_id", false);
+        if (id == null) {
+            return null;
+        }
+        try {
+            return Event.requireValidId("event_id", id);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidField("event_id", e.getMessage());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.llmmetrics.http;
 
+import dev.llmmetrics.CoarseClock;
 import dev.llmmetrics.LlmMetrics;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
@@ -55,7 +56,8 @@ public final class HttpApi {
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
         routing.register("/metrics", new ScrapeService(registry, settings.scrapeToken().map(Secret::new).orElse(null)))
                 .register("/health", new HealthService(metrics.store()))
-                .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch()))
+                .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
+                        new RecentEventIds(settings.dedupeWindow(), settings.dedupeMaxIds(), CoarseClock.system())))
                 .register("/events/metrics", new SessionService(metrics.store(), metrics.collector()))
                 .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.collector()))
                 .register("/events/stats", new BusStatsService(metrics.bus()));

@@ -1,5 +1,6 @@
 package dev.llmmetrics.http;
 
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -9,26 +10,37 @@ import java.util.Optional;
  * @param scrapeToken  the bearer token guarding {@code /metrics}; empty for an open scrape
  * @param maxBodyBytes the largest {@code POST /events} body accepted, in bytes
  * @param maxBatch     the most events one {@code POST /events} may carry
+ * @param dedupeWindow how long an {@code event_id} is remembered, so that a retry is not applied twice
+ * @param dedupeMaxIds the most {@code event_id}s remembered; past it the oldest are forgotten early
  */
-public record HttpSettings(Optional<String> authToken, Optional<String> scrapeToken, int maxBodyBytes, int maxBatch) {
+public record HttpSettings(Optional<String> authToken, Optional<String> scrapeToken, int maxBodyBytes, int maxBatch,
+                           Duration dedupeWindow, int dedupeMaxIds) {
 
     /** The default body limit: 1 MiB. */
     public static final int DEFAULT_MAX_BODY_BYTES = 1 << 20;
     /** The default batch limit: 1 000 events. */
     public static final int DEFAULT_MAX_BATCH = 1_000;
+    /** The default dedupe window: 10 minutes. */
+    public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofMinutes(10);
+    /** The default bound on remembered event ids: 100 000. */
+    public static final int DEFAULT_DEDUPE_MAX_IDS = 100_000;
 
     /** Rejects empty tokens and limits that are not positive. */
     public HttpSettings {
         authToken = authToken.filter(t -> !t.isEmpty());
         scrapeToken = scrapeToken.filter(t -> !t.isEmpty());
-        if (maxBodyBytes < 1 || maxBatch < 1) {
-            throw new IllegalArgumentException("maxBodyBytes and maxBatch must be positive");
+        if (maxBodyBytes < 1 || maxBatch < 1 || dedupeMaxIds < 1) {
+            throw new IllegalArgumentException("maxBodyBytes, maxBatch and dedupeMaxIds must be positive");
+        }
+        if (dedupeWindow == null || dedupeWindow.isNegative() || dedupeWindow.isZero()) {
+            throw new IllegalArgumentException("dedupeWindow must be positive, was " + dedupeWindow);
         }
     }
 
     @Override
     public String toString() {
         return "HttpSettings[authToken=" + (authToken.isPresent() ? "****" : "none") + ", scrapeToken="
-                + (scrapeToken.isPresent() ? "****" : "none") + ", maxBodyBytes=" + maxBodyBytes + ", maxBatch=" + maxBatch + "]";
+                + (scrapeToken.isPresent() ? "****" : "none") + ", maxBodyBytes=" + maxBodyBytes + ", maxBatch=" + maxBatch + ", dedupeWindow=" + dedupeWindow
+                + ", dedupeMaxIds=" + dedupeMaxIds + "]";
     }
 }

@@ -41,11 +41,13 @@ final class IngestService implements HttpService {
     private final EventBus bus;
     private final int maxBodyBytes;
     private final int maxBatch;
+    private final RecentEventIds recentIds;
 
-    IngestService(EventBus bus, int maxBodyBytes, int maxBatch) {
+    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, RecentEventIds recentIds) {
         this.bus = bus;
         this.maxBodyBytes = maxBodyBytes;
         this.maxBatch = maxBatch;
+        this.recentIds = recentIds;
     }
 
     @Override
@@ -83,10 +85,12 @@ final class IngestService implements HttpService {
             return;
         }
         List<Event> events = new ArrayList<>(nodes.size());
+        List<String> eventIds = new ArrayList<>(nodes.size());
         List<ApiError.Problem> problems = new ArrayList<>();
         for (int i = 0; i < nodes.size(); i++) {
             try {
                 Event event = EventJson.decode(nodes.get(i));
+                eventIds.add(EventJson.eventId(nodes.get(i)));
                 if (!bus.accepts(event.type())) {
                     problems.add(new ApiError.Problem(i, "type", "too many distinct event types; not accepting " + event.type()));
                 }
@@ -116,10 +120,18 @@ final class IngestService implements HttpService {
                     "the batch's new event types exceed the bound on distinct types; none was applied", problems));
             return;
         }
-        for (Event event : events) {
-            bus.publish(event);
+        // A retried event (same event_id within the window) is acknowledged and not applied again; the
+        // claim is atomic, so of concurrent duplicates exactly one is applied.
+        int duplicates = 0;
+        for (int i = 0; i < events.size(); i++) {
+            String eventId = eventIds.get(i);
+            if (eventId != null && !recentIds.claim(eventId)) {
+                duplicates++;
+                continue;
+            }
+            bus.publish(events.get(i));
         }
-        Json.send(response, Status.ACCEPTED_202, new Accepted(events.size()));
+        Json.send(response, Status.ACCEPTED_202, new Accepted(events.size() - duplicates, duplicates));
     }
 
     /**
@@ -216,7 +228,12 @@ final class IngestService implements HttpService {
         }
     }
 
-    /** The answer to an accepted batch. */
-    record Accepted(int accepted) {
+    /**
+     * The answer to an accepted batch.
+     *
+     * @param accepted   events applied
+     * @param duplicates events acknowledged but not applied, their {@code event_id} seen within the window
+     */
+    record Accepted(int accepted, int duplicates) {
     }
 }
