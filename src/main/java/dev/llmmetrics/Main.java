@@ -19,6 +19,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -79,6 +81,11 @@ public final class Main {
 
         LlmMetrics metrics = LlmMetrics.builder(registry).config(libraryConfig).build();
         HttpApi api = new HttpApi(metrics, registry, httpSettings);
+        try {
+            api.recover();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot replay the journal", e);
+        }
         WebServerConfig.Builder server = WebServer.builder()
                 .config(config.get("server"))
                 .host(host)
@@ -119,6 +126,11 @@ public final class Main {
                     LOG.log(Level.WARNING, "Requests still in progress after the {0} grace period; stopping anyway", grace);
                 }
                 server.stop();
+            }
+            try {
+                api.close();
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "Closing the journal failed", e);
             }
             metrics.close();
             gcMetrics.close();

@@ -3,6 +3,7 @@ package dev.llmmetrics;
 import dev.llmmetrics.config.LlmMetricsConfig;
 import dev.llmmetrics.http.HttpSettings;
 import io.helidon.config.Config;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -29,7 +30,12 @@ final class Settings {
                 config.get("ingest.max.body.bytes").asInt().orElse(HttpSettings.DEFAULT_MAX_BODY_BYTES),
                 config.get("ingest.max.batch").asInt().orElse(HttpSettings.DEFAULT_MAX_BATCH),
                 config.get("ingest.dedupe.window").as(Duration.class).orElse(HttpSettings.DEFAULT_DEDUPE_WINDOW),
-                config.get("ingest.dedupe.max.ids").asInt().orElse(HttpSettings.DEFAULT_DEDUPE_MAX_IDS));
+                config.get("ingest.dedupe.max.ids").asInt().orElse(HttpSettings.DEFAULT_DEDUPE_MAX_IDS),
+                config.get("store.journal.path").asString().asOptional().filter(p -> !p.isBlank())
+                        .map(p -> new HttpSettings.JournalSettings(Path.of(p),
+                                config.get("store.journal.segment.bytes").asLong().orElse(16L << 20),
+                                config.get("store.journal.commit.delay").as(Duration.class).orElse(Duration.ofMillis(2)),
+                                config.get("store.journal.compact.interval").as(Duration.class).orElse(Duration.ofSeconds(30)))));
     }
 
     /** The host to bind: {@code server.host} if set; else every interface with an auth token, loopback without. */

@@ -25,34 +25,15 @@ import org.junit.jupiter.api.Test;
 /** What {@code mvn package} produced runs with {@code java -jar}: the server, with demo traffic, answering on its port. */
 class PackagedJarIT {
 
-    private static final Pattern LISTENING = Pattern.compile("llm-metrics listening on http://127\\.0\\.0\\.1:(\\d+) ");
-
     @Test
     void javaDashJarStartsTheServerWithDemoTrafficAndSigtermStopsIt() throws Exception {
         Path jar = Path.of("target", "llm-metrics.jar");
         assertTrue(Files.isRegularFile(jar), "mvn package builds " + jar);
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder builder = new ProcessBuilder(java.toString(), "-jar", jar.toString(), "--demo").redirectErrorStream(true);
-        builder.environment().put("SERVER_PORT", "0");
-        builder.environment().remove("LLM_METRICS_AUTH_TOKEN");
-        Process process = builder.start();
-        List<String> output = new CopyOnWriteArrayList<>();
-        CompletableFuture<Integer> port = new CompletableFuture<>();
-        Thread.ofPlatform().daemon().start(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    output.add(line);
-                    Matcher m = LISTENING.matcher(line);
-                    if (m.find()) {
-                        port.complete(Integer.parseInt(m.group(1)));
-                    }
-                }
-            } catch (java.io.IOException ignored) {
-                // the process ended
-            }
-        });
+        ChildServer child = ChildServer.jar(jar, List.of("--demo"));
+        Process process = child.process;
+        List<String> output = child.output;
         try {
-            String base = "http://127.0.0.1:" + port.get(30, TimeUnit.SECONDS);
+            String base = child.base();
             HttpClient client = HttpClient.newHttpClient();
             HttpResponse<String> health = client.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
                     HttpResponse.BodyHandlers.ofString());

@@ -32,50 +32,23 @@ import org.junit.jupiter.api.Test;
  */
 class ServerProcessTest {
 
-    private static final Pattern LISTENING = Pattern.compile("INFO dev\\.llmmetrics\\.Main: llm-metrics listening on http://127\\.0\\.0\\.1:(\\d+) ");
-
+    private ChildServer child;
     private Process process;
-    private final List<String> output = new CopyOnWriteArrayList<>();
+    private List<String> output;
 
     @AfterEach
     void kill() throws InterruptedException {
-        if (process != null && process.isAlive()) {
-            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        if (child != null) {
+            child.close();
         }
     }
 
-    /** Starts Main in a child JVM with the test's class path and the given environment; returns its port. */
+    /** Starts Main in a child JVM with the given environment; returns its port. */
     private int startChild(String... env) throws IOException, InterruptedException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder builder = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
-                "-Djava.util.logging.config.file=src/main/resources/logging.properties", "dev.llmmetrics.Main")
-                .redirectErrorStream(true);
-        builder.environment().remove("LLM_METRICS_AUTH_TOKEN");
-        for (int i = 0; i < env.length; i += 2) {
-            builder.environment().put(env[i], env[i + 1]);
-        }
-        process = builder.start();
-        CountDownLatch started = new CountDownLatch(1);
-        int[] port = {-1};
-        Thread.ofPlatform().daemon().start(() -> pump(process.getInputStream(), started, port));
-        assertTrue(started.await(30, TimeUnit.SECONDS), "no listening line; output: " + output);
-        return port[0];
-    }
-
-    private void pump(InputStream in, CountDownLatch started, int[] port) {
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = reader.readLine()) != null) {
-                output.add(line);
-                Matcher m = LISTENING.matcher(line);
-                if (m.find() && started.getCount() > 0) {
-                    port[0] = Integer.parseInt(m.group(1));
-                    started.countDown();
-                }
-            }
-        } catch (IOException ignored) {
-            // the process ended
-        }
+        child = ChildServer.main(env);
+        process = child.process;
+        output = child.output;
+        return child.port;
     }
 
     @Test
@@ -83,7 +56,7 @@ class ServerProcessTest {
         int port = startChild("SERVER_PORT", "0", "STORE_MAX_SESSIONS", "2");
         assertTrue(port > 0 && port != 8001);
         String firstInfo = output.stream().filter(l -> l.contains(" INFO ")).findFirst().orElseThrow();
-        assertTrue(LISTENING.matcher(firstInfo).find(), "first INFO line: " + firstInfo);
+        assertTrue(ChildServer.LISTENING.matcher(firstInfo).find(), "first INFO line: " + firstInfo);
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> output.stream()
                 .anyMatch(l -> l.contains("WARNING") && l.contains("LLM_METRICS_AUTH_TOKEN is not set")));
 

@@ -1,6 +1,7 @@
 package dev.llmmetrics.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.GenericEvent;
@@ -105,6 +106,45 @@ final class EventJson {
         } catch (IllegalArgumentException e) {
             throw fromValidation(e.getMessage());
         }
+    }
+
+    /**
+     * The event in the wire format {@link #decode(JsonNode)} reads, with its timestamp and, when given,
+     * its {@code event_id}: decoding the result gives an equal event.
+     */
+    static ObjectNode encode(Event event, String eventId) {
+        ObjectNode node = Json.MAPPER.createObjectNode();
+        node.put("type", event.type());
+        if (eventId != null) {
+            node.put("event_id", eventId);
+        }
+        if (event.sessionId() != null) {
+            node.put("session_id", event.sessionId());
+        }
+        switch (event) {
+            case LlmRequestStarted e -> node.put("model", e.model()).put("messages_count", e.messagesCount())
+                    .put("tools_count", e.toolsCount());
+            case LlmRequestCompleted e -> node.put("model", e.model()).put("duration_ms", e.durationMs())
+                    .put("prompt_tokens", e.promptTokens()).put("completion_tokens", e.completionTokens())
+                    .put("total_tokens", e.totalTokens()).put("has_tool_calls", e.hasToolCalls());
+            case LlmRequestFailed e -> {
+                node.put("model", e.model()).put("error", e.error());
+                if (e.hasDuration()) {
+                    node.put("duration_ms", e.durationMs());
+                }
+            }
+            case GenericEvent e -> {
+                if (!e.attributes().isEmpty()) {
+                    ObjectNode attributes = node.putObject("attributes");
+                    e.attributes().forEach(attributes::put);
+                }
+            }
+        }
+        if (event.correlationId() != null) {
+            node.put("correlation_id", event.correlationId());
+        }
+        node.put("timestamp", event.timestamp().toString());
+        return node;
     }
 
     /**

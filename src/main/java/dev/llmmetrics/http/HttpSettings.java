@@ -1,5 +1,6 @@
 package dev.llmmetrics.http;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -12,9 +13,21 @@ import java.util.Optional;
  * @param maxBatch     the most events one {@code POST /events} may carry
  * @param dedupeWindow how long an {@code event_id} is remembered, so that a retry is not applied twice
  * @param dedupeMaxIds the most {@code event_id}s remembered; past it the oldest are forgotten early
+ * @param journal      durable mode's journal, or empty for memory only
  */
 public record HttpSettings(Optional<String> authToken, Optional<String> scrapeToken, int maxBodyBytes, int maxBatch,
-                           Duration dedupeWindow, int dedupeMaxIds) {
+                           Duration dedupeWindow, int dedupeMaxIds, Optional<JournalSettings> journal) {
+
+    /**
+     * Durable mode: where the journal lives and how it is written.
+     *
+     * @param path            the journal's directory
+     * @param segmentBytes    size past which a segment is sealed (and can be compacted)
+     * @param commitDelay     the longest an append waits to share an {@code fsync} with others
+     * @param compactInterval how often sealed segments are compacted
+     */
+    public record JournalSettings(Path path, long segmentBytes, Duration commitDelay, Duration compactInterval) {
+    }
 
     /** The default body limit: 1 MiB. */
     public static final int DEFAULT_MAX_BODY_BYTES = 1 << 20;
@@ -41,6 +54,6 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
     public String toString() {
         return "HttpSettings[authToken=" + (authToken.isPresent() ? "****" : "none") + ", scrapeToken="
                 + (scrapeToken.isPresent() ? "****" : "none") + ", maxBodyBytes=" + maxBodyBytes + ", maxBatch=" + maxBatch + ", dedupeWindow=" + dedupeWindow
-                + ", dedupeMaxIds=" + dedupeMaxIds + "]";
+                + ", dedupeMaxIds=" + dedupeMaxIds + ", journal=" + journal + "]";
     }
 }

@@ -21,6 +21,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 
@@ -42,12 +43,15 @@ final class IngestService implements HttpService {
     private final int maxBodyBytes;
     private final int maxBatch;
     private final RecentEventIds recentIds;
+    private final EventJournal journal;
 
-    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, RecentEventIds recentIds) {
+    /** @param journal durable mode's journal, or {@code null} */
+    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, RecentEventIds recentIds, EventJournal journal) {
         this.bus = bus;
         this.maxBodyBytes = maxBodyBytes;
         this.maxBatch = maxBatch;
         this.recentIds = recentIds;
+        this.journal = journal;
     }
 
     @Override
@@ -122,16 +126,30 @@ final class IngestService implements HttpService {
         }
         // A retried event (same event_id within the window) is acknowledged and not applied again; the
         // claim is atomic, so of concurrent duplicates exactly one is applied.
-        int duplicates = 0;
+        List<Event> fresh = new ArrayList<>(events.size());
+        List<String> freshIds = new ArrayList<>(events.size());
         for (int i = 0; i < events.size(); i++) {
             String eventId = eventIds.get(i);
-            if (eventId != null && !recentIds.claim(eventId)) {
-                duplicates++;
-                continue;
+            if (eventId == null || recentIds.claim(eventId)) {
+                fresh.add(events.get(i));
+                freshIds.add(eventId);
             }
-            bus.publish(events.get(i));
         }
-        Json.send(response, Status.ACCEPTED_202, new Accepted(events.size() - duplicates, duplicates));
+        // Durable mode: on disk before it is applied and acknowledged.
+        if (journal != null && !fresh.isEmpty()) {
+            try {
+                journal.append(fresh, freshIds);
+            } catch (IOException e) {
+                freshIds.stream().filter(Objects::nonNull).forEach(recentIds::release);
+                ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "journal_unavailable",
+                        "the events could not be written to the journal; none was applied, retry later");
+                return;
+            }
+        }
+        for (Event event : fresh) {
+            bus.publish(event);
+        }
+        Json.send(response, Status.ACCEPTED_202, new Accepted(fresh.size(), events.size() - fresh.size()));
     }
 
     /**

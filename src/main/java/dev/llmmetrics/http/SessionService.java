@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.io.IOException;
 import java.util.List;
 
 /**
@@ -34,10 +35,13 @@ final class SessionService implements HttpService {
 
     private final SessionStore store;
     private final SessionMetricsCollector collector;
+    private final EventJournal journal;
 
-    SessionService(SessionStore store, SessionMetricsCollector collector) {
+    /** @param journal durable mode's journal, or {@code null} */
+    SessionService(SessionStore store, SessionMetricsCollector collector, EventJournal journal) {
         this.store = store;
         this.collector = collector;
+        this.journal = journal;
     }
 
     @Override
@@ -63,6 +67,15 @@ final class SessionService implements HttpService {
         if (id == null) {
             noEndpoint(request, response);
             return;
+        }
+        if (journal != null && store.summary(id).isPresent()) {
+            try {
+                journal.appendClear(id);
+            } catch (IOException e) {
+                ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "journal_unavailable",
+                        "the clear could not be written to the journal; nothing was cleared, retry later");
+                return;
+            }
         }
         if (collector.clearSession(id)) {
             Json.send(response, Status.OK_200, new Cleared(id, true));
