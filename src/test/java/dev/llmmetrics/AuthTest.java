@@ -82,6 +82,7 @@ class AuthTest {
         assertEquals(200, server.get("/events/stats", auth).statusCode());
         assertEquals(200, server.delete("/events/metrics/session/s", auth).statusCode());
         assertEquals(404, server.get("/events/nowhere", auth).statusCode());
+        assertFalse(server.get("/metrics").body().contains(TOKEN), "the token never appears on the scrape");
         for (String sneaky : List.of("//events/stats", "/events/../events/stats", "/EVENTS/stats", "/events/%2e%2e/events/stats")) {
             int status = server.get(sneaky).statusCode();
             assertTrue(status == 401 || status == 404, sneaky + " must not get around the filter, got " + status);
