@@ -158,23 +158,8 @@ class DockerComposeTest {
         });
     }
 
-    /** {@code name} on the PATH, else in /usr/bin; fails (never skips) when it is nowhere. */
     private static String executable(String name) {
-        List<Path> candidates = new ArrayList<>();
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
-            if (!dir.isBlank()) {
-                candidates.add(Path.of(dir, name));
-            }
-        }
-        candidates.add(Path.of("/usr/bin", name));
-        for (Path candidate : candidates) {
-            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
-                return candidate.toString();
-            }
-        }
-        return fail("'" + name + "' is not installed (looked on the PATH and in /usr/bin). This test validates "
-                + "docker-compose.yml with the real tool: bin/test installs Debian's 'docker-compose' package "
-                + "(apt-get install docker-compose).");
+        return Tools.executable(name, "This test validates docker-compose.yml with the real tool: bin/test installs Debian's 'docker-compose' package (apt-get install docker-compose).");
     }
 
     private static Path repoRoot() {

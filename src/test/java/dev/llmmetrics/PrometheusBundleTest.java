@@ -712,23 +712,8 @@ class PrometheusBundleTest {
         return new Result(process.exitValue(), output.get(10, TimeUnit.SECONDS));
     }
 
-    /** {@code name} on the PATH, else in /usr/bin; fails (never skips) when it is nowhere. */
     private static String executable(String name) {
-        List<Path> candidates = new ArrayList<>();
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
-            if (!dir.isBlank()) {
-                candidates.add(Path.of(dir, name));
-            }
-        }
-        candidates.add(Path.of("/usr/bin", name));
-        for (Path candidate : candidates) {
-            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
-                return candidate.toString();
-            }
-        }
-        return fail("'" + name + "' is not installed (looked on the PATH and in /usr/bin). This test runs the real "
-                + "Prometheus: bin/test installs Debian's 'prometheus' package, which provides both prometheus and "
-                + "promtool (apt-get install prometheus).");
+        return Tools.executable(name, "This test runs the real Prometheus: bin/test installs Debian's 'prometheus' package, which provides both prometheus and promtool (apt-get install prometheus).");
     }
 
     private static int freePort() throws IOException {
