@@ -47,7 +47,7 @@ final class SessionMeters {
     synchronized void remove(MeterRegistry registry) {
         removed = true;
         for (SessionModelMeters meters : byModel.values()) {
-            for (Meter meter : meters.meters()) {
+            for (Meter meter : meters.removeAll()) {
                 registry.remove(meter);
             }
         }

@@ -7,32 +7,40 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** The meters of one (session, model) pair; no histogram buckets, removed with their session. */
+/**
+ * The meters of one (session, model) pair; no histogram buckets, removed with their session. The failure
+ * and tool-call counters are registered on their first increment: most sessions never need them, and a
+ * new session's cost is mostly meter registration.
+ */
 final class SessionModelMeters {
 
+    private final String session;
+    private final String model;
+    private final MeterRegistry registry;
     private final Counter successes;
-    private final Counter failures;
     private final Timer duration;
     private final DistributionSummary promptTokens;
     private final DistributionSummary completionTokens;
-    private final Counter toolCallRequests;
+    private volatile Counter failures;
+    private volatile Counter toolCallRequests;
+    /** Set once the session's meters left the registry; guarded by this instance's monitor. */
+    private boolean removed;
 
     SessionModelMeters(String session, String model, MeterRegistry registry) {
+        this.session = session;
+        this.model = model;
+        this.registry = registry;
         successes = requests(registry, session, model, OUTCOME_SUCCESS);
-        failures = requests(registry, session, model, OUTCOME_FAILURE);
         duration = Timer.builder(SESSION_REQUEST_DURATION)
                 .description("Duration of the successful LLM requests of a session, by model")
                 .tags(TAG_SESSION, session, TAG_MODEL, model)
                 .register(registry);
         promptTokens = tokens(registry, session, model, TYPE_PROMPT);
         completionTokens = tokens(registry, session, model, TYPE_COMPLETION);
-        toolCallRequests = Counter.builder(SESSION_TOOL_CALL_REQUESTS)
-                .description("Completed LLM requests of a session whose response asked for tool calls, by model")
-                .tags(TAG_SESSION, session, TAG_MODEL, model)
-                .register(registry);
     }
 
     void completed(long durationMs, int prompt, int completion, boolean hasToolCalls) {
@@ -41,16 +49,60 @@ final class SessionModelMeters {
         promptTokens.record(prompt);
         completionTokens.record(completion);
         if (hasToolCalls) {
-            toolCallRequests.increment();
+            Counter toolCalls = toolCallRequests != null ? toolCallRequests : registerToolCallRequests();
+            if (toolCalls != null) {
+                toolCalls.increment();
+            }
         }
     }
 
     void failed() {
-        failures.increment();
+        Counter failed = failures != null ? failures : registerFailures();
+        if (failed != null) {
+            failed.increment();
+        }
     }
 
-    List<Meter> meters() {
-        return List.of(successes, failures, duration, promptTokens, completionTokens, toolCallRequests);
+    /**
+     * Marks these meters removed and returns the ones registered, for the caller to remove from the
+     * registry; a lazy counter is never registered after this.
+     */
+    synchronized List<Meter> removeAll() {
+        removed = true;
+        return meters();
+    }
+
+    /** The meters registered so far. */
+    private List<Meter> meters() {
+        List<Meter> meters = new ArrayList<>(List.of(successes, duration, promptTokens, completionTokens));
+        Counter failed = failures;
+        Counter toolCalls = toolCallRequests;
+        if (failed != null) {
+            meters.add(failed);
+        }
+        if (toolCalls != null) {
+            meters.add(toolCalls);
+        }
+        return meters;
+    }
+
+    /** The failure counter, registered now; {@code null} once the meters were removed. */
+    private synchronized Counter registerFailures() {
+        if (failures == null && !removed) {
+            failures = requests(registry, session, model, OUTCOME_FAILURE);
+        }
+        return failures;
+    }
+
+    /** The tool-call counter, registered now; {@code null} once the meters were removed. */
+    private synchronized Counter registerToolCallRequests() {
+        if (toolCallRequests == null && !removed) {
+            toolCallRequests = Counter.builder(SESSION_TOOL_CALL_REQUESTS)
+                    .description("Completed LLM requests of a session whose response asked for tool calls, by model")
+                    .tags(TAG_SESSION, session, TAG_MODEL, model)
+                    .register(registry);
+        }
+        return toolCallRequests;
     }
 
     private static Counter requests(MeterRegistry registry, String session, String model, String outcome) {
