@@ -262,7 +262,7 @@ class HostileEventRecordsTest {
     }
 
     private static boolean durationOk(long duration) {
-        return duration >= 0 && duration <= Long.MAX_VALUE / 1_000_000L;
+        return duration >= 0 && duration <= 86_400_000L; // one day, written out: an oracle independent of Event
     }
 
     private static boolean timestampOk(Instant t) {

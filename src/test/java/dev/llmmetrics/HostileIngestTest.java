@@ -182,7 +182,7 @@ class HostileIngestTest {
     private static final List<String> WRONG_INTS = List.of("\"5\"", "1.5", "1.0", "1e2", "-1", "-2147483648",
             "2147483648", "9999999999", "9223372036854775808", "true", "[]", "{}", "[1]", "-0.0", "1E400", "\"\"", "\"NaN\"");
     private static final List<String> WRONG_DURATIONS = List.of("-1", "1.5", "1e3", "\"100\"", "9223372036854775807",
-            "9223372036854775808", "-9223372036854775809", String.valueOf(Long.MAX_VALUE / 1_000_000 + 1), "true", "{}",
+            "9223372036854775808", "-9223372036854775809", String.valueOf(86_400_001L), "true", "{}",
             "\"Infinity\"", "1E400", "-1E400");
     private static final List<String> WRONG_STRINGS = List.of("1", "0", "true", "false", "[]", "{}", "[\"a\"]", "1.5", "{\"a\":\"b\"}");
     private static final List<String> WRONG_TIMESTAMPS = List.of("1700000000", "\"2026-01-17T15:30:00\"", "\"2026-01-17\"",
