@@ -774,11 +774,6 @@ class PrometheusBundleTest {
     }
 
     private static Path repoRoot() {
-        String basedir = System.getProperty("basedir");
-        Path root = (basedir != null && !basedir.isBlank() ? Path.of(basedir) : Path.of("")).toAbsolutePath();
-        if (!Files.isRegularFile(root.resolve("pom.xml"))) {
-            throw new IllegalStateException("not the repository root (no pom.xml): " + root);
-        }
-        return root;
+        return Tools.repoRoot();
     }
 }

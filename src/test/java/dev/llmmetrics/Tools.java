@@ -30,4 +30,14 @@ final class Tools {
         }
         return fail("'" + name + "' is not installed (looked on the PATH and in /usr/bin). " + installHint);
     }
+
+    /** The repository root: Maven's {@code basedir}, else the working directory; it holds the pom. */
+    static Path repoRoot() {
+        String basedir = System.getProperty("basedir");
+        Path root = (basedir != null && !basedir.isBlank() ? Path.of(basedir) : Path.of("")).toAbsolutePath();
+        if (!Files.isRegularFile(root.resolve("pom.xml"))) {
+            throw new IllegalStateException("not the repository root (no pom.xml): " + root);
+        }
+        return root;
+    }
 }
