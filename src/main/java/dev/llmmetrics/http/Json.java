@@ -16,6 +16,7 @@ import io.helidon.http.HttpMediaTypes;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 
@@ -52,17 +53,19 @@ final class Json {
     private Json() {
     }
 
-    /** Sends {@code body} as JSON with {@code status}. */
+    /**
+     * Sends {@code body} as JSON with {@code status}, written straight into the response stream: no
+     * intermediate byte array to grow and copy. A body that fits Helidon's write buffer still goes out
+     * with a Content-Length.
+     */
     static void send(ServerResponse response, Status status, Object body) {
-        byte[] bytes;
-        try {
-            bytes = MAPPER.writeValueAsBytes(body);
+        response.status(status);
+        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+        try (OutputStream out = response.outputStream()) {
+            MAPPER.writeValue(out, body);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        response.status(status);
-        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
-        response.send(bytes);
     }
 
     private static final class InstantSerializer extends com.fasterxml.jackson.databind.ser.std.StdSerializer<Instant> {
