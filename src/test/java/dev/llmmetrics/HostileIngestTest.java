@@ -83,16 +83,12 @@ class HostileIngestTest {
 
     @AfterContainer
     static void stop() {
-        if (server != null) {
-            server.close();
-        }
-        HostileSupport.report(HostileIngestTest.class.getSimpleName());
+        HostileSupport.finish(server, HostileIngestTest.class);
     }
 
     @AfterProperty
     void scrapeStaysValid() {
-        HostileSupport.assertUnchanged(baseline, server, "(end of property)");
-        HostileExposition.check(HostileSupport.getBytes(server, "/metrics"));
+        HostileSupport.assertUnchangedAndScrapeValid(baseline, server);
     }
 
     // ---------------------------------------------------------------------------------------------

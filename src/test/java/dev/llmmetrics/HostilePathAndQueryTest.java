@@ -46,16 +46,12 @@ class HostilePathAndQueryTest {
 
     @AfterContainer
     static void stop() {
-        if (server != null) {
-            server.close();
-        }
-        HostileSupport.report(HostilePathAndQueryTest.class.getSimpleName());
+        HostileSupport.finish(server, HostilePathAndQueryTest.class);
     }
 
     @AfterProperty
     void scrapeStaysValid() {
-        HostileSupport.assertUnchanged(baseline, server, "(end of property)");
-        HostileExposition.check(HostileSupport.getBytes(server, "/metrics"));
+        HostileSupport.assertUnchangedAndScrapeValid(baseline, server);
     }
 
     private static HostileSupport.RawResponse send(String method, String target) {

@@ -40,16 +40,12 @@ class HostileRawHttpTest {
 
     @AfterContainer
     static void stop() {
-        if (server != null) {
-            server.close();
-        }
-        HostileSupport.report(HostileRawHttpTest.class.getSimpleName());
+        HostileSupport.finish(server, HostileRawHttpTest.class);
     }
 
     @AfterProperty
     void scrapeStaysValid() {
-        HostileSupport.assertUnchanged(baseline, server, "(end of property)");
-        HostileExposition.check(HostileSupport.getBytes(server, "/metrics"));
+        HostileSupport.assertUnchangedAndScrapeValid(baseline, server);
     }
 
     /** Bytes to send, and whether the request is complete enough that it must be answered. */

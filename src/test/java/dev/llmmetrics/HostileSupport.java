@@ -148,6 +148,22 @@ final class HostileSupport {
     record State(JsonNode eventMetrics, JsonNode stats, JsonNode sessions, Map<String, Double> llmSamples) {
     }
 
+    /** After each property: state as at {@code baseline}, and a scrape both parsers and promtool accept. */
+    static void assertUnchangedAndScrapeValid(State baseline, TestServer server) {
+        if (baseline != null) {
+            assertUnchanged(baseline, server, "(end of property)");
+        }
+        HostileExposition.check(getBytes(server, "/metrics"));
+    }
+
+    /** After a suite: stop its server and print the inputs it tried. */
+    static void finish(TestServer server, Class<?> suite) {
+        if (server != null) {
+            server.close();
+        }
+        report(suite.getSimpleName());
+    }
+
     static State state(TestServer server) {
         JsonNode metrics = TestServer.json(server.get("/events/metrics"));
         ObjectNode stats = (ObjectNode) TestServer.json(server.get("/events/stats"));

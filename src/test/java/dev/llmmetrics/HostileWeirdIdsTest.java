@@ -38,15 +38,12 @@ class HostileWeirdIdsTest {
 
     @AfterContainer
     static void stop() {
-        if (server != null) {
-            server.close();
-        }
-        HostileSupport.report(HostileWeirdIdsTest.class.getSimpleName());
+        HostileSupport.finish(server, HostileWeirdIdsTest.class);
     }
 
     @AfterProperty
     void scrapeStaysValid() {
-        HostileExposition.check(HostileSupport.getBytes(server, "/metrics"));
+        HostileSupport.assertUnchangedAndScrapeValid(null, server);
     }
 
     record Weird(String session, String model, String correlation, String error, String attributeKey, String attributeValue,
