@@ -9,6 +9,7 @@ import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.store.EvictionReason;
+import dev.llmmetrics.store.LeastRecentlyActive;
 import dev.llmmetrics.store.SessionStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -22,7 +23,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -49,7 +49,6 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
     public static final String REQUEST_LOGGER = "dev.llmmetrics.requests";
 
     private static final Logger REQUEST_LOG = System.getLogger(REQUEST_LOGGER);
-    private static final Comparator<Activity> NEWEST_FIRST = Comparator.comparingLong(Activity::lastActiveMs).reversed();
 
     private final SessionStore store;
     private final InstantSource clock;
@@ -223,28 +222,15 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
             try {
                 int excess = sessions.size() - maxMeteredSessions;
                 if (excess > 0) {
-                    for (Activity victim : leastRecentlyActive(excess + meterEvictionBatch - 1)) {
-                        removeMeters(victim.session());
+                    for (SessionMeters victim : LeastRecentlyActive.pick(sessions.values(), SessionMeters::lastActiveMs,
+                            excess + meterEvictionBatch - 1)) {
+                        removeMeters(victim);
                     }
                 }
             } finally {
                 evicting.set(false);
             }
         }
-    }
-
-    private List<Activity> leastRecentlyActive(int n) {
-        PriorityQueue<Activity> newestOnTop = new PriorityQueue<>(n + 1, NEWEST_FIRST);
-        for (SessionMeters session : sessions.values()) {
-            long lastActive = session.lastActiveMs();
-            if (newestOnTop.size() < n) {
-                newestOnTop.add(new Activity(session, lastActive));
-            } else if (lastActive < newestOnTop.peek().lastActiveMs()) {
-                newestOnTop.poll();
-                newestOnTop.add(new Activity(session, lastActive));
-            }
-        }
-        return new ArrayList<>(newestOnTop);
     }
 
     private void onEvicted(String sessionId, EvictionReason reason) {
@@ -270,9 +256,5 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
                 .description("Sessions evicted from the session store, by reason (capacity or idle)")
                 .tag(TAG_REASON, reason.label())
                 .register(registry);
-    }
-
-    /** A metered session with its last activity time read once. */
-    private record Activity(SessionMeters session, long lastActiveMs) {
     }
 }

@@ -13,7 +13,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -37,7 +36,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class InMemorySessionStore implements SessionStore {
 
     private static final Logger LOG = System.getLogger(InMemorySessionStore.class.getName());
-    /** Orders activity snapshots; sorting live states would see their times change mid-sort. */
+    /** Orders the session list; sorting live states would see their times change mid-sort. */
     private static final Comparator<Activity> MOST_RECENT_FIRST =
             Comparator.comparingLong(Activity::lastActiveMs).reversed();
 
@@ -227,9 +226,10 @@ public final class InMemorySessionStore implements SessionStore {
             try {
                 int excess = sessions.size() - maxSessions;
                 if (excess > 0) {
-                    for (Activity victim : leastRecentlyActive(excess + evictionBatch - 1)) {
-                        if (remove(victim.state())) {
-                            notifyEvicted(victim.state().id, EvictionReason.CAPACITY);
+                    for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs,
+                            excess + evictionBatch - 1)) {
+                        if (remove(victim)) {
+                            notifyEvicted(victim.id, EvictionReason.CAPACITY);
                         }
                     }
                 }
@@ -237,21 +237,6 @@ public final class InMemorySessionStore implements SessionStore {
                 evicting.set(false);
             }
         }
-    }
-
-    /** The {@code n} least recently active sessions, in one pass over the map with a bounded heap. */
-    private List<Activity> leastRecentlyActive(int n) {
-        PriorityQueue<Activity> newestOnTop = new PriorityQueue<>(n + 1, MOST_RECENT_FIRST);
-        for (SessionState state : sessions.values()) {
-            long lastActive = state.lastActiveMs();
-            if (newestOnTop.size() < n) {
-                newestOnTop.add(new Activity(state, lastActive));
-            } else if (lastActive < newestOnTop.peek().lastActiveMs()) {
-                newestOnTop.poll();
-                newestOnTop.add(new Activity(state, lastActive));
-            }
-        }
-        return new ArrayList<>(newestOnTop);
     }
 
     private boolean remove(SessionState state) {
