@@ -163,11 +163,6 @@ public final class InMemorySessionStore implements SessionStore {
         evictionListeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
-    /** The bound on sessions. */
-    public int maxSessions() {
-        return maxSessions;
-    }
-
     /**
      * Applies one event to its session under the session's monitor, creating the session if needed. A
      * session removed between lookup and lock is looked up (re-created) again, so no update is lost.

@@ -64,10 +64,6 @@ final class RecordRing {
         }
     }
 
-    int size() {
-        return size;
-    }
-
     /** The records, oldest first. */
     List<RequestRecord> toList() {
         List<RequestRecord> list = new ArrayList<>(size);
