@@ -3,6 +3,7 @@ package dev.llmmetrics;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.track.CallTracker;
+import dev.llmmetrics.track.InFlightCall;
 import dev.llmmetrics.track.Usage;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -18,9 +19,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * Simulated LLM traffic for {@code --demo}: worker threads make calls through the real
  * {@link CallTracker}, so every endpoint and dashboard shows live data at once.
  *
- * <p>Three models with their own lognormal latency, failure rate and token profile; a pool of
- * sessions, each retired after a few dozen calls and replaced by a new one; tool calls in about a third
- * of the responses; agent and tool events beside the LLM ones.
+ * <p>Three models with their own lognormal latency, failure rate and token profile (two of them in the
+ * sample price table, the self-hosted one unpriced); two calls in three streamed, with their time to first
+ * token; a pool of sessions, each retired after a few dozen calls and replaced by a new one; tool calls in
+ * about a third of the responses, cached prompt tokens in some; agent and tool events beside the LLM ones.
  */
 final class DemoTraffic implements AutoCloseable {
 
@@ -85,8 +87,12 @@ final class DemoTraffic implements AutoCloseable {
             int messages = 1 + random.nextInt(24);
             int tools = random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(6);
             try {
-                tracker.track(session, model.name(), messages, tools, () -> simulate(model, tools, random),
-                        response -> response);
+                if (random.nextInt(3) == 0) {
+                    tracker.track(session, model.name(), messages, tools, () -> simulate(model, tools, random),
+                            response -> response);
+                } else {
+                    stream(tracker.start(session, model.name(), messages, tools), model, tools, random);
+                }
                 if (random.nextInt(8) == 0) {
                     bus.publish(new GenericEvent("TOOL_CALL_COMPLETED", session, null, null, Map.of("tool", "search")));
                 }
@@ -105,13 +111,46 @@ final class DemoTraffic implements AutoCloseable {
     private Usage simulate(Model model, int tools, ThreadLocalRandom random) throws InterruptedException {
         double seconds = lognormal(random, model.medianSeconds(), model.latencySigma());
         boolean fails = random.nextDouble() < model.failureRate();
-        Thread.sleep(Duration.ofNanos((long) (seconds * (fails ? 0.6 : 1.0) * timeScale * 1e9)));
+        sleep(seconds * (fails ? 0.6 : 1.0));
         if (fails) {
             throw new SimulatedFailure(ERRORS.get(random.nextInt(ERRORS.size())));
         }
+        return usage(model, tools, random);
+    }
+
+    /**
+     * A streamed call: the first token after a fifth to a third of the latency, then the rest, through the
+     * tracker's streaming handle, as an application reading a token stream would record it.
+     */
+    private void stream(InFlightCall call, Model model, int tools, ThreadLocalRandom random) throws InterruptedException {
+        double seconds = lognormal(random, model.medianSeconds(), model.latencySigma());
+        try {
+            sleep(seconds * (0.2 + 0.13 * random.nextDouble()));
+            if (random.nextDouble() < model.failureRate()) {
+                throw new SimulatedFailure(ERRORS.get(random.nextInt(ERRORS.size())));
+            }
+            call.firstToken();
+            sleep(seconds * 0.67);
+            call.complete(usage(model, tools, random));
+        } catch (SimulatedFailure | InterruptedException e) {
+            call.fail(e);
+            throw e;
+        }
+    }
+
+    /** Token usage; a third of the prompts of the first two models partly served from the provider's cache. */
+    private static Usage usage(Model model, int tools, ThreadLocalRandom random) {
         int prompt = (int) lognormal(random, model.medianPromptTokens(), 0.6);
         int completion = (int) lognormal(random, model.medianCompletionTokens(), 0.7);
-        return Usage.of(prompt, completion, tools > 0 && random.nextDouble() < 0.35);
+        Usage usage = Usage.of(prompt, completion, tools > 0 && random.nextDouble() < 0.35);
+        if (model != MODELS.get(2) && random.nextInt(3) == 0) {
+            usage = usage.withCachedTokens((int) (prompt * (0.3 + 0.6 * random.nextDouble())));
+        }
+        return usage;
+    }
+
+    private void sleep(double simulatedSeconds) throws InterruptedException {
+        Thread.sleep(Duration.ofNanos((long) (simulatedSeconds * timeScale * 1e9)));
     }
 
     private String sessionFor(int slot) {

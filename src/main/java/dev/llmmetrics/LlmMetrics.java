@@ -2,6 +2,7 @@ package dev.llmmetrics;
 
 import dev.llmmetrics.collect.SessionMetricsCollector;
 import dev.llmmetrics.config.LlmMetricsConfig;
+import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.Subscription;
@@ -50,8 +51,9 @@ public final class LlmMetrics implements AutoCloseable {
         this.bus = new EventBus(config.maxEventTypes(), builder.clock);
         this.store = builder.store != null ? builder.store
                 : new InMemorySessionStore(config.maxSessions(), config.maxRecordsPerSession(),
-                        config.sessionIdleTimeout(), builder.clock);
-        this.collector = new SessionMetricsCollector(store, config.maxMeteredSessions(), config.maxModels(), builder.clock);
+                        config.sessionIdleTimeout(), builder.clock, builder.prices);
+        this.collector = new SessionMetricsCollector(store, config.maxMeteredSessions(), config.maxModels(), builder.clock,
+                builder.prices, builder.semanticConventions);
         collector.bindTo(builder.registry);
         this.subscriptions = List.of(
                 bus.subscribe(EventTypes.LLM_REQUEST_STARTED, collector),
@@ -115,6 +117,8 @@ public final class LlmMetrics implements AutoCloseable {
         private LlmMetricsConfig config = LlmMetricsConfig.DEFAULTS;
         private SessionStore store;
         private InstantSource clock = CoarseClock.system();
+        private PriceTable prices = PriceTable.EMPTY;
+        private boolean semanticConventions;
 
         private Builder(MeterRegistry registry) {
             this.registry = Objects.requireNonNull(registry, "registry");
@@ -123,6 +127,26 @@ public final class LlmMetrics implements AutoCloseable {
         /** The bounds; {@link LlmMetricsConfig#DEFAULTS} unless set. */
         public Builder config(LlmMetricsConfig config) {
             this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /**
+         * What each model's tokens cost; {@link PriceTable#EMPTY} unless set, so that every request is counted
+         * as unpriced. The in-memory store and the meters both cost with it; a store given to
+         * {@link #store(SessionStore)} costs by its own means.
+         */
+        public Builder prices(PriceTable prices) {
+            this.prices = Objects.requireNonNull(prices, "prices");
+            return this;
+        }
+
+        /**
+         * Whether to register the OpenTelemetry GenAI semantic-convention instruments
+         * ({@code gen_ai.client.operation.duration}, {@code gen_ai.client.token.usage} and the streaming ones)
+         * beside llm-metrics' own meters; off unless set.
+         */
+        public Builder semanticConventions(boolean enabled) {
+            this.semanticConventions = enabled;
             return this;
         }
 

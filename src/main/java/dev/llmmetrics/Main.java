@@ -1,6 +1,7 @@
 package dev.llmmetrics;
 
 import dev.llmmetrics.config.LlmMetricsConfig;
+import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.http.HttpApi;
 import dev.llmmetrics.http.HttpSettings;
 import io.helidon.config.Config;
@@ -51,7 +52,12 @@ public final class Main {
             }
         }
         LogConfig.configureRuntime();
-        start(Config.create(), arguments.contains("--demo"), 1.0);
+        try {
+            start(Config.create(), arguments.contains("--demo"), 1.0);
+        } catch (IllegalArgumentException e) {
+            System.err.println("llm-metrics cannot start: " + e.getMessage());
+            System.exit(2);
+        }
     }
 
     /**
@@ -62,6 +68,7 @@ public final class Main {
      */
     static Running start(Config config, boolean demo, double demoTimeScale) {
         LlmMetricsConfig libraryConfig = Settings.library(config);
+        PriceTable prices = Settings.prices(config, demo);
         HttpSettings httpSettings = Settings.http(config);
         String host = Settings.host(config, httpSettings);
 
@@ -79,7 +86,9 @@ public final class Main {
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
 
-        LlmMetrics metrics = LlmMetrics.builder(registry).config(libraryConfig).build();
+        LlmMetrics metrics = LlmMetrics.builder(registry).config(libraryConfig).prices(prices)
+                .semanticConventions(Settings.genAiConventions(config)).build();
+
         HttpApi api = new HttpApi(metrics, registry, httpSettings);
         try {
             api.recover();
@@ -97,6 +106,13 @@ public final class Main {
         if (httpSettings.authToken().isEmpty()) {
             LOG.log(Level.WARNING, "LLM_METRICS_AUTH_TOKEN is not set: the /events endpoints accept requests without "
                     + "x-internal-auth" + (Settings.hostConfigured(config) ? "" : "; listening on loopback only (set SERVER_HOST to change)"));
+        }
+        if (prices.example()) {
+            LOG.log(Level.WARNING, "Costing with an EXAMPLE price table (prices as of {0}); set prices.path "
+                    + "(PRICES_PATH) to a table of your own prices", prices.asOf());
+        } else if (prices.isEmpty()) {
+            LOG.log(Level.INFO, "No price table (prices.path): costs are not computed, llm_unpriced_requests_total "
+                    + "counts the completed requests");
         }
         DemoTraffic traffic = demo ? new DemoTraffic(metrics.tracker(), metrics.bus(), 8, demoTimeScale) : null;
         Duration grace = config.get("server.shutdown-grace-period").as(Duration.class).orElse(Duration.ofSeconds(10));

@@ -1,8 +1,10 @@
 package dev.llmmetrics;
 
 import dev.llmmetrics.config.LlmMetricsConfig;
+import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.http.HttpSettings;
 import io.helidon.config.Config;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -23,6 +25,35 @@ final class Settings {
                 .maxModels(config.get("meters.max.models").asInt().orElse(d.maxModels()))
                 .maxEventTypes(config.get("bus.max.types").asInt().orElse(d.maxEventTypes()))
                 .build();
+    }
+
+    /** The value of {@code prices.path} that names the example table shipped in the jar. */
+    static final String SAMPLE_PRICES = "sample";
+
+    /**
+     * The price table at {@code prices.path}: a JSON file, or {@value #SAMPLE_PRICES} for the example shipped
+     * in the jar; without the key, none (every request unpriced), or the example in demo mode.
+     *
+     * @throws IllegalArgumentException if the file cannot be read or is not a valid price table
+     */
+    static PriceTable prices(Config config, boolean demo) {
+        Optional<String> path = config.get("prices.path").asString().asOptional().map(String::trim).filter(p -> !p.isEmpty());
+        if (path.isEmpty()) {
+            return demo ? PriceTable.sample() : PriceTable.EMPTY;
+        }
+        if (path.get().equals(SAMPLE_PRICES)) {
+            return PriceTable.sample();
+        }
+        try {
+            return PriceTable.load(Path.of(path.get()));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read the price table " + path.get() + " (prices.path): " + e, e);
+        }
+    }
+
+    /** Whether to register the OpenTelemetry GenAI semantic-convention instruments too ({@code meters.otel.genai}). */
+    static boolean genAiConventions(Config config) {
+        return config.get("meters.otel.genai").asBoolean().orElse(false);
     }
 
     static HttpSettings http(Config config) {

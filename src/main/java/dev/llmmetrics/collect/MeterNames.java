@@ -12,6 +12,7 @@ final class MeterNames {
     static final String SESSION_REQUEST_DURATION = "llm.session.request.duration";
     static final String SESSION_TOKENS = "llm.session.tokens";
     static final String SESSION_TOOL_CALL_REQUESTS = "llm.session.tool.call.requests";
+    static final String SESSION_COST = "llm.session.cost.usd";
 
     static final String REQUESTS = "llm.requests";
     static final String REQUEST_DURATION = "llm.request.duration";
@@ -19,6 +20,12 @@ final class MeterNames {
     static final String REQUESTS_IN_FLIGHT = "llm.requests.in.flight";
     static final String REQUEST_MESSAGES = "llm.request.messages";
     static final String REQUEST_TOOLS = "llm.request.tools";
+    static final String COST = "llm.cost.usd";
+    static final String UNPRICED_REQUESTS = "llm.unpriced.requests";
+    static final String CACHED_TOKENS = "llm.cached.tokens";
+    static final String REASONING_TOKENS = "llm.reasoning.tokens";
+    static final String TIME_TO_FIRST_TOKEN = "llm.time.to.first.token";
+    static final String TIME_PER_OUTPUT_TOKEN = "llm.time.per.output.token";
 
     static final String SESSIONS_ACTIVE = "llm.sessions.active";
     static final String SESSIONS_METERED = "llm.sessions.metered";
@@ -50,6 +57,12 @@ final class MeterNames {
 
     /** Token buckets: powers of 4 from 1 to 4^13 = 67 108 864, the GenAI advisory token boundaries. */
     static final double[] TOKEN_BUCKETS = powersOfFour(14);
+
+    /**
+     * Time-per-output-token buckets: 1 ms doubling to 8.192 s. Decoding takes a few to a few hundred
+     * milliseconds per token, below the latency buckets' first boundary of 10 ms.
+     */
+    static final Duration[] PER_TOKEN_BUCKETS = doubling(Duration.ofMillis(1), 14);
 
     private MeterNames() {
     }

@@ -1,5 +1,8 @@
 package dev.llmmetrics.collect;
 
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
 import static dev.llmmetrics.collect.MeterNames.*;
 
 import io.micrometer.core.instrument.Counter;
@@ -10,10 +13,15 @@ import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** The meters of one model, created once and never removed. */
+/**
+ * The meters of one model, created once and never removed. The cost, unpriced, cached and reasoning token
+ * counters and the streaming timers are registered on their first use, so that a model never priced never
+ * shows a cost of 0 and one never streamed shows no empty time-to-first-token histogram.
+ */
 final class ModelMeters {
 
     final String label;
+    private final MeterRegistry registry;
     private final Counter successes;
     private final Counter failures;
     private final Timer successDuration;
@@ -23,9 +31,23 @@ final class ModelMeters {
     private final DistributionSummary messages;
     private final DistributionSummary tools;
     private final AtomicLong inFlight = new AtomicLong();
+    private volatile Counter cost;
+    private volatile Counter unpriced;
+    private volatile Counter cachedTokens;
+    private volatile Counter reasoningTokens;
+    private volatile Timer timeToFirstToken;
+    private volatile Timer timePerOutputToken;
+    /** The OpenTelemetry GenAI instruments, or {@code null} when that mode is off. */
+    private final GenAiMeters genAi;
 
-    ModelMeters(String label, MeterRegistry registry) {
+    /**
+     * @param genAiProvider with {@code genAi}, the model's {@code gen_ai.provider.name}, {@code null} if unknown
+     * @param genAi         whether to register the OpenTelemetry GenAI semantic-convention instruments too
+     */
+    ModelMeters(String label, MeterRegistry registry, boolean genAi, String genAiProvider) {
         this.label = label;
+        this.registry = registry;
+        this.genAi = genAi ? new GenAiMeters(label, genAiProvider, registry) : null;
         successes = requests(registry, OUTCOME_SUCCESS);
         failures = requests(registry, OUTCOME_FAILURE);
         successDuration = duration(registry, OUTCOME_SUCCESS);
@@ -54,19 +76,62 @@ final class ModelMeters {
         tools.record(toolsCount);
     }
 
-    void completed(long durationMs, int prompt, int completion) {
+    /**
+     * Records a completed request.
+     *
+     * @param costPicoUsd what it cost, or a negative value when its model has no price
+     */
+    void completed(LlmRequestCompleted e, long costPicoUsd) {
+        if (genAi != null) {
+            genAi.completed(e);
+        }
         finished();
         successes.increment();
-        successDuration.record(durationMs, TimeUnit.MILLISECONDS);
-        promptTokens.record(prompt);
-        completionTokens.record(completion);
+        successDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
+        promptTokens.record(e.promptTokens());
+        completionTokens.record(e.completionTokens());
+        if (costPicoUsd >= 0) {
+            (cost != null ? cost : registerCost()).increment(ModelPrice.usd(costPicoUsd));
+        } else {
+            (unpriced != null ? unpriced : registerUnpriced()).increment();
+        }
+        if (e.cachedTokens() > 0) {
+            (cachedTokens != null ? cachedTokens : registerCachedTokens()).increment(e.cachedTokens());
+        }
+        if (e.reasoningTokens() > 0) {
+            (reasoningTokens != null ? reasoningTokens : registerReasoningTokens()).increment(e.reasoningTokens());
+        }
+        if (e.hasTimeToFirstToken()) {
+            long firstTokenMs = e.timeToFirstTokenMs();
+            (timeToFirstToken != null ? timeToFirstToken : registerTimeToFirstToken())
+                    .record(firstTokenMs, TimeUnit.MILLISECONDS);
+            long perTokenNanos = perOutputTokenNanos(e.durationMs(), firstTokenMs, e.completionTokens());
+            if (perTokenNanos >= 0) {
+                (timePerOutputToken != null ? timePerOutputToken : registerTimePerOutputToken())
+                        .record(perTokenNanos, TimeUnit.NANOSECONDS);
+            }
+        }
     }
 
-    void failed(Long durationMs) {
+    /**
+     * The decoding time per output token after the first: the time after the first token divided by the
+     * tokens after the first, in nanoseconds; -1 when fewer than two tokens came.
+     */
+    static long perOutputTokenNanos(long durationMs, long firstTokenMs, int completionTokens) {
+        if (completionTokens < 2) {
+            return -1;
+        }
+        return TimeUnit.MILLISECONDS.toNanos(durationMs - firstTokenMs) / (completionTokens - 1);
+    }
+
+    void failed(LlmRequestFailed e) {
+        if (genAi != null) {
+            genAi.failed(e);
+        }
         finished();
         failures.increment();
-        if (durationMs != null) {
-            failureDuration.record(durationMs, TimeUnit.MILLISECONDS);
+        if (e.hasDuration()) {
+            failureDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
         }
     }
 
@@ -86,6 +151,70 @@ final class ModelMeters {
         do {
             current = inFlight.get();
         } while (current > 0 && !inFlight.compareAndSet(current, current - 1));
+    }
+
+    private synchronized Counter registerCost() {
+        if (cost == null) {
+            cost = Counter.builder(COST)
+                    .description("What the completed LLM requests cost in US dollars by the price table, by model; "
+                            + "requests of unpriced models are not in it, see llm_unpriced_requests_total")
+                    .tag(TAG_MODEL, label)
+                    .register(registry);
+        }
+        return cost;
+    }
+
+    private synchronized Counter registerUnpriced() {
+        if (unpriced == null) {
+            unpriced = Counter.builder(UNPRICED_REQUESTS)
+                    .description("Completed LLM requests of a model the price table has no price for")
+                    .tag(TAG_MODEL, label)
+                    .register(registry);
+        }
+        return unpriced;
+    }
+
+    private synchronized Counter registerCachedTokens() {
+        if (cachedTokens == null) {
+            cachedTokens = Counter.builder(CACHED_TOKENS)
+                    .description("Prompt tokens served from the provider's prompt cache (part of the prompt tokens), by model")
+                    .tag(TAG_MODEL, label)
+                    .register(registry);
+        }
+        return cachedTokens;
+    }
+
+    private synchronized Counter registerReasoningTokens() {
+        if (reasoningTokens == null) {
+            reasoningTokens = Counter.builder(REASONING_TOKENS)
+                    .description("Completion tokens the model spent reasoning (part of the completion tokens), by model")
+                    .tag(TAG_MODEL, label)
+                    .register(registry);
+        }
+        return reasoningTokens;
+    }
+
+    private synchronized Timer registerTimeToFirstToken() {
+        if (timeToFirstToken == null) {
+            timeToFirstToken = Timer.builder(TIME_TO_FIRST_TOKEN)
+                    .description("Time from the start of a streamed LLM request to its first token, by model")
+                    .tag(TAG_MODEL, label)
+                    .serviceLevelObjectives(DURATION_BUCKETS)
+                    .register(registry);
+        }
+        return timeToFirstToken;
+    }
+
+    private synchronized Timer registerTimePerOutputToken() {
+        if (timePerOutputToken == null) {
+            timePerOutputToken = Timer.builder(TIME_PER_OUTPUT_TOKEN)
+                    .description("Decoding time per output token of a streamed LLM request: the time after the first "
+                            + "token divided by the tokens after the first, by model")
+                    .tag(TAG_MODEL, label)
+                    .serviceLevelObjectives(PER_TOKEN_BUCKETS)
+                    .register(registry);
+        }
+        return timePerOutputToken;
     }
 
     private Counter requests(MeterRegistry registry, String outcome) {

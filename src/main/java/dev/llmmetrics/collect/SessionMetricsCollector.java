@@ -1,5 +1,7 @@
 package dev.llmmetrics.collect;
 
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.cost.PriceTable;
 import static dev.llmmetrics.collect.MeterNames.*;
 
 import dev.llmmetrics.event.Event;
@@ -52,6 +54,8 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
 
     private final SessionStore store;
     private final InstantSource clock;
+    private final PriceTable prices;
+    private final boolean semanticConventions;
     private final int maxMeteredSessions;
     private final int maxModels;
     private final int meterEvictionBatch;
@@ -72,6 +76,23 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
      * @param clock              dates each session's activity, to keep the most recently active metered
      */
     public SessionMetricsCollector(SessionStore store, int maxMeteredSessions, int maxModels, InstantSource clock) {
+        this(store, maxMeteredSessions, maxModels, clock, PriceTable.EMPTY, false);
+    }
+
+    /**
+     * A collector writing to {@code store}, costing requests with {@code prices}.
+     *
+     * @param store               the session store to update; its evictions remove the session's meters
+     * @param maxMeteredSessions  most sessions with per-session meters; positive
+     * @param maxModels           most distinct model labels on per-model meters; later models share the
+     *                            label {@code _other}; positive
+     * @param clock               dates each session's activity, to keep the most recently active metered
+     * @param prices              what each model's tokens cost; give the store the same table
+     * @param semanticConventions whether to register the OpenTelemetry GenAI semantic-convention
+     *                            instruments ({@code gen_ai.client.*}) beside llm-metrics' own
+     */
+    public SessionMetricsCollector(SessionStore store, int maxMeteredSessions, int maxModels, InstantSource clock,
+                                   PriceTable prices, boolean semanticConventions) {
         if (maxMeteredSessions < 1) {
             throw new IllegalArgumentException("maxMeteredSessions must be positive, was " + maxMeteredSessions);
         }
@@ -80,6 +101,8 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
         }
         this.store = Objects.requireNonNull(store, "store");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.prices = Objects.requireNonNull(prices, "prices");
+        this.semanticConventions = semanticConventions;
         this.maxMeteredSessions = maxMeteredSessions;
         this.maxModels = maxModels;
         this.meterEvictionBatch = Math.max(1, maxMeteredSessions / 100);
@@ -148,9 +171,11 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
 
     private void completed(LlmRequestCompleted e, MeterRegistry registry) {
         ModelMeters model = modelMeters(e.model(), registry);
-        model.completed(e.durationMs(), e.promptTokens(), e.completionTokens());
+        ModelPrice price = prices.price(e.model());
+        long costPicoUsd = price == null ? -1 : price.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens());
+        model.completed(e, costPicoUsd);
         sessionModelMeters(e.sessionId(), model.label, registry)
-                .completed(e.durationMs(), e.promptTokens(), e.completionTokens(), e.hasToolCalls());
+                .completed(e.durationMs(), e.promptTokens(), e.completionTokens(), e.hasToolCalls(), costPicoUsd);
         boundMeteredSessions();
         store.recordCompleted(e);
         if (REQUEST_LOG.isLoggable(Level.INFO)) {
@@ -162,7 +187,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
 
     private void failed(LlmRequestFailed e, MeterRegistry registry) {
         ModelMeters model = modelMeters(e.model(), registry);
-        model.failed(e.durationMs());
+        model.failed(e);
         sessionModelMeters(e.sessionId(), model.label, registry).failed();
         boundMeteredSessions();
         store.recordFailed(e);
@@ -189,7 +214,17 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
         }
         String label = models.size() < maxModels ? model : OTHER_MODEL;
         meters = models.get(label);
-        return meters != null ? meters : models.computeIfAbsent(label, l -> new ModelMeters(l, registry));
+        return meters != null ? meters : models.computeIfAbsent(label, l -> new ModelMeters(l, registry,
+                semanticConventions, provider(l)));
+    }
+
+    /** The provider the price table names for a model label; none for {@code _other}, which mixes models. */
+    private String provider(String label) {
+        if (label.equals(OTHER_MODEL)) {
+            return null;
+        }
+        ModelPrice price = prices.price(label);
+        return price == null ? null : price.provider();
     }
 
     private SessionModelMeters sessionModelMeters(String sessionId, String modelLabel, MeterRegistry registry) {

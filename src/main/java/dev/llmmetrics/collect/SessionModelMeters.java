@@ -1,5 +1,6 @@
 package dev.llmmetrics.collect;
 
+import dev.llmmetrics.cost.ModelPrice;
 import static dev.llmmetrics.collect.MeterNames.*;
 
 import io.micrometer.core.instrument.Counter;
@@ -12,8 +13,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The meters of one (session, model) pair; no histogram buckets, removed with their session. The failure
- * and tool-call counters are registered on their first increment: most sessions never need them, and a
+ * The meters of one (session, model) pair; no histogram buckets, removed with their session. The failure,
+ * tool-call and cost counters are registered on their first increment: most sessions never need them, and a
  * new session's cost is mostly meter registration.
  */
 final class SessionModelMeters {
@@ -27,6 +28,7 @@ final class SessionModelMeters {
     private final DistributionSummary completionTokens;
     private volatile Counter failures;
     private volatile Counter toolCallRequests;
+    private volatile Counter cost;
     /** Set once the session's meters left the registry; guarded by this instance's monitor. */
     private boolean removed;
 
@@ -43,7 +45,12 @@ final class SessionModelMeters {
         completionTokens = tokens(registry, session, model, TYPE_COMPLETION);
     }
 
-    void completed(long durationMs, int prompt, int completion, boolean hasToolCalls) {
+    /**
+     * Records a completed request.
+     *
+     * @param costPicoUsd what it cost, or a negative value when its model has no price
+     */
+    void completed(long durationMs, int prompt, int completion, boolean hasToolCalls, long costPicoUsd) {
         successes.increment();
         duration.record(durationMs, TimeUnit.MILLISECONDS);
         promptTokens.record(prompt);
@@ -52,6 +59,12 @@ final class SessionModelMeters {
             Counter toolCalls = toolCallRequests != null ? toolCallRequests : registerToolCallRequests();
             if (toolCalls != null) {
                 toolCalls.increment();
+            }
+        }
+        if (costPicoUsd >= 0) {
+            Counter costs = cost != null ? cost : registerCost();
+            if (costs != null) {
+                costs.increment(ModelPrice.usd(costPicoUsd));
             }
         }
     }
@@ -77,11 +90,15 @@ final class SessionModelMeters {
         List<Meter> meters = new ArrayList<>(List.of(successes, duration, promptTokens, completionTokens));
         Counter failed = failures;
         Counter toolCalls = toolCallRequests;
+        Counter costs = cost;
         if (failed != null) {
             meters.add(failed);
         }
         if (toolCalls != null) {
             meters.add(toolCalls);
+        }
+        if (costs != null) {
+            meters.add(costs);
         }
         return meters;
     }
@@ -103,6 +120,18 @@ final class SessionModelMeters {
                     .register(registry);
         }
         return toolCallRequests;
+    }
+
+    /** The cost counter, registered now; {@code null} once the meters were removed. */
+    private synchronized Counter registerCost() {
+        if (cost == null && !removed) {
+            cost = Counter.builder(SESSION_COST)
+                    .description("What the completed LLM requests of a session cost in US dollars by the price table, "
+                            + "by model; absent for models without a price")
+                    .tags(TAG_SESSION, session, TAG_MODEL, model)
+                    .register(registry);
+        }
+        return cost;
     }
 
     private static Counter requests(MeterRegistry registry, String session, String model, String outcome) {

@@ -65,6 +65,15 @@ final class Checks {
         return value;
     }
 
+    /** A count that is part of another: 0 to {@code whole}. */
+    static long partOf(String field, long value, String wholeField, long whole) {
+        nonNegative(field, value);
+        if (value > whole) {
+            throw new IllegalArgumentException(field + " must be at most " + wholeField + " (" + whole + "), was " + value);
+        }
+        return value;
+    }
+
     /**
      * A duration in milliseconds: not negative, and at most {@link Event#MAX_DURATION_MS}, so that it
      * converts to the nanoseconds Micrometer's timers count in without saturating.

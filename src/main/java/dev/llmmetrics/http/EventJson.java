@@ -26,7 +26,8 @@ final class EventJson {
     private static final Set<String> STARTED_FIELDS = Set.of("type", "event_id", "session_id", "model", "messages_count",
             "tools_count", "correlation_id", "timestamp");
     private static final Set<String> COMPLETED_FIELDS = Set.of("type", "event_id", "session_id", "model", "duration_ms",
-            "prompt_tokens", "completion_tokens", "total_tokens", "has_tool_calls", "correlation_id", "timestamp");
+            "prompt_tokens", "completion_tokens", "total_tokens", "has_tool_calls", "correlation_id", "timestamp",
+            "cached_tokens", "reasoning_tokens", "time_to_first_token_ms");
     private static final Set<String> FAILED_FIELDS = Set.of("type", "event_id", "session_id", "model", "error", "duration_ms",
             "correlation_id", "timestamp");
     private static final Set<String> GENERIC_FIELDS = Set.of("type", "event_id", "session_id", "correlation_id", "timestamp",
@@ -87,9 +88,11 @@ final class EventJson {
                     requirePresent(node, "completion_tokens");
                     int total = present(node, "total_tokens") ? integer(node, "total_tokens", 0)
                             : (int) Math.min(Integer.MAX_VALUE, (long) prompt + completion);
+                    Long firstToken = present(node, "time_to_first_token_ms") ? longValue(node, "time_to_first_token_ms") : null;
                     yield new LlmRequestCompleted(string(node, "session_id", true), string(node, "model", true),
                             longValue(node, "duration_ms"), prompt, completion, total,
-                            bool(node, "has_tool_calls"), string(node, "correlation_id", false), timestamp(node));
+                            bool(node, "has_tool_calls"), string(node, "correlation_id", false), timestamp(node),
+                            integer(node, "cached_tokens", 0), integer(node, "reasoning_tokens", 0), firstToken);
                 }
                 case EventTypes.LLM_REQUEST_FAILED -> {
                     onlyFields(node, FAILED_FIELDS);
@@ -124,9 +127,20 @@ final class EventJson {
         switch (event) {
             case LlmRequestStarted e -> node.put("model", e.model()).put("messages_count", e.messagesCount())
                     .put("tools_count", e.toolsCount());
-            case LlmRequestCompleted e -> node.put("model", e.model()).put("duration_ms", e.durationMs())
-                    .put("prompt_tokens", e.promptTokens()).put("completion_tokens", e.completionTokens())
-                    .put("total_tokens", e.totalTokens()).put("has_tool_calls", e.hasToolCalls());
+            case LlmRequestCompleted e -> {
+                node.put("model", e.model()).put("duration_ms", e.durationMs())
+                        .put("prompt_tokens", e.promptTokens()).put("completion_tokens", e.completionTokens())
+                        .put("total_tokens", e.totalTokens()).put("has_tool_calls", e.hasToolCalls());
+                if (e.cachedTokens() != 0) {
+                    node.put("cached_tokens", e.cachedTokens());
+                }
+                if (e.reasoningTokens() != 0) {
+                    node.put("reasoning_tokens", e.reasoningTokens());
+                }
+                if (e.hasTimeToFirstToken()) {
+                    node.put("time_to_first_token_ms", e.timeToFirstTokenMs());
+                }
+            }
             case LlmRequestFailed e -> {
                 node.put("model", e.model()).put("error", e.error());
                 if (e.hasDuration()) {

@@ -80,7 +80,11 @@ final class Json {
         }
     }
 
-    /** The original design's session shape, field for field and in its order. */
+    /**
+     * The original design's session shape, field for field and in its order, then the fields added since:
+     * {@code total_cost_usd}, {@code unpriced_requests}, {@code token_efficiency}, {@code total_cached_tokens},
+     * {@code total_reasoning_tokens}.
+     */
     private static final class SessionMetricsSerializer
             extends com.fasterxml.jackson.databind.ser.std.StdSerializer<SessionMetrics> {
         SessionMetricsSerializer() {
@@ -108,11 +112,25 @@ final class Json {
                 records.serialize(r, gen, provider);
             }
             gen.writeEndArray();
+            // Beyond the original design: after its fields, so that its clients read what they always did.
+            Double cost = m.totalCostUsd();
+            if (cost == null) {
+                gen.writeNullField("total_cost_usd");
+            } else {
+                gen.writeNumberField("total_cost_usd", cost);
+            }
+            gen.writeNumberField("unpriced_requests", m.cost().unpricedRequests());
+            gen.writeNumberField("token_efficiency", m.tokenEfficiency());
+            gen.writeNumberField("total_cached_tokens", m.totalCachedTokens());
+            gen.writeNumberField("total_reasoning_tokens", m.totalReasoningTokens());
             gen.writeEndObject();
         }
     }
 
-    /** One request record of the original design, field for field and in its order. */
+    /**
+     * One request record of the original design, field for field and in its order, then the fields added
+     * since: {@code cached_tokens}, {@code reasoning_tokens}, {@code time_to_first_token_ms}, {@code cost_usd}.
+     */
     private static final class RequestRecordSerializer
             extends com.fasterxml.jackson.databind.ser.std.StdSerializer<RequestRecord> {
         RequestRecordSerializer() {
@@ -132,6 +150,19 @@ final class Json {
             gen.writeBooleanField("has_tool_calls", r.hasToolCalls());
             gen.writeBooleanField("success", r.success());
             gen.writeStringField("error", r.error());
+            // Beyond the original design, after its fields.
+            gen.writeNumberField("cached_tokens", r.cachedTokens());
+            gen.writeNumberField("reasoning_tokens", r.reasoningTokens());
+            if (r.timeToFirstTokenMs() == null) {
+                gen.writeNullField("time_to_first_token_ms");
+            } else {
+                gen.writeNumberField("time_to_first_token_ms", r.timeToFirstTokenMs());
+            }
+            if (r.costUsd() == null) {
+                gen.writeNullField("cost_usd");
+            } else {
+                gen.writeNumberField("cost_usd", r.costUsd());
+            }
             gen.writeEndObject();
         }
     }

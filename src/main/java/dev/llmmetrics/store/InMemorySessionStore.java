@@ -1,5 +1,6 @@
 package dev.llmmetrics.store;
 
+import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
@@ -52,9 +53,10 @@ public final class InMemorySessionStore implements SessionStore {
     private final int evictionBatch;
     private final long idleTimeoutMs;
     private final InstantSource clock;
+    private final PriceTable prices;
 
     /**
-     * A store with the given bounds.
+     * A store with the given bounds, without prices: every request is unpriced.
      *
      * @param maxSessions          most sessions held; positive
      * @param maxRecordsPerSession most request records kept per session; positive
@@ -62,6 +64,20 @@ public final class InMemorySessionStore implements SessionStore {
      * @param clock                the clock that dates activity
      */
     public InMemorySessionStore(int maxSessions, int maxRecordsPerSession, Duration idleTimeout, InstantSource clock) {
+        this(maxSessions, maxRecordsPerSession, idleTimeout, clock, PriceTable.EMPTY);
+    }
+
+    /**
+     * A store with the given bounds, costing requests with {@code prices}.
+     *
+     * @param maxSessions          most sessions held; positive
+     * @param maxRecordsPerSession most request records kept per session; positive
+     * @param idleTimeout          how long a session may stay idle before {@link #evictIdle()} drops it; positive
+     * @param clock                the clock that dates activity
+     * @param prices               what each model's tokens cost
+     */
+    public InMemorySessionStore(int maxSessions, int maxRecordsPerSession, Duration idleTimeout, InstantSource clock,
+                                PriceTable prices) {
         if (maxSessions < 1) {
             throw new IllegalArgumentException("maxSessions must be positive, was " + maxSessions);
         }
@@ -76,6 +92,7 @@ public final class InMemorySessionStore implements SessionStore {
         this.evictionBatch = Math.max(1, maxSessions / 100);
         this.idleTimeoutMs = idleTimeout.toMillis();
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.prices = Objects.requireNonNull(prices, "prices");
     }
 
     @Override
@@ -100,7 +117,7 @@ public final class InMemorySessionStore implements SessionStore {
             return Optional.empty();
         }
         synchronized (state) {
-            return state.removed() ? Optional.empty() : Optional.of(state.snapshot());
+            return state.removed() ? Optional.empty() : Optional.of(state.snapshot(prices));
         }
     }
 
@@ -185,7 +202,8 @@ public final class InMemorySessionStore implements SessionStore {
             synchronized (state) {
                 if (!state.removed()) {
                     switch (event) {
-                        case LlmRequestCompleted completed -> state.add(completed, canonical(completed.model()), now);
+                        case LlmRequestCompleted completed ->
+                                state.add(completed, canonical(completed.model()), prices.price(completed.model()), now);
                         case LlmRequestFailed failed -> state.add(failed, canonical(failed.model()), now);
                         default -> state.touch(now);
                     }

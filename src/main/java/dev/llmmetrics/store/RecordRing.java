@@ -1,5 +1,7 @@
 package dev.llmmetrics.store;
 
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.cost.PriceTable;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -8,9 +10,10 @@ import java.util.List;
 /**
  * The most recent request records of one session, in a ring of fixed-width rows.
  *
- * <p>Each record is four {@code long}s in one array (timestamp, duration, prompt and completion tokens
- * packed, total tokens and flags packed) plus a model reference, about 36 bytes; the error texts get an
- * array only once the session has a failure. The arrays grow by half up to the bound, so that a short
+ * <p>Each record is four {@code long}s in one array (timestamp, duration and time to first token packed,
+ * prompt and completion tokens packed, total tokens and flags packed) plus a model reference, about 36
+ * bytes; the error texts get an array only once the session has a failure, and the cached and reasoning
+ * token counts one {@code long} per record only once the session reports any. The arrays grow by half up to the bound, so that a short
  * session does not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the
  * owning {@link SessionState} guards it.
  */
@@ -26,6 +29,8 @@ final class RecordRing {
     private long[] rows;
     private String[] models;
     private String[] errors;
+    /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
+    private long[] parts;
     /** Index of the oldest record. */
     private int head;
     private int size;
@@ -37,8 +42,13 @@ final class RecordRing {
         models = new String[capacity];
     }
 
-    void add(long timestampMs, String model, long durationMs, int prompt, int completion, int total,
-             boolean success, boolean toolCalls, String error) {
+    /**
+     * Adds a record, overwriting the oldest when the ring is at its bound.
+     *
+     * @param firstTokenMs time to first token, or -1 when unknown; at most {@code durationMs}
+     */
+    void add(long timestampMs, String model, long durationMs, long firstTokenMs, int prompt, int completion,
+             int total, int cached, int reasoning, boolean success, boolean toolCalls, String error) {
         int slot;
         if (size < capacity()) {
             slot = (head + size) % capacity();
@@ -52,7 +62,9 @@ final class RecordRing {
         }
         int row = slot * WIDTH;
         rows[row] = timestampMs;
-        rows[row + 1] = durationMs;
+        // Both at most Event.MAX_DURATION_MS, below 2^31: the duration in the low half, the time to first
+        // token plus one (0 when unknown) in the high half.
+        rows[row + 1] = ((firstTokenMs + 1) << 32) | durationMs;
         rows[row + 2] = ((long) prompt << 32) | (completion & LOW_32);
         rows[row + 3] = ((long) total << 32) | (success ? SUCCESS : 0) | (toolCalls ? TOOL_CALLS : 0);
         models[slot] = model;
@@ -62,20 +74,35 @@ final class RecordRing {
         if (errors != null) {
             errors[slot] = error;
         }
+        if ((cached | reasoning) != 0 && parts == null) {
+            parts = new long[capacity()];
+        }
+        if (parts != null) {
+            parts[slot] = ((long) cached << 32) | (reasoning & LOW_32);
+        }
     }
 
-    /** The records, oldest first. */
-    List<RequestRecord> toList() {
+    /** The records, oldest first, each successful one costed with {@code prices}. */
+    List<RequestRecord> toList(PriceTable prices) {
         List<RequestRecord> list = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
             int slot = (head + i) % capacity();
             int row = slot * WIDTH;
+            long durations = rows[row + 1];
             long tokens = rows[row + 2];
             long totalAndFlags = rows[row + 3];
-            list.add(new RequestRecord(Instant.ofEpochMilli(rows[row]), models[slot], rows[row + 1],
-                    (int) (tokens >>> 32), (int) tokens, (int) (totalAndFlags >>> 32),
-                    (totalAndFlags & TOOL_CALLS) != 0, (totalAndFlags & SUCCESS) != 0,
-                    errors == null ? null : errors[slot]));
+            long part = parts == null ? 0 : parts[slot];
+            int prompt = (int) (tokens >>> 32);
+            int completion = (int) tokens;
+            int cached = (int) (part >>> 32);
+            boolean success = (totalAndFlags & SUCCESS) != 0;
+            long firstTokenPlusOne = durations >>> 32;
+            ModelPrice price = success ? prices.price(models[slot]) : null;
+            list.add(new RequestRecord(Instant.ofEpochMilli(rows[row]), models[slot], durations & LOW_32,
+                    prompt, completion, (int) (totalAndFlags >>> 32),
+                    (totalAndFlags & TOOL_CALLS) != 0, success, errors == null ? null : errors[slot],
+                    cached, (int) part, firstTokenPlusOne == 0 ? null : firstTokenPlusOne - 1,
+                    price == null ? null : ModelPrice.usd(price.costPicoUsd(prompt, cached, completion))));
         }
         return list;
     }
@@ -95,6 +122,9 @@ final class RecordRing {
         models = Arrays.copyOf(models, newCapacity);
         if (errors != null) {
             errors = Arrays.copyOf(errors, newCapacity);
+        }
+        if (parts != null) {
+            parts = Arrays.copyOf(parts, newCapacity);
         }
     }
 }

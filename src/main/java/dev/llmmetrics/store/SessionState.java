@@ -1,5 +1,7 @@
 package dev.llmmetrics.store;
 
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import java.time.Instant;
@@ -23,6 +25,10 @@ final class SessionState {
     private long completionTokens;
     private long totalTokens;
     private long requestsWithTools;
+    private long cachedTokens;
+    private long reasoningTokens;
+    private long pricedRequests;
+    private long costPicoUsd;
     private final RecordRing records;
 
     SessionState(String id, int maxRecords, long nowMs) {
@@ -47,7 +53,8 @@ final class SessionState {
         lastActiveMs = nowMs;
     }
 
-    void add(LlmRequestCompleted e, String model, long nowMs) {
+    /** Adds a successful request, costed with {@code price}, or counted as unpriced when it is {@code null}. */
+    void add(LlmRequestCompleted e, String model, ModelPrice price, long nowMs) {
         successful++;
         totalDurationMs += e.durationMs();
         promptTokens += e.promptTokens();
@@ -56,15 +63,23 @@ final class SessionState {
         if (e.hasToolCalls()) {
             requestsWithTools++;
         }
-        records.add(e.timestamp().toEpochMilli(), model, e.durationMs(), e.promptTokens(),
-                e.completionTokens(), e.totalTokens(), true, e.hasToolCalls(), null);
+        cachedTokens += e.cachedTokens();
+        reasoningTokens += e.reasoningTokens();
+        if (price != null) {
+            pricedRequests++;
+            long cost = price.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens());
+            costPicoUsd = costPicoUsd > Long.MAX_VALUE - cost ? Long.MAX_VALUE : costPicoUsd + cost;
+        }
+        records.add(e.timestamp().toEpochMilli(), model, e.durationMs(),
+                e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1, e.promptTokens(), e.completionTokens(),
+                e.totalTokens(), e.cachedTokens(), e.reasoningTokens(), true, e.hasToolCalls(), null);
         lastActiveMs = nowMs;
     }
 
     void add(LlmRequestFailed e, String model, long nowMs) {
         failed++;
         long duration = e.hasDuration() ? e.durationMs() : 0L;
-        records.add(e.timestamp().toEpochMilli(), model, duration, 0, 0, 0, false, false, e.error());
+        records.add(e.timestamp().toEpochMilli(), model, duration, -1, 0, 0, 0, 0, 0, false, false, e.error());
         lastActiveMs = nowMs;
     }
 
@@ -73,13 +88,14 @@ final class SessionState {
         return snapshot(List.of());
     }
 
-    /** The aggregates and the records, oldest first. */
-    SessionMetrics snapshot() {
-        return snapshot(records.toList());
+    /** The aggregates and the records, oldest first, each costed with {@code prices}. */
+    SessionMetrics snapshot(PriceTable prices) {
+        return snapshot(records.toList(prices));
     }
 
     private SessionMetrics snapshot(List<RequestRecord> requests) {
         return new SessionMetrics(id, successful + failed, successful, failed, totalDurationMs, promptTokens,
-                completionTokens, totalTokens, requestsWithTools, Instant.ofEpochMilli(lastActiveMs), requests);
+                completionTokens, totalTokens, requestsWithTools, Instant.ofEpochMilli(lastActiveMs), requests,
+                cachedTokens, reasoningTokens, new SessionCost(pricedRequests, successful - pricedRequests, costPicoUsd));
     }
 }

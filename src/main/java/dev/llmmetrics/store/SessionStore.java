@@ -32,9 +32,7 @@ public interface SessionStore {
      * {@link #session(String)} when the records are not needed.
      */
     default Optional<SessionMetrics> summary(String sessionId) {
-        return session(sessionId).map(m -> new SessionMetrics(m.sessionId(), m.totalRequests(), m.successfulRequests(),
-                m.failedRequests(), m.totalDurationMs(), m.totalPromptTokens(), m.totalCompletionTokens(), m.totalTokens(),
-                m.requestsWithTools(), m.lastActive(), List.of()));
+        return session(sessionId).map(SessionMetrics::withoutRequests);
     }
 
     /**

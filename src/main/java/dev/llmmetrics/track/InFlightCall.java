@@ -3,17 +3,27 @@ package dev.llmmetrics.track;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
  * An LLM call whose STARTED event has been published and whose end is still to come: the handle for
  * streaming calls, where the usage arrives with the last chunk.
  *
+ * <pre>{@code
+ * InFlightCall call = tracker.start(sessionId, "gpt-4o", messages.size(), 0);
+ * stream.onNext(chunk -> { call.firstToken(); ... })
+ *       .onComplete(usage -> call.complete(Usage.of(usage.input(), usage.output(), false)))
+ *       .onError(call::fail);
+ * }</pre>
+ *
  * <p>Exactly one of {@link #complete(Usage)} and {@link #fail(Throwable)} takes effect; later calls do
  * nothing and return {@code false}. The duration is measured with a monotonic clock from
- * {@link CallTracker#start} to that first call. Thread-safe.
+ * {@link CallTracker#start} to that first call, and the time to first token from the start to the first
+ * {@link #firstToken()}; the COMPLETED event carries both. Thread-safe.
  */
 public final class InFlightCall {
 
@@ -24,6 +34,10 @@ public final class InFlightCall {
     private final String correlationId;
     private final long startNanos;
     private final AtomicBoolean finished = new AtomicBoolean();
+    /** Milliseconds from the start to the first token, {@link #NO_FIRST_TOKEN} until it comes. */
+    private final AtomicLong firstTokenMs = new AtomicLong(NO_FIRST_TOKEN);
+
+    private static final long NO_FIRST_TOKEN = -1;
 
     InFlightCall(EventBus bus, LongSupplier nanoTime, String sessionId, String model, String correlationId) {
         this.bus = bus;
@@ -40,16 +54,33 @@ public final class InFlightCall {
     }
 
     /**
-     * Publishes the COMPLETED event with {@code usage} and the measured duration.
+     * Notes that the first token (or chunk) of a streamed response arrived; call it on every chunk if that
+     * is simpler, only the first call counts. Publishes nothing: the time to first token goes out with the
+     * COMPLETED event.
+     *
+     * @return {@code true} if this was the first call
+     */
+    public boolean firstToken() {
+        return firstTokenMs.get() == NO_FIRST_TOKEN && firstTokenMs.compareAndSet(NO_FIRST_TOKEN, elapsedMs());
+    }
+
+    /**
+     * Publishes the COMPLETED event with {@code usage}, the measured duration and, if {@link #firstToken()}
+     * was called, the time to first token.
      *
      * @return {@code true} if this call finished the request, {@code false} if it was already finished
      */
     public boolean complete(Usage usage) {
+        Objects.requireNonNull(usage, "usage");
         if (!finished.compareAndSet(false, true)) {
             return false;
         }
-        bus.publish(new LlmRequestCompleted(sessionId, model, elapsedMs(), usage.promptTokens(),
-                usage.completionTokens(), usage.totalTokens(), usage.hasToolCalls(), correlationId, null));
+        long durationMs = elapsedMs();
+        long firstMs = firstTokenMs.get();
+        Long timeToFirstTokenMs = firstMs == NO_FIRST_TOKEN ? null : Math.min(firstMs, durationMs);
+        bus.publish(new LlmRequestCompleted(sessionId, model, durationMs, usage.promptTokens(),
+                usage.completionTokens(), usage.totalTokens(), usage.hasToolCalls(), correlationId, null,
+                usage.cachedTokens(), usage.reasoningTokens(), timeToFirstTokenMs));
         return true;
     }
 

@@ -38,6 +38,17 @@ class EventValidationTest {
     }
 
     @Test
+    void cachedReasoningAndFirstTokenFiguresMustLieWithinTheCountsTheyArePartOf() {
+        rejectsNaming("cachedTokens", () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 11, 0, null));
+        rejectsNaming("cachedTokens", () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, -1, 0, null));
+        rejectsNaming("reasoningTokens", () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 0, 6, null));
+        rejectsNaming("timeToFirstTokenMs", () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 0, 0, 101L));
+        rejectsNaming("timeToFirstTokenMs", () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 0, 0, -1L));
+        LlmRequestCompleted ok = new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 10, 5, 100L);
+        assertTrue(ok.hasTimeToFirstToken());
+    }
+
+    @Test
     void idsWithControlCharactersLoneSurrogatesOrOverTheLengthLimitAreRejected() {
         rejectsNaming("sessionId", () -> new LlmRequestStarted("a\nb", "m", 0, 0));
         rejectsNaming("sessionId", () -> new LlmRequestStarted("a\u0000b", "m", 0, 0));

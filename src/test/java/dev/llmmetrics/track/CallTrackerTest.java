@@ -107,6 +107,41 @@ class CallTrackerTest {
     }
 
     @Test
+    void theStreamingHandleCarriesTheTimeToTheFirstTokenOnlyTheFirstCallCounting() {
+        InFlightCall call = tracker.start("s", "gpt-4o", 2, 0);
+        advanceMs(350);
+        assertTrue(call.firstToken());
+        advanceMs(100);
+        assertFalse(call.firstToken(), "later chunks do not move the first token");
+        advanceMs(1550);
+        call.complete(Usage.of(1200, 400, false).withCachedTokens(1000).withReasoningTokens(150));
+
+        LlmRequestCompleted completed = assertInstanceOf(LlmRequestCompleted.class, events.get(1));
+        assertEquals(2000, completed.durationMs());
+        assertEquals(350L, completed.timeToFirstTokenMs());
+        assertEquals(1000, completed.cachedTokens());
+        assertEquals(150, completed.reasoningTokens());
+    }
+
+    @Test
+    void aCallWithoutFirstTokenIsNotStreamedAndHasNoTimeToFirstToken() {
+        tracker.track("s", "gpt-4o", 1, 0, () -> {
+            advanceMs(500);
+            return "answer";
+        }, r -> Usage.of(10, 20, false));
+        LlmRequestCompleted completed = assertInstanceOf(LlmRequestCompleted.class, events.get(1));
+        assertFalse(completed.hasTimeToFirstToken());
+        assertEquals(0, completed.cachedTokens());
+    }
+
+    @Test
+    void usageRejectsCachedTokensBeyondThePromptAndReasoningTokensBeyondTheCompletion() {
+        assertThrows(IllegalArgumentException.class, () -> Usage.of(10, 20, false).withCachedTokens(11));
+        assertThrows(IllegalArgumentException.class, () -> Usage.of(10, 20, false).withReasoningTokens(21));
+        assertThrows(IllegalArgumentException.class, () -> Usage.of(10, 20, false).withCachedTokens(-1));
+    }
+
+    @Test
     void generatedCorrelationIdsAreDistinctVersion4Uuids() {
         String a = tracker.start("s", "m", 1, 0).correlationId();
         String b = tracker.start("s", "m", 1, 0).correlationId();
