@@ -22,6 +22,11 @@ class PackagedJarIT {
     void javaDashJarStartsTheServerWithDemoTrafficAndSigtermStopsIt() throws Exception {
         Path jar = Path.of("target", "llm-metrics.jar");
         assertTrue(Files.isRegularFile(jar), "mvn package builds " + jar);
+        try (var libs = Files.list(Path.of("target", "libs"))) {
+            List<String> unwanted = libs.map(p -> p.getFileName().toString())
+                    .filter(name -> name.startsWith("langchain4j-") || name.startsWith("slf4j-")).toList();
+            assertEquals(List.of(), unwanted, "the LangChain4j adapter's dependencies stay out of the server");
+        }
         ChildServer child = ChildServer.jar(jar, List.of("--demo"));
         Process process = child.process;
         List<String> output = child.output;

@@ -1,0 +1,305 @@
+package dev.llmmetrics.langchain4j;
+
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.model.ModelProvider;
+import dev.langchain4j.model.chat.listener.ChatModelErrorContext;
+import dev.langchain4j.model.chat.listener.ChatModelListener;
+import dev.langchain4j.model.chat.listener.ChatModelRequestContext;
+import dev.langchain4j.model.chat.listener.ChatModelResponseContext;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.output.TokenUsage;
+import dev.llmmetrics.track.CallTracker;
+import dev.llmmetrics.track.InFlightCall;
+import dev.llmmetrics.track.LlmCall;
+import dev.llmmetrics.track.Usage;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * A LangChain4j {@link ChatModelListener} that publishes llm-metrics' STARTED, COMPLETED and FAILED
+ * events for every call of the chat model (blocking or streaming) it is given to.
+ *
+ * <pre>{@code
+ * LlmMetrics metrics = LlmMetrics.builder(registry).build();
+ * ChatModelListener listener = LlmMetricsChatModelListener.of(metrics.tracker());
+ * ChatModel model = OpenAiChatModel.builder()...listeners(List.of(listener)).build();
+ * }</pre>
+ *
+ * <p><b>Session.</b> The session id of a call is, in this order:
+ * <ol>
+ *   <li>the listener attribute {@link #SESSION_ID} of the call, as its {@code toString()}:
+ *       {@code model.chat(request, ChatRequestOptions.builder().addListenerAttribute(SESSION_ID, id).build())};</li>
+ *   <li>else the session bound to the calling thread by {@link #withSession(String, LlmCall)}, which
+ *       reaches calls the application does not build itself (an AI service's);</li>
+ *   <li>else the builder's {@linkplain Builder#fallbackSessionId(Supplier) fallback}, by default
+ *       {@value #DEFAULT_SESSION_ID}.</li>
+ * </ol>
+ *
+ * <p><b>The rest of the events.</b> The model is the request's model name (the model's default
+ * parameters merged with the request's), else the name of the model's {@link ModelProvider} when it is
+ * not {@code OTHER}, else {@value #UNKNOWN_MODEL}; the response's model name is not used, so that the
+ * three events of a call name the same model. Messages are the request's messages; tools are the
+ * attribute {@link #TOOLS_COUNT} when it is a non-negative number, else the request's tool
+ * specifications. The usage is read from the response by the {@linkplain Builder#usageMapper usage
+ * mapper}, by default {@link #defaultUsage(ChatResponse)}. A failure carries the error's class and
+ * message. The events of one call share a correlation id; the call's state travels in the listener
+ * attributes LangChain4j hands to {@code onRequest}, {@code onResponse} and {@code onError} of that call,
+ * so concurrent calls, and streaming calls finishing on another thread, never mix.
+ *
+ * <p><b>Never in the way.</b> No method throws into the model's call: a call whose session id or model
+ * name the events refuse (blank, longer than 256 characters, control characters) is not recorded, and a
+ * warning says why; a usage mapper that throws or returns {@code null} records the call as completed with
+ * no usage. A call LangChain4j starts but never finishes (a streaming model that fails before it reaches
+ * the handler) stays in flight. Thread-safe.
+ */
+public final class LlmMetricsChatModelListener implements ChatModelListener {
+
+    /** Listener attribute key whose value, as its {@code toString()}, is the session id of the call. */
+    public static final String SESSION_ID = "llm-metrics.session-id";
+
+    /**
+     * Listener attribute key whose value, a non-negative {@link Number}, is the tools count of the call
+     * (by default the request's tool specifications are counted).
+     */
+    public static final String TOOLS_COUNT = "llm-metrics.tools-count";
+
+    /** The session id of a call with no session attribute, no bound session and no fallback of its own. */
+    public static final String DEFAULT_SESSION_ID = "default";
+
+    /** The model of a call whose request names no model and whose model names no provider. */
+    public static final String UNKNOWN_MODEL = "unknown";
+
+    private static final Logger LOG = System.getLogger(LlmMetricsChatModelListener.class.getName());
+
+    /** The session bound by {@link #withSession}, shared by every listener: one binding reaches them all. */
+    private static final ThreadLocal<String> BOUND_SESSION = new ThreadLocal<>();
+
+    private final CallTracker tracker;
+    private final Supplier<String> fallbackSessionId;
+    private final Function<? super ChatResponse, Usage> usageMapper;
+    /** This listener's attribute key for the call in flight; identity-equal, so two listeners never collide. */
+    private final CallKey callKey = new CallKey();
+
+    private LlmMetricsChatModelListener(Builder builder) {
+        this.tracker = builder.tracker;
+        this.fallbackSessionId = builder.fallbackSessionId;
+        this.usageMapper = builder.usageMapper;
+    }
+
+    /** A listener publishing through {@code tracker}, with the default session fallback and usage mapping. */
+    public static LlmMetricsChatModelListener of(CallTracker tracker) {
+        return builder(tracker).build();
+    }
+
+    /** A builder of a listener publishing through {@code tracker}. */
+    public static Builder builder(CallTracker tracker) {
+        return new Builder(tracker);
+    }
+
+    /**
+     * Runs {@code call} with {@code sessionId} bound to the current thread: the chat calls it makes on this
+     * thread that carry no {@link #SESSION_ID} attribute are recorded under {@code sessionId}. Bindings
+     * nest; the previous one is restored when {@code call} returns or throws. A {@code null} id binds
+     * nothing (the fallback applies).
+     *
+     * <pre>{@code
+     * String answer = LlmMetricsChatModelListener.withSession(userSessionId, () -> assistant.chat(question));
+     * }</pre>
+     *
+     * @return what {@code call} returns
+     * @throws X whatever {@code call} throws, unchanged
+     */
+    public static <R, X extends Throwable> R withSession(String sessionId, LlmCall<R, X> call) throws X {
+        Objects.requireNonNull(call, "call");
+        String previous = BOUND_SESSION.get();
+        BOUND_SESSION.set(sessionId);
+        try {
+            return call.call();
+        } finally {
+            if (previous == null) {
+                BOUND_SESSION.remove();
+            } else {
+                BOUND_SESSION.set(previous);
+            }
+        }
+    }
+
+    /**
+     * The usage LangChain4j reports in {@link ChatResponse#tokenUsage()}: input tokens as prompt tokens,
+     * output tokens as completion tokens, the reported total (or their sum when none is reported), each 0
+     * when missing; tool calls when the AI message carries tool execution requests. A custom
+     * {@linkplain Builder#usageMapper usage mapper} may start from it.
+     */
+    public static Usage defaultUsage(ChatResponse response) {
+        AiMessage message = response.aiMessage();
+        boolean toolCalls = message != null && message.hasToolExecutionRequests();
+        TokenUsage tokens = response.tokenUsage();
+        if (tokens == null) {
+            return toolCalls ? Usage.of(0, 0, true) : Usage.NONE;
+        }
+        int prompt = orZero(tokens.inputTokenCount());
+        int completion = orZero(tokens.outputTokenCount());
+        Integer total = tokens.totalTokenCount();
+        return total == null ? Usage.of(prompt, completion, toolCalls) : new Usage(prompt, completion, total, toolCalls);
+    }
+
+    /** Publishes STARTED and keeps the call in the request's attributes. */
+    @Override
+    public void onRequest(ChatModelRequestContext context) {
+        try {
+            ChatRequest request = context.chatRequest();
+            String sessionId = sessionId(context.attributes());
+            String model = model(request, context.modelProvider());
+            InFlightCall call;
+            try {
+                call = tracker.start(sessionId, model, size(request.messages()), toolsCount(context.attributes(), request));
+            } catch (IllegalArgumentException refused) {
+                LOG.log(Level.WARNING, "Not recording a LangChain4j chat call: " + refused.getMessage());
+                return;
+            }
+            context.attributes().put(callKey, call);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Not recording a LangChain4j chat call: the request could not be read", e);
+        }
+    }
+
+    /** Publishes COMPLETED with the usage the mapper reads from the response. */
+    @Override
+    public void onResponse(ChatModelResponseContext context) {
+        try {
+            InFlightCall call = takeCall(context.attributes());
+            if (call != null) {
+                call.complete(usage(context.chatResponse()));
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Could not record the end of a LangChain4j chat call", e);
+        }
+    }
+
+    /** Publishes FAILED with the error's class and message. */
+    @Override
+    public void onError(ChatModelErrorContext context) {
+        try {
+            InFlightCall call = takeCall(context.attributes());
+            if (call != null) {
+                Throwable error = context.error();
+                if (error != null) {
+                    call.fail(error);
+                } else {
+                    call.fail("unknown error");
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Could not record the failure of a LangChain4j chat call", e);
+        }
+    }
+
+    private InFlightCall takeCall(Map<Object, Object> attributes) {
+        return attributes.remove(callKey) instanceof InFlightCall call ? call : null;
+    }
+
+    private String sessionId(Map<Object, Object> attributes) {
+        Object attribute = attributes.get(SESSION_ID);
+        if (attribute != null) {
+            return attribute.toString();
+        }
+        String bound = BOUND_SESSION.get();
+        if (bound != null) {
+            return bound;
+        }
+        String fallback;
+        try {
+            fallback = fallbackSessionId.get();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "The fallback session id supplier failed; using \"" + DEFAULT_SESSION_ID + "\"", e);
+            return DEFAULT_SESSION_ID;
+        }
+        return fallback != null ? fallback : DEFAULT_SESSION_ID;
+    }
+
+    private static String model(ChatRequest request, ModelProvider provider) {
+        String name = request.modelName();
+        if (name != null && !name.isBlank()) {
+            return name;
+        }
+        return provider != null && provider != ModelProvider.OTHER ? provider.name() : UNKNOWN_MODEL;
+    }
+
+    private static int toolsCount(Map<Object, Object> attributes, ChatRequest request) {
+        if (attributes.get(TOOLS_COUNT) instanceof Number count && count.longValue() >= 0) {
+            return (int) Math.min(count.longValue(), Integer.MAX_VALUE);
+        }
+        return size(request.toolSpecifications());
+    }
+
+    private Usage usage(ChatResponse response) {
+        if (response == null) {
+            return Usage.NONE;
+        }
+        try {
+            Usage usage = usageMapper.apply(response);
+            return usage != null ? usage : Usage.NONE;
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Could not read the usage of a LangChain4j chat response;"
+                    + " recording the call as completed with no usage", e);
+            return Usage.NONE;
+        }
+    }
+
+    private static int size(List<?> list) {
+        return list == null ? 0 : list.size();
+    }
+
+    private static int orZero(Integer count) {
+        return count == null ? 0 : count;
+    }
+
+    /** The attribute key of one listener's call in flight. */
+    private static final class CallKey {
+        @Override
+        public String toString() {
+            return "llm-metrics.call";
+        }
+    }
+
+    /** Builds {@link LlmMetricsChatModelListener}. */
+    public static final class Builder {
+        private final CallTracker tracker;
+        private Supplier<String> fallbackSessionId = () -> DEFAULT_SESSION_ID;
+        private Function<? super ChatResponse, Usage> usageMapper = LlmMetricsChatModelListener::defaultUsage;
+
+        private Builder(CallTracker tracker) {
+            this.tracker = Objects.requireNonNull(tracker, "tracker");
+        }
+
+        /**
+         * The session id of a call with no {@link #SESSION_ID} attribute and no session bound by
+         * {@link #withSession}; asked on the calling thread at each such call. {@value #DEFAULT_SESSION_ID}
+         * unless set, and whenever it returns {@code null} or throws.
+         */
+        public Builder fallbackSessionId(Supplier<String> fallbackSessionId) {
+            this.fallbackSessionId = Objects.requireNonNull(fallbackSessionId, "fallbackSessionId");
+            return this;
+        }
+
+        /**
+         * Reads the usage from a response, for provider-specific details;
+         * {@link LlmMetricsChatModelListener#defaultUsage(ChatResponse)} unless set.
+         */
+        public Builder usageMapper(Function<? super ChatResponse, Usage> usageMapper) {
+            this.usageMapper = Objects.requireNonNull(usageMapper, "usageMapper");
+            return this;
+        }
+
+        /** The listener. */
+        public LlmMetricsChatModelListener build() {
+            return new LlmMetricsChatModelListener(this);
+        }
+    }
+}
