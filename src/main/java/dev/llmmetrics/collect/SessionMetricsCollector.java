@@ -32,7 +32,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Updates the Micrometer meters and the {@link SessionStore} for every LLM request event.
  *
  * <p>Per model it keeps counters, a latency histogram, token histograms, message and tool summaries
- * and an in-flight gauge; these are never removed. Per (session, model) it keeps bucket-less counters,
+ * and an in-flight gauge, and from their first use a cost counter (by the {@link PriceTable}), an unpriced
+ * requests counter, cached and reasoning token counters and, for streamed requests, time-to-first-token
+ * and time-per-output-token histograms; optionally the OpenTelemetry GenAI semantic-convention
+ * instruments too. These are never removed. Per (session, model) it keeps bucket-less counters,
  * a timer and token summaries, for at most {@code maxMeteredSessions} sessions, the most recently
  * active: an id label is the classic way to overload a Prometheus server, so the scrape stays bounded
  * whatever the traffic, while the store keeps serving every session it holds. Meters are cached, so
