@@ -107,9 +107,9 @@ final class Json {
             gen.writeNumberField("average_tokens_per_request", m.averageTokensPerRequest());
             gen.writeNumberField("requests_with_tools", m.requestsWithTools());
             gen.writeArrayFieldStart("requests");
-            RequestRecordSerializer records = new RequestRecordSerializer();
+            char[] timestamp = new char[IsoInstants.MAX_LENGTH];
             for (RequestRecord r : m.requests()) {
-                records.serialize(r, gen, provider);
+                RequestRecordSerializer.write(r, gen, timestamp);
             }
             gen.writeEndArray();
             // Beyond the original design: after its fields, so that its clients read what they always did.
@@ -140,8 +140,19 @@ final class Json {
         @Override
         public void serialize(RequestRecord r, JsonGenerator gen, com.fasterxml.jackson.databind.SerializerProvider provider)
                 throws IOException {
+            write(r, gen, new char[IsoInstants.MAX_LENGTH]);
+        }
+
+        /** Writes {@code r}, formatting its timestamp in {@code timestamp}, a buffer the caller reuses. */
+        static void write(RequestRecord r, JsonGenerator gen, char[] timestamp) throws IOException {
             gen.writeStartObject();
-            gen.writeStringField("timestamp", r.timestamp().toString());
+            gen.writeFieldName("timestamp");
+            Instant at = r.timestamp();
+            if (at.getNano() % 1_000_000 == 0) {
+                gen.writeString(timestamp, 0, IsoInstants.format(at.toEpochMilli(), timestamp));
+            } else {
+                gen.writeString(at.toString());
+            }
             gen.writeStringField("model", r.model());
             gen.writeNumberField("duration_ms", r.durationMs());
             gen.writeNumberField("prompt_tokens", r.promptTokens());
