@@ -1,5 +1,6 @@
 package dev.llmmetrics.store;
 
+import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
@@ -188,6 +189,7 @@ public final class InMemorySessionStore implements SessionStore {
      */
     private void apply(String sessionId, Event event) {
         long now = clock.millis();
+        ModelPrice price = event instanceof LlmRequestCompleted completed ? prices.price(completed.model()) : null;
         boolean created = false;
         while (true) {
             SessionState state = sessions.get(sessionId);
@@ -202,8 +204,7 @@ public final class InMemorySessionStore implements SessionStore {
             synchronized (state) {
                 if (!state.removed()) {
                     switch (event) {
-                        case LlmRequestCompleted completed ->
-                                state.add(completed, canonical(completed.model()), prices.price(completed.model()), now);
+                        case LlmRequestCompleted completed -> state.add(completed, canonical(completed.model()), price, now);
                         case LlmRequestFailed failed -> state.add(failed, canonical(failed.model()), now);
                         default -> state.touch(now);
                     }
