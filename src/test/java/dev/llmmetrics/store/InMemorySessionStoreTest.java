@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -256,5 +259,58 @@ class InMemorySessionStoreTest {
         }
         assertTrue(evictedCounts.getOrDefault("evicted", 0L) > 0);
         assertTrue(recordedInLiveSessions.get() > 0);
+    }
+
+    @Test
+    void costsCachedReasoningAndFirstTokenTimesSurviveTheRingWrappingAndTheTotalsStayExact() {
+        PriceTable prices = PriceTable.builder()
+                .model("priced", ModelPrice.perMillionTokens("openai", new BigDecimal("2.5"), new BigDecimal("1.25"),
+                        new BigDecimal("10")))
+                .build();
+        InMemorySessionStore store = new InMemorySessionStore(10, 3, Duration.ofHours(1), clock, prices);
+        long expectedPico = 0;
+        for (int i = 0; i < 7; i++) {
+            int prompt = 1000 + i;
+            int cached = i % 2 == 0 ? 0 : 500 + i;
+            int completion = 100 + i;
+            boolean priced = i != 3;
+            store.recordCompleted(new LlmRequestCompleted("s", priced ? "priced" : "unpriced", 2000 + i, prompt, completion,
+                    prompt + completion, false, null, null, cached, i, i % 3 == 0 ? null : 100L + i));
+            if (priced) {
+                expectedPico += (prompt - cached) * 2_500_000L + cached * 1_250_000L + completion * 10_000_000L;
+            }
+        }
+        store.recordFailed(new LlmRequestFailed("s", "priced", "boom", null, null, 10L));
+
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(new SessionCost(6, 1, expectedPico), m.cost());
+        assertEquals(ModelPrice.usd(expectedPico), m.totalCostUsd());
+        assertEquals(501 + 503 + 505, m.totalCachedTokens());
+        assertEquals(21, m.totalReasoningTokens());
+        // The ring holds the last three: completions 5 and 6, then the failure.
+        List<RequestRecord> records = m.requests();
+        assertEquals(3, records.size());
+        RequestRecord fifth = records.get(0);
+        assertEquals(505, fifth.cachedTokens());
+        assertEquals(5, fifth.reasoningTokens());
+        assertEquals(105L, fifth.timeToFirstTokenMs());
+        assertEquals(2005, fifth.durationMs());
+        assertEquals(ModelPrice.usd((1005 - 505) * 2_500_000L + 505 * 1_250_000L + 105 * 10_000_000L), fifth.costUsd());
+        RequestRecord sixth = records.get(1);
+        assertNull(sixth.timeToFirstTokenMs(), "not streamed");
+        assertEquals(0, sixth.cachedTokens());
+        RequestRecord failure = records.get(2);
+        assertNull(failure.costUsd());
+        assertEquals(0, failure.cachedTokens());
+    }
+
+    @Test
+    void aSessionWithOnlyUnpricedRequestsHasNoTotalCostRatherThanZero() {
+        InMemorySessionStore store = store(10, 10);
+        store.recordCompleted(completed("s", 100, 10, 10, false));
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertNull(m.totalCostUsd());
+        assertEquals(1, m.cost().unpricedRequests());
+        assertNull(m.requests().get(0).costUsd());
     }
 }
