@@ -2,12 +2,15 @@ package dev.llmmetrics.collect;
 
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The per-session meters of one session, one {@link SessionModelMeters} per model it used. Looking up
  * existing meters takes no lock; creating and removing them hold this session's monitor, so that meters
- * are never registered for a session already removed.
+ * are never created, or function meters registered, for a session already removed.
  */
 final class SessionMeters {
 
@@ -15,6 +18,8 @@ final class SessionMeters {
     private final ConcurrentHashMap<String, SessionModelMeters> byModel = new ConcurrentHashMap<>(2);
     private volatile long lastActiveMs;
     private boolean removed;
+    /** Function meters registered on a registry other than Prometheus; guarded by this instance's monitor. */
+    private List<Meter> functionMeters;
 
     SessionMeters(String sessionId, long nowMs) {
         this.sessionId = sessionId;
@@ -29,8 +34,18 @@ final class SessionMeters {
         lastActiveMs = nowMs;
     }
 
-    /** The meters for {@code model}, or {@code null} if this session was removed meanwhile. */
-    SessionModelMeters forModel(String model, MeterRegistry registry) {
+    /** The pairs of this session, for the scrape. */
+    Collection<SessionModelMeters> models() {
+        return byModel.values();
+    }
+
+    /**
+     * The meters for {@code model}, or {@code null} if this session was removed meanwhile.
+     *
+     * @param functionRegistry where to register function meters for a new pair, or {@code null} when the
+     *                         scrape writes the pairs itself ({@link SessionSeries})
+     */
+    SessionModelMeters forModel(String model, MeterRegistry functionRegistry) {
         SessionModelMeters meters = byModel.get(model);
         if (meters != null) {
             return meters;
@@ -39,17 +54,27 @@ final class SessionMeters {
             if (removed) {
                 return null;
             }
-            return byModel.computeIfAbsent(model, m -> new SessionModelMeters(sessionId, m, registry));
+            meters = byModel.get(model);
+            if (meters == null) {
+                meters = new SessionModelMeters(sessionId, model);
+                if (functionRegistry != null) {
+                    if (functionMeters == null) {
+                        functionMeters = new ArrayList<>();
+                    }
+                    functionMeters.addAll(meters.bindFunctionMeters(functionRegistry));
+                }
+                byModel.put(model, meters);
+            }
+            return meters;
         }
     }
 
-    /** Removes every meter of this session from the registry; later lookups see it removed. */
+    /** Removes this session's meters (from {@code registry}, the function meters); later lookups see it removed. */
     synchronized void remove(MeterRegistry registry) {
         removed = true;
-        for (SessionModelMeters meters : byModel.values()) {
-            for (Meter meter : meters.removeAll()) {
-                registry.remove(meter);
-            }
+        if (functionMeters != null) {
+            functionMeters.forEach(registry::remove);
+            functionMeters = null;
         }
         byModel.clear();
     }

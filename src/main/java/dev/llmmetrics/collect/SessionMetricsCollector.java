@@ -16,6 +16,7 @@ import dev.llmmetrics.store.SessionStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -66,6 +67,11 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
     private final ConcurrentHashMap<String, SessionMeters> sessions = new ConcurrentHashMap<>();
     private final AtomicBoolean evicting = new AtomicBoolean();
     private volatile MeterRegistry registry;
+    /**
+     * Where per-session function meters go: {@code null} on a Prometheus registry, whose scrape
+     * {@link SessionSeries} writes the per-session series into instead.
+     */
+    private MeterRegistry functionRegistry;
     private Counter evictedForCapacity;
     private Counter evictedForIdleness;
 
@@ -122,6 +128,11 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
         Gauge.builder(SESSIONS_METERED, sessions, Map::size)
                 .description("Sessions that currently have per-session meters")
                 .register(registry);
+        if (registry instanceof PrometheusMeterRegistry prometheus) {
+            prometheus.getPrometheusRegistry().register(new SessionSeries(sessions::values));
+        } else {
+            functionRegistry = registry;
+        }
         evictedForCapacity = evicted(registry, EvictionReason.CAPACITY);
         evictedForIdleness = evicted(registry, EvictionReason.IDLE);
         store.addEvictionListener(this::onEvicted);
@@ -177,7 +188,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
         ModelPrice price = prices.price(e.model());
         long costPicoUsd = price == null ? -1 : price.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens());
         model.completed(e, costPicoUsd);
-        sessionModelMeters(e.sessionId(), model.label, registry)
+        sessionModelMeters(e.sessionId(), model.label)
                 .completed(e.durationMs(), e.promptTokens(), e.completionTokens(), e.hasToolCalls(), costPicoUsd);
         boundMeteredSessions();
         store.recordCompleted(e);
@@ -191,7 +202,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
     private void failed(LlmRequestFailed e, MeterRegistry registry) {
         ModelMeters model = modelMeters(e.model(), registry);
         model.failed(e);
-        sessionModelMeters(e.sessionId(), model.label, registry).failed();
+        sessionModelMeters(e.sessionId(), model.label).failed();
         boundMeteredSessions();
         store.recordFailed(e);
         if (REQUEST_LOG.isLoggable(Level.INFO)) {
@@ -230,7 +241,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
         return price == null ? null : price.provider();
     }
 
-    private SessionModelMeters sessionModelMeters(String sessionId, String modelLabel, MeterRegistry registry) {
+    private SessionModelMeters sessionModelMeters(String sessionId, String modelLabel) {
         long now = clock.millis();
         while (true) {
             SessionMeters session = sessions.get(sessionId);
@@ -242,7 +253,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
                 }
             }
             session.touch(now);
-            SessionModelMeters meters = session.forModel(modelLabel, registry);
+            SessionModelMeters meters = session.forModel(modelLabel, functionRegistry);
             if (meters != null) {
                 return meters;
             }

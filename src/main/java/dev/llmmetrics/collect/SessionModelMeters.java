@@ -1,48 +1,60 @@
 package dev.llmmetrics.collect;
 
-import dev.llmmetrics.cost.ModelPrice;
-import static dev.llmmetrics.collect.MeterNames.*;
+import static dev.llmmetrics.collect.MeterNames.OUTCOME_FAILURE;
+import static dev.llmmetrics.collect.MeterNames.OUTCOME_SUCCESS;
+import static dev.llmmetrics.collect.MeterNames.SESSION_COST;
+import static dev.llmmetrics.collect.MeterNames.SESSION_REQUESTS;
+import static dev.llmmetrics.collect.MeterNames.SESSION_REQUEST_DURATION;
+import static dev.llmmetrics.collect.MeterNames.SESSION_TOKENS;
+import static dev.llmmetrics.collect.MeterNames.SESSION_TOOL_CALL_REQUESTS;
+import static dev.llmmetrics.collect.MeterNames.TAG_MODEL;
+import static dev.llmmetrics.collect.MeterNames.TAG_OUTCOME;
+import static dev.llmmetrics.collect.MeterNames.TAG_SESSION;
+import static dev.llmmetrics.collect.MeterNames.TAG_TYPE;
+import static dev.llmmetrics.collect.MeterNames.TYPE_COMPLETION;
+import static dev.llmmetrics.collect.MeterNames.TYPE_PROMPT;
 
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
+import dev.llmmetrics.cost.ModelPrice;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
 
 /**
- * The meters of one (session, model) pair; no histogram buckets, removed with their session. The failure,
- * tool-call and cost counters are registered on their first increment: most sessions never need them, and a
- * new session's cost is mostly meter registration.
+ * What one (session, model) pair recorded: plain counts, sums and maxima under this instance's monitor,
+ * which only events of that pair take, never a global lock. Recording costs a few field updates, and a new
+ * pair registers nothing: on a Prometheus registry {@link SessionSeries} writes these figures at scrape
+ * time, in the same series Micrometer's counters, timers and summaries would give
+ * ({@code llm_session_requests_total}, {@code llm_session_request_duration_seconds_count/_sum/_max},
+ * {@code llm_session_tokens_count/_sum/_max}, …). On any other registry {@link #bindFunctionMeters}
+ * registers Micrometer function meters reading them.
+ *
+ * <p>The maxima are over the pair's lifetime (since its meters were created), not Micrometer's decaying
+ * two-minute window.
  */
 final class SessionModelMeters {
 
-    private final String session;
-    private final String model;
-    private final MeterRegistry registry;
-    private final Counter successes;
-    private final Timer duration;
-    private final DistributionSummary promptTokens;
-    private final DistributionSummary completionTokens;
-    private volatile Counter failures;
-    private volatile Counter toolCallRequests;
-    private volatile Counter cost;
-    /** Set once the session's meters left the registry; guarded by this instance's monitor. */
-    private boolean removed;
+    final String session;
+    final String model;
+    private long successes;
+    private long failures;
+    private long toolCallRequests;
+    private long durationNanos;
+    private long maxDurationNanos;
+    private long promptTokens;
+    private long maxPromptTokens;
+    private long completionTokens;
+    private long maxCompletionTokens;
+    /** Cost of the priced successes in picodollars; meaningful once {@link #priced}. */
+    private long costPicoUsd;
+    private boolean priced;
 
-    SessionModelMeters(String session, String model, MeterRegistry registry) {
+    SessionModelMeters(String session, String model) {
         this.session = session;
         this.model = model;
-        this.registry = registry;
-        successes = requests(registry, session, model, OUTCOME_SUCCESS);
-        duration = Timer.builder(SESSION_REQUEST_DURATION)
-                .description("Duration of the successful LLM requests of a session, by model")
-                .tags(TAG_SESSION, session, TAG_MODEL, model)
-                .register(registry);
-        promptTokens = tokens(registry, session, model, TYPE_PROMPT);
-        completionTokens = tokens(registry, session, model, TYPE_COMPLETION);
     }
 
     /**
@@ -50,102 +62,78 @@ final class SessionModelMeters {
      *
      * @param costPicoUsd what it cost, or a negative value when its model has no price
      */
-    void completed(long durationMs, int prompt, int completion, boolean hasToolCalls, long costPicoUsd) {
-        successes.increment();
-        duration.record(durationMs, TimeUnit.MILLISECONDS);
-        promptTokens.record(prompt);
-        completionTokens.record(completion);
+    synchronized void completed(long durationMs, int prompt, int completion, boolean hasToolCalls, long costPicoUsd) {
+        long nanos = TimeUnit.MILLISECONDS.toNanos(durationMs);
+        successes++;
+        durationNanos += nanos;
+        maxDurationNanos = Math.max(maxDurationNanos, nanos);
+        promptTokens += prompt;
+        maxPromptTokens = Math.max(maxPromptTokens, prompt);
+        completionTokens += completion;
+        maxCompletionTokens = Math.max(maxCompletionTokens, completion);
         if (hasToolCalls) {
-            Counter toolCalls = toolCallRequests != null ? toolCallRequests : registerToolCallRequests();
-            if (toolCalls != null) {
-                toolCalls.increment();
-            }
+            toolCallRequests++;
         }
         if (costPicoUsd >= 0) {
-            Counter costs = cost != null ? cost : registerCost();
-            if (costs != null) {
-                costs.increment(ModelPrice.usd(costPicoUsd));
-            }
+            priced = true;
+            this.costPicoUsd = this.costPicoUsd > Long.MAX_VALUE - costPicoUsd ? Long.MAX_VALUE
+                    : this.costPicoUsd + costPicoUsd;
         }
     }
 
-    void failed() {
-        Counter failed = failures != null ? failures : registerFailures();
-        if (failed != null) {
-            failed.increment();
-        }
+    synchronized void failed() {
+        failures++;
+    }
+
+    /** A consistent copy of the figures. */
+    synchronized Figures figures() {
+        return new Figures(successes, failures, toolCallRequests, durationNanos, maxDurationNanos, promptTokens,
+                maxPromptTokens, completionTokens, maxCompletionTokens, priced ? costPicoUsd : -1);
     }
 
     /**
-     * Marks these meters removed and returns the ones registered, for the caller to remove from the
-     * registry; a lazy counter is never registered after this.
+     * Registers function meters reading these figures on a registry other than Prometheus, and returns them
+     * for removal with the session: requests by outcome, a function timer of the successful requests'
+     * durations, token totals by type, tool-call requests and cost.
      */
-    synchronized List<Meter> removeAll() {
-        removed = true;
-        return meters();
+    List<Meter> bindFunctionMeters(MeterRegistry registry) {
+        return List.of(
+                counter(registry, SESSION_REQUESTS, "LLM requests finished by a session, by model and outcome",
+                        f -> f.successes, TAG_OUTCOME, OUTCOME_SUCCESS),
+                counter(registry, SESSION_REQUESTS, "LLM requests finished by a session, by model and outcome",
+                        f -> f.failures, TAG_OUTCOME, OUTCOME_FAILURE),
+                FunctionTimer.builder(SESSION_REQUEST_DURATION, this, m -> m.figures().successes,
+                                m -> m.figures().durationNanos, TimeUnit.NANOSECONDS)
+                        .description("Duration of the successful LLM requests of a session, by model")
+                        .tags(TAG_SESSION, session, TAG_MODEL, model)
+                        .register(registry),
+                counter(registry, SESSION_TOKENS, "Tokens of the completed LLM requests of a session, by model and type",
+                        f -> f.promptTokens, TAG_TYPE, TYPE_PROMPT),
+                counter(registry, SESSION_TOKENS, "Tokens of the completed LLM requests of a session, by model and type",
+                        f -> f.completionTokens, TAG_TYPE, TYPE_COMPLETION),
+                counter(registry, SESSION_TOOL_CALL_REQUESTS,
+                        "Completed LLM requests of a session whose response asked for tool calls, by model",
+                        f -> f.toolCallRequests),
+                counter(registry, SESSION_COST, "What the completed LLM requests of a session cost in US dollars, by model",
+                        f -> f.costPicoUsd < 0 ? 0 : ModelPrice.usd(f.costPicoUsd)));
     }
 
-    /** The meters registered so far. */
-    private List<Meter> meters() {
-        List<Meter> meters = new ArrayList<>(List.of(successes, duration, promptTokens, completionTokens));
-        Counter failed = failures;
-        Counter toolCalls = toolCallRequests;
-        Counter costs = cost;
-        if (failed != null) {
-            meters.add(failed);
-        }
-        if (toolCalls != null) {
-            meters.add(toolCalls);
-        }
-        if (costs != null) {
-            meters.add(costs);
-        }
-        return meters;
-    }
-
-    /** The failure counter, registered now; {@code null} once the meters were removed. */
-    private synchronized Counter registerFailures() {
-        if (failures == null && !removed) {
-            failures = requests(registry, session, model, OUTCOME_FAILURE);
-        }
-        return failures;
-    }
-
-    /** The tool-call counter, registered now; {@code null} once the meters were removed. */
-    private synchronized Counter registerToolCallRequests() {
-        if (toolCallRequests == null && !removed) {
-            toolCallRequests = Counter.builder(SESSION_TOOL_CALL_REQUESTS)
-                    .description("Completed LLM requests of a session whose response asked for tool calls, by model")
-                    .tags(TAG_SESSION, session, TAG_MODEL, model)
-                    .register(registry);
-        }
-        return toolCallRequests;
-    }
-
-    /** The cost counter, registered now; {@code null} once the meters were removed. */
-    private synchronized Counter registerCost() {
-        if (cost == null && !removed) {
-            cost = Counter.builder(SESSION_COST)
-                    .description("What the completed LLM requests of a session cost in US dollars by the price table, "
-                            + "by model; absent for models without a price")
-                    .tags(TAG_SESSION, session, TAG_MODEL, model)
-                    .register(registry);
-        }
-        return cost;
-    }
-
-    private static Counter requests(MeterRegistry registry, String session, String model, String outcome) {
-        return Counter.builder(SESSION_REQUESTS)
-                .description("LLM requests finished by a session, by model and outcome")
-                .tags(TAG_SESSION, session, TAG_MODEL, model, TAG_OUTCOME, outcome)
+    private FunctionCounter counter(MeterRegistry registry, String name, String description,
+                                    ToDoubleFunction<Figures> value, String... tags) {
+        return FunctionCounter.builder(name, this, m -> value.applyAsDouble(m.figures()))
+                .description(description)
+                .tags(TAG_SESSION, session, TAG_MODEL, model)
+                .tags(tags)
                 .register(registry);
     }
 
-    private static DistributionSummary tokens(MeterRegistry registry, String session, String model, String type) {
-        return DistributionSummary.builder(SESSION_TOKENS)
-                .description("Tokens per completed LLM request of a session, by model and type")
-                .baseUnit(UNIT_TOKENS)
-                .tags(TAG_SESSION, session, TAG_MODEL, model, TAG_TYPE, type)
-                .register(registry);
+    /**
+     * The figures of one pair at one moment.
+     *
+     * @param costPicoUsd the cost of the priced successes, or -1 when none was priced
+     */
+    record Figures(long successes, long failures, long toolCallRequests, long durationNanos, long maxDurationNanos,
+                   long promptTokens, long maxPromptTokens, long completionTokens, long maxCompletionTokens,
+                   long costPicoUsd) {
     }
 }

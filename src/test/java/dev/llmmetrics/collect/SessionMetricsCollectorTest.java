@@ -10,12 +10,15 @@ import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.store.InMemorySessionStore;
+import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -181,5 +184,45 @@ class SessionMetricsCollectorTest {
         assertThrows(IllegalStateException.class, () -> c.onEvent(new LlmRequestStarted("s", "m", 1, 0)));
         c.bindTo(registry);
         assertThrows(IllegalStateException.class, () -> c.bindTo(registry));
+    }
+
+    @Test
+    void perSessionMaximaAreOverThePairsLifetimeAndSessionSeriesKeepMicrometersShape() {
+        SessionMetricsCollector c = collector(store(10), 10, 10);
+        c.onEvent(new LlmRequestCompleted("s", "m", 4000, 900, 10, 910, false));
+        nowMs.addAndGet(Duration.ofMinutes(10).toMillis());
+        c.onEvent(new LlmRequestCompleted("s", "m", 1000, 100, 30, 130, false));
+        String text = registry.scrape();
+        PrometheusText s = PrometheusText.parse(text);
+        assertEquals(4.0, s.value("llm_session_request_duration_seconds_max", "session", "s"));
+        assertEquals(900, s.value("llm_session_tokens_max", "session", "s", "type", "prompt"));
+        assertEquals(30, s.value("llm_session_tokens_max", "session", "s", "type", "completion"));
+        assertEquals(2, s.value("llm_session_tokens_count", "session", "s", "type", "prompt"));
+        assertTrue(text.contains("# TYPE llm_session_request_duration_seconds summary"), text);
+        assertTrue(text.contains("# TYPE llm_session_requests_total counter"), text);
+        assertTrue(text.contains("# TYPE llm_session_tokens_max gauge"), text);
+    }
+
+    @Test
+    void onAnotherRegistryPerSessionFiguresAreFunctionMetersRemovedWithTheSession() {
+        SimpleMeterRegistry simple = new SimpleMeterRegistry();
+        InMemorySessionStore store = store(10);
+        SessionMetricsCollector c = new SessionMetricsCollector(store, 10, 10, clock);
+        c.bindTo(simple);
+        c.onEvent(new LlmRequestCompleted("s", "m", 1500, 100, 50, 150, true));
+        c.onEvent(new LlmRequestCompleted("s", "m", 500, 10, 5, 15, false));
+        c.onEvent(new LlmRequestFailed("s", "m", "boom"));
+
+        assertEquals(2, simple.get("llm.session.requests").tag("session", "s").tag("outcome", "success").functionCounter().count());
+        assertEquals(1, simple.get("llm.session.requests").tag("session", "s").tag("outcome", "failure").functionCounter().count());
+        FunctionTimer duration = simple.get("llm.session.request.duration").tag("session", "s").functionTimer();
+        assertEquals(2, duration.count());
+        assertEquals(2.0, duration.totalTime(TimeUnit.SECONDS), 1e-9);
+        assertEquals(110, simple.get("llm.session.tokens").tag("type", "prompt").functionCounter().count());
+        assertEquals(1, simple.get("llm.session.tool.call.requests").functionCounter().count());
+
+        assertTrue(c.clearSession("s"));
+        assertTrue(simple.find("llm.session.requests").meters().isEmpty());
+        assertTrue(simple.find("llm.session.tokens").meters().isEmpty());
     }
 }

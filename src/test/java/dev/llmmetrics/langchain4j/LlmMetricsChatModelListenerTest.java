@@ -126,7 +126,8 @@ class LlmMetricsChatModelListenerTest {
         assertEquals(1, requests(MODEL, "success"));
         assertEquals(4, registry.get("llm.request.messages").tag("model", MODEL).summary().totalAmount());
         assertEquals(2, registry.get("llm.request.tools").tag("model", MODEL).summary().totalAmount());
-        assertEquals(1, registry.get("llm.session.tool.call.requests").tag("session", "abc-123").counter().count());
+        assertTrue(((PrometheusMeterRegistry) registry).scrape()
+                .contains("llm_session_tool_call_requests_total{model=\"" + MODEL + "\",session=\"abc-123\"} 1.0"));
         assertEquals(850, registry.get("llm.tokens").tag("model", MODEL).tag("type", "prompt").summary().totalAmount());
         assertEquals(0, inFlight(MODEL));
 
