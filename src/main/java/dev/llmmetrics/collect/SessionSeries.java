@@ -32,9 +32,10 @@ import java.util.function.Supplier;
  * Writes the per-session series on a Prometheus registry at scrape time, from the figures each
  * {@link SessionModelMeters} keeps: the names, types, help texts and labels Micrometer's counters, timers
  * and summaries would give, without a Micrometer meter (and its registration, its decaying maximum and its
- * per-scrape snapshot objects) per series. Series follow the pairs: a session's series go when its meters
- * are removed; the failure, tool-call and cost series appear with the first failure, tool call or priced
- * request, as before.
+ * per-scrape snapshot objects) per series. Series follow the pairs: a pair's success, duration and token
+ * series exist from its first event (at 0 when that was a failure), the failure, tool-call and cost series
+ * appear with the first failure, tool call or priced request, as before, and a session's series go when
+ * its meters are removed.
  */
 final class SessionSeries implements MultiCollector {
 
@@ -74,14 +75,9 @@ final class SessionSeries implements MultiCollector {
             for (SessionModelMeters pair : session.models()) {
                 SessionModelMeters.Figures f = pair.figures();
                 Labels labels = Labels.of(TAG_MODEL, pair.model, TAG_SESSION, pair.session);
-                if (f.successes() > 0 || f.failures() == 0) {
-                    requests.add(counter(labels.add(TAG_OUTCOME, OUTCOME_SUCCESS), f.successes()));
-                }
+                requests.add(counter(labels.add(TAG_OUTCOME, OUTCOME_SUCCESS), f.successes()));
                 if (f.failures() > 0) {
                     requests.add(counter(labels.add(TAG_OUTCOME, OUTCOME_FAILURE), f.failures()));
-                }
-                if (f.successes() == 0) {
-                    continue;
                 }
                 durations.add(summary(labels, f.successes(), f.durationNanos() / NANOS_PER_SECOND));
                 maxDurations.add(gauge(labels, f.maxDurationNanos() / NANOS_PER_SECOND));
