@@ -51,6 +51,8 @@ final class SessionModelMeters {
     /** Cost of the priced successes in picodollars; meaningful once {@link #priced}. */
     private long costPicoUsd;
     private boolean priced;
+    /** This pair's label sets on the scrape, made by the first scrape that needs them ({@link SessionSeries}). */
+    volatile SessionSeries.PairLabels labels;
 
     SessionModelMeters(String session, String model) {
         this.session = session;

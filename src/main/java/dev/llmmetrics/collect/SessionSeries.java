@@ -74,15 +74,16 @@ final class SessionSeries implements MultiCollector {
         for (SessionMeters session : sessions.get()) {
             for (SessionModelMeters pair : session.models()) {
                 SessionModelMeters.Figures f = pair.figures();
-                Labels labels = Labels.of(TAG_MODEL, pair.model, TAG_SESSION, pair.session);
-                requests.add(counter(labels.add(TAG_OUTCOME, OUTCOME_SUCCESS), f.successes()));
+                PairLabels l = pair.labels != null ? pair.labels : (pair.labels = new PairLabels(pair.session, pair.model));
+                Labels labels = l.pair();
+                requests.add(counter(l.success(), f.successes()));
                 if (f.failures() > 0) {
-                    requests.add(counter(labels.add(TAG_OUTCOME, OUTCOME_FAILURE), f.failures()));
+                    requests.add(counter(l.failure(), f.failures()));
                 }
                 durations.add(summary(labels, f.successes(), f.durationNanos() / NANOS_PER_SECOND));
                 maxDurations.add(gauge(labels, f.maxDurationNanos() / NANOS_PER_SECOND));
-                Labels prompt = labels.add(TAG_TYPE, TYPE_PROMPT);
-                Labels completion = labels.add(TAG_TYPE, TYPE_COMPLETION);
+                Labels prompt = l.prompt();
+                Labels completion = l.completion();
                 tokens.add(summary(prompt, f.successes(), f.promptTokens()));
                 tokens.add(summary(completion, f.successes(), f.completionTokens()));
                 maxTokens.add(gauge(prompt, f.maxPromptTokens()));
@@ -112,6 +113,21 @@ final class SessionSeries implements MultiCollector {
             families.add(new CounterSnapshot(metadata(COST, COST_HELP), costs));
         }
         return new MetricSnapshots(families);
+    }
+
+    /**
+     * The label sets of one pair's series, made once: label sets are immutable, and remaking them at every
+     * scrape would be most of the scrape's garbage.
+     */
+    record PairLabels(Labels pair, Labels success, Labels failure, Labels prompt, Labels completion) {
+        PairLabels(String session, String model) {
+            this(Labels.of(TAG_MODEL, model, TAG_SESSION, session));
+        }
+
+        private PairLabels(Labels pair) {
+            this(pair, pair.add(TAG_OUTCOME, OUTCOME_SUCCESS), pair.add(TAG_OUTCOME, OUTCOME_FAILURE),
+                    pair.add(TAG_TYPE, TYPE_PROMPT), pair.add(TAG_TYPE, TYPE_COMPLETION));
+        }
     }
 
     private static MetricMetadata metadata(String name, String help) {
