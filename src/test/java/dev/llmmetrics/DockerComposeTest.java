@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.llmmetrics.cost.PriceTable;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import io.helidon.config.EnvironmentVariables;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -78,6 +82,28 @@ class DockerComposeTest {
         }
         assertEquals(List.of("llm-metrics:8001"), targets,
                 "prometheus/prometheus.yml job llm-metrics should scrape the compose service llm-metrics on its port 8001");
+    }
+
+    /**
+     * The bundle's server costs requests with the sample price table and also registers the OpenTelemetry
+     * GenAI instruments: its compose environment, mapped to configuration keys the way the server's Helidon
+     * config maps environment variables (PRICES_PATH → prices.path), asks for both.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theServerCostsWithTheSamplePricesAndExportsTheGenAiInstruments() throws Exception {
+        Map<String, Object> server = (Map<String, Object>) services().get("llm-metrics");
+        Map<String, String> environment = new LinkedHashMap<>();
+        ((Map<String, Object>) server.getOrDefault("environment", Map.of()))
+                .forEach((name, value) -> environment.put(name, String.valueOf(value)));
+        Config config = Config.just(ConfigSources.create(EnvironmentVariables.expand(environment)));
+
+        // Not in demo mode: the environment itself, not --demo's default, has to ask for the sample table.
+        PriceTable prices = Settings.prices(config, false);
+        assertTrue(prices.example() && !prices.isEmpty(),
+                "the compose environment " + environment + " does not select the sample price table (PRICES_PATH=sample)");
+        assertTrue(Settings.genAiConventions(config),
+                "the compose environment " + environment + " does not turn on the GenAI instruments (METERS_OTEL_GENAI=true)");
     }
 
     /** Prometheus reads the shipped config and rules where the config's relative rule_files point. */

@@ -159,6 +159,80 @@ class GrafanaDashboardsTest {
         assertEquals(List.of(), problems, "panel ids");
     }
 
+    /**
+     * Panels fit Grafana's 24-column grid and none covers another: neither the top-level ones (row headers
+     * included) nor those inside a collapsed row, which also lie below their row.
+     */
+    @Test
+    void panelsFitTheGridWithoutOverlapping() throws IOException {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            String file = entry.getKey().getFileName().toString();
+            List<JsonNode> topLevel = new ArrayList<>();
+            entry.getValue().path("panels").forEach(topLevel::add);
+            checkLayout(file, topLevel, problems);
+            for (JsonNode panel : topLevel) {
+                if ("row".equals(panel.path("type").asText()) && panel.path("collapsed").asBoolean()) {
+                    List<JsonNode> inRow = new ArrayList<>();
+                    panel.path("panels").forEach(inRow::add);
+                    checkLayout(file + " collapsed row '" + panel.path("title").asText() + "'", inRow, problems);
+                    for (JsonNode p : inRow) {
+                        if (p.path("gridPos").path("y").asInt() <= panel.path("gridPos").path("y").asInt()) {
+                            problems.add(file + ": panel " + p.path("id") + " is not below its collapsed row " + panel.path("id"));
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), problems, "panel layout");
+    }
+
+    /**
+     * The overview answers issue 7's questions (time to first token, time per output token, cost, unpriced
+     * requests, cached tokens) and the session drill-down shows the session's cost, each in the unit of what it
+     * reads; and every panel that reads only dollar counters shows dollars.
+     */
+    @Test
+    void streamingAndCostPanelsShowTheirMetricsInTheirUnits() throws IOException {
+        record Wanted(String file, String metric, String unit) {
+        }
+        List<Wanted> wanted = List.of(
+                new Wanted("llm-overview.json", "llm_time_to_first_token_seconds_bucket", "s"),
+                new Wanted("llm-overview.json", "llm_time_per_output_token_seconds_bucket", "s"),
+                new Wanted("llm-overview.json", "llm_cost_usd_total", "currencyUSD"),
+                new Wanted("llm-overview.json", "llm_unpriced_requests_total", "reqps"),
+                new Wanted("llm-overview.json", "llm_cached_tokens_total", "percentunit"),
+                new Wanted("llm-session.json", "llm_session_cost_usd_total", "currencyUSD"));
+        Map<Path, JsonNode> dashboards = dashboards();
+        List<String> problems = new ArrayList<>();
+        for (Wanted w : wanted) {
+            JsonNode dashboard = dashboards.get(DASHBOARDS.resolve(w.file()));
+            if (dashboard == null) {
+                problems.add(w.file() + " is missing");
+                continue;
+            }
+            boolean found = false;
+            for (JsonNode panel : panels(dashboard)) {
+                found |= metricsRead(panel).contains(w.metric())
+                        && w.unit().equals(panel.path("fieldConfig").path("defaults").path("unit").asText());
+            }
+            if (!found) {
+                problems.add(w.file() + ": no panel reads " + w.metric() + " with unit " + w.unit());
+            }
+        }
+        for (Map.Entry<Path, JsonNode> entry : dashboards.entrySet()) {
+            for (JsonNode panel : panels(entry.getValue())) {
+                Set<String> metrics = metricsRead(panel);
+                String unit = panel.path("fieldConfig").path("defaults").path("unit").asText();
+                if (!metrics.isEmpty() && metrics.stream().allMatch(m -> m.endsWith("_usd_total")) && !"currencyUSD".equals(unit)) {
+                    problems.add(entry.getKey().getFileName() + " panel " + panel.path("id") + " '" + panel.path("title").asText()
+                            + "' reads only " + metrics + " but has unit " + unit + ", not currencyUSD");
+                }
+            }
+        }
+        assertEquals(List.of(), problems, "streaming and cost panels");
+    }
+
     /** Links to /d/<uid> point at a shipped dashboard, and their var-<name> parameters at its variables. */
     @Test
     void linksBetweenDashboardsResolve() throws IOException {
@@ -270,6 +344,47 @@ class GrafanaDashboardsTest {
         }
         if (ref.isObject() && ref.has("type") && !"prometheus".equals(ref.path("type").asText())) {
             problems.add(where + ": datasource type " + ref.path("type") + ", expected prometheus");
+        }
+    }
+
+    private static final Pattern METRIC = Pattern.compile("\\b(?:llm|gen_ai)_[a-z0-9_]+");
+
+    /** The llm_* and gen_ai_* metric names a panel's targets mention. */
+    private static Set<String> metricsRead(JsonNode panel) {
+        Set<String> metrics = new HashSet<>();
+        for (JsonNode target : panel.path("targets")) {
+            Matcher m = METRIC.matcher(target.path("expr").asText(""));
+            while (m.find()) {
+                metrics.add(m.group());
+            }
+        }
+        return metrics;
+    }
+
+    /** Each panel inside the 24 columns with a positive size, and no two of them covering the same cell. */
+    private static void checkLayout(String where, List<JsonNode> panels, List<String> problems) {
+        for (int i = 0; i < panels.size(); i++) {
+            JsonNode a = panels.get(i).path("gridPos");
+            String nameA = "panel " + panels.get(i).path("id") + " '" + panels.get(i).path("title").asText() + "'";
+            if (!a.path("x").isInt() || !a.path("y").isInt() || !a.path("w").isInt() || !a.path("h").isInt()) {
+                problems.add(where + ": " + nameA + " has no complete gridPos: " + a);
+                continue;
+            }
+            if (a.path("x").asInt() < 0 || a.path("y").asInt() < 0 || a.path("w").asInt() <= 0 || a.path("h").asInt() <= 0
+                    || a.path("x").asInt() + a.path("w").asInt() > 24) {
+                problems.add(where + ": " + nameA + " is outside the 24-column grid: " + a);
+            }
+            for (int j = i + 1; j < panels.size(); j++) {
+                JsonNode b = panels.get(j).path("gridPos");
+                boolean apart = a.path("x").asInt() + a.path("w").asInt() <= b.path("x").asInt()
+                        || b.path("x").asInt() + b.path("w").asInt() <= a.path("x").asInt()
+                        || a.path("y").asInt() + a.path("h").asInt() <= b.path("y").asInt()
+                        || b.path("y").asInt() + b.path("h").asInt() <= a.path("y").asInt();
+                if (!apart) {
+                    problems.add(where + ": " + nameA + " " + a + " overlaps panel " + panels.get(j).path("id") + " '"
+                            + panels.get(j).path("title").asText() + "' " + b);
+                }
+            }
         }
     }
 

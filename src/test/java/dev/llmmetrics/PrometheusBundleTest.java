@@ -3,11 +3,14 @@ package dev.llmmetrics;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.cost.PriceTable;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import java.io.IOException;
@@ -27,11 +30,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -51,7 +56,9 @@ import org.yaml.snakeyaml.Yaml;
  * the real server running demo traffic, with the shipped configuration and rules; then every PromQL
  * expression the bundle ships (every dashboard panel target and query variable, every recording and alert
  * rule) is evaluated through Prometheus' HTTP API and must succeed, and (except alerts) return data.
- * Also: {@code promtool check metrics} on a live scrape and {@code prometheus/check.sh}.
+ * The server runs as docker-compose.yml runs it: the sample price table and the OpenTelemetry GenAI instruments
+ * on, so the cost, streaming and {@code gen_ai_*} series are there too. Also: {@code promtool check metrics} on a
+ * live scrape and {@code prometheus/check.sh}.
  *
  * <p>Nothing is skipped: a missing {@code prometheus} or {@code promtool} fails the test ({@code bin/test}
  * installs them).
@@ -78,6 +85,10 @@ class PrometheusBundleTest {
             Pattern.compile("^\\s*label_values\\(\\s*(?:(.+?)\\s*,\\s*)?([a-zA-Z_][a-zA-Z0-9_]*)\\s*\\)\\s*$", Pattern.DOTALL);
     private static final Pattern QUERY_RESULT = Pattern.compile("^\\s*query_result\\((.*)\\)\\s*$", Pattern.DOTALL);
     private static final Duration DATA_TIMEOUT = Duration.ofSeconds(60);
+    /** Series the server registers on first use, which the demo's traffic creates in its first seconds. */
+    private static final List<String> FIRST_USE_SERIES = List.of("llm_time_to_first_token_seconds_count",
+            "llm_time_per_output_token_seconds_count", "llm_cost_usd_total", "llm_unpriced_requests_total",
+            "llm_cached_tokens_total", "llm_session_cost_usd_total", "gen_ai_client_operation_time_to_first_chunk_seconds_count");
     private static final Duration RULES_TIMEOUT = Duration.ofSeconds(15);
 
     private static final Path ROOT = repoRoot();
@@ -98,7 +109,8 @@ class PrometheusBundleTest {
         prometheusBinary = executable("prometheus");
         promtoolBinary = executable("promtool");
 
-        server = Main.start(Config.just(ConfigSources.create(Map.of("server.port", "0", "server.host", "127.0.0.1"))),
+        server = Main.start(Config.just(ConfigSources.create(Map.of("server.port", "0", "server.host", "127.0.0.1",
+                        "prices.path", "sample", "meters.otel.genai", "true"))),
                 true, 0.05);
 
         workDir = Files.createTempDirectory("llm-metrics-prometheus-");
@@ -179,6 +191,10 @@ class PrometheusBundleTest {
                     assertTrue(scalar("max(count_over_time(llm_requests_total[1m]))") >= 5, "fewer than 5 scrapes so far");
                     assertTrue(scalar("sum(llm_requests_total{outcome=\"failure\"})") > 0, "no failures recorded yet");
                     assertTrue(scalar("sum(llm_session_tool_call_requests_total)") > 0, "no tool calls recorded yet");
+                    // Series registered on first use: streamed, priced, unpriced and cached requests.
+                    for (String name : FIRST_USE_SERIES) {
+                        assertTrue(scalar("max(count_over_time(" + name + "[1m]))") >= 3, "no series of " + name + " scraped 3 times yet");
+                    }
 
                     session = pickSession();
                 });
@@ -341,10 +357,83 @@ class PrometheusBundleTest {
         });
     }
 
+    /**
+     * The cost, streaming and OpenTelemetry GenAI series reach Prometheus with the labels their dashboards and
+     * the conventions expect: cost for the models the sample table prices, unpriced requests for the others,
+     * {@code gen_ai.provider.name} from the table, both token types, failures with an {@code error.type}.
+     */
+    @Test
+    void theCostStreamingAndGenAiSeriesReachPrometheus() throws Exception {
+        printingLogOnFailure(() -> {
+            PriceTable sample = PriceTable.sample();
+            Set<String> models = labelValues("llm_requests_total{outcome=\"success\"}", "model");
+            Set<String> priced = new TreeSet<>();
+            Set<String> unpriced = new TreeSet<>();
+            for (String model : models) {
+                (sample.price(model) != null ? priced : unpriced).add(model);
+            }
+            assertFalse(priced.isEmpty() || unpriced.isEmpty(),
+                    "the demo should call models with and without a sample price; it called " + models);
+
+            assertEquals(priced, labelValues("llm_cost_usd_total > 0", "model"), "models with a cost");
+            assertEquals(unpriced, labelValues("llm_unpriced_requests_total > 0", "model"), "models with unpriced requests");
+            assertEquals(models, labelValues("llm_time_to_first_token_seconds_bucket", "model"),
+                    "models with a time-to-first-token histogram (the demo streams every model)");
+            assertEquals(models, labelValues("llm_time_per_output_token_seconds_bucket", "model"),
+                    "models with a time-per-output-token histogram");
+
+            String chat = "{gen_ai_operation_name=\"chat\"}";
+            assertEquals(models, labelValues("gen_ai_client_operation_duration_seconds_bucket" + chat, "gen_ai_request_model"),
+                    "gen_ai.request.model of gen_ai.client.operation.duration");
+            assertEquals(models, labelValues("gen_ai_client_operation_time_to_first_chunk_seconds_bucket" + chat,
+                    "gen_ai_request_model"), "gen_ai.request.model of gen_ai.client.operation.time_to_first_chunk");
+            assertEquals(models, labelValues("gen_ai_client_operation_time_per_output_chunk_seconds_bucket" + chat,
+                    "gen_ai_request_model"), "gen_ai.request.model of gen_ai.client.operation.time_per_output_chunk");
+            for (String type : List.of("input", "output")) {
+                assertEquals(models, labelValues("gen_ai_client_token_usage_bucket{gen_ai_operation_name=\"chat\",gen_ai_token_type=\""
+                        + type + "\"}", "gen_ai_request_model"), "models of gen_ai.client.token.usage, gen_ai.token.type " + type);
+            }
+            assertEquals(Set.of("input", "output"), labelValues("gen_ai_client_token_usage_bucket", "gen_ai_token_type"),
+                    "gen_ai.token.type values");
+
+            Map<String, String> expectedProviders = new TreeMap<>();
+            for (String model : models) {
+                ModelPrice price = sample.price(model);
+                expectedProviders.put(model, price == null || price.provider() == null ? "" : price.provider());
+            }
+            Map<String, String> providers = new TreeMap<>();
+            for (JsonNode r : query("count by (gen_ai_request_model, gen_ai_provider_name) "
+                    + "(gen_ai_client_operation_duration_seconds_count" + chat + ")").path("result")) {
+                String model = r.path("metric").path("gen_ai_request_model").asText();
+                String provider = r.path("metric").path("gen_ai_provider_name").asText("");
+                assertNull(providers.put(model, provider), "model " + model + " under two providers");
+            }
+            assertEquals(expectedProviders, providers, "gen_ai.provider.name by model (\"\" = none), from the price table");
+
+            assertFalse(labelValues("gen_ai_client_operation_duration_seconds_count{error_type!=\"\"}", "error_type").isEmpty(),
+                    "no failed operation with an error.type, though the demo's failures were recorded");
+
+            // The GenAI token histogram counts the same completed requests as llm_tokens, up to the events
+            // recorded between the two meters when Prometheus scraped.
+            Map<String, Double> ours = valuesBy("sum by (model) (llm_tokens_count{type=\"prompt\"})", "model");
+            Map<String, Double> theirs = valuesBy("sum by (gen_ai_request_model) "
+                    + "(gen_ai_client_token_usage_count{gen_ai_token_type=\"input\"})", "gen_ai_request_model");
+            assertEquals(ours.keySet(), theirs.keySet(), "models of llm_tokens and gen_ai_client_token_usage");
+            ours.forEach((model, count) -> assertTrue(Math.abs(count - theirs.get(model)) <= Math.max(8, 0.02 * count),
+                    "model " + model + ": " + count + " prompt token observations, " + theirs.get(model) + " GenAI input ones"));
+        });
+    }
+
     @Test
     void aLiveScrapePassesPromtoolCheckMetrics() throws Exception {
         String body = scrapeServer();
-        assertTrue(body.contains("llm_requests_total"), "the scrape has no llm_requests_total");
+        for (String name : List.of("llm_requests_total", "llm_cost_usd_total", "llm_unpriced_requests_total",
+                "llm_cached_tokens_total", "llm_session_cost_usd_total", "llm_time_to_first_token_seconds_bucket",
+                "llm_time_per_output_token_seconds_bucket", "gen_ai_client_operation_duration_seconds_bucket",
+                "gen_ai_client_token_usage_bucket", "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
+                "gen_ai_client_operation_time_per_output_chunk_seconds_bucket")) {
+            assertTrue(body.contains("\n" + name + "{"), "the scrape promtool checks has no " + name);
+        }
         Result result = run(List.of(promtoolBinary, "check", "metrics"), body, Duration.ofSeconds(30));
         assertTrue(result.exitCode() == 0 && result.output().isBlank(),
                 "promtool check metrics complained about the server's scrape (exit " + result.exitCode() + "):\n"
@@ -662,6 +751,24 @@ class PrometheusBundleTest {
     /** The data of an instant query; fails on an error. */
     private static JsonNode query(String expr) throws Exception {
         return api("/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
+    }
+
+    /** The values of {@code label} in the result of an instant query. */
+    private static Set<String> labelValues(String expr, String label) throws Exception {
+        Set<String> values = new TreeSet<>();
+        for (JsonNode r : query(expr).path("result")) {
+            values.add(r.path("metric").path(label).asText());
+        }
+        return values;
+    }
+
+    /** An instant query's values by one label. */
+    private static Map<String, Double> valuesBy(String expr, String label) throws Exception {
+        Map<String, Double> values = new HashMap<>();
+        for (JsonNode r : query(expr).path("result")) {
+            values.put(r.path("metric").path(label).asText(), Double.parseDouble(r.path("value").get(1).asText()));
+        }
+        return values;
     }
 
     /** The value of a one-element instant vector; NaN if empty. */
