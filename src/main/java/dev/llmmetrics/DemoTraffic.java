@@ -86,19 +86,17 @@ final class DemoTraffic implements AutoCloseable {
             Model model = MODELS.get(random.nextInt(MODELS.size()));
             int messages = 1 + random.nextInt(24);
             int tools = random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(6);
+            InFlightCall call = tracker.start(session, model.name(), messages, tools);
             try {
-                if (random.nextInt(3) == 0) {
-                    tracker.track(session, model.name(), messages, tools, () -> simulate(model, tools, random),
-                            response -> response);
-                } else {
-                    stream(tracker.start(session, model.name(), messages, tools), model, tools, random);
-                }
+                call.complete(simulate(call, model, tools, random.nextInt(3) != 0, random));
                 if (random.nextInt(8) == 0) {
                     bus.publish(new GenericEvent("TOOL_CALL_COMPLETED", session, null, null, Map.of("tool", "search")));
                 }
-            } catch (SimulatedFailure expected) {
-                // Recorded as LLM_REQUEST_FAILED by the tracker.
+            } catch (SimulatedFailure failure) {
+                // What a provider client reports: the provider's error, e.g. "RateLimitError: 429 Too Many Requests".
+                call.fail(failure.getMessage());
             } catch (InterruptedException e) {
+                call.fail(e);
                 return;
             }
             if (random.nextInt(20) == 0) {
@@ -108,34 +106,23 @@ final class DemoTraffic implements AutoCloseable {
         }
     }
 
-    private Usage simulate(Model model, int tools, ThreadLocalRandom random) throws InterruptedException {
+    /**
+     * One simulated call of lognormal latency; a streamed one reports its first token after a fifth to a
+     * third of it, through the tracker's streaming handle, as an application reading a token stream would.
+     */
+    private Usage simulate(InFlightCall call, Model model, int tools, boolean streamed, ThreadLocalRandom random)
+            throws InterruptedException {
         double seconds = lognormal(random, model.medianSeconds(), model.latencySigma());
-        boolean fails = random.nextDouble() < model.failureRate();
-        sleep(seconds * (fails ? 0.6 : 1.0));
-        if (fails) {
+        double firstTokenShare = streamed ? 0.2 + 0.13 * random.nextDouble() : 0.6;
+        sleep(seconds * firstTokenShare);
+        if (random.nextDouble() < model.failureRate()) {
             throw new SimulatedFailure(ERRORS.get(random.nextInt(ERRORS.size())));
         }
-        return usage(model, tools, random);
-    }
-
-    /**
-     * A streamed call: the first token after a fifth to a third of the latency, then the rest, through the
-     * tracker's streaming handle, as an application reading a token stream would record it.
-     */
-    private void stream(InFlightCall call, Model model, int tools, ThreadLocalRandom random) throws InterruptedException {
-        double seconds = lognormal(random, model.medianSeconds(), model.latencySigma());
-        try {
-            sleep(seconds * (0.2 + 0.13 * random.nextDouble()));
-            if (random.nextDouble() < model.failureRate()) {
-                throw new SimulatedFailure(ERRORS.get(random.nextInt(ERRORS.size())));
-            }
+        if (streamed) {
             call.firstToken();
-            sleep(seconds * 0.67);
-            call.complete(usage(model, tools, random));
-        } catch (SimulatedFailure | InterruptedException e) {
-            call.fail(e);
-            throw e;
         }
+        sleep(seconds * (1 - firstTokenShare));
+        return usage(model, tools, random);
     }
 
     /** Token usage; a third of the prompts of the first two models partly served from the provider's cache. */

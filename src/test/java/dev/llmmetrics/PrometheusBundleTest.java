@@ -410,8 +410,10 @@ class PrometheusBundleTest {
             }
             assertEquals(expectedProviders, providers, "gen_ai.provider.name by model (\"\" = none), from the price table");
 
-            assertFalse(labelValues("gen_ai_client_operation_duration_seconds_count{error_type!=\"\"}", "error_type").isEmpty(),
-                    "no failed operation with an error.type, though the demo's failures were recorded");
+            Set<String> errorTypes = labelValues("gen_ai_client_operation_duration_seconds_count{error_type!=\"\"}", "error_type");
+            assertFalse(errorTypes.isEmpty(), "no failed operation with an error.type, though the demo's failures were recorded");
+            assertTrue(Set.of("RateLimitError", "APITimeoutError", "APIConnectionError", "BadRequestError").containsAll(errorTypes),
+                    "error.type is the provider error's name from the error text: " + errorTypes);
 
             // The GenAI token histogram counts the same completed requests as llm_tokens, up to the events
             // recorded between the two meters when Prometheus scraped.
