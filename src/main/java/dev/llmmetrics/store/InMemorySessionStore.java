@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The default {@link SessionStore}: bounded, in memory, lock-free across sessions.
@@ -49,6 +50,8 @@ public final class InMemorySessionStore implements SessionStore {
     private final ConcurrentHashMap<String, String> modelNames = new ConcurrentHashMap<>();
     private final List<EvictionListener> evictionListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean evicting = new AtomicBoolean();
+    /** Numbers the session states this store creates, so that a session id's next life has new revisions. */
+    private final AtomicLong incarnations = new AtomicLong();
     private final int maxSessions;
     private final int maxRecordsPerSession;
     private final int evictionBatch;
@@ -134,6 +137,17 @@ public final class InMemorySessionStore implements SessionStore {
     }
 
     @Override
+    public String revision(String sessionId) {
+        SessionState state = sessions.get(sessionId);
+        if (state == null) {
+            return null;
+        }
+        synchronized (state) {
+            return state.removed() ? null : state.revision();
+        }
+    }
+
+    @Override
     public List<String> sessionIds(int offset, int limit) {
         if (offset < 0 || limit < 0) {
             throw new IllegalArgumentException("offset and limit must not be negative");
@@ -194,7 +208,7 @@ public final class InMemorySessionStore implements SessionStore {
         while (true) {
             SessionState state = sessions.get(sessionId);
             if (state == null) {
-                SessionState fresh = new SessionState(sessionId, maxRecordsPerSession, now);
+                SessionState fresh = new SessionState(sessionId, maxRecordsPerSession, now, incarnations.incrementAndGet());
                 state = sessions.putIfAbsent(sessionId, fresh);
                 if (state == null) {
                     state = fresh;

@@ -15,6 +15,10 @@ import java.util.List;
 final class SessionState {
 
     final String id;
+    /** Which life of this session id this is: the store numbers each state it creates. */
+    private final long incarnation;
+    /** Requests added so far: with the incarnation, what changes whenever the session's snapshot would. */
+    private long changes;
     private volatile long lastActiveMs;
     private boolean removed;
 
@@ -31,8 +35,9 @@ final class SessionState {
     private long costPicoUsd;
     private final RecordRing records;
 
-    SessionState(String id, int maxRecords, long nowMs) {
+    SessionState(String id, int maxRecords, long nowMs, long incarnation) {
         this.id = id;
+        this.incarnation = incarnation;
         this.records = new RecordRing(maxRecords);
         this.lastActiveMs = nowMs;
     }
@@ -55,6 +60,7 @@ final class SessionState {
 
     /** Adds a successful request, costed with {@code price}, or counted as unpriced when it is {@code null}. */
     void add(LlmRequestCompleted e, String model, ModelPrice price, long nowMs) {
+        changes++;
         successful++;
         totalDurationMs += e.durationMs();
         promptTokens += e.promptTokens();
@@ -77,10 +83,16 @@ final class SessionState {
     }
 
     void add(LlmRequestFailed e, String model, long nowMs) {
+        changes++;
         failed++;
         long duration = e.hasDuration() ? e.durationMs() : 0L;
         records.add(e.timestamp().toEpochMilli(), model, duration, -1, 0, 0, 0, 0, 0, false, false, e.error());
         lastActiveMs = nowMs;
+    }
+
+    /** Changes whenever {@link #snapshot} would give something else; see {@link SessionStore#revision}. */
+    String revision() {
+        return incarnation + "-" + changes;
     }
 
     /** The aggregates, without the records. */

@@ -36,6 +36,16 @@ public interface SessionStore {
     }
 
     /**
+     * An opaque tag of the session's current state, which changes whenever {@link #session(String)} would
+     * give something else, a session cleared and started again included; {@code null} when the store does
+     * not hold the session, or does not tag states (the default). Readers use it to reuse what they made of
+     * an earlier snapshot, and as an HTTP entity tag.
+     */
+    default String revision(String sessionId) {
+        return null;
+    }
+
+    /**
      * Session ids, most recently active first.
      *
      * @param offset how many of the most recent to skip; not negative

@@ -313,4 +313,22 @@ class InMemorySessionStoreTest {
         assertEquals(1, m.cost().unpricedRequests());
         assertNull(m.requests().get(0).costUsd());
     }
+
+    @Test
+    void theRevisionChangesWithEveryRequestAndAcrossAClearButNotWithAStart() {
+        InMemorySessionStore store = store(10, 10);
+        assertNull(store.revision("s"));
+        store.recordCompleted(completed("s", 100, 10, 10, false));
+        String first = store.revision("s");
+        store.recordStarted(new LlmRequestStarted("s", "gpt-4", 1, 0));
+        assertEquals(first, store.revision("s"), "a start changes nothing the snapshot shows");
+        store.recordFailed(new LlmRequestFailed("s", "gpt-4", "boom"));
+        String second = store.revision("s");
+        assertFalse(first.equals(second));
+        assertTrue(store.clear("s"));
+        assertNull(store.revision("s"));
+        store.recordCompleted(completed("s", 100, 10, 10, false));
+        store.recordFailed(new LlmRequestFailed("s", "gpt-4", "boom"));
+        assertFalse(second.equals(store.revision("s")), "the same number of requests in the session's next life");
+    }
 }
