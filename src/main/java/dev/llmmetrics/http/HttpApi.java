@@ -26,6 +26,7 @@ import java.util.Objects;
  * GET    /events/metrics                       counts over all events, LLM totals by model
  * GET    /events/stats                         event bus statistics
  * GET    /events/metrics/sessions              session ids, most recently active first
+ * GET    /events/metrics/models?window=        per-model rates, error ratio and latency over a recent window
  * GET    /events/metrics/session/{session_id}  one session's metrics
  * DELETE /events/metrics/session/{session_id}  clear one session from store and meters
  * </pre>
@@ -42,6 +43,7 @@ public final class HttpApi {
     private final Drain drain = new Drain();
     private final RecentEventIds recentIds;
     private final EventJournal journal;
+    private final ModelRates modelRates;
     private ScheduledExecutorService maintenance;
 
     /**
@@ -63,6 +65,8 @@ public final class HttpApi {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.recentIds = new RecentEventIds(settings.dedupeWindow(), settings.dedupeMaxIds(), CoarseClock.system());
         this.journal = settings.journal().map(HttpApi::openJournal).orElse(null);
+        this.modelRates = new ModelRates(registry, System::nanoTime);
+        modelRates.start();
     }
 
     /**
@@ -84,8 +88,9 @@ public final class HttpApi {
         return replayed;
     }
 
-    /** Stops compaction and closes the journal, once the server no longer takes requests. */
+    /** Stops the model sampler and compaction and closes the journal, once the server no longer takes requests. */
     public void close() throws IOException {
+        modelRates.close();
         if (maintenance != null) {
             maintenance.shutdownNow();
         }
@@ -123,6 +128,7 @@ public final class HttpApi {
                         recentIds, journal))
                 .register("/events/metrics", new SessionService(metrics.store(), metrics.collector(), journal))
                 .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.collector()))
+                .register("/events/metrics", new ModelRatesService(modelRates))
                 .register("/events/stats", new BusStatsService(metrics.bus()));
         JsonErrors.register(routing);
     }
