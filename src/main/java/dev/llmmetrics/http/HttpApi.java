@@ -26,6 +26,7 @@ import java.util.Objects;
  * GET    /events/metrics                       counts over all events, LLM totals by model
  * GET    /events/stats                         event bus statistics
  * GET    /events/metrics/sessions              session ids, most recently active first
+ * GET    /events/metrics/summaries             session aggregates without records, most recent first
  * GET    /events/metrics/models?window=        per-model rates, error ratio and latency over a recent window
  * GET    /events/metrics/session/{session_id}  one session's metrics
  * DELETE /events/metrics/session/{session_id}  clear one session from store and meters
