@@ -20,6 +20,7 @@ import java.util.Objects;
  * The server's routes, assembled from the library's parts.
  *
  * <pre>
+ * GET    /                                     the web view (index.html; /app.css, /app.js, /favicon.svg)
  * GET    /metrics                              Prometheus scrape (optionally bearer-protected)
  * GET    /health                               liveness and readiness
  * POST   /events                               ingest one event, an array, or NDJSON
@@ -32,7 +33,8 @@ import java.util.Objects;
  * DELETE /events/metrics/session/{session_id}  clear one session from store and meters
  * </pre>
  *
- * Every {@code /events} route requires {@code x-internal-auth} when an auth token is set.
+ * Every {@code /events} route requires {@code x-internal-auth} when an auth token is set; the web view's
+ * files are public, the data its script fetches from {@code /events} is not.
  */
 public final class HttpApi {
 
@@ -130,7 +132,8 @@ public final class HttpApi {
                 .register("/events/metrics", new SessionService(metrics.store(), metrics.collector(), journal))
                 .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.collector()))
                 .register("/events/metrics", new ModelRatesService(modelRates))
-                .register("/events/stats", new BusStatsService(metrics.bus()));
+                .register("/events/stats", new BusStatsService(metrics.bus()))
+                .register("/", new WebService());
         JsonErrors.register(routing);
     }
 
