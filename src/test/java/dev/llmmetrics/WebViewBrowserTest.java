@@ -44,7 +44,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 class WebViewBrowserTest {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
-    private static final String INSTALL = "Install Debian's chromium and chromium-driver packages (bin/test does so when run as root).";
+    private static final String INSTALL = "This test drives a real browser: bin/test installs Debian's 'chromium' and "
+            + "'chromium-driver' packages (apt-get install chromium chromium-driver).";
 
     /** Held strongly: a logger's level and handlers are lost when it is collected. */
     private static final Logger DRIVER_FINDER = Logger.getLogger("org.openqa.selenium.remote.service.DriverFinder");
