@@ -45,7 +45,7 @@
 
   // ---- formatting ----
 
-  const integer = new Intl.NumberFormat('en');
+  const integer = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
   const twoDecimals = new Intl.NumberFormat('en', { maximumFractionDigits: 2 });
   const oneDecimal = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
   const isNumber = (v) => typeof v === 'number' && Number.isFinite(v);
@@ -430,9 +430,9 @@
 
   /** An inline SVG line of the records' durations, failures as red dots, with a text alternative. */
   function sparkline(records) {
-    const width = 600;
+    const width = Math.max(200, Math.round(el.sparkline.clientWidth) || 600); // drawn at the size it is shown
     const height = 80;
-    const pad = 4;
+    const pad = 6; // room for a failure dot at either end
     const svg = document.createElementNS(SVG, 'svg');
     svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
     svg.setAttribute('role', 'img');

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,6 +30,7 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
+import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -173,6 +175,15 @@ class WebViewBrowserTest {
         driver.get(server.uri("/").toString());
     }
 
+    /** Leaves a picture of the page in target/ for a human to look at; the assertions never read it. */
+    private static void snapshot(String name) {
+        try {
+            Files.write(Tools.repoRoot().resolve("target/web-view-" + name + ".png"), driver.getScreenshotAs(OutputType.BYTES));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static void filter(String text) {
         WebElement filter = driver.findElement(By.id("filter"));
         filter.clear();
@@ -238,6 +249,7 @@ class WebViewBrowserTest {
         assertEquals(2L, js("return document.querySelectorAll('#sparkline svg circle').length"));
         String sparkTitle = (String) js("return document.querySelector('#sparkline svg title').textContent");
         assertTrue(sparkTitle.startsWith("Latency of the last 5 requests") && sparkTitle.endsWith("2 failed."), sparkTitle);
+        snapshot("session");
 
         driver.switchTo().activeElement().sendKeys(Keys.ESCAPE);
         waiting().until(d -> !dialogOpen());
@@ -310,6 +322,7 @@ class WebViewBrowserTest {
             assertEquals("1", String.valueOf(js("""
                     const tiles = [...document.querySelectorAll('#models li.tile')];
                     return new Set(tiles.map(t => t.getBoundingClientRect().left)).size;""")), "tiles are one column");
+            snapshot("narrow");
         } finally {
             driver.manage().window().setSize(before);
         }
@@ -330,6 +343,7 @@ class WebViewBrowserTest {
 
             driver.findElement(By.id("token")).sendKeys("wrong-token", Keys.ENTER);
             waiting().until(d -> driver.findElement(By.id("auth-error")).getText().equals("The server refused this token."));
+            snapshot("token");
 
             driver.findElement(By.id("token")).sendKeys(token, Keys.ENTER);
             waiting().until(d -> row(id) != null);
