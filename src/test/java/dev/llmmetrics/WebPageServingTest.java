@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -43,7 +45,16 @@ class WebPageServingTest {
             assertEquals("no-cache", response.headers().firstValue("Cache-Control").orElseThrow(), path);
             assertTrue(response.headers().firstValue("ETag").orElseThrow().matches("\"[0-9a-f]{32}\""), path);
         });
-        assertTrue(server.get("/").body().contains("<table id=\"sessions\">"));
+        String page = server.get("/").body();
+        assertTrue(page.contains("<table id=\"sessions\">"));
+
+        HttpResponse<String> head = server.send(
+                HttpRequest.newBuilder(server.uri("/")).method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        assertEquals(200, head.statusCode());
+        assertEquals("", head.body());
+        assertEquals(String.valueOf(page.getBytes(StandardCharsets.UTF_8).length),
+                head.headers().firstValue("Content-Length").orElseThrow());
+        assertEquals("text/html; charset=utf-8", head.headers().firstValue("Content-Type").orElseThrow());
     }
 
     @Test

@@ -59,11 +59,12 @@ final class WebService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         for (Asset asset : assets) {
-            rules.get(asset.path(), (request, response) -> serve(asset, request, response));
+            rules.get(asset.path(), (request, response) -> serve(asset, request, response, true))
+                    .head(asset.path(), (request, response) -> serve(asset, request, response, false));
         }
     }
 
-    private static void serve(Asset asset, ServerRequest request, ServerResponse response) {
+    private static void serve(Asset asset, ServerRequest request, ServerResponse response, boolean body) {
         response.header(HeaderNames.CACHE_CONTROL, "no-cache");
         response.header(HeaderNames.ETAG, asset.etag());
         response.header(CSP, CONTENT_SECURITY_POLICY);
@@ -74,7 +75,13 @@ final class WebService implements HttpService {
             return;
         }
         response.header(HeaderNames.CONTENT_TYPE, asset.contentType());
-        response.status(Status.OK_200).send(asset.bytes());
+        response.status(Status.OK_200);
+        if (body) {
+            response.send(asset.bytes());
+        } else {
+            response.header(HeaderNames.CONTENT_LENGTH, String.valueOf(asset.bytes().length));
+            response.send();
+        }
     }
 
     /** Whether an {@code If-None-Match} value names {@code etag} (weak comparison, as RFC 9110 asks). */
