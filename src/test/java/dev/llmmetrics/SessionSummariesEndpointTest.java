@@ -8,8 +8,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,10 +25,17 @@ class SessionSummariesEndpointTest {
         server.close();
     }
 
-    private void post(String sessionId) throws InterruptedException {
+    private void post(String sessionId) {
         server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":" + TestServer.JSON.valueToTree(sessionId)
                 + ",\"model\":\"m\",\"duration_ms\":5,\"prompt_tokens\":1,\"completion_tokens\":1}]");
-        Thread.sleep(5); // distinct activity dates: a definite order
+        nextMillisecond();
+    }
+
+    /** Waits for the store's clock to move on: the next session gets a later activity date, a definite order. */
+    private static void nextMillisecond() {
+        long now = CoarseClock.system().millis();
+        Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1))
+                .until(() -> CoarseClock.system().millis() > now);
     }
 
     private static List<String> ids(JsonNode summaries) {
@@ -36,9 +45,9 @@ class SessionSummariesEndpointTest {
     }
 
     @Test
-    void eachSummaryIsTheSessionJsonWithoutItsRecordsMostRecentlyActiveFirst() throws Exception {
+    void eachSummaryIsTheSessionJsonWithoutItsRecordsMostRecentlyActiveFirst() {
         server.postEvents(SessionEndpointsTest.seedSessionJson());
-        Thread.sleep(5);
+        nextMillisecond();
         post("other");
 
         JsonNode summaries = TestServer.json(server.get("/events/metrics/summaries"));
@@ -60,7 +69,7 @@ class SessionSummariesEndpointTest {
     }
 
     @Test
-    void limitOffsetAndAnIdFilterIgnoringCasePageTheMatchingSessions() throws Exception {
+    void limitOffsetAndAnIdFilterIgnoringCasePageTheMatchingSessions() {
         for (String id : List.of("Alpha-1", "beta-1", "alpha-2", "<img src=x onerror=alert(1)>", "ALPHA-3")) {
             post(id);
         }

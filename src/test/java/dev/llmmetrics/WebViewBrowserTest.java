@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -31,6 +32,7 @@ import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -149,6 +151,21 @@ class WebViewBrowserTest {
                 return tr ? tr.querySelector('th button') : null;""", sessionId);
     }
 
+    /**
+     * Does {@code action} to the session's button, again when a live redraw replaced the row between
+     * finding the button and using it.
+     */
+    private static void onRowButton(String sessionId, Consumer<WebElement> action) {
+        waiting().ignoring(StaleElementReferenceException.class).until(d -> {
+            WebElement button = rowButton(sessionId);
+            if (button == null) {
+                return false;
+            }
+            action.accept(button);
+            return true;
+        });
+    }
+
     private static boolean dialogOpen() {
         return (Boolean) js("return document.getElementById('detail').open");
     }
@@ -229,8 +246,7 @@ class WebViewBrowserTest {
 
         filter(id.substring(0, 16)); // the filter reaches the server: the demo keeps adding sessions
         waiting().until(d -> rowCount() == 1 && row(id) != null);
-        WebElement open = rowButton(id);
-        open.sendKeys(Keys.ENTER);
+        onRowButton(id, button -> button.sendKeys(Keys.ENTER));
         waiting().until(d -> dialogOpen()
                 && (Long) js("return document.querySelectorAll('#requests tbody tr').length") == json.get("requests").size());
         assertEquals("detail-heading", js("return document.activeElement.id"));
@@ -265,9 +281,9 @@ class WebViewBrowserTest {
         demo.postEvents(session(id, 1, List.of(error)));
         openPage(demo);
         filter(id.substring(0, 20));
-        waiting().until(d -> row(id) != null);
+        waiting().until(d -> rowCount() == 1 && row(id) != null);
         assertEquals(id, row(id).get("id"));
-        rowButton(id).click();
+        onRowButton(id, WebElement::click);
         waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr.failed').length") == 1);
         assertEquals("Session " + id, driver.findElement(By.id("detail-heading")).getText());
         assertEquals(error, driver.findElement(By.cssSelector("#requests tbody tr.failed .error-text")).getText());
