@@ -20,17 +20,21 @@ import java.util.Objects;
  * The server's routes, assembled from the library's parts.
  *
  * <pre>
+ * GET    /                                     the web view (index.html; /app.css, /app.js, /favicon.svg)
  * GET    /metrics                              Prometheus scrape (optionally bearer-protected)
  * GET    /health                               liveness and readiness
  * POST   /events                               ingest one event, an array, or NDJSON
  * GET    /events/metrics                       counts over all events, LLM totals by model
  * GET    /events/stats                         event bus statistics
  * GET    /events/metrics/sessions              session ids, most recently active first
+ * GET    /events/metrics/summaries             session aggregates without records, most recent first
+ * GET    /events/metrics/models?window=        per-model rates, error ratio and latency over a recent window
  * GET    /events/metrics/session/{session_id}  one session's metrics
  * DELETE /events/metrics/session/{session_id}  clear one session from store and meters
  * </pre>
  *
- * Every {@code /events} route requires {@code x-internal-auth} when an auth token is set.
+ * Every {@code /events} route requires {@code x-internal-auth} when an auth token is set; the web view's
+ * files are public, the data its script fetches from {@code /events} is not.
  */
 public final class HttpApi {
 
@@ -42,6 +46,7 @@ public final class HttpApi {
     private final Drain drain = new Drain();
     private final RecentEventIds recentIds;
     private final EventJournal journal;
+    private final ModelRates modelRates;
     private ScheduledExecutorService maintenance;
 
     /**
@@ -63,6 +68,8 @@ public final class HttpApi {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.recentIds = new RecentEventIds(settings.dedupeWindow(), settings.dedupeMaxIds(), CoarseClock.system());
         this.journal = settings.journal().map(HttpApi::openJournal).orElse(null);
+        this.modelRates = new ModelRates(registry, System::nanoTime);
+        modelRates.start();
     }
 
     /**
@@ -84,8 +91,9 @@ public final class HttpApi {
         return replayed;
     }
 
-    /** Stops compaction and closes the journal, once the server no longer takes requests. */
+    /** Stops the model sampler and compaction and closes the journal, once the server no longer takes requests. */
     public void close() throws IOException {
+        modelRates.close();
         if (maintenance != null) {
             maintenance.shutdownNow();
         }
@@ -123,7 +131,9 @@ public final class HttpApi {
                         recentIds, journal))
                 .register("/events/metrics", new SessionService(metrics.store(), metrics.collector(), journal))
                 .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.collector()))
-                .register("/events/stats", new BusStatsService(metrics.bus()));
+                .register("/events/metrics", new ModelRatesService(modelRates))
+                .register("/events/stats", new BusStatsService(metrics.bus()))
+                .register("/", new WebService());
         JsonErrors.register(routing);
     }
 

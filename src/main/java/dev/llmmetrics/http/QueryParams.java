@@ -5,6 +5,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /** Reads bounded integer query parameters, rejecting anything else with {@link BadRequest}. */
 final class QueryParams {
@@ -40,6 +41,30 @@ final class QueryParams {
             throw new BadRequest("invalid_parameter", name + " must be between " + min + " and " + max);
         }
         return (int) value;
+    }
+
+    /**
+     * The parameter's value, or empty when absent; given at most once, at most {@code maxLength} characters,
+     * no control characters. An empty value ({@code ?name=} or {@code ?name}) counts as absent.
+     */
+    static Optional<String> stringParam(UriQuery query, String name, int maxLength) {
+        List<String> values = values(query, name);
+        if (values.isEmpty()) {
+            return Optional.empty();
+        }
+        if (values.size() > 1) {
+            throw new BadRequest("invalid_parameter", name + " must be given at most once");
+        }
+        String value = values.get(0);
+        if (value.length() > maxLength) {
+            throw new BadRequest("invalid_parameter", name + " must be at most " + maxLength + " characters");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            if (Character.isISOControl(value.charAt(i))) {
+                throw new BadRequest("invalid_parameter", name + " must not contain control characters");
+            }
+        }
+        return value.isEmpty() ? Optional.empty() : Optional.of(value);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.llmmetrics.http;
 
 import dev.llmmetrics.collect.SessionMetricsCollector;
 import dev.llmmetrics.event.Event;
+import dev.llmmetrics.store.SessionMetrics;
 import dev.llmmetrics.store.SessionStore;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -14,11 +15,15 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The sessions resource under {@code /events/metrics}: one session's metrics in the original design's
- * shape, the list of sessions, and clearing a session from store and meters.
+ * shape, the list of sessions, their summaries (the session shape without records, for the web view),
+ * and clearing a session from store and meters.
  *
  * <p>A session id may hold any character an event accepts, {@code /} and {@code %} included, so the id is
  * read from the raw path and percent-decoded here (as strict UTF-8), not from Helidon's decoded path, in
@@ -29,6 +34,10 @@ final class SessionService implements HttpService {
 
     /** The most ids one page of the session list holds. */
     static final int MAX_PAGE = 10_000;
+
+    /** The most summaries one page holds, and how many it holds unless told. */
+    static final int MAX_SUMMARY_PAGE = 1000;
+    static final int DEFAULT_SUMMARY_PAGE = 100;
 
     /** Where the session id starts in the raw path, as {@link HttpApi} mounts this service. */
     private static final String SESSION_PATH = "/events/metrics/session/";
@@ -48,7 +57,8 @@ final class SessionService implements HttpService {
     public void routing(HttpRules rules) {
         rules.get("/session/{session_id:(?s).+}", this::session)
                 .delete("/session/{session_id:(?s).+}", this::clear)
-                .get("/sessions", this::sessions);
+                .get("/sessions", this::sessions)
+                .get("/summaries", this::summaries);
     }
 
     private void session(ServerRequest request, ServerResponse response) {
@@ -89,6 +99,36 @@ final class SessionService implements HttpService {
         int offset = QueryParams.intParam(request.query(), "offset", 0, 0, Integer.MAX_VALUE);
         List<String> ids = store.sessionIds(offset, limit);
         Json.send(response, Status.OK_200, new SessionList(ids, ids.size(), store.sessionCount()));
+    }
+
+    /**
+     * The sessions' aggregates, most recently active first, each in the session shape with an empty
+     * {@code requests}: what a table of sessions needs, in one request. {@code id_contains} keeps the
+     * sessions whose id contains it, ignoring case; {@code total} then counts those.
+     */
+    private void summaries(ServerRequest request, ServerResponse response) {
+        int limit = QueryParams.intParam(request.query(), "limit", DEFAULT_SUMMARY_PAGE, 0, MAX_SUMMARY_PAGE);
+        int offset = QueryParams.intParam(request.query(), "offset", 0, 0, Integer.MAX_VALUE);
+        Optional<String> contains = QueryParams.stringParam(request.query(), "id_contains", Event.MAX_ID_LENGTH);
+        List<String> ids;
+        int total;
+        if (contains.isPresent()) {
+            String needle = contains.get().toLowerCase(Locale.ROOT);
+            List<String> matching = store.sessionIds(0, Integer.MAX_VALUE).stream()
+                    .filter(id -> id.toLowerCase(Locale.ROOT).contains(needle))
+                    .toList();
+            total = matching.size();
+            int from = Math.min(offset, total);
+            ids = matching.subList(from, (int) Math.min(total, (long) from + limit));
+        } else {
+            ids = store.sessionIds(offset, limit);
+            total = store.sessionCount();
+        }
+        List<SessionMetrics> sessions = new ArrayList<>(ids.size());
+        for (String id : ids) {
+            store.summary(id).ifPresent(sessions::add); // gone since the ids were read: left out
+        }
+        Json.send(response, Status.OK_200, new SessionSummaries(sessions, sessions.size(), total));
     }
 
     /**
@@ -181,6 +221,14 @@ final class SessionService implements HttpService {
      * @param total    sessions held in the store
      */
     record SessionList(List<String> sessions, int count, int total) {
+    }
+
+    /**
+     * @param sessions summaries, most recently active first, each with an empty {@code requests}
+     * @param count    summaries in this answer
+     * @param total    sessions held in the store (that match {@code id_contains}, when given)
+     */
+    record SessionSummaries(List<SessionMetrics> sessions, int count, int total) {
     }
 
     /** The answer to a successful DELETE. */
