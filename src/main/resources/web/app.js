@@ -245,7 +245,7 @@
 
   function drawSessions() {
     const sessions = sorted(state.sessions);
-    const priced = state.sessions.some((s) => 'total_cost_usd' in s);
+    const priced = state.sessions.some((s) => isNumber(s.total_cost_usd));
     const signature = JSON.stringify([state.sort, priced, sessions.map((s) => Object.values(COLUMNS).map((c) => c.value(s)))]);
 
     const shown = sessions.length;
@@ -400,7 +400,7 @@
     const records = s.requests || [];
     el.sparkline.replaceChildren(sparkline(records));
 
-    const ttft = records.some((r) => 'time_to_first_token_ms' in r);
+    const ttft = records.some((r) => isNumber(r.time_to_first_token_ms));
     const cost = records.some((r) => isNumber(r.cost_usd));
     document.querySelector('#requests th[data-col="ttft"]').hidden = !ttft;
     document.querySelector('#requests th[data-col="cost"]').hidden = !cost;

@@ -275,6 +275,31 @@ class WebViewBrowserTest {
     }
 
     @Test
+    void aStreamedPricedSessionShowsItsCostAndItsTimeToFirstToken() {
+        String id = "streamed-" + UUID.randomUUID();
+        // gpt-4o in the demo's sample prices: 500 × 2.50 + 1 500 × 1.25 + 500 × 10.00 per million = $0.008125.
+        demo.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":" + jsonString(id) + ",\"model\":\"gpt-4o\","
+                + "\"duration_ms\":900,\"time_to_first_token_ms\":300,\"prompt_tokens\":2000,\"cached_tokens\":1500,"
+                + "\"completion_tokens\":500}]");
+        openPage(demo);
+        filter(id.substring(0, 20));
+        waiting().until(d -> rowCount() == 1 && row(id) != null);
+        JsonNode json = TestServer.json(demo.get("/events/metrics/session/" + id));
+        assertEquals(0.008125, json.get("total_cost_usd").asDouble());
+        assertEquals("$0.0081", row(id).get("cost"));
+
+        onRowButton(id, WebElement::click);
+        waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr').length") == 1);
+        assertEquals(Boolean.FALSE, js("return document.querySelector('#requests th[data-col=\"ttft\"]').hidden"));
+        String request = driver.findElement(By.cssSelector("#requests tbody tr")).getText();
+        assertTrue(request.contains("300 ms") && request.contains("$0.0081"), request);
+        assertEquals("$0.0081", driver.findElement(By.cssSelector("#detail-figures [data-figure=Cost] dd")).getText());
+        driver.findElement(By.id("detail-close")).click();
+        waiting().until(d -> !dialogOpen());
+        filter("");
+    }
+
+    @Test
     void aHostileSessionIdAndErrorAreShownAsTextNeverAsMarkup() {
         String id = "<img src=x onerror=alert(1)>" + UUID.randomUUID();
         String error = "<script>alert(2)</script><b>bold</b>";
