@@ -168,4 +168,40 @@ class SessionEndpointsTest {
         array.forEach(n -> out.add(n.asText()));
         return out;
     }
+
+    @Test
+    void anUnchangedSessionKeepsItsEntityTagAndAConditionalReadGets304WithoutABody() {
+        server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"tagged\",\"model\":\"gpt-4\","
+                + "\"duration_ms\":100,\"prompt_tokens\":10,\"completion_tokens\":5}]");
+        HttpResponse<String> first = server.get("/events/metrics/session/tagged");
+        String etag = first.headers().firstValue("ETag").orElseThrow();
+        assertEquals("no-cache", first.headers().firstValue("Cache-Control").orElseThrow());
+        HttpResponse<String> again = server.get("/events/metrics/session/tagged");
+        assertEquals(etag, again.headers().firstValue("ETag").orElseThrow());
+        assertEquals(first.body(), again.body());
+
+        HttpResponse<String> notModified = server.get("/events/metrics/session/tagged", "If-None-Match", etag);
+        assertEquals(304, notModified.statusCode());
+        assertEquals("", notModified.body());
+        assertEquals(304, server.get("/events/metrics/session/tagged", "If-None-Match", "\"other\", W/" + etag).statusCode());
+
+        // A request changes the tag and the body at once.
+        server.postEvents("[{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":\"tagged\",\"model\":\"gpt-4\",\"error\":\"boom\"}]");
+        HttpResponse<String> changed = server.get("/events/metrics/session/tagged", "If-None-Match", etag);
+        assertEquals(200, changed.statusCode());
+        assertFalse(etag.equals(changed.headers().firstValue("ETag").orElseThrow()));
+        assertEquals(2, TestServer.json(changed).get("total_requests").asInt());
+
+        // Cleared and started again with as many requests: a new tag, the new session's JSON.
+        assertEquals(200, server.delete("/events/metrics/session/tagged").statusCode());
+        server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"tagged\",\"model\":\"gpt-4o\","
+                + "\"duration_ms\":7,\"prompt_tokens\":1,\"completion_tokens\":1},"
+                + "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"tagged\",\"model\":\"gpt-4o\","
+                + "\"duration_ms\":7,\"prompt_tokens\":1,\"completion_tokens\":1}]");
+        HttpResponse<String> reborn = server.get("/events/metrics/session/tagged", "If-None-Match",
+                changed.headers().firstValue("ETag").orElseThrow());
+        assertEquals(200, reborn.statusCode());
+        assertEquals(14, TestServer.json(reborn).get("total_duration_ms").asLong());
+        assertEquals(404, server.get("/events/metrics/session/never-seen", "If-None-Match", "*").statusCode());
+    }
 }

@@ -68,6 +68,15 @@ final class Json {
         }
     }
 
+    /** {@code body} as JSON bytes, for answers kept and sent again. */
+    static byte[] bytes(Object body) {
+        try {
+            return MAPPER.writeValueAsBytes(body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static final class InstantSerializer extends com.fasterxml.jackson.databind.ser.std.StdSerializer<Instant> {
         InstantSerializer() {
             super(Instant.class);

@@ -4,6 +4,8 @@ import dev.llmmetrics.collect.SessionMetricsCollector;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.store.SessionMetrics;
 import dev.llmmetrics.store.SessionStore;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HttpMediaTypes;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -42,9 +44,13 @@ final class SessionService implements HttpService {
     /** Where the session id starts in the raw path, as {@link HttpApi} mounts this service. */
     private static final String SESSION_PATH = "/events/metrics/session/";
 
+    /** About how many bytes of rendered session JSON are kept for sessions read again unchanged. */
+    static final long RENDERED_BYTES = 16L << 20;
+
     private final SessionStore store;
     private final SessionMetricsCollector collector;
     private final EventJournal journal;
+    private final RenderedSessions rendered = new RenderedSessions(RENDERED_BYTES);
 
     /** @param journal durable mode's journal, or {@code null} */
     SessionService(SessionStore store, SessionMetricsCollector collector, EventJournal journal) {
@@ -67,9 +73,54 @@ final class SessionService implements HttpService {
             noEndpoint(request, response);
             return;
         }
-        store.session(id).ifPresentOrElse(
-                metrics -> Json.send(response, Status.OK_200, metrics),
-                () -> notFound(response));
+        String revision = store.revision(id);
+        if (revision == null) {
+            // Not held, or a store that does not tag its states: no entity tag, nothing kept.
+            store.session(id).ifPresentOrElse(
+                    metrics -> Json.send(response, Status.OK_200, metrics),
+                    () -> notFound(response));
+            return;
+        }
+        String etag = '"' + revision + '"';
+        response.header(HeaderNames.ETAG, etag);
+        response.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        if (matches(request.headers().value(HeaderNames.IF_NONE_MATCH).orElse(null), etag)) {
+            response.status(Status.NOT_MODIFIED_304).send();
+            return;
+        }
+        byte[] json = rendered.get(id, revision);
+        if (json == null) {
+            // The revision was read first, so what is rendered now is that state or a later one: kept under
+            // the earlier revision, it is only ever rendered again, never served for a state it does not show.
+            Optional<SessionMetrics> metrics = store.session(id);
+            if (metrics.isEmpty()) {
+                response.headers().remove(HeaderNames.ETAG);
+                response.headers().remove(HeaderNames.CACHE_CONTROL);
+                notFound(response);
+                return;
+            }
+            json = Json.bytes(metrics.get());
+            rendered.put(id, revision, json);
+        }
+        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+        response.send(json);
+    }
+
+    /** Whether an {@code If-None-Match} header names {@code etag} (or is {@code *}); weak tags compare equal. */
+    static boolean matches(String ifNoneMatch, String etag) {
+        if (ifNoneMatch == null) {
+            return false;
+        }
+        for (String tag : ifNoneMatch.split(",")) {
+            String candidate = tag.strip();
+            if (candidate.startsWith("W/")) {
+                candidate = candidate.substring(2);
+            }
+            if (candidate.equals("*") || candidate.equals(etag)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void clear(ServerRequest request, ServerResponse response) {
@@ -87,6 +138,7 @@ final class SessionService implements HttpService {
                 return;
             }
         }
+        rendered.forget(id);
         if (collector.clearSession(id)) {
             Json.send(response, Status.OK_200, new Cleared(id, true));
         } else {
