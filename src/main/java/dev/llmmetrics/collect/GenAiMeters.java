@@ -59,8 +59,8 @@ final class GenAiMeters {
     private final DistributionSummary inputTokens;
     private final DistributionSummary outputTokens;
     private final ConcurrentHashMap<String, Timer> failures = new ConcurrentHashMap<>();
-    private volatile Timer timeToFirstChunk;
-    private volatile Timer timePerOutputChunk;
+    private final LazyMeter<Timer> timeToFirstChunk;
+    private final LazyMeter<Timer> timePerOutputChunk;
 
     /**
      * @param model    the model label
@@ -70,9 +70,12 @@ final class GenAiMeters {
         this.registry = registry;
         Tags common = Tags.of(OPERATION_NAME, OPERATION_CHAT, REQUEST_MODEL, model);
         this.tags = provider == null ? common : common.and(PROVIDER_NAME, provider);
-        this.success = duration(tags);
+        this.success = timer(OPERATION_DURATION, "GenAI operation duration.", tags);
         this.inputTokens = tokens("input");
         this.outputTokens = tokens("output");
+        this.timeToFirstChunk = new LazyMeter<>(() -> timer(TIME_TO_FIRST_CHUNK, "Time to receive the first chunk.", tags));
+        this.timePerOutputChunk = new LazyMeter<>(() -> timer(TIME_PER_OUTPUT_CHUNK,
+                "Time per output chunk after the first (the request's mean gap).", tags));
     }
 
     void completed(LlmRequestCompleted e) {
@@ -81,11 +84,10 @@ final class GenAiMeters {
         outputTokens.record(e.completionTokens());
         if (e.hasTimeToFirstToken()) {
             long firstMs = e.timeToFirstTokenMs();
-            (timeToFirstChunk != null ? timeToFirstChunk : registerTimeToFirstChunk()).record(firstMs, TimeUnit.MILLISECONDS);
+            timeToFirstChunk.get().record(firstMs, TimeUnit.MILLISECONDS);
             long perChunkNanos = ModelMeters.perOutputTokenNanos(e.durationMs(), firstMs, e.completionTokens());
             if (perChunkNanos >= 0) {
-                (timePerOutputChunk != null ? timePerOutputChunk : registerTimePerOutputChunk())
-                        .record(perChunkNanos, TimeUnit.NANOSECONDS);
+                timePerOutputChunk.get().record(perChunkNanos, TimeUnit.NANOSECONDS);
             }
         }
     }
@@ -98,7 +100,8 @@ final class GenAiMeters {
         Timer timer = failures.get(type);
         if (timer == null) {
             String bounded = failures.size() < MAX_ERROR_TYPES ? type : OTHER_ERROR;
-            timer = failures.computeIfAbsent(bounded, t -> duration(tags.and(ERROR_TYPE, t)));
+            timer = failures.computeIfAbsent(bounded, t -> timer(OPERATION_DURATION, "GenAI operation duration.",
+                    tags.and(ERROR_TYPE, t)));
         }
         timer.record(e.durationMs(), TimeUnit.MILLISECONDS);
     }
@@ -114,9 +117,9 @@ final class GenAiMeters {
         return ERROR_NAME.matcher(name).matches() ? name : OTHER_ERROR;
     }
 
-    private Timer duration(Tags tags) {
-        return Timer.builder(OPERATION_DURATION)
-                .description("GenAI operation duration.")
+    private Timer timer(String name, String description, Tags tags) {
+        return Timer.builder(name)
+                .description(description)
                 .tags(tags)
                 .serviceLevelObjectives(MeterNames.DURATION_BUCKETS)
                 .register(registry);
@@ -128,27 +131,5 @@ final class GenAiMeters {
                 .tags(tags.and(TOKEN_TYPE, type))
                 .serviceLevelObjectives(MeterNames.TOKEN_BUCKETS)
                 .register(registry);
-    }
-
-    private synchronized Timer registerTimeToFirstChunk() {
-        if (timeToFirstChunk == null) {
-            timeToFirstChunk = Timer.builder(TIME_TO_FIRST_CHUNK)
-                    .description("Time to receive the first chunk.")
-                    .tags(tags)
-                    .serviceLevelObjectives(MeterNames.DURATION_BUCKETS)
-                    .register(registry);
-        }
-        return timeToFirstChunk;
-    }
-
-    private synchronized Timer registerTimePerOutputChunk() {
-        if (timePerOutputChunk == null) {
-            timePerOutputChunk = Timer.builder(TIME_PER_OUTPUT_CHUNK)
-                    .description("Time per output chunk after the first (the request's mean gap).")
-                    .tags(tags)
-                    .serviceLevelObjectives(MeterNames.DURATION_BUCKETS)
-                    .register(registry);
-        }
-        return timePerOutputChunk;
     }
 }

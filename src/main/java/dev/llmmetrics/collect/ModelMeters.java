@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -31,12 +32,12 @@ final class ModelMeters {
     private final DistributionSummary messages;
     private final DistributionSummary tools;
     private final AtomicLong inFlight = new AtomicLong();
-    private volatile Counter cost;
-    private volatile Counter unpriced;
-    private volatile Counter cachedTokens;
-    private volatile Counter reasoningTokens;
-    private volatile Timer timeToFirstToken;
-    private volatile Timer timePerOutputToken;
+    private final LazyMeter<Counter> cost;
+    private final LazyMeter<Counter> unpriced;
+    private final LazyMeter<Counter> cachedTokens;
+    private final LazyMeter<Counter> reasoningTokens;
+    private final LazyMeter<Timer> timeToFirstToken;
+    private final LazyMeter<Timer> timePerOutputToken;
     /** The OpenTelemetry GenAI instruments, or {@code null} when that mode is off. */
     private final GenAiMeters genAi;
 
@@ -48,6 +49,19 @@ final class ModelMeters {
         this.label = label;
         this.registry = registry;
         this.genAi = genAi ? new GenAiMeters(label, genAiProvider, registry) : null;
+        cost = new LazyMeter<>(() -> counter(COST, "What the completed LLM requests cost in US dollars by the price "
+                + "table, by model; requests of unpriced models are not in it, see llm_unpriced_requests_total"));
+        unpriced = new LazyMeter<>(() -> counter(UNPRICED_REQUESTS,
+                "Completed LLM requests of a model the price table has no price for"));
+        cachedTokens = new LazyMeter<>(() -> counter(CACHED_TOKENS,
+                "Prompt tokens served from the provider's prompt cache (part of the prompt tokens), by model"));
+        reasoningTokens = new LazyMeter<>(() -> counter(REASONING_TOKENS,
+                "Completion tokens the model spent reasoning (part of the completion tokens), by model"));
+        timeToFirstToken = new LazyMeter<>(() -> timer(TIME_TO_FIRST_TOKEN,
+                "Time from the start of a streamed LLM request to its first token, by model", DURATION_BUCKETS));
+        timePerOutputToken = new LazyMeter<>(() -> timer(TIME_PER_OUTPUT_TOKEN, "Decoding time per output token of "
+                + "a streamed LLM request: the time after the first token divided by the tokens after the first, by model",
+                PER_TOKEN_BUCKETS));
         successes = requests(registry, OUTCOME_SUCCESS);
         failures = requests(registry, OUTCOME_FAILURE);
         successDuration = duration(registry, OUTCOME_SUCCESS);
@@ -91,24 +105,22 @@ final class ModelMeters {
         promptTokens.record(e.promptTokens());
         completionTokens.record(e.completionTokens());
         if (costPicoUsd >= 0) {
-            (cost != null ? cost : registerCost()).increment(ModelPrice.usd(costPicoUsd));
+            cost.get().increment(ModelPrice.usd(costPicoUsd));
         } else {
-            (unpriced != null ? unpriced : registerUnpriced()).increment();
+            unpriced.get().increment();
         }
         if (e.cachedTokens() > 0) {
-            (cachedTokens != null ? cachedTokens : registerCachedTokens()).increment(e.cachedTokens());
+            cachedTokens.get().increment(e.cachedTokens());
         }
         if (e.reasoningTokens() > 0) {
-            (reasoningTokens != null ? reasoningTokens : registerReasoningTokens()).increment(e.reasoningTokens());
+            reasoningTokens.get().increment(e.reasoningTokens());
         }
         if (e.hasTimeToFirstToken()) {
             long firstTokenMs = e.timeToFirstTokenMs();
-            (timeToFirstToken != null ? timeToFirstToken : registerTimeToFirstToken())
-                    .record(firstTokenMs, TimeUnit.MILLISECONDS);
+            timeToFirstToken.get().record(firstTokenMs, TimeUnit.MILLISECONDS);
             long perTokenNanos = perOutputTokenNanos(e.durationMs(), firstTokenMs, e.completionTokens());
             if (perTokenNanos >= 0) {
-                (timePerOutputToken != null ? timePerOutputToken : registerTimePerOutputToken())
-                        .record(perTokenNanos, TimeUnit.NANOSECONDS);
+                timePerOutputToken.get().record(perTokenNanos, TimeUnit.NANOSECONDS);
             }
         }
     }
@@ -153,68 +165,13 @@ final class ModelMeters {
         } while (current > 0 && !inFlight.compareAndSet(current, current - 1));
     }
 
-    private synchronized Counter registerCost() {
-        if (cost == null) {
-            cost = Counter.builder(COST)
-                    .description("What the completed LLM requests cost in US dollars by the price table, by model; "
-                            + "requests of unpriced models are not in it, see llm_unpriced_requests_total")
-                    .tag(TAG_MODEL, label)
-                    .register(registry);
-        }
-        return cost;
+    private Counter counter(String name, String description) {
+        return Counter.builder(name).description(description).tag(TAG_MODEL, label).register(registry);
     }
 
-    private synchronized Counter registerUnpriced() {
-        if (unpriced == null) {
-            unpriced = Counter.builder(UNPRICED_REQUESTS)
-                    .description("Completed LLM requests of a model the price table has no price for")
-                    .tag(TAG_MODEL, label)
-                    .register(registry);
-        }
-        return unpriced;
-    }
-
-    private synchronized Counter registerCachedTokens() {
-        if (cachedTokens == null) {
-            cachedTokens = Counter.builder(CACHED_TOKENS)
-                    .description("Prompt tokens served from the provider's prompt cache (part of the prompt tokens), by model")
-                    .tag(TAG_MODEL, label)
-                    .register(registry);
-        }
-        return cachedTokens;
-    }
-
-    private synchronized Counter registerReasoningTokens() {
-        if (reasoningTokens == null) {
-            reasoningTokens = Counter.builder(REASONING_TOKENS)
-                    .description("Completion tokens the model spent reasoning (part of the completion tokens), by model")
-                    .tag(TAG_MODEL, label)
-                    .register(registry);
-        }
-        return reasoningTokens;
-    }
-
-    private synchronized Timer registerTimeToFirstToken() {
-        if (timeToFirstToken == null) {
-            timeToFirstToken = Timer.builder(TIME_TO_FIRST_TOKEN)
-                    .description("Time from the start of a streamed LLM request to its first token, by model")
-                    .tag(TAG_MODEL, label)
-                    .serviceLevelObjectives(DURATION_BUCKETS)
-                    .register(registry);
-        }
-        return timeToFirstToken;
-    }
-
-    private synchronized Timer registerTimePerOutputToken() {
-        if (timePerOutputToken == null) {
-            timePerOutputToken = Timer.builder(TIME_PER_OUTPUT_TOKEN)
-                    .description("Decoding time per output token of a streamed LLM request: the time after the first "
-                            + "token divided by the tokens after the first, by model")
-                    .tag(TAG_MODEL, label)
-                    .serviceLevelObjectives(PER_TOKEN_BUCKETS)
-                    .register(registry);
-        }
-        return timePerOutputToken;
+    private Timer timer(String name, String description, Duration[] buckets) {
+        return Timer.builder(name).description(description).tag(TAG_MODEL, label).serviceLevelObjectives(buckets)
+                .register(registry);
     }
 
     private Counter requests(MeterRegistry registry, String outcome) {
