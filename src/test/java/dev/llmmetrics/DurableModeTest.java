@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -87,7 +88,10 @@ class DurableModeTest {
                     }
                 }));
             }
-            Thread.sleep(2_500);
+            // Under load: past the first 20 acknowledged batches however slow the machine, and still posting.
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> acknowledged.size() > 20);
+            Thread.sleep(500);
             server.process.destroyForcibly();
             assertTrue(server.process.waitFor(10, TimeUnit.SECONDS));
             running.set(false);
