@@ -1,5 +1,9 @@
 package dev.llmmetrics.bench;
 
+import dev.llmmetrics.collect.SessionMetricsCollector;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.config.LlmMetricsConfig;
 import dev.llmmetrics.event.EventBus;
@@ -70,6 +74,7 @@ public class ScrapeBenchmark {
     JvmGcMetrics gcMetrics;
     LlmMetrics metrics;
     String accept;
+    final ExpositionFormats formats = ExpositionFormats.init();
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -123,11 +128,24 @@ public class ScrapeBenchmark {
         registry.close();
     }
 
-    /** One full scrape; returns the bytes written. */
+    /** One full scrape through the registry's snapshots (what an application scraping the registry does); returns the bytes. */
     @Benchmark
     public long scrape() throws IOException {
         CountingOutputStream out = new CountingOutputStream();
         registry.scrape(out, accept);
+        return out.count;
+    }
+
+    /**
+     * One full scrape as {@code GET /metrics} makes it (http.ScrapeService): the per-session families
+     * written straight from the collector's figures, then the registry's other families; returns the bytes.
+     */
+    @Benchmark
+    public long serverScrape() throws IOException {
+        CountingOutputStream out = new CountingOutputStream();
+        ExpositionFormatWriter writer = formats.findWriter(accept);
+        metrics.collector().writeSessionSeries(out, writer instanceof OpenMetricsTextFormatWriter);
+        writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionMetricsCollector.isSessionSeries(name)));
         return out.count;
     }
 

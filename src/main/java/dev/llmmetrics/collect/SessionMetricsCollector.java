@@ -20,6 +20,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.util.ArrayList;
 import java.time.InstantSource;
 import java.util.Comparator;
@@ -66,6 +68,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
     private final ConcurrentHashMap<String, ModelMeters> models = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, SessionMeters> sessions = new ConcurrentHashMap<>();
     private final AtomicBoolean evicting = new AtomicBoolean();
+    private final SessionSeries sessionSeries = new SessionSeries(sessions::values);
     private volatile MeterRegistry registry;
     /**
      * Where per-session function meters go: {@code null} on a Prometheus registry, whose scrape
@@ -129,7 +132,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
                 .description("Sessions that currently have per-session meters")
                 .register(registry);
         if (registry instanceof PrometheusMeterRegistry prometheus) {
-            prometheus.getPrometheusRegistry().register(new SessionSeries(sessions::values));
+            prometheus.getPrometheusRegistry().register(sessionSeries);
         } else {
             functionRegistry = registry;
         }
@@ -163,6 +166,25 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
     public boolean clearSession(String sessionId) {
         boolean inStore = store.clear(sessionId);
         return removeMeters(sessionId) || inStore;
+    }
+
+    /**
+     * Writes the per-session series (the {@code llm_session_*} families) in the Prometheus text format 0.0.4,
+     * or in OpenMetrics 1.0 without the closing {@code # EOF}: what a scrape of the Prometheus registry
+     * writes for them, several times faster. A server scraping the registry itself can write these first,
+     * then the registry's other families, filtered with {@link #isSessionSeries(String)}:
+     * <pre>{@code
+     * collector.writeSessionSeries(out, openMetrics);
+     * writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionMetricsCollector.isSessionSeries(name)));
+     * }</pre>
+     */
+    public void writeSessionSeries(OutputStream out, boolean openMetrics) throws IOException {
+        sessionSeries.writeText(out, openMetrics);
+    }
+
+    /** Whether {@code prometheusName} is the name of a per-session family, as a registry scrape's name filter sees it. */
+    public static boolean isSessionSeries(String prometheusName) {
+        return SessionSeries.NAMES.contains(prometheusName);
     }
 
     /** Totals per model label, read from the meters, in label order. */

@@ -125,7 +125,7 @@ public final class HttpApi {
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter(drain);
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
-        routing.register("/metrics", new ScrapeService(registry, settings.scrapeToken().map(Secret::new).orElse(null)))
+        routing.register("/metrics", new ScrapeService(registry, metrics.collector(), settings.scrapeToken().map(Secret::new).orElse(null)))
                 .register("/health", new HealthService(metrics.store()))
                 .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
                         recentIds, journal))
