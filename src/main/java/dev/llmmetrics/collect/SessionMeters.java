@@ -16,6 +16,12 @@ final class SessionMeters {
 
     final String sessionId;
     private final ConcurrentHashMap<String, SessionModelMeters> byModel = new ConcurrentHashMap<>(2);
+    /**
+     * The pair of the first model this session used: most sessions use one model, and a field compared by
+     * reference (model labels are the collector's own instances) spares them the map lookup, and its cache
+     * misses, on every event.
+     */
+    private volatile SessionModelMeters first;
     private volatile long lastActiveMs;
     private boolean removed;
     /** Function meters registered on a registry other than Prometheus; guarded by this instance's monitor. */
@@ -46,7 +52,11 @@ final class SessionMeters {
      *                         scrape writes the pairs itself ({@link SessionSeries})
      */
     SessionModelMeters forModel(String model, MeterRegistry functionRegistry) {
-        SessionModelMeters meters = byModel.get(model);
+        SessionModelMeters meters = first;
+        if (meters != null && meters.model == model) {
+            return meters;
+        }
+        meters = byModel.get(model);
         if (meters != null) {
             return meters;
         }
@@ -64,6 +74,9 @@ final class SessionMeters {
                     functionMeters.addAll(meters.bindFunctionMeters(functionRegistry));
                 }
                 byModel.put(model, meters);
+                if (first == null) {
+                    first = meters;
+                }
             }
             return meters;
         }
@@ -77,5 +90,6 @@ final class SessionMeters {
             functionMeters = null;
         }
         byModel.clear();
+        first = null;
     }
 }
