@@ -43,11 +43,9 @@ public final class InMemorySessionStore implements SessionStore {
     private static final Comparator<Activity> MOST_RECENT_FIRST =
             Comparator.comparingLong(Activity::lastActiveMs).reversed();
 
-    /** Model names shared by every session's records, so that each name is held once; bounded. */
-    private static final int CANONICAL_MODELS = 1024;
 
     private final ConcurrentHashMap<String, SessionState> sessions = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, String> modelNames = new ConcurrentHashMap<>();
+    private final ModelNames modelNames = new ModelNames();
     private final List<EvictionListener> evictionListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean evicting = new AtomicBoolean();
     /** Numbers the session states this store creates, so that a session id's next life has new revisions. */
@@ -121,7 +119,7 @@ public final class InMemorySessionStore implements SessionStore {
             return Optional.empty();
         }
         synchronized (state) {
-            return state.removed() ? Optional.empty() : Optional.of(state.snapshot(prices));
+            return state.removed() ? Optional.empty() : Optional.of(state.snapshot(prices, modelNames));
         }
     }
 
@@ -204,6 +202,11 @@ public final class InMemorySessionStore implements SessionStore {
     private void apply(String sessionId, Event event) {
         long now = clock.millis();
         ModelPrice price = event instanceof LlmRequestCompleted completed ? prices.price(completed.model()) : null;
+        int modelId = switch (event) {
+            case LlmRequestCompleted completed -> modelNames.id(completed.model());
+            case LlmRequestFailed failed -> modelNames.id(failed.model());
+            default -> -1;
+        };
         boolean created = false;
         while (true) {
             SessionState state = sessions.get(sessionId);
@@ -218,8 +221,8 @@ public final class InMemorySessionStore implements SessionStore {
             synchronized (state) {
                 if (!state.removed()) {
                     switch (event) {
-                        case LlmRequestCompleted completed -> state.add(completed, canonical(completed.model()), price, now);
-                        case LlmRequestFailed failed -> state.add(failed, canonical(failed.model()), now);
+                        case LlmRequestCompleted completed -> state.add(completed, modelId, price, now);
+                        case LlmRequestFailed failed -> state.add(failed, modelId, now);
                         default -> state.touch(now);
                     }
                     break;
@@ -229,19 +232,6 @@ public final class InMemorySessionStore implements SessionStore {
         if (created && sessions.size() > maxSessions) {
             enforceCapacity();
         }
-    }
-
-    /** The store's one instance of a model name (names past the bound are kept as they come). */
-    private String canonical(String model) {
-        String known = modelNames.get(model);
-        if (known != null) {
-            return known;
-        }
-        if (modelNames.size() < CANONICAL_MODELS) {
-            known = modelNames.putIfAbsent(model, model);
-            return known != null ? known : model;
-        }
-        return model;
     }
 
     /**

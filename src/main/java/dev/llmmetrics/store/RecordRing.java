@@ -11,9 +11,10 @@ import java.util.List;
  * The most recent request records of one session, in a ring of fixed-width rows.
  *
  * <p>Each record is four {@code long}s in one array (timestamp, duration and time to first token packed,
- * prompt and completion tokens packed, total tokens and flags packed) plus a model reference, about 36
- * bytes; the error texts get an array only once the session has a failure, and the cached and reasoning
- * token counts one {@code long} per record only once the session reports any. The arrays grow by half up to the bound, so that a short
+ * prompt and completion tokens packed, total tokens, the model's number in the store's {@link ModelNames}
+ * and flags packed), 32 bytes; the error texts get an array only once the session has a failure, the
+ * cached and reasoning token counts one {@code long} per record only once the session reports any, and the
+ * model names an array only once the session uses a model past the store's numbered ones. The arrays grow by half up to the bound, so that a short
  * session does not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the
  * owning {@link SessionState} guards it.
  */
@@ -24,10 +25,14 @@ final class RecordRing {
     private static final long SUCCESS = 1;
     private static final long TOOL_CALLS = 2;
     private static final long LOW_32 = 0xFFFF_FFFFL;
+    /** The model's number plus one (0: the name is in {@link #unnumbered}) sits above the two flags. */
+    private static final int MODEL_SHIFT = 2;
+    private static final long MODEL_MASK = 0x7FF;
 
     private final int bound;
     private long[] rows;
-    private String[] models;
+    /** Names of models without a number, per slot; {@code null} until a record has one. */
+    private String[] unnumbered;
     private String[] errors;
     /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
     private long[] parts;
@@ -39,16 +44,17 @@ final class RecordRing {
         this.bound = bound;
         int capacity = Math.min(INITIAL_CAPACITY, bound);
         rows = new long[capacity * WIDTH];
-        models = new String[capacity];
     }
 
     /**
      * Adds a record, overwriting the oldest when the ring is at its bound.
      *
+     * @param modelId      the model's number in the store's {@link ModelNames}, or -1 when it has none
+     * @param model        the model's name, kept only when it has no number
      * @param firstTokenMs time to first token, or -1 when unknown; at most {@code durationMs}
      */
-    void add(long timestampMs, String model, long durationMs, long firstTokenMs, int prompt, int completion,
-             int total, int cached, int reasoning, boolean success, boolean toolCalls, String error) {
+    void add(long timestampMs, int modelId, String model, long durationMs, long firstTokenMs, int prompt,
+             int completion, int total, int cached, int reasoning, boolean success, boolean toolCalls, String error) {
         int slot;
         if (size < capacity()) {
             slot = (head + size) % capacity();
@@ -66,8 +72,14 @@ final class RecordRing {
         // token plus one (0 when unknown) in the high half.
         rows[row + 1] = ((firstTokenMs + 1) << 32) | durationMs;
         rows[row + 2] = ((long) prompt << 32) | (completion & LOW_32);
-        rows[row + 3] = ((long) total << 32) | (success ? SUCCESS : 0) | (toolCalls ? TOOL_CALLS : 0);
-        models[slot] = model;
+        rows[row + 3] = ((long) total << 32) | ((modelId + 1L) << MODEL_SHIFT) | (success ? SUCCESS : 0)
+                | (toolCalls ? TOOL_CALLS : 0);
+        if (modelId < 0 && unnumbered == null) {
+            unnumbered = new String[capacity()];
+        }
+        if (unnumbered != null) {
+            unnumbered[slot] = modelId < 0 ? model : null;
+        }
         if (error != null && errors == null) {
             errors = new String[capacity()];
         }
@@ -82,8 +94,8 @@ final class RecordRing {
         }
     }
 
-    /** The records, oldest first, each successful one costed with {@code prices}. */
-    List<RequestRecord> toList(PriceTable prices) {
+    /** The records, oldest first, each successful one costed with {@code prices}; model numbers read in {@code names}. */
+    List<RequestRecord> toList(PriceTable prices, ModelNames names) {
         List<RequestRecord> list = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
             int slot = (head + i) % capacity();
@@ -96,9 +108,11 @@ final class RecordRing {
             int completion = (int) tokens;
             int cached = (int) (part >>> 32);
             boolean success = (totalAndFlags & SUCCESS) != 0;
+            int modelNumber = (int) ((totalAndFlags >>> MODEL_SHIFT) & MODEL_MASK);
+            String model = modelNumber == 0 ? unnumbered[slot] : names.name(modelNumber - 1);
             long firstTokenPlusOne = durations >>> 32;
-            ModelPrice price = success ? prices.price(models[slot]) : null;
-            list.add(new RequestRecord(Instant.ofEpochMilli(rows[row]), models[slot], durations & LOW_32,
+            ModelPrice price = success ? prices.price(model) : null;
+            list.add(new RequestRecord(Instant.ofEpochMilli(rows[row]), model, durations & LOW_32,
                     prompt, completion, (int) (totalAndFlags >>> 32),
                     (totalAndFlags & TOOL_CALLS) != 0, success, errors == null ? null : errors[slot],
                     cached, (int) part, firstTokenPlusOne == 0 ? null : firstTokenPlusOne - 1,
@@ -108,7 +122,7 @@ final class RecordRing {
     }
 
     private int capacity() {
-        return models.length;
+        return rows.length / WIDTH;
     }
 
     /**
@@ -119,7 +133,9 @@ final class RecordRing {
         int oldCapacity = capacity();
         int newCapacity = (int) Math.min(bound, Math.max(oldCapacity + 1L, oldCapacity + (oldCapacity >> 1)));
         rows = Arrays.copyOf(rows, newCapacity * WIDTH);
-        models = Arrays.copyOf(models, newCapacity);
+        if (unnumbered != null) {
+            unnumbered = Arrays.copyOf(unnumbered, newCapacity);
+        }
         if (errors != null) {
             errors = Arrays.copyOf(errors, newCapacity);
         }

@@ -59,7 +59,7 @@ final class SessionState {
     }
 
     /** Adds a successful request, costed with {@code price}, or counted as unpriced when it is {@code null}. */
-    void add(LlmRequestCompleted e, String model, ModelPrice price, long nowMs) {
+    void add(LlmRequestCompleted e, int modelId, ModelPrice price, long nowMs) {
         changes++;
         successful++;
         totalDurationMs += e.durationMs();
@@ -76,17 +76,18 @@ final class SessionState {
             long cost = price.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens());
             costPicoUsd = costPicoUsd > Long.MAX_VALUE - cost ? Long.MAX_VALUE : costPicoUsd + cost;
         }
-        records.add(e.timestamp().toEpochMilli(), model, e.durationMs(),
+        records.add(e.timestamp().toEpochMilli(), modelId, e.model(), e.durationMs(),
                 e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1, e.promptTokens(), e.completionTokens(),
                 e.totalTokens(), e.cachedTokens(), e.reasoningTokens(), true, e.hasToolCalls(), null);
         lastActiveMs = nowMs;
     }
 
-    void add(LlmRequestFailed e, String model, long nowMs) {
+    void add(LlmRequestFailed e, int modelId, long nowMs) {
         changes++;
         failed++;
         long duration = e.hasDuration() ? e.durationMs() : 0L;
-        records.add(e.timestamp().toEpochMilli(), model, duration, -1, 0, 0, 0, 0, 0, false, false, e.error());
+        records.add(e.timestamp().toEpochMilli(), modelId, e.model(), duration, -1, 0, 0, 0, 0, 0, false, false,
+                e.error());
         lastActiveMs = nowMs;
     }
 
@@ -101,8 +102,8 @@ final class SessionState {
     }
 
     /** The aggregates and the records, oldest first, each costed with {@code prices}. */
-    SessionMetrics snapshot(PriceTable prices) {
-        return snapshot(records.toList(prices));
+    SessionMetrics snapshot(PriceTable prices, ModelNames names) {
+        return snapshot(records.toList(prices, names));
     }
 
     private SessionMetrics snapshot(List<RequestRecord> requests) {

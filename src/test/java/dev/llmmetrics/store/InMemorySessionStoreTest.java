@@ -331,4 +331,25 @@ class InMemorySessionStoreTest {
         store.recordFailed(new LlmRequestFailed("s", "gpt-4", "boom"));
         assertFalse(second.equals(store.revision("s")), "the same number of requests in the session's next life");
     }
+
+    @Test
+    void recordsKeepTheirModelPastTheStoresNumberedModelNames() {
+        InMemorySessionStore store = store(10, 3000);
+        int models = ModelNames.MAX + 30;
+        for (int i = 0; i < models; i++) {
+            store.recordCompleted(new LlmRequestCompleted("s", "model-" + i, 10, 1, 1, 2, false));
+            if (i % 500 == 0) {
+                store.recordFailed(new LlmRequestFailed("s", "model-" + i, "boom"));
+            }
+        }
+        List<RequestRecord> records = store.session("s").orElseThrow().requests();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < models; i++) {
+            expected.add("model-" + i);
+            if (i % 500 == 0) {
+                expected.add("model-" + i);
+            }
+        }
+        assertEquals(expected, records.stream().map(RequestRecord::model).toList());
+    }
 }
