@@ -249,13 +249,48 @@ class HostilePathAndQueryTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // The web view's endpoints: window, limit, offset and id_contains garbage
+
+    @Provide
+    Arbitrary<String> webViewQueries() {
+        Arbitrary<String> name = Arbitraries.of("window", "limit", "offset", "id_contains", "WINDOW", "x", "");
+        Arbitrary<String> value = Arbitraries.oneOf(
+                Arbitraries.of("", "5m", "1m", "30s", "10s", "9s", "6m", "0m", "-1m", "1h", "60", "1.5m", "5M", " 5m",
+                        "5m ", "05m", "99999999999999999999s", "NaN", "%ZZ", "%", "%00", "１m", "100", "1000", "1001",
+                        "-1", "2147483648", "a%2Fb", "<script>"),
+                Arbitraries.strings().withCharRange('!', '~').ofMaxLength(12).map(HostileSupport::encode),
+                Arbitraries.strings().ofMinLength(200).ofMaxLength(300).withChars("ab").map(HostileSupport::encode));
+        Arbitrary<String> pair = Combinators.combine(name, value).as((n, v) -> n + "=" + v);
+        Arbitrary<String> path = Arbitraries.of("/events/metrics/models", "/events/metrics/summaries");
+        return Combinators.combine(path, pair.list().ofMaxSize(3)).as((p, q) -> q.isEmpty() ? p : p + "?" + String.join("&", q));
+    }
+
+    @Property(tries = 150)
+    void theWebViewsEndpointsAnswerGarbageParametersWithA400AndNeverFail(@ForAll("webViewQueries") String target) {
+        HostileSupport.count("query-params");
+        HostileSupport.RawResponse response = send("GET", target);
+        String context = HostileSupport.abbreviate(target) + " -> " + response;
+        assertTrue(response.answered(), context);
+        if (response.status() == 200) {
+            JsonNode body = HostileSupport.assertJsonOk(response, context);
+            assertTrue(body.has(target.startsWith("/events/metrics/models") ? "models" : "sessions"), context);
+        } else {
+            assertEquals(400, response.status(), context);
+            JsonNode error = HostileSupport.assertJsonError(response.status(), response.contentType(), response.bodyText(), context);
+            assertTrue(List.of("invalid_parameter", "bad_request").contains(error.get("error").asText()), context);
+        }
+        HostileSupport.assertUnchanged(baseline, server, context);
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Any path, any method
 
     @Provide
     Arbitrary<String> anyTargets() {
         Arbitrary<String> prefix = Arbitraries.of("/", "/events", "/events/", "/events/metrics", "/events/metrics/",
                 "/events/stats", "/events/metrics/sessions", "/events/metrics/session", "/metrics", "/health", "/x", "",
-                "/events/metrics/sessions/", "/EVENTS", "/health/", "//health");
+                "/events/metrics/sessions/", "/EVENTS", "/health/", "//health", "/events/metrics/models",
+                "/events/metrics/summaries", "/app.js", "/index.html", "/app.css", "/favicon.svg", "/web/");
         Arbitrary<String> suffix = Arbitraries.oneOf(Arbitraries.just(""), Arbitraries.of(RAW_GARBAGE),
                 Arbitraries.strings().withCharRange('!', '~').ofMaxLength(20).map(HostileSupport::encode),
                 Arbitraries.strings().withChars("abc/?&=#%.;").ofMaxLength(12));
