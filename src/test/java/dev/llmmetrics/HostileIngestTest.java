@@ -233,6 +233,17 @@ class HostileIngestTest {
         if (base.containsKey("has_tool_calls")) {
             options.add(Arbitraries.of(WRONG_BOOLS).map(v -> with(base, "has_tool_calls", v, "has_tool_calls", "wrong bool")));
         }
+        if (kind == Kind.COMPLETED) {
+            // The optional parts of the prompt and the completion, and the time to the first token: wrong types,
+            // and values beyond what they are part of (10 prompt tokens, 5 completion tokens, 1200 ms).
+            options.add(Combinators.combine(Arbitraries.of("cached_tokens", "reasoning_tokens"), Arbitraries.of(WRONG_INTS))
+                    .as((f, v) -> with(base, f, v, f, "wrong int")));
+            options.add(Arbitraries.of(Tuple.of("cached_tokens", "11"), Tuple.of("reasoning_tokens", "6"),
+                            Tuple.of("time_to_first_token_ms", "1201"))
+                    .map(t -> with(base, t.get1(), t.get2(), t.get1(), "more than the whole it is part of")));
+            options.add(Arbitraries.of(WRONG_DURATIONS).map(v -> with(base, "time_to_first_token_ms", v,
+                    "time_to_first_token_ms", "wrong duration")));
+        }
         List<String> strings = List.of("session_id", "model", "correlation_id", "error").stream().filter(base::containsKey).toList();
         options.add(Combinators.combine(Arbitraries.of(strings), Arbitraries.of(WRONG_STRINGS))
                 .as((f, v) -> with(base, f, v, f, "wrong string")));
