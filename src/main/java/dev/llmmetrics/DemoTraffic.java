@@ -30,13 +30,13 @@ final class DemoTraffic implements AutoCloseable {
 
     /** One simulated model. */
     private record Model(String name, double medianSeconds, double latencySigma, double failureRate,
-                         double medianPromptTokens, double medianCompletionTokens) {
+                         double medianPromptTokens, double medianCompletionTokens, boolean promptCaching) {
     }
 
     private static final List<Model> MODELS = List.of(
-            new Model("gpt-4o", 1.4, 0.55, 0.04, 900, 320),
-            new Model("claude-sonnet-4", 2.1, 0.45, 0.03, 1400, 520),
-            new Model("llama-3.1-70b", 0.8, 0.70, 0.09, 600, 240));
+            new Model("gpt-4o", 1.4, 0.55, 0.04, 900, 320, true),
+            new Model("claude-sonnet-4", 2.1, 0.45, 0.03, 1400, 520, true),
+            new Model("llama-3.1-70b", 0.8, 0.70, 0.09, 600, 240, false));
     private static final List<String> ERRORS = List.of(
             "RateLimitError: 429 Too Many Requests",
             "APITimeoutError: Request timed out",
@@ -125,12 +125,12 @@ final class DemoTraffic implements AutoCloseable {
         return usage(model, tools, random);
     }
 
-    /** Token usage; a third of the prompts of the first two models partly served from the provider's cache. */
+    /** Token usage; a third of the prompts of the models with prompt caching partly served from the provider's cache. */
     private static Usage usage(Model model, int tools, ThreadLocalRandom random) {
         int prompt = (int) lognormal(random, model.medianPromptTokens(), 0.6);
         int completion = (int) lognormal(random, model.medianCompletionTokens(), 0.7);
         Usage usage = Usage.of(prompt, completion, tools > 0 && random.nextDouble() < 0.35);
-        if (model != MODELS.get(2) && random.nextInt(3) == 0) {
+        if (model.promptCaching() && random.nextInt(3) == 0) {
             usage = usage.withCachedTokens((int) (prompt * (0.3 + 0.6 * random.nextDouble())));
         }
         return usage;

@@ -22,6 +22,13 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ModelMeters {
 
     final String label;
+    /**
+     * Whether the label gathers several models ({@code _other}): their prices differ, so each request is
+     * priced by its own model, not by {@link #price}.
+     */
+    final boolean shared;
+    /** The label's price, looked up once; {@code null} when the table has none, or the label is shared. */
+    final ModelPrice price;
     private final MeterRegistry registry;
     private final Counter successes;
     private final Counter failures;
@@ -42,13 +49,17 @@ final class ModelMeters {
     private final GenAiMeters genAi;
 
     /**
-     * @param genAiProvider with {@code genAi}, the model's {@code gen_ai.provider.name}, {@code null} if unknown
-     * @param genAi         whether to register the OpenTelemetry GenAI semantic-convention instruments too
+     * @param shared whether the label gathers several models ({@code _other})
+     * @param price  the label's price when it is one model's, else {@code null}; its provider is also the
+     *               {@code gen_ai.provider.name}
+     * @param genAi  whether to register the OpenTelemetry GenAI semantic-convention instruments too
      */
-    ModelMeters(String label, MeterRegistry registry, boolean genAi, String genAiProvider) {
+    ModelMeters(String label, boolean shared, ModelPrice price, MeterRegistry registry, boolean genAi) {
         this.label = label;
+        this.shared = shared;
+        this.price = shared ? null : price;
         this.registry = registry;
-        this.genAi = genAi ? new GenAiMeters(label, genAiProvider, registry) : null;
+        this.genAi = genAi ? new GenAiMeters(label, this.price == null ? null : this.price.provider(), registry) : null;
         cost = new LazyMeter<>(() -> counter(COST, "What the completed LLM requests cost in US dollars by the price "
                 + "table, by model; requests of unpriced models are not in it, see llm_unpriced_requests_total"));
         unpriced = new LazyMeter<>(() -> counter(UNPRICED_REQUESTS,

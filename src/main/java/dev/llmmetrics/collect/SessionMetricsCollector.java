@@ -207,7 +207,7 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
 
     private void completed(LlmRequestCompleted e, MeterRegistry registry) {
         ModelMeters model = modelMeters(e.model(), registry);
-        ModelPrice price = prices.price(e.model());
+        ModelPrice price = model.shared ? prices.price(e.model()) : model.price;
         long costPicoUsd = price == null ? -1 : price.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens());
         model.completed(e, costPicoUsd);
         sessionModelMeters(e.sessionId(), model.label)
@@ -250,17 +250,10 @@ public final class SessionMetricsCollector implements MeterBinder, EventListener
         }
         String label = models.size() < maxModels ? model : OTHER_MODEL;
         meters = models.get(label);
-        return meters != null ? meters : models.computeIfAbsent(label, l -> new ModelMeters(l, registry,
-                semanticConventions, provider(l)));
-    }
-
-    /** The provider the price table names for a model label; none for {@code _other}, which mixes models. */
-    private String provider(String label) {
-        if (label.equals(OTHER_MODEL)) {
-            return null;
-        }
-        ModelPrice price = prices.price(label);
-        return price == null ? null : price.provider();
+        return meters != null ? meters : models.computeIfAbsent(label, l -> {
+            boolean shared = l.equals(OTHER_MODEL);
+            return new ModelMeters(l, shared, shared ? null : prices.price(l), registry, semanticConventions);
+        });
     }
 
     private SessionModelMeters sessionModelMeters(String sessionId, String modelLabel) {

@@ -68,6 +68,15 @@ final class Json {
         }
     }
 
+    /** A field whose value may be absent: {@code null} then, never 0. */
+    private static void writeNumberOrNull(JsonGenerator gen, String name, Number value) throws IOException {
+        switch (value) {
+            case null -> gen.writeNullField(name);
+            case Long l -> gen.writeNumberField(name, l.longValue());
+            default -> gen.writeNumberField(name, value.doubleValue());
+        }
+    }
+
     /** {@code body} as JSON bytes, for answers kept and sent again. */
     static byte[] bytes(Object body) {
         try {
@@ -122,12 +131,7 @@ final class Json {
             }
             gen.writeEndArray();
             // Beyond the original design: after its fields, so that its clients read what they always did.
-            Double cost = m.totalCostUsd();
-            if (cost == null) {
-                gen.writeNullField("total_cost_usd");
-            } else {
-                gen.writeNumberField("total_cost_usd", cost);
-            }
+            writeNumberOrNull(gen, "total_cost_usd", m.totalCostUsd());
             gen.writeNumberField("unpriced_requests", m.cost().unpricedRequests());
             gen.writeNumberField("token_efficiency", m.tokenEfficiency());
             gen.writeNumberField("total_cached_tokens", m.totalCachedTokens());
@@ -173,16 +177,8 @@ final class Json {
             // Beyond the original design, after its fields.
             gen.writeNumberField("cached_tokens", r.cachedTokens());
             gen.writeNumberField("reasoning_tokens", r.reasoningTokens());
-            if (r.timeToFirstTokenMs() == null) {
-                gen.writeNullField("time_to_first_token_ms");
-            } else {
-                gen.writeNumberField("time_to_first_token_ms", r.timeToFirstTokenMs());
-            }
-            if (r.costUsd() == null) {
-                gen.writeNullField("cost_usd");
-            } else {
-                gen.writeNumberField("cost_usd", r.costUsd());
-            }
+            writeNumberOrNull(gen, "time_to_first_token_ms", r.timeToFirstTokenMs());
+            writeNumberOrNull(gen, "cost_usd", r.costUsd());
             gen.writeEndObject();
         }
     }

@@ -45,7 +45,7 @@ public final class InMemorySessionStore implements SessionStore {
 
 
     private final ConcurrentHashMap<String, SessionState> sessions = new ConcurrentHashMap<>();
-    private final ModelNames modelNames = new ModelNames();
+    private final ModelNames modelNames;
     private final List<EvictionListener> evictionListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean evicting = new AtomicBoolean();
     /** Numbers the session states this store creates, so that a session id's next life has new revisions. */
@@ -55,7 +55,6 @@ public final class InMemorySessionStore implements SessionStore {
     private final int evictionBatch;
     private final long idleTimeoutMs;
     private final InstantSource clock;
-    private final PriceTable prices;
 
     /**
      * A store with the given bounds, without prices: every request is unpriced.
@@ -94,7 +93,7 @@ public final class InMemorySessionStore implements SessionStore {
         this.evictionBatch = Math.max(1, maxSessions / 100);
         this.idleTimeoutMs = idleTimeout.toMillis();
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.prices = Objects.requireNonNull(prices, "prices");
+        this.modelNames = new ModelNames(Objects.requireNonNull(prices, "prices"));
     }
 
     @Override
@@ -119,7 +118,7 @@ public final class InMemorySessionStore implements SessionStore {
             return Optional.empty();
         }
         synchronized (state) {
-            return state.removed() ? Optional.empty() : Optional.of(state.snapshot(prices, modelNames));
+            return state.removed() ? Optional.empty() : Optional.of(state.snapshot(modelNames));
         }
     }
 
@@ -201,12 +200,12 @@ public final class InMemorySessionStore implements SessionStore {
      */
     private void apply(String sessionId, Event event) {
         long now = clock.millis();
-        ModelPrice price = event instanceof LlmRequestCompleted completed ? prices.price(completed.model()) : null;
         int modelId = switch (event) {
             case LlmRequestCompleted completed -> modelNames.id(completed.model());
             case LlmRequestFailed failed -> modelNames.id(failed.model());
             default -> -1;
         };
+        ModelPrice price = event instanceof LlmRequestCompleted completed ? modelNames.price(modelId, completed.model()) : null;
         boolean created = false;
         while (true) {
             SessionState state = sessions.get(sessionId);

@@ -1,7 +1,6 @@
 package dev.llmmetrics.store;
 
 import dev.llmmetrics.cost.ModelPrice;
-import dev.llmmetrics.cost.PriceTable;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -94,8 +93,8 @@ final class RecordRing {
         }
     }
 
-    /** The records, oldest first, each successful one costed with {@code prices}; model numbers read in {@code names}. */
-    List<RequestRecord> toList(PriceTable prices, ModelNames names) {
+    /** The records, oldest first, their models and the successful ones' prices read in {@code names}. */
+    List<RequestRecord> toList(ModelNames names) {
         List<RequestRecord> list = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
             int slot = (head + i) % capacity();
@@ -111,7 +110,7 @@ final class RecordRing {
             int modelNumber = (int) ((totalAndFlags >>> MODEL_SHIFT) & MODEL_MASK);
             String model = modelNumber == 0 ? unnumbered[slot] : names.name(modelNumber - 1);
             long firstTokenPlusOne = durations >>> 32;
-            ModelPrice price = success ? prices.price(model) : null;
+            ModelPrice price = success ? names.price(modelNumber - 1, model) : null;
             list.add(new RequestRecord(Instant.ofEpochMilli(rows[row]), model, durations & LOW_32,
                     prompt, completion, (int) (totalAndFlags >>> 32),
                     (totalAndFlags & TOOL_CALLS) != 0, success, errors == null ? null : errors[slot],

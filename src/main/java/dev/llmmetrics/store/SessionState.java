@@ -1,7 +1,6 @@
 package dev.llmmetrics.store;
 
 import dev.llmmetrics.cost.ModelPrice;
-import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import java.time.Instant;
@@ -17,8 +16,6 @@ final class SessionState {
     final String id;
     /** Which life of this session id this is: the store numbers each state it creates. */
     private final long incarnation;
-    /** Requests added so far: with the incarnation, what changes whenever the session's snapshot would. */
-    private long changes;
     private volatile long lastActiveMs;
     private boolean removed;
 
@@ -60,7 +57,6 @@ final class SessionState {
 
     /** Adds a successful request, costed with {@code price}, or counted as unpriced when it is {@code null}. */
     void add(LlmRequestCompleted e, int modelId, ModelPrice price, long nowMs) {
-        changes++;
         successful++;
         totalDurationMs += e.durationMs();
         promptTokens += e.promptTokens();
@@ -83,7 +79,6 @@ final class SessionState {
     }
 
     void add(LlmRequestFailed e, int modelId, long nowMs) {
-        changes++;
         failed++;
         long duration = e.hasDuration() ? e.durationMs() : 0L;
         records.add(e.timestamp().toEpochMilli(), modelId, e.model(), duration, -1, 0, 0, 0, 0, 0, false, false,
@@ -93,7 +88,8 @@ final class SessionState {
 
     /** Changes whenever {@link #snapshot} would give something else; see {@link SessionStore#revision}. */
     String revision() {
-        return incarnation + "-" + changes;
+        // Every request the snapshot shows is one more success or failure.
+        return incarnation + "-" + (successful + failed);
     }
 
     /** The aggregates, without the records. */
@@ -102,8 +98,8 @@ final class SessionState {
     }
 
     /** The aggregates and the records, oldest first, each costed with {@code prices}. */
-    SessionMetrics snapshot(PriceTable prices, ModelNames names) {
-        return snapshot(records.toList(prices, names));
+    SessionMetrics snapshot(ModelNames names) {
+        return snapshot(records.toList(names));
     }
 
     private SessionMetrics snapshot(List<RequestRecord> requests) {
