@@ -1,13 +1,13 @@
 package dev.llmmetrics;
 
-import dev.llmmetrics.collect.SessionMetricsCollector;
-import dev.llmmetrics.config.LlmMetricsConfig;
+import dev.llmmetrics.meter.SessionMetricsCollector;
+import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.Subscription;
-import dev.llmmetrics.store.InMemorySessionStore;
-import dev.llmmetrics.store.SessionStore;
+import dev.llmmetrics.session.InMemorySessionStore;
+import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.track.CallTracker;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.System.Logger;
@@ -116,7 +116,7 @@ public final class LlmMetrics implements AutoCloseable {
         private final MeterRegistry registry;
         private LlmMetricsConfig config = LlmMetricsConfig.DEFAULTS;
         private SessionStore store;
-        private InstantSource clock = CoarseClock.system();
+        private InstantSource clock = InstantSource.system();
         private PriceTable prices = PriceTable.EMPTY;
         private boolean semanticConventions;
 
@@ -156,7 +156,7 @@ public final class LlmMetrics implements AutoCloseable {
             return this;
         }
 
-        /** The wall clock that dates activity and uptime; {@link CoarseClock#system()} unless set. */
+        /** The wall clock that dates activity and uptime; {@link InstantSource#system()} unless set. */
         public Builder clock(InstantSource clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;

@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The HTTP benchmark's reference route, {@code GET /bench/bare}: a constant small JSON body, served by the
- * real server ({@code dev.llmmetrics.Main}) through the same listener, filters and error handling as every
+ * real server ({@code dev.llmmetrics.server.Main}) through the same listener, filters and error handling as every
  * other route.
  *
  * <p>It reaches the server without any change to it: Helidon's WebServer discovers

@@ -2,10 +2,10 @@ package dev.llmmetrics.bench;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.llmmetrics.LlmMetrics;
-import dev.llmmetrics.config.LlmMetricsConfig;
+import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
-import dev.llmmetrics.store.InMemorySessionStore;
+import dev.llmmetrics.session.InMemorySessionStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -142,7 +142,7 @@ public final class MemoryBenchmark {
      */
     private static void perMeteredPair(int sessions, long storeOnlyPerSession) throws Exception, IOException {
         long before = liveBytes();
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
         LlmMetrics metrics = LlmMetrics.builder(registry)
                 .config(LlmMetricsConfig.builder().maxSessions(sessions).maxMeteredSessions(sessions).build())
                 .build();
@@ -171,7 +171,7 @@ public final class MemoryBenchmark {
     /** Distinct sessions under the default bounds: STARTED then COMPLETED each; heap after GC every {@code every}. */
     private static void churn(int total, int every, boolean histogram) throws Exception {
         System.out.printf("%n== Churn: %,d distinct sessions, default bounds (%s) ==%n", total, LlmMetricsConfig.DEFAULTS);
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
         LlmMetrics metrics = LlmMetrics.builder(registry).build();
         EventBus bus = metrics.bus();
         Ids ids = new Ids(4);

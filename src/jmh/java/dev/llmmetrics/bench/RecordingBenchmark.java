@@ -82,7 +82,7 @@ public class RecordingBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         Fixtures.requestLog(requestLog);
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
         metrics = LlmMetrics.builder(registry).build();
         bus = metrics.bus();
         sessionIds = Fixtures.sessionIds(SESSIONS, 42);
@@ -169,7 +169,7 @@ public class RecordingBenchmark {
 
         @Setup(Level.Trial)
         public void setUp(RecordingBenchmark b) {
-            registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
+            registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
             recorder = new NaiveMicrometerRecorder(registry);
             Random random = new Random(11);
             for (int i = SESSIONS - 2_000; i < SESSIONS; i++) {

@@ -1,11 +1,11 @@
 package dev.llmmetrics.bench;
 
-import dev.llmmetrics.collect.SessionMetricsCollector;
+import dev.llmmetrics.meter.SessionMetricsCollector;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
 import dev.llmmetrics.LlmMetrics;
-import dev.llmmetrics.config.LlmMetricsConfig;
+import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestFailed;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -80,7 +80,7 @@ public class ScrapeBenchmark {
     public void setUp() throws IOException {
         Fixtures.requestLog("WARNING");
         accept = format.equals("openmetrics") ? OPENMETRICS : TEXT;
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
         registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("system.cpu.count")
                 || id.getName().equals("process.cpu.time")));
         new ClassLoaderMetrics().bindTo(registry);

@@ -1,0 +1,111 @@
+package dev.llmmetrics;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The bounds that keep llm-metrics' memory and scrape size in check whatever the traffic.
+ *
+ * @param maxSessions          most sessions in the session store (least recently active evicted first)
+ * @param maxRecordsPerSession most request records kept per session (oldest dropped; aggregates stay exact)
+ * @param sessionIdleTimeout   how long a session may see no event before it is evicted
+ * @param maxMeteredSessions   most sessions with per-session meters on the scrape (most recently active kept)
+ * @param maxModels            most distinct model labels on per-model meters (later ones share {@code _other})
+ * @param maxEventTypes        most distinct event type names on the bus
+ */
+public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Duration sessionIdleTimeout,
+                               int maxMeteredSessions, int maxModels, int maxEventTypes) {
+
+    /** The defaults: 10 000 sessions, 1 000 records each, 1 hour idle, 2 000 metered sessions, 200 models, 1 000 types. */
+    public static final LlmMetricsConfig DEFAULTS = new LlmMetricsConfig(10_000, 1_000, Duration.ofHours(1), 2_000, 200, 1_000);
+
+    /** Rejects bounds that are not positive. */
+    public LlmMetricsConfig {
+        positive("maxSessions", maxSessions);
+        positive("maxRecordsPerSession", maxRecordsPerSession);
+        Objects.requireNonNull(sessionIdleTimeout, "sessionIdleTimeout");
+        if (sessionIdleTimeout.isNegative() || sessionIdleTimeout.isZero()) {
+            throw new IllegalArgumentException("sessionIdleTimeout must be positive, was " + sessionIdleTimeout);
+        }
+        positive("maxMeteredSessions", maxMeteredSessions);
+        positive("maxModels", maxModels);
+        positive("maxEventTypes", maxEventTypes);
+    }
+
+    /** A builder starting from the defaults. */
+    public static Builder builder() {
+        return new Builder(DEFAULTS);
+    }
+
+    /** A builder starting from this configuration. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    private static void positive(String name, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be positive, was " + value);
+        }
+    }
+
+    /** Builds an {@link LlmMetricsConfig}; every value starts at its default. */
+    public static final class Builder {
+        private int maxSessions;
+        private int maxRecordsPerSession;
+        private Duration sessionIdleTimeout;
+        private int maxMeteredSessions;
+        private int maxModels;
+        private int maxEventTypes;
+
+        private Builder(LlmMetricsConfig from) {
+            maxSessions = from.maxSessions;
+            maxRecordsPerSession = from.maxRecordsPerSession;
+            sessionIdleTimeout = from.sessionIdleTimeout;
+            maxMeteredSessions = from.maxMeteredSessions;
+            maxModels = from.maxModels;
+            maxEventTypes = from.maxEventTypes;
+        }
+
+        /** See {@link LlmMetricsConfig#maxSessions()}. */
+        public Builder maxSessions(int value) {
+            maxSessions = value;
+            return this;
+        }
+
+        /** See {@link LlmMetricsConfig#maxRecordsPerSession()}. */
+        public Builder maxRecordsPerSession(int value) {
+            maxRecordsPerSession = value;
+            return this;
+        }
+
+        /** See {@link LlmMetricsConfig#sessionIdleTimeout()}. */
+        public Builder sessionIdleTimeout(Duration value) {
+            sessionIdleTimeout = value;
+            return this;
+        }
+
+        /** See {@link LlmMetricsConfig#maxMeteredSessions()}. */
+        public Builder maxMeteredSessions(int value) {
+            maxMeteredSessions = value;
+            return this;
+        }
+
+        /** See {@link LlmMetricsConfig#maxModels()}. */
+        public Builder maxModels(int value) {
+            maxModels = value;
+            return this;
+        }
+
+        /** See {@link LlmMetricsConfig#maxEventTypes()}. */
+        public Builder maxEventTypes(int value) {
+            maxEventTypes = value;
+            return this;
+        }
+
+        /** The configuration; throws {@link IllegalArgumentException} naming the first bad value. */
+        public LlmMetricsConfig build() {
+            return new LlmMetricsConfig(maxSessions, maxRecordsPerSession, sessionIdleTimeout, maxMeteredSessions,
+                    maxModels, maxEventTypes);
+        }
+    }
+}

@@ -1,0 +1,211 @@
+package dev.llmmetrics.meter;
+
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import static dev.llmmetrics.meter.MeterNames.*;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The meters of one model, created once and never removed. The cost, unpriced, cached and reasoning token
+ * counters and the streaming timers are registered on their first use, so that a model never priced never
+ * shows a cost of 0 and one never streamed shows no empty time-to-first-token histogram.
+ */
+final class ModelMeters {
+
+    final String label;
+    /**
+     * Whether the label gathers several models ({@code _other}): their prices differ, so each request is
+     * priced by its own model, not by {@link #price}.
+     */
+    final boolean shared;
+    /** The label's price, looked up once; {@code null} when the table has none, or the label is shared. */
+    final ModelPrice price;
+    private final MeterRegistry registry;
+    private final Counter successes;
+    private final Counter failures;
+    private final Timer successDuration;
+    private final Timer failureDuration;
+    private final DistributionSummary promptTokens;
+    private final DistributionSummary completionTokens;
+    private final DistributionSummary messages;
+    private final DistributionSummary tools;
+    private final AtomicLong inFlight = new AtomicLong();
+    private final LazyMeter<Counter> cost;
+    private final LazyMeter<Counter> unpriced;
+    private final LazyMeter<Counter> cachedTokens;
+    private final LazyMeter<Counter> reasoningTokens;
+    private final LazyMeter<Timer> timeToFirstToken;
+    private final LazyMeter<Timer> timePerOutputToken;
+    /** The OpenTelemetry GenAI instruments, or {@code null} when that mode is off. */
+    private final GenAiMeters genAi;
+
+    /**
+     * @param shared whether the label gathers several models ({@code _other})
+     * @param price  the label's price when it is one model's, else {@code null}; its provider is also the
+     *               {@code gen_ai.provider.name}
+     * @param genAi  whether to register the OpenTelemetry GenAI semantic-convention instruments too
+     */
+    ModelMeters(String label, boolean shared, ModelPrice price, MeterRegistry registry, boolean genAi) {
+        this.label = label;
+        this.shared = shared;
+        this.price = shared ? null : price;
+        this.registry = registry;
+        this.genAi = genAi ? new GenAiMeters(label, this.price == null ? null : this.price.provider(), registry) : null;
+        cost = new LazyMeter<>(() -> counter(COST, "What the completed LLM requests cost in US dollars by the price "
+                + "table, by model; requests of unpriced models are not in it, see llm_unpriced_requests_total"));
+        unpriced = new LazyMeter<>(() -> counter(UNPRICED_REQUESTS,
+                "Completed LLM requests of a model the price table has no price for"));
+        cachedTokens = new LazyMeter<>(() -> counter(CACHED_TOKENS,
+                "Prompt tokens served from the provider's prompt cache (part of the prompt tokens), by model"));
+        reasoningTokens = new LazyMeter<>(() -> counter(REASONING_TOKENS,
+                "Completion tokens the model spent reasoning (part of the completion tokens), by model"));
+        timeToFirstToken = new LazyMeter<>(() -> timer(TIME_TO_FIRST_TOKEN,
+                "Time from the start of a streamed LLM request to its first token, by model", DURATION_BUCKETS));
+        timePerOutputToken = new LazyMeter<>(() -> timer(TIME_PER_OUTPUT_TOKEN, "Decoding time per output token of "
+                + "a streamed LLM request: the time after the first token divided by the tokens after the first, by model",
+                PER_TOKEN_BUCKETS));
+        successes = requests(registry, OUTCOME_SUCCESS);
+        failures = requests(registry, OUTCOME_FAILURE);
+        successDuration = duration(registry, OUTCOME_SUCCESS);
+        failureDuration = duration(registry, OUTCOME_FAILURE);
+        promptTokens = tokens(registry, TYPE_PROMPT);
+        completionTokens = tokens(registry, TYPE_COMPLETION);
+        messages = DistributionSummary.builder(REQUEST_MESSAGES)
+                .description("Messages sent per LLM request, from STARTED events")
+                .baseUnit(UNIT_MESSAGES)
+                .tag(TAG_MODEL, label)
+                .register(registry);
+        tools = DistributionSummary.builder(REQUEST_TOOLS)
+                .description("Tools offered per LLM request, from STARTED events")
+                .baseUnit(UNIT_TOOLS)
+                .tag(TAG_MODEL, label)
+                .register(registry);
+        Gauge.builder(REQUESTS_IN_FLIGHT, inFlight, AtomicLong::get)
+                .description("LLM requests started and not yet completed or failed")
+                .tag(TAG_MODEL, label)
+                .register(registry);
+    }
+
+    void started(int messagesCount, int toolsCount) {
+        inFlight.incrementAndGet();
+        messages.record(messagesCount);
+        tools.record(toolsCount);
+    }
+
+    /**
+     * Records a completed request.
+     *
+     * @param costPicoUsd what it cost, or a negative value when its model has no price
+     */
+    void completed(LlmRequestCompleted e, long costPicoUsd) {
+        if (genAi != null) {
+            genAi.completed(e);
+        }
+        finished();
+        successes.increment();
+        successDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
+        promptTokens.record(e.promptTokens());
+        completionTokens.record(e.completionTokens());
+        if (costPicoUsd >= 0) {
+            cost.get().increment(ModelPrice.usd(costPicoUsd));
+        } else {
+            unpriced.get().increment();
+        }
+        if (e.cachedTokens() > 0) {
+            cachedTokens.get().increment(e.cachedTokens());
+        }
+        if (e.reasoningTokens() > 0) {
+            reasoningTokens.get().increment(e.reasoningTokens());
+        }
+        if (e.hasTimeToFirstToken()) {
+            long firstTokenMs = e.timeToFirstTokenMs();
+            timeToFirstToken.get().record(firstTokenMs, TimeUnit.MILLISECONDS);
+            long perTokenNanos = perOutputTokenNanos(e.durationMs(), firstTokenMs, e.completionTokens());
+            if (perTokenNanos >= 0) {
+                timePerOutputToken.get().record(perTokenNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    /**
+     * The decoding time per output token after the first: the time after the first token divided by the
+     * tokens after the first, in nanoseconds; -1 when fewer than two tokens came.
+     */
+    static long perOutputTokenNanos(long durationMs, long firstTokenMs, int completionTokens) {
+        if (completionTokens < 2) {
+            return -1;
+        }
+        return TimeUnit.MILLISECONDS.toNanos(durationMs - firstTokenMs) / (completionTokens - 1);
+    }
+
+    void failed(LlmRequestFailed e) {
+        if (genAi != null) {
+            genAi.failed(e);
+        }
+        finished();
+        failures.increment();
+        if (e.hasDuration()) {
+            failureDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    ModelTotals totals() {
+        long ok = (long) successes.count();
+        long failed = (long) failures.count();
+        return new ModelTotals(label, ok + failed, ok, failed, (long) promptTokens.totalAmount(),
+                (long) completionTokens.totalAmount(), successDuration.totalTime(TimeUnit.SECONDS), inFlight.get());
+    }
+
+    /**
+     * A finish never drives the gauge below zero: producers that send only COMPLETED events exist, and a
+     * finish without a matching start must not count as one.
+     */
+    private void finished() {
+        long current;
+        do {
+            current = inFlight.get();
+        } while (current > 0 && !inFlight.compareAndSet(current, current - 1));
+    }
+
+    private Counter counter(String name, String description) {
+        return Counter.builder(name).description(description).tag(TAG_MODEL, label).register(registry);
+    }
+
+    private Timer timer(String name, String description, Duration[] buckets) {
+        return Timer.builder(name).description(description).tag(TAG_MODEL, label).serviceLevelObjectives(buckets)
+                .register(registry);
+    }
+
+    private Counter requests(MeterRegistry registry, String outcome) {
+        return Counter.builder(REQUESTS)
+                .description("LLM requests finished, by model and outcome")
+                .tags(TAG_MODEL, label, TAG_OUTCOME, outcome)
+                .register(registry);
+    }
+
+    private Timer duration(MeterRegistry registry, String outcome) {
+        return Timer.builder(REQUEST_DURATION)
+                .description("LLM request duration, by model and outcome (failures only when their duration is known)")
+                .tags(TAG_MODEL, label, TAG_OUTCOME, outcome)
+                .serviceLevelObjectives(DURATION_BUCKETS)
+                .register(registry);
+    }
+
+    private DistributionSummary tokens(MeterRegistry registry, String type) {
+        return DistributionSummary.builder(TOKENS)
+                .description("Tokens per completed LLM request, by model and type")
+                .baseUnit(UNIT_TOKENS)
+                .tags(TAG_MODEL, label, TAG_TYPE, type)
+                .serviceLevelObjectives(TOKEN_BUCKETS)
+                .register(registry);
+    }
+}

@@ -1,0 +1,33 @@
+package dev.llmmetrics.server;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerResponse;
+import java.util.List;
+
+/**
+ * The body of every error answer: a stable machine-readable {@code error} code, a human {@code detail},
+ * and for rejected events the list of problems by event index and field.
+ *
+ * @param error  a short snake_case code such as {@code invalid_events}
+ * @param detail what went wrong, for a human
+ * @param errors the individual problems, when there are several
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+record ApiError(String error, String detail, List<Problem> errors) {
+
+    /**
+     * One problem with one event of a batch.
+     *
+     * @param index  the event's position in the batch, from 0
+     * @param field  the offending field, or {@code null} when the event as a whole is wrong
+     * @param reason what is wrong with it
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Problem(int index, String field, String reason) {
+    }
+
+    static void send(ServerResponse response, Status status, String error, String detail) {
+        Json.send(response, status, new ApiError(error, detail, null));
+    }
+}

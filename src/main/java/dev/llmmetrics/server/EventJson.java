@@ -1,0 +1,294 @@
+package dev.llmmetrics.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.EventTypes;
+import dev.llmmetrics.event.GenericEvent;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestStarted;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns one JSON event object, in the original design's snake_case fields plus {@code type}, into an
+ * {@link Event}. Strict: unknown fields, wrong types, fractional or out-of-range numbers and timestamps
+ * without a zone are rejected with an {@link InvalidField} naming the field.
+ */
+final class EventJson {
+
+    private static final Set<String> STARTED_FIELDS = Set.of("type", "event_id", "session_id", "model", "messages_count",
+            "tools_count", "correlation_id", "timestamp");
+    private static final Set<String> COMPLETED_FIELDS = Set.of("type", "event_id", "session_id", "model", "duration_ms",
+            "prompt_tokens", "completion_tokens", "total_tokens", "has_tool_calls", "correlation_id", "timestamp",
+            "cached_tokens", "reasoning_tokens", "time_to_first_token_ms");
+    private static final Set<String> FAILED_FIELDS = Set.of("type", "event_id", "session_id", "model", "error", "duration_ms",
+            "correlation_id", "timestamp");
+    private static final Set<String> GENERIC_FIELDS = Set.of("type", "event_id", "session_id", "correlation_id", "timestamp",
+            "attributes");
+
+    private EventJson() {
+    }
+
+    /** A field of one event that cannot be accepted; {@code field} is {@code null} when the event as a whole is wrong. */
+    static final class InvalidField extends Exception {
+        final String field;
+
+        InvalidField(String field, String reason) {
+            super(reason, null, false, false);
+            this.field = field;
+        }
+    }
+
+    /**
+     * The event's optional {@code event_id}, the producer's key for idempotent retries; the same rules as
+     * session ids. Call it on a node {@link #decode(JsonNode)} accepted.
+     */
+    static String eventId(JsonNode node) throws InvalidField {
+        String id = string(node, "event_id", false);
+        if (id == null) {
+            return null;
+        }
+        try {
+            return Event.requireValidId("event_id", id);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidField("event_id", e.getMessage());
+        }
+    }
+
+    static Event decode(JsonNode node) throws InvalidField {
+        if (node == null || !node.isObject()) {
+            throw new InvalidField(null, "an event must be a JSON object");
+        }
+        String type = string(node, "type", true);
+        if (!EventTypes.isValidTypeName(type)) {
+            throw new InvalidField("type", "type must be LLM_REQUEST_STARTED, LLM_REQUEST_COMPLETED, LLM_REQUEST_FAILED"
+                    + " or another upper-snake name of at most " + EventTypes.MAX_TYPE_LENGTH + " characters");
+        }
+        try {
+            return switch (type) {
+                case EventTypes.LLM_REQUEST_STARTED -> {
+                    onlyFields(node, STARTED_FIELDS);
+                    yield new LlmRequestStarted(string(node, "session_id", true), string(node, "model", true),
+                            integer(node, "messages_count", 0), integer(node, "tools_count", 0),
+                            string(node, "correlation_id", false), timestamp(node));
+                }
+                case EventTypes.LLM_REQUEST_COMPLETED -> {
+                    onlyFields(node, COMPLETED_FIELDS);
+                    int prompt = integer(node, "prompt_tokens", -1);
+                    int completion = integer(node, "completion_tokens", -1);
+                    requirePresent(node, "duration_ms");
+                    requirePresent(node, "prompt_tokens");
+                    requirePresent(node, "completion_tokens");
+                    int total = present(node, "total_tokens") ? integer(node, "total_tokens", 0)
+                            : (int) Math.min(Integer.MAX_VALUE, (long) prompt + completion);
+                    Long firstToken = present(node, "time_to_first_token_ms") ? longValue(node, "time_to_first_token_ms") : null;
+                    yield new LlmRequestCompleted(string(node, "session_id", true), string(node, "model", true),
+                            longValue(node, "duration_ms"), prompt, completion, total,
+                            bool(node, "has_tool_calls"), string(node, "correlation_id", false), timestamp(node),
+                            integer(node, "cached_tokens", 0), integer(node, "reasoning_tokens", 0), firstToken);
+                }
+                case EventTypes.LLM_REQUEST_FAILED -> {
+                    onlyFields(node, FAILED_FIELDS);
+                    Long duration = present(node, "duration_ms") ? longValue(node, "duration_ms") : null;
+                    yield new LlmRequestFailed(string(node, "session_id", true), string(node, "model", true),
+                            string(node, "error", true), string(node, "correlation_id", false), timestamp(node), duration);
+                }
+                default -> {
+                    onlyFields(node, GENERIC_FIELDS);
+                    yield new GenericEvent(type, string(node, "session_id", false), string(node, "correlation_id", false),
+                            timestamp(node), attributes(node));
+                }
+            };
+        } catch (IllegalArgumentException e) {
+            throw fromValidation(e.getMessage());
+        }
+    }
+
+    /**
+     * The event in the wire format {@link #decode(JsonNode)} reads, with its timestamp and, when given,
+     * its {@code event_id}: decoding the result gives an equal event.
+     */
+    static ObjectNode encode(Event event, String eventId) {
+        ObjectNode node = Json.MAPPER.createObjectNode();
+        node.put("type", event.type());
+        if (eventId != null) {
+            node.put("event_id", eventId);
+        }
+        if (event.sessionId() != null) {
+            node.put("session_id", event.sessionId());
+        }
+        switch (event) {
+            case LlmRequestStarted e -> node.put("model", e.model()).put("messages_count", e.messagesCount())
+                    .put("tools_count", e.toolsCount());
+            case LlmRequestCompleted e -> {
+                node.put("model", e.model()).put("duration_ms", e.durationMs())
+                        .put("prompt_tokens", e.promptTokens()).put("completion_tokens", e.completionTokens())
+                        .put("total_tokens", e.totalTokens()).put("has_tool_calls", e.hasToolCalls());
+                if (e.cachedTokens() != 0) {
+                    node.put("cached_tokens", e.cachedTokens());
+                }
+                if (e.reasoningTokens() != 0) {
+                    node.put("reasoning_tokens", e.reasoningTokens());
+                }
+                if (e.hasTimeToFirstToken()) {
+                    node.put("time_to_first_token_ms", e.timeToFirstTokenMs());
+                }
+            }
+            case LlmRequestFailed e -> {
+                node.put("model", e.model()).put("error", e.error());
+                if (e.hasDuration()) {
+                    node.put("duration_ms", e.durationMs());
+                }
+            }
+            case GenericEvent e -> {
+                if (!e.attributes().isEmpty()) {
+                    ObjectNode attributes = node.putObject("attributes");
+                    e.attributes().forEach(attributes::put);
+                }
+            }
+        }
+        if (event.correlationId() != null) {
+            node.put("correlation_id", event.correlationId());
+        }
+        node.put("timestamp", event.timestamp().toString());
+        return node;
+    }
+
+    /**
+     * The records name fields in camelCase ("sessionId must not be blank"); on the wire they are snake_case.
+     */
+    private static InvalidField fromValidation(String message) {
+        if (message.startsWith("attributes")) {
+            // GenericEvent says "attributes key ..." or "attributes.<key> ...": the key is free text, which
+            // must be neither cut at a space nor snake-cased.
+            return new InvalidField("attributes", message);
+        }
+        int space = message.indexOf(' ');
+        String javaField = space < 0 ? message : message.substring(0, space);
+        String wireField = snake(javaField);
+        return new InvalidField(wireField, wireField + message.substring(javaField.length()));
+    }
+
+    private static String snake(String camel) {
+        StringBuilder out = new StringBuilder(camel.length() + 4);
+        for (int i = 0; i < camel.length(); i++) {
+            char c = camel.charAt(i);
+            if (Character.isUpperCase(c)) {
+                out.append('_').append(Character.toLowerCase(c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    private static void onlyFields(JsonNode node, Set<String> allowed) throws InvalidField {
+        Iterator<String> names = node.fieldNames();
+        while (names.hasNext()) {
+            String name = names.next();
+            if (!allowed.contains(name)) {
+                throw new InvalidField(name, "unknown field " + quoted(name) + " for this event type");
+            }
+        }
+    }
+
+    private static boolean present(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value != null && !value.isNull();
+    }
+
+    private static void requirePresent(JsonNode node, String field) throws InvalidField {
+        if (!present(node, field)) {
+            throw new InvalidField(field, field + " is required");
+        }
+    }
+
+    private static String string(JsonNode node, String field, boolean required) throws InvalidField {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            if (required) {
+                throw new InvalidField(field, field + " is required");
+            }
+            return null;
+        }
+        if (!value.isTextual()) {
+            throw new InvalidField(field, field + " must be a string");
+        }
+        return value.textValue();
+    }
+
+    /** A non-negative int; {@code absent} when the field is missing or null. */
+    private static int integer(JsonNode node, String field, int absent) throws InvalidField {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return absent;
+        }
+        if (!value.isIntegralNumber() || !value.canConvertToInt() || value.intValue() < 0) {
+            throw new InvalidField(field, field + " must be a whole number from 0 to " + Integer.MAX_VALUE);
+        }
+        return value.intValue();
+    }
+
+    private static long longValue(JsonNode node, String field) throws InvalidField {
+        JsonNode value = node.get(field);
+        if (!value.isIntegralNumber() || !value.canConvertToLong() || value.longValue() < 0
+                || value.longValue() > Event.MAX_DURATION_MS) {
+            throw new InvalidField(field, field + " must be a whole number from 0 to " + Event.MAX_DURATION_MS);
+        }
+        return value.longValue();
+    }
+
+    private static boolean bool(JsonNode node, String field) throws InvalidField {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return false;
+        }
+        if (!value.isBoolean()) {
+            throw new InvalidField(field, field + " must be true or false");
+        }
+        return value.booleanValue();
+    }
+
+    private static Instant timestamp(JsonNode node) throws InvalidField {
+        String text = string(node, "timestamp", false);
+        if (text == null) {
+            return null;
+        }
+        try {
+            return OffsetDateTime.parse(text).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new InvalidField("timestamp", "timestamp must be ISO-8601 with a zone, such as 2026-01-17T15:30:00Z");
+        }
+    }
+
+    private static Map<String, String> attributes(JsonNode node) throws InvalidField {
+        JsonNode value = node.get("attributes");
+        if (value == null || value.isNull()) {
+            return Map.of();
+        }
+        if (!value.isObject()) {
+            throw new InvalidField("attributes", "attributes must be an object of strings");
+        }
+        Map<String, String> attributes = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = value.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            if (!entry.getValue().isTextual()) {
+                throw new InvalidField("attributes." + entry.getKey(), "attribute values must be strings");
+            }
+            attributes.put(entry.getKey(), entry.getValue().textValue());
+        }
+        return attributes;
+    }
+
+    private static String quoted(String name) {
+        String shown = name.length() > 64 ? name.substring(0, 64) + "…" : name;
+        return '"' + shown.replaceAll("\\p{Cntrl}", "?") + '"';
+    }
+}

@@ -1,0 +1,160 @@
+package dev.llmmetrics.server;
+
+import dev.llmmetrics.LlmMetrics;
+import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http.HttpRouting;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.Objects;
+
+/**
+ * The server's routes, assembled from the library's parts.
+ *
+ * <pre>
+ * GET    /                                     the web view (index.html; /app.css, /app.js, /favicon.svg)
+ * GET    /metrics                              Prometheus scrape (optionally bearer-protected)
+ * GET    /health                               liveness and readiness
+ * POST   /events                               ingest one event, an array, or NDJSON
+ * GET    /events/metrics                       counts over all events, LLM totals by model
+ * GET    /events/stats                         event bus statistics
+ * GET    /events/metrics/sessions              session ids, most recently active first
+ * GET    /events/metrics/summaries             session aggregates without records, most recent first
+ * GET    /events/metrics/models?window=        per-model rates, error ratio and latency over a recent window
+ * GET    /events/metrics/session/{session_id}  one session's metrics
+ * DELETE /events/metrics/session/{session_id}  clear one session from store and meters
+ * </pre>
+ *
+ * Every {@code /events} route requires {@code x-internal-auth} when an auth token is set; the web view's
+ * files are public, the data its script fetches from {@code /events} is not.
+ */
+public final class HttpApi {
+
+    private static final Logger LOG = System.getLogger(HttpApi.class.getName());
+
+    private final LlmMetrics metrics;
+    private final PrometheusMeterRegistry registry;
+    private final HttpSettings settings;
+    private final Drain drain = new Drain();
+    private final RecentEventIds recentIds;
+    private final EventJournal journal;
+    private final ModelRates modelRates;
+    private ScheduledExecutorService maintenance;
+
+    /**
+     * How much more than the body limit the server reads, and discards, of a body it answers 413: the
+     * client is usually still sending it, and a server that closes at once makes it see a reset
+     * connection instead of the answer (Tomcat's "swallow" does the same). Beyond, Helidon answers 413
+     * and closes without reading.
+     */
+    static final int SWALLOW_BYTES = 2 * 1024 * 1024;
+
+    /**
+     * @param metrics  the library instance the routes read and feed
+     * @param registry the registry the scrape renders
+     * @param settings auth tokens and ingestion limits
+     */
+    public HttpApi(LlmMetrics metrics, PrometheusMeterRegistry registry, HttpSettings settings) {
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.recentIds = new RecentEventIds(settings.dedupeWindow(), settings.dedupeMaxIds(), CoarseClock.system());
+        this.journal = settings.journal().map(HttpApi::openJournal).orElse(null);
+        this.modelRates = new ModelRates(registry, System::nanoTime);
+        modelRates.start();
+    }
+
+    /**
+     * Durable mode: replays the journal through the bus, rebuilding the store and the meters, and starts
+     * its periodic compaction. Call it once, before the server takes requests; without a journal it does
+     * nothing.
+     *
+     * @return the number of events replayed
+     */
+    public long recover() throws IOException {
+        if (journal == null) {
+            return 0;
+        }
+        long replayed = journal.replay(metrics.bus(), metrics.collector(), recentIds);
+        long periodMs = settings.journal().orElseThrow().compactInterval().toMillis();
+        maintenance = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("llm-metrics-journal-compaction").daemon(true).factory());
+        maintenance.scheduleWithFixedDelay(this::compact, periodMs, periodMs, TimeUnit.MILLISECONDS);
+        return replayed;
+    }
+
+    /** Stops the model sampler and compaction and closes the journal, once the server no longer takes requests. */
+    public void close() throws IOException {
+        modelRates.close();
+        if (maintenance != null) {
+            maintenance.shutdownNow();
+        }
+        if (journal != null) {
+            journal.close();
+        }
+    }
+
+    private void compact() {
+        try {
+            long shrunk = journal.compact(metrics.store());
+            if (shrunk > 0) {
+                LOG.log(Level.INFO, "Journal compacted by {0} bytes", String.valueOf(shrunk));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "Journal compaction failed; trying again at the next period", e);
+        }
+    }
+
+    private static EventJournal openJournal(HttpSettings.JournalSettings journal) {
+        try {
+            return new EventJournal(Journal.open(journal.path(), journal.segmentBytes(), journal.commitDelay()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the journal at " + journal.path(), e);
+        }
+    }
+
+    /** Adds the routes, the auth filter and the JSON error handling to {@code routing}. */
+    public void routing(HttpRouting.Builder routing) {
+        routing.addFilter(drain);
+        settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
+        routing.register("/metrics", new ScrapeService(registry, metrics.collector(), settings.scrapeToken().map(Secret::new).orElse(null)))
+                .register("/health", new HealthService(metrics.store()))
+                .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
+                        recentIds, journal))
+                .register("/events/metrics", new SessionService(metrics.store(), metrics.collector(), journal))
+                .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.collector()))
+                .register("/events/metrics", new ModelRatesService(modelRates))
+                .register("/events/stats", new BusStatsService(metrics.bus()))
+                .register("/", new WebService());
+        JsonErrors.register(routing);
+    }
+
+    /**
+     * Applies the settings every llm-metrics server needs: JSON pre-routing errors, the payload limit (the
+     * body limit plus what a 413 swallows, see {@link #SWALLOW_BYTES}), TCP_NODELAY so that the last write of
+     * a streamed response is not held back by Nagle's algorithm, and no
+     * Helidon shutdown hook, since Helidon's stop interrupts requests in progress; stop through
+     * {@link #drain(Duration)} first.
+     */
+    public void listener(WebServerConfig.Builder server) {
+        server.directHandlers(JsonErrors.directHandlers())
+                .maxPayloadSize((long) settings.maxBodyBytes() + SWALLOW_BYTES)
+                .connectionOptions(socket -> socket.tcpNoDelay(true))
+                .shutdownHook(false);
+    }
+
+    /**
+     * Refuses new requests with 503 and waits up to {@code grace} for those in progress to be answered.
+     *
+     * @return whether they all finished in time
+     */
+    public boolean drain(Duration grace) {
+        return drain.drain(grace);
+    }
+}

@@ -1,0 +1,59 @@
+package dev.llmmetrics.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The HTTP layer's settings.
+ *
+ * @param authToken    the {@code x-internal-auth} secret guarding {@code /events/**}; empty for none
+ * @param scrapeToken  the bearer token guarding {@code /metrics}; empty for an open scrape
+ * @param maxBodyBytes the largest {@code POST /events} body accepted, in bytes
+ * @param maxBatch     the most events one {@code POST /events} may carry
+ * @param dedupeWindow how long an {@code event_id} is remembered, so that a retry is not applied twice
+ * @param dedupeMaxIds the most {@code event_id}s remembered; past it the oldest are forgotten early
+ * @param journal      durable mode's journal, or empty for memory only
+ */
+public record HttpSettings(Optional<String> authToken, Optional<String> scrapeToken, int maxBodyBytes, int maxBatch,
+                           Duration dedupeWindow, int dedupeMaxIds, Optional<JournalSettings> journal) {
+
+    /**
+     * Durable mode: where the journal lives and how it is written.
+     *
+     * @param path            the journal's directory
+     * @param segmentBytes    size past which a segment is sealed (and can be compacted)
+     * @param commitDelay     the longest an append waits to share an {@code fsync} with others
+     * @param compactInterval how often sealed segments are compacted
+     */
+    public record JournalSettings(Path path, long segmentBytes, Duration commitDelay, Duration compactInterval) {
+    }
+
+    /** The default body limit: 1 MiB. */
+    public static final int DEFAULT_MAX_BODY_BYTES = 1 << 20;
+    /** The default batch limit: 1 000 events. */
+    public static final int DEFAULT_MAX_BATCH = 1_000;
+    /** The default dedupe window: 10 minutes. */
+    public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofMinutes(10);
+    /** The default bound on remembered event ids: 100 000. */
+    public static final int DEFAULT_DEDUPE_MAX_IDS = 100_000;
+
+    /** Rejects empty tokens and limits that are not positive. */
+    public HttpSettings {
+        authToken = authToken.filter(t -> !t.isEmpty());
+        scrapeToken = scrapeToken.filter(t -> !t.isEmpty());
+        if (maxBodyBytes < 1 || maxBatch < 1 || dedupeMaxIds < 1) {
+            throw new IllegalArgumentException("maxBodyBytes, maxBatch and dedupeMaxIds must be positive");
+        }
+        if (dedupeWindow == null || dedupeWindow.isNegative() || dedupeWindow.isZero()) {
+            throw new IllegalArgumentException("dedupeWindow must be positive, was " + dedupeWindow);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "HttpSettings[authToken=" + (authToken.isPresent() ? "****" : "none") + ", scrapeToken="
+                + (scrapeToken.isPresent() ? "****" : "none") + ", maxBodyBytes=" + maxBodyBytes + ", maxBatch=" + maxBatch + ", dedupeWindow=" + dedupeWindow
+                + ", dedupeMaxIds=" + dedupeMaxIds + ", journal=" + journal + "]";
+    }
+}

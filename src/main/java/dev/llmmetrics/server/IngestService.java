@@ -1,0 +1,257 @@
+package dev.llmmetrics.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.EventBus;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.RequestException;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * {@code POST /events}: ingestion for producers outside the JVM.
+ *
+ * <p>The body is one event object, a JSON array of them, or NDJSON ({@code application/x-ndjson}, one
+ * object per line). All or nothing: every event is decoded and validated first; if any is invalid, none
+ * is published and the 400 answer lists each problem by index and field. Otherwise all are published in
+ * order and the answer is 202 with their count. Bodies over the size limit get 413, batches over the
+ * length limit 413, and malformed JSON or invalid UTF-8 400.
+ */
+final class IngestService implements HttpService {
+
+    private static final String NDJSON = "application/x-ndjson";
+    private static final String JSON_LINES = "application/jsonl";
+
+    private final EventBus bus;
+    private final int maxBodyBytes;
+    private final int maxBatch;
+    private final RecentEventIds recentIds;
+    private final EventJournal journal;
+
+    /** @param journal durable mode's journal, or {@code null} */
+    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, RecentEventIds recentIds, EventJournal journal) {
+        this.bus = bus;
+        this.maxBodyBytes = maxBodyBytes;
+        this.maxBatch = maxBatch;
+        this.recentIds = recentIds;
+        this.journal = journal;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/", this::ingest);
+    }
+
+    private void ingest(ServerRequest request, ServerResponse response) {
+        byte[] body;
+        try {
+            body = readBounded(request);
+        } catch (UnreadableBody e) {
+            // The rest of the body cannot be found in the stream: answer, then close the connection.
+            response.header(HeaderValues.CONNECTION_CLOSE);
+            ApiError.send(response, Status.BAD_REQUEST_400, "malformed_body", e.getMessage());
+            return;
+        }
+        if (body == null) {
+            // Helidon then reads and discards the rest, up to its own limit (HttpApi.SWALLOW_BYTES more), so
+            // that the client, likely still sending, reads this answer rather than a reset connection.
+            ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "body_too_large",
+                    "the body exceeds " + maxBodyBytes + " bytes");
+            return;
+        }
+        String text = utf8(body);
+        String contentType = request.headers().first(HeaderNames.CONTENT_TYPE).orElse("").toLowerCase();
+        List<JsonNode> nodes = contentType.startsWith(NDJSON) || contentType.startsWith(JSON_LINES)
+                ? parseLines(text) : parseJson(text);
+        if (nodes.isEmpty()) {
+            throw new BadRequest("empty_batch", "the body holds no event");
+        }
+        if (nodes.size() > maxBatch) {
+            ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "batch_too_large",
+                    "a batch holds at most " + maxBatch + " events, this one " + nodes.size());
+            return;
+        }
+        List<Event> events = new ArrayList<>(nodes.size());
+        List<String> eventIds = new ArrayList<>(nodes.size());
+        List<ApiError.Problem> problems = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            try {
+                Event event = EventJson.decode(nodes.get(i));
+                eventIds.add(EventJson.eventId(nodes.get(i)));
+                if (!bus.accepts(event.type())) {
+                    problems.add(new ApiError.Problem(i, "type", "too many distinct event types; not accepting " + event.type()));
+                }
+                events.add(event);
+            } catch (EventJson.InvalidField e) {
+                problems.add(new ApiError.Problem(i, e.field, e.getMessage()));
+            }
+        }
+        if (!problems.isEmpty()) {
+            Json.send(response, Status.BAD_REQUEST_400, new ApiError("invalid_events",
+                    problems.size() + " of " + nodes.size() + " events are invalid; none was applied", problems));
+            return;
+        }
+        // Room for every new type name first, all or none: a batch must never fail half published.
+        List<String> types = new ArrayList<>(events.size());
+        for (Event event : events) {
+            types.add(event.type());
+        }
+        if (!bus.reserve(types)) {
+            Set<String> known = bus.stats().publishedByType().keySet();
+            for (int i = 0; i < events.size(); i++) {
+                if (!known.contains(events.get(i).type())) {
+                    problems.add(new ApiError.Problem(i, "type", "too many distinct event types; not accepting " + events.get(i).type()));
+                }
+            }
+            Json.send(response, Status.BAD_REQUEST_400, new ApiError("invalid_events",
+                    "the batch's new event types exceed the bound on distinct types; none was applied", problems));
+            return;
+        }
+        // A retried event (same event_id within the window) is acknowledged and not applied again; the
+        // claim is atomic, so of concurrent duplicates exactly one is applied.
+        List<Event> fresh = new ArrayList<>(events.size());
+        List<String> freshIds = new ArrayList<>(events.size());
+        for (int i = 0; i < events.size(); i++) {
+            String eventId = eventIds.get(i);
+            if (eventId == null || recentIds.claim(eventId)) {
+                fresh.add(events.get(i));
+                freshIds.add(eventId);
+            }
+        }
+        // Durable mode: on disk before it is applied and acknowledged.
+        if (journal != null && !fresh.isEmpty()) {
+            try {
+                journal.append(fresh, freshIds);
+            } catch (IOException e) {
+                freshIds.stream().filter(Objects::nonNull).forEach(recentIds::release);
+                ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "journal_unavailable",
+                        "the events could not be written to the journal; none was applied, retry later");
+                return;
+            }
+        }
+        for (Event event : fresh) {
+            bus.publish(event);
+        }
+        Json.send(response, Status.ACCEPTED_202, new Accepted(fresh.size(), events.size() - fresh.size()));
+    }
+
+    /**
+     * The body, or {@code null} if it is longer than the limit.
+     *
+     * <p>Helidon reads the body's framing lazily, as the handler reads the stream, so a broken framing
+     * (a chunk size that is not hex, a negative Content-Length, a connection closed before the declared
+     * length) surfaces here as an arbitrary runtime exception: it is the client's fault, an
+     * {@link UnreadableBody}. Helidon's own {@link RequestException}s (a chunked body over the server's
+     * limit) keep their answer. The stream is closed only once read to its end: closing it earlier would
+     * block to drain a body that may never come.
+     */
+    private byte[] readBounded(ServerRequest request) throws UnreadableBody {
+        OptionalLong length = request.headers().contentLength();
+        if (length.isPresent() && length.getAsLong() < 0) {
+            throw new UnreadableBody("Content-Length must not be negative");
+        }
+        long declared = length.orElse(-1L);
+        if (declared > maxBodyBytes) {
+            return null;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) declared : 8192);
+        byte[] buffer = new byte[8192];
+        try {
+            InputStream in = request.content().inputStream();
+            int read;
+            while ((read = in.read(buffer)) != -1) {
+                if (out.size() + read > maxBodyBytes) {
+                    return null;
+                }
+                out.write(buffer, 0, read);
+            }
+            in.close();
+        } catch (RequestException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new UnreadableBody("the body could not be read as its headers declare it"
+                    + (declared >= 0 ? " (Content-Length " + declared + ")" : " (chunked)"));
+        }
+        return out.toByteArray();
+    }
+
+    /** The body's framing is broken; the message says how, for the client. */
+    private static final class UnreadableBody extends Exception {
+        UnreadableBody(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private static String utf8(byte[] body) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(body))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new BadRequest("invalid_utf8", "the body is not valid UTF-8");
+        }
+    }
+
+    private static List<JsonNode> parseJson(String text) {
+        JsonNode root = readTree(text, "the body is not valid JSON");
+        List<JsonNode> nodes = new ArrayList<>();
+        if (root.isArray()) {
+            root.forEach(nodes::add);
+        } else {
+            nodes.add(root);
+        }
+        return nodes;
+    }
+
+    private static List<JsonNode> parseLines(String text) {
+        List<JsonNode> nodes = new ArrayList<>();
+        String[] lines = text.split("\r?\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            if (!lines[i].isBlank()) {
+                nodes.add(readTree(lines[i], "line " + (i + 1) + " is not valid JSON"));
+            }
+        }
+        return nodes;
+    }
+
+    private static JsonNode readTree(String text, String problem) {
+        if (text.isBlank()) {
+            throw new BadRequest("empty_batch", "the body holds no event");
+        }
+        try {
+            return Json.MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+            throw new BadRequest("malformed_json", problem + where + ": " + e.getOriginalMessage());
+        }
+    }
+
+    /**
+     * The answer to an accepted batch.
+     *
+     * @param accepted   events applied
+     * @param duplicates events acknowledged but not applied, their {@code event_id} seen within the window
+     */
+    record Accepted(int accepted, int duplicates) {
+    }
+}

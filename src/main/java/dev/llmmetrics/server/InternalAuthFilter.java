@@ -1,0 +1,38 @@
+package dev.llmmetrics.server;
+
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+
+/**
+ * Guards every {@code /events} route with the original design's {@code x-internal-auth} header: a
+ * request without the right value gets 401 with a JSON error. The comparison is constant-time and the
+ * token is never logged or echoed.
+ */
+final class InternalAuthFilter implements Filter {
+
+    static final HeaderName HEADER = HeaderNames.create("x-internal-auth");
+    private static final String GUARDED_PREFIX = "/events";
+
+    private final Secret token;
+
+    InternalAuthFilter(Secret token) {
+        this.token = token;
+    }
+
+    @Override
+    public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
+        String path = request.path().path();
+        boolean guarded = path.equals(GUARDED_PREFIX) || path.startsWith(GUARDED_PREFIX + "/");
+        if (guarded && !token.matches(request.headers().first(HEADER).orElse(null))) {
+            ApiError.send(response, Status.UNAUTHORIZED_401, "unauthorized",
+                    "missing or wrong x-internal-auth header");
+            return;
+        }
+        chain.proceed();
+    }
+}

@@ -1,0 +1,113 @@
+package dev.llmmetrics.server;
+
+import io.helidon.http.DirectHandler;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HttpException;
+import io.helidon.http.HttpMediaTypes;
+import io.helidon.http.ServerResponseHeaders;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.DirectHandlers;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Every error the server sends is JSON, never a stack trace or an internal class name: errors thrown
+ * by handlers go through the routing's error handlers, and errors Helidon detects before routing (a
+ * malformed request line, a body over the server's limit) through the listener's direct handlers.
+ */
+final class JsonErrors {
+
+    private static final Logger LOG = System.getLogger(JsonErrors.class.getName());
+
+    private JsonErrors() {
+    }
+
+    /** Registers the error handlers and the JSON 404 for unmatched routes on {@code routing}. */
+    static void register(HttpRouting.Builder routing) {
+        routing.error(BadRequest.class, (req, res, e) -> ApiError.send(res, Status.BAD_REQUEST_400, e.code(), e.getMessage()))
+                .error(HttpException.class, JsonErrors::httpException)
+                .error(Throwable.class, JsonErrors::unexpected)
+                .any((req, res) -> ApiError.send(res, Status.NOT_FOUND_404, "not_found",
+                        "no endpoint " + req.prologue().method().text() + " " + req.path().path()));
+    }
+
+    /** Direct handlers answering Helidon's own pre-routing errors in JSON. */
+    static DirectHandlers directHandlers() {
+        DirectHandler json = JsonErrors::direct;
+        DirectHandlers.Builder builder = DirectHandlers.builder();
+        for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
+            builder.addHandler(type, json);
+        }
+        return builder.build();
+    }
+
+    private static void httpException(ServerRequest request, ServerResponse response, HttpException e) {
+        Status status = e.status();
+        if (status.code() >= 500) {
+            unexpected(request, response, e);
+            return;
+        }
+        ApiError.send(response, status, code(status), status.reasonPhrase());
+    }
+
+    private static void unexpected(ServerRequest request, ServerResponse response, Throwable e) {
+        LOG.log(Level.ERROR, "Unexpected failure answering " + request.prologue().method().text() + " "
+                + request.path().path(), e);
+        if (!response.isSent()) {
+            ApiError.send(response, Status.INTERNAL_SERVER_ERROR_500, "internal_error",
+                    "the server failed to answer; the failure is logged");
+        }
+    }
+
+    private static DirectHandler.TransportResponse direct(DirectHandler.TransportRequest request,
+                                                          DirectHandler.EventType eventType, Status status,
+                                                          ServerResponseHeaders headers, String message) {
+        String error;
+        String detail;
+        if (status.code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
+            error = "body_too_large";
+            detail = "the body exceeds the server's size limit";
+        } else if (status.code() == Status.REQUEST_URI_TOO_LONG_414.code()) {
+            error = "uri_too_long";
+            detail = "the request target is longer than the server accepts";
+        } else if (status.code() == 431) {
+            error = "headers_too_large";
+            detail = "the request headers are larger than the server accepts";
+        } else if (status.code() == Status.HTTP_VERSION_NOT_SUPPORTED_505.code()) {
+            // A client error, not a server failure: the request names a protocol version this server
+            // does not speak (Helidon answers HTTP/1.0 so). 505 is meant for major versions.
+            status = Status.BAD_REQUEST_400;
+            error = "http_version_not_supported";
+            detail = "the server speaks HTTP/1.1 only";
+        } else if (eventType == DirectHandler.EventType.BAD_REQUEST) {
+            error = "bad_request";
+            detail = "the request is malformed";
+        } else if (eventType == DirectHandler.EventType.INTERNAL_ERROR && status.code() == 500
+                && request == DirectHandler.TransportRequest.empty()) {
+            // Helidon failed before it could read a request line and headers it would route (for example a
+            // method token with non-ASCII bytes): the bytes the client sent are at fault, not the server.
+            status = Status.BAD_REQUEST_400;
+            error = "bad_request";
+            detail = "the request is malformed";
+        } else {
+            error = code(status);
+            detail = status.reasonPhrase();
+        }
+        byte[] body = ("{\"error\":\"" + error + "\",\"detail\":\"" + detail + "\"}").getBytes(StandardCharsets.UTF_8);
+        headers.set(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+        return DirectHandler.TransportResponse.builder()
+                .status(status)
+                .headers(headers)
+                .entity(body)
+                .keepAlive(eventType.keepAlive())
+                .build();
+    }
+
+    private static String code(Status status) {
+        return status.reasonPhrase().toLowerCase().replaceAll("[^a-z0-9]+", "_").replaceAll("^_|_$", "");
+    }
+}

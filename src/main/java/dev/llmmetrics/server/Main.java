@@ -1,0 +1,154 @@
+package dev.llmmetrics.server;
+
+import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.LlmMetricsConfig;
+import dev.llmmetrics.cost.PriceTable;
+import io.helidon.config.Config;
+import io.helidon.logging.common.LogConfig;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.WebServerConfig;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The llm-metrics server: wires the library, the Prometheus registry and the HTTP routes, then starts
+ * Helidon. {@code --demo} also starts simulated traffic.
+ */
+public final class Main {
+
+    private static final Logger LOG = System.getLogger(Main.class.getName());
+
+    private Main() {
+    }
+
+    /** Starts the server; {@code --demo} adds simulated traffic. Stops gracefully on SIGTERM. */
+    public static void main(String[] args) {
+        List<String> arguments = Arrays.asList(args);
+        if (arguments.contains("--help") || arguments.contains("-h")) {
+            System.out.println("Usage: java -jar llm-metrics.jar [--demo]\nConfiguration: application.yaml keys, "
+                    + "or environment variables such as SERVER_PORT, SERVER_HOST, LLM_METRICS_AUTH_TOKEN (see README).");
+            return;
+        }
+        for (String argument : arguments) {
+            if (!argument.equals("--demo")) {
+                System.err.println("Unknown argument " + argument + "; usage: java -jar llm-metrics.jar [--demo]");
+                System.exit(2);
+            }
+        }
+        LogConfig.configureRuntime();
+        try {
+            start(Config.create(), arguments.contains("--demo"), 1.0);
+        } catch (IllegalArgumentException e) {
+            System.err.println("llm-metrics cannot start: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    /**
+     * Starts everything from {@code config}; the returned handle stops it.
+     *
+     * @param demo          whether to run simulated traffic
+     * @param demoTimeScale multiplies the simulated latencies
+     */
+    static Running start(Config config, boolean demo, double demoTimeScale) {
+        LlmMetricsConfig libraryConfig = Settings.library(config);
+        PriceTable prices = Settings.prices(config, demo);
+        HttpSettings httpSettings = Settings.http(config);
+        String host = Settings.host(config, httpSettings);
+
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new PrometheusRegistry(),
+                CoarseClock.system());
+        // Two JVM meters break Prometheus naming rules (promtool check metrics flags them): a "_count" gauge
+        // and a counter in nanoseconds. process_cpu_usage and system_cpu_usage cover the same ground.
+        registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("system.cpu.count")
+                || id.getName().equals("process.cpu.time")));
+        new ClassLoaderMetrics().bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        JvmGcMetrics gcMetrics = new JvmGcMetrics();
+        gcMetrics.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+
+        LlmMetrics metrics = LlmMetrics.builder(registry).config(libraryConfig).prices(prices).clock(CoarseClock.system())
+                .semanticConventions(Settings.genAiConventions(config)).build();
+
+        HttpApi api = new HttpApi(metrics, registry, httpSettings);
+        try {
+            api.recover();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot replay the journal", e);
+        }
+        WebServerConfig.Builder server = WebServer.builder()
+                .config(config.get("server"))
+                .host(host)
+                .routing(api::routing);
+        api.listener(server);
+        WebServer webServer = server.build().start();
+
+        LOG.log(Level.INFO, "llm-metrics listening on http://{0}:{1} (scrape at /metrics)", host, String.valueOf(webServer.port()));
+        if (httpSettings.authToken().isEmpty()) {
+            LOG.log(Level.WARNING, "LLM_METRICS_AUTH_TOKEN is not set: the /events endpoints accept requests without "
+                    + "x-internal-auth" + (Settings.hostConfigured(config) ? "" : "; listening on loopback only (set SERVER_HOST to change)"));
+        }
+        if (prices.example()) {
+            LOG.log(Level.WARNING, "Costing with an EXAMPLE price table (prices as of {0}); set prices.path "
+                    + "(PRICES_PATH) to a table of your own prices", prices.asOf());
+        } else if (prices.isEmpty()) {
+            LOG.log(Level.INFO, "No price table (prices.path): costs are not computed, llm_unpriced_requests_total "
+                    + "counts the completed requests");
+        }
+        DemoTraffic traffic = demo ? new DemoTraffic(metrics.tracker(), metrics.bus(), 8, demoTimeScale) : null;
+        Duration grace = config.get("server.shutdown-grace-period").as(Duration.class).orElse(Duration.ofSeconds(10));
+        Running running = new Running(webServer, api, grace, metrics, traffic, gcMetrics, registry);
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("llm-metrics-shutdown").unstarted(running::stop));
+        return running;
+    }
+
+    /** A started server and what it owns. */
+    record Running(WebServer server, HttpApi api, Duration grace, LlmMetrics metrics, DemoTraffic traffic,
+                   JvmGcMetrics gcMetrics, PrometheusMeterRegistry registry) {
+
+        int port() {
+            return server.port();
+        }
+
+        /**
+         * Stops the demo, lets the requests in progress finish (new ones get 503) within the grace period,
+         * then stops the server and the library.
+         */
+        synchronized void stop() {
+            if (traffic != null) {
+                traffic.close();
+            }
+            if (server.isRunning()) {
+                if (!api.drain(grace)) {
+                    LOG.log(Level.WARNING, "Requests still in progress after the {0} grace period; stopping anyway", grace);
+                }
+                server.stop();
+            }
+            try {
+                api.close();
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "Closing the journal failed", e);
+            }
+            metrics.close();
+            gcMetrics.close();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.llmmetrics.server;
+
+import dev.llmmetrics.meter.SessionMetricsCollector;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * {@code GET /metrics}: the Prometheus scrape of the registry, streamed to the response through a 64 KiB
+ * buffer, never held whole in memory.
+ *
+ * <p>The format follows the {@code Accept} header as Prometheus' own client library negotiates it:
+ * text format 0.0.4 by default, OpenMetrics 1.0 when asked for. In both, the per-session families are
+ * written by the collector straight from its figures ({@link SessionMetricsCollector#writeSessionSeries}),
+ * several times faster than through the registry's snapshots; any other format goes the registry's way. Open by default, as Prometheus expects;
+ * with a scrape token configured, only {@code Authorization: Bearer <token>} gets through.
+ */
+final class ScrapeService implements HttpService {
+
+    private static final String BEARER = "Bearer ";
+
+    private final PrometheusMeterRegistry registry;
+    private final SessionMetricsCollector collector;
+    private final Secret bearerToken;
+    private final ExpositionFormats formats = ExpositionFormats.init();
+
+    /**
+     * @param collector   writes the per-session families itself, faster than the registry's snapshots
+     * @param bearerToken the scrape token, or {@code null} for an open scrape
+     */
+    ScrapeService(PrometheusMeterRegistry registry, SessionMetricsCollector collector, Secret bearerToken) {
+        this.registry = registry;
+        this.collector = collector;
+        this.bearerToken = bearerToken;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/", this::scrape);
+    }
+
+    private void scrape(ServerRequest request, ServerResponse response) throws IOException {
+        if (bearerToken != null && !authorized(request)) {
+            response.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"llm-metrics\"");
+            ApiError.send(response, Status.UNAUTHORIZED_401, "unauthorized", "the scrape needs Authorization: Bearer <token>");
+            return;
+        }
+        String accept = request.headers().first(HeaderNames.ACCEPT).orElse("");
+        ExpositionFormatWriter writer = formats.findWriter(accept);
+        response.header(HeaderNames.CONTENT_TYPE, writer.getContentType());
+        // Streamed in 64 KiB writes; the listener sets TCP_NODELAY, so the last small write is not held
+        // back by Nagle's algorithm waiting for the client's delayed ACK (about 40 ms a scrape otherwise).
+        try (OutputStream out = new BufferedOutputStream(response.outputStream(), 64 * 1024)) {
+            if (writer instanceof PrometheusTextFormatWriter || writer instanceof OpenMetricsTextFormatWriter) {
+                // The per-session families first, written from the figures; then every other family through
+                // the client's writer, which ends an OpenMetrics answer with its # EOF.
+                collector.writeSessionSeries(out, writer instanceof OpenMetricsTextFormatWriter);
+                writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionMetricsCollector.isSessionSeries(name)));
+            } else {
+                registry.scrape(out, accept);
+            }
+        }
+    }
+
+    private boolean authorized(ServerRequest request) {
+        String header = request.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+        return header.regionMatches(true, 0, BEARER, 0, BEARER.length())
+                && bearerToken.matches(header.substring(BEARER.length()).trim());
+    }
+}

@@ -1,0 +1,289 @@
+package dev.llmmetrics.server;
+
+import dev.llmmetrics.meter.SessionMetricsCollector;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.session.SessionMetrics;
+import dev.llmmetrics.session.SessionStore;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HttpMediaTypes;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The sessions resource under {@code /events/metrics}: one session's metrics in the original design's
+ * shape, the list of sessions, their summaries (the session shape without records, for the web view),
+ * and clearing a session from store and meters.
+ *
+ * <p>A session id may hold any character an event accepts, {@code /} and {@code %} included, so the id is
+ * read from the raw path and percent-decoded here (as strict UTF-8), not from Helidon's decoded path, in
+ * which an encoded {@code /} would already split the id into segments. An id that no event could carry
+ * (blank, too long, control characters, invalid UTF-8) is a 400 naming {@code session_id}.
+ */
+final class SessionService implements HttpService {
+
+    /** The most ids one page of the session list holds. */
+    static final int MAX_PAGE = 10_000;
+
+    /** The most summaries one page holds, and how many it holds unless told. */
+    static final int MAX_SUMMARY_PAGE = 1000;
+    static final int DEFAULT_SUMMARY_PAGE = 100;
+
+    /** Where the session id starts in the raw path, as {@link HttpApi} mounts this service. */
+    private static final String SESSION_PATH = "/events/metrics/session/";
+
+    /** About how many bytes of rendered session JSON are kept for sessions read again unchanged. */
+    static final long RENDERED_BYTES = 16L << 20;
+
+    private final SessionStore store;
+    private final SessionMetricsCollector collector;
+    private final EventJournal journal;
+    private final RenderedSessions rendered = new RenderedSessions(RENDERED_BYTES);
+
+    /** @param journal durable mode's journal, or {@code null} */
+    SessionService(SessionStore store, SessionMetricsCollector collector, EventJournal journal) {
+        this.store = store;
+        this.collector = collector;
+        this.journal = journal;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/session/{session_id:(?s).+}", this::session)
+                .delete("/session/{session_id:(?s).+}", this::clear)
+                .get("/sessions", this::sessions)
+                .get("/summaries", this::summaries);
+    }
+
+    private void session(ServerRequest request, ServerResponse response) {
+        String id = sessionId(request);
+        if (id == null) {
+            noEndpoint(request, response);
+            return;
+        }
+        String revision = store.revision(id);
+        if (revision == null) {
+            // Not held, or a store that does not tag its states: no entity tag, nothing kept.
+            store.session(id).ifPresentOrElse(
+                    metrics -> Json.send(response, Status.OK_200, metrics),
+                    () -> notFound(response));
+            return;
+        }
+        String etag = '"' + revision + '"';
+        response.header(HeaderNames.ETAG, etag);
+        response.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        if (matches(request.headers().value(HeaderNames.IF_NONE_MATCH).orElse(null), etag)) {
+            response.status(Status.NOT_MODIFIED_304).send();
+            return;
+        }
+        byte[] json = rendered.get(id, revision);
+        if (json == null) {
+            // The revision was read first, so what is rendered now is that state or a later one: kept under
+            // the earlier revision, it is only ever rendered again, never served for a state it does not show.
+            Optional<SessionMetrics> metrics = store.session(id);
+            if (metrics.isEmpty()) {
+                response.headers().remove(HeaderNames.ETAG);
+                response.headers().remove(HeaderNames.CACHE_CONTROL);
+                notFound(response);
+                return;
+            }
+            json = Json.bytes(metrics.get());
+            rendered.put(id, revision, json);
+        }
+        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+        response.send(json);
+    }
+
+    /** Whether an {@code If-None-Match} header names {@code etag} (or is {@code *}); weak tags compare equal. */
+    static boolean matches(String ifNoneMatch, String etag) {
+        if (ifNoneMatch == null) {
+            return false;
+        }
+        for (String tag : ifNoneMatch.split(",")) {
+            String candidate = tag.strip();
+            if (candidate.startsWith("W/")) {
+                candidate = candidate.substring(2);
+            }
+            if (candidate.equals("*") || candidate.equals(etag)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void clear(ServerRequest request, ServerResponse response) {
+        String id = sessionId(request);
+        if (id == null) {
+            noEndpoint(request, response);
+            return;
+        }
+        if (journal != null && store.summary(id).isPresent()) {
+            try {
+                journal.appendClear(id);
+            } catch (IOException e) {
+                ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "journal_unavailable",
+                        "the clear could not be written to the journal; nothing was cleared, retry later");
+                return;
+            }
+        }
+        rendered.forget(id);
+        if (collector.clearSession(id)) {
+            Json.send(response, Status.OK_200, new Cleared(id, true));
+        } else {
+            notFound(response);
+        }
+    }
+
+    private void sessions(ServerRequest request, ServerResponse response) {
+        int limit = QueryParams.intParam(request.query(), "limit", MAX_PAGE, 0, MAX_PAGE);
+        int offset = QueryParams.intParam(request.query(), "offset", 0, 0, Integer.MAX_VALUE);
+        List<String> ids = store.sessionIds(offset, limit);
+        Json.send(response, Status.OK_200, new SessionList(ids, ids.size(), store.sessionCount()));
+    }
+
+    /**
+     * The sessions' aggregates, most recently active first, each in the session shape with an empty
+     * {@code requests}: what a table of sessions needs, in one request. {@code id_contains} keeps the
+     * sessions whose id contains it, ignoring case; {@code total} then counts those.
+     */
+    private void summaries(ServerRequest request, ServerResponse response) {
+        int limit = QueryParams.intParam(request.query(), "limit", DEFAULT_SUMMARY_PAGE, 0, MAX_SUMMARY_PAGE);
+        int offset = QueryParams.intParam(request.query(), "offset", 0, 0, Integer.MAX_VALUE);
+        Optional<String> contains = QueryParams.stringParam(request.query(), "id_contains", Event.MAX_ID_LENGTH);
+        List<String> ids;
+        int total;
+        if (contains.isPresent()) {
+            String needle = contains.get().toLowerCase(Locale.ROOT);
+            List<String> matching = store.sessionIds(0, Integer.MAX_VALUE).stream()
+                    .filter(id -> id.toLowerCase(Locale.ROOT).contains(needle))
+                    .toList();
+            total = matching.size();
+            int from = Math.min(offset, total);
+            ids = matching.subList(from, (int) Math.min(total, (long) from + limit));
+        } else {
+            ids = store.sessionIds(offset, limit);
+            total = store.sessionCount();
+        }
+        List<SessionMetrics> sessions = new ArrayList<>(ids.size());
+        for (String id : ids) {
+            store.summary(id).ifPresent(sessions::add); // gone since the ids were read: left out
+        }
+        Json.send(response, Status.OK_200, new SessionSummaries(sessions, sessions.size(), total));
+    }
+
+    /**
+     * The session id of the request: the raw path after {@code /events/metrics/session/}, percent-decoded
+     * as UTF-8, or {@code null} when that part holds a literal {@code /} (several path segments, which is
+     * no endpoint: an id with a slash must encode it as {@code %2F}).
+     *
+     * @throws BadRequest when the id is badly encoded or could not be the id of any session
+     */
+    static String sessionId(ServerRequest request) {
+        String raw = request.prologue().uriPath().rawPath();
+        int start = raw.indexOf(SESSION_PATH); // not always 0: an absolute-form target, "//events/...", "/x/../events/..."
+        String id;
+        if (start >= 0) {
+            String encoded = raw.substring(start + SESSION_PATH.length());
+            if (encoded.indexOf('/') >= 0) {
+                return null;
+            }
+            id = percentDecode(encoded);
+        } else {
+            // Mounted elsewhere, or a request target Helidon rewrote: fall back to its decoded parameter.
+            id = request.path().pathParameters().get("session_id");
+            if (id.indexOf('/') >= 0) {
+                return null;
+            }
+        }
+        try {
+            return Event.requireValidId("session_id", id);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("invalid_session_id", e.getMessage());
+        }
+    }
+
+    /** Strict percent-decoding of one path segment: {@code %} must start two hex digits, the bytes must be UTF-8. */
+    static String percentDecode(String encoded) {
+        if (encoded.indexOf('%') < 0 && isAscii(encoded)) {
+            return encoded;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(encoded.length());
+        for (int i = 0; i < encoded.length(); i++) {
+            char c = encoded.charAt(i);
+            if (c == '%') {
+                int high = i + 1 < encoded.length() ? Character.digit(encoded.charAt(i + 1), 16) : -1;
+                int low = i + 2 < encoded.length() ? Character.digit(encoded.charAt(i + 2), 16) : -1;
+                if (high < 0 || low < 0) {
+                    throw new BadRequest("invalid_session_id", "session_id is not validly percent-encoded (at index " + i + ")");
+                }
+                bytes.write(high << 4 | low);
+                i += 2;
+            } else if (c < 0x100) {
+                bytes.write(c); // the request line is read byte for byte
+            } else {
+                byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+                bytes.write(utf8, 0, utf8.length);
+            }
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes.toByteArray()))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new BadRequest("invalid_session_id", "session_id is not valid UTF-8 once percent-decoded");
+        }
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void noEndpoint(ServerRequest request, ServerResponse response) {
+        ApiError.send(response, Status.NOT_FOUND_404, "not_found",
+                "no endpoint " + request.prologue().method().text() + " " + request.prologue().uriPath().path()
+                        + " (a session id holding a slash must encode it as %2F)");
+    }
+
+    private static void notFound(ServerResponse response) {
+        ApiError.send(response, Status.NOT_FOUND_404, "session_not_found", "no metrics for this session");
+    }
+
+    /**
+     * @param sessions session ids, most recently active first
+     * @param count    ids in this answer (the original design's field)
+     * @param total    sessions held in the store
+     */
+    record SessionList(List<String> sessions, int count, int total) {
+    }
+
+    /**
+     * @param sessions summaries, most recently active first, each with an empty {@code requests}
+     * @param count    summaries in this answer
+     * @param total    sessions held in the store (that match {@code id_contains}, when given)
+     */
+    record SessionSummaries(List<SessionMetrics> sessions, int count, int total) {
+    }
+
+    /** The answer to a successful DELETE. */
+    record Cleared(String sessionId, boolean cleared) {
+    }
+}

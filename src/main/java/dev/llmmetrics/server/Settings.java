@@ -1,0 +1,84 @@
+package dev.llmmetrics.server;
+
+import dev.llmmetrics.LlmMetricsConfig;
+import dev.llmmetrics.cost.PriceTable;
+import io.helidon.config.Config;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/** Reads the server's settings from Helidon config (application.yaml, then environment, then system properties). */
+final class Settings {
+
+    private Settings() {
+    }
+
+    static LlmMetricsConfig library(Config config) {
+        LlmMetricsConfig d = LlmMetricsConfig.DEFAULTS;
+        return LlmMetricsConfig.builder()
+                .maxSessions(config.get("store.max.sessions").asInt().orElse(d.maxSessions()))
+                .maxRecordsPerSession(config.get("store.max.records").asInt().orElse(d.maxRecordsPerSession()))
+                .sessionIdleTimeout(config.get("store.idle.timeout").as(Duration.class).orElse(d.sessionIdleTimeout()))
+                .maxMeteredSessions(config.get("meters.max.sessions").asInt().orElse(d.maxMeteredSessions()))
+                .maxModels(config.get("meters.max.models").asInt().orElse(d.maxModels()))
+                .maxEventTypes(config.get("bus.max.types").asInt().orElse(d.maxEventTypes()))
+                .build();
+    }
+
+    /** The value of {@code prices.path} that names the example table shipped in the jar. */
+    static final String SAMPLE_PRICES = "sample";
+
+    /**
+     * The price table at {@code prices.path}: a JSON file, or {@value #SAMPLE_PRICES} for the example shipped
+     * in the jar; without the key, none (every request unpriced), or the example in demo mode.
+     *
+     * @throws IllegalArgumentException if the file cannot be read or is not a valid price table
+     */
+    static PriceTable prices(Config config, boolean demo) {
+        Optional<String> path = config.get("prices.path").asString().asOptional().map(String::trim).filter(p -> !p.isEmpty());
+        if (path.isEmpty()) {
+            return demo ? PriceTable.sample() : PriceTable.EMPTY;
+        }
+        if (path.get().equals(SAMPLE_PRICES)) {
+            return PriceTable.sample();
+        }
+        try {
+            return PriceTable.load(Path.of(path.get()));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read the price table " + path.get() + " (prices.path): " + e, e);
+        }
+    }
+
+    /** Whether to register the OpenTelemetry GenAI semantic-convention instruments too ({@code meters.otel.genai}). */
+    static boolean genAiConventions(Config config) {
+        return config.get("meters.otel.genai").asBoolean().orElse(false);
+    }
+
+    static HttpSettings http(Config config) {
+        return new HttpSettings(secret(config, "llm.metrics.auth.token"), secret(config, "llm.metrics.scrape.token"),
+                config.get("ingest.max.body.bytes").asInt().orElse(HttpSettings.DEFAULT_MAX_BODY_BYTES),
+                config.get("ingest.max.batch").asInt().orElse(HttpSettings.DEFAULT_MAX_BATCH),
+                config.get("ingest.dedupe.window").as(Duration.class).orElse(HttpSettings.DEFAULT_DEDUPE_WINDOW),
+                config.get("ingest.dedupe.max.ids").asInt().orElse(HttpSettings.DEFAULT_DEDUPE_MAX_IDS),
+                config.get("store.journal.path").asString().asOptional().filter(p -> !p.isBlank())
+                        .map(p -> new HttpSettings.JournalSettings(Path.of(p),
+                                config.get("store.journal.segment.bytes").asLong().orElse(16L << 20),
+                                config.get("store.journal.commit.delay").as(Duration.class).orElse(Duration.ofMillis(2)),
+                                config.get("store.journal.compact.interval").as(Duration.class).orElse(Duration.ofSeconds(30)))));
+    }
+
+    /** The host to bind: {@code server.host} if set; else every interface with an auth token, loopback without. */
+    static String host(Config config, HttpSettings http) {
+        return config.get("server.host").asString()
+                .orElse(http.authToken().isPresent() ? "0.0.0.0" : "127.0.0.1");
+    }
+
+    static boolean hostConfigured(Config config) {
+        return config.get("server.host").asString().isPresent();
+    }
+
+    private static Optional<String> secret(Config config, String key) {
+        return config.get(key).asString().asOptional().map(String::trim).filter(s -> !s.isEmpty());
+    }
+}

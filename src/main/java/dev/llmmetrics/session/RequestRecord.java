@@ -1,0 +1,60 @@
+package dev.llmmetrics.session;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * One LLM request as the store remembers it.
+ *
+ * @param timestamp        when the request completed or failed
+ * @param model            the model called
+ * @param durationMs       how long it took in milliseconds; 0 for a failure of unknown duration
+ * @param promptTokens     prompt tokens; 0 for a failure
+ * @param completionTokens completion tokens; 0 for a failure
+ * @param totalTokens      total tokens; 0 for a failure
+ * @param hasToolCalls     whether the response asked for tool calls
+ * @param success          whether the request completed
+ * @param error            what went wrong, {@code null} for a success
+ * @param cachedTokens     of the prompt tokens, those served from the provider's cache; 0 for a failure
+ * @param reasoningTokens  of the completion tokens, those spent reasoning; 0 for a failure
+ * @param timeToFirstTokenMs time to the first token of a streamed response; {@code null} when unknown,
+ *                         always for a failure
+ * @param costUsd          what the request cost in US dollars by the store's price table; {@code null} when
+ *                         the model has no price, and for a failure
+ */
+public record RequestRecord(Instant timestamp, String model, long durationMs, int promptTokens, int completionTokens,
+                            int totalTokens, boolean hasToolCalls, boolean success, String error,
+                            int cachedTokens, int reasoningTokens, Long timeToFirstTokenMs, Double costUsd) {
+
+    /** Checks the record is self-consistent: a success has no error, a failure has no tokens, time or cost. */
+    public RequestRecord {
+        Objects.requireNonNull(timestamp, "timestamp");
+        Objects.requireNonNull(model, "model");
+        if (durationMs < 0 || promptTokens < 0 || completionTokens < 0 || totalTokens < 0) {
+            throw new IllegalArgumentException("durationMs and token counts must not be negative");
+        }
+        if (cachedTokens < 0 || cachedTokens > promptTokens || reasoningTokens < 0 || reasoningTokens > completionTokens) {
+            throw new IllegalArgumentException("cached tokens must be part of the prompt, reasoning tokens of the completion");
+        }
+        if (timeToFirstTokenMs != null && (timeToFirstTokenMs < 0 || timeToFirstTokenMs > durationMs)) {
+            throw new IllegalArgumentException("timeToFirstTokenMs must be 0 to durationMs");
+        }
+        if (costUsd != null && !(costUsd >= 0 && Double.isFinite(costUsd))) {
+            throw new IllegalArgumentException("costUsd must be a finite amount, not negative");
+        }
+        if (success && error != null) {
+            throw new IllegalArgumentException("a successful request has no error");
+        }
+        if (!success && (error == null || promptTokens != 0 || completionTokens != 0 || totalTokens != 0 || hasToolCalls
+                || timeToFirstTokenMs != null || costUsd != null)) {
+            throw new IllegalArgumentException("a failed request has an error and no tokens, tool calls, time to first token or cost");
+        }
+    }
+
+    /** A record without cached or reasoning tokens, time to first token or cost. */
+    public RequestRecord(Instant timestamp, String model, long durationMs, int promptTokens, int completionTokens,
+                         int totalTokens, boolean hasToolCalls, boolean success, String error) {
+        this(timestamp, model, durationMs, promptTokens, completionTokens, totalTokens, hasToolCalls, success, error,
+                0, 0, null, null);
+    }
+}

@@ -1,0 +1,105 @@
+package dev.llmmetrics.session;
+
+import dev.llmmetrics.cost.ModelPrice;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A consistent snapshot of one session's metrics.
+ *
+ * <p>The semantics are the original design's: {@code totalDurationMs} and both averages are over
+ * <em>successful</em> requests, and a failed request counts in {@code totalRequests} and
+ * {@code failedRequests} with zero tokens. The aggregates are exact over every request the session
+ * ever made, while {@code requests} holds only the most recent ones (the store's per-session bound),
+ * oldest first.
+ *
+ * @param sessionId             the session
+ * @param totalRequests         requests that completed or failed
+ * @param successfulRequests    requests that completed
+ * @param failedRequests        requests that failed
+ * @param totalDurationMs       summed duration of the successful requests, in milliseconds
+ * @param totalPromptTokens     summed prompt tokens
+ * @param totalCompletionTokens summed completion tokens
+ * @param totalTokens           summed total tokens
+ * @param requestsWithTools     successful requests whose response asked for tool calls
+ * @param lastActive            when the store last saw an event of this session
+ * @param requests              the most recent request records, oldest first
+ * @param totalCachedTokens     summed cached prompt tokens (part of {@code totalPromptTokens})
+ * @param totalReasoningTokens  summed reasoning tokens (part of {@code totalCompletionTokens})
+ * @param cost                  what the successful requests cost, by the store's price table
+ */
+public record SessionMetrics(String sessionId, long totalRequests, long successfulRequests, long failedRequests,
+                             long totalDurationMs, long totalPromptTokens, long totalCompletionTokens,
+                             long totalTokens, long requestsWithTools, Instant lastActive,
+                             List<RequestRecord> requests, long totalCachedTokens, long totalReasoningTokens,
+                             SessionCost cost) {
+
+    /** Checks the aggregates are consistent and copies the record list. */
+    public SessionMetrics {
+        if (successfulRequests < 0 || failedRequests < 0 || totalRequests != successfulRequests + failedRequests) {
+            throw new IllegalArgumentException("totalRequests must equal successfulRequests + failedRequests");
+        }
+        if (requestsWithTools < 0 || requestsWithTools > successfulRequests) {
+            throw new IllegalArgumentException("requestsWithTools must be between 0 and successfulRequests");
+        }
+        requests = List.copyOf(requests);
+        if (totalCachedTokens < 0 || totalCachedTokens > totalPromptTokens
+                || totalReasoningTokens < 0 || totalReasoningTokens > totalCompletionTokens) {
+            throw new IllegalArgumentException("cached tokens must be part of the prompt, reasoning tokens of the completion");
+        }
+        Objects.requireNonNull(cost, "cost");
+        if (cost.pricedRequests() + cost.unpricedRequests() != successfulRequests) {
+            throw new IllegalArgumentException("every successful request is either priced or unpriced");
+        }
+    }
+
+    /** A session without cached or reasoning tokens, whose successful requests are all unpriced. */
+    public SessionMetrics(String sessionId, long totalRequests, long successfulRequests, long failedRequests,
+                          long totalDurationMs, long totalPromptTokens, long totalCompletionTokens,
+                          long totalTokens, long requestsWithTools, Instant lastActive, List<RequestRecord> requests) {
+        this(sessionId, totalRequests, successfulRequests, failedRequests, totalDurationMs, totalPromptTokens,
+                totalCompletionTokens, totalTokens, requestsWithTools, lastActive, requests, 0, 0,
+                new SessionCost(0, successfulRequests, 0));
+    }
+
+    /** The same aggregates without the records. */
+    public SessionMetrics withoutRequests() {
+        return new SessionMetrics(sessionId, totalRequests, successfulRequests, failedRequests, totalDurationMs,
+                totalPromptTokens, totalCompletionTokens, totalTokens, requestsWithTools, lastActive, List.of(),
+                totalCachedTokens, totalReasoningTokens, cost);
+    }
+
+    /**
+     * The cost of the priced successful requests in US dollars, or {@code null} when none is priced;
+     * {@link SessionCost#unpricedRequests()} says how many it leaves out.
+     */
+    public Double totalCostUsd() {
+        return cost.pricedRequests() == 0 ? null : ModelPrice.usd(cost.picoUsd());
+    }
+
+    /**
+     * Completion tokens per prompt token, {@code totalCompletionTokens / max(totalPromptTokens, 1)}: the
+     * original design's token efficiency, unrounded.
+     */
+    public double tokenEfficiency() {
+        return (double) totalCompletionTokens / Math.max(totalPromptTokens, 1L);
+    }
+
+    /** Mean duration of the successful requests in milliseconds, rounded to 2 decimals; 0 when there is none. */
+    public double averageDurationMs() {
+        return averageOverSuccessful(totalDurationMs);
+    }
+
+    /** Mean total tokens of the successful requests, rounded to 2 decimals; 0 when there is none. */
+    public double averageTokensPerRequest() {
+        return averageOverSuccessful(totalTokens);
+    }
+
+    private double averageOverSuccessful(long sum) {
+        if (successfulRequests == 0) {
+            return 0.0;
+        }
+        return Math.round((double) sum / successfulRequests * 100.0) / 100.0;
+    }
+}

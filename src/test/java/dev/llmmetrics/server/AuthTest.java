@@ -1,0 +1,114 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** x-internal-auth on every /events route, the optional scrape bearer token, and the token kept secret. */
+class AuthTest {
+
+    private static final String TOKEN = "s3cr3t-token-value";
+    private static final String SCRAPE_TOKEN = "scrape-token-value";
+
+    private final List<String> logged = new CopyOnWriteArrayList<>();
+    private final Handler capture = new Handler() {
+        @Override
+        public void publish(LogRecord record) {
+            logged.add(String.valueOf(record.getMessage()) + " " + java.util.Arrays.toString(record.getParameters())
+                    + " " + record.getThrown());
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+    private TestServer server;
+
+    private void start(Map<String, String> settings) {
+        Logger.getLogger("").addHandler(capture);
+        server = TestServer.start(settings);
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+        Logger.getLogger("").removeHandler(capture);
+        for (String line : logged) {
+            assertFalse(line.contains(TOKEN) || line.contains(SCRAPE_TOKEN), "a token was logged: " + line);
+        }
+    }
+
+    @Test
+    void everyEventsRouteNeedsTheRightHeaderWhenATokenIsSet() {
+        start(Map.of("llm.metrics.auth.token", TOKEN));
+        String event = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":1,"
+                + "\"prompt_tokens\":1,\"completion_tokens\":1}";
+        List<java.util.function.Function<String[], HttpResponse<String>>> calls = List.of(
+                h -> server.post("/events", event, h),
+                h -> server.get("/events/metrics", h),
+                h -> server.get("/events/stats", h),
+                h -> server.get("/events/metrics/sessions", h),
+                h -> server.get("/events/metrics/session/s", h),
+                h -> server.delete("/events/metrics/session/s", h),
+                h -> server.get("/events/nowhere", h));
+        for (var call : calls) {
+            for (String[] headers : List.of(new String[0], new String[] {"x-internal-auth", "wrong"},
+                    new String[] {"x-internal-auth", TOKEN + "x"}, new String[] {"x-internal-auth", ""})) {
+                HttpResponse<String> response = call.apply(headers);
+                assertEquals(401, response.statusCode(), response.request().method() + " " + response.uri());
+                assertEquals("unauthorized", TestServer.json(response).get("error").asText());
+                assertFalse(response.body().contains(TOKEN));
+            }
+        }
+        String[] auth = {"x-internal-auth", TOKEN};
+        assertEquals(202, server.post("/events", event, auth).statusCode());
+        assertEquals(200, server.get("/events/metrics/session/s", auth).statusCode());
+        assertEquals(200, server.get("/events/metrics/sessions", auth).statusCode());
+        assertEquals(200, server.get("/events/metrics", auth).statusCode());
+        assertEquals(200, server.get("/events/stats", auth).statusCode());
+        assertEquals(200, server.delete("/events/metrics/session/s", auth).statusCode());
+        assertEquals(404, server.get("/events/nowhere", auth).statusCode());
+        assertFalse(server.get("/metrics").body().contains(TOKEN), "the token never appears on the scrape");
+        for (String sneaky : List.of("//events/stats", "/events/../events/stats", "/EVENTS/stats", "/events/%2e%2e/events/stats")) {
+            int status = server.get(sneaky).statusCode();
+            assertTrue(status == 401 || status == 404, sneaky + " must not get around the filter, got " + status);
+        }
+    }
+
+    @Test
+    void withoutATokenTheEventsRoutesAreOpen() {
+        start(Map.of());
+        assertEquals(200, server.get("/events/stats").statusCode());
+        assertEquals(200, server.get("/events/metrics/sessions").statusCode());
+    }
+
+    @Test
+    void theScrapeAndHealthStayOpenUnlessAScrapeTokenIsSet() {
+        start(Map.of("llm.metrics.auth.token", TOKEN));
+        assertEquals(200, server.get("/metrics").statusCode());
+        assertEquals(200, server.get("/health").statusCode());
+        assertEquals("UP", TestServer.json(server.get("/health")).get("status").asText());
+        server.close();
+
+        start(Map.of("llm.metrics.scrape.token", SCRAPE_TOKEN));
+        HttpResponse<String> denied = server.get("/metrics");
+        assertEquals(401, denied.statusCode());
+        assertEquals("Bearer realm=\"llm-metrics\"", denied.headers().firstValue("WWW-Authenticate").orElse(""));
+        assertEquals(401, server.get("/metrics", "Authorization", "Bearer nope").statusCode());
+        assertEquals(200, server.get("/metrics", "Authorization", "Bearer " + SCRAPE_TOKEN).statusCode());
+    }
+}

@@ -1,0 +1,203 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.llmmetrics.cost.PriceTable;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import io.helidon.config.EnvironmentVariables;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * docker-compose.yml is valid for the real {@code docker-compose} (Debian's package; no Docker daemon
+ * needed) and wires the bundle: the three services, their published ports, the mounted configuration.
+ * A missing {@code docker-compose} fails the test; {@code bin/test} installs it.
+ */
+class DockerComposeTest {
+
+    private static final Path ROOT = repoRoot();
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    @Test
+    void composeFileIsValid() throws Exception {
+        Result result = compose("config", "-q");
+        assertEquals(0, result.exitCode(), "docker-compose -f docker-compose.yml config -q failed:\n" + result.describe());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theThreeServicesPublishTheirPorts() throws Exception {
+        Map<String, Object> services = services();
+        assertEquals(Set.of("llm-metrics", "prometheus", "grafana"), services.keySet(), "services of docker-compose.yml");
+        Map<String, Integer> expected = new LinkedHashMap<>();
+        expected.put("llm-metrics", 8001);
+        expected.put("prometheus", 9090);
+        expected.put("grafana", 3000);
+        List<String> problems = new ArrayList<>();
+        expected.forEach((service, port) -> {
+            Set<String> published = publishedPorts((Map<String, Object>) services.get(service));
+            if (!published.contains(port + "->" + port)) {
+                problems.add(service + " publishes " + published + ", expected " + port + "->" + port);
+            }
+        });
+        assertEquals(List.of(), problems, "published ports");
+    }
+
+    /** The server listens where Prometheus scrapes it, on every interface, with demo traffic. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theServerIsReachableWherePrometheusScrapesIt() throws Exception {
+        Map<String, Object> server = (Map<String, Object>) services().get("llm-metrics");
+        Map<String, Object> environment = (Map<String, Object>) server.getOrDefault("environment", Map.of());
+        assertEquals("0.0.0.0", String.valueOf(environment.get("SERVER_HOST")),
+                "without SERVER_HOST=0.0.0.0 the server listens on the container's loopback only");
+        assertEquals("8001", String.valueOf(environment.get("SERVER_PORT")), "SERVER_PORT");
+        assertTrue(String.valueOf(server.get("command")).contains("--demo"), "the bundle's server runs --demo: " + server.get("command"));
+        Map<String, Object> prometheusYml = new Yaml().load(Files.readString(ROOT.resolve("prometheus/prometheus.yml")));
+        List<Object> targets = new ArrayList<>();
+        for (Map<String, Object> job : (List<Map<String, Object>>) prometheusYml.get("scrape_configs")) {
+            if ("llm-metrics".equals(job.get("job_name"))) {
+                for (Map<String, Object> statics : (List<Map<String, Object>>) job.getOrDefault("static_configs", List.of())) {
+                    targets.addAll((List<Object>) statics.getOrDefault("targets", List.of()));
+                }
+            }
+        }
+        assertEquals(List.of("llm-metrics:8001"), targets,
+                "prometheus/prometheus.yml job llm-metrics should scrape the compose service llm-metrics on its port 8001");
+    }
+
+    /**
+     * The bundle's server costs requests with the sample price table and also registers the OpenTelemetry
+     * GenAI instruments: its compose environment, mapped to configuration keys the way the server's Helidon
+     * config maps environment variables (PRICES_PATH → prices.path), asks for both.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theServerCostsWithTheSamplePricesAndExportsTheGenAiInstruments() throws Exception {
+        Map<String, Object> server = (Map<String, Object>) services().get("llm-metrics");
+        Map<String, String> environment = new LinkedHashMap<>();
+        ((Map<String, Object>) server.getOrDefault("environment", Map.of()))
+                .forEach((name, value) -> environment.put(name, String.valueOf(value)));
+        Config config = Config.just(ConfigSources.create(EnvironmentVariables.expand(environment)));
+
+        // Not in demo mode: the environment itself, not --demo's default, has to ask for the sample table.
+        PriceTable prices = Settings.prices(config, false);
+        assertTrue(prices.example() && !prices.isEmpty(),
+                "the compose environment " + environment + " does not select the sample price table (PRICES_PATH=sample)");
+        assertTrue(Settings.genAiConventions(config),
+                "the compose environment " + environment + " does not turn on the GenAI instruments (METERS_OTEL_GENAI=true)");
+    }
+
+    /** Prometheus reads the shipped config and rules where the config's relative rule_files point. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void prometheusMountsTheShippedConfigurationAndRules() throws Exception {
+        Map<String, String> mounts = new LinkedHashMap<>();
+        for (Object volume : (List<Object>) ((Map<String, Object>) services().get("prometheus")).getOrDefault("volumes", List.of())) {
+            if (volume instanceof Map<?, ?> longSyntax) {
+                mounts.put(String.valueOf(longSyntax.get("target")), String.valueOf(longSyntax.get("source")));
+            } else {
+                String[] parts = String.valueOf(volume).split(":");
+                mounts.put(parts.length > 1 ? parts[1] : parts[0], parts[0]);
+            }
+        }
+        assertEquals(ROOT.resolve("prometheus/prometheus.yml").toString(), mounts.get("/etc/prometheus/prometheus.yml"),
+                "prometheus volumes: " + mounts);
+        assertEquals(ROOT.resolve("prometheus/rules").toString(), mounts.get("/etc/prometheus/rules"),
+                "prometheus volumes: " + mounts);
+    }
+
+    // --- Helpers -----------------------------------------------------------------------------------------
+
+    /** The services of {@code docker-compose config}: the file as docker-compose resolves it. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> services() throws Exception {
+        Result result = compose("config");
+        assertEquals(0, result.exitCode(), "docker-compose -f docker-compose.yml config failed:\n" + result.describe());
+        Map<String, Object> config = new Yaml().load(result.stdout());
+        assertTrue(config != null && config.get("services") instanceof Map, "no services in:\n" + result.stdout());
+        return (Map<String, Object>) config.get("services");
+    }
+
+    /** "published->target" for each port, from the long form docker-compose config prints or the short form. */
+    @SuppressWarnings("unchecked")
+    private static Set<String> publishedPorts(Map<String, Object> service) {
+        Set<String> ports = new LinkedHashSet<>();
+        for (Object port : (List<Object>) service.getOrDefault("ports", List.of())) {
+            if (port instanceof Map<?, ?> longSyntax) {
+                ports.add(longSyntax.get("published") + "->" + longSyntax.get("target"));
+            } else {
+                String[] parts = String.valueOf(port).replaceAll("/(tcp|udp)$", "").split(":");
+                ports.add(parts.length == 1 ? parts[0] + "->" + parts[0]
+                        : parts[parts.length - 2] + "->" + parts[parts.length - 1]);
+            }
+        }
+        return ports;
+    }
+
+    private record Result(int exitCode, String stdout, String stderr) {
+
+        String describe() {
+            return "exit " + exitCode + "\n--- stdout\n" + stdout + "\n--- stderr\n" + stderr;
+        }
+    }
+
+    private static Result compose(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(executable("docker-compose"), "-f", "docker-compose.yml"));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).directory(ROOT.toFile()).start();
+        process.getOutputStream().close();
+        CompletableFuture<String> stdout = read(process.getInputStream());
+        CompletableFuture<String> stderr = read(process.getErrorStream());
+        if (!process.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly();
+            fail(command + " did not finish within " + TIMEOUT + ":\n" + stdout.getNow("") + stderr.getNow(""));
+        }
+        return new Result(process.exitValue(), stdout.get(10, TimeUnit.SECONDS), stderr.get(10, TimeUnit.SECONDS));
+    }
+
+    private static CompletableFuture<String> read(InputStream in) {
+        return CompletableFuture.supplyAsync(() -> {
+            try (in) {
+                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    private static String executable(String name) {
+        return Tools.executable(name, "This test validates docker-compose.yml with the real tool: bin/test installs Debian's 'docker-compose' package (apt-get install docker-compose).");
+    }
+
+    private static Path repoRoot() {
+        String basedir = System.getProperty("basedir");
+        Path root = (basedir != null && !basedir.isBlank() ? Path.of(basedir) : Path.of("")).toAbsolutePath();
+        if (!Files.isRegularFile(root.resolve("pom.xml"))) {
+            throw new IllegalStateException("not the repository root (no pom.xml): " + root);
+        }
+        try {
+            return root.toRealPath(); // docker-compose prints bind mounts from the real working directory
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,443 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * The shipped Grafana dashboards are complete and consistent: identity, units, queries, datasource
+ * references, unique panel ids, links between them, and the provisioning that loads them in
+ * docker-compose.yml. {@link PrometheusBundleTest} proves their queries against a real Prometheus.
+ */
+class GrafanaDashboardsTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path ROOT = repoRoot();
+    private static final Path DASHBOARDS = ROOT.resolve("grafana/dashboards");
+    /** Datasource uids a reference may use: the dashboard variable, or the provisioned datasource. */
+    private static final Set<String> DATASOURCE_UIDS = Set.of("${datasource}", "$datasource", "prometheus");
+    private static final Pattern DASHBOARD_LINK = Pattern.compile("/d/([A-Za-z0-9_-]+)(?:/[^?\"]*)?(?:\\?([^\"]*))?");
+
+    @Test
+    void everyDashboardIsComplete() throws IOException {
+        Map<Path, JsonNode> dashboards = dashboards();
+        List<String> problems = new ArrayList<>();
+        Set<String> uids = new HashSet<>();
+        for (Map.Entry<Path, JsonNode> entry : dashboards.entrySet()) {
+            String file = entry.getKey().getFileName().toString();
+            JsonNode d = entry.getValue();
+            if (d.path("uid").asText("").isBlank()) {
+                problems.add(file + ": no uid");
+            } else if (!uids.add(d.path("uid").asText())) {
+                problems.add(file + ": uid " + d.path("uid").asText() + " is used by another dashboard too");
+            }
+            if (d.path("title").asText("").isBlank()) {
+                problems.add(file + ": no title");
+            }
+            if (!d.path("tags").isArray() || d.path("tags").isEmpty()) {
+                problems.add(file + ": no tags");
+            }
+            if (!d.path("schemaVersion").isInt() || d.path("schemaVersion").asInt() < 39) {
+                problems.add(file + ": schemaVersion " + d.path("schemaVersion") + ", expected >= 39");
+            }
+            if (!d.path("templating").path("list").isArray()) {
+                problems.add(file + ": no templating.list");
+            }
+        }
+        assertEquals(List.of(), problems, "dashboards missing their identity");
+    }
+
+    @Test
+    void everyPanelHasAUnitAQueryAndThePrometheusDatasource() throws IOException {
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            String file = entry.getKey().getFileName().toString();
+            for (JsonNode panel : panels(entry.getValue())) {
+                if ("row".equals(panel.path("type").asText())) {
+                    continue;
+                }
+                checked++;
+                String where = file + " panel " + panel.path("id") + " '" + panel.path("title").asText() + "'";
+                if (panel.path("fieldConfig").path("defaults").path("unit").asText("").isBlank()) {
+                    problems.add(where + ": no fieldConfig.defaults.unit");
+                }
+                boolean hasExpr = false;
+                for (JsonNode target : panel.path("targets")) {
+                    hasExpr |= !target.path("expr").asText("").isBlank();
+                }
+                if (!hasExpr) {
+                    problems.add(where + ": no target with an expr");
+                }
+                if (panel.path("datasource").isMissingNode() || panel.path("datasource").isNull()) {
+                    problems.add(where + ": no datasource (it would ignore the dashboard's datasource variable)");
+                } else {
+                    checkDatasource(where, panel.path("datasource"), problems);
+                }
+                for (JsonNode target : panel.path("targets")) {
+                    if (target.has("datasource")) {
+                        checkDatasource(where + " target " + target.path("refId").asText(), target.path("datasource"), problems);
+                    }
+                }
+            }
+        }
+        assertTrue(checked > 0, "no panels in " + DASHBOARDS);
+        assertEquals(List.of(), problems, "panels that are incomplete or use another datasource");
+    }
+
+    @Test
+    void templateVariablesUseThePrometheusDatasource() throws IOException {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            String file = entry.getKey().getFileName().toString();
+            JsonNode datasourceVariable = null;
+            for (JsonNode variable : entry.getValue().path("templating").path("list")) {
+                String where = file + " variable $" + variable.path("name").asText();
+                switch (variable.path("type").asText()) {
+                    case "datasource" -> {
+                        if ("datasource".equals(variable.path("name").asText())) {
+                            datasourceVariable = variable;
+                        }
+                    }
+                    case "query" -> {
+                        if (variable.has("datasource")) {
+                            checkDatasource(where, variable.path("datasource"), problems);
+                        } else {
+                            problems.add(where + ": no datasource");
+                        }
+                    }
+                    default -> {
+                    }
+                }
+            }
+            if (datasourceVariable == null) {
+                problems.add(file + ": no datasource variable named 'datasource'");
+            } else if (!"prometheus".equals(datasourceVariable.path("query").asText())) {
+                problems.add(file + ": the datasource variable lists " + datasourceVariable.path("query")
+                        + " datasources, expected prometheus");
+            }
+        }
+        assertEquals(List.of(), problems, "template variables");
+    }
+
+    @Test
+    void panelIdsAreUniqueWithinADashboard() throws IOException {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            String file = entry.getKey().getFileName().toString();
+            Map<Integer, String> seen = new LinkedHashMap<>();
+            for (JsonNode panel : panels(entry.getValue())) {
+                String title = panel.path("title").asText();
+                if (!panel.path("id").canConvertToInt()) {
+                    problems.add(file + " panel '" + title + "': no numeric id");
+                    continue;
+                }
+                String previous = seen.put(panel.path("id").asInt(), title);
+                if (previous != null) {
+                    problems.add(file + ": panel id " + panel.path("id") + " used by '" + previous + "' and '" + title + "'");
+                }
+            }
+        }
+        assertEquals(List.of(), problems, "panel ids");
+    }
+
+    /**
+     * Panels fit Grafana's 24-column grid and none covers another: neither the top-level ones (row headers
+     * included) nor those inside a collapsed row, which also lie below their row.
+     */
+    @Test
+    void panelsFitTheGridWithoutOverlapping() throws IOException {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            String file = entry.getKey().getFileName().toString();
+            List<JsonNode> topLevel = new ArrayList<>();
+            entry.getValue().path("panels").forEach(topLevel::add);
+            checkLayout(file, topLevel, problems);
+            for (JsonNode panel : topLevel) {
+                if ("row".equals(panel.path("type").asText()) && panel.path("collapsed").asBoolean()) {
+                    List<JsonNode> inRow = new ArrayList<>();
+                    panel.path("panels").forEach(inRow::add);
+                    checkLayout(file + " collapsed row '" + panel.path("title").asText() + "'", inRow, problems);
+                    for (JsonNode p : inRow) {
+                        if (p.path("gridPos").path("y").asInt() <= panel.path("gridPos").path("y").asInt()) {
+                            problems.add(file + ": panel " + p.path("id") + " is not below its collapsed row " + panel.path("id"));
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), problems, "panel layout");
+    }
+
+    /**
+     * The overview answers issue 7's questions (time to first token, time per output token, cost, unpriced
+     * requests, cached tokens) and the session drill-down shows the session's cost, each in the unit of what it
+     * reads; and every panel that reads only dollar counters shows dollars.
+     */
+    @Test
+    void streamingAndCostPanelsShowTheirMetricsInTheirUnits() throws IOException {
+        record Wanted(String file, String metric, String unit) {
+        }
+        List<Wanted> wanted = List.of(
+                new Wanted("llm-overview.json", "llm_time_to_first_token_seconds_bucket", "s"),
+                new Wanted("llm-overview.json", "llm_time_per_output_token_seconds_bucket", "s"),
+                new Wanted("llm-overview.json", "llm_cost_usd_total", "currencyUSD"),
+                new Wanted("llm-overview.json", "llm_unpriced_requests_total", "reqps"),
+                new Wanted("llm-overview.json", "llm_cached_tokens_total", "percentunit"),
+                new Wanted("llm-session.json", "llm_session_cost_usd_total", "currencyUSD"));
+        Map<Path, JsonNode> dashboards = dashboards();
+        List<String> problems = new ArrayList<>();
+        for (Wanted w : wanted) {
+            JsonNode dashboard = dashboards.get(DASHBOARDS.resolve(w.file()));
+            if (dashboard == null) {
+                problems.add(w.file() + " is missing");
+                continue;
+            }
+            boolean found = false;
+            for (JsonNode panel : panels(dashboard)) {
+                found |= metricsRead(panel).contains(w.metric())
+                        && w.unit().equals(panel.path("fieldConfig").path("defaults").path("unit").asText());
+            }
+            if (!found) {
+                problems.add(w.file() + ": no panel reads " + w.metric() + " with unit " + w.unit());
+            }
+        }
+        for (Map.Entry<Path, JsonNode> entry : dashboards.entrySet()) {
+            for (JsonNode panel : panels(entry.getValue())) {
+                Set<String> metrics = metricsRead(panel);
+                String unit = panel.path("fieldConfig").path("defaults").path("unit").asText();
+                if (!metrics.isEmpty() && metrics.stream().allMatch(m -> m.endsWith("_usd_total")) && !"currencyUSD".equals(unit)) {
+                    problems.add(entry.getKey().getFileName() + " panel " + panel.path("id") + " '" + panel.path("title").asText()
+                            + "' reads only " + metrics + " but has unit " + unit + ", not currencyUSD");
+                }
+            }
+        }
+        assertEquals(List.of(), problems, "streaming and cost panels");
+    }
+
+    /** Links to /d/<uid> point at a shipped dashboard, and their var-<name> parameters at its variables. */
+    @Test
+    void linksBetweenDashboardsResolve() throws IOException {
+        Map<String, Set<String>> variablesByUid = new LinkedHashMap<>();
+        Set<String> tags = new HashSet<>();
+        for (JsonNode d : dashboards().values()) {
+            Set<String> variables = new HashSet<>();
+            d.path("templating").path("list").forEach(v -> variables.add(v.path("name").asText()));
+            variablesByUid.put(d.path("uid").asText(), variables);
+            d.path("tags").forEach(t -> tags.add(t.asText()));
+        }
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            String file = entry.getKey().getFileName().toString();
+            Matcher m = DASHBOARD_LINK.matcher(entry.getValue().toString());
+            while (m.find()) {
+                Set<String> variables = variablesByUid.get(m.group(1));
+                if (variables == null) {
+                    problems.add(file + ": link to unknown dashboard uid " + m.group(1) + " (" + m.group() + ")");
+                    continue;
+                }
+                for (String param : m.group(2) == null ? new String[0] : m.group(2).split("&")) {
+                    if (param.startsWith("var-")) {
+                        String name = param.substring(4, param.contains("=") ? param.indexOf('=') : param.length());
+                        if (!variables.contains(name)) {
+                            problems.add(file + ": link sets var-" + name + " but dashboard " + m.group(1) + " has no such variable");
+                        }
+                    }
+                }
+            }
+            for (JsonNode link : entry.getValue().path("links")) {
+                if ("dashboards".equals(link.path("type").asText())) {
+                    for (JsonNode tag : link.path("tags")) {
+                        if (!tags.contains(tag.asText())) {
+                            problems.add(file + ": dashboards link by tag '" + tag.asText() + "' that no dashboard has");
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), problems, "links between dashboards");
+    }
+
+    /** The dashboard provider reads the folder docker-compose.yml mounts grafana/dashboards at, and the datasource is the one the dashboards default to. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void provisioningLoadsTheDashboardsComposeMounts() throws IOException {
+        Map<String, Object> compose = yaml(ROOT.resolve("docker-compose.yml"));
+        Map<String, Object> grafana = (Map<String, Object>) ((Map<String, Object>) compose.get("services")).get("grafana");
+        assertTrue(grafana != null, "docker-compose.yml has no grafana service");
+        Map<String, String> mounts = new LinkedHashMap<>(); // container path -> normalised host path
+        for (Object volume : (List<Object>) grafana.getOrDefault("volumes", List.of())) {
+            String source;
+            String target;
+            if (volume instanceof Map<?, ?> longSyntax) {
+                source = String.valueOf(longSyntax.get("source"));
+                target = String.valueOf(longSyntax.get("target"));
+            } else {
+                String[] parts = String.valueOf(volume).split(":");
+                source = parts[0];
+                target = parts.length > 1 ? parts[1] : parts[0];
+            }
+            mounts.put(stripSlash(target), ROOT.resolve(source).normalize().toString());
+        }
+
+        String dashboardsDir = DASHBOARDS.normalize().toString();
+        List<String> providerPaths = new ArrayList<>();
+        for (Path file : files(ROOT.resolve("grafana/provisioning/dashboards"), ".yml", ".yaml")) {
+            for (Map<String, Object> provider : (List<Map<String, Object>>) yaml(file).getOrDefault("providers", List.of())) {
+                assertEquals("file", provider.get("type"), file + ": provider " + provider.get("name") + " type");
+                String path = String.valueOf(((Map<String, Object>) provider.get("options")).get("path"));
+                providerPaths.add(path);
+                assertEquals(dashboardsDir, mounts.get(stripSlash(path)), file + ": provider path " + path
+                        + " is not where docker-compose.yml mounts grafana/dashboards (grafana volumes: " + mounts + ")");
+            }
+        }
+        assertFalse(providerPaths.isEmpty(), "no dashboard provider in grafana/provisioning/dashboards");
+        assertEquals(ROOT.resolve("grafana/provisioning/dashboards").toString(),
+                mounts.get("/etc/grafana/provisioning/dashboards"), "compose does not mount the dashboard provisioning");
+        assertEquals(ROOT.resolve("grafana/provisioning/datasources").toString(),
+                mounts.get("/etc/grafana/provisioning/datasources"), "compose does not mount the datasource provisioning");
+
+        Object home = ((Map<String, Object>) grafana.getOrDefault("environment", Map.of()))
+                .get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH");
+        if (home != null) {
+            Path homePath = Path.of(String.valueOf(home));
+            String dir = stripSlash(homePath.getParent().toString());
+            assertTrue(providerPaths.stream().map(GrafanaDashboardsTest::stripSlash).anyMatch(dir::equals),
+                    "home dashboard " + home + " is outside the provisioned folder " + providerPaths);
+            assertTrue(Files.isRegularFile(DASHBOARDS.resolve(homePath.getFileName().toString())),
+                    "home dashboard " + home + " is not in grafana/dashboards");
+        }
+
+        List<Map<String, Object>> datasources = new ArrayList<>();
+        for (Path file : files(ROOT.resolve("grafana/provisioning/datasources"), ".yml", ".yaml")) {
+            datasources.addAll((List<Map<String, Object>>) yaml(file).getOrDefault("datasources", List.of()));
+        }
+        assertTrue(datasources.stream().anyMatch(ds -> "prometheus".equals(ds.get("uid")) && "prometheus".equals(ds.get("type"))
+                        && Boolean.TRUE.equals(ds.get("isDefault"))),
+                "no default provisioned datasource of type prometheus with uid prometheus: " + datasources);
+    }
+
+    // --- Helpers -----------------------------------------------------------------------------------------
+
+    private static void checkDatasource(String where, JsonNode ref, List<String> problems) {
+        String uid = ref.isObject() ? ref.path("uid").asText("") : ref.asText("");
+        if (!DATASOURCE_UIDS.contains(uid)) {
+            problems.add(where + ": datasource " + ref + " is neither ${datasource} nor uid prometheus");
+        }
+        if (ref.isObject() && ref.has("type") && !"prometheus".equals(ref.path("type").asText())) {
+            problems.add(where + ": datasource type " + ref.path("type") + ", expected prometheus");
+        }
+    }
+
+    private static final Pattern METRIC = Pattern.compile("\\b(?:llm|gen_ai)_[a-z0-9_]+");
+
+    /** The llm_* and gen_ai_* metric names a panel's targets mention. */
+    private static Set<String> metricsRead(JsonNode panel) {
+        Set<String> metrics = new HashSet<>();
+        for (JsonNode target : panel.path("targets")) {
+            Matcher m = METRIC.matcher(target.path("expr").asText(""));
+            while (m.find()) {
+                metrics.add(m.group());
+            }
+        }
+        return metrics;
+    }
+
+    /** Each panel inside the 24 columns with a positive size, and no two of them covering the same cell. */
+    private static void checkLayout(String where, List<JsonNode> panels, List<String> problems) {
+        for (int i = 0; i < panels.size(); i++) {
+            JsonNode a = panels.get(i).path("gridPos");
+            String nameA = "panel " + panels.get(i).path("id") + " '" + panels.get(i).path("title").asText() + "'";
+            if (!a.path("x").isInt() || !a.path("y").isInt() || !a.path("w").isInt() || !a.path("h").isInt()) {
+                problems.add(where + ": " + nameA + " has no complete gridPos: " + a);
+                continue;
+            }
+            if (a.path("x").asInt() < 0 || a.path("y").asInt() < 0 || a.path("w").asInt() <= 0 || a.path("h").asInt() <= 0
+                    || a.path("x").asInt() + a.path("w").asInt() > 24) {
+                problems.add(where + ": " + nameA + " is outside the 24-column grid: " + a);
+            }
+            for (int j = i + 1; j < panels.size(); j++) {
+                JsonNode b = panels.get(j).path("gridPos");
+                boolean apart = a.path("x").asInt() + a.path("w").asInt() <= b.path("x").asInt()
+                        || b.path("x").asInt() + b.path("w").asInt() <= a.path("x").asInt()
+                        || a.path("y").asInt() + a.path("h").asInt() <= b.path("y").asInt()
+                        || b.path("y").asInt() + b.path("h").asInt() <= a.path("y").asInt();
+                if (!apart) {
+                    problems.add(where + ": " + nameA + " " + a + " overlaps panel " + panels.get(j).path("id") + " '"
+                            + panels.get(j).path("title").asText() + "' " + b);
+                }
+            }
+        }
+    }
+
+    /** Every panel, nested ones in (collapsed) rows included. */
+    private static List<JsonNode> panels(JsonNode dashboard) {
+        List<JsonNode> panels = new ArrayList<>();
+        collect(dashboard.path("panels"), panels);
+        for (JsonNode row : dashboard.path("rows")) {
+            collect(row.path("panels"), panels);
+        }
+        return panels;
+    }
+
+    private static void collect(JsonNode list, List<JsonNode> into) {
+        for (JsonNode panel : list) {
+            into.add(panel);
+            collect(panel.path("panels"), into);
+        }
+    }
+
+    private static Map<Path, JsonNode> dashboards() throws IOException {
+        Map<Path, JsonNode> dashboards = new LinkedHashMap<>();
+        for (Path file : files(DASHBOARDS, ".json")) {
+            JsonNode d = JSON.readTree(file.toFile());
+            dashboards.put(file, d.has("dashboard") && !d.has("panels") ? d.path("dashboard") : d);
+        }
+        assertFalse(dashboards.isEmpty(), "no dashboards in " + DASHBOARDS);
+        return dashboards;
+    }
+
+    private static List<Path> files(Path dir, String... suffixes) throws IOException {
+        assertTrue(Files.isDirectory(dir), dir + " is missing");
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> Stream.of(suffixes).anyMatch(p.toString()::endsWith)).sorted().toList();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> yaml(Path file) {
+        try {
+            Map<String, Object> doc = new Yaml().load(Files.readString(file));
+            assertTrue(doc != null, file + " is empty");
+            return doc;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String stripSlash(String path) {
+        return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    }
+
+    private static Path repoRoot() {
+        return Tools.repoRoot();
+    }
+}

@@ -1,0 +1,147 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.http.HttpResponse;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** POST /events: single objects, arrays, NDJSON, all-or-nothing validation and limits, over real HTTP. */
+class IngestEndpointTest {
+
+    private static final String COMPLETED = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\","
+            + "\"duration_ms\":100,\"prompt_tokens\":10,\"completion_tokens\":5}";
+
+    private final TestServer server = TestServer.start(Map.of("ingest.max.body.bytes", "4096", "ingest.max.batch", "5"));
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    private long totalRequests(String session) {
+        HttpResponse<String> r = server.get("/events/metrics/session/" + session);
+        return r.statusCode() == 404 ? 0 : TestServer.json(r).get("total_requests").asLong();
+    }
+
+    private void assertProblem(HttpResponse<String> response, int status, String error) {
+        assertEquals(status, response.statusCode(), response.body());
+        assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), response.body());
+        assertEquals(error, TestServer.json(response).get("error").asText(), response.body());
+    }
+
+    @Test
+    void aSingleEventObjectIsAcceptedWithItsCount() {
+        HttpResponse<String> response = server.post("/events", COMPLETED);
+        assertEquals(202, response.statusCode());
+        assertEquals(1, TestServer.json(response).get("accepted").asInt());
+        JsonNode session = TestServer.json(server.get("/events/metrics/session/s"));
+        assertEquals(15, session.get("total_tokens").asLong(), "total_tokens defaults to prompt + completion");
+        assertEquals(false, session.get("requests").get(0).get("has_tool_calls").asBoolean());
+    }
+
+    @Test
+    void anArrayAndNdjsonAreAcceptedInOrder() {
+        assertEquals(202, server.post("/events", "[" + COMPLETED + "," + COMPLETED + "]").statusCode());
+        HttpResponse<String> ndjson = server.post("/events", COMPLETED + "\n\n" + COMPLETED + "\r\n" + COMPLETED + "\n",
+                "Content-Type", "application/x-ndjson");
+        assertEquals(202, ndjson.statusCode(), ndjson.body());
+        assertEquals(3, TestServer.json(ndjson).get("accepted").asInt());
+        assertEquals(5, totalRequests("s"));
+    }
+
+    @Test
+    void oneInvalidEventRejectsTheWholeBatchListingEveryProblemByIndexAndField() {
+        server.post("/events", COMPLETED);
+        String batch = "[" + COMPLETED + ","
+                + "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":-1,\"prompt_tokens\":1,\"completion_tokens\":1},"
+                + "{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"\",\"model\":\"m\"},"
+                + "{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":\"s\",\"model\":\"m\",\"error\":\"x\",\"surprise\":1}]";
+        HttpResponse<String> response = server.post("/events", batch);
+        assertProblem(response, 400, "invalid_events");
+        JsonNode errors = TestServer.json(response).get("errors");
+        assertEquals(3, errors.size());
+        assertEquals(1, errors.get(0).get("index").asInt());
+        assertEquals("duration_ms", errors.get(0).get("field").asText());
+        assertEquals(2, errors.get(1).get("index").asInt());
+        assertEquals("session_id", errors.get(1).get("field").asText());
+        assertEquals("session_id must not be blank", errors.get(1).get("reason").asText());
+        assertEquals(3, errors.get(2).get("index").asInt());
+        assertEquals("surprise", errors.get(2).get("field").asText());
+        assertEquals(1, totalRequests("s"), "nothing of the rejected batch was applied");
+    }
+
+    @Test
+    void wrongTypesFractionsAndOutOfRangeNumbersAreRejectedNamingTheField() {
+        Map<String, String> cases = Map.of(
+                "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":\"100\",\"prompt_tokens\":1,\"completion_tokens\":1}", "duration_ms",
+                "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":1.5,\"prompt_tokens\":1,\"completion_tokens\":1}", "duration_ms",
+                "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":1,\"prompt_tokens\":99999999999,\"completion_tokens\":1}", "prompt_tokens",
+                "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":1,\"prompt_tokens\":1}", "completion_tokens",
+                "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":7,\"model\":\"m\",\"duration_ms\":1,\"prompt_tokens\":1,\"completion_tokens\":1}", "session_id",
+                "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":1,\"prompt_tokens\":1,\"completion_tokens\":1,\"has_tool_calls\":\"yes\"}", "has_tool_calls",
+                "{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"s\",\"model\":\"m\",\"timestamp\":\"2026-01-17T15:30:00\"}", "timestamp",
+                "{\"type\":\"llm_request_started\",\"session_id\":\"s\",\"model\":\"m\"}", "type",
+                "{\"session_id\":\"s\",\"model\":\"m\"}", "type");
+        cases.forEach((event, field) -> {
+            HttpResponse<String> response = server.post("/events", event);
+            assertProblem(response, 400, "invalid_events");
+            assertEquals(field, TestServer.json(response).get("errors").get(0).get("field").asText(), event);
+        });
+        assertEquals(0, totalRequests("s"));
+    }
+
+    @Test
+    void malformedBodiesAreA400() {
+        assertProblem(server.post("/events", "{\"type\":"), 400, "malformed_json");
+        assertProblem(server.post("/events", ""), 400, "empty_batch");
+        assertProblem(server.post("/events", "[]"), 400, "empty_batch");
+        assertProblem(server.post("/events", "[1]"), 400, "invalid_events");
+        assertProblem(server.post("/events", COMPLETED + " trailing"), 400, "malformed_json");
+        assertProblem(server.post("/events", "{\"type\":\"A\",\"type\":\"B\"}"), 400, "malformed_json");
+        HttpResponse<String> brokenLine = server.post("/events", COMPLETED + "\n{broken\n" + COMPLETED,
+                "Content-Type", "application/x-ndjson");
+        assertProblem(brokenLine, 400, "malformed_json");
+        assertTrue(TestServer.json(brokenLine).get("detail").asText().startsWith("line 2 "));
+        assertEquals(0, totalRequests("s"));
+    }
+
+    @Test
+    void bodiesAndBatchesOverTheLimitsAreA413() {
+        String big = "[" + (COMPLETED + ",").repeat(40) + COMPLETED + "]";
+        assertTrue(big.length() > 4096);
+        assertProblem(server.post("/events", big), 413, "body_too_large");
+        String six = "[" + (COMPLETED + ",").repeat(5) + COMPLETED + "]";
+        assertProblem(server.post("/events", six), 413, "batch_too_large");
+        assertEquals(0, totalRequests("s"));
+    }
+
+    @Test
+    void genericEventsAreCountedOnTheBusByTypeAndCategory() {
+        server.post("/events", "[{\"type\":\"TOOL_CALL_STARTED\",\"session_id\":\"s\",\"attributes\":{\"tool\":\"search\"}},"
+                + "{\"type\":\"AGENT_STEP_COMPLETED\"},{\"type\":\"HITL_APPROVED\",\"session_id\":\"s\"},{\"type\":\"CUSTOM_THING\"},"
+                + COMPLETED + "]");
+        JsonNode metrics = TestServer.json(server.get("/events/metrics"));
+        assertEquals(5, metrics.get("total_events").asLong());
+        assertEquals(1, metrics.get("events_by_type").get("TOOL_CALL_STARTED").asLong());
+        assertEquals(1, metrics.get("events_by_category").get("tool").asLong());
+        assertEquals(1, metrics.get("events_by_category").get("agent").asLong());
+        assertEquals(1, metrics.get("events_by_category").get("hitl").asLong());
+        assertEquals(1, metrics.get("events_by_category").get("other").asLong());
+        assertEquals(1, metrics.get("events_by_category").get("llm").asLong());
+        assertEquals(1, metrics.get("llm").get("total_requests").asLong());
+        assertEquals(100.0, metrics.get("llm_by_model").get("m").get("average_duration_ms").asDouble());
+
+        JsonNode stats = TestServer.json(server.get("/events/stats"));
+        assertEquals(5, stats.get("total_published").asLong());
+        assertEquals(1, stats.get("listeners_by_type").get("LLM_REQUEST_COMPLETED").asInt());
+        assertEquals(0, stats.get("listener_failures").asLong());
+        assertTrue(stats.get("uptime_seconds").asDouble() >= 0);
+        assertTrue(stats.get("started_at").asText().endsWith("Z"));
+
+        assertProblem(server.post("/events", "{\"type\":\"TOOL_CALL\",\"attributes\":{\"n\":1}}"), 400, "invalid_events");
+    }
+}

@@ -1,0 +1,97 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The server as its own process, the way {@code java -jar} runs it: environment overrides, the first
+ * INFO line, and a graceful stop on SIGTERM that lets an in-flight request finish.
+ */
+class ServerProcessTest {
+
+    private ChildServer child;
+    private Process process;
+    private List<String> output;
+
+    @AfterEach
+    void kill() throws InterruptedException {
+        if (child != null) {
+            child.close();
+        }
+    }
+
+    /** Starts Main in a child JVM with the given environment; returns its port. */
+    private int startChild(String... env) throws IOException, InterruptedException {
+        child = ChildServer.main(env);
+        process = child.process;
+        output = child.output;
+        return child.port;
+    }
+
+    @Test
+    void environmentVariablesOverrideTheConfigurationAndTheFirstInfoLineGivesTheAddress() throws Exception {
+        int port = startChild("SERVER_PORT", "0", "STORE_MAX_SESSIONS", "2");
+        assertTrue(port > 0 && port != 8001);
+        String firstInfo = output.stream().filter(l -> l.contains(" INFO ")).findFirst().orElseThrow();
+        assertTrue(ChildServer.LISTENING.matcher(firstInfo).find(), "first INFO line: " + firstInfo);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> output.stream()
+                .anyMatch(l -> l.contains("WARNING") && l.contains("LLM_METRICS_AUTH_TOKEN is not set")));
+
+        HttpClient client = HttpClient.newHttpClient();
+        for (String session : List.of("a", "b", "c")) {
+            String body = "{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"" + session + "\",\"model\":\"m\"}";
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/events"))
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(202, r.statusCode());
+        }
+        HttpResponse<String> sessions = client.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/events/metrics/sessions")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(2, TestServer.JSON.readTree(sessions.body()).get("count").asInt(), "STORE_MAX_SESSIONS=2 applies");
+    }
+
+    @Test
+    void sigtermLetsAnInFlightRequestFinishThenExits() throws Exception {
+        int port = startChild("SERVER_PORT", "0");
+        byte[] body = ("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":5,"
+                + "\"prompt_tokens\":1,\"completion_tokens\":1}]").getBytes(StandardCharsets.UTF_8);
+        byte[] head = ("POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(20_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(head);
+            out.write(body, 0, body.length / 2);
+            out.flush();
+            Thread.sleep(500);
+
+            process.destroy();
+            Thread.sleep(500);
+            out.write(body, body.length / 2, body.length - body.length / 2);
+            out.flush();
+
+            String statusLine = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
+                    .readLine();
+            assertEquals("HTTP/1.1 202 Accepted", statusLine, () -> "server output: " + String.join("\n", output));
+        }
+        assertTrue(process.waitFor(20, TimeUnit.SECONDS), "the server exits after SIGTERM");
+        assertEquals(143, process.exitValue(), "exit status of a JVM ended by SIGTERM");
+        assertTrue(output.stream().noneMatch(l -> l.contains("SEVERE")), () -> String.join("\n", output));
+    }
+}

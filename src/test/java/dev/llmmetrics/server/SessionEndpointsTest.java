@@ -1,0 +1,207 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The seed's session endpoints over real HTTP. */
+class SessionEndpointsTest {
+
+    private final TestServer server = TestServer.start();
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    /** The seed's example session as the snake_case JSON a Python producer posts. */
+    static String seedSessionJson() {
+        StringBuilder json = new StringBuilder("[");
+        json.append("""
+                {"type":"LLM_REQUEST_STARTED","session_id":"abc-123","model":"gpt-4","messages_count":4,"tools_count":2,
+                 "correlation_id":"c-0","timestamp":"2026-01-17T15:29:56.800Z"},
+                {"type":"LLM_REQUEST_COMPLETED","session_id":"abc-123","model":"gpt-4","duration_ms":3200,
+                 "prompt_tokens":850,"completion_tokens":420,"total_tokens":1270,"has_tool_calls":true,
+                 "correlation_id":"c-0","timestamp":"2026-01-17T15:30:00Z"}""");
+        for (int i = 1; i <= 13; i++) {
+            long duration = i <= 12 ? 3200 : 3400;
+            int prompt = i <= 12 ? 900 : 850;
+            int completion = i <= 12 ? 600 : 680;
+            json.append(",{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"abc-123\",\"model\":\"gpt-4\",")
+                    .append("\"duration_ms\":").append(duration).append(",\"prompt_tokens\":").append(prompt)
+                    .append(",\"completion_tokens\":").append(completion).append(",\"total_tokens\":")
+                    .append(prompt + completion).append(",\"has_tool_calls\":").append(i <= 7)
+                    .append(",\"timestamp\":\"2026-01-17T15:3").append(i / 6).append(':').append(i % 6).append("0Z\"}");
+        }
+        json.append(",{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":\"abc-123\",\"model\":\"gpt-4\",")
+                .append("\"error\":\"APITimeoutError: Request timed out\",\"timestamp\":\"2026-01-17T15:33:00Z\"}]");
+        return json.toString();
+    }
+
+    @Test
+    void theSeedExamplePostedOverHttpReadsBackFieldForFieldInTheSeedsOrder() throws Exception {
+        server.postEvents(seedSessionJson());
+
+        HttpResponse<String> response = server.get("/events/metrics/session/abc-123");
+        assertEquals(200, response.statusCode());
+        assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+        JsonNode m = TestServer.json(response);
+        List<String> fields = new ArrayList<>();
+        m.fieldNames().forEachRemaining(fields::add);
+        assertEquals(List.of("session_id", "total_requests", "successful_requests", "failed_requests", "total_duration_ms",
+                "average_duration_ms", "total_prompt_tokens", "total_completion_tokens", "total_tokens",
+                "average_tokens_per_request", "requests_with_tools", "requests",
+                // added since the seed, after its fields
+                "total_cost_usd", "unpriced_requests", "token_efficiency", "total_cached_tokens", "total_reasoning_tokens"),
+                fields);
+        assertEquals("abc-123", m.get("session_id").asText());
+        assertEquals(15, m.get("total_requests").asLong());
+        assertEquals(14, m.get("successful_requests").asLong());
+        assertEquals(1, m.get("failed_requests").asLong());
+        assertEquals(45000, m.get("total_duration_ms").asLong());
+        assertEquals(3214.29, m.get("average_duration_ms").asDouble());
+        assertEquals(12500, m.get("total_prompt_tokens").asLong());
+        assertEquals(8300, m.get("total_completion_tokens").asLong());
+        assertEquals(20800, m.get("total_tokens").asLong());
+        assertEquals(1485.71, m.get("average_tokens_per_request").asDouble());
+        assertEquals(8, m.get("requests_with_tools").asLong());
+
+        JsonNode first = m.get("requests").get(0);
+        List<String> recordFields = new ArrayList<>();
+        first.fieldNames().forEachRemaining(recordFields::add);
+        assertEquals(List.of("timestamp", "model", "duration_ms", "prompt_tokens", "completion_tokens", "total_tokens",
+                "has_tool_calls", "success", "error",
+                "cached_tokens", "reasoning_tokens", "time_to_first_token_ms", "cost_usd"), recordFields);
+        assertEquals(TestServer.JSON.readTree("""
+                {"timestamp":"2026-01-17T15:30:00Z","model":"gpt-4","duration_ms":3200,"prompt_tokens":850,
+                 "completion_tokens":420,"total_tokens":1270,"has_tool_calls":true,"success":true,"error":null,
+                 "cached_tokens":0,"reasoning_tokens":0,"time_to_first_token_ms":null,"cost_usd":null}"""), first);
+        // This server has no price table: nothing is costed at 0, every completed request is unpriced.
+        assertTrue(m.get("total_cost_usd").isNull());
+        assertEquals(14, m.get("unpriced_requests").asLong());
+        assertEquals(8300.0 / 12500, m.get("token_efficiency").asDouble());
+        assertEquals(15, m.get("requests").size());
+        JsonNode last = m.get("requests").get(14);
+        assertEquals("2026-01-17T15:33:00Z", last.get("timestamp").asText());
+        assertFalse(last.get("success").asBoolean());
+        assertEquals("APITimeoutError: Request timed out", last.get("error").asText());
+        for (JsonNode r : m.get("requests")) {
+            assertTrue(r.get("timestamp").asText().endsWith("Z"));
+        }
+    }
+
+    @Test
+    void theScrapeAgreesWithTheSessionJson() {
+        server.postEvents(seedSessionJson());
+        JsonNode m = TestServer.json(server.get("/events/metrics/session/abc-123"));
+        PrometheusText scrape = server.scrape();
+        String[] s = {"session", "abc-123"};
+        assertEquals(m.get("successful_requests").asDouble(), scrape.value("llm_session_requests_total", "session", "abc-123", "outcome", "success"));
+        assertEquals(m.get("failed_requests").asDouble(), scrape.value("llm_session_requests_total", "session", "abc-123", "outcome", "failure"));
+        assertEquals(m.get("total_duration_ms").asDouble() / 1000.0, scrape.value("llm_session_request_duration_seconds_sum", s), 1e-9);
+        assertEquals(m.get("total_prompt_tokens").asDouble(), scrape.value("llm_session_tokens_sum", "session", "abc-123", "type", "prompt"));
+        assertEquals(m.get("total_completion_tokens").asDouble(), scrape.value("llm_session_tokens_sum", "session", "abc-123", "type", "completion"));
+        assertEquals(m.get("requests_with_tools").asDouble(), scrape.value("llm_session_tool_call_requests_total", s));
+    }
+
+    @Test
+    void anUnknownSessionIsA404WithAJsonError() {
+        HttpResponse<String> response = server.get("/events/metrics/session/nobody");
+        assertEquals(404, response.statusCode());
+        assertEquals("session_not_found", TestServer.json(response).get("error").asText());
+        assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+    }
+
+    @Test
+    void theSessionListIsMostRecentlyActiveFirstWithLimitAndOffset() throws Exception {
+        for (String id : List.of("s-1", "s-2", "s-3")) {
+            server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"" + id
+                    + "\",\"model\":\"m\",\"duration_ms\":5,\"prompt_tokens\":1,\"completion_tokens\":1}]");
+            Thread.sleep(5);
+        }
+        JsonNode all = TestServer.json(server.get("/events/metrics/sessions"));
+        assertEquals(List.of("s-3", "s-2", "s-1"), texts(all.get("sessions")));
+        assertEquals(3, all.get("count").asInt());
+
+        JsonNode page = TestServer.json(server.get("/events/metrics/sessions?limit=1&offset=1"));
+        assertEquals(List.of("s-2"), texts(page.get("sessions")));
+        assertEquals(1, page.get("count").asInt());
+        assertEquals(3, page.get("total").asInt());
+
+        for (String bad : List.of("limit=-1", "limit=abc", "offset=-5", "limit=99999999999", "limit=1.5")) {
+            HttpResponse<String> response = server.get("/events/metrics/sessions?" + bad);
+            assertEquals(400, response.statusCode(), bad);
+            assertEquals("invalid_parameter", TestServer.json(response).get("error").asText(), bad);
+        }
+    }
+
+    @Test
+    void deleteClearsTheSessionFromTheStoreAndTheScrape() {
+        server.postEvents(seedSessionJson());
+        server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"kept\",\"model\":\"other\",\"duration_ms\":5,"
+                + "\"prompt_tokens\":1,\"completion_tokens\":1}]");
+
+        HttpResponse<String> deleted = server.delete("/events/metrics/session/abc-123");
+        assertEquals(200, deleted.statusCode());
+        assertTrue(TestServer.json(deleted).get("cleared").asBoolean());
+
+        assertEquals(404, server.get("/events/metrics/session/abc-123").statusCode());
+        assertEquals(List.of("kept"), texts(TestServer.json(server.get("/events/metrics/sessions")).get("sessions")));
+        PrometheusText scrape = server.scrape();
+        assertFalse(scrape.has("llm_session_requests_total", "session", "abc-123"));
+        assertFalse(scrape.has("llm_session_tokens_sum", "session", "abc-123"));
+        assertTrue(scrape.has("llm_session_requests_total", "session", "kept"));
+        assertEquals(15, scrape.sum("llm_requests_total", "model", "gpt-4"), "per-model totals are not rewritten");
+
+        assertEquals(404, server.delete("/events/metrics/session/abc-123").statusCode());
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    @Test
+    void anUnchangedSessionKeepsItsEntityTagAndAConditionalReadGets304WithoutABody() {
+        server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"tagged\",\"model\":\"gpt-4\","
+                + "\"duration_ms\":100,\"prompt_tokens\":10,\"completion_tokens\":5}]");
+        HttpResponse<String> first = server.get("/events/metrics/session/tagged");
+        String etag = first.headers().firstValue("ETag").orElseThrow();
+        assertEquals("no-cache", first.headers().firstValue("Cache-Control").orElseThrow());
+        HttpResponse<String> again = server.get("/events/metrics/session/tagged");
+        assertEquals(etag, again.headers().firstValue("ETag").orElseThrow());
+        assertEquals(first.body(), again.body());
+
+        HttpResponse<String> notModified = server.get("/events/metrics/session/tagged", "If-None-Match", etag);
+        assertEquals(304, notModified.statusCode());
+        assertEquals("", notModified.body());
+        assertEquals(304, server.get("/events/metrics/session/tagged", "If-None-Match", "\"other\", W/" + etag).statusCode());
+
+        // A request changes the tag and the body at once.
+        server.postEvents("[{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":\"tagged\",\"model\":\"gpt-4\",\"error\":\"boom\"}]");
+        HttpResponse<String> changed = server.get("/events/metrics/session/tagged", "If-None-Match", etag);
+        assertEquals(200, changed.statusCode());
+        assertFalse(etag.equals(changed.headers().firstValue("ETag").orElseThrow()));
+        assertEquals(2, TestServer.json(changed).get("total_requests").asInt());
+
+        // Cleared and started again with as many requests: a new tag, the new session's JSON.
+        assertEquals(200, server.delete("/events/metrics/session/tagged").statusCode());
+        server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"tagged\",\"model\":\"gpt-4o\","
+                + "\"duration_ms\":7,\"prompt_tokens\":1,\"completion_tokens\":1},"
+                + "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"tagged\",\"model\":\"gpt-4o\","
+                + "\"duration_ms\":7,\"prompt_tokens\":1,\"completion_tokens\":1}]");
+        HttpResponse<String> reborn = server.get("/events/metrics/session/tagged", "If-None-Match",
+                changed.headers().firstValue("ETag").orElseThrow());
+        assertEquals(200, reborn.statusCode());
+        assertEquals(14, TestServer.json(reborn).get("total_duration_ms").asLong());
+        assertEquals(404, server.get("/events/metrics/session/never-seen", "If-None-Match", "*").statusCode());
+    }
+}

@@ -1,0 +1,407 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The web view at {@code /} in a real browser: Debian's chromium, headless, driven through Debian's
+ * chromedriver by Selenium, against the real server in demo mode. Selenium Manager is never asked for
+ * anything (the driver's path is given, so nothing is downloaded); a missing chromium or chromedriver
+ * fails the test.
+ */
+class WebViewBrowserTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final String INSTALL = "This test drives a real browser: bin/test installs Debian's 'chromium' and "
+            + "'chromium-driver' packages (apt-get install chromium chromium-driver).";
+
+    /** Held strongly: a logger's level and handlers are lost when it is collected. */
+    private static final Logger DRIVER_FINDER = Logger.getLogger("org.openqa.selenium.remote.service.DriverFinder");
+    private static final Logger SELENIUM_MANAGER = Logger.getLogger("org.openqa.selenium.manager.SeleniumManager");
+    private static final List<String> seleniumLog = new CopyOnWriteArrayList<>();
+    private static final Handler seleniumCapture = new Handler() {
+        @Override
+        public void publish(LogRecord record) {
+            seleniumLog.add(record.getLoggerName() + ": " + record.getMessage());
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
+    private static TestServer demo;
+    private static Path profile;
+    private static ChromeDriver driver;
+
+    @BeforeAll
+    static void start() throws IOException {
+        String chromium = Tools.executable("chromium", INSTALL);
+        String chromedriver = Tools.executable("chromedriver", INSTALL);
+        for (Logger logger : List.of(DRIVER_FINDER, SELENIUM_MANAGER)) {
+            logger.setLevel(Level.FINE);
+            logger.setUseParentHandlers(false);
+            logger.addHandler(seleniumCapture);
+        }
+        demo = TestServer.startWithDemo();
+        profile = Files.createTempDirectory("llm-metrics-chromium-");
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(new File(chromedriver))
+                .usingAnyFreePort()
+                .withLogFile(Tools.repoRoot().resolve("target/chromedriver.log").toFile())
+                .build();
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(chromium);
+        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + profile, "--window-size=1280,900");
+        driver = new ChromeDriver(service, options);
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        try {
+            if (driver != null) {
+                driver.quit();
+            }
+        } finally {
+            if (demo != null) {
+                demo.close();
+            }
+            for (Logger logger : List.of(DRIVER_FINDER, SELENIUM_MANAGER)) {
+                logger.removeHandler(seleniumCapture);
+                logger.setUseParentHandlers(true);
+            }
+            if (profile != null) {
+                try (Stream<Path> files = Files.walk(profile)) {
+                    files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+                }
+            }
+        }
+    }
+
+    // ---- helpers ----
+
+    private static WebDriverWait waiting() {
+        return new WebDriverWait(driver, WAIT, Duration.ofMillis(100));
+    }
+
+    private static Object js(String script, Object... args) {
+        return ((JavascriptExecutor) driver).executeScript(script, args);
+    }
+
+    private static long rowCount() {
+        return (Long) js("return document.querySelectorAll('#sessions tbody tr').length");
+    }
+
+    /** The cells of the sessions row of {@code sessionId} by column, read in one step; {@code null} when absent. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, String> row(String sessionId) {
+        return (Map<String, String>) js("""
+                const tr = [...document.querySelectorAll('#sessions tbody tr')].find(r => r.dataset.sessionId === arguments[0]);
+                if (!tr) return null;
+                const cells = {id: tr.querySelector('th button').textContent};
+                for (const td of tr.querySelectorAll('td')) cells[td.dataset.col] = td.textContent;
+                return cells;""", sessionId);
+    }
+
+    private static WebElement rowButton(String sessionId) {
+        return (WebElement) js("""
+                const tr = [...document.querySelectorAll('#sessions tbody tr')].find(r => r.dataset.sessionId === arguments[0]);
+                return tr ? tr.querySelector('th button') : null;""", sessionId);
+    }
+
+    /**
+     * Does {@code action} to the session's button, again when a live redraw replaced the row between
+     * finding the button and using it.
+     */
+    private static void onRowButton(String sessionId, Consumer<WebElement> action) {
+        waiting().ignoring(StaleElementReferenceException.class).until(d -> {
+            WebElement button = rowButton(sessionId);
+            if (button == null) {
+                return false;
+            }
+            action.accept(button);
+            return true;
+        });
+    }
+
+    private static boolean dialogOpen() {
+        return (Boolean) js("return document.getElementById('detail').open");
+    }
+
+    private static String jsonString(String value) {
+        return TestServer.JSON.valueToTree(value).toString();
+    }
+
+    private static String session(String sessionId, int completed, List<String> errors) {
+        List<String> events = new ArrayList<>();
+        for (int i = 0; i < completed; i++) {
+            events.add("{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":" + jsonString(sessionId) + ",\"model\":\"gpt-4o\","
+                    + "\"duration_ms\":" + (400 + 150 * i) + ",\"prompt_tokens\":100,\"completion_tokens\":40,\"has_tool_calls\":"
+                    + (i == 0) + "}");
+        }
+        for (String error : errors) {
+            events.add("{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":" + jsonString(sessionId)
+                    + ",\"model\":\"gpt-4o\",\"duration_ms\":250,\"error\":" + jsonString(error) + "}");
+        }
+        return "[" + String.join(",", events) + "]";
+    }
+
+    private static void openPage(TestServer server) {
+        driver.get(server.uri("/").toString());
+    }
+
+    /** Leaves a picture of the page in target/ for a human to look at; the assertions never read it. */
+    private static void snapshot(String name) {
+        try {
+            Files.write(Tools.repoRoot().resolve("target/web-view-" + name + ".png"), driver.getScreenshotAs(OutputType.BYTES));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void filter(String text) {
+        WebElement filter = driver.findElement(By.id("filter"));
+        filter.clear();
+        filter.sendKeys(text);
+    }
+
+    // ---- behaviours ----
+
+    @Test
+    void theSessionsTableAndTheModelTilesFillFromTheDemoTraffic() {
+        openPage(demo);
+        waiting().until(d -> rowCount() >= 5);
+        waiting().until(d -> (Long) js("return document.querySelectorAll('#models li.tile').length") == 3);
+        assertEquals("Live, every 2.5 s", driver.findElement(By.id("status")).getText());
+        assertTrue(driver.findElement(By.id("sessions-caption")).getText().startsWith("Sessions, most recently active first"));
+        List<WebElement> headers = driver.findElements(By.cssSelector("#sessions thead th[scope=col] button"));
+        assertTrue(headers.size() >= 7, "sortable headers are buttons");
+        WebElement tile = driver.findElement(By.cssSelector("#models li.tile"));
+        String text = tile.getText();
+        for (String label : List.of("Requests/s", "Errors", "p50 latency", "p95 latency", "Tokens/s", "In flight")) {
+            assertTrue(text.contains(label), text);
+        }
+        assertTrue(seleniumLog.stream().anyMatch(l -> l.contains("Skipping Selenium Manager")), seleniumLog.toString());
+        assertTrue(seleniumLog.stream().noneMatch(l -> l.startsWith("org.openqa.selenium.manager")), seleniumLog.toString());
+    }
+
+    @Test
+    void aSessionPostedThroughEventsAppearsWithoutReloadAndOpensItsRequestsFromTheKeyboard() {
+        openPage(demo);
+        waiting().until(d -> rowCount() > 0);
+        js("window.notReloaded = true");
+        String id = "browser-" + UUID.randomUUID();
+        demo.postEvents(session(id, 3, List.of("RateLimitError: 429 Too Many Requests", "APITimeoutError: timed out")));
+
+        waiting().until(d -> row(id) != null);
+        assertEquals(Boolean.TRUE, js("return window.notReloaded === true"), "the page was reloaded");
+        JsonNode json = TestServer.json(demo.get("/events/metrics/session/" + id));
+        Map<String, String> cells = row(id);
+        assertEquals(json.get("total_requests").asText(), cells.get("requests"));
+        assertEquals(json.get("failed_requests").asText(), cells.get("failures"));
+        assertEquals("2", cells.get("failures"));
+        assertEquals("40.0 %", cells.get("error"));
+
+        filter(id.substring(0, 16)); // the filter reaches the server: the demo keeps adding sessions
+        waiting().until(d -> rowCount() == 1 && row(id) != null);
+        onRowButton(id, button -> button.sendKeys(Keys.ENTER));
+        waiting().until(d -> dialogOpen()
+                && (Long) js("return document.querySelectorAll('#requests tbody tr').length") == json.get("requests").size());
+        assertEquals("detail-heading", js("return document.activeElement.id"));
+        assertEquals("Session " + id, driver.findElement(By.id("detail-heading")).getText());
+        List<WebElement> failed = driver.findElements(By.cssSelector("#requests tbody tr.failed"));
+        assertEquals(json.get("failed_requests").asInt(), failed.size());
+        List<String> errors = new ArrayList<>();
+        json.get("requests").forEach(r -> {
+            if (!r.get("success").asBoolean()) {
+                errors.add(0, r.get("error").asText()); // the page lists the newest first
+            }
+        });
+        assertEquals(errors, failed.stream().map(tr -> tr.findElement(By.cssSelector(".error-text")).getText()).toList());
+        assertTrue(failed.stream().allMatch(tr -> tr.getText().contains("Failed")));
+        assertEquals("2", driver.findElement(By.cssSelector("#detail-figures [data-figure=Failures] dd")).getText());
+        assertEquals(2L, js("return document.querySelectorAll('#sparkline svg circle').length"));
+        String sparkTitle = (String) js("return document.querySelector('#sparkline svg title').textContent");
+        assertTrue(sparkTitle.startsWith("Latency of the last 5 requests") && sparkTitle.endsWith("2 failed."), sparkTitle);
+        snapshot("session");
+
+        driver.switchTo().activeElement().sendKeys(Keys.ESCAPE);
+        waiting().until(d -> !dialogOpen());
+        assertEquals(id, js("const e = document.activeElement; return e.closest('tr') ? e.closest('tr').dataset.sessionId : null"),
+                "the focus returns to the session's button");
+        filter("");
+    }
+
+    @Test
+    void aStreamedPricedSessionShowsItsCostAndItsTimeToFirstToken() {
+        String id = "streamed-" + UUID.randomUUID();
+        // gpt-4o in the demo's sample prices: 500 × 2.50 + 1 500 × 1.25 + 500 × 10.00 per million = $0.008125.
+        demo.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":" + jsonString(id) + ",\"model\":\"gpt-4o\","
+                + "\"duration_ms\":900,\"time_to_first_token_ms\":300,\"prompt_tokens\":2000,\"cached_tokens\":1500,"
+                + "\"completion_tokens\":500}]");
+        openPage(demo);
+        filter(id.substring(0, 20));
+        waiting().until(d -> rowCount() == 1 && row(id) != null);
+        JsonNode json = TestServer.json(demo.get("/events/metrics/session/" + id));
+        assertEquals(0.008125, json.get("total_cost_usd").asDouble());
+        assertEquals("$0.0081", row(id).get("cost"));
+
+        onRowButton(id, WebElement::click);
+        waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr').length") == 1);
+        assertEquals(Boolean.FALSE, js("return document.querySelector('#requests th[data-col=\"ttft\"]').hidden"));
+        String request = driver.findElement(By.cssSelector("#requests tbody tr")).getText();
+        assertTrue(request.contains("300 ms") && request.contains("$0.0081"), request);
+        assertEquals("$0.0081", driver.findElement(By.cssSelector("#detail-figures [data-figure=Cost] dd")).getText());
+        driver.findElement(By.id("detail-close")).click();
+        waiting().until(d -> !dialogOpen());
+        filter("");
+    }
+
+    @Test
+    void aHostileSessionIdAndErrorAreShownAsTextNeverAsMarkup() {
+        String id = "<img src=x onerror=alert(1)>" + UUID.randomUUID();
+        String error = "<script>alert(2)</script><b>bold</b>";
+        demo.postEvents(session(id, 1, List.of(error)));
+        openPage(demo);
+        filter(id.substring(0, 20));
+        waiting().until(d -> rowCount() == 1 && row(id) != null);
+        assertEquals(id, row(id).get("id"));
+        onRowButton(id, WebElement::click);
+        waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr.failed').length") == 1);
+        assertEquals("Session " + id, driver.findElement(By.id("detail-heading")).getText());
+        assertEquals(error, driver.findElement(By.cssSelector("#requests tbody tr.failed .error-text")).getText());
+        assertEquals(0L, js("return document.querySelectorAll('img, script:not([src]), b').length"),
+                "an id or error became markup");
+        driver.findElement(By.id("detail-close")).click();
+        waiting().until(d -> !dialogOpen());
+        filter("");
+    }
+
+    @Test
+    void sortingByFailuresOrdersTheRowsAndSaysSoToAssistiveTechnology() {
+        openPage(demo);
+        waiting().until(d -> rowCount() >= 5);
+        WebElement failures = driver.findElement(By.cssSelector("#sessions th[data-col=failures] button"));
+        WebElement header = driver.findElement(By.cssSelector("#sessions th[data-col=failures]"));
+
+        failures.click();
+        waiting().until(d -> "descending".equals(header.getAttribute("aria-sort")));
+        assertSorted(false);
+        assertTrue(driver.findElement(By.id("sessions-caption")).getText().contains("sorted by failures, descending"));
+
+        failures.click();
+        waiting().until(d -> "ascending".equals(header.getAttribute("aria-sort")));
+        assertSorted(true);
+
+        failures.click();
+        waiting().until(d -> header.getAttribute("aria-sort") == null);
+        assertTrue(driver.findElement(By.id("sessions-caption")).getText().startsWith("Sessions, most recently active first"));
+    }
+
+    /** The failures column, read in one step (the table redraws live), is in order. */
+    @SuppressWarnings("unchecked")
+    private static void assertSorted(boolean ascending) {
+        List<Long> values = ((List<String>) js("return [...document.querySelectorAll('#sessions tbody td[data-col=failures]')]"
+                + ".map(td => td.textContent)")).stream().map(s -> Long.parseLong(s.replace(",", ""))).toList();
+        assertFalse(values.isEmpty());
+        List<Long> expected = new ArrayList<>(values);
+        expected.sort(ascending ? Comparator.naturalOrder() : Comparator.reverseOrder());
+        assertEquals(expected, values);
+    }
+
+    @Test
+    void aNarrowWindowNeedsNoSidewaysScrollingOfThePage() {
+        Dimension before = driver.manage().window().getSize();
+        try {
+            driver.manage().window().setSize(new Dimension(380, 800));
+            openPage(demo);
+            waiting().until(d -> rowCount() >= 5);
+            assertEquals(Boolean.TRUE, js("return document.documentElement.scrollWidth <= document.documentElement.clientWidth"),
+                    "the page is wider than the window");
+            assertEquals("1", String.valueOf(js("""
+                    const tiles = [...document.querySelectorAll('#models li.tile')];
+                    return new Set(tiles.map(t => t.getBoundingClientRect().left)).size;""")), "tiles are one column");
+            snapshot("narrow");
+        } finally {
+            driver.manage().window().setSize(before);
+        }
+    }
+
+    @Test
+    void aTokenProtectedServerAsksForTheTokenOnceAndSendsItOnlyAsAHeader() {
+        String token = "web-view-" + UUID.randomUUID();
+        try (TestServer secured = TestServer.start(Map.of("llm.metrics.auth.token", token))) {
+            String id = "secured-session";
+            secured.postEvents(session(id, 2, List.of("boom")), "x-internal-auth", token);
+            openPage(secured);
+            WebElement form = driver.findElement(By.id("auth"));
+            waiting().until(d -> form.isDisplayed());
+            assertFalse(driver.findElement(By.id("dashboard")).isDisplayed());
+            assertEquals("token", js("return document.activeElement.id"), "the token field has the focus");
+            assertEquals("password", driver.findElement(By.id("token")).getAttribute("type"));
+
+            driver.findElement(By.id("token")).sendKeys("wrong-token", Keys.ENTER);
+            waiting().until(d -> driver.findElement(By.id("auth-error")).getText().equals("The server refused this token."));
+            snapshot("token");
+
+            driver.findElement(By.id("token")).sendKeys(token, Keys.ENTER);
+            waiting().until(d -> row(id) != null);
+            assertEquals("1", row(id).get("failures"));
+            assertFalse(form.isDisplayed());
+            assertEquals(secured.uri("/").toString(), driver.getCurrentUrl());
+            assertEquals(token, js("return sessionStorage.getItem('llm-metrics.token')"));
+
+            driver.navigate().refresh(); // asked once: the tab remembers it
+            waiting().until(d -> row(id) != null);
+            assertFalse(driver.findElement(By.id("auth")).isDisplayed());
+            assertFalse(driver.getCurrentUrl().contains(token));
+
+            driver.findElement(By.id("forget-token")).click();
+            waiting().until(d -> driver.findElement(By.id("auth")).isDisplayed());
+            assertNotNull(js("return document.getElementById('token')"));
+            assertEquals(null, js("return sessionStorage.getItem('llm-metrics.token')"));
+        }
+    }
+}
