@@ -1,12 +1,13 @@
 package dev.llmmetrics;
 
-import dev.llmmetrics.meter.SessionMetricsCollector;
-import dev.llmmetrics.LlmMetricsConfig;
+import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.meter.LlmMeterBinder;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.Subscription;
 import dev.llmmetrics.session.InMemorySessionStore;
+import dev.llmmetrics.session.SessionFigures;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.track.CallTracker;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -21,8 +22,9 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * llm-metrics inside an application: the event bus, the call tracker, the session store and the
- * collector that turns events into meters on the application's {@link MeterRegistry}.
+ * llm-metrics inside an application: the event bus, the call tracker, and two independent listeners of the
+ * bus, the session store and the meters on the application's {@link MeterRegistry}. Both resolve model names
+ * through one {@link ModelCatalog}.
  *
  * <pre>{@code
  * LlmMetrics metrics = LlmMetrics.builder(registry).build();
@@ -32,7 +34,10 @@ import java.util.concurrent.TimeUnit;
  * metrics.close();                      // on shutdown
  * }</pre>
  *
- * <p>A daemon thread evicts idle sessions, at a tenth of the idle timeout (at most once a minute).
+ * <p>A daemon thread evicts idle sessions, at a tenth of the idle timeout (at most once a minute). On a
+ * Prometheus registry, add the per-session series with
+ * {@code new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions()).register(registry)}
+ * ({@code dev.llmmetrics.prometheus}).
  */
 public final class LlmMetrics implements AutoCloseable {
 
@@ -40,8 +45,8 @@ public final class LlmMetrics implements AutoCloseable {
 
     private final LlmMetricsConfig config;
     private final EventBus bus;
-    private final SessionStore store;
-    private final SessionMetricsCollector collector;
+    private final InMemorySessionStore store;
+    private final LlmMeterBinder meters;
     private final CallTracker tracker;
     private final List<Subscription> subscriptions;
     private final ScheduledExecutorService sweeper;
@@ -49,16 +54,24 @@ public final class LlmMetrics implements AutoCloseable {
     private LlmMetrics(Builder builder) {
         this.config = builder.config;
         this.bus = new EventBus(config.maxEventTypes(), builder.clock);
-        this.store = builder.store != null ? builder.store
-                : new InMemorySessionStore(config.maxSessions(), config.maxRecordsPerSession(),
-                        config.sessionIdleTimeout(), builder.clock, builder.prices);
-        this.collector = new SessionMetricsCollector(store, config.maxMeteredSessions(), config.maxModels(), builder.clock,
-                builder.prices, builder.semanticConventions);
-        collector.bindTo(builder.registry);
-        this.subscriptions = List.of(
-                bus.subscribe(EventTypes.LLM_REQUEST_STARTED, collector),
-                bus.subscribe(EventTypes.LLM_REQUEST_COMPLETED, collector),
-                bus.subscribe(EventTypes.LLM_REQUEST_FAILED, collector));
+        ModelCatalog catalog = new ModelCatalog(builder.prices, config.maxModels());
+        this.store = InMemorySessionStore.builder()
+                .maxSessions(config.maxSessions())
+                .maxRecordsPerSession(config.maxRecordsPerSession())
+                .idleTimeout(config.sessionIdleTimeout())
+                .clock(builder.clock)
+                .catalog(catalog)
+                .build();
+        this.meters = LlmMeterBinder.builder().catalog(catalog).store(store)
+                .semanticConventions(builder.semanticConventions).build();
+        meters.bindTo(builder.registry);
+        List<Subscription> subscribed = new java.util.ArrayList<>();
+        for (String type : List.of(EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
+                EventTypes.LLM_REQUEST_FAILED)) {
+            subscribed.add(bus.subscribe(type, store));
+            subscribed.add(bus.subscribe(type, meters));
+        }
+        this.subscriptions = List.copyOf(subscribed);
         this.tracker = new CallTracker(bus);
         this.sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform()
                 .name("llm-metrics-idle-sweeper").daemon(true).factory());
@@ -86,17 +99,22 @@ public final class LlmMetrics implements AutoCloseable {
         return tracker;
     }
 
-    /** The session store the collector updates. */
+    /** The session store: every session's aggregates and recent requests. */
     public SessionStore store() {
         return store;
     }
 
-    /** The collector: per-model totals, and clearing a session from the store and the registry. */
-    public SessionMetricsCollector collector() {
-        return collector;
+    /** This process's per-session figures, which the per-session series read. */
+    public SessionFigures sessionFigures() {
+        return store;
     }
 
-    /** Stops the idle sweeper and unsubscribes the collector; the meters stay in the registry. */
+    /** The per-model meters. */
+    public LlmMeterBinder meters() {
+        return meters;
+    }
+
+    /** Stops the idle sweeper and unsubscribes the store and the meters; the meters stay in the registry. */
     @Override
     public void close() {
         sweeper.shutdownNow();
@@ -115,7 +133,6 @@ public final class LlmMetrics implements AutoCloseable {
     public static final class Builder {
         private final MeterRegistry registry;
         private LlmMetricsConfig config = LlmMetricsConfig.DEFAULTS;
-        private SessionStore store;
         private InstantSource clock = InstantSource.system();
         private PriceTable prices = PriceTable.EMPTY;
         private boolean semanticConventions;
@@ -132,8 +149,7 @@ public final class LlmMetrics implements AutoCloseable {
 
         /**
          * What each model's tokens cost; {@link PriceTable#EMPTY} unless set, so that every request is counted
-         * as unpriced. The in-memory store and the meters both cost with it; a store given to
-         * {@link #store(SessionStore)} costs by its own means.
+         * as unpriced. The store and the meters both cost with it.
          */
         public Builder prices(PriceTable prices) {
             this.prices = Objects.requireNonNull(prices, "prices");
@@ -147,12 +163,6 @@ public final class LlmMetrics implements AutoCloseable {
          */
         public Builder semanticConventions(boolean enabled) {
             this.semanticConventions = enabled;
-            return this;
-        }
-
-        /** A session store to use instead of the in-memory one built from the configuration's bounds. */
-        public Builder store(SessionStore store) {
-            this.store = Objects.requireNonNull(store, "store");
             return this;
         }
 

@@ -1,53 +1,47 @@
 package dev.llmmetrics.meter;
 
+import dev.llmmetrics.cost.ModelCatalog;
 import java.time.Duration;
 
 /**
  * Meter names (Micrometer's dotted form; Prometheus shows them with underscores and unit suffixes),
- * tag keys and histogram boundaries. The README's meter list mirrors this class.
+ * tag keys and histogram boundaries of the per-model meters: the one place each is declared.
  */
-final class MeterNames {
+public final class MeterNames {
 
-    static final String SESSION_REQUESTS = "llm.session.requests";
-    static final String SESSION_REQUEST_DURATION = "llm.session.request.duration";
-    static final String SESSION_TOKENS = "llm.session.tokens";
-    static final String SESSION_TOOL_CALL_REQUESTS = "llm.session.tool.call.requests";
-    static final String SESSION_COST = "llm.session.cost.usd";
+    public static final String REQUESTS = "llm.requests";
+    public static final String REQUEST_DURATION = "llm.request.duration";
+    public static final String TOKENS = "llm.tokens";
+    public static final String REQUESTS_IN_FLIGHT = "llm.requests.in.flight";
+    public static final String REQUEST_MESSAGES = "llm.request.messages";
+    public static final String REQUEST_TOOLS = "llm.request.tools";
+    public static final String COST = "llm.cost.usd";
+    public static final String UNPRICED_REQUESTS = "llm.unpriced.requests";
+    public static final String CACHED_TOKENS = "llm.cached.tokens";
+    public static final String REASONING_TOKENS = "llm.reasoning.tokens";
+    public static final String TIME_TO_FIRST_TOKEN = "llm.time.to.first.token";
+    public static final String TIME_PER_OUTPUT_TOKEN = "llm.time.per.output.token";
 
-    static final String REQUESTS = "llm.requests";
-    static final String REQUEST_DURATION = "llm.request.duration";
-    static final String TOKENS = "llm.tokens";
-    static final String REQUESTS_IN_FLIGHT = "llm.requests.in.flight";
-    static final String REQUEST_MESSAGES = "llm.request.messages";
-    static final String REQUEST_TOOLS = "llm.request.tools";
-    static final String COST = "llm.cost.usd";
-    static final String UNPRICED_REQUESTS = "llm.unpriced.requests";
-    static final String CACHED_TOKENS = "llm.cached.tokens";
-    static final String REASONING_TOKENS = "llm.reasoning.tokens";
-    static final String TIME_TO_FIRST_TOKEN = "llm.time.to.first.token";
-    static final String TIME_PER_OUTPUT_TOKEN = "llm.time.per.output.token";
+    public static final String SESSIONS_ACTIVE = "llm.sessions.active";
+    public static final String SESSIONS_EVICTED = "llm.sessions.evicted";
 
-    static final String SESSIONS_ACTIVE = "llm.sessions.active";
-    static final String SESSIONS_METERED = "llm.sessions.metered";
-    static final String SESSIONS_EVICTED = "llm.sessions.evicted";
+    public static final String TAG_SESSION = "session";
+    public static final String TAG_MODEL = "model";
+    public static final String TAG_OUTCOME = "outcome";
+    public static final String TAG_TYPE = "type";
+    public static final String TAG_REASON = "reason";
 
-    static final String TAG_SESSION = "session";
-    static final String TAG_MODEL = "model";
-    static final String TAG_OUTCOME = "outcome";
-    static final String TAG_TYPE = "type";
-    static final String TAG_REASON = "reason";
+    public static final String OUTCOME_SUCCESS = "success";
+    public static final String OUTCOME_FAILURE = "failure";
+    public static final String TYPE_PROMPT = "prompt";
+    public static final String TYPE_COMPLETION = "completion";
 
-    static final String OUTCOME_SUCCESS = "success";
-    static final String OUTCOME_FAILURE = "failure";
-    static final String TYPE_PROMPT = "prompt";
-    static final String TYPE_COMPLETION = "completion";
-
-    static final String UNIT_TOKENS = "tokens";
-    static final String UNIT_MESSAGES = "messages";
-    static final String UNIT_TOOLS = "tools";
+    public static final String UNIT_TOKENS = "tokens";
+    public static final String UNIT_MESSAGES = "messages";
+    public static final String UNIT_TOOLS = "tools";
 
     /** The model label of per-model meters once the bound on distinct models is reached. */
-    static final String OTHER_MODEL = "_other";
+    public static final String OTHER_MODEL = ModelCatalog.OTHER_LABEL;
 
     /**
      * Latency buckets: the OpenTelemetry GenAI advisory boundaries for

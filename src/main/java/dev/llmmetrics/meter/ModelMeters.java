@@ -1,5 +1,6 @@
 package dev.llmmetrics.meter;
 
+import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
@@ -13,6 +14,7 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The meters of one model, created once and never removed. The cost, unpriced, cached and reasoning token
@@ -22,13 +24,6 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ModelMeters {
 
     final String label;
-    /**
-     * Whether the label gathers several models ({@code _other}): their prices differ, so each request is
-     * priced by its own model, not by {@link #price}.
-     */
-    final boolean shared;
-    /** The label's price, looked up once; {@code null} when the table has none, or the label is shared. */
-    final ModelPrice price;
     private final MeterRegistry registry;
     private final Counter successes;
     private final Counter failures;
@@ -49,17 +44,14 @@ final class ModelMeters {
     private final GenAiMeters genAi;
 
     /**
-     * @param shared whether the label gathers several models ({@code _other})
-     * @param price  the label's price when it is one model's, else {@code null}; its provider is also the
-     *               {@code gen_ai.provider.name}
-     * @param genAi  whether to register the OpenTelemetry GenAI semantic-convention instruments too
+     * @param provider the {@code gen_ai.provider.name} of the label's model, or {@code null} when unknown or
+     *                 the label gathers several models
+     * @param genAi    whether to register the OpenTelemetry GenAI semantic-convention instruments too
      */
-    ModelMeters(String label, boolean shared, ModelPrice price, MeterRegistry registry, boolean genAi) {
+    ModelMeters(String label, @Nullable String provider, MeterRegistry registry, boolean genAi) {
         this.label = label;
-        this.shared = shared;
-        this.price = shared ? null : price;
         this.registry = registry;
-        this.genAi = genAi ? new GenAiMeters(label, this.price == null ? null : this.price.provider(), registry) : null;
+        this.genAi = genAi ? new GenAiMeters(label, provider, registry) : null;
         cost = new LazyMeter<>(() -> counter(COST, "What the completed LLM requests cost in US dollars by the price "
                 + "table, by model; requests of unpriced models are not in it, see llm_unpriced_requests_total"));
         unpriced = new LazyMeter<>(() -> counter(UNPRICED_REQUESTS,
@@ -101,12 +93,8 @@ final class ModelMeters {
         tools.record(toolsCount);
     }
 
-    /**
-     * Records a completed request.
-     *
-     * @param costPicoUsd what it cost, or a negative value when its model has no price
-     */
-    void completed(LlmRequestCompleted e, long costPicoUsd) {
+    /** Records a completed request of {@code model}, costed by its price. */
+    void completed(LlmRequestCompleted e, Model model) {
         if (genAi != null) {
             genAi.completed(e);
         }
@@ -115,8 +103,8 @@ final class ModelMeters {
         successDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
         promptTokens.record(e.promptTokens());
         completionTokens.record(e.completionTokens());
-        if (costPicoUsd >= 0) {
-            cost.get().increment(ModelPrice.usd(costPicoUsd));
+        if (model.priced()) {
+            cost.get().increment(ModelPrice.usd(model.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens())));
         } else {
             unpriced.get().increment();
         }

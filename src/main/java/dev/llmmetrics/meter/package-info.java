@@ -1,9 +1,12 @@
 /**
- * Turns LLM request events into Micrometer meters and session store updates.
+ * Turns LLM request events into per-model Micrometer meters, on any registry.
  *
- * <p>{@link dev.llmmetrics.meter.SessionMetricsCollector} is a Micrometer
+ * <p>{@link dev.llmmetrics.meter.LlmMeterBinder} is a Micrometer
  * {@link io.micrometer.core.instrument.binder.MeterBinder} and an
- * {@link dev.llmmetrics.event.EventListener}: bind it to a registry, subscribe it to the three LLM
- * event types, and every event updates the per-model meters, the per-session meters and the store.
+ * {@link dev.llmmetrics.event.EventListener}: bind it to a registry and subscribe it to the three LLM event
+ * types. It reads the session store (its size and evictions) and never writes it.
  */
+@NullMarked
 package dev.llmmetrics.meter;
+
+import org.jspecify.annotations.NullMarked;

@@ -2,7 +2,6 @@ package dev.llmmetrics.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.llmmetrics.meter.SessionMetricsCollector;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.session.SessionStore;
@@ -55,12 +54,12 @@ final class EventJournal implements AutoCloseable {
      * Publishes every journaled event again, in order, remembers its event_id, and clears the sessions
      * cleared in between; returns how many events.
      */
-    long replay(EventBus bus, SessionMetricsCollector collector, RecentEventIds recentIds) throws IOException {
+    long replay(EventBus bus, SessionStore store, RecentEventIds recentIds) throws IOException {
         long[] events = {0};
         long records = journal.replay(payload -> {
             JsonNode record = read(payload);
             if (record.has(CLEARED)) {
-                collector.clearSession(record.get(CLEARED).textValue());
+                store.clear(record.get(CLEARED).textValue());
                 return;
             }
             for (JsonNode node : record) {

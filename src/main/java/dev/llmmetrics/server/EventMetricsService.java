@@ -1,7 +1,7 @@
 package dev.llmmetrics.server;
 
 import dev.llmmetrics.meter.ModelTotals;
-import dev.llmmetrics.meter.SessionMetricsCollector;
+import dev.llmmetrics.meter.LlmMeterBinder;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventBusStats;
 import io.helidon.http.Status;
@@ -20,11 +20,11 @@ import java.util.TreeMap;
 final class EventMetricsService implements HttpService {
 
     private final EventBus bus;
-    private final SessionMetricsCollector collector;
+    private final LlmMeterBinder meters;
 
-    EventMetricsService(EventBus bus, SessionMetricsCollector collector) {
+    EventMetricsService(EventBus bus, LlmMeterBinder meters) {
         this.bus = bus;
-        this.collector = collector;
+        this.meters = meters;
     }
 
     @Override
@@ -40,7 +40,7 @@ final class EventMetricsService implements HttpService {
         }
         stats.publishedByType().forEach((type, count) -> byCategory.merge(category(type), count, Long::sum));
 
-        List<ModelTotals> models = collector.modelTotals();
+        List<ModelTotals> models = meters.modelTotals();
         long requests = 0;
         long successful = 0;
         long failed = 0;

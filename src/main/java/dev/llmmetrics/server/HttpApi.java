@@ -1,6 +1,7 @@
 package dev.llmmetrics.server;
 
 import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.prometheus.SessionSeries;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -45,6 +46,7 @@ public final class HttpApi {
     private final RecentEventIds recentIds;
     private final EventJournal journal;
     private final ModelRates modelRates;
+    private final SessionSeries sessionSeries;
     private ScheduledExecutorService maintenance;
 
     /**
@@ -66,6 +68,8 @@ public final class HttpApi {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.recentIds = new RecentEventIds(settings.dedupeWindow(), settings.dedupeMaxIds(), CoarseClock.system());
         this.journal = settings.journal().map(HttpApi::openJournal).orElse(null);
+        this.sessionSeries = new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions())
+                .register(registry);
         this.modelRates = new ModelRates(registry, System::nanoTime);
         modelRates.start();
     }
@@ -81,7 +85,7 @@ public final class HttpApi {
         if (journal == null) {
             return 0;
         }
-        long replayed = journal.replay(metrics.bus(), metrics.collector(), recentIds);
+        long replayed = journal.replay(metrics.bus(), metrics.store(), recentIds);
         long periodMs = settings.journal().orElseThrow().compactInterval().toMillis();
         maintenance = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("llm-metrics-journal-compaction").daemon(true).factory());
@@ -123,12 +127,12 @@ public final class HttpApi {
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter(drain);
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
-        routing.register("/metrics", new ScrapeService(registry, metrics.collector(), settings.scrapeToken().map(Secret::new).orElse(null)))
+        routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null)))
                 .register("/health", new HealthService(metrics.store()))
                 .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
                         recentIds, journal))
-                .register("/events/metrics", new SessionService(metrics.store(), metrics.collector(), journal))
-                .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.collector()))
+                .register("/events/metrics", new SessionService(metrics.store(), journal))
+                .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.meters()))
                 .register("/events/metrics", new ModelRatesService(modelRates))
                 .register("/events/stats", new BusStatsService(metrics.bus()))
                 .register("/", new WebService());

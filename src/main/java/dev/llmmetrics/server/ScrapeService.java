@@ -1,6 +1,6 @@
 package dev.llmmetrics.server;
 
-import dev.llmmetrics.meter.SessionMetricsCollector;
+import dev.llmmetrics.prometheus.SessionSeries;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -21,27 +21,27 @@ import java.io.OutputStream;
  * buffer, never held whole in memory.
  *
  * <p>The format follows the {@code Accept} header as Prometheus' own client library negotiates it:
- * text format 0.0.4 by default, OpenMetrics 1.0 when asked for. In both, the per-session families are
- * written by the collector straight from its figures ({@link SessionMetricsCollector#writeSessionSeries}),
- * several times faster than through the registry's snapshots; any other format goes the registry's way. Open by default, as Prometheus expects;
- * with a scrape token configured, only {@code Authorization: Bearer <token>} gets through.
+ * text format 0.0.4 by default, OpenMetrics 1.0 when asked for. In both, the per-session families come from
+ * {@link SessionSeries#writeText}, the registry's other families follow; any other format goes the
+ * registry's way. Open by default, as Prometheus expects; with a scrape token configured, only
+ * {@code Authorization: Bearer <token>} gets through.
  */
 final class ScrapeService implements HttpService {
 
     private static final String BEARER = "Bearer ";
 
     private final PrometheusMeterRegistry registry;
-    private final SessionMetricsCollector collector;
+    private final SessionSeries sessionSeries;
     private final Secret bearerToken;
     private final ExpositionFormats formats = ExpositionFormats.init();
 
     /**
-     * @param collector   writes the per-session families itself, faster than the registry's snapshots
+     * @param sessionSeries the per-session families, registered on {@code registry} too
      * @param bearerToken the scrape token, or {@code null} for an open scrape
      */
-    ScrapeService(PrometheusMeterRegistry registry, SessionMetricsCollector collector, Secret bearerToken) {
+    ScrapeService(PrometheusMeterRegistry registry, SessionSeries sessionSeries, Secret bearerToken) {
         this.registry = registry;
-        this.collector = collector;
+        this.sessionSeries = sessionSeries;
         this.bearerToken = bearerToken;
     }
 
@@ -65,8 +65,8 @@ final class ScrapeService implements HttpService {
             if (writer instanceof PrometheusTextFormatWriter || writer instanceof OpenMetricsTextFormatWriter) {
                 // The per-session families first, written from the figures; then every other family through
                 // the client's writer, which ends an OpenMetrics answer with its # EOF.
-                collector.writeSessionSeries(out, writer instanceof OpenMetricsTextFormatWriter);
-                writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionMetricsCollector.isSessionSeries(name)));
+                sessionSeries.writeText(out, writer instanceof OpenMetricsTextFormatWriter);
+                writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionSeries.isSessionSeries(name)));
             } else {
                 registry.scrape(out, accept);
             }

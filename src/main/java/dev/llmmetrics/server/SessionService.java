@@ -1,6 +1,5 @@
 package dev.llmmetrics.server;
 
-import dev.llmmetrics.meter.SessionMetricsCollector;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStore;
@@ -48,14 +47,12 @@ final class SessionService implements HttpService {
     static final long RENDERED_BYTES = 16L << 20;
 
     private final SessionStore store;
-    private final SessionMetricsCollector collector;
     private final EventJournal journal;
     private final RenderedSessions rendered = new RenderedSessions(RENDERED_BYTES);
 
     /** @param journal durable mode's journal, or {@code null} */
-    SessionService(SessionStore store, SessionMetricsCollector collector, EventJournal journal) {
+    SessionService(SessionStore store, EventJournal journal) {
         this.store = store;
-        this.collector = collector;
         this.journal = journal;
     }
 
@@ -139,7 +136,7 @@ final class SessionService implements HttpService {
             }
         }
         rendered.forget(id);
-        if (collector.clearSession(id)) {
+        if (store.clear(id)) {
             Json.send(response, Status.OK_200, new Cleared(id, true));
         } else {
             notFound(response);

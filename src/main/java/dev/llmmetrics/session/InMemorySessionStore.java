@@ -1,13 +1,13 @@
 package dev.llmmetrics.session;
 
-import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
-import java.lang.System.Logger;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -16,14 +16,16 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 
 /**
- * The default {@link SessionStore}: bounded, in memory, lock-free across sessions.
+ * The default {@link SessionStore}: bounded, in memory, lock-free across sessions. It is also this
+ * process's {@link SessionFigures}: the per-session series read the same table the JSON is made from.
  *
- * <p>Bounds, all set at construction:
+ * <p>Bounds, all set by the {@link Builder}:
  * <ul>
  *   <li>at most {@code maxSessions} sessions; past that the least recently active are evicted, in a
  *       batch of about 1 % so that the scan that finds them is paid once per hundred new sessions;</li>
@@ -36,79 +38,57 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Each session is guarded by its own monitor; a session evicted while an update races with it is
  * re-created, so no update is ever lost.
  */
-public final class InMemorySessionStore implements SessionStore {
+public final class InMemorySessionStore implements SessionStore, SessionFigures {
 
-    private static final Logger LOG = System.getLogger(InMemorySessionStore.class.getName());
     /** Orders the session list; sorting live states would see their times change mid-sort. */
     private static final Comparator<Activity> MOST_RECENT_FIRST =
             Comparator.comparingLong(Activity::lastActiveMs).reversed();
 
-
     private final ConcurrentHashMap<String, SessionState> sessions = new ConcurrentHashMap<>();
-    private final ModelNames modelNames;
-    private final List<EvictionListener> evictionListeners = new CopyOnWriteArrayList<>();
+    private final ModelCatalog catalog;
     private final AtomicBoolean evicting = new AtomicBoolean();
     /** Numbers the session states this store creates, so that a session id's next life has new revisions. */
     private final AtomicLong incarnations = new AtomicLong();
+    private final LongAdder evictedForCapacity = new LongAdder();
+    private final LongAdder evictedForIdleness = new LongAdder();
     private final int maxSessions;
     private final int maxRecordsPerSession;
     private final int evictionBatch;
     private final long idleTimeoutMs;
     private final InstantSource clock;
 
-    /**
-     * A store with the given bounds, without prices: every request is unpriced.
-     *
-     * @param maxSessions          most sessions held; positive
-     * @param maxRecordsPerSession most request records kept per session; positive
-     * @param idleTimeout          how long a session may stay idle before {@link #evictIdle()} drops it; positive
-     * @param clock                the clock that dates activity
-     */
-    public InMemorySessionStore(int maxSessions, int maxRecordsPerSession, Duration idleTimeout, InstantSource clock) {
-        this(maxSessions, maxRecordsPerSession, idleTimeout, clock, PriceTable.EMPTY);
-    }
-
-    /**
-     * A store with the given bounds, costing requests with {@code prices}.
-     *
-     * @param maxSessions          most sessions held; positive
-     * @param maxRecordsPerSession most request records kept per session; positive
-     * @param idleTimeout          how long a session may stay idle before {@link #evictIdle()} drops it; positive
-     * @param clock                the clock that dates activity
-     * @param prices               what each model's tokens cost
-     */
-    public InMemorySessionStore(int maxSessions, int maxRecordsPerSession, Duration idleTimeout, InstantSource clock,
-                                PriceTable prices) {
-        if (maxSessions < 1) {
-            throw new IllegalArgumentException("maxSessions must be positive, was " + maxSessions);
-        }
-        if (maxRecordsPerSession < 1) {
-            throw new IllegalArgumentException("maxRecordsPerSession must be positive, was " + maxRecordsPerSession);
-        }
-        if (idleTimeout == null || idleTimeout.isNegative() || idleTimeout.isZero()) {
-            throw new IllegalArgumentException("idleTimeout must be positive, was " + idleTimeout);
-        }
-        this.maxSessions = maxSessions;
-        this.maxRecordsPerSession = maxRecordsPerSession;
+    private InMemorySessionStore(Builder builder) {
+        this.maxSessions = builder.maxSessions;
+        this.maxRecordsPerSession = builder.maxRecordsPerSession;
         this.evictionBatch = Math.max(1, maxSessions / 100);
-        this.idleTimeoutMs = idleTimeout.toMillis();
-        this.clock = Objects.requireNonNull(clock, "clock");
-        this.modelNames = new ModelNames(Objects.requireNonNull(prices, "prices"));
+        this.idleTimeoutMs = Objects.requireNonNull(builder.idleTimeout).toMillis();
+        this.clock = builder.clock;
+        this.catalog = builder.catalog != null ? builder.catalog : new ModelCatalog(PriceTable.EMPTY, ModelCatalog.MAX_NUMBERED);
+    }
+
+    /** A builder; the three bounds must be set ({@code LlmMetrics} sets them from its configuration). */
+    public static Builder builder() {
+        return new Builder();
     }
 
     @Override
-    public void recordStarted(LlmRequestStarted event) {
-        apply(event.sessionId(), event);
+    public void onEvent(Event event) {
+        switch (event) {
+            case LlmRequestStarted e -> apply(e.sessionId(), e, null);
+            case LlmRequestCompleted e -> apply(e.sessionId(), e, e.model());
+            case LlmRequestFailed e -> apply(e.sessionId(), e, e.model());
+            case GenericEvent e -> {
+                // Not a session's request: nothing to keep.
+            }
+        }
     }
 
+    /** Applies each event in turn; none can fail once validated, so the batch is all or nothing. */
     @Override
-    public void recordCompleted(LlmRequestCompleted event) {
-        apply(event.sessionId(), event);
-    }
-
-    @Override
-    public void recordFailed(LlmRequestFailed event) {
-        apply(event.sessionId(), event);
+    public void apply(List<? extends Event> events) {
+        for (Event event : events) {
+            onEvent(event);
+        }
     }
 
     @Override
@@ -118,7 +98,7 @@ public final class InMemorySessionStore implements SessionStore {
             return Optional.empty();
         }
         synchronized (state) {
-            return state.removed() ? Optional.empty() : Optional.of(state.snapshot(modelNames));
+            return state.removed() ? Optional.empty() : Optional.of(state.snapshot(catalog));
         }
     }
 
@@ -134,7 +114,7 @@ public final class InMemorySessionStore implements SessionStore {
     }
 
     @Override
-    public String revision(String sessionId) {
+    public @Nullable String revision(String sessionId) {
         SessionState state = sessions.get(sessionId);
         if (state == null) {
             return null;
@@ -149,11 +129,7 @@ public final class InMemorySessionStore implements SessionStore {
         if (offset < 0 || limit < 0) {
             throw new IllegalArgumentException("offset and limit must not be negative");
         }
-        List<Activity> all = new ArrayList<>(sessions.size());
-        for (SessionState state : sessions.values()) {
-            all.add(new Activity(state, state.lastActiveMs()));
-        }
-        all.sort(MOST_RECENT_FIRST);
+        List<Activity> all = byRecency();
         int from = Math.min(offset, all.size());
         int to = (int) Math.min(all.size(), (long) from + limit);
         List<String> ids = new ArrayList<>(to - from);
@@ -161,6 +137,24 @@ public final class InMemorySessionStore implements SessionStore {
             ids.add(activity.state().id);
         }
         return ids;
+    }
+
+    @Override
+    public List<PairFigures> mostRecentPairs(int maxSessions) {
+        if (maxSessions < 0) {
+            throw new IllegalArgumentException("maxSessions must not be negative");
+        }
+        List<SessionState> states = sessions.size() <= maxSessions ? List.copyOf(sessions.values())
+                : LeastRecentlyActive.pickMostRecent(sessions.values(), SessionState::lastActiveMs, maxSessions);
+        List<PairFigures> pairs = new ArrayList<>(states.size() + 8);
+        for (SessionState state : states) {
+            synchronized (state) {
+                if (!state.removed()) {
+                    state.pairs(pairs);
+                }
+            }
+        }
+        return pairs;
     }
 
     @Override
@@ -181,15 +175,20 @@ public final class InMemorySessionStore implements SessionStore {
         for (SessionState state : sessions.values()) {
             if (state.lastActiveMs() < cutoff && removeIf(state, cutoff)) {
                 evicted++;
-                notifyEvicted(state.id, EvictionReason.IDLE);
             }
         }
+        evictedForIdleness.add(evicted);
         return evicted;
     }
 
     @Override
-    public void addEvictionListener(EvictionListener listener) {
-        evictionListeners.add(Objects.requireNonNull(listener, "listener"));
+    public long evictions(EvictionReason reason) {
+        return (reason == EvictionReason.CAPACITY ? evictedForCapacity : evictedForIdleness).sum();
+    }
+
+    /** The catalog that numbers and prices this store's models. */
+    public ModelCatalog catalog() {
+        return catalog;
     }
 
     /**
@@ -198,14 +197,9 @@ public final class InMemorySessionStore implements SessionStore {
      * The bound is enforced after the update: the session just updated is the most recently active, and
      * should it still be evicted, its update was applied first.
      */
-    private void apply(String sessionId, Event event) {
+    private void apply(String sessionId, Event event, @Nullable String modelName) {
         long now = clock.millis();
-        int modelId = switch (event) {
-            case LlmRequestCompleted completed -> modelNames.id(completed.model());
-            case LlmRequestFailed failed -> modelNames.id(failed.model());
-            default -> -1;
-        };
-        ModelPrice price = event instanceof LlmRequestCompleted completed ? modelNames.price(modelId, completed.model()) : null;
+        Model model = modelName == null ? null : catalog.model(modelName);
         boolean created = false;
         while (true) {
             SessionState state = sessions.get(sessionId);
@@ -220,10 +214,11 @@ public final class InMemorySessionStore implements SessionStore {
             synchronized (state) {
                 if (!state.removed()) {
                     switch (event) {
-                        case LlmRequestCompleted completed -> state.add(completed, modelId, price, now);
-                        case LlmRequestFailed failed -> state.add(failed, modelId, now);
+                        case LlmRequestCompleted completed -> state.add(completed, model, now);
+                        case LlmRequestFailed failed -> state.add(failed, model, now);
                         default -> state.touch(now);
                     }
+                    RequestLog.logged(event, state);
                     break;
                 }
             }
@@ -246,7 +241,7 @@ public final class InMemorySessionStore implements SessionStore {
                     for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs,
                             excess + evictionBatch - 1)) {
                         if (remove(victim)) {
-                            notifyEvicted(victim.id, EvictionReason.CAPACITY);
+                            evictedForCapacity.increment();
                         }
                     }
                 }
@@ -254,6 +249,15 @@ public final class InMemorySessionStore implements SessionStore {
                 evicting.set(false);
             }
         }
+    }
+
+    private List<Activity> byRecency() {
+        List<Activity> all = new ArrayList<>(sessions.size());
+        for (SessionState state : sessions.values()) {
+            all.add(new Activity(state, state.lastActiveMs()));
+        }
+        all.sort(MOST_RECENT_FIRST);
+        return all;
     }
 
     private boolean remove(SessionState state) {
@@ -272,17 +276,70 @@ public final class InMemorySessionStore implements SessionStore {
         }
     }
 
-    private void notifyEvicted(String sessionId, EvictionReason reason) {
-        for (EvictionListener listener : evictionListeners) {
-            try {
-                listener.evicted(sessionId, reason);
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "Eviction listener " + listener + " failed for session " + sessionId, e);
-            }
-        }
-    }
-
     /** A session with its last activity time read once. */
     private record Activity(SessionState state, long lastActiveMs) {
+    }
+
+    /** Builds an {@link InMemorySessionStore}. */
+    public static final class Builder {
+        private int maxSessions;
+        private int maxRecordsPerSession;
+        private @Nullable Duration idleTimeout;
+        private InstantSource clock = InstantSource.system();
+        private @Nullable ModelCatalog catalog;
+
+        private Builder() {
+        }
+
+        /** Most sessions held; positive. */
+        public Builder maxSessions(int maxSessions) {
+            if (maxSessions < 1) {
+                throw new IllegalArgumentException("maxSessions must be positive, was " + maxSessions);
+            }
+            this.maxSessions = maxSessions;
+            return this;
+        }
+
+        /** Most request records kept per session; positive. */
+        public Builder maxRecordsPerSession(int maxRecordsPerSession) {
+            if (maxRecordsPerSession < 1) {
+                throw new IllegalArgumentException("maxRecordsPerSession must be positive, was " + maxRecordsPerSession);
+            }
+            this.maxRecordsPerSession = maxRecordsPerSession;
+            return this;
+        }
+
+        /** How long a session may stay idle before {@link #evictIdle()} drops it; positive. */
+        public Builder idleTimeout(Duration idleTimeout) {
+            if (idleTimeout == null || idleTimeout.isNegative() || idleTimeout.isZero()) {
+                throw new IllegalArgumentException("idleTimeout must be positive, was " + idleTimeout);
+            }
+            this.idleTimeout = idleTimeout;
+            return this;
+        }
+
+        /** The clock that dates activity; the system clock unless set. */
+        public Builder clock(InstantSource clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Numbers, labels and prices the models; one without prices unless set. */
+        public Builder catalog(ModelCatalog catalog) {
+            this.catalog = Objects.requireNonNull(catalog, "catalog");
+            return this;
+        }
+
+        /**
+         * The store.
+         *
+         * @throws IllegalStateException if a bound was not set
+         */
+        public InMemorySessionStore build() {
+            if (maxSessions == 0 || maxRecordsPerSession == 0 || idleTimeout == null) {
+                throw new IllegalStateException("maxSessions, maxRecordsPerSession and idleTimeout must be set");
+            }
+            return new InMemorySessionStore(this);
+        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.llmmetrics.session;
 
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.cost.ModelPrice;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -9,13 +11,12 @@ import java.util.List;
 /**
  * The most recent request records of one session, in a ring of fixed-width rows.
  *
- * <p>Each record is four {@code long}s in one array (timestamp, duration and time to first token packed,
- * prompt and completion tokens packed, total tokens, the model's number in the store's {@link ModelNames}
- * and flags packed), 32 bytes; the error texts get an array only once the session has a failure, the
- * cached and reasoning token counts one {@code long} per record only once the session reports any, and the
- * model names an array only once the session uses a model past the store's numbered ones. The arrays grow by half up to the bound, so that a short
- * session does not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the
- * owning {@link SessionState} guards it.
+ * <p>Each record is four {@code long}s in one array: timestamp; duration and time to first token; prompt
+ * and completion tokens; total tokens, the model's {@link ModelCatalog} number and flags. Side arrays
+ * appear only once a session needs them: error texts, cached and reasoning tokens, costs, and the names of
+ * models past the catalog's numbered ones. The arrays grow by half up to the bound, so a short session does
+ * not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the owning
+ * {@link SessionState} guards it.
  */
 final class RecordRing {
 
@@ -35,6 +36,8 @@ final class RecordRing {
     private String[] errors;
     /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
     private long[] parts;
+    /** Each record's cost in picodollars plus one (0: unpriced), per slot; {@code null} until one is priced. */
+    private long[] costs;
     /** Index of the oldest record. */
     private int head;
     private int size;
@@ -48,12 +51,13 @@ final class RecordRing {
     /**
      * Adds a record, overwriting the oldest when the ring is at its bound.
      *
-     * @param modelId      the model's number in the store's {@link ModelNames}, or -1 when it has none
-     * @param model        the model's name, kept only when it has no number
+     * @param model        the model; its name is kept only when it has no number
      * @param firstTokenMs time to first token, or -1 when unknown; at most {@code durationMs}
+     * @param costPicoUsd  what the request cost, or -1 when unpriced
      */
-    void add(long timestampMs, int modelId, String model, long durationMs, long firstTokenMs, int prompt,
-             int completion, int total, int cached, int reasoning, boolean success, boolean toolCalls, String error) {
+    void add(long timestampMs, Model model, long durationMs, long firstTokenMs, int prompt, int completion,
+             int total, int cached, int reasoning, boolean success, boolean toolCalls, String error, long costPicoUsd) {
+        int modelId = model.number();
         int slot;
         if (size < capacity()) {
             slot = (head + size) % capacity();
@@ -77,7 +81,7 @@ final class RecordRing {
             unnumbered = new String[capacity()];
         }
         if (unnumbered != null) {
-            unnumbered[slot] = modelId < 0 ? model : null;
+            unnumbered[slot] = modelId < 0 ? model.name() : null;
         }
         if (error != null && errors == null) {
             errors = new String[capacity()];
@@ -91,10 +95,16 @@ final class RecordRing {
         if (parts != null) {
             parts[slot] = ((long) cached << 32) | (reasoning & LOW_32);
         }
+        if (costPicoUsd >= 0 && costs == null) {
+            costs = new long[capacity()];
+        }
+        if (costs != null) {
+            costs[slot] = costPicoUsd + 1;
+        }
     }
 
-    /** The records, oldest first, their models and the successful ones' prices read in {@code names}. */
-    List<RequestRecord> toList(ModelNames names) {
+    /** The records, oldest first, their model names read in {@code catalog}. */
+    List<RequestRecord> toList(ModelCatalog catalog) {
         List<RequestRecord> list = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
             int slot = (head + i) % capacity();
@@ -108,14 +118,14 @@ final class RecordRing {
             int cached = (int) (part >>> 32);
             boolean success = (totalAndFlags & SUCCESS) != 0;
             int modelNumber = (int) ((totalAndFlags >>> MODEL_SHIFT) & MODEL_MASK);
-            String model = modelNumber == 0 ? unnumbered[slot] : names.name(modelNumber - 1);
+            String model = modelNumber == 0 ? unnumbered[slot] : catalog.model(modelNumber - 1).name();
             long firstTokenPlusOne = durations >>> 32;
-            ModelPrice price = success ? names.price(modelNumber - 1, model) : null;
+            long costPlusOne = costs == null ? 0 : costs[slot];
             list.add(new RequestRecord(Instant.ofEpochMilli(rows[row]), model, durations & LOW_32,
                     prompt, completion, (int) (totalAndFlags >>> 32),
                     (totalAndFlags & TOOL_CALLS) != 0, success, errors == null ? null : errors[slot],
                     cached, (int) part, firstTokenPlusOne == 0 ? null : firstTokenPlusOne - 1,
-                    price == null ? null : ModelPrice.usd(price.costPicoUsd(prompt, cached, completion))));
+                    costPlusOne == 0 ? null : ModelPrice.usd(costPlusOne - 1)));
         }
         return list;
     }
@@ -140,6 +150,9 @@ final class RecordRing {
         }
         if (parts != null) {
             parts = Arrays.copyOf(parts, newCapacity);
+        }
+        if (costs != null) {
+            costs = Arrays.copyOf(costs, newCapacity);
         }
     }
 }

@@ -1,15 +1,20 @@
 package dev.llmmetrics.session;
 
-import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
- * One session's mutable state in the {@link InMemorySessionStore}. Every method but
- * {@link #lastActiveMs()} must be called while holding the instance's monitor: the lock is per session,
- * never global.
+ * One session's mutable state in the {@link InMemorySessionStore}: a {@link Pair} of figures per model label
+ * and the most recent request records. The session's aggregates are the sums of its pairs, never kept twice.
+ * Every method but {@link #lastActiveMs()} must be called while holding the instance's monitor: the lock is
+ * per session, never global.
  */
 final class SessionState {
 
@@ -18,18 +23,10 @@ final class SessionState {
     private final long incarnation;
     private volatile long lastActiveMs;
     private boolean removed;
-
-    private long successful;
-    private long failed;
-    private long totalDurationMs;
-    private long promptTokens;
-    private long completionTokens;
-    private long totalTokens;
-    private long requestsWithTools;
-    private long cachedTokens;
-    private long reasoningTokens;
-    private long pricedRequests;
-    private long costPicoUsd;
+    /** The pair of the first model label; most sessions use one model, and a field spares them a search. */
+    private @Nullable Pair first;
+    /** The pairs of further labels, in order of first use; {@code null} until a session uses a second. */
+    private Pair @Nullable [] others;
     private final RecordRing records;
 
     SessionState(String id, int maxRecords, long nowMs, long incarnation) {
@@ -55,41 +52,28 @@ final class SessionState {
         lastActiveMs = nowMs;
     }
 
-    /** Adds a successful request, costed with {@code price}, or counted as unpriced when it is {@code null}. */
-    void add(LlmRequestCompleted e, int modelId, ModelPrice price, long nowMs) {
-        successful++;
-        totalDurationMs += e.durationMs();
-        promptTokens += e.promptTokens();
-        completionTokens += e.completionTokens();
-        totalTokens += e.totalTokens();
-        if (e.hasToolCalls()) {
-            requestsWithTools++;
-        }
-        cachedTokens += e.cachedTokens();
-        reasoningTokens += e.reasoningTokens();
-        if (price != null) {
-            pricedRequests++;
-            long cost = price.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens());
-            costPicoUsd = costPicoUsd > Long.MAX_VALUE - cost ? Long.MAX_VALUE : costPicoUsd + cost;
-        }
-        records.add(e.timestamp().toEpochMilli(), modelId, e.model(), e.durationMs(),
+    /** Adds a completed request of {@code model}, costed by its price once, here. */
+    void add(LlmRequestCompleted e, Model model, long nowMs) {
+        long cost = model.priced() ? model.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens()) : -1;
+        pair(model.label()).completed(e, cost);
+        records.add(e.timestamp().toEpochMilli(), model, e.durationMs(),
                 e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1, e.promptTokens(), e.completionTokens(),
-                e.totalTokens(), e.cachedTokens(), e.reasoningTokens(), true, e.hasToolCalls(), null);
+                e.totalTokens(), e.cachedTokens(), e.reasoningTokens(), true, e.hasToolCalls(), null, cost);
         lastActiveMs = nowMs;
     }
 
-    void add(LlmRequestFailed e, int modelId, long nowMs) {
-        failed++;
+    void add(LlmRequestFailed e, Model model, long nowMs) {
+        pair(model.label()).failures++;
         long duration = e.hasDuration() ? e.durationMs() : 0L;
-        records.add(e.timestamp().toEpochMilli(), modelId, e.model(), duration, -1, 0, 0, 0, 0, 0, false, false,
-                e.error());
+        records.add(e.timestamp().toEpochMilli(), model, duration, -1, 0, 0, 0, 0, 0, false, false, e.error(), -1);
         lastActiveMs = nowMs;
     }
 
     /** Changes whenever {@link #snapshot} would give something else; see {@link SessionStore#revision}. */
     String revision() {
         // Every request the snapshot shows is one more success or failure.
-        return incarnation + "-" + (successful + failed);
+        Pair total = total();
+        return incarnation + "-" + (total.successes + total.failures);
     }
 
     /** The aggregates, without the records. */
@@ -97,14 +81,138 @@ final class SessionState {
         return snapshot(List.of());
     }
 
-    /** The aggregates and the records, oldest first, each costed with {@code prices}. */
-    SessionMetrics snapshot(ModelNames names) {
-        return snapshot(records.toList(names));
+    /** The aggregates and the records, oldest first, their model names read in {@code catalog}. */
+    SessionMetrics snapshot(ModelCatalog catalog) {
+        return snapshot(records.toList(catalog));
+    }
+
+    /** Adds this session's pairs to {@code to}. */
+    void pairs(List<PairFigures> to) {
+        if (first != null) {
+            to.add(first.figures(id));
+        }
+        if (others != null) {
+            for (Pair pair : others) {
+                to.add(pair.figures(id));
+            }
+        }
     }
 
     private SessionMetrics snapshot(List<RequestRecord> requests) {
-        return new SessionMetrics(id, successful + failed, successful, failed, totalDurationMs, promptTokens,
-                completionTokens, totalTokens, requestsWithTools, Instant.ofEpochMilli(lastActiveMs), requests,
-                cachedTokens, reasoningTokens, new SessionCost(pricedRequests, successful - pricedRequests, costPicoUsd));
+        Pair t = total();
+        return new SessionMetrics(id, t.successes + t.failures, t.successes, t.failures, t.durationMs, t.promptTokens,
+                t.completionTokens, t.totalTokens, t.toolCallRequests, Instant.ofEpochMilli(lastActiveMs), requests,
+                t.cachedTokens, t.reasoningTokens, new SessionCost(t.pricedRequests, t.successes - t.pricedRequests,
+                        t.costPicoUsd));
+    }
+
+    /** The sums over the pairs: the session's aggregates. */
+    private Pair total() {
+        if (others == null) {
+            return first != null ? first : new Pair("");
+        }
+        Pair sum = new Pair("");
+        sum.addAll(first);
+        for (Pair pair : others) {
+            sum.addAll(pair);
+        }
+        return sum;
+    }
+
+    private Pair pair(String label) {
+        Pair pair = first;
+        if (pair == null) {
+            return first = new Pair(label);
+        }
+        if (pair.label.equals(label)) {
+            return pair;
+        }
+        if (others != null) {
+            for (Pair other : others) {
+                if (other.label.equals(label)) {
+                    return other;
+                }
+            }
+        }
+        Pair created = new Pair(label);
+        others = others == null ? new Pair[] {created} : append(others, created);
+        return created;
+    }
+
+    private static Pair[] append(Pair[] pairs, Pair pair) {
+        Pair[] grown = Arrays.copyOf(pairs, pairs.length + 1);
+        grown[pairs.length] = pair;
+        return grown;
+    }
+
+    /** The figures of one (session, model label) pair; guarded by the session's monitor. */
+    private static final class Pair {
+        final String label;
+        long successes;
+        long failures;
+        long toolCallRequests;
+        long durationMs;
+        long maxDurationMs;
+        long promptTokens;
+        long maxPromptTokens;
+        long completionTokens;
+        long maxCompletionTokens;
+        long totalTokens;
+        long cachedTokens;
+        long reasoningTokens;
+        long pricedRequests;
+        long costPicoUsd;
+
+        Pair(String label) {
+            this.label = label;
+        }
+
+        /** @param cost what the request cost in picodollars, or -1 when its model has no price */
+        void completed(LlmRequestCompleted e, long cost) {
+            successes++;
+            durationMs += e.durationMs();
+            maxDurationMs = Math.max(maxDurationMs, e.durationMs());
+            promptTokens += e.promptTokens();
+            maxPromptTokens = Math.max(maxPromptTokens, e.promptTokens());
+            completionTokens += e.completionTokens();
+            maxCompletionTokens = Math.max(maxCompletionTokens, e.completionTokens());
+            totalTokens += e.totalTokens();
+            cachedTokens += e.cachedTokens();
+            reasoningTokens += e.reasoningTokens();
+            if (e.hasToolCalls()) {
+                toolCallRequests++;
+            }
+            if (cost >= 0) {
+                pricedRequests++;
+                costPicoUsd = saturatedAdd(costPicoUsd, cost);
+            }
+        }
+
+        void addAll(@Nullable Pair other) {
+            if (other == null) {
+                return;
+            }
+            successes += other.successes;
+            failures += other.failures;
+            toolCallRequests += other.toolCallRequests;
+            durationMs += other.durationMs;
+            promptTokens += other.promptTokens;
+            completionTokens += other.completionTokens;
+            totalTokens += other.totalTokens;
+            cachedTokens += other.cachedTokens;
+            reasoningTokens += other.reasoningTokens;
+            pricedRequests += other.pricedRequests;
+            costPicoUsd = saturatedAdd(costPicoUsd, other.costPicoUsd);
+        }
+
+        PairFigures figures(String sessionId) {
+            return new PairFigures(sessionId, label, successes, failures, toolCallRequests, durationMs, maxDurationMs,
+                    promptTokens, maxPromptTokens, completionTokens, maxCompletionTokens, pricedRequests, costPicoUsd);
+        }
+
+        /** Costs stay exact up to {@link Long#MAX_VALUE} picodollars, where they stay. */
+        private static long saturatedAdd(long a, long b) {
+            return a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b;
+        }
     }
 }

@@ -1,28 +1,39 @@
 package dev.llmmetrics.session;
 
-import dev.llmmetrics.event.LlmRequestCompleted;
-import dev.llmmetrics.event.LlmRequestFailed;
-import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.EventListener;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Where per-session detail lives.
+ * Where per-session detail lives: the one owner of a session's aggregates and recent request records.
  *
- * <p>Implementations are thread-safe: concurrent updates of one session never lose an update, and a
- * snapshot is always internally consistent. A store is bounded; a session it drops for lack of room or
- * for being idle is reported to the {@link EvictionListener}s.
+ * <p>A store is an {@link EventListener}: subscribed to the LLM request events, it applies each one to its
+ * session. The contract every implementation meets, in memory or on a server shared by several processes:
+ * <ul>
+ *   <li>a batch is applied all or nothing, and each event once: concurrent updates of one session never
+ *       lose one;</li>
+ *   <li>a snapshot of a session is internally consistent;</li>
+ *   <li>sessions are listed by recency, most recently active first;</li>
+ *   <li>a cleared session is gone at once, and a later event starts it afresh;</li>
+ *   <li>it is bounded: past its bounds, or idle for too long, a session is evicted and counted.</li>
+ * </ul>
+ * A store never calls anyone back: readers, the meters among them, ask it.
  */
-public interface SessionStore {
+public interface SessionStore extends EventListener {
 
-    /** Notes that a session started a request (it becomes, or stays, active). */
-    void recordStarted(LlmRequestStarted event);
+    /**
+     * Applies {@code events} in order, all or none of them: when this throws, the store is as it was.
+     * Events of types the store does not keep (generic events) are passed over.
+     */
+    void apply(List<? extends Event> events);
 
-    /** Adds a successful request to its session. */
-    void recordCompleted(LlmRequestCompleted event);
-
-    /** Adds a failed request to its session. */
-    void recordFailed(LlmRequestFailed event);
+    /** Applies one event; see {@link #apply(List)}. */
+    @Override
+    default void onEvent(Event event) {
+        apply(List.of(event));
+    }
 
     /** A snapshot of one session, or empty if the store does not hold it. */
     Optional<SessionMetrics> session(String sessionId);
@@ -41,7 +52,7 @@ public interface SessionStore {
      * not hold the session, or does not tag states (the default). Readers use it to reuse what they made of
      * an earlier snapshot, and as an HTTP entity tag.
      */
-    default String revision(String sessionId) {
+    default @Nullable String revision(String sessionId) {
         return null;
     }
 
@@ -56,20 +67,12 @@ public interface SessionStore {
     /** How many sessions the store holds. */
     int sessionCount();
 
-    /** Removes one session; {@code true} if the store held it. Listeners are not told: the caller knows. */
+    /** Removes one session; {@code true} if the store held it. */
     boolean clear(String sessionId);
 
     /** Removes the sessions idle for longer than the store's idle timeout and returns how many. */
     int evictIdle();
 
-    /** Registers a listener told of every session the store evicts. */
-    void addEvictionListener(EvictionListener listener);
-
-    /** Told when a store evicts a session. */
-    @FunctionalInterface
-    interface EvictionListener {
-
-        /** Called once per evicted session, after it left the store. */
-        void evicted(String sessionId, EvictionReason reason);
-    }
+    /** How many sessions the store has evicted for {@code reason} since it was created. */
+    long evictions(EvictionReason reason);
 }

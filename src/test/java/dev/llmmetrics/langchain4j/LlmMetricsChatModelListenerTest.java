@@ -24,6 +24,7 @@ import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.output.TokenUsage;
 import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.prometheus.SessionSeries;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestStarted;
@@ -54,8 +55,10 @@ class LlmMetricsChatModelListenerTest {
 
     private static final String MODEL = "gpt-4o";
 
-    private final MeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final LlmMetrics metrics = LlmMetrics.builder(registry).build();
+    private final SessionSeries sessionSeries =
+            new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions()).register(registry);
     private final List<Event> events = new CopyOnWriteArrayList<>();
     private final ChatModelListener listener = LlmMetricsChatModelListener.of(metrics.tracker());
 

@@ -1,6 +1,7 @@
 package dev.llmmetrics.server;
 
 import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.prometheus.SessionSeries;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.llmmetrics.session.SessionMetrics;
@@ -26,6 +27,7 @@ class ConcurrentRecordingTest {
         int sessions = 200;
         String[] models = {"gpt-4o", "claude-sonnet", "llama-3"};
         try (LlmMetrics metrics = LlmMetrics.builder(registry).build()) {
+            new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions()).register(registry);
             CountDownLatch go = new CountDownLatch(1);
             ExecutorService pool = Executors.newFixedThreadPool(threads);
             try {

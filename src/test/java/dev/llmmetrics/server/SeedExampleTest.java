@@ -1,6 +1,7 @@
 package dev.llmmetrics.server;
 
 import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.prometheus.SessionSeries;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,6 +27,8 @@ class SeedExampleTest {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final LlmMetrics metrics = LlmMetrics.builder(registry).build();
+    private final SessionSeries sessionSeries =
+            new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions()).register(registry);
 
     @AfterEach
     void close() {

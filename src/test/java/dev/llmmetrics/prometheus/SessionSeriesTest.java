@@ -1,9 +1,10 @@
-package dev.llmmetrics.meter;
+package dev.llmmetrics.prometheus;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
@@ -30,11 +31,8 @@ class SessionSeriesTest {
     @ValueSource(booleans = {false, true})
     void theDirectWriterGivesTheLinesOfTheRegistrysScrapeOfTheSameFamilies(boolean openMetrics) throws IOException {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        InMemorySessionStore store = new InMemorySessionStore(1000, 10, Duration.ofHours(1), InstantSource.system(),
-                PriceTable.sample());
-        SessionMetricsCollector collector = new SessionMetricsCollector(store, 1000, 10, InstantSource.system(),
-                PriceTable.sample(), false);
-        collector.bindTo(registry);
+        InMemorySessionStore store = store(new ModelCatalog(PriceTable.sample(), 10));
+        SessionSeries series = new SessionSeries(store, 1000).register(registry);
         List<String> ids = List.of("plain", "with \"quotes\"", "back\\slash", "naïve café", "emoji 🚀", "a=b,c{d}", "x\\ny");
         List<String> models = List.of("gpt-4o", "llama-3.1-70b", "claude-sonnet-4");
         SplittableRandom random = new SplittableRandom(11);
@@ -42,20 +40,20 @@ class SessionSeriesTest {
             String id = ids.get(random.nextInt(ids.size()));
             String model = models.get(random.nextInt(models.size()));
             if (random.nextInt(6) == 0) {
-                collector.onEvent(new LlmRequestFailed(id, model, "boom", null, null, (long) random.nextInt(5000)));
+                store.onEvent(new LlmRequestFailed(id, model, "boom", null, null, (long) random.nextInt(5000)));
             } else {
                 int prompt = random.nextInt(20_000_000);
                 int completion = random.nextInt(4000);
-                collector.onEvent(new LlmRequestCompleted(id, model, random.nextInt(86_400_000), prompt, completion,
+                store.onEvent(new LlmRequestCompleted(id, model, random.nextInt(86_400_000), prompt, completion,
                         prompt + completion, random.nextBoolean()));
             }
         }
-        collector.onEvent(new LlmRequestFailed("only failed", "gpt-4o", "boom"));
+        store.onEvent(new LlmRequestFailed("only failed", "gpt-4o", "boom"));
 
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
         registry.scrape(expected, openMetrics ? OPENMETRICS : TEXT, SessionSeries.NAMES);
         ByteArrayOutputStream actual = new ByteArrayOutputStream();
-        collector.writeSessionSeries(actual, openMetrics);
+        series.writeText(actual, openMetrics);
 
         List<String> registryLines = lines(expected).stream().filter(l -> !l.equals("# EOF")).sorted().toList();
         List<String> directLines = lines(actual).stream().sorted().toList();
@@ -67,12 +65,30 @@ class SessionSeriesTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void withoutMeteredSessionsNothingIsWritten(boolean openMetrics) throws IOException {
-        SessionMetricsCollector collector = new SessionMetricsCollector(
-                new InMemorySessionStore(10, 10, Duration.ofHours(1), InstantSource.system()), 10, 10, InstantSource.system());
-        collector.bindTo(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        SessionSeries series = new SessionSeries(store(new ModelCatalog(PriceTable.EMPTY, 10)), 10)
+                .register(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        collector.writeSessionSeries(out, openMetrics);
+        series.writeText(out, openMetrics);
         assertEquals(0, out.size());
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void onlyTheMostRecentlyActiveSessionsHaveSeries(boolean openMetrics) throws IOException {
+        InMemorySessionStore store = store(new ModelCatalog(PriceTable.EMPTY, 10));
+        for (int i = 0; i < 50; i++) {
+            store.onEvent(new LlmRequestCompleted("s" + i, "m", 1, 1, 1, 2, false));
+        }
+        SessionSeries series = new SessionSeries(store, 7).register(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        series.writeText(out, openMetrics);
+        long sessions = lines(out).stream().filter(l -> l.startsWith("llm_session_requests_total{")).count();
+        assertEquals(7, sessions);
+    }
+
+    private static InMemorySessionStore store(ModelCatalog catalog) {
+        return InMemorySessionStore.builder().maxSessions(1000).maxRecordsPerSession(10).idleTimeout(Duration.ofHours(1))
+                .clock(InstantSource.system()).catalog(catalog).build();
     }
 
     private static List<String> lines(ByteArrayOutputStream out) {

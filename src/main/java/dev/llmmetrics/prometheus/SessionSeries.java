@@ -1,19 +1,14 @@
-package dev.llmmetrics.meter;
-
-import static dev.llmmetrics.meter.MeterNames.OUTCOME_FAILURE;
-import static dev.llmmetrics.meter.MeterNames.OUTCOME_SUCCESS;
-import static dev.llmmetrics.meter.MeterNames.TAG_MODEL;
-import static dev.llmmetrics.meter.MeterNames.TAG_OUTCOME;
-import static dev.llmmetrics.meter.MeterNames.TAG_SESSION;
-import static dev.llmmetrics.meter.MeterNames.TAG_TYPE;
-import static dev.llmmetrics.meter.MeterNames.TYPE_COMPLETION;
-import static dev.llmmetrics.meter.MeterNames.TYPE_PROMPT;
+package dev.llmmetrics.prometheus;
 
 import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.session.PairFigures;
+import dev.llmmetrics.session.SessionFigures;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
-import io.prometheus.metrics.model.snapshots.Exemplars;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.Exemplars;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
@@ -27,20 +22,24 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
-import java.util.function.Supplier;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Predicate;
 
 /**
- * Writes the per-session series on a Prometheus registry at scrape time, from the figures each
- * {@link SessionModelMeters} keeps: the names, types, help texts and labels Micrometer's counters, timers
- * and summaries would give, without a Micrometer meter (and its registration, its decaying maximum and its
- * per-scrape snapshot objects) per series. Series follow the pairs: a pair's success, duration and token
- * series exist from its first event (at 0 when that was a failure), the failure, tool-call and cost series
- * appear with the first failure, tool call or priced request, as before, and a session's series go when
- * its meters are removed.
+ * The per-session series ({@code llm_session_*}, labelled by model and session) for a Prometheus registry,
+ * read at scrape time from this process's {@link SessionFigures}: the {@code maxSessions} most recently
+ * active sessions, each with a series per model it used. A session that drops out of that set and comes back
+ * resumes from its true totals, which Prometheus reads as a continued counter.
+ *
+ * <p>One rendering per exposition format: the Prometheus and OpenMetrics text formats through
+ * {@link #writeText}, which writes bytes straight from the figures (the client's snapshot writers take
+ * several times longer per line, see docs/benchmarks.md); any other format (protobuf) through
+ * {@link #collect()}'s snapshots. Both take names, help texts and labels from this class. Prometheus-only:
+ * other Micrometer registries get the per-model meters, not these.
  */
-final class SessionSeries implements MultiCollector {
+public final class SessionSeries implements MultiCollector {
 
     static final String REQUESTS = "llm_session_requests";
     static final String DURATION = "llm_session_request_duration_seconds";
@@ -48,6 +47,18 @@ final class SessionSeries implements MultiCollector {
     static final String TOOL_CALL_REQUESTS = "llm_session_tool_call_requests";
     static final String COST = "llm_session_cost_usd";
     static final String MAX = "_max";
+    /** The families this writes, as a registry scrape's name filter sees them. */
+    static final Set<String> NAMES = Set.of(REQUESTS, DURATION, DURATION + MAX, TOKENS, TOKENS + MAX,
+            TOOL_CALL_REQUESTS, COST);
+
+    private static final String TAG_MODEL = "model";
+    private static final String TAG_SESSION = "session";
+    private static final String TAG_OUTCOME = "outcome";
+    private static final String TAG_TYPE = "type";
+    private static final String OUTCOME_SUCCESS = "success";
+    private static final String OUTCOME_FAILURE = "failure";
+    private static final String TYPE_PROMPT = "prompt";
+    private static final String TYPE_COMPLETION = "completion";
 
     private static final String REQUESTS_HELP = "LLM requests finished by a session, by model and outcome";
     private static final String DURATION_HELP = "Duration of the successful LLM requests of a session, by model";
@@ -56,13 +67,42 @@ final class SessionSeries implements MultiCollector {
             "Completed LLM requests of a session whose response asked for tool calls, by model";
     private static final String COST_HELP = "What the completed LLM requests of a session cost in US dollars by the "
             + "price table, by model; absent for models without a price";
-    private static final double NANOS_PER_SECOND = 1e9;
+    private static final double MILLIS_PER_SECOND = 1e3;
 
-    private final Supplier<Collection<SessionMeters>> sessions;
+    private final SessionFigures figures;
+    private final int maxSessions;
 
-    /** @param sessions the metered sessions, read at every scrape */
-    SessionSeries(Supplier<Collection<SessionMeters>> sessions) {
-        this.sessions = sessions;
+    /**
+     * @param figures     this process's per-session figures
+     * @param maxSessions most sessions with series on a scrape; not negative
+     */
+    public SessionSeries(SessionFigures figures, int maxSessions) {
+        if (maxSessions < 0) {
+            throw new IllegalArgumentException("maxSessions must not be negative, was " + maxSessions);
+        }
+        this.figures = Objects.requireNonNull(figures, "figures");
+        this.maxSessions = maxSessions;
+    }
+
+    /**
+     * Registers the series on {@code registry}'s scrape, and the {@code llm.sessions.metered} gauge (sessions
+     * that have series) among its meters.
+     */
+    public SessionSeries register(PrometheusMeterRegistry registry) {
+        registry.getPrometheusRegistry().register(this);
+        Gauge.builder("llm.sessions.metered", this, SessionSeries::meteredSessions)
+                .description("Sessions that currently have per-session series")
+                .register(registry);
+        return this;
+    }
+
+    /** Whether {@code prometheusName} is one of these families, as a registry scrape's name filter sees it. */
+    public static boolean isSessionSeries(String prometheusName) {
+        return NAMES.contains(prometheusName);
+    }
+
+    private int meteredSessions() {
+        return Math.min(maxSessions, figures.sessionCount());
     }
 
     @Override
@@ -74,29 +114,25 @@ final class SessionSeries implements MultiCollector {
         List<GaugeDataPointSnapshot> maxTokens = new ArrayList<>();
         List<CounterDataPointSnapshot> toolCalls = new ArrayList<>();
         List<CounterDataPointSnapshot> costs = new ArrayList<>();
-        for (SessionMeters session : sessions.get()) {
-            for (SessionModelMeters pair : session.models()) {
-                SessionModelMeters.Figures f = pair.figures();
-                PairLabels l = pair.labels != null ? pair.labels : (pair.labels = new PairLabels(pair.session, pair.model));
-                Labels labels = l.pair();
-                requests.add(counter(l.success(), f.successes()));
-                if (f.failures() > 0) {
-                    requests.add(counter(l.failure(), f.failures()));
-                }
-                durations.add(summary(labels, f.successes(), f.durationNanos() / NANOS_PER_SECOND));
-                maxDurations.add(gauge(labels, f.maxDurationNanos() / NANOS_PER_SECOND));
-                Labels prompt = l.prompt();
-                Labels completion = l.completion();
-                tokens.add(summary(prompt, f.successes(), f.promptTokens()));
-                tokens.add(summary(completion, f.successes(), f.completionTokens()));
-                maxTokens.add(gauge(prompt, f.maxPromptTokens()));
-                maxTokens.add(gauge(completion, f.maxCompletionTokens()));
-                if (f.toolCallRequests() > 0) {
-                    toolCalls.add(counter(labels, f.toolCallRequests()));
-                }
-                if (f.costPicoUsd() >= 0) {
-                    costs.add(counter(labels, ModelPrice.usd(f.costPicoUsd())));
-                }
+        for (PairFigures f : figures.mostRecentPairs(maxSessions)) {
+            Labels labels = Labels.of(TAG_MODEL, f.model(), TAG_SESSION, f.sessionId());
+            requests.add(counter(labels.add(TAG_OUTCOME, OUTCOME_SUCCESS), f.successes()));
+            if (f.failures() > 0) {
+                requests.add(counter(labels.add(TAG_OUTCOME, OUTCOME_FAILURE), f.failures()));
+            }
+            durations.add(summary(labels, f.successes(), f.durationMs() / MILLIS_PER_SECOND));
+            maxDurations.add(gauge(labels, f.maxDurationMs() / MILLIS_PER_SECOND));
+            Labels prompt = labels.add(TAG_TYPE, TYPE_PROMPT);
+            Labels completion = labels.add(TAG_TYPE, TYPE_COMPLETION);
+            tokens.add(summary(prompt, f.successes(), f.promptTokens()));
+            tokens.add(summary(completion, f.successes(), f.completionTokens()));
+            maxTokens.add(gauge(prompt, f.maxPromptTokens()));
+            maxTokens.add(gauge(completion, f.maxCompletionTokens()));
+            if (f.toolCallRequests() > 0) {
+                toolCalls.add(counter(labels, f.toolCallRequests()));
+            }
+            if (f.priced()) {
+                costs.add(counter(labels, ModelPrice.usd(f.costPicoUsd())));
             }
         }
         List<MetricSnapshot> families = new ArrayList<>(7);
@@ -118,62 +154,39 @@ final class SessionSeries implements MultiCollector {
         return new MetricSnapshots(families);
     }
 
-    /**
-     * The label sets of one pair's series, made once: label sets are immutable, and remaking them at every
-     * scrape would be most of the scrape's garbage.
-     */
-    record PairLabels(Labels pair, Labels success, Labels failure, Labels prompt, Labels completion) {
-        PairLabels(String session, String model) {
-            this(Labels.of(TAG_MODEL, model, TAG_SESSION, session));
-        }
-
-        private PairLabels(Labels pair) {
-            this(pair, pair.add(TAG_OUTCOME, OUTCOME_SUCCESS), pair.add(TAG_OUTCOME, OUTCOME_FAILURE),
-                    pair.add(TAG_TYPE, TYPE_PROMPT), pair.add(TAG_TYPE, TYPE_COMPLETION));
-        }
-    }
-
-    /** The families this writes, as a registry scrape's name filter sees them. */
-    static final java.util.Set<String> NAMES = java.util.Set.of(REQUESTS, DURATION, DURATION + MAX, TOKENS,
-            TOKENS + MAX, TOOL_CALL_REQUESTS, COST);
-
     @Override
-    public MetricSnapshots collect(java.util.function.Predicate<String> includedNames) {
+    public MetricSnapshots collect(Predicate<String> includedNames) {
         // A scrape that filters every per-session family out costs nothing here.
         return NAMES.stream().anyMatch(includedNames) ? MultiCollector.super.collect(includedNames) : new MetricSnapshots();
     }
 
     /**
-     * Writes the per-session families straight from the pairs' figures in the Prometheus text format 0.0.4,
-     * or in OpenMetrics 1.0 without its closing {@code # EOF} (the registry's families and the {@code # EOF}
-     * follow): the same families, samples and values as {@link #collect()} through the client's writers, in
-     * another sample order, without building a snapshot object per sample, sorting them by labels and
-     * validating them again. That is most of a scrape's cost when per-session series are most of its lines.
+     * Writes the per-session families in the Prometheus text format 0.0.4, or in OpenMetrics 1.0 without
+     * its closing {@code # EOF} (the registry's other families and the {@code # EOF} follow): the families,
+     * samples and values of {@link #collect()}, in another sample order, written straight from the figures.
+     * A server scraping the registry itself writes these first, then the registry's other families:
+     * <pre>{@code
+     * series.writeText(out, openMetrics);
+     * writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionSeries.isSessionSeries(name)));
+     * }</pre>
      */
-    void writeText(OutputStream out, boolean openMetrics) throws IOException {
-        List<SessionModelMeters> pairs = new ArrayList<>();
-        List<SessionModelMeters.Figures> figures = new ArrayList<>();
-        for (SessionMeters session : sessions.get()) {
-            for (SessionModelMeters pair : session.models()) {
-                pairs.add(pair);
-                figures.add(pair.figures());
-            }
-        }
+    public void writeText(OutputStream out, boolean openMetrics) throws IOException {
+        List<PairFigures> pairs = figures.mostRecentPairs(maxSessions);
         if (pairs.isEmpty()) {
             return;
         }
         TextOut text = new TextOut(out, openMetrics);
-        byte[][] models = new byte[pairs.size()][];
-        byte[][] sessionIds = new byte[pairs.size()][];
-        for (int i = 0; i < pairs.size(); i++) {
-            models[i] = text.labelBytes(TAG_MODEL, pairs.get(i).model);
-            sessionIds[i] = text.labelBytes(TAG_SESSION, pairs.get(i).session);
-        }
         int n = pairs.size();
+        byte[][] models = new byte[n][];
+        byte[][] sessionIds = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            models[i] = text.labelBytes(TAG_MODEL, pairs.get(i).model());
+            sessionIds[i] = text.labelBytes(TAG_SESSION, pairs.get(i).sessionId());
+        }
 
         text.header(REQUESTS, "counter", REQUESTS_HELP);
         for (int i = 0; i < n; i++) {
-            SessionModelMeters.Figures f = figures.get(i);
+            PairFigures f = pairs.get(i);
             text.sample(REQUESTS, "_total", models[i], OUTCOME_BYTES_SUCCESS, sessionIds[i], null).number(f.successes());
             if (f.failures() > 0) {
                 text.sample(REQUESTS, "_total", models[i], OUTCOME_BYTES_FAILURE, sessionIds[i], null).number(f.failures());
@@ -181,18 +194,18 @@ final class SessionSeries implements MultiCollector {
         }
         text.header(DURATION, "summary", DURATION_HELP);
         for (int i = 0; i < n; i++) {
-            SessionModelMeters.Figures f = figures.get(i);
+            PairFigures f = pairs.get(i);
             text.sample(DURATION, "_count", models[i], null, sessionIds[i], null).count(f.successes());
-            text.sample(DURATION, "_sum", models[i], null, sessionIds[i], null).number(f.durationNanos() / NANOS_PER_SECOND);
+            text.sample(DURATION, "_sum", models[i], null, sessionIds[i], null).number(f.durationMs() / MILLIS_PER_SECOND);
         }
         text.header(DURATION + MAX, "gauge", DURATION_HELP);
         for (int i = 0; i < n; i++) {
             text.sample(DURATION + MAX, "", models[i], null, sessionIds[i], null)
-                    .number(figures.get(i).maxDurationNanos() / NANOS_PER_SECOND);
+                    .number(pairs.get(i).maxDurationMs() / MILLIS_PER_SECOND);
         }
         text.header(TOKENS, "summary", TOKENS_HELP);
         for (int i = 0; i < n; i++) {
-            SessionModelMeters.Figures f = figures.get(i);
+            PairFigures f = pairs.get(i);
             text.sample(TOKENS, "_count", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).count(f.successes());
             text.sample(TOKENS, "_sum", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).number(f.completionTokens());
             text.sample(TOKENS, "_count", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).count(f.successes());
@@ -200,13 +213,13 @@ final class SessionSeries implements MultiCollector {
         }
         text.header(TOKENS + MAX, "gauge", TOKENS_HELP);
         for (int i = 0; i < n; i++) {
-            SessionModelMeters.Figures f = figures.get(i);
+            PairFigures f = pairs.get(i);
             text.sample(TOKENS + MAX, "", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).number(f.maxCompletionTokens());
             text.sample(TOKENS + MAX, "", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).number(f.maxPromptTokens());
         }
         boolean header = false;
         for (int i = 0; i < n; i++) {
-            long toolCalls = figures.get(i).toolCallRequests();
+            long toolCalls = pairs.get(i).toolCallRequests();
             if (toolCalls > 0) {
                 if (!header) {
                     text.header(TOOL_CALL_REQUESTS, "counter", TOOL_CALLS_HELP);
@@ -217,13 +230,13 @@ final class SessionSeries implements MultiCollector {
         }
         header = false;
         for (int i = 0; i < n; i++) {
-            long cost = figures.get(i).costPicoUsd();
-            if (cost >= 0) {
+            PairFigures f = pairs.get(i);
+            if (f.priced()) {
                 if (!header) {
                     text.header(COST, "counter", COST_HELP);
                     header = true;
                 }
-                text.sample(COST, "_total", models[i], null, sessionIds[i], null).number(ModelPrice.usd(cost));
+                text.sample(COST, "_total", models[i], null, sessionIds[i], null).number(ModelPrice.usd(f.costPicoUsd()));
             }
         }
         text.flush();

@@ -9,8 +9,13 @@ import dev.llmmetrics.server.PrometheusText;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.LlmMetricsConfig;
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.prometheus.SessionSeries;
 import dev.llmmetrics.session.InMemorySessionStore;
-import io.micrometer.core.instrument.FunctionTimer;
+import dev.llmmetrics.session.SessionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -22,20 +27,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-class SessionMetricsCollectorTest {
+/** The meters and the per-session series as {@link LlmMetrics} wires them: events published on its bus. */
+class LlmMeterBinderTest {
 
     private final AtomicLong nowMs = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
     private final InstantSource clock = () -> Instant.ofEpochMilli(nowMs.get());
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
-    private SessionMetricsCollector collector(InMemorySessionStore store, int maxMetered, int maxModels) {
-        SessionMetricsCollector collector = new SessionMetricsCollector(store, maxMetered, maxModels, clock);
-        collector.bindTo(registry);
-        return collector;
-    }
-
-    private InMemorySessionStore store(int maxSessions) {
-        return new InMemorySessionStore(maxSessions, 100, Duration.ofHours(1), clock);
+    private LlmMetrics metrics(int maxSessions, int maxMetered, int maxModels) {
+        LlmMetrics metrics = LlmMetrics.builder(registry).clock(clock).config(LlmMetricsConfig.builder()
+                .maxSessions(maxSessions).maxRecordsPerSession(100).maxMeteredSessions(maxMetered).maxModels(maxModels)
+                .build()).build();
+        new SessionSeries(metrics.sessionFigures(), maxMetered).register(registry);
+        return metrics;
     }
 
     private PrometheusText scrape() {
@@ -44,10 +48,10 @@ class SessionMetricsCollectorTest {
 
     @Test
     void everyMeterOfTheReadmeListAppearsOnTheScrapeWithItsLabels() {
-        SessionMetricsCollector c = collector(store(10), 10, 10);
-        c.onEvent(new LlmRequestStarted("s1", "gpt-4", 5, 2));
-        c.onEvent(new LlmRequestCompleted("s1", "gpt-4", 1500, 100, 50, 150, true));
-        c.onEvent(new LlmRequestFailed("s1", "gpt-4", "boom", null, null, 300L));
+        LlmMetrics c = metrics(10, 10, 10);
+        c.bus().publish(new LlmRequestStarted("s1", "gpt-4", 5, 2));
+        c.bus().publish(new LlmRequestCompleted("s1", "gpt-4", 1500, 100, 50, 150, true));
+        c.bus().publish(new LlmRequestFailed("s1", "gpt-4", "boom", null, null, 300L));
 
         PrometheusText s = scrape();
         assertEquals(1, s.value("llm_session_requests_total", "session", "s1", "model", "gpt-4", "outcome", "success"));
@@ -81,23 +85,23 @@ class SessionMetricsCollectorTest {
 
     @Test
     void inFlightCountsStartedMinusFinishedAndNeverGoesNegative() {
-        SessionMetricsCollector c = collector(store(10), 10, 10);
-        c.onEvent(new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false));
-        c.onEvent(new LlmRequestFailed("s", "m", "e"));
+        LlmMetrics c = metrics(10, 10, 10);
+        c.bus().publish(new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false));
+        c.bus().publish(new LlmRequestFailed("s", "m", "e"));
         assertEquals(0, scrape().value("llm_requests_in_flight", "model", "m"));
-        c.onEvent(new LlmRequestStarted("s", "m", 1, 0));
-        c.onEvent(new LlmRequestStarted("s", "m", 1, 0));
+        c.bus().publish(new LlmRequestStarted("s", "m", 1, 0));
+        c.bus().publish(new LlmRequestStarted("s", "m", 1, 0));
         assertEquals(2, scrape().value("llm_requests_in_flight", "model", "m"));
-        c.onEvent(new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false));
+        c.bus().publish(new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false));
         assertEquals(1, scrape().value("llm_requests_in_flight", "model", "m"));
     }
 
     @Test
     void perSessionMetersExistForAtMostTheBoundOfMostRecentlyActiveSessions() {
-        InMemorySessionStore store = store(1_000);
-        SessionMetricsCollector c = collector(store, 3, 10);
+        LlmMetrics c = metrics(1_000, 3, 10);
+        SessionStore store = c.store();
         for (String id : List.of("a", "b", "c", "a", "d")) {
-            c.onEvent(new LlmRequestCompleted(id, "m", 1, 1, 1, 2, false));
+            c.bus().publish(new LlmRequestCompleted(id, "m", 1, 1, 1, 2, false));
             nowMs.addAndGet(1);
         }
 
@@ -111,14 +115,14 @@ class SessionMetricsCollectorTest {
     }
 
     @Test
-    void storeEvictionRemovesTheSessionsMetersAndCountsTheReason() {
-        InMemorySessionStore store = store(2);
-        SessionMetricsCollector c = collector(store, 10, 10);
-        c.onEvent(new LlmRequestCompleted("a", "m", 1, 1, 1, 2, false));
+    void storeEvictionRemovesTheSessionsSeriesAndCountsTheReason() {
+        LlmMetrics c = metrics(2, 10, 10);
+        SessionStore store = c.store();
+        c.bus().publish(new LlmRequestCompleted("a", "m", 1, 1, 1, 2, false));
         nowMs.addAndGet(1_000);
-        c.onEvent(new LlmRequestCompleted("b", "m", 1, 1, 1, 2, false));
+        c.bus().publish(new LlmRequestCompleted("b", "m", 1, 1, 1, 2, false));
         nowMs.addAndGet(1_000);
-        c.onEvent(new LlmRequestCompleted("c", "m", 1, 1, 1, 2, false));
+        c.bus().publish(new LlmRequestCompleted("c", "m", 1, 1, 1, 2, false));
         PrometheusText s = scrape();
         assertFalse(s.has("llm_session_requests_total", "session", "a"));
         assertEquals(1, s.value("llm_sessions_evicted_total", "reason", "capacity"));
@@ -134,14 +138,14 @@ class SessionMetricsCollectorTest {
     }
 
     @Test
-    void clearingASessionRemovesItFromStoreAndRegistry() {
-        InMemorySessionStore store = store(10);
-        SessionMetricsCollector c = collector(store, 10, 10);
-        c.onEvent(new LlmRequestCompleted("gone", "m", 1, 1, 1, 2, true));
-        c.onEvent(new LlmRequestCompleted("kept", "m", 1, 1, 1, 2, true));
+    void clearingASessionRemovesItFromTheStoreAndTheScrape() {
+        LlmMetrics c = metrics(10, 10, 10);
+        SessionStore store = c.store();
+        c.bus().publish(new LlmRequestCompleted("gone", "m", 1, 1, 1, 2, true));
+        c.bus().publish(new LlmRequestCompleted("kept", "m", 1, 1, 1, 2, true));
 
-        assertTrue(c.clearSession("gone"));
-        assertFalse(c.clearSession("gone"));
+        assertTrue(c.store().clear("gone"));
+        assertFalse(c.store().clear("gone"));
 
         PrometheusText s = scrape();
         assertFalse(s.has("llm_session_requests_total", "session", "gone"));
@@ -149,15 +153,15 @@ class SessionMetricsCollectorTest {
         assertTrue(s.has("llm_session_requests_total", "session", "kept"));
         assertTrue(store.session("gone").isEmpty());
 
-        c.onEvent(new LlmRequestCompleted("gone", "m", 1, 1, 1, 2, false));
+        c.bus().publish(new LlmRequestCompleted("gone", "m", 1, 1, 1, 2, false));
         assertEquals(1, scrape().value("llm_session_requests_total", "session", "gone", "outcome", "success"));
     }
 
     @Test
     void modelsPastTheBoundShareTheOtherLabel() {
-        SessionMetricsCollector c = collector(store(10), 10, 2);
+        LlmMetrics c = metrics(10, 10, 2);
         for (String model : List.of("m1", "m2", "m3", "m4")) {
-            c.onEvent(new LlmRequestCompleted("s", model, 1, 1, 1, 2, false));
+            c.bus().publish(new LlmRequestCompleted("s", model, 1, 1, 1, 2, false));
         }
         PrometheusText s = scrape();
         assertEquals(1, s.value("llm_requests_total", "model", "m1", "outcome", "success"));
@@ -165,33 +169,35 @@ class SessionMetricsCollectorTest {
         assertEquals(2, s.value("llm_requests_total", "model", "_other", "outcome", "success"));
         assertFalse(s.has("llm_requests_total", "model", "m3"));
         assertEquals(2, s.value("llm_session_requests_total", "session", "s", "model", "_other", "outcome", "success"));
-        assertEquals(List.of("_other", "m1", "m2"), c.modelTotals().stream().map(ModelTotals::model).toList());
+        assertEquals(List.of("_other", "m1", "m2"), c.meters().modelTotals().stream().map(ModelTotals::model).toList());
     }
 
     @Test
     void modelTotalsAreReadFromTheMeters() {
-        SessionMetricsCollector c = collector(store(10), 10, 10);
-        c.onEvent(new LlmRequestStarted("s", "m", 1, 0));
-        c.onEvent(new LlmRequestCompleted("s", "m", 2500, 10, 20, 30, false));
-        c.onEvent(new LlmRequestFailed("s", "m", "e"));
-        c.onEvent(new LlmRequestStarted("s", "m", 1, 0));
-        assertEquals(List.of(new ModelTotals("m", 2, 1, 1, 10, 20, 2.5, 1)), c.modelTotals());
+        LlmMetrics c = metrics(10, 10, 10);
+        c.bus().publish(new LlmRequestStarted("s", "m", 1, 0));
+        c.bus().publish(new LlmRequestCompleted("s", "m", 2500, 10, 20, 30, false));
+        c.bus().publish(new LlmRequestFailed("s", "m", "e"));
+        c.bus().publish(new LlmRequestStarted("s", "m", 1, 0));
+        assertEquals(List.of(new ModelTotals("m", 2, 1, 1, 10, 20, 2.5, 1)), c.meters().modelTotals());
     }
 
     @Test
     void eventsBeforeBindingAreRejectedAndBindingTwiceIsAnError() {
-        SessionMetricsCollector c = new SessionMetricsCollector(store(10), 10, 10, clock);
-        assertThrows(IllegalStateException.class, () -> c.onEvent(new LlmRequestStarted("s", "m", 1, 0)));
-        c.bindTo(registry);
-        assertThrows(IllegalStateException.class, () -> c.bindTo(registry));
+        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10).maxRecordsPerSession(10)
+                .idleTimeout(Duration.ofHours(1)).build();
+        LlmMeterBinder binder = LlmMeterBinder.builder().catalog(new ModelCatalog(PriceTable.EMPTY, 10)).store(store).build();
+        assertThrows(IllegalStateException.class, () -> binder.onEvent(new LlmRequestStarted("s", "m", 1, 0)));
+        binder.bindTo(registry);
+        assertThrows(IllegalStateException.class, () -> binder.bindTo(registry));
     }
 
     @Test
     void perSessionMaximaAreOverThePairsLifetimeAndSessionSeriesKeepMicrometersShape() {
-        SessionMetricsCollector c = collector(store(10), 10, 10);
-        c.onEvent(new LlmRequestCompleted("s", "m", 4000, 900, 10, 910, false));
+        LlmMetrics c = metrics(10, 10, 10);
+        c.bus().publish(new LlmRequestCompleted("s", "m", 4000, 900, 10, 910, false));
         nowMs.addAndGet(Duration.ofMinutes(10).toMillis());
-        c.onEvent(new LlmRequestCompleted("s", "m", 1000, 100, 30, 130, false));
+        c.bus().publish(new LlmRequestCompleted("s", "m", 1000, 100, 30, 130, false));
         String text = registry.scrape();
         PrometheusText s = PrometheusText.parse(text);
         assertEquals(4.0, s.value("llm_session_request_duration_seconds_max", "session", "s"));
@@ -204,25 +210,16 @@ class SessionMetricsCollectorTest {
     }
 
     @Test
-    void onAnotherRegistryPerSessionFiguresAreFunctionMetersRemovedWithTheSession() {
+    void onAnotherRegistryThePerModelMetersAreThereAndThePerSessionSeriesAreNot() {
         SimpleMeterRegistry simple = new SimpleMeterRegistry();
-        InMemorySessionStore store = store(10);
-        SessionMetricsCollector c = new SessionMetricsCollector(store, 10, 10, clock);
-        c.bindTo(simple);
-        c.onEvent(new LlmRequestCompleted("s", "m", 1500, 100, 50, 150, true));
-        c.onEvent(new LlmRequestCompleted("s", "m", 500, 10, 5, 15, false));
-        c.onEvent(new LlmRequestFailed("s", "m", "boom"));
+        LlmMetrics metrics = LlmMetrics.builder(simple).clock(clock).build();
+        metrics.bus().publish(new LlmRequestCompleted("s", "m", 1500, 100, 50, 150, true));
+        metrics.bus().publish(new LlmRequestFailed("s", "m", "boom"));
 
-        assertEquals(2, simple.get("llm.session.requests").tag("session", "s").tag("outcome", "success").functionCounter().count());
-        assertEquals(1, simple.get("llm.session.requests").tag("session", "s").tag("outcome", "failure").functionCounter().count());
-        FunctionTimer duration = simple.get("llm.session.request.duration").tag("session", "s").functionTimer();
-        assertEquals(2, duration.count());
-        assertEquals(2.0, duration.totalTime(TimeUnit.SECONDS), 1e-9);
-        assertEquals(110, simple.get("llm.session.tokens").tag("type", "prompt").functionCounter().count());
-        assertEquals(1, simple.get("llm.session.tool.call.requests").functionCounter().count());
-
-        assertTrue(c.clearSession("s"));
-        assertTrue(simple.find("llm.session.requests").meters().isEmpty());
-        assertTrue(simple.find("llm.session.tokens").meters().isEmpty());
+        assertEquals(1, simple.get("llm.requests").tag("model", "m").tag("outcome", "success").counter().count());
+        assertEquals(1, simple.get("llm.requests").tag("model", "m").tag("outcome", "failure").counter().count());
+        assertEquals(1.5, simple.get("llm.request.duration").tag("outcome", "success").timer().totalTime(TimeUnit.SECONDS), 1e-9);
+        assertTrue(simple.find("llm.session.requests").meters().isEmpty(), "per-session series are Prometheus-only");
+        assertEquals(2, metrics.store().session("s").orElseThrow().totalRequests());
     }
 }

@@ -1,0 +1,104 @@
+package dev.llmmetrics.cost;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The one place that knows a model name's number, label and price. The session store and the meters both
+ * ask it, so a name is resolved against the {@link PriceTable} once for the life of the process.
+ *
+ * <p>Bounded twice: the first {@code maxLabels} names seen get a label of their own, later ones share
+ * {@link #OTHER_LABEL}; the first {@link #MAX_NUMBERED} names get a number, later ones are resolved on every
+ * call (still correctly, only without the cache). Thread-safe, lock-free on the lookup of a known name.
+ */
+public final class ModelCatalog {
+
+    /** The label shared by the models past the bound on labels. */
+    public static final String OTHER_LABEL = "_other";
+    /** Most names numbered and cached. */
+    public static final int MAX_NUMBERED = 1024;
+
+    private final ConcurrentHashMap<String, Model> byName = new ConcurrentHashMap<>();
+    private final AtomicReferenceArray<Model> byNumber = new AtomicReferenceArray<>(MAX_NUMBERED);
+    private final AtomicInteger next = new AtomicInteger();
+    private final PriceTable prices;
+    private final int maxLabels;
+
+    /**
+     * @param prices    what each model's tokens cost
+     * @param maxLabels how many models get a label of their own; positive
+     */
+    public ModelCatalog(PriceTable prices, int maxLabels) {
+        if (maxLabels < 1) {
+            throw new IllegalArgumentException("maxLabels must be positive, was " + maxLabels);
+        }
+        this.prices = java.util.Objects.requireNonNull(prices, "prices");
+        this.maxLabels = maxLabels;
+    }
+
+    /** The entry of {@code name}, numbered on first sight while numbers last. */
+    public Model model(String name) {
+        Model model = byName.get(name);
+        if (model != null) {
+            return model;
+        }
+        if (next.get() >= MAX_NUMBERED) {
+            return new Model(name, -1, OTHER_LABEL, prices.price(name));
+        }
+        model = byName.computeIfAbsent(name, n -> {
+            int number = next.getAndIncrement();
+            if (number >= MAX_NUMBERED) {
+                return null; // the bound was reached meanwhile: no mapping
+            }
+            Model numbered = new Model(n, number, number < maxLabels ? n : OTHER_LABEL, prices.price(n));
+            byNumber.set(number, numbered);
+            return numbered;
+        });
+        return model != null ? model : new Model(name, -1, OTHER_LABEL, prices.price(name));
+    }
+
+    /** The entry numbered {@code number}, as {@link Model#number()} gave it. */
+    public Model model(int number) {
+        return byNumber.get(number);
+    }
+
+    /** The price table the catalog resolves names against. */
+    public PriceTable prices() {
+        return prices;
+    }
+
+    /**
+     * One model name as the catalog resolved it.
+     *
+     * @param name   the name events carry
+     * @param number its number, 0 to {@link #MAX_NUMBERED} - 1, or -1 past the bound
+     * @param label  the {@code model} label of its meters: the name, or {@link #OTHER_LABEL} past the bound
+     * @param price  its price, or {@code null} when the table has none
+     */
+    public record Model(String name, int number, String label, @Nullable ModelPrice price) {
+
+        /** Whether the label gathers several models. */
+        public boolean sharesLabel() {
+            return number < 0 || !label.equals(name);
+        }
+
+        /** Whether the price table prices this model. */
+        public boolean priced() {
+            return price != null;
+        }
+
+        /**
+         * What a request cost in picodollars by this model's price; only meaningful when {@link #priced()}.
+         */
+        public long costPicoUsd(int promptTokens, int cachedTokens, int completionTokens) {
+            return price == null ? 0 : price.costPicoUsd(promptTokens, cachedTokens, completionTokens);
+        }
+
+        /** The provider the price table names for this model, or {@code null}. */
+        public @Nullable String provider() {
+            return price == null ? null : price.provider();
+        }
+    }
+}

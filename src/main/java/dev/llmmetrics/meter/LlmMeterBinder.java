@@ -1,0 +1,177 @@
+package dev.llmmetrics.meter;
+
+import static dev.llmmetrics.meter.MeterNames.SESSIONS_ACTIVE;
+import static dev.llmmetrics.meter.MeterNames.SESSIONS_EVICTED;
+import static dev.llmmetrics.meter.MeterNames.TAG_REASON;
+
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.ModelCatalog.Model;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.EventListener;
+import dev.llmmetrics.event.GenericEvent;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.session.EvictionReason;
+import dev.llmmetrics.session.SessionStore;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The per-model meters of LLM requests: a Micrometer {@link MeterBinder} and an {@link EventListener} of
+ * the three LLM event types. Per model label it keeps counters, a latency histogram, token histograms,
+ * message and tool summaries and an in-flight gauge, and from their first use a cost counter, an unpriced
+ * requests counter, cached and reasoning token counters and the streaming histograms; optionally the
+ * OpenTelemetry GenAI instruments too. Meters are never removed. It also binds the session store's gauge
+ * and eviction counters, which it reads from the store at scrape time.
+ *
+ * <p>Meters count only the events this process received, so that Prometheus sums them right across
+ * replicas. The per-session series are not here: they read the session figures
+ * ({@code dev.llmmetrics.prometheus.SessionSeries}).
+ */
+public final class LlmMeterBinder implements MeterBinder, EventListener {
+
+    private final ModelCatalog catalog;
+    private final SessionStore store;
+    private final boolean semanticConventions;
+    /** The meters of each numbered model with a label of its own, by the model's number. */
+    private final AtomicReferenceArray<ModelMeters> byNumber = new AtomicReferenceArray<>(ModelCatalog.MAX_NUMBERED);
+    /** The meters of the {@link ModelCatalog#OTHER_LABEL} label, made on first use. */
+    private volatile @Nullable ModelMeters other;
+    private volatile @Nullable MeterRegistry registry;
+
+    private LlmMeterBinder(Builder builder) {
+        this.catalog = Objects.requireNonNull(builder.catalog, "catalog");
+        this.store = Objects.requireNonNull(builder.store, "store");
+        this.semanticConventions = builder.semanticConventions;
+    }
+
+    /** A builder; the catalog and the store must be set. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        if (this.registry != null) {
+            throw new IllegalStateException("already bound to a registry");
+        }
+        Gauge.builder(SESSIONS_ACTIVE, store, SessionStore::sessionCount)
+                .description("Sessions held in the session store")
+                .register(registry);
+        for (EvictionReason reason : EvictionReason.values()) {
+            FunctionCounter.builder(SESSIONS_EVICTED, store, s -> s.evictions(reason))
+                    .description("Sessions evicted from the session store, by reason (capacity or idle)")
+                    .tag(TAG_REASON, reason.label())
+                    .register(registry);
+        }
+        this.registry = registry;
+    }
+
+    @Override
+    public void onEvent(Event event) {
+        switch (event) {
+            case LlmRequestStarted e -> meters(catalog.model(e.model())).started(e.messagesCount(), e.toolsCount());
+            case LlmRequestCompleted e -> {
+                Model model = catalog.model(e.model());
+                meters(model).completed(e, model);
+            }
+            case LlmRequestFailed e -> meters(catalog.model(e.model())).failed(e);
+            case GenericEvent e -> {
+                // Counted by the bus; it carries no LLM request data.
+            }
+        }
+    }
+
+    /** Totals per model label, read from the meters, in label order. */
+    public List<ModelTotals> modelTotals() {
+        List<ModelTotals> totals = new ArrayList<>();
+        for (int i = 0; i < byNumber.length(); i++) {
+            ModelMeters meters = byNumber.get(i);
+            if (meters != null) {
+                totals.add(meters.totals());
+            }
+        }
+        ModelMeters shared = other;
+        if (shared != null) {
+            totals.add(shared.totals());
+        }
+        totals.sort(Comparator.comparing(ModelTotals::model));
+        return totals;
+    }
+
+    /** The meters of {@code model}'s label, made on its first event. */
+    private ModelMeters meters(Model model) {
+        MeterRegistry registry = this.registry;
+        if (registry == null) {
+            throw new IllegalStateException("bindTo(MeterRegistry) must be called before events arrive");
+        }
+        if (model.sharesLabel()) {
+            ModelMeters shared = other;
+            if (shared == null) {
+                synchronized (this) {
+                    shared = other;
+                    if (shared == null) {
+                        other = shared = new ModelMeters(ModelCatalog.OTHER_LABEL, null, registry, semanticConventions);
+                    }
+                }
+            }
+            return shared;
+        }
+        ModelMeters meters = byNumber.get(model.number());
+        if (meters == null) {
+            // Made under the lock: two instances would register one in-flight gauge on two counters.
+            synchronized (this) {
+                meters = byNumber.get(model.number());
+                if (meters == null) {
+                    meters = new ModelMeters(model.label(), model.provider(), registry, semanticConventions);
+                    byNumber.set(model.number(), meters);
+                }
+            }
+        }
+        return meters;
+    }
+
+    /** Builds an {@link LlmMeterBinder}. */
+    public static final class Builder {
+        private @Nullable ModelCatalog catalog;
+        private @Nullable SessionStore store;
+        private boolean semanticConventions;
+
+        private Builder() {
+        }
+
+        /** Labels and prices the models; share it with the store so a name is resolved once. */
+        public Builder catalog(ModelCatalog catalog) {
+            this.catalog = Objects.requireNonNull(catalog, "catalog");
+            return this;
+        }
+
+        /** The store whose session count and evictions the binder's gauge and counters read. */
+        public Builder store(SessionStore store) {
+            this.store = Objects.requireNonNull(store, "store");
+            return this;
+        }
+
+        /**
+         * Whether to register the OpenTelemetry GenAI semantic-convention instruments
+         * ({@code gen_ai.client.*}) beside llm-metrics' own; off unless set.
+         */
+        public Builder semanticConventions(boolean enabled) {
+            this.semanticConventions = enabled;
+            return this;
+        }
+
+        public LlmMeterBinder build() {
+            return new LlmMeterBinder(this);
+        }
+    }
+}

@@ -1,0 +1,373 @@
+package dev.llmmetrics.session;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestStarted;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The behaviour every {@link SessionStore} owes: each implementation's test extends this class and says how
+ * to make a store with given bounds, clock and prices.
+ */
+public abstract class SessionStoreContractTest {
+
+    /** A store with these bounds, dating activity by {@code clock} and costing with {@code prices}. */
+    protected abstract SessionStore newStore(int maxSessions, int maxRecords, Duration idleTimeout, InstantSource clock,
+                                             PriceTable prices);
+
+    /** A clock the test moves by hand. */
+    private static final class ManualClock implements InstantSource {
+        final AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(millis.get());
+        }
+
+        void advance(Duration d) {
+            millis.addAndGet(d.toMillis());
+        }
+    }
+
+    private final ManualClock clock = new ManualClock();
+
+    private SessionStore store(int maxSessions, int maxRecords) {
+        return newStore(maxSessions, maxRecords, Duration.ofHours(1), clock, PriceTable.EMPTY);
+    }
+
+    private static LlmRequestCompleted completed(String session, long ms, int prompt, int completion, boolean tools) {
+        return new LlmRequestCompleted(session, "gpt-4", ms, prompt, completion, prompt + completion, tools);
+    }
+
+    @Test
+    void aggregatesFollowTheSeedSemanticsDurationsAndAveragesOverSuccessfulRequests() {
+        SessionStore store = store(10, 100);
+        store.onEvent(completed("s", 3000, 1000, 500, true));
+        store.onEvent(completed("s", 1001, 200, 100, false));
+        store.onEvent(new LlmRequestFailed("s", "gpt-4", "RateLimitError: 429", null, null, 250L));
+
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(3, m.totalRequests());
+        assertEquals(2, m.successfulRequests());
+        assertEquals(1, m.failedRequests());
+        assertEquals(4001, m.totalDurationMs());
+        assertEquals(2000.5, m.averageDurationMs());
+        assertEquals(1200, m.totalPromptTokens());
+        assertEquals(600, m.totalCompletionTokens());
+        assertEquals(1800, m.totalTokens());
+        assertEquals(900.0, m.averageTokensPerRequest());
+        assertEquals(1, m.requestsWithTools());
+
+        RequestRecord failure = m.requests().get(2);
+        assertFalse(failure.success());
+        assertEquals("RateLimitError: 429", failure.error());
+        assertEquals(250, failure.durationMs());
+        assertEquals(0, failure.totalTokens());
+    }
+
+    @Test
+    void averagesAreZeroWithoutSuccessfulRequestsAndRoundedToTwoDecimals() {
+        SessionStore store = store(10, 100);
+        store.onEvent(new LlmRequestFailed("s", "m", "boom"));
+        SessionMetrics failedOnly = store.session("s").orElseThrow();
+        assertEquals(0.0, failedOnly.averageDurationMs());
+        assertEquals(0.0, failedOnly.averageTokensPerRequest());
+        assertEquals(0, failedOnly.requests().get(0).durationMs());
+
+        for (int i = 0; i < 3; i++) {
+            store.onEvent(completed("t", i == 0 ? 1 : 0, 1, 0, false));
+        }
+        assertEquals(0.33, store.session("t").orElseThrow().averageDurationMs());
+    }
+
+    @Test
+    void requestRecordsAreKeptOldestFirstUpToTheBoundWhileAggregatesStayExact() {
+        SessionStore store = store(10, 5);
+        for (int i = 1; i <= 12; i++) {
+            store.onEvent(new LlmRequestCompleted("s", "m" + (i % 2), i, i, 0, i, false, null,
+                    Instant.ofEpochSecond(i)));
+        }
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(12, m.totalRequests());
+        assertEquals(78, m.totalDurationMs());
+        assertEquals(78, m.totalTokens());
+        List<Long> durations = m.requests().stream().map(RequestRecord::durationMs).toList();
+        assertEquals(List.of(8L, 9L, 10L, 11L, 12L), durations);
+        assertEquals(Instant.ofEpochSecond(8), m.requests().get(0).timestamp());
+        assertEquals("m0", m.requests().get(0).model());
+        assertEquals("m1", m.requests().get(1).model());
+    }
+
+    @Test
+    void atCapacityTheLeastRecentlyActiveSessionsAreEvictedAndCounted() {
+        SessionStore store = store(3, 10);
+        for (String id : List.of("a", "b", "c")) {
+            store.onEvent(new LlmRequestStarted(id, "m", 1, 0));
+            clock.advance(Duration.ofSeconds(1));
+        }
+        store.onEvent(completed("a", 1, 1, 1, false));
+        clock.advance(Duration.ofSeconds(1));
+
+        store.onEvent(new LlmRequestStarted("d", "m", 1, 0));
+
+        assertEquals(3, store.sessionCount());
+        assertEquals(1, store.evictions(EvictionReason.CAPACITY));
+        assertTrue(store.session("b").isEmpty());
+        assertEquals(List.of("d", "a", "c"), store.sessionIds(0, 10));
+    }
+
+    @Test
+    void sessionsIdleLongerThanTheTimeoutAreEvicted() {
+        SessionStore store = store(10, 10);
+        store.onEvent(completed("old", 1, 1, 1, false));
+        clock.advance(Duration.ofMinutes(30));
+        store.onEvent(completed("recent", 1, 1, 1, false));
+        clock.advance(Duration.ofMinutes(31));
+
+        assertEquals(1, store.evictIdle());
+        assertEquals(1, store.evictions(EvictionReason.IDLE));
+        assertEquals(0, store.evictions(EvictionReason.CAPACITY));
+        assertTrue(store.session("old").isEmpty());
+        assertTrue(store.session("recent").isPresent());
+    }
+
+    @Test
+    void clearRemovesOneSessionAndReportsWhetherItExisted() {
+        SessionStore store = store(10, 10);
+        store.onEvent(completed("s", 1, 1, 1, false));
+        assertTrue(store.clear("s"));
+        assertFalse(store.clear("s"));
+        assertTrue(store.session("s").isEmpty());
+        assertEquals(0, store.sessionCount());
+        store.onEvent(completed("s", 1, 1, 1, false));
+        assertEquals(1, store.session("s").orElseThrow().totalRequests());
+    }
+
+    @Test
+    void sessionIdsAreMostRecentlyActiveFirstAndPaged() {
+        SessionStore store = store(10, 10);
+        for (String id : List.of("s1", "s2", "s3", "s4")) {
+            store.onEvent(completed(id, 1, 1, 1, false));
+            clock.advance(Duration.ofMillis(5));
+        }
+        assertEquals(List.of("s4", "s3", "s2", "s1"), store.sessionIds(0, 100));
+        assertEquals(List.of("s3", "s2"), store.sessionIds(1, 2));
+        assertEquals(List.of(), store.sessionIds(10, 2));
+        assertEquals(List.of(), store.sessionIds(0, 0));
+    }
+
+    @Test
+    void startedEventsMakeASessionActiveWithoutCountingARequest() {
+        SessionStore store = store(10, 10);
+        store.onEvent(new LlmRequestStarted("s", "m", 3, 1));
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(0, m.totalRequests());
+        assertEquals(List.of(), m.requests());
+        assertNull(store.session("other").orElse(null));
+    }
+
+    @Test
+    void concurrentUpdatesAcrossSessionsLoseNothingEvenWhileEvictionAndClearsRace() throws Exception {
+        int threads = 4;
+        int perThread = 20_000;
+        int sessions = 50;
+        SessionStore store = newStore(1_000, 10, Duration.ofHours(1), InstantSource.system(), PriceTable.EMPTY);
+        CountDownLatch go = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    go.await();
+                    for (int i = 0; i < perThread; i++) {
+                        String session = "s" + ((i + thread) % sessions);
+                        if (i % 10 == 0) {
+                            store.onEvent(new LlmRequestFailed(session, "m", "e"));
+                        } else {
+                            store.onEvent(completed(session, 2, 3, 4, i % 3 == 0));
+                        }
+                    }
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        long total = 0;
+        long failed = 0;
+        long prompt = 0;
+        for (String id : store.sessionIds(0, sessions)) {
+            SessionMetrics m = store.session(id).orElseThrow();
+            total += m.totalRequests();
+            failed += m.failedRequests();
+            prompt += m.totalPromptTokens();
+            assertEquals(m.successfulRequests() * 7, m.totalTokens());
+        }
+        assertEquals((long) threads * perThread, total);
+        assertEquals((long) threads * perThread / 10, failed);
+        assertEquals(3L * (total - failed), prompt);
+    }
+
+    @Test
+    void anUpdateRacingWithCapacityEvictionIsNeverLost() throws Exception {
+        SessionStore store = newStore(8, 4, Duration.ofHours(1), InstantSource.system(), PriceTable.EMPTY);
+        int threads = 4;
+        int perThread = 20_000;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        AtomicLong recordedInLiveSessions = new AtomicLong();
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        store.onEvent(completed("t" + thread + "-" + (i % 40), 1, 1, 1, false));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertTrue(store.sessionCount() <= 8, "bound holds: " + store.sessionCount());
+        for (String id : store.sessionIds(0, 100)) {
+            recordedInLiveSessions.addAndGet(store.session(id).orElseThrow().totalRequests());
+        }
+        assertTrue(store.evictions(EvictionReason.CAPACITY) > 0);
+        assertTrue(recordedInLiveSessions.get() > 0);
+    }
+
+    @Test
+    void costsCachedReasoningAndFirstTokenTimesSurviveTheRingWrappingAndTheTotalsStayExact() {
+        PriceTable prices = PriceTable.builder()
+                .model("priced", ModelPrice.perMillionTokens("openai", new BigDecimal("2.5"), new BigDecimal("1.25"),
+                        new BigDecimal("10")))
+                .build();
+        SessionStore store = newStore(10, 3, Duration.ofHours(1), clock, prices);
+        long expectedPico = 0;
+        for (int i = 0; i < 7; i++) {
+            int prompt = 1000 + i;
+            int cached = i % 2 == 0 ? 0 : 500 + i;
+            int completion = 100 + i;
+            boolean priced = i != 3;
+            store.onEvent(new LlmRequestCompleted("s", priced ? "priced" : "unpriced", 2000 + i, prompt, completion,
+                    prompt + completion, false, null, null, cached, i, i % 3 == 0 ? null : 100L + i));
+            if (priced) {
+                expectedPico += (prompt - cached) * 2_500_000L + cached * 1_250_000L + completion * 10_000_000L;
+            }
+        }
+        store.onEvent(new LlmRequestFailed("s", "priced", "boom", null, null, 10L));
+
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(new SessionCost(6, 1, expectedPico), m.cost());
+        assertEquals(ModelPrice.usd(expectedPico), m.totalCostUsd());
+        assertEquals(501 + 503 + 505, m.totalCachedTokens());
+        assertEquals(21, m.totalReasoningTokens());
+        // The ring holds the last three: completions 5 and 6, then the failure.
+        List<RequestRecord> records = m.requests();
+        assertEquals(3, records.size());
+        RequestRecord fifth = records.get(0);
+        assertEquals(505, fifth.cachedTokens());
+        assertEquals(5, fifth.reasoningTokens());
+        assertEquals(105L, fifth.timeToFirstTokenMs());
+        assertEquals(2005, fifth.durationMs());
+        assertEquals(ModelPrice.usd((1005 - 505) * 2_500_000L + 505 * 1_250_000L + 105 * 10_000_000L), fifth.costUsd());
+        RequestRecord sixth = records.get(1);
+        assertNull(sixth.timeToFirstTokenMs(), "not streamed");
+        assertEquals(0, sixth.cachedTokens());
+        RequestRecord failure = records.get(2);
+        assertNull(failure.costUsd());
+        assertEquals(0, failure.cachedTokens());
+    }
+
+    @Test
+    void aSessionWithOnlyUnpricedRequestsHasNoTotalCostRatherThanZero() {
+        SessionStore store = store(10, 10);
+        store.onEvent(completed("s", 100, 10, 10, false));
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertNull(m.totalCostUsd());
+        assertEquals(1, m.cost().unpricedRequests());
+        assertNull(m.requests().get(0).costUsd());
+    }
+
+    @Test
+    void theRevisionChangesWithEveryRequestAndAcrossAClearButNotWithAStart() {
+        SessionStore store = store(10, 10);
+        assertNull(store.revision("s"));
+        store.onEvent(completed("s", 100, 10, 10, false));
+        String first = store.revision("s");
+        store.onEvent(new LlmRequestStarted("s", "gpt-4", 1, 0));
+        assertEquals(first, store.revision("s"), "a start changes nothing the snapshot shows");
+        store.onEvent(new LlmRequestFailed("s", "gpt-4", "boom"));
+        String second = store.revision("s");
+        assertFalse(first.equals(second));
+        assertTrue(store.clear("s"));
+        assertNull(store.revision("s"));
+        store.onEvent(completed("s", 100, 10, 10, false));
+        store.onEvent(new LlmRequestFailed("s", "gpt-4", "boom"));
+        assertFalse(second.equals(store.revision("s")), "the same number of requests in the session's next life");
+    }
+
+    @Test
+    void recordsKeepTheirModelPastTheStoresNumberedModelNames() {
+        SessionStore store = store(10, 3000);
+        int models = ModelCatalog.MAX_NUMBERED + 30;
+        for (int i = 0; i < models; i++) {
+            store.onEvent(new LlmRequestCompleted("s", "model-" + i, 10, 1, 1, 2, false));
+            if (i % 500 == 0) {
+                store.onEvent(new LlmRequestFailed("s", "model-" + i, "boom"));
+            }
+        }
+        List<RequestRecord> records = store.session("s").orElseThrow().requests();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < models; i++) {
+            expected.add("model-" + i);
+            if (i % 500 == 0) {
+                expected.add("model-" + i);
+            }
+        }
+        assertEquals(expected, records.stream().map(RequestRecord::model).toList());
+    }
+
+    @Test
+    void aBatchIsAppliedWholeAndInOrder() {
+        SessionStore store = store(10, 10);
+        store.apply(List.of(new LlmRequestStarted("s", "gpt-4", 2, 0), completed("s", 100, 10, 5, false),
+                new LlmRequestFailed("s", "gpt-4", "boom"), completed("t", 50, 1, 1, true)));
+
+        SessionMetrics s = store.session("s").orElseThrow();
+        assertEquals(2, s.totalRequests());
+        assertTrue(s.requests().get(0).success());
+        assertFalse(s.requests().get(1).success());
+        assertEquals(1, store.session("t").orElseThrow().requestsWithTools());
+    }
+}
