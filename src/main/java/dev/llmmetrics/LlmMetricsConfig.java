@@ -16,7 +16,10 @@ import java.util.Objects;
 public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Duration sessionIdleTimeout,
                                int maxMeteredSessions, int maxModels, int maxEventTypes) {
 
-    /** The defaults: 10 000 sessions, 1 000 records each, 1 hour idle, 2 000 metered sessions, 200 models, 1 000 types. */
+    /**
+     * The defaults, also those of the server's configuration keys: 10 000 sessions, 1 000 records each, 1 hour
+     * idle, 2 000 metered sessions, 200 models, 1 000 types.
+     */
     public static final LlmMetricsConfig DEFAULTS = new LlmMetricsConfig(10_000, 1_000, Duration.ofHours(1), 2_000, 200, 1_000);
 
     /** Rejects bounds that are not positive. */
@@ -32,14 +35,9 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
         positive("maxEventTypes", maxEventTypes);
     }
 
-    /** A builder starting from the defaults. */
+    /** A builder starting from {@link #DEFAULTS}. */
     public static Builder builder() {
-        return new Builder(DEFAULTS);
-    }
-
-    /** A builder starting from this configuration. */
-    public Builder toBuilder() {
-        return new Builder(this);
+        return new Builder();
     }
 
     private static void positive(String name, int value) {
@@ -50,20 +48,14 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
 
     /** Builds an {@link LlmMetricsConfig}; every value starts at its default. */
     public static final class Builder {
-        private int maxSessions;
-        private int maxRecordsPerSession;
-        private Duration sessionIdleTimeout;
-        private int maxMeteredSessions;
-        private int maxModels;
-        private int maxEventTypes;
+        private int maxSessions = DEFAULTS.maxSessions;
+        private int maxRecordsPerSession = DEFAULTS.maxRecordsPerSession;
+        private Duration sessionIdleTimeout = DEFAULTS.sessionIdleTimeout;
+        private int maxMeteredSessions = DEFAULTS.maxMeteredSessions;
+        private int maxModels = DEFAULTS.maxModels;
+        private int maxEventTypes = DEFAULTS.maxEventTypes;
 
-        private Builder(LlmMetricsConfig from) {
-            maxSessions = from.maxSessions;
-            maxRecordsPerSession = from.maxRecordsPerSession;
-            sessionIdleTimeout = from.sessionIdleTimeout;
-            maxMeteredSessions = from.maxMeteredSessions;
-            maxModels = from.maxModels;
-            maxEventTypes = from.maxEventTypes;
+        private Builder() {
         }
 
         /** See {@link LlmMetricsConfig#maxSessions()}. */

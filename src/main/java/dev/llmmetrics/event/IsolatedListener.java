@@ -88,11 +88,6 @@ public final class IsolatedListener implements EventListener, AutoCloseable {
         return failures.sum();
     }
 
-    /** Events waiting for the wrapped listener. */
-    public int queued() {
-        return queue.size();
-    }
-
     /** Stops the worker; events still queued are dropped. Unsubscribe the listener first. */
     @Override
     public void close() {

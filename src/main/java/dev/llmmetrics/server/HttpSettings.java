@@ -5,7 +5,9 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * The HTTP layer's settings.
+ * The HTTP layer's settings, and the defaults of every server setting that is not one of the library's bounds
+ * ({@link dev.llmmetrics.LlmMetricsConfig#DEFAULTS}) nor the port, which Helidon reads from application.yaml;
+ * {@code Settings} reads the keys that override them.
  *
  * @param authToken    the {@code x-internal-auth} secret guarding {@code /events/**}; empty for none
  * @param scrapeToken  the bearer token guarding {@code /metrics}; empty for an open scrape
@@ -27,7 +29,19 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
      * @param compactInterval how often sealed segments are compacted
      */
     public record JournalSettings(Path path, long segmentBytes, Duration commitDelay, Duration compactInterval) {
+
+        /** The default segment size: 16 MiB. */
+        public static final long DEFAULT_SEGMENT_BYTES = 16L << 20;
+        /** The default group-commit delay: 2 ms. */
+        public static final Duration DEFAULT_COMMIT_DELAY = Duration.ofMillis(2);
+        /** The default compaction interval: 30 seconds. */
+        public static final Duration DEFAULT_COMPACT_INTERVAL = Duration.ofSeconds(30);
     }
+
+    /** The default time requests in progress get to finish on SIGTERM: 10 seconds. */
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+    /** Whether the OpenTelemetry GenAI instruments are registered by default: no, as in the library's builder. */
+    public static final boolean DEFAULT_GENAI_CONVENTIONS = false;
 
     /** The default body limit: 1 MiB. */
     public static final int DEFAULT_MAX_BODY_BYTES = 1 << 20;
@@ -48,6 +62,14 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
         if (dedupeWindow == null || dedupeWindow.isNegative() || dedupeWindow.isZero()) {
             throw new IllegalArgumentException("dedupeWindow must be positive, was " + dedupeWindow);
         }
+    }
+
+    /**
+     * The address to bind when none is configured: every interface with an auth token, loopback without, so
+     * that unguarded ingest is not reachable from other machines.
+     */
+    public String defaultHost() {
+        return authToken.isPresent() ? "0.0.0.0" : "127.0.0.1";
     }
 
     @Override

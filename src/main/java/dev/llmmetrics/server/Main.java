@@ -114,7 +114,7 @@ public final class Main {
                     + "counts the completed requests");
         }
         DemoTraffic traffic = demo ? new DemoTraffic(metrics.tracker(), metrics.bus(), 8, demoTimeScale) : null;
-        Duration grace = config.get("server.shutdown-grace-period").as(Duration.class).orElse(Duration.ofSeconds(10));
+        Duration grace = config.get("server.shutdown-grace-period").as(Duration.class).orElse(HttpSettings.DEFAULT_SHUTDOWN_GRACE);
         Running running = new Running(webServer, api, grace, metrics, traffic, gcMetrics, registry);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("llm-metrics-shutdown").unstarted(running::stop));
         return running;

@@ -8,22 +8,26 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
-/** Reads the server's settings from Helidon config (application.yaml, then environment, then system properties). */
+/**
+ * Maps the server's configuration keys (system properties, environment variables, application.yaml) to its
+ * settings. The defaults are not here: an absent key leaves the value of {@link LlmMetricsConfig#DEFAULTS} or
+ * {@link HttpSettings}.
+ */
 final class Settings {
 
     private Settings() {
     }
 
+    /** The library's bounds: each key that is set replaces its default in {@link LlmMetricsConfig#builder()}. */
     static LlmMetricsConfig library(Config config) {
-        LlmMetricsConfig d = LlmMetricsConfig.DEFAULTS;
-        return LlmMetricsConfig.builder()
-                .maxSessions(config.get("store.max.sessions").asInt().orElse(d.maxSessions()))
-                .maxRecordsPerSession(config.get("store.max.records").asInt().orElse(d.maxRecordsPerSession()))
-                .sessionIdleTimeout(config.get("store.idle.timeout").as(Duration.class).orElse(d.sessionIdleTimeout()))
-                .maxMeteredSessions(config.get("meters.max.sessions").asInt().orElse(d.maxMeteredSessions()))
-                .maxModels(config.get("meters.max.models").asInt().orElse(d.maxModels()))
-                .maxEventTypes(config.get("bus.max.types").asInt().orElse(d.maxEventTypes()))
-                .build();
+        LlmMetricsConfig.Builder builder = LlmMetricsConfig.builder();
+        config.get("store.max.sessions").asInt().ifPresent(builder::maxSessions);
+        config.get("store.max.records").asInt().ifPresent(builder::maxRecordsPerSession);
+        config.get("store.idle.timeout").as(Duration.class).ifPresent(builder::sessionIdleTimeout);
+        config.get("meters.max.sessions").asInt().ifPresent(builder::maxMeteredSessions);
+        config.get("meters.max.models").asInt().ifPresent(builder::maxModels);
+        config.get("bus.max.types").asInt().ifPresent(builder::maxEventTypes);
+        return builder.build();
     }
 
     /** The value of {@code prices.path} that names the example table shipped in the jar. */
@@ -52,7 +56,7 @@ final class Settings {
 
     /** Whether to register the OpenTelemetry GenAI semantic-convention instruments too ({@code meters.otel.genai}). */
     static boolean genAiConventions(Config config) {
-        return config.get("meters.otel.genai").asBoolean().orElse(false);
+        return config.get("meters.otel.genai").asBoolean().orElse(HttpSettings.DEFAULT_GENAI_CONVENTIONS);
     }
 
     static HttpSettings http(Config config) {
@@ -63,15 +67,17 @@ final class Settings {
                 config.get("ingest.dedupe.max.ids").asInt().orElse(HttpSettings.DEFAULT_DEDUPE_MAX_IDS),
                 config.get("store.journal.path").asString().asOptional().filter(p -> !p.isBlank())
                         .map(p -> new HttpSettings.JournalSettings(Path.of(p),
-                                config.get("store.journal.segment.bytes").asLong().orElse(16L << 20),
-                                config.get("store.journal.commit.delay").as(Duration.class).orElse(Duration.ofMillis(2)),
-                                config.get("store.journal.compact.interval").as(Duration.class).orElse(Duration.ofSeconds(30)))));
+                                config.get("store.journal.segment.bytes").asLong()
+                                        .orElse(HttpSettings.JournalSettings.DEFAULT_SEGMENT_BYTES),
+                                config.get("store.journal.commit.delay").as(Duration.class)
+                                        .orElse(HttpSettings.JournalSettings.DEFAULT_COMMIT_DELAY),
+                                config.get("store.journal.compact.interval").as(Duration.class)
+                                        .orElse(HttpSettings.JournalSettings.DEFAULT_COMPACT_INTERVAL))));
     }
 
-    /** The host to bind: {@code server.host} if set; else every interface with an auth token, loopback without. */
+    /** The host to bind: {@code server.host} if set, else {@link HttpSettings#defaultHost()}. */
     static String host(Config config, HttpSettings http) {
-        return config.get("server.host").asString()
-                .orElse(http.authToken().isPresent() ? "0.0.0.0" : "127.0.0.1");
+        return config.get("server.host").asString().orElse(http.defaultHost());
     }
 
     static boolean hostConfigured(Config config) {

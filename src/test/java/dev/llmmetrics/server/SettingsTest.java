@@ -1,14 +1,23 @@
 package dev.llmmetrics.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.llmmetrics.LlmMetricsConfig;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
+import io.helidon.config.EnvironmentVariables;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 class SettingsTest {
@@ -35,6 +44,86 @@ class SettingsTest {
         HttpSettings http = Settings.http(bundled);
         assertEquals(HttpSettings.DEFAULT_MAX_BODY_BYTES, http.maxBodyBytes());
         assertEquals(HttpSettings.DEFAULT_MAX_BATCH, http.maxBatch());
+        assertEquals(HttpSettings.DEFAULT_DEDUPE_WINDOW, http.dedupeWindow());
+        assertEquals(HttpSettings.DEFAULT_DEDUPE_MAX_IDS, http.dedupeMaxIds());
+        assertEquals(Optional.empty(), http.journal());
+    }
+
+    @Test
+    void theBundledApplicationYamlRestatesNoDefault() {
+        Config yamlOnly = Config.just(ConfigSources.classpath("application.yaml"));
+        Set<String> keys = new TreeSet<>();
+        yamlOnly.traverse().filter(Config::isLeaf).forEach(node -> keys.add(node.key().toString()));
+        assertEquals(Set.of("server.port"), keys, "application.yaml sets only what has no default in the code");
+    }
+
+    @Test
+    void theJournalsTuningHasDefaultsAndIsReadFromItsKeys() {
+        HttpSettings.JournalSettings defaults = Settings.http(config(Map.of("store.journal.path", "j"))).journal().orElseThrow();
+        assertEquals(new HttpSettings.JournalSettings(Path.of("j"), HttpSettings.JournalSettings.DEFAULT_SEGMENT_BYTES,
+                HttpSettings.JournalSettings.DEFAULT_COMMIT_DELAY, HttpSettings.JournalSettings.DEFAULT_COMPACT_INTERVAL), defaults);
+        HttpSettings.JournalSettings set = Settings.http(config(Map.of("store.journal.path", "j",
+                "store.journal.segment.bytes", "4096", "store.journal.commit.delay", "PT0.005S",
+                "store.journal.compact.interval", "PT1M"))).journal().orElseThrow();
+        assertEquals(new HttpSettings.JournalSettings(Path.of("j"), 4096, Duration.ofMillis(5), Duration.ofMinutes(1)), set);
+        assertEquals(Optional.empty(), Settings.http(config(Map.of("store.journal.path", " "))).journal());
+    }
+
+    /** The README's configuration table: one row of cells (key, environment variable, default, meaning) per key. */
+    private static List<List<String>> readmeConfigurationRows() throws IOException {
+        String readme = Files.readString(Path.of("README.md"));
+        int table = readme.indexOf("| Key | Environment | Default | Meaning |");
+        assertFalse(table < 0, "the README has its configuration table");
+        return readme.substring(table).lines().skip(2).takeWhile(line -> line.startsWith("|"))
+                .map(line -> List.of(line.substring(1, line.length() - 1).split("\\|")).stream()
+                        .map(cell -> cell.strip().replace("`", "")).toList())
+                .toList();
+    }
+
+    @Test
+    void theReadmeStatesTheDefaultsTheCodeApplies() throws IOException {
+        Config empty = config(Map.of());
+        LlmMetricsConfig library = Settings.library(empty);
+        HttpSettings http = Settings.http(empty);
+        HttpSettings.JournalSettings journal = Settings.http(config(Map.of("store.journal.path", "j"))).journal().orElseThrow();
+        Map<String, String> applied = new TreeMap<>(Map.ofEntries(
+                Map.entry("server.port", Config.create().get("server.port").asString().get()),
+                Map.entry("server.shutdown-grace-period", HttpSettings.DEFAULT_SHUTDOWN_GRACE.toString()),
+                Map.entry("store.max.sessions", String.valueOf(library.maxSessions())),
+                Map.entry("store.max.records", String.valueOf(library.maxRecordsPerSession())),
+                Map.entry("store.idle.timeout", library.sessionIdleTimeout().toString()),
+                Map.entry("meters.max.sessions", String.valueOf(library.maxMeteredSessions())),
+                Map.entry("meters.max.models", String.valueOf(library.maxModels())),
+                Map.entry("bus.max.types", String.valueOf(library.maxEventTypes())),
+                Map.entry("ingest.max.body.bytes", String.valueOf(http.maxBodyBytes())),
+                Map.entry("ingest.max.batch", String.valueOf(http.maxBatch())),
+                Map.entry("ingest.dedupe.window", http.dedupeWindow().toString()),
+                Map.entry("ingest.dedupe.max.ids", String.valueOf(http.dedupeMaxIds())),
+                Map.entry("store.journal.segment.bytes", String.valueOf(journal.segmentBytes())),
+                Map.entry("store.journal.commit.delay", journal.commitDelay().toString()),
+                Map.entry("store.journal.compact.interval", journal.compactInterval().toString()),
+                Map.entry("meters.otel.genai", String.valueOf(Settings.genAiConventions(empty)))));
+        Map<String, String> documented = new TreeMap<>();
+        for (List<String> row : readmeConfigurationRows()) {
+            String key = row.get(0);
+            String documentedDefault = row.get(2);
+            if (!key.equals("server.host") && !documentedDefault.startsWith("none")) {
+                documented.put(key, documentedDefault);
+            }
+        }
+        assertEquals(applied, documented);
+    }
+
+    @Test
+    void everyDocumentedEnvironmentVariableSetsItsKey() throws IOException {
+        for (List<String> row : readmeConfigurationRows()) {
+            String key = row.get(0);
+            String variable = row.get(1);
+            if (!variable.isEmpty()) {
+                Config fromEnvironment = Config.just(ConfigSources.create(EnvironmentVariables.expand(Map.of(variable, "v"))));
+                assertEquals(Optional.of("v"), fromEnvironment.get(key).asString().asOptional(), variable + " -> " + key);
+            }
+        }
     }
 
     @Test
@@ -48,6 +137,12 @@ class SettingsTest {
         assertEquals(13, http.maxBatch());
         assertEquals(Optional.of("s"), http.scrapeToken());
         assertEquals(Optional.empty(), http.authToken());
+        Config more = config(Map.of("ingest.dedupe.window", "PT1M", "ingest.dedupe.max.ids", "14", "meters.otel.genai", "true",
+                "llm.metrics.auth.token", "a"));
+        assertEquals(Duration.ofMinutes(1), Settings.http(more).dedupeWindow());
+        assertEquals(14, Settings.http(more).dedupeMaxIds());
+        assertEquals(Optional.of("a"), Settings.http(more).authToken());
+        assertEquals(true, Settings.genAiConventions(more));
     }
 
     @Test
