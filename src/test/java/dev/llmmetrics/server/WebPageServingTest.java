@@ -73,7 +73,7 @@ class WebPageServingTest {
     void otherPathsGetTheJson404AndTheExistingRoutesStayTheirs() {
         server = TestServer.start();
         for (String path : List.of("/nope", "/index.html", "/web/index.html", "/web/", "/app.js/", "/app.js/x",
-                "/APP.JS", "/%2e%2e/pom.xml", "/application.yaml", "/logging.properties", "/dev/llmmetrics/Main.class")) {
+                "/APP.JS", "/%2e%2e/pom.xml", "/application.yaml", "/logging.properties", "/dev/llmmetrics/server/Main.class")) {
             HttpResponse<String> response = server.get(path);
             assertEquals(404, response.statusCode(), path);
             assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), path);
