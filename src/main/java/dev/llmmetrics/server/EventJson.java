@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.GenericEvent;
+import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
@@ -14,12 +15,13 @@ import java.time.format.DateTimeParseException;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
- * Turns one JSON event object, in the original design's snake_case fields plus {@code type}, into an
- * {@link Event}. Strict: unknown fields, wrong types, fractional or out-of-range numbers and timestamps
- * without a zone are rejected with an {@link InvalidField} naming the field.
+ * Turns one JSON event object, with snake_case fields plus {@code type}, into an {@link Event}, and back.
+ * Strict: unknown fields, wrong types, fractional or out-of-range numbers and timestamps without a zone
+ * are rejected with an {@link InvalidField} naming the field.
  */
 final class EventJson {
 
@@ -32,6 +34,29 @@ final class EventJson {
             "correlation_id", "timestamp");
     private static final Set<String> GENERIC_FIELDS = Set.of("type", "event_id", "session_id", "correlation_id", "timestamp",
             "attributes");
+
+    /**
+     * The wire name of each field of the event records, which name them in camelCase: the one mapping
+     * between the two, used to report an {@link InvalidEventException} in the wire's words.
+     */
+    private static final Map<String, String> WIRE_NAMES = Map.ofEntries(
+            Map.entry("type", "type"),
+            Map.entry("sessionId", "session_id"),
+            Map.entry("model", "model"),
+            Map.entry("messagesCount", "messages_count"),
+            Map.entry("toolsCount", "tools_count"),
+            Map.entry("durationMs", "duration_ms"),
+            Map.entry("promptTokens", "prompt_tokens"),
+            Map.entry("completionTokens", "completion_tokens"),
+            Map.entry("totalTokens", "total_tokens"),
+            Map.entry("hasToolCalls", "has_tool_calls"),
+            Map.entry("correlationId", "correlation_id"),
+            Map.entry("timestamp", "timestamp"),
+            Map.entry("cachedTokens", "cached_tokens"),
+            Map.entry("reasoningTokens", "reasoning_tokens"),
+            Map.entry("timeToFirstTokenMs", "time_to_first_token_ms"),
+            Map.entry("error", "error"),
+            Map.entry("attributes", "attributes"));
 
     private EventJson() {
     }
@@ -57,7 +82,7 @@ final class EventJson {
         }
         try {
             return Event.requireValidId("event_id", id);
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidEventException e) {
             throw new InvalidField("event_id", e.getMessage());
         }
     }
@@ -106,8 +131,9 @@ final class EventJson {
                             timestamp(node), attributes(node));
                 }
             };
-        } catch (IllegalArgumentException e) {
-            throw fromValidation(e.getMessage());
+        } catch (InvalidEventException e) {
+            String field = Objects.requireNonNullElse(wireName(e.field()), e.field());
+            throw new InvalidField(field, e.messageNaming(field));
         }
     }
 
@@ -161,32 +187,9 @@ final class EventJson {
         return node;
     }
 
-    /**
-     * The records name fields in camelCase ("sessionId must not be blank"); on the wire they are snake_case.
-     */
-    private static InvalidField fromValidation(String message) {
-        if (message.startsWith("attributes")) {
-            // GenericEvent says "attributes key ..." or "attributes.<key> ...": the key is free text, which
-            // must be neither cut at a space nor snake-cased.
-            return new InvalidField("attributes", message);
-        }
-        int space = message.indexOf(' ');
-        String javaField = space < 0 ? message : message.substring(0, space);
-        String wireField = snake(javaField);
-        return new InvalidField(wireField, wireField + message.substring(javaField.length()));
-    }
-
-    private static String snake(String camel) {
-        StringBuilder out = new StringBuilder(camel.length() + 4);
-        for (int i = 0; i < camel.length(); i++) {
-            char c = camel.charAt(i);
-            if (Character.isUpperCase(c)) {
-                out.append('_').append(Character.toLowerCase(c));
-            } else {
-                out.append(c);
-            }
-        }
-        return out.toString();
+    /** The wire name of a field of the event records, for example {@code cached_tokens}; {@code null} if unknown. */
+    static String wireName(String recordField) {
+        return WIRE_NAMES.get(recordField);
     }
 
     private static void onlyFields(JsonNode node, Set<String> allowed) throws InvalidField {

@@ -117,4 +117,21 @@ class EventValidationTest {
         rejectsNaming("attributes.k", () -> new GenericEvent("AGENT_STARTED", "s", null, null,
                 Map.of("k", "v".repeat(GenericEvent.MAX_ATTRIBUTE_LENGTH + 1))));
     }
+
+    @Test
+    void aRefusedValueCarriesItsFieldAsData() {
+        InvalidEventException e = assertThrows(InvalidEventException.class,
+                () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 11, 0, null));
+        assertEquals("cachedTokens", e.field());
+        assertEquals("cachedTokens must be at most promptTokens (10), was 11", e.getMessage());
+        assertEquals("cached_tokens must be at most promptTokens (10), was 11", e.messageNaming("cached_tokens"));
+
+        InvalidEventException attribute = assertThrows(InvalidEventException.class,
+                () -> new GenericEvent("AGENT_STARTED", "s", null, null, Map.of("k", "a\u0007b")));
+        assertEquals("attributes", attribute.field());
+        assertTrue(attribute.getMessage().startsWith("attributes.k must not contain control characters"));
+
+        assertEquals("session_id", assertThrows(InvalidEventException.class,
+                () -> Event.requireValidId("session_id", " ")).field());
+    }
 }

@@ -2,11 +2,16 @@ package dev.llmmetrics.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
+import java.lang.reflect.RecordComponent;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -33,5 +38,26 @@ class EventJsonTest {
         String encoded = EventJson.encode(new LlmRequestCompleted("s", "m", 10, 1, 1, 2, false, null, AT), null).toString();
         assertFalse(encoded.contains("cached_tokens"), encoded);
         assertFalse(encoded.contains("time_to_first_token_ms"), encoded);
+    }
+
+    @Test
+    void everyFieldOfTheEventRecordsHasASnakeCaseWireName() {
+        for (Class<?> type : List.of(LlmRequestStarted.class, LlmRequestCompleted.class, LlmRequestFailed.class,
+                GenericEvent.class)) {
+            for (RecordComponent component : type.getRecordComponents()) {
+                String wire = EventJson.wireName(component.getName());
+                assertNotNull(wire, () -> type.getSimpleName() + "." + component.getName() + " has no wire name");
+                assertTrue(wire.matches("[a-z]+(_[a-z]+)*"), wire);
+            }
+        }
+    }
+
+    @Test
+    void aValueTheEventRefusesIsReportedUnderItsWireName() {
+        EventJson.InvalidField e = assertThrows(EventJson.InvalidField.class, () -> EventJson.decode(Json.MAPPER.readTree(
+                "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":100,"
+                        + "\"prompt_tokens\":10,\"completion_tokens\":5,\"time_to_first_token_ms\":101}")));
+        assertEquals("time_to_first_token_ms", e.field);
+        assertTrue(e.getMessage().startsWith("time_to_first_token_ms must be at most "), e.getMessage());
     }
 }
