@@ -100,9 +100,12 @@ final class EventJson {
             return switch (type) {
                 case EventTypes.LLM_REQUEST_STARTED -> {
                     onlyFields(node, STARTED_FIELDS);
-                    yield new LlmRequestStarted(string(node, "session_id", true), string(node, "model", true),
-                            integer(node, "messages_count", 0), integer(node, "tools_count", 0),
-                            string(node, "correlation_id", false), timestamp(node));
+                    yield LlmRequestStarted.builder(string(node, "session_id", true), string(node, "model", true))
+                            .messagesCount(integer(node, "messages_count", 0))
+                            .toolsCount(integer(node, "tools_count", 0))
+                            .correlationId(string(node, "correlation_id", false))
+                            .timestamp(timestamp(node))
+                            .build();
                 }
                 case EventTypes.LLM_REQUEST_COMPLETED -> {
                     onlyFields(node, COMPLETED_FIELDS);
@@ -114,16 +117,28 @@ final class EventJson {
                     int total = present(node, "total_tokens") ? integer(node, "total_tokens", 0)
                             : (int) Math.min(Integer.MAX_VALUE, (long) prompt + completion);
                     Long firstToken = present(node, "time_to_first_token_ms") ? longValue(node, "time_to_first_token_ms") : null;
-                    yield new LlmRequestCompleted(string(node, "session_id", true), string(node, "model", true),
-                            longValue(node, "duration_ms"), prompt, completion, total,
-                            bool(node, "has_tool_calls"), string(node, "correlation_id", false), timestamp(node),
-                            integer(node, "cached_tokens", 0), integer(node, "reasoning_tokens", 0), firstToken);
+                    yield LlmRequestCompleted.builder(string(node, "session_id", true), string(node, "model", true))
+                            .durationMs(longValue(node, "duration_ms"))
+                            .promptTokens(prompt)
+                            .completionTokens(completion)
+                            .totalTokens(total)
+                            .hasToolCalls(bool(node, "has_tool_calls"))
+                            .correlationId(string(node, "correlation_id", false))
+                            .timestamp(timestamp(node))
+                            .cachedTokens(integer(node, "cached_tokens", 0))
+                            .reasoningTokens(integer(node, "reasoning_tokens", 0))
+                            .timeToFirstTokenMs(firstToken)
+                            .build();
                 }
                 case EventTypes.LLM_REQUEST_FAILED -> {
                     onlyFields(node, FAILED_FIELDS);
                     Long duration = present(node, "duration_ms") ? longValue(node, "duration_ms") : null;
-                    yield new LlmRequestFailed(string(node, "session_id", true), string(node, "model", true),
-                            string(node, "error", true), string(node, "correlation_id", false), timestamp(node), duration);
+                    yield LlmRequestFailed.builder(string(node, "session_id", true), string(node, "model", true))
+                            .error(string(node, "error", true))
+                            .correlationId(string(node, "correlation_id", false))
+                            .timestamp(timestamp(node))
+                            .durationMs(duration)
+                            .build();
                 }
                 default -> {
                     onlyFields(node, GENERIC_FIELDS);

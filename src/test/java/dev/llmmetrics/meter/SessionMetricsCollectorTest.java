@@ -45,9 +45,10 @@ class SessionMetricsCollectorTest {
     @Test
     void everyMeterOfTheReadmeListAppearsOnTheScrapeWithItsLabels() {
         SessionMetricsCollector c = collector(store(10), 10, 10);
-        c.onEvent(new LlmRequestStarted("s1", "gpt-4", 5, 2));
-        c.onEvent(new LlmRequestCompleted("s1", "gpt-4", 1500, 100, 50, 150, true));
-        c.onEvent(new LlmRequestFailed("s1", "gpt-4", "boom", null, null, 300L));
+        c.onEvent(LlmRequestStarted.builder("s1", "gpt-4").messagesCount(5).toolsCount(2).build());
+        c.onEvent(LlmRequestCompleted.builder("s1", "gpt-4").durationMs(1500).promptTokens(100).completionTokens(50)
+                .hasToolCalls(true).build());
+        c.onEvent(LlmRequestFailed.builder("s1", "gpt-4").error("boom").durationMs(300L).build());
 
         PrometheusText s = scrape();
         assertEquals(1, s.value("llm_session_requests_total", "session", "s1", "model", "gpt-4", "outcome", "success"));
@@ -82,13 +83,13 @@ class SessionMetricsCollectorTest {
     @Test
     void inFlightCountsStartedMinusFinishedAndNeverGoesNegative() {
         SessionMetricsCollector c = collector(store(10), 10, 10);
-        c.onEvent(new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false));
-        c.onEvent(new LlmRequestFailed("s", "m", "e"));
+        c.onEvent(LlmRequestCompleted.builder("s", "m").durationMs(1).promptTokens(1).completionTokens(1).build());
+        c.onEvent(LlmRequestFailed.builder("s", "m").error("e").build());
         assertEquals(0, scrape().value("llm_requests_in_flight", "model", "m"));
-        c.onEvent(new LlmRequestStarted("s", "m", 1, 0));
-        c.onEvent(new LlmRequestStarted("s", "m", 1, 0));
+        c.onEvent(LlmRequestStarted.builder("s", "m").messagesCount(1).build());
+        c.onEvent(LlmRequestStarted.builder("s", "m").messagesCount(1).build());
         assertEquals(2, scrape().value("llm_requests_in_flight", "model", "m"));
-        c.onEvent(new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false));
+        c.onEvent(LlmRequestCompleted.builder("s", "m").durationMs(1).promptTokens(1).completionTokens(1).build());
         assertEquals(1, scrape().value("llm_requests_in_flight", "model", "m"));
     }
 
@@ -97,7 +98,7 @@ class SessionMetricsCollectorTest {
         InMemorySessionStore store = store(1_000);
         SessionMetricsCollector c = collector(store, 3, 10);
         for (String id : List.of("a", "b", "c", "a", "d")) {
-            c.onEvent(new LlmRequestCompleted(id, "m", 1, 1, 1, 2, false));
+            c.onEvent(LlmRequestCompleted.builder(id, "m").durationMs(1).promptTokens(1).completionTokens(1).build());
             nowMs.addAndGet(1);
         }
 
@@ -114,11 +115,11 @@ class SessionMetricsCollectorTest {
     void storeEvictionRemovesTheSessionsMetersAndCountsTheReason() {
         InMemorySessionStore store = store(2);
         SessionMetricsCollector c = collector(store, 10, 10);
-        c.onEvent(new LlmRequestCompleted("a", "m", 1, 1, 1, 2, false));
+        c.onEvent(LlmRequestCompleted.builder("a", "m").durationMs(1).promptTokens(1).completionTokens(1).build());
         nowMs.addAndGet(1_000);
-        c.onEvent(new LlmRequestCompleted("b", "m", 1, 1, 1, 2, false));
+        c.onEvent(LlmRequestCompleted.builder("b", "m").durationMs(1).promptTokens(1).completionTokens(1).build());
         nowMs.addAndGet(1_000);
-        c.onEvent(new LlmRequestCompleted("c", "m", 1, 1, 1, 2, false));
+        c.onEvent(LlmRequestCompleted.builder("c", "m").durationMs(1).promptTokens(1).completionTokens(1).build());
         PrometheusText s = scrape();
         assertFalse(s.has("llm_session_requests_total", "session", "a"));
         assertEquals(1, s.value("llm_sessions_evicted_total", "reason", "capacity"));
@@ -137,8 +138,10 @@ class SessionMetricsCollectorTest {
     void clearingASessionRemovesItFromStoreAndRegistry() {
         InMemorySessionStore store = store(10);
         SessionMetricsCollector c = collector(store, 10, 10);
-        c.onEvent(new LlmRequestCompleted("gone", "m", 1, 1, 1, 2, true));
-        c.onEvent(new LlmRequestCompleted("kept", "m", 1, 1, 1, 2, true));
+        c.onEvent(LlmRequestCompleted.builder("gone", "m").durationMs(1).promptTokens(1).completionTokens(1)
+                .hasToolCalls(true).build());
+        c.onEvent(LlmRequestCompleted.builder("kept", "m").durationMs(1).promptTokens(1).completionTokens(1)
+                .hasToolCalls(true).build());
 
         assertTrue(c.clearSession("gone"));
         assertFalse(c.clearSession("gone"));
@@ -149,7 +152,7 @@ class SessionMetricsCollectorTest {
         assertTrue(s.has("llm_session_requests_total", "session", "kept"));
         assertTrue(store.session("gone").isEmpty());
 
-        c.onEvent(new LlmRequestCompleted("gone", "m", 1, 1, 1, 2, false));
+        c.onEvent(LlmRequestCompleted.builder("gone", "m").durationMs(1).promptTokens(1).completionTokens(1).build());
         assertEquals(1, scrape().value("llm_session_requests_total", "session", "gone", "outcome", "success"));
     }
 
@@ -157,7 +160,8 @@ class SessionMetricsCollectorTest {
     void modelsPastTheBoundShareTheOtherLabel() {
         SessionMetricsCollector c = collector(store(10), 10, 2);
         for (String model : List.of("m1", "m2", "m3", "m4")) {
-            c.onEvent(new LlmRequestCompleted("s", model, 1, 1, 1, 2, false));
+            c.onEvent(LlmRequestCompleted.builder("s", model).durationMs(1).promptTokens(1).completionTokens(1)
+                    .build());
         }
         PrometheusText s = scrape();
         assertEquals(1, s.value("llm_requests_total", "model", "m1", "outcome", "success"));
@@ -171,17 +175,18 @@ class SessionMetricsCollectorTest {
     @Test
     void modelTotalsAreReadFromTheMeters() {
         SessionMetricsCollector c = collector(store(10), 10, 10);
-        c.onEvent(new LlmRequestStarted("s", "m", 1, 0));
-        c.onEvent(new LlmRequestCompleted("s", "m", 2500, 10, 20, 30, false));
-        c.onEvent(new LlmRequestFailed("s", "m", "e"));
-        c.onEvent(new LlmRequestStarted("s", "m", 1, 0));
+        c.onEvent(LlmRequestStarted.builder("s", "m").messagesCount(1).build());
+        c.onEvent(LlmRequestCompleted.builder("s", "m").durationMs(2500).promptTokens(10).completionTokens(20).build());
+        c.onEvent(LlmRequestFailed.builder("s", "m").error("e").build());
+        c.onEvent(LlmRequestStarted.builder("s", "m").messagesCount(1).build());
         assertEquals(List.of(new ModelTotals("m", 2, 1, 1, 10, 20, 2.5, 1)), c.modelTotals());
     }
 
     @Test
     void eventsBeforeBindingAreRejectedAndBindingTwiceIsAnError() {
         SessionMetricsCollector c = new SessionMetricsCollector(store(10), 10, 10, clock);
-        assertThrows(IllegalStateException.class, () -> c.onEvent(new LlmRequestStarted("s", "m", 1, 0)));
+        assertThrows(IllegalStateException.class, () -> c.onEvent(LlmRequestStarted.builder("s", "m")
+                .messagesCount(1).build()));
         c.bindTo(registry);
         assertThrows(IllegalStateException.class, () -> c.bindTo(registry));
     }
@@ -189,9 +194,11 @@ class SessionMetricsCollectorTest {
     @Test
     void perSessionMaximaAreOverThePairsLifetimeAndSessionSeriesKeepMicrometersShape() {
         SessionMetricsCollector c = collector(store(10), 10, 10);
-        c.onEvent(new LlmRequestCompleted("s", "m", 4000, 900, 10, 910, false));
+        c.onEvent(LlmRequestCompleted.builder("s", "m").durationMs(4000).promptTokens(900).completionTokens(10)
+                .build());
         nowMs.addAndGet(Duration.ofMinutes(10).toMillis());
-        c.onEvent(new LlmRequestCompleted("s", "m", 1000, 100, 30, 130, false));
+        c.onEvent(LlmRequestCompleted.builder("s", "m").durationMs(1000).promptTokens(100).completionTokens(30)
+                .build());
         String text = registry.scrape();
         PrometheusText s = PrometheusText.parse(text);
         assertEquals(4.0, s.value("llm_session_request_duration_seconds_max", "session", "s"));
@@ -209,9 +216,10 @@ class SessionMetricsCollectorTest {
         InMemorySessionStore store = store(10);
         SessionMetricsCollector c = new SessionMetricsCollector(store, 10, 10, clock);
         c.bindTo(simple);
-        c.onEvent(new LlmRequestCompleted("s", "m", 1500, 100, 50, 150, true));
-        c.onEvent(new LlmRequestCompleted("s", "m", 500, 10, 5, 15, false));
-        c.onEvent(new LlmRequestFailed("s", "m", "boom"));
+        c.onEvent(LlmRequestCompleted.builder("s", "m").durationMs(1500).promptTokens(100).completionTokens(50)
+                .hasToolCalls(true).build());
+        c.onEvent(LlmRequestCompleted.builder("s", "m").durationMs(500).promptTokens(10).completionTokens(5).build());
+        c.onEvent(LlmRequestFailed.builder("s", "m").error("boom").build());
 
         assertEquals(2, simple.get("llm.session.requests").tag("session", "s").tag("outcome", "success").functionCounter().count());
         assertEquals(1, simple.get("llm.session.requests").tag("session", "s").tag("outcome", "failure").functionCounter().count());

@@ -42,15 +42,17 @@ class SessionSeriesTest {
             String id = ids.get(random.nextInt(ids.size()));
             String model = models.get(random.nextInt(models.size()));
             if (random.nextInt(6) == 0) {
-                collector.onEvent(new LlmRequestFailed(id, model, "boom", null, null, (long) random.nextInt(5000)));
+                collector.onEvent(LlmRequestFailed.builder(id, model).error("boom")
+                        .durationMs((long) random.nextInt(5000)).build());
             } else {
                 int prompt = random.nextInt(20_000_000);
                 int completion = random.nextInt(4000);
-                collector.onEvent(new LlmRequestCompleted(id, model, random.nextInt(86_400_000), prompt, completion,
-                        prompt + completion, random.nextBoolean()));
+                collector.onEvent(LlmRequestCompleted.builder(id, model).durationMs(random.nextInt(86_400_000))
+                        .promptTokens(prompt).completionTokens(completion).hasToolCalls(random.nextBoolean())
+                        .build());
             }
         }
-        collector.onEvent(new LlmRequestFailed("only failed", "gpt-4o", "boom"));
+        collector.onEvent(LlmRequestFailed.builder("only failed", "gpt-4o").error("boom").build());
 
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
         registry.scrape(expected, openMetrics ? OPENMETRICS : TEXT, SessionSeries.NAMES);

@@ -48,7 +48,8 @@ class InMemorySessionStoreTest {
     }
 
     private static LlmRequestCompleted completed(String session, long ms, int prompt, int completion, boolean tools) {
-        return new LlmRequestCompleted(session, "gpt-4", ms, prompt, completion, prompt + completion, tools);
+        return LlmRequestCompleted.builder(session, "gpt-4").durationMs(ms).promptTokens(prompt)
+                .completionTokens(completion).hasToolCalls(tools).build();
     }
 
     @Test
@@ -56,7 +57,8 @@ class InMemorySessionStoreTest {
         InMemorySessionStore store = store(10, 100);
         store.recordCompleted(completed("s", 3000, 1000, 500, true));
         store.recordCompleted(completed("s", 1001, 200, 100, false));
-        store.recordFailed(new LlmRequestFailed("s", "gpt-4", "RateLimitError: 429", null, null, 250L));
+        store.recordFailed(LlmRequestFailed.builder("s", "gpt-4").error("RateLimitError: 429").durationMs(250L)
+                .build());
 
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(3, m.totalRequests());
@@ -80,7 +82,7 @@ class InMemorySessionStoreTest {
     @Test
     void averagesAreZeroWithoutSuccessfulRequestsAndRoundedToTwoDecimals() {
         InMemorySessionStore store = store(10, 100);
-        store.recordFailed(new LlmRequestFailed("s", "m", "boom"));
+        store.recordFailed(LlmRequestFailed.builder("s", "m").error("boom").build());
         SessionMetrics failedOnly = store.session("s").orElseThrow();
         assertEquals(0.0, failedOnly.averageDurationMs());
         assertEquals(0.0, failedOnly.averageTokensPerRequest());
@@ -96,8 +98,8 @@ class InMemorySessionStoreTest {
     void requestRecordsAreKeptOldestFirstUpToTheBoundWhileAggregatesStayExact() {
         InMemorySessionStore store = store(10, 5);
         for (int i = 1; i <= 12; i++) {
-            store.recordCompleted(new LlmRequestCompleted("s", "m" + (i % 2), i, i, 0, i, false, null,
-                    Instant.ofEpochSecond(i)));
+            store.recordCompleted(LlmRequestCompleted.builder("s", "m" + (i % 2)).durationMs(i).promptTokens(i)
+                    .timestamp(Instant.ofEpochSecond(i)).build());
         }
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(12, m.totalRequests());
@@ -116,13 +118,13 @@ class InMemorySessionStoreTest {
         Map<String, EvictionReason> evicted = new ConcurrentHashMap<>();
         store.addEvictionListener(evicted::put);
         for (String id : List.of("a", "b", "c")) {
-            store.recordStarted(new LlmRequestStarted(id, "m", 1, 0));
+            store.recordStarted(LlmRequestStarted.builder(id, "m").messagesCount(1).build());
             clock.advance(Duration.ofSeconds(1));
         }
         store.recordCompleted(completed("a", 1, 1, 1, false));
         clock.advance(Duration.ofSeconds(1));
 
-        store.recordStarted(new LlmRequestStarted("d", "m", 1, 0));
+        store.recordStarted(LlmRequestStarted.builder("d", "m").messagesCount(1).build());
 
         assertEquals(3, store.sessionCount());
         assertEquals(Map.of("b", EvictionReason.CAPACITY), evicted);
@@ -173,7 +175,7 @@ class InMemorySessionStoreTest {
     @Test
     void startedEventsMakeASessionActiveWithoutCountingARequest() {
         InMemorySessionStore store = store(10, 10);
-        store.recordStarted(new LlmRequestStarted("s", "m", 3, 1));
+        store.recordStarted(LlmRequestStarted.builder("s", "m").messagesCount(3).toolsCount(1).build());
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(0, m.totalRequests());
         assertEquals(List.of(), m.requests());
@@ -197,7 +199,7 @@ class InMemorySessionStoreTest {
                     for (int i = 0; i < perThread; i++) {
                         String session = "s" + ((i + thread) % sessions);
                         if (i % 10 == 0) {
-                            store.recordFailed(new LlmRequestFailed(session, "m", "e"));
+                            store.recordFailed(LlmRequestFailed.builder(session, "m").error("e").build());
                         } else {
                             store.recordCompleted(completed(session, 2, 3, 4, i % 3 == 0));
                         }
@@ -274,13 +276,14 @@ class InMemorySessionStoreTest {
             int cached = i % 2 == 0 ? 0 : 500 + i;
             int completion = 100 + i;
             boolean priced = i != 3;
-            store.recordCompleted(new LlmRequestCompleted("s", priced ? "priced" : "unpriced", 2000 + i, prompt, completion,
-                    prompt + completion, false, null, null, cached, i, i % 3 == 0 ? null : 100L + i));
+            store.recordCompleted(LlmRequestCompleted.builder("s", priced ? "priced" : "unpriced")
+                    .durationMs(2000 + i).promptTokens(prompt).completionTokens(completion).cachedTokens(cached)
+                    .reasoningTokens(i).timeToFirstTokenMs(i % 3 == 0 ? null : 100L + i).build());
             if (priced) {
                 expectedPico += (prompt - cached) * 2_500_000L + cached * 1_250_000L + completion * 10_000_000L;
             }
         }
-        store.recordFailed(new LlmRequestFailed("s", "priced", "boom", null, null, 10L));
+        store.recordFailed(LlmRequestFailed.builder("s", "priced").error("boom").durationMs(10L).build());
 
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(new SessionCost(6, 1, expectedPico), m.cost());
@@ -320,15 +323,15 @@ class InMemorySessionStoreTest {
         assertNull(store.revision("s"));
         store.recordCompleted(completed("s", 100, 10, 10, false));
         String first = store.revision("s");
-        store.recordStarted(new LlmRequestStarted("s", "gpt-4", 1, 0));
+        store.recordStarted(LlmRequestStarted.builder("s", "gpt-4").messagesCount(1).build());
         assertEquals(first, store.revision("s"), "a start changes nothing the snapshot shows");
-        store.recordFailed(new LlmRequestFailed("s", "gpt-4", "boom"));
+        store.recordFailed(LlmRequestFailed.builder("s", "gpt-4").error("boom").build());
         String second = store.revision("s");
         assertFalse(first.equals(second));
         assertTrue(store.clear("s"));
         assertNull(store.revision("s"));
         store.recordCompleted(completed("s", 100, 10, 10, false));
-        store.recordFailed(new LlmRequestFailed("s", "gpt-4", "boom"));
+        store.recordFailed(LlmRequestFailed.builder("s", "gpt-4").error("boom").build());
         assertFalse(second.equals(store.revision("s")), "the same number of requests in the session's next life");
     }
 
@@ -337,9 +340,10 @@ class InMemorySessionStoreTest {
         InMemorySessionStore store = store(10, 3000);
         int models = ModelNames.MAX + 30;
         for (int i = 0; i < models; i++) {
-            store.recordCompleted(new LlmRequestCompleted("s", "model-" + i, 10, 1, 1, 2, false));
+            store.recordCompleted(LlmRequestCompleted.builder("s", "model-" + i).durationMs(10).promptTokens(1)
+                    .completionTokens(1).build());
             if (i % 500 == 0) {
-                store.recordFailed(new LlmRequestFailed("s", "model-" + i, "boom"));
+                store.recordFailed(LlmRequestFailed.builder("s", "model-" + i).error("boom").build());
             }
         }
         List<RequestRecord> records = store.session("s").orElseThrow().requests();
