@@ -28,8 +28,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>{@code
  * LlmMetrics metrics = LlmMetrics.builder(registry).build();
- * String answer = metrics.tracker().track(sessionId, "gpt-4o", messages.size(), 0,
- *         () -> client.chat(messages), r -> Usage.of(r.promptTokens(), r.completionTokens(), false));
+ * String answer = metrics.tracker().call(sessionId, "gpt-4o").messages(messages.size())
+ *         .track(() -> client.chat(messages), r -> Usage.of(r.promptTokens(), r.completionTokens(), false));
  * metrics.store().session(sessionId);   // the session's aggregates and recent requests
  * metrics.close();                      // on shutdown
  * }</pre>

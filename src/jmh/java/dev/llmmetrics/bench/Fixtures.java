@@ -63,12 +63,14 @@ public final class Fixtures {
     public static LlmRequestCompleted completed(String sessionId, String model, Random random) {
         int prompt = 50 + random.nextInt(3_950);
         int completion = 10 + random.nextInt(1_490);
-        return new LlmRequestCompleted(sessionId, model, 200 + random.nextInt(11_800), prompt, completion,
-                prompt + completion, random.nextInt(4) == 0, null, T0);
+        return LlmRequestCompleted.builder(sessionId, model).durationMs(200 + random.nextInt(11_800))
+                .promptTokens(prompt).completionTokens(completion).hasToolCalls(random.nextInt(4) == 0)
+                .timestamp(T0).build();
     }
 
     /** A started event with 1 to 40 messages and 0 to 7 tools. */
     public static LlmRequestStarted started(String sessionId, String model, Random random) {
-        return new LlmRequestStarted(sessionId, model, 1 + random.nextInt(40), random.nextInt(8), null, T0);
+        return LlmRequestStarted.builder(sessionId, model).messagesCount(1 + random.nextInt(40))
+                .toolsCount(random.nextInt(8)).timestamp(T0).build();
     }
 }

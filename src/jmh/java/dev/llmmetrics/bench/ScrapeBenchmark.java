@@ -102,8 +102,8 @@ public class ScrapeBenchmark {
                 String model = Fixtures.modelOf(i);
                 bus.publish(Fixtures.started(ids[i], model, random));
                 if (r % 10 == 9) {
-                    bus.publish(new LlmRequestFailed(ids[i], model, "TimeoutException: read timed out", null,
-                            Fixtures.T0, (long) random.nextInt(30_000)));
+                    bus.publish(LlmRequestFailed.builder(ids[i], model).error("TimeoutException: read timed out")
+                            .timestamp(Fixtures.T0).durationMs((long) random.nextInt(30_000)).build());
                 } else {
                     bus.publish(Fixtures.completed(ids[i], model, random));
                 }

@@ -49,8 +49,8 @@ public class SessionJsonBenchmark {
         Random random = new Random(3);
         for (int i = 0; i < records; i++) {
             if (i % 25 == 24) {
-                store.recordFailed(new LlmRequestFailed(id, "gpt-4o", "TimeoutException: read timed out", null,
-                        Fixtures.T0, 30_000L));
+                store.recordFailed(LlmRequestFailed.builder(id, "gpt-4o").error("TimeoutException: read timed out")
+                        .timestamp(Fixtures.T0).durationMs(30_000L).build());
             } else {
                 store.recordCompleted(Fixtures.completed(id, i % 3 == 0 ? "gpt-4o-mini" : "gpt-4o", random));
             }

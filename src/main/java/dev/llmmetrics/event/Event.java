@@ -1,6 +1,7 @@
 package dev.llmmetrics.event;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An event published on the {@link EventBus}.
@@ -36,9 +37,9 @@ public sealed interface Event permits LlmRequestStarted, LlmRequestCompleted, Ll
      *
      * @param field the name to give in the message, for example {@code session_id}
      * @return {@code value}
-     * @throws IllegalArgumentException naming {@code field} and the problem when {@code value} is not a valid id
+     * @throws InvalidEventException naming {@code field} and the problem when {@code value} is not a valid id
      */
-    static String requireValidId(String field, String value) {
+    static String requireValidId(String field, @Nullable String value) {
         return Checks.id(field, value);
     }
 
@@ -46,10 +47,10 @@ public sealed interface Event permits LlmRequestStarted, LlmRequestCompleted, Ll
     String type();
 
     /** The session the event belongs to; never blank for LLM events, {@code null} allowed for generic ones. */
-    String sessionId();
+    @Nullable String sessionId();
 
     /** The correlation id tying together the events of one call, or {@code null}. */
-    String correlationId();
+    @Nullable String correlationId();
 
     /** When the event happened. */
     Instant timestamp();

@@ -1,6 +1,7 @@
 package dev.llmmetrics.event;
 
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /** The event type names this library knows, and the rule every other type name follows. */
 public final class EventTypes {
@@ -21,12 +22,12 @@ public final class EventTypes {
     }
 
     /** Whether {@code type} is one of the three LLM request event types. */
-    public static boolean isLlmRequestType(String type) {
+    public static boolean isLlmRequestType(@Nullable String type) {
         return LLM_REQUEST_STARTED.equals(type) || LLM_REQUEST_COMPLETED.equals(type) || LLM_REQUEST_FAILED.equals(type);
     }
 
     /** Whether {@code type} is a well-formed upper-snake type name of at most {@value #MAX_TYPE_LENGTH} characters. */
-    public static boolean isValidTypeName(String type) {
+    public static boolean isValidTypeName(@Nullable String type) {
         return type != null && !type.isEmpty() && type.length() <= MAX_TYPE_LENGTH && UPPER_SNAKE.matcher(type).matches();
     }
 }

@@ -2,6 +2,7 @@ package dev.llmmetrics.event;
 
 import java.time.Instant;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Any other event an agent runtime emits (agent, tool, human-in-the-loop …), carried so that the bus
@@ -9,12 +10,12 @@ import java.util.Map;
  *
  * @param type          an upper-snake type name, for example {@code TOOL_CALL_STARTED}; not one of the
  *                      three LLM request types, which have records of their own
- * @param sessionId     the session the event belongs to; optional
- * @param correlationId ties related events together; optional
- * @param timestamp     when it happened, years 1 to 9999; now (UTC) when {@code null}
- * @param attributes    free-form string attributes; copied, never {@code null}
+ * @param sessionId     the session the event belongs to; {@code null} when none
+ * @param correlationId ties related events together; {@code null} when none
+ * @param timestamp     when it happened, years 1 to 9999
+ * @param attributes    free-form string attributes; an unmodifiable copy
  */
-public record GenericEvent(String type, String sessionId, String correlationId, Instant timestamp,
+public record GenericEvent(String type, @Nullable String sessionId, @Nullable String correlationId, Instant timestamp,
                            Map<String, String> attributes) implements Event {
 
     /** The most attributes one event may carry. */
@@ -22,34 +23,41 @@ public record GenericEvent(String type, String sessionId, String correlationId, 
     /** The longest attribute value accepted. */
     public static final int MAX_ATTRIBUTE_LENGTH = 1024;
 
-    /** Validates every field; see the class description. */
-    public GenericEvent {
+    /**
+     * Validates every field; see the class description. A {@code null} timestamp means now (UTC), and
+     * {@code null} attributes none.
+     *
+     * @throws InvalidEventException naming the first field that is not valid
+     */
+    public GenericEvent(String type, @Nullable String sessionId, @Nullable String correlationId,
+                        @Nullable Instant timestamp, @Nullable Map<String, String> attributes) {
         if (!EventTypes.isValidTypeName(type)) {
-            throw new IllegalArgumentException("type must be an upper-snake name of at most "
+            throw Checks.invalid("type", "must be an upper-snake name of at most "
                     + EventTypes.MAX_TYPE_LENGTH + " characters such as AGENT_STARTED");
         }
         if (EventTypes.isLlmRequestType(type)) {
-            throw new IllegalArgumentException("type " + type + " has its own event record; use it instead of GenericEvent");
+            throw Checks.invalid("type", type + " has its own event record; use it instead of GenericEvent");
         }
-        sessionId = Checks.optionalId("sessionId", sessionId);
-        correlationId = Checks.optionalId("correlationId", correlationId);
-        timestamp = Checks.timestamp(timestamp);
+        this.type = type;
+        this.sessionId = Checks.optionalId("sessionId", sessionId);
+        this.correlationId = Checks.optionalId("correlationId", correlationId);
+        this.timestamp = Checks.timestamp(timestamp);
         if (attributes == null) {
-            attributes = Map.of();
+            this.attributes = Map.of();
         } else {
             if (attributes.size() > MAX_ATTRIBUTES) {
-                throw new IllegalArgumentException("attributes must hold at most " + MAX_ATTRIBUTES + " entries");
+                throw Checks.invalid("attributes", "must hold at most " + MAX_ATTRIBUTES + " entries");
             }
             attributes.forEach((k, v) -> {
-                Checks.id("attributes key", k);
-                Checks.text("attributes." + k, v, MAX_ATTRIBUTE_LENGTH, true);
+                Checks.id("attributes", " key", k);
+                Checks.text("attributes", "." + k, v, MAX_ATTRIBUTE_LENGTH, true);
             });
-            attributes = Map.copyOf(attributes);
+            this.attributes = Map.copyOf(attributes);
         }
     }
 
     /** A generic event of the given type for a session, timestamped now, without attributes. */
-    public GenericEvent(String type, String sessionId) {
+    public GenericEvent(String type, @Nullable String sessionId) {
         this(type, sessionId, null, null, Map.of());
     }
 }

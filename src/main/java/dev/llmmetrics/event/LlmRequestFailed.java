@@ -1,40 +1,55 @@
 package dev.llmmetrics.event;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Published when an LLM call ended in an error.
  *
+ * <pre>{@code
+ * LlmRequestFailed failed = LlmRequestFailed.builder(sessionId, "gpt-4o")
+ *         .error("RateLimitError: 429").durationMs(120L).correlationId(callId).build();
+ * }</pre>
+ *
  * @param sessionId     the session that made the call; not blank
  * @param model         the model called; not blank
  * @param error         what went wrong, for example the exception class and message; at most 4096 characters
- * @param correlationId ties this event to the call's STARTED event; optional
- * @param timestamp     when the call failed, years 1 to 9999; now (UTC) when {@code null}
- * @param durationMs    how long the call ran before it failed, in milliseconds, or {@code null} when
- *                      unknown (events from outside the JVM often do not know it); 0 to
- *                      {@link Event#MAX_DURATION_MS}
+ * @param correlationId ties this event to the call's STARTED event; {@code null} when none
+ * @param timestamp     when the call failed, years 1 to 9999
+ * @param durationMs    how long the call ran before it failed, in milliseconds, 0 to
+ *                      {@link Event#MAX_DURATION_MS}; {@code null} when unknown (events from outside the JVM
+ *                      often do not know it)
  */
-public record LlmRequestFailed(String sessionId, String model, String error, String correlationId,
-                               Instant timestamp, Long durationMs) implements Event {
+public record LlmRequestFailed(String sessionId, String model, String error, @Nullable String correlationId,
+                               Instant timestamp, @Nullable Long durationMs) implements Event {
 
     /** The longest error text accepted. */
     public static final int MAX_ERROR_LENGTH = 4096;
 
-    /** Validates every field; see the class description. */
-    public LlmRequestFailed {
-        sessionId = Checks.id("sessionId", sessionId);
-        model = Checks.id("model", model);
-        error = Checks.text("error", error, MAX_ERROR_LENGTH, true);
-        correlationId = Checks.optionalId("correlationId", correlationId);
-        timestamp = Checks.timestamp(timestamp);
+    /**
+     * Validates every field; see the class description. A {@code null} timestamp means now (UTC).
+     *
+     * @throws InvalidEventException naming the first field that is not valid
+     */
+    public LlmRequestFailed(String sessionId, String model, String error, @Nullable String correlationId,
+                            @Nullable Instant timestamp, @Nullable Long durationMs) {
+        this.sessionId = Checks.id("sessionId", sessionId);
+        this.model = Checks.id("model", model);
+        this.error = Checks.text("error", error, MAX_ERROR_LENGTH, true);
+        this.correlationId = Checks.optionalId("correlationId", correlationId);
+        this.timestamp = Checks.timestamp(timestamp);
         if (durationMs != null) {
             Checks.durationMs("durationMs", durationMs.longValue());
         }
+        this.durationMs = durationMs;
     }
 
-    /** A failed event of unknown duration, without correlation id, timestamped now. */
-    public LlmRequestFailed(String sessionId, String model, String error) {
-        this(sessionId, model, error, null, null, null);
+    /**
+     * A builder of the event of a call by {@code sessionId} to {@code model}; the error is required, the
+     * duration unknown, no correlation id and timestamped when built, unless set.
+     */
+    public static Builder builder(String sessionId, String model) {
+        return new Builder(sessionId, model);
     }
 
     /** Whether the failed call's duration is known. */
@@ -45,5 +60,54 @@ public record LlmRequestFailed(String sessionId, String model, String error, Str
     @Override
     public String type() {
         return EventTypes.LLM_REQUEST_FAILED;
+    }
+
+    /** Builds {@link LlmRequestFailed}; {@link #build()} validates. Not thread-safe. */
+    public static final class Builder {
+        private final String sessionId;
+        private final String model;
+        private @Nullable String error;
+        private @Nullable String correlationId;
+        private @Nullable Instant timestamp;
+        private @Nullable Long durationMs;
+
+        private Builder(String sessionId, String model) {
+            this.sessionId = sessionId;
+            this.model = model;
+        }
+
+        /** What went wrong; required. */
+        public Builder error(String error) {
+            this.error = error;
+            return this;
+        }
+
+        /** Ties the event to the call's STARTED event; {@code null}, the default, for none. */
+        public Builder correlationId(@Nullable String correlationId) {
+            this.correlationId = correlationId;
+            return this;
+        }
+
+        /** When the call failed; {@code null}, the default, for the time of {@link #build()}. */
+        public Builder timestamp(@Nullable Instant timestamp) {
+            this.timestamp = timestamp;
+            return this;
+        }
+
+        /** How long the call ran before it failed, in milliseconds; {@code null}, the default, when unknown. */
+        public Builder durationMs(@Nullable Long durationMs) {
+            this.durationMs = durationMs;
+            return this;
+        }
+
+        /**
+         * The event.
+         *
+         * @throws InvalidEventException naming the first field that is not valid, {@code error} when it was not set
+         */
+        public LlmRequestFailed build() {
+            return new LlmRequestFailed(sessionId, model, Checks.present("error", error), correlationId, timestamp,
+                    durationMs);
+        }
     }
 }

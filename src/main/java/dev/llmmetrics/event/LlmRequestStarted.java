@@ -1,37 +1,99 @@
 package dev.llmmetrics.event;
 
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Published right before an LLM call is sent.
+ *
+ * <pre>{@code
+ * LlmRequestStarted started = LlmRequestStarted.builder(sessionId, "gpt-4o")
+ *         .messagesCount(4).toolsCount(2).correlationId(callId).build();
+ * }</pre>
  *
  * @param sessionId     the session making the call; not blank
  * @param model         the model called; not blank
  * @param messagesCount messages in the request; not negative
  * @param toolsCount    tools offered to the model; not negative
- * @param correlationId ties this event to the call's COMPLETED or FAILED event; optional
- * @param timestamp     when the call started, years 1 to 9999; now (UTC) when {@code null}
+ * @param correlationId ties this event to the call's COMPLETED or FAILED event; {@code null} when none
+ * @param timestamp     when the call started, years 1 to 9999
  */
 public record LlmRequestStarted(String sessionId, String model, int messagesCount, int toolsCount,
-                                String correlationId, Instant timestamp) implements Event {
+                                @Nullable String correlationId, Instant timestamp) implements Event {
 
-    /** Validates every field; see the class description. */
-    public LlmRequestStarted {
-        sessionId = Checks.id("sessionId", sessionId);
-        model = Checks.id("model", model);
-        Checks.nonNegative("messagesCount", messagesCount);
-        Checks.nonNegative("toolsCount", toolsCount);
-        correlationId = Checks.optionalId("correlationId", correlationId);
-        timestamp = Checks.timestamp(timestamp);
+    /**
+     * Validates every field; see the class description. A {@code null} timestamp means now (UTC).
+     *
+     * @throws InvalidEventException naming the first field that is not valid
+     */
+    public LlmRequestStarted(String sessionId, String model, int messagesCount, int toolsCount,
+                             @Nullable String correlationId, @Nullable Instant timestamp) {
+        this.sessionId = Checks.id("sessionId", sessionId);
+        this.model = Checks.id("model", model);
+        this.messagesCount = Checks.nonNegative("messagesCount", messagesCount);
+        this.toolsCount = Checks.nonNegative("toolsCount", toolsCount);
+        this.correlationId = Checks.optionalId("correlationId", correlationId);
+        this.timestamp = Checks.timestamp(timestamp);
     }
 
-    /** A started event without correlation id, timestamped now. */
-    public LlmRequestStarted(String sessionId, String model, int messagesCount, int toolsCount) {
-        this(sessionId, model, messagesCount, toolsCount, null, null);
+    /**
+     * A builder of the event of a call by {@code sessionId} to {@code model}: no messages, no tools, no
+     * correlation id and timestamped when built, unless set.
+     */
+    public static Builder builder(String sessionId, String model) {
+        return new Builder(sessionId, model);
     }
 
     @Override
     public String type() {
         return EventTypes.LLM_REQUEST_STARTED;
+    }
+
+    /** Builds {@link LlmRequestStarted}; {@link #build()} validates. Not thread-safe. */
+    public static final class Builder {
+        private final String sessionId;
+        private final String model;
+        private int messagesCount;
+        private int toolsCount;
+        private @Nullable String correlationId;
+        private @Nullable Instant timestamp;
+
+        private Builder(String sessionId, String model) {
+            this.sessionId = sessionId;
+            this.model = model;
+        }
+
+        /** Messages in the request; 0 unless set. */
+        public Builder messagesCount(int messagesCount) {
+            this.messagesCount = messagesCount;
+            return this;
+        }
+
+        /** Tools offered to the model; 0 unless set. */
+        public Builder toolsCount(int toolsCount) {
+            this.toolsCount = toolsCount;
+            return this;
+        }
+
+        /** Ties the event to the call's COMPLETED or FAILED event; {@code null}, the default, for none. */
+        public Builder correlationId(@Nullable String correlationId) {
+            this.correlationId = correlationId;
+            return this;
+        }
+
+        /** When the call started; {@code null}, the default, for the time of {@link #build()}. */
+        public Builder timestamp(@Nullable Instant timestamp) {
+            this.timestamp = timestamp;
+            return this;
+        }
+
+        /**
+         * The event.
+         *
+         * @throws InvalidEventException naming the first field that is not valid
+         */
+        public LlmRequestStarted build() {
+            return new LlmRequestStarted(sessionId, model, messagesCount, toolsCount, correlationId, timestamp);
+        }
     }
 }

@@ -9,6 +9,7 @@ import dev.langchain4j.model.chat.listener.ChatModelResponseContext;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.output.TokenUsage;
+import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.track.CallTracker;
 import dev.llmmetrics.track.InFlightCall;
 import dev.llmmetrics.track.LlmCall;
@@ -20,6 +21,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A LangChain4j {@link ChatModelListener} that publishes llm-metrics' STARTED, COMPLETED and FAILED
@@ -78,11 +80,11 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
     private static final Logger LOG = System.getLogger(LlmMetricsChatModelListener.class.getName());
 
     /** The session bound by {@link #withSession}, shared by every listener: one binding reaches them all. */
-    private static final ThreadLocal<String> BOUND_SESSION = new ThreadLocal<>();
+    private static final ThreadLocal<@Nullable String> BOUND_SESSION = new ThreadLocal<>();
 
     private final CallTracker tracker;
-    private final Supplier<String> fallbackSessionId;
-    private final Function<? super ChatResponse, Usage> usageMapper;
+    private final Supplier<? extends @Nullable String> fallbackSessionId;
+    private final Function<? super ChatResponse, ? extends @Nullable Usage> usageMapper;
     /** This listener's attribute key for the call in flight; identity-equal, so two listeners never collide. */
     private final CallKey callKey = new CallKey();
 
@@ -115,9 +117,10 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
      * @return what {@code call} returns
      * @throws X whatever {@code call} throws, unchanged
      */
-    public static <R, X extends Throwable> R withSession(String sessionId, LlmCall<R, X> call) throws X {
+    public static <R extends @Nullable Object, X extends Throwable> R withSession(@Nullable String sessionId,
+                                                                                 LlmCall<R, X> call) throws X {
         Objects.requireNonNull(call, "call");
-        String previous = BOUND_SESSION.get();
+        @Nullable String previous = BOUND_SESSION.get();
         BOUND_SESSION.set(sessionId);
         try {
             return call.call();
@@ -146,7 +149,8 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         int prompt = orZero(tokens.inputTokenCount());
         int completion = orZero(tokens.outputTokenCount());
         Integer total = tokens.totalTokenCount();
-        return total == null ? Usage.of(prompt, completion, toolCalls) : new Usage(prompt, completion, total, toolCalls);
+        Usage usage = Usage.of(prompt, completion, toolCalls);
+        return total == null ? usage : usage.withTotalTokens(total);
     }
 
     /** Publishes STARTED and keeps the call in the request's attributes. */
@@ -158,8 +162,11 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
             String model = model(request, context.modelProvider());
             InFlightCall call;
             try {
-                call = tracker.start(sessionId, model, size(request.messages()), toolsCount(context.attributes(), request));
-            } catch (IllegalArgumentException refused) {
+                call = tracker.call(sessionId, model)
+                        .messages(size(request.messages()))
+                        .tools(toolsCount(context.attributes(), request))
+                        .start();
+            } catch (InvalidEventException refused) {
                 LOG.log(Level.WARNING, "Not recording a LangChain4j chat call: " + refused.getMessage());
                 return;
             }
@@ -188,7 +195,7 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         try {
             InFlightCall call = takeCall(context.attributes());
             if (call != null) {
-                Throwable error = context.error();
+                @Nullable Throwable error = context.error();
                 if (error != null) {
                     call.fail(error);
                 } else {
@@ -200,7 +207,7 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         }
     }
 
-    private InFlightCall takeCall(Map<Object, Object> attributes) {
+    private @Nullable InFlightCall takeCall(Map<Object, Object> attributes) {
         return attributes.remove(callKey) instanceof InFlightCall call ? call : null;
     }
 
@@ -209,11 +216,11 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         if (attribute != null) {
             return attribute.toString();
         }
-        String bound = BOUND_SESSION.get();
+        @Nullable String bound = BOUND_SESSION.get();
         if (bound != null) {
             return bound;
         }
-        String fallback;
+        @Nullable String fallback;
         try {
             fallback = fallbackSessionId.get();
         } catch (RuntimeException e) {
@@ -223,7 +230,7 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         return fallback != null ? fallback : DEFAULT_SESSION_ID;
     }
 
-    private static String model(ChatRequest request, ModelProvider provider) {
+    private static String model(ChatRequest request, @Nullable ModelProvider provider) {
         String name = request.modelName();
         if (name != null && !name.isBlank()) {
             return name;
@@ -238,12 +245,12 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         return size(request.toolSpecifications());
     }
 
-    private Usage usage(ChatResponse response) {
+    private Usage usage(@Nullable ChatResponse response) {
         if (response == null) {
             return Usage.NONE;
         }
         try {
-            Usage usage = usageMapper.apply(response);
+            @Nullable Usage usage = usageMapper.apply(response);
             return usage != null ? usage : Usage.NONE;
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "Could not read the usage of a LangChain4j chat response;"
@@ -252,11 +259,11 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         }
     }
 
-    private static int size(List<?> list) {
+    private static int size(@Nullable List<?> list) {
         return list == null ? 0 : list.size();
     }
 
-    private static int orZero(Integer count) {
+    private static int orZero(@Nullable Integer count) {
         return count == null ? 0 : count;
     }
 
@@ -271,8 +278,9 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
     /** Builds {@link LlmMetricsChatModelListener}. */
     public static final class Builder {
         private final CallTracker tracker;
-        private Supplier<String> fallbackSessionId = () -> DEFAULT_SESSION_ID;
-        private Function<? super ChatResponse, Usage> usageMapper = LlmMetricsChatModelListener::defaultUsage;
+        private Supplier<? extends @Nullable String> fallbackSessionId = () -> DEFAULT_SESSION_ID;
+        private Function<? super ChatResponse, ? extends @Nullable Usage> usageMapper =
+                LlmMetricsChatModelListener::defaultUsage;
 
         private Builder(CallTracker tracker) {
             this.tracker = Objects.requireNonNull(tracker, "tracker");
@@ -283,16 +291,17 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
          * {@link #withSession}; asked on the calling thread at each such call. {@value #DEFAULT_SESSION_ID}
          * unless set, and whenever it returns {@code null} or throws.
          */
-        public Builder fallbackSessionId(Supplier<String> fallbackSessionId) {
+        public Builder fallbackSessionId(Supplier<? extends @Nullable String> fallbackSessionId) {
             this.fallbackSessionId = Objects.requireNonNull(fallbackSessionId, "fallbackSessionId");
             return this;
         }
 
         /**
-         * Reads the usage from a response, for provider-specific details;
-         * {@link LlmMetricsChatModelListener#defaultUsage(ChatResponse)} unless set.
+         * Reads the usage from a response, for provider-specific details; a {@code null} usage records the
+         * call as completed with no usage. {@link LlmMetricsChatModelListener#defaultUsage(ChatResponse)}
+         * unless set.
          */
-        public Builder usageMapper(Function<? super ChatResponse, Usage> usageMapper) {
+        public Builder usageMapper(Function<? super ChatResponse, ? extends @Nullable Usage> usageMapper) {
             this.usageMapper = Objects.requireNonNull(usageMapper, "usageMapper");
             return this;
         }

@@ -86,7 +86,7 @@ final class DemoTraffic implements AutoCloseable {
             Model model = MODELS.get(random.nextInt(MODELS.size()));
             int messages = 1 + random.nextInt(24);
             int tools = random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(6);
-            InFlightCall call = tracker.start(session, model.name(), messages, tools);
+            InFlightCall call = tracker.call(session, model.name()).messages(messages).tools(tools).start();
             try {
                 call.complete(simulate(call, model, tools, random.nextInt(3) != 0, random));
                 if (random.nextInt(8) == 0) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.GenericEvent;
+import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
@@ -14,12 +15,13 @@ import java.time.format.DateTimeParseException;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
- * Turns one JSON event object, in the original design's snake_case fields plus {@code type}, into an
- * {@link Event}. Strict: unknown fields, wrong types, fractional or out-of-range numbers and timestamps
- * without a zone are rejected with an {@link InvalidField} naming the field.
+ * Turns one JSON event object, with snake_case fields plus {@code type}, into an {@link Event}, and back.
+ * Strict: unknown fields, wrong types, fractional or out-of-range numbers and timestamps without a zone
+ * are rejected with an {@link InvalidField} naming the field.
  */
 final class EventJson {
 
@@ -32,6 +34,29 @@ final class EventJson {
             "correlation_id", "timestamp");
     private static final Set<String> GENERIC_FIELDS = Set.of("type", "event_id", "session_id", "correlation_id", "timestamp",
             "attributes");
+
+    /**
+     * The wire name of each field of the event records, which name them in camelCase: the one mapping
+     * between the two, used to report an {@link InvalidEventException} in the wire's words.
+     */
+    private static final Map<String, String> WIRE_NAMES = Map.ofEntries(
+            Map.entry("type", "type"),
+            Map.entry("sessionId", "session_id"),
+            Map.entry("model", "model"),
+            Map.entry("messagesCount", "messages_count"),
+            Map.entry("toolsCount", "tools_count"),
+            Map.entry("durationMs", "duration_ms"),
+            Map.entry("promptTokens", "prompt_tokens"),
+            Map.entry("completionTokens", "completion_tokens"),
+            Map.entry("totalTokens", "total_tokens"),
+            Map.entry("hasToolCalls", "has_tool_calls"),
+            Map.entry("correlationId", "correlation_id"),
+            Map.entry("timestamp", "timestamp"),
+            Map.entry("cachedTokens", "cached_tokens"),
+            Map.entry("reasoningTokens", "reasoning_tokens"),
+            Map.entry("timeToFirstTokenMs", "time_to_first_token_ms"),
+            Map.entry("error", "error"),
+            Map.entry("attributes", "attributes"));
 
     private EventJson() {
     }
@@ -57,7 +82,7 @@ final class EventJson {
         }
         try {
             return Event.requireValidId("event_id", id);
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidEventException e) {
             throw new InvalidField("event_id", e.getMessage());
         }
     }
@@ -75,9 +100,12 @@ final class EventJson {
             return switch (type) {
                 case EventTypes.LLM_REQUEST_STARTED -> {
                     onlyFields(node, STARTED_FIELDS);
-                    yield new LlmRequestStarted(string(node, "session_id", true), string(node, "model", true),
-                            integer(node, "messages_count", 0), integer(node, "tools_count", 0),
-                            string(node, "correlation_id", false), timestamp(node));
+                    yield LlmRequestStarted.builder(string(node, "session_id", true), string(node, "model", true))
+                            .messagesCount(integer(node, "messages_count", 0))
+                            .toolsCount(integer(node, "tools_count", 0))
+                            .correlationId(string(node, "correlation_id", false))
+                            .timestamp(timestamp(node))
+                            .build();
                 }
                 case EventTypes.LLM_REQUEST_COMPLETED -> {
                     onlyFields(node, COMPLETED_FIELDS);
@@ -89,16 +117,28 @@ final class EventJson {
                     int total = present(node, "total_tokens") ? integer(node, "total_tokens", 0)
                             : (int) Math.min(Integer.MAX_VALUE, (long) prompt + completion);
                     Long firstToken = present(node, "time_to_first_token_ms") ? longValue(node, "time_to_first_token_ms") : null;
-                    yield new LlmRequestCompleted(string(node, "session_id", true), string(node, "model", true),
-                            longValue(node, "duration_ms"), prompt, completion, total,
-                            bool(node, "has_tool_calls"), string(node, "correlation_id", false), timestamp(node),
-                            integer(node, "cached_tokens", 0), integer(node, "reasoning_tokens", 0), firstToken);
+                    yield LlmRequestCompleted.builder(string(node, "session_id", true), string(node, "model", true))
+                            .durationMs(longValue(node, "duration_ms"))
+                            .promptTokens(prompt)
+                            .completionTokens(completion)
+                            .totalTokens(total)
+                            .hasToolCalls(bool(node, "has_tool_calls"))
+                            .correlationId(string(node, "correlation_id", false))
+                            .timestamp(timestamp(node))
+                            .cachedTokens(integer(node, "cached_tokens", 0))
+                            .reasoningTokens(integer(node, "reasoning_tokens", 0))
+                            .timeToFirstTokenMs(firstToken)
+                            .build();
                 }
                 case EventTypes.LLM_REQUEST_FAILED -> {
                     onlyFields(node, FAILED_FIELDS);
                     Long duration = present(node, "duration_ms") ? longValue(node, "duration_ms") : null;
-                    yield new LlmRequestFailed(string(node, "session_id", true), string(node, "model", true),
-                            string(node, "error", true), string(node, "correlation_id", false), timestamp(node), duration);
+                    yield LlmRequestFailed.builder(string(node, "session_id", true), string(node, "model", true))
+                            .error(string(node, "error", true))
+                            .correlationId(string(node, "correlation_id", false))
+                            .timestamp(timestamp(node))
+                            .durationMs(duration)
+                            .build();
                 }
                 default -> {
                     onlyFields(node, GENERIC_FIELDS);
@@ -106,8 +146,9 @@ final class EventJson {
                             timestamp(node), attributes(node));
                 }
             };
-        } catch (IllegalArgumentException e) {
-            throw fromValidation(e.getMessage());
+        } catch (InvalidEventException e) {
+            String field = Objects.requireNonNullElse(wireName(e.field()), e.field());
+            throw new InvalidField(field, e.messageNaming(field));
         }
     }
 
@@ -161,32 +202,9 @@ final class EventJson {
         return node;
     }
 
-    /**
-     * The records name fields in camelCase ("sessionId must not be blank"); on the wire they are snake_case.
-     */
-    private static InvalidField fromValidation(String message) {
-        if (message.startsWith("attributes")) {
-            // GenericEvent says "attributes key ..." or "attributes.<key> ...": the key is free text, which
-            // must be neither cut at a space nor snake-cased.
-            return new InvalidField("attributes", message);
-        }
-        int space = message.indexOf(' ');
-        String javaField = space < 0 ? message : message.substring(0, space);
-        String wireField = snake(javaField);
-        return new InvalidField(wireField, wireField + message.substring(javaField.length()));
-    }
-
-    private static String snake(String camel) {
-        StringBuilder out = new StringBuilder(camel.length() + 4);
-        for (int i = 0; i < camel.length(); i++) {
-            char c = camel.charAt(i);
-            if (Character.isUpperCase(c)) {
-                out.append('_').append(Character.toLowerCase(c));
-            } else {
-                out.append(c);
-            }
-        }
-        return out.toString();
+    /** The wire name of a field of the event records, for example {@code cached_tokens}; {@code null} if unknown. */
+    static String wireName(String recordField) {
+        return WIRE_NAMES.get(recordField);
     }
 
     private static void onlyFields(JsonNode node, Set<String> allowed) throws InvalidField {

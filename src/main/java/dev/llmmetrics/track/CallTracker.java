@@ -9,14 +9,15 @@ import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Publishes the STARTED, COMPLETED and FAILED events around LLM calls.
  *
  * <pre>{@code
- * ChatResponse response = tracker.track(sessionId, "gpt-4o", messages.size(), tools.size(),
- *         () -> client.chat(request),
- *         r -> Usage.of(r.usage().promptTokens(), r.usage().completionTokens(), r.hasToolCalls()));
+ * ChatResponse response = tracker.call(sessionId, "gpt-4o").messages(messages.size()).tools(tools.size())
+ *         .track(() -> client.chat(request),
+ *                r -> Usage.of(r.usage().promptTokens(), r.usage().completionTokens(), r.hasToolCalls()));
  * }</pre>
  *
  * <p>Durations come from a monotonic clock ({@link System#nanoTime()} by default), never from the wall
@@ -41,57 +42,101 @@ public final class CallTracker {
     }
 
     /**
-     * Runs {@code call} between a STARTED event and a COMPLETED or FAILED one.
-     *
-     * <p>On success the COMPLETED event carries the usage {@code usageOf} reads from the response; if
-     * {@code usageOf} itself throws, the call still counts as completed, with no usage, and a warning is
-     * logged. On failure the FAILED event carries the exception's class and message and the measured
-     * duration, and the exception is rethrown unchanged.
-     *
-     * @param sessionId     the session making the call
-     * @param model         the model called
-     * @param messagesCount messages in the request
-     * @param toolsCount    tools offered to the model
-     * @param call          the LLM call
-     * @param usageOf       reads the usage from the response
-     * @return the call's response
-     * @throws X whatever {@code call} throws
+     * A call that {@code sessionId} is about to make to {@code model}, to {@linkplain Call#track track} or
+     * {@linkplain Call#start start}: no messages, no tools and a new correlation id unless set.
      */
-    public <R, X extends Throwable> R track(String sessionId, String model, int messagesCount, int toolsCount,
-                                            LlmCall<R, X> call, Function<? super R, Usage> usageOf) throws X {
-        Objects.requireNonNull(call, "call");
-        Objects.requireNonNull(usageOf, "usageOf");
-        InFlightCall inFlight = start(sessionId, model, messagesCount, toolsCount);
-        R response;
-        try {
-            response = call.call();
-        } catch (Throwable failure) {
-            inFlight.fail(failure);
-            throw failure;
-        }
-        inFlight.complete(usageOf(response, usageOf, sessionId));
-        return response;
+    public Call call(String sessionId, String model) {
+        return new Call(sessionId, model);
     }
 
     /**
-     * Publishes the STARTED event with a new correlation id and returns the handle that finishes the call.
+     * An LLM call about to be made: who makes it, to which model, with how many messages and tools. The
+     * STARTED event validates it when {@link #track} or {@link #start()} publishes it. Not thread-safe;
+     * describe each call afresh.
      */
-    public InFlightCall start(String sessionId, String model, int messagesCount, int toolsCount) {
-        return start(sessionId, model, messagesCount, toolsCount, newCorrelationId());
+    public final class Call {
+        private final String sessionId;
+        private final String model;
+        private int messages;
+        private int tools;
+        private @Nullable String correlationId;
+
+        private Call(String sessionId, String model) {
+            this.sessionId = sessionId;
+            this.model = model;
+        }
+
+        /** Messages in the request; 0 unless set. */
+        public Call messages(int messages) {
+            this.messages = messages;
+            return this;
+        }
+
+        /** Tools offered to the model; 0 unless set. */
+        public Call tools(int tools) {
+            this.tools = tools;
+            return this;
+        }
+
+        /** The correlation id the call's events share; a new random one unless set. */
+        public Call correlationId(String correlationId) {
+            this.correlationId = Objects.requireNonNull(correlationId, "correlationId");
+            return this;
+        }
+
+        /**
+         * Runs {@code call} between a STARTED event and a COMPLETED or FAILED one.
+         *
+         * <p>On success the COMPLETED event carries the usage {@code usageOf} reads from the response; if
+         * {@code usageOf} throws or returns {@code null}, the call still counts as completed, with no usage,
+         * and a warning is logged when it threw. On failure the FAILED event carries the exception's class and
+         * message and the measured duration, and the exception is rethrown unchanged.
+         *
+         * @param call    the LLM call
+         * @param usageOf reads the usage from the response
+         * @return the call's response
+         * @throws X whatever {@code call} throws
+         * @throws dev.llmmetrics.event.InvalidEventException if the STARTED event refuses the session id,
+         *         model or counts; {@code call} is not made then
+         */
+        public <R extends @Nullable Object, X extends Throwable> R track(
+                LlmCall<R, X> call, Function<? super R, ? extends @Nullable Usage> usageOf) throws X {
+            Objects.requireNonNull(call, "call");
+            Objects.requireNonNull(usageOf, "usageOf");
+            InFlightCall inFlight = start();
+            R response;
+            try {
+                response = call.call();
+            } catch (Throwable failure) {
+                inFlight.fail(failure);
+                throw failure;
+            }
+            inFlight.complete(usageOf(response, usageOf, sessionId));
+            return response;
+        }
+
+        /**
+         * Publishes the STARTED event and returns the handle that finishes the call: for streaming calls,
+         * whose usage arrives at the end.
+         *
+         * @throws dev.llmmetrics.event.InvalidEventException if the STARTED event refuses the session id,
+         *         model or counts
+         */
+        public InFlightCall start() {
+            String id = correlationId != null ? correlationId : newCorrelationId();
+            LlmRequestStarted started = LlmRequestStarted.builder(sessionId, model)
+                    .messagesCount(messages).toolsCount(tools).correlationId(id).build();
+            InFlightCall inFlight = new InFlightCall(bus, nanoTime, started.sessionId(), started.model(), id);
+            bus.publish(started);
+            return inFlight;
+        }
     }
 
-    /** Publishes the STARTED event with the given correlation id and returns the handle that finishes the call. */
-    public InFlightCall start(String sessionId, String model, int messagesCount, int toolsCount, String correlationId) {
-        LlmRequestStarted started = new LlmRequestStarted(sessionId, model, messagesCount, toolsCount,
-                Objects.requireNonNull(correlationId, "correlationId"), null);
-        InFlightCall inFlight = new InFlightCall(bus, nanoTime, started.sessionId(), started.model(), correlationId);
-        bus.publish(started);
-        return inFlight;
-    }
-
-    private static <R> Usage usageOf(R response, Function<? super R, Usage> usageOf, String sessionId) {
+    private static <R extends @Nullable Object> Usage usageOf(R response,
+                                                              Function<? super R, ? extends @Nullable Usage> usageOf,
+                                                              String sessionId) {
         try {
-            Usage usage = usageOf.apply(response);
+            @Nullable Usage usage = usageOf.apply(response);
             return usage != null ? usage : Usage.NONE;
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "Could not read the usage of an LLM response for session " + sessionId

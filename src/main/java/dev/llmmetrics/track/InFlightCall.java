@@ -14,7 +14,7 @@ import java.util.function.LongSupplier;
  * streaming calls, where the usage arrives with the last chunk.
  *
  * <pre>{@code
- * InFlightCall call = tracker.start(sessionId, "gpt-4o", messages.size(), 0);
+ * InFlightCall call = tracker.call(sessionId, "gpt-4o").messages(messages.size()).start();
  * stream.onNext(chunk -> { call.firstToken(); ... })
  *       .onComplete(usage -> call.complete(Usage.of(usage.input(), usage.output(), false)))
  *       .onError(call::fail);
@@ -22,7 +22,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Exactly one of {@link #complete(Usage)} and {@link #fail(Throwable)} takes effect; later calls do
  * nothing and return {@code false}. The duration is measured with a monotonic clock from
- * {@link CallTracker#start} to that first call, and the time to first token from the start to the first
+ * {@link CallTracker.Call#start} to that first call, and the time to first token from the start to the first
  * {@link #firstToken()}; the COMPLETED event carries both. Thread-safe.
  */
 public final class InFlightCall {
@@ -77,10 +77,17 @@ public final class InFlightCall {
         }
         long durationMs = elapsedMs();
         long firstMs = firstTokenMs.get();
-        Long timeToFirstTokenMs = firstMs == NO_FIRST_TOKEN ? null : Math.min(firstMs, durationMs);
-        bus.publish(new LlmRequestCompleted(sessionId, model, durationMs, usage.promptTokens(),
-                usage.completionTokens(), usage.totalTokens(), usage.hasToolCalls(), correlationId, null,
-                usage.cachedTokens(), usage.reasoningTokens(), timeToFirstTokenMs));
+        bus.publish(LlmRequestCompleted.builder(sessionId, model)
+                .durationMs(durationMs)
+                .promptTokens(usage.promptTokens())
+                .completionTokens(usage.completionTokens())
+                .totalTokens(usage.totalTokens())
+                .hasToolCalls(usage.hasToolCalls())
+                .cachedTokens(usage.cachedTokens())
+                .reasoningTokens(usage.reasoningTokens())
+                .timeToFirstTokenMs(firstMs == NO_FIRST_TOKEN ? null : Math.min(firstMs, durationMs))
+                .correlationId(correlationId)
+                .build());
         return true;
     }
 
@@ -102,7 +109,11 @@ public final class InFlightCall {
         if (!finished.compareAndSet(false, true)) {
             return false;
         }
-        bus.publish(new LlmRequestFailed(sessionId, model, error, correlationId, null, elapsedMs()));
+        bus.publish(LlmRequestFailed.builder(sessionId, model)
+                .error(error)
+                .durationMs(elapsedMs())
+                .correlationId(correlationId)
+                .build());
         return true;
     }
 

@@ -3,6 +3,10 @@ package dev.llmmetrics.track;
 /**
  * What an LLM response reports about its cost.
  *
+ * <pre>{@code
+ * Usage usage = Usage.of(1200, 400, false).withCachedTokens(1000).withReasoningTokens(150);
+ * }</pre>
+ *
  * @param promptTokens     tokens in the prompt; not negative
  * @param completionTokens tokens in the completion; not negative
  * @param totalTokens      total tokens; not negative
@@ -15,7 +19,7 @@ public record Usage(int promptTokens, int completionTokens, int totalTokens, boo
                     int cachedTokens, int reasoningTokens) {
 
     /** Usage of a response that reported none. */
-    public static final Usage NONE = new Usage(0, 0, 0, false);
+    public static final Usage NONE = new Usage(0, 0, 0, false, 0, 0);
 
     /** Rejects negative token counts, and cached or reasoning tokens beyond the count they are part of. */
     public Usage {
@@ -32,13 +36,8 @@ public record Usage(int promptTokens, int completionTokens, int totalTokens, boo
         }
     }
 
-    /** Usage without cached or reasoning tokens. */
-    public Usage(int promptTokens, int completionTokens, int totalTokens, boolean hasToolCalls) {
-        this(promptTokens, completionTokens, totalTokens, hasToolCalls, 0, 0);
-    }
-
     /**
-     * Usage whose total is the sum of prompt and completion tokens.
+     * Usage whose total is the sum of prompt and completion tokens, without cached or reasoning tokens.
      *
      * @throws IllegalArgumentException if a count is negative or the sum exceeds {@link Integer#MAX_VALUE}
      */
@@ -47,7 +46,12 @@ public record Usage(int promptTokens, int completionTokens, int totalTokens, boo
         if (total > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("totalTokens must be at most " + Integer.MAX_VALUE + ", was " + total);
         }
-        return new Usage(promptTokens, completionTokens, (int) total, hasToolCalls);
+        return new Usage(promptTokens, completionTokens, (int) total, hasToolCalls, 0, 0);
+    }
+
+    /** This usage with the total the provider reported, where it differs from the sum of prompt and completion. */
+    public Usage withTotalTokens(int totalTokens) {
+        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens);
     }
 
     /** This usage with {@code cachedTokens} of the prompt served from the provider's cache. */

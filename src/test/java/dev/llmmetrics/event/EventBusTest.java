@@ -30,8 +30,8 @@ class EventBusTest {
         bus.subscribe(EventTypes.LLM_REQUEST_COMPLETED, completed::add);
         bus.subscribeToAll(all::add);
 
-        Event started = new LlmRequestStarted("s", "m", 1, 0);
-        Event done = new LlmRequestCompleted("s", "m", 5, 1, 1, 2, false);
+        Event started = LlmRequestStarted.builder("s", "m").messagesCount(1).build();
+        Event done = LlmRequestCompleted.builder("s", "m").durationMs(5).promptTokens(1).completionTokens(1).build();
         Event tool = new GenericEvent("TOOL_CALL_STARTED", "s");
         bus.publish(started);
         bus.publish(done);
@@ -45,7 +45,7 @@ class EventBusTest {
     void dispatchHappensOnThePublishersThreadBeforePublishReturns() {
         AtomicReference<Thread> seenOn = new AtomicReference<>();
         bus.subscribe(EventTypes.LLM_REQUEST_STARTED, e -> seenOn.set(Thread.currentThread()));
-        bus.publish(new LlmRequestStarted("s", "m", 1, 0));
+        bus.publish(LlmRequestStarted.builder("s", "m").messagesCount(1).build());
         assertEquals(Thread.currentThread(), seenOn.get());
     }
 
@@ -60,8 +60,8 @@ class EventBusTest {
             throw new AssertionError("also a bug");
         });
 
-        bus.publish(new LlmRequestFailed("s", "m", "e1"));
-        bus.publish(new LlmRequestFailed("s", "m", "e2"));
+        bus.publish(LlmRequestFailed.builder("s", "m").error("e1").build());
+        bus.publish(LlmRequestFailed.builder("s", "m").error("e2").build());
 
         assertEquals(2, received.size());
         EventBusStats stats = bus.stats();
@@ -92,8 +92,8 @@ class EventBusTest {
         Instant[] now = {start};
         EventBus timed = new EventBus(10, () -> now[0]);
         timed.publish(new GenericEvent("HITL_REQUESTED", "s"));
-        timed.publish(new LlmRequestStarted("s", "m", 1, 0));
-        timed.publish(new LlmRequestStarted("s", "m", 1, 0));
+        timed.publish(LlmRequestStarted.builder("s", "m").messagesCount(1).build());
+        timed.publish(LlmRequestStarted.builder("s", "m").messagesCount(1).build());
         now[0] = start.plusSeconds(90);
 
         EventBusStats stats = timed.stats();
@@ -114,7 +114,7 @@ class EventBusTest {
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> small.publish(new GenericEvent("AGENT_STOPPED", "s")));
         assertTrue(e.getMessage().contains("too many distinct event types"));
-        small.publish(new LlmRequestStarted("s", "m", 1, 0));
+        small.publish(LlmRequestStarted.builder("s", "m").messagesCount(1).build());
     }
 
     @Test
@@ -131,7 +131,7 @@ class EventBusTest {
             for (int t = 0; t < threads; t++) {
                 futures.add(pool.submit(() -> {
                     go.await();
-                    LlmRequestCompleted event = new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false);
+                    LlmRequestCompleted event = LlmRequestCompleted.builder("s", "m").durationMs(1).promptTokens(1).completionTokens(1).build();
                     for (int i = 0; i < perThread; i++) {
                         bus.publish(event);
                     }

@@ -1,6 +1,7 @@
 package dev.llmmetrics.event;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,81 +19,86 @@ class EventValidationTest {
         assertTrue(e.getMessage().startsWith(field), () -> "message should name " + field + ": " + e.getMessage());
     }
 
+    /** A valid completed event of 100 ms, 10 prompt and 5 completion tokens, to vary one field of. */
+    private static LlmRequestCompleted.Builder completed() {
+        return LlmRequestCompleted.builder("s", "m").durationMs(100).promptTokens(10).completionTokens(5);
+    }
+
     @Test
     void blankSessionIdOrModelIsRejectedNamingTheField() {
-        rejectsNaming("sessionId", () -> new LlmRequestStarted(" ", "gpt-4", 1, 0));
-        rejectsNaming("sessionId", () -> new LlmRequestCompleted(null, "gpt-4", 1, 1, 1, 2, false));
-        rejectsNaming("model", () -> new LlmRequestCompleted("s", "", 1, 1, 1, 2, false));
-        rejectsNaming("model", () -> new LlmRequestFailed("s", "\t", "boom"));
+        rejectsNaming("sessionId", () -> LlmRequestStarted.builder(" ", "gpt-4").messagesCount(1).build());
+        rejectsNaming("sessionId", () -> LlmRequestCompleted.builder(null, "gpt-4").durationMs(1).promptTokens(1).completionTokens(1).build());
+        rejectsNaming("model", () -> LlmRequestCompleted.builder("s", "").durationMs(1).promptTokens(1).completionTokens(1).build());
+        rejectsNaming("model", () -> LlmRequestFailed.builder("s", "\t").error("boom").build());
     }
 
     @Test
     void negativeCountsTokensAndDurationsAreRejectedNamingTheField() {
-        rejectsNaming("messagesCount", () -> new LlmRequestStarted("s", "m", -1, 0));
-        rejectsNaming("toolsCount", () -> new LlmRequestStarted("s", "m", 0, -3));
-        rejectsNaming("durationMs", () -> new LlmRequestCompleted("s", "m", -1, 1, 1, 2, false));
-        rejectsNaming("promptTokens", () -> new LlmRequestCompleted("s", "m", 1, -1, 1, 2, false));
-        rejectsNaming("completionTokens", () -> new LlmRequestCompleted("s", "m", 1, 1, -1, 2, false));
-        rejectsNaming("totalTokens", () -> new LlmRequestCompleted("s", "m", 1, 1, 1, -2, false));
-        rejectsNaming("durationMs", () -> new LlmRequestFailed("s", "m", "e", null, null, -5L));
+        rejectsNaming("messagesCount", () -> LlmRequestStarted.builder("s", "m").messagesCount(-1).build());
+        rejectsNaming("toolsCount", () -> LlmRequestStarted.builder("s", "m").toolsCount(-3).build());
+        rejectsNaming("durationMs", () -> LlmRequestCompleted.builder("s", "m").durationMs(-1).promptTokens(1).completionTokens(1).build());
+        rejectsNaming("promptTokens", () -> LlmRequestCompleted.builder("s", "m").durationMs(1).promptTokens(-1).completionTokens(1).totalTokens(2).build());
+        rejectsNaming("completionTokens", () -> LlmRequestCompleted.builder("s", "m").durationMs(1).promptTokens(1).completionTokens(-1).totalTokens(2).build());
+        rejectsNaming("totalTokens", () -> LlmRequestCompleted.builder("s", "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(-2).build());
+        rejectsNaming("durationMs", () -> LlmRequestFailed.builder("s", "m").error("e").durationMs(-5L).build());
     }
 
     @Test
     void cachedReasoningAndFirstTokenFiguresMustLieWithinTheCountsTheyArePartOf() {
-        rejectsNaming("cachedTokens", () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 11, 0, null));
-        rejectsNaming("cachedTokens", () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, -1, 0, null));
-        rejectsNaming("reasoningTokens", () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 0, 6, null));
-        rejectsNaming("timeToFirstTokenMs", () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 0, 0, 101L));
-        rejectsNaming("timeToFirstTokenMs", () -> new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 0, 0, -1L));
-        LlmRequestCompleted ok = new LlmRequestCompleted("s", "m", 100, 10, 5, 15, false, null, null, 10, 5, 100L);
+        rejectsNaming("cachedTokens", () -> completed().cachedTokens(11).build());
+        rejectsNaming("cachedTokens", () -> completed().cachedTokens(-1).build());
+        rejectsNaming("reasoningTokens", () -> completed().reasoningTokens(6).build());
+        rejectsNaming("timeToFirstTokenMs", () -> completed().timeToFirstTokenMs(101L).build());
+        rejectsNaming("timeToFirstTokenMs", () -> completed().timeToFirstTokenMs(-1L).build());
+        LlmRequestCompleted ok = completed().cachedTokens(10).reasoningTokens(5).timeToFirstTokenMs(100L).build();
         assertTrue(ok.hasTimeToFirstToken());
     }
 
     @Test
     void idsWithControlCharactersLoneSurrogatesOrOverTheLengthLimitAreRejected() {
-        rejectsNaming("sessionId", () -> new LlmRequestStarted("a\nb", "m", 0, 0));
-        rejectsNaming("sessionId", () -> new LlmRequestStarted("a\u0000b", "m", 0, 0));
-        rejectsNaming("model", () -> new LlmRequestStarted("s", "x\uD800y", 0, 0));
-        rejectsNaming("sessionId", () -> new LlmRequestStarted("s".repeat(Event.MAX_ID_LENGTH + 1), "m", 0, 0));
-        rejectsNaming("correlationId", () -> new LlmRequestStarted("s", "m", 0, 0, " ", null));
+        rejectsNaming("sessionId", () -> LlmRequestStarted.builder("a\nb", "m").build());
+        rejectsNaming("sessionId", () -> LlmRequestStarted.builder("a\u0000b", "m").build());
+        rejectsNaming("model", () -> LlmRequestStarted.builder("s", "x\uD800y").build());
+        rejectsNaming("sessionId", () -> LlmRequestStarted.builder("s".repeat(Event.MAX_ID_LENGTH + 1), "m").build());
+        rejectsNaming("correlationId", () -> LlmRequestStarted.builder("s", "m").correlationId(" ").build());
         assertEquals("s".repeat(Event.MAX_ID_LENGTH),
-                new LlmRequestStarted("s".repeat(Event.MAX_ID_LENGTH), "m", 0, 0).sessionId());
-        assertEquals("ses-😀-\"{=}\"", new LlmRequestStarted("ses-😀-\"{=}\"", "m", 0, 0).sessionId());
+                LlmRequestStarted.builder("s".repeat(Event.MAX_ID_LENGTH), "m").build().sessionId());
+        assertEquals("ses-😀-\"{=}\"", LlmRequestStarted.builder("ses-😀-\"{=}\"", "m").build().sessionId());
     }
 
     @Test
     void errorTextMayHoldLineBreaksButNotOtherControlCharacters() {
-        assertEquals("a\n\tb", new LlmRequestFailed("s", "m", "a\n\tb").error());
-        rejectsNaming("error", () -> new LlmRequestFailed("s", "m", "a\u0007b"));
-        rejectsNaming("error", () -> new LlmRequestFailed("s", "m", null));
-        rejectsNaming("error", () -> new LlmRequestFailed("s", "m", "x".repeat(LlmRequestFailed.MAX_ERROR_LENGTH + 1)));
+        assertEquals("a\n\tb", LlmRequestFailed.builder("s", "m").error("a\n\tb").build().error());
+        rejectsNaming("error", () -> LlmRequestFailed.builder("s", "m").error("a\u0007b").build());
+        rejectsNaming("error", () -> LlmRequestFailed.builder("s", "m").error(null).build());
+        rejectsNaming("error", () -> LlmRequestFailed.builder("s", "m").error("x".repeat(LlmRequestFailed.MAX_ERROR_LENGTH + 1)).build());
     }
 
     @Test
     void missingTimestampDefaultsToNowAndCorrelationIdIsOptional() {
         Instant before = Instant.now();
-        LlmRequestCompleted e = new LlmRequestCompleted("s", "m", 10, 1, 2, 3, true);
+        LlmRequestCompleted e = LlmRequestCompleted.builder("s", "m").durationMs(10).promptTokens(1).completionTokens(2).hasToolCalls(true).build();
         assertNull(e.correlationId());
         assertNotNull(e.timestamp());
         assertTrue(!e.timestamp().isBefore(before) && !e.timestamp().isAfter(Instant.now()));
         Instant given = Instant.parse("2026-01-17T15:30:00Z");
-        assertEquals(given, new LlmRequestStarted("s", "m", 0, 0, "c-1", given).timestamp());
+        assertEquals(given, LlmRequestStarted.builder("s", "m").correlationId("c-1").timestamp(given).build().timestamp());
     }
 
     @Test
     void failedDurationIsOptional() {
-        LlmRequestFailed unknown = new LlmRequestFailed("s", "m", "timeout");
+        LlmRequestFailed unknown = LlmRequestFailed.builder("s", "m").error("timeout").build();
         assertTrue(!unknown.hasDuration());
-        LlmRequestFailed known = new LlmRequestFailed("s", "m", "timeout", null, null, 1500L);
+        LlmRequestFailed known = LlmRequestFailed.builder("s", "m").error("timeout").durationMs(1500L).build();
         assertTrue(known.hasDuration());
         assertEquals(1500L, known.durationMs());
     }
 
     @Test
     void eachLlmEventReportsItsTypeName() {
-        assertEquals("LLM_REQUEST_STARTED", new LlmRequestStarted("s", "m", 0, 0).type());
-        assertEquals("LLM_REQUEST_COMPLETED", new LlmRequestCompleted("s", "m", 0, 0, 0, 0, false).type());
-        assertEquals("LLM_REQUEST_FAILED", new LlmRequestFailed("s", "m", "e").type());
+        assertEquals("LLM_REQUEST_STARTED", LlmRequestStarted.builder("s", "m").build().type());
+        assertEquals("LLM_REQUEST_COMPLETED", LlmRequestCompleted.builder("s", "m").build().type());
+        assertEquals("LLM_REQUEST_FAILED", LlmRequestFailed.builder("s", "m").error("e").build().type());
     }
 
     @Test
@@ -116,5 +122,41 @@ class EventValidationTest {
         assertThrows(UnsupportedOperationException.class, () -> e.attributes().put("x", "y"));
         rejectsNaming("attributes.k", () -> new GenericEvent("AGENT_STARTED", "s", null, null,
                 Map.of("k", "v".repeat(GenericEvent.MAX_ATTRIBUTE_LENGTH + 1))));
+    }
+
+    @Test
+    void aRefusedValueCarriesItsFieldAsData() {
+        InvalidEventException e = assertThrows(InvalidEventException.class, () -> completed().cachedTokens(11).build());
+        assertEquals("cachedTokens", e.field());
+        assertEquals("cachedTokens must be at most promptTokens (10), was 11", e.getMessage());
+        assertEquals("cached_tokens must be at most promptTokens (10), was 11", e.messageNaming("cached_tokens"));
+
+        InvalidEventException attribute = assertThrows(InvalidEventException.class,
+                () -> new GenericEvent("AGENT_STARTED", "s", null, null, Map.of("k", "a\u0007b")));
+        assertEquals("attributes", attribute.field());
+        assertTrue(attribute.getMessage().startsWith("attributes.k must not contain control characters"));
+
+        assertEquals("session_id", assertThrows(InvalidEventException.class,
+                () -> Event.requireValidId("session_id", " ")).field());
+    }
+
+    @Test
+    void theCompletedTotalIsPromptPlusCompletionUnlessSet() {
+        assertEquals(15, completed().build().totalTokens());
+        assertEquals(20, completed().totalTokens(20).build().totalTokens());
+        rejectsNaming("totalTokens", () -> LlmRequestCompleted.builder("s", "m")
+                .promptTokens(Integer.MAX_VALUE).completionTokens(1).build());
+    }
+
+    @Test
+    void buildersLeaveOptionalFieldsAbsentAndRequireTheFailedError() {
+        LlmRequestStarted started = LlmRequestStarted.builder("s", "m").build();
+        assertEquals(0, started.messagesCount());
+        assertNull(started.correlationId());
+        LlmRequestCompleted completed = completed().build();
+        assertFalse(completed.hasToolCalls());
+        assertFalse(completed.hasTimeToFirstToken());
+        assertEquals(0, completed.cachedTokens());
+        rejectsNaming("error", () -> LlmRequestFailed.builder("s", "m").build());
     }
 }

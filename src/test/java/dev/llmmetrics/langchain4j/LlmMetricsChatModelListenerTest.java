@@ -252,8 +252,8 @@ class LlmMetricsChatModelListenerTest {
         ChatResponse reported = ChatResponse.builder().aiMessage(AiMessage.from("x")).tokenUsage(new TokenUsage(10, 5, 20)).build();
         ChatResponse partial = ChatResponse.builder().aiMessage(AiMessage.from("x")).tokenUsage(new TokenUsage(10, null)).build();
 
-        assertEquals(new Usage(10, 5, 20, false), LlmMetricsChatModelListener.defaultUsage(reported));
-        assertEquals(new Usage(10, 0, 10, false), LlmMetricsChatModelListener.defaultUsage(partial));
+        assertEquals(Usage.of(10, 5, false).withTotalTokens(20), LlmMetricsChatModelListener.defaultUsage(reported));
+        assertEquals(Usage.of(10, 0, false), LlmMetricsChatModelListener.defaultUsage(partial));
     }
 
     @Test

@@ -49,9 +49,9 @@ class LlmMeterBinderTest {
     @Test
     void everyMeterOfTheReadmeListAppearsOnTheScrapeWithItsLabels() {
         LlmMetrics c = metrics(10, 10, 10);
-        c.bus().publish(new LlmRequestStarted("s1", "gpt-4", 5, 2));
-        c.bus().publish(new LlmRequestCompleted("s1", "gpt-4", 1500, 100, 50, 150, true));
-        c.bus().publish(new LlmRequestFailed("s1", "gpt-4", "boom", null, null, 300L));
+        c.bus().publish(LlmRequestStarted.builder("s1", "gpt-4").messagesCount(5).toolsCount(2).build());
+        c.bus().publish(LlmRequestCompleted.builder("s1", "gpt-4").durationMs(1500).promptTokens(100).completionTokens(50).totalTokens(150).hasToolCalls(true).build());
+        c.bus().publish(LlmRequestFailed.builder("s1", "gpt-4").error("boom").durationMs(300L).build());
 
         PrometheusText s = scrape();
         assertEquals(1, s.value("llm_session_requests_total", "session", "s1", "model", "gpt-4", "outcome", "success"));
@@ -86,13 +86,13 @@ class LlmMeterBinderTest {
     @Test
     void inFlightCountsStartedMinusFinishedAndNeverGoesNegative() {
         LlmMetrics c = metrics(10, 10, 10);
-        c.bus().publish(new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false));
-        c.bus().publish(new LlmRequestFailed("s", "m", "e"));
+        c.bus().publish(LlmRequestCompleted.builder("s", "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
+        c.bus().publish(LlmRequestFailed.builder("s", "m").error("e").build());
         assertEquals(0, scrape().value("llm_requests_in_flight", "model", "m"));
-        c.bus().publish(new LlmRequestStarted("s", "m", 1, 0));
-        c.bus().publish(new LlmRequestStarted("s", "m", 1, 0));
+        c.bus().publish(LlmRequestStarted.builder("s", "m").messagesCount(1).toolsCount(0).build());
+        c.bus().publish(LlmRequestStarted.builder("s", "m").messagesCount(1).toolsCount(0).build());
         assertEquals(2, scrape().value("llm_requests_in_flight", "model", "m"));
-        c.bus().publish(new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false));
+        c.bus().publish(LlmRequestCompleted.builder("s", "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
         assertEquals(1, scrape().value("llm_requests_in_flight", "model", "m"));
     }
 
@@ -101,7 +101,7 @@ class LlmMeterBinderTest {
         LlmMetrics c = metrics(1_000, 3, 10);
         SessionStore store = c.store();
         for (String id : List.of("a", "b", "c", "a", "d")) {
-            c.bus().publish(new LlmRequestCompleted(id, "m", 1, 1, 1, 2, false));
+            c.bus().publish(LlmRequestCompleted.builder(id, "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
             nowMs.addAndGet(1);
         }
 
@@ -118,11 +118,11 @@ class LlmMeterBinderTest {
     void storeEvictionRemovesTheSessionsSeriesAndCountsTheReason() {
         LlmMetrics c = metrics(2, 10, 10);
         SessionStore store = c.store();
-        c.bus().publish(new LlmRequestCompleted("a", "m", 1, 1, 1, 2, false));
+        c.bus().publish(LlmRequestCompleted.builder("a", "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
         nowMs.addAndGet(1_000);
-        c.bus().publish(new LlmRequestCompleted("b", "m", 1, 1, 1, 2, false));
+        c.bus().publish(LlmRequestCompleted.builder("b", "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
         nowMs.addAndGet(1_000);
-        c.bus().publish(new LlmRequestCompleted("c", "m", 1, 1, 1, 2, false));
+        c.bus().publish(LlmRequestCompleted.builder("c", "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
         PrometheusText s = scrape();
         assertFalse(s.has("llm_session_requests_total", "session", "a"));
         assertEquals(1, s.value("llm_sessions_evicted_total", "reason", "capacity"));
@@ -141,8 +141,8 @@ class LlmMeterBinderTest {
     void clearingASessionRemovesItFromTheStoreAndTheScrape() {
         LlmMetrics c = metrics(10, 10, 10);
         SessionStore store = c.store();
-        c.bus().publish(new LlmRequestCompleted("gone", "m", 1, 1, 1, 2, true));
-        c.bus().publish(new LlmRequestCompleted("kept", "m", 1, 1, 1, 2, true));
+        c.bus().publish(LlmRequestCompleted.builder("gone", "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(true).build());
+        c.bus().publish(LlmRequestCompleted.builder("kept", "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(true).build());
 
         assertTrue(c.store().clear("gone"));
         assertFalse(c.store().clear("gone"));
@@ -153,7 +153,7 @@ class LlmMeterBinderTest {
         assertTrue(s.has("llm_session_requests_total", "session", "kept"));
         assertTrue(store.session("gone").isEmpty());
 
-        c.bus().publish(new LlmRequestCompleted("gone", "m", 1, 1, 1, 2, false));
+        c.bus().publish(LlmRequestCompleted.builder("gone", "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
         assertEquals(1, scrape().value("llm_session_requests_total", "session", "gone", "outcome", "success"));
     }
 
@@ -161,7 +161,7 @@ class LlmMeterBinderTest {
     void modelsPastTheBoundShareTheOtherLabel() {
         LlmMetrics c = metrics(10, 10, 2);
         for (String model : List.of("m1", "m2", "m3", "m4")) {
-            c.bus().publish(new LlmRequestCompleted("s", model, 1, 1, 1, 2, false));
+            c.bus().publish(LlmRequestCompleted.builder("s", model).durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
         }
         PrometheusText s = scrape();
         assertEquals(1, s.value("llm_requests_total", "model", "m1", "outcome", "success"));
@@ -175,10 +175,10 @@ class LlmMeterBinderTest {
     @Test
     void modelTotalsAreReadFromTheMeters() {
         LlmMetrics c = metrics(10, 10, 10);
-        c.bus().publish(new LlmRequestStarted("s", "m", 1, 0));
-        c.bus().publish(new LlmRequestCompleted("s", "m", 2500, 10, 20, 30, false));
-        c.bus().publish(new LlmRequestFailed("s", "m", "e"));
-        c.bus().publish(new LlmRequestStarted("s", "m", 1, 0));
+        c.bus().publish(LlmRequestStarted.builder("s", "m").messagesCount(1).toolsCount(0).build());
+        c.bus().publish(LlmRequestCompleted.builder("s", "m").durationMs(2500).promptTokens(10).completionTokens(20).totalTokens(30).hasToolCalls(false).build());
+        c.bus().publish(LlmRequestFailed.builder("s", "m").error("e").build());
+        c.bus().publish(LlmRequestStarted.builder("s", "m").messagesCount(1).toolsCount(0).build());
         assertEquals(List.of(new ModelTotals("m", 2, 1, 1, 10, 20, 2.5, 1)), c.meters().modelTotals());
     }
 
@@ -187,7 +187,7 @@ class LlmMeterBinderTest {
         InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10).maxRecordsPerSession(10)
                 .idleTimeout(Duration.ofHours(1)).build();
         LlmMeterBinder binder = LlmMeterBinder.builder().catalog(new ModelCatalog(PriceTable.EMPTY, 10)).store(store).build();
-        assertThrows(IllegalStateException.class, () -> binder.onEvent(new LlmRequestStarted("s", "m", 1, 0)));
+        assertThrows(IllegalStateException.class, () -> binder.onEvent(LlmRequestStarted.builder("s", "m").messagesCount(1).toolsCount(0).build()));
         binder.bindTo(registry);
         assertThrows(IllegalStateException.class, () -> binder.bindTo(registry));
     }
@@ -195,9 +195,9 @@ class LlmMeterBinderTest {
     @Test
     void perSessionMaximaAreOverThePairsLifetimeAndSessionSeriesKeepMicrometersShape() {
         LlmMetrics c = metrics(10, 10, 10);
-        c.bus().publish(new LlmRequestCompleted("s", "m", 4000, 900, 10, 910, false));
+        c.bus().publish(LlmRequestCompleted.builder("s", "m").durationMs(4000).promptTokens(900).completionTokens(10).totalTokens(910).hasToolCalls(false).build());
         nowMs.addAndGet(Duration.ofMinutes(10).toMillis());
-        c.bus().publish(new LlmRequestCompleted("s", "m", 1000, 100, 30, 130, false));
+        c.bus().publish(LlmRequestCompleted.builder("s", "m").durationMs(1000).promptTokens(100).completionTokens(30).totalTokens(130).hasToolCalls(false).build());
         String text = registry.scrape();
         PrometheusText s = PrometheusText.parse(text);
         assertEquals(4.0, s.value("llm_session_request_duration_seconds_max", "session", "s"));
@@ -213,8 +213,8 @@ class LlmMeterBinderTest {
     void onAnotherRegistryThePerModelMetersAreThereAndThePerSessionSeriesAreNot() {
         SimpleMeterRegistry simple = new SimpleMeterRegistry();
         LlmMetrics metrics = LlmMetrics.builder(simple).clock(clock).build();
-        metrics.bus().publish(new LlmRequestCompleted("s", "m", 1500, 100, 50, 150, true));
-        metrics.bus().publish(new LlmRequestFailed("s", "m", "boom"));
+        metrics.bus().publish(LlmRequestCompleted.builder("s", "m").durationMs(1500).promptTokens(100).completionTokens(50).totalTokens(150).hasToolCalls(true).build());
+        metrics.bus().publish(LlmRequestFailed.builder("s", "m").error("boom").build());
 
         assertEquals(1, simple.get("llm.requests").tag("model", "m").tag("outcome", "success").counter().count());
         assertEquals(1, simple.get("llm.requests").tag("model", "m").tag("outcome", "failure").counter().count());

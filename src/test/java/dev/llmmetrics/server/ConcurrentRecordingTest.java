@@ -41,7 +41,7 @@ class ConcurrentRecordingTest {
                             String session = "session-" + (n % sessions);
                             String model = models[n % models.length];
                             try {
-                                metrics.tracker().track(session, model, 3, 1, () -> {
+                                metrics.tracker().call(session, model).messages(3).tools(1).track(() -> {
                                     if (n % 7 == 0) {
                                         throw new IllegalStateException("simulated");
                                     }

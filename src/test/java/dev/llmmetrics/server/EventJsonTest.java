@@ -2,11 +2,16 @@ package dev.llmmetrics.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
+import java.lang.reflect.RecordComponent;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,19 +24,46 @@ class EventJsonTest {
     @Test
     void everyLlmEventRoundTripsWithItsOptionalFieldsPresentOrAbsent() throws Exception {
         for (Event event : List.<Event>of(
-                new LlmRequestStarted("s", "gpt-4o", 3, 1, "c-1", AT),
-                new LlmRequestCompleted("s", "gpt-4o", 2400, 2000, 500, 2500, true, "c-1", AT, 1500, 200, 400L),
-                new LlmRequestCompleted("s", "gpt-4o", 2400, 2000, 500, 2500, false, null, AT),
-                new LlmRequestFailed("s", "gpt-4o", "RateLimitError: 429", "c-2", AT, 120L),
-                new LlmRequestFailed("s", "gpt-4o", "RateLimitError: 429", null, AT, null))) {
+                LlmRequestStarted.builder("s", "gpt-4o").messagesCount(3).toolsCount(1).correlationId("c-1")
+                        .timestamp(AT).build(),
+                LlmRequestCompleted.builder("s", "gpt-4o").durationMs(2400).promptTokens(2000).completionTokens(500)
+                        .hasToolCalls(true).correlationId("c-1").timestamp(AT).cachedTokens(1500)
+                        .reasoningTokens(200).timeToFirstTokenMs(400L).build(),
+                LlmRequestCompleted.builder("s", "gpt-4o").durationMs(2400).promptTokens(2000).completionTokens(500)
+                        .timestamp(AT).build(),
+                LlmRequestFailed.builder("s", "gpt-4o").error("RateLimitError: 429").correlationId("c-2")
+                        .timestamp(AT).durationMs(120L).build(),
+                LlmRequestFailed.builder("s", "gpt-4o").error("RateLimitError: 429").timestamp(AT).build())) {
             assertEquals(event, EventJson.decode(EventJson.encode(event, null)), event::toString);
         }
     }
 
     @Test
     void fieldsAtTheirDefaultsAreLeftOutOfTheEncoding() {
-        String encoded = EventJson.encode(new LlmRequestCompleted("s", "m", 10, 1, 1, 2, false, null, AT), null).toString();
+        String encoded = EventJson.encode(LlmRequestCompleted.builder("s", "m").durationMs(10).promptTokens(1)
+                .completionTokens(1).timestamp(AT).build(), null).toString();
         assertFalse(encoded.contains("cached_tokens"), encoded);
         assertFalse(encoded.contains("time_to_first_token_ms"), encoded);
+    }
+
+    @Test
+    void everyFieldOfTheEventRecordsHasASnakeCaseWireName() {
+        for (Class<?> type : List.of(LlmRequestStarted.class, LlmRequestCompleted.class, LlmRequestFailed.class,
+                GenericEvent.class)) {
+            for (RecordComponent component : type.getRecordComponents()) {
+                String wire = EventJson.wireName(component.getName());
+                assertNotNull(wire, () -> type.getSimpleName() + "." + component.getName() + " has no wire name");
+                assertTrue(wire.matches("[a-z]+(_[a-z]+)*"), wire);
+            }
+        }
+    }
+
+    @Test
+    void aValueTheEventRefusesIsReportedUnderItsWireName() {
+        EventJson.InvalidField e = assertThrows(EventJson.InvalidField.class, () -> EventJson.decode(Json.MAPPER.readTree(
+                "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":100,"
+                        + "\"prompt_tokens\":10,\"completion_tokens\":5,\"time_to_first_token_ms\":101}")));
+        assertEquals("time_to_first_token_ms", e.field);
+        assertTrue(e.getMessage().startsWith("time_to_first_token_ms must be at most "), e.getMessage());
     }
 }

@@ -158,7 +158,8 @@ class HostileEventRecordsTest {
                                                      @ForAll("timestamps") Instant timestamp) {
         boolean valid = HostileSupport.validId(session) && HostileSupport.validId(model) && messages >= 0 && tools >= 0
                 && optionalIdOk(correlation) && timestampOk(timestamp);
-        decide(valid, () -> new LlmRequestStarted(session, model, messages, tools, correlation, timestamp),
+        decide(valid, () -> LlmRequestStarted.builder(session, model).messagesCount(messages).toolsCount(tools)
+                .correlationId(correlation).timestamp(timestamp).build(),
                 List.of("sessionId", "model", "messagesCount", "toolsCount", "correlationId", "timestamp"));
     }
 
@@ -170,7 +171,9 @@ class HostileEventRecordsTest {
                                                        @ForAll("timestamps") Instant timestamp) {
         boolean valid = HostileSupport.validId(session) && HostileSupport.validId(model) && durationOk(duration)
                 && prompt >= 0 && completion >= 0 && total >= 0 && optionalIdOk(correlation) && timestampOk(timestamp);
-        decide(valid, () -> new LlmRequestCompleted(session, model, duration, prompt, completion, total, tools, correlation, timestamp),
+        decide(valid, () -> LlmRequestCompleted.builder(session, model).durationMs(duration).promptTokens(prompt)
+                .completionTokens(completion).totalTokens(total).hasToolCalls(tools).correlationId(correlation)
+                .timestamp(timestamp).build(),
                 List.of("sessionId", "model", "durationMs", "promptTokens", "completionTokens", "totalTokens",
                         "correlationId", "timestamp"));
     }
@@ -183,7 +186,8 @@ class HostileEventRecordsTest {
         boolean valid = HostileSupport.validId(session) && HostileSupport.validId(model)
                 && HostileSupport.validText(error, LlmRequestFailed.MAX_ERROR_LENGTH) && optionalIdOk(correlation)
                 && timestampOk(timestamp) && (duration == null || durationOk(duration));
-        decide(valid, () -> new LlmRequestFailed(session, model, error, correlation, timestamp, duration),
+        decide(valid, () -> LlmRequestFailed.builder(session, model).error(error).correlationId(correlation)
+                .timestamp(timestamp).durationMs(duration).build(),
                 List.of("sessionId", "model", "error", "correlationId", "timestamp", "durationMs"));
     }
 
@@ -240,7 +244,8 @@ class HostileEventRecordsTest {
         PrometheusMeterRegistry own = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         try (LlmMetrics m = LlmMetrics.builder(own).build()) {
             for (int i = 0; i < 2; i++) {
-                m.bus().publish(new LlmRequestCompleted("s", "m", Event.MAX_DURATION_MS, 1, 1, 2, false));
+                m.bus().publish(LlmRequestCompleted.builder("s", "m").durationMs(Event.MAX_DURATION_MS)
+                        .promptTokens(1).completionTokens(1).build());
             }
             for (HostileExposition.Sample s : HostileExposition.parse(own.scrape().getBytes(StandardCharsets.UTF_8))) {
                 if (s.name().startsWith("llm_") && s.name().endsWith("_sum")) {

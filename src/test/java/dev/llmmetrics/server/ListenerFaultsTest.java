@@ -36,7 +36,8 @@ class ListenerFaultsTest {
             });
             long start = System.nanoTime();
             for (int i = 0; i < 10_000; i++) {
-                bus.publish(new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false));
+                bus.publish(LlmRequestCompleted.builder("s", "m").durationMs(1).promptTokens(1).completionTokens(1)
+                        .build());
             }
             long elapsedMs = (System.nanoTime() - start) / 1_000_000;
             assertEquals(10_000, others.sum());
@@ -61,7 +62,8 @@ class ListenerFaultsTest {
         }, 1_000, Duration.ofMillis(50))) {
             bus.subscribeToAll(slow);
             for (int i = 0; i < 500; i++) {
-                bus.publish(new LlmRequestCompleted("s", "m", 1, 1, 1, 2, false));
+                bus.publish(LlmRequestCompleted.builder("s", "m").durationMs(1).promptTokens(1).completionTokens(1)
+                        .build());
             }
             Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> seen.sum() == 500);
             assertEquals(0, slow.dropped());

@@ -72,7 +72,7 @@ class LoadConsistencyTest {
                     for (int i = 0; i < CALLS_PER_API_THREAD; i++) {
                         int n = i * API_THREADS + thread;
                         try {
-                            metrics.tracker().track("s" + (n % SESSIONS), "m" + (n % MODELS), 2, 1, () -> {
+                            metrics.tracker().call("s" + (n % SESSIONS), "m" + (n % MODELS)).messages(2).tools(1).track(() -> {
                                 if (n % 10 == 0) {
                                     throw new IllegalStateException("simulated");
                                 }

@@ -35,11 +35,12 @@ class ModelRatesTest {
     }
 
     private void completed(String model, long ms, int prompt, int completion) {
-        metrics.bus().publish(new LlmRequestCompleted("s", model, ms, prompt, completion, prompt + completion, false));
+        metrics.bus().publish(LlmRequestCompleted.builder("s", model).durationMs(ms).promptTokens(prompt)
+                .completionTokens(completion).build());
     }
 
     private void failed(String model, long ms) {
-        metrics.bus().publish(new LlmRequestFailed("s", model, "RateLimitError: 429", null, null, ms));
+        metrics.bus().publish(LlmRequestFailed.builder("s", model).error("RateLimitError: 429").durationMs(ms).build());
     }
 
     private static ModelRates.Rate model(ModelRates.Window w, String model) {
@@ -121,7 +122,7 @@ class ModelRatesTest {
 
     @Test
     void beforeAnySampleEveryRateIsUnknownButInFlightIsCurrent() {
-        metrics.bus().publish(new LlmRequestStarted("s", "gpt-4o", 3, 0));
+        metrics.bus().publish(LlmRequestStarted.builder("s", "gpt-4o").messagesCount(3).build());
         ModelRates.Window w = rates.rates(Duration.ofMinutes(5));
         assertEquals(0.0, w.coveredSeconds());
         ModelRates.Rate r = model(w, "gpt-4o");

@@ -39,17 +39,19 @@ class SeedExampleTest {
     static List<dev.llmmetrics.event.Event> seedSession() {
         List<dev.llmmetrics.event.Event> events = new ArrayList<>();
         Instant t = Instant.parse("2026-01-17T15:30:00Z");
-        events.add(new LlmRequestCompleted("abc-123", "gpt-4", 3200, 850, 420, 1270, true, "c-0", t));
+        events.add(LlmRequestCompleted.builder("abc-123", "gpt-4").durationMs(3200).promptTokens(850)
+                .completionTokens(420).hasToolCalls(true).correlationId("c-0").timestamp(t).build());
         // 13 more successes: durations sum to 41 800, prompt to 11 650, completion to 7 880, 7 with tool calls.
         for (int i = 1; i <= 13; i++) {
             long duration = i <= 12 ? 3200 : 3400;
             int prompt = i <= 12 ? 900 : 850;
             int completion = i <= 12 ? 600 : 680;
-            events.add(new LlmRequestCompleted("abc-123", "gpt-4", duration, prompt, completion, prompt + completion,
-                    i <= 7, "c-" + i, t.plusSeconds(10L * i)));
+            events.add(LlmRequestCompleted.builder("abc-123", "gpt-4").durationMs(duration).promptTokens(prompt)
+                    .completionTokens(completion).hasToolCalls(i <= 7).correlationId("c-" + i)
+                    .timestamp(t.plusSeconds(10L * i)).build());
         }
-        events.add(new LlmRequestFailed("abc-123", "gpt-4", "APITimeoutError: Request timed out", "c-14",
-                t.plusSeconds(140), null));
+        events.add(LlmRequestFailed.builder("abc-123", "gpt-4").error("APITimeoutError: Request timed out")
+                .correlationId("c-14").timestamp(t.plusSeconds(140)).build());
         return events;
     }
 
@@ -57,7 +59,8 @@ class SeedExampleTest {
     void theSeedExampleSessionReproducesEveryAggregate() {
         for (dev.llmmetrics.event.Event e : seedSession()) {
             if (e.correlationId() != null) {
-                metrics.bus().publish(new LlmRequestStarted(e.sessionId(), "gpt-4", 4, 2, e.correlationId(), e.timestamp()));
+                metrics.bus().publish(LlmRequestStarted.builder(e.sessionId(), "gpt-4").messagesCount(4)
+                        .toolsCount(2).correlationId(e.correlationId()).timestamp(e.timestamp()).build());
             }
             metrics.bus().publish(e);
         }

@@ -33,10 +33,10 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
     @Test
     void theFiguresOfEachModelOfASessionAddUpToItsAggregates() {
         InMemorySessionStore store = inMemory(10, 2, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 1));
-        store.onEvent(new LlmRequestCompleted("s", "gpt-4", 100, 10, 5, 15, true));
-        store.onEvent(new LlmRequestCompleted("s", "gpt-4", 300, 20, 7, 27, false));
-        store.onEvent(new LlmRequestCompleted("s", "claude", 200, 4, 4, 8, false));
-        store.onEvent(new LlmRequestFailed("s", "mistral", "boom"));
+        store.onEvent(LlmRequestCompleted.builder("s", "gpt-4").durationMs(100).promptTokens(10).completionTokens(5).totalTokens(15).hasToolCalls(true).build());
+        store.onEvent(LlmRequestCompleted.builder("s", "gpt-4").durationMs(300).promptTokens(20).completionTokens(7).totalTokens(27).hasToolCalls(false).build());
+        store.onEvent(LlmRequestCompleted.builder("s", "claude").durationMs(200).promptTokens(4).completionTokens(4).totalTokens(8).hasToolCalls(false).build());
+        store.onEvent(LlmRequestFailed.builder("s", "mistral").error("boom").build());
 
         List<PairFigures> pairs = store.mostRecentPairs(10);
         PairFigures gpt = pairs.get(0);
@@ -65,7 +65,7 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
         InstantSource clock = () -> Instant.ofEpochMilli(millis.get());
         InMemorySessionStore store = inMemory(100, 2, clock, new ModelCatalog(PriceTable.EMPTY, 10));
         for (int i = 0; i < 20; i++) {
-            store.onEvent(new LlmRequestCompleted("s" + i, "m", 1, 1, 1, 2, false));
+            store.onEvent(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
             millis.addAndGet(1_000);
         }
         Set<String> shown = store.mostRecentPairs(5).stream().map(PairFigures::sessionId).collect(Collectors.toSet());

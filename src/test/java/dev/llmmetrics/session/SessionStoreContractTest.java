@@ -57,7 +57,7 @@ public abstract class SessionStoreContractTest {
     }
 
     private static LlmRequestCompleted completed(String session, long ms, int prompt, int completion, boolean tools) {
-        return new LlmRequestCompleted(session, "gpt-4", ms, prompt, completion, prompt + completion, tools);
+        return LlmRequestCompleted.builder(session, "gpt-4").durationMs(ms).promptTokens(prompt).completionTokens(completion).totalTokens(prompt + completion).hasToolCalls(tools).build();
     }
 
     @Test
@@ -65,7 +65,7 @@ public abstract class SessionStoreContractTest {
         SessionStore store = store(10, 100);
         store.onEvent(completed("s", 3000, 1000, 500, true));
         store.onEvent(completed("s", 1001, 200, 100, false));
-        store.onEvent(new LlmRequestFailed("s", "gpt-4", "RateLimitError: 429", null, null, 250L));
+        store.onEvent(LlmRequestFailed.builder("s", "gpt-4").error("RateLimitError: 429").durationMs(250L).build());
 
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(3, m.totalRequests());
@@ -89,7 +89,7 @@ public abstract class SessionStoreContractTest {
     @Test
     void averagesAreZeroWithoutSuccessfulRequestsAndRoundedToTwoDecimals() {
         SessionStore store = store(10, 100);
-        store.onEvent(new LlmRequestFailed("s", "m", "boom"));
+        store.onEvent(LlmRequestFailed.builder("s", "m").error("boom").build());
         SessionMetrics failedOnly = store.session("s").orElseThrow();
         assertEquals(0.0, failedOnly.averageDurationMs());
         assertEquals(0.0, failedOnly.averageTokensPerRequest());
@@ -105,8 +105,7 @@ public abstract class SessionStoreContractTest {
     void requestRecordsAreKeptOldestFirstUpToTheBoundWhileAggregatesStayExact() {
         SessionStore store = store(10, 5);
         for (int i = 1; i <= 12; i++) {
-            store.onEvent(new LlmRequestCompleted("s", "m" + (i % 2), i, i, 0, i, false, null,
-                    Instant.ofEpochSecond(i)));
+            store.onEvent(LlmRequestCompleted.builder("s", "m" + (i % 2)).durationMs(i).promptTokens(i).completionTokens(0).totalTokens(i).hasToolCalls(false).timestamp(Instant.ofEpochSecond(i)).build());
         }
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(12, m.totalRequests());
@@ -123,13 +122,13 @@ public abstract class SessionStoreContractTest {
     void atCapacityTheLeastRecentlyActiveSessionsAreEvictedAndCounted() {
         SessionStore store = store(3, 10);
         for (String id : List.of("a", "b", "c")) {
-            store.onEvent(new LlmRequestStarted(id, "m", 1, 0));
+            store.onEvent(LlmRequestStarted.builder(id, "m").messagesCount(1).toolsCount(0).build());
             clock.advance(Duration.ofSeconds(1));
         }
         store.onEvent(completed("a", 1, 1, 1, false));
         clock.advance(Duration.ofSeconds(1));
 
-        store.onEvent(new LlmRequestStarted("d", "m", 1, 0));
+        store.onEvent(LlmRequestStarted.builder("d", "m").messagesCount(1).toolsCount(0).build());
 
         assertEquals(3, store.sessionCount());
         assertEquals(1, store.evictions(EvictionReason.CAPACITY));
@@ -180,7 +179,7 @@ public abstract class SessionStoreContractTest {
     @Test
     void startedEventsMakeASessionActiveWithoutCountingARequest() {
         SessionStore store = store(10, 10);
-        store.onEvent(new LlmRequestStarted("s", "m", 3, 1));
+        store.onEvent(LlmRequestStarted.builder("s", "m").messagesCount(3).toolsCount(1).build());
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(0, m.totalRequests());
         assertEquals(List.of(), m.requests());
@@ -204,7 +203,7 @@ public abstract class SessionStoreContractTest {
                     for (int i = 0; i < perThread; i++) {
                         String session = "s" + ((i + thread) % sessions);
                         if (i % 10 == 0) {
-                            store.onEvent(new LlmRequestFailed(session, "m", "e"));
+                            store.onEvent(LlmRequestFailed.builder(session, "m").error("e").build());
                         } else {
                             store.onEvent(completed(session, 2, 3, 4, i % 3 == 0));
                         }
@@ -279,13 +278,12 @@ public abstract class SessionStoreContractTest {
             int cached = i % 2 == 0 ? 0 : 500 + i;
             int completion = 100 + i;
             boolean priced = i != 3;
-            store.onEvent(new LlmRequestCompleted("s", priced ? "priced" : "unpriced", 2000 + i, prompt, completion,
-                    prompt + completion, false, null, null, cached, i, i % 3 == 0 ? null : 100L + i));
+            store.onEvent(LlmRequestCompleted.builder("s", priced ? "priced" : "unpriced").durationMs(2000 + i).promptTokens(prompt).completionTokens(completion).totalTokens(prompt + completion).hasToolCalls(false).cachedTokens(cached).reasoningTokens(i).timeToFirstTokenMs(i % 3 == 0 ? null : 100L + i).build());
             if (priced) {
                 expectedPico += (prompt - cached) * 2_500_000L + cached * 1_250_000L + completion * 10_000_000L;
             }
         }
-        store.onEvent(new LlmRequestFailed("s", "priced", "boom", null, null, 10L));
+        store.onEvent(LlmRequestFailed.builder("s", "priced").error("boom").durationMs(10L).build());
 
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(new SessionCost(6, 1, expectedPico), m.cost());
@@ -325,15 +323,15 @@ public abstract class SessionStoreContractTest {
         assertNull(store.revision("s"));
         store.onEvent(completed("s", 100, 10, 10, false));
         String first = store.revision("s");
-        store.onEvent(new LlmRequestStarted("s", "gpt-4", 1, 0));
+        store.onEvent(LlmRequestStarted.builder("s", "gpt-4").messagesCount(1).toolsCount(0).build());
         assertEquals(first, store.revision("s"), "a start changes nothing the snapshot shows");
-        store.onEvent(new LlmRequestFailed("s", "gpt-4", "boom"));
+        store.onEvent(LlmRequestFailed.builder("s", "gpt-4").error("boom").build());
         String second = store.revision("s");
         assertFalse(first.equals(second));
         assertTrue(store.clear("s"));
         assertNull(store.revision("s"));
         store.onEvent(completed("s", 100, 10, 10, false));
-        store.onEvent(new LlmRequestFailed("s", "gpt-4", "boom"));
+        store.onEvent(LlmRequestFailed.builder("s", "gpt-4").error("boom").build());
         assertFalse(second.equals(store.revision("s")), "the same number of requests in the session's next life");
     }
 
@@ -342,9 +340,9 @@ public abstract class SessionStoreContractTest {
         SessionStore store = store(10, 3000);
         int models = ModelCatalog.MAX_NUMBERED + 30;
         for (int i = 0; i < models; i++) {
-            store.onEvent(new LlmRequestCompleted("s", "model-" + i, 10, 1, 1, 2, false));
+            store.onEvent(LlmRequestCompleted.builder("s", "model-" + i).durationMs(10).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
             if (i % 500 == 0) {
-                store.onEvent(new LlmRequestFailed("s", "model-" + i, "boom"));
+                store.onEvent(LlmRequestFailed.builder("s", "model-" + i).error("boom").build());
             }
         }
         List<RequestRecord> records = store.session("s").orElseThrow().requests();
@@ -361,8 +359,8 @@ public abstract class SessionStoreContractTest {
     @Test
     void aBatchIsAppliedWholeAndInOrder() {
         SessionStore store = store(10, 10);
-        store.apply(List.of(new LlmRequestStarted("s", "gpt-4", 2, 0), completed("s", 100, 10, 5, false),
-                new LlmRequestFailed("s", "gpt-4", "boom"), completed("t", 50, 1, 1, true)));
+        store.apply(List.of(LlmRequestStarted.builder("s", "gpt-4").messagesCount(2).toolsCount(0).build(), completed("s", 100, 10, 5, false),
+                LlmRequestFailed.builder("s", "gpt-4").error("boom").build(), completed("t", 50, 1, 1, true)));
 
         SessionMetrics s = store.session("s").orElseThrow();
         assertEquals(2, s.totalRequests());

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventBus;
+import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
@@ -17,6 +18,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -37,7 +39,7 @@ class CallTrackerTest {
 
     @Test
     void aSuccessfulCallPublishesStartedThenCompletedWithUsageAndMonotonicDuration() {
-        String response = tracker.track("s", "gpt-4", 4, 2, () -> {
+        String response = tracker.call("s", "gpt-4").messages(4).tools(2).track(() -> {
             assertEquals(1, events.size(), "STARTED is published before the call runs");
             advanceMs(3200);
             return "answer";
@@ -61,7 +63,7 @@ class CallTrackerTest {
     @Test
     void aFailingCallPublishesFailedWithClassMessageAndDurationAndRethrowsTheSameException() {
         IOException failure = new IOException("connection reset");
-        IOException thrown = assertThrows(IOException.class, () -> tracker.track("s", "gpt-4", 1, 0, () -> {
+        IOException thrown = assertThrows(IOException.class, () -> tracker.call("s", "gpt-4").messages(1).track(() -> {
             advanceMs(750);
             throw failure;
         }, r -> Usage.NONE));
@@ -77,13 +79,13 @@ class CallTrackerTest {
     void runtimeExceptionsAndErrorsAreRethrownUnchangedToo() {
         IllegalStateException bug = new IllegalStateException();
         assertSame(bug, assertThrows(IllegalStateException.class,
-                () -> tracker.track("s", "m", 1, 0, () -> { throw bug; }, r -> Usage.NONE)));
+                () -> tracker.call("s", "m").messages(1).track(() -> { throw bug; }, r -> Usage.NONE)));
         assertEquals("java.lang.IllegalStateException", ((LlmRequestFailed) events.get(1)).error());
     }
 
     @Test
     void aUsageExtractorThatThrowsStillRecordsTheCallAsCompleted() {
-        String response = tracker.track("s", "m", 1, 0, () -> "ok", r -> {
+        String response = tracker.call("s", "m").messages(1).track(() -> "ok", r -> {
             throw new NullPointerException("no usage block");
         });
         assertEquals("ok", response);
@@ -92,11 +94,27 @@ class CallTrackerTest {
     }
 
     @Test
+    void aUsageExtractorThatFindsNoUsageRecordsTheCallWithNone() {
+        tracker.call("s", "m").track(() -> "ok", r -> null);
+        assertEquals(0, assertInstanceOf(LlmRequestCompleted.class, events.get(1)).totalTokens());
+    }
+
+    @Test
+    void aCallTheStartedEventRefusesIsNeitherMadeNorRecorded() {
+        AtomicBoolean made = new AtomicBoolean();
+        InvalidEventException refused = assertThrows(InvalidEventException.class,
+                () -> tracker.call(" ", "m").track(() -> made.getAndSet(true), r -> Usage.NONE));
+        assertEquals("sessionId", refused.field());
+        assertFalse(made.get());
+        assertTrue(events.isEmpty());
+    }
+
+    @Test
     void theStreamingHandleFinishesExactlyOnce() {
-        InFlightCall call = tracker.start("s", "m", 3, 1, "corr-1");
+        InFlightCall call = tracker.call("s", "m").messages(3).tools(1).correlationId("corr-1").start();
         advanceMs(40);
-        assertTrue(call.complete(new Usage(10, 90, 100, false)));
-        assertFalse(call.complete(new Usage(1, 1, 2, false)));
+        assertTrue(call.complete(Usage.of(10, 90, false)));
+        assertFalse(call.complete(Usage.of(1, 1, false)));
         assertFalse(call.fail(new RuntimeException("late")));
 
         assertEquals(2, events.size());
@@ -108,7 +126,7 @@ class CallTrackerTest {
 
     @Test
     void theStreamingHandleCarriesTheTimeToTheFirstTokenOnlyTheFirstCallCounting() {
-        InFlightCall call = tracker.start("s", "gpt-4o", 2, 0);
+        InFlightCall call = tracker.call("s", "gpt-4o").messages(2).start();
         advanceMs(350);
         assertTrue(call.firstToken());
         advanceMs(100);
@@ -125,7 +143,7 @@ class CallTrackerTest {
 
     @Test
     void aCallWithoutFirstTokenIsNotStreamedAndHasNoTimeToFirstToken() {
-        tracker.track("s", "gpt-4o", 1, 0, () -> {
+        tracker.call("s", "gpt-4o").messages(1).track(() -> {
             advanceMs(500);
             return "answer";
         }, r -> Usage.of(10, 20, false));
@@ -143,8 +161,8 @@ class CallTrackerTest {
 
     @Test
     void generatedCorrelationIdsAreDistinctVersion4Uuids() {
-        String a = tracker.start("s", "m", 1, 0).correlationId();
-        String b = tracker.start("s", "m", 1, 0).correlationId();
+        String a = tracker.call("s", "m").messages(1).start().correlationId();
+        String b = tracker.call("s", "m").messages(1).start().correlationId();
         assertFalse(a.equals(b));
         assertEquals(4, java.util.UUID.fromString(a).version());
         assertEquals(2, java.util.UUID.fromString(a).variant());
