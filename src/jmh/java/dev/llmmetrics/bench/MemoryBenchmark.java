@@ -5,6 +5,7 @@ import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.prometheus.SessionSeries;
 import dev.llmmetrics.session.InMemorySessionStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -91,11 +92,11 @@ public final class MemoryBenchmark {
     /** One COMPLETED per session into a bare store: the session's state, id, map entry and first record. */
     private static long perSessionInStore(int sessions, boolean sharedModels) throws Exception {
         long before = liveBytes();
-        InMemorySessionStore store = new InMemorySessionStore(sessions, 1_000, IDLE, InstantSource.system());
+        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(sessions).maxRecordsPerSession(1_000).idleTimeout(IDLE).build();
         Ids ids = new Ids(1);
         Random random = new Random(3);
         for (int i = 0; i < sessions; i++) {
-            store.recordCompleted(event(ids.next(), i, random, sharedModels));
+            store.onEvent(event(ids.next(), i, random, sharedModels));
         }
         long after = liveBytes();
         check(store.sessionCount() == sessions, "store lost sessions");
@@ -111,7 +112,7 @@ public final class MemoryBenchmark {
      * under the default bound of 1 000: capacity 63 at 50 records) and then to the bound (capacity = bound).
      */
     private static void perRecord(int sessions, int bound) throws Exception {
-        InMemorySessionStore store = new InMemorySessionStore(sessions, bound, IDLE, InstantSource.system());
+        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(sessions).maxRecordsPerSession(bound).idleTimeout(IDLE).build();
         Random random = new Random(5);
         fill(store, sessions, 1, random);
         long one = liveBytes();
@@ -131,7 +132,7 @@ public final class MemoryBenchmark {
         for (int r = 0; r < perSession; r++) {
             Ids ids = new Ids(2);
             for (int i = 0; i < sessions; i++) {
-                store.recordCompleted(event(ids.next(), i, random, false));
+                store.onEvent(event(ids.next(), i, random, false));
             }
         }
     }
@@ -146,6 +147,7 @@ public final class MemoryBenchmark {
         LlmMetrics metrics = LlmMetrics.builder(registry)
                 .config(LlmMetricsConfig.builder().maxSessions(sessions).maxMeteredSessions(sessions).build())
                 .build();
+        new SessionSeries(metrics.sessionFigures(), sessions).register(registry);
         EventBus bus = metrics.bus();
         Ids ids = new Ids(3);
         Random random = new Random(7);
@@ -173,6 +175,7 @@ public final class MemoryBenchmark {
         System.out.printf("%n== Churn: %,d distinct sessions, default bounds (%s) ==%n", total, LlmMetricsConfig.DEFAULTS);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
         LlmMetrics metrics = LlmMetrics.builder(registry).build();
+        new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions()).register(registry);
         EventBus bus = metrics.bus();
         Ids ids = new Ids(4);
         Random random = new Random(9);

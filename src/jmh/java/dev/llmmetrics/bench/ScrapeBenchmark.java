@@ -1,12 +1,12 @@
 package dev.llmmetrics.bench;
 
-import dev.llmmetrics.meter.SessionMetricsCollector;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.event.EventBus;
+import dev.llmmetrics.prometheus.SessionSeries;
 import dev.llmmetrics.event.LlmRequestFailed;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -73,6 +73,7 @@ public class ScrapeBenchmark {
     PrometheusMeterRegistry registry;
     JvmGcMetrics gcMetrics;
     LlmMetrics metrics;
+    SessionSeries sessionSeries;
     String accept;
     final ExpositionFormats formats = ExpositionFormats.init();
 
@@ -94,6 +95,7 @@ public class ScrapeBenchmark {
         metrics = LlmMetrics.builder(registry)
                 .config(LlmMetricsConfig.builder().maxMeteredSessions(meteredSessions).build())
                 .build();
+        sessionSeries = new SessionSeries(metrics.sessionFigures(), meteredSessions).register(registry);
         EventBus bus = metrics.bus();
         String[] ids = Fixtures.sessionIds(SESSIONS, 42);
         Random random = new Random(7);
@@ -137,15 +139,15 @@ public class ScrapeBenchmark {
     }
 
     /**
-     * One full scrape as {@code GET /metrics} makes it (http.ScrapeService): the per-session families
-     * written straight from the collector's figures, then the registry's other families; returns the bytes.
+     * One full scrape as {@code GET /metrics} makes it (server.ScrapeService): the per-session families
+     * written straight from the session figures, then the registry's other families; returns the bytes.
      */
     @Benchmark
     public long serverScrape() throws IOException {
         CountingOutputStream out = new CountingOutputStream();
         ExpositionFormatWriter writer = formats.findWriter(accept);
-        metrics.collector().writeSessionSeries(out, writer instanceof OpenMetricsTextFormatWriter);
-        writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionMetricsCollector.isSessionSeries(name)));
+        sessionSeries.writeText(out, writer instanceof OpenMetricsTextFormatWriter);
+        writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionSeries.isSessionSeries(name)));
         return out.count;
     }
 

@@ -44,15 +44,15 @@ public class SessionJsonBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        store = new InMemorySessionStore(10_000, 1_000, Duration.ofHours(1), InstantSource.system());
+        store = InMemorySessionStore.builder().maxSessions(10_000).maxRecordsPerSession(1_000).idleTimeout(Duration.ofHours(1)).build();
         id = Fixtures.sessionIds(1, 5)[0];
         Random random = new Random(3);
         for (int i = 0; i < records; i++) {
             if (i % 25 == 24) {
-                store.recordFailed(LlmRequestFailed.builder(id, "gpt-4o").error("TimeoutException: read timed out")
+                store.onEvent(LlmRequestFailed.builder(id, "gpt-4o").error("TimeoutException: read timed out")
                         .timestamp(Fixtures.T0).durationMs(30_000L).build());
             } else {
-                store.recordCompleted(Fixtures.completed(id, i % 3 == 0 ? "gpt-4o-mini" : "gpt-4o", random));
+                store.onEvent(Fixtures.completed(id, i % 3 == 0 ? "gpt-4o-mini" : "gpt-4o", random));
             }
         }
         snapshot = store.session(id).orElseThrow();
