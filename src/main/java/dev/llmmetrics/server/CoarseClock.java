@@ -8,11 +8,10 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A wall clock read from a field that a daemon thread refreshes every millisecond, for the hot path.
  *
- * <p>Reading the system clock costs about 30 ns on a virtual machine (kvm-clock), and recording one LLM
- * event used to read it about a dozen times: Micrometer's decaying maximum and histogram rotation read
- * {@link Clock#wallTime()} on every sample, and the store dates each session's activity. None of them
- * needs more than millisecond precision, so they read this clock instead, for about a nanosecond.
- * {@link #monotonicTime()} stays precise: it is what Micrometer's {@code Timer.Sample} measures with.
+ * <p>Micrometer's decaying maximum and histogram rotation read {@link Clock#wallTime()} on every sample,
+ * and the store dates each session's activity; none needs more than millisecond precision, and a field read
+ * is cheaper than the system clock (docs/benchmarks.md). The server opts in; the library's default is the
+ * system clock. {@link #monotonicTime()} stays precise: Micrometer's {@code Timer.Sample} measures with it.
  *
  * <pre>{@code
  * PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT,

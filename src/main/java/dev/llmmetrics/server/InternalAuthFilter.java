@@ -9,7 +9,7 @@ import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
 
 /**
- * Guards every {@code /events} route with the original design's {@code x-internal-auth} header: a
+ * Guards every {@code /events} route with the {@code x-internal-auth} header: a
  * request without the right value gets 401 with a JSON error. The comparison is constant-time and the
  * token is never logged or echoed.
  */

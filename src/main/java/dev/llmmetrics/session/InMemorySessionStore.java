@@ -27,8 +27,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Bounds, all set by the {@link Builder}:
  * <ul>
- *   <li>at most {@code maxSessions} sessions; past that the least recently active are evicted, in a
- *       batch of about 1 % so that the scan that finds them is paid once per hundred new sessions;</li>
+ *   <li>at most {@code maxSessions} sessions; past that the least recently active are evicted, a
+ *       hundredth of the bound at a time, so that the scan that finds them is paid once per batch;</li>
  *   <li>at most {@code maxRecordsPerSession} request records per session; the oldest record is dropped,
  *       while the session's aggregates stay exact over all its requests;</li>
  *   <li>sessions idle for longer than {@code idleTimeout} are evicted by {@link #evictIdle()}, which the

@@ -8,7 +8,7 @@ import java.util.Objects;
 /**
  * A consistent snapshot of one session's metrics.
  *
- * <p>The semantics are the original design's: {@code totalDurationMs} and both averages are over
+ * <p>{@code totalDurationMs} and both averages are over
  * <em>successful</em> requests, and a failed request counts in {@code totalRequests} and
  * {@code failedRequests} with zero tokens. The aggregates are exact over every request the session
  * ever made, while {@code requests} holds only the most recent ones (the store's per-session bound),
@@ -80,7 +80,7 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
 
     /**
      * Completion tokens per prompt token, {@code totalCompletionTokens / max(totalPromptTokens, 1)}: the
-     * original design's token efficiency, unrounded.
+     * token efficiency, unrounded.
      */
     public double tokenEfficiency() {
         return (double) totalCompletionTokens / Math.max(totalPromptTokens, 1L);
