@@ -12,9 +12,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -84,7 +82,7 @@ final class SessionService implements HttpService {
         String etag = '"' + revision + '"';
         response.header(HeaderNames.ETAG, etag);
         response.header(HeaderNames.CACHE_CONTROL, "no-cache");
-        if (matches(request.headers().value(HeaderNames.IF_NONE_MATCH).orElse(null), etag)) {
+        if (EntityTags.matches(request.headers(), etag)) {
             response.status(Status.NOT_MODIFIED_304).send();
             return;
         }
@@ -104,23 +102,6 @@ final class SessionService implements HttpService {
         }
         response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
         response.send(json);
-    }
-
-    /** Whether an {@code If-None-Match} header names {@code etag} (or is {@code *}); weak tags compare equal. */
-    static boolean matches(String ifNoneMatch, String etag) {
-        if (ifNoneMatch == null) {
-            return false;
-        }
-        for (String tag : ifNoneMatch.split(",")) {
-            String candidate = tag.strip();
-            if (candidate.startsWith("W/")) {
-                candidate = candidate.substring(2);
-            }
-            if (candidate.equals("*") || candidate.equals(etag)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private void clear(ServerRequest request, ServerResponse response) {
@@ -238,11 +219,7 @@ final class SessionService implements HttpService {
             }
         }
         try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes.toByteArray()))
-                    .toString();
+            return Utf8.decode(bytes.toByteArray());
         } catch (CharacterCodingException e) {
             throw new BadRequest("invalid_session_id", "session_id is not valid UTF-8 once percent-decoded");
         }
