@@ -31,8 +31,9 @@ import java.util.function.LongSupplier;
  * <p>Every {@link #PERIOD} a daemon thread snapshots each model's cumulative meters into a ring covering
  * {@link #MAX_WINDOW}. An answer compares a snapshot taken at that moment with the oldest sample of the
  * window: the differences are what happened in between. The meters are read by name from the registry,
- * the names the README's Meters table lists ({@code collect.MeterNames} defines them); the latency
- * histogram is {@code llm.request.duration}, both outcomes together, as the Grafana dashboards read it.
+ * the names the README's Meters table lists; they repeat those of {@code dev.llmmetrics.meter.MeterNames},
+ * which that package keeps to itself. The latency histogram is {@code llm.request.duration}, both outcomes
+ * together, as the Grafana dashboards read it.
  *
  * <p>The Prometheus registry keeps cumulative bucket counts since start, which the differences rely on.
  */
