@@ -86,7 +86,7 @@ final class Json {
     private abstract static class SessionMetricsMixIn {
     }
 
-    /** A request record's fields, in the order its clients read them; those after {@code error} came later. */
+    /** A request record's fields, in the order its clients read them. */
     @JsonPropertyOrder({"timestamp", "model", "duration_ms", "prompt_tokens", "completion_tokens", "total_tokens",
             "has_tool_calls", "success", "error", "cached_tokens", "reasoning_tokens", "time_to_first_token_ms",
             "cost_usd"})
@@ -94,9 +94,9 @@ final class Json {
     }
 
     /**
-     * The JSON shape of a {@link SessionMetrics}: its fields in the order of the components, which is the order
-     * clients read them in; those after {@code requests} came later. The averages, the cost and the token
-     * efficiency are the session's derived values; {@code last_active} is not written.
+     * The JSON shape of a {@link SessionMetrics}: its fields in the order of the components, the order its
+     * clients read them in. The averages, the cost and the token efficiency are the session's derived values;
+     * {@code last_active} is not written.
      */
     record SessionView(String sessionId, long totalRequests, long successfulRequests, long failedRequests,
                        long totalDurationMs, double averageDurationMs, long totalPromptTokens,

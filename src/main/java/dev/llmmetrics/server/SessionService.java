@@ -21,9 +21,9 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The sessions resource under {@code /events/metrics}: one session's metrics in the original design's
- * shape, the list of sessions, their summaries (the session shape without records, for the web view),
- * and clearing a session from store and meters.
+ * The sessions resource under {@code /events/metrics}: one session's metrics (in the shape {@link Json}
+ * fixes, with an entity tag for conditional GETs), the list of sessions, their summaries (the session shape
+ * without records, for the web view), and clearing a session from store and meters.
  *
  * <p>A session id may hold any character an event accepts, {@code /} and {@code %} included, so the id is
  * read from the raw path and percent-decoded here (as strict UTF-8), not from Helidon's decoded path, in
@@ -246,7 +246,7 @@ final class SessionService implements HttpService {
 
     /**
      * @param sessions session ids, most recently active first
-     * @param count    ids in this answer (the original design's field)
+     * @param count    ids in this answer
      * @param total    sessions held in the store
      */
     record SessionList(List<String> sessions, int count, int total) {
