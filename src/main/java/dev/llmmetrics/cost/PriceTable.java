@@ -1,11 +1,19 @@
 package dev.llmmetrics.cost;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.type.LogicalType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -15,12 +23,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -45,7 +51,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * }
  * }</pre>
  * Only {@code models}, {@code input} and {@code output} are required; {@code cached_input} defaults to
- * {@code input}. Unknown fields, duplicate keys and names claimed twice are errors.
+ * {@code input}, and a field given as {@code null} is as if absent. Unknown fields, duplicate keys, values
+ * of another JSON type and names claimed twice are errors.
  */
 public final class PriceTable {
 
@@ -58,12 +65,20 @@ public final class PriceTable {
     /** Resolutions cached at most; names beyond are resolved on every lookup, still correctly. */
     private static final int MAX_CACHED_NAMES = 4096;
 
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-    private static final Set<String> TOP_LEVEL_FIELDS = Set.of("description", "as_of", "example", "currency", "models");
-    private static final Set<String> MODEL_FIELDS = Set.of("provider", "input", "cached_input", "output", "aliases", "prefixes");
+    /**
+     * Binds a price table file strictly: snake_case names, no unknown field, no duplicate key, and no
+     * coercion (a number where a string is expected, or the reverse, is an error, not converted).
+     */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .withCoercionConfig(LogicalType.Textual, text -> text
+                    .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+            .build();
 
     /** A resolution that found no price; {@link ConcurrentHashMap} holds no nulls. */
     private static final ModelPrice UNPRICED = new ModelPrice(null, 0, 0, 0);
@@ -123,17 +138,49 @@ public final class PriceTable {
      * @throws IllegalArgumentException if it is not a valid price table
      */
     public static PriceTable parse(InputStream in, String source) throws IOException {
-        JsonNode root;
-        try {
-            root = JSON.readTree(in);
+        TableFile file;
+        try (JsonParser parser = JSON.createParser(in)) {
+            file = JSON.readValue(parser, TableFile.class);
+            // Checked here: FAIL_ON_TRAILING_TOKENS would say it in Jackson's terms.
+            if (file != null && parser.nextToken() != null) {
+                throw new IllegalArgumentException(source + " is not valid JSON" + at(parser.currentTokenLocation())
+                        + ": more follows the table");
+            }
+        } catch (JsonMappingException e) {
+            for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+                if (cause instanceof JsonProcessingException syntax && !(cause instanceof JsonMappingException)) {
+                    throw notJson(source, syntax); // met while binding
+                }
+            }
+            throw new IllegalArgumentException(source + ": " + problem(e), e);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(source + " is not valid JSON: " + e.getOriginalMessage(), e);
+            throw notJson(source, e);
+        }
+        if (file == null) {
+            throw new IllegalArgumentException(source + ": a price table must be a JSON object");
         }
         try {
-            return fromJson(root);
+            return fromFile(file);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A syntax error: where, and the parser's message; only its first clause when the rest is a hint in
+     * Jackson's terms (a feature to enable, a source it does not show).
+     */
+    private static IllegalArgumentException notJson(String source, JsonProcessingException e) {
+        String what = e.getOriginalMessage();
+        int colon = what.indexOf(": ");
+        if (colon > 0 && (what.indexOf('`') >= 0 || what.contains("[Source"))) {
+            what = what.substring(0, colon);
+        }
+        return new IllegalArgumentException(source + " is not valid JSON" + at(e.getLocation()) + ": " + what, e);
+    }
+
+    private static String at(JsonLocation location) {
+        return location == null ? "" : " (line " + location.getLineNr() + ", column " + location.getColumnNr() + ")";
     }
 
     /**
@@ -191,99 +238,124 @@ public final class PriceTable {
         return UNPRICED;
     }
 
-    private static PriceTable fromJson(JsonNode root) {
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException("a price table must be a JSON object");
+    private static PriceTable fromFile(TableFile file) {
+        if (file.models() == null) {
+            throw mustBe("models");
         }
-        unknownFields(root, TOP_LEVEL_FIELDS, "the table");
-        String description = optionalText(root, "description", "the table");
-        String asOf = optionalText(root, "as_of", "the table");
-        String currency = optionalText(root, "currency", "the table");
-        if (currency != null && !currency.equals("USD")) {
-            throw new IllegalArgumentException("currency must be USD, was " + currency);
-        }
-        JsonNode example = root.get("example");
-        if (example != null && !example.isBoolean()) {
-            throw new IllegalArgumentException("example must be true or false");
-        }
-        JsonNode models = root.get("models");
-        if (models == null || !models.isObject()) {
-            throw new IllegalArgumentException("models must be an object of model name to prices");
-        }
-        Builder builder = new Builder().describedAs(description, asOf, example != null && example.booleanValue());
-        for (Iterator<Map.Entry<String, JsonNode>> it = models.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> entry = it.next();
-            String name = entry.getKey();
-            JsonNode model = entry.getValue();
-            String where = "model " + name;
-            if (!model.isObject()) {
-                throw new IllegalArgumentException(where + " must be an object");
+        Builder builder = new Builder().describedAs(file.description(), file.asOf(), file.example());
+        file.models().forEach((name, model) -> {
+            if (model == null) {
+                throw new IllegalArgumentException("model " + name + " must be an object");
             }
-            unknownFields(model, MODEL_FIELDS, where);
             ModelPrice price;
             try {
-                price = ModelPrice.perMillionTokens(optionalText(model, "provider", where), decimal(model, "input", where),
-                        model.has("cached_input") ? decimal(model, "cached_input", where) : null,
-                        decimal(model, "output", where));
+                price = model.price();
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+                throw new IllegalArgumentException("model " + name + ": " + e.getMessage(), e);
             }
             builder.model(name, price);
-            for (String alias : texts(model, "aliases", where)) {
-                builder.alias(alias, name);
-            }
-            for (String prefix : texts(model, "prefixes", where)) {
-                builder.prefix(prefix, name);
-            }
-        }
+            model.aliases().forEach(alias -> builder.alias(alias, name));
+            model.prefixes().forEach(prefix -> builder.prefix(prefix, name));
+        });
         return builder.build();
     }
 
-    private static void unknownFields(JsonNode node, Set<String> known, String where) {
-        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
-            String name = names.next();
-            if (!known.contains(name)) {
-                throw new IllegalArgumentException(where + " has an unknown field \"" + name + "\"; known: "
-                        + known.stream().sorted().toList());
+    /**
+     * What a binding error says of the file, in its own terms: the model and the field at fault, what the
+     * field must be. Jackson's messages name its classes and features, which mean nothing to who wrote the file.
+     */
+    private static String problem(JsonMappingException e) {
+        List<String> fields = e.getPath().stream().map(JsonMappingException.Reference::getFieldName)
+                .filter(Objects::nonNull).toList(); // e.g. [models, gpt-4o, aliases]: an array's index is left out
+        boolean inModel = fields.size() >= 2 && fields.getFirst().equals("models");
+        String where = inModel ? "model " + fields.get(1) : "the table";
+        if (e instanceof UnrecognizedPropertyException unknown) {
+            return where + " has an unknown field \"" + unknown.getPropertyName() + "\"; known: "
+                    + unknown.getKnownPropertyIds().stream().map(String::valueOf).sorted().toList();
+        }
+        String in = inModel ? where + ": " : "";
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof IllegalArgumentException check) {
+                return in + check.getMessage(); // a record's own check
+            }
+        }
+        // A value of another JSON type: the last field of the path says which.
+        if (fields.isEmpty()) {
+            return "a price table must be a JSON object";
+        }
+        return inModel && fields.size() == 2 ? where + " must be an object" : in + mustBe(fields.getLast()).getMessage();
+    }
+
+    /** A field of the file holding what it must not. */
+    private static IllegalArgumentException mustBe(String field) {
+        return new IllegalArgumentException(field + " must be " + switch (String.valueOf(field)) {
+            case "description", "as_of", "currency", "provider" -> "a non-blank string";
+            case "example" -> "true or false";
+            case "models" -> "an object of model name to prices";
+            case "input", "cached_input", "output" -> "a number (USD per million tokens)";
+            case "aliases", "prefixes" -> "an array of strings";
+            default -> "of another type";
+        });
+    }
+
+    private static String nonBlank(String field, String value) {
+        if (value != null && value.isBlank()) {
+            throw mustBe(field);
+        }
+        return value;
+    }
+
+    /**
+     * A price table file as written, bound by {@link #JSON}. The values given are checked here; whether the
+     * required ones are given, once the file is bound (Jackson reports unknown fields after building the
+     * record, and a misspelt field must read as unknown, not as missing); the checks across models in the
+     * {@link Builder}.
+     */
+    private record TableFile(String description, String asOf, boolean example, String currency,
+                             Map<String, ModelEntry> models) {
+        TableFile {
+            nonBlank("description", description);
+            nonBlank("as_of", asOf);
+            if (nonBlank("currency", currency) != null && !currency.equals("USD")) {
+                throw new IllegalArgumentException("currency must be USD, was " + currency);
             }
         }
     }
 
-    private static String optionalText(JsonNode node, String field, String where) {
-        JsonNode value = node.get(field);
-        if (value == null || value.isNull()) {
-            return null;
+    /** One model's entry in the file: prices in US dollars per million tokens, its aliases and prefixes. */
+    private record ModelEntry(String provider, BigDecimal input, BigDecimal cachedInput, BigDecimal output,
+                              List<String> aliases, List<String> prefixes) {
+        ModelEntry {
+            nonBlank("provider", provider);
+            aliases = names("aliases", aliases);
+            prefixes = names("prefixes", prefixes);
         }
-        if (!value.isTextual() || value.textValue().isBlank()) {
-            throw new IllegalArgumentException(where + ": " + field + " must be a non-blank string");
-        }
-        return value.textValue();
-    }
 
-    private static BigDecimal decimal(JsonNode node, String field, String where) {
-        JsonNode value = node.get(field);
-        if (value == null || !value.isNumber()) {
-            throw new IllegalArgumentException(where + ": " + field + " must be a number (USD per million tokens)");
-        }
-        return value.decimalValue();
-    }
-
-    private static List<String> texts(JsonNode node, String field, String where) {
-        JsonNode value = node.get(field);
-        if (value == null) {
-            return List.of();
-        }
-        if (!value.isArray()) {
-            throw new IllegalArgumentException(where + ": " + field + " must be an array of strings");
-        }
-        List<String> texts = new ArrayList<>();
-        for (JsonNode item : value) {
-            if (!item.isTextual() || item.textValue().isBlank()) {
-                throw new IllegalArgumentException(where + ": " + field + " must hold non-blank strings");
+        /**
+         * The price this entry gives, {@code cached_input} the input price when absent; checked by
+         * {@link ModelPrice}: not negative, at most 1000, at most six decimals.
+         */
+        ModelPrice price() {
+            if (input == null) {
+                throw mustBe("input");
             }
-            texts.add(item.textValue());
+            if (output == null) {
+                throw mustBe("output");
+            }
+            return ModelPrice.perMillionTokens(provider, input, cachedInput, output);
         }
-        return texts;
+
+        private static List<String> names(String field, List<String> names) {
+            if (names == null) {
+                return List.of();
+            }
+            for (String name : names) {
+                if (name == null || name.isBlank()) {
+                    throw new IllegalArgumentException(field + " must hold non-blank strings");
+                }
+            }
+            return List.copyOf(names);
+        }
     }
 
     /** Builds a {@link PriceTable}; a name, alias or prefix may be claimed once only. */

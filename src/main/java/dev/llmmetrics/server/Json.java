@@ -1,14 +1,17 @@
 package dev.llmmetrics.server;
 
-import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import com.fasterxml.jackson.databind.util.StdConverter;
 import dev.llmmetrics.session.RequestRecord;
 import dev.llmmetrics.session.SessionMetrics;
 import io.helidon.http.HeaderNames;
@@ -19,13 +22,15 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * The one configured {@link ObjectMapper} of the server, and the way every JSON answer is sent.
  *
- * <p>Names are snake_case; sessions and request records are written by explicit serializers so that
- * their fields keep the original design's order; instants are ISO-8601 UTC strings ending in {@code Z}.
- * Reading is strict: duplicate keys, trailing tokens and deep nesting are errors.
+ * <p>Names are snake_case; instants are written as {@link Instant#toString()} writes them (ISO-8601 UTC,
+ * {@code 2026-01-17T15:30:00Z}, with milliseconds when they are not zero). The field order of a session and
+ * of its request records is a contract its clients parse: mix-ins fix it here, so that the library's types
+ * carry no Jackson annotation. Reading is strict: duplicate keys, trailing tokens and deep nesting are errors.
  */
 final class Json {
 
@@ -37,10 +42,9 @@ final class Json {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
-            .addModule(new SimpleModule("llm-metrics")
-                    .addSerializer(Instant.class, new InstantSerializer())
-                    .addSerializer(SessionMetrics.class, new SessionMetricsSerializer())
-                    .addSerializer(RequestRecord.class, new RequestRecordSerializer()))
+            .addMixIn(SessionMetrics.class, SessionMetricsMixIn.class)
+            .addMixIn(RequestRecord.class, RequestRecordMixIn.class)
+            .addModule(new SimpleModule("llm-metrics").addSerializer(Instant.class, ToStringSerializer.instance))
             .build();
 
     static {
@@ -68,15 +72,6 @@ final class Json {
         }
     }
 
-    /** A field whose value may be absent: {@code null} then, never 0. */
-    private static void writeNumberOrNull(JsonGenerator gen, String name, Number value) throws IOException {
-        switch (value) {
-            case null -> gen.writeNullField(name);
-            case Long l -> gen.writeNumberField(name, l.longValue());
-            default -> gen.writeNumberField(name, value.doubleValue());
-        }
-    }
-
     /** {@code body} as JSON bytes, for answers kept and sent again. */
     static byte[] bytes(Object body) {
         try {
@@ -86,100 +81,44 @@ final class Json {
         }
     }
 
-    private static final class InstantSerializer extends com.fasterxml.jackson.databind.ser.std.StdSerializer<Instant> {
-        InstantSerializer() {
-            super(Instant.class);
-        }
+    /** A session is written as its {@link SessionView}. */
+    @JsonSerialize(converter = SessionView.Of.class)
+    private abstract static class SessionMetricsMixIn {
+    }
 
-        @Override
-        public void serialize(Instant value, JsonGenerator gen, com.fasterxml.jackson.databind.SerializerProvider provider)
-                throws IOException {
-            gen.writeString(value.toString());
-        }
+    /** A request record's fields, in the order its clients read them. */
+    @JsonPropertyOrder({"timestamp", "model", "duration_ms", "prompt_tokens", "completion_tokens", "total_tokens",
+            "has_tool_calls", "success", "error", "cached_tokens", "reasoning_tokens", "time_to_first_token_ms",
+            "cost_usd"})
+    private abstract static class RequestRecordMixIn {
     }
 
     /**
-     * The original design's session shape, field for field and in its order, then the fields added since:
-     * {@code total_cost_usd}, {@code unpriced_requests}, {@code token_efficiency}, {@code total_cached_tokens},
-     * {@code total_reasoning_tokens}.
+     * The JSON shape of a {@link SessionMetrics}: its fields in the order of the components, the order its
+     * clients read them in. The averages, the cost and the token efficiency are the session's derived values;
+     * {@code last_active} is not written.
      */
-    private static final class SessionMetricsSerializer
-            extends com.fasterxml.jackson.databind.ser.std.StdSerializer<SessionMetrics> {
-        SessionMetricsSerializer() {
-            super(SessionMetrics.class);
+    record SessionView(String sessionId, long totalRequests, long successfulRequests, long failedRequests,
+                       long totalDurationMs, double averageDurationMs, long totalPromptTokens,
+                       long totalCompletionTokens, long totalTokens, double averageTokensPerRequest,
+                       long requestsWithTools, List<RequestRecord> requests, Double totalCostUsd,
+                       long unpricedRequests, double tokenEfficiency, long totalCachedTokens,
+                       long totalReasoningTokens) {
+
+        static SessionView of(SessionMetrics m) {
+            return new SessionView(m.sessionId(), m.totalRequests(), m.successfulRequests(), m.failedRequests(),
+                    m.totalDurationMs(), m.averageDurationMs(), m.totalPromptTokens(), m.totalCompletionTokens(),
+                    m.totalTokens(), m.averageTokensPerRequest(), m.requestsWithTools(), m.requests(),
+                    m.totalCostUsd(), m.cost().unpricedRequests(), m.tokenEfficiency(), m.totalCachedTokens(),
+                    m.totalReasoningTokens());
         }
 
-        @Override
-        public void serialize(SessionMetrics m, JsonGenerator gen, com.fasterxml.jackson.databind.SerializerProvider provider)
-                throws IOException {
-            gen.writeStartObject();
-            gen.writeStringField("session_id", m.sessionId());
-            gen.writeNumberField("total_requests", m.totalRequests());
-            gen.writeNumberField("successful_requests", m.successfulRequests());
-            gen.writeNumberField("failed_requests", m.failedRequests());
-            gen.writeNumberField("total_duration_ms", m.totalDurationMs());
-            gen.writeNumberField("average_duration_ms", m.averageDurationMs());
-            gen.writeNumberField("total_prompt_tokens", m.totalPromptTokens());
-            gen.writeNumberField("total_completion_tokens", m.totalCompletionTokens());
-            gen.writeNumberField("total_tokens", m.totalTokens());
-            gen.writeNumberField("average_tokens_per_request", m.averageTokensPerRequest());
-            gen.writeNumberField("requests_with_tools", m.requestsWithTools());
-            gen.writeArrayFieldStart("requests");
-            char[] timestamp = new char[IsoInstants.MAX_LENGTH];
-            for (RequestRecord r : m.requests()) {
-                RequestRecordSerializer.write(r, gen, timestamp);
+        /** {@link #of} as the converter the session's mix-in names. */
+        static final class Of extends StdConverter<SessionMetrics, SessionView> {
+            @Override
+            public SessionView convert(SessionMetrics metrics) {
+                return of(metrics);
             }
-            gen.writeEndArray();
-            // Beyond the original design: after its fields, so that its clients read what they always did.
-            writeNumberOrNull(gen, "total_cost_usd", m.totalCostUsd());
-            gen.writeNumberField("unpriced_requests", m.cost().unpricedRequests());
-            gen.writeNumberField("token_efficiency", m.tokenEfficiency());
-            gen.writeNumberField("total_cached_tokens", m.totalCachedTokens());
-            gen.writeNumberField("total_reasoning_tokens", m.totalReasoningTokens());
-            gen.writeEndObject();
-        }
-    }
-
-    /**
-     * One request record of the original design, field for field and in its order, then the fields added
-     * since: {@code cached_tokens}, {@code reasoning_tokens}, {@code time_to_first_token_ms}, {@code cost_usd}.
-     */
-    private static final class RequestRecordSerializer
-            extends com.fasterxml.jackson.databind.ser.std.StdSerializer<RequestRecord> {
-        RequestRecordSerializer() {
-            super(RequestRecord.class);
-        }
-
-        @Override
-        public void serialize(RequestRecord r, JsonGenerator gen, com.fasterxml.jackson.databind.SerializerProvider provider)
-                throws IOException {
-            write(r, gen, new char[IsoInstants.MAX_LENGTH]);
-        }
-
-        /** Writes {@code r}, formatting its timestamp in {@code timestamp}, a buffer the caller reuses. */
-        static void write(RequestRecord r, JsonGenerator gen, char[] timestamp) throws IOException {
-            gen.writeStartObject();
-            gen.writeFieldName("timestamp");
-            Instant at = r.timestamp();
-            if (at.getNano() % 1_000_000 == 0) {
-                gen.writeString(timestamp, 0, IsoInstants.format(at.toEpochMilli(), timestamp));
-            } else {
-                gen.writeString(at.toString());
-            }
-            gen.writeStringField("model", r.model());
-            gen.writeNumberField("duration_ms", r.durationMs());
-            gen.writeNumberField("prompt_tokens", r.promptTokens());
-            gen.writeNumberField("completion_tokens", r.completionTokens());
-            gen.writeNumberField("total_tokens", r.totalTokens());
-            gen.writeBooleanField("has_tool_calls", r.hasToolCalls());
-            gen.writeBooleanField("success", r.success());
-            gen.writeStringField("error", r.error());
-            // Beyond the original design, after its fields.
-            gen.writeNumberField("cached_tokens", r.cachedTokens());
-            gen.writeNumberField("reasoning_tokens", r.reasoningTokens());
-            writeNumberOrNull(gen, "time_to_first_token_ms", r.timeToFirstTokenMs());
-            writeNumberOrNull(gen, "cost_usd", r.costUsd());
-            gen.writeEndObject();
         }
     }
 }

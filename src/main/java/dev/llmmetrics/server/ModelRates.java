@@ -1,5 +1,6 @@
 package dev.llmmetrics.server;
 
+import dev.llmmetrics.meter.MeterNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -30,9 +31,9 @@ import java.util.function.LongSupplier;
  *
  * <p>Every {@link #PERIOD} a daemon thread snapshots each model's cumulative meters into a ring covering
  * {@link #MAX_WINDOW}. An answer compares a snapshot taken at that moment with the oldest sample of the
- * window: the differences are what happened in between. The meters are read by name from the registry,
- * the names the README's Meters table lists ({@code collect.MeterNames} defines them); the latency
- * histogram is {@code llm.request.duration}, both outcomes together, as the Grafana dashboards read it.
+ * window: the differences are what happened in between. The meters are read from the registry by the names
+ * {@link MeterNames} declares. The latency histogram is {@code llm.request.duration}, both outcomes
+ * together, as the Grafana dashboards read it.
  *
  * <p>The Prometheus registry keeps cumulative bucket counts since start, which the differences rely on.
  */
@@ -46,11 +47,6 @@ final class ModelRates implements AutoCloseable {
 
     /** The shortest window an answer covers: two sampling periods. */
     static final Duration MIN_WINDOW = PERIOD.multipliedBy(2);
-
-    static final String REQUESTS = "llm.requests";
-    static final String REQUEST_DURATION = "llm.request.duration";
-    static final String TOKENS = "llm.tokens";
-    static final String REQUESTS_IN_FLIGHT = "llm.requests.in.flight";
 
     private static final Logger LOG = System.getLogger(ModelRates.class.getName());
 
@@ -218,32 +214,32 @@ final class ModelRates implements AutoCloseable {
 
     private static void read(Meter meter, Map<String, MutableCounts> models) {
         Meter.Id id = meter.getId();
-        String model = id.getTag("model");
+        String model = id.getTag(MeterNames.TAG_MODEL);
         if (model == null) {
             return;
         }
         switch (id.getName()) {
-            case REQUESTS -> {
+            case MeterNames.REQUESTS -> {
                 if (meter instanceof Counter c) {
                     MutableCounts m = models.computeIfAbsent(model, k -> new MutableCounts());
-                    if ("failure".equals(id.getTag("outcome"))) {
+                    if (MeterNames.OUTCOME_FAILURE.equals(id.getTag(MeterNames.TAG_OUTCOME))) {
                         m.failures += (long) c.count();
                     } else {
                         m.successes += (long) c.count();
                     }
                 }
             }
-            case REQUEST_DURATION -> {
+            case MeterNames.REQUEST_DURATION -> {
                 if (meter instanceof Timer t) {
                     models.computeIfAbsent(model, k -> new MutableCounts()).addDurations(t);
                 }
             }
-            case TOKENS -> {
+            case MeterNames.TOKENS -> {
                 if (meter instanceof DistributionSummary s) {
                     models.computeIfAbsent(model, k -> new MutableCounts()).tokens += s.totalAmount();
                 }
             }
-            case REQUESTS_IN_FLIGHT -> {
+            case MeterNames.REQUESTS_IN_FLIGHT -> {
                 if (meter instanceof Gauge g) {
                     models.computeIfAbsent(model, k -> new MutableCounts()).inFlight += g.value();
                 }

@@ -11,9 +11,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -22,9 +20,9 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The sessions resource under {@code /events/metrics}: one session's metrics in the documented JSON
- * shape, the list of sessions, their summaries (the session shape without records, for the web view),
- * and clearing a session from the store.
+ * The sessions resource under {@code /events/metrics}: one session's metrics (in the shape {@link Json}
+ * fixes, with an entity tag for conditional GETs), the list of sessions, their summaries (the session shape
+ * without records, for the web view), and clearing a session from the store.
  *
  * <p>A session id may hold any character an event accepts, {@code /} and {@code %} included, so the id is
  * read from the raw path and percent-decoded here (as strict UTF-8), not from Helidon's decoded path, in
@@ -81,7 +79,7 @@ final class SessionService implements HttpService {
         String etag = '"' + revision + '"';
         response.header(HeaderNames.ETAG, etag);
         response.header(HeaderNames.CACHE_CONTROL, "no-cache");
-        if (matches(request.headers().value(HeaderNames.IF_NONE_MATCH).orElse(null), etag)) {
+        if (EntityTags.matches(request.headers(), etag)) {
             response.status(Status.NOT_MODIFIED_304).send();
             return;
         }
@@ -101,23 +99,6 @@ final class SessionService implements HttpService {
         }
         response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
         response.send(json);
-    }
-
-    /** Whether an {@code If-None-Match} header names {@code etag} (or is {@code *}); weak tags compare equal. */
-    static boolean matches(String ifNoneMatch, String etag) {
-        if (ifNoneMatch == null) {
-            return false;
-        }
-        for (String tag : ifNoneMatch.split(",")) {
-            String candidate = tag.strip();
-            if (candidate.startsWith("W/")) {
-                candidate = candidate.substring(2);
-            }
-            if (candidate.equals("*") || candidate.equals(etag)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private void clear(ServerRequest request, ServerResponse response) {
@@ -235,11 +216,7 @@ final class SessionService implements HttpService {
             }
         }
         try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes.toByteArray()))
-                    .toString();
+            return Utf8.decode(bytes.toByteArray());
         } catch (CharacterCodingException e) {
             throw new BadRequest("invalid_session_id", "session_id is not valid UTF-8 once percent-decoded");
         }
@@ -266,7 +243,7 @@ final class SessionService implements HttpService {
 
     /**
      * @param sessions session ids, most recently active first
-     * @param count    ids in this answer (a field clients parse)
+     * @param count    ids in this answer
      * @param total    sessions held in the store
      */
     record SessionList(List<String> sessions, int count, int total) {

@@ -70,7 +70,7 @@ final class WebService implements HttpService {
         response.header(CSP, CONTENT_SECURITY_POLICY);
         response.header(NOSNIFF, "nosniff");
         response.header(REFERRER_POLICY, "no-referrer");
-        if (matches(request.headers().first(HeaderNames.IF_NONE_MATCH).orElse(null), asset.etag())) {
+        if (EntityTags.matches(request.headers(), asset.etag())) {
             response.status(Status.NOT_MODIFIED_304).send();
             return;
         }
@@ -82,20 +82,6 @@ final class WebService implements HttpService {
             response.header(HeaderNames.CONTENT_LENGTH, String.valueOf(asset.bytes().length));
             response.send();
         }
-    }
-
-    /** Whether an {@code If-None-Match} value names {@code etag} (weak comparison, as RFC 9110 asks). */
-    static boolean matches(String ifNoneMatch, String etag) {
-        if (ifNoneMatch == null) {
-            return false;
-        }
-        for (String candidate : ifNoneMatch.split(",")) {
-            String tag = candidate.strip();
-            if (tag.equals("*") || (tag.startsWith("W/") ? tag.substring(2) : tag).equals(etag)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**
