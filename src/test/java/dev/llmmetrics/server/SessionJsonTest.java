@@ -60,11 +60,12 @@ class SessionJsonTest {
         long[] edges = {first, first + 1, last, last - 1, 0, -1, 1, 999, 1000,
                 Instant.parse("2000-02-29T23:59:59.999Z").toEpochMilli(), Instant.parse("1900-03-01T00:00:00Z").toEpochMilli(),
                 Instant.parse("2024-12-31T23:59:59.120Z").toEpochMilli(), Instant.parse("2026-01-17T15:30:00Z").toEpochMilli()};
-        InMemorySessionStore store = new InMemorySessionStore(10, edges.length, Duration.ofHours(1), InstantSource.system());
+        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10).maxRecordsPerSession(edges.length)
+                .idleTimeout(Duration.ofHours(1)).build();
         List<String> expected = new ArrayList<>();
         sameAsInstant(edges);
         for (long edge : edges) {
-            store.recordFailed(new LlmRequestFailed("s", "m", "e", null, Instant.ofEpochMilli(edge), 0L));
+            store.onEvent(LlmRequestFailed.builder("s", "m").error("e").timestamp(Instant.ofEpochMilli(edge)).durationMs(0L).build());
             expected.add(Instant.ofEpochMilli(edge).toString());
         }
         // Through the store, whose records keep epoch milliseconds, and the session's JSON.
@@ -94,7 +95,7 @@ class SessionJsonTest {
         // No event, so no record, has a timestamp whose year would not have four digits.
         Instant before = Instant.ofEpochMilli(Event.MIN_TIMESTAMP.toEpochMilli() - 1);
         Instant after = Instant.ofEpochMilli(Event.MAX_TIMESTAMP.toEpochMilli() + 1);
-        assertThrows(IllegalArgumentException.class, () -> new LlmRequestFailed("s", "m", "e", null, before, 0L));
-        assertThrows(IllegalArgumentException.class, () -> new LlmRequestFailed("s", "m", "e", null, after, 0L));
+        assertThrows(IllegalArgumentException.class, () -> LlmRequestFailed.builder("s", "m").error("e").timestamp(before).durationMs(0L).build());
+        assertThrows(IllegalArgumentException.class, () -> LlmRequestFailed.builder("s", "m").error("e").timestamp(after).durationMs(0L).build());
     }
 }
