@@ -1,5 +1,6 @@
 package dev.llmmetrics;
 
+import dev.llmmetrics.event.EventBus;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -20,7 +21,8 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
      * The defaults, also those of the server's configuration keys: 10 000 sessions, 1 000 records each, 1 hour
      * idle, 2 000 metered sessions, 200 models, 1 000 types.
      */
-    public static final LlmMetricsConfig DEFAULTS = new LlmMetricsConfig(10_000, 1_000, Duration.ofHours(1), 2_000, 200, 1_000);
+    public static final LlmMetricsConfig DEFAULTS = new LlmMetricsConfig(10_000, 1_000, Duration.ofHours(1), 2_000, 200,
+            EventBus.DEFAULT_MAX_TYPES);
 
     /** Rejects bounds that are not positive. */
     public LlmMetricsConfig {

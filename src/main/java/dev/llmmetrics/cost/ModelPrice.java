@@ -1,6 +1,7 @@
 package dev.llmmetrics.cost;
 
 import java.math.BigDecimal;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The token prices of one model, exact: each is a whole number of picodollars (10<sup>-12</sup> USD) per
@@ -17,7 +18,7 @@ import java.math.BigDecimal;
  * @param cachedInputPicoUsd    price of one prompt token served from the provider's cache
  * @param outputPicoUsd         price of one completion token
  */
-public record ModelPrice(String provider, long inputPicoUsd, long cachedInputPicoUsd, long outputPicoUsd) {
+public record ModelPrice(@Nullable String provider, long inputPicoUsd, long cachedInputPicoUsd, long outputPicoUsd) {
 
     /** Picodollars in one US dollar. */
     public static final long PICO_USD_PER_USD = 1_000_000_000_000L;
@@ -45,7 +46,7 @@ public record ModelPrice(String provider, long inputPicoUsd, long cachedInputPic
      *                              case cached tokens cost the input price
      * @throws IllegalArgumentException if a price is negative, above 1 000, or has more than six decimals
      */
-    public static ModelPrice perMillionTokens(String provider, BigDecimal inputPerMillion,
+    public static ModelPrice perMillionTokens(@Nullable String provider, BigDecimal inputPerMillion,
                                               BigDecimal cachedInputPerMillion, BigDecimal outputPerMillion) {
         long input = picoUsdPerToken("input", inputPerMillion);
         long cached = cachedInputPerMillion == null ? input : picoUsdPerToken("cached input", cachedInputPerMillion);

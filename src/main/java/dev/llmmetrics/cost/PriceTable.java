@@ -27,7 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Token prices per model, and which price a model name gets.
@@ -62,9 +62,6 @@ public final class PriceTable {
     /** Where {@link #sample()} reads from on the classpath. */
     static final String SAMPLE_RESOURCE = "sample-prices.json";
 
-    /** Resolutions cached at most; names beyond are resolved on every lookup, still correctly. */
-    private static final int MAX_CACHED_NAMES = 4096;
-
     /**
      * Binds a price table file strictly: snake_case names, no unknown field, no duplicate key, and no
      * coercion (a number where a string is expected, or the reverse, is an error, not converted).
@@ -80,15 +77,11 @@ public final class PriceTable {
                     .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
             .build();
 
-    /** A resolution that found no price; {@link ConcurrentHashMap} holds no nulls. */
-    private static final ModelPrice UNPRICED = new ModelPrice(null, 0, 0, 0);
-
-    private final String description;
-    private final String asOf;
+    private final @Nullable String description;
+    private final @Nullable String asOf;
     private final boolean example;
     private final Map<String, ModelPrice> byName;
     private final List<Map.Entry<String, ModelPrice>> byPrefix;
-    private final ConcurrentHashMap<String, ModelPrice> resolved = new ConcurrentHashMap<>();
 
     private PriceTable(String description, String asOf, boolean example, Map<String, ModelPrice> byName,
                        List<Map.Entry<String, ModelPrice>> byPrefix) {
@@ -184,20 +177,20 @@ public final class PriceTable {
     }
 
     /**
-     * The price of {@code model}, or {@code null} when the table has none for it.
+     * The price of {@code model} (its own name, then an alias, then the longest prefix), or {@code null} when
+     * the table has none for it. Resolved on every call: {@link ModelCatalog} keeps what each name resolved to.
      */
-    public ModelPrice price(String model) {
-        if (byName.isEmpty() && byPrefix.isEmpty()) {
-            return null;
+    public @Nullable ModelPrice price(String model) {
+        ModelPrice exact = byName.get(model);
+        if (exact != null) {
+            return exact;
         }
-        ModelPrice price = resolved.get(model);
-        if (price == null) {
-            price = resolve(model);
-            if (resolved.size() < MAX_CACHED_NAMES) {
-                resolved.putIfAbsent(model, price);
+        for (Map.Entry<String, ModelPrice> prefix : byPrefix) {
+            if (model.startsWith(prefix.getKey())) {
+                return prefix.getValue();
             }
         }
-        return price == UNPRICED ? null : price;
+        return null;
     }
 
     /** Whether the table prices nothing. */
@@ -206,12 +199,12 @@ public final class PriceTable {
     }
 
     /** What the table says of itself, or {@code null}. */
-    public String description() {
+    public @Nullable String description() {
         return description;
     }
 
     /** The date the prices were read, as the table gives it, or {@code null}. */
-    public String asOf() {
+    public @Nullable String asOf() {
         return asOf;
     }
 
@@ -223,19 +216,6 @@ public final class PriceTable {
     /** Names and aliases with a price of their own (prefixes not included). */
     public int size() {
         return byName.size();
-    }
-
-    private ModelPrice resolve(String model) {
-        ModelPrice exact = byName.get(model);
-        if (exact != null) {
-            return exact;
-        }
-        for (Map.Entry<String, ModelPrice> prefix : byPrefix) {
-            if (model.startsWith(prefix.getKey())) {
-                return prefix.getValue();
-            }
-        }
-        return UNPRICED;
     }
 
     private static PriceTable fromFile(TableFile file) {

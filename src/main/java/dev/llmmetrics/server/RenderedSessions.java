@@ -1,14 +1,14 @@
 package dev.llmmetrics.server;
 
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The session JSON last rendered per session, kept with the store's revision of the state it shows, so
  * that a session read again before its next request is sent as it was rendered, not rendered again: what a
- * dashboard polling a session every few seconds does. Bounded by bytes, about {@code maxBytes}: past it
- * every entry is dropped at once (cheap, rare, and the next reads render again); a session whose JSON
- * alone is above a sixteenth of the bound is never kept. Thread-safe.
+ * dashboard polling a session every few seconds does. A Caffeine cache bounded by the bytes it holds, about
+ * {@code maxBytes}. Thread-safe.
  */
 final class RenderedSessions {
 
@@ -16,41 +16,26 @@ final class RenderedSessions {
     record Rendered(String revision, byte[] json) {
     }
 
-    private final ConcurrentHashMap<String, Rendered> byId = new ConcurrentHashMap<>();
-    private final AtomicLong bytes = new AtomicLong();
-    private final long maxBytes;
+    private final Cache<String, Rendered> byId;
 
     RenderedSessions(long maxBytes) {
-        this.maxBytes = maxBytes;
+        this.byId = Caffeine.newBuilder()
+                .maximumWeight(maxBytes)
+                .weigher((String id, Rendered rendered) -> rendered.json().length + 2 * id.length())
+                .build();
     }
 
     /** The JSON of {@code sessionId} at {@code revision}, or {@code null} when not kept. */
-    byte[] get(String sessionId, String revision) {
-        Rendered rendered = byId.get(sessionId);
+    byte @Nullable [] get(String sessionId, String revision) {
+        Rendered rendered = byId.getIfPresent(sessionId);
         return rendered != null && rendered.revision().equals(revision) ? rendered.json() : null;
     }
 
     void put(String sessionId, String revision, byte[] json) {
-        if (json.length > maxBytes / 16) {
-            forget(sessionId);
-            return;
-        }
-        Rendered previous = byId.put(sessionId, new Rendered(revision, json));
-        if (bytes.addAndGet(json.length - (previous == null ? 0 : previous.json().length)) > maxBytes) {
-            byId.clear();
-            bytes.set(0);
-        }
+        byId.put(sessionId, new Rendered(revision, json));
     }
 
     void forget(String sessionId) {
-        Rendered previous = byId.remove(sessionId);
-        if (previous != null) {
-            bytes.addAndGet(-previous.json().length);
-        }
-    }
-
-    /** Bytes held, about. */
-    long bytes() {
-        return bytes.get();
+        byId.invalidate(sessionId);
     }
 }
