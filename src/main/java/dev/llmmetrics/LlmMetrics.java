@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A daemon thread evicts idle sessions, at a tenth of the idle timeout (at most once a minute). On a
  * Prometheus registry, add the per-session series with
- * {@code new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions()).register(registry)}
+ * {@code SessionSeries.of(metrics).register(registry)}
  * ({@code dev.llmmetrics.prometheus}).
  */
 public final class LlmMetrics implements AutoCloseable {
@@ -58,6 +58,8 @@ public final class LlmMetrics implements AutoCloseable {
         this.store = InMemorySessionStore.builder()
                 .maxSessions(config.maxSessions())
                 .maxRecordsPerSession(config.maxRecordsPerSession())
+                .maxModelsPerSession(config.maxModelsPerSession())
+                .maxBytes(config.maxStoreBytes())
                 .idleTimeout(config.sessionIdleTimeout())
                 .clock(builder.clock)
                 .catalog(catalog)

@@ -13,16 +13,24 @@ import java.util.Objects;
  * @param maxMeteredSessions   most sessions with per-session meters on the scrape (most recently active kept)
  * @param maxModels            most distinct model labels on per-model meters (later ones share {@code _other})
  * @param maxEventTypes        most distinct event type names on the bus
+ * @param maxStoreBytes        most bytes of data the session store retains, each session counted by its real
+ *                             size (least recently active evicted first)
+ * @param maxMeteredPairs      most (session, model) pairs with per-session series on one scrape (whole
+ *                             sessions, most recently active first)
+ * @param maxModelsPerSession  most model labels with per-session figures of their own per session (later
+ *                             models share that session's {@code _other})
  */
 public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Duration sessionIdleTimeout,
-                               int maxMeteredSessions, int maxModels, int maxEventTypes) {
+                               int maxMeteredSessions, int maxModels, int maxEventTypes, long maxStoreBytes,
+                               int maxMeteredPairs, int maxModelsPerSession) {
 
     /**
      * The defaults, also those of the server's configuration keys: 10 000 sessions, 1 000 records each, 1 hour
-     * idle, 2 000 metered sessions, 200 models, 1 000 types.
+     * idle, 2 000 metered sessions, 200 models, 1 000 types, a quarter of the JVM's maximum heap for the store
+     * (at most 256 MiB), 4 000 metered pairs, 8 models per session.
      */
     public static final LlmMetricsConfig DEFAULTS = new LlmMetricsConfig(10_000, 1_000, Duration.ofHours(1), 2_000, 200,
-            EventBus.DEFAULT_MAX_TYPES);
+            EventBus.DEFAULT_MAX_TYPES, Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4), 4_000, 8);
 
     /** Rejects bounds that are not positive. */
     public LlmMetricsConfig {
@@ -35,6 +43,11 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
         positive("maxMeteredSessions", maxMeteredSessions);
         positive("maxModels", maxModels);
         positive("maxEventTypes", maxEventTypes);
+        if (maxStoreBytes < 1 << 20) {
+            throw new IllegalArgumentException("maxStoreBytes must be at least 1 MiB, was " + maxStoreBytes);
+        }
+        positive("maxMeteredPairs", maxMeteredPairs);
+        positive("maxModelsPerSession", maxModelsPerSession);
     }
 
     /** A builder starting from {@link #DEFAULTS}. */
@@ -56,6 +69,9 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
         private int maxMeteredSessions = DEFAULTS.maxMeteredSessions;
         private int maxModels = DEFAULTS.maxModels;
         private int maxEventTypes = DEFAULTS.maxEventTypes;
+        private long maxStoreBytes = DEFAULTS.maxStoreBytes;
+        private int maxMeteredPairs = DEFAULTS.maxMeteredPairs;
+        private int maxModelsPerSession = DEFAULTS.maxModelsPerSession;
 
         private Builder() {
         }
@@ -96,10 +112,28 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
             return this;
         }
 
+        /** See {@link LlmMetricsConfig#maxStoreBytes()}. */
+        public Builder maxStoreBytes(long value) {
+            maxStoreBytes = value;
+            return this;
+        }
+
+        /** See {@link LlmMetricsConfig#maxMeteredPairs()}. */
+        public Builder maxMeteredPairs(int value) {
+            maxMeteredPairs = value;
+            return this;
+        }
+
+        /** See {@link LlmMetricsConfig#maxModelsPerSession()}. */
+        public Builder maxModelsPerSession(int value) {
+            maxModelsPerSession = value;
+            return this;
+        }
+
         /** The configuration; throws {@link IllegalArgumentException} naming the first bad value. */
         public LlmMetricsConfig build() {
             return new LlmMetricsConfig(maxSessions, maxRecordsPerSession, sessionIdleTimeout, maxMeteredSessions,
-                    maxModels, maxEventTypes);
+                    maxModels, maxEventTypes, maxStoreBytes, maxMeteredPairs, maxModelsPerSession);
         }
     }
 }

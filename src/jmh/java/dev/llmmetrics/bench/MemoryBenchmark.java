@@ -147,7 +147,7 @@ public final class MemoryBenchmark {
         LlmMetrics metrics = LlmMetrics.builder(registry)
                 .config(LlmMetricsConfig.builder().maxSessions(sessions).maxMeteredSessions(sessions).build())
                 .build();
-        new SessionSeries(metrics.sessionFigures(), sessions).register(registry);
+        new SessionSeries(metrics.sessionFigures(), sessions, Integer.MAX_VALUE).register(registry);
         EventBus bus = metrics.bus();
         Ids ids = new Ids(3);
         Random random = new Random(7);
@@ -175,7 +175,7 @@ public final class MemoryBenchmark {
         System.out.printf("%n== Churn: %,d distinct sessions, default bounds (%s) ==%n", total, LlmMetricsConfig.DEFAULTS);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
         LlmMetrics metrics = LlmMetrics.builder(registry).build();
-        new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions()).register(registry);
+        SessionSeries.of(metrics).register(registry);
         EventBus bus = metrics.bus();
         Ids ids = new Ids(4);
         Random random = new Random(9);

@@ -95,7 +95,7 @@ public class ScrapeBenchmark {
         metrics = LlmMetrics.builder(registry)
                 .config(LlmMetricsConfig.builder().maxMeteredSessions(meteredSessions).build())
                 .build();
-        sessionSeries = new SessionSeries(metrics.sessionFigures(), meteredSessions).register(registry);
+        sessionSeries = new SessionSeries(metrics.sessionFigures(), meteredSessions, Integer.MAX_VALUE).register(registry);
         EventBus bus = metrics.bus();
         String[] ids = Fixtures.sessionIds(SESSIONS, 42);
         Random random = new Random(7);

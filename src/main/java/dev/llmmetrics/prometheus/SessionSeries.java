@@ -3,7 +3,8 @@ package dev.llmmetrics.prometheus;
 import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.SessionFigures;
-import io.micrometer.core.instrument.Gauge;
+import dev.llmmetrics.LlmMetrics;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -29,8 +30,8 @@ import java.util.function.Predicate;
 
 /**
  * The per-session series ({@code llm_session_*}, labelled by model and session) for a Prometheus registry,
- * read at scrape time from this process's {@link SessionFigures}: the {@code maxSessions} most recently
- * active sessions, each with a series per model it used. A session that drops out of that set and comes back
+ * read at scrape time from this process's {@link SessionFigures}: the most recently active sessions, at most
+ * {@code maxSessions} of them and {@code maxPairs} (session, model) pairs, each with a series per model it used. A session that drops out of that set and comes back
  * resumes from its true totals, which Prometheus reads as a continued counter.
  *
  * <p>One rendering per exposition format: the Prometheus and OpenMetrics text formats through
@@ -47,8 +48,9 @@ public final class SessionSeries implements MultiCollector {
     static final String TOOL_CALL_REQUESTS = "llm_session_tool_call_requests";
     static final String COST = "llm_session_cost_usd";
     static final String MAX = "_max";
+    static final String METERED = "llm_sessions_metered";
     /** The families this writes, as a registry scrape's name filter sees them. */
-    static final Set<String> NAMES = Set.of(REQUESTS, DURATION, DURATION + MAX, TOKENS, TOKENS + MAX,
+    static final Set<String> NAMES = Set.of(METERED, REQUESTS, DURATION, DURATION + MAX, TOKENS, TOKENS + MAX,
             TOOL_CALL_REQUESTS, COST);
 
     private static final String TAG_MODEL = "model";
@@ -60,6 +62,7 @@ public final class SessionSeries implements MultiCollector {
     private static final String TYPE_PROMPT = "prompt";
     private static final String TYPE_COMPLETION = "completion";
 
+    private static final String METERED_HELP = "Sessions with per-session series on this scrape";
     private static final String REQUESTS_HELP = "LLM requests finished by a session, by model and outcome";
     private static final String DURATION_HELP = "Duration of the successful LLM requests of a session, by model";
     private static final String TOKENS_HELP = "Tokens per completed LLM request of a session, by model and type";
@@ -69,29 +72,42 @@ public final class SessionSeries implements MultiCollector {
             + "price table, by model; absent for models without a price";
     private static final double MILLIS_PER_SECOND = 1e3;
 
+
     private final SessionFigures figures;
     private final int maxSessions;
+    private final int maxPairs;
+
 
     /**
      * @param figures     this process's per-session figures
      * @param maxSessions most sessions with series on a scrape; not negative
+     * @param maxPairs    most (session, model) pairs with series on a scrape; not negative
      */
-    public SessionSeries(SessionFigures figures, int maxSessions) {
-        if (maxSessions < 0) {
-            throw new IllegalArgumentException("maxSessions must not be negative, was " + maxSessions);
+    public SessionSeries(SessionFigures figures, int maxSessions, int maxPairs) {
+        if (maxSessions < 0 || maxPairs < 0) {
+            throw new IllegalArgumentException("maxSessions and maxPairs must not be negative");
         }
         this.figures = Objects.requireNonNull(figures, "figures");
         this.maxSessions = maxSessions;
+        this.maxPairs = maxPairs;
+    }
+
+    /** The series of {@code metrics}' session figures, within the bounds of its configuration. */
+    public static SessionSeries of(LlmMetrics metrics) {
+        return new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions(),
+                metrics.config().maxMeteredPairs());
     }
 
     /**
-     * Registers the series on {@code registry}'s scrape, and the {@code llm.sessions.metered} gauge (sessions
-     * that have series) among its meters.
+     * Registers the series on {@code registry}'s scrape, and among its meters the
+     * {@code llm.session.model.overflows} counter (events that went to a session's {@code _other} pair because
+     * it had used its own model labels).
      */
     public SessionSeries register(PrometheusMeterRegistry registry) {
         registry.getPrometheusRegistry().register(this);
-        Gauge.builder("llm.sessions.metered", this, SessionSeries::meteredSessions)
-                .description("Sessions that currently have per-session series")
+        FunctionCounter.builder("llm.session.model.overflows", figures, SessionFigures::modelOverflows)
+                .description("Events counted under a session's _other model because the session had used its own "
+                        + "model labels")
                 .register(registry);
         return this;
     }
@@ -101,8 +117,17 @@ public final class SessionSeries implements MultiCollector {
         return NAMES.contains(prometheusName);
     }
 
-    private int meteredSessions() {
-        return Math.min(maxSessions, figures.sessionCount());
+    /** How many sessions {@code pairs} cover: the pairs of one session are adjacent. */
+    private static int sessions(List<PairFigures> pairs) {
+        int sessions = 0;
+        String previous = null;
+        for (PairFigures pair : pairs) {
+            if (!pair.sessionId().equals(previous)) {
+                sessions++;
+                previous = pair.sessionId();
+            }
+        }
+        return sessions;
     }
 
     @Override
@@ -114,7 +139,8 @@ public final class SessionSeries implements MultiCollector {
         List<GaugeDataPointSnapshot> maxTokens = new ArrayList<>();
         List<CounterDataPointSnapshot> toolCalls = new ArrayList<>();
         List<CounterDataPointSnapshot> costs = new ArrayList<>();
-        for (PairFigures f : figures.mostRecentPairs(maxSessions)) {
+        List<PairFigures> pairs = figures.mostRecentPairs(maxSessions, maxPairs);
+        for (PairFigures f : pairs) {
             Labels labels = Labels.of(TAG_MODEL, f.model(), TAG_SESSION, f.sessionId());
             requests.add(counter(labels.add(TAG_OUTCOME, OUTCOME_SUCCESS), f.successes()));
             if (f.failures() > 0) {
@@ -135,7 +161,8 @@ public final class SessionSeries implements MultiCollector {
                 costs.add(counter(labels, ModelPrice.usd(f.costPicoUsd())));
             }
         }
-        List<MetricSnapshot> families = new ArrayList<>(7);
+        List<MetricSnapshot> families = new ArrayList<>(8);
+        families.add(new GaugeSnapshot(metadata(METERED, METERED_HELP), List.of(gauge(Labels.EMPTY, sessions(pairs)))));
         if (!requests.isEmpty()) {
             families.add(new CounterSnapshot(metadata(REQUESTS, REQUESTS_HELP), requests));
         }
@@ -171,11 +198,16 @@ public final class SessionSeries implements MultiCollector {
      * }</pre>
      */
     public void writeText(OutputStream out, boolean openMetrics) throws IOException {
-        List<PairFigures> pairs = figures.mostRecentPairs(maxSessions);
+        List<PairFigures> pairs = figures.mostRecentPairs(maxSessions, maxPairs);
+        TextOut text = new TextOut(out, openMetrics);
+        text.header(METERED, "gauge", METERED_HELP);
+        text.writeAscii(METERED);
+        text.write(' ');
+        text.number(sessions(pairs));
         if (pairs.isEmpty()) {
+            text.flush();
             return;
         }
-        TextOut text = new TextOut(out, openMetrics);
         int n = pairs.size();
         byte[][] models = new byte[n][];
         byte[][] sessionIds = new byte[n][];

@@ -68,7 +68,7 @@ public final class HttpApi {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.recentIds = new RecentEventIds(settings.dedupeWindow(), settings.dedupeMaxIds(), CoarseClock.system());
         this.journal = settings.journal().map(HttpApi::openJournal).orElse(null);
-        this.sessionSeries = new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions())
+        this.sessionSeries = SessionSeries.of(metrics)
                 .register(registry);
         this.modelRates = new ModelRates(registry, System::nanoTime);
         modelRates.start();

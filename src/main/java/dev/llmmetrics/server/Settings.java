@@ -26,6 +26,9 @@ final class Settings {
         config.get("store.idle.timeout").as(Duration.class).ifPresent(builder::sessionIdleTimeout);
         config.get("meters.max.sessions").asInt().ifPresent(builder::maxMeteredSessions);
         config.get("meters.max.models").asInt().ifPresent(builder::maxModels);
+        config.get("store.max.bytes").asLong().ifPresent(builder::maxStoreBytes);
+        config.get("meters.max.pairs").asInt().ifPresent(builder::maxMeteredPairs);
+        config.get("meters.max.session.models").asInt().ifPresent(builder::maxModelsPerSession);
         config.get("bus.max.types").asInt().ifPresent(builder::maxEventTypes);
         return builder.build();
     }

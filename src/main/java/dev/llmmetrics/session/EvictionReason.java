@@ -5,10 +5,12 @@ public enum EvictionReason {
     /** The store was full and the session was among the least recently active. */
     CAPACITY,
     /** The session saw no event for longer than the idle timeout. */
-    IDLE;
+    IDLE,
+    /** The store's retained data passed its bound in bytes and the session was among the least recently active. */
+    MEMORY;
 
     /** The lower-case name used as a metric label value. */
     public String label() {
-        return this == CAPACITY ? "capacity" : "idle";
+        return name().toLowerCase(java.util.Locale.ROOT);
     }
 }

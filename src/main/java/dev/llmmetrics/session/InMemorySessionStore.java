@@ -31,6 +31,10 @@ import org.jspecify.annotations.Nullable;
  *       hundredth of the bound at a time, so that the scan that finds them is paid once per batch;</li>
  *   <li>at most {@code maxRecordsPerSession} request records per session; the oldest record is dropped,
  *       while the session's aggregates stay exact over all its requests;</li>
+ *   <li>at most {@code maxBytes} of retained data, each session counted by its real size (its records and
+ *       their error texts included); past that the least recently active sessions are evicted;</li>
+ *   <li>at most {@code maxModelsPerSession} model labels with figures of their own per session, then
+ *       {@code _other};</li>
  *   <li>sessions idle for longer than {@code idleTimeout} are evicted by {@link #evictIdle()}, which the
  *       owner calls periodically.</li>
  * </ul>
@@ -51,8 +55,14 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     private final AtomicLong incarnations = new AtomicLong();
     private final LongAdder evictedForCapacity = new LongAdder();
     private final LongAdder evictedForIdleness = new LongAdder();
+    private final LongAdder evictedForMemory = new LongAdder();
+    /** What the sessions held take on the heap, about; see {@link SessionState#bytes()}. */
+    private final LongAdder retainedBytes = new LongAdder();
+    private final LongAdder modelOverflows = new LongAdder();
     private final int maxSessions;
     private final int maxRecordsPerSession;
+    private final int maxModelsPerSession;
+    private final long maxBytes;
     private final int evictionBatch;
     private final long idleTimeoutMs;
     private final InstantSource clock;
@@ -60,6 +70,8 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     private InMemorySessionStore(Builder builder) {
         this.maxSessions = builder.maxSessions;
         this.maxRecordsPerSession = builder.maxRecordsPerSession;
+        this.maxModelsPerSession = builder.maxModelsPerSession;
+        this.maxBytes = builder.maxBytes;
         this.evictionBatch = Math.max(1, maxSessions / 100);
         this.idleTimeoutMs = Objects.requireNonNull(builder.idleTimeout).toMillis();
         this.clock = builder.clock;
@@ -140,21 +152,33 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     }
 
     @Override
-    public List<PairFigures> mostRecentPairs(int maxSessions) {
-        if (maxSessions < 0) {
-            throw new IllegalArgumentException("maxSessions must not be negative");
+    public List<PairFigures> mostRecentPairs(int maxSessions, int maxPairs) {
+        if (maxSessions < 0 || maxPairs < 0) {
+            throw new IllegalArgumentException("maxSessions and maxPairs must not be negative");
         }
-        List<SessionState> states = sessions.size() <= maxSessions ? List.copyOf(sessions.values())
-                : LeastRecentlyActive.pickMostRecent(sessions.values(), SessionState::lastActiveMs, maxSessions);
-        List<PairFigures> pairs = new ArrayList<>(states.size() + 8);
+        List<SessionState> states = LeastRecentlyActive.pickMostRecent(sessions.values(), SessionState::lastActiveMs,
+                Math.min(maxSessions, sessions.size()));
+        List<PairFigures> pairs = new ArrayList<>(Math.min(maxPairs, states.size() + 8));
         for (SessionState state : states) {
             synchronized (state) {
-                if (!state.removed()) {
+                if (!state.removed() && state.pairCount() <= maxPairs - pairs.size()) {
                     state.pairs(pairs);
+                } else if (!state.removed()) {
+                    break; // the budget is spent: more recent sessions first, none cut in half
                 }
             }
         }
         return pairs;
+    }
+
+    @Override
+    public long modelOverflows() {
+        return modelOverflows.sum();
+    }
+
+    /** What the sessions held take on the heap, about, as the bound in bytes counts it. */
+    public long retainedBytes() {
+        return retainedBytes.sum();
     }
 
     @Override
@@ -183,7 +207,11 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
 
     @Override
     public long evictions(EvictionReason reason) {
-        return (reason == EvictionReason.CAPACITY ? evictedForCapacity : evictedForIdleness).sum();
+        return switch (reason) {
+            case CAPACITY -> evictedForCapacity.sum();
+            case IDLE -> evictedForIdleness.sum();
+            case MEMORY -> evictedForMemory.sum();
+        };
     }
 
     /** The catalog that numbers and prices this store's models. */
@@ -200,31 +228,48 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     private void apply(String sessionId, Event event, @Nullable String modelName) {
         long now = clock.millis();
         Model model = modelName == null ? null : catalog.model(modelName);
-        boolean created = false;
+        SessionState fresh = null;
         while (true) {
             SessionState state = sessions.get(sessionId);
             if (state == null) {
-                SessionState fresh = new SessionState(sessionId, maxRecordsPerSession, now, incarnations.incrementAndGet());
-                state = sessions.putIfAbsent(sessionId, fresh);
+                SessionState made = new SessionState(sessionId, maxRecordsPerSession, maxModelsPerSession, now,
+                        incarnations.incrementAndGet());
+                state = sessions.putIfAbsent(sessionId, made);
                 if (state == null) {
-                    state = fresh;
-                    created = true;
+                    state = fresh = made;
+                    retainedBytes.add(made.bytes()); // before anyone can remove it, who subtracts it
                 }
             }
+            long grown;
             synchronized (state) {
-                if (!state.removed()) {
-                    switch (event) {
-                        case LlmRequestCompleted completed -> state.add(completed, model, now);
-                        case LlmRequestFailed failed -> state.add(failed, model, now);
-                        default -> state.touch(now);
-                    }
-                    RequestLog.logged(event, state);
-                    break;
+                if (state.removed()) {
+                    continue;
                 }
+                long before = state.bytes();
+                boolean folded = switch (event) {
+                    case LlmRequestCompleted completed -> state.add(completed, model, now);
+                    case LlmRequestFailed failed -> state.add(failed, model, now);
+                    default -> {
+                        state.touch(now);
+                        yield false;
+                    }
+                };
+                grown = state.bytes() - before;
+                if (grown != 0) {
+                    retainedBytes.add(grown);
+                }
+                if (folded) {
+                    modelOverflows.increment();
+                }
+                RequestLog.logged(event, state);
             }
-        }
-        if (created && sessions.size() > maxSessions) {
-            enforceCapacity();
+            if (state == fresh && sessions.size() > maxSessions) {
+                enforceCapacity();
+            }
+            if (grown > 0 && retainedBytes.sum() > maxBytes) {
+                enforceBytes();
+            }
+            return;
         }
     }
 
@@ -251,6 +296,25 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         }
     }
 
+    /**
+     * Evicts the least recently active sessions, a batch at a time, until the retained data is within its
+     * bound; one thread at a time, as {@link #enforceCapacity()}. The most recently active session stays.
+     */
+    private void enforceBytes() {
+        while (retainedBytes.sum() > maxBytes && sessions.size() > 1 && evicting.compareAndSet(false, true)) {
+            try {
+                int batch = Math.min(evictionBatch, sessions.size() - 1);
+                for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs, batch)) {
+                    if (remove(victim)) {
+                        evictedForMemory.increment();
+                    }
+                }
+            } finally {
+                evicting.set(false);
+            }
+        }
+    }
+
     private List<Activity> byRecency() {
         List<Activity> all = new ArrayList<>(sessions.size());
         for (SessionState state : sessions.values()) {
@@ -266,6 +330,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                 return false;
             }
             state.markRemoved();
+            retainedBytes.add(-state.bytes());
             return sessions.remove(state.id, state);
         }
     }
@@ -284,6 +349,8 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     public static final class Builder {
         private int maxSessions;
         private int maxRecordsPerSession;
+        private int maxModelsPerSession = Integer.MAX_VALUE;
+        private long maxBytes = Long.MAX_VALUE;
         private @Nullable Duration idleTimeout;
         private InstantSource clock = InstantSource.system();
         private @Nullable ModelCatalog catalog;
@@ -306,6 +373,24 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                 throw new IllegalArgumentException("maxRecordsPerSession must be positive, was " + maxRecordsPerSession);
             }
             this.maxRecordsPerSession = maxRecordsPerSession;
+            return this;
+        }
+
+        /** Most model labels with figures of their own per session, later ones sharing {@code _other}; unbounded unless set. */
+        public Builder maxModelsPerSession(int maxModelsPerSession) {
+            if (maxModelsPerSession < 1) {
+                throw new IllegalArgumentException("maxModelsPerSession must be positive, was " + maxModelsPerSession);
+            }
+            this.maxModelsPerSession = maxModelsPerSession;
+            return this;
+        }
+
+        /** Most bytes of retained data, each session counted by its real size; unbounded unless set. */
+        public Builder maxBytes(long maxBytes) {
+            if (maxBytes < 1) {
+                throw new IllegalArgumentException("maxBytes must be positive, was " + maxBytes);
+            }
+            this.maxBytes = maxBytes;
             return this;
         }
 

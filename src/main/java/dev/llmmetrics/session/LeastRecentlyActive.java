@@ -30,7 +30,7 @@ final class LeastRecentlyActive {
         return keep(entries, lastActiveMs, n, Comparator.comparingLong((Read<T> r) -> r.lastActiveMs()).reversed());
     }
 
-    /** The (at most) {@code n} entries of {@code entries} with the newest activity times, in no order. */
+    /** The (at most) {@code n} entries of {@code entries} with the newest activity times, newest first. */
     static <T> List<T> pickMostRecent(Iterable<T> entries, ToLongFunction<T> lastActiveMs, int n) {
         return keep(entries, lastActiveMs, n, Comparator.comparingLong((Read<T> r) -> r.lastActiveMs()));
     }
@@ -52,9 +52,9 @@ final class LeastRecentlyActive {
             }
         }
         List<T> kept = new ArrayList<>(heap.size());
-        for (Read<T> read : heap) {
-            kept.add(read.entry());
+        while (!heap.isEmpty()) {
+            kept.add(heap.poll().entry()); // the heap's top is the one to evict first: kept last
         }
-        return kept;
+        return kept.reversed();
     }
 }

@@ -28,12 +28,18 @@ final class RecordRing {
     /** The model's number plus one (0: the name is in {@link #unnumbered}) sits above the two flags. */
     private static final int MODEL_SHIFT = 2;
     private static final long MODEL_MASK = 0x7FF;
+    /** Heap layout figures of a 64-bit JVM with compressed references, for {@link #bytes()}. */
+    static final long ARRAY_HEADER = 16;
+    static final long REFERENCE = 4;
+    static final long STRING_HEADER = 40;
 
     private final int bound;
     private long[] rows;
     /** Names of models without a number, per slot; {@code null} until a record has one. */
     private String[] unnumbered;
     private String[] errors;
+    /** What the error texts held in {@link #errors} take on the heap, by {@link #textBytes}. */
+    private long errorBytes;
     /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
     private long[] parts;
     /** Each record's cost in picodollars plus one (0: unpriced), per slot; {@code null} until one is priced. */
@@ -87,6 +93,13 @@ final class RecordRing {
             errors = new String[capacity()];
         }
         if (errors != null) {
+            String replaced = errors[slot];
+            if (replaced != null) {
+                errorBytes -= textBytes(replaced);
+            }
+            if (error != null) {
+                errorBytes += textBytes(error);
+            }
             errors[slot] = error;
         }
         if ((cached | reasoning) != 0 && parts == null) {
@@ -132,6 +145,35 @@ final class RecordRing {
 
     private int capacity() {
         return rows.length / WIDTH;
+    }
+
+    /** What this ring takes on the heap, about: its arrays, and the error texts and model names it holds. */
+    long bytes() {
+        long bytes = ARRAY_HEADER + 8L * rows.length + errorBytes;
+        if (errors != null) {
+            bytes += ARRAY_HEADER + REFERENCE * (long) errors.length;
+        }
+        if (parts != null) {
+            bytes += ARRAY_HEADER + 8L * parts.length;
+        }
+        if (costs != null) {
+            bytes += ARRAY_HEADER + 8L * costs.length;
+        }
+        if (unnumbered != null) {
+            // The names are the events' own strings, one per record at most: counted at the ids' bound.
+            bytes += ARRAY_HEADER + (REFERENCE + STRING_HEADER + 256L) * unnumbered.length;
+        }
+        return bytes;
+    }
+
+    /** A string's heap size: its header and array, one byte a character when all are Latin-1, else two. */
+    static long textBytes(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) > 0xFF) {
+                return STRING_HEADER + 2L * text.length();
+            }
+        }
+        return STRING_HEADER + text.length();
     }
 
     /**

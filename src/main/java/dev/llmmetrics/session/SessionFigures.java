@@ -9,13 +9,16 @@ import java.util.List;
  */
 public interface SessionFigures {
 
-    /** How many sessions have figures here. */
-    int sessionCount();
 
     /**
-     * The (session, model) pairs of the {@code maxSessions} most recently active sessions.
+     * The (session, model) pairs of the most recently active sessions: at most {@code maxSessions} sessions
+     * and {@code maxPairs} pairs, whole sessions only, most recent first.
      *
      * @param maxSessions most sessions to include; not negative
+     * @param maxPairs    most pairs to include; not negative
      */
-    List<PairFigures> mostRecentPairs(int maxSessions);
+    List<PairFigures> mostRecentPairs(int maxSessions, int maxPairs);
+
+    /** How many events went to a session's {@code _other} pair because it had used its own model labels. */
+    long modelOverflows();
 }

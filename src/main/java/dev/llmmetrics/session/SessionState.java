@@ -18,6 +18,11 @@ import org.jspecify.annotations.Nullable;
  */
 final class SessionState {
 
+    /** The state object, its map entry, its ring object and the pairs array, about. */
+    private static final long OVERHEAD = 200;
+    /** One {@link Pair}: header, label reference and fifteen {@code long}s. */
+    private static final long PAIR_BYTES = 136;
+
     final String id;
     /** Which life of this session id this is: the store numbers each state it creates. */
     private final long incarnation;
@@ -28,11 +33,14 @@ final class SessionState {
     /** The pairs of further labels, in order of first use; {@code null} until a session uses a second. */
     private Pair @Nullable [] others;
     private final RecordRing records;
+    /** Most model labels with figures of their own; later models share one more, {@link ModelCatalog#OTHER_LABEL}. */
+    private final int maxModels;
 
-    SessionState(String id, int maxRecords, long nowMs, long incarnation) {
+    SessionState(String id, int maxRecords, int maxModels, long nowMs, long incarnation) {
         this.id = id;
         this.incarnation = incarnation;
         this.records = new RecordRing(maxRecords);
+        this.maxModels = maxModels;
         this.lastActiveMs = nowMs;
     }
 
@@ -52,21 +60,46 @@ final class SessionState {
         lastActiveMs = nowMs;
     }
 
-    /** Adds a completed request of {@code model}, costed by its price once, here. */
-    void add(LlmRequestCompleted e, Model model, long nowMs) {
+    /**
+     * Adds a completed request of {@code model}, costed by its price once, here.
+     *
+     * @return whether its figures went to the session's {@code _other} pair for want of room
+     */
+    boolean add(LlmRequestCompleted e, Model model, long nowMs) {
         long cost = model.priced() ? model.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens()) : -1;
-        pair(model.label()).completed(e, cost);
+        Pair pair = pair(model.label());
+        pair.completed(e, cost);
         records.add(e.timestamp().toEpochMilli(), model, e.durationMs(),
                 e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1, e.promptTokens(), e.completionTokens(),
                 e.totalTokens(), e.cachedTokens(), e.reasoningTokens(), true, e.hasToolCalls(), null, cost);
         lastActiveMs = nowMs;
+        return folded(pair, model);
     }
 
-    void add(LlmRequestFailed e, Model model, long nowMs) {
-        pair(model.label()).failures++;
+    /** Adds a failed request of {@code model}; returns whether it went to the {@code _other} pair for want of room. */
+    boolean add(LlmRequestFailed e, Model model, long nowMs) {
+        Pair pair = pair(model.label());
+        pair.failures++;
         long duration = e.hasDuration() ? e.durationMs() : 0L;
-        records.add(e.timestamp().toEpochMilli(), model, duration, -1, 0, 0, 0, 0, 0, false, false, e.error(), -1);
+        records.add(e.timestamp().toEpochMilli(), model, duration, -1, 0, 0, 0, 0, 0, false, false,
+                kept(e.error()), -1);
         lastActiveMs = nowMs;
+        return folded(pair, model);
+    }
+
+    private static boolean folded(Pair pair, Model model) {
+        return !pair.label.equals(model.label());
+    }
+
+    /** What this session takes on the heap, about: its state, id, map entry, pairs and records. */
+    long bytes() {
+        return OVERHEAD + RecordRing.textBytes(id) + PAIR_BYTES * pairCount() + records.bytes();
+    }
+
+    /** An error text as the store keeps it: cut to {@link SessionStore#MAX_ERROR_CHARS}, marked when cut. */
+    static String kept(String error) {
+        return error.length() <= SessionStore.MAX_ERROR_CHARS ? error
+                : error.substring(0, SessionStore.MAX_ERROR_CHARS - 1) + "…";
     }
 
     /** Changes whenever {@link #snapshot} would give something else; see {@link SessionStore#revision}. */
@@ -84,6 +117,11 @@ final class SessionState {
     /** The aggregates and the records, oldest first, their model names read in {@code catalog}. */
     SessionMetrics snapshot(ModelCatalog catalog) {
         return snapshot(records.toList(catalog));
+    }
+
+    /** How many (session, model) pairs this session has. */
+    int pairCount() {
+        return (first == null ? 0 : 1) + (others == null ? 0 : others.length);
     }
 
     /** Adds this session's pairs to {@code to}. */
@@ -133,6 +171,10 @@ final class SessionState {
                     return other;
                 }
             }
+        }
+        int pairs = 1 + (others == null ? 0 : others.length);
+        if (pairs >= maxModels && !label.equals(ModelCatalog.OTHER_LABEL)) {
+            return pair(ModelCatalog.OTHER_LABEL); // past its own labels a session shares _other
         }
         Pair created = new Pair(label);
         others = others == null ? new Pair[] {created} : append(others, created);

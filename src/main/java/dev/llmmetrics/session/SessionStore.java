@@ -17,11 +17,15 @@ import org.jspecify.annotations.Nullable;
  *   <li>a snapshot of a session is internally consistent;</li>
  *   <li>sessions are listed by recency, most recently active first;</li>
  *   <li>a cleared session is gone at once, and a later event starts it afresh;</li>
- *   <li>it is bounded: past its bounds, or idle for too long, a session is evicted and counted.</li>
+ *   <li>it is bounded: past its bounds (sessions, records per session, bytes), or idle for too long, a
+ *       session is evicted and counted; an error text is kept up to {@link #MAX_ERROR_CHARS}.</li>
  * </ul>
  * A store never calls anyone back: readers, the meters among them, ask it.
  */
 public interface SessionStore extends EventListener {
+
+    /** The most characters of a failure's error text a store keeps; a longer text is cut and ends in "…". */
+    int MAX_ERROR_CHARS = 1024;
 
     /**
      * Applies {@code events} in order, all or none of them: when this throws, the store is as it was.

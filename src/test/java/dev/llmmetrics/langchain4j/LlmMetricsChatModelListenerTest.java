@@ -58,7 +58,7 @@ class LlmMetricsChatModelListenerTest {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final LlmMetrics metrics = LlmMetrics.builder(registry).build();
     private final SessionSeries sessionSeries =
-            new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions()).register(registry);
+            SessionSeries.of(metrics).register(registry);
     private final List<Event> events = new CopyOnWriteArrayList<>();
     private final ChatModelListener listener = LlmMetricsChatModelListener.of(metrics.tracker());
 

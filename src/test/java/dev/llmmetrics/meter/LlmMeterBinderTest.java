@@ -38,7 +38,7 @@ class LlmMeterBinderTest {
         LlmMetrics metrics = LlmMetrics.builder(registry).clock(clock).config(LlmMetricsConfig.builder()
                 .maxSessions(maxSessions).maxRecordsPerSession(100).maxMeteredSessions(maxMetered).maxModels(maxModels)
                 .build()).build();
-        new SessionSeries(metrics.sessionFigures(), maxMetered).register(registry);
+        new SessionSeries(metrics.sessionFigures(), maxMetered, Integer.MAX_VALUE).register(registry);
         return metrics;
     }
 

@@ -32,7 +32,7 @@ class SessionSeriesTest {
     void theDirectWriterGivesTheLinesOfTheRegistrysScrapeOfTheSameFamilies(boolean openMetrics) throws IOException {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         InMemorySessionStore store = store(new ModelCatalog(PriceTable.sample(), 10));
-        SessionSeries series = new SessionSeries(store, 1000).register(registry);
+        SessionSeries series = new SessionSeries(store, 1000, Integer.MAX_VALUE).register(registry);
         List<String> ids = List.of("plain", "with \"quotes\"", "back\\slash", "naïve café", "emoji 🚀", "a=b,c{d}", "x\\ny");
         List<String> models = List.of("gpt-4o", "llama-3.1-70b", "claude-sonnet-4");
         SplittableRandom random = new SplittableRandom(11);
@@ -63,12 +63,13 @@ class SessionSeriesTest {
 
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
-    void withoutMeteredSessionsNothingIsWritten(boolean openMetrics) throws IOException {
-        SessionSeries series = new SessionSeries(store(new ModelCatalog(PriceTable.EMPTY, 10)), 10)
+    void withoutSessionsNoPerSessionSeriesAreWrittenAndTheMeteredGaugeIsZero(boolean openMetrics) throws IOException {
+        SessionSeries series = new SessionSeries(store(new ModelCatalog(PriceTable.EMPTY, 10)), 10, Integer.MAX_VALUE)
                 .register(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         series.writeText(out, openMetrics);
-        assertEquals(0, out.size());
+        assertTrue(lines(out).stream().noneMatch(l -> l.startsWith("llm_session_")), lines(out).toString());
+        assertTrue(lines(out).contains("llm_sessions_metered 0.0"), lines(out).toString());
     }
 
     @ParameterizedTest
@@ -78,7 +79,8 @@ class SessionSeriesTest {
         for (int i = 0; i < 50; i++) {
             store.onEvent(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
         }
-        SessionSeries series = new SessionSeries(store, 7).register(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        SessionSeries series = new SessionSeries(store, 7, Integer.MAX_VALUE)
+                .register(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         series.writeText(out, openMetrics);
         long sessions = lines(out).stream().filter(l -> l.startsWith("llm_session_requests_total{")).count();

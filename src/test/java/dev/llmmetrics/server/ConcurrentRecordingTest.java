@@ -27,7 +27,7 @@ class ConcurrentRecordingTest {
         int sessions = 200;
         String[] models = {"gpt-4o", "claude-sonnet", "llama-3"};
         try (LlmMetrics metrics = LlmMetrics.builder(registry).build()) {
-            new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions()).register(registry);
+            SessionSeries.of(metrics).register(registry);
             CountDownLatch go = new CountDownLatch(1);
             ExecutorService pool = Executors.newFixedThreadPool(threads);
             try {

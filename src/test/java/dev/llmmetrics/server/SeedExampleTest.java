@@ -28,7 +28,7 @@ class SeedExampleTest {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final LlmMetrics metrics = LlmMetrics.builder(registry).build();
     private final SessionSeries sessionSeries =
-            new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions()).register(registry);
+            SessionSeries.of(metrics).register(registry);
 
     @AfterEach
     void close() {

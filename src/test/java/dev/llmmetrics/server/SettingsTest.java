@@ -94,6 +94,8 @@ class SettingsTest {
                 Map.entry("store.idle.timeout", library.sessionIdleTimeout().toString()),
                 Map.entry("meters.max.sessions", String.valueOf(library.maxMeteredSessions())),
                 Map.entry("meters.max.models", String.valueOf(library.maxModels())),
+                Map.entry("meters.max.pairs", String.valueOf(library.maxMeteredPairs())),
+                Map.entry("meters.max.session.models", String.valueOf(library.maxModelsPerSession())),
                 Map.entry("bus.max.types", String.valueOf(library.maxEventTypes())),
                 Map.entry("ingest.max.body.bytes", String.valueOf(http.maxBodyBytes())),
                 Map.entry("ingest.max.batch", String.valueOf(http.maxBatch())),
@@ -107,7 +109,10 @@ class SettingsTest {
         for (List<String> row : readmeConfigurationRows()) {
             String key = row.get(0);
             String documentedDefault = row.get(2);
-            if (!key.equals("server.host") && !documentedDefault.startsWith("none")) {
+            if (key.equals("store.max.bytes")) {
+                assertEquals("a quarter of the maximum heap, at most 268435456", documentedDefault);
+                assertEquals(Math.min(268435456L, Runtime.getRuntime().maxMemory() / 4), library.maxStoreBytes());
+            } else if (!key.equals("server.host") && !documentedDefault.startsWith("none")) {
                 documented.put(key, documentedDefault);
             }
         }
@@ -131,7 +136,11 @@ class SettingsTest {
         Config c = config(Map.of("store.max.sessions", "7", "store.max.records", "8", "store.idle.timeout", "PT5M",
                 "meters.max.sessions", "9", "meters.max.models", "10", "bus.max.types", "11",
                 "ingest.max.body.bytes", "12", "ingest.max.batch", "13", "llm.metrics.scrape.token", " s "));
-        assertEquals(new LlmMetricsConfig(7, 8, Duration.ofMinutes(5), 9, 10, 11), Settings.library(c));
+        assertEquals(LlmMetricsConfig.builder().maxSessions(7).maxRecordsPerSession(8).sessionIdleTimeout(Duration.ofMinutes(5))
+                .maxMeteredSessions(9).maxModels(10).maxEventTypes(11).build(), Settings.library(c));
+        assertEquals(LlmMetricsConfig.builder().maxStoreBytes(2097152).maxMeteredPairs(15).maxModelsPerSession(3).build(),
+                Settings.library(config(Map.of("store.max.bytes", "2097152", "meters.max.pairs", "15",
+                        "meters.max.session.models", "3"))));
         HttpSettings http = Settings.http(c);
         assertEquals(12, http.maxBodyBytes());
         assertEquals(13, http.maxBatch());

@@ -38,7 +38,7 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
         store.onEvent(LlmRequestCompleted.builder("s", "claude").durationMs(200).promptTokens(4).completionTokens(4).totalTokens(8).hasToolCalls(false).build());
         store.onEvent(LlmRequestFailed.builder("s", "mistral").error("boom").build());
 
-        List<PairFigures> pairs = store.mostRecentPairs(10);
+        List<PairFigures> pairs = store.mostRecentPairs(10, 100);
         PairFigures gpt = pairs.get(0);
         PairFigures other = pairs.get(1);
         assertEquals(2, pairs.size(), "models past the label bound share _other: " + pairs);
@@ -68,9 +68,9 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
             store.onEvent(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
             millis.addAndGet(1_000);
         }
-        Set<String> shown = store.mostRecentPairs(5).stream().map(PairFigures::sessionId).collect(Collectors.toSet());
+        Set<String> shown = store.mostRecentPairs(5, 100).stream().map(PairFigures::sessionId).collect(Collectors.toSet());
         assertEquals(Set.of("s15", "s16", "s17", "s18", "s19"), shown);
-        assertEquals(20, store.mostRecentPairs(50).size());
-        assertTrue(store.mostRecentPairs(0).isEmpty());
+        assertEquals(20, store.mostRecentPairs(50, 100).size());
+        assertTrue(store.mostRecentPairs(0, 100).isEmpty());
     }
 }
