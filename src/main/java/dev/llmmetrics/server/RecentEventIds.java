@@ -4,12 +4,17 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The {@code event_id}s seen within a time window, so that a producer's retry is acknowledged without
  * being applied twice. {@link #claim(String)} is atomic: of concurrent requests carrying the same id,
- * exactly one claims it. Bounded: past {@code capacity} ids the oldest are forgotten early, which
- * shortens the window rather than growing memory.
+ * exactly one claims it. Bounded as a whole: the map of ids and the queue that orders them for expiry each
+ * hold at most {@code capacity} entries, past which the oldest are forgotten early (a shorter window rather
+ * than more memory), a released claim included.
+ *
+ * <p>Written by hand rather than with a Caffeine cache: a retry comes soon after its first try, so the newest
+ * ids must be the last forgotten, and Caffeine's size eviction may drop a new entry first.
  */
 final class RecentEventIds {
 
@@ -19,6 +24,8 @@ final class RecentEventIds {
 
     private final ConcurrentHashMap<String, Long> claimedAt = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Claim> order = new ConcurrentLinkedQueue<>();
+    /** Entries in {@link #order}: its own size() walks the queue. */
+    private final AtomicInteger queued = new AtomicInteger();
     private final long windowMs;
     private final int capacity;
     private final InstantSource clock;
@@ -35,7 +42,6 @@ final class RecentEventIds {
     /** {@code true} if {@code id} was not claimed within the window, and is now; {@code false} for a repeat. */
     boolean claim(String id) {
         long now = clock.millis();
-        forgetExpired(now);
         Long previous = claimedAt.putIfAbsent(id, now);
         if (previous != null) {
             if (now - previous < windowMs || !claimedAt.replace(id, previous, now)) {
@@ -43,6 +49,8 @@ final class RecentEventIds {
             }
         }
         order.add(new Claim(id, now));
+        queued.incrementAndGet();
+        forgetExpired(now);
         return true;
     }
 
@@ -51,14 +59,16 @@ final class RecentEventIds {
         claimedAt.remove(id);
     }
 
+    /** Entries held: ids remembered and claims queued for expiry, each at most the capacity. */
     int size() {
-        return claimedAt.size();
+        return Math.max(claimedAt.size(), queued.get());
     }
 
     private void forgetExpired(long now) {
         Claim oldest;
-        while ((oldest = order.peek()) != null && (now - oldest.atMs() >= windowMs || claimedAt.size() > capacity)) {
+        while ((oldest = order.peek()) != null && (now - oldest.atMs() >= windowMs || queued.get() > capacity)) {
             if (order.remove(oldest)) {
+                queued.decrementAndGet();
                 claimedAt.remove(oldest.id(), oldest.atMs());
             }
         }

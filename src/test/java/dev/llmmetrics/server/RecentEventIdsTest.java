@@ -45,4 +45,18 @@ class RecentEventIdsTest {
         ids.release("x");
         assertTrue(ids.claim("x"));
     }
+
+    @Test
+    void aBatchRetriedThroughAFailingPathKeepsTheStructureWithinItsCapacity() {
+        RecentEventIds ids = new RecentEventIds(Duration.ofHours(1), 1_000, clock);
+        for (int retry = 0; retry < 200_000; retry++) {
+            for (int i = 0; i < 10; i++) {
+                assertTrue(ids.claim("batch-" + i), "a released claim can be claimed again");
+            }
+            for (int i = 0; i < 10; i++) {
+                ids.release("batch-" + i); // what the ingest does when the events could not be applied
+            }
+            assertTrue(ids.size() <= 1_000, "bounded at retry " + retry + ": " + ids.size());
+        }
+    }
 }
