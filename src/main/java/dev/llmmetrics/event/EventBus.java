@@ -28,13 +28,18 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>The bus is thread-safe. Publishing takes no lock and allocates nothing once a type has been seen;
  * subscribing and unsubscribing copy the listener array of one type and may happen at any time.
  * The number of distinct type names is bounded ({@link #DEFAULT_MAX_TYPES} by default), so that a
- * producer inventing type names cannot grow the bus without limit.
+ * producer inventing type names cannot grow the bus without limit; a type's slot is given back once it has
+ * no listener and no event for {@link #TYPE_IDLE_TIMEOUT} (within twice that), when a new type needs it.
  */
 public final class EventBus {
 
     /** The default bound on distinct event type names. */
     public static final int DEFAULT_MAX_TYPES = 1_000;
 
+    /** How long a type without listeners may see no event before its slot can go to a new type. */
+    public static final Duration TYPE_IDLE_TIMEOUT = Duration.ofHours(1);
+
+    private static final long SWEEP_INTERVAL_MS = 1_000;
     private static final Logger LOG = System.getLogger(EventBus.class.getName());
     private static final long FAILURE_LOG_INTERVAL_NANOS = Duration.ofSeconds(1).toNanos();
     private static final Registration[] NONE = new Registration[0];
@@ -42,7 +47,9 @@ public final class EventBus {
     private final ConcurrentHashMap<String, Channel> channels = new ConcurrentHashMap<>();
     /** Held while a new type name gets its channel, so that the bound on type names is never exceeded. */
     private final Object newTypes = new Object();
-    private final Channel allTypes = new Channel("*");
+    /** When {@link #freeIdleSlots()} last looked, so that a flood of new types pays for one look a second. */
+    private long lastSweepMs = Long.MIN_VALUE / 2;
+    private final Channel allTypes = new Channel("*", 0);
     private final int maxTypes;
     private final InstantSource clock;
     private final Instant startedAt;
@@ -67,7 +74,7 @@ public final class EventBus {
         this.startedAt = clock.instant();
         for (String type : new String[] {EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
                 EventTypes.LLM_REQUEST_FAILED}) {
-            channels.put(type, new Channel(type));
+            channels.put(type, new Channel(type, startedAt.toEpochMilli()));
         }
     }
 
@@ -104,7 +111,12 @@ public final class EventBus {
 
     /** Whether an event of {@code type} can be published without exceeding the bound on type names. */
     public boolean accepts(String type) {
-        return channels.containsKey(type) || channels.size() < maxTypes;
+        if (channels.containsKey(type) || channels.size() < maxTypes) {
+            return true;
+        }
+        synchronized (newTypes) {
+            return channels.size() < maxTypes || freeIdleSlots() > 0;
+        }
     }
 
     /**
@@ -131,10 +143,14 @@ public final class EventBus {
         synchronized (newTypes) {
             missing.removeIf(channels::containsKey);
             if (channels.size() + missing.size() > maxTypes) {
-                return false;
+                freeIdleSlots();
+                if (channels.size() + missing.size() > maxTypes) {
+                    return false;
+                }
             }
+            long now = clock.millis();
             for (String type : missing) {
-                channels.computeIfAbsent(type, Channel::new);
+                channels.computeIfAbsent(type, t -> new Channel(t, now));
             }
             return true;
         }
@@ -173,13 +189,42 @@ public final class EventBus {
             if (channel != null) {
                 return channel;
             }
-            if (channels.size() >= maxTypes) {
+            if (channels.size() >= maxTypes && freeIdleSlots() == 0) {
                 throw new IllegalStateException("too many distinct event types (limit " + maxTypes + "); not accepting " + type);
             }
-            channel = new Channel(type);
+            channel = new Channel(type, clock.millis());
             channels.put(type, channel);
             return channel;
         }
+    }
+
+    /**
+     * Gives back the slots of the types that have no listener and saw no event for the idle timeout; the LLM
+     * types always keep theirs. Called with {@link #newTypes} held, only when a new type finds the bound
+     * reached. A channel's events are read from its counter, so publishing pays nothing for this.
+     *
+     * @return how many slots were freed
+     */
+    private int freeIdleSlots() {
+        long now = clock.millis();
+        if (now - lastSweepMs < SWEEP_INTERVAL_MS) {
+            return 0;
+        }
+        lastSweepMs = now;
+        int freed = 0;
+        for (Channel c : channels.values()) {
+            if (c.listeners.length > 0 || EventTypes.isLlmRequestType(c.type)) {
+                continue;
+            }
+            long published = c.published.sum();
+            if (published != c.publishedWhenSeen) {
+                c.publishedWhenSeen = published;
+                c.seenChangingAtMs = now;
+            } else if (now - c.seenChangingAtMs >= TYPE_IDLE_TIMEOUT.toMillis() && channels.remove(c.type, c)) {
+                freed++;
+            }
+        }
+        return freed;
     }
 
     private static void deliver(Registration[] registrations, Event event, Channel channel) {
@@ -201,9 +246,13 @@ public final class EventBus {
         final LongAdder published = new LongAdder();
         final LongAdder failures = new LongAdder();
         volatile Registration[] listeners = NONE;
+        /** The event count when {@link #freeIdleSlots()} last saw it change, and when; guarded by {@code newTypes}. */
+        long publishedWhenSeen;
+        long seenChangingAtMs;
 
-        Channel(String type) {
+        Channel(String type, long nowMs) {
             this.type = type;
+            this.seenChangingAtMs = nowMs;
         }
 
         Registration add(EventListener listener) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -115,6 +116,32 @@ class EventBusTest {
                 () -> small.publish(new GenericEvent("AGENT_STOPPED", "s")));
         assertTrue(e.getMessage().contains("too many distinct event types"));
         small.publish(LlmRequestStarted.builder("s", "m").messagesCount(1).build());
+    }
+
+    @Test
+    void aTypeWithoutListenersIdleLongerThanTheTimeoutGivesItsSlotToANewType() {
+        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        InstantSource clock = () -> Instant.ofEpochMilli(millis.get());
+        EventBus bus = new EventBus(5, clock);                 // three LLM types and two slots
+        bus.publish(new GenericEvent("ONCE_A", "s"));
+        bus.subscribe("LISTENED", event -> { });
+        assertFalse(bus.accepts("NEW"), "both slots are taken");
+
+        millis.addAndGet(EventBus.TYPE_IDLE_TIMEOUT.toMillis() + 1_000);
+        assertTrue(bus.accepts("NEW"), "the idle type without listeners gave its slot back");
+        bus.publish(new GenericEvent("NEW", "s"));
+        assertFalse(bus.stats().publishedByType().containsKey("ONCE_A"));
+        assertTrue(bus.stats().listenersByType().containsKey("LISTENED"), "a type with a listener keeps its slot");
+
+        millis.addAndGet(1_000);
+        bus.publish(new GenericEvent("NEW", "s"));             // busy: it keeps its slot
+        millis.addAndGet(EventBus.TYPE_IDLE_TIMEOUT.toMillis() / 2);
+        assertFalse(bus.accepts("OTHER"), "neither the busy type nor the listened one gives its slot back");
+        assertThrows(IllegalStateException.class, () -> bus.publish(new GenericEvent("OTHER", "s")));
+        for (String llm : List.of(EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
+                EventTypes.LLM_REQUEST_FAILED)) {
+            assertTrue(bus.stats().publishedByType().containsKey(llm), "the LLM types never expire");
+        }
     }
 
     @Test
