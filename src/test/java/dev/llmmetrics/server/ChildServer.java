@@ -60,6 +60,15 @@ final class ChildServer implements AutoCloseable {
                 "-Djava.util.logging.config.file=src/main/resources/logging.properties", "dev.llmmetrics.server.Main"), env);
     }
 
+    /** Main as {@link #main}, its JVM started with {@code jvmArgs} (a heap bound, say). */
+    static ChildServer mainWithJvmArgs(List<String> jvmArgs, String... env) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(java()));
+        command.addAll(jvmArgs);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"),
+                "-Djava.util.logging.config.file=src/main/resources/logging.properties", "dev.llmmetrics.server.Main"));
+        return new ChildServer(command, env);
+    }
+
     /** {@code java -jar jar args...}. */
     static ChildServer jar(Path jar, List<String> args, String... env) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(java(), "-jar", jar.toString()));

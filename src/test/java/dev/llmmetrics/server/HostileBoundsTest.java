@@ -1,0 +1,121 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The store's and the scrape's bounds pushed past on the real server: memory in bytes under long error
+ * texts, and per-session series under many sessions times many models.
+ */
+class HostileBoundsTest {
+
+    private static final long STORE_BYTES = 32L << 20;
+    /** What the server holds besides the store after a full collection, generously: classes, Helidon, meters. */
+    private static final long SERVER_BASELINE_BYTES = 48L << 20;
+
+    @Test
+    void longErrorTextsNeverTakeTheStorePastItsBoundInBytes() throws Exception {
+        try (ChildServer server = ChildServer.mainWithJvmArgs(List.of("-Xmx256m"),
+                "STORE_MAX_BYTES", String.valueOf(STORE_BYTES))) {
+            HttpClient client = HttpClient.newHttpClient();
+            String error = "\u4e00".repeat(1_100);                // past the kept length, two bytes a character
+            int sessions = 60;
+            int perSession = 700;
+            for (int s = 0; s < sessions; s++) {
+                for (int from = 0; from < perSession; from += 250) {
+                    StringBuilder batch = new StringBuilder("[");
+                    for (int i = from; i < Math.min(perSession, from + 250); i++) {
+                        batch.append(i == from ? "" : ",").append("{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":\"cjk-")
+                                .append(s).append("\",\"model\":\"m\",\"error\":\"").append(error).append(i).append("\"}");
+                    }
+                    HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(server.base() + "/events"))
+                            .POST(HttpRequest.BodyPublishers.ofString(batch.append(']').toString())).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    assertEquals(202, response.statusCode(), response.body());
+                }
+            }
+            long heapAfterGc = heapAfterFullGc(server, client);
+            System.out.printf("heap after GC: %,d B (store bound %,d B)%n", heapAfterGc, STORE_BYTES);
+            PrometheusText scrape = PrometheusText.parse(get(client, server.base() + "/metrics").body());
+            assertTrue(scrape.value("llm_sessions_evicted_total", "reason", "memory") > 0, "evicted for memory");
+            assertTrue(heapAfterGc < STORE_BYTES + SERVER_BASELINE_BYTES,
+                    "heap after GC " + (heapAfterGc >> 20) + " MiB, bound " + (STORE_BYTES >> 20) + " MiB + "
+                            + (SERVER_BASELINE_BYTES >> 20) + " MiB");
+
+            JsonNode last = TestServer.JSON.readTree(get(client, server.base() + "/events/metrics/session/cjk-" + (sessions - 1)).body());
+            assertEquals(perSession, last.get("total_requests").asLong(), "the most recent session is whole");
+            String kept = last.get("requests").get(0).get("error").asText();
+            assertEquals(1_024, kept.length(), "error texts are kept cut to 1 024 characters");
+            assertTrue(kept.endsWith("…"));
+            assertEquals(200, get(client, server.base() + "/health").statusCode());
+        }
+    }
+
+    @Test
+    void manySessionsTimesManyModelsKeepTheScrapeWithinItsPairBound() {
+        int maxPairs = 200;
+        int sessionModels = 4;
+        try (TestServer server = TestServer.start(Map.of("meters.max.pairs", String.valueOf(maxPairs),
+                "meters.max.session.models", String.valueOf(sessionModels), "meters.max.sessions", "1000"))) {
+            int sessions = 300;
+            int models = 30;
+            for (int s = 0; s < sessions; s++) {
+                StringBuilder batch = new StringBuilder("[");
+                for (int m = 0; m < models; m++) {
+                    batch.append(m == 0 ? "" : ",").append("{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"many-")
+                            .append(s).append("\",\"model\":\"model-").append(m)
+                            .append("\",\"duration_ms\":10,\"prompt_tokens\":1,\"completion_tokens\":1}");
+                }
+                assertEquals(202, server.post("/events", batch.append(']').toString()).statusCode());
+            }
+            String text = server.get("/metrics").body();
+            PrometheusText scrape = PrometheusText.parse(text);
+            Set<String> pairs = new HashSet<>();
+            Set<String> shownSessions = new HashSet<>();
+            for (PrometheusText.Sample sample : scrape.find("llm_session_requests_total")) {
+                pairs.add(sample.labels().get("session") + "|" + sample.labels().get("model"));
+                shownSessions.add(sample.labels().get("session"));
+            }
+            assertTrue(pairs.size() <= maxPairs, pairs.size() + " pairs on the scrape");
+            assertEquals(maxPairs / (sessionModels + 1) * (sessionModels + 1), pairs.size(), "whole sessions fill the budget");
+            assertTrue(pairs.stream().anyMatch(p -> p.endsWith("|_other")), "a session's extra models share _other");
+            assertEquals(shownSessions.size(), scrape.value("llm_sessions_metered"));
+            assertEquals((double) sessions * (models - sessionModels), scrape.value("llm_session_model_overflows_total"));
+            long sessionLines = text.lines().filter(l -> l.startsWith("llm_session_")).count();
+            assertTrue(sessionLines <= 11L * maxPairs, sessionLines + " per-session lines");
+
+            JsonNode session = TestServer.json(server.get("/events/metrics/session/many-0"));
+            assertEquals(models, session.get("total_requests").asLong(), "the session JSON keeps every model's request");
+        }
+    }
+
+    private static HttpResponse<String> get(HttpClient client, String url) throws IOException, InterruptedException {
+        return client.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Runs a full collection in the server's JVM (jcmd), then reads its heap in use from its own scrape. */
+    private static long heapAfterFullGc(ChildServer server, HttpClient client) throws Exception {
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        Process gc = new ProcessBuilder(jcmd.toString(), String.valueOf(server.process.pid()), "GC.run")
+                .redirectErrorStream(true).start();
+        gc.getInputStream().readAllBytes();
+        assertTrue(gc.waitFor(60, TimeUnit.SECONDS) && gc.exitValue() == 0, "jcmd GC.run");
+        PrometheusText scrape = PrometheusText.parse(get(client, server.base() + "/metrics").body());
+        return (long) scrape.sum("jvm_memory_used_bytes", "area", "heap");
+    }
+}
