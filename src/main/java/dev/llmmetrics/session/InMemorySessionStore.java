@@ -303,7 +303,10 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     private void enforceBytes() {
         while (retainedBytes.sum() > maxBytes && sessions.size() > 1 && evicting.compareAndSet(false, true)) {
             try {
-                int batch = Math.min(evictionBatch, sessions.size() - 1);
+                // As many of the oldest as the excess takes at the average session size, a batch at most.
+                long excess = retainedBytes.sum() - maxBytes;
+                long average = Math.max(1, retainedBytes.sum() / Math.max(1, sessions.size()));
+                int batch = (int) Math.clamp(excess / average + 1, 1, Math.min(evictionBatch, sessions.size() - 1));
                 for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs, batch)) {
                     if (remove(victim)) {
                         evictedForMemory.increment();

@@ -73,4 +73,64 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
         assertEquals(20, store.mostRecentPairs(50, 100).size());
         assertTrue(store.mostRecentPairs(0, 100).isEmpty());
     }
+
+    @Test
+    void pastItsBoundInBytesTheLeastRecentlyActiveSessionsAreEvictedForMemory() {
+        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        long bound = 2L << 20;
+        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10_000).maxRecordsPerSession(1_000)
+                .idleTimeout(Duration.ofHours(1)).clock(() -> Instant.ofEpochMilli(millis.get())).maxBytes(bound).build();
+        String error = "\u4e00".repeat(4_000);
+        for (int s = 0; s < 40; s++) {
+            for (int i = 0; i < 50; i++) {
+                store.onEvent(LlmRequestFailed.builder("s" + s, "m").error(error).build());
+            }
+            millis.addAndGet(1_000);
+            assertTrue(store.retainedBytes() <= bound, "within the bound after session " + s + ": " + store.retainedBytes());
+        }
+        assertTrue(store.evictions(EvictionReason.MEMORY) > 0);
+        assertTrue(store.session("s0").isEmpty(), "the oldest went first");
+        SessionMetrics newest = store.session("s39").orElseThrow();
+        assertEquals(50, newest.totalRequests());
+        String kept = newest.requests().get(0).error();
+        assertEquals(SessionStore.MAX_ERROR_CHARS, kept.length());
+        assertTrue(kept.endsWith("…"));
+
+        for (int s = 0; s < 40; s++) {
+            store.clear("s" + s);
+        }
+        assertEquals(0, store.retainedBytes(), "what a session counted goes with it");
+    }
+
+    @Test
+    void aSessionPastItsOwnModelLabelsCountsTheRestUnderOther() {
+        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10).maxRecordsPerSession(100)
+                .idleTimeout(Duration.ofHours(1)).maxModelsPerSession(3).build();
+        for (int m = 0; m < 10; m++) {
+            store.onEvent(LlmRequestCompleted.builder("s", "model-" + m).durationMs(1).promptTokens(1).build());
+        }
+        List<PairFigures> pairs = store.mostRecentPairs(10, 100);
+        assertEquals(List.of("model-0", "model-1", "model-2", ModelCatalog.OTHER_LABEL),
+                pairs.stream().map(PairFigures::model).toList());
+        assertEquals(7, pairs.get(3).successes());
+        assertEquals(7, store.modelOverflows());
+        assertEquals(10, store.session("s").orElseThrow().successfulRequests(), "the session's totals are whole");
+        assertEquals("model-9", store.session("s").orElseThrow().requests().get(9).model(), "records keep their model");
+    }
+
+    @Test
+    void theFiguresStopAtTheirPairBudgetWithWholeSessionsMostRecentFirst() {
+        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        InMemorySessionStore store = inMemory(100, 2, () -> Instant.ofEpochMilli(millis.get()),
+                new ModelCatalog(PriceTable.EMPTY, 10));
+        for (int s = 0; s < 10; s++) {
+            for (String model : List.of("a", "b")) {
+                store.onEvent(LlmRequestCompleted.builder("s" + s, model).durationMs(1).build());
+            }
+            millis.addAndGet(1_000);
+        }
+        List<PairFigures> pairs = store.mostRecentPairs(100, 5);
+        assertEquals(4, pairs.size(), "two whole sessions fit in five pairs");
+        assertEquals(List.of("s9", "s9", "s8", "s8"), pairs.stream().map(PairFigures::sessionId).toList());
+    }
 }
