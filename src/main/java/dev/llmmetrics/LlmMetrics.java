@@ -22,9 +22,9 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * llm-metrics inside an application: the event bus, the call tracker, and two independent listeners of the
- * bus, the session store and the meters on the application's {@link MeterRegistry}. Both resolve model names
- * through one {@link ModelCatalog}.
+ * llm-metrics inside an application: the event bus, the call tracker, the session store that records every
+ * event before the bus delivers it, and the meters on the application's {@link MeterRegistry}, a listener of
+ * the bus. Both resolve model names through one {@link ModelCatalog}.
  *
  * <pre>{@code
  * LlmMetrics metrics = LlmMetrics.builder(registry).build();
@@ -53,24 +53,24 @@ public final class LlmMetrics implements AutoCloseable {
 
     private LlmMetrics(Builder builder) {
         this.config = builder.config;
-        this.bus = new EventBus(config.maxEventTypes(), builder.clock);
         ModelCatalog catalog = new ModelCatalog(builder.prices, config.maxModels());
         this.store = InMemorySessionStore.builder()
                 .maxSessions(config.maxSessions())
                 .maxRecordsPerSession(config.maxRecordsPerSession())
                 .maxModelsPerSession(config.maxModelsPerSession())
                 .maxBytes(config.maxStoreBytes())
+                .dedupe(builder.dedupeWindow, builder.dedupeMaxIds)
                 .idleTimeout(config.sessionIdleTimeout())
                 .clock(builder.clock)
                 .catalog(catalog)
                 .build();
+        this.bus = new EventBus(config.maxEventTypes(), builder.clock, store);
         this.meters = LlmMeterBinder.builder().catalog(catalog).store(store)
                 .semanticConventions(builder.semanticConventions).build();
         meters.bindTo(builder.registry);
         List<Subscription> subscribed = new java.util.ArrayList<>();
         for (String type : List.of(EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
                 EventTypes.LLM_REQUEST_FAILED)) {
-            subscribed.add(bus.subscribe(type, store));
             subscribed.add(bus.subscribe(type, meters));
         }
         this.subscriptions = List.copyOf(subscribed);
@@ -116,7 +116,7 @@ public final class LlmMetrics implements AutoCloseable {
         return meters;
     }
 
-    /** Stops the idle sweeper and unsubscribes the store and the meters; the meters stay in the registry. */
+    /** Stops the idle sweeper and unsubscribes the meters; the meters stay in the registry. */
     @Override
     public void close() {
         sweeper.shutdownNow();
@@ -138,6 +138,8 @@ public final class LlmMetrics implements AutoCloseable {
         private InstantSource clock = InstantSource.system();
         private PriceTable prices = PriceTable.EMPTY;
         private boolean semanticConventions;
+        private Duration dedupeWindow = InMemorySessionStore.DEFAULT_DEDUPE_WINDOW;
+        private int dedupeMaxIds = InMemorySessionStore.DEFAULT_DEDUPE_MAX_IDS;
 
         private Builder(MeterRegistry registry) {
             this.registry = Objects.requireNonNull(registry, "registry");
@@ -165,6 +167,17 @@ public final class LlmMetrics implements AutoCloseable {
          */
         public Builder semanticConventions(boolean enabled) {
             this.semanticConventions = enabled;
+            return this;
+        }
+
+        /**
+         * How long an applied event id is remembered, so that a producer's retry is applied once, and how
+         * many ids at most; {@link InMemorySessionStore#DEFAULT_DEDUPE_WINDOW} and
+         * {@link InMemorySessionStore#DEFAULT_DEDUPE_MAX_IDS} unless set.
+         */
+        public Builder dedupe(Duration window, int maxIds) {
+            this.dedupeWindow = Objects.requireNonNull(window, "window");
+            this.dedupeMaxIds = maxIds;
             return this;
         }
 

@@ -96,7 +96,7 @@ public final class MemoryBenchmark {
         Ids ids = new Ids(1);
         Random random = new Random(3);
         for (int i = 0; i < sessions; i++) {
-            store.onEvent(event(ids.next(), i, random, sharedModels));
+            store.record(event(ids.next(), i, random, sharedModels));
         }
         long after = liveBytes();
         check(store.sessionCount() == sessions, "store lost sessions");
@@ -132,7 +132,7 @@ public final class MemoryBenchmark {
         for (int r = 0; r < perSession; r++) {
             Ids ids = new Ids(2);
             for (int i = 0; i < sessions; i++) {
-                store.onEvent(event(ids.next(), i, random, false));
+                store.record(event(ids.next(), i, random, false));
             }
         }
     }

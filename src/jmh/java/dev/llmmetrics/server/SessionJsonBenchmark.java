@@ -49,10 +49,10 @@ public class SessionJsonBenchmark {
         Random random = new Random(3);
         for (int i = 0; i < records; i++) {
             if (i % 25 == 24) {
-                store.onEvent(LlmRequestFailed.builder(id, "gpt-4o").error("TimeoutException: read timed out")
+                store.record(LlmRequestFailed.builder(id, "gpt-4o").error("TimeoutException: read timed out")
                         .timestamp(Fixtures.T0).durationMs(30_000L).build());
             } else {
-                store.onEvent(Fixtures.completed(id, i % 3 == 0 ? "gpt-4o-mini" : "gpt-4o", random));
+                store.record(Fixtures.completed(id, i % 3 == 0 ? "gpt-4o-mini" : "gpt-4o", random));
             }
         }
         snapshot = store.session(id).orElseThrow();

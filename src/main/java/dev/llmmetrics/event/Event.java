@@ -54,4 +54,10 @@ public sealed interface Event permits LlmRequestStarted, LlmRequestCompleted, Ll
 
     /** When the event happened. */
     Instant timestamp();
+
+    /**
+     * The producer's id of this event, the key of idempotent retries: a store applies an event whose id it
+     * has applied before only once; {@code null} when the producer gives none.
+     */
+    @Nullable String eventId();
 }

@@ -8,6 +8,7 @@ import java.time.InstantSource;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -16,12 +17,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 
 /**
  * In-process publish/subscribe of {@link Event}s by type name.
  *
- * <p>Dispatch happens on the publisher's thread, in subscription order: there is no queue that could
- * overflow, and when {@link #publish(Event)} returns every listener has seen the event. A listener that
+ * <p>A bus may have a {@link Recorder}, the record of truth (the session store): an event is recorded first,
+ * and reaches the listeners only once recorded, so that every listener sees exactly what the record holds; a
+ * repeated event id is recorded once and delivered once, and a recording failure reaches the publisher, with
+ * nothing delivered. Dispatch happens on the publisher's thread, in subscription order: there is no queue
+ * that could overflow, and when {@link #publish(Event)} returns every listener has seen the event. A listener that
  * throws is isolated: the exception is logged (at most once a second per listener), counted in
  * {@link #stats()}, and neither the publisher nor the other listeners notice it.
  *
@@ -53,6 +58,7 @@ public final class EventBus {
     private final int maxTypes;
     private final InstantSource clock;
     private final Instant startedAt;
+    private final @Nullable Recorder recorder;
 
     /** A bus with the default bound on type names. */
     public EventBus() {
@@ -66,12 +72,25 @@ public final class EventBus {
      * @param clock    the clock used for the start time and uptime
      */
     public EventBus(int maxTypes, InstantSource clock) {
+        this(maxTypes, clock, null);
+    }
+
+    /**
+     * A bus accepting at most {@code maxTypes} distinct type names, whose events are recorded by
+     * {@code recorder} before they reach the listeners.
+     *
+     * @param maxTypes the bound on distinct type names; positive
+     * @param clock    the clock used for the start time and uptime
+     * @param recorder the record of truth, or {@code null} for none
+     */
+    public EventBus(int maxTypes, InstantSource clock, @Nullable Recorder recorder) {
         if (maxTypes < 1) {
             throw new IllegalArgumentException("maxTypes must be positive, was " + maxTypes);
         }
         this.maxTypes = maxTypes;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.startedAt = clock.instant();
+        this.recorder = recorder;
         for (String type : new String[] {EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
                 EventTypes.LLM_REQUEST_FAILED}) {
             channels.put(type, new Channel(type, startedAt.toEpochMilli()));
@@ -98,12 +117,42 @@ public final class EventBus {
     }
 
     /**
-     * Delivers {@code event} to the listeners of its type, then to the listeners of every type.
+     * Records {@code event}, then delivers it to the listeners of its type and to the listeners of every type;
+     * a repeat of a recorded event id is neither recorded nor delivered again.
      *
-     * @throws IllegalStateException if the event's type is new and the bound on distinct type names is reached
+     * @return whether the event was recorded and delivered, {@code false} for a repeat
+     * @throws IllegalStateException    if the event's type is new and the bound on distinct type names is reached
+     * @throws RecordingFailedException if the recorder could not record it; then it was not delivered
      */
-    public void publish(Event event) {
+    public boolean publish(Event event) {
         Channel channel = channel(event.type());
+        if (recorder != null && !recorder.record(event)) {
+            return false;
+        }
+        deliver(channel, event);
+        return true;
+    }
+
+    /**
+     * Records {@code events} all or none, then delivers each recorded one as {@link #publish(Event)} does.
+     * Reserve their types first ({@link #reserve(Collection)}) to be sure none is refused for want of room.
+     *
+     * @return the events recorded and delivered, in order: all but the repeats of recorded event ids
+     * @throws IllegalStateException    if a type is new and the bound on distinct type names is reached
+     * @throws RecordingFailedException if the recorder could not record them; then none was delivered
+     */
+    public List<Event> publishAll(List<? extends Event> events) {
+        for (Event event : events) {
+            channel(event.type());
+        }
+        List<Event> recorded = recorder != null ? recorder.record(events) : List.copyOf(events);
+        for (Event event : recorded) {
+            deliver(channel(event.type()), event);
+        }
+        return recorded;
+    }
+
+    private void deliver(Channel channel, Event event) {
         channel.published.increment();
         deliver(channel.listeners, event, channel);
         deliver(allTypes.listeners, event, channel);

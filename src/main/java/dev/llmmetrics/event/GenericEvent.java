@@ -14,9 +14,10 @@ import org.jspecify.annotations.Nullable;
  * @param correlationId ties related events together; {@code null} when none
  * @param timestamp     when it happened, years 1 to 9999
  * @param attributes    free-form string attributes; an unmodifiable copy
+ * @param eventId       the producer's id of this event, for idempotent retries; {@code null} when none
  */
 public record GenericEvent(String type, @Nullable String sessionId, @Nullable String correlationId, Instant timestamp,
-                           Map<String, String> attributes) implements Event {
+                           Map<String, String> attributes, @Nullable String eventId) implements Event {
 
     /** The most attributes one event may carry. */
     public static final int MAX_ATTRIBUTES = 64;
@@ -30,7 +31,7 @@ public record GenericEvent(String type, @Nullable String sessionId, @Nullable St
      * @throws InvalidEventException naming the first field that is not valid
      */
     public GenericEvent(String type, @Nullable String sessionId, @Nullable String correlationId,
-                        @Nullable Instant timestamp, @Nullable Map<String, String> attributes) {
+                        @Nullable Instant timestamp, @Nullable Map<String, String> attributes, @Nullable String eventId) {
         if (!EventTypes.isValidTypeName(type)) {
             throw Checks.invalid("type", "must be an upper-snake name of at most "
                     + EventTypes.MAX_TYPE_LENGTH + " characters such as AGENT_STARTED");
@@ -54,10 +55,17 @@ public record GenericEvent(String type, @Nullable String sessionId, @Nullable St
             });
             this.attributes = Map.copyOf(attributes);
         }
+        this.eventId = Checks.optionalId("eventId", eventId);
+    }
+
+    /** A generic event without an event id; see the canonical constructor. */
+    public GenericEvent(String type, @Nullable String sessionId, @Nullable String correlationId,
+                        @Nullable Instant timestamp, @Nullable Map<String, String> attributes) {
+        this(type, sessionId, correlationId, timestamp, attributes, null);
     }
 
     /** A generic event of the given type for a session, timestamped now, without attributes. */
     public GenericEvent(String type, @Nullable String sessionId) {
-        this(type, sessionId, null, null, Map.of());
+        this(type, sessionId, null, null, Map.of(), null);
     }
 }

@@ -27,11 +27,13 @@ import org.jspecify.annotations.Nullable;
  *                           0 to {@code completionTokens}, 0 when not reported
  * @param timeToFirstTokenMs for a streamed response, milliseconds from the start of the call to its first
  *                           token, 0 to {@code durationMs}; {@code null} when not streamed or not measured
+ * @param eventId            the producer's id of this event, for idempotent retries; {@code null} when none
  */
 public record LlmRequestCompleted(String sessionId, String model, long durationMs, int promptTokens,
                                   int completionTokens, int totalTokens, boolean hasToolCalls,
                                   @Nullable String correlationId, Instant timestamp, int cachedTokens,
-                                  int reasoningTokens, @Nullable Long timeToFirstTokenMs) implements Event {
+                                  int reasoningTokens, @Nullable Long timeToFirstTokenMs, @Nullable String eventId)
+        implements Event {
 
     /**
      * Validates every field; see the class description. A {@code null} timestamp means now (UTC).
@@ -41,7 +43,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
     public LlmRequestCompleted(String sessionId, String model, long durationMs, int promptTokens,
                                int completionTokens, int totalTokens, boolean hasToolCalls,
                                @Nullable String correlationId, @Nullable Instant timestamp, int cachedTokens,
-                               int reasoningTokens, @Nullable Long timeToFirstTokenMs) {
+                               int reasoningTokens, @Nullable Long timeToFirstTokenMs, @Nullable String eventId) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.durationMs = Checks.durationMs("durationMs", durationMs);
@@ -59,6 +61,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
             Checks.partOf("timeToFirstTokenMs", timeToFirstTokenMs.longValue(), "durationMs", durationMs);
         }
         this.timeToFirstTokenMs = timeToFirstTokenMs;
+        this.eventId = Checks.optionalId("eventId", eventId);
     }
 
     /**
@@ -92,6 +95,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         private boolean hasToolCalls;
         private @Nullable String correlationId;
         private @Nullable Instant timestamp;
+        private @Nullable String eventId;
         private int cachedTokens;
         private int reasoningTokens;
         private @Nullable Long timeToFirstTokenMs;
@@ -143,6 +147,12 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
             return this;
         }
 
+        /** The producer's id of this event, for idempotent retries; {@code null}, the default, for none. */
+        public Builder eventId(@Nullable String eventId) {
+            this.eventId = eventId;
+            return this;
+        }
+
         /** Of the prompt tokens, those served from the provider's prompt cache; 0 unless set. */
         public Builder cachedTokens(int cachedTokens) {
             this.cachedTokens = cachedTokens;
@@ -173,7 +183,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         public LlmRequestCompleted build() {
             return new LlmRequestCompleted(sessionId, model, durationMs, promptTokens, completionTokens,
                     totalTokens != null ? totalTokens : sum(), hasToolCalls, correlationId, timestamp, cachedTokens,
-                    reasoningTokens, timeToFirstTokenMs);
+                    reasoningTokens, timeToFirstTokenMs, eventId);
         }
 
         private int sum() {

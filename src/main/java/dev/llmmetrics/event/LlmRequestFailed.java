@@ -19,9 +19,10 @@ import org.jspecify.annotations.Nullable;
  * @param durationMs    how long the call ran before it failed, in milliseconds, 0 to
  *                      {@link Event#MAX_DURATION_MS}; {@code null} when unknown (events from outside the JVM
  *                      often do not know it)
+ * @param eventId       the producer's id of this event, for idempotent retries; {@code null} when none
  */
 public record LlmRequestFailed(String sessionId, String model, String error, @Nullable String correlationId,
-                               Instant timestamp, @Nullable Long durationMs) implements Event {
+                               Instant timestamp, @Nullable Long durationMs, @Nullable String eventId) implements Event {
 
     /** The longest error text accepted. */
     public static final int MAX_ERROR_LENGTH = 4096;
@@ -32,7 +33,7 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
      * @throws InvalidEventException naming the first field that is not valid
      */
     public LlmRequestFailed(String sessionId, String model, String error, @Nullable String correlationId,
-                            @Nullable Instant timestamp, @Nullable Long durationMs) {
+                            @Nullable Instant timestamp, @Nullable Long durationMs, @Nullable String eventId) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.error = Checks.text("error", error, MAX_ERROR_LENGTH, true);
@@ -42,6 +43,7 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
             Checks.durationMs("durationMs", durationMs.longValue());
         }
         this.durationMs = durationMs;
+        this.eventId = Checks.optionalId("eventId", eventId);
     }
 
     /**
@@ -69,6 +71,7 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
         private @Nullable String error;
         private @Nullable String correlationId;
         private @Nullable Instant timestamp;
+        private @Nullable String eventId;
         private @Nullable Long durationMs;
 
         private Builder(String sessionId, String model) {
@@ -94,6 +97,12 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
             return this;
         }
 
+        /** The producer's id of this event, for idempotent retries; {@code null}, the default, for none. */
+        public Builder eventId(@Nullable String eventId) {
+            this.eventId = eventId;
+            return this;
+        }
+
         /** How long the call ran before it failed, in milliseconds; {@code null}, the default, when unknown. */
         public Builder durationMs(@Nullable Long durationMs) {
             this.durationMs = durationMs;
@@ -107,7 +116,7 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
          */
         public LlmRequestFailed build() {
             return new LlmRequestFailed(sessionId, model, Checks.present("error", error), correlationId, timestamp,
-                    durationMs);
+                    durationMs, eventId);
         }
     }
 }

@@ -17,9 +17,11 @@ import org.jspecify.annotations.Nullable;
  * @param toolsCount    tools offered to the model; not negative
  * @param correlationId ties this event to the call's COMPLETED or FAILED event; {@code null} when none
  * @param timestamp     when the call started, years 1 to 9999
+ * @param eventId       the producer's id of this event, for idempotent retries; {@code null} when none
  */
 public record LlmRequestStarted(String sessionId, String model, int messagesCount, int toolsCount,
-                                @Nullable String correlationId, Instant timestamp) implements Event {
+                                @Nullable String correlationId, Instant timestamp, @Nullable String eventId)
+        implements Event {
 
     /**
      * Validates every field; see the class description. A {@code null} timestamp means now (UTC).
@@ -27,13 +29,14 @@ public record LlmRequestStarted(String sessionId, String model, int messagesCoun
      * @throws InvalidEventException naming the first field that is not valid
      */
     public LlmRequestStarted(String sessionId, String model, int messagesCount, int toolsCount,
-                             @Nullable String correlationId, @Nullable Instant timestamp) {
+                             @Nullable String correlationId, @Nullable Instant timestamp, @Nullable String eventId) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.messagesCount = Checks.nonNegative("messagesCount", messagesCount);
         this.toolsCount = Checks.nonNegative("toolsCount", toolsCount);
         this.correlationId = Checks.optionalId("correlationId", correlationId);
         this.timestamp = Checks.timestamp(timestamp);
+        this.eventId = Checks.optionalId("eventId", eventId);
     }
 
     /**
@@ -57,6 +60,7 @@ public record LlmRequestStarted(String sessionId, String model, int messagesCoun
         private int toolsCount;
         private @Nullable String correlationId;
         private @Nullable Instant timestamp;
+        private @Nullable String eventId;
 
         private Builder(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -87,13 +91,19 @@ public record LlmRequestStarted(String sessionId, String model, int messagesCoun
             return this;
         }
 
+        /** The producer's id of this event, for idempotent retries; {@code null}, the default, for none. */
+        public Builder eventId(@Nullable String eventId) {
+            this.eventId = eventId;
+            return this;
+        }
+
         /**
          * The event.
          *
          * @throws InvalidEventException naming the first field that is not valid
          */
         public LlmRequestStarted build() {
-            return new LlmRequestStarted(sessionId, model, messagesCount, toolsCount, correlationId, timestamp);
+            return new LlmRequestStarted(sessionId, model, messagesCount, toolsCount, correlationId, timestamp, eventId);
         }
     }
 }

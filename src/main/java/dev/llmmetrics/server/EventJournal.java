@@ -37,10 +37,10 @@ final class EventJournal implements AutoCloseable {
     }
 
     /** Writes one batch and returns once it is on disk. */
-    void append(List<Event> events, List<String> eventIds) throws IOException {
+    void append(List<Event> events) throws IOException {
         ArrayNode batch = Json.MAPPER.createArrayNode();
-        for (int i = 0; i < events.size(); i++) {
-            batch.add(EventJson.encode(events.get(i), eventIds.get(i)));
+        for (Event event : events) {
+            batch.add(EventJson.encode(event));
         }
         journal.append(Json.MAPPER.writeValueAsBytes(batch));
     }
@@ -51,10 +51,10 @@ final class EventJournal implements AutoCloseable {
     }
 
     /**
-     * Publishes every journaled event again, in order, remembers its event_id, and clears the sessions
-     * cleared in between; returns how many events.
+     * Publishes every journaled event again, in order (the store applies each event_id once), and clears the
+     * sessions cleared in between; returns how many events.
      */
-    long replay(EventBus bus, SessionStore store, RecentEventIds recentIds) throws IOException {
+    long replay(EventBus bus, SessionStore store) throws IOException {
         long[] events = {0};
         long records = journal.replay(payload -> {
             JsonNode record = read(payload);
@@ -65,10 +65,6 @@ final class EventJournal implements AutoCloseable {
             for (JsonNode node : record) {
                 try {
                     Event event = EventJson.decode(node);
-                    String eventId = EventJson.eventId(node);
-                    if (eventId != null) {
-                        recentIds.claim(eventId);
-                    }
                     bus.publish(event);
                     events[0]++;
                 } catch (EventJson.InvalidField e) {

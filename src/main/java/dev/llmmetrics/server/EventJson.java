@@ -56,7 +56,8 @@ final class EventJson {
             Map.entry("reasoningTokens", "reasoning_tokens"),
             Map.entry("timeToFirstTokenMs", "time_to_first_token_ms"),
             Map.entry("error", "error"),
-            Map.entry("attributes", "attributes"));
+            Map.entry("attributes", "attributes"),
+            Map.entry("eventId", "event_id"));
 
     private EventJson() {
     }
@@ -68,22 +69,6 @@ final class EventJson {
         InvalidField(String field, String reason) {
             super(reason, null, false, false);
             this.field = field;
-        }
-    }
-
-    /**
-     * The event's optional {@code event_id}, the producer's key for idempotent retries; the same rules as
-     * session ids. Call it on a node {@link #decode(JsonNode)} accepted.
-     */
-    static String eventId(JsonNode node) throws InvalidField {
-        String id = string(node, "event_id", false);
-        if (id == null) {
-            return null;
-        }
-        try {
-            return Event.requireValidId("event_id", id);
-        } catch (InvalidEventException e) {
-            throw new InvalidField("event_id", e.getMessage());
         }
     }
 
@@ -105,6 +90,7 @@ final class EventJson {
                             .toolsCount(integer(node, "tools_count", 0))
                             .correlationId(string(node, "correlation_id", false))
                             .timestamp(timestamp(node))
+                            .eventId(string(node, "event_id", false))
                             .build();
                 }
                 case EventTypes.LLM_REQUEST_COMPLETED -> {
@@ -128,6 +114,7 @@ final class EventJson {
                             .cachedTokens(integer(node, "cached_tokens", 0))
                             .reasoningTokens(integer(node, "reasoning_tokens", 0))
                             .timeToFirstTokenMs(firstToken)
+                            .eventId(string(node, "event_id", false))
                             .build();
                 }
                 case EventTypes.LLM_REQUEST_FAILED -> {
@@ -138,12 +125,13 @@ final class EventJson {
                             .correlationId(string(node, "correlation_id", false))
                             .timestamp(timestamp(node))
                             .durationMs(duration)
+                            .eventId(string(node, "event_id", false))
                             .build();
                 }
                 default -> {
                     onlyFields(node, GENERIC_FIELDS);
                     yield new GenericEvent(type, string(node, "session_id", false), string(node, "correlation_id", false),
-                            timestamp(node), attributes(node));
+                            timestamp(node), attributes(node), string(node, "event_id", false));
                 }
             };
         } catch (InvalidEventException e) {
@@ -156,11 +144,11 @@ final class EventJson {
      * The event in the wire format {@link #decode(JsonNode)} reads, with its timestamp and, when given,
      * its {@code event_id}: decoding the result gives an equal event.
      */
-    static ObjectNode encode(Event event, String eventId) {
+    static ObjectNode encode(Event event) {
         ObjectNode node = Json.MAPPER.createObjectNode();
         node.put("type", event.type());
-        if (eventId != null) {
-            node.put("event_id", eventId);
+        if (event.eventId() != null) {
+            node.put("event_id", event.eventId());
         }
         if (event.sessionId() != null) {
             node.put("session_id", event.sessionId());

@@ -43,7 +43,6 @@ public final class HttpApi {
     private final PrometheusMeterRegistry registry;
     private final HttpSettings settings;
     private final Drain drain = new Drain();
-    private final RecentEventIds recentIds;
     private final EventJournal journal;
     private final ModelRates modelRates;
     private final SessionSeries sessionSeries;
@@ -66,7 +65,6 @@ public final class HttpApi {
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.settings = Objects.requireNonNull(settings, "settings");
-        this.recentIds = new RecentEventIds(settings.dedupeWindow(), settings.dedupeMaxIds(), CoarseClock.system());
         this.journal = settings.journal().map(HttpApi::openJournal).orElse(null);
         this.sessionSeries = SessionSeries.of(metrics)
                 .register(registry);
@@ -85,7 +83,7 @@ public final class HttpApi {
         if (journal == null) {
             return 0;
         }
-        long replayed = journal.replay(metrics.bus(), metrics.store(), recentIds);
+        long replayed = journal.replay(metrics.bus(), metrics.store());
         long periodMs = settings.journal().orElseThrow().compactInterval().toMillis();
         maintenance = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("llm-metrics-journal-compaction").daemon(true).factory());
@@ -129,8 +127,7 @@ public final class HttpApi {
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
         routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null)))
                 .register("/health", new HealthService(metrics.store()))
-                .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
-                        recentIds, journal))
+                .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(), journal))
                 .register("/events/metrics", new SessionService(metrics.store(), journal))
                 .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.meters()))
                 .register("/events/metrics", new ModelRatesService(modelRates))

@@ -1,5 +1,6 @@
 package dev.llmmetrics.server;
 
+import dev.llmmetrics.session.InMemorySessionStore;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -48,9 +49,9 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
     /** The default batch limit: 1 000 events. */
     public static final int DEFAULT_MAX_BATCH = 1_000;
     /** The default dedupe window: 10 minutes. */
-    public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofMinutes(10);
+    public static final Duration DEFAULT_DEDUPE_WINDOW = InMemorySessionStore.DEFAULT_DEDUPE_WINDOW;
     /** The default bound on remembered event ids: 100 000. */
-    public static final int DEFAULT_DEDUPE_MAX_IDS = 100_000;
+    public static final int DEFAULT_DEDUPE_MAX_IDS = InMemorySessionStore.DEFAULT_DEDUPE_MAX_IDS;
 
     /** Rejects empty tokens and limits that are not positive. */
     public HttpSettings {

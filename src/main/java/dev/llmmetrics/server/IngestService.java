@@ -3,6 +3,7 @@ package dev.llmmetrics.server;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.event.EventBus;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
@@ -39,15 +40,13 @@ final class IngestService implements HttpService {
     private final EventBus bus;
     private final int maxBodyBytes;
     private final int maxBatch;
-    private final RecentEventIds recentIds;
     private final EventJournal journal;
 
     /** @param journal durable mode's journal, or {@code null} */
-    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, RecentEventIds recentIds, EventJournal journal) {
+    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, EventJournal journal) {
         this.bus = bus;
         this.maxBodyBytes = maxBodyBytes;
         this.maxBatch = maxBatch;
-        this.recentIds = recentIds;
         this.journal = journal;
     }
 
@@ -86,12 +85,10 @@ final class IngestService implements HttpService {
             return;
         }
         List<Event> events = new ArrayList<>(nodes.size());
-        List<String> eventIds = new ArrayList<>(nodes.size());
         List<ApiError.Problem> problems = new ArrayList<>();
         for (int i = 0; i < nodes.size(); i++) {
             try {
                 Event event = EventJson.decode(nodes.get(i));
-                eventIds.add(EventJson.eventId(nodes.get(i)));
                 if (!bus.accepts(event.type())) {
                     problems.add(new ApiError.Problem(i, "type", "too many distinct event types; not accepting " + event.type()));
                 }
@@ -121,30 +118,25 @@ final class IngestService implements HttpService {
                     "the batch's new event types exceed the bound on distinct types; none was applied", problems));
             return;
         }
-        // A retried event (same event_id within the window) is acknowledged and not applied again; the
-        // claim is atomic, so of concurrent duplicates exactly one is applied.
-        List<Event> fresh = new ArrayList<>(events.size());
-        List<String> freshIds = new ArrayList<>(events.size());
-        for (int i = 0; i < events.size(); i++) {
-            String eventId = eventIds.get(i);
-            if (eventId == null || recentIds.claim(eventId)) {
-                fresh.add(events.get(i));
-                freshIds.add(eventId);
-            }
-        }
-        // Durable mode: on disk before it is applied and acknowledged.
-        if (journal != null && !fresh.isEmpty()) {
+        // Durable mode: on disk before it is applied and acknowledged. A retried event (same event_id) is
+        // journaled again and skipped by the store, on replay too.
+        if (journal != null) {
             try {
-                journal.append(fresh, freshIds);
+                journal.append(events);
             } catch (IOException e) {
-                freshIds.stream().filter(Objects::nonNull).forEach(recentIds::release);
                 ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "journal_unavailable",
                         "the events could not be written to the journal; none was applied, retry later");
                 return;
             }
         }
-        for (Event event : fresh) {
-            bus.publish(event);
+        // The store applies the batch all or none and each event_id once; the meters see what it applied.
+        List<Event> fresh;
+        try {
+            fresh = bus.publishAll(events);
+        } catch (RecordingFailedException e) {
+            ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "store_unavailable",
+                    "the events could not be stored; none was applied, retry later");
+            return;
         }
         Json.send(response, Status.ACCEPTED_202, new Accepted(fresh.size(), events.size() - fresh.size()));
     }

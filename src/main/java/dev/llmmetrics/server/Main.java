@@ -86,6 +86,7 @@ public final class Main {
         new UptimeMetrics().bindTo(registry);
 
         LlmMetrics metrics = LlmMetrics.builder(registry).config(libraryConfig).prices(prices).clock(CoarseClock.system())
+                .dedupe(httpSettings.dedupeWindow(), httpSettings.dedupeMaxIds())
                 .semanticConventions(Settings.genAiConventions(config)).build();
 
         HttpApi api = new HttpApi(metrics, registry, httpSettings);

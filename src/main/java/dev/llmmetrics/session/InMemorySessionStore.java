@@ -36,7 +36,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>at most {@code maxModelsPerSession} model labels with figures of their own per session, then
  *       {@code _other};</li>
  *   <li>sessions idle for longer than {@code idleTimeout} are evicted by {@link #evictIdle()}, which the
- *       owner calls periodically.</li>
+ *       owner calls periodically;</li>
+ *   <li>event ids are remembered for the dedupe window, at most {@code maxIds} of them.</li>
  * </ul>
  *
  * <p>Each session is guarded by its own monitor; a session evicted while an update races with it is
@@ -44,12 +45,18 @@ import org.jspecify.annotations.Nullable;
  */
 public final class InMemorySessionStore implements SessionStore, SessionFigures {
 
+    /** How long an applied event id is remembered unless set: 10 minutes. */
+    public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofMinutes(10);
+    /** How many applied event ids are remembered at most unless set. */
+    public static final int DEFAULT_DEDUPE_MAX_IDS = 100_000;
+
     /** Orders the session list; sorting live states would see their times change mid-sort. */
     private static final Comparator<Activity> MOST_RECENT_FIRST =
             Comparator.comparingLong(Activity::lastActiveMs).reversed();
 
     private final ConcurrentHashMap<String, SessionState> sessions = new ConcurrentHashMap<>();
     private final ModelCatalog catalog;
+    private final RecentEventIds recentIds;
     private final AtomicBoolean evicting = new AtomicBoolean();
     /** Numbers the session states this store creates, so that a session id's next life has new revisions. */
     private final AtomicLong incarnations = new AtomicLong();
@@ -75,6 +82,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         this.evictionBatch = Math.max(1, maxSessions / 100);
         this.idleTimeoutMs = Objects.requireNonNull(builder.idleTimeout).toMillis();
         this.clock = builder.clock;
+        this.recentIds = new RecentEventIds(builder.dedupeWindow, builder.dedupeMaxIds, builder.clock);
         this.catalog = builder.catalog != null ? builder.catalog : new ModelCatalog(PriceTable.EMPTY, ModelCatalog.MAX_NUMBERED);
     }
 
@@ -83,24 +91,33 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         return new Builder();
     }
 
+    /** Applies each new event in turn; none can fail once validated, so the batch is all or nothing. */
     @Override
-    public void onEvent(Event event) {
+    public List<Event> record(List<? extends Event> events) {
+        List<Event> applied = new ArrayList<>(events.size());
+        for (Event event : events) {
+            if (record(event)) {
+                applied.add(event);
+            }
+        }
+        return applied;
+    }
+
+    @Override
+    public boolean record(Event event) {
+        String eventId = event.eventId();
+        if (eventId != null && !recentIds.claim(eventId)) {
+            return false;
+        }
         switch (event) {
             case LlmRequestStarted e -> apply(e.sessionId(), e, null);
             case LlmRequestCompleted e -> apply(e.sessionId(), e, e.model());
             case LlmRequestFailed e -> apply(e.sessionId(), e, e.model());
             case GenericEvent e -> {
-                // Not a session's request: nothing to keep.
+                // Not a session's request: nothing to keep but its event id.
             }
         }
-    }
-
-    /** Applies each event in turn; none can fail once validated, so the batch is all or nothing. */
-    @Override
-    public void apply(List<? extends Event> events) {
-        for (Event event : events) {
-            onEvent(event);
-        }
+        return true;
     }
 
     @Override
@@ -355,6 +372,8 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         private int maxModelsPerSession = Integer.MAX_VALUE;
         private long maxBytes = Long.MAX_VALUE;
         private @Nullable Duration idleTimeout;
+        private Duration dedupeWindow = DEFAULT_DEDUPE_WINDOW;
+        private int dedupeMaxIds = DEFAULT_DEDUPE_MAX_IDS;
         private InstantSource clock = InstantSource.system();
         private @Nullable ModelCatalog catalog;
 
@@ -403,6 +422,19 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                 throw new IllegalArgumentException("idleTimeout must be positive, was " + idleTimeout);
             }
             this.idleTimeout = idleTimeout;
+            return this;
+        }
+
+        /**
+         * How long an applied event id is remembered, so that a retry carrying it is not applied again, and
+         * how many ids are remembered at most (past that the oldest are forgotten early); positive.
+         */
+        public Builder dedupe(Duration window, int maxIds) {
+            if (window.isNegative() || window.isZero() || maxIds < 1) {
+                throw new IllegalArgumentException("the dedupe window and the most ids must be positive");
+            }
+            this.dedupeWindow = window;
+            this.dedupeMaxIds = maxIds;
             return this;
         }
 

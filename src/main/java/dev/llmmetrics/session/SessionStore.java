@@ -1,7 +1,6 @@
 package dev.llmmetrics.session;
 
-import dev.llmmetrics.event.Event;
-import dev.llmmetrics.event.EventListener;
+import dev.llmmetrics.event.Recorder;
 import java.util.List;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
@@ -9,11 +8,12 @@ import org.jspecify.annotations.Nullable;
 /**
  * Where per-session detail lives: the one owner of a session's aggregates and recent request records.
  *
- * <p>A store is an {@link EventListener}: subscribed to the LLM request events, it applies each one to its
- * session. The contract every implementation meets, in memory or on a server shared by several processes:
+ * <p>A store is the {@link Recorder} of an {@link dev.llmmetrics.event.EventBus}: an event reaches the bus's
+ * listeners (the meters among them) only once the store has applied it to its session. The contract every
+ * implementation meets, in memory or on a server shared by several processes:
  * <ul>
- *   <li>a batch is applied all or nothing, and each event once: concurrent updates of one session never
- *       lose one;</li>
+ *   <li>a batch is applied all or nothing, and an event whose event id was applied before only once, across
+ *       retries; concurrent updates of one session never lose one;</li>
  *   <li>a snapshot of a session is internally consistent;</li>
  *   <li>sessions are listed by recency, most recently active first;</li>
  *   <li>a cleared session is gone at once, and a later event starts it afresh;</li>
@@ -22,22 +22,10 @@ import org.jspecify.annotations.Nullable;
  * </ul>
  * A store never calls anyone back: readers, the meters among them, ask it.
  */
-public interface SessionStore extends EventListener {
+public interface SessionStore extends Recorder {
 
     /** The most characters of a failure's error text a store keeps; a longer text is cut and ends in "…". */
     int MAX_ERROR_CHARS = 1024;
-
-    /**
-     * Applies {@code events} in order, all or none of them: when this throws, the store is as it was.
-     * Events of types the store does not keep (generic events) are passed over.
-     */
-    void apply(List<? extends Event> events);
-
-    /** Applies one event; see {@link #apply(List)}. */
-    @Override
-    default void onEvent(Event event) {
-        apply(List.of(event));
-    }
 
     /** A snapshot of one session, or empty if the store does not hold it. */
     Optional<SessionMetrics> session(String sessionId);

@@ -40,14 +40,14 @@ class SessionSeriesTest {
             String id = ids.get(random.nextInt(ids.size()));
             String model = models.get(random.nextInt(models.size()));
             if (random.nextInt(6) == 0) {
-                store.onEvent(LlmRequestFailed.builder(id, model).error("boom").durationMs((long) random.nextInt(5000)).build());
+                store.record(LlmRequestFailed.builder(id, model).error("boom").durationMs((long) random.nextInt(5000)).build());
             } else {
                 int prompt = random.nextInt(20_000_000);
                 int completion = random.nextInt(4000);
-                store.onEvent(LlmRequestCompleted.builder(id, model).durationMs(random.nextInt(86_400_000)).promptTokens(prompt).completionTokens(completion).totalTokens(prompt + completion).hasToolCalls(random.nextBoolean()).build());
+                store.record(LlmRequestCompleted.builder(id, model).durationMs(random.nextInt(86_400_000)).promptTokens(prompt).completionTokens(completion).totalTokens(prompt + completion).hasToolCalls(random.nextBoolean()).build());
             }
         }
-        store.onEvent(LlmRequestFailed.builder("only failed", "gpt-4o").error("boom").build());
+        store.record(LlmRequestFailed.builder("only failed", "gpt-4o").error("boom").build());
 
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
         registry.scrape(expected, openMetrics ? OPENMETRICS : TEXT, SessionSeries.NAMES);
@@ -77,7 +77,7 @@ class SessionSeriesTest {
     void onlyTheMostRecentlyActiveSessionsHaveSeries(boolean openMetrics) throws IOException {
         InMemorySessionStore store = store(new ModelCatalog(PriceTable.EMPTY, 10));
         for (int i = 0; i < 50; i++) {
-            store.onEvent(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
+            store.record(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
         }
         SessionSeries series = new SessionSeries(store, 7, Integer.MAX_VALUE)
                 .register(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));

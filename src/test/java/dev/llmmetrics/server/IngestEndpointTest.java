@@ -137,8 +137,7 @@ class IngestEndpointTest {
 
         JsonNode stats = TestServer.json(server.get("/events/stats"));
         assertEquals(5, stats.get("total_published").asLong());
-        // Two independent listeners of each LLM type: the session store and the meters.
-        assertEquals(2, stats.get("listeners_by_type").get("LLM_REQUEST_COMPLETED").asInt());
+        assertEquals(1, stats.get("listeners_by_type").get("LLM_REQUEST_COMPLETED").asInt());
         assertEquals(0, stats.get("listener_failures").asLong());
         assertTrue(stats.get("uptime_seconds").asDouble() >= 0);
         assertTrue(stats.get("started_at").asText().endsWith("Z"));

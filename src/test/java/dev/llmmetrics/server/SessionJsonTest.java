@@ -65,7 +65,7 @@ class SessionJsonTest {
         List<String> expected = new ArrayList<>();
         sameAsInstant(edges);
         for (long edge : edges) {
-            store.onEvent(LlmRequestFailed.builder("s", "m").error("e").timestamp(Instant.ofEpochMilli(edge)).durationMs(0L).build());
+            store.record(LlmRequestFailed.builder("s", "m").error("e").timestamp(Instant.ofEpochMilli(edge)).durationMs(0L).build());
             expected.add(Instant.ofEpochMilli(edge).toString());
         }
         // Through the store, whose records keep epoch milliseconds, and the session's JSON.

@@ -33,10 +33,10 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
     @Test
     void theFiguresOfEachModelOfASessionAddUpToItsAggregates() {
         InMemorySessionStore store = inMemory(10, 2, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 1));
-        store.onEvent(LlmRequestCompleted.builder("s", "gpt-4").durationMs(100).promptTokens(10).completionTokens(5).totalTokens(15).hasToolCalls(true).build());
-        store.onEvent(LlmRequestCompleted.builder("s", "gpt-4").durationMs(300).promptTokens(20).completionTokens(7).totalTokens(27).hasToolCalls(false).build());
-        store.onEvent(LlmRequestCompleted.builder("s", "claude").durationMs(200).promptTokens(4).completionTokens(4).totalTokens(8).hasToolCalls(false).build());
-        store.onEvent(LlmRequestFailed.builder("s", "mistral").error("boom").build());
+        store.record(LlmRequestCompleted.builder("s", "gpt-4").durationMs(100).promptTokens(10).completionTokens(5).totalTokens(15).hasToolCalls(true).build());
+        store.record(LlmRequestCompleted.builder("s", "gpt-4").durationMs(300).promptTokens(20).completionTokens(7).totalTokens(27).hasToolCalls(false).build());
+        store.record(LlmRequestCompleted.builder("s", "claude").durationMs(200).promptTokens(4).completionTokens(4).totalTokens(8).hasToolCalls(false).build());
+        store.record(LlmRequestFailed.builder("s", "mistral").error("boom").build());
 
         List<PairFigures> pairs = store.mostRecentPairs(10, 100);
         PairFigures gpt = pairs.get(0);
@@ -65,7 +65,7 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
         InstantSource clock = () -> Instant.ofEpochMilli(millis.get());
         InMemorySessionStore store = inMemory(100, 2, clock, new ModelCatalog(PriceTable.EMPTY, 10));
         for (int i = 0; i < 20; i++) {
-            store.onEvent(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
+            store.record(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
             millis.addAndGet(1_000);
         }
         Set<String> shown = store.mostRecentPairs(5, 100).stream().map(PairFigures::sessionId).collect(Collectors.toSet());
@@ -83,7 +83,7 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
         String error = "\u4e00".repeat(4_000);
         for (int s = 0; s < 40; s++) {
             for (int i = 0; i < 50; i++) {
-                store.onEvent(LlmRequestFailed.builder("s" + s, "m").error(error).build());
+                store.record(LlmRequestFailed.builder("s" + s, "m").error(error).build());
             }
             millis.addAndGet(1_000);
             assertTrue(store.retainedBytes() <= bound, "within the bound after session " + s + ": " + store.retainedBytes());
@@ -107,7 +107,7 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
         InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10).maxRecordsPerSession(100)
                 .idleTimeout(Duration.ofHours(1)).maxModelsPerSession(3).build();
         for (int m = 0; m < 10; m++) {
-            store.onEvent(LlmRequestCompleted.builder("s", "model-" + m).durationMs(1).promptTokens(1).build());
+            store.record(LlmRequestCompleted.builder("s", "model-" + m).durationMs(1).promptTokens(1).build());
         }
         List<PairFigures> pairs = store.mostRecentPairs(10, 100);
         assertEquals(List.of("model-0", "model-1", "model-2", ModelCatalog.OTHER_LABEL),
@@ -125,7 +125,7 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
                 new ModelCatalog(PriceTable.EMPTY, 10));
         for (int s = 0; s < 10; s++) {
             for (String model : List.of("a", "b")) {
-                store.onEvent(LlmRequestCompleted.builder("s" + s, model).durationMs(1).build());
+                store.record(LlmRequestCompleted.builder("s" + s, model).durationMs(1).build());
             }
             millis.addAndGet(1_000);
         }

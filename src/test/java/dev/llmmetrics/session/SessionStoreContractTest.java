@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
@@ -63,9 +64,9 @@ public abstract class SessionStoreContractTest {
     @Test
     void aggregatesFollowTheSeedSemanticsDurationsAndAveragesOverSuccessfulRequests() {
         SessionStore store = store(10, 100);
-        store.onEvent(completed("s", 3000, 1000, 500, true));
-        store.onEvent(completed("s", 1001, 200, 100, false));
-        store.onEvent(LlmRequestFailed.builder("s", "gpt-4").error("RateLimitError: 429").durationMs(250L).build());
+        store.record(completed("s", 3000, 1000, 500, true));
+        store.record(completed("s", 1001, 200, 100, false));
+        store.record(LlmRequestFailed.builder("s", "gpt-4").error("RateLimitError: 429").durationMs(250L).build());
 
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(3, m.totalRequests());
@@ -89,14 +90,14 @@ public abstract class SessionStoreContractTest {
     @Test
     void averagesAreZeroWithoutSuccessfulRequestsAndRoundedToTwoDecimals() {
         SessionStore store = store(10, 100);
-        store.onEvent(LlmRequestFailed.builder("s", "m").error("boom").build());
+        store.record(LlmRequestFailed.builder("s", "m").error("boom").build());
         SessionMetrics failedOnly = store.session("s").orElseThrow();
         assertEquals(0.0, failedOnly.averageDurationMs());
         assertEquals(0.0, failedOnly.averageTokensPerRequest());
         assertEquals(0, failedOnly.requests().get(0).durationMs());
 
         for (int i = 0; i < 3; i++) {
-            store.onEvent(completed("t", i == 0 ? 1 : 0, 1, 0, false));
+            store.record(completed("t", i == 0 ? 1 : 0, 1, 0, false));
         }
         assertEquals(0.33, store.session("t").orElseThrow().averageDurationMs());
     }
@@ -105,7 +106,7 @@ public abstract class SessionStoreContractTest {
     void requestRecordsAreKeptOldestFirstUpToTheBoundWhileAggregatesStayExact() {
         SessionStore store = store(10, 5);
         for (int i = 1; i <= 12; i++) {
-            store.onEvent(LlmRequestCompleted.builder("s", "m" + (i % 2)).durationMs(i).promptTokens(i).completionTokens(0).totalTokens(i).hasToolCalls(false).timestamp(Instant.ofEpochSecond(i)).build());
+            store.record(LlmRequestCompleted.builder("s", "m" + (i % 2)).durationMs(i).promptTokens(i).completionTokens(0).totalTokens(i).hasToolCalls(false).timestamp(Instant.ofEpochSecond(i)).build());
         }
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(12, m.totalRequests());
@@ -122,13 +123,13 @@ public abstract class SessionStoreContractTest {
     void atCapacityTheLeastRecentlyActiveSessionsAreEvictedAndCounted() {
         SessionStore store = store(3, 10);
         for (String id : List.of("a", "b", "c")) {
-            store.onEvent(LlmRequestStarted.builder(id, "m").messagesCount(1).toolsCount(0).build());
+            store.record(LlmRequestStarted.builder(id, "m").messagesCount(1).toolsCount(0).build());
             clock.advance(Duration.ofSeconds(1));
         }
-        store.onEvent(completed("a", 1, 1, 1, false));
+        store.record(completed("a", 1, 1, 1, false));
         clock.advance(Duration.ofSeconds(1));
 
-        store.onEvent(LlmRequestStarted.builder("d", "m").messagesCount(1).toolsCount(0).build());
+        store.record(LlmRequestStarted.builder("d", "m").messagesCount(1).toolsCount(0).build());
 
         assertEquals(3, store.sessionCount());
         assertEquals(1, store.evictions(EvictionReason.CAPACITY));
@@ -139,9 +140,9 @@ public abstract class SessionStoreContractTest {
     @Test
     void sessionsIdleLongerThanTheTimeoutAreEvicted() {
         SessionStore store = store(10, 10);
-        store.onEvent(completed("old", 1, 1, 1, false));
+        store.record(completed("old", 1, 1, 1, false));
         clock.advance(Duration.ofMinutes(30));
-        store.onEvent(completed("recent", 1, 1, 1, false));
+        store.record(completed("recent", 1, 1, 1, false));
         clock.advance(Duration.ofMinutes(31));
 
         assertEquals(1, store.evictIdle());
@@ -154,12 +155,12 @@ public abstract class SessionStoreContractTest {
     @Test
     void clearRemovesOneSessionAndReportsWhetherItExisted() {
         SessionStore store = store(10, 10);
-        store.onEvent(completed("s", 1, 1, 1, false));
+        store.record(completed("s", 1, 1, 1, false));
         assertTrue(store.clear("s"));
         assertFalse(store.clear("s"));
         assertTrue(store.session("s").isEmpty());
         assertEquals(0, store.sessionCount());
-        store.onEvent(completed("s", 1, 1, 1, false));
+        store.record(completed("s", 1, 1, 1, false));
         assertEquals(1, store.session("s").orElseThrow().totalRequests());
     }
 
@@ -167,7 +168,7 @@ public abstract class SessionStoreContractTest {
     void sessionIdsAreMostRecentlyActiveFirstAndPaged() {
         SessionStore store = store(10, 10);
         for (String id : List.of("s1", "s2", "s3", "s4")) {
-            store.onEvent(completed(id, 1, 1, 1, false));
+            store.record(completed(id, 1, 1, 1, false));
             clock.advance(Duration.ofMillis(5));
         }
         assertEquals(List.of("s4", "s3", "s2", "s1"), store.sessionIds(0, 100));
@@ -179,7 +180,7 @@ public abstract class SessionStoreContractTest {
     @Test
     void startedEventsMakeASessionActiveWithoutCountingARequest() {
         SessionStore store = store(10, 10);
-        store.onEvent(LlmRequestStarted.builder("s", "m").messagesCount(3).toolsCount(1).build());
+        store.record(LlmRequestStarted.builder("s", "m").messagesCount(3).toolsCount(1).build());
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(0, m.totalRequests());
         assertEquals(List.of(), m.requests());
@@ -203,9 +204,9 @@ public abstract class SessionStoreContractTest {
                     for (int i = 0; i < perThread; i++) {
                         String session = "s" + ((i + thread) % sessions);
                         if (i % 10 == 0) {
-                            store.onEvent(LlmRequestFailed.builder(session, "m").error("e").build());
+                            store.record(LlmRequestFailed.builder(session, "m").error("e").build());
                         } else {
-                            store.onEvent(completed(session, 2, 3, 4, i % 3 == 0));
+                            store.record(completed(session, 2, 3, 4, i % 3 == 0));
                         }
                     }
                     return null;
@@ -246,7 +247,7 @@ public abstract class SessionStoreContractTest {
                 int thread = t;
                 futures.add(pool.submit(() -> {
                     for (int i = 0; i < perThread; i++) {
-                        store.onEvent(completed("t" + thread + "-" + (i % 40), 1, 1, 1, false));
+                        store.record(completed("t" + thread + "-" + (i % 40), 1, 1, 1, false));
                     }
                     return null;
                 }));
@@ -278,12 +279,12 @@ public abstract class SessionStoreContractTest {
             int cached = i % 2 == 0 ? 0 : 500 + i;
             int completion = 100 + i;
             boolean priced = i != 3;
-            store.onEvent(LlmRequestCompleted.builder("s", priced ? "priced" : "unpriced").durationMs(2000 + i).promptTokens(prompt).completionTokens(completion).totalTokens(prompt + completion).hasToolCalls(false).cachedTokens(cached).reasoningTokens(i).timeToFirstTokenMs(i % 3 == 0 ? null : 100L + i).build());
+            store.record(LlmRequestCompleted.builder("s", priced ? "priced" : "unpriced").durationMs(2000 + i).promptTokens(prompt).completionTokens(completion).totalTokens(prompt + completion).hasToolCalls(false).cachedTokens(cached).reasoningTokens(i).timeToFirstTokenMs(i % 3 == 0 ? null : 100L + i).build());
             if (priced) {
                 expectedPico += (prompt - cached) * 2_500_000L + cached * 1_250_000L + completion * 10_000_000L;
             }
         }
-        store.onEvent(LlmRequestFailed.builder("s", "priced").error("boom").durationMs(10L).build());
+        store.record(LlmRequestFailed.builder("s", "priced").error("boom").durationMs(10L).build());
 
         SessionMetrics m = store.session("s").orElseThrow();
         assertEquals(new SessionCost(6, 1, expectedPico), m.cost());
@@ -310,7 +311,7 @@ public abstract class SessionStoreContractTest {
     @Test
     void aSessionWithOnlyUnpricedRequestsHasNoTotalCostRatherThanZero() {
         SessionStore store = store(10, 10);
-        store.onEvent(completed("s", 100, 10, 10, false));
+        store.record(completed("s", 100, 10, 10, false));
         SessionMetrics m = store.session("s").orElseThrow();
         assertNull(m.totalCostUsd());
         assertEquals(1, m.cost().unpricedRequests());
@@ -321,17 +322,17 @@ public abstract class SessionStoreContractTest {
     void theRevisionChangesWithEveryRequestAndAcrossAClearButNotWithAStart() {
         SessionStore store = store(10, 10);
         assertNull(store.revision("s"));
-        store.onEvent(completed("s", 100, 10, 10, false));
+        store.record(completed("s", 100, 10, 10, false));
         String first = store.revision("s");
-        store.onEvent(LlmRequestStarted.builder("s", "gpt-4").messagesCount(1).toolsCount(0).build());
+        store.record(LlmRequestStarted.builder("s", "gpt-4").messagesCount(1).toolsCount(0).build());
         assertEquals(first, store.revision("s"), "a start changes nothing the snapshot shows");
-        store.onEvent(LlmRequestFailed.builder("s", "gpt-4").error("boom").build());
+        store.record(LlmRequestFailed.builder("s", "gpt-4").error("boom").build());
         String second = store.revision("s");
         assertFalse(first.equals(second));
         assertTrue(store.clear("s"));
         assertNull(store.revision("s"));
-        store.onEvent(completed("s", 100, 10, 10, false));
-        store.onEvent(LlmRequestFailed.builder("s", "gpt-4").error("boom").build());
+        store.record(completed("s", 100, 10, 10, false));
+        store.record(LlmRequestFailed.builder("s", "gpt-4").error("boom").build());
         assertFalse(second.equals(store.revision("s")), "the same number of requests in the session's next life");
     }
 
@@ -340,9 +341,9 @@ public abstract class SessionStoreContractTest {
         SessionStore store = store(10, 3000);
         int models = ModelCatalog.MAX_NUMBERED + 30;
         for (int i = 0; i < models; i++) {
-            store.onEvent(LlmRequestCompleted.builder("s", "model-" + i).durationMs(10).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
+            store.record(LlmRequestCompleted.builder("s", "model-" + i).durationMs(10).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
             if (i % 500 == 0) {
-                store.onEvent(LlmRequestFailed.builder("s", "model-" + i).error("boom").build());
+                store.record(LlmRequestFailed.builder("s", "model-" + i).error("boom").build());
             }
         }
         List<RequestRecord> records = store.session("s").orElseThrow().requests();
@@ -359,13 +360,30 @@ public abstract class SessionStoreContractTest {
     @Test
     void aBatchIsAppliedWholeAndInOrder() {
         SessionStore store = store(10, 10);
-        store.apply(List.of(LlmRequestStarted.builder("s", "gpt-4").messagesCount(2).toolsCount(0).build(), completed("s", 100, 10, 5, false),
-                LlmRequestFailed.builder("s", "gpt-4").error("boom").build(), completed("t", 50, 1, 1, true)));
+        store.record(List.of(LlmRequestStarted.builder("s", "gpt-4").messagesCount(2).build(),
+                completed("s", 100, 10, 5, false), LlmRequestFailed.builder("s", "gpt-4").error("boom").build(),
+                completed("t", 50, 1, 1, true)));
 
         SessionMetrics s = store.session("s").orElseThrow();
         assertEquals(2, s.totalRequests());
         assertTrue(s.requests().get(0).success());
         assertFalse(s.requests().get(1).success());
         assertEquals(1, store.session("t").orElseThrow().requestsWithTools());
+    }
+
+    @Test
+    void anEventIdIsAppliedOnceHoweverOftenItsBatchIsRetried() {
+        SessionStore store = store(10, 100);
+        List<Event> batch = List.of(
+                LlmRequestCompleted.builder("s", "gpt-4").durationMs(10).promptTokens(5).eventId("e-1").build(),
+                LlmRequestFailed.builder("s", "gpt-4").error("boom").eventId("e-2").build(),
+                LlmRequestCompleted.builder("s", "gpt-4").durationMs(10).promptTokens(5).build());
+        assertEquals(batch, store.record(batch), "the first time every event is applied");
+        assertEquals(List.of(batch.get(2)), store.record(batch), "a retry applies only the event without an id");
+        assertFalse(store.record(batch.get(0)));
+
+        SessionMetrics s = store.session("s").orElseThrow();
+        assertEquals(2, s.successfulRequests());
+        assertEquals(1, s.failedRequests());
     }
 }

@@ -1,4 +1,4 @@
-package dev.llmmetrics.server;
+package dev.llmmetrics.session;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package dev.llmmetrics.server;
+package dev.llmmetrics.session;
 
 import java.time.Duration;
 import java.time.InstantSource;
