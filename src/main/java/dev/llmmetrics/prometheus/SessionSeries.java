@@ -3,6 +3,15 @@ package dev.llmmetrics.prometheus;
 import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.SessionFigures;
+import static dev.llmmetrics.meter.MeterNames.OUTCOME_FAILURE;
+import static dev.llmmetrics.meter.MeterNames.OUTCOME_SUCCESS;
+import static dev.llmmetrics.meter.MeterNames.TAG_MODEL;
+import static dev.llmmetrics.meter.MeterNames.TAG_OUTCOME;
+import static dev.llmmetrics.meter.MeterNames.TAG_SESSION;
+import static dev.llmmetrics.meter.MeterNames.TAG_TYPE;
+import static dev.llmmetrics.meter.MeterNames.TYPE_COMPLETION;
+import static dev.llmmetrics.meter.MeterNames.TYPE_PROMPT;
+
 import dev.llmmetrics.LlmMetrics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -52,15 +61,6 @@ public final class SessionSeries implements MultiCollector {
     /** The families this writes, as a registry scrape's name filter sees them. */
     static final Set<String> NAMES = Set.of(METERED, REQUESTS, DURATION, DURATION + MAX, TOKENS, TOKENS + MAX,
             TOOL_CALL_REQUESTS, COST);
-
-    private static final String TAG_MODEL = "model";
-    private static final String TAG_SESSION = "session";
-    private static final String TAG_OUTCOME = "outcome";
-    private static final String TAG_TYPE = "type";
-    private static final String OUTCOME_SUCCESS = "success";
-    private static final String OUTCOME_FAILURE = "failure";
-    private static final String TYPE_PROMPT = "prompt";
-    private static final String TYPE_COMPLETION = "completion";
 
     private static final String METERED_HELP = "Sessions with per-session series on this scrape";
     private static final String REQUESTS_HELP = "LLM requests finished by a session, by model and outcome";
