@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +53,8 @@ public final class EventBus {
     private final ConcurrentHashMap<String, Channel> channels = new ConcurrentHashMap<>();
     /** Held while a new type name gets its channel, so that the bound on type names is never exceeded. */
     private final Object newTypes = new Object();
+    /** Events of the types whose slots were given back, so that the total since start never goes down. */
+    private final LongAdder freedTypesPublished = new LongAdder();
     /** When {@link #freeIdleSlots()} last looked, so that a flood of new types pays for one look a second. */
     private long lastSweepMs = Long.MIN_VALUE / 2;
     private final Channel allTypes = new Channel("*", 0);
@@ -108,7 +111,9 @@ public final class EventBus {
         if (!EventTypes.isValidTypeName(type)) {
             throw new IllegalArgumentException("not a valid event type name: " + type);
         }
-        return channel(type).add(listener);
+        synchronized (newTypes) {
+            return channel(type).add(listener); // a channel getting its first listener is never freed meanwhile
+        }
     }
 
     /** Subscribes {@code listener} to events of every type. */
@@ -142,12 +147,13 @@ public final class EventBus {
      * @throws RecordingFailedException if the recorder could not record them; then none was delivered
      */
     public List<Event> publishAll(List<? extends Event> events) {
+        Map<String, Channel> channelsOfBatch = new HashMap<>();
         for (Event event : events) {
-            channel(event.type());
+            channelsOfBatch.computeIfAbsent(event.type(), this::channel);
         }
         List<Event> recorded = recorder != null ? recorder.record(events) : List.copyOf(events);
         for (Event event : recorded) {
-            deliver(channel(event.type()), event);
+            deliver(channelsOfBatch.get(event.type()), event);
         }
         return recorded;
     }
@@ -210,7 +216,7 @@ public final class EventBus {
         Map<String, Long> published = new TreeMap<>();
         Map<String, Integer> listeners = new TreeMap<>();
         Map<String, Long> failures = new TreeMap<>();
-        long publishedTotal = 0;
+        long publishedTotal = freedTypesPublished.sum();
         long failuresTotal = 0;
         for (Channel c : channels.values()) {
             long p = c.published.sum();
@@ -270,6 +276,7 @@ public final class EventBus {
                 c.publishedWhenSeen = published;
                 c.seenChangingAtMs = now;
             } else if (now - c.seenChangingAtMs >= TYPE_IDLE_TIMEOUT.toMillis() && channels.remove(c.type, c)) {
+                freedTypesPublished.add(published);
                 freed++;
             }
         }

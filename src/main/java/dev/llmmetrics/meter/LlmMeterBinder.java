@@ -69,7 +69,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
                 .register(registry);
         for (EvictionReason reason : EvictionReason.values()) {
             FunctionCounter.builder(SESSIONS_EVICTED, store, s -> s.evictions(reason))
-                    .description("Sessions evicted from the session store, by reason (capacity or idle)")
+                    .description("Sessions evicted from the session store, by reason (capacity, idle or memory)")
                     .tag(TAG_REASON, reason.label())
                     .register(registry);
         }

@@ -12,7 +12,9 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -91,33 +93,42 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         return new Builder();
     }
 
-    /** Applies each new event in turn; none can fail once validated, so the batch is all or nothing. */
+    /**
+     * Applies the new events of the batch, each session's under one hold of its lock, so that a concurrent
+     * clear of a session takes all of the batch's events for it or none. Nothing can fail once the events
+     * are validated, so the batch is all or nothing.
+     */
     @Override
     public List<Event> record(List<? extends Event> events) {
         List<Event> applied = new ArrayList<>(events.size());
+        Map<String, List<Event>> bySession = new LinkedHashMap<>();
         for (Event event : events) {
-            if (record(event)) {
+            if (claim(event)) {
                 applied.add(event);
+                if (!(event instanceof GenericEvent)) {
+                    bySession.computeIfAbsent(event.sessionId(), id -> new ArrayList<>()).add(event);
+                }
             }
         }
+        bySession.forEach((sessionId, sessionEvents) -> apply(sessionId, null, sessionEvents));
         return applied;
     }
 
     @Override
     public boolean record(Event event) {
-        String eventId = event.eventId();
-        if (eventId != null && !recentIds.claim(eventId)) {
+        if (!claim(event)) {
             return false;
         }
-        switch (event) {
-            case LlmRequestStarted e -> apply(e.sessionId(), e, null);
-            case LlmRequestCompleted e -> apply(e.sessionId(), e, e.model());
-            case LlmRequestFailed e -> apply(e.sessionId(), e, e.model());
-            case GenericEvent e -> {
-                // Not a session's request: nothing to keep but its event id.
-            }
+        if (!(event instanceof GenericEvent)) {
+            apply(event.sessionId(), event, null);
         }
         return true;
+    }
+
+    /** Whether {@code event} is to be applied: it has no event id, or one not applied within the window. */
+    private boolean claim(Event event) {
+        String eventId = event.eventId();
+        return eventId == null || recentIds.claim(eventId);
     }
 
     @Override
@@ -173,7 +184,9 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         if (maxSessions < 0 || maxPairs < 0) {
             throw new IllegalArgumentException("maxSessions and maxPairs must not be negative");
         }
-        List<SessionState> states = LeastRecentlyActive.pickMostRecent(sessions.values(), SessionState::lastActiveMs,
+        // Sessions with a request in flight and none finished have no figures: they take no place.
+        List<SessionState> states = LeastRecentlyActive.pickMostRecent(
+                () -> sessions.values().stream().filter(SessionState::hasPairs).iterator(), SessionState::lastActiveMs,
                 Math.min(maxSessions, sessions.size()));
         List<PairFigures> pairs = new ArrayList<>(Math.min(maxPairs, states.size() + 8));
         for (SessionState state : states) {
@@ -237,48 +250,43 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     }
 
     /**
-     * Applies one event to its session under the session's monitor, creating the session if needed. A
-     * session removed between lookup and lock is looked up (re-created) again, so no update is lost.
-     * The bound is enforced after the update: the session just updated is the most recently active, and
-     * should it still be evicted, its update was applied first.
+     * Applies {@code one} event, or {@code many} of one session, to the session under its monitor, creating
+     * the session if needed. A session removed between lookup and lock is looked up (re-created) again, so
+     * no update is lost. The bounds are enforced after the update: the session just updated is the most
+     * recently active, and should it still be evicted, its update was applied first.
      */
-    private void apply(String sessionId, Event event, @Nullable String modelName) {
+    private void apply(String sessionId, @Nullable Event one, @Nullable List<Event> many) {
         long now = clock.millis();
-        Model model = modelName == null ? null : catalog.model(modelName);
         SessionState fresh = null;
         while (true) {
             SessionState state = sessions.get(sessionId);
             if (state == null) {
                 SessionState made = new SessionState(sessionId, maxRecordsPerSession, maxModelsPerSession, now,
                         incarnations.incrementAndGet());
+                long empty = made.bytes(); // read before it is shared: later growth is counted by who makes it
                 state = sessions.putIfAbsent(sessionId, made);
                 if (state == null) {
                     state = fresh = made;
-                    retainedBytes.add(made.bytes()); // before anyone can remove it, who subtracts it
+                    retainedBytes.add(empty);
                 }
             }
-            long grown;
+            long grown = 0;
             synchronized (state) {
                 if (state.removed()) {
                     continue;
                 }
                 long before = state.bytes();
-                boolean folded = switch (event) {
-                    case LlmRequestCompleted completed -> state.add(completed, model, now);
-                    case LlmRequestFailed failed -> state.add(failed, model, now);
-                    default -> {
-                        state.touch(now);
-                        yield false;
+                if (one != null) {
+                    applyLocked(state, one, now);
+                } else {
+                    for (Event event : Objects.requireNonNull(many)) {
+                        applyLocked(state, event, now);
                     }
-                };
+                }
                 grown = state.bytes() - before;
                 if (grown != 0) {
                     retainedBytes.add(grown);
                 }
-                if (folded) {
-                    modelOverflows.increment();
-                }
-                RequestLog.logged(event, state);
             }
             if (state == fresh && sessions.size() > maxSessions) {
                 enforceCapacity();
@@ -288,6 +296,22 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
             }
             return;
         }
+    }
+
+    /** Applies one event to {@code state}, whose monitor the caller holds. */
+    private void applyLocked(SessionState state, Event event, long now) {
+        boolean folded = switch (event) {
+            case LlmRequestCompleted completed -> state.add(completed, catalog.model(completed.model()), now);
+            case LlmRequestFailed failed -> state.add(failed, catalog.model(failed.model()), now);
+            default -> {
+                state.touch(now);
+                yield false;
+            }
+        };
+        if (folded) {
+            modelOverflows.increment();
+        }
+        RequestLog.logged(event, state);
     }
 
     /**
@@ -321,9 +345,13 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         while (retainedBytes.sum() > maxBytes && sessions.size() > 1 && evicting.compareAndSet(false, true)) {
             try {
                 // As many of the oldest as the excess takes at the average session size, a batch at most.
+                int others = sessions.size() - 1;
+                if (others < 1) {
+                    break;
+                }
                 long excess = retainedBytes.sum() - maxBytes;
-                long average = Math.max(1, retainedBytes.sum() / Math.max(1, sessions.size()));
-                int batch = (int) Math.clamp(excess / average + 1, 1, Math.min(evictionBatch, sessions.size() - 1));
+                long average = Math.max(1, retainedBytes.sum() / (others + 1));
+                int batch = (int) Math.clamp(excess / average + 1, 1, Math.min(evictionBatch, others));
                 for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs, batch)) {
                     if (remove(victim)) {
                         evictedForMemory.increment();

@@ -27,34 +27,38 @@ final class LeastRecentlyActive {
      * @param lastActiveMs reads an entry's last activity time
      */
     static <T> List<T> pick(Iterable<T> entries, ToLongFunction<T> lastActiveMs, int n) {
-        return keep(entries, lastActiveMs, n, Comparator.comparingLong((Read<T> r) -> r.lastActiveMs()).reversed());
+        return keep(entries, lastActiveMs, n, false);
     }
 
     /** The (at most) {@code n} entries of {@code entries} with the newest activity times, newest first. */
     static <T> List<T> pickMostRecent(Iterable<T> entries, ToLongFunction<T> lastActiveMs, int n) {
-        return keep(entries, lastActiveMs, n, Comparator.comparingLong((Read<T> r) -> r.lastActiveMs()));
+        return keep(entries, lastActiveMs, n, true).reversed();
     }
 
-    /** Keeps the {@code n} entries that {@code evictFirst} orders last, with a heap of at most {@code n}. */
-    private static <T> List<T> keep(Iterable<T> entries, ToLongFunction<T> lastActiveMs, int n,
-                                    Comparator<Read<T>> evictFirst) {
-        if (n == 0) {
-            return List.of();
+    /**
+     * The {@code n} newest (or oldest) entries, with a heap of at most {@code n} whose top is the one to let go
+     * first; an entry that would not enter the heap costs one comparison, no allocation. In heap order from
+     * the top: oldest first when keeping the newest, newest first when keeping the oldest.
+     */
+    private static <T> List<T> keep(Iterable<T> entries, ToLongFunction<T> lastActiveMs, int n, boolean newest) {
+        if (n <= 0) {
+            return new ArrayList<>();
         }
-        PriorityQueue<Read<T>> heap = new PriorityQueue<>(n + 1, evictFirst);
+        Comparator<Read<T>> byTime = Comparator.comparingLong(Read::lastActiveMs);
+        PriorityQueue<Read<T>> heap = new PriorityQueue<>(n + 1, newest ? byTime : byTime.reversed());
         for (T entry : entries) {
-            Read<T> read = new Read<>(entry, lastActiveMs.applyAsLong(entry));
+            long lastActive = lastActiveMs.applyAsLong(entry);
             if (heap.size() < n) {
-                heap.add(read);
-            } else if (evictFirst.compare(read, heap.peek()) > 0) {
+                heap.add(new Read<>(entry, lastActive));
+            } else if (newest ? lastActive > heap.peek().lastActiveMs() : lastActive < heap.peek().lastActiveMs()) {
                 heap.poll();
-                heap.add(read);
+                heap.add(new Read<>(entry, lastActive));
             }
         }
         List<T> kept = new ArrayList<>(heap.size());
         while (!heap.isEmpty()) {
-            kept.add(heap.poll().entry()); // the heap's top is the one to evict first: kept last
+            kept.add(heap.poll().entry());
         }
-        return kept.reversed();
+        return kept;
     }
 }

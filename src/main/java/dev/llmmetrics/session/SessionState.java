@@ -33,6 +33,10 @@ final class SessionState {
     /** The pairs of further labels, in order of first use; {@code null} until a session uses a second. */
     private Pair @Nullable [] others;
     private final RecordRing records;
+    /** What the id takes on the heap: read once, it is on every {@link #bytes()}. */
+    private final long idBytes;
+    /** Whether the session has finished a request, so has (session, model) figures; read without the lock. */
+    private volatile boolean hasPairs;
     /** Most model labels with figures of their own; later models share one more, {@link ModelCatalog#OTHER_LABEL}. */
     private final int maxModels;
 
@@ -40,6 +44,7 @@ final class SessionState {
         this.id = id;
         this.incarnation = incarnation;
         this.records = new RecordRing(maxRecords);
+        this.idBytes = RecordRing.textBytes(id);
         this.maxModels = maxModels;
         this.lastActiveMs = nowMs;
     }
@@ -61,7 +66,8 @@ final class SessionState {
     }
 
     /**
-     * Adds a completed request of {@code model}, costed by its price once, here.
+     * Adds a completed request of {@code model}, costed here by the model's price for the session's figures
+     * and records; the per-model meters cost it by the same catalog entry for their counter.
      *
      * @return whether its figures went to the session's {@code _other} pair for want of room
      */
@@ -93,13 +99,24 @@ final class SessionState {
 
     /** What this session takes on the heap, about: its state, id, map entry, pairs and records. */
     long bytes() {
-        return OVERHEAD + RecordRing.textBytes(id) + PAIR_BYTES * pairCount() + records.bytes();
+        return OVERHEAD + idBytes + PAIR_BYTES * pairCount() + records.bytes();
     }
 
     /** An error text as the store keeps it: cut to {@link SessionStore#MAX_ERROR_CHARS}, marked when cut. */
     static String kept(String error) {
-        return error.length() <= SessionStore.MAX_ERROR_CHARS ? error
-                : error.substring(0, SessionStore.MAX_ERROR_CHARS - 1) + "…";
+        if (error.length() <= SessionStore.MAX_ERROR_CHARS) {
+            return error;
+        }
+        int end = SessionStore.MAX_ERROR_CHARS - 1;
+        if (Character.isHighSurrogate(error.charAt(end - 1))) {
+            end--; // never half a character
+        }
+        return error.substring(0, end) + "…";
+    }
+
+    /** Whether the session has (session, model) figures; a hint read without the lock. */
+    boolean hasPairs() {
+        return hasPairs;
     }
 
     /** Changes whenever {@link #snapshot} would give something else; see {@link SessionStore#revision}. */
@@ -160,6 +177,7 @@ final class SessionState {
     private Pair pair(String label) {
         Pair pair = first;
         if (pair == null) {
+            hasPairs = true;
             return first = new Pair(label);
         }
         if (pair.label.equals(label)) {

@@ -126,9 +126,9 @@ public final class CallTracker {
             String id = correlationId != null ? correlationId : newCorrelationId();
             LlmRequestStarted started = LlmRequestStarted.builder(sessionId, model)
                     .messagesCount(messages).toolsCount(tools).correlationId(id).build();
-            InFlightCall inFlight = new InFlightCall(bus, nanoTime, started.sessionId(), started.model(), id);
-            bus.publish(started);
-            return inFlight;
+            Publishing.publish(bus, started);
+            // The clock starts once STARTED's listeners have run: their work is not the call's time.
+            return new InFlightCall(bus, nanoTime, started.sessionId(), started.model(), id);
         }
     }
 

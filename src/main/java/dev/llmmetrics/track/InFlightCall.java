@@ -77,7 +77,7 @@ public final class InFlightCall {
         }
         long durationMs = elapsedMs();
         long firstMs = firstTokenMs.get();
-        bus.publish(LlmRequestCompleted.builder(sessionId, model)
+        Publishing.publish(bus, LlmRequestCompleted.builder(sessionId, model)
                 .durationMs(durationMs)
                 .promptTokens(usage.promptTokens())
                 .completionTokens(usage.completionTokens())
@@ -109,7 +109,7 @@ public final class InFlightCall {
         if (!finished.compareAndSet(false, true)) {
             return false;
         }
-        bus.publish(LlmRequestFailed.builder(sessionId, model)
+        Publishing.publish(bus, LlmRequestFailed.builder(sessionId, model)
                 .error(error)
                 .durationMs(elapsedMs())
                 .correlationId(correlationId)

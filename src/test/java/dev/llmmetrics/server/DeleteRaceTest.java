@@ -60,7 +60,7 @@ class DeleteRaceTest {
             }
 
             PrometheusText scrape = PrometheusText.parse(server.get("/metrics").body());
-            int cutMidBatch = 0;
+            int survived = 0;
             for (int s = 0; s < SESSIONS; s++) {
                 String id = "race-" + s;
                 HttpResponse<String> response = server.get("/events/metrics/session/" + id);
@@ -75,11 +75,11 @@ class DeleteRaceTest {
                 assertEquals(session.get("successful_requests").asLong(), (long) scrapedSuccesses, id);
                 assertEquals(session.get("failed_requests").asLong(), (long) scrapedFailures, id);
                 assertEquals(session.get("total_prompt_tokens").asLong(), (long) scrapedPrompt, id);
-                if (session.get("total_requests").asLong() < BATCH) {
-                    cutMidBatch++;
-                }
+                assertEquals(BATCH, session.get("total_requests").asLong(),
+                        id + ": a DELETE takes all of a batch's events for the session or none");
+                survived++;
             }
-            System.out.println("sessions whose batch a DELETE cut: " + cutMidBatch);
+            System.out.println("sessions that outlived their DELETE: " + survived + " of " + SESSIONS);
         }
     }
 

@@ -7,6 +7,7 @@ import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestStarted;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -132,5 +133,61 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
         List<PairFigures> pairs = store.mostRecentPairs(100, 5);
         assertEquals(4, pairs.size(), "two whole sessions fit in five pairs");
         assertEquals(List.of("s9", "s9", "s8", "s8"), pairs.stream().map(PairFigures::sessionId).toList());
+    }
+
+    @Test
+    void concurrentFirstEventsOfNewSessionsCountTheirBytesOnceSoClearingAllGivesZero() throws Exception {
+        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(100_000).maxRecordsPerSession(10)
+                .idleTimeout(Duration.ofHours(1)).build();
+        int threads = 4;
+        int sessions = 5_000;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<?>> work = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                work.add(pool.submit(() -> {
+                    for (int s = 0; s < sessions; s++) {
+                        store.record(LlmRequestFailed.builder("race-" + s, "m").error("boom " + s).build());
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : work) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertTrue(store.retainedBytes() > 0);
+        for (int s = 0; s < sessions; s++) {
+            store.clear("race-" + s);
+        }
+        assertEquals(0, store.retainedBytes(), "every byte counted once, and given back with its session");
+    }
+
+    @Test
+    void anErrorTextIsNeverCutInsideACharacter() {
+        InMemorySessionStore store = inMemory(10, 10, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 10));
+        String error = "a".repeat(SessionStore.MAX_ERROR_CHARS - 2) + "\uD83D\uDE80" + "tail";
+        store.record(LlmRequestFailed.builder("s", "m").error(error).build());
+        String kept = store.session("s").orElseThrow().requests().get(0).error();
+        assertEquals("a".repeat(SessionStore.MAX_ERROR_CHARS - 2) + "…", kept);
+    }
+
+    @Test
+    void sessionsWithoutAFinishedRequestTakeNoPlaceAmongTheMeteredOnes() {
+        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        InMemorySessionStore store = inMemory(100, 2, () -> Instant.ofEpochMilli(millis.get()),
+                new ModelCatalog(PriceTable.EMPTY, 10));
+        for (int s = 0; s < 3; s++) {
+            store.record(LlmRequestCompleted.builder("done-" + s, "m").durationMs(1).build());
+            millis.addAndGet(1_000);
+        }
+        for (int s = 0; s < 3; s++) {
+            store.record(LlmRequestStarted.builder("in-flight-" + s, "m").build());
+            millis.addAndGet(1_000);
+        }
+        assertEquals(List.of("done-2", "done-1", "done-0"),
+                store.mostRecentPairs(3, 100).stream().map(PairFigures::sessionId).toList());
     }
 }
