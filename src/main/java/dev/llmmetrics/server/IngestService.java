@@ -8,6 +8,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.RequestException;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -16,6 +17,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.CharacterCodingException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -29,7 +31,8 @@ import java.util.Set;
  * object per line). All or nothing: every event is decoded and validated first; if any is invalid, none
  * is published and the 400 answer lists each problem by index and field. Otherwise all are published in
  * order and the answer is 202 with their count. Bodies over the size limit get 413, batches over the
- * length limit 413, and malformed JSON or invalid UTF-8 400.
+ * length limit 413, and malformed JSON or invalid UTF-8 400. A body that does not arrive whole within the
+ * body timeout closes the connection.
  */
 final class IngestService implements HttpService {
 
@@ -41,14 +44,22 @@ final class IngestService implements HttpService {
     private final int maxBatch;
     private final RecentEventIds recentIds;
     private final EventJournal journal;
+    private final ReadDeadlines deadlines;
+    private final Duration bodyTimeout;
 
-    /** @param journal durable mode's journal, or {@code null} */
-    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, RecentEventIds recentIds, EventJournal journal) {
+    /**
+     * @param journal     durable mode's journal, or {@code null}
+     * @param bodyTimeout the longest the body may take to arrive, under {@code deadlines}
+     */
+    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, RecentEventIds recentIds, EventJournal journal,
+                  ReadDeadlines deadlines, Duration bodyTimeout) {
         this.bus = bus;
         this.maxBodyBytes = maxBodyBytes;
         this.maxBatch = maxBatch;
         this.recentIds = recentIds;
         this.journal = journal;
+        this.deadlines = deadlines;
+        this.bodyTimeout = bodyTimeout;
     }
 
     @Override
@@ -157,9 +168,31 @@ final class IngestService implements HttpService {
      * length) surfaces here as an arbitrary runtime exception: it is the client's fault, an
      * {@link UnreadableBody}. Helidon's own {@link RequestException}s (a chunked body over the server's
      * limit) keep their answer. The stream is closed only once read to its end: closing it earlier would
-     * block to drain a body that may never come.
+     * block to drain a body that may never come. The reads are under the body timeout: past it, the socket is
+     * closed and so is the connection, without an answer.
      */
     private byte[] readBounded(ServerRequest request) throws UnreadableBody {
+        ReadDeadlines.Deadline deadline = deadlines.start(bodyTimeout);
+        byte[] body;
+        try {
+            body = readBody(request);
+        } catch (UnreadableBody | RuntimeException e) {
+            if (!deadline.end()) {
+                throw timedOut();
+            }
+            throw e;
+        }
+        if (!deadline.end()) {
+            throw timedOut();
+        }
+        return body;
+    }
+
+    private CloseConnectionException timedOut() {
+        return new CloseConnectionException("the request body did not arrive within " + bodyTimeout);
+    }
+
+    private byte[] readBody(ServerRequest request) throws UnreadableBody {
         OptionalLong length = request.headers().contentLength();
         if (length.isPresent() && length.getAsLong() < 0) {
             throw new UnreadableBody("Content-Length must not be negative");

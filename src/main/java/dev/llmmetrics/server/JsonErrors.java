@@ -79,6 +79,11 @@ final class JsonErrors {
             error = "invalid_framing";
             detail = "the body's length is ambiguous: Content-Length with Transfer-Encoding, several Content-Length "
                     + "values, or a transfer coding other than chunked";
+        } else if (status.code() == Status.SERVICE_UNAVAILABLE_503.code()) {
+            // Past http.max.concurrent.requests, Helidon refuses the request and closes its connection.
+            error = "overloaded";
+            detail = "the server is handling as many requests as it allows; retry later";
+            headers.set(HeaderNames.RETRY_AFTER, "1");
         } else if (status.code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
             error = "body_too_large";
             detail = "the body exceeds the server's size limit";

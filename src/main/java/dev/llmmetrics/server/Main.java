@@ -66,6 +66,7 @@ public final class Main {
      * @param demoTimeScale multiplies the simulated latencies
      */
     static Running start(Config config, boolean demo, double demoTimeScale) {
+        Settings.refuseUnsupported(config);
         LlmMetricsConfig libraryConfig = Settings.library(config);
         PriceTable prices = Settings.prices(config, demo);
         HttpSettings httpSettings = Settings.http(config);

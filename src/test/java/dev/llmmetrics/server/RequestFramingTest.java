@@ -92,4 +92,16 @@ class RequestFramingTest {
         }
         assertFalse(server.get("/events/metrics/sessions").body().contains("smuggled"), "a smuggled request was served");
     }
+
+    @Test
+    void aWellFramedRequestIsFollowedByTheNextOnTheSameConnection() throws IOException {
+        // The control: the same bytes, framed once, are two requests on one connection.
+        String first = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+        String event = SMUGGLED_EVENT.replace("smuggled", "pipelined");
+        String received = exchange(first + "POST /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + event.length() + "\r\n\r\n" + event);
+        assertEquals(2, received.split("HTTP/1\\.1 ", -1).length - 1, received);
+        assertTrue(received.contains("HTTP/1.1 202 "), received);
+        assertTrue(server.get("/events/metrics/sessions").body().contains("pipelined"));
+    }
 }
