@@ -1,6 +1,5 @@
 package dev.llmmetrics.server;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventBus;
@@ -16,6 +15,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.StringReader;
 import java.nio.charset.CharacterCodingException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,8 +31,8 @@ import java.util.Set;
  * object per line). All or nothing: every event is decoded and validated first; if any is invalid, none
  * is published and the 400 answer lists each problem by index and field. Otherwise all are published in
  * order and the answer is 202 with their count. Bodies over the size limit get 413, batches over the
- * length limit 413, and malformed JSON or invalid UTF-8 400. A body that does not arrive whole within the
- * body timeout closes the connection.
+ * length limit 413 (decided on the first event past it, see {@link BatchDecoder}), and malformed JSON or
+ * invalid UTF-8 400. A body that does not arrive whole within the body timeout closes the connection.
  */
 final class IngestService implements HttpService {
 
@@ -86,15 +86,17 @@ final class IngestService implements HttpService {
         }
         String text = utf8(body);
         String contentType = request.headers().first(HeaderNames.CONTENT_TYPE).orElse("").toLowerCase();
-        List<JsonNode> nodes = contentType.startsWith(NDJSON) || contentType.startsWith(JSON_LINES)
-                ? parseLines(text) : parseJson(text);
+        List<JsonNode> nodes;
+        try {
+            nodes = contentType.startsWith(NDJSON) || contentType.startsWith(JSON_LINES)
+                    ? BatchDecoder.lines(new StringReader(text), maxBatch)
+                    : BatchDecoder.json(new StringReader(text), maxBatch);
+        } catch (BatchDecoder.TooManyEvents e) {
+            ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "batch_too_large", e.getMessage());
+            return;
+        }
         if (nodes.isEmpty()) {
             throw new BadRequest("empty_batch", "the body holds no event");
-        }
-        if (nodes.size() > maxBatch) {
-            ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "batch_too_large",
-                    "a batch holds at most " + maxBatch + " events, this one " + nodes.size());
-            return;
         }
         List<Event> events = new ArrayList<>(nodes.size());
         List<String> eventIds = new ArrayList<>(nodes.size());
@@ -234,41 +236,6 @@ final class IngestService implements HttpService {
             return Utf8.decode(body);
         } catch (CharacterCodingException e) {
             throw new BadRequest("invalid_utf8", "the body is not valid UTF-8");
-        }
-    }
-
-    private static List<JsonNode> parseJson(String text) {
-        JsonNode root = readTree(text, "the body is not valid JSON");
-        List<JsonNode> nodes = new ArrayList<>();
-        if (root.isArray()) {
-            root.forEach(nodes::add);
-        } else {
-            nodes.add(root);
-        }
-        return nodes;
-    }
-
-    private static List<JsonNode> parseLines(String text) {
-        List<JsonNode> nodes = new ArrayList<>();
-        String[] lines = text.split("\r?\n", -1);
-        for (int i = 0; i < lines.length; i++) {
-            if (!lines[i].isBlank()) {
-                nodes.add(readTree(lines[i], "line " + (i + 1) + " is not valid JSON"));
-            }
-        }
-        return nodes;
-    }
-
-    private static JsonNode readTree(String text, String problem) {
-        if (text.isBlank()) {
-            throw new BadRequest("empty_batch", "the body holds no event");
-        }
-        try {
-            return Json.MAPPER.readTree(text);
-        } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? ""
-                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
-            throw new BadRequest("malformed_json", problem + where + ": " + e.getOriginalMessage());
         }
     }
 
