@@ -128,11 +128,12 @@ public final class HttpApi {
     }
 
     /**
-     * Adds the routes, the filters (connection handling, drain, auth) and the JSON error
+     * Adds the routes, the filters (connection handling, common headers, drain, auth) and the JSON error
      * handling to {@code routing}.
      */
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter(new ConnectionFilter(readDeadlines, settings.connections().bodyTimeout()))
+                .addFilter(new ApiHeaders())
                 .addFilter(drain);
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
         routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null)))

@@ -115,6 +115,8 @@ final class JsonErrors {
         }
         byte[] body = ("{\"error\":\"" + error + "\",\"detail\":\"" + detail + "\"}").getBytes(StandardCharsets.UTF_8);
         headers.set(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+        headers.set(ApiHeaders.NOSNIFF);
+        headers.set(ApiHeaders.NO_STORE);
         return DirectHandler.TransportResponse.builder()
                 .status(status)
                 .headers(headers)
