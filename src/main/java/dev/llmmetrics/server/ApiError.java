@@ -1,6 +1,8 @@
 package dev.llmmetrics.server;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HttpMediaTypes;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerResponse;
 import java.util.List;
@@ -27,7 +29,13 @@ record ApiError(String error, String detail, List<Problem> errors) {
     record Problem(int index, String field, String reason) {
     }
 
+    /**
+     * Sends the error whole, not streamed: Helidon counts a streamed answer from a filter as not sent, and
+     * filters (auth, drain) answer with these errors.
+     */
     static void send(ServerResponse response, Status status, String error, String detail) {
-        Json.send(response, status, new ApiError(error, detail, null));
+        response.status(status);
+        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+        response.send(Json.bytes(new ApiError(error, detail, null)));
     }
 }

@@ -293,7 +293,7 @@ final class EventJson {
         return attributes;
     }
 
-    private static String quoted(String name) {
+    static String quoted(String name) {
         String shown = name.length() > 64 ? name.substring(0, 64) + "…" : name;
         return '"' + shown.replaceAll("\\p{Cntrl}", "?") + '"';
     }

@@ -4,6 +4,7 @@ import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.prometheus.SessionSeries;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http1.Http1Config;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -46,6 +48,7 @@ public final class HttpApi {
     private final EventJournal journal;
     private final ModelRates modelRates;
     private final SessionSeries sessionSeries;
+    private final ReadDeadlines readDeadlines = new ReadDeadlines();
     private ScheduledExecutorService maintenance;
 
     /**
@@ -94,6 +97,7 @@ public final class HttpApi {
     /** Stops the model sampler and compaction and closes the journal, once the server no longer takes requests. */
     public void close() throws IOException {
         modelRates.close();
+        readDeadlines.close();
         if (maintenance != null) {
             maintenance.shutdownNow();
         }
@@ -121,13 +125,19 @@ public final class HttpApi {
         }
     }
 
-    /** Adds the routes, the auth filter and the JSON error handling to {@code routing}. */
+    /**
+     * Adds the routes, the filters (connection handling, common headers, drain, auth) and the JSON error
+     * handling to {@code routing}.
+     */
     public void routing(HttpRouting.Builder routing) {
-        routing.addFilter(drain);
+        routing.addFilter(new ConnectionFilter(readDeadlines, settings.connections().bodyTimeout()))
+                .addFilter(new ApiHeaders())
+                .addFilter(drain);
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
         routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null)))
                 .register("/health", new HealthService(metrics.store()))
-                .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(), journal))
+                .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
+                        journal, readDeadlines, settings.connections().bodyTimeout()))
                 .register("/events/metrics", new SessionService(metrics.store(), journal))
                 .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.meters()))
                 .register("/events/metrics", new ModelRatesService(modelRates))
@@ -139,14 +149,31 @@ public final class HttpApi {
     /**
      * Applies the settings every llm-metrics server needs: JSON pre-routing errors, the payload limit (the
      * body limit plus what a 413 swallows, see {@link #SWALLOW_BYTES}), TCP_NODELAY so that the last write of
-     * a streamed response is not held back by Nagle's algorithm, and no
+     * a streamed response is not held back by Nagle's algorithm, the connection settings, and no
      * Helidon shutdown hook, since Helidon's stop interrupts requests in progress; stop through
      * {@link #drain(Duration)} first.
+     *
+     * <p>The header timeout is Helidon's idle-connection timeout, which closes a connection that waits for a
+     * request line (checked a few times per timeout), and {@link HeaderDeadlines} for the headers after it,
+     * installed on the one HTTP/1.1 protocol. Past the connection cap Helidon stops accepting; past the
+     * concurrency cap it answers 503 and closes.
      */
     public void listener(WebServerConfig.Builder server) {
+        HttpSettings.Connections connections = settings.connections();
+        Duration idleCheck = connections.headerTimeout().dividedBy(4);
+        idleCheck = idleCheck.compareTo(Duration.ofSeconds(1)) > 0 ? Duration.ofSeconds(1)
+                : idleCheck.compareTo(Duration.ofMillis(100)) < 0 ? Duration.ofMillis(100) : idleCheck;
         server.directHandlers(JsonErrors.directHandlers())
                 .maxPayloadSize((long) settings.maxBodyBytes() + SWALLOW_BYTES)
                 .connectionOptions(socket -> socket.tcpNoDelay(true))
+                .maxTcpConnections(connections.maxConnections())
+                .maxConcurrentRequests(connections.maxConcurrentRequests())
+                .idleConnectionTimeout(connections.headerTimeout())
+                .idleConnectionPeriod(idleCheck)
+                .protocolsDiscoverServices(false)
+                .protocols(List.of(Http1Config.builder()
+                        .addReceiveListener(new HeaderDeadlines(readDeadlines, connections.headerTimeout()))
+                        .build()))
                 .shutdownHook(false);
     }
 

@@ -17,9 +17,11 @@ import java.util.Optional;
  * @param dedupeWindow how long an {@code event_id} is remembered, so that a retry is not applied twice
  * @param dedupeMaxIds the most {@code event_id}s remembered; past it the oldest are forgotten early
  * @param journal      durable mode's journal, or empty for memory only
+ * @param connections  how long the server waits for a client's bytes, and how many connections and requests it serves
  */
 public record HttpSettings(Optional<String> authToken, Optional<String> scrapeToken, int maxBodyBytes, int maxBatch,
-                           Duration dedupeWindow, int dedupeMaxIds, Optional<JournalSettings> journal) {
+                           Duration dedupeWindow, int dedupeMaxIds, Optional<JournalSettings> journal,
+                           Connections connections) {
 
     /**
      * Durable mode: where the journal lives and how it is written.
@@ -38,6 +40,49 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
         /** The default compaction interval: 30 seconds. */
         public static final Duration DEFAULT_COMPACT_INTERVAL = Duration.ofSeconds(30);
     }
+
+    /**
+     * The listener's bounds on what clients hold: time and count. A connection that runs out of time is closed
+     * without an answer; one past the connection cap waits in the kernel's accept queue until a connection
+     * closes; a request past the concurrency cap gets 503 and its connection is closed.
+     *
+     * @param headerTimeout         the longest a connection may take to send a request line, and then its headers;
+     *                              also how long an idle keep-alive connection is kept
+     * @param bodyTimeout           the longest a request body may take to arrive whole, from when the server starts reading it
+     * @param maxConnections        the most connections open at once
+     * @param maxConcurrentRequests the most requests handled at once
+     */
+    public record Connections(Duration headerTimeout, Duration bodyTimeout, int maxConnections, int maxConcurrentRequests) {
+
+        /** The default header timeout: 20 seconds. */
+        public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(20);
+        /** The default body timeout: 30 seconds. */
+        public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(30);
+        /** The default connection cap: 1 000. */
+        public static final int DEFAULT_MAX_CONNECTIONS = 1_000;
+        /** The default concurrency cap: 100 requests. */
+        public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 100;
+
+        /** The defaults above. */
+        public static final Connections DEFAULTS = new Connections(DEFAULT_HEADER_TIMEOUT, DEFAULT_BODY_TIMEOUT,
+                DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONCURRENT_REQUESTS);
+
+        /** Rejects timeouts and caps that are not positive. */
+        public Connections {
+            if (headerTimeout == null || headerTimeout.isNegative() || headerTimeout.isZero()
+                    || bodyTimeout == null || bodyTimeout.isNegative() || bodyTimeout.isZero()) {
+                throw new IllegalArgumentException("headerTimeout and bodyTimeout must be positive, were "
+                        + headerTimeout + " and " + bodyTimeout);
+            }
+            if (maxConnections < 1 || maxConcurrentRequests < 1) {
+                throw new IllegalArgumentException("maxConnections and maxConcurrentRequests must be positive, were "
+                        + maxConnections + " and " + maxConcurrentRequests);
+            }
+        }
+    }
+
+    /** Whether the per-request log lines (logger {@code dev.llmmetrics.requests}) are written by default: no. */
+    public static final boolean DEFAULT_REQUEST_LOG = false;
 
     /** The default time requests in progress get to finish on SIGTERM: 10 seconds. */
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
@@ -63,6 +108,9 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
         if (dedupeWindow == null || dedupeWindow.isNegative() || dedupeWindow.isZero()) {
             throw new IllegalArgumentException("dedupeWindow must be positive, was " + dedupeWindow);
         }
+        if (connections == null) {
+            throw new IllegalArgumentException("connections must be given");
+        }
     }
 
     /**
@@ -77,6 +125,6 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
     public String toString() {
         return "HttpSettings[authToken=" + (authToken.isPresent() ? "****" : "none") + ", scrapeToken="
                 + (scrapeToken.isPresent() ? "****" : "none") + ", maxBodyBytes=" + maxBodyBytes + ", maxBatch=" + maxBatch + ", dedupeWindow=" + dedupeWindow
-                + ", dedupeMaxIds=" + dedupeMaxIds + ", journal=" + journal + "]";
+                + ", dedupeMaxIds=" + dedupeMaxIds + ", journal=" + journal + ", connections=" + connections + "]";
     }
 }

@@ -1,6 +1,5 @@
 package dev.llmmetrics.server;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.RecordingFailedException;
@@ -9,6 +8,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.RequestException;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -16,7 +16,9 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.StringReader;
 import java.nio.charset.CharacterCodingException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -30,7 +32,8 @@ import java.util.Set;
  * object per line). All or nothing: every event is decoded and validated first; if any is invalid, none
  * is published and the 400 answer lists each problem by index and field. Otherwise all are published in
  * order and the answer is 202 with their count. Bodies over the size limit get 413, batches over the
- * length limit 413, and malformed JSON or invalid UTF-8 400.
+ * length limit 413 (decided on the first event past it, see {@link BatchDecoder}), and malformed JSON or
+ * invalid UTF-8 400. A body that does not arrive whole within the body timeout closes the connection.
  */
 final class IngestService implements HttpService {
 
@@ -41,13 +44,21 @@ final class IngestService implements HttpService {
     private final int maxBodyBytes;
     private final int maxBatch;
     private final EventJournal journal;
+    private final ReadDeadlines deadlines;
+    private final Duration bodyTimeout;
 
-    /** @param journal durable mode's journal, or {@code null} */
-    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, EventJournal journal) {
+    /**
+     * @param journal     durable mode's journal, or {@code null}
+     * @param bodyTimeout the longest the body may take to arrive, under {@code deadlines}
+     */
+    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, EventJournal journal, ReadDeadlines deadlines,
+                  Duration bodyTimeout) {
         this.bus = bus;
         this.maxBodyBytes = maxBodyBytes;
         this.maxBatch = maxBatch;
         this.journal = journal;
+        this.deadlines = deadlines;
+        this.bodyTimeout = bodyTimeout;
     }
 
     @Override
@@ -74,15 +85,17 @@ final class IngestService implements HttpService {
         }
         String text = utf8(body);
         String contentType = request.headers().first(HeaderNames.CONTENT_TYPE).orElse("").toLowerCase();
-        List<JsonNode> nodes = contentType.startsWith(NDJSON) || contentType.startsWith(JSON_LINES)
-                ? parseLines(text) : parseJson(text);
+        List<JsonNode> nodes;
+        try {
+            nodes = contentType.startsWith(NDJSON) || contentType.startsWith(JSON_LINES)
+                    ? BatchDecoder.lines(new StringReader(text), maxBatch)
+                    : BatchDecoder.json(new StringReader(text), maxBatch);
+        } catch (BatchDecoder.TooManyEvents e) {
+            ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "batch_too_large", e.getMessage());
+            return;
+        }
         if (nodes.isEmpty()) {
             throw new BadRequest("empty_batch", "the body holds no event");
-        }
-        if (nodes.size() > maxBatch) {
-            ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "batch_too_large",
-                    "a batch holds at most " + maxBatch + " events, this one " + nodes.size());
-            return;
         }
         List<Event> events = new ArrayList<>(nodes.size());
         List<ApiError.Problem> problems = new ArrayList<>();
@@ -149,9 +162,31 @@ final class IngestService implements HttpService {
      * length) surfaces here as an arbitrary runtime exception: it is the client's fault, an
      * {@link UnreadableBody}. Helidon's own {@link RequestException}s (a chunked body over the server's
      * limit) keep their answer. The stream is closed only once read to its end: closing it earlier would
-     * block to drain a body that may never come.
+     * block to drain a body that may never come. The reads are under the body timeout: past it, the socket is
+     * closed and so is the connection, without an answer.
      */
     private byte[] readBounded(ServerRequest request) throws UnreadableBody {
+        ReadDeadlines.Deadline deadline = deadlines.start(bodyTimeout);
+        byte[] body;
+        try {
+            body = readBody(request);
+        } catch (UnreadableBody | RuntimeException e) {
+            if (!deadline.end()) {
+                throw timedOut();
+            }
+            throw e;
+        }
+        if (!deadline.end()) {
+            throw timedOut();
+        }
+        return body;
+    }
+
+    private CloseConnectionException timedOut() {
+        return new CloseConnectionException("the request body did not arrive within " + bodyTimeout);
+    }
+
+    private byte[] readBody(ServerRequest request) throws UnreadableBody {
         OptionalLong length = request.headers().contentLength();
         if (length.isPresent() && length.getAsLong() < 0) {
             throw new UnreadableBody("Content-Length must not be negative");
@@ -193,41 +228,6 @@ final class IngestService implements HttpService {
             return Utf8.decode(body);
         } catch (CharacterCodingException e) {
             throw new BadRequest("invalid_utf8", "the body is not valid UTF-8");
-        }
-    }
-
-    private static List<JsonNode> parseJson(String text) {
-        JsonNode root = readTree(text, "the body is not valid JSON");
-        List<JsonNode> nodes = new ArrayList<>();
-        if (root.isArray()) {
-            root.forEach(nodes::add);
-        } else {
-            nodes.add(root);
-        }
-        return nodes;
-    }
-
-    private static List<JsonNode> parseLines(String text) {
-        List<JsonNode> nodes = new ArrayList<>();
-        String[] lines = text.split("\r?\n", -1);
-        for (int i = 0; i < lines.length; i++) {
-            if (!lines[i].isBlank()) {
-                nodes.add(readTree(lines[i], "line " + (i + 1) + " is not valid JSON"));
-            }
-        }
-        return nodes;
-    }
-
-    private static JsonNode readTree(String text, String problem) {
-        if (text.isBlank()) {
-            throw new BadRequest("empty_batch", "the body holds no event");
-        }
-        try {
-            return Json.MAPPER.readTree(text);
-        } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? ""
-                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
-            throw new BadRequest("malformed_json", problem + where + ": " + e.getOriginalMessage());
         }
     }
 

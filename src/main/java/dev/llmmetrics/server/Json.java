@@ -37,6 +37,9 @@ final class Json {
     /** Deepest JSON nesting accepted in a request body. */
     static final int MAX_NESTING_DEPTH = 16;
 
+    /** Most digits of a number accepted in a request body. */
+    static final int MAX_NUMBER_LENGTH = 32;
+
     static final ObjectMapper MAPPER = JsonMapper.builder()
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -50,7 +53,7 @@ final class Json {
     static {
         MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
                 .maxNestingDepth(MAX_NESTING_DEPTH)
-                .maxNumberLength(32)
+                .maxNumberLength(MAX_NUMBER_LENGTH)
                 .build());
     }
 

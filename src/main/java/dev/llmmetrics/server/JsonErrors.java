@@ -2,6 +2,7 @@ package dev.llmmetrics.server;
 
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
 import io.helidon.http.HttpException;
 import io.helidon.http.HttpMediaTypes;
 import io.helidon.http.ServerResponseHeaders;
@@ -13,6 +14,9 @@ import io.helidon.webserver.http.ServerResponse;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * Every error the server sends is JSON, never a stack trace or an internal class name: errors thrown
@@ -68,7 +72,19 @@ final class JsonErrors {
                                                           ServerResponseHeaders headers, String message) {
         String error;
         String detail;
-        if (status.code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
+        if (ambiguousFraming(request.headers())) {
+            // RFC 9112 section 6.3: a length that cannot be determined is a 400, and the connection is closed
+            // (Helidon closes after every direct answer). Helidon answers an unknown transfer coding with 501.
+            status = Status.BAD_REQUEST_400;
+            error = "invalid_framing";
+            detail = "the body's length is ambiguous: Content-Length with Transfer-Encoding, several Content-Length "
+                    + "values, or a transfer coding other than chunked";
+        } else if (status.code() == Status.SERVICE_UNAVAILABLE_503.code()) {
+            // Past http.max.concurrent.requests, Helidon refuses the request and closes its connection.
+            error = "overloaded";
+            detail = "the server is handling as many requests as it allows; retry later";
+            headers.set(HeaderNames.RETRY_AFTER, "1");
+        } else if (status.code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
             error = "body_too_large";
             detail = "the body exceeds the server's size limit";
         } else if (status.code() == Status.REQUEST_URI_TOO_LONG_414.code()) {
@@ -99,12 +115,33 @@ final class JsonErrors {
         }
         byte[] body = ("{\"error\":\"" + error + "\",\"detail\":\"" + detail + "\"}").getBytes(StandardCharsets.UTF_8);
         headers.set(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+        headers.set(ApiHeaders.NOSNIFF);
+        headers.set(ApiHeaders.NO_STORE);
         return DirectHandler.TransportResponse.builder()
                 .status(status)
                 .headers(headers)
                 .entity(body)
                 .keepAlive(eventType.keepAlive())
                 .build();
+    }
+
+    /**
+     * Whether the request's framing leaves its body's length undetermined (RFC 9112 section 6.3): a
+     * Transfer-Encoding beside a Content-Length, a Transfer-Encoding other than exactly {@code chunked}, or
+     * a Content-Length with several values.
+     */
+    static boolean ambiguousFraming(Headers headers) {
+        List<String> lengths = headers.all(HeaderNames.CONTENT_LENGTH, List::of);
+        if (lengths.size() > 1 || lengths.stream().anyMatch(v -> v.indexOf(',') >= 0)) {
+            return true;
+        }
+        List<String> codings = new ArrayList<>();
+        for (String line : headers.all(HeaderNames.TRANSFER_ENCODING, List::of)) {
+            for (String coding : line.split(",")) {
+                codings.add(coding.strip().toLowerCase(Locale.ROOT));
+            }
+        }
+        return !codings.isEmpty() && (!lengths.isEmpty() || !codings.equals(List.of("chunked")));
     }
 
     private static String code(Status status) {

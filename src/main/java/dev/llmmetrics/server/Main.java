@@ -33,6 +33,12 @@ public final class Main {
 
     private static final Logger LOG = System.getLogger(Main.class.getName());
 
+    /**
+     * The logger of the per-request lines (named in {@code dev.llmmetrics.session.RequestLog}), held here so
+     * that the level {@link #start} sets is not lost with a collected logger.
+     */
+    private static final java.util.logging.Logger REQUEST_LOG = java.util.logging.Logger.getLogger("dev.llmmetrics.requests");
+
     private Main() {
     }
 
@@ -66,6 +72,10 @@ public final class Main {
      * @param demoTimeScale multiplies the simulated latencies
      */
     static Running start(Config config, boolean demo, double demoTimeScale) {
+        Settings.refuseUnsupported(config);
+        if (Settings.requestLog(config)) {
+            REQUEST_LOG.setLevel(java.util.logging.Level.INFO);
+        }
         LlmMetricsConfig libraryConfig = Settings.library(config);
         PriceTable prices = Settings.prices(config, demo);
         HttpSettings httpSettings = Settings.http(config);

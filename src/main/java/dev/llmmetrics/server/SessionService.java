@@ -77,8 +77,7 @@ final class SessionService implements HttpService {
             return;
         }
         String etag = '"' + revision + '"';
-        response.header(HeaderNames.ETAG, etag);
-        response.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        response.header(HeaderNames.ETAG, etag); // Cache-Control is no-store (ApiHeaders): a client keeps the tag itself
         if (EntityTags.matches(request.headers(), etag)) {
             response.status(Status.NOT_MODIFIED_304).send();
             return;
@@ -90,7 +89,6 @@ final class SessionService implements HttpService {
             Optional<SessionMetrics> metrics = store.session(id);
             if (metrics.isEmpty()) {
                 response.headers().remove(HeaderNames.ETAG);
-                response.headers().remove(HeaderNames.CACHE_CONTROL);
                 notFound(response);
                 return;
             }

@@ -75,7 +75,31 @@ final class Settings {
                                 config.get("store.journal.commit.delay").as(Duration.class)
                                         .orElse(HttpSettings.JournalSettings.DEFAULT_COMMIT_DELAY),
                                 config.get("store.journal.compact.interval").as(Duration.class)
-                                        .orElse(HttpSettings.JournalSettings.DEFAULT_COMPACT_INTERVAL))));
+                                        .orElse(HttpSettings.JournalSettings.DEFAULT_COMPACT_INTERVAL))),
+                new HttpSettings.Connections(
+                        config.get("http.header.timeout").as(Duration.class).orElse(HttpSettings.Connections.DEFAULT_HEADER_TIMEOUT),
+                        config.get("http.body.timeout").as(Duration.class).orElse(HttpSettings.Connections.DEFAULT_BODY_TIMEOUT),
+                        config.get("http.max.connections").asInt().orElse(HttpSettings.Connections.DEFAULT_MAX_CONNECTIONS),
+                        config.get("http.max.concurrent.requests").asInt()
+                                .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_REQUESTS)));
+    }
+
+    /** Whether to write the per-request log lines ({@code llm.metrics.request.log}). */
+    static boolean requestLog(Config config) {
+        return config.get("llm.metrics.request.log").asBoolean().orElse(HttpSettings.DEFAULT_REQUEST_LOG);
+    }
+
+    /**
+     * Refuses the Helidon keys the server sets itself: {@code server.protocols} would add a second HTTP/1.1
+     * protocol beside the one that enforces the header timeout.
+     *
+     * @throws IllegalArgumentException if one is set
+     */
+    static void refuseUnsupported(Config config) {
+        if (config.get("server.protocols").exists()) {
+            throw new IllegalArgumentException("server.protocols is not supported: the server sets up HTTP/1.1 itself "
+                    + "(see the http.* settings)");
+        }
     }
 
     /** The host to bind: {@code server.host} if set, else {@link HttpSettings#defaultHost()}. */

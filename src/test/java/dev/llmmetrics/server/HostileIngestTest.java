@@ -379,6 +379,7 @@ class HostileIngestTest {
         JsonNode error = HostileSupport.assertJsonError(response, body);
         assertEquals(400, response.statusCode(), body);
         assertEquals("malformed_json", error.get("error").asText(), HostileSupport.abbreviate(body) + " -> " + response.body());
+        IngestDecodingTest.assertOwnWords(HostileSupport.errorText(error), HostileSupport.abbreviate(body));
         HostileSupport.assertUnchanged(baseline, server, body);
     }
 
@@ -494,6 +495,7 @@ class HostileIngestTest {
         assertEquals("malformed_json", error.get("error").asText(), response.body());
         assertTrue(error.get("detail").asText().startsWith("line " + body.brokenLine() + " "),
                 "expected line " + body.brokenLine() + ": " + response.body() + " for " + HostileSupport.abbreviate(body.body()));
+        IngestDecodingTest.assertOwnWords(HostileSupport.errorText(error), HostileSupport.abbreviate(body.body()));
         HostileSupport.assertUnchanged(baseline, server, body.body());
     }
 

@@ -259,7 +259,8 @@ final class HostileSupport {
         }
     }
 
-    private static RawResponse readResponse(InputStream in, boolean headRequest) throws IOException {
+    /** Reads one response off {@code in}: up to its Content-Length, through its chunks, or to the end. */
+    static RawResponse readResponse(InputStream in, boolean headRequest) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         try {
             int state = 0;

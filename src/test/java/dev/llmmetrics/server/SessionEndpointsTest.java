@@ -175,7 +175,7 @@ class SessionEndpointsTest {
                 + "\"duration_ms\":100,\"prompt_tokens\":10,\"completion_tokens\":5}]");
         HttpResponse<String> first = server.get("/events/metrics/session/tagged");
         String etag = first.headers().firstValue("ETag").orElseThrow();
-        assertEquals("no-cache", first.headers().firstValue("Cache-Control").orElseThrow());
+        assertEquals("no-store", first.headers().firstValue("Cache-Control").orElseThrow());
         HttpResponse<String> again = server.get("/events/metrics/session/tagged");
         assertEquals(etag, again.headers().firstValue("ETag").orElseThrow());
         assertEquals(first.body(), again.body());

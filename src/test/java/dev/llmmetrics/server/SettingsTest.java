@@ -3,6 +3,7 @@ package dev.llmmetrics.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.LlmMetricsConfig;
 import io.helidon.config.Config;
@@ -47,6 +48,8 @@ class SettingsTest {
         assertEquals(HttpSettings.DEFAULT_DEDUPE_WINDOW, http.dedupeWindow());
         assertEquals(HttpSettings.DEFAULT_DEDUPE_MAX_IDS, http.dedupeMaxIds());
         assertEquals(Optional.empty(), http.journal());
+        assertEquals(HttpSettings.Connections.DEFAULTS, http.connections());
+        assertEquals(HttpSettings.DEFAULT_REQUEST_LOG, Settings.requestLog(bundled));
     }
 
     @Test
@@ -104,7 +107,12 @@ class SettingsTest {
                 Map.entry("store.journal.segment.bytes", String.valueOf(journal.segmentBytes())),
                 Map.entry("store.journal.commit.delay", journal.commitDelay().toString()),
                 Map.entry("store.journal.compact.interval", journal.compactInterval().toString()),
-                Map.entry("meters.otel.genai", String.valueOf(Settings.genAiConventions(empty)))));
+                Map.entry("meters.otel.genai", String.valueOf(Settings.genAiConventions(empty))),
+                Map.entry("http.header.timeout", http.connections().headerTimeout().toString()),
+                Map.entry("http.body.timeout", http.connections().bodyTimeout().toString()),
+                Map.entry("http.max.connections", String.valueOf(http.connections().maxConnections())),
+                Map.entry("http.max.concurrent.requests", String.valueOf(http.connections().maxConcurrentRequests())),
+                Map.entry("llm.metrics.request.log", String.valueOf(Settings.requestLog(empty)))));
         Map<String, String> documented = new TreeMap<>();
         for (List<String> row : readmeConfigurationRows()) {
             String key = row.get(0);
@@ -152,6 +160,11 @@ class SettingsTest {
         assertEquals(14, Settings.http(more).dedupeMaxIds());
         assertEquals(Optional.of("a"), Settings.http(more).authToken());
         assertEquals(true, Settings.genAiConventions(more));
+        Config connections = config(Map.of("http.header.timeout", "PT3S", "http.body.timeout", "PT4S", "http.max.connections", "15",
+                "http.max.concurrent.requests", "16", "llm.metrics.request.log", "true"));
+        assertEquals(new HttpSettings.Connections(Duration.ofSeconds(3), Duration.ofSeconds(4), 15, 16),
+                Settings.http(connections).connections());
+        assertEquals(true, Settings.requestLog(connections));
     }
 
     @Test
@@ -159,5 +172,10 @@ class SettingsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Settings.library(config(Map.of("store.max.sessions", "0"))));
         assertEquals("maxSessions must be positive, was 0", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.header.timeout", "PT0S"))));
+        assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.max.connections", "0"))));
+        IllegalArgumentException protocols = assertThrows(IllegalArgumentException.class,
+                () -> Settings.refuseUnsupported(config(Map.of("server.protocols.http_1_1.max-prologue-length", "100"))));
+        assertTrue(protocols.getMessage().startsWith("server.protocols is not supported"), protocols.getMessage());
     }
 }

@@ -1,0 +1,60 @@
+package dev.llmmetrics.server;
+
+import io.helidon.http.HeaderValues;
+import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+import java.time.Duration;
+
+/**
+ * What happens to the connection once a request is answered. The rest of a body the handler did not read
+ * is read and discarded within the body timeout, so that the connection can serve the next request (and
+ * the client, likely still sending, reads the answer rather than a reset); when that fails, or when the
+ * request or the answer says {@code Connection: close}, the connection is closed after the answer.
+ * Helidon itself keeps a connection open after a {@code Connection: close} exchange, and drains an unread
+ * body without a time limit.
+ */
+final class ConnectionFilter implements Filter {
+
+    private final ReadDeadlines deadlines;
+    private final Duration bodyTimeout;
+
+    ConnectionFilter(ReadDeadlines deadlines, Duration bodyTimeout) {
+        this.deadlines = deadlines;
+        this.bodyTimeout = bodyTimeout;
+    }
+
+    @Override
+    public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
+        chain.proceed();
+        if (!response.isSent()) {
+            return; // Helidon answers it as an error, and closes the connection if it must
+        }
+        boolean close = request.headers().containsToken(HeaderValues.CONNECTION_CLOSE)
+                || response.headers().containsToken(HeaderValues.CONNECTION_CLOSE);
+        if (!close && !request.content().consumed()) {
+            close = !discardBody(request);
+        }
+        if (close) {
+            throw new CloseConnectionException("closing the connection after the answer");
+        }
+    }
+
+    /** Reads and discards the rest of the body within the body timeout; whether it was all read. */
+    private boolean discardBody(RoutingRequest request) {
+        if (request.headers().containsToken(HeaderValues.EXPECT_100) && !request.continueSent()) {
+            return false; // the client may or may not send the body now: only closing is unambiguous
+        }
+        ReadDeadlines.Deadline deadline = deadlines.start(bodyTimeout);
+        boolean read;
+        try {
+            request.content().consume();
+            read = true;
+        } catch (RuntimeException e) {
+            read = false; // broken framing, over the size limit, or the deadline closed the socket
+        }
+        return deadline.end() && read;
+    }
+}
