@@ -60,7 +60,7 @@ final class ScrapeService implements HttpService {
         ExpositionFormatWriter writer = formats.findWriter(accept);
         response.header(HeaderNames.CONTENT_TYPE, writer.getContentType());
         // Streamed in 64 KiB writes; the listener sets TCP_NODELAY, so the last small write is not held
-        // back by Nagle's algorithm waiting for the client's delayed ACK (about 40 ms a scrape otherwise).
+        // back by Nagle's algorithm waiting for the client's delayed ACK (see docs/benchmarks.md).
         try (OutputStream out = new BufferedOutputStream(response.outputStream(), 64 * 1024)) {
             if (writer instanceof PrometheusTextFormatWriter || writer instanceof OpenMetricsTextFormatWriter) {
                 // The per-session families first, written from the figures; then every other family through

@@ -2,6 +2,7 @@ package dev.llmmetrics.session;
 
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One LLM request as the store remembers it.
@@ -23,8 +24,9 @@ import java.util.Objects;
  *                         the model has no price, and for a failure
  */
 public record RequestRecord(Instant timestamp, String model, long durationMs, int promptTokens, int completionTokens,
-                            int totalTokens, boolean hasToolCalls, boolean success, String error,
-                            int cachedTokens, int reasoningTokens, Long timeToFirstTokenMs, Double costUsd) {
+                            int totalTokens, boolean hasToolCalls, boolean success, @Nullable String error,
+                            int cachedTokens, int reasoningTokens, @Nullable Long timeToFirstTokenMs,
+                            @Nullable Double costUsd) {
 
     /** Checks the record is self-consistent: a success has no error, a failure has no tokens, time or cost. */
     public RequestRecord {

@@ -4,6 +4,7 @@ import dev.llmmetrics.cost.ModelPrice;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A consistent snapshot of one session's metrics.
@@ -74,7 +75,7 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
      * The cost of the priced successful requests in US dollars, or {@code null} when none is priced;
      * {@link SessionCost#unpricedRequests()} says how many it leaves out.
      */
-    public Double totalCostUsd() {
+    public @Nullable Double totalCostUsd() {
         return cost.pricedRequests() == 0 ? null : ModelPrice.usd(cost.picoUsd());
     }
 
