@@ -1,5 +1,6 @@
 package dev.llmmetrics.bench;
 
+import dev.llmmetrics.CoarseClock;
 import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.LlmMetricsConfig;
@@ -143,7 +144,7 @@ public final class MemoryBenchmark {
      */
     private static void perMeteredPair(int sessions, long storeOnlyPerSession) throws Exception, IOException {
         long before = liveBytes();
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
         LlmMetrics metrics = LlmMetrics.builder(registry)
                 .config(LlmMetricsConfig.builder().maxSessions(sessions).maxMeteredSessions(sessions).build())
                 .build();
@@ -173,7 +174,7 @@ public final class MemoryBenchmark {
     /** Distinct sessions under the default bounds: STARTED then COMPLETED each; heap after GC every {@code every}. */
     private static void churn(int total, int every, boolean histogram) throws Exception {
         System.out.printf("%n== Churn: %,d distinct sessions, default bounds (%s) ==%n", total, LlmMetricsConfig.DEFAULTS);
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
         LlmMetrics metrics = LlmMetrics.builder(registry).build();
         SessionSeries.of(metrics).register(registry);
         EventBus bus = metrics.bus();

@@ -1,5 +1,6 @@
 package dev.llmmetrics.bench;
 
+import dev.llmmetrics.CoarseClock;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Timer;
@@ -58,7 +59,7 @@ public class MeterRecordBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
         double[] buckets = new double[14];
         for (int i = 0; i < 14; i++) {
             buckets[i] = Math.pow(4, i);

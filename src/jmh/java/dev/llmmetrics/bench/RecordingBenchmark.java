@@ -1,5 +1,6 @@
 package dev.llmmetrics.bench;
 
+import dev.llmmetrics.CoarseClock;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
@@ -82,7 +83,7 @@ public class RecordingBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         Fixtures.requestLog(requestLog);
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
         metrics = LlmMetrics.builder(registry).build();
         bus = metrics.bus();
         sessionIds = Fixtures.sessionIds(SESSIONS, 42);
@@ -169,7 +170,7 @@ public class RecordingBenchmark {
 
         @Setup(Level.Trial)
         public void setUp(RecordingBenchmark b) {
-            registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
+            registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
             recorder = new NaiveMicrometerRecorder(registry);
             Random random = new Random(11);
             for (int i = SESSIONS - 2_000; i < SESSIONS; i++) {

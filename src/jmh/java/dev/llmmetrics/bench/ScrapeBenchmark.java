@@ -1,5 +1,6 @@
 package dev.llmmetrics.bench;
 
+import dev.llmmetrics.CoarseClock;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
@@ -81,7 +82,7 @@ public class ScrapeBenchmark {
     public void setUp() throws IOException {
         Fixtures.requestLog("WARNING");
         accept = format.equals("openmetrics") ? OPENMETRICS : TEXT;
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.server.CoarseClock.system());
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
         registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("system.cpu.count")
                 || id.getName().equals("process.cpu.time")));
         new ClassLoaderMetrics().bindTo(registry);

@@ -40,6 +40,8 @@ final class RecordRing {
     private String[] errors;
     /** What the error texts held in {@link #errors} take on the heap, by {@link #textBytes}. */
     private long errorBytes;
+    /** What the arrays take, kept as they are made or grown so that {@link #bytes()} is two field reads. */
+    private long arrayBytes;
     /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
     private long[] parts;
     /** Each record's cost in picodollars plus one (0: unpriced), per slot; {@code null} until one is priced. */
@@ -52,6 +54,7 @@ final class RecordRing {
         this.bound = bound;
         int capacity = Math.min(INITIAL_CAPACITY, bound);
         rows = new long[capacity * WIDTH];
+        arrayBytes = countArrays();
     }
 
     /**
@@ -85,12 +88,14 @@ final class RecordRing {
                 | (toolCalls ? TOOL_CALLS : 0);
         if (modelId < 0 && unnumbered == null) {
             unnumbered = new String[capacity()];
+            arrayBytes = countArrays();
         }
         if (unnumbered != null) {
             unnumbered[slot] = modelId < 0 ? model.name() : null;
         }
         if (error != null && errors == null) {
             errors = new String[capacity()];
+            arrayBytes = countArrays();
         }
         if (errors != null) {
             String replaced = errors[slot];
@@ -104,12 +109,14 @@ final class RecordRing {
         }
         if ((cached | reasoning) != 0 && parts == null) {
             parts = new long[capacity()];
+            arrayBytes = countArrays();
         }
         if (parts != null) {
             parts[slot] = ((long) cached << 32) | (reasoning & LOW_32);
         }
         if (costPicoUsd >= 0 && costs == null) {
             costs = new long[capacity()];
+            arrayBytes = countArrays();
         }
         if (costs != null) {
             costs[slot] = costPicoUsd + 1;
@@ -149,7 +156,11 @@ final class RecordRing {
 
     /** What this ring takes on the heap, about: its arrays, and the error texts and model names it holds. */
     long bytes() {
-        long bytes = ARRAY_HEADER + 8L * rows.length + errorBytes;
+        return arrayBytes + errorBytes;
+    }
+
+    private long countArrays() {
+        long bytes = ARRAY_HEADER + 8L * rows.length;
         if (errors != null) {
             bytes += ARRAY_HEADER + REFERENCE * (long) errors.length;
         }
@@ -196,5 +207,6 @@ final class RecordRing {
         if (costs != null) {
             costs = Arrays.copyOf(costs, newCapacity);
         }
+        arrayBytes = countArrays();
     }
 }

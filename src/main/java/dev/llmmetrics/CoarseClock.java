@@ -1,4 +1,4 @@
-package dev.llmmetrics.server;
+package dev.llmmetrics;
 
 import io.micrometer.core.instrument.Clock;
 import java.time.Instant;
@@ -10,12 +10,14 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Micrometer's decaying maximum and histogram rotation read {@link Clock#wallTime()} on every sample,
  * and the store dates each session's activity; none needs more than millisecond precision, and a field read
- * is cheaper than the system clock (docs/benchmarks.md). The server opts in; the library's default is the
- * system clock. {@link #monotonicTime()} stays precise: Micrometer's {@code Timer.Sample} measures with it.
+ * is cheaper than the system clock (docs/benchmarks.md). An opt-in, as the server uses it, since it keeps a
+ * daemon thread; the library's default is the system clock. {@link #monotonicTime()} stays precise:
+ * Micrometer's {@code Timer.Sample} measures with it.
  *
  * <pre>{@code
  * PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT,
  *         new PrometheusRegistry(), CoarseClock.system());
+ * LlmMetrics metrics = LlmMetrics.builder(registry).clock(CoarseClock.system()).build();
  * }</pre>
  */
 public final class CoarseClock implements Clock, InstantSource {
