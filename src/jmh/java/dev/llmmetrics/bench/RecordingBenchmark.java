@@ -5,8 +5,10 @@ import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.CoarseClock;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -25,22 +27,23 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.ThreadParams;
 
 /**
- * Cost of recording one event: published on the {@link EventBus} and applied to the session store and the
- * Micrometer meters (a {@link PrometheusMeterRegistry}, as the server uses), against three peers on the
- * same pre-built events: the {@link LongAdderFloor}, a {@link NaiveMicrometerRecorder} and an
- * {@link OpenTelemetryRecorder}.
+ * Cost of recording one event: published on the {@link EventBus}, recorded by the session store (the bus's
+ * recorder) and delivered to the per-model Micrometer meters (a {@link PrometheusMeterRegistry}, as the
+ * server uses), against three peers on the same pre-built events: the {@link LongAdderFloor}, a
+ * {@link NaiveMicrometerRecorder} and an {@link OpenTelemetryRecorder}.
  *
  * <p>State: {@value #SESSIONS} live sessions across five models, each with {@value #RECORDS_PER_SESSION}
- * requests, under the default bounds (10 000 sessions in the store, 2 000 with per-session meters). The
- * existing-session benchmarks rotate over {@code hotSessions} (1 000) sessions, the most recently active,
- * so they all have their per-session meters, as an active session does; the events are built in setup (random
- * session among the hot ones, random numbers) so that only publish and apply are measured.
- * {@code firstEventOfNewSession} publishes a COMPLETED event for a session neither the store nor the
- * meters know: it creates the session, its six per-session meters and, amortised, pays for evicting the
- * least recently active sessions and their meters (the store and the meters are full in steady state).
+ * requests, under the default bounds (10 000 sessions in the store). The existing-session benchmarks rotate
+ * over {@code hotSessions} (1 000) sessions, the most recently active, as on a busy server; the events are
+ * built in setup (random session among the hot ones, random numbers) so that only publish and apply are
+ * measured. {@code firstEventOfNewSession} publishes a COMPLETED event for a session the store does not
+ * know: it creates the session and its first (session, model) pair and, amortised, pays for evicting the
+ * least recently active sessions (the store is full in steady state).
  *
- * <p>Run with {@code -t 1} and {@code -t 2}; add {@code -prof gc} for the bytes allocated per operation.
- * {@code -p requestLog=INFO} shows the cost of the per-request log lines the server logs by default.
+ * <p>{@code clock=system} is the library's default (system clocks); {@code clock=coarse} the server's
+ * configuration ({@code CoarseClock} for the library and the registry). Run with {@code -t 1} and
+ * {@code -t 2}; add {@code -prof gc} for the bytes allocated per operation. {@code -p requestLog=INFO} shows
+ * the cost of the per-request log lines (logger {@code dev.llmmetrics.requests}).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -58,17 +61,25 @@ public class RecordingBenchmark {
     /** Fresh-session events per thread; more than the store holds, so a recycled id is long evicted. */
     static final int NEW_SESSION_EVENTS = 1 << 16;
 
-    /** Level of the {@code dev.llmmetrics.requests} logger: WARNING (silent) or INFO (the server's default). */
+    /** Level of the {@code dev.llmmetrics.requests} logger: WARNING (silent) or INFO (the lines written). */
     @Param({"WARNING"})
     public String requestLog;
 
     /**
-     * How many sessions (the most recently active, all metered) the existing-session events rotate over, at
-     * random. 1 000 is a busy server; 100 keeps the touched state in the CPU caches. At most 2 000 (the meters
-     * bound), or the events would evict each other's meters.
+     * How many sessions (the most recently active) the existing-session events rotate over, at random. 1 000
+     * is a busy server; 100 keeps the touched state in the CPU caches. At most 2 000, the default number of
+     * sessions with per-session series, which the naive and OpenTelemetry peers hold.
      */
     @Param({"1000"})
     public int hotSessions;
+
+    /**
+     * The clocks: {@code system}, the library's default ({@code InstantSource.system()} for the library,
+     * Micrometer's {@code Clock.SYSTEM} for the registry), or {@code coarse}, the server's configuration
+     * ({@code CoarseClock.system()} for both, as {@code server.Main} wires them).
+     */
+    @Param({"system", "coarse"})
+    public String clock;
 
     PrometheusMeterRegistry registry;
     LlmMetrics metrics;
@@ -83,12 +94,16 @@ public class RecordingBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         Fixtures.requestLog(requestLog);
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
-        metrics = LlmMetrics.builder(registry).build();
+        registry = registry(clock);
+        LlmMetrics.Builder builder = LlmMetrics.builder(registry);
+        if (clock.equals("coarse")) {
+            builder.clock(CoarseClock.system());
+        }
+        metrics = builder.build();
         bus = metrics.bus();
         sessionIds = Fixtures.sessionIds(SESSIONS, 42);
         Random random = new Random(7);
-        // Oldest first: the hot sessions (the last hotSessions ids) end up the most recently active, all metered.
+        // Oldest first: the hot sessions (the last hotSessions ids) end up the most recently active.
         for (int r = 0; r < RECORDS_PER_SESSION; r++) {
             for (int i = 0; i < SESSIONS; i++) {
                 String model = Fixtures.modelOf(i);
@@ -170,7 +185,7 @@ public class RecordingBenchmark {
 
         @Setup(Level.Trial)
         public void setUp(RecordingBenchmark b) {
-            registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new io.prometheus.metrics.model.registry.PrometheusRegistry(), dev.llmmetrics.CoarseClock.system());
+            registry = registry(b.clock);
             recorder = new NaiveMicrometerRecorder(registry);
             Random random = new Random(11);
             for (int i = SESSIONS - 2_000; i < SESSIONS; i++) {
@@ -217,7 +232,7 @@ public class RecordingBenchmark {
         bus.publish(started[c.next++ & MASK]);
     }
 
-    /** Ours: the first event of a new session, a COMPLETED one (creates the session and its meters). */
+    /** Ours: the first event of a new session, a COMPLETED one (creates the session and its pair). */
     @Benchmark
     public void firstEventOfNewSession(NewSessions s) {
         bus.publish(s.events[s.next++ & (NEW_SESSION_EVENTS - 1)]);
@@ -240,6 +255,16 @@ public class RecordingBenchmark {
     @Benchmark
     public void openTelemetry(Otel o, Cursor c) {
         o.recorder.completed(completed[c.next++ & MASK]);
+    }
+
+    /** A Prometheus registry on the system clock ({@code system}) or on the server's coarse clock ({@code coarse}). */
+    static PrometheusMeterRegistry registry(String clock) {
+        return switch (clock) {
+            case "system" -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            case "coarse" -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new PrometheusRegistry(),
+                    CoarseClock.system());
+            default -> throw new IllegalArgumentException("clock must be system or coarse: " + clock);
+        };
     }
 
     static void check(boolean condition, String message) {

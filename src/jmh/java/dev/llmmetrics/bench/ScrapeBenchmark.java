@@ -39,16 +39,20 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Cost of one {@code /metrics} scrape: {@code PrometheusMeterRegistry.scrape(OutputStream, accept)}, the
- * call the server's ScrapeService streams to the response with, written into a counting null stream.
+ * Cost of one {@code /metrics} scrape, into a counting null stream: {@link #serverScrape} as the server's
+ * {@code ScrapeService} makes it (the per-session families written by {@link SessionSeries#writeText}
+ * straight from the store's figures, then the registry's other families through the client's writer), and
+ * {@link #scrape} through {@code PrometheusMeterRegistry.scrape(OutputStream, accept)}, the snapshot path an
+ * application scraping its own registry takes.
  *
- * <p>The registry is the server's: the same JVM and process binders as {@code Main}, plus the library with
- * the store holding {@value #SESSIONS} sessions (five models, {@value #RECORDS_PER_SESSION} requests each,
- * one in ten failed) and {@code meteredSessions} of them with per-session meters: the benchmark sets
- * {@code meters.max.sessions} to that number, so the most recently active that many keep their meters.
+ * <p>The registry and the library are wired as {@code server.Main} wires them (the same JVM and process
+ * binders, {@code CoarseClock} for both), with the store holding {@value #SESSIONS} sessions (five models
+ * round-robin, {@code modelsPerSession} of them per session, {@value #RECORDS_PER_SESSION} requests each, one
+ * in ten failed) and {@code new SessionSeries(figures, meteredSessions, Integer.MAX_VALUE)}: the
+ * {@code meteredSessions} most recently active sessions have per-session series, with no pair budget.
  *
  * <p>Setup prints, once per parameter set, the bytes and the sample lines (lines not starting with
- * {@code #}) of one scrape: divide the score by the sample lines for ns per exposed sample line.
+ * {@code #}) of one scrape: divide the score by the sample lines for the time per exposed sample line.
  * {@code format=text} is text format 0.0.4 (what {@code curl} gets), {@code openmetrics} what Prometheus
  * asks for by default.
  */
@@ -70,6 +74,13 @@ public class ScrapeBenchmark {
 
     @Param({"text", "openmetrics"})
     public String format;
+
+    /**
+     * Models each session uses, 1 to 5: session {@code i}'s {@code r}-th request goes to model
+     * {@code (i + r % modelsPerSession) % 5}, so each session has that many (session, model) pairs.
+     */
+    @Param({"1"})
+    public int modelsPerSession;
 
     PrometheusMeterRegistry registry;
     JvmGcMetrics gcMetrics;
@@ -95,14 +106,17 @@ public class ScrapeBenchmark {
 
         metrics = LlmMetrics.builder(registry)
                 .config(LlmMetricsConfig.builder().maxMeteredSessions(meteredSessions).build())
+                .clock(dev.llmmetrics.CoarseClock.system())
                 .build();
         sessionSeries = new SessionSeries(metrics.sessionFigures(), meteredSessions, Integer.MAX_VALUE).register(registry);
+        RecordingBenchmark.check(modelsPerSession >= 1 && modelsPerSession <= Fixtures.MODELS.length,
+                "modelsPerSession must be 1 to " + Fixtures.MODELS.length);
         EventBus bus = metrics.bus();
         String[] ids = Fixtures.sessionIds(SESSIONS, 42);
         Random random = new Random(7);
         for (int r = 0; r < RECORDS_PER_SESSION; r++) {
             for (int i = 0; i < SESSIONS; i++) {
-                String model = Fixtures.modelOf(i);
+                String model = Fixtures.modelOf(i + r % modelsPerSession);
                 bus.publish(Fixtures.started(ids[i], model, random));
                 if (r % 10 == 9) {
                     bus.publish(LlmRequestFailed.builder(ids[i], model).error("TimeoutException: read timed out")
@@ -119,9 +133,9 @@ public class ScrapeBenchmark {
         String text = out.toString(StandardCharsets.UTF_8);
         long samples = text.lines().filter(l -> !l.isEmpty() && !l.startsWith("#")).count();
         long sessionSamples = text.lines().filter(l -> l.startsWith("llm_session_")).count();
-        System.out.printf("%nscrape meteredSessions=%d format=%s: %d bytes, %d sample lines (%d of them llm_session_*),"
-                        + " %d lines in all%n", meteredSessions, format, out.size(), samples, sessionSamples,
-                text.lines().count());
+        System.out.printf("%nscrape meteredSessions=%d modelsPerSession=%d format=%s: %d bytes, %d sample lines"
+                        + " (%d of them llm_session_*), %d lines in all%n", meteredSessions, modelsPerSession, format,
+                out.size(), samples, sessionSamples, text.lines().count());
     }
 
     @TearDown(Level.Trial)
