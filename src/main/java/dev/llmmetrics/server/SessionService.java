@@ -68,7 +68,7 @@ final class SessionService implements HttpService {
             noEndpoint(request, response);
             return;
         }
-        String revision = store.revision(id);
+        String revision = store.revision(id).orElse(null);
         if (revision == null) {
             // Not held, or a store that does not tag its states: no entity tag, nothing kept.
             store.session(id).ifPresentOrElse(

@@ -154,13 +154,13 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     }
 
     @Override
-    public @Nullable String revision(String sessionId) {
+    public Optional<String> revision(String sessionId) {
         SessionState state = sessions.get(sessionId);
         if (state == null) {
-            return null;
+            return Optional.empty();
         }
         synchronized (state) {
-            return state.removed() ? null : state.revision();
+            return state.removed() ? Optional.empty() : Optional.of(state.revision());
         }
     }
 

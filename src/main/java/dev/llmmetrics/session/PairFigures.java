@@ -26,4 +26,103 @@ public record PairFigures(String sessionId, String model, long successes, long f
     public boolean priced() {
         return pricedRequests > 0;
     }
+
+    /** A builder of a pair's figures; every other value starts at zero, false or absent. */
+    public static Builder builder(String sessionId, String model) {
+        return new Builder(sessionId, model);
+    }
+
+    /** Builds {@link PairFigures}; {@link #build()} validates. Not thread-safe. */
+    public static final class Builder {
+        private final String sessionId;
+        private final String model;
+        private long successes;
+        private long failures;
+        private long toolCallRequests;
+        private long durationMs;
+        private long maxDurationMs;
+        private long promptTokens;
+        private long maxPromptTokens;
+        private long completionTokens;
+        private long maxCompletionTokens;
+        private long pricedRequests;
+        private long costPicoUsd;
+
+        private Builder(String sessionId, String model) {
+            this.sessionId = sessionId;
+            this.model = model;
+        }
+
+        /** Completed requests. */
+        public Builder successes(long successes) {
+            this.successes = successes;
+            return this;
+        }
+
+        /** Failed requests. */
+        public Builder failures(long failures) {
+            this.failures = failures;
+            return this;
+        }
+
+        /** Completed requests that asked for tool calls. */
+        public Builder toolCallRequests(long toolCallRequests) {
+            this.toolCallRequests = toolCallRequests;
+            return this;
+        }
+
+        /** Summed duration of the completed requests, in milliseconds. */
+        public Builder durationMs(long durationMs) {
+            this.durationMs = durationMs;
+            return this;
+        }
+
+        /** The longest completed request, in milliseconds. */
+        public Builder maxDurationMs(long maxDurationMs) {
+            this.maxDurationMs = maxDurationMs;
+            return this;
+        }
+
+        /** Summed prompt tokens. */
+        public Builder promptTokens(long promptTokens) {
+            this.promptTokens = promptTokens;
+            return this;
+        }
+
+        /** The most prompt tokens of one request. */
+        public Builder maxPromptTokens(long maxPromptTokens) {
+            this.maxPromptTokens = maxPromptTokens;
+            return this;
+        }
+
+        /** Summed completion tokens. */
+        public Builder completionTokens(long completionTokens) {
+            this.completionTokens = completionTokens;
+            return this;
+        }
+
+        /** The most completion tokens of one request. */
+        public Builder maxCompletionTokens(long maxCompletionTokens) {
+            this.maxCompletionTokens = maxCompletionTokens;
+            return this;
+        }
+
+        /** Completed requests of a priced model. */
+        public Builder pricedRequests(long pricedRequests) {
+            this.pricedRequests = pricedRequests;
+            return this;
+        }
+
+        /** What the priced requests cost, in picodollars. */
+        public Builder costPicoUsd(long costPicoUsd) {
+            this.costPicoUsd = costPicoUsd;
+            return this;
+        }
+
+        /** The pairFigures; throws {@link IllegalArgumentException} when its values disagree. */
+        public PairFigures build() {
+            return new PairFigures(sessionId, model, successes, failures, toolCallRequests, durationMs, maxDurationMs,
+                    promptTokens, maxPromptTokens, completionTokens, maxCompletionTokens, pricedRequests, costPicoUsd);
+        }
+    }
 }

@@ -141,11 +141,19 @@ final class RecordRing {
             String model = modelNumber == 0 ? unnumbered[slot] : catalog.model(modelNumber - 1).name();
             long firstTokenPlusOne = durations >>> 32;
             long costPlusOne = costs == null ? 0 : costs[slot];
-            list.add(new RequestRecord(Instant.ofEpochMilli(rows[row]), model, durations & LOW_32,
-                    prompt, completion, (int) (totalAndFlags >>> 32),
-                    (totalAndFlags & TOOL_CALLS) != 0, success, errors == null ? null : errors[slot],
-                    cached, (int) part, firstTokenPlusOne == 0 ? null : firstTokenPlusOne - 1,
-                    costPlusOne == 0 ? null : ModelPrice.usd(costPlusOne - 1)));
+            list.add(RequestRecord.builder(Instant.ofEpochMilli(rows[row]), model)
+                    .durationMs(durations & LOW_32)
+                    .promptTokens(prompt)
+                    .completionTokens(completion)
+                    .totalTokens((int) (totalAndFlags >>> 32))
+                    .hasToolCalls((totalAndFlags & TOOL_CALLS) != 0)
+                    .success(success)
+                    .error(errors == null ? null : errors[slot])
+                    .cachedTokens(cached)
+                    .reasoningTokens((int) part)
+                    .timeToFirstTokenMs(firstTokenPlusOne == 0 ? null : firstTokenPlusOne - 1)
+                    .costUsd(costPlusOne == 0 ? null : ModelPrice.usd(costPlusOne - 1))
+                    .build());
         }
         return list;
     }

@@ -59,4 +59,103 @@ public record RequestRecord(Instant timestamp, String model, long durationMs, in
         this(timestamp, model, durationMs, promptTokens, completionTokens, totalTokens, hasToolCalls, success, error,
                 0, 0, null, null);
     }
+
+    /** A builder of a request record; every other value starts at zero, false or absent. */
+    public static Builder builder(Instant timestamp, String model) {
+        return new Builder(timestamp, model);
+    }
+
+    /** Builds {@link RequestRecord}; {@link #build()} validates. Not thread-safe. */
+    public static final class Builder {
+        private final Instant timestamp;
+        private final String model;
+        private long durationMs;
+        private int promptTokens;
+        private int completionTokens;
+        private int totalTokens;
+        private boolean hasToolCalls;
+        private boolean success = true;
+        private @Nullable String error;
+        private int cachedTokens;
+        private int reasoningTokens;
+        private @Nullable Long timeToFirstTokenMs;
+        private @Nullable Double costUsd;
+
+        private Builder(Instant timestamp, String model) {
+            this.timestamp = timestamp;
+            this.model = model;
+        }
+
+        /** How long it took in milliseconds. */
+        public Builder durationMs(long durationMs) {
+            this.durationMs = durationMs;
+            return this;
+        }
+
+        /** Prompt tokens. */
+        public Builder promptTokens(int promptTokens) {
+            this.promptTokens = promptTokens;
+            return this;
+        }
+
+        /** Completion tokens. */
+        public Builder completionTokens(int completionTokens) {
+            this.completionTokens = completionTokens;
+            return this;
+        }
+
+        /** Total tokens. */
+        public Builder totalTokens(int totalTokens) {
+            this.totalTokens = totalTokens;
+            return this;
+        }
+
+        /** Whether the response asked for tool calls. */
+        public Builder hasToolCalls(boolean hasToolCalls) {
+            this.hasToolCalls = hasToolCalls;
+            return this;
+        }
+
+        /** Whether the request completed; {@code true} unless set. */
+        public Builder success(boolean success) {
+            this.success = success;
+            return this;
+        }
+
+        /** What went wrong, for a failure. */
+        public Builder error(@Nullable String error) {
+            this.error = error;
+            return this;
+        }
+
+        /** Of the prompt tokens, those served from the provider's cache. */
+        public Builder cachedTokens(int cachedTokens) {
+            this.cachedTokens = cachedTokens;
+            return this;
+        }
+
+        /** Of the completion tokens, those spent reasoning. */
+        public Builder reasoningTokens(int reasoningTokens) {
+            this.reasoningTokens = reasoningTokens;
+            return this;
+        }
+
+        /** Time to the first token of a streamed response. */
+        public Builder timeToFirstTokenMs(@Nullable Long timeToFirstTokenMs) {
+            this.timeToFirstTokenMs = timeToFirstTokenMs;
+            return this;
+        }
+
+        /** What the request cost in US dollars. */
+        public Builder costUsd(@Nullable Double costUsd) {
+            this.costUsd = costUsd;
+            return this;
+        }
+
+        /** The requestRecord; throws {@link IllegalArgumentException} when its values disagree. */
+        public RequestRecord build() {
+            return new RequestRecord(timestamp, model, durationMs, promptTokens, completionTokens, totalTokens, hasToolCalls,
+                    success, error, cachedTokens, reasoningTokens, timeToFirstTokenMs, costUsd);
+        }
+    }
 }

@@ -55,15 +55,6 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
         }
     }
 
-    /** A session without cached or reasoning tokens, whose successful requests are all unpriced. */
-    public SessionMetrics(String sessionId, long totalRequests, long successfulRequests, long failedRequests,
-                          long totalDurationMs, long totalPromptTokens, long totalCompletionTokens,
-                          long totalTokens, long requestsWithTools, Instant lastActive, List<RequestRecord> requests) {
-        this(sessionId, totalRequests, successfulRequests, failedRequests, totalDurationMs, totalPromptTokens,
-                totalCompletionTokens, totalTokens, requestsWithTools, lastActive, requests, 0, 0,
-                new SessionCost(0, successfulRequests, 0));
-    }
-
     /** The same aggregates without the records. */
     public SessionMetrics withoutRequests() {
         return new SessionMetrics(sessionId, totalRequests, successfulRequests, failedRequests, totalDurationMs,
@@ -102,5 +93,106 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
             return 0.0;
         }
         return Math.round((double) sum / successfulRequests * 100.0) / 100.0;
+    }
+
+    /** A builder of a session's snapshot: its total is the sum of its successful and failed requests; every other value starts at zero, false or absent. */
+    public static Builder builder(String sessionId, Instant lastActive) {
+        return new Builder(sessionId, lastActive);
+    }
+
+    /** Builds {@link SessionMetrics}; {@link #build()} validates. Not thread-safe. */
+    public static final class Builder {
+        private final String sessionId;
+        private final Instant lastActive;
+        private long successfulRequests;
+        private long failedRequests;
+        private long totalDurationMs;
+        private long totalPromptTokens;
+        private long totalCompletionTokens;
+        private long totalTokens;
+        private long requestsWithTools;
+        private List<RequestRecord> requests = List.of();
+        private long totalCachedTokens;
+        private long totalReasoningTokens;
+        private @Nullable SessionCost cost;
+
+        private Builder(String sessionId, Instant lastActive) {
+            this.sessionId = sessionId;
+            this.lastActive = lastActive;
+        }
+
+        /** Requests that completed. */
+        public Builder successfulRequests(long successfulRequests) {
+            this.successfulRequests = successfulRequests;
+            return this;
+        }
+
+        /** Requests that failed. */
+        public Builder failedRequests(long failedRequests) {
+            this.failedRequests = failedRequests;
+            return this;
+        }
+
+        /** Summed duration of the successful requests, in milliseconds. */
+        public Builder totalDurationMs(long totalDurationMs) {
+            this.totalDurationMs = totalDurationMs;
+            return this;
+        }
+
+        /** Summed prompt tokens. */
+        public Builder totalPromptTokens(long totalPromptTokens) {
+            this.totalPromptTokens = totalPromptTokens;
+            return this;
+        }
+
+        /** Summed completion tokens. */
+        public Builder totalCompletionTokens(long totalCompletionTokens) {
+            this.totalCompletionTokens = totalCompletionTokens;
+            return this;
+        }
+
+        /** Summed total tokens. */
+        public Builder totalTokens(long totalTokens) {
+            this.totalTokens = totalTokens;
+            return this;
+        }
+
+        /** Successful requests whose response asked for tool calls. */
+        public Builder requestsWithTools(long requestsWithTools) {
+            this.requestsWithTools = requestsWithTools;
+            return this;
+        }
+
+        /** The most recent request records, oldest first; none unless set. */
+        public Builder requests(List<RequestRecord> requests) {
+            this.requests = requests;
+            return this;
+        }
+
+        /** Summed cached prompt tokens. */
+        public Builder totalCachedTokens(long totalCachedTokens) {
+            this.totalCachedTokens = totalCachedTokens;
+            return this;
+        }
+
+        /** Summed reasoning tokens. */
+        public Builder totalReasoningTokens(long totalReasoningTokens) {
+            this.totalReasoningTokens = totalReasoningTokens;
+            return this;
+        }
+
+        /** What the successful requests cost; all unpriced unless set. */
+        public Builder cost(@Nullable SessionCost cost) {
+            this.cost = cost;
+            return this;
+        }
+
+        /** The sessionMetrics; throws {@link IllegalArgumentException} when its values disagree. */
+        public SessionMetrics build() {
+            return new SessionMetrics(sessionId, successfulRequests + failedRequests, successfulRequests, failedRequests,
+                    totalDurationMs, totalPromptTokens, totalCompletionTokens, totalTokens, requestsWithTools, lastActive,
+                    requests, totalCachedTokens, totalReasoningTokens,
+                    cost != null ? cost : new SessionCost(0, successfulRequests, 0));
+        }
     }
 }

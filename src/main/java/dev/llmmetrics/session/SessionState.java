@@ -155,10 +155,19 @@ final class SessionState {
 
     private SessionMetrics snapshot(List<RequestRecord> requests) {
         Pair t = total();
-        return new SessionMetrics(id, t.successes + t.failures, t.successes, t.failures, t.durationMs, t.promptTokens,
-                t.completionTokens, t.totalTokens, t.toolCallRequests, Instant.ofEpochMilli(lastActiveMs), requests,
-                t.cachedTokens, t.reasoningTokens, new SessionCost(t.pricedRequests, t.successes - t.pricedRequests,
-                        t.costPicoUsd));
+        return SessionMetrics.builder(id, Instant.ofEpochMilli(lastActiveMs))
+                .successfulRequests(t.successes)
+                .failedRequests(t.failures)
+                .totalDurationMs(t.durationMs)
+                .totalPromptTokens(t.promptTokens)
+                .totalCompletionTokens(t.completionTokens)
+                .totalTokens(t.totalTokens)
+                .requestsWithTools(t.toolCallRequests)
+                .requests(requests)
+                .totalCachedTokens(t.cachedTokens)
+                .totalReasoningTokens(t.reasoningTokens)
+                .cost(new SessionCost(t.pricedRequests, t.successes - t.pricedRequests, t.costPicoUsd))
+                .build();
     }
 
     /** The sums over the pairs: the session's aggregates. */
@@ -266,8 +275,19 @@ final class SessionState {
         }
 
         PairFigures figures(String sessionId) {
-            return new PairFigures(sessionId, label, successes, failures, toolCallRequests, durationMs, maxDurationMs,
-                    promptTokens, maxPromptTokens, completionTokens, maxCompletionTokens, pricedRequests, costPicoUsd);
+            return PairFigures.builder(sessionId, label)
+                    .successes(successes)
+                    .failures(failures)
+                    .toolCallRequests(toolCallRequests)
+                    .durationMs(durationMs)
+                    .maxDurationMs(maxDurationMs)
+                    .promptTokens(promptTokens)
+                    .maxPromptTokens(maxPromptTokens)
+                    .completionTokens(completionTokens)
+                    .maxCompletionTokens(maxCompletionTokens)
+                    .pricedRequests(pricedRequests)
+                    .costPicoUsd(costPicoUsd)
+                    .build();
         }
 
         /** Costs stay exact up to {@link Long#MAX_VALUE} picodollars, where they stay. */

@@ -40,12 +40,12 @@ public interface SessionStore extends Recorder {
 
     /**
      * An opaque tag of the session's current state, which changes whenever {@link #session(String)} would
-     * give something else, a session cleared and started again included; {@code null} when the store does
-     * not hold the session, or does not tag states (the default). Readers use it to reuse what they made of
-     * an earlier snapshot, and as an HTTP entity tag.
+     * give something else, a session cleared and started again included; empty when the store does not hold
+     * the session, or does not tag states (the default). Readers use it to reuse what they made of an earlier
+     * snapshot, and as an HTTP entity tag.
      */
-    default @Nullable String revision(String sessionId) {
-        return null;
+    default Optional<String> revision(String sessionId) {
+        return Optional.empty();
     }
 
     /**
