@@ -9,6 +9,7 @@ import dev.llmmetrics.event.Subscription;
 import dev.llmmetrics.session.InMemorySessionStore;
 import dev.llmmetrics.session.SessionFigures;
 import dev.llmmetrics.session.SessionStore;
+import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.track.CallTracker;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.System.Logger;
@@ -45,7 +46,8 @@ public final class LlmMetrics implements AutoCloseable {
 
     private final LlmMetricsConfig config;
     private final EventBus bus;
-    private final InMemorySessionStore store;
+    private final SessionStore store;
+    private final SessionFigures figures;
     private final LlmMeterBinder meters;
     private final CallTracker tracker;
     private final List<Subscription> subscriptions;
@@ -54,16 +56,15 @@ public final class LlmMetrics implements AutoCloseable {
     private LlmMetrics(Builder builder) {
         this.config = builder.config;
         ModelCatalog catalog = new ModelCatalog(builder.prices, config.maxModels());
-        this.store = InMemorySessionStore.builder()
-                .maxSessions(config.maxSessions())
-                .maxRecordsPerSession(config.maxRecordsPerSession())
-                .maxModelsPerSession(config.maxModelsPerSession())
-                .maxBytes(config.maxStoreBytes())
-                .dedupe(builder.dedupeWindow, builder.dedupeMaxIds)
-                .idleTimeout(config.sessionIdleTimeout())
-                .clock(builder.clock)
-                .catalog(catalog)
-                .build();
+        this.store = builder.storeFactory.create(new SessionStoreFactory.Parameters(config.maxSessions(),
+                config.maxRecordsPerSession(), config.maxModelsPerSession(), config.maxStoreBytes(),
+                config.sessionIdleTimeout(), builder.dedupeWindow, builder.dedupeMaxIds, builder.clock, catalog));
+        if (!(store instanceof SessionFigures storeFigures)) {
+            closeStore(store);
+            throw new IllegalArgumentException("the session store must also be this process's SessionFigures: "
+                    + store.getClass().getName());
+        }
+        this.figures = storeFigures;
         this.bus = new EventBus(config.maxEventTypes(), builder.clock, store);
         this.meters = LlmMeterBinder.builder().catalog(catalog).store(store)
                 .semanticConventions(builder.semanticConventions).build();
@@ -108,7 +109,7 @@ public final class LlmMetrics implements AutoCloseable {
 
     /** This process's per-session figures, which the per-session series read. */
     public SessionFigures sessionFigures() {
-        return store;
+        return figures;
     }
 
     /** The per-model meters. */
@@ -116,11 +117,25 @@ public final class LlmMetrics implements AutoCloseable {
         return meters;
     }
 
-    /** Stops the idle sweeper and unsubscribes the meters; the meters stay in the registry. */
+    /**
+     * Stops the idle sweeper, unsubscribes the meters (they stay in the registry) and closes the store when it
+     * holds resources (a file, a thread).
+     */
     @Override
     public void close() {
         sweeper.shutdownNow();
         subscriptions.forEach(Subscription::close);
+        closeStore(store);
+    }
+
+    private static void closeStore(SessionStore store) {
+        if (store instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "Closing the session store failed", e);
+            }
+        }
     }
 
     private void evictIdleSessions() {
@@ -140,6 +155,7 @@ public final class LlmMetrics implements AutoCloseable {
         private boolean semanticConventions;
         private Duration dedupeWindow = InMemorySessionStore.DEFAULT_DEDUPE_WINDOW;
         private int dedupeMaxIds = InMemorySessionStore.DEFAULT_DEDUPE_MAX_IDS;
+        private SessionStoreFactory storeFactory = InMemorySessionStore.factory();
 
         private Builder(MeterRegistry registry) {
             this.registry = Objects.requireNonNull(registry, "registry");
@@ -178,6 +194,16 @@ public final class LlmMetrics implements AutoCloseable {
         public Builder dedupe(Duration window, int maxIds) {
             this.dedupeWindow = Objects.requireNonNull(window, "window");
             this.dedupeMaxIds = maxIds;
+            return this;
+        }
+
+        /**
+         * Makes the session store from this builder's bounds, catalog and clock; in memory
+         * ({@link InMemorySessionStore#factory()}) unless set. A durable store, such as
+         * {@code SqliteSessionStore.at(path)}, keeps the sessions across restarts.
+         */
+        public Builder store(SessionStoreFactory factory) {
+            this.storeFactory = Objects.requireNonNull(factory, "factory");
             return this;
         }
 

@@ -72,6 +72,14 @@ class ArchitectureTest {
     }
 
     @Test
+    void onlyTheSqliteStoreDependsOnSqliteAndJdbc() {
+        noClasses().that().resideOutsideOfPackage("dev.llmmetrics.session.sqlite..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.sqlite..", "java.sql..")
+                .because("sqlite-jdbc is optional for applications that keep their sessions in memory")
+                .check(classes);
+    }
+
+    @Test
     void thePackagesUnderDevLlmmetricsAreFreeOfCycles() {
         slices().matching("dev.llmmetrics.(*)..").should().beFreeOfCycles().check(classes);
     }

@@ -93,6 +93,13 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         return new Builder();
     }
 
+    /** Makes in-memory stores: {@code LlmMetrics}' default. */
+    public static SessionStoreFactory factory() {
+        return p -> builder().maxSessions(p.maxSessions()).maxRecordsPerSession(p.maxRecordsPerSession())
+                .maxModelsPerSession(p.maxModelsPerSession()).maxBytes(p.maxBytes()).idleTimeout(p.idleTimeout())
+                .dedupe(p.dedupeWindow(), p.dedupeMaxIds()).clock(p.clock()).catalog(p.catalog()).build();
+    }
+
     /**
      * Applies the new events of the batch, each session's under one hold of its lock, so that a concurrent
      * clear of a session takes all of the batch's events for it or none. Nothing can fail once the events

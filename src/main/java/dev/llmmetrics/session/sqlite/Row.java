@@ -1,0 +1,78 @@
+package dev.llmmetrics.session.sqlite;
+
+import dev.llmmetrics.session.PairFigures;
+import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.SessionCost;
+import dev.llmmetrics.session.SessionMetrics;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One session's aggregates as committed: its row in the {@code session} table and its pairs. Published rows
+ * are immutable; the writer replaces a row with a new one after each commit that changed it.
+ *
+ * @param key          the session's key in the file, never reused: each life of a session id has its own
+ * @param id           the session id
+ * @param lastActiveMs when the store last saw an event of the session
+ * @param nextSeq      the number the session's next request record gets
+ * @param records      how many request records the file holds for the session
+ * @param pairs        the session's (model label) pairs, in order of first use
+ */
+record Row(long key, String id, long lastActiveMs, long nextSeq, int records, Pair[] pairs) {
+
+    /** Requests the session finished: every one the snapshot shows is one more success or failure. */
+    long requests() {
+        long n = 0;
+        for (Pair p : pairs) {
+            n += p.successes + p.failures;
+        }
+        return n;
+    }
+
+    String revision() {
+        return key + "-" + requests();
+    }
+
+    SessionMetrics summary() {
+        return metrics(id, lastActiveMs, pairs, List.of());
+    }
+
+    void figures(List<PairFigures> to) {
+        for (Pair p : pairs) {
+            to.add(p.figures(id));
+        }
+    }
+
+    /** A session's metrics from its pairs, whose sums are its aggregates, and its records. */
+    static SessionMetrics metrics(String id, long lastActiveMs, Pair[] pairs, List<RequestRecord> records) {
+        long successes = 0;
+        long failures = 0;
+        long duration = 0;
+        long prompt = 0;
+        long completion = 0;
+        long total = 0;
+        long tools = 0;
+        long cached = 0;
+        long reasoning = 0;
+        long priced = 0;
+        long cost = 0;
+        for (Pair p : pairs) {
+            successes += p.successes;
+            failures += p.failures;
+            duration += p.durationMs;
+            prompt += p.promptTokens;
+            completion += p.completionTokens;
+            total += p.totalTokens;
+            tools += p.toolCallRequests;
+            cached += p.cachedTokens;
+            reasoning += p.reasoningTokens;
+            priced += p.pricedRequests;
+            cost = Pair.saturatedAdd(cost, p.costPicoUsd);
+        }
+        return SessionMetrics.builder(id, Instant.ofEpochMilli(lastActiveMs)).successfulRequests(successes)
+                .failedRequests(failures).totalDurationMs(duration).totalPromptTokens(prompt)
+                .totalCompletionTokens(completion).totalTokens(total).requestsWithTools(tools).requests(records)
+                .totalCachedTokens(cached).totalReasoningTokens(reasoning)
+                .cost(new SessionCost(priced, successes - priced, cost)).build();
+    }
+}

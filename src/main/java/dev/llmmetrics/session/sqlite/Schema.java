@@ -1,0 +1,161 @@
+package dev.llmmetrics.session.sqlite;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * The file's layout, and the checks that a file at the store's path is one of its stores before anything is
+ * written to it.
+ *
+ * <pre>
+ * session       (key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, last_active_ms, next_seq, records)
+ * pair          (session, ordinal, label, successes, failures, ... cost_pico_usd)   PRIMARY KEY (session, ordinal)
+ * record        (session, seq, at_ms, model, duration_ms, ... error, cost_pico_usd)  PRIMARY KEY (session, seq)
+ * applied_event (seq INTEGER PRIMARY KEY, id, at_ms)
+ * </pre>
+ *
+ * A session's aggregates are the sums of its pairs; its records are numbered by {@code seq} within the
+ * session, the most recent {@code maxRecordsPerSession} kept. The two tables keyed by session are
+ * {@code WITHOUT ROWID}, so that a session's rows sit together. The header's {@code application_id} marks the
+ * file as an llm-metrics store and {@code user_version} gives the layout's version.
+ */
+final class Schema {
+
+    /** "LLMs" in the header's application_id: a file without it is not one of ours. */
+    static final int APPLICATION_ID = 0x4C4C4D73;
+    /** The layout's version in the header's user_version. */
+    static final int VERSION = 1;
+
+    static final List<String> TABLES = List.of("session", "pair", "record", "applied_event");
+
+    private static final List<String> CREATE = List.of(
+            "CREATE TABLE session (key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+                    + " last_active_ms INTEGER NOT NULL, next_seq INTEGER NOT NULL, records INTEGER NOT NULL)",
+            "CREATE TABLE pair (session INTEGER NOT NULL, ordinal INTEGER NOT NULL, label TEXT NOT NULL,"
+                    + " successes INTEGER NOT NULL, failures INTEGER NOT NULL, tool_calls INTEGER NOT NULL,"
+                    + " duration_ms INTEGER NOT NULL, max_duration_ms INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,"
+                    + " max_prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,"
+                    + " max_completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,"
+                    + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,"
+                    + " priced_requests INTEGER NOT NULL, cost_pico_usd INTEGER NOT NULL,"
+                    + " PRIMARY KEY (session, ordinal)) WITHOUT ROWID",
+            "CREATE TABLE record (session INTEGER NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+                    + " model TEXT NOT NULL, duration_ms INTEGER NOT NULL, first_token_ms INTEGER,"
+                    + " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,"
+                    + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, flags INTEGER NOT NULL,"
+                    + " error TEXT, cost_pico_usd INTEGER, PRIMARY KEY (session, seq)) WITHOUT ROWID",
+            "CREATE TABLE applied_event (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, at_ms INTEGER NOT NULL)",
+            "PRAGMA application_id = " + APPLICATION_ID,
+            "PRAGMA user_version = " + VERSION);
+
+    /** What {@link #inspect} found at the path. */
+    enum Found {
+        /** No file, or an empty one: the layout is to be created. */
+        NOTHING,
+        /** One of our stores. */
+        STORE
+    }
+
+    private Schema() {
+    }
+
+    /**
+     * Looks at the file through a read-only connection, so that nothing is written to a file that is not one
+     * of our stores: it must be absent, empty, or a store of this layout whose pages pass SQLite's quick check.
+     *
+     * @throws IllegalArgumentException naming the file and what is wrong with it
+     */
+    static Found inspect(Path file) {
+        if (!Files.exists(file)) {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                throw new IllegalArgumentException("cannot create the SQLite session store " + file
+                        + ": its directory does not exist");
+            }
+            return Found.NOTHING;
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("the SQLite session store " + file + " is not a regular file");
+        }
+        SQLiteConfig config = new SQLiteConfig();
+        config.setReadOnly(true);
+        try (Connection c = config.createConnection(url(file)); Statement s = c.createStatement()) {
+            int applicationId = intPragma(s, "application_id");
+            int version = intPragma(s, "user_version");
+            Set<String> tables = new HashSet<>();
+            try (ResultSet r = s.executeQuery("SELECT name FROM sqlite_schema WHERE type = 'table'")) {
+                while (r.next()) {
+                    tables.add(r.getString(1));
+                }
+            }
+            if (applicationId == 0 && version == 0 && tables.isEmpty()) {
+                return Found.NOTHING;
+            }
+            if (applicationId != APPLICATION_ID) {
+                throw new IllegalArgumentException("the file " + file + " is not an llm-metrics session store: it is "
+                        + "an SQLite database of another application; nothing was written to it");
+            }
+            if (version > VERSION) {
+                throw new IllegalArgumentException("the session store " + file + " was written by a newer llm-metrics "
+                        + "(layout " + version + ", this one reads " + VERSION + "); nothing was written to it");
+            }
+            if (!tables.containsAll(TABLES)) {
+                throw new IllegalArgumentException("the session store " + file + " lacks its tables " + TABLES
+                        + " (found " + tables + "); nothing was written to it");
+            }
+            try (ResultSet r = s.executeQuery("PRAGMA quick_check(1)")) {
+                String verdict = r.next() ? r.getString(1) : "no answer";
+                if (!"ok".equals(verdict)) {
+                    throw new IllegalArgumentException("the session store " + file + " is corrupt (SQLite's quick "
+                            + "check: " + verdict + "); nothing was written to it");
+                }
+            }
+            return Found.STORE;
+        } catch (SQLException e) {
+            throw new IllegalArgumentException("the file " + file + " is not a readable llm-metrics session store: "
+                    + e.getMessage() + "; nothing was written to it", e);
+        }
+    }
+
+    /** Creates the tables and marks the header, in one transaction: a file left half made is still empty. */
+    static void create(Statement s) throws SQLException {
+        s.execute("BEGIN IMMEDIATE");
+        try {
+            for (String statement : CREATE) {
+                s.execute(statement);
+            }
+            s.execute("COMMIT");
+        } catch (SQLException e) {
+            try {
+                s.execute("ROLLBACK");
+            } catch (SQLException ignored) {
+                // already rolled back
+            }
+            throw e;
+        }
+    }
+
+    static String url(Path file) {
+        return "jdbc:sqlite:" + file.toAbsolutePath();
+    }
+
+    static int intPragma(Statement s, String pragma) throws SQLException {
+        try (ResultSet r = s.executeQuery("PRAGMA " + pragma)) {
+            return r.next() ? r.getInt(1) : 0;
+        }
+    }
+
+    static long longPragma(Statement s, String pragma) throws SQLException {
+        try (ResultSet r = s.executeQuery("PRAGMA " + pragma)) {
+            return r.next() ? r.getLong(1) : 0;
+        }
+    }
+}

@@ -1,0 +1,674 @@
+package dev.llmmetrics.session.sqlite;
+
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.GenericEvent;
+import dev.llmmetrics.event.RecordingFailedException;
+import dev.llmmetrics.session.EvictionReason;
+import dev.llmmetrics.session.PairFigures;
+import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.SessionFigures;
+import dev.llmmetrics.session.SessionMetrics;
+import dev.llmmetrics.session.SessionStore;
+import dev.llmmetrics.session.SessionStoreFactory;
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * A durable {@link SessionStore} in one SQLite file (WAL journal mode): the sessions' aggregates, their model
+ * pairs, their most recent request records and the applied event ids are tables ({@link Schema}), so a restart
+ * opens the file and serves at once, whatever the history. It is also this process's {@link SessionFigures}:
+ * one process owns the file (a lock file beside it says so), and its per-session series resume from the stored
+ * totals after a restart.
+ *
+ * <p>Writes: one writer thread applies batches in transactions, several concurrent batches in one (group
+ * commit), and {@link #record(List)} returns once the transaction that applied its batch committed with the
+ * chosen {@link Durability}; the event ids of a batch are written in the same transaction, so a retried batch
+ * is never applied twice, across restarts too. A failed transaction (a full disk, an I/O error) is rolled back
+ * whole and its callers get {@link RecordingFailedException}; the next batch tries again, so writing resumes
+ * by itself once the disk has room. {@link #clear(String)} and {@link #evictIdle()} are durable before they
+ * return. Reads of the aggregates ({@link #summary}, {@link #revision}, the session list, the pairs) come from
+ * a copy the writer keeps in memory, published after each commit; a session's records are read from the file
+ * in one read transaction, beside the writer (WAL lets readers and the writer work at once).
+ *
+ * <p>Bounds, held in the file by the transaction that would pass them:
+ * <ul>
+ *   <li>{@code maxSessions}: past it the least recently active sessions are deleted, a hundredth of the bound
+ *       at a time;</li>
+ *   <li>{@code maxRecordsPerSession}: a session's older records are deleted, its aggregates stay exact;</li>
+ *   <li>{@code maxBytes}: the pages the database uses (sessions, records, remembered event ids) times the page
+ *       size; past it the least recently active sessions are deleted. Freed pages are reused by later writes,
+ *       and handed back to the file system ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum}) once
+ *       more than a quarter of the file is free; the write-ahead log is checkpointed every 4 096 pages and cut
+ *       back to 64 MiB;</li>
+ *   <li>{@code idleTimeout}: {@link #evictIdle()} deletes the sessions idle for longer;</li>
+ *   <li>event ids are remembered for the dedupe window, at most {@code dedupeMaxIds} of them.</li>
+ * </ul>
+ */
+public final class SqliteSessionStore implements SessionStore, SessionFigures, AutoCloseable {
+
+    /** What a batch survives once {@link #record(List)} has returned. */
+    public enum Durability {
+        /**
+         * {@code synchronous=FULL}: the write-ahead log is synced to the disk at every commit, so an applied batch
+         * survives the process's crash, an operating system crash and a power loss.
+         */
+        POWER_LOSS,
+        /**
+         * {@code synchronous=NORMAL}: the log is synced only at checkpoints, so an applied batch survives the
+         * process's crash ({@code kill -9}), while an operating system crash or a power loss may roll back the
+         * most recent commits; the file stays consistent either way.
+         */
+        PROCESS_CRASH
+    }
+
+    private static final Logger LOG = System.getLogger(SqliteSessionStore.class.getName());
+
+    /** Most events, and most batches, one transaction applies. */
+    static final int MAX_GROUP_EVENTS = 20_000;
+    static final int MAX_GROUP_JOBS = 512;
+    /** Most idle sessions one transaction deletes, so that a sweep never holds the writer long. */
+    static final int IDLE_EVICTIONS_PER_TRANSACTION = 1_000;
+    /** Connections that read records beside the writer. */
+    private static final int READERS = 4;
+    /** The job that tells the writer to stop, queued last. */
+    private static final Job STOP = new Job() {
+        @Override
+        void apply(Writer.Txn t) {
+        }
+    };
+
+    private final Path file;
+    final SessionStoreFactory.Parameters bounds;
+    /** Every session's aggregates as last committed; only the writer changes it, after a commit. */
+    final ConcurrentHashMap<String, Row> rows = new ConcurrentHashMap<>();
+    private final LongAdder evictedForCapacity = new LongAdder();
+    private final LongAdder evictedForIdleness = new LongAdder();
+    private final LongAdder evictedForMemory = new LongAdder();
+    private final LongAdder modelOverflows = new LongAdder();
+    private final Object enqueue = new Object();
+    private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
+    private volatile boolean closed;
+    private final Writer writer;
+    private final Thread writerThread;
+    private final ArrayBlockingQueue<Reader> readers = new ArrayBlockingQueue<>(READERS);
+    private final List<Reader> allReaders = new ArrayList<>();
+    private final FileChannel lockChannel;
+
+    /** Makes stores in {@code file}, synced at every commit ({@link Durability#POWER_LOSS}). */
+    public static SessionStoreFactory at(Path file) {
+        return at(file, Durability.POWER_LOSS);
+    }
+
+    /** Makes stores in {@code file} with the given durability. */
+    public static SessionStoreFactory at(Path file, Durability durability) {
+        return parameters -> open(file, parameters, durability);
+    }
+
+    /**
+     * Opens the store in {@code file}, creating it when the file is absent or empty. Nothing is written to a
+     * file that is not one of its stores.
+     *
+     * @throws IllegalArgumentException naming the file, when it is not a store of this layout (another
+     *                                  application's database, not a database, corrupt, newer), when another
+     *                                  process has it open, or when it cannot be created
+     * @throws IllegalStateException    when org.xerial:sqlite-jdbc is not on the class path
+     */
+    public static SqliteSessionStore open(Path file, SessionStoreFactory.Parameters parameters, Durability durability) {
+        Path path = file.toAbsolutePath();
+        Schema.Found found;
+        try {
+            found = Schema.inspect(path);
+        } catch (NoClassDefFoundError e) {
+            throw new IllegalStateException("the SQLite session store needs org.xerial:sqlite-jdbc on the class path", e);
+        }
+        Path lockFile = path.resolveSibling(path.getFileName() + ".lock");
+        FileChannel lockChannel = lock(path, lockFile);
+        try {
+            return new SqliteSessionStore(path, lockChannel, parameters, durability, found);
+        } catch (SQLException e) {
+            closeQuietly(lockChannel);
+            throw new IllegalArgumentException("cannot open the SQLite session store " + path + ": " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            closeQuietly(lockChannel);
+            throw e;
+        }
+    }
+
+    private SqliteSessionStore(Path file, FileChannel lockChannel, SessionStoreFactory.Parameters bounds,
+                               Durability durability, Schema.Found found) throws SQLException {
+        this.file = file;
+        this.lockChannel = lockChannel;
+        this.bounds = bounds;
+        Connection writing = connect(false);
+        try {
+            this.writer = new Writer(this, writing, durability, found);
+        } catch (SQLException | RuntimeException e) {
+            closeQuietly(writing);
+            throw e;
+        }
+        try {
+            writer.load();
+            for (int i = 0; i < READERS; i++) {
+                Reader reader = new Reader();
+                reader.open();
+                allReaders.add(reader);
+                readers.add(reader);
+            }
+        } catch (SQLException | RuntimeException e) {
+            allReaders.forEach(Reader::close);
+            writer.close();
+            throw e;
+        }
+        this.writerThread = Thread.ofPlatform().name("llm-metrics-sqlite-writer").daemon(true).start(this::writeLoop);
+    }
+
+    private Connection connect(boolean readOnly) throws SQLException {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setReadOnly(readOnly);
+        config.setBusyTimeout(10_000);
+        return config.createConnection(Schema.url(file));
+    }
+
+    private static FileChannel lock(Path file, Path lockFile) {
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock = channel.tryLock();
+            if (lock == null) {
+                throw new IllegalArgumentException("the SQLite session store " + file + " is in use by another process ("
+                        + lockFile + " is locked)");
+            }
+            return channel;
+        } catch (OverlappingFileLockException e) {
+            closeQuietly(channel);
+            throw new IllegalArgumentException("the SQLite session store " + file + " is already open in this process", e);
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new IllegalArgumentException("cannot lock the SQLite session store " + file + " (" + lockFile + "): " + e, e);
+        } catch (RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
+        }
+    }
+
+    /** The database file. */
+    public Path file() {
+        return file;
+    }
+
+    // ------------------------------------------------------------------------------------------ writes
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public List<Event> record(List<? extends Event> events) {
+        if (events.isEmpty()) {
+            return List.of();
+        }
+        boolean nothingToKeep = true;
+        for (Event event : events) {
+            if (event.eventId() != null || !(event instanceof GenericEvent)) {
+                nothingToKeep = false;
+                break;
+            }
+        }
+        if (nothingToKeep) {
+            return List.copyOf(events); // generic events without ids: not a session's, nothing to remember
+        }
+        RecordJob job = new RecordJob(List.copyOf(events), LOG_REQUESTS.isLoggable(Level.INFO));
+        List<Event> applied = (List<Event>) submit(job);
+        job.logLines();
+        return applied;
+    }
+
+    /**
+     * Deletes the session in a transaction of its own (or shared with concurrent batches), durable before it
+     * returns.
+     *
+     * @throws RecordingFailedException when the deletion could not be written; then the session is unchanged
+     */
+    @Override
+    public boolean clear(String sessionId) {
+        return (Boolean) submit(new ClearJob(sessionId));
+    }
+
+    /** Deletes the idle sessions, a bounded number per transaction. */
+    @Override
+    public int evictIdle() {
+        int total = 0;
+        while (true) {
+            int evicted = (Integer) submit(new EvictIdleJob());
+            total += evicted;
+            if (evicted < IDLE_EVICTIONS_PER_TRANSACTION) {
+                return total;
+            }
+        }
+    }
+
+    private Object submit(Job job) {
+        synchronized (enqueue) {
+            if (closed) {
+                throw new RecordingFailedException("the session store is closed", new IllegalStateException("closed"));
+            }
+            queue.add(job);
+        }
+        try {
+            return job.done.join(); // not interruptible: the outcome is what the caller must report
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            throw e;
+        }
+    }
+
+    private void writeLoop() {
+        List<Job> group = new ArrayList<>();
+        boolean stop = false;
+        while (!stop) {
+            Job first;
+            try {
+                first = queue.take();
+            } catch (InterruptedException e) {
+                continue; // nobody interrupts the writer; its stop is a job
+            }
+            if (first == STOP) {
+                break;
+            }
+            group.add(first);
+            int events = first.weight();
+            Job next;
+            while (group.size() < MAX_GROUP_JOBS && events < MAX_GROUP_EVENTS && (next = queue.poll()) != null) {
+                if (next == STOP) {
+                    stop = true;
+                    break;
+                }
+                group.add(next);
+                events += next.weight();
+            }
+            try {
+                writer.run(group);
+            } catch (Throwable e) {
+                // A bug: the callers are told, and the writer lives on.
+                for (Job job : group) {
+                    job.done.completeExceptionally(new RecordingFailedException("the session store failed", e));
+                }
+                LOG.log(Level.ERROR, "The SQLite session store's writer failed", e);
+            }
+            group.clear();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ reads
+
+    @Override
+    public Optional<SessionMetrics> session(String sessionId) {
+        if (!rows.containsKey(sessionId)) {
+            return Optional.empty();
+        }
+        Reader reader = borrow();
+        try {
+            return Optional.ofNullable(reader.session(sessionId));
+        } finally {
+            giveBack(reader);
+        }
+    }
+
+    @Override
+    public Optional<SessionMetrics> summary(String sessionId) {
+        Row row = rows.get(sessionId);
+        return row == null ? Optional.empty() : Optional.of(row.summary());
+    }
+
+    @Override
+    public Optional<String> revision(String sessionId) {
+        return Optional.ofNullable(rows.get(sessionId)).map(Row::revision);
+    }
+
+    @Override
+    public List<String> sessionIds(int offset, int limit) {
+        if (offset < 0 || limit < 0) {
+            throw new IllegalArgumentException("offset and limit must not be negative");
+        }
+        List<Row> all = new ArrayList<>(rows.values());
+        all.sort(Comparator.comparingLong(Row::lastActiveMs).reversed());
+        int from = Math.min(offset, all.size());
+        int to = (int) Math.min(all.size(), (long) from + limit);
+        List<String> ids = new ArrayList<>(to - from);
+        for (Row row : all.subList(from, to)) {
+            ids.add(row.id());
+        }
+        return ids;
+    }
+
+    @Override
+    public int sessionCount() {
+        return rows.size();
+    }
+
+    @Override
+    public long evictions(EvictionReason reason) {
+        return switch (reason) {
+            case CAPACITY -> evictedForCapacity.sum();
+            case IDLE -> evictedForIdleness.sum();
+            case MEMORY -> evictedForMemory.sum();
+        };
+    }
+
+    @Override
+    public List<PairFigures> mostRecentPairs(int maxSessions, int maxPairs) {
+        if (maxSessions < 0 || maxPairs < 0) {
+            throw new IllegalArgumentException("maxSessions and maxPairs must not be negative");
+        }
+        List<Row> recent = mostRecent(rows.values(), Math.min(maxSessions, rows.size()));
+        List<PairFigures> pairs = new ArrayList<>(Math.min(maxPairs, recent.size() + 8));
+        for (Row row : recent) {
+            if (row.pairs().length > maxPairs - pairs.size()) {
+                break; // the budget is spent: more recent sessions first, none cut in half
+            }
+            row.figures(pairs);
+        }
+        return pairs;
+    }
+
+    @Override
+    public long modelOverflows() {
+        return modelOverflows.sum();
+    }
+
+    /** Adds what a committed transaction evicted and folded to the store's counts. */
+    void counted(long capacity, long idle, long memory, long overflows) {
+        evictedForCapacity.add(capacity);
+        evictedForIdleness.add(idle);
+        evictedForMemory.add(memory);
+        modelOverflows.add(overflows);
+    }
+
+    /** The pages the database uses, times the page size: what the bound in bytes holds. */
+    long usedBytes() {
+        return (Long) submit(new Job() {
+            @Override
+            void apply(Writer.Txn t) throws SQLException {
+                result = writer.usedBytes();
+            }
+        });
+    }
+
+    private Reader borrow() {
+        if (closed) {
+            throw new IllegalStateException("the SQLite session store " + file + " is closed");
+        }
+        try {
+            return readers.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting to read the session store", e);
+        }
+    }
+
+    private void giveBack(Reader reader) {
+        readers.add(reader);
+    }
+
+    /** The {@code n} rows with the newest activity, newest first, with a heap of at most {@code n}. */
+    private static List<Row> mostRecent(Iterable<Row> all, int n) {
+        if (n == 0) {
+            return List.of();
+        }
+        PriorityQueue<Row> heap = new PriorityQueue<>(n + 1, Comparator.comparingLong(Row::lastActiveMs));
+        for (Row row : all) {
+            if (heap.size() < n) {
+                heap.add(row);
+            } else if (row.lastActiveMs() > heap.peek().lastActiveMs()) {
+                heap.poll();
+                heap.add(row);
+            }
+        }
+        List<Row> kept = new ArrayList<>(heap.size());
+        while (!heap.isEmpty()) {
+            kept.add(heap.poll());
+        }
+        return kept.reversed();
+    }
+
+    // ------------------------------------------------------------------------------------------ close
+
+    /**
+     * Applies the batches already queued, then closes the file: later calls that write fail with
+     * {@link RecordingFailedException}, later reads of records with {@link IllegalStateException}.
+     */
+    @Override
+    public void close() {
+        synchronized (enqueue) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            queue.add(STOP);
+        }
+        boolean interrupted = false;
+        while (writerThread.isAlive()) {
+            try {
+                writerThread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        for (Reader reader : allReaders) {
+            reader.close();
+        }
+        writer.close(); // the last connection: SQLite checkpoints the log into the file
+        closeQuietly(lockChannel);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(@Nullable AutoCloseable closeable) {
+        if (closeable != null) {
+            try {
+                closeable.close();
+            } catch (Exception ignored) {
+                // closing what failed to open
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SqliteSessionStore[" + file + "]";
+    }
+
+    // ------------------------------------------------------------------------------------------ jobs
+
+    private static final Logger LOG_REQUESTS = System.getLogger("dev.llmmetrics.requests");
+
+    /** One batch of events. */
+    private static final class RecordJob extends Job {
+        final List<Event> events;
+        final boolean logRequests;
+        @Nullable List<String[]> lines;
+
+        RecordJob(List<Event> events, boolean logRequests) {
+            this.events = events;
+            this.logRequests = logRequests;
+        }
+
+        @Override
+        int weight() {
+            return events.size();
+        }
+
+        @Override
+        void apply(Writer.Txn t) throws SQLException {
+            List<Event> applied = new ArrayList<>(events.size());
+            lines = logRequests ? new ArrayList<>() : null;
+            for (Event event : events) {
+                if (t.apply(event, lines)) {
+                    applied.add(event);
+                }
+            }
+            result = applied;
+        }
+
+        /** The per-request lines, written once the batch is committed, with the totals each event produced. */
+        void logLines() {
+            if (lines == null) {
+                return;
+            }
+            for (String[] line : lines) {
+                LOG_REQUESTS.log(Level.INFO, line[0], (Object[]) java.util.Arrays.copyOfRange(line, 1, line.length));
+            }
+        }
+    }
+
+    private static final class ClearJob extends Job {
+        final String sessionId;
+
+        ClearJob(String sessionId) {
+            this.sessionId = sessionId;
+        }
+
+        @Override
+        void apply(Writer.Txn t) throws SQLException {
+            result = t.clear(sessionId);
+        }
+    }
+
+    private static final class EvictIdleJob extends Job {
+        @Override
+        void apply(Writer.Txn t) throws SQLException {
+            result = t.evictIdle(IDLE_EVICTIONS_PER_TRANSACTION);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ reader
+
+    /**
+     * A read-only connection with its statements, one thread at a time; after a failure it is closed, and
+     * opened again at its next use (the driver finalizes a statement that fails).
+     */
+    private final class Reader {
+        private @Nullable Connection c;
+        private @Nullable PreparedStatement begin;
+        private @Nullable PreparedStatement commit;
+        private @Nullable PreparedStatement sessionRow;
+        private @Nullable PreparedStatement pairs;
+        private @Nullable PreparedStatement records;
+
+        private void open() throws SQLException {
+            Connection opened = connect(true);
+            try {
+                try (Statement s = opened.createStatement()) {
+                    s.execute("PRAGMA cache_size = -8192");
+                    s.execute("PRAGMA temp_store = MEMORY");
+                }
+                opened.setAutoCommit(false); // no implicit BEGIN around each statement: transactions are begun by hand
+                try (Statement s = opened.createStatement()) {
+                    s.execute("COMMIT"); // the transaction setAutoCommit(false) began
+                }
+                begin = opened.prepareStatement("BEGIN");
+                commit = opened.prepareStatement("COMMIT");
+                sessionRow = opened.prepareStatement("SELECT key, last_active_ms, next_seq FROM session WHERE id = ?");
+                pairs = opened.prepareStatement("SELECT ordinal, label, successes, failures, tool_calls, duration_ms,"
+                        + " max_duration_ms, prompt_tokens, max_prompt_tokens, completion_tokens, max_completion_tokens,"
+                        + " total_tokens, cached_tokens, reasoning_tokens, priced_requests, cost_pico_usd FROM pair"
+                        + " WHERE session = ? ORDER BY ordinal");
+                records = opened.prepareStatement("SELECT at_ms, model, duration_ms, first_token_ms, prompt_tokens,"
+                        + " completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error, cost_pico_usd"
+                        + " FROM record WHERE session = ? AND seq >= ? ORDER BY seq");
+                c = opened;
+            } catch (SQLException | RuntimeException e) {
+                closeQuietly(opened);
+                throw e;
+            }
+        }
+
+        /** The session with its records, read in one transaction; {@code null} when the file does not hold it. */
+        @Nullable SessionMetrics session(String sessionId) {
+            try {
+                if (c == null) {
+                    open();
+                }
+                begin.execute();
+                try {
+                    return read(sessionId);
+                } finally {
+                    commit.execute();
+                }
+            } catch (SQLException e) {
+                close();
+                throw new IllegalStateException("the SQLite session store " + file + " could not be read: " + e.getMessage(), e);
+            }
+        }
+
+        private @Nullable SessionMetrics read(String sessionId) throws SQLException {
+            long key;
+            long lastActiveMs;
+            long nextSeq;
+            sessionRow.setString(1, sessionId);
+            try (ResultSet r = sessionRow.executeQuery()) {
+                if (!r.next()) {
+                    return null;
+                }
+                key = r.getLong(1);
+                lastActiveMs = r.getLong(2);
+                nextSeq = r.getLong(3);
+            }
+            List<Pair> found = new ArrayList<>();
+            pairs.setLong(1, key);
+            try (ResultSet r = pairs.executeQuery()) {
+                while (r.next()) {
+                    found.add(Writer.pair(r, 1));
+                }
+            }
+            List<RequestRecord> list = new ArrayList<>();
+            records.setLong(1, key);
+            records.setLong(2, nextSeq - bounds.maxRecordsPerSession());
+            try (ResultSet r = records.executeQuery()) {
+                while (r.next()) {
+                    long firstToken = r.getLong(4);
+                    Long firstTokenMs = r.wasNull() ? null : firstToken;
+                    long cost = r.getLong(12);
+                    Double costUsd = r.wasNull() ? null : ModelPrice.usd(cost);
+                    long flags = r.getLong(10);
+                    list.add(RequestRecord.builder(Instant.ofEpochMilli(r.getLong(1)), r.getString(2))
+                            .durationMs(r.getLong(3)).promptTokens(r.getInt(5)).completionTokens(r.getInt(6))
+                            .totalTokens(r.getInt(7)).hasToolCalls((flags & Writer.TOOL_CALLS) != 0)
+                            .success((flags & Writer.SUCCESS) != 0).error(r.getString(11)).cachedTokens(r.getInt(8))
+                            .reasoningTokens(r.getInt(9)).timeToFirstTokenMs(firstTokenMs).costUsd(costUsd).build());
+                }
+            }
+            return Row.metrics(sessionId, lastActiveMs, found.toArray(Pair[]::new), list);
+        }
+
+        void close() {
+            closeQuietly(c); // its statements with it
+            c = null;
+        }
+    }
+}

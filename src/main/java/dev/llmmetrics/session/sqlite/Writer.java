@@ -1,0 +1,898 @@
+package dev.llmmetrics.session.sqlite;
+
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.GenericEvent;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.event.RecordingFailedException;
+import dev.llmmetrics.session.SessionStore;
+import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.session.sqlite.SqliteSessionStore.Durability;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.PriorityQueue;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The writer of a {@link SqliteSessionStore}: its connection, statements and what it remembers of the file (the
+ * applied event ids, the next keys), used by the store's writer thread only. It applies a group of jobs in one
+ * transaction, and publishes the sessions it changed to the store's rows once the transaction committed.
+ */
+final class Writer {
+
+    private static final Logger LOG = System.getLogger(SqliteSessionStore.class.getName());
+
+    /** Pages of write-ahead log past which a commit checkpoints it into the file. */
+    static final int WAL_AUTOCHECKPOINT_PAGES = 4096;
+    /** What the write-ahead log is cut back to after a checkpoint. */
+    static final long JOURNAL_SIZE_LIMIT = 64L << 20;
+    /** Free pages one round of incremental vacuum hands back, so that it never holds the writer long. */
+    private static final int VACUUM_PAGES_PER_ROUND = 512;
+    static final long SUCCESS = 1;
+    static final long TOOL_CALLS = 2;
+
+    private final SqliteSessionStore store;
+    private final SessionStoreFactory.Parameters bounds;
+    private final ModelCatalog catalog;
+    private final int evictionBatch;
+    private final Connection c;
+    private final long pageSize;
+    /**
+     * The prepared statements; made again after a failure, since the driver finalizes a statement that fails
+     * with most errors (a full disk, an I/O error). {@code null} until made again.
+     */
+    private @Nullable Statements statements;
+    /** The event ids remembered, oldest first, and their numbers by id; as committed. */
+    private final ArrayDeque<AppliedId> idOrder = new ArrayDeque<>();
+    private final HashMap<String, Long> idSeqs = new HashMap<>();
+    private long nextIdSeq = 1;
+    private long nextKey = 1;
+    private boolean failing;
+    private int commitsSinceVacuumCheck;
+    private boolean vacuuming;
+
+    Writer(SqliteSessionStore store, Connection c, Durability durability, Schema.Found found) throws SQLException {
+        this.store = store;
+        this.bounds = store.bounds;
+        this.catalog = bounds.catalog();
+        this.evictionBatch = Math.max(1, bounds.maxSessions() / 100);
+        this.c = c;
+        try (Statement s = c.createStatement()) {
+            if (found == Schema.Found.NOTHING) {
+                s.execute("PRAGMA auto_vacuum = INCREMENTAL"); // before the first table, or it cannot be had
+            }
+            try (ResultSet r = s.executeQuery("PRAGMA journal_mode = WAL")) {
+                String mode = r.next() ? r.getString(1) : "";
+                if (!"wal".equalsIgnoreCase(mode)) {
+                    throw new SQLException("the file cannot be put in WAL journal mode (" + mode + ")");
+                }
+            }
+            s.execute("PRAGMA synchronous = " + (durability == Durability.POWER_LOSS ? "FULL" : "NORMAL"));
+            s.execute("PRAGMA cache_size = -65536");
+            s.execute("PRAGMA temp_store = MEMORY");
+            s.execute("PRAGMA wal_autocheckpoint = " + WAL_AUTOCHECKPOINT_PAGES);
+            s.execute("PRAGMA journal_size_limit = " + JOURNAL_SIZE_LIMIT);
+            if (found == Schema.Found.NOTHING) {
+                Schema.create(s);
+            }
+            pageSize = Schema.longPragma(s, "page_size");
+        }
+        // No implicit BEGIN and COMMIT around each statement: the writer begins and commits by hand.
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+            s.execute("COMMIT"); // the transaction setAutoCommit(false) began
+        }
+        statements = new Statements(c);
+    }
+
+    /** Reads the sessions' aggregates and the remembered event ids into the store's memory. */
+    void load() throws SQLException {
+        HashMap<Long, List<Pair>> pairsByKey = new HashMap<>();
+        try (Statement s = c.createStatement()) {
+            try (ResultSet r = s.executeQuery("SELECT session, ordinal, label, successes, failures, tool_calls,"
+                    + " duration_ms, max_duration_ms, prompt_tokens, max_prompt_tokens, completion_tokens,"
+                    + " max_completion_tokens, total_tokens, cached_tokens, reasoning_tokens, priced_requests,"
+                    + " cost_pico_usd FROM pair ORDER BY session, ordinal")) {
+                while (r.next()) {
+                    pairsByKey.computeIfAbsent(r.getLong(1), k -> new ArrayList<>()).add(pair(r, 2));
+                }
+            }
+            try (ResultSet r = s.executeQuery("SELECT key, id, last_active_ms, next_seq, records FROM session")) {
+                while (r.next()) {
+                    long key = r.getLong(1);
+                    List<Pair> pairs = pairsByKey.getOrDefault(key, List.of());
+                    store.rows.put(r.getString(2), new Row(key, r.getString(2), r.getLong(3), r.getLong(4), r.getInt(5),
+                            pairs.toArray(Pair[]::new)));
+                    nextKey = Math.max(nextKey, key + 1);
+                }
+            }
+            try (ResultSet r = s.executeQuery("SELECT seq FROM sqlite_sequence WHERE name = 'session'")) {
+                if (r.next()) {
+                    nextKey = Math.max(nextKey, r.getLong(1) + 1);
+                }
+            }
+            try (ResultSet r = s.executeQuery("SELECT seq, id, at_ms FROM applied_event ORDER BY seq")) {
+                while (r.next()) {
+                    AppliedId id = new AppliedId(r.getLong(1), r.getString(2), r.getLong(3));
+                    idOrder.add(id);
+                    idSeqs.put(id.id(), id.seq());
+                    nextIdSeq = id.seq() + 1;
+                }
+            }
+        }
+    }
+
+    /** Reads one pair from the columns starting at {@code column}: ordinal, label, then the figures. */
+    static Pair pair(ResultSet r, int column) throws SQLException {
+        Pair p = new Pair(r.getInt(column), r.getString(column + 1));
+        int i = column + 2;
+        p.successes = r.getLong(i++);
+        p.failures = r.getLong(i++);
+        p.toolCallRequests = r.getLong(i++);
+        p.durationMs = r.getLong(i++);
+        p.maxDurationMs = r.getLong(i++);
+        p.promptTokens = r.getLong(i++);
+        p.maxPromptTokens = r.getLong(i++);
+        p.completionTokens = r.getLong(i++);
+        p.maxCompletionTokens = r.getLong(i++);
+        p.totalTokens = r.getLong(i++);
+        p.cachedTokens = r.getLong(i++);
+        p.reasoningTokens = r.getLong(i++);
+        p.pricedRequests = r.getLong(i++);
+        p.costPicoUsd = r.getLong(i);
+        return p;
+    }
+
+    /**
+     * Applies the jobs in one transaction and completes them once it committed. A transaction that fails is
+     * rolled back whole; when the failure is not the storage's (a full disk, an I/O error), the jobs are then
+     * tried again one at a time, so that one job cannot fail the others.
+     */
+    void run(List<Job> jobs) {
+        Txn t;
+        try {
+            t = transact(jobs);
+        } catch (SQLException | RuntimeException e) {
+            rollbackAndPrepareAgain();
+            if (jobs.size() > 1 && !storageFailure(e)) {
+                for (Job job : jobs) {
+                    run(List.of(job));
+                }
+                return;
+            }
+            if (!failing) {
+                failing = true;
+                LOG.log(Level.WARNING, "The SQLite session store " + store.file() + " cannot write (" + e.getMessage()
+                        + "); batches are refused until it can", e);
+            }
+            RecordingFailedException failure = new RecordingFailedException(describe(e), e);
+            for (Job job : jobs) {
+                job.done.completeExceptionally(failure);
+            }
+            return;
+        }
+        t.publish();
+        if (failing) {
+            failing = false;
+            LOG.log(Level.INFO, "The SQLite session store " + store.file() + " writes again");
+        }
+        for (Job job : jobs) {
+            job.done.complete(job.result);
+        }
+        if (vacuuming || t.removedFromFile > 0 || ++commitsSinceVacuumCheck >= 1000) {
+            commitsSinceVacuumCheck = 0;
+            vacuumIfMostlyFree();
+        }
+    }
+
+    private Txn transact(List<Job> jobs) throws SQLException {
+        Statements st = statements();
+        st.begin.execute();
+        Txn t = new Txn(st, bounds.clock().millis());
+        for (Job job : jobs) {
+            job.apply(t);
+        }
+        t.finish();
+        st.commit.execute();
+        return t;
+    }
+
+    private Statements statements() throws SQLException {
+        if (statements == null) {
+            statements = new Statements(c);
+        }
+        return statements;
+    }
+
+    /** Rolls back what is left of a failed transaction, and makes the statements again. */
+    private void rollbackAndPrepareAgain() {
+        try (Statement s = c.createStatement()) {
+            s.execute("ROLLBACK");
+        } catch (SQLException ignored) {
+            // SQLite rolled it back already (a full disk or an I/O error may)
+        }
+        if (statements != null) {
+            statements.close();
+            statements = null;
+        }
+        try {
+            statements = new Statements(c);
+        } catch (SQLException e) {
+            LOG.log(Level.DEBUG, "Preparing the store's statements failed; trying again with the next batch", e);
+        }
+    }
+
+    private static boolean storageFailure(Exception e) {
+        if (e instanceof SQLException sql) {
+            int primary = sql.getErrorCode() & 0xFF;
+            return primary == 13 /* FULL */ || primary == 10 /* IOERR */ || primary == 11 /* CORRUPT */
+                    || primary == 26 /* NOTADB */ || primary == 8 /* READONLY */ || primary == 14 /* CANTOPEN */
+                    || primary == 7 /* NOMEM */ || primary == 5 /* BUSY */;
+        }
+        return false;
+    }
+
+    /** What failed, in words a producer may be shown. */
+    private static String describe(Exception e) {
+        if (e instanceof SQLException sql) {
+            return switch (sql.getErrorCode() & 0xFF) {
+                case 13 -> "the session store's disk is full";
+                case 10 -> "the session store's file could not be written";
+                default -> "the session store could not write";
+            };
+        }
+        return "the session store could not write";
+    }
+
+    /**
+     * Hands free pages back to the file system once more than a quarter of the file is free, a bounded round
+     * after each commit until it is not; the file shrinks at the next checkpoint.
+     */
+    private void vacuumIfMostlyFree() {
+        try {
+            Statements st = statements();
+            long pages = single(st.pageCount);
+            long free = single(st.freePages);
+            vacuuming = free >= 64 && free * 4 > pages;
+            if (!vacuuming) {
+                return;
+            }
+            st.begin.execute();
+            try (PreparedStatement vacuum = c.prepareStatement("PRAGMA incremental_vacuum")) {
+                for (long i = Math.min(free, VACUUM_PAGES_PER_ROUND); i > 0; i--) {
+                    vacuum.execute(); // each run hands back one page
+                }
+            }
+            st.commit.execute();
+        } catch (SQLException e) {
+            rollbackAndPrepareAgain();
+            vacuuming = false;
+            LOG.log(Level.DEBUG, "Incremental vacuum failed; trying again later", e);
+        }
+    }
+
+    /** The pages the database uses, times the page size. */
+    long usedBytes() throws SQLException {
+        Statements st = statements();
+        return (single(st.pageCount) - single(st.freePages)) * pageSize;
+    }
+
+    private static long single(PreparedStatement pragma) throws SQLException {
+        try (ResultSet r = pragma.executeQuery()) {
+            return r.next() ? r.getLong(1) : 0;
+        }
+    }
+
+    void close() {
+        if (statements != null) {
+            statements.close();
+        }
+        try {
+            c.close();
+        } catch (SQLException e) {
+            LOG.log(Level.WARNING, "Closing the SQLite session store " + store.file() + " failed", e);
+        }
+    }
+
+    /** The writer's prepared statements. */
+    private static final class Statements {
+        final PreparedStatement begin;
+        final PreparedStatement commit;
+        final PreparedStatement insertSession;
+        final PreparedStatement updateSession;
+        final PreparedStatement upsertPair;
+        final PreparedStatement insertRecord;
+        final PreparedStatement trimRecords;
+        final PreparedStatement deleteRecords;
+        final PreparedStatement deletePairs;
+        final PreparedStatement deleteSession;
+        final PreparedStatement insertId;
+        final PreparedStatement forgetIds;
+        final PreparedStatement pageCount;
+        final PreparedStatement freePages;
+        private final List<PreparedStatement> all = new ArrayList<>();
+
+        Statements(Connection c) throws SQLException {
+            try {
+                begin = prepare(c, "BEGIN IMMEDIATE");
+                commit = prepare(c, "COMMIT");
+                insertSession = prepare(c, "INSERT INTO session (key, id, last_active_ms, next_seq, records)"
+                        + " VALUES (?, ?, ?, ?, ?)");
+                updateSession = prepare(c, "UPDATE session SET last_active_ms = ?, next_seq = ?, records = ? WHERE key = ?");
+                upsertPair = prepare(c, "INSERT OR REPLACE INTO pair (session, ordinal, label, successes, failures,"
+                        + " tool_calls, duration_ms, max_duration_ms, prompt_tokens, max_prompt_tokens, completion_tokens,"
+                        + " max_completion_tokens, total_tokens, cached_tokens, reasoning_tokens, priced_requests,"
+                        + " cost_pico_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                insertRecord = prepare(c, "INSERT INTO record (session, seq, at_ms, model, duration_ms, first_token_ms,"
+                        + " prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error,"
+                        + " cost_pico_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                trimRecords = prepare(c, "DELETE FROM record WHERE session = ? AND seq < ?");
+                deleteRecords = prepare(c, "DELETE FROM record WHERE session = ?");
+                deletePairs = prepare(c, "DELETE FROM pair WHERE session = ?");
+                deleteSession = prepare(c, "DELETE FROM session WHERE key = ?");
+                insertId = prepare(c, "INSERT INTO applied_event (seq, id, at_ms) VALUES (?, ?, ?)");
+                forgetIds = prepare(c, "DELETE FROM applied_event WHERE seq <= ?");
+                pageCount = prepare(c, "PRAGMA page_count");
+                freePages = prepare(c, "PRAGMA freelist_count");
+            } catch (SQLException e) {
+                close();
+                throw e;
+            }
+        }
+
+        private PreparedStatement prepare(Connection c, String sql) throws SQLException {
+            PreparedStatement statement = c.prepareStatement(sql);
+            all.add(statement);
+            return statement;
+        }
+
+        void close() {
+            for (PreparedStatement statement : all) {
+                try {
+                    statement.close();
+                } catch (SQLException ignored) {
+                    // finalized already
+                }
+            }
+        }
+    }
+
+    /** One transaction's changes, published to the store's rows once it committed. */
+    final class Txn {
+        final long now;
+        private final Statements st;
+        /** The sessions this transaction touched or deleted, by id: the latest life of each. */
+        private final HashMap<String, Working> touched = new HashMap<>();
+        /** Sessions held once this transaction commits. */
+        private int live = store.rows.size();
+        private final HashMap<String, Long> newIds = new HashMap<>();
+        private final List<AppliedId> newIdOrder = new ArrayList<>();
+        /** Ids numbered up to this one are forgotten by this transaction. */
+        private long forgetThrough;
+        private long capacityEvictions;
+        private long idleEvictions;
+        private long memoryEvictions;
+        private long overflows;
+        int removedFromFile;
+
+        Txn(Statements st, long now) {
+            this.st = st;
+            this.now = now;
+            long cutoff = now - bounds.dedupeWindow().toMillis();
+            for (AppliedId id : idOrder) {
+                if (id.atMs() > cutoff) {
+                    break;
+                }
+                forgetThrough = id.seq();
+            }
+        }
+
+        /**
+         * Applies one event; {@code false} when its id was applied within the dedupe window.
+         *
+         * @param lines where to add the per-request log lines, or {@code null} when they are off
+         */
+        boolean apply(Event event, @Nullable List<String[]> lines) throws SQLException {
+            String eventId = event.eventId();
+            if (eventId != null) {
+                Long seq = idSeqs.get(eventId);
+                if ((seq != null && seq > forgetThrough) || newIds.containsKey(eventId)) {
+                    return false;
+                }
+                AppliedId id = new AppliedId(nextIdSeq++, eventId, now);
+                newIds.put(eventId, id.seq());
+                newIdOrder.add(id);
+                st.insertId.setLong(1, id.seq());
+                st.insertId.setString(2, eventId);
+                st.insertId.setLong(3, now);
+                st.insertId.addBatch();
+            }
+            switch (event) {
+                case LlmRequestStarted e -> {
+                    working(e.sessionId()).touch(now);
+                    if (lines != null) {
+                        lines.add(new String[] {"LLM request started for session {0}", e.sessionId()});
+                    }
+                }
+                case LlmRequestCompleted e -> {
+                    Working w = working(e.sessionId());
+                    ModelCatalog.Model model = catalog.model(e.model());
+                    long cost = model.priced() ? model.costPicoUsd(e.promptTokens(), e.cachedTokens(),
+                            e.completionTokens()) : -1;
+                    Pair pair = w.pair(model.label());
+                    pair.completed(e, cost);
+                    w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.durationMs(),
+                            e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : null, e.promptTokens(),
+                            e.completionTokens(), e.totalTokens(), e.cachedTokens(), e.reasoningTokens(),
+                            SUCCESS | (e.hasToolCalls() ? TOOL_CALLS : 0), null, cost >= 0 ? cost : null), now);
+                    if (!pair.label.equals(model.label())) {
+                        overflows++;
+                    }
+                    if (lines != null) {
+                        lines.add(new String[] {"LLM request completed for session {0}: {1}ms, {2} tokens",
+                                e.sessionId(), String.valueOf(e.durationMs()), String.valueOf(e.totalTokens())});
+                        lines.add(w.totalsLine());
+                    }
+                }
+                case LlmRequestFailed e -> {
+                    Working w = working(e.sessionId());
+                    ModelCatalog.Model model = catalog.model(e.model());
+                    Pair pair = w.pair(model.label());
+                    pair.failed();
+                    w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.hasDuration() ? e.durationMs() : 0L,
+                            null, 0, 0, 0, 0, 0, 0, kept(e.error()), null), now);
+                    if (!pair.label.equals(model.label())) {
+                        overflows++;
+                    }
+                    if (lines != null) {
+                        String error = e.error().length() > 200 ? e.error().substring(0, 200) + "…" : e.error();
+                        lines.add(new String[] {"LLM request failed for session {0}: {1}", e.sessionId(), error});
+                        lines.add(w.totalsLine());
+                    }
+                }
+                case GenericEvent e -> {
+                    // Not a session's request: nothing to keep but its event id.
+                }
+            }
+            return true;
+        }
+
+        /** Deletes the session; {@code false} when the store does not hold it. */
+        boolean clear(String sessionId) throws SQLException {
+            Working w = existing(sessionId);
+            if (w == null) {
+                return false;
+            }
+            remove(w);
+            return true;
+        }
+
+        /** Deletes at most {@code most} of the sessions idle for longer than the idle timeout; returns how many. */
+        int evictIdle(int most) throws SQLException {
+            long cutoff = now - bounds.idleTimeout().toMillis();
+            List<String> idle = new ArrayList<>();
+            for (Row row : store.rows.values()) {
+                if (idle.size() >= most) {
+                    break;
+                }
+                Working w = touched.get(row.id());
+                long lastActive = w == null ? row.lastActiveMs() : (w.removed ? Long.MAX_VALUE : w.lastActiveMs);
+                if (lastActive < cutoff) {
+                    idle.add(row.id());
+                }
+            }
+            for (String id : idle) {
+                Working w = existing(id);
+                if (w != null) {
+                    remove(w);
+                    idleEvictions++;
+                }
+            }
+            return idle.size();
+        }
+
+        /** The session's working copy, made from its committed row, or a new session. */
+        private Working working(String sessionId) {
+            Working w = existing(sessionId);
+            if (w == null) {
+                w = new Working(nextKey++, sessionId, now);
+                touched.put(sessionId, w);
+                live++;
+            }
+            return w;
+        }
+
+        private @Nullable Working existing(String sessionId) {
+            Working w = touched.get(sessionId);
+            if (w != null) {
+                return w.removed ? null : w;
+            }
+            Row row = store.rows.get(sessionId);
+            if (row == null) {
+                return null;
+            }
+            w = new Working(row);
+            touched.put(sessionId, w);
+            return w;
+        }
+
+        private void remove(Working w) throws SQLException {
+            if (w.inFile) {
+                st.deleteRecords.setLong(1, w.key);
+                st.deleteRecords.executeUpdate();
+                st.deletePairs.setLong(1, w.key);
+                st.deletePairs.executeUpdate();
+                st.deleteSession.setLong(1, w.key);
+                st.deleteSession.executeUpdate();
+                removedFromFile++;
+            }
+            w.removed = true;
+            live--;
+        }
+
+        /** Holds the bounds on sessions and ids, writes the touched sessions, then holds the bound in bytes. */
+        void finish() throws SQLException {
+            if (live > bounds.maxSessions()) {
+                for (Working victim : leastRecentlyActive(live - bounds.maxSessions() + evictionBatch - 1)) {
+                    remove(victim);
+                    capacityEvictions++;
+                }
+            }
+            st.insertId.executeBatch();
+            forgetIds();
+            boolean updates = false;
+            boolean pairs = false;
+            boolean records = false;
+            for (Working w : touched.values()) {
+                if (!w.removed && w.changed) {
+                    w.write();
+                    updates |= !w.fresh;
+                    pairs = true;
+                    records |= !w.pending.isEmpty();
+                }
+            }
+            if (updates) {
+                st.updateSession.executeBatch();
+            }
+            if (pairs) {
+                st.upsertPair.executeBatch();
+            }
+            if (records) {
+                st.insertRecord.executeBatch();
+            }
+            for (Working w : touched.values()) {
+                if (!w.removed && w.changed) {
+                    w.trim();
+                }
+            }
+            holdBytes();
+        }
+
+        /** Forgets the ids past the window, and the oldest past the most remembered. */
+        private void forgetIds() throws SQLException {
+            int remembered = idOrder.size() + newIdOrder.size();
+            int forgotten = 0;
+            for (AppliedId id : idOrder) {
+                if (id.seq() > forgetThrough && remembered - forgotten <= bounds.dedupeMaxIds()) {
+                    break;
+                }
+                forgetThrough = Math.max(forgetThrough, id.seq());
+                forgotten++;
+            }
+            if (forgotten == idOrder.size()) {
+                for (AppliedId id : newIdOrder) {
+                    if (remembered - forgotten <= bounds.dedupeMaxIds()) {
+                        break;
+                    }
+                    forgetThrough = id.seq();
+                    forgotten++;
+                }
+            }
+            if (forgotten > 0) {
+                st.forgetIds.setLong(1, forgetThrough);
+                st.forgetIds.executeUpdate();
+            }
+        }
+
+        /** Deletes the least recently active sessions while the pages in use pass the bound in bytes. */
+        private void holdBytes() throws SQLException {
+            long used = (single(st.pageCount) - single(st.freePages)) * pageSize;
+            while (used > bounds.maxBytes() && live > 1) {
+                long excess = used - bounds.maxBytes();
+                long average = Math.max(1, used / live);
+                int batch = Math.clamp(excess / average + 1, 1, Math.min(evictionBatch, live - 1));
+                List<Working> victims = leastRecentlyActive(batch);
+                if (victims.isEmpty()) {
+                    break;
+                }
+                for (Working victim : victims) {
+                    remove(victim);
+                    memoryEvictions++;
+                }
+                used = (single(st.pageCount) - single(st.freePages)) * pageSize;
+            }
+        }
+
+        /** The {@code n} sessions held, touched ones included, with the oldest activity. */
+        private List<Working> leastRecentlyActive(int n) {
+            PriorityQueue<Candidate> heap = new PriorityQueue<>(n + 1,
+                    (a, b) -> Long.compare(b.lastActiveMs(), a.lastActiveMs()));
+            for (Row row : store.rows.values()) {
+                if (!touched.containsKey(row.id())) {
+                    offer(heap, n, new Candidate(row.id(), row.lastActiveMs()));
+                }
+            }
+            for (Working w : touched.values()) {
+                if (!w.removed) {
+                    offer(heap, n, new Candidate(w.id, w.lastActiveMs));
+                }
+            }
+            List<Working> victims = new ArrayList<>(heap.size());
+            for (Candidate candidate : heap) {
+                Working w = existing(candidate.id());
+                if (w != null) {
+                    victims.add(w);
+                }
+            }
+            return victims;
+        }
+
+        private static void offer(PriorityQueue<Candidate> heap, int n, Candidate candidate) {
+            if (heap.size() < n) {
+                heap.add(candidate);
+            } else if (n > 0 && candidate.lastActiveMs() < heap.peek().lastActiveMs()) {
+                heap.poll();
+                heap.add(candidate);
+            }
+        }
+
+        /** Makes the committed changes visible and counts them. */
+        void publish() {
+            for (Working w : touched.values()) {
+                if (w.removed) {
+                    store.rows.remove(w.id);
+                } else if (w.changed) {
+                    store.rows.put(w.id, w.row());
+                }
+            }
+            AppliedId oldest;
+            while ((oldest = idOrder.peekFirst()) != null && oldest.seq() <= forgetThrough) {
+                idOrder.pollFirst();
+                idSeqs.remove(oldest.id(), oldest.seq());
+            }
+            for (AppliedId id : newIdOrder) {
+                if (id.seq() > forgetThrough) {
+                    idOrder.add(id);
+                    idSeqs.put(id.id(), id.seq());
+                }
+            }
+            store.counted(capacityEvictions, idleEvictions, memoryEvictions, overflows);
+        }
+
+        /** One session as this transaction changes it: a copy of its committed row, written at the end. */
+        private final class Working {
+            final long key;
+            final String id;
+            long lastActiveMs;
+            long nextSeq;
+            int records;
+            Pair[] pairs;
+            /** Which pairs are this transaction's copies, to be written. */
+            boolean[] own;
+            /** Whether the file holds the session's row: it was committed before, or written here. */
+            boolean inFile;
+            boolean changed;
+            boolean removed;
+            /** Whether the session is new in this transaction. */
+            final boolean fresh;
+            /** Records to add, in order; only the last {@code maxRecordsPerSession} are written. */
+            final ArrayDeque<Pending> pending = new ArrayDeque<>();
+            /** Records added here and dropped at once, past the bound. */
+            private int dropped;
+
+            Working(Row row) {
+                key = row.key();
+                id = row.id();
+                lastActiveMs = row.lastActiveMs();
+                nextSeq = row.nextSeq();
+                records = row.records();
+                pairs = row.pairs().clone();
+                own = new boolean[pairs.length];
+                inFile = true;
+                fresh = false;
+            }
+
+            Working(long key, String id, long now) {
+                this.key = key;
+                this.id = id;
+                this.lastActiveMs = now;
+                this.nextSeq = 1;
+                this.pairs = new Pair[0];
+                this.own = new boolean[0];
+                this.changed = true;
+                this.fresh = true;
+            }
+
+            void touch(long now) {
+                changed = true;
+                lastActiveMs = now;
+            }
+
+            /** The pair of {@code label}, this transaction's copy; past the session's own labels, {@code _other}. */
+            Pair pair(String label) {
+                changed = true;
+                for (int i = 0; i < pairs.length; i++) {
+                    if (pairs[i].label.equals(label)) {
+                        if (!own[i]) {
+                            pairs[i] = pairs[i].copy();
+                            own[i] = true;
+                        }
+                        return pairs[i];
+                    }
+                }
+                if (pairs.length >= bounds.maxModelsPerSession() && !label.equals(ModelCatalog.OTHER_LABEL)) {
+                    return pair(ModelCatalog.OTHER_LABEL);
+                }
+                Pair created = new Pair(pairs.length, label);
+                pairs = Arrays.copyOf(pairs, pairs.length + 1);
+                own = Arrays.copyOf(own, own.length + 1);
+                pairs[pairs.length - 1] = created;
+                own[own.length - 1] = true;
+                return created;
+            }
+
+            void add(Pending record, long now) {
+                touch(now);
+                pending.add(record);
+                if (pending.size() > bounds.maxRecordsPerSession()) {
+                    pending.pollFirst();
+                    dropped++;
+                }
+            }
+
+            String[] totalsLine() {
+                long requests = 0;
+                long tokens = 0;
+                for (Pair p : pairs) {
+                    requests += p.successes + p.failures;
+                    tokens += p.totalTokens;
+                }
+                return new String[] {"Session {0} metrics updated: {1} requests, {2} tokens", id,
+                        String.valueOf(requests), String.valueOf(tokens)};
+            }
+
+            /** Writes the session's row, and adds its changed pairs and new records to the statements' batches. */
+            void write() throws SQLException {
+                long firstSeq = nextSeq + dropped;
+                nextSeq = firstSeq + pending.size();
+                records += pending.size();
+                int kept = Math.min(records, bounds.maxRecordsPerSession());
+                if (!inFile) {
+                    st.insertSession.setLong(1, key);
+                    st.insertSession.setString(2, id);
+                    st.insertSession.setLong(3, lastActiveMs);
+                    st.insertSession.setLong(4, nextSeq);
+                    st.insertSession.setInt(5, kept);
+                    st.insertSession.executeUpdate();
+                    inFile = true;
+                } else {
+                    st.updateSession.setLong(1, lastActiveMs);
+                    st.updateSession.setLong(2, nextSeq);
+                    st.updateSession.setInt(3, kept);
+                    st.updateSession.setLong(4, key);
+                    st.updateSession.addBatch();
+                }
+                for (int i = 0; i < pairs.length; i++) {
+                    if (own[i]) {
+                        bindPair(pairs[i]);
+                        st.upsertPair.addBatch();
+                    }
+                }
+                long seq = firstSeq;
+                for (Pending p : pending) {
+                    p.bind(st.insertRecord, key, seq++);
+                    st.insertRecord.addBatch();
+                }
+            }
+
+            /** Deletes the oldest records past the bound. */
+            void trim() throws SQLException {
+                if (records > bounds.maxRecordsPerSession()) {
+                    st.trimRecords.setLong(1, key);
+                    st.trimRecords.setLong(2, nextSeq - bounds.maxRecordsPerSession());
+                    st.trimRecords.executeUpdate();
+                    records = bounds.maxRecordsPerSession();
+                }
+            }
+
+            private void bindPair(Pair p) throws SQLException {
+                PreparedStatement u = st.upsertPair;
+                u.setLong(1, key);
+                u.setInt(2, p.ordinal);
+                u.setString(3, p.label);
+                u.setLong(4, p.successes);
+                u.setLong(5, p.failures);
+                u.setLong(6, p.toolCallRequests);
+                u.setLong(7, p.durationMs);
+                u.setLong(8, p.maxDurationMs);
+                u.setLong(9, p.promptTokens);
+                u.setLong(10, p.maxPromptTokens);
+                u.setLong(11, p.completionTokens);
+                u.setLong(12, p.maxCompletionTokens);
+                u.setLong(13, p.totalTokens);
+                u.setLong(14, p.cachedTokens);
+                u.setLong(15, p.reasoningTokens);
+                u.setLong(16, p.pricedRequests);
+                u.setLong(17, p.costPicoUsd);
+            }
+
+            Row row() {
+                return new Row(key, id, lastActiveMs, nextSeq, records, pairs);
+            }
+        }
+    }
+
+    /** An error text as the store keeps it: cut to {@link SessionStore#MAX_ERROR_CHARS}, marked when cut. */
+    static String kept(String error) {
+        if (error.length() <= SessionStore.MAX_ERROR_CHARS) {
+            return error;
+        }
+        int end = SessionStore.MAX_ERROR_CHARS - 1;
+        if (Character.isHighSurrogate(error.charAt(end - 1))) {
+            end--; // never half a character
+        }
+        return error.substring(0, end) + "…";
+    }
+
+    /** A session that may be evicted, with its activity as read once. */
+    private record Candidate(String id, long lastActiveMs) {
+    }
+
+    /** An event id as remembered: its number, in the order ids were applied, and when it was applied. */
+    private record AppliedId(long seq, String id, long atMs) {
+    }
+
+    /** A request record waiting to be written. */
+    private record Pending(long atMs, String model, long durationMs, @Nullable Long firstTokenMs, int prompt,
+                           int completion, int total, int cached, int reasoning, long flags, @Nullable String error,
+                           @Nullable Long costPicoUsd) {
+
+        void bind(PreparedStatement insert, long session, long seq) throws SQLException {
+            insert.setLong(1, session);
+            insert.setLong(2, seq);
+            insert.setLong(3, atMs);
+            insert.setString(4, model);
+            insert.setLong(5, durationMs);
+            if (firstTokenMs == null) {
+                insert.setNull(6, Types.INTEGER);
+            } else {
+                insert.setLong(6, firstTokenMs);
+            }
+            insert.setInt(7, prompt);
+            insert.setInt(8, completion);
+            insert.setInt(9, total);
+            insert.setInt(10, cached);
+            insert.setInt(11, reasoning);
+            insert.setLong(12, flags);
+            insert.setString(13, error);
+            if (costPicoUsd == null) {
+                insert.setNull(14, Types.INTEGER);
+            } else {
+                insert.setLong(14, costPicoUsd);
+            }
+        }
+    }
+}

@@ -1,0 +1,320 @@
+package dev.llmmetrics.session.sqlite;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.event.RecordingFailedException;
+import dev.llmmetrics.session.EvictionReason;
+import dev.llmmetrics.session.PairFigures;
+import dev.llmmetrics.session.SessionMetrics;
+import dev.llmmetrics.session.SessionStoreFactory;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the SQLite store owes beyond the store contract: the file survives a reopen, holds its bounds, refuses what is not its own. */
+class SqliteSessionStoreFileTest {
+
+    @TempDir
+    Path dir;
+
+    private final AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+    private final InstantSource clock = () -> Instant.ofEpochMilli(millis.get());
+    private final List<SqliteSessionStore> opened = new ArrayList<>();
+
+    @AfterEach
+    void closeStores() {
+        opened.forEach(SqliteSessionStore::close);
+    }
+
+    private SqliteSessionStore open(Path file, int maxSessions, int maxRecords, long maxBytes, int maxIds) {
+        return open(file, new SessionStoreFactory.Parameters(maxSessions, maxRecords, 3, maxBytes, Duration.ofHours(1),
+                Duration.ofMinutes(10), maxIds, clock, new ModelCatalog(PRICES, 200)), SqliteSessionStore.Durability.POWER_LOSS);
+    }
+
+    private SqliteSessionStore open(Path file, SessionStoreFactory.Parameters parameters, SqliteSessionStore.Durability durability) {
+        SqliteSessionStore store = SqliteSessionStore.open(file, parameters, durability);
+        opened.add(store);
+        return store;
+    }
+
+    private SqliteSessionStore open(Path file) {
+        return open(file, 100, 10, Long.MAX_VALUE, 1_000);
+    }
+
+    private static final PriceTable PRICES = PriceTable.builder()
+            .model("priced", ModelPrice.perMillionTokens("openai", new BigDecimal("2.5"), new BigDecimal("1.25"),
+                    new BigDecimal("10")))
+            .build();
+
+    private static LlmRequestCompleted completed(String session, String model, String eventId) {
+        return LlmRequestCompleted.builder(session, model).durationMs(120).promptTokens(40).completionTokens(9)
+                .cachedTokens(10).reasoningTokens(2).timeToFirstTokenMs(30L).hasToolCalls(true).eventId(eventId).build();
+    }
+
+    @Test
+    void aReopenedStoreServesItsSessionsRecordsFiguresAndRetriesAsBeforeTheClose() {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file);
+        for (int i = 0; i < 14; i++) {
+            store.record(List.of(completed("s", i % 5 == 0 ? "priced" : "m" + (i % 4), "e-" + i),
+                    LlmRequestFailed.builder("s", "m1").error("boom " + i).durationMs(5L).eventId("f-" + i).build()));
+            millis.addAndGet(1_000);
+        }
+        store.record(LlmRequestStarted.builder("t", "m").messagesCount(1).build());
+        millis.addAndGet(1_000);
+        store.record(completed("gone", "m", "g-1"));
+        assertTrue(store.clear("gone"));
+        SessionMetrics before = store.session("s").orElseThrow();
+        List<PairFigures> figuresBefore = store.mostRecentPairs(10, 100);
+        String revision = store.revision("s").orElseThrow();
+        List<String> ids = store.sessionIds(0, 10);
+        store.close();
+
+        SqliteSessionStore reopened = open(file);
+        assertEquals(before, reopened.session("s").orElseThrow(), "aggregates, cost and the last ten records");
+        assertEquals(10, before.requests().size());
+        assertEquals(before.withoutRequests(), reopened.summary("s").orElseThrow());
+        assertEquals(revision, reopened.revision("s").orElseThrow());
+        assertEquals(ids, reopened.sessionIds(0, 10));
+        assertEquals(List.of("t", "s"), ids);
+        assertTrue(reopened.session("gone").isEmpty(), "a clear is in the file");
+        assertEquals(figuresBefore, reopened.mostRecentPairs(10, 100), "the per-session series resume from the file");
+        assertEquals(List.of("priced", "m1", "m2", "_other"),
+                figuresBefore.stream().filter(p -> p.sessionId().equals("s")).map(PairFigures::model).toList(),
+                "three labels of its own, then _other");
+
+        assertEquals(List.of(), reopened.record(List.of(completed("s", "m0", "e-3"))), "a retry after the reopen");
+        assertTrue(reopened.record(completed("gone", "m", "g-2")));
+        assertEquals(1, reopened.session("gone").orElseThrow().totalRequests(), "a cleared session starts afresh");
+        assertFalse(revision.equals(reopened.revision("gone").orElseThrow()));
+    }
+
+    @Test
+    void aFileOfAnotherApplicationIsRefusedNamingItAndLeftUnchanged() throws Exception {
+        Path file = dir.resolve("theirs.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL)");
+            s.execute("INSERT INTO invoices (amount) VALUES (12.5), (99.0)");
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("another application"), e.getMessage());
+        assertArrayEquals(bytes, Files.readAllBytes(file));
+        assertFalse(Files.exists(dir.resolve("theirs.db.lock")), "not even a lock file beside it");
+    }
+
+    @Test
+    void aFileThatIsNotADatabaseIsRefusedNamingItAndLeftUnchanged() throws Exception {
+        Path file = dir.resolve("notes.db");
+        byte[] bytes = new byte[10_000];
+        new Random(7).nextBytes(bytes);
+        Files.write(file, bytes);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+        assertArrayEquals(bytes, Files.readAllBytes(file));
+    }
+
+    @Test
+    void aStoreWithDamagedPagesIsRefusedAtOpenAndLeftUnchanged() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file, 1_000, 100, Long.MAX_VALUE, 1_000);
+        for (int s = 0; s < 200; s++) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                batch.add(completed("session-" + s, "m", null));
+            }
+            store.record(batch);
+        }
+        store.close();
+        byte[] bytes = Files.readAllBytes(file);
+        assertTrue(bytes.length > 32 * 4096, "a file of many pages: " + bytes.length);
+        for (int i = bytes.length / 2; i < bytes.length / 2 + 3 * 4096; i++) {
+            bytes[i] = (byte) 0x5A;
+        }
+        Files.write(file, bytes);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("corrupt"), e.getMessage());
+        assertArrayEquals(bytes, Files.readAllBytes(file));
+    }
+
+    @Test
+    void aFileWrittenByANewerLayoutIsRefused() throws Exception {
+        Path file = dir.resolve("store.db");
+        open(file).close();
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("PRAGMA user_version = " + (Schema.VERSION + 1));
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+        assertTrue(e.getMessage().contains("newer"), e.getMessage());
+    }
+
+    @Test
+    void anEmptyFileBecomesAStoreAndASecondOpenOfItIsRefusedWhileTheFirstHoldsIt() throws Exception {
+        Path file = dir.resolve("empty.db");
+        Files.createFile(file);
+        SqliteSessionStore store = open(file);
+        store.record(completed("s", "m", null));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+        assertEquals(1, store.session("s").orElseThrow().totalRequests(), "the first one still works");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("PRAGMA journal_mode")) {
+            assertTrue(r.next());
+            assertEquals("wal", r.getString(1));
+        }
+    }
+
+    @Test
+    void aSessionsRecordsInTheFileStayWithinTheirBoundWhileItsTotalsStayExact() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file, 10, 7, Long.MAX_VALUE, 1_000);
+        for (int b = 0; b < 6; b++) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = 0; i < (b == 3 ? 30 : 4); i++) {
+                batch.add(completed("s", "m", null));
+            }
+            store.record(batch);
+            assertTrue(rowsIn(file, "record") <= 7, "records in the file after batch " + b);
+        }
+        assertEquals(50, store.session("s").orElseThrow().totalRequests());
+        assertEquals(7, store.session("s").orElseThrow().requests().size());
+    }
+
+    @Test
+    void eventIdsAreForgottenPastTheirWindowAndPastTheMostRemembered() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file, 10, 10, Long.MAX_VALUE, 50);
+        for (int i = 0; i < 120; i++) {
+            store.record(completed("s", "m", "id-" + i));
+            assertTrue(rowsIn(file, "applied_event") <= 50, "ids in the file after " + i);
+        }
+        assertTrue(store.record(completed("s", "m", "id-0")), "forgotten early: past the most remembered");
+        assertFalse(store.record(completed("s", "m", "id-119")));
+        millis.addAndGet(Duration.ofMinutes(11).toMillis());
+        assertTrue(store.record(completed("s", "m", "id-119")), "forgotten past the window");
+        store.close();
+        SqliteSessionStore reopened = open(file, 10, 10, Long.MAX_VALUE, 50);
+        assertFalse(reopened.record(completed("s", "m", "id-119")), "remembered across the reopen");
+    }
+
+    @Test
+    void theDatabaseStaysWithinItsBoundInBytesAndGivesFreedSpaceBack() throws Exception {
+        Path file = dir.resolve("store.db");
+        long bound = 1L << 20;
+        SqliteSessionStore store = open(file, 10_000, 1_000, bound, 1_000);
+        String error = "\u4e00".repeat(2_000); // cut to 1 024 characters, three bytes each in UTF-8
+        for (int s = 0; s < 40; s++) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                batch.add(LlmRequestFailed.builder("s" + s, "m").error(error).build());
+            }
+            store.record(batch);
+            millis.addAndGet(1_000);
+            assertTrue(store.usedBytes() <= bound, "within the bound after session " + s + ": " + store.usedBytes());
+        }
+        assertTrue(store.evictions(EvictionReason.MEMORY) > 0);
+        assertTrue(store.session("s0").isEmpty(), "the oldest went first");
+        SessionMetrics newest = store.session("s39").orElseThrow();
+        assertEquals(50, newest.totalRequests());
+        assertEquals(SqliteSessionStore.MAX_ERROR_CHARS, newest.requests().get(0).error().length());
+        long full = pages(file);
+        for (String id : store.sessionIds(0, 100)) {
+            store.clear(id);
+        }
+        store.close();
+        long emptied = Files.size(file);
+        assertTrue(emptied * 4 < full * 4096, "the freed pages went back to the file system: " + emptied + " B of "
+                + full + " pages");
+    }
+
+    @Test
+    void aFullDiskRefusesBatchesWithNothingAppliedAndWritingResumesWhenSpaceReturns() throws Exception {
+        try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "2m")) {
+            Path file = disk.dir().resolve("store.db");
+            SqliteSessionStore store = open(file, 10_000, 1_000, Long.MAX_VALUE, 100_000);
+            List<String> acknowledged = new ArrayList<>();
+            List<String> refused = new ArrayList<>();
+            int serial = 0;
+            for (; serial < 5; serial++) {
+                store.record(batch("b-" + serial));
+                acknowledged.add("b-" + serial);
+            }
+            disk.fill();
+            for (int tries = 0; tries < 500 && refused.size() < 3; tries++, serial++) {
+                String session = "b-" + serial;
+                try {
+                    store.record(batch(session));
+                    acknowledged.add(session);
+                } catch (RecordingFailedException e) {
+                    refused.add(session);
+                    assertTrue(store.session(session).isEmpty(), "nothing of a refused batch is applied");
+                    assertTrue(store.revision(session).isEmpty());
+                }
+            }
+            assertEquals(3, refused.size(), "a full disk refuses batches");
+            disk.free();
+            for (int i = 0; i < 5; i++, serial++) {
+                store.record(batch("b-" + serial)); // no restart: the next batch finds the room
+                acknowledged.add("b-" + serial);
+            }
+            store.close();
+
+            SqliteSessionStore reopened = open(file, 10_000, 1_000, Long.MAX_VALUE, 100_000);
+            for (String session : acknowledged) {
+                assertEquals(20, reopened.session(session).orElseThrow().totalRequests(), session + " exactly once");
+            }
+            for (String session : refused) {
+                assertTrue(reopened.session(session).isEmpty(), session + " was refused");
+            }
+            assertEquals(acknowledged.size(), reopened.sessionCount());
+            reopened.close();
+        }
+    }
+
+    private static List<Event> batch(String session) {
+        List<Event> batch = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            batch.add(LlmRequestFailed.builder(session, "m").error("x".repeat(1_000) + i).eventId(session + "-" + i).build());
+        }
+        return batch;
+    }
+
+    private static long rowsIn(Path file, String table) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT count(*) FROM " + table)) {
+            return r.next() ? r.getLong(1) : -1;
+        }
+    }
+
+    private static long pages(Path file) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("PRAGMA page_count")) {
+            return r.next() ? r.getLong(1) : -1;
+        }
+    }
+}
