@@ -6,14 +6,7 @@ import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.lang.System.Logger;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.Objects;
 
@@ -39,17 +32,13 @@ import java.util.Objects;
  */
 public final class HttpApi {
 
-    private static final Logger LOG = System.getLogger(HttpApi.class.getName());
-
     private final LlmMetrics metrics;
     private final PrometheusMeterRegistry registry;
     private final HttpSettings settings;
     private final Drain drain = new Drain();
-    private final EventJournal journal;
     private final ModelRates modelRates;
     private final SessionSeries sessionSeries;
     private final ReadDeadlines readDeadlines = new ReadDeadlines();
-    private ScheduledExecutorService maintenance;
 
     /**
      * How much more than the body limit the server reads, and discards, of a body it answers 413: the
@@ -68,61 +57,16 @@ public final class HttpApi {
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.settings = Objects.requireNonNull(settings, "settings");
-        this.journal = settings.journal().map(HttpApi::openJournal).orElse(null);
         this.sessionSeries = SessionSeries.of(metrics)
                 .register(registry);
         this.modelRates = new ModelRates(registry, System::nanoTime);
         modelRates.start();
     }
 
-    /**
-     * Durable mode: replays the journal through the bus, rebuilding the store and the meters, and starts
-     * its periodic compaction. Call it once, before the server takes requests; without a journal it does
-     * nothing.
-     *
-     * @return the number of events replayed
-     */
-    public long recover() throws IOException {
-        if (journal == null) {
-            return 0;
-        }
-        long replayed = journal.replay(metrics.bus(), metrics.store());
-        long periodMs = settings.journal().orElseThrow().compactInterval().toMillis();
-        maintenance = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("llm-metrics-journal-compaction").daemon(true).factory());
-        maintenance.scheduleWithFixedDelay(this::compact, periodMs, periodMs, TimeUnit.MILLISECONDS);
-        return replayed;
-    }
-
-    /** Stops the model sampler and compaction and closes the journal, once the server no longer takes requests. */
-    public void close() throws IOException {
+    /** Stops the model sampler and the read deadlines, once the server no longer takes requests. */
+    public void close() {
         modelRates.close();
         readDeadlines.close();
-        if (maintenance != null) {
-            maintenance.shutdownNow();
-        }
-        if (journal != null) {
-            journal.close();
-        }
-    }
-
-    private void compact() {
-        try {
-            long shrunk = journal.compact(metrics.store());
-            if (shrunk > 0) {
-                LOG.log(Level.INFO, "Journal compacted by {0} bytes", String.valueOf(shrunk));
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.log(Level.WARNING, "Journal compaction failed; trying again at the next period", e);
-        }
-    }
-
-    private static EventJournal openJournal(HttpSettings.JournalSettings journal) {
-        try {
-            return new EventJournal(Journal.open(journal.path(), journal.segmentBytes(), journal.commitDelay()));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open the journal at " + journal.path(), e);
-        }
     }
 
     /**
@@ -137,8 +81,8 @@ public final class HttpApi {
         routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null)))
                 .register("/health", new HealthService(metrics.store()))
                 .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
-                        journal, readDeadlines, settings.connections().bodyTimeout()))
-                .register("/events/metrics", new SessionService(metrics.store(), journal))
+                        readDeadlines, settings.connections().bodyTimeout()))
+                .register("/events/metrics", new SessionService(metrics.store()))
                 .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.meters()))
                 .register("/events/metrics", new ModelRatesService(modelRates))
                 .register("/events/stats", new BusStatsService(metrics.bus()))

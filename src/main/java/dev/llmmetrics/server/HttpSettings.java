@@ -1,7 +1,6 @@
 package dev.llmmetrics.server;
 
 import dev.llmmetrics.session.InMemorySessionStore;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -16,30 +15,13 @@ import java.util.Optional;
  * @param maxBatch     the most events one {@code POST /events} may carry
  * @param dedupeWindow how long an {@code event_id} is remembered, so that a retry is not applied twice
  * @param dedupeMaxIds the most {@code event_id}s remembered; past it the oldest are forgotten early
- * @param journal      durable mode's journal, or empty for memory only
  * @param connections  how long the server waits for a client's bytes, and how many connections and requests it serves
  */
 public record HttpSettings(Optional<String> authToken, Optional<String> scrapeToken, int maxBodyBytes, int maxBatch,
-                           Duration dedupeWindow, int dedupeMaxIds, Optional<JournalSettings> journal,
-                           Connections connections) {
+                           Duration dedupeWindow, int dedupeMaxIds, Connections connections) {
 
-    /**
-     * Durable mode: where the journal lives and how it is written.
-     *
-     * @param path            the journal's directory
-     * @param segmentBytes    size past which a segment is sealed (and can be compacted)
-     * @param commitDelay     the longest an append waits to share an {@code fsync} with others
-     * @param compactInterval how often sealed segments are compacted
-     */
-    public record JournalSettings(Path path, long segmentBytes, Duration commitDelay, Duration compactInterval) {
-
-        /** The default segment size: 16 MiB. */
-        public static final long DEFAULT_SEGMENT_BYTES = 16L << 20;
-        /** The default group-commit delay: 2 ms. */
-        public static final Duration DEFAULT_COMMIT_DELAY = Duration.ofMillis(2);
-        /** The default compaction interval: 30 seconds. */
-        public static final Duration DEFAULT_COMPACT_INTERVAL = Duration.ofSeconds(30);
-    }
+    /** Where the sessions are kept unless {@code store.backend} says otherwise: in memory. */
+    public static final String DEFAULT_STORE_BACKEND = "memory";
 
     /**
      * The listener's bounds on what clients hold: time and count. A connection that runs out of time is closed
@@ -125,6 +107,6 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
     public String toString() {
         return "HttpSettings[authToken=" + (authToken.isPresent() ? "****" : "none") + ", scrapeToken="
                 + (scrapeToken.isPresent() ? "****" : "none") + ", maxBodyBytes=" + maxBodyBytes + ", maxBatch=" + maxBatch + ", dedupeWindow=" + dedupeWindow
-                + ", dedupeMaxIds=" + dedupeMaxIds + ", journal=" + journal + ", connections=" + connections + "]";
+                + ", dedupeMaxIds=" + dedupeMaxIds + ", connections=" + connections + "]";
     }
 }

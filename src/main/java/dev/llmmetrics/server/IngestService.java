@@ -43,20 +43,14 @@ final class IngestService implements HttpService {
     private final EventBus bus;
     private final int maxBodyBytes;
     private final int maxBatch;
-    private final EventJournal journal;
     private final ReadDeadlines deadlines;
     private final Duration bodyTimeout;
 
-    /**
-     * @param journal     durable mode's journal, or {@code null}
-     * @param bodyTimeout the longest the body may take to arrive, under {@code deadlines}
-     */
-    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, EventJournal journal, ReadDeadlines deadlines,
-                  Duration bodyTimeout) {
+    /** @param bodyTimeout the longest the body may take to arrive, under {@code deadlines} */
+    IngestService(EventBus bus, int maxBodyBytes, int maxBatch, ReadDeadlines deadlines, Duration bodyTimeout) {
         this.bus = bus;
         this.maxBodyBytes = maxBodyBytes;
         this.maxBatch = maxBatch;
-        this.journal = journal;
         this.deadlines = deadlines;
         this.bodyTimeout = bodyTimeout;
     }
@@ -131,18 +125,8 @@ final class IngestService implements HttpService {
                     "the batch's new event types exceed the bound on distinct types; none was applied", problems));
             return;
         }
-        // Durable mode: on disk before it is applied and acknowledged. A retried event (same event_id) is
-        // journaled again and skipped by the store, on replay too.
-        if (journal != null) {
-            try {
-                journal.append(events);
-            } catch (IOException e) {
-                ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "journal_unavailable",
-                        "the events could not be written to the journal; none was applied, retry later");
-                return;
-            }
-        }
-        // The store applies the batch all or none and each event_id once; the meters see what it applied.
+        // The store applies the batch all or none and each event_id once (durably, with a durable store,
+        // before the 202); the meters see what it applied.
         List<Event> fresh;
         try {
             fresh = bus.publishAll(events);

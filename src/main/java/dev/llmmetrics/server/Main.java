@@ -4,6 +4,7 @@ import dev.llmmetrics.CoarseClock;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import io.helidon.config.Config;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
@@ -20,8 +21,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -98,14 +97,10 @@ public final class Main {
 
         LlmMetrics metrics = LlmMetrics.builder(registry).config(libraryConfig).prices(prices).clock(CoarseClock.system())
                 .dedupe(httpSettings.dedupeWindow(), httpSettings.dedupeMaxIds())
+                .store(Settings.store(config))
                 .semanticConventions(Settings.genAiConventions(config)).build();
 
         HttpApi api = new HttpApi(metrics, registry, httpSettings);
-        try {
-            api.recover();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot replay the journal", e);
-        }
         WebServerConfig.Builder server = WebServer.builder()
                 .config(config.get("server"))
                 .host(host)
@@ -114,6 +109,10 @@ public final class Main {
         WebServer webServer = server.build().start();
 
         LOG.log(Level.INFO, "llm-metrics listening on http://{0}:{1} (scrape at /metrics)", host, String.valueOf(webServer.port()));
+        if (metrics.store() instanceof SqliteSessionStore sqlite) {
+            LOG.log(Level.INFO, "Sessions kept in the SQLite file {0} (synchronous=FULL): {1} held", sqlite.file(),
+                    String.valueOf(sqlite.sessionCount()));
+        }
         if (httpSettings.authToken().isEmpty()) {
             LOG.log(Level.WARNING, "LLM_METRICS_AUTH_TOKEN is not set: the /events endpoints accept requests without "
                     + "x-internal-auth" + (Settings.hostConfigured(config) ? "" : "; listening on loopback only (set SERVER_HOST to change)"));
@@ -154,12 +153,8 @@ public final class Main {
                 }
                 server.stop();
             }
-            try {
-                api.close();
-            } catch (IOException e) {
-                LOG.log(Level.WARNING, "Closing the journal failed", e);
-            }
-            metrics.close();
+            api.close();
+            metrics.close(); // the session store with it: a durable one applies what was queued, then closes
             gcMetrics.close();
         }
     }

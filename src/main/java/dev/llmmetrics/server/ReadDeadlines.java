@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Deadlines on a connection's reads of a client's bytes. A deadline belongs to the thread that starts it, the
  * connection's own; if it passes before {@link Deadline#end()}, that thread is interrupted, and the interrupt
  * closes the socket its blocked read waits on. Only reads of the request are ever under a deadline, never a
- * handler's work, so the interrupt cannot land in a journal write.
+ * handler's work, so the interrupt cannot land in the session store's write.
  */
 final class ReadDeadlines implements AutoCloseable {
 

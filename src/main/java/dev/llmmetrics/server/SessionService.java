@@ -1,6 +1,7 @@
 package dev.llmmetrics.server;
 
 import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStore;
 import io.helidon.http.HeaderNames;
@@ -13,7 +14,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -45,13 +45,10 @@ final class SessionService implements HttpService {
     static final long RENDERED_BYTES = 16L << 20;
 
     private final SessionStore store;
-    private final EventJournal journal;
     private final RenderedSessions rendered = new RenderedSessions(RENDERED_BYTES);
 
-    /** @param journal durable mode's journal, or {@code null} */
-    SessionService(SessionStore store, EventJournal journal) {
+    SessionService(SessionStore store) {
         this.store = store;
-        this.journal = journal;
     }
 
     @Override
@@ -105,17 +102,16 @@ final class SessionService implements HttpService {
             noEndpoint(request, response);
             return;
         }
-        if (journal != null && store.summary(id).isPresent()) {
-            try {
-                journal.appendClear(id);
-            } catch (IOException e) {
-                ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "journal_unavailable",
-                        "the clear could not be written to the journal; nothing was cleared, retry later");
-                return;
-            }
-        }
         rendered.forget(id);
-        if (store.clear(id)) {
+        boolean cleared;
+        try {
+            cleared = store.clear(id); // durable before the answer, with a durable store
+        } catch (RecordingFailedException e) {
+            ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "store_unavailable",
+                    "the session could not be cleared; nothing was cleared, retry later");
+            return;
+        }
+        if (cleared) {
             Json.send(response, Status.OK_200, new Cleared(id, true));
         } else {
             notFound(response);

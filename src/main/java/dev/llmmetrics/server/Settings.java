@@ -2,10 +2,14 @@ package dev.llmmetrics.server;
 
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.session.InMemorySessionStore;
+import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import io.helidon.config.Config;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -68,20 +72,47 @@ final class Settings {
                 config.get("ingest.max.batch").asInt().orElse(HttpSettings.DEFAULT_MAX_BATCH),
                 config.get("ingest.dedupe.window").as(Duration.class).orElse(HttpSettings.DEFAULT_DEDUPE_WINDOW),
                 config.get("ingest.dedupe.max.ids").asInt().orElse(HttpSettings.DEFAULT_DEDUPE_MAX_IDS),
-                config.get("store.journal.path").asString().asOptional().filter(p -> !p.isBlank())
-                        .map(p -> new HttpSettings.JournalSettings(Path.of(p),
-                                config.get("store.journal.segment.bytes").asLong()
-                                        .orElse(HttpSettings.JournalSettings.DEFAULT_SEGMENT_BYTES),
-                                config.get("store.journal.commit.delay").as(Duration.class)
-                                        .orElse(HttpSettings.JournalSettings.DEFAULT_COMMIT_DELAY),
-                                config.get("store.journal.compact.interval").as(Duration.class)
-                                        .orElse(HttpSettings.JournalSettings.DEFAULT_COMPACT_INTERVAL))),
                 new HttpSettings.Connections(
                         config.get("http.header.timeout").as(Duration.class).orElse(HttpSettings.Connections.DEFAULT_HEADER_TIMEOUT),
                         config.get("http.body.timeout").as(Duration.class).orElse(HttpSettings.Connections.DEFAULT_BODY_TIMEOUT),
                         config.get("http.max.connections").asInt().orElse(HttpSettings.Connections.DEFAULT_MAX_CONNECTIONS),
                         config.get("http.max.concurrent.requests").asInt()
                                 .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_REQUESTS)));
+    }
+
+    /** {@code store.backend}: where the sessions are kept, {@code memory} or {@code sqlite}. */
+    static String storeBackend(Config config) {
+        return config.get("store.backend").asString().asOptional().map(b -> b.trim().toLowerCase(Locale.ROOT))
+                .filter(b -> !b.isEmpty()).orElse(HttpSettings.DEFAULT_STORE_BACKEND);
+    }
+
+    /**
+     * The session store {@code store.backend} selects: in memory, or durable in the SQLite file at
+     * {@code store.sqlite.path}.
+     *
+     * @throws IllegalArgumentException for another backend, {@code sqlite} without a path, a path without
+     *                                  {@code sqlite}, or the removed journal's {@code store.journal.path}
+     */
+    static SessionStoreFactory store(Config config) {
+        if (config.get("store.journal.path").asString().asOptional().filter(p -> !p.isBlank()).isPresent()) {
+            throw new IllegalArgumentException("store.journal.path (STORE_JOURNAL_PATH) is no longer read: durable mode "
+                    + "is store.backend=sqlite with store.sqlite.path (STORE_BACKEND, STORE_SQLITE_PATH); see the README");
+        }
+        Optional<String> path = config.get("store.sqlite.path").asString().asOptional().map(String::trim)
+                .filter(p -> !p.isEmpty());
+        String backend = storeBackend(config);
+        return switch (backend) {
+            case "memory" -> {
+                if (path.isPresent()) {
+                    throw new IllegalArgumentException("store.sqlite.path is set but store.backend is memory: set "
+                            + "store.backend=sqlite (STORE_BACKEND) to keep the sessions in " + path.get());
+                }
+                yield InMemorySessionStore.factory();
+            }
+            case "sqlite" -> SqliteSessionStore.at(Path.of(path.orElseThrow(() -> new IllegalArgumentException(
+                    "store.backend=sqlite needs store.sqlite.path (STORE_SQLITE_PATH), the database file"))));
+            default -> throw new IllegalArgumentException("store.backend must be memory or sqlite, was " + backend);
+        };
     }
 
     /** Whether to write the per-request log lines ({@code llm.metrics.request.log}). */

@@ -16,7 +16,7 @@ import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The wire format the journal keeps: what {@code encode} writes, {@code decode} reads back as an equal event. */
+/** The wire format: what {@code encode} writes, {@code decode} reads back as an equal event. */
 class EventJsonTest {
 
     private static final Instant AT = Instant.parse("2026-11-25T10:15:30.250Z");

@@ -2,10 +2,17 @@ package dev.llmmetrics.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.LlmMetricsConfig;
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.session.InMemorySessionStore;
+import dev.llmmetrics.session.SessionStore;
+import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import io.helidon.config.EnvironmentVariables;
@@ -13,6 +20,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,6 +28,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SettingsTest {
 
@@ -47,7 +56,7 @@ class SettingsTest {
         assertEquals(HttpSettings.DEFAULT_MAX_BATCH, http.maxBatch());
         assertEquals(HttpSettings.DEFAULT_DEDUPE_WINDOW, http.dedupeWindow());
         assertEquals(HttpSettings.DEFAULT_DEDUPE_MAX_IDS, http.dedupeMaxIds());
-        assertEquals(Optional.empty(), http.journal());
+        assertEquals("memory", Settings.storeBackend(bundled));
         assertEquals(HttpSettings.Connections.DEFAULTS, http.connections());
         assertEquals(HttpSettings.DEFAULT_REQUEST_LOG, Settings.requestLog(bundled));
     }
@@ -61,15 +70,35 @@ class SettingsTest {
     }
 
     @Test
-    void theJournalsTuningHasDefaultsAndIsReadFromItsKeys() {
-        HttpSettings.JournalSettings defaults = Settings.http(config(Map.of("store.journal.path", "j"))).journal().orElseThrow();
-        assertEquals(new HttpSettings.JournalSettings(Path.of("j"), HttpSettings.JournalSettings.DEFAULT_SEGMENT_BYTES,
-                HttpSettings.JournalSettings.DEFAULT_COMMIT_DELAY, HttpSettings.JournalSettings.DEFAULT_COMPACT_INTERVAL), defaults);
-        HttpSettings.JournalSettings set = Settings.http(config(Map.of("store.journal.path", "j",
-                "store.journal.segment.bytes", "4096", "store.journal.commit.delay", "PT0.005S",
-                "store.journal.compact.interval", "PT1M"))).journal().orElseThrow();
-        assertEquals(new HttpSettings.JournalSettings(Path.of("j"), 4096, Duration.ofMillis(5), Duration.ofMinutes(1)), set);
-        assertEquals(Optional.empty(), Settings.http(config(Map.of("store.journal.path", " "))).journal());
+    void theSessionsAreKeptInMemoryUnlessSqliteIsSelectedWithItsFile(@TempDir Path dir) {
+        SessionStoreFactory.Parameters parameters = new SessionStoreFactory.Parameters(10, 10, 2, 1 << 20,
+                Duration.ofHours(1), Duration.ofMinutes(10), 100, InstantSource.system(),
+                new ModelCatalog(PriceTable.EMPTY, 10));
+        assertInstanceOf(InMemorySessionStore.class, Settings.store(config(Map.of())).create(parameters));
+        assertInstanceOf(InMemorySessionStore.class, Settings.store(config(Map.of("store.backend", " Memory "))).create(parameters));
+        Path file = dir.resolve("sessions.db");
+        SessionStore sqlite = Settings.store(config(Map.of("store.backend", "sqlite", "store.sqlite.path", file.toString())))
+                .create(parameters);
+        try {
+            assertEquals(file, assertInstanceOf(SqliteSessionStore.class, sqlite).file());
+        } finally {
+            ((SqliteSessionStore) sqlite).close();
+        }
+    }
+
+    @Test
+    void aStoreSelectionThatCannotMeanWhatItSaysIsRejectedAtStartNamingTheKeys() {
+        assertEquals("store.backend=sqlite needs store.sqlite.path (STORE_SQLITE_PATH), the database file",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Settings.store(config(Map.of("store.backend", "sqlite")))).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> Settings.store(config(Map.of("store.sqlite.path", "x.db")))).getMessage()
+                .startsWith("store.sqlite.path is set but store.backend is memory"));
+        assertEquals("store.backend must be memory or sqlite, was postgres", assertThrows(IllegalArgumentException.class,
+                () -> Settings.store(config(Map.of("store.backend", "postgres")))).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> Settings.store(config(Map.of("store.journal.path", "/var/lib/journal")))).getMessage()
+                .startsWith("store.journal.path (STORE_JOURNAL_PATH) is no longer read"));
     }
 
     /** The README's configuration table: one row of cells (key, environment variable, default, meaning) per key. */
@@ -88,7 +117,6 @@ class SettingsTest {
         Config empty = config(Map.of());
         LlmMetricsConfig library = Settings.library(empty);
         HttpSettings http = Settings.http(empty);
-        HttpSettings.JournalSettings journal = Settings.http(config(Map.of("store.journal.path", "j"))).journal().orElseThrow();
         Map<String, String> applied = new TreeMap<>(Map.ofEntries(
                 Map.entry("server.port", Config.create().get("server.port").asString().get()),
                 Map.entry("server.shutdown-grace-period", HttpSettings.DEFAULT_SHUTDOWN_GRACE.toString()),
@@ -104,9 +132,7 @@ class SettingsTest {
                 Map.entry("ingest.max.batch", String.valueOf(http.maxBatch())),
                 Map.entry("ingest.dedupe.window", http.dedupeWindow().toString()),
                 Map.entry("ingest.dedupe.max.ids", String.valueOf(http.dedupeMaxIds())),
-                Map.entry("store.journal.segment.bytes", String.valueOf(journal.segmentBytes())),
-                Map.entry("store.journal.commit.delay", journal.commitDelay().toString()),
-                Map.entry("store.journal.compact.interval", journal.compactInterval().toString()),
+                Map.entry("store.backend", Settings.storeBackend(empty)),
                 Map.entry("meters.otel.genai", String.valueOf(Settings.genAiConventions(empty))),
                 Map.entry("http.header.timeout", http.connections().headerTimeout().toString()),
                 Map.entry("http.body.timeout", http.connections().bodyTimeout().toString()),
