@@ -1,5 +1,6 @@
 package dev.llmmetrics.session.sqlite;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -85,6 +86,26 @@ final class Schema {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("the SQLite session store " + file + " is not a regular file");
         }
+        // SQLite opens the log and shared-memory files of a WAL database even to read it: those it creates
+        // beside a file that is refused are deleted again.
+        List<Path> besides = List.of(file.resolveSibling(file.getFileName() + "-wal"),
+                file.resolveSibling(file.getFileName() + "-shm"));
+        List<Path> absent = besides.stream().filter(p -> !Files.exists(p)).toList();
+        try {
+            return check(file);
+        } catch (IllegalArgumentException e) {
+            for (Path created : absent) {
+                try {
+                    Files.deleteIfExists(created);
+                } catch (IOException ignored) {
+                    // left behind, empty
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static Found check(Path file) {
         SQLiteConfig config = new SQLiteConfig();
         config.setReadOnly(true);
         try (Connection c = config.createConnection(url(file)); Statement s = c.createStatement()) {
@@ -112,10 +133,11 @@ final class Schema {
                         + " (found " + tables + "); nothing was written to it");
             }
             try (ResultSet r = s.executeQuery("PRAGMA quick_check(1)")) {
-                String verdict = r.next() ? r.getString(1) : "no answer";
+                String verdict = r.next() ? r.getString(1).strip().replaceAll("\\s+", " ") : "no answer";
                 if (!"ok".equals(verdict)) {
                     throw new IllegalArgumentException("the session store " + file + " is corrupt (SQLite's quick "
-                            + "check: " + verdict + "); nothing was written to it");
+                            + "check: " + (verdict.length() > 200 ? verdict.substring(0, 200) + "…" : verdict)
+                            + "); nothing was written to it");
                 }
             }
             return Found.STORE;

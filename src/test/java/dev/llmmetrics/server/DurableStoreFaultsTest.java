@@ -1,0 +1,367 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.session.sqlite.SqliteSessionStore;
+import dev.llmmetrics.session.sqlite.Tmpfs;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Durable mode (the SQLite store) against the real server process: a full disk, {@code kill -9} under load,
+ * {@code DELETE} racing {@code POST} across a restart, and files at the path that are not a store.
+ */
+class DurableStoreFaultsTest {
+
+    @TempDir
+    Path dir;
+
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private static ChildServer start(Path file) throws Exception {
+        return ChildServer.mainWithJvmArgs(List.of("--enable-native-access=ALL-UNNAMED"),
+                "STORE_BACKEND", "sqlite", "STORE_SQLITE_PATH", file.toString());
+    }
+
+    /** One batch of {@code events} completed requests of one session, each with its event id. */
+    private static String batch(String session, int events, int errorChars) {
+        StringBuilder body = new StringBuilder();
+        for (int i = 0; i < events; i++) {
+            if (errorChars > 0) {
+                body.append("{\"type\":\"LLM_REQUEST_FAILED\",\"event_id\":\"").append(session).append('-').append(i)
+                        .append("\",\"session_id\":\"").append(session).append("\",\"model\":\"m\",\"error\":\"")
+                        .append("x".repeat(errorChars)).append("\"}\n");
+            } else {
+                body.append("{\"type\":\"LLM_REQUEST_COMPLETED\",\"event_id\":\"").append(session).append('-').append(i)
+                        .append("\",\"session_id\":\"").append(session)
+                        .append("\",\"model\":\"m\",\"duration_ms\":3,\"prompt_tokens\":2,\"completion_tokens\":1}\n");
+            }
+        }
+        return body.toString();
+    }
+
+    private HttpResponse<String> post(ChildServer server, String body) throws IOException, InterruptedException {
+        return client.send(HttpRequest.newBuilder(URI.create(server.base() + "/events"))
+                .header("Content-Type", "application/x-ndjson").timeout(Duration.ofSeconds(20))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> get(ChildServer server, String path) throws IOException, InterruptedException {
+        return client.send(HttpRequest.newBuilder(URI.create(server.base() + path)).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> delete(ChildServer server, String path) throws IOException, InterruptedException {
+        return client.send(HttpRequest.newBuilder(URI.create(server.base() + path)).timeout(Duration.ofSeconds(20))
+                .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A session's {@code total_requests}, 0 when the server does not hold it. */
+    private long requests(ChildServer server, String session) throws IOException, InterruptedException {
+        HttpResponse<String> r = get(server, "/events/metrics/session/" + session);
+        assertTrue(r.statusCode() == 200 || r.statusCode() == 404, r.body());
+        return r.statusCode() == 404 ? 0 : TestServer.JSON.readTree(r.body()).get("total_requests").asLong();
+    }
+
+    private static void kill(ChildServer server) throws InterruptedException {
+        server.process.destroyForcibly();
+        assertTrue(server.process.waitFor(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aFullDiskRefusesBatchesWithNothingAppliedAndEveryAcknowledgedBatchSurvivesKillAndRestartOnce() throws Exception {
+        try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "8m")) {
+            Path file = disk.dir().resolve("sessions.db");
+            List<String> acknowledged = new ArrayList<>();
+            List<String> refused = new ArrayList<>();
+            int serial = 0;
+            try (ChildServer server = start(file)) {
+                for (; serial < 10; serial++) {
+                    assertEquals(202, post(server, batch("before-" + serial, 20, 1_000)).statusCode());
+                    acknowledged.add("before-" + serial);
+                }
+                disk.fill();
+                for (int tries = 0; tries < 300 && refused.size() < 3; tries++, serial++) {
+                    String session = "full-" + serial;
+                    HttpResponse<String> r = post(server, batch(session, 20, 1_000));
+                    if (r.statusCode() == 202) {
+                        acknowledged.add(session); // the log had room still
+                    } else {
+                        assertEquals(503, r.statusCode(), r.body());
+                        assertEquals("store_unavailable", TestServer.JSON.readTree(r.body()).get("error").asText());
+                        assertEquals(0, requests(server, session), "nothing of a refused batch is applied");
+                        refused.add(session);
+                    }
+                }
+                assertEquals(3, refused.size(), "a full disk refuses batches");
+                HttpResponse<String> clear = delete(server, "/events/metrics/session/" + acknowledged.get(0));
+                assertEquals(503, clear.statusCode(), "a clear the store cannot write: " + clear.body());
+                assertEquals("store_unavailable", TestServer.JSON.readTree(clear.body()).get("error").asText());
+                assertEquals(20, requests(server, acknowledged.get(0)), "nothing was cleared");
+
+                disk.free();
+                for (int i = 0; i < 10; i++, serial++) {
+                    HttpResponse<String> r = post(server, batch("after-" + serial, 20, 1_000));
+                    assertEquals(202, r.statusCode(), "ingestion resumes by itself: " + r.body());
+                    acknowledged.add("after-" + serial);
+                }
+                kill(server);
+            }
+            try (ChildServer restarted = start(file)) {
+                long present = 0;
+                for (String session : acknowledged) {
+                    long n = requests(restarted, session);
+                    assertEquals(20, n, session + " was acknowledged: exactly once");
+                    present += n;
+                }
+                for (String session : refused) {
+                    assertEquals(0, requests(restarted, session), session + " was refused");
+                }
+                JsonNode list = TestServer.JSON.readTree(get(restarted, "/events/metrics/sessions").body());
+                assertEquals(acknowledged.size(), list.get("total").asInt());
+                JsonNode retry = TestServer.JSON.readTree(post(restarted, batch(acknowledged.get(0), 20, 1_000)).body());
+                assertEquals(0, retry.get("accepted").asInt(), "a retry after the restart is recognised");
+                System.out.printf("disk full: %d batches of 20 acknowledged (%d events present after kill -9 and "
+                        + "restart), %d refused with 503 (none present)%n", acknowledged.size(), present, refused.size());
+            }
+        }
+    }
+
+    @Test
+    void afterKillDuringLoadEveryAcknowledgedBatchIsPresentOnceAndEveryOtherWholeOrNotAtAll() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        int events = 50;
+        Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+        Set<String> attempted = ConcurrentHashMap.newKeySet();
+        try (ChildServer server = start(file)) {
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicInteger serial = new AtomicInteger();
+            List<Thread> producers = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                producers.add(Thread.ofPlatform().start(() -> {
+                    while (running.get()) {
+                        String session = "load-" + serial.incrementAndGet();
+                        attempted.add(session);
+                        try {
+                            if (post(server, batch(session, events, 0)).statusCode() == 202) {
+                                acknowledged.add(session);
+                            }
+                        } catch (IOException | InterruptedException e) {
+                            return; // the server is gone
+                        }
+                    }
+                }));
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> acknowledged.size() >= 100);
+            kill(server);
+            running.set(false);
+            for (Thread producer : producers) {
+                producer.join(20_000);
+            }
+        }
+        try (ChildServer restarted = start(file)) {
+            long present = 0;
+            int unacknowledgedPresent = 0;
+            for (String session : attempted) {
+                long n = requests(restarted, session);
+                if (acknowledged.contains(session)) {
+                    assertEquals(events, n, session + " was acknowledged: exactly once");
+                } else {
+                    assertTrue(n == 0 || n == events, session + " is all or nothing, found " + n);
+                    unacknowledgedPresent += n == events ? 1 : 0;
+                }
+                present += n;
+            }
+            JsonNode list = TestServer.JSON.readTree(get(restarted, "/events/metrics/sessions").body());
+            assertEquals(present / events, list.get("total").asLong(), "no session beyond those counted");
+            String one = acknowledged.iterator().next();
+            PrometheusText scrape = PrometheusText.parse(get(restarted, "/metrics").body());
+            assertEquals(events, (long) scrape.sum("llm_session_requests_total", "session", one),
+                    "the per-session series resume from the file");
+            System.out.printf("kill -9 under 4 producers: %d batches of %d acknowledged, %d attempted; after restart "
+                            + "%d events present (%d acknowledged batches whole, %d unacknowledged batches whole)%n",
+                    acknowledged.size(), events, attempted.size(), present, acknowledged.size(), unacknowledgedPresent);
+        }
+    }
+
+    @Test
+    void afterDeletesRacePostsTheStateAfterKillAndRestartIsTheStateBefore() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        int sessions = 60;
+        Map<String, String> before;
+        try (ChildServer server = start(file)) {
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<?>> work = new ArrayList<>();
+                for (int s = 0; s < sessions; s++) {
+                    String session = "race-" + s;
+                    String body = batch(session, 100, 0);
+                    CountDownLatch go = new CountDownLatch(2);
+                    work.add(pool.submit(() -> {
+                        go.countDown();
+                        go.await();
+                        assertEquals(202, post(server, body).statusCode());
+                        return null;
+                    }));
+                    work.add(pool.submit(() -> {
+                        go.countDown();
+                        go.await();
+                        int status = delete(server, "/events/metrics/session/" + session).statusCode();
+                        assertTrue(status == 200 || status == 404, "DELETE answered " + status);
+                        return null;
+                    }));
+                }
+                for (Future<?> f : work) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            before = state(server);
+            kill(server);
+        }
+        try (ChildServer restarted = start(file)) {
+            Map<String, String> after = state(restarted);
+            assertEquals(before.keySet(), after.keySet(), "the same sessions");
+            assertEquals(before, after, "each session's JSON, records included");
+            long held = before.size();
+            System.out.printf("DELETE racing POST: %d of %d sessions held before kill -9, the same %d with equal JSON "
+                    + "after restart%n", held, sessions, after.size());
+            assertTrue(held > 0 && held <= sessions);
+        }
+    }
+
+    /** Every session the server holds, by id, with its JSON. */
+    private Map<String, String> state(ChildServer server) throws IOException, InterruptedException {
+        JsonNode list = TestServer.JSON.readTree(get(server, "/events/metrics/sessions").body());
+        Map<String, String> state = new TreeMap<>();
+        for (JsonNode id : list.get("sessions")) {
+            HttpResponse<String> r = get(server, "/events/metrics/session/" + id.asText());
+            assertEquals(200, r.statusCode());
+            state.put(id.asText(), r.body());
+        }
+        assertEquals(list.get("total").asInt(), state.size());
+        return state;
+    }
+
+    @Test
+    void aFileAtThePathThatIsNotAStoreStopsTheStartNamingItAndIsLeftUnchanged() throws Exception {
+        Path foreign = dir.resolve("foreign.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + foreign); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, customer TEXT, amount REAL)");
+            s.execute("INSERT INTO invoices (customer, amount) VALUES ('acme', 12.5), ('initech', 99.0)");
+        }
+        Path garbage = dir.resolve("garbage.db");
+        byte[] noise = new byte[64 * 1024];
+        new Random(11).nextBytes(noise);
+        Files.write(garbage, noise);
+        Path damaged = dir.resolve("damaged.db");
+        damagedStore(damaged);
+
+        for (Path file : List.of(foreign, garbage, damaged)) {
+            byte[] bytes = Files.readAllBytes(file);
+            Set<Path> beside = listing(dir);
+            Exited exited = run(file);
+            assertEquals(2, exited.code(), file + ": " + exited.output());
+            assertTrue(exited.output().contains("llm-metrics cannot start: ") && exited.output().contains(file.toString()),
+                    exited.output());
+            assertArrayEquals(bytes, Files.readAllBytes(file), file + " is unchanged");
+            assertEquals(beside, listing(dir), "nothing written beside " + file);
+            System.out.printf("%s: exit %d, %s%n", file.getFileName(), exited.code(),
+                    exited.output().lines().filter(l -> l.contains("cannot start")).findFirst().orElse(""));
+        }
+    }
+
+    /** A store of a few hundred sessions, closed, then three of its pages overwritten. */
+    private static void damagedStore(Path file) throws IOException {
+        try (SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(1_000, 100, 8,
+                Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10), 1_000, InstantSource.system(),
+                new ModelCatalog(PriceTable.EMPTY, 10)), SqliteSessionStore.Durability.PROCESS_CRASH)) {
+            for (int s = 0; s < 300; s++) {
+                List<Event> batch = new ArrayList<>();
+                for (int i = 0; i < 20; i++) {
+                    batch.add(LlmRequestCompleted.builder("session-" + s, "m").durationMs(5).promptTokens(3).build());
+                }
+                store.record(batch);
+            }
+        }
+        Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".lock"));
+        byte[] bytes = Files.readAllBytes(file);
+        for (int i = bytes.length / 2; i < bytes.length / 2 + 3 * 4096; i++) {
+            bytes[i] = (byte) 0x5A;
+        }
+        Files.write(file, bytes);
+    }
+
+    private static Set<Path> listing(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            return new HashSet<>(files.toList());
+        }
+    }
+
+    private record Exited(int code, String output) {
+    }
+
+    /** The server on {@code file}, run to its end (it should not start). */
+    private static Exited run(Path file) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "-Djava.util.logging.config.file=src/main/resources/logging.properties", "dev.llmmetrics.server.Main")
+                .redirectErrorStream(true);
+        Map<String, String> env = builder.environment();
+        env.remove("LLM_METRICS_AUTH_TOKEN");
+        env.putAll(new HashMap<>(Map.of("SERVER_PORT", "0", "STORE_BACKEND", "sqlite", "STORE_SQLITE_PATH", file.toString())));
+        Process process = builder.start();
+        java.util.concurrent.CompletableFuture<String> output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "(output unreadable: " + e + ")";
+            }
+        });
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            throw new AssertionError("the server started on " + file + ": " + output.get(10, TimeUnit.SECONDS));
+        }
+        return new Exited(process.exitValue(), output.get(10, TimeUnit.SECONDS));
+    }
+}
