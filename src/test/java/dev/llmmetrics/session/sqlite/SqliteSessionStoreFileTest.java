@@ -115,6 +115,65 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void aSessionEvictedAndStartedAgainHasOnlyItsNewLifeAfterAReopen() {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file, 2, 100, Long.MAX_VALUE, 1_000);
+        for (int i = 0; i < 5; i++) {
+            store.record(completed("a", "m", null));
+        }
+        millis.addAndGet(1_000);
+        store.record(completed("b", "m", null));
+        millis.addAndGet(1_000);
+        store.record(completed("c", "m", null));
+        assertTrue(store.session("a").isEmpty(), "evicted for capacity");
+        millis.addAndGet(1_000);
+        for (int i = 0; i < 10; i++) {
+            store.record(completed("a", "m", null));
+        }
+        store.close();
+        SqliteSessionStore reopened = open(file, 2, 100, Long.MAX_VALUE, 1_000);
+        assertEquals(10, reopened.session("a").orElseThrow().totalRequests(), "its second life only");
+        assertEquals(10, reopened.session("a").orElseThrow().requests().size());
+        assertEquals(List.of("a", "c"), reopened.sessionIds(0, 10));
+    }
+
+    @Test
+    void oneSessionsLongHistoryKeepsTheFileAtItsRecordBoundAndReopensAtOnce() {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file, 10, 1_000, Long.MAX_VALUE, 1_000);
+        for (int b = 0; b < 200; b++) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = 0; i < 1_000; i++) {
+                batch.add(completed("busy", "m", null));
+            }
+            store.record(batch);
+        }
+        store.close();
+        long bytes = sizes(file);
+        assertTrue(bytes < 1L << 20, "200 000 events, 1 000 records kept: " + bytes + " B on disk");
+        long start = System.nanoTime();
+        SqliteSessionStore reopened = open(file, 10, 1_000, Long.MAX_VALUE, 1_000);
+        SessionMetrics busy = reopened.session("busy").orElseThrow();
+        long tookMs = (System.nanoTime() - start) / 1_000_000;
+        assertEquals(200_000, busy.totalRequests());
+        assertEquals(1_000, busy.requests().size());
+        assertTrue(tookMs < 2_000, "reopened and read in " + tookMs + " ms");
+    }
+
+    /** The database file and its write-ahead log. */
+    private static long sizes(Path file) {
+        long total = 0;
+        for (String suffix : List.of("", "-wal")) {
+            try {
+                total += Files.size(file.resolveSibling(file.getFileName() + suffix));
+            } catch (java.io.IOException absent) {
+                // no log once closed
+            }
+        }
+        return total;
+    }
+
+    @Test
     void aFileOfAnotherApplicationIsRefusedNamingItAndLeftUnchanged() throws Exception {
         Path file = dir.resolve("theirs.db");
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
