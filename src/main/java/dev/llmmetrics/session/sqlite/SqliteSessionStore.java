@@ -63,8 +63,8 @@ import org.sqlite.SQLiteConfig;
  *   <li>{@code maxBytes}: the pages the database uses (sessions, records, remembered event ids) times the page
  *       size; past it the least recently active sessions are deleted. Freed pages are reused by later writes,
  *       and handed back to the file system ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum}) once
- *       more than a quarter of the file is free; the write-ahead log is checkpointed every 4 096 pages and cut
- *       back to 64 MiB;</li>
+ *       more than a quarter of the file is free; the write-ahead log is checkpointed into the file every
+ *       16 384 pages and cut back to 64 MiB;</li>
  *   <li>{@code idleTimeout}: {@link #evictIdle()} deletes the sessions idle for longer;</li>
  *   <li>event ids are remembered for the dedupe window, at most {@code dedupeMaxIds} of them.</li>
  * </ul>
@@ -191,6 +191,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         SQLiteConfig config = new SQLiteConfig();
         config.setReadOnly(readOnly);
         config.setBusyTimeout(10_000);
+        config.setGetGeneratedKeys(false); // else the driver parses every statement and asks for the last rowid
         return config.createConnection(Schema.url(file));
     }
 

@@ -35,8 +35,11 @@ final class Writer {
 
     private static final Logger LOG = System.getLogger(SqliteSessionStore.class.getName());
 
-    /** Pages of write-ahead log past which a commit checkpoints it into the file. */
-    static final int WAL_AUTOCHECKPOINT_PAGES = 4096;
+    /**
+     * Pages of write-ahead log (64 MiB) past which a commit checkpoints it into the file. A checkpoint writes
+     * each page once however often the commits since the last one changed it, so a long interval writes less.
+     */
+    static final int WAL_AUTOCHECKPOINT_PAGES = 16_384;
     /** What the write-ahead log is cut back to after a checkpoint. */
     static final long JOURNAL_SIZE_LIMIT = 64L << 20;
     /** Free pages one round of incremental vacuum hands back, so that it never holds the writer long. */
@@ -287,7 +290,7 @@ final class Writer {
     /** The pages the database uses, times the page size. */
     long usedBytes() throws SQLException {
         Statements st = statements();
-        return (single(st.pageCount) - single(st.freePages)) * pageSize;
+        return single(st.usedPages) * pageSize;
     }
 
     private static long single(PreparedStatement pragma) throws SQLException {
@@ -323,6 +326,7 @@ final class Writer {
         final PreparedStatement forgetIds;
         final PreparedStatement pageCount;
         final PreparedStatement freePages;
+        final PreparedStatement usedPages;
         private final List<PreparedStatement> all = new ArrayList<>();
 
         Statements(Connection c) throws SQLException {
@@ -347,6 +351,7 @@ final class Writer {
                 forgetIds = prepare(c, "DELETE FROM applied_event WHERE seq <= ?");
                 pageCount = prepare(c, "PRAGMA page_count");
                 freePages = prepare(c, "PRAGMA freelist_count");
+                usedPages = prepare(c, "SELECT page_count - freelist_count FROM pragma_page_count, pragma_freelist_count");
             } catch (SQLException e) {
                 close();
                 throw e;
@@ -609,7 +614,7 @@ final class Writer {
 
         /** Deletes the least recently active sessions while the pages in use pass the bound in bytes. */
         private void holdBytes() throws SQLException {
-            long used = (single(st.pageCount) - single(st.freePages)) * pageSize;
+            long used = single(st.usedPages) * pageSize;
             while (used > bounds.maxBytes() && live > 1) {
                 long excess = used - bounds.maxBytes();
                 long average = Math.max(1, used / live);
@@ -622,7 +627,7 @@ final class Writer {
                     remove(victim);
                     memoryEvictions++;
                 }
-                used = (single(st.pageCount) - single(st.freePages)) * pageSize;
+                used = single(st.usedPages) * pageSize;
             }
         }
 
