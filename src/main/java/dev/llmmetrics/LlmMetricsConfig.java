@@ -14,7 +14,7 @@ import java.util.Objects;
  * @param maxModels            most distinct model labels on per-model meters (later ones share {@code _other})
  * @param maxEventTypes        most distinct event type names on the bus
  * @param maxStoreBytes        most bytes of data the session store retains, each session counted by its real
- *                             size (least recently active evicted first)
+ *                             size (least recently active evicted first); for a store in a file, the pages it uses
  * @param maxMeteredPairs      most (session, model) pairs with per-session series on one scrape (whole
  *                             sessions, most recently active first)
  * @param maxModelsPerSession  most model labels with per-session figures of their own per session (later

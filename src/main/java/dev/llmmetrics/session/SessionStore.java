@@ -59,7 +59,12 @@ public interface SessionStore extends Recorder {
     /** How many sessions the store holds. */
     int sessionCount();
 
-    /** Removes one session; {@code true} if the store held it. */
+    /**
+     * Removes one session; {@code true} if the store held it.
+     *
+     * @throws dev.llmmetrics.event.RecordingFailedException when a durable store could not write the removal;
+     *                                                       then the session is unchanged
+     */
     boolean clear(String sessionId);
 
     /** Removes the sessions idle for longer than the store's idle timeout and returns how many. */
