@@ -115,6 +115,20 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void theFiguresCoverTheMostRecentSessionsWholeWithinTheirPairBudget() {
+        SqliteSessionStore store = open(dir.resolve("store.db"), 100, 10, Long.MAX_VALUE, 1_000);
+        for (int s = 0; s < 10; s++) {
+            store.record(List.of(completed("s" + s, "a", null), completed("s" + s, "b", null)));
+            millis.addAndGet(1_000);
+        }
+        assertEquals(List.of("s9", "s9", "s8", "s8"),
+                store.mostRecentPairs(100, 5).stream().map(PairFigures::sessionId).toList(), "two whole sessions in five pairs");
+        assertEquals(List.of("s9", "s9", "s8", "s8", "s7", "s7"),
+                store.mostRecentPairs(3, 100).stream().map(PairFigures::sessionId).toList());
+        assertTrue(store.mostRecentPairs(0, 100).isEmpty());
+    }
+
+    @Test
     void aSessionEvictedAndStartedAgainHasOnlyItsNewLifeAfterAReopen() {
         Path file = dir.resolve("store.db");
         SqliteSessionStore store = open(file, 2, 100, Long.MAX_VALUE, 1_000);
