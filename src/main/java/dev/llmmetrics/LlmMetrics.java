@@ -65,7 +65,7 @@ public final class LlmMetrics implements AutoCloseable {
                     + store.getClass().getName());
         }
         this.figures = storeFigures;
-        this.bus = new EventBus(config.maxEventTypes(), builder.clock, store);
+        this.bus = new EventBus(config.maxEventTypes(), config.eventTypeIdleTimeout(), builder.clock, store);
         this.meters = LlmMeterBinder.builder().catalog(catalog).store(store)
                 .semanticConventions(builder.semanticConventions).build();
         meters.bindTo(builder.registry);

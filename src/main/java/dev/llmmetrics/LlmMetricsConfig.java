@@ -13,6 +13,8 @@ import java.util.Objects;
  * @param maxMeteredSessions   most sessions with per-session meters on the scrape (most recently active kept)
  * @param maxModels            most distinct model labels on per-model meters (later ones share {@code _other})
  * @param maxEventTypes        most distinct event type names on the bus
+ * @param eventTypeIdleTimeout how long a type without listeners may see no event before its slot can go to a new
+ *                             type
  * @param maxStoreBytes        most bytes of data the session store retains, each session counted by its real
  *                             size (least recently active evicted first); for a store in a file, the pages it uses
  * @param maxMeteredPairs      most (session, model) pairs with per-session series on one scrape (whole
@@ -21,7 +23,8 @@ import java.util.Objects;
  *                             models share that session's {@code _other})
  */
 public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Duration sessionIdleTimeout,
-                               int maxMeteredSessions, int maxModels, int maxEventTypes, long maxStoreBytes,
+                               int maxMeteredSessions, int maxModels, int maxEventTypes, Duration eventTypeIdleTimeout,
+                               long maxStoreBytes,
                                int maxMeteredPairs, int maxModelsPerSession) {
 
     /**
@@ -30,7 +33,7 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
      * (at most 256 MiB), 4 000 metered pairs, 8 models per session.
      */
     public static final LlmMetricsConfig DEFAULTS = new LlmMetricsConfig(10_000, 1_000, Duration.ofHours(1), 2_000, 200,
-            EventBus.DEFAULT_MAX_TYPES, Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4), 4_000, 8);
+            EventBus.DEFAULT_MAX_TYPES, EventBus.DEFAULT_TYPE_IDLE_TIMEOUT, Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4), 4_000, 8);
 
     /** Rejects bounds that are not positive. */
     public LlmMetricsConfig {
@@ -43,6 +46,10 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
         positive("maxMeteredSessions", maxMeteredSessions);
         positive("maxModels", maxModels);
         positive("maxEventTypes", maxEventTypes);
+        Objects.requireNonNull(eventTypeIdleTimeout, "eventTypeIdleTimeout");
+        if (eventTypeIdleTimeout.isNegative() || eventTypeIdleTimeout.isZero()) {
+            throw new IllegalArgumentException("eventTypeIdleTimeout must be positive, was " + eventTypeIdleTimeout);
+        }
         if (maxStoreBytes < 1 << 20) {
             throw new IllegalArgumentException("maxStoreBytes must be at least 1 MiB, was " + maxStoreBytes);
         }
@@ -69,6 +76,7 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
         private int maxMeteredSessions = DEFAULTS.maxMeteredSessions;
         private int maxModels = DEFAULTS.maxModels;
         private int maxEventTypes = DEFAULTS.maxEventTypes;
+        private Duration eventTypeIdleTimeout = DEFAULTS.eventTypeIdleTimeout;
         private long maxStoreBytes = DEFAULTS.maxStoreBytes;
         private int maxMeteredPairs = DEFAULTS.maxMeteredPairs;
         private int maxModelsPerSession = DEFAULTS.maxModelsPerSession;
@@ -112,6 +120,12 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
             return this;
         }
 
+        /** See {@link LlmMetricsConfig#eventTypeIdleTimeout()}. */
+        public Builder eventTypeIdleTimeout(Duration value) {
+            eventTypeIdleTimeout = value;
+            return this;
+        }
+
         /** See {@link LlmMetricsConfig#maxStoreBytes()}. */
         public Builder maxStoreBytes(long value) {
             maxStoreBytes = value;
@@ -133,7 +147,7 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
         /** The configuration; throws {@link IllegalArgumentException} naming the first bad value. */
         public LlmMetricsConfig build() {
             return new LlmMetricsConfig(maxSessions, maxRecordsPerSession, sessionIdleTimeout, maxMeteredSessions,
-                    maxModels, maxEventTypes, maxStoreBytes, maxMeteredPairs, maxModelsPerSession);
+                    maxModels, maxEventTypes, eventTypeIdleTimeout, maxStoreBytes, maxMeteredPairs, maxModelsPerSession);
         }
     }
 }

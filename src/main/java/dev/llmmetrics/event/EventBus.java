@@ -35,15 +35,16 @@ import org.jspecify.annotations.Nullable;
  * subscribing and unsubscribing copy the listener array of one type and may happen at any time.
  * The number of distinct type names is bounded ({@link #DEFAULT_MAX_TYPES} by default), so that a
  * producer inventing type names cannot grow the bus without limit; a type's slot is given back once it has
- * no listener and no event for {@link #TYPE_IDLE_TIMEOUT} (within twice that), when a new type needs it.
+ * no listener and no event for the type idle timeout ({@link #DEFAULT_TYPE_IDLE_TIMEOUT} unless set; within twice
+ * that), when a new type needs it.
  */
 public final class EventBus {
 
     /** The default bound on distinct event type names. */
     public static final int DEFAULT_MAX_TYPES = 1_000;
 
-    /** How long a type without listeners may see no event before its slot can go to a new type. */
-    public static final Duration TYPE_IDLE_TIMEOUT = Duration.ofHours(1);
+    /** How long a type without listeners may see no event before its slot can go to a new type, unless set. */
+    public static final Duration DEFAULT_TYPE_IDLE_TIMEOUT = Duration.ofHours(1);
 
     private static final long SWEEP_INTERVAL_MS = 1_000;
     private static final Logger LOG = System.getLogger(EventBus.class.getName());
@@ -62,6 +63,7 @@ public final class EventBus {
     private final InstantSource clock;
     private final Instant startedAt;
     private final @Nullable Recorder recorder;
+    private final long typeIdleTimeoutMs;
 
     /** A bus with the default bound on type names. */
     public EventBus() {
@@ -87,6 +89,18 @@ public final class EventBus {
      * @param recorder the record of truth, or {@code null} for none
      */
     public EventBus(int maxTypes, InstantSource clock, @Nullable Recorder recorder) {
+        this(maxTypes, DEFAULT_TYPE_IDLE_TIMEOUT, clock, recorder);
+    }
+
+    /**
+     * A bus as {@link #EventBus(int, InstantSource, Recorder)}, whose idle types give their slots back after
+     * {@code typeIdleTimeout}.
+     */
+    public EventBus(int maxTypes, Duration typeIdleTimeout, InstantSource clock, @Nullable Recorder recorder) {
+        if (typeIdleTimeout.isNegative() || typeIdleTimeout.isZero()) {
+            throw new IllegalArgumentException("typeIdleTimeout must be positive, was " + typeIdleTimeout);
+        }
+        this.typeIdleTimeoutMs = typeIdleTimeout.toMillis();
         if (maxTypes < 1) {
             throw new IllegalArgumentException("maxTypes must be positive, was " + maxTypes);
         }
@@ -275,7 +289,7 @@ public final class EventBus {
             if (published != c.publishedWhenSeen) {
                 c.publishedWhenSeen = published;
                 c.seenChangingAtMs = now;
-            } else if (now - c.seenChangingAtMs >= TYPE_IDLE_TIMEOUT.toMillis() && channels.remove(c.type, c)) {
+            } else if (now - c.seenChangingAtMs >= typeIdleTimeoutMs && channels.remove(c.type, c)) {
                 freedTypesPublished.add(published);
                 freed++;
             }

@@ -31,6 +31,7 @@ final class Settings {
         config.get("meters.max.sessions").asInt().ifPresent(builder::maxMeteredSessions);
         config.get("meters.max.models").asInt().ifPresent(builder::maxModels);
         config.get("store.max.bytes").asLong().ifPresent(builder::maxStoreBytes);
+        config.get("bus.type.idle.timeout").as(Duration.class).ifPresent(builder::eventTypeIdleTimeout);
         config.get("meters.max.pairs").asInt().ifPresent(builder::maxMeteredPairs);
         config.get("meters.max.session.models").asInt().ifPresent(builder::maxModelsPerSession);
         config.get("bus.max.types").asInt().ifPresent(builder::maxEventTypes);

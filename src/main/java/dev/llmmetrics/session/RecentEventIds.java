@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * being applied twice. {@link #claim(String)} is atomic: of concurrent requests carrying the same id,
  * exactly one claims it. Bounded as a whole: the map of ids and the queue that orders them for expiry each
  * hold at most {@code capacity} entries, past which the oldest are forgotten early (a shorter window rather
- * than more memory), a released claim included.
+ * than more memory), however often a producer retries.
  *
  * <p>Written by hand rather than with a Caffeine cache: a retry comes soon after its first try, so the newest
  * ids must be the last forgotten, and Caffeine's size eviction may drop a new entry first.
@@ -52,11 +52,6 @@ final class RecentEventIds {
         queued.incrementAndGet();
         forgetExpired(now);
         return true;
-    }
-
-    /** Gives a claim back, when what it was claimed for was not applied after all. */
-    void release(String id) {
-        claimedAt.remove(id);
     }
 
     /** Entries held: ids remembered and claims queued for expiry, each at most the capacity. */

@@ -127,7 +127,7 @@ class EventBusTest {
         bus.subscribe("LISTENED", event -> { });
         assertFalse(bus.accepts("NEW"), "both slots are taken");
 
-        millis.addAndGet(EventBus.TYPE_IDLE_TIMEOUT.toMillis() + 1_000);
+        millis.addAndGet(EventBus.DEFAULT_TYPE_IDLE_TIMEOUT.toMillis() + 1_000);
         assertTrue(bus.accepts("NEW"), "the idle type without listeners gave its slot back");
         bus.publish(new GenericEvent("NEW", "s"));
         assertFalse(bus.stats().publishedByType().containsKey("ONCE_A"));
@@ -135,7 +135,7 @@ class EventBusTest {
 
         millis.addAndGet(1_000);
         bus.publish(new GenericEvent("NEW", "s"));             // busy: it keeps its slot
-        millis.addAndGet(EventBus.TYPE_IDLE_TIMEOUT.toMillis() / 2);
+        millis.addAndGet(EventBus.DEFAULT_TYPE_IDLE_TIMEOUT.toMillis() / 2);
         assertFalse(bus.accepts("OTHER"), "neither the busy type nor the listened one gives its slot back");
         assertThrows(IllegalStateException.class, () -> bus.publish(new GenericEvent("OTHER", "s")));
         for (String llm : List.of(EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,

@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Test;
 class HostileBoundsTest {
 
     private static final long STORE_BYTES = 32L << 20;
+    private static final String COMPLETED_EVENT = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\","
+            + "\"duration_ms\":1,\"prompt_tokens\":1,\"completion_tokens\":1}";
     /** What the server holds besides the store after a full collection, generously: classes, Helidon, meters. */
     private static final long SERVER_BASELINE_BYTES = 48L << 20;
 
@@ -101,6 +103,21 @@ class HostileBoundsTest {
 
             JsonNode session = TestServer.json(server.get("/events/metrics/session/many-0"));
             assertEquals(models, session.get("total_requests").asLong(), "the session JSON keeps every model's request");
+        }
+    }
+
+    @Test
+    void aProducerInventingTypesCannotKeepTheirSlotsForGood() throws InterruptedException {
+        // Three LLM types and two slots; an idle type without listeners gives its slot back after a second.
+        try (TestServer server = TestServer.start(Map.of("bus.max.types", "5", "bus.type.idle.timeout", "PT1S"))) {
+            assertEquals(202, server.post("/events", "[{\"type\":\"GRAB_ONE\"},{\"type\":\"GRAB_TWO\"}]").statusCode());
+            HttpResponse<String> refused = server.post("/events", "{\"type\":\"LATECOMER\"}");
+            assertEquals(400, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("too many distinct event types"), refused.body());
+            Thread.sleep(2_500);
+            HttpResponse<String> accepted = server.post("/events", "{\"type\":\"LATECOMER\"}");
+            assertEquals(202, accepted.statusCode(), accepted.body());
+            assertEquals(202, server.post("/events", COMPLETED_EVENT).statusCode(), "the LLM types keep their slots");
         }
     }
 

@@ -128,6 +128,7 @@ class SettingsTest {
                 Map.entry("meters.max.pairs", String.valueOf(library.maxMeteredPairs())),
                 Map.entry("meters.max.session.models", String.valueOf(library.maxModelsPerSession())),
                 Map.entry("bus.max.types", String.valueOf(library.maxEventTypes())),
+                Map.entry("bus.type.idle.timeout", library.eventTypeIdleTimeout().toString()),
                 Map.entry("ingest.max.body.bytes", String.valueOf(http.maxBodyBytes())),
                 Map.entry("ingest.max.batch", String.valueOf(http.maxBatch())),
                 Map.entry("ingest.dedupe.window", http.dedupeWindow().toString()),
