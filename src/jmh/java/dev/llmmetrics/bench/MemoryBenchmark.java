@@ -1,7 +1,7 @@
 package dev.llmmetrics.bench;
 
-import dev.llmmetrics.CoarseClock;
 import com.sun.management.HotSpotDiagnosticMXBean;
+import dev.llmmetrics.CoarseClock;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.event.EventBus;
@@ -19,14 +19,14 @@ import java.lang.management.MemoryMXBean;
 import java.lang.ref.Reference;
 import java.time.Duration;
 import java.time.InstantSource;
-import javax.management.ObjectName;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import javax.management.ObjectName;
 
 /**
  * Retained heap after GC: per stored request record, per session in the store, per metered (session,

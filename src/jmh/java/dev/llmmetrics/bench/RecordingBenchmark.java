@@ -5,7 +5,6 @@ import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestStarted;
-import dev.llmmetrics.CoarseClock;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;

@@ -1,14 +1,11 @@
 package dev.llmmetrics.bench;
 
 import dev.llmmetrics.CoarseClock;
-import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
-import io.prometheus.metrics.expositionformats.ExpositionFormats;
-import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.event.EventBus;
-import dev.llmmetrics.prometheus.SessionSeries;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.prometheus.SessionSeries;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -18,6 +15,9 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

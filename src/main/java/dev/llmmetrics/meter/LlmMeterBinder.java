@@ -4,8 +4,8 @@ import static dev.llmmetrics.meter.MeterNames.SESSIONS_ACTIVE;
 import static dev.llmmetrics.meter.MeterNames.SESSIONS_EVICTED;
 import static dev.llmmetrics.meter.MeterNames.TAG_REASON;
 
-import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.ModelCatalog.Model;
+import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventListener;
 import dev.llmmetrics.event.GenericEvent;

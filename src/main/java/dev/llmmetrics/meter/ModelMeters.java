@@ -1,11 +1,11 @@
 package dev.llmmetrics.meter;
 
+import static dev.llmmetrics.meter.MeterNames.*;
+
 import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
-import static dev.llmmetrics.meter.MeterNames.*;
-
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;

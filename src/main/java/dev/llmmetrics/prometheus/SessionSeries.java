@@ -1,8 +1,5 @@
 package dev.llmmetrics.prometheus;
 
-import dev.llmmetrics.cost.ModelPrice;
-import dev.llmmetrics.session.PairFigures;
-import dev.llmmetrics.session.SessionFigures;
 import static dev.llmmetrics.meter.MeterNames.OUTCOME_FAILURE;
 import static dev.llmmetrics.meter.MeterNames.OUTCOME_SUCCESS;
 import static dev.llmmetrics.meter.MeterNames.TAG_MODEL;
@@ -13,21 +10,24 @@ import static dev.llmmetrics.meter.MeterNames.TYPE_COMPLETION;
 import static dev.llmmetrics.meter.MeterNames.TYPE_PROMPT;
 
 import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.session.PairFigures;
+import dev.llmmetrics.session.SessionFigures;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.model.registry.MultiCollector;
-import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.Exemplars;
-import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricMetadata;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.prometheus.metrics.model.snapshots.Quantiles;
-import io.prometheus.metrics.model.snapshots.SummarySnapshot;
 import io.prometheus.metrics.model.snapshots.SummarySnapshot.SummaryDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.SummarySnapshot;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,9 +1,9 @@
 package dev.llmmetrics.server;
 
-import dev.llmmetrics.meter.ModelTotals;
-import dev.llmmetrics.meter.LlmMeterBinder;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventBusStats;
+import dev.llmmetrics.meter.LlmMeterBinder;
+import dev.llmmetrics.meter.ModelTotals;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;

@@ -2,8 +2,8 @@ package dev.llmmetrics.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmmetrics.event.Event;
-import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.event.EventBus;
+import dev.llmmetrics.event.RecordingFailedException;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.RequestException;

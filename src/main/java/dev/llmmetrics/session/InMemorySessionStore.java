@@ -1,7 +1,7 @@
 package dev.llmmetrics.session;
 
-import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.ModelCatalog.Model;
+import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;

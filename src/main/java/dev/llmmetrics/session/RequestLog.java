@@ -4,8 +4,8 @@ import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
-import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.lang.System.Logger;
 
 /**
  * The per-request log lines, written by the store as it applies an event, so that the session totals they

@@ -1,7 +1,7 @@
 package dev.llmmetrics.session;
 
-import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.ModelCatalog.Model;
+import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import java.time.Instant;

@@ -2,8 +2,8 @@ package dev.llmmetrics.track;
 
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestStarted;
-import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.lang.System.Logger;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;

@@ -3,8 +3,8 @@ package dev.llmmetrics.track;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.RecordingFailedException;
-import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.lang.System.Logger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 

@@ -1,9 +1,9 @@
 package dev.llmmetrics.server;
 
-import dev.llmmetrics.LlmMetrics;
-import dev.llmmetrics.prometheus.SessionSeries;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.prometheus.SessionSeries;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.track.Usage;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

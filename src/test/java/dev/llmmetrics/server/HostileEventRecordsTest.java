@@ -1,11 +1,11 @@
 package dev.llmmetrics.server;
 
-import dev.llmmetrics.LlmMetrics;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventTypes;
@@ -28,11 +28,11 @@ import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import net.jqwik.api.statistics.Statistics;
 import net.jqwik.api.Tuple;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.AfterProperty;
 import net.jqwik.api.lifecycle.BeforeContainer;
+import net.jqwik.api.statistics.Statistics;
 
 /**
  * The Java API under generated arguments: every event record constructor either builds a valid event or

@@ -1,11 +1,11 @@
 package dev.llmmetrics.server;
 
-import dev.llmmetrics.session.SessionStore;
 import static dev.llmmetrics.server.HostileSupport.jsonString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.session.SessionStore;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;

@@ -1,10 +1,10 @@
 package dev.llmmetrics.server;
 
-import dev.llmmetrics.LlmMetrics;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.track.Usage;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;

@@ -1,14 +1,14 @@
 package dev.llmmetrics.server;
 
-import dev.llmmetrics.LlmMetrics;
-import dev.llmmetrics.prometheus.SessionSeries;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.prometheus.SessionSeries;
 import dev.llmmetrics.session.RequestRecord;
 import dev.llmmetrics.session.SessionMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
