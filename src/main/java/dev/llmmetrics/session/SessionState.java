@@ -11,7 +11,7 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One session's mutable state in the {@link InMemorySessionStore}: a {@link Pair} of figures per model label
+ * One session's mutable state in the {@link InMemorySessionStore}: a {@link PairTotals} of figures per model label
  * and the most recent request records. The session's aggregates are the sums of its pairs, never kept twice.
  * Every method but {@link #lastActiveMs()} must be called while holding the instance's monitor: the lock is
  * per session, never global.
@@ -20,7 +20,7 @@ final class SessionState {
 
     /** The state object, its map entry, its ring object and the pairs array, about. */
     private static final long OVERHEAD = 200;
-    /** One {@link Pair}: header, label reference and fifteen {@code long}s. */
+    /** One {@link PairTotals}: header, label reference and fifteen {@code long}s. */
     private static final long PAIR_BYTES = 136;
 
     final String id;
@@ -29,9 +29,9 @@ final class SessionState {
     private volatile long lastActiveMs;
     private boolean removed;
     /** The pair of the first model label; most sessions use one model, and a field spares them a search. */
-    private @Nullable Pair first;
+    private @Nullable PairTotals first;
     /** The pairs of further labels, in order of first use; {@code null} until a session uses a second. */
-    private Pair @Nullable [] others;
+    private PairTotals @Nullable [] others;
     private final RecordRing records;
     /** What the id takes on the heap: read once, it is on every {@link #bytes()}. */
     private final long idBytes;
@@ -73,7 +73,7 @@ final class SessionState {
      */
     boolean add(LlmRequestCompleted e, Model model, long nowMs) {
         long cost = model.priced() ? model.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens()) : -1;
-        Pair pair = pair(model.label());
+        PairTotals pair = pair(model.label());
         pair.completed(e, cost);
         records.add(e.timestamp().toEpochMilli(), model, e.durationMs(),
                 e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1, e.promptTokens(), e.completionTokens(),
@@ -84,8 +84,8 @@ final class SessionState {
 
     /** Adds a failed request of {@code model}; returns whether it went to the {@code _other} pair for want of room. */
     boolean add(LlmRequestFailed e, Model model, long nowMs) {
-        Pair pair = pair(model.label());
-        pair.failures++;
+        PairTotals pair = pair(model.label());
+        pair.failed();
         long duration = e.hasDuration() ? e.durationMs() : 0L;
         records.add(e.timestamp().toEpochMilli(), model, duration, -1, 0, 0, 0, 0, 0, false, false,
                 kept(e.error()), -1);
@@ -93,8 +93,8 @@ final class SessionState {
         return folded(pair, model);
     }
 
-    private static boolean folded(Pair pair, Model model) {
-        return !pair.label.equals(model.label());
+    private static boolean folded(PairTotals pair, Model model) {
+        return !pair.label().equals(model.label());
     }
 
     /** What this session takes on the heap, about: its state, id, map entry, pairs and records. */
@@ -122,8 +122,11 @@ final class SessionState {
     /** Changes whenever {@link #snapshot} would give something else; see {@link SessionStore#revision}. */
     String revision() {
         // Every request the snapshot shows is one more success or failure.
-        Pair total = total();
-        return incarnation + "-" + (total.successes + total.failures);
+        long requests = 0;
+        for (PairTotals pair : pairList()) {
+            requests += pair.requests();
+        }
+        return incarnation + "-" + requests;
     }
 
     /** The aggregates, without the records. */
@@ -147,54 +150,41 @@ final class SessionState {
             to.add(first.figures(id));
         }
         if (others != null) {
-            for (Pair pair : others) {
+            for (PairTotals pair : others) {
                 to.add(pair.figures(id));
             }
         }
     }
 
     private SessionMetrics snapshot(List<RequestRecord> requests) {
-        Pair t = total();
-        return SessionMetrics.builder(id, Instant.ofEpochMilli(lastActiveMs))
-                .successfulRequests(t.successes)
-                .failedRequests(t.failures)
-                .totalDurationMs(t.durationMs)
-                .totalPromptTokens(t.promptTokens)
-                .totalCompletionTokens(t.completionTokens)
-                .totalTokens(t.totalTokens)
-                .requestsWithTools(t.toolCallRequests)
-                .requests(requests)
-                .totalCachedTokens(t.cachedTokens)
-                .totalReasoningTokens(t.reasoningTokens)
-                .cost(new SessionCost(t.pricedRequests, t.successes - t.pricedRequests, t.costPicoUsd))
-                .build();
+        return PairTotals.metrics(id, Instant.ofEpochMilli(lastActiveMs), pairList(), requests);
     }
 
-    /** The sums over the pairs: the session's aggregates. */
-    private Pair total() {
+    private List<PairTotals> pairList() {
+        if (first == null) {
+            return List.of();
+        }
         if (others == null) {
-            return first != null ? first : new Pair("");
+            return List.of(first);
         }
-        Pair sum = new Pair("");
-        sum.addAll(first);
-        for (Pair pair : others) {
-            sum.addAll(pair);
-        }
-        return sum;
+        List<PairTotals> all = new ArrayList<>(1 + others.length);
+        all.add(first);
+        all.addAll(Arrays.asList(others));
+        return all;
     }
 
-    private Pair pair(String label) {
-        Pair pair = first;
+    private PairTotals pair(String label) {
+        PairTotals pair = first;
         if (pair == null) {
             hasPairs = true;
-            return first = new Pair(label);
+            return first = new PairTotals(label);
         }
-        if (pair.label.equals(label)) {
+        if (pair.label().equals(label)) {
             return pair;
         }
         if (others != null) {
-            for (Pair other : others) {
-                if (other.label.equals(label)) {
+            for (PairTotals other : others) {
+                if (other.label().equals(label)) {
                     return other;
                 }
             }
@@ -203,96 +193,14 @@ final class SessionState {
         if (pairs >= maxModels && !label.equals(ModelCatalog.OTHER_LABEL)) {
             return pair(ModelCatalog.OTHER_LABEL); // past its own labels a session shares _other
         }
-        Pair created = new Pair(label);
-        others = others == null ? new Pair[] {created} : append(others, created);
+        PairTotals created = new PairTotals(label);
+        others = others == null ? new PairTotals[] {created} : append(others, created);
         return created;
     }
 
-    private static Pair[] append(Pair[] pairs, Pair pair) {
-        Pair[] grown = Arrays.copyOf(pairs, pairs.length + 1);
+    private static PairTotals[] append(PairTotals[] pairs, PairTotals pair) {
+        PairTotals[] grown = Arrays.copyOf(pairs, pairs.length + 1);
         grown[pairs.length] = pair;
         return grown;
-    }
-
-    /** The figures of one (session, model label) pair; guarded by the session's monitor. */
-    private static final class Pair {
-        final String label;
-        long successes;
-        long failures;
-        long toolCallRequests;
-        long durationMs;
-        long maxDurationMs;
-        long promptTokens;
-        long maxPromptTokens;
-        long completionTokens;
-        long maxCompletionTokens;
-        long totalTokens;
-        long cachedTokens;
-        long reasoningTokens;
-        long pricedRequests;
-        long costPicoUsd;
-
-        Pair(String label) {
-            this.label = label;
-        }
-
-        /** @param cost what the request cost in picodollars, or -1 when its model has no price */
-        void completed(LlmRequestCompleted e, long cost) {
-            successes++;
-            durationMs += e.durationMs();
-            maxDurationMs = Math.max(maxDurationMs, e.durationMs());
-            promptTokens += e.promptTokens();
-            maxPromptTokens = Math.max(maxPromptTokens, e.promptTokens());
-            completionTokens += e.completionTokens();
-            maxCompletionTokens = Math.max(maxCompletionTokens, e.completionTokens());
-            totalTokens += e.totalTokens();
-            cachedTokens += e.cachedTokens();
-            reasoningTokens += e.reasoningTokens();
-            if (e.hasToolCalls()) {
-                toolCallRequests++;
-            }
-            if (cost >= 0) {
-                pricedRequests++;
-                costPicoUsd = saturatedAdd(costPicoUsd, cost);
-            }
-        }
-
-        void addAll(@Nullable Pair other) {
-            if (other == null) {
-                return;
-            }
-            successes += other.successes;
-            failures += other.failures;
-            toolCallRequests += other.toolCallRequests;
-            durationMs += other.durationMs;
-            promptTokens += other.promptTokens;
-            completionTokens += other.completionTokens;
-            totalTokens += other.totalTokens;
-            cachedTokens += other.cachedTokens;
-            reasoningTokens += other.reasoningTokens;
-            pricedRequests += other.pricedRequests;
-            costPicoUsd = saturatedAdd(costPicoUsd, other.costPicoUsd);
-        }
-
-        PairFigures figures(String sessionId) {
-            return PairFigures.builder(sessionId, label)
-                    .successes(successes)
-                    .failures(failures)
-                    .toolCallRequests(toolCallRequests)
-                    .durationMs(durationMs)
-                    .maxDurationMs(maxDurationMs)
-                    .promptTokens(promptTokens)
-                    .maxPromptTokens(maxPromptTokens)
-                    .completionTokens(completionTokens)
-                    .maxCompletionTokens(maxCompletionTokens)
-                    .pricedRequests(pricedRequests)
-                    .costPicoUsd(costPicoUsd)
-                    .build();
-        }
-
-        /** Costs stay exact up to {@link Long#MAX_VALUE} picodollars, where they stay. */
-        private static long saturatedAdd(long a, long b) {
-            return a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b;
-        }
     }
 }

@@ -1,10 +1,11 @@
 package dev.llmmetrics.session.sqlite;
 
 import dev.llmmetrics.session.PairFigures;
+import dev.llmmetrics.session.PairTotals;
 import dev.llmmetrics.session.RequestRecord;
-import dev.llmmetrics.session.SessionCost;
 import dev.llmmetrics.session.SessionMetrics;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -24,7 +25,7 @@ record Row(long key, String id, long lastActiveMs, long nextSeq, int records, Pa
     long requests() {
         long n = 0;
         for (Pair p : pairs) {
-            n += p.successes + p.failures;
+            n += p.totals().requests();
         }
         return n;
     }
@@ -39,40 +40,13 @@ record Row(long key, String id, long lastActiveMs, long nextSeq, int records, Pa
 
     void figures(List<PairFigures> to) {
         for (Pair p : pairs) {
-            to.add(p.figures(id));
+            to.add(p.totals().figures(id));
         }
     }
 
     /** A session's metrics from its pairs, whose sums are its aggregates, and its records. */
     static SessionMetrics metrics(String id, long lastActiveMs, Pair[] pairs, List<RequestRecord> records) {
-        long successes = 0;
-        long failures = 0;
-        long duration = 0;
-        long prompt = 0;
-        long completion = 0;
-        long total = 0;
-        long tools = 0;
-        long cached = 0;
-        long reasoning = 0;
-        long priced = 0;
-        long cost = 0;
-        for (Pair p : pairs) {
-            successes += p.successes;
-            failures += p.failures;
-            duration += p.durationMs;
-            prompt += p.promptTokens;
-            completion += p.completionTokens;
-            total += p.totalTokens;
-            tools += p.toolCallRequests;
-            cached += p.cachedTokens;
-            reasoning += p.reasoningTokens;
-            priced += p.pricedRequests;
-            cost = Pair.saturatedAdd(cost, p.costPicoUsd);
-        }
-        return SessionMetrics.builder(id, Instant.ofEpochMilli(lastActiveMs)).successfulRequests(successes)
-                .failedRequests(failures).totalDurationMs(duration).totalPromptTokens(prompt)
-                .totalCompletionTokens(completion).totalTokens(total).requestsWithTools(tools).requests(records)
-                .totalCachedTokens(cached).totalReasoningTokens(reasoning)
-                .cost(new SessionCost(priced, successes - priced, cost)).build();
+        return PairTotals.metrics(id, Instant.ofEpochMilli(lastActiveMs),
+                Arrays.stream(pairs).map(Pair::totals).toList(), records);
     }
 }

@@ -1,5 +1,6 @@
 package dev.llmmetrics.session.sqlite;
 
+import dev.llmmetrics.session.PairTotals;
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;
@@ -142,20 +143,9 @@ final class Writer {
     static Pair pair(ResultSet r, int column) throws SQLException {
         Pair p = new Pair(r.getInt(column), r.getString(column + 1));
         int i = column + 2;
-        p.successes = r.getLong(i++);
-        p.failures = r.getLong(i++);
-        p.toolCallRequests = r.getLong(i++);
-        p.durationMs = r.getLong(i++);
-        p.maxDurationMs = r.getLong(i++);
-        p.promptTokens = r.getLong(i++);
-        p.maxPromptTokens = r.getLong(i++);
-        p.completionTokens = r.getLong(i++);
-        p.maxCompletionTokens = r.getLong(i++);
-        p.totalTokens = r.getLong(i++);
-        p.cachedTokens = r.getLong(i++);
-        p.reasoningTokens = r.getLong(i++);
-        p.pricedRequests = r.getLong(i++);
-        p.costPicoUsd = r.getLong(i);
+        for (PairTotals.Figure figure : PairTotals.Figure.values()) {
+            p.totals().set(figure, r.getLong(i++));
+        }
         return p;
     }
 
@@ -438,12 +428,12 @@ final class Writer {
                     long cost = model.priced() ? model.costPicoUsd(e.promptTokens(), e.cachedTokens(),
                             e.completionTokens()) : -1;
                     Pair pair = w.pair(model.label());
-                    pair.completed(e, cost);
+                    pair.totals().completed(e, cost);
                     w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.durationMs(),
                             e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : null, e.promptTokens(),
                             e.completionTokens(), e.totalTokens(), e.cachedTokens(), e.reasoningTokens(),
                             SUCCESS | (e.hasToolCalls() ? TOOL_CALLS : 0), null, cost >= 0 ? cost : null), now);
-                    if (!pair.label.equals(model.label())) {
+                    if (!pair.label().equals(model.label())) {
                         overflows++;
                     }
                     if (lines != null) {
@@ -456,10 +446,10 @@ final class Writer {
                     Working w = working(e.sessionId());
                     ModelCatalog.Model model = catalog.model(e.model());
                     Pair pair = w.pair(model.label());
-                    pair.failed();
+                    pair.totals().failed();
                     w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.hasDuration() ? e.durationMs() : 0L,
                             null, 0, 0, 0, 0, 0, 0, kept(e.error()), null), now);
-                    if (!pair.label.equals(model.label())) {
+                    if (!pair.label().equals(model.label())) {
                         overflows++;
                     }
                     if (lines != null) {
@@ -740,7 +730,7 @@ final class Writer {
             Pair pair(String label) {
                 changed = true;
                 for (int i = 0; i < pairs.length; i++) {
-                    if (pairs[i].label.equals(label)) {
+                    if (pairs[i].label().equals(label)) {
                         if (!own[i]) {
                             pairs[i] = pairs[i].copy();
                             own[i] = true;
@@ -772,8 +762,8 @@ final class Writer {
                 long requests = 0;
                 long tokens = 0;
                 for (Pair p : pairs) {
-                    requests += p.successes + p.failures;
-                    tokens += p.totalTokens;
+                    requests += p.totals().requests();
+                    tokens += p.totals().totalTokens();
                 }
                 return new String[] {"Session {0} metrics updated: {1} requests, {2} tokens", id,
                         String.valueOf(requests), String.valueOf(tokens)};
@@ -826,22 +816,12 @@ final class Writer {
             private void bindPair(Pair p) throws SQLException {
                 PreparedStatement u = st.upsertPair;
                 u.setLong(1, key);
-                u.setInt(2, p.ordinal);
-                u.setString(3, p.label);
-                u.setLong(4, p.successes);
-                u.setLong(5, p.failures);
-                u.setLong(6, p.toolCallRequests);
-                u.setLong(7, p.durationMs);
-                u.setLong(8, p.maxDurationMs);
-                u.setLong(9, p.promptTokens);
-                u.setLong(10, p.maxPromptTokens);
-                u.setLong(11, p.completionTokens);
-                u.setLong(12, p.maxCompletionTokens);
-                u.setLong(13, p.totalTokens);
-                u.setLong(14, p.cachedTokens);
-                u.setLong(15, p.reasoningTokens);
-                u.setLong(16, p.pricedRequests);
-                u.setLong(17, p.costPicoUsd);
+                u.setInt(2, p.ordinal());
+                u.setString(3, p.label());
+                int column = 4;
+                for (PairTotals.Figure figure : PairTotals.Figure.values()) {
+                    u.setLong(column++, p.totals().get(figure));
+                }
             }
 
             Row row() {
