@@ -64,11 +64,6 @@ public final class ModelCatalog {
         return byNumber.get(number);
     }
 
-    /** The price table the catalog resolves names against. */
-    public PriceTable prices() {
-        return prices;
-    }
-
     /**
      * One model name as the catalog resolved it.
      *

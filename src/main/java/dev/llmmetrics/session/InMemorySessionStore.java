@@ -251,11 +251,6 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         };
     }
 
-    /** The catalog that numbers and prices this store's models. */
-    public ModelCatalog catalog() {
-        return catalog;
-    }
-
     /**
      * Applies {@code one} event, or {@code many} of one session, to the session under its monitor, creating
      * the session if needed. A session removed between lookup and lock is looked up (re-created) again, so

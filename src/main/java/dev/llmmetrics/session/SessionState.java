@@ -88,7 +88,7 @@ final class SessionState {
         pair.failed();
         long duration = e.hasDuration() ? e.durationMs() : 0L;
         records.add(e.timestamp().toEpochMilli(), model, duration, -1, 0, 0, 0, 0, 0, false, false,
-                kept(e.error()), -1);
+                SessionStore.keptError(e.error()), -1);
         lastActiveMs = nowMs;
         return folded(pair, model);
     }
@@ -100,18 +100,6 @@ final class SessionState {
     /** What this session takes on the heap, about: its state, id, map entry, pairs and records. */
     long bytes() {
         return OVERHEAD + idBytes + PAIR_BYTES * pairCount() + records.bytes();
-    }
-
-    /** An error text as the store keeps it: cut to {@link SessionStore#MAX_ERROR_CHARS}, marked when cut. */
-    static String kept(String error) {
-        if (error.length() <= SessionStore.MAX_ERROR_CHARS) {
-            return error;
-        }
-        int end = SessionStore.MAX_ERROR_CHARS - 1;
-        if (Character.isHighSurrogate(error.charAt(end - 1))) {
-            end--; // never half a character
-        }
-        return error.substring(0, end) + "…";
     }
 
     /** Whether the session has (session, model) figures; a hint read without the lock. */

@@ -3,7 +3,6 @@ package dev.llmmetrics.session;
 import dev.llmmetrics.event.Recorder;
 import java.util.List;
 import java.util.Optional;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Where per-session detail lives: the one owner of a session's aggregates and recent request records.
@@ -26,6 +25,18 @@ public interface SessionStore extends Recorder {
 
     /** The most characters of a failure's error text a store keeps; a longer text is cut and ends in "…". */
     int MAX_ERROR_CHARS = 1024;
+
+    /** An error text as a store keeps it: cut to {@link #MAX_ERROR_CHARS}, never inside a character, marked when cut. */
+    static String keptError(String error) {
+        if (error.length() <= MAX_ERROR_CHARS) {
+            return error;
+        }
+        int end = MAX_ERROR_CHARS - 1;
+        if (Character.isHighSurrogate(error.charAt(end - 1))) {
+            end--;
+        }
+        return error.substring(0, end) + "…";
+    }
 
     /** A snapshot of one session, or empty if the store does not hold it. */
     Optional<SessionMetrics> session(String sessionId);

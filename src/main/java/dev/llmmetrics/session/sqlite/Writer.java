@@ -448,7 +448,7 @@ final class Writer {
                     Pair pair = w.pair(model.label());
                     pair.totals().failed();
                     w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.hasDuration() ? e.durationMs() : 0L,
-                            null, 0, 0, 0, 0, 0, 0, kept(e.error()), null), now);
+                            null, 0, 0, 0, 0, 0, 0, SessionStore.keptError(e.error()), null), now);
                     if (!pair.label().equals(model.label())) {
                         overflows++;
                     }
@@ -828,18 +828,6 @@ final class Writer {
                 return new Row(key, id, lastActiveMs, nextSeq, records, pairs);
             }
         }
-    }
-
-    /** An error text as the store keeps it: cut to {@link SessionStore#MAX_ERROR_CHARS}, marked when cut. */
-    static String kept(String error) {
-        if (error.length() <= SessionStore.MAX_ERROR_CHARS) {
-            return error;
-        }
-        int end = SessionStore.MAX_ERROR_CHARS - 1;
-        if (Character.isHighSurrogate(error.charAt(end - 1))) {
-            end--; // never half a character
-        }
-        return error.substring(0, end) + "…";
     }
 
     /** A session that may be evicted, with its activity as read once. */
