@@ -47,7 +47,7 @@ public final class Main {
         List<String> arguments = Arrays.asList(args);
         if (arguments.contains("--help") || arguments.contains("-h")) {
             System.out.println("Usage: java -jar llm-metrics.jar [--demo]\nConfiguration: application.yaml keys, "
-                    + "or environment variables such as SERVER_PORT, SERVER_HOST, LLM_METRICS_AUTH_TOKEN (see README).");
+                    + "or environment variables such as SERVER_PORT, SERVER_HOST, LLM_METRICS_AUTH_TOKEN (see docs/configuration.md).");
             return;
         }
         for (String argument : arguments) {

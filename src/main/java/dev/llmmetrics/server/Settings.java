@@ -97,7 +97,7 @@ final class Settings {
     static SessionStoreFactory store(Config config) {
         if (config.get("store.journal.path").asString().asOptional().filter(p -> !p.isBlank()).isPresent()) {
             throw new IllegalArgumentException("store.journal.path (STORE_JOURNAL_PATH) is no longer read: durable mode "
-                    + "is store.backend=sqlite with store.sqlite.path (STORE_BACKEND, STORE_SQLITE_PATH); see the README");
+                    + "is store.backend=sqlite with store.sqlite.path (STORE_BACKEND, STORE_SQLITE_PATH); see docs/configuration.md");
         }
         Optional<String> path = config.get("store.sqlite.path").asString().asOptional().map(String::trim)
                 .filter(p -> !p.isEmpty());

@@ -28,24 +28,57 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * docker-compose.yml is valid for the real {@code docker-compose} (Debian's package; no Docker daemon
- * needed) and wires the bundle: the three services, their published ports, the mounted configuration.
- * A missing {@code docker-compose} fails the test; {@code bin/test} installs it.
+ * needed) and wires the bundle: the three services, their published ports, the mounted configuration,
+ * and its safe defaults (a token from {@code .env} required, ports on loopback). A missing
+ * {@code docker-compose} fails the test; {@code bin/test} installs it.
  */
 class DockerComposeTest {
 
     private static final Path ROOT = repoRoot();
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
+    /** What a user's {@code .env} holds after the README's first step. */
+    private static final String ENV_FILE = "LLM_METRICS_TOKEN=0123456789abcdef\n";
+
     @Test
     void composeFileIsValid() throws Exception {
-        Result result = compose("config", "-q");
+        Result result = compose(ENV_FILE, "config", "-q");
         assertEquals(0, result.exitCode(), "docker-compose -f docker-compose.yml config -q failed:\n" + result.describe());
+    }
+
+    /** Without a token in .env the bundle does not start, and says what to do. */
+    @Test
+    void withoutATokenInDotEnvComposeRefusesAndSaysWhatToSet() throws Exception {
+        Result result = compose("", "config", "-q");
+        assertTrue(result.exitCode() != 0, "docker-compose config without LLM_METRICS_TOKEN should fail:\n" + result.describe());
+        assertTrue(result.stderr().contains("set LLM_METRICS_TOKEN in a .env file beside docker-compose.yml (see the README)"),
+                "the first-run message:\n" + result.describe());
+    }
+
+    /** The token of .env is the server's auth token: ingestion, session reads and DELETE need it. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theTokenOfDotEnvProtectsTheEventsRoutes() throws Exception {
+        Map<String, Object> server = (Map<String, Object>) services(ENV_FILE).get("llm-metrics");
+        Map<String, Object> environment = (Map<String, Object>) server.getOrDefault("environment", Map.of());
+        assertEquals("0123456789abcdef", String.valueOf(environment.get("LLM_METRICS_AUTH_TOKEN")), "environment: " + environment);
+    }
+
+    /** Published ports listen on the host's loopback unless BIND_ADDRESS in .env says otherwise. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void portsArePublishedOnLoopbackUnlessBindAddressIsSet() throws Exception {
+        for (String service : List.of("llm-metrics", "prometheus", "grafana")) {
+            assertEquals(Set.of("127.0.0.1"), hostAddresses((Map<String, Object>) services(ENV_FILE).get(service)), service);
+            assertEquals(Set.of("0.0.0.0"), hostAddresses((Map<String, Object>) services(ENV_FILE + "BIND_ADDRESS=0.0.0.0\n").get(service)),
+                    service + " with BIND_ADDRESS=0.0.0.0");
+        }
     }
 
     @Test
     @SuppressWarnings("unchecked")
     void theThreeServicesPublishTheirPorts() throws Exception {
-        Map<String, Object> services = services();
+        Map<String, Object> services = services(ENV_FILE);
         assertEquals(Set.of("llm-metrics", "prometheus", "grafana"), services.keySet(), "services of docker-compose.yml");
         Map<String, Integer> expected = new LinkedHashMap<>();
         expected.put("llm-metrics", 8001);
@@ -65,7 +98,7 @@ class DockerComposeTest {
     @Test
     @SuppressWarnings("unchecked")
     void theServerIsReachableWherePrometheusScrapesIt() throws Exception {
-        Map<String, Object> server = (Map<String, Object>) services().get("llm-metrics");
+        Map<String, Object> server = (Map<String, Object>) services(ENV_FILE).get("llm-metrics");
         Map<String, Object> environment = (Map<String, Object>) server.getOrDefault("environment", Map.of());
         assertEquals("0.0.0.0", String.valueOf(environment.get("SERVER_HOST")),
                 "without SERVER_HOST=0.0.0.0 the server listens on the container's loopback only");
@@ -92,7 +125,7 @@ class DockerComposeTest {
     @Test
     @SuppressWarnings("unchecked")
     void theServerCostsWithTheSamplePricesAndExportsTheGenAiInstruments() throws Exception {
-        Map<String, Object> server = (Map<String, Object>) services().get("llm-metrics");
+        Map<String, Object> server = (Map<String, Object>) services(ENV_FILE).get("llm-metrics");
         Map<String, String> environment = new LinkedHashMap<>();
         ((Map<String, Object>) server.getOrDefault("environment", Map.of()))
                 .forEach((name, value) -> environment.put(name, String.valueOf(value)));
@@ -111,7 +144,7 @@ class DockerComposeTest {
     @SuppressWarnings("unchecked")
     void prometheusMountsTheShippedConfigurationAndRules() throws Exception {
         Map<String, String> mounts = new LinkedHashMap<>();
-        for (Object volume : (List<Object>) ((Map<String, Object>) services().get("prometheus")).getOrDefault("volumes", List.of())) {
+        for (Object volume : (List<Object>) ((Map<String, Object>) services(ENV_FILE).get("prometheus")).getOrDefault("volumes", List.of())) {
             if (volume instanceof Map<?, ?> longSyntax) {
                 mounts.put(String.valueOf(longSyntax.get("target")), String.valueOf(longSyntax.get("source")));
             } else {
@@ -127,10 +160,10 @@ class DockerComposeTest {
 
     // --- Helpers -----------------------------------------------------------------------------------------
 
-    /** The services of {@code docker-compose config}: the file as docker-compose resolves it. */
+    /** The services of {@code docker-compose config} with {@code dotEnv} as the .env file: the file as docker-compose resolves it. */
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> services() throws Exception {
-        Result result = compose("config");
+    private static Map<String, Object> services(String dotEnv) throws Exception {
+        Result result = compose(dotEnv, "config");
         assertEquals(0, result.exitCode(), "docker-compose -f docker-compose.yml config failed:\n" + result.describe());
         Map<String, Object> config = new Yaml().load(result.stdout());
         assertTrue(config != null && config.get("services") instanceof Map, "no services in:\n" + result.stdout());
@@ -153,6 +186,21 @@ class DockerComposeTest {
         return ports;
     }
 
+    /** The host addresses the service's ports are published on. */
+    @SuppressWarnings("unchecked")
+    private static Set<String> hostAddresses(Map<String, Object> service) {
+        Set<String> hosts = new LinkedHashSet<>();
+        for (Object port : (List<Object>) service.getOrDefault("ports", List.of())) {
+            if (port instanceof Map<?, ?> longSyntax) {
+                hosts.add(String.valueOf(longSyntax.get("host_ip")));
+            } else {
+                String[] parts = String.valueOf(port).split(":");
+                hosts.add(parts.length == 3 ? parts[0] : "0.0.0.0");
+            }
+        }
+        return hosts;
+    }
+
     private record Result(int exitCode, String stdout, String stderr) {
 
         String describe() {
@@ -160,10 +208,23 @@ class DockerComposeTest {
         }
     }
 
-    private static Result compose(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(executable("docker-compose"), "-f", "docker-compose.yml"));
-        command.addAll(List.of(args));
-        Process process = new ProcessBuilder(command).directory(ROOT.toFile()).start();
+    /** Runs docker-compose with {@code dotEnv} as its .env file, and none of the bundle's variables inherited. */
+    private static Result compose(String dotEnv, String... args) throws Exception {
+        Path envFile = Files.createTempFile("compose", ".env");
+        Files.writeString(envFile, dotEnv);
+        try {
+            List<String> command = new ArrayList<>(List.of(executable("docker-compose"), "-f", "docker-compose.yml",
+                    "--env-file", envFile.toString()));
+            command.addAll(List.of(args));
+            ProcessBuilder builder = new ProcessBuilder(command).directory(ROOT.toFile());
+            builder.environment().keySet().removeAll(List.of("LLM_METRICS_TOKEN", "BIND_ADDRESS"));
+            return run(command, builder.start());
+        } finally {
+            Files.delete(envFile);
+        }
+    }
+
+    private static Result run(List<String> command, Process process) throws Exception {
         process.getOutputStream().close();
         CompletableFuture<String> stdout = read(process.getInputStream());
         CompletableFuture<String> stderr = read(process.getErrorStream());

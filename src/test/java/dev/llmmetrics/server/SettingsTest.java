@@ -101,12 +101,12 @@ class SettingsTest {
                 .startsWith("store.journal.path (STORE_JOURNAL_PATH) is no longer read"));
     }
 
-    /** The README's configuration table: one row of cells (key, environment variable, default, meaning) per key. */
-    private static List<List<String>> readmeConfigurationRows() throws IOException {
-        String readme = Files.readString(Path.of("README.md"));
-        int table = readme.indexOf("| Key | Environment | Default | Meaning |");
-        assertFalse(table < 0, "the README has its configuration table");
-        return readme.substring(table).lines().skip(2).takeWhile(line -> line.startsWith("|"))
+    /** The configuration table of docs/configuration.md: one row of cells (key, environment variable, default, meaning) per key. */
+    private static List<List<String>> documentedConfigurationRows() throws IOException {
+        String doc = Files.readString(Path.of("docs/configuration.md"));
+        int table = doc.indexOf("| Key | Environment | Default | Meaning |");
+        assertFalse(table < 0, "docs/configuration.md has its configuration table");
+        return doc.substring(table).lines().skip(2).takeWhile(line -> line.startsWith("|"))
                 .map(line -> List.of(line.substring(1, line.length() - 1).split("\\|")).stream()
                         .map(cell -> cell.strip().replace("`", "")).toList())
                 .toList();
@@ -141,7 +141,7 @@ class SettingsTest {
                 Map.entry("http.max.concurrent.requests", String.valueOf(http.connections().maxConcurrentRequests())),
                 Map.entry("llm.metrics.request.log", String.valueOf(Settings.requestLog(empty)))));
         Map<String, String> documented = new TreeMap<>();
-        for (List<String> row : readmeConfigurationRows()) {
+        for (List<String> row : documentedConfigurationRows()) {
             String key = row.get(0);
             String documentedDefault = row.get(2);
             if (key.equals("store.max.bytes")) {
@@ -156,7 +156,7 @@ class SettingsTest {
 
     @Test
     void everyDocumentedEnvironmentVariableSetsItsKey() throws IOException {
-        for (List<String> row : readmeConfigurationRows()) {
+        for (List<String> row : documentedConfigurationRows()) {
             String key = row.get(0);
             String variable = row.get(1);
             if (!variable.isEmpty()) {
