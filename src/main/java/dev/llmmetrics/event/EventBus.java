@@ -64,6 +64,10 @@ public final class EventBus {
     private final Instant startedAt;
     private final @Nullable Recorder recorder;
     private final long typeIdleTimeoutMs;
+    /** The LLM types' channels, which are never given back: publishing one of them looks up nothing. */
+    private final Channel started;
+    private final Channel completed;
+    private final Channel failed;
 
     /** A bus with the default bound on type names. */
     public EventBus() {
@@ -108,10 +112,15 @@ public final class EventBus {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.startedAt = clock.instant();
         this.recorder = recorder;
-        for (String type : new String[] {EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
-                EventTypes.LLM_REQUEST_FAILED}) {
-            channels.put(type, new Channel(type, startedAt.toEpochMilli()));
-        }
+        started = permanent(EventTypes.LLM_REQUEST_STARTED);
+        completed = permanent(EventTypes.LLM_REQUEST_COMPLETED);
+        failed = permanent(EventTypes.LLM_REQUEST_FAILED);
+    }
+
+    private Channel permanent(String type) {
+        Channel channel = new Channel(type, startedAt.toEpochMilli());
+        channels.put(type, channel);
+        return channel;
     }
 
     /**
@@ -144,7 +153,7 @@ public final class EventBus {
      * @throws RecordingFailedException if the recorder could not record it; then it was not delivered
      */
     public boolean publish(Event event) {
-        Channel channel = channel(event.type());
+        Channel channel = channelOf(event);
         if (recorder != null && !recorder.record(event)) {
             return false;
         }
@@ -163,7 +172,7 @@ public final class EventBus {
     public List<Event> publishAll(List<? extends Event> events) {
         Map<String, Channel> channelsOfBatch = new HashMap<>();
         for (Event event : events) {
-            channelsOfBatch.computeIfAbsent(event.type(), this::channel);
+            channelsOfBatch.computeIfAbsent(event.type(), type -> channelOf(event));
         }
         List<Event> recorded = recorder != null ? recorder.record(events) : List.copyOf(events);
         for (Event event : recorded) {
@@ -246,6 +255,20 @@ public final class EventBus {
         Instant now = clock.instant();
         return new EventBusStats(publishedTotal, published, listeners, allTypes.listeners.length,
                 failuresTotal, failures, startedAt, Duration.between(startedAt, now));
+    }
+
+    /** The channel of {@code event}'s type, made if the type is new. */
+    private Channel channelOf(Event event) {
+        if (event instanceof LlmRequestCompleted) {
+            return completed;
+        }
+        if (event instanceof LlmRequestStarted) {
+            return started;
+        }
+        if (event instanceof LlmRequestFailed) {
+            return failed;
+        }
+        return channel(event.type());
     }
 
     private Channel channel(String type) {

@@ -35,6 +35,8 @@ final class RecordRing {
 
     private final int bound;
     private long[] rows;
+    /** Records the arrays hold: {@code rows.length / WIDTH}, kept beside {@link #head} so a write reads no array header. */
+    private int capacity;
     /** Names of models without a number, per slot; {@code null} until a record has one. */
     private String[] unnumbered;
     private String[] errors;
@@ -52,7 +54,7 @@ final class RecordRing {
 
     RecordRing(int bound) {
         this.bound = bound;
-        int capacity = Math.min(INITIAL_CAPACITY, bound);
+        capacity = Math.min(INITIAL_CAPACITY, bound);
         rows = new long[capacity * WIDTH];
         arrayBytes = countArrays();
     }
@@ -68,15 +70,15 @@ final class RecordRing {
              int total, int cached, int reasoning, boolean success, boolean toolCalls, String error, long costPicoUsd) {
         int modelId = model.number();
         int slot;
-        if (size < capacity()) {
-            slot = (head + size) % capacity();
+        if (size < capacity) {
+            slot = wrap(head + size);
             size++;
-        } else if (capacity() < bound) {
+        } else if (capacity < bound) {
             grow();
             slot = size++;
         } else {
             slot = head;
-            head = (head + 1) % capacity();
+            head = wrap(head + 1);
         }
         int row = slot * WIDTH;
         rows[row] = timestampMs;
@@ -87,14 +89,14 @@ final class RecordRing {
         rows[row + 3] = ((long) total << 32) | ((modelId + 1L) << MODEL_SHIFT) | (success ? SUCCESS : 0)
                 | (toolCalls ? TOOL_CALLS : 0);
         if (modelId < 0 && unnumbered == null) {
-            unnumbered = new String[capacity()];
+            unnumbered = new String[capacity];
             arrayBytes = countArrays();
         }
         if (unnumbered != null) {
             unnumbered[slot] = modelId < 0 ? model.name() : null;
         }
         if (error != null && errors == null) {
-            errors = new String[capacity()];
+            errors = new String[capacity];
             arrayBytes = countArrays();
         }
         if (errors != null) {
@@ -108,14 +110,14 @@ final class RecordRing {
             errors[slot] = error;
         }
         if ((cached | reasoning) != 0 && parts == null) {
-            parts = new long[capacity()];
+            parts = new long[capacity];
             arrayBytes = countArrays();
         }
         if (parts != null) {
             parts[slot] = ((long) cached << 32) | (reasoning & LOW_32);
         }
         if (costPicoUsd >= 0 && costs == null) {
-            costs = new long[capacity()];
+            costs = new long[capacity];
             arrayBytes = countArrays();
         }
         if (costs != null) {
@@ -127,7 +129,7 @@ final class RecordRing {
     List<RequestRecord> toList(ModelCatalog catalog) {
         List<RequestRecord> list = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
-            int slot = (head + i) % capacity();
+            int slot = wrap(head + i);
             int row = slot * WIDTH;
             long durations = rows[row + 1];
             long tokens = rows[row + 2];
@@ -158,8 +160,9 @@ final class RecordRing {
         return list;
     }
 
-    private int capacity() {
-        return rows.length / WIDTH;
+    /** {@code index} (below twice the capacity) as a slot: a subtraction where a remainder would divide. */
+    private int wrap(int index) {
+        return index < capacity ? index : index - capacity;
     }
 
     /** What this ring takes on the heap, about: its arrays, and the error texts and model names it holds. */
@@ -200,9 +203,10 @@ final class RecordRing {
      * bound, so here the records still start at slot 0 and a plain copy keeps their order.
      */
     private void grow() {
-        int oldCapacity = capacity();
+        int oldCapacity = capacity;
         int newCapacity = (int) Math.min(bound, Math.max(oldCapacity + 1L, oldCapacity + (oldCapacity >> 1)));
         rows = Arrays.copyOf(rows, newCapacity * WIDTH);
+        capacity = newCapacity;
         if (unnumbered != null) {
             unnumbered = Arrays.copyOf(unnumbered, newCapacity);
         }
