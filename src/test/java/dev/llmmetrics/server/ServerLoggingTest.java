@@ -98,7 +98,10 @@ class ServerLoggingTest {
         Process process = launcher.start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(process.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(List.of("-Xmx64m", "-Dllm.metrics.request.log=true", "-jar", "target/llm-metrics.jar", "--demo"),
+        // The class data sharing archive's options first, so that JAVA_OPTS can override them (-Xshare:off).
+        assertEquals(List.of("-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=target/llm-metrics.jsa",
+                        "-Xlog:cds*=off", "-Xmx64m", "-Dllm.metrics.request.log=true", "-jar", "target/llm-metrics.jar",
+                        "--demo"),
                 output.lines().toList(), output);
     }
 }
