@@ -1,5 +1,6 @@
 package dev.llmmetrics.cost;
 
+import dev.llmmetrics.event.LlmRequestCompleted;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -85,10 +86,18 @@ public final class ModelCatalog {
         }
 
         /**
-         * What a request cost in picodollars by this model's price; only meaningful when {@link #priced()}.
+         * What a completed request cost in picodollars: the cost the provider reported when it did (see
+         * {@link LlmRequestCompleted#costUsd()}), else the cost by this model's price of the usage the
+         * response reported; -1 when neither is known (no reported cost, and no price or no usage).
          */
-        public long costPicoUsd(int promptTokens, int cachedTokens, int completionTokens) {
-            return price == null ? 0 : price.costPicoUsd(promptTokens, cachedTokens, completionTokens);
+        public long costPicoUsd(LlmRequestCompleted e) {
+            if (e.hasReportedCost()) {
+                return Math.round(e.costUsd() * ModelPrice.PICO_USD_PER_USD);
+            }
+            if (price == null || !e.hasUsage()) {
+                return -1;
+            }
+            return price.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens());
         }
 
         /** The provider the price table names for this model, or {@code null}. */

@@ -108,6 +108,47 @@ final class Checks {
     }
 
     /**
+     * A provider name as the GenAI conventions write them ({@code openai}, {@code aws.bedrock}): lower-case
+     * letters, digits, dots, underscores and hyphens, starting with a letter or digit, at most
+     * {@link Event#MAX_PROVIDER_LENGTH} characters, or {@code null}. Free text is refused: it becomes a
+     * metric label.
+     */
+    static @Nullable String provider(@Nullable String value) {
+        if (value == null) {
+            return null;
+        }
+        if (value.isEmpty() || value.length() > Event.MAX_PROVIDER_LENGTH) {
+            throw invalid("provider", "must be 1 to " + Event.MAX_PROVIDER_LENGTH + " characters, was " + value.length());
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            boolean letterOrDigit = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+            if (!letterOrDigit && (i == 0 || (c != '.' && c != '_' && c != '-'))) {
+                throw invalid("provider", "must be lower-case letters, digits, '.', '_' and '-', starting with a"
+                        + " letter or digit, such as openai or aws.bedrock");
+            }
+        }
+        return value;
+    }
+
+    /** An HTTP status, 100 to 599, or {@code null}. */
+    static @Nullable Integer httpStatus(@Nullable Integer value) {
+        if (value != null && (value < 100 || value > 599)) {
+            throw invalid("httpStatus", "must be an HTTP status from 100 to 599, was " + value);
+        }
+        return value;
+    }
+
+    /** An amount in US dollars, finite, 0 to {@link Event#MAX_COST_USD}, or {@code null}. */
+    static @Nullable Double costUsd(@Nullable Double value) {
+        if (value != null && !(value >= 0 && value <= Event.MAX_COST_USD)) {
+            throw invalid("costUsd", "must be an amount from 0 to " + (long) Event.MAX_COST_USD + " US dollars, was "
+                    + value);
+        }
+        return value;
+    }
+
+    /**
      * The timestamp, or now when {@code null}; years 1 to 9999 only, so that it has an epoch millisecond
      * (the store's records keep one) and a four-digit ISO-8601 year.
      */

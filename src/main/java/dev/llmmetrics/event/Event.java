@@ -24,6 +24,15 @@ public sealed interface Event permits LlmRequestStarted, LlmRequestCompleted, Ll
      */
     long MAX_DURATION_MS = 86_400_000L;
 
+    /** The longest provider name accepted, such as {@code openai} or {@code azure.ai.openai}. */
+    int MAX_PROVIDER_LENGTH = 64;
+
+    /**
+     * The largest provider-reported cost of one call accepted, in US dollars: far above any real call, and
+     * low enough to be counted exactly in picodollars in a {@code long}, as the stores count costs.
+     */
+    double MAX_COST_USD = 1_000_000;
+
     /** The earliest timestamp accepted: the first instant of year 1. */
     Instant MIN_TIMESTAMP = Instant.parse("0001-01-01T00:00:00Z");
 

@@ -1,6 +1,7 @@
 package dev.llmmetrics.event;
 
 import java.time.Instant;
+import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -9,15 +10,20 @@ import org.jspecify.annotations.Nullable;
  * <pre>{@code
  * LlmRequestCompleted completed = LlmRequestCompleted.builder(sessionId, "gpt-4o")
  *         .durationMs(2400).promptTokens(2000).completionTokens(500).cachedTokens(1500)
- *         .timeToFirstTokenMs(400L).correlationId(callId).build();
+ *         .timeToFirstTokenMs(400L).correlationId(callId).provider("openai").build();
  * }</pre>
+ *
+ * <p>A response that reported no token usage has {@code null} token counts, not zeros: a builder on which
+ * no count is set builds such an event, and its cached and reasoning tokens are 0.
  *
  * @param sessionId          the session that made the call; not blank
  * @param model              the model called; not blank
  * @param durationMs         how long the call took, in milliseconds; 0 to {@link Event#MAX_DURATION_MS}
- * @param promptTokens       tokens in the prompt; not negative
- * @param completionTokens   tokens in the completion; not negative
- * @param totalTokens        total tokens as reported by the provider; not negative
+ * @param promptTokens       tokens in the prompt; not negative; {@code null} when the response reported no usage
+ * @param completionTokens   tokens in the completion; not negative; {@code null} exactly when
+ *                           {@code promptTokens} is
+ * @param totalTokens        total tokens as reported by the provider; not negative; {@code null} exactly when
+ *                           {@code promptTokens} is
  * @param hasToolCalls       whether the response asked for tool calls
  * @param correlationId      ties this event to the call's STARTED event; {@code null} when none
  * @param timestamp          when the call completed, years 1 to 9999
@@ -28,11 +34,17 @@ import org.jspecify.annotations.Nullable;
  * @param timeToFirstTokenMs for a streamed response, milliseconds from the start of the call to its first
  *                           token, 0 to {@code durationMs}; {@code null} when not streamed or not measured
  * @param eventId            the producer's id of this event, for idempotent retries; {@code null} when none
+ * @param provider           who serves the model, as the GenAI conventions name providers ({@code openai},
+ *                           {@code anthropic}, {@code aws.bedrock}); {@code null} when the producer does not say
+ * @param costUsd            what the call cost in US dollars as the provider or gateway reported it (OpenRouter,
+ *                           LiteLLM), 0 to {@link Event#MAX_COST_USD}; preferred over the cost computed from the
+ *                           price table; {@code null} when not reported
  */
-public record LlmRequestCompleted(String sessionId, String model, long durationMs, int promptTokens,
-                                  int completionTokens, int totalTokens, boolean hasToolCalls,
-                                  @Nullable String correlationId, Instant timestamp, int cachedTokens,
-                                  int reasoningTokens, @Nullable Long timeToFirstTokenMs, @Nullable String eventId)
+public record LlmRequestCompleted(String sessionId, String model, long durationMs, @Nullable Integer promptTokens,
+                                  @Nullable Integer completionTokens, @Nullable Integer totalTokens,
+                                  boolean hasToolCalls, @Nullable String correlationId, Instant timestamp,
+                                  int cachedTokens, int reasoningTokens, @Nullable Long timeToFirstTokenMs,
+                                  @Nullable String eventId, @Nullable String provider, @Nullable Double costUsd)
         implements Event {
 
     /**
@@ -40,37 +52,56 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
      *
      * @throws InvalidEventException naming the first field that is not valid
      */
-    public LlmRequestCompleted(String sessionId, String model, long durationMs, int promptTokens,
-                               int completionTokens, int totalTokens, boolean hasToolCalls,
-                               @Nullable String correlationId, @Nullable Instant timestamp, int cachedTokens,
-                               int reasoningTokens, @Nullable Long timeToFirstTokenMs, @Nullable String eventId) {
+    public LlmRequestCompleted(String sessionId, String model, long durationMs, @Nullable Integer promptTokens,
+                               @Nullable Integer completionTokens, @Nullable Integer totalTokens,
+                               boolean hasToolCalls, @Nullable String correlationId, @Nullable Instant timestamp,
+                               int cachedTokens, int reasoningTokens, @Nullable Long timeToFirstTokenMs,
+                               @Nullable String eventId, @Nullable String provider, @Nullable Double costUsd) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.durationMs = Checks.durationMs("durationMs", durationMs);
-        this.promptTokens = Checks.nonNegative("promptTokens", promptTokens);
-        this.completionTokens = Checks.nonNegative("completionTokens", completionTokens);
-        this.totalTokens = Checks.nonNegative("totalTokens", totalTokens);
+        boolean usage = promptTokens != null;
+        if (usage != (completionTokens != null) || usage != (totalTokens != null)) {
+            throw Checks.invalid(usage != (completionTokens != null) ? "completionTokens" : "totalTokens",
+                    "must be given with promptTokens, completionTokens and totalTokens all or none");
+        }
+        this.promptTokens = usage ? Checks.nonNegative("promptTokens", promptTokens.intValue()) : null;
+        this.completionTokens = usage ? Checks.nonNegative("completionTokens", completionTokens.intValue()) : null;
+        this.totalTokens = usage ? Checks.nonNegative("totalTokens", totalTokens.intValue()) : null;
         this.hasToolCalls = hasToolCalls;
         this.correlationId = Checks.optionalId("correlationId", correlationId);
         this.timestamp = Checks.timestamp(timestamp);
-        Checks.partOf("cachedTokens", cachedTokens, "promptTokens", promptTokens);
+        Checks.partOf("cachedTokens", cachedTokens, "promptTokens", usage ? promptTokens : 0);
         this.cachedTokens = cachedTokens;
-        Checks.partOf("reasoningTokens", reasoningTokens, "completionTokens", completionTokens);
+        Checks.partOf("reasoningTokens", reasoningTokens, "completionTokens", usage ? completionTokens : 0);
         this.reasoningTokens = reasoningTokens;
         if (timeToFirstTokenMs != null) {
             Checks.partOf("timeToFirstTokenMs", timeToFirstTokenMs.longValue(), "durationMs", durationMs);
         }
         this.timeToFirstTokenMs = timeToFirstTokenMs;
         this.eventId = Checks.optionalId("eventId", eventId);
+        this.provider = Checks.provider(provider);
+        this.costUsd = Checks.costUsd(costUsd);
     }
 
     /**
-     * A builder of the event of a call by {@code sessionId} to {@code model}: every count and the duration
-     * 0, the total the sum of prompt and completion tokens, no tool calls, no correlation id, no time to
-     * first token and timestamped when built, unless set.
+     * A builder of the event of a call by {@code sessionId} to {@code model}: duration 0, no usage (until a
+     * token count is set, then the counts not set are 0 and the total the sum of prompt and completion
+     * tokens), no tool calls, no correlation id, no time to first token, no provider, no reported cost and
+     * timestamped when built, unless set.
      */
     public static Builder builder(String sessionId, String model) {
         return new Builder(sessionId, model);
+    }
+
+    /** Whether the response reported its token usage: then the token counts are not {@code null}. */
+    public boolean hasUsage() {
+        return promptTokens != null;
+    }
+
+    /** Whether the provider reported the call's cost. */
+    public boolean hasReportedCost() {
+        return costUsd != null;
     }
 
     /** Whether the call was streamed and its time to first token measured. */
@@ -88,8 +119,8 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         private final String sessionId;
         private final String model;
         private long durationMs;
-        private int promptTokens;
-        private int completionTokens;
+        private @Nullable Integer promptTokens;
+        private @Nullable Integer completionTokens;
         /** The total the provider reported; {@code null} for the sum of prompt and completion tokens. */
         private @Nullable Integer totalTokens;
         private boolean hasToolCalls;
@@ -99,6 +130,8 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         private int cachedTokens;
         private int reasoningTokens;
         private @Nullable Long timeToFirstTokenMs;
+        private @Nullable String provider;
+        private @Nullable Double costUsd;
 
         private Builder(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -111,19 +144,22 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
             return this;
         }
 
-        /** Tokens in the prompt; 0 unless set. */
+        /** Tokens in the prompt; unless set, 0 when another count is set, else no usage. */
         public Builder promptTokens(int promptTokens) {
             this.promptTokens = promptTokens;
             return this;
         }
 
-        /** Tokens in the completion; 0 unless set. */
+        /** Tokens in the completion; unless set, 0 when another count is set, else no usage. */
         public Builder completionTokens(int completionTokens) {
             this.completionTokens = completionTokens;
             return this;
         }
 
-        /** Total tokens as the provider reported them; the sum of prompt and completion tokens unless set. */
+        /**
+         * Total tokens as the provider reported them; unless set, the sum of prompt and completion tokens
+         * when either is set, else no usage.
+         */
         public Builder totalTokens(int totalTokens) {
             this.totalTokens = totalTokens;
             return this;
@@ -174,6 +210,18 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
             return this;
         }
 
+        /** Who serves the model, such as {@code openai}; {@code null}, the default, when not known. */
+        public Builder provider(@Nullable String provider) {
+            this.provider = provider;
+            return this;
+        }
+
+        /** What the call cost in US dollars as the provider reported it; {@code null}, the default, when not reported. */
+        public Builder costUsd(@Nullable Double costUsd) {
+            this.costUsd = costUsd;
+            return this;
+        }
+
         /**
          * The event.
          *
@@ -181,12 +229,16 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
          *                               was not set and the sum of prompt and completion tokens exceeds an int
          */
         public LlmRequestCompleted build() {
-            return new LlmRequestCompleted(sessionId, model, durationMs, promptTokens, completionTokens,
-                    totalTokens != null ? totalTokens : sum(), hasToolCalls, correlationId, timestamp, cachedTokens,
-                    reasoningTokens, timeToFirstTokenMs, eventId);
+            boolean usage = promptTokens != null || completionTokens != null || totalTokens != null;
+            Integer prompt = usage ? Objects.requireNonNullElse(promptTokens, 0) : null;
+            Integer completion = usage ? Objects.requireNonNullElse(completionTokens, 0) : null;
+            Integer total = usage ? (totalTokens != null ? totalTokens : sum(prompt, completion)) : null;
+            return new LlmRequestCompleted(sessionId, model, durationMs, prompt, completion, total, hasToolCalls,
+                    correlationId, timestamp, cachedTokens, reasoningTokens, timeToFirstTokenMs, eventId, provider,
+                    costUsd);
         }
 
-        private int sum() {
+        private static int sum(int promptTokens, int completionTokens) {
             long sum = (long) promptTokens + completionTokens;
             if (sum > Integer.MAX_VALUE) {
                 throw Checks.invalid("totalTokens", "(promptTokens + completionTokens) must be at most "

@@ -8,7 +8,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <pre>{@code
  * LlmRequestFailed failed = LlmRequestFailed.builder(sessionId, "gpt-4o")
- *         .error("RateLimitError: 429").durationMs(120L).correlationId(callId).build();
+ *         .error("RateLimitError: 429").errorType(ErrorType.RATE_LIMIT).httpStatus(429)
+ *         .durationMs(120L).correlationId(callId).build();
  * }</pre>
  *
  * @param sessionId     the session that made the call; not blank
@@ -20,9 +21,18 @@ import org.jspecify.annotations.Nullable;
  *                      {@link Event#MAX_DURATION_MS}; {@code null} when unknown (events from outside the JVM
  *                      often do not know it)
  * @param eventId       the producer's id of this event, for idempotent retries; {@code null} when none
+ * @param errorType     what kind of failure it was, in the {@link ErrorType} vocabulary; when not given but
+ *                      {@code httpStatus} is, the type that status means ({@link ErrorType#ofHttpStatus});
+ *                      {@code null} when neither is known
+ * @param httpStatus    the HTTP status the provider answered, 100 to 599; {@code null} when there was none
+ *                      (a timeout, a refused connection) or it is not known
+ * @param provider      who serves the model, as the GenAI conventions name providers ({@code openai},
+ *                      {@code anthropic}, {@code aws.bedrock}); {@code null} when the producer does not say
  */
 public record LlmRequestFailed(String sessionId, String model, String error, @Nullable String correlationId,
-                               Instant timestamp, @Nullable Long durationMs, @Nullable String eventId) implements Event {
+                               Instant timestamp, @Nullable Long durationMs, @Nullable String eventId,
+                               @Nullable ErrorType errorType, @Nullable Integer httpStatus, @Nullable String provider)
+        implements Event {
 
     /** The longest error text accepted. */
     public static final int MAX_ERROR_LENGTH = 4096;
@@ -33,7 +43,8 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
      * @throws InvalidEventException naming the first field that is not valid
      */
     public LlmRequestFailed(String sessionId, String model, String error, @Nullable String correlationId,
-                            @Nullable Instant timestamp, @Nullable Long durationMs, @Nullable String eventId) {
+                            @Nullable Instant timestamp, @Nullable Long durationMs, @Nullable String eventId,
+                            @Nullable ErrorType errorType, @Nullable Integer httpStatus, @Nullable String provider) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.error = Checks.text("error", error, MAX_ERROR_LENGTH, true);
@@ -44,14 +55,23 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
         }
         this.durationMs = durationMs;
         this.eventId = Checks.optionalId("eventId", eventId);
+        this.httpStatus = Checks.httpStatus(httpStatus);
+        this.errorType = errorType == null && httpStatus != null ? ErrorType.ofHttpStatus(httpStatus) : errorType;
+        this.provider = Checks.provider(provider);
     }
 
     /**
      * A builder of the event of a call by {@code sessionId} to {@code model}; the error is required, the
-     * duration unknown, no correlation id and timestamped when built, unless set.
+     * duration, error type, HTTP status and provider unknown, no correlation id and timestamped when built,
+     * unless set.
      */
     public static Builder builder(String sessionId, String model) {
         return new Builder(sessionId, model);
+    }
+
+    /** The failure's type as a label value: its wire name, {@code _OTHER} when the type is not known. */
+    public String errorTypeLabel() {
+        return (errorType == null ? ErrorType.OTHER : errorType).wireName();
     }
 
     /** Whether the failed call's duration is known. */
@@ -73,6 +93,9 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
         private @Nullable Instant timestamp;
         private @Nullable String eventId;
         private @Nullable Long durationMs;
+        private @Nullable ErrorType errorType;
+        private @Nullable Integer httpStatus;
+        private @Nullable String provider;
 
         private Builder(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -110,13 +133,34 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
         }
 
         /**
+         * What kind of failure it was; {@code null}, the default, for the type {@link #httpStatus} means,
+         * or unknown when there is none.
+         */
+        public Builder errorType(@Nullable ErrorType errorType) {
+            this.errorType = errorType;
+            return this;
+        }
+
+        /** The HTTP status the provider answered; {@code null}, the default, when there was none or it is not known. */
+        public Builder httpStatus(@Nullable Integer httpStatus) {
+            this.httpStatus = httpStatus;
+            return this;
+        }
+
+        /** Who serves the model, such as {@code openai}; {@code null}, the default, when not known. */
+        public Builder provider(@Nullable String provider) {
+            this.provider = provider;
+            return this;
+        }
+
+        /**
          * The event.
          *
          * @throws InvalidEventException naming the first field that is not valid, {@code error} when it was not set
          */
         public LlmRequestFailed build() {
             return new LlmRequestFailed(sessionId, model, Checks.present("error", error), correlationId, timestamp,
-                    durationMs, eventId);
+                    durationMs, eventId, errorType, httpStatus, provider);
         }
     }
 }

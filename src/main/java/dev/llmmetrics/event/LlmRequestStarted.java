@@ -18,9 +18,12 @@ import org.jspecify.annotations.Nullable;
  * @param correlationId ties this event to the call's COMPLETED or FAILED event; {@code null} when none
  * @param timestamp     when the call started, years 1 to 9999
  * @param eventId       the producer's id of this event, for idempotent retries; {@code null} when none
+ * @param provider      who serves the model, as the GenAI conventions name providers ({@code openai},
+ *                      {@code anthropic}, {@code aws.bedrock}); {@code null} when the producer does not say
  */
 public record LlmRequestStarted(String sessionId, String model, int messagesCount, int toolsCount,
-                                @Nullable String correlationId, Instant timestamp, @Nullable String eventId)
+                                @Nullable String correlationId, Instant timestamp, @Nullable String eventId,
+                                @Nullable String provider)
         implements Event {
 
     /**
@@ -29,7 +32,8 @@ public record LlmRequestStarted(String sessionId, String model, int messagesCoun
      * @throws InvalidEventException naming the first field that is not valid
      */
     public LlmRequestStarted(String sessionId, String model, int messagesCount, int toolsCount,
-                             @Nullable String correlationId, @Nullable Instant timestamp, @Nullable String eventId) {
+                             @Nullable String correlationId, @Nullable Instant timestamp, @Nullable String eventId,
+                             @Nullable String provider) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.messagesCount = Checks.nonNegative("messagesCount", messagesCount);
@@ -37,11 +41,12 @@ public record LlmRequestStarted(String sessionId, String model, int messagesCoun
         this.correlationId = Checks.optionalId("correlationId", correlationId);
         this.timestamp = Checks.timestamp(timestamp);
         this.eventId = Checks.optionalId("eventId", eventId);
+        this.provider = Checks.provider(provider);
     }
 
     /**
      * A builder of the event of a call by {@code sessionId} to {@code model}: no messages, no tools, no
-     * correlation id and timestamped when built, unless set.
+     * correlation id, no provider and timestamped when built, unless set.
      */
     public static Builder builder(String sessionId, String model) {
         return new Builder(sessionId, model);
@@ -61,6 +66,7 @@ public record LlmRequestStarted(String sessionId, String model, int messagesCoun
         private @Nullable String correlationId;
         private @Nullable Instant timestamp;
         private @Nullable String eventId;
+        private @Nullable String provider;
 
         private Builder(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -97,13 +103,20 @@ public record LlmRequestStarted(String sessionId, String model, int messagesCoun
             return this;
         }
 
+        /** Who serves the model, such as {@code openai}; {@code null}, the default, when not known. */
+        public Builder provider(@Nullable String provider) {
+            this.provider = provider;
+            return this;
+        }
+
         /**
          * The event.
          *
          * @throws InvalidEventException naming the first field that is not valid
          */
         public LlmRequestStarted build() {
-            return new LlmRequestStarted(sessionId, model, messagesCount, toolsCount, correlationId, timestamp, eventId);
+            return new LlmRequestStarted(sessionId, model, messagesCount, toolsCount, correlationId, timestamp, eventId,
+                    provider);
         }
     }
 }

@@ -80,12 +80,15 @@ final class GenAiMeters {
 
     void completed(LlmRequestCompleted e) {
         success.record(e.durationMs(), TimeUnit.MILLISECONDS);
-        inputTokens.record(e.promptTokens());
-        outputTokens.record(e.completionTokens());
+        if (e.hasUsage()) { // the conventions: token usage is not reported when the response had none
+            inputTokens.record(e.promptTokens());
+            outputTokens.record(e.completionTokens());
+        }
         if (e.hasTimeToFirstToken()) {
             long firstMs = e.timeToFirstTokenMs();
             timeToFirstChunk.get().record(firstMs, TimeUnit.MILLISECONDS);
-            long perChunkNanos = ModelMeters.perOutputTokenNanos(e.durationMs(), firstMs, e.completionTokens());
+            long perChunkNanos = e.hasUsage()
+                    ? ModelMeters.perOutputTokenNanos(e.durationMs(), firstMs, e.completionTokens()) : -1;
             if (perChunkNanos >= 0) {
                 timePerOutputChunk.get().record(perChunkNanos, TimeUnit.NANOSECONDS);
             }

@@ -52,10 +52,11 @@ final class ModelMeters {
         this.label = label;
         this.registry = registry;
         this.genAi = genAi ? new GenAiMeters(label, provider, registry) : null;
-        cost = new LazyMeter<>(() -> counter(COST, "What the completed LLM requests cost in US dollars by the price "
-                + "table, by model; requests of unpriced models are not in it, see llm_unpriced_requests_total"));
-        unpriced = new LazyMeter<>(() -> counter(UNPRICED_REQUESTS,
-                "Completed LLM requests of a model the price table has no price for"));
+        cost = new LazyMeter<>(() -> counter(COST, "What the completed LLM requests cost in US dollars, as the "
+                + "provider reported it or else by the price table, by model; requests of unknown cost are not in it, "
+                + "see llm_unpriced_requests_total"));
+        unpriced = new LazyMeter<>(() -> counter(UNPRICED_REQUESTS, "Completed LLM requests of unknown cost: no cost "
+                + "reported, and no price for the model or no token usage in the response"));
         cachedTokens = new LazyMeter<>(() -> counter(CACHED_TOKENS,
                 "Prompt tokens served from the provider's prompt cache (part of the prompt tokens), by model"));
         reasoningTokens = new LazyMeter<>(() -> counter(REASONING_TOKENS,
@@ -101,10 +102,13 @@ final class ModelMeters {
         finished();
         successes.increment();
         successDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
-        promptTokens.record(e.promptTokens());
-        completionTokens.record(e.completionTokens());
-        if (model.priced()) {
-            cost.get().increment(ModelPrice.usd(model.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens())));
+        if (e.hasUsage()) {
+            promptTokens.record(e.promptTokens());
+            completionTokens.record(e.completionTokens());
+        }
+        long costPicoUsd = model.costPicoUsd(e);
+        if (costPicoUsd >= 0) {
+            cost.get().increment(ModelPrice.usd(costPicoUsd));
         } else {
             unpriced.get().increment();
         }
@@ -117,7 +121,7 @@ final class ModelMeters {
         if (e.hasTimeToFirstToken()) {
             long firstTokenMs = e.timeToFirstTokenMs();
             timeToFirstToken.get().record(firstTokenMs, TimeUnit.MILLISECONDS);
-            long perTokenNanos = perOutputTokenNanos(e.durationMs(), firstTokenMs, e.completionTokens());
+            long perTokenNanos = e.hasUsage() ? perOutputTokenNanos(e.durationMs(), firstTokenMs, e.completionTokens()) : -1;
             if (perTokenNanos >= 0) {
                 timePerOutputToken.get().record(perTokenNanos, TimeUnit.NANOSECONDS);
             }

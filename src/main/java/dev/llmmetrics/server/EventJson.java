@@ -2,6 +2,7 @@ package dev.llmmetrics.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.GenericEvent;
@@ -17,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Turns one JSON event object, with snake_case fields plus {@code type}, into an {@link Event}, and back.
@@ -26,12 +28,12 @@ import java.util.Set;
 final class EventJson {
 
     private static final Set<String> STARTED_FIELDS = Set.of("type", "event_id", "session_id", "model", "messages_count",
-            "tools_count", "correlation_id", "timestamp");
+            "tools_count", "correlation_id", "timestamp", "provider");
     private static final Set<String> COMPLETED_FIELDS = Set.of("type", "event_id", "session_id", "model", "duration_ms",
             "prompt_tokens", "completion_tokens", "total_tokens", "has_tool_calls", "correlation_id", "timestamp",
-            "cached_tokens", "reasoning_tokens", "time_to_first_token_ms");
+            "cached_tokens", "reasoning_tokens", "time_to_first_token_ms", "provider", "cost_usd");
     private static final Set<String> FAILED_FIELDS = Set.of("type", "event_id", "session_id", "model", "error", "duration_ms",
-            "correlation_id", "timestamp");
+            "correlation_id", "timestamp", "error_type", "http_status", "provider");
     private static final Set<String> GENERIC_FIELDS = Set.of("type", "event_id", "session_id", "correlation_id", "timestamp",
             "attributes");
 
@@ -57,7 +59,11 @@ final class EventJson {
             Map.entry("timeToFirstTokenMs", "time_to_first_token_ms"),
             Map.entry("error", "error"),
             Map.entry("attributes", "attributes"),
-            Map.entry("eventId", "event_id"));
+            Map.entry("eventId", "event_id"),
+            Map.entry("provider", "provider"),
+            Map.entry("costUsd", "cost_usd"),
+            Map.entry("errorType", "error_type"),
+            Map.entry("httpStatus", "http_status"));
 
     private EventJson() {
     }
@@ -91,23 +97,28 @@ final class EventJson {
                             .correlationId(string(node, "correlation_id", false))
                             .timestamp(timestamp(node))
                             .eventId(string(node, "event_id", false))
+                            .provider(string(node, "provider", false))
                             .build();
                 }
                 case EventTypes.LLM_REQUEST_COMPLETED -> {
                     onlyFields(node, COMPLETED_FIELDS);
-                    int prompt = integer(node, "prompt_tokens", -1);
-                    int completion = integer(node, "completion_tokens", -1);
                     requirePresent(node, "duration_ms");
-                    requirePresent(node, "prompt_tokens");
-                    requirePresent(node, "completion_tokens");
-                    int total = present(node, "total_tokens") ? integer(node, "total_tokens", 0)
-                            : (int) Math.min(Integer.MAX_VALUE, (long) prompt + completion);
                     Long firstToken = present(node, "time_to_first_token_ms") ? longValue(node, "time_to_first_token_ms") : null;
-                    yield LlmRequestCompleted.builder(string(node, "session_id", true), string(node, "model", true))
+                    LlmRequestCompleted.Builder completed = LlmRequestCompleted.builder(string(node, "session_id", true),
+                            string(node, "model", true));
+                    // Usage is all three counts or none: a response without usage has none (not zeros).
+                    if (present(node, "prompt_tokens") || present(node, "completion_tokens")
+                            || present(node, "total_tokens")) {
+                        requireWithUsage(node, "prompt_tokens");
+                        requireWithUsage(node, "completion_tokens");
+                        int prompt = integer(node, "prompt_tokens", 0);
+                        int completion = integer(node, "completion_tokens", 0);
+                        completed.promptTokens(prompt).completionTokens(completion)
+                                .totalTokens(present(node, "total_tokens") ? integer(node, "total_tokens", 0)
+                                        : (int) Math.min(Integer.MAX_VALUE, (long) prompt + completion));
+                    }
+                    yield completed
                             .durationMs(longValue(node, "duration_ms"))
-                            .promptTokens(prompt)
-                            .completionTokens(completion)
-                            .totalTokens(total)
                             .hasToolCalls(bool(node, "has_tool_calls"))
                             .correlationId(string(node, "correlation_id", false))
                             .timestamp(timestamp(node))
@@ -115,6 +126,8 @@ final class EventJson {
                             .reasoningTokens(integer(node, "reasoning_tokens", 0))
                             .timeToFirstTokenMs(firstToken)
                             .eventId(string(node, "event_id", false))
+                            .provider(string(node, "provider", false))
+                            .costUsd(costUsd(node))
                             .build();
                 }
                 case EventTypes.LLM_REQUEST_FAILED -> {
@@ -126,6 +139,9 @@ final class EventJson {
                             .timestamp(timestamp(node))
                             .durationMs(duration)
                             .eventId(string(node, "event_id", false))
+                            .errorType(errorType(node))
+                            .httpStatus(present(node, "http_status") ? integer(node, "http_status", 0) : null)
+                            .provider(string(node, "provider", false))
                             .build();
                 }
                 default -> {
@@ -154,12 +170,17 @@ final class EventJson {
             node.put("session_id", event.sessionId());
         }
         switch (event) {
-            case LlmRequestStarted e -> node.put("model", e.model()).put("messages_count", e.messagesCount())
-                    .put("tools_count", e.toolsCount());
+            case LlmRequestStarted e -> {
+                node.put("model", e.model()).put("messages_count", e.messagesCount()).put("tools_count", e.toolsCount());
+                putIfPresent(node, "provider", e.provider());
+            }
             case LlmRequestCompleted e -> {
-                node.put("model", e.model()).put("duration_ms", e.durationMs())
-                        .put("prompt_tokens", e.promptTokens()).put("completion_tokens", e.completionTokens())
-                        .put("total_tokens", e.totalTokens()).put("has_tool_calls", e.hasToolCalls());
+                node.put("model", e.model()).put("duration_ms", e.durationMs());
+                if (e.hasUsage()) {
+                    node.put("prompt_tokens", e.promptTokens()).put("completion_tokens", e.completionTokens())
+                            .put("total_tokens", e.totalTokens());
+                }
+                node.put("has_tool_calls", e.hasToolCalls());
                 if (e.cachedTokens() != 0) {
                     node.put("cached_tokens", e.cachedTokens());
                 }
@@ -169,12 +190,23 @@ final class EventJson {
                 if (e.hasTimeToFirstToken()) {
                     node.put("time_to_first_token_ms", e.timeToFirstTokenMs());
                 }
+                putIfPresent(node, "provider", e.provider());
+                if (e.hasReportedCost()) {
+                    node.put("cost_usd", e.costUsd());
+                }
             }
             case LlmRequestFailed e -> {
                 node.put("model", e.model()).put("error", e.error());
                 if (e.hasDuration()) {
                     node.put("duration_ms", e.durationMs());
                 }
+                if (e.errorType() != null) {
+                    node.put("error_type", e.errorType().wireName());
+                }
+                if (e.httpStatus() != null) {
+                    node.put("http_status", e.httpStatus());
+                }
+                putIfPresent(node, "provider", e.provider());
             }
             case GenericEvent e -> {
                 if (!e.attributes().isEmpty()) {
@@ -193,6 +225,46 @@ final class EventJson {
     /** The wire name of a field of the event records, for example {@code cached_tokens}; {@code null} if unknown. */
     static String wireName(String recordField) {
         return WIRE_NAMES.get(recordField);
+    }
+
+    private static void putIfPresent(ObjectNode node, String field, @Nullable String value) {
+        if (value != null) {
+            node.put(field, value);
+        }
+    }
+
+    private static void requireWithUsage(JsonNode node, String field) throws InvalidField {
+        if (!present(node, field)) {
+            throw new InvalidField(field, field + " is required when the event has token usage (prompt_tokens,"
+                    + " completion_tokens and total_tokens come together, or none of them for a response without usage)");
+        }
+    }
+
+    /** The {@code error_type}, one of the {@link ErrorType} vocabulary's wire names; {@code null} when absent. */
+    private static @Nullable ErrorType errorType(JsonNode node) throws InvalidField {
+        String name = string(node, "error_type", false);
+        if (name == null) {
+            return null;
+        }
+        ErrorType type = ErrorType.ofWireName(name);
+        if (type == null) {
+            throw new InvalidField("error_type", "error_type must be one of " + ErrorType.wireNames()
+                    + " (put free text in error)");
+        }
+        return type;
+    }
+
+    /** The {@code cost_usd}, a JSON number; {@code null} when absent. The event checks its range. */
+    private static @Nullable Double costUsd(JsonNode node) throws InvalidField {
+        JsonNode value = node.get("cost_usd");
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isNumber()) {
+            throw new InvalidField("cost_usd", "cost_usd must be a number of US dollars from 0 to "
+                    + (long) Event.MAX_COST_USD);
+        }
+        return value.doubleValue();
     }
 
     private static void onlyFields(JsonNode node, Set<String> allowed) throws InvalidField {

@@ -1,6 +1,7 @@
 package dev.llmmetrics.server;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -12,6 +13,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import com.fasterxml.jackson.databind.util.StdConverter;
+import dev.llmmetrics.cost.CostSource;
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.session.RequestRecord;
 import dev.llmmetrics.session.SessionMetrics;
 import io.helidon.http.HeaderNames;
@@ -47,6 +50,8 @@ final class Json {
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
             .addMixIn(SessionMetrics.class, SessionMetricsMixIn.class)
             .addMixIn(RequestRecord.class, RequestRecordMixIn.class)
+            .addMixIn(ErrorType.class, WireNameMixIn.class)
+            .addMixIn(CostSource.class, WireNameMixIn.class)
             .addModule(new SimpleModule("llm-metrics").addSerializer(Instant.class, ToStringSerializer.instance))
             .build();
 
@@ -92,8 +97,14 @@ final class Json {
     /** A request record's fields, in the order its clients read them. */
     @JsonPropertyOrder({"timestamp", "model", "duration_ms", "prompt_tokens", "completion_tokens", "total_tokens",
             "has_tool_calls", "success", "error", "cached_tokens", "reasoning_tokens", "time_to_first_token_ms",
-            "cost_usd"})
+            "cost_usd", "cost_source", "provider", "error_type", "http_status"})
     private abstract static class RequestRecordMixIn {
+    }
+
+    /** An enum of the library's vocabularies is written by its wire name, such as {@code rate_limit}. */
+    private abstract static class WireNameMixIn {
+        @JsonValue
+        abstract String wireName();
     }
 
     /**
@@ -106,14 +117,14 @@ final class Json {
                        long totalCompletionTokens, long totalTokens, double averageTokensPerRequest,
                        long requestsWithTools, List<RequestRecord> requests, Double totalCostUsd,
                        long unpricedRequests, double tokenEfficiency, long totalCachedTokens,
-                       long totalReasoningTokens) {
+                       long totalReasoningTokens, long requestsWithoutUsage) {
 
         static SessionView of(SessionMetrics m) {
             return new SessionView(m.sessionId(), m.totalRequests(), m.successfulRequests(), m.failedRequests(),
                     m.totalDurationMs(), m.averageDurationMs(), m.totalPromptTokens(), m.totalCompletionTokens(),
                     m.totalTokens(), m.averageTokensPerRequest(), m.requestsWithTools(), m.requests(),
                     m.totalCostUsd(), m.cost().unpricedRequests(), m.tokenEfficiency(), m.totalCachedTokens(),
-                    m.totalReasoningTokens());
+                    m.totalReasoningTokens(), m.requestsWithoutUsage());
         }
 
         /** {@link #of} as the converter the session's mix-in names. */

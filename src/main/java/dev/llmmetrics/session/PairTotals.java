@@ -15,7 +15,7 @@ public final class PairTotals {
     public enum Figure {
         SUCCESSES, FAILURES, TOOL_CALL_REQUESTS, DURATION_MS, MAX_DURATION_MS, PROMPT_TOKENS, MAX_PROMPT_TOKENS,
         COMPLETION_TOKENS, MAX_COMPLETION_TOKENS, TOTAL_TOKENS, CACHED_TOKENS, REASONING_TOKENS, PRICED_REQUESTS,
-        COST_PICO_USD
+        COST_PICO_USD, NO_USAGE_REQUESTS
     }
 
     private final String label;
@@ -33,6 +33,7 @@ public final class PairTotals {
     private long reasoningTokens;
     private long pricedRequests;
     private long costPicoUsd;
+    private long noUsageRequests;
 
     /** A pair with no request yet. */
     public PairTotals(String label) {
@@ -47,19 +48,23 @@ public final class PairTotals {
     /**
      * Adds a completed request.
      *
-     * @param cost what it cost in picodollars, or -1 when its model has no price
+     * @param cost what it cost in picodollars, or -1 when not known
      */
     public void completed(LlmRequestCompleted e, long cost) {
         successes++;
         durationMs += e.durationMs();
         maxDurationMs = Math.max(maxDurationMs, e.durationMs());
-        promptTokens += e.promptTokens();
-        maxPromptTokens = Math.max(maxPromptTokens, e.promptTokens());
-        completionTokens += e.completionTokens();
-        maxCompletionTokens = Math.max(maxCompletionTokens, e.completionTokens());
-        totalTokens += e.totalTokens();
-        cachedTokens += e.cachedTokens();
-        reasoningTokens += e.reasoningTokens();
+        if (e.hasUsage()) {
+            promptTokens += e.promptTokens();
+            maxPromptTokens = Math.max(maxPromptTokens, e.promptTokens());
+            completionTokens += e.completionTokens();
+            maxCompletionTokens = Math.max(maxCompletionTokens, e.completionTokens());
+            totalTokens += e.totalTokens();
+            cachedTokens += e.cachedTokens();
+            reasoningTokens += e.reasoningTokens();
+        } else {
+            noUsageRequests++;
+        }
         if (e.hasToolCalls()) {
             toolCallRequests++;
         }
@@ -101,6 +106,7 @@ public final class PairTotals {
             case REASONING_TOKENS -> reasoningTokens;
             case PRICED_REQUESTS -> pricedRequests;
             case COST_PICO_USD -> costPicoUsd;
+            case NO_USAGE_REQUESTS -> noUsageRequests;
         };
     }
 
@@ -121,6 +127,7 @@ public final class PairTotals {
             case REASONING_TOKENS -> reasoningTokens = value;
             case PRICED_REQUESTS -> pricedRequests = value;
             case COST_PICO_USD -> costPicoUsd = value;
+            case NO_USAGE_REQUESTS -> noUsageRequests = value;
         }
     }
 
@@ -166,6 +173,7 @@ public final class PairTotals {
             t.reasoningTokens += p.reasoningTokens;
             t.pricedRequests += p.pricedRequests;
             t.costPicoUsd = saturatedAdd(t.costPicoUsd, p.costPicoUsd);
+            t.noUsageRequests += p.noUsageRequests;
         }
         return SessionMetrics.builder(sessionId, lastActive)
                 .successfulRequests(t.successes)
@@ -178,6 +186,7 @@ public final class PairTotals {
                 .requests(records)
                 .totalCachedTokens(t.cachedTokens)
                 .totalReasoningTokens(t.reasoningTokens)
+                .requestsWithoutUsage(t.noUsageRequests)
                 .cost(new SessionCost(t.pricedRequests, t.successes - t.pricedRequests, t.costPicoUsd))
                 .build();
     }

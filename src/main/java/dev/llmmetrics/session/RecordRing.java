@@ -2,19 +2,26 @@ package dev.llmmetrics.session;
 
 import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.CostSource;
 import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.event.ErrorType;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The most recent request records of one session, in a ring of fixed-width rows.
  *
  * <p>Each record is four {@code long}s in one array: timestamp; duration and time to first token; prompt
- * and completion tokens; total tokens, the model's {@link ModelCatalog} number and flags. Side arrays
- * appear only once a session needs them: error texts, cached and reasoning tokens, costs, and the names of
- * models past the catalog's numbered ones. The arrays grow by half up to the bound, so a short session does
+ * and completion tokens; total tokens, the model's {@link ModelCatalog} number and flags (success, tool
+ * calls, no usage, reported cost, a failure's error type and HTTP status). Side arrays appear only once a
+ * session needs them: error texts, cached and reasoning tokens, costs, providers, and the names of models
+ * past the catalog's numbered ones. The arrays grow by half up to the bound, so a short session does
  * not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the owning
  * {@link SessionState} guards it.
  */
@@ -28,6 +35,16 @@ final class RecordRing {
     /** The model's number plus one (0: the name is in {@link #unnumbered}) sits above the two flags. */
     private static final int MODEL_SHIFT = 2;
     private static final long MODEL_MASK = 0x7FF;
+    /** Set when the response reported no token usage (every failure): the token counts are then absent. */
+    private static final long NO_USAGE = 1L << 13;
+    /** Set when the cost is the one the provider reported, not the price table's. */
+    private static final long COST_REPORTED = 1L << 14;
+    /** A failure's {@link ErrorType} ordinal plus one (0: not known), four bits. */
+    private static final int ERROR_TYPE_SHIFT = 15;
+    private static final long ERROR_TYPE_MASK = 0xF;
+    /** A failure's HTTP status (0: not known), ten bits. */
+    private static final int HTTP_STATUS_SHIFT = 19;
+    private static final long HTTP_STATUS_MASK = 0x3FF;
     /** Heap layout figures of a 64-bit JVM with compressed references, for {@link #bytes()}. */
     static final long ARRAY_HEADER = 16;
     static final long REFERENCE = 4;
@@ -39,6 +56,8 @@ final class RecordRing {
     private int capacity;
     /** Names of models without a number, per slot; {@code null} until a record has one. */
     private String[] unnumbered;
+    /** Providers the events named, per slot; {@code null} until a record has one. */
+    private String[] providers;
     private String[] errors;
     /** What the error texts held in {@link #errors} take on the heap, by {@link #textBytes}. */
     private long errorBytes;
@@ -60,14 +79,57 @@ final class RecordRing {
     }
 
     /**
-     * Adds a record, overwriting the oldest when the ring is at its bound.
+     * Adds a completed request, overwriting the oldest record when the ring is at its bound.
      *
-     * @param model        the model; its name is kept only when it has no number
-     * @param firstTokenMs time to first token, or -1 when unknown; at most {@code durationMs}
-     * @param costPicoUsd  what the request cost, or -1 when unpriced
+     * @param model       the event's model; its name is kept only when it has no number
+     * @param costPicoUsd what the request cost, or -1 when not known
      */
-    void add(long timestampMs, Model model, long durationMs, long firstTokenMs, int prompt, int completion,
-             int total, int cached, int reasoning, boolean success, boolean toolCalls, String error, long costPicoUsd) {
+    void completed(LlmRequestCompleted e, Model model, long costPicoUsd) {
+        long flags = SUCCESS | (e.hasToolCalls() ? TOOL_CALLS : 0) | (e.hasUsage() ? 0 : NO_USAGE)
+                | (e.hasReportedCost() ? COST_REPORTED : 0);
+        int slot = add(e.timestamp().toEpochMilli(), model, e.durationMs(),
+                e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1,
+                e.hasUsage() ? e.promptTokens() : 0, e.hasUsage() ? e.completionTokens() : 0,
+                e.hasUsage() ? e.totalTokens() : 0, flags, null, e.provider());
+        if ((e.cachedTokens() | e.reasoningTokens()) != 0 && parts == null) {
+            parts = new long[capacity];
+            arrayBytes = countArrays();
+        }
+        if (parts != null) {
+            parts[slot] = ((long) e.cachedTokens() << 32) | (e.reasoningTokens() & LOW_32);
+        }
+        if (costPicoUsd >= 0 && costs == null) {
+            costs = new long[capacity];
+            arrayBytes = countArrays();
+        }
+        if (costs != null) {
+            costs[slot] = costPicoUsd + 1;
+        }
+    }
+
+    /**
+     * Adds a failed request, overwriting the oldest record when the ring is at its bound.
+     *
+     * @param model the event's model; its name is kept only when it has no number
+     * @param error the error text to keep
+     */
+    void failed(LlmRequestFailed e, Model model, String error) {
+        long flags = NO_USAGE
+                | (e.errorType() == null ? 0 : (e.errorType().ordinal() + 1L) << ERROR_TYPE_SHIFT)
+                | (e.httpStatus() == null ? 0 : (long) e.httpStatus() << HTTP_STATUS_SHIFT);
+        int slot = add(e.timestamp().toEpochMilli(), model, e.hasDuration() ? e.durationMs() : 0L, -1, 0, 0, 0,
+                flags, error, e.provider());
+        if (parts != null) {
+            parts[slot] = 0;
+        }
+        if (costs != null) {
+            costs[slot] = 0;
+        }
+    }
+
+    /** Writes the row and the side arrays every record has a slot in; returns the record's slot. */
+    private int add(long timestampMs, Model model, long durationMs, long firstTokenMs, int prompt, int completion,
+                    int total, long flags, @Nullable String error, @Nullable String provider) {
         int modelId = model.number();
         int slot;
         if (size < capacity) {
@@ -86,14 +148,20 @@ final class RecordRing {
         // token plus one (0 when unknown) in the high half.
         rows[row + 1] = ((firstTokenMs + 1) << 32) | durationMs;
         rows[row + 2] = ((long) prompt << 32) | (completion & LOW_32);
-        rows[row + 3] = ((long) total << 32) | ((modelId + 1L) << MODEL_SHIFT) | (success ? SUCCESS : 0)
-                | (toolCalls ? TOOL_CALLS : 0);
+        rows[row + 3] = ((long) total << 32) | ((modelId + 1L) << MODEL_SHIFT) | flags;
         if (modelId < 0 && unnumbered == null) {
             unnumbered = new String[capacity];
             arrayBytes = countArrays();
         }
         if (unnumbered != null) {
             unnumbered[slot] = modelId < 0 ? model.name() : null;
+        }
+        if (provider != null && providers == null) {
+            providers = new String[capacity];
+            arrayBytes = countArrays();
+        }
+        if (providers != null) {
+            providers[slot] = provider;
         }
         if (error != null && errors == null) {
             errors = new String[capacity];
@@ -109,20 +177,7 @@ final class RecordRing {
             }
             errors[slot] = error;
         }
-        if ((cached | reasoning) != 0 && parts == null) {
-            parts = new long[capacity];
-            arrayBytes = countArrays();
-        }
-        if (parts != null) {
-            parts[slot] = ((long) cached << 32) | (reasoning & LOW_32);
-        }
-        if (costPicoUsd >= 0 && costs == null) {
-            costs = new long[capacity];
-            arrayBytes = countArrays();
-        }
-        if (costs != null) {
-            costs[slot] = costPicoUsd + 1;
-        }
+        return slot;
     }
 
     /** The records, oldest first, their model names read in {@code catalog}. */
@@ -143,11 +198,14 @@ final class RecordRing {
             String model = modelNumber == 0 ? unnumbered[slot] : catalog.model(modelNumber - 1).name();
             long firstTokenPlusOne = durations >>> 32;
             long costPlusOne = costs == null ? 0 : costs[slot];
+            boolean usage = (totalAndFlags & NO_USAGE) == 0;
+            int errorType = (int) ((totalAndFlags >>> ERROR_TYPE_SHIFT) & ERROR_TYPE_MASK);
+            int httpStatus = (int) ((totalAndFlags >>> HTTP_STATUS_SHIFT) & HTTP_STATUS_MASK);
             list.add(RequestRecord.builder(Instant.ofEpochMilli(rows[row]), model)
                     .durationMs(durations & LOW_32)
-                    .promptTokens(prompt)
-                    .completionTokens(completion)
-                    .totalTokens((int) (totalAndFlags >>> 32))
+                    .promptTokens(usage ? prompt : null)
+                    .completionTokens(usage ? completion : null)
+                    .totalTokens(usage ? (int) (totalAndFlags >>> 32) : null)
                     .hasToolCalls((totalAndFlags & TOOL_CALLS) != 0)
                     .success(success)
                     .error(errors == null ? null : errors[slot])
@@ -155,6 +213,11 @@ final class RecordRing {
                     .reasoningTokens((int) part)
                     .timeToFirstTokenMs(firstTokenPlusOne == 0 ? null : firstTokenPlusOne - 1)
                     .costUsd(costPlusOne == 0 ? null : ModelPrice.usd(costPlusOne - 1))
+                    .costSource(costPlusOne == 0 ? null
+                            : (totalAndFlags & COST_REPORTED) != 0 ? CostSource.PROVIDER : CostSource.PRICE_TABLE)
+                    .provider(providers == null ? null : providers[slot])
+                    .errorType(errorType == 0 ? null : ErrorType.values()[errorType - 1])
+                    .httpStatus(httpStatus == 0 ? null : httpStatus)
                     .build());
         }
         return list;
@@ -180,6 +243,10 @@ final class RecordRing {
         }
         if (costs != null) {
             bytes += ARRAY_HEADER + 8L * costs.length;
+        }
+        if (providers != null) {
+            // The names are the events' own strings, one per record at most: counted at their bound.
+            bytes += ARRAY_HEADER + (REFERENCE + STRING_HEADER + Event.MAX_PROVIDER_LENGTH) * (long) providers.length;
         }
         if (unnumbered != null) {
             // The names are the events' own strings, one per record at most: counted at the ids' bound.
@@ -212,6 +279,9 @@ final class RecordRing {
         }
         if (errors != null) {
             errors = Arrays.copyOf(errors, newCapacity);
+        }
+        if (providers != null) {
+            providers = Arrays.copyOf(providers, newCapacity);
         }
         if (parts != null) {
             parts = Arrays.copyOf(parts, newCapacity);

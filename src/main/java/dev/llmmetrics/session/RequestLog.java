@@ -25,6 +25,11 @@ final class RequestLog {
     }
 
     /** Logs {@code event} and, for a finished request, its session's totals; call under the session's monitor. */
+    /** The tokens of a completed request as the log line gives them. */
+    private static String tokens(LlmRequestCompleted e) {
+        return e.hasUsage() ? e.totalTokens() + " tokens" : "no token usage";
+    }
+
     static void logged(Event event, SessionState session) {
         if (!LOG.isLoggable(Level.INFO)) {
             return;
@@ -32,8 +37,8 @@ final class RequestLog {
         switch (event) {
             case LlmRequestStarted e -> LOG.log(Level.INFO, "LLM request started for session {0}", e.sessionId());
             case LlmRequestCompleted e -> {
-                LOG.log(Level.INFO, "LLM request completed for session {0}: {1}ms, {2} tokens",
-                        e.sessionId(), String.valueOf(e.durationMs()), String.valueOf(e.totalTokens()));
+                LOG.log(Level.INFO, "LLM request completed for session {0}: {1}ms, {2}",
+                        e.sessionId(), String.valueOf(e.durationMs()), tokens(e));
                 totals(session);
             }
             case LlmRequestFailed e -> {

@@ -1,5 +1,7 @@
 package dev.llmmetrics.session;
 
+import dev.llmmetrics.cost.CostSource;
+import dev.llmmetrics.event.ErrorType;
 import java.time.Instant;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
@@ -10,32 +12,46 @@ import org.jspecify.annotations.Nullable;
  * @param timestamp        when the request completed or failed
  * @param model            the model called
  * @param durationMs       how long it took in milliseconds; 0 for a failure of unknown duration
- * @param promptTokens     prompt tokens; 0 for a failure
- * @param completionTokens completion tokens; 0 for a failure
- * @param totalTokens      total tokens; 0 for a failure
+ * @param promptTokens     prompt tokens; {@code null} when the response reported no usage, always for a failure
+ * @param completionTokens completion tokens; {@code null} exactly when {@code promptTokens} is
+ * @param totalTokens      total tokens; {@code null} exactly when {@code promptTokens} is
  * @param hasToolCalls     whether the response asked for tool calls
  * @param success          whether the request completed
  * @param error            what went wrong, {@code null} for a success
- * @param cachedTokens     of the prompt tokens, those served from the provider's cache; 0 for a failure
- * @param reasoningTokens  of the completion tokens, those spent reasoning; 0 for a failure
+ * @param cachedTokens     of the prompt tokens, those served from the provider's cache; 0 without usage
+ * @param reasoningTokens  of the completion tokens, those spent reasoning; 0 without usage
  * @param timeToFirstTokenMs time to the first token of a streamed response; {@code null} when unknown,
  *                         always for a failure
- * @param costUsd          what the request cost in US dollars by the store's price table; {@code null} when
- *                         the model has no price, and for a failure
+ * @param costUsd          what the request cost in US dollars; {@code null} when not known (no reported cost,
+ *                         and no price for the model or no usage), always for a failure
+ * @param costSource       where {@code costUsd} comes from; {@code null} exactly when it is
+ * @param provider         who serves the model, as the event said; {@code null} when it did not
+ * @param errorType        what kind of failure it was; {@code null} for a success and when not known
+ * @param httpStatus       the HTTP status of a failure, when known; {@code null} for a success
  */
-public record RequestRecord(Instant timestamp, String model, long durationMs, int promptTokens, int completionTokens,
-                            int totalTokens, boolean hasToolCalls, boolean success, @Nullable String error,
-                            int cachedTokens, int reasoningTokens, @Nullable Long timeToFirstTokenMs,
-                            @Nullable Double costUsd) {
+public record RequestRecord(Instant timestamp, String model, long durationMs, @Nullable Integer promptTokens,
+                            @Nullable Integer completionTokens, @Nullable Integer totalTokens, boolean hasToolCalls,
+                            boolean success, @Nullable String error, int cachedTokens, int reasoningTokens,
+                            @Nullable Long timeToFirstTokenMs, @Nullable Double costUsd,
+                            @Nullable CostSource costSource, @Nullable String provider,
+                            @Nullable ErrorType errorType, @Nullable Integer httpStatus) {
 
-    /** Checks the record is self-consistent: a success has no error, a failure has no tokens, time or cost. */
+    /**
+     * Checks the record is self-consistent: token counts all or none, a success has no error, a failure has
+     * no tokens, time or cost.
+     */
     public RequestRecord {
         Objects.requireNonNull(timestamp, "timestamp");
         Objects.requireNonNull(model, "model");
-        if (durationMs < 0 || promptTokens < 0 || completionTokens < 0 || totalTokens < 0) {
+        boolean usage = promptTokens != null;
+        if (usage != (completionTokens != null) || usage != (totalTokens != null)) {
+            throw new IllegalArgumentException("prompt, completion and total tokens are all given or none");
+        }
+        if (durationMs < 0 || usage && (promptTokens < 0 || completionTokens < 0 || totalTokens < 0)) {
             throw new IllegalArgumentException("durationMs and token counts must not be negative");
         }
-        if (cachedTokens < 0 || cachedTokens > promptTokens || reasoningTokens < 0 || reasoningTokens > completionTokens) {
+        if (cachedTokens < 0 || cachedTokens > (usage ? promptTokens : 0) || reasoningTokens < 0
+                || reasoningTokens > (usage ? completionTokens : 0)) {
             throw new IllegalArgumentException("cached tokens must be part of the prompt, reasoning tokens of the completion");
         }
         if (timeToFirstTokenMs != null && (timeToFirstTokenMs < 0 || timeToFirstTokenMs > durationMs)) {
@@ -44,20 +60,23 @@ public record RequestRecord(Instant timestamp, String model, long durationMs, in
         if (costUsd != null && !(costUsd >= 0 && Double.isFinite(costUsd))) {
             throw new IllegalArgumentException("costUsd must be a finite amount, not negative");
         }
-        if (success && error != null) {
-            throw new IllegalArgumentException("a successful request has no error");
+        if ((costUsd == null) != (costSource == null)) {
+            throw new IllegalArgumentException("a cost has a source, and only a cost has one");
         }
-        if (!success && (error == null || promptTokens != 0 || completionTokens != 0 || totalTokens != 0 || hasToolCalls
-                || timeToFirstTokenMs != null || costUsd != null)) {
+        if (httpStatus != null && (httpStatus < 100 || httpStatus > 599)) {
+            throw new IllegalArgumentException("httpStatus must be 100 to 599");
+        }
+        if (success && (error != null || errorType != null || httpStatus != null)) {
+            throw new IllegalArgumentException("a successful request has no error, error type or HTTP status");
+        }
+        if (!success && (error == null || usage || hasToolCalls || timeToFirstTokenMs != null || costUsd != null)) {
             throw new IllegalArgumentException("a failed request has an error and no tokens, tool calls, time to first token or cost");
         }
     }
 
-    /** A record without cached or reasoning tokens, time to first token or cost. */
-    public RequestRecord(Instant timestamp, String model, long durationMs, int promptTokens, int completionTokens,
-                         int totalTokens, boolean hasToolCalls, boolean success, String error) {
-        this(timestamp, model, durationMs, promptTokens, completionTokens, totalTokens, hasToolCalls, success, error,
-                0, 0, null, null);
+    /** Whether the response reported its token usage: then the token counts are not {@code null}. */
+    public boolean hasUsage() {
+        return promptTokens != null;
     }
 
     /** A builder of a request record; every other value starts at zero, false or absent. */
@@ -70,9 +89,9 @@ public record RequestRecord(Instant timestamp, String model, long durationMs, in
         private final Instant timestamp;
         private final String model;
         private long durationMs;
-        private int promptTokens;
-        private int completionTokens;
-        private int totalTokens;
+        private @Nullable Integer promptTokens;
+        private @Nullable Integer completionTokens;
+        private @Nullable Integer totalTokens;
         private boolean hasToolCalls;
         private boolean success = true;
         private @Nullable String error;
@@ -80,6 +99,10 @@ public record RequestRecord(Instant timestamp, String model, long durationMs, in
         private int reasoningTokens;
         private @Nullable Long timeToFirstTokenMs;
         private @Nullable Double costUsd;
+        private @Nullable CostSource costSource;
+        private @Nullable String provider;
+        private @Nullable ErrorType errorType;
+        private @Nullable Integer httpStatus;
 
         private Builder(Instant timestamp, String model) {
             this.timestamp = timestamp;
@@ -92,20 +115,20 @@ public record RequestRecord(Instant timestamp, String model, long durationMs, in
             return this;
         }
 
-        /** Prompt tokens. */
-        public Builder promptTokens(int promptTokens) {
+        /** Prompt tokens; {@code null}, the default, when the response reported no usage. */
+        public Builder promptTokens(@Nullable Integer promptTokens) {
             this.promptTokens = promptTokens;
             return this;
         }
 
-        /** Completion tokens. */
-        public Builder completionTokens(int completionTokens) {
+        /** Completion tokens; {@code null}, the default, when the response reported no usage. */
+        public Builder completionTokens(@Nullable Integer completionTokens) {
             this.completionTokens = completionTokens;
             return this;
         }
 
-        /** Total tokens. */
-        public Builder totalTokens(int totalTokens) {
+        /** Total tokens; {@code null}, the default, when the response reported no usage. */
+        public Builder totalTokens(@Nullable Integer totalTokens) {
             this.totalTokens = totalTokens;
             return this;
         }
@@ -152,10 +175,35 @@ public record RequestRecord(Instant timestamp, String model, long durationMs, in
             return this;
         }
 
+        /** Where the cost comes from; given exactly when the cost is. */
+        public Builder costSource(@Nullable CostSource costSource) {
+            this.costSource = costSource;
+            return this;
+        }
+
+        /** Who serves the model. */
+        public Builder provider(@Nullable String provider) {
+            this.provider = provider;
+            return this;
+        }
+
+        /** What kind of failure it was. */
+        public Builder errorType(@Nullable ErrorType errorType) {
+            this.errorType = errorType;
+            return this;
+        }
+
+        /** The HTTP status of a failure. */
+        public Builder httpStatus(@Nullable Integer httpStatus) {
+            this.httpStatus = httpStatus;
+            return this;
+        }
+
         /** The requestRecord; throws {@link IllegalArgumentException} when its values disagree. */
         public RequestRecord build() {
             return new RequestRecord(timestamp, model, durationMs, promptTokens, completionTokens, totalTokens, hasToolCalls,
-                    success, error, cachedTokens, reasoningTokens, timeToFirstTokenMs, costUsd);
+                    success, error, cachedTokens, reasoningTokens, timeToFirstTokenMs, costUsd, costSource, provider, errorType,
+                    httpStatus);
         }
     }
 }

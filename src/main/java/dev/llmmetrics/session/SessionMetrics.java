@@ -11,7 +11,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>{@code totalDurationMs} and both averages are over
  * <em>successful</em> requests, and a failed request counts in {@code totalRequests} and
- * {@code failedRequests} with zero tokens. The aggregates are exact over every request the session
+ * {@code failedRequests} with zero tokens. A completed request whose response reported no token usage
+ * adds nothing to the token sums and counts in {@code requestsWithoutUsage}. The aggregates are exact over every request the session
  * ever made, while {@code requests} holds only the most recent ones (the store's per-session bound),
  * oldest first.
  *
@@ -28,13 +29,15 @@ import org.jspecify.annotations.Nullable;
  * @param requests              the most recent request records, oldest first
  * @param totalCachedTokens     summed cached prompt tokens (part of {@code totalPromptTokens})
  * @param totalReasoningTokens  summed reasoning tokens (part of {@code totalCompletionTokens})
- * @param cost                  what the successful requests cost, by the store's price table
+ * @param cost                  what the successful requests cost, as their providers reported it or else by
+ *                              the store's price table
+ * @param requestsWithoutUsage  successful requests whose response reported no token usage
  */
 public record SessionMetrics(String sessionId, long totalRequests, long successfulRequests, long failedRequests,
                              long totalDurationMs, long totalPromptTokens, long totalCompletionTokens,
                              long totalTokens, long requestsWithTools, Instant lastActive,
                              List<RequestRecord> requests, long totalCachedTokens, long totalReasoningTokens,
-                             SessionCost cost) {
+                             SessionCost cost, long requestsWithoutUsage) {
 
     /** Checks the aggregates are consistent and copies the record list. */
     public SessionMetrics {
@@ -49,6 +52,9 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
                 || totalReasoningTokens < 0 || totalReasoningTokens > totalCompletionTokens) {
             throw new IllegalArgumentException("cached tokens must be part of the prompt, reasoning tokens of the completion");
         }
+        if (requestsWithoutUsage < 0 || requestsWithoutUsage > successfulRequests) {
+            throw new IllegalArgumentException("requestsWithoutUsage must be between 0 and successfulRequests");
+        }
         Objects.requireNonNull(cost, "cost");
         if (cost.pricedRequests() + cost.unpricedRequests() != successfulRequests) {
             throw new IllegalArgumentException("every successful request is either priced or unpriced");
@@ -59,7 +65,7 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
     public SessionMetrics withoutRequests() {
         return new SessionMetrics(sessionId, totalRequests, successfulRequests, failedRequests, totalDurationMs,
                 totalPromptTokens, totalCompletionTokens, totalTokens, requestsWithTools, lastActive, List.of(),
-                totalCachedTokens, totalReasoningTokens, cost);
+                totalCachedTokens, totalReasoningTokens, cost, requestsWithoutUsage);
     }
 
     /**
@@ -83,16 +89,23 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
         return averageOverSuccessful(totalDurationMs);
     }
 
-    /** Mean total tokens of the successful requests, rounded to 2 decimals; 0 when there is none. */
+    /**
+     * Mean total tokens of the successful requests that reported usage, rounded to 2 decimals; 0 when there
+     * is none.
+     */
     public double averageTokensPerRequest() {
-        return averageOverSuccessful(totalTokens);
+        return average(totalTokens, successfulRequests - requestsWithoutUsage);
     }
 
     private double averageOverSuccessful(long sum) {
-        if (successfulRequests == 0) {
+        return average(sum, successfulRequests);
+    }
+
+    private static double average(long sum, long count) {
+        if (count == 0) {
             return 0.0;
         }
-        return Math.round((double) sum / successfulRequests * 100.0) / 100.0;
+        return Math.round((double) sum / count * 100.0) / 100.0;
     }
 
     /** A builder of a session's snapshot: its total is the sum of its successful and failed requests; every other value starts at zero, false or absent. */
@@ -115,6 +128,7 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
         private long totalCachedTokens;
         private long totalReasoningTokens;
         private @Nullable SessionCost cost;
+        private long requestsWithoutUsage;
 
         private Builder(String sessionId, Instant lastActive) {
             this.sessionId = sessionId;
@@ -181,6 +195,12 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
             return this;
         }
 
+        /** Successful requests whose response reported no token usage. */
+        public Builder requestsWithoutUsage(long requestsWithoutUsage) {
+            this.requestsWithoutUsage = requestsWithoutUsage;
+            return this;
+        }
+
         /** What the successful requests cost; all unpriced unless set. */
         public Builder cost(@Nullable SessionCost cost) {
             this.cost = cost;
@@ -192,7 +212,7 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
             return new SessionMetrics(sessionId, successfulRequests + failedRequests, successfulRequests, failedRequests,
                     totalDurationMs, totalPromptTokens, totalCompletionTokens, totalTokens, requestsWithTools, lastActive,
                     requests, totalCachedTokens, totalReasoningTokens,
-                    cost != null ? cost : new SessionCost(0, successfulRequests, 0));
+                    cost != null ? cost : new SessionCost(0, successfulRequests, 0), requestsWithoutUsage);
         }
     }
 }

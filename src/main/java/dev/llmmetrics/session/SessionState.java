@@ -72,12 +72,10 @@ final class SessionState {
      * @return whether its figures went to the session's {@code _other} pair for want of room
      */
     boolean add(LlmRequestCompleted e, Model model, long nowMs) {
-        long cost = model.priced() ? model.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens()) : -1;
+        long cost = model.costPicoUsd(e);
         PairTotals pair = pair(model.label());
         pair.completed(e, cost);
-        records.add(e.timestamp().toEpochMilli(), model, e.durationMs(),
-                e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1, e.promptTokens(), e.completionTokens(),
-                e.totalTokens(), e.cachedTokens(), e.reasoningTokens(), true, e.hasToolCalls(), null, cost);
+        records.completed(e, model, cost);
         lastActiveMs = nowMs;
         return folded(pair, model);
     }
@@ -86,9 +84,7 @@ final class SessionState {
     boolean add(LlmRequestFailed e, Model model, long nowMs) {
         PairTotals pair = pair(model.label());
         pair.failed();
-        long duration = e.hasDuration() ? e.durationMs() : 0L;
-        records.add(e.timestamp().toEpochMilli(), model, duration, -1, 0, 0, 0, 0, 0, false, false,
-                SessionStore.keptError(e.error()), -1);
+        records.failed(e, model, SessionStore.keptError(e.error()));
         lastActiveMs = nowMs;
         return folded(pair, model);
     }

@@ -149,6 +149,73 @@ class EventValidationTest {
     }
 
     @Test
+    void aCompletedEventWithoutTokenCountsHasNoUsageAndPartialUsageIsRefused() {
+        LlmRequestCompleted none = LlmRequestCompleted.builder("s", "m").durationMs(10).build();
+        assertFalse(none.hasUsage());
+        assertNull(none.promptTokens());
+        assertNull(none.completionTokens());
+        assertNull(none.totalTokens());
+        LlmRequestCompleted promptOnly = LlmRequestCompleted.builder("s", "m").promptTokens(7).build();
+        assertTrue(promptOnly.hasUsage());
+        assertEquals(0, promptOnly.completionTokens(), "a builder's unset count is 0 once another is set");
+        assertEquals(7, promptOnly.totalTokens());
+        rejectsNaming("cachedTokens", () -> LlmRequestCompleted.builder("s", "m").cachedTokens(1).build());
+        rejectsNaming("reasoningTokens", () -> LlmRequestCompleted.builder("s", "m").reasoningTokens(1).build());
+        rejectsNaming("completionTokens", () -> new LlmRequestCompleted("s", "m", 1, 1, null, 1, false, null, null, 0, 0,
+                null, null, null, null));
+        rejectsNaming("totalTokens", () -> new LlmRequestCompleted("s", "m", 1, 1, 1, null, false, null, null, 0, 0,
+                null, null, null, null));
+        rejectsNaming("completionTokens", () -> new LlmRequestCompleted("s", "m", 1, null, 1, 1, false, null, null, 0, 0,
+                null, null, null, null));
+    }
+
+    @Test
+    void aProviderIsALowerCaseNameAndAReportedCostAFiniteAmountWithinItsBound() {
+        for (String provider : new String[] {"openai", "aws.bedrock", "azure.ai.openai", "mistral_ai", "x-ai", "01ai"}) {
+            assertEquals(provider, completed().provider(provider).build().provider());
+            assertEquals(provider, LlmRequestStarted.builder("s", "m").provider(provider).build().provider());
+            assertEquals(provider, LlmRequestFailed.builder("s", "m").error("e").provider(provider).build().provider());
+        }
+        for (String provider : new String[] {"", "OpenAI", "open ai", ".openai", "-x", "a".repeat(65), "ope\nai", "é"}) {
+            rejectsNaming("provider", () -> completed().provider(provider).build());
+            rejectsNaming("provider", () -> LlmRequestStarted.builder("s", "m").provider(provider).build());
+            rejectsNaming("provider", () -> LlmRequestFailed.builder("s", "m").error("e").provider(provider).build());
+        }
+        assertEquals(0.0, completed().costUsd(0.0).build().costUsd());
+        assertEquals(Event.MAX_COST_USD, completed().costUsd(Event.MAX_COST_USD).build().costUsd());
+        for (double cost : new double[] {-0.01, Double.NaN, Double.POSITIVE_INFINITY, Event.MAX_COST_USD * 1.01}) {
+            rejectsNaming("costUsd", () -> completed().costUsd(cost).build());
+        }
+    }
+
+    @Test
+    void aFailuresHttpStatusGivesItsErrorTypeUnlessOneIsGiven() {
+        Map<Integer, ErrorType> byStatus = Map.of(429, ErrorType.RATE_LIMIT, 408, ErrorType.TIMEOUT, 504,
+                ErrorType.TIMEOUT, 401, ErrorType.AUTH, 403, ErrorType.AUTH, 400, ErrorType.INVALID_REQUEST, 404,
+                ErrorType.INVALID_REQUEST, 500, ErrorType.SERVER_ERROR, 503, ErrorType.SERVER_ERROR, 499,
+                ErrorType.CANCELLED);
+        byStatus.forEach((status, type) -> {
+            LlmRequestFailed e = LlmRequestFailed.builder("s", "m").error("e").httpStatus(status).build();
+            assertEquals(type, e.errorType(), "HTTP " + status);
+            assertEquals(type.wireName(), e.errorTypeLabel());
+        });
+        assertEquals(ErrorType.OTHER, ErrorType.ofHttpStatus(302));
+        LlmRequestFailed filtered = LlmRequestFailed.builder("s", "m").error("e").httpStatus(400)
+                .errorType(ErrorType.CONTENT_FILTER).build();
+        assertEquals(ErrorType.CONTENT_FILTER, filtered.errorType(), "the type given wins over the status's");
+        LlmRequestFailed unknown = LlmRequestFailed.builder("s", "m").error("e").build();
+        assertNull(unknown.errorType());
+        assertEquals("_OTHER", unknown.errorTypeLabel());
+        rejectsNaming("httpStatus", () -> LlmRequestFailed.builder("s", "m").error("e").httpStatus(99).build());
+        rejectsNaming("httpStatus", () -> LlmRequestFailed.builder("s", "m").error("e").httpStatus(600).build());
+        for (ErrorType type : ErrorType.values()) {
+            assertEquals(type, ErrorType.ofWireName(type.wireName()));
+            assertTrue(type.wireName().matches("[a-z_]+|_OTHER"), type.wireName());
+        }
+        assertNull(ErrorType.ofWireName("RATE_LIMIT"), "wire names only");
+    }
+
+    @Test
     void buildersLeaveOptionalFieldsAbsentAndRequireTheFailedError() {
         LlmRequestStarted started = LlmRequestStarted.builder("s", "m").build();
         assertEquals(0, started.messagesCount());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
@@ -33,7 +34,16 @@ class EventJsonTest {
                         .timestamp(AT).build(),
                 LlmRequestFailed.builder("s", "gpt-4o").error("RateLimitError: 429").correlationId("c-2")
                         .timestamp(AT).durationMs(120L).build(),
-                LlmRequestFailed.builder("s", "gpt-4o").error("RateLimitError: 429").timestamp(AT).build())) {
+                LlmRequestFailed.builder("s", "gpt-4o").error("RateLimitError: 429").timestamp(AT).build(),
+                LlmRequestStarted.builder("s", "gpt-4o").provider("openai").timestamp(AT).build(),
+                LlmRequestCompleted.builder("s", "gpt-4o").durationMs(2400).timestamp(AT).provider("openrouter")
+                        .costUsd(0.00123).build(),
+                LlmRequestCompleted.builder("s", "gpt-4o").durationMs(2400).timestamp(AT).build(),
+                LlmRequestFailed.builder("s", "gpt-4o").error("slow").errorType(ErrorType.TIMEOUT).timestamp(AT).build(),
+                LlmRequestFailed.builder("s", "gpt-4o").error("429").httpStatus(429).provider("openai").timestamp(AT)
+                        .build(),
+                LlmRequestFailed.builder("s", "gpt-4o").error("?").errorType(ErrorType.OTHER).httpStatus(418)
+                        .timestamp(AT).build())) {
             assertEquals(event, EventJson.decode(EventJson.encode(event)), event::toString);
         }
     }
@@ -44,6 +54,11 @@ class EventJsonTest {
                 .completionTokens(1).timestamp(AT).build()).toString();
         assertFalse(encoded.contains("cached_tokens"), encoded);
         assertFalse(encoded.contains("time_to_first_token_ms"), encoded);
+        assertFalse(encoded.contains("cost_usd"), encoded);
+        assertFalse(encoded.contains("provider"), encoded);
+        String withoutUsage = EventJson.encode(LlmRequestCompleted.builder("s", "m").durationMs(10).timestamp(AT).build())
+                .toString();
+        assertFalse(withoutUsage.contains("tokens"), withoutUsage);
     }
 
     @Test

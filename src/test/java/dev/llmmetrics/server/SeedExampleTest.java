@@ -79,7 +79,8 @@ class SeedExampleTest {
         assertEquals(15, m.requests().size());
 
         RequestRecord first = m.requests().get(0);
-        assertEquals(new RequestRecord(Instant.parse("2026-01-17T15:30:00Z"), "gpt-4", 3200, 850, 420, 1270, true, true, null), first);
+        assertEquals(RequestRecord.builder(Instant.parse("2026-01-17T15:30:00Z"), "gpt-4").durationMs(3200).promptTokens(850)
+                .completionTokens(420).totalTokens(1270).hasToolCalls(true).build(), first);
         RequestRecord last = m.requests().get(14);
         assertEquals("APITimeoutError: Request timed out", last.error());
         assertTrue(!last.success());

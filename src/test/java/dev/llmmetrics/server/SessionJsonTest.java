@@ -30,7 +30,7 @@ class SessionJsonTest {
     private static List<String> timestamps(long[] epochMillis) {
         List<RequestRecord> records = new ArrayList<>(epochMillis.length);
         for (long ms : epochMillis) {
-            records.add(new RequestRecord(Instant.ofEpochMilli(ms), "m", 0, 0, 0, 0, false, false, "e"));
+            records.add(RequestRecord.builder(Instant.ofEpochMilli(ms), "m").success(false).error("e").build());
         }
         String json = new String(Json.bytes(records), StandardCharsets.UTF_8);
         String key = "{\"timestamp\":\"";

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmmetrics.cost.CostSource;
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
@@ -29,7 +31,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The behaviour every {@link SessionStore} owes: each implementation's test extends this class and says how
- * to make a store with given bounds, clock and prices.
+ * to make a store with given bounds, clock and prices. Among it: every field of an event a
+ * {@link RequestRecord} has comes back as it went in (provider, error type, HTTP status, absent usage,
+ * reported cost and where a cost came from), and absent usage or cost stays absent, never zero.
  */
 public abstract class SessionStoreContractTest {
 
@@ -52,6 +56,12 @@ public abstract class SessionStoreContractTest {
     }
 
     private final ManualClock clock = new ManualClock();
+
+    /** {@code priced} at $2.50 input, $1.25 cached input and $10 output per million tokens; nothing else priced. */
+    private static final PriceTable PRICED = PriceTable.builder()
+            .model("priced", ModelPrice.perMillionTokens("openai", new BigDecimal("2.5"), new BigDecimal("1.25"),
+                    new BigDecimal("10")))
+            .build();
 
     private SessionStore store(int maxSessions, int maxRecords) {
         return newStore(maxSessions, maxRecords, Duration.ofHours(1), clock, PriceTable.EMPTY);
@@ -306,6 +316,99 @@ public abstract class SessionStoreContractTest {
         RequestRecord failure = records.get(2);
         assertNull(failure.costUsd());
         assertEquals(0, failure.cachedTokens());
+    }
+
+    /**
+     * A response without usage adds no tokens (not zeros) and is counted apart, so that the session's token
+     * figures and its average cover only the requests that reported usage; a priced model's request without
+     * usage has no cost.
+     */
+    @Test
+    void aResponseWithoutUsageHasNoTokensAndCountsAmongTheRequestsWithoutUsage() {
+        SessionStore store = newStore(10, 10, Duration.ofHours(1), clock, PRICED);
+        store.record(LlmRequestCompleted.builder("s", "priced").durationMs(100).promptTokens(1000).completionTokens(100)
+                .build());
+        LlmRequestCompleted noUsage = LlmRequestCompleted.builder("s", "priced").durationMs(300).build();
+        assertFalse(noUsage.hasUsage());
+        store.record(noUsage);
+        store.record(LlmRequestFailed.builder("s", "priced").error("boom").build());
+
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(2, m.successfulRequests());
+        assertEquals(1, m.requestsWithoutUsage());
+        assertEquals(1000, m.totalPromptTokens());
+        assertEquals(1100, m.totalTokens());
+        assertEquals(1100.0, m.averageTokensPerRequest(), "over the one request that reported usage");
+        assertEquals(200.0, m.averageDurationMs(), "durations cover both");
+        assertEquals(new SessionCost(1, 1, 1000 * 2_500_000L + 100 * 10_000_000L), m.cost());
+        RequestRecord without = m.requests().get(1);
+        assertFalse(without.hasUsage());
+        assertNull(without.promptTokens());
+        assertNull(without.completionTokens());
+        assertNull(without.totalTokens());
+        assertNull(without.costUsd());
+        assertNull(without.costSource());
+        RequestRecord failure = m.requests().get(2);
+        assertFalse(failure.hasUsage(), "a failure has no usage either");
+        assertEquals(1100, m.requests().get(0).totalTokens());
+    }
+
+    /**
+     * A provider-reported cost is the request's cost whatever the price table says, in the records and the
+     * session's total, and each record says where its cost came from.
+     */
+    @Test
+    void aProviderReportedCostIsPreferredAndEachRecordSaysWhereItsCostCameFrom() {
+        SessionStore store = newStore(10, 10, Duration.ofHours(1), clock, PRICED);
+        store.record(LlmRequestCompleted.builder("s", "priced").durationMs(10).promptTokens(1000).completionTokens(100)
+                .costUsd(0.5).provider("openrouter").build());
+        store.record(LlmRequestCompleted.builder("s", "priced").durationMs(10).promptTokens(1000).completionTokens(100)
+                .build());
+        store.record(LlmRequestCompleted.builder("s", "unpriced").durationMs(10).costUsd(0.25).build());
+        store.record(LlmRequestCompleted.builder("s", "unpriced").durationMs(10).promptTokens(5).build());
+
+        SessionMetrics m = store.session("s").orElseThrow();
+        long table = 1000 * 2_500_000L + 100 * 10_000_000L;
+        assertEquals(new SessionCost(3, 1, 500_000_000_000L + table + 250_000_000_000L), m.cost());
+        List<RequestRecord> records = m.requests();
+        assertEquals(0.5, records.get(0).costUsd());
+        assertEquals(CostSource.PROVIDER, records.get(0).costSource());
+        assertEquals("openrouter", records.get(0).provider());
+        assertEquals(ModelPrice.usd(table), records.get(1).costUsd());
+        assertEquals(CostSource.PRICE_TABLE, records.get(1).costSource());
+        assertNull(records.get(1).provider());
+        assertEquals(0.25, records.get(2).costUsd(), "reported without usage, of a model the table does not price");
+        assertEquals(CostSource.PROVIDER, records.get(2).costSource());
+        assertNull(records.get(3).costUsd());
+        assertNull(records.get(3).costSource());
+    }
+
+    /**
+     * A failure's error type, HTTP status and provider are kept on its record; an HTTP status alone gives
+     * the type it means, and a failure without either has no type.
+     */
+    @Test
+    void aFailuresErrorTypeHttpStatusAndProviderAreKeptOnItsRecord() {
+        SessionStore store = store(10, 10);
+        store.record(LlmRequestFailed.builder("s", "gpt-4").error("429 Too Many Requests").httpStatus(429)
+                .provider("openai").build());
+        store.record(LlmRequestFailed.builder("s", "gpt-4").error("flagged").errorType(ErrorType.CONTENT_FILTER)
+                .httpStatus(400).build());
+        store.record(LlmRequestFailed.builder("s", "gpt-4").error("read timed out").errorType(ErrorType.TIMEOUT)
+                .build());
+        store.record(LlmRequestFailed.builder("s", "gpt-4").error("boom").build());
+
+        List<RequestRecord> records = store.session("s").orElseThrow().requests();
+        assertEquals(ErrorType.RATE_LIMIT, records.get(0).errorType());
+        assertEquals(429, records.get(0).httpStatus());
+        assertEquals("openai", records.get(0).provider());
+        assertEquals(ErrorType.CONTENT_FILTER, records.get(1).errorType());
+        assertEquals(400, records.get(1).httpStatus());
+        assertEquals(ErrorType.TIMEOUT, records.get(2).errorType());
+        assertNull(records.get(2).httpStatus());
+        assertNull(records.get(3).errorType());
+        assertNull(records.get(3).httpStatus());
+        assertNull(records.get(3).provider());
     }
 
     @Test

@@ -18,22 +18,24 @@ import org.sqlite.SQLiteConfig;
  *
  * <pre>
  * session       (key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, last_active_ms, next_seq, records)
- * pair          (session, ordinal, label, successes, failures, ... cost_pico_usd)   PRIMARY KEY (session, ordinal)
- * record        (session, seq, at_ms, model, duration_ms, ... error, cost_pico_usd)  PRIMARY KEY (session, seq)
+ * pair          (session, ordinal, label, successes, failures, ... no_usage_requests)   PRIMARY KEY (session, ordinal)
+ * record        (session, seq, at_ms, model, duration_ms, ... cost_pico_usd, provider, error_type, http_status)
+ *                                                                                     PRIMARY KEY (session, seq)
  * applied_event (seq INTEGER PRIMARY KEY, id, at_ms)
  * </pre>
  *
  * A session's aggregates are the sums of its pairs; its records are numbered by {@code seq} within the
  * session, the most recent {@code maxRecordsPerSession} kept. The two tables keyed by session are
  * {@code WITHOUT ROWID}, so that a session's rows sit together. The header's {@code application_id} marks the
- * file as an llm-metrics store and {@code user_version} gives the layout's version.
+ * file as an llm-metrics store and {@code user_version} gives the layout's version; a file of an older
+ * layout is brought to this one ({@link #upgrade}) when the store opens it.
  */
 final class Schema {
 
     /** "LLMs" in the header's application_id: a file without it is not one of ours. */
     static final int APPLICATION_ID = 0x4C4C4D73;
     /** The layout's version in the header's user_version. */
-    static final int VERSION = 1;
+    static final int VERSION = 2;
 
     static final List<String> TABLES = List.of("session", "pair", "record", "applied_event");
 
@@ -47,15 +49,26 @@ final class Schema {
                     + " max_completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,"
                     + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,"
                     + " priced_requests INTEGER NOT NULL, cost_pico_usd INTEGER NOT NULL,"
-                    + " PRIMARY KEY (session, ordinal)) WITHOUT ROWID",
+                    + " no_usage_requests INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (session, ordinal)) WITHOUT ROWID",
             "CREATE TABLE record (session INTEGER NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
                     + " model TEXT NOT NULL, duration_ms INTEGER NOT NULL, first_token_ms INTEGER,"
                     + " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,"
                     + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, flags INTEGER NOT NULL,"
-                    + " error TEXT, cost_pico_usd INTEGER, PRIMARY KEY (session, seq)) WITHOUT ROWID",
+                    + " error TEXT, cost_pico_usd INTEGER, provider TEXT, error_type TEXT, http_status INTEGER,"
+                    + " PRIMARY KEY (session, seq)) WITHOUT ROWID",
             "CREATE TABLE applied_event (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, at_ms INTEGER NOT NULL)",
             "PRAGMA application_id = " + APPLICATION_ID,
             "PRAGMA user_version = " + VERSION);
+
+    /**
+     * What brings a file of each older layout to the next: index 0 takes layout 1 to 2, which added the
+     * requests without usage to the pairs and the provider, error type and HTTP status to the records.
+     */
+    private static final List<List<String>> UPGRADES = List.of(List.of(
+            "ALTER TABLE pair ADD COLUMN no_usage_requests INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE record ADD COLUMN provider TEXT",
+            "ALTER TABLE record ADD COLUMN error_type TEXT",
+            "ALTER TABLE record ADD COLUMN http_status INTEGER"));
 
     /** What {@link #inspect} found at the path. */
     enum Found {
@@ -154,6 +167,31 @@ final class Schema {
             for (String statement : CREATE) {
                 s.execute(statement);
             }
+            s.execute("COMMIT");
+        } catch (SQLException e) {
+            try {
+                s.execute("ROLLBACK");
+            } catch (SQLException ignored) {
+                // already rolled back
+            }
+            throw e;
+        }
+    }
+
+    /** Brings a store of an older layout to this one, in one transaction; a store of this layout is left as it is. */
+    static void upgrade(Statement s) throws SQLException {
+        int version = intPragma(s, "user_version");
+        if (version >= VERSION) {
+            return;
+        }
+        s.execute("BEGIN IMMEDIATE");
+        try {
+            for (int v = version; v < VERSION; v++) {
+                for (String statement : UPGRADES.get(v - 1)) {
+                    s.execute(statement);
+                }
+            }
+            s.execute("PRAGMA user_version = " + VERSION);
             s.execute("COMMIT");
         } catch (SQLException e) {
             try {

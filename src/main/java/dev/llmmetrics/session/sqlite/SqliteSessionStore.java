@@ -1,6 +1,8 @@
 package dev.llmmetrics.session.sqlite;
 
+import dev.llmmetrics.cost.CostSource;
 import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.RecordingFailedException;
@@ -597,11 +599,12 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                 sessionRow = opened.prepareStatement("SELECT key, last_active_ms, next_seq FROM session WHERE id = ?");
                 pairs = opened.prepareStatement("SELECT ordinal, label, successes, failures, tool_calls, duration_ms,"
                         + " max_duration_ms, prompt_tokens, max_prompt_tokens, completion_tokens, max_completion_tokens,"
-                        + " total_tokens, cached_tokens, reasoning_tokens, priced_requests, cost_pico_usd FROM pair"
+                        + " total_tokens, cached_tokens, reasoning_tokens, priced_requests, cost_pico_usd, no_usage_requests"
+                        + " FROM pair"
                         + " WHERE session = ? ORDER BY ordinal");
                 records = opened.prepareStatement("SELECT at_ms, model, duration_ms, first_token_ms, prompt_tokens,"
-                        + " completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error, cost_pico_usd"
-                        + " FROM record WHERE session = ? AND seq >= ? ORDER BY seq");
+                        + " completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error, cost_pico_usd,"
+                        + " provider, error_type, http_status FROM record WHERE session = ? AND seq >= ? ORDER BY seq");
                 c = opened;
             } catch (SQLException | RuntimeException e) {
                 closeQuietly(opened);
@@ -657,11 +660,21 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                     long cost = r.getLong(12);
                     Double costUsd = r.wasNull() ? null : ModelPrice.usd(cost);
                     long flags = r.getLong(10);
+                    boolean usage = (flags & Writer.NO_USAGE) == 0;
+                    int status = r.getInt(15);
+                    Integer httpStatus = r.wasNull() ? null : status;
+                    String errorType = r.getString(14);
                     list.add(RequestRecord.builder(Instant.ofEpochMilli(r.getLong(1)), r.getString(2))
-                            .durationMs(r.getLong(3)).promptTokens(r.getInt(5)).completionTokens(r.getInt(6))
-                            .totalTokens(r.getInt(7)).hasToolCalls((flags & Writer.TOOL_CALLS) != 0)
+                            .durationMs(r.getLong(3)).promptTokens(usage ? r.getInt(5) : null)
+                            .completionTokens(usage ? r.getInt(6) : null).totalTokens(usage ? r.getInt(7) : null)
+                            .hasToolCalls((flags & Writer.TOOL_CALLS) != 0)
                             .success((flags & Writer.SUCCESS) != 0).error(r.getString(11)).cachedTokens(r.getInt(8))
-                            .reasoningTokens(r.getInt(9)).timeToFirstTokenMs(firstTokenMs).costUsd(costUsd).build());
+                            .reasoningTokens(r.getInt(9)).timeToFirstTokenMs(firstTokenMs).costUsd(costUsd)
+                            .costSource(costUsd == null ? null
+                                    : (flags & Writer.COST_REPORTED) != 0 ? CostSource.PROVIDER : CostSource.PRICE_TABLE)
+                            .provider(r.getString(13))
+                            .errorType(errorType == null ? null : ErrorType.ofWireName(errorType))
+                            .httpStatus(httpStatus).build());
                 }
             }
             return Row.metrics(sessionId, lastActiveMs, found.toArray(Pair[]::new), list);

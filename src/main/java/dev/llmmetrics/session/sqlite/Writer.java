@@ -2,6 +2,7 @@ package dev.llmmetrics.session.sqlite;
 
 import dev.llmmetrics.session.PairTotals;
 import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
@@ -47,6 +48,10 @@ final class Writer {
     private static final int VACUUM_PAGES_PER_ROUND = 512;
     static final long SUCCESS = 1;
     static final long TOOL_CALLS = 2;
+    /** The response reported no token usage (every failure): the record's token columns are 0 and mean nothing. */
+    static final long NO_USAGE = 4;
+    /** The record's cost is the one the provider reported, not the price table's. */
+    static final long COST_REPORTED = 8;
 
     private final SqliteSessionStore store;
     private final SessionStoreFactory.Parameters bounds;
@@ -91,6 +96,8 @@ final class Writer {
             s.execute("PRAGMA journal_size_limit = " + JOURNAL_SIZE_LIMIT);
             if (found == Schema.Found.NOTHING) {
                 Schema.create(s);
+            } else {
+                Schema.upgrade(s);
             }
             pageSize = Schema.longPragma(s, "page_size");
         }
@@ -109,7 +116,7 @@ final class Writer {
             try (ResultSet r = s.executeQuery("SELECT session, ordinal, label, successes, failures, tool_calls,"
                     + " duration_ms, max_duration_ms, prompt_tokens, max_prompt_tokens, completion_tokens,"
                     + " max_completion_tokens, total_tokens, cached_tokens, reasoning_tokens, priced_requests,"
-                    + " cost_pico_usd FROM pair ORDER BY session, ordinal")) {
+                    + " cost_pico_usd, no_usage_requests FROM pair ORDER BY session, ordinal")) {
                 while (r.next()) {
                     pairsByKey.computeIfAbsent(r.getLong(1), k -> new ArrayList<>()).add(pair(r, 2));
                 }
@@ -329,10 +336,11 @@ final class Writer {
                 upsertPair = prepare(c, "INSERT OR REPLACE INTO pair (session, ordinal, label, successes, failures,"
                         + " tool_calls, duration_ms, max_duration_ms, prompt_tokens, max_prompt_tokens, completion_tokens,"
                         + " max_completion_tokens, total_tokens, cached_tokens, reasoning_tokens, priced_requests,"
-                        + " cost_pico_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        + " cost_pico_usd, no_usage_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                 insertRecord = prepare(c, "INSERT INTO record (session, seq, at_ms, model, duration_ms, first_token_ms,"
                         + " prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error,"
-                        + " cost_pico_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        + " cost_pico_usd, provider, error_type, http_status)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                 trimRecords = prepare(c, "DELETE FROM record WHERE session = ? AND seq < ?");
                 deleteRecords = prepare(c, "DELETE FROM record WHERE session = ?");
                 deletePairs = prepare(c, "DELETE FROM pair WHERE session = ?");
@@ -425,20 +433,22 @@ final class Writer {
                 case LlmRequestCompleted e -> {
                     Working w = working(e.sessionId());
                     ModelCatalog.Model model = catalog.model(e.model());
-                    long cost = model.priced() ? model.costPicoUsd(e.promptTokens(), e.cachedTokens(),
-                            e.completionTokens()) : -1;
+                    long cost = model.costPicoUsd(e);
                     Pair pair = w.pair(model.label());
                     pair.totals().completed(e, cost);
+                    boolean usage = e.hasUsage();
                     w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.durationMs(),
-                            e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : null, e.promptTokens(),
-                            e.completionTokens(), e.totalTokens(), e.cachedTokens(), e.reasoningTokens(),
-                            SUCCESS | (e.hasToolCalls() ? TOOL_CALLS : 0), null, cost >= 0 ? cost : null), now);
+                            e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : null, usage ? e.promptTokens() : 0,
+                            usage ? e.completionTokens() : 0, usage ? e.totalTokens() : 0, e.cachedTokens(),
+                            e.reasoningTokens(), SUCCESS | (e.hasToolCalls() ? TOOL_CALLS : 0) | (usage ? 0 : NO_USAGE)
+                                    | (e.hasReportedCost() ? COST_REPORTED : 0),
+                            null, cost >= 0 ? cost : null, e.provider(), null, null), now);
                     if (!pair.label().equals(model.label())) {
                         overflows++;
                     }
                     if (lines != null) {
-                        lines.add(new String[] {"LLM request completed for session {0}: {1}ms, {2} tokens",
-                                e.sessionId(), String.valueOf(e.durationMs()), String.valueOf(e.totalTokens())});
+                        lines.add(new String[] {"LLM request completed for session {0}: {1}ms, {2}",
+                                e.sessionId(), String.valueOf(e.durationMs()), e.hasUsage() ? e.totalTokens() + " tokens" : "no token usage"});
                         lines.add(w.totalsLine());
                     }
                 }
@@ -448,7 +458,8 @@ final class Writer {
                     Pair pair = w.pair(model.label());
                     pair.totals().failed();
                     w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.hasDuration() ? e.durationMs() : 0L,
-                            null, 0, 0, 0, 0, 0, 0, SessionStore.keptError(e.error()), null), now);
+                            null, 0, 0, 0, 0, 0, NO_USAGE, SessionStore.keptError(e.error()), null, e.provider(),
+                            e.errorType(), e.httpStatus()), now);
                     if (!pair.label().equals(model.label())) {
                         overflows++;
                     }
@@ -841,7 +852,8 @@ final class Writer {
     /** A request record waiting to be written. */
     private record Pending(long atMs, String model, long durationMs, @Nullable Long firstTokenMs, int prompt,
                            int completion, int total, int cached, int reasoning, long flags, @Nullable String error,
-                           @Nullable Long costPicoUsd) {
+                           @Nullable Long costPicoUsd, @Nullable String provider, @Nullable ErrorType errorType,
+                           @Nullable Integer httpStatus) {
 
         void bind(PreparedStatement insert, long session, long seq) throws SQLException {
             insert.setLong(1, session);
@@ -865,6 +877,13 @@ final class Writer {
                 insert.setNull(14, Types.INTEGER);
             } else {
                 insert.setLong(14, costPicoUsd);
+            }
+            insert.setString(15, provider);
+            insert.setString(16, errorType == null ? null : errorType.wireName());
+            if (httpStatus == null) {
+                insert.setNull(17, Types.INTEGER);
+            } else {
+                insert.setInt(17, httpStatus);
             }
         }
     }

@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmmetrics.cost.CostSource;
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
@@ -16,6 +18,7 @@ import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.PairFigures;
+import dev.llmmetrics.session.RequestRecord;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStoreFactory;
 import java.math.BigDecimal;
@@ -233,6 +236,52 @@ class SqliteSessionStoreFileTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
         assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("corrupt"), e.getMessage());
         assertArrayEquals(bytes, Files.readAllBytes(file));
+    }
+
+    @Test
+    void aStoreOfTheFirstLayoutIsUpgradedInPlaceAndKeepsTheNewFieldsAcrossAReopen() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file);
+        store.record(completed("s", "priced", "e-1"));
+        SessionMetrics old = store.session("s").orElseThrow();
+        store.close();
+        // Layout 1: the same tables without the columns layout 2 added.
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            for (String column : List.of("pair DROP COLUMN no_usage_requests", "record DROP COLUMN provider",
+                    "record DROP COLUMN error_type", "record DROP COLUMN http_status")) {
+                s.execute("ALTER TABLE " + column);
+            }
+            s.execute("PRAGMA user_version = 1");
+        }
+
+        SqliteSessionStore upgraded = open(file);
+        assertEquals(old, upgraded.session("s").orElseThrow(), "what layout 1 held");
+        assertEquals(List.of(), upgraded.record(List.of(completed("s", "priced", "e-1"))), "its event ids too");
+        upgraded.record(LlmRequestCompleted.builder("s", "priced").durationMs(50).provider("openrouter").costUsd(0.25)
+                .build());
+        upgraded.record(LlmRequestFailed.builder("s", "priced").error("Too Many Requests").httpStatus(429)
+                .provider("openai").build());
+        SessionMetrics after = upgraded.session("s").orElseThrow();
+        upgraded.close();
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("PRAGMA user_version")) {
+            assertTrue(r.next());
+            assertEquals(Schema.VERSION, r.getInt(1));
+        }
+
+        SessionMetrics reopened = open(file).session("s").orElseThrow();
+        assertEquals(after, reopened);
+        assertEquals(1, reopened.requestsWithoutUsage());
+        RequestRecord reported = reopened.requests().get(1);
+        assertFalse(reported.hasUsage());
+        assertEquals(0.25, reported.costUsd());
+        assertEquals(CostSource.PROVIDER, reported.costSource());
+        assertEquals("openrouter", reported.provider());
+        RequestRecord failure = reopened.requests().get(2);
+        assertEquals(ErrorType.RATE_LIMIT, failure.errorType());
+        assertEquals(429, failure.httpStatus());
+        assertEquals("openai", failure.provider());
+        assertEquals(CostSource.PRICE_TABLE, reopened.requests().get(0).costSource());
     }
 
     @Test
