@@ -80,6 +80,14 @@ class ArchitectureTest {
     }
 
     @Test
+    void onlyTheRedisStoreDependsOnLettuceAndNetty() {
+        noClasses().that().resideOutsideOfPackage("dev.llmmetrics.session.redis..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.lettuce..", "io.netty..", "reactor..")
+                .because("lettuce-core is optional for applications that do not share their sessions through Redis")
+                .check(classes);
+    }
+
+    @Test
     void thePackagesUnderDevLlmmetricsAreFreeOfCycles() {
         slices().matching("dev.llmmetrics.(*)..").should().beFreeOfCycles().check(classes);
     }

@@ -7,7 +7,10 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-/** {@code GET /health}: liveness and readiness; the server is ready as soon as it answers. */
+/**
+ * {@code GET /health}: liveness, 200 whenever the server answers; {@code GET /health/ready}: readiness, 503 while
+ * the session store cannot be reached (a store on a server), so that a load balancer sends events elsewhere.
+ */
 final class HealthService implements HttpService {
 
     private final SessionStore store;
@@ -18,11 +21,25 @@ final class HealthService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::health);
+        rules.get("/", this::health)
+                .get("/ready", this::ready);
+    }
+
+    private void ready(ServerRequest request, ServerResponse response) {
+        if (store.ready()) {
+            Json.send(response, Status.OK_200, new Readiness("UP", null));
+        } else {
+            Json.send(response, Status.SERVICE_UNAVAILABLE_503, new Readiness("DOWN",
+                    "the session store cannot be reached; events get 503 store_unavailable until it can"));
+        }
     }
 
     private void health(ServerRequest request, ServerResponse response) {
         Json.send(response, Status.OK_200, new Health("UP", store.sessionCount()));
+    }
+
+    /** The readiness answer; {@code reason} says why it is not ready. */
+    record Readiness(String status, @org.jspecify.annotations.Nullable String reason) {
     }
 
     /** The health answer. */

@@ -16,7 +16,8 @@ import java.util.Objects;
  * <pre>
  * GET    /                                     the web view (index.html; /app.css, /app.js, /favicon.svg)
  * GET    /metrics                              Prometheus scrape (optionally bearer-protected)
- * GET    /health                               liveness and readiness
+ * GET    /health                               liveness
+ * GET    /health/ready                         readiness: 503 while the session store is unreachable
  * POST   /events                               ingest one event, an array, or NDJSON
  * GET    /events/metrics                       counts over all events, LLM totals by model
  * GET    /events/stats                         event bus statistics

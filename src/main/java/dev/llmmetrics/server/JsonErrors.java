@@ -1,5 +1,6 @@
 package dev.llmmetrics.server;
 
+import dev.llmmetrics.session.StoreUnavailableException;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
@@ -34,6 +35,8 @@ final class JsonErrors {
     static void register(HttpRouting.Builder routing) {
         routing.error(BadRequest.class, (req, res, e) -> ApiError.send(res, Status.BAD_REQUEST_400, e.code(), e.getMessage()))
                 .error(HttpException.class, JsonErrors::httpException)
+                .error(StoreUnavailableException.class, (req, res, e) -> ApiError.send(res,
+                        Status.SERVICE_UNAVAILABLE_503, "store_unavailable", "the session store cannot be read now; retry later"))
                 .error(Throwable.class, JsonErrors::unexpected)
                 .any((req, res) -> ApiError.send(res, Status.NOT_FOUND_404, "not_found",
                         "no endpoint " + req.prologue().method().text() + " " + req.path().path()));

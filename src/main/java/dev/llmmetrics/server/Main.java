@@ -4,6 +4,7 @@ import dev.llmmetrics.CoarseClock;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.session.redis.RedisSessionStore;
 import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import io.helidon.config.Config;
 import io.helidon.logging.common.LogConfig;
@@ -112,6 +113,10 @@ public final class Main {
         if (metrics.store() instanceof SqliteSessionStore sqlite) {
             LOG.log(Level.INFO, "Sessions kept in the SQLite file {0} (synchronous=FULL): {1} held", sqlite.file(),
                     String.valueOf(sqlite.sessionCount()));
+        }
+        if (metrics.store() instanceof RedisSessionStore redis) {
+            LOG.log(Level.INFO, "Sessions shared in Redis at {0} ({1})", redis.endpoint(),
+                    redis.ready() ? "connected" : "not reachable yet: /health/ready answers 503 until it is");
         }
         if (httpSettings.authToken().isEmpty()) {
             LOG.log(Level.WARNING, "LLM_METRICS_AUTH_TOKEN is not set: the /events endpoints accept requests without "

@@ -4,6 +4,7 @@ import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.session.InMemorySessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.session.redis.RedisSessionStore;
 import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import io.helidon.config.Config;
 import java.io.IOException;
@@ -81,39 +82,49 @@ final class Settings {
                                 .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_REQUESTS)));
     }
 
-    /** {@code store.backend}: where the sessions are kept, {@code memory} or {@code sqlite}. */
+    /** {@code store.backend}: where the sessions are kept, {@code memory}, {@code sqlite} or {@code redis}. */
     static String storeBackend(Config config) {
         return config.get("store.backend").asString().asOptional().map(b -> b.trim().toLowerCase(Locale.ROOT))
                 .filter(b -> !b.isEmpty()).orElse(HttpSettings.DEFAULT_STORE_BACKEND);
     }
 
     /**
-     * The session store {@code store.backend} selects: in memory, or durable in the SQLite file at
-     * {@code store.sqlite.path}.
+     * The session store {@code store.backend} selects: in memory, durable in the SQLite file at
+     * {@code store.sqlite.path}, or shared by replicas in the Redis at {@code store.redis.url}, each command
+     * bounded by {@code store.redis.timeout}.
      *
-     * @throws IllegalArgumentException for another backend, {@code sqlite} without a path, a path without
-     *                                  {@code sqlite}, or the removed journal's {@code store.journal.path}
+     * @throws IllegalArgumentException for another backend, a backend without its location, a location without
+     *                                  its backend, or the removed journal's {@code store.journal.path}
      */
     static SessionStoreFactory store(Config config) {
         if (config.get("store.journal.path").asString().asOptional().filter(p -> !p.isBlank()).isPresent()) {
             throw new IllegalArgumentException("store.journal.path (STORE_JOURNAL_PATH) is no longer read: durable mode "
                     + "is store.backend=sqlite with store.sqlite.path (STORE_BACKEND, STORE_SQLITE_PATH); see docs/configuration.md");
         }
-        Optional<String> path = config.get("store.sqlite.path").asString().asOptional().map(String::trim)
-                .filter(p -> !p.isEmpty());
+        Optional<String> path = nonBlank(config, "store.sqlite.path");
+        Optional<String> url = nonBlank(config, "store.redis.url");
         String backend = storeBackend(config);
+        if (path.isPresent() && !backend.equals("sqlite")) {
+            throw new IllegalArgumentException("store.sqlite.path is set but store.backend is " + backend + ": set "
+                    + "store.backend=sqlite (STORE_BACKEND) to keep the sessions in " + path.get());
+        }
+        if (url.isPresent() && !backend.equals("redis")) {
+            throw new IllegalArgumentException("store.redis.url is set but store.backend is " + backend + ": set "
+                    + "store.backend=redis (STORE_BACKEND) to keep the sessions in Redis");
+        }
         return switch (backend) {
-            case "memory" -> {
-                if (path.isPresent()) {
-                    throw new IllegalArgumentException("store.sqlite.path is set but store.backend is memory: set "
-                            + "store.backend=sqlite (STORE_BACKEND) to keep the sessions in " + path.get());
-                }
-                yield InMemorySessionStore.factory();
-            }
+            case "memory" -> InMemorySessionStore.factory();
             case "sqlite" -> SqliteSessionStore.at(Path.of(path.orElseThrow(() -> new IllegalArgumentException(
                     "store.backend=sqlite needs store.sqlite.path (STORE_SQLITE_PATH), the database file"))));
-            default -> throw new IllegalArgumentException("store.backend must be memory or sqlite, was " + backend);
+            case "redis" -> RedisSessionStore.at(url.orElseThrow(() -> new IllegalArgumentException(
+                    "store.backend=redis needs store.redis.url (STORE_REDIS_URL), redis://host:port")),
+                    config.get("store.redis.timeout").as(Duration.class).orElse(RedisSessionStore.DEFAULT_TIMEOUT));
+            default -> throw new IllegalArgumentException("store.backend must be memory, sqlite or redis, was " + backend);
         };
+    }
+
+    private static Optional<String> nonBlank(Config config, String key) {
+        return config.get(key).asString().asOptional().map(String::trim).filter(v -> !v.isEmpty());
     }
 
     /** Whether to write the per-request log lines ({@code llm.metrics.request.log}). */

@@ -38,7 +38,11 @@ public interface SessionStore extends Recorder {
         return error.substring(0, end) + "…";
     }
 
-    /** A snapshot of one session, or empty if the store does not hold it. */
+    /**
+     * A snapshot of one session, or empty if the store does not hold it.
+     *
+     * @throws StoreUnavailableException when a store on a server could not read it (so may every read)
+     */
     Optional<SessionMetrics> session(String sessionId);
 
     /**
@@ -77,6 +81,14 @@ public interface SessionStore extends Recorder {
      *                                                       then the session is unchanged
      */
     boolean clear(String sessionId);
+
+    /**
+     * Whether the store can record and be read now: a store on a server answers {@code false} while it cannot
+     * reach it. Answers at once, from what the store last saw; {@code true} unless a store says otherwise.
+     */
+    default boolean ready() {
+        return true;
+    }
 
     /** Removes the sessions idle for longer than the store's idle timeout and returns how many. */
     int evictIdle();

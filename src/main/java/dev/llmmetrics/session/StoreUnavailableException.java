@@ -1,0 +1,15 @@
+package dev.llmmetrics.session;
+
+/**
+ * A {@link SessionStore} on a server could not be read: the server is unreachable or did not answer within the
+ * store's timeout. Nothing changed; the same read may be tried again later.
+ */
+public final class StoreUnavailableException extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    /** @param message what failed, in words a client may be shown; no credential, no internal name */
+    public StoreUnavailableException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

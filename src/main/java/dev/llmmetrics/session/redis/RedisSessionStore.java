@@ -1,0 +1,636 @@
+package dev.llmmetrics.session.redis;
+
+import dev.llmmetrics.cost.ModelCatalog.Model;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.GenericEvent;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.event.RecordingFailedException;
+import dev.llmmetrics.session.EvictionReason;
+import dev.llmmetrics.session.LocalSessionFigures;
+import dev.llmmetrics.session.PairFigures;
+import dev.llmmetrics.session.PairTotals;
+import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.SessionFigures;
+import dev.llmmetrics.session.SessionMetrics;
+import dev.llmmetrics.session.SessionStore;
+import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.session.StoreUnavailableException;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.KeyValue;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
+import java.lang.System.Logger.Level;
+import java.lang.System.Logger;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A {@link SessionStore} in Redis, shared by every process pointed at the same Redis: each serves every session
+ * in full, and the bounds hold across them.
+ *
+ * <p>Keys, all under {@value #PREFIX}; a session's keys share the hash tag {@code {id}}:
+ * <ul>
+ *   <li>{@code llm:{id}}: a hash of the session's life number ({@code life}), last activity ({@code last},
+ *       ms), finished requests ({@code req}), records kept ({@code n}), size ({@code b}, bytes as the bound
+ *       counts them) and one field {@code p:<label>} per model label with the pair's figures;</li>
+ *   <li>{@code llm:{id}:r}: a list of the most recent request records, oldest first;</li>
+ *   <li>{@code llm:{id}:id:<event id>}: one key per applied event id, expiring after the dedupe window;</li>
+ *   <li>{@code llm:sessions}: a sorted set of the session ids by last activity, the listing's and the
+ *       evictions' order; {@code llm:bytes}: the sessions' summed size; {@code llm:lives}: numbers lives.</li>
+ * </ul>
+ *
+ * <p>A batch is one Lua script, so one round trip and all or nothing: the script checks every event id, reads
+ * the sessions, then writes, then evicts past the bounds ({@code maxSessions}, {@code maxBytes}, a hundredth of
+ * the sessions bound at a time, least recently active first); a session keeps its newest
+ * {@code maxRecordsPerSession} records and exact aggregates. {@link #evictIdle()} removes the sessions idle for
+ * longer than the idle timeout, whichever process runs it. Event ids are remembered per session for the dedupe
+ * window. The per-session series of this process come from a {@link LocalSessionFigures} of what it recorded,
+ * so they never wait on Redis; the evictions it counts are those its own scripts made.
+ *
+ * <p>When Redis cannot be reached, or does not answer within the timeout, {@link #record} throws
+ * {@link RecordingFailedException} and the reads {@link StoreUnavailableException}; the store reconnects by
+ * itself, and {@link #ready()} says whether the last exchange worked. A batch whose answer timed out was not
+ * acknowledged, yet a slow Redis may still apply it: a producer that retries with event ids is safe.
+ */
+public final class RedisSessionStore implements SessionStore, SessionFigures, AutoCloseable {
+
+    /** How long a command may take unless set: 2 seconds. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
+    /** The prefix of every key the store writes. */
+    public static final String PREFIX = "llm:";
+
+    private static final Logger LOG = System.getLogger(RedisSessionStore.class.getName());
+    private static final String INDEX = PREFIX + "sessions";
+    private static final String BYTES = PREFIX + "bytes";
+    private static final String LIVES = PREFIX + "lives";
+    private static final String[] WRITE_KEYS = {INDEX, BYTES, LIVES};
+    private static final String[] NO_KEYS = {};
+    /** Most idle sessions one script removes, so that a sweep never holds Redis long. */
+    private static final int IDLE_EVICTIONS_PER_CALL = 1_000;
+    /** The least time a connection attempt is given. */
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /** How often the store checks the connection while nothing else does. */
+    private static final Duration WATCH_PERIOD = Duration.ofMillis(500);
+    private static final Script RECORD = Script.load("record");
+    private static final Script CLEAR = Script.load("clear");
+    private static final Script IDLE = Script.load("idle");
+    private static final Script READ = Script.load("read");
+
+    private final String endpoint;
+    private final RedisClient client;
+    private final SessionStoreFactory.Parameters bounds;
+    private final LocalSessionFigures local;
+    private final LongAdder evictedForCapacity = new LongAdder();
+    private final LongAdder evictedForIdleness = new LongAdder();
+    private final LongAdder evictedForMemory = new LongAdder();
+    private final ScheduledExecutorService watcher;
+    private volatile @Nullable StatefulRedisConnection<String, String> connection;
+    private volatile boolean reachable;
+    private volatile boolean closed;
+    /** The session count as last read, given while Redis cannot be asked. */
+    private volatile int lastCount;
+
+    /** Makes stores on the Redis at {@code url}, with the {@linkplain #DEFAULT_TIMEOUT default timeout}. */
+    public static SessionStoreFactory at(String url) {
+        return at(url, DEFAULT_TIMEOUT);
+    }
+
+    /**
+     * Makes stores on the Redis at {@code url} ({@code redis://host:port}, {@code rediss://} for TLS, with an
+     * optional password and database number), each command given {@code timeout}.
+     *
+     * @throws IllegalArgumentException when the URL is not a Redis URL or the timeout is not positive
+     */
+    public static SessionStoreFactory at(String url, Duration timeout) {
+        RedisURI uri = uri(url, timeout);
+        return parameters -> new RedisSessionStore(uri, parameters);
+    }
+
+    private static RedisURI uri(String url, Duration timeout) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("the Redis timeout must be positive, was " + timeout);
+        }
+        String trimmed = url.trim();
+        if (!trimmed.startsWith("redis://") && !trimmed.startsWith("rediss://")) {
+            throw new IllegalArgumentException("not a Redis URL (redis://host:port): " + redacted(trimmed));
+        }
+        RedisURI uri;
+        try {
+            uri = RedisURI.create(trimmed);
+        } catch (NoClassDefFoundError e) {
+            throw new IllegalStateException("the Redis session store needs io.lettuce:lettuce-core on the class path", e);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("not a Redis URL (redis://host:port): " + redacted(trimmed), e);
+        }
+        if (uri.getHost() == null || uri.getHost().isBlank()) {
+            throw new IllegalArgumentException("the Redis URL names no host: " + redacted(trimmed));
+        }
+        uri.setTimeout(timeout);
+        return uri;
+    }
+
+    /** The URL without its password, fit for a message or a log line. */
+    private static String redacted(String url) {
+        return url.replaceFirst("//[^@/]*@", "//***@");
+    }
+
+    private RedisSessionStore(RedisURI uri, SessionStoreFactory.Parameters bounds) {
+        this.bounds = bounds;
+        this.endpoint = uri.getHost() + ":" + uri.getPort();
+        this.local = new LocalSessionFigures(bounds.maxSessions(), bounds.clock());
+        this.client = RedisClient.create(SharedResources.get(), uri);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                // A command is never queued while disconnected: it fails at once, so that nothing is applied
+                // after its caller was told it failed.
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled(uri.getTimeout()))
+                // Connecting takes longer than a command the first time (the client's classes load): a refused
+                // connection fails at once whatever the bound.
+                .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT.compareTo(uri.getTimeout()) > 0
+                        ? CONNECT_TIMEOUT : uri.getTimeout()).keepAlive(true).build())
+                .build());
+        connect();
+        if (connection == null) {
+            LOG.log(Level.WARNING, "Redis at {0} is unreachable; the store keeps trying and is not ready until then", endpoint);
+        }
+        this.watcher = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform()
+                .name("llm-metrics-redis-watcher").daemon(true).factory());
+        watcher.scheduleWithFixedDelay(this::watch, WATCH_PERIOD.toMillis(), WATCH_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    // ------------------------------------------------------------------------------------------ writes
+
+    @Override
+    public List<Event> record(List<? extends Event> events) {
+        if (events.isEmpty()) {
+            return List.of();
+        }
+        Batch batch = new Batch(events);
+        List<Object> result;
+        try {
+            result = run(RECORD, WRITE_KEYS, batch.args);
+        } catch (RedisException e) {
+            throw new RecordingFailedException(failure("the events could not be recorded; none was", e), e);
+        }
+        List<?> appliedNumbers = (List<?>) result.get(0);
+        List<?> foldedNumbers = (List<?>) result.get(1);
+        evictedForCapacity.add((Long) result.get(2));
+        evictedForMemory.add((Long) result.get(3));
+        lastCount = ((Long) result.get(4)).intValue();
+        boolean[] folded = new boolean[events.size()];
+        for (Object number : foldedNumbers) {
+            folded[((Long) number).intValue() - 1] = true;
+        }
+        List<Event> applied = new ArrayList<>(appliedNumbers.size());
+        for (Object number : appliedNumbers) {
+            int i = ((Long) number).intValue() - 1;
+            Event event = events.get(i);
+            applied.add(event);
+            switch (event) {
+                case LlmRequestCompleted c -> local.add(c.sessionId(), folded[i] ? OTHER : batch.labels[i], c,
+                        batch.costs[i], folded[i]);
+                case LlmRequestFailed f -> local.add(f.sessionId(), folded[i] ? OTHER : batch.labels[i], null, -1,
+                        folded[i]);
+                default -> {
+                    // Starts and generic events have no figures.
+                }
+            }
+        }
+        return applied;
+    }
+
+    private static final String OTHER = dev.llmmetrics.cost.ModelCatalog.OTHER_LABEL;
+
+    /**
+     * Removes the session from Redis, for every process.
+     *
+     * @throws RecordingFailedException when Redis could not be reached; then the session is unchanged
+     */
+    @Override
+    public boolean clear(String sessionId) {
+        List<Object> result;
+        try {
+            result = run(CLEAR, WRITE_KEYS, PREFIX, sessionId);
+        } catch (RedisException e) {
+            throw new RecordingFailedException(failure("the session could not be cleared", e), e);
+        }
+        local.remove(sessionId);
+        lastCount = ((Long) result.get(1)).intValue();
+        return (Long) result.get(0) == 1;
+    }
+
+    /**
+     * Removes the sessions idle for longer than the idle timeout from Redis, a bounded number per script, and
+     * forgets this process's figures of those Redis no longer holds. While Redis is unreachable it only forgets
+     * this process's figures of the sessions it has not seen within the timeout, and returns 0.
+     */
+    @Override
+    public int evictIdle() {
+        long cutoff = bounds.clock().millis() - bounds.idleTimeout().toMillis();
+        local.removeIdle(cutoff);
+        if (!ready()) {
+            return 0;
+        }
+        int total = 0;
+        try {
+            while (true) {
+                List<Object> result = run(IDLE, WRITE_KEYS, PREFIX, Long.toString(cutoff),
+                        Integer.toString(IDLE_EVICTIONS_PER_CALL));
+                int removed = ((Long) result.get(0)).intValue();
+                lastCount = ((Long) result.get(1)).intValue();
+                total += removed;
+                evictedForIdleness.add(removed);
+                if (removed < IDLE_EVICTIONS_PER_CALL) {
+                    break;
+                }
+            }
+            forgetWhatRedisDropped();
+        } catch (RedisException e) {
+            LOG.log(Level.WARNING, "The idle sweep of Redis at {0} failed; trying again at the next period: {1}",
+                    endpoint, e.getMessage());
+        }
+        return total;
+    }
+
+    /** Forgets this process's figures of the sessions Redis no longer holds (another process cleared or evicted them). */
+    private void forgetWhatRedisDropped() {
+        List<String> ids = local.sessionIds();
+        RedisCommands<String, String> redis = commands();
+        for (int from = 0; from < ids.size(); from += 1_000) {
+            List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 1_000));
+            List<Double> scores = redis.zmscore(INDEX, chunk.toArray(String[]::new));
+            for (int i = 0; i < chunk.size(); i++) {
+                if (scores.get(i) == null) {
+                    local.remove(chunk.get(i));
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ reads
+
+    /** @throws StoreUnavailableException when Redis could not be read */
+    @Override
+    public Optional<SessionMetrics> session(String sessionId) {
+        List<Object> result;
+        try {
+            result = run(READ, NO_KEYS, key(sessionId));
+        } catch (RedisException e) {
+            throw unavailable(e);
+        }
+        List<?> hash = (List<?>) result.get(0);
+        if (hash.isEmpty()) {
+            return Optional.empty();
+        }
+        List<?> elements = (List<?>) result.get(1);
+        List<RequestRecord> records = new ArrayList<>(elements.size());
+        for (Object element : elements) {
+            records.add(RecordCodec.decode((String) element));
+        }
+        return Optional.of(metrics(sessionId, hash, records));
+    }
+
+    /** @throws StoreUnavailableException when Redis could not be read */
+    @Override
+    public Optional<SessionMetrics> summary(String sessionId) {
+        Map<String, String> hash;
+        try {
+            hash = commands().hgetall(key(sessionId));
+        } catch (RedisException e) {
+            throw unavailable(e);
+        }
+        if (hash.isEmpty()) {
+            return Optional.empty();
+        }
+        List<String> flat = new ArrayList<>(hash.size() * 2);
+        hash.forEach((field, value) -> {
+            flat.add(field);
+            flat.add(value);
+        });
+        return Optional.of(metrics(sessionId, flat, List.of()));
+    }
+
+    /** The session's life and request count: a new life or a finished request changes it. */
+    @Override
+    public Optional<String> revision(String sessionId) {
+        List<KeyValue<String, String>> values;
+        try {
+            values = commands().hmget(key(sessionId), "life", "req");
+        } catch (RedisException e) {
+            throw unavailable(e);
+        }
+        if (!values.get(0).hasValue()) {
+            return Optional.empty();
+        }
+        return Optional.of(values.get(0).getValue() + "-" + values.get(1).getValueOrElse("0"));
+    }
+
+    @Override
+    public List<String> sessionIds(int offset, int limit) {
+        if (offset < 0 || limit < 0) {
+            throw new IllegalArgumentException("offset and limit must not be negative");
+        }
+        if (limit == 0) {
+            return List.of();
+        }
+        try {
+            return commands().zrevrange(INDEX, offset, (long) offset + limit - 1);
+        } catch (RedisException e) {
+            throw unavailable(e);
+        }
+    }
+
+    /**
+     * How many sessions Redis holds; while Redis cannot be reached, the count as last read, so that a scrape
+     * never waits on it.
+     */
+    @Override
+    public int sessionCount() {
+        if (ready()) {
+            try {
+                lastCount = (int) Math.min(Integer.MAX_VALUE, commands().zcard(INDEX));
+            } catch (RedisException e) {
+                failure("the session count could not be read", e);
+            }
+        }
+        return lastCount;
+    }
+
+    @Override
+    public long evictions(EvictionReason reason) {
+        return switch (reason) {
+            case CAPACITY -> evictedForCapacity.sum();
+            case IDLE -> evictedForIdleness.sum();
+            case MEMORY -> evictedForMemory.sum();
+        };
+    }
+
+    /** Whether the last exchange with Redis worked; answers at once. */
+    @Override
+    public boolean ready() {
+        return reachable && connection != null;
+    }
+
+    @Override
+    public List<PairFigures> mostRecentPairs(int maxSessions, int maxPairs) {
+        return local.mostRecentPairs(maxSessions, maxPairs);
+    }
+
+    @Override
+    public long modelOverflows() {
+        return local.modelOverflows();
+    }
+
+    /** What the sessions take in Redis as the bound in bytes counts them, summed over all processes. */
+    public long retainedBytes() {
+        try {
+            String value = commands().get(BYTES);
+            return value == null ? 0 : Long.parseLong(value);
+        } catch (RedisException e) {
+            throw unavailable(e);
+        }
+    }
+
+    /** The host and port of the Redis, without credentials. */
+    public String endpoint() {
+        return endpoint;
+    }
+
+    // ------------------------------------------------------------------------------------------ connection
+
+    private static String key(String sessionId) {
+        return PREFIX + "{" + sessionId + "}";
+    }
+
+    private RedisCommands<String, String> commands() {
+        StatefulRedisConnection<String, String> c = connection;
+        if (c == null) {
+            throw new RedisException("not connected to Redis at " + endpoint);
+        }
+        return c.sync();
+    }
+
+    /** Runs a script by its digest, sending its body when Redis does not have it (a restarted Redis). */
+    private List<Object> run(Script script, String[] keys, String... args) {
+        RedisCommands<String, String> redis = commands();
+        List<Object> result;
+        try {
+            try {
+                result = redis.evalsha(script.sha(), ScriptOutputType.MULTI, keys, args);
+            } catch (RedisNoScriptException e) {
+                result = redis.eval(script.body(), ScriptOutputType.MULTI, keys, args);
+            }
+        } catch (RedisCommandExecutionException e) {
+            throw e; // Redis answered: an error of the script or of Redis (out of memory), not of the connection
+        } catch (RedisException e) {
+            reachable = false;
+            throw e;
+        }
+        reachable = true;
+        return result;
+    }
+
+    private String failure(String what, RedisException e) {
+        String message = what + ": Redis at " + endpoint + (e instanceof RedisCommandExecutionException
+                ? " refused it (" + e.getMessage() + ")" : " is unreachable or did not answer in time");
+        LOG.log(Level.DEBUG, message, e);
+        return message;
+    }
+
+    private StoreUnavailableException unavailable(RedisException e) {
+        return new StoreUnavailableException(failure("the session store could not be read", e), e);
+    }
+
+    private void connect() {
+        synchronized (client) {
+            if (connection != null || closed) {
+                return;
+            }
+            try {
+                connection = client.connect(StringCodec.UTF8);
+                reachable = true;
+                LOG.log(Level.INFO, "Connected to Redis at {0}", endpoint);
+            } catch (RedisException e) {
+                reachable = false;
+            }
+        }
+    }
+
+    /** Connects when the first attempt failed, then checks that Redis answers while nothing else asks it. */
+    private void watch() {
+        if (connection == null) {
+            connect();
+            return;
+        }
+        boolean was = reachable;
+        try {
+            commands().ping();
+            reachable = true;
+        } catch (RedisException e) {
+            reachable = false;
+        }
+        if (was != reachable) {
+            LOG.log(reachable ? Level.INFO : Level.WARNING, reachable ? "Redis at {0} answers again"
+                    : "Redis at {0} does not answer: batches get 503 until it does", endpoint);
+        }
+    }
+
+    /** Stops watching and closes the connection. */
+    @Override
+    public void close() {
+        synchronized (client) {
+            closed = true;
+        }
+        watcher.shutdownNow();
+        StatefulRedisConnection<String, String> c = connection;
+        if (c != null) {
+            c.close();
+        }
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+
+    @Override
+    public String toString() {
+        return "RedisSessionStore[" + endpoint + "]";
+    }
+
+    // ------------------------------------------------------------------------------------------ values
+
+    /** A session's snapshot from its hash's fields and values, alternating, and its records. */
+    private static SessionMetrics metrics(String sessionId, List<?> hash, List<RequestRecord> records) {
+        long lastActiveMs = 0;
+        List<PairTotals> pairs = new ArrayList<>(2);
+        for (int i = 0; i < hash.size(); i += 2) {
+            String field = (String) hash.get(i);
+            String value = (String) hash.get(i + 1);
+            if (field.equals("last")) {
+                lastActiveMs = Long.parseLong(value);
+            } else if (field.startsWith("p:")) {
+                pairs.add(pair(field.substring(2), value));
+            }
+        }
+        return PairTotals.metrics(sessionId, Instant.ofEpochMilli(lastActiveMs), pairs, records);
+    }
+
+    /** A pair from its stored figures: {@link PairTotals.Figure} order, the cost in whole dollars and picodollars. */
+    private static PairTotals pair(String label, String value) {
+        PairTotals pair = new PairTotals(label);
+        String[] numbers = value.split(",");
+        PairTotals.Figure[] figures = PairTotals.Figure.values();
+        for (int i = 0; i < figures.length - 1; i++) {
+            pair.set(figures[i], Long.parseLong(numbers[i]));
+        }
+        long dollars = Long.parseLong(numbers[figures.length - 1]);
+        long pico = Long.parseLong(numbers[figures.length]);
+        pair.set(PairTotals.Figure.COST_PICO_USD,
+                dollars >= Long.MAX_VALUE / PICO ? Long.MAX_VALUE : Math.min(Long.MAX_VALUE - pico, dollars * PICO) + pico);
+        return pair;
+    }
+
+    private static final long PICO = 1_000_000_000_000L;
+
+    /** The script's arguments for a batch, with each event's model label and cost kept for this process's figures. */
+    private final class Batch {
+        final String[] args;
+        final String[] labels;
+        final long[] costs;
+
+        Batch(List<? extends Event> events) {
+            int n = events.size();
+            labels = new String[n];
+            costs = new long[n];
+            args = new String[8 + 15 * n];
+            args[0] = Long.toString(bounds.clock().millis());
+            args[1] = Integer.toString(bounds.maxSessions());
+            args[2] = Integer.toString(bounds.maxRecordsPerSession());
+            args[3] = Integer.toString(bounds.maxModelsPerSession());
+            args[4] = Long.toString(bounds.maxBytes());
+            args[5] = Long.toString(bounds.dedupeWindow().toMillis());
+            args[6] = Integer.toString(n);
+            args[7] = PREFIX;
+            for (int i = 0; i < n; i++) {
+                put(i, events.get(i), 8 + 15 * i);
+            }
+        }
+
+        private void put(int i, Event event, int at) {
+            String sessionId = event.sessionId();
+            String eventId = event.eventId();
+            args[at] = sessionId == null ? "" : sessionId;
+            args[at + 1] = eventId == null ? "" : eventId;
+            String kind = "G";
+            String label = "";
+            long duration = 0;
+            long prompt = 0;
+            long completion = 0;
+            long total = 0;
+            long cached = 0;
+            long reasoning = 0;
+            boolean tools = false;
+            long cost = -1;
+            String record = "";
+            switch (event) {
+                case LlmRequestCompleted c -> {
+                    Model model = bounds.catalog().model(c.model());
+                    kind = "C";
+                    label = model.label();
+                    cost = model.priced() ? model.costPicoUsd(c.promptTokens(), c.cachedTokens(), c.completionTokens()) : -1;
+                    duration = c.durationMs();
+                    prompt = c.promptTokens();
+                    completion = c.completionTokens();
+                    total = c.totalTokens();
+                    cached = c.cachedTokens();
+                    reasoning = c.reasoningTokens();
+                    tools = c.hasToolCalls();
+                    record = RecordCodec.encode(c.timestamp().toEpochMilli(), c.model(), c.durationMs(),
+                            c.hasTimeToFirstToken() ? c.timeToFirstTokenMs() : -1, c.promptTokens(), c.completionTokens(),
+                            c.totalTokens(), c.cachedTokens(), c.reasoningTokens(), true, c.hasToolCalls(), cost, null);
+                }
+                case LlmRequestFailed f -> {
+                    kind = "F";
+                    label = bounds.catalog().model(f.model()).label();
+                    record = RecordCodec.encode(f.timestamp().toEpochMilli(), f.model(), f.hasDuration() ? f.durationMs() : 0,
+                            -1, 0, 0, 0, 0, 0, false, false, -1, SessionStore.keptError(f.error()));
+                }
+                case LlmRequestStarted s -> kind = "S";
+                case GenericEvent g -> kind = "G";
+            }
+            labels[i] = label;
+            costs[i] = cost;
+            args[at + 2] = kind;
+            args[at + 3] = label;
+            args[at + 4] = Long.toString(duration);
+            args[at + 5] = Long.toString(prompt);
+            args[at + 6] = Long.toString(completion);
+            args[at + 7] = Long.toString(total);
+            args[at + 8] = Long.toString(cached);
+            args[at + 9] = Long.toString(reasoning);
+            args[at + 10] = tools ? "1" : "0";
+            args[at + 11] = cost >= 0 ? "1" : "0";
+            args[at + 12] = Long.toString(cost >= 0 ? cost / PICO : 0);
+            args[at + 13] = Long.toString(cost >= 0 ? cost % PICO : 0);
+            args[at + 14] = record;
+        }
+    }
+}

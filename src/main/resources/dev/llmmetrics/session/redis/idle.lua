@@ -1,0 +1,12 @@
+-- Removes the sessions last active before a cutoff, a bounded number per call. KEYS[1] the session index,
+-- KEYS[2] the retained bytes; ARGV[1] the key prefix, ARGV[2] the cutoff in ms, ARGV[3] the most to remove.
+-- Returns {sessions removed, sessions held}.
+local removed = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
+  local key = ARGV[1] .. '{' .. id .. '}'
+  redis.call('DECRBY', KEYS[2], tonumber(redis.call('HGET', key, 'b') or '0'))
+  redis.call('DEL', key, key .. ':r')
+  redis.call('ZREM', KEYS[1], id)
+  removed = removed + 1
+end
+return {removed, redis.call('ZCARD', KEYS[1])}

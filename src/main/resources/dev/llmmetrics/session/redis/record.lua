@@ -1,0 +1,233 @@
+-- Applies one batch of events, all or nothing: every read and check comes before the first write, and
+-- Redis runs a script alone. See RedisSessionStore for the key layout; Batch.java writes ARGV.
+--
+-- KEYS[1] the session index (sorted set: session id -> last activity, ms)
+-- KEYS[2] the retained bytes of all sessions (string, an integer)
+-- KEYS[3] the counter that numbers the sessions' lives
+-- ARGV[1..8] now ms, max sessions, max records per session, max models per session, max bytes,
+--            dedupe window ms, number of events, key prefix
+-- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed,
+-- F failed, G generic), model label, duration, prompt, completion, total, cached, reasoning tokens,
+-- tool calls (0/1), priced (0/1), cost in whole dollars, the rest in picodollars, encoded record.
+--
+-- Returns {applied event numbers, folded event numbers, capacity evictions, memory evictions, sessions}.
+local FIELDS = 15
+local now = tonumber(ARGV[1])
+local maxSessions = tonumber(ARGV[2])
+local maxRecords = tonumber(ARGV[3])
+local maxModels = tonumber(ARGV[4])
+local maxBytes = tonumber(ARGV[5])
+local dedupeMs = tonumber(ARGV[6])
+local n = tonumber(ARGV[7])
+local prefix = ARGV[8]
+local PICO = 1000000000000
+-- What a session takes beside its figures and records: its keys, their headers, its index entry.
+local SESSION_OVERHEAD = 240
+local RECORD_OVERHEAD = 16
+
+local function sessionKey(id) return prefix .. '{' .. id .. '}' end
+
+-- 1. Which events are new: reads only.
+local idKeys = {}
+local applied = {}
+local claimed = {}
+for i = 1, n do
+  local base = 8 + (i - 1) * FIELDS
+  local eventId = ARGV[base + 2]
+  local new = true
+  if eventId ~= '' then
+    local key = sessionKey(ARGV[base + 1]) .. ':id:' .. eventId
+    if claimed[key] or redis.call('EXISTS', key) == 1 then
+      new = false
+    else
+      claimed[key] = true
+      idKeys[#idKeys + 1] = key
+    end
+  end
+  if new then applied[#applied + 1] = i end
+end
+
+-- 2. The sessions the new events touch, in order of first appearance, with their stored state.
+local order = {}
+local sessions = {}
+for _, i in ipairs(applied) do
+  local base = 8 + (i - 1) * FIELDS
+  local kind = ARGV[base + 3]
+  local id = ARGV[base + 1]
+  if kind ~= 'G' and sessions[id] == nil then
+    local key = sessionKey(id)
+    local flat = redis.call('HGETALL', key)
+    local s = {key = key, pairs = {}, pairBytes = {}, labels = 0, changed = {}, records = {}, events = {}}
+    for j = 1, #flat, 2 do
+      local field, value = flat[j], flat[j + 1]
+      if string.sub(field, 1, 2) == 'p:' then
+        local figures = {}
+        for number in string.gmatch(value, '[^,]+') do figures[#figures + 1] = tonumber(number) end
+        s.pairs[string.sub(field, 3)] = figures
+        s.pairBytes[string.sub(field, 3)] = string.len(field) + string.len(value) + RECORD_OVERHEAD
+        s.labels = s.labels + 1
+      else
+        s[field] = tonumber(value)
+      end
+    end
+    s.fresh = s.life == nil
+    sessions[id] = s
+    order[#order + 1] = id
+  end
+  if kind ~= 'G' then
+    local s = sessions[id]
+    s.events[#s.events + 1] = i
+  end
+end
+
+-- 3. The writes.
+for _, key in ipairs(idKeys) do
+  redis.call('SET', key, '1', 'PX', dedupeMs)
+end
+local folded = {}
+local bytesDelta = 0
+for _, id in ipairs(order) do
+  local s = sessions[id]
+  if s.fresh then
+    s.life = redis.call('INCR', KEYS[3])
+    s.req = 0
+    s.n = 0
+    s.b = SESSION_OVERHEAD + 3 * string.len(s.key)
+    s.changed.life = true
+    bytesDelta = bytesDelta + s.b
+  end
+  local before = s.b
+  for _, i in ipairs(s.events) do
+    local base = 8 + (i - 1) * FIELDS
+    local kind = ARGV[base + 3]
+    if kind == 'C' or kind == 'F' then
+      local label = ARGV[base + 4]
+      local p = s.pairs[label]
+      if p == nil and s.labels >= maxModels and label ~= '_other' then
+        folded[#folded + 1] = i
+        label = '_other'
+        p = s.pairs[label]
+      end
+      if p == nil then
+        p = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+        s.pairs[label] = p
+        s.labels = s.labels + 1
+      end
+      if not s.changed['p:' .. label] then
+        s.changed['p:' .. label] = true
+        s.b = s.b - (s.pairBytes[label] or 0)
+      end
+      if kind == 'C' then
+        local duration = tonumber(ARGV[base + 5])
+        local prompt = tonumber(ARGV[base + 6])
+        local completion = tonumber(ARGV[base + 7])
+        -- successes, failures, tool calls, duration, max duration, prompt, max prompt, completion,
+        -- max completion, total, cached, reasoning, priced, cost dollars, cost picodollars
+        p[1] = p[1] + 1
+        p[3] = p[3] + tonumber(ARGV[base + 11])
+        p[4] = p[4] + duration
+        if duration > p[5] then p[5] = duration end
+        p[6] = p[6] + prompt
+        if prompt > p[7] then p[7] = prompt end
+        p[8] = p[8] + completion
+        if completion > p[9] then p[9] = completion end
+        p[10] = p[10] + tonumber(ARGV[base + 8])
+        p[11] = p[11] + tonumber(ARGV[base + 9])
+        p[12] = p[12] + tonumber(ARGV[base + 10])
+        if ARGV[base + 12] == '1' then
+          p[13] = p[13] + 1
+          p[14] = p[14] + tonumber(ARGV[base + 13])
+          p[15] = p[15] + tonumber(ARGV[base + 14])
+          if p[15] >= PICO then
+            p[14] = p[14] + 1
+            p[15] = p[15] - PICO
+          end
+        end
+      else
+        p[2] = p[2] + 1
+      end
+      s.req = s.req + 1
+      s.records[#s.records + 1] = ARGV[base + 15]
+    end
+  end
+  s.last = now
+
+  -- The records: the newest maxRecords are kept, the dropped ones stop counting.
+  local kept = s.records
+  local skip = #kept - maxRecords
+  if skip > 0 then
+    kept = {}
+    for j = skip + 1, #s.records do kept[#kept + 1] = s.records[j] end
+  end
+  local drop = s.n + #kept - maxRecords
+  if drop > 0 then
+    for _, old in ipairs(redis.call('LRANGE', s.key .. ':r', 0, drop - 1)) do
+      s.b = s.b - string.len(old) - RECORD_OVERHEAD
+    end
+    redis.call('LTRIM', s.key .. ':r', drop, -1)
+    s.n = s.n - drop
+  end
+  for start = 1, #kept, 1000 do
+    redis.call('RPUSH', s.key .. ':r', unpack(kept, start, math.min(start + 999, #kept)))
+  end
+  for _, record in ipairs(kept) do
+    s.b = s.b + string.len(record) + RECORD_OVERHEAD
+  end
+  s.n = s.n + #kept
+
+  local hash = {'last', s.last, 'req', s.req, 'n', s.n}
+  if s.changed.life then
+    hash[#hash + 1] = 'life'
+    hash[#hash + 1] = s.life
+  end
+  for label, p in pairs(s.pairs) do
+    if s.changed['p:' .. label] then
+      local value = string.format('%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d',
+        p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15])
+      s.b = s.b + string.len(label) + 2 + string.len(value) + RECORD_OVERHEAD
+      hash[#hash + 1] = 'p:' .. label
+      hash[#hash + 1] = value
+    end
+  end
+  hash[#hash + 1] = 'b'
+  hash[#hash + 1] = s.b
+  redis.call('HSET', s.key, unpack(hash))
+  redis.call('ZADD', KEYS[1], now, id)
+  bytesDelta = bytesDelta + s.b - before
+end
+local total = 0
+if bytesDelta ~= 0 then
+  total = redis.call('INCRBY', KEYS[2], bytesDelta)
+else
+  total = tonumber(redis.call('GET', KEYS[2]) or '0')
+end
+
+-- 4. The bounds: the least recently active sessions go, a hundredth of the bound at a time.
+local function evict(id)
+  local key = sessionKey(id)
+  local b = tonumber(redis.call('HGET', key, 'b') or '0')
+  redis.call('DEL', key, key .. ':r')
+  redis.call('ZREM', KEYS[1], id)
+  total = redis.call('DECRBY', KEYS[2], b)
+end
+local batch = math.max(1, math.floor(maxSessions / 100))
+local count = redis.call('ZCARD', KEYS[1])
+local capacity = 0
+if count > maxSessions then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, count - maxSessions + batch - 2)) do
+    evict(id)
+    capacity = capacity + 1
+  end
+  count = count - capacity
+end
+local memory = 0
+while total > maxBytes and count > 1 do
+  local average = math.max(1, math.floor(total / count))
+  local take = math.min(batch, count - 1, math.floor((total - maxBytes) / average) + 1)
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, take - 1)) do
+    evict(id)
+    memory = memory + 1
+  end
+  count = count - take
+end
+return {applied, folded, capacity, memory, count}

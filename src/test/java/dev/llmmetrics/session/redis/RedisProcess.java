@@ -1,0 +1,166 @@
+package dev.llmmetrics.session.redis;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real {@code redis-server} (Debian's package, which bin/test installs) on a free port of 127.0.0.1, its data
+ * and log in a directory of its own; it can be killed and started again on the same port with the same data.
+ * A missing redis-server fails the test, never skips it.
+ */
+public final class RedisProcess implements AutoCloseable {
+
+    private final Path dir;
+    private final int port;
+    private final String fsync;
+    private Process process;
+
+    private RedisProcess(Path dir, int port, String fsync) {
+        this.dir = dir;
+        this.port = port;
+        this.fsync = fsync;
+    }
+
+    /** A Redis without persistence: for the store's contract. */
+    public static RedisProcess start() {
+        return start("no");
+    }
+
+    /**
+     * A Redis with its append-only file synced as {@code appendfsync} says ({@code always}, {@code everysec}),
+     * or without persistence for {@code no}.
+     */
+    public static RedisProcess start(String appendfsync) {
+        try {
+            RedisProcess redis = new RedisProcess(Files.createTempDirectory("llm-metrics-redis-"), freePort(), appendfsync);
+            redis.startAgain();
+            return redis;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@code redis://127.0.0.1:port}. */
+    public String url() {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** Starts the server again on the same port, with the data it persisted; waits until it answers. */
+    public void startAgain() {
+        List<String> command = new ArrayList<>(List.of(executable(), "--port", Integer.toString(port),
+                "--bind", "127.0.0.1", "--dir", dir.toString(), "--save", "", "--daemonize", "no",
+                "--logfile", dir.resolve("redis.log").toString()));
+        if (!fsync.equals("no")) {
+            command.addAll(List.of("--appendonly", "yes", "--appendfsync", fsync));
+        }
+        try {
+            process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("redis.out").toFile()).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!answers()) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("redis-server exited with " + process.exitValue() + ": "
+                            + Files.readString(dir.resolve("redis.log")));
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("redis-server did not answer on port " + port + " within 30 s");
+                }
+                Thread.sleep(20);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Kills the server at once ({@code kill -9}): what it acknowledged is what its append-only file holds. */
+    public void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Runs {@code redis-cli} with {@code args} against this server and returns its output. */
+    public String cli(String... args) {
+        List<String> command = new ArrayList<>(List.of(executable().replace("redis-server", "redis-cli"),
+                "-h", "127.0.0.1", "-p", Integer.toString(port)));
+        command.addAll(List.of(args));
+        try {
+            Process cli = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(cli.getInputStream().readAllBytes()).trim();
+            cli.waitFor(10, TimeUnit.SECONDS);
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process != null) {
+            process.destroy();
+            try {
+                if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private boolean answers() {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.getOutputStream().write("PING\r\n".getBytes());
+            byte[] reply = new byte[7];
+            int read = s.getInputStream().read(reply);
+            return read > 0 && new String(reply, 0, read).startsWith("+PONG");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** redis-server on the PATH or in /usr/bin; fails (never skips) when it is nowhere. */
+    static String executable() {
+        List<Path> candidates = new ArrayList<>();
+        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            if (!d.isBlank()) {
+                candidates.add(Path.of(d, "redis-server"));
+            }
+        }
+        candidates.add(Path.of("/usr/bin/redis-server"));
+        for (Path candidate : candidates) {
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return candidate.toString();
+            }
+        }
+        throw new AssertionError("'redis-server' is not installed (looked on the PATH and in /usr/bin); "
+                + "bin/test installs Debian's redis-server package");
+    }
+}

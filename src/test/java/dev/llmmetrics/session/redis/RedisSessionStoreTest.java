@@ -1,0 +1,52 @@
+package dev.llmmetrics.session.redis;
+
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.session.SessionStore;
+import dev.llmmetrics.session.SessionStoreContractTest;
+import dev.llmmetrics.session.SessionStoreFactory;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+
+/** The store contract, held by the Redis store on a real redis-server, emptied before each test. */
+class RedisSessionStoreTest extends SessionStoreContractTest {
+
+    private static RedisProcess redis;
+    private final List<RedisSessionStore> opened = new ArrayList<>();
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisProcess.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        redis.close();
+    }
+
+    @BeforeEach
+    void emptyRedis() {
+        redis.cli("FLUSHALL");
+    }
+
+    @Override
+    protected SessionStore newStore(int maxSessions, int maxRecords, Duration idleTimeout, InstantSource clock,
+                                    PriceTable prices) {
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
+                new SessionStoreFactory.Parameters(maxSessions, maxRecords, Integer.MAX_VALUE, Long.MAX_VALUE,
+                        idleTimeout, Duration.ofMinutes(10), 100_000, clock, new ModelCatalog(prices, 200)));
+        opened.add(store);
+        return store;
+    }
+
+    @AfterEach
+    void closeStores() {
+        opened.forEach(RedisSessionStore::close);
+    }
+}
