@@ -25,7 +25,7 @@ fi
 
 echo "== promtool check config"
 # Run from the config's directory so that rule_files resolve as they do in the container.
-(cd "$dir" && "$PROMTOOL" check config prometheus.yml)
+(cd "$dir" && "$PROMTOOL" check config prometheus.yml prometheus-replicas.yml)
 
 echo "== promtool check rules"
 "$PROMTOOL" check rules "${rules[@]}"

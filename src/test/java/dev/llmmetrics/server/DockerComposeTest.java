@@ -158,6 +158,55 @@ class DockerComposeTest {
                 "prometheus volumes: " + mounts);
     }
 
+    /**
+     * docker-compose.replicas.yml over docker-compose.yml: a Redis with every acknowledged batch synced, two
+     * replicas of the server sharing it by exactly the documented settings, each on its own loopback port, and
+     * one Prometheus job scraping both with the shipped rules; its Prometheus file is the shipped one but for
+     * the targets.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theReplicasOverrideRunsTwoServersOnOneRedisBehindOneScrapeJob() throws Exception {
+        List<String> files = List.of("docker-compose.yml", "docker-compose.replicas.yml");
+        Result valid = compose(files, ENV_FILE, "config", "-q");
+        assertEquals(0, valid.exitCode(), "docker-compose config -q with the replicas override failed:\n" + valid.describe());
+        Result result = compose(files, ENV_FILE, "config");
+        assertEquals(0, result.exitCode(), result.describe());
+        Map<String, Object> services = (Map<String, Object>) ((Map<String, Object>) new Yaml().load(result.stdout())).get("services");
+        assertEquals(Set.of("llm-metrics", "llm-metrics-2", "redis", "prometheus", "grafana"), services.keySet());
+
+        String redisCommand = String.join(" ", (List<String>) ((Map<String, Object>) services.get("redis")).get("command"));
+        assertTrue(redisCommand.contains("--appendonly yes") && redisCommand.contains("--appendfsync always"), redisCommand);
+        for (String replica : List.of("llm-metrics", "llm-metrics-2")) {
+            Map<String, Object> service = (Map<String, Object>) services.get(replica);
+            Map<String, String> environment = new LinkedHashMap<>();
+            ((Map<String, Object>) service.get("environment")).forEach((k, v) -> environment.put(k, String.valueOf(v)));
+            assertEquals("redis", environment.get("STORE_BACKEND"), replica);
+            assertEquals("redis://redis:6379", environment.get("STORE_REDIS_URL"), replica);
+            assertEquals("0123456789abcdef", environment.get("LLM_METRICS_AUTH_TOKEN"), replica);
+            Config config = Config.just(ConfigSources.create(EnvironmentVariables.expand(environment)));
+            assertEquals("redis", Settings.storeBackend(config));
+            assertEquals("redis://redis:6379", config.get("store.redis.url").asString().get());
+            Settings.store(config); // a valid Redis URL
+            assertEquals(Set.of("127.0.0.1"), hostAddresses(service), replica);
+        }
+        assertEquals(Set.of("8001->8001"), publishedPorts((Map<String, Object>) services.get("llm-metrics")));
+        assertEquals(Set.of("8002->8001"), publishedPorts((Map<String, Object>) services.get("llm-metrics-2")));
+
+        List<String> mounts = (List<String>) ((Map<String, Object>) services.get("prometheus")).get("volumes");
+        assertTrue(mounts.contains(ROOT.resolve("prometheus/prometheus-replicas.yml") + ":/etc/prometheus/prometheus.yml:ro"), "" + mounts);
+        assertTrue(mounts.contains(ROOT.resolve("prometheus/rules") + ":/etc/prometheus/rules:ro"), "" + mounts);
+
+        Map<String, Object> single = new Yaml().load(Files.readString(ROOT.resolve("prometheus/prometheus.yml")));
+        Map<String, Object> replicas = new Yaml().load(Files.readString(ROOT.resolve("prometheus/prometheus-replicas.yml")));
+        List<Map<String, Object>> jobs = (List<Map<String, Object>>) replicas.get("scrape_configs");
+        assertEquals(1, jobs.size(), "one scrape job for both replicas");
+        List<Map<String, Object>> statics = (List<Map<String, Object>>) jobs.get(0).get("static_configs");
+        assertEquals(List.of("llm-metrics:8001", "llm-metrics-2:8001"), statics.get(0).get("targets"));
+        statics.get(0).put("targets", List.of("llm-metrics:8001"));
+        assertEquals(single, replicas, "prometheus-replicas.yml is prometheus.yml with a second target");
+    }
+
     // --- Helpers -----------------------------------------------------------------------------------------
 
     /** The services of {@code docker-compose config} with {@code dotEnv} as the .env file: the file as docker-compose resolves it. */
@@ -208,13 +257,21 @@ class DockerComposeTest {
         }
     }
 
-    /** Runs docker-compose with {@code dotEnv} as its .env file, and none of the bundle's variables inherited. */
+    /** Runs docker-compose on docker-compose.yml with {@code dotEnv} as its .env file, and none of the bundle's variables inherited. */
     private static Result compose(String dotEnv, String... args) throws Exception {
+        return compose(List.of("docker-compose.yml"), dotEnv, args);
+    }
+
+    /** Runs docker-compose on {@code files}, each over the one before, with {@code dotEnv} as its .env file. */
+    private static Result compose(List<String> files, String dotEnv, String... args) throws Exception {
         Path envFile = Files.createTempFile("compose", ".env");
         Files.writeString(envFile, dotEnv);
         try {
-            List<String> command = new ArrayList<>(List.of(executable("docker-compose"), "-f", "docker-compose.yml",
-                    "--env-file", envFile.toString()));
+            List<String> command = new ArrayList<>(List.of(executable("docker-compose")));
+            for (String file : files) {
+                command.addAll(List.of("-f", file));
+            }
+            command.addAll(List.of("--env-file", envFile.toString()));
             command.addAll(List.of(args));
             ProcessBuilder builder = new ProcessBuilder(command).directory(ROOT.toFile());
             builder.environment().keySet().removeAll(List.of("LLM_METRICS_TOKEN", "BIND_ADDRESS"));

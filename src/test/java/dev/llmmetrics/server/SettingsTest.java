@@ -134,6 +134,7 @@ class SettingsTest {
                 Map.entry("ingest.dedupe.window", http.dedupeWindow().toString()),
                 Map.entry("ingest.dedupe.max.ids", String.valueOf(http.dedupeMaxIds())),
                 Map.entry("store.backend", Settings.storeBackend(empty)),
+                Map.entry("store.redis.timeout", dev.llmmetrics.session.redis.RedisSessionStore.DEFAULT_TIMEOUT.toString()),
                 Map.entry("meters.otel.genai", String.valueOf(Settings.genAiConventions(empty))),
                 Map.entry("http.header.timeout", http.connections().headerTimeout().toString()),
                 Map.entry("http.body.timeout", http.connections().bodyTimeout().toString()),
