@@ -455,13 +455,13 @@ class PrometheusBundleTest {
 
     // --- Expressions ------------------------------------------------------------------------------------
 
-    private enum Kind { PANEL, VARIABLE, RECORDING_RULE, ALERT_RULE }
+    enum Kind { PANEL, VARIABLE, RECORDING_RULE, ALERT_RULE }
 
-    private record Expression(String where, String expr, Kind kind) {
+    record Expression(String where, String expr, Kind kind) {
     }
 
     /** A rule of prometheus/rules/*.yml: exactly one of record and alert is set. */
-    private record Rule(String file, String group, String record, String alert, String expr, Map<String, String> labels) {
+    record Rule(String file, String group, String record, String alert, String expr, Map<String, String> labels) {
 
         String where() {
             return "rule " + (record != null ? "record " + record + labels : "alert " + alert)
@@ -552,6 +552,11 @@ class PrometheusBundleTest {
 
     /** Replaces Grafana variables as a user with every model selected and the picked session would see them. */
     private static String substitute(String expr, List<String> unknown) {
+        return substitute(expr, session, unknown);
+    }
+
+    /** {@code expr} with Grafana's variables replaced: every model, {@code session}, the built-in intervals. */
+    static String substitute(String expr, String session, List<String> unknown) {
         Matcher m = GRAFANA_VARIABLE.matcher(expr);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
@@ -610,7 +615,7 @@ class PrometheusBundleTest {
     }
 
     /** Every panel target's expr (rows and collapsed rows included) and query variable of every dashboard. */
-    private static List<Expression> dashboardExpressions() throws IOException {
+    static List<Expression> dashboardExpressions() throws IOException {
         List<Expression> expressions = new ArrayList<>();
         List<Path> files;
         try (Stream<Path> s = Files.list(ROOT.resolve("grafana/dashboards"))) {
@@ -662,7 +667,7 @@ class PrometheusBundleTest {
 
     /** Every rule of prometheus/rules/*.yml. */
     @SuppressWarnings("unchecked")
-    private static List<Rule> rules() {
+    static List<Rule> rules() {
         List<Rule> rules = new ArrayList<>();
         List<Path> files;
         try (Stream<Path> s = Files.list(ROOT.resolve("prometheus/rules"))) {

@@ -1,0 +1,373 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.session.redis.RedisProcess;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * Two server processes sharing one real {@code redis-server} (append-only file synced at every write) and one
+ * real Prometheus scraping both, as docker-compose.replicas.yml runs them: a session posted alternately to both
+ * is whole and identical from either, the scrape sums right across instances, a DELETE through one is seen by
+ * the other, and Redis killed mid-load then restarted loses no acknowledged event while both answer 503, stay
+ * scrapeable and recover without a restart.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ReplicasTest {
+
+    private static final Path ROOT = Tools.repoRoot();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private static RedisProcess redis;
+    private static ChildServer one;
+    private static ChildServer two;
+    private static Process prometheus;
+    private static Path workDir;
+    private static String prometheusBase;
+
+    @BeforeAll
+    static void start() throws Exception {
+        redis = RedisProcess.start("always");
+        one = replica();
+        two = replica();
+        workDir = Files.createTempDirectory("llm-metrics-replicas-");
+        Files.writeString(workDir.resolve("prometheus.yml"), prometheusConfig());
+        copyRules(workDir.resolve("rules"));
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        prometheusBase = "http://127.0.0.1:" + port;
+        prometheus = new ProcessBuilder(Tools.executable("prometheus", "bin/test installs Debian's 'prometheus' package."),
+                "--config.file=" + workDir.resolve("prometheus.yml"), "--storage.tsdb.path=" + workDir.resolve("data"),
+                "--web.listen-address=127.0.0.1:" + port).directory(workDir.toFile()).redirectErrorStream(true)
+                .redirectOutput(workDir.resolve("prometheus.log").toFile()).start();
+        Awaitility.await("Prometheus ready").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .ignoreExceptions().until(() -> get(prometheusBase + "/-/ready").statusCode() == 200);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        for (AutoCloseable c : new AutoCloseable[] {one, two}) {
+            if (c != null) {
+                c.close();
+            }
+        }
+        if (prometheus != null) {
+            prometheus.destroy();
+            prometheus.waitFor(10, TimeUnit.SECONDS);
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    private static ChildServer replica() throws Exception {
+        return ChildServer.main("STORE_BACKEND", "redis", "STORE_REDIS_URL", redis.url(), "STORE_REDIS_TIMEOUT", "PT5S");
+    }
+
+    /** The shipped replicas configuration, scraping both children every second. */
+    @SuppressWarnings("unchecked")
+    private static String prometheusConfig() throws IOException {
+        Map<String, Object> config = new Yaml().load(Files.readString(ROOT.resolve("prometheus/prometheus-replicas.yml")));
+        Map<String, Object> global = (Map<String, Object>) config.get("global");
+        global.put("scrape_interval", "1s");
+        global.put("scrape_timeout", "1s");
+        global.put("evaluation_interval", "1s");
+        Map<String, Object> job = ((List<Map<String, Object>>) config.get("scrape_configs")).get(0);
+        job.put("scrape_interval", "1s");
+        ((List<Map<String, Object>>) job.get("static_configs")).get(0)
+                .put("targets", List.of("127.0.0.1:" + one.port, "127.0.0.1:" + two.port));
+        return new Yaml().dump(config);
+    }
+
+    private static void copyRules(Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(ROOT.resolve("prometheus/rules"))) {
+            for (Path file : files.toList()) {
+                Files.copy(file, to.resolve(file.getFileName()));
+            }
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aSessionPostedAlternatelyToBothReplicasIsWholeFromEitherAndTheScrapeSumsAcrossInstances() throws Exception {
+        String session = "shared-session";
+        Map<String, Long> finishedByModel = new TreeMap<>();
+        List<String> models = new ArrayList<>();
+        long tokens = 0;
+        long failed = 0;
+        for (int batch = 0; batch < 40; batch++) {
+            StringBuilder body = new StringBuilder();
+            for (int i = 0; i < 5; i++) {
+                int n = batch * 5 + i;
+                String model = n % 3 == 0 ? "replica-model-b" : "replica-model-a";
+                if (n % 7 == 6) {
+                    body.append(event("LLM_REQUEST_FAILED", session, model, "\"error\":\"boom " + n + "\""));
+                    failed++;
+                } else {
+                    body.append(event("LLM_REQUEST_COMPLETED", session, model, "\"duration_ms\":" + (10 + n)
+                            + ",\"prompt_tokens\":" + n + ",\"completion_tokens\":2"));
+                    tokens += n + 2;
+                }
+                finishedByModel.merge(model, 1L, Long::sum);
+                models.add(model);
+            }
+            HttpResponse<String> r = post(batch % 2 == 0 ? one : two, body.toString());
+            assertEquals(202, r.statusCode(), r.body());
+        }
+
+        HttpResponse<String> fromOne = get(one.base() + "/events/metrics/session/" + session);
+        HttpResponse<String> fromTwo = get(two.base() + "/events/metrics/session/" + session);
+        assertEquals(200, fromOne.statusCode(), fromOne.body());
+        assertEquals(fromOne.body(), fromTwo.body(), "the same JSON from either replica");
+        assertEquals(fromOne.headers().firstValue("ETag"), fromTwo.headers().firstValue("ETag"));
+        JsonNode json = TestServer.JSON.readTree(fromOne.body());
+        assertEquals(200, json.get("total_requests").asLong());
+        assertEquals(failed, json.get("failed_requests").asLong());
+        assertEquals(tokens, json.get("total_tokens").asLong());
+        List<String> recorded = new ArrayList<>();
+        json.get("requests").forEach(r -> recorded.add(r.get("model").asText()));
+        assertEquals(models, recorded, "every request, in the order sent, whichever replica took it");
+
+        // Prometheus: the per-model counters and the per-session series of both replicas sum to what was sent.
+        Awaitility.await("the scrape sums both replicas").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+                .untilAsserted(() -> {
+                    assertEquals(finishedByModel, valuesBy("sum by (model) (llm_requests_total{model=~\"replica-model-.*\"})", "model"));
+                    assertEquals(Map.of(session, 200L), valuesBy("sum by (session) (llm_session_requests_total{session=\""
+                            + session + "\"})", "session"));
+                    assertEquals(2, query("count by (instance) (llm_requests_total{model=\"replica-model-a\"})").size(),
+                            "both replicas counted part of it");
+                });
+
+        // Every recording rule and every dashboard panel on llm_* series aggregates across instance.
+        Awaitility.await("the rules evaluated").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> !query("model:llm_requests:rate5m{model=\"replica-model-a\"}").isEmpty());
+        List<String> perInstance = new ArrayList<>();
+        int checked = 0;
+        for (PrometheusBundleTest.Rule rule : PrometheusBundleTest.rules()) {
+            if (rule.record() != null) {
+                checked++;
+                for (JsonNode series : query(rule.record())) {
+                    if (series.get("metric").has("instance")) {
+                        perInstance.add("rule " + rule.record() + ": " + series.get("metric"));
+                    }
+                }
+            }
+        }
+        for (PrometheusBundleTest.Expression e : PrometheusBundleTest.dashboardExpressions()) {
+            if (e.kind() != PrometheusBundleTest.Kind.PANEL || !e.expr().contains("llm_")) {
+                continue;
+            }
+            checked++;
+            String expr = PrometheusBundleTest.substitute(e.expr(), session, new ArrayList<>());
+            for (JsonNode series : query(expr)) {
+                if (series.get("metric").has("instance")) {
+                    perInstance.add(e.where() + ": " + series.get("metric"));
+                }
+            }
+        }
+        assertTrue(checked > 10, "rules and panels checked: " + checked);
+        assertEquals(List.of(), perInstance, "series split by instance where the bundle should sum replicas");
+    }
+
+    @Test
+    @Order(2)
+    void aDeleteThroughOneReplicaIsSeenByTheOther() throws Exception {
+        assertEquals(202, post(one, event("LLM_REQUEST_COMPLETED", "to-delete", "m",
+                "\"duration_ms\":5,\"prompt_tokens\":1,\"completion_tokens\":1")).statusCode());
+        assertEquals(200, get(two.base() + "/events/metrics/session/to-delete").statusCode());
+        HttpResponse<String> deleted = delete(two, "/events/metrics/session/to-delete");
+        assertEquals(200, deleted.statusCode(), deleted.body());
+        assertEquals(404, get(one.base() + "/events/metrics/session/to-delete").statusCode());
+        JsonNode list = TestServer.JSON.readTree(get(one.base() + "/events/metrics/sessions").body());
+        list.get("sessions").forEach(id -> assertFalse(id.asText().equals("to-delete")));
+        assertEquals(404, delete(one, "/events/metrics/session/to-delete").statusCode(), "already gone for both");
+    }
+
+    @Test
+    @Order(3)
+    void redisKilledMidLoadLosesNoAcknowledgedEventAndBothReplicasRecoverWithoutRestart() throws Exception {
+        int producers = 4;
+        int perBatch = 10;
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicLong acknowledged = new AtomicLong();
+        AtomicInteger refused = new AtomicInteger();
+        AtomicLong slowestRefusalMs = new AtomicLong();
+        Map<String, AtomicLong> ackedBySession = new ConcurrentHashMap<>();
+        AtomicLong ackedAfterRestart = new AtomicLong();
+        AtomicBoolean restarted = new AtomicBoolean();
+        List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < producers; t++) {
+            String session = "outage-" + t;
+            AtomicLong acked = ackedBySession.computeIfAbsent(session, s -> new AtomicLong());
+            threads.add(Thread.ofPlatform().start(() -> {
+                try {
+                    for (int serial = 0; running.get(); serial++) {
+                        StringBuilder body = new StringBuilder();
+                        for (int i = 0; i < perBatch; i++) {
+                            body.append(event("LLM_REQUEST_COMPLETED", session, "outage-model", "\"event_id\":\"" + session
+                                    + "-" + serial + "-" + i + "\",\"duration_ms\":3,\"prompt_tokens\":1,\"completion_tokens\":1"));
+                        }
+                        // The same batch, with its event ids, until a replica acknowledges it.
+                        for (int attempt = 0; ; attempt++) {
+                            ChildServer replica = (serial + attempt) % 2 == 0 ? one : two;
+                            long started = System.nanoTime();
+                            try {
+                                HttpResponse<String> r = post(replica, body.toString());
+                                if (r.statusCode() == 202) {
+                                    JsonNode answer = TestServer.JSON.readTree(r.body());
+                                    long applied = answer.get("accepted").asLong();
+                                    acknowledged.addAndGet(applied);
+                                    acked.addAndGet(applied);
+                                    if (restarted.get()) {
+                                        ackedAfterRestart.addAndGet(applied);
+                                    }
+                                    break;
+                                }
+                                assertEquals(503, r.statusCode(), r.body());
+                                assertEquals("store_unavailable", TestServer.JSON.readTree(r.body()).get("error").asText());
+                                refused.incrementAndGet();
+                                slowestRefusalMs.accumulateAndGet(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), Math::max);
+                            } catch (IOException | InterruptedException e) {
+                                fail("a replica did not answer: " + e);
+                            }
+                            sleep(20);
+                        }
+                    }
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            }));
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> acknowledged.get() >= 2_000);
+        redis.kill();
+        long killedAt = System.nanoTime();
+        for (ChildServer replica : List.of(one, two)) {
+            Awaitility.await("readiness 503").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> get(replica.base() + "/health/ready").statusCode() == 503);
+            assertEquals(200, get(replica.base() + "/health").statusCode(), "liveness stays 200");
+            long scrapeStarted = System.nanoTime();
+            HttpResponse<String> scrape = get(replica.base() + "/metrics");
+            assertEquals(200, scrape.statusCode());
+            assertTrue(scrape.body().contains("llm_requests_total{model=\"outage-model\""), "the scrape keeps its series");
+            assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - scrapeStarted) < 2_000, "the scrape does not wait on Redis");
+        }
+        Awaitility.await("503s while Redis is down").atMost(Duration.ofSeconds(10)).until(() -> refused.get() >= 20);
+        long downMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
+
+        redis.startAgain();
+        long restartedAt = System.nanoTime();
+        restarted.set(true);
+        for (ChildServer replica : List.of(one, two)) {
+            Awaitility.await("ready again").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> get(replica.base() + "/health/ready").statusCode() == 200);
+        }
+        long recoveryMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt);
+        Awaitility.await("ingestion resumes").atMost(Duration.ofSeconds(30)).until(() -> ackedAfterRestart.get() >= 1_000);
+        running.set(false);
+        for (Thread thread : threads) {
+            thread.join(60_000);
+            assertFalse(thread.isAlive());
+        }
+
+        assertEquals(List.of(), errors, "the producers saw only 202 and 503 store_unavailable");
+        long present = 0;
+        for (Map.Entry<String, AtomicLong> e : ackedBySession.entrySet()) {
+            JsonNode s = TestServer.JSON.readTree(get(two.base() + "/events/metrics/session/" + e.getKey()).body());
+            long n = s.get("total_requests").asLong();
+            assertEquals(e.getValue().get(), n, e.getKey() + ": acknowledged events vs present");
+            present += n;
+        }
+        assertEquals(acknowledged.get(), present);
+        System.out.printf("Redis kill -9 mid-load: %d events acknowledged, %d present (difference 0); %d batches "
+                        + "refused with 503 over %d ms down (slowest refusal %d ms); both replicas ready %d ms after Redis "
+                        + "restarted%n", acknowledged.get(), present, refused.get(), downMs, slowestRefusalMs.get(),
+                recoveryMs);
+    }
+
+    // --- helpers -------------------------------------------------------------------------------------------
+
+    private static String event(String type, String session, String model, String more) {
+        return "{\"type\":\"" + type + "\",\"session_id\":\"" + session + "\",\"model\":\"" + model + "\"," + more + "}\n";
+    }
+
+    private static HttpResponse<String> post(ChildServer server, String ndjson) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(server.base() + "/events"))
+                .header("Content-Type", "application/x-ndjson").timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofString(ndjson)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> delete(ChildServer server, String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(server.base() + path)).timeout(Duration.ofSeconds(30))
+                .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> get(String url) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The result series of an instant query. */
+    private static List<JsonNode> query(String expr) throws Exception {
+        HttpResponse<String> r = get(prometheusBase + "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
+        JsonNode body = TestServer.JSON.readTree(r.body());
+        assertEquals("success", body.path("status").asText(), expr + " → " + r.body());
+        List<JsonNode> series = new ArrayList<>();
+        body.path("data").path("result").forEach(series::add);
+        series.sort(Comparator.comparing(JsonNode::toString));
+        return series;
+    }
+
+    /** The values of a query's series, by the value of {@code label}. */
+    private static Map<String, Long> valuesBy(String expr, String label) throws Exception {
+        Map<String, Long> values = new TreeMap<>();
+        for (JsonNode series : query(expr)) {
+            values.put(series.get("metric").get(label).asText(), Math.round(series.get("value").get(1).asDouble()));
+        }
+        return values;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
