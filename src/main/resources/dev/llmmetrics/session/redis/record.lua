@@ -192,8 +192,16 @@ for _, id in ipairs(order) do
   hash[#hash + 1] = 'b'
   hash[#hash + 1] = s.b
   redis.call('HSET', s.key, unpack(hash))
-  redis.call('ZADD', KEYS[1], now, id)
   bytesDelta = bytesDelta + s.b - before
+end
+-- One ZADD for the batch's sessions, at most 1000 at a time (unpack's bound).
+for start = 1, #order, 1000 do
+  local index = {}
+  for j = start, math.min(start + 999, #order) do
+    index[#index + 1] = now
+    index[#index + 1] = order[j]
+  end
+  redis.call('ZADD', KEYS[1], unpack(index))
 end
 local total = 0
 if bytesDelta ~= 0 then
