@@ -1,46 +1,71 @@
 package dev.llmmetrics.session.redis;
 
+import dev.llmmetrics.cost.CostSource;
 import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.event.ErrorType;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.SessionStore;
 import java.time.Instant;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A request record as one Redis list element: a version, the numbers separated by {@code |}, the model's length,
- * then the model and the error text, which may hold any character. Only Java reads and writes it; the scripts
- * store it whole and count its length.
+ * A request record as one Redis list element: a version and the numbers separated by {@code |} (-1 for an
+ * absent one), then the model, the provider and the error type each as its length, {@code |} and its text (-1
+ * and no text when absent), then the error text, which may hold any character. Only Java reads and writes it;
+ * the scripts store it whole and count its length.
  */
 final class RecordCodec {
 
-    private static final String VERSION = "1";
-    private static final int SUCCESS = 1;
-    private static final int TOOL_CALLS = 2;
-    /** The version and the numbers before the model's length. */
-    private static final int NUMBERS = 11;
+    private static final long VERSION = 1;
+    private static final long SUCCESS = 1;
+    private static final long TOOL_CALLS = 2;
+    private static final long COST_REPORTED = 4;
+    /** The version and the numbers: at, duration, first token, prompt, completion, total, cached, reasoning, flags, cost, status. */
+    private static final int NUMBERS = 12;
 
     private RecordCodec() {
     }
 
-    /**
-     * The element of one finished request.
-     *
-     * @param firstTokenMs time to the first token, or -1 when unknown
-     * @param costPicoUsd  what it cost in picodollars, or -1 when its model has no price
-     * @param error        what went wrong, {@code null} for a success
-     */
-    static String encode(long atMs, String model, long durationMs, long firstTokenMs, int promptTokens,
-                         int completionTokens, int totalTokens, int cachedTokens, int reasoningTokens,
-                         boolean success, boolean toolCalls, long costPicoUsd, @Nullable String error) {
-        StringBuilder b = new StringBuilder(64 + model.length() + (error == null ? 0 : error.length()));
-        b.append(VERSION).append('|').append(atMs).append('|').append(durationMs).append('|').append(firstTokenMs)
-                .append('|').append(promptTokens).append('|').append(completionTokens).append('|').append(totalTokens)
-                .append('|').append(cachedTokens).append('|').append(reasoningTokens).append('|')
-                .append((success ? SUCCESS : 0) | (toolCalls ? TOOL_CALLS : 0)).append('|').append(costPicoUsd)
-                .append('|').append(model.length()).append('|').append(model);
-        if (error != null) {
-            b.append(error);
-        }
+    /** The element of a completed request that cost {@code costPicoUsd} (-1 when not known). */
+    static String completed(LlmRequestCompleted e, long costPicoUsd) {
+        boolean usage = e.hasUsage();
+        StringBuilder b = numbers(e.timestamp().toEpochMilli(), e.durationMs(),
+                e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1, usage ? e.promptTokens() : -1,
+                usage ? e.completionTokens() : -1, usage ? e.totalTokens() : -1, e.cachedTokens(), e.reasoningTokens(),
+                SUCCESS | (e.hasToolCalls() ? TOOL_CALLS : 0) | (e.hasReportedCost() ? COST_REPORTED : 0), costPicoUsd, -1);
+        text(b, e.model());
+        text(b, e.provider());
+        text(b, null);
         return b.toString();
+    }
+
+    /** The element of a failed request; its error text cut as every store keeps it. */
+    static String failed(LlmRequestFailed e) {
+        StringBuilder b = numbers(e.timestamp().toEpochMilli(), e.hasDuration() ? e.durationMs() : 0, -1, -1, -1, -1, 0, 0,
+                0, -1, e.httpStatus() == null ? -1 : e.httpStatus());
+        text(b, e.model());
+        text(b, e.provider());
+        text(b, e.errorType() == null ? null : e.errorType().wireName());
+        return b.append(SessionStore.keptError(e.error())).toString();
+    }
+
+    private static StringBuilder numbers(long... n) {
+        StringBuilder b = new StringBuilder(96);
+        b.append(VERSION);
+        for (long value : n) {
+            b.append('|').append(value);
+        }
+        return b.append('|');
+    }
+
+    private static void text(StringBuilder b, @Nullable String text) {
+        if (text == null) {
+            b.append("-1|");
+        } else {
+            b.append(text.length()).append('|').append(text);
+        }
     }
 
     /**
@@ -49,34 +74,66 @@ final class RecordCodec {
      * @throws IllegalStateException when the element is not one this codec wrote
      */
     static RequestRecord decode(String element) {
-        long[] n = new long[NUMBERS + 1];
-        int at = 0;
-        for (int i = 0; i <= NUMBERS; i++) {
+        Reader r = new Reader(element);
+        long[] n = new long[NUMBERS];
+        for (int i = 0; i < NUMBERS; i++) {
+            n[i] = r.number();
+        }
+        if (n[0] != VERSION) {
+            throw new IllegalStateException("a request record of another layout (version " + n[0] + ")");
+        }
+        String model = r.text();
+        String provider = r.text();
+        String errorType = r.text();
+        long flags = n[9];
+        boolean success = (flags & SUCCESS) != 0;
+        Double costUsd = n[10] < 0 ? null : ModelPrice.usd(n[10]);
+        return RequestRecord.builder(Instant.ofEpochMilli(n[1]), model == null ? "" : model)
+                .durationMs(n[2])
+                .timeToFirstTokenMs(n[3] < 0 ? null : n[3])
+                .promptTokens(n[4] < 0 ? null : (int) n[4])
+                .completionTokens(n[5] < 0 ? null : (int) n[5])
+                .totalTokens(n[6] < 0 ? null : (int) n[6])
+                .cachedTokens((int) n[7])
+                .reasoningTokens((int) n[8])
+                .success(success)
+                .hasToolCalls((flags & TOOL_CALLS) != 0)
+                .costUsd(costUsd)
+                .costSource(costUsd == null ? null : (flags & COST_REPORTED) != 0 ? CostSource.PROVIDER : CostSource.PRICE_TABLE)
+                .provider(provider)
+                .errorType(errorType == null ? null : ErrorType.ofWireName(errorType))
+                .httpStatus(n[11] < 0 ? null : (int) n[11])
+                .error(success ? null : element.substring(r.at))
+                .build();
+    }
+
+    /** Reads an element from its start. */
+    private static final class Reader {
+        final String element;
+        int at;
+
+        Reader(String element) {
+            this.element = element;
+        }
+
+        long number() {
             int bar = element.indexOf('|', at);
             if (bar < 0) {
                 throw new IllegalStateException("not a request record of this store");
             }
-            n[i] = Long.parseLong(element, at, bar, 10);
+            long value = Long.parseLong(element, at, bar, 10);
             at = bar + 1;
+            return value;
         }
-        if (n[0] != 1) {
-            throw new IllegalStateException("a request record of a newer store (version " + n[0] + ")");
+
+        @Nullable String text() {
+            int length = (int) number();
+            if (length < 0) {
+                return null;
+            }
+            String text = element.substring(at, at + length);
+            at += length;
+            return text;
         }
-        int modelEnd = at + (int) n[NUMBERS];
-        String model = element.substring(at, modelEnd);
-        boolean success = (n[9] & SUCCESS) != 0;
-        return RequestRecord.builder(Instant.ofEpochMilli(n[1]), model)
-                .durationMs(n[2])
-                .timeToFirstTokenMs(n[3] < 0 ? null : n[3])
-                .promptTokens((int) n[4])
-                .completionTokens((int) n[5])
-                .totalTokens((int) n[6])
-                .cachedTokens((int) n[7])
-                .reasoningTokens((int) n[8])
-                .success(success)
-                .hasToolCalls((n[9] & TOOL_CALLS) != 0)
-                .costUsd(n[10] < 0 ? null : ModelPrice.usd(n[10]))
-                .error(success ? null : element.substring(modelEnd))
-                .build();
     }
 }

@@ -533,18 +533,23 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return PairTotals.metrics(sessionId, Instant.ofEpochMilli(lastActiveMs), pairs, records);
     }
 
-    /** A pair from its stored figures: {@link PairTotals.Figure} order, the cost in whole dollars and picodollars. */
+    /**
+     * A pair from its stored figures: the {@link PairTotals.Figure}s up to {@code PRICED_REQUESTS} in their order,
+     * the cost in whole dollars and the rest in picodollars, then the requests without usage.
+     */
     private static PairTotals pair(String label, String value) {
         PairTotals pair = new PairTotals(label);
-        String[] numbers = value.split(",");
+        String[] n = value.split(",");
         PairTotals.Figure[] figures = PairTotals.Figure.values();
-        for (int i = 0; i < figures.length - 1; i++) {
-            pair.set(figures[i], Long.parseLong(numbers[i]));
+        int cost = PairTotals.Figure.COST_PICO_USD.ordinal();
+        for (int i = 0; i < cost; i++) {
+            pair.set(figures[i], Long.parseLong(n[i]));
         }
-        long dollars = Long.parseLong(numbers[figures.length - 1]);
-        long pico = Long.parseLong(numbers[figures.length]);
+        long dollars = Long.parseLong(n[cost]);
+        long pico = Long.parseLong(n[cost + 1]);
         pair.set(PairTotals.Figure.COST_PICO_USD,
                 dollars >= Long.MAX_VALUE / PICO ? Long.MAX_VALUE : Math.min(Long.MAX_VALUE - pico, dollars * PICO) + pico);
+        pair.set(PairTotals.Figure.NO_USAGE_REQUESTS, Long.parseLong(n[cost + 2]));
         return pair;
     }
 
@@ -552,6 +557,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     /** The script's arguments for a batch, with each event's model label and cost kept for this process's figures. */
     private final class Batch {
+        /** The script's arguments per event; record.lua reads them in this order. */
+        static final int FIELDS = 16;
         final String[] args;
         final String[] labels;
         final long[] costs;
@@ -560,7 +567,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             int n = events.size();
             labels = new String[n];
             costs = new long[n];
-            args = new String[8 + 15 * n];
+            args = new String[8 + FIELDS * n];
             args[0] = Long.toString(bounds.clock().millis());
             args[1] = Integer.toString(bounds.maxSessions());
             args[2] = Integer.toString(bounds.maxRecordsPerSession());
@@ -570,7 +577,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             args[6] = Integer.toString(n);
             args[7] = PREFIX;
             for (int i = 0; i < n; i++) {
-                put(i, events.get(i), 8 + 15 * i);
+                put(i, events.get(i), 8 + FIELDS * i);
             }
         }
 
@@ -589,29 +596,30 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             long reasoning = 0;
             boolean tools = false;
             long cost = -1;
+            boolean usage = false;
             String record = "";
             switch (event) {
                 case LlmRequestCompleted c -> {
                     Model model = bounds.catalog().model(c.model());
                     kind = "C";
                     label = model.label();
-                    cost = model.priced() ? model.costPicoUsd(c.promptTokens(), c.cachedTokens(), c.completionTokens()) : -1;
+                    cost = model.costPicoUsd(c);
                     duration = c.durationMs();
-                    prompt = c.promptTokens();
-                    completion = c.completionTokens();
-                    total = c.totalTokens();
-                    cached = c.cachedTokens();
-                    reasoning = c.reasoningTokens();
+                    usage = c.hasUsage();
+                    if (usage) {
+                        prompt = c.promptTokens();
+                        completion = c.completionTokens();
+                        total = c.totalTokens();
+                        cached = c.cachedTokens();
+                        reasoning = c.reasoningTokens();
+                    }
                     tools = c.hasToolCalls();
-                    record = RecordCodec.encode(c.timestamp().toEpochMilli(), c.model(), c.durationMs(),
-                            c.hasTimeToFirstToken() ? c.timeToFirstTokenMs() : -1, c.promptTokens(), c.completionTokens(),
-                            c.totalTokens(), c.cachedTokens(), c.reasoningTokens(), true, c.hasToolCalls(), cost, null);
+                    record = RecordCodec.completed(c, cost);
                 }
                 case LlmRequestFailed f -> {
                     kind = "F";
                     label = bounds.catalog().model(f.model()).label();
-                    record = RecordCodec.encode(f.timestamp().toEpochMilli(), f.model(), f.hasDuration() ? f.durationMs() : 0,
-                            -1, 0, 0, 0, 0, 0, false, false, -1, SessionStore.keptError(f.error()));
+                    record = RecordCodec.failed(f);
                 }
                 case LlmRequestStarted s -> kind = "S";
                 case GenericEvent g -> kind = "G";
@@ -630,7 +638,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             args[at + 11] = cost >= 0 ? "1" : "0";
             args[at + 12] = Long.toString(cost >= 0 ? cost / PICO : 0);
             args[at + 13] = Long.toString(cost >= 0 ? cost % PICO : 0);
-            args[at + 14] = record;
+            args[at + 14] = usage || !kind.equals("C") ? "1" : "0";
+            args[at + 15] = record;
         }
     }
 }

@@ -8,10 +8,11 @@
 --            dedupe window ms, number of events, key prefix
 -- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed,
 -- F failed, G generic), model label, duration, prompt, completion, total, cached, reasoning tokens,
--- tool calls (0/1), priced (0/1), cost in whole dollars, the rest in picodollars, encoded record.
+-- tool calls (0/1), costed (0/1), cost in whole dollars, the rest in picodollars, usage reported (0/1),
+-- encoded record. RedisSessionStore.Batch writes them.
 --
 -- Returns {applied event numbers, folded event numbers, capacity evictions, memory evictions, sessions}.
-local FIELDS = 15
+local FIELDS = 16
 local now = tonumber(ARGV[1])
 local maxSessions = tonumber(ARGV[2])
 local maxRecords = tonumber(ARGV[3])
@@ -109,7 +110,7 @@ for _, id in ipairs(order) do
         p = s.pairs[label]
       end
       if p == nil then
-        p = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+        p = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
         s.pairs[label] = p
         s.labels = s.labels + 1
       end
@@ -122,7 +123,7 @@ for _, id in ipairs(order) do
         local prompt = tonumber(ARGV[base + 6])
         local completion = tonumber(ARGV[base + 7])
         -- successes, failures, tool calls, duration, max duration, prompt, max prompt, completion,
-        -- max completion, total, cached, reasoning, priced, cost dollars, cost picodollars
+        -- max completion, total, cached, reasoning, costed, cost dollars, cost picodollars, without usage
         p[1] = p[1] + 1
         p[3] = p[3] + tonumber(ARGV[base + 11])
         p[4] = p[4] + duration
@@ -134,6 +135,7 @@ for _, id in ipairs(order) do
         p[10] = p[10] + tonumber(ARGV[base + 8])
         p[11] = p[11] + tonumber(ARGV[base + 9])
         p[12] = p[12] + tonumber(ARGV[base + 10])
+        if ARGV[base + 15] == '0' then p[16] = p[16] + 1 end
         if ARGV[base + 12] == '1' then
           p[13] = p[13] + 1
           p[14] = p[14] + tonumber(ARGV[base + 13])
@@ -147,7 +149,7 @@ for _, id in ipairs(order) do
         p[2] = p[2] + 1
       end
       s.req = s.req + 1
-      s.records[#s.records + 1] = ARGV[base + 15]
+      s.records[#s.records + 1] = ARGV[base + 16]
     end
   end
   s.last = now
@@ -182,8 +184,8 @@ for _, id in ipairs(order) do
   end
   for label, p in pairs(s.pairs) do
     if s.changed['p:' .. label] then
-      local value = string.format('%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d',
-        p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15])
+      local value = string.format('%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d',
+        p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16])
       s.b = s.b + string.len(label) + 2 + string.len(value) + RECORD_OVERHEAD
       hash[#hash + 1] = 'p:' .. label
       hash[#hash + 1] = value
