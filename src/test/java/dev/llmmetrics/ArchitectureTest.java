@@ -80,10 +80,10 @@ class ArchitectureTest {
     }
 
     @Test
-    void onlyTheRedisStoreDependsOnLettuceAndNetty() {
+    void onlyTheRedisStoreDependsOnJedis() {
         noClasses().that().resideOutsideOfPackage("dev.llmmetrics.session.redis..")
-                .should().dependOnClassesThat().resideInAnyPackage("io.lettuce..", "io.netty..", "reactor..")
-                .because("lettuce-core is optional for applications that do not share their sessions through Redis")
+                .should().dependOnClassesThat().resideInAnyPackage("redis.clients..", "org.apache.commons.pool2..")
+                .because("jedis is optional for applications that do not share their sessions through Redis")
                 .check(classes);
     }
 

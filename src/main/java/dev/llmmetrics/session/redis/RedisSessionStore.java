@@ -17,32 +17,30 @@ import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.StoreUnavailableException;
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.KeyValue;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisNoScriptException;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.SocketOptions;
-import io.lettuce.core.TimeoutOptions;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.StringCodec;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import org.jspecify.annotations.Nullable;
+import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
+import redis.clients.jedis.Connection;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
+import redis.clients.jedis.exceptions.JedisNoScriptException;
 
 /**
  * A {@link SessionStore} in Redis, shared by every process pointed at the same Redis: each serves every session
@@ -83,15 +81,15 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final String INDEX = PREFIX + "sessions";
     private static final String BYTES = PREFIX + "bytes";
     private static final String LIVES = PREFIX + "lives";
-    private static final String[] WRITE_KEYS = {INDEX, BYTES, LIVES};
+    static final String[] WRITE_KEYS = {INDEX, BYTES, LIVES};
     private static final String[] NO_KEYS = {};
     /** Most idle sessions one script removes, so that a sweep never holds Redis long. */
     private static final int IDLE_EVICTIONS_PER_CALL = 1_000;
-    /** The least time a connection attempt is given. */
-    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /** Most connections to Redis per store: past it a caller waits, up to the timeout, for one to be free. */
+    private static final int MAX_CONNECTIONS = 64;
     /** How often the store checks the connection while nothing else does. */
     private static final Duration WATCH_PERIOD = Duration.ofMillis(500);
-    private static final Script RECORD = Script.load("record");
+    static final Script RECORD = Script.load("record");
     private static final Script CLEAR = Script.load("clear");
     private static final Script IDLE = Script.load("idle");
     private static final Script READ = Script.load("read");
@@ -104,9 +102,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private final LongAdder evictedForIdleness = new LongAdder();
     private final LongAdder evictedForMemory = new LongAdder();
     private final ScheduledExecutorService watcher;
-    private volatile @Nullable StatefulRedisConnection<String, String> connection;
     private volatile boolean reachable;
-    private volatile boolean closed;
     /** The session count as last read, given while Redis cannot be asked. */
     private volatile int lastCount;
 
@@ -122,31 +118,62 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      * @throws IllegalArgumentException when the URL is not a Redis URL or the timeout is not positive
      */
     public static SessionStoreFactory at(String url, Duration timeout) {
-        RedisURI uri = uri(url, timeout);
-        return parameters -> new RedisSessionStore(uri, parameters);
+        Endpoint endpoint = endpoint(url, timeout);
+        return parameters -> new RedisSessionStore(endpoint, parameters);
     }
 
-    private static RedisURI uri(String url, Duration timeout) {
+    /** Where Redis is and how to talk to it: what a URL says, checked once. */
+    private record Endpoint(String host, int port, DefaultJedisClientConfig config, Duration timeout) {
+    }
+
+    private static Endpoint endpoint(String url, Duration timeout) {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("the Redis timeout must be positive, was " + timeout);
         }
         String trimmed = url.trim();
-        if (!trimmed.startsWith("redis://") && !trimmed.startsWith("rediss://")) {
-            throw new IllegalArgumentException("not a Redis URL (redis://host:port): " + redacted(trimmed));
-        }
-        RedisURI uri;
+        URI uri;
         try {
-            uri = RedisURI.create(trimmed);
-        } catch (NoClassDefFoundError e) {
-            throw new IllegalStateException("the Redis session store needs io.lettuce:lettuce-core on the class path", e);
-        } catch (RuntimeException e) {
+            uri = new URI(trimmed);
+        } catch (URISyntaxException e) {
             throw new IllegalArgumentException("not a Redis URL (redis://host:port): " + redacted(trimmed), e);
+        }
+        String scheme = uri.getScheme();
+        if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
+            throw new IllegalArgumentException("not a Redis URL (redis://host:port): " + redacted(trimmed));
         }
         if (uri.getHost() == null || uri.getHost().isBlank()) {
             throw new IllegalArgumentException("the Redis URL names no host: " + redacted(trimmed));
         }
-        uri.setTimeout(timeout);
-        return uri;
+        DefaultJedisClientConfig.Builder config;
+        try {
+            config = DefaultJedisClientConfig.builder();
+        } catch (NoClassDefFoundError e) {
+            throw new IllegalStateException("the Redis session store needs redis.clients:jedis on the class path", e);
+        }
+        int millis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+        config.connectionTimeoutMillis(millis).socketTimeoutMillis(millis).ssl(scheme.equals("rediss"))
+                .clientName("llm-metrics");
+        String userInfo = uri.getUserInfo();
+        if (userInfo != null && !userInfo.isEmpty()) {
+            int colon = userInfo.indexOf(':');
+            if (colon < 0) {
+                config.password(userInfo);
+            } else {
+                if (colon > 0) {
+                    config.user(userInfo.substring(0, colon));
+                }
+                config.password(userInfo.substring(colon + 1));
+            }
+        }
+        String path = uri.getPath();
+        if (path != null && path.length() > 1) {
+            try {
+                config.database(Integer.parseInt(path.substring(1)));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("the Redis URL's path must be a database number: " + redacted(trimmed), e);
+            }
+        }
+        return new Endpoint(uri.getHost(), uri.getPort() < 0 ? 6379 : uri.getPort(), config.build(), timeout);
     }
 
     /** The URL without its password, fit for a message or a log line. */
@@ -154,25 +181,23 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return url.replaceFirst("//[^@/]*@", "//***@");
     }
 
-    private RedisSessionStore(RedisURI uri, SessionStoreFactory.Parameters bounds) {
+    private RedisSessionStore(Endpoint endpoint, SessionStoreFactory.Parameters bounds) {
         this.bounds = bounds;
-        this.endpoint = uri.getHost() + ":" + uri.getPort();
+        this.endpoint = endpoint.host() + ":" + endpoint.port();
         this.local = new LocalSessionFigures(bounds.maxSessions(), bounds.clock());
-        this.client = RedisClient.create(SharedResources.get(), uri);
-        client.setOptions(ClientOptions.builder()
-                .autoReconnect(true)
-                // A command is never queued while disconnected: it fails at once, so that nothing is applied
-                // after its caller was told it failed.
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .timeoutOptions(TimeoutOptions.enabled(uri.getTimeout()))
-                // Connecting takes longer than a command the first time (the client's classes load): a refused
-                // connection fails at once whatever the bound.
-                .socketOptions(SocketOptions.builder().connectTimeout(CONNECT_TIMEOUT.compareTo(uri.getTimeout()) > 0
-                        ? CONNECT_TIMEOUT : uri.getTimeout()).keepAlive(true).build())
-                .build());
-        connect();
-        if (connection == null) {
-            LOG.log(Level.WARNING, "Redis at {0} is unreachable; the store keeps trying and is not ready until then", endpoint);
+        // A pool of connections, one per concurrent caller: a connection is made when one is needed and none
+        // is free, so that nothing is queued while Redis is unreachable (a caller fails at once, or at the
+        // timeout), and a broken one is dropped; a caller waits for a free one at most the timeout.
+        GenericObjectPoolConfig<Connection> pool = new GenericObjectPoolConfig<>();
+        pool.setMaxTotal(MAX_CONNECTIONS);
+        pool.setMaxIdle(MAX_CONNECTIONS);
+        pool.setMaxWait(endpoint.timeout());
+        pool.setJmxEnabled(false);
+        this.client = RedisClient.builder().hostAndPort(endpoint.host(), endpoint.port()).clientConfig(endpoint.config())
+                .poolConfig(pool).build();
+        watch();
+        if (!reachable) {
+            LOG.log(Level.WARNING, "Redis at {0} is unreachable; the store keeps trying and is not ready until then", this.endpoint);
         }
         this.watcher = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform()
                 .name("llm-metrics-redis-watcher").daemon(true).factory());
@@ -186,11 +211,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         if (events.isEmpty()) {
             return List.of();
         }
-        Batch batch = new Batch(events);
+        Batch batch = new Batch(events, bounds);
         List<Object> result;
         try {
             result = run(RECORD, WRITE_KEYS, batch.args);
-        } catch (RedisException e) {
+        } catch (JedisException e) {
             throw new RecordingFailedException(failure("the events could not be recorded; none was", e), e);
         }
         List<?> appliedNumbers = (List<?>) result.get(0);
@@ -232,7 +257,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         List<Object> result;
         try {
             result = run(CLEAR, WRITE_KEYS, PREFIX, sessionId);
-        } catch (RedisException e) {
+        } catch (JedisException e) {
             throw new RecordingFailedException(failure("the session could not be cleared", e), e);
         }
         local.remove(sessionId);
@@ -266,7 +291,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
                 }
             }
             forgetWhatRedisDropped();
-        } catch (RedisException e) {
+        } catch (JedisException e) {
             LOG.log(Level.WARNING, "The idle sweep of Redis at {0} failed; trying again at the next period: {1}",
                     endpoint, e.getMessage());
         }
@@ -276,10 +301,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /** Forgets this process's figures of the sessions Redis no longer holds (another process cleared or evicted them). */
     private void forgetWhatRedisDropped() {
         List<String> ids = local.sessionIds();
-        RedisCommands<String, String> redis = commands();
         for (int from = 0; from < ids.size(); from += 1_000) {
             List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 1_000));
-            List<Double> scores = redis.zmscore(INDEX, chunk.toArray(String[]::new));
+            List<Double> scores = client.zmscore(INDEX, chunk.toArray(String[]::new));
             for (int i = 0; i < chunk.size(); i++) {
                 if (scores.get(i) == null) {
                     local.remove(chunk.get(i));
@@ -296,7 +320,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         List<Object> result;
         try {
             result = run(READ, NO_KEYS, key(sessionId));
-        } catch (RedisException e) {
+        } catch (JedisException e) {
             throw unavailable(e);
         }
         List<?> hash = (List<?>) result.get(0);
@@ -316,8 +340,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     public Optional<SessionMetrics> summary(String sessionId) {
         Map<String, String> hash;
         try {
-            hash = commands().hgetall(key(sessionId));
-        } catch (RedisException e) {
+            hash = client.hgetAll(key(sessionId));
+        } catch (JedisException e) {
             throw unavailable(e);
         }
         if (hash.isEmpty()) {
@@ -334,16 +358,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /** The session's life and request count: a new life or a finished request changes it. */
     @Override
     public Optional<String> revision(String sessionId) {
-        List<KeyValue<String, String>> values;
+        List<String> values;
         try {
-            values = commands().hmget(key(sessionId), "life", "req");
-        } catch (RedisException e) {
+            values = client.hmget(key(sessionId), "life", "req");
+        } catch (JedisException e) {
             throw unavailable(e);
         }
-        if (!values.get(0).hasValue()) {
+        if (values.get(0) == null) {
             return Optional.empty();
         }
-        return Optional.of(values.get(0).getValue() + "-" + values.get(1).getValueOrElse("0"));
+        return Optional.of(values.get(0) + "-" + Objects.requireNonNullElse(values.get(1), "0"));
     }
 
     @Override
@@ -355,8 +379,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             return List.of();
         }
         try {
-            return commands().zrevrange(INDEX, offset, (long) offset + limit - 1);
-        } catch (RedisException e) {
+            return client.zrevrange(INDEX, offset, (long) offset + limit - 1);
+        } catch (JedisException e) {
             throw unavailable(e);
         }
     }
@@ -369,8 +393,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     public int sessionCount() {
         if (ready()) {
             try {
-                lastCount = (int) Math.min(Integer.MAX_VALUE, commands().zcard(INDEX));
-            } catch (RedisException e) {
+                lastCount = (int) Math.min(Integer.MAX_VALUE, client.zcard(INDEX));
+            } catch (JedisException e) {
                 failure("the session count could not be read", e);
             }
         }
@@ -389,7 +413,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /** Whether the last exchange with Redis worked; answers at once. */
     @Override
     public boolean ready() {
-        return reachable && connection != null;
+        return reachable;
     }
 
     @Override
@@ -405,9 +429,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /** What the sessions take in Redis as the bound in bytes counts them, summed over all processes. */
     public long retainedBytes() {
         try {
-            String value = commands().get(BYTES);
+            String value = client.get(BYTES);
             return value == null ? 0 : Long.parseLong(value);
-        } catch (RedisException e) {
+        } catch (JedisException e) {
             throw unavailable(e);
         }
     }
@@ -423,91 +447,62 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return PREFIX + "{" + sessionId + "}";
     }
 
-    private RedisCommands<String, String> commands() {
-        StatefulRedisConnection<String, String> c = connection;
-        if (c == null) {
-            throw new RedisException("not connected to Redis at " + endpoint);
-        }
-        return c.sync();
-    }
-
     /** Runs a script by its digest, sending its body when Redis does not have it (a restarted Redis). */
+    @SuppressWarnings("unchecked")
     private List<Object> run(Script script, String[] keys, String... args) {
-        RedisCommands<String, String> redis = commands();
-        List<Object> result;
+        List<String> keyList = Arrays.asList(keys);
+        List<String> argList = Arrays.asList(args);
+        Object result;
         try {
             try {
-                result = redis.evalsha(script.sha(), ScriptOutputType.MULTI, keys, args);
-            } catch (RedisNoScriptException e) {
-                result = redis.eval(script.body(), ScriptOutputType.MULTI, keys, args);
+                result = client.evalsha(script.sha(), keyList, argList);
+            } catch (JedisNoScriptException e) {
+                result = client.eval(script.body(), keyList, argList);
             }
-        } catch (RedisCommandExecutionException e) {
+        } catch (JedisDataException e) {
             throw e; // Redis answered: an error of the script or of Redis (out of memory), not of the connection
-        } catch (RedisException e) {
+        } catch (JedisException e) {
             reachable = false;
             throw e;
         }
         reachable = true;
-        return result;
+        return (List<Object>) result;
     }
 
-    private String failure(String what, RedisException e) {
-        String message = what + ": Redis at " + endpoint + (e instanceof RedisCommandExecutionException
+    private String failure(String what, JedisException e) {
+        String message = what + ": Redis at " + endpoint + (e instanceof JedisDataException
                 ? " refused it (" + e.getMessage() + ")" : " is unreachable or did not answer in time");
         LOG.log(Level.DEBUG, message, e);
         return message;
     }
 
-    private StoreUnavailableException unavailable(RedisException e) {
+    private StoreUnavailableException unavailable(JedisException e) {
+        if (e instanceof JedisConnectionException) {
+            reachable = false;
+        }
         return new StoreUnavailableException(failure("the session store could not be read", e), e);
     }
 
-    private void connect() {
-        synchronized (client) {
-            if (connection != null || closed) {
-                return;
-            }
-            try {
-                connection = client.connect(StringCodec.UTF8);
-                reachable = true;
-                LOG.log(Level.INFO, "Connected to Redis at {0}", endpoint);
-            } catch (RedisException e) {
-                reachable = false;
-            }
-        }
-    }
-
-    /** Connects when the first attempt failed, then checks that Redis answers while nothing else asks it. */
+    /** Checks that Redis answers, at start and then while nothing else asks it. */
     private void watch() {
-        if (connection == null) {
-            connect();
-            return;
-        }
         boolean was = reachable;
         try {
-            commands().ping();
+            client.ping();
             reachable = true;
-        } catch (RedisException e) {
+        } catch (JedisException e) {
             reachable = false;
         }
         if (was != reachable) {
-            LOG.log(reachable ? Level.INFO : Level.WARNING, reachable ? "Redis at {0} answers again"
+            LOG.log(reachable ? Level.INFO : Level.WARNING, reachable ? "Redis at {0} answers"
                     : "Redis at {0} does not answer: batches get 503 until it does", endpoint);
         }
     }
 
-    /** Stops watching and closes the connection. */
+    /** Stops watching and closes the connections. */
     @Override
     public void close() {
-        synchronized (client) {
-            closed = true;
-        }
         watcher.shutdownNow();
-        StatefulRedisConnection<String, String> c = connection;
-        if (c != null) {
-            c.close();
-        }
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        client.close();
     }
 
     @Override
@@ -556,14 +551,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final long PICO = 1_000_000_000_000L;
 
     /** The script's arguments for a batch, with each event's model label and cost kept for this process's figures. */
-    private final class Batch {
+    static final class Batch {
         /** The script's arguments per event; record.lua reads them in this order. */
         static final int FIELDS = 16;
+        final SessionStoreFactory.Parameters bounds;
         final String[] args;
         final String[] labels;
         final long[] costs;
 
-        Batch(List<? extends Event> events) {
+        Batch(List<? extends Event> events, SessionStoreFactory.Parameters bounds) {
+            this.bounds = bounds;
             int n = events.size();
             labels = new String[n];
             costs = new long[n];

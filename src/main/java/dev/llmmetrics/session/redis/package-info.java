@@ -1,7 +1,7 @@
 /**
  * A session store shared by several processes through Redis,
  * {@link dev.llmmetrics.session.redis.RedisSessionStore}: every replica pointed at the same Redis serves every
- * session in full. It needs {@code io.lettuce:lettuce-core}, an optional dependency of the library, on the
+ * session in full. It needs {@code redis.clients:jedis}, an optional dependency of the library, on the
  * class path; nothing else in the library uses it.
  */
 @NullMarked
