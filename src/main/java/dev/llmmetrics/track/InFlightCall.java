@@ -21,9 +21,10 @@ import java.util.function.LongSupplier;
  * }</pre>
  *
  * <p>Exactly one of {@link #complete(Usage)} and {@link #fail(Throwable)} takes effect; later calls do
- * nothing and return {@code false}. The duration is measured with a monotonic clock from
- * the call's beginning ({@link CallTracker.Call#start}, or {@link CallTracker.Call#startedAt}) to that first call, and the time to first token from the start to the first
- * {@link #firstToken()}; the COMPLETED event carries both. Thread-safe.
+ * nothing and return {@code false}. The duration is measured with a monotonic clock from the call's
+ * beginning ({@link CallTracker.Call#start}, or {@link CallTracker.Call#startedAt}) to that first call, and
+ * the time to first token from the beginning to the first {@link #firstToken()}; the COMPLETED event carries
+ * both. Thread-safe.
  */
 public final class InFlightCall {
 

@@ -68,13 +68,6 @@ public record ProxySettings(URI upstream, Optional<String> upstreamKey, Optional
         }
     }
 
-    /** Settings forwarding to {@code upstream} with every other value its default. */
-    public static ProxySettings of(URI upstream) {
-        return new ProxySettings(upstream, Optional.empty(), Optional.empty(), DEFAULT_SESSION_HEADER,
-                DEFAULT_FALLBACK_SESSION, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT, DEFAULT_CONNECT_TIMEOUT,
-                DEFAULT_READ_TIMEOUT);
-    }
-
     @Override
     public String toString() {
         return "ProxySettings[upstream=" + upstream + ", upstreamKey=" + (upstreamKey.isPresent() ? "****" : "none")
