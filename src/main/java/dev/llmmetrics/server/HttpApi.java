@@ -2,6 +2,8 @@ package dev.llmmetrics.server;
 
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.prometheus.SessionSeries;
+import dev.llmmetrics.server.proxy.OpenAiProxy;
+import dev.llmmetrics.server.proxy.ProxySettings;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
@@ -9,6 +11,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The server's routes, assembled from the library's parts.
@@ -26,10 +30,13 @@ import java.util.Objects;
  * GET    /events/metrics/models?window=        per-model rates, error ratio and latency over a recent window
  * GET    /events/metrics/session/{session_id}  one session's metrics
  * DELETE /events/metrics/session/{session_id}  clear one session from store and meters
+ * POST   /v1/chat/completions                  the metering proxy, when proxy.upstream.url is set (recorded)
+ * POST   /v1/embeddings, GET /v1/models        the metering proxy (forwarded only)
  * </pre>
  *
  * Every {@code /events} route requires {@code x-internal-auth} when an auth token is set; the web view's
- * files are public, the data its script fetches from {@code /events} is not.
+ * files are public, the data its script fetches from {@code /events} is not. The {@code /v1} routes require
+ * the proxy's own access token when one is set.
  */
 public final class HttpApi {
 
@@ -40,6 +47,8 @@ public final class HttpApi {
     private final ModelRates modelRates;
     private final SessionSeries sessionSeries;
     private final ReadDeadlines readDeadlines = new ReadDeadlines();
+    private final Optional<ProxySettings> proxySettings;
+    private final @Nullable OpenAiProxy proxy;
 
     /**
      * How much more than the body limit the server reads, and discards, of a body it answers 413: the
@@ -53,21 +62,33 @@ public final class HttpApi {
      * @param metrics  the library instance the routes read and feed
      * @param registry the registry the scrape renders
      * @param settings auth tokens and ingestion limits
+     * @param proxy    the metering proxy's settings; empty to serve no {@code /v1} routes
      */
-    public HttpApi(LlmMetrics metrics, PrometheusMeterRegistry registry, HttpSettings settings) {
+    public HttpApi(LlmMetrics metrics, PrometheusMeterRegistry registry, HttpSettings settings,
+                   Optional<ProxySettings> proxy) {
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.settings = Objects.requireNonNull(settings, "settings");
+        this.proxySettings = Objects.requireNonNull(proxy, "proxy");
+        Duration bodyTimeout = settings.connections().bodyTimeout();
+        this.proxy = proxy.map(p -> new OpenAiProxy(p, metrics.tracker(), () -> readDeadlines.start(bodyTimeout)::end))
+                .orElse(null);
         this.sessionSeries = SessionSeries.of(metrics)
                 .register(registry);
         this.modelRates = new ModelRates(registry, System::nanoTime);
         modelRates.start();
     }
 
-    /** Stops the model sampler and the read deadlines, once the server no longer takes requests. */
+    /**
+     * Stops the model sampler and the read deadlines and closes the proxy's upstream connections, once the
+     * server no longer takes requests.
+     */
     public void close() {
         modelRates.close();
         readDeadlines.close();
+        if (proxy != null) {
+            proxy.close();
+        }
     }
 
     /**
@@ -79,6 +100,8 @@ public final class HttpApi {
                 .addFilter(new ApiHeaders())
                 .addFilter(drain);
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
+        proxySettings.ifPresent(p -> p.accessToken().map(Secret::new)
+                .map(token -> new ProxyAuthFilter(token, p.upstreamKey().isPresent())).ifPresent(routing::addFilter));
         routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null)))
                 .register("/health", new HealthService(metrics.store()))
                 .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
@@ -88,12 +111,15 @@ public final class HttpApi {
                 .register("/events/metrics", new ModelRatesService(modelRates))
                 .register("/events/stats", new BusStatsService(metrics.bus()))
                 .register("/", new WebService());
+        if (proxy != null) {
+            routing.register("/v1", proxy);
+        }
         JsonErrors.register(routing);
     }
 
     /**
      * Applies the settings every llm-metrics server needs: JSON pre-routing errors, the payload limit (the
-     * body limit plus what a 413 swallows, see {@link #SWALLOW_BYTES}), TCP_NODELAY so that the last write of
+     * larger of the ingestion and proxy body limits plus what a 413 swallows, see {@link #SWALLOW_BYTES}), TCP_NODELAY so that the last write of
      * a streamed response is not held back by Nagle's algorithm, the connection settings, and no
      * Helidon shutdown hook, since Helidon's stop interrupts requests in progress; stop through
      * {@link #drain(Duration)} first.
@@ -109,7 +135,8 @@ public final class HttpApi {
         idleCheck = idleCheck.compareTo(Duration.ofSeconds(1)) > 0 ? Duration.ofSeconds(1)
                 : idleCheck.compareTo(Duration.ofMillis(100)) < 0 ? Duration.ofMillis(100) : idleCheck;
         server.directHandlers(JsonErrors.directHandlers())
-                .maxPayloadSize((long) settings.maxBodyBytes() + SWALLOW_BYTES)
+                .maxPayloadSize((long) Math.max(settings.maxBodyBytes(),
+                        proxySettings.map(ProxySettings::maxBodyBytes).orElse(0)) + SWALLOW_BYTES)
                 .connectionOptions(socket -> socket.tcpNoDelay(true))
                 .maxTcpConnections(connections.maxConnections())
                 .maxConcurrentRequests(connections.maxConcurrentRequests())

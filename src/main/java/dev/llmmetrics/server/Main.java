@@ -4,6 +4,7 @@ import dev.llmmetrics.CoarseClock;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.server.proxy.ProxySettings;
 import dev.llmmetrics.session.redis.RedisSessionStore;
 import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import io.helidon.config.Config;
@@ -25,6 +26,7 @@ import java.lang.System.Logger;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The llm-metrics server: wires the library, the Prometheus registry and the HTTP routes, then starts
@@ -101,7 +103,8 @@ public final class Main {
                 .store(Settings.store(config))
                 .semanticConventions(Settings.genAiConventions(config)).build();
 
-        HttpApi api = new HttpApi(metrics, registry, httpSettings);
+        Optional<ProxySettings> proxy = Settings.proxy(config);
+        HttpApi api = new HttpApi(metrics, registry, httpSettings, proxy);
         WebServerConfig.Builder server = WebServer.builder()
                 .config(config.get("server"))
                 .host(host)
@@ -122,6 +125,9 @@ public final class Main {
             LOG.log(Level.WARNING, "LLM_METRICS_AUTH_TOKEN is not set: the /events endpoints accept requests without "
                     + "x-internal-auth" + (Settings.hostConfigured(config) ? "" : "; listening on loopback only (set SERVER_HOST to change)"));
         }
+        proxy.ifPresent(p -> LOG.log(Level.INFO, "Metering proxy: /v1/chat/completions, /v1/embeddings and /v1/models "
+                + "forwarded to {0}{1}", p.upstream(), p.accessToken().isPresent() ? "" : " (no proxy.access.token: open to "
+                + "every client that reaches the port)"));
         if (prices.example()) {
             LOG.log(Level.WARNING, "Costing with an EXAMPLE price table (prices as of {0}); set prices.path "
                     + "(PRICES_PATH) to a table of your own prices", prices.asOf());

@@ -2,12 +2,15 @@ package dev.llmmetrics.server;
 
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.server.proxy.ProxySettings;
 import dev.llmmetrics.session.InMemorySessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.redis.RedisSessionStore;
 import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import io.helidon.config.Config;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -80,6 +83,34 @@ final class Settings {
                         config.get("http.max.connections").asInt().orElse(HttpSettings.Connections.DEFAULT_MAX_CONNECTIONS),
                         config.get("http.max.concurrent.requests").asInt()
                                 .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_REQUESTS)));
+    }
+
+    /**
+     * The metering proxy's settings, when {@code proxy.upstream.url} names an upstream; none otherwise (the proxy
+     * is off).
+     *
+     * @throws IllegalArgumentException if the URL or a bound is not valid
+     */
+    static Optional<ProxySettings> proxy(Config config) {
+        Optional<String> url = config.get("proxy.upstream.url").asString().asOptional().map(String::trim)
+                .filter(u -> !u.isEmpty());
+        if (url.isEmpty()) {
+            return Optional.empty();
+        }
+        URI upstream;
+        try {
+            upstream = new URI(url.get());
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("proxy.upstream.url (PROXY_UPSTREAM_URL) is not a URL: " + e.getReason());
+        }
+        return Optional.of(new ProxySettings(upstream, secret(config, "proxy.upstream.key"),
+                secret(config, "proxy.access.token"),
+                config.get("proxy.session.header").asString().orElse(ProxySettings.DEFAULT_SESSION_HEADER),
+                config.get("proxy.session.fallback").asString().orElse(ProxySettings.DEFAULT_FALLBACK_SESSION),
+                config.get("proxy.max.body.bytes").asInt().orElse(ProxySettings.DEFAULT_MAX_BODY_BYTES),
+                config.get("proxy.max.concurrent").asInt().orElse(ProxySettings.DEFAULT_MAX_CONCURRENT),
+                config.get("proxy.connect.timeout").as(Duration.class).orElse(ProxySettings.DEFAULT_CONNECT_TIMEOUT),
+                config.get("proxy.read.timeout").as(Duration.class).orElse(ProxySettings.DEFAULT_READ_TIMEOUT)));
     }
 
     /** {@code store.backend}: where the sessions are kept, {@code memory}, {@code sqlite} or {@code redis}. */

@@ -49,6 +49,11 @@ public final class CallTracker {
         return new Call(sessionId, model);
     }
 
+    /** A reading of the monotonic clock this tracker times calls with, in nanoseconds, for {@link Call#startedAt}. */
+    public long nanoTime() {
+        return nanoTime.getAsLong();
+    }
+
     /**
      * An LLM call about to be made: who makes it, to which model, with how many messages and tools. The
      * STARTED event validates it when {@link #track} or {@link #start()} publishes it. Not thread-safe;
@@ -60,6 +65,7 @@ public final class CallTracker {
         private int messages;
         private int tools;
         private @Nullable String correlationId;
+        private @Nullable Long startedAtNanos;
 
         private Call(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -81,6 +87,17 @@ public final class CallTracker {
         /** The correlation id the call's events share; a new random one unless set. */
         public Call correlationId(String correlationId) {
             this.correlationId = Objects.requireNonNull(correlationId, "correlationId");
+            return this;
+        }
+
+        /**
+         * When the call began, as a {@linkplain CallTracker#nanoTime() reading of the tracker's clock}, for a
+         * caller that can describe the call only once it is under way (a proxy that learns the model from the
+         * response); the duration and the time to first token count from it. Unless set, the call begins
+         * when {@link #start()} has published the STARTED event.
+         */
+        public Call startedAt(long nanoTime) {
+            this.startedAtNanos = nanoTime;
             return this;
         }
 
@@ -128,7 +145,8 @@ public final class CallTracker {
                     .messagesCount(messages).toolsCount(tools).correlationId(id).build();
             Publishing.publish(bus, started);
             // The clock starts once STARTED's listeners have run: their work is not the call's time.
-            return new InFlightCall(bus, nanoTime, started.sessionId(), started.model(), id);
+            long startNanos = startedAtNanos != null ? startedAtNanos : nanoTime.getAsLong();
+            return new InFlightCall(bus, nanoTime, started.sessionId(), started.model(), id, startNanos);
         }
     }
 

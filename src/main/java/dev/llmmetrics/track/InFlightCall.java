@@ -21,9 +21,10 @@ import java.util.function.LongSupplier;
  * }</pre>
  *
  * <p>Exactly one of {@link #complete(Usage)} and {@link #fail(Throwable)} takes effect; later calls do
- * nothing and return {@code false}. The duration is measured with a monotonic clock from
- * {@link CallTracker.Call#start} to that first call, and the time to first token from the start to the first
- * {@link #firstToken()}; the COMPLETED event carries both. Thread-safe.
+ * nothing and return {@code false}. The duration is measured with a monotonic clock from the call's
+ * beginning ({@link CallTracker.Call#start}, or {@link CallTracker.Call#startedAt}) to that first call, and
+ * the time to first token from the beginning to the first {@link #firstToken()}; the COMPLETED event carries
+ * both. Thread-safe.
  */
 public final class InFlightCall {
 
@@ -39,13 +40,14 @@ public final class InFlightCall {
 
     private static final long NO_FIRST_TOKEN = -1;
 
-    InFlightCall(EventBus bus, LongSupplier nanoTime, String sessionId, String model, String correlationId) {
+    InFlightCall(EventBus bus, LongSupplier nanoTime, String sessionId, String model, String correlationId,
+                 long startNanos) {
         this.bus = bus;
         this.nanoTime = nanoTime;
         this.sessionId = sessionId;
         this.model = model;
         this.correlationId = correlationId;
-        this.startNanos = nanoTime.getAsLong();
+        this.startNanos = startNanos;
     }
 
     /** The correlation id shared by this call's events. */

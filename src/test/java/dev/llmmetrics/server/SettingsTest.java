@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.server.proxy.ProxySettings;
 import dev.llmmetrics.session.InMemorySessionStore;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
@@ -141,6 +142,14 @@ class SettingsTest {
                 Map.entry("http.max.connections", String.valueOf(http.connections().maxConnections())),
                 Map.entry("http.max.concurrent.requests", String.valueOf(http.connections().maxConcurrentRequests())),
                 Map.entry("llm.metrics.request.log", String.valueOf(Settings.requestLog(empty)))));
+        ProxySettings proxy = Settings.proxy(config(Map.of("proxy.upstream.url", "http://127.0.0.1:1/v1"))).orElseThrow();
+        applied.put("proxy.session.header", proxy.sessionHeader());
+        applied.put("proxy.session.fallback", proxy.fallbackSession());
+        applied.put("proxy.max.body.bytes", String.valueOf(proxy.maxBodyBytes()));
+        applied.put("proxy.max.concurrent", String.valueOf(proxy.maxConcurrent()));
+        applied.put("proxy.connect.timeout", proxy.connectTimeout().toString());
+        applied.put("proxy.read.timeout", proxy.readTimeout().toString());
+        assertTrue(Settings.proxy(empty).isEmpty(), "the proxy is off unless proxy.upstream.url is set");
         Map<String, String> documented = new TreeMap<>();
         for (List<String> row : documentedConfigurationRows()) {
             String key = row.get(0);

@@ -1,0 +1,455 @@
+package dev.llmmetrics.bench;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The metering proxy's cost, against calling the same fake upstream directly in the same run. The upstream and
+ * the clients run in this JVM; the llm-metrics server runs as a child process ({@code dev.llmmetrics.server.Main},
+ * proxy on), so that its heap is its own.
+ *
+ * <ul>
+ *   <li>{@code latency}: {@code --clients} threads each call a plain chat completion, alternately directly and
+ *       through the proxy, for {@code --duration} after a warm-up; the percentiles of each and their
+ *       differences (the added latency).</li>
+ *   <li>{@code first-chunk}: streams one at a time; the upstream notes when it writes the first content chunk,
+ *       the client when the chunk's bytes arrive on its socket; the same through the proxy and directly.</li>
+ *   <li>{@code streams}: {@code --streams} slow streams open at once through the proxy (a chunk every
+ *       2 s); the server's heap after a full GC with them open against before, per stream.</li>
+ * </ul>
+ *
+ * <pre>
+ * bin/bench proxy [--clients 16] [--duration 30s] [--warmup 15s] [--streams 1000]
+ * </pre>
+ */
+public final class ProxyBenchmark {
+
+    private static final String PLAIN = "{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\",\"created\":1767225600,"
+            + "\"model\":\"bench-model\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+            + "\"Hello from the benchmark upstream, a short answer of a few words.\"},\"finish_reason\":\"stop\"}],"
+            + "\"usage\":{\"prompt_tokens\":120,\"completion_tokens\":16,\"total_tokens\":136,"
+            + "\"prompt_tokens_details\":{\"cached_tokens\":100}}}";
+    private static final String CHUNK = "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\","
+            + "\"created\":1767225600,\"model\":\"bench-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok\"},"
+            + "\"finish_reason\":null}]}\n\n";
+    private static final String USAGE = "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\","
+            + "\"created\":1767225600,\"model\":\"bench-model\",\"choices\":[],\"usage\":{\"prompt_tokens\":120,"
+            + "\"completion_tokens\":16,\"total_tokens\":136}}\n\n";
+
+    private final Map<String, Long> firstChunkSentAt = new ConcurrentHashMap<>();
+    private final AtomicInteger streamsOpen = new AtomicInteger();
+    private HttpServer upstream;
+
+    private ProxyBenchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int clients = 16;
+        Duration duration = Duration.ofSeconds(30);
+        Duration warmup = Duration.ofSeconds(15);
+        int streams = 1000;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--clients" -> clients = Integer.parseInt(args[++i]);
+                case "--duration" -> duration = seconds(args[++i]);
+                case "--warmup" -> warmup = seconds(args[++i]);
+                case "--streams" -> streams = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        new ProxyBenchmark().run(clients, duration, warmup, streams);
+        System.exit(0);
+    }
+
+    private static Duration seconds(String text) {
+        return Duration.ofSeconds(Long.parseLong(text.replace("s", "")));
+    }
+
+    private void run(int clients, Duration duration, Duration warmup, int streams) throws Exception {
+        upstream = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
+        upstream.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        upstream.createContext("/v1/chat/completions", this::answer);
+        upstream.start();
+        String upstreamBase = "http://127.0.0.1:" + upstream.getAddress().getPort() + "/v1";
+        int port = freePort();
+        Process server = startServer(port, upstreamBase, streams);
+        try {
+            String proxyBase = "http://127.0.0.1:" + port + "/v1";
+            System.out.printf(Locale.ROOT, "JDK %s, %d cores; uptime: %s%n", Runtime.version(),
+                    Runtime.getRuntime().availableProcessors(), uptime());
+            latency(clients, warmup, duration, upstreamBase, proxyBase);
+            firstChunk(upstreamBase, proxyBase, port);
+            openStreams(streams, port, server.pid());
+            System.out.printf(Locale.ROOT, "uptime after: %s%n", uptime());
+        } finally {
+            server.destroy();
+            server.waitFor(10, TimeUnit.SECONDS);
+            upstream.stop(0);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ upstream
+
+    private void answer(HttpExchange exchange) throws IOException {
+        byte[] request = exchange.getRequestBody().readAllBytes();
+        String body = new String(request, StandardCharsets.UTF_8);
+        try (exchange) {
+            if (!body.contains("\"stream\":true")) {
+                byte[] bytes = PLAIN.getBytes(StandardCharsets.UTF_8);
+                exchange.getResponseHeaders().set("Content-Type", "application/json");
+                exchange.sendResponseHeaders(200, bytes.length);
+                exchange.getResponseBody().write(bytes);
+                return;
+            }
+            exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0);
+            OutputStream out = exchange.getResponseBody();
+            out.flush();
+            boolean slow = body.contains("\"bench-slow\"");
+            String id = exchange.getRequestHeaders().getFirst("x-bench-id");
+            if (slow) {
+                streamsOpen.incrementAndGet();
+                try {
+                    for (int i = 0; i < 60; i++) {
+                        out.write(CHUNK.getBytes(StandardCharsets.UTF_8));
+                        out.flush();
+                        Thread.sleep(2000);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (IOException e) {
+                    // the client went away
+                } finally {
+                    streamsOpen.decrementAndGet();
+                }
+                return;
+            }
+            sleep(20);
+            firstChunkSentAt.put(id, System.nanoTime());
+            out.write(CHUNK.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            out.write((USAGE + "data: [DONE]\n\n").getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ server
+
+    private static Process startServer(int port, String upstreamBase, int streams) throws IOException, InterruptedException {
+        Path log = Files.createTempFile("proxy-bench-server", ".log");
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "dev.llmmetrics.server.Main")
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        Map<String, String> env = builder.environment();
+        env.put("SERVER_PORT", String.valueOf(port));
+        env.put("SERVER_HOST", "127.0.0.1");
+        env.put("PROXY_UPSTREAM_URL", upstreamBase);
+        // The default bounds, except those 1 000 open streams need: the proxy's and the server's concurrency.
+        env.put("PROXY_MAX_CONCURRENT", String.valueOf(streams + 100));
+        env.put("HTTP_MAX_CONCURRENT_REQUESTS", String.valueOf(streams + 200));
+        env.put("HTTP_MAX_CONNECTIONS", String.valueOf(streams + 500));
+        Process process = builder.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (Files.readString(log).contains("listening on")) {
+                System.out.println("server (pid " + process.pid() + "): " + Files.readString(log).lines()
+                        .filter(l -> l.contains("Metering proxy")).findFirst().orElse("").strip());
+                return process;
+            }
+            Thread.sleep(100);
+        }
+        process.destroyForcibly();
+        throw new IllegalStateException("the server did not start:\n" + Files.readString(log));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ latency
+
+    private static void latency(int clients, Duration warmup, Duration duration, String direct, String proxy)
+            throws InterruptedException {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .executor(Executors.newFixedThreadPool(4)).build();
+        byte[] body = ("{\"model\":\"bench-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        measure(client, clients, warmup, direct, proxy, body, false);
+        long[][] results = measure(client, clients, duration, direct, proxy, body, true);
+        long[] d = results[0];
+        long[] p = results[1];
+        System.out.printf(Locale.ROOT, "latency, %d clients, %ds: %d direct and %d proxied calls%n", clients,
+                duration.toSeconds(), d.length, p.length);
+        for (double q : new double[] {0.5, 0.9, 0.99, 0.999}) {
+            System.out.printf(Locale.ROOT, "  p%-5s direct %7.3f ms  proxy %7.3f ms  added %7.3f ms%n",
+                    trim(q * 100), ms(pct(d, q)), ms(pct(p, q)), ms(pct(p, q) - pct(d, q)));
+        }
+    }
+
+    private static String trim(double value) {
+        return value == Math.rint(value) ? String.valueOf((long) value) : String.valueOf(value);
+    }
+
+    private static long[][] measure(HttpClient client, int clients, Duration duration, String direct, String proxy,
+                                    byte[] body, boolean keep) throws InterruptedException {
+        List<long[]> directs = new ArrayList<>();
+        List<long[]> proxied = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        long end = System.nanoTime() + duration.toNanos();
+        int[] counts = new int[clients * 2];
+        for (int t = 0; t < clients; t++) {
+            long[] dl = new long[2_000_000];
+            long[] pl = new long[2_000_000];
+            directs.add(dl);
+            proxied.add(pl);
+            int index = t;
+            HttpRequest toDirect = request(direct, body, "bench-d" + t);
+            HttpRequest toProxy = request(proxy, body, "bench-p" + t);
+            threads.add(Thread.ofPlatform().start(() -> {
+                int nd = 0;
+                int np = 0;
+                boolean viaProxy = index % 2 == 0;
+                while (System.nanoTime() < end && nd < dl.length && np < pl.length) {
+                    long start = System.nanoTime();
+                    send(client, viaProxy ? toProxy : toDirect);
+                    long took = System.nanoTime() - start;
+                    if (viaProxy) {
+                        pl[np++] = took;
+                    } else {
+                        dl[nd++] = took;
+                    }
+                    viaProxy = !viaProxy;
+                }
+                counts[2 * index] = nd;
+                counts[2 * index + 1] = np;
+            }));
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        if (!keep) {
+            return new long[0][];
+        }
+        return new long[][] {merge(directs, counts, 0), merge(proxied, counts, 1)};
+    }
+
+    private static long[] merge(List<long[]> parts, int[] counts, int which) {
+        int total = 0;
+        for (int t = 0; t < parts.size(); t++) {
+            total += counts[2 * t + which];
+        }
+        long[] all = new long[total];
+        int at = 0;
+        for (int t = 0; t < parts.size(); t++) {
+            int n = counts[2 * t + which];
+            System.arraycopy(parts.get(t), 0, all, at, n);
+            at += n;
+        }
+        Arrays.sort(all);
+        return all;
+    }
+
+    private static HttpRequest request(String base, byte[] body, String session) {
+        return HttpRequest.newBuilder(URI.create(base + "/chat/completions")).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json").header("x-session-id", session)
+                .header("Authorization", "Bearer sk-bench").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    }
+
+    private static void send(HttpClient client, HttpRequest request) {
+        try {
+            HttpResponse<byte[]> response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            if (response.statusCode() != 200) {
+                throw new IllegalStateException("answered " + response.statusCode() + ": "
+                        + new String(response.body(), StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ first chunk
+
+    private void firstChunk(String direct, String proxy, int proxyPort) throws IOException {
+        int upstreamPort = upstream.getAddress().getPort();
+        int runs = 300;
+        long[] viaDirect = new long[runs];
+        long[] viaProxy = new long[runs];
+        for (int i = 0; i < 50; i++) { // warm-up
+            firstChunkDelay(upstreamPort, "/v1", "w" + i);
+            firstChunkDelay(proxyPort, "/v1", "wp" + i);
+        }
+        for (int i = 0; i < runs; i++) {
+            viaDirect[i] = firstChunkDelay(upstreamPort, "/v1", "d" + i);
+            viaProxy[i] = firstChunkDelay(proxyPort, "/v1", "p" + i);
+        }
+        Arrays.sort(viaDirect);
+        Arrays.sort(viaProxy);
+        System.out.printf(Locale.ROOT, "first chunk, from the upstream's write to the client's socket, %d streams each:%n", runs);
+        for (double q : new double[] {0.5, 0.9, 0.99}) {
+            System.out.printf(Locale.ROOT, "  p%-4s direct %7.3f ms  proxy %7.3f ms  added %7.3f ms%n", trim(q * 100),
+                    ms(pct(viaDirect, q)), ms(pct(viaProxy, q)), ms(pct(viaProxy, q) - pct(viaDirect, q)));
+        }
+    }
+
+    /** Opens a stream on a raw socket; nanoseconds from the upstream's write of the first chunk to its arrival. */
+    private long firstChunkDelay(int port, String prefix, String id) throws IOException {
+        byte[] body = "{\"model\":\"bench-model\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"
+                .getBytes(StandardCharsets.UTF_8);
+        try (Socket socket = new Socket()) {
+            socket.setTcpNoDelay(true);
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST " + prefix + "/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/json\r\nx-session-id: bench-first\r\nx-bench-id: " + id
+                    + "\r\nConnection: close\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(body);
+            InputStream in = socket.getInputStream();
+            StringBuilder seen = new StringBuilder();
+            byte[] buffer = new byte[8192];
+            long arrived = 0;
+            int read;
+            while ((read = in.read(buffer)) != -1) {
+                seen.append(new String(buffer, 0, read, StandardCharsets.ISO_8859_1));
+                if (arrived == 0 && seen.indexOf("\"tok\"") >= 0) {
+                    arrived = System.nanoTime();
+                }
+            }
+            Long sent = firstChunkSentAt.remove(id);
+            if (arrived == 0 || sent == null) {
+                throw new IllegalStateException("no first chunk for " + id + ": " + seen);
+            }
+            return arrived - sent;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ open streams
+
+    private void openStreams(int streams, int port, long serverPid) throws Exception {
+        long before = heapAfterGc(serverPid);
+        List<Socket> sockets = new ArrayList<>();
+        CountDownLatch firstChunks = new CountDownLatch(streams);
+        byte[] body = "{\"model\":\"bench-slow\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"
+                .getBytes(StandardCharsets.UTF_8);
+        try (var readers = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < streams; i++) {
+                Socket socket = new Socket();
+                socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+                sockets.add(socket);
+                socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                        + "Content-Type: application/json\r\nx-session-id: bench-open-" + (i % 100)
+                        + "\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().write(body);
+                readers.submit(() -> {
+                    byte[] buffer = new byte[4096];
+                    boolean first = true;
+                    try (InputStream in = socket.getInputStream()) {
+                        int read;
+                        while ((read = in.read(buffer)) != -1) {
+                            if (first && new String(buffer, 0, read, StandardCharsets.ISO_8859_1).contains("\"tok\"")) {
+                                first = false;
+                                firstChunks.countDown();
+                            }
+                        }
+                    } catch (IOException e) {
+                        // closed below
+                    }
+                    return null;
+                });
+            }
+            if (!firstChunks.await(120, TimeUnit.SECONDS)) {
+                throw new IllegalStateException(firstChunks.getCount() + " streams got no first chunk");
+            }
+            long open = heapAfterGc(serverPid);
+            System.out.printf(Locale.ROOT, "%d open streams through the proxy (upstream streams open: %d): server heap "
+                    + "after GC %.1f MiB before, %.1f MiB with them open: %.1f KiB per stream%n", streams,
+                    streamsOpen.get(), before / 1048576.0, open / 1048576.0, (open - before) / 1024.0 / streams);
+            for (Socket socket : sockets) {
+                socket.close();
+            }
+        }
+        Thread.sleep(3000);
+        System.out.printf(Locale.ROOT, "  after closing them: %.1f MiB, upstream streams still open: %d%n",
+                heapAfterGc(serverPid) / 1048576.0, streamsOpen.get());
+    }
+
+    /** The server's used heap after a full collection, from jcmd. */
+    private static long heapAfterGc(long pid) throws IOException, InterruptedException {
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        run(jcmd, String.valueOf(pid), "GC.run");
+        Thread.sleep(500);
+        run(jcmd, String.valueOf(pid), "GC.run");
+        String info = run(jcmd, String.valueOf(pid), "GC.heap_info");
+        Matcher used = Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(info);
+        if (!used.find()) {
+            throw new IllegalStateException("no heap figure in:\n" + info);
+        }
+        return Long.parseLong(used.group(2)) * 1024;
+    }
+
+    private static String run(String... command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        StringBuilder out = new StringBuilder();
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            reader.lines().forEach(line -> out.append(line).append('\n'));
+        }
+        process.waitFor();
+        return out.toString();
+    }
+
+    private static String uptime() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static long pct(long[] sorted, double q) {
+        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1)];
+    }
+
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package dev.llmmetrics.server.proxy;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What the metering reads from a chat completion request, and the body to send upstream: the client's bytes
+ * unchanged, or, for a stream whose client did not ask for usage, the same request asking for it
+ * ({@code stream_options.include_usage}) so that the last chunk reports the tokens.
+ *
+ * @param model        the requested model; {@code null} when the request names none (some servers serve one)
+ * @param messages     messages in the request
+ * @param tools        tools offered ({@code tools}, or {@code functions} in the older shape)
+ * @param stream       whether the client asked for a stream of server-sent events
+ * @param usageAsked   whether the client asked for the usage chunk of a stream itself
+ * @param upstreamBody the body to forward
+ */
+record ChatRequest(@Nullable String model, int messages, int tools, boolean stream, boolean usageAsked,
+                   byte[] upstreamBody) {
+
+    /** Reads request bodies as given, numbers exactly, so that a body written again says what the client said. */
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+
+    /**
+     * Reads {@code body}.
+     *
+     * @throws IllegalArgumentException if the body is not a JSON object
+     */
+    static ChatRequest read(byte[] body) {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(body);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("the body is not valid JSON", e);
+        }
+        if (!(root instanceof ObjectNode request)) {
+            throw new IllegalArgumentException("the body is not a JSON object");
+        }
+        JsonNode model = request.get("model");
+        JsonNode tools = request.has("tools") ? request.get("tools") : request.get("functions");
+        boolean stream = request.path("stream").asBoolean(false);
+        boolean usageAsked = request.path("stream_options").path("include_usage").asBoolean(false);
+        byte[] upstreamBody = body;
+        if (stream && !usageAsked) {
+            JsonNode options = request.get("stream_options");
+            ObjectNode asking = options instanceof ObjectNode given ? given : request.putObject("stream_options");
+            asking.put("include_usage", true);
+            try {
+                upstreamBody = MAPPER.writeValueAsBytes(request);
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("a tree just read is written again", e);
+            }
+        }
+        return new ChatRequest(model != null && model.isTextual() && !model.asText().isBlank() ? model.asText() : null,
+                request.path("messages").size(), tools == null ? 0 : tools.size(), stream, usageAsked, upstreamBody);
+    }
+}

@@ -1,0 +1,507 @@
+package dev.llmmetrics.server.proxy;
+
+import dev.llmmetrics.event.InvalidEventException;
+import dev.llmmetrics.track.CallTracker;
+import dev.llmmetrics.track.InFlightCall;
+import dev.llmmetrics.track.Usage;
+import io.helidon.http.Header;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.http.RequestException;
+import io.helidon.http.Status;
+import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webclient.http1.Http1Client;
+import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.Semaphore;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The metering proxy's routes under {@code /v1}: {@code POST /v1/chat/completions} is forwarded to the upstream
+ * and recorded, {@code POST /v1/embeddings} and {@code GET /v1/models} are forwarded only.
+ *
+ * <p>A chat completion publishes STARTED before it is forwarded (or, when the request names no model, once the
+ * answer does), then COMPLETED with the usage the answer reports, or FAILED with the error's type. The answer
+ * is passed on as it arrives, piece by piece: a stream of server-sent events event by event, its time to first
+ * token taken at the first event with content, its usage from its last chunk. For a stream whose client did not
+ * ask for usage, the upstream is asked for it and the usage chunk is held back. A client that goes away
+ * mid-answer cancels the upstream call (its connection is closed) and the call is recorded as
+ * {@code cancelled}, once the proxy has something to pass on to it. Upstream errors are passed on unchanged.
+ *
+ * <p>Bounded: the request body ({@link ProxySettings#maxBodyBytes()}, 413 past it), the upstream calls in
+ * progress ({@link ProxySettings#maxConcurrent()}, 503 past it), the connect and read timeouts (504 when no answer
+ * came, a cut connection when it was under way). The client's {@code Authorization} is forwarded, or replaced
+ * by the configured upstream key; it is never logged nor written in an event.
+ */
+public final class OpenAiProxy implements HttpService {
+
+    /** The header carrying the proxy's access token; never forwarded. */
+    public static final HeaderName ACCESS_HEADER = HeaderNames.create("x-proxy-auth");
+    /** The model of a call whose request and answer both name none. */
+    static final String UNKNOWN_MODEL = "unknown";
+
+    private static final String PREFIX = "/v1";
+    private static final int PIECE_BYTES = 8192;
+    private static final String EVENT_STREAM = "text/event-stream";
+    /** Request headers that belong to this hop, or that the proxy sets itself. */
+    private static final Set<String> NOT_FORWARDED = Set.of("connection", "keep-alive", "proxy-connection",
+            "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect",
+            "accept-encoding", ACCESS_HEADER.lowerCase());
+    /** Answer headers that belong to the upstream's hop. */
+    private static final Set<String> NOT_PASSED_ON = Set.of("connection", "keep-alive", "proxy-connection", "te",
+            "trailer", "transfer-encoding", "upgrade");
+
+    private final ProxySettings settings;
+    private final CallTracker tracker;
+    private final BodyDeadlines deadlines;
+    private final Http1Client upstream;
+    private final Semaphore slots;
+    private final HeaderName sessionHeader;
+
+    /**
+     * @param settings  the upstream, the bounds and the session header
+     * @param tracker   publishes the calls' events
+     * @param deadlines bounds how long a request body may take to arrive
+     */
+    public OpenAiProxy(ProxySettings settings, CallTracker tracker, BodyDeadlines deadlines) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.tracker = Objects.requireNonNull(tracker, "tracker");
+        this.deadlines = Objects.requireNonNull(deadlines, "deadlines");
+        this.slots = new Semaphore(settings.maxConcurrent());
+        this.sessionHeader = HeaderNames.create(settings.sessionHeader());
+        this.upstream = Http1Client.builder()
+                .connectTimeout(settings.connectTimeout())
+                .readTimeout(settings.readTimeout())
+                .followRedirects(false)
+                .sendExpectContinue(false)
+                .shareConnectionCache(false)
+                .connectionCacheSize(settings.maxConcurrent())
+                .build();
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/chat/completions", this::chat)
+                .post("/embeddings", this::forward)
+                .get("/models", this::forward);
+    }
+
+    /** Closes the upstream connections kept for reuse. */
+    public void close() {
+        upstream.closeResource();
+    }
+
+    private void forward(ServerRequest request, ServerResponse response) {
+        byte[] body = request.prologue().method() == Method.GET ? new byte[0] : readBody(request, response);
+        if (body == null) {
+            return;
+        }
+        if (!slots.tryAcquire()) {
+            overloaded(response);
+            return;
+        }
+        try (HttpClientResponse answer = send(request, body)) {
+            passHead(answer, response, true);
+            pump(answer, response.outputStream(), new Relay() {
+                @Override
+                public void piece(OutputStream out, byte[] bytes, int offset, int length) {
+                    write(out, bytes, offset, length);
+                }
+            });
+        } catch (NoAnswer e) {
+            answerFailure(response, e.failure);
+        } catch (ClientGone | BrokenAnswer e) {
+            throw new CloseConnectionException("the forwarded answer did not reach the client whole");
+        } finally {
+            slots.release();
+        }
+    }
+
+    private void chat(ServerRequest request, ServerResponse response) {
+        byte[] body = readBody(request, response);
+        if (body == null) {
+            return;
+        }
+        ChatRequest chat;
+        try {
+            chat = ChatRequest.read(body);
+        } catch (IllegalArgumentException e) {
+            OpenAiErrors.send(response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_body", e.getMessage());
+            return;
+        }
+        String session = request.headers().first(sessionHeader).map(String::strip).filter(s -> !s.isEmpty())
+                .orElse(settings.fallbackSession());
+        if (!slots.tryAcquire()) {
+            overloaded(response);
+            return;
+        }
+        try {
+            Metered call = new Metered(session, chat, tracker.nanoTime());
+            if (chat.model() != null) {
+                try {
+                    call.started(chat.model());
+                } catch (InvalidEventException e) {
+                    OpenAiErrors.send(response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_" + e.field(),
+                            "the " + (e.field().equals("sessionId") ? settings.sessionHeader() + " header" : e.field())
+                                    + " cannot be recorded: " + e.getMessage());
+                    return;
+                }
+            }
+            forwardChat(request, response, chat, call);
+        } finally {
+            slots.release();
+        }
+    }
+
+    private void forwardChat(ServerRequest request, ServerResponse response, ChatRequest chat, Metered call) {
+        HttpClientResponse answer;
+        try {
+            answer = send(request, chat.upstreamBody());
+        } catch (NoAnswer e) {
+            call.started(null).fail(e.failure.eventText());
+            answerFailure(response, e.failure);
+            return;
+        }
+        int status = answer.status().code();
+        boolean stream = status / 100 == 2 && chat.stream() && answer.headers().contentType()
+                .map(type -> type.mediaType().text().equalsIgnoreCase(EVENT_STREAM)).orElse(false);
+        boolean holdUsage = stream && !chat.usageAsked();
+        OpenAiScanner document = new OpenAiScanner();
+        StreamReading chunks = new StreamReading(call, holdUsage);
+        try (answer) {
+            passHead(answer, response, !holdUsage);
+            OutputStream out = response.outputStream();
+            pump(answer, out, stream ? chunks : new Relay() {
+                @Override
+                public void piece(OutputStream out, byte[] bytes, int offset, int length) {
+                    write(out, bytes, offset, length);
+                    document.feed(bytes, offset, length);
+                }
+            });
+            if (stream) {
+                chunks.end(out);
+            } else {
+                document.end();
+            }
+        } catch (ClientGone e) {
+            call.started(stream ? chunks.model : document.model()).fail(Failure.CLIENT_GONE.eventText());
+            throw new CloseConnectionException("the client disconnected during the answer");
+        } catch (BrokenAnswer e) {
+            call.started(stream ? chunks.model : document.model()).fail(e.failure.eventText());
+            throw new CloseConnectionException("the upstream answer broke off");
+        }
+        if (status / 100 != 2) {
+            call.started(document.model()).fail(Failure.ofStatus(status, document.errorCode(), document.errorMessage())
+                    .eventText());
+        } else if (stream) {
+            call.started(chunks.model).complete(chunks.usage());
+        } else {
+            call.started(document.model()).complete(usage(document, document.hasToolCalls()));
+        }
+    }
+
+    /** One chat completion being metered: its STARTED event goes out when its model is known. */
+    private final class Metered {
+        private final String session;
+        private final ChatRequest chat;
+        private final long beginNanos;
+        private @Nullable InFlightCall call;
+
+        Metered(String session, ChatRequest chat, long beginNanos) {
+            this.session = session;
+            this.chat = chat;
+            this.beginNanos = beginNanos;
+        }
+
+        /**
+         * The call, STARTED published: under the request's model, else {@code answerModel}, else
+         * {@value #UNKNOWN_MODEL}.
+         *
+         * @throws InvalidEventException if the session id or the request's model cannot be recorded
+         */
+        InFlightCall started(@Nullable String answerModel) {
+            if (call == null) {
+                String model = chat.model() != null ? chat.model() : answerModel != null ? answerModel : UNKNOWN_MODEL;
+                try {
+                    call = start(model);
+                } catch (InvalidEventException e) {
+                    if (chat.model() != null || model.equals(UNKNOWN_MODEL)) {
+                        throw e;
+                    }
+                    call = start(UNKNOWN_MODEL); // the answer's model name is not one the events accept
+                }
+            }
+            return call;
+        }
+
+        private InFlightCall start(String model) {
+            return tracker.call(session, model).messages(chat.messages()).tools(chat.tools()).startedAt(beginNanos)
+                    .start();
+        }
+    }
+
+    /** Reads a stream of chat completion chunks event by event, passing each on unless it is the held usage chunk. */
+    private final class StreamReading implements Relay, SseEvents.Sink {
+        private final Metered call;
+        private final boolean holdUsage;
+        private final SseEvents events = new SseEvents(this);
+        private @Nullable OutputStream out;
+        private @Nullable String model;
+        private @Nullable OpenAiScanner usage;
+        private boolean toolCalls;
+
+        StreamReading(Metered call, boolean holdUsage) {
+            this.call = call;
+            this.holdUsage = holdUsage;
+        }
+
+        @Override
+        public void piece(OutputStream out, byte[] bytes, int offset, int length) {
+            this.out = out;
+            events.feed(bytes, offset, length);
+        }
+
+        void end(OutputStream out) {
+            this.out = out;
+            events.end();
+        }
+
+        @Override
+        public void event(byte[] bytes, int offset, int length) {
+            OpenAiScanner chunk = SseEvents.scanData(bytes, offset, length);
+            if (model == null) {
+                model = chunk.model();
+            }
+            if (chunk.hasContent()) {
+                call.started(model).firstToken();
+            }
+            toolCalls |= chunk.hasToolCalls();
+            if (chunk.hasUsage()) {
+                usage = chunk;
+                if (holdUsage && chunk.hasNoChoices()) {
+                    return;
+                }
+            }
+            write(Objects.requireNonNull(out), bytes, offset, length);
+        }
+
+        @Override
+        public void piece(byte[] bytes, int offset, int length) {
+            write(Objects.requireNonNull(out), bytes, offset, length);
+        }
+
+        Usage usage() {
+            return usage == null ? Usage.of(0, 0, toolCalls) : OpenAiProxy.usage(usage, toolCalls);
+        }
+    }
+
+    /** What to do with each piece of an answer's body as it arrives. */
+    private interface Relay {
+        void piece(OutputStream out, byte[] bytes, int offset, int length);
+    }
+
+    /**
+     * Passes the answer's body on as it arrives, flushing after each piece, then finishes the answer.
+     *
+     * @throws ClientGone   if the client could not be written to
+     * @throws BrokenAnswer if the upstream's body broke off or timed out
+     */
+    private static void pump(HttpClientResponse answer, OutputStream out, Relay relay) {
+        byte[] buffer = new byte[PIECE_BYTES];
+        InputStream in = answer.inputStream();
+        while (true) {
+            int read;
+            try {
+                read = in.read(buffer);
+            } catch (IOException | RuntimeException e) {
+                throw new BrokenAnswer(Failure.ofException(e));
+            }
+            if (read < 0) {
+                break;
+            }
+            relay.piece(out, buffer, 0, read);
+            try {
+                out.flush();
+            } catch (IOException | RuntimeException e) {
+                throw new ClientGone();
+            }
+        }
+    }
+
+    private static void write(OutputStream out, byte[] bytes, int offset, int length) {
+        try {
+            out.write(bytes, offset, length);
+        } catch (IOException | RuntimeException e) {
+            throw new ClientGone();
+        }
+    }
+
+    private static Usage usage(OpenAiScanner answer, boolean toolCalls) {
+        if (!answer.hasUsage()) {
+            return Usage.of(0, 0, toolCalls);
+        }
+        int prompt = tokens(answer.promptTokens());
+        int completion = tokens(answer.completionTokens());
+        return new Usage(prompt, completion, tokens(answer.totalTokens()), toolCalls,
+                Math.min(prompt, tokens(answer.cachedTokens())), Math.min(completion, tokens(answer.reasoningTokens())));
+    }
+
+    private static int tokens(long count) {
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(0, count));
+    }
+
+    /**
+     * Sends the request upstream with the client's headers, less this hop's, the access token and, when an
+     * upstream key is set, the client's {@code Authorization}; asks for the answer uncompressed, so that its
+     * usage can be read.
+     *
+     * @throws NoAnswer if the upstream could not be reached or did not answer in time
+     */
+    private HttpClientResponse send(ServerRequest request, byte[] body) {
+        String query = request.query().rawValue();
+        URI target = URI.create(settings.upstream() + request.prologue().uriPath().path().substring(PREFIX.length())
+                + (query.isEmpty() ? "" : "?" + query));
+        Set<String> connectionTokens = connectionTokens(request);
+        try {
+            return upstream.method(request.prologue().method()).uri(target)
+                    .headers(headers -> {
+                        for (Header header : request.headers()) {
+                            String name = header.headerName().lowerCase();
+                            if (!NOT_FORWARDED.contains(name) && !connectionTokens.contains(name)
+                                    && !(name.equals("authorization") && settings.upstreamKey().isPresent())) {
+                                headers.set(header);
+                            }
+                        }
+                        headers.set(HeaderNames.ACCEPT_ENCODING, "identity");
+                        settings.upstreamKey().ifPresent(key -> headers.set(HeaderNames.AUTHORIZATION, "Bearer " + key));
+                    })
+                    .submit(body);
+        } catch (RuntimeException e) {
+            throw new NoAnswer(Failure.ofException(e));
+        }
+    }
+
+    private static Set<String> connectionTokens(ServerRequest request) {
+        Set<String> tokens = new HashSet<>();
+        for (String value : request.headers().all(HeaderNames.CONNECTION, java.util.List::of)) {
+            for (String token : value.split(",")) {
+                tokens.add(token.strip().toLowerCase(Locale.ROOT));
+            }
+        }
+        return tokens;
+    }
+
+    /** The answer's status and headers, less the upstream hop's own, and its length if the body is passed whole. */
+    private static void passHead(HttpClientResponse answer, ServerResponse response, boolean bodyUnchanged) {
+        response.status(Status.create(answer.status().code(), answer.status().reasonPhrase()));
+        for (Header header : answer.headers()) {
+            String name = header.headerName().lowerCase();
+            if (!NOT_PASSED_ON.contains(name) && (bodyUnchanged || !name.equals("content-length"))) {
+                response.header(header);
+            }
+        }
+    }
+
+    private static void answerFailure(ServerResponse response, Failure failure) {
+        boolean timeout = failure.type().equals(Failure.TIMEOUT);
+        OpenAiErrors.send(response, timeout ? Status.GATEWAY_TIMEOUT_504 : Status.BAD_GATEWAY_502, "upstream_error",
+                timeout ? "upstream_timeout" : "upstream_unreachable", failure.text());
+    }
+
+    private void overloaded(ServerResponse response) {
+        response.header(HeaderNames.RETRY_AFTER, "1");
+        OpenAiErrors.send(response, Status.SERVICE_UNAVAILABLE_503, "proxy_overloaded", "too_many_upstream_calls",
+                "the proxy has " + settings.maxConcurrent() + " upstream calls in progress, as many as it allows; retry later");
+    }
+
+    /**
+     * The request body, read whole within the body timeout; {@code null} once answered 413 (longer than the
+     * limit) or 400 (its framing broken).
+     */
+    private byte @Nullable [] readBody(ServerRequest request, ServerResponse response) {
+        OptionalLong declared = request.headers().contentLength();
+        if (declared.isPresent() && declared.getAsLong() > settings.maxBodyBytes()) {
+            tooLarge(response);
+            return null;
+        }
+        BodyDeadlines.Deadline deadline = deadlines.start();
+        ByteArrayOutputStream body = new ByteArrayOutputStream(declared.isPresent() ? (int) declared.getAsLong() : 8192);
+        boolean tooLarge = false;
+        try (InputStream in = request.content().inputStream()) {
+            byte[] buffer = new byte[PIECE_BYTES];
+            int read;
+            while ((read = in.read(buffer)) != -1) {
+                if (body.size() + read > settings.maxBodyBytes()) {
+                    tooLarge = true;
+                    break;
+                }
+                body.write(buffer, 0, read);
+            }
+        } catch (RequestException e) {
+            deadline.end();
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            if (!deadline.end()) {
+                throw new CloseConnectionException("the request body did not arrive within the body timeout");
+            }
+            response.header(HeaderNames.CONNECTION, "close");
+            OpenAiErrors.send(response, Status.BAD_REQUEST_400, "invalid_request_error", "malformed_body",
+                    "the body could not be read as its headers declare it");
+            return null;
+        }
+        if (!deadline.end()) {
+            throw new CloseConnectionException("the request body did not arrive within the body timeout");
+        }
+        if (tooLarge) {
+            tooLarge(response);
+            return null;
+        }
+        return body.toByteArray();
+    }
+
+    private void tooLarge(ServerResponse response) {
+        OpenAiErrors.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "invalid_request_error", "body_too_large",
+                "the body exceeds the proxy's " + settings.maxBodyBytes() + " bytes (proxy.max.body.bytes)");
+    }
+
+    /** The upstream gave no answer: it could not be reached, or not in time. */
+    private static final class NoAnswer extends RuntimeException {
+        private final Failure failure;
+
+        NoAnswer(Failure failure) {
+            super(failure.text(), null, false, false);
+            this.failure = failure;
+        }
+    }
+
+    /** The upstream's answer broke off, or its next bytes did not come in time. */
+    private static final class BrokenAnswer extends RuntimeException {
+        private final Failure failure;
+
+        BrokenAnswer(Failure failure) {
+            super(failure.text(), null, false, false);
+            this.failure = failure;
+        }
+    }
+
+    /** The client could not be written to: it went away. */
+    private static final class ClientGone extends RuntimeException {
+        ClientGone() {
+            super("the client went away", null, false, false);
+        }
+    }
+}

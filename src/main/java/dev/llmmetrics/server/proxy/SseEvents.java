@@ -1,0 +1,155 @@
+package dev.llmmetrics.server.proxy;
+
+import java.util.Arrays;
+
+/**
+ * Cuts a stream of server-sent events into whole events as its bytes arrive, each with the blank line that
+ * ends it, so that each can be read and passed on, or held back, whole. Lines end in CRLF, LF or CR, as the
+ * format allows. An event longer than {@link #MAX_EVENT_BYTES} is passed on in pieces as it arrives and not
+ * read. Not thread-safe.
+ */
+final class SseEvents {
+
+    /** The longest event held to be read whole. */
+    static final int MAX_EVENT_BYTES = 1 << 20;
+
+    /** Receives the stream cut into events. */
+    interface Sink {
+        /** A whole event, terminating blank line included. */
+        void event(byte[] bytes, int offset, int length);
+
+        /** A piece of an event too long to be held: pass it on as it is. */
+        void piece(byte[] bytes, int offset, int length);
+    }
+
+    private final Sink sink;
+    private byte[] event = new byte[512];
+    private int length;
+    /** Whether the last byte ended a line, so that a line terminator now ends the event. */
+    private boolean lineStart = true;
+    /** Whether the last byte was a CR: an LF now belongs to the same line terminator. */
+    private boolean afterCr;
+    /** Whether the event ended with a CR that an LF may still follow. */
+    private boolean endedAtCr;
+    /** Whether the current event passed the size bound and goes on in pieces. */
+    private boolean oversized;
+
+    SseEvents(Sink sink) {
+        this.sink = sink;
+    }
+
+    /** Reads the next bytes of the stream, handing on every event they complete. */
+    void feed(byte[] bytes, int offset, int count) {
+        for (int i = offset; i < offset + count; i++) {
+            byte b = bytes[i];
+            if (endedAtCr) {
+                endedAtCr = false;
+                if (b == '\n') {
+                    append(b);
+                    emit();
+                    continue;
+                }
+                emit();
+            }
+            if (afterCr && b == '\n') {
+                afterCr = false; // the LF of a CRLF: the CR already ended the line
+                append(b);
+                continue;
+            }
+            afterCr = b == '\r';
+            append(b);
+            if (b == '\r' || b == '\n') {
+                if (!lineStart) {
+                    lineStart = true;
+                } else if (b == '\r') {
+                    endedAtCr = true;
+                } else {
+                    emit();
+                }
+            } else {
+                lineStart = false;
+            }
+        }
+    }
+
+    /** The stream ended: hands on what is left of it, whole or not. */
+    void end() {
+        if (length > 0) {
+            emit();
+        }
+    }
+
+    /**
+     * Reads the data of a whole event, its {@code data:} lines joined by line feeds as the format says, as a
+     * chat completion chunk. The {@code [DONE]} that ends an OpenAI stream reads as an empty document.
+     */
+    static OpenAiScanner scanData(byte[] bytes, int offset, int length) {
+        OpenAiScanner scanner = new OpenAiScanner();
+        int end = offset + length;
+        boolean first = true;
+        for (int line = offset; line < end; ) {
+            int lineEnd = line;
+            while (lineEnd < end && bytes[lineEnd] != '\r' && bytes[lineEnd] != '\n') {
+                lineEnd++;
+            }
+            if (startsWithData(bytes, line, lineEnd)) {
+                int value = line + DATA.length;
+                if (value < lineEnd && bytes[value] == ' ') {
+                    value++;
+                }
+                if (!first) {
+                    scanner.feed(LINE_FEED, 0, 1);
+                }
+                scanner.feed(bytes, value, lineEnd - value);
+                first = false;
+            }
+            line = lineEnd < end && bytes[lineEnd] == '\r' && lineEnd + 1 < end && bytes[lineEnd + 1] == '\n'
+                    ? lineEnd + 2 : lineEnd + 1;
+        }
+        scanner.end();
+        return scanner;
+    }
+
+    private static final byte[] DATA = {'d', 'a', 't', 'a', ':'};
+    private static final byte[] LINE_FEED = {'\n'};
+
+    private static boolean startsWithData(byte[] bytes, int from, int to) {
+        if (to - from < DATA.length) {
+            return false;
+        }
+        for (int i = 0; i < DATA.length; i++) {
+            if (bytes[from + i] != DATA[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void append(byte b) {
+        if (length == event.length) {
+            if (length >= MAX_EVENT_BYTES) {
+                sink.piece(event, 0, length);
+                length = 0;
+                oversized = true;
+            } else {
+                event = Arrays.copyOf(event, Math.min(MAX_EVENT_BYTES, length * 2));
+            }
+        }
+        event[length++] = b;
+    }
+
+    private void emit() {
+        if (oversized) {
+            sink.piece(event, 0, length);
+        } else {
+            sink.event(event, 0, length);
+        }
+        length = 0;
+        lineStart = true;
+        afterCr = false;
+        oversized = false;
+        if (event.length > 4096) {
+            event = new byte[512];
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package dev.llmmetrics.server;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Each bound of the metering proxy pushed past on the real server: the body size, the upstream calls in
+ * progress, the connect and read timeouts; and a client that goes away mid-stream.
+ */
+class OpenAiProxyBoundsTest {
+
+    private static final int MAX_BODY = 4096;
+    private static final int MAX_CONCURRENT = 2;
+
+    private static FakeOpenAi upstream;
+    private static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        upstream = new FakeOpenAi();
+        Map<String, String> settings = new HashMap<>(FakeOpenAi.proxyTo(upstream));
+        settings.put("proxy.max.body.bytes", String.valueOf(MAX_BODY));
+        settings.put("proxy.max.concurrent", String.valueOf(MAX_CONCURRENT));
+        settings.put("proxy.read.timeout", "PT0.5S");
+        server = TestServer.start(settings);
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        upstream.close();
+    }
+
+    private static String chat(String model, String extra) {
+        return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]" + extra + "}";
+    }
+
+    private static JsonNode session(String id, int requests) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            HttpResponse<String> r = server.get("/events/metrics/session/" + id);
+            return r.statusCode() == 200 && TestServer.json(r).get("total_requests").asLong() == requests;
+        });
+        return TestServer.json(server.get("/events/metrics/session/" + id));
+    }
+
+    @Test
+    void aBodyOverTheLimitGets413AndIsNotForwarded() {
+        int before = upstream.at("/v1/chat/completions").size();
+        String padding = ",\"user\":\"" + "x".repeat(MAX_BODY) + "\"";
+        HttpResponse<String> tooLarge = server.post("/v1/chat/completions", chat("fake-plain", padding),
+                "x-session-id", "bounds-body");
+        assertEquals(413, tooLarge.statusCode());
+        assertEquals("body_too_large", TestServer.json(tooLarge).get("error").get("code").asText());
+        assertEquals(before, upstream.at("/v1/chat/completions").size());
+        assertEquals(404, server.get("/events/metrics/session/bounds-body").statusCode());
+
+        String fits = chat("fake-plain", ",\"user\":\"" + "x".repeat(MAX_BODY - 200) + "\"");
+        assertTrue(fits.length() <= MAX_BODY);
+        assertEquals(200, server.post("/v1/chat/completions", fits, "x-session-id", "bounds-body").statusCode());
+    }
+
+    /** A raw client of a streamed completion, to read some of it and then go away. */
+    private static final class StreamReader implements AutoCloseable {
+        private final Socket socket = new Socket();
+        private final InputStream in;
+
+        StreamReader(String session) throws IOException {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5000);
+            socket.setSoTimeout(10_000);
+            byte[] body = chat("fake-endless", ",\"stream\":true").getBytes(StandardCharsets.UTF_8);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "x-session-id: " + session + "\r\nContent-Length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            out.flush();
+            in = socket.getInputStream();
+        }
+
+        /** Reads until {@code count} chunks of content arrived. */
+        void readChunks(int count) throws IOException {
+            StringBuilder seen = new StringBuilder();
+            byte[] buffer = new byte[4096];
+            while (seen.toString().split("\"more \"", -1).length - 1 < count) {
+                int read = in.read(buffer);
+                if (read < 0) {
+                    throw new AssertionError("the stream ended: " + seen);
+                }
+                seen.append(new String(buffer, 0, read, StandardCharsets.UTF_8));
+            }
+            assertTrue(seen.toString().startsWith("HTTP/1.1 200"), seen.toString());
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    @Test
+    void pastTheConcurrentUpstreamCallsARequestGets503AndAClientThatGoesAwayCancelsItsUpstreamCall() throws IOException {
+        int cancelledBefore = upstream.cancelled.get();
+        List<StreamReader> streams = new ArrayList<>();
+        try {
+            for (int i = 0; i < MAX_CONCURRENT; i++) {
+                StreamReader stream = new StreamReader("bounds-streams");
+                streams.add(stream);
+                stream.readChunks(3);
+            }
+            HttpResponse<String> refused = server.post("/v1/chat/completions", chat("fake-plain", ""),
+                    "x-session-id", "bounds-refused");
+            assertEquals(503, refused.statusCode());
+            assertEquals("1", refused.headers().firstValue("Retry-After").orElseThrow());
+            assertEquals("too_many_upstream_calls", TestServer.json(refused).get("error").get("code").asText());
+        } finally {
+            for (StreamReader stream : streams) {
+                stream.close();
+            }
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> upstream.cancelled.get() == cancelledBefore + MAX_CONCURRENT);
+        JsonNode s = session("bounds-streams", MAX_CONCURRENT);
+        assertEquals(MAX_CONCURRENT, s.get("failed_requests").asLong());
+        for (JsonNode record : s.get("requests")) {
+            assertTrue(record.get("error").asText().startsWith("cancelled: "), record.toString());
+        }
+        assertEquals(404, server.get("/events/metrics/session/bounds-refused").statusCode());
+        // The slots are free again.
+        assertEquals(200, server.post("/v1/chat/completions", chat("fake-plain", ""), "x-session-id", "bounds-after")
+                .statusCode());
+    }
+
+    @Test
+    void anUpstreamSlowerThanTheReadTimeoutGets504OrACutStreamAndIsRecordedAsATimeout() throws IOException {
+        HttpResponse<String> hung = server.post("/v1/chat/completions", chat("fake-hang", ""), "x-session-id", "bounds-read");
+        assertEquals(504, hung.statusCode());
+        assertEquals("upstream_timeout", TestServer.json(hung).get("error").get("code").asText());
+
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5000);
+            socket.setSoTimeout(10_000);
+            byte[] body = chat("fake-stall", ",\"stream\":true").getBytes(StandardCharsets.UTF_8);
+            socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nx-session-id: "
+                    + "bounds-read\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(body);
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 200") && answer.contains("\"first\""), answer);
+            assertFalse(answer.endsWith("0\r\n\r\n"), "the stream is cut, not ended: " + answer);
+        }
+        JsonNode s = session("bounds-read", 2);
+        for (JsonNode record : s.get("requests")) {
+            assertTrue(record.get("error").asText().startsWith("timeout: "), record.toString());
+        }
+    }
+
+    @Test
+    void anUpstreamThatDoesNotAcceptWithinTheConnectTimeoutGets504() throws IOException {
+        try (ServerSocket full = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            List<Socket> queued = new ArrayList<>();
+            try {
+                for (int i = 0; i < 8; i++) {
+                    Socket s = new Socket();
+                    try {
+                        s.connect(full.getLocalSocketAddress(), 200);
+                        queued.add(s);
+                    } catch (IOException e) {
+                        s.close(); // the accept queue is full: what the proxy will meet
+                    }
+                }
+                Map<String, String> settings = Map.of("proxy.upstream.url", "http://127.0.0.1:" + full.getLocalPort() + "/v1",
+                        "proxy.connect.timeout", "PT0.3S");
+                try (TestServer proxy = TestServer.start(settings)) {
+                    long start = System.nanoTime();
+                    HttpResponse<String> r = proxy.post("/v1/chat/completions", chat("fake-plain", ""),
+                            "x-session-id", "bounds-connect");
+                    long tookMs = (System.nanoTime() - start) / 1_000_000;
+                    assertEquals(504, r.statusCode(), r.body());
+                    assertTrue(tookMs < 5000, "answered after " + tookMs + " ms");
+                    JsonNode s = TestServer.json(proxy.get("/events/metrics/session/bounds-connect"));
+                    assertTrue(s.get("requests").get(0).get("error").asText().startsWith("timeout: "), s.toString());
+                }
+            } finally {
+                for (Socket s : queued) {
+                    s.close();
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

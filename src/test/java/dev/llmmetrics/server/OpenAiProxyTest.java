@@ -1,0 +1,276 @@
+package dev.llmmetrics.server;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The metering proxy on the real server, in front of a fake upstream, driven by a plain HTTP client: what the
+ * client gets is byte for byte what the upstream sent (a held usage chunk apart), and the session JSON and
+ * the scrape show each call.
+ */
+class OpenAiProxyTest {
+
+    private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private static FakeOpenAi upstream;
+    private static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        upstream = new FakeOpenAi();
+        server = TestServer.start(FakeOpenAi.proxyTo(upstream));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        upstream.close();
+    }
+
+    static HttpResponse<byte[]> post(String url, String body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (headers.length > 0) {
+            request.headers(headers);
+        }
+        try {
+            return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String chat(String model, String extra) {
+        return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                + "{\"role\":\"user\",\"content\":\"Hi\"}]" + extra + "}";
+    }
+
+    private static JsonNode session(String id, int requests) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            HttpResponse<String> r = server.get("/events/metrics/session/" + id);
+            return r.statusCode() == 200 && TestServer.json(r).get("total_requests").asLong() == requests;
+        });
+        return TestServer.json(server.get("/events/metrics/session/" + id));
+    }
+
+    @Test
+    void aPlainCompletionReachesTheClientByteForByteAndIsRecordedWithItsUsage() {
+        String request = chat("fake-plain", ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]");
+        HttpResponse<byte[]> direct = post(upstream.baseUrl() + "/chat/completions", request);
+        HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(), request,
+                "x-session-id", "proxy-plain", "Authorization", "Bearer sk-client-key");
+
+        assertEquals(200, proxied.statusCode());
+        assertArrayEquals(direct.body(), proxied.body());
+        assertEquals(FakeOpenAi.PLAIN, new String(proxied.body(), StandardCharsets.UTF_8));
+        assertEquals("req_fake", proxied.headers().firstValue("x-request-id").orElseThrow());
+        FakeOpenAi.Received forwarded = upstream.last("/v1/chat/completions");
+        assertArrayEquals(request.getBytes(StandardCharsets.UTF_8), forwarded.body(), "a request is forwarded as sent");
+        assertEquals("Bearer sk-client-key", forwarded.headers().getFirst("Authorization"));
+
+        JsonNode s = session("proxy-plain", 1);
+        assertEquals(1, s.get("successful_requests").asLong());
+        assertEquals(120, s.get("total_prompt_tokens").asLong());
+        assertEquals(45, s.get("total_completion_tokens").asLong());
+        assertEquals(165, s.get("total_tokens").asLong());
+        assertEquals(100, s.get("total_cached_tokens").asLong());
+        assertEquals(20, s.get("total_reasoning_tokens").asLong());
+        JsonNode record = s.get("requests").get(0);
+        assertEquals("fake-plain", record.get("model").asText(), "the request's model, not the answer's");
+        assertFalse(record.get("has_tool_calls").asBoolean());
+        assertTrue(record.get("time_to_first_token_ms").isNull());
+
+        PrometheusText scrape = server.scrape();
+        assertEquals(1, scrape.value("llm_session_requests_total", "session", "proxy-plain", "model", "fake-plain",
+                "outcome", "success"));
+        assertEquals(1, scrape.value("llm_request_tools_count", "model", "fake-plain"));
+        assertEquals(2, scrape.value("llm_request_messages_sum", "model", "fake-plain"));
+        assertFalse(scrape.toString().contains("sk-client-key"));
+    }
+
+    @Test
+    void aToolCallIsRecordedAsSuch() {
+        HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(), chat("fake-tools", ""),
+                "x-session-id", "proxy-tools");
+        assertEquals(FakeOpenAi.TOOLS, new String(proxied.body(), StandardCharsets.UTF_8));
+        JsonNode s = session("proxy-tools", 1);
+        assertEquals(1, s.get("requests_with_tools").asLong());
+        assertTrue(s.get("requests").get(0).get("has_tool_calls").asBoolean());
+        assertEquals(110, s.get("total_tokens").asLong());
+    }
+
+    @Test
+    void aStreamWhoseClientDidNotAskForUsageLosesOnlyTheUsageChunkAndIsRecordedWithIt() {
+        String request = chat("fake-stream", ",\"stream\":true");
+        HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(), request,
+                "x-session-id", "proxy-stream");
+
+        assertEquals(200, proxied.statusCode());
+        assertEquals("text/event-stream; charset=utf-8", proxied.headers().firstValue("Content-Type").orElseThrow());
+        assertEquals(FakeOpenAi.streamLessUsageChunk("fake-stream"), new String(proxied.body(), StandardCharsets.UTF_8));
+        JsonNode forwarded = upstream.last("/v1/chat/completions").json();
+        assertTrue(forwarded.get("stream_options").get("include_usage").asBoolean(), "the proxy asked for the usage");
+
+        JsonNode s = session("proxy-stream", 1);
+        assertEquals(50, s.get("total_prompt_tokens").asLong());
+        assertEquals(7, s.get("total_completion_tokens").asLong());
+        assertEquals(10, s.get("total_cached_tokens").asLong());
+        assertEquals(2, s.get("total_reasoning_tokens").asLong());
+        assertFalse(s.get("requests").get(0).get("time_to_first_token_ms").isNull());
+    }
+
+    @Test
+    void aStreamWhoseClientAskedForUsageIsPassedOnWhole() {
+        String request = chat("fake-stream", ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+        HttpResponse<byte[]> direct = post(upstream.baseUrl() + "/chat/completions", request);
+        HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(), request,
+                "x-session-id", "proxy-stream-usage");
+
+        assertArrayEquals(direct.body(), proxied.body());
+        assertEquals(FakeOpenAi.stream("fake-stream", true), new String(proxied.body(), StandardCharsets.UTF_8));
+        assertArrayEquals(request.getBytes(StandardCharsets.UTF_8), upstream.last("/v1/chat/completions").body());
+        assertEquals(57, session("proxy-stream-usage", 1).get("total_tokens").asLong());
+    }
+
+    @Test
+    void theTimeToFirstTokenIsTakenAtTheFirstContentChunk() {
+        post(server.uri("/v1/chat/completions").toString(), chat("fake-slow", ",\"stream\":true"),
+                "x-session-id", "proxy-slow");
+        JsonNode record = session("proxy-slow", 1).get("requests").get(0);
+        long ttft = record.get("time_to_first_token_ms").asLong();
+        assertTrue(ttft >= FakeOpenAi.SLOW_FIRST_TOKEN.toMillis(), "first token at " + ttft + " ms");
+        assertTrue(ttft < FakeOpenAi.SLOW_FIRST_TOKEN.toMillis() + 1000, "first token at " + ttft + " ms");
+        assertTrue(server.scrape().value("llm_time_to_first_token_seconds_count", "model", "fake-slow") >= 1);
+    }
+
+    @Test
+    void upstreamErrorsArePassedOnUnchangedAndRecordedWithTheirType() {
+        HttpResponse<byte[]> limited = post(server.uri("/v1/chat/completions").toString(), chat("fake-429", ""),
+                "x-session-id", "proxy-errors");
+        assertEquals(429, limited.statusCode());
+        assertEquals(FakeOpenAi.RATE_LIMITED, new String(limited.body(), StandardCharsets.UTF_8));
+        HttpResponse<byte[]> failed = post(server.uri("/v1/chat/completions").toString(), chat("fake-500", ""),
+                "x-session-id", "proxy-errors");
+        assertEquals(500, failed.statusCode());
+        assertEquals(FakeOpenAi.SERVER_ERROR, new String(failed.body(), StandardCharsets.UTF_8));
+        HttpResponse<byte[]> unknown = post(server.uri("/v1/chat/completions").toString(), chat("fake-nonesuch", ""),
+                "x-session-id", "proxy-errors");
+        assertEquals(400, unknown.statusCode());
+
+        JsonNode s = session("proxy-errors", 3);
+        assertEquals(3, s.get("failed_requests").asLong());
+        assertTrue(s.get("requests").get(0).get("error").asText().startsWith("rate_limit: upstream answered 429 "
+                + "rate_limit_exceeded: Rate limit reached"), s.toString());
+        assertTrue(s.get("requests").get(1).get("error").asText().startsWith("server_error: upstream answered 500"));
+        assertTrue(s.get("requests").get(2).get("error").asText().startsWith("invalid_request: upstream answered 400 "
+                + "model_not_found"));
+        assertEquals(1, server.scrape().value("llm_session_requests_total", "session", "proxy-errors",
+                "model", "fake-429", "outcome", "failure"));
+    }
+
+    @Test
+    void aRequestWithoutTheSessionHeaderGoesToTheFallbackSessionAndOneWithoutAModelToTheAnswersModel() {
+        long before = server.get("/events/metrics/session/default").statusCode() == 200
+                ? TestServer.json(server.get("/events/metrics/session/default")).get("total_requests").asLong() : 0;
+        post(server.uri("/v1/chat/completions").toString(), "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+        JsonNode s = session("default", (int) before + 1);
+        JsonNode last = s.get("requests").get(s.get("requests").size() - 1);
+        assertEquals("fake-plain-2026-01-01", last.get("model").asText());
+    }
+
+    @Test
+    void embeddingsAndModelsArePassedThroughAndNotRecorded() {
+        HttpResponse<byte[]> embeddings = post(server.uri("/v1/embeddings").toString(),
+                "{\"model\":\"fake-embedding\",\"input\":\"hello\"}", "x-session-id", "proxy-embeddings");
+        assertEquals(FakeOpenAi.EMBEDDINGS, new String(embeddings.body(), StandardCharsets.UTF_8));
+        HttpResponse<String> models = server.get("/v1/models?limit=5", "Authorization", "Bearer sk-client-key");
+        assertEquals(200, models.statusCode());
+        assertEquals(FakeOpenAi.MODELS, models.body());
+        assertEquals("/v1/models", upstream.last("/v1/models").path());
+        assertEquals("Bearer sk-client-key", upstream.last("/v1/models").headers().getFirst("Authorization"));
+        assertEquals(404, server.get("/events/metrics/session/proxy-embeddings").statusCode());
+    }
+
+    @Test
+    void aBodyThatIsNotJsonGetsAClearErrorInTheOpenAiShapeAndIsNotForwarded() {
+        int before = upstream.at("/v1/chat/completions").size();
+        HttpResponse<byte[]> r = post(server.uri("/v1/chat/completions").toString(), "{\"model\":", "x-session-id", "x");
+        assertEquals(400, r.statusCode());
+        JsonNode error = TestServer.JSON.valueToTree(parse(r.body())).get("error");
+        assertEquals("invalid_body", error.get("code").asText());
+        assertEquals(before, upstream.at("/v1/chat/completions").size());
+        HttpResponse<byte[]> longSession = post(server.uri("/v1/chat/completions").toString(), chat("fake-plain", ""),
+                "x-session-id", "s".repeat(300));
+        assertEquals(400, longSession.statusCode());
+        assertEquals(before, upstream.at("/v1/chat/completions").size());
+    }
+
+    private static JsonNode parse(byte[] body) {
+        try {
+            return TestServer.JSON.readTree(body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void withAnUpstreamKeyAndAnAccessTokenTheClientPresentsTheTokenAndTheUpstreamGetsTheKey() {
+        Map<String, String> settings = new HashMap<>(FakeOpenAi.proxyTo(upstream));
+        settings.put("proxy.upstream.key", "sk-upstream-secret");
+        settings.put("proxy.access.token", "proxy-token-1");
+        settings.put("llm.metrics.auth.token", "internal-token");
+        try (TestServer guarded = TestServer.start(settings)) {
+            String url = guarded.uri("/v1/chat/completions").toString();
+            HttpResponse<byte[]> refused = post(url, chat("fake-plain", ""), "Authorization", "Bearer wrong");
+            assertEquals(401, refused.statusCode());
+            assertEquals("proxy_unauthorized", parse(refused.body()).get("error").get("code").asText());
+            assertEquals(401, post(url, chat("fake-plain", ""), "x-internal-auth", "internal-token").statusCode(),
+                    "the internal token is not the proxy's");
+
+            assertEquals(200, post(url, chat("fake-plain", ""), "Authorization", "Bearer proxy-token-1",
+                    "x-session-id", "guarded").statusCode());
+            FakeOpenAi.Received forwarded = upstream.last("/v1/chat/completions");
+            assertEquals("Bearer sk-upstream-secret", forwarded.headers().getFirst("Authorization"));
+            assertEquals(200, post(url, chat("fake-plain", ""), "x-proxy-auth", "proxy-token-1",
+                    "Authorization", "Bearer ignored").statusCode());
+            assertNull(upstream.last("/v1/chat/completions").headers().getFirst("x-proxy-auth"));
+
+            String all = guarded.get("/metrics").body() + guarded.get("/events/metrics/session/guarded",
+                    "x-internal-auth", "internal-token").body();
+            assertFalse(all.contains("sk-upstream-secret") || all.contains("proxy-token-1"));
+        }
+    }
+
+    @Test
+    void theProxyIsOffWithoutAnUpstreamUrlAndServesOnlyItsThreeRoutes() {
+        try (TestServer plain = TestServer.start()) {
+            HttpResponse<byte[]> r = post(plain.uri("/v1/chat/completions").toString(), chat("fake-plain", ""));
+            assertEquals(404, r.statusCode());
+            assertEquals("not_found", parse(r.body()).get("error").asText());
+        }
+        assertEquals(404, server.get("/v1/responses").statusCode());
+        assertEquals(404, post(server.uri("/v1/completions").toString(), chat("fake-plain", "")).statusCode());
+    }
+}
