@@ -49,6 +49,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * bin/bench proxy [--clients 16] [--duration 30s] [--warmup 15s] [--streams 1000]
+ *                  [--parts latency,first-chunk,streams]
  * </pre>
  */
 public final class ProxyBenchmark {
@@ -77,16 +78,18 @@ public final class ProxyBenchmark {
         Duration duration = Duration.ofSeconds(30);
         Duration warmup = Duration.ofSeconds(15);
         int streams = 1000;
+        String parts = "latency,first-chunk,streams";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--clients" -> clients = Integer.parseInt(args[++i]);
                 case "--duration" -> duration = seconds(args[++i]);
                 case "--warmup" -> warmup = seconds(args[++i]);
                 case "--streams" -> streams = Integer.parseInt(args[++i]);
+                case "--parts" -> parts = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        new ProxyBenchmark().run(clients, duration, warmup, streams);
+        new ProxyBenchmark().run(clients, duration, warmup, streams, List.of(parts.split(",")));
         System.exit(0);
     }
 
@@ -94,7 +97,7 @@ public final class ProxyBenchmark {
         return Duration.ofSeconds(Long.parseLong(text.replace("s", "")));
     }
 
-    private void run(int clients, Duration duration, Duration warmup, int streams) throws Exception {
+    private void run(int clients, Duration duration, Duration warmup, int streams, List<String> parts) throws Exception {
         upstream = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
         upstream.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         upstream.createContext("/v1/chat/completions", this::answer);
@@ -106,9 +109,15 @@ public final class ProxyBenchmark {
             String proxyBase = "http://127.0.0.1:" + port + "/v1";
             System.out.printf(Locale.ROOT, "JDK %s, %d cores; uptime: %s%n", Runtime.version(),
                     Runtime.getRuntime().availableProcessors(), uptime());
-            latency(clients, warmup, duration, upstreamBase, proxyBase);
-            firstChunk(upstreamBase, proxyBase, port);
-            openStreams(streams, port, server.pid());
+            if (parts.contains("latency")) {
+                latency(clients, warmup, duration, upstreamBase, proxyBase);
+            }
+            if (parts.contains("first-chunk")) {
+                firstChunk(upstreamBase, proxyBase, port);
+            }
+            if (parts.contains("streams")) {
+                openStreams(streams, port, server.pid());
+            }
             System.out.printf(Locale.ROOT, "uptime after: %s%n", uptime());
         } finally {
             server.destroy();
@@ -412,11 +421,11 @@ public final class ProxyBenchmark {
         Thread.sleep(500);
         run(jcmd, String.valueOf(pid), "GC.run");
         String info = run(jcmd, String.valueOf(pid), "GC.heap_info");
-        Matcher used = Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(info);
+        Matcher used = Pattern.compile("used (\\d+)K").matcher(info);
         if (!used.find()) {
             throw new IllegalStateException("no heap figure in:\n" + info);
         }
-        return Long.parseLong(used.group(2)) * 1024;
+        return Long.parseLong(used.group(1)) * 1024;
     }
 
     private static String run(String... command) throws IOException, InterruptedException {
