@@ -66,6 +66,7 @@ public final class CallTracker {
         private int tools;
         private @Nullable String correlationId;
         private @Nullable Long startedAtNanos;
+        private @Nullable String provider;
 
         private Call(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -102,19 +103,29 @@ public final class CallTracker {
         }
 
         /**
+         * Who serves the model, as the GenAI conventions name providers ({@code openai}, {@code anthropic},
+         * {@code aws.bedrock}); every event of the call carries it. None unless set.
+         */
+        public Call provider(@Nullable String provider) {
+            this.provider = provider;
+            return this;
+        }
+
+        /**
          * Runs {@code call} between a STARTED event and a COMPLETED or FAILED one.
          *
          * <p>On success the COMPLETED event carries the usage {@code usageOf} reads from the response; if
          * {@code usageOf} throws or returns {@code null}, the call still counts as completed, with no usage,
          * and a warning is logged when it threw. On failure the FAILED event carries the exception's class and
-         * message and the measured duration, and the exception is rethrown unchanged.
+         * message, the error type and HTTP status {@link Failure#of(Throwable)} reads from it, and the measured
+         * duration, and the exception is rethrown unchanged.
          *
          * @param call    the LLM call
          * @param usageOf reads the usage from the response
          * @return the call's response
          * @throws X whatever {@code call} throws
          * @throws dev.llmmetrics.event.InvalidEventException if the STARTED event refuses the session id,
-         *         model or counts; {@code call} is not made then
+         *         model, provider or counts; {@code call} is not made then
          */
         public <R extends @Nullable Object, X extends Throwable> R track(
                 LlmCall<R, X> call, Function<? super R, ? extends @Nullable Usage> usageOf) throws X {
@@ -142,11 +153,12 @@ public final class CallTracker {
         public InFlightCall start() {
             String id = correlationId != null ? correlationId : newCorrelationId();
             LlmRequestStarted started = LlmRequestStarted.builder(sessionId, model)
-                    .messagesCount(messages).toolsCount(tools).correlationId(id).build();
+                    .messagesCount(messages).toolsCount(tools).correlationId(id).provider(provider).build();
             Publishing.publish(bus, started);
             // The clock starts once STARTED's listeners have run: their work is not the call's time.
             long startNanos = startedAtNanos != null ? startedAtNanos : nanoTime.getAsLong();
-            return new InFlightCall(bus, nanoTime, started.sessionId(), started.model(), id, startNanos);
+            return new InFlightCall(bus, nanoTime, started.sessionId(), started.model(), id, startNanos,
+                    started.provider());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.llmmetrics.track;
 
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
@@ -8,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An LLM call whose STARTED event has been published and whose end is still to come: the handle for
@@ -20,7 +22,7 @@ import java.util.function.LongSupplier;
  *       .onError(call::fail);
  * }</pre>
  *
- * <p>Exactly one of {@link #complete(Usage)} and {@link #fail(Throwable)} takes effect; later calls do
+ * <p>Exactly one of {@link #complete(Usage)} and the {@code fail} methods takes effect; later calls do
  * nothing and return {@code false}. The duration is measured with a monotonic clock from the call's
  * beginning ({@link CallTracker.Call#start}, or {@link CallTracker.Call#startedAt}) to that first call, and
  * the time to first token from the beginning to the first {@link #firstToken()}; the COMPLETED event carries
@@ -33,6 +35,7 @@ public final class InFlightCall {
     private final String sessionId;
     private final String model;
     private final String correlationId;
+    private final @Nullable String provider;
     private final long startNanos;
     private final AtomicBoolean finished = new AtomicBoolean();
     /** Milliseconds from the start to the first token, {@link #NO_FIRST_TOKEN} until it comes. */
@@ -41,12 +44,13 @@ public final class InFlightCall {
     private static final long NO_FIRST_TOKEN = -1;
 
     InFlightCall(EventBus bus, LongSupplier nanoTime, String sessionId, String model, String correlationId,
-                 long startNanos) {
+                 long startNanos, @Nullable String provider) {
         this.bus = bus;
         this.nanoTime = nanoTime;
         this.sessionId = sessionId;
         this.model = model;
         this.correlationId = correlationId;
+        this.provider = provider;
         this.startNanos = startNanos;
     }
 
@@ -68,7 +72,8 @@ public final class InFlightCall {
 
     /**
      * Publishes the COMPLETED event with {@code usage}, the measured duration and, if {@link #firstToken()}
-     * was called, the time to first token.
+     * was called, the time to first token. {@link Usage#NONE} (or a usage without token counts) records a
+     * response that reported no usage: its tokens are absent, not zero.
      *
      * @return {@code true} if this call finished the request, {@code false} if it was already finished
      */
@@ -79,74 +84,65 @@ public final class InFlightCall {
         }
         long durationMs = elapsedMs();
         long firstMs = firstTokenMs.get();
-        Publishing.publish(bus, LlmRequestCompleted.builder(sessionId, model)
+        LlmRequestCompleted.Builder completed = LlmRequestCompleted.builder(sessionId, model)
                 .durationMs(durationMs)
-                .promptTokens(usage.promptTokens())
-                .completionTokens(usage.completionTokens())
-                .totalTokens(usage.totalTokens())
                 .hasToolCalls(usage.hasToolCalls())
                 .cachedTokens(usage.cachedTokens())
                 .reasoningTokens(usage.reasoningTokens())
+                .costUsd(usage.costUsd())
                 .timeToFirstTokenMs(firstMs == NO_FIRST_TOKEN ? null : Math.min(firstMs, durationMs))
                 .correlationId(correlationId)
-                .build());
+                .provider(provider);
+        if (usage.hasUsage()) {
+            completed.promptTokens(usage.promptTokens())
+                    .completionTokens(usage.completionTokens())
+                    .totalTokens(usage.totalTokens());
+        }
+        Publishing.publish(bus, completed.build());
         return true;
     }
 
     /**
-     * Publishes the FAILED event with the error's class and message and the measured duration.
+     * Publishes the FAILED event of {@code error}: its class and message, the {@link ErrorType} and HTTP
+     * status {@link Failure#of(Throwable)} reads from it, and the measured duration.
      *
      * @return {@code true} if this call finished the request, {@code false} if it was already finished
      */
     public boolean fail(Throwable error) {
-        return fail(describe(error));
+        return fail(Failure.of(error));
     }
 
     /**
-     * Publishes the FAILED event with {@code error} and the measured duration.
+     * Publishes the FAILED event with {@code error} as its text, of unknown type, and the measured duration.
      *
      * @return {@code true} if this call finished the request, {@code false} if it was already finished
      */
     public boolean fail(String error) {
+        return fail(new Failure(error, null, null));
+    }
+
+    /**
+     * Publishes the FAILED event of {@code failure} with the measured duration.
+     *
+     * @return {@code true} if this call finished the request, {@code false} if it was already finished
+     */
+    public boolean fail(Failure failure) {
+        Objects.requireNonNull(failure, "failure");
         if (!finished.compareAndSet(false, true)) {
             return false;
         }
         Publishing.publish(bus, LlmRequestFailed.builder(sessionId, model)
-                .error(error)
+                .error(failure.error())
+                .errorType(failure.type())
+                .httpStatus(failure.httpStatus())
                 .durationMs(elapsedMs())
                 .correlationId(correlationId)
+                .provider(provider)
                 .build());
         return true;
     }
 
     private long elapsedMs() {
         return TimeUnit.NANOSECONDS.toMillis(Math.max(0L, nanoTime.getAsLong() - startNanos));
-    }
-
-    /**
-     * {@code Class: message}, cut to {@link LlmRequestFailed#MAX_ERROR_LENGTH} characters, with the
-     * control characters and lone surrogates the event rejects replaced by spaces.
-     */
-    static String describe(Throwable error) {
-        String message = error.getMessage();
-        String name = error.getClass().getName();
-        String text = message == null ? name : name + ": " + message;
-        StringBuilder clean = new StringBuilder(Math.min(text.length(), LlmRequestFailed.MAX_ERROR_LENGTH));
-        for (int i = 0; i < text.length(); ) {
-            int codePoint = text.codePointAt(i);
-            int width = Character.charCount(codePoint);
-            if (clean.length() + width > LlmRequestFailed.MAX_ERROR_LENGTH) {
-                break;
-            }
-            boolean rejected = (Character.isISOControl(codePoint) && codePoint != '\n' && codePoint != '\t')
-                    || Character.getType(codePoint) == Character.SURROGATE;
-            if (rejected) {
-                clean.append(' ');
-            } else {
-                clean.appendCodePoint(codePoint);
-            }
-            i += width;
-        }
-        return clean.toString();
     }
 }

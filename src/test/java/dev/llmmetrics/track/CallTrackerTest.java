@@ -4,12 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventBus;
+import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
@@ -90,13 +93,21 @@ class CallTrackerTest {
         });
         assertEquals("ok", response);
         LlmRequestCompleted completed = assertInstanceOf(LlmRequestCompleted.class, events.get(1));
-        assertEquals(0, completed.totalTokens());
+        assertFalse(completed.hasUsage());
+        assertNull(completed.totalTokens());
     }
 
     @Test
     void aUsageExtractorThatFindsNoUsageRecordsTheCallWithNone() {
         tracker.call("s", "m").track(() -> "ok", r -> null);
-        assertEquals(0, assertInstanceOf(LlmRequestCompleted.class, events.get(1)).totalTokens());
+        LlmRequestCompleted completed = assertInstanceOf(LlmRequestCompleted.class, events.get(1));
+        assertFalse(completed.hasUsage(), "no usage, not zero tokens");
+        assertNull(completed.promptTokens());
+        tracker.call("s", "m").track(() -> "ok", r -> Usage.NONE.withToolCalls(true).withCostUsd(0.002));
+        LlmRequestCompleted toolCall = assertInstanceOf(LlmRequestCompleted.class, events.get(3));
+        assertFalse(toolCall.hasUsage());
+        assertTrue(toolCall.hasToolCalls());
+        assertEquals(0.002, toolCall.costUsd());
     }
 
     @Test
@@ -170,9 +181,110 @@ class CallTrackerTest {
 
     @Test
     void errorTextIsCleanedAndCutToTheEventLimit() {
-        String text = InFlightCall.describe(new RuntimeException("bad\u0000byte " + "x".repeat(10_000)));
+        String text = Failure.describe(new RuntimeException("bad\u0000byte " + "x".repeat(10_000)));
         assertEquals(dev.llmmetrics.event.LlmRequestFailed.MAX_ERROR_LENGTH, text.length());
         assertTrue(text.startsWith("java.lang.RuntimeException: bad byte x"));
-        assertEquals("java.lang.RuntimeException: a b", InFlightCall.describe(new RuntimeException("a\uD800b")));
+        assertEquals("java.lang.RuntimeException: a b", Failure.describe(new RuntimeException("a\uD800b")));
+    }
+
+    /** The call's time starts once STARTED is published: a slow STARTED listener is not the call's time. */
+    @Test
+    void aSlowStartedListenerDoesNotCountInTheCallsDuration() {
+        bus.subscribe(EventTypes.LLM_REQUEST_STARTED, e -> advanceMs(120));
+        tracker.call("s", "m").track(() -> {
+            advanceMs(36);
+            return "answer";
+        }, r -> Usage.of(1, 1, false));
+        assertEquals(36, assertInstanceOf(LlmRequestCompleted.class, events.get(1)).durationMs());
+
+        InFlightCall streamed = tracker.call("s", "m").start();
+        advanceMs(10);
+        streamed.firstToken();
+        advanceMs(5);
+        streamed.complete(Usage.of(1, 2, false));
+        LlmRequestCompleted completed = assertInstanceOf(LlmRequestCompleted.class, events.get(3));
+        assertEquals(15, completed.durationMs());
+        assertEquals(10L, completed.timeToFirstTokenMs());
+    }
+
+    /** The same on the system clock: a listener that sleeps 300 ms before an immediate call adds nothing. */
+    @Test
+    void aSlowStartedListenerDoesNotCountOnTheSystemClockEither() {
+        EventBus realBus = new EventBus();
+        List<Event> seen = new ArrayList<>();
+        realBus.subscribeToAll(seen::add);
+        realBus.subscribe(EventTypes.LLM_REQUEST_STARTED, e -> {
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        new CallTracker(realBus).call("s", "m").track(() -> "answer", r -> Usage.of(1, 1, false));
+        long durationMs = assertInstanceOf(LlmRequestCompleted.class, seen.get(1)).durationMs();
+        assertTrue(durationMs < 300, "the listener's 300 ms are not the call's: " + durationMs + " ms");
+    }
+
+    @Test
+    void aFailuresTypeAndHttpStatusComeFromItsExceptionClassesAndStatus() {
+        record Case(Throwable error, ErrorType type, Integer status) {
+        }
+        List<Case> cases = List.of(
+                new Case(new java.net.SocketTimeoutException("Read timed out"), ErrorType.TIMEOUT, null),
+                new Case(new java.net.http.HttpTimeoutException("request timed out"), ErrorType.TIMEOUT, null),
+                new Case(new java.util.concurrent.TimeoutException(), ErrorType.TIMEOUT, null),
+                new Case(new RuntimeException(new java.util.concurrent.CancellationException()), ErrorType.CANCELLED, null),
+                new Case(new RateLimitException("slow down"), ErrorType.RATE_LIMIT, null),
+                new Case(new StatusException(429, "Too Many Requests"), ErrorType.RATE_LIMIT, 429),
+                new Case(new StatusException(503, "Service Unavailable"), ErrorType.SERVER_ERROR, 503),
+                new Case(new StatusException(401, "no key"), ErrorType.AUTH, 401),
+                new Case(new StatusException(400, "bad"), ErrorType.INVALID_REQUEST, 400),
+                new Case(new RuntimeException("wrapped", new StatusException(504, "gateway")), ErrorType.TIMEOUT, 504),
+                new Case(new ContentFilteredException(400), ErrorType.CONTENT_FILTER, 400),
+                new Case(new IOException("connection reset"), ErrorType.OTHER, null));
+        for (Case c : cases) {
+            events.clear();
+            assertThrows(Throwable.class, () -> tracker.call("s", "m").provider("openai").track(() -> {
+                throw c.error();
+            }, r -> Usage.NONE));
+            LlmRequestFailed failed = assertInstanceOf(LlmRequestFailed.class, events.get(1));
+            assertEquals(c.type(), failed.errorType(), c.error().toString());
+            assertEquals(c.status(), failed.httpStatus(), c.error().toString());
+            assertEquals("openai", failed.provider());
+            assertEquals("openai", ((LlmRequestStarted) events.get(0)).provider());
+        }
+        InFlightCall call = tracker.call("s", "m").start();
+        call.fail(new Failure("flagged by the moderation endpoint", ErrorType.CONTENT_FILTER, null));
+        assertEquals(ErrorType.CONTENT_FILTER, ((LlmRequestFailed) events.getLast()).errorType());
+        tracker.call("s", "m").start().fail("unknown");
+        assertNull(((LlmRequestFailed) events.getLast()).errorType(), "a text alone says no type");
+    }
+
+    /** An SDK's rate-limit exception, known by its class name only. */
+    static final class RateLimitException extends RuntimeException {
+        RateLimitException(String message) {
+            super(message);
+        }
+    }
+
+    /** An SDK's HTTP error, which reports its status as LangChain4j's HttpException and OpenAI's SDK do. */
+    public static class StatusException extends RuntimeException {
+        private final int status;
+
+        StatusException(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        public int statusCode() {
+            return status;
+        }
+    }
+
+    /** A content filter's refusal, whose class name says more than its status. */
+    public static final class ContentFilteredException extends StatusException {
+        ContentFilteredException(int status) {
+            super(status, "content filtered");
+        }
     }
 }
