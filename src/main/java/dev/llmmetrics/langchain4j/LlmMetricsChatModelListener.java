@@ -2,6 +2,7 @@ package dev.llmmetrics.langchain4j;
 
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.model.ModelProvider;
+import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.listener.ChatModelErrorContext;
 import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.listener.ChatModelRequestContext;
@@ -11,12 +12,14 @@ import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.output.TokenUsage;
 import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.track.CallTracker;
+import dev.llmmetrics.track.Failure;
 import dev.llmmetrics.track.InFlightCall;
 import dev.llmmetrics.track.LlmCall;
 import dev.llmmetrics.track.Usage;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
@@ -31,7 +34,13 @@ import org.jspecify.annotations.Nullable;
  * LlmMetrics metrics = LlmMetrics.builder(registry).build();
  * ChatModelListener listener = LlmMetricsChatModelListener.of(metrics.tracker());
  * ChatModel model = OpenAiChatModel.builder()...listeners(List.of(listener)).build();
+ * StreamingChatModel streaming = LlmMetricsChatModelListener.timeToFirstToken(
+ *         OpenAiStreamingChatModel.builder()...listeners(List.of(listener)).build());
  * }</pre>
+ *
+ * <p>A listener sees a streamed response only once it is whole; {@link #timeToFirstToken(StreamingChatModel)}
+ * wraps a streaming model so that the first chunk of each response is noted on the call the listener
+ * records, which then carries its time to first token.
  *
  * <p><b>Session.</b> The session id of a call is, in this order:
  * <ol>
@@ -46,11 +55,13 @@ import org.jspecify.annotations.Nullable;
  * <p><b>The rest of the events.</b> The model is the request's model name (the model's default
  * parameters merged with the request's), else the name of the model's {@link ModelProvider} when it is
  * not {@code OTHER}, else {@value #UNKNOWN_MODEL}; the response's model name is not used, so that the
- * three events of a call name the same model. Messages are the request's messages; tools are the
+ * three events of a call name the same model. The provider is the model's {@link ModelProvider} by the
+ * name the GenAI conventions give it ({@link #providerName(ModelProvider)}). Messages are the request's messages; tools are the
  * attribute {@link #TOOLS_COUNT} when it is a non-negative number, else the request's tool
  * specifications. The usage is read from the response by the {@linkplain Builder#usageMapper usage
  * mapper}, by default {@link #defaultUsage(ChatResponse)}. A failure carries the error's class and
- * message. The events of one call share a correlation id; the call's state travels in the listener
+ * message, and the error type and HTTP status {@link Failure#of(Throwable)} reads from LangChain4j's
+ * exceptions ({@code RateLimitException}, {@code TimeoutException}, {@code HttpException} and the others). The events of one call share a correlation id; the call's state travels in the listener
  * attributes LangChain4j hands to {@code onRequest}, {@code onResponse} and {@code onError} of that call,
  * so concurrent calls, and streaming calls finishing on another thread, never mix.
  *
@@ -78,6 +89,10 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
     public static final String UNKNOWN_MODEL = "unknown";
 
     private static final Logger LOG = System.getLogger(LlmMetricsChatModelListener.class.getName());
+
+    /** Whether {@code langchain4j-open-ai}, an optional module, is on the class path: found without loading it. */
+    private static final boolean OPEN_AI_PRESENT = LlmMetricsChatModelListener.class.getClassLoader()
+            .getResource("dev/langchain4j/model/openai/OpenAiTokenUsage.class") != null;
 
     /** The session bound by {@link #withSession}, shared by every listener: one binding reaches them all. */
     private static final ThreadLocal<@Nullable String> BOUND_SESSION = new ThreadLocal<>();
@@ -134,23 +149,68 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
     }
 
     /**
+     * Wraps a streaming model so that the calls a listener of this class records on it carry their time to
+     * first token: from the start of the call to the first partial response, thinking or tool call. The
+     * model's listeners must include such a listener; the wrapped model is what the application (or its AI
+     * service) uses.
+     *
+     * <pre>{@code
+     * StreamingChatModel model = LlmMetricsChatModelListener.timeToFirstToken(
+     *         OpenAiStreamingChatModel.builder()...listeners(List.of(listener)).build());
+     * }</pre>
+     */
+    public static StreamingChatModel timeToFirstToken(StreamingChatModel model) {
+        return model instanceof TimedStreamingChatModel ? model : new TimedStreamingChatModel(model);
+    }
+
+    /**
      * The usage LangChain4j reports in {@link ChatResponse#tokenUsage()}: input tokens as prompt tokens,
-     * output tokens as completion tokens, the reported total (or their sum when none is reported), each 0
-     * when missing; tool calls when the AI message carries tool execution requests. A custom
-     * {@linkplain Builder#usageMapper usage mapper} may start from it.
+     * output tokens as completion tokens, the reported total (or their sum when none is reported); no usage
+     * (not zeros) when the response reported none; for OpenAI ({@code OpenAiTokenUsage}) the cached prompt
+     * tokens and the reasoning tokens; tool calls when the AI message carries tool execution requests. A
+     * custom {@linkplain Builder#usageMapper usage mapper} may start from it.
      */
     public static Usage defaultUsage(ChatResponse response) {
         AiMessage message = response.aiMessage();
         boolean toolCalls = message != null && message.hasToolExecutionRequests();
         TokenUsage tokens = response.tokenUsage();
-        if (tokens == null) {
-            return toolCalls ? Usage.of(0, 0, true) : Usage.NONE;
+        if (tokens == null || (tokens.inputTokenCount() == null && tokens.outputTokenCount() == null)) {
+            return Usage.NONE.withToolCalls(toolCalls);
         }
         int prompt = orZero(tokens.inputTokenCount());
         int completion = orZero(tokens.outputTokenCount());
         Integer total = tokens.totalTokenCount();
         Usage usage = Usage.of(prompt, completion, toolCalls);
-        return total == null ? usage : usage.withTotalTokens(total);
+        usage = total == null ? usage : usage.withTotalTokens(total);
+        if (OPEN_AI_PRESENT && OpenAiDetails.is(tokens)) {
+            usage = OpenAiDetails.withDetails(usage, tokens);
+        }
+        return usage;
+    }
+
+    /**
+     * The name the OpenTelemetry GenAI conventions give a LangChain4j provider ({@code OPEN_AI} is
+     * {@code openai}, {@code AMAZON_BEDROCK} {@code aws.bedrock}, ...), its lower-case name for one they do
+     * not list, {@code null} for {@code OTHER}.
+     */
+    public static @Nullable String providerName(@Nullable ModelProvider provider) {
+        if (provider == null || provider == ModelProvider.OTHER) {
+            return null;
+        }
+        return switch (provider.name()) {
+            case "OPEN_AI" -> "openai";
+            case "AZURE_OPEN_AI" -> "azure.ai.openai";
+            case "ANTHROPIC" -> "anthropic";
+            case "AMAZON_BEDROCK" -> "aws.bedrock";
+            case "GOOGLE_AI_GEMINI" -> "gcp.gemini";
+            case "GOOGLE_VERTEX_AI_GEMINI", "GOOGLE_VERTEX_AI_ANTHROPIC" -> "gcp.vertex_ai";
+            case "GOOGLE_GENAI" -> "gcp.gen_ai";
+            case "MISTRAL_AI" -> "mistral_ai";
+            case "COHERE" -> "cohere";
+            case "WATSONX" -> "ibm.watsonx.ai";
+            case "GITHUB_MODELS", "MICROSOFT_FOUNDRY" -> "azure.ai.inference";
+            default -> provider.name().toLowerCase(Locale.ROOT);
+        };
     }
 
     /** Publishes STARTED and keeps the call in the request's attributes. */
@@ -165,12 +225,17 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
                 call = tracker.call(sessionId, model)
                         .messages(size(request.messages()))
                         .tools(toolsCount(context.attributes(), request))
+                        .provider(providerName(context.modelProvider()))
                         .start();
             } catch (InvalidEventException refused) {
                 LOG.log(Level.WARNING, "Not recording a LangChain4j chat call: " + refused.getMessage());
                 return;
             }
             context.attributes().put(callKey, call);
+            if (context.attributes().get(TimedStreamingChatModel.FirstChunk.KEY)
+                    instanceof TimedStreamingChatModel.FirstChunk firstChunk) {
+                firstChunk.bind(call);
+            }
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "Not recording a LangChain4j chat call: the request could not be read", e);
         }
@@ -189,7 +254,7 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         }
     }
 
-    /** Publishes FAILED with the error's class and message. */
+    /** Publishes FAILED with the error's class, message, type and HTTP status. */
     @Override
     public void onError(ChatModelErrorContext context) {
         try {

@@ -1,0 +1,169 @@
+package dev.llmmetrics.langchain4j;
+
+import dev.langchain4j.model.ModelProvider;
+import dev.langchain4j.model.chat.Capability;
+import dev.langchain4j.model.chat.ChatRequestOptions;
+import dev.langchain4j.model.chat.StreamingChatModel;
+import dev.langchain4j.model.chat.listener.ChatModelListener;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.CompleteToolCall;
+import dev.langchain4j.model.chat.response.PartialResponse;
+import dev.langchain4j.model.chat.response.PartialResponseContext;
+import dev.langchain4j.model.chat.response.PartialThinking;
+import dev.langchain4j.model.chat.response.PartialThinkingContext;
+import dev.langchain4j.model.chat.response.PartialToolCall;
+import dev.langchain4j.model.chat.response.PartialToolCallContext;
+import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import dev.llmmetrics.track.InFlightCall;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A streaming chat model that notes the first chunk of each response on the call an
+ * {@link LlmMetricsChatModelListener} of the model records: see
+ * {@link LlmMetricsChatModelListener#timeToFirstToken(StreamingChatModel)}.
+ *
+ * <p>Each call passes a fresh {@link FirstChunk} to the model's listeners in the listener attributes; the
+ * listener binds it to the call it starts, and the handler this model hands on notes the first partial
+ * response, thinking or tool call on it before passing each on unchanged.
+ */
+final class TimedStreamingChatModel implements StreamingChatModel {
+
+    private final StreamingChatModel delegate;
+
+    TimedStreamingChatModel(StreamingChatModel delegate) {
+        this.delegate = Objects.requireNonNull(delegate, "delegate");
+    }
+
+    @Override
+    public void chat(ChatRequest request, StreamingChatResponseHandler handler) {
+        chat(request, ChatRequestOptions.EMPTY, handler);
+    }
+
+    @Override
+    public void chat(ChatRequest request, ChatRequestOptions options, StreamingChatResponseHandler handler) {
+        FirstChunk firstChunk = new FirstChunk();
+        Map<Object, Object> attributes = new HashMap<>(options.listenerAttributes());
+        attributes.put(FirstChunk.KEY, firstChunk);
+        delegate.chat(request, ChatRequestOptions.builder().listenerAttributes(attributes).build(),
+                new Handler(handler, firstChunk));
+    }
+
+    @Override
+    public void doChat(ChatRequest request, StreamingChatResponseHandler handler) {
+        delegate.doChat(request, handler);
+    }
+
+    @Override
+    public ChatRequestParameters defaultRequestParameters() {
+        return delegate.defaultRequestParameters();
+    }
+
+    @Override
+    public List<ChatModelListener> listeners() {
+        return delegate.listeners();
+    }
+
+    @Override
+    public ModelProvider provider() {
+        return delegate.provider();
+    }
+
+    @Override
+    public Set<Capability> supportedCapabilities() {
+        return delegate.supportedCapabilities();
+    }
+
+    /** The first chunk of one call, and the calls in flight (one per listener of ours) that wait for it. */
+    static final class FirstChunk {
+        /** The listener attribute key: one for every listener, so that each binds its call. */
+        static final Object KEY = new Object() {
+            @Override
+            public String toString() {
+                return "llm-metrics.first-chunk";
+            }
+        };
+
+        private final List<InFlightCall> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        /** Called by a listener's {@code onRequest}, before the request is sent. */
+        void bind(InFlightCall call) {
+            calls.add(call);
+        }
+
+        /** Called on each chunk; only the first counts on each call. */
+        void arrived() {
+            for (InFlightCall call : calls) {
+                call.firstToken();
+            }
+        }
+    }
+
+    /** The application's handler, with each chunk noted before it is passed on. */
+    private record Handler(StreamingChatResponseHandler delegate, FirstChunk firstChunk)
+            implements StreamingChatResponseHandler {
+
+        @Override
+        public void onPartialResponse(String partialResponse) {
+            firstChunk.arrived();
+            delegate.onPartialResponse(partialResponse);
+        }
+
+        @Override
+        public void onPartialResponse(PartialResponse partialResponse, PartialResponseContext context) {
+            firstChunk.arrived();
+            delegate.onPartialResponse(partialResponse, context);
+        }
+
+        @Override
+        public void onPartialThinking(PartialThinking partialThinking) {
+            firstChunk.arrived();
+            delegate.onPartialThinking(partialThinking);
+        }
+
+        @Override
+        public void onPartialThinking(PartialThinking partialThinking, PartialThinkingContext context) {
+            firstChunk.arrived();
+            delegate.onPartialThinking(partialThinking, context);
+        }
+
+        @Override
+        public void onPartialToolCall(PartialToolCall partialToolCall) {
+            firstChunk.arrived();
+            delegate.onPartialToolCall(partialToolCall);
+        }
+
+        @Override
+        public void onPartialToolCall(PartialToolCall partialToolCall, PartialToolCallContext context) {
+            firstChunk.arrived();
+            delegate.onPartialToolCall(partialToolCall, context);
+        }
+
+        @Override
+        public void onCompleteToolCall(CompleteToolCall completeToolCall) {
+            firstChunk.arrived();
+            delegate.onCompleteToolCall(completeToolCall);
+        }
+
+        @Override
+        public void onUnmappedRawEvent(@Nullable Object rawEvent) {
+            delegate.onUnmappedRawEvent(rawEvent);
+        }
+
+        @Override
+        public void onCompleteResponse(ChatResponse completeResponse) {
+            delegate.onCompleteResponse(completeResponse);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            delegate.onError(error);
+        }
+    }
+}

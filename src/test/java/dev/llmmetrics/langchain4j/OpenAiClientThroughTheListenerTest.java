@@ -1,0 +1,305 @@
+package dev.llmmetrics.langchain4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.langchain4j.agent.tool.ToolSpecification;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.model.chat.ChatModel;
+import dev.langchain4j.model.chat.StreamingChatModel;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import dev.langchain4j.model.openai.OpenAiChatModel;
+import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
+import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.event.ErrorType;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.session.SessionMetrics;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The listener under LangChain4j's real OpenAI client ({@code langchain4j-open-ai}), which talks HTTP to a fake
+ * OpenAI-compatible server in this test: plain, streamed with {@code include_usage}, a tool call, HTTP 500 and
+ * 429, a timeout and a response without usage.
+ */
+class OpenAiClientThroughTheListenerTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SESSION = "lc4j-openai";
+
+    /** How the fake server answers one request. */
+    @FunctionalInterface
+    private interface Answer {
+        void answer(HttpExchange exchange) throws Exception;
+    }
+
+    private final ConcurrentLinkedDeque<Answer> answers = new ConcurrentLinkedDeque<>();
+    private final List<JsonNode> requests = new CopyOnWriteArrayList<>();
+    private final AtomicInteger hits = new AtomicInteger();
+    private final ExecutorService serverThreads = Executors.newCachedThreadPool();
+    private final HttpServer server;
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final LlmMetrics metrics = LlmMetrics.builder(registry).build();
+    private final List<Event> events = new CopyOnWriteArrayList<>();
+    private final LlmMetricsChatModelListener listener = LlmMetricsChatModelListener.builder(metrics.tracker())
+            .fallbackSessionId(() -> SESSION).build();
+
+    OpenAiClientThroughTheListenerTest() throws IOException {
+        metrics.bus().subscribeToAll(events::add);
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.setExecutor(serverThreads);
+        server.createContext("/v1/chat/completions", exchange -> {
+            hits.incrementAndGet();
+            try (exchange) {
+                requests.add(JSON.readTree(exchange.getRequestBody()));
+                Answer answer = answers.size() > 1 ? answers.poll() : answers.peek();
+                answer.answer(exchange);
+            } catch (Exception e) {
+                // the client gave up (a timeout): nothing to answer
+            }
+        });
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+        serverThreads.shutdownNow();
+        metrics.close();
+    }
+
+    private String baseUrl() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
+    }
+
+    private ChatModel model(int maxRetries, Duration timeout) {
+        return OpenAiChatModel.builder().baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o")
+                .maxRetries(maxRetries).timeout(timeout).listeners(List.of(listener)).build();
+    }
+
+    private static void json(HttpExchange exchange, int status, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, bytes.length);
+        exchange.getResponseBody().write(bytes);
+    }
+
+    private static String completion(String message, String usage) {
+        return "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1700000000,"
+                + "\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"message\":" + message
+                + ",\"finish_reason\":\"stop\"}]" + usage + "}";
+    }
+
+    private static final String USAGE = ",\"usage\":{\"prompt_tokens\":120,\"completion_tokens\":30,"
+            + "\"total_tokens\":150,\"prompt_tokens_details\":{\"cached_tokens\":100},"
+            + "\"completion_tokens_details\":{\"reasoning_tokens\":12}}";
+
+    private <T extends Event> T event(int index, Class<T> type) {
+        return assertInstanceOf(type, events.get(index));
+    }
+
+    private SessionMetrics session() {
+        return metrics.store().session(SESSION).orElseThrow();
+    }
+
+    @Test
+    void aPlainCallRecordsItsTokensCachedAndReasoningTokensAndTheProvider() {
+        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hello\"}", USAGE)));
+        ChatResponse response = model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder()
+                .messages(UserMessage.from("Hi")).build());
+        assertEquals("Hello", response.aiMessage().text());
+
+        assertEquals(2, events.size());
+        assertEquals("openai", event(0, LlmRequestStarted.class).provider());
+        LlmRequestCompleted completed = event(1, LlmRequestCompleted.class);
+        assertEquals("gpt-4o", completed.model());
+        assertEquals("openai", completed.provider());
+        assertEquals(120, completed.promptTokens());
+        assertEquals(30, completed.completionTokens());
+        assertEquals(150, completed.totalTokens());
+        assertEquals(100, completed.cachedTokens(), "OpenAiTokenUsage's cached prompt tokens");
+        assertEquals(12, completed.reasoningTokens(), "OpenAiTokenUsage's reasoning tokens");
+        assertFalse(completed.hasTimeToFirstToken(), "not streamed");
+        assertEquals(100, session().totalCachedTokens());
+    }
+
+    @Test
+    void aStreamedCallWithIncludeUsageGetsItsTimeToFirstTokenAndItsUsage() throws Exception {
+        answers.add(exchange -> {
+            exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0);
+            OutputStream out = exchange.getResponseBody();
+            String head = "{\"id\":\"chatcmpl-2\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+                    + "\"model\":\"gpt-4o-2024-08-06\",";
+            Thread.sleep(250); // the model thinks before its first token
+            sse(out, head + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},"
+                    + "\"finish_reason\":null}]}");
+            Thread.sleep(150);
+            sse(out, head + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":null}]}");
+            Thread.sleep(150);
+            sse(out, head + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
+            sse(out, head + "\"choices\":[]" + USAGE + "}");
+            sse(out, "[DONE]");
+        });
+        StreamingChatModel model = LlmMetricsChatModelListener.timeToFirstToken(OpenAiStreamingChatModel.builder()
+                .baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o").listeners(List.of(listener)).build());
+        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+        StringBuilder text = new StringBuilder();
+        model.chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), new StreamingChatResponseHandler() {
+            @Override
+            public void onPartialResponse(String partialResponse) {
+                text.append(partialResponse);
+            }
+
+            @Override
+            public void onCompleteResponse(ChatResponse response) {
+                done.complete(response);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                done.completeExceptionally(error);
+            }
+        });
+        done.get(10, TimeUnit.SECONDS);
+        assertEquals("Hello", text.toString(), "the application's handler still gets every chunk");
+        assertTrue(requests.get(0).path("stream_options").path("include_usage").asBoolean(),
+                "LangChain4j asks for the usage chunk: " + requests.get(0));
+
+        LlmRequestCompleted completed = waitForEnd(LlmRequestCompleted.class);
+        assertTrue(completed.hasTimeToFirstToken());
+        long firstMs = completed.timeToFirstTokenMs();
+        assertTrue(firstMs >= 250, "the first token came after the server's 250 ms: " + firstMs);
+        assertTrue(completed.durationMs() - firstMs >= 300, "and the stream went on 300 ms more: " + completed);
+        assertEquals(120, completed.promptTokens(), "the usage of the include_usage chunk");
+        assertEquals(30, completed.completionTokens());
+        assertEquals(100, completed.cachedTokens());
+        Timer firstToken = registry.find("llm.time.to.first.token").tag("model", "gpt-4o").timer();
+        assertNotNull(firstToken, "llm_time_to_first_token_seconds has the streamed call");
+        assertEquals(1, firstToken.count());
+    }
+
+    private static void sse(OutputStream out, String data) throws IOException {
+        out.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    @Test
+    void aToolCallIsRecordedAsSuch() {
+        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":null,"
+                + "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"weather\","
+                + "\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]}", USAGE)));
+        ToolSpecification weather = ToolSpecification.builder().name("weather").description("The weather of a city")
+                .parameters(JsonObjectSchema.builder().addStringProperty("city").required("city").build()).build();
+        ChatResponse response = model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder()
+                .messages(UserMessage.from("Weather in Paris?")).toolSpecifications(weather).build());
+        assertTrue(response.aiMessage().hasToolExecutionRequests());
+
+        assertEquals(1, event(0, LlmRequestStarted.class).toolsCount());
+        assertTrue(event(1, LlmRequestCompleted.class).hasToolCalls());
+        assertEquals(1, session().requestsWithTools());
+    }
+
+    @Test
+    void anHttp500IsOneFailureOfTypeServerErrorDespiteTheClientsRetries() {
+        answers.add(exchange -> json(exchange, 500, "{\"error\":{\"message\":\"The server had an error\","
+                + "\"type\":\"server_error\"}}"));
+        assertThrows(RuntimeException.class, () -> model(1, Duration.ofSeconds(10)).chat(ChatRequest.builder()
+                .messages(UserMessage.from("Hi")).build()));
+        assertEquals(2, hits.get(), "LangChain4j retried once");
+
+        assertEquals(2, events.size(), "one STARTED, one FAILED: " + events);
+        LlmRequestFailed failed = event(1, LlmRequestFailed.class);
+        assertEquals(ErrorType.SERVER_ERROR, failed.errorType());
+        assertEquals(500, failed.httpStatus());
+        assertEquals("openai", failed.provider());
+        assertEquals(1, session().failedRequests());
+    }
+
+    @Test
+    void anHttp429IsARateLimitWithItsStatus() {
+        answers.add(exchange -> json(exchange, 429, "{\"error\":{\"message\":\"Rate limit reached for gpt-4o\","
+                + "\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}"));
+        assertThrows(RuntimeException.class, () -> model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder()
+                .messages(UserMessage.from("Hi")).build()));
+
+        LlmRequestFailed failed = event(1, LlmRequestFailed.class);
+        assertEquals(ErrorType.RATE_LIMIT, failed.errorType(), failed.error());
+        assertEquals(429, failed.httpStatus());
+        assertEquals(ErrorType.RATE_LIMIT, session().requests().get(0).errorType());
+    }
+
+    @Test
+    void aTimeoutIsATimeout() {
+        answers.add(exchange -> Thread.sleep(5_000));
+        assertThrows(RuntimeException.class, () -> model(0, Duration.ofMillis(300)).chat(ChatRequest.builder()
+                .messages(UserMessage.from("Hi")).build()));
+
+        LlmRequestFailed failed = event(1, LlmRequestFailed.class);
+        assertEquals(ErrorType.TIMEOUT, failed.errorType(), failed.error());
+        assertNull(failed.httpStatus(), "no answer, no status");
+        assertTrue(failed.durationMs() >= 300, failed.toString());
+    }
+
+    @Test
+    void aResponseWithoutUsageHasNoTokensRatherThanZeros() {
+        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", "")));
+        model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build());
+        answers.clear();
+        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", USAGE)));
+        model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build());
+
+        LlmRequestCompleted without = event(1, LlmRequestCompleted.class);
+        assertFalse(without.hasUsage());
+        assertNull(without.promptTokens());
+        SessionMetrics session = session();
+        assertEquals(2, session.successfulRequests());
+        assertEquals(1, session.requestsWithoutUsage(), "the session says how many had no usage");
+        assertEquals(150, session.totalTokens(), "only the response that reported usage counts");
+        assertEquals(150.0, session.averageTokensPerRequest());
+        assertNull(session.requests().get(0).totalTokens());
+        assertEquals(1, registry.find("llm.tokens").tag("model", "gpt-4o").tag("type", "prompt").summary().count(),
+                "the token histogram has only the request with usage");
+    }
+
+    /** The COMPLETED or FAILED event of the one call, which a streaming call publishes on the client's thread. */
+    private <T extends Event> T waitForEnd(Class<T> type) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (events.size() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        return event(1, type);
+    }
+}
