@@ -21,6 +21,7 @@ import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * llm-metrics inside an application: the event bus, the call tracker, the session store that records every
@@ -67,7 +68,7 @@ public final class LlmMetrics implements AutoCloseable {
         this.figures = storeFigures;
         this.bus = new EventBus(config.maxEventTypes(), config.eventTypeIdleTimeout(), builder.clock, store);
         this.meters = LlmMeterBinder.builder().catalog(catalog).store(store)
-                .semanticConventions(builder.semanticConventions).build();
+                .semanticConventions(builder.semanticConventions).defaultProvider(builder.defaultProvider).build();
         meters.bindTo(builder.registry);
         List<Subscription> subscribed = new java.util.ArrayList<>();
         for (String type : List.of(EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
@@ -153,6 +154,7 @@ public final class LlmMetrics implements AutoCloseable {
         private InstantSource clock = InstantSource.system();
         private PriceTable prices = PriceTable.EMPTY;
         private boolean semanticConventions;
+        private @Nullable String defaultProvider;
         private Duration dedupeWindow = InMemorySessionStore.DEFAULT_DEDUPE_WINDOW;
         private int dedupeMaxIds = InMemorySessionStore.DEFAULT_DEDUPE_MAX_IDS;
         private SessionStoreFactory storeFactory = InMemorySessionStore.factory();
@@ -183,6 +185,15 @@ public final class LlmMetrics implements AutoCloseable {
          */
         public Builder semanticConventions(boolean enabled) {
             this.semanticConventions = enabled;
+            return this;
+        }
+
+        /**
+         * The {@code gen_ai.provider.name} of the GenAI instruments for events that name no provider, of models
+         * the price table gives none, such as {@code openai}; {@code _OTHER} unless set.
+         */
+        public Builder defaultProvider(@Nullable String provider) {
+            this.defaultProvider = provider;
             return this;
         }
 

@@ -52,6 +52,18 @@ public sealed interface Event permits LlmRequestStarted, LlmRequestCompleted, Ll
         return Checks.id(field, value);
     }
 
+    /**
+     * Checks {@code value} against the rule of the events' {@code provider}: lower-case letters, digits, dots,
+     * underscores and hyphens, starting with a letter or digit, at most {@value #MAX_PROVIDER_LENGTH}
+     * characters, as the GenAI conventions name providers ({@code openai}, {@code aws.bedrock}).
+     *
+     * @return {@code value}
+     * @throws InvalidEventException naming {@code provider} and the problem when {@code value} is not valid
+     */
+    static String requireValidProvider(String value) {
+        return Checks.present("provider", Checks.provider(value));
+    }
+
     /** The event type name, for example {@code LLM_REQUEST_COMPLETED}. */
     String type();
 

@@ -39,12 +39,15 @@ import org.jspecify.annotations.Nullable;
  * @param costUsd            what the call cost in US dollars as the provider or gateway reported it (OpenRouter,
  *                           LiteLLM), 0 to {@link Event#MAX_COST_USD}; preferred over the cost computed from the
  *                           price table; {@code null} when not reported
+ * @param responseModel      the model that answered, as the response names it ({@code gpt-4o-2024-08-06} for a
+ *                           request to {@code gpt-4o}); {@code null} when not known
  */
 public record LlmRequestCompleted(String sessionId, String model, long durationMs, @Nullable Integer promptTokens,
                                   @Nullable Integer completionTokens, @Nullable Integer totalTokens,
                                   boolean hasToolCalls, @Nullable String correlationId, Instant timestamp,
                                   int cachedTokens, int reasoningTokens, @Nullable Long timeToFirstTokenMs,
-                                  @Nullable String eventId, @Nullable String provider, @Nullable Double costUsd)
+                                  @Nullable String eventId, @Nullable String provider, @Nullable Double costUsd,
+                                  @Nullable String responseModel)
         implements Event {
 
     /**
@@ -56,7 +59,8 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
                                @Nullable Integer completionTokens, @Nullable Integer totalTokens,
                                boolean hasToolCalls, @Nullable String correlationId, @Nullable Instant timestamp,
                                int cachedTokens, int reasoningTokens, @Nullable Long timeToFirstTokenMs,
-                               @Nullable String eventId, @Nullable String provider, @Nullable Double costUsd) {
+                               @Nullable String eventId, @Nullable String provider, @Nullable Double costUsd,
+                               @Nullable String responseModel) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.durationMs = Checks.durationMs("durationMs", durationMs);
@@ -82,6 +86,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         this.eventId = Checks.optionalId("eventId", eventId);
         this.provider = Checks.provider(provider);
         this.costUsd = Checks.costUsd(costUsd);
+        this.responseModel = Checks.optionalId("responseModel", responseModel);
     }
 
     /**
@@ -132,6 +137,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         private @Nullable Long timeToFirstTokenMs;
         private @Nullable String provider;
         private @Nullable Double costUsd;
+        private @Nullable String responseModel;
 
         private Builder(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -222,6 +228,12 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
             return this;
         }
 
+        /** The model that answered, as the response names it; {@code null}, the default, when not known. */
+        public Builder responseModel(@Nullable String responseModel) {
+            this.responseModel = responseModel;
+            return this;
+        }
+
         /**
          * The event.
          *
@@ -235,7 +247,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
             Integer total = usage ? (totalTokens != null ? totalTokens : sum(prompt, completion)) : null;
             return new LlmRequestCompleted(sessionId, model, durationMs, prompt, completion, total, hasToolCalls,
                     correlationId, timestamp, cachedTokens, reasoningTokens, timeToFirstTokenMs, eventId, provider,
-                    costUsd);
+                    costUsd, responseModel);
         }
 
         private static int sum(int promptTokens, int completionTokens) {

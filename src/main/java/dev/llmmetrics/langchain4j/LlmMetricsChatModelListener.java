@@ -174,14 +174,16 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         AiMessage message = response.aiMessage();
         boolean toolCalls = message != null && message.hasToolExecutionRequests();
         TokenUsage tokens = response.tokenUsage();
+        String responseModel = response.modelName() == null || response.modelName().isBlank() ? null
+                : response.modelName();
         if (tokens == null || (tokens.inputTokenCount() == null && tokens.outputTokenCount() == null)) {
-            return Usage.NONE.withToolCalls(toolCalls);
+            return Usage.NONE.withToolCalls(toolCalls).withResponseModel(responseModel);
         }
         int prompt = orZero(tokens.inputTokenCount());
         int completion = orZero(tokens.outputTokenCount());
         Integer total = tokens.totalTokenCount();
         Usage usage = Usage.of(prompt, completion, toolCalls);
-        usage = total == null ? usage : usage.withTotalTokens(total);
+        usage = (total == null ? usage : usage.withTotalTokens(total)).withResponseModel(responseModel);
         if (OPEN_AI_PRESENT && OpenAiDetails.is(tokens)) {
             usage = OpenAiDetails.withDetails(usage, tokens);
         }

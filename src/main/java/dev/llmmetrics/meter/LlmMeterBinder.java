@@ -42,6 +42,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
     private final ModelCatalog catalog;
     private final SessionStore store;
     private final boolean semanticConventions;
+    private final @Nullable String defaultProvider;
     /** The meters of each numbered model with a label of its own, by the model's number. */
     private final AtomicReferenceArray<ModelMeters> byNumber = new AtomicReferenceArray<>(ModelCatalog.MAX_NUMBERED);
     /** The meters of the {@link ModelCatalog#OTHER_LABEL} label, made on first use. */
@@ -52,6 +53,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
         this.catalog = Objects.requireNonNull(builder.catalog, "catalog");
         this.store = Objects.requireNonNull(builder.store, "store");
         this.semanticConventions = builder.semanticConventions;
+        this.defaultProvider = builder.defaultProvider;
     }
 
     /** A builder; the catalog and the store must be set. */
@@ -108,6 +110,15 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
         return totals;
     }
 
+    /**
+     * The {@code gen_ai.provider.name} of a label's events that name none: the price table's provider for
+     * the model, else the configured default, else {@code _OTHER}.
+     */
+    private String genAiProvider(@Nullable String priceTableProvider) {
+        return priceTableProvider != null ? priceTableProvider
+                : defaultProvider != null ? defaultProvider : GenAiMeters.OTHER;
+    }
+
     /** The meters of {@code model}'s label, made on its first event. */
     private ModelMeters meters(Model model) {
         MeterRegistry registry = this.registry;
@@ -120,7 +131,8 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
                 synchronized (this) {
                     shared = other;
                     if (shared == null) {
-                        other = shared = new ModelMeters(ModelCatalog.OTHER_LABEL, null, registry, semanticConventions);
+                        other = shared = new ModelMeters(ModelCatalog.OTHER_LABEL, genAiProvider(null), registry,
+                                semanticConventions);
                     }
                 }
             }
@@ -132,7 +144,8 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
             synchronized (this) {
                 meters = byNumber.get(model.number());
                 if (meters == null) {
-                    meters = new ModelMeters(model.label(), model.provider(), registry, semanticConventions);
+                    meters = new ModelMeters(model.label(), genAiProvider(model.provider()), registry,
+                            semanticConventions);
                     byNumber.set(model.number(), meters);
                 }
             }
@@ -145,6 +158,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
         private @Nullable ModelCatalog catalog;
         private @Nullable SessionStore store;
         private boolean semanticConventions;
+        private @Nullable String defaultProvider;
 
         private Builder() {
         }
@@ -167,6 +181,15 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
          */
         public Builder semanticConventions(boolean enabled) {
             this.semanticConventions = enabled;
+            return this;
+        }
+
+        /**
+         * The {@code gen_ai.provider.name} of the GenAI instruments for events that name no provider and models
+         * the price table gives none, such as {@code openai}; {@code _OTHER} unless set.
+         */
+        public Builder defaultProvider(@Nullable String provider) {
+            this.defaultProvider = provider;
             return this;
         }
 

@@ -17,6 +17,7 @@ public final class MeterNames {
     public static final String REQUEST_TOOLS = "llm.request.tools";
     public static final String COST = "llm.cost.usd";
     public static final String UNPRICED_REQUESTS = "llm.unpriced.requests";
+    public static final String REQUEST_ERRORS = "llm.request.errors";
     public static final String CACHED_TOKENS = "llm.cached.tokens";
     public static final String REASONING_TOKENS = "llm.reasoning.tokens";
     public static final String TIME_TO_FIRST_TOKEN = "llm.time.to.first.token";
@@ -30,6 +31,7 @@ public final class MeterNames {
     public static final String TAG_OUTCOME = "outcome";
     public static final String TAG_TYPE = "type";
     public static final String TAG_REASON = "reason";
+    public static final String TAG_ERROR_TYPE = "error_type";
 
     public static final String OUTCOME_SUCCESS = "success";
     public static final String OUTCOME_FAILURE = "failure";

@@ -4,6 +4,7 @@ import static dev.llmmetrics.meter.MeterNames.*;
 
 import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import io.micrometer.core.instrument.Counter;
@@ -12,14 +13,18 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
  * The meters of one model, created once and never removed. The cost, unpriced, cached and reasoning token
- * counters and the streaming timers are registered on their first use, so that a model never priced never
- * shows a cost of 0 and one never streamed shows no empty time-to-first-token histogram.
+ * counters, the error counters and the streaming timers are registered on their first use, so that a model
+ * never priced never shows a cost of 0, one never rate-limited no rate-limit series, and one never streamed
+ * no empty time-to-first-token histogram. The error counters are one per {@link ErrorType} at most: the
+ * label takes the fixed vocabulary's wire names only, {@code _OTHER} for a failure of unknown type.
  */
 final class ModelMeters {
 
@@ -40,18 +45,19 @@ final class ModelMeters {
     private final LazyMeter<Counter> reasoningTokens;
     private final LazyMeter<Timer> timeToFirstToken;
     private final LazyMeter<Timer> timePerOutputToken;
+    /** Failures by {@link ErrorType}, indexed by ordinal; a failure of unknown type counts as {@link ErrorType#OTHER}. */
+    private final List<LazyMeter<Counter>> errors;
     /** The OpenTelemetry GenAI instruments, or {@code null} when that mode is off. */
     private final GenAiMeters genAi;
 
     /**
-     * @param provider the {@code gen_ai.provider.name} of the label's model, or {@code null} when unknown or
-     *                 the label gathers several models
-     * @param genAi    whether to register the OpenTelemetry GenAI semantic-convention instruments too
+     * @param genAiProvider the {@code gen_ai.provider.name} of the label's events that name no provider
+     * @param genAi         whether to register the OpenTelemetry GenAI semantic-convention instruments too
      */
-    ModelMeters(String label, @Nullable String provider, MeterRegistry registry, boolean genAi) {
+    ModelMeters(String label, String genAiProvider, MeterRegistry registry, boolean genAi) {
         this.label = label;
         this.registry = registry;
-        this.genAi = genAi ? new GenAiMeters(label, provider, registry) : null;
+        this.genAi = genAi ? new GenAiMeters(label, genAiProvider, registry) : null;
         cost = new LazyMeter<>(() -> counter(COST, "What the completed LLM requests cost in US dollars, as the "
                 + "provider reported it or else by the price table, by model; requests of unknown cost are not in it, "
                 + "see llm_unpriced_requests_total"));
@@ -66,6 +72,11 @@ final class ModelMeters {
         timePerOutputToken = new LazyMeter<>(() -> timer(TIME_PER_OUTPUT_TOKEN, "Decoding time per output token of "
                 + "a streamed LLM request: the time after the first token divided by the tokens after the first, by model",
                 PER_TOKEN_BUCKETS));
+        errors = Arrays.stream(ErrorType.values()).map(type -> new LazyMeter<>(() -> Counter.builder(REQUEST_ERRORS)
+                .description("LLM requests that failed, by model and error type (rate_limit, timeout, server_error, "
+                        + "invalid_request, content_filter, auth, cancelled, _OTHER)")
+                .tags(TAG_MODEL, label, TAG_ERROR_TYPE, type.wireName())
+                .register(registry))).toList();
         successes = requests(registry, OUTCOME_SUCCESS);
         failures = requests(registry, OUTCOME_FAILURE);
         successDuration = duration(registry, OUTCOME_SUCCESS);
@@ -145,6 +156,7 @@ final class ModelMeters {
         }
         finished();
         failures.increment();
+        errors.get((e.errorType() == null ? ErrorType.OTHER : e.errorType()).ordinal()).get().increment();
         if (e.hasDuration()) {
             failureDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
         }

@@ -31,7 +31,8 @@ final class EventJson {
             "tools_count", "correlation_id", "timestamp", "provider");
     private static final Set<String> COMPLETED_FIELDS = Set.of("type", "event_id", "session_id", "model", "duration_ms",
             "prompt_tokens", "completion_tokens", "total_tokens", "has_tool_calls", "correlation_id", "timestamp",
-            "cached_tokens", "reasoning_tokens", "time_to_first_token_ms", "provider", "cost_usd");
+            "cached_tokens", "reasoning_tokens", "time_to_first_token_ms", "provider", "cost_usd",
+            "response_model");
     private static final Set<String> FAILED_FIELDS = Set.of("type", "event_id", "session_id", "model", "error", "duration_ms",
             "correlation_id", "timestamp", "error_type", "http_status", "provider");
     private static final Set<String> GENERIC_FIELDS = Set.of("type", "event_id", "session_id", "correlation_id", "timestamp",
@@ -62,6 +63,7 @@ final class EventJson {
             Map.entry("eventId", "event_id"),
             Map.entry("provider", "provider"),
             Map.entry("costUsd", "cost_usd"),
+            Map.entry("responseModel", "response_model"),
             Map.entry("errorType", "error_type"),
             Map.entry("httpStatus", "http_status"));
 
@@ -128,6 +130,7 @@ final class EventJson {
                             .eventId(string(node, "event_id", false))
                             .provider(string(node, "provider", false))
                             .costUsd(costUsd(node))
+                            .responseModel(string(node, "response_model", false))
                             .build();
                 }
                 case EventTypes.LLM_REQUEST_FAILED -> {
@@ -194,6 +197,7 @@ final class EventJson {
                 if (e.hasReportedCost()) {
                     node.put("cost_usd", e.costUsd());
                 }
+                putIfPresent(node, "response_model", e.responseModel());
             }
             case LlmRequestFailed e -> {
                 node.put("model", e.model()).put("error", e.error());

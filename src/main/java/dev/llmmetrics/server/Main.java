@@ -101,7 +101,8 @@ public final class Main {
         LlmMetrics metrics = LlmMetrics.builder(registry).config(libraryConfig).prices(prices).clock(CoarseClock.system())
                 .dedupe(httpSettings.dedupeWindow(), httpSettings.dedupeMaxIds())
                 .store(Settings.store(config))
-                .semanticConventions(Settings.genAiConventions(config)).build();
+                .semanticConventions(Settings.genAiConventions(config))
+                .defaultProvider(Settings.genAiProvider(config)).build();
 
         Optional<ProxySettings> proxy = Settings.proxy(config);
         HttpApi api = new HttpApi(metrics, registry, httpSettings, proxy);

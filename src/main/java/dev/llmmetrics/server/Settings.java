@@ -2,6 +2,8 @@ package dev.llmmetrics.server;
 
 import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.server.proxy.ProxySettings;
 import dev.llmmetrics.session.InMemorySessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Maps the server's configuration keys (system properties, environment variables, application.yaml) to its
@@ -69,6 +72,24 @@ final class Settings {
     /** Whether to register the OpenTelemetry GenAI semantic-convention instruments too ({@code meters.otel.genai}). */
     static boolean genAiConventions(Config config) {
         return config.get("meters.otel.genai").asBoolean().orElse(HttpSettings.DEFAULT_GENAI_CONVENTIONS);
+    }
+
+    /**
+     * The {@code gen_ai.provider.name} of events that name no provider, of models the price table gives none
+     * ({@code meters.otel.provider}); {@code null} when not set.
+     *
+     * @throws IllegalArgumentException when it is not a provider name
+     */
+    static @Nullable String genAiProvider(Config config) {
+        String provider = config.get("meters.otel.provider").asString().orElse(null);
+        if (provider == null) {
+            return null;
+        }
+        try {
+            return Event.requireValidProvider(provider);
+        } catch (InvalidEventException e) {
+            throw new IllegalArgumentException("meters.otel.provider: " + e.getMessage(), e);
+        }
     }
 
     static HttpSettings http(Config config) {

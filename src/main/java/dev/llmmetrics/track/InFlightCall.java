@@ -90,6 +90,7 @@ public final class InFlightCall {
                 .cachedTokens(usage.cachedTokens())
                 .reasoningTokens(usage.reasoningTokens())
                 .costUsd(usage.costUsd())
+                .responseModel(usage.responseModel())
                 .timeToFirstTokenMs(firstMs == NO_FIRST_TOKEN ? null : Math.min(firstMs, durationMs))
                 .correlationId(correlationId)
                 .provider(provider);

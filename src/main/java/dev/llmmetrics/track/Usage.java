@@ -22,12 +22,14 @@ import org.jspecify.annotations.Nullable;
  *                         without usage
  * @param costUsd          the call's cost in US dollars as the provider reported it, 0 to
  *                         {@link Event#MAX_COST_USD}; {@code null} when it did not
+ * @param responseModel    the model that answered, as the response names it; {@code null} when not known
  */
 public record Usage(@Nullable Integer promptTokens, @Nullable Integer completionTokens, @Nullable Integer totalTokens,
-                    boolean hasToolCalls, int cachedTokens, int reasoningTokens, @Nullable Double costUsd) {
+                    boolean hasToolCalls, int cachedTokens, int reasoningTokens, @Nullable Double costUsd,
+                    @Nullable String responseModel) {
 
     /** A response that reported no usage, no cost and no tool calls. */
-    public static final Usage NONE = new Usage(null, null, null, false, 0, 0, null);
+    public static final Usage NONE = new Usage(null, null, null, false, 0, 0, null, null);
 
     /**
      * Rejects token counts given in part, negative ones, cached or reasoning tokens beyond the count they
@@ -65,7 +67,7 @@ public record Usage(@Nullable Integer promptTokens, @Nullable Integer completion
         if (total > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("totalTokens must be at most " + Integer.MAX_VALUE + ", was " + total);
         }
-        return new Usage(promptTokens, completionTokens, (int) total, hasToolCalls, 0, 0, null);
+        return new Usage(promptTokens, completionTokens, (int) total, hasToolCalls, 0, 0, null, null);
     }
 
     /** Whether the response reported its token usage: then the token counts are not {@code null}. */
@@ -78,26 +80,37 @@ public record Usage(@Nullable Integer promptTokens, @Nullable Integer completion
         if (!hasUsage()) {
             throw new IllegalStateException("a usage without token counts has no total");
         }
-        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens, costUsd);
+        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
+                costUsd, responseModel);
     }
 
     /** This usage with {@code cachedTokens} of the prompt served from the provider's cache. */
     public Usage withCachedTokens(int cachedTokens) {
-        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens, costUsd);
+        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
+                costUsd, responseModel);
     }
 
     /** This usage with {@code reasoningTokens} of the completion spent reasoning. */
     public Usage withReasoningTokens(int reasoningTokens) {
-        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens, costUsd);
+        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
+                costUsd, responseModel);
     }
 
     /** This usage saying whether the response asked for tool calls. */
     public Usage withToolCalls(boolean hasToolCalls) {
-        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens, costUsd);
+        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
+                costUsd, responseModel);
+    }
+
+    /** This usage naming the model that answered, as the response names it; {@code null} for not known. */
+    public Usage withResponseModel(@Nullable String responseModel) {
+        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens, costUsd,
+                responseModel);
     }
 
     /** This usage with the cost the provider reported, in US dollars; {@code null} for none. */
     public Usage withCostUsd(@Nullable Double costUsd) {
-        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens, costUsd);
+        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
+                costUsd, responseModel);
     }
 }

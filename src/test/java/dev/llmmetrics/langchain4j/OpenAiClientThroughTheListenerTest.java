@@ -146,6 +146,7 @@ class OpenAiClientThroughTheListenerTest {
         LlmRequestCompleted completed = event(1, LlmRequestCompleted.class);
         assertEquals("gpt-4o", completed.model());
         assertEquals("openai", completed.provider());
+        assertEquals("gpt-4o-2024-08-06", completed.responseModel(), "the response's model, for gen_ai.response.model");
         assertEquals(120, completed.promptTokens());
         assertEquals(30, completed.completionTokens());
         assertEquals(150, completed.totalTokens());

@@ -146,14 +146,15 @@ class CostAndStreamingTest {
     void theGenAiInstrumentsCarryTheConventionsNamesAttributesAndAdvisoryBuckets() {
         server.postEvents("[" + completed("conventions", "gpt-4", "\"duration_ms\":1500,\"prompt_tokens\":300,"
                 + "\"completion_tokens\":70") + ",{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":\"conventions\","
-                + "\"model\":\"gpt-4\",\"error\":\"RateLimitError: 429 Too Many Requests\",\"duration_ms\":120}]");
+                + "\"model\":\"gpt-4\",\"error\":\"RateLimitError: 429 Too Many Requests\",\"http_status\":429,"
+                + "\"duration_ms\":120}]");
 
         PrometheusText scrape = server.scrape();
         String[] success = {"gen_ai_operation_name", "chat", "gen_ai_provider_name", "openai", "gen_ai_request_model", "gpt-4"};
         List<PrometheusText.Sample> durationBuckets = scrape.find("gen_ai_client_operation_duration_seconds_bucket", success)
                 .stream().filter(s -> !s.labels().containsKey("error_type")).toList();
         assertEquals(DURATION_BOUNDARIES, boundaries(durationBuckets));
-        assertTrue(scrape.value("gen_ai_client_operation_duration_seconds_count", concat(success, "error_type", "RateLimitError")) >= 1);
+        assertTrue(scrape.value("gen_ai_client_operation_duration_seconds_count", concat(success, "error_type", "rate_limit")) >= 1);
         for (String type : List.of("input", "output")) {
             List<PrometheusText.Sample> tokenBuckets = scrape.find("gen_ai_client_token_usage_bucket",
                     concat(success, "gen_ai_token_type", type));
@@ -161,12 +162,17 @@ class CostAndStreamingTest {
         }
         assertTrue(scrape.value("gen_ai_client_token_usage_sum", concat(success, "gen_ai_token_type", "input")) >= 300);
 
-        // A model the price table does not know has no provider: the attribute is left out, not made up.
-        server.postEvents("[" + completed("conventions", "in-house-model", "\"duration_ms\":10,\"prompt_tokens\":1,\"completion_tokens\":1") + "]");
+        // gen_ai.provider.name is Required: a model the price table does not know gets the event's provider, and
+        // without one the conventions' _OTHER (this server configures no default).
+        server.postEvents("[" + completed("conventions", "in-house-model", "\"duration_ms\":10,\"prompt_tokens\":1,\"completion_tokens\":1") + ","
+                + completed("conventions", "in-house-model", "\"duration_ms\":10,\"prompt_tokens\":1,\"completion_tokens\":1,"
+                + "\"provider\":\"mistral_ai\",\"response_model\":\"in-house-model-0613\"") + "]");
         List<PrometheusText.Sample> unknown = server.scrape().find("gen_ai_client_operation_duration_seconds_count",
                 "gen_ai_request_model", "in-house-model");
-        assertEquals(1, unknown.size());
-        assertFalse(unknown.get(0).labels().containsKey("gen_ai_provider_name"));
+        assertEquals(List.of("_OTHER", "mistral_ai"), unknown.stream().map(u -> u.labels().get("gen_ai_provider_name"))
+                .sorted().toList());
+        assertEquals("in-house-model-0613", unknown.stream().filter(u -> u.labels().get("gen_ai_provider_name")
+                .equals("mistral_ai")).findFirst().orElseThrow().labels().get("gen_ai_response_model"));
     }
 
     private static List<Double> boundaries(List<PrometheusText.Sample> buckets) {

@@ -37,7 +37,7 @@ class EventJsonTest {
                 LlmRequestFailed.builder("s", "gpt-4o").error("RateLimitError: 429").timestamp(AT).build(),
                 LlmRequestStarted.builder("s", "gpt-4o").provider("openai").timestamp(AT).build(),
                 LlmRequestCompleted.builder("s", "gpt-4o").durationMs(2400).timestamp(AT).provider("openrouter")
-                        .costUsd(0.00123).build(),
+                        .costUsd(0.00123).responseModel("gpt-4o-2024-08-06").build(),
                 LlmRequestCompleted.builder("s", "gpt-4o").durationMs(2400).timestamp(AT).build(),
                 LlmRequestFailed.builder("s", "gpt-4o").error("slow").errorType(ErrorType.TIMEOUT).timestamp(AT).build(),
                 LlmRequestFailed.builder("s", "gpt-4o").error("429").httpStatus(429).provider("openai").timestamp(AT)
