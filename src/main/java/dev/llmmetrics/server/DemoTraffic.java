@@ -1,8 +1,10 @@
 package dev.llmmetrics.server;
 
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.track.CallTracker;
+import dev.llmmetrics.track.Failure;
 import dev.llmmetrics.track.InFlightCall;
 import dev.llmmetrics.track.Usage;
 import java.lang.System.Logger.Level;
@@ -37,11 +39,11 @@ final class DemoTraffic implements AutoCloseable {
             new Model("gpt-4o", 1.4, 0.55, 0.04, 900, 320, true),
             new Model("claude-sonnet-4", 2.1, 0.45, 0.03, 1400, 520, true),
             new Model("llama-3.1-70b", 0.8, 0.70, 0.09, 600, 240, false));
-    private static final List<String> ERRORS = List.of(
-            "RateLimitError: 429 Too Many Requests",
-            "APITimeoutError: Request timed out",
-            "APIConnectionError: Connection reset by peer",
-            "BadRequestError: context_length_exceeded");
+    private static final List<Failure> ERRORS = List.of(
+            new Failure("RateLimitError: 429 Too Many Requests", ErrorType.RATE_LIMIT, 429),
+            new Failure("APITimeoutError: Request timed out", ErrorType.TIMEOUT, null),
+            new Failure("APIConnectionError: Connection reset by peer", ErrorType.OTHER, null),
+            new Failure("BadRequestError: context_length_exceeded", ErrorType.INVALID_REQUEST, 400));
     private static final int SESSIONS = 16;
     private static final int CALLS_PER_SESSION = 40;
 
@@ -93,8 +95,8 @@ final class DemoTraffic implements AutoCloseable {
                     bus.publish(new GenericEvent("TOOL_CALL_COMPLETED", session, null, null, Map.of("tool", "search")));
                 }
             } catch (SimulatedFailure failure) {
-                // What a provider client reports: the provider's error, e.g. "RateLimitError: 429 Too Many Requests".
-                call.fail(failure.getMessage());
+                // What a provider client reports: the provider's error, its type and HTTP status.
+                call.fail(failure.failure);
             } catch (InterruptedException e) {
                 call.fail(e);
                 return;
@@ -156,10 +158,13 @@ final class DemoTraffic implements AutoCloseable {
         return median * Math.exp(sigma * random.nextGaussian());
     }
 
-    /** A simulated provider error; its message becomes the FAILED event's error. */
+    /** A simulated provider error; its failure becomes the FAILED event's error, type and status. */
     private static final class SimulatedFailure extends RuntimeException {
-        SimulatedFailure(String message) {
-            super(message, null, false, false);
+        final transient Failure failure;
+
+        SimulatedFailure(Failure failure) {
+            super(failure.error(), null, false, false);
+            this.failure = failure;
         }
     }
 }

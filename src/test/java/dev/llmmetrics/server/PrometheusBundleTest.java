@@ -399,7 +399,7 @@ class PrometheusBundleTest {
             Map<String, String> expectedProviders = new TreeMap<>();
             for (String model : models) {
                 ModelPrice price = sample.price(model);
-                expectedProviders.put(model, price == null || price.provider() == null ? "" : price.provider());
+                expectedProviders.put(model, price == null || price.provider() == null ? "_OTHER" : price.provider());
             }
             Map<String, String> providers = new TreeMap<>();
             for (JsonNode r : query("count by (gen_ai_request_model, gen_ai_provider_name) "
@@ -408,12 +408,15 @@ class PrometheusBundleTest {
                 String provider = r.path("metric").path("gen_ai_provider_name").asText("");
                 assertNull(providers.put(model, provider), "model " + model + " under two providers");
             }
-            assertEquals(expectedProviders, providers, "gen_ai.provider.name by model (\"\" = none), from the price table");
+            assertEquals(expectedProviders, providers, "gen_ai.provider.name by model, from the price table, else _OTHER");
 
             Set<String> errorTypes = labelValues("gen_ai_client_operation_duration_seconds_count{error_type!=\"\"}", "error_type");
             assertFalse(errorTypes.isEmpty(), "no failed operation with an error.type, though the demo's failures were recorded");
-            assertTrue(Set.of("RateLimitError", "APITimeoutError", "APIConnectionError", "BadRequestError").containsAll(errorTypes),
-                    "error.type is the provider error's name from the error text: " + errorTypes);
+            assertTrue(Set.of("rate_limit", "timeout", "_OTHER", "invalid_request").containsAll(errorTypes),
+                    "error.type is the failure's error type: " + errorTypes);
+            Set<String> ourTypes = labelValues("llm_request_errors_total", "error_type");
+            assertFalse(ourTypes.isEmpty(), "no llm_request_errors_total, though the demo's failures were recorded");
+            assertTrue(Set.of("rate_limit", "timeout", "_OTHER", "invalid_request").containsAll(ourTypes), ourTypes.toString());
 
             // The GenAI token histogram counts the same completed requests as llm_tokens, up to the events
             // recorded between the two meters when Prometheus scraped.
