@@ -97,7 +97,7 @@ public final class ModelCatalog {
             if (price == null || !e.hasUsage()) {
                 return -1;
             }
-            return price.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.completionTokens());
+            return price.costPicoUsd(e.promptTokens(), e.cachedTokens(), e.cacheWriteTokens(), e.completionTokens());
         }
 
         /** The provider the price table names for this model, or {@code null}. */

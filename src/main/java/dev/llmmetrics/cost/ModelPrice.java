@@ -7,8 +7,10 @@ import org.jspecify.annotations.Nullable;
  * The token prices of one model, exact: each is a whole number of picodollars (10<sup>-12</sup> USD) per
  * token, that is a price per million tokens with at most six decimals.
  *
- * <p>A request's cost is {@code (prompt - cached) × input + cached × cachedInput + completion × output};
- * reasoning tokens are part of the completion and priced as output. Costs are counted in picodollars as a
+ * <p>A request's cost is {@code (prompt - cached - cacheWrite) × input + cached × cachedInput
+ * + cacheWrite × cacheWriteInput + completion × output}: cached (cache-read) and cache-write tokens are part
+ * of the prompt, as Anthropic bills writing a prompt to its cache above the input price; reasoning tokens
+ * are part of the completion and priced as output. Costs are counted in picodollars as a
  * {@code long}, so that the sum over many requests is exact and matches a computation on the token totals
  * to the last digit.
  *
@@ -17,8 +19,10 @@ import org.jspecify.annotations.Nullable;
  * @param inputPicoUsd          price of one prompt token not served from the provider's cache
  * @param cachedInputPicoUsd    price of one prompt token served from the provider's cache
  * @param outputPicoUsd         price of one completion token
+ * @param cacheWriteInputPicoUsd price of one prompt token written to the provider's cache
  */
-public record ModelPrice(@Nullable String provider, long inputPicoUsd, long cachedInputPicoUsd, long outputPicoUsd) {
+public record ModelPrice(@Nullable String provider, long inputPicoUsd, long cachedInputPicoUsd, long outputPicoUsd,
+                         long cacheWriteInputPicoUsd) {
 
     /** Picodollars in one US dollar. */
     public static final long PICO_USD_PER_USD = 1_000_000_000_000L;
@@ -37,6 +41,12 @@ public record ModelPrice(@Nullable String provider, long inputPicoUsd, long cach
         checkPrice("input", inputPicoUsd);
         checkPrice("cached input", cachedInputPicoUsd);
         checkPrice("output", outputPicoUsd);
+        checkPrice("cache write input", cacheWriteInputPicoUsd);
+    }
+
+    /** A price whose cache-write tokens cost the input price, as for providers that do not bill cache writes apart. */
+    public ModelPrice(@Nullable String provider, long inputPicoUsd, long cachedInputPicoUsd, long outputPicoUsd) {
+        this(provider, inputPicoUsd, cachedInputPicoUsd, outputPicoUsd, inputPicoUsd);
     }
 
     /**
@@ -48,9 +58,25 @@ public record ModelPrice(@Nullable String provider, long inputPicoUsd, long cach
      */
     public static ModelPrice perMillionTokens(@Nullable String provider, BigDecimal inputPerMillion,
                                               BigDecimal cachedInputPerMillion, BigDecimal outputPerMillion) {
+        return perMillionTokens(provider, inputPerMillion, cachedInputPerMillion, outputPerMillion, null);
+    }
+
+    /**
+     * A price from US dollars per million tokens, with the price of writing prompt tokens to the provider's
+     * cache (Anthropic's cache writes).
+     *
+     * @param cacheWriteInputPerMillion the cache-write price; {@code null} when the provider has none, in
+     *                                  which case cache-write tokens cost the input price
+     * @throws IllegalArgumentException if a price is negative, above 1 000, or has more than six decimals
+     */
+    public static ModelPrice perMillionTokens(@Nullable String provider, BigDecimal inputPerMillion,
+                                              @Nullable BigDecimal cachedInputPerMillion, BigDecimal outputPerMillion,
+                                              @Nullable BigDecimal cacheWriteInputPerMillion) {
         long input = picoUsdPerToken("input", inputPerMillion);
         long cached = cachedInputPerMillion == null ? input : picoUsdPerToken("cached input", cachedInputPerMillion);
-        return new ModelPrice(provider, input, cached, picoUsdPerToken("output", outputPerMillion));
+        long cacheWrite = cacheWriteInputPerMillion == null ? input
+                : picoUsdPerToken("cache write input", cacheWriteInputPerMillion);
+        return new ModelPrice(provider, input, cached, picoUsdPerToken("output", outputPerMillion), cacheWrite);
     }
 
     /**
@@ -61,12 +87,28 @@ public record ModelPrice(@Nullable String provider, long inputPicoUsd, long cach
      * @param completionTokens completion tokens, reasoning ones included; not negative
      */
     public long costPicoUsd(int promptTokens, int cachedTokens, int completionTokens) {
-        if (promptTokens < 0 || completionTokens < 0 || cachedTokens < 0 || cachedTokens > promptTokens) {
-            throw new IllegalArgumentException("token counts must not be negative and cached tokens at most the prompt tokens");
+        return costPicoUsd(promptTokens, cachedTokens, 0, completionTokens);
+    }
+
+    /**
+     * The cost of one completed request with cache writes, in picodollars.
+     *
+     * @param promptTokens     all prompt tokens, cached and cache-write ones included; not negative
+     * @param cachedTokens     prompt tokens served from the provider's cache; not negative
+     * @param cacheWriteTokens prompt tokens written to the provider's cache; not negative, with
+     *                         {@code cachedTokens} at most {@code promptTokens}
+     * @param completionTokens completion tokens, reasoning ones included; not negative
+     */
+    public long costPicoUsd(int promptTokens, int cachedTokens, int cacheWriteTokens, int completionTokens) {
+        if (promptTokens < 0 || completionTokens < 0 || cachedTokens < 0 || cacheWriteTokens < 0
+                || (long) cachedTokens + cacheWriteTokens > promptTokens) {
+            throw new IllegalArgumentException("token counts must not be negative and cached and cache-write tokens"
+                    + " together at most the prompt tokens");
         }
-        // Each term is at most 2^31 × 10^9 < 2^62, and so is their sum: no overflow.
-        return (long) (promptTokens - cachedTokens) * inputPicoUsd
+        // Each term is at most 2^31 × 10^9 < 2^62, and the prompt's three parts sum to at most that: no overflow.
+        return (long) (promptTokens - cachedTokens - cacheWriteTokens) * inputPicoUsd
                 + (long) cachedTokens * cachedInputPicoUsd
+                + (long) cacheWriteTokens * cacheWriteInputPicoUsd
                 + (long) completionTokens * outputPicoUsd;
     }
 

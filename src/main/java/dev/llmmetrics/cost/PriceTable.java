@@ -46,12 +46,14 @@ import org.jspecify.annotations.Nullable;
  *   "example": true,
  *   "models": {
  *     "gpt-4o": {"provider": "openai", "input": 2.50, "cached_input": 1.25, "output": 10.00,
- *                "aliases": ["chatgpt-4o-latest"], "prefixes": ["gpt-4o-2024-"]}
+ *                "aliases": ["chatgpt-4o-latest"], "prefixes": ["gpt-4o-2024-"]},
+ *     "claude-sonnet-4": {"provider": "anthropic", "input": 3.00, "cached_input": 0.30,
+ *                         "cache_write_input": 3.75, "output": 15.00}
  *   }
  * }
  * }</pre>
- * Only {@code models}, {@code input} and {@code output} are required; {@code cached_input} defaults to
- * {@code input}, and a field given as {@code null} is as if absent. Unknown fields, duplicate keys, values
+ * Only {@code models}, {@code input} and {@code output} are required; {@code cached_input} and
+ * {@code cache_write_input} default to {@code input}, and a field given as {@code null} is as if absent. Unknown fields, duplicate keys, values
  * of another JSON type and names claimed twice are errors.
  */
 public final class PriceTable {
@@ -272,7 +274,7 @@ public final class PriceTable {
             case "description", "as_of", "currency", "provider" -> "a non-blank string";
             case "example" -> "true or false";
             case "models" -> "an object of model name to prices";
-            case "input", "cached_input", "output" -> "a number (USD per million tokens)";
+            case "input", "cached_input", "cache_write_input", "output" -> "a number (USD per million tokens)";
             case "aliases", "prefixes" -> "an array of strings";
             default -> "of another type";
         });
@@ -303,8 +305,8 @@ public final class PriceTable {
     }
 
     /** One model's entry in the file: prices in US dollars per million tokens, its aliases and prefixes. */
-    private record ModelEntry(String provider, BigDecimal input, BigDecimal cachedInput, BigDecimal output,
-                              List<String> aliases, List<String> prefixes) {
+    private record ModelEntry(String provider, BigDecimal input, BigDecimal cachedInput, BigDecimal cacheWriteInput,
+                              BigDecimal output, List<String> aliases, List<String> prefixes) {
         ModelEntry {
             nonBlank("provider", provider);
             aliases = names("aliases", aliases);
@@ -312,7 +314,8 @@ public final class PriceTable {
         }
 
         /**
-         * The price this entry gives, {@code cached_input} the input price when absent; checked by
+         * The price this entry gives, {@code cached_input} and {@code cache_write_input} the input price when
+         * absent; checked by
          * {@link ModelPrice}: not negative, at most 1000, at most six decimals.
          */
         ModelPrice price() {
@@ -322,7 +325,7 @@ public final class PriceTable {
             if (output == null) {
                 throw mustBe("output");
             }
-            return ModelPrice.perMillionTokens(provider, input, cachedInput, output);
+            return ModelPrice.perMillionTokens(provider, input, cachedInput, output, cacheWriteInput);
         }
 
         private static List<String> names(String field, List<String> names) {

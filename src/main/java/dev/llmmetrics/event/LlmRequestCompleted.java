@@ -41,13 +41,16 @@ import org.jspecify.annotations.Nullable;
  *                           price table; {@code null} when not reported
  * @param responseModel      the model that answered, as the response names it ({@code gpt-4o-2024-08-06} for a
  *                           request to {@code gpt-4o}); {@code null} when not known
+ * @param cacheWriteTokens   of the prompt tokens, those the provider wrote to its prompt cache (billed at the
+ *                           cache-write price, as Anthropic does); with {@code cachedTokens} at most
+ *                           {@code promptTokens}, 0 when not reported
  */
 public record LlmRequestCompleted(String sessionId, String model, long durationMs, @Nullable Integer promptTokens,
                                   @Nullable Integer completionTokens, @Nullable Integer totalTokens,
                                   boolean hasToolCalls, @Nullable String correlationId, Instant timestamp,
                                   int cachedTokens, int reasoningTokens, @Nullable Long timeToFirstTokenMs,
                                   @Nullable String eventId, @Nullable String provider, @Nullable Double costUsd,
-                                  @Nullable String responseModel)
+                                  @Nullable String responseModel, int cacheWriteTokens)
         implements Event {
 
     /**
@@ -60,7 +63,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
                                boolean hasToolCalls, @Nullable String correlationId, @Nullable Instant timestamp,
                                int cachedTokens, int reasoningTokens, @Nullable Long timeToFirstTokenMs,
                                @Nullable String eventId, @Nullable String provider, @Nullable Double costUsd,
-                               @Nullable String responseModel) {
+                               @Nullable String responseModel, int cacheWriteTokens) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.durationMs = Checks.durationMs("durationMs", durationMs);
@@ -87,6 +90,9 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         this.provider = Checks.provider(provider);
         this.costUsd = Checks.costUsd(costUsd);
         this.responseModel = Checks.optionalId("responseModel", responseModel);
+        Checks.partOf("cacheWriteTokens", cacheWriteTokens, "promptTokens - cachedTokens",
+                (usage ? promptTokens : 0) - (long) cachedTokens);
+        this.cacheWriteTokens = cacheWriteTokens;
     }
 
     /**
@@ -138,6 +144,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         private @Nullable String provider;
         private @Nullable Double costUsd;
         private @Nullable String responseModel;
+        private int cacheWriteTokens;
 
         private Builder(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -228,6 +235,12 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
             return this;
         }
 
+        /** Of the prompt tokens, those written to the provider's prompt cache; 0 unless set. */
+        public Builder cacheWriteTokens(int cacheWriteTokens) {
+            this.cacheWriteTokens = cacheWriteTokens;
+            return this;
+        }
+
         /** The model that answered, as the response names it; {@code null}, the default, when not known. */
         public Builder responseModel(@Nullable String responseModel) {
             this.responseModel = responseModel;
@@ -247,7 +260,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
             Integer total = usage ? (totalTokens != null ? totalTokens : sum(prompt, completion)) : null;
             return new LlmRequestCompleted(sessionId, model, durationMs, prompt, completion, total, hasToolCalls,
                     correlationId, timestamp, cachedTokens, reasoningTokens, timeToFirstTokenMs, eventId, provider,
-                    costUsd, responseModel);
+                    costUsd, responseModel, cacheWriteTokens);
         }
 
         private static int sum(int promptTokens, int completionTokens) {

@@ -32,7 +32,7 @@ final class EventJson {
     private static final Set<String> COMPLETED_FIELDS = Set.of("type", "event_id", "session_id", "model", "duration_ms",
             "prompt_tokens", "completion_tokens", "total_tokens", "has_tool_calls", "correlation_id", "timestamp",
             "cached_tokens", "reasoning_tokens", "time_to_first_token_ms", "provider", "cost_usd",
-            "response_model");
+            "response_model", "cache_write_tokens");
     private static final Set<String> FAILED_FIELDS = Set.of("type", "event_id", "session_id", "model", "error", "duration_ms",
             "correlation_id", "timestamp", "error_type", "http_status", "provider");
     private static final Set<String> GENERIC_FIELDS = Set.of("type", "event_id", "session_id", "correlation_id", "timestamp",
@@ -64,6 +64,7 @@ final class EventJson {
             Map.entry("provider", "provider"),
             Map.entry("costUsd", "cost_usd"),
             Map.entry("responseModel", "response_model"),
+            Map.entry("cacheWriteTokens", "cache_write_tokens"),
             Map.entry("errorType", "error_type"),
             Map.entry("httpStatus", "http_status"));
 
@@ -131,6 +132,7 @@ final class EventJson {
                             .provider(string(node, "provider", false))
                             .costUsd(costUsd(node))
                             .responseModel(string(node, "response_model", false))
+                            .cacheWriteTokens(integer(node, "cache_write_tokens", 0))
                             .build();
                 }
                 case EventTypes.LLM_REQUEST_FAILED -> {
@@ -198,6 +200,9 @@ final class EventJson {
                     node.put("cost_usd", e.costUsd());
                 }
                 putIfPresent(node, "response_model", e.responseModel());
+                if (e.cacheWriteTokens() != 0) {
+                    node.put("cache_write_tokens", e.cacheWriteTokens());
+                }
             }
             case LlmRequestFailed e -> {
                 node.put("model", e.model()).put("error", e.error());

@@ -89,6 +89,7 @@ public final class InFlightCall {
                 .hasToolCalls(usage.hasToolCalls())
                 .cachedTokens(usage.cachedTokens())
                 .reasoningTokens(usage.reasoningTokens())
+                .cacheWriteTokens(usage.cacheWriteTokens())
                 .costUsd(usage.costUsd())
                 .responseModel(usage.responseModel())
                 .timeToFirstTokenMs(firstMs == NO_FIRST_TOKEN ? null : Math.min(firstMs, durationMs))

@@ -23,13 +23,15 @@ import org.jspecify.annotations.Nullable;
  * @param costUsd          the call's cost in US dollars as the provider reported it, 0 to
  *                         {@link Event#MAX_COST_USD}; {@code null} when it did not
  * @param responseModel    the model that answered, as the response names it; {@code null} when not known
+ * @param cacheWriteTokens of the prompt tokens, those written to the provider's prompt cache; with
+ *                         {@code cachedTokens} at most {@code promptTokens}, 0 without usage
  */
 public record Usage(@Nullable Integer promptTokens, @Nullable Integer completionTokens, @Nullable Integer totalTokens,
                     boolean hasToolCalls, int cachedTokens, int reasoningTokens, @Nullable Double costUsd,
-                    @Nullable String responseModel) {
+                    @Nullable String responseModel, int cacheWriteTokens) {
 
     /** A response that reported no usage, no cost and no tool calls. */
-    public static final Usage NONE = new Usage(null, null, null, false, 0, 0, null, null);
+    public static final Usage NONE = new Usage(null, null, null, false, 0, 0, null, null, 0);
 
     /**
      * Rejects token counts given in part, negative ones, cached or reasoning tokens beyond the count they
@@ -52,6 +54,10 @@ public record Usage(@Nullable Integer promptTokens, @Nullable Integer completion
             throw new IllegalArgumentException("reasoningTokens (" + reasoningTokens
                     + ") must be at most completionTokens (" + completionTokens + ")");
         }
+        if (cacheWriteTokens < 0 || (long) cachedTokens + cacheWriteTokens > (usage ? promptTokens : 0)) {
+            throw new IllegalArgumentException("cacheWriteTokens (" + cacheWriteTokens + ") must be at most promptTokens"
+                    + " less cachedTokens");
+        }
         if (costUsd != null && !(costUsd >= 0 && costUsd <= Event.MAX_COST_USD)) {
             throw new IllegalArgumentException("costUsd must be 0 to " + Event.MAX_COST_USD + ", was " + costUsd);
         }
@@ -67,7 +73,7 @@ public record Usage(@Nullable Integer promptTokens, @Nullable Integer completion
         if (total > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("totalTokens must be at most " + Integer.MAX_VALUE + ", was " + total);
         }
-        return new Usage(promptTokens, completionTokens, (int) total, hasToolCalls, 0, 0, null, null);
+        return new Usage(promptTokens, completionTokens, (int) total, hasToolCalls, 0, 0, null, null, 0);
     }
 
     /** Whether the response reported its token usage: then the token counts are not {@code null}. */
@@ -81,36 +87,42 @@ public record Usage(@Nullable Integer promptTokens, @Nullable Integer completion
             throw new IllegalStateException("a usage without token counts has no total");
         }
         return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
-                costUsd, responseModel);
+                costUsd, responseModel, cacheWriteTokens);
     }
 
     /** This usage with {@code cachedTokens} of the prompt served from the provider's cache. */
     public Usage withCachedTokens(int cachedTokens) {
         return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
-                costUsd, responseModel);
+                costUsd, responseModel, cacheWriteTokens);
     }
 
     /** This usage with {@code reasoningTokens} of the completion spent reasoning. */
     public Usage withReasoningTokens(int reasoningTokens) {
         return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
-                costUsd, responseModel);
+                costUsd, responseModel, cacheWriteTokens);
     }
 
     /** This usage saying whether the response asked for tool calls. */
     public Usage withToolCalls(boolean hasToolCalls) {
         return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
-                costUsd, responseModel);
+                costUsd, responseModel, cacheWriteTokens);
     }
 
     /** This usage naming the model that answered, as the response names it; {@code null} for not known. */
     public Usage withResponseModel(@Nullable String responseModel) {
-        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens, costUsd,
-                responseModel);
+        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
+                costUsd, responseModel, cacheWriteTokens);
+    }
+
+    /** This usage with {@code cacheWriteTokens} of the prompt written to the provider's cache (Anthropic). */
+    public Usage withCacheWriteTokens(int cacheWriteTokens) {
+        return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
+                costUsd, responseModel, cacheWriteTokens);
     }
 
     /** This usage with the cost the provider reported, in US dollars; {@code null} for none. */
     public Usage withCostUsd(@Nullable Double costUsd) {
         return new Usage(promptTokens, completionTokens, totalTokens, hasToolCalls, cachedTokens, reasoningTokens,
-                costUsd, responseModel);
+                costUsd, responseModel, cacheWriteTokens);
     }
 }

@@ -75,6 +75,21 @@ class PriceTableTest {
     }
 
     @Test
+    void cacheWriteTokensCostTheCacheWritePriceAndTheInputPriceWhenThereIsNone() throws IOException {
+        PriceTable table = parse("""
+                {"models": {"anthropic": {"input": 3, "cached_input": 0.3, "cache_write_input": 3.75, "output": 15},
+                            "plain": {"input": 3, "output": 15}}}""");
+        // 10 000 prompt tokens: 2000 read from the cache, 4000 written to it; 1000 completion tokens.
+        assertEquals(4000 * 3_000_000L + 2000 * 300_000L + 4000 * 3_750_000L + 1000 * 15_000_000L,
+                table.price("anthropic").costPicoUsd(10_000, 2000, 4000, 1000));
+        assertEquals(10_000 * 3_000_000L + 1000 * 15_000_000L, table.price("plain").costPicoUsd(10_000, 2000, 4000, 1000));
+        assertEquals(3_750_000L, table.price("anthropic").cacheWriteInputPicoUsd());
+        assertThrows(IllegalArgumentException.class, () -> table.price("anthropic").costPicoUsd(10, 6, 5, 1),
+                "cached and cache-write tokens together beyond the prompt");
+        assertEquals(3_750_000L, PriceTable.sample().price("claude-sonnet-4").cacheWriteInputPicoUsd());
+    }
+
+    @Test
     void exactNamesWinOverAliasesAndTheLongestPrefixWinsAmongPrefixes() throws IOException {
         PriceTable table = parse("""
                 {"models": {
@@ -132,6 +147,8 @@ class PriceTableTest {
             "{\"models\": {\"m\": {\"input\": 1.0000001, \"output\": 1}}}",
             "{\"models\": {\"m\": {\"input\": 1001, \"output\": 1}}}",
             "{\"models\": {\"m\": {\"input\": 1, \"output\": 1, \"cached\": 1}}}",
+            "{\"models\": {\"m\": {\"input\": 1, \"output\": 1, \"cache_write_input\": \"1\"}}}",
+            "{\"models\": {\"m\": {\"input\": 1, \"output\": 1, \"cache_write_input\": -1}}}",
             "{\"models\": {\"m\": {\"input\": 1, \"output\": 1}, \"m\": {\"input\": 2, \"output\": 2}}}",
             "{\"models\": {\"a\": {\"input\": 1, \"output\": 1}, \"b\": {\"input\": 1, \"output\": 1, \"aliases\": [\"a\"]}}}",
             "{\"models\": {\"a\": {\"input\": 1, \"output\": 1, \"prefixes\": [\"x-\"]}, \"b\": {\"input\": 1, \"output\": 1, \"prefixes\": [\"x-\"]}}}",

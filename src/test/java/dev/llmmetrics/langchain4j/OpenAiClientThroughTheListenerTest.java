@@ -203,7 +203,9 @@ class OpenAiClientThroughTheListenerTest {
         assertTrue(completed.hasTimeToFirstToken());
         long firstMs = completed.timeToFirstTokenMs();
         assertTrue(firstMs >= 250, "the first token came after the server's 250 ms: " + firstMs);
-        assertTrue(completed.durationMs() - firstMs >= 300, "and the stream went on 300 ms more: " + completed);
+        // The server streams 300 ms more after the first chunk; on a busy machine the first chunk may be handed
+        // over late, so half of that is what the test asks: the first token is not the end of the stream.
+        assertTrue(completed.durationMs() - firstMs >= 150, "and the stream went on after it: " + completed);
         assertEquals(120, completed.promptTokens(), "the usage of the include_usage chunk");
         assertEquals(30, completed.completionTokens());
         assertEquals(100, completed.cachedTokens());

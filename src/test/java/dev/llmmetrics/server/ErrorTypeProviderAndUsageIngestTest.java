@@ -136,4 +136,24 @@ class ErrorTypeProviderAndUsageIngestTest {
         assertEquals(0.5 + tableCost, s.get("total_cost_usd").asDouble(), 1e-9);
         assertEquals(1, s.get("unpriced_requests").asInt(), "the one without usage has no cost");
     }
+
+    @Test
+    void cacheWriteTokensAreCostedAtTheCacheWritePriceOnTheRecordTheSessionAndTheScrape() {
+        // The sample table: claude-sonnet-4 at $3 input, $0.30 cached input, $3.75 cache write, $15 output.
+        String event = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"cw\",\"model\":\"claude-sonnet-4\","
+                + "\"duration_ms\":100,\"prompt_tokens\":10000,\"cached_tokens\":2000,\"cache_write_tokens\":4000,"
+                + "\"completion_tokens\":1000}";
+        assertEquals(202, server.post("/events", event).statusCode());
+        double expected = (4000 * 3.00 + 2000 * 0.30 + 4000 * 3.75 + 1000 * 15.00) / 1_000_000;
+        JsonNode s = session("cw");
+        assertEquals(expected, s.get("total_cost_usd").asDouble(), 1e-12);
+        assertEquals(expected, s.get("requests").get(0).get("cost_usd").asDouble(), 1e-12);
+        assertEquals("price_table", s.get("requests").get(0).get("cost_source").asText());
+        assertEquals(expected, server.scrape().value("llm_session_cost_usd_total", "session", "cw"), 1e-12);
+
+        HttpResponse<String> tooMany = server.post("/events", event.replace("\"cache_write_tokens\":4000",
+                "\"cache_write_tokens\":8001"));
+        assertEquals(400, tooMany.statusCode(), tooMany.body());
+        assertEquals("cache_write_tokens", TestServer.json(tooMany).get("errors").get(0).get("field").asText());
+    }
 }

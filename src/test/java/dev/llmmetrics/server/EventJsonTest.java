@@ -38,6 +38,8 @@ class EventJsonTest {
                 LlmRequestStarted.builder("s", "gpt-4o").provider("openai").timestamp(AT).build(),
                 LlmRequestCompleted.builder("s", "gpt-4o").durationMs(2400).timestamp(AT).provider("openrouter")
                         .costUsd(0.00123).responseModel("gpt-4o-2024-08-06").build(),
+                LlmRequestCompleted.builder("s", "claude-sonnet-4").durationMs(10).promptTokens(100).cachedTokens(20)
+                        .cacheWriteTokens(50).completionTokens(5).timestamp(AT).build(),
                 LlmRequestCompleted.builder("s", "gpt-4o").durationMs(2400).timestamp(AT).build(),
                 LlmRequestFailed.builder("s", "gpt-4o").error("slow").errorType(ErrorType.TIMEOUT).timestamp(AT).build(),
                 LlmRequestFailed.builder("s", "gpt-4o").error("429").httpStatus(429).provider("openai").timestamp(AT)
