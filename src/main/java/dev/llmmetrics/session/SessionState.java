@@ -66,8 +66,9 @@ final class SessionState {
     }
 
     /**
-     * Adds a completed request of {@code model}, costed here by the model's price for the session's figures
-     * and records; the per-model meters cost it by the same catalog entry for their counter.
+     * Adds a completed request of {@code model}, costed here ({@link Model#costPicoUsd}: the reported cost,
+     * else the model's price) for the session's figures and records; the per-model meters cost it by the same
+     * catalog entry for their counter.
      *
      * @return whether its figures went to the session's {@code _other} pair for want of room
      */

@@ -25,7 +25,7 @@ class PriceTableMessagesTest {
             "{\"modles\": {}}"
                     + "|prices.json: the table has an unknown field \"modles\"; known: [as_of, currency, description, example, models]",
             "{\"models\": {\"m\": {\"inputt\": 1, \"output\": 1}}}"
-                    + "|prices.json: model m has an unknown field \"inputt\"; known: [aliases, cached_input, input, output, prefixes, provider]",
+                    + "|prices.json: model m has an unknown field \"inputt\"; known: [aliases, cache_write_input, cached_input, input, output, prefixes, provider]",
             "{\"models\": {\"m\": {\"input\": 1, \"output\": 1}, \"m\": {\"input\": 2, \"output\": 2}}}"
                     + "|prices.json is not valid JSON (line 1, column 48): Duplicate field 'm'",
             "{\"models\": {\"a\": {\"input\": 1, \"output\": 1}, \"b\": {\"input\": 1, \"output\": 1, \"aliases\": [\"a\"]}}}"
