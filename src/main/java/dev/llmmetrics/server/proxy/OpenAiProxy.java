@@ -352,12 +352,13 @@ public final class OpenAiProxy implements HttpService {
 
     private static Usage usage(OpenAiScanner answer, boolean toolCalls) {
         if (!answer.hasUsage()) {
-            return Usage.of(0, 0, toolCalls);
+            return Usage.NONE.withToolCalls(toolCalls); // no usage, not zero tokens
         }
         int prompt = tokens(answer.promptTokens());
         int completion = tokens(answer.completionTokens());
         return new Usage(prompt, completion, tokens(answer.totalTokens()), toolCalls,
-                Math.min(prompt, tokens(answer.cachedTokens())), Math.min(completion, tokens(answer.reasoningTokens())));
+                Math.min(prompt, tokens(answer.cachedTokens())), Math.min(completion, tokens(answer.reasoningTokens())),
+                null, null, 0);
     }
 
     private static int tokens(long count) {
