@@ -121,7 +121,7 @@ class LangChain4jProxyTest {
         for (JsonNode record : s.get("requests")) {
             kinds.add(record.get("model").asText() + (record.get("success").asBoolean()
                     ? record.get("time_to_first_token_ms").isNull() ? "" : " streamed"
-                    : " " + record.get("error").asText().replaceAll(":.*", "")));
+                    : " " + record.get("error_type").asText()));
         }
         assertEquals(List.of("fake-plain", "fake-tools", "fake-stream streamed", "fake-slow streamed",
                 "fake-429 rate_limit", "fake-500 server_error"), kinds);

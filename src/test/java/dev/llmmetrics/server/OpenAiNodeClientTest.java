@@ -60,7 +60,7 @@ class OpenAiNodeClientTest {
             List<String> errors = new ArrayList<>();
             for (JsonNode record : s.get("requests")) {
                 if (!record.get("success").asBoolean()) {
-                    errors.add(record.get("error").asText().replaceAll(":.*", ""));
+                    errors.add(record.get("error_type").asText());
                 }
                 if (record.get("model").asText().equals("fake-slow")) {
                     assertTrue(record.get("time_to_first_token_ms").asLong() >= FakeOpenAi.SLOW_FIRST_TOKEN.toMillis());

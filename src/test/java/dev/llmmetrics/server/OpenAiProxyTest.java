@@ -181,11 +181,15 @@ class OpenAiProxyTest {
 
         JsonNode s = session("proxy-errors", 3);
         assertEquals(3, s.get("failed_requests").asLong());
-        assertTrue(s.get("requests").get(0).get("error").asText().startsWith("rate_limit: upstream answered 429 "
-                + "rate_limit_exceeded: Rate limit reached"), s.toString());
-        assertTrue(s.get("requests").get(1).get("error").asText().startsWith("server_error: upstream answered 500"));
-        assertTrue(s.get("requests").get(2).get("error").asText().startsWith("invalid_request: upstream answered 400 "
-                + "model_not_found"));
+        JsonNode limitedRecord = s.get("requests").get(0);
+        assertEquals("rate_limit", limitedRecord.get("error_type").asText());
+        assertEquals(429, limitedRecord.get("http_status").asInt());
+        assertTrue(limitedRecord.get("error").asText().startsWith("upstream answered 429 rate_limit_exceeded: Rate limit "
+                + "reached"), s.toString());
+        assertEquals("server_error", s.get("requests").get(1).get("error_type").asText());
+        assertEquals(500, s.get("requests").get(1).get("http_status").asInt());
+        assertEquals("invalid_request", s.get("requests").get(2).get("error_type").asText());
+        assertTrue(s.get("requests").get(2).get("error").asText().startsWith("upstream answered 400 model_not_found"));
         assertEquals(1, server.scrape().value("llm_session_requests_total", "session", "proxy-errors",
                 "model", "fake-429", "outcome", "failure"));
     }

@@ -1,5 +1,6 @@
 package dev.llmmetrics.server.proxy;
 
+import dev.llmmetrics.event.ErrorType;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
@@ -8,59 +9,40 @@ import java.util.Locale;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Why a forwarded call failed, in the error vocabulary of the FAILED event ({@code rate_limit}, {@code timeout},
- * {@code server_error}, {@code invalid_request}, {@code content_filter}, {@code auth}, {@code cancelled},
- * {@code _OTHER}), and its error text. The one place the proxy classifies failures.
+ * Why a forwarded call failed, as its FAILED event tells it: the {@link ErrorType}, the error text and the
+ * upstream's HTTP status when it answered. The one place the proxy classifies failures.
  *
- * @param type the error type
- * @param text what went wrong, for a human: never a credential
+ * @param type       the error type
+ * @param text       what went wrong, for a human: never a credential
+ * @param httpStatus the upstream's status; {@code null} when it gave no answer
  */
-record Failure(String type, String text) {
-
-    static final String RATE_LIMIT = "rate_limit";
-    static final String TIMEOUT = "timeout";
-    static final String SERVER_ERROR = "server_error";
-    static final String INVALID_REQUEST = "invalid_request";
-    static final String CONTENT_FILTER = "content_filter";
-    static final String AUTH = "auth";
-    static final String CANCELLED = "cancelled";
-    static final String OTHER = "_OTHER";
+record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
 
     /** The client went away before the answer was passed on whole; the upstream call was cancelled. */
-    static final Failure CLIENT_GONE = new Failure(CANCELLED, "the client disconnected; the upstream call was cancelled");
+    static final Failure CLIENT_GONE = new Failure(ErrorType.CANCELLED,
+            "the client disconnected; the upstream call was cancelled", null);
 
     /**
-     * An upstream answer with an error status: 429 is {@code rate_limit}; 401 and 403 {@code auth}; 408
-     * {@code timeout}; 5xx {@code server_error}; another 4xx {@code invalid_request}, or {@code content_filter} when
-     * the error's code or type names a content filter or policy; anything else {@code _OTHER}.
+     * An upstream answer with an error status: the type the status means ({@link ErrorType#ofHttpStatus}), except
+     * a 4xx whose error code or type names a content filter or policy, {@code content_filter}.
      *
      * @param errorCode    the upstream error's {@code error.code} or {@code error.type}, when it gave one
      * @param errorMessage the upstream error's {@code error.message}, kept in the text except for auth failures,
      *                     whose messages may quote part of a key
      */
     static Failure ofStatus(int status, @Nullable String errorCode, @Nullable String errorMessage) {
-        String type;
-        if (status == 429) {
-            type = RATE_LIMIT;
-        } else if (status == 401 || status == 403) {
-            type = AUTH;
-        } else if (status == 408) {
-            type = TIMEOUT;
-        } else if (status >= 500 && status <= 599) {
-            type = SERVER_ERROR;
-        } else if (status >= 400 && status <= 499) {
-            type = errorCode != null && namesContentFilter(errorCode) ? CONTENT_FILTER : INVALID_REQUEST;
-        } else {
-            type = OTHER;
+        ErrorType type = ErrorType.ofHttpStatus(status);
+        if (type == ErrorType.INVALID_REQUEST && errorCode != null && namesContentFilter(errorCode)) {
+            type = ErrorType.CONTENT_FILTER;
         }
         StringBuilder text = new StringBuilder("upstream answered ").append(status);
         if (errorCode != null) {
             text.append(' ').append(errorCode);
         }
-        if (errorMessage != null && !type.equals(AUTH)) {
+        if (errorMessage != null && type != ErrorType.AUTH) {
             text.append(": ").append(errorMessage);
         }
-        return new Failure(type, text.toString());
+        return new Failure(type, text.toString(), status);
     }
 
     /**
@@ -70,21 +52,18 @@ record Failure(String type, String text) {
     static Failure ofException(Throwable error) {
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
             if (cause instanceof SocketTimeoutException || cause instanceof InterruptedIOException) {
-                return new Failure(TIMEOUT, "the upstream did not answer in time (" + describe(cause) + ")");
+                return new Failure(ErrorType.TIMEOUT, "the upstream did not answer in time (" + describe(cause) + ")", null);
             }
             if (cause instanceof ConnectException || cause instanceof UnknownHostException) {
-                return new Failure(SERVER_ERROR, "the upstream cannot be reached (" + describe(cause) + ")");
+                return new Failure(ErrorType.SERVER_ERROR, "the upstream cannot be reached (" + describe(cause) + ")", null);
             }
         }
-        return new Failure(SERVER_ERROR, "the upstream call failed (" + describe(error) + ")");
+        return new Failure(ErrorType.SERVER_ERROR, "the upstream call failed (" + describe(error) + ")", null);
     }
 
-    /**
-     * The FAILED event's error text: the type first, then what went wrong ({@code rate_limit: upstream answered
-     * 429 …}).
-     */
-    String eventText() {
-        return type + ": " + text;
+    /** The failure as the tracker publishes it. */
+    dev.llmmetrics.track.Failure forEvent() {
+        return new dev.llmmetrics.track.Failure(text, type, httpStatus);
     }
 
     private static boolean namesContentFilter(String code) {

@@ -1,5 +1,6 @@
 package dev.llmmetrics.server.proxy;
 
+import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.track.CallTracker;
 import dev.llmmetrics.track.InFlightCall;
@@ -172,7 +173,7 @@ public final class OpenAiProxy implements HttpService {
         try {
             answer = send(request, chat.upstreamBody());
         } catch (NoAnswer e) {
-            call.started(null).fail(e.failure.eventText());
+            call.started(null).fail(e.failure.forEvent());
             answerFailure(response, e.failure);
             return;
         }
@@ -198,15 +199,15 @@ public final class OpenAiProxy implements HttpService {
                 document.end();
             }
         } catch (ClientGone e) {
-            call.started(stream ? chunks.model : document.model()).fail(Failure.CLIENT_GONE.eventText());
+            call.started(stream ? chunks.model : document.model()).fail(Failure.CLIENT_GONE.forEvent());
             throw new CloseConnectionException("the client disconnected during the answer");
         } catch (BrokenAnswer e) {
-            call.started(stream ? chunks.model : document.model()).fail(e.failure.eventText());
+            call.started(stream ? chunks.model : document.model()).fail(e.failure.forEvent());
             throw new CloseConnectionException("the upstream answer broke off");
         }
         if (status / 100 != 2) {
             call.started(document.model()).fail(Failure.ofStatus(status, document.errorCode(), document.errorMessage())
-                    .eventText());
+                    .forEvent());
         } else if (stream) {
             call.started(chunks.model).complete(chunks.usage());
         } else {
@@ -305,7 +306,7 @@ public final class OpenAiProxy implements HttpService {
         }
 
         Usage usage() {
-            return usage == null ? Usage.of(0, 0, toolCalls) : OpenAiProxy.usage(usage, toolCalls);
+            return usage == null ? Usage.NONE.withToolCalls(toolCalls) : OpenAiProxy.usage(usage, toolCalls);
         }
     }
 
@@ -418,7 +419,7 @@ public final class OpenAiProxy implements HttpService {
     }
 
     private static void answerFailure(ServerResponse response, Failure failure) {
-        boolean timeout = failure.type().equals(Failure.TIMEOUT);
+        boolean timeout = failure.type() == ErrorType.TIMEOUT;
         OpenAiErrors.send(response, timeout ? Status.GATEWAY_TIMEOUT_504 : Status.BAD_GATEWAY_502, "upstream_error",
                 timeout ? "upstream_timeout" : "upstream_unreachable", failure.text());
     }
