@@ -2,6 +2,7 @@ package dev.llmmetrics.server;
 
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventBusStats;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -22,7 +23,8 @@ final class BusStatsService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::stats);
+        rules.get("/", this::stats)
+                .any("/", MethodNotAllowed.allowing(Method.GET));
     }
 
     private void stats(ServerRequest request, ServerResponse response) {

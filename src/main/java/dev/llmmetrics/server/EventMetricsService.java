@@ -4,6 +4,7 @@ import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventBusStats;
 import dev.llmmetrics.meter.LlmMeterBinder;
 import dev.llmmetrics.meter.ModelTotals;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -29,7 +30,8 @@ final class EventMetricsService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::metrics);
+        rules.get("/", this::metrics)
+                .any("/", MethodNotAllowed.allowing(Method.GET));
     }
 
     private void metrics(ServerRequest request, ServerResponse response) {

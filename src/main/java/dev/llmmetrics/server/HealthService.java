@@ -1,6 +1,7 @@
 package dev.llmmetrics.server;
 
 import dev.llmmetrics.session.SessionStore;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -22,7 +23,9 @@ final class HealthService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.get("/", this::health)
-                .get("/ready", this::ready);
+                .any("/", MethodNotAllowed.allowing(Method.GET))
+                .get("/ready", this::ready)
+                .any("/ready", MethodNotAllowed.allowing(Method.GET));
     }
 
     private void ready(ServerRequest request, ServerResponse response) {

@@ -6,6 +6,7 @@ import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.RecordingFailedException;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
+import io.helidon.http.Method;
 import io.helidon.http.RequestException;
 import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
@@ -57,7 +58,8 @@ final class IngestService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.post("/", this::ingest);
+        rules.post("/", this::ingest)
+                .any("/", MethodNotAllowed.allowing(Method.POST));
     }
 
     private void ingest(ServerRequest request, ServerResponse response) {

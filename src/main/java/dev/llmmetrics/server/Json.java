@@ -2,6 +2,7 @@ package dev.llmmetrics.server;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.annotation.JsonValue;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -25,6 +26,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -53,6 +55,7 @@ final class Json {
             .addMixIn(ErrorType.class, WireNameMixIn.class)
             .addMixIn(CostSource.class, WireNameMixIn.class)
             .addModule(new SimpleModule("llm-metrics").addSerializer(Instant.class, ToStringSerializer.instance))
+            .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET) // the answer's line feed follows the value
             .build();
 
     static {
@@ -68,22 +71,27 @@ final class Json {
     /**
      * Sends {@code body} as JSON with {@code status}, written straight into the response stream: no
      * intermediate byte array to grow and copy. A body that fits Helidon's write buffer still goes out
-     * with a Content-Length.
+     * with a Content-Length. Every JSON answer ends with a line feed, as a text file does, so that a
+     * shell prompt after {@code curl} starts on its own line.
      */
     static void send(ServerResponse response, Status status, Object body) {
         response.status(status);
         response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
         try (OutputStream out = response.outputStream()) {
             MAPPER.writeValue(out, body);
+            out.write('\n');
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** {@code body} as JSON bytes, for answers kept and sent again. */
+    /** {@code body} as JSON bytes ending with a line feed, for answers kept and sent again. */
     static byte[] bytes(Object body) {
         try {
-            return MAPPER.writeValueAsBytes(body);
+            byte[] json = MAPPER.writeValueAsBytes(body);
+            byte[] line = Arrays.copyOf(json, json.length + 1);
+            line[json.length] = '\n';
+            return line;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -14,7 +14,6 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -75,6 +74,7 @@ final class JsonErrors {
                                                           ServerResponseHeaders headers, String message) {
         String error;
         String detail;
+        String malformedId = eventType == DirectHandler.EventType.BAD_REQUEST ? SessionService.malformedId(request.path()) : null;
         if (ambiguousFraming(request.headers())) {
             // RFC 9112 section 6.3: a length that cannot be determined is a 400, and the connection is closed
             // (Helidon closes after every direct answer). Helidon answers an unknown transfer coding with 501.
@@ -102,6 +102,11 @@ final class JsonErrors {
             status = Status.BAD_REQUEST_400;
             error = "http_version_not_supported";
             detail = "the server speaks HTTP/1.1 only";
+        } else if (malformedId != null) {
+            // Helidon refuses a badly percent-encoded path (%zz, a lone %) before routing: on a session
+            // route the id is at fault, and the answer says so as the route would.
+            error = "invalid_session_id";
+            detail = malformedId;
         } else if (eventType == DirectHandler.EventType.BAD_REQUEST) {
             error = "bad_request";
             detail = "the request is malformed";
@@ -116,7 +121,7 @@ final class JsonErrors {
             error = code(status);
             detail = status.reasonPhrase();
         }
-        byte[] body = ("{\"error\":\"" + error + "\",\"detail\":\"" + detail + "\"}").getBytes(StandardCharsets.UTF_8);
+        byte[] body = Json.bytes(new ApiError(error, detail, null));
         headers.set(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
         headers.set(ApiHeaders.NOSNIFF);
         headers.set(ApiHeaders.NO_STORE);

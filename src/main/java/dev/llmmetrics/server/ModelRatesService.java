@@ -1,6 +1,7 @@
 package dev.llmmetrics.server;
 
 import io.helidon.common.uri.UriQuery;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -28,7 +29,8 @@ final class ModelRatesService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/models", this::models);
+        rules.get("/models", this::models)
+                .any("/models", MethodNotAllowed.allowing(Method.GET));
     }
 
     private void models(ServerRequest request, ServerResponse response) {

@@ -2,6 +2,7 @@ package dev.llmmetrics.server;
 
 import dev.llmmetrics.prometheus.SessionSeries;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -47,7 +48,8 @@ final class ScrapeService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::scrape);
+        rules.get("/", this::scrape)
+                .any("/", MethodNotAllowed.allowing(Method.GET));
     }
 
     private void scrape(ServerRequest request, ServerResponse response) throws IOException {

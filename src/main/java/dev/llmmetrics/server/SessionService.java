@@ -6,6 +6,7 @@ import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStore;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaTypes;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -55,8 +56,11 @@ final class SessionService implements HttpService {
     public void routing(HttpRules rules) {
         rules.get("/session/{session_id:(?s).+}", this::session)
                 .delete("/session/{session_id:(?s).+}", this::clear)
+                .any("/session/{session_id:(?s).+}", MethodNotAllowed.allowing(Method.GET, Method.DELETE))
                 .get("/sessions", this::sessions)
-                .get("/summaries", this::summaries);
+                .any("/sessions", MethodNotAllowed.allowing(Method.GET))
+                .get("/summaries", this::summaries)
+                .any("/summaries", MethodNotAllowed.allowing(Method.GET));
     }
 
     private void session(ServerRequest request, ServerResponse response) {
@@ -183,6 +187,28 @@ final class SessionService implements HttpService {
             return Event.requireValidId("session_id", id);
         } catch (IllegalArgumentException e) {
             throw new BadRequest("invalid_session_id", e.getMessage());
+        }
+    }
+
+    /**
+     * Why the session id in {@code rawPath}, the target of a request Helidon refused before routing, is
+     * malformed, or {@code null} when the target is no session route or its id is not at fault.
+     */
+    static String malformedId(String rawPath) {
+        int start = rawPath.indexOf(SESSION_PATH);
+        if (start < 0) {
+            return null;
+        }
+        int query = rawPath.indexOf('?', start);
+        String encoded = rawPath.substring(start + SESSION_PATH.length(), query < 0 ? rawPath.length() : query);
+        if (encoded.isEmpty() || encoded.indexOf('/') >= 0) {
+            return null;
+        }
+        try {
+            Event.requireValidId("session_id", percentDecode(encoded));
+            return null;
+        } catch (BadRequest | IllegalArgumentException e) {
+            return e.getMessage();
         }
     }
 

@@ -2,6 +2,7 @@ package dev.llmmetrics.server;
 
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -60,7 +61,8 @@ final class WebService implements HttpService {
     public void routing(HttpRules rules) {
         for (Asset asset : assets) {
             rules.get(asset.path(), (request, response) -> serve(asset, request, response, true))
-                    .head(asset.path(), (request, response) -> serve(asset, request, response, false));
+                    .head(asset.path(), (request, response) -> serve(asset, request, response, false))
+                    .any(asset.path(), MethodNotAllowed.allowing(Method.GET, Method.HEAD));
         }
     }
 

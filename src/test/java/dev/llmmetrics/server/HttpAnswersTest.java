@@ -1,0 +1,141 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.server.HostileSupport.RawResponse;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The conventions every answer of the real server follows: a method a path does not take gets 405 with
+ * {@code Allow}; a badly encoded session id in a path gets {@code invalid_session_id}, also when Helidon
+ * refuses it before routing; every JSON answer ends with a line feed.
+ */
+class HttpAnswersTest {
+
+    private static final String EVENT = """
+            {"type":"LLM_REQUEST_COMPLETED","session_id":"s-1","model":"m","duration_ms":5,"prompt_tokens":1,"completion_tokens":2}""";
+
+    private static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+        assertEquals(202, server.post("/events", EVENT).statusCode());
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @Test
+    void aMethodThePathDoesNotTakeGets405WithAllowAndAJsonBody() {
+        Map<String, String> allowed = new LinkedHashMap<>();
+        allowed.put("/events", "POST");
+        allowed.put("/events/metrics", "GET");
+        allowed.put("/events/stats", "GET");
+        allowed.put("/events/metrics/sessions", "GET");
+        allowed.put("/events/metrics/summaries", "GET");
+        allowed.put("/events/metrics/models", "GET");
+        allowed.put("/events/metrics/session/s-1", "GET, DELETE");
+        allowed.put("/metrics", "GET");
+        allowed.put("/health", "GET");
+        allowed.put("/", "GET, HEAD");
+        allowed.put("/app.js", "GET, HEAD");
+        List<String> problems = new ArrayList<>();
+        allowed.forEach((path, allow) -> {
+            for (String method : List.of("GET", "POST", "PUT", "PATCH", "DELETE")) {
+                if (allow.contains(method)) {
+                    continue;
+                }
+                HttpResponse<String> response = server.send(HttpRequest.newBuilder(server.uri(path))
+                        .method(method, HttpRequest.BodyPublishers.ofString("{}")));
+                String seen = response.statusCode() + " Allow=" + response.headers().firstValue("Allow").orElse("-");
+                if (!seen.equals("405 Allow=" + allow)) {
+                    problems.add(method + " " + path + ": " + seen + " " + response.body());
+                    continue;
+                }
+                JsonNode error = HostileSupport.assertJsonError(response, method + " " + path);
+                if (!error.get("error").asText().equals("method_not_allowed")) {
+                    problems.add(method + " " + path + ": " + response.body());
+                }
+            }
+        });
+        assertEquals(List.of(), problems);
+        assertEquals("s-1", json(server.get("/events/metrics/session/s-1")).get("session_id").asText(),
+                "a refused method changes nothing");
+        assertEquals(404, server.send(HttpRequest.newBuilder(server.uri("/nowhere")).PUT(HttpRequest.BodyPublishers.noBody()))
+                .statusCode(), "a path that does not exist stays 404 whatever the method");
+    }
+
+    /**
+     * Helidon refuses a target whose percent-encoding is broken before any route runs; on a session route the
+     * answer still names the id. A request line Helidon cannot split (a space in the target) stays a plain
+     * {@code bad_request}: nothing in it is known to be an id.
+     */
+    @Test
+    void everyBadlyEncodedSessionIdInAPathGetsInvalidSessionId() {
+        List<String> problems = new ArrayList<>();
+        for (String method : List.of("GET", "DELETE")) {
+            for (String id : List.of("%zz", "%", "a%2", "%g0", "%%", "%uD800", "%C3", "%FF%FE", "%00", "%7F", "%0A", "%20", "%zz?limit=1")) {
+                RawResponse response = HostileSupport.raw(server.running().port(),
+                        HostileSupport.request(method, "/events/metrics/session/" + id), false);
+                String body = response.bodyText();
+                if (response.status() != 400 || !body.contains("\"error\":\"invalid_session_id\"")) {
+                    problems.add(method + " " + id + ": " + response);
+                }
+            }
+        }
+        assertEquals(List.of(), problems);
+        RawResponse split = HostileSupport.raw(server.running().port(),
+                "GET /events/metrics/session/a b HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII), false);
+        assertEquals(400, split.status(), split.toString());
+        assertTrue(split.bodyText().contains("\"error\":\"bad_request\""), split.toString());
+        assertEquals(1, json(server.get("/events/metrics/session/s-1")).get("total_requests").asLong());
+    }
+
+    @Test
+    void everyJsonAnswerEndsWithALineFeed() {
+        List<HttpResponse<String>> answers = List.of(
+                server.post("/events", EVENT.replace("s-1", "s-2")), server.post("/events", "[]"), server.post("/events", "{"),
+                server.get("/health"), server.get("/events/metrics"), server.get("/events/stats"),
+                server.get("/events/metrics/sessions"), server.get("/events/metrics/summaries"),
+                server.get("/events/metrics/models?window=1m"), server.get("/events/metrics/session/s-1"),
+                server.get("/events/metrics/session/s-1"), server.get("/events/metrics/session/unknown"),
+                server.get("/events/metrics/sessions?limit=x"), server.get("/nowhere"),
+                server.send(HttpRequest.newBuilder(server.uri("/health")).PUT(HttpRequest.BodyPublishers.noBody())));
+        List<String> problems = new ArrayList<>();
+        for (HttpResponse<String> answer : answers) {
+            String body = answer.body();
+            if (!body.endsWith("}\n") || body.indexOf('\n') != body.length() - 1) {
+                problems.add(answer.request().method() + " " + answer.uri() + " -> " + answer.statusCode() + " " + body);
+            }
+        }
+        RawResponse direct = HostileSupport.raw(server.running().port(),
+                HostileSupport.request("GET", "/events/metrics/session/%zz"), false);
+        if (!direct.bodyText().endsWith("}\n")) {
+            problems.add("Helidon's pre-routing answer: " + direct);
+        }
+        assertEquals(List.of(), problems);
+    }
+
+    private static JsonNode json(HttpResponse<String> response) {
+        assertEquals(200, response.statusCode(), response.body());
+        try {
+            return TestServer.JSON.readTree(response.body());
+        } catch (Exception e) {
+            throw new AssertionError(response.body(), e);
+        }
+    }
+}
