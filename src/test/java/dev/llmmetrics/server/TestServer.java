@@ -42,6 +42,10 @@ final class TestServer implements AutoCloseable {
         return new TestServer(Map.of(), true);
     }
 
+    static TestServer startWithDemo(Map<String, String> settings) {
+        return new TestServer(settings, true);
+    }
+
     Main.Running running() {
         return running;
     }
