@@ -67,6 +67,68 @@ class ServerLoggingTest {
         }
     }
 
+    /**
+     * A first start, from sources without a jar: the launcher says it is building and how long that takes,
+     * Maven's progress shows, and nothing of it (or of the server after it) carries an escape code.
+     */
+    @Test
+    void theFirstStartSaysItIsBuildingShowsMavensProgressAndHoldsNoEscapeCodes(@TempDir Path dir) throws Exception {
+        Files.createDirectories(dir.resolve("bin"));
+        for (String file : List.of("bin/llm-metrics", "bin/find-java.sh", "pom.xml")) {
+            Files.copy(Path.of(file), dir.resolve(file));
+        }
+        copyTree(Path.of("src/main"), dir.resolve("src/main"));
+        ProcessBuilder launcher = new ProcessBuilder("bash", dir.resolve("bin/llm-metrics").toString()).redirectErrorStream(true);
+        launcher.environment().put("SERVER_PORT", "0");
+        launcher.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        Process process = launcher.start();
+        StringBuilder output = new StringBuilder();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try (var in = process.inputReader(StandardCharsets.UTF_8)) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    synchronized (output) {
+                        output.append(line).append('\n');
+                    }
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+        });
+        try {
+            Awaitility.await().atMost(Duration.ofMinutes(5)).until(() -> {
+                synchronized (output) {
+                    return output.indexOf("llm-metrics listening on http://") >= 0 || !process.isAlive();
+                }
+            });
+        } finally {
+            process.destroy();
+            assertTrue(process.waitFor(20, TimeUnit.SECONDS));
+            reader.join(Duration.ofSeconds(5));
+        }
+        String log;
+        synchronized (output) {
+            log = output.toString();
+        }
+        assertTrue(log.startsWith("Building llm-metrics (first run takes about a minute)"), log);
+        assertTrue(log.contains(":compile (default-compile)") && log.contains("[INFO] BUILD SUCCESS"), "Maven's progress:\n" + log);
+        assertFalse(log.contains("testCompile") && !log.contains("Not compiling test sources"), "the tests are not compiled:\n" + log);
+        assertTrue(log.contains("llm-metrics listening on http://"), log);
+        assertFalse(log.contains("\u001b"), "an escape code in the output:\n" + log);
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (var paths = Files.walk(from)) {
+            for (Path path : (Iterable<Path>) paths::iterator) {
+                Path target = to.resolve(from.relativize(path).toString());
+                if (Files.isDirectory(path)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(path, target);
+                }
+            }
+        }
+    }
+
     @Test
     void theLauncherPassesJavaOptsToJava(@TempDir Path dir) throws Exception {
         // The launcher and its helper in a copy of the project's layout, with a jar newer than the sources (so

@@ -79,7 +79,9 @@ class WebPageServingTest {
             assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), path);
             assertEquals("not_found", TestServer.json(response).get("error").asText(), path);
         }
-        assertEquals(404, server.post("/", "{}").statusCode());
+        HttpResponse<String> post = server.post("/", "{}");
+        assertEquals(405, post.statusCode(), "the page takes GET and HEAD only");
+        assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(""));
         assertEquals(200, server.get("/health").statusCode());
         assertTrue(server.get("/metrics").body().contains("llm_sessions_active"));
         assertEquals(200, server.get("/events/metrics/sessions").statusCode());
