@@ -176,7 +176,9 @@
   // ---- model tiles ----
 
   function renderModels(body) {
-    const models = body.models || [];
+    // Only models with traffic in the chosen window, or calls in flight now: the server lists every model it
+    // has seen since it started.
+    const models = (body.models || []).filter((m) => m.requests > 0 || m.in_flight > 0);
     el.modelsEmpty.hidden = models.length > 0;
     el.modelsCovered.textContent = body.covered_seconds > 0
       ? `Rates over the last ${Math.round(body.covered_seconds)} s (window ${Math.round(body.window_seconds)} s).`
@@ -221,18 +223,21 @@
     tokens: 'tokens', tools: 'tool-call requests', cost: 'cost',
   };
 
+  // By the column the user chose, ties (and missing values, last) by session id: rows keep their places from one
+  // poll to the next unless their figures change, whatever the sessions' recency.
   function sorted(sessions) {
     if (!state.sort) return sessions; // the server's order: most recently active first
     const { key, dir } = state.sort;
     const value = COLUMNS[key].value;
     const sign = dir === 'ascending' ? 1 : -1;
+    const byId = (a, b) => (a.s.session_id < b.s.session_id ? -1 : a.s.session_id > b.s.session_id ? 1 : 0);
     return sessions
-      .map((s, i) => ({ s, i, v: value(s) }))
+      .map((s) => ({ s, v: value(s) }))
       .sort((a, b) => {
-        if (a.v === null || a.v === undefined) return b.v === null || b.v === undefined ? a.i - b.i : 1;
+        if (a.v === null || a.v === undefined) return b.v === null || b.v === undefined ? byId(a, b) : 1;
         if (b.v === null || b.v === undefined) return -1;
         const c = typeof a.v === 'string' ? a.v.localeCompare(b.v) : a.v - b.v;
-        return c !== 0 ? sign * c : a.i - b.i;
+        return c !== 0 ? sign * c : byId(a, b);
       })
       .map((x) => x.s);
   }

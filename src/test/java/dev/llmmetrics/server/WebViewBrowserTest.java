@@ -340,6 +340,40 @@ class WebViewBrowserTest {
         assertTrue(driver.findElement(By.id("sessions-caption")).getText().startsWith("Sessions, most recently active first"));
     }
 
+    /**
+     * Rows sorted by a column keep their places across polls: ties go by session id, not by recency, so a tied
+     * session that becomes active again does not move. A model shows a tile while a call of it is in flight.
+     */
+    @Test
+    void sortedRowsKeepTheirPlacesAcrossPollsAndTiesGoBySessionId() {
+        try (TestServer server = TestServer.start()) {
+            for (String id : List.of("tie-c", "two-fail", "tie-a", "tie-b")) {
+                assertEquals(202, server.post("/events", session(id, 1, id.equals("two-fail") ? List.of("e1", "e2") : List.of("e1")))
+                        .statusCode());
+            }
+            assertEquals(202, server.post("/events",
+                    "{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"tie-a\",\"model\":\"slow-model\"}").statusCode());
+            openPage(server);
+            waiting().until(d -> rowCount() == 4);
+            driver.findElement(By.cssSelector("#sessions th[data-col=failures] button")).click();
+            List<String> expected = List.of("two-fail", "tie-a", "tie-b", "tie-c");
+            waiting().until(d -> expected.equals(rowIds()));
+
+            // tie-c becomes the most recently active session, its failures unchanged: it keeps its place.
+            assertEquals(202, server.post("/events", session("tie-c", 1, List.of())).statusCode());
+            waiting().until(d -> "3".equals(row("tie-c").get("requests")));
+            assertEquals(expected, rowIds());
+
+            waiting().until(d -> (Boolean) js("return [...document.querySelectorAll('#models li.tile')]"
+                    + ".some(t => t.dataset.model === 'slow-model' && t.textContent.includes('In flight'))"));
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> rowIds() {
+        return (List<String>) js("return [...document.querySelectorAll('#sessions tbody tr')].map(r => r.dataset.sessionId)");
+    }
+
     /** The failures column, read in one step (the table redraws live), is in order. */
     @SuppressWarnings("unchecked")
     private static void assertSorted(boolean ascending) {
