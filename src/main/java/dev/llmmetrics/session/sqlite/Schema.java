@@ -62,13 +62,15 @@ final class Schema {
 
     /**
      * What brings a file of each older layout to the next: index 0 takes layout 1 to 2, which added the
-     * requests without usage to the pairs and the provider, error type and HTTP status to the records.
+     * requests without usage to the pairs and the provider, error type and HTTP status to the records, and
+     * marks layout 1's failures (kept with zero tokens) as without usage, as failures are from layout 2 on.
      */
     private static final List<List<String>> UPGRADES = List.of(List.of(
             "ALTER TABLE pair ADD COLUMN no_usage_requests INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE record ADD COLUMN provider TEXT",
             "ALTER TABLE record ADD COLUMN error_type TEXT",
-            "ALTER TABLE record ADD COLUMN http_status INTEGER"));
+            "ALTER TABLE record ADD COLUMN http_status INTEGER",
+            "UPDATE record SET flags = flags | " + Writer.NO_USAGE + " WHERE flags & " + Writer.SUCCESS + " = 0"));
 
     /** What {@link #inspect} found at the path. */
     enum Found {

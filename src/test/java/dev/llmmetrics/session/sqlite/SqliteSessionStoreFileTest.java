@@ -243,14 +243,17 @@ class SqliteSessionStoreFileTest {
         Path file = dir.resolve("store.db");
         SqliteSessionStore store = open(file);
         store.record(completed("s", "priced", "e-1"));
+        store.record(LlmRequestFailed.builder("s", "priced").error("TimeoutException").durationMs(30L).build());
         SessionMetrics old = store.session("s").orElseThrow();
         store.close();
-        // Layout 1: the same tables without the columns layout 2 added.
+        // Layout 1: the same tables without the columns layout 2 added, and without its no-usage flag, which
+        // layout 1 did not have (its failures were kept with zero tokens).
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
             for (String column : List.of("pair DROP COLUMN no_usage_requests", "record DROP COLUMN provider",
                     "record DROP COLUMN error_type", "record DROP COLUMN http_status")) {
                 s.execute("ALTER TABLE " + column);
             }
+            s.execute("UPDATE record SET flags = flags & ~" + Writer.NO_USAGE);
             s.execute("PRAGMA user_version = 1");
         }
 
@@ -272,12 +275,13 @@ class SqliteSessionStoreFileTest {
         SessionMetrics reopened = open(file).session("s").orElseThrow();
         assertEquals(after, reopened);
         assertEquals(1, reopened.requestsWithoutUsage());
-        RequestRecord reported = reopened.requests().get(1);
+        assertFalse(reopened.requests().get(1).hasUsage(), "layout 1's failure");
+        RequestRecord reported = reopened.requests().get(2);
         assertFalse(reported.hasUsage());
         assertEquals(0.25, reported.costUsd());
         assertEquals(CostSource.PROVIDER, reported.costSource());
         assertEquals("openrouter", reported.provider());
-        RequestRecord failure = reopened.requests().get(2);
+        RequestRecord failure = reopened.requests().get(3);
         assertEquals(ErrorType.RATE_LIMIT, failure.errorType());
         assertEquals(429, failure.httpStatus());
         assertEquals("openai", failure.provider());
