@@ -53,6 +53,9 @@ MAX_ID_LENGTH = 256
 MAX_ERROR_LENGTH = 4096
 MAX_DURATION_MS = 86400000
 MAX_COUNT = 2147483647
+MAX_SCORE_VALUE = 1000000
+MAX_COMMENT_LENGTH = 1024
+_SCORE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}\Z")
 
 # Characters the server refuses in ids (Java's ISO control characters) and surrogate code points, which
 # cannot be encoded as valid UTF-8/UTF-16.
@@ -251,6 +254,10 @@ class Call:
     """
 
     __slots__ = ("_client", "session_id", "model", "correlation_id", "_start", "_first_token", "_done")
+
+    def score(self, name, value, comment=None):
+        """Publishes a score of this call (see :meth:`MetricsClient.score`); before or after it finished."""
+        return self._client.score(self.session_id, name, value, correlation_id=self.correlation_id, comment=comment)
 
     def __init__(self, client, session_id, model, correlation_id):
         self._client = client
@@ -646,6 +653,34 @@ class MetricsClient:
             tracked.fail(e)
             raise
         return AsyncTrackedStream(tracked, stream)
+
+    def score(self, session_id, name, value, correlation_id=None, comment=None):
+        """Publishes LLM_REQUEST_SCORED: ``name`` (a letter, then letters, digits, ``_ . : -``, at most 64) =
+        ``value`` (a number from 0 to 1000000, or ``True``/``False`` for 1/0) for the call ``correlation_id``
+        (``Call.correlation_id``) of ``session_id``, or for the session as a whole without it. It may come
+        before the call finished or long after. ``comment`` (why, in words) is cut to 1024 characters.
+        Returns whether it was queued; an invalid score is counted as invalid and dropped. Never raises."""
+        try:
+            session = _clean_id(session_id)
+            if isinstance(value, bool):
+                value = 1 if value else 0
+            valid_value = (isinstance(value, (int, float)) and math.isfinite(value)
+                           and 0 <= value <= MAX_SCORE_VALUE)
+            if session is None or not isinstance(name, str) or not _SCORE_NAME.match(name) or not valid_value:
+                self._count_many(published=1, invalid=1)
+                self._warn_once("invalid_score", "llm_metrics: an invalid score was dropped (session_id=%r, name=%r, "
+                                                 "value=%r)", session_id, name, value)
+                return False
+            event = {"type": "LLM_REQUEST_SCORED", "session_id": session, "name": name, "value": value}
+            correlation = _clean_id(correlation_id)
+            if correlation is not None:
+                event["correlation_id"] = correlation
+            if comment is not None:
+                event["comment"] = _clean_text(comment, MAX_COMMENT_LENGTH)
+            return self.publish(event)
+        except Exception:
+            self._internal_error("score")
+            return False
 
     # ------------------------------------------------------------------ publishing
 

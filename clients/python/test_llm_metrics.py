@@ -489,6 +489,33 @@ def test_generic_events_and_an_invalid_event_in_a_batch(make_client):
     assert s["total_requests"] == 1 and s["total_prompt_tokens"] == 3
 
 
+def test_scores_arrive_before_and_after_their_call_and_for_the_session(make_client):
+    client = make_client()
+    sid = new_session("score")
+    call = client.start(sid, "gpt-4o", messages=[{"role": "user"}])
+    assert call.score("guardrail", True, comment="no PII\nfound")  # before the call finished
+    call.complete(dict_response(10, 5))
+    assert call.score("helpfulness", 0.5)
+    assert client.score(sid, "helpfulness", 1, correlation_id=call.correlation_id)
+    assert client.score(sid, "session_rating", 4)
+    assert client.score(sid, "not a name", 1) is False
+    assert client.score(sid, "grade", -1) is False
+    assert client.score(sid, "grade", float("nan")) is False
+    assert client.score(None, "grade", 1) is False
+    assert client.flush(5)
+    stats = client.stats()
+    assert stats["invalid"] == 4 and stats["rejected"] == 0
+    assert_accounted(stats)
+    s = session(sid)
+    assert s["total_requests"] == 1
+    scores = s["requests"][0]["scores"]
+    assert [(x["name"], x["value"]) for x in scores] == [("guardrail", 1.0), ("helpfulness", 0.5), ("helpfulness", 1.0)]
+    assert scores[0]["comment"] == "no PII\nfound"
+    summary = {x["name"]: x for x in s["scores"]}
+    assert summary["helpfulness"]["count"] == 2 and summary["helpfulness"]["mean"] == 0.75
+    assert summary["session_rating"] == {"name": "session_rating", "count": 1, "mean": 4.0, "min": 4.0, "max": 4.0}
+
+
 # ---------------------------------------------------------------------------------------------- the server down
 
 def test_server_down_10000_calls_cost_the_caller_nothing(make_client):

@@ -4,6 +4,7 @@ import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventTypes;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.Subscription;
 import dev.llmmetrics.meter.LlmMeterBinder;
 import dev.llmmetrics.session.InMemorySessionStore;
@@ -72,7 +73,7 @@ public final class LlmMetrics implements AutoCloseable {
         meters.bindTo(builder.registry);
         List<Subscription> subscribed = new java.util.ArrayList<>();
         for (String type : List.of(EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
-                EventTypes.LLM_REQUEST_FAILED)) {
+                EventTypes.LLM_REQUEST_FAILED, EventTypes.LLM_REQUEST_SCORED)) {
             subscribed.add(bus.subscribe(type, meters));
         }
         this.subscriptions = List.copyOf(subscribed);
@@ -111,6 +112,32 @@ public final class LlmMetrics implements AutoCloseable {
     /** This process's per-session figures, which the per-session series read. */
     public SessionFigures sessionFigures() {
         return figures;
+    }
+
+    /**
+     * Publishes a score of a call or a session, such as a user's feedback or a judge's grade: the store ties it
+     * to the call's record by its correlation id, the meters count it under the call's model.
+     *
+     * <pre>{@code
+     * metrics.score(LlmRequestScored.builder(sessionId, "helpfulness", 0.8).correlationId(call.correlationId())
+     *         .comment("judge: cites the right document").build());
+     * }</pre>
+     *
+     * @return whether it was recorded, {@code false} for a repeat of a recorded event id
+     * @throws dev.llmmetrics.event.RecordingFailedException when the store could not record it
+     */
+    public boolean score(LlmRequestScored score) {
+        return bus.publish(score);
+    }
+
+    /**
+     * Publishes the score {@code name} = {@code value} of the call {@code correlationId} of a session, or of
+     * the session as a whole when {@code correlationId} is {@code null}; see {@link #score(LlmRequestScored)}.
+     *
+     * @throws dev.llmmetrics.event.InvalidEventException when a value is not valid
+     */
+    public boolean score(String sessionId, @Nullable String correlationId, String name, double value) {
+        return score(LlmRequestScored.builder(sessionId, name, value).correlationId(correlationId).build());
     }
 
     /** The per-model meters. */

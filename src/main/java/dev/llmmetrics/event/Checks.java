@@ -1,6 +1,7 @@
 package dev.llmmetrics.event;
 
 import java.time.Instant;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -62,6 +63,26 @@ final class Checks {
             }
         }
         return value;
+    }
+
+    /**
+     * An unmodifiable copy of an event's attributes, {@code null} meaning none: at most
+     * {@link Event#MAX_ATTRIBUTES} entries, each key an id ({@link #id}), each value a text of at most
+     * {@link Event#MAX_ATTRIBUTE_LENGTH} characters.
+     */
+    static Map<String, String> attributes(@Nullable Map<String, String> attributes) {
+        if (attributes == null || attributes.isEmpty()) {
+            return Map.of();
+        }
+        if (attributes.size() > Event.MAX_ATTRIBUTES) {
+            throw invalid("attributes", "must hold at most " + Event.MAX_ATTRIBUTES + " entries, held "
+                    + attributes.size());
+        }
+        attributes.forEach((k, v) -> {
+            id("attributes", " key", k);
+            text("attributes", "." + k, v, Event.MAX_ATTRIBUTE_LENGTH, true);
+        });
+        return Map.copyOf(attributes);
     }
 
     /** {@code value}, which a builder requires to have been set. */

@@ -9,13 +9,23 @@ import org.jspecify.annotations.Nullable;
  * <p>Every event has an upper-snake {@linkplain #type() type name}, the session it belongs to, an
  * optional correlation id that ties the events of one LLM call together, and a UTC timestamp.
  */
-public sealed interface Event permits LlmRequestStarted, LlmRequestCompleted, LlmRequestFailed, GenericEvent {
+public sealed interface Event permits LlmRequestStarted, LlmRequestCompleted, LlmRequestFailed,
+        LlmRequestScored, GenericEvent {
 
     /**
      * The longest session id, model name and correlation id accepted. Ids must also be free of control
      * characters and valid Unicode.
      */
     int MAX_ID_LENGTH = 256;
+
+    /**
+     * The most attributes one event may carry. Attributes are free-form strings kept with the event (a generic
+     * event's, a request's record); they never become metric labels.
+     */
+    int MAX_ATTRIBUTES = 64;
+
+    /** The longest attribute value accepted; attribute keys follow the rules of ids. */
+    int MAX_ATTRIBUTE_LENGTH = 1024;
 
     /**
      * The longest duration accepted, in milliseconds: one day. An LLM call that took longer is a clock

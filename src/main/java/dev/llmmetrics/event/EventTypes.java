@@ -13,6 +13,9 @@ public final class EventTypes {
     /** Published when an LLM call ended in an error. */
     public static final String LLM_REQUEST_FAILED = "LLM_REQUEST_FAILED";
 
+    /** Published when a call, or a session, was graded: a user's thumbs up, a judge's grade, a guardrail's verdict. */
+    public static final String LLM_REQUEST_SCORED = "LLM_REQUEST_SCORED";
+
     /** The longest type name accepted. */
     public static final int MAX_TYPE_LENGTH = 64;
 
@@ -21,9 +24,10 @@ public final class EventTypes {
     private EventTypes() {
     }
 
-    /** Whether {@code type} is one of the three LLM request event types. */
+    /** Whether {@code type} is one of the four LLM request event types, which have records of their own. */
     public static boolean isLlmRequestType(@Nullable String type) {
-        return LLM_REQUEST_STARTED.equals(type) || LLM_REQUEST_COMPLETED.equals(type) || LLM_REQUEST_FAILED.equals(type);
+        return LLM_REQUEST_STARTED.equals(type) || LLM_REQUEST_COMPLETED.equals(type) || LLM_REQUEST_FAILED.equals(type)
+                || LLM_REQUEST_SCORED.equals(type);
     }
 
     /** Whether {@code type} is a well-formed upper-snake type name of at most {@value #MAX_TYPE_LENGTH} characters. */

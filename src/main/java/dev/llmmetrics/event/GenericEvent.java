@@ -13,16 +13,11 @@ import org.jspecify.annotations.Nullable;
  * @param sessionId     the session the event belongs to; {@code null} when none
  * @param correlationId ties related events together; {@code null} when none
  * @param timestamp     when it happened, years 1 to 9999
- * @param attributes    free-form string attributes; an unmodifiable copy
+ * @param attributes    free-form string attributes, at most {@link Event#MAX_ATTRIBUTES}; an unmodifiable copy
  * @param eventId       the producer's id of this event, for idempotent retries; {@code null} when none
  */
 public record GenericEvent(String type, @Nullable String sessionId, @Nullable String correlationId, Instant timestamp,
                            Map<String, String> attributes, @Nullable String eventId) implements Event {
-
-    /** The most attributes one event may carry. */
-    public static final int MAX_ATTRIBUTES = 64;
-    /** The longest attribute value accepted. */
-    public static final int MAX_ATTRIBUTE_LENGTH = 1024;
 
     /**
      * Validates every field; see the class description. A {@code null} timestamp means now (UTC), and
@@ -36,25 +31,14 @@ public record GenericEvent(String type, @Nullable String sessionId, @Nullable St
             throw Checks.invalid("type", "must be an upper-snake name of at most "
                     + EventTypes.MAX_TYPE_LENGTH + " characters such as AGENT_STARTED");
         }
-        if (EventTypes.isLlmRequestType(type)) {
+        if (EventTypes.isLlmRequestType(type)) { // the four types with records of their own
             throw Checks.invalid("type", type + " has its own event record; use it instead of GenericEvent");
         }
         this.type = type;
         this.sessionId = Checks.optionalId("sessionId", sessionId);
         this.correlationId = Checks.optionalId("correlationId", correlationId);
         this.timestamp = Checks.timestamp(timestamp);
-        if (attributes == null) {
-            this.attributes = Map.of();
-        } else {
-            if (attributes.size() > MAX_ATTRIBUTES) {
-                throw Checks.invalid("attributes", "must hold at most " + MAX_ATTRIBUTES + " entries");
-            }
-            attributes.forEach((k, v) -> {
-                Checks.id("attributes", " key", k);
-                Checks.text("attributes", "." + k, v, MAX_ATTRIBUTE_LENGTH, true);
-            });
-            this.attributes = Map.copyOf(attributes);
-        }
+        this.attributes = Checks.attributes(attributes);
         this.eventId = Checks.optionalId("eventId", eventId);
     }
 

@@ -1,6 +1,7 @@
 package dev.llmmetrics.event;
 
 import java.time.Instant;
+import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -44,17 +45,21 @@ import org.jspecify.annotations.Nullable;
  * @param cacheWriteTokens   of the prompt tokens, those the provider wrote to its prompt cache (billed at the
  *                           cache-write price, as Anthropic does); with {@code cachedTokens} at most
  *                           {@code promptTokens}, 0 when not reported
+ * @param attributes         free-form string attributes of the call (a feature, a prompt version, a user tier …),
+ *                           at most {@link Event#MAX_ATTRIBUTES}; kept with the request's record, never a metric
+ *                           label; an unmodifiable copy
  */
 public record LlmRequestCompleted(String sessionId, String model, long durationMs, @Nullable Integer promptTokens,
                                   @Nullable Integer completionTokens, @Nullable Integer totalTokens,
                                   boolean hasToolCalls, @Nullable String correlationId, Instant timestamp,
                                   int cachedTokens, int reasoningTokens, @Nullable Long timeToFirstTokenMs,
                                   @Nullable String eventId, @Nullable String provider, @Nullable Double costUsd,
-                                  @Nullable String responseModel, int cacheWriteTokens)
+                                  @Nullable String responseModel, int cacheWriteTokens, Map<String, String> attributes)
         implements Event {
 
     /**
-     * Validates every field; see the class description. A {@code null} timestamp means now (UTC).
+     * Validates every field; see the class description. A {@code null} timestamp means now (UTC), and
+     * {@code null} attributes none.
      *
      * @throws InvalidEventException naming the first field that is not valid
      */
@@ -63,7 +68,8 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
                                boolean hasToolCalls, @Nullable String correlationId, @Nullable Instant timestamp,
                                int cachedTokens, int reasoningTokens, @Nullable Long timeToFirstTokenMs,
                                @Nullable String eventId, @Nullable String provider, @Nullable Double costUsd,
-                               @Nullable String responseModel, int cacheWriteTokens) {
+                               @Nullable String responseModel, int cacheWriteTokens,
+                               @Nullable Map<String, String> attributes) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.durationMs = Checks.durationMs("durationMs", durationMs);
@@ -93,6 +99,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         Checks.partOf("cacheWriteTokens", cacheWriteTokens, "promptTokens - cachedTokens",
                 (usage ? promptTokens : 0) - (long) cachedTokens);
         this.cacheWriteTokens = cacheWriteTokens;
+        this.attributes = Checks.attributes(attributes);
     }
 
     /**
@@ -145,6 +152,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         private @Nullable Double costUsd;
         private @Nullable String responseModel;
         private int cacheWriteTokens;
+        private @Nullable Map<String, String> attributes;
 
         private Builder(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -248,6 +256,14 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
         }
 
         /**
+         * Free-form string attributes of the call, at most {@link Event#MAX_ATTRIBUTES}; none unless set.
+         */
+        public Builder attributes(@Nullable Map<String, String> attributes) {
+            this.attributes = attributes;
+            return this;
+        }
+
+        /**
          * The event.
          *
          * @throws InvalidEventException naming the first field that is not valid, {@code totalTokens} when it
@@ -260,7 +276,7 @@ public record LlmRequestCompleted(String sessionId, String model, long durationM
             Integer total = usage ? (totalTokens != null ? totalTokens : sum(prompt, completion)) : null;
             return new LlmRequestCompleted(sessionId, model, durationMs, prompt, completion, total, hasToolCalls,
                     correlationId, timestamp, cachedTokens, reasoningTokens, timeToFirstTokenMs, eventId, provider,
-                    costUsd, responseModel, cacheWriteTokens);
+                    costUsd, responseModel, cacheWriteTokens, attributes);
         }
 
         private static int sum(int promptTokens, int completionTokens) {

@@ -1,6 +1,7 @@
 package dev.llmmetrics.event;
 
 import java.time.Instant;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -28,23 +29,29 @@ import org.jspecify.annotations.Nullable;
  *                      (a timeout, a refused connection) or it is not known
  * @param provider      who serves the model, as the GenAI conventions name providers ({@code openai},
  *                      {@code anthropic}, {@code aws.bedrock}); {@code null} when the producer does not say
+ * @param attributes    free-form string attributes of the call (a feature, a prompt version, a user tier …), at
+ *                      most {@link Event#MAX_ATTRIBUTES}; kept with the request's record, never a metric label;
+ *                      an unmodifiable copy
  */
 public record LlmRequestFailed(String sessionId, String model, String error, @Nullable String correlationId,
                                Instant timestamp, @Nullable Long durationMs, @Nullable String eventId,
-                               @Nullable ErrorType errorType, @Nullable Integer httpStatus, @Nullable String provider)
+                               @Nullable ErrorType errorType, @Nullable Integer httpStatus, @Nullable String provider,
+                               Map<String, String> attributes)
         implements Event {
 
     /** The longest error text accepted. */
     public static final int MAX_ERROR_LENGTH = 4096;
 
     /**
-     * Validates every field; see the class description. A {@code null} timestamp means now (UTC).
+     * Validates every field; see the class description. A {@code null} timestamp means now (UTC), and
+     * {@code null} attributes none.
      *
      * @throws InvalidEventException naming the first field that is not valid
      */
     public LlmRequestFailed(String sessionId, String model, String error, @Nullable String correlationId,
                             @Nullable Instant timestamp, @Nullable Long durationMs, @Nullable String eventId,
-                            @Nullable ErrorType errorType, @Nullable Integer httpStatus, @Nullable String provider) {
+                            @Nullable ErrorType errorType, @Nullable Integer httpStatus, @Nullable String provider,
+                            @Nullable Map<String, String> attributes) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.error = Checks.text("error", error, MAX_ERROR_LENGTH, true);
@@ -58,6 +65,7 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
         this.httpStatus = Checks.httpStatus(httpStatus);
         this.errorType = errorType == null && httpStatus != null ? ErrorType.ofHttpStatus(httpStatus) : errorType;
         this.provider = Checks.provider(provider);
+        this.attributes = Checks.attributes(attributes);
     }
 
     /**
@@ -96,6 +104,7 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
         private @Nullable ErrorType errorType;
         private @Nullable Integer httpStatus;
         private @Nullable String provider;
+        private @Nullable Map<String, String> attributes;
 
         private Builder(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -154,13 +163,21 @@ public record LlmRequestFailed(String sessionId, String model, String error, @Nu
         }
 
         /**
+         * Free-form string attributes of the call, at most {@link Event#MAX_ATTRIBUTES}; none unless set.
+         */
+        public Builder attributes(@Nullable Map<String, String> attributes) {
+            this.attributes = attributes;
+            return this;
+        }
+
+        /**
          * The event.
          *
          * @throws InvalidEventException naming the first field that is not valid, {@code error} when it was not set
          */
         public LlmRequestFailed build() {
             return new LlmRequestFailed(sessionId, model, Checks.present("error", error), correlationId, timestamp,
-                    durationMs, eventId, errorType, httpStatus, provider);
+                    durationMs, eventId, errorType, httpStatus, provider, attributes);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.llmmetrics.event;
 
 import java.time.Instant;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -20,20 +21,24 @@ import org.jspecify.annotations.Nullable;
  * @param eventId       the producer's id of this event, for idempotent retries; {@code null} when none
  * @param provider      who serves the model, as the GenAI conventions name providers ({@code openai},
  *                      {@code anthropic}, {@code aws.bedrock}); {@code null} when the producer does not say
+ * @param attributes    free-form string attributes of the call (a feature, a prompt version, a user tier …), at
+ *                      most {@link Event#MAX_ATTRIBUTES}; kept with the request's record, never a metric label;
+ *                      an unmodifiable copy
  */
 public record LlmRequestStarted(String sessionId, String model, int messagesCount, int toolsCount,
                                 @Nullable String correlationId, Instant timestamp, @Nullable String eventId,
-                                @Nullable String provider)
+                                @Nullable String provider, Map<String, String> attributes)
         implements Event {
 
     /**
-     * Validates every field; see the class description. A {@code null} timestamp means now (UTC).
+     * Validates every field; see the class description. A {@code null} timestamp means now (UTC), and
+     * {@code null} attributes none.
      *
      * @throws InvalidEventException naming the first field that is not valid
      */
     public LlmRequestStarted(String sessionId, String model, int messagesCount, int toolsCount,
                              @Nullable String correlationId, @Nullable Instant timestamp, @Nullable String eventId,
-                             @Nullable String provider) {
+                             @Nullable String provider, @Nullable Map<String, String> attributes) {
         this.sessionId = Checks.id("sessionId", sessionId);
         this.model = Checks.id("model", model);
         this.messagesCount = Checks.nonNegative("messagesCount", messagesCount);
@@ -42,6 +47,7 @@ public record LlmRequestStarted(String sessionId, String model, int messagesCoun
         this.timestamp = Checks.timestamp(timestamp);
         this.eventId = Checks.optionalId("eventId", eventId);
         this.provider = Checks.provider(provider);
+        this.attributes = Checks.attributes(attributes);
     }
 
     /**
@@ -67,6 +73,7 @@ public record LlmRequestStarted(String sessionId, String model, int messagesCoun
         private @Nullable Instant timestamp;
         private @Nullable String eventId;
         private @Nullable String provider;
+        private @Nullable Map<String, String> attributes;
 
         private Builder(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -110,13 +117,21 @@ public record LlmRequestStarted(String sessionId, String model, int messagesCoun
         }
 
         /**
+         * Free-form string attributes of the call, at most {@link Event#MAX_ATTRIBUTES}; none unless set.
+         */
+        public Builder attributes(@Nullable Map<String, String> attributes) {
+            this.attributes = attributes;
+            return this;
+        }
+
+        /**
          * The event.
          *
          * @throws InvalidEventException naming the first field that is not valid
          */
         public LlmRequestStarted build() {
             return new LlmRequestStarted(sessionId, model, messagesCount, toolsCount, correlationId, timestamp, eventId,
-                    provider);
+                    provider, attributes);
         }
     }
 }

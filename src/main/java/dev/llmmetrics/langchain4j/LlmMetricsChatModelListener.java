@@ -18,6 +18,7 @@ import dev.llmmetrics.track.LlmCall;
 import dev.llmmetrics.track.Usage;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -58,7 +59,10 @@ import org.jspecify.annotations.Nullable;
  * three events of a call name the same model. The provider is the model's {@link ModelProvider} by the
  * name the GenAI conventions give it ({@link #providerName(ModelProvider)}). Messages are the request's messages; tools are the
  * attribute {@link #TOOLS_COUNT} when it is a non-negative number, else the request's tool
- * specifications. The usage is read from the response by the {@linkplain Builder#usageMapper usage
+ * specifications. The call's attributes are the map under {@link #ATTRIBUTES}, and its correlation id the
+ * attribute {@link #CORRELATION_ID} when given:
+ * {@code ChatRequestOptions.builder().addListenerAttribute(ATTRIBUTES, Map.of("feature", "search"))
+ * .addListenerAttribute(CORRELATION_ID, answerId)}. The usage is read from the response by the {@linkplain Builder#usageMapper usage
  * mapper}, by default {@link #defaultUsage(ChatResponse)}. A failure carries the error's class and
  * message, and the error type and HTTP status {@link Failure#of(Throwable)} reads from LangChain4j's
  * exceptions ({@code RateLimitException}, {@code TimeoutException}, {@code HttpException} and the others). The events of one call share a correlation id; the call's state travels in the listener
@@ -81,6 +85,21 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
      * (by default the request's tool specifications are counted).
      */
     public static final String TOOLS_COUNT = "llm-metrics.tools-count";
+
+    /**
+     * Listener attribute key whose value, a {@link Map}, gives the call's attributes (a feature, a prompt
+     * version …): each entry's key and value as their {@code toString()}, kept with the call's record, never
+     * a metric label. Past the events' bounds ({@link dev.llmmetrics.event.Event#MAX_ATTRIBUTES} entries,
+     * values of {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTE_LENGTH} characters) the call is recorded
+     * without them, and a warning says why.
+     */
+    public static final String ATTRIBUTES = "llm-metrics.attributes";
+
+    /**
+     * Listener attribute key whose value, as its {@code toString()}, is the correlation id of the call's events
+     * (by default a new random one): the id a later score of the call names.
+     */
+    public static final String CORRELATION_ID = "llm-metrics.correlation-id";
 
     /** The session id of a call with no session attribute, no bound session and no fallback of its own. */
     public static final String DEFAULT_SESSION_ID = "default";
@@ -222,16 +241,29 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
             ChatRequest request = context.chatRequest();
             String sessionId = sessionId(context.attributes());
             String model = model(request, context.modelProvider());
+            CallTracker.Call described = tracker.call(sessionId, model)
+                    .messages(size(request.messages()))
+                    .tools(toolsCount(context.attributes(), request))
+                    .provider(providerName(context.modelProvider()));
+            if (context.attributes().get(CORRELATION_ID) instanceof Object id) {
+                described.correlationId(id.toString());
+            }
+            Map<String, String> attributes = attributes(context.attributes());
             InFlightCall call;
             try {
-                call = tracker.call(sessionId, model)
-                        .messages(size(request.messages()))
-                        .tools(toolsCount(context.attributes(), request))
-                        .provider(providerName(context.modelProvider()))
-                        .start();
+                call = described.attributes(attributes).start();
             } catch (InvalidEventException refused) {
-                LOG.log(Level.WARNING, "Not recording a LangChain4j chat call: " + refused.getMessage());
-                return;
+                if (!"attributes".equals(refused.field())) {
+                    LOG.log(Level.WARNING, "Not recording a LangChain4j chat call: " + refused.getMessage());
+                    return;
+                }
+                LOG.log(Level.WARNING, "Recording a LangChain4j chat call without its attributes: " + refused.getMessage());
+                try {
+                    call = described.attributes(Map.of()).start();
+                } catch (InvalidEventException stillRefused) {
+                    LOG.log(Level.WARNING, "Not recording a LangChain4j chat call: " + stillRefused.getMessage());
+                    return;
+                }
             }
             context.attributes().put(callKey, call);
             if (context.attributes().get(TimedStreamingChatModel.FirstChunk.KEY)
@@ -276,6 +308,20 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
 
     private @Nullable InFlightCall takeCall(Map<Object, Object> attributes) {
         return attributes.remove(callKey) instanceof InFlightCall call ? call : null;
+    }
+
+    /** The entries of the map under {@link #ATTRIBUTES}, as strings; none when there is no such map. */
+    private static Map<String, String> attributes(Map<Object, Object> listenerAttributes) {
+        if (!(listenerAttributes.get(ATTRIBUTES) instanceof Map<?, ?> given) || given.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> attributes = new LinkedHashMap<>();
+        given.forEach((k, v) -> {
+            if (k != null && v != null) {
+                attributes.put(k.toString(), v.toString());
+            }
+        });
+        return attributes;
     }
 
     private String sessionId(Map<Object, Object> attributes) {

@@ -11,6 +11,7 @@ import dev.llmmetrics.event.EventListener;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.SessionStore;
@@ -30,7 +31,8 @@ import org.jspecify.annotations.Nullable;
  * the three LLM event types. Per model label it keeps counters, a latency histogram, token histograms,
  * message and tool summaries and an in-flight gauge, and from their first use a cost counter, an unpriced
  * requests counter, cached and reasoning token counters and the streaming histograms; optionally the
- * OpenTelemetry GenAI instruments too. Meters are never removed. It also binds the session store's gauge
+ * OpenTelemetry GenAI instruments too. Of LLM_REQUEST_SCORED events it keeps a score histogram per model label
+ * and score name. Meters are never removed. It also binds the session store's gauge
  * and eviction counters, which it reads from the store at scrape time.
  *
  * <p>Meters count only the events this process received, so that Prometheus sums them right across
@@ -48,6 +50,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
     /** The meters of the {@link ModelCatalog#OTHER_LABEL} label, made on first use. */
     private volatile @Nullable ModelMeters other;
     private volatile @Nullable MeterRegistry registry;
+    private volatile @Nullable ScoreMeters scores;
 
     private LlmMeterBinder(Builder builder) {
         this.catalog = Objects.requireNonNull(builder.catalog, "catalog");
@@ -75,6 +78,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
                     .tag(TAG_REASON, reason.label())
                     .register(registry);
         }
+        this.scores = new ScoreMeters(registry);
         this.registry = registry;
     }
 
@@ -87,10 +91,25 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
                 meters(model).completed(e, model);
             }
             case LlmRequestFailed e -> meters(catalog.model(e.model())).failed(e);
+            case LlmRequestScored e -> scored(e);
             case GenericEvent e -> {
                 // Counted by the bus; it carries no LLM request data.
             }
         }
+    }
+
+    /**
+     * Records a score under the model of its request, as the store holds it; {@link MeterNames#UNKNOWN_MODEL}
+     * when the store holds no record of that correlation id.
+     */
+    private void scored(LlmRequestScored e) {
+        ScoreMeters meters = scores;
+        if (meters == null) {
+            throw new IllegalStateException("bindTo(MeterRegistry) must be called before events arrive");
+        }
+        String model = e.correlationId() == null ? null
+                : store.requestModel(e.sessionId(), e.correlationId()).orElse(null);
+        meters.record(model == null ? MeterNames.UNKNOWN_MODEL : catalog.model(model).label(), e.name(), e.value());
     }
 
     /** Totals per model label, read from the meters, in label order. */

@@ -23,6 +23,8 @@ public final class MeterNames {
     public static final String TIME_TO_FIRST_TOKEN = "llm.time.to.first.token";
     public static final String TIME_PER_OUTPUT_TOKEN = "llm.time.per.output.token";
 
+    public static final String SCORE = "llm.score";
+
     public static final String SESSIONS_ACTIVE = "llm.sessions.active";
     public static final String SESSIONS_EVICTED = "llm.sessions.evicted";
 
@@ -32,6 +34,7 @@ public final class MeterNames {
     public static final String TAG_TYPE = "type";
     public static final String TAG_REASON = "reason";
     public static final String TAG_ERROR_TYPE = "error_type";
+    public static final String TAG_NAME = "name";
 
     public static final String OUTCOME_SUCCESS = "success";
     public static final String OUTCOME_FAILURE = "failure";
@@ -44,6 +47,19 @@ public final class MeterNames {
 
     /** The model label of per-model meters once the bound on distinct models is reached. */
     public static final String OTHER_MODEL = ModelCatalog.OTHER_LABEL;
+
+    /**
+     * The model label of a score whose request the store did not hold when the score came: a score of a whole
+     * session, one that came before its request finished, or one whose request's record was no longer kept.
+     */
+    public static final String UNKNOWN_MODEL = "_unknown";
+
+    /**
+     * Score buckets: 1, 2, 3, 4, 5 and 10, for ratings on scales of 1 to 5 or 10. Micrometer counts a value in
+     * the bucket of its ceiling, so only whole-number boundaries count exactly; grades from 0 to 1 and yes/no
+     * verdicts (1 or 0) are read by their mean, {@code _sum / _count}.
+     */
+    static final double[] SCORE_BUCKETS = {1, 2, 3, 4, 5, 10};
 
     /**
      * Latency buckets: the OpenTelemetry GenAI advisory boundaries for

@@ -3,6 +3,7 @@ package dev.llmmetrics.prometheus;
 import static dev.llmmetrics.meter.MeterNames.OUTCOME_FAILURE;
 import static dev.llmmetrics.meter.MeterNames.OUTCOME_SUCCESS;
 import static dev.llmmetrics.meter.MeterNames.TAG_MODEL;
+import static dev.llmmetrics.meter.MeterNames.TAG_NAME;
 import static dev.llmmetrics.meter.MeterNames.TAG_OUTCOME;
 import static dev.llmmetrics.meter.MeterNames.TAG_SESSION;
 import static dev.llmmetrics.meter.MeterNames.TAG_TYPE;
@@ -12,7 +13,9 @@ import static dev.llmmetrics.meter.MeterNames.TYPE_PROMPT;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.session.PairFigures;
+import dev.llmmetrics.session.ScoreSummary;
 import dev.llmmetrics.session.SessionFigures;
+import dev.llmmetrics.session.SessionScores;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.model.registry.MultiCollector;
@@ -40,7 +43,9 @@ import java.util.function.Predicate;
 /**
  * The per-session series ({@code llm_session_*}, labelled by model and session) for a Prometheus registry,
  * read at scrape time from this process's {@link SessionFigures}: the most recently active sessions, at most
- * {@code maxSessions} of them and {@code maxPairs} (session, model) pairs, each with a series per model it used. A session that drops out of that set and comes back
+ * {@code maxSessions} of them and {@code maxPairs} (session, model) pairs, each with a series per model it used,
+ * and a score summary per score name it received (at most {@code SessionStore.MAX_SCORE_NAMES} and
+ * {@code _other}). A session that drops out of that set and comes back
  * resumes from its true totals, which Prometheus reads as a continued counter.
  *
  * <p>One rendering per exposition format: the Prometheus and OpenMetrics text formats through
@@ -57,10 +62,11 @@ public final class SessionSeries implements MultiCollector {
     static final String TOOL_CALL_REQUESTS = "llm_session_tool_call_requests";
     static final String COST = "llm_session_cost_usd";
     static final String MAX = "_max";
+    static final String SCORE = "llm_session_score";
     static final String METERED = "llm_sessions_metered";
     /** The families this writes, as a registry scrape's name filter sees them. */
     static final Set<String> NAMES = Set.of(METERED, REQUESTS, DURATION, DURATION + MAX, TOKENS, TOKENS + MAX,
-            TOOL_CALL_REQUESTS, COST);
+            TOOL_CALL_REQUESTS, COST, SCORE);
 
     private static final String METERED_HELP = "Sessions with per-session series on this scrape";
     private static final String REQUESTS_HELP = "LLM requests finished by a session, by model and outcome";
@@ -70,6 +76,8 @@ public final class SessionSeries implements MultiCollector {
             "Completed LLM requests of a session whose response asked for tool calls, by model";
     private static final String COST_HELP = "What the completed LLM requests of a session cost in US dollars by the "
             + "price table, by model; absent for models without a price";
+    private static final String SCORE_HELP = "Scores a session received, by score name: _sum / _count is the "
+            + "session's mean score";
     private static final double MILLIS_PER_SECOND = 1e3;
 
 
@@ -117,6 +125,17 @@ public final class SessionSeries implements MultiCollector {
         return NAMES.contains(prometheusName);
     }
 
+    /** The sessions {@code pairs} cover, in their order: the pairs of one session are adjacent. */
+    private static List<String> sessionIds(List<PairFigures> pairs) {
+        List<String> ids = new ArrayList<>();
+        for (PairFigures pair : pairs) {
+            if (ids.isEmpty() || !ids.getLast().equals(pair.sessionId())) {
+                ids.add(pair.sessionId());
+            }
+        }
+        return ids;
+    }
+
     /** How many sessions {@code pairs} cover: the pairs of one session are adjacent. */
     private static int sessions(List<PairFigures> pairs) {
         int sessions = 0;
@@ -140,6 +159,13 @@ public final class SessionSeries implements MultiCollector {
         List<CounterDataPointSnapshot> toolCalls = new ArrayList<>();
         List<CounterDataPointSnapshot> costs = new ArrayList<>();
         List<PairFigures> pairs = figures.mostRecentPairs(maxSessions, maxPairs);
+        List<SummaryDataPointSnapshot> scores = new ArrayList<>();
+        for (SessionScores session : figures.scores(sessionIds(pairs))) {
+            for (ScoreSummary score : session.scores()) {
+                scores.add(summary(Labels.of(TAG_NAME, score.name(), TAG_SESSION, session.sessionId()), score.count(),
+                        score.sum()));
+            }
+        }
         for (PairFigures f : pairs) {
             Labels labels = Labels.of(TAG_MODEL, f.model(), TAG_SESSION, f.sessionId());
             requests.add(counter(labels.add(TAG_OUTCOME, OUTCOME_SUCCESS), f.successes()));
@@ -177,6 +203,9 @@ public final class SessionSeries implements MultiCollector {
         }
         if (!costs.isEmpty()) {
             families.add(new CounterSnapshot(metadata(COST, COST_HELP), costs));
+        }
+        if (!scores.isEmpty()) {
+            families.add(new SummarySnapshot(metadata(SCORE, SCORE_HELP), scores));
         }
         return new MetricSnapshots(families);
     }
@@ -271,6 +300,19 @@ public final class SessionSeries implements MultiCollector {
                 text.sample(COST, "_total", models[i], null, sessionIds[i], null).number(ModelPrice.usd(f.costPicoUsd()));
             }
         }
+        header = false;
+        for (SessionScores session : figures.scores(sessionIds(pairs))) {
+            byte[] sessionLabel = text.labelBytes(TAG_SESSION, session.sessionId());
+            for (ScoreSummary score : session.scores()) {
+                if (!header) {
+                    text.header(SCORE, "summary", SCORE_HELP);
+                    header = true;
+                }
+                byte[] name = text.labelBytes(TAG_NAME, score.name());
+                text.sample(SCORE, "_count", name, sessionLabel).count(score.count());
+                text.sample(SCORE, "_sum", name, sessionLabel).number(score.sum());
+            }
+        }
         text.flush();
     }
 
@@ -336,6 +378,19 @@ public final class SessionSeries implements MultiCollector {
                 write(',');
                 write(type);
             }
+            write('}');
+            write(' ');
+            return this;
+        }
+
+        /** Starts a sample line of a score up to its value: its labels are name, then session. */
+        TextOut sample(String family, String suffix, byte[] name, byte[] session) throws IOException {
+            writeAscii(family);
+            writeAscii(suffix);
+            write('{');
+            write(name);
+            write(',');
+            write(session);
             write('}');
             write(' ');
             return this;

@@ -3,6 +3,7 @@ package dev.llmmetrics.server;
 import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.GenericEvent;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.track.CallTracker;
 import dev.llmmetrics.track.Failure;
 import dev.llmmetrics.track.InFlightCall;
@@ -25,20 +26,25 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * sample price table, the self-hosted one unpriced); two calls in three streamed, with their time to first
  * token; a pool of sessions, each retired after a few dozen calls and replaced by a new one; tool calls in
  * about a third of the responses, cached prompt tokens in some; agent and tool events beside the LLM ones.
+ * Every call carries a {@code feature} attribute; a judge grades a third of the completed calls
+ * ({@code quality}, 0 to 1, around the model's own level), users give a thumbs up or down to a fifth of them
+ * ({@code thumbs}, 1 or 0), and a finished session gets a {@code session_rating} from 1 to 5.
  */
 final class DemoTraffic implements AutoCloseable {
 
     private static final Logger LOG = System.getLogger(DemoTraffic.class.getName());
 
-    /** One simulated model. */
+    /** One simulated model; {@code quality} is the mean of its judge's grades, 0 to 1. */
     private record Model(String name, double medianSeconds, double latencySigma, double failureRate,
-                         double medianPromptTokens, double medianCompletionTokens, boolean promptCaching) {
+                         double medianPromptTokens, double medianCompletionTokens, boolean promptCaching,
+                         double quality) {
     }
 
     private static final List<Model> MODELS = List.of(
-            new Model("gpt-4o", 1.4, 0.55, 0.04, 900, 320, true),
-            new Model("claude-sonnet-4", 2.1, 0.45, 0.03, 1400, 520, true),
-            new Model("llama-3.1-70b", 0.8, 0.70, 0.09, 600, 240, false));
+            new Model("gpt-4o", 1.4, 0.55, 0.04, 900, 320, true, 0.86),
+            new Model("claude-sonnet-4", 2.1, 0.45, 0.03, 1400, 520, true, 0.88),
+            new Model("llama-3.1-70b", 0.8, 0.70, 0.09, 600, 240, false, 0.74));
+    private static final List<String> FEATURES = List.of("chat", "search", "summarize");
     private static final List<Failure> ERRORS = List.of(
             new Failure("RateLimitError: 429 Too Many Requests", ErrorType.RATE_LIMIT, 429),
             new Failure("APITimeoutError: Request timed out", ErrorType.TIMEOUT, null),
@@ -88,9 +94,11 @@ final class DemoTraffic implements AutoCloseable {
             Model model = MODELS.get(random.nextInt(MODELS.size()));
             int messages = 1 + random.nextInt(24);
             int tools = random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(6);
-            InFlightCall call = tracker.call(session, model.name()).messages(messages).tools(tools).start();
+            InFlightCall call = tracker.call(session, model.name()).messages(messages).tools(tools)
+                    .attributes(Map.of("feature", FEATURES.get(random.nextInt(FEATURES.size())))).start();
             try {
                 call.complete(simulate(call, model, tools, random.nextInt(3) != 0, random));
+                grade(session, call.correlationId(), model, random);
                 if (random.nextInt(8) == 0) {
                     bus.publish(new GenericEvent("TOOL_CALL_COMPLETED", session, null, null, Map.of("tool", "search")));
                 }
@@ -105,6 +113,19 @@ final class DemoTraffic implements AutoCloseable {
                 bus.publish(new GenericEvent(random.nextBoolean() ? "AGENT_STEP_COMPLETED" : "HITL_APPROVAL_REQUESTED",
                         session));
             }
+        }
+    }
+
+    /** A judge's grade of a third of the calls, a user's thumbs of a fifth. */
+    private void grade(String session, String correlationId, Model model, ThreadLocalRandom random) {
+        if (random.nextInt(3) == 0) {
+            double quality = Math.clamp(model.quality() + 0.12 * random.nextGaussian(), 0, 1);
+            bus.publish(LlmRequestScored.builder(session, "quality", Math.round(quality * 100) / 100.0)
+                    .correlationId(correlationId).comment("judge: graded against the reference answer").build());
+        }
+        if (random.nextInt(5) == 0) {
+            bus.publish(LlmRequestScored.builder(session, "thumbs", random.nextDouble() < model.quality() ? 1 : 0)
+                    .correlationId(correlationId).build());
         }
     }
 
@@ -144,6 +165,8 @@ final class DemoTraffic implements AutoCloseable {
 
     private String sessionFor(int slot) {
         if (callsLeft.get(slot).decrementAndGet() <= 0) {
+            bus.publish(LlmRequestScored.builder(sessions.get(slot), "session_rating",
+                    1 + ThreadLocalRandom.current().nextInt(5)).build());
             sessions.set(slot, newSessionId());
             callsLeft.set(slot, new AtomicInteger(CALLS_PER_SESSION));
         }

@@ -9,6 +9,7 @@ import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -28,13 +29,15 @@ import org.jspecify.annotations.Nullable;
 final class EventJson {
 
     private static final Set<String> STARTED_FIELDS = Set.of("type", "event_id", "session_id", "model", "messages_count",
-            "tools_count", "correlation_id", "timestamp", "provider");
+            "tools_count", "correlation_id", "timestamp", "provider", "attributes");
     private static final Set<String> COMPLETED_FIELDS = Set.of("type", "event_id", "session_id", "model", "duration_ms",
             "prompt_tokens", "completion_tokens", "total_tokens", "has_tool_calls", "correlation_id", "timestamp",
             "cached_tokens", "reasoning_tokens", "time_to_first_token_ms", "provider", "cost_usd",
-            "response_model", "cache_write_tokens");
+            "response_model", "cache_write_tokens", "attributes");
     private static final Set<String> FAILED_FIELDS = Set.of("type", "event_id", "session_id", "model", "error", "duration_ms",
-            "correlation_id", "timestamp", "error_type", "http_status", "provider");
+            "correlation_id", "timestamp", "error_type", "http_status", "provider", "attributes");
+    private static final Set<String> SCORED_FIELDS = Set.of("type", "event_id", "session_id", "correlation_id", "name",
+            "value", "comment", "timestamp");
     private static final Set<String> GENERIC_FIELDS = Set.of("type", "event_id", "session_id", "correlation_id", "timestamp",
             "attributes");
 
@@ -66,7 +69,10 @@ final class EventJson {
             Map.entry("responseModel", "response_model"),
             Map.entry("cacheWriteTokens", "cache_write_tokens"),
             Map.entry("errorType", "error_type"),
-            Map.entry("httpStatus", "http_status"));
+            Map.entry("httpStatus", "http_status"),
+            Map.entry("name", "name"),
+            Map.entry("value", "value"),
+            Map.entry("comment", "comment"));
 
     private EventJson() {
     }
@@ -87,8 +93,8 @@ final class EventJson {
         }
         String type = string(node, "type", true);
         if (!EventTypes.isValidTypeName(type)) {
-            throw new InvalidField("type", "type must be LLM_REQUEST_STARTED, LLM_REQUEST_COMPLETED, LLM_REQUEST_FAILED"
-                    + " or another upper-snake name of at most " + EventTypes.MAX_TYPE_LENGTH + " characters");
+            throw new InvalidField("type", "type must be LLM_REQUEST_STARTED, LLM_REQUEST_COMPLETED, LLM_REQUEST_FAILED,"
+                    + " LLM_REQUEST_SCORED or another upper-snake name of at most " + EventTypes.MAX_TYPE_LENGTH + " characters");
         }
         try {
             return switch (type) {
@@ -101,6 +107,7 @@ final class EventJson {
                             .timestamp(timestamp(node))
                             .eventId(string(node, "event_id", false))
                             .provider(string(node, "provider", false))
+                            .attributes(attributes(node))
                             .build();
                 }
                 case EventTypes.LLM_REQUEST_COMPLETED -> {
@@ -133,6 +140,7 @@ final class EventJson {
                             .costUsd(costUsd(node))
                             .responseModel(string(node, "response_model", false))
                             .cacheWriteTokens(integer(node, "cache_write_tokens", 0))
+                            .attributes(attributes(node))
                             .build();
                 }
                 case EventTypes.LLM_REQUEST_FAILED -> {
@@ -147,6 +155,18 @@ final class EventJson {
                             .errorType(errorType(node))
                             .httpStatus(present(node, "http_status") ? integer(node, "http_status", 0) : null)
                             .provider(string(node, "provider", false))
+                            .attributes(attributes(node))
+                            .build();
+                }
+                case EventTypes.LLM_REQUEST_SCORED -> {
+                    onlyFields(node, SCORED_FIELDS);
+                    requirePresent(node, "name");
+                    yield LlmRequestScored.builder(string(node, "session_id", true), string(node, "name", true),
+                                    scoreValue(node))
+                            .correlationId(string(node, "correlation_id", false))
+                            .comment(string(node, "comment", false))
+                            .timestamp(timestamp(node))
+                            .eventId(string(node, "event_id", false))
                             .build();
                 }
                 default -> {
@@ -178,6 +198,7 @@ final class EventJson {
             case LlmRequestStarted e -> {
                 node.put("model", e.model()).put("messages_count", e.messagesCount()).put("tools_count", e.toolsCount());
                 putIfPresent(node, "provider", e.provider());
+                putAttributes(node, e.attributes());
             }
             case LlmRequestCompleted e -> {
                 node.put("model", e.model()).put("duration_ms", e.durationMs());
@@ -203,6 +224,7 @@ final class EventJson {
                 if (e.cacheWriteTokens() != 0) {
                     node.put("cache_write_tokens", e.cacheWriteTokens());
                 }
+                putAttributes(node, e.attributes());
             }
             case LlmRequestFailed e -> {
                 node.put("model", e.model()).put("error", e.error());
@@ -216,19 +238,44 @@ final class EventJson {
                     node.put("http_status", e.httpStatus());
                 }
                 putIfPresent(node, "provider", e.provider());
+                putAttributes(node, e.attributes());
             }
-            case GenericEvent e -> {
-                if (!e.attributes().isEmpty()) {
-                    ObjectNode attributes = node.putObject("attributes");
-                    e.attributes().forEach(attributes::put);
+            case LlmRequestScored e -> {
+                node.put("name", e.name()).put("value", e.value());
+                if (e.comment() != null) {
+                    node.put("comment", e.comment());
                 }
             }
+            case GenericEvent e -> putAttributes(node, e.attributes());
         }
         if (event.correlationId() != null) {
             node.put("correlation_id", event.correlationId());
         }
         node.put("timestamp", event.timestamp().toString());
         return node;
+    }
+
+    private static void putAttributes(ObjectNode node, Map<String, String> attributes) {
+        if (!attributes.isEmpty()) {
+            ObjectNode object = node.putObject("attributes");
+            attributes.forEach(object::put);
+        }
+    }
+
+    /** A score's value: a number, or {@code true} for 1 and {@code false} for 0. */
+    private static double scoreValue(JsonNode node) throws InvalidField {
+        JsonNode value = node.get("value");
+        if (value == null || value.isNull()) {
+            throw new InvalidField("value", "value is required");
+        }
+        if (value.isBoolean()) {
+            return value.booleanValue() ? 1 : 0;
+        }
+        if (!value.isNumber()) {
+            throw new InvalidField("value", "value must be a number from 0 to " + (long) LlmRequestScored.MAX_VALUE
+                    + ", or true or false");
+        }
+        return value.doubleValue();
     }
 
     /** The wire name of a field of the event records, for example {@code cached_tokens}; {@code null} if unknown. */

@@ -1,5 +1,6 @@
 package dev.llmmetrics.server;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -17,6 +18,8 @@ import com.fasterxml.jackson.databind.util.StdConverter;
 import dev.llmmetrics.cost.CostSource;
 import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.RequestScore;
+import dev.llmmetrics.session.ScoreSummary;
 import dev.llmmetrics.session.SessionMetrics;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaTypes;
@@ -54,6 +57,8 @@ final class Json {
             .addMixIn(RequestRecord.class, RequestRecordMixIn.class)
             .addMixIn(ErrorType.class, WireNameMixIn.class)
             .addMixIn(CostSource.class, WireNameMixIn.class)
+            .addMixIn(RequestScore.class, RequestScoreMixIn.class)
+            .addMixIn(ScoreSummary.class, ScoreSummaryMixIn.class)
             .addModule(new SimpleModule("llm-metrics").addSerializer(Instant.class, ToStringSerializer.instance))
             .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET) // the answer's line feed follows the value
             .build();
@@ -105,7 +110,8 @@ final class Json {
     /** A request record's fields, in the order its clients read them. */
     @JsonPropertyOrder({"timestamp", "model", "duration_ms", "prompt_tokens", "completion_tokens", "total_tokens",
             "has_tool_calls", "success", "error", "cached_tokens", "reasoning_tokens", "time_to_first_token_ms",
-            "cost_usd", "cost_source", "provider", "error_type", "http_status"})
+            "cost_usd", "cost_source", "provider", "error_type", "http_status", "correlation_id", "attributes",
+            "scores"})
     private abstract static class RequestRecordMixIn {
     }
 
@@ -113,6 +119,17 @@ final class Json {
     private abstract static class WireNameMixIn {
         @JsonValue
         abstract String wireName();
+    }
+
+    /** A request's score: name, value, comment, timestamp. */
+    @JsonPropertyOrder({"name", "value", "comment", "timestamp"})
+    private abstract static class RequestScoreMixIn {
+    }
+
+    /** A session's summary of one score name: its count, mean, minimum and maximum; the sum is left out. */
+    @JsonPropertyOrder({"name", "count", "mean", "min", "max"})
+    @JsonIgnoreProperties("sum")
+    private abstract static class ScoreSummaryMixIn {
     }
 
     /**
@@ -125,14 +142,14 @@ final class Json {
                        long totalCompletionTokens, long totalTokens, double averageTokensPerRequest,
                        long requestsWithTools, List<RequestRecord> requests, Double totalCostUsd,
                        long unpricedRequests, double tokenEfficiency, long totalCachedTokens,
-                       long totalReasoningTokens, long requestsWithoutUsage) {
+                       long totalReasoningTokens, long requestsWithoutUsage, List<ScoreSummary> scores) {
 
         static SessionView of(SessionMetrics m) {
             return new SessionView(m.sessionId(), m.totalRequests(), m.successfulRequests(), m.failedRequests(),
                     m.totalDurationMs(), m.averageDurationMs(), m.totalPromptTokens(), m.totalCompletionTokens(),
                     m.totalTokens(), m.averageTokensPerRequest(), m.requestsWithTools(), m.requests(),
                     m.totalCostUsd(), m.cost().unpricedRequests(), m.tokenEfficiency(), m.totalCachedTokens(),
-                    m.totalReasoningTokens(), m.requestsWithoutUsage());
+                    m.totalReasoningTokens(), m.requestsWithoutUsage(), m.scores());
         }
 
         /** {@link #of} as the converter the session's mix-in names. */

@@ -7,6 +7,7 @@ import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -35,6 +36,8 @@ import org.jspecify.annotations.Nullable;
  *       while the session's aggregates stay exact over all its requests;</li>
  *   <li>at most {@code maxBytes} of retained data, each session counted by its real size (its records and
  *       their error texts included); past that the least recently active sessions are evicted;</li>
+ *   <li>at most {@code maxRecordsPerSession} scores of requests per session, shown with their records, and
+ *       summaries of at most {@link SessionStore#MAX_SCORE_NAMES} score names (then {@code _other});</li>
  *   <li>at most {@code maxModelsPerSession} model labels with figures of their own per session, then
  *       {@code _other};</li>
  *   <li>sessions idle for longer than {@code idleTimeout} are evicted by {@link #evictIdle()}, which the
@@ -158,6 +161,34 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         synchronized (state) {
             return state.removed() ? Optional.empty() : Optional.of(state.summary());
         }
+    }
+
+    @Override
+    public Optional<String> requestModel(String sessionId, String correlationId) {
+        SessionState state = sessions.get(sessionId);
+        if (state == null) {
+            return Optional.empty();
+        }
+        synchronized (state) {
+            return state.removed() ? Optional.empty() : Optional.ofNullable(state.modelOf(correlationId, catalog));
+        }
+    }
+
+    @Override
+    public List<SessionScores> scores(List<String> sessionIds) {
+        List<SessionScores> all = new ArrayList<>();
+        for (String id : sessionIds) {
+            SessionState state = sessions.get(id);
+            if (state != null) {
+                synchronized (state) {
+                    List<ScoreTotals> totals = state.removed() ? List.of() : state.scoreTotals();
+                    if (!totals.isEmpty()) {
+                        all.add(new SessionScores(id, ScoreTotals.summaries(totals)));
+                    }
+                }
+            }
+        }
+        return all;
     }
 
     @Override
@@ -305,6 +336,10 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         boolean folded = switch (event) {
             case LlmRequestCompleted completed -> state.add(completed, catalog.model(completed.model()), now);
             case LlmRequestFailed failed -> state.add(failed, catalog.model(failed.model()), now);
+            case LlmRequestScored scored -> {
+                state.add(scored, now);
+                yield false;
+            }
             default -> {
                 state.touch(now);
                 yield false;

@@ -157,9 +157,12 @@ public final class PairTotals {
                 .build();
     }
 
-    /** A session's snapshot: its aggregates are the sums of its {@code pairs}; {@code records} oldest first. */
+    /**
+     * A session's snapshot: its aggregates are the sums of its {@code pairs}; {@code records} oldest first;
+     * {@code scores} its score names' totals, in order of first use.
+     */
     public static SessionMetrics metrics(String sessionId, Instant lastActive, Iterable<PairTotals> pairs,
-                                         List<RequestRecord> records) {
+                                         List<RequestRecord> records, List<ScoreTotals> scores) {
         PairTotals t = new PairTotals("");
         for (PairTotals p : pairs) {
             t.successes += p.successes;
@@ -188,6 +191,7 @@ public final class PairTotals {
                 .totalReasoningTokens(t.reasoningTokens)
                 .requestsWithoutUsage(t.noUsageRequests)
                 .cost(new SessionCost(t.pricedRequests, t.successes - t.pricedRequests, t.costPicoUsd))
+                .scores(ScoreTotals.summaries(scores))
                 .build();
     }
 

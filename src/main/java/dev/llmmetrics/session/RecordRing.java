@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -20,8 +21,8 @@ import org.jspecify.annotations.Nullable;
  * <p>Each record is four {@code long}s in one array: timestamp; duration and time to first token; prompt
  * and completion tokens; total tokens, the model's {@link ModelCatalog} number and flags (success, tool
  * calls, no usage, reported cost, a failure's error type and HTTP status). Side arrays appear only once a
- * session needs them: error texts, cached and reasoning tokens, costs, providers, and the names of models
- * past the catalog's numbered ones. The arrays grow by half up to the bound, so a short session does
+ * session needs them: error texts, cached and reasoning tokens, costs, providers, the names of models past
+ * the catalog's numbered ones, correlation ids and attributes. The arrays grow by half up to the bound, so a short session does
  * not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the owning
  * {@link SessionState} guards it.
  */
@@ -67,6 +68,12 @@ final class RecordRing {
     private long[] parts;
     /** Each record's cost in picodollars plus one (0: unpriced), per slot; {@code null} until one is priced. */
     private long[] costs;
+    /** Each record's correlation id, per slot; {@code null} until a record has one. */
+    private String[] correlationIds;
+    /** Each record's attributes, per slot; {@code null} until a record has some. */
+    private Map<String, String>[] attributes;
+    /** What the correlation ids and attributes held take on the heap. */
+    private long sideBytes;
     /** Index of the oldest record. */
     private int head;
     private int size;
@@ -90,7 +97,7 @@ final class RecordRing {
         int slot = add(e.timestamp().toEpochMilli(), model, e.durationMs(),
                 e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1,
                 e.hasUsage() ? e.promptTokens() : 0, e.hasUsage() ? e.completionTokens() : 0,
-                e.hasUsage() ? e.totalTokens() : 0, flags, null, e.provider());
+                e.hasUsage() ? e.totalTokens() : 0, flags, null, e.provider(), e.correlationId(), e.attributes());
         if ((e.cachedTokens() | e.reasoningTokens()) != 0 && parts == null) {
             parts = new long[capacity];
             arrayBytes = countArrays();
@@ -118,7 +125,7 @@ final class RecordRing {
                 | (e.errorType() == null ? 0 : (e.errorType().ordinal() + 1L) << ERROR_TYPE_SHIFT)
                 | (e.httpStatus() == null ? 0 : (long) e.httpStatus() << HTTP_STATUS_SHIFT);
         int slot = add(e.timestamp().toEpochMilli(), model, e.hasDuration() ? e.durationMs() : 0L, -1, 0, 0, 0,
-                flags, error, e.provider());
+                flags, error, e.provider(), e.correlationId(), e.attributes());
         if (parts != null) {
             parts[slot] = 0;
         }
@@ -129,7 +136,8 @@ final class RecordRing {
 
     /** Writes the row and the side arrays every record has a slot in; returns the record's slot. */
     private int add(long timestampMs, Model model, long durationMs, long firstTokenMs, int prompt, int completion,
-                    int total, long flags, @Nullable String error, @Nullable String provider) {
+                    int total, long flags, @Nullable String error, @Nullable String provider,
+                    @Nullable String correlationId, Map<String, String> attributes) {
         int modelId = model.number();
         int slot;
         if (size < capacity) {
@@ -177,11 +185,68 @@ final class RecordRing {
             }
             errors[slot] = error;
         }
+        if (correlationId != null && correlationIds == null) {
+            correlationIds = new String[capacity];
+            arrayBytes = countArrays();
+        }
+        if (correlationIds != null) {
+            String replaced = correlationIds[slot];
+            sideBytes += (correlationId == null ? 0 : textBytes(correlationId)) - (replaced == null ? 0 : textBytes(replaced));
+            correlationIds[slot] = correlationId;
+        }
+        if (!attributes.isEmpty() && this.attributes == null) {
+            this.attributes = newMaps(capacity);
+            arrayBytes = countArrays();
+        }
+        if (this.attributes != null) {
+            Map<String, String> replaced = this.attributes[slot];
+            sideBytes += attributeBytes(attributes) - (replaced == null ? 0 : attributeBytes(replaced));
+            this.attributes[slot] = attributes.isEmpty() ? null : attributes;
+        }
         return slot;
     }
 
-    /** The records, oldest first, their model names read in {@code catalog}. */
-    List<RequestRecord> toList(ModelCatalog catalog) {
+    /** The model of the most recent record with {@code correlationId}, or {@code null} when none is held. */
+    @Nullable String modelOf(String correlationId, ModelCatalog catalog) {
+        if (correlationIds == null) {
+            return null;
+        }
+        for (int i = size - 1; i >= 0; i--) {
+            int slot = wrap(head + i);
+            if (correlationId.equals(correlationIds[slot])) {
+                return modelName(slot, catalog);
+            }
+        }
+        return null;
+    }
+
+    private String modelName(int slot, ModelCatalog catalog) {
+        int modelNumber = (int) ((rows[slot * WIDTH + 3] >>> MODEL_SHIFT) & MODEL_MASK);
+        return modelNumber == 0 ? unnumbered[slot] : catalog.model(modelNumber - 1).name();
+    }
+
+    /** What a record's attributes take on the heap, about: the map's table and the strings. */
+    static long attributeBytes(Map<String, String> attributes) {
+        if (attributes.isEmpty()) {
+            return 0;
+        }
+        long bytes = ARRAY_HEADER + STRING_HEADER;
+        for (Map.Entry<String, String> e : attributes.entrySet()) {
+            bytes += 2 * REFERENCE + textBytes(e.getKey()) + textBytes(e.getValue());
+        }
+        return bytes;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, String>[] newMaps(int length) {
+        return (Map<String, String>[]) new Map<?, ?>[length];
+    }
+
+    /**
+     * The records, oldest first, their model names read in {@code catalog}, each with the {@code scores} of its
+     * correlation id.
+     */
+    List<RequestRecord> toList(ModelCatalog catalog, Map<String, List<RequestScore>> scores) {
         List<RequestRecord> list = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
             int slot = wrap(head + i);
@@ -194,8 +259,9 @@ final class RecordRing {
             int completion = (int) tokens;
             int cached = (int) (part >>> 32);
             boolean success = (totalAndFlags & SUCCESS) != 0;
-            int modelNumber = (int) ((totalAndFlags >>> MODEL_SHIFT) & MODEL_MASK);
-            String model = modelNumber == 0 ? unnumbered[slot] : catalog.model(modelNumber - 1).name();
+            String model = modelName(slot, catalog);
+            String correlationId = correlationIds == null ? null : correlationIds[slot];
+            Map<String, String> attributesOfSlot = attributes == null ? null : attributes[slot];
             long firstTokenPlusOne = durations >>> 32;
             long costPlusOne = costs == null ? 0 : costs[slot];
             boolean usage = (totalAndFlags & NO_USAGE) == 0;
@@ -218,6 +284,9 @@ final class RecordRing {
                     .provider(providers == null ? null : providers[slot])
                     .errorType(errorType == 0 ? null : ErrorType.values()[errorType - 1])
                     .httpStatus(httpStatus == 0 ? null : httpStatus)
+                    .correlationId(correlationId)
+                    .attributes(attributesOfSlot == null ? Map.of() : attributesOfSlot)
+                    .scores(correlationId == null ? List.of() : scores.getOrDefault(correlationId, List.of()))
                     .build());
         }
         return list;
@@ -228,9 +297,12 @@ final class RecordRing {
         return index < capacity ? index : index - capacity;
     }
 
-    /** What this ring takes on the heap, about: its arrays, and the error texts and model names it holds. */
+    /**
+     * What this ring takes on the heap, about: its arrays, and the error texts, model names, correlation ids
+     * and attributes it holds.
+     */
     long bytes() {
-        return arrayBytes + errorBytes;
+        return arrayBytes + errorBytes + sideBytes;
     }
 
     private long countArrays() {
@@ -247,6 +319,12 @@ final class RecordRing {
         if (providers != null) {
             // The names are the events' own strings, one per record at most: counted at their bound.
             bytes += ARRAY_HEADER + (REFERENCE + STRING_HEADER + Event.MAX_PROVIDER_LENGTH) * (long) providers.length;
+        }
+        if (correlationIds != null) {
+            bytes += ARRAY_HEADER + REFERENCE * (long) correlationIds.length;
+        }
+        if (attributes != null) {
+            bytes += ARRAY_HEADER + REFERENCE * (long) attributes.length;
         }
         if (unnumbered != null) {
             // The names are the events' own strings, one per record at most: counted at the ids' bound.
@@ -288,6 +366,12 @@ final class RecordRing {
         }
         if (costs != null) {
             costs = Arrays.copyOf(costs, newCapacity);
+        }
+        if (correlationIds != null) {
+            correlationIds = Arrays.copyOf(correlationIds, newCapacity);
+        }
+        if (attributes != null) {
+            attributes = Arrays.copyOf(attributes, newCapacity);
         }
         arrayBytes = countArrays();
     }

@@ -3,6 +3,8 @@ package dev.llmmetrics.session;
 import dev.llmmetrics.cost.CostSource;
 import dev.llmmetrics.event.ErrorType;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -28,13 +30,17 @@ import org.jspecify.annotations.Nullable;
  * @param provider         who serves the model, as the event said; {@code null} when it did not
  * @param errorType        what kind of failure it was; {@code null} for a success and when not known
  * @param httpStatus       the HTTP status of a failure, when known; {@code null} for a success
+ * @param correlationId    the correlation id of the request's events; {@code null} when they had none
+ * @param attributes       the attributes of its COMPLETED or FAILED event; an unmodifiable copy
+ * @param scores           the scores of its correlation id the store holds, oldest first
  */
 public record RequestRecord(Instant timestamp, String model, long durationMs, @Nullable Integer promptTokens,
                             @Nullable Integer completionTokens, @Nullable Integer totalTokens, boolean hasToolCalls,
                             boolean success, @Nullable String error, int cachedTokens, int reasoningTokens,
                             @Nullable Long timeToFirstTokenMs, @Nullable Double costUsd,
                             @Nullable CostSource costSource, @Nullable String provider,
-                            @Nullable ErrorType errorType, @Nullable Integer httpStatus) {
+                            @Nullable ErrorType errorType, @Nullable Integer httpStatus, @Nullable String correlationId,
+                            Map<String, String> attributes, List<RequestScore> scores) {
 
     /**
      * Checks the record is self-consistent: token counts all or none, a success has no error, a failure has
@@ -59,6 +65,11 @@ public record RequestRecord(Instant timestamp, String model, long durationMs, @N
         }
         if (costUsd != null && !(costUsd >= 0 && Double.isFinite(costUsd))) {
             throw new IllegalArgumentException("costUsd must be a finite amount, not negative");
+        }
+        attributes = Map.copyOf(attributes);
+        scores = List.copyOf(scores);
+        if (correlationId == null && !scores.isEmpty()) {
+            throw new IllegalArgumentException("a request without a correlation id has no scores");
         }
         if ((costUsd == null) != (costSource == null)) {
             throw new IllegalArgumentException("a cost has a source, and only a cost has one");
@@ -103,6 +114,9 @@ public record RequestRecord(Instant timestamp, String model, long durationMs, @N
         private @Nullable String provider;
         private @Nullable ErrorType errorType;
         private @Nullable Integer httpStatus;
+        private @Nullable String correlationId;
+        private Map<String, String> attributes = Map.of();
+        private List<RequestScore> scores = List.of();
 
         private Builder(Instant timestamp, String model) {
             this.timestamp = timestamp;
@@ -199,11 +213,29 @@ public record RequestRecord(Instant timestamp, String model, long durationMs, @N
             return this;
         }
 
+        /** The correlation id of the request's events. */
+        public Builder correlationId(@Nullable String correlationId) {
+            this.correlationId = correlationId;
+            return this;
+        }
+
+        /** The attributes of its COMPLETED or FAILED event; none unless set. */
+        public Builder attributes(Map<String, String> attributes) {
+            this.attributes = attributes;
+            return this;
+        }
+
+        /** The scores of its correlation id, oldest first; none unless set. */
+        public Builder scores(List<RequestScore> scores) {
+            this.scores = scores;
+            return this;
+        }
+
         /** The requestRecord; throws {@link IllegalArgumentException} when its values disagree. */
         public RequestRecord build() {
             return new RequestRecord(timestamp, model, durationMs, promptTokens, completionTokens, totalTokens, hasToolCalls,
                     success, error, cachedTokens, reasoningTokens, timeToFirstTokenMs, costUsd, costSource, provider, errorType,
-                    httpStatus);
+                    httpStatus, correlationId, attributes, scores);
         }
     }
 }

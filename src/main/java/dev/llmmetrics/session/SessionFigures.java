@@ -19,6 +19,14 @@ public interface SessionFigures {
      */
     List<PairFigures> mostRecentPairs(int maxSessions, int maxPairs);
 
+    /**
+     * The score summaries of those of {@code sessionIds} that have scores, in their order: the per-session
+     * score series of the sessions {@link #mostRecentPairs} gave. None unless a source keeps scores.
+     */
+    default List<SessionScores> scores(List<String> sessionIds) {
+        return List.of();
+    }
+
     /** How many events went to a session's {@code _other} pair because it had used its own model labels. */
     long modelOverflows();
 }

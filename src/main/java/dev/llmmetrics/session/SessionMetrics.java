@@ -32,12 +32,14 @@ import org.jspecify.annotations.Nullable;
  * @param cost                  what the successful requests cost, as their providers reported it or else by
  *                              the store's price table
  * @param requestsWithoutUsage  successful requests whose response reported no token usage
+ * @param scores                a summary per score name of every score the session received, in order of the
+ *                              names' first use
  */
 public record SessionMetrics(String sessionId, long totalRequests, long successfulRequests, long failedRequests,
                              long totalDurationMs, long totalPromptTokens, long totalCompletionTokens,
                              long totalTokens, long requestsWithTools, Instant lastActive,
                              List<RequestRecord> requests, long totalCachedTokens, long totalReasoningTokens,
-                             SessionCost cost, long requestsWithoutUsage) {
+                             SessionCost cost, long requestsWithoutUsage, List<ScoreSummary> scores) {
 
     /** Checks the aggregates are consistent and copies the record list. */
     public SessionMetrics {
@@ -48,6 +50,7 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
             throw new IllegalArgumentException("requestsWithTools must be between 0 and successfulRequests");
         }
         requests = List.copyOf(requests);
+        scores = List.copyOf(scores);
         if (totalCachedTokens < 0 || totalCachedTokens > totalPromptTokens
                 || totalReasoningTokens < 0 || totalReasoningTokens > totalCompletionTokens) {
             throw new IllegalArgumentException("cached tokens must be part of the prompt, reasoning tokens of the completion");
@@ -65,7 +68,7 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
     public SessionMetrics withoutRequests() {
         return new SessionMetrics(sessionId, totalRequests, successfulRequests, failedRequests, totalDurationMs,
                 totalPromptTokens, totalCompletionTokens, totalTokens, requestsWithTools, lastActive, List.of(),
-                totalCachedTokens, totalReasoningTokens, cost, requestsWithoutUsage);
+                totalCachedTokens, totalReasoningTokens, cost, requestsWithoutUsage, scores);
     }
 
     /**
@@ -129,6 +132,7 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
         private long totalReasoningTokens;
         private @Nullable SessionCost cost;
         private long requestsWithoutUsage;
+        private List<ScoreSummary> scores = List.of();
 
         private Builder(String sessionId, Instant lastActive) {
             this.sessionId = sessionId;
@@ -207,12 +211,18 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
             return this;
         }
 
+        /** A summary per score name; none unless set. */
+        public Builder scores(List<ScoreSummary> scores) {
+            this.scores = scores;
+            return this;
+        }
+
         /** The sessionMetrics; throws {@link IllegalArgumentException} when its values disagree. */
         public SessionMetrics build() {
             return new SessionMetrics(sessionId, successfulRequests + failedRequests, successfulRequests, failedRequests,
                     totalDurationMs, totalPromptTokens, totalCompletionTokens, totalTokens, requestsWithTools, lastActive,
                     requests, totalCachedTokens, totalReasoningTokens,
-                    cost != null ? cost : new SessionCost(0, successfulRequests, 0), requestsWithoutUsage);
+                    cost != null ? cost : new SessionCost(0, successfulRequests, 0), requestsWithoutUsage, scores);
         }
     }
 }

@@ -4,6 +4,7 @@ import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,6 +23,8 @@ final class SessionState {
     private static final long OVERHEAD = 200;
     /** One {@link PairTotals}: header, label reference and fifteen {@code long}s. */
     private static final long PAIR_BYTES = 136;
+    /** One {@link ScoreTotals} and its list slot: header, name reference, four numbers (names are short). */
+    private static final long SCORE_TOTALS_BYTES = 56 + RecordRing.STRING_HEADER + LlmRequestScored.MAX_NAME_LENGTH;
 
     final String id;
     /** Which life of this session id this is: the store numbers each state it creates. */
@@ -33,6 +36,11 @@ final class SessionState {
     /** The pairs of further labels, in order of first use; {@code null} until a session uses a second. */
     private PairTotals @Nullable [] others;
     private final RecordRing records;
+    /** The scores of requests, shown with their records; {@code null} until the session has one. */
+    private @Nullable ScoreRing scores;
+    /** The totals per score name, in order of first use; {@code null} until the session has a score. */
+    private @Nullable List<ScoreTotals> scoreTotals;
+    private final int maxRecords;
     /** What the id takes on the heap: read once, it is on every {@link #bytes()}. */
     private final long idBytes;
     /** Whether the session has finished a request, so has (session, model) figures; read without the lock. */
@@ -44,6 +52,7 @@ final class SessionState {
         this.id = id;
         this.incarnation = incarnation;
         this.records = new RecordRing(maxRecords);
+        this.maxRecords = maxRecords;
         this.idBytes = RecordRing.textBytes(id);
         this.maxModels = maxModels;
         this.lastActiveMs = nowMs;
@@ -90,13 +99,50 @@ final class SessionState {
         return folded(pair, model);
     }
 
+    /**
+     * Adds a score: to its name's totals, past the session's score names to {@link SessionStore#OTHER_SCORE_NAME}'s,
+     * and, when it grades a request, to the scores shown with that request's records.
+     */
+    void add(LlmRequestScored e, long nowMs) {
+        if (scoreTotals == null) {
+            scoreTotals = new ArrayList<>(2);
+        }
+        ScoreTotals.named(scoreTotals, e.name()).add(e.value());
+        if (e.correlationId() != null) {
+            if (scores == null) {
+                scores = new ScoreRing(maxRecords);
+            }
+            scores.add(e.correlationId(), e.name(), e.value(), e.comment(), e.timestamp().toEpochMilli());
+        }
+        lastActiveMs = nowMs;
+    }
+
+    /** The model of the most recent record with {@code correlationId}, or {@code null} when none is held. */
+    @Nullable String modelOf(String correlationId, ModelCatalog catalog) {
+        return records.modelOf(correlationId, catalog);
+    }
+
+    /** The session's score totals, copied, in order of first use. */
+    List<ScoreTotals> scoreTotals() {
+        if (scoreTotals == null) {
+            return List.of();
+        }
+        List<ScoreTotals> copies = new ArrayList<>(scoreTotals.size());
+        for (ScoreTotals t : scoreTotals) {
+            copies.add(t.copy());
+        }
+        return copies;
+    }
+
     private static boolean folded(PairTotals pair, Model model) {
         return !pair.label().equals(model.label());
     }
 
-    /** What this session takes on the heap, about: its state, id, map entry, pairs and records. */
+    /** What this session takes on the heap, about: its state, id, map entry, pairs, records and scores. */
     long bytes() {
-        return OVERHEAD + idBytes + PAIR_BYTES * pairCount() + records.bytes();
+        return OVERHEAD + idBytes + PAIR_BYTES * pairCount() + records.bytes()
+                + (scores == null ? 0 : scores.bytes())
+                + (scoreTotals == null ? 0 : SCORE_TOTALS_BYTES * scoreTotals.size());
     }
 
     /** Whether the session has (session, model) figures; a hint read without the lock. */
@@ -106,12 +152,12 @@ final class SessionState {
 
     /** Changes whenever {@link #snapshot} would give something else; see {@link SessionStore#revision}. */
     String revision() {
-        // Every request the snapshot shows is one more success or failure.
+        // Every request the snapshot shows is one more success or failure, every score one more score.
         long requests = 0;
         for (PairTotals pair : pairList()) {
             requests += pair.requests();
         }
-        return incarnation + "-" + requests;
+        return incarnation + "-" + requests + (scoreTotals == null ? "" : "-" + ScoreTotals.count(scoreTotals));
     }
 
     /** The aggregates, without the records. */
@@ -121,7 +167,7 @@ final class SessionState {
 
     /** The aggregates and the records, oldest first, their model names read in {@code catalog}. */
     SessionMetrics snapshot(ModelCatalog catalog) {
-        return snapshot(records.toList(catalog));
+        return snapshot(records.toList(catalog, scores == null ? java.util.Map.of() : scores.byCorrelationId()));
     }
 
     /** How many (session, model) pairs this session has. */
@@ -142,7 +188,8 @@ final class SessionState {
     }
 
     private SessionMetrics snapshot(List<RequestRecord> requests) {
-        return PairTotals.metrics(id, Instant.ofEpochMilli(lastActiveMs), pairList(), requests);
+        return PairTotals.metrics(id, Instant.ofEpochMilli(lastActiveMs), pairList(), requests,
+                scoreTotals == null ? List.of() : scoreTotals);
     }
 
     private List<PairTotals> pairList() {

@@ -17,7 +17,11 @@ import java.util.Optional;
  *   <li>sessions are listed by recency, most recently active first;</li>
  *   <li>a cleared session is gone at once, and a later event starts it afresh;</li>
  *   <li>it is bounded: past its bounds (sessions, records per session, bytes), or idle for too long, a
- *       session is evicted and counted; an error text is kept up to {@link #MAX_ERROR_CHARS}.</li>
+ *       session is evicted and counted; an error text is kept up to {@link #MAX_ERROR_CHARS};</li>
+ *   <li>a request's record keeps its attributes and correlation id, and shows the scores of that correlation
+ *       id, whether they came before or after it; a session keeps its most recent scores of requests up to its
+ *       bound on records, and a summary per score name of every score it received, up to
+ *       {@link #MAX_SCORE_NAMES} names; attributes and kept scores count toward the bound in bytes.</li>
  * </ul>
  * A store never calls anyone back: readers, the meters among them, ask it.
  */
@@ -25,6 +29,16 @@ public interface SessionStore extends Recorder {
 
     /** The most characters of a failure's error text a store keeps; a longer text is cut and ends in "…". */
     int MAX_ERROR_CHARS = 1024;
+
+    /**
+     * The most score names a session has summaries of its own for, in the session JSON and on the per-session
+     * series; later names share {@link #OTHER_SCORE_NAME}. The per-model score meters hold the same bound over
+     * all sessions.
+     */
+    int MAX_SCORE_NAMES = 16;
+
+    /** The name scores past {@link #MAX_SCORE_NAMES} are summed under; no score can be named so. */
+    String OTHER_SCORE_NAME = "_other";
 
     /** An error text as a store keeps it: cut to {@link #MAX_ERROR_CHARS}, never inside a character, marked when cut. */
     static String keptError(String error) {
@@ -36,6 +50,15 @@ public interface SessionStore extends Recorder {
             end--;
         }
         return error.substring(0, end) + "…";
+    }
+
+    /**
+     * The model of the session's most recent request record with {@code correlationId}, or empty when the store
+     * holds none (the request has not finished, or its record is no longer retained). The score meters label a
+     * score with it.
+     */
+    default Optional<String> requestModel(String sessionId, String correlationId) {
+        return Optional.empty();
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestStarted;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -67,6 +68,7 @@ public final class CallTracker {
         private @Nullable String correlationId;
         private @Nullable Long startedAtNanos;
         private @Nullable String provider;
+        private Map<String, String> attributes = Map.of();
 
         private Call(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -112,6 +114,15 @@ public final class CallTracker {
         }
 
         /**
+         * Free-form string attributes of the call (a feature, a prompt version …), carried by all its events
+         * and kept with its record; at most {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTES}. None unless set.
+         */
+        public Call attributes(Map<String, String> attributes) {
+            this.attributes = Map.copyOf(attributes);
+            return this;
+        }
+
+        /**
          * Runs {@code call} between a STARTED event and a COMPLETED or FAILED one.
          *
          * <p>On success the COMPLETED event carries the usage {@code usageOf} reads from the response; if
@@ -153,12 +164,13 @@ public final class CallTracker {
         public InFlightCall start() {
             String id = correlationId != null ? correlationId : newCorrelationId();
             LlmRequestStarted started = LlmRequestStarted.builder(sessionId, model)
-                    .messagesCount(messages).toolsCount(tools).correlationId(id).provider(provider).build();
+                    .messagesCount(messages).toolsCount(tools).correlationId(id).provider(provider)
+                    .attributes(attributes).build();
             Publishing.publish(bus, started);
             // The clock starts once STARTED's listeners have run: their work is not the call's time.
             long startNanos = startedAtNanos != null ? startedAtNanos : nanoTime.getAsLong();
             return new InFlightCall(bus, nanoTime, started.sessionId(), started.model(), id, startNanos,
-                    started.provider());
+                    started.provider(), started.attributes());
         }
     }
 

@@ -4,7 +4,9 @@ import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -40,11 +42,14 @@ public final class InFlightCall {
     private final AtomicBoolean finished = new AtomicBoolean();
     /** Milliseconds from the start to the first token, {@link #NO_FIRST_TOKEN} until it comes. */
     private final AtomicLong firstTokenMs = new AtomicLong(NO_FIRST_TOKEN);
+    /** The call's attributes, those given at its start and those added since. */
+    private final Map<String, String> attributes = new ConcurrentHashMap<>();
 
     private static final long NO_FIRST_TOKEN = -1;
 
     InFlightCall(EventBus bus, LongSupplier nanoTime, String sessionId, String model, String correlationId,
-                 long startNanos, @Nullable String provider) {
+                 long startNanos, @Nullable String provider, Map<String, String> attributes) {
+        this.attributes.putAll(attributes);
         this.bus = bus;
         this.nanoTime = nanoTime;
         this.sessionId = sessionId;
@@ -57,6 +62,19 @@ public final class InFlightCall {
     /** The correlation id shared by this call's events. */
     public String correlationId() {
         return correlationId;
+    }
+
+    /**
+     * Adds an attribute the call's COMPLETED or FAILED event carries, and its record keeps: one known only
+     * once the call ran, such as a cache hit. The event refuses more than
+     * {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTES} attributes, or a value longer than
+     * {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTE_LENGTH}.
+     *
+     * @return this call
+     */
+    public InFlightCall attribute(String key, String value) {
+        attributes.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+        return this;
     }
 
     /**
@@ -94,7 +112,8 @@ public final class InFlightCall {
                 .responseModel(usage.responseModel())
                 .timeToFirstTokenMs(firstMs == NO_FIRST_TOKEN ? null : Math.min(firstMs, durationMs))
                 .correlationId(correlationId)
-                .provider(provider);
+                .provider(provider)
+                .attributes(attributes);
         if (usage.hasUsage()) {
             completed.promptTokens(usage.promptTokens())
                     .completionTokens(usage.completionTokens())
@@ -140,6 +159,7 @@ public final class InFlightCall {
                 .durationMs(elapsedMs())
                 .correlationId(correlationId)
                 .provider(provider)
+                .attributes(attributes)
                 .build());
         return true;
     }

@@ -162,11 +162,11 @@ class EventValidationTest {
         rejectsNaming("cachedTokens", () -> LlmRequestCompleted.builder("s", "m").cachedTokens(1).build());
         rejectsNaming("reasoningTokens", () -> LlmRequestCompleted.builder("s", "m").reasoningTokens(1).build());
         rejectsNaming("completionTokens", () -> new LlmRequestCompleted("s", "m", 1, 1, null, 1, false, null, null, 0, 0,
-                null, null, null, null, null, 0));
+                null, null, null, null, null, 0, null));
         rejectsNaming("totalTokens", () -> new LlmRequestCompleted("s", "m", 1, 1, 1, null, false, null, null, 0, 0,
-                null, null, null, null, null, 0));
+                null, null, null, null, null, 0, null));
         rejectsNaming("completionTokens", () -> new LlmRequestCompleted("s", "m", 1, null, 1, 1, false, null, null, 0, 0,
-                null, null, null, null, null, 0));
+                null, null, null, null, null, 0, null));
     }
 
     @Test

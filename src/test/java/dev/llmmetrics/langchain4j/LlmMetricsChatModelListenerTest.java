@@ -29,6 +29,7 @@ import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.prometheus.SessionSeries;
 import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.RequestScore;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.track.Usage;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -220,6 +221,43 @@ class LlmMetricsChatModelListenerTest {
 
         assertEquals(7, ((LlmRequestStarted) events.get(0)).toolsCount());
         assertEquals(1, ((LlmRequestStarted) events.get(2)).toolsCount());
+    }
+
+    @Test
+    void theAttributesMapAndCorrelationIdTheUserPutInTheListenerAttributesReachTheRecordAndAScoreOfTheCall() {
+        ChatModel model = model(r -> answer(12, 3));
+        ChatRequestOptions options = ChatRequestOptions.builder()
+                .addListenerAttribute(LlmMetricsChatModelListener.SESSION_ID, "s")
+                .addListenerAttribute(LlmMetricsChatModelListener.ATTRIBUTES, Map.of("feature", "search", "prompt_version", 7))
+                .addListenerAttribute(LlmMetricsChatModelListener.CORRELATION_ID, "answer-42")
+                .addListenerAttribute("someone.else", "not an attribute of ours")
+                .build();
+
+        model.chat(request("hi"), options);
+        metrics.score("s", "answer-42", "thumbs", 1);
+
+        RequestRecord record = stored("s").requests().get(0);
+        assertEquals(Map.of("feature", "search", "prompt_version", "7"), record.attributes());
+        assertEquals("answer-42", record.correlationId());
+        assertEquals(List.of("thumbs"), record.scores().stream().map(RequestScore::name).toList());
+        assertEquals(Map.of("feature", "search", "prompt_version", "7"), ((LlmRequestStarted) events.get(0)).attributes());
+        assertEquals(1, registry.get("llm.score").tag("model", MODEL).tag("name", "thumbs").summary().count());
+    }
+
+    @Test
+    void attributesPastTheBoundsAreLeftOutAndTheCallIsStillRecorded() {
+        ChatModel model = model(r -> answer(1, 1));
+        ChatRequestOptions options = ChatRequestOptions.builder()
+                .addListenerAttribute(LlmMetricsChatModelListener.SESSION_ID, "s")
+                .addListenerAttribute(LlmMetricsChatModelListener.ATTRIBUTES,
+                        Map.of("long", "x".repeat(dev.llmmetrics.event.Event.MAX_ATTRIBUTE_LENGTH + 1)))
+                .build();
+
+        model.chat(request("hi"), options);
+
+        SessionMetrics session = stored("s");
+        assertEquals(1, session.successfulRequests());
+        assertEquals(Map.of(), session.requests().get(0).attributes());
     }
 
     @Test

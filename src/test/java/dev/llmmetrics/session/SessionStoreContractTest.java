@@ -13,6 +13,7 @@ import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import java.math.BigDecimal;
 import java.time.Duration;
@@ -21,12 +22,14 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -488,5 +491,156 @@ public abstract class SessionStoreContractTest {
         SessionMetrics s = store.session("s").orElseThrow();
         assertEquals(3, s.successfulRequests(), "e-1 once, the event without an id twice");
         assertEquals(1, s.failedRequests());
+    }
+
+    // ------------------------------------------------------------------------------ attributes and scores
+
+    private static LlmRequestCompleted call(String session, String model, String correlationId) {
+        return LlmRequestCompleted.builder(session, model).durationMs(10).promptTokens(1).completionTokens(1)
+                .correlationId(correlationId).build();
+    }
+
+    private static LlmRequestScored score(String session, @Nullable String correlationId, String name, double value) {
+        return LlmRequestScored.builder(session, name, value).correlationId(correlationId).build();
+    }
+
+    @Test
+    void aRequestsRecordKeepsItsCorrelationIdAndTheAttributesOfItsFinishingEvent() {
+        SessionStore store = store(10, 100);
+        store.record(LlmRequestStarted.builder("s", "gpt-4").correlationId("c1").attributes(Map.of("at", "start")).build());
+        store.record(LlmRequestCompleted.builder("s", "gpt-4").durationMs(5).correlationId("c1")
+                .attributes(Map.of("feature", "search", "prompt_version", "v7", "note", "line one\nline two")).build());
+        store.record(LlmRequestFailed.builder("s", "gpt-4").error("boom").attributes(Map.of("tier", "free")).build());
+
+        List<RequestRecord> records = store.session("s").orElseThrow().requests();
+        assertEquals("c1", records.get(0).correlationId());
+        assertEquals(Map.of("feature", "search", "prompt_version", "v7", "note", "line one\nline two"),
+                records.get(0).attributes());
+        assertNull(records.get(1).correlationId());
+        assertEquals(Map.of("tier", "free"), records.get(1).attributes());
+    }
+
+    @Test
+    void scoresShowWithTheirRequestWhetherTheyCameBeforeOrAfterItAndEveryScoreCountsInTheSummary() {
+        SessionStore store = store(10, 100);
+        store.record(LlmRequestScored.builder("s", "helpfulness", 0.5).correlationId("c1").comment("early judge")
+                .timestamp(Instant.parse("2026-01-17T15:00:00Z")).build());
+        store.record(call("s", "gpt-4", "c1"));
+        store.record(call("s", "gpt-4", "c2"));
+        store.record(score("s", "c1", "helpfulness", 1.0));
+        store.record(score("s", "c2", "thumbs", 0));
+        store.record(score("s", null, "session_rating", 4));
+
+        SessionMetrics m = store.session("s").orElseThrow();
+        List<RequestScore> first = m.requests().get(0).scores();
+        assertEquals(List.of("helpfulness", "helpfulness"), first.stream().map(RequestScore::name).toList());
+        assertEquals(0.5, first.get(0).value());
+        assertEquals("early judge", first.get(0).comment());
+        assertEquals(Instant.parse("2026-01-17T15:00:00Z"), first.get(0).timestamp());
+        assertEquals(1.0, first.get(1).value());
+        assertNull(first.get(1).comment());
+        assertEquals(List.of(new RequestScore("thumbs", 0, null, m.requests().get(1).scores().get(0).timestamp())),
+                m.requests().get(1).scores());
+
+        assertEquals(List.of(new ScoreSummary("helpfulness", 2, 1.5, 0.75, 0.5, 1.0),
+                new ScoreSummary("thumbs", 1, 0, 0, 0, 0), new ScoreSummary("session_rating", 1, 4, 4, 4, 4)), m.scores());
+        assertEquals(m.scores(), store.summary("s").orElseThrow().scores());
+        assertEquals(2, m.totalRequests(), "a score is not a request");
+    }
+
+    @Test
+    void aScoreOfARequestNoLongerRetainedStillCountsInTheSessionsSummary() {
+        SessionStore store = store(10, 2);
+        for (int i = 1; i <= 3; i++) {
+            store.record(call("s", "gpt-4", "c" + i));
+        }
+        store.record(score("s", "c1", "helpfulness", 0.2));
+        store.record(score("s", "c3", "helpfulness", 0.8));
+
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(List.of("c2", "c3"), m.requests().stream().map(RequestRecord::correlationId).toList());
+        assertEquals(List.of(), m.requests().get(0).scores());
+        assertEquals(1, m.requests().get(1).scores().size());
+        assertEquals(List.of(new ScoreSummary("helpfulness", 2, 1.0, 0.5, 0.2, 0.8)), m.scores());
+    }
+
+    @Test
+    void theScoresOfRequestsAreKeptUpToTheBoundOnRecordsTheOldestDroppedFirst() {
+        SessionStore store = store(10, 3);
+        store.record(call("s", "gpt-4", "c"));
+        for (int i = 1; i <= 5; i++) {
+            store.record(score("s", "c", "grade", i));
+        }
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(List.of(3.0, 4.0, 5.0), m.requests().get(0).scores().stream().map(RequestScore::value).toList());
+        assertEquals(5, m.scores().get(0).count());
+    }
+
+    @Test
+    void scoreNamesPastTheSessionsBoundAreSummedUnderOther() {
+        SessionStore store = store(10, 100);
+        for (int i = 0; i < SessionStore.MAX_SCORE_NAMES + 3; i++) {
+            store.record(score("s", null, "name" + i, i));
+        }
+        List<ScoreSummary> scores = store.session("s").orElseThrow().scores();
+        assertEquals(SessionStore.MAX_SCORE_NAMES + 1, scores.size());
+        ScoreSummary other = scores.getLast();
+        assertEquals(SessionStore.OTHER_SCORE_NAME, other.name());
+        assertEquals(3, other.count());
+        assertEquals(SessionStore.MAX_SCORE_NAMES, other.min());
+        assertEquals(SessionStore.MAX_SCORE_NAMES + 2, other.max());
+    }
+
+    @Test
+    void aRetriedScoreIsAppliedOnceAndAScoreChangesTheSessionsRevision() {
+        SessionStore store = store(10, 100);
+        store.record(call("s", "gpt-4", "c1"));
+        String before = store.revision("s").orElse(null);
+        LlmRequestScored scored = LlmRequestScored.builder("s", "thumbs", 1).correlationId("c1").eventId("score-1").build();
+        assertTrue(store.record(scored));
+        assertFalse(store.record(scored), "a retry of an applied event id");
+        assertEquals(List.of(), store.record(List.of(scored)));
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(1, m.scores().get(0).count());
+        assertEquals(1, m.requests().get(0).scores().size());
+        if (before != null) {
+            assertFalse(before.equals(store.revision("s").orElseThrow()), "a score changes what the snapshot shows");
+        }
+    }
+
+    @Test
+    void theModelOfAScoredRequestIsThatOfItsMostRecentRecord() {
+        SessionStore store = store(10, 2);
+        store.record(call("s", "gpt-4", "c1"));
+        store.record(call("s", "claude", "c2"));
+        assertEquals(Optional.of("gpt-4"), store.requestModel("s", "c1"));
+        assertEquals(Optional.of("claude"), store.requestModel("s", "c2"));
+        assertEquals(Optional.empty(), store.requestModel("s", "nope"));
+        assertEquals(Optional.empty(), store.requestModel("other", "c1"));
+        store.record(call("s", "gpt-4", "c3"));
+        store.record(call("s", "gpt-4", "c4"));
+        assertEquals(Optional.empty(), store.requestModel("s", "c1"), "its record is no longer retained");
+    }
+
+    @Test
+    void aClearedSessionStartsAgainWithoutItsScores() {
+        SessionStore store = store(10, 100);
+        store.record(call("s", "gpt-4", "c1"));
+        store.record(score("s", "c1", "thumbs", 1));
+        assertTrue(store.clear("s"));
+        store.record(call("s", "gpt-4", "c1"));
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(List.of(), m.scores());
+        assertEquals(List.of(), m.requests().get(0).scores());
+    }
+
+    @Test
+    void aSessionWithOnlyScoresIsHeldAndListed() {
+        SessionStore store = store(10, 100);
+        store.record(score("s", "c9", "thumbs", 1));
+        assertEquals(List.of("s"), store.sessionIds(0, 10));
+        SessionMetrics m = store.session("s").orElseThrow();
+        assertEquals(0, m.totalRequests());
+        assertEquals(1, m.scores().size());
     }
 }

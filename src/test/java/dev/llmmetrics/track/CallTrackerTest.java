@@ -20,6 +20,7 @@ import dev.llmmetrics.event.LlmRequestStarted;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -76,6 +77,23 @@ class CallTrackerTest {
         assertEquals("java.io.IOException: connection reset", failed.error());
         assertEquals(750L, failed.durationMs());
         assertEquals(events.get(0).correlationId(), failed.correlationId());
+    }
+
+    @Test
+    void theCallsAttributesGoWithEachOfItsEventsAndThoseAddedInFlightWithTheLastOne() {
+        InFlightCall call = tracker.call("s", "gpt-4").attributes(Map.of("feature", "search")).start();
+        call.attribute("cache_hit", "true");
+        assertTrue(call.complete(Usage.of(1, 1, false)));
+        InFlightCall failing = tracker.call("s", "gpt-4").attributes(Map.of("feature", "chat")).start();
+        failing.attribute("retry", "2");
+        assertTrue(failing.fail("boom"));
+
+        assertEquals(Map.of("feature", "search"), ((LlmRequestStarted) events.get(0)).attributes());
+        assertEquals(Map.of("feature", "search", "cache_hit", "true"), ((LlmRequestCompleted) events.get(1)).attributes());
+        assertEquals(Map.of("feature", "chat", "retry", "2"), ((LlmRequestFailed) events.get(3)).attributes());
+        InvalidEventException refused = assertThrows(InvalidEventException.class,
+                () -> tracker.call("s", "gpt-4").attributes(Map.of("k", "v".repeat(Event.MAX_ATTRIBUTE_LENGTH + 1))).start());
+        assertEquals("attributes", refused.field());
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.llmmetrics.session.sqlite;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.PairTotals;
 import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.ScoreTotals;
 import dev.llmmetrics.session.SessionMetrics;
 import java.time.Instant;
 import java.util.Arrays;
@@ -18,8 +19,9 @@ import java.util.List;
  * @param nextSeq      the number the session's next request record gets
  * @param records      how many request records the file holds for the session
  * @param pairs        the session's (model label) pairs, in order of first use
+ * @param scores       the session's score names' totals, in order of first use; never changed once published
  */
-record Row(long key, String id, long lastActiveMs, long nextSeq, int records, Pair[] pairs) {
+record Row(long key, String id, long lastActiveMs, long nextSeq, int records, Pair[] pairs, List<ScoreTotals> scores) {
 
     /** Requests the session finished: every one the snapshot shows is one more success or failure. */
     long requests() {
@@ -31,11 +33,11 @@ record Row(long key, String id, long lastActiveMs, long nextSeq, int records, Pa
     }
 
     String revision() {
-        return key + "-" + requests();
+        return key + "-" + requests() + (scores.isEmpty() ? "" : "-" + ScoreTotals.count(scores));
     }
 
     SessionMetrics summary() {
-        return metrics(id, lastActiveMs, pairs, List.of());
+        return metrics(id, lastActiveMs, pairs, List.of(), scores);
     }
 
     void figures(List<PairFigures> to) {
@@ -44,9 +46,10 @@ record Row(long key, String id, long lastActiveMs, long nextSeq, int records, Pa
         }
     }
 
-    /** A session's metrics from its pairs, whose sums are its aggregates, and its records. */
-    static SessionMetrics metrics(String id, long lastActiveMs, Pair[] pairs, List<RequestRecord> records) {
+    /** A session's metrics from its pairs, whose sums are its aggregates, its records and its score totals. */
+    static SessionMetrics metrics(String id, long lastActiveMs, Pair[] pairs, List<RequestRecord> records,
+                                  List<ScoreTotals> scores) {
         return PairTotals.metrics(id, Instant.ofEpochMilli(lastActiveMs),
-                Arrays.stream(pairs).map(Pair::totals).toList(), records);
+                Arrays.stream(pairs).map(Pair::totals).toList(), records, scores);
     }
 }

@@ -19,13 +19,17 @@ import org.sqlite.SQLiteConfig;
  * <pre>
  * session       (key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, last_active_ms, next_seq, records)
  * pair          (session, ordinal, label, successes, failures, ... no_usage_requests)   PRIMARY KEY (session, ordinal)
- * record        (session, seq, at_ms, model, duration_ms, ... cost_pico_usd, provider, error_type, http_status)
- *                                                                                     PRIMARY KEY (session, seq)
+ * record        (session, seq, at_ms, model, duration_ms, ... cost_pico_usd, provider, error_type, http_status,
+ *                correlation_id, attributes)                                         PRIMARY KEY (session, seq)
  * applied_event (seq INTEGER PRIMARY KEY, id, at_ms)
+ * score         (seq INTEGER PRIMARY KEY, session, correlation_id, name, value, comment, at_ms)
+ * score_name    (session, ordinal, name, count, sum, min, max)                        PRIMARY KEY (session, ordinal)
  * </pre>
  *
  * A session's aggregates are the sums of its pairs; its records are numbered by {@code seq} within the
- * session, the most recent {@code maxRecordsPerSession} kept. The two tables keyed by session are
+ * session, the most recent {@code maxRecordsPerSession} kept, and so are the scores of its requests (by
+ * correlation id); its score names' totals are in {@code score_name}. A record's attributes are one text
+ * ({@link Attributes}). The three tables keyed by session are
  * {@code WITHOUT ROWID}, so that a session's rows sit together. The header's {@code application_id} marks the
  * file as an llm-metrics store and {@code user_version} gives the layout's version; a file of an older
  * layout is brought to this one ({@link #upgrade}) when the store opens it.
@@ -35,9 +39,17 @@ final class Schema {
     /** "LLMs" in the header's application_id: a file without it is not one of ours. */
     static final int APPLICATION_ID = 0x4C4C4D73;
     /** The layout's version in the header's user_version. */
-    static final int VERSION = 2;
+    static final int VERSION = 3;
 
+    /** The tables every layout has; layout 3 adds {@code score} and {@code score_name}. */
     static final List<String> TABLES = List.of("session", "pair", "record", "applied_event");
+
+    private static final String SCORE = "CREATE TABLE score (seq INTEGER PRIMARY KEY, session INTEGER NOT NULL,"
+            + " correlation_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, comment TEXT, at_ms INTEGER NOT NULL)";
+    private static final String SCORE_INDEX = "CREATE INDEX score_of_session ON score (session, seq)";
+    private static final String SCORE_NAME = "CREATE TABLE score_name (session INTEGER NOT NULL, ordinal INTEGER NOT NULL,"
+            + " name TEXT NOT NULL, count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,"
+            + " PRIMARY KEY (session, ordinal)) WITHOUT ROWID";
 
     private static final List<String> CREATE = List.of(
             "CREATE TABLE session (key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
@@ -55,22 +67,33 @@ final class Schema {
                     + " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,"
                     + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, flags INTEGER NOT NULL,"
                     + " error TEXT, cost_pico_usd INTEGER, provider TEXT, error_type TEXT, http_status INTEGER,"
+                    + " correlation_id TEXT, attributes TEXT,"
                     + " PRIMARY KEY (session, seq)) WITHOUT ROWID",
             "CREATE TABLE applied_event (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, at_ms INTEGER NOT NULL)",
+            SCORE,
+            SCORE_INDEX,
+            SCORE_NAME,
             "PRAGMA application_id = " + APPLICATION_ID,
             "PRAGMA user_version = " + VERSION);
 
     /**
      * What brings a file of each older layout to the next: index 0 takes layout 1 to 2, which added the
      * requests without usage to the pairs and the provider, error type and HTTP status to the records, and
-     * marks layout 1's failures (kept with zero tokens) as without usage, as failures are from layout 2 on.
+     * marks layout 1's failures (kept with zero tokens) as without usage, as failures are from layout 2 on;
+     * index 1 takes layout 2 to 3, which added the correlation id and attributes to the records, and the scores.
      */
     private static final List<List<String>> UPGRADES = List.of(List.of(
             "ALTER TABLE pair ADD COLUMN no_usage_requests INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE record ADD COLUMN provider TEXT",
             "ALTER TABLE record ADD COLUMN error_type TEXT",
             "ALTER TABLE record ADD COLUMN http_status INTEGER",
-            "UPDATE record SET flags = flags | " + Writer.NO_USAGE + " WHERE flags & " + Writer.SUCCESS + " = 0"));
+            "UPDATE record SET flags = flags | " + Writer.NO_USAGE + " WHERE flags & " + Writer.SUCCESS + " = 0"),
+            List.of(
+            "ALTER TABLE record ADD COLUMN correlation_id TEXT",
+            "ALTER TABLE record ADD COLUMN attributes TEXT",
+            SCORE,
+            SCORE_INDEX,
+            SCORE_NAME));
 
     /** What {@link #inspect} found at the path. */
     enum Found {

@@ -9,8 +9,11 @@ import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.RequestScore;
+import dev.llmmetrics.session.ScoreTotals;
 import dev.llmmetrics.session.SessionFigures;
 import dev.llmmetrics.session.SessionMetrics;
+import dev.llmmetrics.session.SessionScores;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
 import java.io.IOException;
@@ -29,7 +32,9 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -348,6 +353,31 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     }
 
     @Override
+    public Optional<String> requestModel(String sessionId, String correlationId) {
+        if (!rows.containsKey(sessionId)) {
+            return Optional.empty();
+        }
+        Reader reader = borrow();
+        try {
+            return Optional.ofNullable(reader.requestModel(sessionId, correlationId));
+        } finally {
+            giveBack(reader);
+        }
+    }
+
+    @Override
+    public List<SessionScores> scores(List<String> sessionIds) {
+        List<SessionScores> all = new ArrayList<>();
+        for (String id : sessionIds) {
+            Row row = rows.get(id);
+            if (row != null && !row.scores().isEmpty()) {
+                all.add(new SessionScores(id, ScoreTotals.summaries(row.scores())));
+            }
+        }
+        return all;
+    }
+
+    @Override
     public Optional<String> revision(String sessionId) {
         return Optional.ofNullable(rows.get(sessionId)).map(Row::revision);
     }
@@ -582,6 +612,9 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         private @Nullable PreparedStatement sessionRow;
         private @Nullable PreparedStatement pairs;
         private @Nullable PreparedStatement records;
+        private @Nullable PreparedStatement scores;
+        private @Nullable PreparedStatement scoreNames;
+        private @Nullable PreparedStatement requestModel;
 
         private void open() throws SQLException {
             Connection opened = connect(true);
@@ -604,11 +637,40 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                         + " WHERE session = ? ORDER BY ordinal");
                 records = opened.prepareStatement("SELECT at_ms, model, duration_ms, first_token_ms, prompt_tokens,"
                         + " completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error, cost_pico_usd,"
-                        + " provider, error_type, http_status FROM record WHERE session = ? AND seq >= ? ORDER BY seq");
+                        + " provider, error_type, http_status, correlation_id, attributes FROM record WHERE session = ?"
+                        + " AND seq >= ? ORDER BY seq");
+                scores = opened.prepareStatement("SELECT correlation_id, name, value, comment, at_ms FROM score"
+                        + " WHERE session = ? ORDER BY seq");
+                scoreNames = opened.prepareStatement("SELECT name, count, sum, min, max FROM score_name"
+                        + " WHERE session = ? ORDER BY ordinal");
+                requestModel = opened.prepareStatement("SELECT model FROM record WHERE session = (SELECT key FROM"
+                        + " session WHERE id = ?) AND correlation_id = ? ORDER BY seq DESC LIMIT 1");
                 c = opened;
             } catch (SQLException | RuntimeException e) {
                 closeQuietly(opened);
                 throw e;
+            }
+        }
+
+        /** The model of the session's most recent record with {@code correlationId}; {@code null} when none. */
+        @Nullable String requestModel(String sessionId, String correlationId) {
+            try {
+                if (c == null) {
+                    open();
+                }
+                begin.execute();
+                try {
+                    requestModel.setString(1, sessionId);
+                    requestModel.setString(2, correlationId);
+                    try (ResultSet r = requestModel.executeQuery()) {
+                        return r.next() ? r.getString(1) : null;
+                    }
+                } finally {
+                    commit.execute();
+                }
+            } catch (SQLException e) {
+                close();
+                throw new IllegalStateException("the SQLite session store " + file + " could not be read: " + e.getMessage(), e);
             }
         }
 
@@ -650,6 +712,21 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                     found.add(Writer.pair(r, 1));
                 }
             }
+            Map<String, List<RequestScore>> scoresById = new HashMap<>();
+            scores.setLong(1, key);
+            try (ResultSet r = scores.executeQuery()) {
+                while (r.next()) {
+                    scoresById.computeIfAbsent(r.getString(1), id -> new ArrayList<>(2)).add(new RequestScore(
+                            r.getString(2), r.getDouble(3), r.getString(4), Instant.ofEpochMilli(r.getLong(5))));
+                }
+            }
+            List<ScoreTotals> totals = new ArrayList<>();
+            scoreNames.setLong(1, key);
+            try (ResultSet r = scoreNames.executeQuery()) {
+                while (r.next()) {
+                    totals.add(Writer.scoreTotals(r, 1));
+                }
+            }
             List<RequestRecord> list = new ArrayList<>();
             records.setLong(1, key);
             records.setLong(2, nextSeq - bounds.maxRecordsPerSession());
@@ -664,6 +741,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                     int status = r.getInt(15);
                     Integer httpStatus = r.wasNull() ? null : status;
                     String errorType = r.getString(14);
+                    String correlationId = r.getString(16);
                     list.add(RequestRecord.builder(Instant.ofEpochMilli(r.getLong(1)), r.getString(2))
                             .durationMs(r.getLong(3)).promptTokens(usage ? r.getInt(5) : null)
                             .completionTokens(usage ? r.getInt(6) : null).totalTokens(usage ? r.getInt(7) : null)
@@ -674,10 +752,13 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                                     : (flags & Writer.COST_REPORTED) != 0 ? CostSource.PROVIDER : CostSource.PRICE_TABLE)
                             .provider(r.getString(13))
                             .errorType(errorType == null ? null : ErrorType.ofWireName(errorType))
-                            .httpStatus(httpStatus).build());
+                            .httpStatus(httpStatus)
+                            .correlationId(correlationId).attributes(Attributes.decode(r.getString(17)))
+                            .scores(correlationId == null ? List.of() : scoresById.getOrDefault(correlationId, List.of()))
+                            .build());
                 }
             }
-            return Row.metrics(sessionId, lastActiveMs, found.toArray(Pair[]::new), list);
+            return Row.metrics(sessionId, lastActiveMs, found.toArray(Pair[]::new), list, totals);
         }
 
         void close() {

@@ -1,12 +1,14 @@
 package dev.llmmetrics.session.sqlite;
 
 import dev.llmmetrics.session.PairTotals;
+import dev.llmmetrics.session.ScoreTotals;
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.SessionStore;
@@ -112,6 +114,7 @@ final class Writer {
     /** Reads the sessions' aggregates and the remembered event ids into the store's memory. */
     void load() throws SQLException {
         HashMap<Long, List<Pair>> pairsByKey = new HashMap<>();
+        HashMap<Long, List<ScoreTotals>> scoresByKey = new HashMap<>();
         try (Statement s = c.createStatement()) {
             try (ResultSet r = s.executeQuery("SELECT session, ordinal, label, successes, failures, tool_calls,"
                     + " duration_ms, max_duration_ms, prompt_tokens, max_prompt_tokens, completion_tokens,"
@@ -121,12 +124,18 @@ final class Writer {
                     pairsByKey.computeIfAbsent(r.getLong(1), k -> new ArrayList<>()).add(pair(r, 2));
                 }
             }
+            try (ResultSet r = s.executeQuery("SELECT session, name, count, sum, min, max FROM score_name"
+                    + " ORDER BY session, ordinal")) {
+                while (r.next()) {
+                    scoresByKey.computeIfAbsent(r.getLong(1), k -> new ArrayList<>()).add(scoreTotals(r, 2));
+                }
+            }
             try (ResultSet r = s.executeQuery("SELECT key, id, last_active_ms, next_seq, records FROM session")) {
                 while (r.next()) {
                     long key = r.getLong(1);
                     List<Pair> pairs = pairsByKey.getOrDefault(key, List.of());
                     store.rows.put(r.getString(2), new Row(key, r.getString(2), r.getLong(3), r.getLong(4), r.getInt(5),
-                            pairs.toArray(Pair[]::new)));
+                            pairs.toArray(Pair[]::new), List.copyOf(scoresByKey.getOrDefault(key, List.of()))));
                     nextKey = Math.max(nextKey, key + 1);
                 }
             }
@@ -144,6 +153,12 @@ final class Writer {
                 }
             }
         }
+    }
+
+    /** Reads one score name's totals from the columns starting at {@code column}: name, count, sum, min, max. */
+    static ScoreTotals scoreTotals(ResultSet r, int column) throws SQLException {
+        return new ScoreTotals(r.getString(column), r.getLong(column + 1), r.getDouble(column + 2),
+                r.getDouble(column + 3), r.getDouble(column + 4));
     }
 
     /** Reads one pair from the columns starting at {@code column}: ordinal, label, then the figures. */
@@ -320,6 +335,11 @@ final class Writer {
         final PreparedStatement deletePairs;
         final PreparedStatement deleteSession;
         final PreparedStatement insertId;
+        final PreparedStatement upsertScoreName;
+        final PreparedStatement insertScore;
+        final PreparedStatement trimScores;
+        final PreparedStatement deleteScores;
+        final PreparedStatement deleteScoreNames;
         final PreparedStatement forgetIds;
         final PreparedStatement pageCount;
         final PreparedStatement freePages;
@@ -339,8 +359,16 @@ final class Writer {
                         + " cost_pico_usd, no_usage_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                 insertRecord = prepare(c, "INSERT INTO record (session, seq, at_ms, model, duration_ms, first_token_ms,"
                         + " prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error,"
-                        + " cost_pico_usd, provider, error_type, http_status)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        + " cost_pico_usd, provider, error_type, http_status, correlation_id, attributes)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                upsertScoreName = prepare(c, "INSERT OR REPLACE INTO score_name (session, ordinal, name, count, sum, min,"
+                        + " max) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                insertScore = prepare(c, "INSERT INTO score (session, correlation_id, name, value, comment, at_ms)"
+                        + " VALUES (?, ?, ?, ?, ?, ?)");
+                trimScores = prepare(c, "DELETE FROM score WHERE session = ? AND seq <= (SELECT seq FROM score"
+                        + " WHERE session = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)");
+                deleteScores = prepare(c, "DELETE FROM score WHERE session = ?");
+                deleteScoreNames = prepare(c, "DELETE FROM score_name WHERE session = ?");
                 trimRecords = prepare(c, "DELETE FROM record WHERE session = ? AND seq < ?");
                 deleteRecords = prepare(c, "DELETE FROM record WHERE session = ?");
                 deletePairs = prepare(c, "DELETE FROM pair WHERE session = ?");
@@ -442,7 +470,8 @@ final class Writer {
                             usage ? e.completionTokens() : 0, usage ? e.totalTokens() : 0, e.cachedTokens(),
                             e.reasoningTokens(), SUCCESS | (e.hasToolCalls() ? TOOL_CALLS : 0) | (usage ? 0 : NO_USAGE)
                                     | (e.hasReportedCost() ? COST_REPORTED : 0),
-                            null, cost >= 0 ? cost : null, e.provider(), null, null), now);
+                            null, cost >= 0 ? cost : null, e.provider(), null, null, e.correlationId(),
+                            Attributes.encode(e.attributes())), now);
                     if (!pair.label().equals(model.label())) {
                         overflows++;
                     }
@@ -459,7 +488,7 @@ final class Writer {
                     pair.totals().failed();
                     w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.hasDuration() ? e.durationMs() : 0L,
                             null, 0, 0, 0, 0, 0, NO_USAGE, SessionStore.keptError(e.error()), null, e.provider(),
-                            e.errorType(), e.httpStatus()), now);
+                            e.errorType(), e.httpStatus(), e.correlationId(), Attributes.encode(e.attributes())), now);
                     if (!pair.label().equals(model.label())) {
                         overflows++;
                     }
@@ -469,6 +498,7 @@ final class Writer {
                         lines.add(w.totalsLine());
                     }
                 }
+                case LlmRequestScored e -> working(e.sessionId()).score(e, now);
                 case GenericEvent e -> {
                     // Not a session's request: nothing to keep but its event id.
                 }
@@ -541,6 +571,10 @@ final class Writer {
                 st.deleteRecords.executeUpdate();
                 st.deletePairs.setLong(1, w.key);
                 st.deletePairs.executeUpdate();
+                st.deleteScores.setLong(1, w.key);
+                st.deleteScores.executeUpdate();
+                st.deleteScoreNames.setLong(1, w.key);
+                st.deleteScoreNames.executeUpdate();
                 st.deleteSession.setLong(1, w.key);
                 st.deleteSession.executeUpdate();
                 removedFromFile++;
@@ -562,12 +596,14 @@ final class Writer {
             boolean updates = false;
             boolean pairs = false;
             boolean records = false;
+            boolean scores = false;
             for (Working w : touched.values()) {
                 if (!w.removed && w.changed) {
                     w.write();
                     updates |= !w.fresh;
                     pairs = true;
                     records |= !w.pending.isEmpty();
+                    scores |= w.scoresOwn;
                 }
             }
             if (updates) {
@@ -578,6 +614,10 @@ final class Writer {
             }
             if (records) {
                 st.insertRecord.executeBatch();
+            }
+            if (scores) {
+                st.upsertScoreName.executeBatch();
+                st.insertScore.executeBatch();
             }
             for (Working w : touched.values()) {
                 if (!w.removed && w.changed) {
@@ -708,6 +748,11 @@ final class Writer {
             final ArrayDeque<Pending> pending = new ArrayDeque<>();
             /** Records added here and dropped at once, past the bound. */
             private int dropped;
+            /** The score names' totals; this transaction's copies once {@link #scoresOwn}. */
+            List<ScoreTotals> scores;
+            boolean scoresOwn;
+            /** Scores of requests to add, in order; only the last {@code maxRecordsPerSession} are written. */
+            final ArrayDeque<LlmRequestScored> pendingScores = new ArrayDeque<>();
 
             Working(Row row) {
                 key = row.key();
@@ -717,6 +762,7 @@ final class Writer {
                 records = row.records();
                 pairs = row.pairs().clone();
                 own = new boolean[pairs.length];
+                scores = row.scores();
                 inFile = true;
                 fresh = false;
             }
@@ -728,6 +774,7 @@ final class Writer {
                 this.nextSeq = 1;
                 this.pairs = new Pair[0];
                 this.own = new boolean[0];
+                this.scores = List.of();
                 this.changed = true;
                 this.fresh = true;
             }
@@ -766,6 +813,26 @@ final class Writer {
                 if (pending.size() > bounds.maxRecordsPerSession()) {
                     pending.pollFirst();
                     dropped++;
+                }
+            }
+
+            /** Adds a score to its name's totals, and keeps it when it grades a request. */
+            void score(LlmRequestScored e, long now) {
+                touch(now);
+                if (!scoresOwn) {
+                    List<ScoreTotals> copies = new ArrayList<>(scores.size() + 1);
+                    for (ScoreTotals t : scores) {
+                        copies.add(t.copy());
+                    }
+                    scores = copies;
+                    scoresOwn = true;
+                }
+                ScoreTotals.named(scores, e.name()).add(e.value());
+                if (e.correlationId() != null) {
+                    pendingScores.add(e);
+                    if (pendingScores.size() > bounds.maxRecordsPerSession()) {
+                        pendingScores.pollFirst();
+                    }
                 }
             }
 
@@ -812,10 +879,40 @@ final class Writer {
                     p.bind(st.insertRecord, key, seq++);
                     st.insertRecord.addBatch();
                 }
+                if (scoresOwn) {
+                    for (int i = 0; i < scores.size(); i++) {
+                        ScoreTotals t = scores.get(i);
+                        PreparedStatement u = st.upsertScoreName;
+                        u.setLong(1, key);
+                        u.setInt(2, i);
+                        u.setString(3, t.name());
+                        u.setLong(4, t.count());
+                        u.setDouble(5, t.sum());
+                        u.setDouble(6, t.min());
+                        u.setDouble(7, t.max());
+                        u.addBatch();
+                    }
+                    for (LlmRequestScored e : pendingScores) {
+                        PreparedStatement insert = st.insertScore;
+                        insert.setLong(1, key);
+                        insert.setString(2, e.correlationId());
+                        insert.setString(3, e.name());
+                        insert.setDouble(4, e.value());
+                        insert.setString(5, e.comment());
+                        insert.setLong(6, e.timestamp().toEpochMilli());
+                        insert.addBatch();
+                    }
+                }
             }
 
-            /** Deletes the oldest records past the bound. */
+            /** Deletes the oldest records, and the oldest scores of requests, past the bound. */
             void trim() throws SQLException {
+                if (!pendingScores.isEmpty()) {
+                    st.trimScores.setLong(1, key);
+                    st.trimScores.setLong(2, key);
+                    st.trimScores.setInt(3, bounds.maxRecordsPerSession());
+                    st.trimScores.executeUpdate();
+                }
                 if (records > bounds.maxRecordsPerSession()) {
                     st.trimRecords.setLong(1, key);
                     st.trimRecords.setLong(2, nextSeq - bounds.maxRecordsPerSession());
@@ -836,7 +933,7 @@ final class Writer {
             }
 
             Row row() {
-                return new Row(key, id, lastActiveMs, nextSeq, records, pairs);
+                return new Row(key, id, lastActiveMs, nextSeq, records, pairs, scoresOwn ? List.copyOf(scores) : scores);
             }
         }
     }
@@ -853,7 +950,7 @@ final class Writer {
     private record Pending(long atMs, String model, long durationMs, @Nullable Long firstTokenMs, int prompt,
                            int completion, int total, int cached, int reasoning, long flags, @Nullable String error,
                            @Nullable Long costPicoUsd, @Nullable String provider, @Nullable ErrorType errorType,
-                           @Nullable Integer httpStatus) {
+                           @Nullable Integer httpStatus, @Nullable String correlationId, @Nullable String attributes) {
 
         void bind(PreparedStatement insert, long session, long seq) throws SQLException {
             insert.setLong(1, session);
@@ -885,6 +982,8 @@ final class Writer {
             } else {
                 insert.setInt(17, httpStatus);
             }
+            insert.setString(18, correlationId);
+            insert.setString(19, attributes);
         }
     }
 }

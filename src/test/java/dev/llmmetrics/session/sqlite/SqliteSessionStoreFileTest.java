@@ -14,11 +14,13 @@ import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.ScoreSummary;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStoreFactory;
 import java.math.BigDecimal;
@@ -33,6 +35,8 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -246,9 +250,13 @@ class SqliteSessionStoreFileTest {
         store.record(LlmRequestFailed.builder("s", "priced").error("TimeoutException").durationMs(30L).build());
         SessionMetrics old = store.session("s").orElseThrow();
         store.close();
-        // Layout 1: the same tables without the columns layout 2 added, and without its no-usage flag, which
-        // layout 1 did not have (its failures were kept with zero tokens).
+        // Layout 1: the same tables without the columns layouts 2 and 3 added, without the score tables, and
+        // without layout 2's no-usage flag, which layout 1 did not have (its failures were kept with zero tokens).
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE score");
+            s.execute("DROP TABLE score_name");
+            s.execute("ALTER TABLE record DROP COLUMN correlation_id");
+            s.execute("ALTER TABLE record DROP COLUMN attributes");
             for (String column : List.of("pair DROP COLUMN no_usage_requests", "record DROP COLUMN provider",
                     "record DROP COLUMN error_type", "record DROP COLUMN http_status")) {
                 s.execute("ALTER TABLE " + column);
@@ -286,6 +294,60 @@ class SqliteSessionStoreFileTest {
         assertEquals(429, failure.httpStatus());
         assertEquals("openai", failure.provider());
         assertEquals(CostSource.PRICE_TABLE, reopened.requests().get(0).costSource());
+    }
+
+    @Test
+    void attributesAndScoresSurviveAReopenAndRetriesOfScoresStayApplied() {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file, 100, 2, Long.MAX_VALUE, 1_000);
+        store.record(LlmRequestScored.builder("s", "helpfulness", 0.25).correlationId("c3").comment("before").build());
+        for (int i = 1; i <= 3; i++) {
+            store.record(LlmRequestCompleted.builder("s", "priced").durationMs(5).correlationId("c" + i)
+                    .attributes(Map.of("n", String.valueOf(i), "colon:key", "1:2:3")).build());
+        }
+        store.record(LlmRequestScored.builder("s", "helpfulness", 0.75).correlationId("c1").eventId("late").build());
+        store.record(LlmRequestScored.builder("s", "thumbs", 1).build());
+        SessionMetrics before = store.session("s").orElseThrow();
+        String revision = store.revision("s").orElseThrow();
+        store.close();
+
+        SqliteSessionStore reopened = open(file, 100, 2, Long.MAX_VALUE, 1_000);
+        assertEquals(before, reopened.session("s").orElseThrow());
+        assertEquals(revision, reopened.revision("s").orElseThrow());
+        assertEquals(Map.of("n", "3", "colon:key", "1:2:3"), before.requests().get(1).attributes());
+        assertEquals("before", before.requests().get(1).scores().get(0).comment());
+        assertEquals(List.of(new ScoreSummary("helpfulness", 2, 1.0, 0.5, 0.25, 0.75), new ScoreSummary("thumbs", 1, 1, 1, 1, 1)),
+                before.scores());
+        assertFalse(reopened.record(LlmRequestScored.builder("s", "helpfulness", 0.75).correlationId("c1").eventId("late").build()));
+        assertEquals(Optional.of("priced"), reopened.requestModel("s", "c3"));
+    }
+
+    @Test
+    void aStoreOfTheSecondLayoutIsBroughtToTheCurrentOneKeepingItsSessions() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file);
+        store.record(completed("s", "priced", "e-1"));
+        store.close();
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            // What layout 2 was: the record table without the two columns, no score tables.
+            s.execute("DROP TABLE score");
+            s.execute("DROP TABLE score_name");
+            s.execute("ALTER TABLE record DROP COLUMN correlation_id");
+            s.execute("ALTER TABLE record DROP COLUMN attributes");
+            s.execute("PRAGMA user_version = 2");
+        }
+        SqliteSessionStore upgraded = open(file);
+        assertEquals(1, upgraded.session("s").orElseThrow().totalRequests());
+        upgraded.record(LlmRequestCompleted.builder("s", "priced").correlationId("c").attributes(Map.of("k", "v")).build());
+        upgraded.record(LlmRequestScored.builder("s", "thumbs", 0).correlationId("c").build());
+        SessionMetrics m = upgraded.session("s").orElseThrow();
+        assertEquals(Map.of("k", "v"), m.requests().get(1).attributes());
+        assertEquals(1, m.requests().get(1).scores().size());
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("PRAGMA user_version")) {
+            assertTrue(r.next());
+            assertEquals(Schema.VERSION, r.getInt(1));
+        }
     }
 
     @Test
