@@ -80,7 +80,7 @@ class SeedExampleTest {
 
         RequestRecord first = m.requests().get(0);
         assertEquals(RequestRecord.builder(Instant.parse("2026-01-17T15:30:00Z"), "gpt-4").durationMs(3200).promptTokens(850)
-                .completionTokens(420).totalTokens(1270).hasToolCalls(true).build(), first);
+                .completionTokens(420).totalTokens(1270).hasToolCalls(true).correlationId("c-0").build(), first);
         RequestRecord last = m.requests().get(14);
         assertEquals("APITimeoutError: Request timed out", last.error());
         assertTrue(!last.success());

@@ -60,7 +60,7 @@ class SessionEndpointsTest {
                 "average_tokens_per_request", "requests_with_tools", "requests",
                 // added since the seed, after its fields
                 "total_cost_usd", "unpriced_requests", "token_efficiency", "total_cached_tokens", "total_reasoning_tokens",
-                "requests_without_usage"),
+                "requests_without_usage", "scores"),
                 fields);
         assertEquals("abc-123", m.get("session_id").asText());
         assertEquals(15, m.get("total_requests").asLong());
@@ -80,12 +80,14 @@ class SessionEndpointsTest {
         assertEquals(List.of("timestamp", "model", "duration_ms", "prompt_tokens", "completion_tokens", "total_tokens",
                 "has_tool_calls", "success", "error",
                 "cached_tokens", "reasoning_tokens", "time_to_first_token_ms", "cost_usd",
-                "cost_source", "provider", "error_type", "http_status"), recordFields);
+                "cost_source", "provider", "error_type", "http_status", "correlation_id", "attributes", "scores"),
+                recordFields);
         assertEquals(TestServer.JSON.readTree("""
                 {"timestamp":"2026-01-17T15:30:00Z","model":"gpt-4","duration_ms":3200,"prompt_tokens":850,
                  "completion_tokens":420,"total_tokens":1270,"has_tool_calls":true,"success":true,"error":null,
                  "cached_tokens":0,"reasoning_tokens":0,"time_to_first_token_ms":null,"cost_usd":null,
-                 "cost_source":null,"provider":null,"error_type":null,"http_status":null}"""), first);
+                 "cost_source":null,"provider":null,"error_type":null,"http_status":null,"correlation_id":"c-0",
+                 "attributes":{},"scores":[]}"""), first);
         // This server has no price table: nothing is costed at 0, every completed request is unpriced.
         assertTrue(m.get("total_cost_usd").isNull());
         assertEquals(14, m.get("unpriced_requests").asLong());
