@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.session.SessionStore;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import java.io.IOException;
@@ -88,7 +89,8 @@ class PrometheusBundleTest {
     /** Series the server registers on first use, which the demo's traffic creates in its first seconds. */
     private static final List<String> FIRST_USE_SERIES = List.of("llm_time_to_first_token_seconds_count",
             "llm_time_per_output_token_seconds_count", "llm_cost_usd_total", "llm_unpriced_requests_total",
-            "llm_cached_tokens_total", "llm_session_cost_usd_total", "gen_ai_client_operation_time_to_first_chunk_seconds_count");
+            "llm_cached_tokens_total", "llm_session_cost_usd_total", "gen_ai_client_operation_time_to_first_chunk_seconds_count",
+            "llm_score_count", "llm_session_score_count");
     private static final Duration RULES_TIMEOUT = Duration.ofSeconds(15);
 
     private static final Path ROOT = repoRoot();
@@ -110,9 +112,10 @@ class PrometheusBundleTest {
         promtoolBinary = executable("promtool");
 
         server = Main.start(Config.just(ConfigSources.create(Map.of("server.port", "0", "server.host", "127.0.0.1",
-                        "prices.path", "sample", "meters.otel.genai", "true"))),
+                        "prices.path", "sample", "meters.otel.genai", "true", "store.max.records", "40"))),
                 true, 0.05);
 
+        postScoredSession();
         workDir = Files.createTempDirectory("llm-metrics-prometheus-");
         Path configFile = workDir.resolve("prometheus.yml");
         Files.writeString(configFile, testConfig(Files.readString(ROOT.resolve("prometheus/prometheus.yml")),
@@ -426,6 +429,112 @@ class PrometheusBundleTest {
             assertEquals(ours.keySet(), theirs.keySet(), "models of llm_tokens and gen_ai_client_token_usage");
             ours.forEach((model, count) -> assertTrue(Math.abs(count - theirs.get(model)) <= Math.max(8, 0.02 * count),
                     "model " + model + ": " + count + " prompt token observations, " + theirs.get(model) + " GenAI input ones"));
+        });
+    }
+
+    // --- A scored session, posted beside the demo traffic -------------------------------------------------
+
+    private static final String SCORED = "scored-session";
+
+    /**
+     * Posts 42 calls of {@link #SCORED} (the server keeps 40 records a session) and their scores: one before the
+     * last call, one after it, one of the first call (no longer retained once the others came), one of the
+     * session, and names past the bound of score names, which the demo's three names and these share.
+     */
+    private static void postScoredSession() throws Exception {
+        post(scored("c-42", "quality", "0.25")); // before its call, in a request of its own
+        StringBuilder ndjson = new StringBuilder();
+        for (int i = 1; i <= 42; i++) {
+            ndjson.append("{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"" + SCORED + "\",\"model\":\"judge-me\","
+                    + "\"duration_ms\":100,\"time_to_first_token_ms\":40,\"prompt_tokens\":10,\"completion_tokens\":5,"
+                    + "\"correlation_id\":\"c-" + i
+                    + "\",\"attributes\":{\"feature\":\"search\"}}\n");
+        }
+        ndjson.append(scored("c-42", "quality", "0.35")).append('\n'); // after it
+        ndjson.append(scored("c-41", "thumbs", "false")).append('\n');
+        ndjson.append(scored("c-1", "quality", "0.3")).append('\n'); // its record is no longer retained
+        ndjson.append(scored(null, "session_rating", "2")).append('\n');
+        for (int i = 0; i < SessionStore.MAX_SCORE_NAMES; i++) {
+            ndjson.append(scored("c-41", "extra_" + i, "1")).append('\n'); // the last ones past the bound
+        }
+        post(ndjson.toString());
+    }
+
+    private static void post(String ndjson) throws Exception {
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
+                        + "/events")).header("Content-Type", "application/x-ndjson")
+                .POST(HttpRequest.BodyPublishers.ofString(ndjson)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(202, response.statusCode(), response.body());
+    }
+
+    private static String scored(String correlationId, String name, String value) {
+        return "{\"type\":\"LLM_REQUEST_SCORED\",\"session_id\":\"" + SCORED + "\","
+                + (correlationId == null ? "" : "\"correlation_id\":\"" + correlationId + "\",")
+                + "\"name\":\"" + name + "\",\"value\":" + value + "}";
+    }
+
+    @Test
+    void aScoredSessionReadsBackInTheJsonTheScrapeAndPrometheusAndItsLowQualityRaisesTheAlert() throws Exception {
+        printingLogOnFailure(() -> {
+            JsonNode session = JSON.readTree(get("http://127.0.0.1:" + server.port() + "/events/metrics/session/" + SCORED).body());
+            JsonNode requests = session.path("requests");
+            assertEquals(40, requests.size(), "the records the server keeps");
+            assertEquals("c-3", requests.get(0).path("correlation_id").asText(), "c-1 and c-2 are no longer retained");
+            assertEquals("search", requests.get(0).path("attributes").path("feature").asText());
+            assertEquals(0, requests.get(0).path("scores").size());
+            JsonNode last = requests.get(39).path("scores");
+            assertEquals(2, last.size(), last.toString());
+            assertEquals(0.25, last.get(0).path("value").asDouble(), "the score that came before its call");
+            assertEquals(0.35, last.get(1).path("value").asDouble());
+            JsonNode previous = requests.get(38).path("scores");
+            assertEquals("thumbs", previous.get(0).path("name").asText());
+            assertEquals(0.0, previous.get(0).path("value").asDouble(), "false is 0");
+            Map<String, JsonNode> summary = new HashMap<>();
+            session.path("scores").forEach(s -> summary.put(s.path("name").asText(), s));
+            assertEquals(3, summary.get("quality").path("count").asLong(), "before, after, and of a request no longer kept");
+            assertEquals(0.3, summary.get("quality").path("mean").asDouble(), 1e-9);
+            assertEquals(0.25, summary.get("quality").path("min").asDouble());
+            assertEquals(1, summary.get("session_rating").path("count").asLong());
+            assertEquals(SessionStore.MAX_SCORE_NAMES + 1, summary.size(), "the session's names up to the bound, then _other");
+            assertEquals(3, summary.get(SessionStore.OTHER_SCORE_NAME).path("count").asLong());
+
+            PrometheusText scrape = PrometheusText.parse(scrapeServer());
+            assertEquals(1, scrape.value("llm_score_count", "model", "judge-me", "name", "quality"),
+                    "the score after its call, under the call's model");
+            assertEquals(2, scrape.value("llm_score_count", "model", "_unknown", "name", "quality"),
+                    "the score before its call and the one of a request no longer kept");
+            assertTrue(scrape.has("llm_score_count", "model", "judge-me", "name", SessionStore.OTHER_SCORE_NAME),
+                    "names past the bound share _other");
+            assertEquals(3, scrape.value("llm_session_score_count", "session", SCORED, "name", "quality"));
+            assertEquals(0.9, scrape.value("llm_session_score_sum", "session", SCORED, "name", "quality"), 1e-9);
+
+            // The overview's panel query, as Grafana sends it, over what Prometheus scraped.
+            String panel = dashboardExpressions().stream().map(Expression::expr).filter(e -> e.contains("llm_score_sum"))
+                    .findFirst().orElseThrow(() -> new AssertionError("no panel reads llm_score_sum"));
+            String panelQuery = substitute(panel.replace("[$__rate_interval]", "[1h]"), new ArrayList<>());
+            await("Prometheus to have the scored session's scores").atMost(DATA_TIMEOUT).pollInterval(Duration.ofMillis(500))
+                    .untilAsserted(() -> assertEquals(0.3, scalar("llm_session_score_sum{session=\"" + SCORED
+                            + "\",name=\"quality\"} / llm_session_score_count{session=\"" + SCORED + "\",name=\"quality\"}"), 1e-9));
+            Map<String, Double> means = new HashMap<>();
+            for (JsonNode r : query(panelQuery).path("result")) {
+                means.put(r.path("metric").path("model").asText() + "/" + r.path("metric").path("name").asText(),
+                        Double.parseDouble(r.path("value").get(1).asText()));
+            }
+            assertTrue(means.containsKey("gpt-4o/quality") && means.containsKey("claude-sonnet-4/quality"),
+                    "the demo's judged models: " + means);
+            assertTrue(means.containsKey("judge-me/quality"), "the scored session's model: " + means);
+
+            // The shipped alert over the same data: quiet at its level (0.7) for the demo's good models, and firing for
+            // every model with enough quality scores once the level is above every mean.
+            Rule alert = rules().stream().filter(r -> "LlmQualityScoreLow".equals(r.alert())).findFirst().orElseThrow();
+            Set<String> firing = labelValues(alert.expr().replace("name:llm_score_alert_level:value",
+                    "label_replace(vector(1.01), \"name\", \"quality\", \"\", \"\")"), "model");
+            assertTrue(firing.containsAll(Set.of("gpt-4o", "claude-sonnet-4")), "firing at level 1.01: " + firing);
+            assertFalse(firing.contains("judge-me"), "one quality score under its model is below the five the alert asks for");
+            Set<String> atShippedLevel = labelValues(alert.expr(), "model");
+            assertFalse(atShippedLevel.contains("gpt-4o") || atShippedLevel.contains("claude-sonnet-4"),
+                    "the demo's good models (means about 0.86 and 0.88) stay quiet at 0.7: " + atShippedLevel);
+            assertEquals(List.of(0.7), valuesBy("name:llm_score_alert_level:value", "name").values().stream().toList());
         });
     }
 
