@@ -68,6 +68,7 @@ public final class EventBus {
     private final Channel started;
     private final Channel completed;
     private final Channel failed;
+    private final Channel scored;
 
     /** A bus with the default bound on type names. */
     public EventBus() {
@@ -115,6 +116,7 @@ public final class EventBus {
         started = permanent(EventTypes.LLM_REQUEST_STARTED);
         completed = permanent(EventTypes.LLM_REQUEST_COMPLETED);
         failed = permanent(EventTypes.LLM_REQUEST_FAILED);
+        scored = permanent(EventTypes.LLM_REQUEST_SCORED);
     }
 
     private Channel permanent(String type) {
@@ -267,6 +269,9 @@ public final class EventBus {
         }
         if (event instanceof LlmRequestFailed) {
             return failed;
+        }
+        if (event instanceof LlmRequestScored) {
+            return scored;
         }
         return channel(event.type());
     }

@@ -108,7 +108,7 @@ class EventBusTest {
 
     @Test
     void distinctTypeNamesAreBounded() {
-        EventBus small = new EventBus(4, InstantSource.system());
+        EventBus small = new EventBus(5, InstantSource.system()); // four LLM types and one slot
         small.publish(new GenericEvent("AGENT_STARTED", "s"));
         assertTrue(small.accepts("AGENT_STARTED"));
         assertFalse(small.accepts("AGENT_STOPPED"));
@@ -122,7 +122,7 @@ class EventBusTest {
     void aTypeWithoutListenersIdleLongerThanTheTimeoutGivesItsSlotToANewType() {
         AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
         InstantSource clock = () -> Instant.ofEpochMilli(millis.get());
-        EventBus bus = new EventBus(5, clock);                 // three LLM types and two slots
+        EventBus bus = new EventBus(6, clock);                 // four LLM types and two slots
         bus.publish(new GenericEvent("ONCE_A", "s"));
         bus.subscribe("LISTENED", event -> { });
         assertFalse(bus.accepts("NEW"), "both slots are taken");

@@ -108,8 +108,8 @@ class HostileBoundsTest {
 
     @Test
     void aProducerInventingTypesCannotKeepTheirSlotsForGood() throws InterruptedException {
-        // Three LLM types and two slots; an idle type without listeners gives its slot back after a second.
-        try (TestServer server = TestServer.start(Map.of("bus.max.types", "5", "bus.type.idle.timeout", "PT1S"))) {
+        // Four LLM types and two slots; an idle type without listeners gives its slot back after a second.
+        try (TestServer server = TestServer.start(Map.of("bus.max.types", "6", "bus.type.idle.timeout", "PT1S"))) {
             assertEquals(202, server.post("/events", "[{\"type\":\"GRAB_ONE\"},{\"type\":\"GRAB_TWO\"}]").statusCode());
             HttpResponse<String> refused = server.post("/events", "{\"type\":\"LATECOMER\"}");
             assertEquals(400, refused.statusCode(), refused.body());

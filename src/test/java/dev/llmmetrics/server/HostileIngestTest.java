@@ -44,8 +44,8 @@ class HostileIngestTest {
 
     private static final int MAX_BODY = 65_536;
     private static final int MAX_BATCH = 50;
-    private static final int MAX_TYPES = 20;
-    /** Generic types seeded so that the bus is full: 3 LLM types + these 17 = {@link #MAX_TYPES}. */
+    private static final int MAX_TYPES = 21;
+    /** Generic types seeded so that the bus is full: 4 LLM types + these 17 = {@link #MAX_TYPES}. */
     private static final List<String> SEEDED_TYPES = List.of("TOOL_CALL_STARTED", "AGENT_STEP", "HITL_APPROVED",
             "SEED_TYPE_1", "SEED_TYPE_2", "SEED_TYPE_3", "SEED_TYPE_4", "SEED_TYPE_5", "SEED_TYPE_6", "SEED_TYPE_7",
             "SEED_TYPE_8", "SEED_TYPE_9", "SEED_TYPE_10", "SEED_TYPE_11", "SEED_TYPE_12", "SEED_TYPE_13", "SEED_TYPE_14");
