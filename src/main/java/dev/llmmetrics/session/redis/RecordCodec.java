@@ -5,20 +5,28 @@ import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.RequestScore;
 import dev.llmmetrics.session.SessionStore;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A request record as one Redis list element: a version and the numbers separated by {@code |} (-1 for an
- * absent one), then the model, the provider and the error type each as its length, {@code |} and its text (-1
- * and no text when absent), then the error text, which may hold any character. Only Java reads and writes it;
- * the scripts store it whole and count its length.
+ * A request record, or a score of a request, as one Redis list element. A record: a version and the numbers
+ * separated by {@code |} (-1 for an absent one), then the model, the provider, the error type and the
+ * correlation id each as its length, {@code |} and its text (-1 and no text when absent), the number of
+ * attributes and each key and value as a text, then the error text, which may hold any character. A score: its
+ * time in ms and value, then its correlation id, name and comment as texts. Only Java reads and writes them; the
+ * scripts store them whole and count their length.
  */
 final class RecordCodec {
 
-    private static final long VERSION = 1;
+    /** The record layout written; version 1, without correlation id and attributes, is still read. */
+    private static final long VERSION = 2;
     private static final long SUCCESS = 1;
     private static final long TOOL_CALLS = 2;
     private static final long COST_REPORTED = 4;
@@ -38,6 +46,7 @@ final class RecordCodec {
         text(b, e.model());
         text(b, e.provider());
         text(b, null);
+        correlation(b, e.correlationId(), e.attributes());
         return b.toString();
     }
 
@@ -48,7 +57,47 @@ final class RecordCodec {
         text(b, e.model());
         text(b, e.provider());
         text(b, e.errorType() == null ? null : e.errorType().wireName());
+        correlation(b, e.correlationId(), e.attributes());
         return b.append(SessionStore.keptError(e.error())).toString();
+    }
+
+    private static void correlation(StringBuilder b, @Nullable String correlationId, Map<String, String> attributes) {
+        text(b, correlationId);
+        b.append(attributes.size()).append('|');
+        attributes.forEach((key, value) -> {
+            text(b, key);
+            text(b, value);
+        });
+    }
+
+    /** The element of a score of the request {@code e.correlationId()}, which must be present. */
+    static String score(LlmRequestScored e) {
+        StringBuilder b = new StringBuilder(64).append(e.timestamp().toEpochMilli()).append('|').append(e.value()).append('|');
+        text(b, e.correlationId());
+        text(b, e.name());
+        text(b, e.comment());
+        return b.toString();
+    }
+
+    /** A score element's correlation id and score. */
+    record Scored(String correlationId, RequestScore score) {
+    }
+
+    /**
+     * The score an element holds.
+     *
+     * @throws IllegalStateException when the element is not one this codec wrote
+     */
+    static Scored decodeScore(String element) {
+        Reader r = new Reader(element);
+        long atMs = r.number();
+        double value = r.decimal();
+        String correlationId = r.text();
+        String name = r.text();
+        if (correlationId == null || name == null) {
+            throw new IllegalStateException("not a score of this store");
+        }
+        return new Scored(correlationId, new RequestScore(name, value, r.text(), Instant.ofEpochMilli(atMs)));
     }
 
     private static StringBuilder numbers(long... n) {
@@ -69,22 +118,34 @@ final class RecordCodec {
     }
 
     /**
-     * The record an element holds.
+     * The record an element holds, with the {@code scores} of its correlation id.
      *
      * @throws IllegalStateException when the element is not one this codec wrote
      */
-    static RequestRecord decode(String element) {
+    static RequestRecord decode(String element, Map<String, List<RequestScore>> scores) {
         Reader r = new Reader(element);
         long[] n = new long[NUMBERS];
         for (int i = 0; i < NUMBERS; i++) {
             n[i] = r.number();
         }
-        if (n[0] != VERSION) {
+        if (n[0] != VERSION && n[0] != 1) {
             throw new IllegalStateException("a request record of another layout (version " + n[0] + ")");
         }
         String model = r.text();
         String provider = r.text();
         String errorType = r.text();
+        String correlationId = null;
+        Map<String, String> attributes = Map.of();
+        if (n[0] >= 2) {
+            correlationId = r.text();
+            int count = (int) r.number();
+            if (count > 0) {
+                attributes = new LinkedHashMap<>(count * 2);
+                for (int i = 0; i < count; i++) {
+                    attributes.put(r.text(), r.text());
+                }
+            }
+        }
         long flags = n[9];
         boolean success = (flags & SUCCESS) != 0;
         Double costUsd = n[10] < 0 ? null : ModelPrice.usd(n[10]);
@@ -103,6 +164,9 @@ final class RecordCodec {
                 .provider(provider)
                 .errorType(errorType == null ? null : ErrorType.ofWireName(errorType))
                 .httpStatus(n[11] < 0 ? null : (int) n[11])
+                .correlationId(correlationId)
+                .attributes(attributes)
+                .scores(correlationId == null ? List.of() : scores.getOrDefault(correlationId, List.of()))
                 .error(success ? null : element.substring(r.at))
                 .build();
     }
@@ -122,6 +186,16 @@ final class RecordCodec {
                 throw new IllegalStateException("not a request record of this store");
             }
             long value = Long.parseLong(element, at, bar, 10);
+            at = bar + 1;
+            return value;
+        }
+
+        double decimal() {
+            int bar = element.indexOf('|', at);
+            if (bar < 0) {
+                throw new IllegalStateException("not a score of this store");
+            }
+            double value = Double.parseDouble(element.substring(at, bar));
             at = bar + 1;
             return value;
         }

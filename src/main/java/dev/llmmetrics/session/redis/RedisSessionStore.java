@@ -5,6 +5,7 @@ import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.EvictionReason;
@@ -12,6 +13,8 @@ import dev.llmmetrics.session.LocalSessionFigures;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.PairTotals;
 import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.RequestScore;
+import dev.llmmetrics.session.ScoreTotals;
 import dev.llmmetrics.session.SessionFigures;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStore;
@@ -25,6 +28,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -49,9 +54,13 @@ import redis.clients.jedis.exceptions.JedisNoScriptException;
  * <p>Keys, all under {@value #PREFIX}; a session's keys share the hash tag {@code {id}}:
  * <ul>
  *   <li>{@code llm:{id}}: a hash of the session's life number ({@code life}), last activity ({@code last},
- *       ms), finished requests ({@code req}), records kept ({@code n}), size ({@code b}, bytes as the bound
- *       counts them) and one field {@code p:<label>} per model label with the pair's figures;</li>
- *   <li>{@code llm:{id}:r}: a list of the most recent request records, oldest first;</li>
+ *       ms), finished requests ({@code req}), records kept ({@code n}), scores of requests kept ({@code sn}),
+ *       scores received ({@code sc}), size ({@code b}, bytes as the bound counts them), one field
+ *       {@code p:<label>} per model label with the pair's figures and one field {@code s:<name>} per score
+ *       name with its ordinal, count, sum, minimum and maximum;</li>
+ *   <li>{@code llm:{id}:r}: a list of the most recent request records (with their correlation ids and
+ *       attributes), oldest first;</li>
+ *   <li>{@code llm:{id}:s}: a list of the most recent scores of requests, oldest first, as many as records;</li>
  *   <li>{@code llm:{id}:id:<event id>}: one key per applied event id, expiring after the dedupe window;</li>
  *   <li>{@code llm:sessions}: a sorted set of the session ids by last activity, the listing's and the
  *       evictions' order; {@code llm:bytes}: the sessions' summed size; {@code llm:lives}: numbers lives.</li>
@@ -60,8 +69,9 @@ import redis.clients.jedis.exceptions.JedisNoScriptException;
  * <p>A batch is one Lua script, so one round trip and all or nothing: the script checks every event id, reads
  * the sessions, then writes, then evicts past the bounds ({@code maxSessions}, {@code maxBytes}, a hundredth of
  * the sessions bound at a time, least recently active first); a session keeps its newest
- * {@code maxRecordsPerSession} records and exact aggregates. {@link #evictIdle()} removes the sessions idle for
- * longer than the idle timeout, whichever process runs it. Event ids are remembered per session for the dedupe
+ * {@code maxRecordsPerSession} records, as many scores of requests, and exact aggregates, those of
+ * {@value SessionStore#MAX_SCORE_NAMES} score names (then {@code _other}) included. {@link #evictIdle()}
+ * removes the sessions idle for longer than the idle timeout, whichever process runs it. Event ids are remembered per session for the dedupe
  * window. The per-session series of this process come from a {@link LocalSessionFigures} of what it recorded,
  * so they never wait on Redis; the evictions it counts are those its own scripts made.
  *
@@ -327,10 +337,15 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         if (hash.isEmpty()) {
             return Optional.empty();
         }
+        Map<String, List<RequestScore>> scores = new HashMap<>();
+        for (Object element : (List<?>) result.get(2)) {
+            RecordCodec.Scored scored = RecordCodec.decodeScore((String) element);
+            scores.computeIfAbsent(scored.correlationId(), id -> new ArrayList<>(2)).add(scored.score());
+        }
         List<?> elements = (List<?>) result.get(1);
         List<RequestRecord> records = new ArrayList<>(elements.size());
         for (Object element : elements) {
-            records.add(RecordCodec.decode((String) element));
+            records.add(RecordCodec.decode((String) element, scores));
         }
         return Optional.of(metrics(sessionId, hash, records));
     }
@@ -355,19 +370,44 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return Optional.of(metrics(sessionId, flat, List.of()));
     }
 
-    /** The session's life and request count: a new life or a finished request changes it. */
+    /** The session's life, request count and score count: a new life, a finished request or a score changes it. */
     @Override
     public Optional<String> revision(String sessionId) {
         List<String> values;
         try {
-            values = client.hmget(key(sessionId), "life", "req");
+            values = client.hmget(key(sessionId), "life", "req", "sc");
         } catch (JedisException e) {
             throw unavailable(e);
         }
         if (values.get(0) == null) {
             return Optional.empty();
         }
-        return Optional.of(values.get(0) + "-" + Objects.requireNonNullElse(values.get(1), "0"));
+        return Optional.of(values.get(0) + "-" + Objects.requireNonNullElse(values.get(1), "0") + "-"
+                + Objects.requireNonNullElse(values.get(2), "0"));
+    }
+
+    /**
+     * The model of the session's most recent record with {@code correlationId}, read from Redis; empty when
+     * Redis holds none, and when it cannot be read (the score meters then count the score under no model
+     * rather than lose it).
+     */
+    @Override
+    public Optional<String> requestModel(String sessionId, String correlationId) {
+        List<String> elements;
+        try {
+            elements = client.lrange(key(sessionId) + ":r", 0, -1);
+        } catch (JedisException e) {
+            failure("the model of a scored request could not be read", e);
+            return Optional.empty();
+        }
+        Map<String, List<RequestScore>> noScores = Map.of();
+        for (int i = elements.size() - 1; i >= 0; i--) {
+            RequestRecord record = RecordCodec.decode(elements.get(i), noScores);
+            if (correlationId.equals(record.correlationId())) {
+                return Optional.of(record.model());
+            }
+        }
+        return Optional.empty();
     }
 
     @Override
@@ -516,6 +556,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static SessionMetrics metrics(String sessionId, List<?> hash, List<RequestRecord> records) {
         long lastActiveMs = 0;
         List<PairTotals> pairs = new ArrayList<>(2);
+        List<String> scoreFields = new ArrayList<>(0);
         for (int i = 0; i < hash.size(); i += 2) {
             String field = (String) hash.get(i);
             String value = (String) hash.get(i + 1);
@@ -523,9 +564,29 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
                 lastActiveMs = Long.parseLong(value);
             } else if (field.startsWith("p:")) {
                 pairs.add(pair(field.substring(2), value));
+            } else if (field.startsWith("s:")) {
+                scoreFields.add(field.substring(2));
+                scoreFields.add(value);
             }
         }
-        return PairTotals.metrics(sessionId, Instant.ofEpochMilli(lastActiveMs), pairs, records);
+        return PairTotals.metrics(sessionId, Instant.ofEpochMilli(lastActiveMs), pairs, records, scoreTotals(scoreFields));
+    }
+
+    /**
+     * The score names' totals in order of first use, from their names and stored figures, alternating: ordinal,
+     * count, sum, minimum, maximum.
+     */
+    private static List<ScoreTotals> scoreTotals(List<String> namesAndValues) {
+        record Stored(long ordinal, ScoreTotals totals) {
+        }
+        List<Stored> stored = new ArrayList<>(namesAndValues.size() / 2);
+        for (int i = 0; i < namesAndValues.size(); i += 2) {
+            String[] f = namesAndValues.get(i + 1).split(",");
+            stored.add(new Stored(Long.parseLong(f[0]), new ScoreTotals(namesAndValues.get(i), Long.parseLong(f[1]),
+                    Double.parseDouble(f[2]), Double.parseDouble(f[3]), Double.parseDouble(f[4]))));
+        }
+        stored.sort(Comparator.comparingLong(Stored::ordinal));
+        return stored.stream().map(Stored::totals).toList();
     }
 
     /**
@@ -553,7 +614,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /** The script's arguments for a batch, with each event's model label and cost kept for this process's figures. */
     static final class Batch {
         /** The script's arguments per event; record.lua reads them in this order. */
-        static final int FIELDS = 16;
+        static final int FIELDS = 18;
+        /** The script's arguments before the events'. */
+        static final int HEADER = 9;
         final SessionStoreFactory.Parameters bounds;
         final String[] args;
         final String[] labels;
@@ -564,7 +627,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             int n = events.size();
             labels = new String[n];
             costs = new long[n];
-            args = new String[8 + FIELDS * n];
+            args = new String[HEADER + FIELDS * n];
             args[0] = Long.toString(bounds.clock().millis());
             args[1] = Integer.toString(bounds.maxSessions());
             args[2] = Integer.toString(bounds.maxRecordsPerSession());
@@ -573,8 +636,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             args[5] = Long.toString(bounds.dedupeWindow().toMillis());
             args[6] = Integer.toString(n);
             args[7] = PREFIX;
+            args[8] = Integer.toString(SessionStore.MAX_SCORE_NAMES);
             for (int i = 0; i < n; i++) {
-                put(i, events.get(i), 8 + FIELDS * i);
+                put(i, events.get(i), HEADER + FIELDS * i);
             }
         }
 
@@ -595,6 +659,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             long cost = -1;
             boolean usage = false;
             String record = "";
+            String scoreName = "";
+            String scoreValue = "0";
             switch (event) {
                 case LlmRequestCompleted c -> {
                     Model model = bounds.catalog().model(c.model());
@@ -619,6 +685,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
                     record = RecordCodec.failed(f);
                 }
                 case LlmRequestStarted s -> kind = "S";
+                case LlmRequestScored s -> {
+                    kind = "R";
+                    scoreName = s.name();
+                    scoreValue = Double.toString(s.value());
+                    record = s.correlationId() == null ? "" : RecordCodec.score(s);
+                }
                 case GenericEvent g -> kind = "G";
             }
             labels[i] = label;
@@ -637,6 +709,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             args[at + 13] = Long.toString(cost >= 0 ? cost % PICO : 0);
             args[at + 14] = usage || !kind.equals("C") ? "1" : "0";
             args[at + 15] = record;
+            args[at + 16] = scoreName;
+            args[at + 17] = scoreValue;
         }
     }
 }

@@ -5,6 +5,6 @@ local held = 0
 if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 or redis.call('EXISTS', key) == 1 then
   held = 1
   redis.call('DECRBY', KEYS[2], tonumber(redis.call('HGET', key, 'b') or '0'))
-  redis.call('DEL', key, key .. ':r')
+  redis.call('DEL', key, key .. ':r', key .. ':s')
 end
 return {held, redis.call('ZCARD', KEYS[1])}

@@ -5,7 +5,7 @@ local removed = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
   local key = ARGV[1] .. '{' .. id .. '}'
   redis.call('DECRBY', KEYS[2], tonumber(redis.call('HGET', key, 'b') or '0'))
-  redis.call('DEL', key, key .. ':r')
+  redis.call('DEL', key, key .. ':r', key .. ':s')
   redis.call('ZREM', KEYS[1], id)
   removed = removed + 1
 end

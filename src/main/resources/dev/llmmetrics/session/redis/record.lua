@@ -4,15 +4,17 @@
 -- KEYS[1] the session index (sorted set: session id -> last activity, ms)
 -- KEYS[2] the retained bytes of all sessions (string, an integer)
 -- KEYS[3] the counter that numbers the sessions' lives
--- ARGV[1..8] now ms, max sessions, max records per session, max models per session, max bytes,
---            dedupe window ms, number of events, key prefix
+-- ARGV[1..9] now ms, max sessions, max records per session, max models per session, max bytes,
+--            dedupe window ms, number of events, key prefix, max score names per session
 -- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed,
--- F failed, G generic), model label, duration, prompt, completion, total, cached, reasoning tokens,
--- tool calls (0/1), costed (0/1), cost in whole dollars, the rest in picodollars, usage reported (0/1),
--- encoded record. RedisSessionStore.Batch writes them.
+-- F failed, R scored, G generic), model label, duration, prompt, completion, total, cached, reasoning
+-- tokens, tool calls (0/1), costed (0/1), cost in whole dollars, the rest in picodollars, usage reported
+-- (0/1), encoded record (C, F) or encoded score of a request (R; '' when it grades none), score name,
+-- score value. RedisSessionStore.Batch writes them.
 --
 -- Returns {applied event numbers, folded event numbers, capacity evictions, memory evictions, sessions}.
-local FIELDS = 16
+local FIELDS = 18
+local HEADER = 9
 local now = tonumber(ARGV[1])
 local maxSessions = tonumber(ARGV[2])
 local maxRecords = tonumber(ARGV[3])
@@ -21,6 +23,8 @@ local maxBytes = tonumber(ARGV[5])
 local dedupeMs = tonumber(ARGV[6])
 local n = tonumber(ARGV[7])
 local prefix = ARGV[8]
+local maxScoreNames = tonumber(ARGV[9])
+local OTHER_SCORE_NAME = '_other'
 local PICO = 1000000000000
 -- What a session takes beside its figures and records: its keys, their headers, its index entry.
 local SESSION_OVERHEAD = 240
@@ -33,7 +37,7 @@ local idKeys = {}
 local applied = {}
 local claimed = {}
 for i = 1, n do
-  local base = 8 + (i - 1) * FIELDS
+  local base = HEADER + (i - 1) * FIELDS
   local eventId = ARGV[base + 2]
   local new = true
   if eventId ~= '' then
@@ -52,21 +56,30 @@ end
 local order = {}
 local sessions = {}
 for _, i in ipairs(applied) do
-  local base = 8 + (i - 1) * FIELDS
+  local base = HEADER + (i - 1) * FIELDS
   local kind = ARGV[base + 3]
   local id = ARGV[base + 1]
   if kind ~= 'G' and sessions[id] == nil then
     local key = sessionKey(id)
     local flat = redis.call('HGETALL', key)
-    local s = {key = key, pairs = {}, pairBytes = {}, labels = 0, changed = {}, records = {}, events = {}}
+    local s = {key = key, pairs = {}, pairBytes = {}, labels = 0, scores = {}, scoreBytes = {}, names = 0,
+               changed = {}, records = {}, scored = {}, events = {}}
     for j = 1, #flat, 2 do
       local field, value = flat[j], flat[j + 1]
-      if string.sub(field, 1, 2) == 'p:' then
+      local kind = string.sub(field, 1, 2)
+      if kind == 'p:' or kind == 's:' then
         local figures = {}
         for number in string.gmatch(value, '[^,]+') do figures[#figures + 1] = tonumber(number) end
-        s.pairs[string.sub(field, 3)] = figures
-        s.pairBytes[string.sub(field, 3)] = string.len(field) + string.len(value) + RECORD_OVERHEAD
-        s.labels = s.labels + 1
+        local name = string.sub(field, 3)
+        if kind == 'p:' then
+          s.pairs[name] = figures
+          s.pairBytes[name] = string.len(field) + string.len(value) + RECORD_OVERHEAD
+          s.labels = s.labels + 1
+        else
+          s.scores[name] = figures
+          s.scoreBytes[name] = string.len(field) + string.len(value) + RECORD_OVERHEAD
+          s.names = s.names + 1
+        end
       else
         s[field] = tonumber(value)
       end
@@ -93,13 +106,15 @@ for _, id in ipairs(order) do
     s.life = redis.call('INCR', KEYS[3])
     s.req = 0
     s.n = 0
+    s.sn = 0
+    s.sc = 0
     s.b = SESSION_OVERHEAD + 3 * string.len(s.key)
     s.changed.life = true
     bytesDelta = bytesDelta + s.b
   end
   local before = s.b
   for _, i in ipairs(s.events) do
-    local base = 8 + (i - 1) * FIELDS
+    local base = HEADER + (i - 1) * FIELDS
     local kind = ARGV[base + 3]
     if kind == 'C' or kind == 'F' then
       local label = ARGV[base + 4]
@@ -150,34 +165,64 @@ for _, id in ipairs(order) do
       end
       s.req = s.req + 1
       s.records[#s.records + 1] = ARGV[base + 16]
+    elseif kind == 'R' then
+      -- count, sum, min, max of the name; past maxScoreNames names, of _other; ordinals keep their order
+      local name = ARGV[base + 17]
+      local value = tonumber(ARGV[base + 18])
+      local t = s.scores[name]
+      if t == nil and s.names >= maxScoreNames and name ~= OTHER_SCORE_NAME then
+        name = OTHER_SCORE_NAME
+        t = s.scores[name]
+      end
+      if t == nil then
+        t = {s.names, 0, 0, value, value}
+        s.scores[name] = t
+        s.names = s.names + 1
+      end
+      if not s.changed['s:' .. name] then
+        s.changed['s:' .. name] = true
+        s.b = s.b - (s.scoreBytes[name] or 0)
+      end
+      t[2] = t[2] + 1
+      t[3] = t[3] + value
+      if value < t[4] then t[4] = value end
+      if value > t[5] then t[5] = value end
+      s.sc = (s.sc or 0) + 1
+      if ARGV[base + 16] ~= '' then s.scored[#s.scored + 1] = ARGV[base + 16] end
     end
   end
   s.last = now
 
-  -- The records: the newest maxRecords are kept, the dropped ones stop counting.
-  local kept = s.records
-  local skip = #kept - maxRecords
-  if skip > 0 then
-    kept = {}
-    for j = skip + 1, #s.records do kept[#kept + 1] = s.records[j] end
-  end
-  local drop = s.n + #kept - maxRecords
-  if drop > 0 then
-    for _, old in ipairs(redis.call('LRANGE', s.key .. ':r', 0, drop - 1)) do
-      s.b = s.b - string.len(old) - RECORD_OVERHEAD
+  -- The records and the scores of requests: the newest maxRecords of each are kept, the dropped ones stop
+  -- counting. countField is the hash field that holds the list's length.
+  local function keep(suffix, countField, added)
+    local held = s[countField] or 0
+    local kept = added
+    local skip = #kept - maxRecords
+    if skip > 0 then
+      kept = {}
+      for j = skip + 1, #added do kept[#kept + 1] = added[j] end
     end
-    redis.call('LTRIM', s.key .. ':r', drop, -1)
-    s.n = s.n - drop
+    local drop = held + #kept - maxRecords
+    if drop > 0 then
+      for _, old in ipairs(redis.call('LRANGE', s.key .. suffix, 0, drop - 1)) do
+        s.b = s.b - string.len(old) - RECORD_OVERHEAD
+      end
+      redis.call('LTRIM', s.key .. suffix, drop, -1)
+      held = held - drop
+    end
+    for start = 1, #kept, 1000 do
+      redis.call('RPUSH', s.key .. suffix, unpack(kept, start, math.min(start + 999, #kept)))
+    end
+    for _, element in ipairs(kept) do
+      s.b = s.b + string.len(element) + RECORD_OVERHEAD
+    end
+    s[countField] = held + #kept
   end
-  for start = 1, #kept, 1000 do
-    redis.call('RPUSH', s.key .. ':r', unpack(kept, start, math.min(start + 999, #kept)))
-  end
-  for _, record in ipairs(kept) do
-    s.b = s.b + string.len(record) + RECORD_OVERHEAD
-  end
-  s.n = s.n + #kept
+  keep(':r', 'n', s.records)
+  keep(':s', 'sn', s.scored)
 
-  local hash = {'last', s.last, 'req', s.req, 'n', s.n}
+  local hash = {'last', s.last, 'req', s.req, 'n', s.n, 'sn', s.sn or 0, 'sc', s.sc or 0}
   if s.changed.life then
     hash[#hash + 1] = 'life'
     hash[#hash + 1] = s.life
@@ -188,6 +233,15 @@ for _, id in ipairs(order) do
         p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16])
       s.b = s.b + string.len(label) + 2 + string.len(value) + RECORD_OVERHEAD
       hash[#hash + 1] = 'p:' .. label
+      hash[#hash + 1] = value
+    end
+  end
+  for name, t in pairs(s.scores) do
+    if s.changed['s:' .. name] then
+      -- %.17g gives back the very double: the sums agree with the other stores'
+      local value = string.format('%d,%d,%.17g,%.17g,%.17g', t[1], t[2], t[3], t[4], t[5])
+      s.b = s.b + string.len(name) + 2 + string.len(value) + RECORD_OVERHEAD
+      hash[#hash + 1] = 's:' .. name
       hash[#hash + 1] = value
     end
   end
@@ -216,7 +270,7 @@ end
 local function evict(id)
   local key = sessionKey(id)
   local b = tonumber(redis.call('HGET', key, 'b') or '0')
-  redis.call('DEL', key, key .. ':r')
+  redis.call('DEL', key, key .. ':r', key .. ':s')
   redis.call('ZREM', KEYS[1], id)
   total = redis.call('DECRBY', KEYS[2], b)
 end
