@@ -37,6 +37,7 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -201,8 +202,9 @@ class WebViewBrowserTest {
         }
     }
 
+    /** Types into the filter box once it takes input: not before the page shows it, nor while a dialog is modal. */
     private static void filter(String text) {
-        WebElement filter = driver.findElement(By.id("filter"));
+        WebElement filter = waiting().until(ExpectedConditions.elementToBeClickable(By.id("filter")));
         filter.clear();
         filter.sendKeys(text);
     }
