@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmmetrics.cost.PriceTable;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,8 +16,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -137,7 +133,7 @@ class DocSnippetsIT {
         assertFalse(scripts.isEmpty(), "the README has a Python example");
         String stubs = ROOT.resolve("src/test/resources/snippets").toString();
         for (Map.Entry<Path, StringBuilder> script : scripts.entrySet()) {
-            Result result = run(List.of(python, "-c", script.getValue().toString()), ROOT, Map.of(
+            Tools.Finished result = run(List.of(python, "-c", script.getValue().toString()), ROOT, Map.of(
                     "PYTHONPATH", ROOT.resolve("clients/python") + ":" + stubs,
                     "LLM_METRICS_URL", "http://127.0.0.1:" + open.running().port()));
             assertEquals(0, result.exitCode(), "the Python of " + ROOT.relativize(script.getKey()) + ":\n" + result);
@@ -177,7 +173,7 @@ class DocSnippetsIT {
         Files.writeString(settings, settings(Path.of(System.getProperty("llmmetrics.localRepository",
                 System.getProperty("user.home") + "/.m2/repository"))));
         List<String> maven = List.of(mvn, "-B", "-ntp", "-q", "-s", settings.toString(), "-Dmaven.repo.local=" + repo);
-        Result install = run(concat(maven, List.of("org.apache.maven.plugins:maven-install-plugin:3.1.4:install-file",
+        Tools.Finished install = run(concat(maven, List.of("org.apache.maven.plugins:maven-install-plugin:3.1.4:install-file",
                 "-Dfile=" + jar, "-DpomFile=" + ROOT.resolve("pom.xml"))), ROOT, Map.of());
         assertEquals(0, install.exitCode(), "installing the artifact:\n" + install);
 
@@ -196,7 +192,7 @@ class DocSnippetsIT {
             }
             Files.writeString(sources.resolve(m.group(1) + ".java"), s.text());
         }
-        Result compile = run(concat(maven, List.of("compile",
+        Tools.Finished compile = run(concat(maven, List.of("compile",
                 "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath", "-Dmdep.outputFile=classpath.txt")),
                 project, Map.of());
         assertEquals(0, compile.exitCode(), "the README's and docs' Java against the installed artifact:\n" + compile);
@@ -209,7 +205,7 @@ class DocSnippetsIT {
             if (c.getValue().flags().contains("compile-only")) {
                 continue;
             }
-            Result main = run(List.of(java, "-cp", classpath, c.getKey()), project, Map.of());
+            Tools.Finished main = run(List.of(java, "-cp", classpath, c.getKey()), project, Map.of());
             if (main.exitCode() != 0) {
                 problems.add(c.getValue().where() + " " + c.getKey() + ":\n" + main);
             }
@@ -253,7 +249,7 @@ class DocSnippetsIT {
 
     private static List<String> checkNotRun(Snippet s) throws Exception {
         List<String> problems = new ArrayList<>();
-        Result syntax = run(List.of(bash(), "-n", "-c", s.text()), ROOT, Map.of());
+        Tools.Finished syntax = run(List.of(bash(), "-n", "-c", s.text()), ROOT, Map.of());
         if (syntax.exitCode() != 0) {
             problems.add(s.where() + ": not valid shell:\n" + syntax);
         }
@@ -277,7 +273,7 @@ class DocSnippetsIT {
                     curl() { command curl --max-time 30 --write-out '%%{stderr}%%{http_code}\\n' "$@" 2>>'%s'; }
                     """.formatted(statuses);
             String body = s.text().replace("localhost:8001", "127.0.0.1:" + server.running().port());
-            Result result = run(List.of(bash(), "-c", prelude + body), ROOT, Map.of("LLM_METRICS_TOKEN", "snippet-test-token"));
+            Tools.Finished result = run(List.of(bash(), "-c", prelude + body), ROOT, Map.of("LLM_METRICS_TOKEN", "snippet-test-token"));
             List<String> problems = new ArrayList<>();
             List<String> codes = Files.readAllLines(statuses).stream().map(String::strip)
                     .filter(line -> line.matches("\\d{3}")).toList();
@@ -396,41 +392,12 @@ class DocSnippetsIT {
 
     // --- Processes ------------------------------------------------------------------------------------------
 
-    private record Result(int exitCode, String stdout, String stderr) {
-        @Override
-        public String toString() {
-            return "exit " + exitCode + "\n--- stdout\n" + abbreviate(stdout) + "\n--- stderr\n" + abbreviate(stderr);
-        }
-
-        private static String abbreviate(String s) {
-            return s.length() <= 6000 ? s : s.substring(0, 3000) + "\n…\n" + s.substring(s.length() - 3000);
-        }
-    }
-
-    private static Result run(List<String> command, Path directory, Map<String, String> environment) throws Exception {
+    private static Tools.Finished run(List<String> command, Path directory, Map<String, String> environment) throws Exception {
         ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile());
         builder.environment().putAll(environment);
         builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
         builder.environment().put("MAVEN_OPTS", "-Djansi.noreset=true");
-        Process process = builder.start();
-        process.getOutputStream().close();
-        CompletableFuture<String> stdout = read(process.getInputStream());
-        CompletableFuture<String> stderr = read(process.getErrorStream());
-        if (!process.waitFor(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-            process.destroyForcibly();
-            fail(command + " did not finish within " + COMMAND_TIMEOUT + ":\n" + stdout.getNow("") + stderr.getNow(""));
-        }
-        return new Result(process.exitValue(), stdout.get(10, TimeUnit.SECONDS), stderr.get(10, TimeUnit.SECONDS));
-    }
-
-    private static CompletableFuture<String> read(InputStream in) {
-        return CompletableFuture.supplyAsync(() -> {
-            try (in) {
-                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+        return Tools.finish(command, builder.start(), COMMAND_TIMEOUT);
     }
 
     private static List<String> concat(List<String> a, List<String> b) {

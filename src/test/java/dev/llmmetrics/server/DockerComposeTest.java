@@ -9,9 +9,7 @@ import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import io.helidon.config.EnvironmentVariables;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,8 +19,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 
@@ -42,17 +38,17 @@ class DockerComposeTest {
 
     @Test
     void composeFileIsValid() throws Exception {
-        Result result = compose(ENV_FILE, "config", "-q");
-        assertEquals(0, result.exitCode(), "docker-compose -f docker-compose.yml config -q failed:\n" + result.describe());
+        Tools.Finished result = compose(ENV_FILE, "config", "-q");
+        assertEquals(0, result.exitCode(), "docker-compose -f docker-compose.yml config -q failed:\n" + result.toString());
     }
 
     /** Without a token in .env the bundle does not start, and says what to do. */
     @Test
     void withoutATokenInDotEnvComposeRefusesAndSaysWhatToSet() throws Exception {
-        Result result = compose("", "config", "-q");
-        assertTrue(result.exitCode() != 0, "docker-compose config without LLM_METRICS_TOKEN should fail:\n" + result.describe());
+        Tools.Finished result = compose("", "config", "-q");
+        assertTrue(result.exitCode() != 0, "docker-compose config without LLM_METRICS_TOKEN should fail:\n" + result.toString());
         assertTrue(result.stderr().contains("set LLM_METRICS_TOKEN in a .env file beside docker-compose.yml (see the README)"),
-                "the first-run message:\n" + result.describe());
+                "the first-run message:\n" + result.toString());
     }
 
     /** The token of .env is the server's auth token: ingestion, session reads and DELETE need it. */
@@ -168,10 +164,10 @@ class DockerComposeTest {
     @SuppressWarnings("unchecked")
     void theReplicasOverrideRunsTwoServersOnOneRedisBehindOneScrapeJob() throws Exception {
         List<String> files = List.of("docker-compose.yml", "docker-compose.replicas.yml");
-        Result valid = compose(files, ENV_FILE, "config", "-q");
-        assertEquals(0, valid.exitCode(), "docker-compose config -q with the replicas override failed:\n" + valid.describe());
-        Result result = compose(files, ENV_FILE, "config");
-        assertEquals(0, result.exitCode(), result.describe());
+        Tools.Finished valid = compose(files, ENV_FILE, "config", "-q");
+        assertEquals(0, valid.exitCode(), "docker-compose config -q with the replicas override failed:\n" + valid.toString());
+        Tools.Finished result = compose(files, ENV_FILE, "config");
+        assertEquals(0, result.exitCode(), result.toString());
         Map<String, Object> services = (Map<String, Object>) ((Map<String, Object>) new Yaml().load(result.stdout())).get("services");
         assertEquals(Set.of("llm-metrics", "llm-metrics-2", "redis", "prometheus", "grafana"), services.keySet());
 
@@ -212,8 +208,8 @@ class DockerComposeTest {
     /** The services of {@code docker-compose config} with {@code dotEnv} as the .env file: the file as docker-compose resolves it. */
     @SuppressWarnings("unchecked")
     private static Map<String, Object> services(String dotEnv) throws Exception {
-        Result result = compose(dotEnv, "config");
-        assertEquals(0, result.exitCode(), "docker-compose -f docker-compose.yml config failed:\n" + result.describe());
+        Tools.Finished result = compose(dotEnv, "config");
+        assertEquals(0, result.exitCode(), "docker-compose -f docker-compose.yml config failed:\n" + result.toString());
         Map<String, Object> config = new Yaml().load(result.stdout());
         assertTrue(config != null && config.get("services") instanceof Map, "no services in:\n" + result.stdout());
         return (Map<String, Object>) config.get("services");
@@ -250,20 +246,13 @@ class DockerComposeTest {
         return hosts;
     }
 
-    private record Result(int exitCode, String stdout, String stderr) {
-
-        String describe() {
-            return "exit " + exitCode + "\n--- stdout\n" + stdout + "\n--- stderr\n" + stderr;
-        }
-    }
-
     /** Runs docker-compose on docker-compose.yml with {@code dotEnv} as its .env file, and none of the bundle's variables inherited. */
-    private static Result compose(String dotEnv, String... args) throws Exception {
+    private static Tools.Finished compose(String dotEnv, String... args) throws Exception {
         return compose(List.of("docker-compose.yml"), dotEnv, args);
     }
 
     /** Runs docker-compose on {@code files}, each over the one before, with {@code dotEnv} as its .env file. */
-    private static Result compose(List<String> files, String dotEnv, String... args) throws Exception {
+    private static Tools.Finished compose(List<String> files, String dotEnv, String... args) throws Exception {
         Path envFile = Files.createTempFile("compose", ".env");
         Files.writeString(envFile, dotEnv);
         try {
@@ -275,31 +264,10 @@ class DockerComposeTest {
             command.addAll(List.of(args));
             ProcessBuilder builder = new ProcessBuilder(command).directory(ROOT.toFile());
             builder.environment().keySet().removeAll(List.of("LLM_METRICS_TOKEN", "BIND_ADDRESS"));
-            return run(command, builder.start());
+            return Tools.finish(command, builder.start(), TIMEOUT);
         } finally {
             Files.delete(envFile);
         }
-    }
-
-    private static Result run(List<String> command, Process process) throws Exception {
-        process.getOutputStream().close();
-        CompletableFuture<String> stdout = read(process.getInputStream());
-        CompletableFuture<String> stderr = read(process.getErrorStream());
-        if (!process.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-            process.destroyForcibly();
-            fail(command + " did not finish within " + TIMEOUT + ":\n" + stdout.getNow("") + stderr.getNow(""));
-        }
-        return new Result(process.exitValue(), stdout.get(10, TimeUnit.SECONDS), stderr.get(10, TimeUnit.SECONDS));
-    }
-
-    private static CompletableFuture<String> read(InputStream in) {
-        return CompletableFuture.supplyAsync(() -> {
-            try (in) {
-                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
     }
 
     private static String executable(String name) {
