@@ -69,6 +69,11 @@ final class ChildServer implements AutoCloseable {
         return new ChildServer(command, env);
     }
 
+    /** {@code command} as it is (its first word the {@code java} to run), with {@code env} on top of SERVER_PORT=0. */
+    static ChildServer command(List<String> command, String... env) throws IOException, InterruptedException {
+        return new ChildServer(command, env);
+    }
+
     /** {@code java -jar jar args...}. */
     static ChildServer jar(Path jar, List<String> args, String... env) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(java(), "-jar", jar.toString()));

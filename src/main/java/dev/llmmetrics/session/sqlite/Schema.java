@@ -99,16 +99,19 @@ final class Schema {
     enum Found {
         /** No file, or an empty one: the layout is to be created. */
         NOTHING,
-        /** One of our stores. */
-        STORE
+        /** One of our stores, of this layout. */
+        STORE,
+        /** One of our stores, of an older layout: {@link #upgrade} brings it to this one. */
+        OLDER_STORE
     }
 
     private Schema() {
     }
 
     /**
-     * Looks at the file through a read-only connection, so that nothing is written to a file that is not one
-     * of our stores: it must be absent, empty, or a store of this layout whose pages pass SQLite's quick check.
+     * Looks at the file's header and tables through a read-only connection, so that nothing is written to a
+     * file that is not one of our stores: it must be absent, empty, or a store of this layout or an older one.
+     * Whether its pages are sound is {@link #quickCheck}'s to say.
      *
      * @throws IllegalArgumentException naming the file and what is wrong with it
      */
@@ -170,19 +173,38 @@ final class Schema {
                 throw new IllegalArgumentException("the session store " + file + " lacks its tables " + TABLES
                         + " (found " + tables + "); nothing was written to it");
             }
-            try (ResultSet r = s.executeQuery("PRAGMA quick_check(1)")) {
-                String verdict = r.next() ? r.getString(1).strip().replaceAll("\\s+", " ") : "no answer";
-                if (!"ok".equals(verdict)) {
-                    throw new IllegalArgumentException("the session store " + file + " is corrupt (SQLite's quick "
-                            + "check: " + (verdict.length() > 200 ? verdict.substring(0, 200) + "…" : verdict)
-                            + "); nothing was written to it");
-                }
-            }
-            return Found.STORE;
+            return version < VERSION ? Found.OLDER_STORE : Found.STORE;
         } catch (SQLException e) {
-            throw new IllegalArgumentException("the file " + file + " is not a readable llm-metrics session store: "
-                    + e.getMessage() + "; nothing was written to it", e);
+            throw unreadable(file, e);
         }
+    }
+
+    /**
+     * Reads every page of a store through a read-only connection (SQLite's quick check), so that a damaged
+     * file is refused when it is opened rather than served. It reads the whole file, so the store runs it
+     * beside its other work of opening.
+     *
+     * @throws IllegalArgumentException naming the file, when a page is damaged or the file cannot be read
+     */
+    static void quickCheck(Path file) {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setReadOnly(true);
+        try (Connection c = config.createConnection(url(file)); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("PRAGMA quick_check(1)")) {
+            String verdict = r.next() ? r.getString(1).strip().replaceAll("\\s+", " ") : "no answer";
+            if (!"ok".equals(verdict)) {
+                throw new IllegalArgumentException("the session store " + file + " is corrupt (SQLite's quick "
+                        + "check: " + (verdict.length() > 200 ? verdict.substring(0, 200) + "…" : verdict)
+                        + "); nothing was written to it");
+            }
+        } catch (SQLException e) {
+            throw unreadable(file, e);
+        }
+    }
+
+    private static IllegalArgumentException unreadable(Path file, SQLException e) {
+        return new IllegalArgumentException("the file " + file + " is not a readable llm-metrics session store: "
+                + e.getMessage() + "; nothing was written to it", e);
     }
 
     /** Creates the tables and marks the header, in one transaction: a file left half made is still empty. */

@@ -22,6 +22,7 @@ import java.lang.System.Logger;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
@@ -40,6 +41,8 @@ import java.util.PriorityQueue;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -154,20 +157,61 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
             throw new IllegalStateException("the SQLite session store needs org.xerial:sqlite-jdbc on the class path", e);
         }
         Path lockFile = path.resolveSibling(path.getFileName() + ".lock");
+        boolean lockFileWasThere = Files.exists(lockFile);
         FileChannel lockChannel = lock(path, lockFile);
+        // The quick check reads the whole file: it runs beside the reading of the sessions, and the store is
+        // handed out only once it passed. A file to be upgraded waits for it first, so a damaged one is never written.
+        FutureTask<Void> check = new FutureTask<>(() -> {
+            if (found != Schema.Found.NOTHING) {
+                Schema.quickCheck(path);
+            }
+            return null;
+        });
+        Thread.ofPlatform().name("llm-metrics-sqlite-check").daemon(true).start(check);
         try {
-            return new SqliteSessionStore(path, lockChannel, parameters, durability, found);
+            if (found == Schema.Found.OLDER_STORE) {
+                verdict(check);
+            }
+            return new SqliteSessionStore(path, lockChannel, parameters, durability, found, check);
         } catch (SQLException e) {
-            closeQuietly(lockChannel);
+            unlock(lockChannel, lockFile, lockFileWasThere);
+            verdict(check); // a damaged page is the better reason
             throw new IllegalArgumentException("cannot open the SQLite session store " + path + ": " + e.getMessage(), e);
         } catch (RuntimeException | Error e) {
-            closeQuietly(lockChannel);
+            unlock(lockChannel, lockFile, lockFileWasThere);
             throw e;
         }
     }
 
+    /** Lets go of a store that was refused: its lock, and the lock file when this open made it. */
+    private static void unlock(FileChannel lockChannel, Path lockFile, boolean lockFileWasThere) {
+        if (!lockFileWasThere) {
+            try {
+                Files.deleteIfExists(lockFile); // while still locked, so that no other process holds it meanwhile
+            } catch (IOException ignored) {
+                // left behind, empty
+            }
+        }
+        closeQuietly(lockChannel);
+    }
+
+    /** Waits for the quick check; rethrows its refusal. */
+    private static void verdict(FutureTask<Void> check) {
+        try {
+            check.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while checking the SQLite session store", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException refusal) {
+                throw refusal;
+            }
+            throw new IllegalStateException("checking the SQLite session store failed", e.getCause());
+        }
+    }
+
     private SqliteSessionStore(Path file, FileChannel lockChannel, SessionStoreFactory.Parameters bounds,
-                               Durability durability, Schema.Found found) throws SQLException {
+                               Durability durability, Schema.Found found, FutureTask<Void> check) throws SQLException {
         this.file = file;
         this.lockChannel = lockChannel;
         this.bounds = bounds;
@@ -179,13 +223,14 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
             throw e;
         }
         try {
-            writer.load();
+            writer.loadSessions();
             for (int i = 0; i < READERS; i++) {
                 Reader reader = new Reader();
                 reader.open();
                 allReaders.add(reader);
                 readers.add(reader);
             }
+            verdict(check);
         } catch (SQLException | RuntimeException e) {
             allReaders.forEach(Reader::close);
             writer.close();
@@ -295,6 +340,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     }
 
     private void writeLoop() {
+        writer.loadEventIdsEarly();
         List<Job> group = new ArrayList<>();
         boolean stop = false;
         while (!stop) {

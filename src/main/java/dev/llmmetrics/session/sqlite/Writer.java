@@ -32,8 +32,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The writer of a {@link SqliteSessionStore}: its connection, statements and what it remembers of the file (the
- * applied event ids, the next keys), used by the store's writer thread only. It applies a group of jobs in one
- * transaction, and publishes the sessions it changed to the store's rows once the transaction committed.
+ * applied event ids, the next keys), used by the store's writer thread only once the store is open. It applies a
+ * group of jobs in one transaction, and publishes the sessions it changed to the store's rows once the
+ * transaction committed.
  */
 final class Writer {
 
@@ -70,6 +71,8 @@ final class Writer {
     private final ArrayDeque<AppliedId> idOrder = new ArrayDeque<>();
     private final HashMap<String, Long> idSeqs = new HashMap<>();
     private long nextIdSeq = 1;
+    /** Whether {@link #idOrder} and {@link #idSeqs} hold the file's remembered ids yet. */
+    private boolean idsLoaded;
     private long nextKey = 1;
     private boolean failing;
     private int commitsSinceVacuumCheck;
@@ -111,8 +114,8 @@ final class Writer {
         statements = new Statements(c);
     }
 
-    /** Reads the sessions' aggregates and the remembered event ids into the store's memory. */
-    void load() throws SQLException {
+    /** Reads the sessions' aggregates into the store's memory, for its reads. */
+    void loadSessions() throws SQLException {
         HashMap<Long, List<Pair>> pairsByKey = new HashMap<>();
         HashMap<Long, List<ScoreTotals>> scoresByKey = new HashMap<>();
         try (Statement s = c.createStatement()) {
@@ -144,15 +147,39 @@ final class Writer {
                     nextKey = Math.max(nextKey, r.getLong(1) + 1);
                 }
             }
-            try (ResultSet r = s.executeQuery("SELECT seq, id, at_ms FROM applied_event ORDER BY seq")) {
-                while (r.next()) {
-                    AppliedId id = new AppliedId(r.getLong(1), r.getString(2), r.getLong(3));
-                    idOrder.add(id);
-                    idSeqs.put(id.id(), id.seq());
-                    nextIdSeq = id.seq() + 1;
-                }
+        }
+    }
+
+    /**
+     * Reads the remembered event ids on the writer's thread as it starts, so that the store serves reads
+     * without waiting for them; a failure is left to the first transaction, which reads them before it applies
+     * anything.
+     */
+    void loadEventIdsEarly() {
+        try {
+            loadEventIds();
+        } catch (SQLException e) {
+            LOG.log(Level.WARNING, "Reading the remembered event ids of " + store.file() + " failed; trying again "
+                    + "with the first batch", e);
+        }
+    }
+
+    private void loadEventIds() throws SQLException {
+        if (idsLoaded) {
+            return;
+        }
+        idOrder.clear();
+        idSeqs.clear();
+        try (Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT seq, id, at_ms FROM applied_event ORDER BY seq")) {
+            while (r.next()) {
+                AppliedId id = new AppliedId(r.getLong(1), r.getString(2), r.getLong(3));
+                idOrder.add(id);
+                idSeqs.put(id.id(), id.seq());
+                nextIdSeq = id.seq() + 1;
             }
         }
+        idsLoaded = true;
     }
 
     /** Reads one score name's totals from the columns starting at {@code column}: name, count, sum, min, max. */
@@ -214,6 +241,7 @@ final class Writer {
     }
 
     private Txn transact(List<Job> jobs) throws SQLException {
+        loadEventIds();
         Statements st = statements();
         st.begin.execute();
         Txn t = new Txn(st, bounds.clock().millis());
