@@ -49,8 +49,14 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * bin/bench proxy [--clients 16] [--duration 30s] [--warmup 15s] [--streams 1000]
- *                  [--parts latency,first-chunk,streams]
+ *                  [--parts latency,first-chunk,streams] [--upstream-ms 0]
  * </pre>
+ *
+ * <p>{@code --upstream-ms} is how long the fake upstream takes to answer a plain call once the warm-up (which
+ * it answers at once, so that the code is compiled) is over; 0: at once throughout. At 0 the
+ * clients call back to back and saturate the host, so the added latency is mostly the proxied call's wait for
+ * a core; a model's answer time leaves the cores idle between calls, as in use, and the difference is then
+ * the proxy's own work.
  */
 public final class ProxyBenchmark {
 
@@ -67,10 +73,15 @@ public final class ProxyBenchmark {
             + "\"completion_tokens\":16,\"total_tokens\":136}}\n\n";
 
     private final Map<String, Long> firstChunkSentAt = new ConcurrentHashMap<>();
+    /** How long the fake upstream takes to answer a plain call in the measurement, as a model takes to answer. */
+    private final long upstreamMs;
+    /** How long it takes now: 0 during the warm-up, so that the proxy's code is compiled before it is measured. */
+    private volatile long answerMs;
     private final AtomicInteger streamsOpen = new AtomicInteger();
     private HttpServer upstream;
 
-    private ProxyBenchmark() {
+    private ProxyBenchmark(long upstreamMs) {
+        this.upstreamMs = upstreamMs;
     }
 
     public static void main(String[] args) throws Exception {
@@ -79,6 +90,7 @@ public final class ProxyBenchmark {
         Duration warmup = Duration.ofSeconds(15);
         int streams = 1000;
         String parts = "latency,first-chunk,streams";
+        long upstreamMs = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--clients" -> clients = Integer.parseInt(args[++i]);
@@ -86,10 +98,11 @@ public final class ProxyBenchmark {
                 case "--warmup" -> warmup = seconds(args[++i]);
                 case "--streams" -> streams = Integer.parseInt(args[++i]);
                 case "--parts" -> parts = args[++i];
+                case "--upstream-ms" -> upstreamMs = Long.parseLong(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        new ProxyBenchmark().run(clients, duration, warmup, streams, List.of(parts.split(",")));
+        new ProxyBenchmark(upstreamMs).run(clients, duration, warmup, streams, List.of(parts.split(",")));
         System.exit(0);
     }
 
@@ -110,7 +123,7 @@ public final class ProxyBenchmark {
             System.out.printf(Locale.ROOT, "JDK %s, %d cores; uptime: %s%n", Runtime.version(),
                     Runtime.getRuntime().availableProcessors(), uptime());
             if (parts.contains("latency")) {
-                latency(clients, warmup, duration, upstreamBase, proxyBase);
+                latency(clients, warmup, duration, upstreamBase, proxyBase, () -> answerMs = upstreamMs);
             }
             if (parts.contains("first-chunk")) {
                 firstChunk(upstreamBase, proxyBase, port);
@@ -133,6 +146,10 @@ public final class ProxyBenchmark {
         String body = new String(request, StandardCharsets.UTF_8);
         try (exchange) {
             if (!body.contains("\"stream\":true")) {
+                long wait = answerMs;
+                if (wait > 0) {
+                    sleep(wait);
+                }
                 byte[] bytes = PLAIN.getBytes(StandardCharsets.UTF_8);
                 exchange.getResponseHeaders().set("Content-Type", "application/json");
                 exchange.sendResponseHeaders(200, bytes.length);
@@ -207,13 +224,14 @@ public final class ProxyBenchmark {
 
     // ------------------------------------------------------------------------------------------ latency
 
-    private static void latency(int clients, Duration warmup, Duration duration, String direct, String proxy)
-            throws InterruptedException {
+    private static void latency(int clients, Duration warmup, Duration duration, String direct, String proxy,
+                                Runnable warmedUp) throws InterruptedException {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .executor(Executors.newFixedThreadPool(4)).build();
         byte[] body = ("{\"model\":\"bench-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}")
                 .getBytes(StandardCharsets.UTF_8);
         measure(client, clients, warmup, direct, proxy, body, false);
+        warmedUp.run();
         long[][] results = measure(client, clients, duration, direct, proxy, body, true);
         long[] d = results[0];
         long[] p = results[1];
