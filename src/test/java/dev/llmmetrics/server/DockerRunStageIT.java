@@ -1,6 +1,8 @@
 package dev.llmmetrics.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.core.type.TypeReference;
@@ -13,7 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The Dockerfile's run stage records the server's classes in a class data sharing archive while the image is
  * built, and its entry point starts the server on that archive. There is no Docker engine here, so the stage's
  * RUN steps are carried out with this JDK in a directory standing for {@code /app}, on the jar {@code mvn package}
- * made; the one that creates the image's user is left out, since it would change this machine's users.
+ * made, with the stage's ENV; the one that creates the image's user is left out, since it would change this
+ * machine's users.
  */
 class DockerRunStageIT {
 
@@ -39,17 +44,20 @@ class DockerRunStageIT {
             }
         }
         String javaBin = Path.of(System.getProperty("java.home"), "bin").toString();
-        List<String> steps = runStage().stream().filter(s -> s.startsWith("RUN ") && !s.contains("useradd")).toList();
-        assertTrue(steps.stream().anyMatch(s -> s.contains("ArchiveClassesAtExit")), "the run stage records an archive: " + steps);
-        for (String step : steps) {
-            List<String> command = List.of("sh", "-c", step.substring(4).replace("/app/", app + "/"));
-            ProcessBuilder run = new ProcessBuilder(command).directory(app.toFile());
-            run.environment().put("PATH", javaBin + ":" + System.getenv("PATH"));
-            run.environment().put("SERVER_PORT", "0");
-            run.environment().remove("LLM_METRICS_AUTH_TOKEN");
-            Tools.Finished finished = Tools.finish(command, run.start(), Duration.ofMinutes(2));
-            assertEquals(0, finished.exitCode(), step + "\n" + finished);
-        }
+        List<String> stage = runStage();
+        String training = stage.stream().filter(s -> s.startsWith("RUN ") && s.contains("ArchiveClassesAtExit"))
+                .findFirst().orElseThrow(() -> new AssertionError("the run stage records an archive: " + stage));
+        Map<String, String> env = stageEnvironment(stage);
+
+        // A server that cannot start fails the step, with its output, and leaves no archive.
+        Tools.Finished failed = carryOut(training, app, javaBin, env, Map.of("STORE_BACKEND", "sqlite"));
+        assertNotEquals(0, failed.exitCode(), failed.toString());
+        assertTrue(failed.stdout().contains("llm-metrics cannot start"), failed.toString());
+        assertFalse(Files.exists(app.resolve("llm-metrics.jsa")),
+                "no archive of a server that did not start");
+
+        Tools.Finished finished = carryOut(training, app, javaBin, env, Map.of());
+        assertEquals(0, finished.exitCode(), training + "\n" + finished);
         Path archive = app.resolve("llm-metrics.jsa");
         assertTrue(Files.size(archive) > 1 << 20, "an archive of the server's classes: " + Files.size(archive) + " bytes");
 
@@ -64,6 +72,33 @@ class DockerRunStageIT {
                     HttpRequest.newBuilder(URI.create(server.base() + "/health")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, health.statusCode(), server.log());
         }
+    }
+
+    /** Carries out one RUN step with the stage's environment, {@code extra} on top, in the directory standing for /app. */
+    private static Tools.Finished carryOut(String step, Path app, String javaBin, Map<String, String> env,
+                                           Map<String, String> extra) throws Exception {
+        List<String> command = List.of("sh", "-c", step.substring(4).replace("/app/", app + "/"));
+        ProcessBuilder run = new ProcessBuilder(command).directory(app.toFile());
+        run.environment().remove("LLM_METRICS_AUTH_TOKEN");
+        run.environment().putAll(env);
+        run.environment().putAll(extra);
+        run.environment().put("PATH", javaBin + ":" + System.getenv("PATH"));
+        return Tools.finish(command, run.start(), Duration.ofMinutes(3));
+    }
+
+    /** The variables the stage's ENV instructions set, as Docker sets them for its RUN steps. */
+    private static Map<String, String> stageEnvironment(List<String> stage) {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String step : stage) {
+            if (step.startsWith("ENV ")) {
+                for (String pair : step.substring(4).strip().split("\\s+")) {
+                    int eq = pair.indexOf('=');
+                    assertTrue(eq > 0, "ENV in the key=value form: " + step);
+                    env.put(pair.substring(0, eq), pair.substring(eq + 1));
+                }
+            }
+        }
+        return env;
     }
 
     /** The run stage's instructions (after the last FROM), continuation lines joined, comments left out. */

@@ -127,11 +127,7 @@ final class Schema {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("the SQLite session store " + file + " is not a regular file");
         }
-        // SQLite opens the log and shared-memory files of a WAL database even to read it: those it creates
-        // beside a file that is refused are deleted again.
-        List<Path> besides = List.of(file.resolveSibling(file.getFileName() + "-wal"),
-                file.resolveSibling(file.getFileName() + "-shm"));
-        List<Path> absent = besides.stream().filter(p -> !Files.exists(p)).toList();
+        List<Path> absent = absentSideFiles(file);
         try {
             return check(file);
         } catch (IllegalArgumentException e) {
@@ -144,6 +140,15 @@ final class Schema {
             }
             throw e;
         }
+    }
+
+    /**
+     * The write-ahead log and shared-memory files beside {@code file} that do not exist yet. SQLite opens them
+     * even to read a WAL database: those it creates beside a file that is refused are deleted again.
+     */
+    static List<Path> absentSideFiles(Path file) {
+        return List.of(file.resolveSibling(file.getFileName() + "-wal"), file.resolveSibling(file.getFileName() + "-shm"))
+                .stream().filter(p -> !Files.exists(p)).toList();
     }
 
     private static Found check(Path file) {
@@ -164,6 +169,10 @@ final class Schema {
             if (applicationId != APPLICATION_ID) {
                 throw new IllegalArgumentException("the file " + file + " is not an llm-metrics session store: it is "
                         + "an SQLite database of another application; nothing was written to it");
+            }
+            if (version < 1) {
+                throw new IllegalArgumentException("the session store " + file + " has no layout version (user_version "
+                        + version + "); nothing was written to it");
             }
             if (version > VERSION) {
                 throw new IllegalArgumentException("the session store " + file + " was written by a newer llm-metrics "

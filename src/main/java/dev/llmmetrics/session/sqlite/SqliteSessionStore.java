@@ -115,7 +115,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     private final Path file;
     final SessionStoreFactory.Parameters bounds;
     /** Every session's aggregates as last committed; only the writer changes it, after a commit. */
-    final ConcurrentHashMap<String, Row> rows = new ConcurrentHashMap<>();
+    final ConcurrentHashMap<String, Row> rows;
     private final LongAdder evictedForCapacity = new LongAdder();
     private final LongAdder evictedForIdleness = new LongAdder();
     private final LongAdder evictedForMemory = new LongAdder();
@@ -150,6 +150,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
      */
     public static SqliteSessionStore open(Path file, SessionStoreFactory.Parameters parameters, Durability durability) {
         Path path = file.toAbsolutePath();
+        List<Path> absentBefore = Schema.absentSideFiles(path);
         Schema.Found found;
         try {
             found = Schema.inspect(path);
@@ -159,8 +160,8 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         Path lockFile = path.resolveSibling(path.getFileName() + ".lock");
         boolean lockFileWasThere = Files.exists(lockFile);
         FileChannel lockChannel = lock(path, lockFile);
-        // The quick check reads the whole file: it runs beside the reading of the sessions, and the store is
-        // handed out only once it passed. A file to be upgraded waits for it first, so a damaged one is never written.
+        // The quick check reads every page: the sessions are read beside it through a read-only connection, and
+        // the file is opened for writing (its layout upgraded, its log checkpointed) only once the check passed.
         FutureTask<Void> check = new FutureTask<>(() -> {
             if (found != Schema.Found.NOTHING) {
                 Schema.quickCheck(path);
@@ -168,53 +169,90 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
             return null;
         });
         Thread.ofPlatform().name("llm-metrics-sqlite-check").daemon(true).start(check);
+        ConcurrentHashMap<String, Row> rows = new ConcurrentHashMap<>();
         try {
-            if (found == Schema.Found.OLDER_STORE) {
-                verdict(check);
+            long nextKey = found == Schema.Found.STORE ? readSessions(path, rows) : 0;
+            RuntimeException refusal = refusal(check);
+            if (refusal != null) {
+                throw refusal;
             }
-            return new SqliteSessionStore(path, lockChannel, parameters, durability, found, check);
-        } catch (SQLException e) {
-            unlock(lockChannel, lockFile, lockFileWasThere);
-            verdict(check); // a damaged page is the better reason
-            throw new IllegalArgumentException("cannot open the SQLite session store " + path + ": " + e.getMessage(), e);
-        } catch (RuntimeException | Error e) {
-            unlock(lockChannel, lockFile, lockFileWasThere);
-            throw e;
+            return new SqliteSessionStore(path, lockChannel, parameters, durability, found, rows, nextKey);
+        } catch (SQLException | RuntimeException | Error e) {
+            RuntimeException refusal = refusal(check);
+            if (refusal != null) {
+                // A damaged file: every process refuses it, so the lock file this open made can go, before it is let go.
+                List<Path> created = new ArrayList<>(absentBefore);
+                if (!lockFileWasThere) {
+                    created.add(lockFile);
+                }
+                deleteCreated(created);
+            }
+            closeQuietly(lockChannel);
+            if (refusal != null) {
+                throw refusal;
+            }
+            if (e instanceof SQLException) {
+                throw new IllegalArgumentException("cannot open the SQLite session store " + path + ": " + e.getMessage(), e);
+            }
+            if (e instanceof Error error) {
+                throw error;
+            }
+            throw (RuntimeException) e;
         }
     }
 
-    /** Lets go of a store that was refused: its lock, and the lock file when this open made it. */
-    private static void unlock(FileChannel lockChannel, Path lockFile, boolean lockFileWasThere) {
-        if (!lockFileWasThere) {
+    /** Deletes the files this open made beside a file it refused. */
+    private static void deleteCreated(List<Path> files) {
+        for (Path created : files) {
             try {
-                Files.deleteIfExists(lockFile); // while still locked, so that no other process holds it meanwhile
+                Files.deleteIfExists(created);
             } catch (IOException ignored) {
                 // left behind, empty
             }
         }
-        closeQuietly(lockChannel);
     }
 
-    /** Waits for the quick check; rethrows its refusal. */
-    private static void verdict(FutureTask<Void> check) {
+    /** Waits for the quick check; its refusal, or {@code null} when the file passed. */
+    private static @Nullable RuntimeException refusal(FutureTask<Void> check) {
+        boolean interrupted = false;
         try {
-            check.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while checking the SQLite session store", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException refusal) {
-                throw refusal;
+            while (true) {
+                try {
+                    check.get();
+                    return null;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the check reads on; its verdict is still wanted
+                } catch (ExecutionException e) {
+                    return e.getCause() instanceof RuntimeException refusal ? refusal
+                            : new IllegalStateException("checking the SQLite session store failed", e.getCause());
+                }
             }
-            throw new IllegalStateException("checking the SQLite session store failed", e.getCause());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Reads the sessions' aggregates into {@code rows} through a read-only connection, which writes nothing to
+     * the file, not even a checkpoint when it closes; returns the key after the highest one used.
+     */
+    private static long readSessions(Path file, ConcurrentHashMap<String, Row> rows) throws SQLException {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setReadOnly(true);
+        try (Connection c = config.createConnection(Schema.url(file))) {
+            return Writer.readSessions(c, rows);
         }
     }
 
     private SqliteSessionStore(Path file, FileChannel lockChannel, SessionStoreFactory.Parameters bounds,
-                               Durability durability, Schema.Found found, FutureTask<Void> check) throws SQLException {
+                               Durability durability, Schema.Found found, ConcurrentHashMap<String, Row> rows,
+                               long nextKey) throws SQLException {
         this.file = file;
         this.lockChannel = lockChannel;
         this.bounds = bounds;
+        this.rows = rows;
         Connection writing = connect(false);
         try {
             this.writer = new Writer(this, writing, durability, found);
@@ -223,14 +261,14 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
             throw e;
         }
         try {
-            writer.loadSessions();
+            // A file of an older layout is read once the writer brought it to this one.
+            writer.startKeysAt(found == Schema.Found.OLDER_STORE ? readSessions(file, rows) : nextKey);
             for (int i = 0; i < READERS; i++) {
                 Reader reader = new Reader();
                 reader.open();
                 allReaders.add(reader);
                 readers.add(reader);
             }
-            verdict(check);
         } catch (SQLException | RuntimeException e) {
             allReaders.forEach(Reader::close);
             writer.close();
@@ -340,7 +378,12 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     }
 
     private void writeLoop() {
-        writer.loadEventIdsEarly();
+        try {
+            writer.loadEventIdsEarly();
+        } catch (Throwable e) {
+            // A bug, or no memory for the ids: the first transaction reads them again, and fails its batches if it cannot.
+            LOG.log(Level.ERROR, "Reading the remembered event ids of " + file + " failed", e);
+        }
         List<Job> group = new ArrayList<>();
         boolean stop = false;
         while (!stop) {

@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.PriorityQueue;
 import org.jspecify.annotations.Nullable;
 
@@ -114,8 +115,9 @@ final class Writer {
         statements = new Statements(c);
     }
 
-    /** Reads the sessions' aggregates into the store's memory, for its reads. */
-    void loadSessions() throws SQLException {
+    /** Reads the sessions' aggregates into {@code rows}; returns the key after the highest one the file used. */
+    static long readSessions(Connection c, Map<String, Row> rows) throws SQLException {
+        long nextKey = 1;
         HashMap<Long, List<Pair>> pairsByKey = new HashMap<>();
         HashMap<Long, List<ScoreTotals>> scoresByKey = new HashMap<>();
         try (Statement s = c.createStatement()) {
@@ -137,7 +139,7 @@ final class Writer {
                 while (r.next()) {
                     long key = r.getLong(1);
                     List<Pair> pairs = pairsByKey.getOrDefault(key, List.of());
-                    store.rows.put(r.getString(2), new Row(key, r.getString(2), r.getLong(3), r.getLong(4), r.getInt(5),
+                    rows.put(r.getString(2), new Row(key, r.getString(2), r.getLong(3), r.getLong(4), r.getInt(5),
                             pairs.toArray(Pair[]::new), List.copyOf(scoresByKey.getOrDefault(key, List.of()))));
                     nextKey = Math.max(nextKey, key + 1);
                 }
@@ -148,6 +150,12 @@ final class Writer {
                 }
             }
         }
+        return nextKey;
+    }
+
+    /** Numbers new sessions from {@code key} on, or past the highest key already used if that is higher. */
+    void startKeysAt(long key) {
+        nextKey = Math.max(nextKey, key);
     }
 
     /**
@@ -158,7 +166,7 @@ final class Writer {
     void loadEventIdsEarly() {
         try {
             loadEventIds();
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
             LOG.log(Level.WARNING, "Reading the remembered event ids of " + store.file() + " failed; trying again "
                     + "with the first batch", e);
         }

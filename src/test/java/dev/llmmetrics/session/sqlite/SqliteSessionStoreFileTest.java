@@ -243,6 +243,45 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void aDamagedStoreLeftWithCommitsInItsLogIsRefusedWithoutTheLogBeingCheckpointedIntoIt() throws Exception {
+        Path live = dir.resolve("live.db");
+        SqliteSessionStore store = open(live, 1_000, 100, Long.MAX_VALUE, 1_000);
+        for (int round = 0; round < 2; round++) { // the first round checkpointed into the file at close, the second in the log
+            for (int s = 0; s < 200; s++) {
+                List<Event> batch = new ArrayList<>();
+                for (int i = 0; i < 20; i++) {
+                    batch.add(completed("session-" + round + "-" + s, "m", null));
+                }
+                store.record(batch);
+            }
+            if (round == 0) {
+                store.close();
+                store = open(live, 1_000, 100, Long.MAX_VALUE, 1_000);
+            }
+        }
+        // What kill -9 leaves: the file and its write-ahead log, commits in the log not yet checkpointed.
+        Path file = Files.createDirectories(dir.resolve("crashed")).resolve("store.db");
+        Files.copy(live, file);
+        Files.copy(live.resolveSibling("live.db-wal"), file.resolveSibling("store.db-wal"));
+        store.close();
+        byte[] bytes = Files.readAllBytes(file);
+        byte[] log = Files.readAllBytes(file.resolveSibling("store.db-wal"));
+        assertTrue(bytes.length > 32 * 4096 && log.length > 32 * 4096, "a file and a log of many pages: " + bytes.length
+                + ", " + log.length);
+        for (int i = bytes.length / 2; i < bytes.length / 2 + 3 * 4096; i++) {
+            bytes[i] = (byte) 0x5A;
+        }
+        Files.write(file, bytes);
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("corrupt"), e.getMessage());
+        assertArrayEquals(bytes, Files.readAllBytes(file), "the file");
+        assertArrayEquals(log, Files.readAllBytes(file.resolveSibling("store.db-wal")), "its log");
+        assertFalse(Files.exists(file.resolveSibling("store.db.lock")), "no lock file left beside it");
+    }
+
+    @Test
     void aStoreOfTheFirstLayoutIsUpgradedInPlaceAndKeepsTheNewFieldsAcrossAReopen() throws Exception {
         Path file = dir.resolve("store.db");
         SqliteSessionStore store = open(file);
