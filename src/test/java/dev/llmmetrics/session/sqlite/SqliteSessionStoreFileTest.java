@@ -243,6 +243,21 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void aStoreWithoutALayoutVersionIsRefusedNamingItAndLeftUnchanged() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file);
+        store.record(completed("s", "m", "e-1"));
+        store.close();
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("PRAGMA user_version = 0");
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("no layout version"), e.getMessage());
+        assertArrayEquals(bytes, Files.readAllBytes(file));
+    }
+
+    @Test
     void aDamagedStoreLeftWithCommitsInItsLogIsRefusedWithoutTheLogBeingCheckpointedIntoIt() throws Exception {
         Path live = dir.resolve("live.db");
         SqliteSessionStore store = open(live, 1_000, 100, Long.MAX_VALUE, 1_000);
