@@ -78,6 +78,24 @@ class SqliteSessionStoreFileTest {
                     new BigDecimal("10")))
             .build();
 
+    /** Records 200 sessions of 20 completed requests each, one batch per session. */
+    private static void fill(SqliteSessionStore store, String sessionPrefix) {
+        for (int s = 0; s < 200; s++) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                batch.add(completed(sessionPrefix + s, "m", null));
+            }
+            store.record(batch);
+        }
+    }
+
+    /** Overwrites three pages in the middle of a file's bytes. */
+    private static void damageMiddlePages(byte[] bytes) {
+        for (int i = bytes.length / 2; i < bytes.length / 2 + 3 * 4096; i++) {
+            bytes[i] = (byte) 0x5A;
+        }
+    }
+
     private static LlmRequestCompleted completed(String session, String model, String eventId) {
         return LlmRequestCompleted.builder(session, model).durationMs(120).promptTokens(40).completionTokens(9)
                 .cachedTokens(10).reasoningTokens(2).timeToFirstTokenMs(30L).hasToolCalls(true).eventId(eventId).build();
@@ -223,19 +241,11 @@ class SqliteSessionStoreFileTest {
     void aStoreWithDamagedPagesIsRefusedAtOpenAndLeftUnchanged() throws Exception {
         Path file = dir.resolve("store.db");
         SqliteSessionStore store = open(file, 1_000, 100, Long.MAX_VALUE, 1_000);
-        for (int s = 0; s < 200; s++) {
-            List<Event> batch = new ArrayList<>();
-            for (int i = 0; i < 20; i++) {
-                batch.add(completed("session-" + s, "m", null));
-            }
-            store.record(batch);
-        }
+        fill(store, "session-");
         store.close();
         byte[] bytes = Files.readAllBytes(file);
         assertTrue(bytes.length > 32 * 4096, "a file of many pages: " + bytes.length);
-        for (int i = bytes.length / 2; i < bytes.length / 2 + 3 * 4096; i++) {
-            bytes[i] = (byte) 0x5A;
-        }
+        damageMiddlePages(bytes);
         Files.write(file, bytes);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
         assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("corrupt"), e.getMessage());
@@ -262,13 +272,7 @@ class SqliteSessionStoreFileTest {
         Path live = dir.resolve("live.db");
         SqliteSessionStore store = open(live, 1_000, 100, Long.MAX_VALUE, 1_000);
         for (int round = 0; round < 2; round++) { // the first round checkpointed into the file at close, the second in the log
-            for (int s = 0; s < 200; s++) {
-                List<Event> batch = new ArrayList<>();
-                for (int i = 0; i < 20; i++) {
-                    batch.add(completed("session-" + round + "-" + s, "m", null));
-                }
-                store.record(batch);
-            }
+            fill(store, "session-" + round + "-");
             if (round == 0) {
                 store.close();
                 store = open(live, 1_000, 100, Long.MAX_VALUE, 1_000);
@@ -283,9 +287,7 @@ class SqliteSessionStoreFileTest {
         byte[] log = Files.readAllBytes(file.resolveSibling("store.db-wal"));
         assertTrue(bytes.length > 32 * 4096 && log.length > 32 * 4096, "a file and a log of many pages: " + bytes.length
                 + ", " + log.length);
-        for (int i = bytes.length / 2; i < bytes.length / 2 + 3 * 4096; i++) {
-            bytes[i] = (byte) 0x5A;
-        }
+        damageMiddlePages(bytes);
         Files.write(file, bytes);
 
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
