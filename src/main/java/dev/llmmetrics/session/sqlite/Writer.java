@@ -160,8 +160,7 @@ final class Writer {
 
     /**
      * Reads the remembered event ids on the writer's thread as it starts, so that the store serves reads
-     * without waiting for them; a failure is left to the first transaction, which reads them before it applies
-     * anything.
+     * without waiting for them; after a failure, {@link #run} reads them before it applies anything.
      */
     void loadEventIdsEarly() {
         try {
@@ -212,6 +211,12 @@ final class Writer {
      * tried again one at a time, so that one job cannot fail the others.
      */
     void run(List<Job> jobs) {
+        try {
+            loadEventIds(); // no job is applied without them; a failure here is no job's, so the group fails once
+        } catch (SQLException | RuntimeException e) {
+            refuse(jobs, e);
+            return;
+        }
         Txn t;
         try {
             t = transact(jobs);
@@ -223,15 +228,7 @@ final class Writer {
                 }
                 return;
             }
-            if (!failing) {
-                failing = true;
-                LOG.log(Level.WARNING, "The SQLite session store " + store.file() + " cannot write (" + e.getMessage()
-                        + "); batches are refused until it can", e);
-            }
-            RecordingFailedException failure = new RecordingFailedException(describe(e), e);
-            for (Job job : jobs) {
-                job.done.completeExceptionally(failure);
-            }
+            refuse(jobs, e);
             return;
         }
         t.publish();
@@ -248,8 +245,20 @@ final class Writer {
         }
     }
 
+    /** Fails {@code jobs} with what stopped them, saying once that the store cannot write until it can again. */
+    private void refuse(List<Job> jobs, Exception e) {
+        if (!failing) {
+            failing = true;
+            LOG.log(Level.WARNING, "The SQLite session store " + store.file() + " cannot write (" + e.getMessage()
+                    + "); batches are refused until it can", e);
+        }
+        RecordingFailedException failure = new RecordingFailedException(describe(e), e);
+        for (Job job : jobs) {
+            job.done.completeExceptionally(failure);
+        }
+    }
+
     private Txn transact(List<Job> jobs) throws SQLException {
-        loadEventIds();
         Statements st = statements();
         st.begin.execute();
         Txn t = new Txn(st, bounds.clock().millis());
