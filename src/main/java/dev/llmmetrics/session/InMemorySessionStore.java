@@ -65,9 +65,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     private final AtomicBoolean evicting = new AtomicBoolean();
     /** Numbers the session states this store creates, so that a session id's next life has new revisions. */
     private final AtomicLong incarnations = new AtomicLong();
-    private final LongAdder evictedForCapacity = new LongAdder();
-    private final LongAdder evictedForIdleness = new LongAdder();
-    private final LongAdder evictedForMemory = new LongAdder();
+    private final EvictionCounts evicted = new EvictionCounts();
     /** What the sessions held take on the heap, about; see {@link SessionState#bytes()}. */
     private final LongAdder retainedBytes = new LongAdder();
     private final LongAdder modelOverflows = new LongAdder();
@@ -263,23 +261,19 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     @Override
     public int evictIdle() {
         long cutoff = clock.millis() - idleTimeoutMs;
-        int evicted = 0;
+        int idle = 0;
         for (SessionState state : sessions.values()) {
             if (state.lastActiveMs() < cutoff && removeIf(state, cutoff)) {
-                evicted++;
+                idle++;
             }
         }
-        evictedForIdleness.add(evicted);
-        return evicted;
+        evicted.add(EvictionReason.IDLE, idle);
+        return idle;
     }
 
     @Override
     public long evictions(EvictionReason reason) {
-        return switch (reason) {
-            case CAPACITY -> evictedForCapacity.sum();
-            case IDLE -> evictedForIdleness.sum();
-            case MEMORY -> evictedForMemory.sum();
-        };
+        return evicted.count(reason);
     }
 
     /**
@@ -364,7 +358,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                     for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs,
                             excess + evictionBatch - 1)) {
                         if (remove(victim)) {
-                            evictedForCapacity.increment();
+                            evicted.add(EvictionReason.CAPACITY, 1);
                         }
                     }
                 }
@@ -391,7 +385,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                 int batch = (int) Math.clamp(excess / average + 1, 1, Math.min(evictionBatch, others));
                 for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs, batch)) {
                     if (remove(victim)) {
-                        evictedForMemory.increment();
+                        evicted.add(EvictionReason.MEMORY, 1);
                     }
                 }
             } finally {

@@ -8,6 +8,7 @@ import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
+import dev.llmmetrics.session.EvictionCounts;
 import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.LocalSessionFigures;
 import dev.llmmetrics.session.PairFigures;
@@ -37,7 +38,6 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -108,9 +108,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private final RedisClient client;
     private final SessionStoreFactory.Parameters bounds;
     private final LocalSessionFigures local;
-    private final LongAdder evictedForCapacity = new LongAdder();
-    private final LongAdder evictedForIdleness = new LongAdder();
-    private final LongAdder evictedForMemory = new LongAdder();
+    private final EvictionCounts evicted = new EvictionCounts();
     private final ScheduledExecutorService watcher;
     private volatile boolean reachable;
     /** The session count as last read, given while Redis cannot be asked. */
@@ -230,8 +228,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         }
         List<?> appliedNumbers = (List<?>) result.get(0);
         List<?> foldedNumbers = (List<?>) result.get(1);
-        evictedForCapacity.add((Long) result.get(2));
-        evictedForMemory.add((Long) result.get(3));
+        evicted.add(EvictionReason.CAPACITY, (Long) result.get(2));
+        evicted.add(EvictionReason.MEMORY, (Long) result.get(3));
         lastCount = ((Long) result.get(4)).intValue();
         boolean[] folded = new boolean[events.size()];
         for (Object number : foldedNumbers) {
@@ -295,7 +293,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
                 int removed = ((Long) result.get(0)).intValue();
                 lastCount = ((Long) result.get(1)).intValue();
                 total += removed;
-                evictedForIdleness.add(removed);
+                evicted.add(EvictionReason.IDLE, removed);
                 if (removed < IDLE_EVICTIONS_PER_CALL) {
                     break;
                 }
@@ -443,11 +441,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     @Override
     public long evictions(EvictionReason reason) {
-        return switch (reason) {
-            case CAPACITY -> evictedForCapacity.sum();
-            case IDLE -> evictedForIdleness.sum();
-            case MEMORY -> evictedForMemory.sum();
-        };
+        return evicted.count(reason);
     }
 
     /** Whether the last exchange with Redis worked; answers at once. */

@@ -6,6 +6,7 @@ import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.RecordingFailedException;
+import dev.llmmetrics.session.EvictionCounts;
 import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.RequestRecord;
@@ -116,9 +117,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     final SessionStoreFactory.Parameters bounds;
     /** Every session's aggregates as last committed; only the writer changes it, after a commit. */
     final ConcurrentHashMap<String, Row> rows;
-    private final LongAdder evictedForCapacity = new LongAdder();
-    private final LongAdder evictedForIdleness = new LongAdder();
-    private final LongAdder evictedForMemory = new LongAdder();
+    private final EvictionCounts evicted = new EvictionCounts();
     private final LongAdder modelOverflows = new LongAdder();
     private final Object enqueue = new Object();
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
@@ -494,11 +493,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
 
     @Override
     public long evictions(EvictionReason reason) {
-        return switch (reason) {
-            case CAPACITY -> evictedForCapacity.sum();
-            case IDLE -> evictedForIdleness.sum();
-            case MEMORY -> evictedForMemory.sum();
-        };
+        return evicted.count(reason);
     }
 
     @Override
@@ -524,9 +519,9 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
 
     /** Adds what a committed transaction evicted and folded to the store's counts. */
     void counted(long capacity, long idle, long memory, long overflows) {
-        evictedForCapacity.add(capacity);
-        evictedForIdleness.add(idle);
-        evictedForMemory.add(memory);
+        evicted.add(EvictionReason.CAPACITY, capacity);
+        evicted.add(EvictionReason.IDLE, idle);
+        evicted.add(EvictionReason.MEMORY, memory);
         modelOverflows.add(overflows);
     }
 
