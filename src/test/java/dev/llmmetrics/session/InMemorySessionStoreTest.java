@@ -7,9 +7,6 @@ import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
-import java.util.Map;
-import dev.llmmetrics.event.LlmRequestScored;
-import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestStarted;
 import java.time.Duration;
 import java.time.Instant;
@@ -112,28 +109,7 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
         long bound = 2L << 20;
         InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10_000).maxRecordsPerSession(1_000)
                 .idleTimeout(Duration.ofHours(1)).clock(() -> Instant.ofEpochMilli(millis.get())).maxBytes(bound).build();
-        Map<String, String> attributes = new java.util.HashMap<>();
-        for (int a = 0; a < Event.MAX_ATTRIBUTES; a++) {
-            attributes.put("key" + a, "\u4e00".repeat(100));
-        }
-        String comment = "\u4e00".repeat(LlmRequestScored.MAX_COMMENT_LENGTH);
-        for (int s = 0; s < 20; s++) {
-            for (int i = 0; i < 10; i++) {
-                store.record(LlmRequestCompleted.builder("s" + s, "m").correlationId("c" + i).attributes(attributes).build());
-                store.record(LlmRequestScored.builder("s" + s, "grade", 1).correlationId("c" + i).comment(comment).build());
-            }
-            millis.addAndGet(1_000);
-            assertTrue(store.retainedBytes() <= bound, "within the bound after session " + s + ": " + store.retainedBytes());
-        }
-        assertTrue(store.evictions(EvictionReason.MEMORY) > 0, "each session holds about 140 KiB of attributes");
-        assertTrue(store.session("s0").isEmpty(), "the oldest went first");
-        SessionMetrics newest = store.session("s19").orElseThrow();
-        assertEquals(attributes, newest.requests().get(9).attributes());
-        assertEquals(comment, newest.requests().get(9).scores().get(0).comment());
-        for (int s = 0; s < 20; s++) {
-            store.clear("s" + s);
-        }
-        assertEquals(0, store.retainedBytes(), "what a session counted goes with it");
+        attributesAndScoresCountTowardTheBound(store, store::retainedBytes, millis, bound);
     }
 
     @Test

@@ -20,15 +20,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
@@ -43,6 +44,38 @@ public abstract class SessionStoreContractTest {
     /** A store with these bounds, dating activity by {@code clock} and costing with {@code prices}. */
     protected abstract SessionStore newStore(int maxSessions, int maxRecords, Duration idleTimeout, InstantSource clock,
                                              PriceTable prices);
+
+    /**
+     * For a store that counts what it retains ({@code retainedBytes}) against {@code bound} bytes: sessions
+     * carrying the largest attributes and score comments keep it within the bound, the least recently active
+     * go first, the newest keeps its attributes and comments whole, and clearing every session gives back all
+     * it counted. {@code millis} is the store's clock.
+     */
+    protected static void attributesAndScoresCountTowardTheBound(SessionStore store, LongSupplier retainedBytes,
+                                                                 AtomicLong millis, long bound) {
+        Map<String, String> attributes = new HashMap<>();
+        for (int a = 0; a < Event.MAX_ATTRIBUTES; a++) {
+            attributes.put("key" + a, "\u4e00".repeat(100));
+        }
+        String comment = "\u4e00".repeat(LlmRequestScored.MAX_COMMENT_LENGTH);
+        for (int s = 0; s < 20; s++) {
+            for (int i = 0; i < 10; i++) {
+                store.record(LlmRequestCompleted.builder("s" + s, "m").correlationId("c" + i).attributes(attributes).build());
+                store.record(LlmRequestScored.builder("s" + s, "grade", 1).correlationId("c" + i).comment(comment).build());
+            }
+            millis.addAndGet(1_000);
+            assertTrue(retainedBytes.getAsLong() <= bound, "within the bound after session " + s + ": " + retainedBytes.getAsLong());
+        }
+        assertTrue(store.evictions(EvictionReason.MEMORY) > 0, "each session holds about 220 KB of attributes and comments");
+        assertTrue(store.session("s0").isEmpty(), "the oldest went first");
+        SessionMetrics newest = store.session("s19").orElseThrow();
+        assertEquals(attributes, newest.requests().get(9).attributes());
+        assertEquals(comment, newest.requests().get(9).scores().get(0).comment());
+        for (int s = 0; s < 20; s++) {
+            store.clear("s" + s);
+        }
+        assertEquals(0, retainedBytes.getAsLong(), "what a session counted goes with it");
+    }
 
     /** A clock the test moves by hand. */
     private static final class ManualClock implements InstantSource {

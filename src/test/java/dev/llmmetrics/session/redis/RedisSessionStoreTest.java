@@ -5,11 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
-import dev.llmmetrics.event.Event;
-import dev.llmmetrics.event.LlmRequestCompleted;
-import dev.llmmetrics.event.LlmRequestScored;
-import dev.llmmetrics.session.EvictionReason;
-import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreContractTest;
 import dev.llmmetrics.session.SessionStoreFactory;
@@ -17,9 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -71,28 +64,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 new SessionStoreFactory.Parameters(10_000, 1_000, 16, bound, Duration.ofHours(1), Duration.ofMinutes(10),
                         100_000, () -> Instant.ofEpochMilli(millis.get()), new ModelCatalog(PriceTable.EMPTY, 200)));
         opened.add(store);
-        Map<String, String> attributes = new HashMap<>();
-        for (int a = 0; a < Event.MAX_ATTRIBUTES; a++) {
-            attributes.put("key" + a, "\u4e00".repeat(100));
-        }
-        String comment = "\u4e00".repeat(LlmRequestScored.MAX_COMMENT_LENGTH);
-        for (int s = 0; s < 20; s++) {
-            for (int i = 0; i < 10; i++) {
-                store.record(LlmRequestCompleted.builder("s" + s, "m").correlationId("c" + i).attributes(attributes).build());
-                store.record(LlmRequestScored.builder("s" + s, "grade", 1).correlationId("c" + i).comment(comment).build());
-            }
-            millis.addAndGet(1_000);
-            assertTrue(store.retainedBytes() <= bound, "within the bound after session " + s + ": " + store.retainedBytes());
-        }
-        assertTrue(store.evictions(EvictionReason.MEMORY) > 0, "each session holds about 220 KB of attributes and comments");
-        assertTrue(store.session("s0").isEmpty(), "the oldest went first");
-        SessionMetrics newest = store.session("s19").orElseThrow();
-        assertEquals(attributes, newest.requests().get(9).attributes());
-        assertEquals(comment, newest.requests().get(9).scores().get(0).comment());
-        for (int s = 0; s < 20; s++) {
-            store.clear("s" + s);
-        }
-        assertEquals(0, store.retainedBytes(), "what a session counted goes with it");
+        attributesAndScoresCountTowardTheBound(store, store::retainedBytes, millis, bound);
         assertEquals("0", redis.cli("EXISTS", "llm:{s19}:s"), "its scores went with it");
     }
 }
