@@ -50,16 +50,20 @@ import java.util.regex.Pattern;
  * <pre>
  * bin/bench proxy [--clients 16] [--duration 30s] [--warmup 15s] [--streams 1000]
  *                  [--parts latency,first-chunk,streams] [--upstream-ms 0] [--rounds 1]
- *                  [--chunk-warmup 50]
+ *                  [--chunk-warmup 50] [--upstream-nodelay true]
  * </pre>
  *
  * <p>{@code --upstream-ms} is how long the fake upstream takes to answer a plain call once the warm-up (which
  * it answers at once, so that the code is compiled) is over; 0: at once throughout. At 0 the
  * clients call back to back and saturate the host, so the added latency is mostly the proxied call's wait for
  * a core; a model's answer time leaves the cores idle between calls, as in use, and the difference is then
- * the proxy's own work. {@code --rounds} measures the latency that many times in a row after one warm-up and
- * prints the median of the rounds' added percentiles beside each round's; {@code --chunk-warmup} is how many
- * streams each way open before the first-chunk streams are measured.
+ * the proxy's own work. {@code --rounds} measures the latency that many times in a row after one warm-up, then
+ * prints the median and range of the rounds' added p50 and p99 and the percentiles of all their calls pooled,
+ * since one round's figure moves with the host's state. {@code --chunk-warmup} is how many streams each way
+ * open before the first-chunk streams are measured. {@code --upstream-nodelay} sets {@code TCP_NODELAY} on the
+ * fake upstream's connections (on by default, as most servers in front of model APIs do): with it off, a
+ * stream's first chunk, a small write after the headers, can wait for the receiver's delayed acknowledgement
+ * on a reused connection.
  */
 public final class ProxyBenchmark {
 
@@ -78,7 +82,9 @@ public final class ProxyBenchmark {
     private final Map<String, Long> firstChunkSentAt = new ConcurrentHashMap<>();
     /** How long the fake upstream takes to answer a plain call in the measurement, as a model takes to answer. */
     private final long upstreamMs;
+    /** How many times the latency is measured after the warm-up. */
     private final int rounds;
+    /** Streams opened each way before the first-chunk streams are measured. */
     private final int chunkWarmup;
     /** How long it takes now: 0 during the warm-up, so that the proxy's code is compiled before it is measured. */
     private volatile long answerMs;
@@ -86,9 +92,6 @@ public final class ProxyBenchmark {
     private HttpServer upstream;
 
     private ProxyBenchmark(long upstreamMs, int rounds, int chunkWarmup) {
-        if (rounds < 1 || chunkWarmup < 0) {
-            throw new IllegalArgumentException("--rounds must be at least 1 and --chunk-warmup at least 0");
-        }
         this.upstreamMs = upstreamMs;
         this.rounds = rounds;
         this.chunkWarmup = chunkWarmup;
@@ -103,6 +106,7 @@ public final class ProxyBenchmark {
         long upstreamMs = 0;
         int rounds = 1;
         int chunkWarmup = 50;
+        boolean upstreamNoDelay = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--clients" -> clients = Integer.parseInt(args[++i]);
@@ -111,13 +115,23 @@ public final class ProxyBenchmark {
                 case "--streams" -> streams = Integer.parseInt(args[++i]);
                 case "--parts" -> parts = args[++i];
                 case "--upstream-ms" -> upstreamMs = Long.parseLong(args[++i]);
-                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
-                case "--chunk-warmup" -> chunkWarmup = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = atLeast("--rounds", Integer.parseInt(args[++i]), 1);
+                case "--chunk-warmup" -> chunkWarmup = atLeast("--chunk-warmup", Integer.parseInt(args[++i]), 0);
+                case "--upstream-nodelay" -> upstreamNoDelay = Boolean.parseBoolean(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
+        // Read once, when the JDK's HTTP server classes initialize: set before the upstream is made.
+        System.setProperty("sun.net.httpserver.nodelay", String.valueOf(upstreamNoDelay));
         new ProxyBenchmark(upstreamMs, rounds, chunkWarmup).run(clients, duration, warmup, streams, List.of(parts.split(",")));
         System.exit(0);
+    }
+
+    private static int atLeast(String option, int value, int least) {
+        if (value < least) {
+            throw new IllegalArgumentException(option + " must be at least " + least + ", not " + value);
+        }
+        return value;
     }
 
     private static Duration seconds(String text) {
@@ -125,9 +139,6 @@ public final class ProxyBenchmark {
     }
 
     private void run(int clients, Duration duration, Duration warmup, int streams, List<String> parts) throws Exception {
-        // As the servers in front of model APIs do (nginx, uvicorn): without it, a stream's first chunk written
-        // after its headers waits for the receiver's delayed acknowledgement on a reused connection.
-        System.setProperty("sun.net.httpserver.nodelay", "true");
         upstream = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
         upstream.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         upstream.createContext("/v1/chat/completions", this::answer);
@@ -137,8 +148,8 @@ public final class ProxyBenchmark {
         Process server = startServer(port, upstreamBase, streams);
         try {
             String proxyBase = "http://127.0.0.1:" + port + "/v1";
-            System.out.printf(Locale.ROOT, "JDK %s, %d cores; uptime: %s%n", Runtime.version(),
-                    Runtime.getRuntime().availableProcessors(), uptime());
+            System.out.printf(Locale.ROOT, "JDK %s, %d cores; upstream TCP_NODELAY %s; uptime: %s%n", Runtime.version(),
+                    Runtime.getRuntime().availableProcessors(), System.getProperty("sun.net.httpserver.nodelay"), uptime());
             if (parts.contains("latency")) {
                 latency(clients, warmup, duration, rounds, upstreamBase, proxyBase, () -> answerMs = upstreamMs);
             }
@@ -247,30 +258,53 @@ public final class ProxyBenchmark {
                 .executor(Executors.newFixedThreadPool(4)).build();
         byte[] body = ("{\"model\":\"bench-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}")
                 .getBytes(StandardCharsets.UTF_8);
-        measure(client, clients, warmup, direct, proxy, body, false);
+        Samples samples = new Samples(clients);
+        measure(client, clients, warmup, direct, proxy, body, samples);
         warmedUp.run();
         double[] addedP50 = new double[rounds];
         double[] addedP99 = new double[rounds];
+        List<long[]> allDirect = new ArrayList<>();
+        List<long[]> allProxied = new ArrayList<>();
         for (int round = 0; round < rounds; round++) {
-            long[][] results = measure(client, clients, duration, direct, proxy, body, true);
-            long[] d = results[0];
-            long[] p = results[1];
+            measure(client, clients, duration, direct, proxy, body, samples);
+            long[] d = samples.merged(0);
+            long[] p = samples.merged(1);
+            allDirect.add(d);
+            allProxied.add(p);
             System.out.printf(Locale.ROOT, "latency%s, %d clients, %ds: %d direct and %d proxied calls%n",
                     rounds > 1 ? " round " + (round + 1) + "/" + rounds : "", clients, duration.toSeconds(), d.length,
                     p.length);
-            for (double q : new double[] {0.5, 0.9, 0.99, 0.999}) {
-                System.out.printf(Locale.ROOT, "  p%-5s direct %7.3f ms  proxy %7.3f ms  added %7.3f ms%n",
-                        trim(q * 100), ms(pct(d, q)), ms(pct(p, q)), ms(pct(p, q) - pct(d, q)));
-            }
+            printAdded(d, p);
             addedP50[round] = ms(pct(p, 0.5) - pct(d, 0.5));
             addedP99[round] = ms(pct(p, 0.99) - pct(d, 0.99));
         }
         if (rounds > 1) {
-            // One round's figure moves with the host's state; the median of the rounds is the one to report.
-            System.out.printf(Locale.ROOT, "latency, median of %d rounds: added p50 %.3f ms, added p99 %.3f ms "
-                    + "(rounds' added p50 from %.3f to %.3f ms)%n", rounds, median(addedP50), median(addedP99),
-                    Arrays.stream(addedP50).min().orElseThrow(), Arrays.stream(addedP50).max().orElseThrow());
+            System.out.printf(Locale.ROOT, "latency, %d rounds: median of the rounds' added p50 %.3f ms (%.3f to %.3f), "
+                    + "added p99 %.3f ms (%.3f to %.3f); all rounds' calls pooled:%n", rounds, median(addedP50),
+                    min(addedP50), max(addedP50), median(addedP99), min(addedP99), max(addedP99));
+            printAdded(concat(allDirect), concat(allProxied));
         }
+    }
+
+    private static void printAdded(long[] direct, long[] proxied) {
+        for (double q : new double[] {0.5, 0.9, 0.99, 0.999}) {
+            System.out.printf(Locale.ROOT, "  p%-5s direct %7.3f ms  proxy %7.3f ms  added %7.3f ms%n",
+                    trim(q * 100), ms(pct(direct, q)), ms(pct(proxied, q)), ms(pct(proxied, q) - pct(direct, q)));
+        }
+    }
+
+    private static long[] concat(List<long[]> sorted) {
+        long[] all = sorted.stream().flatMapToLong(Arrays::stream).toArray();
+        Arrays.sort(all);
+        return all;
+    }
+
+    private static double min(double[] values) {
+        return Arrays.stream(values).min().orElseThrow();
+    }
+
+    private static double max(double[] values) {
+        return Arrays.stream(values).max().orElseThrow();
     }
 
     private static double median(double[] values) {
@@ -284,26 +318,62 @@ public final class ProxyBenchmark {
         return value == Math.rint(value) ? String.valueOf((long) value) : String.valueOf(value);
     }
 
-    private static long[][] measure(HttpClient client, int clients, Duration duration, String direct, String proxy,
-                                    byte[] body, boolean keep) throws InterruptedException {
-        List<long[]> directs = new ArrayList<>();
-        List<long[]> proxied = new ArrayList<>();
+    /** Each client's call times, direct and proxied, made once and reused by every round. */
+    private static final class Samples {
+        private static final int PER_CLIENT = 2_000_000;
+        final long[][] direct;
+        final long[][] proxied;
+        final int[] directCount;
+        final int[] proxiedCount;
+
+        Samples(int clients) {
+            direct = new long[clients][PER_CLIENT];
+            proxied = new long[clients][PER_CLIENT];
+            directCount = new int[clients];
+            proxiedCount = new int[clients];
+        }
+
+        /** The round's times of {@code which} (0 direct, 1 proxied), all clients, sorted. */
+        long[] merged(int which) {
+            long[][] times = which == 0 ? direct : proxied;
+            int[] counts = which == 0 ? directCount : proxiedCount;
+            long[] all = new long[Arrays.stream(counts).sum()];
+            int at = 0;
+            for (int t = 0; t < times.length; t++) {
+                System.arraycopy(times[t], 0, all, at, counts[t]);
+                at += counts[t];
+            }
+            Arrays.sort(all);
+            return all;
+        }
+    }
+
+    /** Runs the clients for {@code duration} from the moment all are ready, their times into {@code samples}. */
+    private static void measure(HttpClient client, int clients, Duration duration, String direct, String proxy,
+                                byte[] body, Samples samples) throws InterruptedException {
         List<Thread> threads = new ArrayList<>();
-        long end = System.nanoTime() + duration.toNanos();
-        int[] counts = new int[clients * 2];
+        CountDownLatch ready = new CountDownLatch(clients);
+        long[] end = new long[1];
+        CountDownLatch go = new CountDownLatch(1);
         for (int t = 0; t < clients; t++) {
-            long[] dl = new long[2_000_000];
-            long[] pl = new long[2_000_000];
-            directs.add(dl);
-            proxied.add(pl);
             int index = t;
+            long[] dl = samples.direct[t];
+            long[] pl = samples.proxied[t];
             HttpRequest toDirect = request(direct, body, "bench-d" + t);
             HttpRequest toProxy = request(proxy, body, "bench-p" + t);
             threads.add(Thread.ofPlatform().start(() -> {
+                ready.countDown();
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                long until = end[0];
                 int nd = 0;
                 int np = 0;
                 boolean viaProxy = index % 2 == 0;
-                while (System.nanoTime() < end && nd < dl.length && np < pl.length) {
+                while (System.nanoTime() < until && nd < dl.length && np < pl.length) {
                     long start = System.nanoTime();
                     send(client, viaProxy ? toProxy : toDirect);
                     long took = System.nanoTime() - start;
@@ -314,33 +384,16 @@ public final class ProxyBenchmark {
                     }
                     viaProxy = !viaProxy;
                 }
-                counts[2 * index] = nd;
-                counts[2 * index + 1] = np;
+                samples.directCount[index] = nd;
+                samples.proxiedCount[index] = np;
             }));
         }
+        ready.await();
+        end[0] = System.nanoTime() + duration.toNanos();
+        go.countDown(); // the latch publishes end[0] to the clients
         for (Thread thread : threads) {
             thread.join();
         }
-        if (!keep) {
-            return new long[0][];
-        }
-        return new long[][] {merge(directs, counts, 0), merge(proxied, counts, 1)};
-    }
-
-    private static long[] merge(List<long[]> parts, int[] counts, int which) {
-        int total = 0;
-        for (int t = 0; t < parts.size(); t++) {
-            total += counts[2 * t + which];
-        }
-        long[] all = new long[total];
-        int at = 0;
-        for (int t = 0; t < parts.size(); t++) {
-            int n = counts[2 * t + which];
-            System.arraycopy(parts.get(t), 0, all, at, n);
-            at += n;
-        }
-        Arrays.sort(all);
-        return all;
     }
 
     private static HttpRequest request(String base, byte[] body, String session) {
