@@ -378,10 +378,11 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
 
     private void writeLoop() {
         try {
-            writer.loadEventIdsEarly();
+            writer.loadEventIds();
         } catch (Throwable e) {
-            // A bug, or no memory for the ids: the first transaction reads them again, and fails its batches if it cannot.
-            LOG.log(Level.ERROR, "Reading the remembered event ids of " + file + " failed", e);
+            // The first transaction reads them again, and fails its batches if it cannot; the writer thread lives on.
+            LOG.log(Level.WARNING, "Reading the remembered event ids of " + file + " failed; the first batch "
+                    + "reads them again", e);
         }
         List<Job> group = new ArrayList<>();
         boolean stop = false;

@@ -159,19 +159,10 @@ final class Writer {
     }
 
     /**
-     * Reads the remembered event ids on the writer's thread as it starts, so that the store serves reads
-     * without waiting for them; after a failure, {@link #run} reads them before it applies anything.
+     * Reads the remembered event ids, once: the store's writer thread calls it as it starts, so that reads do not
+     * wait for them, and {@link #run} before it applies a group, should that first read have failed.
      */
-    void loadEventIdsEarly() {
-        try {
-            loadEventIds();
-        } catch (SQLException | RuntimeException e) {
-            LOG.log(Level.WARNING, "Reading the remembered event ids of " + store.file() + " failed; trying again "
-                    + "with the first batch", e);
-        }
-    }
-
-    private void loadEventIds() throws SQLException {
+    void loadEventIds() throws SQLException {
         if (idsLoaded) {
             return;
         }
