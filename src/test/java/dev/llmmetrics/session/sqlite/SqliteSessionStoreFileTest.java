@@ -215,10 +215,8 @@ class SqliteSessionStoreFileTest {
     @Test
     void aFileOfAnotherApplicationIsRefusedNamingItAndLeftUnchanged() throws Exception {
         Path file = dir.resolve("theirs.db");
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL)");
-            s.execute("INSERT INTO invoices (amount) VALUES (12.5), (99.0)");
-        }
+        execute(file, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL)",
+                "INSERT INTO invoices (amount) VALUES (12.5), (99.0)");
         byte[] bytes = Files.readAllBytes(file);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
         assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("another application"), e.getMessage());
@@ -258,9 +256,7 @@ class SqliteSessionStoreFileTest {
         SqliteSessionStore store = open(file);
         store.record(completed("s", "m", "e-1"));
         store.close();
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
-            s.execute("PRAGMA user_version = 0");
-        }
+        execute(file, "PRAGMA user_version = 0");
         byte[] bytes = Files.readAllBytes(file);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
         assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("no layout version"), e.getMessage());
@@ -308,18 +304,11 @@ class SqliteSessionStoreFileTest {
         store.close();
         // Layout 1: the same tables without the columns layouts 2 and 3 added, without the score tables, and
         // without layout 2's no-usage flag, which layout 1 did not have (its failures were kept with zero tokens).
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
-            s.execute("DROP TABLE score");
-            s.execute("DROP TABLE score_name");
-            s.execute("ALTER TABLE record DROP COLUMN correlation_id");
-            s.execute("ALTER TABLE record DROP COLUMN attributes");
-            for (String column : List.of("pair DROP COLUMN no_usage_requests", "record DROP COLUMN provider",
-                    "record DROP COLUMN error_type", "record DROP COLUMN http_status")) {
-                s.execute("ALTER TABLE " + column);
-            }
-            s.execute("UPDATE record SET flags = flags & ~" + Writer.NO_USAGE);
-            s.execute("PRAGMA user_version = 1");
-        }
+        execute(file, "DROP TABLE score", "DROP TABLE score_name", "ALTER TABLE record DROP COLUMN correlation_id",
+                "ALTER TABLE record DROP COLUMN attributes", "ALTER TABLE pair DROP COLUMN no_usage_requests",
+                "ALTER TABLE record DROP COLUMN provider", "ALTER TABLE record DROP COLUMN error_type",
+                "ALTER TABLE record DROP COLUMN http_status", "UPDATE record SET flags = flags & ~" + Writer.NO_USAGE,
+                "PRAGMA user_version = 1");
 
         SqliteSessionStore upgraded = open(file);
         assertEquals(old, upgraded.session("s").orElseThrow(), "what layout 1 held");
@@ -330,11 +319,7 @@ class SqliteSessionStoreFileTest {
                 .provider("openai").build());
         SessionMetrics after = upgraded.session("s").orElseThrow();
         upgraded.close();
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
-             ResultSet r = s.executeQuery("PRAGMA user_version")) {
-            assertTrue(r.next());
-            assertEquals(Schema.VERSION, r.getInt(1));
-        }
+        assertEquals(Schema.VERSION, longOf(file, "PRAGMA user_version"));
 
         SessionMetrics reopened = open(file).session("s").orElseThrow();
         assertEquals(after, reopened);
@@ -384,14 +369,9 @@ class SqliteSessionStoreFileTest {
         SqliteSessionStore store = open(file);
         store.record(completed("s", "priced", "e-1"));
         store.close();
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
-            // What layout 2 was: the record table without the two columns, no score tables.
-            s.execute("DROP TABLE score");
-            s.execute("DROP TABLE score_name");
-            s.execute("ALTER TABLE record DROP COLUMN correlation_id");
-            s.execute("ALTER TABLE record DROP COLUMN attributes");
-            s.execute("PRAGMA user_version = 2");
-        }
+        // What layout 2 was: the record table without the two columns, no score tables.
+        execute(file, "DROP TABLE score", "DROP TABLE score_name", "ALTER TABLE record DROP COLUMN correlation_id",
+                "ALTER TABLE record DROP COLUMN attributes", "PRAGMA user_version = 2");
         SqliteSessionStore upgraded = open(file);
         assertEquals(1, upgraded.session("s").orElseThrow().totalRequests());
         upgraded.record(LlmRequestCompleted.builder("s", "priced").correlationId("c").attributes(Map.of("k", "v")).build());
@@ -399,20 +379,14 @@ class SqliteSessionStoreFileTest {
         SessionMetrics m = upgraded.session("s").orElseThrow();
         assertEquals(Map.of("k", "v"), m.requests().get(1).attributes());
         assertEquals(1, m.requests().get(1).scores().size());
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
-             ResultSet r = s.executeQuery("PRAGMA user_version")) {
-            assertTrue(r.next());
-            assertEquals(Schema.VERSION, r.getInt(1));
-        }
+        assertEquals(Schema.VERSION, longOf(file, "PRAGMA user_version"));
     }
 
     @Test
     void aFileWrittenByANewerLayoutIsRefused() throws Exception {
         Path file = dir.resolve("store.db");
         open(file).close();
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
-            s.execute("PRAGMA user_version = " + (Schema.VERSION + 1));
-        }
+        execute(file, "PRAGMA user_version = " + (Schema.VERSION + 1));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
         assertTrue(e.getMessage().contains("newer"), e.getMessage());
     }
@@ -549,16 +523,27 @@ class SqliteSessionStoreFileTest {
     }
 
     private static long rowsIn(Path file, String table) throws Exception {
+        return longOf(file, "SELECT count(*) FROM " + table);
+    }
+
+    private static long pages(Path file) throws Exception {
+        return longOf(file, "PRAGMA page_count");
+    }
+
+    /** The first column of the first row {@code query} answers on the file, -1 when it answers no row. */
+    private static long longOf(Path file, String query) throws Exception {
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
-             ResultSet r = s.executeQuery("SELECT count(*) FROM " + table)) {
+             ResultSet r = s.executeQuery(query)) {
             return r.next() ? r.getLong(1) : -1;
         }
     }
 
-    private static long pages(Path file) throws Exception {
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
-             ResultSet r = s.executeQuery("PRAGMA page_count")) {
-            return r.next() ? r.getLong(1) : -1;
+    /** Runs {@code statements} on the file, as another program would, outside any store. */
+    private static void execute(Path file, String... statements) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            for (String statement : statements) {
+                s.execute(statement);
+            }
         }
     }
 }
