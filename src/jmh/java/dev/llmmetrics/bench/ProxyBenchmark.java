@@ -35,7 +35,8 @@ import java.util.regex.Pattern;
 /**
  * The metering proxy's cost, against calling the same fake upstream directly in the same run. The upstream and
  * the clients run in this JVM; the llm-metrics server runs as a child process ({@code dev.llmmetrics.server.Main},
- * proxy on), so that its heap is its own.
+ * proxy on), so that its heap is its own; the environment variable {@code BENCH_SERVER_JAVA_OPTS} holds its JVM
+ * options (none by default, as {@code bin/llm-metrics} runs it).
  *
  * <ul>
  *   <li>{@code latency}: {@code --clients} threads each call a plain chat completion, alternately directly and
@@ -50,7 +51,7 @@ import java.util.regex.Pattern;
  * <pre>
  * bin/bench proxy [--clients 16] [--duration 30s] [--warmup 15s] [--streams 1000]
  *                  [--parts latency,first-chunk,streams] [--upstream-ms 0] [--rounds 1]
- *                  [--chunk-warmup 50] [--upstream-nodelay true]
+ *                  [--chunk-warmup 50] [--chunk-streams 300] [--upstream-nodelay true]
  * </pre>
  *
  * <p>{@code --upstream-ms} is how long the fake upstream takes to answer a plain call once the warm-up (which
@@ -60,7 +61,7 @@ import java.util.regex.Pattern;
  * the proxy's own work. {@code --rounds} measures the latency that many times in a row after one warm-up, then
  * prints the median and range of the rounds' added p50 and p99 and the percentiles of all their calls pooled,
  * since one round's figure moves with the host's state. {@code --chunk-warmup} is how many streams each way
- * open before the first-chunk streams are measured. {@code --upstream-nodelay} sets {@code TCP_NODELAY} on the
+ * open before the first-chunk streams are measured, {@code --chunk-streams} how many are measured each way. {@code --upstream-nodelay} sets {@code TCP_NODELAY} on the
  * fake upstream's connections (on by default, as most servers in front of model APIs do): with it off, a
  * stream's first chunk, a small write after the headers, can wait for the receiver's delayed acknowledgement
  * on a reused connection.
@@ -86,15 +87,17 @@ public final class ProxyBenchmark {
     private final int rounds;
     /** Streams opened each way before the first-chunk streams are measured. */
     private final int chunkWarmup;
+    private final int chunkStreams;
     /** How long it takes now: 0 during the warm-up, so that the proxy's code is compiled before it is measured. */
     private volatile long answerMs;
     private final AtomicInteger streamsOpen = new AtomicInteger();
     private HttpServer upstream;
 
-    private ProxyBenchmark(long upstreamMs, int rounds, int chunkWarmup) {
+    private ProxyBenchmark(long upstreamMs, int rounds, int chunkWarmup, int chunkStreams) {
         this.upstreamMs = upstreamMs;
         this.rounds = rounds;
         this.chunkWarmup = chunkWarmup;
+        this.chunkStreams = chunkStreams;
     }
 
     public static void main(String[] args) throws Exception {
@@ -106,6 +109,7 @@ public final class ProxyBenchmark {
         long upstreamMs = 0;
         int rounds = 1;
         int chunkWarmup = 50;
+        int chunkStreams = 300;
         boolean upstreamNoDelay = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -117,13 +121,14 @@ public final class ProxyBenchmark {
                 case "--upstream-ms" -> upstreamMs = Long.parseLong(args[++i]);
                 case "--rounds" -> rounds = atLeast("--rounds", Integer.parseInt(args[++i]), 1);
                 case "--chunk-warmup" -> chunkWarmup = atLeast("--chunk-warmup", Integer.parseInt(args[++i]), 0);
+                case "--chunk-streams" -> chunkStreams = atLeast("--chunk-streams", Integer.parseInt(args[++i]), 1);
                 case "--upstream-nodelay" -> upstreamNoDelay = Boolean.parseBoolean(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         // Read once, when the JDK's HTTP server classes initialize: set before the upstream is made.
         System.setProperty("sun.net.httpserver.nodelay", String.valueOf(upstreamNoDelay));
-        new ProxyBenchmark(upstreamMs, rounds, chunkWarmup).run(clients, duration, warmup, streams, List.of(parts.split(",")));
+        new ProxyBenchmark(upstreamMs, rounds, chunkWarmup, chunkStreams).run(clients, duration, warmup, streams, List.of(parts.split(",")));
         System.exit(0);
     }
 
@@ -219,9 +224,14 @@ public final class ProxyBenchmark {
 
     private static Process startServer(int port, String upstreamBase, int streams) throws IOException, InterruptedException {
         Path log = Files.createTempFile("proxy-bench-server", ".log");
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "dev.llmmetrics.server.Main")
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String javaOpts = System.getenv().getOrDefault("BENCH_SERVER_JAVA_OPTS", "").strip();
+        if (!javaOpts.isEmpty()) {
+            command.addAll(List.of(javaOpts.split("\\s+")));
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.llmmetrics.server.Main"));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = builder.environment();
         env.put("SERVER_PORT", String.valueOf(port));
         env.put("SERVER_HOST", "127.0.0.1");
@@ -421,7 +431,7 @@ public final class ProxyBenchmark {
 
     private void firstChunk(String direct, String proxy, int proxyPort) throws IOException {
         int upstreamPort = upstream.getAddress().getPort();
-        int runs = 300;
+        int runs = chunkStreams;
         long[] viaDirect = new long[runs];
         long[] viaProxy = new long[runs];
         for (int i = 0; i < chunkWarmup; i++) {
