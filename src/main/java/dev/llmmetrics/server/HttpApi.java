@@ -46,7 +46,7 @@ public final class HttpApi {
     private final Drain drain = new Drain();
     private final ModelRates modelRates;
     private final SessionSeries sessionSeries;
-    private final ReadDeadlines readDeadlines = new ReadDeadlines();
+    private final ReadDeadlines readDeadlines;
     private final Optional<ProxySettings> proxySettings;
     private final @Nullable OpenAiProxy proxy;
 
@@ -71,6 +71,10 @@ public final class HttpApi {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.proxySettings = Objects.requireNonNull(proxy, "proxy");
         Duration bodyTimeout = settings.connections().bodyTimeout();
+        // A deadline passes at most an eighth of the shorter timeout late (at most a second).
+        Duration shorter = settings.connections().headerTimeout().compareTo(bodyTimeout) < 0
+                ? settings.connections().headerTimeout() : bodyTimeout;
+        this.readDeadlines = new ReadDeadlines(shorter.dividedBy(8));
         this.proxy = proxy.map(p -> new OpenAiProxy(p, metrics.tracker(), () -> readDeadlines.start(bodyTimeout)::end))
                 .orElse(null);
         this.sessionSeries = SessionSeries.of(metrics)

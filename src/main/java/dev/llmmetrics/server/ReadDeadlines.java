@@ -1,7 +1,9 @@
 package dev.llmmetrics.server;
 
 import java.time.Duration;
-import java.util.concurrent.ScheduledFuture;
+import java.util.Iterator;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -11,29 +13,50 @@ import java.util.concurrent.atomic.AtomicInteger;
  * connection's own; if it passes before {@link Deadline#end()}, that thread is interrupted, and the interrupt
  * closes the socket its blocked read waits on. Only reads of the request are ever under a deadline, never a
  * handler's work, so the interrupt cannot land in the session store's write.
+ *
+ * <p>One thread sweeps the running deadlines every {@code resolution}, so a deadline passes up to that much
+ * late. Starting or ending one neither takes a lock nor wakes that thread: a timer task per deadline would
+ * do both for nearly every request, since a request's deadlines end within microseconds of starting.
  */
 final class ReadDeadlines implements AutoCloseable {
 
-    private final ScheduledThreadPoolExecutor timer;
+    private static final Duration FINEST = Duration.ofMillis(10);
+    private static final Duration COARSEST = Duration.ofSeconds(1);
 
-    ReadDeadlines() {
-        timer = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("llm-metrics-read-deadlines").daemon(true).factory());
-        timer.setRemoveOnCancelPolicy(true);
+    private final Queue<Deadline> running = new ConcurrentLinkedQueue<>();
+    private final ScheduledThreadPoolExecutor sweeper;
+
+    /** @param resolution how late a deadline may pass; kept between 10 ms and 1 s */
+    ReadDeadlines(Duration resolution) {
+        long period = Math.clamp(resolution.toNanos(), FINEST.toNanos(), COARSEST.toNanos());
+        sweeper = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("llm-metrics-read-deadlines").daemon(true).factory());
+        sweeper.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
     }
 
     /** Starts a deadline {@code timeout} from now for the calling thread. */
     Deadline start(Duration timeout) {
-        Deadline deadline = new Deadline(Thread.currentThread());
-        deadline.task = timer.schedule(deadline::expire, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        Deadline deadline = new Deadline(Thread.currentThread(), System.nanoTime() + timeout.toNanos());
+        running.add(deadline);
         return deadline;
+    }
+
+    /** Drops the deadlines that ended and expires those that passed. */
+    private void sweep() {
+        long now = System.nanoTime();
+        for (Iterator<Deadline> each = running.iterator(); each.hasNext(); ) {
+            Deadline deadline = each.next();
+            if (deadline.state.get() != Deadline.RUNNING || now - deadline.passesAt >= 0 && deadline.expire()) {
+                each.remove();
+            }
+        }
     }
 
     @Override
     public void close() {
-        timer.shutdownNow();
+        sweeper.shutdownNow();
     }
 
-    /** One deadline: running until ended by its thread or expired by the timer, whichever comes first. */
+    /** One deadline: running until ended by its thread or expired by the sweeper, whichever comes first. */
     static final class Deadline {
         private static final int RUNNING = 0;
         private static final int ENDED = 1;
@@ -41,16 +64,20 @@ final class ReadDeadlines implements AutoCloseable {
 
         private final AtomicInteger state = new AtomicInteger(RUNNING);
         private final Thread thread;
-        private volatile ScheduledFuture<?> task;
+        private final long passesAt;
 
-        private Deadline(Thread thread) {
+        private Deadline(Thread thread, long passesAt) {
             this.thread = thread;
+            this.passesAt = passesAt;
         }
 
-        private void expire() {
+        /** Interrupts the thread unless the deadline ended first; whether it did. */
+        private boolean expire() {
             if (state.compareAndSet(RUNNING, EXPIRED)) {
                 thread.interrupt();
+                return true;
             }
+            return false;
         }
 
         /**
@@ -60,11 +87,7 @@ final class ReadDeadlines implements AutoCloseable {
          *         interrupted and the connection's socket closed, so the caller must close the connection
          */
         boolean end() {
-            if (state.compareAndSet(RUNNING, ENDED)) {
-                task.cancel(false);
-                return true;
-            }
-            return false;
+            return state.compareAndSet(RUNNING, ENDED);
         }
     }
 }
