@@ -71,7 +71,7 @@ public final class HttpApi {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.proxySettings = Objects.requireNonNull(proxy, "proxy");
         Duration bodyTimeout = settings.connections().bodyTimeout();
-        // A deadline passes at most an eighth of the shorter timeout late (at most a second).
+        // A header or body deadline passes up to an eighth of the shorter timeout late, 10 ms to 1 s.
         Duration shorter = settings.connections().headerTimeout().compareTo(bodyTimeout) < 0
                 ? settings.connections().headerTimeout() : bodyTimeout;
         this.readDeadlines = new ReadDeadlines(shorter.dividedBy(8));

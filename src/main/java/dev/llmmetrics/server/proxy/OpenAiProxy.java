@@ -454,7 +454,9 @@ public final class OpenAiProxy implements HttpService {
                 body.write(buffer, 0, read);
             }
         } catch (RequestException e) {
-            deadline.end();
+            if (!deadline.end()) { // an interrupt may be on its way: this connection must not serve another request
+                throw new CloseConnectionException("the request body did not arrive within the body timeout");
+            }
             throw e;
         } catch (IOException | RuntimeException e) {
             if (!deadline.end()) {
