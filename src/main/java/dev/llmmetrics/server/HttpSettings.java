@@ -45,21 +45,27 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
         /** The default concurrency cap: 100 requests. */
         public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 100;
 
+        /** The longest header or body timeout: a day. */
+        public static final Duration MAX_TIMEOUT = Duration.ofDays(1);
+
         /** The defaults above. */
         public static final Connections DEFAULTS = new Connections(DEFAULT_HEADER_TIMEOUT, DEFAULT_BODY_TIMEOUT,
                 DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONCURRENT_REQUESTS);
 
-        /** Rejects timeouts and caps that are not positive. */
+        /** Rejects caps that are not positive and timeouts that are not positive or exceed {@link #MAX_TIMEOUT}. */
         public Connections {
-            if (headerTimeout == null || headerTimeout.isNegative() || headerTimeout.isZero()
-                    || bodyTimeout == null || bodyTimeout.isNegative() || bodyTimeout.isZero()) {
-                throw new IllegalArgumentException("headerTimeout and bodyTimeout must be positive, were "
-                        + headerTimeout + " and " + bodyTimeout);
+            if (!withinBounds(headerTimeout) || !withinBounds(bodyTimeout)) {
+                throw new IllegalArgumentException("headerTimeout and bodyTimeout must be positive and at most "
+                        + MAX_TIMEOUT + ", were " + headerTimeout + " and " + bodyTimeout);
             }
             if (maxConnections < 1 || maxConcurrentRequests < 1) {
                 throw new IllegalArgumentException("maxConnections and maxConcurrentRequests must be positive, were "
                         + maxConnections + " and " + maxConcurrentRequests);
             }
+        }
+
+        private static boolean withinBounds(Duration timeout) {
+            return timeout != null && timeout.isPositive() && timeout.compareTo(MAX_TIMEOUT) <= 0;
         }
     }
 

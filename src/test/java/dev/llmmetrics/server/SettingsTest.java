@@ -210,6 +210,9 @@ class SettingsTest {
                 () -> Settings.library(config(Map.of("store.max.sessions", "0"))));
         assertEquals("maxSessions must be positive, was 0", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.header.timeout", "PT0S"))));
+        IllegalArgumentException endless = assertThrows(IllegalArgumentException.class,
+                () -> Settings.http(config(Map.of("http.body.timeout", "PT2628000H"))));
+        assertTrue(endless.getMessage().contains("at most PT24H"), endless.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.max.connections", "0"))));
         IllegalArgumentException protocols = assertThrows(IllegalArgumentException.class,
                 () -> Settings.refuseUnsupported(config(Map.of("server.protocols.http_1_1.max-prologue-length", "100"))));
