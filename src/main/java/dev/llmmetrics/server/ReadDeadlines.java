@@ -8,7 +8,6 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -34,7 +33,6 @@ final class ReadDeadlines implements AutoCloseable {
 
     private final Queue<Deadline> started = new ConcurrentLinkedQueue<>();
     private final AtomicInteger sinceSweep = new AtomicInteger();
-    private final AtomicBoolean sweepAsked = new AtomicBoolean();
     private final int sweepAt;
     private final ScheduledThreadPoolExecutor sweeper;
 
@@ -61,7 +59,7 @@ final class ReadDeadlines implements AutoCloseable {
         }
         Deadline deadline = new Deadline(Thread.currentThread(), System.nanoTime() + timeout.toNanos());
         started.add(deadline);
-        if (sinceSweep.incrementAndGet() >= sweepAt && sweepAsked.compareAndSet(false, true)) {
+        if (sinceSweep.incrementAndGet() == sweepAt) { // one starter per sweep sees the count reach it
             sweeper.execute(this::sweep);
         }
         return deadline;
@@ -78,7 +76,6 @@ final class ReadDeadlines implements AutoCloseable {
      */
     private void sweep() {
         sinceSweep.set(0);
-        sweepAsked.set(false);
         long now = System.nanoTime();
         try {
             for (Iterator<Deadline> each = started.iterator(); each.hasNext(); ) {
