@@ -10,6 +10,7 @@ import java.sql.Statement;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.sqlite.SQLiteConfig;
 
 /**
@@ -21,6 +22,7 @@ import org.sqlite.SQLiteConfig;
  * pair          (session, ordinal, label, successes, failures, ... no_usage_requests)   PRIMARY KEY (session, ordinal)
  * record        (session, seq, at_ms, model, duration_ms, ... cost_pico_usd, provider, error_type, http_status,
  *                correlation_id, attributes)                                         PRIMARY KEY (session, seq)
+ * recent_record_0, recent_record_1 (the columns of record)                           INDEX (session, seq)
  * applied_event (seq INTEGER PRIMARY KEY, id, at_ms)
  * score         (seq INTEGER PRIMARY KEY, session, correlation_id, name, value, comment, at_ms)
  * score_name    (session, ordinal, name, count, sum, min, max)                        PRIMARY KEY (session, ordinal)
@@ -29,21 +31,38 @@ import org.sqlite.SQLiteConfig;
  * A session's aggregates are the sums of its pairs; its records are numbered by {@code seq} within the
  * session, the most recent {@code maxRecordsPerSession} kept, and so are the scores of its requests (by
  * correlation id); its score names' totals are in {@code score_name}. A record's attributes are one text
- * ({@link Attributes}). The three tables keyed by session are
- * {@code WITHOUT ROWID}, so that a session's rows sit together. The header's {@code application_id} marks the
- * file as an llm-metrics store and {@code user_version} gives the layout's version; a file of an older
- * layout is brought to this one ({@link #upgrade}) when the store opens it.
+ * ({@link Attributes}). The three tables keyed by session are {@code WITHOUT ROWID}, so that a session's rows
+ * sit together; a commit appends its records to a recent table instead, in the order they come, and
+ * {@link RecentRecords} folds them into {@code record}. The header's {@code application_id} marks the file as an
+ * llm-metrics store and {@code user_version} gives the layout's version; a file of an older layout is brought
+ * to this one ({@link #upgrade}) when the store opens it.
  */
 final class Schema {
 
     /** "LLMs" in the header's application_id: a file without it is not one of ours. */
     static final int APPLICATION_ID = 0x4C4C4D73;
     /** The layout's version in the header's user_version. */
-    static final int VERSION = 3;
+    static final int VERSION = 4;
 
     /** The tables every layout has; layout 3 adds {@code score} and {@code score_name}. */
     static final List<String> TABLES = List.of("session", "pair", "record", "applied_event");
 
+    /** A record's columns, in {@code record} and in {@code recent_record} alike. */
+    private static final String RECORD_COLUMNS = "session INTEGER NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+            + " model TEXT NOT NULL, duration_ms INTEGER NOT NULL, first_token_ms INTEGER,"
+            + " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,"
+            + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, flags INTEGER NOT NULL,"
+            + " error TEXT, cost_pico_usd INTEGER, provider TEXT, error_type TEXT, http_status INTEGER,"
+            + " correlation_id TEXT, attributes TEXT";
+    /** The names of {@link #RECORD_COLUMNS}, in their order. */
+    static final String RECORD_NAMES = "session, seq, at_ms, model, duration_ms, first_token_ms, prompt_tokens,"
+            + " completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error, cost_pico_usd, provider,"
+            + " error_type, http_status, correlation_id, attributes";
+    /** The records of recent commits, in the order they were written, in two tables ({@link RecentRecords}). */
+    private static final List<String> RECENT_RECORDS = RecentRecords.TABLES.stream()
+            .flatMap(table -> Stream.of("CREATE TABLE " + table + " (" + RECORD_COLUMNS + ")",
+                    "CREATE INDEX " + table + "_of_session ON " + table + " (session, seq)"))
+            .toList();
     private static final String SCORE = "CREATE TABLE score (seq INTEGER PRIMARY KEY, session INTEGER NOT NULL,"
             + " correlation_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, comment TEXT, at_ms INTEGER NOT NULL)";
     private static final String SCORE_INDEX = "CREATE INDEX score_of_session ON score (session, seq)";
@@ -51,7 +70,7 @@ final class Schema {
             + " name TEXT NOT NULL, count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,"
             + " PRIMARY KEY (session, ordinal)) WITHOUT ROWID";
 
-    private static final List<String> CREATE = List.of(
+    private static final List<String> CREATE = Stream.of(List.of(
             "CREATE TABLE session (key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
                     + " last_active_ms INTEGER NOT NULL, next_seq INTEGER NOT NULL, records INTEGER NOT NULL)",
             "CREATE TABLE pair (session INTEGER NOT NULL, ordinal INTEGER NOT NULL, label TEXT NOT NULL,"
@@ -62,25 +81,20 @@ final class Schema {
                     + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,"
                     + " priced_requests INTEGER NOT NULL, cost_pico_usd INTEGER NOT NULL,"
                     + " no_usage_requests INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (session, ordinal)) WITHOUT ROWID",
-            "CREATE TABLE record (session INTEGER NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
-                    + " model TEXT NOT NULL, duration_ms INTEGER NOT NULL, first_token_ms INTEGER,"
-                    + " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,"
-                    + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, flags INTEGER NOT NULL,"
-                    + " error TEXT, cost_pico_usd INTEGER, provider TEXT, error_type TEXT, http_status INTEGER,"
-                    + " correlation_id TEXT, attributes TEXT,"
-                    + " PRIMARY KEY (session, seq)) WITHOUT ROWID",
+            "CREATE TABLE record (" + RECORD_COLUMNS + ", PRIMARY KEY (session, seq)) WITHOUT ROWID",
             "CREATE TABLE applied_event (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, at_ms INTEGER NOT NULL)",
             SCORE,
             SCORE_INDEX,
-            SCORE_NAME,
+            SCORE_NAME), RECENT_RECORDS, List.of(
             "PRAGMA application_id = " + APPLICATION_ID,
-            "PRAGMA user_version = " + VERSION);
+            "PRAGMA user_version = " + VERSION)).flatMap(List::stream).toList();
 
     /**
      * What brings a file of each older layout to the next: index 0 takes layout 1 to 2, which added the
      * requests without usage to the pairs and the provider, error type and HTTP status to the records, and
      * marks layout 1's failures (kept with zero tokens) as without usage, as failures are from layout 2 on;
-     * index 1 takes layout 2 to 3, which added the correlation id and attributes to the records, and the scores.
+     * index 1 takes layout 2 to 3, which added the correlation id and attributes to the records, and the scores;
+     * index 2 takes layout 3 to 4, which added the recent records' tables.
      */
     private static final List<List<String>> UPGRADES = List.of(List.of(
             "ALTER TABLE pair ADD COLUMN no_usage_requests INTEGER NOT NULL DEFAULT 0",
@@ -93,7 +107,8 @@ final class Schema {
             "ALTER TABLE record ADD COLUMN attributes TEXT",
             SCORE,
             SCORE_INDEX,
-            SCORE_NAME));
+            SCORE_NAME),
+            RECENT_RECORDS);
 
     /** What {@link #inspect} found at the path. */
     enum Found {

@@ -62,7 +62,9 @@ import org.sqlite.SQLiteConfig;
  * is never applied twice, across restarts too. A failed transaction (a full disk, an I/O error) is rolled back
  * whole and its callers get {@link RecordingFailedException}; the next batch tries again, so writing resumes
  * by itself once the disk has room. {@link #clear(String)} and {@link #evictIdle()} are durable before they
- * return. Reads of the aggregates ({@link #summary}, {@link #revision}, the session list, the pairs) come from
+ * return. A transaction appends its records to a table in the order they come, and later transactions fold them
+ * into the records kept by session ({@link RecentRecords}), so that a commit writes a few pages of records
+ * however many sessions it touched. Reads of the aggregates ({@link #summary}, {@link #revision}, the session list, the pairs) come from
  * a copy the writer keeps in memory, published after each commit; a session's records are read from the file
  * in one read transaction, beside the writer (WAL lets readers and the writer work at once).
  *
@@ -70,7 +72,9 @@ import org.sqlite.SQLiteConfig;
  * <ul>
  *   <li>{@code maxSessions}: past it the least recently active sessions are deleted, a hundredth of the bound
  *       at a time;</li>
- *   <li>{@code maxRecordsPerSession}: a session's older records are deleted, its aggregates stay exact;</li>
+ *   <li>{@code maxRecordsPerSession}: a session serves its newest records only, its aggregates stay exact; the
+ *       older ones are deleted by the transaction that passes the bound, or by the fold that next moves the
+ *       session's records;</li>
  *   <li>{@code maxBytes}: the pages the database uses (sessions, records, remembered event ids) times the page
  *       size; past it the least recently active sessions are deleted. Freed pages are reused by later writes,
  *       and handed back to the file system ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum}) once
@@ -148,6 +152,12 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
      * @throws IllegalStateException    when org.xerial:sqlite-jdbc is not on the class path
      */
     public static SqliteSessionStore open(Path file, SessionStoreFactory.Parameters parameters, Durability durability) {
+        return open(file, parameters, durability, RecentRecords.FOLD_AT);
+    }
+
+    /** {@link #open(Path, SessionStoreFactory.Parameters, Durability)}, folding the recent records at {@code foldAt}. */
+    static SqliteSessionStore open(Path file, SessionStoreFactory.Parameters parameters, Durability durability,
+                                   int foldAt) {
         Path path = file.toAbsolutePath();
         List<Path> absentBefore = Schema.absentSideFiles(path);
         Schema.Found found;
@@ -175,7 +185,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
             if (refusal != null) {
                 throw refusal;
             }
-            return new SqliteSessionStore(path, lockChannel, parameters, durability, found, rows, nextKey);
+            return new SqliteSessionStore(path, lockChannel, parameters, durability, found, rows, nextKey, foldAt);
         } catch (SQLException | RuntimeException | Error e) {
             RuntimeException refusal = refusal(check);
             if (refusal != null) {
@@ -247,14 +257,14 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
 
     private SqliteSessionStore(Path file, FileChannel lockChannel, SessionStoreFactory.Parameters bounds,
                                Durability durability, Schema.Found found, ConcurrentHashMap<String, Row> rows,
-                               long nextKey) throws SQLException {
+                               long nextKey, int foldAt) throws SQLException {
         this.file = file;
         this.lockChannel = lockChannel;
         this.bounds = bounds;
         this.rows = rows;
         Connection writing = connect(false);
         try {
-            this.writer = new Writer(this, writing, durability, found);
+            this.writer = new Writer(this, writing, durability, found, foldAt);
         } catch (SQLException | RuntimeException e) {
             closeQuietly(writing);
             throw e;
@@ -384,6 +394,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
             LOG.log(Level.WARNING, "Reading the remembered event ids of " + file + " failed; the first batch "
                     + "reads them again", e);
         }
+        writer.settleRecentRecords();
         List<Job> group = new ArrayList<>();
         boolean stop = false;
         while (!stop) {
@@ -720,16 +731,18 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                         + " total_tokens, cached_tokens, reasoning_tokens, priced_requests, cost_pico_usd, no_usage_requests"
                         + " FROM pair"
                         + " WHERE session = ? ORDER BY ordinal");
-                records = opened.prepareStatement("SELECT at_ms, model, duration_ms, first_token_ms, prompt_tokens,"
+                String recordColumns = "seq, at_ms, model, duration_ms, first_token_ms, prompt_tokens,"
                         + " completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error, cost_pico_usd,"
-                        + " provider, error_type, http_status, correlation_id, attributes FROM record WHERE session = ?"
-                        + " AND seq >= ? ORDER BY seq");
+                        + " provider, error_type, http_status, correlation_id, attributes";
+                records = opened.prepareStatement(RecentRecords.readSql(recordColumns, "?1", "?2"));
                 scores = opened.prepareStatement("SELECT correlation_id, name, value, comment, at_ms FROM score"
                         + " WHERE session = ? ORDER BY seq");
                 scoreNames = opened.prepareStatement("SELECT name, count, sum, min, max FROM score_name"
                         + " WHERE session = ? ORDER BY ordinal");
-                requestModel = opened.prepareStatement("SELECT model FROM record WHERE session = (SELECT key FROM"
-                        + " session WHERE id = ?) AND correlation_id = ? ORDER BY seq DESC LIMIT 1");
+                requestModel = opened.prepareStatement("WITH s AS (SELECT key, next_seq - ?3 AS floor FROM session"
+                        + " WHERE id = ?2) SELECT model FROM (" + RecentRecords.readSql("seq, model, correlation_id",
+                        "(SELECT key FROM s)", "(SELECT floor FROM s)") + ") WHERE correlation_id = ?1"
+                        + " ORDER BY seq DESC LIMIT 1");
                 c = opened;
             } catch (SQLException | RuntimeException e) {
                 closeQuietly(opened);
@@ -745,8 +758,9 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                 }
                 begin.execute();
                 try {
-                    requestModel.setString(1, sessionId);
-                    requestModel.setString(2, correlationId);
+                    requestModel.setString(1, correlationId);
+                    requestModel.setString(2, sessionId);
+                    requestModel.setInt(3, bounds.maxRecordsPerSession());
                     try (ResultSet r = requestModel.executeQuery()) {
                         return r.next() ? r.getString(1) : null;
                     }
@@ -817,28 +831,28 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
             records.setLong(2, nextSeq - bounds.maxRecordsPerSession());
             try (ResultSet r = records.executeQuery()) {
                 while (r.next()) {
-                    long firstToken = r.getLong(4);
+                    long firstToken = r.getLong(5);
                     Long firstTokenMs = r.wasNull() ? null : firstToken;
-                    long cost = r.getLong(12);
+                    long cost = r.getLong(13);
                     Double costUsd = r.wasNull() ? null : ModelPrice.usd(cost);
-                    long flags = r.getLong(10);
+                    long flags = r.getLong(11);
                     boolean usage = (flags & Writer.NO_USAGE) == 0;
-                    int status = r.getInt(15);
+                    int status = r.getInt(16);
                     Integer httpStatus = r.wasNull() ? null : status;
-                    String errorType = r.getString(14);
-                    String correlationId = r.getString(16);
-                    list.add(RequestRecord.builder(Instant.ofEpochMilli(r.getLong(1)), r.getString(2))
-                            .durationMs(r.getLong(3)).promptTokens(usage ? r.getInt(5) : null)
-                            .completionTokens(usage ? r.getInt(6) : null).totalTokens(usage ? r.getInt(7) : null)
+                    String errorType = r.getString(15);
+                    String correlationId = r.getString(17);
+                    list.add(RequestRecord.builder(Instant.ofEpochMilli(r.getLong(2)), r.getString(3))
+                            .durationMs(r.getLong(4)).promptTokens(usage ? r.getInt(6) : null)
+                            .completionTokens(usage ? r.getInt(7) : null).totalTokens(usage ? r.getInt(8) : null)
                             .hasToolCalls((flags & Writer.TOOL_CALLS) != 0)
-                            .success((flags & Writer.SUCCESS) != 0).error(r.getString(11)).cachedTokens(r.getInt(8))
-                            .reasoningTokens(r.getInt(9)).timeToFirstTokenMs(firstTokenMs).costUsd(costUsd)
+                            .success((flags & Writer.SUCCESS) != 0).error(r.getString(12)).cachedTokens(r.getInt(9))
+                            .reasoningTokens(r.getInt(10)).timeToFirstTokenMs(firstTokenMs).costUsd(costUsd)
                             .costSource(costUsd == null ? null
                                     : (flags & Writer.COST_REPORTED) != 0 ? CostSource.PROVIDER : CostSource.PRICE_TABLE)
-                            .provider(r.getString(13))
+                            .provider(r.getString(14))
                             .errorType(errorType == null ? null : ErrorType.ofWireName(errorType))
                             .httpStatus(httpStatus)
-                            .correlationId(correlationId).attributes(Attributes.decode(r.getString(17)))
+                            .correlationId(correlationId).attributes(Attributes.decode(r.getString(18)))
                             .scores(correlationId == null ? List.of() : scoresById.getOrDefault(correlationId, List.of()))
                             .build());
                 }

@@ -76,10 +76,12 @@ final class Writer {
     private boolean idsLoaded;
     private long nextKey = 1;
     private boolean failing;
+    private final RecentRecords recent;
     private int commitsSinceVacuumCheck;
     private boolean vacuuming;
 
-    Writer(SqliteSessionStore store, Connection c, Durability durability, Schema.Found found) throws SQLException {
+    Writer(SqliteSessionStore store, Connection c, Durability durability, Schema.Found found, int foldAt)
+            throws SQLException {
         this.store = store;
         this.bounds = store.bounds;
         this.catalog = bounds.catalog();
@@ -113,6 +115,7 @@ final class Writer {
             s.execute("COMMIT"); // the transaction setAutoCommit(false) began
         }
         statements = new Statements(c);
+        recent = new RecentRecords(c, foldAt, bounds.maxRecordsPerSession());
     }
 
     /** Reads the sessions' aggregates into {@code rows}; returns the key after the highest one the file used. */
@@ -180,6 +183,11 @@ final class Writer {
         idsLoaded = true;
     }
 
+    /** Folds the recent records a stopped process left in both of their tables, before the first commit. */
+    void settleRecentRecords() {
+        recent.settle();
+    }
+
     /** Reads one score name's totals from the columns starting at {@code column}: name, count, sum, min, max. */
     static ScoreTotals scoreTotals(ResultSet r, int column) throws SQLException {
         return new ScoreTotals(r.getString(column), r.getLong(column + 1), r.getDouble(column + 2),
@@ -230,6 +238,7 @@ final class Writer {
         for (Job job : jobs) {
             job.done.complete(job.result);
         }
+        recent.committed(t.recentDelta);
         if (vacuuming || t.removedFromFile > 0 || ++commitsSinceVacuumCheck >= 1000) {
             commitsSinceVacuumCheck = 0;
             vacuumIfMostlyFree();
@@ -279,6 +288,7 @@ final class Writer {
             statements.close();
             statements = null;
         }
+        recent.closeStatements();
         try {
             statements = new Statements(c);
         } catch (SQLException e) {
@@ -348,6 +358,10 @@ final class Writer {
     }
 
     void close() {
+        if (recent.holdsRows()) {
+            recent.foldAll(); // a store closed cleanly leaves every record in record
+        }
+        recent.closeStatements();
         if (statements != null) {
             statements.close();
         }
@@ -365,8 +379,6 @@ final class Writer {
         final PreparedStatement insertSession;
         final PreparedStatement updateSession;
         final PreparedStatement upsertPair;
-        final PreparedStatement insertRecord;
-        final PreparedStatement trimRecords;
         final PreparedStatement deleteRecords;
         final PreparedStatement deletePairs;
         final PreparedStatement deleteSession;
@@ -393,10 +405,6 @@ final class Writer {
                         + " tool_calls, duration_ms, max_duration_ms, prompt_tokens, max_prompt_tokens, completion_tokens,"
                         + " max_completion_tokens, total_tokens, cached_tokens, reasoning_tokens, priced_requests,"
                         + " cost_pico_usd, no_usage_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-                insertRecord = prepare(c, "INSERT INTO record (session, seq, at_ms, model, duration_ms, first_token_ms,"
-                        + " prompt_tokens, completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error,"
-                        + " cost_pico_usd, provider, error_type, http_status, correlation_id, attributes)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                 upsertScoreName = prepare(c, "INSERT OR REPLACE INTO score_name (session, ordinal, name, count, sum, min,"
                         + " max) VALUES (?, ?, ?, ?, ?, ?, ?)");
                 insertScore = prepare(c, "INSERT INTO score (session, correlation_id, name, value, comment, at_ms)"
@@ -405,7 +413,6 @@ final class Writer {
                         + " WHERE session = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)");
                 deleteScores = prepare(c, "DELETE FROM score WHERE session = ?");
                 deleteScoreNames = prepare(c, "DELETE FROM score_name WHERE session = ?");
-                trimRecords = prepare(c, "DELETE FROM record WHERE session = ? AND seq < ?");
                 deleteRecords = prepare(c, "DELETE FROM record WHERE session = ?");
                 deletePairs = prepare(c, "DELETE FROM pair WHERE session = ?");
                 deleteSession = prepare(c, "DELETE FROM session WHERE key = ?");
@@ -454,6 +461,8 @@ final class Writer {
         private long memoryEvictions;
         private long overflows;
         int removedFromFile;
+        /** Rows this transaction adds to the recent records' current table, less those it deletes there. */
+        long recentDelta;
 
         Txn(Statements st, long now) {
             this.st = st;
@@ -605,6 +614,7 @@ final class Writer {
             if (w.inFile) {
                 st.deleteRecords.setLong(1, w.key);
                 st.deleteRecords.executeUpdate();
+                recentDelta -= recent.remove(w.key);
                 st.deletePairs.setLong(1, w.key);
                 st.deletePairs.executeUpdate();
                 st.deleteScores.setLong(1, w.key);
@@ -649,7 +659,7 @@ final class Writer {
                 st.upsertPair.executeBatch();
             }
             if (records) {
-                st.insertRecord.executeBatch();
+                recent.insert().executeBatch();
             }
             if (scores) {
                 st.upsertScoreName.executeBatch();
@@ -910,10 +920,15 @@ final class Writer {
                         st.upsertPair.addBatch();
                     }
                 }
-                long seq = firstSeq;
-                for (Pending p : pending) {
-                    p.bind(st.insertRecord, key, seq++);
-                    st.insertRecord.addBatch();
+                if (!pending.isEmpty()) {
+                    PreparedStatement insert = recent.insert();
+                    long seq = firstSeq;
+                    for (Pending p : pending) {
+                        p.bind(insert, key, seq++);
+                        insert.addBatch();
+                    }
+                    recentDelta += pending.size();
+                    recent.adding(key, firstSeq);
                 }
                 if (scoresOwn) {
                     for (int i = 0; i < scores.size(); i++) {
@@ -949,12 +964,8 @@ final class Writer {
                     st.trimScores.setInt(3, bounds.maxRecordsPerSession());
                     st.trimScores.executeUpdate();
                 }
-                if (records > bounds.maxRecordsPerSession()) {
-                    st.trimRecords.setLong(1, key);
-                    st.trimRecords.setLong(2, nextSeq - bounds.maxRecordsPerSession());
-                    st.trimRecords.executeUpdate();
-                    records = bounds.maxRecordsPerSession();
-                }
+                recentDelta -= recent.trim(key, nextSeq - bounds.maxRecordsPerSession());
+                records = Math.min(records, bounds.maxRecordsPerSession());
             }
 
             private void bindPair(Pair p) throws SQLException {

@@ -241,6 +241,7 @@ class SqliteSessionStoreFileTest {
         SqliteSessionStore store = open(file, 1_000, 100, Long.MAX_VALUE, 1_000);
         fill(store, "session-");
         store.close();
+        execute(file, "VACUUM"); // no free pages: the damaged ones below are in use
         byte[] bytes = Files.readAllBytes(file);
         assertTrue(bytes.length > 32 * 4096, "a file of many pages: " + bytes.length);
         damageMiddlePages(bytes);
@@ -271,6 +272,7 @@ class SqliteSessionStoreFileTest {
             fill(store, "session-" + round + "-");
             if (round == 0) {
                 store.close();
+                execute(live, "VACUUM"); // no free pages: the damaged ones below are in use
                 store = open(live, 1_000, 100, Long.MAX_VALUE, 1_000);
             }
         }
@@ -302,9 +304,11 @@ class SqliteSessionStoreFileTest {
         store.record(LlmRequestFailed.builder("s", "priced").error("TimeoutException").durationMs(30L).build());
         SessionMetrics old = store.session("s").orElseThrow();
         store.close();
-        // Layout 1: the same tables without the columns layouts 2 and 3 added, without the score tables, and
+        // Layout 1: the same tables without the columns layouts 2 and 3 added, without the score tables and the
+        // recent records of layout 4, and
         // without layout 2's no-usage flag, which layout 1 did not have (its failures were kept with zero tokens).
-        execute(file, "DROP TABLE score", "DROP TABLE score_name", "ALTER TABLE record DROP COLUMN correlation_id",
+        execute(file, "DROP TABLE recent_record_0", "DROP TABLE recent_record_1", "DROP TABLE score", "DROP TABLE score_name",
+                "ALTER TABLE record DROP COLUMN correlation_id",
                 "ALTER TABLE record DROP COLUMN attributes", "ALTER TABLE pair DROP COLUMN no_usage_requests",
                 "ALTER TABLE record DROP COLUMN provider", "ALTER TABLE record DROP COLUMN error_type",
                 "ALTER TABLE record DROP COLUMN http_status", "UPDATE record SET flags = flags & ~" + Writer.NO_USAGE,
@@ -369,8 +373,9 @@ class SqliteSessionStoreFileTest {
         SqliteSessionStore store = open(file);
         store.record(completed("s", "priced", "e-1"));
         store.close();
-        // What layout 2 was: the record table without the two columns, no score tables.
-        execute(file, "DROP TABLE score", "DROP TABLE score_name", "ALTER TABLE record DROP COLUMN correlation_id",
+        // What layout 2 was: the record table without the two columns, no score tables, no recent records.
+        execute(file, "DROP TABLE recent_record_0", "DROP TABLE recent_record_1", "DROP TABLE score", "DROP TABLE score_name",
+                "ALTER TABLE record DROP COLUMN correlation_id",
                 "ALTER TABLE record DROP COLUMN attributes", "PRAGMA user_version = 2");
         SqliteSessionStore upgraded = open(file);
         assertEquals(1, upgraded.session("s").orElseThrow().totalRequests());

@@ -1,0 +1,339 @@
+package dev.llmmetrics.session.sqlite;
+
+import java.lang.System.Logger.Level;
+import java.lang.System.Logger;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The records of recent commits, and their fold into {@code record}; used by the store's writer thread only.
+ *
+ * <p>A commit appends its records to one of two tables, {@code recent_record_0} and {@code recent_record_1}, in
+ * the order they come. That writes a few pages however many sessions the commit touched, where writing them
+ * into {@code record}, whose rows sit together by session, writes a page for each session. Once the table being
+ * written holds {@code foldAt} rows, writing turns to the other table and this one is frozen: after each later
+ * commit one slice of its sessions is copied into {@code record}, each session's pages there written once for
+ * all its records, and their records past the bound are deleted, in a transaction of its own; the last slice
+ * empties the table whole. A session's records are those in {@code record} followed by the recent tables' rows
+ * numbered after the last of them ({@link #readSql}), so a row copied and not yet deleted is read once.
+ *
+ * <p>A fold that fails (a full disk) leaves the rows where they are, read just the same, and is tried again
+ * after the next commit. A process stopped in the middle of a fold leaves rows in both tables, their order
+ * unknown: both are folded whole, in one transaction, before anything else is written to them.
+ */
+final class RecentRecords {
+
+    private static final Logger LOG = System.getLogger(SqliteSessionStore.class.getName());
+
+    /** Rows of the table being written past which it is frozen and folded. */
+    static final int FOLD_AT = 32_768;
+    /** Sessions one fold transaction copies, so that it never holds the writer long. */
+    static final int SLICE_SESSIONS = 128;
+    static final List<String> TABLES = List.of("recent_record_0", "recent_record_1");
+
+    private final Connection c;
+    private final int foldAt;
+    private final int maxRecordsPerSession;
+    /** The table commits append to: 0 or 1. */
+    private int current;
+    /** Its rows, as committed (an estimate after a rolled-back delete: it only decides when to freeze). */
+    private long currentRows;
+    /** The sessions of the frozen table still to fold, by slice, in key order; empty when it is empty. */
+    private final ArrayDeque<long[]> slices = new ArrayDeque<>();
+    /** Both tables hold rows whose order is not known: they are folded together before the next commit. */
+    private boolean mixed;
+    /**
+     * The lowest seq each session may have in the current table, for the sessions written there since it was
+     * last frozen, so that a session past its bound has its oldest rows there deleted at once. A value left by a
+     * rolled-back transaction only makes a delete find nothing; the fold deletes whatever a trim missed.
+     */
+    private final HashMap<Long, Long> lowestSeq = new HashMap<>();
+    private @Nullable Statements statements;
+
+    /** Finds which tables hold rows: an empty one is written, one holding rows is frozen, or both are mixed. */
+    RecentRecords(Connection c, int foldAt, int maxRecordsPerSession) throws SQLException {
+        this.c = c;
+        this.foldAt = foldAt;
+        this.maxRecordsPerSession = maxRecordsPerSession;
+        long[] rows = new long[2];
+        try (Statement s = c.createStatement()) {
+            for (int t = 0; t < 2; t++) {
+                try (ResultSet r = s.executeQuery("SELECT count(*) FROM " + TABLES.get(t))) {
+                    rows[t] = r.next() ? r.getLong(1) : 0;
+                }
+            }
+        }
+        if (rows[0] > 0 && rows[1] > 0) {
+            mixed = true;
+            currentRows = rows[0] + rows[1];
+        } else if (rows[0] > 0) {
+            freeze(0);
+        } else if (rows[1] > 0) {
+            freeze(1);
+        }
+    }
+
+    /**
+     * A query of a session's records in seq order: {@code key} and {@code lowestSeq} are SQL expressions of the
+     * session's key and of the lowest seq it keeps, the columns are {@code columns}.
+     */
+    static String readSql(String columns, String key, String lowestSeq) {
+        StringBuilder sql = new StringBuilder("WITH low AS (SELECT max(" + lowestSeq + ", coalesce((SELECT max(seq) + 1"
+                + " FROM record WHERE session = " + key + "), 0)) AS seq_from) SELECT " + columns + " FROM record"
+                + " WHERE session = " + key + " AND seq >= " + lowestSeq);
+        for (String table : TABLES) {
+            sql.append(" UNION ALL SELECT ").append(columns).append(" FROM ").append(table)
+                    .append(", low WHERE session = ").append(key).append(" AND seq >= low.seq_from");
+        }
+        return sql.append(" ORDER BY seq").toString();
+    }
+
+    /** The statement to which a commit adds its records, in the order of {@link Schema#RECORD_NAMES}. */
+    PreparedStatement insert() throws SQLException {
+        return statements().insert[current];
+    }
+
+    /** Notes that a commit adds records of the session, numbered from {@code firstSeq} on. */
+    void adding(long key, long firstSeq) {
+        lowestSeq.putIfAbsent(key, firstSeq);
+    }
+
+    /** Deletes the session's rows of the current table numbered below {@code floor}; returns how many. */
+    int trim(long key, long floor) throws SQLException {
+        Long lowest = lowestSeq.get(key);
+        if (lowest == null || lowest >= floor) {
+            return 0;
+        }
+        PreparedStatement trim = statements().trim[current];
+        trim.setLong(1, key);
+        trim.setLong(2, floor);
+        int deleted = trim.executeUpdate();
+        lowestSeq.put(key, floor);
+        return deleted;
+    }
+
+    /** Deletes every recent row of the session; returns how many the current table held. */
+    int remove(long key) throws SQLException {
+        Statements st = statements();
+        int deleted = 0;
+        for (int t = 0; t < 2; t++) {
+            st.remove[t].setLong(1, key);
+            int n = st.remove[t].executeUpdate();
+            if (t == current) {
+                deleted = n;
+            }
+        }
+        lowestSeq.remove(key);
+        return deleted;
+    }
+
+    /**
+     * After a commit that changed the current table's rows by {@code delta}: folds the next slice of the frozen
+     * table, and the slices after it while the current table holds {@code foldAt} rows, so that neither table
+     * grows past {@code foldAt} and one transaction's records; or freezes the current table once it holds
+     * {@code foldAt} rows.
+     */
+    void committed(long delta) {
+        currentRows += delta;
+        if (mixed) {
+            foldAll();
+        } else if (!slices.isEmpty()) {
+            while (foldSlice() && !slices.isEmpty() && currentRows >= foldAt) {
+                // catching up: the table being written is due to be frozen
+            }
+        } else if (currentRows >= foldAt) {
+            try {
+                freeze(current);
+            } catch (SQLException e) {
+                slices.clear();
+                failed("Reading the sessions of the recent records failed", e);
+            }
+        }
+    }
+
+    /** Folds both tables whole, in one transaction: a store closed cleanly leaves every record in {@code record}. */
+    void foldAll() {
+        try {
+            Statements st = statements();
+            st.begin.execute();
+            st.foldAll.executeUpdate();
+            try (ResultSet r = st.allSessions.executeQuery()) {
+                while (r.next()) {
+                    trimRecord(st, r.getLong(1));
+                }
+            }
+            st.trimRecord.executeBatch();
+            st.clear[0].executeUpdate();
+            st.clear[1].executeUpdate();
+            st.commit.execute();
+            mixed = false;
+            slices.clear();
+            lowestSeq.clear();
+            current = 0;
+            currentRows = 0;
+        } catch (SQLException e) {
+            failed("Folding the recent records failed", e);
+        }
+    }
+
+    /** Folds both tables when a stopped process left rows in both; the writer does it before its first commit. */
+    void settle() {
+        if (mixed) {
+            foldAll();
+        }
+    }
+
+    /** Whether a table holds rows: a fold is still to come. */
+    boolean holdsRows() {
+        return mixed || !slices.isEmpty() || currentRows > 0;
+    }
+
+    /** Closes the statements, after a failure or at the end: they are prepared again at their next use. */
+    void closeStatements() {
+        if (statements != null) {
+            statements.close();
+            statements = null;
+        }
+    }
+
+    /** Makes {@code table} the frozen one, its sessions the slices to fold, and the other the one written. */
+    private void freeze(int table) throws SQLException {
+        List<Long> keys = new ArrayList<>();
+        try (Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT DISTINCT session FROM " + TABLES.get(table) + " ORDER BY session")) {
+            while (r.next()) {
+                keys.add(r.getLong(1));
+            }
+        }
+        slices.clear();
+        for (int from = 0; from < keys.size(); from += SLICE_SESSIONS) {
+            List<Long> slice = keys.subList(from, Math.min(keys.size(), from + SLICE_SESSIONS));
+            slices.add(slice.stream().mapToLong(Long::longValue).toArray());
+        }
+        current = 1 - table;
+        currentRows = 0;
+        lowestSeq.clear();
+    }
+
+    /**
+     * Copies the next slice's sessions from the frozen table into {@code record}; the last one empties the table.
+     * Returns whether it committed.
+     */
+    private boolean foldSlice() {
+        long[] slice = slices.peekFirst();
+        int frozen = 1 - current;
+        try {
+            Statements st = statements();
+            st.begin.execute();
+            PreparedStatement fold = st.fold[frozen];
+            fold.setLong(1, slice[0]);
+            fold.setLong(2, slice[slice.length - 1]);
+            fold.executeUpdate();
+            for (long key : slice) {
+                trimRecord(st, key);
+            }
+            st.trimRecord.executeBatch();
+            if (slices.size() == 1) {
+                st.clear[frozen].executeUpdate();
+            }
+            st.commit.execute();
+            slices.pollFirst();
+            return true;
+        } catch (SQLException e) {
+            failed("Folding the recent records failed", e);
+            return false;
+        }
+    }
+
+    private void trimRecord(Statements st, long key) throws SQLException {
+        st.trimRecord.setLong(1, key);
+        st.trimRecord.setInt(2, maxRecordsPerSession);
+        st.trimRecord.addBatch();
+    }
+
+    private void failed(String what, SQLException e) {
+        try (Statement s = c.createStatement()) {
+            s.execute("ROLLBACK");
+        } catch (SQLException ignored) {
+            // nothing to roll back, or SQLite rolled it back already
+        }
+        closeStatements();
+        LOG.log(Level.DEBUG, what + "; trying again after the next commit", e);
+    }
+
+    private Statements statements() throws SQLException {
+        if (statements == null) {
+            statements = new Statements(c);
+        }
+        return statements;
+    }
+
+    /** The statements of the fold, two of a kind where each recent table has its own. */
+    private static final class Statements {
+        final PreparedStatement begin;
+        final PreparedStatement commit;
+        final PreparedStatement[] insert = new PreparedStatement[2];
+        final PreparedStatement[] trim = new PreparedStatement[2];
+        final PreparedStatement[] remove = new PreparedStatement[2];
+        final PreparedStatement[] fold = new PreparedStatement[2];
+        final PreparedStatement[] clear = new PreparedStatement[2];
+        final PreparedStatement foldAll;
+        final PreparedStatement allSessions;
+        final PreparedStatement trimRecord;
+        private final List<PreparedStatement> all = new ArrayList<>();
+
+        Statements(Connection c) throws SQLException {
+            try {
+                begin = prepare(c, "BEGIN IMMEDIATE");
+                commit = prepare(c, "COMMIT");
+                String names = Schema.RECORD_NAMES;
+                String notYetCopied = " seq > coalesce((SELECT max(r.seq) FROM record AS r WHERE r.session = t.session), 0)";
+                for (int i = 0; i < 2; i++) {
+                    String table = TABLES.get(i);
+                    insert[i] = prepare(c, "INSERT INTO " + table + " (" + names + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                            + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                    trim[i] = prepare(c, "DELETE FROM " + table + " WHERE session = ? AND seq < ?");
+                    remove[i] = prepare(c, "DELETE FROM " + table + " WHERE session = ?");
+                    fold[i] = prepare(c, "INSERT INTO record (" + names + ") SELECT " + names + " FROM " + table
+                            + " AS t WHERE session BETWEEN ? AND ? AND" + notYetCopied + " ORDER BY session, seq");
+                    clear[i] = prepare(c, "DELETE FROM " + table);
+                }
+                String both = "SELECT " + names + " FROM " + TABLES.get(0) + " UNION ALL SELECT " + names + " FROM "
+                        + TABLES.get(1);
+                foldAll = prepare(c, "INSERT INTO record (" + names + ") SELECT " + names + " FROM (" + both + ") AS t"
+                        + " WHERE" + notYetCopied + " ORDER BY session, seq");
+                allSessions = prepare(c, "SELECT session FROM " + TABLES.get(0) + " UNION SELECT session FROM "
+                        + TABLES.get(1));
+                trimRecord = prepare(c, "DELETE FROM record WHERE session = ?1 AND seq < (SELECT next_seq FROM session"
+                        + " WHERE key = ?1) - ?2");
+            } catch (SQLException e) {
+                close();
+                throw e;
+            }
+        }
+
+        private PreparedStatement prepare(Connection c, String sql) throws SQLException {
+            PreparedStatement statement = c.prepareStatement(sql);
+            all.add(statement);
+            return statement;
+        }
+
+        void close() {
+            for (PreparedStatement statement : all) {
+                try {
+                    statement.close();
+                } catch (SQLException ignored) {
+                    // finalized already
+                }
+            }
+        }
+    }
+}

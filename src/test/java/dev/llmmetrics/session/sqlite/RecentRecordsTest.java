@@ -1,0 +1,166 @@
+package dev.llmmetrics.session.sqlite;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.SessionMetrics;
+import dev.llmmetrics.session.SessionStoreFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The records of recent commits and their fold into the records by session: a session reads the same records,
+ * in order and each once, whether they sit in the table being written, in the frozen one, in both while a fold
+ * is under way, or folded; and so does a copy of the files taken at any of those moments, as {@code kill -9}
+ * leaves them.
+ */
+class RecentRecordsTest {
+
+    /** More sessions than two slices hold, so that folding a frozen table takes several transactions. */
+    private static final int SESSIONS = 2 * RecentRecords.SLICE_SESSIONS + 50;
+    private static final int MAX_RECORDS = 12;
+    private static final int FOLD_AT = 400;
+
+    @TempDir
+    Path dir;
+
+    private final List<SqliteSessionStore> opened = new ArrayList<>();
+    /** Each session's durations as recorded, in order: a record's duration is its number, unique in the test. */
+    private final Map<String, List<Long>> recorded = new HashMap<>();
+    private long nextDuration = 1;
+
+    @AfterEach
+    void closeStores() {
+        opened.forEach(SqliteSessionStore::close);
+    }
+
+    private SqliteSessionStore open(Path file) {
+        SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(1_000, MAX_RECORDS, 3,
+                        Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10), 10_000, InstantSource.system(),
+                        new ModelCatalog(PriceTable.builder().build(), 200)), SqliteSessionStore.Durability.PROCESS_CRASH,
+                FOLD_AT);
+        opened.add(store);
+        return store;
+    }
+
+    /** One batch of 60 completed requests over random sessions, a few of them several times. */
+    private void recordBatch(SqliteSessionStore store, Random random) {
+        List<Event> batch = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            String session = "s" + random.nextInt(SESSIONS);
+            long duration = nextDuration++;
+            batch.add(LlmRequestCompleted.builder(session, "m" + duration % 3).durationMs(duration)
+                    .correlationId("c" + duration).build());
+            recorded.computeIfAbsent(session, s -> new ArrayList<>()).add(duration);
+        }
+        store.record(batch);
+    }
+
+    /** Every session reads its most recent records, in order, each once, and finds a retained request's model. */
+    private void assertEverySessionAsRecorded(SqliteSessionStore store, String when) {
+        for (Map.Entry<String, List<Long>> e : recorded.entrySet()) {
+            List<Long> all = e.getValue();
+            List<Long> expected = all.subList(Math.max(0, all.size() - MAX_RECORDS), all.size());
+            SessionMetrics m = store.session(e.getKey()).orElseThrow();
+            assertEquals(all.size(), m.totalRequests(), when + ": " + e.getKey() + "'s total");
+            assertEquals(expected, m.requests().stream().map(RequestRecord::durationMs).toList(),
+                    when + ": " + e.getKey() + "'s records");
+            long newest = all.getLast();
+            assertEquals(Optional.of("m" + newest % 3), store.requestModel(e.getKey(), "c" + newest), when);
+            if (all.size() > MAX_RECORDS) {
+                long dropped = all.get(all.size() - MAX_RECORDS - 1);
+                assertEquals(Optional.empty(), store.requestModel(e.getKey(), "c" + dropped), when + ": past the bound");
+            }
+        }
+    }
+
+    private static long rows(Path file, String table) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT count(*) FROM " + table)) {
+            return r.next() ? r.getLong(1) : -1;
+        }
+    }
+
+    /** Copies the database and its write-ahead log as they are on disk, the store still open: what kill -9 leaves. */
+    private Path crashCopy(Path file, String name) throws Exception {
+        Path copy = Files.createDirectories(dir.resolve(name)).resolve("store.db");
+        Files.copy(file, copy);
+        Path log = file.resolveSibling(file.getFileName() + "-wal");
+        if (Files.exists(log)) {
+            Files.copy(log, copy.resolveSibling("store.db-wal"));
+        }
+        return copy;
+    }
+
+    @Test
+    void sessionsReadEveryRecordOnceInOrderWhileTheirRecordsAreFoldedInSlicesAndAfterAReopen() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file);
+        Random random = new Random(11);
+        boolean sawBothTables = false;
+        boolean sawFolded = false;
+        for (int b = 0; b < 60; b++) {
+            recordBatch(store, random);
+            long first = rows(file, "recent_record_0");
+            long second = rows(file, "recent_record_1");
+            sawBothTables |= first > 0 && second > 0;
+            sawFolded |= rows(file, "record") > 0;
+            assertEverySessionAsRecorded(store, "after batch " + b);
+        }
+        assertTrue(sawBothTables, "a fold was under way while commits went to the other table");
+        assertTrue(sawFolded, "records were folded");
+        store.close();
+        assertEquals(0, rows(file, "recent_record_0") + rows(file, "recent_record_1"), "a clean close folds them all");
+        assertEverySessionAsRecorded(open(file), "reopened");
+    }
+
+    @Test
+    void aCopyOfTheFilesTakenAtAnyPointOfTheFoldOpensWithEveryRecordOnce() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file);
+        Random random = new Random(23);
+        int mixed = 0;
+        for (int b = 0; b < 40; b++) {
+            recordBatch(store, random);
+            if (b % 3 != 0) {
+                continue;
+            }
+            Path copy = crashCopy(file, "crash-" + b);
+            boolean both = rows(copy, "recent_record_0") > 0 && rows(copy, "recent_record_1") > 0;
+            mixed += both ? 1 : 0;
+            SqliteSessionStore reopened = open(copy);
+            assertEverySessionAsRecorded(reopened, "a copy after batch " + b + (both ? ", rows in both tables" : ""));
+            // It writes on where the copy left off, and a later reopen reads the same.
+            Map<String, List<Long>> before = new HashMap<>();
+            recorded.forEach((session, durations) -> before.put(session, new ArrayList<>(durations)));
+            long next = nextDuration;
+            recordBatch(reopened, new Random(b));
+            reopened.close();
+            assertEverySessionAsRecorded(open(copy), "the copy of batch " + b + " written on and reopened");
+            recorded.clear();
+            recorded.putAll(before);
+            nextDuration = next;
+        }
+        assertTrue(mixed > 0, "some copies held rows in both tables, whose order the store does not know");
+    }
+}
