@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -311,8 +312,8 @@ class DurableStoreFaultsTest {
         }
     }
 
-    /** A store of a few hundred sessions, closed, then three of its pages overwritten. */
-    private static void damagedStore(Path file) throws IOException {
+    /** A store of a few hundred sessions, closed, then three of the pages it uses overwritten. */
+    private static void damagedStore(Path file) throws IOException, SQLException {
         try (SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(1_000, 100, 8,
                 Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10), 1_000, InstantSource.system(),
                 new ModelCatalog(PriceTable.EMPTY, 10)), SqliteSessionStore.Durability.PROCESS_CRASH)) {
@@ -325,6 +326,9 @@ class DurableStoreFaultsTest {
             }
         }
         Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".lock"));
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("VACUUM"); // no free pages: the damaged ones below are in use
+        }
         byte[] bytes = Files.readAllBytes(file);
         for (int i = bytes.length / 2; i < bytes.length / 2 + 3 * 4096; i++) {
             bytes[i] = (byte) 0x5A;
