@@ -20,14 +20,16 @@ import org.jspecify.annotations.Nullable;
  * the order they come. That writes a few pages however many sessions the commit touched, where writing them
  * into {@code record}, whose rows sit together by session, writes a page for each session. Once the table being
  * written holds {@code foldAt} rows, writing turns to the other table and this one is frozen: after each later
- * commit one slice of its sessions is copied into {@code record}, each session's pages there written once for
- * all its records, and their records past the bound are deleted, in a transaction of its own; the last slice
- * empties the table whole. A session's records are those in {@code record} followed by the recent tables' rows
+ * commit a slice of its sessions (or more, to keep pace) is copied into {@code record}, each session's pages
+ * there written once for all its records, and their records past the bound are deleted, in a transaction of its
+ * own; the last slice empties the table whole, so until then the rows it copied are held twice. A session's records are those in {@code record} followed by the recent tables' rows
  * numbered after the last of them ({@link #readSql}), so a row copied and not yet deleted is read once.
  *
  * <p>A fold that fails (a full disk) leaves the rows where they are, read just the same, and is tried again
- * after the next commit. A process stopped in the middle of a fold leaves rows in both tables, their order
- * unknown: both are folded whole, in one transaction, before anything else is written to them.
+ * after the next commit; the writer says so once, and again once folds succeed. A process stopped in the middle
+ * of a fold leaves rows in both tables, and which was frozen is not known: both are folded whole, in one
+ * transaction, before the writer's first commit, or, should that fail, after each commit until it succeeds, the
+ * new records going to the first table meanwhile.
  */
 final class RecentRecords {
 
@@ -44,18 +46,24 @@ final class RecentRecords {
     private final int maxRecordsPerSession;
     /** The table commits append to: 0 or 1. */
     private int current;
-    /** Its rows, as committed (an estimate after a rolled-back delete: it only decides when to freeze). */
+    /** Its rows, as committed; both tables' while they are mixed. */
     private long currentRows;
     /** The sessions of the frozen table still to fold, by slice, in key order; empty when it is empty. */
     private final ArrayDeque<long[]> slices = new ArrayDeque<>();
-    /** Both tables hold rows whose order is not known: they are folded together before the next commit. */
+    /** How many slices the frozen table had when it was frozen: the fold keeps pace with the current table. */
+    private int sliceCount;
+    /** Both tables hold rows and which was frozen is not known: they are folded together. */
     private boolean mixed;
+    /** Whether the last fold failed: said once, and again once a fold succeeds. */
+    private boolean failing;
     /**
-     * The lowest seq each session may have in the current table, for the sessions written there since it was
-     * last frozen, so that a session past its bound has its oldest rows there deleted at once. A value left by a
-     * rolled-back transaction only makes a delete find nothing; the fold deletes whatever a trim missed.
+     * The lowest seq each session may have in the current table, as committed, for the sessions written there
+     * since it was last frozen, so that a session past its bound has its oldest rows there deleted at once.
      */
     private final HashMap<Long, Long> lowestSeq = new HashMap<>();
+    /** The changes of the transaction under way to {@link #lowestSeq}; {@link #GONE} for a session deleted. */
+    private final HashMap<Long, Long> lowestSeqChanges = new HashMap<>();
+    private static final long GONE = Long.MAX_VALUE;
     private @Nullable Statements statements;
 
     /** Finds which tables hold rows: an empty one is written, one holding rows is frozen, or both are mixed. */
@@ -101,14 +109,16 @@ final class RecentRecords {
         return statements().insert[current];
     }
 
-    /** Notes that a commit adds records of the session, numbered from {@code firstSeq} on. */
+    /** Notes that the transaction under way adds records of the session, numbered from {@code firstSeq} on. */
     void adding(long key, long firstSeq) {
-        lowestSeq.putIfAbsent(key, firstSeq);
+        if (lowestSeq(key) == null) {
+            lowestSeqChanges.put(key, firstSeq);
+        }
     }
 
     /** Deletes the session's rows of the current table numbered below {@code floor}; returns how many. */
     int trim(long key, long floor) throws SQLException {
-        Long lowest = lowestSeq.get(key);
+        Long lowest = lowestSeq(key);
         if (lowest == null || lowest >= floor) {
             return 0;
         }
@@ -116,8 +126,13 @@ final class RecentRecords {
         trim.setLong(1, key);
         trim.setLong(2, floor);
         int deleted = trim.executeUpdate();
-        lowestSeq.put(key, floor);
+        lowestSeqChanges.put(key, floor);
         return deleted;
+    }
+
+    private @Nullable Long lowestSeq(long key) {
+        Long changed = lowestSeqChanges.get(key);
+        return changed != null ? changed : lowestSeq.get(key);
     }
 
     /** Deletes every recent row of the session; returns how many the current table held. */
@@ -131,30 +146,45 @@ final class RecentRecords {
                 deleted = n;
             }
         }
-        lowestSeq.remove(key);
+        lowestSeqChanges.put(key, GONE);
         return deleted;
+    }
+
+    /** Forgets what the transaction that failed did. */
+    void rolledBack() {
+        lowestSeqChanges.clear();
     }
 
     /**
      * After a commit that changed the current table's rows by {@code delta}: folds the next slice of the frozen
-     * table, and the slices after it while the current table holds {@code foldAt} rows, so that neither table
-     * grows past {@code foldAt} and one transaction's records; or freezes the current table once it holds
-     * {@code foldAt} rows.
+     * table, and more while the share of its slices left passes the share of {@code foldAt} the current table
+     * has left, so that the frozen table is empty by the time the current one is due to be frozen; or freezes
+     * the current table once it holds {@code foldAt} rows. While folds succeed, neither table holds more than
+     * {@code foldAt} rows and one transaction's records.
      */
     void committed(long delta) {
         currentRows += delta;
+        lowestSeqChanges.forEach((key, lowest) -> {
+            if (lowest == GONE) {
+                lowestSeq.remove(key);
+            } else {
+                lowestSeq.put(key, lowest);
+            }
+        });
+        lowestSeqChanges.clear();
         if (mixed) {
             foldAll();
         } else if (!slices.isEmpty()) {
-            while (foldSlice() && !slices.isEmpty() && currentRows >= foldAt) {
-                // catching up: the table being written is due to be frozen
+            while (foldSlice() && !slices.isEmpty()
+                    && slices.size() * (long) foldAt > Math.max(0, foldAt - currentRows) * sliceCount) {
+                // keeping pace: the table being written fills up faster than the frozen one is folded
             }
         } else if (currentRows >= foldAt) {
             try {
                 freeze(current);
             } catch (SQLException e) {
                 slices.clear();
-                failed("Reading the sessions of the recent records failed", e);
+                failed("Reading the sessions of the recent records to fold them failed", e);
             }
         }
     }
@@ -179,6 +209,7 @@ final class RecentRecords {
             lowestSeq.clear();
             current = 0;
             currentRows = 0;
+            succeeded();
         } catch (SQLException e) {
             failed("Folding the recent records failed", e);
         }
@@ -218,6 +249,7 @@ final class RecentRecords {
             List<Long> slice = keys.subList(from, Math.min(keys.size(), from + SLICE_SESSIONS));
             slices.add(slice.stream().mapToLong(Long::longValue).toArray());
         }
+        sliceCount = slices.size();
         current = 1 - table;
         currentRows = 0;
         lowestSeq.clear();
@@ -246,6 +278,7 @@ final class RecentRecords {
             }
             st.commit.execute();
             slices.pollFirst();
+            succeeded();
             return true;
         } catch (SQLException e) {
             failed("Folding the recent records failed", e);
@@ -266,7 +299,16 @@ final class RecentRecords {
             // nothing to roll back, or SQLite rolled it back already
         }
         closeStatements();
-        LOG.log(Level.DEBUG, what + "; trying again after the next commit", e);
+        LOG.log(failing ? Level.DEBUG : Level.WARNING, what + " (" + e.getMessage() + "); the records stay where"
+                + " they are, read just the same, and the fold is tried again after each commit", e);
+        failing = true;
+    }
+
+    private void succeeded() {
+        if (failing) {
+            failing = false;
+            LOG.log(Level.INFO, "Folding the recent records succeeds again");
+        }
     }
 
     private Statements statements() throws SQLException {

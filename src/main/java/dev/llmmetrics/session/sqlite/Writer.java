@@ -288,6 +288,7 @@ final class Writer {
             statements.close();
             statements = null;
         }
+        recent.rolledBack();
         recent.closeStatements();
         try {
             statements = new Statements(c);
