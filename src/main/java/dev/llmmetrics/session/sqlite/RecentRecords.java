@@ -22,7 +22,9 @@ import org.jspecify.annotations.Nullable;
  * written holds {@code foldAt} rows, writing turns to the other table and this one is frozen: after each later
  * commit a slice of its sessions (or more, to keep pace) is copied into {@code record}, each session's pages
  * there written once for all its records, and their records past the bound are deleted, in a transaction of its
- * own; the last slice empties the table whole, so until then the rows it copied are held twice. A session's records are those in {@code record} followed by the recent tables' rows
+ * own; the last slice empties the table whole, so until then the rows it copied are held twice. A row that
+ * {@code record} holds already (copied by a fold whose table a stopped process did not get to empty) is skipped;
+ * one copied again after its session's trim deleted it is deleted again by the same transaction's trim. A session's records are those in {@code record} followed by the recent tables' rows
  * numbered after the last of them ({@link #readSql}), so a row copied and not yet deleted is read once.
  *
  * <p>A fold that fails (a full disk) leaves the rows where they are, read just the same, and is tried again
@@ -337,21 +339,20 @@ final class RecentRecords {
                 begin = prepare(c, "BEGIN IMMEDIATE");
                 commit = prepare(c, "COMMIT");
                 String names = Schema.RECORD_NAMES;
-                String notYetCopied = " seq > coalesce((SELECT max(r.seq) FROM record AS r WHERE r.session = t.session), 0)";
                 for (int i = 0; i < 2; i++) {
                     String table = TABLES.get(i);
                     insert[i] = prepare(c, "INSERT INTO " + table + " (" + names + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
                             + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                     trim[i] = prepare(c, "DELETE FROM " + table + " WHERE session = ? AND seq < ?");
                     remove[i] = prepare(c, "DELETE FROM " + table + " WHERE session = ?");
-                    fold[i] = prepare(c, "INSERT INTO record (" + names + ") SELECT " + names + " FROM " + table
-                            + " AS t WHERE session BETWEEN ? AND ? AND" + notYetCopied + " ORDER BY session, seq");
+                    fold[i] = prepare(c, "INSERT OR IGNORE INTO record (" + names + ") SELECT " + names + " FROM "
+                            + table + " WHERE session BETWEEN ? AND ? ORDER BY session, seq");
                     clear[i] = prepare(c, "DELETE FROM " + table);
                 }
                 String both = "SELECT " + names + " FROM " + TABLES.get(0) + " UNION ALL SELECT " + names + " FROM "
                         + TABLES.get(1);
-                foldAll = prepare(c, "INSERT INTO record (" + names + ") SELECT " + names + " FROM (" + both + ") AS t"
-                        + " WHERE" + notYetCopied + " ORDER BY session, seq");
+                foldAll = prepare(c, "INSERT OR IGNORE INTO record (" + names + ") SELECT " + names + " FROM (" + both
+                        + ") ORDER BY session, seq");
                 allSessions = prepare(c, "SELECT session FROM " + TABLES.get(0) + " UNION SELECT session FROM "
                         + TABLES.get(1));
                 trimRecord = prepare(c, "DELETE FROM record WHERE session = ?1 AND seq < (SELECT next_seq FROM session"
