@@ -321,7 +321,7 @@ final class RecentRecords {
     }
 
     /** The statements of the fold, two of a kind where each recent table has its own. */
-    private static final class Statements {
+    private static final class Statements extends StatementSet {
         final PreparedStatement begin;
         final PreparedStatement commit;
         final PreparedStatement[] insert = new PreparedStatement[2];
@@ -332,7 +332,6 @@ final class RecentRecords {
         final PreparedStatement foldAll;
         final PreparedStatement allSessions;
         final PreparedStatement trimRecord;
-        private final List<PreparedStatement> all = new ArrayList<>();
 
         Statements(Connection c) throws SQLException {
             try {
@@ -360,22 +359,6 @@ final class RecentRecords {
             } catch (SQLException e) {
                 close();
                 throw e;
-            }
-        }
-
-        private PreparedStatement prepare(Connection c, String sql) throws SQLException {
-            PreparedStatement statement = c.prepareStatement(sql);
-            all.add(statement);
-            return statement;
-        }
-
-        void close() {
-            for (PreparedStatement statement : all) {
-                try {
-                    statement.close();
-                } catch (SQLException ignored) {
-                    // finalized already
-                }
             }
         }
     }

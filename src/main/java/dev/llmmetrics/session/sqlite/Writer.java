@@ -374,7 +374,7 @@ final class Writer {
     }
 
     /** The writer's prepared statements. */
-    private static final class Statements {
+    private static final class Statements extends StatementSet {
         final PreparedStatement begin;
         final PreparedStatement commit;
         final PreparedStatement insertSession;
@@ -393,7 +393,6 @@ final class Writer {
         final PreparedStatement pageCount;
         final PreparedStatement freePages;
         final PreparedStatement usedPages;
-        private final List<PreparedStatement> all = new ArrayList<>();
 
         Statements(Connection c) throws SQLException {
             try {
@@ -425,22 +424,6 @@ final class Writer {
             } catch (SQLException e) {
                 close();
                 throw e;
-            }
-        }
-
-        private PreparedStatement prepare(Connection c, String sql) throws SQLException {
-            PreparedStatement statement = c.prepareStatement(sql);
-            all.add(statement);
-            return statement;
-        }
-
-        void close() {
-            for (PreparedStatement statement : all) {
-                try {
-                    statement.close();
-                } catch (SQLException ignored) {
-                    // finalized already
-                }
             }
         }
     }
