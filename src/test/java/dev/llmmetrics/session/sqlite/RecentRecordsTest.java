@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
-import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.RequestRecord;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStoreFactory;
@@ -63,17 +63,18 @@ class RecentRecordsTest {
         return store;
     }
 
-    /** One batch of 60 completed requests over random sessions, a few of them several times. */
+    /** One batch of 60 completed requests over random sessions, a few of them several times; kept once applied. */
     private void recordBatch(SqliteSessionStore store, Random random) {
-        List<Event> batch = new ArrayList<>();
+        List<LlmRequestCompleted> batch = new ArrayList<>();
         for (int i = 0; i < 60; i++) {
-            String session = "s" + random.nextInt(SESSIONS);
             long duration = nextDuration++;
-            batch.add(LlmRequestCompleted.builder(session, "m" + duration % 3).durationMs(duration)
+            batch.add(LlmRequestCompleted.builder("s" + random.nextInt(SESSIONS), "m" + duration % 3).durationMs(duration)
                     .correlationId("c" + duration).build());
-            recorded.computeIfAbsent(session, s -> new ArrayList<>()).add(duration);
         }
         store.record(batch);
+        for (LlmRequestCompleted e : batch) {
+            recorded.computeIfAbsent(e.sessionId(), s -> new ArrayList<>()).add(e.durationMs());
+        }
     }
 
     /** Every session reads its most recent records, in order, each once, and finds a retained request's model. */
@@ -167,5 +168,39 @@ class RecentRecordsTest {
             nextDuration = next;
         }
         assertTrue(mixed > 0, "some copies held rows in both tables, whose order the store does not know");
+    }
+
+    @Test
+    void aFullDiskRefusesBatchesInTheMiddleOfAFoldWithoutLosingARecordAndTheFoldGoesOnWhenSpaceReturns() throws Exception {
+        try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "3m")) {
+            Path file = disk.dir().resolve("store.db");
+            SqliteSessionStore store = open(file);
+            Random random = new Random(5);
+            for (int b = 0; b < 50 && (rows(file, "record") == 0 || rows(file, "recent_record_0") == 0
+                    || rows(file, "recent_record_1") == 0); b++) {
+                recordBatch(store, random);
+            }
+            assertTrue(rows(file, "recent_record_0") > 0 && rows(file, "recent_record_1") > 0, "a fold under way");
+            disk.fill();
+            int refused = 0;
+            for (int b = 0; b < 40; b++) {
+                try {
+                    recordBatch(store, random);
+                } catch (RecordingFailedException e) {
+                    refused++;
+                }
+                assertEverySessionAsRecorded(store, "disk full, batch " + b);
+            }
+            assertTrue(refused > 0, "the full disk refused batches");
+            disk.free();
+            for (int b = 0; b < 20; b++) {
+                recordBatch(store, random);
+            }
+            assertTrue(rows(file, "record") > 0, "folds went on");
+            assertEverySessionAsRecorded(store, "space back");
+            store.close();
+            assertEquals(0, rows(file, "recent_record_0") + rows(file, "recent_record_1"), "a clean close folds them all");
+            assertEverySessionAsRecorded(open(file), "reopened");
+        }
     }
 }
