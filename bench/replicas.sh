@@ -17,15 +17,16 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; pids=(); }
 trap cleanup EXIT
 
-start_replica() { # index -> prints the port
-  local log=$out/replica-$1.log port="" i
+start_replica() { # index -> sets port; not in a subshell, so that pids keeps the replica for cleanup
+  local log=$out/replica-$1.log i
+  port=""
   env -u LLM_METRICS_AUTH_TOKEN STORE_BACKEND=redis STORE_REDIS_URL="$url" SERVER_HOST=127.0.0.1 SERVER_PORT=0 \
     "$JAVA_HOME/bin/java" -Djava.util.logging.config.file=bench/http/logging-quiet.properties \
     -cp "$build/llm-metrics.jar" dev.llmmetrics.server.Main > "$log" 2>&1 &
   pids+=($!)
   for ((i = 0; i < 600; i++)); do
     port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n 1)
-    [ -n "$port" ] && { echo "$port"; return; }
+    [ -n "$port" ] && return
     sleep 0.1
   done
   echo "replica $1 did not start; see $log" >&2; exit 1
@@ -36,7 +37,7 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
 run() { # replicas
   local n=$1 ports=() i per=$((connections / $1))
   redis-cli -p "$redis_port" flushall >/dev/null
-  for ((i = 1; i <= n; i++)); do ports+=("$(start_replica "$i")"); done
+  for ((i = 1; i <= n; i++)); do start_replica "$i"; ports+=("$port"); done
   for p in "${ports[@]}"; do wrk -t1 -c"$per" -d"$warmup" -s bench/http/post-events.lua "http://127.0.0.1:$p" >/dev/null & done
   wait_wrk
   for ((i = 0; i < n; i++)); do
