@@ -125,6 +125,8 @@ class RecentRecordsTest {
             long first = rows(file, "recent_record_0");
             long second = rows(file, "recent_record_1");
             sawBothTables |= first > 0 && second > 0;
+            assertTrue(first <= FOLD_AT + 60 && second <= FOLD_AT + 60, "each table at most its bound and a batch: "
+                    + first + ", " + second);
             sawFolded |= rows(file, "record") > 0;
             assertEverySessionAsRecorded(store, "after batch " + b);
         }
