@@ -17,8 +17,9 @@ import org.jspecify.annotations.Nullable;
  * The records of recent commits, and their fold into {@code record}; used by the store's writer thread only.
  *
  * <p>A commit appends its records to one of two tables, {@code recent_record_0} and {@code recent_record_1}, in
- * the order they come. That writes a few pages however many sessions the commit touched, where writing them
- * into {@code record}, whose rows sit together by session, writes a page for each session. Once the table being
+ * the order they come, at the table's end: a commit writes those pages and the pages of a small index on
+ * (session, seq), far fewer than the page per session it touched that writing them into {@code record}, whose
+ * rows sit together by session, takes. Once the table being
  * written holds {@code foldAt} rows, writing turns to the other table and this one is frozen: after each later
  * commit a slice of its sessions (or more, to keep pace) is copied into {@code record}, each session's pages
  * there written once for all its records, and their records past the bound are deleted, in a transaction of its
@@ -160,9 +161,9 @@ final class RecentRecords {
     /**
      * After a commit that changed the current table's rows by {@code delta}: folds the next slice of the frozen
      * table, and more while the share of its slices left passes the share of {@code foldAt} the current table
-     * has left, so that the frozen table is empty by the time the current one is due to be frozen; or freezes
-     * the current table once it holds {@code foldAt} rows. While folds succeed, neither table holds more than
-     * {@code foldAt} rows and one transaction's records.
+     * has left, so that the frozen table is empty by the time the current one is due to be frozen; then freezes
+     * the current table once it holds {@code foldAt} rows and nothing is left to fold. While folds succeed,
+     * neither table holds more than {@code foldAt} rows and one transaction's records.
      */
     void committed(long delta) {
         currentRows += delta;
@@ -181,7 +182,8 @@ final class RecentRecords {
                     && slices.size() * (long) foldAt > Math.max(0, foldAt - currentRows) * sliceCount) {
                 // keeping pace: the table being written fills up faster than the frozen one is folded
             }
-        } else if (currentRows >= foldAt) {
+        }
+        if (!mixed && slices.isEmpty() && currentRows >= foldAt) {
             try {
                 freeze(current);
             } catch (SQLException e) {

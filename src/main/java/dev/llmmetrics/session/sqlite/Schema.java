@@ -29,7 +29,7 @@ import org.sqlite.SQLiteConfig;
  * </pre>
  *
  * A session's aggregates are the sums of its pairs; its records are numbered by {@code seq} within the
- * session, the most recent {@code maxRecordsPerSession} kept, and so are the scores of its requests (by
+ * session, the most recent {@code maxRecordsPerSession} served, and so are the scores of its requests (by
  * correlation id); its score names' totals are in {@code score_name}. A record's attributes are one text
  * ({@link Attributes}). The three tables keyed by session are {@code WITHOUT ROWID}, so that a session's rows
  * sit together; a commit appends its records to a recent table instead, in the order they come, and
@@ -44,7 +44,7 @@ final class Schema {
     /** The layout's version in the header's user_version. */
     static final int VERSION = 4;
 
-    /** The tables every layout has; layout 3 adds {@code score} and {@code score_name}. */
+    /** The tables every layout has; layout 3 adds {@code score} and {@code score_name}, layout 4 the recent records'. */
     static final List<String> TABLES = List.of("session", "pair", "record", "applied_event");
 
     /** A record's columns, in {@code record} and in {@code recent_record} alike. */
@@ -193,8 +193,10 @@ final class Schema {
                 throw new IllegalArgumentException("the session store " + file + " was written by a newer llm-metrics "
                         + "(layout " + version + ", this one reads " + VERSION + "); nothing was written to it");
             }
-            if (!tables.containsAll(TABLES)) {
-                throw new IllegalArgumentException("the session store " + file + " lacks its tables " + TABLES
+            List<String> expected = version >= 4
+                    ? Stream.concat(TABLES.stream(), RecentRecords.TABLES.stream()).toList() : TABLES;
+            if (!tables.containsAll(expected)) {
+                throw new IllegalArgumentException("the session store " + file + " lacks its tables " + expected
                         + " (found " + tables + "); nothing was written to it");
             }
             return version < VERSION ? Found.OLDER_STORE : Found.STORE;

@@ -63,8 +63,8 @@ import org.sqlite.SQLiteConfig;
  * whole and its callers get {@link RecordingFailedException}; the next batch tries again, so writing resumes
  * by itself once the disk has room. {@link #clear(String)} and {@link #evictIdle()} are durable before they
  * return. A transaction appends its records to a table in the order they come, and later transactions fold them
- * into the records kept by session ({@link RecentRecords}), so that a commit writes a few pages of records
- * however many sessions it touched. Reads of the aggregates ({@link #summary}, {@link #revision}, the session list, the pairs) come from
+ * into the records kept by session ({@link RecentRecords}), so that a commit writes far fewer pages of records
+ * than sessions it touched. Reads of the aggregates ({@link #summary}, {@link #revision}, the session list, the pairs) come from
  * a copy the writer keeps in memory, published after each commit; a session's records are read from the file
  * in one read transaction, beside the writer (WAL lets readers and the writer work at once).
  *
@@ -103,7 +103,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
 
     private static final Logger LOG = System.getLogger(SqliteSessionStore.class.getName());
 
-    /** Most events, and most batches, one transaction applies. */
+    /** Events, and batches, past which a transaction takes no further batch (its last may pass the first). */
     static final int MAX_GROUP_EVENTS = 20_000;
     static final int MAX_GROUP_JOBS = 512;
     /** Most idle sessions one transaction deletes, so that a sweep never holds the writer long. */

@@ -265,6 +265,20 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void aStoreOfThisLayoutLackingATableIsRefusedNamingItAndLeftUnchanged() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file);
+        store.record(completed("s", "m", "e-1"));
+        store.close();
+        execute(file, "DROP TABLE recent_record_1");
+        byte[] bytes = Files.readAllBytes(file);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("lacks its tables")
+                && e.getMessage().contains("recent_record_1"), e.getMessage());
+        assertArrayEquals(bytes, Files.readAllBytes(file));
+    }
+
+    @Test
     void aDamagedStoreLeftWithCommitsInItsLogIsRefusedWithoutTheLogBeingCheckpointedIntoIt() throws Exception {
         Path live = dir.resolve("live.db");
         SqliteSessionStore store = open(live, 1_000, 100, Long.MAX_VALUE, 1_000);
@@ -305,8 +319,8 @@ class SqliteSessionStoreFileTest {
         SessionMetrics old = store.session("s").orElseThrow();
         store.close();
         // Layout 1: the same tables without the columns layouts 2 and 3 added, without the score tables and the
-        // recent records of layout 4, and
-        // without layout 2's no-usage flag, which layout 1 did not have (its failures were kept with zero tokens).
+        // recent records of layout 4, and without layout 2's no-usage flag, which layout 1 did not have (its
+        // failures were kept with zero tokens).
         execute(file, "DROP TABLE recent_record_0", "DROP TABLE recent_record_1", "DROP TABLE score", "DROP TABLE score_name",
                 "ALTER TABLE record DROP COLUMN correlation_id",
                 "ALTER TABLE record DROP COLUMN attributes", "ALTER TABLE pair DROP COLUMN no_usage_requests",
