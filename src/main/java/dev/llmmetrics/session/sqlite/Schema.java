@@ -54,10 +54,12 @@ final class Schema {
             + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, flags INTEGER NOT NULL,"
             + " error TEXT, cost_pico_usd INTEGER, provider TEXT, error_type TEXT, http_status INTEGER,"
             + " correlation_id TEXT, attributes TEXT";
-    /** The names of {@link #RECORD_COLUMNS}, in their order. */
-    static final String RECORD_NAMES = "session, seq, at_ms, model, duration_ms, first_token_ms, prompt_tokens,"
+    /** The names of {@link #RECORD_COLUMNS} after {@code session}, in their order: what a session's record holds. */
+    static final String RECORD_FIELDS = "seq, at_ms, model, duration_ms, first_token_ms, prompt_tokens,"
             + " completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error, cost_pico_usd, provider,"
             + " error_type, http_status, correlation_id, attributes";
+    /** The names of {@link #RECORD_COLUMNS}, in their order. */
+    static final String RECORD_NAMES = "session, " + RECORD_FIELDS;
     /** The records of recent commits, in the order they were written, in two tables ({@link RecentRecords}). */
     private static final List<String> RECENT_RECORDS = RecentRecords.TABLES.stream()
             .flatMap(table -> Stream.of("CREATE TABLE " + table + " (" + RECORD_COLUMNS + ")",

@@ -731,10 +731,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                         + " total_tokens, cached_tokens, reasoning_tokens, priced_requests, cost_pico_usd, no_usage_requests"
                         + " FROM pair"
                         + " WHERE session = ? ORDER BY ordinal");
-                String recordColumns = "seq, at_ms, model, duration_ms, first_token_ms, prompt_tokens,"
-                        + " completion_tokens, total_tokens, cached_tokens, reasoning_tokens, flags, error, cost_pico_usd,"
-                        + " provider, error_type, http_status, correlation_id, attributes";
-                records = opened.prepareStatement(RecentRecords.readSql(recordColumns, "?1", "?2"));
+                records = opened.prepareStatement(RecentRecords.readSql(Schema.RECORD_FIELDS, "?1", "?2"));
                 scores = opened.prepareStatement("SELECT correlation_id, name, value, comment, at_ms FROM score"
                         + " WHERE session = ? ORDER BY seq");
                 scoreNames = opened.prepareStatement("SELECT name, count, sum, min, max FROM score_name"

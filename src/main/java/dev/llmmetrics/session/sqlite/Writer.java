@@ -881,20 +881,19 @@ final class Writer {
             void write() throws SQLException {
                 long firstSeq = nextSeq + dropped;
                 nextSeq = firstSeq + pending.size();
-                records += pending.size();
-                int kept = Math.min(records, bounds.maxRecordsPerSession());
+                records = Math.min(records + pending.size(), bounds.maxRecordsPerSession());
                 if (!inFile) {
                     st.insertSession.setLong(1, key);
                     st.insertSession.setString(2, id);
                     st.insertSession.setLong(3, lastActiveMs);
                     st.insertSession.setLong(4, nextSeq);
-                    st.insertSession.setInt(5, kept);
+                    st.insertSession.setInt(5, records);
                     st.insertSession.executeUpdate();
                     inFile = true;
                 } else {
                     st.updateSession.setLong(1, lastActiveMs);
                     st.updateSession.setLong(2, nextSeq);
-                    st.updateSession.setInt(3, kept);
+                    st.updateSession.setInt(3, records);
                     st.updateSession.setLong(4, key);
                     st.updateSession.addBatch();
                 }
@@ -949,7 +948,6 @@ final class Writer {
                     st.trimScores.executeUpdate();
                 }
                 recentDelta -= recent.trim(key, nextSeq - bounds.maxRecordsPerSession());
-                records = Math.min(records, bounds.maxRecordsPerSession());
             }
 
             private void bindPair(Pair p) throws SQLException {
