@@ -19,6 +19,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,10 +66,15 @@ class RecentRecordsTest {
 
     /** One batch of 60 completed requests over random sessions, a few of them several times; kept once applied. */
     private void recordBatch(SqliteSessionStore store, Random random) {
+        recordBatch(store, random, SESSIONS);
+    }
+
+    /** One batch of 60 completed requests over {@code sessions} random sessions; kept once applied. */
+    private void recordBatch(SqliteSessionStore store, Random random, int sessions) {
         List<LlmRequestCompleted> batch = new ArrayList<>();
         for (int i = 0; i < 60; i++) {
             long duration = nextDuration++;
-            batch.add(LlmRequestCompleted.builder("s" + random.nextInt(SESSIONS), "m" + duration % 3).durationMs(duration)
+            batch.add(LlmRequestCompleted.builder("s" + random.nextInt(sessions), "m" + duration % 3).durationMs(duration)
                     .correlationId("c" + duration).build());
         }
         store.record(batch);
@@ -92,6 +98,19 @@ class RecentRecordsTest {
                 long dropped = all.get(all.size() - MAX_RECORDS - 1);
                 assertEquals(Optional.empty(), store.requestModel(e.getKey(), "c" + dropped), when + ": past the bound");
             }
+        }
+    }
+
+    /**
+     * The rows of {@code record} and of both recent tables, read in one snapshot: a fold commits on the writer's
+     * thread after the batch that preceded it was acknowledged, so counts read one by one may straddle it.
+     */
+    private static long[] rowsOfEachTable(Path file) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT (SELECT count(*) FROM record), (SELECT count(*) FROM recent_record_0),"
+                     + " (SELECT count(*) FROM recent_record_1)")) {
+            r.next();
+            return new long[] {r.getLong(1), r.getLong(2), r.getLong(3)};
         }
     }
 
@@ -178,16 +197,21 @@ class RecentRecordsTest {
             Path file = disk.dir().resolve("store.db");
             SqliteSessionStore store = open(file);
             Random random = new Random(5);
-            for (int b = 0; b < 50 && (rows(file, "record") == 0 || rows(file, "recent_record_0") == 0
-                    || rows(file, "recent_record_1") == 0); b++) {
-                recordBatch(store, random);
+            // Over this many sessions the frozen table spans three slices, one folded after each later commit: once
+            // a commit went to the other table and a slice is folded, the last slice is still to come, whenever the
+            // writer's fold after the newest commit lands.
+            int sessions = 1_000;
+            long[] rows = rowsOfEachTable(file);
+            for (int b = 0; b < 20 && !(rows[0] > 0 && rows[1] > 0 && rows[2] > 0); b++) {
+                recordBatch(store, random, sessions);
+                rows = rowsOfEachTable(file);
             }
-            assertTrue(rows(file, "recent_record_0") > 0 && rows(file, "recent_record_1") > 0, "a fold under way");
+            assertTrue(rows[0] > 0 && rows[1] > 0 && rows[2] > 0, "a fold under way: " + Arrays.toString(rows));
             disk.fill();
             int refused = 0;
             for (int b = 0; b < 40; b++) {
                 try {
-                    recordBatch(store, random);
+                    recordBatch(store, random, sessions);
                 } catch (RecordingFailedException e) {
                     refused++;
                 }
@@ -196,9 +220,11 @@ class RecentRecordsTest {
             assertTrue(refused > 0, "the full disk refused batches");
             disk.free();
             for (int b = 0; b < 20; b++) {
-                recordBatch(store, random);
+                recordBatch(store, random, sessions);
             }
-            assertTrue(rows(file, "record") > 0, "folds went on");
+            long[] after = rowsOfEachTable(file);
+            assertTrue(after[0] > rows[0], "folds went on: " + Arrays.toString(rows) + " then " + Arrays.toString(after));
+            assertTrue(after[1] <= FOLD_AT + 60 && after[2] <= FOLD_AT + 60, "the fold caught up: " + Arrays.toString(after));
             assertEverySessionAsRecorded(store, "space back");
             store.close();
             assertEquals(0, rows(file, "recent_record_0") + rows(file, "recent_record_1"), "a clean close folds them all");
