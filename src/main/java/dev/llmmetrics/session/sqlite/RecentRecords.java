@@ -356,8 +356,8 @@ final class RecentRecords {
                         + ") ORDER BY session, seq");
                 allSessions = prepare(c, "SELECT session FROM " + TABLES.get(0) + " UNION SELECT session FROM "
                         + TABLES.get(1));
-                trimRecord = prepare(c, "DELETE FROM record WHERE session = ?1 AND seq < (SELECT next_seq FROM session"
-                        + " WHERE key = ?1) - ?2");
+                trimRecord = prepare(c, "DELETE FROM record WHERE session = ?1 AND seq < (SELECT "
+                        + Schema.lowestKeptSeq("?2") + " FROM session WHERE key = ?1)");
             } catch (SQLException e) {
                 close();
                 throw e;

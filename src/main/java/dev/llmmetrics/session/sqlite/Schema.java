@@ -112,6 +112,15 @@ final class Schema {
             SCORE_NAME),
             RECENT_RECORDS);
 
+    /**
+     * The SQL expression, over a {@code session} row, of the lowest seq of the records it serves under a bound of
+     * {@code maxRecords} (an SQL expression): its newest records, no more than it kept when they were written, so
+     * that records kept past an older, lower bound (left to a fold that a stop cut short) stay unserved.
+     */
+    static String lowestKeptSeq(String maxRecords) {
+        return "next_seq - min(records, " + maxRecords + ")";
+    }
+
     /** What {@link #inspect} found at the path. */
     enum Found {
         /** No file, or an empty one: the layout is to be created. */

@@ -725,7 +725,8 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                 }
                 begin = opened.prepareStatement("BEGIN");
                 commit = opened.prepareStatement("COMMIT");
-                sessionRow = opened.prepareStatement("SELECT key, last_active_ms, next_seq FROM session WHERE id = ?");
+                sessionRow = opened.prepareStatement("SELECT key, last_active_ms, " + Schema.lowestKeptSeq("?2")
+                        + " FROM session WHERE id = ?1");
                 pairs = opened.prepareStatement("SELECT ordinal, label, successes, failures, tool_calls, duration_ms,"
                         + " max_duration_ms, prompt_tokens, max_prompt_tokens, completion_tokens, max_completion_tokens,"
                         + " total_tokens, cached_tokens, reasoning_tokens, priced_requests, cost_pico_usd, no_usage_requests"
@@ -736,7 +737,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                         + " WHERE session = ? ORDER BY seq");
                 scoreNames = opened.prepareStatement("SELECT name, count, sum, min, max FROM score_name"
                         + " WHERE session = ? ORDER BY ordinal");
-                requestModel = opened.prepareStatement("WITH s AS (SELECT key, next_seq - ?3 AS floor FROM session"
+                requestModel = opened.prepareStatement("WITH s AS (SELECT key, " + Schema.lowestKeptSeq("?3") + " AS floor FROM session"
                         + " WHERE id = ?2) SELECT model FROM (" + RecentRecords.readSql("seq, model, correlation_id",
                         "(SELECT key FROM s)", "(SELECT floor FROM s)") + ") WHERE correlation_id = ?1"
                         + " ORDER BY seq DESC LIMIT 1");
@@ -791,15 +792,16 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         private @Nullable SessionMetrics read(String sessionId) throws SQLException {
             long key;
             long lastActiveMs;
-            long nextSeq;
+            long lowestSeq;
             sessionRow.setString(1, sessionId);
+            sessionRow.setInt(2, bounds.maxRecordsPerSession());
             try (ResultSet r = sessionRow.executeQuery()) {
                 if (!r.next()) {
                     return null;
                 }
                 key = r.getLong(1);
                 lastActiveMs = r.getLong(2);
-                nextSeq = r.getLong(3);
+                lowestSeq = r.getLong(3);
             }
             List<Pair> found = new ArrayList<>();
             pairs.setLong(1, key);
@@ -825,7 +827,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
             }
             List<RequestRecord> list = new ArrayList<>();
             records.setLong(1, key);
-            records.setLong(2, nextSeq - bounds.maxRecordsPerSession());
+            records.setLong(2, lowestSeq);
             try (ResultSet r = records.executeQuery()) {
                 while (r.next()) {
                     long firstToken = r.getLong(5);

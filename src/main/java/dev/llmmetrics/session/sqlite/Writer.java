@@ -947,7 +947,7 @@ final class Writer {
                     st.trimScores.setInt(3, bounds.maxRecordsPerSession());
                     st.trimScores.executeUpdate();
                 }
-                recentDelta -= recent.trim(key, nextSeq - bounds.maxRecordsPerSession());
+                recentDelta -= recent.trim(key, nextSeq - records);
             }
 
             private void bindPair(Pair p) throws SQLException {

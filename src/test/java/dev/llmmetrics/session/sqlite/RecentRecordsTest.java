@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,10 +57,14 @@ class RecentRecordsTest {
     }
 
     private SqliteSessionStore open(Path file) {
-        SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(1_000, MAX_RECORDS, 3,
+        return open(file, MAX_RECORDS, FOLD_AT);
+    }
+
+    private SqliteSessionStore open(Path file, int maxRecords, int foldAt) {
+        SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(1_000, maxRecords, 3,
                         Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10), 10_000, InstantSource.system(),
                         new ModelCatalog(PriceTable.builder().build(), 200)), SqliteSessionStore.Durability.PROCESS_CRASH,
-                FOLD_AT);
+                foldAt);
         opened.add(store);
         return store;
     }
@@ -189,6 +194,37 @@ class RecentRecordsTest {
             nextDuration = next;
         }
         assertTrue(mixed > 0, "some copies held rows in both tables, whose order the store does not know");
+    }
+
+    @Test
+    void aCopyReopenedUnderAHigherRecordBoundServesTheNewestRecordsNotTheOnesPastTheBoundTheyWereWrittenUnder()
+            throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file, 12, 10);
+        recordDurations(store, "s", 1, 12); // fills the table being written: frozen after this commit
+        recordDurations(store, "t", 1_000, 1_000); // this commit's fold copies s's records 1 to 12 into record
+        recordDurations(store, "s", 13, 42); // s keeps 31 to 42; 1 to 12 wait in record for s's next fold
+        Path copy = crashCopy(file, "crash");
+        SqliteSessionStore reopened = open(copy, 100, 10);
+        assertEquals(LongStream.rangeClosed(31, 42).boxed().toList(),
+                reopened.session("s").orElseThrow().requests().stream().map(RequestRecord::durationMs).toList());
+        recordDurations(reopened, "s", 43, 44);
+        assertEquals(LongStream.rangeClosed(31, 44).boxed().toList(),
+                reopened.session("s").orElseThrow().requests().stream().map(RequestRecord::durationMs).toList(),
+                "the records after the reopen join the kept ones, under the new bound");
+        reopened.close();
+        assertEquals(LongStream.rangeClosed(31, 44).boxed().toList(),
+                open(copy, 100, 10).session("s").orElseThrow().requests().stream().map(RequestRecord::durationMs).toList(),
+                "and so after everything was folded");
+    }
+
+    /** One batch of completed requests of {@code session} whose durations run from {@code from} to {@code to}. */
+    private static void recordDurations(SqliteSessionStore store, String session, long from, long to) {
+        List<LlmRequestCompleted> batch = new ArrayList<>();
+        for (long d = from; d <= to; d++) {
+            batch.add(LlmRequestCompleted.builder(session, "m").durationMs(d).build());
+        }
+        store.record(batch);
     }
 
     @Test
