@@ -53,6 +53,11 @@ final class RecentRecords {
     private long currentRows;
     /** The sessions of the frozen table still to fold, by slice, in key order; empty when it is empty. */
     private final ArrayDeque<long[]> slices = new ArrayDeque<>();
+    /** The frozen table's rows and the bytes of its pages and its index's, as it was frozen. */
+    private long frozenRows;
+    private long frozenBytes;
+    /** The frozen table's rows the fold has copied into {@code record}; they stay until its last slice. */
+    private long copiedRows;
     /** How many slices the frozen table had when it was frozen: the fold keeps pace with the current table. */
     private int sliceCount;
     /** Both tables hold rows and which was frozen is not known: they are folded together. */
@@ -210,6 +215,7 @@ final class RecentRecords {
             st.commit.execute();
             mixed = false;
             slices.clear();
+            copiedRows = 0;
             lowestSeq.clear();
             current = 0;
             currentRows = 0;
@@ -224,6 +230,14 @@ final class RecentRecords {
         if (mixed) {
             foldAll();
         }
+    }
+
+    /**
+     * What the rows the fold has copied out of the frozen table take in it, in proportion to its pages: bytes
+     * the database holds twice until the last slice empties the table, which the byte bound does not count.
+     */
+    long copiedBytes() {
+        return frozenRows == 0 ? 0 : (long) ((double) frozenBytes * Math.min(copiedRows, frozenRows) / frozenRows);
     }
 
     /** Whether a table holds rows: a fold is still to come. */
@@ -254,6 +268,14 @@ final class RecentRecords {
             slices.add(slice.stream().mapToLong(Long::longValue).toArray());
         }
         sliceCount = slices.size();
+        String name = TABLES.get(table);
+        try (Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT (SELECT count(*) FROM " + name + "), (SELECT coalesce(sum(pgsize), 0)"
+                     + " FROM dbstat WHERE name IN ('" + name + "', '" + name + "_of_session') AND aggregate = TRUE)")) {
+            frozenRows = r.next() ? r.getLong(1) : 0;
+            frozenBytes = frozenRows == 0 ? 0 : r.getLong(2);
+        }
+        copiedRows = 0;
         current = 1 - table;
         currentRows = 0;
         lowestSeq.clear();
@@ -272,7 +294,7 @@ final class RecentRecords {
             PreparedStatement fold = st.fold[frozen];
             fold.setLong(1, slice[0]);
             fold.setLong(2, slice[slice.length - 1]);
-            fold.executeUpdate();
+            int copied = fold.executeUpdate();
             for (long key : slice) {
                 trimRecord(st, key);
             }
@@ -282,6 +304,7 @@ final class RecentRecords {
             }
             st.commit.execute();
             slices.pollFirst();
+            copiedRows = slices.isEmpty() ? 0 : copiedRows + copied;
             succeeded();
             return true;
         } catch (SQLException e) {

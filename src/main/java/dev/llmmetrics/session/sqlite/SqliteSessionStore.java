@@ -76,7 +76,8 @@ import org.sqlite.SQLiteConfig;
  *       older ones are deleted by the transaction that passes the bound, or by the fold that next moves the
  *       session's records;</li>
  *   <li>{@code maxBytes}: the pages the database uses (sessions, records, remembered event ids) times the page
- *       size; past it the least recently active sessions are deleted. Freed pages are reused by later writes,
+ *       size, less the rows a fold has copied but not yet cleared; past it the least recently active sessions
+ *       are deleted. Freed pages are reused by later writes,
  *       and handed back to the file system ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum}) once
  *       more than a quarter of the file is free; the write-ahead log is checkpointed into the file every
  *       16 384 pages and cut back to 64 MiB;</li>
@@ -537,7 +538,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         modelOverflows.add(overflows);
     }
 
-    /** The pages the database uses, times the page size: what the bound in bytes holds. */
+    /** What the bound in bytes holds: the pages the database uses, less the rows a fold copied but has not cleared. */
     long usedBytes() {
         return (Long) submit(new Job() {
             @Override

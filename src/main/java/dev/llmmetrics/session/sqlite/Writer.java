@@ -346,10 +346,13 @@ final class Writer {
         }
     }
 
-    /** The pages the database uses, times the page size. */
+    /**
+     * The pages the database uses, times the page size, less the rows a fold under way has copied but not yet
+     * cleared: what the bound in bytes holds.
+     */
     long usedBytes() throws SQLException {
         Statements st = statements();
-        return single(st.usedPages) * pageSize;
+        return single(st.usedPages) * pageSize - recent.copiedBytes();
     }
 
     private static long single(PreparedStatement pragma) throws SQLException {
@@ -685,7 +688,7 @@ final class Writer {
 
         /** Deletes the least recently active sessions while the pages in use pass the bound in bytes. */
         private void holdBytes() throws SQLException {
-            long used = single(st.usedPages) * pageSize;
+            long used = usedBytes();
             while (used > bounds.maxBytes() && live > 1) {
                 long excess = used - bounds.maxBytes();
                 long average = Math.max(1, used / live);
@@ -698,7 +701,7 @@ final class Writer {
                     remove(victim);
                     memoryEvictions++;
                 }
-                used = single(st.usedPages) * pageSize;
+                used = usedBytes();
             }
         }
 

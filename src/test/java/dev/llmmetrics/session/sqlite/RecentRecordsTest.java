@@ -7,6 +7,7 @@ import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.RecordingFailedException;
+import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.RequestRecord;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStoreFactory;
@@ -216,6 +217,45 @@ class RecentRecordsTest {
         assertEquals(LongStream.rangeClosed(31, 44).boxed().toList(),
                 open(copy, 100, 10).session("s").orElseThrow().requests().stream().map(RequestRecord::durationMs).toList(),
                 "and so after everything was folded");
+    }
+
+    @Test
+    void theByteBoundEvictsNoSessionForTheRowsAFoldHoldsTwice() throws Exception {
+        long maxBytes = 8L << 20;
+        Path file = dir.resolve("bounded.db");
+        SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(100_000, 1_000, 3,
+                maxBytes, Duration.ofHours(1), Duration.ofMinutes(10), 100, InstantSource.system(),
+                new ModelCatalog(PriceTable.builder().build(), 200)), SqliteSessionStore.Durability.PROCESS_CRASH);
+        opened.add(store);
+        Random random = new Random(3);
+        long lowest = Long.MAX_VALUE;
+        int sessionsAtFirstEviction = 0;
+        for (int b = 0; b < 300; b++) {
+            List<LlmRequestCompleted> batch = new ArrayList<>();
+            for (int i = 0; i < 500; i++) { // 200 sessions at a time, three new ones a batch
+                batch.add(LlmRequestCompleted.builder("s" + (b * 3 + random.nextInt(200)), "gpt-4o").durationMs(i)
+                        .correlationId("c" + b + "-" + i).build());
+            }
+            store.record(batch);
+            if (store.evictions(EvictionReason.MEMORY) > 0) {
+                sessionsAtFirstEviction = sessionsAtFirstEviction == 0 ? store.sessionCount() : sessionsAtFirstEviction;
+                lowest = Math.min(lowest, pagesInUse(file));
+            }
+        }
+        assertTrue(sessionsAtFirstEviction > 0, "the bound was reached");
+        assertTrue(lowest >= maxBytes * 9 / 10, "once at the bound, the pages in use stay near it, the folds' double"
+                + " count aside: at least " + lowest + " bytes of " + maxBytes + "; "
+                + store.evictions(EvictionReason.MEMORY) + " sessions evicted");
+    }
+
+    /** The pages the database uses, times the page size, as committed. */
+    private static long pagesInUse(Path file) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT (page_count - freelist_count) * page_size FROM pragma_page_count,"
+                     + " pragma_freelist_count, pragma_page_size")) {
+            r.next();
+            return r.getLong(1);
+        }
     }
 
     /** One batch of completed requests of {@code session} whose durations run from {@code from} to {@code to}. */
