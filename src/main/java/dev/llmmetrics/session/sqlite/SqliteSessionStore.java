@@ -77,10 +77,9 @@ import org.sqlite.SQLiteConfig;
  *       session's records;</li>
  *   <li>{@code maxBytes}: the pages the database uses (sessions, records, remembered event ids) times the page
  *       size, less the rows a fold has copied but not yet cleared; past it the least recently active sessions
- *       are deleted. Freed pages are reused by later writes,
- *       and handed back to the file system ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum}) once
- *       more than a quarter of the file is free; the write-ahead log is checkpointed into the file every
- *       16 384 pages and cut back to 64 MiB;</li>
+ *       are deleted. Freed pages are reused by later writes, and handed back to the file system
+ *       ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum}) once more than a quarter of the file is
+ *       free; the write-ahead log is checkpointed into the file every 16 384 pages and cut back to 64 MiB;</li>
  *   <li>{@code idleTimeout}: {@link #evictIdle()} deletes the sessions idle for longer;</li>
  *   <li>event ids are remembered for the dedupe window, at most {@code dedupeMaxIds} of them.</li>
  * </ul>
@@ -738,8 +737,8 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                         + " WHERE session = ? ORDER BY seq");
                 scoreNames = opened.prepareStatement("SELECT name, count, sum, min, max FROM score_name"
                         + " WHERE session = ? ORDER BY ordinal");
-                requestModel = opened.prepareStatement("WITH s AS (SELECT key, " + Schema.lowestKeptSeq("?3") + " AS floor FROM session"
-                        + " WHERE id = ?2) SELECT model FROM (" + RecentRecords.readSql("seq, model, correlation_id",
+                requestModel = opened.prepareStatement("WITH s AS (SELECT key, " + Schema.lowestKeptSeq("?3")
+                        + " AS floor FROM session WHERE id = ?2) SELECT model FROM (" + RecentRecords.readSql("seq, model, correlation_id",
                         "(SELECT key FROM s)", "(SELECT floor FROM s)") + ") WHERE correlation_id = ?1"
                         + " ORDER BY seq DESC LIMIT 1");
                 c = opened;
