@@ -43,6 +43,8 @@ final class RecentRecords {
     /** Sessions one fold transaction copies, so that it never holds the writer long. */
     static final int SLICE_SESSIONS = 128;
     static final List<String> TABLES = List.of("recent_record_0", "recent_record_1");
+    /** Every table that holds records: {@code record} and the recent ones. */
+    static final List<String> RECORD_TABLES = List.of("record", TABLES.get(0), TABLES.get(1));
 
     private final Connection c;
     private final int foldAt;
@@ -53,11 +55,8 @@ final class RecentRecords {
     private long currentRows;
     /** The sessions of the frozen table still to fold, by slice, in key order; empty when it is empty. */
     private final ArrayDeque<long[]> slices = new ArrayDeque<>();
-    /** The frozen table's rows and the bytes of its pages and its index's, as it was frozen. */
-    private long frozenRows;
+    /** The bytes of the frozen table's pages and its index's, as it was frozen. */
     private long frozenBytes;
-    /** The frozen table's rows the fold has copied into {@code record}; they stay until its last slice. */
-    private long copiedRows;
     /** How many slices the frozen table had when it was frozen: the fold keeps pace with the current table. */
     private int sliceCount;
     /** Both tables hold rows and which was frozen is not known: they are folded together. */
@@ -215,7 +214,6 @@ final class RecentRecords {
             st.commit.execute();
             mixed = false;
             slices.clear();
-            copiedRows = 0;
             lowestSeq.clear();
             current = 0;
             currentRows = 0;
@@ -233,11 +231,12 @@ final class RecentRecords {
     }
 
     /**
-     * What the rows the fold has copied out of the frozen table take in it, in proportion to its pages: bytes
-     * the database holds twice until the last slice empties the table, which the byte bound does not count.
+     * The bytes of the frozen table while a fold is under way, 0 otherwise: the byte bound allows them on top,
+     * since the rows the fold copies stay in the table until its last slice empties it, and holding them
+     * against the bound would evict sessions for room that the table gives back.
      */
-    long copiedBytes() {
-        return frozenRows == 0 ? 0 : (long) ((double) frozenBytes * Math.min(copiedRows, frozenRows) / frozenRows);
+    long foldAllowance() {
+        return slices.isEmpty() ? 0 : frozenBytes;
     }
 
     /** Whether a table holds rows: a fold is still to come. */
@@ -270,12 +269,10 @@ final class RecentRecords {
         sliceCount = slices.size();
         String name = TABLES.get(table);
         try (Statement s = c.createStatement();
-             ResultSet r = s.executeQuery("SELECT (SELECT count(*) FROM " + name + "), (SELECT coalesce(sum(pgsize), 0)"
-                     + " FROM dbstat WHERE name IN ('" + name + "', '" + name + "_of_session') AND aggregate = TRUE)")) {
-            frozenRows = r.next() ? r.getLong(1) : 0;
-            frozenBytes = frozenRows == 0 ? 0 : r.getLong(2);
+             ResultSet r = s.executeQuery("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ('" + name + "', '"
+                     + name + "_of_session') AND aggregate = TRUE")) {
+            frozenBytes = r.next() ? r.getLong(1) : 0;
         }
-        copiedRows = 0;
         current = 1 - table;
         currentRows = 0;
         lowestSeq.clear();
@@ -294,7 +291,7 @@ final class RecentRecords {
             PreparedStatement fold = st.fold[frozen];
             fold.setLong(1, slice[0]);
             fold.setLong(2, slice[slice.length - 1]);
-            int copied = fold.executeUpdate();
+            fold.executeUpdate();
             for (long key : slice) {
                 trimRecord(st, key);
             }
@@ -304,7 +301,6 @@ final class RecentRecords {
             }
             st.commit.execute();
             slices.pollFirst();
-            copiedRows = slices.isEmpty() ? 0 : copiedRows + copied;
             succeeded();
             return true;
         } catch (SQLException e) {

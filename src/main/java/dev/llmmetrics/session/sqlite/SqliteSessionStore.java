@@ -74,10 +74,10 @@ import org.sqlite.SQLiteConfig;
  *       at a time;</li>
  *   <li>{@code maxRecordsPerSession}: a session serves its newest records only, its aggregates stay exact; the
  *       older ones are deleted by the transaction that passes the bound, or by the fold that next moves the
- *       session's records;</li>
+ *       session's records, and by the opening of the store when the bound is lower than it was;</li>
  *   <li>{@code maxBytes}: the pages the database uses (sessions, records, remembered event ids) times the page
- *       size, less the rows a fold has copied but not yet cleared; past it the least recently active sessions
- *       are deleted. Freed pages are reused by later writes, and handed back to the file system
+ *       size, less a frozen table's pages while a fold is under way; past it the least recently active
+ *       sessions are deleted. Freed pages are reused by later writes, and handed back to the file system
  *       ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum}) once more than a quarter of the file is
  *       free; the write-ahead log is checkpointed into the file every 16 384 pages and cut back to 64 MiB;</li>
  *   <li>{@code idleTimeout}: {@link #evictIdle()} deletes the sessions idle for longer;</li>
@@ -537,7 +537,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         modelOverflows.add(overflows);
     }
 
-    /** What the bound in bytes holds: the pages the database uses, less the rows a fold copied but has not cleared. */
+    /** What the bound in bytes holds: the pages the database uses, less a frozen table's during a fold. */
     long usedBytes() {
         return (Long) submit(new Job() {
             @Override

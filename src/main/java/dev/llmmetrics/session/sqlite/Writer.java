@@ -114,8 +114,49 @@ final class Writer {
         try (Statement s = c.createStatement()) {
             s.execute("COMMIT"); // the transaction setAutoCommit(false) began
         }
+        holdRecordBound();
         statements = new Statements(c);
         recent = new RecentRecords(c, foldAt, bounds.maxRecordsPerSession());
+    }
+
+    /**
+     * Brings the sessions that kept more records than the bound allows (it was higher when they were written)
+     * down to it, deleting their older records, so that a later, higher bound does not serve them again. Reads
+     * serve no more than the bound meanwhile, so a failure is logged and left to the next start.
+     */
+    private void holdRecordBound() {
+        int max = bounds.maxRecordsPerSession();
+        try (Statement s = c.createStatement()) {
+            s.execute("BEGIN IMMEDIATE");
+            try {
+                List<long[]> over = new ArrayList<>();
+                try (ResultSet r = s.executeQuery("SELECT key, " + Schema.lowestKeptSeq(String.valueOf(max))
+                        + " FROM session WHERE records > " + max)) {
+                    while (r.next()) {
+                        over.add(new long[] {r.getLong(1), r.getLong(2)});
+                    }
+                }
+                for (String table : RecentRecords.RECORD_TABLES) {
+                    try (PreparedStatement delete = c.prepareStatement("DELETE FROM " + table
+                            + " WHERE session = ? AND seq < ?")) {
+                        for (long[] session : over) {
+                            delete.setLong(1, session[0]);
+                            delete.setLong(2, session[1]);
+                            delete.addBatch();
+                        }
+                        delete.executeBatch();
+                    }
+                }
+                s.executeUpdate("UPDATE session SET records = " + max + " WHERE records > " + max);
+                s.execute("COMMIT");
+            } catch (SQLException | RuntimeException e) {
+                s.execute("ROLLBACK");
+                throw e;
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.log(Level.WARNING, "Bringing the sessions of " + store.file() + " down to store.max.records failed;"
+                    + " tried again at the next start", e);
+        }
     }
 
     /** Reads the sessions' aggregates into {@code rows}; returns the key after the highest one the file used. */
@@ -347,12 +388,12 @@ final class Writer {
     }
 
     /**
-     * The pages the database uses, times the page size, less the rows a fold under way has copied but not yet
-     * cleared: what the bound in bytes holds.
+     * What the bound in bytes holds: the pages the database uses, times the page size, less the frozen table's
+     * while a fold is under way ({@link RecentRecords#foldAllowance()}).
      */
     long usedBytes() throws SQLException {
         Statements st = statements();
-        return single(st.usedPages) * pageSize - recent.copiedBytes();
+        return Math.max(0, single(st.usedPages) * pageSize - recent.foldAllowance());
     }
 
     private static long single(PreparedStatement pragma) throws SQLException {

@@ -258,6 +258,26 @@ class RecentRecordsTest {
         }
     }
 
+    @Test
+    void aBoundLoweredAtOneStartAndRaisedAtTheNextServesWhatTheLowerBoundKept() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file, 12, 10);
+        recordDurations(store, "s", 1, 12);
+        store.close();
+        SqliteSessionStore lower = open(file, 5, 10);
+        assertEquals(LongStream.rangeClosed(8, 12).boxed().toList(), durations(lower, "s"));
+        recordDurations(lower, "other", 1, 30); // s itself is not written under the lower bound
+        lower.close();
+        SqliteSessionStore higher = open(file, 100, 10);
+        assertEquals(LongStream.rangeClosed(8, 12).boxed().toList(), durations(higher, "s"));
+        recordDurations(higher, "s", 13, 13);
+        assertEquals(LongStream.rangeClosed(8, 13).boxed().toList(), durations(higher, "s"));
+    }
+
+    private static List<Long> durations(SqliteSessionStore store, String session) {
+        return store.session(session).orElseThrow().requests().stream().map(RequestRecord::durationMs).toList();
+    }
+
     /** One batch of completed requests of {@code session} whose durations run from {@code from} to {@code to}. */
     private static void recordDurations(SqliteSessionStore store, String session, long from, long to) {
         List<LlmRequestCompleted> batch = new ArrayList<>();
