@@ -267,15 +267,25 @@ final class RecentRecords {
             slices.add(slice.stream().mapToLong(Long::longValue).toArray());
         }
         sliceCount = slices.size();
-        String name = TABLES.get(table);
-        try (Statement s = c.createStatement();
-             ResultSet r = s.executeQuery("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ('" + name + "', '"
-                     + name + "_of_session') AND aggregate = TRUE")) {
-            frozenBytes = r.next() ? r.getLong(1) : 0;
-        }
+        frozenBytes = tableBytes(TABLES.get(table));
         current = 1 - table;
         currentRows = 0;
         lowestSeq.clear();
+    }
+
+    /**
+     * The bytes of {@code table}'s pages and its index's, by SQLite's {@code dbstat} table; 0, and so no allowance
+     * over the byte bound, from a SQLite built without it.
+     */
+    private long tableBytes(String table) {
+        try (Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ('" + table
+                     + "', '" + table + "_of_session') AND aggregate = TRUE")) {
+            return r.next() ? r.getLong(1) : 0;
+        } catch (SQLException e) {
+            LOG.log(Level.DEBUG, "The size of " + table + " could not be read; a fold gets no allowance", e);
+            return 0;
+        }
     }
 
     /**
