@@ -526,6 +526,34 @@ public abstract class SessionStoreContractTest {
         assertEquals(1, s.failedRequests());
     }
 
+    @Test
+    void aSessionWhoseIdReadsLikeAnotherSessionsKeyIsASessionOfItsOwn() {
+        SessionStore store = store(20, 10);
+        // Braces, colons and backslashes: the separators a key layout may use.
+        store.record(LlmRequestCompleted.builder("a", "gpt-4").durationMs(1).eventId("x}").build());
+        List<String> ids = List.of("a", "a}:id:x", "a}", "a}:r", "a\\", "a\\}:id:x", "{a}", "a:b", "a}:id:x}");
+        for (int i = 0; i < ids.size(); i++) {
+            store.record(completed(ids.get(i), 10 + i, 1, 1, false));
+        }
+        store.record(completed("b}:id:y", 2, 1, 1, false));
+        assertTrue(store.record(LlmRequestCompleted.builder("b", "gpt-4").durationMs(3).eventId("y}").build()),
+                "b's event id is not another session's key");
+
+        assertEquals(List.of(1L, 10L), durations(store, "a"));
+        for (int i = 1; i < ids.size(); i++) {
+            assertEquals(List.of(10L + i), durations(store, ids.get(i)), ids.get(i));
+        }
+        assertEquals(List.of(2L), durations(store, "b}:id:y"));
+        assertEquals(List.of(3L), durations(store, "b"));
+        assertTrue(store.clear("a}"));
+        assertEquals(List.of(1L, 10L), durations(store, "a"), "clearing a} leaves a");
+        assertEquals(List.of(11L), durations(store, "a}:id:x"));
+    }
+
+    private static List<Long> durations(SessionStore store, String session) {
+        return store.session(session).orElseThrow().requests().stream().map(RequestRecord::durationMs).toList();
+    }
+
     // ------------------------------------------------------------------------------ attributes and scores
 
     private static LlmRequestCompleted call(String session, String model, String correlationId) {

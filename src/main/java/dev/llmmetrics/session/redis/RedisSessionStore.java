@@ -51,7 +51,8 @@ import redis.clients.jedis.exceptions.JedisNoScriptException;
  * A {@link SessionStore} in Redis, shared by every process pointed at the same Redis: each serves every session
  * in full, and the bounds hold across them.
  *
- * <p>Keys, all under {@value #PREFIX}; a session's keys share the hash tag {@code {id}}:
+ * <p>Keys, all under {@value #PREFIX}; a session's keys share the hash tag {@code {id}}, where the id has a
+ * backslash before each backslash and closing brace in it ({@link #key}):
  * <ul>
  *   <li>{@code llm:{id}}: a hash of the session's life number ({@code life}), last activity ({@code last},
  *       ms), finished requests ({@code req}), records kept ({@code n}), scores of requests kept ({@code sn}),
@@ -264,7 +265,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     public boolean clear(String sessionId) {
         List<Object> result;
         try {
-            result = run(CLEAR, WRITE_KEYS, PREFIX, sessionId);
+            result = run(CLEAR, WRITE_KEYS, key(sessionId), sessionId);
         } catch (JedisException e) {
             throw new RecordingFailedException(failure("the session could not be cleared", e), e);
         }
@@ -477,8 +478,15 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     // ------------------------------------------------------------------------------------------ connection
 
+    /**
+     * The session's hash key: its id between braces, with a backslash before each backslash and closing brace
+     * in it, so that no id's keys read as another's (the session <code>a}:id:x</code> against the event id
+     * <code>x}</code> of the session {@code a}). The scripts write it the same way.
+     */
     private static String key(String sessionId) {
-        return PREFIX + "{" + sessionId + "}";
+        String id = sessionId.indexOf('\\') < 0 && sessionId.indexOf('}') < 0 ? sessionId
+                : sessionId.replace("\\", "\\\\").replace("}", "\\}");
+        return PREFIX + "{" + id + "}";
     }
 
     /** Runs a script by its digest, sending its body when Redis does not have it (a restarted Redis). */

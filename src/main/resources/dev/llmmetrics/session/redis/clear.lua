@@ -1,6 +1,6 @@
--- Removes one session. KEYS[1] the session index, KEYS[2] the retained bytes; ARGV[1] the key prefix,
+-- Removes one session. KEYS[1] the session index, KEYS[2] the retained bytes; ARGV[1] the session's key,
 -- ARGV[2] the session id. Returns {1 when the session was held else 0, sessions held}.
-local key = ARGV[1] .. '{' .. ARGV[2] .. '}'
+local key = ARGV[1]
 local held = 0
 if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 or redis.call('EXISTS', key) == 1 then
   held = 1

@@ -1,9 +1,11 @@
 -- Removes the sessions last active before a cutoff, a bounded number per call. KEYS[1] the session index,
 -- KEYS[2] the retained bytes; ARGV[1] the key prefix, ARGV[2] the cutoff in ms, ARGV[3] the most to remove.
 -- Returns {sessions removed, sessions held}.
+-- A session's key, as RedisSessionStore.key writes it: a backslash before each backslash and closing brace.
+local function sessionKey(id) return ARGV[1] .. '{' .. (string.gsub(id, '[\\}]', '\\%0')) .. '}' end
 local removed = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
-  local key = ARGV[1] .. '{' .. id .. '}'
+  local key = sessionKey(id)
   redis.call('DECRBY', KEYS[2], tonumber(redis.call('HGET', key, 'b') or '0'))
   redis.call('DEL', key, key .. ':r', key .. ':s')
   redis.call('ZREM', KEYS[1], id)

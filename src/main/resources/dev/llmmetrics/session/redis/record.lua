@@ -30,7 +30,8 @@ local PICO = 1000000000000
 local SESSION_OVERHEAD = 240
 local RECORD_OVERHEAD = 16
 
-local function sessionKey(id) return prefix .. '{' .. id .. '}' end
+-- A session's key, as RedisSessionStore.key writes it: a backslash before each backslash and closing brace.
+local function sessionKey(id) return prefix .. '{' .. (string.gsub(id, '[\\}]', '\\%0')) .. '}' end
 
 -- 1. Which events are new: reads only.
 local idKeys = {}
