@@ -59,6 +59,10 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     private static final Comparator<Activity> MOST_RECENT_FIRST =
             Comparator.comparingLong(Activity::lastActiveMs).reversed();
 
+    /** What {@link #apply} did that may pass a bound: a session made, the retained bytes grown. */
+    private static final int MADE = 1;
+    private static final int GREW = 2;
+
     private final ConcurrentHashMap<String, SessionState> sessions = new ConcurrentHashMap<>();
     private final ModelCatalog catalog;
     private final RecentEventIds recentIds;
@@ -118,7 +122,11 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                 }
             }
         }
-        bySession.forEach((sessionId, sessionEvents) -> apply(sessionId, null, sessionEvents));
+        int passed = 0;
+        for (Map.Entry<String, List<Event>> e : bySession.entrySet()) {
+            passed |= apply(e.getKey(), null, e.getValue());
+        }
+        holdBounds(passed); // after the whole batch, so that none of its sessions is evicted for another of it
         return applied;
     }
 
@@ -128,7 +136,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
             return false;
         }
         if (!(event instanceof GenericEvent)) {
-            apply(event.sessionId(), event, null);
+            holdBounds(apply(event.sessionId(), event, null));
         }
         return true;
     }
@@ -282,7 +290,11 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
      * no update is lost. The bounds are enforced after the update: the session just updated is the most
      * recently active, and should it still be evicted, its update was applied first.
      */
-    private void apply(String sessionId, @Nullable Event one, @Nullable List<Event> many) {
+    /**
+     * Applies the session's events under its monitor; returns {@link #MADE} and {@link #GREW} as they happened,
+     * for {@link #holdBounds}.
+     */
+    private int apply(String sessionId, @Nullable Event one, @Nullable List<Event> many) {
         long now = clock.millis();
         SessionState fresh = null;
         while (true) {
@@ -315,13 +327,17 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                     retainedBytes.add(grown);
                 }
             }
-            if (state == fresh && sessions.size() > maxSessions) {
-                enforceCapacity();
-            }
-            if (grown > 0 && retainedBytes.sum() > maxBytes) {
-                enforceBytes();
-            }
-            return;
+            return (state == fresh ? MADE : 0) | (grown > 0 ? GREW : 0);
+        }
+    }
+
+    /** Evicts past the bounds that what {@link #apply} did may have passed. */
+    private void holdBounds(int done) {
+        if ((done & MADE) != 0 && sessions.size() > maxSessions) {
+            enforceCapacity();
+        }
+        if ((done & GREW) != 0 && retainedBytes.sum() > maxBytes) {
+            enforceBytes();
         }
     }
 
