@@ -605,8 +605,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         }
         long dollars = Long.parseLong(n[cost]);
         long pico = Long.parseLong(n[cost + 1]);
-        pair.set(PairTotals.Figure.COST_PICO_USD,
-                dollars >= Long.MAX_VALUE / PICO ? Long.MAX_VALUE : Math.min(Long.MAX_VALUE - pico, dollars * PICO) + pico);
+        boolean past = dollars > Long.MAX_VALUE / PICO || dollars == Long.MAX_VALUE / PICO && pico > Long.MAX_VALUE % PICO;
+        pair.set(PairTotals.Figure.COST_PICO_USD, past ? Long.MAX_VALUE : dollars * PICO + pico);
         pair.set(PairTotals.Figure.NO_USAGE_REQUESTS, Long.parseLong(n[cost + 2]));
         return pair;
     }
