@@ -55,7 +55,7 @@ public record LlmRequestScored(String sessionId, @Nullable String correlationId,
         if (!(value >= 0 && value <= MAX_VALUE)) {
             throw Checks.invalid("value", "must be a number from 0 to " + (long) MAX_VALUE + ", was " + value);
         }
-        this.value = value;
+        this.value = value + 0.0; // -0.0 is 0: every store then agrees on a name's minimum and maximum
         this.comment = comment == null ? null : Checks.text("comment", comment, MAX_COMMENT_LENGTH, true);
         this.timestamp = Checks.timestamp(timestamp);
         this.eventId = Checks.optionalId("eventId", eventId);

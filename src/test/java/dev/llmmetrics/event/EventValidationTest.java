@@ -25,6 +25,11 @@ class EventValidationTest {
     }
 
     @Test
+    void aScoreOfMinusZeroIsZeroSoThatEveryStoreAgreesOnItsMinimumAndMaximum() {
+        assertEquals(0L, Double.doubleToRawLongBits(LlmRequestScored.builder("s", "q", -0.0).build().value()));
+    }
+
+    @Test
     void blankSessionIdOrModelIsRejectedNamingTheField() {
         rejectsNaming("sessionId", () -> LlmRequestStarted.builder(" ", "gpt-4").messagesCount(1).build());
         rejectsNaming("sessionId", () -> LlmRequestCompleted.builder(null, "gpt-4").durationMs(1).promptTokens(1).completionTokens(1).build());
