@@ -184,6 +184,21 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void aSessionActiveInTheBatchThatPassesTheCapacityKeepsItsHistory() {
+        SessionStore store = store(2, 10);
+        store.record(completed("old1", 1, 1, 1, false));
+        clock.advance(Duration.ofSeconds(1));
+        store.record(completed("old2", 2, 1, 1, false));
+        clock.advance(Duration.ofSeconds(1));
+
+        store.record(List.of(completed("new1", 3, 1, 1, false), completed("old1", 4, 1, 1, false)));
+
+        assertEquals(List.of(1L, 4L), durations(store, "old1"), "old1 is active in this batch: old2 goes");
+        assertTrue(store.session("old2").isEmpty());
+        assertEquals(List.of(3L), durations(store, "new1"));
+    }
+
+    @Test
     void sessionsIdleLongerThanTheTimeoutAreEvicted() {
         SessionStore store = store(10, 10);
         store.record(completed("old", 1, 1, 1, false));
@@ -445,6 +460,18 @@ public abstract class SessionStoreContractTest {
         assertNull(records.get(3).errorType());
         assertNull(records.get(3).httpStatus());
         assertNull(records.get(3).provider());
+    }
+
+    @Test
+    void reportedCostsAddUpExactlyToTheLargestWholeFigure() {
+        SessionStore store = store(10, 20);
+        List<Event> batch = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            batch.add(LlmRequestCompleted.builder("s", "m").durationMs(1).costUsd(1_000_000.0).build());
+        }
+        batch.add(LlmRequestCompleted.builder("s", "m").durationMs(1).costUsd(223_372.0).build());
+        store.record(batch);
+        assertEquals(9_223_372_000_000_000_000L, store.session("s").orElseThrow().cost().picoUsd());
     }
 
     @Test
