@@ -36,17 +36,27 @@ public final class LocalSessionFigures implements SessionFigures {
     }
 
     /**
-     * Adds a finished request of {@code sessionId} to its pair {@code label}.
+     * Adds a finished request of {@code sessionId} to its pair {@code label}. The figures held of an earlier life
+     * of the session (the shared store evicted or cleared it, then made it again) are dropped first; a request
+     * of an earlier life than the one held, which a concurrent batch overtook, is not counted.
      *
+     * @param life      the session's life in the shared store, which numbers them increasingly
      * @param completed the completed request, or {@code null} for a failure
      * @param cost      what it cost in picodollars, or -1 when its model has no price or it failed
      * @param folded    whether the shared store put it in the session's {@code _other} pair for want of room
      */
-    public void add(String sessionId, String label, @Nullable LlmRequestCompleted completed,
+    public void add(String sessionId, long life, String label, @Nullable LlmRequestCompleted completed,
                     long cost, boolean folded) {
         long now = clock.millis();
         Local local = sessions.computeIfAbsent(sessionId, Local::new);
         synchronized (local) {
+            if (life < local.life) {
+                return;
+            }
+            if (life > local.life) {
+                local.pairs.clear();
+                local.life = life;
+            }
             PairTotals pair = local.pair(label);
             if (completed != null) {
                 pair.completed(completed, cost);
@@ -130,6 +140,8 @@ public final class LocalSessionFigures implements SessionFigures {
     private static final class Local {
         final String id;
         final List<PairTotals> pairs = new ArrayList<>(1);
+        /** The session's life in the shared store that {@link #pairs} count. */
+        long life = Long.MIN_VALUE;
         volatile long lastActiveMs;
 
         Local(String id) {

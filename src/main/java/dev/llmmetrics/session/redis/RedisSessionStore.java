@@ -229,6 +229,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         }
         List<?> appliedNumbers = (List<?>) result.get(0);
         List<?> foldedNumbers = (List<?>) result.get(1);
+        List<?> lives = (List<?>) result.get(5);
         evicted.add(EvictionReason.CAPACITY, (Long) result.get(2));
         evicted.add(EvictionReason.MEMORY, (Long) result.get(3));
         lastCount = ((Long) result.get(4)).intValue();
@@ -237,15 +238,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             folded[((Long) number).intValue() - 1] = true;
         }
         List<Event> applied = new ArrayList<>(appliedNumbers.size());
-        for (Object number : appliedNumbers) {
-            int i = ((Long) number).intValue() - 1;
+        for (int k = 0; k < appliedNumbers.size(); k++) {
+            int i = ((Long) appliedNumbers.get(k)).intValue() - 1;
+            long life = (Long) lives.get(k);
             Event event = events.get(i);
             applied.add(event);
             switch (event) {
-                case LlmRequestCompleted c -> local.add(c.sessionId(), folded[i] ? OTHER : batch.labels[i], c,
+                case LlmRequestCompleted c -> local.add(c.sessionId(), life, folded[i] ? OTHER : batch.labels[i], c,
                         batch.costs[i], folded[i]);
-                case LlmRequestFailed f -> local.add(f.sessionId(), folded[i] ? OTHER : batch.labels[i], null, -1,
-                        folded[i]);
+                case LlmRequestFailed f -> local.add(f.sessionId(), life, folded[i] ? OTHER : batch.labels[i], null,
+                        -1, folded[i]);
                 default -> {
                     // Starts and generic events have no figures.
                 }

@@ -12,7 +12,8 @@
 -- (0/1), encoded record (C, F) or encoded score of a request (R; '' when it grades none), score name,
 -- score value. RedisSessionStore.Batch writes them.
 --
--- Returns {applied event numbers, folded event numbers, capacity evictions, memory evictions, sessions}.
+-- Returns {applied event numbers, folded event numbers, capacity evictions, memory evictions, sessions, the
+-- lives of the applied events' sessions}.
 local FIELDS = 18
 local HEADER = 9
 local now = tonumber(ARGV[1])
@@ -295,4 +296,12 @@ while total > maxBytes and count > 1 do
   end
   count = count - take
 end
-return {applied, folded, capacity, memory, count}
+-- The life of each applied event's session (0 for a generic event): a process's own figures of a session
+-- start again with a new life.
+local lives = {}
+for k, i in ipairs(applied) do
+  local base = HEADER + (i - 1) * FIELDS
+  local s = sessions[ARGV[base + 1]]
+  lives[k] = (ARGV[base + 3] ~= 'G' and s ~= nil) and s.life or 0
+end
+return {applied, folded, capacity, memory, count, lives}

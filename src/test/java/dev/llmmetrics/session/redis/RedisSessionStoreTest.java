@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreContractTest;
 import dev.llmmetrics.session.SessionStoreFactory;
@@ -66,5 +68,24 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         opened.add(store);
         attributesAndScoresCountTowardTheBound(store, store::retainedBytes, millis, bound);
         assertEquals("0", redis.cli("EXISTS", "llm:{s19}:s"), "its scores went with it");
+    }
+
+    @Test
+    void thisProcesssFiguresOfASessionEvictedAndMadeAgainCountItsNewLifeOnly() {
+        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
+                new SessionStoreFactory.Parameters(10, 10, 16, 1, Duration.ofHours(1), Duration.ofMinutes(10),
+                        100_000, () -> Instant.ofEpochMilli(millis.get()), new ModelCatalog(PriceTable.EMPTY, 200)));
+        opened.add(store);
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+        millis.addAndGet(1_000);
+        store.record(List.of(LlmRequestCompleted.builder("b", "m").durationMs(1).build())); // a evicted: 1 byte
+        millis.addAndGet(1_000);
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build())); // a's new life
+
+        assertEquals(1, store.session("a").orElseThrow().totalRequests());
+        List<PairFigures> a = store.mostRecentPairs(10, 100).stream().filter(p -> p.sessionId().equals("a")).toList();
+        assertEquals(1, a.size());
+        assertEquals(1, a.getFirst().successes(), "the series count what the session's JSON shows");
     }
 }
