@@ -287,12 +287,9 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     /**
      * Applies {@code one} event, or {@code many} of one session, to the session under its monitor, creating
      * the session if needed. A session removed between lookup and lock is looked up (re-created) again, so
-     * no update is lost. The bounds are enforced after the update: the session just updated is the most
-     * recently active, and should it still be evicted, its update was applied first.
-     */
-    /**
-     * Applies the session's events under its monitor; returns {@link #MADE} and {@link #GREW} as they happened,
-     * for {@link #holdBounds}.
+     * no update is lost. Returns {@link #MADE} and {@link #GREW} as they happened: the caller holds the bounds
+     * after the update ({@link #holdBounds}), so the session just updated is among the most recently active,
+     * and should it still be evicted, its update was applied first.
      */
     private int apply(String sessionId, @Nullable Event one, @Nullable List<Event> many) {
         long now = clock.millis();
