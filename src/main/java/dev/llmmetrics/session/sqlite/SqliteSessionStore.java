@@ -513,7 +513,9 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         if (maxSessions < 0 || maxPairs < 0) {
             throw new IllegalArgumentException("maxSessions and maxPairs must not be negative");
         }
-        List<Row> recent = mostRecent(rows.values(), Math.min(maxSessions, rows.size()));
+        // Sessions without a finished request (only started, or only scored) have no series to take a place.
+        List<Row> recent = mostRecent(() -> rows.values().stream().filter(row -> row.pairs().length > 0).iterator(),
+                Math.min(maxSessions, rows.size()));
         List<PairFigures> pairs = new ArrayList<>(Math.min(maxPairs, recent.size() + 8));
         for (Row row : recent) {
             if (row.pairs().length > maxPairs - pairs.size()) {
