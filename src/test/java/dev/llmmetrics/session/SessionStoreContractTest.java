@@ -199,6 +199,20 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void thePerSessionSeriesGoToTheMostRecentSessionsWithAFinishedRequest() {
+        SessionStore store = store(10, 10);
+        store.record(completed("a", 5, 1, 1, false));
+        clock.advance(Duration.ofSeconds(1));
+        store.record(LlmRequestStarted.builder("b", "m").messagesCount(1).build());
+        clock.advance(Duration.ofSeconds(1));
+        store.record(LlmRequestScored.builder("c", "q", 1).build());
+
+        List<PairFigures> pairs = ((SessionFigures) store).mostRecentPairs(1, 100);
+        assertEquals(List.of("a"), pairs.stream().map(PairFigures::sessionId).toList(),
+                "b (only started) and c (only scored) have no series to take a's place");
+    }
+
+    @Test
     void sessionsIdleLongerThanTheTimeoutAreEvicted() {
         SessionStore store = store(10, 10);
         store.record(completed("old", 1, 1, 1, false));

@@ -39,6 +39,10 @@ import org.jspecify.annotations.Nullable;
  */
 final class Writer {
 
+    /** Deletes the scores of requests of a session (1) but its newest ones, as many as the bound on records (2). */
+    private static final String TRIM_SCORES = "DELETE FROM score WHERE session = ?1 AND seq <= (SELECT seq FROM score"
+            + " WHERE session = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)";
+
     private static final Logger LOG = System.getLogger(SqliteSessionStore.class.getName());
 
     /**
@@ -120,9 +124,9 @@ final class Writer {
     }
 
     /**
-     * Brings the sessions that kept more records than the bound allows (it was higher when they were written)
-     * down to it, deleting their older records, so that a later, higher bound does not serve them again. Reads
-     * serve no more than the bound meanwhile, so a failure is logged and left to the next start.
+     * Brings the sessions that kept more records, or scores of requests, than the bound allows (it was higher
+     * when they were written) down to it, deleting the older ones, so that a later, higher bound does not serve
+     * them again. A failure is logged and left to the next start: records are served within the bound meanwhile.
      */
     private void holdRecordBound() {
         int max = bounds.maxRecordsPerSession();
@@ -148,6 +152,21 @@ final class Writer {
                     }
                 }
                 s.executeUpdate("UPDATE session SET records = " + max + " WHERE records > " + max);
+                List<Long> scored = new ArrayList<>();
+                try (ResultSet r = s.executeQuery("SELECT session FROM score GROUP BY session HAVING count(*) > "
+                        + max)) {
+                    while (r.next()) {
+                        scored.add(r.getLong(1));
+                    }
+                }
+                try (PreparedStatement trim = c.prepareStatement(TRIM_SCORES)) {
+                    for (long key : scored) {
+                        trim.setLong(1, key);
+                        trim.setInt(2, max);
+                        trim.addBatch();
+                    }
+                    trim.executeBatch();
+                }
                 s.execute("COMMIT");
             } catch (SQLException | RuntimeException e) {
                 s.execute("ROLLBACK");
@@ -453,8 +472,7 @@ final class Writer {
                         + " max) VALUES (?, ?, ?, ?, ?, ?, ?)");
                 insertScore = prepare(c, "INSERT INTO score (session, correlation_id, name, value, comment, at_ms)"
                         + " VALUES (?, ?, ?, ?, ?, ?)");
-                trimScores = prepare(c, "DELETE FROM score WHERE session = ? AND seq <= (SELECT seq FROM score"
-                        + " WHERE session = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)");
+                trimScores = prepare(c, TRIM_SCORES);
                 deleteScores = prepare(c, "DELETE FROM score WHERE session = ?");
                 deleteScoreNames = prepare(c, "DELETE FROM score_name WHERE session = ?");
                 deleteRecords = prepare(c, "DELETE FROM record WHERE session = ?");
@@ -987,8 +1005,7 @@ final class Writer {
             void trim() throws SQLException {
                 if (!pendingScores.isEmpty()) {
                     st.trimScores.setLong(1, key);
-                    st.trimScores.setLong(2, key);
-                    st.trimScores.setInt(3, bounds.maxRecordsPerSession());
+                    st.trimScores.setInt(2, bounds.maxRecordsPerSession());
                     st.trimScores.executeUpdate();
                 }
                 recentDelta -= recent.trim(key, nextSeq - records);

@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.RequestScore;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStoreFactory;
 import java.nio.file.Files;
@@ -272,6 +275,30 @@ class RecentRecordsTest {
         assertEquals(LongStream.rangeClosed(8, 12).boxed().toList(), durations(higher, "s"));
         recordDurations(higher, "s", 13, 13);
         assertEquals(LongStream.rangeClosed(8, 13).boxed().toList(), durations(higher, "s"));
+    }
+
+    @Test
+    void aStartUnderALowerBoundKeepsTheNewestScoresOfRequestsOnlyAndALaterHigherBoundDoesNotBringBackTheOthers() {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file, 12, 10);
+        List<Event> events = new ArrayList<>();
+        for (int i = 1; i <= 12; i++) {
+            events.add(LlmRequestCompleted.builder("s", "m").durationMs(i).correlationId("c" + i).build());
+        }
+        for (int i = 1; i <= 12; i++) {
+            events.add(LlmRequestScored.builder("s", "q", i).correlationId("c12").build());
+        }
+        store.record(events);
+        store.close();
+        SqliteSessionStore lower = open(file, 5, 10);
+        assertEquals(List.of(8.0, 9.0, 10.0, 11.0, 12.0), scoresOfLastRecord(lower, "s"));
+        lower.close();
+        assertEquals(List.of(8.0, 9.0, 10.0, 11.0, 12.0), scoresOfLastRecord(open(file, 100, 10), "s"));
+    }
+
+    private static List<Double> scoresOfLastRecord(SqliteSessionStore store, String session) {
+        return store.session(session).orElseThrow().requests().getLast().scores().stream().map(RequestScore::value)
+                .toList();
     }
 
     private static List<Long> durations(SqliteSessionStore store, String session) {
