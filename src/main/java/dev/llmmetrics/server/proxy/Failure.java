@@ -46,19 +46,39 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
     }
 
     /**
+     * A stream that answered 200 and then sent an error object instead of more chunks, as vLLM, LiteLLM and
+     * OpenRouter do: {@code server_error}, or {@code content_filter} when its code names one.
+     */
+    static Failure inStream(@Nullable String errorCode, @Nullable String errorMessage) {
+        ErrorType type = errorCode != null && namesContentFilter(errorCode) ? ErrorType.CONTENT_FILTER
+                : ErrorType.SERVER_ERROR;
+        StringBuilder text = new StringBuilder("upstream sent an error in its stream");
+        if (errorCode != null) {
+            text.append(' ').append(errorCode);
+        }
+        if (errorMessage != null) {
+            text.append(": ").append(errorMessage);
+        }
+        return new Failure(type, text.toString(), 200);
+    }
+
+    /**
      * A call to the upstream that failed without an answer: a timeout (connect or read) is {@code timeout}, an
      * upstream that cannot be reached or that broke the connection {@code server_error}.
      */
     static Failure ofException(Throwable error) {
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
             if (cause instanceof SocketTimeoutException || cause instanceof InterruptedIOException) {
-                return new Failure(ErrorType.TIMEOUT, "the upstream did not answer in time (" + describe(cause) + ")", null);
+                return new Failure(ErrorType.TIMEOUT, "the upstream did not answer in time" + detail(cause), null);
             }
             if (cause instanceof ConnectException || cause instanceof UnknownHostException) {
-                return new Failure(ErrorType.SERVER_ERROR, "the upstream cannot be reached (" + describe(cause) + ")", null);
+                return new Failure(ErrorType.SERVER_ERROR, "the upstream cannot be reached" + detail(cause), null);
             }
         }
-        return new Failure(ErrorType.SERVER_ERROR, "the upstream call failed (" + describe(error) + ")", null);
+        String message = error.getMessage();
+        return new Failure(ErrorType.SERVER_ERROR, message == null || message.isBlank()
+                ? "the upstream call failed: the connection ended before a complete answer" // the client's "no more data"
+                : "the upstream call failed (" + message + ")", null);
     }
 
     /** The failure as the tracker publishes it. */
@@ -71,8 +91,9 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
         return lower.contains("content_filter") || lower.contains("content_policy");
     }
 
-    private static String describe(Throwable error) {
+    /** The error's message in parentheses after a space, or nothing: never a class name, which means nothing to a client. */
+    private static String detail(Throwable error) {
         String message = error.getMessage();
-        return message == null || message.isBlank() ? error.getClass().getSimpleName() : message;
+        return message == null || message.isBlank() ? "" : " (" + message + ")";
     }
 }

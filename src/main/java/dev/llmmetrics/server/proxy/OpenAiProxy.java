@@ -1,6 +1,7 @@
 package dev.llmmetrics.server.proxy;
 
 import dev.llmmetrics.event.ErrorType;
+import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.track.CallTracker;
 import dev.llmmetrics.track.InFlightCall;
@@ -152,15 +153,18 @@ public final class OpenAiProxy implements HttpService {
         }
         try {
             Metered call = new Metered(session, chat, tracker.nanoTime());
-            if (chat.model() != null) {
-                try {
+            try {
+                if (chat.model() != null) {
                     call.started(chat.model());
-                } catch (InvalidEventException e) {
-                    OpenAiErrors.send(response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_" + e.field(),
-                            "the " + (e.field().equals("sessionId") ? settings.sessionHeader() + " header" : e.field())
-                                    + " cannot be recorded: " + e.getMessage());
-                    return;
+                } else {
+                    // STARTED waits for the answer's model; the session id is checked before anything is forwarded.
+                    Event.requireValidId("sessionId", session);
                 }
+            } catch (InvalidEventException e) {
+                OpenAiErrors.send(response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_" + e.field(),
+                        "the " + (e.field().equals("sessionId") ? settings.sessionHeader() + " header" : e.field())
+                                + " cannot be recorded: " + e.getMessage());
+                return;
             }
             forwardChat(request, response, chat, call);
         } finally {
@@ -207,6 +211,9 @@ public final class OpenAiProxy implements HttpService {
         }
         if (status / 100 != 2) {
             call.started(document.model()).fail(Failure.ofStatus(status, document.errorCode(), document.errorMessage())
+                    .forEvent());
+        } else if (stream && chunks.error != null) {
+            call.started(chunks.model).fail(Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())
                     .forEvent());
         } else if (stream) {
             call.started(chunks.model).complete(chunks.usage());
@@ -263,6 +270,8 @@ public final class OpenAiProxy implements HttpService {
         private @Nullable OutputStream out;
         private @Nullable String model;
         private @Nullable OpenAiScanner usage;
+        /** The first chunk that carried an error object: a stream that answered 200, then failed. */
+        private @Nullable OpenAiScanner error;
         private boolean toolCalls;
 
         StreamReading(Metered call, boolean holdUsage) {
@@ -291,6 +300,9 @@ public final class OpenAiProxy implements HttpService {
                 call.started(model).firstToken();
             }
             toolCalls |= chunk.hasToolCalls();
+            if (error == null && (chunk.errorCode() != null || chunk.errorMessage() != null)) {
+                error = chunk;
+            }
             if (chunk.hasUsage()) {
                 usage = chunk;
                 if (holdUsage && chunk.hasNoChoices()) {

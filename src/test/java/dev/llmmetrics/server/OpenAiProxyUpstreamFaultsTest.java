@@ -1,0 +1,164 @@
+package dev.llmmetrics.server;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The proxy against an upstream that misbehaves at the byte level, played by a raw socket that answers each
+ * call with the next scripted bytes: an error object inside a 200 stream, a connection closed without an
+ * answer; and a call refused before it is forwarded.
+ */
+class OpenAiProxyUpstreamFaultsTest {
+
+    private interface Answer {
+        void write(OutputStream out) throws IOException;
+    }
+
+    private static final ConcurrentLinkedQueue<Answer> ANSWERS = new ConcurrentLinkedQueue<>();
+    private static final AtomicInteger CALLS = new AtomicInteger();
+    private static final String CHUNK = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-up\","
+            + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}";
+    private static ServerSocket upstream;
+    private static TestServer server;
+
+    @BeforeAll
+    static void start() throws IOException {
+        upstream = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().start(() -> {
+            while (!upstream.isClosed()) {
+                try {
+                    Socket s = upstream.accept();
+                    Thread.ofVirtual().start(() -> answer(s));
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        server = TestServer.start(Map.of("proxy.upstream.url", "http://127.0.0.1:" + upstream.getLocalPort() + "/v1",
+                "proxy.read.timeout", "PT3S"));
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        server.close();
+        upstream.close();
+    }
+
+    /** Reads one request (headers, then a body of its Content-Length) and writes the next scripted answer. */
+    private static void answer(Socket s) {
+        try (s) {
+            InputStream in = s.getInputStream();
+            ByteArrayOutputStream head = new ByteArrayOutputStream();
+            int b;
+            while ((b = in.read()) != -1) {
+                head.write(b);
+                if (head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+                    break;
+                }
+            }
+            String h = head.toString(StandardCharsets.ISO_8859_1).toLowerCase();
+            int at = h.indexOf("content-length:");
+            if (at >= 0) {
+                in.readNBytes(Integer.parseInt(h.substring(at + 15, h.indexOf("\r\n", at)).strip()));
+            }
+            CALLS.incrementAndGet();
+            Answer next = ANSWERS.poll();
+            if (next != null) {
+                next.write(s.getOutputStream());
+            }
+            s.getOutputStream().flush();
+        } catch (IOException e) {
+            // the proxy went away: nothing to answer
+        }
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    private static String chunk(String data) {
+        return Integer.toHexString(ascii(data).length) + "\r\n" + data + "\r\n";
+    }
+
+    private static String chat(String model, String extra) {
+        return "{" + (model == null ? "" : "\"model\":\"" + model + "\",")
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]" + extra + "}";
+    }
+
+    private static JsonNode session(String id, int requests) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            HttpResponse<String> r = server.get("/events/metrics/session/" + id);
+            return r.statusCode() == 200 && TestServer.json(r).get("total_requests").asLong() == requests;
+        });
+        return TestServer.json(server.get("/events/metrics/session/" + id));
+    }
+
+    /** Every byte the proxy sends back to a raw client until it closes. */
+    private static String rawCall(String session, String body) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5_000);
+            socket.setSoTimeout(10_000);
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            socket.getOutputStream().write(ascii("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Connection: close\r\nContent-Type: application/json\r\nx-session-id: " + session
+                    + "\r\nContent-Length: " + bytes.length + "\r\n\r\n"));
+            socket.getOutputStream().write(bytes);
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    @Test
+    void aRequestWithoutAModelFromASessionTheEventsRefuseGets400AndIsNotForwarded() {
+        int before = CALLS.get();
+        HttpResponse<String> r = server.post("/v1/chat/completions", chat(null, ""), "x-session-id", "s".repeat(300));
+        assertEquals(400, r.statusCode(), r.body());
+        assertTrue(r.body().contains("invalid_sessionId"), r.body());
+        assertEquals(before, CALLS.get(), "not forwarded");
+    }
+
+    @Test
+    void anErrorObjectInsideA200StreamIsPassedOnAndRecordedAsAFailure() throws IOException {
+        String error = "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"code\":\"overloaded\"}}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunk("data: " + CHUNK + "\n\n")
+                + chunk("data: " + error + "\n\n") + chunk("data: [DONE]\n\n") + "0\r\n\r\n")));
+        String got = rawCall("stream-error", chat("m-req", ",\"stream\":true"));
+        assertTrue(got.contains(error), got);
+        JsonNode s = session("stream-error", 1);
+        assertEquals(1, s.get("failed_requests").asLong(), s.toString());
+        JsonNode record = s.get("requests").get(0);
+        assertEquals("server_error", record.get("error_type").asText(), record.toString());
+        assertTrue(record.get("error").asText().contains("overloaded"), record.toString());
+    }
+
+    @Test
+    void anUpstreamThatClosesWithoutAnsweringGets502WithAPlainReasonAndAFailureRecorded() {
+        ANSWERS.add(out -> { }); // reads the request, then closes
+        HttpResponse<String> r = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "closed");
+        assertEquals(502, r.statusCode(), r.body());
+        assertFalse(r.body().contains("Exception"), "no library's class name: " + r.body());
+        JsonNode record = session("closed", 1).get("requests").get(0);
+        assertFalse(record.get("error").asText().contains("Exception"), record.toString());
+    }
+}
