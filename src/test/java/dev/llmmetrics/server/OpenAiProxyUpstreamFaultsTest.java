@@ -153,6 +153,20 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     @Test
+    void aStreamSentAsPlainTextIsReadAsAStreamItsUsageTakenAndHeldFromTheClientThatDidNotAskForIt()
+            throws IOException {
+        String usage = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-up\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunk("data: " + CHUNK + "\n\n")
+                + chunk("data: " + usage + "\n\n") + chunk("data: [DONE]\n\n") + "0\r\n\r\n")));
+        String got = rawCall("plain-text-stream", chat("m-req", ",\"stream\":true"));
+        assertTrue(got.contains(CHUNK) && got.contains("[DONE]"), got);
+        assertFalse(got.contains("total_tokens"), "the usage chunk the proxy asked for is held: " + got);
+        assertEquals(8, session("plain-text-stream", 1).get("total_tokens").asLong());
+    }
+
+    @Test
     void anUpstreamThatClosesWithoutAnsweringGets502WithAPlainReasonAndAFailureRecorded() {
         ANSWERS.add(out -> { }); // reads the request, then closes
         HttpResponse<String> r = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "closed");

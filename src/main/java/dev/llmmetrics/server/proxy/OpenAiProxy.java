@@ -58,7 +58,6 @@ public final class OpenAiProxy implements HttpService {
 
     private static final String PREFIX = "/v1";
     private static final int PIECE_BYTES = 8192;
-    private static final String EVENT_STREAM = "text/event-stream";
     /** Request headers that belong to this hop, or that the proxy sets itself. */
     private static final Set<String> NOT_FORWARDED = Set.of("connection", "keep-alive", "proxy-connection",
             "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect",
@@ -182,8 +181,10 @@ public final class OpenAiProxy implements HttpService {
             return;
         }
         int status = answer.status().code();
-        boolean stream = status / 100 == 2 && chat.stream() && answer.headers().contentType()
-                .map(type -> type.mediaType().text().equalsIgnoreCase(EVENT_STREAM)).orElse(false);
+        // A successful answer to a streamed request is read as a stream unless it says it is JSON (an upstream
+        // that does not stream): some send their events as text/plain or with no type at all.
+        boolean stream = status / 100 == 2 && chat.stream() && !answer.headers().contentType()
+                .map(type -> type.mediaType().subtype().toLowerCase(Locale.ROOT).endsWith("json")).orElse(false);
         boolean holdUsage = stream && !chat.usageAsked();
         OpenAiScanner document = new OpenAiScanner();
         StreamReading chunks = new StreamReading(call, holdUsage);
