@@ -57,14 +57,6 @@ class OpenAiProxyBoundsTest {
         return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]" + extra + "}";
     }
 
-    private static JsonNode session(String id, int requests) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            HttpResponse<String> r = server.get("/events/metrics/session/" + id);
-            return r.statusCode() == 200 && TestServer.json(r).get("total_requests").asLong() == requests;
-        });
-        return TestServer.json(server.get("/events/metrics/session/" + id));
-    }
-
     @Test
     void aBodyOverTheLimitGets413AndIsNotForwarded() {
         int before = upstream.at("/v1/chat/completions").size();
@@ -140,7 +132,7 @@ class OpenAiProxyBoundsTest {
             }
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> upstream.cancelled.get() == cancelledBefore + MAX_CONCURRENT);
-        JsonNode s = session("bounds-streams", MAX_CONCURRENT);
+        JsonNode s = server.awaitSession("bounds-streams", MAX_CONCURRENT);
         assertEquals(MAX_CONCURRENT, s.get("failed_requests").asLong());
         for (JsonNode record : s.get("requests")) {
             assertEquals("cancelled", record.get("error_type").asText(), record.toString());
@@ -168,7 +160,7 @@ class OpenAiProxyBoundsTest {
             assertTrue(answer.startsWith("HTTP/1.1 200") && answer.contains("\"first\""), answer);
             assertFalse(answer.endsWith("0\r\n\r\n"), "the stream is cut, not ended: " + answer);
         }
-        JsonNode s = session("bounds-read", 2);
+        JsonNode s = server.awaitSession("bounds-read", 2);
         for (JsonNode record : s.get("requests")) {
             assertEquals("timeout", record.get("error_type").asText(), record.toString());
         }

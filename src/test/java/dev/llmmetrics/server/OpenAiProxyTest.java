@@ -1,6 +1,5 @@
 package dev.llmmetrics.server;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -67,14 +66,6 @@ class OpenAiProxyTest {
                 + "{\"role\":\"user\",\"content\":\"Hi\"}]" + extra + "}";
     }
 
-    private static JsonNode session(String id, int requests) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            HttpResponse<String> r = server.get("/events/metrics/session/" + id);
-            return r.statusCode() == 200 && TestServer.json(r).get("total_requests").asLong() == requests;
-        });
-        return TestServer.json(server.get("/events/metrics/session/" + id));
-    }
-
     @Test
     void aPlainCompletionReachesTheClientByteForByteAndIsRecordedWithItsUsage() {
         String request = chat("fake-plain", ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]");
@@ -90,7 +81,7 @@ class OpenAiProxyTest {
         assertArrayEquals(request.getBytes(StandardCharsets.UTF_8), forwarded.body(), "a request is forwarded as sent");
         assertEquals("Bearer sk-client-key", forwarded.headers().getFirst("Authorization"));
 
-        JsonNode s = session("proxy-plain", 1);
+        JsonNode s = server.awaitSession("proxy-plain", 1);
         assertEquals(1, s.get("successful_requests").asLong());
         assertEquals(120, s.get("total_prompt_tokens").asLong());
         assertEquals(45, s.get("total_completion_tokens").asLong());
@@ -115,7 +106,7 @@ class OpenAiProxyTest {
         HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(), chat("fake-tools", ""),
                 "x-session-id", "proxy-tools");
         assertEquals(FakeOpenAi.TOOLS, new String(proxied.body(), StandardCharsets.UTF_8));
-        JsonNode s = session("proxy-tools", 1);
+        JsonNode s = server.awaitSession("proxy-tools", 1);
         assertEquals(1, s.get("requests_with_tools").asLong());
         assertTrue(s.get("requests").get(0).get("has_tool_calls").asBoolean());
         assertEquals(110, s.get("total_tokens").asLong());
@@ -133,7 +124,7 @@ class OpenAiProxyTest {
         JsonNode forwarded = upstream.last("/v1/chat/completions").json();
         assertTrue(forwarded.get("stream_options").get("include_usage").asBoolean(), "the proxy asked for the usage");
 
-        JsonNode s = session("proxy-stream", 1);
+        JsonNode s = server.awaitSession("proxy-stream", 1);
         assertEquals(50, s.get("total_prompt_tokens").asLong());
         assertEquals(7, s.get("total_completion_tokens").asLong());
         assertEquals(10, s.get("total_cached_tokens").asLong());
@@ -151,14 +142,14 @@ class OpenAiProxyTest {
         assertArrayEquals(direct.body(), proxied.body());
         assertEquals(FakeOpenAi.stream("fake-stream", true), new String(proxied.body(), StandardCharsets.UTF_8));
         assertArrayEquals(request.getBytes(StandardCharsets.UTF_8), upstream.last("/v1/chat/completions").body());
-        assertEquals(57, session("proxy-stream-usage", 1).get("total_tokens").asLong());
+        assertEquals(57, server.awaitSession("proxy-stream-usage", 1).get("total_tokens").asLong());
     }
 
     @Test
     void theTimeToFirstTokenIsTakenAtTheFirstContentChunk() {
         post(server.uri("/v1/chat/completions").toString(), chat("fake-slow", ",\"stream\":true"),
                 "x-session-id", "proxy-slow");
-        JsonNode record = session("proxy-slow", 1).get("requests").get(0);
+        JsonNode record = server.awaitSession("proxy-slow", 1).get("requests").get(0);
         long ttft = record.get("time_to_first_token_ms").asLong();
         assertTrue(ttft >= FakeOpenAi.SLOW_FIRST_TOKEN.toMillis(), "first token at " + ttft + " ms");
         assertTrue(ttft < FakeOpenAi.SLOW_FIRST_TOKEN.toMillis() + 1000, "first token at " + ttft + " ms");
@@ -179,7 +170,7 @@ class OpenAiProxyTest {
                 "x-session-id", "proxy-errors");
         assertEquals(400, unknown.statusCode());
 
-        JsonNode s = session("proxy-errors", 3);
+        JsonNode s = server.awaitSession("proxy-errors", 3);
         assertEquals(3, s.get("failed_requests").asLong());
         JsonNode limitedRecord = s.get("requests").get(0);
         assertEquals("rate_limit", limitedRecord.get("error_type").asText());
@@ -199,7 +190,7 @@ class OpenAiProxyTest {
         long before = server.get("/events/metrics/session/default").statusCode() == 200
                 ? TestServer.json(server.get("/events/metrics/session/default")).get("total_requests").asLong() : 0;
         post(server.uri("/v1/chat/completions").toString(), "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
-        JsonNode s = session("default", (int) before + 1);
+        JsonNode s = server.awaitSession("default", (int) before + 1);
         JsonNode last = s.get("requests").get(s.get("requests").size() - 1);
         assertEquals("fake-plain-2026-01-01", last.get("model").asText());
     }

@@ -1,6 +1,5 @@
 package dev.llmmetrics.server;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,7 +15,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -106,14 +104,6 @@ class OpenAiProxyUpstreamFaultsTest {
                 + "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]" + extra + "}";
     }
 
-    private static JsonNode session(String id, int requests) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            HttpResponse<String> r = server.get("/events/metrics/session/" + id);
-            return r.statusCode() == 200 && TestServer.json(r).get("total_requests").asLong() == requests;
-        });
-        return TestServer.json(server.get("/events/metrics/session/" + id));
-    }
-
     /** Every byte the proxy sends back to a raw client until it closes. */
     private static String rawCall(String session, String body) throws IOException {
         try (Socket socket = new Socket()) {
@@ -145,7 +135,7 @@ class OpenAiProxyUpstreamFaultsTest {
                 + chunk("data: " + error + "\n\n") + chunk("data: [DONE]\n\n") + "0\r\n\r\n")));
         String got = rawCall("stream-error", chat("m-req", ",\"stream\":true"));
         assertTrue(got.contains(error), got);
-        JsonNode s = session("stream-error", 1);
+        JsonNode s = server.awaitSession("stream-error", 1);
         assertEquals(1, s.get("failed_requests").asLong(), s.toString());
         JsonNode record = s.get("requests").get(0);
         assertEquals("server_error", record.get("error_type").asText(), record.toString());
@@ -163,7 +153,7 @@ class OpenAiProxyUpstreamFaultsTest {
         String got = rawCall("plain-text-stream", chat("m-req", ",\"stream\":true"));
         assertTrue(got.contains(CHUNK) && got.contains("[DONE]"), got);
         assertFalse(got.contains("total_tokens"), "the usage chunk the proxy asked for is held: " + got);
-        assertEquals(8, session("plain-text-stream", 1).get("total_tokens").asLong());
+        assertEquals(8, server.awaitSession("plain-text-stream", 1).get("total_tokens").asLong());
     }
 
     @Test
@@ -172,7 +162,7 @@ class OpenAiProxyUpstreamFaultsTest {
         HttpResponse<String> r = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "closed");
         assertEquals(502, r.statusCode(), r.body());
         assertFalse(r.body().contains("Exception"), "no library's class name: " + r.body());
-        JsonNode record = session("closed", 1).get("requests").get(0);
+        JsonNode record = server.awaitSession("closed", 1).get("requests").get(0);
         assertFalse(record.get("error").asText().contains("Exception"), record.toString());
     }
 }

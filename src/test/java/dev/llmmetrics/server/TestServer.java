@@ -1,5 +1,7 @@
 package dev.llmmetrics.server;
 
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.helidon.config.Config;
@@ -90,6 +92,15 @@ final class TestServer implements AutoCloseable {
         if (response.statusCode() != 202) {
             throw new AssertionError("events not accepted: " + response.statusCode() + " " + response.body());
         }
+    }
+
+    /** The session's JSON once it shows {@code requests} requests, waiting up to 10 s for them to be recorded. */
+    JsonNode awaitSession(String id, int requests) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            HttpResponse<String> r = get("/events/metrics/session/" + id);
+            return r.statusCode() == 200 && json(r).get("total_requests").asLong() == requests;
+        });
+        return json(get("/events/metrics/session/" + id));
     }
 
     static JsonNode json(HttpResponse<String> response) {
