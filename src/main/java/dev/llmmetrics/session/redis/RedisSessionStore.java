@@ -39,6 +39,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
+import org.jspecify.annotations.Nullable;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
@@ -618,13 +619,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /** The script's arguments for a batch, with each event's model label and cost kept for this process's figures. */
     static final class Batch {
         /** The script's arguments per event; record.lua reads them in this order. */
-        static final int FIELDS = 18;
+        static final int FIELDS = 6;
         /** The script's arguments before the events'. */
         static final int HEADER = 9;
         final SessionStoreFactory.Parameters bounds;
         final String[] args;
-        final String[] labels;
+        /** Each completed or failed event's model label; {@code null} for the other kinds. */
+        final @Nullable String[] labels;
         final long[] costs;
+        /** Writes each event's figures; one per batch. */
+        private final StringBuilder figures = new StringBuilder(96);
 
         Batch(List<? extends Event> events, SessionStoreFactory.Parameters bounds) {
             this.bounds = bounds;
@@ -646,75 +650,75 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             }
         }
 
+        /**
+         * Writes one event's arguments: session id, event id, kind, name, figures (a JSON array the script
+         * decodes in one call) and encoded record.
+         */
         private void put(int i, Event event, int at) {
             String sessionId = event.sessionId();
             String eventId = event.eventId();
-            args[at] = sessionId == null ? "" : sessionId;
-            args[at + 1] = eventId == null ? "" : eventId;
-            String kind = "G";
-            String label = "";
-            long duration = 0;
-            long prompt = 0;
-            long completion = 0;
-            long total = 0;
-            long cached = 0;
-            long reasoning = 0;
-            boolean tools = false;
-            long cost = -1;
-            boolean usage = false;
+            String kind;
+            String name = "";
+            String numbers = "";
             String record = "";
-            String scoreName = "";
-            String scoreValue = "0";
+            long cost = -1;
             switch (event) {
                 case LlmRequestCompleted c -> {
                     Model model = bounds.catalog().model(c.model());
                     kind = "C";
-                    label = model.label();
+                    name = labels[i] = model.label();
                     cost = model.costPicoUsd(c);
-                    duration = c.durationMs();
-                    usage = c.hasUsage();
-                    if (usage) {
-                        prompt = c.promptTokens();
-                        completion = c.completionTokens();
-                        total = c.totalTokens();
-                        cached = c.cachedTokens();
-                        reasoning = c.reasoningTokens();
-                    }
-                    tools = c.hasToolCalls();
+                    numbers = completedFigures(c, cost);
                     record = RecordCodec.completed(c, cost);
                 }
                 case LlmRequestFailed f -> {
                     kind = "F";
-                    label = bounds.catalog().model(f.model()).label();
+                    name = labels[i] = bounds.catalog().model(f.model()).label();
                     record = RecordCodec.failed(f);
                 }
                 case LlmRequestStarted s -> kind = "S";
                 case LlmRequestScored s -> {
                     kind = "R";
-                    scoreName = s.name();
-                    scoreValue = Double.toString(s.value());
+                    name = s.name();
+                    figures.setLength(0);
+                    numbers = figures.append('[').append(s.value()).append(']').toString();
                     record = s.correlationId() == null ? "" : RecordCodec.score(s);
                 }
                 case GenericEvent g -> kind = "G";
             }
-            labels[i] = label;
             costs[i] = cost;
+            args[at] = sessionId == null ? "" : sessionId;
+            args[at + 1] = eventId == null ? "" : eventId;
             args[at + 2] = kind;
-            args[at + 3] = label;
-            args[at + 4] = Long.toString(duration);
-            args[at + 5] = Long.toString(prompt);
-            args[at + 6] = Long.toString(completion);
-            args[at + 7] = Long.toString(total);
-            args[at + 8] = Long.toString(cached);
-            args[at + 9] = Long.toString(reasoning);
-            args[at + 10] = tools ? "1" : "0";
-            args[at + 11] = cost >= 0 ? "1" : "0";
-            args[at + 12] = Long.toString(cost >= 0 ? cost / PICO : 0);
-            args[at + 13] = Long.toString(cost >= 0 ? cost % PICO : 0);
-            args[at + 14] = usage || !kind.equals("C") ? "1" : "0";
-            args[at + 15] = record;
-            args[at + 16] = scoreName;
-            args[at + 17] = scoreValue;
+            args[at + 3] = name;
+            args[at + 4] = numbers;
+            args[at + 5] = record;
+        }
+
+        /**
+         * A completed request's figures in record.lua's order: duration, prompt, completion, total, cached and
+         * reasoning tokens (0 without usage), tool calls, costed, cost in whole dollars and the rest in
+         * picodollars, usage reported.
+         */
+        private String completedFigures(LlmRequestCompleted c, long cost) {
+            boolean usage = c.hasUsage();
+            StringBuilder b = figures;
+            b.setLength(0);
+            b.append('[').append(c.durationMs());
+            if (usage) {
+                b.append(',').append(c.promptTokens()).append(',').append(c.completionTokens())
+                        .append(',').append(c.totalTokens()).append(',').append(c.cachedTokens())
+                        .append(',').append(c.reasoningTokens());
+            } else {
+                b.append(",0,0,0,0,0");
+            }
+            b.append(c.hasToolCalls() ? ",1" : ",0");
+            if (cost >= 0) {
+                b.append(",1,").append(cost / PICO).append(',').append(cost % PICO);
+            } else {
+                b.append(",0,0,0");
+            }
+            return b.append(usage ? ",1]" : ",0]").toString();
         }
     }
 }

@@ -6,15 +6,16 @@
 -- KEYS[3] the counter that numbers the sessions' lives
 -- ARGV[1..9] now ms, max sessions, max records per session, max models per session, max bytes,
 --            dedupe window ms, number of events, key prefix, max score names per session
--- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed,
--- F failed, R scored, G generic), model label, duration, prompt, completion, total, cached, reasoning
--- tokens, tool calls (0/1), costed (0/1), cost in whole dollars, the rest in picodollars, usage reported
--- (0/1), encoded record (C, F) or encoded score of a request (R; '' when it grades none), score name,
--- score value. RedisSessionStore.Batch writes them.
+-- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed, F failed,
+-- R scored, G generic), name (the model label of C and F, the score name of R), figures as a JSON array
+-- (C: duration, prompt, completion, total, cached and reasoning tokens, tool calls 0/1, costed 0/1, cost in
+-- whole dollars, the rest in picodollars, usage reported 0/1; R: the score's value; else empty), and the
+-- encoded record (C, F) or the encoded score of a request (R; '' when it grades none).
+-- RedisSessionStore.Batch writes them.
 --
 -- Returns {applied event numbers, folded event numbers, capacity evictions, memory evictions, sessions, the
 -- lives of the applied events' sessions}.
-local FIELDS = 18
+local FIELDS = 6
 local HEADER = 9
 local now = tonumber(ARGV[1])
 local maxSessions = tonumber(ARGV[2])
@@ -30,6 +31,9 @@ local PICO = 1000000000000
 -- What a session takes beside its figures and records: its keys, their headers, its index entry.
 local SESSION_OVERHEAD = 240
 local RECORD_OVERHEAD = 16
+-- The bytes of ':' and 'p' (a pair's field starts 'p:', a score name's 's:').
+local COLON = 58
+local P = 112
 
 -- A session's key, as RedisSessionStore.key writes it: a backslash before each backslash and closing brace.
 local function sessionKey(id) return prefix .. '{' .. (string.gsub(id, '[\\}]', '\\%0')) .. '}' end
@@ -54,46 +58,76 @@ for i = 1, n do
   if new then applied[#applied + 1] = i end
 end
 
--- 2. The sessions the new events touch, in order of first appearance, with their stored state.
+-- 2. The sessions the new events touch, in order of first appearance, with their stored state. A pair's or
+-- a score name's figures stay text until an event of the batch touches them.
 local order = {}
 local sessions = {}
 for _, i in ipairs(applied) do
   local base = HEADER + (i - 1) * FIELDS
-  local kind = ARGV[base + 3]
   local id = ARGV[base + 1]
-  if kind ~= 'G' and sessions[id] == nil then
-    local key = sessionKey(id)
-    local flat = redis.call('HGETALL', key)
-    local s = {key = key, pairs = {}, pairBytes = {}, labels = 0, scores = {}, scoreBytes = {}, names = 0,
-               changed = {}, records = {}, scored = {}, events = {}}
-    for j = 1, #flat, 2 do
-      local field, value = flat[j], flat[j + 1]
-      local kind = string.sub(field, 1, 2)
-      if kind == 'p:' or kind == 's:' then
-        local figures = {}
-        for number in string.gmatch(value, '[^,]+') do figures[#figures + 1] = tonumber(number) end
-        local name = string.sub(field, 3)
-        if kind == 'p:' then
-          s.pairs[name] = figures
-          s.pairBytes[name] = string.len(field) + string.len(value) + RECORD_OVERHEAD
-          s.labels = s.labels + 1
-        else
-          s.scores[name] = figures
-          s.scoreBytes[name] = string.len(field) + string.len(value) + RECORD_OVERHEAD
-          s.names = s.names + 1
-        end
-      else
-        s[field] = tonumber(value)
-      end
-    end
-    s.fresh = s.life == nil
-    sessions[id] = s
-    order[#order + 1] = id
-  end
-  if kind ~= 'G' then
+  if ARGV[base + 3] ~= 'G' then
     local s = sessions[id]
+    if s == nil then
+      local key = sessionKey(id)
+      local flat = redis.call('HGETALL', key)
+      s = {key = key, text = {}, parsed = {}, labels = 0, names = 0, events = {}}
+      local text = s.text
+      for j = 1, #flat, 2 do
+        local field = flat[j]
+        if string.byte(field, 2) == COLON then
+          text[field] = flat[j + 1]
+          if string.byte(field, 1) == P then s.labels = s.labels + 1 else s.names = s.names + 1 end
+        else
+          s[field] = tonumber(flat[j + 1])
+        end
+      end
+      s.fresh = s.life == nil
+      sessions[id] = s
+      order[#order + 1] = id
+    end
     s.events[#s.events + 1] = i
   end
+end
+
+-- The figures of a session's hash field ('p:<label>' or 's:<name>'), parsed on first use; nil when it has
+-- none. Their stored size leaves the session's bytes: the figures are written back with their new size.
+local function figures(s, field)
+  local f = s.parsed[field]
+  if f == nil then
+    local value = s.text[field]
+    if value == nil then return nil end
+    f = cjson.decode('[' .. value .. ']')
+    s.parsed[field] = f
+    s.b = s.b - string.len(field) - string.len(value) - RECORD_OVERHEAD
+  end
+  return f
+end
+
+-- The records or the scores of requests: the newest maxRecords of each are kept, the dropped ones stop
+-- counting. countField is the hash field that holds the list's length.
+local function keep(s, suffix, countField, added)
+  local held = s[countField] or 0
+  local kept = added
+  local skip = #kept - maxRecords
+  if skip > 0 then
+    kept = {}
+    for j = skip + 1, #added do kept[#kept + 1] = added[j] end
+  end
+  local drop = held + #kept - maxRecords
+  if drop > 0 then
+    for _, old in ipairs(redis.call('LRANGE', s.key .. suffix, 0, drop - 1)) do
+      s.b = s.b - string.len(old) - RECORD_OVERHEAD
+    end
+    redis.call('LTRIM', s.key .. suffix, drop, -1)
+    held = held - drop
+  end
+  for start = 1, #kept, 1000 do
+    redis.call('RPUSH', s.key .. suffix, unpack(kept, start, math.min(start + 999, #kept)))
+  end
+  for _, element in ipairs(kept) do
+    s.b = s.b + string.len(element) + RECORD_OVERHEAD
+  end
+  s[countField] = held + #kept
 end
 
 -- 3. The writes.
@@ -104,6 +138,9 @@ local folded = {}
 local bytesDelta = 0
 for _, id in ipairs(order) do
   local s = sessions[id]
+  local hash = {}
+  -- The hash's counts as stored (nil in a new session's): only those that change are written.
+  local req, n, sc = s.req, s.n, s.sc
   if s.fresh then
     s.life = redis.call('INCR', KEYS[3])
     s.req = 0
@@ -111,52 +148,53 @@ for _, id in ipairs(order) do
     s.sn = 0
     s.sc = 0
     s.b = SESSION_OVERHEAD + 3 * string.len(s.key)
-    s.changed.life = true
+    hash[1] = 'life'
+    hash[2] = s.life
     bytesDelta = bytesDelta + s.b
   end
+  s.sn = s.sn or 0
+  s.sc = s.sc or 0
   local before = s.b
+  local records = {}
+  local scored = {}
   for _, i in ipairs(s.events) do
     local base = HEADER + (i - 1) * FIELDS
     local kind = ARGV[base + 3]
     if kind == 'C' or kind == 'F' then
       local label = ARGV[base + 4]
-      local p = s.pairs[label]
+      local field = 'p:' .. label
+      local p = figures(s, field)
       if p == nil and s.labels >= maxModels and label ~= '_other' then
         folded[#folded + 1] = i
-        label = '_other'
-        p = s.pairs[label]
+        field = 'p:_other'
+        p = figures(s, field)
       end
       if p == nil then
         p = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-        s.pairs[label] = p
+        s.parsed[field] = p
         s.labels = s.labels + 1
       end
-      if not s.changed['p:' .. label] then
-        s.changed['p:' .. label] = true
-        s.b = s.b - (s.pairBytes[label] or 0)
-      end
       if kind == 'C' then
-        local duration = tonumber(ARGV[base + 5])
-        local prompt = tonumber(ARGV[base + 6])
-        local completion = tonumber(ARGV[base + 7])
+        local v = cjson.decode(ARGV[base + 5])
+        local duration, prompt, completion = v[1], v[2], v[3]
         -- successes, failures, tool calls, duration, max duration, prompt, max prompt, completion,
         -- max completion, total, cached, reasoning, costed, cost dollars, cost picodollars, without usage
         p[1] = p[1] + 1
-        p[3] = p[3] + tonumber(ARGV[base + 11])
+        p[3] = p[3] + v[7]
         p[4] = p[4] + duration
         if duration > p[5] then p[5] = duration end
         p[6] = p[6] + prompt
         if prompt > p[7] then p[7] = prompt end
         p[8] = p[8] + completion
         if completion > p[9] then p[9] = completion end
-        p[10] = p[10] + tonumber(ARGV[base + 8])
-        p[11] = p[11] + tonumber(ARGV[base + 9])
-        p[12] = p[12] + tonumber(ARGV[base + 10])
-        if ARGV[base + 15] == '0' then p[16] = p[16] + 1 end
-        if ARGV[base + 12] == '1' then
+        p[10] = p[10] + v[4]
+        p[11] = p[11] + v[5]
+        p[12] = p[12] + v[6]
+        if v[11] == 0 then p[16] = p[16] + 1 end
+        if v[8] == 1 then
           p[13] = p[13] + 1
-          p[14] = p[14] + tonumber(ARGV[base + 13])
-          p[15] = p[15] + tonumber(ARGV[base + 14])
+          p[14] = p[14] + v[9]
+          p[15] = p[15] + v[10]
           if p[15] >= PICO then
             p[14] = p[14] + 1
             p[15] = p[15] - PICO
@@ -166,86 +204,62 @@ for _, id in ipairs(order) do
         p[2] = p[2] + 1
       end
       s.req = s.req + 1
-      s.records[#s.records + 1] = ARGV[base + 16]
+      records[#records + 1] = ARGV[base + 6]
     elseif kind == 'R' then
       -- count, sum, min, max of the name; past maxScoreNames names, of _other; ordinals keep their order
-      local name = ARGV[base + 17]
-      local value = tonumber(ARGV[base + 18])
-      local t = s.scores[name]
+      local name = ARGV[base + 4]
+      local value = cjson.decode(ARGV[base + 5])[1]
+      local field = 's:' .. name
+      local t = figures(s, field)
       if t == nil and s.names >= maxScoreNames and name ~= OTHER_SCORE_NAME then
-        name = OTHER_SCORE_NAME
-        t = s.scores[name]
+        field = 's:' .. OTHER_SCORE_NAME
+        t = figures(s, field)
       end
       if t == nil then
         t = {s.names, 0, 0, value, value}
-        s.scores[name] = t
+        s.parsed[field] = t
         s.names = s.names + 1
-      end
-      if not s.changed['s:' .. name] then
-        s.changed['s:' .. name] = true
-        s.b = s.b - (s.scoreBytes[name] or 0)
       end
       t[2] = t[2] + 1
       t[3] = t[3] + value
       if value < t[4] then t[4] = value end
       if value > t[5] then t[5] = value end
-      s.sc = (s.sc or 0) + 1
-      if ARGV[base + 16] ~= '' then s.scored[#s.scored + 1] = ARGV[base + 16] end
+      s.sc = s.sc + 1
+      if ARGV[base + 6] ~= '' then scored[#scored + 1] = ARGV[base + 6] end
     end
   end
-  s.last = now
+  keep(s, ':r', 'n', records)
+  keep(s, ':s', 'sn', scored)
 
-  -- The records and the scores of requests: the newest maxRecords of each are kept, the dropped ones stop
-  -- counting. countField is the hash field that holds the list's length.
-  local function keep(suffix, countField, added)
-    local held = s[countField] or 0
-    local kept = added
-    local skip = #kept - maxRecords
-    if skip > 0 then
-      kept = {}
-      for j = skip + 1, #added do kept[#kept + 1] = added[j] end
-    end
-    local drop = held + #kept - maxRecords
-    if drop > 0 then
-      for _, old in ipairs(redis.call('LRANGE', s.key .. suffix, 0, drop - 1)) do
-        s.b = s.b - string.len(old) - RECORD_OVERHEAD
-      end
-      redis.call('LTRIM', s.key .. suffix, drop, -1)
-      held = held - drop
-    end
-    for start = 1, #kept, 1000 do
-      redis.call('RPUSH', s.key .. suffix, unpack(kept, start, math.min(start + 999, #kept)))
-    end
-    for _, element in ipairs(kept) do
-      s.b = s.b + string.len(element) + RECORD_OVERHEAD
-    end
-    s[countField] = held + #kept
+  local h = #hash
+  hash[h + 1] = 'last'
+  hash[h + 2] = ARGV[1]
+  if s.req ~= req then
+    hash[h + 3] = 'req'
+    hash[h + 4] = s.req
   end
-  keep(':r', 'n', s.records)
-  keep(':s', 'sn', s.scored)
-
-  local hash = {'last', s.last, 'req', s.req, 'n', s.n, 'sn', s.sn or 0, 'sc', s.sc or 0}
-  if s.changed.life then
-    hash[#hash + 1] = 'life'
-    hash[#hash + 1] = s.life
+  if s.n ~= n then
+    hash[#hash + 1] = 'n'
+    hash[#hash + 1] = s.n
   end
-  for label, p in pairs(s.pairs) do
-    if s.changed['p:' .. label] then
-      local value = string.format('%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d',
-        p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], p[16])
-      s.b = s.b + string.len(label) + 2 + string.len(value) + RECORD_OVERHEAD
-      hash[#hash + 1] = 'p:' .. label
-      hash[#hash + 1] = value
-    end
+  if s.sc ~= sc then
+    hash[#hash + 1] = 'sn'
+    hash[#hash + 1] = s.sn
+    hash[#hash + 1] = 'sc'
+    hash[#hash + 1] = s.sc
   end
-  for name, t in pairs(s.scores) do
-    if s.changed['s:' .. name] then
+  for field, f in pairs(s.parsed) do
+    local value
+    if string.byte(field, 1) == P then
+      value = string.format('%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d',
+        f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[14], f[15], f[16])
+    else
       -- %.17g gives back the very double: the sums agree with the other stores'
-      local value = string.format('%d,%d,%.17g,%.17g,%.17g', t[1], t[2], t[3], t[4], t[5])
-      s.b = s.b + string.len(name) + 2 + string.len(value) + RECORD_OVERHEAD
-      hash[#hash + 1] = 's:' .. name
-      hash[#hash + 1] = value
+      value = string.format('%d,%d,%.17g,%.17g,%.17g', f[1], f[2], f[3], f[4], f[5])
     end
+    s.b = s.b + string.len(field) + string.len(value) + RECORD_OVERHEAD
+    hash[#hash + 1] = field
+    hash[#hash + 1] = value
   end
   hash[#hash + 1] = 'b'
   hash[#hash + 1] = s.b
