@@ -139,8 +139,9 @@ local bytesDelta = 0
 for _, id in ipairs(order) do
   local s = sessions[id]
   local hash = {}
-  -- The hash's counts as stored (nil in a new session's): only those that change are written.
-  local req, n, sc = s.req, s.n, s.sc
+  -- The hash's counts as stored (nil in a new session's): only those that change are written. The kept
+  -- records and scores of requests (n, sn) change without a new one when a lower maxRecords trims them.
+  local req, n, sn, sc = s.req, s.n, s.sn, s.sc
   if s.fresh then
     s.life = redis.call('INCR', KEYS[3])
     s.req = 0
@@ -242,9 +243,11 @@ for _, id in ipairs(order) do
     hash[#hash + 1] = 'n'
     hash[#hash + 1] = s.n
   end
-  if s.sc ~= sc then
+  if s.sn ~= sn then
     hash[#hash + 1] = 'sn'
     hash[#hash + 1] = s.sn
+  end
+  if s.sc ~= sc then
     hash[#hash + 1] = 'sc'
     hash[#hash + 1] = s.sc
   end

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestScored;
+import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreContractTest;
@@ -87,5 +90,43 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         List<PairFigures> a = store.mostRecentPairs(10, 100).stream().filter(p -> p.sessionId().equals("a")).toList();
         assertEquals(1, a.size());
         assertEquals(1, a.getFirst().successes(), "the series count what the session's JSON shows");
+    }
+
+    @Test
+    void aLowerRecordsBoundTrimsTheScoresOfRequestsAndTheirCountTogether() {
+        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        // Two replicas on one Redis, one keeping 3 records and scores of requests per session, one keeping 1.
+        RedisSessionStore three = boundedTo(3, millis);
+        RedisSessionStore one = boundedTo(1, millis);
+        List<Event> events = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            events.add(LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c" + i).build());
+            events.add(LlmRequestScored.builder("a", "q", i).correlationId("c" + i).build());
+        }
+        three.record(events);
+        assertEquals("3", redis.cli("HGET", "llm:{a}", "sn"));
+
+        millis.addAndGet(1_000);
+        one.record(List.of(LlmRequestStarted.builder("a", "m").build())); // trims both lists to 1
+        assertEquals("1", redis.cli("LLEN", "llm:{a}:s"));
+        assertEquals("1", redis.cli("HGET", "llm:{a}", "sn"), "the count of the scores kept follows the list");
+        assertEquals("1", redis.cli("HGET", "llm:{a}", "n"));
+
+        millis.addAndGet(1_000);
+        three.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c4").build(),
+                LlmRequestScored.builder("a", "q", 4).correlationId("c4").build()));
+        assertEquals("2", redis.cli("LLEN", "llm:{a}:s"), "c3's score is kept beside c4's");
+        assertEquals("2", redis.cli("HGET", "llm:{a}", "sn"));
+        assertEquals(List.of(1, 1), three.session("a").orElseThrow().requests().stream()
+                .map(r -> r.scores().size()).toList(), "c3 and c4 keep their scores");
+    }
+
+    private RedisSessionStore boundedTo(int maxRecords, AtomicLong millis) {
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
+                new SessionStoreFactory.Parameters(10, maxRecords, 16, Long.MAX_VALUE, Duration.ofHours(1),
+                        Duration.ofMinutes(10), 100_000, () -> Instant.ofEpochMilli(millis.get()),
+                        new ModelCatalog(PriceTable.EMPTY, 200)));
+        opened.add(store);
+        return store;
     }
 }
