@@ -15,8 +15,9 @@ import org.jspecify.annotations.Nullable;
  * each request once. Reading it never leaves the process, so the scrape does not wait on the shared store.
  *
  * <p>Bounded like a store: at most {@code maxSessions} sessions (past that the least recently active go), and
- * the owner drops the idle ones and those the shared store no longer holds with {@link #remove}. Each session
- * is guarded by its own monitor.
+ * the owner drops the lives the shared store no longer holds with {@link #forget} (and the sessions it has not
+ * seen for long with {@link #removeIdle}). Each session is guarded by its own
+ * monitor.
  */
 public final class LocalSessionFigures implements SessionFigures {
 
@@ -48,22 +49,28 @@ public final class LocalSessionFigures implements SessionFigures {
     public void add(String sessionId, long life, String label, @Nullable LlmRequestCompleted completed,
                     long cost, boolean folded) {
         long now = clock.millis();
-        Local local = sessions.computeIfAbsent(sessionId, Local::new);
-        synchronized (local) {
-            if (life < local.life) {
-                return;
+        while (true) {
+            Local local = sessions.computeIfAbsent(sessionId, id -> new Local(id, now));
+            synchronized (local) {
+                if (local.removed) {
+                    continue; // forgotten since it was looked up: the next lookup makes a new one
+                }
+                if (life < local.life) {
+                    return;
+                }
+                if (life > local.life) {
+                    local.pairs.clear();
+                    local.life = life;
+                }
+                PairTotals pair = local.pair(label);
+                if (completed != null) {
+                    pair.completed(completed, cost);
+                } else {
+                    pair.failed();
+                }
+                local.lastActiveMs = now;
             }
-            if (life > local.life) {
-                local.pairs.clear();
-                local.life = life;
-            }
-            PairTotals pair = local.pair(label);
-            if (completed != null) {
-                pair.completed(completed, cost);
-            } else {
-                pair.failed();
-            }
-            local.lastActiveMs = now;
+            break;
         }
         if (folded) {
             modelOverflows.increment();
@@ -75,7 +82,22 @@ public final class LocalSessionFigures implements SessionFigures {
 
     /** Forgets one session's figures: the shared store cleared or evicted it. */
     public void remove(String sessionId) {
-        sessions.remove(sessionId);
+        forget(sessionId, Long.MAX_VALUE);
+    }
+
+    /**
+     * Forgets one session's figures when they count a life up to {@code life}: the shared store no longer holds
+     * those lives. Figures of a later life, which a concurrent batch began, stay.
+     */
+    public void forget(String sessionId, long life) {
+        Local local = sessions.get(sessionId);
+        if (local != null) {
+            synchronized (local) {
+                if (local.life <= life) {
+                    drop(local);
+                }
+            }
+        }
     }
 
     /** The sessions this process has figures of. */
@@ -87,11 +109,25 @@ public final class LocalSessionFigures implements SessionFigures {
     public int removeIdle(long cutoffMs) {
         int removed = 0;
         for (Local local : sessions.values()) {
-            if (local.lastActiveMs < cutoffMs && sessions.remove(local.id, local)) {
-                removed++;
+            if (local.lastActiveMs < cutoffMs) {
+                synchronized (local) {
+                    if (local.lastActiveMs < cutoffMs && drop(local)) {
+                        removed++;
+                    }
+                }
             }
         }
         return removed;
+    }
+
+    /** Takes {@code local} out of the table, under its monitor, so that no add counts into it afterwards. */
+    private boolean drop(Local local) {
+        if (local.removed) {
+            return false;
+        }
+        local.removed = true;
+        sessions.remove(local.id, local);
+        return true;
     }
 
     @Override
@@ -127,7 +163,9 @@ public final class LocalSessionFigures implements SessionFigures {
                 if (excess > 0) {
                     for (Local victim : LeastRecentlyActive.pick(sessions.values(), l -> l.lastActiveMs,
                             excess + Math.max(1, maxSessions / 100) - 1)) {
-                        sessions.remove(victim.id, victim);
+                        synchronized (victim) {
+                            drop(victim);
+                        }
                     }
                 }
             } finally {
@@ -142,10 +180,14 @@ public final class LocalSessionFigures implements SessionFigures {
         final List<PairTotals> pairs = new ArrayList<>(1);
         /** The session's life in the shared store that {@link #pairs} count. */
         long life = Long.MIN_VALUE;
+        /** Whether it left the table: an add that still holds it looks the session up again. */
+        boolean removed;
+        /** When this process last counted into it; from its making, so that a new one is not the first to go. */
         volatile long lastActiveMs;
 
-        Local(String id) {
+        Local(String id, long nowMs) {
             this.id = id;
+            this.lastActiveMs = nowMs;
         }
 
         PairTotals pair(String label) {

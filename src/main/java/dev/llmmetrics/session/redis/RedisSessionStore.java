@@ -105,6 +105,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final Script CLEAR = Script.load("clear");
     private static final Script IDLE = Script.load("idle");
     private static final Script READ = Script.load("read");
+    private static final Script LIVES_HELD = Script.load("lives");
+    private static final String[] LIVES_KEY = {LIVES};
 
     private final String endpoint;
     private final RedisClient client;
@@ -272,15 +274,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         } catch (JedisException e) {
             throw new RecordingFailedException(failure("the session could not be cleared", e), e);
         }
-        local.remove(sessionId);
+        local.forget(sessionId, (Long) result.get(2));
         lastCount = ((Long) result.get(1)).intValue();
         return (Long) result.get(0) == 1;
     }
 
     /**
      * Removes the sessions idle for longer than the idle timeout from Redis, a bounded number per script, and
-     * forgets this process's figures of those Redis no longer holds. While Redis is unreachable it only forgets
-     * this process's figures of the sessions it has not seen within the timeout, and returns 0.
+     * forgets this process's figures of the lives Redis no longer holds: a session cleared or evicted (by any
+     * process), or begun again in a later life. While Redis is unreachable it only forgets this process's figures
+     * of the sessions it has not seen within the timeout, and returns 0.
      */
     @Override
     public int evictIdle() {
@@ -310,16 +313,26 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return total;
     }
 
-    /** Forgets this process's figures of the sessions Redis no longer holds (another process cleared or evicted them). */
+    /**
+     * Forgets this process's figures of the lives Redis no longer holds: of the sessions it does not hold (another
+     * process cleared or evicted them), and of the earlier lives of those it holds in a later life.
+     */
     private void forgetWhatRedisDropped() {
         List<String> ids = local.sessionIds();
         for (int from = 0; from < ids.size(); from += 1_000) {
             List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 1_000));
-            List<Double> scores = client.zmscore(INDEX, chunk.toArray(String[]::new));
+            String[] args = new String[chunk.size() + 1];
+            args[0] = PREFIX;
             for (int i = 0; i < chunk.size(); i++) {
-                if (scores.get(i) == null) {
-                    local.remove(chunk.get(i));
-                }
+                args[i + 1] = chunk.get(i);
+            }
+            List<Object> result = run(LIVES_HELD, LIVES_KEY, args);
+            long counter = (Long) result.get(0);
+            List<?> lives = (List<?>) result.get(1);
+            for (int i = 0; i < chunk.size(); i++) {
+                long life = (Long) lives.get(i);
+                // Not held: every life up to the counter is gone. Held: the lives before its own are.
+                local.forget(chunk.get(i), life == 0 ? counter : life - 1);
             }
         }
     }

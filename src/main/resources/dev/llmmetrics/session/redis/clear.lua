@@ -1,5 +1,6 @@
--- Removes one session. KEYS[1] the session index, KEYS[2] the retained bytes; ARGV[1] the session's key,
--- ARGV[2] the session id. Returns {1 when the session was held else 0, sessions held}.
+-- Removes one session. KEYS[1] the session index, KEYS[2] the retained bytes, KEYS[3] the counter of lives;
+-- ARGV[1] the session's key, ARGV[2] the session id. Returns {1 when the session was held else 0, sessions
+-- held, the counter of lives: every life of the session up to it is gone, a later one is made after this}.
 local key = ARGV[1]
 local held = 0
 if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 or redis.call('EXISTS', key) == 1 then
@@ -7,4 +8,4 @@ if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 or redis.call('EXISTS', key) == 1 t
   redis.call('DECRBY', KEYS[2], tonumber(redis.call('HGET', key, 'b') or '0'))
   redis.call('DEL', key, key .. ':r', key .. ':s')
 end
-return {held, redis.call('ZCARD', KEYS[1])}
+return {held, redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0')}

@@ -93,6 +93,32 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aSessionClearedAndBegunAgainThroughAnotherReplicaLeavesThisReplicasFiguresOfItsEarlierLifeAtTheSweep() {
+        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        RedisSessionStore one = boundedTo(10, millis);
+        RedisSessionStore two = boundedTo(10, millis);
+        for (int i = 0; i < 5; i++) {
+            two.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+        }
+        one.clear("a");
+        millis.addAndGet(1_000);
+        for (int i = 0; i < 3; i++) {
+            one.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+        }
+        two.evictIdle();
+        one.evictIdle();
+
+        assertEquals(3, one.session("a").orElseThrow().totalRequests());
+        assertEquals(3, successesOf("a", one) + successesOf("a", two),
+                "the replicas' series sum to the session Redis holds, not to its earlier life as well");
+    }
+
+    private static long successesOf(String session, RedisSessionStore store) {
+        return store.mostRecentPairs(100, 1_000).stream().filter(p -> p.sessionId().equals(session))
+                .mapToLong(PairFigures::successes).sum();
+    }
+
+    @Test
     void aLowerRecordsBoundTrimsTheScoresOfRequestsAndTheirCountTogether() {
         AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
         // Two replicas on one Redis, one keeping 3 records and scores of requests per session, one keeping 1.
