@@ -15,8 +15,8 @@ import org.jspecify.annotations.Nullable;
  * each request once. Reading it never leaves the process, so the scrape does not wait on the shared store.
  *
  * <p>Bounded like a store: at most {@code maxSessions} sessions (past that the least recently active go), and
- * the owner drops the lives the shared store no longer holds with {@link #forget} (and the sessions it has not
- * seen for long with {@link #removeIdle}). Each session is guarded by its own
+ * the owner drops the lives the shared store no longer holds with {@link #forget} (and, while it cannot ask the
+ * store, the sessions it has not seen for long with {@link #removeIdle}). Each session is guarded by its own
  * monitor.
  */
 public final class LocalSessionFigures implements SessionFigures {

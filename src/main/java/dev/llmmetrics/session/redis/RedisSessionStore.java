@@ -282,14 +282,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /**
      * Removes the sessions idle for longer than the idle timeout from Redis, a bounded number per script, and
      * forgets this process's figures of the lives Redis no longer holds: a session cleared or evicted (by any
-     * process), or begun again in a later life. While Redis is unreachable it only forgets this process's figures
-     * of the sessions it has not seen within the timeout, and returns 0.
+     * process), or begun again in a later life. Figures of a session Redis still holds in the same life stay,
+     * however long ago this process last counted into it, so that the sum over the processes stays whole. While
+     * Redis is unreachable it only forgets this process's figures of the sessions it has not seen within the
+     * timeout, and returns 0.
      */
     @Override
     public int evictIdle() {
         long cutoff = bounds.clock().millis() - bounds.idleTimeout().toMillis();
-        local.removeIdle(cutoff);
         if (!ready()) {
+            local.removeIdle(cutoff);
             return 0;
         }
         int total = 0;

@@ -113,6 +113,24 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 "the replicas' series sum to the session Redis holds, not to its earlier life as well");
     }
 
+    @Test
+    void aReplicaKeepsItsFiguresOfASessionStillActiveThroughAnotherPastItsOwnIdleTimeout() {
+        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        RedisSessionStore one = boundedTo(10, millis);
+        RedisSessionStore two = boundedTo(10, millis);
+        two.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+        for (int minute = 0; minute < 70; minute += 10) { // an hour and more of activity through the other replica
+            millis.addAndGet(Duration.ofMinutes(10).toMillis());
+            one.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+            two.evictIdle();
+            one.evictIdle();
+        }
+
+        assertEquals(8, one.session("a").orElseThrow().totalRequests());
+        assertEquals(8, successesOf("a", one) + successesOf("a", two),
+                "the request the first replica counted stays in the sum while Redis holds the session");
+    }
+
     private static long successesOf(String session, RedisSessionStore store) {
         return store.mostRecentPairs(100, 1_000).stream().filter(p -> p.sessionId().equals(session))
                 .mapToLong(PairFigures::successes).sum();
