@@ -99,7 +99,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final int IDLE_EVICTIONS_PER_CALL = 1_000;
     /** Most connections to Redis per store: past it a caller waits, up to the timeout, for one to be free. */
     private static final int MAX_CONNECTIONS = 64;
-    /** How often the store checks the connection while nothing else does. */
+    /** How often the store checks the connection and reads the session count. */
     private static final Duration WATCH_PERIOD = Duration.ofMillis(500);
     static final Script RECORD = Script.load("record");
     private static final Script CLEAR = Script.load("clear");
@@ -115,7 +115,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private final EvictionCounts evicted = new EvictionCounts();
     private final ScheduledExecutorService watcher;
     private volatile boolean reachable;
-    /** The session count as last read, given while Redis cannot be asked. */
+    /** The session count as last read (every {@link #WATCH_PERIOD}, and by each script): what the scrape shows. */
     private volatile int lastCount;
 
     /** Makes stores on the Redis at {@code url}, with the {@linkplain #DEFAULT_TIMEOUT default timeout}. */
@@ -443,18 +443,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     }
 
     /**
-     * How many sessions Redis holds; while Redis cannot be reached, the count as last read, so that a scrape
-     * never waits on it.
+     * How many sessions Redis holds, as last read: by the check every {@code 500 ms} and by each script of this
+     * process. It never asks Redis itself, so that the scrape ({@code llm_sessions_active}) and {@code GET /health}
+     * answer at once while Redis is slow or stopped.
      */
     @Override
     public int sessionCount() {
-        if (ready()) {
-            try {
-                lastCount = (int) Math.min(Integer.MAX_VALUE, client.zcard(INDEX));
-            } catch (JedisException e) {
-                failure("the session count could not be read", e);
-            }
-        }
         return lastCount;
     }
 
@@ -543,11 +537,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return new StoreUnavailableException(failure("the session store could not be read", e), e);
     }
 
-    /** Checks that Redis answers, at start and then while nothing else asks it. */
+    /** Checks that Redis answers, reading the session count, at start and then every {@link #WATCH_PERIOD}. */
     private void watch() {
         boolean was = reachable;
         try {
-            client.ping();
+            lastCount = (int) Math.min(Integer.MAX_VALUE, client.zcard(INDEX));
             reachable = true;
         } catch (JedisException e) {
             reachable = false;

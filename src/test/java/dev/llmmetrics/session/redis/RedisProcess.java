@@ -97,6 +97,30 @@ public final class RedisProcess implements AutoCloseable {
         }
     }
 
+    /** Stops the server ({@code SIGSTOP}) without closing its connections: a Redis that no longer answers. */
+    public void pause() {
+        signal("STOP");
+    }
+
+    /** Lets a {@linkplain #pause paused} server run again ({@code SIGCONT}). */
+    public void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String name) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IllegalStateException("kill -" + name + " of redis-server failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Runs {@code redis-cli} with {@code args} against this server and returns its output. */
     public String cli(String... args) {
         List<String> command = new ArrayList<>(List.of(executable().replace("redis-server", "redis-cli"),

@@ -131,6 +131,25 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 "the request the first replica counted stays in the sum while Redis holds the session");
     }
 
+    @Test
+    void theSessionCountAnswersAtOnceWhileRedisDoesNotAnswer() throws Exception {
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(2)).create(
+                new SessionStoreFactory.Parameters(10, 10, 16, Long.MAX_VALUE, Duration.ofHours(1),
+                        Duration.ofMinutes(10), 100_000, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 200)));
+        opened.add(store);
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+        redis.pause();
+        try {
+            long started = System.nanoTime();
+            int count = store.sessionCount(); // what the scrape's llm_sessions_active and GET /health read
+            long tookMs = (System.nanoTime() - started) / 1_000_000;
+            assertEquals(1, count);
+            assertTrue(tookMs < 500, "the session count waited " + tookMs + " ms on a Redis that does not answer");
+        } finally {
+            redis.resume();
+        }
+    }
+
     private static long successesOf(String session, RedisSessionStore store) {
         return store.mostRecentPairs(100, 1_000).stream().filter(p -> p.sessionId().equals(session))
                 .mapToLong(PairFigures::successes).sum();
