@@ -387,20 +387,27 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return Optional.of(metrics(sessionId, flat, List.of()));
     }
 
-    /** The session's life, request count and score count: a new life, a finished request or a score changes it. */
+    /**
+     * The session's life, request count, score count, records kept and scores of requests kept: a new life, a
+     * finished request or a score changes it, and so does a process with a lower {@code maxRecordsPerSession}
+     * that trims the records or the scores of requests on an event that adds neither (a start).
+     */
     @Override
     public Optional<String> revision(String sessionId) {
         List<String> values;
         try {
-            values = client.hmget(key(sessionId), "life", "req", "sc");
+            values = client.hmget(key(sessionId), "life", "req", "sc", "n", "sn");
         } catch (JedisException e) {
             throw unavailable(e);
         }
         if (values.get(0) == null) {
             return Optional.empty();
         }
-        return Optional.of(values.get(0) + "-" + Objects.requireNonNullElse(values.get(1), "0") + "-"
-                + Objects.requireNonNullElse(values.get(2), "0"));
+        StringBuilder revision = new StringBuilder(values.get(0));
+        for (int i = 1; i < values.size(); i++) {
+            revision.append('-').append(Objects.requireNonNullElse(values.get(i), "0"));
+        }
+        return Optional.of(revision.toString());
     }
 
     /**

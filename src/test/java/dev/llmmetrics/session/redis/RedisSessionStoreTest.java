@@ -150,6 +150,26 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         }
     }
 
+    @Test
+    void aReplicaWithALowerRecordsBoundThatTrimsTheRecordsChangesTheRevision() {
+        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        RedisSessionStore three = boundedTo(3, millis);
+        RedisSessionStore one = boundedTo(1, millis);
+        List<Event> events = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            events.add(LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c" + i).build());
+        }
+        three.record(events);
+        String before = three.revision("a").orElseThrow();
+        assertEquals(3, three.session("a").orElseThrow().requests().size());
+
+        millis.addAndGet(1_000);
+        one.record(List.of(LlmRequestStarted.builder("a", "m").build())); // trims the records to 1
+        assertEquals(1, three.session("a").orElseThrow().requests().size());
+        assertTrue(!before.equals(three.revision("a").orElseThrow()),
+                "the session JSON changed, so must its revision (the ETag and the rendered JSON kept under it)");
+    }
+
     private static long successesOf(String session, RedisSessionStore store) {
         return store.mostRecentPairs(100, 1_000).stream().filter(p -> p.sessionId().equals(session))
                 .mapToLong(PairFigures::successes).sum();
