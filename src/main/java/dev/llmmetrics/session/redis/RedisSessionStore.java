@@ -556,7 +556,38 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         if (was != reachable) {
             LOG.log(reachable ? Level.INFO : Level.WARNING, reachable ? "Redis at {0} answers"
                     : "Redis at {0} does not answer: batches get 503 until it does", endpoint);
+            if (reachable) {
+                checkEvictionPolicy();
+            }
         }
+    }
+
+    /**
+     * Warns when Redis may evict keys under memory pressure: the store needs {@code maxmemory-policy noeviction}.
+     * A {@code volatile-*} policy drops the event ids first (they expire), so a retried batch is applied twice;
+     * an {@code allkeys-*} policy drops parts of sessions and of the index.
+     */
+    private void checkEvictionPolicy() {
+        String policy = evictionPolicy();
+        if (policy != null && !policy.equals("noeviction")) {
+            LOG.log(Level.WARNING, "Redis at {0} has maxmemory-policy {1}: under memory pressure it evicts the keys "
+                    + "of the store (event ids first, so that a retried batch is applied twice, or parts of sessions); "
+                    + "set maxmemory-policy noeviction, so that a full Redis refuses batches (503) instead", endpoint, policy);
+        }
+    }
+
+    /** Redis's {@code maxmemory-policy} as {@code INFO memory} tells it, or {@code null} when it cannot be read. */
+    @Nullable String evictionPolicy() {
+        try {
+            for (String line : client.info("memory").split("\r?\n")) {
+                if (line.startsWith("maxmemory_policy:")) {
+                    return line.substring("maxmemory_policy:".length()).trim();
+                }
+            }
+        } catch (JedisException e) {
+            failure("the maxmemory policy could not be read", e);
+        }
+        return null;
     }
 
     /** Stops watching and closes the connections. */

@@ -170,6 +170,42 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 "the session JSON changed, so must its revision (the ETag and the rendered JSON kept under it)");
     }
 
+    @Test
+    void aRedisThatEvictsKeysUnderMemoryPressureIsWarnedOfAtStart() {
+        List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(RedisSessionStore.class.getName());
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                if (record.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+                    warnings.add(java.text.MessageFormat.format(record.getMessage(), record.getParameters()));
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        logger.addHandler(handler);
+        redis.cli("CONFIG", "SET", "maxmemory-policy", "volatile-lru");
+        try {
+            boundedTo(10, new AtomicLong());
+            assertTrue(warnings.stream().anyMatch(w -> w.contains("maxmemory-policy volatile-lru")),
+                    "a volatile-lru Redis evicts the event ids, so a retried batch is applied twice: " + warnings);
+            warnings.clear();
+            redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
+            boundedTo(10, new AtomicLong());
+            assertEquals(List.of(), warnings);
+        } finally {
+            redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
+            logger.removeHandler(handler);
+        }
+    }
+
     private static long successesOf(String session, RedisSessionStore store) {
         return store.mostRecentPairs(100, 1_000).stream().filter(p -> p.sessionId().equals(session))
                 .mapToLong(PairFigures::successes).sum();
