@@ -143,14 +143,21 @@ for _, id in ipairs(order) do
   -- records and scores of requests (n, sn) change without a new one when a lower maxRecords trims them.
   local req, n, sn, sc = s.req, s.n, s.sn, s.sc
   if s.fresh then
+    -- A life is above every earlier one even when Redis lost the counter (a restart without persistence, a
+    -- failover to a replica that lagged): never below now (ms) * 1000, exact in Lua's doubles until the
+    -- year 2255. The processes compare lives to drop their figures of earlier ones.
     s.life = redis.call('INCR', KEYS[3])
+    if s.life < now * 1000 then
+      s.life = now * 1000
+      redis.call('SET', KEYS[3], string.format('%d', s.life))
+    end
     s.req = 0
     s.n = 0
     s.sn = 0
     s.sc = 0
     s.b = SESSION_OVERHEAD + 3 * string.len(s.key)
     hash[1] = 'life'
-    hash[2] = s.life
+    hash[2] = string.format('%d', s.life)
     bytesDelta = bytesDelta + s.b
   end
   s.sn = s.sn or 0

@@ -206,6 +206,29 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         }
     }
 
+    @Test
+    void afterRedisLostItsDataTheReplicasCountTheSessionsNewLives() {
+        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        RedisSessionStore one = boundedTo(10, millis);
+        RedisSessionStore two = boundedTo(10, millis);
+        for (int i = 0; i < 3; i++) {
+            one.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+            two.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+        }
+        redis.cli("FLUSHALL"); // a restart without persistence, a failover to a replica that lagged: lives start again
+        for (int i = 0; i < 4; i++) {
+            millis.addAndGet(1_000);
+            one.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+            two.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+            one.evictIdle();
+            two.evictIdle();
+        }
+
+        assertEquals(8, one.session("a").orElseThrow().totalRequests());
+        assertEquals(8, successesOf("a", one) + successesOf("a", two),
+                "the replicas count the session Redis holds, not the one it lost");
+    }
+
     private static long successesOf(String session, RedisSessionStore store) {
         return store.mostRecentPairs(100, 1_000).stream().filter(p -> p.sessionId().equals(session))
                 .mapToLong(PairFigures::successes).sum();
