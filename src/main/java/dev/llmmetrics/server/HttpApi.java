@@ -4,6 +4,7 @@ import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.prometheus.SessionSeries;
 import dev.llmmetrics.server.proxy.OpenAiProxy;
 import dev.llmmetrics.server.proxy.ProxySettings;
+import io.helidon.webserver.ErrorHandling;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
@@ -139,6 +140,9 @@ public final class HttpApi {
         idleCheck = idleCheck.compareTo(Duration.ofSeconds(1)) > 0 ? Duration.ofSeconds(1)
                 : idleCheck.compareTo(Duration.ofMillis(100)) < 0 ? Duration.ofMillis(100) : idleCheck;
         server.directHandlers(JsonErrors.directHandlers())
+                // Helidon's messages reach the direct handlers (never the client: JsonErrors writes every
+                // body), so that headers past the size limit can be answered 431 rather than a bare 400.
+                .errorHandling(ErrorHandling.builder().includeEntity(true).build())
                 .maxPayloadSize((long) Math.max(settings.maxBodyBytes(),
                         proxySettings.map(ProxySettings::maxBodyBytes).orElse(0)) + SWALLOW_BYTES)
                 .connectionOptions(socket -> socket.tcpNoDelay(true))

@@ -27,6 +27,12 @@ final class JsonErrors {
 
     private static final Logger LOG = System.getLogger(JsonErrors.class.getName());
 
+    /** RFC 6585 section 5; Helidon has no constant for it. */
+    static final Status HEADER_FIELDS_TOO_LARGE_431 = Status.create(431, "Request Header Fields Too Large");
+
+    /** The message of the exception Helidon's header parser throws past the headers' size limit. */
+    private static final String HEADERS_TOO_LARGE = "Header size exceeded";
+
     private JsonErrors() {
     }
 
@@ -93,7 +99,12 @@ final class JsonErrors {
         } else if (status.code() == Status.REQUEST_URI_TOO_LONG_414.code()) {
             error = "uri_too_long";
             detail = "the request target is longer than the server accepts";
-        } else if (status.code() == 431) {
+        } else if (status.code() == 431 || eventType == DirectHandler.EventType.BAD_REQUEST
+                && HEADERS_TOO_LARGE.equals(message)) {
+            // Helidon refuses headers past its limit (max-headers-size, 16 KiB) as a plain 400, telling it
+            // only by this message, which reaches here because the listener includes messages (it is never
+            // sent: every body here is written from the codes above).
+            status = HEADER_FIELDS_TOO_LARGE_431;
             error = "headers_too_large";
             detail = "the request headers are larger than the server accepts";
         } else if (status.code() == Status.HTTP_VERSION_NOT_SUPPORTED_505.code()) {

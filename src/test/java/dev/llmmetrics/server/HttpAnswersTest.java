@@ -106,6 +106,40 @@ class HttpAnswersTest {
     }
 
     @Test
+    void headersPastTheLimitGet431HeadersTooLargeAndNothingIsApplied() {
+        String before = server.get("/events/metrics/session/s-1").body();
+        String event = EVENT.replace("s-1", "big-headers");
+        List<byte[]> requests = List.of(
+                // One header line past Helidon's 16 KiB, several lines that add up past it, a huge header name.
+                HostileSupport.concat(HostileSupport.request("POST", "/events", "Content-Type: application/json",
+                        "Content-Length: " + event.length(), "X-Big: " + "a".repeat(20_000)), event.getBytes(StandardCharsets.UTF_8)),
+                HostileSupport.concat(HostileSupport.request("POST", "/events", manyHeaders("Content-Type: application/json",
+                        "Content-Length: " + event.length())), event.getBytes(StandardCharsets.UTF_8)),
+                HostileSupport.request("GET", "/health", "X-" + "n".repeat(20_000) + ": 1"));
+        for (byte[] request : requests) {
+            RawResponse answer = HostileSupport.raw(server.running().port(), request, false);
+            assertEquals(431, answer.status(), answer.toString());
+            JsonNode error = HostileSupport.assertJsonError(answer.status(), answer.headers().get("content-type"),
+                    answer.bodyText(), "headers past the limit");
+            assertEquals("headers_too_large", error.path("error").asText(), answer.toString());
+        }
+        // Headers within the limit are served as before.
+        RawResponse fine = HostileSupport.raw(server.running().port(),
+                HostileSupport.request("GET", "/health", "Connection: close", "X-Big: " + "a".repeat(8_000)), false);
+        assertEquals(200, fine.status(), fine.toString());
+        assertEquals(404, server.get("/events/metrics/session/big-headers").statusCode());
+        assertEquals(before, server.get("/events/metrics/session/s-1").body());
+    }
+
+    private static String[] manyHeaders(String... first) {
+        List<String> lines = new ArrayList<>(List.of(first));
+        for (int i = 0; i < 2_000; i++) {
+            lines.add("X-H" + i + ": 1");
+        }
+        return lines.toArray(String[]::new);
+    }
+
+    @Test
     void everyJsonAnswerEndsWithALineFeed() {
         List<HttpResponse<String>> answers = List.of(
                 server.post("/events", EVENT.replace("s-1", "s-2")), server.post("/events", "[]"), server.post("/events", "{"),
