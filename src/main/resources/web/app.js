@@ -357,6 +357,15 @@
   async function refreshDetail() {
     const id = state.openSession;
     let session;
+    if (id === '.' || id === '..') {
+      // Valid session ids, but a browser reads a path segment ".", "..", "%2E" or "%2E%2E" as a step in the
+      // path (the URL standard's dot-segments) and would ask for another route, whose answer is no session.
+      el.detailMessage.textContent = `A browser cannot ask for the session “${id}”: it reads that id in a URL as a step in the path. `
+        + `Its requests are at /events/metrics/session/${id === '.' ? '%2E' : '%2E%2E'} for a client that sends the path as written (curl).`;
+      el.detailMessage.hidden = false;
+      el.requestsCaption.textContent = '';
+      return;
+    }
     try {
       session = await api(`/events/metrics/session/${encodeURIComponent(id)}`);
     } catch (e) {

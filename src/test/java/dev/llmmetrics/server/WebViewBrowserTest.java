@@ -322,6 +322,33 @@ class WebViewBrowserTest {
     }
 
     @Test
+    void aSessionNamedOneOrTwoDotsSaysWhyItsRequestsCannotBeShownInsteadOfAnotherRoutesAnswer() {
+        // "." and ".." are valid session ids, but a browser reads them in a path (even as %2E) as dot-segments
+        // and asks for another route: /events/metrics/session/ (a 404) or /events/metrics/ (a 200 that is no
+        // session). The dialog says so rather than "no longer holds" or another route's figures as the session's.
+        for (String id : List.of(".", "..")) {
+            demo.postEvents(session(id, 2, List.of("the error of session " + id)));
+            openPage(demo);
+            filter(id);
+            onRowButton(id, WebElement::click);
+            WebElement message = driver.findElement(By.id("detail-message"));
+            waiting().until(d -> message.isDisplayed());
+            assertEquals("Session " + id, driver.findElement(By.id("detail-heading")).getText());
+            assertTrue(message.getText().startsWith("A browser cannot ask for the session \u201c" + id + "\u201d"), message.getText());
+            assertTrue(message.getText().contains("/events/metrics/session/" + (id.equals(".") ? "%2E " : "%2E%2E ")),
+                    message.getText());
+            assertEquals(0L, js("return document.querySelectorAll('#requests tbody tr, #detail-figures > *').length"),
+                    "another route's answer was shown as the session");
+            driver.findElement(By.id("detail-close")).click();
+            waiting().until(d -> !dialogOpen());
+            filter("");
+        }
+        // The server itself answers those ids when their dots are percent-encoded.
+        assertEquals(200, demo.get("/events/metrics/session/%2E%2E").statusCode());
+        assertEquals(200, demo.get("/events/metrics/session/%2E").statusCode());
+    }
+
+    @Test
     void sortingByFailuresOrdersTheRowsAndSaysSoToAssistiveTechnology() {
         openPage(demo);
         waiting().until(d -> rowCount() >= 5);
