@@ -14,6 +14,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -55,6 +56,30 @@ class OpenAiProxyBoundsTest {
 
     private static String chat(String model, String extra) {
         return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]" + extra + "}";
+    }
+
+    @Test
+    void aMethodAProxiedPathDoesNotTakeGets405WithAllowAndIsNotForwarded() {
+        Map<String, String> allowed = Map.of("/v1/chat/completions", "POST", "/v1/embeddings", "POST", "/v1/models", "GET");
+        allowed.forEach((path, allow) -> {
+            int before = upstream.at(path).size();
+            for (String method : List.of("GET", "POST", "PUT", "PATCH", "DELETE")) {
+                if (method.equals(allow)) {
+                    continue;
+                }
+                HttpResponse<String> answer = server.send(HttpRequest.newBuilder(server.uri(path))
+                        .method(method, method.equals("GET") || method.equals("DELETE") ? HttpRequest.BodyPublishers.noBody()
+                                : HttpRequest.BodyPublishers.ofString(chat("fake-plain", "")))
+                        .header("Content-Type", "application/json").header("x-session-id", "bounds-method"));
+                assertEquals(405, answer.statusCode(), method + " " + path + ": " + answer.body());
+                assertEquals(allow, answer.headers().firstValue("Allow").orElse(null), method + " " + path);
+                JsonNode error = TestServer.json(answer).get("error");
+                assertEquals("method_not_allowed", error.get("code").asText(), answer.body());
+                assertEquals(method + " is not allowed here; allowed: " + allow, error.get("message").asText());
+            }
+            assertEquals(before, upstream.at(path).size(), path + " was forwarded");
+        });
+        assertEquals(404, server.get("/events/metrics/session/bounds-method").statusCode());
     }
 
     @Test

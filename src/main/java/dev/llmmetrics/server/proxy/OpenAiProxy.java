@@ -15,6 +15,7 @@ import io.helidon.http.Status;
 import io.helidon.webclient.api.HttpClientResponse;
 import io.helidon.webclient.http1.Http1Client;
 import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -97,8 +98,23 @@ public final class OpenAiProxy implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/chat/completions", this::chat)
+                .any("/chat/completions", allowing(Method.POST))
                 .post("/embeddings", this::forward)
-                .get("/models", this::forward);
+                .any("/embeddings", allowing(Method.POST))
+                .get("/models", this::forward)
+                .any("/models", allowing(Method.GET));
+    }
+
+    /**
+     * The answer to a proxied path asked with a method it does not take: 405 with {@code Allow}, as every
+     * route of the server answers, in the OpenAI error shape as the proxy's other errors; not forwarded.
+     */
+    private static Handler allowing(Method method) {
+        return (request, response) -> {
+            response.header(HeaderNames.ALLOW, method.text());
+            OpenAiErrors.send(response, Status.METHOD_NOT_ALLOWED_405, "invalid_request_error", "method_not_allowed",
+                    request.prologue().method().text() + " is not allowed here; allowed: " + method.text());
+        };
     }
 
     /** Closes the upstream connections kept for reuse. */
