@@ -83,6 +83,29 @@ class OpenAiProxyBoundsTest {
     }
 
     @Test
+    void aBrokenChunkedBodyGets400MalformedBodyAtOnceAndIsNotForwarded() throws IOException {
+        for (String path : List.of("/v1/chat/completions", "/v1/embeddings")) {
+            int before = upstream.at(path).size();
+            // Chunk sizes that are no size, then nothing more: the connection stays open, so only the framing
+            // tells the body is broken.
+            for (String chunks : List.of("zz\r\n", "-1\r\n", "ffffffffffffffffffff\r\n")) {
+                long start = System.nanoTime();
+                HostileSupport.RawResponse answer = HostileSupport.raw(server.running().port(), HostileSupport.concat(
+                        HostileSupport.request("POST", path, "Content-Type: application/json", "x-session-id: bounds-chunks",
+                                "Transfer-Encoding: chunked"), chunks.getBytes(StandardCharsets.UTF_8)), false);
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+                assertEquals(400, answer.status(), path + " " + chunks + ": " + answer);
+                assertEquals("malformed_body", TestServer.JSON.readTree(answer.bodyText()).get("error").get("code").asText(),
+                        answer.toString());
+                assertEquals("close", answer.headers().get("connection"), answer.toString());
+                assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "answered after " + took);
+            }
+            assertEquals(before, upstream.at(path).size(), path + " was forwarded");
+        }
+        assertEquals(404, server.get("/events/metrics/session/bounds-chunks").statusCode());
+    }
+
+    @Test
     void aBodyOverTheLimitGets413AndIsNotForwarded() {
         int before = upstream.at("/v1/chat/completions").size();
         String padding = ",\"user\":\"" + "x".repeat(MAX_BODY) + "\"";

@@ -472,7 +472,8 @@ public final class OpenAiProxy implements HttpService {
         BodyDeadlines.Deadline deadline = deadlines.start();
         ByteArrayOutputStream body = new ByteArrayOutputStream(declared.isPresent() ? (int) declared.getAsLong() : 8192);
         boolean tooLarge = false;
-        try (InputStream in = request.content().inputStream()) {
+        try {
+            InputStream in = request.content().inputStream();
             byte[] buffer = new byte[PIECE_BYTES];
             int read;
             while ((read = in.read(buffer)) != -1) {
@@ -482,6 +483,9 @@ public final class OpenAiProxy implements HttpService {
                 }
                 body.write(buffer, 0, read);
             }
+            // Closed only once read to its end or past the limit (closing drains what is left, which a 413
+            // swallows): closed after a broken framing, it would wait to drain a body that never comes.
+            in.close();
         } catch (RequestException e) {
             if (!deadline.end()) { // an interrupt may be on its way: this connection must not serve another request
                 throw new CloseConnectionException("the request body did not arrive within the body timeout");
