@@ -139,7 +139,7 @@ public final class HttpApi {
         Duration idleCheck = connections.headerTimeout().dividedBy(4);
         idleCheck = idleCheck.compareTo(Duration.ofSeconds(1)) > 0 ? Duration.ofSeconds(1)
                 : idleCheck.compareTo(Duration.ofMillis(100)) < 0 ? Duration.ofMillis(100) : idleCheck;
-        server.directHandlers(JsonErrors.directHandlers())
+        server.directHandlers(JsonErrors.directHandlers(proxy != null))
                 // Helidon's messages reach the direct handlers (never the client: JsonErrors writes every
                 // body), so that headers past the size limit can be answered 431 rather than a bare 400.
                 .errorHandling(ErrorHandling.builder().includeEntity(true).build())

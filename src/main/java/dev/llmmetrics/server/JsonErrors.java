@@ -15,8 +15,10 @@ import io.helidon.webserver.http.ServerResponse;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Every error the server sends is JSON, never a stack trace or an internal class name: errors thrown
@@ -47,9 +49,14 @@ final class JsonErrors {
                         "no endpoint " + req.prologue().method().text() + " " + req.path().path()));
     }
 
-    /** Direct handlers answering Helidon's own pre-routing errors in JSON. */
-    static DirectHandlers directHandlers() {
-        DirectHandler json = JsonErrors::direct;
+    /**
+     * Direct handlers answering Helidon's own pre-routing errors in JSON; with {@code proxy}, those of a request
+     * for a {@code /v1} path in the OpenAI error shape, as the metering proxy's own errors, so that the SDKs
+     * raise them with their message.
+     */
+    static DirectHandlers directHandlers(boolean proxy) {
+        DirectHandler json = (request, eventType, status, headers, message) ->
+                direct(request, eventType, status, headers, message, proxy && isProxied(request.path()));
         DirectHandlers.Builder builder = DirectHandlers.builder();
         for (DirectHandler.EventType type : DirectHandler.EventType.values()) {
             builder.addHandler(type, json);
@@ -75,9 +82,15 @@ final class JsonErrors {
         }
     }
 
+    /** Whether the request target names the proxy's paths: {@code /v1}, or below it, with or without a query. */
+    static boolean isProxied(String path) {
+        return path.startsWith("/v1/") || path.equals("/v1") || path.startsWith("/v1?");
+    }
+
     private static DirectHandler.TransportResponse direct(DirectHandler.TransportRequest request,
                                                           DirectHandler.EventType eventType, Status status,
-                                                          ServerResponseHeaders headers, String message) {
+                                                          ServerResponseHeaders headers, String message,
+                                                          boolean openAiShape) {
         String error;
         String detail;
         String malformedId = eventType == DirectHandler.EventType.BAD_REQUEST ? SessionService.malformedId(request.path()) : null;
@@ -132,7 +145,17 @@ final class JsonErrors {
             error = code(status);
             detail = status.reasonPhrase();
         }
-        byte[] body = Json.bytes(new ApiError(error, detail, null));
+        byte[] body;
+        if (openAiShape) {
+            Map<String, Object> openAi = new LinkedHashMap<>();
+            openAi.put("message", detail);
+            openAi.put("type", status.code() >= 500 ? "server_error" : "invalid_request_error");
+            openAi.put("param", null);
+            openAi.put("code", error);
+            body = Json.bytes(Map.of("error", openAi));
+        } else {
+            body = Json.bytes(new ApiError(error, detail, null));
+        }
         headers.set(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
         headers.set(ApiHeaders.NOSNIFF);
         headers.set(ApiHeaders.NO_STORE);

@@ -106,6 +106,38 @@ class OpenAiProxyBoundsTest {
     }
 
     @Test
+    void requestsHelidonRefusesBeforeRoutingGetTheOpenAiErrorShapeUnderV1() throws IOException {
+        int before = upstream.at("/v1/chat/completions").size();
+        String body = chat("fake-plain", "");
+        // A declared length past what the server reads at all (the larger body limit and the 2 MiB a 413
+        // swallows), headers past their limit, a header Helidon cannot parse, a query it cannot decode.
+        Map<byte[], Integer> refused = new java.util.LinkedHashMap<>();
+        refused.put(HostileSupport.request("POST", "/v1/chat/completions", "Content-Type: application/json",
+                "x-session-id: bounds-direct", "Content-Length: " + 8 * 1024 * 1024), 413);
+        refused.put(HostileSupport.concat(HostileSupport.request("POST", "/v1/chat/completions", "Content-Type: application/json",
+                "x-session-id: bounds-direct", "X-Big: " + "a".repeat(20_000), "Content-Length: " + body.length()),
+                body.getBytes(StandardCharsets.UTF_8)), 431);
+        refused.put(HostileSupport.concat(HostileSupport.request("POST", "/v1/chat/completions", "Content-Type: application/json",
+                "x-session-id: bounds-\u0001", "Content-Length: " + body.length()), body.getBytes(StandardCharsets.UTF_8)), 400);
+        refused.put(HostileSupport.request("GET", "/v1/models?x=%zz"), 400);
+        for (Map.Entry<byte[], Integer> attempt : refused.entrySet()) {
+            int status = attempt.getValue();
+            HostileSupport.RawResponse answer = HostileSupport.raw(server.running().port(), attempt.getKey(), false);
+            assertEquals(status, answer.status(), answer.toString());
+            JsonNode error = TestServer.JSON.readTree(answer.bodyText()).get("error");
+            assertTrue(error != null && error.isObject() && error.get("code").isTextual() && error.get("message").isTextual()
+                    && error.get("type").asText().equals("invalid_request_error") && error.has("param"), answer.toString());
+        }
+        assertEquals(before, upstream.at("/v1/chat/completions").size());
+        assertEquals(404, server.get("/events/metrics/session/bounds-direct").statusCode());
+        // The server's own routes keep the server's shape.
+        HostileSupport.RawResponse events = HostileSupport.raw(server.running().port(), HostileSupport.request("POST", "/events",
+                "Content-Type: application/json", "Content-Length: " + 8 * 1024 * 1024), false);
+        assertEquals(413, events.status(), events.toString());
+        assertEquals("body_too_large", TestServer.JSON.readTree(events.bodyText()).get("error").asText(), events.toString());
+    }
+
+    @Test
     void aBodyOverTheLimitGets413AndIsNotForwarded() {
         int before = upstream.at("/v1/chat/completions").size();
         String padding = ",\"user\":\"" + "x".repeat(MAX_BODY) + "\"";
