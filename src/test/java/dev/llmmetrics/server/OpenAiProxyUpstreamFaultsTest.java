@@ -125,6 +125,14 @@ class OpenAiProxyUpstreamFaultsTest {
         assertEquals(400, r.statusCode(), r.body());
         assertTrue(r.body().contains("invalid_sessionId"), r.body());
         assertEquals(before, CALLS.get(), "not forwarded");
+        // The message names the header the client sent, never the Java name of the event's field.
+        for (String model : java.util.Arrays.asList(null, "fake-plain")) {
+            HttpResponse<String> answer = server.post("/v1/chat/completions", chat(model, ""), "x-session-id", "s".repeat(257));
+            assertEquals(400, answer.statusCode(), answer.body());
+            assertEquals("the x-session-id header cannot be recorded: x-session-id must be at most 256 characters, was 257",
+                    TestServer.json(answer).get("error").get("message").asText(), answer.body());
+        }
+        assertEquals(before, CALLS.get(), "not forwarded");
     }
 
     @Test

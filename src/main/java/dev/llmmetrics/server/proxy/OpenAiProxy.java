@@ -176,9 +176,11 @@ public final class OpenAiProxy implements HttpService {
                     Event.requireValidId("sessionId", session);
                 }
             } catch (InvalidEventException e) {
+                // The code keeps the event field's name (documented); the message names what the client sent.
+                String what = e.field().equals("sessionId") ? settings.sessionHeader() : e.field();
                 OpenAiErrors.send(response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_" + e.field(),
-                        "the " + (e.field().equals("sessionId") ? settings.sessionHeader() + " header" : e.field())
-                                + " cannot be recorded: " + e.getMessage());
+                        "the " + what + (e.field().equals("sessionId") ? " header" : "") + " cannot be recorded: "
+                                + e.messageNaming(what));
                 return;
             }
             forwardChat(request, response, chat, call);
