@@ -19,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -73,6 +75,9 @@ final class EventJson {
             Map.entry("name", "name"),
             Map.entry("value", "value"),
             Map.entry("comment", "comment"));
+
+    /** A word with an upper-case letter after a lower-case one, as the record fields of more than one word. */
+    private static final Pattern CAMEL_WORD = Pattern.compile("\\b[a-z]+(?:[A-Z][a-z]*)+\\b");
 
     private EventJson() {
     }
@@ -177,7 +182,7 @@ final class EventJson {
             };
         } catch (InvalidEventException e) {
             String field = Objects.requireNonNullElse(wireName(e.field()), e.field());
-            throw new InvalidField(field, e.messageNaming(field));
+            throw new InvalidField(field, inWireWords(e.messageNaming(field)));
         }
     }
 
@@ -276,6 +281,15 @@ final class EventJson {
                     + ", or true or false");
         }
         return value.doubleValue();
+    }
+
+    /**
+     * {@code message} with every other field of the event records it names in camelCase ("must be at most
+     * promptTokens (5)") named as on the wire ({@code prompt_tokens}), so that an answer never names a Java field.
+     */
+    static String inWireWords(String message) {
+        return CAMEL_WORD.matcher(message).replaceAll(m -> Matcher.quoteReplacement(
+                Objects.requireNonNullElse(wireName(m.group()), m.group())));
     }
 
     /** The wire name of a field of the event records, for example {@code cached_tokens}; {@code null} if unknown. */

@@ -44,6 +44,23 @@ class IngestEndpointTest {
     }
 
     @Test
+    void aFieldBoundedByAnotherNamesBothAsOnTheWireNeverAsJavaFields() {
+        String base = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"bounded\",\"model\":\"m\",\"duration_ms\":100,"
+                + "\"prompt_tokens\":5,\"completion_tokens\":7,";
+        String batch = "[" + base + "\"cached_tokens\":6}," + base + "\"reasoning_tokens\":8}," + base
+                + "\"time_to_first_token_ms\":101}," + base + "\"cached_tokens\":3,\"cache_write_tokens\":3}]";
+        HttpResponse<String> response = server.post("/events", batch);
+        assertProblem(response, 400, "invalid_events");
+        java.util.List<String> reasons = new java.util.ArrayList<>();
+        TestServer.json(response).get("errors").forEach(e -> reasons.add(e.get("reason").asText()));
+        assertEquals(java.util.List.of("cached_tokens must be at most prompt_tokens (5), was 6",
+                "reasoning_tokens must be at most completion_tokens (7), was 8",
+                "time_to_first_token_ms must be at most duration_ms (100), was 101",
+                "cache_write_tokens must be at most prompt_tokens - cached_tokens (2), was 3"), reasons);
+        assertEquals(0, totalRequests("bounded"));
+    }
+
+    @Test
     void anArrayAndNdjsonAreAcceptedInOrder() {
         assertEquals(202, server.post("/events", "[" + COMPLETED + "," + COMPLETED + "]").statusCode());
         HttpResponse<String> ndjson = server.post("/events", COMPLETED + "\n\n" + COMPLETED + "\r\n" + COMPLETED + "\n",
