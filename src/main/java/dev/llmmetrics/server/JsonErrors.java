@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Every error the server sends is JSON, never a stack trace or an internal class name: errors thrown
@@ -31,6 +32,10 @@ final class JsonErrors {
 
     /** RFC 6585 section 5; Helidon has no constant for it. */
     static final Status HEADER_FIELDS_TOO_LARGE_431 = Status.create(431, "Request Header Fields Too Large");
+
+    /** The messages of Helidon's refusals of a request that names a Content-Encoding. */
+    private static final Set<String> CONTENT_ENCODING_REFUSED = Set.of("Unsupported content encoding",
+            "Content-Encoding header present when content encoding is disabled");
 
     /** The message of the exception Helidon's header parser throws past the headers' size limit. */
     private static final String HEADERS_TOO_LARGE = "Header size exceeded";
@@ -126,6 +131,12 @@ final class JsonErrors {
             status = Status.BAD_REQUEST_400;
             error = "http_version_not_supported";
             detail = "the server speaks HTTP/1.1 only";
+        } else if (eventType == DirectHandler.EventType.BAD_REQUEST && CONTENT_ENCODING_REFUSED.contains(message)) {
+            // Helidon reads no content coding here (no decoder on the listener): a body sent compressed, or any
+            // Content-Encoding at all, is refused before routing; RFC 9110 section 15.5.16 makes that a 415.
+            status = Status.UNSUPPORTED_MEDIA_TYPE_415;
+            error = "unsupported_content_encoding";
+            detail = "the server reads a body as it is sent: send it without Content-Encoding (not compressed)";
         } else if (malformedId != null) {
             // Helidon refuses a badly percent-encoded path (%zz, a lone %) before routing: on a session
             // route the id is at fault, and the answer says so as the route would.

@@ -131,6 +131,33 @@ class HttpAnswersTest {
         assertEquals(before, server.get("/events/metrics/session/s-1").body());
     }
 
+    @Test
+    void aBodyWithAContentEncodingGets415UnsupportedContentEncodingAndNothingIsApplied() {
+        String before = server.get("/events/metrics/session/s-1").body();
+        byte[] event = EVENT.replace("s-1", "encoded").getBytes(StandardCharsets.UTF_8);
+        byte[] gzipped;
+        try (java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+             java.util.zip.GZIPOutputStream gzip = new java.util.zip.GZIPOutputStream(out)) {
+            gzip.write(event);
+            gzip.finish();
+            gzipped = out.toByteArray();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        for (String coding : List.of("gzip", "identity", "br", "")) {
+            byte[] body = coding.equals("gzip") ? gzipped : event;
+            RawResponse answer = HostileSupport.raw(server.running().port(), HostileSupport.concat(HostileSupport.request(
+                    "POST", "/events", "Content-Type: application/json", "Content-Encoding: " + coding,
+                    "Content-Length: " + body.length), body), false);
+            assertEquals(415, answer.status(), coding + ": " + answer);
+            JsonNode error = HostileSupport.assertJsonError(answer.status(), answer.headers().get("content-type"),
+                    answer.bodyText(), "Content-Encoding: " + coding);
+            assertEquals("unsupported_content_encoding", error.path("error").asText(), answer.toString());
+        }
+        assertEquals(404, server.get("/events/metrics/session/encoded").statusCode());
+        assertEquals(before, server.get("/events/metrics/session/s-1").body());
+    }
+
     private static String[] manyHeaders(String... first) {
         List<String> lines = new ArrayList<>(List.of(first));
         for (int i = 0; i < 2_000; i++) {
