@@ -179,7 +179,12 @@ final class BatchDecoder {
         if (at == null || at.getColumnNr() < 1) {
             return what;
         }
-        return what + " at " + (withLine ? "line " + at.getLineNr() + ", " : "") + "column " + at.getColumnNr();
+        if (withLine) {
+            return what + " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+        }
+        // One NDJSON line, parsed on its own: the parser starts a new line at a CR inside it, the body's lines do
+        // not, so the column is counted from the start of the line.
+        return what + " at column " + (at.getCharOffset() >= 0 ? at.getCharOffset() + 1 : at.getColumnNr());
     }
 
     private static String character(int code) {

@@ -61,6 +61,19 @@ class IngestEndpointTest {
     }
 
     @Test
+    void aMalformedNdjsonLineNamesItsColumnFromTheStartOfTheLineEvenAfterACarriageReturnInIt() {
+        for (Map.Entry<String, String> body : Map.of(
+                COMPLETED + "\n{\"a\"\r:1}x\n", "line 2 is not valid JSON: a word that is not true, false or null at column 9",
+                COMPLETED + "\r\n{\"a\":\r\rtrux}\n", "line 2 is not valid JSON: a word that is not true, false or null at column 8",
+                "{\"a\":1} x", "line 1 is not valid JSON: a word that is not true, false or null at column 9").entrySet()) {
+            HttpResponse<String> response = server.post("/events", body.getKey(), "Content-Type", "application/x-ndjson");
+            assertProblem(response, 400, "malformed_json");
+            assertEquals(body.getValue(), TestServer.json(response).get("detail").asText(), body.getKey());
+        }
+        assertEquals(0, totalRequests("s"));
+    }
+
+    @Test
     void anArrayAndNdjsonAreAcceptedInOrder() {
         assertEquals(202, server.post("/events", "[" + COMPLETED + "," + COMPLETED + "]").statusCode());
         HttpResponse<String> ndjson = server.post("/events", COMPLETED + "\n\n" + COMPLETED + "\r\n" + COMPLETED + "\n",
