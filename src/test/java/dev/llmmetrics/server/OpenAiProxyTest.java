@@ -146,6 +146,18 @@ class OpenAiProxyTest {
     }
 
     @Test
+    void aStreamOptionsThatIsNotAnObjectGoesUpstreamAsTheClientWroteIt() {
+        String request = chat("fake-stream", ",\"stream\":true,\"stream_options\":5");
+        HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(), request,
+                "x-session-id", "proxy-stream-options");
+
+        assertArrayEquals(request.getBytes(StandardCharsets.UTF_8), upstream.last("/v1/chat/completions").body(),
+                "the proxy does not turn an invalid request into a valid one");
+        assertEquals(FakeOpenAi.stream("fake-stream", false), new String(proxied.body(), StandardCharsets.UTF_8));
+        server.awaitSession("proxy-stream-options", 1);
+    }
+
+    @Test
     void theTimeToFirstTokenIsTakenAtTheFirstContentChunk() {
         post(server.uri("/v1/chat/completions").toString(), chat("fake-slow", ",\"stream\":true"),
                 "x-session-id", "proxy-slow");

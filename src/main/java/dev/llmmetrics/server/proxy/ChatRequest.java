@@ -12,16 +12,18 @@ import org.jspecify.annotations.Nullable;
 /**
  * What the metering reads from a chat completion request, and the body to send upstream: the client's bytes
  * unchanged, or, for a stream whose client did not ask for usage, the same request asking for it
- * ({@code stream_options.include_usage}) so that the last chunk reports the tokens.
+ * ({@code stream_options.include_usage}) so that the last chunk reports the tokens. A {@code stream_options}
+ * that is not an object is the client's mistake: the body goes as written, for the upstream to answer.
  *
  * @param model        the requested model; {@code null} when the request names none (some servers serve one)
  * @param messages     messages in the request
  * @param tools        tools offered ({@code tools}, or {@code functions} in the older shape)
  * @param stream       whether the client asked for a stream of server-sent events
- * @param usageAsked   whether the client asked for the usage chunk of a stream itself
+ * @param usageAdded   whether the proxy asked for the usage chunk of a stream on the client's behalf, so that the
+ *                     client is not sent it
  * @param upstreamBody the body to forward
  */
-record ChatRequest(@Nullable String model, int messages, int tools, boolean stream, boolean usageAsked,
+record ChatRequest(@Nullable String model, int messages, int tools, boolean stream, boolean usageAdded,
                    byte[] upstreamBody) {
 
     /** Reads request bodies as given, numbers exactly, so that a body written again says what the client said. */
@@ -48,10 +50,11 @@ record ChatRequest(@Nullable String model, int messages, int tools, boolean stre
         JsonNode model = request.get("model");
         JsonNode tools = request.has("tools") ? request.get("tools") : request.get("functions");
         boolean stream = request.path("stream").asBoolean(false);
-        boolean usageAsked = request.path("stream_options").path("include_usage").asBoolean(false);
+        JsonNode options = request.get("stream_options");
+        boolean usageAdded = stream && !request.path("stream_options").path("include_usage").asBoolean(false)
+                && (options == null || options.isNull() || options.isObject());
         byte[] upstreamBody = body;
-        if (stream && !usageAsked) {
-            JsonNode options = request.get("stream_options");
+        if (usageAdded) {
             ObjectNode asking = options instanceof ObjectNode given ? given : request.putObject("stream_options");
             asking.put("include_usage", true);
             try {
@@ -61,6 +64,6 @@ record ChatRequest(@Nullable String model, int messages, int tools, boolean stre
             }
         }
         return new ChatRequest(model != null && model.isTextual() && !model.asText().isBlank() ? model.asText() : null,
-                request.path("messages").size(), tools == null ? 0 : tools.size(), stream, usageAsked, upstreamBody);
+                request.path("messages").size(), tools == null ? 0 : tools.size(), stream, usageAdded, upstreamBody);
     }
 }

@@ -203,7 +203,7 @@ public final class OpenAiProxy implements HttpService {
         // that does not stream): some send their events as text/plain or with no type at all.
         boolean stream = status / 100 == 2 && chat.stream() && !answer.headers().contentType()
                 .map(type -> type.mediaType().subtype().toLowerCase(Locale.ROOT).endsWith("json")).orElse(false);
-        boolean holdUsage = stream && !chat.usageAsked();
+        boolean holdUsage = stream && chat.usageAdded();
         OpenAiScanner document = new OpenAiScanner();
         StreamReading chunks = new StreamReading(call, holdUsage);
         try (answer) {
