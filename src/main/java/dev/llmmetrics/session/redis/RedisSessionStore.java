@@ -323,12 +323,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         List<String> ids = local.sessionIds();
         for (int from = 0; from < ids.size(); from += 1_000) {
             List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 1_000));
-            String[] args = new String[chunk.size() + 1];
-            args[0] = PREFIX;
-            for (int i = 0; i < chunk.size(); i++) {
-                args[i + 1] = chunk.get(i);
-            }
-            List<Object> result = run(LIVES_HELD, LIVES_KEY, args);
+            List<Object> result = run(LIVES_HELD, LIVES_KEY,
+                    chunk.stream().map(RedisSessionStore::key).toArray(String[]::new));
             long counter = (Long) result.get(0);
             List<?> lives = (List<?>) result.get(1);
             for (int i = 0; i < chunk.size(); i++) {
