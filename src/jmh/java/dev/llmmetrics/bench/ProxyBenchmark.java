@@ -48,10 +48,14 @@ import java.util.regex.Pattern;
  *       2 s); the server's heap after a full GC with them open against before, per stream.</li>
  * </ul>
  *
+ * <p>{@code --relay platform} or {@code --relay virtual} adds a third way to the latency and first-chunk parts:
+ * through {@link TcpRelay}, a child process that only copies bytes, on platform or virtual threads. What it adds
+ * is the floor of any proxy on this host, one more loopback hop, set beside what the metering proxy adds.
+ *
  * <pre>
  * bin/bench proxy [--clients 16] [--duration 30s] [--warmup 15s] [--streams 1000]
  *                  [--parts latency,first-chunk,streams] [--upstream-ms 0] [--rounds 1]
- *                  [--chunk-warmup 50] [--chunk-streams 300] [--upstream-nodelay true]
+ *                  [--chunk-warmup 50] [--chunk-streams 300] [--upstream-nodelay true] [--relay none]
  * </pre>
  *
  * <p>{@code --upstream-ms} is how long the fake upstream takes to answer a plain call once the warm-up (which
@@ -88,16 +92,19 @@ public final class ProxyBenchmark {
     /** Streams opened each way before the first-chunk streams are measured. */
     private final int chunkWarmup;
     private final int chunkStreams;
+    /** {@code none}, or the threads of the {@link TcpRelay} measured beside the proxy: {@code platform}, {@code virtual}. */
+    private final String relay;
     /** How long it takes now: 0 during the warm-up, so that the proxy's code is compiled before it is measured. */
     private volatile long answerMs;
     private final AtomicInteger streamsOpen = new AtomicInteger();
     private HttpServer upstream;
 
-    private ProxyBenchmark(long upstreamMs, int rounds, int chunkWarmup, int chunkStreams) {
+    private ProxyBenchmark(long upstreamMs, int rounds, int chunkWarmup, int chunkStreams, String relay) {
         this.upstreamMs = upstreamMs;
         this.rounds = rounds;
         this.chunkWarmup = chunkWarmup;
         this.chunkStreams = chunkStreams;
+        this.relay = relay;
     }
 
     public static void main(String[] args) throws Exception {
@@ -111,6 +118,7 @@ public final class ProxyBenchmark {
         int chunkWarmup = 50;
         int chunkStreams = 300;
         boolean upstreamNoDelay = true;
+        String relay = "none";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--clients" -> clients = Integer.parseInt(args[++i]);
@@ -123,18 +131,26 @@ public final class ProxyBenchmark {
                 case "--chunk-warmup" -> chunkWarmup = atLeast("--chunk-warmup", Integer.parseInt(args[++i]), 0);
                 case "--chunk-streams" -> chunkStreams = atLeast("--chunk-streams", Integer.parseInt(args[++i]), 1);
                 case "--upstream-nodelay" -> upstreamNoDelay = Boolean.parseBoolean(args[++i]);
+                case "--relay" -> relay = oneOf("--relay", args[++i], "none", "platform", "virtual");
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         // Read once, when the JDK's HTTP server classes initialize: set before the upstream is made.
         System.setProperty("sun.net.httpserver.nodelay", String.valueOf(upstreamNoDelay));
-        new ProxyBenchmark(upstreamMs, rounds, chunkWarmup, chunkStreams).run(clients, duration, warmup, streams, List.of(parts.split(",")));
+        new ProxyBenchmark(upstreamMs, rounds, chunkWarmup, chunkStreams, relay).run(clients, duration, warmup, streams, List.of(parts.split(",")));
         System.exit(0);
     }
 
     private static int atLeast(String option, int value, int least) {
         if (value < least) {
             throw new IllegalArgumentException(option + " must be at least " + least + ", not " + value);
+        }
+        return value;
+    }
+
+    private static String oneOf(String option, String value, String... allowed) {
+        if (!List.of(allowed).contains(value)) {
+            throw new IllegalArgumentException(option + " must be one of " + List.of(allowed) + ", not " + value);
         }
         return value;
     }
@@ -151,15 +167,24 @@ public final class ProxyBenchmark {
         String upstreamBase = "http://127.0.0.1:" + upstream.getAddress().getPort() + "/v1";
         int port = freePort();
         Process server = startServer(port, upstreamBase, streams);
+        Process relayProcess = null;
         try {
-            String proxyBase = "http://127.0.0.1:" + port + "/v1";
-            System.out.printf(Locale.ROOT, "JDK %s, %d cores; upstream TCP_NODELAY %s; uptime: %s%n", Runtime.version(),
-                    Runtime.getRuntime().availableProcessors(), System.getProperty("sun.net.httpserver.nodelay"), uptime());
+            List<String> bases = new ArrayList<>(List.of(upstreamBase, "http://127.0.0.1:" + port + "/v1"));
+            List<Integer> ports = new ArrayList<>(List.of(upstream.getAddress().getPort(), port));
+            if (!relay.equals("none")) {
+                relayProcess = startRelay(upstream.getAddress().getPort(), relay);
+                int relayPort = relayPort(relayProcess);
+                bases.add("http://127.0.0.1:" + relayPort + "/v1");
+                ports.add(relayPort);
+            }
+            System.out.printf(Locale.ROOT, "JDK %s, %d cores; upstream TCP_NODELAY %s; relay %s; uptime: %s%n",
+                    Runtime.version(), Runtime.getRuntime().availableProcessors(),
+                    System.getProperty("sun.net.httpserver.nodelay"), relay, uptime());
             if (parts.contains("latency")) {
-                latency(clients, warmup, duration, rounds, upstreamBase, proxyBase, () -> answerMs = upstreamMs);
+                latency(clients, warmup, duration, rounds, bases, () -> answerMs = upstreamMs);
             }
             if (parts.contains("first-chunk")) {
-                firstChunk(upstreamBase, proxyBase, port);
+                firstChunk(ports);
             }
             if (parts.contains("streams")) {
                 openStreams(streams, port, server.pid());
@@ -168,6 +193,10 @@ public final class ProxyBenchmark {
         } finally {
             server.destroy();
             server.waitFor(10, TimeUnit.SECONDS);
+            if (relayProcess != null) {
+                relayProcess.destroy();
+                relayProcess.waitFor(10, TimeUnit.SECONDS);
+            }
             upstream.stop(0);
         }
     }
@@ -254,6 +283,33 @@ public final class ProxyBenchmark {
         throw new IllegalStateException("the server did not start:\n" + Files.readString(log));
     }
 
+    private static Process startRelay(int upstreamPort, String threads) throws IOException {
+        List<String> command = new ArrayList<>();
+        String prefix = System.getenv().getOrDefault("BENCH_RELAY_PREFIX", "").strip();
+        if (!prefix.isEmpty()) {
+            command.addAll(List.of(prefix.split("\\s+")));
+        }
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String javaOpts = System.getenv().getOrDefault("BENCH_RELAY_JAVA_OPTS", "").strip();
+        if (!javaOpts.isEmpty()) {
+            command.addAll(List.of(javaOpts.split("\\s+")));
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), TcpRelay.class.getName(),
+                String.valueOf(upstreamPort), threads));
+        return new ProcessBuilder(command).redirectErrorStream(true).start();
+    }
+
+    /** The port the relay prints once it listens. */
+    private static int relayPort(Process relay) throws IOException {
+        BufferedReader out = new BufferedReader(new InputStreamReader(relay.getInputStream(), StandardCharsets.UTF_8));
+        String line = out.readLine();
+        if (line == null || !line.startsWith("relay listening on ")) {
+            relay.destroyForcibly();
+            throw new IllegalStateException("the relay did not start: " + line);
+        }
+        return Integer.parseInt(line.substring("relay listening on ".length()).strip());
+    }
+
     private static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
@@ -262,44 +318,68 @@ public final class ProxyBenchmark {
 
     // ------------------------------------------------------------------------------------------ latency
 
-    private static void latency(int clients, Duration warmup, Duration duration, int rounds, String direct,
-                                String proxy, Runnable warmedUp) throws InterruptedException {
+    /** The ways a call goes, in the order of the bases and ports: directly, through the proxy, through the relay. */
+    private static final List<String> WAYS = List.of("direct", "proxy", "relay");
+
+    private static void latency(int clients, Duration warmup, Duration duration, int rounds, List<String> bases,
+                                Runnable warmedUp) throws InterruptedException {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .executor(Executors.newFixedThreadPool(4)).build();
         byte[] body = ("{\"model\":\"bench-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}")
                 .getBytes(StandardCharsets.UTF_8);
-        Samples samples = new Samples(clients);
-        measure(client, clients, warmup, direct, proxy, body, samples);
+        int ways = bases.size();
+        Samples samples = new Samples(ways, clients);
+        measure(client, clients, warmup, bases, body, samples);
         warmedUp.run();
-        double[] addedP50 = new double[rounds];
-        double[] addedP99 = new double[rounds];
-        List<long[]> allDirect = new ArrayList<>();
-        List<long[]> allProxied = new ArrayList<>();
+        double[][] addedP50 = new double[ways][rounds];
+        double[][] addedP99 = new double[ways][rounds];
+        List<List<long[]>> all = new ArrayList<>();
+        for (int way = 0; way < ways; way++) {
+            all.add(new ArrayList<>());
+        }
         for (int round = 0; round < rounds; round++) {
-            measure(client, clients, duration, direct, proxy, body, samples);
-            long[] d = samples.merged(0);
-            long[] p = samples.merged(1);
-            allDirect.add(d);
-            allProxied.add(p);
-            System.out.printf(Locale.ROOT, "latency%s, %d clients, %ds: %d direct and %d proxied calls%n",
-                    rounds > 1 ? " round " + (round + 1) + "/" + rounds : "", clients, duration.toSeconds(), d.length,
-                    p.length);
-            printAdded(d, p);
-            addedP50[round] = ms(pct(p, 0.5) - pct(d, 0.5));
-            addedP99[round] = ms(pct(p, 0.99) - pct(d, 0.99));
+            measure(client, clients, duration, bases, body, samples);
+            long[][] times = new long[ways][];
+            StringBuilder counts = new StringBuilder();
+            for (int way = 0; way < ways; way++) {
+                times[way] = samples.merged(way);
+                all.get(way).add(times[way]);
+                counts.append(way == 0 ? "" : way == ways - 1 ? " and " : ", ").append(times[way].length).append(' ')
+                        .append(WAYS.get(way));
+            }
+            System.out.printf(Locale.ROOT, "latency%s, %d clients, %ds: %s calls%n",
+                    rounds > 1 ? " round " + (round + 1) + "/" + rounds : "", clients, duration.toSeconds(), counts);
+            printAdded(times, new double[] {0.5, 0.9, 0.99, 0.999});
+            for (int way = 1; way < ways; way++) {
+                addedP50[way][round] = ms(pct(times[way], 0.5) - pct(times[0], 0.5));
+                addedP99[way][round] = ms(pct(times[way], 0.99) - pct(times[0], 0.99));
+            }
         }
         if (rounds > 1) {
-            System.out.printf(Locale.ROOT, "latency, %d rounds: median of the rounds' added p50 %.3f ms (%.3f to %.3f), "
-                    + "added p99 %.3f ms (%.3f to %.3f); all rounds' calls pooled:%n", rounds, median(addedP50),
-                    min(addedP50), max(addedP50), median(addedP99), min(addedP99), max(addedP99));
-            printAdded(concat(allDirect), concat(allProxied));
+            for (int way = 1; way < ways; way++) {
+                System.out.printf(Locale.ROOT, "latency, %d rounds, %s: median of the rounds' added p50 %.3f ms (%.3f to "
+                        + "%.3f), added p99 %.3f ms (%.3f to %.3f)%n", rounds, WAYS.get(way), median(addedP50[way]),
+                        min(addedP50[way]), max(addedP50[way]), median(addedP99[way]), min(addedP99[way]), max(addedP99[way]));
+            }
+            System.out.println("all rounds' calls pooled:");
+            long[][] pooled = new long[ways][];
+            for (int way = 0; way < ways; way++) {
+                pooled[way] = concat(all.get(way));
+            }
+            printAdded(pooled, new double[] {0.5, 0.9, 0.99, 0.999});
         }
     }
 
-    private static void printAdded(long[] direct, long[] proxied) {
-        for (double q : new double[] {0.5, 0.9, 0.99, 0.999}) {
-            System.out.printf(Locale.ROOT, "  p%-5s direct %7.3f ms  proxy %7.3f ms  added %7.3f ms%n",
-                    trim(q * 100), ms(pct(direct, q)), ms(pct(proxied, q)), ms(pct(proxied, q) - pct(direct, q)));
+    /** Each way's percentiles and, past the direct way, what it adds to calling directly. */
+    private static void printAdded(long[][] sorted, double[] quantiles) {
+        for (double q : quantiles) {
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  p%-5s direct %7.3f ms", trim(q * 100),
+                    ms(pct(sorted[0], q))));
+            for (int way = 1; way < sorted.length; way++) {
+                line.append(String.format(Locale.ROOT, "  %s %7.3f ms  added %7.3f ms", WAYS.get(way),
+                        ms(pct(sorted[way], q)), ms(pct(sorted[way], q) - pct(sorted[0], q))));
+            }
+            System.out.println(line);
         }
     }
 
@@ -328,49 +408,50 @@ public final class ProxyBenchmark {
         return value == Math.rint(value) ? String.valueOf((long) value) : String.valueOf(value);
     }
 
-    /** Each client's call times, direct and proxied, made once and reused by every round. */
+    /** Each client's call times by way, made once and reused by every round. */
     private static final class Samples {
         private static final int PER_CLIENT = 2_000_000;
-        final long[][] direct;
-        final long[][] proxied;
-        final int[] directCount;
-        final int[] proxiedCount;
+        /** [way][client][call] */
+        final long[][][] times;
+        /** [way][client] */
+        final int[][] counts;
 
-        Samples(int clients) {
-            direct = new long[clients][PER_CLIENT];
-            proxied = new long[clients][PER_CLIENT];
-            directCount = new int[clients];
-            proxiedCount = new int[clients];
+        Samples(int ways, int clients) {
+            times = new long[ways][clients][PER_CLIENT];
+            counts = new int[ways][clients];
         }
 
-        /** The round's times of {@code which} (0 direct, 1 proxied), all clients, sorted. */
-        long[] merged(int which) {
-            long[][] times = which == 0 ? direct : proxied;
-            int[] counts = which == 0 ? directCount : proxiedCount;
-            long[] all = new long[Arrays.stream(counts).sum()];
+        /** The round's times of {@code way}, all clients, sorted. */
+        long[] merged(int way) {
+            long[] all = new long[Arrays.stream(counts[way]).sum()];
             int at = 0;
-            for (int t = 0; t < times.length; t++) {
-                System.arraycopy(times[t], 0, all, at, counts[t]);
-                at += counts[t];
+            for (int t = 0; t < times[way].length; t++) {
+                System.arraycopy(times[way][t], 0, all, at, counts[way][t]);
+                at += counts[way][t];
             }
             Arrays.sort(all);
             return all;
         }
     }
 
-    /** Runs the clients for {@code duration} from the moment all are ready, their times into {@code samples}. */
-    private static void measure(HttpClient client, int clients, Duration duration, String direct, String proxy,
-                                byte[] body, Samples samples) throws InterruptedException {
+    /**
+     * Runs the clients for {@code duration} from the moment all are ready, their times into {@code samples}. Each
+     * client takes the ways in turn, each starting at a different one, so that every way has the same share of
+     * every moment.
+     */
+    private static void measure(HttpClient client, int clients, Duration duration, List<String> bases, byte[] body,
+                                Samples samples) throws InterruptedException {
+        int ways = bases.size();
         List<Thread> threads = new ArrayList<>();
         CountDownLatch ready = new CountDownLatch(clients);
         long[] end = new long[1];
         CountDownLatch go = new CountDownLatch(1);
         for (int t = 0; t < clients; t++) {
             int index = t;
-            long[] dl = samples.direct[t];
-            long[] pl = samples.proxied[t];
-            HttpRequest toDirect = request(direct, body, "bench-d" + t);
-            HttpRequest toProxy = request(proxy, body, "bench-p" + t);
+            HttpRequest[] requests = new HttpRequest[ways];
+            for (int way = 0; way < ways; way++) {
+                requests[way] = request(bases.get(way), body, "bench-" + WAYS.get(way) + t);
+            }
             threads.add(Thread.ofPlatform().start(() -> {
                 ready.countDown();
                 try {
@@ -380,22 +461,17 @@ public final class ProxyBenchmark {
                     return;
                 }
                 long until = end[0];
-                int nd = 0;
-                int np = 0;
-                boolean viaProxy = index % 2 == 0;
-                while (System.nanoTime() < until && nd < dl.length && np < pl.length) {
+                int[] n = new int[ways];
+                int way = index % ways;
+                while (System.nanoTime() < until && n[way] < Samples.PER_CLIENT) {
                     long start = System.nanoTime();
-                    send(client, viaProxy ? toProxy : toDirect);
-                    long took = System.nanoTime() - start;
-                    if (viaProxy) {
-                        pl[np++] = took;
-                    } else {
-                        dl[nd++] = took;
-                    }
-                    viaProxy = !viaProxy;
+                    send(client, requests[way]);
+                    samples.times[way][index][n[way]++] = System.nanoTime() - start;
+                    way = (way + 1) % ways;
                 }
-                samples.directCount[index] = nd;
-                samples.proxiedCount[index] = np;
+                for (int w = 0; w < ways; w++) {
+                    samples.counts[w][index] = n[w];
+                }
             }));
         }
         ready.await();
@@ -429,26 +505,25 @@ public final class ProxyBenchmark {
 
     // ------------------------------------------------------------------------------------------ first chunk
 
-    private void firstChunk(String direct, String proxy, int proxyPort) throws IOException {
-        int upstreamPort = upstream.getAddress().getPort();
-        int runs = chunkStreams;
-        long[] viaDirect = new long[runs];
-        long[] viaProxy = new long[runs];
+    private void firstChunk(List<Integer> ports) throws IOException {
+        int ways = ports.size();
+        long[][] delays = new long[ways][chunkStreams];
         for (int i = 0; i < chunkWarmup; i++) {
-            firstChunkDelay(upstreamPort, "/v1", "w" + i);
-            firstChunkDelay(proxyPort, "/v1", "wp" + i);
+            for (int way = 0; way < ways; way++) {
+                firstChunkDelay(ports.get(way), "/v1", "w" + way + "-" + i);
+            }
         }
-        for (int i = 0; i < runs; i++) {
-            viaDirect[i] = firstChunkDelay(upstreamPort, "/v1", "d" + i);
-            viaProxy[i] = firstChunkDelay(proxyPort, "/v1", "p" + i);
+        for (int i = 0; i < chunkStreams; i++) {
+            for (int way = 0; way < ways; way++) {
+                delays[way][i] = firstChunkDelay(ports.get(way), "/v1", way + "-" + i);
+            }
         }
-        Arrays.sort(viaDirect);
-        Arrays.sort(viaProxy);
-        System.out.printf(Locale.ROOT, "first chunk, from the upstream's write to the client's socket, %d streams each:%n", runs);
-        for (double q : new double[] {0.5, 0.9, 0.99}) {
-            System.out.printf(Locale.ROOT, "  p%-4s direct %7.3f ms  proxy %7.3f ms  added %7.3f ms%n", trim(q * 100),
-                    ms(pct(viaDirect, q)), ms(pct(viaProxy, q)), ms(pct(viaProxy, q) - pct(viaDirect, q)));
+        for (long[] way : delays) {
+            Arrays.sort(way);
         }
+        System.out.printf(Locale.ROOT, "first chunk, from the upstream's write to the client's socket, %d streams each:%n",
+                chunkStreams);
+        printAdded(delays, new double[] {0.5, 0.9, 0.99});
     }
 
     /** Opens a stream on a raw socket; nanoseconds from the upstream's write of the first chunk to its arrival. */
