@@ -112,6 +112,14 @@ public final class Main {
                 .routing(api::routing);
         api.listener(server);
         WebServer webServer = server.build().start();
+        if (!webServer.isRunning()) {
+            // Helidon logs why (a port in use, say) and returns a server that is not running.
+            api.close();
+            metrics.close();
+            gcMetrics.close();
+            throw new IllegalArgumentException("cannot listen on " + host + ":" + config.get("server.port").asString()
+                    .orElse("?") + " (the port is in use or not allowed); set SERVER_PORT to a free port");
+        }
 
         LOG.log(Level.INFO, "llm-metrics listening on http://{0}:{1} (scrape at /metrics)", host, String.valueOf(webServer.port()));
         if (metrics.store() instanceof SqliteSessionStore sqlite) {

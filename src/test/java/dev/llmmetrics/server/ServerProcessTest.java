@@ -1,6 +1,7 @@
 package dev.llmmetrics.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -13,8 +14,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
@@ -22,7 +25,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The server as its own process, the way {@code java -jar} runs it: environment overrides, the first
- * INFO line, and a graceful stop on SIGTERM that lets an in-flight request finish.
+ * INFO line, a start refused on a port in use, and a graceful stop on SIGTERM that lets an in-flight
+ * request finish.
  */
 class ServerProcessTest {
 
@@ -64,6 +68,34 @@ class ServerProcessTest {
         HttpResponse<String> sessions = client.send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + port + "/events/metrics/sessions")).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(2, TestServer.JSON.readTree(sessions.body()).get("count").asInt(), "STORE_MAX_SESSIONS=2 applies");
+    }
+
+    @Test
+    void aPortInUseStopsTheStartWithExitCodeTwoAndSaysWhichPort() throws Exception {
+        int taken = startChild();
+        ProcessBuilder second = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"),
+                "-Djava.util.logging.config.file=src/main/resources/logging.properties", "dev.llmmetrics.server.Main")
+                .redirectErrorStream(true);
+        second.environment().remove("LLM_METRICS_AUTH_TOKEN");
+        second.environment().put("SERVER_PORT", String.valueOf(taken));
+        Process started = second.start();
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(started.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "(unreadable: " + e + ")";
+            }
+        });
+        if (!started.waitFor(60, TimeUnit.SECONDS)) {
+            started.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            throw new AssertionError("still running on a port in use: " + out.get(10, TimeUnit.SECONDS));
+        }
+        String said = out.get(10, TimeUnit.SECONDS);
+        assertEquals(2, started.exitValue(), said);
+        assertTrue(said.contains("llm-metrics cannot start: cannot listen on 127.0.0.1:" + taken + " "), said);
+        assertFalse(said.contains("listening on"), said);
+        assertTrue(child.process.isAlive(), "the server holding the port is untouched");
     }
 
     @Test
