@@ -13,9 +13,12 @@ import io.helidon.config.Config;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
@@ -62,10 +65,17 @@ final class Settings {
         if (path.get().equals(SAMPLE_PRICES)) {
             return PriceTable.sample();
         }
+        // Named by its absolute path: a relative one is read from the working directory, which a launcher sets.
+        Path file = Path.of(path.get()).toAbsolutePath();
         try {
-            return PriceTable.load(Path.of(path.get()));
+            return PriceTable.load(file);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("cannot read the price table " + file + " (prices.path): no such file", e);
+        } catch (AccessDeniedException e) {
+            throw new IllegalArgumentException("cannot read the price table " + file + " (prices.path): permission denied", e);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read the price table " + path.get() + " (prices.path): " + e, e);
+            throw new IllegalArgumentException("cannot read the price table " + file + " (prices.path): "
+                    + Objects.requireNonNullElse(e.getMessage(), "read failed"), e);
         }
     }
 

@@ -48,6 +48,19 @@ class SettingsTest {
     }
 
     @Test
+    void aPriceTableThatCannotBeReadIsNamedByItsAbsolutePathAndWhy(@TempDir Path dir) {
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> Settings.prices(config(Map.of("prices.path", "no-such-prices.json")), false));
+        assertEquals("cannot read the price table " + Path.of("no-such-prices.json").toAbsolutePath()
+                + " (prices.path): no such file", missing.getMessage());
+        IllegalArgumentException directory = assertThrows(IllegalArgumentException.class,
+                () -> Settings.prices(config(Map.of("prices.path", dir.toString())), false));
+        assertTrue(directory.getMessage().startsWith("cannot read the price table " + dir + " (prices.path): "),
+                directory.getMessage());
+        assertFalse(directory.getMessage().contains("Exception"), directory.getMessage());
+    }
+
+    @Test
     void theBundledApplicationYamlGivesTheDocumentedDefaults() {
         Config bundled = Config.create();
         assertEquals(8001, bundled.get("server.port").asInt().get());
