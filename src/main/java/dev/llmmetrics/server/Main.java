@@ -21,8 +21,12 @@ import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -111,14 +115,15 @@ public final class Main {
                 .host(host)
                 .routing(api::routing);
         api.listener(server);
-        WebServer webServer = server.build().start();
-        if (!webServer.isRunning()) {
-            // Helidon logs why (a port in use, say) and returns a server that is not running.
+        String port = config.get("server.port").asString().orElse("0");
+        WebServer webServer = portFree(host, port) ? server.build().start() : null;
+        if (webServer == null || !webServer.isRunning()) {
+            // Taken by the time Helidon bound it, or refused for another reason Helidon has logged.
             api.close();
             metrics.close();
             gcMetrics.close();
-            throw new IllegalArgumentException("cannot listen on " + host + ":" + config.get("server.port").asString()
-                    .orElse("?") + " (the port is in use or not allowed); set SERVER_PORT to a free port");
+            throw new IllegalArgumentException("cannot listen on " + host + ":" + port
+                    + " (the port is in use or not allowed); set SERVER_PORT to a free port");
         }
 
         LOG.log(Level.INFO, "llm-metrics listening on http://{0}:{1} (scrape at /metrics)", host, String.valueOf(webServer.port()));
@@ -149,6 +154,31 @@ public final class Main {
         Running running = new Running(webServer, api, grace, metrics, traffic, gcMetrics, registry);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("llm-metrics-shutdown").unstarted(running::stop));
         return running;
+    }
+
+    /**
+     * Whether {@code host:port} can be listened on now, tried before the server binds it so that the common
+     * case, a port in use, gets one line instead of the web server's stack trace. Port 0 is always free.
+     */
+    private static boolean portFree(String host, String port) {
+        int number;
+        try {
+            number = Integer.parseInt(port.trim());
+        } catch (NumberFormatException e) {
+            return true; // the web server refuses it with its own message
+        }
+        if (number == 0) {
+            return true;
+        }
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true); // as the web server binds: a closed connection's TIME_WAIT does not count
+            probe.bind(new InetSocketAddress(host, number));
+            return true;
+        } catch (BindException e) {
+            return false;
+        } catch (IOException | IllegalArgumentException e) {
+            return true; // not a port in use: the web server reports it
+        }
     }
 
     /** A started server and what it owns. */

@@ -95,6 +95,7 @@ class ServerProcessTest {
         assertEquals(2, started.exitValue(), said);
         assertTrue(said.contains("llm-metrics cannot start: cannot listen on 127.0.0.1:" + taken + " "), said);
         assertFalse(said.contains("listening on"), said);
+        assertFalse(said.contains("Exception") || said.contains("\tat "), "one line, no stack trace: " + said);
         assertTrue(child.process.isAlive(), "the server holding the port is untouched");
     }
 
