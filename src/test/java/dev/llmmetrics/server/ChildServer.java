@@ -81,6 +81,40 @@ final class ChildServer implements AutoCloseable {
         return new ChildServer(command, env);
     }
 
+    /** How a server that should not start ended: its exit code and all it printed. */
+    record Exited(int code, String output) {
+    }
+
+    /**
+     * Main from the test's class path, with the shipped logging configuration, {@code jvmArgs} and {@code env}
+     * on top of SERVER_PORT=0, run to its end; fails the test if it is still running after a minute.
+     */
+    static Exited mainToExit(List<String> jvmArgs, String... env) throws Exception {
+        List<String> command = new ArrayList<>(List.of(java()));
+        command.addAll(jvmArgs);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"),
+                "-Djava.util.logging.config.file=src/main/resources/logging.properties", "dev.llmmetrics.server.Main"));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().remove("LLM_METRICS_AUTH_TOKEN");
+        builder.environment().put("SERVER_PORT", "0");
+        for (int i = 0; i < env.length; i += 2) {
+            builder.environment().put(env[i], env[i + 1]);
+        }
+        Process process = builder.start();
+        CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "(output unreadable: " + e + ")";
+            }
+        });
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            throw new AssertionError("the server did not end: " + output.get(10, TimeUnit.SECONDS));
+        }
+        return new Exited(process.exitValue(), output.get(10, TimeUnit.SECONDS));
+    }
+
     String base() {
         return "http://127.0.0.1:" + port;
     }

@@ -17,7 +17,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -304,7 +303,7 @@ class DurableStoreFaultsTest {
         for (Path file : List.of(foreign, garbage, damaged)) {
             byte[] bytes = Files.readAllBytes(file);
             Set<Path> beside = listing(dir);
-            Exited exited = run(file);
+            ChildServer.Exited exited = run(file);
             assertEquals(2, exited.code(), file + ": " + exited.output());
             assertTrue(exited.output().contains("llm-metrics cannot start: ") && exited.output().contains(file.toString()),
                     exited.output());
@@ -345,30 +344,9 @@ class DurableStoreFaultsTest {
         }
     }
 
-    private record Exited(int code, String output) {
-    }
-
     /** The server on {@code file}, run to its end (it should not start). */
-    private static Exited run(Path file) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                "-Djava.util.logging.config.file=src/main/resources/logging.properties", "dev.llmmetrics.server.Main")
-                .redirectErrorStream(true);
-        Map<String, String> env = builder.environment();
-        env.remove("LLM_METRICS_AUTH_TOKEN");
-        env.putAll(new HashMap<>(Map.of("SERVER_PORT", "0", "STORE_BACKEND", "sqlite", "STORE_SQLITE_PATH", file.toString())));
-        Process process = builder.start();
-        java.util.concurrent.CompletableFuture<String> output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            try {
-                return new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                return "(output unreadable: " + e + ")";
-            }
-        });
-        if (!process.waitFor(60, TimeUnit.SECONDS)) {
-            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            throw new AssertionError("the server started on " + file + ": " + output.get(10, TimeUnit.SECONDS));
-        }
-        return new Exited(process.exitValue(), output.get(10, TimeUnit.SECONDS));
+    private static ChildServer.Exited run(Path file) throws Exception {
+        return ChildServer.mainToExit(List.of("--enable-native-access=ALL-UNNAMED"), "STORE_BACKEND", "sqlite",
+                "STORE_SQLITE_PATH", file.toString());
     }
 }

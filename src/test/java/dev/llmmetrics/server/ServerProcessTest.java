@@ -14,10 +14,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
@@ -73,26 +71,9 @@ class ServerProcessTest {
     @Test
     void aPortInUseStopsTheStartWithExitCodeTwoAndSaysWhichPort() throws Exception {
         int taken = startChild();
-        ProcessBuilder second = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"),
-                "-Djava.util.logging.config.file=src/main/resources/logging.properties", "dev.llmmetrics.server.Main")
-                .redirectErrorStream(true);
-        second.environment().remove("LLM_METRICS_AUTH_TOKEN");
-        second.environment().put("SERVER_PORT", String.valueOf(taken));
-        Process started = second.start();
-        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
-            try {
-                return new String(started.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                return "(unreadable: " + e + ")";
-            }
-        });
-        if (!started.waitFor(60, TimeUnit.SECONDS)) {
-            started.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            throw new AssertionError("still running on a port in use: " + out.get(10, TimeUnit.SECONDS));
-        }
-        String said = out.get(10, TimeUnit.SECONDS);
-        assertEquals(2, started.exitValue(), said);
+        ChildServer.Exited second = ChildServer.mainToExit(List.of(), "SERVER_PORT", String.valueOf(taken));
+        String said = second.output();
+        assertEquals(2, second.code(), said);
         assertTrue(said.contains("llm-metrics cannot start: cannot listen on 127.0.0.1:" + taken + " "), said);
         assertFalse(said.contains("listening on"), said);
         assertFalse(said.contains("Exception") || said.contains("\tat "), "one line, no stack trace: " + said);
