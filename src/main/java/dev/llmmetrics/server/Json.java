@@ -25,12 +25,14 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaTypes;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerResponse;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one configured {@link ObjectMapper} of the server, and the way every JSON answer is sent.
@@ -87,6 +89,72 @@ final class Json {
             out.write('\n');
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Sends {@code body} as {@link #send} does and gives back the bytes sent when they come to at most
+     * {@code keepAtMost}, for an answer kept and sent again; {@code null} past it. The copy is dropped as soon as
+     * it would pass the bound, so a large answer (a session of many records with large attributes) is only
+     * ever held a write buffer at a time, however many clients read it at once.
+     */
+    static byte @Nullable [] sendKeeping(ServerResponse response, Status status, Object body, int keepAtMost) {
+        response.status(status);
+        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+        try (OutputStream out = response.outputStream()) {
+            KeptCopy copy = new KeptCopy(out, keepAtMost);
+            MAPPER.writeValue(copy, body);
+            copy.write('\n');
+            return copy.bytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** What is written, passed on to {@code target} and copied while the copy stays within {@code limit}. */
+    private static final class KeptCopy extends OutputStream {
+        private final OutputStream target;
+        private final int limit;
+        private @Nullable ByteArrayOutputStream copy = new ByteArrayOutputStream();
+
+        KeptCopy(OutputStream target, int limit) {
+            this.target = target;
+            this.limit = limit;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            target.write(b);
+            ByteArrayOutputStream kept = room(1);
+            if (kept != null) {
+                kept.write(b);
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            target.write(b, off, len);
+            ByteArrayOutputStream kept = room(len);
+            if (kept != null) {
+                kept.write(b, off, len);
+            }
+        }
+
+        /** The copy, when {@code more} bytes still fit in it; from the first that do not, none. */
+        private @Nullable ByteArrayOutputStream room(int more) {
+            if (copy != null && copy.size() + more > limit) {
+                copy = null;
+            }
+            return copy;
+        }
+
+        @Override
+        public void flush() throws IOException {
+            target.flush();
+        }
+
+        byte @Nullable [] bytes() {
+            return copy == null ? null : copy.toByteArray();
         }
     }
 

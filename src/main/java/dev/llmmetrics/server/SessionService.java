@@ -45,6 +45,9 @@ final class SessionService implements HttpService {
     /** About how many bytes of rendered session JSON are kept for sessions read again unchanged. */
     static final long RENDERED_BYTES = 16L << 20;
 
+    /** The largest session JSON kept; a larger one is rendered again on each read, never held whole. */
+    static final int RENDERED_BYTES_EACH = 1 << 20;
+
     private final SessionStore store;
     private final RenderedSessions rendered = new RenderedSessions(RENDERED_BYTES);
 
@@ -84,20 +87,24 @@ final class SessionService implements HttpService {
             return;
         }
         byte[] json = rendered.get(id, revision);
-        if (json == null) {
-            // The revision was read first, so what is rendered now is that state or a later one: kept under
-            // the earlier revision, it is only ever rendered again, never served for a state it does not show.
-            Optional<SessionMetrics> metrics = store.session(id);
-            if (metrics.isEmpty()) {
-                response.headers().remove(HeaderNames.ETAG);
-                notFound(response);
-                return;
-            }
-            json = Json.bytes(metrics.get());
+        if (json != null) {
+            response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+            response.send(json);
+            return;
+        }
+        Optional<SessionMetrics> metrics = store.session(id);
+        if (metrics.isEmpty()) {
+            response.headers().remove(HeaderNames.ETAG);
+            notFound(response);
+            return;
+        }
+        // Written as it is rendered. The revision was read first, so what is rendered is that state or a later
+        // one: kept under the earlier revision, it is only ever rendered again, never served for a state it does
+        // not show. A large answer is not kept.
+        json = Json.sendKeeping(response, Status.OK_200, metrics.get(), RENDERED_BYTES_EACH);
+        if (json != null) {
             rendered.put(id, revision, json);
         }
-        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
-        response.send(json);
     }
 
     private void clear(ServerRequest request, ServerResponse response) {
