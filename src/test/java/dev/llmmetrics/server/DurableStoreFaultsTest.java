@@ -166,6 +166,40 @@ class DurableStoreFaultsTest {
     }
 
     @Test
+    void aDiskThatFillsAndFreesByTurnsIsWarnedAboutOnceAMinuteNotAtEachTurn() throws Exception {
+        try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "8m"); ChildServer server = start(disk.dir().resolve("sessions.db"))) {
+            for (int i = 0; i < 10; i++) {
+                assertEquals(202, post(server, batch("before-" + i, 20, 1_000)).statusCode());
+            }
+            // The disk fills and frees by turns: each turn the store stops writing, then writes again.
+            int stops = 0;
+            int resumes = 0;
+            for (int turn = 0; turn < 3; turn++) {
+                disk.fill();
+                for (int i = 0; i < 50; i++) {
+                    HttpResponse<String> r = post(server, batch("full-" + turn + "-" + i, 20, 1_000));
+                    if (r.statusCode() == 503) {
+                        stops++;
+                        break;
+                    }
+                    assertEquals(202, r.statusCode(), r.body());
+                }
+                disk.free();
+                HttpResponse<String> r = post(server, batch("freed-" + turn, 20, 1_000));
+                assertEquals(202, r.statusCode(), r.body());
+                resumes++;
+            }
+            assertTrue(stops >= 3 && resumes >= 3, "the store stopped " + stops + " times and resumed " + resumes);
+            long warnings = server.output.stream().filter(l -> l.contains("cannot write")).count();
+            long resumed = server.output.stream().filter(l -> l.contains("writes again")).count();
+            assertEquals(1, warnings, server.log());
+            assertEquals(1, resumed, server.log());
+            System.out.printf("fill and free by turns: %d stops, %d resumes, %d warning and %d 'writes again' line(s)%n",
+                    stops, resumes, warnings, resumed);
+        }
+    }
+
+    @Test
     void afterKillDuringLoadEveryAcknowledgedBatchIsPresentOnceAndEveryOtherWholeOrNotAtAll() throws Exception {
         Path file = dir.resolve("sessions.db");
         int events = 50;

@@ -22,6 +22,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -44,6 +45,8 @@ final class Writer {
             + " WHERE session = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)";
 
     private static final Logger LOG = System.getLogger(SqliteSessionStore.class.getName());
+    /** The least time between two warnings that the store cannot write. */
+    private static final Duration WARNING_INTERVAL = Duration.ofMinutes(1);
 
     /**
      * Pages of write-ahead log (64 MiB) past which a commit checkpoints it into the file. A checkpoint writes
@@ -80,6 +83,12 @@ final class Writer {
     private boolean idsLoaded;
     private long nextKey = 1;
     private boolean failing;
+    /** Whether the log said that the store stopped writing, this time it did. */
+    private boolean announced;
+    /** Whether, and when ({@link System#nanoTime()}), the log last said the store cannot write; how often it stopped since. */
+    private boolean warned;
+    private long lastWarningNanos;
+    private int unannouncedStops;
     private final RecentRecords recent;
     private int commitsSinceVacuumCheck;
     private boolean vacuuming;
@@ -293,7 +302,9 @@ final class Writer {
         t.publish();
         if (failing) {
             failing = false;
-            LOG.log(Level.INFO, "The SQLite session store " + store.file() + " writes again");
+            if (announced) {
+                LOG.log(Level.INFO, "The SQLite session store " + store.file() + " writes again");
+            }
         }
         for (Job job : jobs) {
             job.done.complete(job.result);
@@ -305,12 +316,27 @@ final class Writer {
         }
     }
 
-    /** Fails {@code jobs} with what stopped them, saying once that the store cannot write until it can again. */
+    /**
+     * Fails {@code jobs} with what stopped them, saying that the store cannot write until it can again: at most
+     * once a minute, so that a disk that fills, frees a little and fills again (a small transaction fits, a large
+     * one does not) does not fill the log too.
+     */
     private void refuse(List<Job> jobs, Exception e) {
         if (!failing) {
             failing = true;
+            announced = false;
+            unannouncedStops++;
+        }
+        long now = System.nanoTime();
+        if (!announced && (!warned || now - lastWarningNanos >= WARNING_INTERVAL.toNanos())) {
+            announced = true;
+            warned = true;
+            lastWarningNanos = now;
+            int earlier = unannouncedStops - 1;
+            unannouncedStops = 0;
             LOG.log(Level.WARNING, "The SQLite session store " + store.file() + " cannot write (" + e.getMessage()
-                    + "); batches are refused until it can", e);
+                    + "); batches are refused until it can" + (earlier > 0 ? " (it also stopped " + earlier
+                    + " times since the last warning, writing again in between)" : ""), e);
         }
         RecordingFailedException failure = new RecordingFailedException(describe(e), e);
         for (Job job : jobs) {
