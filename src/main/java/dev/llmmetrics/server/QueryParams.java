@@ -1,8 +1,6 @@
 package dev.llmmetrics.server;
 
 import io.helidon.common.uri.UriQuery;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -89,9 +87,9 @@ final class QueryParams {
 
     private static String decode(String raw) {
         try {
-            return URLDecoder.decode(raw, StandardCharsets.UTF_8);
+            return Utf8.percentDecode(raw, true);
         } catch (IllegalArgumentException e) {
-            throw new BadRequest("invalid_parameter", "the query is not validly percent-encoded");
+            throw new BadRequest("invalid_parameter", "the query " + e.getMessage());
         }
     }
 

@@ -12,9 +12,6 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -221,41 +218,11 @@ final class SessionService implements HttpService {
 
     /** Strict percent-decoding of one path segment: {@code %} must start two hex digits, the bytes must be UTF-8. */
     static String percentDecode(String encoded) {
-        if (encoded.indexOf('%') < 0 && isAscii(encoded)) {
-            return encoded;
-        }
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(encoded.length());
-        for (int i = 0; i < encoded.length(); i++) {
-            char c = encoded.charAt(i);
-            if (c == '%') {
-                int high = i + 1 < encoded.length() ? Character.digit(encoded.charAt(i + 1), 16) : -1;
-                int low = i + 2 < encoded.length() ? Character.digit(encoded.charAt(i + 2), 16) : -1;
-                if (high < 0 || low < 0) {
-                    throw new BadRequest("invalid_session_id", "session_id is not validly percent-encoded (at index " + i + ")");
-                }
-                bytes.write(high << 4 | low);
-                i += 2;
-            } else if (c < 0x100) {
-                bytes.write(c); // the request line is read byte for byte
-            } else {
-                byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
-                bytes.write(utf8, 0, utf8.length);
-            }
-        }
         try {
-            return Utf8.decode(bytes.toByteArray());
-        } catch (CharacterCodingException e) {
-            throw new BadRequest("invalid_session_id", "session_id is not valid UTF-8 once percent-decoded");
+            return Utf8.percentDecode(encoded, false);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("invalid_session_id", "session_id " + e.getMessage());
         }
-    }
-
-    private static boolean isAscii(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            if (s.charAt(i) >= 0x80) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static void noEndpoint(ServerRequest request, ServerResponse response) {

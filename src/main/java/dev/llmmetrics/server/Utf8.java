@@ -1,5 +1,6 @@
 package dev.llmmetrics.server;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -18,5 +19,43 @@ final class Utf8 {
     static String decode(byte[] bytes) throws CharacterCodingException {
         // A new decoder reports malformed and unmappable input; String's constructors would replace it.
         return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+    }
+
+    /**
+     * {@code encoded} percent-decoded strictly: {@code %} must start two hex digits and the bytes must be UTF-8;
+     * with {@code plusIsSpace} (a query), {@code +} is a space. A character past Latin-1, which a request line
+     * read byte for byte does not hold, counts as its UTF-8 bytes.
+     *
+     * @throws IllegalArgumentException saying what is wrong, as a predicate ("is not …")
+     */
+    static String percentDecode(String encoded, boolean plusIsSpace) {
+        if (encoded.indexOf('%') < 0 && encoded.indexOf('+') < 0 && encoded.chars().allMatch(c -> c < 0x80)) {
+            return encoded;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(encoded.length());
+        for (int i = 0; i < encoded.length(); i++) {
+            char c = encoded.charAt(i);
+            if (c == '%') {
+                int high = i + 1 < encoded.length() ? Character.digit(encoded.charAt(i + 1), 16) : -1;
+                int low = i + 2 < encoded.length() ? Character.digit(encoded.charAt(i + 2), 16) : -1;
+                if (high < 0 || low < 0) {
+                    throw new IllegalArgumentException("is not validly percent-encoded (at index " + i + ")");
+                }
+                bytes.write(high << 4 | low);
+                i += 2;
+            } else if (c == '+' && plusIsSpace) {
+                bytes.write(' ');
+            } else if (c < 0x100) {
+                bytes.write(c); // the request line is read byte for byte
+            } else {
+                byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+                bytes.write(utf8, 0, utf8.length);
+            }
+        }
+        try {
+            return decode(bytes.toByteArray());
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("is not valid UTF-8 once percent-decoded");
+        }
     }
 }

@@ -87,12 +87,18 @@ class SessionSummariesEndpointTest {
                 ids(TestServer.json(server.get("/events/metrics/summaries?id_contains=" + hostile))));
         assertEquals(0, TestServer.json(server.get("/events/metrics/summaries?id_contains=zzz")).get("total").asInt());
         assertEquals(5, TestServer.json(server.get("/events/metrics/summaries?id_contains=")).get("total").asInt());
+        // In a query '+' is a space and a percent-escaped UTF-8 sequence is its character.
+        post("open ai \u4e00");
+        assertEquals(List.of("open ai \u4e00"),
+                ids(TestServer.json(server.get("/events/metrics/summaries?id_contains=n+ai+%E4%B8%80"))));
     }
 
     @Test
     void badPagingOrFilterParametersAreA400() {
+        // Percent-escapes that are not UTF-8 (a lone byte, a surrogate, an overlong form) are refused, not replaced.
         for (String bad : List.of("limit=1001", "limit=-1", "offset=x", "id_contains=a&id_contains=b", "id_contains=%01",
-                "id_contains=" + "x".repeat(257))) {
+                "id_contains=" + "x".repeat(257), "id_contains=%ff", "id_contains=%ed%a0%80", "id_contains=%c0%af",
+                "id_contains=%e4%b8")) {
             HttpResponse<String> response = server.get("/events/metrics/summaries?" + bad);
             assertEquals(400, response.statusCode(), bad);
             assertEquals("invalid_parameter", TestServer.json(response).get("error").asText(), bad);
