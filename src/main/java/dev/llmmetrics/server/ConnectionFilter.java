@@ -1,6 +1,7 @@
 package dev.llmmetrics.server;
 
 import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
@@ -14,9 +15,14 @@ import java.time.Duration;
  * the client, likely still sending, reads the answer rather than a reset); when that fails, or when the
  * request or the answer says {@code Connection: close}, the connection is closed after the answer.
  * Helidon itself keeps a connection open after a {@code Connection: close} exchange, and drains an unread
- * body without a time limit.
+ * body without a time limit. A request refused for its credentials (401) gets only {@link #UNAUTHENTICATED_DISCARD}
+ * for the rest of its body: a client that has not proven who it is must not hold one of the requests handled at
+ * once for the whole body timeout by stalling its body.
  */
 final class ConnectionFilter implements Filter {
+
+    /** How long the rest of a refused unauthenticated request's body may take to be read and discarded. */
+    static final Duration UNAUTHENTICATED_DISCARD = Duration.ofSeconds(1);
 
     private final ReadDeadlines deadlines;
     private final Duration bodyTimeout;
@@ -35,19 +41,21 @@ final class ConnectionFilter implements Filter {
         boolean close = request.headers().containsToken(HeaderValues.CONNECTION_CLOSE)
                 || response.headers().containsToken(HeaderValues.CONNECTION_CLOSE);
         if (!close && !request.content().consumed()) {
-            close = !discardBody(request);
+            boolean unauthenticated = response.status().code() == Status.UNAUTHORIZED_401.code();
+            close = !discardBody(request, unauthenticated && UNAUTHENTICATED_DISCARD.compareTo(bodyTimeout) < 0
+                    ? UNAUTHENTICATED_DISCARD : bodyTimeout);
         }
         if (close) {
             throw new CloseConnectionException("closing the connection after the answer");
         }
     }
 
-    /** Reads and discards the rest of the body within the body timeout; whether it was all read. */
-    private boolean discardBody(RoutingRequest request) {
+    /** Reads and discards the rest of the body within {@code timeout}; whether it was all read. */
+    private boolean discardBody(RoutingRequest request, Duration timeout) {
         if (request.headers().containsToken(HeaderValues.EXPECT_100) && !request.continueSent()) {
             return false; // the client may or may not send the body now: only closing is unambiguous
         }
-        ReadDeadlines.Deadline deadline = deadlines.start(bodyTimeout);
+        ReadDeadlines.Deadline deadline = deadlines.start(timeout);
         boolean read;
         try {
             request.content().consume();

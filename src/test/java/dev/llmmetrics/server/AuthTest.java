@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.Socket;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -49,6 +52,37 @@ class AuthTest {
         Logger.getLogger("").removeHandler(capture);
         for (String line : logged) {
             assertFalse(line.contains(TOKEN) || line.contains(SCRAPE_TOKEN), "a token was logged: " + line);
+        }
+    }
+
+    @Test
+    void aStalledBodyWithoutCredentialsIsDroppedWithinSecondsAndHoldsNoRequestSlot() throws Exception {
+        start(Map.of("llm.metrics.auth.token", TOKEN, "http.max.concurrent.requests", "2"));
+        List<Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < 2; i++) {
+                Socket socket = new Socket("127.0.0.1", server.running().port());
+                socket.setSoTimeout(40_000);
+                socket.getOutputStream().write(("POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: 1000\r\n\r\n{\"type\":").getBytes(StandardCharsets.US_ASCII));
+                stalled.add(socket);
+            }
+            long start = System.nanoTime();
+            for (Socket socket : stalled) {
+                String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertTrue(answer.startsWith("HTTP/1.1 401 "), answer);
+            }
+            long closedAfterMs = (System.nanoTime() - start) / 1_000_000;
+            // The body timeout is 30 s; a request without credentials gets ConnectionFilter.UNAUTHENTICATED_DISCARD
+            // (1 s), passed at the next sweep of the deadlines (at most 1 s later).
+            assertTrue(closedAfterMs < 5_000, "closed after " + closedAfterMs + " ms");
+            HttpResponse<String> authenticated = server.post("/events", "{\"type\":\"LLM_REQUEST_STARTED\","
+                    + "\"session_id\":\"s\",\"model\":\"m\"}", "x-internal-auth", TOKEN);
+            assertEquals(202, authenticated.statusCode(), authenticated.body());
+        } finally {
+            for (Socket socket : stalled) {
+                socket.close();
+            }
         }
     }
 
