@@ -200,6 +200,38 @@ class DurableStoreFaultsTest {
     }
 
     @Test
+    void whileTheStoreRefusesBatchesTheLogDoesNotEndWithWritesAgain() throws Exception {
+        try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "8m"); ChildServer server = start(disk.dir().resolve("sessions.db"))) {
+            for (int i = 0; i < 10; i++) {
+                assertEquals(202, post(server, batch("before-" + i, 20, 1_000)).statusCode());
+            }
+            int refused = 0;
+            for (int turn = 0; turn < 2; turn++) {
+                disk.fill();
+                for (int i = 0; i < 50 && refused == turn; i++) {
+                    HttpResponse<String> r = post(server, batch("full-" + turn + "-" + i, 20, 1_000));
+                    if (r.statusCode() == 503) {
+                        refused++;
+                    } else {
+                        assertEquals(202, r.statusCode(), r.body());
+                    }
+                }
+                if (turn == 0) {
+                    disk.free();
+                    assertEquals(202, post(server, batch("freed", 20, 1_000)).statusCode());
+                }
+            }
+            assertEquals(2, refused, "the store stopped twice");
+            // The disk is full again and stays full: every batch is refused, for as long as it stays so.
+            assertEquals(503, post(server, batch("still-full", 20, 1_000)).statusCode());
+            String last = server.output.stream().filter(l -> l.contains("cannot write") || l.contains("writes again"))
+                    .reduce((a, b) -> b).orElse("");
+            assertTrue(last.contains("cannot write"), "the store refuses every batch, yet the last thing the log says about"
+                    + " it is: " + last + "\n" + server.log());
+        }
+    }
+
+    @Test
     void afterKillDuringLoadEveryAcknowledgedBatchIsPresentOnceAndEveryOtherWholeOrNotAtAll() throws Exception {
         Path file = dir.resolve("sessions.db");
         int events = 50;
