@@ -87,6 +87,35 @@ class AuthTest {
     }
 
     @Test
+    void aClientWithAWrongTokenSendingALargeBodyAtAnOrdinaryPaceReadsThe401NotABrokenConnection() throws Exception {
+        start(Map.of("llm.metrics.auth.token", TOKEN));
+        // A batch within ingest.max.body.bytes (1 MiB), sent steadily at about 350 KB/s (a slow uplink): 3 s in all,
+        // well within http.body.timeout (30 s). A client that writes its body, then reads the answer (Python's
+        // http.client, under requests) must get the 401 that says its token is wrong.
+        int length = 1_000_000;
+        try (Socket socket = new Socket("127.0.0.1", server.running().port())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST /events HTTP/1.1\r\nHost: x\r\nx-internal-auth: wrong-token\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = new byte[50_000];
+            java.util.Arrays.fill(chunk, (byte) ' ');
+            long start = System.nanoTime();
+            try {
+                for (int sent = 0; sent < length; sent += chunk.length) {
+                    socket.getOutputStream().write(chunk);
+                    Thread.sleep(150);
+                }
+            } catch (java.io.IOException e) {
+                throw new AssertionError("the body could not be sent whole (" + e + " after "
+                        + (System.nanoTime() - start) / 1_000_000 + " ms): the client never reads the 401", e);
+            }
+            String answer = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            assertEquals("HTTP/1.1 401", answer);
+        }
+    }
+
+    @Test
     void everyEventsRouteNeedsTheRightHeaderWhenATokenIsSet() {
         start(Map.of("llm.metrics.auth.token", TOKEN));
         String event = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":1,"
