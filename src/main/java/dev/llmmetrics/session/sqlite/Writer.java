@@ -83,12 +83,18 @@ final class Writer {
     private boolean idsLoaded;
     private long nextKey = 1;
     private boolean failing;
-    /** Whether the log said that the store stopped writing, this time it did. */
-    private boolean announced;
-    /** Whether, and when ({@link System#nanoTime()}), the log last said the store cannot write; how often it stopped since. */
+    /** Whether the last thing the log said about the store is that it cannot write. */
+    private boolean saidFailing;
+    /**
+     * Whether the store stops and writes again by turns: the log said so, and says nothing more about it until
+     * the store has written for {@link #WARNING_INTERVAL} without a stop; how often it stopped meanwhile.
+     */
+    private boolean byTurns;
+    private int stopsByTurns;
+    /** Whether, and when ({@link System#nanoTime()}), the log last said the store cannot write; when it last refused. */
     private boolean warned;
     private long lastWarningNanos;
-    private int unannouncedStops;
+    private long lastRefusalNanos;
     private final RecentRecords recent;
     private int commitsSinceVacuumCheck;
     private boolean vacuuming;
@@ -302,9 +308,16 @@ final class Writer {
         t.publish();
         if (failing) {
             failing = false;
-            if (announced) {
+            if (saidFailing && !byTurns) {
+                saidFailing = false;
                 LOG.log(Level.INFO, "The SQLite session store " + store.file() + " writes again");
             }
+        }
+        if (byTurns && System.nanoTime() - lastRefusalNanos >= WARNING_INTERVAL.toNanos()) {
+            byTurns = false;
+            saidFailing = false;
+            LOG.log(Level.INFO, "The SQLite session store " + store.file() + " writes again, for a minute now without a stop"
+                    + " (it stopped " + stopsByTurns + " more times after the last warning)");
         }
         for (Job job : jobs) {
             job.done.complete(job.result);
@@ -317,26 +330,36 @@ final class Writer {
     }
 
     /**
-     * Fails {@code jobs} with what stopped them, saying that the store cannot write until it can again: at most
-     * once a minute, so that a disk that fills, frees a little and fills again (a small transaction fits, a large
-     * one does not) does not fill the log too.
+     * Fails {@code jobs} with what stopped them, saying that the store cannot write until it can again. The log
+     * never has "writes again" last while the store refuses, yet does not fill up when a disk fills, frees a
+     * little and fills again (a small transaction fits, a large one does not): a stop within
+     * {@link #WARNING_INTERVAL} of the last warning is said once more, as stops by turns, and then the stops
+     * and resumes go unlogged until the store has written for that long without a stop.
      */
     private void refuse(List<Job> jobs, Exception e) {
+        long now = System.nanoTime();
+        lastRefusalNanos = now;
         if (!failing) {
             failing = true;
-            announced = false;
-            unannouncedStops++;
+            if (byTurns) {
+                stopsByTurns++;
+            }
         }
-        long now = System.nanoTime();
-        if (!announced && (!warned || now - lastWarningNanos >= WARNING_INTERVAL.toNanos())) {
-            announced = true;
+        if (!saidFailing) {
+            saidFailing = true;
+            boolean again = warned && now - lastWarningNanos < WARNING_INTERVAL.toNanos();
             warned = true;
             lastWarningNanos = now;
-            int earlier = unannouncedStops - 1;
-            unannouncedStops = 0;
-            LOG.log(Level.WARNING, "The SQLite session store " + store.file() + " cannot write (" + e.getMessage()
-                    + "); batches are refused until it can" + (earlier > 0 ? " (it also stopped " + earlier
-                    + " times since the last warning, writing again in between)" : ""), e);
+            if (again) {
+                byTurns = true;
+                stopsByTurns = 0;
+                LOG.log(Level.WARNING, "The SQLite session store " + store.file() + " cannot write again (" + e.getMessage()
+                        + "); it stops and resumes by turns: batches are refused while it cannot, and this is not"
+                        + " logged again until it has written for a minute without a stop", e);
+            } else {
+                LOG.log(Level.WARNING, "The SQLite session store " + store.file() + " cannot write (" + e.getMessage()
+                        + "); batches are refused until it can", e);
+            }
         }
         RecordingFailedException failure = new RecordingFailedException(describe(e), e);
         for (Job job : jobs) {
