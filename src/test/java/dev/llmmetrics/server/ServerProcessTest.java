@@ -81,6 +81,18 @@ class ServerProcessTest {
     }
 
     @Test
+    void anAddressThisHostDoesNotHaveIsNamedAsSuchNotAsAPortInUse() throws Exception {
+        // 192.0.2.1 is TEST-NET-1 (RFC 5737): no interface of this host has it. The port is free.
+        ChildServer.Exited exited = ChildServer.mainToExit(List.of(), "SERVER_HOST", "192.0.2.1", "SERVER_PORT", "18790",
+                "LLM_METRICS_AUTH_TOKEN", "t");
+        String said = exited.output();
+        assertEquals(2, exited.code(), said);
+        assertTrue(said.contains("cannot listen on 192.0.2.1:18790 "), said);
+        assertFalse(said.contains("set SERVER_PORT to a free port"), "the port is free, the address is the problem: " + said);
+        assertTrue(said.contains("SERVER_HOST"), said);
+    }
+
+    @Test
     void sigtermLetsAnInFlightRequestFinishThenExits() throws Exception {
         int port = startChild("SERVER_PORT", "0");
         byte[] body = ("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"s\",\"model\":\"m\",\"duration_ms\":5,"
