@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The llm-metrics server: wires the library, the Prometheus registry and the HTTP routes, then starts
@@ -116,14 +117,16 @@ public final class Main {
                 .routing(api::routing);
         api.listener(server);
         String port = config.get("server.port").asString().orElse("0");
-        WebServer webServer = portFree(host, port) ? server.build().start() : null;
+        String refused = whyNotListen(host, port);
+        WebServer webServer = refused == null ? server.build().start() : null;
         if (webServer == null || !webServer.isRunning()) {
-            // Taken by the time Helidon bound it, or refused for another reason Helidon has logged.
+            // Refused by the probe, or taken by the time Helidon bound it (or refused for another reason Helidon has logged).
             api.close();
             metrics.close();
             gcMetrics.close();
-            throw new IllegalArgumentException("cannot listen on " + host + ":" + port
-                    + " (the port is in use or not allowed); set SERVER_PORT to a free port");
+            String where = (host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port;
+            throw new IllegalArgumentException("cannot listen on " + where + " " + (refused == null
+                    ? "(the port is in use or not allowed); set SERVER_PORT to a free port" : refused));
         }
 
         LOG.log(Level.INFO, "llm-metrics listening on http://{0}:{1} (scrape at /metrics)", host, String.valueOf(webServer.port()));
@@ -157,27 +160,38 @@ public final class Main {
     }
 
     /**
-     * Whether {@code host:port} can be listened on now, tried before the server binds it so that the common
-     * case, a port in use, gets one line instead of the web server's stack trace. Port 0 is always free.
+     * Why {@code host:port} cannot be listened on now, in parentheses, then what to change; {@code null} when it
+     * can, or when the web server is better placed to say why not. Tried before the server binds it so that the
+     * common cases (a port in use, a port below 1024 without privileges, an address this host does not have)
+     * get one line instead of the web server's stack trace. Port 0 is always free.
      */
-    private static boolean portFree(String host, String port) {
+    private static @Nullable String whyNotListen(String host, String port) {
         int number;
         try {
             number = Integer.parseInt(port.trim());
         } catch (NumberFormatException e) {
-            return true; // the web server refuses it with its own message
+            return null; // the web server refuses it with its own message
         }
         if (number == 0) {
-            return true;
+            return null;
         }
         try (ServerSocket probe = new ServerSocket()) {
             probe.setReuseAddress(true); // as the web server binds: a closed connection's TIME_WAIT does not count
             probe.bind(new InetSocketAddress(host, number));
-            return true;
+            return null;
         } catch (BindException e) {
-            return false;
+            String why = String.valueOf(e.getMessage());
+            if (why.contains("in use")) {
+                return "(the port is in use); set SERVER_PORT to a free port";
+            }
+            if (why.contains("ermission")) {
+                return "(permission denied: a port below 1024 needs privileges); set SERVER_PORT to 1024 or more";
+            }
+            // Most likely an address this host does not have; the system's message may be in another language.
+            return "(" + why + "); set SERVER_HOST to an address of this host (0.0.0.0 for all of them), or SERVER_PORT"
+                    + " to a free port";
         } catch (IOException | IllegalArgumentException e) {
-            return true; // not a port in use: the web server reports it
+            return null; // not a port in use: the web server reports it
         }
     }
 
