@@ -20,6 +20,8 @@ import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The server as its own process, the way {@code java -jar} runs it: environment overrides, the first
@@ -90,6 +92,17 @@ class ServerProcessTest {
         assertTrue(said.contains("cannot listen on 192.0.2.1:18790 "), said);
         assertFalse(said.contains("set SERVER_PORT to a free port"), "the port is free, the address is the problem: " + said);
         assertTrue(said.contains("SERVER_HOST"), said);
+    }
+
+    @ParameterizedTest(name = "SERVER_PORT={0}")
+    @ValueSource(strings = {"abc", "-1", "70000", " 8001"})
+    void aPortThatIsNotAPortNumberStopsTheStartWithOneLineAndExitCodeTwo(String port) throws Exception {
+        ChildServer.Exited exited = ChildServer.mainToExit(List.of(), "SERVER_PORT", port);
+        String said = exited.output();
+        assertEquals(2, exited.code(), said);
+        assertTrue(said.contains("llm-metrics cannot start: ") && said.contains("SERVER_PORT"), said);
+        assertFalse(said.contains("listening on"), "not a random port instead: " + said);
+        assertFalse(said.contains("Exception") || said.contains("\tat "), "one line, no stack trace: " + said);
     }
 
     @Test
