@@ -81,6 +81,12 @@ public final class Main {
      */
     static Running start(Config config, boolean demo, double demoTimeScale) {
         Settings.refuseUnsupported(config);
+        String port = config.get("server.port").asString().orElse("0");
+        if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) > 65_535) {
+            // Checked before anything is opened: Helidon would refuse it with a stack trace (or take -1 as any port).
+            throw new IllegalArgumentException("server.port (SERVER_PORT) must be a port number from 1 to 65535, or 0"
+                    + " for any free one, not '" + port + "'");
+        }
         if (Settings.requestLog(config)) {
             REQUEST_LOG.setLevel(java.util.logging.Level.INFO);
         }
@@ -116,7 +122,6 @@ public final class Main {
                 .host(host)
                 .routing(api::routing);
         api.listener(server);
-        String port = config.get("server.port").asString().orElse("0");
         String refused = whyNotListen(host, port);
         WebServer webServer = refused == null ? server.build().start() : null;
         if (webServer == null || !webServer.isRunning()) {
