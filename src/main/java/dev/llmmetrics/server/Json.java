@@ -85,7 +85,7 @@ final class Json {
         response.status(status);
         response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
         try (OutputStream out = response.outputStream()) {
-            MAPPER.writeValue(out, body);
+            MAPPER.writeValue(new KeptCopy(out, -1), body);
             out.write('\n');
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -115,11 +115,13 @@ final class Json {
     private static final class KeptCopy extends OutputStream {
         private final OutputStream target;
         private final int limit;
-        private @Nullable ByteArrayOutputStream copy = new ByteArrayOutputStream();
+        private @Nullable ByteArrayOutputStream copy;
 
+        /** With a negative {@code limit}, nothing is copied. */
         KeptCopy(OutputStream target, int limit) {
             this.target = target;
             this.limit = limit;
+            this.copy = limit < 0 ? null : new ByteArrayOutputStream();
         }
 
         @Override
@@ -148,9 +150,12 @@ final class Json {
             return copy;
         }
 
+        /**
+         * Nothing: Jackson flushes once the value is written, which would make Helidon send the headers then,
+         * without a Content-Length. What is left goes out when the stream is closed (or its buffer is full).
+         */
         @Override
-        public void flush() throws IOException {
-            target.flush();
+        public void flush() {
         }
 
         byte @Nullable [] bytes() {
