@@ -317,7 +317,8 @@ final class Writer {
             byTurns = false;
             saidFailing = false;
             LOG.log(Level.INFO, "The SQLite session store " + store.file() + " writes again, for a minute now without a stop"
-                    + " (it stopped " + stopsByTurns + " more times after the last warning)");
+                    + (stopsByTurns == 0 ? "" : " (it stopped " + (stopsByTurns == 1 ? "once" : stopsByTurns + " times")
+                    + " more after the last warning)"));
         }
         for (Job job : jobs) {
             job.done.complete(job.result);
