@@ -7,6 +7,8 @@ import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
+import java.io.IOException;
+import java.io.InputStream;
 import java.time.Duration;
 
 /**
@@ -15,14 +17,15 @@ import java.time.Duration;
  * the client, likely still sending, reads the answer rather than a reset); when that fails, or when the
  * request or the answer says {@code Connection: close}, the connection is closed after the answer.
  * Helidon itself keeps a connection open after a {@code Connection: close} exchange, and drains an unread
- * body without a time limit. A request refused for its credentials (401) gets only {@link #UNAUTHENTICATED_DISCARD}
- * for the rest of its body: a client that has not proven who it is must not hold one of the requests handled at
- * once for the whole body timeout by stalling its body.
+ * body without a time limit. The rest of the body of a request refused for its credentials (401) must also
+ * keep coming, with no pause longer than {@link #UNAUTHENTICATED_IDLE}: a client sending at any ordinary pace
+ * still reads its 401, and one that has not proven who it is cannot hold one of the requests handled at once
+ * for the whole body timeout by stalling its body.
  */
 final class ConnectionFilter implements Filter {
 
-    /** How long the rest of a refused unauthenticated request's body may take to be read and discarded. */
-    static final Duration UNAUTHENTICATED_DISCARD = Duration.ofSeconds(1);
+    /** The longest pause in the rest of the body of a request refused for its credentials. */
+    static final Duration UNAUTHENTICATED_IDLE = Duration.ofSeconds(1);
 
     private final ReadDeadlines deadlines;
     private final Duration bodyTimeout;
@@ -41,28 +44,54 @@ final class ConnectionFilter implements Filter {
         boolean close = request.headers().containsToken(HeaderValues.CONNECTION_CLOSE)
                 || response.headers().containsToken(HeaderValues.CONNECTION_CLOSE);
         if (!close && !request.content().consumed()) {
-            boolean unauthenticated = response.status().code() == Status.UNAUTHORIZED_401.code();
-            close = !discardBody(request, unauthenticated && UNAUTHENTICATED_DISCARD.compareTo(bodyTimeout) < 0
-                    ? UNAUTHENTICATED_DISCARD : bodyTimeout);
+            close = !discardBody(request, response.status().code() == Status.UNAUTHORIZED_401.code());
         }
         if (close) {
             throw new CloseConnectionException("closing the connection after the answer");
         }
     }
 
-    /** Reads and discards the rest of the body within {@code timeout}; whether it was all read. */
-    private boolean discardBody(RoutingRequest request, Duration timeout) {
+    /**
+     * Reads and discards the rest of the body within the body timeout, and with {@code paced} no pause longer
+     * than {@link #UNAUTHENTICATED_IDLE} between two reads; whether it was all read.
+     */
+    private boolean discardBody(RoutingRequest request, boolean paced) {
         if (request.headers().containsToken(HeaderValues.EXPECT_100) && !request.continueSent()) {
             return false; // the client may or may not send the body now: only closing is unambiguous
         }
-        ReadDeadlines.Deadline deadline = deadlines.start(timeout);
+        ReadDeadlines.Deadline deadline = deadlines.start(bodyTimeout);
         boolean read;
         try {
-            request.content().consume();
-            read = true;
-        } catch (RuntimeException e) {
-            read = false; // broken framing, over the size limit, or the deadline closed the socket
+            read = paced ? readPaced(request.content().inputStream()) : consume(request);
+        } catch (IOException | RuntimeException e) {
+            read = false; // broken framing, over the size limit, or a deadline closed the socket
         }
         return deadline.end() && read;
+    }
+
+    private static boolean consume(RoutingRequest request) {
+        request.content().consume();
+        return true;
+    }
+
+    /** Reads {@code in} to its end, each read within {@link #UNAUTHENTICATED_IDLE}; whether it got there. */
+    private boolean readPaced(InputStream in) throws IOException {
+        byte[] buffer = new byte[8192];
+        while (true) {
+            ReadDeadlines.Deadline pause = deadlines.start(UNAUTHENTICATED_IDLE);
+            int n;
+            try {
+                n = in.read(buffer);
+            } catch (IOException | RuntimeException e) {
+                pause.end();
+                throw e;
+            }
+            if (!pause.end()) {
+                return false;
+            }
+            if (n < 0) {
+                return true;
+            }
+        }
     }
 }
