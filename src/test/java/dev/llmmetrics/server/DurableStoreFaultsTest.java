@@ -165,24 +165,36 @@ class DurableStoreFaultsTest {
         }
     }
 
+    /** Ten batches of 20 events, each acknowledged: what the store holds before its disk fills. */
+    private void postTenBatches(ChildServer server) throws IOException, InterruptedException {
+        for (int i = 0; i < 10; i++) {
+            assertEquals(202, post(server, batch("before-" + i, 20, 1_000)).statusCode());
+        }
+    }
+
+    /** Fills the disk, then posts batches until one is refused with 503, 50 at most; whether one was. */
+    private boolean fillUntilRefused(ChildServer server, Tmpfs disk, String prefix) throws IOException, InterruptedException {
+        disk.fill();
+        for (int i = 0; i < 50; i++) {
+            HttpResponse<String> r = post(server, batch(prefix + i, 20, 1_000));
+            if (r.statusCode() == 503) {
+                return true;
+            }
+            assertEquals(202, r.statusCode(), r.body());
+        }
+        return false;
+    }
+
     @Test
     void aDiskThatFillsAndFreesByTurnsIsWarnedAboutOnceAMinuteNotAtEachTurn() throws Exception {
         try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "8m"); ChildServer server = start(disk.dir().resolve("sessions.db"))) {
-            for (int i = 0; i < 10; i++) {
-                assertEquals(202, post(server, batch("before-" + i, 20, 1_000)).statusCode());
-            }
+            postTenBatches(server);
             // The disk fills and frees by turns: each turn the store stops writing, then writes again.
             int stops = 0;
             int resumes = 0;
             for (int turn = 0; turn < 3; turn++) {
-                disk.fill();
-                for (int i = 0; i < 50; i++) {
-                    HttpResponse<String> r = post(server, batch("full-" + turn + "-" + i, 20, 1_000));
-                    if (r.statusCode() == 503) {
-                        stops++;
-                        break;
-                    }
-                    assertEquals(202, r.statusCode(), r.body());
+                if (fillUntilRefused(server, disk, "full-" + turn + "-")) {
+                    stops++;
                 }
                 disk.free();
                 HttpResponse<String> r = post(server, batch("freed-" + turn, 20, 1_000));
@@ -203,19 +215,11 @@ class DurableStoreFaultsTest {
     @Test
     void whileTheStoreRefusesBatchesTheLogDoesNotEndWithWritesAgain() throws Exception {
         try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "8m"); ChildServer server = start(disk.dir().resolve("sessions.db"))) {
-            for (int i = 0; i < 10; i++) {
-                assertEquals(202, post(server, batch("before-" + i, 20, 1_000)).statusCode());
-            }
+            postTenBatches(server);
             int refused = 0;
             for (int turn = 0; turn < 2; turn++) {
-                disk.fill();
-                for (int i = 0; i < 50 && refused == turn; i++) {
-                    HttpResponse<String> r = post(server, batch("full-" + turn + "-" + i, 20, 1_000));
-                    if (r.statusCode() == 503) {
-                        refused++;
-                    } else {
-                        assertEquals(202, r.statusCode(), r.body());
-                    }
+                if (fillUntilRefused(server, disk, "full-" + turn + "-")) {
+                    refused++;
                 }
                 if (turn == 0) {
                     disk.free();
