@@ -82,19 +82,13 @@ final class Json {
      * shell prompt after {@code curl} starts on its own line.
      */
     static void send(ServerResponse response, Status status, Object body) {
-        response.status(status);
-        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
-        try (OutputStream out = response.outputStream()) {
-            MAPPER.writeValue(new KeptCopy(out, -1), body);
-            out.write('\n');
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        sendKeeping(response, status, body, -1);
     }
 
     /**
      * Sends {@code body} as {@link #send} does and gives back the bytes sent when they come to at most
-     * {@code keepAtMost}, for an answer kept and sent again; {@code null} past it. The copy is dropped as soon as
+     * {@code keepAtMost}, for an answer kept and sent again; {@code null} past it (or with a negative
+     * {@code keepAtMost}, when nothing is kept). The copy is dropped as soon as
      * it would pass the bound, so a large answer (a session of many records with large attributes) is only
      * ever held a write buffer at a time, however many clients read it at once.
      */

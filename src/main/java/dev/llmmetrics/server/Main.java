@@ -81,12 +81,13 @@ public final class Main {
      */
     static Running start(Config config, boolean demo, double demoTimeScale) {
         Settings.refuseUnsupported(config);
-        String port = config.get("server.port").asString().orElse("0");
-        if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) > 65_535) {
+        String portText = config.get("server.port").asString().orElse("0");
+        if (!portText.matches("[0-9]{1,5}") || Integer.parseInt(portText) > 65_535) {
             // Checked before anything is opened: Helidon would refuse it with a stack trace (or take -1 as any port).
             throw new IllegalArgumentException("server.port (SERVER_PORT) must be a port number from 1 to 65535, or 0"
-                    + " for any free one, not '" + port + "'");
+                    + " for any free one, not '" + portText + "'");
         }
+        int port = Integer.parseInt(portText);
         if (Settings.requestLog(config)) {
             REQUEST_LOG.setLevel(java.util.logging.Level.INFO);
         }
@@ -170,19 +171,13 @@ public final class Main {
      * common cases (a port in use, a port below 1024 without privileges, an address this host does not have)
      * get one line instead of the web server's stack trace. Port 0 is always free.
      */
-    private static @Nullable String whyNotListen(String host, String port) {
-        int number;
-        try {
-            number = Integer.parseInt(port.trim());
-        } catch (NumberFormatException e) {
-            return null; // the web server refuses it with its own message
-        }
-        if (number == 0) {
+    private static @Nullable String whyNotListen(String host, int port) {
+        if (port == 0) {
             return null;
         }
         try (ServerSocket probe = new ServerSocket()) {
             probe.setReuseAddress(true); // as the web server binds: a closed connection's TIME_WAIT does not count
-            probe.bind(new InetSocketAddress(host, number));
+            probe.bind(new InetSocketAddress(host, port));
             return null;
         } catch (BindException e) {
             String why = String.valueOf(e.getMessage());
