@@ -63,7 +63,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void attributesAndScoresCountTowardTheBoundInBytesAndGoWithTheirSession() {
-        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        AtomicLong millis = clockAtStart();
         long bound = 2L << 20;
         RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
                 new SessionStoreFactory.Parameters(10_000, 1_000, 16, bound, Duration.ofHours(1), Duration.ofMinutes(10),
@@ -75,16 +75,16 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void thisProcesssFiguresOfASessionEvictedAndMadeAgainCountItsNewLifeOnly() {
-        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        AtomicLong millis = clockAtStart();
         RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
                 new SessionStoreFactory.Parameters(10, 10, 16, 1, Duration.ofHours(1), Duration.ofMinutes(10),
                         100_000, () -> Instant.ofEpochMilli(millis.get()), new ModelCatalog(PriceTable.EMPTY, 200)));
         opened.add(store);
-        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+        store.record(oneCallOfA());
         millis.addAndGet(1_000);
         store.record(List.of(LlmRequestCompleted.builder("b", "m").durationMs(1).build())); // a evicted: 1 byte
         millis.addAndGet(1_000);
-        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build())); // a's new life
+        store.record(oneCallOfA()); // a's new life
 
         assertEquals(1, store.session("a").orElseThrow().totalRequests());
         List<PairFigures> a = store.mostRecentPairs(10, 100).stream().filter(p -> p.sessionId().equals("a")).toList();
@@ -94,16 +94,16 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void aSessionClearedAndBegunAgainThroughAnotherReplicaLeavesThisReplicasFiguresOfItsEarlierLifeAtTheSweep() {
-        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        AtomicLong millis = clockAtStart();
         RedisSessionStore one = boundedTo(10, millis);
         RedisSessionStore two = boundedTo(10, millis);
         for (int i = 0; i < 5; i++) {
-            two.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+            two.record(oneCallOfA());
         }
         one.clear("a");
         millis.addAndGet(1_000);
         for (int i = 0; i < 3; i++) {
-            one.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+            one.record(oneCallOfA());
         }
         two.evictIdle();
         one.evictIdle();
@@ -115,13 +115,13 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void aReplicaKeepsItsFiguresOfASessionStillActiveThroughAnotherPastItsOwnIdleTimeout() {
-        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        AtomicLong millis = clockAtStart();
         RedisSessionStore one = boundedTo(10, millis);
         RedisSessionStore two = boundedTo(10, millis);
-        two.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+        two.record(oneCallOfA());
         for (int minute = 0; minute < 70; minute += 10) { // an hour and more of activity through the other replica
             millis.addAndGet(Duration.ofMinutes(10).toMillis());
-            one.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+            one.record(oneCallOfA());
             two.evictIdle();
             one.evictIdle();
         }
@@ -137,7 +137,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 new SessionStoreFactory.Parameters(10, 10, 16, Long.MAX_VALUE, Duration.ofHours(1),
                         Duration.ofMinutes(10), 100_000, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 200)));
         opened.add(store);
-        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+        store.record(oneCallOfA());
         redis.pause();
         try {
             long started = System.nanoTime();
@@ -152,7 +152,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void aReplicaWithALowerRecordsBoundThatTrimsTheRecordsChangesTheRevision() {
-        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        AtomicLong millis = clockAtStart();
         RedisSessionStore three = boundedTo(3, millis);
         RedisSessionStore one = boundedTo(1, millis);
         List<Event> events = new ArrayList<>();
@@ -208,18 +208,18 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void afterRedisLostItsDataTheReplicasCountTheSessionsNewLives() {
-        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        AtomicLong millis = clockAtStart();
         RedisSessionStore one = boundedTo(10, millis);
         RedisSessionStore two = boundedTo(10, millis);
         for (int i = 0; i < 3; i++) {
-            one.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
-            two.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+            one.record(oneCallOfA());
+            two.record(oneCallOfA());
         }
         redis.cli("FLUSHALL"); // a restart without persistence, a failover to a replica that lagged: lives start again
         for (int i = 0; i < 4; i++) {
             millis.addAndGet(1_000);
-            one.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
-            two.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+            one.record(oneCallOfA());
+            two.record(oneCallOfA());
             one.evictIdle();
             two.evictIdle();
         }
@@ -236,7 +236,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void aLowerRecordsBoundTrimsTheScoresOfRequestsAndTheirCountTogether() {
-        AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
+        AtomicLong millis = clockAtStart();
         // Two replicas on one Redis, one keeping 3 records and scores of requests per session, one keeping 1.
         RedisSessionStore three = boundedTo(3, millis);
         RedisSessionStore one = boundedTo(1, millis);
@@ -261,6 +261,16 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals("2", redis.cli("HGET", "llm:{a}", "sn"));
         assertEquals(List.of(1, 1), three.session("a").orElseThrow().requests().stream()
                 .map(r -> r.scores().size()).toList(), "c3 and c4 keep their scores");
+    }
+
+    /** A completed call of session {@code a}, as one batch. */
+    private static List<Event> oneCallOfA() {
+        return List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build());
+    }
+
+    /** The milliseconds a test's stores read as their clock, from a fixed instant on. */
+    private static AtomicLong clockAtStart() {
+        return new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());
     }
 
     private RedisSessionStore boundedTo(int maxRecords, AtomicLong millis) {
