@@ -1,5 +1,7 @@
 package dev.llmmetrics.session;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A {@link SessionStore} on a server could not be read: the server is unreachable or did not answer within the
  * store's timeout. Nothing changed; the same read may be tried again later.
@@ -8,8 +10,11 @@ public final class StoreUnavailableException extends RuntimeException {
 
     private static final long serialVersionUID = 1L;
 
-    /** @param message what failed, in words a client may be shown; no credential, no internal name */
-    public StoreUnavailableException(String message, Throwable cause) {
+    /**
+     * @param message what failed, in words a client may be shown; no credential, no internal name
+     * @param cause   the client library's exception, or {@code null} when the store's answer itself was wrong
+     */
+    public StoreUnavailableException(String message, @Nullable Throwable cause) {
         super(message, cause);
     }
 }

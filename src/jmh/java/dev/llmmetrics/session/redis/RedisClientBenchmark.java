@@ -10,7 +10,8 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -55,10 +56,10 @@ public class RedisClientBenchmark {
 
     private static final int BATCHES = 64;
     private final AtomicInteger next = new AtomicInteger();
-    private String[][] batches;
+    private byte[][][] batches;
     private RedisClient lettuce;
-    private StatefulRedisConnection<String, String> connection;
-    private RedisCommands<String, String> commands;
+    private StatefulRedisConnection<byte[], byte[]> connection;
+    private RedisCommands<byte[], byte[]> commands;
     private redis.clients.jedis.RedisClient jedis;
     private Script read;
 
@@ -69,7 +70,7 @@ public class RedisClientBenchmark {
                 Duration.ofHours(1), Duration.ofMinutes(10), 100_000, InstantSource.system(),
                 new ModelCatalog(PriceTable.EMPTY, 200));
         String[] models = {"gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro", "llama-3.3-70b"};
-        batches = new String[BATCHES][];
+        batches = new byte[BATCHES][][];
         for (int b = 0; b < BATCHES; b++) {
             List<Event> events = new ArrayList<>();
             for (int k = 0; k < 50; k++) {
@@ -84,7 +85,7 @@ public class RedisClientBenchmark {
         }
         read = Script.load("read");
         lettuce = RedisClient.create("redis://" + hostPort[0] + ":" + hostPort[1]);
-        connection = lettuce.connect(StringCodec.UTF8);
+        connection = lettuce.connect(ByteArrayCodec.INSTANCE);
         commands = connection.sync();
         commands.flushall();
         commands.scriptLoad(RedisSessionStore.RECORD.body());
@@ -106,18 +107,23 @@ public class RedisClientBenchmark {
     /** One batch of 100 events through the store's script. */
     @Benchmark
     public Object recordBatch() {
-        String[] args = batches[Math.floorMod(next.getAndIncrement(), BATCHES)];
+        byte[][] args = batches[Math.floorMod(next.getAndIncrement(), BATCHES)];
         return client.equals("lettuce")
                 ? commands.evalsha(RedisSessionStore.RECORD.sha(), ScriptOutputType.MULTI, RedisSessionStore.WRITE_KEYS, args)
-                : jedis.evalsha(RedisSessionStore.RECORD.sha(), Arrays.asList(RedisSessionStore.WRITE_KEYS), Arrays.asList(args));
+                : jedis.evalsha(utf8(RedisSessionStore.RECORD.sha()), Arrays.asList(RedisSessionStore.WRITE_KEYS),
+                        Arrays.asList(args));
     }
 
     /** One session's hash and records through the store's read script. */
     @Benchmark
     public Object readSession() {
-        String key = String.format("llm:{post-session-%06d}", Math.floorMod(next.getAndIncrement(), 1000));
+        byte[] key = utf8(String.format("llm:{post-session-%06d}", Math.floorMod(next.getAndIncrement(), 1000)));
         return client.equals("lettuce")
-                ? commands.evalsha(read.sha(), ScriptOutputType.MULTI, new String[0], key)
-                : jedis.evalsha(read.sha(), List.of(), List.of(key));
+                ? commands.evalsha(read.sha(), ScriptOutputType.MULTI, new byte[0][], key)
+                : jedis.evalsha(utf8(read.sha()), List.of(), List.of(key));
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
     }
 }

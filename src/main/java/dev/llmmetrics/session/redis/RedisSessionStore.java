@@ -22,6 +22,9 @@ import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.StoreUnavailableException;
 import java.net.URI;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.net.URISyntaxException;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
@@ -33,13 +36,18 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.jspecify.annotations.Nullable;
+import org.msgpack.core.MessageBufferPacker;
+import org.msgpack.core.MessagePack;
+import org.msgpack.core.MessagePackException;
+import org.msgpack.core.MessagePacker;
+import org.msgpack.core.MessageUnpacker;
+import org.msgpack.value.ValueType;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
@@ -55,11 +63,12 @@ import redis.clients.jedis.exceptions.JedisNoScriptException;
  * <p>Keys, all under {@value #PREFIX}; a session's keys share the hash tag {@code {id}}, where the id has a
  * backslash before each backslash and closing brace in it ({@link #key}):
  * <ul>
- *   <li>{@code llm:{id}}: a hash of the session's life number ({@code life}), last activity ({@code last},
- *       ms), finished requests ({@code req}), records kept ({@code n}), scores of requests kept ({@code sn}),
- *       scores received ({@code sc}), size ({@code b}, bytes as the bound counts them), one field
- *       {@code p:<label>} per model label with the pair's figures and one field {@code s:<name>} per score
- *       name with its ordinal, count, sum, minimum and maximum;</li>
+ *   <li>{@code llm:{id}}: a hash of the session's header {@code h} (life number, last activity in ms,
+ *       finished requests, records kept, scores of requests kept, scores received, size as the bound counts
+ *       it, model labels, score names), one field {@code p:<label>} per model label with the pair's figures
+ *       and one field {@code s:<name>} per score name with its ordinal, count, sum, minimum and maximum; each
+ *       value is MessagePack numbers after the layout number 1, which the scripts read in one
+ *       call and which keep the hash in Redis's compact encoding;</li>
  *   <li>{@code llm:{id}:r}: a list of the most recent request records (with their correlation ids and
  *       attributes), oldest first;</li>
  *   <li>{@code llm:{id}:s}: a list of the most recent scores of requests, oldest first, as many as records;</li>
@@ -93,8 +102,17 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final String INDEX = PREFIX + "sessions";
     private static final String BYTES = PREFIX + "bytes";
     private static final String LIVES = PREFIX + "lives";
-    static final String[] WRITE_KEYS = {INDEX, BYTES, LIVES};
-    private static final String[] NO_KEYS = {};
+    static final byte[][] WRITE_KEYS = {bytes(INDEX), bytes(BYTES), bytes(LIVES)};
+    private static final byte[][] NO_KEYS = {};
+    /** The hash field of a session's header: record.lua's {@code HEAD}. */
+    private static final byte[] HEADER_FIELD = bytes("h");
+    /** The first number of each stored header and figures: record.lua's {@code LAYOUT}. */
+    private static final int LAYOUT = 1;
+    /** The header's numbers: life, last activity, finished requests, records kept, scores of requests kept,
+     * scores received, size, model labels, score names. */
+    private static final int HEADER_NUMBERS = 9;
+    private static final int PAIR_NUMBERS = 16;
+    private static final int SCORE_NUMBERS = 5;
     /** Most idle sessions one script removes, so that a sweep never holds Redis long. */
     private static final int IDLE_EVICTIONS_PER_CALL = 1_000;
     /** Most connections to Redis per store: past it a caller waits, up to the timeout, for one to be free. */
@@ -106,7 +124,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final Script IDLE = Script.load("idle");
     private static final Script READ = Script.load("read");
     private static final Script LIVES_HELD = Script.load("lives");
-    private static final String[] LIVES_KEY = {LIVES};
+    private static final byte[][] LIVES_KEY = {bytes(LIVES)};
 
     private final String endpoint;
     private final RedisClient client;
@@ -270,7 +288,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     public boolean clear(String sessionId) {
         List<Object> result;
         try {
-            result = run(CLEAR, WRITE_KEYS, key(sessionId), sessionId);
+            result = run(CLEAR, WRITE_KEYS, bytes(key(sessionId)), bytes(sessionId));
         } catch (JedisException e) {
             throw new RecordingFailedException(failure("the session could not be cleared", e), e);
         }
@@ -297,8 +315,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         int total = 0;
         try {
             while (true) {
-                List<Object> result = run(IDLE, WRITE_KEYS, PREFIX, Long.toString(cutoff),
-                        Integer.toString(IDLE_EVICTIONS_PER_CALL));
+                List<Object> result = run(IDLE, WRITE_KEYS, bytes(PREFIX), bytes(Long.toString(cutoff)),
+                        bytes(Integer.toString(IDLE_EVICTIONS_PER_CALL)));
                 int removed = ((Long) result.get(0)).intValue();
                 lastCount = ((Long) result.get(1)).intValue();
                 total += removed;
@@ -324,7 +342,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         for (int from = 0; from < ids.size(); from += 1_000) {
             List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 1_000));
             List<Object> result = run(LIVES_HELD, LIVES_KEY,
-                    chunk.stream().map(RedisSessionStore::key).toArray(String[]::new));
+                    chunk.stream().map(id -> bytes(key(id))).toArray(byte[][]::new));
             long counter = (Long) result.get(0);
             List<?> lives = (List<?>) result.get(1);
             for (int i = 0; i < chunk.size(); i++) {
@@ -342,7 +360,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     public Optional<SessionMetrics> session(String sessionId) {
         List<Object> result;
         try {
-            result = run(READ, NO_KEYS, key(sessionId));
+            result = run(READ, NO_KEYS, bytes(key(sessionId)));
         } catch (JedisException e) {
             throw unavailable(e);
         }
@@ -352,13 +370,13 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         }
         Map<String, List<RequestScore>> scores = new HashMap<>();
         for (Object element : (List<?>) result.get(2)) {
-            RecordCodec.Scored scored = RecordCodec.decodeScore((String) element);
+            RecordCodec.Scored scored = RecordCodec.decodeScore(text(element));
             scores.computeIfAbsent(scored.correlationId(), id -> new ArrayList<>(2)).add(scored.score());
         }
         List<?> elements = (List<?>) result.get(1);
         List<RequestRecord> records = new ArrayList<>(elements.size());
         for (Object element : elements) {
-            records.add(RecordCodec.decode((String) element, scores));
+            records.add(RecordCodec.decode(text(element), scores));
         }
         return Optional.of(metrics(sessionId, hash, records));
     }
@@ -366,16 +384,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /** @throws StoreUnavailableException when Redis could not be read */
     @Override
     public Optional<SessionMetrics> summary(String sessionId) {
-        Map<String, String> hash;
+        Map<byte[], byte[]> hash;
         try {
-            hash = client.hgetAll(key(sessionId));
+            hash = client.hgetAll(bytes(key(sessionId)));
         } catch (JedisException e) {
             throw unavailable(e);
         }
         if (hash.isEmpty()) {
             return Optional.empty();
         }
-        List<String> flat = new ArrayList<>(hash.size() * 2);
+        List<byte[]> flat = new ArrayList<>(hash.size() * 2);
         hash.forEach((field, value) -> {
             flat.add(field);
             flat.add(value);
@@ -390,20 +408,18 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      */
     @Override
     public Optional<String> revision(String sessionId) {
-        List<String> values;
+        String key = key(sessionId);
+        byte[] header;
         try {
-            values = client.hmget(key(sessionId), "life", "req", "sc", "n", "sn");
+            header = client.hget(bytes(key), HEADER_FIELD);
         } catch (JedisException e) {
             throw unavailable(e);
         }
-        if (values.get(0) == null) {
+        if (header == null) {
             return Optional.empty();
         }
-        StringBuilder revision = new StringBuilder(values.get(0));
-        for (int i = 1; i < values.size(); i++) {
-            revision.append('-').append(Objects.requireNonNullElse(values.get(i), "0"));
-        }
-        return Optional.of(revision.toString());
+        double[] h = numbers(header, HEADER_NUMBERS, key);
+        return Optional.of((long) h[0] + "-" + (long) h[2] + "-" + (long) h[5] + "-" + (long) h[3] + "-" + (long) h[4]);
     }
 
     /**
@@ -504,17 +520,20 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return PREFIX + "{" + id + "}";
     }
 
-    /** Runs a script by its digest, sending its body when Redis does not have it (a restarted Redis). */
+    /**
+     * Runs a script by its digest, sending its body when Redis does not have it (a restarted Redis). Arguments
+     * and answers are bytes: the stored figures are binary.
+     */
     @SuppressWarnings("unchecked")
-    private List<Object> run(Script script, String[] keys, String... args) {
-        List<String> keyList = Arrays.asList(keys);
-        List<String> argList = Arrays.asList(args);
+    private List<Object> run(Script script, byte[][] keys, byte[]... args) {
+        List<byte[]> keyList = Arrays.asList(keys);
+        List<byte[]> argList = Arrays.asList(args);
         Object result;
         try {
             try {
-                result = client.evalsha(script.sha(), keyList, argList);
+                result = client.evalsha(bytes(script.sha()), keyList, argList);
             } catch (JedisNoScriptException e) {
-                result = client.eval(script.body(), keyList, argList);
+                result = client.eval(bytes(script.body()), keyList, argList);
             }
         } catch (JedisDataException e) {
             throw e; // Redis answered: an error of the script or of Redis (out of memory), not of the connection
@@ -554,6 +573,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
                     : "Redis at {0} does not answer: batches get 503 until it does", endpoint);
             if (reachable) {
                 checkEvictionPolicy();
+                checkLayout();
             }
         }
     }
@@ -569,6 +589,30 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             LOG.log(Level.WARNING, "Redis at {0} has maxmemory-policy {1}: under memory pressure it evicts the keys "
                     + "of the store (event ids first, so that a retried batch is applied twice, or parts of sessions); "
                     + "set maxmemory-policy noeviction, so that a full Redis refuses batches (503) instead", endpoint, policy);
+        }
+    }
+
+    /**
+     * Warns when the least or the most recently active session was written in another layout (by another
+     * version of llm-metrics, whose sessions are the oldest after an upgrade): their batches are refused and
+     * their reads fail until the database is emptied.
+     */
+    private void checkLayout() {
+        try {
+            List<String> ends = new ArrayList<>(client.zrange(INDEX, 0, 0));
+            ends.addAll(client.zrange(INDEX, -1, -1));
+            for (String id : ends) {
+                byte[] key = bytes(key(id));
+                byte[] header = client.hget(key, HEADER_FIELD);
+                if (header == null ? client.exists(key) : header.length == 0 || header[0] != (byte) LAYOUT) {
+                    LOG.log(Level.WARNING, "Redis at {0} holds sessions written by another version of llm-metrics: "
+                            + "their batches get 503 and their reads fail until the database is emptied "
+                            + "(see docs/replicas.md)", endpoint);
+                    return;
+                }
+            }
+        } catch (JedisException e) {
+            failure("the layout of the sessions could not be checked", e);
         }
     }
 
@@ -602,20 +646,24 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     /** A session's snapshot from its hash's fields and values, alternating, and its records. */
     private static SessionMetrics metrics(String sessionId, List<?> hash, List<RequestRecord> records) {
-        long lastActiveMs = 0;
+        String key = key(sessionId);
+        long lastActiveMs = -1;
         List<PairTotals> pairs = new ArrayList<>(2);
-        List<String> scoreFields = new ArrayList<>(0);
+        List<Object> scoreFields = new ArrayList<>(0);
         for (int i = 0; i < hash.size(); i += 2) {
-            String field = (String) hash.get(i);
-            String value = (String) hash.get(i + 1);
-            if (field.equals("last")) {
-                lastActiveMs = Long.parseLong(value);
+            String field = text(hash.get(i));
+            byte[] value = (byte[]) hash.get(i + 1);
+            if (field.equals("h")) {
+                lastActiveMs = (long) numbers(value, HEADER_NUMBERS, key)[1];
             } else if (field.startsWith("p:")) {
-                pairs.add(pair(field.substring(2), value));
+                pairs.add(pair(field.substring(2), numbers(value, PAIR_NUMBERS, key)));
             } else if (field.startsWith("s:")) {
                 scoreFields.add(field.substring(2));
-                scoreFields.add(value);
+                scoreFields.add(numbers(value, SCORE_NUMBERS, key));
             }
+        }
+        if (lastActiveMs < 0) {
+            throw anotherLayout(key); // a hash without a header
         }
         return PairTotals.metrics(sessionId, Instant.ofEpochMilli(lastActiveMs), pairs, records, scoreTotals(scoreFields));
     }
@@ -624,14 +672,13 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      * The score names' totals in order of first use, from their names and stored figures, alternating: ordinal,
      * count, sum, minimum, maximum.
      */
-    private static List<ScoreTotals> scoreTotals(List<String> namesAndValues) {
+    private static List<ScoreTotals> scoreTotals(List<Object> namesAndFigures) {
         record Stored(long ordinal, ScoreTotals totals) {
         }
-        List<Stored> stored = new ArrayList<>(namesAndValues.size() / 2);
-        for (int i = 0; i < namesAndValues.size(); i += 2) {
-            String[] f = namesAndValues.get(i + 1).split(",");
-            stored.add(new Stored(Long.parseLong(f[0]), new ScoreTotals(namesAndValues.get(i), Long.parseLong(f[1]),
-                    Double.parseDouble(f[2]), Double.parseDouble(f[3]), Double.parseDouble(f[4]))));
+        List<Stored> stored = new ArrayList<>(namesAndFigures.size() / 2);
+        for (int i = 0; i < namesAndFigures.size(); i += 2) {
+            double[] f = (double[]) namesAndFigures.get(i + 1);
+            stored.add(new Stored((long) f[0], new ScoreTotals((String) namesAndFigures.get(i), (long) f[1], f[2], f[3], f[4])));
         }
         stored.sort(Comparator.comparingLong(Stored::ordinal));
         return stored.stream().map(Stored::totals).toList();
@@ -641,20 +688,57 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      * A pair from its stored figures: the {@link PairTotals.Figure}s up to {@code PRICED_REQUESTS} in their order,
      * the cost in whole dollars and the rest in picodollars, then the requests without usage.
      */
-    private static PairTotals pair(String label, String value) {
+    private static PairTotals pair(String label, double[] n) {
         PairTotals pair = new PairTotals(label);
-        String[] n = value.split(",");
         PairTotals.Figure[] figures = PairTotals.Figure.values();
         int cost = PairTotals.Figure.COST_PICO_USD.ordinal();
         for (int i = 0; i < cost; i++) {
-            pair.set(figures[i], Long.parseLong(n[i]));
+            pair.set(figures[i], (long) n[i]);
         }
-        long dollars = Long.parseLong(n[cost]);
-        long pico = Long.parseLong(n[cost + 1]);
+        long dollars = (long) n[cost];
+        long pico = (long) n[cost + 1];
         boolean past = dollars > Long.MAX_VALUE / PICO || dollars == Long.MAX_VALUE / PICO && pico > Long.MAX_VALUE % PICO;
         pair.set(PairTotals.Figure.COST_PICO_USD, past ? Long.MAX_VALUE : dollars * PICO + pico);
-        pair.set(PairTotals.Figure.NO_USAGE_REQUESTS, Long.parseLong(n[cost + 2]));
+        pair.set(PairTotals.Figure.NO_USAGE_REQUESTS, (long) n[cost + 2]);
         return pair;
+    }
+
+    /**
+     * The {@code count} numbers of a stored header or figures: MessagePack numbers after the layout number. All
+     * are exact as doubles: the scripts compute in Lua's doubles.
+     *
+     * @throws StoreUnavailableException when the value is of another layout (written by another version)
+     */
+    private static double[] numbers(byte[] value, int count, String key) {
+        try (MessageUnpacker in = MessagePack.newDefaultUnpacker(value)) {
+            if (in.hasNext() && in.getNextFormat().getValueType() == ValueType.INTEGER && in.unpackLong() == LAYOUT) {
+                double[] numbers = new double[count];
+                int i = 0;
+                while (i < count && in.hasNext()) {
+                    numbers[i++] = in.getNextFormat().getValueType() == ValueType.INTEGER ? in.unpackLong() : in.unpackDouble();
+                }
+                if (i == count && !in.hasNext()) {
+                    return numbers;
+                }
+            }
+        } catch (IOException | MessagePackException e) {
+            // of another layout, as below
+        }
+        throw anotherLayout(key);
+    }
+
+    private static StoreUnavailableException anotherLayout(String key) {
+        return new StoreUnavailableException("Redis holds " + key + " in a layout this version of llm-metrics "
+                + "does not read; empty the Redis database (see docs/replicas.md)", null);
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A bulk string of a script's answer as text. */
+    private static String text(Object bulk) {
+        return new String((byte[]) bulk, StandardCharsets.UTF_8);
     }
 
     private static final long PICO = 1_000_000_000_000L;
@@ -665,103 +749,110 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         static final int FIELDS = 6;
         /** The script's arguments before the events'. */
         static final int HEADER = 9;
+        private static final byte[] EMPTY = {};
+        private static final byte[] STARTED = bytes("S");
+        private static final byte[] COMPLETED = bytes("C");
+        private static final byte[] FAILED = bytes("F");
+        private static final byte[] SCORED = bytes("R");
+        private static final byte[] GENERIC = bytes("G");
         final SessionStoreFactory.Parameters bounds;
-        final String[] args;
+        final byte[][] args;
         /** Each completed or failed event's model label; {@code null} for the other kinds. */
         final @Nullable String[] labels;
         final long[] costs;
-        /** Writes each event's figures; one per batch. */
-        private final StringBuilder figures = new StringBuilder(96);
 
         Batch(List<? extends Event> events, SessionStoreFactory.Parameters bounds) {
             this.bounds = bounds;
             int n = events.size();
             labels = new String[n];
             costs = new long[n];
-            args = new String[HEADER + FIELDS * n];
-            args[0] = Long.toString(bounds.clock().millis());
-            args[1] = Integer.toString(bounds.maxSessions());
-            args[2] = Integer.toString(bounds.maxRecordsPerSession());
-            args[3] = Integer.toString(bounds.maxModelsPerSession());
-            args[4] = Long.toString(bounds.maxBytes());
-            args[5] = Long.toString(bounds.dedupeWindow().toMillis());
-            args[6] = Integer.toString(n);
-            args[7] = PREFIX;
-            args[8] = Integer.toString(SessionStore.MAX_SCORE_NAMES);
+            args = new byte[HEADER + FIELDS * n][];
+            args[0] = bytes(Long.toString(bounds.clock().millis()));
+            args[1] = bytes(Integer.toString(bounds.maxSessions()));
+            args[2] = bytes(Integer.toString(bounds.maxRecordsPerSession()));
+            args[3] = bytes(Integer.toString(bounds.maxModelsPerSession()));
+            args[4] = bytes(Long.toString(bounds.maxBytes()));
+            args[5] = bytes(Long.toString(bounds.dedupeWindow().toMillis()));
+            args[6] = bytes(Integer.toString(n));
+            args[7] = bytes(PREFIX);
+            args[8] = bytes(Integer.toString(SessionStore.MAX_SCORE_NAMES));
             for (int i = 0; i < n; i++) {
                 put(i, events.get(i), HEADER + FIELDS * i);
             }
         }
 
         /**
-         * Writes one event's arguments: session id, event id, kind, name, figures (a JSON array the script
-         * decodes in one call) and encoded record.
+         * Writes one event's arguments: session id, event id, kind, name, figures (MessagePack numbers, which the
+         * script reads in one call) and encoded record.
          */
         private void put(int i, Event event, int at) {
             String sessionId = event.sessionId();
             String eventId = event.eventId();
-            String kind;
+            byte[] kind;
             String name = "";
-            String numbers = "";
+            byte[] numbers = EMPTY;
             String record = "";
             long cost = -1;
             switch (event) {
                 case LlmRequestCompleted c -> {
                     Model model = bounds.catalog().model(c.model());
-                    kind = "C";
+                    kind = COMPLETED;
                     name = labels[i] = model.label();
                     cost = model.costPicoUsd(c);
                     numbers = completedFigures(c, cost);
                     record = RecordCodec.completed(c, cost);
                 }
                 case LlmRequestFailed f -> {
-                    kind = "F";
+                    kind = FAILED;
                     name = labels[i] = bounds.catalog().model(f.model()).label();
                     record = RecordCodec.failed(f);
                 }
-                case LlmRequestStarted s -> kind = "S";
+                case LlmRequestStarted s -> kind = STARTED;
                 case LlmRequestScored s -> {
-                    kind = "R";
+                    kind = SCORED;
                     name = s.name();
-                    figures.setLength(0);
-                    numbers = figures.append('[').append(s.value()).append(']').toString();
+                    numbers = packed(p -> p.packDouble(s.value()));
                     record = s.correlationId() == null ? "" : RecordCodec.score(s);
                 }
-                case GenericEvent g -> kind = "G";
+                case GenericEvent g -> kind = GENERIC;
             }
             costs[i] = cost;
-            args[at] = sessionId == null ? "" : sessionId;
-            args[at + 1] = eventId == null ? "" : eventId;
+            args[at] = sessionId == null ? EMPTY : bytes(sessionId);
+            args[at + 1] = eventId == null ? EMPTY : bytes(eventId);
             args[at + 2] = kind;
-            args[at + 3] = name;
+            args[at + 3] = bytes(name);
             args[at + 4] = numbers;
-            args[at + 5] = record;
+            args[at + 5] = bytes(record);
         }
 
         /**
          * A completed request's figures in record.lua's order: duration, prompt, completion, total, cached and
          * reasoning tokens (0 without usage), tool calls, costed, cost in whole dollars and the rest in
-         * picodollars, usage reported.
+         * picodollars, usage reported. Each is exact as a double: the cost is split so that no part reaches 2^53.
          */
-        private String completedFigures(LlmRequestCompleted c, long cost) {
+        private static byte[] completedFigures(LlmRequestCompleted c, long cost) {
             boolean usage = c.hasUsage();
-            StringBuilder b = figures;
-            b.setLength(0);
-            b.append('[').append(c.durationMs());
-            if (usage) {
-                b.append(',').append(c.promptTokens()).append(',').append(c.completionTokens())
-                        .append(',').append(c.totalTokens()).append(',').append(c.cachedTokens())
-                        .append(',').append(c.reasoningTokens());
-            } else {
-                b.append(",0,0,0,0,0");
+            return packed(p -> p.packLong(c.durationMs())
+                    .packLong(usage ? c.promptTokens() : 0).packLong(usage ? c.completionTokens() : 0)
+                    .packLong(usage ? c.totalTokens() : 0).packLong(usage ? c.cachedTokens() : 0)
+                    .packLong(usage ? c.reasoningTokens() : 0)
+                    .packLong(c.hasToolCalls() ? 1 : 0)
+                    .packLong(cost >= 0 ? 1 : 0).packLong(cost >= 0 ? cost / PICO : 0).packLong(cost >= 0 ? cost % PICO : 0)
+                    .packLong(usage ? 1 : 0));
+        }
+
+        /** What {@code writer} packs, as MessagePack. */
+        private static byte[] packed(Packing writer) {
+            try (MessageBufferPacker packer = MessagePack.newDefaultBufferPacker()) {
+                writer.pack(packer);
+                return packer.toByteArray();
+            } catch (IOException e) {
+                throw new UncheckedIOException("packing into memory failed", e); // a buffer in memory does not fail
             }
-            b.append(c.hasToolCalls() ? ",1" : ",0");
-            if (cost >= 0) {
-                b.append(",1,").append(cost / PICO).append(',').append(cost % PICO);
-            } else {
-                b.append(",0,0,0");
-            }
-            return b.append(usage ? ",1]" : ",0]").toString();
+        }
+
+        private interface Packing {
+            void pack(MessagePacker packer) throws IOException;
         }
     }
 }

@@ -6,7 +6,9 @@ local function sessionKey(id) return ARGV[1] .. '{' .. (string.gsub(id, '[\\}]',
 local removed = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
   local key = sessionKey(id)
-  redis.call('DECRBY', KEYS[2], tonumber(redis.call('HGET', key, 'b') or '0'))
+  local h = redis.call('HGET', key, 'h')
+  -- the size: the header's eighth number after the layout number (record.lua)
+  if h then redis.call('DECRBY', KEYS[2], (select(8, cmsgpack.unpack(h)))) end
   redis.call('DEL', key, key .. ':r', key .. ':s')
   redis.call('ZREM', KEYS[1], id)
   removed = removed + 1

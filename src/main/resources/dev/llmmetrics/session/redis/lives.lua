@@ -3,6 +3,8 @@
 -- holds none}: a life made after this read is above the counter.
 local lives = {}
 for i = 1, #ARGV do
-  lives[i] = tonumber(redis.call('HGET', ARGV[i], 'life') or '0')
+  local h = redis.call('HGET', ARGV[i], 'h')
+  -- the life: the header's first number after the layout number (record.lua)
+  lives[i] = h and select(2, cmsgpack.unpack(h)) or 0
 end
 return {tonumber(redis.call('GET', KEYS[1]) or '0'), lives}

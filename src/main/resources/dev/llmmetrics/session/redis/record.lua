@@ -7,11 +7,16 @@
 -- ARGV[1..9] now ms, max sessions, max records per session, max models per session, max bytes,
 --            dedupe window ms, number of events, key prefix, max score names per session
 -- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed, F failed,
--- R scored, G generic), name (the model label of C and F, the score name of R), figures as a JSON array
+-- R scored, G generic), name (the model label of C and F, the score name of R), figures as MessagePack numbers
 -- (C: duration, prompt, completion, total, cached and reasoning tokens, tool calls 0/1, costed 0/1, cost in
 -- whole dollars, the rest in picodollars, usage reported 0/1; R: the score's value; else empty), and the
 -- encoded record (C, F) or the encoded score of a request (R; '' when it grades none).
 -- RedisSessionStore.Batch writes them.
+--
+-- The session's numbers are stored as MessagePack numbers after the layout number (LAYOUT), so that a batch
+-- reads and writes each value in one cmsgpack call (text is parsed and formatted number by number) and the
+-- values stay short enough for Redis's compact hash encoding. A value that does not start with LAYOUT was
+-- written by another layout: the script refuses the batch rather than misread it.
 --
 -- Returns {applied event numbers, folded event numbers, capacity evictions, memory evictions, sessions, the
 -- lives of the applied events' sessions}.
@@ -27,16 +32,30 @@ local n = tonumber(ARGV[7])
 local prefix = ARGV[8]
 local maxScoreNames = tonumber(ARGV[9])
 local OTHER_SCORE_NAME = '_other'
+-- The first number of each stored value. A session's hash holds its header 'h' (life, last activity ms,
+-- finished requests, records kept, scores of requests kept, scores received, size, model labels, score names),
+-- a pair's 16 figures per 'p:<label>' and a score name's 5 per 's:<name>'.
+local LAYOUT = 1
 local PICO = 1000000000000
 -- What a session takes beside its figures and records: its keys, their headers, its index entry.
 local SESSION_OVERHEAD = 240
 local RECORD_OVERHEAD = 16
--- The bytes of ':' and 'p' (a pair's field starts 'p:', a score name's 's:').
-local COLON = 58
+-- The byte 'p' (a pair's field starts 'p:', a score name's 's:').
 local P = 112
 
 -- A session's key, as RedisSessionStore.key writes it: a backslash before each backslash and closing brace.
 local function sessionKey(id) return prefix .. '{' .. (string.gsub(id, '[\\}]', '\\%0')) .. '}' end
+
+-- Refuses the batch: the session at key was written in another layout, which this script would misread.
+local function anotherLayout(key)
+  error('LAYOUT ' .. key .. ' was written by another version of llm-metrics; empty the Redis database', 0)
+end
+
+-- The numbers of a stored value, the layout number first, after checking it (a MessagePack 1 is the byte 1).
+local function unpacked(value, key)
+  if string.byte(value, 1) ~= LAYOUT then anotherLayout(key) end
+  return cmsgpack.unpack(value)
+end
 
 -- 1. Which events are new: reads only.
 local idKeys = {}
@@ -58,45 +77,67 @@ for i = 1, n do
   if new then applied[#applied + 1] = i end
 end
 
--- 2. The sessions the new events touch, in order of first appearance, with their stored state. A pair's or
--- a score name's figures stay text until an event of the batch touches them.
+-- 2. The sessions the new events touch, in order of first appearance, with their header and the figures of
+-- the model labels and score names the batch names, in one HMGET each.
 local order = {}
 local sessions = {}
 for _, i in ipairs(applied) do
   local base = HEADER + (i - 1) * FIELDS
   local id = ARGV[base + 1]
-  if ARGV[base + 3] ~= 'G' then
+  local kind = ARGV[base + 3]
+  if kind ~= 'G' then
     local s = sessions[id]
     if s == nil then
-      local key = sessionKey(id)
-      local flat = redis.call('HGETALL', key)
-      s = {key = key, text = {}, parsed = {}, labels = 0, names = 0, events = {}}
-      local text = s.text
-      for j = 1, #flat, 2 do
-        local field = flat[j]
-        if string.byte(field, 2) == COLON then
-          text[field] = flat[j + 1]
-          if string.byte(field, 1) == P then s.labels = s.labels + 1 else s.names = s.names + 1 end
-        else
-          s[field] = tonumber(flat[j + 1])
-        end
-      end
-      s.fresh = s.life == nil
+      s = {key = sessionKey(id), text = {}, parsed = {}, events = {}, fields = {'h'}, asked = {}}
       sessions[id] = s
       order[#order + 1] = id
     end
     s.events[#s.events + 1] = i
+    local field = nil
+    if kind == 'C' or kind == 'F' then
+      field = 'p:' .. ARGV[base + 4]
+    elseif kind == 'R' then
+      field = 's:' .. ARGV[base + 4]
+    end
+    -- At most 64 fields in the HMGET; figures() reads any further one by itself.
+    if field ~= nil and not s.asked[field] and #s.fields <= 64 then
+      s.asked[field] = true
+      s.fields[#s.fields + 1] = field
+    end
   end
+end
+for _, id in ipairs(order) do
+  local s = sessions[id]
+  local values = redis.call('HMGET', s.key, unpack(s.fields))
+  if values[1] then
+    local _
+    _, s.life, s.last, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names = unpacked(values[1], s.key)
+  else
+    if redis.call('EXISTS', s.key) == 1 then anotherLayout(s.key) end -- a hash without a header
+    s.labels = 0
+    s.names = 0
+  end
+  for j = 2, #s.fields do
+    if values[j] then s.text[s.fields[j]] = values[j] end
+  end
+  s.fresh = s.life == nil
 end
 
 -- The figures of a session's hash field ('p:<label>' or 's:<name>'), parsed on first use; nil when it has
--- none. Their stored size leaves the session's bytes: the figures are written back with their new size.
+-- none. A field the HMGET did not ask for (_other, once a session is at its bound) is read then. Their stored
+-- size leaves the session's bytes: the figures are written back with their new size.
 local function figures(s, field)
   local f = s.parsed[field]
   if f == nil then
     local value = s.text[field]
+    if value == nil and not s.asked[field] then
+      s.asked[field] = true
+      value = redis.call('HGET', s.key, field) or nil
+      s.text[field] = value
+    end
     if value == nil then return nil end
-    f = cjson.decode('[' .. value .. ']')
+    f = {unpacked(value, s.key)}
+    table.remove(f, 1) -- the layout number
     s.parsed[field] = f
     s.b = s.b - string.len(field) - string.len(value) - RECORD_OVERHEAD
   end
@@ -139,9 +180,6 @@ local bytesDelta = 0
 for _, id in ipairs(order) do
   local s = sessions[id]
   local hash = {}
-  -- The hash's counts as stored (nil in a new session's): only those that change are written. The kept
-  -- records and scores of requests (n, sn) change without a new one when a lower maxRecords trims them.
-  local req, n, sn, sc = s.req, s.n, s.sn, s.sc
   if s.fresh then
     -- A life is above every earlier one even when Redis lost the counter (a restart without persistence, a
     -- failover to a replica that lagged): never below now (ms) * 1000, exact in Lua's doubles until the
@@ -156,12 +194,8 @@ for _, id in ipairs(order) do
     s.sn = 0
     s.sc = 0
     s.b = SESSION_OVERHEAD + 3 * string.len(s.key)
-    hash[1] = 'life'
-    hash[2] = string.format('%d', s.life)
     bytesDelta = bytesDelta + s.b
   end
-  s.sn = s.sn or 0
-  s.sc = s.sc or 0
   local before = s.b
   local records = {}
   local scored = {}
@@ -183,7 +217,7 @@ for _, id in ipairs(order) do
         s.labels = s.labels + 1
       end
       if kind == 'C' then
-        local v = cjson.decode(ARGV[base + 5])
+        local v = {cmsgpack.unpack(ARGV[base + 5])}
         local duration, prompt, completion = v[1], v[2], v[3]
         -- successes, failures, tool calls, duration, max duration, prompt, max prompt, completion,
         -- max completion, total, cached, reasoning, costed, cost dollars, cost picodollars, without usage
@@ -216,7 +250,7 @@ for _, id in ipairs(order) do
     elseif kind == 'R' then
       -- count, sum, min, max of the name; past maxScoreNames names, of _other; ordinals keep their order
       local name = ARGV[base + 4]
-      local value = cjson.decode(ARGV[base + 5])[1]
+      local value = cmsgpack.unpack(ARGV[base + 5])
       local field = 's:' .. name
       local t = figures(s, field)
       if t == nil and s.names >= maxScoreNames and name ~= OTHER_SCORE_NAME then
@@ -239,40 +273,20 @@ for _, id in ipairs(order) do
   keep(s, ':r', 'n', records)
   keep(s, ':s', 'sn', scored)
 
-  local h = #hash
-  hash[h + 1] = 'last'
-  hash[h + 2] = ARGV[1]
-  if s.req ~= req then
-    hash[h + 3] = 'req'
-    hash[h + 4] = s.req
-  end
-  if s.n ~= n then
-    hash[#hash + 1] = 'n'
-    hash[#hash + 1] = s.n
-  end
-  if s.sn ~= sn then
-    hash[#hash + 1] = 'sn'
-    hash[#hash + 1] = s.sn
-  end
-  if s.sc ~= sc then
-    hash[#hash + 1] = 'sc'
-    hash[#hash + 1] = s.sc
-  end
   for field, f in pairs(s.parsed) do
     local value
     if string.byte(field, 1) == P then
-      value = string.format('%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d',
-        f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[14], f[15], f[16])
+      value = cmsgpack.pack(LAYOUT, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12],
+        f[13], f[14], f[15], f[16])
     else
-      -- %.17g gives back the very double: the sums agree with the other stores'
-      value = string.format('%d,%d,%.17g,%.17g,%.17g', f[1], f[2], f[3], f[4], f[5])
+      value = cmsgpack.pack(LAYOUT, f[1], f[2], f[3], f[4], f[5])
     end
     s.b = s.b + string.len(field) + string.len(value) + RECORD_OVERHEAD
     hash[#hash + 1] = field
     hash[#hash + 1] = value
   end
-  hash[#hash + 1] = 'b'
-  hash[#hash + 1] = s.b
+  hash[#hash + 1] = 'h'
+  hash[#hash + 1] = cmsgpack.pack(LAYOUT, s.life, now, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names)
   redis.call('HSET', s.key, unpack(hash))
   bytesDelta = bytesDelta + s.b - before
 end
@@ -295,7 +309,9 @@ end
 -- 4. The bounds: the least recently active sessions go, a hundredth of the bound at a time.
 local function evict(id)
   local key = sessionKey(id)
-  local b = tonumber(redis.call('HGET', key, 'b') or '0')
+  local h = redis.call('HGET', key, 'h')
+  local b = 0
+  if h then b = select(8, unpacked(h, key)) end
   redis.call('DEL', key, key .. ':r', key .. ':s')
   redis.call('ZREM', KEYS[1], id)
   total = redis.call('DECRBY', KEYS[2], b)

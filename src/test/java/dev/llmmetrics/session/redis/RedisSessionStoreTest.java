@@ -1,6 +1,7 @@
 package dev.llmmetrics.session.redis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.cost.ModelCatalog;
@@ -9,16 +10,21 @@ import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreContractTest;
 import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.session.StoreUnavailableException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -246,21 +252,80 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
             events.add(LlmRequestScored.builder("a", "q", i).correlationId("c" + i).build());
         }
         three.record(events);
-        assertEquals("3", redis.cli("HGET", "llm:{a}", "sn"));
+        assertEquals("3", header("llm:{a}", SCORES_KEPT));
 
         millis.addAndGet(1_000);
         one.record(List.of(LlmRequestStarted.builder("a", "m").build())); // trims both lists to 1
         assertEquals("1", redis.cli("LLEN", "llm:{a}:s"));
-        assertEquals("1", redis.cli("HGET", "llm:{a}", "sn"), "the count of the scores kept follows the list");
-        assertEquals("1", redis.cli("HGET", "llm:{a}", "n"));
+        assertEquals("1", header("llm:{a}", SCORES_KEPT), "the count of the scores kept follows the list");
+        assertEquals("1", header("llm:{a}", RECORDS_KEPT));
 
         millis.addAndGet(1_000);
         three.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c4").build(),
                 LlmRequestScored.builder("a", "q", 4).correlationId("c4").build()));
         assertEquals("2", redis.cli("LLEN", "llm:{a}:s"), "c3's score is kept beside c4's");
-        assertEquals("2", redis.cli("HGET", "llm:{a}", "sn"));
+        assertEquals("2", header("llm:{a}", SCORES_KEPT));
         assertEquals(List.of(1, 1), three.session("a").orElseThrow().requests().stream()
                 .map(r -> r.scores().size()).toList(), "c3 and c4 keep their scores");
+    }
+
+    @Test
+    void aSessionWrittenInAnotherLayoutIsRefusedWithoutTouchingTheOthers() {
+        AtomicLong millis = clockAtStart();
+        boundedTo(10, millis).record(oneCallOfA());
+        // Sessions as a version that kept its figures as text wrote them.
+        redis.cli("HSET", "llm:{old}", "life", "1", "last", "1", "req", "1", "n", "1", "b", "300",
+                "p:m", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
+        redis.cli("HSET", "llm:{started}", "life", "2", "last", "2");
+        redis.cli("ZADD", "llm:sessions", "1", "old", "2", "started");
+        List<LogRecord> logged = new ArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                logged.add(record);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(RedisSessionStore.class.getName());
+        log.addHandler(capture);
+        RedisSessionStore store;
+        try {
+            store = boundedTo(10, millis);
+        } finally {
+            log.removeHandler(capture);
+        }
+        assertTrue(logged.stream().anyMatch(r -> r.getLevel() == Level.WARNING
+                && r.getMessage().contains("written by another version")), "a store starting on them warns");
+
+        for (String model : List.of("m", "another model")) {
+            assertThrows(RecordingFailedException.class, () -> store.record(List.of(
+                    LlmRequestCompleted.builder("old", model).durationMs(1).build(),
+                    LlmRequestCompleted.builder("a", "m").durationMs(1).build())));
+        }
+        assertThrows(RecordingFailedException.class, () -> store.record(LlmRequestStarted.builder("started", "m").build()));
+        assertThrows(StoreUnavailableException.class, () -> store.session("old"));
+        assertThrows(StoreUnavailableException.class, () -> store.session("started"));
+        assertEquals(1, store.session("a").orElseThrow().totalRequests(), "the refused batch left a unchanged");
+        assertEquals("1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0", redis.cli("HGET", "llm:{old}", "p:m"), "and the old session");
+        store.record(oneCallOfA());
+        assertEquals(2, store.session("a").orElseThrow().totalRequests());
+    }
+
+    /** The numbers of a session's header (record.lua's HEAD), from the first: life, last activity, requests, ... */
+    private static final int RECORDS_KEPT = 4;
+    private static final int SCORES_KEPT = 5;
+
+    /** The {@code number}th number of the session's header, as Redis's Lua prints it. */
+    private static String header(String key, int number) {
+        return redis.cli("EVAL", "return tostring((select(" + (number + 1) + ", cmsgpack.unpack("
+                + "redis.call('HGET', KEYS[1], 'h')))))", "1", key);
     }
 
     /** A completed call of session {@code a}, as one batch. */
