@@ -5,9 +5,7 @@ local key = ARGV[1]
 local held = 0
 if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 or redis.call('EXISTS', key) == 1 then
   held = 1
-  local h = redis.call('HGET', key, 'h')
-  -- the size: the header's eighth number after the layout number (record.lua)
-  if h then redis.call('DECRBY', KEYS[2], (select(8, cmsgpack.unpack(h)))) end
+  redis.call('DECRBY', KEYS[2], size(key))
   redis.call('DEL', key, key .. ':r', key .. ':s')
 end
 return {held, redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0')}

@@ -1,14 +1,10 @@
 -- Removes the sessions last active before a cutoff, a bounded number per call. KEYS[1] the session index,
 -- KEYS[2] the retained bytes; ARGV[1] the key prefix, ARGV[2] the cutoff in ms, ARGV[3] the most to remove.
 -- Returns {sessions removed, sessions held}.
--- A session's key, as RedisSessionStore.key writes it: a backslash before each backslash and closing brace.
-local function sessionKey(id) return ARGV[1] .. '{' .. (string.gsub(id, '[\\}]', '\\%0')) .. '}' end
 local removed = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
-  local key = sessionKey(id)
-  local h = redis.call('HGET', key, 'h')
-  -- the size: the header's eighth number after the layout number (record.lua)
-  if h then redis.call('DECRBY', KEYS[2], (select(8, cmsgpack.unpack(h)))) end
+  local key = sessionKey(ARGV[1], id)
+  redis.call('DECRBY', KEYS[2], size(key))
   redis.call('DEL', key, key .. ':r', key .. ':s')
   redis.call('ZREM', KEYS[1], id)
   removed = removed + 1

@@ -13,10 +13,10 @@
 -- encoded record (C, F) or the encoded score of a request (R; '' when it grades none).
 -- RedisSessionStore.Batch writes them.
 --
--- The session's numbers are stored as MessagePack numbers after the layout number (LAYOUT), so that a batch
--- reads and writes each value in one cmsgpack call (text is parsed and formatted number by number) and the
--- values stay short enough for Redis's compact hash encoding. A value that does not start with LAYOUT was
--- written by another layout: the script refuses the batch rather than misread it.
+-- The session's numbers are stored as MessagePack numbers after the layout number (layout.lua's LAYOUT), so
+-- that a batch reads and writes each value in one cmsgpack call (text is parsed and formatted number by
+-- number) and the values stay short. A value that does not start with LAYOUT was written by another layout:
+-- the script refuses the batch, before its first write, rather than misread it.
 --
 -- Returns {applied event numbers, folded event numbers, capacity evictions, memory evictions, sessions, the
 -- lives of the applied events' sessions}.
@@ -32,10 +32,6 @@ local n = tonumber(ARGV[7])
 local prefix = ARGV[8]
 local maxScoreNames = tonumber(ARGV[9])
 local OTHER_SCORE_NAME = '_other'
--- The first number of each stored value. A session's hash holds its header 'h' (life, last activity ms,
--- finished requests, records kept, scores of requests kept, scores received, size, model labels, score names),
--- a pair's 16 figures per 'p:<label>' and a score name's 5 per 's:<name>'.
-local LAYOUT = 1
 local PICO = 1000000000000
 -- What a session takes beside its figures and records: its keys, their headers, its index entry.
 local SESSION_OVERHEAD = 240
@@ -43,8 +39,6 @@ local RECORD_OVERHEAD = 16
 -- The byte 'p' (a pair's field starts 'p:', a score name's 's:').
 local P = 112
 
--- A session's key, as RedisSessionStore.key writes it: a backslash before each backslash and closing brace.
-local function sessionKey(id) return prefix .. '{' .. (string.gsub(id, '[\\}]', '\\%0')) .. '}' end
 
 -- Refuses the batch: the session at key was written in another layout, which this script would misread.
 local function anotherLayout(key)
@@ -66,7 +60,7 @@ for i = 1, n do
   local eventId = ARGV[base + 2]
   local new = true
   if eventId ~= '' then
-    local key = sessionKey(ARGV[base + 1]) .. ':id:' .. eventId
+    local key = sessionKey(prefix, ARGV[base + 1]) .. ':id:' .. eventId
     if claimed[key] or redis.call('EXISTS', key) == 1 then
       new = false
     else
@@ -78,7 +72,8 @@ for i = 1, n do
 end
 
 -- 2. The sessions the new events touch, in order of first appearance, with their header and the figures of
--- the model labels and score names the batch names, in one HMGET each.
+-- the model labels and score names the batch names, in one HMGET each, and of _other when the batch may fold
+-- into it: everything the writes need is read, and its layout checked, before the first write.
 local order = {}
 local sessions = {}
 for _, i in ipairs(applied) do
@@ -88,7 +83,7 @@ for _, i in ipairs(applied) do
   if kind ~= 'G' then
     local s = sessions[id]
     if s == nil then
-      s = {key = sessionKey(id), text = {}, parsed = {}, events = {}, fields = {'h'}, asked = {}}
+      s = {key = sessionKey(prefix, id), text = {}, parsed = {}, events = {}, fields = {'h'}, asked = {}}
       sessions[id] = s
       order[#order + 1] = id
     end
@@ -99,16 +94,32 @@ for _, i in ipairs(applied) do
     elseif kind == 'R' then
       field = 's:' .. ARGV[base + 4]
     end
-    -- At most 64 fields in the HMGET; figures() reads any further one by itself.
-    if field ~= nil and not s.asked[field] and #s.fields <= 64 then
+    if field ~= nil and not s.asked[field] then
       s.asked[field] = true
       s.fields[#s.fields + 1] = field
     end
   end
 end
+-- Reads field of session s, unless asked for already, keeping it as text until figures() parses it.
+local function fetch(s, field)
+  if not s.asked[field] then
+    s.asked[field] = true
+    local value = redis.call('HGET', s.key, field)
+    if value then
+      if string.byte(value, 1) ~= LAYOUT then anotherLayout(s.key) end
+      s.text[field] = value
+    end
+  end
+end
 for _, id in ipairs(order) do
   local s = sessions[id]
-  local values = redis.call('HMGET', s.key, unpack(s.fields))
+  local fields = s.fields
+  local values = redis.call('HMGET', s.key, unpack(fields, 1, math.min(#fields, 1000)))
+  for start = 1001, #fields, 1000 do -- unpack's bound, past a thousand model labels and score names
+    for _, value in ipairs(redis.call('HMGET', s.key, unpack(fields, start, math.min(start + 999, #fields)))) do
+      values[#values + 1] = value
+    end
+  end
   if values[1] then
     local _
     _, s.life, s.last, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names = unpacked(values[1], s.key)
@@ -117,27 +128,34 @@ for _, id in ipairs(order) do
     s.labels = 0
     s.names = 0
   end
-  for j = 2, #s.fields do
-    if values[j] then s.text[s.fields[j]] = values[j] end
+  local newLabels, newNames = 0, 0
+  for j = 2, #fields do
+    local value = values[j]
+    if value then
+      if string.byte(value, 1) ~= LAYOUT then anotherLayout(s.key) end
+      s.text[fields[j]] = value
+    elseif string.byte(fields[j], 1) == P then
+      newLabels = newLabels + 1
+    else
+      newNames = newNames + 1
+    end
   end
+  -- Each label or name new to the session takes a place while there is one, then folds into _other.
+  if s.labels + newLabels > maxModels then fetch(s, 'p:_other') end
+  if s.names + newNames > maxScoreNames then fetch(s, 's:' .. OTHER_SCORE_NAME) end
   s.fresh = s.life == nil
 end
 
--- The figures of a session's hash field ('p:<label>' or 's:<name>'), parsed on first use; nil when it has
--- none. A field the HMGET did not ask for (_other, once a session is at its bound) is read then. Their stored
--- size leaves the session's bytes: the figures are written back with their new size.
+-- The figures of a session's hash field ('p:<label>' or 's:<name>'), as step 2 read it, parsed on first use;
+-- nil when it has none. Their stored size leaves the session's bytes: the figures are written back with their
+-- new size.
 local function figures(s, field)
   local f = s.parsed[field]
   if f == nil then
     local value = s.text[field]
-    if value == nil and not s.asked[field] then
-      s.asked[field] = true
-      value = redis.call('HGET', s.key, field) or nil
-      s.text[field] = value
-    end
     if value == nil then return nil end
-    f = {unpacked(value, s.key)}
-    table.remove(f, 1) -- the layout number
+    f = {cmsgpack.unpack(value)}
+    table.remove(f, 1) -- the layout number, checked in step 2
     s.parsed[field] = f
     s.b = s.b - string.len(field) - string.len(value) - RECORD_OVERHEAD
   end
@@ -308,10 +326,8 @@ end
 
 -- 4. The bounds: the least recently active sessions go, a hundredth of the bound at a time.
 local function evict(id)
-  local key = sessionKey(id)
-  local h = redis.call('HGET', key, 'h')
-  local b = 0
-  if h then b = select(8, unpacked(h, key)) end
+  local key = sessionKey(prefix, id)
+  local b = size(key)
   redis.call('DEL', key, key .. ':r', key .. ':s')
   redis.call('ZREM', KEYS[1], id)
   total = redis.call('DECRBY', KEYS[2], b)

@@ -318,9 +318,92 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals(2, store.session("a").orElseThrow().totalRequests());
     }
 
-    /** The numbers of a session's header (record.lua's HEAD), from the first: life, last activity, requests, ... */
+    /** Places in a session's header (layout.lua), from 1: life, last activity, finished requests, records kept, ... */
     private static final int RECORDS_KEPT = 4;
     private static final int SCORES_KEPT = 5;
+
+    @Test
+    void clearingASessionOfAnotherLayoutGivesBackItsBytes() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        // A session as the text layout left it, its size counted in llm:bytes as that version counted it.
+        redis.cli("HSET", "llm:{old}", "life", "1", "last", "1", "req", "1", "n", "1", "b", "300",
+                "p:m", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
+        redis.cli("ZADD", "llm:sessions", "1", "old");
+        redis.cli("SET", "llm:bytes", "300");
+
+        assertTrue(store.clear("old"));
+        assertEquals(0, store.retainedBytes(), "the cleared session's size leaves the sum");
+    }
+
+    @Test
+    void evictingASessionOfAnotherLayoutGivesBackItsBytesToTheMemoryBound() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
+                new SessionStoreFactory.Parameters(100, 10, 16, 10_000, Duration.ofHours(1), Duration.ofMinutes(10),
+                        100_000, () -> Instant.ofEpochMilli(millis.get()), new ModelCatalog(PriceTable.EMPTY, 200)));
+        opened.add(store);
+        redis.cli("HSET", "llm:{old}", "life", "1", "last", "1", "req", "1", "n", "1", "b", "9500",
+                "p:m", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
+        redis.cli("ZADD", "llm:sessions", "1", "old");
+        redis.cli("SET", "llm:bytes", "9500");
+        for (int i = 0; i < 5; i++) {
+            millis.addAndGet(1_000);
+            store.record(List.of(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).build()));
+        }
+        assertEquals("0", redis.cli("EXISTS", "llm:{old}"), "the old session was evicted first");
+        assertEquals(5, store.sessionIds(0, 100).size(), "five small sessions fit in 10 000 bytes: "
+                + redis.cli("GET", "llm:bytes") + " bytes counted");
+    }
+
+    @Test
+    void aBatchRefusedForAFieldOfAnotherLayoutAppliesNothing() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("x", "m").durationMs(1).build()));
+        // x's header is of this layout; one of its pairs is text (an older replica wrote it during an upgrade)
+        redis.cli("HSET", "llm:{x}", "p:n", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
+        millis.addAndGet(1_000);
+        assertThrows(RecordingFailedException.class, () -> store.record(List.of(
+                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build(),
+                LlmRequestCompleted.builder("x", "n").durationMs(1).eventId("e-x").build())));
+        assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a"), "a refused event is not remembered as applied");
+        assertTrue(store.session("a").isEmpty(), "nor is a's event applied");
+    }
+
+    @Test
+    void anEventOfARefusedBatchIsNotRememberedSoItsRetryIsApplied() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("x", "m").durationMs(1).build()));
+        redis.cli("HSET", "llm:{x}", "p:n", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
+        millis.addAndGet(1_000);
+        assertThrows(RecordingFailedException.class, () -> store.record(List.of(
+                LlmRequestCompleted.builder("x", "n").durationMs(1).eventId("e-x").build(),
+                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build())));
+        // the client retries a's event alone
+        assertEquals(1, store.record(List.of(
+                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build())).size(),
+                "a's event, never applied, is applied on its retry");
+    }
+
+    @Test
+    void aBatchThatWouldFoldIntoAnOtherPairOfAnotherLayoutAppliesNothing() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        List<Event> sixteenModels = new ArrayList<>();
+        for (int m = 0; m < 16; m++) {
+            sixteenModels.add(LlmRequestCompleted.builder("x", "m" + m).durationMs(1).build());
+        }
+        store.record(sixteenModels);
+        redis.cli("HSET", "llm:{x}", "p:_other", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
+        millis.addAndGet(1_000);
+        assertThrows(RecordingFailedException.class, () -> store.record(List.of(
+                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build(),
+                LlmRequestCompleted.builder("x", "a seventeenth model").durationMs(1).build())));
+        assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a"), "the refused batch remembers no event id");
+        assertTrue(store.session("a").isEmpty(), "and applies none of its events");
+    }
 
     /** The {@code number}th number of the session's header, as Redis's Lua prints it. */
     private static String header(String key, int number) {
