@@ -12,6 +12,8 @@ import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.PairFigures;
+import dev.llmmetrics.session.ScoreSummary;
+import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreContractTest;
 import dev.llmmetrics.session.SessionStoreFactory;
@@ -21,6 +23,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Handler;
 import java.util.logging.Level;
@@ -316,6 +319,130 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals("1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0", redis.cli("HGET", "llm:{old}", "p:m"), "and the old session");
         store.record(oneCallOfA());
         assertEquals(2, store.session("a").orElseThrow().totalRequests());
+    }
+
+    @Test
+    void moreThanAThousandScoreNamesInOneBatchFoldPastTheirBound() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        List<Event> batch = new ArrayList<>();
+        for (int i = 0; i < 1100; i++) {
+            batch.add(LlmRequestScored.builder("x", "n" + i, 1).build());
+        }
+        assertEquals(1100, store.record(batch).size());
+        assertCountsAddUp(store, "x");
+        assertEquals(1084, scoreCount(store, "x", SessionStore.OTHER_SCORE_NAME));
+        millis.addAndGet(1_000);
+        store.record(batch);
+        assertCountsAddUp(store, "x");
+        assertEquals(2168, scoreCount(store, "x", SessionStore.OTHER_SCORE_NAME));
+    }
+
+    @Test
+    void aFieldOfAnotherLayoutPastTheFirstThousandTheBatchNamesRefusesIt() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestScored.builder("x", "first", 1).build()));
+        redis.cli("HSET", "llm:{x}", "s:n1050", "1,1,1,1,1");
+        millis.addAndGet(1_000);
+        List<Event> batch = new ArrayList<>();
+        batch.add(LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build());
+        for (int i = 0; i < 1100; i++) {
+            batch.add(LlmRequestScored.builder("x", "n" + i, 1).build());
+        }
+        assertThrows(RecordingFailedException.class, () -> store.record(batch));
+        assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a"), "the refused batch remembers no event id");
+        assertTrue(store.session("a").isEmpty(), "and applies none of its events");
+    }
+
+    @Test
+    void aBatchThatWouldFoldIntoAnOtherScoreOfAnotherLayoutAppliesNothing() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        List<Event> sixteen = new ArrayList<>();
+        for (int i = 0; i < SessionStore.MAX_SCORE_NAMES; i++) {
+            sixteen.add(LlmRequestScored.builder("x", "n" + i, 1).build());
+        }
+        store.record(sixteen);
+        redis.cli("HSET", "llm:{x}", "s:_other", "1,1,1,1,1");
+        millis.addAndGet(1_000);
+        assertThrows(RecordingFailedException.class, () -> store.record(List.of(
+                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build(),
+                LlmRequestScored.builder("x", "seventeenth", 1).build())));
+        assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a"), "the refused batch remembers no event id");
+        assertTrue(store.session("a").isEmpty(), "and applies none of its events");
+    }
+
+    @Test
+    void theIdleSweepOfASessionOfAnotherLayoutGivesBackItsBytes() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        redis.cli("HSET", "llm:{old}", "life", "1", "last", "1", "req", "1", "n", "1", "b", "300",
+                "p:m", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
+        redis.cli("ZADD", "llm:sessions", "1", "old");
+        redis.cli("SET", "llm:bytes", "300");
+        millis.addAndGet(Duration.ofHours(2).toMillis());
+        store.evictIdle();
+        assertEquals("0", redis.cli("EXISTS", "llm:{old}"));
+        assertEquals(0, store.retainedBytes());
+    }
+
+    /** Replicas of different bounds and catalogs, random batches: no pair or score name is ever overwritten. */
+    @Test
+    void noFoldIntoOtherEverOverwritesFiguresAcrossReplicasOfDifferentBounds() {
+        AtomicLong millis = clockAtStart();
+        Random random = new Random(32);
+        // models per session and labels in the catalog: _other comes from either bound
+        RedisSessionStore[] stores = {foldingAt(4, 200, millis), foldingAt(8, 200, millis), foldingAt(2, 3, millis),
+                foldingAt(16, 1, millis), foldingAt(5, 6, millis)};
+        for (int round = 0; round < 200; round++) {
+            List<Event> batch = new ArrayList<>();
+            int n = 1 + random.nextInt(30);
+            for (int e = 0; e < n; e++) {
+                String session = "s" + random.nextInt(3);
+                int r = random.nextInt(10);
+                if (r < 6) {
+                    String model = r == 0 ? ModelCatalog.OTHER_LABEL : "m" + random.nextInt(25);
+                    batch.add(LlmRequestCompleted.builder(session, model).durationMs(1).build());
+                } else {
+                    batch.add(LlmRequestScored.builder(session, "n" + random.nextInt(40), 1).build());
+                }
+            }
+            millis.addAndGet(10);
+            RedisSessionStore store = stores[random.nextInt(stores.length)];
+            store.record(batch);
+            for (int k = 0; k < 3; k++) {
+                assertCountsAddUp(store, "s" + k);
+            }
+        }
+    }
+
+    /**
+     * The requests of the session's pairs add up to its header's count of finished requests, and the counts of
+     * its score names to its count of scores: no figures were written over (the revision carries the counts).
+     */
+    private static void assertCountsAddUp(RedisSessionStore store, String sessionId) {
+        store.revision(sessionId).ifPresent(revision -> {
+            String[] counts = revision.split("-"); // life, requests, scores, records kept, scores of requests kept
+            SessionMetrics session = store.session(sessionId).orElseThrow();
+            assertEquals(Long.parseLong(counts[1]), session.totalRequests(), sessionId + "'s requests");
+            assertEquals(Long.parseLong(counts[2]), session.scores().stream().mapToLong(ScoreSummary::count).sum(),
+                    sessionId + "'s scores");
+        });
+    }
+
+    private static long scoreCount(RedisSessionStore store, String sessionId, String name) {
+        return store.session(sessionId).orElseThrow().scores().stream().filter(s -> s.name().equals(name))
+                .mapToLong(ScoreSummary::count).sum();
+    }
+
+    private RedisSessionStore foldingAt(int maxModels, int catalogLabels, AtomicLong millis) {
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
+                new SessionStoreFactory.Parameters(100, 10, maxModels, Long.MAX_VALUE, Duration.ofHours(1),
+                        Duration.ofMinutes(10), 100_000, () -> Instant.ofEpochMilli(millis.get()),
+                        new ModelCatalog(PriceTable.EMPTY, catalogLabels)));
+        opened.add(store);
+        return store;
     }
 
     /** Places in a session's header (layout.lua), from 1: life, last activity, finished requests, records kept, ... */
