@@ -276,11 +276,9 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     void aSessionWrittenInAnotherLayoutIsRefusedWithoutTouchingTheOthers() {
         AtomicLong millis = clockAtStart();
         boundedTo(10, millis).record(oneCallOfA());
-        // Sessions as a version that kept its figures as text wrote them.
-        redis.cli("HSET", "llm:{old}", "life", "1", "last", "1", "req", "1", "n", "1", "b", "300",
-                "p:m", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
-        redis.cli("HSET", "llm:{started}", "life", "2", "last", "2");
-        redis.cli("ZADD", "llm:sessions", "1", "old", "2", "started");
+        textLayoutSession("old", 300);
+        redis.cli("HSET", "llm:{started}", "life", "2", "last", "2"); // a session of only a start, in text too
+        redis.cli("ZADD", "llm:sessions", "2", "started");
         List<LogRecord> logged = new ArrayList<>();
         Handler capture = new Handler() {
             @Override
@@ -325,10 +323,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     void moreThanAThousandScoreNamesInOneBatchFoldPastTheirBound() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
-        List<Event> batch = new ArrayList<>();
-        for (int i = 0; i < 1100; i++) {
-            batch.add(LlmRequestScored.builder("x", "n" + i, 1).build());
-        }
+        List<Event> batch = scoresOfX(1100);
         assertEquals(1100, store.record(batch).size());
         assertCountsAddUp(store, "x");
         assertEquals(1084, scoreCount(store, "x", SessionStore.OTHER_SCORE_NAME));
@@ -347,40 +342,29 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         millis.addAndGet(1_000);
         List<Event> batch = new ArrayList<>();
         batch.add(LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build());
-        for (int i = 0; i < 1100; i++) {
-            batch.add(LlmRequestScored.builder("x", "n" + i, 1).build());
-        }
+        batch.addAll(scoresOfX(1100));
         assertThrows(RecordingFailedException.class, () -> store.record(batch));
-        assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a"), "the refused batch remembers no event id");
-        assertTrue(store.session("a").isEmpty(), "and applies none of its events");
+        assertNothingOfAApplied(store);
     }
 
     @Test
     void aBatchThatWouldFoldIntoAnOtherScoreOfAnotherLayoutAppliesNothing() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
-        List<Event> sixteen = new ArrayList<>();
-        for (int i = 0; i < SessionStore.MAX_SCORE_NAMES; i++) {
-            sixteen.add(LlmRequestScored.builder("x", "n" + i, 1).build());
-        }
-        store.record(sixteen);
+        store.record(scoresOfX(SessionStore.MAX_SCORE_NAMES));
         redis.cli("HSET", "llm:{x}", "s:_other", "1,1,1,1,1");
         millis.addAndGet(1_000);
         assertThrows(RecordingFailedException.class, () -> store.record(List.of(
                 LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build(),
                 LlmRequestScored.builder("x", "seventeenth", 1).build())));
-        assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a"), "the refused batch remembers no event id");
-        assertTrue(store.session("a").isEmpty(), "and applies none of its events");
+        assertNothingOfAApplied(store);
     }
 
     @Test
     void theIdleSweepOfASessionOfAnotherLayoutGivesBackItsBytes() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
-        redis.cli("HSET", "llm:{old}", "life", "1", "last", "1", "req", "1", "n", "1", "b", "300",
-                "p:m", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
-        redis.cli("ZADD", "llm:sessions", "1", "old");
-        redis.cli("SET", "llm:bytes", "300");
+        textLayoutSession("old", 300);
         millis.addAndGet(Duration.ofHours(2).toMillis());
         store.evictIdle();
         assertEquals("0", redis.cli("EXISTS", "llm:{old}"));
@@ -417,6 +401,39 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         }
     }
 
+    /** Scores of session x, one each of the names n0, n1, and so on. */
+    private static List<Event> scoresOfX(int names) {
+        List<Event> scores = new ArrayList<>(names);
+        for (int i = 0; i < names; i++) {
+            scores.add(LlmRequestScored.builder("x", "n" + i, 1).build());
+        }
+        return scores;
+    }
+
+    /** A session as a version that kept its figures as text wrote it, its size counted in {@code llm:bytes}. */
+    private static void textLayoutSession(String id, long bytes) {
+        redis.cli("HSET", "llm:{" + id + "}", "life", "1", "last", "1", "req", "1", "n", "1", "b", Long.toString(bytes),
+                "p:m", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
+        redis.cli("ZADD", "llm:sessions", "1", id);
+        redis.cli("INCRBY", "llm:bytes", Long.toString(bytes));
+    }
+
+    /**
+     * Session x with a call of model m in this layout and a pair n in text, as an older replica still running
+     * during an upgrade writes it; then a second later.
+     */
+    private static void sessionXWithATextPairN(RedisSessionStore store, AtomicLong millis) {
+        store.record(List.of(LlmRequestCompleted.builder("x", "m").durationMs(1).build()));
+        redis.cli("HSET", "llm:{x}", "p:n", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
+        millis.addAndGet(1_000);
+    }
+
+    /** Neither the event of session a, id e-a, of a refused batch is applied, nor its id remembered. */
+    private static void assertNothingOfAApplied(RedisSessionStore store) {
+        assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a"), "the refused batch remembers no event id");
+        assertTrue(store.session("a").isEmpty(), "and applies none of its events");
+    }
+
     /**
      * The requests of the session's pairs add up to its header's count of finished requests, and the counts of
      * its score names to its count of scores: no figures were written over (the revision carries the counts).
@@ -437,12 +454,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     private RedisSessionStore foldingAt(int maxModels, int catalogLabels, AtomicLong millis) {
-        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
-                new SessionStoreFactory.Parameters(100, 10, maxModels, Long.MAX_VALUE, Duration.ofHours(1),
-                        Duration.ofMinutes(10), 100_000, () -> Instant.ofEpochMilli(millis.get()),
-                        new ModelCatalog(PriceTable.EMPTY, catalogLabels)));
-        opened.add(store);
-        return store;
+        return store(100, 10, maxModels, Long.MAX_VALUE, catalogLabels, millis);
     }
 
     /** Places in a session's header (layout.lua), from 1: life, last activity, finished requests, records kept, ... */
@@ -454,10 +466,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
         // A session as the text layout left it, its size counted in llm:bytes as that version counted it.
-        redis.cli("HSET", "llm:{old}", "life", "1", "last", "1", "req", "1", "n", "1", "b", "300",
-                "p:m", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
-        redis.cli("ZADD", "llm:sessions", "1", "old");
-        redis.cli("SET", "llm:bytes", "300");
+        textLayoutSession("old", 300);
 
         assertTrue(store.clear("old"));
         assertEquals(0, store.retainedBytes(), "the cleared session's size leaves the sum");
@@ -466,14 +475,8 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     @Test
     void evictingASessionOfAnotherLayoutGivesBackItsBytesToTheMemoryBound() {
         AtomicLong millis = clockAtStart();
-        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
-                new SessionStoreFactory.Parameters(100, 10, 16, 10_000, Duration.ofHours(1), Duration.ofMinutes(10),
-                        100_000, () -> Instant.ofEpochMilli(millis.get()), new ModelCatalog(PriceTable.EMPTY, 200)));
-        opened.add(store);
-        redis.cli("HSET", "llm:{old}", "life", "1", "last", "1", "req", "1", "n", "1", "b", "9500",
-                "p:m", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
-        redis.cli("ZADD", "llm:sessions", "1", "old");
-        redis.cli("SET", "llm:bytes", "9500");
+        RedisSessionStore store = store(100, 10, 16, 10_000, 200, millis);
+        textLayoutSession("old", 9500);
         for (int i = 0; i < 5; i++) {
             millis.addAndGet(1_000);
             store.record(List.of(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).build()));
@@ -484,34 +487,17 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
-    void aBatchRefusedForAFieldOfAnotherLayoutAppliesNothing() {
+    void aBatchRefusedForAFieldOfAnotherLayoutAppliesNothingAndItsEventsApplyOnRetry() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
-        store.record(List.of(LlmRequestCompleted.builder("x", "m").durationMs(1).build()));
-        // x's header is of this layout; one of its pairs is text (an older replica wrote it during an upgrade)
-        redis.cli("HSET", "llm:{x}", "p:n", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
-        millis.addAndGet(1_000);
-        assertThrows(RecordingFailedException.class, () -> store.record(List.of(
-                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build(),
-                LlmRequestCompleted.builder("x", "n").durationMs(1).eventId("e-x").build())));
-        assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a"), "a refused event is not remembered as applied");
-        assertTrue(store.session("a").isEmpty(), "nor is a's event applied");
-    }
-
-    @Test
-    void anEventOfARefusedBatchIsNotRememberedSoItsRetryIsApplied() {
-        AtomicLong millis = clockAtStart();
-        RedisSessionStore store = boundedTo(10, millis);
-        store.record(List.of(LlmRequestCompleted.builder("x", "m").durationMs(1).build()));
-        redis.cli("HSET", "llm:{x}", "p:n", "1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0");
-        millis.addAndGet(1_000);
-        assertThrows(RecordingFailedException.class, () -> store.record(List.of(
-                LlmRequestCompleted.builder("x", "n").durationMs(1).eventId("e-x").build(),
-                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build())));
-        // the client retries a's event alone
-        assertEquals(1, store.record(List.of(
-                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build())).size(),
-                "a's event, never applied, is applied on its retry");
+        sessionXWithATextPairN(store, millis);
+        Event ofA = LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build();
+        Event ofX = LlmRequestCompleted.builder("x", "n").durationMs(1).eventId("e-x").build();
+        for (List<Event> batch : List.of(List.of(ofA, ofX), List.of(ofX, ofA))) { // the refused session last, first
+            assertThrows(RecordingFailedException.class, () -> store.record(batch));
+            assertNothingOfAApplied(store);
+        }
+        assertEquals(List.of(ofA), store.record(List.of(ofA)), "a's event, never applied, is applied on its retry");
     }
 
     @Test
@@ -528,8 +514,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertThrows(RecordingFailedException.class, () -> store.record(List.of(
                 LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build(),
                 LlmRequestCompleted.builder("x", "a seventeenth model").durationMs(1).build())));
-        assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a"), "the refused batch remembers no event id");
-        assertTrue(store.session("a").isEmpty(), "and applies none of its events");
+        assertNothingOfAApplied(store);
     }
 
     /** The {@code number}th number of the session's header, as Redis's Lua prints it. */
@@ -549,10 +534,16 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     private RedisSessionStore boundedTo(int maxRecords, AtomicLong millis) {
+        return store(10, maxRecords, 16, Long.MAX_VALUE, 200, millis);
+    }
+
+    /** A store on the test's Redis with these bounds, an hour's idle timeout and a catalog of no prices. */
+    private RedisSessionStore store(int maxSessions, int maxRecords, int maxModels, long maxBytes, int catalogLabels,
+                                    AtomicLong millis) {
         RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
-                new SessionStoreFactory.Parameters(10, maxRecords, 16, Long.MAX_VALUE, Duration.ofHours(1),
+                new SessionStoreFactory.Parameters(maxSessions, maxRecords, maxModels, maxBytes, Duration.ofHours(1),
                         Duration.ofMinutes(10), 100_000, () -> Instant.ofEpochMilli(millis.get()),
-                        new ModelCatalog(PriceTable.EMPTY, 200)));
+                        new ModelCatalog(PriceTable.EMPTY, catalogLabels)));
         opened.add(store);
         return store;
     }
