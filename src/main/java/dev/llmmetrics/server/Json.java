@@ -157,7 +157,7 @@ final class Json {
         }
     }
 
-    /** {@code body} as JSON bytes ending with a line feed, for answers kept and sent again. */
+    /** {@code body} as JSON bytes ending with a line feed, for answers sent whole (the error bodies). */
     static byte[] bytes(Object body) {
         try {
             byte[] json = MAPPER.writeValueAsBytes(body);

@@ -3,8 +3,9 @@ package dev.llmmetrics.session;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A {@link SessionStore} on a server could not be read: the server is unreachable or did not answer within the
- * store's timeout. Nothing changed; the same read may be tried again later.
+ * A {@link SessionStore} on a server could not be read: the server is unreachable, did not answer within the
+ * store's timeout, or holds the data in a layout this version does not read. Nothing changed; the same read may be
+ * tried again later.
  */
 public final class StoreUnavailableException extends RuntimeException {
 

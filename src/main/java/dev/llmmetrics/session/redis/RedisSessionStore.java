@@ -104,13 +104,21 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final String LIVES = PREFIX + "lives";
     static final byte[][] WRITE_KEYS = {bytes(INDEX), bytes(BYTES), bytes(LIVES)};
     private static final byte[][] NO_KEYS = {};
-    /** The hash field of a session's header: record.lua's {@code HEAD}. */
+    /** The hash field of a session's header, as layout.lua describes it. */
     private static final byte[] HEADER_FIELD = bytes("h");
-    /** The first number of each stored header and figures: record.lua's {@code LAYOUT}. */
+    /** The first number of each stored header and figures: layout.lua's {@code LAYOUT}. */
     private static final int LAYOUT = 1;
-    /** The header's numbers: life, last activity, finished requests, records kept, scores of requests kept,
-     * scores received, size, model labels, score names. */
+    /**
+     * The header's numbers: life, last activity, finished requests, records kept, scores of requests kept,
+     * scores received, size, model labels, score names; the places of those the store reads.
+     */
     private static final int HEADER_NUMBERS = 9;
+    private static final int LIFE = 0;
+    private static final int LAST_ACTIVE = 1;
+    private static final int REQUESTS = 2;
+    private static final int RECORDS_KEPT = 3;
+    private static final int REQUEST_SCORES_KEPT = 4;
+    private static final int SCORES = 5;
     private static final int PAIR_NUMBERS = 16;
     private static final int SCORE_NUMBERS = 5;
     /** Most idle sessions one script removes, so that a sweep never holds Redis long. */
@@ -419,7 +427,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             return Optional.empty();
         }
         double[] h = numbers(header, HEADER_NUMBERS, key);
-        return Optional.of((long) h[0] + "-" + (long) h[2] + "-" + (long) h[5] + "-" + (long) h[3] + "-" + (long) h[4]);
+        return Optional.of((long) h[LIFE] + "-" + (long) h[REQUESTS] + "-" + (long) h[SCORES] + "-"
+                + (long) h[RECORDS_KEPT] + "-" + (long) h[REQUEST_SCORES_KEPT]);
     }
 
     /**
@@ -654,7 +663,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             String field = text(hash.get(i));
             byte[] value = (byte[]) hash.get(i + 1);
             if (field.equals("h")) {
-                lastActiveMs = (long) numbers(value, HEADER_NUMBERS, key)[1];
+                lastActiveMs = (long) numbers(value, HEADER_NUMBERS, key)[LAST_ACTIVE];
             } else if (field.startsWith("p:")) {
                 pairs.add(pair(field.substring(2), numbers(value, PAIR_NUMBERS, key)));
             } else if (field.startsWith("s:")) {
@@ -820,9 +829,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             args[at] = sessionId == null ? EMPTY : bytes(sessionId);
             args[at + 1] = eventId == null ? EMPTY : bytes(eventId);
             args[at + 2] = kind;
-            args[at + 3] = bytes(name);
+            args[at + 3] = name.isEmpty() ? EMPTY : bytes(name);
             args[at + 4] = numbers;
-            args[at + 5] = bytes(record);
+            args[at + 5] = record.isEmpty() ? EMPTY : bytes(record);
         }
 
         /**

@@ -6,6 +6,9 @@
 -- 16 figures per 'p:<label>' and a score name's 5 per 's:<name>', all MessagePack numbers.
 local LAYOUT = 1
 
+-- Whether a stored value is of this layout (a MessagePack 1 is the byte 1).
+local function ofThisLayout(value) return string.byte(value, 1) == LAYOUT end
+
 -- A session's key, as RedisSessionStore.key writes it: a backslash before each backslash and closing brace.
 local function sessionKey(prefix, id) return prefix .. '{' .. (string.gsub(id, '[\\}]', '\\%0')) .. '}' end
 
@@ -13,7 +16,7 @@ local function sessionKey(prefix, id) return prefix .. '{' .. (string.gsub(id, '
 -- layout (which kept its counts as text), so that removing either gives its bytes back.
 local function size(key)
   local v = redis.call('HMGET', key, 'h', 'b')
-  if v[1] and string.byte(v[1], 1) == LAYOUT then return (select(8, cmsgpack.unpack(v[1]))) end
+  if v[1] and ofThisLayout(v[1]) then return (select(8, cmsgpack.unpack(v[1]))) end
   return tonumber(v[2]) or 0
 end
 

@@ -5,6 +5,6 @@ local lives = {}
 for i = 1, #ARGV do
   local h = redis.call('HGET', ARGV[i], 'h')
   -- the life: the header's first number after the layout number; none in a session of another layout
-  lives[i] = h and string.byte(h, 1) == LAYOUT and select(2, cmsgpack.unpack(h)) or 0
+  lives[i] = h and ofThisLayout(h) and select(2, cmsgpack.unpack(h)) or 0
 end
 return {tonumber(redis.call('GET', KEYS[1]) or '0'), lives}

@@ -39,16 +39,15 @@ local RECORD_OVERHEAD = 16
 -- The byte 'p' (a pair's field starts 'p:', a score name's 's:').
 local P = 112
 
-
 -- Refuses the batch: the session at key was written in another layout, which this script would misread.
 local function anotherLayout(key)
   error('LAYOUT ' .. key .. ' was written by another version of llm-metrics; empty the Redis database', 0)
 end
 
--- The numbers of a stored value, the layout number first, after checking it (a MessagePack 1 is the byte 1).
-local function unpacked(value, key)
-  if string.byte(value, 1) ~= LAYOUT then anotherLayout(key) end
-  return cmsgpack.unpack(value)
+-- A stored value of session key, refusing the batch when it is of another layout.
+local function checked(value, key)
+  if not ofThisLayout(value) then anotherLayout(key) end
+  return value
 end
 
 -- 1. Which events are new: reads only.
@@ -105,10 +104,7 @@ local function fetch(s, field)
   if not s.asked[field] then
     s.asked[field] = true
     local value = redis.call('HGET', s.key, field)
-    if value then
-      if string.byte(value, 1) ~= LAYOUT then anotherLayout(s.key) end
-      s.text[field] = value
-    end
+    if value then s.text[field] = checked(value, s.key) end
   end
 end
 for _, id in ipairs(order) do
@@ -121,8 +117,8 @@ for _, id in ipairs(order) do
     end
   end
   if values[1] then
-    local _
-    _, s.life, s.last, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names = unpacked(values[1], s.key)
+    local _ -- the layout number, then the last activity, which the batch sets anew
+    _, s.life, _, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names = cmsgpack.unpack(checked(values[1], s.key))
   else
     if redis.call('EXISTS', s.key) == 1 then anotherLayout(s.key) end -- a hash without a header
     s.labels = 0
@@ -132,8 +128,7 @@ for _, id in ipairs(order) do
   for j = 2, #fields do
     local value = values[j]
     if value then
-      if string.byte(value, 1) ~= LAYOUT then anotherLayout(s.key) end
-      s.text[fields[j]] = value
+      s.text[fields[j]] = checked(value, s.key)
     elseif string.byte(fields[j], 1) == P then
       newLabels = newLabels + 1
     else
