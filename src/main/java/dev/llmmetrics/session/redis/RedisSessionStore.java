@@ -22,8 +22,6 @@ import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.StoreUnavailableException;
 import java.net.URI;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.net.URISyntaxException;
 import java.lang.System.Logger.Level;
@@ -42,12 +40,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.jspecify.annotations.Nullable;
-import org.msgpack.core.MessageBufferPacker;
-import org.msgpack.core.MessagePack;
-import org.msgpack.core.MessagePackException;
-import org.msgpack.core.MessagePacker;
-import org.msgpack.core.MessageUnpacker;
-import org.msgpack.value.ValueType;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
@@ -719,18 +711,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      * @throws StoreUnavailableException when the value is of another layout (written by another version)
      */
     private static double[] numbers(byte[] value, int count, String key) {
-        try (MessageUnpacker in = MessagePack.newDefaultUnpacker(value)) {
-            if (in.hasNext() && in.getNextFormat().getValueType() == ValueType.INTEGER && in.unpackLong() == LAYOUT) {
-                double[] numbers = new double[count];
-                int i = 0;
-                while (i < count && in.hasNext()) {
-                    numbers[i++] = in.getNextFormat().getValueType() == ValueType.INTEGER ? in.unpackLong() : in.unpackDouble();
-                }
-                if (i == count && !in.hasNext()) {
-                    return numbers;
-                }
+        try {
+            double[] numbers = MessagePackNumbers.read(value);
+            if (numbers.length == 1 + count && numbers[0] == LAYOUT) {
+                return Arrays.copyOfRange(numbers, 1, numbers.length);
             }
-        } catch (IOException | MessagePackException e) {
+        } catch (IllegalArgumentException e) {
             // of another layout, as below
         }
         throw anotherLayout(key);
@@ -820,7 +806,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
                 case LlmRequestScored s -> {
                     kind = SCORED;
                     name = s.name();
-                    numbers = packed(p -> p.packDouble(s.value()));
+                    numbers = MessagePackNumbers.ofDouble(s.value());
                     record = s.correlationId() == null ? "" : RecordCodec.score(s);
                 }
                 case GenericEvent g -> kind = GENERIC;
@@ -841,27 +827,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
          */
         private static byte[] completedFigures(LlmRequestCompleted c, long cost) {
             boolean usage = c.hasUsage();
-            return packed(p -> p.packLong(c.durationMs())
-                    .packLong(usage ? c.promptTokens() : 0).packLong(usage ? c.completionTokens() : 0)
-                    .packLong(usage ? c.totalTokens() : 0).packLong(usage ? c.cachedTokens() : 0)
-                    .packLong(usage ? c.reasoningTokens() : 0)
-                    .packLong(c.hasToolCalls() ? 1 : 0)
-                    .packLong(cost >= 0 ? 1 : 0).packLong(cost >= 0 ? cost / PICO : 0).packLong(cost >= 0 ? cost % PICO : 0)
-                    .packLong(usage ? 1 : 0));
-        }
-
-        /** What {@code writer} packs, as MessagePack. */
-        private static byte[] packed(Packing writer) {
-            try (MessageBufferPacker packer = MessagePack.newDefaultBufferPacker()) {
-                writer.pack(packer);
-                return packer.toByteArray();
-            } catch (IOException e) {
-                throw new UncheckedIOException("packing into memory failed", e); // a buffer in memory does not fail
-            }
-        }
-
-        private interface Packing {
-            void pack(MessagePacker packer) throws IOException;
+            return MessagePackNumbers.ofLongs(c.durationMs(),
+                    usage ? c.promptTokens() : 0, usage ? c.completionTokens() : 0, usage ? c.totalTokens() : 0,
+                    usage ? c.cachedTokens() : 0, usage ? c.reasoningTokens() : 0,
+                    c.hasToolCalls() ? 1 : 0,
+                    cost >= 0 ? 1 : 0, cost >= 0 ? cost / PICO : 0, cost >= 0 ? cost % PICO : 0,
+                    usage ? 1 : 0);
         }
     }
 }
