@@ -2,6 +2,7 @@ package dev.llmmetrics.bench;
 
 import dev.llmmetrics.CoarseClock;
 import dev.llmmetrics.LlmMetrics;
+import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestStarted;
@@ -73,6 +74,14 @@ public class RecordingBenchmark {
     public int hotSessions;
 
     /**
+     * Records kept per session ({@code store.max.records}), 1 000 by default, as the server runs. Each completed
+     * event writes one into its session's ring; at that bound the hot sessions' rings do not fit in the CPU
+     * caches, so the write misses. A small bound shows the cost of the figures without that miss.
+     */
+    @Param({"1000"})
+    public int maxRecords;
+
+    /**
      * The clocks: {@code system}, the library's default ({@code InstantSource.system()} for the library,
      * Micrometer's {@code Clock.SYSTEM} for the registry), or {@code coarse}, the server's configuration
      * ({@code CoarseClock.system()} for both, as {@code server.Main} wires them).
@@ -94,7 +103,8 @@ public class RecordingBenchmark {
     public void setUp() {
         Fixtures.requestLog(requestLog);
         registry = registry(clock);
-        LlmMetrics.Builder builder = LlmMetrics.builder(registry);
+        LlmMetrics.Builder builder = LlmMetrics.builder(registry)
+                .config(LlmMetricsConfig.builder().maxRecordsPerSession(maxRecords).build());
         if (clock.equals("coarse")) {
             builder.clock(CoarseClock.system());
         }
