@@ -89,6 +89,14 @@ final class RecordCodec {
      * @throws IllegalStateException when the element is not one this codec wrote
      */
     static Scored decodeScore(String element) {
+        try {
+            return readScore(element);
+        } catch (IllegalArgumentException | IndexOutOfBoundsException e) { // a NumberFormatException too
+            throw new IllegalStateException("not a score of this store", e);
+        }
+    }
+
+    private static Scored readScore(String element) {
         Reader r = new Reader(element);
         long atMs = r.number();
         double value = r.decimal();
@@ -123,6 +131,14 @@ final class RecordCodec {
      * @throws IllegalStateException when the element is not one this codec wrote
      */
     static RequestRecord decode(String element, Map<String, List<RequestScore>> scores) {
+        try {
+            return read(element, scores);
+        } catch (IllegalArgumentException | IndexOutOfBoundsException e) { // a NumberFormatException too
+            throw new IllegalStateException("not a request record of this store", e);
+        }
+    }
+
+    private static RequestRecord read(String element, Map<String, List<RequestScore>> scores) {
         Reader r = new Reader(element);
         long[] n = new long[NUMBERS];
         for (int i = 0; i < NUMBERS; i++) {

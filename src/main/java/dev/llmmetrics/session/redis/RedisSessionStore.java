@@ -355,7 +355,10 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     // ------------------------------------------------------------------------------------------ reads
 
-    /** @throws StoreUnavailableException when Redis could not be read */
+    /**
+     * @throws StoreUnavailableException when Redis could not be read, or holds the session's figures, records or
+     *                                   scores in a layout this version does not read
+     */
     @Override
     public Optional<SessionMetrics> session(String sessionId) {
         List<Object> result;
@@ -369,14 +372,22 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             return Optional.empty();
         }
         Map<String, List<RequestScore>> scores = new HashMap<>();
-        for (Object element : (List<?>) result.get(2)) {
-            RecordCodec.Scored scored = RecordCodec.decodeScore(text(element));
-            scores.computeIfAbsent(scored.correlationId(), id -> new ArrayList<>(2)).add(scored.score());
+        try {
+            for (Object element : (List<?>) result.get(2)) {
+                RecordCodec.Scored scored = RecordCodec.decodeScore(text(element));
+                scores.computeIfAbsent(scored.correlationId(), id -> new ArrayList<>(2)).add(scored.score());
+            }
+        } catch (IllegalStateException e) {
+            throw anotherLayout(key(sessionId) + ":s");
         }
         List<?> elements = (List<?>) result.get(1);
         List<RequestRecord> records = new ArrayList<>(elements.size());
-        for (Object element : elements) {
-            records.add(RecordCodec.decode(text(element), scores));
+        try {
+            for (Object element : elements) {
+                records.add(RecordCodec.decode(text(element), scores));
+            }
+        } catch (IllegalStateException e) {
+            throw anotherLayout(key(sessionId) + ":r");
         }
         return Optional.of(metrics(sessionId, hash, records));
     }
@@ -426,7 +437,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /**
      * The model of the session's most recent record with {@code correlationId}, read from Redis; empty when
      * Redis holds none, and when it cannot be read (the score meters then count the score under no model
-     * rather than lose it).
+     * rather than lose it). Records of a layout this version does not read are passed over.
      */
     @Override
     public Optional<String> requestModel(String sessionId, String correlationId) {
@@ -439,7 +450,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         }
         Map<String, List<RequestScore>> noScores = Map.of();
         for (int i = elements.size() - 1; i >= 0; i--) {
-            RequestRecord record = RecordCodec.decode(elements.get(i), noScores);
+            RequestRecord record;
+            try {
+                record = RecordCodec.decode(elements.get(i), noScores);
+            } catch (IllegalStateException e) {
+                continue; // a record of another layout names no model this process can read
+            }
             if (correlationId.equals(record.correlationId())) {
                 return Optional.of(record.model());
             }

@@ -23,6 +23,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Handler;
@@ -317,6 +318,30 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals("1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0", redis.cli("HGET", "llm:{old}", "p:m"), "and the old session");
         store.record(oneCallOfA());
         assertEquals(2, store.session("a").orElseThrow().totalRequests());
+    }
+
+    @Test
+    void recordsOrScoresOfAnotherLayoutMakeTheSessionUnavailableNamingTheirKeyAndLeaveItsSummary() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c1").build(),
+                LlmRequestScored.builder("a", "quality", 1).correlationId("c1").build()));
+        String record = redis.cli("LINDEX", "llm:{a}:r", "0");
+        String score = redis.cli("LINDEX", "llm:{a}:s", "0");
+        for (String element : List.of("9" + record.substring(1), "2|x|", "2|1|1|-1|1|1|2|0|0|1|-1|-1|99|m|", "")) {
+            redis.cli("RPUSH", "llm:{a}:r", element);
+            StoreUnavailableException e = assertThrows(StoreUnavailableException.class, () -> store.session("a"),
+                    "a record " + element);
+            assertTrue(e.getMessage().contains("llm:{a}:r"), e.getMessage());
+            assertEquals(Optional.of("m"), store.requestModel("a", "c1"), "the readable record still names its model");
+            assertEquals(1, store.summary("a").orElseThrow().totalRequests(), "the figures are still read");
+            redis.cli("RPOP", "llm:{a}:r");
+        }
+        redis.cli("RPUSH", "llm:{a}:s", score.substring(0, score.indexOf('|')) + "|not a number|");
+        StoreUnavailableException e = assertThrows(StoreUnavailableException.class, () -> store.session("a"));
+        assertTrue(e.getMessage().contains("llm:{a}:s"), e.getMessage());
+        redis.cli("RPOP", "llm:{a}:s");
+        assertEquals(1, store.session("a").orElseThrow().requests().getFirst().scores().size(), "readable again");
     }
 
     @Test
