@@ -725,6 +725,24 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void theModelOfAScoredRequestIsFoundAmongManyRecordsAndNotFooledByItsIdInOtherText() {
+        SessionStore store = store(10, 300);
+        store.record(call("s", "oldest", "c0"));
+        for (int i = 1; i < 200; i++) {
+            store.record(call("s", "m" + i % 3, "c" + i));
+        }
+        store.record(call("s", "again", "c100")); // the same correlation id, later: the most recent counts
+        store.record(LlmRequestCompleted.builder("s", "decoy").durationMs(10).correlationId("d")
+                .attributes(Map.of("note", "|2|c0|3|c99|")).build()); // another record naming them in its text
+        assertEquals(Optional.of("oldest"), store.requestModel("s", "c0"), "far behind the newest records");
+        assertEquals(Optional.of("m0"), store.requestModel("s", "c99"));
+        assertEquals(Optional.of("again"), store.requestModel("s", "c100"));
+        assertEquals(Optional.of("decoy"), store.requestModel("s", "d"));
+        assertEquals(Optional.empty(), store.requestModel("s", "c200"));
+        assertEquals(Optional.empty(), store.requestModel("s", "note"));
+    }
+
+    @Test
     void aClearedSessionStartsAgainWithoutItsScores() {
         SessionStore store = store(10, 100);
         store.record(call("s", "gpt-4", "c1"));

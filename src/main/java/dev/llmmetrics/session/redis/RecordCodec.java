@@ -9,7 +9,9 @@ import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.session.RequestRecord;
 import dev.llmmetrics.session.RequestScore;
 import dev.llmmetrics.session.SessionStore;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,6 +79,25 @@ final class RecordCodec {
         text(b, e.name());
         text(b, e.comment());
         return b.toString();
+    }
+
+    /**
+     * The bytes by which an element of this layout mentions {@code correlationId}: every record that has it
+     * contains them (other text of a record may too, so a record found by them is decoded to be sure).
+     */
+    static byte[] mention(String correlationId) {
+        return ("|" + correlationId.length() + "|" + correlationId).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Whether {@code element} contains {@code part}. */
+    static boolean contains(byte[] element, byte[] part) {
+        int last = element.length - part.length;
+        for (int at = 0; at <= last; at++) {
+            if (element[at] == part[0] && Arrays.equals(element, at, at + part.length, part, 0, part.length)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A score element's correlation id and score. */

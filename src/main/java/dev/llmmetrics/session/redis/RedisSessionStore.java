@@ -117,6 +117,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final int IDLE_EVICTIONS_PER_CALL = 1_000;
     /** Most connections to Redis per store: past it a caller waits, up to the timeout, for one to be free. */
     private static final int MAX_CONNECTIONS = 64;
+    /** How many of a session's newest records a score's model is looked for in before the older ones. */
+    private static final int NEWEST_RECORDS = 64;
     /** How often the store checks the connection and reads the session count. */
     private static final Duration WATCH_PERIOD = Duration.ofMillis(500);
     static final Script RECORD = Script.load("record");
@@ -441,20 +443,38 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      */
     @Override
     public Optional<String> requestModel(String sessionId, String correlationId) {
-        List<String> elements;
+        byte[] key = bytes(key(sessionId) + ":r");
+        byte[] mention = RecordCodec.mention(correlationId);
         try {
-            elements = client.lrange(key(sessionId) + ":r", 0, -1);
+            // A score mostly grades a recent request: the newest records first, the older ones only then.
+            List<byte[]> newest = client.lrange(key, -NEWEST_RECORDS, -1);
+            Optional<String> model = requestModel(newest, mention, correlationId);
+            if (model.isPresent() || newest.size() < NEWEST_RECORDS) {
+                return model;
+            }
+            return requestModel(client.lrange(key, 0, -NEWEST_RECORDS - 1), mention, correlationId);
         } catch (JedisException e) {
             failure("the model of a scored request could not be read", e);
             return Optional.empty();
         }
+    }
+
+    /**
+     * The model of the newest of {@code elements} with {@code correlationId}; only those that mention it are
+     * decoded. Records of a layout this version does not read are passed over.
+     */
+    private static Optional<String> requestModel(List<byte[]> elements, byte[] mention, String correlationId) {
         Map<String, List<RequestScore>> noScores = Map.of();
         for (int i = elements.size() - 1; i >= 0; i--) {
+            byte[] element = elements.get(i);
+            if (!RecordCodec.contains(element, mention)) {
+                continue;
+            }
             RequestRecord record;
             try {
-                record = RecordCodec.decode(elements.get(i), noScores);
+                record = RecordCodec.decode(new String(element, StandardCharsets.UTF_8), noScores);
             } catch (IllegalStateException e) {
-                continue; // a record of another layout names no model this process can read
+                continue;
             }
             if (correlationId.equals(record.correlationId())) {
                 return Optional.of(record.model());
