@@ -12,7 +12,6 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -156,10 +155,7 @@ final class SessionService implements HttpService {
             ids = store.sessionIds(offset, limit);
             total = store.sessionCount();
         }
-        List<SessionMetrics> sessions = new ArrayList<>(ids.size());
-        for (String id : ids) {
-            store.summary(id).ifPresent(sessions::add); // gone since the ids were read: left out
-        }
+        List<SessionMetrics> sessions = store.summaries(ids); // those gone since the ids were read left out
         Json.send(response, Status.OK_200, new SessionSummaries(sessions, sessions.size(), total));
     }
 

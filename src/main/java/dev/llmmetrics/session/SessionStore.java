@@ -1,6 +1,7 @@
 package dev.llmmetrics.session;
 
 import dev.llmmetrics.event.Recorder;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -74,6 +75,20 @@ public interface SessionStore extends Recorder {
      */
     default Optional<SessionMetrics> summary(String sessionId) {
         return session(sessionId).map(SessionMetrics::withoutRequests);
+    }
+
+    /**
+     * The {@linkplain #summary(String) summaries} of {@code sessionIds}, in their order, leaving out the sessions
+     * the store does not hold: what a table of sessions shows. A store on a server reads them in one round trip.
+     *
+     * @throws StoreUnavailableException when a store on a server could not read them
+     */
+    default List<SessionMetrics> summaries(List<String> sessionIds) {
+        List<SessionMetrics> summaries = new ArrayList<>(sessionIds.size());
+        for (String id : sessionIds) {
+            summary(id).ifPresent(summaries::add);
+        }
+        return summaries;
     }
 
     /**

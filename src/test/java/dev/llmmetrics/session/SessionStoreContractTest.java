@@ -743,6 +743,24 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void summariesAreThoseOfEachHeldSessionInTheOrderAsked() {
+        SessionStore store = store(10, 10);
+        store.record(call("a", "gpt-4", "c1"));
+        store.record(call("b", "claude", "c2"));
+        store.record(call("b", "gpt-4", "c3"));
+        store.record(List.of(LlmRequestStarted.builder("started", "gpt-4").build()));
+        List<String> asked = List.of("b", "missing", "a", "started", "b");
+        List<SessionMetrics> expected = new ArrayList<>();
+        for (String id : asked) {
+            store.summary(id).ifPresent(expected::add);
+        }
+        assertEquals(4, expected.size(), "b, a, started and b again");
+        assertEquals(expected, store.summaries(asked));
+        assertEquals(List.of(), store.summaries(List.of()));
+        assertEquals(List.of(), store.summaries(List.of("missing")));
+    }
+
+    @Test
     void aClearedSessionStartsAgainWithoutItsScores() {
         SessionStore store = store(10, 100);
         store.record(call("s", "gpt-4", "c1"));

@@ -40,9 +40,11 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.jspecify.annotations.Nullable;
+import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.Response;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
@@ -403,6 +405,33 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         } catch (JedisException e) {
             throw unavailable(e);
         }
+        return summary(sessionId, hash);
+    }
+
+    /**
+     * Reads the sessions' hashes in one pipelined round trip.
+     *
+     * @throws StoreUnavailableException when Redis could not be read
+     */
+    @Override
+    public List<SessionMetrics> summaries(List<String> sessionIds) {
+        List<Response<Map<byte[], byte[]>>> hashes = new ArrayList<>(sessionIds.size());
+        try (AbstractPipeline pipeline = client.pipelined()) {
+            for (String id : sessionIds) {
+                hashes.add(pipeline.hgetAll(bytes(key(id))));
+            }
+            pipeline.sync();
+        } catch (JedisException e) {
+            throw unavailable(e);
+        }
+        List<SessionMetrics> summaries = new ArrayList<>(sessionIds.size());
+        for (int i = 0; i < sessionIds.size(); i++) {
+            summary(sessionIds.get(i), hashes.get(i).get()).ifPresent(summaries::add);
+        }
+        return summaries;
+    }
+
+    private static Optional<SessionMetrics> summary(String sessionId, Map<byte[], byte[]> hash) {
         if (hash.isEmpty()) {
             return Optional.empty();
         }
