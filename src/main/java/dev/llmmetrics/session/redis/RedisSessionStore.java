@@ -416,17 +416,17 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     @Override
     public List<SessionMetrics> summaries(List<String> sessionIds) {
         List<Response<Map<byte[], byte[]>>> hashes = new ArrayList<>(sessionIds.size());
+        List<SessionMetrics> summaries = new ArrayList<>(sessionIds.size());
         try (AbstractPipeline pipeline = client.pipelined()) {
             for (String id : sessionIds) {
                 hashes.add(pipeline.hgetAll(bytes(key(id))));
             }
             pipeline.sync();
+            for (int i = 0; i < sessionIds.size(); i++) {
+                summary(sessionIds.get(i), hashes.get(i).get()).ifPresent(summaries::add); // get: a command's error
+            }
         } catch (JedisException e) {
             throw unavailable(e);
-        }
-        List<SessionMetrics> summaries = new ArrayList<>(sessionIds.size());
-        for (int i = 0; i < sessionIds.size(); i++) {
-            summary(sessionIds.get(i), hashes.get(i).get()).ifPresent(summaries::add);
         }
         return summaries;
     }
