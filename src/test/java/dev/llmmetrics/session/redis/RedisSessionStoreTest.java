@@ -345,6 +345,17 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aSessionKeyOfAnotherTypeMakesItsSummaryAndAPageOfSummariesUnavailable() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(oneCallOfA());
+        redis.cli("SET", "llm:{odd}", "not a hash");
+        assertThrows(StoreUnavailableException.class, () -> store.summary("odd"));
+        assertThrows(StoreUnavailableException.class, () -> store.summaries(List.of("a", "odd")));
+        assertEquals(1, store.summaries(List.of("a")).getFirst().totalRequests(), "and the pool still answers");
+    }
+
+    @Test
     void moreThanAThousandScoreNamesInOneBatchFoldPastTheirBound() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
