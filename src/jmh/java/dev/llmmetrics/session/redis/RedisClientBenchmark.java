@@ -11,7 +11,6 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -110,20 +109,16 @@ public class RedisClientBenchmark {
         byte[][] args = batches[Math.floorMod(next.getAndIncrement(), BATCHES)];
         return client.equals("lettuce")
                 ? commands.evalsha(RedisSessionStore.RECORD.sha(), ScriptOutputType.MULTI, RedisSessionStore.WRITE_KEYS, args)
-                : jedis.evalsha(utf8(RedisSessionStore.RECORD.sha()), Arrays.asList(RedisSessionStore.WRITE_KEYS),
+                : jedis.evalsha(RedisSessionStore.bytes(RedisSessionStore.RECORD.sha()), Arrays.asList(RedisSessionStore.WRITE_KEYS),
                         Arrays.asList(args));
     }
 
     /** One session's hash and records through the store's read script. */
     @Benchmark
     public Object readSession() {
-        byte[] key = utf8(String.format("llm:{post-session-%06d}", Math.floorMod(next.getAndIncrement(), 1000)));
+        byte[] key = RedisSessionStore.bytes(String.format("llm:{post-session-%06d}", Math.floorMod(next.getAndIncrement(), 1000)));
         return client.equals("lettuce")
                 ? commands.evalsha(read.sha(), ScriptOutputType.MULTI, new byte[0][], key)
-                : jedis.evalsha(utf8(read.sha()), List.of(), List.of(key));
-    }
-
-    private static byte[] utf8(String text) {
-        return text.getBytes(StandardCharsets.UTF_8);
+                : jedis.evalsha(RedisSessionStore.bytes(read.sha()), List.of(), List.of(key));
     }
 }

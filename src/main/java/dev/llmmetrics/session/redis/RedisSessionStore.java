@@ -501,7 +501,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             }
             RequestRecord record;
             try {
-                record = RecordCodec.decode(new String(element, StandardCharsets.UTF_8), noScores);
+                record = RecordCodec.decode(text(element), noScores);
             } catch (IllegalStateException e) {
                 continue;
             }
@@ -792,7 +792,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
                 + "does not read; empty the Redis database (see docs/replicas.md)", null);
     }
 
-    private static byte[] bytes(String text) {
+    /** {@code text} as the UTF-8 bytes Redis is sent. */
+    static byte[] bytes(String text) {
         return text.getBytes(StandardCharsets.UTF_8);
     }
 
