@@ -23,8 +23,8 @@ import org.w3c.dom.NodeList;
 /**
  * The Dockerfile's image builds only what runs and runs it as a user other than root. There is no Docker
  * engine here, so the build stage's own COPY and RUN steps are carried out, in order, in a directory of
- * their own with the real Maven and a fresh local repository filled from this build's (as the image's
- * empty one would be from Maven Central): the jar and its libraries come out, and no test dependency is
+ * their own with the real Maven and a fresh local repository filled from this build's, and from Maven
+ * Central as the image's empty one would be: the jar and its libraries come out, and no test dependency is
  * ever downloaded, no test compiled.
  */
 class DockerImageBuildTest {
@@ -37,10 +37,17 @@ class DockerImageBuildTest {
         Path build = Files.createDirectories(dir.resolve("build"));
         Path repository = dir.resolve("repository");
         Path settings = dir.resolve("settings.xml");
+        // This build's repository first; Maven Central, as in the image, for what this build has not needed
+        // yet: the package phase's plugins, which run after the tests.
+        String thisBuild = Path.of(System.getProperty("llmmetrics.localRepository",
+                System.getProperty("user.home") + "/.m2/repository")).toUri().toString();
+        String entry = """
+                <%1$s><id>this-build</id><url>%2$s</url><snapshots><enabled>false</enabled></snapshots></%1$s>""";
         Files.writeString(settings, """
-                <settings><mirrors><mirror><id>this-build</id><mirrorOf>*</mirrorOf><url>%s</url></mirror></mirrors></settings>
-                """.formatted(Path.of(System.getProperty("llmmetrics.localRepository",
-                System.getProperty("user.home") + "/.m2/repository")).toUri()));
+                <settings><profiles><profile><id>this-build</id>
+                <repositories>%s</repositories><pluginRepositories>%s</pluginRepositories>
+                </profile></profiles><activeProfiles><activeProfile>this-build</activeProfile></activeProfiles></settings>
+                """.formatted(entry.formatted("repository", thisBuild), entry.formatted("pluginRepository", thisBuild)));
         // `mvn` in the RUN steps is the real one, pointed at the fresh repository.
         Path shims = Files.createDirectories(dir.resolve("shims"));
         Files.writeString(shims.resolve("mvn"), "#!/bin/sh\nexec '" + mvn + "' -s '" + settings + "' -Dmaven.repo.local='"
