@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
@@ -172,6 +173,48 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
             store.clear("race-" + s);
         }
         assertEquals(0, store.retainedBytes(), "every byte counted once, and given back with its session");
+    }
+
+    @Test
+    void aSessionAtItsBoundOfRecordsShowsItsNewestInOrderAsItsRingWrapsAround() {
+        int bound = 100;
+        InMemorySessionStore store = inMemory(10, bound, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 10));
+        int written = 0;
+        // At the bound, just past it, and around the ring more than once.
+        for (int target : new int[] {bound, bound + 1, bound + 7, bound + 8, bound + 9, bound + 17, 3 * bound + 5}) {
+            for (; written < target; written++) {
+                record(store, written);
+            }
+            List<RequestRecord> records = store.session("s").orElseThrow().requests();
+            assertEquals(bound, records.size());
+            for (int i = 0; i < bound; i++) {
+                int n = written - bound + i;
+                RequestRecord r = records.get(i);
+                String where = "record " + n + " after " + written;
+                boolean failed = n % 3 == 2;
+                assertEquals(failed ? "b" : "a", r.model(), where);
+                assertEquals(failed ? 2_000 + n : 1_000 + n, r.durationMs(), where);
+                assertEquals(failed ? null : n, r.promptTokens(), where);
+                assertEquals(failed ? 0 : n, r.cachedTokens(), where);
+                assertEquals(failed ? null : n / 100.0, r.costUsd(), where);
+                assertEquals(failed ? "e" + n : null, r.error(), where);
+                assertEquals("c-" + n, r.correlationId(), where);
+            }
+            assertEquals(Optional.of((written - 1) % 3 == 2 ? "b" : "a"), store.requestModel("s", "c-" + (written - 1)));
+            assertEquals(Optional.of((written - bound) % 3 == 2 ? "b" : "a"), store.requestModel("s", "c-" + (written - bound)));
+            assertEquals(Optional.empty(), store.requestModel("s", "c-" + (written - bound - 1)));
+        }
+    }
+
+    /** The n-th record of session s: every third a failure of model b, the others completions of a. */
+    private static void record(InMemorySessionStore store, int n) {
+        if (n % 3 == 2) {
+            store.record(LlmRequestFailed.builder("s", "b").error("e" + n).durationMs(2_000L + n).correlationId("c-" + n)
+                    .build());
+        } else {
+            store.record(LlmRequestCompleted.builder("s", "a").durationMs(1_000 + n).promptTokens(n).completionTokens(1)
+                    .cachedTokens(n).costUsd(n / 100.0).correlationId("c-" + n).build());
+        }
     }
 
     @Test
