@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -565,6 +566,32 @@ public abstract class SessionStoreContractTest {
         SessionMetrics s = store.session("s").orElseThrow();
         assertEquals(3, s.successfulRequests(), "e-1 once, the event without an id twice");
         assertEquals(1, s.failedRequests());
+    }
+
+    @Test
+    void aRetriedBatchAppliesEveryEventWithoutAnIdInOrderStartsAndScoresAmongThem() {
+        SessionStore store = store(10, 100);
+        List<Event> batch = List.of(
+                LlmRequestStarted.builder("a", "gpt-4").build(),
+                LlmRequestStarted.builder("b", "gpt-4").eventId("b-start").build(),
+                LlmRequestStarted.builder("c", "gpt-4").build(),
+                completed("a", 100, 10, 5, false),
+                LlmRequestStarted.builder("c", "gpt-4").build(),
+                LlmRequestCompleted.builder("b", "gpt-4").durationMs(7).eventId("b-end").build(),
+                LlmRequestStarted.builder("b", "gpt-4").build(),
+                LlmRequestScored.builder("d", "thumbs", 1).build(),
+                LlmRequestStarted.builder("d", "gpt-4").build(),
+                LlmRequestStarted.builder("e", "gpt-4").eventId("e-start").build());
+        assertEquals(batch, store.record(batch), "the first time every event is applied");
+        assertEquals(List.of(batch.get(0), batch.get(2), batch.get(3), batch.get(4), batch.get(6), batch.get(7),
+                batch.get(8)), store.record(batch), "a retry applies the events without an id, in their order");
+
+        assertEquals(2, store.session("a").orElseThrow().successfulRequests());
+        assertEquals(1, store.session("b").orElseThrow().successfulRequests());
+        assertEquals(0, store.session("c").orElseThrow().totalRequests(), "a session with only starts is held");
+        assertEquals(2, store.session("d").orElseThrow().scores().get(0).count());
+        assertTrue(store.session("e").isPresent());
+        assertEquals(Set.of("a", "b", "c", "d", "e"), Set.copyOf(store.sessionIds(0, 10)));
     }
 
     @Test
