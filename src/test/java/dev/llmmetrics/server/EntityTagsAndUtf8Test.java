@@ -40,8 +40,9 @@ class EntityTagsAndUtf8Test {
     @Test
     void utf8IsDecodedStrictlyNeverWithReplacementCharacters() throws CharacterCodingException {
         assertEquals("é/€/😀", Utf8.decode("é/€/😀".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("a\uFFFDb", Utf8.decode("a\uFFFDb".getBytes(StandardCharsets.UTF_8)), "a replacement character sent as such");
         for (byte[] invalid : new byte[][] {{(byte) 0xff}, {(byte) 0xc3}, {(byte) 0xc0, (byte) 0x80},
-                {(byte) 0xed, (byte) 0xa0, (byte) 0x80}, {'a', (byte) 0x80}}) {
+                {(byte) 0xed, (byte) 0xa0, (byte) 0x80}, {'a', (byte) 0x80}, {(byte) 0xef, (byte) 0xbf, (byte) 0xbd, (byte) 0x80}}) {
             assertThrows(CharacterCodingException.class, () -> Utf8.decode(invalid));
         }
     }
