@@ -22,8 +22,9 @@ import org.jspecify.annotations.Nullable;
  * and completion tokens; total tokens, the model's {@link ModelCatalog} number and flags (success, tool
  * calls, no usage, reported cost, a failure's error type and HTTP status). Side arrays appear only once a
  * session needs them: error texts, cached and reasoning tokens, costs, providers, the names of models past
- * the catalog's numbered ones, correlation ids and attributes. The arrays grow by half up to the bound, so a short session does
- * not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the owning
+ * the catalog's numbered ones, correlation ids and attributes, and beside them what each record's texts take,
+ * so that overwriting a record does not read its old texts again. The arrays grow by half up to the bound, so a
+ * short session does not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the owning
  * {@link SessionState} guards it.
  */
 final class RecordRing {
@@ -60,8 +61,6 @@ final class RecordRing {
     /** Providers the events named, per slot; {@code null} until a record has one. */
     private String[] providers;
     private String[] errors;
-    /** What the error texts held in {@link #errors} take on the heap, by {@link #textBytes}. */
-    private long errorBytes;
     /** What the arrays take, kept as they are made or grown so that {@link #bytes()} is two field reads. */
     private long arrayBytes;
     /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
@@ -72,8 +71,13 @@ final class RecordRing {
     private String[] correlationIds;
     /** Each record's attributes, per slot; {@code null} until a record has some. */
     private Map<String, String>[] attributes;
-    /** What the correlation ids and attributes held take on the heap. */
-    private long sideBytes;
+    /**
+     * What each slot's error text, correlation id and attributes take on the heap, so that an overwritten record
+     * gives its bytes back without its texts being read again; {@code null} until a record has one of them.
+     */
+    private int[] textSizes;
+    /** The sum of {@link #textSizes}. */
+    private long heldTextBytes;
     /** Index of the oldest record. */
     private int head;
     private int size;
@@ -176,13 +180,6 @@ final class RecordRing {
             arrayBytes = countArrays();
         }
         if (errors != null) {
-            String replaced = errors[slot];
-            if (replaced != null) {
-                errorBytes -= textBytes(replaced);
-            }
-            if (error != null) {
-                errorBytes += textBytes(error);
-            }
             errors[slot] = error;
         }
         if (correlationId != null && correlationIds == null) {
@@ -190,8 +187,6 @@ final class RecordRing {
             arrayBytes = countArrays();
         }
         if (correlationIds != null) {
-            String replaced = correlationIds[slot];
-            sideBytes += (correlationId == null ? 0 : textBytes(correlationId)) - (replaced == null ? 0 : textBytes(replaced));
             correlationIds[slot] = correlationId;
         }
         if (!attributes.isEmpty() && this.attributes == null) {
@@ -199,9 +194,17 @@ final class RecordRing {
             arrayBytes = countArrays();
         }
         if (this.attributes != null) {
-            Map<String, String> replaced = this.attributes[slot];
-            sideBytes += attributeBytes(attributes) - (replaced == null ? 0 : attributeBytes(replaced));
             this.attributes[slot] = attributes.isEmpty() ? null : attributes;
+        }
+        int texts = (int) ((error == null ? 0 : textBytes(error)) + (correlationId == null ? 0 : textBytes(correlationId))
+                + attributeBytes(attributes));
+        if (texts != 0 && textSizes == null) {
+            textSizes = new int[capacity];
+            arrayBytes = countArrays();
+        }
+        if (textSizes != null) {
+            heldTextBytes += texts - textSizes[slot];
+            textSizes[slot] = texts;
         }
         return slot;
     }
@@ -302,7 +305,7 @@ final class RecordRing {
      * and attributes it holds.
      */
     long bytes() {
-        return arrayBytes + errorBytes + sideBytes;
+        return arrayBytes + heldTextBytes;
     }
 
     private long countArrays() {
@@ -325,6 +328,9 @@ final class RecordRing {
         }
         if (attributes != null) {
             bytes += ARRAY_HEADER + REFERENCE * (long) attributes.length;
+        }
+        if (textSizes != null) {
+            bytes += ARRAY_HEADER + 4L * textSizes.length;
         }
         if (unnumbered != null) {
             // The names are the events' own strings, one per record at most: counted at the ids' bound.
@@ -372,6 +378,9 @@ final class RecordRing {
         }
         if (attributes != null) {
             attributes = Arrays.copyOf(attributes, newCapacity);
+        }
+        if (textSizes != null) {
+            textSizes = Arrays.copyOf(textSizes, newCapacity);
         }
         arrayBytes = countArrays();
     }

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -204,6 +205,28 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
             assertEquals(Optional.of((written - bound) % 3 == 2 ? "b" : "a"), store.requestModel("s", "c-" + (written - bound)));
             assertEquals(Optional.empty(), store.requestModel("s", "c-" + (written - bound - 1)));
         }
+    }
+
+    @Test
+    void anOverwrittenRecordGivesBackWhatItsTextsTook() {
+        InMemorySessionStore store = inMemory(10, 3, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 10));
+        for (int i = 0; i < 3; i++) {
+            store.record(LlmRequestCompleted.builder("s", "m").durationMs(1).build());
+        }
+        long plain = store.retainedBytes();
+        for (int i = 0; i < 3; i++) {
+            store.record(LlmRequestFailed.builder("s", "m").error("e".repeat(4_000)).correlationId("c-" + i)
+                    .attributes(Map.of("k", "v".repeat(500))).build());
+        }
+        long texts = store.retainedBytes();
+        assertTrue(texts - plain > 3 * (SessionStore.MAX_ERROR_CHARS + 500), "the texts count: " + plain + " -> " + texts);
+        for (int i = 0; i < 3; i++) {
+            store.record(LlmRequestCompleted.builder("s", "m").durationMs(1).build());
+        }
+        long after = store.retainedBytes();
+        assertTrue(after - plain < 256, "only the side arrays stay: " + plain + " -> " + after);
+        store.clear("s");
+        assertEquals(0, store.retainedBytes());
     }
 
     /** The n-th record of session s: every third a failure of model b, the others completions of a. */
