@@ -8,6 +8,7 @@ import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,8 +23,8 @@ import org.jspecify.annotations.Nullable;
  * and completion tokens; total tokens, the model's {@link ModelCatalog} number and flags (success, tool
  * calls, no usage, reported cost, a failure's error type and HTTP status). Side arrays appear only once a
  * session needs them: error texts, cached and reasoning tokens, costs, providers, the names of models past
- * the catalog's numbered ones, correlation ids and attributes, and beside them what each record's texts take,
- * so that overwriting a record does not read its old texts again. The arrays grow by half up to the bound, so a
+ * the catalog's numbered ones, correlation ids (as bytes, {@link IdBytes}) and attributes, and beside them what
+ * each record's texts take, so that overwriting a record does not read its old texts again. The arrays grow by half up to the bound, so a
  * short session does not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the owning
  * {@link SessionState} guards it.
  */
@@ -68,11 +69,11 @@ final class RecordRing {
     /** Each record's cost in picodollars plus one (0: unpriced), per slot; {@code null} until one is priced. */
     private long[] costs;
     /** Each record's correlation id, per slot; {@code null} until a record has one. */
-    private String[] correlationIds;
+    private @Nullable IdBytes correlationIds;
     /** Each record's attributes, per slot; {@code null} until a record has some. */
     private Map<String, String>[] attributes;
     /**
-     * What each slot's error text, correlation id and attributes take on the heap, so that an overwritten record
+     * What each slot's error text and attributes take on the heap, so that an overwritten record
      * gives its bytes back without its texts being read again; {@code null} until a record has one of them.
      */
     private int[] textSizes;
@@ -183,11 +184,10 @@ final class RecordRing {
             errors[slot] = error;
         }
         if (correlationId != null && correlationIds == null) {
-            correlationIds = new String[capacity];
-            arrayBytes = countArrays();
+            correlationIds = new IdBytes(capacity);
         }
         if (correlationIds != null) {
-            correlationIds[slot] = correlationId;
+            correlationIds.put(slot, correlationId);
         }
         if (!attributes.isEmpty() && this.attributes == null) {
             this.attributes = newMaps(capacity);
@@ -196,8 +196,7 @@ final class RecordRing {
         if (this.attributes != null) {
             this.attributes[slot] = attributes.isEmpty() ? null : attributes;
         }
-        int texts = (int) ((error == null ? 0 : textBytes(error)) + (correlationId == null ? 0 : textBytes(correlationId))
-                + attributeBytes(attributes));
+        int texts = (int) ((error == null ? 0 : textBytes(error)) + attributeBytes(attributes));
         if (texts != 0 && textSizes == null) {
             textSizes = new int[capacity];
             arrayBytes = countArrays();
@@ -214,9 +213,10 @@ final class RecordRing {
         if (correlationIds == null) {
             return null;
         }
+        byte[] utf8 = correlationId.getBytes(StandardCharsets.UTF_8);
         for (int i = size - 1; i >= 0; i--) {
             int slot = wrap(head + i);
-            if (correlationId.equals(correlationIds[slot])) {
+            if (correlationIds.is(slot, utf8)) {
                 return modelName(slot, catalog);
             }
         }
@@ -263,7 +263,7 @@ final class RecordRing {
             int cached = (int) (part >>> 32);
             boolean success = (totalAndFlags & SUCCESS) != 0;
             String model = modelName(slot, catalog);
-            String correlationId = correlationIds == null ? null : correlationIds[slot];
+            String correlationId = correlationIds == null ? null : correlationIds.get(slot);
             Map<String, String> attributesOfSlot = attributes == null ? null : attributes[slot];
             long firstTokenPlusOne = durations >>> 32;
             long costPlusOne = costs == null ? 0 : costs[slot];
@@ -301,11 +301,11 @@ final class RecordRing {
     }
 
     /**
-     * What this ring takes on the heap, about: its arrays, and the error texts, model names, correlation ids
-     * and attributes it holds.
+     * What this ring takes on the heap, about: its arrays, the correlation ids' bytes, and the error texts, model
+     * names and attributes it holds.
      */
     long bytes() {
-        return arrayBytes + heldTextBytes;
+        return arrayBytes + heldTextBytes + (correlationIds == null ? 0 : correlationIds.heapBytes());
     }
 
     private long countArrays() {
@@ -322,9 +322,6 @@ final class RecordRing {
         if (providers != null) {
             // The names are the events' own strings, one per record at most: counted at their bound.
             bytes += ARRAY_HEADER + (REFERENCE + STRING_HEADER + Event.MAX_PROVIDER_LENGTH) * (long) providers.length;
-        }
-        if (correlationIds != null) {
-            bytes += ARRAY_HEADER + REFERENCE * (long) correlationIds.length;
         }
         if (attributes != null) {
             bytes += ARRAY_HEADER + REFERENCE * (long) attributes.length;
@@ -374,7 +371,7 @@ final class RecordRing {
             costs = Arrays.copyOf(costs, newCapacity);
         }
         if (correlationIds != null) {
-            correlationIds = Arrays.copyOf(correlationIds, newCapacity);
+            correlationIds.slots(newCapacity);
         }
         if (attributes != null) {
             attributes = Arrays.copyOf(attributes, newCapacity);
