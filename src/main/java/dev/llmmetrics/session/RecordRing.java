@@ -167,14 +167,14 @@ final class RecordRing {
             arrayBytes = countArrays();
         }
         if (unnumbered != null) {
-            unnumbered[slot] = modelId < 0 ? model.name() : null;
+            unnumbered[slot] = modelId < 0 ? shared(model.name(), unnumbered[previous(slot)]) : null;
         }
         if (provider != null && providers == null) {
             providers = new String[capacity];
             arrayBytes = countArrays();
         }
         if (providers != null) {
-            providers[slot] = provider;
+            providers[slot] = shared(provider, providers[previous(slot)]);
         }
         if (error != null && errors == null) {
             errors = new String[capacity];
@@ -206,6 +206,19 @@ final class RecordRing {
             textSizes[slot] = texts;
         }
         return slot;
+    }
+
+    /** The slot of the record written before the one in {@code slot}, when there is one. */
+    private int previous(int slot) {
+        return slot == 0 ? capacity - 1 : slot - 1;
+    }
+
+    /**
+     * {@code text}, or the equal string the record written before holds: a session's records mostly share their
+     * provider and model, and a string only one record keeps is copied by every young collection while it lives.
+     */
+    private static @Nullable String shared(@Nullable String text, @Nullable String before) {
+        return text != null && text.equals(before) ? before : text;
     }
 
     /** The model of the most recent record with {@code correlationId}, or {@code null} when none is held. */
