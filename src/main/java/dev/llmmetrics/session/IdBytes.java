@@ -18,6 +18,8 @@ final class IdBytes {
 
     private static final long NONE = -1;
     private static final int INITIAL_BYTES = 64;
+    /** The largest array the JVM makes: past it an id is not kept. */
+    private static final int MAX_BYTES = Integer.MAX_VALUE - 8;
 
     /** Each slot's id as its offset in {@link #bytes} (high half) and length (low half); {@link #NONE} for none. */
     private long[] spans;
@@ -31,7 +33,10 @@ final class IdBytes {
         Arrays.fill(spans, NONE);
     }
 
-    /** Sets {@code slot}'s id; the id it held, if any, must be the oldest one held. */
+    /**
+     * Sets {@code slot}'s id; the id it held, if any, must be the oldest one held. An id that would take the
+     * array past the largest the JVM makes is not kept.
+     */
     void put(int slot, @Nullable String id) {
         long old = spans[slot];
         if (old != NONE) {
@@ -45,6 +50,10 @@ final class IdBytes {
         }
         byte[] utf8 = id.getBytes(StandardCharsets.UTF_8);
         if (used + utf8.length > bytes.length) {
+            if ((long) used + utf8.length > MAX_BYTES) {
+                spans[slot] = NONE;
+                return;
+            }
             grow(used + utf8.length);
         }
         int at = wrap(start + used);
@@ -99,7 +108,7 @@ final class IdBytes {
 
     /** Moves the ids to the front of a larger array, and their slots' offsets with them. */
     private void grow(int needed) {
-        byte[] larger = new byte[Math.max(needed, bytes.length + (bytes.length >> 1))];
+        byte[] larger = new byte[(int) Math.min(MAX_BYTES, Math.max(needed, bytes.length + (long) (bytes.length >> 1)))];
         int first = Math.min(used, bytes.length - start);
         System.arraycopy(bytes, start, larger, 0, first);
         System.arraycopy(bytes, 0, larger, first, used - first);

@@ -226,6 +226,9 @@ final class RecordRing {
         if (correlationIds == null) {
             return null;
         }
+        if (!StandardCharsets.UTF_8.newEncoder().canEncode(correlationId)) {
+            return null; // a lone surrogate, which no event's id holds and getBytes would turn into '?'
+        }
         byte[] utf8 = correlationId.getBytes(StandardCharsets.UTF_8);
         for (int i = size - 1; i >= 0; i--) {
             int slot = wrap(head + i);

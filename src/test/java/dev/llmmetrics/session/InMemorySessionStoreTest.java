@@ -200,6 +200,7 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
                 assertEquals(failed ? null : n / 100.0, r.costUsd(), where);
                 assertEquals(failed ? "e" + n : null, r.error(), where);
                 assertEquals("c-" + n, r.correlationId(), where);
+                assertEquals(provider(n), r.provider(), where);
             }
             assertEquals(Optional.of((written - 1) % 3 == 2 ? "b" : "a"), store.requestModel("s", "c-" + (written - 1)));
             assertEquals(Optional.of((written - bound) % 3 == 2 ? "b" : "a"), store.requestModel("s", "c-" + (written - bound)));
@@ -229,14 +230,19 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
         assertEquals(0, store.retainedBytes());
     }
 
+    /** Runs of the same provider, as a session's records mostly have, and none now and then. */
+    private static String provider(int n) {
+        return n % 11 == 0 ? null : new String(n % 8 < 5 ? "openai" : "azure"); // a string of its own, as parsed
+    }
+
     /** The n-th record of session s: every third a failure of model b, the others completions of a. */
     private static void record(InMemorySessionStore store, int n) {
         if (n % 3 == 2) {
             store.record(LlmRequestFailed.builder("s", "b").error("e" + n).durationMs(2_000L + n).correlationId("c-" + n)
-                    .build());
+                    .provider(provider(n)).build());
         } else {
             store.record(LlmRequestCompleted.builder("s", "a").durationMs(1_000 + n).promptTokens(n).completionTokens(1)
-                    .cachedTokens(n).costUsd(n / 100.0).correlationId("c-" + n).build());
+                    .cachedTokens(n).costUsd(n / 100.0).correlationId("c-" + n).provider(provider(n)).build());
         }
     }
 

@@ -770,6 +770,15 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void aRequestIsNotFoundByAnIdWithALoneSurrogateThatEncodesLikeItsOwn() {
+        SessionStore store = store(10, 10);
+        store.record(LlmRequestCompleted.builder("s", "gpt-4").durationMs(1).correlationId("c?").build());
+        assertEquals(Optional.of("gpt-4"), store.requestModel("s", "c?"));
+        assertEquals(Optional.empty(), store.requestModel("s", "c\uD800"));
+        assertEquals(Optional.empty(), store.requestModel("s", "c\uDC00"));
+    }
+
+    @Test
     void summariesAreThoseOfEachHeldSessionInTheOrderAsked() {
         SessionStore store = store(10, 10);
         store.record(call("a", "gpt-4", "c1"));

@@ -23,6 +23,7 @@ import java.lang.System.Logger;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -454,7 +455,8 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
 
     @Override
     public Optional<String> requestModel(String sessionId, String correlationId) {
-        if (!rows.containsKey(sessionId)) {
+        // SQLite is given UTF-8, where a lone surrogate, which no event's id holds, would become '?'.
+        if (!rows.containsKey(sessionId) || !StandardCharsets.UTF_8.newEncoder().canEncode(correlationId)) {
             return Optional.empty();
         }
         Reader reader = borrow();
