@@ -108,7 +108,8 @@ final class IdBytes {
 
     /** Moves the ids to the front of a larger array, and their slots' offsets with them. */
     private void grow(int needed) {
-        byte[] larger = new byte[(int) Math.min(MAX_BYTES, Math.max(needed, bytes.length + (long) (bytes.length >> 1)))];
+        long length = Math.max(needed, bytes.length + (long) (bytes.length >> 1));
+        byte[] larger = new byte[(int) Math.min(MAX_BYTES, length)];
         int first = Math.min(used, bytes.length - start);
         System.arraycopy(bytes, start, larger, 0, first);
         System.arraycopy(bytes, 0, larger, first, used - first);

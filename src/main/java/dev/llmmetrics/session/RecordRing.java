@@ -24,9 +24,9 @@ import org.jspecify.annotations.Nullable;
  * calls, no usage, reported cost, a failure's error type and HTTP status). Side arrays appear only once a
  * session needs them: error texts, cached and reasoning tokens, costs, providers, the names of models past
  * the catalog's numbered ones, correlation ids (as bytes, {@link IdBytes}) and attributes, and beside them what
- * each record's texts take, so that overwriting a record does not read its old texts again. The arrays grow by half up to the bound, so a
- * short session does not pay for a long one; when full, the oldest record is overwritten. Not thread-safe: the owning
- * {@link SessionState} guards it.
+ * each record's texts take, so that overwriting a record does not read its old texts again. The arrays grow by
+ * half up to the bound, so a short session does not pay for a long one; when full, the oldest record is
+ * overwritten. Not thread-safe: the owning {@link SessionState} guards it.
  */
 final class RecordRing {
 
@@ -62,7 +62,7 @@ final class RecordRing {
     /** Providers the events named, per slot; {@code null} until a record has one. */
     private String[] providers;
     private String[] errors;
-    /** What the arrays take, kept as they are made or grown so that {@link #bytes()} is two field reads. */
+    /** What the arrays take, kept as they are made or grown so that {@link #bytes()} reads none of them. */
     private long arrayBytes;
     /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
     private long[] parts;
