@@ -23,8 +23,7 @@ import org.jspecify.annotations.Nullable;
  * and completion tokens; total tokens, the model's {@link ModelCatalog} number and flags (success, tool
  * calls, no usage, reported cost, a failure's error type and HTTP status). Side arrays appear only once a
  * session needs them: error texts, cached and reasoning tokens, costs, providers, the names of models past
- * the catalog's numbered ones, correlation ids (as bytes, {@link IdBytes}) and attributes, and beside them what
- * each record's texts take, so that overwriting a record does not read its old texts again. The arrays grow by
+ * the catalog's numbered ones, correlation ids (as bytes, {@link IdBytes}) and attributes. The arrays grow by
  * half up to the bound, so a short session does not pay for a long one; when full, the oldest record is
  * overwritten. Not thread-safe: the owning {@link SessionState} guards it.
  */
@@ -62,6 +61,8 @@ final class RecordRing {
     /** Providers the events named, per slot; {@code null} until a record has one. */
     private String[] providers;
     private String[] errors;
+    /** What the error texts and attributes held take on the heap ({@link #textBytes}, {@link #attributeBytes}). */
+    private long heldTextBytes;
     /** What the arrays take, kept as they are made or grown so that {@link #bytes()} reads none of them. */
     private long arrayBytes;
     /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
@@ -72,13 +73,6 @@ final class RecordRing {
     private @Nullable IdBytes correlationIds;
     /** Each record's attributes, per slot; {@code null} until a record has some. */
     private Map<String, String>[] attributes;
-    /**
-     * What each slot's error text and attributes take on the heap, so that an overwritten record
-     * gives its bytes back without its texts being read again; {@code null} until a record has one of them.
-     */
-    private int[] textSizes;
-    /** The sum of {@link #textSizes}. */
-    private long heldTextBytes;
     /** Index of the oldest record. */
     private int head;
     private int size;
@@ -181,6 +175,8 @@ final class RecordRing {
             arrayBytes = countArrays();
         }
         if (errors != null) {
+            String replaced = errors[slot];
+            heldTextBytes += (error == null ? 0 : textBytes(error)) - (replaced == null ? 0 : textBytes(replaced));
             errors[slot] = error;
         }
         if (correlationId != null && correlationIds == null) {
@@ -194,16 +190,9 @@ final class RecordRing {
             arrayBytes = countArrays();
         }
         if (this.attributes != null) {
+            Map<String, String> replaced = this.attributes[slot];
+            heldTextBytes += attributeBytes(attributes) - (replaced == null ? 0 : attributeBytes(replaced));
             this.attributes[slot] = attributes.isEmpty() ? null : attributes;
-        }
-        int texts = (int) ((error == null ? 0 : textBytes(error)) + attributeBytes(attributes));
-        if (texts != 0 && textSizes == null) {
-            textSizes = new int[capacity];
-            arrayBytes = countArrays();
-        }
-        if (textSizes != null) {
-            heldTextBytes += texts - textSizes[slot];
-            textSizes[slot] = texts;
         }
         return slot;
     }
@@ -342,9 +331,6 @@ final class RecordRing {
         if (attributes != null) {
             bytes += ARRAY_HEADER + REFERENCE * (long) attributes.length;
         }
-        if (textSizes != null) {
-            bytes += ARRAY_HEADER + 4L * textSizes.length;
-        }
         if (unnumbered != null) {
             // The names are the events' own strings, one per record at most: counted at the ids' bound.
             bytes += ARRAY_HEADER + (REFERENCE + STRING_HEADER + 256L) * unnumbered.length;
@@ -391,9 +377,6 @@ final class RecordRing {
         }
         if (attributes != null) {
             attributes = Arrays.copyOf(attributes, newCapacity);
-        }
-        if (textSizes != null) {
-            textSizes = Arrays.copyOf(textSizes, newCapacity);
         }
         arrayBytes = countArrays();
     }

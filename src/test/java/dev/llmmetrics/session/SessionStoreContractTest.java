@@ -772,7 +772,7 @@ public abstract class SessionStoreContractTest {
     @Test
     void aRequestIsNotFoundByAnIdWithALoneSurrogateThatEncodesLikeItsOwn() {
         SessionStore store = store(10, 10);
-        store.record(LlmRequestCompleted.builder("s", "gpt-4").durationMs(1).correlationId("c?").build());
+        store.record(call("s", "gpt-4", "c?"));
         assertEquals(Optional.of("gpt-4"), store.requestModel("s", "c?"));
         assertEquals(Optional.empty(), store.requestModel("s", "c\uD800"));
         assertEquals(Optional.empty(), store.requestModel("s", "c\uDC00"));
