@@ -132,6 +132,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     private final String endpoint;
     private final RedisClient client;
+    /** The sessions' headers, read for concurrent callers in shared round trips. */
+    private final HeaderReads headers;
     private final SessionStoreFactory.Parameters bounds;
     private final LocalSessionFigures local;
     private final EvictionCounts evicted = new EvictionCounts();
@@ -229,6 +231,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         pool.setJmxEnabled(false);
         this.client = RedisClient.builder().hostAndPort(endpoint.host(), endpoint.port()).clientConfig(endpoint.config())
                 .poolConfig(pool).build();
+        this.headers = new HeaderReads(client, HEADER_FIELD, endpoint.timeout());
         watch();
         if (!reachable) {
             LOG.log(Level.WARNING, "Redis at {0} is unreachable; the store keeps trying and is not ready until then", this.endpoint);
@@ -453,7 +456,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         String key = key(sessionId);
         byte[] header;
         try {
-            header = client.hget(bytes(key), HEADER_FIELD);
+            header = headers.read(bytes(key));
         } catch (JedisException e) {
             throw unavailable(e);
         }

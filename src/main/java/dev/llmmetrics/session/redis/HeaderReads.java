@@ -1,0 +1,144 @@
+package dev.llmmetrics.session.redis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import org.jspecify.annotations.Nullable;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
+
+/**
+ * Reads one hash field of many keys for concurrent callers, as many reads as are waiting in one pipelined
+ * round trip. A caller that finds no round trip in flight sends every read queued by then, its own among
+ * them, and on its way out wakes the oldest caller still waiting, which sends the next round; the others
+ * wait for their answer. So under concurrent reads Redis and this process make one pair of socket calls per
+ * round instead of per read, and a lone read costs what a plain command does. Grouping is done here because
+ * a Jedis connection runs one caller's commands at a time.
+ */
+final class HeaderReads {
+
+    /** Most reads in one round trip, so that one round's answers stay small. */
+    static final int MAX_ROUND = 64;
+
+    private final RedisClient client;
+    private final byte[] field;
+    private final long timeoutNanos;
+    private final ConcurrentLinkedQueue<Read> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean sending = new AtomicBoolean();
+
+    HeaderReads(RedisClient client, byte[] field, Duration timeout) {
+        this.client = client;
+        this.field = field.clone();
+        this.timeoutNanos = timeout.toNanos();
+    }
+
+    /**
+     * The field of {@code key}, or {@code null} when the key or the field does not exist.
+     *
+     * @throws JedisException when Redis did not answer, answered with an error, or not within the timeout
+     */
+    byte @Nullable [] read(byte[] key) {
+        Read mine = new Read(key, Thread.currentThread());
+        queue.add(mine);
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (!mine.done) {
+            if (sending.compareAndSet(false, true)) {
+                try {
+                    sendRound();
+                } finally {
+                    sending.set(false);
+                }
+                Read next = queue.peek();
+                if (next != null) {
+                    LockSupport.unpark(next.thread);
+                }
+            } else {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || Thread.currentThread().isInterrupted()) {
+                    queue.remove(mine);
+                    if (!mine.done) {
+                        throw new JedisConnectionException("no answer from Redis within the timeout");
+                    }
+                    break;
+                }
+                LockSupport.parkNanos(this, left);
+            }
+        }
+        RuntimeException failure = mine.failure;
+        if (failure != null) {
+            // Thrown anew so that the caller's stack shows; the kind (refused or unreachable) kept.
+            throw failure instanceof JedisDataException ? new JedisDataException(failure.getMessage(), failure)
+                    : new JedisConnectionException(failure.getMessage(), failure);
+        }
+        return mine.value;
+    }
+
+    /** Sends the oldest queued reads, up to {@link #MAX_ROUND}, in one round trip and answers each. */
+    private void sendRound() {
+        List<Read> round = new ArrayList<>();
+        for (Read read; round.size() < MAX_ROUND && (read = queue.poll()) != null; ) {
+            round.add(read);
+        }
+        if (round.isEmpty()) {
+            return;
+        }
+        List<Response<byte[]>> answers = new ArrayList<>(round.size());
+        try (AbstractPipeline pipeline = client.pipelined()) {
+            for (Read read : round) {
+                answers.add(pipeline.hget(read.key, field));
+            }
+            pipeline.sync();
+        } catch (RuntimeException e) {
+            for (Read read : round) {
+                read.fail(e);
+            }
+            return;
+        }
+        for (int i = 0; i < round.size(); i++) {
+            Read read = round.get(i);
+            try {
+                read.answer(answers.get(i).get());
+            } catch (RuntimeException e) {
+                read.fail(e);
+            }
+        }
+    }
+
+    /** One caller's read, answered by whichever caller sends it. */
+    private static final class Read {
+        final byte[] key;
+        final Thread thread;
+        byte @Nullable [] value;
+        @Nullable RuntimeException failure;
+        volatile boolean done;
+
+        Read(byte[] key, Thread thread) {
+            this.key = key;
+            this.thread = thread;
+        }
+
+        void answer(byte @Nullable [] value) {
+            this.value = value;
+            finish();
+        }
+
+        void fail(RuntimeException failure) {
+            this.failure = failure;
+            finish();
+        }
+
+        private void finish() {
+            done = true;
+            if (thread != Thread.currentThread()) {
+                LockSupport.unpark(thread);
+            }
+        }
+    }
+}

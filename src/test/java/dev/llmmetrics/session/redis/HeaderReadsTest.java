@@ -1,0 +1,163 @@
+package dev.llmmetrics.session.redis;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.exceptions.JedisDataException;
+
+/** {@link HeaderReads} against a real {@code redis-server}: shared round trips, each caller its own answer. */
+class HeaderReadsTest {
+
+    private static final byte[] FIELD = bytes("h");
+    private static final Duration TIMEOUT = Duration.ofMillis(500);
+
+    private static RedisProcess redis;
+    private RedisClient client;
+    private HeaderReads reads;
+
+    @BeforeAll
+    static void startRedis() {
+        redis = RedisProcess.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        redis.close();
+    }
+
+    @BeforeEach
+    void connect() {
+        redis.cli("FLUSHALL");
+        client = RedisClient.builder().hostAndPort("127.0.0.1", redis.port())
+                .clientConfig(DefaultJedisClientConfig.builder().timeoutMillis((int) TIMEOUT.toMillis()).build()).build();
+        reads = new HeaderReads(client, FIELD, TIMEOUT);
+    }
+
+    @AfterEach
+    void disconnect() {
+        client.close();
+    }
+
+    @Test
+    void concurrentCallersEachGetTheirOwnKeysFieldInFewerRoundTripsThanReads() throws Exception {
+        int callers = 16;
+        int readsEach = 300;
+        for (int c = 0; c < callers; c++) {
+            client.hset(bytes("k" + c), FIELD, bytes("value of k" + c));
+        }
+        long roundsBefore = readsProcessed();
+        AtomicInteger wrong = new AtomicInteger();
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int c = 0; c < callers; c++) {
+                int caller = c;
+                threads.submit(() -> {
+                    for (int r = 0; r < readsEach; r++) {
+                        if (!"value of k%d".formatted(caller).equals(text(reads.read(bytes("k" + caller))))) {
+                            wrong.incrementAndGet();
+                        }
+                    }
+                });
+            }
+        }
+        assertEquals(0, wrong.get(), "every read answered with its own key's field");
+        long rounds = readsProcessed() - roundsBefore;
+        assertTrue(rounds < callers * readsEach / 2,
+                "Redis read " + rounds + " times for " + callers * readsEach + " reads: they should share round trips");
+    }
+
+    @Test
+    void aMissingKeyOrFieldReadsAsNull() {
+        client.hset(bytes("other-field"), bytes("x"), bytes("1"));
+        assertNull(reads.read(bytes("missing")));
+        assertNull(reads.read(bytes("other-field")));
+    }
+
+    @Test
+    void aKeyOfAnotherTypeFailsItsOwnReadsOnlyAsRefused() throws Exception {
+        client.set(bytes("string"), bytes("not a hash"));
+        client.hset(bytes("hash"), FIELD, bytes("fine"));
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int c = 0; c < 8; c++) {
+                boolean wrongType = c % 2 == 0;
+                done.add(threads.submit(() -> {
+                    for (int r = 0; r < 200; r++) {
+                        if (wrongType) {
+                            assertThrows(JedisDataException.class, () -> reads.read(bytes("string")));
+                        } else {
+                            assertEquals("fine", text(reads.read(bytes("hash"))));
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void everyWaitingCallerFailsWithinTheTimeoutWhenRedisStopsAnsweringAndReadsAgainOnceItDoes() throws Exception {
+        client.hset(bytes("k"), FIELD, bytes("v"));
+        assertArrayEquals(bytes("v"), reads.read(bytes("k")));
+        redis.pause();
+        List<Future<Long>> callers = new ArrayList<>();
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int c = 0; c < 8; c++) {
+                callers.add(threads.submit(() -> {
+                    long start = System.nanoTime();
+                    assertThrows(JedisConnectionException.class, () -> reads.read(bytes("k")));
+                    return System.nanoTime() - start;
+                }));
+            }
+            for (Future<Long> caller : callers) {
+                long took = TimeUnit.NANOSECONDS.toMillis(caller.get(30, TimeUnit.SECONDS));
+                // One round trip in flight at most ahead of a caller: its own wait is bounded by the timeout, and
+                // the round it joins by the socket's.
+                assertTrue(took < 2 * TIMEOUT.toMillis() + 1_000, "a caller waited " + took + " ms");
+            }
+        } finally {
+            redis.resume();
+        }
+        assertArrayEquals(bytes("v"), reads.read(bytes("k")), "a broken connection is not reused");
+    }
+
+    /** Redis's count of the read events it processed on client sockets: one per round trip of a pipeline. */
+    private static long readsProcessed() {
+        for (String line : redis.cli("INFO", "stats").split("\\R")) {
+            if (line.startsWith("total_reads_processed:")) {
+                return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+        }
+        throw new IllegalStateException("no total_reads_processed in INFO stats");
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String text(byte[] bytes) {
+        return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
+    }
+}
