@@ -55,16 +55,17 @@ final class HeaderReads {
                 } finally {
                     sending.set(false);
                 }
-                Read next = queue.peek();
-                if (next != null) {
-                    LockSupport.unpark(next.thread);
-                }
+                wakeOldest();
             } else {
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || Thread.currentThread().isInterrupted()) {
+                boolean interrupted = Thread.currentThread().isInterrupted();
+                if (left <= 0 || interrupted) {
                     queue.remove(mine);
+                    // It may have been the one woken to send the next round: another takes its place.
+                    wakeOldest();
                     if (!mine.done) {
-                        throw new JedisConnectionException("no answer from Redis within the timeout");
+                        throw new JedisConnectionException(interrupted ? "interrupted while waiting for Redis"
+                                : "no answer from Redis within the timeout");
                     }
                     break;
                 }
@@ -78,6 +79,14 @@ final class HeaderReads {
                     : new JedisConnectionException(failure.getMessage(), failure);
         }
         return mine.value;
+    }
+
+    /** Wakes the caller of the oldest queued read, if no round trip is in flight, to send the next round. */
+    private void wakeOldest() {
+        Read oldest = queue.peek();
+        if (oldest != null && !sending.get()) {
+            LockSupport.unpark(oldest.thread);
+        }
     }
 
     /** Sends the oldest queued reads, up to {@link #MAX_ROUND}, in one round trip and answers each. */
