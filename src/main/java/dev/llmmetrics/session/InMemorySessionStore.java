@@ -55,9 +55,8 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     /** How many applied event ids are remembered at most unless set. */
     public static final int DEFAULT_DEDUPE_MAX_IDS = 100_000;
 
-    /** Orders the session list; sorting live states would see their times change mid-sort. */
-    private static final Comparator<Activity> MOST_RECENT_FIRST =
-            Comparator.comparingLong(Activity::lastActiveMs).reversed();
+    /** Orders sessions active in the same millisecond: by id, the greater first, as Redis's sorted set lists them. */
+    private static final Comparator<SessionState> TIES = Comparator.comparing(state -> state.id);
 
     /** What {@link #apply} did that may pass a bound: a session made, the retained bytes grown. */
     private static final int MADE = 1;
@@ -213,12 +212,13 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         if (offset < 0 || limit < 0) {
             throw new IllegalArgumentException("offset and limit must not be negative");
         }
-        List<Activity> all = byRecency();
-        int from = Math.min(offset, all.size());
-        int to = (int) Math.min(all.size(), (long) from + limit);
-        List<String> ids = new ArrayList<>(to - from);
-        for (Activity activity : all.subList(from, to)) {
-            ids.add(activity.state().id);
+        int wanted = (int) Math.min(sessions.size(), (long) offset + limit);
+        List<SessionState> newest = LeastRecentlyActive.pickMostRecent(sessions.values(), SessionState::lastActiveMs,
+                TIES, wanted);
+        int from = Math.min(offset, newest.size());
+        List<String> ids = new ArrayList<>(newest.size() - from);
+        for (SessionState state : newest.subList(from, newest.size())) {
+            ids.add(state.id);
         }
         return ids;
     }
@@ -230,7 +230,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         }
         // Sessions with a request in flight and none finished have no figures: they take no place.
         List<SessionState> states = LeastRecentlyActive.pickMostRecent(
-                () -> sessions.values().stream().filter(SessionState::hasPairs).iterator(), SessionState::lastActiveMs,
+                () -> sessions.values().stream().filter(SessionState::hasPairs).iterator(), SessionState::lastActiveMs, TIES,
                 Math.min(maxSessions, sessions.size()));
         List<PairFigures> pairs = new ArrayList<>(Math.min(maxPairs, states.size() + 8));
         for (SessionState state : states) {
@@ -407,15 +407,6 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         }
     }
 
-    private List<Activity> byRecency() {
-        List<Activity> all = new ArrayList<>(sessions.size());
-        for (SessionState state : sessions.values()) {
-            all.add(new Activity(state, state.lastActiveMs()));
-        }
-        all.sort(MOST_RECENT_FIRST);
-        return all;
-    }
-
     private boolean remove(SessionState state) {
         synchronized (state) {
             if (state.removed()) {
@@ -431,10 +422,6 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         synchronized (state) {
             return state.lastActiveMs() < idleCutoffMs && remove(state);
         }
-    }
-
-    /** A session with its last activity time read once. */
-    private record Activity(SessionState state, long lastActiveMs) {
     }
 
     /** Builds an {@link InMemorySessionStore}. */

@@ -7,10 +7,11 @@ import java.util.PriorityQueue;
 import java.util.function.ToLongFunction;
 
 /**
- * Picks the least recently active entries of a live collection for eviction, in one pass with a heap
- * bounded by the number wanted. Each entry's activity time is read once: the times change while the
- * pass runs, and a heap ordered by live values would see them change under it. The store uses it for its
- * capacity eviction and for the most recently active sessions the per-session series show.
+ * Picks the least, or the most, recently active entries of a live collection, in one pass with a heap bounded
+ * by the number wanted, so that a page of the newest among many costs what the page holds, not a sort of them
+ * all. Each entry's activity time is read once: the times change while the pass runs, and a heap ordered by
+ * live values would see them change under it. The store uses it for its capacity eviction, its session
+ * listing and the most recently active sessions the per-session series show.
  */
 final class LeastRecentlyActive {
 
@@ -27,37 +28,58 @@ final class LeastRecentlyActive {
      * @param lastActiveMs reads an entry's last activity time
      */
     static <T> List<T> pick(Iterable<T> entries, ToLongFunction<T> lastActiveMs, int n) {
-        return keep(entries, lastActiveMs, n, false);
+        List<T> kept = new ArrayList<>();
+        for (Read<T> read : keep(entries, lastActiveMs, (a, b) -> 0, n, false)) {
+            kept.add(read.entry());
+        }
+        return kept;
     }
 
-    /** The (at most) {@code n} entries of {@code entries} with the newest activity times, newest first. */
-    static <T> List<T> pickMostRecent(Iterable<T> entries, ToLongFunction<T> lastActiveMs, int n) {
-        return keep(entries, lastActiveMs, n, true).reversed();
+    /**
+     * The (at most) {@code n} entries of {@code entries} with the newest activity times, newest first; of
+     * entries active at the same time, the greater by {@code ties} first, so that pages of one listing neither
+     * overlap nor leave one out.
+     */
+    static <T> List<T> pickMostRecent(Iterable<T> entries, ToLongFunction<T> lastActiveMs, Comparator<? super T> ties,
+                                      int n) {
+        List<Read<T>> oldestFirst = keep(entries, lastActiveMs, ties, n, true);
+        List<T> kept = new ArrayList<>(oldestFirst.size());
+        for (int i = oldestFirst.size() - 1; i >= 0; i--) {
+            kept.add(oldestFirst.get(i).entry());
+        }
+        return kept;
     }
 
     /**
      * The {@code n} newest (or oldest) entries, with a heap of at most {@code n} whose top is the one to let go
-     * first; an entry that would not enter the heap costs one comparison, no allocation. In heap order from
-     * the top: oldest first when keeping the newest, newest first when keeping the oldest.
+     * first; an entry that would not enter the heap costs a comparison, no allocation. In heap order from the
+     * top: oldest first when keeping the newest, newest first when keeping the oldest.
      */
-    private static <T> List<T> keep(Iterable<T> entries, ToLongFunction<T> lastActiveMs, int n, boolean newest) {
+    private static <T> List<Read<T>> keep(Iterable<T> entries, ToLongFunction<T> lastActiveMs,
+                                          Comparator<? super T> ties, int n, boolean newest) {
         if (n <= 0) {
             return new ArrayList<>();
         }
-        Comparator<Read<T>> byTime = Comparator.comparingLong(Read::lastActiveMs);
-        PriorityQueue<Read<T>> heap = new PriorityQueue<>(n + 1, newest ? byTime : byTime.reversed());
+        Comparator<Read<T>> older = Comparator.<Read<T>>comparingLong(Read::lastActiveMs)
+                .thenComparing(Read::entry, ties);
+        PriorityQueue<Read<T>> heap = new PriorityQueue<>(n + 1, newest ? older : older.reversed());
         for (T entry : entries) {
             long lastActive = lastActiveMs.applyAsLong(entry);
             if (heap.size() < n) {
                 heap.add(new Read<>(entry, lastActive));
-            } else if (newest ? lastActive > heap.peek().lastActiveMs() : lastActive < heap.peek().lastActiveMs()) {
+                continue;
+            }
+            Read<T> top = heap.peek();
+            int byTime = Long.compare(lastActive, top.lastActiveMs());
+            int order = byTime != 0 ? byTime : ties.compare(entry, top.entry());
+            if (newest ? order > 0 : order < 0) {
                 heap.poll();
                 heap.add(new Read<>(entry, lastActive));
             }
         }
-        List<T> kept = new ArrayList<>(heap.size());
+        List<Read<T>> kept = new ArrayList<>(heap.size());
         while (!heap.isEmpty()) {
-            kept.add(heap.poll().entry());
+            kept.add(heap.poll());
         }
         return kept;
     }

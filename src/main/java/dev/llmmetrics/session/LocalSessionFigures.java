@@ -3,6 +3,7 @@ package dev.llmmetrics.session;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -136,7 +137,7 @@ public final class LocalSessionFigures implements SessionFigures {
             throw new IllegalArgumentException("maxSessions and maxPairs must not be negative");
         }
         List<Local> recent = LeastRecentlyActive.pickMostRecent(sessions.values(), l -> l.lastActiveMs,
-                Math.min(maxSessions, sessions.size()));
+                Comparator.comparing(l -> l.id), Math.min(maxSessions, sessions.size()));
         List<PairFigures> figures = new ArrayList<>(Math.min(maxPairs, recent.size() + 8));
         for (Local local : recent) {
             synchronized (local) {

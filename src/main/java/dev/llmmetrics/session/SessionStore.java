@@ -102,7 +102,8 @@ public interface SessionStore extends Recorder {
     }
 
     /**
-     * Session ids, most recently active first.
+     * Session ids, most recently active first; sessions active in the same millisecond by id, the greater
+     * first, so that the pages of one listing neither overlap nor leave a session out.
      *
      * @param offset how many of the most recent to skip; not negative
      * @param limit  the most ids to return; not negative

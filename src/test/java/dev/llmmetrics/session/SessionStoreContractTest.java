@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -251,6 +252,29 @@ public abstract class SessionStoreContractTest {
         assertEquals(List.of("s3", "s2"), store.sessionIds(1, 2));
         assertEquals(List.of(), store.sessionIds(10, 2));
         assertEquals(List.of(), store.sessionIds(0, 0));
+    }
+
+    @Test
+    void sessionsActiveInTheSameMillisecondAreListedGreatestIdFirstSoThatPagesNeitherOverlapNorSkip() {
+        SessionStore store = store(100, 10);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            ids.add("tied-%02d".formatted((i * 17) % 40)); // recorded out of id order
+        }
+        for (String id : ids) {
+            store.record(completed(id, 1, 1, 1, false));
+        }
+        clock.advance(Duration.ofMillis(5));
+        store.record(completed("newest", 1, 1, 1, false));
+        List<String> expected = new ArrayList<>(ids);
+        expected.sort(Comparator.reverseOrder());
+        expected.addFirst("newest");
+        assertEquals(expected, store.sessionIds(0, 100));
+        List<String> paged = new ArrayList<>();
+        for (int offset = 0; offset < 41; offset += 7) {
+            paged.addAll(store.sessionIds(offset, 7));
+        }
+        assertEquals(expected, paged, "pages of 7, one after the other");
     }
 
     @Test

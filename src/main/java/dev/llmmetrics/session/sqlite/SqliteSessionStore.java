@@ -490,7 +490,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
             throw new IllegalArgumentException("offset and limit must not be negative");
         }
         List<Row> all = new ArrayList<>(rows.values());
-        all.sort(Comparator.comparingLong(Row::lastActiveMs).reversed());
+        all.sort(Comparator.comparingLong(Row::lastActiveMs).thenComparing(Row::id).reversed());
         int from = Math.min(offset, all.size());
         int to = (int) Math.min(all.size(), (long) from + limit);
         List<String> ids = new ArrayList<>(to - from);
