@@ -1,11 +1,14 @@
--- wrk script for bin/bench http: POST /events with JSON arrays of BATCH events (default 100), half
+-- wrk script for bin/bench http: POST /events with JSON arrays of about BATCH events (default 100), half
 -- LLM_REQUEST_STARTED and half LLM_REQUEST_COMPLETED, one pair per call, spread over POOL sessions
--- (default 1000, inside the default meters.max.sessions of 2000) and five models. The bodies are built once
+-- (default 1000, inside the default meters.max.sessions of 2000) and five models; with BENCH_SCORES=1 each
+-- call also gets an LLM_REQUEST_SCORED of its correlation id (a third of the events). The bodies are built once
 -- per wrk thread in init() and cycled, so that wrk spends its time sending, not formatting.
--- Usage: [BENCH_BATCH=100] [BENCH_POOL=1000] wrk ... -s bench/http/post-events.lua http://127.0.0.1:PORT
+-- Usage: [BENCH_BATCH=100] [BENCH_POOL=1000] [BENCH_SCORES=1] wrk ... -s bench/http/post-events.lua http://127.0.0.1:PORT
 -- (environment, not script arguments: wrk calls done() in a Lua state where init() never ran)
 local batch = tonumber(os.getenv("BENCH_BATCH") or "100")
 local pool = tonumber(os.getenv("BENCH_POOL") or "1000")
+local scores = os.getenv("BENCH_SCORES") == "1"
+local per_call = scores and 3 or 2
 local bodies = 64
 local models = { "gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro", "llama-3.3-70b" }
 local requests = {}
@@ -13,7 +16,7 @@ local counter = 0
 
 init = function(args)
   math.randomseed(12345)
-  local calls = math.floor(batch / 2)
+  local calls = math.floor(batch / per_call)
   for b = 1, bodies do
     local parts = {}
     for k = 1, calls do
@@ -31,6 +34,11 @@ init = function(args)
           .. '"completion_tokens":%d,"total_tokens":%d,"has_tool_calls":%s,"correlation_id":"%s"}',
         sid, model, 200 + math.random(0, 11799), prompt, completion, prompt + completion,
         (math.random(1, 4) == 1) and "true" or "false", cid)
+      if scores then
+        parts[#parts + 1] = string.format(
+          '{"type":"LLM_REQUEST_SCORED","session_id":"%s","name":"%s","value":%d,"correlation_id":"%s"}',
+          sid, (k % 2 == 0) and "quality" or "relevance", math.random(0, 10), cid)
+      end
     end
     local body = "[" .. table.concat(parts, ",") .. "]"
     requests[b] = wrk.format("POST", "/events", { ["Content-Type"] = "application/json" }, body)
@@ -48,7 +56,7 @@ done = function(summary, latency, requests)
   io.write(string.format(
     "RESULT requests=%d duration_s=%.2f req_s=%.1f events_s=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f"
       .. " bytes=%d non2xx=%d connect_err=%d read_err=%d write_err=%d timeouts=%d\n",
-    summary.requests, s, summary.requests / s, summary.requests * 2 * math.floor(batch / 2) / s, latency:percentile(50) / 1000,
+    summary.requests, s, summary.requests / s, summary.requests * per_call * math.floor(batch / per_call) / s, latency:percentile(50) / 1000,
     latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000, summary.bytes, e.status,
     e.connect, e.read, e.write, e.timeout))
 end

@@ -5,13 +5,13 @@ import java.util.Arrays;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The correlation ids of a {@link RecordRing}'s records as their UTF-8 bytes, one after another in one circular
- * array, oldest first, with each slot's place in it.
+ * The correlation ids of a ring's entries ({@link RecordRing}'s records, {@link ScoreRing}'s scores) as their
+ * UTF-8 bytes, one after another in one circular array, oldest first, with each slot's place in it.
  *
- * <p>An id kept as the event's own {@code String} is an object per record that lives as long as the record:
- * every young collection of a busy server would copy the ids of the records written since the last one, and
+ * <p>An id kept as the event's own {@code String} is an object per entry that lives as long as the entry:
+ * every young collection of a busy server would copy the ids of the entries written since the last one, and
  * the pauses would grow with the traffic. Here an id is bytes in an array that already lives long, and the
- * event's strings die young. Records are overwritten oldest first, so an overwritten record's id is always the
+ * event's strings die young. Entries are overwritten oldest first, so an overwritten entry's id is always the
  * oldest bytes and is freed from the front. Not thread-safe: the ring's owner guards it.
  */
 final class IdBytes {

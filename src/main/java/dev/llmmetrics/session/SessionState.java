@@ -107,12 +107,15 @@ final class SessionState {
         if (scoreTotals == null) {
             scoreTotals = new ArrayList<>(2);
         }
-        ScoreTotals.named(scoreTotals, e.name()).add(e.value());
+        ScoreTotals totals = ScoreTotals.named(scoreTotals, e.name());
+        totals.add(e.value());
         if (e.correlationId() != null) {
             if (scores == null) {
                 scores = new ScoreRing(maxRecords);
             }
-            scores.add(e.correlationId(), e.name(), e.value(), e.comment(), e.timestamp().toEpochMilli());
+            // The session's string for the name, not the event's, unless the name was folded past the bound.
+            String name = totals.name().equals(e.name()) ? totals.name() : e.name();
+            scores.add(e.correlationId(), name, e.value(), e.comment(), e.timestamp().toEpochMilli());
         }
         lastActiveMs = nowMs;
     }

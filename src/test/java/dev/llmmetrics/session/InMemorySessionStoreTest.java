@@ -7,6 +7,7 @@ import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import java.time.Duration;
 import java.time.Instant;
@@ -206,6 +207,56 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
             assertEquals(Optional.of((written - bound) % 3 == 2 ? "b" : "a"), store.requestModel("s", "c-" + (written - bound)));
             assertEquals(Optional.empty(), store.requestModel("s", "c-" + (written - bound - 1)));
         }
+    }
+
+    @Test
+    void aSessionAtItsBoundOfScoresShowsEachKeptRecordWithItsOwnScoresAsTheScoresWrapAround() {
+        int bound = 20;
+        InMemorySessionStore store = inMemory(10, bound, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 10));
+        // Ids of 1- to 4-byte characters and of different lengths; two scores per request, the first of alternating
+        // names, the second from the fifth request on of a name past the session's bound of score names.
+        java.util.function.IntFunction<String> id = n -> "c" + "é€𝄞".repeat(n % 4) + "-" + n;
+        int written = 0;
+        for (int target : new int[] {bound / 2, bound, bound + 1, bound + 13, 4 * bound + 3}) {
+            for (; written < target; written++) {
+                store.record(LlmRequestCompleted.builder("s", "m").durationMs(1).correlationId(id.apply(written)).build());
+                store.record(LlmRequestScored.builder("s", written % 2 == 0 ? "quality" : "relevance", written)
+                        .correlationId(id.apply(written)).comment(written % 5 == 0 ? "comment " + written : null).build());
+                store.record(LlmRequestScored.builder("s", grade(written), 1_000 + written).correlationId(id.apply(written))
+                        .build());
+                if (written == 3) {
+                    for (int k = 0; k < SessionStore.MAX_SCORE_NAMES; k++) {
+                        store.record(LlmRequestScored.builder("s", "name-" + k, k).build());
+                    }
+                }
+            }
+            List<RequestRecord> records = store.session("s").orElseThrow().requests();
+            int kept = Math.min(written, bound);
+            assertEquals(kept, records.size());
+            // The ring keeps as many scores as records: two per request, so the newest half of the records.
+            for (int i = 0; i < kept; i++) {
+                int n = written - kept + i;
+                RequestRecord r = records.get(i);
+                String where = "record " + n + " after " + written;
+                assertEquals(id.apply(n), r.correlationId(), where);
+                if (n < written - bound / 2) {
+                    assertEquals(List.of(), r.scores(), where);
+                    continue;
+                }
+                assertEquals(2, r.scores().size(), where);
+                RequestScore first = r.scores().getFirst();
+                assertEquals(n % 2 == 0 ? "quality" : "relevance", first.name(), where);
+                assertEquals(n, first.value(), where);
+                assertEquals(n % 5 == 0 ? "comment " + n : null, first.comment(), where);
+                assertEquals(grade(n), r.scores().get(1).name(), where);
+                assertEquals(1_000 + n, r.scores().get(1).value(), where);
+            }
+        }
+    }
+
+    /** The third score's name: from the fifth request on, a name past the session's bound of score names. */
+    private static String grade(int n) {
+        return n < 4 ? "grade" : "late-grade";
     }
 
     @Test
