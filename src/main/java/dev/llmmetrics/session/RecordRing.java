@@ -8,10 +8,13 @@ import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -22,9 +25,9 @@ import org.jspecify.annotations.Nullable;
  * <p>Each record is four {@code long}s in one array: timestamp; duration and time to first token; prompt
  * and completion tokens; total tokens, the model's {@link ModelCatalog} number and flags (success, tool
  * calls, no usage, reported cost, a failure's error type and HTTP status). Side arrays appear only once a
- * session needs them: error texts, cached and reasoning tokens, costs, providers, the names of models past
- * the catalog's numbered ones, correlation ids (as bytes, {@link IdBytes}) and attributes. The arrays grow by
- * half up to the bound, so a short session does not pay for a long one; when full, the oldest record is
+ * session needs them: cached and reasoning tokens, costs, providers, the names of models past the catalog's
+ * numbered ones, and as bytes ({@link TextBytes}) error texts, correlation ids and attributes. The arrays grow
+ * by half up to the bound, so a short session does not pay for a long one; when full, the oldest record is
  * overwritten. Not thread-safe: the owning {@link SessionState} guards it.
  */
 final class RecordRing {
@@ -60,9 +63,8 @@ final class RecordRing {
     private String[] unnumbered;
     /** Providers the events named, per slot; {@code null} until a record has one. */
     private String[] providers;
-    private String[] errors;
-    /** What the error texts and attributes held take on the heap ({@link #textBytes}, {@link #attributeBytes}). */
-    private long heldTextBytes;
+    /** Each record's error text, per slot; {@code null} until a record has one. */
+    private @Nullable TextBytes errors;
     /** What the arrays take, kept as they are made or grown so that {@link #bytes()} reads none of them. */
     private long arrayBytes;
     /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
@@ -70,9 +72,9 @@ final class RecordRing {
     /** Each record's cost in picodollars plus one (0: unpriced), per slot; {@code null} until one is priced. */
     private long[] costs;
     /** Each record's correlation id, per slot; {@code null} until a record has one. */
-    private @Nullable IdBytes correlationIds;
-    /** Each record's attributes, per slot; {@code null} until a record has some. */
-    private Map<String, String>[] attributes;
+    private @Nullable TextBytes correlationIds;
+    /** Each record's attributes ({@link #encode}), per slot; {@code null} until a record has some. */
+    private @Nullable TextBytes attributes;
     /** Index of the oldest record. */
     private int head;
     private int size;
@@ -171,28 +173,22 @@ final class RecordRing {
             providers[slot] = shared(provider, providers[previous(slot)]);
         }
         if (error != null && errors == null) {
-            errors = new String[capacity];
-            arrayBytes = countArrays();
+            errors = new TextBytes(capacity);
         }
         if (errors != null) {
-            String replaced = errors[slot];
-            heldTextBytes += (error == null ? 0 : textBytes(error)) - (replaced == null ? 0 : textBytes(replaced));
-            errors[slot] = error;
+            errors.put(slot, error);
         }
         if (correlationId != null && correlationIds == null) {
-            correlationIds = new IdBytes(capacity);
+            correlationIds = new TextBytes(capacity);
         }
         if (correlationIds != null) {
             correlationIds.put(slot, correlationId);
         }
         if (!attributes.isEmpty() && this.attributes == null) {
-            this.attributes = newMaps(capacity);
-            arrayBytes = countArrays();
+            this.attributes = new TextBytes(capacity);
         }
         if (this.attributes != null) {
-            Map<String, String> replaced = this.attributes[slot];
-            heldTextBytes += attributeBytes(attributes) - (replaced == null ? 0 : attributeBytes(replaced));
-            this.attributes[slot] = attributes.isEmpty() ? null : attributes;
+            this.attributes.put(slot, attributes.isEmpty() ? null : encode(attributes));
         }
         return slot;
     }
@@ -233,21 +229,44 @@ final class RecordRing {
         return modelNumber == 0 ? unnumbered[slot] : catalog.model(modelNumber - 1).name();
     }
 
-    /** What a record's attributes take on the heap, about: the map's table and the strings. */
-    static long attributeBytes(Map<String, String> attributes) {
-        if (attributes.isEmpty()) {
-            return 0;
-        }
-        long bytes = ARRAY_HEADER + STRING_HEADER;
+    /**
+     * A record's attributes as bytes: their count, then each key and value as its UTF-8 length in two bytes and
+     * its bytes. The event's bounds ({@link Event#MAX_ATTRIBUTES}, {@link Event#MAX_ATTRIBUTE_LENGTH} characters)
+     * keep both within those widths.
+     */
+    static byte[] encode(Map<String, String> attributes) {
+        byte[][] texts = new byte[2 * attributes.size()][];
+        int length = 1;
+        int i = 0;
         for (Map.Entry<String, String> e : attributes.entrySet()) {
-            bytes += 2 * REFERENCE + textBytes(e.getKey()) + textBytes(e.getValue());
+            texts[i] = e.getKey().getBytes(StandardCharsets.UTF_8);
+            texts[i + 1] = e.getValue().getBytes(StandardCharsets.UTF_8);
+            length += 4 + texts[i].length + texts[i + 1].length;
+            i += 2;
         }
-        return bytes;
+        ByteBuffer encoded = ByteBuffer.allocate(length).put((byte) attributes.size());
+        for (byte[] text : texts) {
+            encoded.putShort((short) text.length).put(text);
+        }
+        return encoded.array();
     }
 
-    @SuppressWarnings("unchecked")
-    private static Map<String, String>[] newMaps(int length) {
-        return (Map<String, String>[]) new Map<?, ?>[length];
+    /** The attributes {@link #encode} wrote, in their order. */
+    static Map<String, String> decode(byte[] encoded) {
+        ByteBuffer in = ByteBuffer.wrap(encoded);
+        int count = Byte.toUnsignedInt(in.get());
+        Map<String, String> attributes = LinkedHashMap.newLinkedHashMap(count);
+        for (int i = 0; i < count; i++) {
+            attributes.put(text(in), text(in));
+        }
+        return Collections.unmodifiableMap(attributes);
+    }
+
+    private static String text(ByteBuffer in) {
+        int length = Short.toUnsignedInt(in.getShort());
+        String text = new String(in.array(), in.position(), length, StandardCharsets.UTF_8);
+        in.position(in.position() + length);
+        return text;
     }
 
     /**
@@ -269,7 +288,7 @@ final class RecordRing {
             boolean success = (totalAndFlags & SUCCESS) != 0;
             String model = modelName(slot, catalog);
             String correlationId = correlationIds == null ? null : correlationIds.get(slot);
-            Map<String, String> attributesOfSlot = attributes == null ? null : attributes[slot];
+            byte[] attributesOfSlot = attributes == null ? null : attributes.bytesOf(slot);
             long firstTokenPlusOne = durations >>> 32;
             long costPlusOne = costs == null ? 0 : costs[slot];
             boolean usage = (totalAndFlags & NO_USAGE) == 0;
@@ -282,7 +301,7 @@ final class RecordRing {
                     .totalTokens(usage ? (int) (totalAndFlags >>> 32) : null)
                     .hasToolCalls((totalAndFlags & TOOL_CALLS) != 0)
                     .success(success)
-                    .error(errors == null ? null : errors[slot])
+                    .error(errors == null ? null : errors.get(slot))
                     .cachedTokens(cached)
                     .reasoningTokens((int) part)
                     .timeToFirstTokenMs(firstTokenPlusOne == 0 ? null : firstTokenPlusOne - 1)
@@ -293,7 +312,7 @@ final class RecordRing {
                     .errorType(errorType == 0 ? null : ErrorType.values()[errorType - 1])
                     .httpStatus(httpStatus == 0 ? null : httpStatus)
                     .correlationId(correlationId)
-                    .attributes(attributesOfSlot == null ? Map.of() : attributesOfSlot)
+                    .attributes(attributesOfSlot == null ? Map.of() : decode(attributesOfSlot))
                     .scores(correlationId == null ? List.of() : scores.getOrDefault(correlationId, List.of()))
                     .build());
         }
@@ -305,19 +324,14 @@ final class RecordRing {
         return index < capacity ? index : index - capacity;
     }
 
-    /**
-     * What this ring takes on the heap, about: its arrays, the correlation ids' bytes, and the error texts, model
-     * names and attributes it holds.
-     */
+    /** What this ring takes on the heap, about: its arrays, with the model names, and the texts' bytes. */
     long bytes() {
-        return arrayBytes + heldTextBytes + (correlationIds == null ? 0 : correlationIds.heapBytes());
+        return arrayBytes + (correlationIds == null ? 0 : correlationIds.heapBytes())
+                + (errors == null ? 0 : errors.heapBytes()) + (attributes == null ? 0 : attributes.heapBytes());
     }
 
     private long countArrays() {
         long bytes = ARRAY_HEADER + 8L * rows.length;
-        if (errors != null) {
-            bytes += ARRAY_HEADER + REFERENCE * (long) errors.length;
-        }
         if (parts != null) {
             bytes += ARRAY_HEADER + 8L * parts.length;
         }
@@ -327,9 +341,6 @@ final class RecordRing {
         if (providers != null) {
             // The names are the events' own strings, one per record at most: counted at their bound.
             bytes += ARRAY_HEADER + (REFERENCE + STRING_HEADER + Event.MAX_PROVIDER_LENGTH) * (long) providers.length;
-        }
-        if (attributes != null) {
-            bytes += ARRAY_HEADER + REFERENCE * (long) attributes.length;
         }
         if (unnumbered != null) {
             // The names are the events' own strings, one per record at most: counted at the ids' bound.
@@ -361,7 +372,7 @@ final class RecordRing {
             unnumbered = Arrays.copyOf(unnumbered, newCapacity);
         }
         if (errors != null) {
-            errors = Arrays.copyOf(errors, newCapacity);
+            errors.slots(newCapacity);
         }
         if (providers != null) {
             providers = Arrays.copyOf(providers, newCapacity);
@@ -376,7 +387,7 @@ final class RecordRing {
             correlationIds.slots(newCapacity);
         }
         if (attributes != null) {
-            attributes = Arrays.copyOf(attributes, newCapacity);
+            attributes.slots(newCapacity);
         }
         arrayBytes = countArrays();
     }

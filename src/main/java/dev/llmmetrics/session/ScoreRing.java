@@ -11,7 +11,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * The most recent scores of one session's requests (those with a correlation id), in a ring that overwrites
  * the oldest at its bound: they are shown with the records of their correlation id, whichever came first.
- * The correlation ids are kept as bytes ({@link IdBytes}) and a name as the session's own string for it, so
+ * The correlation ids are kept as bytes ({@link TextBytes}) and a name as the session's own string for it, so
  * that a kept score holds no object of its event but its comment. Not thread-safe: the owning
  * {@link SessionState} guards it.
  */
@@ -21,7 +21,7 @@ final class ScoreRing {
     private static final long SLOT_BYTES = 2 * RecordRing.REFERENCE + 24;
 
     private final int bound;
-    private final IdBytes correlationIds = new IdBytes(0);
+    private final TextBytes correlationIds = new TextBytes(0);
     private String[] names = new String[0];
     private @Nullable String[] comments = new String[0];
     private double[] values = new double[0];

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
@@ -252,6 +253,32 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
                 assertEquals(1_000 + n, r.scores().get(1).value(), where);
             }
         }
+    }
+
+    @Test
+    void attributesAtTheirBoundsOfCountAndLengthReadBackWhole() {
+        InMemorySessionStore store = inMemory(10, 3, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 10));
+        List<Map<String, String>> sent = new java.util.ArrayList<>();
+        for (int n = 0; n < 7; n++) {
+            Map<String, String> attributes = new java.util.LinkedHashMap<>();
+            for (int k = 0; k < (n == 3 ? 0 : Event.MAX_ATTRIBUTES); k++) {
+                // Keys of the longest id, some of 4-byte characters; values of the longest text in 1- to 4-byte ones.
+                String key = k == 0 ? "😀".repeat(Event.MAX_ID_LENGTH / 2) : "k" + n + "-" + k;
+                int length = Event.MAX_ATTRIBUTE_LENGTH - 2; // then "-" and n
+                String value = switch (k % 4) {
+                    case 0 -> "v".repeat(length);
+                    case 1 -> "é".repeat(length);
+                    case 2 -> "€".repeat(length);
+                    default -> "😀".repeat(length / 2);
+                };
+                attributes.put(key, value + "-" + n);
+            }
+            sent.add(Map.copyOf(attributes));
+            store.record(LlmRequestCompleted.builder("s", "m").durationMs(1).attributes(attributes).build());
+        }
+        List<RequestRecord> records = store.session("s").orElseThrow().requests();
+        assertEquals(List.of(sent.get(4), sent.get(5), sent.get(6)),
+                records.stream().map(RequestRecord::attributes).toList());
     }
 
     /** The third score's name: from the fifth request on, a name past the session's bound of score names. */

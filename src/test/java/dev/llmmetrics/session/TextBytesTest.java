@@ -1,5 +1,6 @@
 package dev.llmmetrics.session;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -9,13 +10,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-class IdBytesTest {
+class TextBytesTest {
 
     @Test
     void idsOverwrittenOldestFirstReadBackAsWrittenAcrossTheArraysEndAndItsGrowth() {
         Random random = new Random(42);
         for (int slots : new int[] {1, 2, 7, 64}) {
-            IdBytes ids = new IdBytes(slots);
+            TextBytes ids = new TextBytes(slots);
             String[] expected = new String[slots];
             for (int n = 0; n < 5_000; n++) {
                 int slot = n % slots;
@@ -36,8 +37,8 @@ class IdBytesTest {
     }
 
     @Test
-    void newSlotsHaveNoIdAndTheBytesGrowOnlyWithWhatIsHeld() {
-        IdBytes ids = new IdBytes(2);
+    void newSlotsHaveNoTextAndTheBytesFollowWhatIsHeldBothWays() {
+        TextBytes ids = new TextBytes(2);
         ids.put(0, "a".repeat(200));
         ids.slots(4);
         assertNull(ids.get(3));
@@ -45,10 +46,34 @@ class IdBytesTest {
         ids.put(2, "c");
         assertEquals("a".repeat(200), ids.get(0));
         long held = ids.heapBytes();
+        assertTrue(held > 200, "the long text takes its room: " + held);
         for (int n = 0; n < 1_000; n++) {
             ids.put(n % 4, "id-" + (n % 10));
         }
-        assertEquals(held, ids.heapBytes(), "short ids replacing each other need no more room");
+        long shortOnes = ids.heapBytes();
+        assertTrue(shortOnes < held - 150, "the long text gave its room back: " + held + " -> " + shortOnes);
+        for (int n = 0; n < 1_000; n++) {
+            ids.put(n % 4, "id-" + (n % 10));
+            assertEquals(shortOnes, ids.heapBytes(), "short texts replacing each other need no more room, nor less");
+        }
+    }
+
+    @Test
+    void bytesReadBackAsPutAcrossTheArraysEnd() {
+        TextBytes texts = new TextBytes(3);
+        byte[][] expected = new byte[3][];
+        Random random = new Random(7);
+        for (int n = 0; n < 2_000; n++) {
+            byte[] text = new byte[random.nextInt(40)];
+            random.nextBytes(text);
+            texts.put(n % 3, text);
+            expected[n % 3] = text;
+            for (int slot = 0; slot < 3 && slot <= n; slot++) {
+                assertArrayEquals(expected[slot], texts.bytesOf(slot), "slot " + slot + " after " + n);
+            }
+        }
+        texts.put(0, (byte[]) null);
+        assertNull(texts.bytesOf(0));
     }
 
     /** No id, an ASCII one, a long one, or one with two- to four-byte characters. */
