@@ -82,7 +82,11 @@ final class Checks {
             id("attributes", " key", k);
             text("attributes", "." + k, v, Event.MAX_ATTRIBUTE_LENGTH, true);
         });
-        return Map.copyOf(attributes);
+        Map<String, String> copy = Map.copyOf(attributes);
+        if (copy.size() > Event.MAX_ATTRIBUTES) { // a map whose size() said fewer than it holds
+            throw invalid("attributes", "must hold at most " + Event.MAX_ATTRIBUTES + " entries, held " + copy.size());
+        }
+        return copy;
     }
 
     /** {@code value}, which a builder requires to have been set. */

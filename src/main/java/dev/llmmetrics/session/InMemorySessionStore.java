@@ -55,7 +55,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     /** How many applied event ids are remembered at most unless set. */
     public static final int DEFAULT_DEDUPE_MAX_IDS = 100_000;
 
-    /** Orders sessions active in the same millisecond: by id, the greater first, as Redis's sorted set lists them. */
+    /** Orders sessions active in the same millisecond: by id, the greater first ({@link SessionStore#sessionIds}). */
     private static final Comparator<SessionState> TIES = Comparator.comparing(state -> state.id);
 
     /** What {@link #apply} did that may pass a bound: a session made, the retained bytes grown. */

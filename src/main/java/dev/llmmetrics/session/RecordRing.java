@@ -13,8 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -232,15 +230,21 @@ final class RecordRing {
     /**
      * A record's attributes as bytes: their count, then each key and value as its UTF-8 length in two bytes and
      * its bytes. The event's bounds ({@link Event#MAX_ATTRIBUTES}, {@link Event#MAX_ATTRIBUTE_LENGTH} characters)
-     * keep both within those widths.
+     * keep both within those widths; past them this throws rather than keep something else.
      */
     static byte[] encode(Map<String, String> attributes) {
+        if (attributes.size() > 0xFF) {
+            throw new IllegalArgumentException("more attributes than a record keeps: " + attributes.size());
+        }
         byte[][] texts = new byte[2 * attributes.size()][];
         int length = 1;
         int i = 0;
         for (Map.Entry<String, String> e : attributes.entrySet()) {
             texts[i] = e.getKey().getBytes(StandardCharsets.UTF_8);
             texts[i + 1] = e.getValue().getBytes(StandardCharsets.UTF_8);
+            if (texts[i].length > 0xFFFF || texts[i + 1].length > 0xFFFF) {
+                throw new IllegalArgumentException("an attribute longer than a record keeps: " + e.getKey());
+            }
             length += 4 + texts[i].length + texts[i + 1].length;
             i += 2;
         }
@@ -251,15 +255,15 @@ final class RecordRing {
         return encoded.array();
     }
 
-    /** The attributes {@link #encode} wrote, in their order. */
+    /** The attributes {@link #encode} wrote, as an unmodifiable map. */
+    @SuppressWarnings("unchecked")
     static Map<String, String> decode(byte[] encoded) {
         ByteBuffer in = ByteBuffer.wrap(encoded);
-        int count = Byte.toUnsignedInt(in.get());
-        Map<String, String> attributes = LinkedHashMap.newLinkedHashMap(count);
-        for (int i = 0; i < count; i++) {
-            attributes.put(text(in), text(in));
+        Map.Entry<String, String>[] entries = new Map.Entry[Byte.toUnsignedInt(in.get())];
+        for (int i = 0; i < entries.length; i++) {
+            entries[i] = Map.entry(text(in), text(in));
         }
-        return Collections.unmodifiableMap(attributes);
+        return Map.ofEntries(entries);
     }
 
     private static String text(ByteBuffer in) {

@@ -103,7 +103,8 @@ public interface SessionStore extends Recorder {
 
     /**
      * Session ids, most recently active first; sessions active in the same millisecond by id, the greater
-     * first, so that the pages of one listing neither overlap nor leave a session out.
+     * first, so that the pages of one listing neither overlap nor leave a session out (Redis compares ids by
+     * their UTF-8 bytes, the other stores by their UTF-16 characters: the orders differ only past U+FFFF).
      *
      * @param offset how many of the most recent to skip; not negative
      * @param limit  the most ids to return; not negative

@@ -55,8 +55,9 @@ final class TextBytes {
             // Long texts overwritten by short ones or none give their room back, not only on eviction.
             resize((int) Math.max(INITIAL_BYTES, 2 * needed));
         }
-        if (utf8 == null) {
-            spans[slot] = NONE;
+        if (utf8 == null || utf8.length == 0) {
+            // An empty text takes no bytes and has no place: its span is its length alone.
+            spans[slot] = utf8 == null ? NONE : 0L;
             return;
         }
         if (needed > bytes.length) {
@@ -82,6 +83,9 @@ final class TextBytes {
         }
         int at = (int) (span >>> 32);
         int length = (int) span;
+        if (length == 0) {
+            return "";
+        }
         if (at + length <= bytes.length) {
             return new String(bytes, at, length, StandardCharsets.UTF_8);
         }
@@ -91,7 +95,7 @@ final class TextBytes {
     /** A copy of the bytes of {@code slot}, or {@code null} when it has none. */
     byte @Nullable [] bytesOf(int slot) {
         long span = spans[slot];
-        return span == NONE ? null : copy((int) (span >>> 32), (int) span);
+        return span == NONE ? null : (int) span == 0 ? new byte[0] : copy((int) (span >>> 32), (int) span);
     }
 
     private byte[] copy(int at, int length) {
@@ -134,7 +138,7 @@ final class TextBytes {
         System.arraycopy(bytes, 0, resized, first, used - first);
         for (int slot = 0; slot < spans.length; slot++) {
             long span = spans[slot];
-            if (span != NONE) {
+            if (span != NONE && (int) span != 0) {
                 int at = (int) (span >>> 32);
                 int moved = at >= start ? at - start : at + bytes.length - start;
                 spans[slot] = ((long) moved << 32) | (int) span;

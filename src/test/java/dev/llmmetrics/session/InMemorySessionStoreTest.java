@@ -256,6 +256,17 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aFailureWithAnEmptyErrorTextKeepsTheSessionReadableAsTheRingWraps() {
+        InMemorySessionStore store = inMemory(10, 3, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 10));
+        for (String error : List.of("e".repeat(39), "", "c", "", "", "longer error text")) {
+            store.record(LlmRequestFailed.builder("s", "m").error(error).build());
+            store.session("s").orElseThrow().requests().forEach(RequestRecord::error);
+        }
+        assertEquals(List.of("", "", "longer error text"),
+                store.session("s").orElseThrow().requests().stream().map(RequestRecord::error).toList());
+    }
+
+    @Test
     void attributesAtTheirBoundsOfCountAndLengthReadBackWhole() {
         InMemorySessionStore store = inMemory(10, 3, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 10));
         List<Map<String, String>> sent = new java.util.ArrayList<>();

@@ -76,6 +76,20 @@ class TextBytesTest {
         assertNull(texts.bytesOf(0));
     }
 
+    @Test
+    void anEmptyTextHeldWhenTheArrayIsFullSurvivesItsShrinking() {
+        TextBytes texts = new TextBytes(3);
+        texts.put(0, "e".repeat(39)); // the array grows to exactly this
+        texts.put(1, "");
+        texts.put(2, "c");
+        texts.put(0, ""); // frees the 39 bytes: the array shrinks, the empty text moves with the others
+        assertEquals("", texts.get(0));
+        assertEquals("", texts.get(1));
+        assertEquals("c", texts.get(2));
+        assertArrayEquals(new byte[0], texts.bytesOf(1));
+        assertTrue(texts.is(1, new byte[0]));
+    }
+
     /** No id, an ASCII one, a long one, or one with two- to four-byte characters. */
     private static String randomId(Random random) {
         return switch (random.nextInt(5)) {
