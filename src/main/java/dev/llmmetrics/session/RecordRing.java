@@ -8,7 +8,6 @@ import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -24,9 +23,12 @@ import org.jspecify.annotations.Nullable;
  * and completion tokens; total tokens, the model's {@link ModelCatalog} number and flags (success, tool
  * calls, no usage, reported cost, a failure's error type and HTTP status). Side arrays appear only once a
  * session needs them: cached and reasoning tokens, costs, providers, the names of models past the catalog's
- * numbered ones, and as bytes ({@link TextBytes}) error texts, correlation ids and attributes. The arrays grow
+ * numbered ones, error texts and correlation ids as bytes ({@link TextBytes}), and attributes. The arrays grow
  * by half up to the bound, so a short session does not pay for a long one; when full, the oldest record is
  * overwritten. Not thread-safe: the owning {@link SessionState} guards it.
+ *
+ * <p>Attributes stay the event's own map: a read hands it out as it is, where bytes would be decoded into new
+ * strings by every read, and a session at the attributes' bounds holds tens of megabytes of them.
  */
 final class RecordRing {
 
@@ -63,6 +65,8 @@ final class RecordRing {
     private String[] providers;
     /** Each record's error text, per slot; {@code null} until a record has one. */
     private @Nullable TextBytes errors;
+    /** What the attributes held take on the heap ({@link #attributeBytes}). */
+    private long heldAttributeBytes;
     /** What the arrays take, kept as they are made or grown so that {@link #bytes()} reads none of them. */
     private long arrayBytes;
     /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
@@ -71,8 +75,8 @@ final class RecordRing {
     private long[] costs;
     /** Each record's correlation id, per slot; {@code null} until a record has one. */
     private @Nullable TextBytes correlationIds;
-    /** Each record's attributes ({@link #encode}), per slot; {@code null} until a record has some. */
-    private @Nullable TextBytes attributes;
+    /** Each record's attributes, per slot; {@code null} until a record has some. */
+    private Map<String, String>[] attributes;
     /** Index of the oldest record. */
     private int head;
     private int size;
@@ -183,10 +187,13 @@ final class RecordRing {
             correlationIds.put(slot, correlationId);
         }
         if (!attributes.isEmpty() && this.attributes == null) {
-            this.attributes = new TextBytes(capacity);
+            this.attributes = newMaps(capacity);
+            arrayBytes = countArrays();
         }
         if (this.attributes != null) {
-            this.attributes.put(slot, attributes.isEmpty() ? null : encode(attributes));
+            Map<String, String> replaced = this.attributes[slot];
+            heldAttributeBytes += attributeBytes(attributes) - (replaced == null ? 0 : attributeBytes(replaced));
+            this.attributes[slot] = attributes.isEmpty() ? null : attributes;
         }
         return slot;
     }
@@ -227,50 +234,21 @@ final class RecordRing {
         return modelNumber == 0 ? unnumbered[slot] : catalog.model(modelNumber - 1).name();
     }
 
-    /**
-     * A record's attributes as bytes: their count, then each key and value as its UTF-8 length in two bytes and
-     * its bytes. The event's bounds ({@link Event#MAX_ATTRIBUTES}, {@link Event#MAX_ATTRIBUTE_LENGTH} characters)
-     * keep both within those widths; past them this throws rather than keep something else.
-     */
-    static byte[] encode(Map<String, String> attributes) {
-        if (attributes.size() > 0xFF) {
-            throw new IllegalArgumentException("more attributes than a record keeps: " + attributes.size());
+    /** What a record's attributes take on the heap, about: the map's table and the strings. */
+    static long attributeBytes(Map<String, String> attributes) {
+        if (attributes.isEmpty()) {
+            return 0;
         }
-        byte[][] texts = new byte[2 * attributes.size()][];
-        int length = 1;
-        int i = 0;
+        long bytes = ARRAY_HEADER + STRING_HEADER;
         for (Map.Entry<String, String> e : attributes.entrySet()) {
-            texts[i] = e.getKey().getBytes(StandardCharsets.UTF_8);
-            texts[i + 1] = e.getValue().getBytes(StandardCharsets.UTF_8);
-            if (texts[i].length > 0xFFFF || texts[i + 1].length > 0xFFFF) {
-                throw new IllegalArgumentException("an attribute longer than a record keeps: " + e.getKey());
-            }
-            length += 4 + texts[i].length + texts[i + 1].length;
-            i += 2;
+            bytes += 2 * REFERENCE + textBytes(e.getKey()) + textBytes(e.getValue());
         }
-        ByteBuffer encoded = ByteBuffer.allocate(length).put((byte) attributes.size());
-        for (byte[] text : texts) {
-            encoded.putShort((short) text.length).put(text);
-        }
-        return encoded.array();
+        return bytes;
     }
 
-    /** The attributes {@link #encode} wrote, as an unmodifiable map. */
     @SuppressWarnings("unchecked")
-    static Map<String, String> decode(byte[] encoded) {
-        ByteBuffer in = ByteBuffer.wrap(encoded);
-        Map.Entry<String, String>[] entries = new Map.Entry[Byte.toUnsignedInt(in.get())];
-        for (int i = 0; i < entries.length; i++) {
-            entries[i] = Map.entry(text(in), text(in));
-        }
-        return Map.ofEntries(entries);
-    }
-
-    private static String text(ByteBuffer in) {
-        int length = Short.toUnsignedInt(in.getShort());
-        String text = new String(in.array(), in.position(), length, StandardCharsets.UTF_8);
-        in.position(in.position() + length);
-        return text;
+    private static Map<String, String>[] newMaps(int length) {
+        return (Map<String, String>[]) new Map<?, ?>[length];
     }
 
     /**
@@ -292,7 +270,7 @@ final class RecordRing {
             boolean success = (totalAndFlags & SUCCESS) != 0;
             String model = modelName(slot, catalog);
             String correlationId = correlationIds == null ? null : correlationIds.get(slot);
-            byte[] attributesOfSlot = attributes == null ? null : attributes.bytesOf(slot);
+            Map<String, String> attributesOfSlot = attributes == null ? null : attributes[slot];
             long firstTokenPlusOne = durations >>> 32;
             long costPlusOne = costs == null ? 0 : costs[slot];
             boolean usage = (totalAndFlags & NO_USAGE) == 0;
@@ -316,7 +294,7 @@ final class RecordRing {
                     .errorType(errorType == 0 ? null : ErrorType.values()[errorType - 1])
                     .httpStatus(httpStatus == 0 ? null : httpStatus)
                     .correlationId(correlationId)
-                    .attributes(attributesOfSlot == null ? Map.of() : decode(attributesOfSlot))
+                    .attributes(attributesOfSlot == null ? Map.of() : attributesOfSlot)
                     .scores(correlationId == null ? List.of() : scores.getOrDefault(correlationId, List.of()))
                     .build());
         }
@@ -328,10 +306,10 @@ final class RecordRing {
         return index < capacity ? index : index - capacity;
     }
 
-    /** What this ring takes on the heap, about: its arrays, with the model names, and the texts' bytes. */
+    /** What this ring takes on the heap, about: its arrays, with the model names, the texts' bytes and the attributes. */
     long bytes() {
-        return arrayBytes + (correlationIds == null ? 0 : correlationIds.heapBytes())
-                + (errors == null ? 0 : errors.heapBytes()) + (attributes == null ? 0 : attributes.heapBytes());
+        return arrayBytes + heldAttributeBytes + (correlationIds == null ? 0 : correlationIds.heapBytes())
+                + (errors == null ? 0 : errors.heapBytes());
     }
 
     private long countArrays() {
@@ -345,6 +323,9 @@ final class RecordRing {
         if (providers != null) {
             // The names are the events' own strings, one per record at most: counted at their bound.
             bytes += ARRAY_HEADER + (REFERENCE + STRING_HEADER + Event.MAX_PROVIDER_LENGTH) * (long) providers.length;
+        }
+        if (attributes != null) {
+            bytes += ARRAY_HEADER + REFERENCE * (long) attributes.length;
         }
         if (unnumbered != null) {
             // The names are the events' own strings, one per record at most: counted at the ids' bound.
@@ -391,7 +372,7 @@ final class RecordRing {
             correlationIds.slots(newCapacity);
         }
         if (attributes != null) {
-            attributes.slots(newCapacity);
+            attributes = Arrays.copyOf(attributes, newCapacity);
         }
         arrayBytes = countArrays();
     }

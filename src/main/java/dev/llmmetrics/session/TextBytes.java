@@ -5,14 +5,14 @@ import java.util.Arrays;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One text per entry of a ring ({@link RecordRing}'s records, {@link ScoreRing}'s scores): correlation ids, error
- * texts, attributes encoded by the ring; each as bytes, one after another in one circular array, oldest first,
- * with each slot's place in it.
+ * One text per entry of a ring ({@link RecordRing}'s records, {@link ScoreRing}'s scores): correlation ids and
+ * error texts, each as bytes, one after another in one circular array, oldest first, with each slot's place in
+ * it.
  *
- * <p>A text kept as the event's own {@code String} or map is an object per entry that lives as long as the
+ * <p>A text kept as the event's own {@code String} is an object per entry that lives as long as the
  * entry: every young collection of a busy server would copy the texts of the entries written since the last
  * one, and the pauses would grow with the traffic. Here a text is bytes in an array that already lives long,
- * and the event's objects die young. Entries are overwritten oldest first, so an overwritten entry's text is
+ * and the event's strings die young. Entries are overwritten oldest first, so an overwritten entry's text is
  * always the oldest bytes and is freed from the front. Not thread-safe: the ring's owner guards it.
  */
 final class TextBytes {
@@ -43,7 +43,7 @@ final class TextBytes {
     }
 
     /** Sets {@code slot}'s text to {@code utf8}, as {@link #put(int, String)} does; the array is copied. */
-    void put(int slot, byte @Nullable [] utf8) {
+    private void put(int slot, byte @Nullable [] utf8) {
         long old = spans[slot];
         if (old != NONE) {
             int length = (int) old;
@@ -90,12 +90,6 @@ final class TextBytes {
             return new String(bytes, at, length, StandardCharsets.UTF_8);
         }
         return new String(copy(at, length), StandardCharsets.UTF_8);
-    }
-
-    /** A copy of the bytes of {@code slot}, or {@code null} when it has none. */
-    byte @Nullable [] bytesOf(int slot) {
-        long span = spans[slot];
-        return span == NONE ? null : (int) span == 0 ? new byte[0] : copy((int) (span >>> 32), (int) span);
     }
 
     private byte[] copy(int at, int length) {
