@@ -2,15 +2,17 @@
 -- LLM_REQUEST_STARTED and half LLM_REQUEST_COMPLETED, one pair per call, spread over POOL sessions
 -- (default 1000, inside the default meters.max.sessions of 2000) and five models; with BENCH_SCORES=1 each
 -- call also gets an LLM_REQUEST_SCORED of its correlation id (a third of the events); with BENCH_ATTRIBUTES=1
--- each completed event carries three attributes (user, tenant, feature). The bodies are built once
+-- each completed event carries three attributes (user, tenant, feature); with BENCH_FAILURES=1 each call ends in
+-- an LLM_REQUEST_FAILED with an error text instead of a completion. The bodies are built once
 -- per wrk thread in init() and cycled, so that wrk spends its time sending, not formatting.
--- Usage: [BENCH_BATCH=100] [BENCH_POOL=1000] [BENCH_SCORES=1] [BENCH_ATTRIBUTES=1] wrk ... -s bench/http/post-events.lua http://127.0.0.1:PORT
+-- Usage: [BENCH_BATCH=100] [BENCH_POOL=1000] [BENCH_SCORES=1] [BENCH_ATTRIBUTES=1] [BENCH_FAILURES=1] wrk ... -s bench/http/post-events.lua http://127.0.0.1:PORT
 -- (environment, not script arguments: wrk calls done() in a Lua state where init() never ran)
 local batch = tonumber(os.getenv("BENCH_BATCH") or "100")
 local pool = tonumber(os.getenv("BENCH_POOL") or "1000")
 local scores = os.getenv("BENCH_SCORES") == "1"
 local per_call = scores and 3 or 2
 local attributes = os.getenv("BENCH_ATTRIBUTES") == "1"
+local failures = os.getenv("BENCH_FAILURES") == "1"
 local bodies = 64
 local models = { "gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro", "llama-3.3-70b" }
 local requests = {}
@@ -36,11 +38,19 @@ init = function(args)
         extra = string.format(',"attributes":{"user":"user-%d","tenant":"tenant-%d","feature":"%s"}',
           math.random(1, 100000), n % 10, (k % 3 == 0) and "chat" or "search")
       end
-      parts[#parts + 1] = string.format(
-        '{"type":"LLM_REQUEST_COMPLETED","session_id":"%s","model":"%s","duration_ms":%d,"prompt_tokens":%d,'
-          .. '"completion_tokens":%d,"total_tokens":%d,"has_tool_calls":%s,"correlation_id":"%s"%s}',
-        sid, model, 200 + math.random(0, 11799), prompt, completion, prompt + completion,
-        (math.random(1, 4) == 1) and "true" or "false", cid, extra)
+      if failures then
+        parts[#parts + 1] = string.format(
+          '{"type":"LLM_REQUEST_FAILED","session_id":"%s","model":"%s","duration_ms":%d,"error_type":"rate_limit",'
+            .. '"http_status":429,"error":"RateLimitError: 429 Too Many Requests for %s (request req-%d)",'
+            .. '"correlation_id":"%s"%s}',
+          sid, model, 200 + math.random(0, 11799), model, math.random(1, 1000000000), cid, extra)
+      else
+        parts[#parts + 1] = string.format(
+          '{"type":"LLM_REQUEST_COMPLETED","session_id":"%s","model":"%s","duration_ms":%d,"prompt_tokens":%d,'
+            .. '"completion_tokens":%d,"total_tokens":%d,"has_tool_calls":%s,"correlation_id":"%s"%s}',
+          sid, model, 200 + math.random(0, 11799), prompt, completion, prompt + completion,
+          (math.random(1, 4) == 1) and "true" or "false", cid, extra)
+      end
       if scores then
         parts[#parts + 1] = string.format(
           '{"type":"LLM_REQUEST_SCORED","session_id":"%s","name":"%s","value":%d,"correlation_id":"%s"}',
