@@ -49,7 +49,8 @@ public class SessionListingBenchmark {
     public void setUp() {
         AtomicLong millis = new AtomicLong(Fixtures.T0.toEpochMilli());
         InstantSource clock = () -> Instant.ofEpochMilli(millis.get());
-        store = InMemorySessionStore.builder().maxSessions(sessions).maxRecordsPerSession(1_000).idleTimeout(Duration.ofDays(1)).clock(clock).build();
+        store = InMemorySessionStore.builder().maxSessions(sessions).maxRecordsPerSession(1_000)
+                .idleTimeout(Duration.ofDays(1)).clock(clock).build();
         String[] ids = Fixtures.sessionIds(sessions, 17);
         Random random = new Random(5);
         for (String id : ids) {

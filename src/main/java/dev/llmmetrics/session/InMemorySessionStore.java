@@ -230,8 +230,8 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         }
         // Sessions with a request in flight and none finished have no figures: they take no place.
         List<SessionState> states = LeastRecentlyActive.pickMostRecent(
-                () -> sessions.values().stream().filter(SessionState::hasPairs).iterator(), SessionState::lastActiveMs, TIES,
-                Math.min(maxSessions, sessions.size()));
+                () -> sessions.values().stream().filter(SessionState::hasPairs).iterator(), SessionState::lastActiveMs,
+                TIES, Math.min(maxSessions, sessions.size()));
         List<PairFigures> pairs = new ArrayList<>(Math.min(maxPairs, states.size() + 8));
         for (SessionState state : states) {
             synchronized (state) {

@@ -9,9 +9,9 @@ import java.util.function.ToLongFunction;
 /**
  * Picks the least, or the most, recently active entries of a live collection, in one pass with a heap bounded
  * by the number wanted, so that a page of the newest among many costs a pass and a heap of the page and those
- * before it, not a sort of them all. Each entry's activity time is read once: the times change while the pass runs, and a heap ordered by
- * live values would see them change under it. The store uses it for its capacity eviction, its session
- * listing and the most recently active sessions the per-session series show.
+ * before it, not a sort of them all. Each entry's activity time is read once: the times change while the pass
+ * runs, and a heap ordered by live values would see them change under it. The store uses it for its capacity
+ * eviction, its session listing and the most recently active sessions the per-session series show.
  */
 final class LeastRecentlyActive {
 

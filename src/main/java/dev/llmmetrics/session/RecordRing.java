@@ -306,7 +306,7 @@ final class RecordRing {
         return index < capacity ? index : index - capacity;
     }
 
-    /** What this ring takes on the heap, about: its arrays, with the model names, the texts' bytes and the attributes. */
+    /** What this ring takes on the heap, about: its arrays with the model names, the texts' bytes, the attributes. */
     long bytes() {
         return arrayBytes + heldAttributeBytes + (correlationIds == null ? 0 : correlationIds.heapBytes())
                 + (errors == null ? 0 : errors.heapBytes());
