@@ -28,11 +28,7 @@ final class LeastRecentlyActive {
      * @param lastActiveMs reads an entry's last activity time
      */
     static <T> List<T> pick(Iterable<T> entries, ToLongFunction<T> lastActiveMs, int n) {
-        List<T> kept = new ArrayList<>();
-        for (Read<T> read : keep(entries, lastActiveMs, (a, b) -> 0, n, false)) {
-            kept.add(read.entry());
-        }
-        return kept;
+        return keep(entries, lastActiveMs, (a, b) -> 0, n, false);
     }
 
     /**
@@ -42,12 +38,7 @@ final class LeastRecentlyActive {
      */
     static <T> List<T> pickMostRecent(Iterable<T> entries, ToLongFunction<T> lastActiveMs, Comparator<? super T> ties,
                                       int n) {
-        List<Read<T>> oldestFirst = keep(entries, lastActiveMs, ties, n, true);
-        List<T> kept = new ArrayList<>(oldestFirst.size());
-        for (int i = oldestFirst.size() - 1; i >= 0; i--) {
-            kept.add(oldestFirst.get(i).entry());
-        }
-        return kept;
+        return keep(entries, lastActiveMs, ties, n, true).reversed();
     }
 
     /**
@@ -55,7 +46,7 @@ final class LeastRecentlyActive {
      * first; an entry that would not enter the heap costs a comparison, no allocation. In heap order from the
      * top: oldest first when keeping the newest, newest first when keeping the oldest.
      */
-    private static <T> List<Read<T>> keep(Iterable<T> entries, ToLongFunction<T> lastActiveMs,
+    private static <T> List<T> keep(Iterable<T> entries, ToLongFunction<T> lastActiveMs,
                                           Comparator<? super T> ties, int n, boolean newest) {
         if (n <= 0) {
             return new ArrayList<>();
@@ -77,9 +68,9 @@ final class LeastRecentlyActive {
                 heap.add(new Read<>(entry, lastActive));
             }
         }
-        List<Read<T>> kept = new ArrayList<>(heap.size());
+        List<T> kept = new ArrayList<>(heap.size());
         while (!heap.isEmpty()) {
-            kept.add(heap.poll());
+            kept.add(heap.poll().entry());
         }
         return kept;
     }

@@ -22,6 +22,9 @@ import org.jspecify.annotations.Nullable;
  */
 public final class LocalSessionFigures implements SessionFigures {
 
+    /** Orders sessions active in the same millisecond: by id, the greater first, as the store lists them. */
+    private static final Comparator<Local> TIES = Comparator.comparing(local -> local.id);
+
     private final ConcurrentHashMap<String, Local> sessions = new ConcurrentHashMap<>();
     private final LongAdder modelOverflows = new LongAdder();
     private final AtomicBoolean evicting = new AtomicBoolean();
@@ -137,7 +140,7 @@ public final class LocalSessionFigures implements SessionFigures {
             throw new IllegalArgumentException("maxSessions and maxPairs must not be negative");
         }
         List<Local> recent = LeastRecentlyActive.pickMostRecent(sessions.values(), l -> l.lastActiveMs,
-                Comparator.comparing(l -> l.id), Math.min(maxSessions, sessions.size()));
+                TIES, Math.min(maxSessions, sessions.size()));
         List<PairFigures> figures = new ArrayList<>(Math.min(maxPairs, recent.size() + 8));
         for (Local local : recent) {
             synchronized (local) {

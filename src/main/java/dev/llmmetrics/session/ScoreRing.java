@@ -17,8 +17,8 @@ import org.jspecify.annotations.Nullable;
  */
 final class ScoreRing {
 
-    /** A score's slot: its name and comment references, value, time and correlation id's place. */
-    private static final long SLOT_BYTES = 2 * RecordRing.REFERENCE + 24;
+    /** A score's slot: its name and comment references, value and time (its id's place: {@link TextBytes#heapBytes}). */
+    private static final long SLOT_BYTES = 2 * RecordRing.REFERENCE + 16;
 
     private final int bound;
     private final TextBytes correlationIds = new TextBytes(0);

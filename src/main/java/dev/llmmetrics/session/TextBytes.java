@@ -39,11 +39,7 @@ final class TextBytes {
      * held. A text that would take the array past the largest the JVM makes is not kept.
      */
     void put(int slot, @Nullable String text) {
-        put(slot, text == null ? null : text.getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** Sets {@code slot}'s text to {@code utf8}, as {@link #put(int, String)} does; the array is copied. */
-    private void put(int slot, byte @Nullable [] utf8) {
+        byte[] utf8 = text == null ? null : text.getBytes(StandardCharsets.UTF_8);
         long old = spans[slot];
         if (old != NONE) {
             int length = (int) old;
