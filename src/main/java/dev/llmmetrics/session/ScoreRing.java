@@ -17,7 +17,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class ScoreRing {
 
-    /** A score's slot: its name and comment references, value and time (its id's place: {@link TextBytes#heapBytes}). */
+    /** A score's slot: its name and comment references, value and time; {@link TextBytes} counts its id. */
     private static final long SLOT_BYTES = 2 * RecordRing.REFERENCE + 16;
 
     private final int bound;
