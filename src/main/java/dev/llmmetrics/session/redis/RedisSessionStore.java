@@ -261,20 +261,30 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         evicted.add(EvictionReason.CAPACITY, (Long) result.get(2));
         evicted.add(EvictionReason.MEMORY, (Long) result.get(3));
         lastCount = ((Long) result.get(4)).intValue();
-        boolean[] folded = new boolean[events.size()];
+        int n = events.size();
+        boolean[] folded = new boolean[n];
         for (Object number : foldedNumbers) {
-            folded[((Long) number).intValue() - 1] = true;
+            folded[batch.eventAt(((Long) number).intValue())] = true;
         }
-        List<Event> applied = new ArrayList<>(appliedNumbers.size());
+        boolean[] appliedAt = new boolean[n];
+        long[] lifeAt = new long[n];
         for (int k = 0; k < appliedNumbers.size(); k++) {
-            int i = ((Long) appliedNumbers.get(k)).intValue() - 1;
-            long life = (Long) lives.get(k);
+            int i = batch.eventAt(((Long) appliedNumbers.get(k)).intValue());
+            appliedAt[i] = true;
+            lifeAt[i] = (Long) lives.get(k);
+        }
+        List<Event> applied = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int carrier = batch.carriers[i];
+            if (!appliedAt[carrier < 0 ? i : carrier]) {
+                continue;
+            }
             Event event = events.get(i);
             applied.add(event);
             switch (event) {
-                case LlmRequestCompleted c -> local.add(c.sessionId(), life, folded[i] ? OTHER : batch.labels[i], c,
+                case LlmRequestCompleted c -> local.add(c.sessionId(), lifeAt[i], folded[i] ? OTHER : batch.labels[i], c,
                         batch.costs[i], folded[i]);
-                case LlmRequestFailed f -> local.add(f.sessionId(), life, folded[i] ? OTHER : batch.labels[i], null,
+                case LlmRequestFailed f -> local.add(f.sessionId(), lifeAt[i], folded[i] ? OTHER : batch.labels[i], null,
                         -1, folded[i]);
                 default -> {
                     // Starts and generic events have no figures.
@@ -807,7 +817,13 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     private static final long PICO = 1_000_000_000_000L;
 
-    /** The script's arguments for a batch, with each event's model label and cost kept for this process's figures. */
+    /**
+     * The script's arguments for a batch, with each event's model label and cost kept for this process's figures.
+     *
+     * <p>A start only marks its session active, which any other event of the session in the batch does too. So a
+     * start without an event id is left out of the script when another event of its session without one (always
+     * applied: only ids are checked against earlier batches) is sent, its carrier; it is applied with it.
+     */
     static final class Batch {
         /** The script's arguments per event; record.lua reads them in this order. */
         static final int FIELDS = 6;
@@ -824,25 +840,70 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         /** Each completed or failed event's model label; {@code null} for the other kinds. */
         final @Nullable String[] labels;
         final long[] costs;
+        /** Per event, the index of the event whose applying applies it when it is left out, else -1. */
+        final int[] carriers;
+        /** The index of each event sent, in the order the script numbers them from 1. */
+        private final int[] sent;
 
         Batch(List<? extends Event> events, SessionStoreFactory.Parameters bounds) {
             this.bounds = bounds;
             int n = events.size();
             labels = new String[n];
             costs = new long[n];
-            args = new byte[HEADER + FIELDS * n][];
+            carriers = carriers(events);
+            int count = 0;
+            sent = new int[n];
+            for (int i = 0; i < n; i++) {
+                if (carriers[i] < 0) {
+                    sent[count++] = i;
+                }
+            }
+            args = new byte[HEADER + FIELDS * count][];
             args[0] = bytes(Long.toString(bounds.clock().millis()));
             args[1] = bytes(Integer.toString(bounds.maxSessions()));
             args[2] = bytes(Integer.toString(bounds.maxRecordsPerSession()));
             args[3] = bytes(Integer.toString(bounds.maxModelsPerSession()));
             args[4] = bytes(Long.toString(bounds.maxBytes()));
             args[5] = bytes(Long.toString(bounds.dedupeWindow().toMillis()));
-            args[6] = bytes(Integer.toString(n));
+            args[6] = bytes(Integer.toString(count));
             args[7] = bytes(PREFIX);
             args[8] = bytes(Integer.toString(SessionStore.MAX_SCORE_NAMES));
-            for (int i = 0; i < n; i++) {
-                put(i, events.get(i), HEADER + FIELDS * i);
+            for (int k = 0; k < count; k++) {
+                put(sent[k], events.get(sent[k]), HEADER + FIELDS * k);
             }
+        }
+
+        /** The index in the batch of the event the script numbers {@code number} (from 1). */
+        int eventAt(int number) {
+            return sent[number - 1];
+        }
+
+        /**
+         * Per event, its carrier when it is a start left out, else -1: the session's first completed, failed or
+         * scored event without an event id, or, when it has none, its first start without one, which is sent.
+         */
+        private static int[] carriers(List<? extends Event> events) {
+            int n = events.size();
+            int[] carriers = new int[n];
+            Arrays.fill(carriers, -1);
+            Map<String, Integer> carrierOf = null;
+            for (int pass = 0; pass < 2; pass++) {
+                for (int i = 0; i < n; i++) {
+                    Event event = events.get(i);
+                    boolean start = event instanceof LlmRequestStarted;
+                    if (event.eventId() != null || event instanceof GenericEvent || start != (pass == 1)) {
+                        continue;
+                    }
+                    if (carrierOf == null) {
+                        carrierOf = new HashMap<>();
+                    }
+                    Integer carrier = carrierOf.putIfAbsent(event.sessionId(), i);
+                    if (start && carrier != null) {
+                        carriers[i] = carrier;
+                    }
+                }
+            }
+            return carriers;
         }
 
         /**

@@ -20,6 +20,10 @@
 --
 -- Returns {applied event numbers, folded event numbers, capacity evictions, memory evictions, sessions, the
 -- lives of the applied events' sessions}.
+
+-- The globals this script reads per event, as locals: Lua finds a local in a register, a global by a table lookup.
+local ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math =
+  ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math
 local FIELDS = 6
 local HEADER = 9
 local now = tonumber(ARGV[1])
@@ -141,16 +145,15 @@ for _, id in ipairs(order) do
   s.fresh = s.life == nil
 end
 
--- The figures of a session's hash field ('p:<label>' or 's:<name>'), as step 2 read it, parsed on first use;
--- nil when it has none. Their stored size leaves the session's bytes: the figures are written back with their
--- new size.
+-- The figures of a session's hash field ('p:<label>' or 's:<name>'), as step 2 read it, parsed on first use and
+-- kept behind the layout number, as they are packed again; nil when it has none. Their stored size leaves the
+-- session's bytes: the figures are written back with their new size.
 local function figures(s, field)
   local f = s.parsed[field]
   if f == nil then
     local value = s.text[field]
     if value == nil then return nil end
-    f = {cmsgpack.unpack(value)}
-    table.remove(f, 1) -- the layout number, checked in step 2
+    f = {cmsgpack.unpack(value)} -- f[1] the layout number, checked in step 2
     s.parsed[field] = f
     s.b = s.b - string.len(field) - string.len(value) - RECORD_OVERHEAD
   end
@@ -161,6 +164,7 @@ end
 -- counting. countField is the hash field that holds the list's length.
 local function keep(s, suffix, countField, added)
   local held = s[countField] or 0
+  if #added == 0 and held <= maxRecords then return end
   local kept = added
   local skip = #kept - maxRecords
   if skip > 0 then
@@ -169,10 +173,10 @@ local function keep(s, suffix, countField, added)
   end
   local drop = held + #kept - maxRecords
   if drop > 0 then
-    for _, old in ipairs(redis.call('LRANGE', s.key .. suffix, 0, drop - 1)) do
+    -- LPOP with a count hands back what it removes, whose size leaves the session's bytes (false: no list).
+    for _, old in ipairs(redis.call('LPOP', s.key .. suffix, drop) or {}) do
       s.b = s.b - string.len(old) - RECORD_OVERHEAD
     end
-    redis.call('LTRIM', s.key .. suffix, drop, -1)
     held = held - drop
   end
   for start = 1, #kept, 1000 do
@@ -225,38 +229,39 @@ for _, id in ipairs(order) do
         p = figures(s, field)
       end
       if p == nil then
-        p = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+        p = {LAYOUT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
         s.parsed[field] = p
         s.labels = s.labels + 1
       end
       if kind == 'C' then
-        local v = {cmsgpack.unpack(ARGV[base + 5])}
-        local duration, prompt, completion = v[1], v[2], v[3]
-        -- successes, failures, tool calls, duration, max duration, prompt, max prompt, completion,
-        -- max completion, total, cached, reasoning, costed, cost dollars, cost picodollars, without usage
-        p[1] = p[1] + 1
-        p[3] = p[3] + v[7]
-        p[4] = p[4] + duration
-        if duration > p[5] then p[5] = duration end
-        p[6] = p[6] + prompt
-        if prompt > p[7] then p[7] = prompt end
-        p[8] = p[8] + completion
-        if completion > p[9] then p[9] = completion end
-        p[10] = p[10] + v[4]
-        p[11] = p[11] + v[5]
-        p[12] = p[12] + v[6]
-        if v[11] == 0 then p[16] = p[16] + 1 end
-        if v[8] == 1 then
-          p[13] = p[13] + 1
-          p[14] = p[14] + v[9]
-          p[15] = p[15] + v[10]
-          if p[15] >= PICO then
-            p[14] = p[14] + 1
-            p[15] = p[15] - PICO
+        local duration, prompt, completion, total, cached, reasoning, tools, costed, dollars, picos, usage =
+          cmsgpack.unpack(ARGV[base + 5])
+        -- after the layout number: successes, failures, tool calls, duration, max duration, prompt, max prompt,
+        -- completion, max completion, total, cached, reasoning, costed, cost dollars, cost picodollars, without
+        -- usage
+        p[2] = p[2] + 1
+        p[4] = p[4] + tools
+        p[5] = p[5] + duration
+        if duration > p[6] then p[6] = duration end
+        p[7] = p[7] + prompt
+        if prompt > p[8] then p[8] = prompt end
+        p[9] = p[9] + completion
+        if completion > p[10] then p[10] = completion end
+        p[11] = p[11] + total
+        p[12] = p[12] + cached
+        p[13] = p[13] + reasoning
+        if usage == 0 then p[17] = p[17] + 1 end
+        if costed == 1 then
+          p[14] = p[14] + 1
+          p[15] = p[15] + dollars
+          p[16] = p[16] + picos
+          if p[16] >= PICO then
+            p[15] = p[15] + 1
+            p[16] = p[16] - PICO
           end
         end
       else
-        p[2] = p[2] + 1
+        p[3] = p[3] + 1
       end
       s.req = s.req + 1
       records[#records + 1] = ARGV[base + 6]
@@ -271,14 +276,14 @@ for _, id in ipairs(order) do
         t = figures(s, field)
       end
       if t == nil then
-        t = {s.names, 0, 0, value, value}
+        t = {LAYOUT, s.names, 0, 0, value, value}
         s.parsed[field] = t
         s.names = s.names + 1
       end
-      t[2] = t[2] + 1
-      t[3] = t[3] + value
-      if value < t[4] then t[4] = value end
-      if value > t[5] then t[5] = value end
+      t[3] = t[3] + 1
+      t[4] = t[4] + value
+      if value < t[5] then t[5] = value end
+      if value > t[6] then t[6] = value end
       s.sc = s.sc + 1
       if ARGV[base + 6] ~= '' then scored[#scored + 1] = ARGV[base + 6] end
     end
@@ -287,13 +292,7 @@ for _, id in ipairs(order) do
   keep(s, ':s', 'sn', scored)
 
   for field, f in pairs(s.parsed) do
-    local value
-    if string.byte(field, 1) == P then
-      value = cmsgpack.pack(LAYOUT, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12],
-        f[13], f[14], f[15], f[16])
-    else
-      value = cmsgpack.pack(LAYOUT, f[1], f[2], f[3], f[4], f[5])
-    end
+    local value = cmsgpack.pack(unpack(f))
     s.b = s.b + string.len(field) + string.len(value) + RECORD_OVERHEAD
     hash[#hash + 1] = field
     hash[#hash + 1] = value

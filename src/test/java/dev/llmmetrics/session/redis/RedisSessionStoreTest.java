@@ -1,5 +1,6 @@
 package dev.llmmetrics.session.redis;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.Event;
+import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
@@ -18,11 +20,15 @@ import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreContractTest;
 import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.StoreUnavailableException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
@@ -34,6 +40,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import redis.clients.jedis.Jedis;
 
 /** The store contract, held by the Redis store on a real redis-server, emptied before each test. */
 class RedisSessionStoreTest extends SessionStoreContractTest {
@@ -81,6 +88,67 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         opened.add(store);
         attributesAndScoresCountTowardTheBound(store, store::retainedBytes, millis, bound);
         assertEquals("0", redis.cli("EXISTS", "llm:{s19}:s"), "its scores went with it");
+    }
+
+    @Test
+    void aSessionPastItsRecordBoundCountsTheBytesOfWhatItKeepsAsDocumented() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(5, millis);
+        for (int i = 0; i < 12; i++) { // records of different sizes, dropped one batch at a time
+            store.record(List.of(LlmRequestCompleted.builder("a", i % 2 == 0 ? "m" : "another-model")
+                    .correlationId("c" + "x".repeat(i * 7)).durationMs(i).build()));
+            millis.addAndGet(1);
+        }
+        List<Event> many = new ArrayList<>(); // more than the bound in one batch
+        for (int i = 0; i < 8; i++) {
+            many.add(LlmRequestCompleted.builder("a", "m").correlationId("d" + "y".repeat(i * 5)).build());
+            many.add(LlmRequestScored.builder("a", "grade", i).correlationId("d" + "y".repeat(i * 5)).build());
+        }
+        store.record(many);
+
+        // docs/replicas.md: 240 bytes and the key names, each figures field and value plus 16, each record plus 16
+        String key = "llm:{a}";
+        long counted = 240 + 3L * key.length();
+        try (Jedis jedis = new Jedis(URI.create(redis.url()))) {
+            for (Map.Entry<byte[], byte[]> field : jedis.hgetAll(key.getBytes(StandardCharsets.UTF_8)).entrySet()) {
+                if (!Arrays.equals(field.getKey(), new byte[] {'h'})) {
+                    counted += field.getKey().length + field.getValue().length + 16;
+                }
+            }
+            for (String list : List.of(":r", ":s")) {
+                List<byte[]> elements = jedis.lrange((key + list).getBytes(StandardCharsets.UTF_8), 0, -1);
+                assertEquals(5, elements.size(), list);
+                for (byte[] element : elements) {
+                    counted += element.length + 16;
+                }
+            }
+        }
+        assertEquals(counted, store.retainedBytes());
+    }
+
+    @Test
+    void startsCarriedByAnotherEventOfTheirSessionAreLeftOutOfTheScriptYetAppliedInTheirPlace() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        List<Event> events = List.of(
+                LlmRequestStarted.builder("a", "m").build(),
+                LlmRequestStarted.builder("b", "m").build(), // b's only events: the first is sent
+                LlmRequestStarted.builder("b", "m").build(),
+                LlmRequestCompleted.builder("a", "m").durationMs(5).build(), // carries a's starts
+                LlmRequestStarted.builder("a", "m").eventId("e1").build(), // has an id: sent, checked
+                new GenericEvent("AGENT_STEP", "c"),
+                LlmRequestStarted.builder("a", "m").build());
+        RedisSessionStore.Batch batch = new RedisSessionStore.Batch(events, new SessionStoreFactory.Parameters(10, 10,
+                16, Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10), 100_000,
+                () -> Instant.ofEpochMilli(millis.get()), new ModelCatalog(PriceTable.EMPTY, 200)));
+        assertArrayEquals(new int[] {3, -1, 1, -1, -1, -1, 3}, batch.carriers);
+        assertEquals(RedisSessionStore.Batch.HEADER + 4 * RedisSessionStore.Batch.FIELDS, batch.args.length,
+                "four events sent");
+
+        assertEquals(events, store.record(events), "every event applied, in the batch's order");
+        assertEquals(List.of(), store.record(events.subList(4, 5)), "the start with an id was checked: not applied again");
+        assertEquals(List.of("a", "b"), store.sessionIds(0, 10).stream().sorted().toList());
+        assertEquals(1, store.session("a").orElseThrow().totalRequests());
     }
 
     @Test
