@@ -180,12 +180,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         if (uri.getHost() == null || uri.getHost().isBlank()) {
             throw new IllegalArgumentException("the Redis URL names no host: " + redacted(trimmed));
         }
-        DefaultJedisClientConfig.Builder config;
-        try {
-            config = DefaultJedisClientConfig.builder();
-        } catch (NoClassDefFoundError e) {
-            throw new IllegalStateException("the Redis session store needs redis.clients:jedis on the class path", e);
-        }
+        DefaultJedisClientConfig.Builder config = DefaultJedisClientConfig.builder();
         int millis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         config.connectionTimeoutMillis(millis).socketTimeoutMillis(millis).ssl(scheme.equals("rediss"))
                 .clientName("llm-metrics");

@@ -150,7 +150,6 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
      * @throws IllegalArgumentException naming the file, when it is not a store of this layout (another
      *                                  application's database, not a database, corrupt, newer), when another
      *                                  process has it open, or when it cannot be created
-     * @throws IllegalStateException    when org.xerial:sqlite-jdbc is not on the class path
      */
     public static SqliteSessionStore open(Path file, SessionStoreFactory.Parameters parameters, Durability durability) {
         return open(file, parameters, durability, RecentRecords.FOLD_AT);
@@ -161,12 +160,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                                    int foldAt) {
         Path path = file.toAbsolutePath();
         List<Path> absentBefore = Schema.absentSideFiles(path);
-        Schema.Found found;
-        try {
-            found = Schema.inspect(path);
-        } catch (NoClassDefFoundError e) {
-            throw new IllegalStateException("the SQLite session store needs org.xerial:sqlite-jdbc on the class path", e);
-        }
+        Schema.Found found = Schema.inspect(path);
         Path lockFile = path.resolveSibling(path.getFileName() + ".lock");
         boolean lockFileWasThere = Files.exists(lockFile);
         FileChannel lockChannel = lock(path, lockFile);
