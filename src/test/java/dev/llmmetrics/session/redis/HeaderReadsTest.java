@@ -19,11 +19,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
@@ -37,23 +36,13 @@ class HeaderReadsTest {
     private static final byte[] FIELD = bytes("h");
     private static final Duration TIMEOUT = Duration.ofMillis(500);
 
-    private static RedisProcess redis;
+    @RegisterExtension
+    static final RedisProcess redis = RedisProcess.emptiedBeforeEachTest();
     private RedisClient client;
     private HeaderReads reads;
 
-    @BeforeAll
-    static void startRedis() {
-        redis = RedisProcess.start();
-    }
-
-    @AfterAll
-    static void stopRedis() {
-        redis.close();
-    }
-
     @BeforeEach
     void connect() {
-        redis.cli("FLUSHALL");
         client = RedisClient.builder().hostAndPort("127.0.0.1", redis.port())
                 .clientConfig(DefaultJedisClientConfig.builder().timeoutMillis((int) TIMEOUT.toMillis()).build()).build();
         reads = new HeaderReads(client, FIELD, TIMEOUT);

@@ -10,13 +10,20 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real {@code redis-server} (Debian's package, which bin/test installs) on a free port of 127.0.0.1, its data
  * and log in a directory of its own; it can be killed and started again on the same port with the same data.
  * A missing redis-server fails the test, never skips it.
+ *
+ * <p>As a JUnit extension ({@link #emptiedBeforeEachTest()} in a static {@code @RegisterExtension} field) it
+ * serves one test class: started before its tests, emptied before each, stopped after them.
  */
-public final class RedisProcess implements AutoCloseable {
+public final class RedisProcess implements AutoCloseable, BeforeAllCallback, BeforeEachCallback, AfterAllCallback {
 
     private final Path dir;
     private final int port;
@@ -29,9 +36,28 @@ public final class RedisProcess implements AutoCloseable {
         this.fsync = fsync;
     }
 
-    /** A Redis without persistence: for the store's contract. */
-    public static RedisProcess start() {
-        return start("no");
+    /** A Redis without persistence for one test class, started by JUnit, emptied ({@code FLUSHALL}) before each test. */
+    public static RedisProcess emptiedBeforeEachTest() {
+        try {
+            return new RedisProcess(Files.createTempDirectory("llm-metrics-redis-"), freePort(), "no");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        startAgain();
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        cli("FLUSHALL");
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
     }
 
     /**

@@ -35,33 +35,17 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import redis.clients.jedis.Jedis;
 
 /** The store contract, held by the Redis store on a real redis-server, emptied before each test. */
 class RedisSessionStoreTest extends SessionStoreContractTest {
 
-    private static RedisProcess redis;
+    @RegisterExtension
+    static final RedisProcess redis = RedisProcess.emptiedBeforeEachTest();
     private final List<RedisSessionStore> opened = new ArrayList<>();
-
-    @BeforeAll
-    static void startRedis() {
-        redis = RedisProcess.start();
-    }
-
-    @AfterAll
-    static void stopRedis() {
-        redis.close();
-    }
-
-    @BeforeEach
-    void emptyRedis() {
-        redis.cli("FLUSHALL");
-    }
 
     @Override
     protected SessionStore newStore(int maxSessions, int maxRecords, Duration idleTimeout, InstantSource clock,
