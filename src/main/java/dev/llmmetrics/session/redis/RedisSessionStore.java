@@ -646,6 +646,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             LOG.log(reachable ? Level.INFO : Level.WARNING, reachable ? "Redis at {0} answers"
                     : "Redis at {0} does not answer: batches get 503 until it does", endpoint);
             if (reachable) {
+                checkVersion();
                 checkEvictionPolicy();
                 checkLayout();
             }
@@ -690,16 +691,44 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         }
     }
 
+    /**
+     * Says in the log when Redis is older than 7.0: there the batch script refuses every batch before its first
+     * write, and nothing else would tell the operator why every batch gets 503.
+     */
+    private void checkVersion() {
+        String version = info("server", "redis_version");
+        if (version != null && !runsTheBatchScript(version)) {
+            LOG.log(Level.ERROR, "Redis at {0} is version {1}: the session store needs Redis 7.0 or later, and every "
+                    + "batch gets 503 until it has one", endpoint, version);
+        }
+    }
+
+    /** Whether a Redis of {@code version} (such as {@code 7.0.15}) runs the batch script: 7.0 or later. */
+    static boolean runsTheBatchScript(String version) {
+        int dot = version.indexOf('.');
+        try {
+            return Integer.parseInt(dot < 0 ? version : version.substring(0, dot)) >= 7;
+        } catch (NumberFormatException e) {
+            return true; // a version this check cannot read: the script itself decides
+        }
+    }
+
     /** Redis's {@code maxmemory-policy} as {@code INFO memory} tells it, or {@code null} when it cannot be read. */
     @Nullable String evictionPolicy() {
+        return info("memory", "maxmemory_policy");
+    }
+
+    /** A field of an {@code INFO} section, or {@code null} when it cannot be read. */
+    private @Nullable String info(String section, String field) {
+        String prefix = field + ":";
         try {
-            for (String line : client.info("memory").split("\r?\n")) {
-                if (line.startsWith("maxmemory_policy:")) {
-                    return line.substring("maxmemory_policy:".length()).trim();
+            for (String line : client.info(section).split("\r?\n")) {
+                if (line.startsWith(prefix)) {
+                    return line.substring(prefix.length()).trim();
                 }
             }
         } catch (JedisException e) {
-            failure("the maxmemory policy could not be read", e);
+            failure("INFO " + section + " could not be read", e);
         }
         return null;
     }

@@ -54,6 +54,12 @@ local function checked(value, key)
   return value
 end
 
+-- LPOP with a count (keep, below) needs Redis 6.2, and REDIS_VERSION_NUM came with 7.0: on an older Redis the
+-- batch is refused here, before its first write, rather than half applied when a session reaches its bound.
+if redis.REDIS_VERSION_NUM == nil then
+  error('VERSION the session store needs Redis 7.0 or later', 0)
+end
+
 -- 1. Which events are new: reads only.
 local idKeys = {}
 local applied = {}

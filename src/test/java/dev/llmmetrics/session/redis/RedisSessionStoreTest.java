@@ -2,6 +2,7 @@ package dev.llmmetrics.session.redis;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.exceptions.JedisDataException;
 
 /** The store contract, held by the Redis store on a real redis-server, emptied before each test. */
 class RedisSessionStoreTest extends SessionStoreContractTest {
@@ -108,6 +110,40 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
             }
         }
         assertEquals(counted, store.retainedBytes());
+    }
+
+    @Test
+    void onARedisOlderThanSevenTheBatchScriptRefusesTheBatchBeforeItsFirstWrite() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore.Batch batch = new RedisSessionStore.Batch(List.of(
+                LlmRequestStarted.builder("a", "m").eventId("e1").build(),
+                LlmRequestCompleted.builder("a", "m").durationMs(5).build()),
+                new SessionStoreFactory.Parameters(10, 1, 16, Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10),
+                        100_000, () -> Instant.ofEpochMilli(millis.get()), new ModelCatalog(PriceTable.EMPTY, 200)));
+        // Redis 6 has no REDIS_VERSION_NUM: the script is run with a redis table that hides it.
+        String olderRedis = "local redis = setmetatable({}, {__index = function(_, name)\n"
+                + "  if name == 'REDIS_VERSION_NUM' then return nil end\n  return redis[name]\nend})\n";
+        try (Jedis jedis = new Jedis(URI.create(redis.url()))) {
+            JedisDataException refused = assertThrows(JedisDataException.class, () -> jedis.eval(
+                    (olderRedis + RedisSessionStore.RECORD.body()).getBytes(StandardCharsets.UTF_8),
+                    Arrays.asList(RedisSessionStore.WRITE_KEYS), Arrays.asList(batch.args)));
+            assertTrue(refused.getMessage().contains("needs Redis 7.0 or later"), refused.getMessage());
+            assertEquals(0, jedis.dbSize(), "nothing written: no event id, no session, no index entry");
+            jedis.eval(RedisSessionStore.RECORD.body().getBytes(StandardCharsets.UTF_8),
+                    Arrays.asList(RedisSessionStore.WRITE_KEYS), Arrays.asList(batch.args));
+            assertTrue(jedis.dbSize() > 0, "the same call on this Redis writes the batch");
+        }
+    }
+
+    @Test
+    void theVersionCheckOfTheLogAcceptsSevenAndLaterAndNamesOlderOnes() {
+        assertTrue(RedisSessionStore.runsTheBatchScript("7.0.15"));
+        assertTrue(RedisSessionStore.runsTheBatchScript("8.2.1"));
+        assertTrue(RedisSessionStore.runsTheBatchScript("255.255.255"), "an unstable build");
+        assertTrue(RedisSessionStore.runsTheBatchScript("unknown"), "unreadable: the script decides");
+        assertFalse(RedisSessionStore.runsTheBatchScript("6.2.14"));
+        assertFalse(RedisSessionStore.runsTheBatchScript("6.0.16"));
+        assertFalse(RedisSessionStore.runsTheBatchScript("5"));
     }
 
     @Test
