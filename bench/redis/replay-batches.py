@@ -10,7 +10,8 @@ RedisSessionStore.Batch leaves out (a start without an event id whose session ha
 Afterwards every database must hold the same keys and values as database 0.
 
 usage: replay-batches.py PORT MONITOR_CAPTURE ROUNDS a.lua,b.lua[,...] [MAX_RECORDS]
-Each .lua is a whole script as Redis runs it: layout.lua followed by record.lua. MAX_RECORDS, when given,
+Each .lua is a whole script as Redis runs it (Script.load): record.lua's #!lua line, layout.lua, the rest of
+record.lua (builds before that line: layout.lua, then record.lua). MAX_RECORDS, when given,
 replaces the store.max.records of the captured batches (a small one keeps every session at its bound).
 Uses only Python's standard library (a minimal RESP client), as the machine has no Redis module for Python.
 """

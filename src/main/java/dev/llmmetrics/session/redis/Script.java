@@ -12,11 +12,19 @@ import java.util.HexFormat;
 record Script(String body, String sha) {
 
     /**
-     * The script {@code name}.lua beside this class, after {@code layout.lua}: Redis runs each script alone,
-     * with no way to share functions, so what they share is put before each.
+     * The script {@code name}.lua beside this class, with {@code layout.lua} after its first line: Redis runs
+     * each script alone, with no way to share functions, so what they share is put in each. That first line is
+     * the script's {@code #!lua} line with its flags, which Redis reads only there: a script that only reads
+     * ({@code no-writes}) or only removes ({@code allow-oom}) runs on a Redis out of memory, and one that
+     * writes is refused whole there, before its first write.
      */
     static Script load(String name) {
-        String body = text("layout") + text(name);
+        String script = text(name);
+        int firstLine = script.indexOf('\n') + 1;
+        if (!script.startsWith("#!lua") || firstLine == 0) {
+            throw new IllegalStateException(name + ".lua must begin with its #!lua line");
+        }
+        String body = script.substring(0, firstLine) + text("layout") + script.substring(firstLine);
         try {
             byte[] digest = MessageDigest.getInstance("SHA-1").digest(body.getBytes(StandardCharsets.UTF_8));
             return new Script(body, HexFormat.of().formatHex(digest));

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Removes the sessions last active before a cutoff, a bounded number per call. KEYS[1] the session index,
 -- KEYS[2] the retained bytes; ARGV[1] the key prefix, ARGV[2] the cutoff in ms, ARGV[3] the most to remove.
 -- Returns {sessions removed, sessions held}.

@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 -- The lives Redis holds of some sessions. KEYS[1] the counter that numbers the lives; ARGV the sessions' keys,
 -- as RedisSessionStore.key writes them. Returns {the counter, each session's life in ARGV's order, 0 when Redis
 -- holds none}: a life made after this read is above the counter.

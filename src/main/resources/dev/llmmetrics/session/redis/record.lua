@@ -1,3 +1,4 @@
+#!lua
 -- Applies one batch of events, all or nothing: every read and check comes before the first write, and
 -- Redis runs a script alone. See RedisSessionStore for the key layout; Batch.java writes ARGV.
 --
@@ -52,12 +53,6 @@ end
 local function checked(value, key)
   if not ofThisLayout(value) then anotherLayout(key) end
   return value
-end
-
--- LPOP with a count (keep, below) needs Redis 6.2, and REDIS_VERSION_NUM came with 7.0: on an older Redis the
--- batch is refused here, before its first write, rather than half applied when a session reaches its bound.
-if redis.REDIS_VERSION_NUM == nil then
-  error('VERSION the session store needs Redis 7.0 or later', 0)
 end
 
 -- 1. Which events are new: reads only.

@@ -113,25 +113,62 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
-    void onARedisOlderThanSevenTheBatchScriptRefusesTheBatchBeforeItsFirstWrite() {
+    void aRedisOutOfMemoryRefusesEveryBatchWholeYetLetsSessionsBeRemoved() {
         AtomicLong millis = clockAtStart();
-        RedisSessionStore.Batch batch = new RedisSessionStore.Batch(List.of(
-                LlmRequestStarted.builder("a", "m").eventId("e1").build(),
-                LlmRequestCompleted.builder("a", "m").durationMs(5).build()),
-                new SessionStoreFactory.Parameters(10, 1, 16, Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10),
-                        100_000, () -> Instant.ofEpochMilli(millis.get()), new ModelCatalog(PriceTable.EMPTY, 200)));
-        // Redis 6 has no REDIS_VERSION_NUM: the script is run with a redis table that hides it.
-        String olderRedis = "local redis = setmetatable({}, {__index = function(_, name)\n"
-                + "  if name == 'REDIS_VERSION_NUM' then return nil end\n  return redis[name]\nend})\n";
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
+                new SessionStoreFactory.Parameters(10, 2, 16, Long.MAX_VALUE, Duration.ofMinutes(1),
+                        Duration.ofMinutes(10), 100_000, () -> Instant.ofEpochMilli(millis.get()),
+                        new ModelCatalog(PriceTable.EMPTY, 200)));
+        opened.add(store);
+        for (int i = 0; i < 3; i++) { // "full" at its bound of two records: its next batch first drops its oldest
+            store.record(List.of(LlmRequestCompleted.builder("full", "m").durationMs(i + 1).build()));
+        }
+        store.record(List.of(LlmRequestCompleted.builder("idle", "m").durationMs(1).build()));
+        SessionMetrics before = store.session("full").orElseThrow();
+        long bytesBefore = store.retainedBytes();
         try (Jedis jedis = new Jedis(URI.create(redis.url()))) {
-            JedisDataException refused = assertThrows(JedisDataException.class, () -> jedis.eval(
-                    (olderRedis + RedisSessionStore.RECORD.body()).getBytes(StandardCharsets.UTF_8),
-                    Arrays.asList(RedisSessionStore.WRITE_KEYS), Arrays.asList(batch.args)));
-            assertTrue(refused.getMessage().contains("needs Redis 7.0 or later"), refused.getMessage());
-            assertEquals(0, jedis.dbSize(), "nothing written: no event id, no session, no index entry");
-            jedis.eval(RedisSessionStore.RECORD.body().getBytes(StandardCharsets.UTF_8),
-                    Arrays.asList(RedisSessionStore.WRITE_KEYS), Arrays.asList(batch.args));
-            assertTrue(jedis.dbSize() > 0, "the same call on this Redis writes the batch");
+            jedis.configSet("maxmemory", Long.toString(usedMemory(jedis) - 100_000)); // past it, with noeviction
+            try {
+                assertTrue(refused(() -> jedis.set("probe", "1")), "Redis is out of memory");
+
+                List<Event> batch = new ArrayList<>(List.of(LlmRequestCompleted.builder("full", "m").durationMs(9).build()));
+                for (int i = 0; i < 50; i++) {
+                    batch.add(LlmRequestCompleted.builder("new-" + i, "m").durationMs(1).build());
+                }
+                assertThrows(RecordingFailedException.class, () -> store.record(batch));
+                assertThrows(RecordingFailedException.class, () -> store.record(batch.subList(0, 1)),
+                        "a batch whose first write only removes a record is refused too");
+                assertEquals(before, store.session("full").orElseThrow(), "nothing of either batch applied");
+                assertEquals(List.of("full", "idle"), store.sessionIds(0, 100).stream().sorted().toList());
+                assertEquals(bytesBefore, store.retainedBytes());
+
+                assertTrue(store.clear("full"), "a DELETE frees memory, so it runs");
+                millis.addAndGet(Duration.ofMinutes(2).toMillis());
+                assertEquals(1, store.evictIdle(), "so does the idle sweep");
+                assertEquals(List.of(), store.sessionIds(0, 100));
+                assertEquals(0, store.retainedBytes());
+            } finally {
+                jedis.configSet("maxmemory", "0");
+            }
+        }
+    }
+
+    private static long usedMemory(Jedis jedis) {
+        for (String line : jedis.info("memory").split("\\R")) {
+            if (line.startsWith("used_memory:")) {
+                return Long.parseLong(line.substring("used_memory:".length()));
+            }
+        }
+        throw new AssertionError("no used_memory in INFO memory");
+    }
+
+    private static boolean refused(Runnable write) {
+        try {
+            write.run();
+            return false;
+        } catch (JedisDataException e) {
+            assertTrue(e.getMessage().startsWith("OOM"), e.getMessage());
+            return true;
         }
     }
 
