@@ -38,6 +38,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.jspecify.annotations.Nullable;
 import redis.clients.jedis.AbstractPipeline;
@@ -129,6 +130,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final Script READ = Script.load("read");
     private static final Script LIVES_HELD = Script.load("lives");
     private static final byte[][] LIVES_KEY = {bytes(LIVES)};
+    /** What record.lua says when it refuses a batch for a session of another layout. */
+    private static final String LAYOUT_REFUSAL = " was written by another version of llm-metrics";
 
     private final String endpoint;
     private final RedisClient client;
@@ -139,6 +142,14 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private final EvictionCounts evicted = new EvictionCounts();
     private final ScheduledExecutorService watcher;
     private volatile boolean reachable;
+    /** Why the last check of the connection failed ({@code null} once one worked), for the log. */
+    private volatile @Nullable String unreachableBecause;
+    /**
+     * Whether Redis itself refused the last batch script (out of memory, no permission; not a session of another
+     * layout, which {@link #checkLayout} reports), so that the first refusal and the next batch that runs after
+     * it are logged: nothing else would tell the operator why batches get 503.
+     */
+    private final AtomicBoolean refusing = new AtomicBoolean();
     /** The session count as last read (every {@link #WATCH_PERIOD}, and by each script): what the scrape shows. */
     private volatile int lastCount;
 
@@ -229,7 +240,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         this.headers = new HeaderReads(client, HEADER_FIELD, endpoint.timeout());
         watch();
         if (!reachable) {
-            LOG.log(Level.WARNING, "Redis at {0} is unreachable; the store keeps trying and is not ready until then", this.endpoint);
+            LOG.log(Level.WARNING, "Redis at {0} is unreachable ({1}); the store keeps trying and is not ready until then",
+                    this.endpoint, unreachableBecause);
         }
         this.watcher = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform()
                 .name("llm-metrics-redis-watcher").daemon(true).factory());
@@ -248,7 +260,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         try {
             result = run(RECORD, WRITE_KEYS, batch.args);
         } catch (JedisException e) {
-            throw new RecordingFailedException(failure("the events could not be recorded; none was", e), e);
+            String message = failure("the events could not be recorded; none was", e);
+            if (e instanceof JedisDataException && !String.valueOf(e.getMessage()).contains(LAYOUT_REFUSAL)
+                    && refusing.compareAndSet(false, true)) {
+                LOG.log(Level.WARNING, "Redis at {0} refuses the batch script ({1}): batches get 503 until it runs it "
+                        + "again", endpoint, e.getMessage());
+            }
+            throw new RecordingFailedException(message, e);
+        }
+        if (refusing.get() && refusing.compareAndSet(true, false)) {
+            LOG.log(Level.INFO, "Redis at {0} runs the batch script again", endpoint);
         }
         List<?> appliedNumbers = (List<?>) result.get(0);
         List<?> foldedNumbers = (List<?>) result.get(1);
@@ -639,13 +660,17 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         try {
             lastCount = (int) Math.min(Integer.MAX_VALUE, client.zcard(INDEX));
             reachable = true;
+            unreachableBecause = null;
         } catch (JedisException e) {
             reachable = false;
+            unreachableBecause = e.getMessage(); // Jedis's messages name the host, never the password
         }
         if (was != reachable) {
-            LOG.log(reachable ? Level.INFO : Level.WARNING, reachable ? "Redis at {0} answers"
-                    : "Redis at {0} does not answer: batches get 503 until it does", endpoint);
-            if (reachable) {
+            if (!reachable) {
+                LOG.log(Level.WARNING, "Redis at {0} does not answer ({1}): batches get 503 until it does", endpoint,
+                        unreachableBecause);
+            } else {
+                LOG.log(Level.INFO, "Redis at {0} answers", endpoint);
                 checkVersion();
                 checkEvictionPolicy();
                 checkLayout();

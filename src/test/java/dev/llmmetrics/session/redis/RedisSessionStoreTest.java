@@ -33,9 +33,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -135,9 +133,14 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 for (int i = 0; i < 50; i++) {
                     batch.add(LlmRequestCompleted.builder("new-" + i, "m").durationMs(1).build());
                 }
-                assertThrows(RecordingFailedException.class, () -> store.record(batch));
-                assertThrows(RecordingFailedException.class, () -> store.record(batch.subList(0, 1)),
-                        "a batch whose first write only removes a record is refused too");
+                try (StoreLog log = new StoreLog()) {
+                    assertThrows(RecordingFailedException.class, () -> store.record(batch));
+                    assertThrows(RecordingFailedException.class, () -> store.record(batch.subList(0, 1)),
+                            "a batch whose first write only removes a record is refused too");
+                    assertEquals(1, log.atLeast(Level.WARNING).size(), "one warning for the episode: " + log.atLeast(Level.INFO));
+                    assertTrue(log.atLeast(Level.WARNING).getFirst().contains("refuses the batch script (OOM"),
+                            log.atLeast(Level.WARNING).getFirst());
+                }
                 assertEquals(before, store.session("full").orElseThrow(), "nothing of either batch applied");
                 assertEquals(List.of("full", "idle"), store.sessionIds(0, 100).stream().sorted().toList());
                 assertEquals(bytesBefore, store.retainedBytes());
@@ -149,6 +152,11 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 assertEquals(0, store.retainedBytes());
             } finally {
                 jedis.configSet("maxmemory", "0");
+            }
+            try (StoreLog log = new StoreLog()) {
+                assertEquals(1, store.record(List.of(LlmRequestStarted.builder("later", "m").build())).size());
+                assertEquals(List.of("INFO Redis at " + store.endpoint() + " runs the batch script again"),
+                        log.atLeast(Level.INFO));
             }
         }
     }
@@ -169,6 +177,25 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         } catch (JedisDataException e) {
             assertTrue(e.getMessage().startsWith("OOM"), e.getMessage());
             return true;
+        }
+    }
+
+    @Test
+    void aRedisThatRefusesTheCredentialsIsLoggedWithItsReasonNotThePassword() {
+        redis.cli("CONFIG", "SET", "requirepass", "right-secret");
+        try (StoreLog log = new StoreLog()) {
+            RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(
+                    redis.url().replace("//", "//:wrong-secret@"), Duration.ofSeconds(5)).create(
+                    new SessionStoreFactory.Parameters(10, 10, 16, Long.MAX_VALUE, Duration.ofHours(1),
+                            Duration.ofMinutes(10), 100_000, Instant::now, new ModelCatalog(PriceTable.EMPTY, 200)));
+            opened.add(store);
+            assertFalse(store.ready());
+            List<String> warnings = log.atLeast(Level.WARNING);
+            assertEquals(1, warnings.size(), warnings.toString());
+            assertTrue(warnings.getFirst().contains("WRONGPASS"), warnings.getFirst());
+            assertFalse(warnings.getFirst().contains("secret"), warnings.getFirst());
+        } finally {
+            redis.cli("-a", "right-secret", "--no-auth-warning", "CONFIG", "SET", "requirepass", "");
         }
     }
 
@@ -307,37 +334,18 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void aRedisThatEvictsKeysUnderMemoryPressureIsWarnedOfAtStart() {
-        List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
-        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(RedisSessionStore.class.getName());
-        java.util.logging.Handler handler = new java.util.logging.Handler() {
-            @Override
-            public void publish(java.util.logging.LogRecord record) {
-                if (record.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
-                    warnings.add(java.text.MessageFormat.format(record.getMessage(), record.getParameters()));
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        logger.addHandler(handler);
         redis.cli("CONFIG", "SET", "maxmemory-policy", "volatile-lru");
-        try {
+        try (StoreLog log = new StoreLog()) {
             boundedTo(10, new AtomicLong());
+            List<String> warnings = log.atLeast(Level.WARNING);
             assertTrue(warnings.stream().anyMatch(w -> w.contains("maxmemory-policy volatile-lru")),
                     "a volatile-lru Redis evicts the event ids, so a retried batch is applied twice: " + warnings);
-            warnings.clear();
+            log.clear();
             redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
             boundedTo(10, new AtomicLong());
-            assertEquals(List.of(), warnings);
+            assertEquals(List.of(), log.atLeast(Level.WARNING));
         } finally {
             redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
-            logger.removeHandler(handler);
         }
     }
 
@@ -405,31 +413,12 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         textLayoutSession("old", 300);
         redis.cli("HSET", "llm:{started}", "life", "2", "last", "2"); // a session of only a start, in text too
         redis.cli("ZADD", "llm:sessions", "2", "started");
-        List<LogRecord> logged = new ArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                logged.add(record);
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        java.util.logging.Logger log = java.util.logging.Logger.getLogger(RedisSessionStore.class.getName());
-        log.addHandler(capture);
         RedisSessionStore store;
-        try {
+        try (StoreLog log = new StoreLog()) {
             store = boundedTo(10, millis);
-        } finally {
-            log.removeHandler(capture);
+            assertTrue(log.atLeast(Level.WARNING).stream().anyMatch(line -> line.contains("written by another version")),
+                    "a store starting on them warns");
         }
-        assertTrue(logged.stream().anyMatch(r -> r.getLevel() == Level.WARNING
-                && r.getMessage().contains("written by another version")), "a store starting on them warns");
 
         for (String model : List.of("m", "another model")) {
             assertThrows(RecordingFailedException.class, () -> store.record(List.of(
