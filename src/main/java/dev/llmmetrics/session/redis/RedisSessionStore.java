@@ -39,6 +39,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.jspecify.annotations.Nullable;
 import redis.clients.jedis.AbstractPipeline;
@@ -188,7 +190,20 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
             throw new IllegalArgumentException("not a Redis URL (redis://host:port): " + redacted(trimmed));
         }
-        if (uri.getHost() == null || uri.getHost().isBlank()) {
+        String host = uri.getHost();
+        String authority = uri.getRawAuthority();
+        if (host == null && authority != null && authority.indexOf('_') >= 0) {
+            // java.net.URI takes no host name with '_', as a Docker service name may have: parsed with '-' there
+            int hostStart = authority.lastIndexOf('@') + 1;
+            String swapped = authority.substring(0, hostStart) + authority.substring(hostStart).replace('_', '-');
+            try {
+                uri = new URI(trimmed.replaceFirst(Pattern.quote(authority), Matcher.quoteReplacement(swapped)));
+            } catch (URISyntaxException e) {
+                throw new IllegalArgumentException("not a Redis URL (redis://host:port): " + redacted(trimmed), e);
+            }
+            host = uri.getHost() == null ? null : authority.substring(hostStart, hostStart + uri.getHost().length());
+        }
+        if (host == null || host.isBlank()) {
             throw new IllegalArgumentException("the Redis URL names no host: " + redacted(trimmed));
         }
         DefaultJedisClientConfig.Builder config = DefaultJedisClientConfig.builder();
@@ -215,7 +230,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
                 throw new IllegalArgumentException("the Redis URL's path must be a database number: " + redacted(trimmed), e);
             }
         }
-        return new Endpoint(uri.getHost(), uri.getPort() < 0 ? 6379 : uri.getPort(), config.build(), timeout);
+        return new Endpoint(host, uri.getPort() < 0 ? 6379 : uri.getPort(), config.build(), timeout);
     }
 
     /** The URL without its password, fit for a message or a log line. */

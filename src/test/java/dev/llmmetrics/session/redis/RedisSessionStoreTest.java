@@ -200,6 +200,41 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aRedisUrlIsReadWithItsPasswordItsDatabaseAndAHostNameWithAnUnderscore() {
+        redis.cli("CONFIG", "SET", "requirepass", "pass_word@:x");
+        try {
+            RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(
+                    redis.url().replace("//", "//:pass_word%40%3Ax@") + "/3", Duration.ofSeconds(5)).create(parameters());
+            opened.add(store);
+            assertEquals(1, store.record(List.of(LlmRequestStarted.builder("a", "m").build())).size());
+            assertEquals("1", redis.cli("-a", "pass_word@:x", "--no-auth-warning", "-n", "3", "EXISTS", "llm:{a}"),
+                    "in database 3");
+            assertEquals("0", redis.cli("-a", "pass_word@:x", "--no-auth-warning", "EXISTS", "llm:{a}"));
+        } finally {
+            redis.cli("-a", "pass_word@:x", "--no-auth-warning", "CONFIG", "SET", "requirepass", "");
+        }
+
+        try (StoreLog log = new StoreLog()) { // a Docker service name: no such host here
+            RedisSessionStore named = (RedisSessionStore) RedisSessionStore.at("redis://user:p_w@llm_redis_1:6390/2",
+                    Duration.ofMillis(500)).create(parameters());
+            opened.add(named);
+            assertEquals("llm_redis_1:6390", named.endpoint());
+            assertFalse(named.ready());
+            assertTrue(log.atLeast(Level.WARNING).getFirst().contains("llm_redis_1"), log.atLeast(Level.WARNING).toString());
+        }
+
+        for (String url : List.of("http://127.0.0.1:6379", "redis:///0", "redis://:hunter2@127.0.0.1/first")) {
+            IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> RedisSessionStore.at(url));
+            assertFalse(refused.getMessage().contains("hunter2"), refused.getMessage());
+        }
+    }
+
+    private static SessionStoreFactory.Parameters parameters() {
+        return new SessionStoreFactory.Parameters(10, 10, 16, Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10),
+                100_000, Instant::now, new ModelCatalog(PriceTable.EMPTY, 200));
+    }
+
+    @Test
     void theVersionCheckOfTheLogAcceptsSevenAndLaterAndNamesOlderOnes() {
         assertTrue(RedisSessionStore.runsTheBatchScript("7.0.15"));
         assertTrue(RedisSessionStore.runsTheBatchScript("8.2.1"));
