@@ -648,7 +648,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         } catch (JedisDataException e) {
             throw e; // Redis answered: an error of the script or of Redis (out of memory), not of the connection
         } catch (JedisException e) {
-            reachable = false;
+            lost();
             throw e;
         }
         reachable = true;
@@ -664,9 +664,19 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     private StoreUnavailableException unavailable(JedisException e) {
         if (e instanceof JedisConnectionException) {
-            reachable = false;
+            lost();
         }
         return new StoreUnavailableException(failure("the session store could not be read", e), e);
+    }
+
+    /**
+     * After an exchange failed for want of a connection: Redis may have restarted or closed every connection
+     * (its idle timeout, {@code CLIENT KILL}), so the idle ones go too, rather than fail the next callers one
+     * by one.
+     */
+    private void lost() {
+        reachable = false;
+        client.getPool().clear();
     }
 
     /** Checks that Redis answers, reading the session count, at start and then every {@link #WATCH_PERIOD}. */
@@ -677,7 +687,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             reachable = true;
             unreachableBecause = null;
         } catch (JedisException e) {
-            reachable = false;
+            lost();
             unreachableBecause = e.getMessage(); // Jedis's messages name the host, never the password
         }
         if (was != reachable) {

@@ -32,6 +32,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import org.junit.jupiter.api.AfterEach;
@@ -232,6 +235,44 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     private static SessionStoreFactory.Parameters parameters() {
         return new SessionStoreFactory.Parameters(10, 10, 16, Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10),
                 100_000, Instant::now, new ModelCatalog(PriceTable.EMPTY, 200));
+    }
+
+    @Test
+    void afterRedisRestartsOnlyTheCallsInFlightAtTheFirstFailureMeetConnectionsOfTheOldProcess() throws Exception {
+        RedisSessionStore store = boundedTo(10_000, clockAtStart());
+        assertEquals(0, concurrentBatches(store, "before", 32), "the pool holds many connections");
+        redis.kill();
+        redis.startAgain();
+
+        concurrentBatches(store, "first", 16); // some may be sent on connections of the killed process: 503
+        for (int round = 0; round < 3; round++) {
+            assertEquals(0, concurrentBatches(store, "round-" + round, 16),
+                    "a failed connection drops the other idle ones, rather than fail later callers one by one");
+        }
+        assertTrue(store.ready());
+    }
+
+    /** Records one start each from {@code callers} virtual threads at once; returns how many failed. */
+    private static int concurrentBatches(RedisSessionStore store, String prefix, int callers) throws Exception {
+        List<Future<Boolean>> done = new ArrayList<>();
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int c = 0; c < callers; c++) {
+                String session = prefix + "-" + c;
+                done.add(threads.submit(() -> {
+                    try {
+                        store.record(List.of(LlmRequestStarted.builder(session, "m").build()));
+                        return true;
+                    } catch (RecordingFailedException e) {
+                        return false;
+                    }
+                }));
+            }
+        }
+        int failed = 0;
+        for (Future<Boolean> f : done) {
+            failed += f.get() ? 0 : 1;
+        }
+        return failed;
     }
 
     @Test
