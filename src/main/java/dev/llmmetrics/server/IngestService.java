@@ -134,7 +134,8 @@ final class IngestService implements HttpService {
             fresh = bus.publishAll(events);
         } catch (RecordingFailedException e) {
             ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "store_unavailable",
-                    "the events could not be stored; none was applied, retry later");
+                    "the events could not be stored: retry later, with the same event_id values, so that none is "
+                            + "applied twice");
             return;
         }
         Json.send(response, Status.ACCEPTED_202, new Accepted(fresh.size(), events.size() - fresh.size()));
