@@ -13,7 +13,8 @@ public interface Recorder {
      * Applies {@code events} in order, all or none, passing over those whose event id was applied before.
      *
      * @return the events applied, in order: those without an id and those whose id is new
-     * @throws RecordingFailedException when the events could not be applied; then none was
+     * @throws RecordingFailedException when the events could not be applied; then none was, or, with a store on
+     *                                  a server that did not answer in time, they may have been (see the store)
      */
     List<Event> record(List<? extends Event> events);
 

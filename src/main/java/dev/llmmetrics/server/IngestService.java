@@ -134,8 +134,8 @@ final class IngestService implements HttpService {
             fresh = bus.publishAll(events);
         } catch (RecordingFailedException e) {
             ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "store_unavailable",
-                    "the events could not be stored: retry later, with the same event_id values, so that none is "
-                            + "applied twice");
+                    "the events could not be stored: retry later (an event with an event_id is applied once, "
+                            + "however often it is sent)");
             return;
         }
         Json.send(response, Status.ACCEPTED_202, new Accepted(fresh.size(), events.size() - fresh.size()));

@@ -21,6 +21,7 @@ import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.StoreUnavailableException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.net.URISyntaxException;
@@ -39,6 +40,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
@@ -124,6 +126,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final int MAX_CONNECTIONS = 64;
     /** How many of a session's newest records a score's model is looked for in before the older ones. */
     private static final int NEWEST_RECORDS = 64;
+    /** How long after a line about Redis refusing the batch script the next one may come. */
+    private static final Duration REFUSAL_LOG_PERIOD = Duration.ofMinutes(1);
     /** How often the store checks the connection and reads the session count. */
     private static final Duration WATCH_PERIOD = Duration.ofMillis(500);
     static final Script RECORD = Script.load("record");
@@ -147,11 +151,13 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /** Why the last check of the connection failed ({@code null} once one worked), for the log. */
     private volatile @Nullable String unreachableBecause;
     /**
-     * Whether Redis itself refused the last batch script (out of memory, no permission; not a session of another
-     * layout, which {@link #checkLayout} reports), so that the first refusal and the next batch that runs after
-     * it are logged: nothing else would tell the operator why batches get 503.
+     * Whether the log said that Redis itself refuses the batch script (out of memory, no permission; not a
+     * session of another layout, which {@link #checkLayout} reports) and not yet that it runs it again: nothing
+     * else would tell the operator why batches get 503.
      */
     private final AtomicBoolean refusing = new AtomicBoolean();
+    /** When ({@link System#nanoTime()}) the next line about a refusal may be logged. */
+    private final AtomicLong nextRefusalLine = new AtomicLong(System.nanoTime());
     /** The session count as last read (every {@link #WATCH_PERIOD}, and by each script): what the scrape shows. */
     private volatile int lastCount;
 
@@ -235,7 +241,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     /** The URL without its password, fit for a message or a log line. */
     private static String redacted(String url) {
-        return url.replaceFirst("//[^@/]*@", "//***@");
+        return url.replaceFirst("//[^/]*@", "//***@");
     }
 
     private RedisSessionStore(Endpoint endpoint, SessionStoreFactory.Parameters bounds) {
@@ -275,11 +281,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         try {
             result = run(RECORD, WRITE_KEYS, batch.args);
         } catch (JedisException e) {
-            String message = failure("the events could not be recorded; none was", e);
-            if (e instanceof JedisDataException && !String.valueOf(e.getMessage()).contains(LAYOUT_REFUSAL)
-                    && refusing.compareAndSet(false, true)) {
-                LOG.log(Level.WARNING, "Redis at {0} refuses the batch script ({1}): batches get 503 until it runs it "
-                        + "again", endpoint, e.getMessage());
+            String message = failure("the events could not be recorded", e);
+            if (e instanceof JedisDataException && !String.valueOf(e.getMessage()).contains(LAYOUT_REFUSAL)) {
+                refused(e);
             }
             throw new RecordingFailedException(message, e);
         }
@@ -648,11 +652,25 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         } catch (JedisDataException e) {
             throw e; // Redis answered: an error of the script or of Redis (out of memory), not of the connection
         } catch (JedisException e) {
-            lost();
+            lost(e);
             throw e;
         }
         reachable = true;
         return (List<Object>) result;
+    }
+
+    /**
+     * Logs a refusal by Redis itself, at most once a {@link #REFUSAL_LOG_PERIOD}: a Redis at its memory bound
+     * may refuse and accept batches by turns as keys expire.
+     */
+    private void refused(JedisException e) {
+        long now = System.nanoTime();
+        long allowed = nextRefusalLine.get();
+        if (now - allowed >= 0 && nextRefusalLine.compareAndSet(allowed, now + REFUSAL_LOG_PERIOD.toNanos())) {
+            refusing.set(true);
+            LOG.log(Level.WARNING, "Redis at {0} refuses the batch script ({1}): batches get 503 until it runs it "
+                    + "again", endpoint, e.getMessage());
+        }
     }
 
     private String failure(String what, JedisException e) {
@@ -664,19 +682,30 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     private StoreUnavailableException unavailable(JedisException e) {
         if (e instanceof JedisConnectionException) {
-            lost();
+            lost(e);
         }
         return new StoreUnavailableException(failure("the session store could not be read", e), e);
     }
 
     /**
-     * After an exchange failed for want of a connection: Redis may have restarted or closed every connection
-     * (its idle timeout, {@code CLIENT KILL}), so the idle ones go too, rather than fail the next callers one
-     * by one.
+     * After an exchange with Redis failed. When its connection was closed, not merely slow or all taken, Redis
+     * may have restarted or closed the others too (its idle timeout, {@code CLIENT KILL}): the idle ones go,
+     * rather than fail the next callers one by one.
      */
-    private void lost() {
+    private void lost(JedisException e) {
         reachable = false;
-        client.getPool().clear();
+        if (e instanceof JedisConnectionException && !timedOut(e)) {
+            client.getPool().clear();
+        }
+    }
+
+    private static boolean timedOut(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SocketTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Checks that Redis answers, reading the session count, at start and then every {@link #WATCH_PERIOD}. */
@@ -687,7 +716,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             reachable = true;
             unreachableBecause = null;
         } catch (JedisException e) {
-            lost();
+            lost(e);
             unreachableBecause = e.getMessage(); // Jedis's messages name the host, never the password
         }
         if (was != reachable) {
@@ -742,14 +771,14 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     }
 
     /**
-     * Says in the log when Redis is older than 7.0: there the batch script refuses every batch before its first
-     * write, and nothing else would tell the operator why every batch gets 503.
+     * Says in the log when Redis is older than 7.0: it cannot load the store's scripts ({@code #!lua} lines), so
+     * batches, session reads and DELETE fail, and nothing else would tell the operator why.
      */
     private void checkVersion() {
         String version = info("server", "redis_version");
         if (version != null && !runsTheBatchScript(version)) {
-            LOG.log(Level.ERROR, "Redis at {0} is version {1}: the session store needs Redis 7.0 or later, and every "
-                    + "batch gets 503 until it has one", endpoint, version);
+            LOG.log(Level.ERROR, "Redis at {0} is version {1}: the session store needs Redis 7.0 or later, and until it "
+                    + "has one, batches, session reads and DELETE get 503", endpoint, version);
         }
     }
 

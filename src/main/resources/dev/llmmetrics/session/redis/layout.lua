@@ -1,5 +1,5 @@
--- What the store's scripts share, put before each of them by Script.load: a session's key, the layout of its
--- stored numbers and the size its bound counts.
+-- What the store's scripts share, put in each of them by Script.load after its #!lua line: a session's key, the
+-- layout of its stored numbers and the size its bound counts.
 
 -- The first number of each value of a session's hash: its header 'h' (life, last activity ms, finished
 -- requests, records kept, scores of requests kept, scores received, size, model labels, score names), a pair's
