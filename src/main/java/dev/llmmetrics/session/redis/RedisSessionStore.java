@@ -776,14 +776,14 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      */
     private void checkVersion() {
         String version = info("server", "redis_version");
-        if (version != null && !runsTheBatchScript(version)) {
+        if (version != null && !loadsTheScripts(version)) {
             LOG.log(Level.ERROR, "Redis at {0} is version {1}: the session store needs Redis 7.0 or later, and until it "
                     + "has one, batches, session reads and DELETE get 503", endpoint, version);
         }
     }
 
-    /** Whether a Redis of {@code version} (such as {@code 7.0.15}) runs the batch script: 7.0 or later. */
-    static boolean runsTheBatchScript(String version) {
+    /** Whether a Redis of {@code version} (such as {@code 7.0.15}) loads the store's scripts: 7.0 or later. */
+    static boolean loadsTheScripts(String version) {
         int dot = version.indexOf('.');
         try {
             return Integer.parseInt(dot < 0 ? version : version.substring(0, dot)) >= 7;

@@ -288,13 +288,13 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void theVersionCheckOfTheLogAcceptsSevenAndLaterAndNamesOlderOnes() {
-        assertTrue(RedisSessionStore.runsTheBatchScript("7.0.15"));
-        assertTrue(RedisSessionStore.runsTheBatchScript("8.2.1"));
-        assertTrue(RedisSessionStore.runsTheBatchScript("255.255.255"), "an unstable build");
-        assertTrue(RedisSessionStore.runsTheBatchScript("unknown"), "unreadable: the script decides");
-        assertFalse(RedisSessionStore.runsTheBatchScript("6.2.14"));
-        assertFalse(RedisSessionStore.runsTheBatchScript("6.0.16"));
-        assertFalse(RedisSessionStore.runsTheBatchScript("5"));
+        assertTrue(RedisSessionStore.loadsTheScripts("7.0.15"));
+        assertTrue(RedisSessionStore.loadsTheScripts("8.2.1"));
+        assertTrue(RedisSessionStore.loadsTheScripts("255.255.255"), "an unstable build");
+        assertTrue(RedisSessionStore.loadsTheScripts("unknown"), "unreadable: the script decides");
+        assertFalse(RedisSessionStore.loadsTheScripts("6.2.14"));
+        assertFalse(RedisSessionStore.loadsTheScripts("6.0.16"));
+        assertFalse(RedisSessionStore.loadsTheScripts("5"));
     }
 
     @Test
