@@ -41,8 +41,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.jspecify.annotations.Nullable;
 import redis.clients.jedis.AbstractPipeline;
@@ -201,9 +199,10 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         if (host == null && authority != null && authority.indexOf('_') >= 0) {
             // java.net.URI takes no host name with '_', as a Docker service name may have: parsed with '-' there
             int hostStart = authority.lastIndexOf('@') + 1;
+            int at = scheme.length() + "://".length(); // where the raw authority starts
             String swapped = authority.substring(0, hostStart) + authority.substring(hostStart).replace('_', '-');
             try {
-                uri = new URI(trimmed.replaceFirst(Pattern.quote(authority), Matcher.quoteReplacement(swapped)));
+                uri = new URI(trimmed.substring(0, at) + swapped + trimmed.substring(at + authority.length()));
             } catch (URISyntaxException e) {
                 throw new IllegalArgumentException("not a Redis URL (redis://host:port): " + redacted(trimmed), e);
             }

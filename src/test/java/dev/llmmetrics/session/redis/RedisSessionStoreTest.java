@@ -198,9 +198,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         redis.cli("CONFIG", "SET", "requirepass", "right-secret");
         try (StoreLog log = new StoreLog()) {
             RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(
-                    redis.url().replace("//", "//:wrong-secret@"), Duration.ofSeconds(5)).create(
-                    new SessionStoreFactory.Parameters(10, 10, 16, Long.MAX_VALUE, Duration.ofHours(1),
-                            Duration.ofMinutes(10), 100_000, Instant::now, new ModelCatalog(PriceTable.EMPTY, 200)));
+                    redis.url().replace("//", "//:wrong-secret@"), Duration.ofSeconds(5)).create(parameters());
             opened.add(store);
             assertFalse(store.ready());
             List<String> warnings = log.atLeast(Level.WARNING);
