@@ -97,13 +97,14 @@ public final class HttpApi {
     }
 
     /**
-     * Adds the routes, the filters (connection handling, common headers, drain, auth) and the JSON error
+     * Adds the routes, the filters (connection handling, common headers, drain, requests from other sites, auth) and the JSON error
      * handling to {@code routing}.
      */
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter(new ConnectionFilter(readDeadlines, settings.connections().bodyTimeout()))
                 .addFilter(new ApiHeaders())
-                .addFilter(drain);
+                .addFilter(drain)
+                .addFilter(new CrossSiteFilter(settings.authToken().isPresent()));
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
         proxySettings.ifPresent(p -> p.accessToken().map(Secret::new)
                 .map(token -> new ProxyAuthFilter(token, p.upstreamKey().isPresent())).ifPresent(routing::addFilter));

@@ -10,7 +10,7 @@ import io.helidon.webserver.http.RoutingResponse;
 
 /**
  * Guards every {@code /events} route with the {@code x-internal-auth} header: a
- * request without the right value gets 401 with a JSON error. The comparison is constant-time and the
+ * request without the right value, or with the header more than once, gets 401 with a JSON error. The comparison is constant-time and the
  * token is never logged or echoed.
  */
 final class InternalAuthFilter implements Filter {
@@ -28,7 +28,7 @@ final class InternalAuthFilter implements Filter {
     public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
         String path = request.path().path();
         boolean guarded = path.equals(GUARDED_PREFIX) || path.startsWith(GUARDED_PREFIX + "/");
-        if (guarded && !token.matches(request.headers().first(HEADER).orElse(null))) {
+        if (guarded && !token.matches(Secret.credential(request.headers(), HEADER))) {
             ApiError.send(response, Status.UNAUTHORIZED_401, "unauthorized",
                     "missing or wrong x-internal-auth header");
             return;

@@ -8,6 +8,7 @@ import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
+import java.util.Objects;
 
 /**
  * Guards the metering proxy's {@code /v1} routes with the proxy's own access token, apart from
@@ -42,10 +43,10 @@ final class ProxyAuthFilter implements Filter {
     }
 
     private boolean presented(RoutingRequest request) {
-        if (token.matches(request.headers().first(OpenAiProxy.ACCESS_HEADER).orElse(null))) {
+        if (token.matches(Secret.credential(request.headers(), OpenAiProxy.ACCESS_HEADER))) {
             return true;
         }
-        String authorization = request.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+        String authorization = Objects.requireNonNullElse(Secret.credential(request.headers(), HeaderNames.AUTHORIZATION), "");
         return bearerAccepted && authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())
                 && token.matches(authorization.substring(BEARER.length()).strip());
     }

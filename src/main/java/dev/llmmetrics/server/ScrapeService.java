@@ -16,6 +16,7 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.Objects;
 
 /**
  * {@code GET /metrics}: the Prometheus scrape of the registry, streamed to the response through a 64 KiB
@@ -76,7 +77,7 @@ final class ScrapeService implements HttpService {
     }
 
     private boolean authorized(ServerRequest request) {
-        String header = request.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+        String header = Objects.requireNonNullElse(Secret.credential(request.headers(), HeaderNames.AUTHORIZATION), "");
         return header.regionMatches(true, 0, BEARER, 0, BEARER.length())
                 && bearerToken.matches(header.substring(BEARER.length()).trim());
     }

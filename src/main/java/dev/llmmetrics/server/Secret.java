@@ -1,8 +1,12 @@
 package dev.llmmetrics.server;
 
+import io.helidon.http.HeaderName;
+import io.helidon.http.Headers;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A shared secret compared in constant time: both sides are hashed with SHA-256 first, so neither the
@@ -19,8 +23,18 @@ final class Secret {
         this.digest = sha256(value);
     }
 
+    /**
+     * The value of a header that carries a credential, or {@code null} when it is absent or given more than once:
+     * a proxy in front may check or strip one copy while the server would read another, so an ambiguous
+     * credential counts as none.
+     */
+    static @Nullable String credential(Headers headers, HeaderName name) {
+        List<String> values = headers.all(name, List::of);
+        return values.size() == 1 ? values.getFirst() : null;
+    }
+
     /** Whether {@code candidate} is the secret; {@code null} never is. */
-    boolean matches(String candidate) {
+    boolean matches(@Nullable String candidate) {
         return candidate != null && MessageDigest.isEqual(digest, sha256(candidate));
     }
 

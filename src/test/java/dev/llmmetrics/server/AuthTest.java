@@ -174,4 +174,25 @@ class AuthTest {
         assertEquals(401, server.get("/metrics", "Authorization", "Bearer nope").statusCode());
         assertEquals(200, server.get("/metrics", "Authorization", "Bearer " + SCRAPE_TOKEN).statusCode());
     }
+
+    @Test
+    void aCredentialHeaderGivenTwiceIsRefusedWhicheverCopyIsRight() {
+        start(Map.of("llm.metrics.auth.token", TOKEN, "llm.metrics.scrape.token", SCRAPE_TOKEN));
+        String event = "{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"twice\",\"model\":\"m\"}";
+        for (String[] copies : new String[][] {{TOKEN, "wrong"}, {"wrong", TOKEN}, {TOKEN, TOKEN}}) {
+            String request = "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "x-internal-auth: " + copies[0] + "\r\nx-internal-auth: " + copies[1] + "\r\nContent-Length: "
+                    + event.length() + "\r\n\r\n" + event;
+            HostileSupport.RawResponse answer = HostileSupport.raw(server.running().port(),
+                    request.getBytes(StandardCharsets.US_ASCII), false);
+            assertEquals(401, answer.status(), answer.toString());
+            String scrape = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + copies[0]
+                    .replace(TOKEN, SCRAPE_TOKEN) + "\r\nAuthorization: Bearer " + copies[1].replace(TOKEN, SCRAPE_TOKEN) + "\r\n\r\n";
+            assertEquals(401, HostileSupport.raw(server.running().port(), scrape.getBytes(StandardCharsets.US_ASCII), false)
+                    .status(), scrape);
+        }
+        assertEquals(404, server.get("/events/metrics/session/twice", "x-internal-auth", TOKEN).statusCode(),
+                "no refused batch was applied");
+        assertEquals(200, server.get("/metrics", "Authorization", "Bearer " + SCRAPE_TOKEN).statusCode());
+    }
 }

@@ -80,17 +80,17 @@ class ConnectionLimitsTest {
         try (TestServer server = TestServer.start(Map.of("http.header.timeout", "PT1S", "http.body.timeout", "PT1S",
                 "llm.metrics.auth.token", "t"))) {
             int port = server.running().port();
-            String post = "POST /events HTTP/1.1\r\nHost: x\r\nx-internal-auth: t\r\nContent-Type: application/json\r\n";
+            String post = "POST /events HTTP/1.1\r\nHost: localhost\r\nx-internal-auth: t\r\nContent-Type: application/json\r\n";
             Map<String, String> stalls = new LinkedHashMap<>();
             stalls.put("silent", "");
             stalls.put("mid request line", "GET /hea");
-            stalls.put("mid headers", "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ");
-            stalls.put("mid headers, before auth", "POST /events HTTP/1.1\r\nHost: x\r\nContent-Le");
+            stalls.put("mid headers", "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ");
+            stalls.put("mid headers, before auth", "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Le");
             stalls.put("mid body", post + "Content-Length: 100\r\n\r\n[" + EVENT.substring(0, 20));
             stalls.put("mid chunked body", post + "Transfer-Encoding: chunked\r\n\r\n40\r\n[" + EVENT.substring(0, 20));
-            stalls.put("mid body, unauthenticated", "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[{");
-            stalls.put("mid body of a route that does not read it", "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
-            stalls.put("idle after an answer", "GET /health HTTP/1.1\r\nHost: x\r\nx-internal-auth: t\r\n\r\n");
+            stalls.put("mid body, unauthenticated", "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n[{");
+            stalls.put("mid body of a route that does not read it", "POST /health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{");
+            stalls.put("idle after an answer", "GET /health HTTP/1.1\r\nHost: localhost\r\nx-internal-auth: t\r\n\r\n");
             List<Socket> sockets = new ArrayList<>();
             List<String> names = new ArrayList<>();
             for (int copy = 0; copy < 3; copy++) {
@@ -130,7 +130,7 @@ class ConnectionLimitsTest {
     void aRequestThatKeepsToTheTimeoutsIsServed() throws Exception {
         try (TestServer server = TestServer.start(Map.of("http.header.timeout", "PT3S", "http.body.timeout", "PT3S"))) {
             String body = "[" + EVENT + "]";
-            try (Socket socket = send(server.running().port(), "POST /events HTTP/1.1\r\nHost: x\r\n")) {
+            try (Socket socket = send(server.running().port(), "POST /events HTTP/1.1\r\nHost: localhost\r\n")) {
                 OutputStream out = socket.getOutputStream();
                 Thread.sleep(300);
                 out.write(("Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n")
@@ -152,10 +152,10 @@ class ConnectionLimitsTest {
             int port = server.running().port();
             List<Socket> held = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                held.add(send(port, "GET /health HTTP/1.1\r\nHost: x\r\nX-Stalled: "));
+                held.add(send(port, "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Stalled: "));
             }
             Thread.sleep(200);
-            try (Socket fourth = send(port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")) {
+            try (Socket fourth = send(port, "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")) {
                 fourth.setSoTimeout(1_000);
                 assertThrows(SocketTimeoutException.class, () -> fourth.getInputStream().read(),
                         "a fourth connection is not served while three are open");
@@ -176,10 +176,10 @@ class ConnectionLimitsTest {
         try (TestServer server = TestServer.start(Map.of("http.max.concurrent.requests", "1", "http.body.timeout", "PT10S"))) {
             int port = server.running().port();
             String body = "[" + EVENT + "]";
-            try (Socket busy = send(port, "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            try (Socket busy = send(port, "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                     + "Content-Length: " + body.length() + "\r\n\r\n" + body.substring(0, 10))) {
                 Thread.sleep(300); // the first request is in its handler, waiting for the rest of its body
-                try (Socket refused = send(port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")) {
+                try (Socket refused = send(port, "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")) {
                     String answer = readUntilClosed(refused, 10_000, "refused request");
                     assertTrue(answer.startsWith("HTTP/1.1 503 "), answer);
                     JsonNode error = TestServer.JSON.readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
@@ -198,15 +198,15 @@ class ConnectionLimitsTest {
     void connectionCloseClosesTheConnectionAfterTheAnswerAndAPipelinedRequestIsNeverAnswered() throws Exception {
         try (TestServer server = TestServer.start()) {
             int port = server.running().port();
-            String next = "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+            String next = "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
                     + EVENT.length() + "\r\n\r\n" + EVENT;
             // Asked by the client, on a request without a body and on one with a body.
-            List<String> firsts = List.of("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                    "GET /events/metrics/sessions HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n",
-                    "POST /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 4"
+            List<String> firsts = List.of("GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                    "GET /events/metrics/sessions HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive, close\r\n\r\n",
+                    "POST /events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 4"
                             + "\r\n\r\n[1,]",
                     // Decided by the server: a body whose framing breaks (a chunk size that is not hex).
-                    "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                             + "ZZ\r\n[1]\r\n0\r\n\r\n");
             for (String first : firsts) {
                 try (Socket socket = send(port, first + next)) {

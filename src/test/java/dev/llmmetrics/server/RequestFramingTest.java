@@ -29,7 +29,7 @@ class RequestFramingTest {
 
     /** A request that records session "smuggled" if it is ever served. */
     private static final String SMUGGLED_EVENT = "{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"smuggled\",\"model\":\"m\"}";
-    private static final String SMUGGLED = "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    private static final String SMUGGLED = "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             + "Content-Length: " + SMUGGLED_EVENT.length() + "\r\n\r\n" + SMUGGLED_EVENT;
 
     @BeforeAll
@@ -66,7 +66,7 @@ class RequestFramingTest {
 
     @Test
     void ambiguousBodyLengthsAreA400ThatClosesTheConnectionSoTheSmuggledRequestIsNeverServed() throws IOException {
-        String head = "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+        String head = "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n";
         String chunkedThenSmuggled = "0\r\n\r\n" + SMUGGLED;
         List<String> attacks = List.of(
                 // CL.TE and TE.CL: a front end reading one header, this server the other.
@@ -96,9 +96,9 @@ class RequestFramingTest {
     @Test
     void aWellFramedRequestIsFollowedByTheNextOnTheSameConnection() throws IOException {
         // The control: the same bytes, framed once, are two requests on one connection.
-        String first = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+        String first = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
         String event = SMUGGLED_EVENT.replace("smuggled", "pipelined");
-        String received = exchange(first + "POST /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        String received = exchange(first + "POST /events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                 + "Content-Type: application/json\r\nContent-Length: " + event.length() + "\r\n\r\n" + event);
         assertEquals(2, received.split("HTTP/1\\.1 ", -1).length - 1, received);
         assertTrue(received.contains("HTTP/1.1 202 "), received);

@@ -1,0 +1,106 @@
+package dev.llmmetrics.server;
+
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+import java.net.InetSocketAddress;
+import java.util.Locale;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Refuses, with 403 and a JSON error, what a web page could make its visitor's browser send to this server
+ * behind the visitor's back. Clients outside a browser send neither header this filter reads about sites, and
+ * pass.
+ *
+ * <ul>
+ *   <li><b>A write from another site.</b> Any page may send a form or a {@code text/plain} {@code fetch} to any
+ *       address without asking first. A request other than {@code GET}, {@code HEAD} or {@code OPTIONS} is refused
+ *       when the browser marks it as not from this server's own pages ({@code Sec-Fetch-Site} other than
+ *       {@code same-origin} or {@code none}), or, from a browser that does not send that header, when its
+ *       {@code Origin} names another host than its {@code Host}.</li>
+ *   <li><b>A foreign name over loopback, when no token guards the server.</b> A page whose domain its DNS then
+ *       points at 127.0.0.1 (DNS rebinding) is same-origin to the browser and could read and change the
+ *       sessions. A request that arrived on a loopback address must name a local host: {@code localhost}, a
+ *       name under {@code .localhost}, or an IP address.</li>
+ * </ul>
+ *
+ * <p>Written here because Helidon's CORS feature answers a refused origin in its own plain text and checks
+ * neither {@code Sec-Fetch-Site} nor the host name.
+ */
+final class CrossSiteFilter implements Filter {
+
+    static final HeaderName SEC_FETCH_SITE = HeaderNames.create("Sec-Fetch-Site");
+    private static final Set<Method> SAFE = Set.of(Method.GET, Method.HEAD, Method.OPTIONS);
+
+    private final boolean tokenRequired;
+
+    /** @param tokenRequired whether {@code x-internal-auth} guards the {@code /events} routes */
+    CrossSiteFilter(boolean tokenRequired) {
+        this.tokenRequired = tokenRequired;
+    }
+
+    @Override
+    public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
+        @Nullable String host = request.headers().first(HeaderNames.HOST).orElse(null);
+        if (!SAFE.contains(request.prologue().method()) && fromAnotherSite(request, host)) {
+            ApiError.send(response, Status.FORBIDDEN_403, "cross_site_request",
+                    "a browser sent this for a page of another site; the server takes changes only from its own"
+                            + " pages and from clients outside a browser");
+            return;
+        }
+        if (!tokenRequired && host != null && overLoopback(request) && !localName(host)) {
+            ApiError.send(response, Status.FORBIDDEN_403, "host_not_local",
+                    "the request reached this machine's loopback address under another host name; without"
+                            + " LLM_METRICS_AUTH_TOKEN the server answers only to localhost and IP addresses");
+            return;
+        }
+        chain.proceed();
+    }
+
+    private static boolean fromAnotherSite(RoutingRequest request, @Nullable String host) {
+        @Nullable String site = request.headers().first(SEC_FETCH_SITE).orElse(null);
+        if (site != null) {
+            return !site.equalsIgnoreCase("same-origin") && !site.equalsIgnoreCase("none");
+        }
+        @Nullable String origin = request.headers().first(HeaderNames.ORIGIN).orElse(null);
+        if (origin == null) {
+            return false;
+        }
+        int authority = origin.indexOf("://");
+        return host == null || authority < 0 || !origin.substring(authority + 3).equalsIgnoreCase(host);
+    }
+
+    private static boolean overLoopback(RoutingRequest request) {
+        return request.localPeer().address() instanceof InetSocketAddress local
+                && local.getAddress() != null && local.getAddress().isLoopbackAddress();
+    }
+
+    /** Whether a {@code Host} header names this machine or an address: a name DNS could point anywhere does not. */
+    static boolean localName(String host) {
+        if (host.startsWith("[")) {
+            return true; // an IPv6 address: no DNS name is written in brackets
+        }
+        int colon = host.indexOf(':');
+        String name = (colon < 0 ? host : host.substring(0, colon)).toLowerCase(Locale.ROOT);
+        return name.equals("localhost") || name.endsWith(".localhost") || ipv4(name);
+    }
+
+    private static boolean ipv4(String name) {
+        String[] parts = name.split("\\.", -1);
+        if (parts.length != 4) {
+            return false;
+        }
+        for (String part : parts) {
+            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,149 @@
+package dev.llmmetrics.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a web page can make its visitor's browser send to the server: writes from another site, and (without a
+ * token) requests under a foreign host name that reached the loopback address, as DNS rebinding makes them. Each
+ * goes to the real server on a raw connection, since Java's HTTP client sets neither header itself.
+ */
+class CrossSiteRequestsTest {
+
+    private static final String COMPLETED = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"%s\",\"model\":\"gpt-4o\","
+            + "\"duration_ms\":5}";
+    private static final String TOKEN = "cross-site-token";
+
+    private TestServer server;
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    @Test
+    void aWriteABrowserSendsForAPageOfAnotherSiteIsRefusedAndChangesNothing() {
+        server = TestServer.start();
+        assertEquals(202, post("kept", "localhost", "").status());
+        for (String mark : new String[] {"Origin: http://evil.example\r\n", "Origin: null\r\n",
+                "Origin: http://localhost:1\r\n", "Sec-Fetch-Site: cross-site\r\nOrigin: http://evil.example\r\n",
+                "Sec-Fetch-Site: same-site\r\nOrigin: http://localhost:3000\r\n"}) {
+            HostileSupport.RawResponse posted = post("forged", "localhost:" + port(), mark);
+            assertRefused(posted, "cross_site_request", mark);
+            HostileSupport.RawResponse deleted = send("127.0.0.1", "DELETE /events/metrics/session/kept HTTP/1.1\r\nHost: localhost:"
+                    + port() + "\r\n" + mark + "Content-Length: 0\r\n\r\n");
+            assertRefused(deleted, "cross_site_request", mark);
+        }
+        assertEquals(404, server.get("/events/metrics/session/forged").statusCode(), "a refused write applied nothing");
+        assertEquals(1, TestServer.json(server.get("/events/metrics/session/kept")).get("total_requests").asInt(),
+                "a refused DELETE removed nothing");
+    }
+
+    @Test
+    void writesFromTheServersOwnPagesAndFromClientsOutsideABrowserAreApplied() {
+        server = TestServer.start();
+        String host = "localhost:" + port();
+        int n = 0;
+        for (String mark : new String[] {"", "Sec-Fetch-Site: same-origin\r\nOrigin: http://" + host + "\r\n",
+                "Sec-Fetch-Site: none\r\n", "Origin: http://" + host + "\r\n", "Origin: HTTP://LOCALHOST:" + port() + "\r\n"}) {
+            HostileSupport.RawResponse posted = post("own-" + n++, host, mark);
+            assertEquals(202, posted.status(), mark + posted);
+        }
+        assertEquals(n, TestServer.json(server.get("/events/metrics/sessions")).get("total").asInt());
+    }
+
+    @Test
+    void overLoopbackAServerWithoutATokenAnswersOnlyToLocalNamesAndAddresses() {
+        server = TestServer.start();
+        post("seen", "localhost", "");
+        for (String host : new String[] {"evil.example", "evil.example:" + port(), "localhost.evil.example", "127.0.0.1.nip.io"}) {
+            assertRefused(get("127.0.0.1", host), "host_not_local", host);
+        }
+        for (String host : new String[] {"localhost", "LOCALHOST:" + port(), "app.localhost:" + port(), "127.0.0.1:" + port(),
+                "[::1]:" + port()}) {
+            HostileSupport.RawResponse answer = get("127.0.0.1", host);
+            assertEquals(200, answer.status(), host + ": " + answer);
+            assertTrue(answer.bodyText().contains("\"seen\""), answer.bodyText());
+        }
+    }
+
+    @Test
+    void aRequestFromAnotherMachineIsServedUnderAnyNameAndSoIsOneWithATokenOverLoopback() {
+        server = TestServer.start(Map.of("server.host", "0.0.0.0"));
+        String address = nonLoopbackAddress().orElseThrow(() -> new AssertionError(
+                "this test needs an IPv4 address of this machine other than loopback"));
+        assertEquals(200, get(address, "metrics.example.com").status(), "from " + address);
+        assertRefused(get("127.0.0.1", "metrics.example.com"), "host_not_local", "over loopback");
+        server.close();
+
+        server = TestServer.start(Map.of("llm.metrics.auth.token", TOKEN));
+        HostileSupport.RawResponse answer = send("127.0.0.1", "GET /events/metrics/sessions HTTP/1.1\r\nHost: metrics.example.com\r\n"
+                + "x-internal-auth: " + TOKEN + "\r\n\r\n");
+        assertEquals(200, answer.status(), answer.toString());
+    }
+
+    private int port() {
+        return server.running().port();
+    }
+
+    private HostileSupport.RawResponse post(String session, String host, String headers) {
+        byte[] body = COMPLETED.formatted(session).getBytes(StandardCharsets.UTF_8);
+        return send("127.0.0.1", "POST /events HTTP/1.1\r\nHost: " + host + "\r\n" + headers
+                + "Content-Type: text/plain\r\nContent-Length: " + body.length + "\r\n\r\n" + COMPLETED.formatted(session));
+    }
+
+    private HostileSupport.RawResponse get(String address, String host) {
+        return send(address, "GET /events/metrics/sessions HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    }
+
+    private HostileSupport.RawResponse send(String address, String request) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(address, port()), 5_000);
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(request.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return HostileSupport.readResponse(socket.getInputStream(), false);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void assertRefused(HostileSupport.RawResponse answer, String error, String what) {
+        assertEquals(403, answer.status(), what + ": " + answer);
+        JsonNode json;
+        try {
+            json = TestServer.JSON.readTree(answer.bodyText());
+        } catch (IOException e) {
+            throw new AssertionError(what + ": not JSON: " + answer, e);
+        }
+        assertEquals(error, json.get("error").asText(), what);
+        assertTrue(answer.headers().get("content-type").startsWith("application/json"), what);
+    }
+
+    private static Optional<String> nonLoopbackAddress() {
+        try {
+            return NetworkInterface.networkInterfaces().flatMap(NetworkInterface::inetAddresses)
+                    .filter(a -> a instanceof Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress())
+                    .map(InetAddress::getHostAddress).findFirst();
+        } catch (SocketException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
