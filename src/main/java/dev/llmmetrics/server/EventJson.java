@@ -128,9 +128,10 @@ final class EventJson {
                         requireWithUsage(node, "completion_tokens");
                         int prompt = integer(node, "prompt_tokens", 0);
                         int completion = integer(node, "completion_tokens", 0);
-                        completed.promptTokens(prompt).completionTokens(completion)
-                                .totalTokens(present(node, "total_tokens") ? integer(node, "total_tokens", 0)
-                                        : (int) Math.min(Integer.MAX_VALUE, (long) prompt + completion));
+                        completed.promptTokens(prompt).completionTokens(completion);
+                        if (present(node, "total_tokens")) {
+                            completed.totalTokens(integer(node, "total_tokens", 0)); // else the builder sums them
+                        }
                     }
                     yield completed
                             .durationMs(longValue(node, "duration_ms"))
@@ -305,8 +306,9 @@ final class EventJson {
 
     private static void requireWithUsage(JsonNode node, String field) throws InvalidField {
         if (!present(node, field)) {
-            throw new InvalidField(field, field + " is required when the event has token usage (prompt_tokens,"
-                    + " completion_tokens and total_tokens come together, or none of them for a response without usage)");
+            throw new InvalidField(field, field + " is required when the event has token usage (prompt_tokens and"
+                    + " completion_tokens come together, with total_tokens or without; none of them for a response without"
+                    + " usage)");
         }
     }
 

@@ -61,6 +61,27 @@ class IngestEndpointTest {
     }
 
     @Test
+    void tokenCountsWhoseSumPassesTheBoundAreRefusedUnlessTheTotalIsGivenAndAGivenTotalIsKeptAsReported() {
+        String base = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"sums\",\"model\":\"m\",\"duration_ms\":1,";
+        HttpResponse<String> refused = server.post("/events", base + "\"prompt_tokens\":2147483647,\"completion_tokens\":1}");
+        assertProblem(refused, 400, "invalid_events");
+        JsonNode problem = TestServer.json(refused).get("errors").get(0);
+        assertEquals("total_tokens", problem.get("field").asText());
+        assertEquals("total_tokens (prompt_tokens + completion_tokens) must be at most 2147483647, was 2147483648",
+                problem.get("reason").asText());
+        assertEquals(0, totalRequests("sums"));
+
+        // A provider may count more than prompt and completion in its total (thinking tokens, for one): kept as given.
+        assertEquals(202, server.post("/events", base + "\"prompt_tokens\":2147483647,\"completion_tokens\":1,"
+                + "\"total_tokens\":2147483647}").statusCode());
+        assertEquals(202, server.post("/events", base + "\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":5}")
+                .statusCode());
+        JsonNode session = TestServer.json(server.get("/events/metrics/session/sums"));
+        assertEquals(2147483652L, session.get("total_tokens").asLong());
+        assertEquals(5, session.get("requests").get(1).get("total_tokens").asInt());
+    }
+
+    @Test
     void aMalformedNdjsonLineNamesItsColumnFromTheStartOfTheLineEvenAfterACarriageReturnInIt() {
         for (Map.Entry<String, String> body : Map.of(
                 COMPLETED + "\n{\"a\"\r:1}x\n", "line 2 is not valid JSON: a word that is not true, false or null at column 9",
