@@ -37,6 +37,9 @@ final class JsonErrors {
     private static final Set<String> CONTENT_ENCODING_REFUSED = Set.of("Unsupported content encoding",
             "Content-Encoding header present when content encoding is disabled");
 
+    /** How the message of Helidon's refusal of a query it cannot decode begins (its segment's name). */
+    private static final String QUERY_REFUSED = "Query ";
+
     /** The message of the exception Helidon's header parser throws past the headers' size limit. */
     private static final String HEADERS_TOO_LARGE = "Header size exceeded";
 
@@ -142,6 +145,12 @@ final class JsonErrors {
             // route the id is at fault, and the answer says so as the route would.
             error = "invalid_session_id";
             detail = malformedId;
+        } else if (eventType == DirectHandler.EventType.BAD_REQUEST && message != null
+                && message.startsWith(QUERY_REFUSED)) {
+            // Likewise a query Helidon cannot decode (its UriValidationException names the query first): a
+            // parameter is at fault, and the answer says so as a route would, without Helidon's words.
+            error = "invalid_parameter";
+            detail = "the query is not validly percent-encoded UTF-8";
         } else if (eventType == DirectHandler.EventType.BAD_REQUEST) {
             error = "bad_request";
             detail = "the request is malformed";

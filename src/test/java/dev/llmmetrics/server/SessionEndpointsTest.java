@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -144,6 +145,18 @@ class SessionEndpointsTest {
             HttpResponse<String> response = server.get("/events/metrics/sessions?" + bad);
             assertEquals(400, response.statusCode(), bad);
             assertEquals("invalid_parameter", TestServer.json(response).get("error").asText(), bad);
+        }
+    }
+
+    @Test
+    void aQueryWithABrokenPercentEscapeIsAnInvalidParameterOnEveryRoute() {
+        for (String target : List.of("/events/metrics/sessions?limit=%zz", "/events/metrics/summaries?id_contains=%zz",
+                "/events/metrics/summaries?id_contains=a%", "/events/metrics/models?window=%C0%AF", "/events/metrics/sessions?%zz=1")) {
+            HostileSupport.RawResponse answer = HostileSupport.raw(server.running().port(),
+                    ("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n").getBytes(StandardCharsets.US_ASCII), false);
+            assertEquals(400, answer.status(), target + ": " + answer);
+            assertTrue(answer.bodyText().startsWith("{\"error\":\"invalid_parameter\","),
+                    target + ": " + answer.bodyText());
         }
     }
 
