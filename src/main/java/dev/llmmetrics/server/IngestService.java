@@ -29,7 +29,8 @@ import java.util.Set;
 /**
  * {@code POST /events}: ingestion for producers outside the JVM.
  *
- * <p>The body is one event object, a JSON array of them, or NDJSON ({@code application/x-ndjson}, one
+ * <p>The body is one event object, a JSON array of them, or NDJSON ({@code application/x-ndjson},
+ * {@code application/ndjson} or {@code application/jsonl}, one
  * object per line). All or nothing: every event is decoded and validated first; if any is invalid, none
  * is published and the 400 answer lists each problem by index and field. Otherwise all are published in
  * order and the answer is 202 with their count. Bodies over the size limit get 413, batches over the
@@ -38,8 +39,8 @@ import java.util.Set;
  */
 final class IngestService implements HttpService {
 
-    private static final String NDJSON = "application/x-ndjson";
-    private static final String JSON_LINES = "application/jsonl";
+    /** The media types of one JSON value per line, under the names producers send them. */
+    private static final List<String> LINES = List.of("application/x-ndjson", "application/ndjson", "application/jsonl");
 
     private final EventBus bus;
     private final int maxBodyBytes;
@@ -83,7 +84,7 @@ final class IngestService implements HttpService {
         String contentType = request.headers().first(HeaderNames.CONTENT_TYPE).orElse("").toLowerCase();
         List<JsonNode> nodes;
         try {
-            nodes = contentType.startsWith(NDJSON) || contentType.startsWith(JSON_LINES)
+            nodes = LINES.stream().anyMatch(contentType::startsWith)
                     ? BatchDecoder.lines(new StringReader(text), maxBatch)
                     : BatchDecoder.json(new StringReader(text), maxBatch);
         } catch (BatchDecoder.TooManyEvents e) {

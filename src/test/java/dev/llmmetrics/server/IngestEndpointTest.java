@@ -97,11 +97,13 @@ class IngestEndpointTest {
     @Test
     void anArrayAndNdjsonAreAcceptedInOrder() {
         assertEquals(202, server.post("/events", "[" + COMPLETED + "," + COMPLETED + "]").statusCode());
-        HttpResponse<String> ndjson = server.post("/events", COMPLETED + "\n\n" + COMPLETED + "\r\n" + COMPLETED + "\n",
-                "Content-Type", "application/x-ndjson");
-        assertEquals(202, ndjson.statusCode(), ndjson.body());
-        assertEquals(3, TestServer.json(ndjson).get("accepted").asInt());
-        assertEquals(5, totalRequests("s"));
+        for (String type : new String[] {"application/x-ndjson", "application/ndjson", "application/jsonl; charset=utf-8"}) {
+            HttpResponse<String> ndjson = server.post("/events", COMPLETED + "\n\n" + COMPLETED + "\r\n" + COMPLETED + "\n",
+                    "Content-Type", type);
+            assertEquals(202, ndjson.statusCode(), type + ": " + ndjson.body());
+            assertEquals(3, TestServer.json(ndjson).get("accepted").asInt());
+        }
+        assertEquals(11, totalRequests("s"));
     }
 
     @Test
