@@ -47,6 +47,8 @@ public final class Main {
      */
     private static final java.util.logging.Logger REQUEST_LOG = java.util.logging.Logger.getLogger("dev.llmmetrics.requests");
 
+    private static final String USAGE = "bin/llm-metrics [--demo]  (or java -jar llm-metrics.jar [--demo])";
+
     private Main() {
     }
 
@@ -54,13 +56,13 @@ public final class Main {
     public static void main(String[] args) {
         List<String> arguments = Arrays.asList(args);
         if (arguments.contains("--help") || arguments.contains("-h")) {
-            System.out.println("Usage: java -jar llm-metrics.jar [--demo]\nConfiguration: application.yaml keys, "
+            System.out.println("Usage: " + USAGE + "\nConfiguration: application.yaml keys, "
                     + "or environment variables such as SERVER_PORT, SERVER_HOST, LLM_METRICS_AUTH_TOKEN (see docs/configuration.md).");
             return;
         }
         for (String argument : arguments) {
             if (!argument.equals("--demo")) {
-                System.err.println("Unknown argument " + argument + "; usage: java -jar llm-metrics.jar [--demo]");
+                System.err.println("Unknown argument " + argument + "; usage: " + USAGE);
                 System.exit(2);
             }
         }
