@@ -8,7 +8,6 @@ import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
-import java.net.InetSocketAddress;
 import java.util.Locale;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
@@ -16,7 +15,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * Refuses, with 403 and a JSON error, what a web page could make its visitor's browser send to this server
  * behind the visitor's back. Clients outside a browser send neither header this filter reads about sites, and
- * pass.
+ * name the server as they reached it.
  *
  * <ul>
  *   <li><b>A write from another site.</b> Any page may send a form or a {@code text/plain} {@code fetch} to any
@@ -24,10 +23,10 @@ import org.jspecify.annotations.Nullable;
  *       when the browser marks it as not from this server's own pages ({@code Sec-Fetch-Site} other than
  *       {@code same-origin} or {@code none}), or, from a browser that does not send that header, when its
  *       {@code Origin} names another host than its {@code Host}.</li>
- *   <li><b>A foreign name over loopback, when no token guards the server.</b> A page whose domain its DNS then
- *       points at 127.0.0.1 (DNS rebinding) is same-origin to the browser and could read and change the
- *       sessions. A request that arrived on a loopback address must name a local host: {@code localhost}, a
- *       name under {@code .localhost}, or an IP address.</li>
+ *   <li><b>A host name the server was not given.</b> A page whose domain its DNS then points at this machine
+ *       (DNS rebinding) is same-origin to the browser and could read the answers, on any route no token guards
+ *       and on any address the browser reaches. {@code Host} must name {@code localhost}, a name under
+ *       {@code .localhost}, an IP address, or one of {@code http.allowed.hosts}.</li>
  * </ul>
  *
  * <p>Written here because Helidon's CORS feature answers a refused origin in its own plain text and checks
@@ -38,11 +37,11 @@ final class CrossSiteFilter implements Filter {
     static final HeaderName SEC_FETCH_SITE = HeaderNames.create("Sec-Fetch-Site");
     private static final Set<Method> SAFE = Set.of(Method.GET, Method.HEAD, Method.OPTIONS);
 
-    private final boolean tokenRequired;
+    private final Set<String> allowedHosts;
 
-    /** @param tokenRequired whether {@code x-internal-auth} guards the {@code /events} routes */
-    CrossSiteFilter(boolean tokenRequired) {
-        this.tokenRequired = tokenRequired;
+    /** @param allowedHosts the host names served beside local ones and addresses, in lower case; "*" for any */
+    CrossSiteFilter(Set<String> allowedHosts) {
+        this.allowedHosts = Set.copyOf(allowedHosts);
     }
 
     @Override
@@ -54,10 +53,10 @@ final class CrossSiteFilter implements Filter {
                             + " pages and from clients outside a browser");
             return;
         }
-        if (!tokenRequired && host != null && overLoopback(request) && !localName(host)) {
-            ApiError.send(response, Status.FORBIDDEN_403, "host_not_local",
-                    "the request reached this machine's loopback address under another host name; without"
-                            + " LLM_METRICS_AUTH_TOKEN the server answers only to localhost and IP addresses");
+        if (host != null && !allowedHosts.contains(HttpSettings.ANY_HOST) && !served(host)) {
+            ApiError.send(response, Status.FORBIDDEN_403, "host_not_allowed",
+                    "the Host header names neither localhost nor an IP address nor a name in http.allowed.hosts"
+                            + " (HTTP_ALLOWED_HOSTS)");
             return;
         }
         chain.proceed();
@@ -76,19 +75,17 @@ final class CrossSiteFilter implements Filter {
         return host == null || authority < 0 || !origin.substring(authority + 3).equalsIgnoreCase(host);
     }
 
-    private static boolean overLoopback(RoutingRequest request) {
-        return request.localPeer().address() instanceof InetSocketAddress local
-                && local.getAddress() != null && local.getAddress().isLoopbackAddress();
-    }
-
-    /** Whether a {@code Host} header names this machine or an address: a name DNS could point anywhere does not. */
-    static boolean localName(String host) {
+    /**
+     * Whether a {@code Host} header names this machine, an address or an allowed name: a name a stranger's DNS
+     * could point here is none of them.
+     */
+    private boolean served(String host) {
         if (host.startsWith("[")) {
             return true; // an IPv6 address: no DNS name is written in brackets
         }
         int colon = host.indexOf(':');
         String name = (colon < 0 ? host : host.substring(0, colon)).toLowerCase(Locale.ROOT);
-        return name.equals("localhost") || name.endsWith(".localhost") || ipv4(name);
+        return name.equals("localhost") || name.endsWith(".localhost") || ipv4(name) || allowedHosts.contains(name);
     }
 
     private static boolean ipv4(String name) {
@@ -97,7 +94,8 @@ final class CrossSiteFilter implements Filter {
             return false;
         }
         for (String part : parts) {
-            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(c -> c >= '0' && c <= '9')
+                    || Integer.parseInt(part) > 255) {
                 return false;
             }
         }

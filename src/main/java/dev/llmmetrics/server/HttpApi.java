@@ -104,7 +104,7 @@ public final class HttpApi {
         routing.addFilter(new ConnectionFilter(readDeadlines, settings.connections().bodyTimeout()))
                 .addFilter(new ApiHeaders())
                 .addFilter(drain)
-                .addFilter(new CrossSiteFilter(settings.authToken().isPresent()));
+                .addFilter(new CrossSiteFilter(settings.allowedHosts()));
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
         proxySettings.ifPresent(p -> p.accessToken().map(Secret::new)
                 .map(token -> new ProxyAuthFilter(token, p.upstreamKey().isPresent())).ifPresent(routing::addFilter));

@@ -2,7 +2,9 @@ package dev.llmmetrics.server;
 
 import dev.llmmetrics.session.InMemorySessionStore;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The HTTP layer's settings, and the defaults of every server setting that is not one of the library's bounds
@@ -16,9 +18,14 @@ import java.util.Optional;
  * @param dedupeWindow how long an {@code event_id} is remembered, so that a retry is not applied twice
  * @param dedupeMaxIds the most {@code event_id}s remembered; past it the oldest are forgotten early
  * @param connections  how long the server waits for a client's bytes, and how many connections and requests it serves
+ * @param allowedHosts the host names, beside {@code localhost} and IP addresses, a request may name in {@code Host},
+ *                     in lower case; {@link #ANY_HOST} for any name
  */
 public record HttpSettings(Optional<String> authToken, Optional<String> scrapeToken, int maxBodyBytes, int maxBatch,
-                           Duration dedupeWindow, int dedupeMaxIds, Connections connections) {
+                           Duration dedupeWindow, int dedupeMaxIds, Connections connections, Set<String> allowedHosts) {
+
+    /** In {@link #allowedHosts()}: any host name is served. */
+    public static final String ANY_HOST = "*";
 
     /** Where the sessions are kept unless {@code store.backend} says otherwise: in memory. */
     public static final String DEFAULT_STORE_BACKEND = "memory";
@@ -86,9 +93,15 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
     /** The default bound on remembered event ids: 100 000. */
     public static final int DEFAULT_DEDUPE_MAX_IDS = InMemorySessionStore.DEFAULT_DEDUPE_MAX_IDS;
 
-    /** Rejects empty tokens and limits that are not positive. */
+    /** Rejects empty tokens, limits that are not positive and host names that are blank or hold a space or a colon. */
     public HttpSettings {
         authToken = authToken.filter(t -> !t.isEmpty());
+        for (String host : allowedHosts) {
+            if (host.isBlank() || !host.equals(host.strip().toLowerCase(Locale.ROOT)) || host.contains(" ") || host.contains(":")) {
+                throw new IllegalArgumentException("allowedHosts must be lower-case host names without a port, was \"" + host + "\"");
+            }
+        }
+        allowedHosts = Set.copyOf(allowedHosts);
         scrapeToken = scrapeToken.filter(t -> !t.isEmpty());
         if (maxBodyBytes < 1 || maxBatch < 1 || dedupeMaxIds < 1) {
             throw new IllegalArgumentException("maxBodyBytes, maxBatch and dedupeMaxIds must be positive");
@@ -113,6 +126,6 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
     public String toString() {
         return "HttpSettings[authToken=" + (authToken.isPresent() ? "****" : "none") + ", scrapeToken="
                 + (scrapeToken.isPresent() ? "****" : "none") + ", maxBodyBytes=" + maxBodyBytes + ", maxBatch=" + maxBatch + ", dedupeWindow=" + dedupeWindow
-                + ", dedupeMaxIds=" + dedupeMaxIds + ", connections=" + connections + "]";
+                + ", dedupeMaxIds=" + dedupeMaxIds + ", connections=" + connections + ", allowedHosts=" + allowedHosts + "]";
     }
 }

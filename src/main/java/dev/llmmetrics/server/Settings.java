@@ -17,9 +17,11 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -113,7 +115,28 @@ final class Settings {
                         config.get("http.body.timeout").as(Duration.class).orElse(HttpSettings.Connections.DEFAULT_BODY_TIMEOUT),
                         config.get("http.max.connections").asInt().orElse(HttpSettings.Connections.DEFAULT_MAX_CONNECTIONS),
                         config.get("http.max.concurrent.requests").asInt()
-                                .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_REQUESTS)));
+                                .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_REQUESTS)),
+                allowedHosts(config.get("http.allowed.hosts").asString().orElse("")));
+    }
+
+    /**
+     * The comma-separated host names of {@code http.allowed.hosts}, trimmed and in lower case.
+     *
+     * @throws IllegalArgumentException if a name holds a space or a port
+     */
+    static Set<String> allowedHosts(String names) {
+        Set<String> hosts = new LinkedHashSet<>();
+        for (String name : names.split(",")) {
+            String host = name.strip().toLowerCase(Locale.ROOT);
+            if (host.contains(" ") || host.contains(":")) {
+                throw new IllegalArgumentException("http.allowed.hosts must be host names without a port, separated by"
+                        + " commas, was \"" + names + "\"");
+            }
+            if (!host.isEmpty()) {
+                hosts.add(host);
+            }
+        }
+        return hosts;
     }
 
     /**

@@ -63,7 +63,7 @@ class AuthTest {
             for (int i = 0; i < 2; i++) {
                 Socket socket = new Socket("127.0.0.1", server.running().port());
                 socket.setSoTimeout(40_000);
-                socket.getOutputStream().write(("POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                socket.getOutputStream().write(("POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                         + "Content-Length: 1000\r\n\r\n{\"type\":").getBytes(StandardCharsets.US_ASCII));
                 stalled.add(socket);
             }
@@ -95,7 +95,7 @@ class AuthTest {
         int length = 1_000_000;
         try (Socket socket = new Socket("127.0.0.1", server.running().port())) {
             socket.setSoTimeout(10_000);
-            socket.getOutputStream().write(("POST /events HTTP/1.1\r\nHost: x\r\nx-internal-auth: wrong-token\r\n"
+            socket.getOutputStream().write(("POST /events HTTP/1.1\r\nHost: localhost\r\nx-internal-auth: wrong-token\r\n"
                     + "Content-Type: application/json\r\nContent-Length: " + length + "\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             byte[] chunk = new byte[50_000];

@@ -69,11 +69,15 @@ class CrossSiteRequestsTest {
     }
 
     @Test
-    void overLoopbackAServerWithoutATokenAnswersOnlyToLocalNamesAndAddresses() {
+    void aHostNameOtherThanLocalhostOrAnAddressIsRefusedOnEveryRoute() {
         server = TestServer.start();
         post("seen", "localhost", "");
-        for (String host : new String[] {"evil.example", "evil.example:" + port(), "localhost.evil.example", "127.0.0.1.nip.io"}) {
-            assertRefused(get("127.0.0.1", host), "host_not_local", host);
+        for (String host : new String[] {"evil.example", "evil.example:" + port(), "localhost.evil.example", "127.0.0.1.nip.io",
+                "999.0.0.1", "127.1"}) {
+            for (String path : new String[] {"/events/metrics/sessions", "/metrics", "/health", "/"}) {
+                assertRefused(send("127.0.0.1", "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n"), "host_not_allowed",
+                        host + " " + path);
+            }
         }
         for (String host : new String[] {"localhost", "LOCALHOST:" + port(), "app.localhost:" + port(), "127.0.0.1:" + port(),
                 "[::1]:" + port()}) {
@@ -84,18 +88,24 @@ class CrossSiteRequestsTest {
     }
 
     @Test
-    void aRequestFromAnotherMachineIsServedUnderAnyNameAndSoIsOneWithATokenOverLoopback() {
-        server = TestServer.start(Map.of("server.host", "0.0.0.0"));
+    void aForeignHostNameIsRefusedOnEveryAddressAndWithATokenUnlessTheSettingsAllowIt() {
         String address = nonLoopbackAddress().orElseThrow(() -> new AssertionError(
                 "this test needs an IPv4 address of this machine other than loopback"));
-        assertEquals(200, get(address, "metrics.example.com").status(), "from " + address);
-        assertRefused(get("127.0.0.1", "metrics.example.com"), "host_not_local", "over loopback");
+        String scrape = "GET /metrics HTTP/1.1\r\nHost: metrics.example.com\r\n\r\n";
+        server = TestServer.start(Map.of("server.host", "0.0.0.0", "llm.metrics.auth.token", TOKEN));
+        assertRefused(send(address, scrape), "host_not_allowed", "from " + address);
+        assertRefused(send("127.0.0.1", scrape), "host_not_allowed", "over loopback, with a token");
+        assertEquals(200, send(address, scrape.replace("metrics.example.com", address)).status(), "named by its address");
         server.close();
 
-        server = TestServer.start(Map.of("llm.metrics.auth.token", TOKEN));
-        HostileSupport.RawResponse answer = send("127.0.0.1", "GET /events/metrics/sessions HTTP/1.1\r\nHost: metrics.example.com\r\n"
-                + "x-internal-auth: " + TOKEN + "\r\n\r\n");
-        assertEquals(200, answer.status(), answer.toString());
+        server = TestServer.start(Map.of("server.host", "0.0.0.0", "http.allowed.hosts", " Metrics.Example.com ,other.example"));
+        assertEquals(200, send(address, scrape).status(), "an allowed name, any case");
+        assertEquals(200, send("127.0.0.1", scrape.replace("metrics.example.com", "other.example:8001")).status(), "with a port");
+        assertRefused(send(address, scrape.replace("metrics.example.com", "evil.example")), "host_not_allowed", "not listed");
+        server.close();
+
+        server = TestServer.start(Map.of("http.allowed.hosts", "*"));
+        assertEquals(200, send("127.0.0.1", scrape.replace("metrics.example.com", "evil.example")).status(), "any name");
     }
 
     private int port() {

@@ -215,6 +215,9 @@ class SettingsTest {
         assertEquals(new HttpSettings.Connections(Duration.ofSeconds(3), Duration.ofSeconds(4), 15, 16),
                 Settings.http(connections).connections());
         assertEquals(true, Settings.requestLog(connections));
+        assertEquals(Set.of("a.example", "b.example"), Settings.http(config(Map.of("http.allowed.hosts", " A.example,,b.example ")))
+                .allowedHosts());
+        assertEquals(Set.of(), Settings.http(c).allowedHosts());
     }
 
     @Test
@@ -227,6 +230,9 @@ class SettingsTest {
                 () -> Settings.http(config(Map.of("http.body.timeout", "PT2628000H"))));
         assertTrue(endless.getMessage().contains("at most PT24H"), endless.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.max.connections", "0"))));
+        IllegalArgumentException port = assertThrows(IllegalArgumentException.class,
+                () -> Settings.http(config(Map.of("http.allowed.hosts", "a.example, metrics.example.com:443"))));
+        assertTrue(port.getMessage().startsWith("http.allowed.hosts must be host names without a port"), port.getMessage());
         IllegalArgumentException protocols = assertThrows(IllegalArgumentException.class,
                 () -> Settings.refuseUnsupported(config(Map.of("server.protocols.http_1_1.max-prologue-length", "100"))));
         assertTrue(protocols.getMessage().startsWith("server.protocols is not supported"), protocols.getMessage());
