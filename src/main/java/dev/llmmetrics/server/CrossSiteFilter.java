@@ -34,7 +34,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class CrossSiteFilter implements Filter {
 
-    static final HeaderName SEC_FETCH_SITE = HeaderNames.create("Sec-Fetch-Site");
+    private static final HeaderName SEC_FETCH_SITE = HeaderNames.create("Sec-Fetch-Site");
     private static final Set<Method> SAFE = Set.of(Method.GET, Method.HEAD, Method.OPTIONS);
 
     private final Set<String> allowedHosts;

@@ -97,8 +97,8 @@ public final class HttpApi {
     }
 
     /**
-     * Adds the routes, the filters (connection handling, common headers, drain, requests from other sites, auth) and the JSON error
-     * handling to {@code routing}.
+     * Adds the routes, the filters (connection handling, common headers, drain, requests from other sites, auth)
+     * and the JSON error handling to {@code routing}.
      */
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter(new ConnectionFilter(readDeadlines, settings.connections().bodyTimeout()))

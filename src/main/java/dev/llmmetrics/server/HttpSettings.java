@@ -96,13 +96,13 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
     /** Rejects empty tokens, limits that are not positive and host names that are blank or hold a space or a colon. */
     public HttpSettings {
         authToken = authToken.filter(t -> !t.isEmpty());
+        scrapeToken = scrapeToken.filter(t -> !t.isEmpty());
         for (String host : allowedHosts) {
             if (host.isBlank() || !host.equals(host.strip().toLowerCase(Locale.ROOT)) || host.contains(" ") || host.contains(":")) {
                 throw new IllegalArgumentException("allowedHosts must be lower-case host names without a port, was \"" + host + "\"");
             }
         }
         allowedHosts = Set.copyOf(allowedHosts);
-        scrapeToken = scrapeToken.filter(t -> !t.isEmpty());
         if (maxBodyBytes < 1 || maxBatch < 1 || dedupeMaxIds < 1) {
             throw new IllegalArgumentException("maxBodyBytes, maxBatch and dedupeMaxIds must be positive");
         }

@@ -9,9 +9,9 @@ import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
 
 /**
- * Guards every {@code /events} route with the {@code x-internal-auth} header: a
- * request without the right value, or with the header more than once, gets 401 with a JSON error. The comparison is constant-time and the
- * token is never logged or echoed.
+ * Guards every {@code /events} route with the {@code x-internal-auth} header: a request without the right value,
+ * or with the header more than once, gets 401 with a JSON error. The comparison is constant-time and the token
+ * is never logged or echoed.
  */
 final class InternalAuthFilter implements Filter {
 

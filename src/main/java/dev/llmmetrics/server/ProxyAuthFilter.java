@@ -2,13 +2,11 @@ package dev.llmmetrics.server;
 
 import dev.llmmetrics.server.proxy.OpenAiErrors;
 import dev.llmmetrics.server.proxy.OpenAiProxy;
-import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
-import java.util.Objects;
 
 /**
  * Guards the metering proxy's {@code /v1} routes with the proxy's own access token, apart from
@@ -19,7 +17,6 @@ import java.util.Objects;
 final class ProxyAuthFilter implements Filter {
 
     private static final String GUARDED_PREFIX = "/v1";
-    private static final String BEARER = "Bearer ";
 
     private final Secret token;
     private final boolean bearerAccepted;
@@ -46,8 +43,6 @@ final class ProxyAuthFilter implements Filter {
         if (token.matches(Secret.credential(request.headers(), OpenAiProxy.ACCESS_HEADER))) {
             return true;
         }
-        String authorization = Objects.requireNonNullElse(Secret.credential(request.headers(), HeaderNames.AUTHORIZATION), "");
-        return bearerAccepted && authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())
-                && token.matches(authorization.substring(BEARER.length()).strip());
+        return bearerAccepted && token.matches(Secret.bearer(request.headers()));
     }
 }

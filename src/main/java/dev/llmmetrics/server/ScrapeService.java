@@ -16,7 +16,6 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.Objects;
 
 /**
  * {@code GET /metrics}: the Prometheus scrape of the registry, streamed to the response through a 64 KiB
@@ -30,7 +29,6 @@ import java.util.Objects;
  */
 final class ScrapeService implements HttpService {
 
-    private static final String BEARER = "Bearer ";
 
     private final PrometheusMeterRegistry registry;
     private final SessionSeries sessionSeries;
@@ -77,8 +75,6 @@ final class ScrapeService implements HttpService {
     }
 
     private boolean authorized(ServerRequest request) {
-        String header = Objects.requireNonNullElse(Secret.credential(request.headers(), HeaderNames.AUTHORIZATION), "");
-        return header.regionMatches(true, 0, BEARER, 0, BEARER.length())
-                && bearerToken.matches(header.substring(BEARER.length()).trim());
+        return bearerToken.matches(Secret.bearer(request.headers()));
     }
 }

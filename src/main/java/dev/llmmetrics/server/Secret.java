@@ -1,6 +1,7 @@
 package dev.llmmetrics.server;
 
 import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -13,6 +14,8 @@ import org.jspecify.annotations.Nullable;
  * content nor the length of the expected value leaks through timing. {@link #toString()} never shows it.
  */
 final class Secret {
+
+    private static final String BEARER = "Bearer ";
 
     private final byte[] digest;
 
@@ -31,6 +34,16 @@ final class Secret {
     static @Nullable String credential(Headers headers, HeaderName name) {
         List<String> values = headers.all(name, List::of);
         return values.size() == 1 ? values.getFirst() : null;
+    }
+
+    /**
+     * The token of an {@code Authorization: Bearer <token>} header given once (the scheme in any case), or
+     * {@code null} when there is none.
+     */
+    static @Nullable String bearer(Headers headers) {
+        String authorization = credential(headers, HeaderNames.AUTHORIZATION);
+        return authorization != null && authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())
+                ? authorization.substring(BEARER.length()).strip() : null;
     }
 
     /** Whether {@code candidate} is the secret; {@code null} never is. */
