@@ -5,12 +5,11 @@ import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
 
 /**
  * {@code GET /health}: liveness, 200 whenever the server answers; {@code GET /health/ready}: readiness, 503 while
- * the session store cannot be reached (a store on a server), so that a load balancer sends events elsewhere.
+ * the session store cannot be reached (a store on a server), so that a load balancer sends events elsewhere. Both
+ * answer {@code HEAD} too, as uptime monitors ask by default.
  */
 final class HealthService implements HttpService {
 
@@ -22,27 +21,36 @@ final class HealthService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", this::health)
-                .any("/", MethodNotAllowed.allowing(Method.GET))
-                .get("/ready", this::ready)
-                .any("/ready", MethodNotAllowed.allowing(Method.GET));
+        rules.get("/", (request, response) -> Json.send(response, Status.OK_200, health()))
+                .head("/", (request, response) -> Json.sendHead(response, Status.OK_200, health()))
+                .any("/", MethodNotAllowed.allowing(Method.GET, Method.HEAD))
+                .get("/ready", (request, response) -> {
+                    Readiness readiness = readiness();
+                    Json.send(response, readiness.httpStatus(), readiness);
+                })
+                .head("/ready", (request, response) -> {
+                    Readiness readiness = readiness();
+                    Json.sendHead(response, readiness.httpStatus(), readiness);
+                })
+                .any("/ready", MethodNotAllowed.allowing(Method.GET, Method.HEAD));
     }
 
-    private void ready(ServerRequest request, ServerResponse response) {
-        if (store.ready()) {
-            Json.send(response, Status.OK_200, new Readiness("UP", null));
-        } else {
-            Json.send(response, Status.SERVICE_UNAVAILABLE_503, new Readiness("DOWN",
-                    "the session store cannot be reached; events get 503 store_unavailable until it can"));
-        }
+    private Readiness readiness() {
+        return store.ready() ? new Readiness("UP", null) : new Readiness("DOWN",
+                "the session store cannot be reached; events get 503 store_unavailable until it can");
     }
 
-    private void health(ServerRequest request, ServerResponse response) {
-        Json.send(response, Status.OK_200, new Health("UP", store.sessionCount()));
+    private Health health() {
+        return new Health("UP", store.sessionCount());
     }
 
     /** The readiness answer; {@code reason} says why it is not ready. */
     record Readiness(String status, @org.jspecify.annotations.Nullable String reason) {
+
+        /** 200 when up, 503 when not. */
+        Status httpStatus() {
+            return reason == null ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503;
+        }
     }
 
     /** The health answer. */

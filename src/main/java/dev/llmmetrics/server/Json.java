@@ -157,6 +157,16 @@ final class Json {
         }
     }
 
+    /**
+     * Answers a {@code HEAD} request as {@link #send} answers {@code GET}: the same status, type and length, no body.
+     */
+    static void sendHead(ServerResponse response, Status status, Object body) {
+        response.status(status);
+        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+        response.header(HeaderNames.CONTENT_LENGTH, String.valueOf(bytes(body).length));
+        response.send();
+    }
+
     /** {@code body} as JSON bytes ending with a line feed, for answers sent whole (the error bodies). */
     static byte[] bytes(Object body) {
         try {

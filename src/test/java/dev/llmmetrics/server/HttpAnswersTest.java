@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmmetrics.server.HostileSupport.RawResponse;
+import java.io.IOException;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -50,7 +52,8 @@ class HttpAnswersTest {
         allowed.put("/events/metrics/models", "GET");
         allowed.put("/events/metrics/session/s-1", "GET, DELETE");
         allowed.put("/metrics", "GET");
-        allowed.put("/health", "GET");
+        allowed.put("/health", "GET, HEAD");
+        allowed.put("/health/ready", "GET, HEAD");
         allowed.put("/", "GET, HEAD");
         allowed.put("/app.js", "GET, HEAD");
         List<String> problems = new ArrayList<>();
@@ -77,6 +80,28 @@ class HttpAnswersTest {
                 "a refused method changes nothing");
         assertEquals(404, server.send(HttpRequest.newBuilder(server.uri("/nowhere")).PUT(HttpRequest.BodyPublishers.noBody()))
                 .statusCode(), "a path that does not exist stays 404 whatever the method");
+    }
+
+    @Test
+    void livenessAndReadinessAnswerHeadAsTheyAnswerGetWithoutABody() throws IOException {
+        for (String path : List.of("/health", "/health/ready")) {
+            HttpResponse<String> get = server.get(path);
+            assertTrue(get.body().equals("{\"status\":\"UP\",\"reason\":null}\n") || get.body().startsWith("{\"status\":\"UP\",\"sessions\":"),
+                    get.body());
+            try (Socket socket = new Socket("127.0.0.1", server.running().port())) {
+                socket.setSoTimeout(10_000);
+                socket.getOutputStream().write(("HEAD " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\nGET " + path
+                        + " HTTP/1.1\r\nHost: localhost\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                RawResponse head = HostileSupport.readResponse(socket.getInputStream(), true);
+                assertEquals(get.statusCode(), head.status(), path);
+                assertEquals(get.headers().firstValue("Content-Type").orElseThrow(), head.headers().get("content-type"), path);
+                assertEquals(String.valueOf(get.body().getBytes(StandardCharsets.UTF_8).length),
+                        head.headers().get("content-length"), path);
+                RawResponse next = HostileSupport.readResponse(socket.getInputStream(), false);
+                assertEquals(get.statusCode(), next.status(), path + ": the GET after the HEAD on the same connection");
+                assertEquals(get.body(), next.bodyText(), path + ": no body of the HEAD came before it");
+            }
+        }
     }
 
     /**
