@@ -3,7 +3,9 @@ package dev.llmmetrics.server;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaTypes;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
+import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.util.List;
 
@@ -31,11 +33,18 @@ record ApiError(String error, String detail, List<Problem> errors) {
 
     /**
      * Sends the error whole, not streamed: Helidon counts a streamed answer from a filter as not sent, and
-     * filters (auth, drain) answer with these errors.
+     * filters (auth, drain) answer with these errors. To a {@code HEAD} request it sends the headers alone, with
+     * the body's length: Helidon would send the body, which a client reads as the start of the next answer.
      */
-    static void send(ServerResponse response, Status status, String error, String detail) {
+    static void send(ServerRequest request, ServerResponse response, Status status, String error, String detail) {
+        byte[] body = Json.bytes(new ApiError(error, detail, null));
         response.status(status);
         response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
-        response.send(Json.bytes(new ApiError(error, detail, null)));
+        if (request.prologue().method() == Method.HEAD) {
+            response.header(HeaderNames.CONTENT_LENGTH, String.valueOf(body.length));
+            response.send();
+        } else {
+            response.send(body);
+        }
     }
 }

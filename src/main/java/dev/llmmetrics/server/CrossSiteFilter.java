@@ -48,13 +48,13 @@ final class CrossSiteFilter implements Filter {
     public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
         @Nullable String host = request.headers().first(HeaderNames.HOST).orElse(null);
         if (!SAFE.contains(request.prologue().method()) && fromAnotherSite(request, host)) {
-            ApiError.send(response, Status.FORBIDDEN_403, "cross_site_request",
+            ApiError.send(request, response, Status.FORBIDDEN_403, "cross_site_request",
                     "a browser sent this for a page of another site; the server takes changes only from its own"
                             + " pages and from clients outside a browser");
             return;
         }
         if (host != null && !allowedHosts.contains(HttpSettings.ANY_HOST) && !served(host)) {
-            ApiError.send(response, Status.FORBIDDEN_403, "host_not_allowed",
+            ApiError.send(request, response, Status.FORBIDDEN_403, "host_not_allowed",
                     "the Host header names neither localhost nor an IP address nor a name in http.allowed.hosts"
                             + " (HTTP_ALLOWED_HOSTS)");
             return;

@@ -27,7 +27,7 @@ final class Drain implements Filter {
         try {
             if (draining) {
                 response.header(HeaderNames.CONNECTION, "close");
-                ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "shutting_down", "the server is shutting down");
+                ApiError.send(request, response, Status.SERVICE_UNAVAILABLE_503, "shutting_down", "the server is shutting down");
                 return;
             }
             chain.proceed();

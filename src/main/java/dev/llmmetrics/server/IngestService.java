@@ -70,13 +70,13 @@ final class IngestService implements HttpService {
         } catch (UnreadableBody e) {
             // The rest of the body cannot be found in the stream: answer, then close the connection.
             response.header(HeaderValues.CONNECTION_CLOSE);
-            ApiError.send(response, Status.BAD_REQUEST_400, "malformed_body", e.getMessage());
+            ApiError.send(request, response, Status.BAD_REQUEST_400, "malformed_body", e.getMessage());
             return;
         }
         if (body == null) {
             // Helidon then reads and discards the rest, up to its own limit (HttpApi.SWALLOW_BYTES more), so
             // that the client, likely still sending, reads this answer rather than a reset connection.
-            ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "body_too_large",
+            ApiError.send(request, response, Status.REQUEST_ENTITY_TOO_LARGE_413, "body_too_large",
                     "the body exceeds " + maxBodyBytes + " bytes");
             return;
         }
@@ -88,7 +88,7 @@ final class IngestService implements HttpService {
                     ? BatchDecoder.lines(new StringReader(text), maxBatch)
                     : BatchDecoder.json(new StringReader(text), maxBatch);
         } catch (BatchDecoder.TooManyEvents e) {
-            ApiError.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "batch_too_large", e.getMessage());
+            ApiError.send(request, response, Status.REQUEST_ENTITY_TOO_LARGE_413, "batch_too_large", e.getMessage());
             return;
         }
         if (nodes.isEmpty()) {
@@ -134,7 +134,7 @@ final class IngestService implements HttpService {
         try {
             fresh = bus.publishAll(events);
         } catch (RecordingFailedException e) {
-            ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "store_unavailable",
+            ApiError.send(request, response, Status.SERVICE_UNAVAILABLE_503, "store_unavailable",
                     "the events could not be stored: retry later (an event with an event_id is applied once, "
                             + "however often it is sent)");
             return;

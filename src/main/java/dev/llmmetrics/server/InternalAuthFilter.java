@@ -29,7 +29,7 @@ final class InternalAuthFilter implements Filter {
         String path = request.path().path();
         boolean guarded = path.equals(GUARDED_PREFIX) || path.startsWith(GUARDED_PREFIX + "/");
         if (guarded && !token.matches(Secret.credential(request.headers(), HEADER))) {
-            ApiError.send(response, Status.UNAUTHORIZED_401, "unauthorized",
+            ApiError.send(request, response, Status.UNAUTHORIZED_401, "unauthorized",
                     "missing or wrong x-internal-auth header");
             return;
         }

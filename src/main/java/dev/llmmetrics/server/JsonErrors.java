@@ -6,6 +6,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
 import io.helidon.http.HttpException;
 import io.helidon.http.HttpMediaTypes;
+import io.helidon.http.Method;
 import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.DirectHandlers;
@@ -48,12 +49,12 @@ final class JsonErrors {
 
     /** Registers the error handlers and the JSON 404 for unmatched routes on {@code routing}. */
     static void register(HttpRouting.Builder routing) {
-        routing.error(BadRequest.class, (req, res, e) -> ApiError.send(res, Status.BAD_REQUEST_400, e.code(), e.getMessage()))
+        routing.error(BadRequest.class, (req, res, e) -> ApiError.send(req, res, Status.BAD_REQUEST_400, e.code(), e.getMessage()))
                 .error(HttpException.class, JsonErrors::httpException)
-                .error(StoreUnavailableException.class, (req, res, e) -> ApiError.send(res,
+                .error(StoreUnavailableException.class, (req, res, e) -> ApiError.send(req, res,
                         Status.SERVICE_UNAVAILABLE_503, "store_unavailable", "the session store cannot be read now; retry later"))
                 .error(Throwable.class, JsonErrors::unexpected)
-                .any((req, res) -> ApiError.send(res, Status.NOT_FOUND_404, "not_found",
+                .any((req, res) -> ApiError.send(req, res, Status.NOT_FOUND_404, "not_found",
                         "no endpoint " + req.prologue().method().text() + " " + req.path().path()));
     }
 
@@ -78,14 +79,14 @@ final class JsonErrors {
             unexpected(request, response, e);
             return;
         }
-        ApiError.send(response, status, code(status), status.reasonPhrase());
+        ApiError.send(request, response, status, code(status), status.reasonPhrase());
     }
 
     private static void unexpected(ServerRequest request, ServerResponse response, Throwable e) {
         LOG.log(Level.ERROR, "Unexpected failure answering " + request.prologue().method().text() + " "
                 + request.path().path(), e);
         if (!response.isSent()) {
-            ApiError.send(response, Status.INTERNAL_SERVER_ERROR_500, "internal_error",
+            ApiError.send(request, response, Status.INTERNAL_SERVER_ERROR_500, "internal_error",
                     "the server failed to answer; the failure is logged");
         }
     }
@@ -179,12 +180,14 @@ final class JsonErrors {
         headers.set(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
         headers.set(ApiHeaders.NOSNIFF);
         headers.set(ApiHeaders.NO_STORE);
-        return DirectHandler.TransportResponse.builder()
+        DirectHandler.TransportResponse.Builder answer = DirectHandler.TransportResponse.builder()
                 .status(status)
                 .headers(headers)
-                .entity(body)
-                .keepAlive(eventType.keepAlive())
-                .build();
+                .keepAlive(eventType.keepAlive());
+        if (!Method.HEAD.text().equals(request.method())) {
+            answer.entity(body); // a HEAD answer has none; Helidon then says Content-Length: 0
+        }
+        return answer.build();
     }
 
     /**

@@ -30,7 +30,7 @@ final class MethodNotAllowed implements Handler {
     @Override
     public void handle(ServerRequest request, ServerResponse response) {
         response.header(HeaderNames.ALLOW, allow);
-        ApiError.send(response, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed",
+        ApiError.send(request, response, Status.METHOD_NOT_ALLOWED_405, "method_not_allowed",
                 request.prologue().method().text() + " is not allowed here; allowed: " + allow);
     }
 }

@@ -31,7 +31,7 @@ final class ProxyAuthFilter implements Filter {
     public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
         String path = request.path().path();
         if ((path.equals(GUARDED_PREFIX) || path.startsWith(GUARDED_PREFIX + "/")) && !presented(request)) {
-            OpenAiErrors.send(response, Status.UNAUTHORIZED_401, "invalid_request_error", "proxy_unauthorized",
+            OpenAiErrors.send(request, response, Status.UNAUTHORIZED_401, "invalid_request_error", "proxy_unauthorized",
                     "missing or wrong proxy access token (x-proxy-auth header"
                             + (bearerAccepted ? ", or the API key" : "") + ")");
             return;

@@ -54,7 +54,7 @@ final class ScrapeService implements HttpService {
     private void scrape(ServerRequest request, ServerResponse response) throws IOException {
         if (bearerToken != null && !authorized(request)) {
             response.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"llm-metrics\"");
-            ApiError.send(response, Status.UNAUTHORIZED_401, "unauthorized", "the scrape needs Authorization: Bearer <token>");
+            ApiError.send(request, response, Status.UNAUTHORIZED_401, "unauthorized", "the scrape needs Authorization: Bearer <token>");
             return;
         }
         String accept = request.headers().first(HeaderNames.ACCEPT).orElse("");

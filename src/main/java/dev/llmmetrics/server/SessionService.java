@@ -73,7 +73,7 @@ final class SessionService implements HttpService {
             // Not held, or a store that does not tag its states: no entity tag, nothing kept.
             store.session(id).ifPresentOrElse(
                     metrics -> Json.send(response, Status.OK_200, metrics),
-                    () -> notFound(response));
+                    () -> notFound(request, response));
             return;
         }
         String etag = '"' + revision + '"';
@@ -91,7 +91,7 @@ final class SessionService implements HttpService {
         Optional<SessionMetrics> metrics = store.session(id);
         if (metrics.isEmpty()) {
             response.headers().remove(HeaderNames.ETAG);
-            notFound(response);
+            notFound(request, response);
             return;
         }
         // Written as it is rendered. The revision was read first, so what is rendered is that state or a later
@@ -114,14 +114,14 @@ final class SessionService implements HttpService {
         try {
             cleared = store.clear(id); // durable before the answer, with a durable store
         } catch (RecordingFailedException e) {
-            ApiError.send(response, Status.SERVICE_UNAVAILABLE_503, "store_unavailable",
+            ApiError.send(request, response, Status.SERVICE_UNAVAILABLE_503, "store_unavailable",
                     "the session could not be cleared; nothing was cleared, retry later");
             return;
         }
         if (cleared) {
             Json.send(response, Status.OK_200, new Cleared(id, true));
         } else {
-            notFound(response);
+            notFound(request, response);
         }
     }
 
@@ -222,13 +222,13 @@ final class SessionService implements HttpService {
     }
 
     private static void noEndpoint(ServerRequest request, ServerResponse response) {
-        ApiError.send(response, Status.NOT_FOUND_404, "not_found",
+        ApiError.send(request, response, Status.NOT_FOUND_404, "not_found",
                 "no endpoint " + request.prologue().method().text() + " " + request.prologue().uriPath().path()
                         + " (a session id holding a slash must encode it as %2F)");
     }
 
-    private static void notFound(ServerResponse response) {
-        ApiError.send(response, Status.NOT_FOUND_404, "session_not_found", "no metrics for this session");
+    private static void notFound(ServerRequest request, ServerResponse response) {
+        ApiError.send(request, response, Status.NOT_FOUND_404, "session_not_found", "no metrics for this session");
     }
 
     /**

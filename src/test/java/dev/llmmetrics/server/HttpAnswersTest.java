@@ -104,6 +104,33 @@ class HttpAnswersTest {
         }
     }
 
+    @Test
+    void anErrorAnswerToHeadHasItsLengthButNoBodySoTheNextAnswerOnTheConnectionIsReadWhole() throws IOException {
+        Map<String, Integer> cases = new LinkedHashMap<>();
+        cases.put("HEAD /nowhere HTTP/1.1\r\nHost: localhost\r\n", 404);
+        cases.put("HEAD /metrics HTTP/1.1\r\nHost: localhost\r\n", 405);
+        cases.put("HEAD /events/metrics/models HTTP/1.1\r\nHost: localhost\r\n", 405);
+        cases.put("HEAD /health HTTP/1.1\r\nHost: evil.example\r\n", 403);
+        cases.put("HEAD /health?limit=%zz HTTP/1.1\r\nHost: localhost\r\n", 400);
+        HttpResponse<String> health = server.get("/health");
+        for (Map.Entry<String, Integer> c : cases.entrySet()) {
+            try (Socket socket = new Socket("127.0.0.1", server.running().port())) {
+                socket.setSoTimeout(10_000);
+                socket.getOutputStream().write((c.getKey() + "\r\nGET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                RawResponse head = HostileSupport.readResponse(socket.getInputStream(), true);
+                assertEquals(c.getValue(), head.status(), c.getKey());
+                // Refused before routing, the answer closes the connection and Helidon states no body's length.
+                boolean direct = c.getValue() == 400;
+                assertTrue(direct ? "close".equals(head.headers().get("connection"))
+                        : Integer.parseInt(head.headers().get("content-length")) > 0, c.getKey() + head.headers());
+                RawResponse next = HostileSupport.readResponse(socket.getInputStream(), false);
+                assertTrue(next.status() == 200 ? next.bodyText().equals(health.body()) : "closed".equals(next.problem()),
+                        c.getKey() + ": after it, " + next);
+            }
+        }
+    }
+
     /**
      * Helidon refuses a target whose percent-encoding is broken before any route runs; on a session route the
      * answer still names the id. A request line Helidon cannot split (a space in the target) stays a plain

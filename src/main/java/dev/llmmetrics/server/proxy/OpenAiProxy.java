@@ -112,7 +112,7 @@ public final class OpenAiProxy implements HttpService {
     private static Handler allowing(Method method) {
         return (request, response) -> {
             response.header(HeaderNames.ALLOW, method.text());
-            OpenAiErrors.send(response, Status.METHOD_NOT_ALLOWED_405, "invalid_request_error", "method_not_allowed",
+            OpenAiErrors.send(request, response, Status.METHOD_NOT_ALLOWED_405, "invalid_request_error", "method_not_allowed",
                     request.prologue().method().text() + " is not allowed here; allowed: " + method.text());
         };
     }
@@ -128,7 +128,7 @@ public final class OpenAiProxy implements HttpService {
             return;
         }
         if (!slots.tryAcquire()) {
-            overloaded(response);
+            overloaded(request, response);
             return;
         }
         try (HttpClientResponse answer = send(request, body)) {
@@ -140,7 +140,7 @@ public final class OpenAiProxy implements HttpService {
                 }
             });
         } catch (NoAnswer e) {
-            answerFailure(response, e.failure);
+            answerFailure(request, response, e.failure);
         } catch (ClientGone | BrokenAnswer e) {
             throw new CloseConnectionException("the forwarded answer did not reach the client whole");
         } finally {
@@ -157,13 +157,13 @@ public final class OpenAiProxy implements HttpService {
         try {
             chat = ChatRequest.read(body);
         } catch (IllegalArgumentException e) {
-            OpenAiErrors.send(response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_body", e.getMessage());
+            OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_body", e.getMessage());
             return;
         }
         String session = request.headers().first(sessionHeader).map(String::strip).filter(s -> !s.isEmpty())
                 .orElse(settings.fallbackSession());
         if (!slots.tryAcquire()) {
-            overloaded(response);
+            overloaded(request, response);
             return;
         }
         try {
@@ -178,7 +178,7 @@ public final class OpenAiProxy implements HttpService {
             } catch (InvalidEventException e) {
                 // The code keeps the event field's name (documented); the message names what the client sent.
                 String what = e.field().equals("sessionId") ? settings.sessionHeader() : e.field();
-                OpenAiErrors.send(response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_" + e.field(),
+                OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_" + e.field(),
                         "the " + what + (e.field().equals("sessionId") ? " header" : "") + " cannot be recorded: "
                                 + e.messageNaming(what));
                 return;
@@ -195,7 +195,7 @@ public final class OpenAiProxy implements HttpService {
             answer = send(request, chat.upstreamBody());
         } catch (NoAnswer e) {
             call.started(null).fail(e.failure.forEvent());
-            answerFailure(response, e.failure);
+            answerFailure(request, response, e.failure);
             return;
         }
         int status = answer.status().code();
@@ -449,15 +449,15 @@ public final class OpenAiProxy implements HttpService {
         }
     }
 
-    private static void answerFailure(ServerResponse response, Failure failure) {
+    private static void answerFailure(ServerRequest request, ServerResponse response, Failure failure) {
         boolean timeout = failure.type() == ErrorType.TIMEOUT;
-        OpenAiErrors.send(response, timeout ? Status.GATEWAY_TIMEOUT_504 : Status.BAD_GATEWAY_502, "upstream_error",
+        OpenAiErrors.send(request, response, timeout ? Status.GATEWAY_TIMEOUT_504 : Status.BAD_GATEWAY_502, "upstream_error",
                 timeout ? "upstream_timeout" : "upstream_unreachable", failure.text());
     }
 
-    private void overloaded(ServerResponse response) {
+    private void overloaded(ServerRequest request, ServerResponse response) {
         response.header(HeaderNames.RETRY_AFTER, "1");
-        OpenAiErrors.send(response, Status.SERVICE_UNAVAILABLE_503, "proxy_overloaded", "too_many_upstream_calls",
+        OpenAiErrors.send(request, response, Status.SERVICE_UNAVAILABLE_503, "proxy_overloaded", "too_many_upstream_calls",
                 "the proxy has " + settings.maxConcurrent() + " upstream calls in progress, as many as it allows; retry later");
     }
 
@@ -468,7 +468,7 @@ public final class OpenAiProxy implements HttpService {
     private byte @Nullable [] readBody(ServerRequest request, ServerResponse response) {
         OptionalLong declared = request.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > settings.maxBodyBytes()) {
-            tooLarge(response);
+            tooLarge(request, response);
             return null;
         }
         BodyDeadlines.Deadline deadline = deadlines.start();
@@ -498,7 +498,7 @@ public final class OpenAiProxy implements HttpService {
                 throw new CloseConnectionException("the request body did not arrive within the body timeout");
             }
             response.header(HeaderNames.CONNECTION, "close");
-            OpenAiErrors.send(response, Status.BAD_REQUEST_400, "invalid_request_error", "malformed_body",
+            OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error", "malformed_body",
                     "the body could not be read as its headers declare it");
             return null;
         }
@@ -506,14 +506,14 @@ public final class OpenAiProxy implements HttpService {
             throw new CloseConnectionException("the request body did not arrive within the body timeout");
         }
         if (tooLarge) {
-            tooLarge(response);
+            tooLarge(request, response);
             return null;
         }
         return body.toByteArray();
     }
 
-    private void tooLarge(ServerResponse response) {
-        OpenAiErrors.send(response, Status.REQUEST_ENTITY_TOO_LARGE_413, "invalid_request_error", "body_too_large",
+    private void tooLarge(ServerRequest request, ServerResponse response) {
+        OpenAiErrors.send(request, response, Status.REQUEST_ENTITY_TOO_LARGE_413, "invalid_request_error", "body_too_large",
                 "the body exceeds the proxy's " + settings.maxBodyBytes() + " bytes (proxy.max.body.bytes)");
     }
 
