@@ -8,8 +8,10 @@ import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -37,7 +39,11 @@ final class CrossSiteFilter implements Filter {
     private static final HeaderName SEC_FETCH_SITE = HeaderNames.create("Sec-Fetch-Site");
     private static final Set<Method> SAFE = Set.of(Method.GET, Method.HEAD, Method.OPTIONS);
 
+    private static final System.Logger LOG = System.getLogger(CrossSiteFilter.class.getName());
+    private static final Duration REFUSAL_LOG_PERIOD = Duration.ofMinutes(1);
+
     private final Set<String> allowedHosts;
+    private final AtomicLong nextRefusalLog = new AtomicLong(System.nanoTime());
 
     /** @param allowedHosts the host names served beside local ones and addresses, in lower case; "*" for any */
     CrossSiteFilter(Set<String> allowedHosts) {
@@ -54,12 +60,27 @@ final class CrossSiteFilter implements Filter {
             return;
         }
         if (host != null && !allowedHosts.contains(HttpSettings.ANY_HOST) && !served(host)) {
+            logRefused(host);
             ApiError.send(request, response, Status.FORBIDDEN_403, "host_not_allowed",
                     "the Host header names neither localhost nor an IP address nor a name in http.allowed.hosts"
                             + " (HTTP_ALLOWED_HOSTS)");
             return;
         }
         chain.proceed();
+    }
+
+    /**
+     * Logs a refused host name at most once a minute: a scraper or proxy that reaches the server by a name not
+     * listed sees only 403, and the log says which name to list; an attacker's requests cannot flood it.
+     */
+    private void logRefused(String host) {
+        long now = System.nanoTime();
+        long next = nextRefusalLog.get();
+        if (now - next >= 0 && nextRefusalLog.compareAndSet(next, now + REFUSAL_LOG_PERIOD.toNanos())) {
+            LOG.log(System.Logger.Level.WARNING, "Refused a request for host {0}: not localhost, an IP address or a name"
+                    + " in http.allowed.hosts (HTTP_ALLOWED_HOSTS); list it if clients reach the server by that name"
+                    + " (at most one such line a minute)", EventJson.quoted(host));
+        }
     }
 
     private static boolean fromAnotherSite(RoutingRequest request, @Nullable String host) {
@@ -85,6 +106,7 @@ final class CrossSiteFilter implements Filter {
         }
         int colon = host.indexOf(':');
         String name = (colon < 0 ? host : host.substring(0, colon)).toLowerCase(Locale.ROOT);
+        name = name.endsWith(".") ? name.substring(0, name.length() - 1) : name; // the root's dot names the same host
         return name.equals("localhost") || name.endsWith(".localhost") || ipv4(name) || allowedHosts.contains(name);
     }
 

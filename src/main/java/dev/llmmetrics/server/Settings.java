@@ -120,17 +120,18 @@ final class Settings {
     }
 
     /**
-     * The comma-separated host names of {@code http.allowed.hosts}, trimmed and in lower case.
+     * The comma-separated host names of {@code http.allowed.hosts}, trimmed, in lower case, without a final dot.
      *
-     * @throws IllegalArgumentException if a name holds a space or a port
+     * @throws IllegalArgumentException if a name holds a space, a port or a pattern
      */
     static Set<String> allowedHosts(String names) {
         Set<String> hosts = new LinkedHashSet<>();
         for (String name : names.split(",")) {
             String host = name.strip().toLowerCase(Locale.ROOT);
-            if (host.contains(" ") || host.contains(":")) {
+            host = host.endsWith(".") ? host.substring(0, host.length() - 1) : host; // the root's dot names the same host
+            if (host.contains(" ") || host.contains(":") || host.contains("*") && !host.equals(HttpSettings.ANY_HOST)) {
                 throw new IllegalArgumentException("http.allowed.hosts must be host names without a port, separated by"
-                        + " commas, was \"" + names + "\"");
+                        + " commas, or * alone for any name (no patterns), was \"" + names + "\"");
             }
             if (!host.isEmpty()) {
                 hosts.add(host);

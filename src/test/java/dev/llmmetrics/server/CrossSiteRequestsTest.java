@@ -14,8 +14,14 @@ import java.net.NetworkInterface;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -69,7 +75,35 @@ class CrossSiteRequestsTest {
     }
 
     @Test
-    void aHostNameOtherThanLocalhostOrAnAddressIsRefusedOnEveryRoute() {
+    void aHostNameOtherThanLocalhostOrAnAddressIsRefusedOnEveryRouteAndLoggedOnceAMinute() {
+        List<LogRecord> logged = new CopyOnWriteArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                logged.add(record);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger log = Logger.getLogger(CrossSiteFilter.class.getName());
+        log.addHandler(capture);
+        try {
+            refusesForeignNames();
+        } finally {
+            log.removeHandler(capture);
+        }
+        assertEquals(1, logged.size(), "one line for 24 refusals within the minute");
+        assertEquals(Level.WARNING, logged.get(0).getLevel());
+        assertTrue(logged.get(0).getParameters()[0].toString().contains("evil.example"), logged.get(0).getParameters()[0].toString());
+    }
+
+    private void refusesForeignNames() {
         server = TestServer.start();
         post("seen", "localhost", "");
         for (String host : new String[] {"evil.example", "evil.example:" + port(), "localhost.evil.example", "127.0.0.1.nip.io",
@@ -98,8 +132,9 @@ class CrossSiteRequestsTest {
         assertEquals(200, send(address, scrape.replace("metrics.example.com", address)).status(), "named by its address");
         server.close();
 
-        server = TestServer.start(Map.of("server.host", "0.0.0.0", "http.allowed.hosts", " Metrics.Example.com ,other.example"));
+        server = TestServer.start(Map.of("server.host", "0.0.0.0", "http.allowed.hosts", " Metrics.Example.com. ,other.example"));
         assertEquals(200, send(address, scrape).status(), "an allowed name, any case");
+        assertEquals(200, send(address, scrape.replace("metrics.example.com", "metrics.example.com.")).status(), "with the root's dot");
         assertEquals(200, send("127.0.0.1", scrape.replace("metrics.example.com", "other.example:8001")).status(), "with a port");
         assertRefused(send(address, scrape.replace("metrics.example.com", "evil.example")), "host_not_allowed", "not listed");
         server.close();

@@ -233,6 +233,7 @@ class SettingsTest {
         IllegalArgumentException port = assertThrows(IllegalArgumentException.class,
                 () -> Settings.http(config(Map.of("http.allowed.hosts", "a.example, metrics.example.com:443"))));
         assertTrue(port.getMessage().startsWith("http.allowed.hosts must be host names without a port"), port.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.allowed.hosts", "*.example.com"))));
         IllegalArgumentException protocols = assertThrows(IllegalArgumentException.class,
                 () -> Settings.refuseUnsupported(config(Map.of("server.protocols.http_1_1.max-prologue-length", "100"))));
         assertTrue(protocols.getMessage().startsWith("server.protocols is not supported"), protocols.getMessage());
