@@ -1,5 +1,6 @@
 package dev.llmmetrics.server;
 
+import dev.llmmetrics.server.proxy.OpenAiErrors;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
@@ -54,19 +55,28 @@ final class CrossSiteFilter implements Filter {
     public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
         @Nullable String host = request.headers().first(HeaderNames.HOST).orElse(null);
         if (!SAFE.contains(request.prologue().method()) && fromAnotherSite(request, host)) {
-            ApiError.send(request, response, Status.FORBIDDEN_403, "cross_site_request",
+            refuse(request, response, "cross_site_request",
                     "a browser sent this for a page of another site; the server takes changes only from its own"
                             + " pages and from clients outside a browser");
             return;
         }
         if (host != null && !allowedHosts.contains(HttpSettings.ANY_HOST) && !served(host)) {
             logRefused(host);
-            ApiError.send(request, response, Status.FORBIDDEN_403, "host_not_allowed",
+            refuse(request, response, "host_not_allowed",
                     "the Host header names neither localhost nor an IP address nor a name in http.allowed.hosts"
                             + " (HTTP_ALLOWED_HOSTS)");
             return;
         }
         chain.proceed();
+    }
+
+    /** Answers 403, in the OpenAI error shape on the proxy's paths so that its SDK clients show the reason. */
+    private static void refuse(RoutingRequest request, RoutingResponse response, String code, String detail) {
+        if (JsonErrors.isProxied(request.path().path())) {
+            OpenAiErrors.send(request, response, Status.FORBIDDEN_403, "invalid_request_error", code, detail);
+        } else {
+            ApiError.send(request, response, Status.FORBIDDEN_403, code, detail);
+        }
     }
 
     /**

@@ -143,6 +143,23 @@ class CrossSiteRequestsTest {
         assertEquals(200, send("127.0.0.1", scrape.replace("metrics.example.com", "evil.example")).status(), "any name");
     }
 
+    @Test
+    void onTheProxysPathsTheRefusalIsInTheOpenAiErrorShape() throws IOException {
+        server = TestServer.start(Map.of("proxy.upstream.url", "http://127.0.0.1:9/v1"));
+        String body = "{\"model\":\"gpt-4o\",\"messages\":[]}";
+        Map<String, String> cases = Map.of(
+                "Host: localhost\r\nOrigin: http://evil.example\r\n", "cross_site_request",
+                "Host: evil.example\r\n", "host_not_allowed");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            HostileSupport.RawResponse answer = send("127.0.0.1", "POST /v1/chat/completions HTTP/1.1\r\n" + c.getKey()
+                    + "Content-Type: text/plain\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+            assertEquals(403, answer.status(), answer.toString());
+            JsonNode error = TestServer.JSON.readTree(answer.bodyText()).get("error");
+            assertEquals(c.getValue(), error.get("code").asText(), answer.bodyText());
+            assertEquals("invalid_request_error", error.get("type").asText());
+        }
+    }
+
     private int port() {
         return server.running().port();
     }
