@@ -123,7 +123,7 @@ class OpenAiProxyUpstreamFaultsTest {
         int before = CALLS.get();
         HttpResponse<String> r = server.post("/v1/chat/completions", chat(null, ""), "x-session-id", "s".repeat(300));
         assertEquals(400, r.statusCode(), r.body());
-        assertTrue(r.body().contains("invalid_sessionId"), r.body());
+        assertTrue(r.body().contains("invalid_session_id"), r.body());
         assertEquals(before, CALLS.get(), "not forwarded");
         // The message names the header the client sent, never the Java name of the event's field.
         for (String model : java.util.Arrays.asList(null, "fake-plain")) {

@@ -176,11 +176,12 @@ public final class OpenAiProxy implements HttpService {
                     Event.requireValidId("sessionId", session);
                 }
             } catch (InvalidEventException e) {
-                // The code keeps the event field's name (documented); the message names what the client sent.
-                String what = e.field().equals("sessionId") ? settings.sessionHeader() : e.field();
-                OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_" + e.field(),
-                        "the " + what + (e.field().equals("sessionId") ? " header" : "") + " cannot be recorded: "
-                                + e.messageNaming(what));
+                // The code names the field in the API's words, as the session routes do; the message, what the client sent.
+                boolean ofSession = e.field().equals("sessionId");
+                String what = ofSession ? settings.sessionHeader() : e.field();
+                OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error",
+                        ofSession ? "invalid_session_id" : "invalid_" + e.field(),
+                        "the " + what + (ofSession ? " header" : "") + " cannot be recorded: " + e.messageNaming(what));
                 return;
             }
             forwardChat(request, response, chat, call);
