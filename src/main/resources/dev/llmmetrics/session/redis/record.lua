@@ -87,34 +87,38 @@ for _, i in ipairs(applied) do
   if kind ~= 'G' then
     local s = sessions[id]
     if s == nil then
-      s = {key = sessionKey(prefix, id), text = {}, parsed = {}, events = {}, fields = {'h'}, asked = {}}
+      -- the session's event numbers in its array part; its hash fields in v's, with what each holds under its
+      -- name: false when absent, the stored text until figures() parses it, then the figures
+      s = {key = sessionKey(prefix, id), v = {'h'}}
       sessions[id] = s
       order[#order + 1] = id
     end
-    s.events[#s.events + 1] = i
+    s[#s + 1] = i
     local field = nil
     if kind == 'C' or kind == 'F' then
       field = 'p:' .. ARGV[base + 4]
     elseif kind == 'R' then
       field = 's:' .. ARGV[base + 4]
     end
-    if field ~= nil and not s.asked[field] then
-      s.asked[field] = true
-      s.fields[#s.fields + 1] = field
+    local v = s.v
+    if field ~= nil and v[field] == nil then
+      v[field] = false
+      v[#v + 1] = field
     end
   end
 end
 -- Reads field of session s, unless asked for already, keeping it as text until figures() parses it.
 local function fetch(s, field)
-  if not s.asked[field] then
-    s.asked[field] = true
+  local v = s.v
+  if v[field] == nil then
+    v[#v + 1] = field
     local value = redis.call('HGET', s.key, field)
-    if value then s.text[field] = checked(value, s.key) end
+    v[field] = value and checked(value, s.key) or false
   end
 end
 for _, id in ipairs(order) do
   local s = sessions[id]
-  local fields = s.fields
+  local fields = s.v
   local values = redis.call('HMGET', s.key, unpack(fields, 1, math.min(#fields, 1000)))
   for start = 1001, #fields, 1000 do -- unpack's bound, past a thousand model labels and score names
     for _, value in ipairs(redis.call('HMGET', s.key, unpack(fields, start, math.min(start + 999, #fields)))) do
@@ -133,7 +137,7 @@ for _, id in ipairs(order) do
   for j = 2, #fields do
     local value = values[j]
     if value then
-      s.text[fields[j]] = checked(value, s.key)
+      fields[fields[j]] = checked(value, s.key)
     elseif string.byte(fields[j], 1) == P then
       newLabels = newLabels + 1
     else
@@ -150,29 +154,22 @@ end
 -- kept behind the layout number, as they are packed again; nil when it has none. Their stored size leaves the
 -- session's bytes: the figures are written back with their new size.
 local function figures(s, field)
-  local f = s.parsed[field]
-  if f == nil then
-    local value = s.text[field]
-    if value == nil then return nil end
-    f = {cmsgpack.unpack(value)} -- f[1] the layout number, checked in step 2
-    s.parsed[field] = f
-    s.b = s.b - string.len(field) - string.len(value) - RECORD_OVERHEAD
-  end
+  local value = s.v[field]
+  if type(value) ~= 'string' then return value or nil end
+  local f = {cmsgpack.unpack(value)} -- f[1] the layout number, checked in step 2
+  s.v[field] = f
+  s.b = s.b - string.len(field) - string.len(value) - RECORD_OVERHEAD
   return f
 end
 
 -- The records or the scores of requests: the newest maxRecords of each are kept, the dropped ones stop
--- counting. countField is the hash field that holds the list's length.
-local function keep(s, suffix, countField, added)
+-- counting. countField is the hash field that holds the list's length; added[1..count] the batch's new ones.
+local function keep(s, suffix, countField, added, count)
   local held = s[countField] or 0
-  if #added == 0 and held <= maxRecords then return end
-  local kept = added
-  local skip = #kept - maxRecords
-  if skip > 0 then
-    kept = {}
-    for j = skip + 1, #added do kept[#kept + 1] = added[j] end
-  end
-  local drop = held + #kept - maxRecords
+  if count == 0 and held <= maxRecords then return end
+  local first = math.max(1, count - maxRecords + 1)
+  local kept = count - first + 1
+  local drop = held + kept - maxRecords
   if drop > 0 then
     -- LPOP with a count hands back what it removes, whose size leaves the session's bytes (false: no list).
     for _, old in ipairs(redis.call('LPOP', s.key .. suffix, drop) or {}) do
@@ -180,13 +177,13 @@ local function keep(s, suffix, countField, added)
     end
     held = held - drop
   end
-  for start = 1, #kept, 1000 do
-    redis.call('RPUSH', s.key .. suffix, unpack(kept, start, math.min(start + 999, #kept)))
+  for start = first, count, 1000 do
+    redis.call('RPUSH', s.key .. suffix, unpack(added, start, math.min(start + 999, count)))
   end
-  for _, element in ipairs(kept) do
-    s.b = s.b + string.len(element) + RECORD_OVERHEAD
+  for j = first, count do
+    s.b = s.b + string.len(added[j]) + RECORD_OVERHEAD
   end
-  s[countField] = held + #kept
+  s[countField] = held + kept
 end
 
 -- 3. The writes.
@@ -195,9 +192,11 @@ for _, key in ipairs(idKeys) do
 end
 local folded = {}
 local bytesDelta = 0
+-- Filled anew for each session, up to a count: one table each for the batch rather than one per session.
+local hash, records, scored = {}, {}, {}
 for _, id in ipairs(order) do
   local s = sessions[id]
-  local hash = {}
+  local v = s.v
   if s.fresh then
     -- A life is above every earlier one even when Redis lost the counter (a restart without persistence, a
     -- failover to a replica that lagged): never below now (ms) * 1000, exact in Lua's doubles until the
@@ -215,9 +214,9 @@ for _, id in ipairs(order) do
     bytesDelta = bytesDelta + s.b
   end
   local before = s.b
-  local records = {}
-  local scored = {}
-  for _, i in ipairs(s.events) do
+  local recordCount, scoredCount = 0, 0
+  for k = 1, #s do
+    local i = s[k]
     local base = HEADER + (i - 1) * FIELDS
     local kind = ARGV[base + 3]
     if kind == 'C' or kind == 'F' then
@@ -231,7 +230,7 @@ for _, id in ipairs(order) do
       end
       if p == nil then
         p = {LAYOUT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-        s.parsed[field] = p
+        v[field] = p
         s.labels = s.labels + 1
       end
       if kind == 'C' then
@@ -265,7 +264,8 @@ for _, id in ipairs(order) do
         p[3] = p[3] + 1
       end
       s.req = s.req + 1
-      records[#records + 1] = ARGV[base + 6]
+      recordCount = recordCount + 1
+      records[recordCount] = ARGV[base + 6]
     elseif kind == 'R' then
       -- count, sum, min, max of the name; past maxScoreNames names, of _other; ordinals keep their order
       local name = ARGV[base + 4]
@@ -278,7 +278,7 @@ for _, id in ipairs(order) do
       end
       if t == nil then
         t = {LAYOUT, s.names, 0, 0, value, value}
-        s.parsed[field] = t
+        v[field] = t
         s.names = s.names + 1
       end
       t[3] = t[3] + 1
@@ -286,21 +286,31 @@ for _, id in ipairs(order) do
       if value < t[5] then t[5] = value end
       if value > t[6] then t[6] = value end
       s.sc = s.sc + 1
-      if ARGV[base + 6] ~= '' then scored[#scored + 1] = ARGV[base + 6] end
+      if ARGV[base + 6] ~= '' then
+        scoredCount = scoredCount + 1
+        scored[scoredCount] = ARGV[base + 6]
+      end
     end
   end
-  keep(s, ':r', 'n', records)
-  keep(s, ':s', 'sn', scored)
+  keep(s, ':r', 'n', records, recordCount)
+  keep(s, ':s', 'sn', scored, scoredCount)
 
-  for field, f in pairs(s.parsed) do
-    local value = cmsgpack.pack(unpack(f))
-    s.b = s.b + string.len(field) + string.len(value) + RECORD_OVERHEAD
-    hash[#hash + 1] = field
-    hash[#hash + 1] = value
+  -- the figures the events changed (parsed or new: tables), then the header
+  local h = 0
+  for j = 2, #v do
+    local field = v[j]
+    local f = v[field]
+    if type(f) == 'table' then
+      local value = cmsgpack.pack(unpack(f))
+      s.b = s.b + string.len(field) + string.len(value) + RECORD_OVERHEAD
+      hash[h + 1] = field
+      hash[h + 2] = value
+      h = h + 2
+    end
   end
-  hash[#hash + 1] = 'h'
-  hash[#hash + 1] = cmsgpack.pack(LAYOUT, s.life, now, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names)
-  redis.call('HSET', s.key, unpack(hash))
+  hash[h + 1] = 'h'
+  hash[h + 2] = cmsgpack.pack(LAYOUT, s.life, now, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names)
+  redis.call('HSET', s.key, unpack(hash, 1, h + 2))
   bytesDelta = bytesDelta + s.b - before
 end
 -- One ZADD for the batch's sessions, at most 1000 at a time (unpack's bound).
