@@ -87,9 +87,9 @@ for _, i in ipairs(applied) do
   if kind ~= 'G' then
     local s = sessions[id]
     if s == nil then
-      -- the session's event numbers in its array part; its hash fields in v's, with what each holds under its
-      -- name: false when absent, the stored text until figures() parses it, then the figures
-      s = {key = sessionKey(prefix, id), v = {'h'}}
+      -- s's array part: its event numbers; fields' array part: the hash fields to read, and under each name
+      -- what that field holds: false when absent, its stored text until figures() parses it, then the figures
+      s = {key = sessionKey(prefix, id), fields = {'h'}}
       sessions[id] = s
       order[#order + 1] = id
     end
@@ -100,25 +100,25 @@ for _, i in ipairs(applied) do
     elseif kind == 'R' then
       field = 's:' .. ARGV[base + 4]
     end
-    local v = s.v
-    if field ~= nil and v[field] == nil then
-      v[field] = false
-      v[#v + 1] = field
+    local fields = s.fields
+    if field ~= nil and fields[field] == nil then
+      fields[field] = false
+      fields[#fields + 1] = field
     end
   end
 end
 -- Reads field of session s, unless asked for already, keeping it as text until figures() parses it.
 local function fetch(s, field)
-  local v = s.v
-  if v[field] == nil then
-    v[#v + 1] = field
+  local fields = s.fields
+  if fields[field] == nil then
+    fields[#fields + 1] = field
     local value = redis.call('HGET', s.key, field)
-    v[field] = value and checked(value, s.key) or false
+    fields[field] = value and checked(value, s.key) or false
   end
 end
 for _, id in ipairs(order) do
   local s = sessions[id]
-  local fields = s.v
+  local fields = s.fields
   local values = redis.call('HMGET', s.key, unpack(fields, 1, math.min(#fields, 1000)))
   for start = 1001, #fields, 1000 do -- unpack's bound, past a thousand model labels and score names
     for _, value in ipairs(redis.call('HMGET', s.key, unpack(fields, start, math.min(start + 999, #fields)))) do
@@ -154,10 +154,10 @@ end
 -- kept behind the layout number, as they are packed again; nil when it has none. Their stored size leaves the
 -- session's bytes: the figures are written back with their new size.
 local function figures(s, field)
-  local value = s.v[field]
+  local value = s.fields[field]
   if type(value) ~= 'string' then return value or nil end
   local f = {cmsgpack.unpack(value)} -- f[1] the layout number, checked in step 2
-  s.v[field] = f
+  s.fields[field] = f
   s.b = s.b - string.len(field) - string.len(value) - RECORD_OVERHEAD
   return f
 end
@@ -196,7 +196,7 @@ local bytesDelta = 0
 local hash, records, scored = {}, {}, {}
 for _, id in ipairs(order) do
   local s = sessions[id]
-  local v = s.v
+  local fields = s.fields
   if s.fresh then
     -- A life is above every earlier one even when Redis lost the counter (a restart without persistence, a
     -- failover to a replica that lagged): never below now (ms) * 1000, exact in Lua's doubles until the
@@ -230,7 +230,7 @@ for _, id in ipairs(order) do
       end
       if p == nil then
         p = {LAYOUT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-        v[field] = p
+        fields[field] = p
         s.labels = s.labels + 1
       end
       if kind == 'C' then
@@ -278,7 +278,7 @@ for _, id in ipairs(order) do
       end
       if t == nil then
         t = {LAYOUT, s.names, 0, 0, value, value}
-        v[field] = t
+        fields[field] = t
         s.names = s.names + 1
       end
       t[3] = t[3] + 1
@@ -297,9 +297,9 @@ for _, id in ipairs(order) do
 
   -- the figures the events changed (parsed or new: tables), then the header
   local h = 0
-  for j = 2, #v do
-    local field = v[j]
-    local f = v[field]
+  for j = 2, #fields do
+    local field = fields[j]
+    local f = fields[field]
     if type(f) == 'table' then
       local value = cmsgpack.pack(unpack(f))
       s.b = s.b + string.len(field) + string.len(value) + RECORD_OVERHEAD
