@@ -4,8 +4,10 @@ that they leave Redis in the same state.
 
 The batches are the EVALSHA lines of `redis-cli -p PORT monitor` captured while `bin/bench http` or
 bench/replicas.sh ran. Each script runs in its own Redis database (script k in database k), batch by batch in
-turn, so that this VM's slow and fast moments fall on every script alike; Redis's slow log (threshold 0) times
-each call inside Redis. A script whose name ends in `-nos.lua` is sent the batches without the starts that
+turn, so that this VM's slow and fast moments fall on every script alike, and the turn starts one script later
+at each batch, so that every script takes every place in it equally (a place moves a script's time by several
+per cent). Redis times each call itself: the growth of EVALSHA's `usec` in INFO commandstats across the call
+(the slow log at threshold 0 would also log every command the script runs, with its arguments, and time that). A script whose name ends in `-nos.lua` is sent the batches without the starts that
 RedisSessionStore.Batch leaves out (a start without an event id whose session has another event without one).
 Afterwards every database must hold the same keys and values as database 0.
 
@@ -87,25 +89,23 @@ def main(port, capture, rounds, scripts, max_records=None):
     redis = Redis(int(port)); scripts = scripts.split(',')
     redis('FLUSHALL')
     shas = [redis('SCRIPT', 'LOAD', open(p, 'rb').read()) for p in scripts]
-    slowlog = [redis('CONFIG', 'GET', 'slowlog-log-slower-than')[1], redis('CONFIG', 'GET', 'slowlog-max-len')[1]]
-    redis('CONFIG', 'SET', 'slowlog-log-slower-than', '0'); redis('CONFIG', 'SET', 'slowlog-max-len', '100000')
-    times = {sha: [] for sha in shas}
-    try:
-        for _ in range(int(rounds)):
-            redis('SLOWLOG', 'RESET')
-            for batch in batches:
-                if max_records: batch = batch[:6] + [max_records.encode()] + batch[7:]
-                for k, sha in enumerate(shas):
-                    redis('SELECT', str(k))
-                    redis('EVALSHA', sha, *(without_carried_starts(batch) if scripts[k].endswith('-nos.lua') else batch))
-            for entry in redis('SLOWLOG', 'GET', '1000000'):
-                if entry[3][0].upper() == b'EVALSHA' and entry[3][1] in times:
-                    times[entry[3][1]].append(entry[2])
-    finally:
-        redis('CONFIG', 'SET', 'slowlog-log-slower-than', slowlog[0]); redis('CONFIG', 'SET', 'slowlog-max-len', slowlog[1])
+
+    def evalsha_usec():  # the time Redis has spent in EVALSHA calls so far
+        found = re.search(rb'cmdstat_evalsha:calls=\d+,usec=(\d+)', redis('INFO', 'commandstats'))
+        return int(found.group(1)) if found else 0
+
+    times = [[] for _ in scripts]
+    for _ in range(int(rounds)):
+        for b, batch in enumerate(batches):
+            if max_records: batch = batch[:6] + [max_records.encode()] + batch[7:]
+            for k in [(b + j) % len(scripts) for j in range(len(scripts))]:
+                redis('SELECT', str(k))
+                before = evalsha_usec()
+                redis('EVALSHA', shas[k], *(without_carried_starts(batch) if scripts[k].endswith('-nos.lua') else batch))
+                times[k].append(evalsha_usec() - before)
     first = state(redis, 0)
-    for k, (path, sha) in enumerate(zip(scripts, shas)):
-        t, s = times[sha], state(redis, k)
+    for k, path in enumerate(scripts):
+        t, s = times[k], state(redis, k)
         differing = len([key for key in set(first) | set(s) if first.get(key) != s.get(key)])
         print('%-24s %d batches: median %.0f µs, mean %.0f µs inside Redis; %d keys, %d differ from %s'
               % (path.split('/')[-1], len(t), statistics.median(t), statistics.mean(t), len(s), differing,
