@@ -104,14 +104,19 @@ public record Failure(String error, @Nullable ErrorType type, @Nullable Integer 
         return null;
     }
 
-    /**
-     * {@code Class: message}, cut to {@link LlmRequestFailed#MAX_ERROR_LENGTH} characters, with the
-     * control characters and lone surrogates the event rejects replaced by spaces.
-     */
+    /** {@code Class: message}, as {@link #errorText} makes it fit the event. */
     static String describe(Throwable error) {
         String message = error.getMessage();
         String name = error.getClass().getName();
-        String text = message == null ? name : name + ": " + message;
+        return errorText(message == null ? name : name + ": " + message);
+    }
+
+    /**
+     * {@code text} as a FAILED event takes it: cut to {@link LlmRequestFailed#MAX_ERROR_LENGTH} characters, the
+     * control characters and lone surrogates the event rejects replaced by spaces; for texts that come from
+     * elsewhere, such as an upstream's error message.
+     */
+    public static String errorText(String text) {
         StringBuilder clean = new StringBuilder(Math.min(text.length(), LlmRequestFailed.MAX_ERROR_LENGTH));
         for (int i = 0; i < text.length(); ) {
             int codePoint = text.codePointAt(i);

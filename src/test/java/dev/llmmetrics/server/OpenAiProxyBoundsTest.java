@@ -153,6 +153,35 @@ class OpenAiProxyBoundsTest {
         assertEquals(200, server.post("/v1/chat/completions", fits, "x-session-id", "bounds-body").statusCode());
     }
 
+    @Test
+    void bodiesStillArrivingHoldTheUpstreamCallSlotsSoThatTheBodiesHeldAtOnceAreBounded() throws IOException {
+        List<Socket> slow = new ArrayList<>();
+        try {
+            for (int i = 0; i < MAX_CONCURRENT; i++) { // each declares a body at the limit and sends a few bytes of it
+                Socket socket = new Socket();
+                slow.add(socket);
+                socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5000);
+                socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: " + MAX_BODY + "\r\n\r\n{\"model\":")
+                        .getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.post("/v1/chat/completions", chat("fake-plain", ""),
+                    "x-session-id", "bounds-slow-bodies").statusCode() == 503);
+            HttpResponse<String> refused = server.post("/v1/chat/completions", chat("fake-plain", ""),
+                    "x-session-id", "bounds-slow-bodies");
+            assertEquals(503, refused.statusCode(), refused.body());
+            assertEquals("too_many_upstream_calls", TestServer.json(refused).get("error").get("code").asText());
+        } finally {
+            for (Socket socket : slow) {
+                socket.close();
+            }
+        }
+        // The slots come back when those bodies end unfinished.
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.post("/v1/chat/completions", chat("fake-plain", ""),
+                "x-session-id", "bounds-slow-bodies").statusCode() == 200);
+    }
+
     /** A raw client of a streamed completion, to read some of it and then go away. */
     private static final class StreamReader implements AutoCloseable {
         private final Socket socket = new Socket();

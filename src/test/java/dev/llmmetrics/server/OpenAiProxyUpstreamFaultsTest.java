@@ -33,6 +33,8 @@ class OpenAiProxyUpstreamFaultsTest {
         void write(OutputStream out) throws IOException;
     }
 
+    /** Closes the connection with a reset instead of an answer. */
+    private static final Answer RESET = out -> { };
     private static final ConcurrentLinkedQueue<Answer> ANSWERS = new ConcurrentLinkedQueue<>();
     private static final AtomicInteger CALLS = new AtomicInteger();
     private static final String CHUNK = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-up\","
@@ -82,6 +84,10 @@ class OpenAiProxyUpstreamFaultsTest {
             }
             CALLS.incrementAndGet();
             Answer next = ANSWERS.poll();
+            if (next == RESET) {
+                s.setSoLinger(true, 0);
+                return;
+            }
             if (next != null) {
                 next.write(s.getOutputStream());
             }
@@ -106,13 +112,18 @@ class OpenAiProxyUpstreamFaultsTest {
 
     /** Every byte the proxy sends back to a raw client until it closes. */
     private static String rawCall(String session, String body) throws IOException {
+        return rawCall(session, body, "");
+    }
+
+    /** The same, with {@code headers} (each ending in CRLF) added to the request. */
+    private static String rawCall(String session, String body, String headers) throws IOException {
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5_000);
             socket.setSoTimeout(10_000);
             byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
             socket.getOutputStream().write(ascii("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
                     + "Connection: close\r\nContent-Type: application/json\r\nx-session-id: " + session
-                    + "\r\nContent-Length: " + bytes.length + "\r\n\r\n"));
+                    + "\r\nContent-Length: " + bytes.length + "\r\n" + headers + "\r\n"));
             socket.getOutputStream().write(bytes);
             return new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
         }
@@ -172,5 +183,62 @@ class OpenAiProxyUpstreamFaultsTest {
         assertFalse(r.body().contains("Exception"), "no library's class name: " + r.body());
         JsonNode record = server.awaitSession("closed", 1).get("requests").get(0);
         assertFalse(record.get("error").asText().contains("Exception"), record.toString());
+    }
+
+    /** An answer with {@code status} and a JSON error object whose message is {@code message}, already JSON-escaped. */
+    private static Answer errorAnswer(int status, String message) {
+        String body = "{\"error\":{\"message\":\"" + message + "\",\"type\":\"server_error\",\"code\":\"boom\"}}";
+        return out -> out.write(ascii("HTTP/1.1 " + status + " Whatever\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + body.length() + "\r\nConnection: close\r\n\r\n" + body));
+    }
+
+    @Test
+    void upstreamErrorsWithMessagesNoEventTakesOrAStatusOutsideHttpAreStillRecordedOnceAndEndTheCall() throws IOException {
+        String overlong = "x".repeat(5_000);
+        ANSWERS.add(errorAnswer(500, overlong));
+        assertTrue(rawCall("odd-errors", chat("m-odd", "")).contains(overlong), "passed on as sent");
+        ANSWERS.add(errorAnswer(429, "slow down\\r\\u0007 please"));
+        assertTrue(rawCall("odd-errors", chat("m-odd", "")).startsWith("HTTP/1.1 429"));
+        ANSWERS.add(errorAnswer(599, "edge"));
+        rawCall("odd-errors", chat("m-odd", ""));
+        ANSWERS.add(errorAnswer(999, "not an HTTP status"));
+        rawCall("odd-errors", chat("m-odd", ""));
+        String inStream = "{\"error\":{\"message\":\"" + "y".repeat(5_000) + "\\r\",\"code\":\"boom\"}}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunk("data: " + CHUNK + "\n\n")
+                + chunk("data: " + inStream + "\n\n") + chunk("data: [DONE]\n\n") + "0\r\n\r\n")));
+        String streamed = rawCall("odd-errors", chat("m-odd", ",\"stream\":true"));
+        assertTrue(streamed.contains("[DONE]") && streamed.endsWith("0\r\n\r\n"), "the stream passed on whole: " + streamed);
+
+        JsonNode s = server.awaitSession("odd-errors", 5);
+        assertEquals(5, s.get("failed_requests").asLong(), s.toString());
+        JsonNode records = s.get("requests");
+        assertTrue(records.get(0).get("error").asText().startsWith("upstream answered 500 boom: xxx"), records.get(0).toString());
+        assertTrue(records.get(1).get("error").asText().contains("slow down"), records.get(1).toString());
+        assertEquals(599, records.get(2).get("http_status").asInt(), records.get(2).toString());
+        assertFalse(records.get(3).has("http_status") && !records.get(3).get("http_status").isNull(),
+                "999 is not an HTTP status: " + records.get(3));
+        assertEquals("server_error", records.get(4).get("error_type").asText(), records.get(4).toString());
+        assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-odd"), "every call ended");
+    }
+
+    @Test
+    void anUpstreamErrorQuotingTheCredentialIsRecordedWithoutIt() throws IOException {
+        ANSWERS.add(errorAnswer(400, "bad key Bearer sk-client-secret-123 given"));
+        String got = rawCall("quoted-key", chat("m-req", ""), "Authorization: Bearer sk-client-secret-123\r\n");
+        assertTrue(got.startsWith("HTTP/1.1 400"), got);
+        String error = server.awaitSession("quoted-key", 1).get("requests").get(0).get("error").asText();
+        assertFalse(error.contains("sk-client-secret-123"), error);
+        assertTrue(error.contains("bad key Bearer [key] given"), error);
+    }
+
+    @Test
+    void anUpstreamThatResetsTheConnectionGets502WithoutAClassName() {
+        ANSWERS.add(RESET);
+        HttpResponse<String> r = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "reset");
+        assertEquals(502, r.statusCode(), r.body());
+        assertFalse(r.body().matches("(?s).*\\b(java|javax|io\\.helidon)\\.[a-z]+\\..*"), "no class name: " + r.body());
+        String error = server.awaitSession("reset", 1).get("requests").get(0).get("error").asText();
+        assertFalse(error.matches("(?s).*\\b(java|javax|io\\.helidon)\\.[a-z]+\\..*"), error);
     }
 }

@@ -6,6 +6,7 @@ import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.Locale;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -29,6 +30,7 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
      * @param errorCode    the upstream error's {@code error.code} or {@code error.type}, when it gave one
      * @param errorMessage the upstream error's {@code error.message}, kept in the text except for auth failures,
      *                     whose messages may quote part of a key
+     * @param status       the upstream's status; kept as the event's HTTP status only when it is one, 100 to 599
      */
     static Failure ofStatus(int status, @Nullable String errorCode, @Nullable String errorMessage) {
         ErrorType type = ErrorType.ofHttpStatus(status);
@@ -42,7 +44,7 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
         if (errorMessage != null && type != ErrorType.AUTH) {
             text.append(": ").append(errorMessage);
         }
-        return new Failure(type, text.toString(), status);
+        return new Failure(type, text.toString(), status >= 100 && status <= 599 ? status : null);
     }
 
     /**
@@ -75,15 +77,30 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
                 return new Failure(ErrorType.SERVER_ERROR, "the upstream cannot be reached" + detail(cause), null);
             }
         }
-        String message = error.getMessage();
+        String message = rootCause(error).getMessage(); // a wrapper's message is often its cause's class and message
         return new Failure(ErrorType.SERVER_ERROR, message == null || message.isBlank()
                 ? "the upstream call failed: the connection ended before a complete answer" // the client's "no more data"
                 : "the upstream call failed (" + message + ")", null);
     }
 
-    /** The failure as the tracker publishes it. */
+    /** The failure with {@code secret} (the upstream key, which an upstream may quote) replaced wherever its text holds it. */
+    Failure hiding(Optional<String> secret) {
+        return secret.filter(text::contains).map(key -> new Failure(type, text.replace(key, "[key]"), httpStatus))
+                .orElse(this);
+    }
+
+    /** The failure as the tracker publishes it: its text cut and cleaned as the event takes it. */
     dev.llmmetrics.track.Failure forEvent() {
-        return new dev.llmmetrics.track.Failure(text, type, httpStatus);
+        return new dev.llmmetrics.track.Failure(dev.llmmetrics.track.Failure.errorText(text), type, httpStatus);
+    }
+
+    /** The last exception of the cause chain, read a bounded depth against cycles. */
+    private static Throwable rootCause(Throwable error) {
+        Throwable root = error;
+        for (int depth = 0; depth < 8 && root.getCause() != null && root.getCause() != root; depth++) {
+            root = root.getCause();
+        }
+        return root;
     }
 
     private static boolean namesContentFilter(String code) {

@@ -28,6 +28,7 @@ import java.net.URI;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
@@ -123,14 +124,20 @@ public final class OpenAiProxy implements HttpService {
     }
 
     private void forward(ServerRequest request, ServerResponse response) {
-        byte[] body = request.prologue().method() == Method.GET ? new byte[0] : readBody(request, response);
-        if (body == null) {
+        if (!takeSlot(request, response)) {
             return;
         }
-        if (!slots.tryAcquire()) {
-            overloaded(request, response);
-            return;
+        try {
+            byte[] body = request.prologue().method() == Method.GET ? new byte[0] : readBody(request, response, true);
+            if (body != null) {
+                forwardPlain(request, response, body);
+            }
+        } finally {
+            slots.release();
         }
+    }
+
+    private void forwardPlain(ServerRequest request, ServerResponse response, byte[] body) {
         try (HttpClientResponse answer = send(request, body)) {
             passHead(answer, response, true);
             pump(answer, response.outputStream(), new Relay() {
@@ -143,16 +150,39 @@ public final class OpenAiProxy implements HttpService {
             answerFailure(request, response, e.failure);
         } catch (ClientGone | BrokenAnswer e) {
             throw new CloseConnectionException("the forwarded answer did not reach the client whole");
+        }
+    }
+
+    /**
+     * Takes one of the {@code proxy.max.concurrent} slots before the request body is read, so that the bodies
+     * held at once are bounded by the slots; without a free one, reads the body only to discard it, then
+     * answers 503.
+     */
+    private boolean takeSlot(ServerRequest request, ServerResponse response) {
+        if (slots.tryAcquire()) {
+            return true;
+        }
+        if (request.prologue().method() == Method.GET || readBody(request, response, false) != null) {
+            overloaded(request, response);
+        }
+        return false;
+    }
+
+    private void chat(ServerRequest request, ServerResponse response) {
+        if (!takeSlot(request, response)) {
+            return;
+        }
+        try {
+            byte[] body = readBody(request, response, true);
+            if (body != null) {
+                chat(request, response, body);
+            }
         } finally {
             slots.release();
         }
     }
 
-    private void chat(ServerRequest request, ServerResponse response) {
-        byte[] body = readBody(request, response);
-        if (body == null) {
-            return;
-        }
+    private void chat(ServerRequest request, ServerResponse response, byte[] body) {
         ChatRequest chat;
         try {
             chat = ChatRequest.read(body);
@@ -162,32 +192,24 @@ public final class OpenAiProxy implements HttpService {
         }
         String session = request.headers().first(sessionHeader).map(String::strip).filter(s -> !s.isEmpty())
                 .orElse(settings.fallbackSession());
-        if (!slots.tryAcquire()) {
-            overloaded(request, response);
+        Metered call = new Metered(session, chat, tracker.nanoTime());
+        try {
+            if (chat.model() != null) {
+                call.started(chat.model());
+            } else {
+                // STARTED waits for the answer's model; the session id is checked before anything is forwarded.
+                Event.requireValidId("sessionId", session);
+            }
+        } catch (InvalidEventException e) {
+            // The code names the field in the API's words, as the session routes do; the message, what the client sent.
+            boolean ofSession = e.field().equals("sessionId");
+            String what = ofSession ? settings.sessionHeader() : e.field();
+            OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error",
+                    ofSession ? "invalid_session_id" : "invalid_" + e.field(),
+                    "the " + what + (ofSession ? " header" : "") + " cannot be recorded: " + e.messageNaming(what));
             return;
         }
-        try {
-            Metered call = new Metered(session, chat, tracker.nanoTime());
-            try {
-                if (chat.model() != null) {
-                    call.started(chat.model());
-                } else {
-                    // STARTED waits for the answer's model; the session id is checked before anything is forwarded.
-                    Event.requireValidId("sessionId", session);
-                }
-            } catch (InvalidEventException e) {
-                // The code names the field in the API's words, as the session routes do; the message, what the client sent.
-                boolean ofSession = e.field().equals("sessionId");
-                String what = ofSession ? settings.sessionHeader() : e.field();
-                OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error",
-                        ofSession ? "invalid_session_id" : "invalid_" + e.field(),
-                        "the " + what + (ofSession ? " header" : "") + " cannot be recorded: " + e.messageNaming(what));
-                return;
-            }
-            forwardChat(request, response, chat, call);
-        } finally {
-            slots.release();
-        }
+        forwardChat(request, response, chat, call);
     }
 
     private void forwardChat(ServerRequest request, ServerResponse response, ChatRequest chat, Metered call) {
@@ -231,10 +253,10 @@ public final class OpenAiProxy implements HttpService {
         }
         if (status / 100 != 2) {
             call.started(document.model()).fail(Failure.ofStatus(status, document.errorCode(), document.errorMessage())
-                    .forEvent());
+                    .hiding(credential(request)).forEvent());
         } else if (stream && chunks.error != null) {
             call.started(chunks.model).fail(Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())
-                    .forEvent());
+                    .hiding(credential(request)).forEvent());
         } else if (stream) {
             call.started(chunks.model).complete(chunks.usage());
         } else {
@@ -429,6 +451,16 @@ public final class OpenAiProxy implements HttpService {
         }
     }
 
+    /**
+     * The credential the upstream was given, which its error texts may quote: the upstream key, else the client's
+     * bearer token (a short one is left, as hiding it would blank ordinary words).
+     */
+    private Optional<String> credential(ServerRequest request) {
+        return settings.upstreamKey().or(() -> request.headers().first(HeaderNames.AUTHORIZATION)
+                .map(value -> value.regionMatches(true, 0, "Bearer ", 0, 7) ? value.substring(7) : value)
+                .map(String::strip).filter(token -> token.length() >= 8));
+    }
+
     private static Set<String> connectionTokens(ServerRequest request) {
         Set<String> tokens = new HashSet<>();
         for (String value : request.headers().all(HeaderNames.CONNECTION, java.util.List::of)) {
@@ -465,26 +497,34 @@ public final class OpenAiProxy implements HttpService {
     /**
      * The request body, read whole within the body timeout; {@code null} once answered 413 (longer than the
      * limit) or 400 (its framing broken).
+     *
+     * @param keep whether to keep the body; if not, it is read to its end and discarded, and an empty array returned
      */
-    private byte @Nullable [] readBody(ServerRequest request, ServerResponse response) {
+    private byte @Nullable [] readBody(ServerRequest request, ServerResponse response, boolean keep) {
         OptionalLong declared = request.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > settings.maxBodyBytes()) {
             tooLarge(request, response);
             return null;
         }
         BodyDeadlines.Deadline deadline = deadlines.start();
-        ByteArrayOutputStream body = new ByteArrayOutputStream(declared.isPresent() ? (int) declared.getAsLong() : 8192);
+        // Sized as declared (at most the limit) only once the caller holds a slot, so no read buffer is made for
+        // bytes that have not come.
+        ByteArrayOutputStream body = new ByteArrayOutputStream(!keep ? 0 : declared.isPresent() ? (int) declared.getAsLong() : 8192);
+        long size = 0;
         boolean tooLarge = false;
         try {
             InputStream in = request.content().inputStream();
             byte[] buffer = new byte[PIECE_BYTES];
             int read;
             while ((read = in.read(buffer)) != -1) {
-                if (body.size() + read > settings.maxBodyBytes()) {
+                size += read;
+                if (size > settings.maxBodyBytes()) {
                     tooLarge = true;
                     break;
                 }
-                body.write(buffer, 0, read);
+                if (keep) {
+                    body.write(buffer, 0, read);
+                }
             }
             // Closed only once read to its end or past the limit (closing drains what is left, which a 413
             // swallows): closed after a broken framing, it would wait to drain a body that never comes.
