@@ -33,6 +33,10 @@ class OpenAiProxyUpstreamFaultsTest {
         void write(OutputStream out) throws IOException;
     }
 
+    /** An answer after which the connection stays open, as a keep-alive upstream's, until the proxy closes it. */
+    private interface KeepsOpen extends Answer {
+    }
+
     /** Closes the connection with a reset instead of an answer. */
     private static final Answer RESET = out -> { };
     private static final ConcurrentLinkedQueue<Answer> ANSWERS = new ConcurrentLinkedQueue<>();
@@ -92,6 +96,12 @@ class OpenAiProxyUpstreamFaultsTest {
                 next.write(s.getOutputStream());
             }
             s.getOutputStream().flush();
+            if (next instanceof KeepsOpen) {
+                s.setSoTimeout(5_000);
+                while (in.read() != -1) {
+                    // a request the proxy sends on this connection again is read and never answered
+                }
+            }
         } catch (IOException e) {
             // the proxy went away: nothing to answer
         }
@@ -240,5 +250,24 @@ class OpenAiProxyUpstreamFaultsTest {
         assertFalse(r.body().matches("(?s).*\\b(java|javax|io\\.helidon)\\.[a-z]+\\..*"), "no class name: " + r.body());
         String error = server.awaitSession("reset", 1).get("requests").get(0).get("error").asText();
         assertFalse(error.matches("(?s).*\\b(java|javax|io\\.helidon)\\.[a-z]+\\..*"), error);
+    }
+
+    @Test
+    void anAnswerDeclaringBothContentLengthAndTransferEncodingGets502AndItsConnectionIsNeverReused() throws IOException {
+        String secret = "{\"secret\":\"meant for the first client\"}";
+        String smuggled = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + secret.length()
+                + "\r\n\r\n" + secret;
+        ANSWERS.add((KeepsOpen) out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n{\"x\":1}" + smuggled)));
+        String completion = "{\"id\":\"c2\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[]}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + completion.length() + "\r\nConnection: close\r\n\r\n" + completion)));
+
+        HttpResponse<String> first = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "te-cl");
+        assertEquals(502, first.statusCode(), first.body());
+        assertTrue(first.body().contains("both a Content-Length and a Transfer-Encoding"), first.body());
+        HttpResponse<String> second = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "te-cl-next");
+        assertEquals(200, second.statusCode(), second.body());
+        assertEquals(completion, second.body(), "the next call's own answer, never the bytes past the first one's end");
     }
 }

@@ -77,7 +77,12 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
                 return new Failure(ErrorType.SERVER_ERROR, "the upstream cannot be reached" + detail(cause), null);
             }
         }
-        String message = rootCause(error).getMessage(); // a wrapper's message is often its cause's class and message
+        // A wrapper's message is often its cause's class and message; a parser's often goes on after a colon with
+        // the bytes it could not read, which may be part of another call's answer.
+        String message = rootCause(error).getMessage();
+        if (message != null && message.indexOf(':') >= 0) {
+            message = message.substring(0, message.indexOf(':'));
+        }
         return new Failure(ErrorType.SERVER_ERROR, message == null || message.isBlank()
                 ? "the upstream call failed: the connection ended before a complete answer" // the client's "no more data"
                 : "the upstream call failed (" + message + ")", null);

@@ -432,8 +432,9 @@ public final class OpenAiProxy implements HttpService {
         URI target = URI.create(settings.upstream() + request.prologue().uriPath().path().substring(PREFIX.length())
                 + (query.isEmpty() ? "" : "?" + query));
         Set<String> connectionTokens = connectionTokens(request);
+        HttpClientResponse answer;
         try {
-            return upstream.method(request.prologue().method()).uri(target)
+            answer = upstream.method(request.prologue().method()).uri(target)
                     .headers(headers -> {
                         for (Header header : request.headers()) {
                             String name = header.headerName().lowerCase();
@@ -449,6 +450,14 @@ public final class OpenAiProxy implements HttpService {
         } catch (RuntimeException e) {
             throw new NoAnswer(Failure.ofException(e));
         }
+        if (answer.headers().contains(HeaderNames.CONTENT_LENGTH) && answer.headers().contains(HeaderNames.TRANSFER_ENCODING)) {
+            // Where such an answer ends is not known (RFC 9112 6.3): closed unread, its connection is never reused,
+            // so that bytes past the end the client would take cannot become another call's answer.
+            answer.close();
+            throw new NoAnswer(new Failure(ErrorType.SERVER_ERROR,
+                    "the upstream's answer declared both a Content-Length and a Transfer-Encoding", null));
+        }
+        return answer;
     }
 
     /**
