@@ -154,6 +154,20 @@ class OpenAiProxyBoundsTest {
     }
 
     @Test
+    void aV1PathTheProxyDoesNotForwardGets404InTheOpenAiErrorShapeAndIsNotForwarded() {
+        for (String path : List.of("/v1/responses", "/v1/completions", "/v1/chat/completions/", "/v1/")) {
+            HttpResponse<String> r = server.post(path, chat("fake-plain", ""), "x-session-id", "bounds-unknown-path");
+            assertEquals(404, r.statusCode(), path);
+            JsonNode error = TestServer.json(r).get("error");
+            assertEquals("not_found", error.get("code").asText(), r.body());
+            assertEquals("invalid_request_error", error.get("type").asText(), r.body());
+            assertTrue(error.get("message").asText().contains(path), r.body());
+        }
+        assertTrue(upstream.at("/v1/responses").isEmpty() && upstream.at("/v1/completions").isEmpty(), "not forwarded");
+        assertEquals(404, server.get("/events/metrics/session/bounds-unknown-path").statusCode());
+    }
+
+    @Test
     void bodiesStillArrivingHoldTheUpstreamCallSlotsSoThatTheBodiesHeldAtOnceAreBounded() throws IOException {
         List<Socket> slow = new ArrayList<>();
         try {

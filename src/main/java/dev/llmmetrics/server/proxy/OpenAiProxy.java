@@ -103,7 +103,10 @@ public final class OpenAiProxy implements HttpService {
                 .post("/embeddings", this::forward)
                 .any("/embeddings", allowing(Method.POST))
                 .get("/models", this::forward)
-                .any("/models", allowing(Method.GET));
+                .any("/models", allowing(Method.GET))
+                .any((request, response) -> OpenAiErrors.send(request, response, Status.NOT_FOUND_404,
+                        "invalid_request_error", "not_found", "the proxy does not forward "
+                                + request.prologue().method().text() + " " + request.prologue().uriPath().path()));
     }
 
     /**
