@@ -987,16 +987,24 @@ class MetricsClient:
             conn = self._conn
             reused = conn is not None
             connect_timeout, read_timeout = self._timeouts()
+            cut = None
             try:
                 if conn is None:
                     conn = self._connect(connect_timeout)
                     self._conn = conn
                 conn.sock.settimeout(read_timeout)
+                # The timeout bounds each read; this bounds the whole exchange, which a server sending its
+                # answer a byte at a time would otherwise stretch for ever.
+                cut = threading.Timer(read_timeout, _shut_down, (conn.sock,))
+                cut.daemon = True
+                cut.start()
                 conn.request("POST", self._target.path, body=body, headers=self._headers)
                 response = conn.getresponse()
                 data = response.read(65536)
                 status = response.status
                 retry_after = _parse_retry_after(response.getheader("Retry-After"))
+                if cut.finished.is_set():
+                    raise TimeoutError("the answer did not arrive whole within the read timeout")
                 if response.will_close or not response.isclosed():
                     self._drop_connection()
                 return _Outcome(status=status, retry_after=retry_after, body=data)
@@ -1005,11 +1013,16 @@ class MetricsClient:
                 return _Outcome(timeout=True, error=e)
             except (OSError, http.client.HTTPException) as e:
                 self._drop_connection()
+                if cut is not None and cut.finished.is_set():
+                    return _Outcome(timeout=True, error=e)
                 # A kept-alive connection the server closed meanwhile: try once more on a new one.
                 if reused and not fresh_attempt and isinstance(e, (http.client.RemoteDisconnected,
                                                                    ConnectionResetError, BrokenPipeError)):
                     continue
                 return _Outcome(error=e)
+            finally:
+                if cut is not None:
+                    cut.cancel()
         return _Outcome(error="connection lost")
 
     def _timeouts(self):
@@ -1126,6 +1139,14 @@ class MetricsClient:
 
     def __repr__(self):
         return "MetricsClient(url=%r, batch_size=%d, queue_size=%d)" % (self.url, self.batch_size, self.queue_size)
+
+
+def _shut_down(sock):
+    """Ends a connection's exchange at once: its blocked reads return, its writes fail."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already
 
 
 def _parse_retry_after(value):

@@ -588,6 +588,48 @@ def test_slow_server_times_out_and_the_caller_never_waits(make_client, stubs):
     assert_accounted(stats)
 
 
+def test_a_server_that_trickles_its_answer_is_given_up_within_the_read_timeout(make_client):
+    """Each byte comes within the read timeout, the whole answer never: the exchange is cut at that timeout."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle(conn):
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 202 Accepted\r\nX-Slow: " + b"a" * 1000:
+                if stop.is_set():
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.05)
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        client = make_client(url="http://127.0.0.1:%d" % listener.getsockname()[1], read_timeout=0.3,
+                             max_retries=1, batch_size=100, flush_interval=30)
+        client.track("trickle", "gpt-4o", lambda: dict_response(1, 1))
+        start = time.perf_counter()
+        assert client.flush(5)
+        took = time.perf_counter() - start
+        assert took < 2.0, "two attempts of 0.3 s and a backoff, not an endless read: %.2f s" % took
+        stats = client.stats()
+        assert stats["timeouts"] == 2 and stats["sent"] == 0, stats
+        assert_accounted(stats)
+    finally:
+        stop.set()
+        listener.close()
+
+
 def test_503_is_retried_until_202(make_client, stubs):
     def unavailable_twice(n, body):
         if n < 2:
