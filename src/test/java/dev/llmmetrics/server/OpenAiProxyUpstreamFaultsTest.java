@@ -252,22 +252,57 @@ class OpenAiProxyUpstreamFaultsTest {
         assertFalse(error.matches("(?s).*\\b(java|javax|io\\.helidon)\\.[a-z]+\\..*"), error);
     }
 
-    @Test
-    void anAnswerDeclaringBothContentLengthAndTransferEncodingGets502AndItsConnectionIsNeverReused() throws IOException {
+    /**
+     * The upstream answers with {@code head}, then, on the same connection and after a pause (so that the proxy's
+     * client has read what came first), with a whole second answer meant for nobody; the proxy's next call must get
+     * its own answer, never that one.
+     */
+    private static void assertTheBytesAfterAnUnreadableAnswerNeverReachAnotherCall(String session, String head,
+            String expected) throws IOException {
         String secret = "{\"secret\":\"meant for the first client\"}";
         String smuggled = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + secret.length()
                 + "\r\n\r\n" + secret;
-        ANSWERS.add((KeepsOpen) out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                + "Content-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n{\"x\":1}" + smuggled)));
+        ANSWERS.add((KeepsOpen) out -> {
+            out.write(ascii(head));
+            out.flush();
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            out.write(ascii(smuggled));
+        });
         String completion = "{\"id\":\"c2\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[]}";
         ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                 + completion.length() + "\r\nConnection: close\r\n\r\n" + completion)));
 
-        HttpResponse<String> first = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "te-cl");
+        HttpResponse<String> first = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", session);
         assertEquals(502, first.statusCode(), first.body());
-        assertTrue(first.body().contains("both a Content-Length and a Transfer-Encoding"), first.body());
-        HttpResponse<String> second = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "te-cl-next");
+        assertTrue(first.body().contains(expected), first.body());
+        try {
+            Thread.sleep(400); // the rest of the first answer has come
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        HttpResponse<String> second = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", session + "-next");
         assertEquals(200, second.statusCode(), second.body());
-        assertEquals(completion, second.body(), "the next call's own answer, never the bytes past the first one's end");
+        assertEquals(completion, second.body(), "the next call's own answer, never the bytes after the first one");
+        assertEquals("server_error", server.awaitSession(session, 1).get("requests").get(0).get("error_type").asText());
+    }
+
+    @Test
+    void anAnswerDeclaringBothContentLengthAndTransferEncodingGets502AndItsConnectionIsNeverReused() throws IOException {
+        assertTheBytesAfterAnUnreadableAnswerNeverReachAnotherCall("te-cl", "HTTP/1.1 200 OK\r\nContent-Type: "
+                + "application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n{\"x\":1}",
+                "both a Content-Length and a Transfer-Encoding");
+        assertTheBytesAfterAnUnreadableAnswerNeverReachAnotherCall("te-cl-0", "HTTP/1.1 200 OK\r\nContent-Type: "
+                + "application/json\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "both a Content-Length and a Transfer-Encoding");
+    }
+
+    @Test
+    void anInterimAnswerGets502AndItsConnectionIsNeverReused() throws IOException {
+        assertTheBytesAfterAnUnreadableAnswerNeverReachAnotherCall("interim",
+                "HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n", "an interim answer (103)");
     }
 }

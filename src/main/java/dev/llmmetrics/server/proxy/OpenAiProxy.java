@@ -71,7 +71,8 @@ public final class OpenAiProxy implements HttpService {
     private final ProxySettings settings;
     private final CallTracker tracker;
     private final BodyDeadlines deadlines;
-    private final Http1Client upstream;
+    /** The upstream client and the connections it keeps; replaced when one of them can no longer be trusted. */
+    private volatile Http1Client upstream;
     private final Semaphore slots;
     private final HeaderName sessionHeader;
 
@@ -86,7 +87,11 @@ public final class OpenAiProxy implements HttpService {
         this.deadlines = Objects.requireNonNull(deadlines, "deadlines");
         this.slots = new Semaphore(settings.maxConcurrent());
         this.sessionHeader = HeaderNames.create(settings.sessionHeader());
-        this.upstream = Http1Client.builder()
+        this.upstream = upstreamClient(settings);
+    }
+
+    private static Http1Client upstreamClient(ProxySettings settings) {
+        return Http1Client.builder()
                 .connectTimeout(settings.connectTimeout())
                 .readTimeout(settings.readTimeout())
                 .followRedirects(false)
@@ -435,9 +440,10 @@ public final class OpenAiProxy implements HttpService {
         URI target = URI.create(settings.upstream() + request.prologue().uriPath().path().substring(PREFIX.length())
                 + (query.isEmpty() ? "" : "?" + query));
         Set<String> connectionTokens = connectionTokens(request);
+        Http1Client client = upstream;
         HttpClientResponse answer;
         try {
-            answer = upstream.method(request.prologue().method()).uri(target)
+            answer = client.method(request.prologue().method()).uri(target)
                     .headers(headers -> {
                         for (Header header : request.headers()) {
                             String name = header.headerName().lowerCase();
@@ -453,14 +459,32 @@ public final class OpenAiProxy implements HttpService {
         } catch (RuntimeException e) {
             throw new NoAnswer(Failure.ofException(e));
         }
-        if (answer.headers().contains(HeaderNames.CONTENT_LENGTH) && answer.headers().contains(HeaderNames.TRANSFER_ENCODING)) {
-            // Where such an answer ends is not known (RFC 9112 6.3): closed unread, its connection is never reused,
-            // so that bytes past the end the client would take cannot become another call's answer.
-            answer.close();
-            throw new NoAnswer(new Failure(ErrorType.SERVER_ERROR,
-                    "the upstream's answer declared both a Content-Length and a Transfer-Encoding", null));
+        String unreadable = answer.status().code() < 200
+                ? "the upstream sent an interim answer (" + answer.status().code() + "), which the proxy cannot read past"
+                : answer.headers().contains(HeaderNames.CONTENT_LENGTH) && answer.headers().contains(HeaderNames.TRANSFER_ENCODING)
+                ? "the upstream's answer declared both a Content-Length and a Transfer-Encoding" // its end unknown: RFC 9112 6.3
+                : null;
+        if (unreadable != null) {
+            discard(client, answer);
+            throw new NoAnswer(new Failure(ErrorType.SERVER_ERROR, unreadable, null));
         }
         return answer;
+    }
+
+    /**
+     * Drops the connection of an answer whose end is not known, so that its bytes past the end the HTTP client
+     * would take can never become another call's answer. The client keeps such a connection for reuse when it
+     * thinks the answer read, and offers no way to close one connection, so the proxy moves to a new client and
+     * closes the old one's idle connections with it; calls in progress on the old one finish undisturbed.
+     */
+    private void discard(Http1Client client, HttpClientResponse answer) {
+        synchronized (this) {
+            if (upstream == client) {
+                upstream = upstreamClient(settings);
+            }
+        }
+        answer.close();
+        client.closeResource();
     }
 
     /**
