@@ -987,7 +987,7 @@ class MetricsClient:
             conn = self._conn
             reused = conn is not None
             connect_timeout, read_timeout = self._timeouts()
-            cut = None
+            cut, fired = None, threading.Event()
             try:
                 if conn is None:
                     conn = self._connect(connect_timeout)
@@ -995,7 +995,7 @@ class MetricsClient:
                 conn.sock.settimeout(read_timeout)
                 # The timeout bounds each read; this bounds the whole exchange, which a server sending its
                 # answer a byte at a time would otherwise stretch for ever.
-                cut = threading.Timer(read_timeout, _shut_down, (conn.sock,))
+                cut = threading.Timer(read_timeout, _shut_down, (conn.sock, fired))
                 cut.daemon = True
                 cut.start()
                 conn.request("POST", self._target.path, body=body, headers=self._headers)
@@ -1003,7 +1003,9 @@ class MetricsClient:
                 data = response.read(65536)
                 status = response.status
                 retry_after = _parse_retry_after(response.getheader("Retry-After"))
-                if cut.finished.is_set():
+                cut.cancel()
+                cut.join()  # it fired, or it never will
+                if fired.is_set():
                     raise TimeoutError("the answer did not arrive whole within the read timeout")
                 if response.will_close or not response.isclosed():
                     self._drop_connection()
@@ -1013,7 +1015,7 @@ class MetricsClient:
                 return _Outcome(timeout=True, error=e)
             except (OSError, http.client.HTTPException) as e:
                 self._drop_connection()
-                if cut is not None and cut.finished.is_set():
+                if fired.is_set():
                     return _Outcome(timeout=True, error=e)
                 # A kept-alive connection the server closed meanwhile: try once more on a new one.
                 if reused and not fresh_attempt and isinstance(e, (http.client.RemoteDisconnected,
@@ -1141,8 +1143,9 @@ class MetricsClient:
         return "MetricsClient(url=%r, batch_size=%d, queue_size=%d)" % (self.url, self.batch_size, self.queue_size)
 
 
-def _shut_down(sock):
-    """Ends a connection's exchange at once: its blocked reads return, its writes fail."""
+def _shut_down(sock, fired):
+    """Ends a connection's exchange at once (its blocked reads return, its writes fail), first setting ``fired``."""
+    fired.set()
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
