@@ -168,32 +168,38 @@ class OpenAiProxyBoundsTest {
     }
 
     @Test
-    void bodiesStillArrivingHoldTheUpstreamCallSlotsSoThatTheBodiesHeldAtOnceAreBounded() throws IOException {
+    void bodiesStillArrivingHoldOnlyTheBytesTheySentBoundedByTheBodiesBoundAndNoUpstreamSlot() throws IOException {
+        int sent = MAX_BODY - 100;
         List<Socket> slow = new ArrayList<>();
         try {
-            for (int i = 0; i < MAX_CONCURRENT; i++) { // each declares a body at the limit and sends a few bytes of it
+            for (int i = 0; i < MAX_CONCURRENT; i++) { // each declares a body at the limit and sends most of it
                 Socket socket = new Socket();
                 slow.add(socket);
                 socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5000);
                 socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
-                        + "Content-Type: application/json\r\nContent-Length: " + MAX_BODY + "\r\n\r\n{\"model\":")
-                        .getBytes(StandardCharsets.US_ASCII));
+                        + "Content-Type: application/json\r\nContent-Length: " + MAX_BODY + "\r\n\r\n"
+                        + "{\"model\":\"fake-plain\",\"user\":\"" + "x".repeat(sent - 30)).getBytes(StandardCharsets.US_ASCII));
                 socket.getOutputStream().flush();
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> server.post("/v1/chat/completions", chat("fake-plain", ""),
+            // They hold almost all of MAX_BODY × MAX_CONCURRENT bytes: a body of 300 more is refused once read...
+            String padded = chat("fake-plain", ",\"user\":\"" + "y".repeat(300) + "\"");
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.post("/v1/chat/completions", padded,
                     "x-session-id", "bounds-slow-bodies").statusCode() == 503);
-            HttpResponse<String> refused = server.post("/v1/chat/completions", chat("fake-plain", ""),
-                    "x-session-id", "bounds-slow-bodies");
+            HttpResponse<String> refused = server.post("/v1/chat/completions", padded, "x-session-id", "bounds-slow-bodies");
             assertEquals(503, refused.statusCode(), refused.body());
             assertEquals("too_many_upstream_calls", TestServer.json(refused).get("error").get("code").asText());
+            assertTrue(TestServer.json(refused).get("error").get("message").asText().contains("request bytes"), refused.body());
+            // ...while they hold no upstream slot: a call without a body still goes through.
+            assertEquals(200, server.get("/v1/models").statusCode());
         } finally {
             for (Socket socket : slow) {
                 socket.close();
             }
         }
-        // The slots come back when those bodies end unfinished.
-        await().atMost(Duration.ofSeconds(10)).until(() -> server.post("/v1/chat/completions", chat("fake-plain", ""),
-                "x-session-id", "bounds-slow-bodies").statusCode() == 200);
+        // Their bytes come back when those bodies end unfinished.
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.post("/v1/chat/completions",
+                chat("fake-plain", ",\"user\":\"" + "y".repeat(300) + "\""), "x-session-id", "bounds-slow-bodies")
+                .statusCode() == 200);
     }
 
     /** A raw client of a streamed completion, to read some of it and then go away. */

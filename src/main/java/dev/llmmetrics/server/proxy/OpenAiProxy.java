@@ -74,6 +74,12 @@ public final class OpenAiProxy implements HttpService {
     /** The upstream client and the connections it keeps; replaced when one of them can no longer be trusted. */
     private volatile Http1Client upstream;
     private final Semaphore slots;
+    /**
+     * The request bytes held at once, one permit a byte: {@code proxy.max.body.bytes × proxy.max.concurrent}, taken
+     * as a body arrives and given back when its call ends. Counted apart from {@link #slots}, so that bodies sent
+     * slowly cannot hold the upstream slots.
+     */
+    private final Semaphore bodyBytes;
     private final HeaderName sessionHeader;
 
     /**
@@ -86,6 +92,7 @@ public final class OpenAiProxy implements HttpService {
         this.tracker = Objects.requireNonNull(tracker, "tracker");
         this.deadlines = Objects.requireNonNull(deadlines, "deadlines");
         this.slots = new Semaphore(settings.maxConcurrent());
+        this.bodyBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, (long) settings.maxBodyBytes() * settings.maxConcurrent()));
         this.sessionHeader = HeaderNames.create(settings.sessionHeader());
         this.upstream = upstreamClient(settings);
     }
@@ -132,16 +139,22 @@ public final class OpenAiProxy implements HttpService {
     }
 
     private void forward(ServerRequest request, ServerResponse response) {
-        if (!takeSlot(request, response)) {
+        Body body = request.prologue().method() == Method.GET ? Body.NONE : readBody(request, response);
+        if (body == null) {
             return;
         }
         try {
-            byte[] body = request.prologue().method() == Method.GET ? new byte[0] : readBody(request, response, true);
-            if (body != null) {
-                forwardPlain(request, response, body);
+            if (!slots.tryAcquire()) {
+                overloaded(request, response);
+                return;
+            }
+            try {
+                forwardPlain(request, response, body.bytes());
+            } finally {
+                slots.release();
             }
         } finally {
-            slots.release();
+            bodyBytes.release(body.held());
         }
     }
 
@@ -161,32 +174,23 @@ public final class OpenAiProxy implements HttpService {
         }
     }
 
-    /**
-     * Takes one of the {@code proxy.max.concurrent} slots before the request body is read, so that the bodies
-     * held at once are bounded by the slots; without a free one, reads the body only to discard it, then
-     * answers 503.
-     */
-    private boolean takeSlot(ServerRequest request, ServerResponse response) {
-        if (slots.tryAcquire()) {
-            return true;
-        }
-        if (request.prologue().method() == Method.GET || readBody(request, response, false) != null) {
-            overloaded(request, response);
-        }
-        return false;
-    }
-
     private void chat(ServerRequest request, ServerResponse response) {
-        if (!takeSlot(request, response)) {
+        Body body = readBody(request, response);
+        if (body == null) {
             return;
         }
         try {
-            byte[] body = readBody(request, response, true);
-            if (body != null) {
-                chat(request, response, body);
+            if (!slots.tryAcquire()) {
+                overloaded(request, response);
+                return;
+            }
+            try {
+                chat(request, response, body.bytes());
+            } finally {
+                slots.release();
             }
         } finally {
-            slots.release();
+            bodyBytes.release(body.held());
         }
     }
 
@@ -525,68 +529,98 @@ public final class OpenAiProxy implements HttpService {
     }
 
     private void overloaded(ServerRequest request, ServerResponse response) {
+        overloaded(request, response, "the proxy has " + settings.maxConcurrent()
+                + " upstream calls in progress, as many as it allows; retry later");
+    }
+
+    private static void overloaded(ServerRequest request, ServerResponse response, String message) {
         response.header(HeaderNames.RETRY_AFTER, "1");
         OpenAiErrors.send(request, response, Status.SERVICE_UNAVAILABLE_503, "proxy_overloaded", "too_many_upstream_calls",
-                "the proxy has " + settings.maxConcurrent() + " upstream calls in progress, as many as it allows; retry later");
+                message);
+    }
+
+    /** A request body as read, and the bytes of {@link #bodyBytes} it holds until its call ends. */
+    private record Body(byte[] bytes, int held) {
+        static final Body NONE = new Body(new byte[0], 0);
     }
 
     /**
-     * The request body, read whole within the body timeout; {@code null} once answered 413 (longer than the
-     * limit) or 400 (its framing broken).
-     *
-     * @param keep whether to keep the body; if not, it is read to its end and discarded, and an empty array returned
+     * The request body, read whole within the body timeout, each piece counted against {@link #bodyBytes} as it
+     * arrives; {@code null} once answered 413 (longer than the limit), 400 (its framing broken) or 503 (the
+     * bodies held at once at their bound: the rest of this one is read and discarded first, so that the client
+     * reads the answer). Bytes that have not come take nothing, so a body sent slowly holds only what it sent,
+     * and no upstream slot.
      */
-    private byte @Nullable [] readBody(ServerRequest request, ServerResponse response, boolean keep) {
+    private @Nullable Body readBody(ServerRequest request, ServerResponse response) {
         OptionalLong declared = request.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > settings.maxBodyBytes()) {
             tooLarge(request, response);
             return null;
         }
         BodyDeadlines.Deadline deadline = deadlines.start();
-        // Sized as declared (at most the limit) only once the caller holds a slot, so no read buffer is made for
-        // bytes that have not come.
-        ByteArrayOutputStream body = new ByteArrayOutputStream(!keep ? 0 : declared.isPresent() ? (int) declared.getAsLong() : 8192);
+        ByteArrayOutputStream body = new ByteArrayOutputStream(PIECE_BYTES);
         long size = 0;
+        int held = 0;
+        boolean kept = true;
         boolean tooLarge = false;
+        boolean handedOver = false;
         try {
-            InputStream in = request.content().inputStream();
-            byte[] buffer = new byte[PIECE_BYTES];
-            int read;
-            while ((read = in.read(buffer)) != -1) {
-                size += read;
-                if (size > settings.maxBodyBytes()) {
-                    tooLarge = true;
-                    break;
+            try {
+                InputStream in = request.content().inputStream();
+                byte[] buffer = new byte[PIECE_BYTES];
+                int read;
+                while ((read = in.read(buffer)) != -1) {
+                    size += read;
+                    if (size > settings.maxBodyBytes()) {
+                        tooLarge = true;
+                        break;
+                    }
+                    if (kept && bodyBytes.tryAcquire(read)) {
+                        held += read;
+                        body.write(buffer, 0, read);
+                    } else if (kept) { // past the bound: the rest is read only to be discarded
+                        kept = false;
+                        bodyBytes.release(held);
+                        held = 0;
+                        body = new ByteArrayOutputStream(0);
+                    }
                 }
-                if (keep) {
-                    body.write(buffer, 0, read);
+                // Closed only once read to its end or past the limit (closing drains what is left, which a 413
+                // swallows): closed after a broken framing, it would wait to drain a body that never comes.
+                in.close();
+            } catch (RequestException e) {
+                if (!deadline.end()) { // an interrupt may be on its way: this connection must not serve another request
+                    throw new CloseConnectionException("the request body did not arrive within the body timeout");
                 }
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                if (!deadline.end()) {
+                    throw new CloseConnectionException("the request body did not arrive within the body timeout");
+                }
+                response.header(HeaderNames.CONNECTION, "close");
+                OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error", "malformed_body",
+                        "the body could not be read as its headers declare it");
+                return null;
             }
-            // Closed only once read to its end or past the limit (closing drains what is left, which a 413
-            // swallows): closed after a broken framing, it would wait to drain a body that never comes.
-            in.close();
-        } catch (RequestException e) {
-            if (!deadline.end()) { // an interrupt may be on its way: this connection must not serve another request
-                throw new CloseConnectionException("the request body did not arrive within the body timeout");
-            }
-            throw e;
-        } catch (IOException | RuntimeException e) {
             if (!deadline.end()) {
                 throw new CloseConnectionException("the request body did not arrive within the body timeout");
             }
-            response.header(HeaderNames.CONNECTION, "close");
-            OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error", "malformed_body",
-                    "the body could not be read as its headers declare it");
-            return null;
+            if (tooLarge) {
+                tooLarge(request, response);
+                return null;
+            }
+            if (!kept) {
+                overloaded(request, response, "the proxy holds as many request bytes as it allows (proxy.max.body.bytes × "
+                        + "proxy.max.concurrent); retry later");
+                return null;
+            }
+            handedOver = true;
+            return new Body(body.toByteArray(), held);
+        } finally {
+            if (!handedOver) {
+                bodyBytes.release(held);
+            }
         }
-        if (!deadline.end()) {
-            throw new CloseConnectionException("the request body did not arrive within the body timeout");
-        }
-        if (tooLarge) {
-            tooLarge(request, response);
-            return null;
-        }
-        return body.toByteArray();
     }
 
     private void tooLarge(ServerRequest request, ServerResponse response) {
