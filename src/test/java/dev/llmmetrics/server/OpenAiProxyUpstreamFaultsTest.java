@@ -240,6 +240,11 @@ class OpenAiProxyUpstreamFaultsTest {
         String error = server.awaitSession("quoted-key", 1).get("requests").get(0).get("error").asText();
         assertFalse(error.contains("sk-client-secret-123"), error);
         assertTrue(error.contains("bad key Bearer [key] given"), error);
+
+        ANSWERS.add(errorAnswer(400, "key azure-secret-456789 is not valid here"));
+        rawCall("quoted-api-key", chat("m-req", ""), "api-key: azure-secret-456789\r\n");
+        String azure = server.awaitSession("quoted-api-key", 1).get("requests").get(0).get("error").asText();
+        assertTrue(azure.contains("key [key] is not valid here"), azure);
     }
 
     @Test

@@ -493,12 +493,15 @@ public final class OpenAiProxy implements HttpService {
 
     /**
      * The credential the upstream was given, which its error texts may quote: the upstream key, else the client's
-     * bearer token (a short one is left, as hiding it would blank ordinary words).
+     * {@code Authorization} token (after its scheme) or {@code api-key} / {@code x-api-key}. One shorter than eight
+     * characters (a placeholder such as {@code EMPTY}) is left, as hiding it would blank ordinary words.
      */
     private Optional<String> credential(ServerRequest request) {
-        return settings.upstreamKey().or(() -> request.headers().first(HeaderNames.AUTHORIZATION)
-                .map(value -> value.regionMatches(true, 0, "Bearer ", 0, 7) ? value.substring(7) : value)
-                .map(String::strip).filter(token -> token.length() >= 8));
+        Optional<String> given = settings.upstreamKey().or(() -> request.headers().first(HeaderNames.AUTHORIZATION)
+                .map(String::strip).map(value -> value.indexOf(' ') > 0 ? value.substring(value.indexOf(' ') + 1) : value)
+                .or(() -> request.headers().first(HeaderNames.create("api-key")))
+                .or(() -> request.headers().first(HeaderNames.create("x-api-key"))));
+        return given.map(String::strip).filter(token -> token.length() >= 8);
     }
 
     private static Set<String> connectionTokens(ServerRequest request) {
