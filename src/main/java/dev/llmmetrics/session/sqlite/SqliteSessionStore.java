@@ -144,6 +144,23 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     }
 
     /**
+     * {@code path} with its links resolved, so that two paths to one file name one lock file; for a file not made
+     * yet, its directory's real path and its name.
+     */
+    private static Path realPath(Path path) {
+        try {
+            return path.toRealPath();
+        } catch (IOException absent) {
+            try {
+                Path parent = path.getParent();
+                return parent == null ? path : parent.toRealPath().resolve(path.getFileName());
+            } catch (IOException e) {
+                return path; // its directory is missing: opening it says so
+            }
+        }
+    }
+
+    /**
      * Opens the store in {@code file}, creating it when the file is absent or empty. Nothing is written to a
      * file that is not one of its stores.
      *
@@ -158,7 +175,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     /** {@link #open(Path, SessionStoreFactory.Parameters, Durability)}, folding the recent records at {@code foldAt}. */
     static SqliteSessionStore open(Path file, SessionStoreFactory.Parameters parameters, Durability durability,
                                    int foldAt) {
-        Path path = file.toAbsolutePath();
+        Path path = realPath(file.toAbsolutePath());
         List<Path> absentBefore = Schema.absentSideFiles(path);
         Schema.Found found = Schema.inspect(path);
         Path lockFile = path.resolveSibling(path.getFileName() + ".lock");

@@ -14,8 +14,12 @@ import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.sqlite.SqliteSessionStore.Durability;
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -98,10 +102,13 @@ final class Writer {
     private final RecentRecords recent;
     private int commitsSinceVacuumCheck;
     private boolean vacuuming;
+    /** What identifies the file the connection has open ({@link #requireSameFile}). */
+    private final Object fileKey;
 
     Writer(SqliteSessionStore store, Connection c, Durability durability, Schema.Found found, int foldAt)
             throws SQLException {
         this.store = store;
+        this.fileKey = fileKey(store.file());
         this.bounds = store.bounds;
         this.catalog = bounds.catalog();
         this.evictionBatch = Math.max(1, bounds.maxSessions() / 100);
@@ -376,8 +383,36 @@ final class Writer {
             job.apply(t);
         }
         t.finish();
+        requireSameFile();
         st.commit.execute();
         return t;
+    }
+
+    /**
+     * Refuses a commit once the file at the store's path is no longer the one the connection has open (deleted,
+     * or replaced): SQLite would go on writing to the unlinked file, which no restart would find, so nothing
+     * is acknowledged until the store is opened again.
+     */
+    private void requireSameFile() throws SQLException {
+        Object now;
+        try {
+            now = fileKey(store.file());
+        } catch (SQLException e) {
+            now = null;
+        }
+        if (fileKey != null && !fileKey.equals(now)) {
+            throw new SQLException("the file " + store.file() + " was removed or replaced while the store had it open;"
+                    + " restart the server to open the file at that path", null, 10 /* SQLITE_IOERR */);
+        }
+    }
+
+    /** The file system's key of {@code file} (device and inode), or {@code null} where it gives none. */
+    private static Object fileKey(Path file) throws SQLException {
+        try {
+            return Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            throw new SQLException("cannot read the attributes of " + file + ": " + e.getMessage(), e);
+        }
     }
 
     private Statements statements() throws SQLException {

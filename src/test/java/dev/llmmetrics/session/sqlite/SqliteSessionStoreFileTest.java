@@ -426,6 +426,36 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void aSecondOpenThroughALinkToTheFileIsRefusedWhileTheFirstHoldsIt() throws Exception {
+        Path file = dir.resolve("linked.db");
+        SqliteSessionStore store = open(file);
+        store.record(completed("s", "m", null));
+        Path link = Files.createSymbolicLink(dir.resolve("link.db"), file.getFileName());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(link));
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+        store.record(completed("s", "m", null));
+        assertEquals(2, store.session("s").orElseThrow().totalRequests(), "the first one still works");
+    }
+
+    @Test
+    void afterItsFileIsDeletedTheStoreAcknowledgesNothingAndAReopenFindsEveryBatchItAcknowledged() throws Exception {
+        Path file = dir.resolve("deleted.db");
+        SqliteSessionStore store = open(file);
+        store.record(batch("before"));
+        for (String suffix : new String[] {"", "-wal", "-shm"}) {
+            Files.deleteIfExists(dir.resolve(file.getFileName() + suffix));
+        }
+        RecordingFailedException e = assertThrows(RecordingFailedException.class, () -> store.record(batch("after")));
+        assertTrue(e.getCause().getMessage().contains("was removed or replaced"), e.getCause().getMessage());
+        store.close();
+        SqliteSessionStore reopened = open(file);
+        assertTrue(reopened.session("after").isEmpty(), "not acknowledged, not there");
+        assertEquals(0, reopened.sessionCount(), "the deleted file's sessions went with it");
+        reopened.record(batch("again"));
+        assertEquals(20, reopened.session("again").orElseThrow().totalRequests());
+    }
+
+    @Test
     void aSessionsRecordsInTheFileStayWithinTheirBoundWhileItsTotalsStayExact() throws Exception {
         Path file = dir.resolve("store.db");
         SqliteSessionStore store = open(file, 10, 7, Long.MAX_VALUE, 1_000);
