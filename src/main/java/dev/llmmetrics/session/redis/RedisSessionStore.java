@@ -522,13 +522,15 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         byte[] key = bytes(key(sessionId) + ":r");
         byte[] mention = RecordCodec.mention(correlationId);
         try {
-            // A score mostly grades a recent request: the newest records first, the older ones only then.
-            List<byte[]> newest = client.lrange(key, -NEWEST_RECORDS, -1);
-            Optional<String> model = requestModel(newest, mention, correlationId);
-            if (model.isPresent() || newest.size() < NEWEST_RECORDS) {
-                return model;
+            // A score mostly grades a recent request: the newest records first, then older ones a page at a time,
+            // so that a session whose records are large is never read whole into the heap.
+            for (long end = -1; ; end -= NEWEST_RECORDS) {
+                List<byte[]> page = client.lrange(key, end - NEWEST_RECORDS + 1, end);
+                Optional<String> model = requestModel(page, mention, correlationId);
+                if (model.isPresent() || page.size() < NEWEST_RECORDS) {
+                    return model;
+                }
             }
-            return requestModel(client.lrange(key, 0, -NEWEST_RECORDS - 1), mention, correlationId);
         } catch (JedisException e) {
             failure("the model of a scored request could not be read", e);
             return Optional.empty();
