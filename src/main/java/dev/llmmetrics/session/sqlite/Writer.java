@@ -17,6 +17,7 @@ import dev.llmmetrics.session.sqlite.SqliteSessionStore.Durability;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -102,6 +103,10 @@ final class Writer {
     private final RecentRecords recent;
     private int commitsSinceVacuumCheck;
     private boolean vacuuming;
+    /** The write-ahead log beside the file. */
+    private final Path wal;
+    /** The file system the file is on, for the room left on it; {@code null} when it cannot be told. */
+    private final @Nullable FileStore disk;
     /** What identifies the file the connection has open ({@link #requireSameFile}). */
     private final Object fileKey;
 
@@ -109,6 +114,8 @@ final class Writer {
             throws SQLException {
         this.store = store;
         this.fileKey = fileKey(store.file());
+        this.wal = store.file().resolveSibling(store.file().getFileName() + "-wal");
+        this.disk = fileStore(store.file());
         this.bounds = store.bounds;
         this.catalog = bounds.catalog();
         this.evictionBatch = Math.max(1, bounds.maxSessions() / 100);
@@ -313,6 +320,7 @@ final class Writer {
             return;
         }
         t.publish();
+        checkpointBeforeTheDiskFills();
         if (failing) {
             failing = false;
             if (saidFailing && !byTurns) {
@@ -375,6 +383,24 @@ final class Writer {
         }
     }
 
+    /**
+     * Empties the write-ahead log into the file, and truncates it, once it is larger than the room left on the disk:
+     * the log keeps every page written since its last checkpoint, and a checkpoint needs room to copy them, so
+     * waiting for the disk to fill would leave no room for the one step that frees it.
+     */
+    private void checkpointBeforeTheDiskFills() {
+        try {
+            long log = Files.size(wal);
+            if (log > 0 && disk != null && log >= disk.getUsableSpace()) {
+                try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("PRAGMA wal_checkpoint(TRUNCATE)")) {
+                    r.next(); // busy when a reader still needs the log: tried again after the next commit
+                }
+            }
+        } catch (IOException | SQLException e) {
+            // no log file to measure, or no room even so: the next commit tries again, or is refused as before
+        }
+    }
+
     private Txn transact(List<Job> jobs) throws SQLException {
         Statements st = statements();
         st.begin.execute();
@@ -403,6 +429,14 @@ final class Writer {
         if (fileKey != null && !fileKey.equals(now)) {
             throw new SQLException("the file " + store.file() + " was removed or replaced while the store had it open;"
                     + " restart the server to open the file at that path", null, 10 /* SQLITE_IOERR */);
+        }
+    }
+
+    private static @Nullable FileStore fileStore(Path file) {
+        try {
+            return Files.getFileStore(file);
+        } catch (IOException e) {
+            return null;
         }
     }
 

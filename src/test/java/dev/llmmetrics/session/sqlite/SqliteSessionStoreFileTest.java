@@ -519,6 +519,20 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void onADiskSmallerThanItsLogsCheckpointPointTheLogNeverFillsTheDisk() throws Exception {
+        try (Tmpfs disk = Tmpfs.mount(dir.resolve("logdisk"), "8m")) {
+            Files.write(disk.dir().resolve("other"), new byte[3 << 20]); // 5 MiB left, far under the log's 64 MiB
+            Path file = disk.dir().resolve("store.db");
+            SqliteSessionStore store = open(file, 10_000, 50, 2 << 20, 100_000);
+            for (int serial = 0; serial < 2_000; serial++) { // about 40 MiB of events through a 2 MiB store
+                store.record(batch("w-" + serial));
+            }
+            assertTrue(Files.size(disk.dir().resolve("store.db-wal")) < 5 << 20, "the log was emptied in time");
+            assertEquals(20, store.session("w-1999").orElseThrow().totalRequests());
+        }
+    }
+
+    @Test
     void aFullDiskRefusesBatchesWithNothingAppliedAndWritingResumesWhenSpaceReturns() throws Exception {
         try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "2m")) {
             Path file = disk.dir().resolve("store.db");
