@@ -139,7 +139,20 @@ public final class OpenAiProxy implements HttpService {
     }
 
     private void forward(ServerRequest request, ServerResponse response) {
-        Body body = request.prologue().method() == Method.GET ? Body.NONE : readBody(request, response);
+        withSlot(request, response, request.prologue().method() == Method.GET ? Body.NONE : readBody(request, response),
+                this::forwardPlain);
+    }
+
+    /** A proxied call, given its request body. */
+    private interface Call {
+        void run(ServerRequest request, ServerResponse response, byte[] body);
+    }
+
+    /**
+     * Runs {@code call} holding one of the upstream slots, or answers 503 when none is free; either way gives the
+     * body's bytes back to {@link #bodyBytes} at the end. Nothing when {@code body} is {@code null} (answered).
+     */
+    private void withSlot(ServerRequest request, ServerResponse response, @Nullable Body body, Call call) {
         if (body == null) {
             return;
         }
@@ -149,7 +162,7 @@ public final class OpenAiProxy implements HttpService {
                 return;
             }
             try {
-                forwardPlain(request, response, body.bytes());
+                call.run(request, response, body.bytes());
             } finally {
                 slots.release();
             }
@@ -175,26 +188,10 @@ public final class OpenAiProxy implements HttpService {
     }
 
     private void chat(ServerRequest request, ServerResponse response) {
-        Body body = readBody(request, response);
-        if (body == null) {
-            return;
-        }
-        try {
-            if (!slots.tryAcquire()) {
-                overloaded(request, response);
-                return;
-            }
-            try {
-                chat(request, response, body.bytes());
-            } finally {
-                slots.release();
-            }
-        } finally {
-            bodyBytes.release(body.held());
-        }
+        withSlot(request, response, readBody(request, response), this::meterChat);
     }
 
-    private void chat(ServerRequest request, ServerResponse response, byte[] body) {
+    private void meterChat(ServerRequest request, ServerResponse response, byte[] body) {
         ChatRequest chat;
         try {
             chat = ChatRequest.read(body);
