@@ -75,9 +75,9 @@ public final class ModelCatalog {
      */
     public record Model(String name, int number, String label, @Nullable ModelPrice price) {
 
-        /** Whether the label gathers several models. */
+        /** Whether the label gathers several models: {@link #OTHER_LABEL} does, also for a model of that name. */
         public boolean sharesLabel() {
-            return number < 0 || !label.equals(name);
+            return number < 0 || label.equals(OTHER_LABEL) || !label.equals(name);
         }
 
         /** Whether the price table prices this model. */

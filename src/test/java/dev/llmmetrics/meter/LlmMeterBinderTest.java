@@ -173,6 +173,22 @@ class LlmMeterBinderTest {
     }
 
     @Test
+    void aModelNamedLikeTheOtherLabelSharesItsMetersAndIsCountedOnce() {
+        LlmMetrics c = metrics(10, 10, 2);
+        for (String model : List.of("_other", "m1", "m2", "m3")) {
+            c.bus().publish(LlmRequestCompleted.builder("s", model).durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
+        }
+        c.bus().publish(LlmRequestStarted.builder("s", "m4").messagesCount(1).toolsCount(0).build());
+        c.bus().publish(LlmRequestStarted.builder("s", "_other").messagesCount(1).toolsCount(0).build());
+        PrometheusText s = scrape();
+        assertEquals(3, s.value("llm_requests_total", "model", "_other", "outcome", "success"), "_other, m2 and m3");
+        assertEquals(2, s.value("llm_requests_in_flight", "model", "_other"), "both calls in flight under one gauge");
+        List<ModelTotals> totals = c.meters().modelTotals();
+        assertEquals(4, totals.stream().mapToLong(ModelTotals::requests).sum(), totals.toString());
+        assertEquals(List.of("_other", "m1"), totals.stream().map(ModelTotals::model).toList());
+    }
+
+    @Test
     void modelTotalsAreReadFromTheMeters() {
         LlmMetrics c = metrics(10, 10, 10);
         c.bus().publish(LlmRequestStarted.builder("s", "m").messagesCount(1).toolsCount(0).build());
