@@ -88,7 +88,7 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
                 : "the upstream call failed (" + message + ")", null);
     }
 
-    /** The failure with {@code secret} (the upstream key, which an upstream may quote) replaced wherever its text holds it. */
+    /** The failure with {@code secret} (the credential the upstream was given, which it may quote) replaced in its text. */
     Failure hiding(Optional<String> secret) {
         return secret.filter(text::contains).map(key -> new Failure(type, text.replace(key, "[key]"), httpStatus))
                 .orElse(this);

@@ -108,7 +108,7 @@ final class Writer {
     /** The file system the file is on, for the room left on it; {@code null} when it cannot be told. */
     private final @Nullable FileStore disk;
     /** What identifies the file the connection has open ({@link #requireSameFile}). */
-    private final Object fileKey;
+    private final @Nullable Object fileKey;
 
     Writer(SqliteSessionStore store, Connection c, Durability durability, Schema.Found found, int foldAt)
             throws SQLException {
@@ -420,7 +420,7 @@ final class Writer {
      * is acknowledged until the store is opened again.
      */
     private void requireSameFile() throws SQLException {
-        Object now;
+        @Nullable Object now;
         try {
             now = fileKey(store.file());
         } catch (SQLException e) {
@@ -441,7 +441,7 @@ final class Writer {
     }
 
     /** The file system's key of {@code file} (device and inode), or {@code null} where it gives none. */
-    private static Object fileKey(Path file) throws SQLException {
+    private static @Nullable Object fileKey(Path file) throws SQLException {
         try {
             return Files.readAttributes(file, BasicFileAttributes.class).fileKey();
         } catch (IOException e) {
