@@ -35,7 +35,9 @@ import org.jspecify.annotations.Nullable;
  *   <li>at most {@code maxRecordsPerSession} request records per session; the oldest record is dropped,
  *       while the session's aggregates stay exact over all its requests;</li>
  *   <li>at most {@code maxBytes} of retained data, each session counted by its real size (its records and
- *       their error texts included); past that the least recently active sessions are evicted;</li>
+ *       their error texts included); past that the least recently active sessions are evicted, and a session
+ *       larger than the bound by itself drops its oldest records, then scores of requests, keeping at least its
+ *       newest of each;</li>
  *   <li>at most {@code maxRecordsPerSession} scores of requests per session, shown with their records, and
  *       summaries of at most {@link SessionStore#MAX_SCORE_NAMES} score names (then {@code _other});</li>
  *   <li>at most {@code maxModelsPerSession} model labels with figures of their own per session, then
@@ -319,7 +321,8 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                         applyLocked(state, event, now);
                     }
                 }
-                grown = state.bytes() - before;
+                long after = state.bytes();
+                grown = (after > maxBytes ? state.trimTo(maxBytes) : after) - before;
                 if (grown != 0) {
                     retainedBytes.add(grown);
                 }

@@ -198,6 +198,43 @@ final class RecordRing {
         return slot;
     }
 
+    /**
+     * Drops the oldest record, with what it holds beside its row (its texts, attributes and names), so that a
+     * session larger than the store's byte bound by itself can give room back; the totals are the pairs'.
+     *
+     * @return whether there was a record to drop
+     */
+    boolean dropOldest() {
+        if (size == 0) {
+            return false;
+        }
+        int slot = head;
+        if (unnumbered != null) {
+            unnumbered[slot] = null;
+        }
+        if (providers != null) {
+            providers[slot] = null;
+        }
+        if (errors != null) {
+            errors.put(slot, null); // the oldest record's text is the oldest the array holds
+        }
+        if (correlationIds != null) {
+            correlationIds.put(slot, null);
+        }
+        if (attributes != null && attributes[slot] != null) {
+            heldAttributeBytes -= attributeBytes(attributes[slot]);
+            attributes[slot] = null;
+        }
+        head = wrap(head + 1);
+        size--;
+        return true;
+    }
+
+    /** How many records the ring holds. */
+    int size() {
+        return size;
+    }
+
     /** The slot of the record written before the one in {@code slot}, when there is one. */
     private int previous(int slot) {
         return slot == 0 ? capacity - 1 : slot - 1;
@@ -345,35 +382,52 @@ final class RecordRing {
     }
 
     /**
-     * Called only when the ring is full and below its bound. The head moves only once the ring is at its
-     * bound, so here the records still start at slot 0 and a plain copy keeps their order.
+     * Called only when the ring is full and below its bound: the records move, oldest first, to the front of
+     * arrays half as large again (they start elsewhere only after {@link #dropOldest}).
      */
     private void grow() {
         int oldCapacity = capacity;
         int newCapacity = (int) Math.min(bound, Math.max(oldCapacity + 1L, oldCapacity + (oldCapacity >> 1)));
-        rows = Arrays.copyOf(rows, newCapacity * WIDTH);
-        capacity = newCapacity;
+        rows = unrolled(rows, WIDTH, newCapacity);
         if (unnumbered != null) {
-            unnumbered = Arrays.copyOf(unnumbered, newCapacity);
+            unnumbered = unrolled(unnumbered, newCapacity);
         }
         if (errors != null) {
-            errors.slots(newCapacity);
+            errors.slots(newCapacity, head);
         }
         if (providers != null) {
-            providers = Arrays.copyOf(providers, newCapacity);
+            providers = unrolled(providers, newCapacity);
         }
         if (parts != null) {
-            parts = Arrays.copyOf(parts, newCapacity);
+            parts = unrolled(parts, 1, newCapacity);
         }
         if (costs != null) {
-            costs = Arrays.copyOf(costs, newCapacity);
+            costs = unrolled(costs, 1, newCapacity);
         }
         if (correlationIds != null) {
-            correlationIds.slots(newCapacity);
+            correlationIds.slots(newCapacity, head);
         }
         if (attributes != null) {
-            attributes = Arrays.copyOf(attributes, newCapacity);
+            attributes = unrolled(attributes, newCapacity);
         }
+        capacity = newCapacity;
+        head = 0;
         arrayBytes = countArrays();
+    }
+
+    /** The full ring's {@code width}-wide entries in {@code array}, oldest first, in an array of {@code slots} entries. */
+    private long[] unrolled(long[] array, int width, int slots) {
+        long[] copy = new long[slots * width];
+        System.arraycopy(array, head * width, copy, 0, (capacity - head) * width);
+        System.arraycopy(array, 0, copy, (capacity - head) * width, head * width);
+        return copy;
+    }
+
+    /** The full ring's entries in {@code array}, oldest first, in an array of {@code slots} entries. */
+    private <T> T[] unrolled(T[] array, int slots) {
+        T[] copy = Arrays.copyOf(array, slots);
+        System.arraycopy(array, head, copy, 0, capacity - head);
+        System.arraycopy(array, 0, copy, capacity - head, head);
+        return copy;
     }
 }

@@ -22,7 +22,7 @@ final class ScoreRing {
 
     private final int bound;
     private final TextBytes correlationIds = new TextBytes(0);
-    private String[] names = new String[0];
+    private @Nullable String[] names = new String[0];
     private @Nullable String[] comments = new String[0];
     private double[] values = new double[0];
     private long[] timestampsMs = new long[0];
@@ -62,6 +62,31 @@ final class ScoreRing {
         textBytes += RecordRing.textBytes(name) + (comment == null ? 0 : RecordRing.textBytes(comment));
     }
 
+    /**
+     * Drops the oldest score with its texts, so that a session larger than the store's byte bound by itself can
+     * give room back; the score totals are the session's.
+     *
+     * @return whether there was a score to drop
+     */
+    boolean dropOldest() {
+        if (size == 0) {
+            return false;
+        }
+        int slot = head;
+        textBytes -= RecordRing.textBytes(names[slot]) + (comments[slot] == null ? 0 : RecordRing.textBytes(comments[slot]));
+        correlationIds.put(slot, null); // the oldest score's id is the oldest the array holds
+        names[slot] = null;
+        comments[slot] = null;
+        head = (head + 1) % values.length;
+        size--;
+        return true;
+    }
+
+    /** How many scores the ring holds. */
+    int size() {
+        return size;
+    }
+
     /** The scores held by correlation id, each list oldest first. */
     Map<String, List<RequestScore>> byCorrelationId() {
         if (size == 0) {
@@ -82,13 +107,32 @@ final class ScoreRing {
                 : 4 * RecordRing.ARRAY_HEADER + SLOT_BYTES * values.length + correlationIds.heapBytes() + textBytes;
     }
 
-    /** Grows by half up to the bound; called only when full and below it, so the scores start at slot 0. */
+    /**
+     * Grows by half up to the bound; called only when full and below it. The scores move, oldest first, to the
+     * front of the new arrays (they start elsewhere only after {@link #dropOldest}).
+     */
     private void grow() {
-        int capacity = (int) Math.min(bound, Math.max(values.length + 2L, values.length + (values.length >> 1)));
-        correlationIds.slots(capacity);
-        names = Arrays.copyOf(names, capacity);
-        comments = Arrays.copyOf(comments, capacity);
-        values = Arrays.copyOf(values, capacity);
-        timestampsMs = Arrays.copyOf(timestampsMs, capacity);
+        int length = values.length;
+        int capacity = (int) Math.min(bound, Math.max(length + 2L, length + (length >> 1)));
+        correlationIds.slots(capacity, head);
+        names = unrolled(names, capacity);
+        comments = unrolled(comments, capacity);
+        double[] movedValues = new double[capacity];
+        System.arraycopy(values, head, movedValues, 0, length - head);
+        System.arraycopy(values, 0, movedValues, length - head, head);
+        long[] movedTimes = new long[capacity];
+        System.arraycopy(timestampsMs, head, movedTimes, 0, length - head);
+        System.arraycopy(timestampsMs, 0, movedTimes, length - head, head);
+        values = movedValues;
+        timestampsMs = movedTimes;
+        head = 0;
+    }
+
+    /** The full ring's entries in {@code array}, oldest first, in an array of {@code capacity} entries. */
+    private <T> T[] unrolled(T[] array, int capacity) {
+        T[] copy = Arrays.copyOf(array, capacity);
+        System.arraycopy(array, head, copy, 0, array.length - head);
+        System.arraycopy(array, 0, copy, array.length - head, head);
+        return copy;
     }
 }

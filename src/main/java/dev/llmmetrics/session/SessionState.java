@@ -148,6 +148,24 @@ final class SessionState {
                 + (scoreTotals == null ? 0 : SCORE_TOTALS_BYTES * scoreTotals.size());
     }
 
+    /**
+     * Drops the oldest records, then the oldest scores of requests, while the session takes more than
+     * {@code maxBytes}, keeping at least the newest record and the newest score: a session larger than the
+     * store's byte bound by itself gives room back as the record bound does, its totals untouched.
+     *
+     * @return what the session takes afterwards, as {@link #bytes()}
+     */
+    long trimTo(long maxBytes) {
+        long bytes = bytes();
+        while (bytes > maxBytes && records.size() > 1 && records.dropOldest()) {
+            bytes = bytes();
+        }
+        while (bytes > maxBytes && scores != null && scores.size() > 1 && scores.dropOldest()) {
+            bytes = bytes();
+        }
+        return bytes;
+    }
+
     /** Whether the session has (session, model) figures; a hint read without the lock. */
     boolean hasPairs() {
         return hasPairs;

@@ -108,11 +108,17 @@ final class TextBytes {
                 && Arrays.equals(bytes, 0, utf8.length - first, utf8, first, utf8.length);
     }
 
-    /** Gives room for {@code slots} slots, the new ones without a text. */
-    void slots(int slots) {
+    /**
+     * Gives room for {@code slots} slots, the new ones without a text, as a full ring whose oldest entry is in
+     * slot {@code head} moves its entries to the front, oldest first.
+     */
+    void slots(int slots, int head) {
         int old = spans.length;
-        spans = Arrays.copyOf(spans, slots);
-        Arrays.fill(spans, old, slots, NONE);
+        long[] moved = new long[slots];
+        System.arraycopy(spans, head, moved, 0, old - head);
+        System.arraycopy(spans, 0, moved, old - head, head);
+        Arrays.fill(moved, old, slots, NONE);
+        spans = moved;
     }
 
     /** What the slots' places and the array of bytes take on the heap. */

@@ -69,6 +69,44 @@ class HostileBoundsTest {
     }
 
     @Test
+    void oneSessionWithTheLargestAttributesStaysWithinTheBoundInBytes() throws Exception {
+        long bound = 8L << 20;
+        try (ChildServer server = ChildServer.mainWithJvmArgs(List.of("-Xmx256m"),
+                "STORE_MAX_BYTES", String.valueOf(bound))) {
+            HttpClient client = HttpClient.newHttpClient();
+            StringBuilder attributes = new StringBuilder("{");
+            for (int a = 0; a < 64; a++) {                          // the attributes' bounds: 64 of 1 024 characters
+                attributes.append(a == 0 ? "" : ",").append("\"key").append(a).append("\":\"").append("v".repeat(1_024)).append('"');
+            }
+            attributes.append('}');
+            int requests = 1_000;                                   // about 70 MB of attributes, the record bound
+            for (int from = 0; from < requests; from += 10) {
+                StringBuilder batch = new StringBuilder("[");
+                for (int i = from; i < from + 10; i++) {
+                    batch.append(i == from ? "" : ",").append("{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"large\",")
+                            .append("\"model\":\"m\",\"duration_ms\":1,\"correlation_id\":\"c").append(i)
+                            .append("\",\"attributes\":").append(attributes).append('}');
+                }
+                HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(server.base() + "/events"))
+                        .POST(HttpRequest.BodyPublishers.ofString(batch.append(']').toString())).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(202, response.statusCode(), response.body());
+            }
+            long heapAfterGc = heapAfterFullGc(server, client);
+            System.out.printf("heap after GC: %,d B (store bound %,d B)%n", heapAfterGc, bound);
+            assertTrue(heapAfterGc < bound + SERVER_BASELINE_BYTES,
+                    "heap after GC " + (heapAfterGc >> 20) + " MiB, bound " + (bound >> 20) + " MiB + "
+                            + (SERVER_BASELINE_BYTES >> 20) + " MiB");
+            JsonNode large = TestServer.JSON.readTree(get(client, server.base() + "/events/metrics/session/large").body());
+            assertEquals(requests, large.get("total_requests").asLong(), "the totals count every request");
+            JsonNode kept = large.get("requests");
+            assertTrue(kept.size() > 1 && kept.size() < requests / 5, "the newest records that fit: " + kept.size());
+            assertEquals("c" + (requests - 1), kept.get(kept.size() - 1).get("correlation_id").asText());
+            assertEquals(64, kept.get(kept.size() - 1).get("attributes").size(), "kept records are whole");
+        }
+    }
+
+    @Test
     void manySessionsTimesManyModelsKeepTheScrapeWithinItsPairBound() {
         int maxPairs = 200;
         int sessionModels = 4;

@@ -117,6 +117,17 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aSessionLargerThanTheBoundByItselfDropsItsOldestRecordsAndScoresToStayWithinIt() {
+        long bound = 1L << 20;
+        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10_000).maxRecordsPerSession(1_000)
+                .idleTimeout(Duration.ofHours(1)).maxBytes(bound).build();
+        aSessionLargerThanTheBoundKeepsItsNewestRecordsWithinIt(store, store::retainedBytes, bound);
+        assertEquals(0, store.evictions(EvictionReason.MEMORY), "the session gave room back itself");
+        store.clear("large");
+        assertEquals(0, store.retainedBytes(), "what the session still counted goes with it");
+    }
+
+    @Test
     void aSessionPastItsOwnModelLabelsCountsTheRestUnderOther() {
         InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10).maxRecordsPerSession(100)
                 .idleTimeout(Duration.ofHours(1)).maxModelsPerSession(3).build();

@@ -79,6 +79,76 @@ public abstract class SessionStoreContractTest {
         assertEquals(0, retainedBytes.getAsLong(), "what a session counted goes with it");
     }
 
+    /**
+     * For a store that counts what it retains ({@code retainedBytes}) against {@code bound} bytes: one session
+     * whose records and scores of requests alone pass the bound stays within it, event by event and batch by
+     * batch, by dropping its oldest records first; it keeps its newest ones whole, in order, and its totals
+     * over every request. Smaller requests then fill it again. Returns the first request number still held of
+     * the 800 sent.
+     */
+    protected static int aSessionLargerThanTheBoundKeepsItsNewestRecordsWithinIt(SessionStore store,
+                                                                                 LongSupplier retainedBytes, long bound) {
+        Map<String, String> attributes = new HashMap<>();
+        for (int a = 0; a < Event.MAX_ATTRIBUTES; a++) {
+            attributes.put("key" + a, "\u4e00".repeat(100));
+        }
+        String comment = "\u4e00".repeat(LlmRequestScored.MAX_COMMENT_LENGTH);
+        int requests = 300;
+        for (int i = 0; i < requests; i++) {
+            LlmRequestCompleted completed = LlmRequestCompleted.builder("large", "m").durationMs(i + 1)
+                    .correlationId("c" + i).attributes(attributes).build();
+            LlmRequestScored score = LlmRequestScored.builder("large", "grade", i).correlationId("c" + i)
+                    .comment(comment).build();
+            if (i % 2 == 0) {
+                store.record(completed);
+                store.record(score);
+            } else {
+                store.record(List.of(completed, score));
+            }
+            assertTrue(retainedBytes.getAsLong() <= bound,
+                    "within the bound after request " + i + ": " + retainedBytes.getAsLong());
+        }
+        SessionMetrics large = store.session("large").orElseThrow();
+        assertEquals(requests, large.totalRequests(), "the totals count every request");
+        assertEquals((long) requests * (requests + 1) / 2, large.totalDurationMs());
+        List<RequestRecord> kept = large.requests();
+        assertTrue(kept.size() > 1 && kept.size() < requests, "each request holds about 20 KB: " + kept.size());
+        int first = requests - kept.size();
+        for (int k = 0; k < kept.size(); k++) {
+            assertEquals("c" + (first + k), kept.get(k).correlationId(), "the newest are kept, oldest first");
+        }
+        RequestRecord newest = kept.getLast();
+        assertEquals(attributes, newest.attributes());
+        assertEquals(List.of(comment), newest.scores().stream().map(RequestScore::comment).toList());
+        assertEquals(requests, large.scores().getFirst().count(), "the score summary counts every score");
+
+        // Small requests after the large ones: the records and scores held grow again past where they were
+        // dropped from, and stay whole and in order.
+        int small = 500;
+        for (int from = requests; from < requests + small; from += 100) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = from; i < from + 100; i++) {
+                batch.add(LlmRequestCompleted.builder("large", "m").durationMs(i + 1).correlationId("c" + i).build());
+                batch.add(LlmRequestScored.builder("large", "grade", i).correlationId("c" + i).build());
+            }
+            store.record(batch);
+            assertTrue(retainedBytes.getAsLong() <= bound, "within the bound: " + retainedBytes.getAsLong());
+        }
+        large = store.session("large").orElseThrow();
+        kept = large.requests();
+        assertTrue(kept.size() >= small, "the small requests are all kept: " + kept.size());
+        int firstAfter = requests + small - kept.size();
+        for (int k = 0; k < kept.size(); k++) {
+            RequestRecord record = kept.get(k);
+            int i = firstAfter + k;
+            assertEquals("c" + i, record.correlationId(), "the newest are kept, oldest first");
+            assertEquals(i + 1, record.durationMs());
+            assertEquals(List.of((double) i), record.scores().stream().map(RequestScore::value).toList());
+        }
+        assertEquals(requests + small, large.totalRequests());
+        return firstAfter;
+    }
+
     /** A clock the test moves by hand. */
     private static final class ManualClock implements InstantSource {
         final AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());

@@ -39,7 +39,7 @@ class TextBytesTest {
     void newSlotsHaveNoTextAndTheBytesFollowWhatIsHeldBothWays() {
         TextBytes ids = new TextBytes(2);
         ids.put(0, "a".repeat(200));
-        ids.slots(4);
+        ids.slots(4, 0);
         assertNull(ids.get(3));
         ids.put(1, "b");
         ids.put(2, "c");

@@ -186,6 +186,15 @@ local function keep(s, suffix, countField, added, count)
   s[countField] = held + kept
 end
 
+-- A session larger than the byte bound by itself, its figures counted: its oldest records, then scores of
+-- requests, go until it fits or only its newest of each is left, as its totals stay.
+local function shrink(s, suffix, countField)
+  while s.b > maxBytes and (s[countField] or 0) > 1 do
+    s.b = s.b - string.len(redis.call('LPOP', s.key .. suffix)) - RECORD_OVERHEAD
+    s[countField] = s[countField] - 1
+  end
+end
+
 -- 3. The writes.
 for _, key in ipairs(idKeys) do
   redis.call('SET', key, '1', 'PX', dedupeMs)
@@ -307,6 +316,10 @@ for _, id in ipairs(order) do
       hash[h + 2] = value
       h = h + 2
     end
+  end
+  if s.b > maxBytes then
+    shrink(s, ':r', 'n')
+    shrink(s, ':s', 'sn')
   end
   hash[h + 1] = 'h'
   hash[h + 2] = cmsgpack.pack(LAYOUT, s.life, now, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names)

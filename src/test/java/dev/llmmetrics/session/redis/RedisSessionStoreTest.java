@@ -14,6 +14,7 @@ import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
+import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.ScoreSummary;
 import dev.llmmetrics.session.SessionMetrics;
@@ -23,6 +24,7 @@ import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.StoreUnavailableException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -75,6 +77,20 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         opened.add(store);
         attributesAndScoresCountTowardTheBound(store, store::retainedBytes, millis, bound);
         assertEquals("0", redis.cli("EXISTS", "llm:{s19}:s"), "its scores went with it");
+    }
+
+    @Test
+    void aSessionLargerThanTheBoundByItselfDropsItsOldestRecordsAndScoresToStayWithinIt() {
+        long bound = 1L << 20;
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
+                new SessionStoreFactory.Parameters(10_000, 1_000, 16, bound, Duration.ofHours(1), Duration.ofMinutes(10),
+                        100_000, Clock.systemUTC(), new ModelCatalog(PriceTable.EMPTY, 200)));
+        opened.add(store);
+        int first = aSessionLargerThanTheBoundKeepsItsNewestRecordsWithinIt(store, store::retainedBytes, bound);
+        assertEquals(0, store.evictions(EvictionReason.MEMORY), "the session gave room back itself");
+        assertEquals(String.valueOf(800 - first), redis.cli("LLEN", "llm:{large}:r"), "the list holds what the JSON shows");
+        store.clear("large");
+        assertEquals(0, store.retainedBytes(), "what the session still counted goes with it");
     }
 
     @Test
