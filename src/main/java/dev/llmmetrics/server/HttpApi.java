@@ -97,8 +97,8 @@ public final class HttpApi {
     }
 
     /**
-     * Adds the routes, the filters (connection handling, common headers, drain, requests from other sites, auth)
-     * and the JSON error handling to {@code routing}.
+     * Adds the routes, the filters (connection handling, common headers, drain, requests from other sites, auth,
+     * the query's encoding) and the JSON error handling to {@code routing}.
      */
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter(new ConnectionFilter(readDeadlines, settings.connections().bodyTimeout()))
@@ -108,6 +108,7 @@ public final class HttpApi {
         settings.authToken().map(Secret::new).map(InternalAuthFilter::new).ifPresent(routing::addFilter);
         proxySettings.ifPresent(p -> p.accessToken().map(Secret::new)
                 .map(token -> new ProxyAuthFilter(token, p.upstreamKey().isPresent())).ifPresent(routing::addFilter));
+        routing.addFilter(new QueryEncodingFilter());
         routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null)))
                 .register("/health", new HealthService(metrics.store()))
                 .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),

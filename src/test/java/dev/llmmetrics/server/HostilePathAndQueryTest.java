@@ -283,6 +283,35 @@ class HostilePathAndQueryTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Parameters no route reads: still UTF-8 (limits.md: "in every parameter")
+
+    @Example
+    void aParameterNoRouteReadsMustStillBeUtf8OnEveryRouteThatTakesAQuery() {
+        List<String> routes = List.of("GET /events/metrics", "GET /events/stats", "GET /events/metrics/sessions",
+                "GET /events/metrics/summaries", "GET /events/metrics/models", "GET /events/metrics/session/kept-3",
+                "DELETE /events/metrics/session/kept-3", "POST /events", "GET /metrics", "GET /health", "GET /health/ready",
+                "GET /", "GET /app.js");
+        for (String route : routes) {
+            String method = route.substring(0, route.indexOf(' '));
+            String path = route.substring(route.indexOf(' ') + 1);
+            for (String query : List.of("foo=%ff", "%ff=1", "foo=%C3", "a=1&b=%E2%82", "foo=%C3%A9&bar=%ED%A0%80")) {
+                String target = path + "?" + query;
+                HostileSupport.RawResponse response = send(method, target);
+                String context = method + " " + target + " -> " + response;
+                JsonNode error = HostileSupport.assertJsonError(response.status(), response.contentType(), response.bodyText(), context);
+                assertEquals(400, response.status(), context);
+                assertEquals("invalid_parameter", error.get("error").asText(), context);
+                assertEquals("the query is not valid UTF-8 once percent-decoded", error.get("detail").asText(), context);
+            }
+            // Valid UTF-8 in a parameter the route ignores changes nothing.
+            HostileSupport.RawResponse fine = send(method, path + "?foo=%C3%A9%F0%9F%98%80&%E2%82%AC=1");
+            assertTrue(fine.answered() && !fine.bodyText().contains("invalid_parameter"),
+                    method + " " + path + " with a valid unread parameter -> " + fine);
+        }
+        HostileSupport.assertUnchanged(baseline, server, "unread parameters");
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Any path, any method
 
     @Provide

@@ -217,6 +217,8 @@ class OpenAiProxyTest {
         assertEquals(FakeOpenAi.MODELS, models.body());
         assertEquals("/v1/models", upstream.last("/v1/models").path());
         assertEquals("Bearer sk-client-key", upstream.last("/v1/models").headers().getFirst("Authorization"));
+        assertEquals(200, server.get("/v1/models?x=%ff", "Authorization", "Bearer sk-client-key").statusCode(),
+                "the proxy forwards its query as it came, UTF-8 or not: the upstream judges it");
         assertEquals(404, server.get("/events/metrics/session/proxy-embeddings").statusCode());
     }
 
