@@ -11,21 +11,20 @@ import io.helidon.webserver.http.ServerResponse;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
-import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.List;
 
 /**
  * {@code GET /metrics}: the Prometheus scrape of the registry, streamed to the response through a 64 KiB
  * buffer, never held whole in memory.
  *
- * <p>The format follows the {@code Accept} header as Prometheus' own client library negotiates it:
- * text format 0.0.4 by default, OpenMetrics 1.0 when asked for. In both, the per-session families come from
- * {@link SessionSeries#writeText}, the registry's other families follow; any other format goes the
- * registry's way. Open by default, as Prometheus expects; with a scrape token configured, only
- * {@code Authorization: Bearer <token>} gets through.
+ * <p>The format follows the {@code Accept} header and its q-values ({@link ScrapeFormat}): text format 0.0.4
+ * by default, OpenMetrics 1.0 or Prometheus protobuf when the client rates them highest. In both text formats,
+ * the per-session families come from {@link SessionSeries#writeText}, the registry's other families follow;
+ * the protobuf format is written from the registry's scrape, which holds them too. Open by default, as
+ * Prometheus expects; with a scrape token configured, only {@code Authorization: Bearer <token>} gets through.
  */
 final class ScrapeService implements HttpService {
 
@@ -57,19 +56,25 @@ final class ScrapeService implements HttpService {
             ApiError.send(request, response, Status.UNAUTHORIZED_401, "unauthorized", "the scrape needs Authorization: Bearer <token>");
             return;
         }
-        String accept = request.headers().first(HeaderNames.ACCEPT).orElse("");
-        ExpositionFormatWriter writer = formats.findWriter(accept);
+        ScrapeFormat format = ScrapeFormat.negotiate(request.headers().all(HeaderNames.ACCEPT, List::of),
+                formats.getPrometheusProtobufWriter().isAvailable());
+        ExpositionFormatWriter writer = switch (format) {
+            case PROTOBUF -> formats.getPrometheusProtobufWriter();
+            case OPENMETRICS -> formats.getOpenMetricsTextFormatWriter();
+            case TEXT -> formats.getPrometheusTextFormatWriter();
+        };
         response.header(HeaderNames.CONTENT_TYPE, writer.getContentType());
         // Streamed in 64 KiB writes; the listener sets TCP_NODELAY, so the last small write is not held
         // back by Nagle's algorithm waiting for the client's delayed ACK (see docs/benchmarks.md).
         try (OutputStream out = new BufferedOutputStream(response.outputStream(), 64 * 1024)) {
-            if (writer instanceof PrometheusTextFormatWriter || writer instanceof OpenMetricsTextFormatWriter) {
+            if (format == ScrapeFormat.PROTOBUF) {
+                // The per-session families are registered on the registry too: its scrape holds them.
+                writer.write(out, registry.getPrometheusRegistry().scrape());
+            } else {
                 // The per-session families first, written from the figures; then every other family through
                 // the client's writer, which ends an OpenMetrics answer with its # EOF.
-                sessionSeries.writeText(out, writer instanceof OpenMetricsTextFormatWriter);
+                sessionSeries.writeText(out, format == ScrapeFormat.OPENMETRICS);
                 writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionSeries.isSessionSeries(name)));
-            } else {
-                registry.scrape(out, accept);
             }
         }
     }

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.http.HttpResponse;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -42,5 +44,41 @@ class ScrapeEndpointTest {
         assertEquals(200, response.statusCode());
         assertTrue(response.headers().firstValue("Content-Type").orElseThrow().startsWith("application/openmetrics-text"));
         assertTrue(response.body().endsWith("# EOF\n"));
+    }
+
+    @Test
+    void theAcceptHeadersQValuesChooseTheFormatAndAFormatRatedQ0IsNeverServed() {
+        server.postEvents(SessionEndpointsTest.seedSessionJson());
+        String text = "text/plain; version=0.0.4";
+        String openMetrics = "application/openmetrics-text; version=1.0.0";
+        String protobuf = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily";
+        String proto = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+        Map<String, String> cases = new LinkedHashMap<>();
+        cases.put("application/openmetrics-text;q=0, text/plain", text);
+        cases.put("application/openmetrics-text; Q=0.000", text);
+        cases.put("application/openmetrics-text;q=0.2, text/plain;q=0.8", text);
+        cases.put("text/plain;q=0.2, application/openmetrics-text;q=0.8", openMetrics);
+        cases.put("application/openmetrics-text;q=abc, text/plain;q=0.1", text);
+        cases.put(proto + ";q=0, text/plain", text);
+        cases.put(proto + ";q=0, application/openmetrics-text;q=0.5", openMetrics);
+        cases.put("application/openmetrics-text;q=0.5, */*", text);
+        cases.put("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", text);
+        cases.put("*/*", text);
+        // Prometheus 3's own headers, without and with protobuf first in scrape_protocols.
+        cases.put("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;"
+                + "version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,"
+                + "*/*;q=0.1", openMetrics);
+        cases.put(proto + ";q=0.6,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+                protobuf);
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            HttpResponse<String> response = server.get("/metrics", "Accept", c.getKey());
+            String contentType = response.headers().firstValue("Content-Type").orElseThrow();
+            assertEquals(200, response.statusCode(), c.getKey());
+            assertTrue(contentType.startsWith(c.getValue()), "Accept: " + c.getKey() + " -> " + contentType);
+            assertEquals(c.getValue().equals(openMetrics), response.body().endsWith("# EOF\n"), c.getKey());
+            assertTrue(response.body().contains("llm_session_requests"), "the per-session families in every format: " + c.getKey());
+        }
+        HttpResponse<String> twoLines = server.get("/metrics", "Accept", "application/openmetrics-text;q=0", "Accept", "text/plain");
+        assertTrue(twoLines.headers().firstValue("Content-Type").orElseThrow().startsWith(text), "Accept on two lines is one list");
     }
 }
