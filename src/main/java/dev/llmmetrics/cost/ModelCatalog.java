@@ -12,12 +12,17 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Bounded twice: the first {@code maxLabels} names seen get a label of their own, later ones share
  * {@link #OTHER_LABEL}; the first {@link #MAX_NUMBERED} names get a number, later ones are resolved on every
- * call (still correctly, only without the cache). Thread-safe, lock-free on the lookup of a known name.
+ * call (still correctly, only without the cache). The labels the meters give a meaning of their own,
+ * {@link #OTHER_LABEL} and {@link #UNKNOWN_LABEL}, are reserved: a model of either name shares
+ * {@link #OTHER_LABEL}, so that {@code _unknown} on the score meters means only a score whose model is not known.
+ * Thread-safe, lock-free on the lookup of a known name.
  */
 public final class ModelCatalog {
 
-    /** The label shared by the models past the bound on labels. */
+    /** The label shared by the models past the bound on labels, and by those named as a reserved label. */
     public static final String OTHER_LABEL = "_other";
+    /** The label of the score meters for a score whose request's model is not known; no model gets it. */
+    public static final String UNKNOWN_LABEL = "_unknown";
     /** Most names numbered and cached. */
     public static final int MAX_NUMBERED = 1024;
 
@@ -53,11 +58,16 @@ public final class ModelCatalog {
             if (number >= MAX_NUMBERED) {
                 return null; // the bound was reached meanwhile: no mapping
             }
-            Model numbered = new Model(n, number, number < maxLabels ? n : OTHER_LABEL, prices.price(n));
+            Model numbered = new Model(n, number, number < maxLabels && !reserved(n) ? n : OTHER_LABEL, prices.price(n));
             byNumber.set(number, numbered);
             return numbered;
         });
         return model != null ? model : new Model(name, -1, OTHER_LABEL, prices.price(name));
+    }
+
+    /** Whether {@code name} is a label the meters give a meaning of their own, which no model may take. */
+    public static boolean reserved(String name) {
+        return name.equals(OTHER_LABEL) || name.equals(UNKNOWN_LABEL);
     }
 
     /** The entry numbered {@code number}, as {@link Model#number()} gave it. */
@@ -70,12 +80,13 @@ public final class ModelCatalog {
      *
      * @param name   the name events carry
      * @param number its number, 0 to {@link #MAX_NUMBERED} - 1, or -1 past the bound
-     * @param label  the {@code model} label of its meters: the name, or {@link #OTHER_LABEL} past the bound
+     * @param label  the {@code model} label of its meters: the name, or {@link #OTHER_LABEL} past the bound and
+     *               for a reserved name
      * @param price  its price, or {@code null} when the table has none
      */
     public record Model(String name, int number, String label, @Nullable ModelPrice price) {
 
-        /** Whether the label gathers several models: {@link #OTHER_LABEL} does, also for a model of that name. */
+        /** Whether the label gathers several models: {@link #OTHER_LABEL} does, also for a model of a reserved name. */
         public boolean sharesLabel() {
             return number < 0 || label.equals(OTHER_LABEL) || !label.equals(name);
         }

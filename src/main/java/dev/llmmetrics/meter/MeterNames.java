@@ -50,9 +50,10 @@ public final class MeterNames {
 
     /**
      * The model label of a score whose request the store did not hold when the score came: a score of a whole
-     * session, one that came before its request finished, or one whose request's record was no longer kept.
+     * session, one that came before its request finished, or one whose request's record was no longer kept. A
+     * reserved label: a model of that name is counted under {@link #OTHER_MODEL}.
      */
-    public static final String UNKNOWN_MODEL = "_unknown";
+    public static final String UNKNOWN_MODEL = ModelCatalog.UNKNOWN_LABEL;
 
     /**
      * Score buckets: 1, 2, 3, 4, 5 and 10, for ratings on scales of 1 to 5 or 10. Micrometer counts a value in

@@ -178,6 +178,23 @@ class ScoresAndAttributesEndpointTest {
                 || sample.labels().containsValue("pro")), "attributes are never labels");
     }
 
+    @Test
+    void aModelNamedLikeTheUnknownScoreLabelIsCountedUnderOtherSoThatUnknownMeansOnlyAnUnknownModel() {
+        server.postEvents("[" + completed("s", "c1", null).replace("gpt-4o", "_unknown") + ","
+                + scored("s", "c1", "helpfulness", "0.8") + "," + scored("s", null, "helpfulness", "0.2") + "]");
+        PrometheusText scrape = server.scrape();
+        assertEquals(1, scrape.value("llm_requests_total", "model", "_other", "outcome", "success"));
+        assertFalse(scrape.has("llm_requests_total", "model", "_unknown"), "no per-model meter takes the reserved label");
+        assertEquals(1, scrape.value("llm_session_requests_total", "model", "_other", "outcome", "success", "session", "s"));
+        assertEquals(1, scrape.value("llm_score_count", "model", "_other", "name", "helpfulness"), "the score of its call");
+        assertEquals(1, scrape.value("llm_score_count", "model", "_unknown", "name", "helpfulness"),
+                "only the session's own score, whose model is not known");
+        assertEquals(0.2, scrape.value("llm_score_sum", "model", "_unknown", "name", "helpfulness"), 1e-9);
+        assertEquals(0, scrape.value("llm_session_model_overflows_total"), "a reserved name is no overflow");
+        JsonNode s = session("s");
+        assertEquals("_unknown", s.get("requests").get(0).get("model").asText(), "its records keep its name");
+    }
+
     private static List<String> fieldNames(JsonNode node) {
         List<String> names = new ArrayList<>();
         node.fieldNames().forEachRemaining(names::add);
