@@ -91,6 +91,16 @@ public final class ModelCatalog {
             return number < 0 || label.equals(OTHER_LABEL) || !label.equals(name);
         }
 
+        /**
+         * Whether this model's figures, kept under {@code label} (its own, or its session's {@link #OTHER_LABEL}
+         * past the session's bound on labels), went to {@link #OTHER_LABEL} for want of room: past the session's
+         * bound, or past the catalog's, which gives the model no label of its own. A model of a reserved name under
+         * {@link #OTHER_LABEL} did not: no room would give it a label of its own.
+         */
+        public boolean overflowed(String label) {
+            return !label.equals(this.label) || this.label.equals(OTHER_LABEL) && !reserved(name);
+        }
+
         /** Whether the price table prices this model. */
         public boolean priced() {
             return price != null;

@@ -108,14 +108,14 @@ public final class SessionSeries implements MultiCollector {
 
     /**
      * Registers the series on {@code registry}'s scrape, and among its meters the
-     * {@code llm.session.model.overflows} counter (events that went to a session's {@code _other} pair because
-     * it had used its own model labels).
+     * {@code llm.session.model.overflows} counter (events that went to a session's {@code _other} pair for want
+     * of room, {@link SessionFigures#modelOverflows}).
      */
     public SessionSeries register(PrometheusMeterRegistry registry) {
         registry.getPrometheusRegistry().register(this);
         FunctionCounter.builder("llm.session.model.overflows", figures, SessionFigures::modelOverflows)
-                .description("Events counted under a session's _other model because the session had used its own "
-                        + "model labels")
+                .description("Events counted under a session's _other model for want of a label of their own: past "
+                        + "the session's model labels or past the server's")
                 .register(registry);
         return this;
     }

@@ -48,7 +48,8 @@ public final class LocalSessionFigures implements SessionFigures {
      * @param life      the session's life in the shared store, which numbers them increasingly
      * @param completed the completed request, or {@code null} for a failure
      * @param cost      what it cost in picodollars, or -1 when its model has no price or it failed
-     * @param folded    whether the shared store put it in the session's {@code _other} pair for want of room
+     * @param folded    whether it went to the session's {@code _other} pair for want of room: the shared store
+     *                  put it there past the session's labels, or its model is past the catalog's
      */
     public void add(String sessionId, long life, String label, @Nullable LlmRequestCompleted completed,
                     long cost, boolean folded) {

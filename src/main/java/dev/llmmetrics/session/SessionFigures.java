@@ -27,6 +27,9 @@ public interface SessionFigures {
         return List.of();
     }
 
-    /** How many events went to a session's {@code _other} pair because it had used its own model labels. */
+    /**
+     * How many events went to a session's {@code _other} pair for want of room: the session had used its own model
+     * labels, or their model is past the catalog's labels. Not those of a model named as a reserved label.
+     */
     long modelOverflows();
 }

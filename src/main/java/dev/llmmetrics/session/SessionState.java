@@ -79,7 +79,8 @@ final class SessionState {
      * else the model's price) for the session's figures and records; the per-model meters cost it by the same
      * catalog entry for their counter.
      *
-     * @return whether its figures went to the session's {@code _other} pair for want of room
+     * @return whether its figures went to the session's {@code _other} pair for want of room (the session's
+     *         labels or the catalog's, {@link Model#overflowed})
      */
     boolean add(LlmRequestCompleted e, Model model, long nowMs) {
         long cost = model.costPicoUsd(e);
@@ -138,7 +139,7 @@ final class SessionState {
     }
 
     private static boolean folded(PairTotals pair, Model model) {
-        return !pair.label().equals(model.label());
+        return model.overflowed(pair.label());
     }
 
     /** What this session takes on the heap, about: its state, id, map entry, pairs, records and scores. */

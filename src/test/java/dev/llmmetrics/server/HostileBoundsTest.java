@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.session.redis.RedisProcess;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -11,16 +12,21 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The store's and the scrape's bounds pushed past on the real server: memory in bytes under long error
- * texts, and per-session series under many sessions times many models.
+ * texts, per-session series under many sessions times many models, and the events the two model caps put
+ * under a session's {@code _other}, in each store.
  */
 class HostileBoundsTest {
 
@@ -142,6 +148,48 @@ class HostileBoundsTest {
             JsonNode session = TestServer.json(server.get("/events/metrics/session/many-0"));
             assertEquals(models, session.get("total_requests").asLong(), "the session JSON keeps every model's request");
         }
+    }
+
+    @ParameterizedTest(name = "store.backend={0}")
+    @ValueSource(strings = {"memory", "sqlite", "redis"})
+    void whicheverModelCapPutsASessionsEventsUnderOtherTheyAreCountedAsOverflows(String backend, @TempDir Path dir) {
+        Map<String, String> config = new HashMap<>(Map.of("meters.max.models", "3", "meters.max.session.models", "2",
+                "store.backend", backend));
+        RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
+        if (redis != null) {
+            config.put("store.redis.url", redis.url());
+        } else if (backend.equals("sqlite")) {
+            config.put("store.sqlite.path", dir.resolve("sessions.db").toString());
+        }
+        try (TestServer server = TestServer.start(config)) {
+            // m1, m2 and m3 take the server's three labels, in the order they come; session a has room for two.
+            server.postEvents("[" + String.join(",", completed("a", "m1"), completed("a", "m2"),
+                    completed("a", "m3"),                              // past the session's labels
+                    completed("a", "m4"), failed("a", "m5"),           // past the server's
+                    completed("a", "_other"), completed("a", "_unknown"), // reserved names: no label of their own ever
+                    completed("b", "m4"), completed("b", "m1")) + "]"); // past the server's, with room in b
+            PrometheusText scrape = server.scrape();
+            assertEquals(4, scrape.value("llm_session_requests_total", "session", "a", "model", "_other", "outcome", "success"));
+            assertEquals(1, scrape.value("llm_session_requests_total", "session", "a", "model", "_other", "outcome", "failure"));
+            assertEquals(1, scrape.value("llm_session_requests_total", "session", "b", "model", "_other", "outcome", "success"));
+            assertEquals(4, scrape.value("llm_requests_total", "model", "_other", "outcome", "success"), "m4 twice, _other, _unknown");
+            assertEquals(4, scrape.value("llm_session_model_overflows_total"),
+                    "a's m3 (its own cap), m4 and m5 (the server's), b's m4 (the server's); not the reserved names");
+        } finally {
+            if (redis != null) {
+                redis.close();
+            }
+        }
+    }
+
+    private static String completed(String session, String model) {
+        return "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"" + session + "\",\"model\":\"" + model
+                + "\",\"duration_ms\":1,\"prompt_tokens\":1,\"completion_tokens\":1}";
+    }
+
+    private static String failed(String session, String model) {
+        return "{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":\"" + session + "\",\"model\":\"" + model
+                + "\",\"error\":\"e\"}";
     }
 
     @Test

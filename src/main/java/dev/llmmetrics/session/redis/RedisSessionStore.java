@@ -317,9 +317,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             applied.add(event);
             switch (event) {
                 case LlmRequestCompleted c -> local.add(c.sessionId(), lifeAt[i], folded[i] ? OTHER : batch.labels[i], c,
-                        batch.costs[i], folded[i]);
+                        batch.costs[i], folded[i] || batch.unlabelled[i]);
                 case LlmRequestFailed f -> local.add(f.sessionId(), lifeAt[i], folded[i] ? OTHER : batch.labels[i], null,
-                        -1, folded[i]);
+                        -1, folded[i] || batch.unlabelled[i]);
                 default -> {
                     // Starts and generic events have no figures.
                 }
@@ -943,6 +943,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         final byte[][] args;
         /** Each completed or failed event's model label; {@code null} for the other kinds. */
         final @Nullable String[] labels;
+        /** Whether each completed or failed event's model is past the catalog's labels ({@link Model#overflowed}). */
+        final boolean[] unlabelled;
         final long[] costs;
         /** Per event, the index of the event whose applying applies it when it is left out, else -1. */
         final int[] carriers;
@@ -953,6 +955,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             this.bounds = bounds;
             int n = events.size();
             labels = new String[n];
+            unlabelled = new boolean[n];
             costs = new long[n];
             carriers = carriers(events);
             int count = 0;
@@ -1027,13 +1030,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
                     Model model = bounds.catalog().model(c.model());
                     kind = COMPLETED;
                     name = labels[i] = model.label();
+                    unlabelled[i] = model.overflowed(model.label());
                     cost = model.costPicoUsd(c);
                     numbers = completedFigures(c, cost);
                     record = RecordCodec.completed(c, cost);
                 }
                 case LlmRequestFailed f -> {
                     kind = FAILED;
-                    name = labels[i] = bounds.catalog().model(f.model()).label();
+                    Model model = bounds.catalog().model(f.model());
+                    name = labels[i] = model.label();
+                    unlabelled[i] = model.overflowed(model.label());
                     record = RecordCodec.failed(f);
                 }
                 case LlmRequestStarted s -> kind = STARTED;

@@ -682,7 +682,7 @@ final class Writer {
                                     | (e.hasReportedCost() ? COST_REPORTED : 0),
                             null, cost >= 0 ? cost : null, e.provider(), null, null, e.correlationId(),
                             Attributes.encode(e.attributes())), now);
-                    if (!pair.label().equals(model.label())) {
+                    if (model.overflowed(pair.label())) {
                         overflows++;
                     }
                     if (lines != null) {
@@ -699,7 +699,7 @@ final class Writer {
                     w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.hasDuration() ? e.durationMs() : 0L,
                             null, 0, 0, 0, 0, 0, NO_USAGE, SessionStore.keptError(e.error()), null, e.provider(),
                             e.errorType(), e.httpStatus(), e.correlationId(), Attributes.encode(e.attributes())), now);
-                    if (!pair.label().equals(model.label())) {
+                    if (model.overflowed(pair.label())) {
                         overflows++;
                     }
                     if (lines != null) {
