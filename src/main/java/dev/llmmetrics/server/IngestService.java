@@ -147,11 +147,12 @@ final class IngestService implements HttpService {
      *
      * <p>Helidon reads the body's framing lazily, as the handler reads the stream, so a broken framing
      * (a chunk size that is not hex, a negative Content-Length, a connection closed before the declared
-     * length) surfaces here as an arbitrary runtime exception: it is the client's fault, an
-     * {@link UnreadableBody}. Helidon's own {@link RequestException}s (a chunked body over the server's
-     * limit) keep their answer. The stream is closed only once read to its end: closing it earlier would
-     * block to drain a body that may never come. The reads are under the body timeout: past it, the socket is
-     * closed and so is the connection, without an answer.
+     * length, chunk extensions, trailer fields) surfaces here as an arbitrary runtime exception or a Helidon
+     * {@link RequestException}: it is the client's fault, an {@link UnreadableBody}, answered on a connection
+     * then closed. Helidon's 413 (a chunked body over the server's limit) keeps its answer. The stream is
+     * closed only once read to its end: closing it earlier would block to drain a body that may never come.
+     * The reads are under the body timeout: past it, the socket is closed and so is the connection, without an
+     * answer.
      */
     private byte[] readBounded(ServerRequest request) throws UnreadableBody {
         ReadDeadlines.Deadline deadline = deadlines.start(bodyTimeout);
@@ -196,12 +197,25 @@ final class IngestService implements HttpService {
             }
             in.close();
         } catch (RequestException e) {
-            throw e;
+            if (e.status().code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
+                throw e; // a chunked body past the server's limit: Helidon's 413, which closes the connection
+            }
+            throw unreadable(declared); // Helidon's refusal of the chunks would keep the connection
         } catch (IOException | RuntimeException e) {
-            throw new UnreadableBody("the body could not be read as its headers declare it"
-                    + (declared >= 0 ? " (Content-Length " + declared + ")" : " (chunked)"));
+            throw unreadable(declared);
         }
         return out.toByteArray();
+    }
+
+    /**
+     * A body whose framing is broken, whatever Helidon threw reading it. Helidon reads neither chunk extensions
+     * ({@code 5;name=value}) nor trailer fields, though RFC 9112 section 7.1 asks a recipient to ignore them: the
+     * message says so. Where it stopped reading is unknown, so the connection is closed after the answer.
+     */
+    private static UnreadableBody unreadable(long declared) {
+        return new UnreadableBody("the body could not be read as its headers declare it" + (declared >= 0
+                ? " (Content-Length " + declared + ")"
+                : " (chunked; chunk extensions and trailer fields are not supported)"));
     }
 
     /** The body's framing is broken; the message says how, for the client. */

@@ -87,16 +87,21 @@ class OpenAiProxyBoundsTest {
         for (String path : List.of("/v1/chat/completions", "/v1/embeddings")) {
             int before = upstream.at(path).size();
             // Chunk sizes that are no size, then nothing more: the connection stays open, so only the framing
-            // tells the body is broken.
-            for (String chunks : List.of("zz\r\n", "-1\r\n", "ffffffffffffffffffff\r\n")) {
+            // tells the body is broken. Then whole bodies with a chunk extension or a trailer field, which Helidon
+            // does not read (limits.md): the answer closes the connection all the same.
+            String chat = chat("fake-plain", "");
+            String size = Integer.toHexString(chat.length());
+            for (String chunks : List.of("zz\r\n", "-1\r\n", "ffffffffffffffffffff\r\n",
+                    size + ";foo=bar\r\n" + chat + "\r\n0\r\n\r\n", size + "\r\n" + chat + "\r\n0\r\nX-Trailer: 1\r\n\r\n")) {
                 long start = System.nanoTime();
                 HostileSupport.RawResponse answer = HostileSupport.raw(server.running().port(), HostileSupport.concat(
                         HostileSupport.request("POST", path, "Content-Type: application/json", "x-session-id: bounds-chunks",
                                 "Transfer-Encoding: chunked"), chunks.getBytes(StandardCharsets.UTF_8)), false);
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
                 assertEquals(400, answer.status(), path + " " + chunks + ": " + answer);
-                assertEquals("malformed_body", TestServer.JSON.readTree(answer.bodyText()).get("error").get("code").asText(),
-                        answer.toString());
+                JsonNode error = TestServer.JSON.readTree(answer.bodyText()).get("error");
+                assertTrue(error != null && error.isObject(), "the OpenAI error shape: " + answer);
+                assertEquals("malformed_body", error.get("code").asText(), answer.toString());
                 assertEquals("close", answer.headers().get("connection"), answer.toString());
                 assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "answered after " + took);
             }

@@ -94,6 +94,37 @@ class RequestFramingTest {
     }
 
     @Test
+    void chunkExtensionsAndTrailerFieldsWhichHelidonDoesNotReadAreA400ThatClosesTheConnection() throws IOException {
+        // RFC 9112 section 7.1 asks a recipient to ignore them; Helidon refuses them (limits.md). The answer must
+        // then close the connection, as for any broken chunked body: where Helidon stopped reading is unknown.
+        String event = SMUGGLED_EVENT.replace("smuggled", "chunked");
+        String head = "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n";
+        String size = Integer.toHexString(event.length());
+        List<String> bodies = List.of(
+                size + ";foo=bar\r\n" + event + "\r\n0\r\n\r\n",
+                size + "\r\n" + event + "\r\n0;foo=bar\r\n\r\n",
+                size + "\r\n" + event + "\r\n0\r\nX-Trailer: 1\r\n\r\n",
+                size + "\r\n" + event + "\r\n0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\n",
+                size + "\r\n" + event + "\r\n0\r\nX-Trailer: 1\r\n");      // the smuggled request as the next field line
+        for (String body : bodies) {
+            String request = head + body + SMUGGLED;
+            String received = exchange(request);
+            String context = HostileSupport.abbreviate(request) + " -> " + HostileSupport.abbreviate(received);
+            assertTrue(received.startsWith("HTTP/1.1 400 "), context);
+            assertEquals(1, received.split("HTTP/1\\.1 ", -1).length - 1, "exactly one answer: " + context);
+            assertTrue(received.toLowerCase().contains("\r\nconnection: close\r\n"), context);
+            JsonNode error = TestServer.JSON.readTree(received.substring(received.indexOf("\r\n\r\n") + 4));
+            assertEquals("malformed_body", error.get("error").asText(), context);
+            assertEquals("the body could not be read as its headers declare it (chunked; chunk extensions and trailer "
+                    + "fields are not supported)", error.get("detail").asText(), context);
+        }
+        String sessions = server.get("/events/metrics/sessions").body();
+        assertFalse(sessions.contains("smuggled"), "a smuggled request was served");
+        assertFalse(sessions.contains("chunked"), "a refused body was applied");
+    }
+
+    @Test
     void aWellFramedRequestIsFollowedByTheNextOnTheSameConnection() throws IOException {
         // The control: the same bytes, framed once, are two requests on one connection.
         String first = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";

@@ -588,18 +588,20 @@ public final class OpenAiProxy implements HttpService {
                 // Closed only once read to its end or past the limit (closing drains what is left, which a 413
                 // swallows): closed after a broken framing, it would wait to drain a body that never comes.
                 in.close();
-            } catch (RequestException e) {
+            } catch (IOException | RuntimeException e) {
                 if (!deadline.end()) { // an interrupt may be on its way: this connection must not serve another request
                     throw new CloseConnectionException("the request body did not arrive within the body timeout");
                 }
-                throw e;
-            } catch (IOException | RuntimeException e) {
-                if (!deadline.end()) {
-                    throw new CloseConnectionException("the request body did not arrive within the body timeout");
+                if (e instanceof RequestException refused
+                        && refused.status().code() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
+                    throw refused; // a chunked body past the server's limit: Helidon's 413, which closes the connection
                 }
+                // Any other refusal of Helidon's (chunk extensions, trailer fields, which it does not read) would keep
+                // the connection, though where it stopped reading is unknown: closed after this answer.
                 response.header(HeaderNames.CONNECTION, "close");
                 OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error", "malformed_body",
-                        "the body could not be read as its headers declare it");
+                        "the body could not be read as its headers declare it" + (declared.isPresent() ? ""
+                                : " (chunked; chunk extensions and trailer fields are not supported)"));
                 return null;
             }
             if (!deadline.end()) {
