@@ -76,13 +76,15 @@ import org.sqlite.SQLiteConfig;
  *   <li>{@code maxRecordsPerSession}: a session serves its newest records only, its aggregates stay exact; the
  *       older ones are deleted by the transaction that passes the bound, or by the fold that next moves the
  *       session's records, and by the opening of the store when the bound is lower than it was;</li>
- *   <li>{@code maxBytes}: the pages the database uses (sessions, records, remembered event ids) times the page
- *       size, less a frozen table's pages while a fold is under way; past it the least recently active
- *       sessions are deleted. Freed pages are reused by later writes, and handed back to the file system
- *       ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum}) once more than a quarter of the file is
- *       free; the write-ahead log is checkpointed into the file every 16 384 pages and cut back to 64 MiB;</li>
+ *   <li>{@code maxBytes}: the pages the database uses times the page size, less the remembered event ids'
+ *       (which deleting sessions cannot shrink: their own bounds hold them) and a frozen table's while a fold
+ *       is under way; past it the least recently active sessions are deleted. Freed pages are reused by later
+ *       writes, and handed back to the file system ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum})
+ *       once more than a quarter of the file is free; the write-ahead log is checkpointed into the file every
+ *       16 384 pages and cut back to 64 MiB;</li>
  *   <li>{@code idleTimeout}: {@link #evictIdle()} deletes the sessions idle for longer;</li>
- *   <li>event ids are remembered for the dedupe window, at most {@code dedupeMaxIds} of them.</li>
+ *   <li>event ids are remembered for the dedupe window, at most {@code dedupeMaxIds} of them: rows of about
+ *       18 bytes and the id's UTF-8 bytes, outside the bound in bytes.</li>
  * </ul>
  */
 public final class SqliteSessionStore implements SessionStore, SessionFigures, AutoCloseable {
@@ -552,12 +554,25 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         modelOverflows.add(overflows);
     }
 
-    /** What the bound in bytes holds: the pages the database uses, less a frozen table's during a fold. */
+    /**
+     * What the bound in bytes holds: the pages the database uses, less the remembered event ids' and a frozen
+     * table's during a fold.
+     */
     long usedBytes() {
         return (Long) submit(new Job() {
             @Override
             void apply(Writer.Txn t) throws SQLException {
                 result = writer.usedBytes();
+            }
+        });
+    }
+
+    /** The bytes of the remembered event ids' pages, as the bound in bytes reckons them and leaves them out. */
+    long idTableBytes() {
+        return (Long) submit(new Job() {
+            @Override
+            void apply(Writer.Txn t) {
+                result = writer.idTableBytes();
             }
         });
     }

@@ -83,6 +83,8 @@ final class Writer {
     /** The event ids remembered, oldest first, and their numbers by id; as committed. */
     private final ArrayDeque<AppliedId> idOrder = new ArrayDeque<>();
     private final HashMap<String, Long> idSeqs = new HashMap<>();
+    /** The bytes the rows of {@link #idOrder} take in their table's leaves ({@link #idRowBytes}). */
+    private long idRowBytes;
     private long nextIdSeq = 1;
     /** Whether {@link #idOrder} and {@link #idSeqs} hold the file's remembered ids yet. */
     private boolean idsLoaded;
@@ -260,12 +262,14 @@ final class Writer {
         }
         idOrder.clear();
         idSeqs.clear();
+        idRowBytes = 0;
         try (Statement s = c.createStatement();
              ResultSet r = s.executeQuery("SELECT seq, id, at_ms FROM applied_event ORDER BY seq")) {
             while (r.next()) {
-                AppliedId id = new AppliedId(r.getLong(1), r.getString(2), r.getLong(3));
+                AppliedId id = AppliedId.of(r.getLong(1), r.getString(2), r.getLong(3));
                 idOrder.add(id);
                 idSeqs.put(id.id(), id.seq());
+                idRowBytes += id.bytes();
                 nextIdSeq = id.seq() + 1;
             }
         }
@@ -526,12 +530,94 @@ final class Writer {
     }
 
     /**
-     * What the bound in bytes holds: the pages the database uses, times the page size, less the frozen table's
-     * while a fold is under way ({@link RecentRecords#foldAllowance()}).
+     * What the bound in bytes holds, as committed: the pages the database uses, times the page size, less the
+     * remembered event ids' ({@link #idTableBytes}) and the frozen table's while a fold is under way
+     * ({@link RecentRecords#foldAllowance()}).
      */
     long usedBytes() throws SQLException {
+        return usedBytes(idOrder.size(), idRowBytes);
+    }
+
+    /** {@link #usedBytes()} with {@code idRows} remembered ids whose rows take {@code idRowBytes}. */
+    private long usedBytes(long idRows, long idRowBytes) throws SQLException {
         Statements st = statements();
-        return Math.max(0, single(st.usedPages) * pageSize - recent.foldAllowance());
+        return Math.max(0, single(st.usedPages) * pageSize - idTableBytes(idRows, idRowBytes) - recent.foldAllowance());
+    }
+
+    /** The bytes the remembered ids' table takes, as {@link #idTableBytes} reckons them from what it holds now. */
+    long idTableBytes() {
+        return idTableBytes(idOrder.size(), idRowBytes);
+    }
+
+    /**
+     * The bytes of the pages of the remembered ids' table holding {@code rows} rows that take {@code rowBytes} in
+     * leaves, reckoned rather than read, so that the bound in bytes costs nothing more per commit: the table is
+     * written in rowid order at its end and deleted from its start, so its leaves are full but for less than
+     * a row, the one at its start excepted, and a parent's cell per leaf (child page, rowid, pointer) adds a
+     * page per few hundred leaves. The bound in bytes leaves these pages out: evicting sessions cannot shrink
+     * them, and {@code dedupeMaxIds} and the dedupe window bound them. An id of at most
+     * {@link Event#MAX_ID_LENGTH} characters never spills to an overflow page.
+     */
+    private long idTableBytes(long rows, long rowBytes) {
+        long leafRoom = pageSize - 8; // a table leaf's header
+        if (rowBytes <= leafRoom) {
+            return pageSize; // the root page alone
+        }
+        long leaves = Math.ceilDiv(rowBytes, leafRoom - rowBytes / rows / 2);
+        long parentCell = 2 + 4 + varintLength(nextIdSeq);
+        long parents = Math.ceilDiv(leaves * parentCell, pageSize - 12); // an interior page's header
+        return (leaves + parents + (parents > 1 ? 1 : 0)) * pageSize;
+    }
+
+    /**
+     * The bytes a remembered id's row takes in a leaf of its table: the cell (the payload's length, the rowid,
+     * the record's header, the id in UTF-8, the time) and the cell's pointer; {@code seq}, the rowid, is kept as
+     * NULL in the record.
+     */
+    private static int idRowBytes(long seq, String id, long atMs) {
+        int text = utf8Length(id);
+        int header = 1 + 1 + varintLength(2L * text + 13) + 1;
+        int payload = header + text + integerBytes(atMs);
+        return varintLength(payload) + varintLength(seq) + payload + 2;
+    }
+
+    /** The bytes of {@code text} in UTF-8 as the driver encodes it: a lone surrogate becomes '?'. */
+    private static int utf8Length(String text) {
+        int bytes = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            if (ch < 0x80) {
+                bytes++;
+            } else if (ch < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(ch) && i + 1 < text.length()
+                    && Character.isLowSurrogate(text.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else {
+                bytes += Character.isSurrogate(ch) ? 1 : 3;
+            }
+        }
+        return bytes;
+    }
+
+    /** The bytes of SQLite's variable-length integer for {@code value}, not negative: 7 bits a byte, 9 at most. */
+    private static int varintLength(long value) {
+        int bytes = 1;
+        while (bytes < 9 && (value >>> (7 * bytes)) != 0) {
+            bytes++;
+        }
+        return bytes;
+    }
+
+    /** The bytes of a record's integer column holding {@code value}: 0 for 0 and 1, else the least of 1, 2, 3, 4, 6, 8. */
+    private static int integerBytes(long value) {
+        if (value == 0 || value == 1) {
+            return 0;
+        }
+        long magnitude = value < 0 ? ~value : value; // the bits besides the sign
+        return magnitude < 1L << 7 ? 1 : magnitude < 1L << 15 ? 2 : magnitude < 1L << 23 ? 3
+                : magnitude < 1L << 31 ? 4 : magnitude < 1L << 47 ? 6 : 8;
     }
 
     private static long single(PreparedStatement pragma) throws SQLException {
@@ -619,6 +705,10 @@ final class Writer {
         private int live = store.rows.size();
         private final HashMap<String, Long> newIds = new HashMap<>();
         private final List<AppliedId> newIdOrder = new ArrayList<>();
+        /** The bytes the rows of {@link #newIdOrder} take, and those of the ids this transaction forgets. */
+        private long newIdBytes;
+        private long forgottenIdBytes;
+        private int forgottenIds;
         /** Ids numbered up to this one are forgotten by this transaction. */
         private long forgetThrough;
         private long capacityEvictions;
@@ -653,9 +743,10 @@ final class Writer {
                 if ((seq != null && seq > forgetThrough) || newIds.containsKey(eventId)) {
                     return false;
                 }
-                AppliedId id = new AppliedId(nextIdSeq++, eventId, now);
+                AppliedId id = AppliedId.of(nextIdSeq++, eventId, now);
                 newIds.put(eventId, id.seq());
                 newIdOrder.add(id);
+                newIdBytes += id.bytes();
                 st.insertId.setLong(1, id.seq());
                 st.insertId.setString(2, eventId);
                 st.insertId.setLong(3, now);
@@ -848,6 +939,7 @@ final class Writer {
                 }
                 forgetThrough = Math.max(forgetThrough, id.seq());
                 forgotten++;
+                forgottenIdBytes += id.bytes();
             }
             if (forgotten == idOrder.size()) {
                 for (AppliedId id : newIdOrder) {
@@ -856,17 +948,24 @@ final class Writer {
                     }
                     forgetThrough = id.seq();
                     forgotten++;
+                    forgottenIdBytes += id.bytes();
                 }
             }
+            forgottenIds = forgotten;
             if (forgotten > 0) {
                 st.forgetIds.setLong(1, forgetThrough);
                 st.forgetIds.executeUpdate();
             }
         }
 
-        /** Deletes the least recently active sessions while the pages in use pass the bound in bytes. */
+        /**
+         * Deletes the least recently active sessions while the pages in use, but the remembered ids' as this
+         * transaction leaves them, pass the bound in bytes.
+         */
         private void holdBytes() throws SQLException {
-            long used = usedBytes();
+            long idRows = idOrder.size() + newIdOrder.size() - forgottenIds;
+            long idBytes = idRowBytes + newIdBytes - forgottenIdBytes;
+            long used = usedBytes(idRows, idBytes);
             while (used > bounds.maxBytes() && live > 1) {
                 long excess = used - bounds.maxBytes();
                 long average = Math.max(1, used / live);
@@ -879,7 +978,7 @@ final class Writer {
                     remove(victim);
                     memoryEvictions++;
                 }
-                used = usedBytes();
+                used = usedBytes(idRows, idBytes);
             }
         }
 
@@ -929,11 +1028,13 @@ final class Writer {
             while ((oldest = idOrder.peekFirst()) != null && oldest.seq() <= forgetThrough) {
                 idOrder.pollFirst();
                 idSeqs.remove(oldest.id(), oldest.seq());
+                idRowBytes -= oldest.bytes();
             }
             for (AppliedId id : newIdOrder) {
                 if (id.seq() > forgetThrough) {
                     idOrder.add(id);
                     idSeqs.put(id.id(), id.seq());
+                    idRowBytes += id.bytes();
                 }
             }
             store.counted(capacityEvictions, idleEvictions, memoryEvictions, overflows);
@@ -1151,8 +1252,15 @@ final class Writer {
     private record Candidate(String id, long lastActiveMs) {
     }
 
-    /** An event id as remembered: its number, in the order ids were applied, and when it was applied. */
-    private record AppliedId(long seq, String id, long atMs) {
+    /**
+     * An event id as remembered: its number, in the order ids were applied, when it was applied, and the bytes
+     * its row takes ({@link #idRowBytes}).
+     */
+    private record AppliedId(long seq, String id, long atMs, int bytes) {
+
+        static AppliedId of(long seq, String id, long atMs) {
+            return new AppliedId(seq, id, atMs, idRowBytes(seq, id, atMs));
+        }
     }
 
     /** A request record waiting to be written. */

@@ -233,7 +233,7 @@ class RecentRecordsTest {
         Random random = new Random(3);
         long lowest = Long.MAX_VALUE;
         int sessionsAtFirstEviction = 0;
-        for (int b = 0; b < 300; b++) {
+        for (int b = 0; b < 360; b++) { // the bound is reached near the 300th
             List<LlmRequestCompleted> batch = new ArrayList<>();
             for (int i = 0; i < 500; i++) { // 200 sessions at a time, three new ones a batch
                 batch.add(LlmRequestCompleted.builder("s" + (b * 3 + random.nextInt(200)), "gpt-4o").durationMs(i)

@@ -519,6 +519,47 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void theRememberedIdsPagesAreReckonedAsSQLiteCountsThemAndLeftOutOfTheBoundInBytes() throws Exception {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = open(file, 10_000, 10, Long.MAX_VALUE, 4_000);
+        Random random = new Random(7);
+        int[] codePoints = {'a', 'f', '0', '9', 0xe9, 0xdf, 0x4e00, 0x4e8c, 0x1f600}; // UTF-8: 1, 2, 3 and 4 bytes
+        for (int b = 0; b < 60; b++) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = 0; i < 250; i++) {
+                StringBuilder id = new StringBuilder().append(b).append('-').append(i).append('-');
+                for (int chars = random.nextInt(120); chars > 0; chars--) {
+                    id.appendCodePoint(codePoints[random.nextInt(codePoints.length)]);
+                }
+                batch.add(completed("s" + (i % 5), "m", id.toString()));
+            }
+            store.record(batch);
+            millis.addAndGet(1_000);
+            if (b == 9 || b % 20 == 19) { // growing, then deleted from its start past the most remembered
+                long bound = store.usedBytes(); // a job: the writer is idle once it is answered
+                long reckoned = store.idTableBytes();
+                long counted = idPagesBySqlite(file);
+                assertTrue(Math.abs(reckoned - counted) <= counted / 50 + 3 * 4096,
+                        "after batch " + b + ": reckoned " + reckoned + " B, SQLite counts " + counted + " B");
+                long used = longOf(file, "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, "
+                        + "pragma_freelist_count, pragma_page_size");
+                assertEquals(used - reckoned, bound, "the bound in bytes leaves the ids' pages out");
+            }
+        }
+        assertEquals(4_000, rowsIn(file, "applied_event"));
+        store.close();
+        SqliteSessionStore reopened = open(file, 10_000, 10, Long.MAX_VALUE, 4_000);
+        long counted = idPagesBySqlite(file);
+        assertTrue(Math.abs(reopened.idTableBytes() - counted) <= counted / 50 + 3 * 4096, "as reopened: reckoned "
+                + reopened.idTableBytes() + " B, SQLite counts " + counted + " B");
+    }
+
+    /** The bytes of the remembered ids' table's pages, as SQLite's dbstat counts them. */
+    private static long idPagesBySqlite(Path file) throws Exception {
+        return longOf(file, "SELECT sum(pgsize) FROM dbstat WHERE name = 'applied_event' AND aggregate = TRUE");
+    }
+
+    @Test
     void onADiskSmallerThanItsLogsCheckpointPointTheLogNeverFillsTheDisk() throws Exception {
         try (Tmpfs disk = Tmpfs.mount(dir.resolve("logdisk"), "8m")) {
             Files.write(disk.dir().resolve("other"), new byte[3 << 20]); // 5 MiB left, far under the log's 64 MiB
