@@ -8,10 +8,13 @@ import io.helidon.webserver.http.HttpService;
 
 /**
  * {@code GET /health}: liveness, 200 whenever the server answers; {@code GET /health/ready}: readiness, 503 while
- * the session store cannot be reached (a store on a server), so that a load balancer sends events elsewhere. Both
- * answer {@code HEAD} too, as uptime monitors ask by default.
+ * the session store cannot record (a store on a server it cannot reach, a store in a file it cannot write), with
+ * the store's reason, so that a load balancer sends events elsewhere. Both answer {@code HEAD} too, as uptime
+ * monitors ask by default.
  */
 final class HealthService implements HttpService {
+
+    private static final Readiness UP = new Readiness("UP", null);
 
     private final SessionStore store;
 
@@ -36,8 +39,8 @@ final class HealthService implements HttpService {
     }
 
     private Readiness readiness() {
-        return store.ready() ? new Readiness("UP", null) : new Readiness("DOWN",
-                "the session store cannot be reached; events get 503 store_unavailable until it can");
+        return store.notReadyBecause().map(because -> new Readiness("DOWN",
+                because + "; events get 503 store_unavailable meanwhile")).orElse(UP);
     }
 
     private Health health() {

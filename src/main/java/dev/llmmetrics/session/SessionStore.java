@@ -123,11 +123,17 @@ public interface SessionStore extends Recorder {
     boolean clear(String sessionId);
 
     /**
-     * Whether the store can record and be read now: a store on a server answers {@code false} while it cannot
-     * reach it. Answers at once, from what the store last saw; {@code true} unless a store says otherwise.
+     * Why the store cannot record now, in words an operator may be shown (no path, no credential); empty while it
+     * can: a store on a server says so while it cannot reach it, a store in a file while it cannot write it.
+     * Answers at once, from what the store last saw; empty unless a store says otherwise.
      */
+    default Optional<String> notReadyBecause() {
+        return Optional.empty();
+    }
+
+    /** Whether the store can record now: {@link #notReadyBecause()} is empty. */
     default boolean ready() {
-        return true;
+        return notReadyBecause().isEmpty();
     }
 
     /** Removes the sessions idle for longer than the store's idle timeout and returns how many. */

@@ -46,8 +46,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Durable mode (the SQLite store) against the real server process: a full disk, {@code kill -9} under load,
- * {@code DELETE} racing {@code POST} across a restart, and files at the path that are not a store.
+ * Durable mode (the SQLite store) against the real server process: a full disk, readiness while the store
+ * cannot write and after, {@code kill -9} under load, {@code DELETE} racing {@code POST} across a restart, and
+ * files at the path that are not a store.
  */
 class DurableStoreFaultsTest {
 
@@ -234,6 +235,115 @@ class DurableStoreFaultsTest {
             assertTrue(last.contains("cannot write"), "the store refuses every batch, yet the last thing the log says about"
                     + " it is: " + last + "\n" + server.log());
         }
+    }
+
+    /** {@code GET /health/ready}: its status code and its reason, {@code null} when it has none. */
+    private Ready ready(ChildServer server) throws IOException, InterruptedException {
+        HttpResponse<String> r = get(server, "/health/ready");
+        JsonNode reason = TestServer.JSON.readTree(r.body()).get("reason");
+        return new Ready(r.statusCode(), reason == null || reason.isNull() ? null : reason.asText());
+    }
+
+    private record Ready(int status, String reason) {
+    }
+
+    /** Asserts that readiness stays 503 for {@code seconds}, long enough for the store's checks of each idle second. */
+    private void staysUnready(ChildServer server, int seconds) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < end) {
+            assertEquals(503, ready(server).status(), "still not ready");
+            Thread.sleep(200);
+        }
+    }
+
+    @Test
+    void aFullDiskMakesTheServerUnreadyWithItsReasonAndReadyAgainWithoutTrafficOnceRoomIsFreed() throws Exception {
+        try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "8m"); ChildServer server = start(disk.dir().resolve("sessions.db"))) {
+            postTenBatches(server);
+            assertEquals(new Ready(200, null), ready(server));
+            // The disk filled but for 256 KiB, and a batch of about 700 KiB: the store writes the log's pages
+            // until the disk is full, and is refused.
+            Path spare = disk.dir().resolve("spare");
+            Files.write(spare, new byte[256 << 10]);
+            disk.fill();
+            Files.delete(spare);
+            HttpResponse<String> refused = post(server, batch("large", 600, 1_000));
+            assertEquals(503, refused.statusCode(), refused.body());
+            assertEquals("store_unavailable", TestServer.JSON.readTree(refused.body()).get("error").asText());
+
+            Ready full = ready(server);
+            assertEquals(503, full.status());
+            assertEquals("the session store's disk is full: it writes again once the disk has room; events get 503"
+                    + " store_unavailable meanwhile", full.reason());
+            assertEquals(200, get(server, "/health").statusCode(), "liveness stays 200");
+            // The store tries to write each idle second, yet not while the disk is as full: the log's pages that the
+            // refused transaction wrote past its end have room for a small commit, and readiness would come back
+            // while every batch like the refused one is refused.
+            staysUnready(server, 3);
+            assertEquals(503, post(server, batch("large-again", 600, 1_000)).statusCode());
+
+            disk.free();
+            Awaitility.await("ready again, no event sent").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 200);
+            assertEquals(new Ready(200, null), ready(server));
+            assertEquals(202, post(server, batch("freed", 20, 1_000)).statusCode());
+            assertEquals(20, requests(server, "freed"));
+        }
+    }
+
+    @Test
+    void aStoreFileDeletedUnderTheServerMakesItUnreadyWithoutTrafficUntilARestart() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        try (ChildServer server = start(file)) {
+            assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
+            Files.delete(file);
+            Awaitility.await("not ready, no event sent").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 503);
+            assertEquals("the session store's file was removed or replaced while the server had it open: only a restart"
+                    + " opens the file at its path; events get 503 store_unavailable meanwhile", ready(server).reason());
+            assertEquals(200, get(server, "/health").statusCode(), "liveness stays 200");
+            HttpResponse<String> refused = post(server, batch("after", 20, 0));
+            assertEquals(503, refused.statusCode(), refused.body());
+            assertEquals("store_unavailable", TestServer.JSON.readTree(refused.body()).get("error").asText());
+            staysUnready(server, 3);
+        }
+        try (ChildServer restarted = start(file)) {
+            assertEquals(new Ready(200, null), ready(restarted));
+            assertEquals(202, post(restarted, batch("restarted", 20, 0)).statusCode());
+        }
+    }
+
+    @Test
+    void aLogFileMadeImmutableMakesTheServerUnreadyAndReadyAgainWithoutTrafficOnceWritable() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        Path wal = dir.resolve("sessions.db-wal");
+        try (ChildServer server = start(file)) {
+            assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
+            chattr("+i", wal);
+            try {
+                HttpResponse<String> refused = post(server, batch("immutable", 20, 0));
+                assertEquals(503, refused.statusCode(), refused.body());
+                assertEquals("store_unavailable", TestServer.JSON.readTree(refused.body()).get("error").asText());
+                Ready unwritable = ready(server);
+                assertEquals(503, unwritable.status());
+                assertEquals("the session store's file cannot be written (read-only, or an I/O error): it is tried again"
+                        + " every second; events get 503 store_unavailable meanwhile", unwritable.reason());
+                assertEquals(200, get(server, "/health").statusCode(), "liveness stays 200");
+                staysUnready(server, 3);
+            } finally {
+                chattr("-i", wal);
+            }
+            Awaitility.await("ready again, no event sent").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 200);
+            assertEquals(202, post(server, batch("writable", 20, 0)).statusCode());
+            assertEquals(20, requests(server, "writable"));
+        }
+    }
+
+    private static void chattr(String flag, Path file) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, "chattr " + flag + " failed: " + output);
     }
 
     @Test

@@ -597,6 +597,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return reachable;
     }
 
+    /** That Redis cannot be reached, while the last exchange with it failed; answers at once. */
+    @Override
+    public Optional<String> notReadyBecause() {
+        return reachable ? Optional.empty() : Optional.of("the session store cannot be reached");
+    }
+
     @Override
     public List<PairFigures> mostRecentPairs(int maxSessions, int maxPairs) {
         return local.mostRecentPairs(maxSessions, maxPairs);

@@ -46,6 +46,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 import org.sqlite.SQLiteConfig;
@@ -62,8 +63,9 @@ import org.sqlite.SQLiteConfig;
  * chosen {@link Durability}; the event ids of a batch are written in the same transaction, so a retried batch
  * is never applied twice, across restarts too. A failed transaction (a full disk, an I/O error) is rolled back
  * whole and its callers get {@link RecordingFailedException}; the next batch tries again, so writing resumes
- * by itself once the disk has room. {@link #clear(String)} and {@link #evictIdle()} are durable before they
- * return. A transaction appends its records to a table in the order they come, and later transactions fold them
+ * by itself once the disk has room. Meanwhile {@link #notReadyBecause()} says why, until a commit writes again,
+ * a probe of the writer's included, so that readiness comes back without traffic. {@link #clear(String)} and
+ * {@link #evictIdle()} are durable before they return. A transaction appends its records to a table in the order they come, and later transactions fold them
  * into the records kept by session ({@link RecentRecords}), so that a commit writes far fewer pages of records
  * than sessions it touched. Reads of the aggregates ({@link #summary}, {@link #revision}, the session list, the pairs) come from
  * a copy the writer keeps in memory, published after each commit; a session's records are read from the file
@@ -111,6 +113,8 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     static final int MAX_GROUP_JOBS = 512;
     /** Most idle sessions one transaction deletes, so that a sweep never holds the writer long. */
     static final int IDLE_EVICTIONS_PER_TRANSACTION = 1_000;
+    /** How long the writer waits for a job before it checks whether it can write ({@link Writer#idle()}). */
+    private static final long IDLE_CHECK_MILLIS = 1_000;
     /** Connections that read records beside the writer. */
     private static final int READERS = 4;
     /** The job that tells the writer to stop, queued last. */
@@ -370,6 +374,20 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         return (Boolean) submit(new ClearJob(sessionId));
     }
 
+    /**
+     * Why the store cannot record now: its disk is full, its file was removed or replaced, or it cannot be written
+     * (read-only, an I/O error). Set by a refused batch, or by the writer's check of the file each idle second;
+     * cleared by the next commit that writes, which the writer tries each idle second while the store is stopped
+     * (on a full disk once the file system has more room), so readiness comes back without traffic.
+     */
+    @Override
+    public Optional<String> notReadyBecause() {
+        if (closed) {
+            return Optional.of("the session store is closed");
+        }
+        return Optional.ofNullable(writer.notReadyBecause());
+    }
+
     /** Deletes the idle sessions, a bounded number per transaction. */
     @Override
     public int evictIdle() {
@@ -407,6 +425,9 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
             // The first transaction reads them again, and fails its batches if it cannot; the writer thread lives on.
             LOG.log(Level.WARNING, "Reading the remembered event ids of " + file + " failed; the first batch "
                     + "reads them again", e);
+            if (e instanceof SQLException failure) {
+                writer.stoppedBy(failure);
+            }
         }
         writer.settleRecentRecords();
         List<Job> group = new ArrayList<>();
@@ -414,9 +435,17 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         while (!stop) {
             Job first;
             try {
-                first = queue.take();
+                first = queue.poll(IDLE_CHECK_MILLIS, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 continue; // nobody interrupts the writer; its stop is a job
+            }
+            if (first == null) {
+                try {
+                    writer.idle();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.ERROR, "The SQLite session store's writer failed to check the file", e);
+                }
+                continue;
             }
             if (first == STOP) {
                 break;

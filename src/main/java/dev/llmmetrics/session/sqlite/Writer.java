@@ -102,6 +102,16 @@ final class Writer {
     private boolean warned;
     private long lastWarningNanos;
     private long lastRefusalNanos;
+    /**
+     * Why the store cannot write, as readiness says it ({@link SqliteSessionStore#notReadyBecause()}); {@code null}
+     * while it can. Set when a group or a probe fails for the storage (a full disk, the file removed or replaced, an
+     * I/O error), cleared by a commit that wrote, a probe's included ({@link #idle()}).
+     */
+    private volatile @Nullable String notReadyBecause;
+    /** What stopped the store; {@code null} while it writes. */
+    private @Nullable Stop stop;
+    /** The room the file system had ({@link FileStore#getUnallocatedSpace()}) once the store stopped on a full disk. */
+    private long roomWhenStopped;
     private final RecentRecords recent;
     private int commitsSinceVacuumCheck;
     private boolean vacuuming;
@@ -325,6 +335,26 @@ final class Writer {
         }
         t.publish();
         checkpointBeforeTheDiskFills();
+        if (t.wrote()) {
+            writes(); // a commit that wrote nothing (a sweep that found no idle session) proves nothing
+        }
+        for (Job job : jobs) {
+            job.done.complete(job.result);
+        }
+        recent.committed(t.recentDelta);
+        if (vacuuming || t.removedFromFile > 0 || ++commitsSinceVacuumCheck >= 1000) {
+            commitsSinceVacuumCheck = 0;
+            vacuumIfMostlyFree();
+        }
+    }
+
+    /**
+     * After a commit that wrote: the store is ready, and the log says it writes again once it said it could not,
+     * by the rules of {@link #refuse}.
+     */
+    private void writes() {
+        stop = null;
+        notReadyBecause = null;
         if (failing) {
             failing = false;
             if (saidFailing && !byTurns) {
@@ -339,13 +369,84 @@ final class Writer {
                     + (stopsByTurns == 0 ? "" : " (it stopped " + (stopsByTurns == 1 ? "once" : stopsByTurns + " times")
                     + " more after the last warning)"));
         }
-        for (Job job : jobs) {
-            job.done.complete(job.result);
+    }
+
+    /** Why the store cannot write now, in words for readiness; {@code null} while it can. */
+    @Nullable String notReadyBecause() {
+        return notReadyBecause;
+    }
+
+    /**
+     * Called by the writer thread after a second without a job, so that readiness follows the store without
+     * traffic (a load balancer sends none to a replica that is not ready). While the store writes: notices a file
+     * removed or replaced, by its file key, a stat. While it is stopped: tries a commit of one page (the header's
+     * application id written again), but on a full disk only once the file system has more room than when the
+     * store stopped, since the write-ahead log keeps the pages the refused transaction wrote past its end, into
+     * which one page fits with the disk still full; a file removed or replaced stays so until a restart.
+     */
+    void idle() {
+        if (stop == null) {
+            try {
+                requireSameFile();
+            } catch (SQLException e) {
+                refuse(List.of(), e);
+            }
+            return;
         }
-        recent.committed(t.recentDelta);
-        if (vacuuming || t.removedFromFile > 0 || ++commitsSinceVacuumCheck >= 1000) {
-            commitsSinceVacuumCheck = 0;
-            vacuumIfMostlyFree();
+        long room = room();
+        if (stop == Stop.REPLACED || (stop == Stop.FULL && room >= 0 && room < roomWhenStopped + pageSize)) {
+            return;
+        }
+        try {
+            loadEventIds();
+            Statements st = statements();
+            st.begin.execute();
+            st.rewriteHeader.execute();
+            requireSameFile();
+            st.commit.execute();
+        } catch (SQLException | RuntimeException e) {
+            rollbackAndPrepareAgain();
+            LOG.log(Level.DEBUG, "The SQLite session store " + store.file() + " still cannot write", e);
+            if (storageFailure(e)) {
+                stoppedBy(e);
+            }
+            return;
+        }
+        writes();
+    }
+
+    /** Notes what stopped the store, for readiness and for {@link #idle()}, when it is the storage's. */
+    void stoppedBy(Exception e) {
+        if (!storageFailure(e)) {
+            return;
+        }
+        stop = e instanceof FileReplacedException ? Stop.REPLACED
+                : (((SQLException) e).getErrorCode() & 0xFF) == 13 /* FULL */ ? Stop.FULL : Stop.UNWRITABLE;
+        roomWhenStopped = room();
+        notReadyBecause = stop.reason;
+    }
+
+    /** The room left on the file system, counting what only the superuser may use; -1 when it cannot be told. */
+    private long room() {
+        try {
+            return disk == null ? -1 : disk.getUnallocatedSpace();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** What stopped the store, and what readiness says of it. */
+    private enum Stop {
+        FULL("the session store's disk is full: it writes again once the disk has room"),
+        REPLACED("the session store's file was removed or replaced while the server had it open: only a restart"
+                + " opens the file at its path"),
+        UNWRITABLE("the session store's file cannot be written (read-only, or an I/O error): it is tried again"
+                + " every second");
+
+        final String reason;
+
+        Stop(String reason) {
+            this.reason = reason;
         }
     }
 
@@ -357,6 +458,7 @@ final class Writer {
      * and resumes go unlogged until the store has written for that long without a stop.
      */
     private void refuse(List<Job> jobs, Exception e) {
+        stoppedBy(e);
         long now = System.nanoTime();
         lastRefusalNanos = now;
         if (!failing) {
@@ -431,8 +533,15 @@ final class Writer {
             now = null;
         }
         if (fileKey != null && !fileKey.equals(now)) {
-            throw new SQLException("the file " + store.file() + " was removed or replaced while the store had it open;"
-                    + " restart the server to open the file at that path", null, 10 /* SQLITE_IOERR */);
+            throw new FileReplacedException("the file " + store.file() + " was removed or replaced while the store had"
+                    + " it open; restart the server to open the file at that path");
+        }
+    }
+
+    /** The file at the store's path is no longer the one the connection has open: a storage failure no retry ends. */
+    private static final class FileReplacedException extends SQLException {
+        FileReplacedException(String message) {
+            super(message, null, 10 /* SQLITE_IOERR */);
         }
     }
 
@@ -661,6 +770,8 @@ final class Writer {
         final PreparedStatement pageCount;
         final PreparedStatement freePages;
         final PreparedStatement usedPages;
+        /** Writes the header's application id again, the same: a commit of one page, to learn whether one goes through. */
+        final PreparedStatement rewriteHeader;
 
         Statements(Connection c) throws SQLException {
             try {
@@ -688,6 +799,7 @@ final class Writer {
                 pageCount = prepare(c, "PRAGMA page_count");
                 freePages = prepare(c, "PRAGMA freelist_count");
                 usedPages = prepare(c, "SELECT page_count - freelist_count FROM pragma_page_count, pragma_freelist_count");
+                rewriteHeader = prepare(c, "PRAGMA application_id = " + Schema.APPLICATION_ID);
             } catch (SQLException e) {
                 close();
                 throw e;
@@ -709,6 +821,7 @@ final class Writer {
         private long newIdBytes;
         private long forgottenIdBytes;
         private int forgottenIds;
+        private boolean wroteSessions;
         /** Ids numbered up to this one are forgotten by this transaction. */
         private long forgetThrough;
         private long capacityEvictions;
@@ -885,6 +998,11 @@ final class Writer {
             live--;
         }
 
+        /** Whether the transaction wrote to the file: an event id, a session's change or a removal. */
+        boolean wrote() {
+            return wroteSessions || removedFromFile > 0 || !newIdOrder.isEmpty() || forgottenIds > 0;
+        }
+
         /** Holds the bounds on sessions and ids, writes the touched sessions, then holds the bound in bytes. */
         void finish() throws SQLException {
             if (live > bounds.maxSessions()) {
@@ -914,6 +1032,7 @@ final class Writer {
             if (pairs) {
                 st.upsertPair.executeBatch();
             }
+            wroteSessions = pairs;
             if (records) {
                 recent.insert().executeBatch();
             }

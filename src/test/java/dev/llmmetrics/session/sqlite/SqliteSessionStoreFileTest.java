@@ -39,6 +39,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -447,6 +448,8 @@ class SqliteSessionStoreFileTest {
         }
         RecordingFailedException e = assertThrows(RecordingFailedException.class, () -> store.record(batch("after")));
         assertTrue(e.getCause().getMessage().contains("was removed or replaced"), e.getCause().getMessage());
+        assertFalse(store.ready());
+        assertTrue(store.notReadyBecause().orElseThrow().contains("removed or replaced"), store.notReadyBecause().get());
         store.close();
         SqliteSessionStore reopened = open(file);
         assertTrue(reopened.session("after").isEmpty(), "not acknowledged, not there");
@@ -598,7 +601,10 @@ class SqliteSessionStoreFileTest {
                 }
             }
             assertEquals(3, refused.size(), "a full disk refuses batches");
+            assertEquals(Optional.of("the session store's disk is full: it writes again once the disk has room"),
+                    store.notReadyBecause());
             disk.free();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(store::ready); // the writer's probe, no batch
             for (int i = 0; i < 5; i++, serial++) {
                 store.record(batch("b-" + serial)); // no restart: the next batch finds the room
                 acknowledged.add("b-" + serial);
