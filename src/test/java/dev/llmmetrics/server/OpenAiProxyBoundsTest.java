@@ -207,6 +207,58 @@ class OpenAiProxyBoundsTest {
                 .statusCode() == 200);
     }
 
+    /**
+     * Sends only the headers of a POST to {@code path} declaring {@code length} bytes with {@code Expect:
+     * 100-continue}, and reads the first answer: the final one, never {@code 100 Continue}, when the declared length
+     * alone is refused (RFC 9110 §10.1.1), so that the client never sends the body.
+     */
+    private static HostileSupport.RawResponse refusedBeforeTheBody(String path, long length) {
+        HostileSupport.RawResponse answer = HostileSupport.raw(server.running().port(), HostileSupport.request("POST", path,
+                "Content-Type: application/json", "x-session-id: bounds-expect", "Expect: 100-continue",
+                "Content-Length: " + length), false);
+        assertTrue(answer.answered() && answer.status() != 100, path + " " + length + " bytes: " + answer);
+        return answer;
+    }
+
+    @Test
+    void aClientExpecting100ContinueIsRefusedBeforeItSendsABodyTheBoundsCannotTake() throws IOException {
+        int before = upstream.at("/v1/chat/completions").size();
+        // Past proxy.max.body.bytes (and under what Helidon refuses itself), on the proxy and on /events.
+        HostileSupport.RawResponse tooLarge = refusedBeforeTheBody("/v1/chat/completions", MAX_BODY + 1);
+        assertEquals(413, tooLarge.status(), tooLarge.toString());
+        assertEquals("body_too_large", TestServer.JSON.readTree(tooLarge.bodyText()).get("error").get("code").asText());
+        HostileSupport.RawResponse events = refusedBeforeTheBody("/events", HttpSettings.DEFAULT_MAX_BODY_BYTES + 1);
+        assertEquals(413, events.status(), events.toString());
+        assertEquals("body_too_large", TestServer.JSON.readTree(events.bodyText()).get("error").asText(), events.toString());
+
+        // Within proxy.max.body.bytes, past what the bodies' bound has free while others hold most of it.
+        List<Socket> slow = new ArrayList<>();
+        try {
+            for (int i = 0; i < MAX_CONCURRENT; i++) {
+                Socket socket = new Socket();
+                slow.add(socket);
+                socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5000);
+                socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: " + MAX_BODY + "\r\n\r\n"
+                        + "{\"model\":\"fake-plain\",\"user\":\"" + "x".repeat(MAX_BODY - 130)).getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+            }
+            String padded = chat("fake-plain", ",\"user\":\"" + "y".repeat(300) + "\"");
+            await().atMost(Duration.ofSeconds(10)).until(() -> server.post("/v1/chat/completions", padded,
+                    "x-session-id", "bounds-expect").statusCode() == 503);
+            HostileSupport.RawResponse full = refusedBeforeTheBody("/v1/chat/completions", padded.length());
+            assertEquals(503, full.status(), full.toString());
+            assertEquals("1", full.headers().get("retry-after"), full.toString());
+            assertEquals("too_many_upstream_calls", TestServer.JSON.readTree(full.bodyText()).get("error").get("code").asText());
+        } finally {
+            for (Socket socket : slow) {
+                socket.close();
+            }
+        }
+        assertEquals(before, upstream.at("/v1/chat/completions").size(), "nothing forwarded");
+        assertEquals(404, server.get("/events/metrics/session/bounds-expect").statusCode());
+    }
+
     /** A raw client of a streamed completion, to read some of it and then go away. */
     private static final class StreamReader implements AutoCloseable {
         private final Socket socket = new Socket();

@@ -9,6 +9,7 @@ import dev.llmmetrics.track.Usage;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import io.helidon.http.Method;
 import io.helidon.http.RequestException;
 import io.helidon.http.Status;
@@ -548,13 +549,21 @@ public final class OpenAiProxy implements HttpService {
      * The request body, read whole within the body timeout, each piece counted against {@link #bodyBytes} as it
      * arrives; {@code null} once answered 413 (longer than the limit), 400 (its framing broken) or 503 (the
      * bodies held at once at their bound: the rest of this one is read and discarded first, so that the client
-     * reads the answer). Bytes that have not come take nothing, so a body sent slowly holds only what it sent,
-     * and no upstream slot.
+     * reads the answer). A client waiting for {@code 100 Continue} gets the 413, or the 503 when its declared
+     * length is more than the bound has free, before it is asked for the body. Bytes that have not come take
+     * nothing, so a body sent slowly holds only what it sent, and no upstream slot.
      */
     private @Nullable Body readBody(ServerRequest request, ServerResponse response) {
         OptionalLong declared = request.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > settings.maxBodyBytes()) {
             tooLarge(request, response);
+            return null;
+        }
+        // A client waiting for 100 Continue is sent it when the body is first read: one whose declared body the
+        // bodies' bound has no room for now is refused before, so that it never sends it (RFC 9110 10.1.1).
+        if (declared.isPresent() && declared.getAsLong() > bodyBytes.availablePermits()
+                && request.headers().containsToken(HeaderValues.EXPECT_100) && !request.continueSent()) {
+            bodiesFull(request, response);
             return null;
         }
         BodyDeadlines.Deadline deadline = deadlines.start();
@@ -612,8 +621,7 @@ public final class OpenAiProxy implements HttpService {
                 return null;
             }
             if (!kept) {
-                overloaded(request, response, "the proxy holds as many request bytes as it allows (proxy.max.body.bytes × "
-                        + "proxy.max.concurrent); retry later");
+                bodiesFull(request, response);
                 return null;
             }
             handedOver = true;
@@ -623,6 +631,11 @@ public final class OpenAiProxy implements HttpService {
                 bodyBytes.release(held);
             }
         }
+    }
+
+    private static void bodiesFull(ServerRequest request, ServerResponse response) {
+        overloaded(request, response, "the proxy holds as many request bytes as it allows (proxy.max.body.bytes × "
+                + "proxy.max.concurrent); retry later");
     }
 
     private void tooLarge(ServerRequest request, ServerResponse response) {
