@@ -15,17 +15,25 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The proxy against an upstream that misbehaves at the byte level, played by a raw socket that answers each
  * call with the next scripted bytes: an error object inside a 200 stream, a connection closed without an
- * answer; and a call refused before it is forwarded.
+ * answer, a reset, an unreadable status line; an https upstream whose TLS handshake fails; and a call refused
+ * before it is forwarded.
  */
 class OpenAiProxyUpstreamFaultsTest {
 
@@ -185,14 +193,119 @@ class OpenAiProxyUpstreamFaultsTest {
         assertEquals(8, server.awaitSession("plain-text-stream", 1).get("total_tokens").asLong());
     }
 
-    @Test
-    void anUpstreamThatClosesWithoutAnsweringGets502WithAPlainReasonAndAFailureRecorded() {
-        ANSWERS.add(out -> { }); // reads the request, then closes
-        HttpResponse<String> r = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "closed");
+    /** The 502 a call gets from {@code proxy}, and the error text recorded for it, which must be the same. */
+    private static String unreachable(TestServer proxy, String session) {
+        HttpResponse<String> r = proxy.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", session,
+                "Authorization", "Bearer sk-client-secret-123");
         assertEquals(502, r.statusCode(), r.body());
-        assertFalse(r.body().contains("Exception"), "no library's class name: " + r.body());
-        JsonNode record = server.awaitSession("closed", 1).get("requests").get(0);
-        assertFalse(record.get("error").asText().contains("Exception"), record.toString());
+        JsonNode error = TestServer.json(r).get("error");
+        assertEquals("upstream_unreachable", error.get("code").asText(), r.body());
+        String message = error.get("message").asText();
+        assertFalse(message.matches("(?s).*(\\b[a-z]+\\.[a-z]+\\.[A-Za-z]+|Exception|sk-client-secret).*"),
+                "no class name, no credential: " + message);
+        JsonNode record = proxy.awaitSession(session, 1).get("requests").get(0);
+        assertEquals("server_error", record.get("error_type").asText(), record.toString());
+        assertEquals(message, record.get("error").asText(), "the client is told what is recorded");
+        return message;
+    }
+
+    @Test
+    void anUpstreamThatClosesOrResetsWithoutAnsweringGets502SayingWhichInWordsAndAFailureRecorded() {
+        ANSWERS.add(out -> { }); // reads the request, then closes
+        assertEquals("the upstream call failed: the upstream closed the connection before a complete answer",
+                unreachable(server, "closed"));
+        ANSWERS.add(RESET);
+        assertEquals("the upstream call failed: the connection broke: Connection reset", unreachable(server, "reset"));
+        // A status line the client cannot read: the bytes it quotes after a colon are left out, since they may be
+        // part of another call's answer.
+        ANSWERS.add(out -> out.write(ascii("XTTP/1.1 200 leftover-bytes-of-another-answer\r\n\r\n")));
+        String unreadable = unreachable(server, "unreadable-status");
+        assertTrue(unreadable.startsWith("the upstream call failed: HTTP response did not contain correct status line"),
+                unreadable);
+        assertFalse(unreadable.contains("XTTP") || unreadable.contains("leftover"), unreadable);
+    }
+
+    /**
+     * An https upstream played by a raw socket: each connection gets the next scripted behaviour, a plain HTTP
+     * answer to the TLS client's hello, or a TLS handshake with no certificate (the server's alert), or with a
+     * certificate the JDK does not trust.
+     */
+    @Test
+    void aTlsUpstreamThatFailsTheHandshakeGets502NamingTheTlsFailureWithItsDetail(@TempDir Path dir) throws Exception {
+        ConcurrentLinkedQueue<TlsBehaviour> behaviours = new ConcurrentLinkedQueue<>();
+        try (ServerSocket tls = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread.ofVirtual().start(() -> {
+                while (!tls.isClosed()) {
+                    try {
+                        Socket s = tls.accept();
+                        TlsBehaviour next = behaviours.poll();
+                        Thread.ofVirtual().start(() -> {
+                            try (s) {
+                                if (next != null) {
+                                    next.on(s);
+                                }
+                            } catch (IOException e) {
+                                // the handshake failed: what the test is about
+                            }
+                        });
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            SSLContext untrusted = selfSigned(dir);
+            SSLContext keyless = SSLContext.getDefault();
+            try (TestServer proxy = TestServer.start(Map.of("proxy.upstream.url", "https://127.0.0.1:" + tls.getLocalPort() + "/v1",
+                    "proxy.read.timeout", "PT3S"))) {
+                behaviours.add(s -> handshake(keyless, s)); // no key: no cipher suite in common
+                String alert = unreachable(proxy, "tls-alert");
+                assertTrue(alert.startsWith("the upstream call failed: the TLS handshake failed: ")
+                        && alert.endsWith("Received fatal alert: handshake_failure"), alert);
+
+                behaviours.add(s -> handshake(untrusted, s));
+                String pkix = unreachable(proxy, "tls-untrusted");
+                assertTrue(pkix.startsWith("the upstream call failed: the TLS handshake failed: ")
+                        && pkix.contains("PKIX path building failed: unable to find valid certification path"), pkix);
+
+                behaviours.add(s -> {
+                    s.getInputStream().read(new byte[512]); // the client's hello, answered in plain HTTP
+                    s.getOutputStream().write(ascii("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"));
+                });
+                assertEquals("the upstream call failed: TLS failed: Unsupported or unrecognized SSL message",
+                        unreachable(proxy, "tls-plain"));
+            }
+        }
+    }
+
+    private interface TlsBehaviour {
+        void on(Socket socket) throws IOException;
+    }
+
+    private static void handshake(SSLContext context, Socket plain) throws IOException {
+        try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, null, true)) {
+            socket.setUseClientMode(false);
+            socket.startHandshake();
+        }
+    }
+
+    /** A server TLS context with a new self-signed certificate, which no trust store holds. */
+    private static SSLContext selfSigned(Path dir) throws Exception {
+        Path store = dir.resolve("upstream.p12");
+        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-alias", "upstream", "-keyalg", "EC", "-dname", "CN=localhost", "-validity", "2",
+                "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", "changeit", "-keypass", "changeit")
+                .redirectErrorStream(true).start();
+        String output = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, keytool.waitFor(), output);
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(store)) {
+            keys.load(in, "changeit".toCharArray());
+        }
+        KeyManagerFactory managers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        managers.init(keys, "changeit".toCharArray());
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(managers.getKeyManagers(), null, null);
+        return context;
     }
 
     /** An answer with {@code status} and a JSON error object whose message is {@code message}, already JSON-escaped. */
@@ -245,16 +358,6 @@ class OpenAiProxyUpstreamFaultsTest {
         rawCall("quoted-api-key", chat("m-req", ""), "api-key: azure-secret-456789\r\n");
         String azure = server.awaitSession("quoted-api-key", 1).get("requests").get(0).get("error").asText();
         assertTrue(azure.contains("key [key] is not valid here"), azure);
-    }
-
-    @Test
-    void anUpstreamThatResetsTheConnectionGets502WithoutAClassName() {
-        ANSWERS.add(RESET);
-        HttpResponse<String> r = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "reset");
-        assertEquals(502, r.statusCode(), r.body());
-        assertFalse(r.body().matches("(?s).*\\b(java|javax|io\\.helidon)\\.[a-z]+\\..*"), "no class name: " + r.body());
-        String error = server.awaitSession("reset", 1).get("requests").get(0).get("error").asText();
-        assertFalse(error.matches("(?s).*\\b(java|javax|io\\.helidon)\\.[a-z]+\\..*"), error);
     }
 
     /**

@@ -1,12 +1,18 @@
 package dev.llmmetrics.server.proxy;
 
 import dev.llmmetrics.event.ErrorType;
+import io.helidon.common.buffers.DataReader;
+import java.io.EOFException;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -18,6 +24,11 @@ import org.jspecify.annotations.Nullable;
  * @param httpStatus the upstream's status; {@code null} when it gave no answer
  */
 record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
+
+    /** How deep a cause chain is read: far enough for a client's wrapping, bounded against cycles. */
+    private static final int MAX_CAUSES = 8;
+    /** A qualified Java class name (two package segments at least), with the colon and spaces that follow it. */
+    private static final Pattern CLASS_NAME = Pattern.compile("\\b(?:[a-z][a-z0-9_]*\\.){2,}[A-Z][\\w$]*(?::\\s*)?");
 
     /** The client went away before the answer was passed on whole; the upstream call was cancelled. */
     static final Failure CLIENT_GONE = new Failure(ErrorType.CANCELLED,
@@ -65,8 +76,10 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
     }
 
     /**
-     * A call to the upstream that failed without an answer: a timeout (connect or read) is {@code timeout}, an
-     * upstream that cannot be reached or that broke the connection {@code server_error}.
+     * A call to the upstream that failed without an answer, or whose answer broke off: a timeout (connect or read)
+     * is {@code timeout}, an upstream that cannot be reached or that broke the connection {@code server_error}.
+     * The text says what broke in words (the TLS handshake, the connection, the upstream closing it early) with
+     * the JDK's message about it whole, a TLS alert's name included, less any Java class name it quotes.
      */
     static Failure ofException(Throwable error) {
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
@@ -77,15 +90,47 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
                 return new Failure(ErrorType.SERVER_ERROR, "the upstream cannot be reached" + detail(cause), null);
             }
         }
-        // A wrapper's message is often its cause's class and message; a parser's often goes on after a colon with
-        // the bytes it could not read, which may be part of another call's answer.
-        String message = rootCause(error).getMessage();
+        return new Failure(ErrorType.SERVER_ERROR, "the upstream call failed: " + whatBroke(error), null);
+    }
+
+    /**
+     * What broke, from the exceptions of the chain the JDK raises about the connection itself (TLS, the socket,
+     * its end), whose messages describe it and never quote the bytes the upstream sent; else the last exception's
+     * message up to its first colon, since a parser's goes on after one with the bytes it could not read, which
+     * may be part of another call's answer; else that exception's kind in words.
+     */
+    private static String whatBroke(Throwable error) {
+        Throwable tls = null;
+        Throwable socket = null;
+        Throwable ended = null;
+        Throwable cause = error;
+        for (int depth = 0; cause != null && depth < MAX_CAUSES; depth++) {
+            if (tls == null && cause instanceof SSLException) {
+                tls = cause;
+            } else if (socket == null && cause instanceof SocketException) {
+                socket = cause;
+            } else if (ended == null && (cause instanceof EOFException
+                    || cause instanceof DataReader.InsufficientDataAvailableException)) {
+                ended = cause;
+            }
+            cause = cause.getCause() == cause ? null : cause.getCause();
+        }
+        if (tls != null) {
+            return (tls instanceof SSLHandshakeException ? "the TLS handshake failed" : "TLS failed") + said(tls);
+        }
+        if (socket != null) {
+            return "the connection broke" + said(socket);
+        }
+        if (ended != null) {
+            return "the upstream closed the connection before a complete answer" + said(ended);
+        }
+        Throwable root = rootCause(error);
+        String message = root.getMessage();
         if (message != null && message.indexOf(':') >= 0) {
             message = message.substring(0, message.indexOf(':'));
         }
-        return new Failure(ErrorType.SERVER_ERROR, message == null || message.isBlank()
-                ? "the upstream call failed: the connection ended before a complete answer" // the client's "no more data"
-                : "the upstream call failed (" + message + ")", null);
+        message = message == null ? "" : withoutClassNames(message).strip();
+        return message.isEmpty() ? "an unexpected " + inWords(root) + " without a message" : message;
     }
 
     /** The failure with {@code secret} (the credential the upstream was given, which it may quote) replaced in its text. */
@@ -102,7 +147,7 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
     /** The last exception of the cause chain, read a bounded depth against cycles. */
     private static Throwable rootCause(Throwable error) {
         Throwable root = error;
-        for (int depth = 0; depth < 8 && root.getCause() != null && root.getCause() != root; depth++) {
+        for (int depth = 0; depth < MAX_CAUSES && root.getCause() != null && root.getCause() != root; depth++) {
             root = root.getCause();
         }
         return root;
@@ -115,7 +160,39 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
 
     /** The error's message in parentheses after a space, or nothing: never a class name, which means nothing to a client. */
     private static String detail(Throwable error) {
-        String message = error.getMessage();
-        return message == null || message.isBlank() ? "" : " (" + message + ")";
+        String message = error.getMessage() == null ? "" : withoutClassNames(error.getMessage()).strip();
+        return message.isEmpty() ? "" : " (" + message + ")";
+    }
+
+    /** The error's message after a colon, or nothing; without the class names it quotes. */
+    private static String said(Throwable error) {
+        String message = error.getMessage() == null ? "" : withoutClassNames(error.getMessage()).strip();
+        return message.isEmpty() ? "" : ": " + message;
+    }
+
+    /**
+     * {@code message} without the Java class names it quotes ({@code sun.security.provider.certpath
+     * .SunCertPathBuilderException: unable to find ...}, as a wrapper writes its cause), which name a library's
+     * insides and mean nothing to a client.
+     */
+    private static String withoutClassNames(String message) {
+        return CLASS_NAME.matcher(message).replaceAll("");
+    }
+
+    /**
+     * An exception's kind in words, from its class's simple name: {@code IllegalStateException}, "illegal state
+     * error"; for a message without a class name in it.
+     */
+    static String inWords(Throwable error) {
+        String name = error.getClass().getSimpleName().replaceFirst("(Exception|Error)$", "");
+        if (name.isEmpty()) {
+            return "error";
+        }
+        StringBuilder words = new StringBuilder();
+        for (String word : name.split("(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")) {
+            boolean acronym = word.length() > 1 && word.equals(word.toUpperCase(Locale.ROOT));
+            words.append(words.isEmpty() ? "" : " ").append(acronym ? word : word.toLowerCase(Locale.ROOT));
+        }
+        return words + " error";
     }
 }

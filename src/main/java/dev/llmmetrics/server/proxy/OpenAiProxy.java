@@ -258,7 +258,7 @@ public final class OpenAiProxy implements HttpService {
             call.started(stream ? chunks.model : document.model()).fail(Failure.CLIENT_GONE.forEvent());
             throw new CloseConnectionException("the client disconnected during the answer");
         } catch (BrokenAnswer e) {
-            call.started(stream ? chunks.model : document.model()).fail(e.failure.forEvent());
+            call.started(stream ? chunks.model : document.model()).fail(e.failure.hiding(credential(request)).forEvent());
             throw new CloseConnectionException("the upstream answer broke off");
         }
         if (status / 100 != 2) {
@@ -459,7 +459,7 @@ public final class OpenAiProxy implements HttpService {
                     })
                     .submit(body);
         } catch (RuntimeException e) {
-            throw new NoAnswer(Failure.ofException(e));
+            throw new NoAnswer(Failure.ofException(e).hiding(credential(request)));
         }
         String unreadable = answer.status().code() < 200
                 ? "the upstream sent an interim answer (" + answer.status().code() + "), which the proxy cannot read past"
