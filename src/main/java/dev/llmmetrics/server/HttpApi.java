@@ -4,10 +4,14 @@ import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.prometheus.SessionSeries;
 import dev.llmmetrics.server.proxy.OpenAiProxy;
 import dev.llmmetrics.server.proxy.ProxySettings;
+import io.helidon.http.Headers;
+import io.helidon.http.HttpPrologue;
+import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.ErrorHandling;
 import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http1.Http1Config;
+import io.helidon.webserver.http1.Http1ConnectionListener;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
@@ -133,7 +137,8 @@ public final class HttpApi {
      *
      * <p>The header timeout is Helidon's idle-connection timeout, which closes a connection that waits for a
      * request line (checked a few times per timeout), and {@link HeaderDeadlines} for the headers after it,
-     * installed on the one HTTP/1.1 protocol. Past the connection cap Helidon stops accepting; past the
+     * installed on the one HTTP/1.1 protocol (beside the proxy's {@link OpenAiProxy#clientConnections()}). Past
+     * the connection cap Helidon stops accepting; past the
      * concurrency cap it answers 503 and closes.
      */
     public void listener(WebServerConfig.Builder server) {
@@ -153,10 +158,33 @@ public final class HttpApi {
                 .idleConnectionTimeout(connections.headerTimeout())
                 .idleConnectionPeriod(idleCheck)
                 .protocolsDiscoverServices(false)
-                .protocols(List.of(Http1Config.builder()
-                        .addReceiveListener(new HeaderDeadlines(readDeadlines, connections.headerTimeout()))
-                        .build()))
+                .protocols(List.of(http1(connections)))
                 .shutdownHook(false);
+    }
+
+    /**
+     * HTTP/1.1 with the header deadlines, and the proxy's view of its clients' connections when it is on. One
+     * receive listener calls both: Helidon calls none of its listeners when given more than one (its list of them
+     * forwards no callback).
+     */
+    private Http1Config http1(HttpSettings.Connections connections) {
+        HeaderDeadlines headers = new HeaderDeadlines(readDeadlines, connections.headerTimeout());
+        if (proxy == null) {
+            return Http1Config.builder().addReceiveListener(headers).build();
+        }
+        Http1ConnectionListener clients = proxy.clientConnections();
+        return Http1Config.builder().addReceiveListener(new Http1ConnectionListener() {
+            @Override
+            public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
+                clients.prologue(ctx, prologue);
+                headers.prologue(ctx, prologue);
+            }
+
+            @Override
+            public void headers(ConnectionContext ctx, Headers received) {
+                headers.headers(ctx, received);
+            }
+        }).build();
     }
 
     /**

@@ -77,8 +77,20 @@ class ConnectionLimitsTest {
 
     @Test
     void requestsStalledBeforeOrInTheirHeadersOrBodiesAreClosedAfterTheTimeouts() throws Exception {
-        try (TestServer server = TestServer.start(Map.of("http.header.timeout", "PT1S", "http.body.timeout", "PT1S",
-                "llm.metrics.auth.token", "t"))) {
+        assertStalledRequestsAreClosed(Map.of());
+    }
+
+    /** The same with the proxy on, whose listener of the connections sits beside the header deadlines'. */
+    @Test
+    void requestsStalledInTheirHeadersAreClosedAfterTheTimeoutWithTheProxyOnToo() throws Exception {
+        assertStalledRequestsAreClosed(Map.of("proxy.upstream.url", "http://127.0.0.1:9/v1"));
+    }
+
+    private static void assertStalledRequestsAreClosed(Map<String, String> extra) throws Exception {
+        Map<String, String> settings = new java.util.HashMap<>(Map.of("http.header.timeout", "PT1S", "http.body.timeout", "PT1S",
+                "llm.metrics.auth.token", "t"));
+        settings.putAll(extra);
+        try (TestServer server = TestServer.start(settings)) {
             int port = server.running().port();
             String post = "POST /events HTTP/1.1\r\nHost: localhost\r\nx-internal-auth: t\r\nContent-Type: application/json\r\n";
             Map<String, String> stalls = new LinkedHashMap<>();

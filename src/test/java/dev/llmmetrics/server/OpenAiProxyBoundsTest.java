@@ -331,9 +331,12 @@ class OpenAiProxyBoundsTest {
 
     @Test
     void anUpstreamSlowerThanTheReadTimeoutGets504OrACutStreamAndIsRecordedAsATimeout() throws IOException {
-        HttpResponse<String> hung = server.post("/v1/chat/completions", chat("fake-hang", ""), "x-session-id", "bounds-read");
-        assertEquals(504, hung.statusCode());
-        assertEquals("upstream_timeout", TestServer.json(hung).get("error").get("code").asText());
+        HostileSupport.RawResponse hung = HostileSupport.raw(server.running().port(), HostileSupport.concat(
+                HostileSupport.request("POST", "/v1/chat/completions", "x-session-id: bounds-read", "Content-Length: "
+                        + chat("fake-hang", "").length()), chat("fake-hang", "").getBytes(StandardCharsets.UTF_8)), false);
+        assertEquals(504, hung.status(), hung.toString());
+        assertEquals("upstream_timeout", TestServer.JSON.readTree(hung.bodyText()).get("error").get("code").asText());
+        assertEquals("close", hung.headers().get("connection"), "its connection was looked at, so it is not reused");
 
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5000);
@@ -350,6 +353,45 @@ class OpenAiProxyBoundsTest {
         for (JsonNode record : s.get("requests")) {
             assertEquals("timeout", record.get("error_type").asText(), record.toString());
         }
+    }
+
+    @Test
+    void aClientThatLeavesWhileTheUpstreamIsSilentIsRecordedAsCancelledWhenTheUpstreamTimesOut() throws IOException {
+        // Before the answer's head (fake-hang), and in a stream after its first chunk (fake-stall).
+        for (String model : List.of("fake-hang", "fake-stall")) {
+            boolean stream = model.equals("fake-stall");
+            int forwarded = upstream.at("/v1/chat/completions").size();
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5000);
+                socket.setSoTimeout(10_000);
+                byte[] body = chat(model, stream ? ",\"stream\":true" : "").getBytes(StandardCharsets.UTF_8);
+                socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nx-session-id: "
+                        + "bounds-left\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().write(body);
+                if (stream) {
+                    byte[] seen = new byte[4096];
+                    StringBuilder text = new StringBuilder();
+                    while (!text.toString().contains("\"first\"")) {
+                        int read = socket.getInputStream().read(seen);
+                        assertTrue(read > 0, "the stream ended: " + text);
+                        text.append(new String(seen, 0, read, StandardCharsets.UTF_8));
+                    }
+                } else {
+                    await().atMost(Duration.ofSeconds(5)).until(() -> upstream.at("/v1/chat/completions").size() > forwarded);
+                }
+            } // the client leaves while the upstream sends nothing
+        }
+        JsonNode s = server.awaitSession("bounds-left", 2);
+        for (JsonNode record : s.get("requests")) {
+            assertEquals("cancelled", record.get("error_type").asText(), record.toString());
+            assertTrue(record.get("error").asText().startsWith("the client disconnected while the proxy waited for the "
+                    + "upstream, which then timed out: the upstream did not answer in time"), record.toString());
+        }
+        // The proxy goes on serving, a client that stays still gets its 504.
+        assertEquals(504, server.post("/v1/chat/completions", chat("fake-hang", ""), "x-session-id", "bounds-left-after")
+                .statusCode());
+        assertEquals(200, server.post("/v1/chat/completions", chat("fake-plain", ""), "x-session-id", "bounds-left-after")
+                .statusCode());
     }
 
     @Test

@@ -35,6 +35,15 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
             "the client disconnected; the upstream call was cancelled", null);
 
     /**
+     * The client had closed its connection when the upstream call timed out ({@code stall}): {@code cancelled},
+     * since nobody was waiting for the answer any more, with the timeout's text.
+     */
+    static Failure clientLeft(Failure stall) {
+        return new Failure(ErrorType.CANCELLED, "the client disconnected while the proxy waited for the upstream, "
+                + "which then timed out: " + stall.text(), null);
+    }
+
+    /**
      * An upstream answer with an error status: the type the status means ({@link ErrorType#ofHttpStatus}), except
      * a 4xx whose error code or type names a content filter or policy, {@code content_filter}.
      *

@@ -21,6 +21,7 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import io.helidon.webserver.http1.Http1ConnectionListener;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -45,7 +46,10 @@ import org.jspecify.annotations.Nullable;
  * token taken at the first event with content, its usage from its last chunk. For a stream whose client did not
  * ask for usage, the upstream is asked for it and the usage chunk is held back. A client that goes away
  * mid-answer cancels the upstream call (its connection is closed) and the call is recorded as
- * {@code cancelled}, once the proxy has something to pass on to it. Upstream errors are passed on unchanged.
+ * {@code cancelled}, once the proxy has something to pass on to it. One gone while the upstream sent nothing is
+ * found when the upstream call times out ({@link ClientConnections}), and recorded as {@code cancelled} rather
+ * than {@code timeout}; one gone before a short answer, which the sockets' buffers take whole, is recorded as
+ * answered. Upstream errors are passed on unchanged.
  *
  * <p>Bounded: the request body ({@link ProxySettings#maxBodyBytes()}, 413 past it), the upstream calls in
  * progress ({@link ProxySettings#maxConcurrent()}, 503 past it), the connect and read timeouts (504 when no answer
@@ -72,6 +76,7 @@ public final class OpenAiProxy implements HttpService {
     private final ProxySettings settings;
     private final CallTracker tracker;
     private final BodyDeadlines deadlines;
+    private final ClientConnections connections = new ClientConnections();
     /** The upstream client and the connections it keeps; replaced when one of them can no longer be trusted. */
     private volatile Http1Client upstream;
     private final Semaphore slots;
@@ -132,6 +137,14 @@ public final class OpenAiProxy implements HttpService {
             OpenAiErrors.send(request, response, Status.METHOD_NOT_ALLOWED_405, "invalid_request_error", "method_not_allowed",
                     request.prologue().method().text() + " is not allowed here; allowed: " + method.text());
         };
+    }
+
+    /**
+     * The listener to register on the server's HTTP/1.1 connections, through which the proxy tells whether a
+     * client whose upstream call timed out had left by then.
+     */
+    public Http1ConnectionListener clientConnections() {
+        return connections;
     }
 
     /** Closes the upstream connections kept for reuse. */
@@ -227,6 +240,13 @@ public final class OpenAiProxy implements HttpService {
         try {
             answer = send(request, chat.upstreamBody());
         } catch (NoAnswer e) {
+            if (e.failure.type() == ErrorType.TIMEOUT) {
+                if (connections.left()) {
+                    call.started(null).fail(Failure.clientLeft(e.failure).forEvent());
+                    throw new CloseConnectionException("the client disconnected while the upstream gave no answer");
+                }
+                response.header(HeaderValues.CONNECTION_CLOSE); // the look at the client's connection may still read it
+            }
             call.started(null).fail(e.failure.forEvent());
             answerFailure(request, response, e.failure);
             return;
@@ -258,7 +278,9 @@ public final class OpenAiProxy implements HttpService {
             call.started(stream ? chunks.model : document.model()).fail(Failure.CLIENT_GONE.forEvent());
             throw new CloseConnectionException("the client disconnected during the answer");
         } catch (BrokenAnswer e) {
-            call.started(stream ? chunks.model : document.model()).fail(e.failure.hiding(credential(request)).forEvent());
+            Failure failure = e.failure.type() == ErrorType.TIMEOUT && connections.left() ? Failure.clientLeft(e.failure)
+                    : e.failure.hiding(credential(request));
+            call.started(stream ? chunks.model : document.model()).fail(failure.forEvent());
             throw new CloseConnectionException("the upstream answer broke off");
         }
         if (status / 100 != 2) {
