@@ -5,6 +5,7 @@ import io.helidon.common.buffers.DataReader;
 import java.io.EOFException;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
+import java.net.NoRouteToHostException;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
@@ -95,7 +96,8 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
             if (cause instanceof SocketTimeoutException || cause instanceof InterruptedIOException) {
                 return new Failure(ErrorType.TIMEOUT, "the upstream did not answer in time" + detail(cause), null);
             }
-            if (cause instanceof ConnectException || cause instanceof UnknownHostException) {
+            if (cause instanceof ConnectException || cause instanceof UnknownHostException
+                    || cause instanceof NoRouteToHostException) {
                 return new Failure(ErrorType.SERVER_ERROR, "the upstream cannot be reached" + detail(cause), null);
             }
         }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.llmmetrics.event.ErrorType;
 import java.io.UncheckedIOException;
+import java.net.NoRouteToHostException;
 import java.net.SocketException;
 import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.Test;
@@ -34,5 +35,7 @@ class FailureTest {
                 new java.io.IOException(pkix))).text());
         assertEquals("the upstream call failed: the connection broke: Connection reset",
                 Failure.ofException(new UncheckedIOException(new SocketException("Connection reset"))).text());
+        assertEquals("the upstream cannot be reached (No route to host)",
+                Failure.ofException(new UncheckedIOException(new NoRouteToHostException("No route to host"))).text());
     }
 }
