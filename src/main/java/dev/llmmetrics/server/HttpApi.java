@@ -138,8 +138,7 @@ public final class HttpApi {
      * <p>The header timeout is Helidon's idle-connection timeout, which closes a connection that waits for a
      * request line (checked a few times per timeout), and {@link HeaderDeadlines} for the headers after it,
      * installed on the one HTTP/1.1 protocol (beside the proxy's {@link OpenAiProxy#clientConnections()}). Past
-     * the connection cap Helidon stops accepting; past the
-     * concurrency cap it answers 503 and closes.
+     * the connection cap Helidon stops accepting; past the concurrency cap it answers 503 and closes.
      */
     public void listener(WebServerConfig.Builder server) {
         HttpSettings.Connections connections = settings.connections();

@@ -245,7 +245,7 @@ public final class OpenAiProxy implements HttpService {
                     call.started(null).fail(Failure.clientLeft(e.failure).forEvent());
                     throw new CloseConnectionException("the client disconnected while the upstream gave no answer");
                 }
-                response.header(HeaderValues.CONNECTION_CLOSE); // the look at the client's connection may still read it
+                response.header(HeaderValues.CONNECTION_CLOSE); // the probe of the client may still be reading its connection
             }
             call.started(null).fail(e.failure.forEvent());
             answerFailure(request, response, e.failure);
