@@ -23,12 +23,13 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * A session within every documented bound (records, attributes, store.max.bytes) read back through the API:
  * the store holds it, and answering it, many clients at once, must not take the server past its heap: each
- * answer is written as it is rendered. The configuration is the one limits.md gives for the heap bound:
- * -Xmx256m and store.max.bytes of 32 MiB; in memory and in an SQLite file.
+ * answer is written as it is rendered. A heap of 256 MiB (-Xmx256m) and a store.max.bytes of 64 MiB, which the
+ * session's 240 records at the attributes' bounds fit, counted in memory or in SQLite's pages; in memory
+ * and in an SQLite file.
  */
 class HostileRenderingTest {
 
-    private static final long STORE_BYTES = 32L << 20;
+    private static final long STORE_BYTES = 64L << 20;
 
     @TempDir
     Path dir;
