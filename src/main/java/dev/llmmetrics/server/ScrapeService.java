@@ -14,7 +14,6 @@ import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.List;
 
 /**
  * {@code GET /metrics}: the Prometheus scrape of the registry, streamed to the response through a 64 KiB
@@ -56,7 +55,7 @@ final class ScrapeService implements HttpService {
             ApiError.send(request, response, Status.UNAUTHORIZED_401, "unauthorized", "the scrape needs Authorization: Bearer <token>");
             return;
         }
-        ScrapeFormat format = ScrapeFormat.negotiate(request.headers().all(HeaderNames.ACCEPT, List::of),
+        ScrapeFormat format = ScrapeFormat.negotiate(request.headers(),
                 formats.getPrometheusProtobufWriter().isAvailable());
         ExpositionFormatWriter writer = switch (format) {
             case PROTOBUF -> formats.getPrometheusProtobufWriter();

@@ -56,6 +56,7 @@ class ScrapeEndpointTest {
         Map<String, String> cases = new LinkedHashMap<>();
         cases.put("application/openmetrics-text;q=0, text/plain", text);
         cases.put("application/openmetrics-text; Q=0.000", text);
+        cases.put("Application/OpenMetrics-Text;q=0.9, text/plain;q=0.5", openMetrics);
         cases.put("application/openmetrics-text;q=0.2, text/plain;q=0.8", text);
         cases.put("text/plain;q=0.2, application/openmetrics-text;q=0.8", openMetrics);
         cases.put("application/openmetrics-text;q=abc, text/plain;q=0.1", text);
