@@ -26,7 +26,9 @@ import org.jspecify.annotations.Nullable;
  * own; the last slice empties the table whole, so until then the rows it copied are held twice. A row that
  * {@code record} holds already (copied by a fold whose table a stopped process did not get to empty) is skipped;
  * one copied again after its session's trim deleted it is deleted again by the same transaction's trim. A session's records are those in {@code record} followed by the recent tables' rows
- * numbered after the last of them ({@link #readSql}), so a row copied and not yet deleted is read once.
+ * numbered after the last of them ({@link #readSql}), so a row copied and not yet deleted is read once. A session
+ * that gives room back by itself ({@link #drop}) has its oldest rows deleted from both tables, the frozen one
+ * not yet folded included.
  *
  * <p>A fold that fails (a full disk) leaves the rows where they are, read just the same, and is tried again
  * after the next commit; the writer says so once, and again once folds succeed. A process stopped in the middle
@@ -55,8 +57,13 @@ final class RecentRecords {
     private long currentRows;
     /** The sessions of the frozen table still to fold, by slice, in key order; empty when it is empty. */
     private final ArrayDeque<long[]> slices = new ArrayDeque<>();
-    /** The bytes of the frozen table's pages and its index's, as it was frozen. */
+    /**
+     * The bytes of the frozen table's pages and its index's, as it was frozen, less what deleting rows there has
+     * freed since, as committed.
+     */
     private long frozenBytes;
+    /** The bytes the transaction under way freed in the frozen table, while a fold is under way. */
+    private long frozenFreed;
     /** How many slices the frozen table had when it was frozen: the fold keeps pace with the current table. */
     private int sliceCount;
     /** Both tables hold rows and which was frozen is not known: they are folded together. */
@@ -148,7 +155,7 @@ final class RecentRecords {
         int deleted = 0;
         for (int t = 0; t < 2; t++) {
             st.remove[t].setLong(1, key);
-            int n = st.remove[t].executeUpdate();
+            int n = deleteIn(t, st.remove[t]);
             if (t == current) {
                 deleted = n;
             }
@@ -157,9 +164,56 @@ final class RecentRecords {
         return deleted;
     }
 
+    /**
+     * Deletes the session's rows numbered below {@code floor} in both tables, the frozen one not yet folded
+     * included, for a session that gives room back by itself; returns how many the current table held.
+     */
+    int drop(long key, long floor) throws SQLException {
+        Statements st = statements();
+        int deleted = 0;
+        for (int t = 0; t < 2; t++) {
+            st.trim[t].setLong(1, key);
+            st.trim[t].setLong(2, floor);
+            int n = deleteIn(t, st.trim[t]);
+            if (t == current) {
+                deleted = n;
+            }
+        }
+        Long lowest = lowestSeq(key);
+        if (lowest != null && lowest < floor) {
+            lowestSeqChanges.put(key, floor);
+        }
+        return deleted;
+    }
+
+    /**
+     * Runs {@code delete}, bound, on table {@code t}; returns how many rows it deleted. What it frees in the
+     * frozen table while a fold is under way comes off {@link #foldAllowance()}, which stands for rows the fold
+     * holds twice: those rows are gone, and the pages they freed no longer count in the pages in use either.
+     */
+    private int deleteIn(int t, PreparedStatement delete) throws SQLException {
+        if (t == current || slices.isEmpty()) {
+            return delete.executeUpdate();
+        }
+        Statements st = statements();
+        long before = single(st.usedBytes);
+        int deleted = delete.executeUpdate();
+        if (deleted > 0) {
+            frozenFreed += Math.max(0, before - single(st.usedBytes));
+        }
+        return deleted;
+    }
+
+    private static long single(PreparedStatement query) throws SQLException {
+        try (ResultSet r = query.executeQuery()) {
+            return r.next() ? r.getLong(1) : 0;
+        }
+    }
+
     /** Forgets what the transaction that failed did. */
     void rolledBack() {
         lowestSeqChanges.clear();
+        frozenFreed = 0;
     }
 
     /**
@@ -171,6 +225,8 @@ final class RecentRecords {
      */
     void committed(long delta) {
         currentRows += delta;
+        frozenBytes -= frozenFreed;
+        frozenFreed = 0;
         lowestSeqChanges.forEach((key, lowest) -> {
             if (lowest == GONE) {
                 lowestSeq.remove(key);
@@ -233,10 +289,11 @@ final class RecentRecords {
     /**
      * The bytes of the frozen table while a fold is under way, 0 otherwise: the byte bound allows them on top,
      * since the rows the fold copies stay in the table until its last slice empties it, and holding them
-     * against the bound would evict sessions for room that the table gives back.
+     * against the bound would evict sessions for room that the table gives back. What deleting rows there
+     * freed since it was frozen comes off, the transaction under way's included.
      */
     long foldAllowance() {
-        return slices.isEmpty() ? 0 : frozenBytes;
+        return slices.isEmpty() ? 0 : Math.max(0, frozenBytes - frozenFreed);
     }
 
     /** Whether a table holds rows: a fold is still to come. */
@@ -363,6 +420,8 @@ final class RecentRecords {
         final PreparedStatement foldAll;
         final PreparedStatement allSessions;
         final PreparedStatement trimRecord;
+        /** The bytes of the pages in use. */
+        final PreparedStatement usedBytes;
 
         Statements(Connection c) throws SQLException {
             try {
@@ -387,6 +446,8 @@ final class RecentRecords {
                         + TABLES.get(1));
                 trimRecord = prepare(c, "DELETE FROM record WHERE session = ?1 AND seq < (SELECT "
                         + Schema.lowestKeptSeq("?2") + " FROM session WHERE key = ?1)");
+                usedBytes = prepare(c, "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count,"
+                        + " pragma_freelist_count, pragma_page_size");
             } catch (SQLException e) {
                 close();
                 throw e;

@@ -80,7 +80,10 @@ import org.sqlite.SQLiteConfig;
  *       session's records, and by the opening of the store when the bound is lower than it was;</li>
  *   <li>{@code maxBytes}: the pages the database uses times the page size, less the remembered event ids'
  *       (which deleting sessions cannot shrink: their own bounds hold them) and a frozen table's while a fold
- *       is under way; past it the least recently active sessions are deleted. Freed pages are reused by later
+ *       is under way; past it the least recently active sessions are deleted, and the one left, when larger
+ *       than the bound by itself, drops its oldest records, then its oldest scores of requests, in the same
+ *       transaction, until the pages in use are within the bound or only its newest record and newest score are
+ *       left (its totals stay exact; it serves exactly the records it keeps). Freed pages are reused by later
  *       writes, and handed back to the file system ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum})
  *       once more than a quarter of the file is free; the write-ahead log is checkpointed into the file every
  *       16 384 pages and cut back to 64 MiB;</li>

@@ -342,7 +342,7 @@ final class Writer {
             job.done.complete(job.result);
         }
         recent.committed(t.recentDelta);
-        if (vacuuming || t.removedFromFile > 0 || ++commitsSinceVacuumCheck >= 1000) {
+        if (vacuuming || t.removedFromFile > 0 || t.gaveRoomBack || ++commitsSinceVacuumCheck >= 1000) {
             commitsSinceVacuumCheck = 0;
             vacuumIfMostlyFree();
         }
@@ -758,6 +758,8 @@ final class Writer {
         final PreparedStatement updateSession;
         final PreparedStatement upsertPair;
         final PreparedStatement deleteRecords;
+        final PreparedStatement dropRecords;
+        final PreparedStatement countScores;
         final PreparedStatement deletePairs;
         final PreparedStatement deleteSession;
         final PreparedStatement insertId;
@@ -792,6 +794,8 @@ final class Writer {
                 deleteScores = prepare(c, "DELETE FROM score WHERE session = ?");
                 deleteScoreNames = prepare(c, "DELETE FROM score_name WHERE session = ?");
                 deleteRecords = prepare(c, "DELETE FROM record WHERE session = ?");
+                dropRecords = prepare(c, "DELETE FROM record WHERE session = ? AND seq < ?");
+                countScores = prepare(c, "SELECT count(*) FROM score WHERE session = ?");
                 deletePairs = prepare(c, "DELETE FROM pair WHERE session = ?");
                 deleteSession = prepare(c, "DELETE FROM session WHERE key = ?");
                 insertId = prepare(c, "INSERT INTO applied_event (seq, id, at_ms) VALUES (?, ?, ?)");
@@ -829,6 +833,8 @@ final class Writer {
         private long memoryEvictions;
         private long overflows;
         int removedFromFile;
+        /** Whether the session left alone past the bound in bytes dropped records or scores ({@link #shrink}). */
+        boolean gaveRoomBack;
         /** Rows this transaction adds to the recent records' current table, less those it deletes there. */
         long recentDelta;
 
@@ -1079,7 +1085,8 @@ final class Writer {
 
         /**
          * Deletes the least recently active sessions while the pages in use, but the remembered ids' as this
-         * transaction leaves them, pass the bound in bytes.
+         * transaction leaves them, pass the bound in bytes; the last session left gives room back by itself
+         * ({@link #shrink}).
          */
         private void holdBytes() throws SQLException {
             long idRows = idOrder.size() + newIdOrder.size() - forgottenIds;
@@ -1099,6 +1106,76 @@ final class Writer {
                 }
                 used = usedBytes(idRows, idBytes);
             }
+            if (used > bounds.maxBytes() && live == 1) {
+                for (Working last : leastRecentlyActive(1)) {
+                    shrink(last, idRows, idBytes, used);
+                }
+            }
+        }
+
+        /**
+         * Drops the oldest records of {@code w}, the one session left and larger than the bound in bytes by
+         * itself, then its oldest scores of requests, until the pages in use ({@code used} now) are within the
+         * bound or only its newest record and newest score are left; its totals stay. A record dropped leaves the
+         * session's served window ({@link Schema#lowestKeptSeq}) and its rows go wherever they are: in
+         * {@code record}, in the table being written, in the frozen one not yet folded. Pages in use fall only as
+         * pages empty, so the records go in chunks sized by the share of the pages in use to give back, twice as
+         * many as the last when that freed nothing, measured again after each.
+         */
+        private void shrink(Working w, long idRows, long idBytes, long used) throws SQLException {
+            long bound = bounds.maxBytes();
+            int records = Math.min(w.records, bounds.maxRecordsPerSession());
+            int chunk = 0;
+            long before = Long.MAX_VALUE;
+            while (used > bound && records > 1) {
+                chunk = chunk(records, used, bound, used < before ? 0 : chunk);
+                records -= chunk;
+                st.dropRecords.setLong(1, w.key);
+                st.dropRecords.setLong(2, w.nextSeq - records);
+                st.dropRecords.executeUpdate();
+                recentDelta -= recent.drop(w.key, w.nextSeq - records);
+                before = used;
+                used = usedBytes(idRows, idBytes);
+            }
+            if (records != Math.min(w.records, bounds.maxRecordsPerSession())) {
+                w.records = records;
+                w.changed = true;
+                st.updateSession.setLong(1, w.lastActiveMs);
+                st.updateSession.setLong(2, w.nextSeq);
+                st.updateSession.setInt(3, w.records);
+                st.updateSession.setLong(4, w.key);
+                st.updateSession.executeUpdate();
+                gaveRoomBack = true;
+            }
+            if (used <= bound) {
+                return;
+            }
+            int scores;
+            st.countScores.setLong(1, w.key);
+            try (ResultSet r = st.countScores.executeQuery()) {
+                scores = r.next() ? r.getInt(1) : 0;
+            }
+            chunk = 0;
+            before = Long.MAX_VALUE;
+            while (used > bound && scores > 1) {
+                chunk = chunk(scores, used, bound, used < before ? 0 : chunk);
+                scores -= chunk;
+                st.trimScores.setLong(1, w.key);
+                st.trimScores.setInt(2, scores);
+                st.trimScores.executeUpdate();
+                gaveRoomBack = true;
+                before = used;
+                used = usedBytes(idRows, idBytes);
+            }
+        }
+
+        /**
+         * How many of {@code held} entries to drop next, keeping one: their share of the excess over the bound
+         * in the pages in use, or twice {@code last} when the last chunk freed nothing.
+         */
+        private static int chunk(int held, long used, long bound, int last) {
+            long share = Math.ceilDiv((used - bound) * held, used);
+            return (int) Math.clamp(Math.max(share, 2L * last), 1, held - 1);
         }
 
         /** The {@code n} sessions held, touched ones included, with the oldest activity. */

@@ -262,6 +262,65 @@ class RecentRecordsTest {
     }
 
     @Test
+    void aSessionLargerThanTheBoundInBytesDropsItsOldestRecordsFromTheFrozenTableNotYetFoldedAndEverywhereElse()
+            throws Exception {
+        long maxBytes = 512L << 10;
+        Path file = dir.resolve("large.db");
+        SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(1_000, 1_000, 3,
+                maxBytes, Duration.ofHours(1), Duration.ofMinutes(10), 100, InstantSource.system(),
+                new ModelCatalog(PriceTable.builder().build(), 200)), SqliteSessionStore.Durability.PROCESS_CRASH, 30);
+        opened.add(store);
+        Map<String, String> attributes = new HashMap<>();
+        for (int a = 0; a < 10; a++) {
+            attributes.put("key" + a, String.valueOf((char) ('a' + a)).repeat(1_000)); // about 10 KB a record
+        }
+        // Three batches of 10 fill the table being written to the fold's 30 rows, within the bound: frozen after
+        // the third commit. The fourth, of 60 records, passes the bound by itself while the frozen table still
+        // holds the session's 30 oldest: the commit drops those, then its own oldest, and the fold finds nothing.
+        long duration = 1;
+        for (int size : new int[] {10, 10, 10, 60}) {
+            List<LlmRequestCompleted> batch = new ArrayList<>();
+            for (int i = 0; i < size; i++, duration++) {
+                batch.add(LlmRequestCompleted.builder("large", "m" + duration % 3).durationMs(duration)
+                        .correlationId("c" + duration).attributes(attributes).build());
+            }
+            store.record(batch);
+        }
+        store.usedBytes(); // a job: the fold after the last commit is done once it is answered
+        long[] rows = rowsOfEachTable(file);
+        List<Long> kept = durations(store, "large");
+        assertTrue(pagesInUse(file) <= maxBytes + 4096, "the pages in use, the remembered ids' root page aside, are"
+                + " within the bound: " + pagesInUse(file) + " bytes, " + kept.size() + " records kept, rows by table "
+                + Arrays.toString(rows));
+        assertTrue(kept.size() > 10 && kept.size() < 60, "the newest records that fit: " + kept.size());
+        assertEquals(LongStream.rangeClosed(91 - kept.size(), 90).boxed().toList(), kept, "the newest, oldest first");
+        assertEquals(kept.size(), rows[0] + rows[1] + rows[2], "no row of a dropped record is left in any table: "
+                + Arrays.toString(rows));
+        assertEquals(90, store.session("large").orElseThrow().totalRequests());
+        assertEquals(attributes, store.session("large").orElseThrow().requests().getLast().attributes());
+        assertEquals(Optional.of("m" + 90 % 3), store.requestModel("large", "c90"));
+        assertEquals(Optional.empty(), store.requestModel("large", "c" + (90 - kept.size())), "dropped");
+        assertEquals(kept, durations(open(crashCopy(file, "crash"), 1_000, 30), "large"), "as kill -9 leaves it");
+
+        // Later batches drop the oldest records from record, where the folds moved them.
+        for (int b = 0; b < 12; b++) {
+            List<LlmRequestCompleted> batch = new ArrayList<>();
+            for (int i = 0; i < 10; i++, duration++) {
+                batch.add(LlmRequestCompleted.builder("large", "m").durationMs(duration).correlationId("c" + duration)
+                        .attributes(attributes).build());
+            }
+            store.record(batch);
+            List<Long> now = durations(store, "large");
+            assertEquals(LongStream.range(duration - now.size(), duration).boxed().toList(), now, "after batch " + b);
+            assertTrue(now.size() < 60, "after batch " + b + ": " + now.size() + " records");
+        }
+        assertTrue(rows(file, "record") > 0, "records were folded, and dropped from record");
+        List<Long> last = durations(store, "large");
+        store.close();
+        assertEquals(last, durations(open(file, 1_000, 30), "large"), "reopened");
+    }
+
+    @Test
     void aBoundLoweredAtOneStartAndRaisedAtTheNextServesWhatTheLowerBoundKept() throws Exception {
         Path file = dir.resolve("store.db");
         SqliteSessionStore store = open(file, 12, 10);

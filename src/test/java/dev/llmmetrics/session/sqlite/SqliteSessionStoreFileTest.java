@@ -20,6 +20,7 @@ import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.RequestRecord;
+import dev.llmmetrics.session.RequestScore;
 import dev.llmmetrics.session.ScoreSummary;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStoreFactory;
@@ -519,6 +520,29 @@ class SqliteSessionStoreFileTest {
         long emptied = Files.size(file);
         assertTrue(emptied * 4 < full * 4096, "the freed pages went back to the file system: " + emptied + " B of "
                 + full + " pages");
+    }
+
+    @Test
+    void aSessionWhoseScoresAlonePassTheBoundInBytesKeepsItsNewestRecordAndDropsItsOldestScores() throws Exception {
+        Path file = dir.resolve("store.db");
+        long bound = 256L << 10;
+        SqliteSessionStore store = open(file, 10_000, 1_000, bound, 1_000);
+        String comment = "\u4e00".repeat(LlmRequestScored.MAX_COMMENT_LENGTH); // 3 KB in UTF-8: a page a score
+        for (int i = 0; i < 300; i++) {
+            store.record(List.of(LlmRequestCompleted.builder("s", "m").durationMs(i + 1).correlationId("c" + i).build(),
+                    LlmRequestScored.builder("s", "grade", i).correlationId("c" + i).comment(comment).build()));
+            assertTrue(store.usedBytes() <= bound, "within the bound after request " + i + ": " + store.usedBytes());
+        }
+        SessionMetrics s = store.session("s").orElseThrow();
+        assertEquals(300, s.totalRequests());
+        assertEquals(300, s.scores().getFirst().count(), "the score summary counts every score");
+        assertEquals(List.of("c299"), s.requests().stream().map(RequestRecord::correlationId).toList(),
+                "only the newest record is left");
+        assertEquals(List.of(299.0), s.requests().getFirst().scores().stream().map(RequestScore::value).toList());
+        long scores = rowsIn(file, "score");
+        assertTrue(scores > 1 && scores < 100, "the newest scores that fit: " + scores);
+        assertEquals(1, rowsIn(file, "recent_record_0") + rowsIn(file, "recent_record_1") + rowsIn(file, "record"));
+        assertEquals(0, store.evictions(EvictionReason.MEMORY));
     }
 
     @Test

@@ -1,7 +1,10 @@
 package dev.llmmetrics.session.sqlite;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreContractTest;
 import dev.llmmetrics.session.SessionStoreFactory;
@@ -14,6 +17,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The store contract, held by the SQLite store on a file of its own per test. */
@@ -38,6 +42,26 @@ class SqliteSessionStoreTest extends SessionStoreContractTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Measured as the bound in bytes holds it, the pages in use: within the bound after every event, exactly, as
+     * the session gives room back until the pages in use are. The scores' comments of 3 KB take a page each (two
+     * such rows do not share a page), so the scores of 300 requests alone take more than 1 MiB, and under the
+     * in-memory store's bound only the newest record would be left: the bound is twice that, so that records
+     * are kept beside the scores.
+     */
+    @Test
+    void aSessionLargerThanTheBoundByItselfDropsItsOldestRecordsAndScoresToStayWithinIt() throws IOException {
+        long bound = 2L << 20;
+        Path file = Files.createTempFile(dir, "store", ".db");
+        Files.delete(file);
+        SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(10_000, 1_000,
+                16, bound, Duration.ofHours(1), Duration.ofMinutes(10), 100_000, InstantSource.system(),
+                new ModelCatalog(PriceTable.EMPTY, 200)), SqliteSessionStore.Durability.PROCESS_CRASH);
+        opened.add(store);
+        aSessionLargerThanTheBoundKeepsItsNewestRecordsWithinIt(store, store::usedBytes, bound);
+        assertEquals(0, store.evictions(EvictionReason.MEMORY), "the session gave room back itself");
     }
 
     @AfterEach
