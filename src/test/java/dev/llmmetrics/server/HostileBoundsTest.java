@@ -10,7 +10,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -25,7 +30,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The store's and the scrape's bounds pushed past on the real server: memory in bytes under long error
- * texts, per-session series under many sessions times many models, and the events the two model caps put
+ * texts and under one session's largest attributes (in durable mode, the database's pages), per-session series under many sessions times many models, and the events the two model caps put
  * under a session's {@code _other}, in each store.
  */
 class HostileBoundsTest {
@@ -80,36 +85,81 @@ class HostileBoundsTest {
         try (ChildServer server = ChildServer.mainWithJvmArgs(List.of("-Xmx256m"),
                 "STORE_MAX_BYTES", String.valueOf(bound))) {
             HttpClient client = HttpClient.newHttpClient();
-            StringBuilder attributes = new StringBuilder("{");
-            for (int a = 0; a < 64; a++) {                          // the attributes' bounds: 64 of 1 024 characters
-                attributes.append(a == 0 ? "" : ",").append("\"key").append(a).append("\":\"").append("v".repeat(1_024)).append('"');
-            }
-            attributes.append('}');
-            int requests = 1_000;                                   // about 70 MB of attributes, the record bound
-            for (int from = 0; from < requests; from += 10) {
-                StringBuilder batch = new StringBuilder("[");
-                for (int i = from; i < from + 10; i++) {
-                    batch.append(i == from ? "" : ",").append("{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"large\",")
-                            .append("\"model\":\"m\",\"duration_ms\":1,\"correlation_id\":\"c").append(i)
-                            .append("\",\"attributes\":").append(attributes).append('}');
-                }
-                HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(server.base() + "/events"))
-                        .POST(HttpRequest.BodyPublishers.ofString(batch.append(']').toString())).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                assertEquals(202, response.statusCode(), response.body());
-            }
+            int requests = postOneSessionWithTheLargestAttributes(client, server.base());
             long heapAfterGc = heapAfterFullGc(server, client);
             System.out.printf("heap after GC: %,d B (store bound %,d B)%n", heapAfterGc, bound);
             assertTrue(heapAfterGc < bound + SERVER_BASELINE_BYTES,
                     "heap after GC " + (heapAfterGc >> 20) + " MiB, bound " + (bound >> 20) + " MiB + "
                             + (SERVER_BASELINE_BYTES >> 20) + " MiB");
-            JsonNode large = TestServer.JSON.readTree(get(client, server.base() + "/events/metrics/session/large").body());
-            assertEquals(requests, large.get("total_requests").asLong(), "the totals count every request");
-            JsonNode kept = large.get("requests");
-            assertTrue(kept.size() > 1 && kept.size() < requests / 5, "the newest records that fit: " + kept.size());
-            assertEquals("c" + (requests - 1), kept.get(kept.size() - 1).get("correlation_id").asText());
-            assertEquals(64, kept.get(kept.size() - 1).get("attributes").size(), "kept records are whole");
+            assertTheNewestRecordsOfTheLargeSessionAreKept(client, server.base(), requests);
         }
+    }
+
+    @Test
+    void oneSessionWithTheLargestAttributesKeepsTheDatabaseWithinTheBoundInBytesInDurableMode(@TempDir Path dir)
+            throws Exception {
+        long bound = 8L << 20;
+        Path file = dir.resolve("sessions.db");
+        try (ChildServer server = ChildServer.main("STORE_BACKEND", "sqlite", "STORE_SQLITE_PATH", file.toString(),
+                "STORE_MAX_BYTES", String.valueOf(bound))) {
+            HttpClient client = HttpClient.newHttpClient();
+            int requests = postOneSessionWithTheLargestAttributes(client, server.base());
+            try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+                 ResultSet r = s.executeQuery("SELECT (page_count - freelist_count) * page_size, (SELECT sum(pgsize)"
+                         + " FROM dbstat WHERE name = 'applied_event' AND aggregate = TRUE) FROM pragma_page_count,"
+                         + " pragma_freelist_count, pragma_page_size")) {
+                r.next();
+                long used = r.getLong(1);
+                System.out.printf("pages in use: %,d B, file %,d B (store bound %,d B)%n", used, Files.size(file), bound);
+                assertTrue(used - r.getLong(2) <= bound, "the pages in use but the remembered ids' (which the bound"
+                        + " leaves out) within the bound: " + used + " B");
+            }
+            // Freed pages are written again, and handed back to the file system once a quarter of the file is free.
+            assertTrue(Files.size(file) < 2 * bound, "the file: " + Files.size(file) + " B");
+            assertEquals(0, PrometheusText.parse(get(client, server.base() + "/metrics").body())
+                    .value("llm_sessions_evicted_total", "reason", "memory"), "the session gave room back itself");
+            assertTheNewestRecordsOfTheLargeSessionAreKept(client, server.base(), requests);
+        }
+    }
+
+    /**
+     * Sends session {@code large} 1 000 completed requests, each with 64 attributes of 1 024 characters (the
+     * attributes' bounds), in batches of 10: about 70 MB of attributes. Returns how many requests it sent.
+     */
+    private static int postOneSessionWithTheLargestAttributes(HttpClient client, String base) throws Exception {
+        StringBuilder attributes = new StringBuilder("{");
+        for (int a = 0; a < 64; a++) {
+            attributes.append(a == 0 ? "" : ",").append("\"key").append(a).append("\":\"").append("v".repeat(1_024)).append('"');
+        }
+        attributes.append('}');
+        int requests = 1_000;
+        for (int from = 0; from < requests; from += 10) {
+            StringBuilder batch = new StringBuilder("[");
+            for (int i = from; i < from + 10; i++) {
+                batch.append(i == from ? "" : ",").append("{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"large\",")
+                        .append("\"model\":\"m\",\"duration_ms\":1,\"correlation_id\":\"c").append(i)
+                        .append("\",\"attributes\":").append(attributes).append('}');
+            }
+            HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(base + "/events"))
+                    .POST(HttpRequest.BodyPublishers.ofString(batch.append(']').toString())).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(202, response.statusCode(), response.body());
+        }
+        return requests;
+    }
+
+    /** Session {@code large} counts every request and shows its newest records, whole and in order. */
+    private static void assertTheNewestRecordsOfTheLargeSessionAreKept(HttpClient client, String base, int requests)
+            throws Exception {
+        JsonNode large = TestServer.JSON.readTree(get(client, base + "/events/metrics/session/large").body());
+        assertEquals(requests, large.get("total_requests").asLong(), "the totals count every request");
+        JsonNode kept = large.get("requests");
+        assertTrue(kept.size() > 1 && kept.size() < requests / 5, "the newest records that fit: " + kept.size());
+        for (int k = 0; k < kept.size(); k++) {
+            assertEquals("c" + (requests - kept.size() + k), kept.get(k).get("correlation_id").asText(),
+                    "the newest, oldest first");
+        }
+        assertEquals(64, kept.get(kept.size() - 1).get("attributes").size(), "kept records are whole");
     }
 
     @Test
