@@ -47,7 +47,12 @@ enum ScrapeFormat {
         double textWildcard = UNNAMED;
         double anyWildcard = UNNAMED;
         for (HttpMediaType range : accepted) {
-            double q = range.qualityFactor();
+            double q;
+            try {
+                q = range.qualityFactor(); // read lazily: a header of one range is not parsed further before
+            } catch (NumberFormatException e) {
+                continue; // a q that is not a number: the range is left out
+            }
             switch (range.mediaType().text().toLowerCase(Locale.ROOT)) { // types are case-insensitive
                 case "application/vnd.google.protobuf" -> {
                     if ("io.prometheus.client.MetricFamily".equals(range.parameters().get("proto"))) {

@@ -60,6 +60,8 @@ class ScrapeEndpointTest {
         cases.put("application/openmetrics-text;q=0.2, text/plain;q=0.8", text);
         cases.put("text/plain;q=0.2, application/openmetrics-text;q=0.8", openMetrics);
         cases.put("application/openmetrics-text;q=abc, text/plain;q=0.1", text);
+        cases.put("application/openmetrics-text;q=abc", text);
+        cases.put("text/plain;q=x", text);
         cases.put(proto + ";q=0, text/plain", text);
         cases.put(proto + ";q=0, application/openmetrics-text;q=0.5", openMetrics);
         cases.put("application/openmetrics-text;q=0.5, */*", text);
