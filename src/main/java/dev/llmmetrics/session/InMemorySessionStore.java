@@ -36,8 +36,8 @@ import org.jspecify.annotations.Nullable;
  *       while the session's aggregates stay exact over all its requests;</li>
  *   <li>at most {@code maxBytes} of retained data, each session counted by its real size (its records and
  *       their error texts included); past that the least recently active sessions are evicted, and a session
- *       larger than the bound by itself drops its oldest records, then scores of requests, keeping at least its
- *       newest of each;</li>
+ *       larger than the bound by itself drops its oldest records with the scores of about as many of its oldest
+ *       requests, keeping at least its newest record and score;</li>
  *   <li>at most {@code maxRecordsPerSession} scores of requests per session, shown with their records, and
  *       summaries of at most {@link SessionStore#MAX_SCORE_NAMES} score names (then {@code _other});</li>
  *   <li>at most {@code maxModelsPerSession} model labels with figures of their own per session, then

@@ -150,15 +150,25 @@ final class SessionState {
     }
 
     /**
-     * Drops the oldest records, then the oldest scores of requests, while the session takes more than
-     * {@code maxBytes}, keeping at least the newest record and the newest score: a session larger than the
-     * store's byte bound by itself gives room back as the record bound does, its totals untouched.
+     * Drops the oldest records while the session takes more than {@code maxBytes}, and with them the oldest scores
+     * of requests in the share they had of the records, so that the records kept keep their scores (a score is
+     * shown only with its request's records); then, with one record left, the oldest scores. Keeps at least the
+     * newest record and the newest score: a session larger than the store's byte bound by itself gives room back
+     * as the record bound does, its totals untouched.
      *
      * @return what the session takes afterwards, as {@link #bytes()}
      */
     long trimTo(long maxBytes) {
         long bytes = bytes();
-        while (bytes > maxBytes && records.size() > 1 && records.dropOldest()) {
+        long records = this.records.size();
+        long scoresHeld = scores == null ? 0 : scores.size();
+        long dropped = 0;
+        while (bytes > maxBytes && this.records.size() > 1 && this.records.dropOldest()) {
+            dropped++;
+            long share = Math.max(1, Math.ceilDiv(scoresHeld * (records - dropped), records));
+            while (scores != null && scores.size() > share && scores.dropOldest()) {
+                // the scores of about as many of the oldest requests
+            }
             bytes = bytes();
         }
         while (bytes > maxBytes && scores != null && scores.size() > 1 && scores.dropOldest()) {

@@ -128,6 +128,14 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aSessionPastTheBoundDropsTheScoresOfTheRecordsItDrops() {
+        long bound = 512L << 10;
+        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10_000).maxRecordsPerSession(1_000)
+                .idleTimeout(Duration.ofHours(1)).maxBytes(bound).build();
+        aSessionPastTheBoundKeepsTheScoresOfTheRecordsItKeeps(store, store::retainedBytes, bound);
+    }
+
+    @Test
     void aSessionPastItsOwnModelLabelsCountsTheRestUnderOther() {
         InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10).maxRecordsPerSession(100)
                 .idleTimeout(Duration.ofHours(1)).maxModelsPerSession(3).build();

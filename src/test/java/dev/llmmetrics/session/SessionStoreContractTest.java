@@ -149,6 +149,34 @@ public abstract class SessionStoreContractTest {
         return firstAfter;
     }
 
+    /**
+     * For a store that counts what it retains against {@code bound} bytes: one session past the bound whose
+     * scores of requests alone would fill it (a long comment on every request) keeps the scores of the records it
+     * keeps, dropping those of the requests it drops with them, rather than all but one record and scores no
+     * read shows.
+     */
+    protected static void aSessionPastTheBoundKeepsTheScoresOfTheRecordsItKeeps(SessionStore store,
+                                                                              LongSupplier retainedBytes, long bound) {
+        Map<String, String> attributes = new HashMap<>();
+        for (int a = 0; a < 8; a++) {
+            attributes.put("key" + a, "\u4e00".repeat(128));
+        }
+        String comment = "\u4e00".repeat(LlmRequestScored.MAX_COMMENT_LENGTH);
+        int requests = 400;
+        for (int i = 0; i < requests; i++) {
+            store.record(List.of(
+                    LlmRequestCompleted.builder("graded", "m").durationMs(1).correlationId("c" + i).attributes(attributes).build(),
+                    LlmRequestScored.builder("graded", "grade", i).correlationId("c" + i).comment(comment).build()));
+            assertTrue(retainedBytes.getAsLong() <= bound, "within the bound: " + retainedBytes.getAsLong());
+        }
+        List<RequestRecord> kept = store.session("graded").orElseThrow().requests();
+        assertTrue(kept.size() >= 10, "records and their scores share the bound: " + kept.size() + " records kept");
+        for (int k = 1; k < kept.size(); k++) {
+            assertEquals(List.of((double) requests - kept.size() + k), kept.get(k).scores().stream().map(RequestScore::value).toList(),
+                    "the records kept keep their scores");
+        }
+    }
+
     /** A clock the test moves by hand. */
     private static final class ManualClock implements InstantSource {
         final AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());

@@ -81,7 +81,8 @@ import org.sqlite.SQLiteConfig;
  *   <li>{@code maxBytes}: the pages the database uses times the page size, less the remembered event ids'
  *       (which deleting sessions cannot shrink: their own bounds hold them) and a frozen table's while a fold
  *       is under way; past it the least recently active sessions are deleted, and the one left, when larger
- *       than the bound by itself, drops its oldest records, then its oldest scores of requests, in the same
+ *       than the bound by itself, drops its oldest records with the scores of about as many of its oldest
+ *       requests, then its oldest scores, in the same
  *       transaction, until the pages in use are within the bound or only its newest record and newest score are
  *       left (its totals stay exact; it serves exactly the records it keeps). Freed pages are reused by later
  *       writes, and handed back to the file system ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum})

@@ -1115,8 +1115,10 @@ final class Writer {
 
         /**
          * Drops the oldest records of {@code w}, the one session left and larger than the bound in bytes by
-         * itself, then its oldest scores of requests, until the pages in use ({@code used} now) are within the
-         * bound or only its newest record and newest score are left; its totals stay. A record dropped leaves the
+         * itself, with its oldest scores of requests in the share they had of the records (a score is shown only
+         * with its request's records), then, with one record left, its oldest scores, until the pages in use
+         * ({@code used} now) are within the bound or only its newest record and newest score are left; its totals
+         * stay. A record dropped leaves the
          * session's served window ({@link Schema#lowestKeptSeq}) and its rows go wherever they are: in
          * {@code record}, in the table being written, in the frozen one not yet folded. Pages in use fall only as
          * pages empty, so the records go in chunks sized by the share of the pages in use to give back, twice as
@@ -1124,7 +1126,13 @@ final class Writer {
          */
         private void shrink(Working w, long idRows, long idBytes, long used) throws SQLException {
             long bound = bounds.maxBytes();
-            int records = Math.min(w.records, bounds.maxRecordsPerSession());
+            int held = Math.min(w.records, bounds.maxRecordsPerSession());
+            int records = held;
+            int scores;
+            st.countScores.setLong(1, w.key);
+            try (ResultSet r = st.countScores.executeQuery()) {
+                scores = r.next() ? r.getInt(1) : 0;
+            }
             int chunk = 0;
             long before = Long.MAX_VALUE;
             while (used > bound && records > 1) {
@@ -1134,10 +1142,15 @@ final class Writer {
                 st.dropRecords.setLong(2, w.nextSeq - records);
                 st.dropRecords.executeUpdate();
                 recentDelta -= recent.drop(w.key, w.nextSeq - records);
+                // The scores of about as many of the oldest requests go with them, so that the records kept keep theirs.
+                int share = (int) Math.max(1, Math.ceilDiv((long) scores * records, held));
+                if (share < scores) {
+                    scores = trimScores(w, share);
+                }
                 before = used;
                 used = usedBytes(idRows, idBytes);
             }
-            if (records != Math.min(w.records, bounds.maxRecordsPerSession())) {
+            if (records != held) {
                 w.records = records;
                 w.changed = true;
                 st.updateSession.setLong(1, w.lastActiveMs);
@@ -1147,26 +1160,23 @@ final class Writer {
                 st.updateSession.executeUpdate();
                 gaveRoomBack = true;
             }
-            if (used <= bound) {
-                return;
-            }
-            int scores;
-            st.countScores.setLong(1, w.key);
-            try (ResultSet r = st.countScores.executeQuery()) {
-                scores = r.next() ? r.getInt(1) : 0;
-            }
             chunk = 0;
             before = Long.MAX_VALUE;
             while (used > bound && scores > 1) {
                 chunk = chunk(scores, used, bound, used < before ? 0 : chunk);
-                scores -= chunk;
-                st.trimScores.setLong(1, w.key);
-                st.trimScores.setInt(2, scores);
-                st.trimScores.executeUpdate();
-                gaveRoomBack = true;
+                scores = trimScores(w, scores - chunk);
                 before = used;
                 used = usedBytes(idRows, idBytes);
             }
+        }
+
+        /** Keeps the newest {@code kept} scores of requests of {@code w}; returns {@code kept}. */
+        private int trimScores(Working w, int kept) throws SQLException {
+            st.trimScores.setLong(1, w.key);
+            st.trimScores.setInt(2, kept);
+            st.trimScores.executeUpdate();
+            gaveRoomBack = true;
+            return kept;
         }
 
         /**

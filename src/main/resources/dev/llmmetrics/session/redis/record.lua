@@ -186,13 +186,23 @@ local function keep(s, suffix, countField, added, count)
   s[countField] = held + kept
 end
 
--- A session larger than the byte bound by itself, its figures counted: its oldest records, then scores of
--- requests, go until it fits or only its newest of each is left, as its totals stay.
-local function shrink(s, suffix, countField)
-  while s.b > maxBytes and (s[countField] or 0) > 1 do
-    s.b = s.b - string.len(redis.call('LPOP', s.key .. suffix)) - RECORD_OVERHEAD
-    s[countField] = s[countField] - 1
+-- A session larger than the byte bound by itself, its figures counted: its oldest records go until it fits or
+-- only its newest is left, and with them its oldest scores of requests in the share they had of the records, so
+-- that the records kept keep their scores; then, with one record left, its oldest scores but the newest. Its
+-- totals stay.
+local function pop(s, suffix, countField)
+  s.b = s.b - string.len(redis.call('LPOP', s.key .. suffix)) - RECORD_OVERHEAD
+  s[countField] = s[countField] - 1
+end
+local function shrink(s)
+  local records, scores, dropped = s.n or 0, s.sn or 0, 0
+  while s.b > maxBytes and (s.n or 0) > 1 do
+    pop(s, ':r', 'n')
+    dropped = dropped + 1
+    local share = math.max(1, math.ceil(scores * (records - dropped) / records))
+    while (s.sn or 0) > share do pop(s, ':s', 'sn') end
   end
+  while s.b > maxBytes and (s.sn or 0) > 1 do pop(s, ':s', 'sn') end
 end
 
 -- 3. The writes.
@@ -317,10 +327,7 @@ for _, id in ipairs(order) do
       h = h + 2
     end
   end
-  if s.b > maxBytes then
-    shrink(s, ':r', 'n')
-    shrink(s, ':s', 'sn')
-  end
+  if s.b > maxBytes then shrink(s) end
   hash[h + 1] = 'h'
   hash[h + 2] = cmsgpack.pack(LAYOUT, s.life, now, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names)
   redis.call('HSET', s.key, unpack(hash, 1, h + 2))

@@ -94,6 +94,18 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aSessionPastTheBoundDropsTheScoresOfTheRecordsItDrops() {
+        long bound = 512L << 10;
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
+                new SessionStoreFactory.Parameters(10_000, 1_000, 16, bound, Duration.ofHours(1), Duration.ofMinutes(10),
+                        100_000, Clock.systemUTC(), new ModelCatalog(PriceTable.EMPTY, 200)));
+        opened.add(store);
+        aSessionPastTheBoundKeepsTheScoresOfTheRecordsItKeeps(store, store::retainedBytes, bound);
+        assertEquals(redis.cli("LLEN", "llm:{graded}:r"), redis.cli("LLEN", "llm:{graded}:s"),
+                "as many scores held as records, one each");
+    }
+
+    @Test
     void aSessionPastItsRecordBoundCountsTheBytesOfWhatItKeepsAsDocumented() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(5, millis);

@@ -523,7 +523,8 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
-    void aSessionWhoseScoresAlonePassTheBoundInBytesKeepsItsNewestRecordAndDropsItsOldestScores() throws Exception {
+    void aSessionWhoseScoresAlonePassTheBoundInBytesDropsThemWithTheirRecordsKeepingThoseOfTheRecordsItKeeps()
+            throws Exception {
         Path file = dir.resolve("store.db");
         long bound = 256L << 10;
         SqliteSessionStore store = open(file, 10_000, 1_000, bound, 1_000);
@@ -536,12 +537,16 @@ class SqliteSessionStoreFileTest {
         SessionMetrics s = store.session("s").orElseThrow();
         assertEquals(300, s.totalRequests());
         assertEquals(300, s.scores().getFirst().count(), "the score summary counts every score");
-        assertEquals(List.of("c299"), s.requests().stream().map(RequestRecord::correlationId).toList(),
-                "only the newest record is left");
-        assertEquals(List.of(299.0), s.requests().getFirst().scores().stream().map(RequestScore::value).toList());
-        long scores = rowsIn(file, "score");
-        assertTrue(scores > 1 && scores < 100, "the newest scores that fit: " + scores);
-        assertEquals(1, rowsIn(file, "recent_record_0") + rowsIn(file, "recent_record_1") + rowsIn(file, "record"));
+        List<RequestRecord> kept = s.requests();
+        assertTrue(kept.size() > 1 && kept.size() < 100, "the newest records that fit with their scores: " + kept.size());
+        for (int k = 0; k < kept.size(); k++) {
+            int i = 300 - kept.size() + k;
+            assertEquals("c" + i, kept.get(k).correlationId());
+            assertEquals(List.of((double) i), kept.get(k).scores().stream().map(RequestScore::value).toList(),
+                    "each record kept keeps its score");
+        }
+        assertEquals(kept.size(), rowsIn(file, "score"), "no score is held that no read shows");
+        assertEquals(kept.size(), rowsIn(file, "recent_record_0") + rowsIn(file, "recent_record_1") + rowsIn(file, "record"));
         assertEquals(0, store.evictions(EvictionReason.MEMORY));
     }
 

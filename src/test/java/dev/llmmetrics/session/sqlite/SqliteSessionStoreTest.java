@@ -64,6 +64,18 @@ class SqliteSessionStoreTest extends SessionStoreContractTest {
         assertEquals(0, store.evictions(EvictionReason.MEMORY), "the session gave room back itself");
     }
 
+    @Test
+    void aSessionPastTheBoundDropsTheScoresOfTheRecordsItDrops() throws IOException {
+        long bound = 1L << 20; // the scores alone, a page each, take more
+        Path file = Files.createTempFile(dir, "store", ".db");
+        Files.delete(file);
+        SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(10_000, 1_000,
+                16, bound, Duration.ofHours(1), Duration.ofMinutes(10), 100_000, InstantSource.system(),
+                new ModelCatalog(PriceTable.EMPTY, 200)), SqliteSessionStore.Durability.PROCESS_CRASH);
+        opened.add(store);
+        aSessionPastTheBoundKeepsTheScoresOfTheRecordsItKeeps(store, store::usedBytes, bound);
+    }
+
     @AfterEach
     void closeStores() {
         opened.forEach(SqliteSessionStore::close);
