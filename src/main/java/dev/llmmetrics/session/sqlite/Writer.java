@@ -661,8 +661,8 @@ final class Writer {
     /**
      * The bytes of the pages of the remembered ids' table holding {@code rows} rows that take {@code rowBytes} in
      * leaves, reckoned rather than read, so that the bound in bytes costs nothing more per commit: the table is
-     * written in rowid order at its end and deleted from its start, so its leaves are full but for less than
-     * a row, the one at its start excepted, and a parent's cell per leaf (child page, rowid, pointer) adds a
+     * written in rowid order at its end and deleted from its start, so its leaves hold as many whole rows as fit,
+     * the one at its start excepted, and a parent's cell per leaf (child page, rowid, pointer) adds a
      * page per few hundred leaves. The bound in bytes leaves these pages out: evicting sessions cannot shrink
      * them, and {@code dedupeMaxIds} and the dedupe window bound them. An id of at most
      * {@link Event#MAX_ID_LENGTH} characters never spills to an overflow page.
@@ -672,7 +672,8 @@ final class Writer {
         if (rowBytes <= leafRoom) {
             return pageSize; // the root page alone
         }
-        long leaves = Math.ceilDiv(rowBytes, leafRoom - rowBytes / rows / 2);
+        long perLeaf = Math.max(1, leafRoom / Math.ceilDiv(rowBytes, rows)); // whole rows of the average size
+        long leaves = Math.ceilDiv(rows, perLeaf);
         long parentCell = 2 + 4 + varintLength(nextIdSeq);
         long parents = Math.ceilDiv(leaves * parentCell, pageSize - 12); // an interior page's header
         return (leaves + parents + (parents > 1 ? 1 : 0)) * pageSize;
