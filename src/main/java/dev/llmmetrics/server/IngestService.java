@@ -75,7 +75,11 @@ final class IngestService implements HttpService {
         }
         if (body == null) {
             // Helidon then reads and discards the rest, up to its own limit (HttpApi.SWALLOW_BYTES more), so
-            // that the client, likely still sending, reads this answer rather than a reset connection.
+            // that the client, likely still sending, reads this answer rather than a reset connection; a client
+            // still waiting for 100 Continue never sent it, and its connection is closed after the answer.
+            if (request.headers().containsToken(HeaderValues.EXPECT_100) && !request.continueSent()) {
+                response.header(HeaderValues.CONNECTION_CLOSE);
+            }
             ApiError.send(request, response, Status.REQUEST_ENTITY_TOO_LARGE_413, "body_too_large",
                     "the body exceeds " + maxBodyBytes + " bytes");
             return;

@@ -217,6 +217,7 @@ class OpenAiProxyBoundsTest {
                 "Content-Type: application/json", "x-session-id: bounds-expect", "Expect: 100-continue",
                 "Content-Length: " + length), false);
         assertTrue(answer.answered() && answer.status() != 100, path + " " + length + " bytes: " + answer);
+        assertEquals("close", answer.headers().get("connection"), "the body it may still send is never read: " + answer);
         return answer;
     }
 

@@ -577,15 +577,19 @@ public final class OpenAiProxy implements HttpService {
      */
     private @Nullable Body readBody(ServerRequest request, ServerResponse response) {
         OptionalLong declared = request.headers().contentLength();
+        // A client waiting for 100 Continue is sent it when the body is first read: one refused before never sends
+        // its body (RFC 9110 10.1.1), and the connection, where it may still come, is closed after the answer.
+        boolean expecting = request.headers().containsToken(HeaderValues.EXPECT_100) && !request.continueSent();
         if (declared.isPresent() && declared.getAsLong() > settings.maxBodyBytes()) {
+            if (expecting) {
+                response.header(HeaderValues.CONNECTION_CLOSE);
+            }
             tooLarge(request, response);
             return null;
         }
-        // A client waiting for 100 Continue is sent it when the body is first read: one whose declared body the
-        // bodies' bound has no room for now is refused before, so that it never sends it (RFC 9110 10.1.1).
-        if (declared.isPresent() && declared.getAsLong() > bodyBytes.availablePermits()
-                && request.headers().containsToken(HeaderValues.EXPECT_100) && !request.continueSent()) {
-            bodiesFull(request, response);
+        if (declared.isPresent() && declared.getAsLong() > bodyBytes.availablePermits() && expecting) {
+            response.header(HeaderValues.CONNECTION_CLOSE);
+            bodiesFull(request, response); // the bodies' bound has no room for this one now
             return null;
         }
         BodyDeadlines.Deadline deadline = deadlines.start();
