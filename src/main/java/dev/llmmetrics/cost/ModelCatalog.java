@@ -10,7 +10,7 @@ import org.jspecify.annotations.Nullable;
  * The one place that knows a model name's number, label and price. The session store and the meters both
  * ask it, so a name is resolved against the {@link PriceTable} once for the life of the process.
  *
- * <p>Bounded twice: the first {@code maxLabels} names seen get a label of their own, later ones share
+ * <p>Bounded twice: the first {@code maxLabels} names seen, reserved ones aside, get a label of their own, later ones share
  * {@link #OTHER_LABEL}; the first {@link #MAX_NUMBERED} names get a number, later ones are resolved on every
  * call (still correctly, only without the cache). The labels the meters give a meaning of their own,
  * {@link #OTHER_LABEL} and {@link #UNKNOWN_LABEL}, are reserved: a model of either name shares
@@ -29,6 +29,8 @@ public final class ModelCatalog {
     private final ConcurrentHashMap<String, Model> byName = new ConcurrentHashMap<>();
     private final AtomicReferenceArray<Model> byNumber = new AtomicReferenceArray<>(MAX_NUMBERED);
     private final AtomicInteger next = new AtomicInteger();
+    /** Labels of their own handed out, or asked for past the bound; reserved names take none. */
+    private final AtomicInteger labelled = new AtomicInteger();
     private final PriceTable prices;
     private final int maxLabels;
 
@@ -58,7 +60,8 @@ public final class ModelCatalog {
             if (number >= MAX_NUMBERED) {
                 return null; // the bound was reached meanwhile: no mapping
             }
-            Model numbered = new Model(n, number, number < maxLabels && !reserved(n) ? n : OTHER_LABEL, prices.price(n));
+            boolean own = !reserved(n) && labelled.getAndIncrement() < maxLabels;
+            Model numbered = new Model(n, number, own ? n : OTHER_LABEL, prices.price(n));
             byNumber.set(number, numbered);
             return numbered;
         });

@@ -174,7 +174,7 @@ class LlmMeterBinderTest {
 
     @Test
     void aModelNamedLikeTheOtherLabelSharesItsMetersAndIsCountedOnce() {
-        LlmMetrics c = metrics(10, 10, 2);
+        LlmMetrics c = metrics(10, 10, 1);
         for (String model : List.of("_other", "m1", "m2", "m3")) {
             c.bus().publish(LlmRequestCompleted.builder("s", model).durationMs(1).promptTokens(1).completionTokens(1).totalTokens(2).hasToolCalls(false).build());
         }
@@ -186,6 +186,19 @@ class LlmMeterBinderTest {
         List<ModelTotals> totals = c.meters().modelTotals();
         assertEquals(4, totals.stream().mapToLong(ModelTotals::requests).sum(), totals.toString());
         assertEquals(List.of("_other", "m1"), totals.stream().map(ModelTotals::model).toList());
+    }
+
+    @Test
+    void modelsNamedLikeTheReservedLabelsTakeNoneOfTheLabelsOtherModelsGet() {
+        LlmMetrics c = metrics(10, 10, 2);
+        for (String model : List.of("_unknown", "_other", "a", "b")) {
+            c.bus().publish(LlmRequestCompleted.builder("s", model).durationMs(1).promptTokens(1).completionTokens(1).build());
+        }
+        PrometheusText s = scrape();
+        assertEquals(1, s.value("llm_requests_total", "model", "a", "outcome", "success"));
+        assertEquals(1, s.value("llm_requests_total", "model", "b", "outcome", "success"));
+        assertEquals(2, s.value("llm_requests_total", "model", "_other", "outcome", "success"), "_unknown and _other");
+        assertEquals(0, s.value("llm_session_model_overflows_total"), "no model lacked room for a label");
     }
 
     @Test
