@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -393,6 +394,57 @@ class OpenAiProxyBoundsTest {
                 .statusCode());
         assertEquals(200, server.post("/v1/chat/completions", chat("fake-plain", ""), "x-session-id", "bounds-left-after")
                 .statusCode());
+    }
+
+    @Test
+    void aPipelinedClientAndOneThatClosedOnlyItsSendingSideStillGetTheirAnswersWhenTheUpstreamTimesOut()
+            throws IOException {
+        byte[] hang = chat("fake-hang", "").getBytes(StandardCharsets.UTF_8);
+        byte[] plain = chat("fake-plain", "").getBytes(StandardCharsets.UTF_8);
+        String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nx-session-id: bounds-pipelined\r\n"
+                + "Content-Length: ";
+        // Two requests in one write: the first times out, the second is read after it on the same connection.
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5000);
+            socket.setSoTimeout(20_000);
+            ByteArrayOutputStream both = new ByteArrayOutputStream();
+            both.writeBytes((head + hang.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            both.writeBytes(hang);
+            both.writeBytes((head + plain.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            both.writeBytes(plain);
+            socket.getOutputStream().write(both.toByteArray());
+            String answers = readUntil(socket, "chatcmpl");
+            assertTrue(answers.startsWith("HTTP/1.1 504"), answers);
+            assertTrue(answers.contains("HTTP/1.1 200"), "the pipelined request is answered too: " + answers);
+        }
+        // A client that sends its request and closes its sending side, as some do, still reads the 504.
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.running().port()), 5000);
+            socket.setSoTimeout(20_000);
+            socket.getOutputStream().write((head.replace("bounds-pipelined", "bounds-half-closed") + hang.length
+                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(hang);
+            socket.shutdownOutput();
+            String answer = readUntil(socket, "upstream_timeout");
+            assertTrue(answer.startsWith("HTTP/1.1 504"), answer);
+        }
+        JsonNode pipelined = server.awaitSession("bounds-pipelined", 2);
+        assertEquals("timeout", pipelined.get("requests").get(0).get("error_type").asText(), pipelined.toString());
+        assertTrue(pipelined.get("requests").get(1).get("success").asBoolean(), pipelined.toString());
+    }
+
+    /** What the socket reads until {@code text} has come or the server closes it. */
+    private static String readUntil(Socket socket, String text) throws IOException {
+        StringBuilder read = new StringBuilder();
+        byte[] buffer = new byte[4096];
+        while (!read.toString().contains(text)) {
+            int n = socket.getInputStream().read(buffer);
+            if (n < 0) {
+                break;
+            }
+            read.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+        }
+        return read.toString();
     }
 
     @Test

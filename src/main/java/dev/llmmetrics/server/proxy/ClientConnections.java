@@ -30,18 +30,26 @@ public final class ClientConnections implements Http1ConnectionListener {
         }
     }
 
+    /** What a read of a client's connection showed. */
+    enum Presence {
+        /** Its end or a reset came: the client closed its connection, or at least its sending side. */
+        GONE,
+        /** Bytes came, a request it sent after this one: the client is there, and nothing is left reading. */
+        THERE,
+        /** Nothing came within {@link #PROBE}: the client is likely there, and the read still waits. */
+        WAITING
+    }
+
     /**
-     * Whether the client of the request being handled on the calling thread has closed its connection (or reset
-     * it): a read of the connection, on a thread of its own, ends within {@link #PROBE} without bytes. A client
-     * that is still there sends nothing while it waits for its answer, so the read may still wait when this
-     * returns {@code false}: the connection must then be closed after the answer, never read for another
-     * request. Only once the request body has been read whole. A client that closed only its sending side
-     * reads as gone.
+     * What a read of the connection of the request being handled on the calling thread shows, on a thread of its
+     * own, within {@link #PROBE}. A read still {@link Presence#WAITING} when this returns would take the bytes of
+     * a later request: the connection must then be closed after the answer, never read for another. Only once
+     * the request body has been read whole.
      */
-    boolean left() {
+    Presence probe() {
         @Nullable ConnectionContext ctx = current.get();
         if (ctx == null) {
-            return false;
+            return Presence.WAITING;
         }
         DataReader reader = ctx.dataReader();
         AtomicBoolean ended = new AtomicBoolean();
@@ -55,10 +63,13 @@ public final class ClientConnections implements Http1ConnectionListener {
             read.countDown();
         });
         try {
-            return read.await(PROBE.toNanos(), TimeUnit.NANOSECONDS) && ended.get();
+            if (!read.await(PROBE.toNanos(), TimeUnit.NANOSECONDS)) {
+                return Presence.WAITING;
+            }
+            return ended.get() ? Presence.GONE : Presence.THERE;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return false;
+            return Presence.WAITING;
         }
     }
 }

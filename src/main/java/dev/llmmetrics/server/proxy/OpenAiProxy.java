@@ -25,6 +25,7 @@ import io.helidon.webserver.http1.Http1ConnectionListener;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.util.HashSet;
@@ -240,15 +241,18 @@ public final class OpenAiProxy implements HttpService {
         try {
             answer = send(request, chat.upstreamBody());
         } catch (NoAnswer e) {
-            if (e.failure.type() == ErrorType.TIMEOUT) {
-                if (connections.left()) {
-                    call.started(null).fail(Failure.clientLeft(e.failure).forEvent());
-                    throw new CloseConnectionException("the client disconnected while the upstream gave no answer");
-                }
-                response.header(HeaderValues.CONNECTION_CLOSE); // the probe of the client may still be reading its connection
+            ClientConnections.Presence client = e.failure.type() == ErrorType.TIMEOUT ? connections.probe()
+                    : ClientConnections.Presence.THERE;
+            if (client != ClientConnections.Presence.THERE) {
+                response.header(HeaderValues.CONNECTION_CLOSE); // a read of the client's connection may still wait
             }
-            call.started(null).fail(e.failure.forEvent());
-            answerFailure(request, response, e.failure);
+            call.started(null).fail((client == ClientConnections.Presence.GONE ? Failure.clientLeft(e.failure)
+                    : e.failure).forEvent());
+            try {
+                answerFailure(request, response, e.failure); // a client that closed only its sending side reads it
+            } catch (UncheckedIOException gone) {
+                throw new CloseConnectionException("the client disconnected while the upstream gave no answer");
+            }
             return;
         }
         int status = answer.status().code();
@@ -278,8 +282,8 @@ public final class OpenAiProxy implements HttpService {
             call.started(stream ? chunks.model : document.model()).fail(Failure.CLIENT_GONE.forEvent());
             throw new CloseConnectionException("the client disconnected during the answer");
         } catch (BrokenAnswer e) {
-            Failure failure = e.failure.type() == ErrorType.TIMEOUT && connections.left() ? Failure.clientLeft(e.failure)
-                    : e.failure.hiding(credential(request));
+            Failure failure = e.failure.type() == ErrorType.TIMEOUT && connections.probe() == ClientConnections.Presence.GONE
+                    ? Failure.clientLeft(e.failure) : e.failure.hiding(credential(request));
             call.started(stream ? chunks.model : document.model()).fail(failure.forEvent());
             throw new CloseConnectionException("the upstream answer broke off");
         }
