@@ -119,8 +119,7 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
     @Test
     void aSessionLargerThanTheBoundByItselfDropsItsOldestRecordsAndScoresToStayWithinIt() {
         long bound = 1L << 20;
-        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10_000).maxRecordsPerSession(1_000)
-                .idleTimeout(Duration.ofHours(1)).maxBytes(bound).build();
+        InMemorySessionStore store = boundedInBytes(bound);
         aSessionLargerThanTheBoundKeepsItsNewestRecordsWithinIt(store, store::retainedBytes, bound);
         assertEquals(0, store.evictions(EvictionReason.MEMORY), "the session gave room back itself");
         store.clear("large");
@@ -130,9 +129,14 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
     @Test
     void aSessionPastTheBoundDropsTheScoresOfTheRecordsItDrops() {
         long bound = 512L << 10;
-        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10_000).maxRecordsPerSession(1_000)
-                .idleTimeout(Duration.ofHours(1)).maxBytes(bound).build();
+        InMemorySessionStore store = boundedInBytes(bound);
         aSessionPastTheBoundKeepsTheScoresOfTheRecordsItKeeps(store, store::retainedBytes, bound);
+    }
+
+    /** A store of the default bounds but {@code maxBytes}. */
+    private static InMemorySessionStore boundedInBytes(long maxBytes) {
+        return InMemorySessionStore.builder().maxSessions(10_000).maxRecordsPerSession(1_000)
+                .idleTimeout(Duration.ofHours(1)).maxBytes(maxBytes).build();
     }
 
     @Test

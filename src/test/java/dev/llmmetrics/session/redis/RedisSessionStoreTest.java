@@ -82,10 +82,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     @Test
     void aSessionLargerThanTheBoundByItselfDropsItsOldestRecordsAndScoresToStayWithinIt() {
         long bound = 1L << 20;
-        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
-                new SessionStoreFactory.Parameters(10_000, 1_000, 16, bound, Duration.ofHours(1), Duration.ofMinutes(10),
-                        100_000, Clock.systemUTC(), new ModelCatalog(PriceTable.EMPTY, 200)));
-        opened.add(store);
+        RedisSessionStore store = boundedInBytes(bound);
         int first = aSessionLargerThanTheBoundKeepsItsNewestRecordsWithinIt(store, store::retainedBytes, bound);
         assertEquals(0, store.evictions(EvictionReason.MEMORY), "the session gave room back itself");
         assertEquals(String.valueOf(800 - first), redis.cli("LLEN", "llm:{large}:r"), "the list holds what the JSON shows");
@@ -96,13 +93,19 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     @Test
     void aSessionPastTheBoundDropsTheScoresOfTheRecordsItDrops() {
         long bound = 512L << 10;
-        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
-                new SessionStoreFactory.Parameters(10_000, 1_000, 16, bound, Duration.ofHours(1), Duration.ofMinutes(10),
-                        100_000, Clock.systemUTC(), new ModelCatalog(PriceTable.EMPTY, 200)));
-        opened.add(store);
+        RedisSessionStore store = boundedInBytes(bound);
         aSessionPastTheBoundKeepsTheScoresOfTheRecordsItKeeps(store, store::retainedBytes, bound);
         assertEquals(redis.cli("LLEN", "llm:{graded}:r"), redis.cli("LLEN", "llm:{graded}:s"),
                 "as many scores held as records, one each");
+    }
+
+    /** A store of the default bounds but {@code maxBytes}, on the system clock. */
+    private RedisSessionStore boundedInBytes(long maxBytes) {
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
+                new SessionStoreFactory.Parameters(10_000, 1_000, 16, maxBytes, Duration.ofHours(1), Duration.ofMinutes(10),
+                        100_000, Clock.systemUTC(), new ModelCatalog(PriceTable.EMPTY, 200)));
+        opened.add(store);
+        return store;
     }
 
     @Test

@@ -54,12 +54,7 @@ class SqliteSessionStoreTest extends SessionStoreContractTest {
     @Test
     void aSessionLargerThanTheBoundByItselfDropsItsOldestRecordsAndScoresToStayWithinIt() throws IOException {
         long bound = 2L << 20;
-        Path file = Files.createTempFile(dir, "store", ".db");
-        Files.delete(file);
-        SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(10_000, 1_000,
-                16, bound, Duration.ofHours(1), Duration.ofMinutes(10), 100_000, InstantSource.system(),
-                new ModelCatalog(PriceTable.EMPTY, 200)), SqliteSessionStore.Durability.PROCESS_CRASH);
-        opened.add(store);
+        SqliteSessionStore store = boundedInBytes(bound);
         aSessionLargerThanTheBoundKeepsItsNewestRecordsWithinIt(store, store::usedBytes, bound);
         assertEquals(0, store.evictions(EvictionReason.MEMORY), "the session gave room back itself");
     }
@@ -67,13 +62,19 @@ class SqliteSessionStoreTest extends SessionStoreContractTest {
     @Test
     void aSessionPastTheBoundDropsTheScoresOfTheRecordsItDrops() throws IOException {
         long bound = 1L << 20; // the scores alone, a page each, take more
+        SqliteSessionStore store = boundedInBytes(bound);
+        aSessionPastTheBoundKeepsTheScoresOfTheRecordsItKeeps(store, store::usedBytes, bound);
+    }
+
+    /** A store in a new file, of the default bounds but {@code maxBytes}, on the system clock. */
+    private SqliteSessionStore boundedInBytes(long maxBytes) throws IOException {
         Path file = Files.createTempFile(dir, "store", ".db");
         Files.delete(file);
         SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(10_000, 1_000,
-                16, bound, Duration.ofHours(1), Duration.ofMinutes(10), 100_000, InstantSource.system(),
+                16, maxBytes, Duration.ofHours(1), Duration.ofMinutes(10), 100_000, InstantSource.system(),
                 new ModelCatalog(PriceTable.EMPTY, 200)), SqliteSessionStore.Durability.PROCESS_CRASH);
         opened.add(store);
-        aSessionPastTheBoundKeepsTheScoresOfTheRecordsItKeeps(store, store::usedBytes, bound);
+        return store;
     }
 
     @AfterEach
