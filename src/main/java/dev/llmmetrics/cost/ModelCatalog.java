@@ -101,7 +101,8 @@ public final class ModelCatalog {
          * {@link #OTHER_LABEL} did not: no room would give it a label of its own.
          */
         public boolean overflowed(String label) {
-            return !label.equals(this.label) || this.label.equals(OTHER_LABEL) && !reserved(name);
+            // A label that is the name's own string is the model's own label: decided without comparing texts.
+            return !label.equals(this.label) || this.label != name && this.label.equals(OTHER_LABEL) && !reserved(name);
         }
 
         /** Whether the price table prices this model. */
