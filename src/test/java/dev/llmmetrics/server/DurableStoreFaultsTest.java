@@ -237,6 +237,13 @@ class DurableStoreFaultsTest {
         }
     }
 
+    /** Posts {@code batch} and checks that it is refused, 503 {@code store_unavailable}: nothing of it applied. */
+    private void assertRefused(ChildServer server, String batch) throws IOException, InterruptedException {
+        HttpResponse<String> refused = post(server, batch);
+        assertEquals(503, refused.statusCode(), refused.body());
+        assertEquals("store_unavailable", TestServer.JSON.readTree(refused.body()).get("error").asText());
+    }
+
     /** {@code GET /health/ready}: its status code and its reason, {@code null} when it has none. */
     private Ready ready(ChildServer server) throws IOException, InterruptedException {
         HttpResponse<String> r = get(server, "/health/ready");
@@ -267,9 +274,7 @@ class DurableStoreFaultsTest {
             Files.write(spare, new byte[256 << 10]);
             disk.fill();
             Files.delete(spare);
-            HttpResponse<String> refused = post(server, batch("large", 600, 1_000));
-            assertEquals(503, refused.statusCode(), refused.body());
-            assertEquals("store_unavailable", TestServer.JSON.readTree(refused.body()).get("error").asText());
+            assertRefused(server, batch("large", 600, 1_000));
 
             Ready full = ready(server);
             assertEquals(503, full.status());
@@ -302,9 +307,7 @@ class DurableStoreFaultsTest {
             assertEquals("the session store's file was removed or replaced while the server had it open: only a restart"
                     + " opens the file at its path; events get 503 store_unavailable meanwhile", ready(server).reason());
             assertEquals(200, get(server, "/health").statusCode(), "liveness stays 200");
-            HttpResponse<String> refused = post(server, batch("after", 20, 0));
-            assertEquals(503, refused.statusCode(), refused.body());
-            assertEquals("store_unavailable", TestServer.JSON.readTree(refused.body()).get("error").asText());
+            assertRefused(server, batch("after", 20, 0));
             staysUnready(server, 3);
         }
         try (ChildServer restarted = start(file)) {
@@ -321,9 +324,7 @@ class DurableStoreFaultsTest {
             assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
             chattr("+i", wal);
             try {
-                HttpResponse<String> refused = post(server, batch("immutable", 20, 0));
-                assertEquals(503, refused.statusCode(), refused.body());
-                assertEquals("store_unavailable", TestServer.JSON.readTree(refused.body()).get("error").asText());
+                assertRefused(server, batch("immutable", 20, 0));
                 Ready unwritable = ready(server);
                 assertEquals(503, unwritable.status());
                 assertEquals("the session store's file cannot be written (read-only, or an I/O error): it is tried again"
