@@ -171,14 +171,19 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
 
     /** The error's message in parentheses after a space, or nothing: never a class name, which means nothing to a client. */
     private static String detail(Throwable error) {
-        String message = error.getMessage() == null ? "" : withoutClassNames(error.getMessage()).strip();
+        String message = message(error);
         return message.isEmpty() ? "" : " (" + message + ")";
     }
 
     /** The error's message after a colon, or nothing; without the class names it quotes. */
     private static String said(Throwable error) {
-        String message = error.getMessage() == null ? "" : withoutClassNames(error.getMessage()).strip();
+        String message = message(error);
         return message.isEmpty() ? "" : ": " + message;
+    }
+
+    /** The error's message without the class names it quotes; empty when it has none. */
+    private static String message(Throwable error) {
+        return error.getMessage() == null ? "" : withoutClassNames(error.getMessage()).strip();
     }
 
     /**

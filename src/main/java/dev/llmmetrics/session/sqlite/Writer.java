@@ -407,9 +407,7 @@ final class Writer {
         } catch (SQLException | RuntimeException e) {
             rollbackAndPrepareAgain();
             LOG.log(Level.DEBUG, "The SQLite session store " + store.file() + " still cannot write", e);
-            if (storageFailure(e)) {
-                stoppedBy(e);
-            }
+            stoppedBy(e);
             return;
         }
         writes();
