@@ -196,18 +196,12 @@ final class RecentRecords {
             return delete.executeUpdate();
         }
         Statements st = statements();
-        long before = single(st.usedBytes);
+        long before = StatementSet.single(st.usedBytes);
         int deleted = delete.executeUpdate();
         if (deleted > 0) {
-            frozenFreed += Math.max(0, before - single(st.usedBytes));
+            frozenFreed += Math.max(0, before - StatementSet.single(st.usedBytes));
         }
         return deleted;
-    }
-
-    private static long single(PreparedStatement query) throws SQLException {
-        try (ResultSet r = query.executeQuery()) {
-            return r.next() ? r.getLong(1) : 0;
-        }
     }
 
     /** Forgets what the transaction that failed did. */

@@ -2,6 +2,7 @@ package dev.llmmetrics.session.sqlite;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +20,13 @@ abstract class StatementSet {
         PreparedStatement statement = c.prepareStatement(sql);
         all.add(statement);
         return statement;
+    }
+
+    /** The one number {@code query} answers (a count, a pragma), 0 when it answers no row. */
+    static long single(PreparedStatement query) throws SQLException {
+        try (ResultSet r = query.executeQuery()) {
+            return r.next() ? r.getLong(1) : 0;
+        }
     }
 
     /** Closes every statement of the set; one finalized already is skipped. */

@@ -616,8 +616,8 @@ final class Writer {
     private void vacuumIfMostlyFree() {
         try {
             Statements st = statements();
-            long pages = single(st.pageCount);
-            long free = single(st.freePages);
+            long pages = StatementSet.single(st.pageCount);
+            long free = StatementSet.single(st.freePages);
             vacuuming = free >= 64 && free * 4 > pages;
             if (!vacuuming) {
                 return;
@@ -648,7 +648,7 @@ final class Writer {
     /** {@link #usedBytes()} with {@code idRows} remembered ids whose rows take {@code idRowBytes}. */
     private long usedBytes(long idRows, long idRowBytes) throws SQLException {
         Statements st = statements();
-        return Math.max(0, single(st.usedPages) * pageSize - idTableBytes(idRows, idRowBytes) - recent.foldAllowance());
+        return Math.max(0, StatementSet.single(st.usedPages) * pageSize - idTableBytes(idRows, idRowBytes) - recent.foldAllowance());
     }
 
     /** The bytes the remembered ids' table takes, as {@link #idTableBytes} reckons them from what it holds now. */
@@ -726,12 +726,6 @@ final class Writer {
         long magnitude = value < 0 ? ~value : value; // the bits besides the sign
         return magnitude < 1L << 7 ? 1 : magnitude < 1L << 15 ? 2 : magnitude < 1L << 23 ? 3
                 : magnitude < 1L << 31 ? 4 : magnitude < 1L << 47 ? 6 : 8;
-    }
-
-    private static long single(PreparedStatement pragma) throws SQLException {
-        try (ResultSet r = pragma.executeQuery()) {
-            return r.next() ? r.getLong(1) : 0;
-        }
     }
 
     void close() {
