@@ -5,7 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.util.Map;
+import java.util.Random;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,6 +58,67 @@ class DurableStoreBoundsTest {
             assertTrue(server.scrape().value("llm_sessions_evicted_total", "reason", "memory") > 0, "evicted for bytes");
             assertEquals(404, server.get("/events/metrics/session/s0").statusCode(), "the least recently active went");
             assertEquals(50, TestServer.json(server.get("/events/metrics/session/big-19")).get("total_requests").asLong());
+        }
+    }
+
+    /**
+     * 40 sessions of records of 1 to 3 KB (attributes, a correlation id, error texts) fill most of the bound as
+     * they are written; a clean stop folds them into the table of records by session, and the next start counts
+     * them again: every session still fits, and the first event after the start evicts none of them.
+     */
+    @Test
+    void sessionsOfLargeRecordsThatFitTheBoundInBytesAreAllKeptAcrossACleanRestart() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        long bound = 4L << 20;
+        Map<String, String> settings = Map.of("store.backend", "sqlite", "store.sqlite.path", file.toString(),
+                "store.max.bytes", String.valueOf(bound));
+        Random random = new Random(17);
+        long used;
+        try (TestServer server = TestServer.start(settings)) {
+            for (int s = 0; s < 40; s++) {
+                StringBuilder batch = new StringBuilder("[");
+                for (int i = 0; i < 25; i++) {
+                    int size = 1_000 + random.nextInt(2_000);
+                    batch.append(i == 0 ? "" : ",").append(i % 5 == 4
+                            ? "{\"type\":\"LLM_REQUEST_FAILED\",\"error\":\"" + "e".repeat(size / 4) + "\""
+                            : "{\"type\":\"LLM_REQUEST_COMPLETED\",\"duration_ms\":3,\"prompt_tokens\":2,"
+                                    + "\"completion_tokens\":1")
+                            .append(",\"session_id\":\"s").append(s).append("\",\"model\":\"m\",\"correlation_id\":\"")
+                            .append(UUID.nameUUIDFromBytes(new byte[] {(byte) s, (byte) i})).append("\",\"attributes\":{")
+                            .append("\"prompt\":\"").append("p".repeat(size / 3)).append("\",")
+                            .append("\"context\":\"").append("c".repeat(size / 3)).append("\",")
+                            .append("\"answer\":\"").append("a".repeat(size / 3)).append("\"}}");
+                }
+                server.postEvents(batch.append(']').toString());
+            }
+            assertEquals(40, TestServer.json(server.get("/events/metrics/sessions")).get("total").asInt());
+            assertEquals(0, server.scrape().value("llm_sessions_evicted_total", "reason", "memory"));
+            used = pagesInUse(file);
+        }
+        assertTrue(used > bound * 6 / 10 && used <= bound, "the sessions fill most of the bound: " + used);
+        long folded = pagesInUse(file);
+        assertTrue(folded <= used * 11 / 10, "folded, the records take about the pages they took as written: "
+                + used + " bytes, then " + folded);
+
+        try (TestServer server = TestServer.start(settings)) {
+            server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"after\",\"model\":\"m\","
+                    + "\"duration_ms\":3}]");
+            assertEquals(0, server.scrape().value("llm_sessions_evicted_total", "reason", "memory"), "none evicted");
+            assertEquals(41, TestServer.json(server.get("/events/metrics/sessions")).get("total").asInt());
+            for (int s = 0; s < 40; s++) {
+                JsonNode session = TestServer.json(server.get("/events/metrics/session/s" + s));
+                assertEquals(25, session.get("total_requests").asLong(), "s" + s);
+            }
+        }
+    }
+
+    /** The pages the database uses, times the page size, as committed. */
+    private static long pagesInUse(Path file) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet r = s.executeQuery("SELECT (page_count - freelist_count) * page_size FROM pragma_page_count,"
+                     + " pragma_freelist_count, pragma_page_size")) {
+            r.next();
+            return r.getLong(1);
         }
     }
 }

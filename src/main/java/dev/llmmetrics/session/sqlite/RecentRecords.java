@@ -19,11 +19,11 @@ import org.jspecify.annotations.Nullable;
  * <p>A commit appends its records to one of two tables, {@code recent_record_0} and {@code recent_record_1}, in
  * the order they come, at the table's end: a commit writes those pages and the pages of a small index on
  * (session, seq), far fewer than the page per session it touched that writing them into {@code record}, whose
- * rows sit together by session, takes. Once the table being
- * written holds {@code foldAt} rows, writing turns to the other table and this one is frozen: after each later
- * commit a slice of its sessions (or more, to keep pace) is copied into {@code record}, each session's pages
- * there written once for all its records, and their records past the bound are deleted, in a transaction of its
- * own; the last slice empties the table whole, so until then the rows it copied are held twice. A row that
+ * large index keeps each session's records together, takes. Once the table being written holds {@code foldAt}
+ * rows, writing turns to the other table and this one is frozen: after each later commit a slice of its sessions
+ * (or more, to keep pace) is copied into {@code record}, each session's records in one run at the table's end and
+ * its index's page written once for all of them, and their records past the bound are deleted, in a transaction
+ * of its own; the last slice empties the table whole, so until then the rows it copied are held twice. A row that
  * {@code record} holds already (copied by a fold whose table a stopped process did not get to empty) is skipped;
  * one copied again after its session's trim deleted it is deleted again by the same transaction's trim. A session's records are those in {@code record} followed by the recent tables' rows
  * numbered after the last of them ({@link #readSql}), so a row copied and not yet deleted is read once. A session

@@ -21,7 +21,7 @@ import org.sqlite.SQLiteConfig;
  * session       (key INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, last_active_ms, next_seq, records)
  * pair          (session, ordinal, label, successes, failures, ... no_usage_requests)   PRIMARY KEY (session, ordinal)
  * record        (session, seq, at_ms, model, duration_ms, ... cost_pico_usd, provider, error_type, http_status,
- *                correlation_id, attributes)                                         PRIMARY KEY (session, seq)
+ *                correlation_id, attributes)                                         UNIQUE INDEX (session, seq)
  * recent_record_0, recent_record_1 (the columns of record)                           INDEX (session, seq)
  * applied_event (seq INTEGER PRIMARY KEY, id, at_ms)
  * score         (seq INTEGER PRIMARY KEY, session, correlation_id, name, value, comment, at_ms)
@@ -31,18 +31,23 @@ import org.sqlite.SQLiteConfig;
  * A session's aggregates are the sums of its pairs; its records are numbered by {@code seq} within the
  * session, the most recent {@code maxRecordsPerSession} served, and so are the scores of its requests (by
  * correlation id); its score names' totals are in {@code score_name}. A record's attributes are one text
- * ({@link Attributes}). The three tables keyed by session are {@code WITHOUT ROWID}, so that a session's rows
- * sit together; a commit appends its records to a recent table instead, in the order they come, and
- * {@link RecentRecords} folds them into {@code record}. The header's {@code application_id} marks the file as an
- * llm-metrics store and {@code user_version} gives the layout's version; a file of an older layout is brought
- * to this one ({@link #upgrade}) when the store opens it.
+ * ({@link Attributes}). {@code pair} and {@code score_name} are {@code WITHOUT ROWID}, so that a session's rows
+ * sit together. The records' tables are rowid tables indexed by (session, seq): a table {@code WITHOUT ROWID}
+ * keeps only about 1 000 bytes of a row on its page and the rest on an overflow page of its own, so a record of
+ * 1 to 3 KB (its correlation id, error text and attributes) would take a 4 KiB page more than its size, where a
+ * rowid table keeps a row of up to about 4 000 bytes whole on its page. A commit appends its records to a
+ * recent table, in the order they come, and {@link RecentRecords} folds them into {@code record}, each
+ * session's records of a fold in one run at its end: the three tables keep rows alike, so a record counts the
+ * same against the bound in bytes whether folded or not. The header's {@code application_id} marks the file as
+ * an llm-metrics store and {@code user_version} gives the layout's version; a file of an older layout is
+ * brought to this one ({@link #upgrade}) when the store opens it.
  */
 final class Schema {
 
     /** "LLMs" in the header's application_id: a file without it is not one of ours. */
     static final int APPLICATION_ID = 0x4C4C4D73;
     /** The layout's version in the header's user_version. */
-    static final int VERSION = 4;
+    static final int VERSION = 5;
 
     /** The tables every layout has; layout 3 adds {@code score} and {@code score_name}, layout 4 the recent records'. */
     static final List<String> TABLES = List.of("session", "pair", "record", "applied_event");
@@ -65,6 +70,8 @@ final class Schema {
             .flatMap(table -> Stream.of("CREATE TABLE " + table + " (" + RECORD_COLUMNS + ")",
                     "CREATE INDEX " + table + "_of_session ON " + table + " (session, seq)"))
             .toList();
+    private static final String RECORD = "CREATE TABLE record (" + RECORD_COLUMNS + ")";
+    private static final String RECORD_INDEX = "CREATE UNIQUE INDEX record_of_session ON record (session, seq)";
     private static final String SCORE = "CREATE TABLE score (seq INTEGER PRIMARY KEY, session INTEGER NOT NULL,"
             + " correlation_id TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, comment TEXT, at_ms INTEGER NOT NULL)";
     private static final String SCORE_INDEX = "CREATE INDEX score_of_session ON score (session, seq)";
@@ -83,7 +90,8 @@ final class Schema {
                     + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,"
                     + " priced_requests INTEGER NOT NULL, cost_pico_usd INTEGER NOT NULL,"
                     + " no_usage_requests INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (session, ordinal)) WITHOUT ROWID",
-            "CREATE TABLE record (" + RECORD_COLUMNS + ", PRIMARY KEY (session, seq)) WITHOUT ROWID",
+            RECORD,
+            RECORD_INDEX,
             "CREATE TABLE applied_event (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, at_ms INTEGER NOT NULL)",
             SCORE,
             SCORE_INDEX,
@@ -96,7 +104,10 @@ final class Schema {
      * requests without usage to the pairs and the provider, error type and HTTP status to the records, and
      * marks layout 1's failures (kept with zero tokens) as without usage, as failures are from layout 2 on;
      * index 1 takes layout 2 to 3, which added the correlation id and attributes to the records, and the scores;
-     * index 2 takes layout 3 to 4, which added the recent records' tables.
+     * index 2 takes layout 3 to 4, which added the recent records' tables; index 3 takes layout 4 to 5, whose
+     * {@code record} is a rowid table with a unique index on (session, seq) rather than {@code WITHOUT ROWID}: it
+     * copies the records into the new table, in session order, in the upgrade's one transaction, so the disk
+     * needs room for a second copy of them until it commits.
      */
     private static final List<List<String>> UPGRADES = List.of(List.of(
             "ALTER TABLE pair ADD COLUMN no_usage_requests INTEGER NOT NULL DEFAULT 0",
@@ -110,7 +121,14 @@ final class Schema {
             SCORE,
             SCORE_INDEX,
             SCORE_NAME),
-            RECENT_RECORDS);
+            RECENT_RECORDS,
+            List.of(
+            "ALTER TABLE record RENAME TO record_by_session",
+            RECORD,
+            "INSERT INTO record (" + RECORD_NAMES + ") SELECT " + RECORD_NAMES + " FROM record_by_session"
+                    + " ORDER BY session, seq",
+            "DROP TABLE record_by_session",
+            RECORD_INDEX));
 
     /**
      * The SQL expression, over a {@code session} row, of the lowest seq of the records it serves under a bound of

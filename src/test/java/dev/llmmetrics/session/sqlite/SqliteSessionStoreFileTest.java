@@ -35,6 +35,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -402,6 +403,82 @@ class SqliteSessionStoreFileTest {
         assertEquals(Schema.VERSION, longOf(file, "PRAGMA user_version"));
     }
 
+    /** The records' table of layout 4: keyed by (session, seq), without a rowid, so a row over about 1 000 bytes overflows. */
+    private static final String LAYOUT_4_RECORD = "CREATE TABLE record (session INTEGER NOT NULL, seq INTEGER NOT NULL,"
+            + " at_ms INTEGER NOT NULL, model TEXT NOT NULL, duration_ms INTEGER NOT NULL, first_token_ms INTEGER,"
+            + " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,"
+            + " cached_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, flags INTEGER NOT NULL, error TEXT,"
+            + " cost_pico_usd INTEGER, provider TEXT, error_type TEXT, http_status INTEGER, correlation_id TEXT,"
+            + " attributes TEXT, PRIMARY KEY (session, seq)) WITHOUT ROWID";
+
+    /** Records 20 sessions of 20 records of 1 to 2 KB each (attributes, an error text for some); returns them. */
+    private Map<String, SessionMetrics> largeRecords(Path file) {
+        SqliteSessionStore store = open(file, 100, 30, Long.MAX_VALUE, 1_000);
+        for (int s = 0; s < 20; s++) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = 0; i < 20; i++) { // records of 1 to 2 KB: their attributes, an error text for some
+                Map<String, String> attributes = Map.of("prompt", "p".repeat(500 + 47 * (s + i) % 500),
+                        "answer", "a".repeat(500 + 31 * (s + i) % 500));
+                batch.add(i % 4 == 3
+                        ? LlmRequestFailed.builder("s" + s, "m").error("e".repeat(300) + i).correlationId("c" + s + "-" + i)
+                                .attributes(attributes).build()
+                        : LlmRequestCompleted.builder("s" + s, "m" + i % 3).durationMs(i).correlationId("c" + s + "-" + i)
+                                .attributes(attributes).build());
+            }
+            store.record(batch);
+        }
+        Map<String, SessionMetrics> sessions = new HashMap<>();
+        for (int s = 0; s < 20; s++) {
+            sessions.put("s" + s, store.session("s" + s).orElseThrow());
+        }
+        store.close();
+        return sessions;
+    }
+
+    /**
+     * Brings a closed store back to layout 4: the records' table without a rowid, each session's 12 oldest records
+     * folded into it and its newest still in the recent table, as a process stopped before its fold leaves them.
+     */
+    private static void toLayout4(Path file) throws Exception {
+        execute(file, "ALTER TABLE record RENAME TO layout_5", LAYOUT_4_RECORD,
+                "INSERT INTO record SELECT * FROM layout_5 WHERE seq < 12",
+                "INSERT INTO recent_record_0 SELECT * FROM layout_5 WHERE seq >= 12", "DROP TABLE layout_5",
+                "PRAGMA user_version = 4");
+    }
+
+    @Test
+    void aStoreOfTheFourthLayoutKeepsEveryRecordInOrderAndItsLargeRecordsTakeAboutTheirSizeOnceUpgraded()
+            throws Exception {
+        Path file = dir.resolve("store.db");
+        Map<String, SessionMetrics> before = largeRecords(file);
+        long asWritten = usedBytes(file);
+        toLayout4(file);
+        long layout4 = usedBytes(file);
+        assertTrue(layout4 > asWritten * 3 / 2, "layout 4 took more than its records' size: " + layout4 + " bytes, "
+                + asWritten + " as written");
+
+        SqliteSessionStore upgraded = open(file, 100, 30, Long.MAX_VALUE, 1_000);
+        for (int s = 0; s < 20; s++) {
+            assertEquals(before.get("s" + s), upgraded.session("s" + s).orElseThrow(), "s" + s);
+        }
+        assertEquals(Optional.of("m"), upgraded.requestModel("s7", "c7-3"), "a folded record by its correlation id");
+        assertEquals(Optional.of("m1"), upgraded.requestModel("s7", "c7-13"), "a recent one");
+        upgraded.record(LlmRequestCompleted.builder("s7", "m2").durationMs(99).correlationId("c7-20").build());
+        SessionMetrics after = upgraded.session("s7").orElseThrow();
+        assertEquals(21, after.requests().size());
+        assertEquals(99, after.requests().getLast().durationMs());
+        upgraded.close();
+        assertEquals(Schema.VERSION, longOf(file, "PRAGMA user_version"));
+        assertEquals(0, rowsIn(file, "recent_record_0") + rowsIn(file, "recent_record_1"), "all folded");
+        long folded = usedBytes(file);
+        assertTrue(folded <= asWritten * 21 / 20, "folded into the upgraded table, the records take about the pages"
+                + " they took as written: " + folded + " bytes, " + asWritten + " as written");
+
+        SqliteSessionStore reopened = open(file, 100, 30, Long.MAX_VALUE, 1_000);
+        assertEquals(after, reopened.session("s7").orElseThrow());
+        assertEquals(before.get("s19"), reopened.session("s19").orElseThrow());
+    }
+
     @Test
     void aFileWrittenByANewerLayoutIsRefused() throws Exception {
         Path file = dir.resolve("store.db");
@@ -687,6 +764,12 @@ class SqliteSessionStoreFileTest {
 
     private static long rowsIn(Path file, String table) throws Exception {
         return longOf(file, "SELECT count(*) FROM " + table);
+    }
+
+    /** The pages the database uses, times the page size. */
+    private static long usedBytes(Path file) throws Exception {
+        return longOf(file, "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count,"
+                + " pragma_freelist_count, pragma_page_size");
     }
 
     private static long pages(Path file) throws Exception {
