@@ -280,7 +280,11 @@ final class Schema {
         }
     }
 
-    /** Brings a store of an older layout to this one, in one transaction; a store of this layout is left as it is. */
+    /**
+     * Brings a store of an older layout to this one, in one transaction; a store of this layout is left as it is.
+     *
+     * @throws SQLException saying which layouts, when the upgrade failed (a full disk): it was rolled back whole
+     */
     static void upgrade(Statement s) throws SQLException {
         int version = intPragma(s, "user_version");
         if (version >= VERSION) {
@@ -301,7 +305,9 @@ final class Schema {
             } catch (SQLException ignored) {
                 // already rolled back
             }
-            throw e;
+            throw new SQLException("bringing it from layout " + version + " to layout " + VERSION + " failed and was"
+                    + " undone, the file keeping its layout and data (" + e.getMessage() + ")", e.getSQLState(),
+                    e.getErrorCode(), e);
         }
     }
 

@@ -480,6 +480,35 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void aStoreOfTheFourthLayoutOnADiskWithoutRoomForTheUpgradeIsRefusedWholeAndUpgradedOnceThereIsRoom()
+            throws Exception {
+        try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "8m")) {
+            Path file = disk.dir().resolve("store.db");
+            Map<String, SessionMetrics> before = largeRecords(file);
+            toLayout4(file);
+            execute(file, "VACUUM"); // no free pages for the copy to reuse
+            Path spare = Files.write(disk.dir().resolve("spare"), new byte[128 << 10]);
+            disk.fill();
+            Files.delete(spare); // room for the log's first pages, far less than a copy of the records
+            byte[] bytes = Files.readAllBytes(file);
+
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> open(file, 100, 30, Long.MAX_VALUE, 1_000));
+
+            assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("layout 4 to layout "
+                    + Schema.VERSION) && e.getMessage().contains("full"), e.getMessage());
+            assertArrayEquals(bytes, Files.readAllBytes(file), "the file as it was");
+            disk.free();
+            SqliteSessionStore upgraded = open(file, 100, 30, Long.MAX_VALUE, 1_000);
+            for (int s = 0; s < 20; s++) {
+                assertEquals(before.get("s" + s), upgraded.session("s" + s).orElseThrow(), "s" + s);
+            }
+            upgraded.close();
+            assertEquals(Schema.VERSION, longOf(file, "PRAGMA user_version"));
+        }
+    }
+
+    @Test
     void aFileWrittenByANewerLayoutIsRefused() throws Exception {
         Path file = dir.resolve("store.db");
         open(file).close();
