@@ -297,6 +297,31 @@ class DurableStoreFaultsTest {
     }
 
     @Test
+    void aStartOnAFullDiskIsUnreadyBeforeAnyBatchAndReadyAgainWithoutTrafficOnceRoomIsFreed() throws Exception {
+        try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "8m")) {
+            Path file = disk.dir().resolve("sessions.db");
+            try (ChildServer server = start(file)) {
+                postTenBatches(server);
+                assertTrue(fillUntilRefused(server, disk, "full-"), "the disk filled");
+                kill(server);
+            }
+            try (ChildServer restarted = start(file)) {
+                Ready full = ready(restarted);
+                assertEquals(503, full.status(), "no batch was refused yet, but none would fit: " + full.reason());
+                assertEquals("the session store's disk is full: it writes again once the disk has room; events get 503"
+                        + " store_unavailable meanwhile", full.reason());
+                staysUnready(restarted, 3);
+                assertEquals(20, requests(restarted, "before-0"), "what was acknowledged is served");
+
+                disk.free();
+                Awaitility.await("ready again, no event sent").atMost(Duration.ofSeconds(10))
+                        .pollInterval(Duration.ofMillis(100)).until(() -> ready(restarted).status() == 200);
+                assertEquals(202, post(restarted, batch("freed", 20, 1_000)).statusCode());
+            }
+        }
+    }
+
+    @Test
     void aStoreFileDeletedUnderTheServerMakesItUnreadyWithoutTrafficUntilARestart() throws Exception {
         Path file = dir.resolve("sessions.db");
         try (ChildServer server = start(file)) {

@@ -117,6 +117,8 @@ final class Writer {
     private boolean vacuuming;
     /** The write-ahead log beside the file. */
     private final Path wal;
+    /** The pages a small commit writes, about: a disk with less room at the start is taken as full. */
+    private static final int ROOM_FOR_A_COMMIT = 16;
     /** The file system the file is on, for the room left on it; {@code null} when it cannot be told. */
     private final @Nullable FileStore disk;
     /** What identifies the file the connection has open ({@link #requireSameFile}). */
@@ -162,6 +164,24 @@ final class Writer {
         holdRecordBound();
         statements = new Statements(c);
         recent = new RecentRecords(c, foldAt, bounds.maxRecordsPerSession());
+        stoppedIfTheDiskIsFull();
+    }
+
+    /**
+     * At the start: a file system without room for {@value #ROOM_FOR_A_COMMIT} pages (a store that filled its disk,
+     * then restarted) stops the store as a refused commit on a full disk does, so that readiness says so before a
+     * batch is refused, and {@link #idle()} tries a commit once the disk has more room. A batch that fits meanwhile
+     * makes it ready again.
+     */
+    private void stoppedIfTheDiskIsFull() {
+        long room = room();
+        if (room >= 0 && room < ROOM_FOR_A_COMMIT * pageSize) {
+            stop = Stop.FULL;
+            roomWhenStopped = room;
+            notReadyBecause = stop.reason;
+            LOG.log(Level.WARNING, "The SQLite session store " + store.file() + " starts on a disk with " + room
+                    + " bytes free: it is not ready until the disk has room");
+        }
     }
 
     /**
