@@ -17,8 +17,8 @@ import java.util.Objects;
  *                             type
  * @param maxStoreBytes        most bytes of data the session store retains, each session counted by its real
  *                             size (least recently active evicted first); for a store in a file, the pages it uses
- * @param maxMeteredPairs      most (session, model) pairs with per-session series on one scrape (whole
- *                             sessions, most recently active first)
+ * @param maxMeteredPairs      most (session, model) and (session, score name) pairs, together, with
+ *                             per-session series on one scrape (whole sessions, most recently active first)
  * @param maxModelsPerSession  most model labels with per-session figures of their own per session (later
  *                             models share that session's {@code _other})
  */

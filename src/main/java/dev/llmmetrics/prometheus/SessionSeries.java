@@ -42,10 +42,12 @@ import java.util.function.Predicate;
 
 /**
  * The per-session series ({@code llm_session_*}, labelled by model and session) for a Prometheus registry,
- * read at scrape time from this process's {@link SessionFigures}: the most recently active sessions, at most
- * {@code maxSessions} of them and {@code maxPairs} (session, model) pairs, each with a series per model it used,
- * and a score summary per score name it received (at most {@code SessionStore.MAX_SCORE_NAMES} and
- * {@code _other}). A session that drops out of that set and comes back
+ * read at scrape time from this process's {@link SessionFigures}: the most recently active sessions, whole, each
+ * with a series per model it used and a score summary per score name it received (at most
+ * {@code SessionStore.MAX_SCORE_NAMES} and {@code _other}). At most {@code maxSessions} sessions are on a scrape,
+ * and their (session, model) and (session, score name) pairs together at most {@code maxPairs}, so that a
+ * scrape has at most 13 per-session samples a pair (a model's two request counters, duration summary and
+ * maximum, token summaries and maxima, tool calls and cost; a score name's 2) whatever the sessions send. A session that drops out of that set and comes back
  * resumes from its true totals, which Prometheus reads as a continued counter.
  *
  * <p>One rendering per exposition format: the Prometheus and OpenMetrics text formats through
@@ -89,7 +91,8 @@ public final class SessionSeries implements MultiCollector {
     /**
      * @param figures     this process's per-session figures
      * @param maxSessions most sessions with series on a scrape; not negative
-     * @param maxPairs    most (session, model) pairs with series on a scrape; not negative
+     * @param maxPairs    most (session, model) and (session, score name) pairs, together, with series on a
+     *                    scrape; not negative
      */
     public SessionSeries(SessionFigures figures, int maxSessions, int maxPairs) {
         if (maxSessions < 0 || maxPairs < 0) {
@@ -125,28 +128,51 @@ public final class SessionSeries implements MultiCollector {
         return NAMES.contains(prometheusName);
     }
 
-    /** The sessions {@code pairs} cover, in their order: the pairs of one session are adjacent. */
-    private static List<String> sessionIds(List<PairFigures> pairs) {
+    /**
+     * What one scrape shows: the most recent sessions whose (session, model) and (session, score name) pairs
+     * fit {@code maxPairs} together, whole, in order.
+     *
+     * @param pairs    their (session, model) figures, a session's adjacent
+     * @param scores   the score summaries of those of them that have scores, in the same order
+     * @param sessions how many sessions they are
+     */
+    private record OnScrape(List<PairFigures> pairs, List<SessionScores> scores, int sessions) {
+    }
+
+    /**
+     * The sessions on this scrape: the store's most recent within the sessions and pairs bounds, then as many
+     * of them, in order, as fit the bound with their score names counted too. The store cuts by model pairs
+     * alone, so the scores only ever shorten its list; a session is kept or left out whole.
+     */
+    private OnScrape onScrape() {
+        List<PairFigures> pairs = figures.mostRecentPairs(maxSessions, maxPairs);
         List<String> ids = new ArrayList<>();
         for (PairFigures pair : pairs) {
             if (ids.isEmpty() || !ids.getLast().equals(pair.sessionId())) {
                 ids.add(pair.sessionId());
             }
         }
-        return ids;
-    }
-
-    /** How many sessions {@code pairs} cover: the pairs of one session are adjacent. */
-    private static int sessions(List<PairFigures> pairs) {
+        List<SessionScores> scores = ids.isEmpty() ? List.of() : figures.scores(ids);
+        int room = maxPairs;
+        int pairEnd = 0;
+        int scoreEnd = 0;
         int sessions = 0;
-        String previous = null;
-        for (PairFigures pair : pairs) {
-            if (!pair.sessionId().equals(previous)) {
-                sessions++;
-                previous = pair.sessionId();
+        for (String id : ids) {
+            int end = pairEnd;
+            while (end < pairs.size() && pairs.get(end).sessionId().equals(id)) {
+                end++;
             }
+            boolean scored = scoreEnd < scores.size() && scores.get(scoreEnd).sessionId().equals(id);
+            int cost = end - pairEnd + (scored ? scores.get(scoreEnd).scores().size() : 0);
+            if (cost > room) {
+                break; // the budget is spent: more recent sessions first, none cut in half
+            }
+            room -= cost;
+            pairEnd = end;
+            scoreEnd += scored ? 1 : 0;
+            sessions++;
         }
-        return sessions;
+        return new OnScrape(pairs.subList(0, pairEnd), scores.subList(0, scoreEnd), sessions);
     }
 
     @Override
@@ -158,9 +184,10 @@ public final class SessionSeries implements MultiCollector {
         List<GaugeDataPointSnapshot> maxTokens = new ArrayList<>();
         List<CounterDataPointSnapshot> toolCalls = new ArrayList<>();
         List<CounterDataPointSnapshot> costs = new ArrayList<>();
-        List<PairFigures> pairs = figures.mostRecentPairs(maxSessions, maxPairs);
+        OnScrape shown = onScrape();
+        List<PairFigures> pairs = shown.pairs();
         List<SummaryDataPointSnapshot> scores = new ArrayList<>();
-        for (SessionScores session : figures.scores(sessionIds(pairs))) {
+        for (SessionScores session : shown.scores()) {
             for (ScoreSummary score : session.scores()) {
                 scores.add(summary(Labels.of(TAG_NAME, score.name(), TAG_SESSION, session.sessionId()), score.count(),
                         score.sum()));
@@ -188,7 +215,7 @@ public final class SessionSeries implements MultiCollector {
             }
         }
         List<MetricSnapshot> families = new ArrayList<>(8);
-        families.add(new GaugeSnapshot(metadata(METERED, METERED_HELP), List.of(gauge(Labels.EMPTY, sessions(pairs)))));
+        families.add(new GaugeSnapshot(metadata(METERED, METERED_HELP), List.of(gauge(Labels.EMPTY, shown.sessions()))));
         if (!requests.isEmpty()) {
             families.add(new CounterSnapshot(metadata(REQUESTS, REQUESTS_HELP), requests));
         }
@@ -227,12 +254,13 @@ public final class SessionSeries implements MultiCollector {
      * }</pre>
      */
     public void writeText(OutputStream out, boolean openMetrics) throws IOException {
-        List<PairFigures> pairs = figures.mostRecentPairs(maxSessions, maxPairs);
+        OnScrape shown = onScrape();
+        List<PairFigures> pairs = shown.pairs();
         TextOut text = new TextOut(out, openMetrics);
         text.header(METERED, "gauge", METERED_HELP);
         text.writeAscii(METERED);
         text.write(' ');
-        text.number(sessions(pairs));
+        text.number(shown.sessions());
         if (pairs.isEmpty()) {
             text.flush();
             return;
@@ -301,7 +329,7 @@ public final class SessionSeries implements MultiCollector {
             }
         }
         header = false;
-        for (SessionScores session : figures.scores(sessionIds(pairs))) {
+        for (SessionScores session : shown.scores()) {
             byte[] sessionLabel = text.labelBytes(TAG_SESSION, session.sessionId());
             for (ScoreSummary score : session.scores()) {
                 if (!header) {

@@ -201,6 +201,60 @@ class HostileBoundsTest {
     }
 
     @ParameterizedTest(name = "store.backend={0}")
+    @ValueSource(strings = {"memory", "sqlite"})
+    void scoreNamesTakeRoomInThePairBudgetSoThePerSessionSamplesStayBounded(String backend, @TempDir Path dir)
+            throws InterruptedException {
+        int maxPairs = 200;
+        int names = 16;
+        Map<String, String> config = new HashMap<>(Map.of("meters.max.pairs", String.valueOf(maxPairs),
+                "meters.max.sessions", "1000", "store.backend", backend));
+        if (backend.equals("sqlite")) {
+            config.put("store.sqlite.path", dir.resolve("sessions.db").toString());
+        }
+        try (TestServer server = TestServer.start(config)) {
+            int sessions = 100;
+            for (int s = 0; s < sessions; s++) {
+                StringBuilder batch = new StringBuilder("[").append(completed("scored-" + s, "m").replace("}",
+                        ",\"correlation_id\":\"c\"}")).append(',').append(failed("scored-" + s, "m"));
+                for (int k = 0; k < names; k++) {
+                    batch.append(",{\"type\":\"LLM_REQUEST_SCORED\",\"session_id\":\"scored-").append(s)
+                            .append("\",\"correlation_id\":\"c\",\"name\":\"score_").append(k).append("\",\"value\":1}");
+                }
+                assertEquals(202, server.post("/events", batch.append(']').toString()).statusCode());
+                Thread.sleep(2); // one session a millisecond at least: which are the most recent is then plain
+            }
+            String text = server.get("/metrics").body();
+            PrometheusText scrape = PrometheusText.parse(text);
+            Set<String> pairs = new HashSet<>();
+            Set<String> scoreSeries = new HashSet<>();
+            Set<String> shownSessions = new HashSet<>();
+            for (PrometheusText.Sample sample : scrape.find("llm_session_requests_total")) {
+                pairs.add(sample.labels().get("session") + "|" + sample.labels().get("model"));
+                shownSessions.add(sample.labels().get("session"));
+            }
+            for (PrometheusText.Sample sample : scrape.find("llm_session_score_count")) {
+                scoreSeries.add(sample.labels().get("session") + "|" + sample.labels().get("name"));
+                shownSessions.add(sample.labels().get("session"));
+            }
+            int fitting = maxPairs / (1 + names);
+            assertTrue(pairs.size() + scoreSeries.size() <= maxPairs,
+                    pairs.size() + " (session, model) and " + scoreSeries.size() + " (session, score name) pairs");
+            Set<String> newest = new HashSet<>();
+            for (int s = sessions - fitting; s < sessions; s++) {
+                newest.add("scored-" + s);
+            }
+            assertEquals(newest, shownSessions, "the most recent sessions that fit, whole");
+            assertEquals(fitting * names, scoreSeries.size(), "every score name of a session shown");
+            assertEquals(fitting, pairs.size(), "its model too");
+            assertEquals(fitting, scrape.value("llm_sessions_metered"));
+            long sessionSamples = scrape.samples().stream().filter(sample -> sample.labels().containsKey("session")).count();
+            assertTrue(sessionSamples <= 13L * maxPairs, sessionSamples + " per-session samples");
+            JsonNode oldest = TestServer.json(server.get("/events/metrics/session/scored-0"));
+            assertEquals(names, oldest.get("scores").size(), "the session JSON keeps the scores of a session off the scrape");
+        }
+    }
+
+    @ParameterizedTest(name = "store.backend={0}")
     @ValueSource(strings = {"memory", "sqlite", "redis"})
     void whicheverModelCapPutsASessionsEventsUnderOtherTheyAreCountedAsOverflows(String backend, @TempDir Path dir) {
         Map<String, String> config = new HashMap<>(Map.of("meters.max.models", "3", "meters.max.session.models", "2",
