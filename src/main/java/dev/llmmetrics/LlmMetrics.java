@@ -69,7 +69,8 @@ public final class LlmMetrics implements AutoCloseable {
         this.figures = storeFigures;
         this.bus = new EventBus(config.maxEventTypes(), config.eventTypeIdleTimeout(), builder.clock, store);
         this.meters = LlmMeterBinder.builder().catalog(catalog).store(store)
-                .semanticConventions(builder.semanticConventions).defaultProvider(builder.defaultProvider).build();
+                .semanticConventions(builder.semanticConventions).genAiMaxHistograms(builder.genAiMaxHistograms)
+                .defaultProvider(builder.defaultProvider).build();
         meters.bindTo(builder.registry);
         List<Subscription> subscribed = new java.util.ArrayList<>();
         for (String type : List.of(EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
@@ -181,6 +182,7 @@ public final class LlmMetrics implements AutoCloseable {
         private InstantSource clock = InstantSource.system();
         private PriceTable prices = PriceTable.EMPTY;
         private boolean semanticConventions;
+        private int genAiMaxHistograms = LlmMeterBinder.DEFAULT_GENAI_MAX_HISTOGRAMS;
         private @Nullable String defaultProvider;
         private Duration dedupeWindow = InMemorySessionStore.DEFAULT_DEDUPE_WINDOW;
         private int dedupeMaxIds = InMemorySessionStore.DEFAULT_DEDUPE_MAX_IDS;
@@ -212,6 +214,21 @@ public final class LlmMetrics implements AutoCloseable {
          */
         public Builder semanticConventions(boolean enabled) {
             this.semanticConventions = enabled;
+            return this;
+        }
+
+        /**
+         * Most GenAI histograms (an instrument's distinct set of attributes) over every model label, besides
+         * one overflow histogram per instrument and kept attribute that the sets past it share, with model and
+         * provider {@code _OTHER}; {@link LlmMeterBinder#DEFAULT_GENAI_MAX_HISTOGRAMS} unless set.
+         *
+         * @throws IllegalArgumentException when not positive
+         */
+        public Builder genAiMaxHistograms(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("genAiMaxHistograms must be positive, was " + max);
+            }
+            this.genAiMaxHistograms = max;
             return this;
         }
 

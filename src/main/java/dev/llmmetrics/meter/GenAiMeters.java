@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -32,7 +33,11 @@ import org.jspecify.annotations.Nullable;
  * {@value #OTHER}. A completion whose event names the response's model carries
  * {@code gen_ai.response.model}. The (provider, response model) pairs of one model label are bounded: past
  * {@value #MAX_SERIES} - 1 of them, later pairs share the provider {@value #OTHER} (and the response model
- * {@value #OTHER} when they have one). Bucket boundaries are the conventions' advisory ones.
+ * {@value #OTHER} when they have one). So are the histograms of every model label together, by a
+ * {@link Budget} they share: a histogram is registered with its first observation, and one past the budget
+ * goes to its instrument's overflow histogram instead, whose request model and provider are {@value #OTHER}
+ * (its response model too when it has one; token type and error type are kept), as OpenTelemetry's
+ * cardinality limit folds the sets past it into one. Bucket boundaries are the conventions' advisory ones.
  *
  * <p>{@code error.type} is the failure's {@link ErrorType} wire name ({@code rate_limit}, {@code timeout},
  * ..., {@value #OTHER} when not known). A failure of unknown duration is recorded as 0 s, so that the
@@ -56,12 +61,17 @@ final class GenAiMeters {
 
     /** The operation every LLM request event describes. */
     static final String OPERATION_CHAT = "chat";
+    private static final String DURATION_HELP = "GenAI operation duration.";
     /** The conventions' fallback value, of {@code error.type} and here of the provider past the bound too. */
     static final String OTHER = "_OTHER";
     /** Most (provider, response model) series per model label. */
     static final int MAX_SERIES = 8;
+    /** The attributes of the overflow histograms, past the budget; failures add their error type to them. */
+    private static final Tags OVERFLOW = Tags.of(OPERATION_NAME, OPERATION_CHAT, REQUEST_MODEL, OTHER,
+            PROVIDER_NAME, OTHER);
 
     private final MeterRegistry registry;
+    private final Budget budget;
     private final Tags common;
     /** The provider of events that name none. */
     private final String defaultProvider;
@@ -72,19 +82,21 @@ final class GenAiMeters {
      * @param model           the model label
      * @param defaultProvider the {@code gen_ai.provider.name} of events that name none: the price table's for
      *                        the model, else the configured default, else {@value #OTHER}
+     * @param budget          the histograms left to every model label's GenAI instruments
      */
-    GenAiMeters(String model, String defaultProvider, MeterRegistry registry) {
+    GenAiMeters(String model, String defaultProvider, MeterRegistry registry, Budget budget) {
         this.registry = registry;
+        this.budget = Objects.requireNonNull(budget, "budget");
         this.common = Tags.of(OPERATION_NAME, OPERATION_CHAT, REQUEST_MODEL, model);
         this.defaultProvider = Objects.requireNonNull(defaultProvider, "defaultProvider");
     }
 
     void completed(LlmRequestCompleted e) {
         Series s = series(e.provider(), e.responseModel());
-        s.success.record(e.durationMs(), TimeUnit.MILLISECONDS);
+        s.success.get().record(e.durationMs(), TimeUnit.MILLISECONDS);
         if (e.hasUsage()) { // the conventions: token usage is not reported when the response had none
-            s.inputTokens.record(e.promptTokens());
-            s.outputTokens.record(e.completionTokens());
+            s.inputTokens.get().record(e.promptTokens());
+            s.outputTokens.get().record(e.completionTokens());
         }
         if (e.hasTimeToFirstToken()) {
             long firstMs = e.timeToFirstTokenMs();
@@ -134,14 +146,40 @@ final class GenAiMeters {
         }
     }
 
-    /** The instruments of one (provider, response model) pair of the model. */
+    /**
+     * The places left for GenAI histograms, shared by the instruments of every model label: a histogram takes
+     * one when it is registered, and past the last its observations go to its instrument's overflow
+     * histogram. Thread-safe.
+     */
+    static final class Budget {
+        private final AtomicInteger left;
+
+        /** @param maxHistograms most GenAI histograms besides the overflow ones; positive */
+        Budget(int maxHistograms) {
+            if (maxHistograms < 1) {
+                throw new IllegalArgumentException("maxHistograms must be positive, was " + maxHistograms);
+            }
+            this.left = new AtomicInteger(maxHistograms);
+        }
+
+        /** Takes a place, or says that none is left. */
+        boolean take() {
+            for (int n = left.get(); n > 0; n = left.get()) {
+                if (left.compareAndSet(n, n - 1)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** The instruments of one (provider, response model) pair of the model, each registered on first use. */
     private final class Series {
         final String provider;
         final @Nullable String responseModel;
-        final Tags tags;
-        final Timer success;
-        final DistributionSummary inputTokens;
-        final DistributionSummary outputTokens;
+        final LazyMeter<Timer> success;
+        final LazyMeter<DistributionSummary> inputTokens;
+        final LazyMeter<DistributionSummary> outputTokens;
         final LazyMeter<Timer> timeToFirstChunk;
         final LazyMeter<Timer> timePerOutputChunk;
         /** Failures by {@link ErrorType} ordinal; failures carry no response model. */
@@ -151,24 +189,28 @@ final class GenAiMeters {
             this.provider = provider;
             this.responseModel = responseModel;
             Tags base = common.and(PROVIDER_NAME, provider);
-            this.tags = responseModel == null ? base : base.and(RESPONSE_MODEL, responseModel);
-            this.success = timer(OPERATION_DURATION, "GenAI operation duration.", tags);
-            this.inputTokens = tokens("input");
-            this.outputTokens = tokens("output");
-            this.timeToFirstChunk = new LazyMeter<>(() -> timer(TIME_TO_FIRST_CHUNK, "Time to receive the first chunk.",
-                    tags));
-            this.timePerOutputChunk = new LazyMeter<>(() -> timer(TIME_PER_OUTPUT_CHUNK,
-                    "Time per output chunk after the first (the request's mean gap).", tags));
-            this.failures = Arrays.stream(ErrorType.values()).map(type -> new LazyMeter<>(() -> timer(OPERATION_DURATION,
-                    "GenAI operation duration.", base.and(ERROR_TYPE, type.wireName())))).toList();
+            Tags tags = responseModel == null ? base : base.and(RESPONSE_MODEL, responseModel);
+            Tags overflow = responseModel == null ? OVERFLOW : OVERFLOW.and(RESPONSE_MODEL, OTHER);
+            this.success = bounded(OPERATION_DURATION, DURATION_HELP, tags, overflow);
+            this.inputTokens = tokens(tags, overflow, "input");
+            this.outputTokens = tokens(tags, overflow, "output");
+            this.timeToFirstChunk = bounded(TIME_TO_FIRST_CHUNK, "Time to receive the first chunk.", tags, overflow);
+            this.timePerOutputChunk = bounded(TIME_PER_OUTPUT_CHUNK,
+                    "Time per output chunk after the first (the request's mean gap).", tags, overflow);
+            this.failures = Arrays.stream(ErrorType.values()).map(type -> bounded(OPERATION_DURATION, DURATION_HELP,
+                    base.and(ERROR_TYPE, type.wireName()), OVERFLOW.and(ERROR_TYPE, type.wireName()))).toList();
         }
 
-        private DistributionSummary tokens(String type) {
-            return DistributionSummary.builder(TOKEN_USAGE)
+        private LazyMeter<Timer> bounded(String name, String description, Tags tags, Tags overflow) {
+            return new LazyMeter<>(() -> timer(name, description, budget.take() ? tags : overflow));
+        }
+
+        private LazyMeter<DistributionSummary> tokens(Tags tags, Tags overflow, String type) {
+            return new LazyMeter<>(() -> DistributionSummary.builder(TOKEN_USAGE)
                     .description("Number of input and output tokens used.")
-                    .tags(tags.and(TOKEN_TYPE, type))
+                    .tags((budget.take() ? tags : overflow).and(TOKEN_TYPE, type))
                     .serviceLevelObjectives(MeterNames.TOKEN_BUCKETS)
-                    .register(registry);
+                    .register(registry));
         }
     }
 

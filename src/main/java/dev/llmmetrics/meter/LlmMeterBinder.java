@@ -41,9 +41,16 @@ import org.jspecify.annotations.Nullable;
  */
 public final class LlmMeterBinder implements MeterBinder, EventListener {
 
+    /**
+     * The default bound on the GenAI histograms over every model label, besides the 18 overflow ones: at most
+     * 18 samples each on a Prometheus scrape (14 buckets, {@code +Inf}, count, sum and maximum).
+     */
+    public static final int DEFAULT_GENAI_MAX_HISTOGRAMS = 2_000;
+
     private final ModelCatalog catalog;
     private final SessionStore store;
-    private final boolean semanticConventions;
+    /** The histograms left to the GenAI instruments of every model label, or {@code null} when that mode is off. */
+    private final GenAiMeters.@Nullable Budget genAiBudget;
     private final @Nullable String defaultProvider;
     /** The meters of each numbered model with a label of its own, by the model's number. */
     private final AtomicReferenceArray<ModelMeters> byNumber = new AtomicReferenceArray<>(ModelCatalog.MAX_NUMBERED);
@@ -55,7 +62,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
     private LlmMeterBinder(Builder builder) {
         this.catalog = Objects.requireNonNull(builder.catalog, "catalog");
         this.store = Objects.requireNonNull(builder.store, "store");
-        this.semanticConventions = builder.semanticConventions;
+        this.genAiBudget = builder.semanticConventions ? new GenAiMeters.Budget(builder.genAiMaxHistograms) : null;
         this.defaultProvider = builder.defaultProvider;
     }
 
@@ -151,7 +158,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
                     shared = other;
                     if (shared == null) {
                         other = shared = new ModelMeters(ModelCatalog.OTHER_LABEL, genAiProvider(null), registry,
-                                semanticConventions);
+                                genAiBudget);
                     }
                 }
             }
@@ -164,7 +171,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
                 meters = byNumber.get(model.number());
                 if (meters == null) {
                     meters = new ModelMeters(model.label(), genAiProvider(model.provider()), registry,
-                            semanticConventions);
+                            genAiBudget);
                     byNumber.set(model.number(), meters);
                 }
             }
@@ -177,6 +184,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
         private @Nullable ModelCatalog catalog;
         private @Nullable SessionStore store;
         private boolean semanticConventions;
+        private int genAiMaxHistograms = DEFAULT_GENAI_MAX_HISTOGRAMS;
         private @Nullable String defaultProvider;
 
         private Builder() {
@@ -200,6 +208,22 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
          */
         public Builder semanticConventions(boolean enabled) {
             this.semanticConventions = enabled;
+            return this;
+        }
+
+        /**
+         * Most GenAI histograms (one a distinct set of attributes of an instrument) over every model label, so
+         * that model labels times providers times response models cannot grow the scrape without end; past it
+         * an instrument's new sets share its overflow histogram, of model and provider {@code _OTHER}.
+         * {@value #DEFAULT_GENAI_MAX_HISTOGRAMS} unless set.
+         *
+         * @throws IllegalArgumentException when not positive
+         */
+        public Builder genAiMaxHistograms(int max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("genAiMaxHistograms must be positive, was " + max);
+            }
+            this.genAiMaxHistograms = max;
             return this;
         }
 

@@ -52,12 +52,13 @@ final class ModelMeters {
 
     /**
      * @param genAiProvider the {@code gen_ai.provider.name} of the label's events that name no provider
-     * @param genAi         whether to register the OpenTelemetry GenAI semantic-convention instruments too
+     * @param genAi         the histograms left to the OpenTelemetry GenAI semantic-convention instruments, to
+     *                      register them too; {@code null} when that mode is off
      */
-    ModelMeters(String label, String genAiProvider, MeterRegistry registry, boolean genAi) {
+    ModelMeters(String label, String genAiProvider, MeterRegistry registry, GenAiMeters.@Nullable Budget genAi) {
         this.label = label;
         this.registry = registry;
-        this.genAi = genAi ? new GenAiMeters(label, genAiProvider, registry) : null;
+        this.genAi = genAi != null ? new GenAiMeters(label, genAiProvider, registry, genAi) : null;
         cost = new LazyMeter<>(() -> counter(COST, "What the completed LLM requests cost in US dollars, as the "
                 + "provider reported it or else by the price table, by model; requests of unknown cost are not in it, "
                 + "see llm_unpriced_requests_total"));

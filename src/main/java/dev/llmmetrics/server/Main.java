@@ -116,6 +116,7 @@ public final class Main {
                 .dedupe(httpSettings.dedupeWindow(), httpSettings.dedupeMaxIds())
                 .store(Settings.store(config))
                 .semanticConventions(Settings.genAiConventions(config))
+                .genAiMaxHistograms(Settings.genAiMaxHistograms(config))
                 .defaultProvider(Settings.genAiProvider(config)).build();
 
         Optional<ProxySettings> proxy = Settings.proxy(config);

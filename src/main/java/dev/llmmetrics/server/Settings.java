@@ -4,6 +4,7 @@ import dev.llmmetrics.LlmMetricsConfig;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.InvalidEventException;
+import dev.llmmetrics.meter.LlmMeterBinder;
 import dev.llmmetrics.server.proxy.ProxySettings;
 import dev.llmmetrics.session.InMemorySessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
@@ -84,6 +85,19 @@ final class Settings {
     /** Whether to register the OpenTelemetry GenAI semantic-convention instruments too ({@code meters.otel.genai}). */
     static boolean genAiConventions(Config config) {
         return config.get("meters.otel.genai").asBoolean().orElse(HttpSettings.DEFAULT_GENAI_CONVENTIONS);
+    }
+
+    /**
+     * Most GenAI histograms over every model label ({@code meters.otel.max.series}).
+     *
+     * @throws IllegalArgumentException when it is not a positive whole number
+     */
+    static int genAiMaxHistograms(Config config) {
+        int max = config.get("meters.otel.max.series").asInt().orElse(LlmMeterBinder.DEFAULT_GENAI_MAX_HISTOGRAMS);
+        if (max < 1) {
+            throw new IllegalArgumentException("meters.otel.max.series must be positive, was " + max);
+        }
+        return max;
     }
 
     /**

@@ -254,6 +254,51 @@ class HostileBoundsTest {
         }
     }
 
+    @Test
+    void genAiHistogramsStayWithinTheirBoundAcrossModelLabelsAndProviders() {
+        int maxSeries = 60;
+        int models = 21;   // past meters.max.models: _other too
+        int providers = 10; // past the 7 pairs of a label of its own
+        try (TestServer server = TestServer.start(Map.of("meters.otel.genai", "true", "meters.max.models", "20",
+                "meters.otel.max.series", String.valueOf(maxSeries)))) {
+            int events = 0;
+            for (int m = 0; m < models; m++) {
+                StringBuilder batch = new StringBuilder("[");
+                for (int p = 0; p < providers; p++) {
+                    String common = "\"session_id\":\"genai-" + m + "\",\"model\":\"model-" + m + "\",\"provider\":\"provider-" + p + "\"";
+                    batch.append(p == 0 ? "" : ",").append("{\"type\":\"LLM_REQUEST_COMPLETED\",").append(common)
+                            .append(",\"response_model\":\"response-").append(p).append("\",\"duration_ms\":900,")
+                            .append("\"time_to_first_token_ms\":100,\"prompt_tokens\":10,\"completion_tokens\":20},")
+                            .append("{\"type\":\"LLM_REQUEST_COMPLETED\",").append(common)
+                            .append(",\"duration_ms\":900,\"prompt_tokens\":10,\"completion_tokens\":20},")
+                            .append("{\"type\":\"LLM_REQUEST_FAILED\",").append(common)
+                            .append(",\"error\":\"e\",\"error_type\":\"").append(p % 2 == 0 ? "rate_limit" : "timeout").append("\"}");
+                    events += 3;
+                }
+                assertEquals(202, server.post("/events", batch.append(']').toString()).statusCode());
+            }
+            PrometheusText scrape = server.scrape();
+            Set<String> histograms = new HashSet<>();
+            long samples = 0;
+            for (PrometheusText.Sample sample : scrape.samples()) {
+                if (sample.name().startsWith("gen_ai_")) {
+                    samples++;
+                    if (sample.name().endsWith("_count")) {
+                        histograms.add(sample.name() + sample.labels());
+                    }
+                }
+            }
+            int overflowHistograms = 18;
+            assertTrue(histograms.size() <= maxSeries + overflowHistograms, histograms.size() + " GenAI histograms");
+            assertTrue(samples <= 18L * (maxSeries + overflowHistograms), samples + " GenAI samples");
+            assertEquals(events, scrape.sum("gen_ai_client_operation_duration_seconds_count"),
+                    "every operation is counted, past the bound under _OTHER");
+            assertTrue(scrape.value("gen_ai_client_operation_duration_seconds_count", "gen_ai_request_model", "_OTHER",
+                    "gen_ai_provider_name", "_OTHER", "error_type", "timeout") > 0, "failures past the bound keep their type");
+            assertEquals(2.0 * events / 3, scrape.sum("gen_ai_client_token_usage_count", "gen_ai_token_type", "input"));
+        }
+    }
+
     @ParameterizedTest(name = "store.backend={0}")
     @ValueSource(strings = {"memory", "sqlite", "redis"})
     void whicheverModelCapPutsASessionsEventsUnderOtherTheyAreCountedAsOverflows(String backend, @TempDir Path dir) {

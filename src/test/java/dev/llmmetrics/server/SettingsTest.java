@@ -150,6 +150,7 @@ class SettingsTest {
                 Map.entry("store.backend", Settings.storeBackend(empty)),
                 Map.entry("store.redis.timeout", dev.llmmetrics.session.redis.RedisSessionStore.DEFAULT_TIMEOUT.toString()),
                 Map.entry("meters.otel.genai", String.valueOf(Settings.genAiConventions(empty))),
+                Map.entry("meters.otel.max.series", String.valueOf(Settings.genAiMaxHistograms(empty))),
                 Map.entry("http.header.timeout", http.connections().headerTimeout().toString()),
                 Map.entry("http.body.timeout", http.connections().bodyTimeout().toString()),
                 Map.entry("http.max.connections", String.valueOf(http.connections().maxConnections())),
@@ -205,11 +206,12 @@ class SettingsTest {
         assertEquals(Optional.of("s"), http.scrapeToken());
         assertEquals(Optional.empty(), http.authToken());
         Config more = config(Map.of("ingest.dedupe.window", "PT1M", "ingest.dedupe.max.ids", "14", "meters.otel.genai", "true",
-                "llm.metrics.auth.token", "a"));
+                "llm.metrics.auth.token", "a", "meters.otel.max.series", "17"));
         assertEquals(Duration.ofMinutes(1), Settings.http(more).dedupeWindow());
         assertEquals(14, Settings.http(more).dedupeMaxIds());
         assertEquals(Optional.of("a"), Settings.http(more).authToken());
         assertEquals(true, Settings.genAiConventions(more));
+        assertEquals(17, Settings.genAiMaxHistograms(more));
         Config connections = config(Map.of("http.header.timeout", "PT3S", "http.body.timeout", "PT4S", "http.max.connections", "15",
                 "http.max.concurrent.requests", "16", "llm.metrics.request.log", "true"));
         assertEquals(new HttpSettings.Connections(Duration.ofSeconds(3), Duration.ofSeconds(4), 15, 16),
@@ -225,6 +227,8 @@ class SettingsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Settings.library(config(Map.of("store.max.sessions", "0"))));
         assertEquals("maxSessions must be positive, was 0", e.getMessage());
+        assertEquals("meters.otel.max.series must be positive, was 0", assertThrows(IllegalArgumentException.class,
+                () -> Settings.genAiMaxHistograms(config(Map.of("meters.otel.max.series", "0")))).getMessage());
         assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.header.timeout", "PT0S"))));
         IllegalArgumentException endless = assertThrows(IllegalArgumentException.class,
                 () -> Settings.http(config(Map.of("http.body.timeout", "PT2628000H"))));
