@@ -12,7 +12,8 @@ import java.io.InputStream;
 import java.time.Duration;
 
 /**
- * What happens to the connection once a request is answered. The rest of a body the handler did not read
+ * What happens to the connection once a request is answered: the watch over the answer's writes ends, and
+ * the rest of a body the handler did not read
  * is read and discarded within the body timeout, so that the connection can serve the next request (and
  * the client, likely still sending, reads the answer rather than a reset); when that fails, or when the
  * request or the answer says {@code Connection: close}, the connection is closed after the answer.
@@ -29,15 +30,21 @@ final class ConnectionFilter implements Filter {
 
     private final ReadDeadlines deadlines;
     private final Duration bodyTimeout;
+    private final WriteDeadlines writes;
 
-    ConnectionFilter(ReadDeadlines deadlines, Duration bodyTimeout) {
+    ConnectionFilter(ReadDeadlines deadlines, Duration bodyTimeout, WriteDeadlines writes) {
         this.deadlines = deadlines;
         this.bodyTimeout = bodyTimeout;
+        this.writes = writes;
     }
 
     @Override
     public void filter(FilterChain chain, RoutingRequest request, RoutingResponse response) {
-        chain.proceed();
+        try {
+            chain.proceed();
+        } finally {
+            writes.idle(); // the answer is written (or failed): what follows is no write
+        }
         if (!response.isSent()) {
             return; // Helidon answers it as an error, and closes the connection if it must
         }

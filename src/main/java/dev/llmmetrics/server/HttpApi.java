@@ -52,6 +52,7 @@ public final class HttpApi {
     private final ModelRates modelRates;
     private final SessionSeries sessionSeries;
     private final ReadDeadlines readDeadlines;
+    private final WriteDeadlines writeDeadlines;
     private final Optional<ProxySettings> proxySettings;
     private final @Nullable OpenAiProxy proxy;
 
@@ -80,7 +81,9 @@ public final class HttpApi {
         Duration shorter = settings.connections().headerTimeout().compareTo(bodyTimeout) < 0
                 ? settings.connections().headerTimeout() : bodyTimeout;
         this.readDeadlines = new ReadDeadlines(shorter.dividedBy(8));
-        this.proxy = proxy.map(p -> new OpenAiProxy(p, metrics.tracker(), () -> readDeadlines.start(bodyTimeout)::end))
+        this.writeDeadlines = new WriteDeadlines(settings.connections().writeTimeout());
+        this.proxy = proxy.map(p -> new OpenAiProxy(p, metrics.tracker(), () -> readDeadlines.start(bodyTimeout)::end,
+                        writeDeadlines::idle))
                 .orElse(null);
         this.sessionSeries = SessionSeries.of(metrics)
                 .register(registry);
@@ -89,12 +92,13 @@ public final class HttpApi {
     }
 
     /**
-     * Stops the model sampler and the read deadlines and closes the proxy's upstream connections, once the
-     * server no longer takes requests.
+     * Stops the model sampler and the read and write deadlines and closes the proxy's upstream connections, once
+     * the server no longer takes requests.
      */
     public void close() {
         modelRates.close();
         readDeadlines.close();
+        writeDeadlines.close();
         if (proxy != null) {
             proxy.close();
         }
@@ -105,7 +109,7 @@ public final class HttpApi {
      * the query's encoding) and the JSON error handling to {@code routing}.
      */
     public void routing(HttpRouting.Builder routing) {
-        routing.addFilter(new ConnectionFilter(readDeadlines, settings.connections().bodyTimeout()))
+        routing.addFilter(new ConnectionFilter(readDeadlines, settings.connections().bodyTimeout(), writeDeadlines))
                 .addFilter(new ApiHeaders())
                 .addFilter(drain)
                 .addFilter(new CrossSiteFilter(settings.allowedHosts()));
@@ -113,7 +117,8 @@ public final class HttpApi {
         proxySettings.ifPresent(p -> p.accessToken().map(Secret::new)
                 .map(token -> new ProxyAuthFilter(token, p.upstreamKey().isPresent())).ifPresent(routing::addFilter));
         routing.addFilter(new QueryEncodingFilter());
-        routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null)))
+        routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null),
+                        settings.connections().maxConcurrentScrapes()))
                 .register("/health", new HealthService(metrics.store()))
                 .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
                         readDeadlines, settings.connections().bodyTimeout()))
@@ -137,8 +142,9 @@ public final class HttpApi {
      *
      * <p>The header timeout is Helidon's idle-connection timeout, which closes a connection that waits for a
      * request line (checked a few times per timeout), and {@link HeaderDeadlines} for the headers after it,
-     * installed on the one HTTP/1.1 protocol (beside the proxy's {@link OpenAiProxy#clientConnections()}). Past
-     * the connection cap Helidon stops accepting; past the concurrency cap it answers 503 and closes.
+     * installed on the one HTTP/1.1 protocol (beside the proxy's {@link OpenAiProxy#clientConnections()}), whose
+     * answers {@link WriteDeadlines} watches. Past the connection cap Helidon stops accepting; past the
+     * concurrency cap it answers 503 and closes.
      */
     public void listener(WebServerConfig.Builder server) {
         HttpSettings.Connections connections = settings.connections();
@@ -162,20 +168,21 @@ public final class HttpApi {
     }
 
     /**
-     * HTTP/1.1 with the header deadlines, and the proxy's view of its clients' connections when it is on. One
-     * receive listener calls both: Helidon calls none of its listeners when given more than one (its list of them
-     * forwards no callback).
+     * HTTP/1.1 with the header deadlines, the write deadlines, and the proxy's view of its clients' connections
+     * when it is on. One receive listener calls them all: Helidon calls none of its listeners when given more
+     * than one (its list of them forwards no callback). A request line ends the watch over the previous answer's
+     * writes, also one Helidon wrote itself, outside the routing.
      */
     private Http1Config http1(HttpSettings.Connections connections) {
         HeaderDeadlines headers = new HeaderDeadlines(readDeadlines, connections.headerTimeout());
-        if (proxy == null) {
-            return Http1Config.builder().addReceiveListener(headers).build();
-        }
-        Http1ConnectionListener clients = proxy.clientConnections();
-        return Http1Config.builder().addReceiveListener(new Http1ConnectionListener() {
+        Http1ConnectionListener clients = proxy == null ? null : proxy.clientConnections();
+        return Http1Config.builder().addSendListener(writeDeadlines).addReceiveListener(new Http1ConnectionListener() {
             @Override
             public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
-                clients.prologue(ctx, prologue);
+                writeDeadlines.idle();
+                if (clients != null) {
+                    clients.prologue(ctx, prologue);
+                }
                 headers.prologue(ctx, prologue);
             }
 

@@ -32,42 +32,51 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
 
     /**
      * The listener's bounds on what clients hold: time and count. A connection that runs out of time is closed
-     * without an answer; one past the connection cap waits in the kernel's accept queue until a connection
-     * closes; a request past the concurrency cap gets 503 and its connection is closed.
+     * without an answer, or with its answer cut; one past the connection cap waits in the kernel's accept queue
+     * until a connection closes; a request past the concurrency cap gets 503 and its connection is closed; a
+     * scrape past the scrape cap gets 503.
      *
      * @param headerTimeout         the longest a connection may take to send a request line, and then its headers;
      *                              also how long an idle keep-alive connection is kept
      * @param bodyTimeout           the longest a request body may take to arrive whole, from when the server starts reading it
+     * @param writeTimeout          the longest a write of an answer may wait for the client to read, without progress
      * @param maxConnections        the most connections open at once
      * @param maxConcurrentRequests the most requests handled at once
+     * @param maxConcurrentScrapes  the most scrapes of {@code /metrics} rendered at once, each holding its families
+     *                              until written
      */
-    public record Connections(Duration headerTimeout, Duration bodyTimeout, int maxConnections, int maxConcurrentRequests) {
+    public record Connections(Duration headerTimeout, Duration bodyTimeout, Duration writeTimeout, int maxConnections,
+                              int maxConcurrentRequests, int maxConcurrentScrapes) {
 
         /** The default header timeout: 20 seconds. */
         public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(20);
         /** The default body timeout: 30 seconds. */
         public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(30);
+        /** The default write timeout: 30 seconds. */
+        public static final Duration DEFAULT_WRITE_TIMEOUT = Duration.ofSeconds(30);
         /** The default connection cap: 1 000. */
         public static final int DEFAULT_MAX_CONNECTIONS = 1_000;
         /** The default concurrency cap: 100 requests. */
         public static final int DEFAULT_MAX_CONCURRENT_REQUESTS = 100;
+        /** The default scrape cap: 4 scrapes, room for a pair of Prometheus servers scraping the same target, and more. */
+        public static final int DEFAULT_MAX_CONCURRENT_SCRAPES = 4;
 
-        /** The longest header or body timeout: a day. */
+        /** The longest header, body or write timeout: a day. */
         public static final Duration MAX_TIMEOUT = Duration.ofDays(1);
 
         /** The defaults above. */
         public static final Connections DEFAULTS = new Connections(DEFAULT_HEADER_TIMEOUT, DEFAULT_BODY_TIMEOUT,
-                DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONCURRENT_REQUESTS);
+                DEFAULT_WRITE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONCURRENT_SCRAPES);
 
         /** Rejects caps that are not positive and timeouts that are not positive or exceed {@link #MAX_TIMEOUT}. */
         public Connections {
-            if (!withinBounds(headerTimeout) || !withinBounds(bodyTimeout)) {
-                throw new IllegalArgumentException("headerTimeout and bodyTimeout must be positive and at most "
-                        + MAX_TIMEOUT + ", were " + headerTimeout + " and " + bodyTimeout);
+            if (!withinBounds(headerTimeout) || !withinBounds(bodyTimeout) || !withinBounds(writeTimeout)) {
+                throw new IllegalArgumentException("headerTimeout, bodyTimeout and writeTimeout must be positive and at most "
+                        + MAX_TIMEOUT + ", were " + headerTimeout + ", " + bodyTimeout + " and " + writeTimeout);
             }
-            if (maxConnections < 1 || maxConcurrentRequests < 1) {
-                throw new IllegalArgumentException("maxConnections and maxConcurrentRequests must be positive, were "
-                        + maxConnections + " and " + maxConcurrentRequests);
+            if (maxConnections < 1 || maxConcurrentRequests < 1 || maxConcurrentScrapes < 1) {
+                throw new IllegalArgumentException("maxConnections, maxConcurrentRequests and maxConcurrentScrapes must be"
+                        + " positive, were " + maxConnections + ", " + maxConcurrentRequests + " and " + maxConcurrentScrapes);
             }
         }
 

@@ -14,6 +14,8 @@ import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.concurrent.Semaphore;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code GET /metrics}: the Prometheus scrape of the registry, streamed to the response through a 64 KiB
@@ -24,23 +26,33 @@ import java.io.OutputStream;
  * the per-session families come from {@link SessionSeries#writeText}, the registry's other families follow;
  * the protobuf format is written from the registry's scrape, which holds them too. Open by default, as
  * Prometheus expects; with a scrape token configured, only {@code Authorization: Bearer <token>} gets through.
+ *
+ * <p>A scrape holds what it renders from (the registry's other families, the sessions' list and labels) until
+ * its answer is written, which takes as long as its client reads: at most {@code maxConcurrent} scrapes are
+ * rendered at once, so that clients that stop reading cannot hold that many times a scrape's size. A scrape
+ * past them gets 503 {@code overloaded} with {@code Retry-After: 1} at once (Prometheus scrapes a target one
+ * scrape at a time); the write timeout ends a stalled one.
  */
 final class ScrapeService implements HttpService {
 
-
     private final PrometheusMeterRegistry registry;
     private final SessionSeries sessionSeries;
-    private final Secret bearerToken;
+    private final @Nullable Secret bearerToken;
+    private final int maxConcurrent;
+    private final Semaphore rendering;
     private final ExpositionFormats formats = ExpositionFormats.init();
 
     /**
      * @param sessionSeries the per-session families, registered on {@code registry} too
-     * @param bearerToken the scrape token, or {@code null} for an open scrape
+     * @param bearerToken   the scrape token, or {@code null} for an open scrape
+     * @param maxConcurrent the most scrapes rendered at once
      */
-    ScrapeService(PrometheusMeterRegistry registry, SessionSeries sessionSeries, Secret bearerToken) {
+    ScrapeService(PrometheusMeterRegistry registry, SessionSeries sessionSeries, @Nullable Secret bearerToken, int maxConcurrent) {
         this.registry = registry;
         this.sessionSeries = sessionSeries;
         this.bearerToken = bearerToken;
+        this.maxConcurrent = maxConcurrent;
+        this.rendering = new Semaphore(maxConcurrent);
     }
 
     @Override
@@ -55,6 +67,20 @@ final class ScrapeService implements HttpService {
             ApiError.send(request, response, Status.UNAUTHORIZED_401, "unauthorized", "the scrape needs Authorization: Bearer <token>");
             return;
         }
+        if (!rendering.tryAcquire()) {
+            response.header(HeaderNames.RETRY_AFTER, "1");
+            ApiError.send(request, response, Status.SERVICE_UNAVAILABLE_503, "overloaded", "the server is rendering "
+                    + maxConcurrent + " scrapes, as many as it allows (http.max.concurrent.scrapes); retry later");
+            return;
+        }
+        try {
+            render(request, response);
+        } finally {
+            rendering.release();
+        }
+    }
+
+    private void render(ServerRequest request, ServerResponse response) throws IOException {
         ScrapeFormat format = ScrapeFormat.negotiate(request.headers(),
                 formats.getPrometheusProtobufWriter().isAvailable());
         ExpositionFormatWriter writer = switch (format) {
@@ -79,6 +105,6 @@ final class ScrapeService implements HttpService {
     }
 
     private boolean authorized(ServerRequest request) {
-        return bearerToken.matches(Secret.bearer(request.headers()));
+        return bearerToken != null && bearerToken.matches(Secret.bearer(request.headers()));
     }
 }

@@ -127,9 +127,12 @@ final class Settings {
                 new HttpSettings.Connections(
                         config.get("http.header.timeout").as(Duration.class).orElse(HttpSettings.Connections.DEFAULT_HEADER_TIMEOUT),
                         config.get("http.body.timeout").as(Duration.class).orElse(HttpSettings.Connections.DEFAULT_BODY_TIMEOUT),
+                        config.get("http.write.timeout").as(Duration.class).orElse(HttpSettings.Connections.DEFAULT_WRITE_TIMEOUT),
                         config.get("http.max.connections").asInt().orElse(HttpSettings.Connections.DEFAULT_MAX_CONNECTIONS),
                         config.get("http.max.concurrent.requests").asInt()
-                                .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_REQUESTS)),
+                                .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_REQUESTS),
+                        config.get("http.max.concurrent.scrapes").asInt()
+                                .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_SCRAPES)),
                 allowedHosts(config.get("http.allowed.hosts").asString().orElse("")));
     }
 

@@ -153,8 +153,10 @@ class SettingsTest {
                 Map.entry("meters.otel.max.series", String.valueOf(Settings.genAiMaxHistograms(empty))),
                 Map.entry("http.header.timeout", http.connections().headerTimeout().toString()),
                 Map.entry("http.body.timeout", http.connections().bodyTimeout().toString()),
+                Map.entry("http.write.timeout", http.connections().writeTimeout().toString()),
                 Map.entry("http.max.connections", String.valueOf(http.connections().maxConnections())),
                 Map.entry("http.max.concurrent.requests", String.valueOf(http.connections().maxConcurrentRequests())),
+                Map.entry("http.max.concurrent.scrapes", String.valueOf(http.connections().maxConcurrentScrapes())),
                 Map.entry("llm.metrics.request.log", String.valueOf(Settings.requestLog(empty)))));
         ProxySettings proxy = Settings.proxy(config(Map.of("proxy.upstream.url", "http://127.0.0.1:1/v1"))).orElseThrow();
         applied.put("proxy.session.header", proxy.sessionHeader());
@@ -212,9 +214,10 @@ class SettingsTest {
         assertEquals(Optional.of("a"), Settings.http(more).authToken());
         assertEquals(true, Settings.genAiConventions(more));
         assertEquals(17, Settings.genAiMaxHistograms(more));
-        Config connections = config(Map.of("http.header.timeout", "PT3S", "http.body.timeout", "PT4S", "http.max.connections", "15",
-                "http.max.concurrent.requests", "16", "llm.metrics.request.log", "true"));
-        assertEquals(new HttpSettings.Connections(Duration.ofSeconds(3), Duration.ofSeconds(4), 15, 16),
+        Config connections = config(Map.of("http.header.timeout", "PT3S", "http.body.timeout", "PT4S", "http.write.timeout", "PT5S",
+                "http.max.connections", "15", "http.max.concurrent.requests", "16", "http.max.concurrent.scrapes", "3",
+                "llm.metrics.request.log", "true"));
+        assertEquals(new HttpSettings.Connections(Duration.ofSeconds(3), Duration.ofSeconds(4), Duration.ofSeconds(5), 15, 16, 3),
                 Settings.http(connections).connections());
         assertEquals(true, Settings.requestLog(connections));
         assertEquals(Set.of("a.example", "b.example"), Settings.http(config(Map.of("http.allowed.hosts", " A.example,,b.example ")))

@@ -77,6 +77,7 @@ public final class OpenAiProxy implements HttpService {
     private final ProxySettings settings;
     private final CallTracker tracker;
     private final BodyDeadlines deadlines;
+    private final Runnable written;
     private final ClientConnections connections = new ClientConnections();
     /** The upstream client and the connections it keeps; replaced when one of them can no longer be trusted. */
     private volatile Http1Client upstream;
@@ -93,11 +94,14 @@ public final class OpenAiProxy implements HttpService {
      * @param settings  the upstream, the bounds and the session header
      * @param tracker   publishes the calls' events
      * @param deadlines bounds how long a request body may take to arrive
+     * @param written   told on the connection's thread each time a relayed piece has reached the client, so that
+     *                  the server's write timeout does not count the wait for the upstream's next bytes
      */
-    public OpenAiProxy(ProxySettings settings, CallTracker tracker, BodyDeadlines deadlines) {
+    public OpenAiProxy(ProxySettings settings, CallTracker tracker, BodyDeadlines deadlines, Runnable written) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.tracker = Objects.requireNonNull(tracker, "tracker");
         this.deadlines = Objects.requireNonNull(deadlines, "deadlines");
+        this.written = Objects.requireNonNull(written, "written");
         this.slots = new Semaphore(settings.maxConcurrent());
         this.bodyBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, (long) settings.maxBodyBytes() * settings.maxConcurrent()));
         this.sessionHeader = HeaderNames.create(settings.sessionHeader());
@@ -411,7 +415,7 @@ public final class OpenAiProxy implements HttpService {
      * @throws ClientGone   if the client could not be written to
      * @throws BrokenAnswer if the upstream's body broke off or timed out
      */
-    private static void pump(HttpClientResponse answer, OutputStream out, Relay relay) {
+    private void pump(HttpClientResponse answer, OutputStream out, Relay relay) {
         byte[] buffer = new byte[PIECE_BYTES];
         InputStream in = answer.inputStream();
         while (true) {
@@ -430,6 +434,7 @@ public final class OpenAiProxy implements HttpService {
             } catch (IOException | RuntimeException e) {
                 throw new ClientGone();
             }
+            written.run();
         }
     }
 
