@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -178,6 +179,21 @@ class SettingsTest {
             }
         }
         assertEquals(applied, documented);
+    }
+
+    @Test
+    void everyVariableTheReadmesBoundsNameIsADocumentedSetting() throws IOException {
+        String readme = Files.readString(Path.of("README.md"));
+        int table = readme.indexOf("| Bound | Variable | Default | At the bound |");
+        assertFalse(table < 0, "the README has its table of bounds");
+        Set<String> documented = documentedConfigurationRows().stream().map(row -> row.get(1)).collect(Collectors.toSet());
+        List<String> named = readme.substring(table).lines().skip(2).takeWhile(line -> line.startsWith("|"))
+                .flatMap(line -> java.util.regex.Pattern.compile("`([A-Z][A-Z_]+)(=[a-z]+)?`").matcher(line.split("\\|")[2])
+                        .results().map(m -> m.group(1)))
+                .toList();
+        assertTrue(named.size() >= 15, "the bounds name their variables: " + named);
+        assertEquals(List.of(), named.stream().filter(variable -> !documented.contains(variable)).toList(),
+                "variables of the README's bounds missing from docs/configuration.md");
     }
 
     @Test
