@@ -143,8 +143,9 @@ public final class HttpApi {
      * <p>The header timeout is Helidon's idle-connection timeout, which closes a connection that waits for a
      * request line (checked a few times per timeout), and {@link HeaderDeadlines} for the headers after it,
      * installed on the one HTTP/1.1 protocol (beside the proxy's {@link OpenAiProxy#clientConnections()}), whose
-     * answers {@link WriteDeadlines} watches. Past the connection cap Helidon stops accepting; past the
-     * concurrency cap it answers 503 and closes.
+     * answers {@link WriteDeadlines} watches. Past
+     * the connection cap Helidon stops accepting; past the concurrency cap ({@link RequestSlots}, whose slot a request
+     * can give back once answered) it answers 503 and closes.
      */
     public void listener(WebServerConfig.Builder server) {
         HttpSettings.Connections connections = settings.connections();
@@ -159,7 +160,8 @@ public final class HttpApi {
                         proxySettings.map(ProxySettings::maxBodyBytes).orElse(0)) + SWALLOW_BYTES)
                 .connectionOptions(socket -> socket.tcpNoDelay(true))
                 .maxTcpConnections(connections.maxConnections())
-                .maxConcurrentRequests(connections.maxConcurrentRequests())
+                .maxConcurrentRequests(-1) // Helidon's own cap would replace the slots below
+                .concurrencyLimit(new RequestSlots(connections.maxConcurrentRequests()))
                 .idleConnectionTimeout(connections.headerTimeout())
                 .idleConnectionPeriod(idleCheck)
                 .protocolsDiscoverServices(false)

@@ -73,8 +73,8 @@ class AuthTest {
                 assertTrue(answer.startsWith("HTTP/1.1 401 "), answer);
             }
             long closedAfterMs = (System.nanoTime() - start) / 1_000_000;
-            // The body timeout is 30 s; the rest of a body without credentials may pause at most
-            // ConnectionFilter.UNAUTHENTICATED_IDLE (1 s), passed at the next sweep of the deadlines (at most 1 s later).
+            // The body timeout is 30 s; the rest of a refused body must bring ConnectionFilter.DISCARD_MIN_BYTES each
+            // ConnectionFilter.DISCARD_WINDOW (1 s), a window passed at the next sweep of the deadlines (at most 1 s later).
             assertTrue(closedAfterMs < 5_000, "closed after " + closedAfterMs + " ms");
             HttpResponse<String> authenticated = server.post("/events", "{\"type\":\"LLM_REQUEST_STARTED\","
                     + "\"session_id\":\"s\",\"model\":\"m\"}", "x-internal-auth", TOKEN);

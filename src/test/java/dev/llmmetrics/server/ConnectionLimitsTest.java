@@ -14,17 +14,21 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
  * What a client can hold on the real server: stalled requests are closed once the header or body timeout
  * passes, connections past the cap are not served until one closes, requests past the concurrency cap get
- * 503, and {@code Connection: close} closes the connection after the answer.
+ * 503 (a request refused before its body is read gives its slot back at once, its body then read at a minimum
+ * pace or its connection closed), and {@code Connection: close} closes the connection after the answer.
  */
 class ConnectionLimitsTest {
 
@@ -203,6 +207,84 @@ class ConnectionLimitsTest {
                 assertEquals(202, response.status(), response.toString());
             }
             assertEquals(200, server.get("/health").statusCode());
+        }
+    }
+
+    @Test
+    void bodiesDrippedAfterARefusalHoldNoRequestSlotAndTheirConnectionsAreClosedWithinSeconds() throws Exception {
+        // Refused before the body is read, each by a client without credentials: none (401), a method the path does not
+        // take (405), no route (404), a malformed query (400). As many as the concurrency cap, each then sending a byte of
+        // its body every 0.9 s: a pace that never pauses a whole second, far below any ordinary one.
+        List<String> refusals = List.of("POST /events", "POST /health", "POST /nope", "POST /health?%ff=1");
+        String token = "limits-token";
+        try (TestServer server = TestServer.start(Map.of("llm.metrics.auth.token", token,
+                "http.max.concurrent.requests", String.valueOf(refusals.size())))) {
+            int port = server.running().port();
+            List<Socket> dripping = new CopyOnWriteArrayList<>();
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread drip = Thread.ofPlatform().daemon().start(() -> {
+                while (!stop.get()) {
+                    for (Socket socket : dripping) {
+                        try {
+                            socket.getOutputStream().write(' ');
+                        } catch (IOException closed) {
+                            // closed by the server: what is expected
+                        }
+                    }
+                    try {
+                        Thread.sleep(900);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            try {
+                List<Integer> statuses = new ArrayList<>();
+                for (String refusal : refusals) {
+                    Socket socket = send(port, refusal + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                            + "Content-Length: 5000\r\n\r\n{");
+                    socket.setSoTimeout(10_000);
+                    statuses.add(HostileSupport.readResponse(socket.getInputStream(), false).status());
+                    dripping.add(socket);
+                }
+                assertEquals(List.of(401, 405, 404, 400), statuses);
+                long answered = System.nanoTime();
+                Thread.sleep(200);
+                // Every slot was taken by a refused request: each gave its slot back once answered.
+                HttpResponse<String> served = server.post("/events", "[" + EVENT + "]", "x-internal-auth", token);
+                assertEquals(202, served.statusCode(), served.body());
+                for (Socket socket : dripping) {
+                    readUntilClosed(socket, 5_000, "a connection dripping a refused body");
+                }
+                long closedAfterMs = (System.nanoTime() - answered) / 1_000_000;
+                // The rest of a refused body must bring 8 KiB a second (ConnectionFilter.DISCARD_MIN_BYTES); a window that
+                // did not is closed at the next sweep of the deadlines, at most a second later.
+                assertTrue(closedAfterMs < 3_500, "the dripping connections were closed after " + closedAfterMs + " ms");
+                // A slot given back early is not given back again when its request ends: the cap is still the cap.
+                String body = "[" + EVENT + "]";
+                List<Socket> busy = new ArrayList<>();
+                try {
+                    for (int i = 0; i < refusals.size(); i++) {
+                        busy.add(send(port, "POST /events HTTP/1.1\r\nHost: localhost\r\nx-internal-auth: " + token
+                                + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n{"));
+                    }
+                    Thread.sleep(300); // each in its handler, waiting for the rest of its body
+                    try (Socket refused = send(port, "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")) {
+                        String answer = readUntilClosed(refused, 10_000, "a request past the cap");
+                        assertTrue(answer.startsWith("HTTP/1.1 503 "), answer);
+                    }
+                } finally {
+                    for (Socket socket : busy) {
+                        socket.close();
+                    }
+                }
+            } finally {
+                stop.set(true);
+                drip.join();
+                for (Socket socket : dripping) {
+                    socket.close();
+                }
+            }
         }
     }
 
