@@ -24,11 +24,14 @@ import dev.llmmetrics.session.SessionMetrics;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HttpMediaTypes;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
@@ -43,6 +46,8 @@ import org.jspecify.annotations.Nullable;
  * carry no Jackson annotation. Reading is strict: duplicate keys, trailing tokens and deep nesting are errors.
  */
 final class Json {
+
+    private static final Logger LOG = System.getLogger(Json.class.getName());
 
     /** Deepest JSON nesting accepted in a request body. */
     static final int MAX_NESTING_DEPTH = 16;
@@ -95,21 +100,33 @@ final class Json {
     static byte @Nullable [] sendKeeping(ServerResponse response, Status status, Object body, int keepAtMost) {
         response.status(status);
         response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
-        try (OutputStream out = response.outputStream()) {
-            KeptCopy copy = new KeptCopy(out, keepAtMost);
+        KeptCopy copy = new KeptCopy(response.outputStream(), keepAtMost);
+        try (copy) {
             MAPPER.writeValue(copy, body);
             copy.write('\n');
-            return copy.bytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException | RuntimeException e) {
+            CloseConnectionException gone = copy.connectionFailed;
+            if (gone != null) {
+                // Jackson wraps what the stream threw; unwrapped, Helidon closes the connection and logs it at TRACE.
+                LOG.log(Level.DEBUG, "The client's connection closed before its answer was written whole: {0}",
+                        gone.getMessage());
+                throw gone;
+            }
+            throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
         }
+        return copy.bytes();
     }
 
-    /** What is written, passed on to {@code target} and copied while the copy stays within {@code limit}. */
+    /**
+     * What is written, passed on to {@code target} and copied while the copy stays within {@code limit}. It keeps
+     * what the target threw when the client's connection failed (Helidon's {@link CloseConnectionException}, a reset
+     * or a broken pipe), which Jackson would otherwise hand on wrapped as a failure to serialize.
+     */
     private static final class KeptCopy extends OutputStream {
         private final OutputStream target;
         private final int limit;
         private @Nullable ByteArrayOutputStream copy;
+        private @Nullable CloseConnectionException connectionFailed;
 
         /** With a negative {@code limit}, nothing is copied. */
         KeptCopy(OutputStream target, int limit) {
@@ -120,7 +137,12 @@ final class Json {
 
         @Override
         public void write(int b) throws IOException {
-            target.write(b);
+            try {
+                target.write(b);
+            } catch (CloseConnectionException e) {
+                connectionFailed = e;
+                throw e;
+            }
             ByteArrayOutputStream kept = room(1);
             if (kept != null) {
                 kept.write(b);
@@ -129,7 +151,12 @@ final class Json {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            target.write(b, off, len);
+            try {
+                target.write(b, off, len);
+            } catch (CloseConnectionException e) {
+                connectionFailed = e;
+                throw e;
+            }
             ByteArrayOutputStream kept = room(len);
             if (kept != null) {
                 kept.write(b, off, len);
@@ -150,6 +177,17 @@ final class Json {
          */
         @Override
         public void flush() {
+        }
+
+        /** Closes the target, which sends what it still holds. */
+        @Override
+        public void close() throws IOException {
+            try {
+                target.close();
+            } catch (CloseConnectionException e) {
+                connectionFailed = e;
+                throw e;
+            }
         }
 
         byte @Nullable [] bytes() {
