@@ -3,6 +3,10 @@ package dev.llmmetrics.server;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -117,6 +121,20 @@ final class ChildServer implements AutoCloseable {
 
     String base() {
         return "http://127.0.0.1:" + port;
+    }
+
+    /** Runs a full collection in the server's JVM (jcmd), then reads its heap in use from its own scrape. */
+    long heapAfterFullGc() throws IOException, InterruptedException {
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        Process gc = new ProcessBuilder(jcmd.toString(), String.valueOf(process.pid()), "GC.run")
+                .redirectErrorStream(true).start();
+        gc.getInputStream().readAllBytes();
+        if (!gc.waitFor(60, TimeUnit.SECONDS) || gc.exitValue() != 0) {
+            throw new AssertionError("jcmd GC.run failed");
+        }
+        HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base() + "/metrics"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        return (long) PrometheusText.parse(metrics.body()).sum("jvm_memory_used_bytes", "area", "heap");
     }
 
     String log() {

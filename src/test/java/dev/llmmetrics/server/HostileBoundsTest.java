@@ -22,7 +22,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -62,7 +61,7 @@ class HostileBoundsTest {
                     assertEquals(202, response.statusCode(), response.body());
                 }
             }
-            long heapAfterGc = heapAfterFullGc(server, client);
+            long heapAfterGc = server.heapAfterFullGc();
             System.out.printf("heap after GC: %,d B (store bound %,d B)%n", heapAfterGc, STORE_BYTES);
             PrometheusText scrape = PrometheusText.parse(get(client, server.base() + "/metrics").body());
             assertTrue(scrape.value("llm_sessions_evicted_total", "reason", "memory") > 0, "evicted for memory");
@@ -86,7 +85,7 @@ class HostileBoundsTest {
                 "STORE_MAX_BYTES", String.valueOf(bound))) {
             HttpClient client = HttpClient.newHttpClient();
             int requests = postOneSessionWithTheLargestAttributes(client, server.base());
-            long heapAfterGc = heapAfterFullGc(server, client);
+            long heapAfterGc = server.heapAfterFullGc();
             System.out.printf("heap after GC: %,d B (store bound %,d B)%n", heapAfterGc, bound);
             assertTrue(heapAfterGc < bound + SERVER_BASELINE_BYTES,
                     "heap after GC " + (heapAfterGc >> 20) + " MiB, bound " + (bound >> 20) + " MiB + "
@@ -358,16 +357,5 @@ class HostileBoundsTest {
 
     private static HttpResponse<String> get(HttpClient client, String url) throws IOException, InterruptedException {
         return client.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    /** Runs a full collection in the server's JVM (jcmd), then reads its heap in use from its own scrape. */
-    private static long heapAfterFullGc(ChildServer server, HttpClient client) throws Exception {
-        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-        Process gc = new ProcessBuilder(jcmd.toString(), String.valueOf(server.process.pid()), "GC.run")
-                .redirectErrorStream(true).start();
-        gc.getInputStream().readAllBytes();
-        assertTrue(gc.waitFor(60, TimeUnit.SECONDS) && gc.exitValue() == 0, "jcmd GC.run");
-        PrometheusText scrape = PrometheusText.parse(get(client, server.base() + "/metrics").body());
-        return (long) scrape.sum("jvm_memory_used_bytes", "area", "heap");
     }
 }
