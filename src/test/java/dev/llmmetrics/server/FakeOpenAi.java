@@ -19,6 +19,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A fake OpenAI-compatible upstream, written here for the proxy tests: its answer is chosen by the request's
@@ -34,12 +35,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       client went away;</li>
  *   <li>{@code fake-stall}: a first chunk, then nothing for a minute;</li>
  *   <li>{@code fake-hang}: no answer for a minute;</li>
- *   <li>{@code fake-429} and {@code fake-500}: OpenAI error bodies with those statuses.</li>
+ *   <li>{@code fake-429} and {@code fake-500}: OpenAI error bodies with those statuses;</li>
+ *   <li>{@code fake-large}: a completion whose text is {@link #LARGE_TEXT_BYTES} long, its usage after it, written
+ *       in pieces; {@link #largeBytesSent} counts the bytes written of all of them.</li>
  * </ul>
  */
 final class FakeOpenAi implements AutoCloseable {
 
     static final Duration SLOW_FIRST_TOKEN = Duration.ofMillis(600);
+    /** The length of {@code fake-large}'s text. */
+    static final int LARGE_TEXT_BYTES = 20_000_000;
+    private static final byte[] LARGE_HEAD = ("{\"id\":\"chatcmpl-fake6\",\"object\":\"chat.completion\",\"model\":"
+            + "\"fake-large\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"")
+            .getBytes(StandardCharsets.UTF_8);
+    private static final byte[] LARGE_TAIL = ("\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":12,"
+            + "\"completion_tokens\":4000000,\"total_tokens\":4000012}}").getBytes(StandardCharsets.UTF_8);
 
     static final String PLAIN = """
             {"id":"chatcmpl-fake1","object":"chat.completion","created":1767225600,"model":"fake-plain-2026-01-01",\
@@ -88,6 +98,8 @@ final class FakeOpenAi implements AutoCloseable {
     final AtomicInteger cancelled = new AtomicInteger();
     /** Streams of {@code fake-endless} that started. */
     final AtomicInteger endlessStarted = new AtomicInteger();
+    /** Bytes of {@code fake-large} answers written, all calls together. */
+    final AtomicLong largeBytesSent = new AtomicLong();
     private final CountDownLatch closing = new CountDownLatch(1);
 
     FakeOpenAi() {
@@ -192,6 +204,7 @@ final class FakeOpenAi implements AutoCloseable {
             case "fake-500" -> send(exchange, 500, SERVER_ERROR);
             case "fake-stream", "fake-slow" -> streamEvents(exchange, model, usage);
             case "fake-endless" -> endless(exchange);
+            case "fake-large" -> large(exchange);
             case "fake-stall" -> stall(exchange);
             case "fake-hang" -> {
                 pause(Duration.ofMinutes(1));
@@ -241,6 +254,28 @@ final class FakeOpenAi implements AutoCloseable {
         } catch (IOException e) {
             cancelled.incrementAndGet();
         }
+    }
+
+    /** The length of the whole {@code fake-large} answer. */
+    static long largeAnswerBytes() {
+        return LARGE_HEAD.length + (long) LARGE_TEXT_BYTES + LARGE_TAIL.length;
+    }
+
+    private void large(HttpExchange exchange) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(200, largeAnswerBytes());
+        OutputStream out = exchange.getResponseBody();
+        byte[] text = new byte[64 * 1024];
+        java.util.Arrays.fill(text, (byte) 'a');
+        out.write(LARGE_HEAD);
+        largeBytesSent.addAndGet(LARGE_HEAD.length);
+        for (int left = LARGE_TEXT_BYTES; left > 0; left -= text.length) {
+            int piece = Math.min(left, text.length);
+            out.write(text, 0, piece);
+            largeBytesSent.addAndGet(piece);
+        }
+        out.write(LARGE_TAIL);
+        largeBytesSent.addAndGet(LARGE_TAIL.length);
     }
 
     private void stall(HttpExchange exchange) throws IOException {

@@ -15,6 +15,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -329,6 +331,72 @@ class OpenAiProxyBoundsTest {
         // The slots are free again.
         assertEquals(200, server.post("/v1/chat/completions", chat("fake-plain", ""), "x-session-id", "bounds-after")
                 .statusCode());
+    }
+
+    /**
+     * Clients that ask for an answer of 20 MB and read none of it, on the real server in its own JVM: the proxy
+     * passes on what the sockets take and holds no copy of the text it has read (a parser holding the growing
+     * string kept about 8 MB a client); a client that reads the same answer gets it whole, recorded with the usage
+     * that comes after the text.
+     */
+    @Test
+    void aLargeAnswerToClientsThatDoNotReadItHoldsNoCopyOfItAndIsStillRecordedWithItsUsage() throws Exception {
+        int stalled = 8;
+        try (ChildServer proxy = ChildServer.mainWithJvmArgs(List.of("-Xmx256m"), "PROXY_UPSTREAM_URL", upstream.baseUrl())) {
+            long heapBefore = proxy.heapAfterFullGc();
+            long sentBefore = upstream.largeBytesSent.get();
+            byte[] body = chat("fake-large", "").getBytes(StandardCharsets.UTF_8);
+            List<Socket> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < stalled; i++) {
+                    Socket socket = new Socket();
+                    clients.add(socket);
+                    socket.setReceiveBufferSize(4096);
+                    socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxy.port), 5000);
+                    socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+                            + "x-session-id: bounds-large-stalled\r\nContent-Type: application/json\r\nContent-Length: "
+                            + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    socket.getOutputStream().write(body);
+                }
+                // Until the upstream has written all the sockets take: its count still for a second.
+                long sent = -1;
+                for (long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos(); System.nanoTime() < deadline; ) {
+                    Thread.sleep(1000);
+                    long now = upstream.largeBytesSent.get();
+                    if (now == sent) {
+                        break;
+                    }
+                    sent = now;
+                }
+                long relayed = upstream.largeBytesSent.get() - sentBefore;
+                long held = proxy.heapAfterFullGc() - heapBefore;
+                System.out.printf("%d stalled clients: %,d bytes read from the upstream, heap %,d B more%n", stalled,
+                        relayed, held);
+                assertTrue(relayed > stalled * (1L << 20), "the answers were under way: " + relayed + " bytes");
+                assertTrue(relayed < stalled * FakeOpenAi.largeAnswerBytes(), "the clients read nothing, so the answers "
+                        + "stopped where the sockets were full: " + relayed + " bytes");
+                assertTrue(held < stalled * (256L << 10), "heap after GC grew by " + held + " bytes for " + stalled
+                        + " stalled clients");
+            } finally {
+                for (Socket socket : clients) {
+                    socket.close();
+                }
+            }
+            HttpResponse<String> whole = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create(proxy.base() + "/v1/chat/completions")).header("Content-Type", "application/json")
+                    .header("x-session-id", "bounds-large").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, whole.statusCode());
+            assertEquals(FakeOpenAi.largeAnswerBytes(), whole.body().length(), "passed on whole");
+            HttpRequest read = HttpRequest.newBuilder(URI.create(proxy.base() + "/events/metrics/session/bounds-large")).build();
+            await().atMost(Duration.ofSeconds(10)).until(() -> HttpClient.newHttpClient().send(read,
+                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+            JsonNode session = TestServer.JSON.readTree(HttpClient.newHttpClient().send(read,
+                    HttpResponse.BodyHandlers.ofString()).body());
+            assertEquals(1, session.get("successful_requests").asLong(), session.toString());
+            assertEquals(12, session.get("total_prompt_tokens").asLong(), session.toString());
+            assertEquals(4_000_000, session.get("total_completion_tokens").asLong(), session.toString());
+        }
     }
 
     @Test
