@@ -193,6 +193,81 @@ class OpenAiProxyUpstreamFaultsTest {
         assertEquals(8, server.awaitSession("plain-text-stream", 1).get("total_tokens").asLong());
     }
 
+    /**
+     * An answer with neither a Content-Length nor a chunked Transfer-Encoding, which ends when the upstream closes the
+     * connection (RFC 9112 §6.3, rule 8): passed on whole, framed for the client, and recorded as answered; plain,
+     * streamed, and on a route only forwarded.
+     */
+    @Test
+    void anAnswerThatEndsWhenTheUpstreamClosesTheConnectionIsPassedOnWholeAndRecordedAsAnswered() throws IOException {
+        String completion = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"}}],\"usage\":{\"prompt_tokens\":5,"
+                + "\"completion_tokens\":3,\"total_tokens\":8}}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + completion)));
+        String plain = rawCall("ends-at-close", chat("m-req", ""));
+        assertTrue(plain.startsWith("HTTP/1.1 200"), plain);
+        assertTrue(plain.toLowerCase(java.util.Locale.ROOT).contains("transfer-encoding: chunked")
+                && plain.endsWith("\r\n0\r\n\r\n"), "framed for the client, and ended: " + plain);
+        assertTrue(plain.contains(completion), plain);
+
+        String usage = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-up\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":6,\"completion_tokens\":4,\"total_tokens\":10}}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+                + "data: " + CHUNK + "\n\n" + "data: " + usage + "\n\n" + "data: [DONE]\n\n")));
+        String streamed = rawCall("ends-at-close", chat("m-req", ",\"stream\":true"));
+        assertTrue(streamed.startsWith("HTTP/1.1 200") && streamed.contains(CHUNK) && streamed.contains("[DONE]")
+                && streamed.endsWith("\r\n0\r\n\r\n"), "every chunk, and ended: " + streamed);
+
+        JsonNode s = server.awaitSession("ends-at-close", 2);
+        assertEquals(2, s.get("successful_requests").asLong(), s.toString());
+        assertEquals(11, s.get("total_prompt_tokens").asLong(), s.toString());
+        assertEquals(7, s.get("total_completion_tokens").asLong(), s.toString());
+
+        String embeddings = "{\"object\":\"list\",\"data\":[],\"model\":\"e\"}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + embeddings)));
+        HttpResponse<String> forwarded = server.post("/v1/embeddings", "{\"model\":\"e\",\"input\":\"x\"}");
+        assertEquals(200, forwarded.statusCode(), forwarded.body());
+        assertEquals(embeddings, forwarded.body());
+    }
+
+    /**
+     * An answer that ends at the close, cut by the read timeout while the upstream keeps its connection open and
+     * later sends a whole answer meant for nobody: the HTTP client took such a connection for one whose answer had
+     * no body and lent it to the next call, which got those bytes as its answer.
+     */
+    @Test
+    void anAnswerThatEndsAtTheCloseLeftHalfReadNeverLendsItsConnectionToAnotherCall() throws IOException {
+        String secret = "{\"secret\":\"meant for the first client\"}";
+        ANSWERS.add((KeepsOpen) out -> {
+            out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"id\":\"c\","));
+            out.flush();
+            try {
+                Thread.sleep(4_000); // past the proxy's read timeout, 3 s
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + secret.length()
+                    + "\r\n\r\n" + secret));
+        });
+        String completion = "{\"id\":\"c2\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[]}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + completion.length() + "\r\nConnection: close\r\n\r\n" + completion)));
+
+        String cut = rawCall("half-read-at-close", chat("m-req", ""));
+        assertTrue(cut.startsWith("HTTP/1.1 200") && !cut.endsWith("0\r\n\r\n"), "cut, not ended: " + cut);
+        try {
+            Thread.sleep(1_500); // the bytes meant for nobody have come
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        HttpResponse<String> next = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id",
+                "half-read-at-close-next");
+        assertEquals(200, next.statusCode(), next.body());
+        assertEquals(completion, next.body(), "the next call's own answer, never the bytes after the first one");
+        assertEquals("timeout", server.awaitSession("half-read-at-close", 1).get("requests").get(0).get("error_type")
+                .asText());
+    }
+
     /** The 502 a call gets from {@code proxy}, and the error text recorded for it, which must be the same. */
     private static String unreachable(TestServer proxy, String session) {
         HttpResponse<String> r = proxy.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", session,

@@ -105,6 +105,24 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
     }
 
     /**
+     * Whether {@code error} says the upstream closed the connection (the HTTP client found no more bytes), rather
+     * than that it broke it, timed out or sent what cannot be read; the end of an answer that ends at the close.
+     */
+    static boolean endedByTheUpstream(Throwable error) {
+        Throwable cause = error;
+        for (int depth = 0; cause != null && depth < MAX_CAUSES; depth++) {
+            if (cause instanceof SSLException || cause instanceof SocketException) {
+                return false;
+            }
+            if (cause instanceof EOFException || cause instanceof DataReader.InsufficientDataAvailableException) {
+                return true;
+            }
+            cause = cause.getCause() == cause ? null : cause.getCause();
+        }
+        return false;
+    }
+
+    /**
      * What broke, from the exceptions of the chain the JDK raises about the connection itself (TLS, the socket,
      * its end), whose messages describe it and never quote the bytes the upstream sent; else the last exception's
      * message up to its first colon, since a parser's goes on after one with the bytes it could not read, which

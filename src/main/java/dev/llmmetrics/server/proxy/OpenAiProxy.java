@@ -6,15 +6,21 @@ import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.track.CallTracker;
 import dev.llmmetrics.track.InFlightCall;
 import dev.llmmetrics.track.Usage;
+import io.helidon.http.ClientResponseHeaders;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
+import io.helidon.http.Headers;
 import io.helidon.http.Method;
 import io.helidon.http.RequestException;
 import io.helidon.http.Status;
+import io.helidon.http.WritableHeaders;
 import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webclient.api.WebClientServiceRequest;
+import io.helidon.webclient.api.WebClientServiceResponse;
 import io.helidon.webclient.http1.Http1Client;
+import io.helidon.webclient.spi.WebClientService;
 import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRules;
@@ -50,7 +56,8 @@ import org.jspecify.annotations.Nullable;
  * {@code cancelled}, once the proxy has something to pass on to it. One gone while the upstream sent nothing is
  * found when the upstream call times out ({@link ClientConnections}), and recorded as {@code cancelled} rather
  * than {@code timeout}; one gone before a short answer, which the sockets' buffers take whole, is recorded as
- * answered. Upstream errors are passed on unchanged.
+ * answered. Upstream errors are passed on unchanged. An answer that ends where the upstream closes the
+ * connection is passed on whole, and that connection never lent to another call.
  *
  * <p>Bounded: the request body ({@link ProxySettings#maxBodyBytes()}, 413 past it), the upstream calls in
  * progress ({@link ProxySettings#maxConcurrent()}, 503 past it), the connect and read timeouts (504 when no answer
@@ -116,7 +123,36 @@ public final class OpenAiProxy implements HttpService {
                 .sendExpectContinue(false)
                 .shareConnectionCache(false)
                 .connectionCacheSize(settings.maxConcurrent())
+                .addService(OpenAiProxy::closingAnAnswerThatEndsAtTheClose)
                 .build();
+    }
+
+    /**
+     * Marks an answer whose body ends where the upstream closes the connection ({@link #endsAtClose}) as
+     * {@code Connection: close}, so that the HTTP client closes that connection with the answer rather than lend it
+     * to another call. It keeps one whose answer declares no length as if that answer had no body: the next call
+     * would get a connection the upstream closed, or, after an answer left half read (its client gone, a timeout),
+     * the rest of that answer as its own.
+     */
+    private static WebClientServiceResponse closingAnAnswerThatEndsAtTheClose(WebClientService.Chain chain,
+            WebClientServiceRequest request) {
+        WebClientServiceResponse answer = chain.proceed(request);
+        int status = answer.status().code();
+        if (!endsAtClose(answer.headers()) || status < 200 || status == 204 || status == 304
+                || answer.headers().containsToken(HeaderValues.CONNECTION_CLOSE)) {
+            return answer;
+        }
+        WritableHeaders<?> headers = WritableHeaders.create(answer.headers());
+        headers.set(HeaderValues.CONNECTION_CLOSE);
+        return WebClientServiceResponse.builder().from(answer).headers(ClientResponseHeaders.create(headers)).build();
+    }
+
+    /**
+     * Whether an answer with these headers ends where the upstream closes the connection: one with neither a
+     * {@code Content-Length} nor a chunked {@code Transfer-Encoding} (RFC 9112 §6.3, rule 8).
+     */
+    private static boolean endsAtClose(Headers headers) {
+        return !headers.contains(HeaderNames.CONTENT_LENGTH) && !headers.containsToken(HeaderValues.TRANSFER_ENCODING_CHUNKED);
     }
 
     @Override
@@ -410,12 +446,15 @@ public final class OpenAiProxy implements HttpService {
     }
 
     /**
-     * Passes the answer's body on as it arrives, flushing after each piece, then finishes the answer.
+     * Passes the answer's body on as it arrives, flushing after each piece, then finishes the answer. A body that
+     * ends where the upstream closes the connection ({@link #endsAtClose}) ends when the HTTP client finds no more
+     * bytes, which it reports as bytes missing.
      *
      * @throws ClientGone   if the client could not be written to
      * @throws BrokenAnswer if the upstream's body broke off or timed out
      */
     private void pump(HttpClientResponse answer, OutputStream out, Relay relay) {
+        boolean endsAtClose = endsAtClose(answer.headers());
         byte[] buffer = new byte[PIECE_BYTES];
         InputStream in = answer.inputStream();
         while (true) {
@@ -423,7 +462,10 @@ public final class OpenAiProxy implements HttpService {
             try {
                 read = in.read(buffer);
             } catch (IOException | RuntimeException e) {
-                throw new BrokenAnswer(Failure.ofException(e));
+                if (!endsAtClose || !Failure.endedByTheUpstream(e)) {
+                    throw new BrokenAnswer(Failure.ofException(e));
+                }
+                read = -1;
             }
             if (read < 0) {
                 break;
