@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.session.sqlite.SqliteFiles;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
@@ -93,10 +90,10 @@ class DurableStoreBoundsTest {
             }
             assertEquals(40, TestServer.json(server.get("/events/metrics/sessions")).get("total").asInt());
             assertEquals(0, server.scrape().value("llm_sessions_evicted_total", "reason", "memory"));
-            used = pagesInUse(file);
+            used = SqliteFiles.pagesInUse(file);
         }
         assertTrue(used > bound * 6 / 10 && used <= bound, "the sessions fill most of the bound: " + used);
-        long folded = pagesInUse(file);
+        long folded = SqliteFiles.pagesInUse(file);
         assertTrue(folded <= used * 11 / 10, "folded, the records take about the pages they took as written: "
                 + used + " bytes, then " + folded);
 
@@ -112,13 +109,4 @@ class DurableStoreBoundsTest {
         }
     }
 
-    /** The pages the database uses, times the page size, as committed. */
-    private static long pagesInUse(Path file) throws Exception {
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
-             ResultSet r = s.executeQuery("SELECT (page_count - freelist_count) * page_size FROM pragma_page_count,"
-                     + " pragma_freelist_count, pragma_page_size")) {
-            r.next();
-            return r.getLong(1);
-        }
-    }
 }

@@ -242,7 +242,7 @@ class RecentRecordsTest {
             store.record(batch);
             if (store.evictions(EvictionReason.MEMORY) > 0) {
                 sessionsAtFirstEviction = sessionsAtFirstEviction == 0 ? store.sessionCount() : sessionsAtFirstEviction;
-                lowest = Math.min(lowest, pagesInUse(file));
+                lowest = Math.min(lowest, SqliteFiles.pagesInUse(file));
             }
         }
         assertTrue(sessionsAtFirstEviction > 0, "the bound was reached");
@@ -251,15 +251,6 @@ class RecentRecordsTest {
                 + store.evictions(EvictionReason.MEMORY) + " sessions evicted");
     }
 
-    /** The pages the database uses, times the page size, as committed. */
-    private static long pagesInUse(Path file) throws Exception {
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
-             ResultSet r = s.executeQuery("SELECT (page_count - freelist_count) * page_size FROM pragma_page_count,"
-                     + " pragma_freelist_count, pragma_page_size")) {
-            r.next();
-            return r.getLong(1);
-        }
-    }
 
     @Test
     void aSessionLargerThanTheBoundInBytesDropsItsOldestRecordsFromTheFrozenTableNotYetFoldedAndEverywhereElse()
@@ -289,8 +280,8 @@ class RecentRecordsTest {
         store.usedBytes(); // a job: the fold after the last commit is done once it is answered
         long[] rows = rowsOfEachTable(file);
         List<Long> kept = durations(store, "large");
-        assertTrue(pagesInUse(file) <= maxBytes + 4096, "the pages in use, the remembered ids' root page aside, are"
-                + " within the bound: " + pagesInUse(file) + " bytes, " + kept.size() + " records kept, rows by table "
+        assertTrue(SqliteFiles.pagesInUse(file) <= maxBytes + 4096, "the pages in use, the remembered ids' root page aside, are"
+                + " within the bound: " + SqliteFiles.pagesInUse(file) + " bytes, " + kept.size() + " records kept, rows by table "
                 + Arrays.toString(rows));
         assertTrue(kept.size() > 10 && kept.size() < 60, "the newest records that fit: " + kept.size());
         assertEquals(LongStream.rangeClosed(91 - kept.size(), 90).boxed().toList(), kept, "the newest, oldest first");

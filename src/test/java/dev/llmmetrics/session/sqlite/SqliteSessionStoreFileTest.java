@@ -451,9 +451,9 @@ class SqliteSessionStoreFileTest {
             throws Exception {
         Path file = dir.resolve("store.db");
         Map<String, SessionMetrics> before = largeRecords(file);
-        long asWritten = usedBytes(file);
+        long asWritten = SqliteFiles.pagesInUse(file);
         toLayout4(file);
-        long layout4 = usedBytes(file);
+        long layout4 = SqliteFiles.pagesInUse(file);
         assertTrue(layout4 > asWritten * 3 / 2, "layout 4 took more than its records' size: " + layout4 + " bytes, "
                 + asWritten + " as written");
 
@@ -470,7 +470,7 @@ class SqliteSessionStoreFileTest {
         upgraded.close();
         assertEquals(Schema.VERSION, longOf(file, "PRAGMA user_version"));
         assertEquals(0, rowsIn(file, "recent_record_0") + rowsIn(file, "recent_record_1"), "all folded");
-        long folded = usedBytes(file);
+        long folded = SqliteFiles.pagesInUse(file);
         assertTrue(folded <= asWritten * 21 / 20, "folded into the upgraded table, the records take about the pages"
                 + " they took as written: " + folded + " bytes, " + asWritten + " as written");
 
@@ -679,8 +679,7 @@ class SqliteSessionStoreFileTest {
                 long counted = idPagesBySqlite(file);
                 assertTrue(Math.abs(reckoned - counted) <= counted / 50 + 3 * 4096,
                         "after batch " + b + ": reckoned " + reckoned + " B, SQLite counts " + counted + " B");
-                long used = longOf(file, "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, "
-                        + "pragma_freelist_count, pragma_page_size");
+                long used = SqliteFiles.pagesInUse(file);
                 assertEquals(used - reckoned, bound, "the bound in bytes leaves the ids' pages out");
             }
         }
@@ -795,11 +794,6 @@ class SqliteSessionStoreFileTest {
         return longOf(file, "SELECT count(*) FROM " + table);
     }
 
-    /** The pages the database uses, times the page size. */
-    private static long usedBytes(Path file) throws Exception {
-        return longOf(file, "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count,"
-                + " pragma_freelist_count, pragma_page_size");
-    }
 
     private static long pages(Path file) throws Exception {
         return longOf(file, "PRAGMA page_count");
