@@ -10,8 +10,6 @@ import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
@@ -24,21 +22,8 @@ import org.junit.jupiter.api.Test;
  */
 class ClientResetTest {
 
-    private final List<LogRecord> logged = new CopyOnWriteArrayList<>();
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-            logged.add(record);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    private final CapturedLog capture = new CapturedLog();
+    private final List<LogRecord> logged = capture.records();
     private final Logger root = Logger.getLogger("");
     /** The answers' writer, whose line for a closed client is at FINE (System.Logger's DEBUG). */
     private final Logger answers = Logger.getLogger(Json.class.getName());

@@ -17,8 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
@@ -76,21 +74,8 @@ class CrossSiteRequestsTest {
 
     @Test
     void aHostNameOtherThanLocalhostOrAnAddressIsRefusedOnEveryRouteAndLoggedOnceAMinute() {
-        List<LogRecord> logged = new CopyOnWriteArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                logged.add(record);
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+        CapturedLog capture = new CapturedLog();
+        List<LogRecord> logged = capture.records();
         Logger log = Logger.getLogger(CrossSiteFilter.class.getName());
         log.addHandler(capture);
         try {
