@@ -3,13 +3,16 @@
 # BENCH_BATCH (100) events, CONNECTIONS (16) connections in all, split evenly between the replicas (one wrk
 # per replica, run at once); prints each run's summed events/s, the slowest replica's p50 and p99, and the
 # non-2xx answers (503 store_unavailable past store.redis.timeout), then MEMORY USAGE of a session of 50
-# records. Needs a redis-server on REDIS_URL (default redis://127.0.0.1:6391) and target/bench-build from
-# `bin/bench http` (which builds it). Usage: bench/replicas.sh [duration 20s] [warmup 5s]
+# records. Each run also prints the share of the machine's CPU time left idle while it was measured (from
+# /proc/stat). STORE=memory runs the peer: each replica on its own in-memory store, no Redis, so the
+# replicas share nothing but the machine; its ratio of two to one is the most any shared store could reach
+# here. Needs a redis-server on REDIS_URL (default redis://127.0.0.1:6391) unless STORE=memory, and
+# target/bench-build from `bin/bench http` (which builds it). Usage: bench/replicas.sh [duration 20s] [warmup 5s]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bin/find-java.sh >/dev/null
 duration=${1:-20s} warmup=${2:-5s}
-url=${REDIS_URL:-redis://127.0.0.1:6391} connections=${CONNECTIONS:-16}
+url=${REDIS_URL:-redis://127.0.0.1:6391} connections=${CONNECTIONS:-16} store=${STORE:-redis}
 redis_port=${url##*:}
 build=target/bench-build out=target/bench-build/results
 mkdir -p "$out"
@@ -20,7 +23,8 @@ trap cleanup EXIT
 start_replica() { # index -> sets port; not in a subshell, so that pids keeps the replica for cleanup
   local log=$out/replica-$1.log i
   port=""
-  env -u LLM_METRICS_AUTH_TOKEN STORE_BACKEND=redis STORE_REDIS_URL="$url" SERVER_HOST=127.0.0.1 SERVER_PORT=0 \
+  local redis=(); [ "$store" = memory ] || redis=(STORE_REDIS_URL="$url")
+  env -u LLM_METRICS_AUTH_TOKEN STORE_BACKEND="$store" "${redis[@]}" SERVER_HOST=127.0.0.1 SERVER_PORT=0 \
     "$JAVA_HOME/bin/java" -Djava.util.logging.config.file=bench/http/logging-quiet.properties \
     -cp "$build/llm-metrics.jar" dev.llmmetrics.server.Main > "$log" 2>&1 &
   pids+=($!)
@@ -34,9 +38,20 @@ start_replica() { # index -> sets port; not in a subshell, so that pids keeps th
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
 
+cpu_times() { head -n 1 /proc/stat; } # cpu user nice system idle iowait irq softirq steal ...
+
+idle_share() { # first and last cpu_times -> per cent of the CPU time between them spent idle
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " "); total = 0
+    for (i = 2; i <= n; i++) total += y[i] - x[i]
+    printf "%.1f", 100 * ((y[5] - x[5]) + (y[6] - x[6])) / total }'
+}
+
+redis_stats() { [ "$store" = memory ] && return; redis-cli -p "$redis_port" "$@"; }
+
 run() { # replicas
   local n=$1 ports=() i per=$((connections / $1))
-  redis-cli -p "$redis_port" flushall >/dev/null
+  redis_stats flushall >/dev/null
   for ((i = 1; i <= n; i++)); do start_replica "$i"; ports+=("$port"); done
   for p in "${ports[@]}"; do wrk -t1 -c"$per" -d"$warmup" -s bench/http/post-events.lua "http://127.0.0.1:$p" >/dev/null & done
   wait_wrk
@@ -44,7 +59,9 @@ run() { # replicas
     wrk -t1 -c"$per" -d"$duration" --timeout 60s --latency -s bench/http/post-events.lua "http://127.0.0.1:${ports[$i]}" \
       > "$out/wrk-replicas-$n-$i.txt" &
   done
+  local before; before=$(cpu_times)
   wait_wrk
+  local idle; idle=$(idle_share "$before" "$(cpu_times)")
   local events=0 p50=0 p99=0 non2xx=0 r
   for ((i = 0; i < n; i++)); do
     r=$(grep '^RESULT' "$out/wrk-replicas-$n-$i.txt")
@@ -53,9 +70,10 @@ run() { # replicas
     p99=$(awk -v a="$p99" -v b="$(field p99_ms "$r")" 'BEGIN { print (b > a ? b : a) }')
     non2xx=$((non2xx + $(field non2xx "$r")))
   done
-  printf '%d replica(s), %d connections: %.0f events/s, p50 %s ms, p99 %s ms, non-2xx %d; Redis %s\n' "$n" "$connections" \
-    "$events" "$p50" "$p99" "$non2xx" "$(redis-cli -p "$redis_port" info commandstats | grep evalsha | tr -d '\r')"
-  redis-cli -p "$redis_port" config resetstat >/dev/null
+  printf '%d replica(s) (%s), %d connections: %.0f events/s, p50 %s ms, p99 %s ms, non-2xx %d; CPU idle %s %%; Redis %s\n' \
+    "$n" "$store" "$connections" "$events" "$p50" "$p99" "$non2xx" "$idle" \
+    "$(redis_stats info commandstats | grep evalsha | tr -d '\r')"
+  redis_stats config resetstat >/dev/null
   cleanup
 }
 
