@@ -16,6 +16,7 @@ import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.ScoreSummary;
 import dev.llmmetrics.session.SessionFigures;
 import dev.llmmetrics.session.SessionScores;
+import dev.llmmetrics.session.SessionsOnScrape;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.model.registry.MultiCollector;
@@ -128,53 +129,6 @@ public final class SessionSeries implements MultiCollector {
         return NAMES.contains(prometheusName);
     }
 
-    /**
-     * What one scrape shows: the most recent sessions whose (session, model) and (session, score name) pairs
-     * fit {@code maxPairs} together, whole, in order.
-     *
-     * @param pairs    their (session, model) figures, a session's adjacent
-     * @param scores   the score summaries of those of them that have scores, in the same order
-     * @param sessions how many sessions they are
-     */
-    private record OnScrape(List<PairFigures> pairs, List<SessionScores> scores, int sessions) {
-    }
-
-    /**
-     * The sessions on this scrape: the store's most recent within the sessions and pairs bounds, then as many
-     * of them, in order, as fit the bound with their score names counted too. The store cuts by model pairs
-     * alone, so the scores only ever shorten its list; a session is kept or left out whole.
-     */
-    private OnScrape onScrape() {
-        List<PairFigures> pairs = figures.mostRecentPairs(maxSessions, maxPairs);
-        List<String> ids = new ArrayList<>();
-        for (PairFigures pair : pairs) {
-            if (ids.isEmpty() || !ids.getLast().equals(pair.sessionId())) {
-                ids.add(pair.sessionId());
-            }
-        }
-        List<SessionScores> scores = ids.isEmpty() ? List.of() : figures.scores(ids);
-        int room = maxPairs;
-        int pairEnd = 0;
-        int scoreEnd = 0;
-        int sessions = 0;
-        for (String id : ids) {
-            int end = pairEnd;
-            while (end < pairs.size() && pairs.get(end).sessionId().equals(id)) {
-                end++;
-            }
-            boolean scored = scoreEnd < scores.size() && scores.get(scoreEnd).sessionId().equals(id);
-            int cost = end - pairEnd + (scored ? scores.get(scoreEnd).scores().size() : 0);
-            if (cost > room) {
-                break; // the budget is spent: more recent sessions first, none cut in half
-            }
-            room -= cost;
-            pairEnd = end;
-            scoreEnd += scored ? 1 : 0;
-            sessions++;
-        }
-        return new OnScrape(pairs.subList(0, pairEnd), scores.subList(0, scoreEnd), sessions);
-    }
-
     @Override
     public MetricSnapshots collect() {
         List<CounterDataPointSnapshot> requests = new ArrayList<>();
@@ -184,7 +138,7 @@ public final class SessionSeries implements MultiCollector {
         List<GaugeDataPointSnapshot> maxTokens = new ArrayList<>();
         List<CounterDataPointSnapshot> toolCalls = new ArrayList<>();
         List<CounterDataPointSnapshot> costs = new ArrayList<>();
-        OnScrape shown = onScrape();
+        SessionsOnScrape shown = figures.mostRecent(maxSessions, maxPairs);
         List<PairFigures> pairs = shown.pairs();
         List<SummaryDataPointSnapshot> scores = new ArrayList<>();
         for (SessionScores session : shown.scores()) {
@@ -254,17 +208,34 @@ public final class SessionSeries implements MultiCollector {
      * }</pre>
      */
     public void writeText(OutputStream out, boolean openMetrics) throws IOException {
-        OnScrape shown = onScrape();
+        SessionsOnScrape shown = figures.mostRecent(maxSessions, maxPairs);
         List<PairFigures> pairs = shown.pairs();
         TextOut text = new TextOut(out, openMetrics);
         text.header(METERED, "gauge", METERED_HELP);
         text.writeAscii(METERED);
         text.write(' ');
         text.number(shown.sessions());
-        if (pairs.isEmpty()) {
-            text.flush();
-            return;
+        if (!pairs.isEmpty()) {
+            writePairs(text, pairs);
         }
+        boolean header = false;
+        for (SessionScores session : shown.scores()) {
+            byte[] sessionLabel = text.labelBytes(TAG_SESSION, session.sessionId());
+            for (ScoreSummary score : session.scores()) {
+                if (!header) {
+                    text.header(SCORE, "summary", SCORE_HELP);
+                    header = true;
+                }
+                byte[] name = text.labelBytes(TAG_NAME, score.name());
+                text.sample(SCORE, "_count", name, sessionLabel).count(score.count());
+                text.sample(SCORE, "_sum", name, sessionLabel).number(score.sum());
+            }
+        }
+        text.flush();
+    }
+
+    /** Writes the families of the (session, model) pairs, {@code pairs} not empty. */
+    private static void writePairs(TextOut text, List<PairFigures> pairs) throws IOException {
         int n = pairs.size();
         byte[][] models = new byte[n][];
         byte[][] sessionIds = new byte[n][];
@@ -328,20 +299,6 @@ public final class SessionSeries implements MultiCollector {
                 text.sample(COST, "_total", models[i], null, sessionIds[i], null).number(ModelPrice.usd(f.costPicoUsd()));
             }
         }
-        header = false;
-        for (SessionScores session : shown.scores()) {
-            byte[] sessionLabel = text.labelBytes(TAG_SESSION, session.sessionId());
-            for (ScoreSummary score : session.scores()) {
-                if (!header) {
-                    text.header(SCORE, "summary", SCORE_HELP);
-                    header = true;
-                }
-                byte[] name = text.labelBytes(TAG_NAME, score.name());
-                text.sample(SCORE, "_count", name, sessionLabel).count(score.count());
-                text.sample(SCORE, "_sum", name, sessionLabel).number(score.sum());
-            }
-        }
-        text.flush();
     }
 
     private static final byte[] OUTCOME_BYTES_SUCCESS = ascii(TAG_OUTCOME + "=\"" + OUTCOME_SUCCESS + "\"");

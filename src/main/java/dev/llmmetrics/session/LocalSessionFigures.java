@@ -12,8 +12,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The per-session figures of one process whose sessions live in a store shared with other processes: what
- * this process recorded, per (session, model label) pair, so that Prometheus's sum over the replicas counts
- * each request once. Reading it never leaves the process, so the scrape does not wait on the shared store.
+ * this process recorded, per (session, model label) pair and per (session, score name), so that Prometheus's sum
+ * over the replicas counts each request and each score once. Reading it never leaves the process, so the scrape
+ * does not wait on the shared store.
  *
  * <p>Bounded like a store: at most {@code maxSessions} sessions (past that the least recently active go), and
  * the owner drops the lives the shared store no longer holds with {@link #forget} (and, while it cannot ask the
@@ -53,6 +54,29 @@ public final class LocalSessionFigures implements SessionFigures {
      */
     public void add(String sessionId, long life, String label, @Nullable LlmRequestCompleted completed,
                     long cost, boolean folded) {
+        if (count(sessionId, life, label, completed, cost, Double.NaN) && folded) {
+            modelOverflows.increment();
+        }
+    }
+
+    /**
+     * Adds a score of {@code sessionId} to the totals of {@code name}, as {@link #add} adds a request: the figures
+     * of an earlier life dropped first, a score of an earlier life than the one held not counted.
+     *
+     * @param life the session's life in the shared store
+     * @param name the name the shared store summed it under: its own, or {@link SessionStore#OTHER_SCORE_NAME}
+     *             past the session's score names there, so that the names agree across processes
+     */
+    public void score(String sessionId, long life, String name, double value) {
+        count(sessionId, life, name, null, -1, value);
+    }
+
+    /**
+     * Counts a request into pair {@code label}, or, when {@code score} is a number, a score into name {@code label};
+     * whether it was counted (not of an earlier life).
+     */
+    private boolean count(String sessionId, long life, String label, @Nullable LlmRequestCompleted completed, long cost,
+                       double score) {
         long now = clock.millis();
         while (true) {
             Local local = sessions.computeIfAbsent(sessionId, id -> new Local(id, now));
@@ -61,28 +85,31 @@ public final class LocalSessionFigures implements SessionFigures {
                     continue; // forgotten since it was looked up: the next lookup makes a new one
                 }
                 if (life < local.life) {
-                    return;
+                    return false;
                 }
                 if (life > local.life) {
                     local.pairs.clear();
+                    local.scores = null;
                     local.life = life;
                 }
-                PairTotals pair = local.pair(label);
-                if (completed != null) {
-                    pair.completed(completed, cost);
+                if (!Double.isNaN(score)) {
+                    if (local.scores == null) {
+                        local.scores = new ArrayList<>(2);
+                    }
+                    ScoreTotals.named(local.scores, label).add(score);
+                } else if (completed != null) {
+                    local.pair(label).completed(completed, cost);
                 } else {
-                    pair.failed();
+                    local.pair(label).failed();
                 }
                 local.lastActiveMs = now;
             }
             break;
         }
-        if (folded) {
-            modelOverflows.increment();
-        }
         if (sessions.size() > maxSessions) {
             enforceCapacity();
         }
+        return true;
     }
 
     /** Forgets one session's figures: the shared store cleared or evicted it. */
@@ -140,7 +167,9 @@ public final class LocalSessionFigures implements SessionFigures {
         if (maxSessions < 0 || maxPairs < 0) {
             throw new IllegalArgumentException("maxSessions and maxPairs must not be negative");
         }
-        List<Local> recent = LeastRecentlyActive.pickMostRecent(sessions.values(), l -> l.lastActiveMs,
+        // Sessions with scores alone have no pairs: they take no place.
+        List<Local> recent = LeastRecentlyActive.pickMostRecent(
+                () -> sessions.values().stream().filter(l -> !l.pairs.isEmpty()).iterator(), l -> l.lastActiveMs,
                 TIES, Math.min(maxSessions, sessions.size()));
         List<PairFigures> figures = new ArrayList<>(Math.min(maxPairs, recent.size() + 8));
         for (Local local : recent) {
@@ -154,6 +183,60 @@ public final class LocalSessionFigures implements SessionFigures {
             }
         }
         return figures;
+    }
+
+    /**
+     * The sessions this process recorded a finished request or a score of, most recently active first, as many
+     * as fit: a session whose requests another process recorded shows the scores this one did, so that the sum
+     * over the processes counts each score once.
+     */
+    @Override
+    public SessionsOnScrape mostRecent(int maxSessions, int maxPairs) {
+        if (maxSessions < 0 || maxPairs < 0) {
+            throw new IllegalArgumentException("maxSessions and maxPairs must not be negative");
+        }
+        List<Local> recent = LeastRecentlyActive.pickMostRecent(sessions.values(), l -> l.lastActiveMs,
+                TIES, Math.min(maxSessions, sessions.size()));
+        List<PairFigures> pairs = new ArrayList<>(Math.min(maxPairs, recent.size() + 8));
+        List<SessionScores> scores = new ArrayList<>();
+        int room = maxPairs;
+        int shown = 0;
+        for (Local local : recent) {
+            synchronized (local) {
+                int names = local.scores == null ? 0 : local.scores.size();
+                if (local.removed || local.pairs.size() + names == 0) {
+                    continue; // forgotten, or emptied by a new life, since it was picked
+                }
+                if (local.pairs.size() + names > room) {
+                    break; // the budget is spent: more recent sessions first, none cut in half
+                }
+                room -= local.pairs.size() + names;
+                for (PairTotals pair : local.pairs) {
+                    pairs.add(pair.figures(local.id));
+                }
+                if (names > 0) {
+                    scores.add(new SessionScores(local.id, ScoreTotals.summaries(local.scores)));
+                }
+                shown++;
+            }
+        }
+        return new SessionsOnScrape(pairs, scores, shown);
+    }
+
+    @Override
+    public List<SessionScores> scores(List<String> sessionIds) {
+        List<SessionScores> all = new ArrayList<>();
+        for (String id : sessionIds) {
+            Local local = sessions.get(id);
+            if (local != null) {
+                synchronized (local) {
+                    if (!local.removed && local.scores != null) {
+                        all.add(new SessionScores(id, ScoreTotals.summaries(local.scores)));
+                    }
+                }
+            }
+        }
+        return all;
     }
 
     @Override
@@ -179,10 +262,12 @@ public final class LocalSessionFigures implements SessionFigures {
         }
     }
 
-    /** One session's pairs, in order of first use. */
+    /** One session's pairs and score totals, each in order of first use. */
     private static final class Local {
         final String id;
         final List<PairTotals> pairs = new ArrayList<>(1);
+        /** The totals per score name; {@code null} until this process counts a score of the session's life. */
+        @Nullable List<ScoreTotals> scores;
         /** The session's life in the shared store that {@link #pairs} count. */
         long life = Long.MIN_VALUE;
         /** Whether it left the table: an add that still holds it looks the session up again. */

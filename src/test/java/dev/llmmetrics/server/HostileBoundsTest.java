@@ -200,17 +200,20 @@ class HostileBoundsTest {
     }
 
     @ParameterizedTest(name = "store.backend={0}")
-    @ValueSource(strings = {"memory", "sqlite"})
+    @ValueSource(strings = {"memory", "sqlite", "redis"})
     void scoreNamesTakeRoomInThePairBudgetSoThePerSessionSamplesStayBounded(String backend, @TempDir Path dir)
             throws InterruptedException {
         int maxPairs = 200;
         int names = 16;
         Map<String, String> config = new HashMap<>(Map.of("meters.max.pairs", String.valueOf(maxPairs),
                 "meters.max.sessions", "1000", "store.backend", backend));
-        if (backend.equals("sqlite")) {
+        RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
+        if (redis != null) {
+            config.put("store.redis.url", redis.url());
+        } else if (backend.equals("sqlite")) {
             config.put("store.sqlite.path", dir.resolve("sessions.db").toString());
         }
-        try (TestServer server = TestServer.start(config)) {
+        try (redis; TestServer server = TestServer.start(config)) {
             int sessions = 100;
             for (int s = 0; s < sessions; s++) {
                 StringBuilder batch = new StringBuilder("[").append(completed("scored-" + s, "m").replace("}",

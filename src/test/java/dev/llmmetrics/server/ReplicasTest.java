@@ -41,7 +41,8 @@ import org.yaml.snakeyaml.Yaml;
 /**
  * Two server processes sharing one real {@code redis-server} (append-only file synced at every write) and one
  * real Prometheus scraping both, as docker-compose.replicas.yml runs them: a session posted alternately to both
- * is whole and identical from either, the scrape sums right across instances, a DELETE through one is seen by
+ * is whole and identical from either, the scrape sums right across instances (each replica's per-session series
+ * its own figures, scores included), a DELETE through one is seen by
  * the other, and Redis killed mid-load then restarted loses no acknowledged event while both answer 503, stay
  * scrapeable and recover without a restart.
  */
@@ -207,6 +208,56 @@ class ReplicasTest {
 
     @Test
     @Order(2)
+    void eachReplicaShowsThePerSessionScoresItRecordedAndTheirSumOverReplicasIsTheSessions() throws Exception {
+        String session = "scored-shared";
+        String scoredOnly = "scored-on-two-only";
+        // one takes the request, three scores and 14 more names (15 of the session's 16), two two more of the same
+        // name, the 16th name and one past it, which Redis sums under _other for the session whichever replica took it
+        StringBuilder toOne = new StringBuilder(event("LLM_REQUEST_COMPLETED", session, "m",
+                "\"duration_ms\":5,\"correlation_id\":\"c1\"")).append(score(session, "quality", "0.5"))
+                .append(score(session, "quality", "0.25")).append(score(session, "quality", "1"));
+        Map<String, Long> expected = new TreeMap<>(Map.of("quality", 5L, "thumbs", 1L, "_other", 1L));
+        for (int i = 0; i < 14; i++) {
+            toOne.append(score(session, "n" + i, "1"));
+            expected.put("n" + i, 1L);
+        }
+        assertEquals(202, post(one, toOne.toString()).statusCode());
+        assertEquals(202, post(two, score(session, "quality", "2") + score(session, "quality", "3")
+                + score(session, "thumbs", "1") + score(session, "late", "4") + score(scoredOnly, "quality", "0.75"))
+                .statusCode());
+
+        PrometheusText fromOne = PrometheusText.parse(get(one.base() + "/metrics").body());
+        PrometheusText fromTwo = PrometheusText.parse(get(two.base() + "/metrics").body());
+        assertEquals(3, fromOne.value("llm_session_score_count", "session", session, "name", "quality"));
+        assertEquals(1.75, fromOne.value("llm_session_score_sum", "session", session, "name", "quality"), 1e-9);
+        assertFalse(fromOne.has("llm_session_score_count", "session", session, "name", "thumbs"), "two's name only");
+        assertFalse(fromOne.has("llm_session_score_count", "session", scoredOnly), "one recorded nothing of it");
+        assertEquals(2, fromTwo.value("llm_session_score_count", "session", session, "name", "quality"));
+        assertEquals(5, fromTwo.value("llm_session_score_sum", "session", session, "name", "quality"), 1e-9);
+        assertEquals(1, fromTwo.value("llm_session_score_count", "session", session, "name", "thumbs"));
+        assertEquals(4, fromTwo.value("llm_session_score_sum", "session", session, "name", "_other"), 1e-9);
+        assertFalse(fromTwo.has("llm_session_score_count", "session", session, "name", "late"),
+                "past the session's 16 names, counted by one and two together, under _other as in the session JSON");
+        assertEquals(1, fromTwo.value("llm_session_score_count", "session", scoredOnly, "name", "quality"),
+                "scores a replica recorded of a session whose requests went elsewhere, or nowhere");
+        assertFalse(fromTwo.has("llm_session_requests_total", "session", session), "two recorded no request of it");
+
+        JsonNode json = TestServer.JSON.readTree(get(two.base() + "/events/metrics/session/" + session).body());
+        Map<String, Long> inJson = new TreeMap<>();
+        json.get("scores").forEach(summary -> inJson.put(summary.get("name").asText(), summary.get("count").asLong()));
+        assertEquals(expected, inJson);
+        Awaitility.await("the scrape sums the scores of both replicas").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(500)).untilAsserted(() -> assertEquals(expected,
+                        valuesBy("sum by (name) (llm_session_score_count{session=\"" + session + "\"})", "name"),
+                        "every score once, under the name the session JSON counts it under"));
+
+        // A clear drops the replica's own series of the session at once, as the in-memory store's do.
+        assertEquals(200, delete(one, "/events/metrics/session/" + session).statusCode());
+        assertFalse(PrometheusText.parse(get(one.base() + "/metrics").body()).has("llm_session_score_count", "session", session));
+    }
+
+    @Test
+    @Order(3)
     void aDeleteThroughOneReplicaIsSeenByTheOther() throws Exception {
         assertEquals(202, post(one, event("LLM_REQUEST_COMPLETED", "to-delete", "m",
                 "\"duration_ms\":5,\"prompt_tokens\":1,\"completion_tokens\":1")).statusCode());
@@ -220,7 +271,7 @@ class ReplicasTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void redisKilledMidLoadLosesNoAcknowledgedEventAndBothReplicasRecoverWithoutRestart() throws Exception {
         int producers = 4;
         int perBatch = 10;
@@ -330,6 +381,11 @@ class ReplicasTest {
 
     private static String event(String type, String session, String model, String more) {
         return "{\"type\":\"" + type + "\",\"session_id\":\"" + session + "\",\"model\":\"" + model + "\"," + more + "}\n";
+    }
+
+    private static String score(String session, String name, String value) {
+        return "{\"type\":\"LLM_REQUEST_SCORED\",\"session_id\":\"" + session + "\",\"correlation_id\":\"c1\",\"name\":\""
+                + name + "\",\"value\":" + value + "}\n";
     }
 
     private static HttpResponse<String> post(ChildServer server, String ndjson) throws IOException, InterruptedException {

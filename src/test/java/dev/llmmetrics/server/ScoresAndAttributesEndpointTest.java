@@ -8,12 +8,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.session.SessionStore;
+import dev.llmmetrics.session.redis.RedisProcess;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Attributes on the LLM events and LLM_REQUEST_SCORED over real HTTP: the three body forms, the session JSON's
@@ -176,6 +182,40 @@ class ScoresAndAttributesEndpointTest {
         assertEquals(1.2, scrape.value("llm_session_score_sum", "name", "helpfulness", "session", "s"), 1e-9);
         assertFalse(scrape.samples().stream().anyMatch(sample -> sample.labels().containsKey("tier")
                 || sample.labels().containsValue("pro")), "attributes are never labels");
+    }
+
+    @ParameterizedTest(name = "store.backend={0}")
+    @ValueSource(strings = {"memory", "redis"})
+    void thePerSessionScoreSeriesFoldNamesPastTheBoundAndLeaveWithAClearedOrIdleEvictedSession(String backend) {
+        Map<String, String> config = new HashMap<>(Map.of("store.backend", backend, "store.idle.timeout", "PT2S"));
+        RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
+        if (redis != null) {
+            config.put("store.redis.url", redis.url());
+        }
+        try (redis; TestServer own = TestServer.start(config)) {
+            StringBuilder batch = new StringBuilder("[").append(completed("many", "c1", null))
+                    .append(',').append(completed("cleared", "c1", null))
+                    .append(',').append(scored("cleared", "c1", "quality", "0.5"));
+            for (int i = 0; i < SessionStore.MAX_SCORE_NAMES + 2; i++) {
+                batch.append(',').append(scored("many", null, "name" + i, String.valueOf(i)));
+            }
+            assertEquals(202, own.post("/events", batch.append(']').toString()).statusCode());
+            PrometheusText scrape = own.scrape();
+            assertEquals(SessionStore.MAX_SCORE_NAMES + 1, scrape.find("llm_session_score_count", "session", "many").size());
+            assertEquals(2, scrape.value("llm_session_score_count", "session", "many", "name", "_other"),
+                    "the names past the bound share _other");
+            assertEquals(SessionStore.MAX_SCORE_NAMES + SessionStore.MAX_SCORE_NAMES + 1,
+                    scrape.value("llm_session_score_sum", "session", "many", "name", "_other"), 1e-9);
+            assertEquals(1, scrape.value("llm_session_score_count", "session", "cleared", "name", "quality"));
+            assertEquals(0.5, scrape.value("llm_session_score_sum", "session", "cleared", "name", "quality"), 1e-9);
+
+            assertEquals(200, own.delete("/events/metrics/session/cleared").statusCode());
+            assertFalse(own.scrape().has("llm_session_score_count", "session", "cleared"), "gone with its session");
+            assertTrue(own.scrape().has("llm_session_score_count", "session", "many"));
+            Awaitility.await("the idle session evicted").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> own.get("/events/metrics/session/many").statusCode() == 404);
+            assertFalse(own.scrape().has("llm_session_score_count", "session", "many"), "gone with its session");
+        }
     }
 
     @Test

@@ -18,8 +18,10 @@ import dev.llmmetrics.session.RequestScore;
 import dev.llmmetrics.session.ScoreTotals;
 import dev.llmmetrics.session.SessionFigures;
 import dev.llmmetrics.session.SessionMetrics;
+import dev.llmmetrics.session.SessionScores;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.session.SessionsOnScrape;
 import dev.llmmetrics.session.StoreUnavailableException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
@@ -320,6 +322,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
                         batch.costs[i], folded[i] || batch.unlabelled[i]);
                 case LlmRequestFailed f -> local.add(f.sessionId(), lifeAt[i], folded[i] ? OTHER : batch.labels[i], null,
                         -1, folded[i] || batch.unlabelled[i]);
+                case LlmRequestScored s -> local.score(s.sessionId(), lifeAt[i],
+                        folded[i] ? SessionStore.OTHER_SCORE_NAME : s.name(), s.value());
                 default -> {
                     // Starts and generic events have no figures.
                 }
@@ -606,6 +610,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     @Override
     public List<PairFigures> mostRecentPairs(int maxSessions, int maxPairs) {
         return local.mostRecentPairs(maxSessions, maxPairs);
+    }
+
+    @Override
+    public SessionsOnScrape mostRecent(int maxSessions, int maxPairs) {
+        return local.mostRecent(maxSessions, maxPairs);
+    }
+
+    @Override
+    public List<SessionScores> scores(List<String> sessionIds) {
+        return local.scores(sessionIds);
     }
 
     @Override

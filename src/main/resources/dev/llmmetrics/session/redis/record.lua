@@ -19,8 +19,9 @@
 -- number) and the values stay short. A value that does not start with LAYOUT was written by another layout:
 -- the script refuses the batch, before its first write, rather than misread it.
 --
--- Returns {applied event numbers, folded event numbers, capacity evictions, memory evictions, sessions, the
--- lives of the applied events' sessions}.
+-- Returns {applied event numbers, folded event numbers (C and F past the session's model labels, R past its
+-- score names: summed under _other), capacity evictions, memory evictions, sessions, the lives of the applied
+-- events' sessions}.
 
 -- The globals this script reads per event, as locals: Lua finds a local in a register, a global by a table lookup.
 local ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math =
@@ -292,6 +293,7 @@ for _, id in ipairs(order) do
       local field = 's:' .. name
       local t = figures(s, field)
       if t == nil and s.names >= maxScoreNames and name ~= OTHER_SCORE_NAME then
+        folded[#folded + 1] = i
         field = 's:' .. OTHER_SCORE_NAME
         t = figures(s, field)
       end
