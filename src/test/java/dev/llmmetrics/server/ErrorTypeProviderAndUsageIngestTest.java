@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code POST /events} on the real server with the fields real clients send: {@code error_type} in its fixed
  * vocabulary (free text refused), {@code http_status}, {@code provider}, a provider-reported {@code cost_usd}
- * and a response without token usage; the session JSON gives them back.
+ * and a response without token usage; the session JSON gives them back. {@code provider}, {@code response_model}
+ * and {@code event_id} are taken at their bounds (64, 256, 256 characters) and refused one past them.
  */
 class ErrorTypeProviderAndUsageIngestTest {
 
@@ -59,9 +60,15 @@ class ErrorTypeProviderAndUsageIngestTest {
         cases.put(failed("bad", ",\"provider\":\"Open AI\""), "provider");
         cases.put(failed("bad", ",\"provider\":\"" + "a".repeat(65) + "\""), "provider");
         cases.put(completed("bad", ",\"provider\":\"\""), "provider");
+        cases.put(completed("bad", ",\"provider\":\"" + "a".repeat(65) + "\""), "provider");
+        cases.put(completed("bad", ",\"response_model\":\"" + "m".repeat(257) + "\""),
+                "response_model");
+        cases.put(completed("bad", ",\"response_model\":\" \""), "response_model");
+        cases.put(completed("bad", ",\"event_id\":\"" + "e".repeat(257) + "\""), "event_id");
         cases.put(completed("bad", ",\"cost_usd\":\"0.1\""), "cost_usd");
         cases.put(completed("bad", ",\"cost_usd\":-0.1"), "cost_usd");
         cases.put(completed("bad", ",\"cost_usd\":1e400"), "cost_usd");
+        cases.put(completed("bad", ",\"cost_usd\":1000000.5"), "cost_usd");
         cases.put(completed("bad", ",\"prompt_tokens\":10"), "completion_tokens");
         cases.put(completed("bad", ",\"completion_tokens\":10"), "prompt_tokens");
         cases.put(completed("bad", ",\"total_tokens\":10"), "prompt_tokens");
@@ -84,6 +91,12 @@ class ErrorTypeProviderAndUsageIngestTest {
         assertTrue(detail.contains("rate_limit, timeout, server_error, invalid_request, content_filter, auth, cancelled,"
                 + " _OTHER"), detail);
         assertEquals(404, server.get("/events/metrics/session/bad").statusCode(), "nothing recorded");
+        // at the bounds docs/limits.md gives (64 and 256 characters), each is taken
+        HttpResponse<String> atBounds = server.post("/events", completed("at-bounds", ",\"provider\":\""
+                + "a".repeat(64) + "\",\"response_model\":\"" + "m".repeat(256)
+                + "\",\"event_id\":\"" + "e".repeat(256) + "\""));
+        assertEquals(202, atBounds.statusCode(), atBounds.body());
+        assertEquals("a".repeat(64), session("at-bounds").get("requests").get(0).get("provider").asText());
     }
 
     @Test
