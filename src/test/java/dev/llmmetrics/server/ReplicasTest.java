@@ -251,9 +251,15 @@ class ReplicasTest {
                         valuesBy("sum by (name) (llm_session_score_count{session=\"" + session + "\"})", "name"),
                         "every score once, under the name the session JSON counts it under"));
 
-        // A clear drops the replica's own series of the session at once, as the in-memory store's do.
+        // A clear drops the replica's own series of the session at once, as the in-memory store's do; the other
+        // replica's figures of the cleared life go with its next event of the session's new life (or its next sweep).
         assertEquals(200, delete(one, "/events/metrics/session/" + session).statusCode());
         assertFalse(PrometheusText.parse(get(one.base() + "/metrics").body()).has("llm_session_score_count", "session", session));
+        assertEquals(202, post(two, score(session, "quality", "0.5")).statusCode());
+        List<PrometheusText.Sample> again = PrometheusText.parse(get(two.base() + "/metrics").body())
+                .find("llm_session_score_count", "session", session);
+        assertEquals(1, again.size(), "the new life's one name: " + again);
+        assertEquals(1, again.get(0).value(), "the new life's one score, none of the cleared life's");
     }
 
     @Test
