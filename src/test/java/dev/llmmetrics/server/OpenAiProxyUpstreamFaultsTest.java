@@ -231,6 +231,68 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * The body of a raw chunked answer, its chunks joined, and whether its last chunk came: a body cut where the
+     * connection closed gives the chunks it had.
+     */
+    private record Dechunked(String body, boolean ended) {
+        static Dechunked of(String raw) {
+            int at = raw.indexOf("\r\n\r\n") + 4;
+            StringBuilder body = new StringBuilder();
+            while (at < raw.length()) {
+                int lineEnd = raw.indexOf("\r\n", at);
+                if (lineEnd < 0) {
+                    break;
+                }
+                int size = Integer.parseInt(raw.substring(at, lineEnd).strip(), 16);
+                if (size == 0) {
+                    return new Dechunked(body.toString(), true);
+                }
+                body.append(raw, lineEnd + 2, Math.min(raw.length(), lineEnd + 2 + size));
+                at = lineEnd + 2 + size + 2;
+            }
+            return new Dechunked(body.toString(), false);
+        }
+    }
+
+    /**
+     * An answer that ends at the close, whose upstream closes it mid-answer (its process killed): a plain chat
+     * completion whose JSON document did not end, a stream before its [DONE]. The client gets every byte the upstream
+     * sent, its connection closed without the answer's last chunk (so that its SDK does not take it as whole), and
+     * the call is recorded as FAILED server_error, as an answer whose chunks broke off is.
+     */
+    @Test
+    void anAnswerCutWhereTheUpstreamClosesTheConnectionIsPassedOnAsSentAndRecordedAsFailed() throws IOException {
+        String half = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi, this answer is cut";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + half)));
+        String plain = rawCall("cut-at-close", chat("m-req", ""));
+        assertTrue(plain.startsWith("HTTP/1.1 200"), plain);
+        Dechunked plainBody = Dechunked.of(plain);
+        assertEquals(half, plainBody.body(), "byte for byte what the upstream sent");
+        assertFalse(plainBody.ended(), "the client's answer is cut, not ended: " + plain);
+
+        String events = "data: " + CHUNK + "\n\n" + "data: " + CHUNK + "\n\n";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + events)));
+        String streamed = rawCall("cut-at-close", chat("m-req", ",\"stream\":true"));
+        Dechunked streamBody = Dechunked.of(streamed);
+        assertEquals(events, streamBody.body(), "every event the upstream sent");
+        assertFalse(streamBody.ended(), "the client's stream is cut, not ended: " + streamed);
+
+        JsonNode s = server.awaitSession("cut-at-close", 2);
+        assertEquals(2, s.get("failed_requests").asLong(), s.toString());
+        assertEquals(0, s.get("successful_requests").asLong(), s.toString());
+        JsonNode records = s.get("requests");
+        for (JsonNode record : records) {
+            assertEquals("server_error", record.get("error_type").asText(), record.toString());
+            assertTrue(record.get("error").asText().startsWith(
+                    "the upstream call failed: the upstream closed the connection before a complete answer"), record.toString());
+        }
+        assertTrue(records.toString().contains("its JSON document had not ended")
+                && records.toString().contains("its stream had not sent data: [DONE]"), records.toString());
+        assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-req"), "every call ended");
+    }
+
+    /**
      * An answer that ends at the close, cut by the read timeout while the upstream keeps its connection open and
      * later sends a whole answer meant for nobody: the HTTP client took such a connection for one whose answer had
      * no body and lent it to the next call, which got those bytes as its answer.

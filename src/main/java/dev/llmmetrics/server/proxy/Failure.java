@@ -45,6 +45,18 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
     }
 
     /**
+     * An answer that ends where the upstream closes the connection, closed before the answer was whole: a plain
+     * answer whose JSON document had not ended, or a stream before its {@code data: [DONE]}. {@code server_error},
+     * as an answer whose declared length or chunks broke off: the close that ends such an answer is also how an
+     * upstream that died mid-answer shows.
+     */
+    static Failure cutAtClose(boolean stream) {
+        return new Failure(ErrorType.SERVER_ERROR, "the upstream call failed: the upstream closed the connection before a "
+                + "complete answer (" + (stream ? "its stream had not sent data: [DONE]" : "its JSON document had not ended")
+                + ")", null);
+    }
+
+    /**
      * An upstream answer with an error status: the type the status means ({@link ErrorType#ofHttpStatus}), except
      * a 4xx whose error code or type names a content filter or policy, {@code content_filter}.
      *

@@ -57,7 +57,9 @@ import org.jspecify.annotations.Nullable;
  * found when the upstream call times out ({@link ClientConnections}), and recorded as {@code cancelled} rather
  * than {@code timeout}; one gone before a short answer, which the sockets' buffers take whole, is recorded as
  * answered. Upstream errors are passed on unchanged. An answer that ends where the upstream closes the
- * connection is passed on whole, and that connection never lent to another call.
+ * connection is passed on whole, and that connection never lent to another call; a successful one whose JSON
+ * document had not ended, or whose stream had not sent its {@code [DONE]}, was cut by that close, and is
+ * recorded and ended for the client as an answer that broke off.
  *
  * <p>Bounded: the request body ({@link ProxySettings#maxBodyBytes()}, 413 past it), the upstream calls in
  * progress ({@link ProxySettings#maxConcurrent()}, 503 past it), the connect and read timeouts (504 when no answer
@@ -318,6 +320,12 @@ public final class OpenAiProxy implements HttpService {
             } else {
                 document.end();
             }
+            if (status / 100 == 2 && endsAtClose(answer.headers()) && !(stream ? chunks.done : document.complete())) {
+                // The close is all that ends such an answer, so one cut short ends the same way: what was sent says.
+                throw new BrokenAnswer(stream && chunks.error != null
+                        ? Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())
+                        : Failure.cutAtClose(stream));
+            }
         } catch (ClientGone e) {
             call.started(stream ? chunks.model : document.model()).fail(Failure.CLIENT_GONE.forEvent());
             throw new CloseConnectionException("the client disconnected during the answer");
@@ -391,6 +399,8 @@ public final class OpenAiProxy implements HttpService {
         /** The first chunk that carried an error object: a stream that answered 200, then failed. */
         private @Nullable OpenAiScanner error;
         private boolean toolCalls;
+        /** Whether the {@code data: [DONE]} that ends the stream came. */
+        private boolean done;
 
         StreamReading(Metered call, boolean holdUsage) {
             this.call = call;
@@ -410,6 +420,7 @@ public final class OpenAiProxy implements HttpService {
 
         @Override
         public void event(byte[] bytes, int offset, int length) {
+            done |= SseEvents.isDone(bytes, offset, length);
             OpenAiScanner chunk = SseEvents.scanData(bytes, offset, length);
             if (model == null) {
                 model = chunk.model();

@@ -19,7 +19,7 @@ import org.jspecify.annotations.Nullable;
  * which made an answer of megabytes that a slow client had not read yet a copy of that size in the heap.
  *
  * <p>A document that is not valid JSON (or deeper than {@value #MAX_DEPTH}) stops the reading; what was read
- * stays. Whole numbers past a {@code long} are not read as numbers. Not thread-safe.
+ * stays, and the document is not {@link #complete()}. Whole numbers past a {@code long} are not read as numbers. Not thread-safe.
  */
 final class OpenAiScanner {
 
@@ -148,6 +148,11 @@ final class OpenAiScanner {
     private byte[] literal = NULL;
     private int literalAt;
 
+    /** Whether a top-level value has ended since the last one began. */
+    private boolean rootValueEnded;
+    /** Whether the document was whole when it ended: see {@link #complete()}. */
+    private boolean complete;
+
     private @Nullable String model;
     private boolean usage;
     private long promptTokens = -1;
@@ -196,11 +201,12 @@ final class OpenAiScanner {
         }
     }
 
-    /** The document is complete. */
+    /** The document's bytes have all been read. */
     void end() {
         if (state == NUMBER) {
             endNumber();
         }
+        complete = state == VALUE && rootValueEnded;
         state = STOPPED;
     }
 
@@ -282,6 +288,9 @@ final class OpenAiScanner {
 
     /** The first byte of a value, not blank. */
     private void value(byte b) {
+        if (depth == 0) {
+            rootValueEnded = false; // a second document after the first one must end too
+        }
         if (b == '{' || b == '[') {
             open(b == '[');
         } else if (b == ']' && state == FIRST_VALUE) {
@@ -335,6 +344,7 @@ final class OpenAiScanner {
 
     private void valueDone() {
         state = depth == 0 ? VALUE : AFTER_VALUE;
+        rootValueEnded |= depth == 0;
     }
 
     /** A container opens at {@code depth}, named by the path so far. */
@@ -605,6 +615,15 @@ final class OpenAiScanner {
             bytes[i] = names[i].getBytes(StandardCharsets.US_ASCII);
         }
         return bytes;
+    }
+
+    /**
+     * Whether the document, once {@link #end() ended}, was whole: its top-level value closed, and nothing but white
+     * space after it. {@code false} for one cut mid-value, empty, not JSON or deeper than {@value #MAX_DEPTH}; an
+     * answer that ends where the upstream closes the connection tells its end no other way.
+     */
+    boolean complete() {
+        return complete;
     }
 
     /** The top-level {@code model}, if the document named one. */

@@ -110,6 +110,36 @@ final class SseEvents {
         return scanner;
     }
 
+    /**
+     * Whether a whole event is the {@code data: [DONE]} that ends an OpenAI stream: a data line whose value is
+     * {@code [DONE]} (trailing blanks allowed), the one sign of a stream's end when the upstream's close ends it.
+     */
+    static boolean isDone(byte[] bytes, int offset, int length) {
+        int end = offset + length;
+        for (int line = offset; line < end; ) {
+            int lineEnd = line;
+            while (lineEnd < end && bytes[lineEnd] != '\r' && bytes[lineEnd] != '\n') {
+                lineEnd++;
+            }
+            if (startsWithData(bytes, line, lineEnd)) {
+                int value = line + DATA.length;
+                if (value < lineEnd && bytes[value] == ' ') {
+                    value++;
+                }
+                int valueEnd = lineEnd;
+                while (valueEnd > value && (bytes[valueEnd - 1] == ' ' || bytes[valueEnd - 1] == '\t')) {
+                    valueEnd--;
+                }
+                if (Arrays.equals(bytes, value, valueEnd, DONE, 0, DONE.length)) {
+                    return true;
+                }
+            }
+            line = lineEnd + 1;
+        }
+        return false;
+    }
+
+    private static final byte[] DONE = {'[', 'D', 'O', 'N', 'E', ']'};
     private static final byte[] DATA = {'d', 'a', 't', 'a', ':'};
     private static final byte[] LINE_FEED = {'\n'};
 

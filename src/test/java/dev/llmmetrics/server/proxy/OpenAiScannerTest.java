@@ -131,4 +131,31 @@ class OpenAiScannerTest {
         scanner.end();
         assertEquals(new Read("m", true, 3, 4, 7, 0, 0, false, false, false, null, null), Read.of(scanner));
     }
+
+    private static boolean complete(String document) {
+        byte[] bytes = document.getBytes(StandardCharsets.UTF_8);
+        return OpenAiScanner.scan(bytes, 0, bytes.length).complete();
+    }
+
+    @Test
+    void aDocumentIsCompleteOnlyOnceItsTopLevelValueClosedAndNothingButBlanksFollowed() {
+        for (String document : List.of(COMPLETION, ERROR, CHUNK)) {
+            assertTrue(complete(document), document);
+            assertTrue(complete(" \r\n" + document + "\n "), "blanks around it: " + document);
+            byte[] bytes = document.getBytes(StandardCharsets.UTF_8);
+            for (int cut = 0; cut < bytes.length; cut++) {
+                OpenAiScanner scanner = new OpenAiScanner();
+                scanner.feed(bytes, 0, cut);
+                scanner.end();
+                assertFalse(scanner.complete(), "cut at " + cut + " of " + document);
+            }
+        }
+        assertTrue(complete("42"), "a number at the top level ends with the document");
+        assertFalse(complete("-"), "a number cut at its sign");
+        assertFalse(complete(""), "nothing");
+        assertFalse(complete("{\"a\":1} x"), "not JSON after it");
+        assertFalse(complete("{\"a\":1}{\"b\""), "a second document cut");
+        assertFalse(complete("[".repeat(OpenAiScanner.MAX_DEPTH + 1) + "]".repeat(OpenAiScanner.MAX_DEPTH + 1)),
+                "deeper than the reader goes");
+    }
 }
