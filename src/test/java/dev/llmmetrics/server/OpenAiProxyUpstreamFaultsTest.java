@@ -292,6 +292,51 @@ class OpenAiProxyUpstreamFaultsTest {
         assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-req"), "every call ended");
     }
 
+    /** A UTF-8 byte order mark, as read back from a raw answer by {@link #rawCall}. */
+    private static final String BOM = "\u00EF\u00BB\u00BF";
+
+    /**
+     * An upstream that writes a UTF-8 byte order mark before its answer, as some OpenAI-compatible servers and
+     * proxies do: the model and usage are read past it, for a plain answer (the request naming no model, so that
+     * the answer's is recorded) and for a stream, and the client gets the answer as sent, mark included.
+     */
+    @Test
+    void anAnswerStartingWithAByteOrderMarkIsReadForItsModelAndUsageAndPassedOnAsSent() throws IOException {
+        String completion = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-bom\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"}}],\"usage\":{\"prompt_tokens\":21,"
+                + "\"completion_tokens\":13,\"total_tokens\":34}}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + (completion.length() + 3) + "\r\nConnection: close\r\n\r\n" + BOM + completion)));
+        String plain = rawCall("bom", chat(null, ""));
+        assertTrue(plain.startsWith("HTTP/1.1 200") && plain.endsWith("\r\n\r\n" + BOM + completion), plain);
+
+        String first = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-bom-stream\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}";
+        String usage = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-bom-stream\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":8,\"completion_tokens\":5,\"total_tokens\":13}}";
+        String events = BOM + "data: " + first + "\n\n" + "data: " + usage + "\n\n" + "data: [DONE]\n\n";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunk(events) + "0\r\n\r\n")));
+        String streamed = rawCall("bom-stream", chat(null, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}"));
+        assertEquals(events, Dechunked.of(streamed).body(), "the stream as sent, mark included");
+
+        JsonNode s = server.awaitSession("bom", 1);
+        assertEquals(1, s.get("successful_requests").asLong(), s.toString());
+        assertEquals("m-bom", s.get("requests").get(0).get("model").asText(), s.toString());
+        assertEquals(21, s.get("total_prompt_tokens").asLong(), s.toString());
+        assertEquals(13, s.get("total_completion_tokens").asLong(), s.toString());
+        assertEquals(34, s.get("total_tokens").asLong(), s.toString());
+        JsonNode stream = server.awaitSession("bom-stream", 1);
+        assertEquals("m-bom-stream", stream.get("requests").get(0).get("model").asText(), stream.toString());
+        assertEquals(13, stream.get("total_tokens").asLong(), stream.toString());
+        assertTrue(stream.get("requests").get(0).get("time_to_first_token_ms").isNumber(), stream.toString());
+
+        PrometheusText scrape = server.scrape();
+        assertEquals(21, scrape.value("llm_tokens_sum", "model", "m-bom", "type", "prompt"));
+        assertEquals(13, scrape.value("llm_tokens_sum", "model", "m-bom", "type", "completion"));
+        assertEquals(8, scrape.value("llm_tokens_sum", "model", "m-bom-stream", "type", "prompt"));
+    }
+
     /**
      * An answer that ends at the close, cut by the read timeout while the upstream keeps its connection open and
      * later sends a whole answer meant for nobody: the HTTP client took such a connection for one whose answer had

@@ -401,6 +401,7 @@ public final class OpenAiProxy implements HttpService {
         private boolean toolCalls;
         /** Whether the {@code data: [DONE]} that ends the stream came. */
         private boolean done;
+        private boolean first = true;
 
         StreamReading(Metered call, boolean holdUsage) {
             this.call = call;
@@ -420,8 +421,11 @@ public final class OpenAiProxy implements HttpService {
 
         @Override
         public void event(byte[] bytes, int offset, int length) {
-            done |= SseEvents.isDone(bytes, offset, length);
-            OpenAiScanner chunk = SseEvents.scanData(bytes, offset, length);
+            // The stream's first event is read past a byte order mark before it, as the format says; passed on with it.
+            int mark = first ? SseEvents.byteOrderMark(bytes, offset, length) : 0;
+            first = false;
+            done |= SseEvents.isDone(bytes, offset + mark, length - mark);
+            OpenAiScanner chunk = SseEvents.scanData(bytes, offset + mark, length - mark);
             if (model == null) {
                 model = chunk.model();
             }

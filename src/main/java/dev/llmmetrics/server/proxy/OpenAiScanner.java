@@ -18,7 +18,8 @@ import org.jspecify.annotations.Nullable;
  * included, is skipped as it passes, however long. A general JSON parser holds each string whole until it ends,
  * which made an answer of megabytes that a slow client had not read yet a copy of that size in the heap.
  *
- * <p>A document that is not valid JSON (or deeper than {@value #MAX_DEPTH}) stops the reading; what was read
+ * <p>A UTF-8 byte order mark before the document's first byte is skipped, as some OpenAI-compatible servers
+ * write one; anywhere else it is not JSON. A document that is not valid JSON (or deeper than {@value #MAX_DEPTH}) stops the reading; what was read
  * stays, and the document is not {@link #complete()}. Whole numbers past a {@code long} are not read as numbers. Not thread-safe.
  */
 final class OpenAiScanner {
@@ -96,6 +97,7 @@ final class OpenAiScanner {
     private static final int NUMBER = 9;
     private static final int LITERAL = 10;     // in true, false or null
     private static final int STOPPED = 11;     // not valid JSON, or ended: nothing more is read
+    private static final int BOM = 12;         // in the UTF-8 byte order mark the document starts with
 
     // What the string being read is for.
     private static final int SKIPPED = 0;
@@ -119,11 +121,16 @@ final class OpenAiScanner {
     private static final int ENDED = -1;
     private static final int NOT_A_NUMBER = -2;
 
+    /** U+FEFF in UTF-8, which some OpenAI-compatible servers write before their answer. */
+    private static final byte[] BYTE_ORDER_MARK = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
     private static final byte[] TRUE = {'t', 'r', 'u', 'e'};
     private static final byte[] FALSE = {'f', 'a', 'l', 's', 'e'};
     private static final byte[] NULL = {'n', 'u', 'l', 'l'};
 
     private int state = VALUE;
+    /** Whether a byte of the document has been read: a byte order mark is skipped only before the first. */
+    private boolean begun;
+    private int bomAt;
     private int depth;
     private final int[] path = new int[MAX_NAMED_DEPTH];
     /** One bit a level open, set for an array. */
@@ -214,8 +221,19 @@ final class OpenAiScanner {
     private boolean step(byte b) {
         switch (state) {
             case VALUE, FIRST_VALUE -> {
-                if (!blank(b)) {
+                if (!begun && b == BYTE_ORDER_MARK[0]) {
+                    state = BOM; // a byte order mark, allowed by RFC 8259 §8.1 to be skipped, only where it starts
+                    bomAt = 1;
+                } else if (!blank(b)) {
                     value(b);
+                }
+                begun = true;
+            }
+            case BOM -> {
+                if (b != BYTE_ORDER_MARK[bomAt]) {
+                    state = STOPPED;
+                } else if (++bomAt == BYTE_ORDER_MARK.length) {
+                    state = VALUE;
                 }
             }
             case FIRST_NAME, NAME -> {

@@ -139,6 +139,15 @@ final class SseEvents {
         return false;
     }
 
+    /**
+     * The length of the UTF-8 byte order mark an event starts with, else 0: one before a stream's first event is
+     * not part of it (the event stream format ignores one leading U+FEFF).
+     */
+    static int byteOrderMark(byte[] bytes, int offset, int length) {
+        return length >= 3 && bytes[offset] == (byte) 0xEF && bytes[offset + 1] == (byte) 0xBB
+                && bytes[offset + 2] == (byte) 0xBF ? 3 : 0;
+    }
+
     private static final byte[] DONE = {'[', 'D', 'O', 'N', 'E', ']'};
     private static final byte[] DATA = {'d', 'a', 't', 'a', ':'};
     private static final byte[] LINE_FEED = {'\n'};

@@ -158,4 +158,26 @@ class OpenAiScannerTest {
         assertFalse(complete("[".repeat(OpenAiScanner.MAX_DEPTH + 1) + "]".repeat(OpenAiScanner.MAX_DEPTH + 1)),
                 "deeper than the reader goes");
     }
+
+    @Test
+    void aByteOrderMarkIsSkippedBeforeTheDocumentOnlyAndAtEverySplit() {
+        byte[] bom = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+        byte[] document = COMPLETION.getBytes(StandardCharsets.UTF_8);
+        byte[] marked = new byte[bom.length + document.length];
+        System.arraycopy(bom, 0, marked, 0, bom.length);
+        System.arraycopy(document, 0, marked, bom.length, document.length);
+        Read expected = whole(COMPLETION);
+        for (int split = 0; split <= 4; split++) {
+            OpenAiScanner scanner = new OpenAiScanner();
+            scanner.feed(marked, 0, split);
+            scanner.feed(marked, split, marked.length - split);
+            scanner.end();
+            assertEquals(expected, Read.of(scanner), "split at " + split);
+            assertTrue(scanner.complete(), "split at " + split);
+        }
+        assertNull(whole(" \uFEFF{\"model\":\"m\"}").model(), "after a blank it is not JSON");
+        assertNull(whole("\uFEFF\uFEFF{\"model\":\"m\"}").model(), "one mark, not two");
+        assertFalse(complete("\uFEFF"), "a mark alone is no document");
+        assertEquals("\uFEFFm", whole("{\"model\":\"\uFEFFm\"}").model(), "inside a string it is text");
+    }
 }
