@@ -366,6 +366,32 @@ class DurableStoreFaultsTest {
         }
     }
 
+    @Test
+    void aDatabaseFileMadeImmutableMakesTheServerUnreadyWithinSecondsAndRefusesBatchesUntilWritable() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        try (ChildServer server = start(file)) {
+            assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
+            chattr("+i", file);
+            try {
+                // The commits would still reach the write-ahead log, and no checkpoint the file: noticed without traffic.
+                Awaitility.await("not ready, no event sent").atMost(Duration.ofSeconds(3))
+                        .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 503);
+                assertEquals("the session store's file cannot be written (read-only, or an I/O error): it is tried again"
+                        + " every second; events get 503 store_unavailable meanwhile", ready(server).reason());
+                assertRefused(server, batch("immutable", 20, 0));
+                assertEquals(0, requests(server, "immutable"), "nothing of the refused batch applied");
+                staysUnready(server, 2);
+            } finally {
+                chattr("-i", file);
+            }
+            Awaitility.await("ready again, no event sent").atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 200);
+            assertEquals(202, post(server, batch("writable", 20, 0)).statusCode());
+            assertEquals(20, requests(server, "writable"));
+            assertEquals(0, requests(server, "immutable"));
+        }
+    }
+
     private static void chattr(String flag, Path file) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes());

@@ -541,7 +541,8 @@ final class Writer {
     /**
      * Refuses a commit once the file at the store's path is no longer the one the connection has open (deleted,
      * or replaced): SQLite would go on writing to the unlinked file, which no restart would find, so nothing
-     * is acknowledged until the store is opened again.
+     * is acknowledged until the store is opened again. Refuses it too while the file cannot be written (an
+     * {@code access} check: immutable, or read-only): the commit would reach the log, but its checkpoint never the file.
      */
     private void requireSameFile() throws SQLException {
         @Nullable Object now;
@@ -553,6 +554,13 @@ final class Writer {
         if (fileKey != null && !fileKey.equals(now)) {
             throw new FileReplacedException("the file " + store.file() + " was removed or replaced while the store had"
                     + " it open; restart the server to open the file at that path");
+        }
+        if (!Files.isWritable(store.file())) {
+            // Made immutable (chattr +i) or read-only under the open connection: commits would still reach the
+            // write-ahead log, but no checkpoint could copy them into the file, so the log would grow until the disk
+            // filled. Refused as SQLite refuses a read-only file.
+            throw new SQLException("the file " + store.file() + " cannot be written (immutable or read-only)", null,
+                    8 /* SQLITE_READONLY */);
         }
     }
 
