@@ -392,6 +392,64 @@ class DurableStoreFaultsTest {
         }
     }
 
+    @Test
+    void aWriteLockHeldByAnotherProcessMakesTheServerUnreadyPromptlyNamingTheLockAndBatchesAre503WithinTheLockWait()
+            throws Exception {
+        Path file = dir.resolve("sessions.db");
+        try (ChildServer server = start(file)) {
+            assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
+            Process holder = holdWriteLock(file);
+            try {
+                Awaitility.await("not ready, no event sent").atMost(Duration.ofSeconds(3))
+                        .pollInterval(Duration.ofMillis(100)).until(() -> timedReady(server).status() == 503);
+                assertEquals("the session store's file is locked by another process (a write transaction held open): it"
+                        + " writes again once the lock is let go, tried every second; events get 503 store_unavailable"
+                        + " meanwhile", timedReady(server).reason());
+                long start = System.nanoTime();
+                assertRefused(server, batch("locked", 20, 0));
+                long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                assertTrue(millis < 2_000, "refused at once once the lock is known, not after the lock wait: " + millis + " ms");
+                assertEquals(0, requests(server, "locked"), "nothing of the refused batch applied");
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                while (System.nanoTime() < end) {
+                    assertEquals(503, timedReady(server).status(), "still not ready");
+                }
+            } finally {
+                holder.getOutputStream().close();
+                assertTrue(holder.waitFor(10, TimeUnit.SECONDS));
+            }
+            Awaitility.await("ready again, no event sent").atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 200);
+            assertEquals(202, post(server, batch("unlocked", 20, 0)).statusCode());
+            assertEquals(20, requests(server, "unlocked"));
+            assertEquals(0, requests(server, "locked"));
+        }
+    }
+
+    /** {@link #ready}, asserting that it answered within 500 ms: the probe never waits for the store's lock. */
+    private Ready timedReady(ChildServer server) throws IOException, InterruptedException {
+        long start = System.nanoTime();
+        Ready ready = ready(server);
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(millis < 500, "/health/ready answered in " + millis + " ms");
+        return ready;
+    }
+
+    /** A python3 process holding {@code BEGIN EXCLUSIVE} on {@code file} until its standard input is closed. */
+    private static Process holdWriteLock(Path file) throws IOException {
+        Process p = new ProcessBuilder("python3", "-c", """
+                import sqlite3, sys
+                c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+                c.execute("BEGIN EXCLUSIVE")
+                print("locked", flush=True)
+                sys.stdin.read()
+                c.execute("ROLLBACK")
+                """, file.toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String line = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream())).readLine();
+        assertEquals("locked", line, "the other process holds the lock");
+        return p;
+    }
+
     private static void chattr(String flag, Path file) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes());

@@ -311,7 +311,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     private Connection connect(boolean readOnly) throws SQLException {
         SQLiteConfig config = new SQLiteConfig();
         config.setReadOnly(readOnly);
-        config.setBusyTimeout(10_000);
+        config.setBusyTimeout(Writer.LOCK_WAIT_MILLIS);
         config.setGetGeneratedKeys(false); // else the driver parses every statement and asks for the last rowid
         return config.createConnection(Schema.url(file));
     }
@@ -379,8 +379,8 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     }
 
     /**
-     * Why the store cannot record now: its disk is full, its file was removed or replaced, or it cannot be written
-     * (read-only, an I/O error). Set by a refused batch, or by the writer's check of the file each idle second;
+     * Why the store cannot record now: its disk is full, its file was removed or replaced, it cannot be written
+     * (immutable, read-only, an I/O error), or another process holds its write lock. Set by a refused batch, or by the writer's check of the file each idle second;
      * cleared by the next commit that writes, which the writer tries each idle second while the store is stopped
      * (on a full disk once the file system has more room), so readiness comes back without traffic.
      */

@@ -58,6 +58,12 @@ final class Writer {
      * each page once however often the commits since the last one changed it, so a long interval writes less.
      */
     static final int WAL_AUTOCHECKPOINT_PAGES = 16_384;
+    /**
+     * How long a statement waits for a lock another process holds on the file (SQLite's busy timeout), readers and
+     * the writer alike; a batch is answered 503 past it. The writer's checks of an idle second, and its batches
+     * while it knows the lock held, do not wait ({@link #lockWait}).
+     */
+    static final int LOCK_WAIT_MILLIS = 10_000;
     /** What the write-ahead log is cut back to after a checkpoint. */
     static final long JOURNAL_SIZE_LIMIT = 64L << 20;
     /** Free pages one round of incremental vacuum hands back, so that it never holds the writer long. */
@@ -112,6 +118,8 @@ final class Writer {
     private @Nullable Stop stop;
     /** The room the file system had ({@link FileStore#getUnallocatedSpace()}) once the store stopped on a full disk. */
     private long roomWhenStopped;
+    /** Whether the connection's statements wait {@link #LOCK_WAIT_MILLIS} for another process's lock, or not at all. */
+    private boolean waitsForLock = true;
     private final RecentRecords recent;
     private int commitsSinceVacuumCheck;
     private boolean vacuuming;
@@ -341,6 +349,7 @@ final class Writer {
         }
         Txn t;
         try {
+            lockWait(stop != Stop.LOCKED);
             t = transact(jobs);
         } catch (SQLException | RuntimeException e) {
             rollbackAndPrepareAgain();
@@ -399,7 +408,8 @@ final class Writer {
     /**
      * Called by the writer thread after a second without a job, so that readiness follows the store without
      * traffic (a load balancer sends none to a replica that is not ready). While the store writes: notices a file
-     * removed or replaced, by its file key, a stat. While it is stopped: tries a commit of one page (the header's
+     * removed or replaced, by its file key, a stat, a file that cannot be written, and a write lock another process
+     * holds, by taking the lock and letting it go without waiting. While it is stopped: tries a commit of one page (the header's
      * application id written again), but on a full disk only once the file system has more room than when the
      * store stopped, since the write-ahead log keeps the pages the refused transaction wrote past its end, into
      * which one page fits with the disk still full; a file removed or replaced stays so until a restart.
@@ -408,7 +418,12 @@ final class Writer {
         if (stop == null) {
             try {
                 requireSameFile();
-            } catch (SQLException e) {
+                lockWait(false);
+                Statements st = statements();
+                st.begin.execute(); // the write lock, taken and let go: another process holding it is told at once
+                st.commit.execute();
+            } catch (SQLException | RuntimeException e) {
+                rollbackAndPrepareAgain();
                 refuse(List.of(), e);
             }
             return;
@@ -418,6 +433,7 @@ final class Writer {
             return;
         }
         try {
+            lockWait(false);
             loadEventIds();
             Statements st = statements();
             st.begin.execute();
@@ -438,10 +454,25 @@ final class Writer {
         if (!storageFailure(e)) {
             return;
         }
+        int primary = ((SQLException) e).getErrorCode() & 0xFF;
         stop = e instanceof FileReplacedException ? Stop.REPLACED
-                : (((SQLException) e).getErrorCode() & 0xFF) == 13 /* FULL */ ? Stop.FULL : Stop.UNWRITABLE;
+                : primary == 13 /* FULL */ ? Stop.FULL : primary == 5 /* BUSY */ ? Stop.LOCKED : Stop.UNWRITABLE;
         roomWhenStopped = room();
         notReadyBecause = stop.reason;
+    }
+
+    /**
+     * Makes the connection's statements wait {@link #LOCK_WAIT_MILLIS} for another process's lock, or not at all: the
+     * checks of an idle second do not wait, so that the writer notices a lock at once rather than stalling the
+     * batches behind it, and while the lock is known to be held a batch is refused at once, not after the wait.
+     */
+    private void lockWait(boolean wait) throws SQLException {
+        if (wait != waitsForLock) {
+            try (Statement s = c.createStatement()) {
+                s.execute("PRAGMA busy_timeout = " + (wait ? LOCK_WAIT_MILLIS : 0));
+            }
+            waitsForLock = wait;
+        }
     }
 
     /** The room left on the file system, counting what only the superuser may use; -1 when it cannot be told. */
@@ -459,7 +490,9 @@ final class Writer {
         REPLACED("the session store's file was removed or replaced while the server had it open: only a restart"
                 + " opens the file at its path"),
         UNWRITABLE("the session store's file cannot be written (read-only, or an I/O error): it is tried again"
-                + " every second");
+                + " every second"),
+        LOCKED("the session store's file is locked by another process (a write transaction held open): it writes"
+                + " again once the lock is let go, tried every second");
 
         final String reason;
 
@@ -631,6 +664,7 @@ final class Writer {
             return switch (sql.getErrorCode() & 0xFF) {
                 case 13 -> "the session store's disk is full";
                 case 10 -> "the session store's file could not be written";
+                case 5 -> "the session store's file is locked by another process";
                 default -> "the session store could not write";
             };
         }
