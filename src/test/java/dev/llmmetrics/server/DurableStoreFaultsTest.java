@@ -47,8 +47,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Durable mode (the SQLite store) against the real server process: a full disk, readiness while the store
- * cannot write and after, {@code kill -9} under load, {@code DELETE} racing {@code POST} across a restart, and
- * files at the path that are not a store.
+ * cannot write and after (the file deleted, made immutable, locked by another process, damaged under the running
+ * server), {@code kill -9} under load, {@code DELETE} racing {@code POST} across a restart, and files at the path
+ * that are not a store.
  */
 class DurableStoreFaultsTest {
 
@@ -607,6 +608,12 @@ class DurableStoreFaultsTest {
 
     /** A store of a few hundred sessions, closed, then three of the pages it uses overwritten. */
     private static void damagedStore(Path file) throws IOException, SQLException {
+        soundStore(file);
+        damage(file);
+    }
+
+    /** A store of 300 sessions ({@code session-0} to {@code session-299}) of 20 records each, closed, its pages all in use. */
+    private static void soundStore(Path file) throws IOException, SQLException {
         try (SqliteSessionStore store = SqliteSessionStore.open(file, new SessionStoreFactory.Parameters(1_000, 100, 8,
                 Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10), 1_000, InstantSource.system(),
                 new ModelCatalog(PriceTable.EMPTY, 10)), SqliteSessionStore.Durability.PROCESS_CRASH)) {
@@ -622,11 +629,49 @@ class DurableStoreFaultsTest {
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
             s.execute("VACUUM"); // no free pages: the damaged ones below are in use
         }
+    }
+
+    /** Overwrites three pages in the middle of {@code file} with garbage. */
+    private static void damage(Path file) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
         for (int i = bytes.length / 2; i < bytes.length / 2 + 3 * 4096; i++) {
             bytes[i] = (byte) 0x5A;
         }
         Files.write(file, bytes);
+    }
+
+    @Test
+    void aStoreDamagedUnderTheRunningServerIsUnreadyAndItsDamagedSessionsAre503NamingTheFileOnceInTheLog()
+            throws Exception {
+        Path file = dir.resolve("sessions.db");
+        soundStore(file);
+        try (ChildServer server = start(file)) {
+            assertEquals(new Ready(200, null), ready(server), "the file passed the quick check at the start");
+            damage(file);
+            int unavailable = 0;
+            for (int s = 0; s < 300; s++) {
+                HttpResponse<String> r = get(server, "/events/metrics/session/session-" + s);
+                assertTrue(r.statusCode() == 200 || r.statusCode() == 503, r.statusCode() + " " + r.body());
+                if (r.statusCode() == 503) {
+                    unavailable++;
+                    JsonNode error = TestServer.JSON.readTree(r.body());
+                    assertEquals("store_unavailable", error.get("error").asText(), r.body());
+                    assertTrue(!r.body().toUpperCase(java.util.Locale.ROOT).contains("SQLITE")
+                            && !r.body().contains("Exception") && !r.body().contains(file.toString()), r.body());
+                }
+            }
+            assertTrue(unavailable > 0, "some sessions are on the damaged pages");
+            Ready damaged = ready(server);
+            assertEquals(new Ready(503, "the session store's file is damaged (SQLite found a page it cannot read): stop"
+                    + " the server and restore the file; a restart refuses it until then; events get 503"
+                    + " store_unavailable meanwhile"), damaged);
+            assertRefused(server, batch("after-damage", 20, 0));
+            staysUnready(server, 2);
+            String log = server.log();
+            long said = log.lines().filter(l -> l.contains("The SQLite session store " + file + " is damaged")).count();
+            assertEquals(1, said, log);
+            System.out.printf("%d of 300 sessions on damaged pages%n", unavailable);
+        }
     }
 
     private static Set<Path> listing(Path dir) throws IOException {

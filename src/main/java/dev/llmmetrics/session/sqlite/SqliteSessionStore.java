@@ -17,6 +17,7 @@ import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionScores;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.session.StoreUnavailableException;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
@@ -69,7 +70,10 @@ import org.sqlite.SQLiteConfig;
  * into the records kept by session ({@link RecentRecords}), so that a commit writes far fewer pages of records
  * than sessions it touched. Reads of the aggregates ({@link #summary}, {@link #revision}, the session list, the pairs) come from
  * a copy the writer keeps in memory, published after each commit; a session's records are read from the file
- * in one read transaction, beside the writer (WAL lets readers and the writer work at once).
+ * in one read transaction, beside the writer (WAL lets readers and the writer work at once); a read that fails
+ * throws {@link StoreUnavailableException}. A damaged page met by a read or a commit stops the store for good:
+ * batches are refused and {@link #notReadyBecause()} says the file is damaged, until a restart, whose quick
+ * check refuses the file.
  *
  * <p>Bounds, held in the file by the transaction that would pass them:
  * <ul>
@@ -622,6 +626,15 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
         }
     }
 
+    /**
+     * A read that failed, as the server answers it (503 {@code store_unavailable}); a damaged file also makes the
+     * store not ready and refuse batches ({@link Writer#damagedIf}).
+     */
+    private StoreUnavailableException unreadable(SQLException e) {
+        writer.damagedIf(e);
+        return new StoreUnavailableException("the SQLite session store " + file + " could not be read", e);
+    }
+
     private void giveBack(Reader reader) {
         readers.add(reader);
     }
@@ -830,7 +843,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                 }
             } catch (SQLException e) {
                 close();
-                throw new IllegalStateException("the SQLite session store " + file + " could not be read: " + e.getMessage(), e);
+                throw unreadable(e);
             }
         }
 
@@ -848,7 +861,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
                 }
             } catch (SQLException e) {
                 close();
-                throw new IllegalStateException("the SQLite session store " + file + " could not be read: " + e.getMessage(), e);
+                throw unreadable(e);
             }
         }
 

@@ -114,6 +114,12 @@ final class Writer {
      * I/O error), cleared by a commit that wrote, a probe's included ({@link #idle()}).
      */
     private volatile @Nullable String notReadyBecause;
+    /**
+     * What readiness says once SQLite found a page of the file damaged, by a read or by the writer; {@code null} until
+     * then. Never cleared: the store refuses batches from then on, and only a restart, whose quick check refuses a
+     * damaged file, ends it ({@link #damagedIf}).
+     */
+    private volatile @Nullable String damage;
     /** What stopped the store; {@code null} while it writes. */
     private @Nullable Stop stop;
     /** The room the file system had ({@link FileStore#getUnallocatedSpace()}) once the store stopped on a full disk. */
@@ -341,6 +347,13 @@ final class Writer {
      * tried again one at a time, so that one job cannot fail the others.
      */
     void run(List<Job> jobs) {
+        if (damage != null) {
+            RecordingFailedException failure = new RecordingFailedException("the session store's file is damaged", null);
+            for (Job job : jobs) {
+                job.done.completeExceptionally(failure);
+            }
+            return;
+        }
         try {
             loadEventIds(); // no job is applied without them; a failure here is no job's, so the group fails once
         } catch (SQLException | RuntimeException e) {
@@ -402,8 +415,36 @@ final class Writer {
 
     /** Why the store cannot write now, in words for readiness; {@code null} while it can. */
     @Nullable String notReadyBecause() {
-        return notReadyBecause;
+        String damaged = damage;
+        return damaged != null ? damaged : notReadyBecause;
     }
+
+    /**
+     * Notes that SQLite found the file damaged, when {@code e} says so ({@code SQLITE_CORRUPT}, {@code SQLITE_NOTADB}):
+     * readiness says so from then on, batches are refused (writing into damaged pages may spread the damage), and
+     * the log says it once, with the file's path. Reads of the pages that are sound go on.
+     */
+    void damagedIf(Exception e) {
+        if (!(e instanceof SQLException sql)) {
+            return;
+        }
+        int primary = sql.getErrorCode() & 0xFF;
+        if (primary != 11 /* CORRUPT */ && primary != 26 /* NOTADB */) {
+            return;
+        }
+        synchronized (damageLock) {
+            if (damage != null) {
+                return;
+            }
+            damage = "the session store's file is damaged (SQLite found a page it cannot read): stop the server and"
+                    + " restore the file; a restart refuses it until then";
+        }
+        LOG.log(Level.ERROR, "The SQLite session store " + store.file() + " is damaged (" + sql.getMessage() + "):"
+                + " batches are refused and readiness is 503 from now on; reads of the damaged pages fail. Stop the"
+                + " server and restore the file from a backup: a restart refuses a damaged file");
+    }
+
+    private final Object damageLock = new Object();
 
     /**
      * Called by the writer thread after a second without a job, so that readiness follows the store without
@@ -415,6 +456,9 @@ final class Writer {
      * which one page fits with the disk still full; a file removed or replaced stays so until a restart.
      */
     void idle() {
+        if (damage != null) {
+            return;
+        }
         if (stop == null) {
             try {
                 requireSameFile();
@@ -454,6 +498,7 @@ final class Writer {
         if (!storageFailure(e)) {
             return;
         }
+        damagedIf(e);
         int primary = ((SQLException) e).getErrorCode() & 0xFF;
         stop = e instanceof FileReplacedException ? Stop.REPLACED
                 : primary == 13 /* FULL */ ? Stop.FULL : primary == 5 /* BUSY */ ? Stop.LOCKED : Stop.UNWRITABLE;
