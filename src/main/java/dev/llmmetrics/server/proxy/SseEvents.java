@@ -88,23 +88,16 @@ final class SseEvents {
         int end = offset + length;
         boolean first = true;
         for (int line = offset; line < end; ) {
-            int lineEnd = line;
-            while (lineEnd < end && bytes[lineEnd] != '\r' && bytes[lineEnd] != '\n') {
-                lineEnd++;
-            }
-            if (startsWithData(bytes, line, lineEnd)) {
-                int value = line + DATA.length;
-                if (value < lineEnd && bytes[value] == ' ') {
-                    value++;
-                }
+            int lineEnd = lineEnd(bytes, line, end);
+            int value = dataValue(bytes, line, lineEnd);
+            if (value >= 0) {
                 if (!first) {
                     scanner.feed(LINE_FEED, 0, 1);
                 }
                 scanner.feed(bytes, value, lineEnd - value);
                 first = false;
             }
-            line = lineEnd < end && bytes[lineEnd] == '\r' && lineEnd + 1 < end && bytes[lineEnd + 1] == '\n'
-                    ? lineEnd + 2 : lineEnd + 1;
+            line = nextLine(bytes, lineEnd, end);
         }
         scanner.end();
         return scanner;
@@ -117,15 +110,9 @@ final class SseEvents {
     static boolean isDone(byte[] bytes, int offset, int length) {
         int end = offset + length;
         for (int line = offset; line < end; ) {
-            int lineEnd = line;
-            while (lineEnd < end && bytes[lineEnd] != '\r' && bytes[lineEnd] != '\n') {
-                lineEnd++;
-            }
-            if (startsWithData(bytes, line, lineEnd)) {
-                int value = line + DATA.length;
-                if (value < lineEnd && bytes[value] == ' ') {
-                    value++;
-                }
+            int lineEnd = lineEnd(bytes, line, end);
+            int value = dataValue(bytes, line, lineEnd);
+            if (value >= 0) {
                 int valueEnd = lineEnd;
                 while (valueEnd > value && (bytes[valueEnd - 1] == ' ' || bytes[valueEnd - 1] == '\t')) {
                     valueEnd--;
@@ -134,7 +121,7 @@ final class SseEvents {
                     return true;
                 }
             }
-            line = lineEnd + 1;
+            line = nextLine(bytes, lineEnd, end);
         }
         return false;
     }
@@ -152,16 +139,28 @@ final class SseEvents {
     private static final byte[] DATA = {'d', 'a', 't', 'a', ':'};
     private static final byte[] LINE_FEED = {'\n'};
 
-    private static boolean startsWithData(byte[] bytes, int from, int to) {
-        if (to - from < DATA.length) {
-            return false;
+    /** Where the line that starts at {@code line} ends: at its CR or LF, or at {@code end}. */
+    private static int lineEnd(byte[] bytes, int line, int end) {
+        int lineEnd = line;
+        while (lineEnd < end && bytes[lineEnd] != '\r' && bytes[lineEnd] != '\n') {
+            lineEnd++;
         }
-        for (int i = 0; i < DATA.length; i++) {
-            if (bytes[from + i] != DATA[i]) {
-                return false;
-            }
+        return lineEnd;
+    }
+
+    /** Where the line after the one ending at {@code lineEnd} starts: past its CR LF, CR or LF. */
+    private static int nextLine(byte[] bytes, int lineEnd, int end) {
+        return lineEnd < end && bytes[lineEnd] == '\r' && lineEnd + 1 < end && bytes[lineEnd + 1] == '\n'
+                ? lineEnd + 2 : lineEnd + 1;
+    }
+
+    /** Where a {@code data:} line's value starts, past the one space the format allows; -1 for another line. */
+    private static int dataValue(byte[] bytes, int line, int lineEnd) {
+        if (lineEnd - line < DATA.length || !Arrays.equals(bytes, line, line + DATA.length, DATA, 0, DATA.length)) {
+            return -1;
         }
-        return true;
+        int value = line + DATA.length;
+        return value < lineEnd && bytes[value] == ' ' ? value + 1 : value;
     }
 
     private void append(byte b) {
