@@ -96,7 +96,9 @@ public final class LocalSessionFigures implements SessionFigures {
                     if (local.scores == null) {
                         local.scores = new ArrayList<>(2);
                     }
-                    ScoreTotals.named(local.scores, label).add(score);
+                    // The shared store chose the name (kept, or _other past the session's names over all
+                    // processes), so this process's fewer names must not fold it again; the names stay within its bound.
+                    ScoreTotals.exactly(local.scores, label).add(score);
                 } else if (completed != null) {
                     local.pair(label).completed(completed, cost);
                 } else {

@@ -2,6 +2,7 @@ package dev.llmmetrics.session;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The running figures of one score name in one session, as a store keeps them: count, sum, minimum and
@@ -73,14 +74,34 @@ public final class ScoreTotals {
      * {@link SessionStore#MAX_SCORE_NAMES} names, those of {@link SessionStore#OTHER_SCORE_NAME}.
      */
     public static ScoreTotals named(List<ScoreTotals> totals, String name) {
+        ScoreTotals found = find(totals, name);
+        if (found != null) {
+            return found;
+        }
+        return totals.size() >= SessionStore.MAX_SCORE_NAMES && !name.equals(SessionStore.OTHER_SCORE_NAME)
+                ? exactly(totals, SessionStore.OTHER_SCORE_NAME) : added(totals, name);
+    }
+
+    /**
+     * The totals of {@code name} in {@code totals}, added at the end when new, with no bound of names: for totals
+     * whose names another holder of the session's bound chose (a shared store, which kept {@code name} or put it
+     * under {@link SessionStore#OTHER_SCORE_NAME}), so that they are not folded a second time.
+     */
+    public static ScoreTotals exactly(List<ScoreTotals> totals, String name) {
+        ScoreTotals found = find(totals, name);
+        return found != null ? found : added(totals, name);
+    }
+
+    private static @Nullable ScoreTotals find(List<ScoreTotals> totals, String name) {
         for (ScoreTotals t : totals) {
             if (t.name.equals(name)) {
                 return t;
             }
         }
-        if (totals.size() >= SessionStore.MAX_SCORE_NAMES && !name.equals(SessionStore.OTHER_SCORE_NAME)) {
-            return named(totals, SessionStore.OTHER_SCORE_NAME);
-        }
+        return null;
+    }
+
+    private static ScoreTotals added(List<ScoreTotals> totals, String name) {
         ScoreTotals created = new ScoreTotals(name);
         totals.add(created);
         return created;

@@ -263,6 +263,35 @@ class ReplicasTest {
     }
 
     @Test
+    @Order(2)
+    void aReplicaCountsAScoreUnderTheNameRedisKeptEvenWhenItHoldsFewerOfTheSessionsNamesThanRedis() throws Exception {
+        String session = "names-split";
+        assertEquals(202, post(one, score(session, "n00", "1")).statusCode());
+        // Redis then holds n00 to n15, the session's 16 names: n16 goes under _other. Two holds n01 to n15 and _other,
+        // 16 names of its own, and must still count the next n00 under n00, as Redis does.
+        StringBuilder toTwo = new StringBuilder();
+        for (int i = 1; i <= 16; i++) {
+            toTwo.append(score(session, "n%02d".formatted(i), "1"));
+        }
+        assertEquals(202, post(two, toTwo.toString()).statusCode());
+        assertEquals(202, post(two, score(session, "n00", "1")).statusCode());
+
+        Map<String, Long> inJson = new TreeMap<>();
+        TestServer.JSON.readTree(get(two.base() + "/events/metrics/session/" + session).body()).get("scores")
+                .forEach(summary -> inJson.put(summary.get("name").asText(), summary.get("count").asLong()));
+        assertEquals(2, inJson.get("n00"));
+        assertEquals(1, inJson.get("_other"));
+        Map<String, Long> summed = new TreeMap<>();
+        for (ChildServer replica : List.of(one, two)) {
+            for (PrometheusText.Sample sample : PrometheusText.parse(get(replica.base() + "/metrics").body())
+                    .find("llm_session_score_count", "session", session)) {
+                summed.merge(sample.labels().get("name"), (long) sample.value(), Long::sum);
+            }
+        }
+        assertEquals(inJson, summed, "the replicas' series sum to the session JSON, name by name");
+    }
+
+    @Test
     @Order(3)
     void aDeleteThroughOneReplicaIsSeenByTheOther() throws Exception {
         assertEquals(202, post(one, event("LLM_REQUEST_COMPLETED", "to-delete", "m",
