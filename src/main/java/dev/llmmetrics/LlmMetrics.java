@@ -54,6 +54,8 @@ public final class LlmMetrics implements AutoCloseable {
     private final CallTracker tracker;
     private final List<Subscription> subscriptions;
     private final ScheduledExecutorService sweeper;
+    /** Whether the last idle sweep failed; only the sweeper's one thread reads and writes it. */
+    private boolean sweepFailing;
 
     private LlmMetrics(Builder builder) {
         this.config = builder.config;
@@ -167,11 +169,25 @@ public final class LlmMetrics implements AutoCloseable {
         }
     }
 
+    /**
+     * One idle sweep. A store that cannot be written fails every sweep until it can (and says why itself, on its
+     * readiness and in its log), so a failure is logged once, with its cause, until a sweep succeeds again.
+     */
     private void evictIdleSessions() {
         try {
             store.evictIdle();
+            if (sweepFailing) {
+                sweepFailing = false;
+                LOG.log(Level.INFO, "Idle session sweep succeeded again");
+            }
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "Idle session sweep failed; trying again at the next period", e);
+            if (sweepFailing) {
+                LOG.log(Level.DEBUG, "Idle session sweep failed again", e);
+            } else {
+                sweepFailing = true;
+                LOG.log(Level.WARNING, "Idle session sweep failed; trying again each period, not logged again until"
+                        + " a sweep succeeds", e);
+            }
         }
     }
 
