@@ -338,6 +338,27 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * An answer that ends at the close whose JSON the proxy's reader stops at (a NaN, as Python's json.dumps writes
+     * by default) is not known to be cut: it is passed on whole and recorded as COMPLETED with the usage read before.
+     */
+    @Test
+    void anAnswerEndingAtTheCloseThatIsNotStrictJsonIsPassedOnWholeAndRecordedAsCompleted() throws IOException {
+        String answer = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}],"
+                + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7},\"x\":NaN}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + answer)));
+        String raw = rawCall("not-strict-json", chat("m-req", ""));
+        assertTrue(raw.startsWith("HTTP/1.1 200"), raw);
+        Dechunked body = Dechunked.of(raw);
+        assertEquals(answer, body.body(), "byte for byte what the upstream sent");
+        assertTrue(body.ended(), "the client's answer ends as a whole one: " + raw);
+
+        JsonNode s = server.awaitSession("not-strict-json", 1);
+        assertEquals(1, s.get("successful_requests").asLong(), s.toString());
+        assertEquals(7, s.get("total_tokens").asLong(), s.toString());
+    }
+
+    /**
      * An answer that ends at the close, cut by the read timeout while the upstream keeps its connection open and
      * later sends a whole answer meant for nobody: the HTTP client took such a connection for one whose answer had
      * no body and lent it to the next call, which got those bytes as its answer.

@@ -320,7 +320,7 @@ public final class OpenAiProxy implements HttpService {
             } else {
                 document.end();
             }
-            if (status / 100 == 2 && endsAtClose(answer.headers()) && !(stream ? chunks.done : document.complete())) {
+            if (status / 100 == 2 && endsAtClose(answer.headers()) && (stream ? !chunks.done : document.cut())) {
                 // The close is all that ends such an answer, so one cut short ends the same way: what was sent says.
                 throw new BrokenAnswer(stream && chunks.error != null
                         ? Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())

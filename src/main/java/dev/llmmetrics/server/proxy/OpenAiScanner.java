@@ -20,7 +20,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A UTF-8 byte order mark before the document's first byte is skipped, as some OpenAI-compatible servers
  * write one; anywhere else it is not JSON. A document that is not valid JSON (or deeper than {@value #MAX_DEPTH}) stops the reading; what was read
- * stays, and the document is not {@link #complete()}. Whole numbers past a {@code long} are not read as numbers. Not thread-safe.
+ * stays, and the document is not {@link #cut()}: nothing says where such a document ends. Whole numbers past a {@code long} are not read as numbers. Not thread-safe.
  */
 final class OpenAiScanner {
 
@@ -157,8 +157,8 @@ final class OpenAiScanner {
 
     /** Whether a top-level value has ended since the last one began. */
     private boolean rootValueEnded;
-    /** Whether the document was whole when it ended: see {@link #complete()}. */
-    private boolean complete;
+    /** Whether the document ended mid-value: see {@link #cut()}. */
+    private boolean cut;
 
     private @Nullable String model;
     private boolean usage;
@@ -210,10 +210,11 @@ final class OpenAiScanner {
 
     /** The document's bytes have all been read. */
     void end() {
+        boolean reading = state != STOPPED;
         if (state == NUMBER) {
             endNumber();
         }
-        complete = state == VALUE && rootValueEnded;
+        cut = reading && !(state == VALUE && rootValueEnded);
         state = STOPPED;
     }
 
@@ -636,12 +637,13 @@ final class OpenAiScanner {
     }
 
     /**
-     * Whether the document, once {@link #end() ended}, was whole: its top-level value closed, and nothing but white
-     * space after it. {@code false} for one cut mid-value, empty, not JSON or deeper than {@value #MAX_DEPTH}; an
-     * answer that ends where the upstream closes the connection tells its end no other way.
+     * Whether the document, once {@link #end() ended}, was cut short: empty, or valid JSON so far and its top-level
+     * value not closed. {@code false} for a whole document (white space may follow it) and for one the reading
+     * stopped at (not JSON, or deeper than {@value #MAX_DEPTH}), whose end nothing shows. An answer that ends where
+     * the upstream closes the connection tells a cut no other way.
      */
-    boolean complete() {
-        return complete;
+    boolean cut() {
+        return cut;
     }
 
     /** The top-level {@code model}, if the document named one. */

@@ -132,52 +132,33 @@ class OpenAiScannerTest {
         assertEquals(new Read("m", true, 3, 4, 7, 0, 0, false, false, false, null, null), Read.of(scanner));
     }
 
-    private static boolean complete(String document) {
+    private static boolean cut(String document) {
         byte[] bytes = document.getBytes(StandardCharsets.UTF_8);
-        return OpenAiScanner.scan(bytes, 0, bytes.length).complete();
+        return OpenAiScanner.scan(bytes, 0, bytes.length).cut();
     }
 
     @Test
-    void aDocumentIsCompleteOnlyOnceItsTopLevelValueClosedAndNothingButBlanksFollowed() {
+    void aDocumentIsCutWhenItEndsBeforeItsTopLevelValueClosesAndNotWhenItIsWholeOrNotJson() {
         for (String document : List.of(COMPLETION, ERROR, CHUNK)) {
-            assertTrue(complete(document), document);
-            assertTrue(complete(" \r\n" + document + "\n "), "blanks around it: " + document);
+            assertFalse(cut(document), document);
+            assertFalse(cut(" \r\n" + document + "\n "), "blanks around it: " + document);
             byte[] bytes = document.getBytes(StandardCharsets.UTF_8);
-            for (int cut = 0; cut < bytes.length; cut++) {
+            for (int at = 0; at < bytes.length; at++) {
                 OpenAiScanner scanner = new OpenAiScanner();
-                scanner.feed(bytes, 0, cut);
+                scanner.feed(bytes, 0, at);
                 scanner.end();
-                assertFalse(scanner.complete(), "cut at " + cut + " of " + document);
+                assertTrue(scanner.cut(), "cut at " + at + " of " + document);
             }
         }
-        assertTrue(complete("42"), "a number at the top level ends with the document");
-        assertFalse(complete("-"), "a number cut at its sign");
-        assertFalse(complete(""), "nothing");
-        assertFalse(complete("{\"a\":1} x"), "not JSON after it");
-        assertFalse(complete("{\"a\":1}{\"b\""), "a second document cut");
-        assertFalse(complete("[".repeat(OpenAiScanner.MAX_DEPTH + 1) + "]".repeat(OpenAiScanner.MAX_DEPTH + 1)),
+        assertFalse(cut("42"), "a number at the top level ends with the document");
+        assertTrue(cut("-"), "a number cut at its sign");
+        assertTrue(cut(""), "nothing");
+        // Where the reading stops, nothing says where the document ends: not taken as cut.
+        assertFalse(cut("{\"a\":1} x"), "not JSON after it");
+        assertFalse(cut(COMPLETION.strip().substring(0, COMPLETION.strip().length() - 1) + ",\"x\":NaN}"),
+                "NaN, which some writers write");
+        assertFalse(cut("{\"a\":NaN"), "a document no longer read is not known to be cut");
+        assertFalse(cut("[".repeat(OpenAiScanner.MAX_DEPTH + 1) + "]".repeat(OpenAiScanner.MAX_DEPTH + 1)),
                 "deeper than the reader goes");
-    }
-
-    @Test
-    void aByteOrderMarkIsSkippedBeforeTheDocumentOnlyAndAtEverySplit() {
-        byte[] bom = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
-        byte[] document = COMPLETION.getBytes(StandardCharsets.UTF_8);
-        byte[] marked = new byte[bom.length + document.length];
-        System.arraycopy(bom, 0, marked, 0, bom.length);
-        System.arraycopy(document, 0, marked, bom.length, document.length);
-        Read expected = whole(COMPLETION);
-        for (int split = 0; split <= 4; split++) {
-            OpenAiScanner scanner = new OpenAiScanner();
-            scanner.feed(marked, 0, split);
-            scanner.feed(marked, split, marked.length - split);
-            scanner.end();
-            assertEquals(expected, Read.of(scanner), "split at " + split);
-            assertTrue(scanner.complete(), "split at " + split);
-        }
-        assertNull(whole(" \uFEFF{\"model\":\"m\"}").model(), "after a blank it is not JSON");
-        assertNull(whole("\uFEFF\uFEFF{\"model\":\"m\"}").model(), "one mark, not two");
-        assertFalse(complete("\uFEFF"), "a mark alone is no document");
-        assertEquals("\uFEFFm", whole("{\"model\":\"\uFEFFm\"}").model(), "inside a string it is text");
     }
 }
