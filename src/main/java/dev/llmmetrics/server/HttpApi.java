@@ -170,13 +170,14 @@ public final class HttpApi {
     }
 
     /**
-     * HTTP/1.1 with the header deadlines, the write deadlines, and the proxy's view of its clients' connections
-     * when it is on. One receive listener calls them all: Helidon calls none of its listeners when given more
-     * than one (its list of them forwards no callback). A request line ends the watch over the previous answer's
+     * HTTP/1.1 with the header deadlines, the checks of a request's head ({@link RequestHeadChecks}), the write
+     * deadlines, and the proxy's view of its clients' connections when it is on. One receive listener calls them
+     * all: Helidon calls none of its listeners when given more than one (its list of them forwards no callback). A request line ends the watch over the previous answer's
      * writes, also one Helidon wrote itself, outside the routing.
      */
     private Http1Config http1(HttpSettings.Connections connections) {
         HeaderDeadlines headers = new HeaderDeadlines(readDeadlines, connections.headerTimeout());
+        RequestHeadChecks checks = new RequestHeadChecks();
         Http1ConnectionListener clients = proxy == null ? null : proxy.clientConnections();
         return Http1Config.builder().addSendListener(writeDeadlines).addReceiveListener(new Http1ConnectionListener() {
             @Override
@@ -185,12 +186,14 @@ public final class HttpApi {
                 if (clients != null) {
                     clients.prologue(ctx, prologue);
                 }
+                checks.prologue(ctx, prologue);
                 headers.prologue(ctx, prologue);
             }
 
             @Override
             public void headers(ConnectionContext ctx, Headers received) {
-                headers.headers(ctx, received);
+                headers.headers(ctx, received); // ends the header deadline before a refusal can leave this
+                checks.headers(ctx, received);
             }
         }).build();
     }
