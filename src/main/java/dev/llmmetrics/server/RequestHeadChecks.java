@@ -9,6 +9,7 @@ import io.helidon.http.Status;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.http.DirectTransportRequest;
 import io.helidon.webserver.http1.Http1ConnectionListener;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -28,15 +29,20 @@ import org.jspecify.annotations.Nullable;
  *       a check of the target's authority. An authority-form ({@code CONNECT host:port}) or asterisk-form
  *       ({@code OPTIONS *}) target is refused: the server is no proxy, and answers no request about itself as a
  *       whole. 400 {@code invalid_request_target}.</li>
+ *   <li><b>An expectation other than {@code 100-continue}</b> (RFC 9110 section 10.1.1), in any case, alone or
+ *       beside it: 417 {@code expectation_failed}. Helidon ignores any other, and would serve the request as if it
+ *       had none.</li>
  * </ul>
  *
  * <p>Both callbacks run on the connection's thread, in order: the request's line is kept in a thread-local between
- * them. A request whose target is a path costs a comparison and allocates nothing.
+ * them. A request whose target is a path and that has no {@code Expect} costs two comparisons and allocates nothing.
  */
 final class RequestHeadChecks implements Http1ConnectionListener {
 
     private static final String HTTP = "http://";
     private static final String HTTPS = "https://";
+    /** The one expectation the server meets (RFC 9110 section 10.1.1). */
+    private static final String CONTINUE = "100-continue";
 
     /** What a request's head can be refused for: its answer's status, error code and detail. */
     enum Refusal {
@@ -46,7 +52,9 @@ final class RequestHeadChecks implements Http1ConnectionListener {
         TARGET_USERINFO(Status.BAD_REQUEST_400, "invalid_request_target", "the request target's URL has user"
                 + " information before an @; send the URL without it"),
         TARGET_NOT_HOST(Status.BAD_REQUEST_400, "invalid_request_target", "the request target is an absolute URL"
-                + " whose host and port are not the Host header's value; send them the same (or send the path alone)");
+                + " whose host and port are not the Host header's value; send them the same (or send the path alone)"),
+        EXPECTATION(Status.EXPECTATION_FAILED_417, "expectation_failed", "the server meets no expectation but"
+                + " Expect: 100-continue; send the request without the other");
 
         private final Status status;
         private final String code;
@@ -103,6 +111,9 @@ final class RequestHeadChecks implements Http1ConnectionListener {
             return;
         }
         Refusal refusal = target(prologue.uriPath().rawPath(), headers);
+        if (refusal == null && headers.contains(HeaderNames.EXPECT) && !onlyContinue(headers)) {
+            refusal = Refusal.EXPECTATION;
+        }
         if (refusal != null) {
             throw RequestException.builder()
                     .type(DirectHandler.EventType.BAD_REQUEST)
@@ -142,5 +153,18 @@ final class RequestHeadChecks implements Http1ConnectionListener {
             return HTTP.length();
         }
         return target.regionMatches(true, 0, HTTPS, 0, HTTPS.length()) ? HTTPS.length() : -1;
+    }
+
+    /** Whether every member of every {@code Expect} line is {@code 100-continue}, in any case. */
+    private static boolean onlyContinue(Headers headers) {
+        for (String line : headers.all(HeaderNames.EXPECT, List::of)) {
+            for (String member : line.split(",", -1)) {
+                String expectation = member.strip();
+                if (!expectation.isEmpty() && !expectation.equalsIgnoreCase(CONTINUE)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 }
