@@ -29,7 +29,9 @@ import org.jspecify.annotations.Nullable;
  *   <li><b>A host name the server was not given.</b> A page whose domain its DNS then points at this machine
  *       (DNS rebinding) is same-origin to the browser and could read the answers, on any route no token guards
  *       and on any address the browser reaches. {@code Host} must name {@code localhost}, a name under
- *       {@code .localhost}, an IP address, or one of {@code http.allowed.hosts}.</li>
+ *       {@code .localhost}, an IP address, or one of {@code http.allowed.hosts}. A request whose target is an
+ *       absolute URL, whose authority names the host in place of {@code Host}, reaches this filter only when the
+ *       two are the same ({@link RequestHeadChecks}).</li>
  * </ul>
  *
  * <p>Written here because Helidon's CORS feature answers a refused origin in its own plain text and checks

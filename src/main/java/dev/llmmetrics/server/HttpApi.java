@@ -65,6 +65,23 @@ public final class HttpApi {
     static final int SWALLOW_BYTES = 2 * 1024 * 1024;
 
     /**
+     * The send buffer each accepted connection asks of the kernel ({@code SO_SNDBUF}; Linux reserves twice that,
+     * half for its bookkeeping), in place of one it grows up to {@code net.ipv4.tcp_wmem}'s last figure (4 MiB). A
+     * blocked write goes on only once about a third of that buffer has drained, so in a 4 MiB buffer one write of a
+     * client reading steadily at under about 1.4 MB per {@code http.write.timeout} would wait past the timeout, and
+     * the client be cut. In this one, a write waits for the client to read at most the buffer, the write and a
+     * segment: {@link WriteDeadlines} then times the client's lack of progress.
+     */
+    static final int SEND_BUFFER_BYTES = 64 * 1024;
+
+    /**
+     * How much a client must read in each {@code http.write.timeout} to be sure never to be cut (docs/limits.md): at
+     * most twice {@link #SEND_BUFFER_BYTES} held by the kernel, a write (the largest, a scrape's first two 64 KiB
+     * buffers and the headers) and a TCP segment (64 KiB on loopback), rounded up.
+     */
+    static final int PROGRESS_BYTES = 384 * 1024;
+
+    /**
      * @param metrics  the library instance the routes read and feed
      * @param registry the registry the scrape renders
      * @param settings auth tokens and ingestion limits
@@ -136,7 +153,8 @@ public final class HttpApi {
     /**
      * Applies the settings every llm-metrics server needs: JSON pre-routing errors, the payload limit (the
      * larger of the ingestion and proxy body limits plus what a 413 swallows, see {@link #SWALLOW_BYTES}), TCP_NODELAY so that the last write of
-     * a streamed response is not held back by Nagle's algorithm, the connection settings, and no
+     * a streamed response is not held back by Nagle's algorithm, a send buffer of {@link #SEND_BUFFER_BYTES}, the
+     * connection settings, and no
      * Helidon shutdown hook, since Helidon's stop interrupts requests in progress; stop through
      * {@link #drain(Duration)} first.
      *
@@ -158,7 +176,7 @@ public final class HttpApi {
                 .errorHandling(ErrorHandling.builder().includeEntity(true).build())
                 .maxPayloadSize((long) Math.max(settings.maxBodyBytes(),
                         proxySettings.map(ProxySettings::maxBodyBytes).orElse(0)) + SWALLOW_BYTES)
-                .connectionOptions(socket -> socket.tcpNoDelay(true))
+                .connectionOptions(socket -> socket.tcpNoDelay(true).socketSendBufferSize(SEND_BUFFER_BYTES))
                 .maxTcpConnections(connections.maxConnections())
                 .maxConcurrentRequests(-1) // Helidon's own cap would replace the slots below
                 .concurrencyLimit(new RequestSlots(connections.maxConcurrentRequests()))
@@ -170,13 +188,14 @@ public final class HttpApi {
     }
 
     /**
-     * HTTP/1.1 with the header deadlines, the write deadlines, and the proxy's view of its clients' connections
-     * when it is on. One receive listener calls them all: Helidon calls none of its listeners when given more
-     * than one (its list of them forwards no callback). A request line ends the watch over the previous answer's
+     * HTTP/1.1 with the header deadlines, the checks of a request's head ({@link RequestHeadChecks}), the write
+     * deadlines, and the proxy's view of its clients' connections when it is on. One receive listener calls them
+     * all: Helidon calls none of its listeners when given more than one (its list of them forwards no callback). A request line ends the watch over the previous answer's
      * writes, also one Helidon wrote itself, outside the routing.
      */
     private Http1Config http1(HttpSettings.Connections connections) {
         HeaderDeadlines headers = new HeaderDeadlines(readDeadlines, connections.headerTimeout());
+        RequestHeadChecks checks = new RequestHeadChecks();
         Http1ConnectionListener clients = proxy == null ? null : proxy.clientConnections();
         return Http1Config.builder().addSendListener(writeDeadlines).addReceiveListener(new Http1ConnectionListener() {
             @Override
@@ -185,12 +204,14 @@ public final class HttpApi {
                 if (clients != null) {
                     clients.prologue(ctx, prologue);
                 }
+                checks.prologue(ctx, prologue);
                 headers.prologue(ctx, prologue);
             }
 
             @Override
             public void headers(ConnectionContext ctx, Headers received) {
-                headers.headers(ctx, received);
+                headers.headers(ctx, received); // ends the header deadline before a refusal can leave this
+                checks.headers(ctx, received);
             }
         }).build();
     }

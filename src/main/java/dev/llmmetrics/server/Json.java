@@ -55,6 +55,9 @@ final class Json {
     /** Most digits of a number accepted in a request body. */
     static final int MAX_NUMBER_LENGTH = 32;
 
+    /** The most bytes of an answer rendered before that one write hands to the socket ({@link #sendRendered}). */
+    static final int PIECE_BYTES = 64 * 1024;
+
     static final ObjectMapper MAPPER = JsonMapper.builder()
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -192,6 +195,27 @@ final class Json {
 
         byte @Nullable [] bytes() {
             return copy == null ? null : copy.toByteArray();
+        }
+    }
+
+    /**
+     * Sends {@code json}, a JSON answer rendered before, with its length; past {@link #PIECE_BYTES}, through the
+     * response stream a piece at a time. {@link WriteDeadlines} times each write on its own: a kept session of up to
+     * a megabyte sent as one write would have to be read whole within the write timeout.
+     */
+    static void sendRendered(ServerResponse response, byte[] json) {
+        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
+        if (json.length <= PIECE_BYTES) {
+            response.send(json);
+            return;
+        }
+        response.header(HeaderNames.CONTENT_LENGTH, String.valueOf(json.length));
+        try (OutputStream out = response.outputStream()) {
+            for (int at = 0; at < json.length; at += PIECE_BYTES) {
+                out.write(json, at, Math.min(PIECE_BYTES, json.length - at));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -103,7 +103,13 @@ final class JsonErrors {
         String error;
         String detail;
         String malformedId = eventType == DirectHandler.EventType.BAD_REQUEST ? SessionService.malformedId(request.path()) : null;
-        if (ambiguousFraming(request.headers())) {
+        RequestHeadChecks.Refusal refusal = RequestHeadChecks.Refusal.named(message);
+        if (refusal != null) {
+            // The server's own refusal of what a request's line or headers ask (RequestHeadChecks).
+            status = refusal.status();
+            error = refusal.code();
+            detail = refusal.detail();
+        } else if (ambiguousFraming(request.headers())) {
             // RFC 9112 section 6.3: a length that cannot be determined is a 400, and the connection is closed
             // (Helidon closes after every direct answer). Helidon answers an unknown transfer coding with 501.
             status = Status.BAD_REQUEST_400;

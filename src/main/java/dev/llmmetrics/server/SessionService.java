@@ -5,7 +5,6 @@ import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStore;
 import io.helidon.http.HeaderNames;
-import io.helidon.http.HttpMediaTypes;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -84,8 +83,7 @@ final class SessionService implements HttpService {
         }
         byte[] json = rendered.get(id, revision);
         if (json != null) {
-            response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
-            response.send(json);
+            Json.sendRendered(response, json);
             return;
         }
         Optional<SessionMetrics> metrics = store.session(id);

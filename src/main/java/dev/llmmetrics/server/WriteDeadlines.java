@@ -27,6 +27,13 @@ import java.util.concurrent.TimeUnit;
  * {@code resolution} and closes the socket of a connection whose watch has run past the timeout; it closes
  * the socket rather than interrupting the thread, so nothing but that connection's writes can see it.
  *
+ * <p>What a write waits for is the client's reading: each write of an answer is at most a few buffers (64 KiB of
+ * a scrape, a piece of a kept session, {@link Json#PIECE_BYTES}), and the kernel holds at most
+ * {@link HttpApi#SEND_BUFFER_BYTES} twice over ahead of it, so a client that reads {@link HttpApi#PROGRESS_BYTES}
+ * in each timeout is never cut, however large the answer; one that stops reading is cut within the timeout and a
+ * sweep. The send buffer is capped for that: in one the kernel grows on its own (to 4 MiB), a blocked write goes on
+ * only once about a third of it has drained, so a steady reader slower than that per timeout would be cut too.
+ *
  * <p>A connection takes one watch, kept by its thread, for all its answers: a write neither allocates nor
  * takes a lock. Watches of connections whose thread has ended are dropped at the next sweep.
  */

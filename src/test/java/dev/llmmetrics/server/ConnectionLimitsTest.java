@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -311,5 +312,69 @@ class ConnectionLimitsTest {
             }
             assertFalse(server.get("/events/metrics/sessions").body().contains("limits"), "the pipelined event was not applied");
         }
+    }
+
+    @Test
+    void anExpectationOtherThan100ContinueGets417BeforeTheBodyIsReadAndHoldsNoRequestSlot() throws Exception {
+        try (TestServer server = TestServer.start(Map.of("http.max.concurrent.requests", "1", "http.body.timeout", "PT10S"))) {
+            int port = server.running().port();
+            String body = "[" + EVENT + "]";
+            String post = "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.length() + "\r\n";
+            // The one request slot is held by a request waiting for the rest of its body.
+            try (Socket busy = send(port, post + "\r\n" + body.substring(0, 10))) {
+                Thread.sleep(300);
+                for (String expect : List.of("200-ok", "100-continue, 200-ok", "100-continue-x", "200-ok\r\nExpect: 100-continue",
+                        "\"100-continue\"")) {
+                    // Each sends its headers alone: the body would follow only once the expectation is met.
+                    for (String head : List.of(post, "GET /health HTTP/1.1\r\nHost: localhost\r\n")) {
+                        try (Socket expecting = send(port, head + "Expect: " + expect + "\r\n\r\n")) {
+                            String answer = readUntilClosed(expecting, 5_000, "Expect: " + expect);
+                            assertTrue(answer.startsWith("HTTP/1.1 417 "), "Expect: " + expect + " -> " + answer);
+                            String json = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+                            JsonNode error = HostileSupport.assertJsonError(417, contentType(answer), json, "Expect: " + expect);
+                            assertEquals("expectation_failed", error.get("error").asText(), answer);
+                        }
+                    }
+                }
+                busy.getOutputStream().write(body.substring(10).getBytes(StandardCharsets.US_ASCII));
+                busy.setSoTimeout(10_000);
+                assertEquals(202, HostileSupport.readResponse(busy.getInputStream(), false).status());
+            }
+        }
+    }
+
+    @Test
+    void aLargeBodySentAfter100ContinueIsAccepted() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            StringBuilder events = new StringBuilder("[");
+            for (int i = 0; i < 200; i++) {
+                events.append(i == 0 ? "" : ",").append(EVENT.replace("\"limits\"", "\"continued\""));
+            }
+            byte[] body = events.append(']').toString().getBytes(StandardCharsets.US_ASCII);
+            assertTrue(body.length > 16 * 1024, "more than curl's 1 KiB, past which it sends Expect: 100-continue");
+            for (String expect : List.of("100-continue", "100-Continue")) {
+                try (Socket socket = send(server.running().port(), "POST /events HTTP/1.1\r\nHost: localhost\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\nExpect: " + expect + "\r\n\r\n")) {
+                    socket.setSoTimeout(10_000);
+                    HostileSupport.RawResponse interim = HostileSupport.readResponse(socket.getInputStream(), false);
+                    assertEquals(100, interim.status(), "Expect: " + expect + " -> " + interim);
+                    socket.getOutputStream().write(body);
+                    HostileSupport.RawResponse response = HostileSupport.readResponse(socket.getInputStream(), false);
+                    assertEquals(202, response.status(), "Expect: " + expect + " -> " + response);
+                }
+            }
+            JsonNode session = TestServer.json(server.get("/events/metrics/session/continued"));
+            assertEquals(400, session.get("total_requests").asInt(), session.toString());
+        }
+    }
+
+    private static String contentType(String answer) {
+        for (String line : answer.substring(0, answer.indexOf("\r\n\r\n")).split("\r\n")) {
+            if (line.toLowerCase(Locale.ROOT).startsWith("content-type:")) {
+                return line.substring(line.indexOf(':') + 1).trim();
+            }
+        }
+        return null;
     }
 }

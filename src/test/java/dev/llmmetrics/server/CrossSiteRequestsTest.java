@@ -15,6 +15,7 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.logging.Level;
@@ -104,6 +105,61 @@ class CrossSiteRequestsTest {
             assertEquals(200, answer.status(), host + ": " + answer);
             assertTrue(answer.bodyText().contains("\"seen\""), answer.bodyText());
         }
+    }
+
+    @Test
+    void anAbsoluteRequestTargetIsServedOnlyForTheHostItsHostHeaderNamesAndOtherTargetsThanAPathAreRefused() {
+        server = TestServer.start();
+        post("seen", "localhost", "");
+        String local = "localhost:" + port();
+        // RFC 9112 section 3.2.2: the authority of an absolute-form target, not Host, names the host the request is for.
+        List<String[]> refused = List.of(
+                new String[] {"GET http://evil.example/health", "Host: localhost"},
+                new String[] {"GET http://evil.example/events/metrics/sessions", "Host: " + local},
+                new String[] {"GET http://evil.example:" + port() + "/metrics", "Host: 127.0.0.1:" + port()},
+                new String[] {"GET http://localhost/health", "Host: evil.example"},
+                new String[] {"GET http://" + local + "/health", "Host: localhost"},
+                new String[] {"GET http://localhost@evil.example/health", "Host: localhost"},
+                new String[] {"GET http://localhost@evil.example/health", "Host: evil.example"},
+                new String[] {"GET http://localhost@" + local + "/health", "Host: " + local},
+                new String[] {"POST http://evil.example/events", "Host: localhost"},
+                new String[] {"CONNECT " + local, "Host: " + local},
+                new String[] {"CONNECT evil.example:443", "Host: evil.example:443"},
+                new String[] {"OPTIONS *", "Host: localhost"},
+                new String[] {"GET *", "Host: localhost"},
+                new String[] {"GET ftp://localhost/health", "Host: localhost"},
+                new String[] {"GET localhost/health", "Host: localhost"},
+                new String[] {"GET http:/health", "Host: localhost"},
+                new String[] {"GET http:///health", "Host: localhost"});
+        for (String[] c : refused) {
+            String request = c[0] + " HTTP/1.1\r\n" + c[1] + "\r\n" + body(c[0], "forged");
+            HostileSupport.RawResponse answer = send("127.0.0.1", request);
+            String what = c[0] + " with " + c[1];
+            JsonNode error = HostileSupport.assertJsonError(answer.status(), answer.contentType(), answer.bodyText(), what);
+            assertEquals(400, answer.status(), what + ": " + answer);
+            assertEquals("invalid_request_target", error.get("error").asText(), what + ": " + answer);
+            assertTrue(!answer.bodyText().contains("Exception") && !answer.bodyText().contains("helidon"), answer.bodyText());
+        }
+        assertEquals(404, server.get("/events/metrics/session/forged").statusCode(), "a refused POST applied nothing");
+        assertRefused(send("127.0.0.1", "GET http://evil.example/metrics HTTP/1.1\r\nHost: evil.example\r\n\r\n"),
+                "host_not_allowed", "an absolute target naming its Host, a name not allowed");
+        for (String target : new String[] {"http://" + local + "/events/metrics/sessions",
+                "HTTP://" + local.toUpperCase(Locale.ROOT) + "/events/metrics/sessions?limit=5",
+                "https://" + local + "/events/metrics/sessions"}) {
+            String host = target.substring(target.indexOf("//") + 2, target.indexOf('/', target.indexOf("//") + 2));
+            HostileSupport.RawResponse answer = send("127.0.0.1", "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+            assertEquals(200, answer.status(), target + ": " + answer);
+            assertTrue(answer.bodyText().contains("\"seen\""), answer.bodyText());
+        }
+    }
+
+    /** The headers' end and, for a POST, an event of {@code session} as the body. */
+    private static String body(String requestLine, String session) {
+        if (!requestLine.startsWith("POST ")) {
+            return "\r\n";
+        }
+        String event = COMPLETED.formatted(session);
+        return "Content-Type: text/plain\r\nContent-Length: " + event.length() + "\r\n\r\n" + event;
     }
 
     @Test

@@ -1,0 +1,170 @@
+package dev.llmmetrics.server;
+
+import io.helidon.http.DirectHandler;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
+import io.helidon.http.HttpPrologue;
+import io.helidon.http.RequestException;
+import io.helidon.http.Status;
+import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.http.DirectTransportRequest;
+import io.helidon.webserver.http1.Http1ConnectionListener;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Refuses, once a request's line and headers are read, what they ask of the server that it does not do, before
+ * the request is routed: so before it takes a slot of {@code http.max.concurrent.requests} ({@link RequestSlots})
+ * and before any of its body is read or {@code 100 Continue} is sent. The answers are JSON
+ * ({@link JsonErrors#directHandlers}), and the connection is closed after them.
+ *
+ * <ul>
+ *   <li><b>A request target other than a path.</b> Helidon routes an absolute-form target
+ *       ({@code GET http://evil.example/health}) by its path and drops its authority, which RFC 9112 section 3.2.2
+ *       makes the host the request is for, in place of {@code Host}; the {@code Host} allow-list
+ *       ({@link CrossSiteFilter}) would then judge a name the request is not for. Such a target is served only
+ *       with the {@code http} or {@code https} scheme, no user information ({@code http://localhost@evil.example/},
+ *       which RFC 9110 section 4.2.4 has recipients treat as an error), and an authority that is the {@code Host}
+ *       header's value, as RFC 9112 section 3.2 has clients send it: the allow-list's check of {@code Host} is then
+ *       a check of the target's authority. An authority-form ({@code CONNECT host:port}) or asterisk-form
+ *       ({@code OPTIONS *}) target is refused: the server is no proxy, and answers no request about itself as a
+ *       whole. 400 {@code invalid_request_target}.</li>
+ *   <li><b>An expectation other than {@code 100-continue}</b> (RFC 9110 section 10.1.1), in any case, alone or
+ *       beside it: 417 {@code expectation_failed}. Helidon ignores any other, and would serve the request as if it
+ *       had none.</li>
+ * </ul>
+ *
+ * <p>Both callbacks run on the connection's thread, in order: the request's line is kept in a thread-local between
+ * them. A request whose target is a path and that has no {@code Expect} costs two comparisons and allocates nothing.
+ */
+final class RequestHeadChecks implements Http1ConnectionListener {
+
+    private static final String HTTP = "http://";
+    private static final String HTTPS = "https://";
+    /** The one expectation the server meets (RFC 9110 section 10.1.1). */
+    private static final String CONTINUE = "100-continue";
+
+    /** What a request's head can be refused for: its answer's status, error code and detail. */
+    enum Refusal {
+        TARGET_FORM(Status.BAD_REQUEST_400, "invalid_request_target", "the request target must be a path such as"
+                + " /health, or an absolute http or https URL; this server is no proxy (no CONNECT) and answers no"
+                + " OPTIONS *"),
+        TARGET_USERINFO(Status.BAD_REQUEST_400, "invalid_request_target", "the request target's URL has user"
+                + " information before an @; send the URL without it"),
+        TARGET_NOT_HOST(Status.BAD_REQUEST_400, "invalid_request_target", "the request target is an absolute URL"
+                + " whose host and port are not the Host header's value; send them the same (or send the path alone)"),
+        EXPECTATION(Status.EXPECTATION_FAILED_417, "expectation_failed", "the server meets no expectation but"
+                + " Expect: 100-continue; send the request without the other");
+
+        private final Status status;
+        private final String code;
+        private final String detail;
+
+        Refusal(Status status, String code, String detail) {
+            this.status = status;
+            this.code = code;
+            this.detail = detail;
+        }
+
+        Status status() {
+            return status;
+        }
+
+        String code() {
+            return code;
+        }
+
+        String detail() {
+            return detail;
+        }
+
+        /** The refusal that {@code message}, a refused request's message as Helidon hands it on, names; or null. */
+        static @Nullable Refusal named(@Nullable String message) {
+            if (message != null) {
+                for (Refusal refusal : values()) {
+                    if (refusal.message().equals(message)) {
+                        return refusal;
+                    }
+                }
+            }
+            return null;
+        }
+
+        /** The message the refusal is thrown with, which Helidon hands on to the direct handlers. */
+        private String message() {
+            return "llm-metrics refused the request: " + name();
+        }
+    }
+
+    private final ThreadLocal<@Nullable HttpPrologue> current = new ThreadLocal<>();
+
+    @Override
+    public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
+        current.set(prologue);
+    }
+
+    @Override
+    public void headers(ConnectionContext ctx, Headers headers) {
+        HttpPrologue prologue = current.get();
+        current.set(null);
+        if (prologue == null) {
+            return;
+        }
+        Refusal refusal = target(prologue.uriPath().rawPath(), headers);
+        if (refusal == null && headers.contains(HeaderNames.EXPECT) && !onlyContinue(headers)) {
+            refusal = Refusal.EXPECTATION;
+        }
+        if (refusal != null) {
+            throw RequestException.builder()
+                    .type(DirectHandler.EventType.BAD_REQUEST)
+                    .status(refusal.status())
+                    .request(DirectTransportRequest.create(prologue, headers))
+                    .setKeepAlive(false)
+                    .message(refusal.message())
+                    .safeMessage(true)
+                    .build();
+        }
+    }
+
+    /**
+     * Why the request target (its query and fragment cut off) is refused, given the request's headers; null when
+     * it is a path, or an absolute http(s) URL without user information whose authority is {@code Host}'s value.
+     */
+    private static @Nullable Refusal target(String target, Headers headers) {
+        if (!target.isEmpty() && target.charAt(0) == '/') {
+            return null; // origin-form, nearly every request
+        }
+        int authority = schemeEnd(target);
+        if (authority < 0) {
+            return Refusal.TARGET_FORM;
+        }
+        int end = target.indexOf('/', authority);
+        String named = end < 0 ? target.substring(authority) : target.substring(authority, end);
+        if (named.indexOf('@') >= 0) {
+            return Refusal.TARGET_USERINFO;
+        }
+        String host = headers.first(HeaderNames.HOST).orElse(null);
+        return named.isEmpty() || host == null || !named.equalsIgnoreCase(host) ? Refusal.TARGET_NOT_HOST : null;
+    }
+
+    /** Where the authority of an {@code http://} or {@code https://} URL starts (the scheme in any case), or -1. */
+    private static int schemeEnd(String target) {
+        if (target.regionMatches(true, 0, HTTP, 0, HTTP.length())) {
+            return HTTP.length();
+        }
+        return target.regionMatches(true, 0, HTTPS, 0, HTTPS.length()) ? HTTPS.length() : -1;
+    }
+
+    /** Whether every member of every {@code Expect} line is {@code 100-continue}, in any case. */
+    private static boolean onlyContinue(Headers headers) {
+        for (String line : headers.all(HeaderNames.EXPECT, List::of)) {
+            for (String member : line.split(",", -1)) {
+                String expectation = member.strip();
+                if (!expectation.isEmpty() && !expectation.equalsIgnoreCase(CONTINUE)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+}
