@@ -61,9 +61,16 @@ final class Writer {
     /**
      * How long a statement waits for a lock another process holds on the file (SQLite's busy timeout), readers and
      * the writer alike; a batch is answered 503 past it. The writer's checks of an idle second, and its batches
-     * while it knows the lock held, do not wait ({@link #lockWait}).
+     * while it knows the lock held, wait {@link #BRIEF_LOCK_MILLIS} only ({@link #lockWait}).
      */
     static final int LOCK_WAIT_MILLIS = 10_000;
+    /**
+     * How long the writer's check of an idle second, and a batch while the store knows the lock held, wait for
+     * another process's lock before they take it as held open: another SQLite client writing holds it for far less,
+     * so its writes neither stop the store nor refuse a batch, while a lock left held (an {@code sqlite3} shell's
+     * {@code BEGIN EXCLUSIVE}) is known within about a second and a half without traffic.
+     */
+    static final int BRIEF_LOCK_MILLIS = 500;
     /** What the write-ahead log is cut back to after a checkpoint. */
     static final long JOURNAL_SIZE_LIMIT = 64L << 20;
     /** Free pages one round of incremental vacuum hands back, so that it never holds the writer long. */
@@ -124,8 +131,8 @@ final class Writer {
     private @Nullable Stop stop;
     /** The room the file system had ({@link FileStore#getUnallocatedSpace()}) once the store stopped on a full disk. */
     private long roomWhenStopped;
-    /** Whether the connection's statements wait {@link #LOCK_WAIT_MILLIS} for another process's lock, or not at all. */
-    private boolean waitsForLock = true;
+    /** How long the connection's statements wait for another process's lock: {@link #LOCK_WAIT_MILLIS} or {@link #BRIEF_LOCK_MILLIS}. */
+    private int lockWaitMillis = LOCK_WAIT_MILLIS;
     private final RecentRecords recent;
     private int commitsSinceVacuumCheck;
     private boolean vacuuming;
@@ -362,7 +369,7 @@ final class Writer {
         }
         Txn t;
         try {
-            lockWait(stop != Stop.LOCKED);
+            lockWait(stop == Stop.LOCKED ? BRIEF_LOCK_MILLIS : LOCK_WAIT_MILLIS);
             t = transact(jobs);
         } catch (SQLException | RuntimeException e) {
             rollbackAndPrepareAgain();
@@ -450,7 +457,7 @@ final class Writer {
      * Called by the writer thread after a second without a job, so that readiness follows the store without
      * traffic (a load balancer sends none to a replica that is not ready). While the store writes: notices a file
      * removed or replaced, by its file key, a stat, a file that cannot be written, and a write lock another process
-     * holds, by taking the lock and letting it go without waiting. While it is stopped: tries a commit of one page (the header's
+     * holds, by taking the lock and letting it go, waiting {@link #BRIEF_LOCK_MILLIS} for it. While it is stopped: tries a commit of one page (the header's
      * application id written again), but on a full disk only once the file system has more room than when the
      * store stopped, since the write-ahead log keeps the pages the refused transaction wrote past its end, into
      * which one page fits with the disk still full; a file removed or replaced stays so until a restart.
@@ -462,9 +469,9 @@ final class Writer {
         if (stop == null) {
             try {
                 requireSameFile();
-                lockWait(false);
+                lockWait(BRIEF_LOCK_MILLIS);
                 Statements st = statements();
-                st.begin.execute(); // the write lock, taken and let go: another process holding it is told at once
+                st.begin.execute(); // the write lock, taken and let go: another process holding it open is told
                 st.commit.execute();
             } catch (SQLException | RuntimeException e) {
                 rollbackAndPrepareAgain();
@@ -477,7 +484,7 @@ final class Writer {
             return;
         }
         try {
-            lockWait(false);
+            lockWait(BRIEF_LOCK_MILLIS);
             loadEventIds();
             Statements st = statements();
             st.begin.execute();
@@ -507,16 +514,18 @@ final class Writer {
     }
 
     /**
-     * Makes the connection's statements wait {@link #LOCK_WAIT_MILLIS} for another process's lock, or not at all: the
-     * checks of an idle second do not wait, so that the writer notices a lock at once rather than stalling the
-     * batches behind it, and while the lock is known to be held a batch is refused at once, not after the wait.
+     * Makes the connection's statements wait {@code millis} for another process's lock: the checks of an idle second
+     * wait {@link #BRIEF_LOCK_MILLIS}, so that the writer tells a lock held open from another client's brief write
+     * without stalling the batches behind it for long, and while the lock is known to be held a batch waits as
+     * briefly, so that it is refused soon rather than after {@link #LOCK_WAIT_MILLIS}, yet goes through once the lock
+     * is let go.
      */
-    private void lockWait(boolean wait) throws SQLException {
-        if (wait != waitsForLock) {
+    private void lockWait(int millis) throws SQLException {
+        if (millis != lockWaitMillis) {
             try (Statement s = c.createStatement()) {
-                s.execute("PRAGMA busy_timeout = " + (wait ? LOCK_WAIT_MILLIS : 0));
+                s.execute("PRAGMA busy_timeout = " + millis);
             }
-            waitsForLock = wait;
+            lockWaitMillis = millis;
         }
     }
 
