@@ -152,11 +152,10 @@ public final class HttpApi {
 
     /**
      * Applies the settings every llm-metrics server needs: JSON pre-routing errors, the payload limit (the
-     * larger of the ingestion and proxy body limits plus what a 413 swallows, see {@link #SWALLOW_BYTES}), TCP_NODELAY so that the last write of
-     * a streamed response is not held back by Nagle's algorithm, a send buffer of {@link #SEND_BUFFER_BYTES}, the
-     * connection settings, and no
-     * Helidon shutdown hook, since Helidon's stop interrupts requests in progress; stop through
-     * {@link #drain(Duration)} first.
+     * larger of the ingestion and proxy body limits plus what a 413 swallows, see {@link #SWALLOW_BYTES}),
+     * TCP_NODELAY so that the last write of a streamed response is not held back by Nagle's algorithm, a send
+     * buffer of {@link #SEND_BUFFER_BYTES}, the connection settings, and no Helidon shutdown hook, since Helidon's
+     * stop interrupts requests in progress; stop through {@link #drain(Duration)} first.
      *
      * <p>The header timeout is Helidon's idle-connection timeout, which closes a connection that waits for a
      * request line (checked a few times per timeout), and {@link HeaderDeadlines} for the headers after it,
@@ -190,8 +189,9 @@ public final class HttpApi {
     /**
      * HTTP/1.1 with the header deadlines, the checks of a request's head ({@link RequestHeadChecks}), the write
      * deadlines, and the proxy's view of its clients' connections when it is on. One receive listener calls them
-     * all: Helidon calls none of its listeners when given more than one (its list of them forwards no callback). A request line ends the watch over the previous answer's
-     * writes, also one Helidon wrote itself, outside the routing.
+     * all: Helidon calls none of its listeners when given more than one (its list of them forwards no callback).
+     * A request line ends the watch over the previous answer's writes, also one Helidon wrote itself, outside the
+     * routing.
      */
     private Http1Config http1(HttpSettings.Connections connections) {
         HeaderDeadlines headers = new HeaderDeadlines(readDeadlines, connections.headerTimeout());
