@@ -359,6 +359,26 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * A streamed request answered, at the close, with a whole JSON document as text/plain (an upstream that does not
+     * stream and names no JSON type): no event data came, so nothing says it was cut; passed on whole and recorded as
+     * COMPLETED.
+     */
+    @Test
+    void aStreamedRequestAnsweredWithPlainTextJsonEndingAtTheCloseIsPassedOnWholeAndRecordedAsCompleted()
+            throws IOException {
+        String answer = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + answer)));
+        String raw = rawCall("plain-text-json", chat("m-req", ",\"stream\":true"));
+        assertTrue(raw.startsWith("HTTP/1.1 200"), raw);
+        Dechunked body = Dechunked.of(raw);
+        assertEquals(answer, body.body(), "byte for byte what the upstream sent");
+        assertTrue(body.ended(), "the client's answer ends as a whole one: " + raw);
+        JsonNode s = server.awaitSession("plain-text-json", 1);
+        assertEquals(1, s.get("successful_requests").asLong(), s.toString());
+    }
+
+    /**
      * An answer that ends at the close, cut by the read timeout while the upstream keeps its connection open and
      * later sends a whole answer meant for nobody: the HTTP client took such a connection for one whose answer had
      * no body and lent it to the next call, which got those bytes as its answer.

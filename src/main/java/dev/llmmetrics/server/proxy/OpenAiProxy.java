@@ -320,7 +320,7 @@ public final class OpenAiProxy implements HttpService {
             } else {
                 document.end();
             }
-            if (status / 100 == 2 && endsAtClose(answer.headers()) && (stream ? !chunks.done : document.cut())) {
+            if (status / 100 == 2 && endsAtClose(answer.headers()) && (stream ? chunks.cut() : document.cut())) {
                 // The close is all that ends such an answer, so one cut short ends the same way: what was sent says.
                 throw new BrokenAnswer(stream && chunks.error != null
                         ? Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())
@@ -402,6 +402,9 @@ public final class OpenAiProxy implements HttpService {
         /** Whether the {@code data: [DONE]} that ends the stream came. */
         private boolean done;
         private boolean first = true;
+        /** Whether any byte of the body came, and any event with a {@code data:} line: see {@link #cut()}. */
+        private boolean anyBytes;
+        private boolean anyData;
 
         StreamReading(Metered call, boolean holdUsage) {
             this.call = call;
@@ -411,7 +414,17 @@ public final class OpenAiProxy implements HttpService {
         @Override
         public void piece(OutputStream out, byte[] bytes, int offset, int length) {
             this.out = out;
+            anyBytes |= length > 0;
             events.feed(bytes, offset, length);
+        }
+
+        /**
+         * Whether the stream, ended by the upstream's close, was cut short: nothing came, or events came and no
+         * {@code data: [DONE]}. A body with no event data at all is no event stream (a whole JSON answer sent as
+         * {@code text/plain}), whose end nothing here shows: not taken as cut.
+         */
+        boolean cut() {
+            return !done && (anyData || !anyBytes);
         }
 
         void end(OutputStream out) {
@@ -424,6 +437,7 @@ public final class OpenAiProxy implements HttpService {
             // The stream's first event is read past a byte order mark before it, as the format says; passed on with it.
             int mark = first ? SseEvents.byteOrderMark(bytes, offset, length) : 0;
             first = false;
+            anyData = anyData || SseEvents.hasData(bytes, offset + mark, length - mark);
             done |= SseEvents.isDone(bytes, offset + mark, length - mark);
             OpenAiScanner chunk = SseEvents.scanData(bytes, offset + mark, length - mark);
             if (model == null) {

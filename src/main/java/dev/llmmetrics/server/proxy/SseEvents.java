@@ -126,6 +126,17 @@ final class SseEvents {
         return false;
     }
 
+    /** Whether a whole event has a {@code data:} line: without one it carries nothing of a chat completion stream. */
+    static boolean hasData(byte[] bytes, int offset, int length) {
+        int end = offset + length;
+        for (int line = offset; line < end; line = nextLine(bytes, lineEnd(bytes, line, end), end)) {
+            if (dataValue(bytes, line, lineEnd(bytes, line, end)) >= 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * The length of the UTF-8 byte order mark an event starts with, else 0: one before a stream's first event is
      * not part of it (the event stream format ignores one leading U+FEFF).
