@@ -338,44 +338,33 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
-     * An answer that ends at the close whose JSON the proxy's reader stops at (a NaN, as Python's json.dumps writes
-     * by default) is not known to be cut: it is passed on whole and recorded as COMPLETED with the usage read before.
+     * Answers that end at the close whose end the proxy cannot read, so that nothing says they were cut: a JSON
+     * document its reader stops at (a NaN, as Python's json.dumps writes by default), and a whole JSON document
+     * as text/plain to a streamed request (an upstream that does not stream and names no JSON type), which carries
+     * no event data. Each is passed on whole and recorded as COMPLETED, with the usage read before the stop.
      */
     @Test
-    void anAnswerEndingAtTheCloseThatIsNotStrictJsonIsPassedOnWholeAndRecordedAsCompleted() throws IOException {
-        String answer = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[{\"index\":0,"
+    void answersEndingAtTheCloseWhoseEndCannotBeReadArePassedOnWholeAndRecordedAsCompleted() throws IOException {
+        String completion = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[{\"index\":0,"
                 + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}],"
-                + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7},\"x\":NaN}";
-        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + answer)));
-        String raw = rawCall("not-strict-json", chat("m-req", ""));
-        assertTrue(raw.startsWith("HTTP/1.1 200"), raw);
-        Dechunked body = Dechunked.of(raw);
-        assertEquals(answer, body.body(), "byte for byte what the upstream sent");
-        assertTrue(body.ended(), "the client's answer ends as a whole one: " + raw);
-
-        JsonNode s = server.awaitSession("not-strict-json", 1);
-        assertEquals(1, s.get("successful_requests").asLong(), s.toString());
-        assertEquals(7, s.get("total_tokens").asLong(), s.toString());
+                + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}";
+        passedOnWhole("not-strict-json", "", "application/json", completion + ",\"x\":NaN}");
+        passedOnWhole("plain-text-json", ",\"stream\":true", "text/plain", completion + "}");
+        for (String session : java.util.List.of("not-strict-json", "plain-text-json")) {
+            JsonNode s = server.awaitSession(session, 1);
+            assertEquals(1, s.get("successful_requests").asLong(), s.toString());
+        }
+        assertEquals(7, server.awaitSession("not-strict-json", 1).get("total_tokens").asLong());
     }
 
-    /**
-     * A streamed request answered, at the close, with a whole JSON document as text/plain (an upstream that does not
-     * stream and names no JSON type): no event data came, so nothing says it was cut; passed on whole and recorded as
-     * COMPLETED.
-     */
-    @Test
-    void aStreamedRequestAnsweredWithPlainTextJsonEndingAtTheCloseIsPassedOnWholeAndRecordedAsCompleted()
-            throws IOException {
-        String answer = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[{\"index\":0,"
-                + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}";
-        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + answer)));
-        String raw = rawCall("plain-text-json", chat("m-req", ",\"stream\":true"));
+    /** Sends {@code answer} as the upstream's, ended by its close, and checks the client got it whole and ended. */
+    private void passedOnWhole(String session, String requestFields, String type, String answer) throws IOException {
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: " + type + "\r\n\r\n" + answer)));
+        String raw = rawCall(session, chat("m-req", requestFields));
         assertTrue(raw.startsWith("HTTP/1.1 200"), raw);
         Dechunked body = Dechunked.of(raw);
         assertEquals(answer, body.body(), "byte for byte what the upstream sent");
         assertTrue(body.ended(), "the client's answer ends as a whole one: " + raw);
-        JsonNode s = server.awaitSession("plain-text-json", 1);
-        assertEquals(1, s.get("successful_requests").asLong(), s.toString());
     }
 
     /**
