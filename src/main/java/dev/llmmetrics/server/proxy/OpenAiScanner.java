@@ -19,8 +19,9 @@ import org.jspecify.annotations.Nullable;
  * which made an answer of megabytes that a slow client had not read yet a copy of that size in the heap.
  *
  * <p>A UTF-8 byte order mark before the document's first byte is skipped, as some OpenAI-compatible servers
- * write one; anywhere else it is not JSON. A document that is not valid JSON (or deeper than {@value #MAX_DEPTH}) stops the reading; what was read
- * stays, and the document is not {@link #cut()}: nothing says where such a document ends. Whole numbers past a {@code long} are not read as numbers. Not thread-safe.
+ * write one; anywhere else it is not JSON. A document that is not valid JSON (or deeper than {@value #MAX_DEPTH})
+ * stops the reading; what was read stays, and the document is not {@link #cut()}: nothing says where such a document
+ * ends. Whole numbers past a {@code long} are not read as numbers. Not thread-safe.
  */
 final class OpenAiScanner {
 

@@ -129,10 +129,12 @@ final class SseEvents {
     /** Whether a whole event has a {@code data:} line: without one it carries nothing of a chat completion stream. */
     static boolean hasData(byte[] bytes, int offset, int length) {
         int end = offset + length;
-        for (int line = offset; line < end; line = nextLine(bytes, lineEnd(bytes, line, end), end)) {
-            if (dataValue(bytes, line, lineEnd(bytes, line, end)) >= 0) {
+        for (int line = offset; line < end; ) {
+            int lineEnd = lineEnd(bytes, line, end);
+            if (dataValue(bytes, line, lineEnd) >= 0) {
                 return true;
             }
+            line = nextLine(bytes, lineEnd, end);
         }
         return false;
     }
