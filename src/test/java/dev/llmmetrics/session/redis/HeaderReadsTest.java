@@ -159,11 +159,15 @@ class HeaderReadsTest {
                     return failures;
                 }));
             }
-            threads.submit(() -> {
+            Future<?> interrupter = threads.submit(() -> {
                 while (!stop.get()) {
                     Thread.currentThread().interrupt();
-                    assertThrows(JedisConnectionException.class, () -> reads.read(bytes("k")));
-                    interruptedFailures.incrementAndGet();
+                    try {
+                        // Answered by another caller's round before it looked at its interrupt: the answer stands.
+                        assertArrayEquals(bytes("v"), reads.read(bytes("k")));
+                    } catch (JedisConnectionException e) {
+                        interruptedFailures.incrementAndGet();
+                    }
                     Thread.interrupted();
                     LockSupport.parkNanos(100_000);
                 }
@@ -174,6 +178,7 @@ class HeaderReadsTest {
             for (Future<Integer> other : others) {
                 assertEquals(0, other.get(30, TimeUnit.SECONDS), "reads of callers not interrupted that failed");
             }
+            interrupter.get(30, TimeUnit.SECONDS);
         }
         assertTrue(answered.get() > 0 && interruptedFailures.get() > 0, answered + " answered, " + interruptedFailures
                 + " interrupted");
