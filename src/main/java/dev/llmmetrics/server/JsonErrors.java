@@ -47,15 +47,25 @@ final class JsonErrors {
     private JsonErrors() {
     }
 
-    /** Registers the error handlers and the JSON 404 for unmatched routes on {@code routing}. */
+    /**
+     * Registers the error handlers and, for unmatched routes, the JSON 404; a request whose absolute target has an
+     * empty path ({@code GET http://host:port}), which Helidon routes by that empty path, is routed again as one
+     * for {@code /}, as RFC 9112 section 3.2.2 has clients send it.
+     */
     static void register(HttpRouting.Builder routing) {
         routing.error(BadRequest.class, (req, res, e) -> ApiError.send(req, res, Status.BAD_REQUEST_400, e.code(), e.getMessage()))
                 .error(HttpException.class, JsonErrors::httpException)
                 .error(StoreUnavailableException.class, (req, res, e) -> ApiError.send(req, res,
                         Status.SERVICE_UNAVAILABLE_503, "store_unavailable", "the session store cannot be read now; retry later"))
                 .error(Throwable.class, JsonErrors::unexpected)
-                .any((req, res) -> ApiError.send(req, res, Status.NOT_FOUND_404, "not_found",
-                        "no endpoint " + req.prologue().method().text() + " " + req.path().path()));
+                .any((req, res) -> {
+                    if (req.path().path().isEmpty()) {
+                        res.reroute("/", req.query());
+                    } else {
+                        ApiError.send(req, res, Status.NOT_FOUND_404, "not_found",
+                                "no endpoint " + req.prologue().method().text() + " " + req.path().path());
+                    }
+                });
     }
 
     /**

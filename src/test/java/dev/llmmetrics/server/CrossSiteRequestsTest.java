@@ -153,6 +153,25 @@ class CrossSiteRequestsTest {
         }
     }
 
+    @Test
+    void anAbsoluteRequestTargetWithAnEmptyPathIsForTheRootPath() {
+        server = TestServer.start();
+        String local = "localhost:" + port();
+        String root = send("127.0.0.1", "GET / HTTP/1.1\r\nHost: " + local + "\r\n\r\n").bodyText();
+        assertTrue(root.contains("<html") || root.contains("<!doctype") || root.contains("<!DOCTYPE"), root);
+        // RFC 9112 section 3.2.2 (and RFC 3986's normalisation): an empty path is "/".
+        for (String target : new String[] {"http://" + local, "http://" + local + "?view=models", "HTTP://" + local}) {
+            HostileSupport.RawResponse answer = send("127.0.0.1", "GET " + target + " HTTP/1.1\r\nHost: " + local + "\r\n\r\n");
+            assertEquals(200, answer.status(), target + ": " + answer);
+            assertEquals(root, answer.bodyText(), target);
+        }
+        HostileSupport.RawResponse post = send("127.0.0.1", "POST http://" + local + " HTTP/1.1\r\nHost: " + local
+                + "\r\nContent-Length: 0\r\n\r\n");
+        JsonNode error = HostileSupport.assertJsonError(post.status(), post.contentType(), post.bodyText(), "POST to /");
+        assertEquals(send("127.0.0.1", "POST / HTTP/1.1\r\nHost: " + local + "\r\nContent-Length: 0\r\n\r\n").status(),
+                post.status(), "a POST to the empty path is answered as one to /: " + error);
+    }
+
     /** The headers' end and, for a POST, an event of {@code session} as the body. */
     private static String body(String requestLine, String session) {
         if (!requestLine.startsWith("POST ")) {
