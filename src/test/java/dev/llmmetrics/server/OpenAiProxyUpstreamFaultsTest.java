@@ -292,6 +292,24 @@ class OpenAiProxyUpstreamFaultsTest {
         assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-req"), "every call ended");
     }
 
+    /**
+     * An event stream that ends at the close having sent only comments (the keep-alive pings some OpenAI-compatible
+     * servers write while the model has not answered yet), its upstream then killed: a stream cut before its first
+     * data, recorded FAILED server_error and cut for the client, as one cut after some data is.
+     */
+    @Test
+    void anEventStreamOfCommentsOnlyEndingAtTheCloseIsACutStream() throws IOException {
+        String pings = ": ping\n\n: ping\n\n";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + pings)));
+        String streamed = rawCall("pings-then-close", chat("m-req", ",\"stream\":true"));
+        Dechunked body = Dechunked.of(streamed);
+        assertEquals(pings, body.body(), "every byte the upstream sent");
+        assertFalse(body.ended(), "the client's stream is cut, not ended: " + streamed);
+        JsonNode s = server.awaitSession("pings-then-close", 1);
+        assertEquals(1, s.get("failed_requests").asLong(), s.toString());
+        assertEquals("server_error", s.get("requests").get(0).get("error_type").asText(), s.toString());
+    }
+
     /** A UTF-8 byte order mark, as read back from a raw answer by {@link #rawCall}. */
     private static final String BOM = "\u00EF\u00BB\u00BF";
 

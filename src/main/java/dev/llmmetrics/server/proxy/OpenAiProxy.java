@@ -157,6 +157,12 @@ public final class OpenAiProxy implements HttpService {
         return !headers.contains(HeaderNames.CONTENT_LENGTH) && !headers.containsToken(HeaderValues.TRANSFER_ENCODING_CHUNKED);
     }
 
+    /** Whether the answer's type is {@code text/event-stream}, which says the body is a stream whatever it holds. */
+    private static boolean isEventStream(Headers headers) {
+        return headers.contentType().map(type -> type.mediaType().type().equalsIgnoreCase("text")
+                && type.mediaType().subtype().equalsIgnoreCase("event-stream")).orElse(false);
+    }
+
     @Override
     public void routing(HttpRules rules) {
         rules.post("/chat/completions", this::chat)
@@ -320,7 +326,8 @@ public final class OpenAiProxy implements HttpService {
             } else {
                 document.end();
             }
-            if (status / 100 == 2 && endsAtClose(answer.headers()) && (stream ? chunks.cut() : document.cut())) {
+            if (status / 100 == 2 && endsAtClose(answer.headers())
+                    && (stream ? chunks.cut(isEventStream(answer.headers())) : document.cut())) {
                 // The close is all that ends such an answer, so one cut short ends the same way: what was sent says.
                 throw new BrokenAnswer(stream && chunks.error != null
                         ? Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())
@@ -419,12 +426,14 @@ public final class OpenAiProxy implements HttpService {
         }
 
         /**
-         * Whether the stream, ended by the upstream's close, was cut short: nothing came, or events came and no
-         * {@code data: [DONE]}. A body with no event data at all is no event stream (a whole JSON answer sent as
-         * {@code text/plain}), whose end nothing here shows: not taken as cut.
+         * Whether the stream, ended by the upstream's close, was cut short: no {@code data: [DONE]} came, and the
+         * answer is an event stream ({@code eventStream}: its type says so), or events with data came, or nothing
+         * came. Otherwise a body with no event data is no event stream (a whole JSON answer sent as
+         * {@code text/plain}), whose end nothing here shows: not taken as cut. An event stream of comments only
+         * (keep-alive pings) is one cut before its first data.
          */
-        boolean cut() {
-            return !done && (anyData || !anyBytes);
+        boolean cut(boolean eventStream) {
+            return !done && (eventStream || anyData || !anyBytes);
         }
 
         void end(OutputStream out) {
