@@ -310,6 +310,21 @@ class OpenAiProxyUpstreamFaultsTest {
         assertEquals("server_error", s.get("requests").get(0).get("error_type").asText(), s.toString());
     }
 
+    /**
+     * An event stream whose upstream is killed mid-event, its last event without the blank line that ends one:
+     * the client still gets every byte the upstream sent, that last piece included, before its stream is cut.
+     */
+    @Test
+    void aStreamCutMidEventAtTheClosePassesOnItsLastPartialEvent() throws IOException {
+        String events = "data: " + CHUNK + "\n\n" + "data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"cut";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + events)));
+        String raw = rawCall("cut-mid-event", chat("m-req", ",\"stream\":true"));
+        Dechunked body = Dechunked.of(raw);
+        assertEquals(events, body.body(), "every byte the upstream sent");
+        assertFalse(body.ended(), "the client's stream is cut, not ended: " + raw);
+        assertEquals(1, server.awaitSession("cut-mid-event", 1).get("failed_requests").asLong());
+    }
+
     /** A UTF-8 byte order mark, as read back from a raw answer by {@link #rawCall}. */
     private static final String BOM = "\u00EF\u00BB\u00BF";
 

@@ -323,6 +323,7 @@ public final class OpenAiProxy implements HttpService {
             });
             if (stream) {
                 chunks.end(out);
+                flush(out); // the last event, written at the end, reaches the client before a cut closes it
             } else {
                 document.end();
             }
@@ -515,6 +516,14 @@ public final class OpenAiProxy implements HttpService {
                 throw new ClientGone();
             }
             written.run();
+        }
+    }
+
+    private static void flush(OutputStream out) {
+        try {
+            out.flush();
+        } catch (IOException | RuntimeException e) {
+            throw new ClientGone();
         }
     }
 
