@@ -310,7 +310,7 @@ public final class OpenAiProxy implements HttpService {
                 .map(type -> type.mediaType().subtype().toLowerCase(Locale.ROOT).endsWith("json")).orElse(false);
         boolean holdUsage = stream && chat.usageAdded();
         OpenAiScanner document = new OpenAiScanner();
-        StreamReading chunks = new StreamReading(call, holdUsage);
+        StreamReading chunks = new StreamReading(call, holdUsage, isEventStream(answer.headers()));
         try (answer) {
             passHead(answer, response, !holdUsage);
             OutputStream out = response.outputStream();
@@ -323,15 +323,16 @@ public final class OpenAiProxy implements HttpService {
             });
             if (stream) {
                 chunks.end(out);
+                flush(out); // the last event, written at the end, reaches the client before a cut closes it
             } else {
                 document.end();
             }
             if (status / 100 == 2 && endsAtClose(answer.headers())
-                    && (stream ? chunks.cut(isEventStream(answer.headers())) : document.cut())) {
+                    && (stream ? chunks.cut() : document.cut())) {
                 // The close is all that ends such an answer, so one cut short ends the same way: what was sent says.
                 throw new BrokenAnswer(stream && chunks.error != null
                         ? Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())
-                        : Failure.cutAtClose(stream));
+                        : Failure.cutAtClose(stream && !chunks.oneDocument()));
             }
         } catch (ClientGone e) {
             call.started(stream ? chunks.model : document.model()).fail(Failure.CLIENT_GONE.forEvent());
@@ -412,33 +413,54 @@ public final class OpenAiProxy implements HttpService {
         /** Whether any byte of the body came, and any event with a {@code data:} line: see {@link #cut()}. */
         private boolean anyBytes;
         private boolean anyData;
+        /**
+         * The body read as one JSON document, while no event data came, when its type is not
+         * {@code text/event-stream}: an upstream that does not stream may answer whole as {@code text/plain}; null
+         * for an event stream.
+         */
+        private final @Nullable OpenAiScanner whole;
 
-        StreamReading(Metered call, boolean holdUsage) {
+        StreamReading(Metered call, boolean holdUsage, boolean eventStream) {
             this.call = call;
             this.holdUsage = holdUsage;
+            this.whole = eventStream ? null : new OpenAiScanner();
         }
 
         @Override
         public void piece(OutputStream out, byte[] bytes, int offset, int length) {
             this.out = out;
             anyBytes |= length > 0;
+            if (whole != null && !anyData) {
+                whole.feed(bytes, offset, length);
+            }
             events.feed(bytes, offset, length);
         }
 
         /**
          * Whether the stream, ended by the upstream's close, was cut short: no {@code data: [DONE]} came, and the
-         * answer is an event stream ({@code eventStream}: its type says so), or events with data came, or nothing
-         * came. Otherwise a body with no event data is no event stream (a whole JSON answer sent as
-         * {@code text/plain}), whose end nothing here shows: not taken as cut. An event stream of comments only
-         * (keep-alive pings) is one cut before its first data.
+         * answer is an event stream (its type says so), or events with data came, or nothing came, or the body is
+         * a JSON document whose top-level value did not close ({@link OpenAiScanner#cut()}). Otherwise a body with
+         * no event data is no event stream (a whole JSON answer sent as {@code text/plain}): not taken as cut. An
+         * event stream of comments only (keep-alive pings) is one cut before its first data.
          */
-        boolean cut(boolean eventStream) {
-            return !done && (eventStream || anyData || !anyBytes);
+        boolean cut() {
+            return !done && (whole == null || anyData || !anyBytes || whole.cut());
+        }
+
+        /** Whether the body was read as one JSON document: no event data came, and its type is no event stream. */
+        boolean oneDocument() {
+            return whole != null && !anyData && anyBytes;
         }
 
         void end(OutputStream out) {
             this.out = out;
             events.end();
+            if (whole != null) {
+                whole.end();
+                if (!anyData && model == null) {
+                    model = whole.model();
+                }
+            }
         }
 
         @Override
@@ -473,7 +495,11 @@ public final class OpenAiProxy implements HttpService {
             write(Objects.requireNonNull(out), bytes, offset, length);
         }
 
+        /** The usage of the last chunk that had one, or of a body that was one JSON document rather than events. */
         Usage usage() {
+            if (usage == null && !anyData && whole != null && whole.hasUsage()) {
+                return OpenAiProxy.usage(whole, whole.hasToolCalls());
+            }
             return usage == null ? Usage.NONE.withToolCalls(toolCalls) : OpenAiProxy.usage(usage, toolCalls);
         }
     }
@@ -515,6 +541,14 @@ public final class OpenAiProxy implements HttpService {
                 throw new ClientGone();
             }
             written.run();
+        }
+    }
+
+    private static void flush(OutputStream out) {
+        try {
+            out.flush();
+        } catch (IOException | RuntimeException e) {
+            throw new ClientGone();
         }
     }
 
