@@ -299,15 +299,7 @@ class OpenAiProxyUpstreamFaultsTest {
      */
     @Test
     void anEventStreamOfCommentsOnlyEndingAtTheCloseIsACutStream() throws IOException {
-        String pings = ": ping\n\n: ping\n\n";
-        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + pings)));
-        String streamed = rawCall("pings-then-close", chat("m-req", ",\"stream\":true"));
-        Dechunked body = Dechunked.of(streamed);
-        assertEquals(pings, body.body(), "every byte the upstream sent");
-        assertFalse(body.ended(), "the client's stream is cut, not ended: " + streamed);
-        JsonNode s = server.awaitSession("pings-then-close", 1);
-        assertEquals(1, s.get("failed_requests").asLong(), s.toString());
-        assertEquals("server_error", s.get("requests").get(0).get("error_type").asText(), s.toString());
+        passedOnCut("pings-then-close", "text/event-stream", ": ping\n\n: ping\n\n");
     }
 
     /**
@@ -316,13 +308,8 @@ class OpenAiProxyUpstreamFaultsTest {
      */
     @Test
     void aStreamCutMidEventAtTheClosePassesOnItsLastPartialEvent() throws IOException {
-        String events = "data: " + CHUNK + "\n\n" + "data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"cut";
-        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + events)));
-        String raw = rawCall("cut-mid-event", chat("m-req", ",\"stream\":true"));
-        Dechunked body = Dechunked.of(raw);
-        assertEquals(events, body.body(), "every byte the upstream sent");
-        assertFalse(body.ended(), "the client's stream is cut, not ended: " + raw);
-        assertEquals(1, server.awaitSession("cut-mid-event", 1).get("failed_requests").asLong());
+        passedOnCut("cut-mid-event", "text/event-stream",
+                "data: " + CHUNK + "\n\n" + "data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"cut");
     }
 
     /**
@@ -334,16 +321,26 @@ class OpenAiProxyUpstreamFaultsTest {
     void aPlainTextJsonAnswerToAStreamedRequestCutAtTheCloseIsRecordedAsFailed() throws IOException {
         String half = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[{\"index\":0,"
                 + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi, this answer is cut";
-        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + half)));
-        String raw = rawCall("plain-text-json-cut", chat("m-req", ",\"stream\":true"));
+        JsonNode record = passedOnCut("plain-text-json-cut", "text/plain", half);
+        assertTrue(record.get("error").asText().contains("its JSON document had not ended"), record.toString());
+    }
+
+    /**
+     * Sends {@code answer} as the upstream's to a streamed request, ended by its close, and checks that the client
+     * got every byte of it in a stream cut, not ended, and that the call was recorded FAILED server_error; returns
+     * its record.
+     */
+    private JsonNode passedOnCut(String session, String type, String answer) throws IOException {
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: " + type + "\r\n\r\n" + answer)));
+        String raw = rawCall(session, chat("m-req", ",\"stream\":true"));
         Dechunked body = Dechunked.of(raw);
-        assertEquals(half, body.body(), "byte for byte what the upstream sent");
-        assertFalse(body.ended(), "the client's answer is cut, not ended: " + raw);
-        JsonNode s = server.awaitSession("plain-text-json-cut", 1);
+        assertEquals(answer, body.body(), "every byte the upstream sent");
+        assertFalse(body.ended(), "the client's stream is cut, not ended: " + raw);
+        JsonNode s = server.awaitSession(session, 1);
         assertEquals(1, s.get("failed_requests").asLong(), s.toString());
-        assertEquals("server_error", s.get("requests").get(0).get("error_type").asText(), s.toString());
-        assertTrue(s.get("requests").get(0).get("error").asText().contains("its JSON document had not ended"),
-                s.toString());
+        JsonNode record = s.get("requests").get(0);
+        assertEquals("server_error", record.get("error_type").asText(), s.toString());
+        return record;
     }
 
     /** A UTF-8 byte order mark, as read back from a raw answer by {@link #rawCall}. */
