@@ -25,8 +25,8 @@ import org.jspecify.annotations.Nullable;
  *       ({@link CrossSiteFilter}) would then judge a name the request is not for. Such a target is served only
  *       with the {@code http} or {@code https} scheme, no user information ({@code http://localhost@evil.example/},
  *       which RFC 9110 section 4.2.4 has recipients treat as an error), and an authority that is the {@code Host}
- *       header's value, as RFC 9112 section 3.2 has clients send it: the allow-list's check of {@code Host} is then
- *       a check of the target's authority. An authority-form ({@code CONNECT host:port}) or asterisk-form
+ *       header's value, as RFC 9112 section 3.2 has clients send it (the scheme's default port written or not):
+ *       the allow-list's check of {@code Host} is then a check of the target's authority. An authority-form ({@code CONNECT host:port}) or asterisk-form
  *       ({@code OPTIONS *}) target is refused: the server is no proxy, and answers no request about itself as a
  *       whole. 400 {@code invalid_request_target}.</li>
  *   <li><b>An expectation other than {@code 100-continue}</b> (RFC 9110 section 10.1.1), in any case, alone or
@@ -128,7 +128,8 @@ final class RequestHeadChecks implements Http1ConnectionListener {
 
     /**
      * Why the request target (its query and fragment cut off) is refused, given the request's headers; null when
-     * it is a path, or an absolute http(s) URL without user information whose authority is {@code Host}'s value.
+     * it is a path, or an absolute http(s) URL without user information whose authority is {@code Host}'s value,
+     * a port that is the scheme's default, or empty, counting as none.
      */
     private static @Nullable Refusal target(String target, Headers headers) {
         if (!target.isEmpty() && target.charAt(0) == '/') {
@@ -144,7 +145,23 @@ final class RequestHeadChecks implements Http1ConnectionListener {
             return Refusal.TARGET_USERINFO;
         }
         String host = headers.first(HeaderNames.HOST).orElse(null);
-        return named.isEmpty() || host == null || !named.equalsIgnoreCase(host) ? Refusal.TARGET_NOT_HOST : null;
+        if (named.isEmpty() || host == null) {
+            return Refusal.TARGET_NOT_HOST;
+        }
+        String defaultPort = authority == HTTP.length() ? ":80" : ":443";
+        return withoutPort(named, defaultPort).equalsIgnoreCase(withoutPort(host, defaultPort)) ? null
+                : Refusal.TARGET_NOT_HOST;
+    }
+
+    /**
+     * {@code authority} without its port when the port is empty or the scheme's default, as RFC 3986 section 6.2.3
+     * normalises it: {@code localhost:80} and {@code localhost:} name the host {@code localhost} does over http.
+     */
+    private static String withoutPort(String authority, String defaultPort) {
+        if (authority.endsWith(defaultPort)) {
+            return authority.substring(0, authority.length() - defaultPort.length());
+        }
+        return authority.endsWith(":") ? authority.substring(0, authority.length() - 1) : authority;
     }
 
     /** Where the authority of an {@code http://} or {@code https://} URL starts (the scheme in any case), or -1. */

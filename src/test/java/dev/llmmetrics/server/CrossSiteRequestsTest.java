@@ -154,6 +154,42 @@ class CrossSiteRequestsTest {
     }
 
     @Test
+    void anAbsoluteRequestTargetNamesTheHostOfItsHostHeaderWhetherOrNotEitherWritesTheSchemesDefaultPort() {
+        server = TestServer.start();
+        post("seen", "localhost", "");
+        // RFC 3986 section 6.2.3: a port that is the scheme's default, or empty, is the same as none.
+        List<String[]> served = List.of(
+                new String[] {"http://localhost:80", "localhost"},
+                new String[] {"http://localhost", "localhost:80"},
+                new String[] {"http://LOCALHOST:", "localhost"},
+                new String[] {"https://localhost:443", "localhost"},
+                new String[] {"https://localhost", "localhost:443"},
+                new String[] {"http://[::1]:80", "[::1]"},
+                new String[] {"http://127.0.0.1:", "127.0.0.1"});
+        for (String[] c : served) {
+            String request = "GET " + c[0] + "/events/metrics/sessions HTTP/1.1\r\nHost: " + c[1] + "\r\n\r\n";
+            HostileSupport.RawResponse answer = send("127.0.0.1", request);
+            assertEquals(200, answer.status(), c[0] + " with Host: " + c[1] + ": " + answer);
+            assertTrue(answer.bodyText().contains("\"seen\""), answer.bodyText());
+        }
+        List<String[]> refused = List.of(
+                new String[] {"http://localhost:443", "localhost"},
+                new String[] {"https://localhost:80", "localhost"},
+                new String[] {"http://localhost", "localhost:443"},
+                new String[] {"http://localhost:8080", "localhost:80"},
+                new String[] {"http://localhost:080", "localhost"},
+                new String[] {"http://localhost:80", "localhost:8080"});
+        for (String[] c : refused) {
+            String request = "GET " + c[0] + "/events/metrics/sessions HTTP/1.1\r\nHost: " + c[1] + "\r\n\r\n";
+            HostileSupport.RawResponse answer = send("127.0.0.1", request);
+            String what = c[0] + " with Host: " + c[1];
+            JsonNode error = HostileSupport.assertJsonError(answer.status(), answer.contentType(), answer.bodyText(), what);
+            assertEquals(400, answer.status(), what + ": " + answer);
+            assertEquals("invalid_request_target", error.get("error").asText(), what + ": " + answer);
+        }
+    }
+
+    @Test
     void anAbsoluteRequestTargetWithAnEmptyPathIsForTheRootPath() {
         server = TestServer.start();
         String local = "localhost:" + port();
