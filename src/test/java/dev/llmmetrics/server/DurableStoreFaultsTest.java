@@ -428,6 +428,31 @@ class DurableStoreFaultsTest {
     }
 
     @Test
+    void aBatchOfOnlyRetriedEventsThatTakesTheLockOnceItIsLetGoMakesTheServerReadyAgainAtOnce() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        try (ChildServer server = start(file)) {
+            String retried = batch("retried", 20, 0);
+            assertEquals(202, post(server, retried).statusCode());
+            Process holder = holdWriteLock(file);
+            try {
+                Awaitility.await("not ready, no event sent").atMost(Duration.ofSeconds(3))
+                        .pollInterval(Duration.ofMillis(100)).until(() -> timedReady(server).status() == 503);
+                // A client retrying the same batch without pause: the store is never a second without a job.
+                assertEquals(503, post(server, retried).statusCode(), "refused while the lock is held");
+            } finally {
+                holder.getOutputStream().close();
+                assertTrue(holder.waitFor(10, TimeUnit.SECONDS));
+            }
+            HttpResponse<String> again = post(server, retried);
+            assertEquals(202, again.statusCode(), again.body());
+            assertEquals(20, TestServer.JSON.readTree(again.body()).get("duplicates").asInt(), again.body());
+            Ready ready = timedReady(server);
+            assertEquals(200, ready.status(), "the batch took the lock, so it is free: " + ready.reason());
+            assertEquals(20, requests(server, "retried"));
+        }
+    }
+
+    @Test
     void aWriteLockTakenInShortBurstsByAnotherProcessNeitherRefusesABatchNorMakesTheServerUnready() throws Exception {
         Path file = dir.resolve("sessions.db");
         try (ChildServer server = start(file)) {

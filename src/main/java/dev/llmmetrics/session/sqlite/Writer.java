@@ -384,8 +384,10 @@ final class Writer {
         }
         t.publish();
         checkpointBeforeTheDiskFills();
-        if (t.wrote()) {
-            writes(); // a commit that wrote nothing (a sweep that found no idle session) proves nothing
+        if (t.wrote() || stop == Stop.LOCKED) {
+            // A commit that wrote nothing (a sweep that found no idle session, a batch of retried events) proves
+            // nothing of the disk, only that the write lock was free.
+            writes();
         }
         for (Job job : jobs) {
             job.done.complete(job.result);
