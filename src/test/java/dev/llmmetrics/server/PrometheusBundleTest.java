@@ -166,7 +166,7 @@ class PrometheusBundleTest {
                 server.stop();
             }
             if (workDir != null) {
-                deleteTree(workDir);
+                Tools.deleteTree(workDir);
             }
         }
     }
@@ -987,14 +987,6 @@ class PrometheusBundleTest {
                 } else {
                     Files.copy(p, dest);
                 }
-            }
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
             }
         }
     }

@@ -94,6 +94,9 @@ class ReplicasTest {
         if (redis != null) {
             redis.close();
         }
+        if (workDir != null) {
+            Tools.deleteTree(workDir);
+        }
     }
 
     private static ChildServer replica() throws Exception {

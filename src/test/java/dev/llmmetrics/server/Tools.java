@@ -10,15 +10,29 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /** The external tools some tests drive for real, found on the PATH or in /usr/bin. */
 final class Tools {
 
     private Tools() {
+    }
+
+    /** Deletes {@code dir} and everything under it; nothing when it is gone already. */
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /** {@code name} on the PATH, else in /usr/bin; fails (never skips) with {@code installHint} when it is nowhere. */

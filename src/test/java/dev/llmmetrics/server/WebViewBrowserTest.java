@@ -114,9 +114,7 @@ class WebViewBrowserTest {
                 logger.setUseParentHandlers(true);
             }
             if (profile != null) {
-                try (Stream<Path> files = Files.walk(profile)) {
-                    files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
-                }
+                Tools.deleteTree(profile);
             }
         }
     }

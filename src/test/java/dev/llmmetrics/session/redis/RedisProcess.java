@@ -8,8 +8,10 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
@@ -165,6 +167,7 @@ public final class RedisProcess implements AutoCloseable, BeforeAllCallback, Bef
         }
     }
 
+    /** Stops the server and deletes its directory: its log and what it persisted. */
     @Override
     public void close() {
         if (process != null) {
@@ -176,6 +179,13 @@ public final class RedisProcess implements AutoCloseable, BeforeAllCallback, Bef
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
