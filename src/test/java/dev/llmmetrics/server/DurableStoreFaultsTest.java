@@ -41,6 +41,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,6 +107,26 @@ class DurableStoreFaultsTest {
     private static void kill(ChildServer server) throws InterruptedException {
         server.process.destroyForcibly();
         assertTrue(server.process.waitFor(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aServerKilledWithSigkillLeavesNoCopyOfTheSqliteNativeLibraryInTheTemporaryDirectory() throws Exception {
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        Path file = dir.resolve("sessions.db");
+        for (int start = 0; start < 2; start++) {
+            ChildServer server = ChildServer.mainWithJvmArgs(List.of("--enable-native-access=ALL-UNNAMED",
+                    "-Djava.io.tmpdir=" + tmp), "STORE_BACKEND", "sqlite", "STORE_SQLITE_PATH", file.toString());
+            try {
+                assertEquals(202, post(server, batch("start-" + start, 5, 0)).statusCode());
+                assertEquals(5, requests(server, "start-" + start), "the library loaded and in use");
+            } finally {
+                kill(server);
+            }
+            try (Stream<Path> left = Files.list(tmp)) {
+                assertEquals(List.of(), left.map(p -> p.getFileName().toString()).toList(),
+                        "nothing left in the temporary directory after SIGKILL " + (start + 1));
+            }
+        }
     }
 
     @Test
