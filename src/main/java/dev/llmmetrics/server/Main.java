@@ -112,15 +112,15 @@ public final class Main {
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
 
-        LlmMetrics.Builder library = LlmMetrics.builder(registry).config(libraryConfig).prices(prices)
-                .clock(CoarseClock.system())
+        if (Settings.storeBackend(config).equals("sqlite")) {
+            SqliteSessionStore.loadNativeLibrary();
+        }
+        LlmMetrics metrics = LlmMetrics.builder(registry).config(libraryConfig).prices(prices).clock(CoarseClock.system())
                 .dedupe(httpSettings.dedupeWindow(), httpSettings.dedupeMaxIds())
                 .store(Settings.store(config))
                 .semanticConventions(Settings.genAiConventions(config))
                 .genAiMaxHistograms(Settings.genAiMaxHistograms(config))
-                .defaultProvider(Settings.genAiProvider(config));
-        LlmMetrics metrics = Settings.storeBackend(config).equals("sqlite")
-                ? SqliteNativeLibrary.loadedWithoutACopy(library::build) : library.build();
+                .defaultProvider(Settings.genAiProvider(config)).build();
 
         Optional<ProxySettings> proxy = Settings.proxy(config);
         HttpApi api = new HttpApi(metrics, registry, httpSettings, proxy);

@@ -147,6 +147,17 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures, A
     private final List<Reader> allReaders = new ArrayList<>();
     private final FileChannel lockChannel;
 
+    /**
+     * Loads SQLite's native library now, so that no copy of it is left in the temporary directory when the process
+     * is killed: sqlite-jdbc writes the copy it loads there and removes it only at a normal exit. For an application
+     * that owns its process, before its first store: the driver's {@code org.sqlite.tmpdir} is set to a directory of
+     * the process's own for the time of the load, unless the application set it or {@code org.sqlite.lib.path}. A
+     * library that does not load is reported by the store's first connection.
+     */
+    public static void loadNativeLibrary() {
+        NativeLibrary.load();
+    }
+
     /** Makes stores in {@code file}, synced at every commit ({@link Durability#POWER_LOSS}). */
     public static SessionStoreFactory at(Path file) {
         return at(file, Durability.POWER_LOSS);

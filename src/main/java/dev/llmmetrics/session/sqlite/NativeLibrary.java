@@ -1,49 +1,51 @@
-package dev.llmmetrics.server;
+package dev.llmmetrics.session.sqlite;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.function.Supplier;
 import java.util.stream.Stream;
+import org.sqlite.SQLiteJDBCLoader;
 
 /**
  * Keeps sqlite-jdbc's copy of its native library out of the shared temporary directory once it is loaded. The
  * driver writes the library to a file of a new name at each start and removes it only at a normal exit
- * (xerial/sqlite-jdbc#1140), so a server killed with SIGKILL, over and over in a restart loop say, would leave
+ * (xerial/sqlite-jdbc#1140), so a process killed with SIGKILL, over and over in a restart loop say, would leave
  * about a megabyte behind each time. Here the driver writes it into a directory of the process's own, removed as
  * soon as the library is loaded: Linux keeps a loaded library mapped once its file is gone. Where the file cannot
  * be removed, it stays as the driver leaves it.
  */
-final class SqliteNativeLibrary {
+final class NativeLibrary {
 
     /** The driver's setting of the directory it writes its native library to. */
     private static final String TMPDIR = "org.sqlite.tmpdir";
     /** The driver's setting of a native library installed beside it, which it then loads without a copy. */
     private static final String LIB_PATH = "org.sqlite.lib.path";
 
-    private SqliteNativeLibrary() {
+    private NativeLibrary() {
     }
 
     /**
-     * Runs {@code open}, which loads the driver's native library on its first connection, with the driver writing
-     * the library into a directory that is removed once {@code open} returned; as it is when the operator set
-     * either of the driver's settings of where its library lives.
+     * Loads the driver's native library, which it writes into a directory removed right after; as the driver
+     * does it when the operator set either of its settings of where the library lives. A library that does not
+     * load is left for the store's first connection to report.
      */
-    static <T> T loadedWithoutACopy(Supplier<T> open) {
+    static void load() {
         if (System.getProperty(TMPDIR) != null || System.getProperty(LIB_PATH) != null) {
-            return open.get();
+            return;
         }
         Path dir;
         try {
             dir = Files.createTempDirectory("llm-metrics-sqlite-");
         } catch (IOException e) {
-            return open.get();
+            return;
         }
         System.setProperty(TMPDIR, dir.toString());
         try {
-            return open.get();
+            SQLiteJDBCLoader.initialize();
+        } catch (Exception e) {
+            // Reported by the store's first connection, which tries the load again.
         } finally {
-            System.clearProperty(TMPDIR); // read only at the load, once per process
+            System.clearProperty(TMPDIR); // read by the load only, once per process
             try (Stream<Path> files = Files.list(dir)) {
                 for (Path file : files.toList()) {
                     Files.deleteIfExists(file);
