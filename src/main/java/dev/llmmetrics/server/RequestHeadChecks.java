@@ -26,9 +26,9 @@ import org.jspecify.annotations.Nullable;
  *       with the {@code http} or {@code https} scheme, no user information ({@code http://localhost@evil.example/},
  *       which RFC 9110 section 4.2.4 has recipients treat as an error), and an authority that is the {@code Host}
  *       header's value, as RFC 9112 section 3.2 has clients send it (the scheme's default port written or not):
- *       the allow-list's check of {@code Host} is then a check of the target's authority. An authority-form ({@code CONNECT host:port}) or asterisk-form
- *       ({@code OPTIONS *}) target is refused: the server is no proxy, and answers no request about itself as a
- *       whole. 400 {@code invalid_request_target}.</li>
+ *       the allow-list's check of {@code Host} is then a check of the target's authority. An authority-form
+ *       ({@code CONNECT host:port}) or asterisk-form ({@code OPTIONS *}) target is refused: the server is no proxy,
+ *       and answers no request about itself as a whole. 400 {@code invalid_request_target}.</li>
  *   <li><b>An expectation other than {@code 100-continue}</b> (RFC 9110 section 10.1.1), in any case, alone or
  *       beside it: 417 {@code expectation_failed}. Helidon ignores any other, and would serve the request as if it
  *       had none.</li>
