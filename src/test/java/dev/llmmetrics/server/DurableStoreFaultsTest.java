@@ -453,6 +453,36 @@ class DurableStoreFaultsTest {
     }
 
     @Test
+    void aBatchThatMeetsALockHeldOpenBeforeAnIdleCheckMakesTheServerUnreadyWhileItWaits() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        try (ChildServer server = start(file); ExecutorService pool = Executors.newSingleThreadExecutor()) {
+            assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
+            // Taken within the second after a commit, before the writer's idle check: the next batch meets it first.
+            Process holder = holdWriteLock(file);
+            try {
+                Future<HttpResponse<String>> waiting = pool.submit(() -> post(server, batch("locked", 20, 0)));
+                Awaitility.await("not ready while the batch waits for the lock").atMost(Duration.ofSeconds(3))
+                        .pollInterval(Duration.ofMillis(100)).until(() -> timedReady(server).status() == 503);
+                assertTrue(!waiting.isDone(), "the batch still waits for the lock");
+                assertEquals("the session store's file is locked by another process (a write transaction held open): it"
+                        + " writes again once the lock is let go, tried every second; events get 503 store_unavailable"
+                        + " meanwhile", timedReady(server).reason());
+                HttpResponse<String> refused = waiting.get(20, TimeUnit.SECONDS);
+                assertEquals(503, refused.statusCode(), refused.body());
+                assertEquals("store_unavailable", TestServer.JSON.readTree(refused.body()).get("error").asText());
+                assertEquals(503, timedReady(server).status(), "still not ready once the batch was refused");
+            } finally {
+                holder.getOutputStream().close();
+                assertTrue(holder.waitFor(10, TimeUnit.SECONDS));
+            }
+            Awaitility.await("ready again, no event sent").atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 200);
+            assertEquals(0, requests(server, "locked"), "nothing of the refused batch applied");
+            assertEquals(20, requests(server, "before"));
+        }
+    }
+
+    @Test
     void aWriteLockTakenInShortBurstsByAnotherProcessNeitherRefusesABatchNorMakesTheServerUnready() throws Exception {
         Path file = dir.resolve("sessions.db");
         try (ChildServer server = start(file)) {

@@ -134,6 +134,8 @@ final class Writer {
     /** How long the connection's statements wait for another process's lock: {@link #LOCK_WAIT_MILLIS} or {@link #BRIEF_LOCK_MILLIS}. */
     private int lockWaitMillis = LOCK_WAIT_MILLIS;
     private final RecentRecords recent;
+    /** Begins the transactions that may wait {@link #LOCK_WAIT_MILLIS}, so that readiness knows one waits long. */
+    private final LockWatch lockWatch = new LockWatch();
     private int commitsSinceVacuumCheck;
     private boolean vacuuming;
     /** The write-ahead log beside the file. */
@@ -184,7 +186,7 @@ final class Writer {
         }
         holdRecordBound();
         statements = new Statements(c);
-        recent = new RecentRecords(c, foldAt, bounds.maxRecordsPerSession());
+        recent = new RecentRecords(c, foldAt, bounds.maxRecordsPerSession(), lockWatch);
         stoppedIfTheDiskIsFull();
     }
 
@@ -422,10 +424,17 @@ final class Writer {
         }
     }
 
-    /** Why the store cannot write now, in words for readiness; {@code null} while it can. */
+    /**
+     * Why the store cannot write now, in words for readiness; {@code null} while it can. A transaction waiting for
+     * the write lock past {@link #BRIEF_LOCK_MILLIS} counts as the lock held open, before its wait ends.
+     */
     @Nullable String notReadyBecause() {
         String damaged = damage;
-        return damaged != null ? damaged : notReadyBecause;
+        if (damaged != null) {
+            return damaged;
+        }
+        String stopped = notReadyBecause;
+        return stopped == null && lockWatch.waitsLong() ? Stop.LOCKED.reason : stopped;
     }
 
     /**
@@ -616,7 +625,7 @@ final class Writer {
 
     private Txn transact(List<Job> jobs) throws SQLException {
         Statements st = statements();
-        st.begin.execute();
+        lockWatch.begin(st.begin);
         Txn t = new Txn(st, bounds.clock().millis());
         for (Job job : jobs) {
             job.apply(t);
@@ -740,7 +749,7 @@ final class Writer {
             if (!vacuuming) {
                 return;
             }
-            st.begin.execute();
+            lockWatch.begin(st.begin);
             try (PreparedStatement vacuum = c.prepareStatement("PRAGMA incremental_vacuum")) {
                 for (long i = Math.min(free, VACUUM_PAGES_PER_ROUND); i > 0; i--) {
                     vacuum.execute(); // each run hands back one page
