@@ -343,6 +343,25 @@ class DurableStoreFaultsTest {
     }
 
     @Test
+    void aWriteAheadLogDeletedUnderTheServerIsNoticedAndNoBatchIsAcknowledgedIntoIt() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        Path wal = dir.resolve("sessions.db-wal");
+        try (ChildServer server = start(file)) {
+            assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
+            assertTrue(Files.exists(wal), "the write-ahead log beside the file");
+            // SQLite would go on appending commits to the unlinked log, which no restart reads.
+            Files.delete(wal);
+            assertRefused(server, batch("after", 20, 0));
+            Awaitility.await("not ready").atMost(Duration.ofSeconds(3))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 503);
+            assertEquals("the session store's file was removed or replaced while the server had it open: only a restart"
+                    + " opens the file at its path; events get 503 store_unavailable meanwhile", ready(server).reason());
+            assertRefused(server, batch("later", 20, 0));
+            staysUnready(server, 2);
+        }
+    }
+
+    @Test
     void aLogFileMadeImmutableMakesTheServerUnreadyAndReadyAgainWithoutTrafficOnceWritable() throws Exception {
         Path file = dir.resolve("sessions.db");
         Path wal = dir.resolve("sessions.db-wal");

@@ -146,6 +146,11 @@ final class Writer {
     private final @Nullable FileStore disk;
     /** What identifies the file the connection has open ({@link #requireSameFile}). */
     private final @Nullable Object fileKey;
+    /**
+     * What identifies the write-ahead log the connection has open, from the first check that finds it; SQLite keeps
+     * it, truncated at most, while the connection is open ({@link #requireSameFile}).
+     */
+    private @Nullable Object walKey;
 
     Writer(SqliteSessionStore store, Connection c, Durability durability, Schema.Found found, int foldAt)
             throws SQLException {
@@ -187,6 +192,11 @@ final class Writer {
         holdRecordBound();
         statements = new Statements(c);
         recent = new RecentRecords(c, foldAt, bounds.maxRecordsPerSession(), lockWatch);
+        try {
+            walKey = fileKey(wal); // the statements above wrote it
+        } catch (SQLException e) {
+            walKey = null; // taken at the first check that finds it
+        }
         stoppedIfTheDiskIsFull();
     }
 
@@ -637,9 +647,9 @@ final class Writer {
     }
 
     /**
-     * Refuses a commit once the file at the store's path is no longer the one the connection has open (deleted,
-     * or replaced): SQLite would go on writing to the unlinked file, which no restart would find, so nothing
-     * is acknowledged until the store is opened again. Refuses it too while the file cannot be written (an
+     * Refuses a commit once the file at the store's path, or its write-ahead log, is no longer the one the
+     * connection has open (deleted, or replaced): SQLite would go on writing to the unlinked file, which no restart
+     * would find, so nothing is acknowledged until the store is opened again. Refuses it too while the file cannot be written (an
      * {@code access} check: immutable, or read-only): the commit would reach the log, but its checkpoint never the file.
      */
     private void requireSameFile() throws SQLException {
@@ -652,6 +662,19 @@ final class Writer {
         if (fileKey != null && !fileKey.equals(now)) {
             throw new FileReplacedException("the file " + store.file() + " was removed or replaced while the store had"
                     + " it open; restart the server to open the file at that path");
+        }
+        @Nullable Object walNow;
+        try {
+            walNow = fileKey(wal);
+        } catch (SQLException e) {
+            walNow = null;
+        }
+        if (walKey == null) {
+            walKey = walNow;
+        } else if (!walKey.equals(walNow)) {
+            // SQLite would go on appending commits to the log it has open, which no restart reads.
+            throw new FileReplacedException("the write-ahead log " + wal + " was removed or replaced while the store"
+                    + " had it open; restart the server to open the file at its path");
         }
         if (!Files.isWritable(store.file())) {
             // Made immutable (chattr +i) or read-only under the open connection: commits would still reach the
