@@ -502,6 +502,31 @@ class DurableStoreFaultsTest {
     }
 
     @Test
+    void aServerStartedOnAFileWhoseWriteLockIsHeldOpenIsUnreadyFromItsFirstAnswer() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        try (ChildServer server = start(file)) {
+            assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
+        }
+        Process holder = holdWriteLock(file);
+        try {
+            try (ChildServer server = start(file)) {
+                Ready first = timedReady(server);
+                assertEquals(new Ready(503, "the session store's file is locked by another process (a write transaction"
+                        + " held open): it writes again once the lock is let go, tried every second; events get 503"
+                        + " store_unavailable meanwhile"), first);
+                assertEquals(20, requests(server, "before"), "the sessions are served meanwhile");
+                holder.getOutputStream().close();
+                assertTrue(holder.waitFor(10, TimeUnit.SECONDS));
+                Awaitility.await("ready once the lock is let go, no event sent").atMost(Duration.ofSeconds(5))
+                        .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 200);
+                assertEquals(202, post(server, batch("after", 20, 0)).statusCode());
+            }
+        } finally {
+            holder.destroy();
+        }
+    }
+
+    @Test
     void aWriteLockTakenInShortBurstsByAnotherProcessNeitherRefusesABatchNorMakesTheServerUnready() throws Exception {
         Path file = dir.resolve("sessions.db");
         try (ChildServer server = start(file)) {

@@ -221,6 +221,7 @@ final class Writer {
      * Brings the sessions that kept more records, or scores of requests, than the bound allows (it was higher
      * when they were written) down to it, deleting the older ones, so that a later, higher bound does not serve
      * them again. A failure is logged and left to the next start: records are served within the bound meanwhile.
+     * One of the storage's stops the store as a refused batch does, so that the server starts unready.
      */
     private void holdRecordBound() {
         int max = bounds.maxRecordsPerSession();
@@ -269,6 +270,7 @@ final class Writer {
         } catch (SQLException | RuntimeException e) {
             LOG.log(Level.WARNING, "Bringing the sessions of " + store.file() + " down to store.max.records failed;"
                     + " tried again at the next start", e);
+            stoppedBy(e); // a write lock another process holds open, an I/O error: readiness says so from the start
         }
     }
 
