@@ -364,6 +364,25 @@ class DurableStoreFaultsTest {
     }
 
     @Test
+    void aWriteAheadLogDeletedUnderTheServerIsNoticedAndNoBatchIsAcknowledgedIntoIt() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        Path wal = dir.resolve("sessions.db-wal");
+        try (ChildServer server = start(file)) {
+            assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
+            assertTrue(Files.exists(wal), "the write-ahead log beside the file");
+            // SQLite would go on appending commits to the unlinked log, which no restart reads.
+            Files.delete(wal);
+            assertRefused(server, batch("after", 20, 0));
+            Awaitility.await("not ready").atMost(Duration.ofSeconds(3))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 503);
+            assertEquals("the session store's file was removed or replaced while the server had it open: only a restart"
+                    + " opens the file at its path; events get 503 store_unavailable meanwhile", ready(server).reason());
+            assertRefused(server, batch("later", 20, 0));
+            staysUnready(server, 2);
+        }
+    }
+
+    @Test
     void aLogFileMadeImmutableMakesTheServerUnreadyAndReadyAgainWithoutTrafficOnceWritable() throws Exception {
         Path file = dir.resolve("sessions.db");
         Path wal = dir.resolve("sessions.db-wal");
@@ -470,6 +489,61 @@ class DurableStoreFaultsTest {
             Ready ready = timedReady(server);
             assertEquals(200, ready.status(), "the batch took the lock, so it is free: " + ready.reason());
             assertEquals(20, requests(server, "retried"));
+        }
+    }
+
+    @Test
+    void aBatchThatMeetsALockHeldOpenBeforeAnIdleCheckMakesTheServerUnreadyWhileItWaits() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        try (ChildServer server = start(file); ExecutorService pool = Executors.newSingleThreadExecutor()) {
+            assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
+            // Taken within the second after a commit, before the writer's idle check: the next batch meets it first.
+            Process holder = holdWriteLock(file);
+            try {
+                Future<HttpResponse<String>> waiting = pool.submit(() -> post(server, batch("locked", 20, 0)));
+                Awaitility.await("not ready while the batch waits for the lock").atMost(Duration.ofSeconds(3))
+                        .pollInterval(Duration.ofMillis(100)).until(() -> timedReady(server).status() == 503);
+                assertTrue(!waiting.isDone(), "the batch still waits for the lock");
+                assertEquals("the session store's file is locked by another process (a write transaction held open): it"
+                        + " writes again once the lock is let go, tried every second; events get 503 store_unavailable"
+                        + " meanwhile", timedReady(server).reason());
+                HttpResponse<String> refused = waiting.get(20, TimeUnit.SECONDS);
+                assertEquals(503, refused.statusCode(), refused.body());
+                assertEquals("store_unavailable", TestServer.JSON.readTree(refused.body()).get("error").asText());
+                assertEquals(503, timedReady(server).status(), "still not ready once the batch was refused");
+            } finally {
+                holder.getOutputStream().close();
+                assertTrue(holder.waitFor(10, TimeUnit.SECONDS));
+            }
+            Awaitility.await("ready again, no event sent").atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 200);
+            assertEquals(0, requests(server, "locked"), "nothing of the refused batch applied");
+            assertEquals(20, requests(server, "before"));
+        }
+    }
+
+    @Test
+    void aServerStartedOnAFileWhoseWriteLockIsHeldOpenIsUnreadyFromItsFirstAnswer() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        try (ChildServer server = start(file)) {
+            assertEquals(202, post(server, batch("before", 20, 0)).statusCode());
+        }
+        Process holder = holdWriteLock(file);
+        try {
+            try (ChildServer server = start(file)) {
+                Ready first = timedReady(server);
+                assertEquals(new Ready(503, "the session store's file is locked by another process (a write transaction"
+                        + " held open): it writes again once the lock is let go, tried every second; events get 503"
+                        + " store_unavailable meanwhile"), first);
+                assertEquals(20, requests(server, "before"), "the sessions are served meanwhile");
+                holder.getOutputStream().close();
+                assertTrue(holder.waitFor(10, TimeUnit.SECONDS));
+                Awaitility.await("ready once the lock is let go, no event sent").atMost(Duration.ofSeconds(5))
+                        .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 200);
+                assertEquals(202, post(server, batch("after", 20, 0)).statusCode());
+            }
+        } finally {
+            holder.destroy();
         }
     }
 

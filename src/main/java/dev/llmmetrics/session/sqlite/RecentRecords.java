@@ -79,9 +79,12 @@ final class RecentRecords {
     private final HashMap<Long, Long> lowestSeqChanges = new HashMap<>();
     private static final long GONE = Long.MAX_VALUE;
     private @Nullable Statements statements;
+    /** Begins the folds' transactions ({@link LockWatch}). */
+    private final LockWatch lockWatch;
 
     /** Finds which tables hold rows: an empty one is written, one holding rows is frozen, or both are mixed. */
-    RecentRecords(Connection c, int foldAt, int maxRecordsPerSession) throws SQLException {
+    RecentRecords(Connection c, int foldAt, int maxRecordsPerSession, LockWatch lockWatch) throws SQLException {
+        this.lockWatch = lockWatch;
         this.c = c;
         this.foldAt = foldAt;
         this.maxRecordsPerSession = maxRecordsPerSession;
@@ -251,7 +254,7 @@ final class RecentRecords {
     void foldAll() {
         try {
             Statements st = statements();
-            st.begin.execute();
+            lockWatch.begin(st.begin);
             st.foldAll.executeUpdate();
             try (ResultSet r = st.allSessions.executeQuery()) {
                 while (r.next()) {
@@ -348,7 +351,7 @@ final class RecentRecords {
         int frozen = 1 - current;
         try {
             Statements st = statements();
-            st.begin.execute();
+            lockWatch.begin(st.begin);
             PreparedStatement fold = st.fold[frozen];
             fold.setLong(1, slice[0]);
             fold.setLong(2, slice[slice.length - 1]);

@@ -134,6 +134,8 @@ final class Writer {
     /** How long the connection's statements wait for another process's lock: {@link #LOCK_WAIT_MILLIS} or {@link #BRIEF_LOCK_MILLIS}. */
     private int lockWaitMillis = LOCK_WAIT_MILLIS;
     private final RecentRecords recent;
+    /** Begins the transactions that may wait {@link #LOCK_WAIT_MILLIS}, so that readiness knows one waits long. */
+    private final LockWatch lockWatch = new LockWatch();
     private int commitsSinceVacuumCheck;
     private boolean vacuuming;
     /** The write-ahead log beside the file. */
@@ -144,6 +146,11 @@ final class Writer {
     private final @Nullable FileStore disk;
     /** What identifies the file the connection has open ({@link #requireSameFile}). */
     private final @Nullable Object fileKey;
+    /**
+     * What identifies the write-ahead log the connection has open, from the first check that finds it; SQLite keeps
+     * it, truncated at most, while the connection is open ({@link #requireSameFile}).
+     */
+    private @Nullable Object walKey;
 
     Writer(SqliteSessionStore store, Connection c, Durability durability, Schema.Found found, int foldAt)
             throws SQLException {
@@ -184,7 +191,12 @@ final class Writer {
         }
         holdRecordBound();
         statements = new Statements(c);
-        recent = new RecentRecords(c, foldAt, bounds.maxRecordsPerSession());
+        recent = new RecentRecords(c, foldAt, bounds.maxRecordsPerSession(), lockWatch);
+        try {
+            walKey = fileKey(wal); // the statements above wrote it
+        } catch (SQLException e) {
+            walKey = null; // taken at the first check that finds it
+        }
         stoppedIfTheDiskIsFull();
     }
 
@@ -209,6 +221,7 @@ final class Writer {
      * Brings the sessions that kept more records, or scores of requests, than the bound allows (it was higher
      * when they were written) down to it, deleting the older ones, so that a later, higher bound does not serve
      * them again. A failure is logged and left to the next start: records are served within the bound meanwhile.
+     * One of the storage's stops the store as a refused batch does, so that the server starts unready.
      */
     private void holdRecordBound() {
         int max = bounds.maxRecordsPerSession();
@@ -257,6 +270,7 @@ final class Writer {
         } catch (SQLException | RuntimeException e) {
             LOG.log(Level.WARNING, "Bringing the sessions of " + store.file() + " down to store.max.records failed;"
                     + " tried again at the next start", e);
+            stoppedBy(e); // a write lock another process holds open, an I/O error: readiness says so from the start
         }
     }
 
@@ -422,10 +436,17 @@ final class Writer {
         }
     }
 
-    /** Why the store cannot write now, in words for readiness; {@code null} while it can. */
+    /**
+     * Why the store cannot write now, in words for readiness; {@code null} while it can. A transaction waiting for
+     * the write lock past {@link #BRIEF_LOCK_MILLIS} counts as the lock held open, before its wait ends.
+     */
     @Nullable String notReadyBecause() {
         String damaged = damage;
-        return damaged != null ? damaged : notReadyBecause;
+        if (damaged != null) {
+            return damaged;
+        }
+        String stopped = notReadyBecause;
+        return stopped == null && lockWatch.waitsLong() ? Stop.LOCKED.reason : stopped;
     }
 
     /**
@@ -616,7 +637,7 @@ final class Writer {
 
     private Txn transact(List<Job> jobs) throws SQLException {
         Statements st = statements();
-        st.begin.execute();
+        lockWatch.begin(st.begin);
         Txn t = new Txn(st, bounds.clock().millis());
         for (Job job : jobs) {
             job.apply(t);
@@ -628,9 +649,9 @@ final class Writer {
     }
 
     /**
-     * Refuses a commit once the file at the store's path is no longer the one the connection has open (deleted,
-     * or replaced): SQLite would go on writing to the unlinked file, which no restart would find, so nothing
-     * is acknowledged until the store is opened again. Refuses it too while the file cannot be written (an
+     * Refuses a commit once the file at the store's path, or its write-ahead log, is no longer the one the
+     * connection has open (deleted, or replaced): SQLite would go on writing to the unlinked file, which no restart
+     * would find, so nothing is acknowledged until the store is opened again. Refuses it too while the file cannot be written (an
      * {@code access} check: immutable, or read-only): the commit would reach the log, but its checkpoint never the file.
      */
     private void requireSameFile() throws SQLException {
@@ -643,6 +664,19 @@ final class Writer {
         if (fileKey != null && !fileKey.equals(now)) {
             throw new FileReplacedException("the file " + store.file() + " was removed or replaced while the store had"
                     + " it open; restart the server to open the file at that path");
+        }
+        @Nullable Object walNow;
+        try {
+            walNow = fileKey(wal);
+        } catch (SQLException e) {
+            walNow = null;
+        }
+        if (walKey == null) {
+            walKey = walNow;
+        } else if (!walKey.equals(walNow)) {
+            // SQLite would go on appending commits to the log it has open, which no restart reads.
+            throw new FileReplacedException("the write-ahead log " + wal + " was removed or replaced while the store"
+                    + " had it open; restart the server to open the file at its path");
         }
         if (!Files.isWritable(store.file())) {
             // Made immutable (chattr +i) or read-only under the open connection: commits would still reach the
@@ -740,7 +774,7 @@ final class Writer {
             if (!vacuuming) {
                 return;
             }
-            st.begin.execute();
+            lockWatch.begin(st.begin);
             try (PreparedStatement vacuum = c.prepareStatement("PRAGMA incremental_vacuum")) {
                 for (long i = Math.min(free, VACUUM_PAGES_PER_ROUND); i > 0; i--) {
                     vacuum.execute(); // each run hands back one page
