@@ -651,8 +651,9 @@ final class Writer {
     /**
      * Refuses a commit once the file at the store's path, or its write-ahead log, is no longer the one the
      * connection has open (deleted, or replaced): SQLite would go on writing to the unlinked file, which no restart
-     * would find, so nothing is acknowledged until the store is opened again. Refuses it too while the file cannot be written (an
-     * {@code access} check: immutable, or read-only): the commit would reach the log, but its checkpoint never the file.
+     * would find, so nothing is acknowledged until the store is opened again. Refuses it too while the file cannot be
+     * written (an {@code access} check: immutable, or read-only): the commit would reach the log, but its checkpoint
+     * never the file.
      */
     private void requireSameFile() throws SQLException {
         @Nullable Object now;
