@@ -132,7 +132,7 @@ final class Settings {
 
     /** Whether to register the OpenTelemetry GenAI semantic-convention instruments too ({@code meters.otel.genai}). */
     static boolean genAiConventions(Config config) {
-        return config.get("meters.otel.genai").asBoolean().orElse(HttpSettings.DEFAULT_GENAI_CONVENTIONS);
+        return flag(config, "meters.otel.genai", HttpSettings.DEFAULT_GENAI_CONVENTIONS);
     }
 
     /**
@@ -288,7 +288,23 @@ final class Settings {
 
     /** Whether to write the per-request log lines ({@code llm.metrics.request.log}). */
     static boolean requestLog(Config config) {
-        return config.get("llm.metrics.request.log").asBoolean().orElse(HttpSettings.DEFAULT_REQUEST_LOG);
+        return flag(config, "llm.metrics.request.log", HttpSettings.DEFAULT_REQUEST_LOG);
+    }
+
+    /**
+     * A switch: {@code true} or {@code false}, in any case; its default when absent. Anything else stops the
+     * start, where Helidon's own reading takes {@code yes} or {@code 1} silently as false.
+     */
+    static boolean flag(Config config, String key, boolean absent) {
+        Optional<String> value = config.get(key).asString().asOptional().map(String::trim).filter(v -> !v.isEmpty());
+        if (value.isEmpty()) {
+            return absent;
+        }
+        if (value.get().equalsIgnoreCase("true") || value.get().equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(value.get());
+        }
+        throw new IllegalArgumentException(key + " (" + key.toUpperCase(Locale.ROOT).replace('.', '_')
+                + ") must be true or false, not '" + value.get() + "'");
     }
 
     /**

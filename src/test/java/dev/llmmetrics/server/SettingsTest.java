@@ -82,6 +82,20 @@ class SettingsTest {
     }
 
     @Test
+    void aSwitchIsTrueOrFalseInAnyCaseAndAnythingElseIsRefusedNotTakenAsFalse() {
+        assertTrue(Settings.requestLog(config(Map.of("llm.metrics.request.log", "TRUE"))));
+        assertFalse(Settings.requestLog(config(Map.of("llm.metrics.request.log", "false"))));
+        assertTrue(Settings.genAiConventions(config(Map.of("meters.otel.genai", "true"))));
+        assertFalse(Settings.genAiConventions(config(Map.of())));
+        assertEquals("llm.metrics.request.log (LLM_METRICS_REQUEST_LOG) must be true or false, not 'yes'",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Settings.requestLog(config(Map.of("llm.metrics.request.log", "yes")))).getMessage());
+        assertEquals("meters.otel.genai (METERS_OTEL_GENAI) must be true or false, not '1'",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Settings.genAiConventions(config(Map.of("meters.otel.genai", "1")))).getMessage());
+    }
+
+    @Test
     void aPriceTableThatCannotBeReadIsNamedByItsAbsolutePathAndWhy(@TempDir Path dir) {
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> Settings.prices(config(Map.of("prices.path", "no-such-prices.json")), false));
