@@ -29,11 +29,22 @@ find_jdk21() {
   return 1
 }
 
+# The JAVA_HOME given, kept for the message: a failed search below leaves JAVA_HOME empty.
+given_java_home=${JAVA_HOME:-}
 if ! JAVA_HOME=$(find_jdk21); then
   echo "llm-metrics needs a JDK 21 or newer (Helidon 4 requires it), and none was found:" >&2
   on_path=none
   if command -v java >/dev/null 2>&1; then on_path=$(java -version 2>&1 | head -n 1); fi
-  echo "  JAVA_HOME=${JAVA_HOME:-<unset>}, java on PATH: $on_path," >&2
+  if [ -z "$given_java_home" ]; then
+    given="<unset>"
+  elif [ -x "$given_java_home/bin/java" ] && [ ! -x "$given_java_home/bin/javac" ]; then
+    given="$given_java_home (Java $(java_major "$given_java_home/bin/java"), a JRE: no javac to build with)"
+  elif [ -x "$given_java_home/bin/java" ]; then
+    given="$given_java_home (Java $(java_major "$given_java_home/bin/java"))"
+  else
+    given="$given_java_home (no bin/java there)"
+  fi
+  echo "  JAVA_HOME=$given, java on PATH: $on_path," >&2
   echo "  nothing newer under /usr/lib/jvm or /opt." >&2
   echo "Install one (Debian: apt-get install openjdk-21-jdk-headless) or point JAVA_HOME at it." >&2
   exit 1

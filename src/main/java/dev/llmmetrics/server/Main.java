@@ -8,6 +8,7 @@ import dev.llmmetrics.server.proxy.ProxySettings;
 import dev.llmmetrics.session.redis.RedisSessionStore;
 import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import io.helidon.config.Config;
+import io.helidon.config.ConfigMappingException;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.WebServerConfig;
@@ -28,9 +29,13 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.time.format.DateTimeParseException;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -48,6 +53,10 @@ public final class Main {
     private static final java.util.logging.Logger REQUEST_LOG = java.util.logging.Logger.getLogger("dev.llmmetrics.requests");
 
     private static final String USAGE = "bin/llm-metrics [--demo]  (or java -jar llm-metrics.jar [--demo])";
+
+    /** Helidon's message of a value its type cannot read: the value, then the key. */
+    private static final Pattern UNREADABLE =
+            Pattern.compile("^Mapping of value '(.*)' stored under key '([^']+)' has failed");
 
     private Main() {
     }
@@ -72,7 +81,36 @@ public final class Main {
         } catch (IllegalArgumentException e) {
             System.err.println("llm-metrics cannot start: " + e.getMessage());
             System.exit(2);
+        } catch (ConfigMappingException e) {
+            System.err.println("llm-metrics cannot start: " + unreadableSetting(e));
+            System.exit(2);
         }
+    }
+
+    /**
+     * One line for a setting whose value its type cannot read (say {@code INGEST_DEDUPE_WINDOW=10m}): the key,
+     * its environment variable, the value and the form expected, in place of Helidon's stack trace.
+     */
+    static String unreadableSetting(ConfigMappingException e) {
+        Matcher m = UNREADABLE.matcher(String.valueOf(e.getMessage()));
+        if (!m.find()) {
+            return String.valueOf(e.getMessage());
+        }
+        String key = m.group(2);
+        String variable = key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+        String expected = "a value of another form";
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof DateTimeParseException) {
+                expected = "an ISO-8601 duration such as PT30S (30 seconds), PT10M or PT1H";
+                break;
+            }
+            if (cause instanceof NumberFormatException) {
+                expected = "a whole number, without a unit";
+                break;
+            }
+        }
+        return key + " (" + variable + ") must be " + expected + ", not '" + m.group(1)
+                + "' (see docs/configuration.md)";
     }
 
     /**

@@ -20,9 +20,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -35,8 +38,53 @@ final class Settings {
     private Settings() {
     }
 
+    /**
+     * The Java names the bounds' checks use ({@link LlmMetricsConfig}, {@link HttpSettings}), by the key and
+     * environment variable a user sets, so that a refused value is named as the user wrote it.
+     */
+    private static final Map<String, String> KEYS_BY_FIELD = Map.ofEntries(
+            Map.entry("maxSessions", "store.max.sessions"),
+            Map.entry("maxRecordsPerSession", "store.max.records"),
+            Map.entry("sessionIdleTimeout", "store.idle.timeout"),
+            Map.entry("maxMeteredSessions", "meters.max.sessions"),
+            Map.entry("maxModels", "meters.max.models"),
+            Map.entry("maxStoreBytes", "store.max.bytes"),
+            Map.entry("eventTypeIdleTimeout", "bus.type.idle.timeout"),
+            Map.entry("maxMeteredPairs", "meters.max.pairs"),
+            Map.entry("maxModelsPerSession", "meters.max.session.models"),
+            Map.entry("maxEventTypes", "bus.max.types"),
+            Map.entry("maxBodyBytes", "ingest.max.body.bytes"),
+            Map.entry("maxBatch", "ingest.max.batch"),
+            Map.entry("dedupeMaxIds", "ingest.dedupe.max.ids"),
+            Map.entry("dedupeWindow", "ingest.dedupe.window"),
+            Map.entry("headerTimeout", "http.header.timeout"),
+            Map.entry("bodyTimeout", "http.body.timeout"),
+            Map.entry("writeTimeout", "http.write.timeout"),
+            Map.entry("maxConnections", "http.max.connections"),
+            Map.entry("maxConcurrentRequests", "http.max.concurrent.requests"),
+            Map.entry("maxConcurrentScrapes", "http.max.concurrent.scrapes"));
+
+    private static final Pattern FIELD = Pattern.compile("\\b(" + String.join("|", KEYS_BY_FIELD.keySet()) + ")\\b");
+
+    /** {@code e} with each Java name of a bound replaced by its key and environment variable. */
+    private static IllegalArgumentException namedByKeys(IllegalArgumentException e) {
+        String message = FIELD.matcher(String.valueOf(e.getMessage())).replaceAll(m -> {
+            String key = KEYS_BY_FIELD.get(m.group(1));
+            return Matcher.quoteReplacement(key + " (" + key.toUpperCase(Locale.ROOT).replace('.', '_') + ")");
+        });
+        return new IllegalArgumentException(message, e);
+    }
+
     /** The library's bounds: each key that is set replaces its default in {@link LlmMetricsConfig#builder()}. */
     static LlmMetricsConfig library(Config config) {
+        try {
+            return libraryBounds(config);
+        } catch (IllegalArgumentException e) {
+            throw namedByKeys(e);
+        }
+    }
+
+    private static LlmMetricsConfig libraryBounds(Config config) {
         LlmMetricsConfig.Builder builder = LlmMetricsConfig.builder();
         config.get("store.max.sessions").asInt().ifPresent(builder::maxSessions);
         config.get("store.max.records").asInt().ifPresent(builder::maxRecordsPerSession);
@@ -84,7 +132,7 @@ final class Settings {
 
     /** Whether to register the OpenTelemetry GenAI semantic-convention instruments too ({@code meters.otel.genai}). */
     static boolean genAiConventions(Config config) {
-        return config.get("meters.otel.genai").asBoolean().orElse(HttpSettings.DEFAULT_GENAI_CONVENTIONS);
+        return flag(config, "meters.otel.genai", HttpSettings.DEFAULT_GENAI_CONVENTIONS);
     }
 
     /**
@@ -119,6 +167,14 @@ final class Settings {
     }
 
     static HttpSettings http(Config config) {
+        try {
+            return httpSettings(config);
+        } catch (IllegalArgumentException e) {
+            throw namedByKeys(e);
+        }
+    }
+
+    private static HttpSettings httpSettings(Config config) {
         return new HttpSettings(secret(config, "llm.metrics.auth.token"), secret(config, "llm.metrics.scrape.token"),
                 config.get("ingest.max.body.bytes").asInt().orElse(HttpSettings.DEFAULT_MAX_BODY_BYTES),
                 config.get("ingest.max.batch").asInt().orElse(HttpSettings.DEFAULT_MAX_BATCH),
@@ -232,7 +288,23 @@ final class Settings {
 
     /** Whether to write the per-request log lines ({@code llm.metrics.request.log}). */
     static boolean requestLog(Config config) {
-        return config.get("llm.metrics.request.log").asBoolean().orElse(HttpSettings.DEFAULT_REQUEST_LOG);
+        return flag(config, "llm.metrics.request.log", HttpSettings.DEFAULT_REQUEST_LOG);
+    }
+
+    /**
+     * A switch: {@code true} or {@code false}, in any case; its default when absent. Anything else stops the
+     * start, where Helidon's own reading takes {@code yes} or {@code 1} silently as false.
+     */
+    static boolean flag(Config config, String key, boolean absent) {
+        Optional<String> value = config.get(key).asString().asOptional().map(String::trim).filter(v -> !v.isEmpty());
+        if (value.isEmpty()) {
+            return absent;
+        }
+        if (value.get().equalsIgnoreCase("true") || value.get().equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(value.get());
+        }
+        throw new IllegalArgumentException(key + " (" + key.toUpperCase(Locale.ROOT).replace('.', '_')
+                + ") must be true or false, not '" + value.get() + "'");
     }
 
     /**

@@ -21,6 +21,7 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -102,6 +103,20 @@ class ServerProcessTest {
         assertEquals(2, exited.code(), said);
         assertTrue(said.contains("llm-metrics cannot start: ") && said.contains("SERVER_PORT"), said);
         assertFalse(said.contains("listening on"), "not a random port instead: " + said);
+        assertFalse(said.contains("Exception") || said.contains("\tat "), "one line, no stack trace: " + said);
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource({"INGEST_DEDUPE_WINDOW, 10m, PT", "HTTP_BODY_TIMEOUT, 5, PT", "STORE_MAX_SESSIONS, abc, whole number",
+        "INGEST_MAX_BODY_BYTES, 1MB, whole number"})
+    void aSettingItsTypeCannotReadStopsTheStartWithOneLineNamingTheVariableAndTheExpectedForm(
+            String variable, String value, String expected) throws Exception {
+        ChildServer.Exited exited = ChildServer.mainToExit(List.of(), variable, value);
+        String said = exited.output();
+        assertEquals(2, exited.code(), said);
+        assertTrue(said.contains("llm-metrics cannot start: ") && said.contains(variable)
+                && said.contains("'" + value + "'") && said.contains(expected), said);
+        assertFalse(said.contains("listening on"), said);
         assertFalse(said.contains("Exception") || said.contains("\tat "), "one line, no stack trace: " + said);
     }
 

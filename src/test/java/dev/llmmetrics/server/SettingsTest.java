@@ -48,6 +48,53 @@ class SettingsTest {
         assertEquals("10.0.0.5", Settings.host(explicit, Settings.http(explicit)));
     }
 
+    private static String libraryRefusal(String key, String value) {
+        return assertThrows(IllegalArgumentException.class, () -> Settings.library(config(Map.of(key, value))))
+                .getMessage();
+    }
+
+    private static String httpRefusal(String key, String value) {
+        return assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of(key, value))))
+                .getMessage();
+    }
+
+    @Test
+    void aBoundOutOfItsRangeIsNamedByItsKeyAndEnvironmentVariableNotByAJavaField() {
+        assertEquals("store.max.records (STORE_MAX_RECORDS) must be positive, was 0",
+                libraryRefusal("store.max.records", "0"));
+        assertEquals("store.max.sessions (STORE_MAX_SESSIONS) must be positive, was -1",
+                libraryRefusal("store.max.sessions", "-1"));
+        assertEquals("meters.max.models (METERS_MAX_MODELS) must be positive, was 0",
+                libraryRefusal("meters.max.models", "0"));
+        assertEquals("store.idle.timeout (STORE_IDLE_TIMEOUT) must be positive, was PT0S",
+                libraryRefusal("store.idle.timeout", "PT0S"));
+        assertEquals("store.max.bytes (STORE_MAX_BYTES) must be at least 1 MiB, was 5",
+                libraryRefusal("store.max.bytes", "5"));
+        assertEquals("ingest.dedupe.window (INGEST_DEDUPE_WINDOW) must be positive, was PT-1M",
+                httpRefusal("ingest.dedupe.window", "-PT1M"));
+        String timeouts = httpRefusal("http.header.timeout", "PT48H");
+        assertTrue(timeouts.startsWith("http.header.timeout (HTTP_HEADER_TIMEOUT), http.body.timeout"
+                + " (HTTP_BODY_TIMEOUT) and http.write.timeout (HTTP_WRITE_TIMEOUT) must be"), timeouts);
+        String limits = httpRefusal("ingest.max.batch", "0");
+        assertTrue(limits.contains("ingest.max.batch (INGEST_MAX_BATCH)"), limits);
+        String connections = httpRefusal("http.max.connections", "0");
+        assertTrue(connections.startsWith("http.max.connections (HTTP_MAX_CONNECTIONS), "), connections);
+    }
+
+    @Test
+    void aSwitchIsTrueOrFalseInAnyCaseAndAnythingElseIsRefusedNotTakenAsFalse() {
+        assertTrue(Settings.requestLog(config(Map.of("llm.metrics.request.log", "TRUE"))));
+        assertFalse(Settings.requestLog(config(Map.of("llm.metrics.request.log", "false"))));
+        assertTrue(Settings.genAiConventions(config(Map.of("meters.otel.genai", "true"))));
+        assertFalse(Settings.genAiConventions(config(Map.of())));
+        assertEquals("llm.metrics.request.log (LLM_METRICS_REQUEST_LOG) must be true or false, not 'yes'",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Settings.requestLog(config(Map.of("llm.metrics.request.log", "yes")))).getMessage());
+        assertEquals("meters.otel.genai (METERS_OTEL_GENAI) must be true or false, not '1'",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Settings.genAiConventions(config(Map.of("meters.otel.genai", "1")))).getMessage());
+    }
+
     @Test
     void aPriceTableThatCannotBeReadIsNamedByItsAbsolutePathAndWhy(@TempDir Path dir) {
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
@@ -245,7 +292,7 @@ class SettingsTest {
     void nonsensicalBoundsAreRejectedAtStartNamingTheSetting() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Settings.library(config(Map.of("store.max.sessions", "0"))));
-        assertEquals("maxSessions must be positive, was 0", e.getMessage());
+        assertEquals("store.max.sessions (STORE_MAX_SESSIONS) must be positive, was 0", e.getMessage());
         assertEquals("meters.otel.max.series must be positive, was 0", assertThrows(IllegalArgumentException.class,
                 () -> Settings.genAiMaxHistograms(config(Map.of("meters.otel.max.series", "0")))).getMessage());
         assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.header.timeout", "PT0S"))));
