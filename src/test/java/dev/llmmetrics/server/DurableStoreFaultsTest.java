@@ -364,7 +364,7 @@ class DurableStoreFaultsTest {
     }
 
     @Test
-    void aWriteAheadLogDeletedUnderTheServerIsNoticedAndNoBatchIsAcknowledgedIntoIt() throws Exception {
+    void aWriteAheadLogDeletedUnderTheServerIsNoticedNoBatchIsAcknowledgedIntoItAndWhatItHeldIsKept() throws Exception {
         Path file = dir.resolve("sessions.db");
         Path wal = dir.resolve("sessions.db-wal");
         try (ChildServer server = start(file)) {
@@ -375,10 +375,19 @@ class DurableStoreFaultsTest {
             assertRefused(server, batch("after", 20, 0));
             Awaitility.await("not ready").atMost(Duration.ofSeconds(3))
                     .pollInterval(Duration.ofMillis(100)).until(() -> ready(server).status() == 503);
-            assertEquals("the session store's file was removed or replaced while the server had it open: only a restart"
-                    + " opens the file at its path; events get 503 store_unavailable meanwhile", ready(server).reason());
+            assertEquals("the session store's write-ahead log was removed or replaced while the server had it open: what"
+                    + " it held is copied into the file, and only a restart opens a new log; events get 503"
+                    + " store_unavailable meanwhile", ready(server).reason());
             assertRefused(server, batch("later", 20, 0));
             staysUnready(server, 2);
+            kill(server);
+        }
+        try (ChildServer restarted = start(file)) {
+            assertEquals(20, requests(restarted, "before"), "acknowledged before the log was removed: kept");
+            assertEquals(0, requests(restarted, "after"));
+            assertEquals(0, requests(restarted, "later"));
+            assertEquals(202, post(restarted, batch("restarted", 20, 0)).statusCode());
+            assertEquals(20, requests(restarted, "restarted"));
         }
     }
 

@@ -503,7 +503,8 @@ final class Writer {
             return;
         }
         long room = room();
-        if (stop == Stop.REPLACED || (stop == Stop.FULL && room >= 0 && room < roomWhenStopped + pageSize)) {
+        if (stop == Stop.REPLACED || stop == Stop.LOG_REPLACED
+                || (stop == Stop.FULL && room >= 0 && room < roomWhenStopped + pageSize)) {
             return;
         }
         try {
@@ -530,10 +531,31 @@ final class Writer {
         }
         damagedIf(e);
         int primary = ((SQLException) e).getErrorCode() & 0xFF;
-        stop = e instanceof FileReplacedException ? Stop.REPLACED
+        Stop was = stop;
+        stop = e instanceof FileReplacedException replaced ? (replaced.log ? Stop.LOG_REPLACED : Stop.REPLACED)
                 : primary == 13 /* FULL */ ? Stop.FULL : primary == 5 /* BUSY */ ? Stop.LOCKED : Stop.UNWRITABLE;
         roomWhenStopped = room();
         notReadyBecause = stop.reason;
+        if (stop == Stop.LOG_REPLACED && was != Stop.LOG_REPLACED) {
+            checkpointTheRemovedLog();
+        }
+    }
+
+    /**
+     * Copies what the write-ahead log removed from under the store holds into the file: SQLite still reads it through
+     * the log it has open, while a restart would find none, so what was acknowledged before the removal is kept.
+     */
+    private void checkpointTheRemovedLog() {
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("PRAGMA wal_checkpoint(FULL)")) {
+            boolean whole = r.next() && r.getInt(1) == 0 && r.getInt(2) == r.getInt(3);
+            LOG.log(whole ? Level.WARNING : Level.ERROR, "The write-ahead log " + wal + " was removed or replaced under"
+                    + " the running server: " + (whole ? "what it held is copied into " + store.file()
+                    : "what it held could not all be copied into " + store.file() + " (readers held it)")
+                    + "; batches are refused until a restart");
+        } catch (SQLException e) {
+            LOG.log(Level.ERROR, "The write-ahead log " + wal + " was removed or replaced under the running server, and"
+                    + " what it held could not be copied into " + store.file() + "; batches are refused until a restart", e);
+        }
     }
 
     /**
@@ -566,6 +588,8 @@ final class Writer {
         FULL("the session store's disk is full: it writes again once the disk has room"),
         REPLACED("the session store's file was removed or replaced while the server had it open: only a restart"
                 + " opens the file at its path"),
+        LOG_REPLACED("the session store's write-ahead log was removed or replaced while the server had it open: what"
+                + " it held is copied into the file, and only a restart opens a new log"),
         UNWRITABLE("the session store's file cannot be written (read-only, or an I/O error): it is tried again"
                 + " every second"),
         LOCKED("the session store's file is locked by another process (a write transaction held open): it writes"
@@ -664,7 +688,7 @@ final class Writer {
         }
         if (fileKey != null && !fileKey.equals(now)) {
             throw new FileReplacedException("the file " + store.file() + " was removed or replaced while the store had"
-                    + " it open; restart the server to open the file at that path");
+                    + " it open; restart the server to open the file at that path", false);
         }
         @Nullable Object walNow;
         try {
@@ -677,7 +701,7 @@ final class Writer {
         } else if (!walKey.equals(walNow)) {
             // SQLite would go on appending commits to the log it has open, which no restart reads.
             throw new FileReplacedException("the write-ahead log " + wal + " was removed or replaced while the store"
-                    + " had it open; restart the server to open the file at its path");
+                    + " had it open; restart the server to open the file at its path", true);
         }
         if (!Files.isWritable(store.file())) {
             // Made immutable (chattr +i) or read-only under the open connection: commits would still reach the
@@ -688,10 +712,16 @@ final class Writer {
         }
     }
 
-    /** The file at the store's path is no longer the one the connection has open: a storage failure no retry ends. */
+    /**
+     * The file at the store's path, or its write-ahead log ({@code log}), is no longer the one the connection has
+     * open: a storage failure no retry ends.
+     */
     private static final class FileReplacedException extends SQLException {
-        FileReplacedException(String message) {
+        final boolean log;
+
+        FileReplacedException(String message, boolean log) {
             super(message, null, 10 /* SQLITE_IOERR */);
+            this.log = log;
         }
     }
 
