@@ -427,8 +427,7 @@ final class EventJson {
             throw new InvalidField("attributes", "attributes must be an object of strings");
         }
         Map<String, String> attributes = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = value.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> entry = it.next();
+        for (Map.Entry<String, JsonNode> entry : value.properties()) {
             if (!entry.getValue().isTextual()) {
                 throw new InvalidField("attributes." + entry.getKey(), "attribute values must be strings");
             }

@@ -398,7 +398,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                 }
                 long excess = retainedBytes.sum() - maxBytes;
                 long average = Math.max(1, retainedBytes.sum() / (others + 1));
-                int batch = (int) Math.clamp(excess / average + 1, 1, Math.min(evictionBatch, others));
+                int batch = Math.clamp(excess / average + 1, 1, Math.min(evictionBatch, others));
                 for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs, batch)) {
                     if (remove(victim)) {
                         evicted.add(EvictionReason.MEMORY, 1);

@@ -24,12 +24,12 @@ final class RequestLog {
     private RequestLog() {
     }
 
-    /** Logs {@code event} and, for a finished request, its session's totals; call under the session's monitor. */
     /** The tokens of a completed request as the log line gives them. */
     private static String tokens(LlmRequestCompleted e) {
         return e.hasUsage() ? e.totalTokens() + " tokens" : "no token usage";
     }
 
+    /** Logs {@code event} and, for a finished request, its session's totals; call under the session's monitor. */
     static void logged(Event event, SessionState session) {
         if (!LOG.isLoggable(Level.INFO)) {
             return;

@@ -1361,7 +1361,7 @@ final class Writer {
          */
         private static int chunk(int held, long used, long bound, int last) {
             long share = Math.ceilDiv((used - bound) * held, used);
-            return (int) Math.clamp(Math.max(share, 2L * last), 1, held - 1);
+            return Math.clamp(Math.max(share, 2L * last), 1, held - 1);
         }
 
         /** The {@code n} sessions held, touched ones included, with the oldest activity. */
