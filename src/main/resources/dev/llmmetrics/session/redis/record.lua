@@ -117,9 +117,12 @@ local function fetch(s, field)
     fields[field] = value and checked(value, s.key) or false
   end
 end
+checkGlobals(KEYS)
 for _, id in ipairs(order) do
   local s = sessions[id]
   local fields = s.fields
+  checkType(s.key .. ':r', 'list')
+  checkType(s.key .. ':s', 'list')
   local values = redis.call('HMGET', s.key, unpack(fields, 1, math.min(#fields, 1000)))
   for start = 1001, #fields, 1000 do -- unpack's bound, past a thousand model labels and score names
     for _, value in ipairs(redis.call('HMGET', s.key, unpack(fields, start, math.min(start + 999, #fields)))) do

@@ -790,6 +790,70 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     /** A completed call of session {@code a}, as one batch. */
+    @Test
+    void aKeyOfTheStoreHoldingWhatTheStoreNeverWritesRefusesTheBatchBeforeItsFirstWrite() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("b", "m").durationMs(1).build()));
+        List<Event> batch = List.of(
+                LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c1").eventId("e-a").build(),
+                LlmRequestScored.builder("a", "quality", 1).correlationId("c1").eventId("e-s").build());
+        String bytes = redis.cli("GET", "llm:bytes");
+        String lives = redis.cli("GET", "llm:lives");
+        // What someone else may leave at a key of the store: Redis keeps a script's writes up to a failing one.
+        List<List<String>> foreign = List.of(List.of("SET", "llm:bytes", "abc"), List.of("LPUSH", "llm:bytes", "x"),
+                List.of("SET", "llm:lives", "1.5"), List.of("HSET", "llm:lives", "f", "v"),
+                List.of("SET", "llm:sessions", "x"), List.of("SET", "llm:{a}:r", "x"),
+                List.of("HSET", "llm:{a}:s", "f", "v"));
+        for (List<String> write : foreign) {
+            String key = write.get(1);
+            redis.cli("DEL", key);
+            redis.cli(write.toArray(String[]::new));
+            assertThrows(RecordingFailedException.class, () -> store.record(batch), "with " + write);
+            assertEquals("0", redis.cli("EXISTS", "llm:{a}", "llm:{a}:id:e-a", "llm:{a}:id:e-s"),
+                    "the refused batch wrote neither session a nor its event ids, with " + write);
+            if (!key.equals("llm:sessions")) {
+                assertEquals("b", redis.cli("ZRANGE", "llm:sessions", "0", "-1"), "with " + write);
+            }
+            redis.cli("DEL", key);
+            if (key.equals("llm:bytes")) {
+                redis.cli("SET", key, bytes);
+            } else if (key.equals("llm:lives")) {
+                redis.cli("SET", key, lives);
+            } else if (key.equals("llm:sessions")) {
+                redis.cli("ZADD", key, Long.toString(millis.get()), "b");
+            }
+        }
+        assertEquals(batch, store.record(batch), "the batch, never applied, is applied once the keys are the store's");
+        assertEquals(1, store.session("a").orElseThrow().requests().getFirst().scores().size());
+    }
+
+    @Test
+    void aClearOrAnEvictionMeetingAForeignKeyEitherRemovesItOrChangesNothing() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = store(2, 10, 16, Long.MAX_VALUE, 200, millis);
+        store.record(oneCallOfA());
+        String bytes = redis.cli("GET", "llm:bytes");
+        redis.cli("SET", "llm:bytes", "abc");
+        assertThrows(RecordingFailedException.class, () -> store.clear("a"));
+        assertEquals("1", redis.cli("ZCARD", "llm:sessions"), "the refused clear left the index");
+        assertEquals(1, store.session("a").orElseThrow().totalRequests(), "and the session");
+        redis.cli("SET", "llm:bytes", bytes);
+
+        // A session in the index whose hash is of another type: evicted past the bound, with its key, as nothing.
+        redis.cli("SET", "llm:{odd}", "x");
+        redis.cli("ZADD", "llm:sessions", "1", "odd");
+        millis.addAndGet(1_000);
+        store.record(List.of(LlmRequestCompleted.builder("c", "m").durationMs(1).build()));
+        assertEquals("0", redis.cli("EXISTS", "llm:{odd}"));
+        assertEquals(2, store.sessionIds(0, 10).size());
+        assertEquals(2 * Long.parseLong(bytes), store.retainedBytes(), "a and c, alike, and the foreign key as nothing");
+        redis.cli("SET", "llm:{odd2}", "x");
+        redis.cli("ZADD", "llm:sessions", "2", "odd2");
+        assertTrue(store.clear("odd2"), "a clear removes what sits at a session's key");
+        assertEquals("0", redis.cli("EXISTS", "llm:{odd2}"));
+    }
+
     private static List<Event> oneCallOfA() {
         return List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build());
     }
