@@ -158,6 +158,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private final AtomicBoolean refusing = new AtomicBoolean();
     /** When ({@link System#nanoTime()}) the next line about a refusal may be logged. */
     private final AtomicLong nextRefusalLine = new AtomicLong(System.nanoTime());
+    /** The {@code maxmemory-policy} last read, so that a policy set while the store runs is warned of once. */
+    private volatile @Nullable String lastPolicy;
+    /** Redis's {@code evicted_keys} last read ({@code INFO stats}), or -1 before the first read. */
+    private volatile long lastEvictedKeys = -1;
+    /** Checks of the connection since the policy and the evicted keys were last read. */
+    private int ticks;
     /** The session count as last read (every {@link #WATCH_PERIOD}, and by each script): what the scrape shows. */
     private volatile int lastCount;
 
@@ -747,9 +753,49 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             } else {
                 LOG.log(Level.INFO, "Redis at {0} answers", endpoint);
                 checkVersion();
-                checkEvictionPolicy();
+                lastPolicy = null;
+                lastEvictedKeys = -1;
+                checkEvictions();
                 checkLayout();
             }
+        } else if (reachable && ++ticks >= EVICTION_CHECK_TICKS) {
+            checkEvictions();
+        }
+    }
+
+    /** Every how many checks of the connection the policy and the evicted keys are read: once a second. */
+    private static final int EVICTION_CHECK_TICKS = 2;
+
+    /**
+     * Warns when Redis's {@code maxmemory-policy} is not {@code noeviction}, at start, when Redis answers again and
+     * when someone sets it while the store runs; and says, as an error, when Redis evicted keys since the last
+     * check: under such a policy Redis drops keys of the store silently, so acknowledged events are lost, and
+     * nothing else would tell the operator.
+     */
+    private void checkEvictions() {
+        ticks = 0;
+        String policy = evictionPolicy();
+        if (policy != null && !policy.equals(lastPolicy)) {
+            lastPolicy = policy;
+            warnOfEvictionPolicy(policy);
+        }
+        String evicted = info("stats", "evicted_keys");
+        if (evicted == null) {
+            return;
+        }
+        long now;
+        try {
+            now = Long.parseLong(evicted);
+        } catch (NumberFormatException e) {
+            return;
+        }
+        long before = lastEvictedKeys;
+        lastEvictedKeys = now;
+        if (before >= 0 && now > before) {
+            LOG.log(Level.ERROR, "Redis at {0} evicted {1} keys (maxmemory-policy {2}): those of the store lose "
+                    + "acknowledged events, event ids or parts of sessions without a word; set maxmemory-policy "
+                    + "noeviction and a maxmemory above store.max.bytes (see docs/replicas.md)", endpoint,
+                    now - before, policy);
         }
     }
 
@@ -758,9 +804,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      * A {@code volatile-*} policy drops the event ids first (they expire), so a retried batch is applied twice;
      * an {@code allkeys-*} policy drops parts of sessions and of the index.
      */
-    private void checkEvictionPolicy() {
-        String policy = evictionPolicy();
-        if (policy != null && !policy.equals("noeviction")) {
+    private void warnOfEvictionPolicy(String policy) {
+        if (!policy.equals("noeviction")) {
             LOG.log(Level.WARNING, "Redis at {0} has maxmemory-policy {1}: under memory pressure it evicts the keys "
                     + "of the store (event ids first, so that a retried batch is applied twice, or parts of sessions); "
                     + "set maxmemory-policy noeviction, so that a full Redis refuses batches (503) instead", endpoint, policy);

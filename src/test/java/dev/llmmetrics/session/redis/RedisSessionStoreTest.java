@@ -11,6 +11,7 @@ import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
@@ -462,6 +463,40 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
             assertEquals(List.of(), log.atLeast(Level.WARNING));
         } finally {
             redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        }
+    }
+
+    @Test
+    void aPolicyThatEvictsSetWhileTheStoreRunsAndTheKeysRedisEvictsAreLogged() throws Exception {
+        try (StoreLog log = new StoreLog()) {
+            RedisSessionStore store = store(10_000, 10, 16, Long.MAX_VALUE, 200, clockAtStart());
+            assertEquals(List.of(), log.atLeast(Level.WARNING));
+            redis.cli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+            awaitLine(log, Level.WARNING, "maxmemory-policy allkeys-lru");
+            long used = Long.parseLong(redis.cli("INFO", "memory").lines()
+                    .filter(line -> line.startsWith("used_memory:")).findFirst().orElseThrow().substring(12).trim());
+            redis.cli("CONFIG", "SET", "maxmemory", Long.toString(used + 1_000_000));
+            String text = "x".repeat(1_000);
+            for (int i = 0; i < 2_000; i++) {
+                try {
+                    store.record(List.of(LlmRequestFailed.builder("s" + i, "m").error(text).durationMs(1L).build()));
+                } catch (RecordingFailedException e) {
+                    // a Redis at its bound with little left to evict refuses some
+                }
+            }
+            awaitLine(log, Level.SEVERE, "evicted");
+        } finally {
+            redis.cli("CONFIG", "SET", "maxmemory", "0");
+            redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        }
+    }
+
+    /** Waits up to 5 seconds for a line of at least {@code level} in the log that contains {@code text}. */
+    private static void awaitLine(StoreLog log, Level level, String text) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (log.atLeast(level).stream().noneMatch(line -> line.contains(text))) {
+            assertTrue(System.nanoTime() < deadline, "no line with " + text + ": " + log.atLeast(Level.INFO));
+            Thread.sleep(50);
         }
     }
 
