@@ -792,12 +792,23 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         long before = lastEvictedKeys;
         lastEvictedKeys = now;
         if (before >= 0 && now > before) {
+            unloggedEvictions += now - before;
+        }
+        long clock = System.nanoTime();
+        if (unloggedEvictions > 0 && clock - nextEvictionLine >= 0) {
+            nextEvictionLine = clock + REFUSAL_LOG_PERIOD.toNanos();
             LOG.log(Level.ERROR, "Redis at {0} evicted {1} keys (maxmemory-policy {2}): those of the store lose "
                     + "acknowledged events, event ids or parts of sessions without a word; set maxmemory-policy "
                     + "noeviction and a maxmemory above store.max.bytes (see docs/replicas.md)", endpoint,
-                    now - before, policy);
+                    Long.toString(unloggedEvictions), policy);
+            unloggedEvictions = 0;
         }
     }
+
+    /** Keys Redis evicted that no line has counted yet; read and written by the watcher only. */
+    private long unloggedEvictions;
+    /** When ({@link System#nanoTime()}) the next line about evicted keys may be logged: once a minute at most. */
+    private long nextEvictionLine = System.nanoTime();
 
     /**
      * Warns when Redis may evict keys under memory pressure: the store needs {@code maxmemory-policy noeviction}.
