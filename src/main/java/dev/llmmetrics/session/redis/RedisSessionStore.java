@@ -29,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.net.URISyntaxException;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -903,8 +904,21 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     // ------------------------------------------------------------------------------------------ values
 
-    /** A session's snapshot from its hash's fields and values, alternating, and its records. */
+    /**
+     * A session's snapshot from its hash's fields and values, alternating, and its records.
+     *
+     * @throws StoreUnavailableException when the hash is of another layout, or holds numbers of this layout that
+     *                                   no batch writes (someone else set them), which no snapshot can hold
+     */
     private static SessionMetrics metrics(String sessionId, List<?> hash, List<RequestRecord> records) {
+        try {
+            return snapshot(sessionId, hash, records);
+        } catch (IllegalArgumentException | ArithmeticException | DateTimeException e) {
+            throw anotherLayout(key(sessionId));
+        }
+    }
+
+    private static SessionMetrics snapshot(String sessionId, List<?> hash, List<RequestRecord> records) {
         String key = key(sessionId);
         long lastActiveMs = -1;
         List<PairTotals> pairs = new ArrayList<>(2);

@@ -826,6 +826,27 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     /** A completed call of session {@code a}, as one batch. */
     @Test
+    void figuresOfThisLayoutThatCannotHoldTogetherMakeTheSessionUnavailableNotAFailure() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build(),
+                LlmRequestScored.builder("a", "quality", 1).build()));
+        // Numbers of the right layout and count that no batch writes: more requests without usage than
+        // successes, and a score's minimum above its maximum.
+        for (String write : List.of(
+                "redis.call('HSET', KEYS[1], 'p:m', cmsgpack.pack(1, 1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,-1))",
+                "redis.call('HSET', KEYS[1], 's:quality', cmsgpack.pack(1, 0,1,1,1,-1))")) {
+            redis.cli("EVAL", write, "1", "llm:{a}");
+            assertThrows(StoreUnavailableException.class, () -> store.session("a"), write);
+            assertThrows(StoreUnavailableException.class, () -> store.summary("a"), write);
+            assertThrows(StoreUnavailableException.class, () -> store.summaries(List.of("a")), write);
+            assertTrue(store.clear("a"), "a clear removes it");
+            store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build(),
+                    LlmRequestScored.builder("a", "quality", 1).build()));
+        }
+    }
+
+    @Test
     void aKeyOfTheStoreHoldingWhatTheStoreNeverWritesRefusesTheBatchBeforeItsFirstWrite() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
