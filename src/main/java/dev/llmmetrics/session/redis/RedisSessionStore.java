@@ -165,6 +165,10 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private volatile long lastEvictedKeys = -1;
     /** Checks of the connection since the policy and the evicted keys were last read. */
     private int ticks;
+    /** The key of the index or of a counter that last held what the store never writes there, else null. */
+    private volatile @Nullable String foreign;
+    /** Whether the last check found the counter of lives; read and written by the watcher only. */
+    private boolean livesSeen;
     /** The session count as last read (every {@link #WATCH_PERIOD}, and by each script): what the scrape shows. */
     private volatile int lastCount;
 
@@ -602,16 +606,27 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return evicted.count(reason);
     }
 
-    /** Whether the last exchange with Redis worked; answers at once. */
+    /**
+     * Whether the last exchange with Redis worked and the last check found the index and the counters writable;
+     * answers at once.
+     */
     @Override
     public boolean ready() {
-        return reachable;
+        return reachable && foreign == null;
     }
 
-    /** That Redis cannot be reached, while the last exchange with it failed; answers at once. */
+    /**
+     * That Redis cannot be reached, while the last exchange with it failed, or that a key of the store holds what
+     * it never writes there (which refuses every batch); answers at once.
+     */
     @Override
     public Optional<String> notReadyBecause() {
-        return reachable ? Optional.empty() : Optional.of("the session store cannot be reached");
+        if (!reachable) {
+            return Optional.of("the session store cannot be reached");
+        }
+        String key = foreign;
+        return key == null ? Optional.empty() : Optional.of("the session store cannot write: Redis holds at " + key
+                + " what llm-metrics never writes there, until that key is deleted");
     }
 
     @Override
@@ -740,7 +755,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private void watch() {
         boolean was = reachable;
         try {
-            lastCount = (int) Math.min(Integer.MAX_VALUE, client.zcard(INDEX));
+            readIndexAndCounters();
             reachable = true;
             unreachableBecause = null;
         } catch (JedisException e) {
@@ -762,6 +777,75 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         } else if (reachable && ++ticks >= EVICTION_CHECK_TICKS) {
             checkEvictions();
         }
+    }
+
+    /**
+     * Reads the session count, and checks that the index and the two counters hold what the store writes there,
+     * in one round trip: a key of another type, or a counter that is no integer (someone else set it), refuses
+     * every batch, so the store is not ready until it is deleted ({@link #notReadyBecause}). Says in the log when
+     * the counter of lives, which nothing of the store removes, is gone: Redis lost the store's data.
+     *
+     * @throws JedisException when Redis could not be reached or refused the commands themselves
+     */
+    private void readIndexAndCounters() {
+        Response<Long> count;
+        Response<String> bytes;
+        Response<String> lives;
+        try (AbstractPipeline pipeline = client.pipelined()) {
+            count = pipeline.zcard(INDEX);
+            bytes = pipeline.get(BYTES);
+            lives = pipeline.get(LIVES);
+            pipeline.sync();
+        }
+        String foreignKey = null;
+        Long sessions = held(count, INDEX);
+        if (sessions == null) {
+            foreignKey = INDEX;
+        } else {
+            lastCount = (int) Math.min(Integer.MAX_VALUE, sessions);
+        }
+        if (!counter(held(bytes, BYTES))) {
+            foreignKey = BYTES;
+        }
+        String life = held(lives, LIVES);
+        if (!counter(life)) {
+            foreignKey = LIVES;
+        } else if (life == null && livesSeen) {
+            LOG.log(Level.WARNING, "Redis at {0} no longer holds {1}, which the store never removes: its data was "
+                    + "emptied (FLUSHALL, FLUSHDB, a restart without persistence, or eviction), and the sessions and "
+                    + "acknowledged events it held are lost", endpoint, LIVES);
+        }
+        livesSeen = life != null;
+        String before = foreign;
+        foreign = foreignKey;
+        if (foreignKey != null && !foreignKey.equals(before)) {
+            LOG.log(Level.WARNING, "Redis at {0} holds at {1} what llm-metrics never writes there: batches, DELETE "
+                    + "and the idle sweep are refused until that key is deleted", endpoint, foreignKey);
+        }
+    }
+
+    /**
+     * The value of a pipelined command; {@code null} when Redis refused it for the key's type (marked by
+     * {@link #WRONG_TYPE}, a non-integer counter by any other text).
+     */
+    @SuppressWarnings("unchecked")
+    private static <T> @Nullable T held(Response<T> response, String key) {
+        try {
+            return response.get();
+        } catch (JedisDataException e) {
+            if (String.valueOf(e.getMessage()).startsWith("WRONGTYPE")) {
+                return key.equals(INDEX) ? null : (T) WRONG_TYPE;
+            }
+            throw e;
+        }
+    }
+
+    /** What {@link #held} gives for a counter of another type: no integer. */
+    private static final String WRONG_TYPE = "WRONGTYPE";
+
+    /** Whether a counter's value is one the scripts can add to: absent, or an integer as they write it. */
+    private static boolean counter(@Nullable String value) {
+        return value == null || value.matches("-?[0-9]{1,18}");
     }
 
     /** Every how many checks of the connection the policy and the evicted keys are read: once a second. */

@@ -491,6 +491,49 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         }
     }
 
+    @Test
+    void aKeyOfTheIndexOrTheCountersThatTheStoreCannotWriteMakesItNotReadyNamingTheKey() throws Exception {
+        RedisSessionStore store = boundedTo(10, clockAtStart());
+        store.record(oneCallOfA());
+        for (List<String> write : List.of(List.of("SET", "llm:bytes", "abc"), List.of("LPUSH", "llm:lives", "x"),
+                List.of("SET", "llm:sessions", "x"))) {
+            String key = write.get(1);
+            String dump = redis.cli("GET", key);
+            String members = redis.cli("ZRANGE", "llm:sessions", "0", "-1", "WITHSCORES");
+            redis.cli("DEL", key);
+            redis.cli(write.toArray(String[]::new));
+            awaitReady(store, false);
+            assertTrue(store.notReadyBecause().orElseThrow().contains(key), store.notReadyBecause().orElseThrow());
+            redis.cli("DEL", key);
+            if (key.equals("llm:sessions")) {
+                String[] pair = members.split("\n");
+                redis.cli("ZADD", key, pair[1], pair[0]);
+            } else {
+                redis.cli("SET", key, dump);
+            }
+            awaitReady(store, true);
+        }
+    }
+
+    @Test
+    void aRedisEmptiedUnderTheStoreIsLogged() throws Exception {
+        try (StoreLog log = new StoreLog()) {
+            RedisSessionStore store = boundedTo(10, clockAtStart());
+            store.record(oneCallOfA());
+            Thread.sleep(700); // a check of the connection sees the store's keys
+            redis.cli("FLUSHALL");
+            awaitLine(log, Level.WARNING, "lost");
+        }
+    }
+
+    private static void awaitReady(RedisSessionStore store, boolean ready) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (store.ready() != ready) {
+            assertTrue(System.nanoTime() < deadline, "ready() stays " + !ready + ": " + store.notReadyBecause());
+            Thread.sleep(50);
+        }
+    }
+
     /** Waits up to 5 seconds for a line of at least {@code level} in the log that contains {@code text}. */
     private static void awaitLine(StoreLog log, Level level, String text) throws InterruptedException {
         long deadline = System.nanoTime() + 5_000_000_000L;
