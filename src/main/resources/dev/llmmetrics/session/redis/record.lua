@@ -194,8 +194,15 @@ end
 -- only its newest is left, and with them its oldest scores of requests in the share they had of the records, so
 -- that the records kept keep their scores; then, with one record left, its oldest scores but the newest. Its
 -- totals stay.
+-- A list shorter than the header counts (someone else deleted or trimmed it) ends the count there, rather than
+-- fail the script after its first writes.
 local function pop(s, suffix, countField)
-  s.b = s.b - string.len(redis.call('LPOP', s.key .. suffix)) - RECORD_OVERHEAD
+  local old = redis.call('LPOP', s.key .. suffix)
+  if not old then
+    s[countField] = 0
+    return
+  end
+  s.b = s.b - string.len(old) - RECORD_OVERHEAD
   s[countField] = s[countField] - 1
 end
 local function shrink(s)

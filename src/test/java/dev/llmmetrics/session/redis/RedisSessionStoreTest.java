@@ -890,6 +890,24 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aSessionWhoseRecordsListWasDeletedIsShrunkPastItsBoundWithoutFailingHalfway() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore roomy = store(100, 10, 16, Long.MAX_VALUE, 200, millis);
+        String text = "x".repeat(500);
+        for (int i = 0; i < 3; i++) {
+            roomy.record(List.of(LlmRequestFailed.builder("a", "m").error(text).durationMs(1L).build()));
+        }
+        redis.cli("DEL", "llm:{a}:r", "llm:{a}:s"); // by someone else: the header still counts their records
+        RedisSessionStore tight = store(100, 10, 16, 1_000, 200, millis);
+        Event next = LlmRequestFailed.builder("a", "m").error(text).durationMs(1L).eventId("e-a").build();
+
+        assertEquals(List.of(next), tight.record(List.of(next)));
+        SessionMetrics session = tight.session("a").orElseThrow();
+        assertEquals(4, session.totalRequests(), "the totals stay exact");
+        assertTrue(session.requests().size() <= 1, "and what is left of the records is at most the newest");
+    }
+
+    @Test
     void aKeyOfTheStoreHoldingWhatTheStoreNeverWritesRefusesTheBatchBeforeItsFirstWrite() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
