@@ -14,13 +14,19 @@ local function sessionKey(prefix, id) return prefix .. '{' .. (string.gsub(id, '
 
 -- The size the bound counts for the session at key: its header's, or field b of a session of an earlier
 -- layout (which kept its counts as text), so that removing either gives its bytes back.
--- A key of another type at the session's place (written by someone else) counts as nothing: the DEL that follows
--- removes it, where an error would stop the script after its first writes.
+-- A key of another type at the session's place, or a header whose size is no number (written by someone else),
+-- counts as nothing: the DEL that follows removes it, where an error would stop the script after its first writes.
 local function size(key)
   local v = redis.pcall('HMGET', key, 'h', 'b')
   if v.err then return 0 end
-  if v[1] and ofThisLayout(v[1]) then return (select(8, cmsgpack.unpack(v[1]))) end
-  return tonumber(v[2]) or 0
+  local b
+  if v[1] and ofThisLayout(v[1]) then
+    local header = {pcall(cmsgpack.unpack, v[1])} -- true, then the layout number and the header's numbers
+    b = header[1] and header[9]
+  else
+    b = tonumber(v[2])
+  end
+  return type(b) == 'number' and b == b and math.abs(b) < 2^53 and math.floor(b) or 0
 end
 
 -- Redis keeps a script's writes up to a command that fails, so a script checks, before its first write, that

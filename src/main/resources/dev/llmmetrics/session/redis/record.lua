@@ -50,9 +50,26 @@ local function anotherLayout(key)
   error('LAYOUT ' .. key .. ' was written by another version of llm-metrics; empty the Redis database', 0)
 end
 
--- A stored value of session key, refusing the batch when it is of another layout.
-local function checked(value, key)
-  if not ofThisLayout(value) then anotherLayout(key) end
+-- How many numbers, the layout number first, a value of field holds: the header 'h' 10, a pair 17, a score name 6.
+local function numbersOf(field)
+  if field == 'h' then return 10 end
+  if string.byte(field, 1) == P then return 17 end
+  return 6
+end
+
+-- Whether the arguments are count numbers.
+local function allNumbers(count, ...)
+  if select('#', ...) ~= count then return false end
+  for k = 1, count do
+    if type((select(k, ...))) ~= 'number' then return false end
+  end
+  return true
+end
+
+-- A stored value of field of session key, refusing the batch when it is of another layout, or holds other than
+-- the numbers of its field (set by someone else): the writes would fail on it, after the first ones.
+local function checked(value, key, field)
+  if not ofThisLayout(value) or not allNumbers(numbersOf(field), cmsgpack.unpack(value)) then anotherLayout(key) end
   return value
 end
 
@@ -114,7 +131,7 @@ local function fetch(s, field)
   if fields[field] == nil then
     fields[#fields + 1] = field
     local value = redis.call('HGET', s.key, field)
-    fields[field] = value and checked(value, s.key) or false
+    fields[field] = value and checked(value, s.key, field) or false
   end
 end
 checkGlobals(KEYS)
@@ -131,7 +148,7 @@ for _, id in ipairs(order) do
   end
   if values[1] then
     local _ -- the layout number, then the last activity, which the batch sets anew
-    _, s.life, _, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names = cmsgpack.unpack(checked(values[1], s.key))
+    _, s.life, _, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names = cmsgpack.unpack(checked(values[1], s.key, 'h'))
   else
     if redis.call('EXISTS', s.key) == 1 then anotherLayout(s.key) end -- a hash without a header
     s.labels = 0
@@ -141,7 +158,7 @@ for _, id in ipairs(order) do
   for j = 2, #fields do
     local value = values[j]
     if value then
-      fields[fields[j]] = checked(value, s.key)
+      fields[fields[j]] = checked(value, s.key, fields[j])
     elseif string.byte(fields[j], 1) == P then
       newLabels = newLabels + 1
     else

@@ -908,6 +908,26 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void figuresOfThisLayoutWithTooFewNumbersRefuseTheBatchBeforeItsFirstWrite() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        List<Event> first = List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build(),
+                LlmRequestScored.builder("a", "quality", 1).build());
+        List<Event> batch = List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build(),
+                LlmRequestScored.builder("a", "quality", 1).eventId("e-s").build());
+        for (String field : List.of("p:m", "s:quality", "h")) {
+            store.record(first);
+            redis.cli("EVAL", "redis.call('HSET', KEYS[1], ARGV[1], cmsgpack.pack(1, 1, 2))", "1", "llm:{a}", field);
+            assertThrows(RecordingFailedException.class, () -> store.record(batch), field);
+            assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a", "llm:{a}:id:e-s"),
+                    "the refused batch remembers no event id, with " + field);
+            assertEquals("1", redis.cli("LLEN", "llm:{a}:r"), "and adds no record, with " + field);
+            assertTrue(store.clear("a"));
+        }
+        assertEquals(batch, store.record(batch), "its events, never applied, apply on their retry");
+    }
+
+    @Test
     void aKeyOfTheStoreHoldingWhatTheStoreNeverWritesRefusesTheBatchBeforeItsFirstWrite() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
