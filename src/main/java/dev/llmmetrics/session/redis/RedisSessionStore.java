@@ -88,7 +88,8 @@ import redis.clients.jedis.exceptions.JedisNoScriptException;
  *
  * <p>When Redis cannot be reached, or does not answer within the timeout, {@link #record} throws
  * {@link RecordingFailedException} and the reads {@link StoreUnavailableException}; the store reconnects by
- * itself, and {@link #ready()} says whether the last exchange worked. A batch whose answer timed out was not
+ * itself, and {@link #ready()} says whether the last exchange worked (and whether the index and the counters
+ * hold what the store can write). A batch whose answer timed out was not
  * acknowledged, yet a slow Redis may still apply it: a producer that retries with event ids is safe.
  */
 public final class RedisSessionStore implements SessionStore, SessionFigures, AutoCloseable {
@@ -374,7 +375,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     @Override
     public int evictIdle() {
         long cutoff = bounds.clock().millis() - bounds.idleTimeout().toMillis();
-        if (!ready()) {
+        if (!reachable) {
             local.removeIdle(cutoff);
             return 0;
         }
