@@ -186,7 +186,8 @@ public final class Main {
         }
         if (metrics.store() instanceof RedisSessionStore redis) {
             LOG.log(Level.INFO, "Sessions shared in Redis at {0} ({1})", redis.endpoint(),
-                    redis.ready() ? "connected" : "not reachable yet: /health/ready answers 503 until it is");
+                    redis.notReadyBecause().map(because -> "not ready: " + because + "; /health/ready answers 503 "
+                            + "until it is").orElse("connected"));
         }
         if (httpSettings.authToken().isEmpty()) {
             LOG.log(Level.WARNING, "LLM_METRICS_AUTH_TOKEN is not set: the /events endpoints accept requests without "

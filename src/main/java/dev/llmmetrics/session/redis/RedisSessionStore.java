@@ -29,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.net.URISyntaxException;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -87,7 +88,8 @@ import redis.clients.jedis.exceptions.JedisNoScriptException;
  *
  * <p>When Redis cannot be reached, or does not answer within the timeout, {@link #record} throws
  * {@link RecordingFailedException} and the reads {@link StoreUnavailableException}; the store reconnects by
- * itself, and {@link #ready()} says whether the last exchange worked. A batch whose answer timed out was not
+ * itself, and {@link #ready()} says whether the last exchange worked (and whether the index and the counters
+ * hold what the store can write). A batch whose answer timed out was not
  * acknowledged, yet a slow Redis may still apply it: a producer that retries with event ids is safe.
  */
 public final class RedisSessionStore implements SessionStore, SessionFigures, AutoCloseable {
@@ -158,6 +160,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private final AtomicBoolean refusing = new AtomicBoolean();
     /** When ({@link System#nanoTime()}) the next line about a refusal may be logged. */
     private final AtomicLong nextRefusalLine = new AtomicLong(System.nanoTime());
+    /** The {@code maxmemory-policy} last read, so that a policy set while the store runs is warned of once. */
+    private volatile @Nullable String lastPolicy;
+    /** Redis's {@code evicted_keys} last read ({@code INFO stats}), or -1 before the first read. */
+    private volatile long lastEvictedKeys = -1;
+    /** Checks of the connection since the policy and the evicted keys were last read. */
+    private int ticks;
+    /** The key of the index or of a counter that last held what the store never writes there, else null. */
+    private volatile @Nullable String foreign;
+    /** Whether the last check found the counter of lives; read and written by the watcher only. */
+    private boolean livesSeen;
     /** The session count as last read (every {@link #WATCH_PERIOD}, and by each script): what the scrape shows. */
     private volatile int lastCount;
 
@@ -363,7 +375,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     @Override
     public int evictIdle() {
         long cutoff = bounds.clock().millis() - bounds.idleTimeout().toMillis();
-        if (!ready()) {
+        if (!reachable) {
             local.removeIdle(cutoff);
             return 0;
         }
@@ -595,16 +607,27 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return evicted.count(reason);
     }
 
-    /** Whether the last exchange with Redis worked; answers at once. */
+    /**
+     * Whether the last exchange with Redis worked and the last check found the index and the counters writable;
+     * answers at once.
+     */
     @Override
     public boolean ready() {
-        return reachable;
+        return reachable && foreign == null;
     }
 
-    /** That Redis cannot be reached, while the last exchange with it failed; answers at once. */
+    /**
+     * That Redis cannot be reached, while the last exchange with it failed, or that a key of the store holds what
+     * it never writes there (which refuses every batch); answers at once.
+     */
     @Override
     public Optional<String> notReadyBecause() {
-        return reachable ? Optional.empty() : Optional.of("the session store cannot be reached");
+        if (!reachable) {
+            return Optional.of("the session store cannot be reached");
+        }
+        String key = foreign;
+        return key == null ? Optional.empty() : Optional.of("the session store cannot write: Redis holds at " + key
+                + " what llm-metrics never writes there, until that key is deleted");
     }
 
     @Override
@@ -733,7 +756,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private void watch() {
         boolean was = reachable;
         try {
-            lastCount = (int) Math.min(Integer.MAX_VALUE, client.zcard(INDEX));
+            readIndexAndCounters();
             reachable = true;
             unreachableBecause = null;
         } catch (JedisException e) {
@@ -747,20 +770,139 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             } else {
                 LOG.log(Level.INFO, "Redis at {0} answers", endpoint);
                 checkVersion();
-                checkEvictionPolicy();
+                lastPolicy = null;
+                lastEvictedKeys = -1;
+                checkEvictions();
                 checkLayout();
             }
+        } else if (reachable && ++ticks >= EVICTION_CHECK_TICKS) {
+            checkEvictions();
         }
     }
+
+    /**
+     * Reads the session count, and checks that the index and the two counters hold what the store writes there,
+     * in one round trip: a key of another type, or a counter that is no integer (someone else set it), refuses
+     * every batch, so the store is not ready until it is deleted ({@link #notReadyBecause}). Says in the log when
+     * the counter of lives, which nothing of the store removes, is gone: Redis lost the store's data.
+     *
+     * @throws JedisException when Redis could not be reached or refused the commands themselves
+     */
+    private void readIndexAndCounters() {
+        Response<Long> count;
+        Response<String> bytes;
+        Response<String> lives;
+        try (AbstractPipeline pipeline = client.pipelined()) {
+            count = pipeline.zcard(INDEX);
+            bytes = pipeline.get(BYTES);
+            lives = pipeline.get(LIVES);
+            pipeline.sync();
+        }
+        String foreignKey = null;
+        Long sessions = held(count, INDEX);
+        if (sessions == null) {
+            foreignKey = INDEX;
+        } else {
+            lastCount = (int) Math.min(Integer.MAX_VALUE, sessions);
+        }
+        if (!counter(held(bytes, BYTES))) {
+            foreignKey = BYTES;
+        }
+        String life = held(lives, LIVES);
+        if (!counter(life)) {
+            foreignKey = LIVES;
+        } else if (life == null && livesSeen) {
+            LOG.log(Level.WARNING, "Redis at {0} no longer holds {1}, which the store never removes: its data was "
+                    + "emptied (FLUSHALL, FLUSHDB, a restart without persistence, or eviction), and the sessions and "
+                    + "acknowledged events it held are lost", endpoint, LIVES);
+        }
+        livesSeen = life != null;
+        String before = foreign;
+        foreign = foreignKey;
+        if (foreignKey != null && !foreignKey.equals(before)) {
+            LOG.log(Level.WARNING, "Redis at {0} holds at {1} what llm-metrics never writes there: batches, DELETE "
+                    + "and the idle sweep are refused until that key is deleted", endpoint, foreignKey);
+        }
+    }
+
+    /**
+     * The value of a pipelined command; {@code null} when Redis refused it for the key's type (marked by
+     * {@link #WRONG_TYPE}, a non-integer counter by any other text).
+     */
+    @SuppressWarnings("unchecked")
+    private static <T> @Nullable T held(Response<T> response, String key) {
+        try {
+            return response.get();
+        } catch (JedisDataException e) {
+            if (String.valueOf(e.getMessage()).startsWith("WRONGTYPE")) {
+                return key.equals(INDEX) ? null : (T) WRONG_TYPE;
+            }
+            throw e;
+        }
+    }
+
+    /** What {@link #held} gives for a counter of another type: no integer. */
+    private static final String WRONG_TYPE = "WRONGTYPE";
+
+    /** Whether a counter's value is one the scripts can add to: absent, or an integer as they write it. */
+    private static boolean counter(@Nullable String value) {
+        return value == null || value.matches("-?[0-9]{1,18}");
+    }
+
+    /** Every how many checks of the connection the policy and the evicted keys are read: once a second. */
+    private static final int EVICTION_CHECK_TICKS = 2;
+
+    /**
+     * Warns when Redis's {@code maxmemory-policy} is not {@code noeviction}, at start, when Redis answers again and
+     * when someone sets it while the store runs; and says, as an error, when Redis evicted keys since the last
+     * check: under such a policy Redis drops keys of the store silently, so acknowledged events are lost, and
+     * nothing else would tell the operator.
+     */
+    private void checkEvictions() {
+        ticks = 0;
+        String policy = evictionPolicy();
+        if (policy != null && !policy.equals(lastPolicy)) {
+            lastPolicy = policy;
+            warnOfEvictionPolicy(policy);
+        }
+        String evicted = info("stats", "evicted_keys");
+        if (evicted == null) {
+            return;
+        }
+        long now;
+        try {
+            now = Long.parseLong(evicted);
+        } catch (NumberFormatException e) {
+            return;
+        }
+        long before = lastEvictedKeys;
+        lastEvictedKeys = now;
+        if (before >= 0 && now > before) {
+            unloggedEvictions += now - before;
+        }
+        long clock = System.nanoTime();
+        if (unloggedEvictions > 0 && clock - nextEvictionLine >= 0) {
+            nextEvictionLine = clock + REFUSAL_LOG_PERIOD.toNanos();
+            LOG.log(Level.ERROR, "Redis at {0} evicted {1} keys (maxmemory-policy {2}): those of the store lose "
+                    + "acknowledged events, event ids or parts of sessions without a word; set maxmemory-policy "
+                    + "noeviction and a maxmemory above store.max.bytes (see docs/replicas.md)", endpoint,
+                    Long.toString(unloggedEvictions), policy);
+            unloggedEvictions = 0;
+        }
+    }
+
+    /** Keys Redis evicted that no line has counted yet; read and written by the watcher only. */
+    private long unloggedEvictions;
+    /** When ({@link System#nanoTime()}) the next line about evicted keys may be logged: once a minute at most. */
+    private long nextEvictionLine = System.nanoTime();
 
     /**
      * Warns when Redis may evict keys under memory pressure: the store needs {@code maxmemory-policy noeviction}.
      * A {@code volatile-*} policy drops the event ids first (they expire), so a retried batch is applied twice;
      * an {@code allkeys-*} policy drops parts of sessions and of the index.
      */
-    private void checkEvictionPolicy() {
-        String policy = evictionPolicy();
-        if (policy != null && !policy.equals("noeviction")) {
+    private void warnOfEvictionPolicy(String policy) {
+        if (!policy.equals("noeviction")) {
             LOG.log(Level.WARNING, "Redis at {0} has maxmemory-policy {1}: under memory pressure it evicts the keys "
                     + "of the store (event ids first, so that a retried batch is applied twice, or parts of sessions); "
                     + "set maxmemory-policy noeviction, so that a full Redis refuses batches (503) instead", endpoint, policy);
@@ -847,8 +989,21 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     // ------------------------------------------------------------------------------------------ values
 
-    /** A session's snapshot from its hash's fields and values, alternating, and its records. */
+    /**
+     * A session's snapshot from its hash's fields and values, alternating, and its records.
+     *
+     * @throws StoreUnavailableException when the hash is of another layout, or holds numbers of this layout that
+     *                                   no batch writes (someone else set them), which no snapshot can hold
+     */
     private static SessionMetrics metrics(String sessionId, List<?> hash, List<RequestRecord> records) {
+        try {
+            return snapshot(sessionId, hash, records);
+        } catch (IllegalArgumentException | ArithmeticException | DateTimeException e) {
+            throw anotherLayout(key(sessionId));
+        }
+    }
+
+    private static SessionMetrics snapshot(String sessionId, List<?> hash, List<RequestRecord> records) {
         String key = key(sessionId);
         long lastActiveMs = -1;
         List<PairTotals> pairs = new ArrayList<>(2);

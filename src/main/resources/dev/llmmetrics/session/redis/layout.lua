@@ -14,9 +14,42 @@ local function sessionKey(prefix, id) return prefix .. '{' .. (string.gsub(id, '
 
 -- The size the bound counts for the session at key: its header's, or field b of a session of an earlier
 -- layout (which kept its counts as text), so that removing either gives its bytes back.
+-- A key of another type at the session's place, or a header whose size is no number (written by someone else),
+-- counts as nothing: the DEL that follows removes it, where an error would stop the script after its first writes.
 local function size(key)
-  local v = redis.call('HMGET', key, 'h', 'b')
-  if v[1] and ofThisLayout(v[1]) then return (select(8, cmsgpack.unpack(v[1]))) end
-  return tonumber(v[2]) or 0
+  local v = redis.pcall('HMGET', key, 'h', 'b')
+  if v.err then return 0 end
+  local b
+  if v[1] and ofThisLayout(v[1]) then
+    local header = {pcall(cmsgpack.unpack, v[1])} -- true, then the layout number and the header's numbers
+    b = header[1] and header[9]
+  else
+    b = tonumber(v[2])
+  end
+  return type(b) == 'number' and b == b and math.abs(b) < 2^53 and math.floor(b) or 0
+end
+
+-- Redis keeps a script's writes up to a command that fails, so a script checks, before its first write, that
+-- the keys it writes hold what the store writes there (someone else may have set them, or another type):
+-- otherwise it would stop half done. foreign refuses the script with the key's name.
+local function foreign(key, what)
+  error('FOREIGN ' .. key .. ' holds ' .. what .. ', which llm-metrics never writes there; delete it', 0)
+end
+
+-- Refuses the script when key holds a type other than expected (absent is fine).
+local function checkType(key, expected)
+  local t = redis.call('TYPE', key)['ok']
+  if t ~= expected and t ~= 'none' then foreign(key, 'a ' .. t) end
+end
+
+-- Refuses the script when the index (KEYS[1]), the retained bytes (KEYS[2]) or the counter of lives (KEYS[3])
+-- holds what INCRBY, DECRBY, INCR or ZADD would fail on.
+local function checkGlobals(keys)
+  checkType(keys[1], 'zset')
+  for k = 2, 3 do
+    checkType(keys[k], 'string')
+    local v = redis.call('GET', keys[k])
+    if v and not (string.match(v, '^%-?%d+$') and string.len(v) <= 18) then foreign(keys[k], 'no integer') end
+  end
 end
 

@@ -50,9 +50,26 @@ local function anotherLayout(key)
   error('LAYOUT ' .. key .. ' was written by another version of llm-metrics; empty the Redis database', 0)
 end
 
--- A stored value of session key, refusing the batch when it is of another layout.
-local function checked(value, key)
-  if not ofThisLayout(value) then anotherLayout(key) end
+-- How many numbers, the layout number first, a value of field holds: the header 'h' 10, a pair 17, a score name 6.
+local function numbersOf(field)
+  if field == 'h' then return 10 end
+  if string.byte(field, 1) == P then return 17 end
+  return 6
+end
+
+-- Whether the arguments are count numbers.
+local function allNumbers(count, ...)
+  if select('#', ...) ~= count then return false end
+  for k = 1, count do
+    if type((select(k, ...))) ~= 'number' then return false end
+  end
+  return true
+end
+
+-- A stored value of field of session key, refusing the batch when it is of another layout, or holds other than
+-- the numbers of its field (set by someone else): the writes would fail on it, after the first ones.
+local function checked(value, key, field)
+  if not ofThisLayout(value) or not allNumbers(numbersOf(field), cmsgpack.unpack(value)) then anotherLayout(key) end
   return value
 end
 
@@ -114,12 +131,15 @@ local function fetch(s, field)
   if fields[field] == nil then
     fields[#fields + 1] = field
     local value = redis.call('HGET', s.key, field)
-    fields[field] = value and checked(value, s.key) or false
+    fields[field] = value and checked(value, s.key, field) or false
   end
 end
+checkGlobals(KEYS)
 for _, id in ipairs(order) do
   local s = sessions[id]
   local fields = s.fields
+  checkType(s.key .. ':r', 'list')
+  checkType(s.key .. ':s', 'list')
   local values = redis.call('HMGET', s.key, unpack(fields, 1, math.min(#fields, 1000)))
   for start = 1001, #fields, 1000 do -- unpack's bound, past a thousand model labels and score names
     for _, value in ipairs(redis.call('HMGET', s.key, unpack(fields, start, math.min(start + 999, #fields)))) do
@@ -128,7 +148,7 @@ for _, id in ipairs(order) do
   end
   if values[1] then
     local _ -- the layout number, then the last activity, which the batch sets anew
-    _, s.life, _, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names = cmsgpack.unpack(checked(values[1], s.key))
+    _, s.life, _, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names = cmsgpack.unpack(checked(values[1], s.key, 'h'))
   else
     if redis.call('EXISTS', s.key) == 1 then anotherLayout(s.key) end -- a hash without a header
     s.labels = 0
@@ -138,7 +158,7 @@ for _, id in ipairs(order) do
   for j = 2, #fields do
     local value = values[j]
     if value then
-      fields[fields[j]] = checked(value, s.key)
+      fields[fields[j]] = checked(value, s.key, fields[j])
     elseif string.byte(fields[j], 1) == P then
       newLabels = newLabels + 1
     else
@@ -191,8 +211,15 @@ end
 -- only its newest is left, and with them its oldest scores of requests in the share they had of the records, so
 -- that the records kept keep their scores; then, with one record left, its oldest scores but the newest. Its
 -- totals stay.
+-- A list shorter than the header counts (someone else deleted or trimmed it) ends the count there, rather than
+-- fail the script after its first writes.
 local function pop(s, suffix, countField)
-  s.b = s.b - string.len(redis.call('LPOP', s.key .. suffix)) - RECORD_OVERHEAD
+  local old = redis.call('LPOP', s.key .. suffix)
+  if not old then
+    s[countField] = 0
+    return
+  end
+  s.b = s.b - string.len(old) - RECORD_OVERHEAD
   s[countField] = s[countField] - 1
 end
 local function shrink(s)

@@ -11,6 +11,7 @@ import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
@@ -466,6 +467,83 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aPolicyThatEvictsSetWhileTheStoreRunsAndTheKeysRedisEvictsAreLogged() throws Exception {
+        try (StoreLog log = new StoreLog()) {
+            RedisSessionStore store = store(10_000, 10, 16, Long.MAX_VALUE, 200, clockAtStart());
+            assertEquals(List.of(), log.atLeast(Level.WARNING));
+            redis.cli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+            awaitLine(log, Level.WARNING, "maxmemory-policy allkeys-lru");
+            long used = Long.parseLong(redis.cli("INFO", "memory").lines()
+                    .filter(line -> line.startsWith("used_memory:")).findFirst().orElseThrow().substring(12).trim());
+            redis.cli("CONFIG", "SET", "maxmemory", Long.toString(used + 1_000_000));
+            String text = "x".repeat(1_000);
+            for (int i = 0; i < 2_000; i++) {
+                try {
+                    store.record(List.of(LlmRequestFailed.builder("s" + i, "m").error(text).durationMs(1L).build()));
+                } catch (RecordingFailedException e) {
+                    // a Redis at its bound with little left to evict refuses some
+                }
+            }
+            awaitLine(log, Level.SEVERE, "evicted");
+        } finally {
+            redis.cli("CONFIG", "SET", "maxmemory", "0");
+            redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        }
+    }
+
+    @Test
+    void aKeyOfTheIndexOrTheCountersThatTheStoreCannotWriteMakesItNotReadyNamingTheKey() throws Exception {
+        RedisSessionStore store = boundedTo(10, clockAtStart());
+        store.record(oneCallOfA());
+        for (List<String> write : List.of(List.of("SET", "llm:bytes", "abc"), List.of("LPUSH", "llm:lives", "x"),
+                List.of("SET", "llm:sessions", "x"))) {
+            String key = write.get(1);
+            String dump = redis.cli("GET", key);
+            String members = redis.cli("ZRANGE", "llm:sessions", "0", "-1", "WITHSCORES");
+            redis.cli("DEL", key);
+            redis.cli(write.toArray(String[]::new));
+            awaitReady(store, false);
+            assertTrue(store.notReadyBecause().orElseThrow().contains(key), store.notReadyBecause().orElseThrow());
+            redis.cli("DEL", key);
+            if (key.equals("llm:sessions")) {
+                String[] pair = members.split("\n");
+                redis.cli("ZADD", key, pair[1], pair[0]);
+            } else {
+                redis.cli("SET", key, dump);
+            }
+            awaitReady(store, true);
+        }
+    }
+
+    @Test
+    void aRedisEmptiedUnderTheStoreIsLogged() throws Exception {
+        try (StoreLog log = new StoreLog()) {
+            RedisSessionStore store = boundedTo(10, clockAtStart());
+            store.record(oneCallOfA());
+            Thread.sleep(700); // a check of the connection sees the store's keys
+            redis.cli("FLUSHALL");
+            awaitLine(log, Level.WARNING, "lost");
+        }
+    }
+
+    private static void awaitReady(RedisSessionStore store, boolean ready) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (store.ready() != ready) {
+            assertTrue(System.nanoTime() < deadline, "ready() stays " + !ready + ": " + store.notReadyBecause());
+            Thread.sleep(50);
+        }
+    }
+
+    /** Waits up to 5 seconds for a line of at least {@code level} in the log that contains {@code text}. */
+    private static void awaitLine(StoreLog log, Level level, String text) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (log.atLeast(level).stream().noneMatch(line -> line.contains(text))) {
+            assertTrue(System.nanoTime() < deadline, "no line with " + text + ": " + log.atLeast(Level.INFO));
+            Thread.sleep(50);
+        }
+    }
+
+    @Test
     void afterRedisLostItsDataTheReplicasCountTheSessionsNewLives() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore one = boundedTo(10, millis);
@@ -790,6 +868,129 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     /** A completed call of session {@code a}, as one batch. */
+    @Test
+    void figuresOfThisLayoutThatCannotHoldTogetherMakeTheSessionUnavailableNotAFailure() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build(),
+                LlmRequestScored.builder("a", "quality", 1).build()));
+        // Numbers of the right layout and count that no batch writes: more requests without usage than
+        // successes, and a score's minimum above its maximum.
+        for (String write : List.of(
+                "redis.call('HSET', KEYS[1], 'p:m', cmsgpack.pack(1, 1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,-1))",
+                "redis.call('HSET', KEYS[1], 's:quality', cmsgpack.pack(1, 0,1,1,1,-1))")) {
+            redis.cli("EVAL", write, "1", "llm:{a}");
+            assertThrows(StoreUnavailableException.class, () -> store.session("a"), write);
+            assertThrows(StoreUnavailableException.class, () -> store.summary("a"), write);
+            assertThrows(StoreUnavailableException.class, () -> store.summaries(List.of("a")), write);
+            assertTrue(store.clear("a"), "a clear removes it");
+            store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build(),
+                    LlmRequestScored.builder("a", "quality", 1).build()));
+        }
+    }
+
+    @Test
+    void aSessionWhoseRecordsListWasDeletedIsShrunkPastItsBoundWithoutFailingHalfway() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore roomy = store(100, 10, 16, Long.MAX_VALUE, 200, millis);
+        String text = "x".repeat(500);
+        for (int i = 0; i < 3; i++) {
+            roomy.record(List.of(LlmRequestFailed.builder("a", "m").error(text).durationMs(1L).build()));
+        }
+        redis.cli("DEL", "llm:{a}:r", "llm:{a}:s"); // by someone else: the header still counts their records
+        RedisSessionStore tight = store(100, 10, 16, 1_000, 200, millis);
+        Event next = LlmRequestFailed.builder("a", "m").error(text).durationMs(1L).eventId("e-a").build();
+
+        assertEquals(List.of(next), tight.record(List.of(next)));
+        SessionMetrics session = tight.session("a").orElseThrow();
+        assertEquals(4, session.totalRequests(), "the totals stay exact");
+        assertTrue(session.requests().size() <= 1, "and what is left of the records is at most the newest");
+    }
+
+    @Test
+    void figuresOfThisLayoutWithTooFewNumbersRefuseTheBatchBeforeItsFirstWrite() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        List<Event> first = List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build(),
+                LlmRequestScored.builder("a", "quality", 1).build());
+        List<Event> batch = List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build(),
+                LlmRequestScored.builder("a", "quality", 1).eventId("e-s").build());
+        for (String field : List.of("p:m", "s:quality", "h")) {
+            store.record(first);
+            redis.cli("EVAL", "redis.call('HSET', KEYS[1], ARGV[1], cmsgpack.pack(1, 1, 2))", "1", "llm:{a}", field);
+            assertThrows(RecordingFailedException.class, () -> store.record(batch), field);
+            assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a", "llm:{a}:id:e-s"),
+                    "the refused batch remembers no event id, with " + field);
+            assertEquals("1", redis.cli("LLEN", "llm:{a}:r"), "and adds no record, with " + field);
+            assertTrue(store.clear("a"));
+        }
+        assertEquals(batch, store.record(batch), "its events, never applied, apply on their retry");
+    }
+
+    @Test
+    void aKeyOfTheStoreHoldingWhatTheStoreNeverWritesRefusesTheBatchBeforeItsFirstWrite() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("b", "m").durationMs(1).build()));
+        List<Event> batch = List.of(
+                LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c1").eventId("e-a").build(),
+                LlmRequestScored.builder("a", "quality", 1).correlationId("c1").eventId("e-s").build());
+        String bytes = redis.cli("GET", "llm:bytes");
+        String lives = redis.cli("GET", "llm:lives");
+        // What someone else may leave at a key of the store: Redis keeps a script's writes up to a failing one.
+        List<List<String>> foreign = List.of(List.of("SET", "llm:bytes", "abc"), List.of("LPUSH", "llm:bytes", "x"),
+                List.of("SET", "llm:lives", "1.5"), List.of("HSET", "llm:lives", "f", "v"),
+                List.of("SET", "llm:sessions", "x"), List.of("SET", "llm:{a}:r", "x"),
+                List.of("HSET", "llm:{a}:s", "f", "v"));
+        for (List<String> write : foreign) {
+            String key = write.get(1);
+            redis.cli("DEL", key);
+            redis.cli(write.toArray(String[]::new));
+            assertThrows(RecordingFailedException.class, () -> store.record(batch), "with " + write);
+            assertEquals("0", redis.cli("EXISTS", "llm:{a}", "llm:{a}:id:e-a", "llm:{a}:id:e-s"),
+                    "the refused batch wrote neither session a nor its event ids, with " + write);
+            if (!key.equals("llm:sessions")) {
+                assertEquals("b", redis.cli("ZRANGE", "llm:sessions", "0", "-1"), "with " + write);
+            }
+            redis.cli("DEL", key);
+            if (key.equals("llm:bytes")) {
+                redis.cli("SET", key, bytes);
+            } else if (key.equals("llm:lives")) {
+                redis.cli("SET", key, lives);
+            } else if (key.equals("llm:sessions")) {
+                redis.cli("ZADD", key, Long.toString(millis.get()), "b");
+            }
+        }
+        assertEquals(batch, store.record(batch), "the batch, never applied, is applied once the keys are the store's");
+        assertEquals(1, store.session("a").orElseThrow().requests().getFirst().scores().size());
+    }
+
+    @Test
+    void aClearOrAnEvictionMeetingAForeignKeyEitherRemovesItOrChangesNothing() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = store(2, 10, 16, Long.MAX_VALUE, 200, millis);
+        store.record(oneCallOfA());
+        String bytes = redis.cli("GET", "llm:bytes");
+        redis.cli("SET", "llm:bytes", "abc");
+        assertThrows(RecordingFailedException.class, () -> store.clear("a"));
+        assertEquals("1", redis.cli("ZCARD", "llm:sessions"), "the refused clear left the index");
+        assertEquals(1, store.session("a").orElseThrow().totalRequests(), "and the session");
+        redis.cli("SET", "llm:bytes", bytes);
+
+        // A session in the index whose hash is of another type: evicted past the bound, with its key, as nothing.
+        redis.cli("SET", "llm:{odd}", "x");
+        redis.cli("ZADD", "llm:sessions", "1", "odd");
+        millis.addAndGet(1_000);
+        store.record(List.of(LlmRequestCompleted.builder("c", "m").durationMs(1).build()));
+        assertEquals("0", redis.cli("EXISTS", "llm:{odd}"));
+        assertEquals(2, store.sessionIds(0, 10).size());
+        assertEquals(2 * Long.parseLong(bytes), store.retainedBytes(), "a and c, alike, and the foreign key as nothing");
+        redis.cli("SET", "llm:{odd2}", "x");
+        redis.cli("ZADD", "llm:sessions", "2", "odd2");
+        assertTrue(store.clear("odd2"), "a clear removes what sits at a session's key");
+        assertEquals("0", redis.cli("EXISTS", "llm:{odd2}"));
+    }
+
     private static List<Event> oneCallOfA() {
         return List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build());
     }
