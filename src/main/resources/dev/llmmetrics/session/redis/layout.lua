@@ -47,8 +47,8 @@ end
 local function checkGlobals(keys)
   checkType(keys[1], 'zset')
   for k = 2, 3 do
-    checkType(keys[k], 'string')
-    local v = redis.call('GET', keys[k])
+    local v = redis.pcall('GET', keys[k]) -- an error: a key of another type than a string
+    if type(v) == 'table' then foreign(keys[k], 'a ' .. redis.call('TYPE', keys[k])['ok']) end
     if v and not (string.match(v, '^%-?%d+$') and string.len(v) <= 18) then foreign(keys[k], 'no integer') end
   end
 end

@@ -57,20 +57,26 @@ local function numbersOf(field)
   return 6
 end
 
--- Whether the arguments are count numbers.
-local function allNumbers(count, ...)
-  if select('#', ...) ~= count then return false end
-  for k = 1, count do
-    if type((select(k, ...))) ~= 'number' then return false end
-  end
-  return true
+-- The figures of a stored value of field ('p:<label>' or 's:<name>') of session s, the layout number first, as
+-- they are packed again; refusing the batch when the value is of another layout, or holds more or fewer values
+-- than its field's numbers (set by someone else): the writes would fail on it, after the first ones. Its stored
+-- size is to leave the session's bytes (s.read): every field read is written back with its new size.
+local function checked(value, s, field)
+  if not ofThisLayout(value) then anotherLayout(s.key) end
+  local f = {cmsgpack.unpack(value)}
+  local count = numbersOf(field)
+  if f[count] == nil or f[count + 1] ~= nil then anotherLayout(s.key) end
+  s.read = (s.read or 0) + string.len(field) + string.len(value) + RECORD_OVERHEAD
+  return f
 end
 
--- A stored value of field of session key, refusing the batch when it is of another layout, or holds other than
--- the numbers of its field (set by someone else): the writes would fail on it, after the first ones.
-local function checked(value, key, field)
-  if not ofThisLayout(value) or not allNumbers(numbersOf(field), cmsgpack.unpack(value)) then anotherLayout(key) end
-  return value
+-- The numbers of session key's header after the layout number and the last activity, which the batch sets anew:
+-- life, requests, records, scores of requests, scores, bytes, labels, names; refusing the batch as checked() does.
+local function checkedHeader(value, key)
+  if not ofThisLayout(value) then anotherLayout(key) end
+  local _, life, _, req, n, sn, sc, b, labels, names, extra = cmsgpack.unpack(value)
+  if names == nil or extra ~= nil then anotherLayout(key) end
+  return life, req, n, sn, sc, b, labels, names
 end
 
 -- 1. Which events are new: reads only.
@@ -106,7 +112,7 @@ for _, i in ipairs(applied) do
     local s = sessions[id]
     if s == nil then
       -- s's array part: its event numbers; fields' array part: the hash fields to read, and under each name
-      -- what that field holds: false when absent, its stored text until figures() parses it, then the figures
+      -- what that field holds: false when absent, else its figures (checked())
       s = {key = sessionKey(prefix, id), fields = {'h'}}
       sessions[id] = s
       order[#order + 1] = id
@@ -125,21 +131,20 @@ for _, i in ipairs(applied) do
     end
   end
 end
--- Reads field of session s, unless asked for already, keeping it as text until figures() parses it.
+-- Reads field of session s, unless asked for already, checked.
 local function fetch(s, field)
   local fields = s.fields
   if fields[field] == nil then
     fields[#fields + 1] = field
     local value = redis.call('HGET', s.key, field)
-    fields[field] = value and checked(value, s.key, field) or false
+    fields[field] = value and checked(value, s, field) or false
   end
 end
 checkGlobals(KEYS)
+local absent = {}
 for _, id in ipairs(order) do
   local s = sessions[id]
   local fields = s.fields
-  checkType(s.key .. ':r', 'list')
-  checkType(s.key .. ':s', 'list')
   local values = redis.call('HMGET', s.key, unpack(fields, 1, math.min(#fields, 1000)))
   for start = 1001, #fields, 1000 do -- unpack's bound, past a thousand model labels and score names
     for _, value in ipairs(redis.call('HMGET', s.key, unpack(fields, start, math.min(start + 999, #fields)))) do
@@ -147,8 +152,7 @@ for _, id in ipairs(order) do
     end
   end
   if values[1] then
-    local _ -- the layout number, then the last activity, which the batch sets anew
-    _, s.life, _, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names = cmsgpack.unpack(checked(values[1], s.key, 'h'))
+    s.life, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names = checkedHeader(values[1], s.key)
   else
     if redis.call('EXISTS', s.key) == 1 then anotherLayout(s.key) end -- a hash without a header
     s.labels = 0
@@ -158,7 +162,7 @@ for _, id in ipairs(order) do
   for j = 2, #fields do
     local value = values[j]
     if value then
-      fields[fields[j]] = checked(value, s.key, fields[j])
+      fields[fields[j]] = checked(value, s, fields[j])
     elseif string.byte(fields[j], 1) == P then
       newLabels = newLabels + 1
     else
@@ -169,18 +173,32 @@ for _, id in ipairs(order) do
   if s.labels + newLabels > maxModels then fetch(s, 'p:_other') end
   if s.names + newNames > maxScoreNames then fetch(s, 's:' .. OTHER_SCORE_NAME) end
   s.fresh = s.life == nil
+  -- A records or scores list its header counts none of (a new session's) is absent: checked below, all at once.
+  if (s.n or 0) == 0 then absent[#absent + 1] = s.key .. ':r' end
+  if (s.sn or 0) == 0 then absent[#absent + 1] = s.key .. ':s' end
+end
+-- The lists no header counts, in one EXISTS: one found is a list left by a session whose hash Redis evicted, removed
+-- with the first writes, or a key of another type someone else set, which refuses the batch. A list its header
+-- counts is the store's own.
+local leftovers = {}
+for start = 1, #absent, 1000 do
+  local last = math.min(start + 999, #absent)
+  if redis.call('EXISTS', unpack(absent, start, last)) > 0 then
+    for k = start, last do
+      local t = redis.call('TYPE', absent[k])['ok']
+      if t == 'list' then
+        leftovers[#leftovers + 1] = absent[k]
+      elseif t ~= 'none' then
+        foreign(absent[k], 'a ' .. t)
+      end
+    end
+  end
 end
 
--- The figures of a session's hash field ('p:<label>' or 's:<name>'), as step 2 read it, parsed on first use and
--- kept behind the layout number, as they are packed again; nil when it has none. Their stored size leaves the
--- session's bytes: the figures are written back with their new size.
+-- The figures of a session's hash field ('p:<label>' or 's:<name>'), as step 2 read and checked them; nil when it
+-- has none.
 local function figures(s, field)
-  local value = s.fields[field]
-  if type(value) ~= 'string' then return value or nil end
-  local f = {cmsgpack.unpack(value)} -- f[1] the layout number, checked in step 2
-  s.fields[field] = f
-  s.b = s.b - string.len(field) - string.len(value) - RECORD_OVERHEAD
-  return f
+  return s.fields[field] or nil
 end
 
 -- The records or the scores of requests: the newest maxRecords of each are kept, the dropped ones stop
@@ -234,6 +252,9 @@ local function shrink(s)
 end
 
 -- 3. The writes.
+for start = 1, #leftovers, 1000 do
+  redis.call('DEL', unpack(leftovers, start, math.min(start + 999, #leftovers)))
+end
 for _, key in ipairs(idKeys) do
   redis.call('SET', key, '1', 'PX', dedupeMs)
 end
@@ -261,6 +282,7 @@ for _, id in ipairs(order) do
     bytesDelta = bytesDelta + s.b
   end
   local before = s.b
+  s.b = s.b - (s.read or 0)
   local recordCount, scoredCount = 0, 0
   for k = 1, #s do
     local i = s[k]
@@ -343,12 +365,12 @@ for _, id in ipairs(order) do
   keep(s, ':r', 'n', records, recordCount)
   keep(s, ':s', 'sn', scored, scoredCount)
 
-  -- the figures the events changed (parsed or new: tables), then the header
+  -- the figures read or new, then the header
   local h = 0
   for j = 2, #fields do
     local field = fields[j]
     local f = fields[field]
-    if type(f) == 'table' then
+    if f then
       local value = cmsgpack.pack(unpack(f))
       s.b = s.b + string.len(field) + string.len(value) + RECORD_OVERHEAD
       hash[h + 1] = field

@@ -928,6 +928,24 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void theListsOfASessionWhoseHashRedisEvictedAreRemovedWhenTheSessionStartsAgain() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c1").build(),
+                LlmRequestCompleted.builder("a", "m").durationMs(2).correlationId("c2").build(),
+                LlmRequestScored.builder("a", "quality", 1).correlationId("c1").build()));
+        // An evicting maxmemory-policy takes keys one by one: here the session's hash, its lists left behind.
+        redis.cli("DEL", "llm:{a}");
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(3).correlationId("c3").build()));
+        assertEquals("1", redis.cli("LLEN", "llm:{a}:r"), "the new life's record alone");
+        assertEquals("0", redis.cli("EXISTS", "llm:{a}:s"), "no score of the evicted life");
+        SessionMetrics a = store.session("a").orElseThrow();
+        assertEquals(1, a.totalRequests());
+        assertEquals(1, a.requests().size());
+        assertEquals(List.of(), a.requests().getFirst().scores());
+    }
+
+    @Test
     void aKeyOfTheStoreHoldingWhatTheStoreNeverWritesRefusesTheBatchBeforeItsFirstWrite() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
