@@ -159,7 +159,7 @@ final class EventJson {
                             .durationMs(duration)
                             .eventId(string(node, "event_id", false))
                             .errorType(errorType(node))
-                            .httpStatus(present(node, "http_status") ? integer(node, "http_status", 0) : null)
+                            .httpStatus(present(node, "http_status") ? httpStatus(node) : null)
                             .provider(string(node, "provider", false))
                             .attributes(attributes(node))
                             .build();
@@ -382,6 +382,19 @@ final class EventJson {
         }
         if (!value.isIntegralNumber() || !value.canConvertToInt() || value.intValue() < 0) {
             throw new InvalidField(field, field + " must be a whole number from 0 to " + Integer.MAX_VALUE);
+        }
+        return value.intValue();
+    }
+
+    /**
+     * {@code http_status} as a whole number; its range is checked by the event, which names it, so that a value
+     * of another kind (a fraction, a string, a negative number) is refused in the same words, not in those of any
+     * count.
+     */
+    private static int httpStatus(JsonNode node) throws InvalidField {
+        JsonNode value = node.get("http_status");
+        if (!value.isIntegralNumber() || !value.canConvertToInt()) {
+            throw new InvalidField("http_status", "http_status must be an HTTP status, a whole number from 100 to 599");
         }
         return value.intValue();
     }

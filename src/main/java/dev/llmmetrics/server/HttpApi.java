@@ -160,12 +160,13 @@ public final class HttpApi {
      * <p>The header timeout is Helidon's idle-connection timeout, which closes a connection that waits for a
      * request line (checked a few times per timeout), and {@link HeaderDeadlines} for the headers after it,
      * installed on the one HTTP/1.1 protocol (beside the proxy's {@link OpenAiProxy#clientConnections()}), whose
-     * answers {@link WriteDeadlines} watches. Past
-     * the connection cap Helidon stops accepting; past the concurrency cap ({@link RequestSlots}, whose slot a request
-     * can give back once answered) it answers 503 and closes.
+     * answers {@link WriteDeadlines} watches, its connections reading chunked bodies strictly ({@link StrictChunks}).
+     * Past the connection cap Helidon stops accepting; past the concurrency cap ({@link RequestSlots}, whose slot a
+     * request can give back once answered) it answers 503 and closes.
      */
     public void listener(WebServerConfig.Builder server) {
         HttpSettings.Connections connections = settings.connections();
+        Http1Config http1 = http1(connections);
         Duration idleCheck = connections.headerTimeout().dividedBy(4);
         idleCheck = idleCheck.compareTo(Duration.ofSeconds(1)) > 0 ? Duration.ofSeconds(1)
                 : idleCheck.compareTo(Duration.ofMillis(100)) < 0 ? Duration.ofMillis(100) : idleCheck;
@@ -182,7 +183,7 @@ public final class HttpApi {
                 .idleConnectionTimeout(connections.headerTimeout())
                 .idleConnectionPeriod(idleCheck)
                 .protocolsDiscoverServices(false)
-                .protocols(List.of(http1(connections)))
+                .connectionSelectors(List.of(new StrictChunks(http1))) // HTTP/1.1, the one protocol
                 .shutdownHook(false);
     }
 

@@ -49,6 +49,21 @@ class ErrorTypeProviderAndUsageIngestTest {
     }
 
     @Test
+    void anHttpStatusThatIsNoWholeNumberIsRefusedNamingTheRangeOfAnHttpStatus() {
+        for (String value : new String[] {"404.5", "-1", "\"404\"", "true", "1e3", "99999999999"}) {
+            String event = failed("bad-status", ",\"http_status\":" + value);
+            HttpResponse<String> response = server.post("/events", event);
+            assertEquals(400, response.statusCode(), event + " -> " + response.body());
+            JsonNode error = TestServer.json(response).get("errors").get(0);
+            assertEquals("http_status", error.get("field").asText(), response.body());
+            String reason = error.get("reason").asText();
+            assertTrue(reason.contains("100 to 599"), event + " -> " + reason);
+            assertFalse(reason.contains(String.valueOf(Integer.MAX_VALUE)), event + " -> " + reason);
+        }
+        assertEquals(404, server.get("/events/metrics/session/bad-status").statusCode(), "nothing recorded");
+    }
+
+    @Test
     void freeTextAndOutOfRangeValuesOfTheNewFieldsAreA400NamingTheFieldAndRecordNothing() {
         Map<String, String> cases = new LinkedHashMap<>();
         cases.put(failed("bad", ",\"error_type\":\"RateLimitError\""), "error_type");

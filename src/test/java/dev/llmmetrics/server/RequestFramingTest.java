@@ -125,6 +125,39 @@ class RequestFramingTest {
     }
 
     @Test
+    void aChunkSizeWithASignOrAChunkWhoseDataDoesNotEndInCrlfIsA400ThatClosesTheConnectionAndAppliesNothing()
+            throws IOException {
+        String event = SMUGGLED_EVENT.replace("smuggled", "lenient");
+        String head = "POST /events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n";
+        String size = Integer.toHexString(event.length());
+        List<String> bodies = List.of(
+                "+" + size + "\r\n" + event + "\r\n0\r\n\r\n",
+                size + "\r\n" + event + "XX0\r\n\r\n",                   // two bytes skipped unread as the CRLF
+                size + "\r\n" + event + "\r\n+0\r\n\r\n",
+                "1\r\n" + event.charAt(0) + "\n\r" + Integer.toHexString(event.length() - 1) + "\r\n"
+                        + event.substring(1) + "\r\n0\r\n\r\n");
+        for (String body : bodies) {
+            String request = head + body + SMUGGLED;
+            String received = exchange(request);
+            String context = HostileSupport.abbreviate(request) + " -> " + HostileSupport.abbreviate(received);
+            assertTrue(received.startsWith("HTTP/1.1 400 "), context);
+            assertEquals(1, received.split("HTTP/1\\.1 ", -1).length - 1, "exactly one answer: " + context);
+            assertTrue(received.toLowerCase().contains("\r\nconnection: close\r\n"), context);
+            JsonNode error = TestServer.JSON.readTree(received.substring(received.indexOf("\r\n\r\n") + 4));
+            assertEquals("malformed_body", error.get("error").asText(), context);
+        }
+        String sessions = server.get("/events/metrics/sessions").body();
+        assertFalse(sessions.contains("smuggled"), "a smuggled request was served");
+        assertFalse(sessions.contains("lenient"), "a malformed chunked body was applied");
+        // the control: sizes with leading zeros are hex digits alone, and the body is two requests' worth of bytes
+        String received = exchange(head + "00" + size + "\r\n" + event + "\r\n0000\r\n\r\n" + SMUGGLED.replace(
+                "smuggled", "after-chunks").replace("Content-Type", "Connection: close\r\nContent-Type"));
+        assertTrue(received.startsWith("HTTP/1.1 202 "), HostileSupport.abbreviate(received));
+        assertEquals(2, received.split("HTTP/1\\.1 ", -1).length - 1, HostileSupport.abbreviate(received));
+    }
+
+    @Test
     void aWellFramedRequestIsFollowedByTheNextOnTheSameConnection() throws IOException {
         // The control: the same bytes, framed once, are two requests on one connection.
         String first = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
