@@ -108,16 +108,9 @@ class RequestFramingTest {
                 size + "\r\n" + event + "\r\n0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\n",
                 size + "\r\n" + event + "\r\n0\r\nX-Trailer: 1\r\n");      // the smuggled request as the next field line
         for (String body : bodies) {
-            String request = head + body + SMUGGLED;
-            String received = exchange(request);
-            String context = HostileSupport.abbreviate(request) + " -> " + HostileSupport.abbreviate(received);
-            assertTrue(received.startsWith("HTTP/1.1 400 "), context);
-            assertEquals(1, received.split("HTTP/1\\.1 ", -1).length - 1, "exactly one answer: " + context);
-            assertTrue(received.toLowerCase().contains("\r\nconnection: close\r\n"), context);
-            JsonNode error = TestServer.JSON.readTree(received.substring(received.indexOf("\r\n\r\n") + 4));
-            assertEquals("malformed_body", error.get("error").asText(), context);
+            JsonNode error = malformedBodyAlone(head + body + SMUGGLED);
             assertEquals("the body could not be read as its headers declare it (chunked; chunk extensions and trailer "
-                    + "fields are not supported)", error.get("detail").asText(), context);
+                    + "fields are not supported)", error.get("detail").asText(), body);
         }
         String sessions = server.get("/events/metrics/sessions").body();
         assertFalse(sessions.contains("smuggled"), "a smuggled request was served");
@@ -138,14 +131,7 @@ class RequestFramingTest {
                 "1\r\n" + event.charAt(0) + "\n\r" + Integer.toHexString(event.length() - 1) + "\r\n"
                         + event.substring(1) + "\r\n0\r\n\r\n");
         for (String body : bodies) {
-            String request = head + body + SMUGGLED;
-            String received = exchange(request);
-            String context = HostileSupport.abbreviate(request) + " -> " + HostileSupport.abbreviate(received);
-            assertTrue(received.startsWith("HTTP/1.1 400 "), context);
-            assertEquals(1, received.split("HTTP/1\\.1 ", -1).length - 1, "exactly one answer: " + context);
-            assertTrue(received.toLowerCase().contains("\r\nconnection: close\r\n"), context);
-            JsonNode error = TestServer.JSON.readTree(received.substring(received.indexOf("\r\n\r\n") + 4));
-            assertEquals("malformed_body", error.get("error").asText(), context);
+            malformedBodyAlone(head + body + SMUGGLED);
         }
         String sessions = server.get("/events/metrics/sessions").body();
         assertFalse(sessions.contains("smuggled"), "a smuggled request was served");
@@ -167,5 +153,20 @@ class RequestFramingTest {
         assertEquals(2, received.split("HTTP/1\\.1 ", -1).length - 1, received);
         assertTrue(received.contains("HTTP/1.1 202 "), received);
         assertTrue(server.get("/events/metrics/sessions").body().contains("pipelined"));
+    }
+
+    /**
+     * Sends {@code request} and asserts that it got one answer, 400 {@code malformed_body}, with the connection
+     * closed, so that nothing sent after the body was served; returns the answer's JSON.
+     */
+    private JsonNode malformedBodyAlone(String request) throws IOException {
+        String received = exchange(request);
+        String context = HostileSupport.abbreviate(request) + " -> " + HostileSupport.abbreviate(received);
+        assertTrue(received.startsWith("HTTP/1.1 400 "), context);
+        assertEquals(1, received.split("HTTP/1\\.1 ", -1).length - 1, "exactly one answer: " + context);
+        assertTrue(received.toLowerCase().contains("\r\nconnection: close\r\n"), context);
+        JsonNode error = TestServer.JSON.readTree(received.substring(received.indexOf("\r\n\r\n") + 4));
+        assertEquals("malformed_body", error.get("error").asText(), context);
+        return error;
     }
 }
