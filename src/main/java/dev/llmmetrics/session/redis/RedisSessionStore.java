@@ -55,6 +55,7 @@ import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
 import redis.clients.jedis.exceptions.JedisNoScriptException;
+import redis.clients.jedis.params.ZRangeParams;
 
 /**
  * A {@link SessionStore} in Redis, shared by every process pointed at the same Redis: each serves every session
@@ -586,7 +587,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             return List.of();
         }
         try {
-            return client.zrevrange(INDEX, offset, (long) offset + limit - 1);
+            return client.zrange(INDEX, ZRangeParams.zrangeParams(offset, (long) offset + limit - 1).rev());
         } catch (JedisException e) {
             throw unavailable(e);
         }
