@@ -32,7 +32,6 @@ import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -96,8 +95,6 @@ public final class Main {
         if (!m.find()) {
             return String.valueOf(e.getMessage());
         }
-        String key = m.group(2);
-        String variable = key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
         String expected = "a value of another form";
         for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
             if (cause instanceof DateTimeParseException) {
@@ -109,7 +106,7 @@ public final class Main {
                 break;
             }
         }
-        return key + " (" + variable + ") must be " + expected + ", not '" + m.group(1)
+        return Settings.named(m.group(2)) + " must be " + expected + ", not '" + m.group(1)
                 + "' (see docs/configuration.md)";
     }
 

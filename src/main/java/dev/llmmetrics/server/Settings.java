@@ -66,11 +66,16 @@ final class Settings {
 
     private static final Pattern FIELD = Pattern.compile("\\b(" + String.join("|", KEYS_BY_FIELD.keySet()) + ")\\b");
 
+    /** {@code key} as a message names a setting: the key, then its environment variable in parentheses. */
+    static String named(String key) {
+        return key + " (" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_') + ")";
+    }
+
     /** {@code e} with each Java name of a bound replaced by its key and environment variable. */
     private static IllegalArgumentException namedByKeys(IllegalArgumentException e) {
         String message = FIELD.matcher(String.valueOf(e.getMessage())).replaceAll(m -> {
             String key = KEYS_BY_FIELD.get(m.group(1));
-            return Matcher.quoteReplacement(key + " (" + key.toUpperCase(Locale.ROOT).replace('.', '_') + ")");
+            return Matcher.quoteReplacement(named(key));
         });
         return new IllegalArgumentException(message, e);
     }
@@ -303,8 +308,7 @@ final class Settings {
         if (value.get().equalsIgnoreCase("true") || value.get().equalsIgnoreCase("false")) {
             return Boolean.parseBoolean(value.get());
         }
-        throw new IllegalArgumentException(key + " (" + key.toUpperCase(Locale.ROOT).replace('.', '_')
-                + ") must be true or false, not '" + value.get() + "'");
+        throw new IllegalArgumentException(named(key) + " must be true or false, not '" + value.get() + "'");
     }
 
     /**
