@@ -908,6 +908,24 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aScoresListOfAnotherTypeThatABatchShrinksPastItsBoundIsPassedOverWithoutFailingHalfway() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore roomy = store(100, 10, 16, Long.MAX_VALUE, 200, millis);
+        String text = "x".repeat(500);
+        for (int i = 0; i < 3; i++) {
+            roomy.record(List.of(LlmRequestFailed.builder("a", "m").error(text).durationMs(1L).correlationId("c" + i).build(),
+                    LlmRequestScored.builder("a", "quality", 1).correlationId("c" + i).build()));
+        }
+        redis.cli("DEL", "llm:{a}:s");
+        redis.cli("SET", "llm:{a}:s", "x"); // by someone else; the batch below adds no score of a request
+        RedisSessionStore tight = store(100, 10, 16, 1_000, 200, millis);
+        Event next = LlmRequestFailed.builder("a", "m").error(text).durationMs(1L).eventId("e-a").build();
+
+        assertEquals(List.of(next), tight.record(List.of(next)));
+        assertEquals(4, tight.summary("a").orElseThrow().totalRequests(), "the totals stay exact");
+    }
+
+    @Test
     void figuresOfThisLayoutWithTooFewNumbersRefuseTheBatchBeforeItsFirstWrite() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
@@ -981,6 +999,37 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         }
         assertEquals(batch, store.record(batch), "the batch, never applied, is applied once the keys are the store's");
         assertEquals(1, store.session("a").orElseThrow().requests().getFirst().scores().size());
+    }
+
+    @Test
+    void aCountedListReplacedByAnotherTypeRefusesTheBatchBeforeItsFirstWriteAndItsRetryApplies() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c1").build(),
+                LlmRequestScored.builder("a", "quality", 1).correlationId("c1").build()));
+        // b's writes and the event ids come before a's lists are written: a refusal there would keep them
+        List<Event> batch = List.of(LlmRequestCompleted.builder("b", "m").durationMs(1).eventId("e-b").build(),
+                LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c2").eventId("e-a").build(),
+                LlmRequestScored.builder("a", "quality", 1).correlationId("c2").eventId("e-s").build());
+        String header = redis.cli("HGET", "llm:{a}", "h");
+        for (List<String> write : List.of(List.of("SET", "llm:{a}:r", "x"), List.of("HSET", "llm:{a}:s", "f", "v"),
+                List.of("SADD", "llm:{a}:r", "x"))) {
+            String key = write.get(1);
+            redis.cli("RENAME", key, "kept");
+            redis.cli(write.toArray(String[]::new));
+            RecordingFailedException refused = assertThrows(RecordingFailedException.class, () -> store.record(batch),
+                    "with " + write);
+            assertTrue(refused.getMessage().contains("FOREIGN " + key), "naming the key: " + refused.getMessage());
+            assertEquals("0", redis.cli("EXISTS", "llm:{b}", "llm:{b}:id:e-b", "llm:{a}:id:e-a", "llm:{a}:id:e-s"),
+                    "the refused batch wrote neither session b nor an event id, with " + write);
+            assertEquals("1", redis.cli("ZCARD", "llm:sessions"), "nor the index, with " + write);
+            assertEquals(header, redis.cli("HGET", "llm:{a}", "h"), "nor session a, with " + write);
+            redis.cli("DEL", key);
+            redis.cli("RENAME", "kept", key);
+        }
+        assertEquals(batch, store.record(batch), "the batch, never applied, is applied once the list is the store's");
+        assertEquals(2, store.session("a").orElseThrow().requests().size());
+        assertEquals(1, store.session("b").orElseThrow().totalRequests());
     }
 
     @Test
