@@ -243,6 +243,114 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aPasswordMissingOrWrongAndAUserDeniedTheStoresCommandsMakeItNotReadyNamingTheCauseInPlainWords()
+            throws Exception {
+        redis.cli("CONFIG", "SET", "requirepass", "pw");
+        try {
+            for (var url : Map.of("", "authentication required", ":wrong@", "authentication failed").entrySet()) {
+                RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(
+                        redis.url().replace("//", "//" + url.getKey()), Duration.ofSeconds(5)).create(parameters());
+                opened.add(store);
+                assertNotReadySaying(store, url.getValue());
+                assertThrows(RecordingFailedException.class, () -> store.record(oneCallOfA()));
+            }
+            RedisSessionStore right = (RedisSessionStore) RedisSessionStore.at(redis.url().replace("//", "//:pw@"),
+                    Duration.ofSeconds(5)).create(parameters());
+            opened.add(right);
+            assertTrue(right.ready(), right.notReadyBecause().toString());
+            assertEquals(1, right.record(oneCallOfA()).size());
+
+            // A password set while the store runs meets its new connections
+            redis.cli("-a", "pw", "--no-auth-warning", "CONFIG", "SET", "requirepass", "pw2");
+            redis.cli("-a", "pw2", "--no-auth-warning", "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+            assertNotReadySaying(right, "authentication failed");
+            redis.cli("-a", "pw2", "--no-auth-warning", "CONFIG", "SET", "requirepass", "pw");
+            awaitReady(right, true);
+
+            for (String denied : List.of("-@scripting", "-evalsha", "-hset")) {
+                redis.cli("-a", "pw", "--no-auth-warning", "ACL", "SETUSER", "app", "reset", "on", ">apw", "~*",
+                        "+@all", denied);
+                RedisSessionStore app = (RedisSessionStore) RedisSessionStore.at(
+                        redis.url().replace("//", "//app:apw@"), Duration.ofSeconds(5)).create(parameters());
+                opened.add(app);
+                assertNotReadySaying(app, "permission denied");
+                if (denied.equals("-hset")) {
+                    assertTrue(app.notReadyBecause().orElseThrow().contains("HSET"), app.notReadyBecause().orElseThrow());
+                }
+                assertThrows(RecordingFailedException.class, () -> app.record(
+                        List.of(LlmRequestCompleted.builder("h", "m").durationMs(1).eventId("e-h").build())));
+                assertEquals("0", redis.cli("-a", "pw", "--no-auth-warning", "EXISTS", "llm:{h}", "llm:{h}:id:e-h"),
+                        "nothing of the refused batch is written, with " + denied);
+                redis.cli("-a", "pw", "--no-auth-warning", "ACL", "SETUSER", "app", "+@all");
+                awaitReady(app, true);
+                assertEquals(1, app.record(oneCallOfA()).size(), "a user with the right commands records, with " + denied);
+            }
+        } finally {
+            for (String password : List.of("pw", "pw2")) {
+                redis.cli("-a", password, "--no-auth-warning", "ACL", "DELUSER", "app");
+                redis.cli("-a", password, "--no-auth-warning", "CONFIG", "SET", "requirepass", "");
+            }
+        }
+    }
+
+    @Test
+    void aReadOnlyReplicaPausedWritesAndMaxclientsMakeTheStoreNotReadyNamingTheCauseAndItRecoversByItself()
+            throws Exception {
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(1))
+                .create(parameters());
+        opened.add(store);
+        assertEquals(1, store.record(oneCallOfA()).size());
+        try (RedisProcess primary = RedisProcess.start("no")) {
+            redis.cli("REPLICAOF", "127.0.0.1", Integer.toString(primary.port()));
+            try {
+                awaitReady(store, false);
+                assertNotReadySaying(store, "read-only replica");
+                assertThrows(RecordingFailedException.class, () -> store.record(oneCallOfA()));
+            } finally {
+                redis.cli("REPLICAOF", "NO", "ONE");
+            }
+            awaitReady(store, true);
+            assertEquals(1, store.record(oneCallOfA()).size());
+        }
+
+        redis.cli("CLIENT", "PAUSE", "3000", "WRITE");
+        assertThrows(RecordingFailedException.class, () -> store.record(oneCallOfA()));
+        assertNotReadySaying(store, "did not answer within store.redis.timeout");
+        Thread.sleep(2_500);
+        awaitReady(store, true);
+        assertEquals(1, store.record(oneCallOfA()).size());
+
+        try (Jedis admin = new Jedis(URI.create(redis.url()))) {
+            admin.ping();
+            admin.configSet("maxclients", admin.info("clients").lines().filter(l -> l.startsWith("connected_clients:"))
+                    .findFirst().orElseThrow().substring("connected_clients:".length()).trim());
+            try {
+                assertTrue(concurrentBatches(store, "crowded", 16) > 0, "batches that need a new connection fail");
+                assertNotReadySaying(store, "maxclients");
+            } finally {
+                admin.configSet("maxclients", "10000");
+            }
+            assertEquals(0, concurrentBatches(store, "after", 16));
+            assertTrue(store.ready(), store.notReadyBecause().toString());
+        }
+    }
+
+    /**
+     * That {@code store} is not ready, saying {@code cause} in words without a library's names, within 5 seconds
+     * (a closed connection is first "cannot be reached", until the next check of the connection says why).
+     */
+    private static void assertNotReadySaying(RedisSessionStore store, String cause) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!store.notReadyBecause().orElse("").contains(cause) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        String because = store.notReadyBecause().orElse("ready");
+        assertTrue(because.contains(cause), because);
+        assertFalse(because.contains("Jedis") || because.contains("Exception") || because.contains("redis.clients"), because);
+        assertFalse(store.ready());
+    }
+
+    @Test
     void aRedisUrlIsReadWithItsPasswordItsDatabaseAndAHostNameWithAnUnderscore() {
         redis.cli("CONFIG", "SET", "requirepass", "pass_word@:x");
         try {
