@@ -44,6 +44,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLException;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.jspecify.annotations.Nullable;
 import redis.clients.jedis.AbstractPipeline;
@@ -801,7 +802,10 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         }
         for (Throwable cause = e; cause != null; cause = cause.getCause()) {
             String m = String.valueOf(cause.getMessage());
-            if (m.startsWith("NOAUTH")) {
+            if (cause instanceof SSLException) {
+                return "the TLS handshake with Redis failed: its certificate is not trusted by the JVM's trust store "
+                        + "or does not name the host of store.redis.url, or Redis does not speak TLS there";
+            } else if (m.startsWith("NOAUTH")) {
                 return "Redis refuses the store: authentication required, and store.redis.url gives no password";
             } else if (m.startsWith("WRONGPASS")) {
                 return "Redis refuses the store: authentication failed for the user and password of store.redis.url";

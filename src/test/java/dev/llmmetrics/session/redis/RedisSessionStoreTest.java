@@ -24,6 +24,10 @@ import dev.llmmetrics.session.SessionStoreContractTest;
 import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.StoreUnavailableException;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -333,6 +337,70 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
             assertEquals(0, concurrentBatches(store, "after", 16));
             assertTrue(store.ready(), store.notReadyBecause().toString());
         }
+    }
+
+    @Test
+    void theStoreWorksOverTlsWithACaTheJvmIsToldAboutAndRefusesACertificateThatDoesNotNameItsHost() throws Exception {
+        Path dir = Files.createTempDirectory("llm-metrics-tls-");
+        openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=llm-metrics test CA",
+                "-keyout", "ca.key", "-out", "ca.crt");
+        for (String name : List.of("localhost", "elsewhere.example")) {
+            openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout", name + ".key",
+                    "-out", name + ".csr");
+            Files.writeString(dir.resolve(name + ".ext"), "subjectAltName=DNS:" + name + "\n");
+            openssl(dir, "x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-days", "2", "-extfile", name + ".ext", "-out", name + ".crt");
+        }
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        try (var in = Files.newInputStream(dir.resolve("ca.crt"))) {
+            trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        Path trustStore = dir.resolve("trust.p12");
+        try (var out = Files.newOutputStream(trustStore)) {
+            trust.store(out, "changeit".toCharArray());
+        }
+        // What an operator gives the server's JVM (JAVA_OPTS), as docs/configuration.md says
+        Map<String, String> properties = Map.of("javax.net.ssl.trustStore", trustStore.toString(),
+                "javax.net.ssl.trustStorePassword", "changeit", "javax.net.ssl.trustStoreType", "PKCS12");
+        Map<String, String> before = new java.util.HashMap<>();
+        properties.keySet().forEach(key -> before.put(key, System.getProperty(key)));
+        properties.forEach(System::setProperty);
+        try (RedisProcess named = RedisProcess.startWithTls(dir.resolve("localhost.crt"), dir.resolve("localhost.key"),
+                dir.resolve("ca.crt"));
+             RedisProcess misnamed = RedisProcess.startWithTls(dir.resolve("elsewhere.example.crt"),
+                     dir.resolve("elsewhere.example.key"), dir.resolve("ca.crt"))) {
+            RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(named.tlsUrl("localhost"),
+                    Duration.ofSeconds(5)).create(parameters());
+            opened.add(store);
+            assertTrue(store.ready(), store.notReadyBecause().toString());
+            assertEquals(1, store.record(oneCallOfA()).size());
+            assertEquals(1, store.session("a").orElseThrow().totalRequests());
+            assertEquals("1", named.cli("ZCARD", "llm:sessions"), "written over TLS");
+
+            RedisSessionStore wrongHost = (RedisSessionStore) RedisSessionStore.at(misnamed.tlsUrl("localhost"),
+                    Duration.ofSeconds(5)).create(parameters());
+            opened.add(wrongHost);
+            assertNotReadySaying(wrongHost, "certificate");
+            assertThrows(RecordingFailedException.class, () -> wrongHost.record(oneCallOfA()));
+            assertEquals("0", misnamed.cli("DBSIZE"));
+        } finally {
+            before.forEach((key, value) -> {
+                if (value == null) {
+                    System.clearProperty(key);
+                } else {
+                    System.setProperty(key, value);
+                }
+            });
+        }
+    }
+
+    private static void openssl(Path dir, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("openssl"));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(process.getInputStream().readAllBytes());
+        assertEquals(0, process.waitFor(), "openssl " + String.join(" ", args) + ": " + out);
     }
 
     /**
