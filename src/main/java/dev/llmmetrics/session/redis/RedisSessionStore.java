@@ -52,6 +52,8 @@ import redis.clients.jedis.Connection;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.Response;
+import redis.clients.jedis.SslOptions;
+import redis.clients.jedis.SslVerifyMode;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
@@ -248,8 +250,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         }
         DefaultJedisClientConfig.Builder config = DefaultJedisClientConfig.builder();
         int millis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
-        config.connectionTimeoutMillis(millis).socketTimeoutMillis(millis).ssl(scheme.equals("rediss"))
-                .clientName("llm-metrics");
+        config.connectionTimeoutMillis(millis).socketTimeoutMillis(millis).clientName("llm-metrics");
+        if (scheme.equals("rediss")) {
+            // The JVM's trust store (javax.net.ssl.trustStore when set), and the certificate must name the host
+            config.sslOptions(SslOptions.builder().sslVerifyMode(SslVerifyMode.FULL).build());
+        }
         String userInfo = uri.getUserInfo();
         if (userInfo != null && !userInfo.isEmpty()) {
             int colon = userInfo.indexOf(':');
