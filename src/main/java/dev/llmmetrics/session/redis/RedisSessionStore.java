@@ -92,8 +92,9 @@ import redis.clients.jedis.params.ZRangeParams;
  *
  * <p>When Redis cannot be reached, or does not answer within the timeout, {@link #record} throws
  * {@link RecordingFailedException} and the reads {@link StoreUnavailableException}; the store reconnects by
- * itself, and {@link #ready()} says whether the last exchange worked (and whether the index and the counters
- * hold what the store can write). A batch whose answer timed out was not
+ * itself, and {@link #notReadyBecause()} says why batches fail: Redis unreachable, refusing the store (a
+ * password, a permission, a read-only replica, paused writes, its maxclients, a failed TLS handshake), or the
+ * index or a counter holding what the store cannot write. A batch whose answer timed out was not
  * acknowledged, yet a slow Redis may still apply it: a producer that retries with event ids is safe.
  */
 public final class RedisSessionStore implements SessionStore, SessionFigures, AutoCloseable {
@@ -143,9 +144,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final Script LIVES_HELD = Script.load("lives");
     private static final Script PROBE = Script.load("probe");
     /**
-     * How long after a call that Redis refused for a reason of its own (its maxclients, a password, a permission,
-     * a read-only replica) readiness says so, unless a batch runs again before: such a refusal may meet only new
-     * connections, which the check of the connection, on one it holds, does not make.
+     * How long after a call that Redis refused for a reason of its own readiness says so: a refusal that meets
+     * new connections only (its maxclients, a password changed) is seen neither by the check of the connection
+     * nor by the batches on connections the store holds.
      */
     private static final Duration REFUSAL_SHOWN = Duration.ofSeconds(5);
     private static final byte[][] LIVES_KEY = {bytes(LIVES)};
@@ -173,7 +174,10 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      * batch is then not sent, as Redis checks a script's commands only as the script reaches them.
      */
     private volatile @Nullable String deniedCommand;
-    /** The last refusal of a call by Redis for a reason of its own, and when; {@code null} once a batch ran. */
+    /**
+     * The last refusal of a call by Redis for a reason of its own, and when; {@code null} once a batch or the check
+     * of the connection ran, unless it meets new connections only.
+     */
     private volatile @Nullable Refusal lastRefusal;
     /**
      * Whether the log said that Redis itself refuses the batch script (out of memory, no permission; not a
@@ -331,7 +335,10 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             }
             throw new RecordingFailedException(message, e);
         }
-        lastRefusal = null;
+        Refusal refusal = lastRefusal;
+        if (refusal != null && !refusal.newConnections()) {
+            lastRefusal = null; // a batch on a connection it holds says nothing of new ones
+        }
         if (refusing.get() && refusing.compareAndSet(true, false)) {
             LOG.log(Level.INFO, "Redis at {0} runs the batch script again", endpoint);
         }
