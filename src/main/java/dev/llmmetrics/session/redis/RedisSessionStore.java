@@ -44,6 +44,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLException;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.jspecify.annotations.Nullable;
 import redis.clients.jedis.AbstractPipeline;
@@ -51,6 +52,8 @@ import redis.clients.jedis.Connection;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.Response;
+import redis.clients.jedis.SslOptions;
+import redis.clients.jedis.SslVerifyMode;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
@@ -89,8 +92,9 @@ import redis.clients.jedis.params.ZRangeParams;
  *
  * <p>When Redis cannot be reached, or does not answer within the timeout, {@link #record} throws
  * {@link RecordingFailedException} and the reads {@link StoreUnavailableException}; the store reconnects by
- * itself, and {@link #ready()} says whether the last exchange worked (and whether the index and the counters
- * hold what the store can write). A batch whose answer timed out was not
+ * itself, and {@link #notReadyBecause()} says why batches fail: Redis unreachable, refusing the store (a
+ * password, a permission, a read-only replica, paused writes, its maxclients, a failed TLS handshake), or the
+ * index or a counter holding what the store cannot write. A batch whose answer timed out was not
  * acknowledged, yet a slow Redis may still apply it: a producer that retries with event ids is safe.
  */
 public final class RedisSessionStore implements SessionStore, SessionFigures, AutoCloseable {
@@ -138,6 +142,13 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private static final Script IDLE = Script.load("idle");
     private static final Script READ = Script.load("read");
     private static final Script LIVES_HELD = Script.load("lives");
+    private static final Script PROBE = Script.load("probe");
+    /**
+     * How long after a call that Redis refused for a reason of its own readiness says so: a refusal that meets
+     * new connections only (its maxclients, a password changed) is seen neither by the check of the connection
+     * nor by the batches on connections the store holds.
+     */
+    private static final Duration REFUSAL_SHOWN = Duration.ofSeconds(5);
     private static final byte[][] LIVES_KEY = {bytes(LIVES)};
     /** What record.lua says when it refuses a batch for a session of another layout. */
     private static final String LAYOUT_REFUSAL = " was written by another version of llm-metrics";
@@ -153,6 +164,21 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     private volatile boolean reachable;
     /** Why the last check of the connection failed ({@code null} once one worked), for the log. */
     private volatile @Nullable String unreachableBecause;
+    /**
+     * Why Redis refused the last check of the connection or of the store's rights, in plain words
+     * ({@link #plainly}), or {@code null} when it passed or failed for no reason Redis named.
+     */
+    private volatile @Nullable String refusedBecause;
+    /**
+     * Why the last check found a command of the scripts that the store's user may not run, else {@code null}: a
+     * batch is then not sent, as Redis checks a script's commands only as the script reaches them.
+     */
+    private volatile @Nullable String deniedCommand;
+    /**
+     * The last refusal of a call by Redis for a reason of its own, and when; {@code null} once a batch or the check
+     * of the connection ran, unless it meets new connections only.
+     */
+    private volatile @Nullable Refusal lastRefusal;
     /**
      * Whether the log said that Redis itself refuses the batch script (out of memory, no permission; not a
      * session of another layout, which {@link #checkLayout} reports) and not yet that it runs it again: nothing
@@ -228,8 +254,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         }
         DefaultJedisClientConfig.Builder config = DefaultJedisClientConfig.builder();
         int millis = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
-        config.connectionTimeoutMillis(millis).socketTimeoutMillis(millis).ssl(scheme.equals("rediss"))
-                .clientName("llm-metrics");
+        config.connectionTimeoutMillis(millis).socketTimeoutMillis(millis).clientName("llm-metrics");
+        if (scheme.equals("rediss")) {
+            // The JVM's trust store (javax.net.ssl.trustStore when set), and the certificate must name the host
+            config.sslOptions(SslOptions.builder().sslVerifyMode(SslVerifyMode.FULL).build());
+        }
         String userInfo = uri.getUserInfo();
         if (userInfo != null && !userInfo.isEmpty()) {
             int colon = userInfo.indexOf(':');
@@ -290,16 +319,25 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         if (events.isEmpty()) {
             return List.of();
         }
+        String denied = deniedCommand;
+        if (denied != null) { // Redis would refuse the script at that command, after its first writes
+            throw new RecordingFailedException("the events could not be recorded: " + denied, null);
+        }
         Batch batch = new Batch(events, bounds);
         List<Object> result;
         try {
             result = run(RECORD, WRITE_KEYS, batch.args);
         } catch (JedisException e) {
             String message = failure("the events could not be recorded", e);
+            note(e);
             if (e instanceof JedisDataException && !String.valueOf(e.getMessage()).contains(LAYOUT_REFUSAL)) {
                 refused(e);
             }
             throw new RecordingFailedException(message, e);
+        }
+        Refusal refusal = lastRefusal;
+        if (refusal != null && !refusal.newConnections()) {
+            lastRefusal = null; // a batch on a connection it holds says nothing of new ones
         }
         if (refusing.get() && refusing.compareAndSet(true, false)) {
             LOG.log(Level.INFO, "Redis at {0} runs the batch script again", endpoint);
@@ -358,6 +396,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         try {
             result = run(CLEAR, WRITE_KEYS, bytes(key(sessionId)), bytes(sessionId));
         } catch (JedisException e) {
+            note(e);
             throw new RecordingFailedException(failure("the session could not be cleared", e), e);
         }
         local.forget(sessionId, (Long) result.get(2));
@@ -608,21 +647,28 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return evicted.count(reason);
     }
 
-    /**
-     * Whether the last exchange with Redis worked and the last check found the index and the counters writable;
-     * answers at once.
-     */
+    /** Whether {@link #notReadyBecause} has nothing to say; answers at once. */
     @Override
     public boolean ready() {
-        return reachable && foreign == null;
+        return notReadyBecause().isEmpty();
     }
 
     /**
-     * That Redis cannot be reached, while the last exchange with it failed, or that a key of the store holds what
-     * it never writes there (which refuses every batch); answers at once.
+     * Why batches get 503, in plain words, answering at once: Redis refused the last check for a reason it named
+     * (a password, a permission, a read-only replica, writes paused, no persistence) or refused a call so within
+     * {@link #REFUSAL_SHOWN} (its maxclients, met by new connections only), Redis cannot be reached while the last
+     * exchange with it failed, or a key of the index or the counters holds what the store never writes there.
      */
     @Override
     public Optional<String> notReadyBecause() {
+        String refused = refusedBecause;
+        if (refused != null) {
+            return Optional.of("the session store cannot be used: " + refused);
+        }
+        Refusal refusal = lastRefusal;
+        if (refusal != null && System.nanoTime() - refusal.atNanos() < REFUSAL_SHOWN.toNanos()) {
+            return Optional.of("the session store cannot be used: " + refusal.because());
+        }
         if (!reachable) {
             return Optional.of("the session store cannot be reached");
         }
@@ -685,6 +731,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      */
     @SuppressWarnings("unchecked")
     private List<Object> run(Script script, byte[][] keys, byte[]... args) {
+        return (List<Object>) call(script, keys, args);
+    }
+
+    /** Runs a script as {@link #run} does; its answer as Redis gave it. */
+    private Object call(Script script, byte[][] keys, byte[]... args) {
         List<byte[]> keyList = Arrays.asList(keys);
         List<byte[]> argList = Arrays.asList(args);
         Object result;
@@ -701,7 +752,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
             throw e;
         }
         reachable = true;
-        return (List<Object>) result;
+        return result;
     }
 
     /**
@@ -725,10 +776,74 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         return message;
     }
 
+    /**
+     * A refusal of a call by Redis and when it came, for readiness: {@code because} in plain words; whether it meets
+     * only new connections (maxclients, a password changed), which the check of the connection does not make.
+     */
+    private record Refusal(String because, long atNanos, boolean newConnections) {
+    }
+
+    /** Keeps a refusal of a batch, a clear or a read by Redis for a reason of its own, for readiness to say. */
+    private void note(JedisException e) {
+        String plain = plainly(e);
+        if (plain != null) {
+            lastRefusal = new Refusal(plain, System.nanoTime(), says(e, "ERR max number of clients")
+                    || says(e, "NOAUTH") || says(e, "WRONGPASS"));
+        }
+    }
+
+    /** Whether the message of {@code e} or of one of its causes begins with {@code reply}, as Redis's error does. */
+    private static boolean says(Throwable e, String reply) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (String.valueOf(cause.getMessage()).startsWith(reply)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * What a failed exchange says of Redis, in plain words for readiness and without a library's names: why Redis
+     * refused it (a password, a permission, its maxclients, a read-only replica, its persistence, its loading), or
+     * that it did not answer in time; {@code null} when the connection failed otherwise (refused, closed), which
+     * readiness calls unreachable, or when Redis refused it for what a key holds (said elsewhere).
+     */
+    static @Nullable String plainly(JedisException e) {
+        if (timedOut(e)) {
+            return "Redis did not answer within store.redis.timeout (busy, or its clients paused with CLIENT PAUSE)";
+        }
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            String m = String.valueOf(cause.getMessage());
+            if (cause instanceof SSLException) {
+                return "the TLS handshake with Redis failed: its certificate is not trusted by the JVM's trust store "
+                        + "or does not name the host of store.redis.url, or Redis does not speak TLS there";
+            } else if (m.startsWith("NOAUTH")) {
+                return "Redis refuses the store: authentication required, and store.redis.url gives no password";
+            } else if (m.startsWith("WRONGPASS")) {
+                return "Redis refuses the store: authentication failed for the user and password of store.redis.url";
+            } else if (m.startsWith("NOPERM")) {
+                return "Redis refuses the store: permission denied to its user (ACL: " + m.substring("NOPERM".length()).trim()
+                        + "); grant the user the commands and keys of docs/replicas.md";
+            } else if (m.startsWith("ERR max number of clients reached")) {
+                return "Redis refuses new connections: it has as many clients as its maxclients allows";
+            } else if (m.startsWith("READONLY")) {
+                return "Redis refuses writes: it is a read-only replica; point store.redis.url at the primary";
+            } else if (m.startsWith("MISCONF")) {
+                return "Redis refuses writes: it cannot persist its data (MISCONF; see the Redis log)";
+            } else if (m.startsWith("BUSY")) {
+                return "Redis is busy running a script and answers nothing else until it ends";
+            } else if (m.startsWith("LOADING")) {
+                return "Redis is loading its data set and answers nothing else until it is done";
+            }
+        }
+        return null;
+    }
+
     private StoreUnavailableException unavailable(JedisException e) {
         if (e instanceof JedisConnectionException) {
             lost(e);
         }
+        note(e);
         return new StoreUnavailableException(failure("the session store could not be read", e), e);
     }
 
@@ -756,13 +871,26 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /** Checks that Redis answers, reading the session count, at start and then every {@link #WATCH_PERIOD}. */
     private void watch() {
         boolean was = reachable;
+        String before = refusedBecause;
         try {
             readIndexAndCounters();
             reachable = true;
             unreachableBecause = null;
+            refusedBecause = probe();
+            Refusal refusal = lastRefusal;
+            if (refusedBecause == null && refusal != null && !refusal.newConnections()) {
+                lastRefusal = null; // the probe meets what refused that call: it ended
+            }
         } catch (JedisException e) {
             lost(e);
             unreachableBecause = e.getMessage(); // Jedis's messages name the host, never the password
+            refusedBecause = plainly(e);
+        }
+        String now = refusedBecause;
+        if (reachable && now != null && !now.equals(before)) {
+            LOG.log(Level.WARNING, "Redis at {0} answers, but: {1}; batches get 503 until that ends", endpoint, now);
+        } else if (reachable && now == null && before != null) {
+            LOG.log(Level.INFO, "Redis at {0} runs the store''s scripts again", endpoint);
         }
         if (was != reachable) {
             if (!reachable) {
@@ -779,6 +907,29 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
         } else if (reachable && ++ticks >= EVICTION_CHECK_TICKS) {
             checkEvictions();
         }
+    }
+
+    /**
+     * Runs probe.lua: why Redis refuses the batch script though it answers, in plain words, else {@code null}.
+     * Redis refuses or holds the probe where it refuses or holds a batch (a read-only replica, writes paused, no
+     * persistence, a user without the right to run scripts or one of their commands), so readiness can say so.
+     *
+     * @throws JedisException when the probe's connection failed or it did not answer in time
+     */
+    private @Nullable String probe() {
+        Object denied;
+        try {
+            denied = call(PROBE, WRITE_KEYS, bytes(PREFIX));
+        } catch (JedisDataException e) {
+            deniedCommand = null; // the batch script meets the same refusal before it runs
+            String plain = plainly(e);
+            String redisSays = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+            return plain != null ? plain : "Redis refuses the store's scripts (" + redisSays + ")";
+        }
+        String command = denied == null ? "" : text(denied);
+        deniedCommand = command.isEmpty() ? null : "Redis refuses the store: permission denied to its user for "
+                + command + " (ACL); grant the user the commands and keys of docs/replicas.md";
+        return deniedCommand;
     }
 
     /**

@@ -124,6 +124,11 @@ for _, i in ipairs(applied) do
     elseif kind == 'R' then
       field = 's:' .. ARGV[base + 4]
     end
+    if kind == 'C' or kind == 'F' then
+      s.addsRecords = true
+    elseif kind == 'R' and ARGV[base + 6] ~= '' then
+      s.addsScores = true
+    end
     local fields = s.fields
     if field ~= nil and fields[field] == nil then
       fields[field] = false
@@ -174,12 +179,22 @@ for _, id in ipairs(order) do
   if s.names + newNames > maxScoreNames then fetch(s, 's:' .. OTHER_SCORE_NAME) end
   s.fresh = s.life == nil
   -- A records or scores list its header counts none of (a new session's) is absent: checked below, all at once.
-  if (s.n or 0) == 0 then absent[#absent + 1] = s.key .. ':r' end
-  if (s.sn or 0) == 0 then absent[#absent + 1] = s.key .. ':s' end
+  -- One it counts is checked when the batch writes it (keep(): a push, or a trim past the bound): someone else
+  -- may have set another type there, which the write would fail on after the batch's first writes.
+  if (s.n or 0) == 0 then
+    absent[#absent + 1] = s.key .. ':r'
+  elseif s.addsRecords or s.n > maxRecords then
+    checkType(s.key .. ':r', 'list')
+  end
+  if (s.sn or 0) == 0 then
+    absent[#absent + 1] = s.key .. ':s'
+  elseif s.addsScores or s.sn > maxRecords then
+    checkType(s.key .. ':s', 'list')
+  end
 end
 -- The lists no header counts, in one EXISTS: one found is a list left by a session whose hash Redis evicted, removed
 -- with the first writes, or a key of another type someone else set, which refuses the batch. A list its header
--- counts is the store's own.
+-- counts was checked above when the batch writes it.
 local leftovers = {}
 for start = 1, #absent, 1000 do
   local last = math.min(start + 999, #absent)
@@ -229,11 +244,12 @@ end
 -- only its newest is left, and with them its oldest scores of requests in the share they had of the records, so
 -- that the records kept keep their scores; then, with one record left, its oldest scores but the newest. Its
 -- totals stay.
--- A list shorter than the header counts (someone else deleted or trimmed it) ends the count there, rather than
--- fail the script after its first writes.
+-- A list shorter than the header counts (someone else deleted or trimmed it), or of another type someone else set
+-- (a list the batch adds nothing to is not checked before), ends the count there, rather than fail the script
+-- after its first writes.
 local function pop(s, suffix, countField)
-  local old = redis.call('LPOP', s.key .. suffix)
-  if not old then
+  local old = redis.pcall('LPOP', s.key .. suffix)
+  if not old or type(old) == 'table' then
     s[countField] = 0
     return
   end

@@ -30,12 +30,44 @@ public final class RedisProcess implements AutoCloseable, BeforeAllCallback, Bef
     private final Path dir;
     private final int port;
     private final String fsync;
+    /** The arguments that make the server also listen with TLS, empty without. */
+    private final List<String> tls;
+    private final int tlsPort;
     private Process process;
 
     private RedisProcess(Path dir, int port, String fsync) {
+        this(dir, port, fsync, List.of(), 0);
+    }
+
+    private RedisProcess(Path dir, int port, String fsync, List<String> tls, int tlsPort) {
         this.dir = dir;
         this.port = port;
         this.fsync = fsync;
+        this.tls = tls;
+        this.tlsPort = tlsPort;
+    }
+
+    /**
+     * A Redis without persistence that also listens with TLS on a port of its own ({@link #tlsUrl}), presenting
+     * {@code certificate} and its {@code key}; its plain port stays for {@link #cli}.
+     */
+    public static RedisProcess startWithTls(Path certificate, Path key, Path ca) {
+        try {
+            int tlsPort = freePort();
+            RedisProcess redis = new RedisProcess(Files.createTempDirectory("llm-metrics-redis-"), freePort(), "no",
+                    List.of("--tls-port", Integer.toString(tlsPort), "--tls-cert-file", certificate.toString(),
+                            "--tls-key-file", key.toString(), "--tls-ca-cert-file", ca.toString(),
+                            "--tls-auth-clients", "no"), tlsPort);
+            redis.startAgain();
+            return redis;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@code rediss://host:tlsPort}, for a server started {@link #startWithTls with TLS}. */
+    public String tlsUrl(String host) {
+        return "rediss://" + host + ":" + tlsPort;
     }
 
     /** A Redis without persistence for one test class, started by JUnit, emptied ({@code FLUSHALL}) before each test. */
@@ -93,6 +125,7 @@ public final class RedisProcess implements AutoCloseable, BeforeAllCallback, Bef
         if (!fsync.equals("no")) {
             command.addAll(List.of("--appendonly", "yes", "--appendfsync", fsync));
         }
+        command.addAll(tls);
         try {
             process = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("redis.out").toFile()).start();

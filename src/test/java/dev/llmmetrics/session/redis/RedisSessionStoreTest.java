@@ -24,6 +24,10 @@ import dev.llmmetrics.session.SessionStoreContractTest;
 import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.StoreUnavailableException;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -240,6 +244,182 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         } finally {
             redis.cli("-a", "right-secret", "--no-auth-warning", "CONFIG", "SET", "requirepass", "");
         }
+    }
+
+    @Test
+    void aPasswordMissingOrWrongAndAUserDeniedTheStoresCommandsMakeItNotReadyNamingTheCauseInPlainWords()
+            throws Exception {
+        redis.cli("CONFIG", "SET", "requirepass", "pw");
+        try {
+            for (var url : Map.of("", "authentication required", ":wrong@", "authentication failed").entrySet()) {
+                RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(
+                        redis.url().replace("//", "//" + url.getKey()), Duration.ofSeconds(5)).create(parameters());
+                opened.add(store);
+                assertNotReadySaying(store, url.getValue());
+                assertThrows(RecordingFailedException.class, () -> store.record(oneCallOfA()));
+            }
+            RedisSessionStore right = (RedisSessionStore) RedisSessionStore.at(redis.url().replace("//", "//:pw@"),
+                    Duration.ofSeconds(5)).create(parameters());
+            opened.add(right);
+            assertTrue(right.ready(), right.notReadyBecause().toString());
+            assertEquals(1, right.record(oneCallOfA()).size());
+
+            // A password set while the store runs meets its new connections
+            redis.cli("-a", "pw", "--no-auth-warning", "CONFIG", "SET", "requirepass", "pw2");
+            redis.cli("-a", "pw2", "--no-auth-warning", "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+            assertNotReadySaying(right, "authentication failed");
+            redis.cli("-a", "pw2", "--no-auth-warning", "CONFIG", "SET", "requirepass", "pw");
+            awaitReady(right, true);
+
+            for (String denied : List.of("-@scripting", "-evalsha", "-hset")) {
+                redis.cli("-a", "pw", "--no-auth-warning", "ACL", "SETUSER", "app", "reset", "on", ">apw", "~*",
+                        "+@all", denied);
+                RedisSessionStore app = (RedisSessionStore) RedisSessionStore.at(
+                        redis.url().replace("//", "//app:apw@"), Duration.ofSeconds(5)).create(parameters());
+                opened.add(app);
+                assertNotReadySaying(app, "permission denied");
+                if (denied.equals("-hset")) {
+                    assertTrue(app.notReadyBecause().orElseThrow().contains("HSET"), app.notReadyBecause().orElseThrow());
+                }
+                assertThrows(RecordingFailedException.class, () -> app.record(
+                        List.of(LlmRequestCompleted.builder("h", "m").durationMs(1).eventId("e-h").build())));
+                assertEquals("0", redis.cli("-a", "pw", "--no-auth-warning", "EXISTS", "llm:{h}", "llm:{h}:id:e-h"),
+                        "nothing of the refused batch is written, with " + denied);
+                redis.cli("-a", "pw", "--no-auth-warning", "ACL", "SETUSER", "app", "+@all");
+                awaitReady(app, true);
+                assertEquals(1, app.record(oneCallOfA()).size(), "a user with the right commands records, with " + denied);
+            }
+        } finally {
+            for (String password : List.of("pw", "pw2")) {
+                redis.cli("-a", password, "--no-auth-warning", "ACL", "DELUSER", "app");
+                redis.cli("-a", password, "--no-auth-warning", "CONFIG", "SET", "requirepass", "");
+            }
+        }
+    }
+
+    @Test
+    void aReadOnlyReplicaPausedWritesAndMaxclientsMakeTheStoreNotReadyNamingTheCauseAndItRecoversByItself()
+            throws Exception {
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(1))
+                .create(parameters());
+        opened.add(store);
+        assertEquals(1, store.record(oneCallOfA()).size());
+        try (RedisProcess primary = RedisProcess.start("no")) {
+            redis.cli("REPLICAOF", "127.0.0.1", Integer.toString(primary.port()));
+            try {
+                awaitReady(store, false);
+                assertNotReadySaying(store, "read-only replica");
+                assertThrows(RecordingFailedException.class, () -> store.record(oneCallOfA()));
+            } finally {
+                redis.cli("REPLICAOF", "NO", "ONE");
+            }
+            awaitReady(store, true);
+            assertEquals(1, store.record(oneCallOfA()).size());
+        }
+
+        redis.cli("CLIENT", "PAUSE", "3000", "WRITE");
+        assertThrows(RecordingFailedException.class, () -> store.record(oneCallOfA()));
+        assertNotReadySaying(store, "did not answer within store.redis.timeout");
+        Thread.sleep(2_500);
+        awaitReady(store, true);
+        assertEquals(1, store.record(oneCallOfA()).size());
+
+        try (Jedis admin = new Jedis(URI.create(redis.url()))) {
+            admin.ping();
+            admin.configSet("maxclients", admin.info("clients").lines().filter(l -> l.startsWith("connected_clients:"))
+                    .findFirst().orElseThrow().substring("connected_clients:".length()).trim());
+            try {
+                assertTrue(concurrentBatches(store, "crowded", 16) > 0, "batches that need a new connection fail");
+                assertNotReadySaying(store, "maxclients");
+            } finally {
+                admin.configSet("maxclients", "10000");
+            }
+            assertEquals(0, concurrentBatches(store, "after", 16));
+            long deadline = System.nanoTime() + 10_000_000_000L; // named for 5 s after the last refusal
+            while (!store.ready() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertTrue(store.ready(), store.notReadyBecause().toString());
+        }
+    }
+
+    @Test
+    void theStoreWorksOverTlsWithACaTheJvmIsToldAboutAndRefusesACertificateThatDoesNotNameItsHost() throws Exception {
+        Path dir = Files.createTempDirectory("llm-metrics-tls-");
+        openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=llm-metrics test CA",
+                "-keyout", "ca.key", "-out", "ca.crt");
+        for (String name : List.of("localhost", "elsewhere.example")) {
+            openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout", name + ".key",
+                    "-out", name + ".csr");
+            Files.writeString(dir.resolve(name + ".ext"), "subjectAltName=DNS:" + name + "\n");
+            openssl(dir, "x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-days", "2", "-extfile", name + ".ext", "-out", name + ".crt");
+        }
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        try (var in = Files.newInputStream(dir.resolve("ca.crt"))) {
+            trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        Path trustStore = dir.resolve("trust.p12");
+        try (var out = Files.newOutputStream(trustStore)) {
+            trust.store(out, "changeit".toCharArray());
+        }
+        // What an operator gives the server's JVM (JAVA_OPTS), as docs/configuration.md says
+        Map<String, String> properties = Map.of("javax.net.ssl.trustStore", trustStore.toString(),
+                "javax.net.ssl.trustStorePassword", "changeit", "javax.net.ssl.trustStoreType", "PKCS12");
+        Map<String, String> before = new java.util.HashMap<>();
+        properties.keySet().forEach(key -> before.put(key, System.getProperty(key)));
+        properties.forEach(System::setProperty);
+        try (RedisProcess named = RedisProcess.startWithTls(dir.resolve("localhost.crt"), dir.resolve("localhost.key"),
+                dir.resolve("ca.crt"));
+             RedisProcess misnamed = RedisProcess.startWithTls(dir.resolve("elsewhere.example.crt"),
+                     dir.resolve("elsewhere.example.key"), dir.resolve("ca.crt"))) {
+            RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(named.tlsUrl("localhost"),
+                    Duration.ofSeconds(5)).create(parameters());
+            opened.add(store);
+            assertTrue(store.ready(), store.notReadyBecause().toString());
+            assertEquals(1, store.record(oneCallOfA()).size());
+            assertEquals(1, store.session("a").orElseThrow().totalRequests());
+            assertEquals("1", named.cli("ZCARD", "llm:sessions"), "written over TLS");
+
+            RedisSessionStore wrongHost = (RedisSessionStore) RedisSessionStore.at(misnamed.tlsUrl("localhost"),
+                    Duration.ofSeconds(5)).create(parameters());
+            opened.add(wrongHost);
+            assertNotReadySaying(wrongHost, "certificate");
+            assertThrows(RecordingFailedException.class, () -> wrongHost.record(oneCallOfA()));
+            assertEquals("0", misnamed.cli("DBSIZE"));
+        } finally {
+            before.forEach((key, value) -> {
+                if (value == null) {
+                    System.clearProperty(key);
+                } else {
+                    System.setProperty(key, value);
+                }
+            });
+        }
+    }
+
+    private static void openssl(Path dir, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("openssl"));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(process.getInputStream().readAllBytes());
+        assertEquals(0, process.waitFor(), "openssl " + String.join(" ", args) + ": " + out);
+    }
+
+    /**
+     * That {@code store} is not ready, saying {@code cause} in words without a library's names, within 5 seconds
+     * (a closed connection is first "cannot be reached", until the next check of the connection says why).
+     */
+    private static void assertNotReadySaying(RedisSessionStore store, String cause) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!store.notReadyBecause().orElse("").contains(cause) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        String because = store.notReadyBecause().orElse("ready");
+        assertTrue(because.contains(cause), because);
+        assertFalse(because.contains("Jedis") || because.contains("Exception") || because.contains("redis.clients"), because);
+        assertFalse(store.ready());
     }
 
     @Test
@@ -908,6 +1088,24 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aScoresListOfAnotherTypeThatABatchShrinksPastItsBoundIsPassedOverWithoutFailingHalfway() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore roomy = store(100, 10, 16, Long.MAX_VALUE, 200, millis);
+        String text = "x".repeat(500);
+        for (int i = 0; i < 3; i++) {
+            roomy.record(List.of(LlmRequestFailed.builder("a", "m").error(text).durationMs(1L).correlationId("c" + i).build(),
+                    LlmRequestScored.builder("a", "quality", 1).correlationId("c" + i).build()));
+        }
+        redis.cli("DEL", "llm:{a}:s");
+        redis.cli("SET", "llm:{a}:s", "x"); // by someone else; the batch below adds no score of a request
+        RedisSessionStore tight = store(100, 10, 16, 1_000, 200, millis);
+        Event next = LlmRequestFailed.builder("a", "m").error(text).durationMs(1L).eventId("e-a").build();
+
+        assertEquals(List.of(next), tight.record(List.of(next)));
+        assertEquals(4, tight.summary("a").orElseThrow().totalRequests(), "the totals stay exact");
+    }
+
+    @Test
     void figuresOfThisLayoutWithTooFewNumbersRefuseTheBatchBeforeItsFirstWrite() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
@@ -981,6 +1179,37 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         }
         assertEquals(batch, store.record(batch), "the batch, never applied, is applied once the keys are the store's");
         assertEquals(1, store.session("a").orElseThrow().requests().getFirst().scores().size());
+    }
+
+    @Test
+    void aCountedListReplacedByAnotherTypeRefusesTheBatchBeforeItsFirstWriteAndItsRetryApplies() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c1").build(),
+                LlmRequestScored.builder("a", "quality", 1).correlationId("c1").build()));
+        // b's writes and the event ids come before a's lists are written: a refusal there would keep them
+        List<Event> batch = List.of(LlmRequestCompleted.builder("b", "m").durationMs(1).eventId("e-b").build(),
+                LlmRequestCompleted.builder("a", "m").durationMs(1).correlationId("c2").eventId("e-a").build(),
+                LlmRequestScored.builder("a", "quality", 1).correlationId("c2").eventId("e-s").build());
+        String header = redis.cli("HGET", "llm:{a}", "h");
+        for (List<String> write : List.of(List.of("SET", "llm:{a}:r", "x"), List.of("HSET", "llm:{a}:s", "f", "v"),
+                List.of("SADD", "llm:{a}:r", "x"))) {
+            String key = write.get(1);
+            redis.cli("RENAME", key, "kept");
+            redis.cli(write.toArray(String[]::new));
+            RecordingFailedException refused = assertThrows(RecordingFailedException.class, () -> store.record(batch),
+                    "with " + write);
+            assertTrue(refused.getMessage().contains("FOREIGN " + key), "naming the key: " + refused.getMessage());
+            assertEquals("0", redis.cli("EXISTS", "llm:{b}", "llm:{b}:id:e-b", "llm:{a}:id:e-a", "llm:{a}:id:e-s"),
+                    "the refused batch wrote neither session b nor an event id, with " + write);
+            assertEquals("1", redis.cli("ZCARD", "llm:sessions"), "nor the index, with " + write);
+            assertEquals(header, redis.cli("HGET", "llm:{a}", "h"), "nor session a, with " + write);
+            redis.cli("DEL", key);
+            redis.cli("RENAME", "kept", key);
+        }
+        assertEquals(batch, store.record(batch), "the batch, never applied, is applied once the list is the store's");
+        assertEquals(2, store.session("a").orElseThrow().requests().size());
+        assertEquals(1, store.session("b").orElseThrow().totalRequests());
     }
 
     @Test
