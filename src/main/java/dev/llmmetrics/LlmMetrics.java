@@ -5,7 +5,6 @@ import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.LlmRequestScored;
-import dev.llmmetrics.event.Subscription;
 import dev.llmmetrics.meter.LlmMeterBinder;
 import dev.llmmetrics.session.InMemorySessionStore;
 import dev.llmmetrics.session.SessionFigures;
@@ -52,7 +51,6 @@ public final class LlmMetrics implements AutoCloseable {
     private final SessionFigures figures;
     private final LlmMeterBinder meters;
     private final CallTracker tracker;
-    private final List<Subscription> subscriptions;
     private final ScheduledExecutorService sweeper;
     /** Whether the last idle sweep failed; only the sweeper's one thread reads and writes it. */
     private boolean sweepFailing;
@@ -74,12 +72,10 @@ public final class LlmMetrics implements AutoCloseable {
                 .semanticConventions(builder.semanticConventions).genAiMaxHistograms(builder.genAiMaxHistograms)
                 .defaultProvider(builder.defaultProvider).build();
         meters.bindTo(builder.registry);
-        List<Subscription> subscribed = new java.util.ArrayList<>();
         for (String type : List.of(EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
                 EventTypes.LLM_REQUEST_FAILED, EventTypes.LLM_REQUEST_SCORED)) {
-            subscribed.add(bus.subscribe(type, meters));
+            bus.subscribe(type, meters);
         }
-        this.subscriptions = List.copyOf(subscribed);
         this.tracker = new CallTracker(bus);
         this.sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform()
                 .name("llm-metrics-idle-sweeper").daemon(true).factory());
@@ -149,23 +145,22 @@ public final class LlmMetrics implements AutoCloseable {
     }
 
     /**
-     * Stops the idle sweeper, unsubscribes the meters (they stay in the registry) and closes the store when it
-     * holds resources (a file, a thread).
+     * Stops the idle sweeper and closes the store. From then on an event published on {@link #bus()} fails with
+     * {@link dev.llmmetrics.event.RecordingFailedException} and reaches no listener (the {@link #tracker()} drops
+     * and counts it, and the call it measures goes on), so the store and the meters, which stay in the registry
+     * with what they counted, keep agreeing. Closing again does nothing.
      */
     @Override
     public void close() {
         sweeper.shutdownNow();
-        subscriptions.forEach(Subscription::close);
         closeStore(store);
     }
 
     private static void closeStore(SessionStore store) {
-        if (store instanceof AutoCloseable closeable) {
-            try {
-                closeable.close();
-            } catch (Exception e) {
-                LOG.log(Level.WARNING, "Closing the session store failed", e);
-            }
+        try {
+            store.close();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "Closing the session store failed", e);
         }
     }
 

@@ -9,6 +9,7 @@ import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.event.RecordingFailedException;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -52,6 +53,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class InMemorySessionStore implements SessionStore, SessionFigures {
 
+
     /** How long an applied event id is remembered unless set: 10 minutes. */
     public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofMinutes(10);
     /** How many applied event ids are remembered at most unless set. */
@@ -81,6 +83,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     private final int evictionBatch;
     private final long idleTimeoutMs;
     private final InstantSource clock;
+    private volatile boolean closed;
 
     private InMemorySessionStore(Builder builder) {
         this.maxSessions = builder.maxSessions;
@@ -113,6 +116,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
      */
     @Override
     public List<Event> record(List<? extends Event> events) {
+        refuseOnceClosed();
         List<Event> applied = new ArrayList<>(events.size());
         Map<String, List<Event>> bySession = new LinkedHashMap<>();
         for (Event event : events) {
@@ -133,6 +137,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
 
     @Override
     public boolean record(Event event) {
+        refuseOnceClosed();
         if (!claim(event)) {
             return false;
         }
@@ -140,6 +145,25 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
             holdBounds(apply(event.sessionId(), event, null));
         }
         return true;
+    }
+
+    /** Records nothing more; what the store holds stays readable. */
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    /** That the store is closed, once it is: it records nothing more. */
+    @Override
+    public Optional<String> notReadyBecause() {
+        return closed ? Optional.of("the session store is closed") : Optional.empty();
+    }
+
+    /** Once closed, before an event is claimed: its id stays free for a store that records it. */
+    private void refuseOnceClosed() {
+        if (closed) {
+            throw new RecordingFailedException("the session store is closed", new IllegalStateException("closed"));
+        }
     }
 
     /** Whether {@code event} is to be applied: it has no event id, or one not applied within the window. */

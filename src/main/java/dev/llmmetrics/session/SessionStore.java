@@ -22,11 +22,12 @@ import java.util.Optional;
  *   <li>a request's record keeps its attributes and correlation id, and shows the scores of that correlation
  *       id, whether they came before or after it; a session keeps its most recent scores of requests up to its
  *       bound on records, and a summary per score name of every score it received, up to
- *       {@link #MAX_SCORE_NAMES} names; attributes and kept scores count toward the bound in bytes.</li>
+ *       {@link #MAX_SCORE_NAMES} names; attributes and kept scores count toward the bound in bytes;</li>
+ *   <li>once closed it records nothing more: a bus's events then fail as the store's failures do.</li>
  * </ul>
  * A store never calls anyone back: readers, the meters among them, ask it.
  */
-public interface SessionStore extends Recorder {
+public interface SessionStore extends Recorder, AutoCloseable {
 
     /** The most characters of a failure's error text a store keeps; a longer text is cut and ends in "…". */
     int MAX_ERROR_CHARS = 1024;
@@ -40,6 +41,14 @@ public interface SessionStore extends Recorder {
 
     /** The name scores past {@link #MAX_SCORE_NAMES} are summed under; no score can be named so. */
     String OTHER_SCORE_NAME = "_other";
+
+    /**
+     * Closes the store. From then on {@link #record(dev.llmmetrics.event.Event)} and {@link #record(List)} throw
+     * {@link dev.llmmetrics.event.RecordingFailedException} and apply nothing, so that no event reaches the
+     * listeners of a closed store's bus; what the store holds stays where it is. Closing again does nothing.
+     */
+    @Override
+    void close();
 
     /** An error text as a store keeps it: cut to {@link #MAX_ERROR_CHARS}, never inside a character, marked when cut. */
     static String keptError(String error) {

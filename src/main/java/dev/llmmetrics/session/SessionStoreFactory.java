@@ -8,7 +8,7 @@ import java.util.Objects;
 /**
  * Makes the {@link SessionStore} an {@code LlmMetrics} instance records into, from that instance's bounds,
  * catalog and clock, so that the store and the meters resolve model names through the one catalog. The store
- * made must also be this process's {@link SessionFigures}; if it is {@link AutoCloseable}, its owner closes it.
+ * made must also be this process's {@link SessionFigures}; its owner closes it.
  */
 @FunctionalInterface
 public interface SessionStoreFactory {

@@ -3,6 +3,7 @@ package dev.llmmetrics.session;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.cost.CostSource;
@@ -15,6 +16,7 @@ import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
+import dev.llmmetrics.event.RecordingFailedException;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
@@ -205,6 +207,22 @@ public abstract class SessionStoreContractTest {
 
     private static LlmRequestCompleted completed(String session, long ms, int prompt, int completion, boolean tools) {
         return LlmRequestCompleted.builder(session, "gpt-4").durationMs(ms).promptTokens(prompt).completionTokens(completion).totalTokens(prompt + completion).hasToolCalls(tools).build();
+    }
+
+    @Test
+    void aClosedStoreRecordsNothingMoreAndSaysItIsClosed() {
+        SessionStore store = store(10, 10);
+        store.record(completed("s", 5, 1, 1, false));
+        store.close();
+        RecordingFailedException one = assertThrows(RecordingFailedException.class,
+                () -> store.record(completed("s", 5, 1, 1, false)));
+        RecordingFailedException batch = assertThrows(RecordingFailedException.class,
+                () -> store.record(List.of(completed("t", 5, 1, 1, false), completed("s", 5, 1, 1, false))));
+        assertTrue(one.getMessage().contains("closed") && batch.getMessage().contains("closed"),
+                one.getMessage() + " / " + batch.getMessage());
+        assertTrue(store.notReadyBecause().orElse("").contains("closed"), String.valueOf(store.notReadyBecause()));
+        store.close(); // a second close does nothing
+        assertThrows(RecordingFailedException.class, () -> store.record(completed("u", 5, 1, 1, false)));
     }
 
     @Test

@@ -97,7 +97,7 @@ import redis.clients.jedis.params.ZRangeParams;
  * index or a counter holding what the store cannot write. A batch whose answer timed out was not
  * acknowledged, yet a slow Redis may still apply it: a producer that retries with event ids is safe.
  */
-public final class RedisSessionStore implements SessionStore, SessionFigures, AutoCloseable {
+public final class RedisSessionStore implements SessionStore, SessionFigures {
 
     /** How long a command may take unless set: 2 seconds. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
@@ -179,6 +179,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      * of the connection ran, unless it meets new connections only.
      */
     private volatile @Nullable Refusal lastRefusal;
+    /** Set by {@link #close()}: the store records nothing more. */
+    private volatile boolean closed;
     /**
      * Whether the log said that Redis itself refuses the batch script (out of memory, no permission; not a
      * session of another layout, which {@link #checkLayout} reports) and not yet that it runs it again: nothing
@@ -316,6 +318,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
 
     @Override
     public List<Event> record(List<? extends Event> events) {
+        if (closed) {
+            throw new RecordingFailedException("the session store is closed", new IllegalStateException("closed"));
+        }
         if (events.isEmpty()) {
             return List.of();
         }
@@ -661,6 +666,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
      */
     @Override
     public Optional<String> notReadyBecause() {
+        if (closed) {
+            return Optional.of("the session store is closed");
+        }
         String refused = refusedBecause;
         if (refused != null) {
             return Optional.of("the session store cannot be used: " + refused);
@@ -1130,6 +1138,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures, Au
     /** Stops watching and closes the connections. */
     @Override
     public void close() {
+        closed = true;
         watcher.shutdownNow();
         client.close();
     }

@@ -97,7 +97,7 @@ import org.sqlite.SQLiteConfig;
  *       18 bytes and the id's UTF-8 bytes, outside the bound in bytes.</li>
  * </ul>
  */
-public final class SqliteSessionStore implements SessionStore, SessionFigures, AutoCloseable {
+public final class SqliteSessionStore implements SessionStore, SessionFigures {
 
     /** What a batch survives once {@link #record(List)} has returned. */
     public enum Durability {
