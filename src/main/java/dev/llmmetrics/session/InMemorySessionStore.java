@@ -53,7 +53,6 @@ import org.jspecify.annotations.Nullable;
  */
 public final class InMemorySessionStore implements SessionStore, SessionFigures {
 
-
     /** How long an applied event id is remembered unless set: 10 minutes. */
     public static final Duration DEFAULT_DEDUPE_WINDOW = Duration.ofMinutes(10);
     /** How many applied event ids are remembered at most unless set. */
