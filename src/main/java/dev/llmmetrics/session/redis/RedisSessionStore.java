@@ -793,21 +793,23 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
 
     /** Keeps a refusal of a batch, a clear or a read by Redis for a reason of its own, for readiness to say. */
     private void note(JedisException e) {
-        String plain = plainly(e);
-        if (plain != null) {
-            lastRefusal = new Refusal(plain, System.nanoTime(), says(e, "ERR max number of clients")
-                    || says(e, "NOAUTH") || says(e, "WRONGPASS"));
+        Reason reason = reasonOf(e);
+        if (reason != null) {
+            lastRefusal = new Refusal(reason.words(), System.nanoTime(), reason.newConnections());
         }
     }
 
-    /** Whether the message of {@code e} or of one of its causes begins with {@code reply}, as Redis's error does. */
-    private static boolean says(Throwable e, String reply) {
-        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-            if (String.valueOf(cause.getMessage()).startsWith(reply)) {
-                return true;
-            }
-        }
-        return false;
+    /**
+     * Why Redis refused an exchange, in plain words, and whether only new connections meet it (its maxclients, a
+     * password asked for or changed), which the check of the connection, on a connection the store holds, does not.
+     */
+    private record Reason(String words, boolean newConnections) {
+    }
+
+    /** The words of {@link #reasonOf}, or {@code null} when it names no reason. */
+    static @Nullable String plainly(JedisException e) {
+        Reason reason = reasonOf(e);
+        return reason == null ? null : reason.words();
     }
 
     /**
@@ -816,32 +818,36 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
      * that it did not answer in time; {@code null} when the connection failed otherwise (refused, closed), which
      * readiness calls unreachable, or when Redis refused it for what a key holds (said elsewhere).
      */
-    static @Nullable String plainly(JedisException e) {
+    private static @Nullable Reason reasonOf(JedisException e) {
         if (timedOut(e)) {
-            return "Redis did not answer within store.redis.timeout (busy, or its clients paused with CLIENT PAUSE)";
+            return new Reason("Redis did not answer within store.redis.timeout (busy, or its clients paused with CLIENT "
+                    + "PAUSE)", false);
         }
         for (Throwable cause = e; cause != null; cause = cause.getCause()) {
             String m = String.valueOf(cause.getMessage());
             if (cause instanceof SSLException) {
-                return "the TLS handshake with Redis failed: its certificate is not trusted by the JVM's trust store "
-                        + "or does not name the host of store.redis.url, or Redis does not speak TLS there";
+                return new Reason("the TLS handshake with Redis failed: its certificate is not trusted by the JVM's trust "
+                        + "store or does not name the host of store.redis.url, or Redis does not speak TLS there", false);
             } else if (m.startsWith("NOAUTH")) {
-                return "Redis refuses the store: authentication required, and store.redis.url gives no password";
+                return new Reason("Redis refuses the store: authentication required, and store.redis.url gives no "
+                        + "password", true);
             } else if (m.startsWith("WRONGPASS")) {
-                return "Redis refuses the store: authentication failed for the user and password of store.redis.url";
+                return new Reason("Redis refuses the store: authentication failed for the user and password of "
+                        + "store.redis.url", true);
             } else if (m.startsWith("NOPERM")) {
-                return "Redis refuses the store: permission denied to its user (ACL: " + m.substring("NOPERM".length()).trim()
-                        + "); grant the user the commands and keys of docs/replicas.md";
+                return new Reason("Redis refuses the store: permission denied to its user (ACL: "
+                        + m.substring("NOPERM".length()).trim() + "); grant the user the commands and keys of docs/replicas.md",
+                        false);
             } else if (m.startsWith("ERR max number of clients reached")) {
-                return "Redis refuses new connections: it has as many clients as its maxclients allows";
+                return new Reason("Redis refuses new connections: it has as many clients as its maxclients allows", true);
             } else if (m.startsWith("READONLY")) {
-                return "Redis refuses writes: it is a read-only replica; point store.redis.url at the primary";
+                return new Reason("Redis refuses writes: it is a read-only replica; point store.redis.url at the primary", false);
             } else if (m.startsWith("MISCONF")) {
-                return "Redis refuses writes: it cannot persist its data (MISCONF; see the Redis log)";
+                return new Reason("Redis refuses writes: it cannot persist its data (MISCONF; see the Redis log)", false);
             } else if (m.startsWith("BUSY")) {
-                return "Redis is busy running a script and answers nothing else until it ends";
+                return new Reason("Redis is busy running a script and answers nothing else until it ends", false);
             } else if (m.startsWith("LOADING")) {
-                return "Redis is loading its data set and answers nothing else until it is done";
+                return new Reason("Redis is loading its data set and answers nothing else until it is done", false);
             }
         }
         return null;
