@@ -71,7 +71,12 @@ public final class LlmMetrics implements AutoCloseable {
         this.meters = LlmMeterBinder.builder().catalog(catalog).store(store)
                 .semanticConventions(builder.semanticConventions).genAiMaxHistograms(builder.genAiMaxHistograms)
                 .defaultProvider(builder.defaultProvider).build();
-        meters.bindTo(builder.registry);
+        try {
+            meters.bindTo(builder.registry);
+        } catch (RuntimeException e) {
+            closeStore(store);
+            throw e;
+        }
         for (String type : List.of(EventTypes.LLM_REQUEST_STARTED, EventTypes.LLM_REQUEST_COMPLETED,
                 EventTypes.LLM_REQUEST_FAILED, EventTypes.LLM_REQUEST_SCORED)) {
             bus.subscribe(type, meters);
@@ -83,7 +88,10 @@ public final class LlmMetrics implements AutoCloseable {
         sweeper.scheduleWithFixedDelay(this::evictIdleSessions, periodMs, periodMs, TimeUnit.MILLISECONDS);
     }
 
-    /** A builder recording into {@code registry}. */
+    /**
+     * A builder recording into {@code registry}, which takes one {@code LlmMetrics} at a time: {@link Builder#build()}
+     * refuses a registry holding the meters of another that is not {@linkplain #close() closed}.
+     */
     public static Builder builder(MeterRegistry registry) {
         return new Builder(registry);
     }
@@ -145,15 +153,18 @@ public final class LlmMetrics implements AutoCloseable {
     }
 
     /**
-     * Stops the idle sweeper and closes the store. From then on an event published on {@link #bus()} fails with
-     * {@link dev.llmmetrics.event.RecordingFailedException} and reaches no listener (the {@link #tracker()} drops
-     * and counts it, and the call it measures goes on), so the store and the meters, which stay in the registry
-     * with what they counted, keep agreeing. Closing again does nothing.
+     * Stops the idle sweeper, closes the store and then the meters. From then on an event published on
+     * {@link #bus()} fails with {@link dev.llmmetrics.event.RecordingFailedException} and reaches no listener (the
+     * {@link #tracker()} drops and counts it, and the call it measures goes on), so the store and the meters keep
+     * agreeing. The counters and histograms stay in the registry with what they counted; the gauges and counters
+     * that read this instance (sessions, evictions, requests in flight) leave it, so that another
+     * {@code LlmMetrics} can be built on the registry. Closing again does nothing.
      */
     @Override
     public void close() {
         sweeper.shutdownNow();
         closeStore(store);
+        meters.close();
     }
 
     private static void closeStore(SessionStore store) {
@@ -279,7 +290,11 @@ public final class LlmMetrics implements AutoCloseable {
             return this;
         }
 
-        /** Wires everything and starts the idle sweeper. */
+        /**
+         * Wires everything and starts the idle sweeper.
+         *
+         * @throws IllegalStateException when the registry holds the meters of another {@code LlmMetrics} not closed
+         */
         public LlmMetrics build() {
             return new LlmMetrics(this);
         }

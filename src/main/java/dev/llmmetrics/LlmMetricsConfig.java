@@ -35,21 +35,15 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
     public static final LlmMetricsConfig DEFAULTS = new LlmMetricsConfig(10_000, 1_000, Duration.ofHours(1), 2_000, 200,
             EventBus.DEFAULT_MAX_TYPES, EventBus.DEFAULT_TYPE_IDLE_TIMEOUT, Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4), 4_000, 8);
 
-    /** Rejects bounds that are not positive. */
+    /** Rejects bounds that are not positive, and timeouts under a millisecond or past what milliseconds count. */
     public LlmMetricsConfig {
         positive("maxSessions", maxSessions);
         positive("maxRecordsPerSession", maxRecordsPerSession);
-        Objects.requireNonNull(sessionIdleTimeout, "sessionIdleTimeout");
-        if (sessionIdleTimeout.isNegative() || sessionIdleTimeout.isZero()) {
-            throw new IllegalArgumentException("sessionIdleTimeout must be positive, was " + sessionIdleTimeout);
-        }
+        inMillis("sessionIdleTimeout", sessionIdleTimeout);
         positive("maxMeteredSessions", maxMeteredSessions);
         positive("maxModels", maxModels);
         positive("maxEventTypes", maxEventTypes);
-        Objects.requireNonNull(eventTypeIdleTimeout, "eventTypeIdleTimeout");
-        if (eventTypeIdleTimeout.isNegative() || eventTypeIdleTimeout.isZero()) {
-            throw new IllegalArgumentException("eventTypeIdleTimeout must be positive, was " + eventTypeIdleTimeout);
-        }
+        inMillis("eventTypeIdleTimeout", eventTypeIdleTimeout);
         if (maxStoreBytes < 1 << 20) {
             throw new IllegalArgumentException("maxStoreBytes must be at least 1 MiB, was " + maxStoreBytes);
         }
@@ -60,6 +54,14 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
     /** A builder starting from {@link #DEFAULTS}. */
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** A timeout is kept in milliseconds: at least one, at most {@link Long#MAX_VALUE}. */
+    private static void inMillis(String name, Duration value) {
+        Objects.requireNonNull(value, name);
+        if (value.compareTo(Duration.ofMillis(1)) < 0 || value.compareTo(Duration.ofMillis(Long.MAX_VALUE)) > 0) {
+            throw new IllegalArgumentException(name + " must be from 1 ms to " + Long.MAX_VALUE + " ms, was " + value);
+        }
     }
 
     private static void positive(String name, int value) {

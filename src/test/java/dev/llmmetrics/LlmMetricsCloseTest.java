@@ -2,12 +2,15 @@ package dev.llmmetrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.meter.MeterNames;
 import dev.llmmetrics.track.Usage;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 class LlmMetricsCloseTest {
@@ -26,7 +29,53 @@ class LlmMetricsCloseTest {
         metrics.close(); // again: nothing happens
 
         assertEquals(1, metrics.store().session("s").orElseThrow().totalRequests());
-        assertEquals(1.0, registry.get(MeterNames.REQUESTS).tags(MeterNames.TAG_MODEL, "gpt-4o", MeterNames.TAG_OUTCOME, MeterNames.OUTCOME_SUCCESS)
-                .counter().count());
+        assertEquals(1.0, successes(registry));
+    }
+
+    @Test
+    void aRegistryTakesOneLlmMetricsAtATimeSoTheGaugesShowTheOneThatRecords() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        LlmMetrics first = LlmMetrics.builder(registry).build();
+        first.bus().publish(LlmRequestCompleted.builder("a", "gpt-4o").durationMs(5).build());
+
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> LlmMetrics.builder(registry).build());
+        assertTrue(refused.getMessage().contains("one registry takes one LlmMetrics at a time"), refused.getMessage());
+
+        first.close();
+        LlmMetrics second = LlmMetrics.builder(registry).build();
+        second.bus().publish(LlmRequestCompleted.builder("b", "gpt-4o").durationMs(5).build());
+        second.bus().publish(LlmRequestCompleted.builder("c", "gpt-4o").durationMs(5).build());
+        second.bus().publish(LlmRequestStarted.builder("c", "gpt-4o").build());
+
+        assertEquals(2.0, registry.get(MeterNames.SESSIONS_ACTIVE).gauge().value(), "the second one's sessions");
+        assertEquals(1.0, registry.get(MeterNames.REQUESTS_IN_FLIGHT).tags(MeterNames.TAG_MODEL, "gpt-4o").gauge().value(),
+                "the second one's call in flight");
+        assertEquals(3.0, successes(registry), "the counters go on from what the first counted");
+        second.close();
+    }
+
+    @Test
+    void timeoutsPastWhatMillisecondsCountAreRefusedByName() {
+        IllegalArgumentException idle = assertThrows(IllegalArgumentException.class,
+                () -> LlmMetricsConfig.builder().sessionIdleTimeout(Duration.ofSeconds(Long.MAX_VALUE)).build());
+        assertTrue(idle.getMessage().startsWith("sessionIdleTimeout must be from 1 ms to "), idle.getMessage());
+        IllegalArgumentException types = assertThrows(IllegalArgumentException.class,
+                () -> LlmMetricsConfig.builder().eventTypeIdleTimeout(Duration.ofNanos(1)).build());
+        assertTrue(types.getMessage().startsWith("eventTypeIdleTimeout must be from 1 ms to "), types.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> LlmMetrics.builder(new SimpleMeterRegistry())
+                .dedupe(Duration.ofDays(Long.MAX_VALUE / 86_400), 10).build());
+
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        LlmMetrics longest = LlmMetrics.builder(registry)
+                .config(LlmMetricsConfig.builder().sessionIdleTimeout(Duration.ofMillis(Long.MAX_VALUE)).build()).build();
+        longest.bus().publish(LlmRequestCompleted.builder("kept", "gpt-4o").durationMs(5).build());
+        longest.store().evictIdle();
+        assertEquals(1, longest.store().sessionCount(), "a session is not idle past a timeout that long");
+        longest.close();
+    }
+
+    private static double successes(SimpleMeterRegistry registry) {
+        return registry.get(MeterNames.REQUESTS)
+                .tags(MeterNames.TAG_MODEL, "gpt-4o", MeterNames.TAG_OUTCOME, MeterNames.OUTCOME_SUCCESS).counter().count();
     }
 }

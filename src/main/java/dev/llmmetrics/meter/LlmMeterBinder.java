@@ -17,6 +17,7 @@ import dev.llmmetrics.session.EvictionReason;
 import dev.llmmetrics.session.SessionStore;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.ArrayList;
@@ -38,8 +39,13 @@ import org.jspecify.annotations.Nullable;
  * <p>Meters count only the events this process received, so that Prometheus sums them right across
  * replicas. The per-session series are not here: they read the session figures
  * ({@code dev.llmmetrics.prometheus.SessionSeries}).
+ *
+ * <p>A registry holds the meters of one binder at a time: two would share their counters while only the first
+ * one's gauges showed. {@link #close()} takes the meters that read this binder's state off the registry (the
+ * session gauge and eviction counters, the in-flight gauges), so another binder can then be bound to it; the
+ * counters and histograms stay, with what they counted, and the next binder goes on counting in them.
  */
-public final class LlmMeterBinder implements MeterBinder, EventListener {
+public final class LlmMeterBinder implements MeterBinder, EventListener, AutoCloseable {
 
     /**
      * The default bound on the GenAI histograms over every model label, besides the 18 overflow ones: at most
@@ -58,6 +64,10 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
     private volatile @Nullable ModelMeters other;
     private volatile @Nullable MeterRegistry registry;
     private volatile @Nullable ScoreMeters scores;
+    /** The session gauge and eviction counters, which read the store; guarded by {@code this}. */
+    private final List<Meter> storeMeters = new ArrayList<>();
+    /** Set by {@link #close()}; guarded by {@code this}. */
+    private boolean closed;
 
     private LlmMeterBinder(Builder builder) {
         this.catalog = Objects.requireNonNull(builder.catalog, "catalog");
@@ -71,22 +81,60 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
         return new Builder();
     }
 
+    /**
+     * @throws IllegalStateException when this binder is bound already or closed, or {@code registry} holds the
+     *                               meters of another binder not closed
+     */
     @Override
-    public void bindTo(MeterRegistry registry) {
-        if (this.registry != null) {
-            throw new IllegalStateException("already bound to a registry");
+    public synchronized void bindTo(MeterRegistry registry) {
+        if (this.registry != null || closed) {
+            throw new IllegalStateException(closed ? "the binder is closed" : "already bound to a registry");
         }
-        Gauge.builder(SESSIONS_ACTIVE, store, SessionStore::sessionCount)
-                .description("Sessions held in the session store")
-                .register(registry);
+        synchronized (registry) { // so that of two binders bound at once, one sees the other's gauge
+            if (registry.find(SESSIONS_ACTIVE).gauge() != null) {
+                throw new IllegalStateException("the registry holds the meters of another LlmMetrics that is not "
+                        + "closed; one registry takes one LlmMetrics at a time (close the other first)");
+            }
+            storeMeters.add(Gauge.builder(SESSIONS_ACTIVE, store, SessionStore::sessionCount)
+                    .description("Sessions held in the session store")
+                    .register(registry));
+        }
         for (EvictionReason reason : EvictionReason.values()) {
-            FunctionCounter.builder(SESSIONS_EVICTED, store, s -> s.evictions(reason))
+            storeMeters.add(FunctionCounter.builder(SESSIONS_EVICTED, store, s -> s.evictions(reason))
                     .description("Sessions evicted from the session store, by reason (capacity, idle or memory)")
                     .tag(TAG_REASON, reason.label())
-                    .register(registry);
+                    .register(registry));
         }
         this.scores = new ScoreMeters(registry);
         this.registry = registry;
+    }
+
+    /**
+     * Takes the meters that read this binder's state off its registry: the session gauge and eviction counters
+     * and each model's in-flight gauge. The counters and histograms stay. An event of a model without meters yet
+     * fails from then on (the bus counts the failed delivery); closing again does nothing.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        MeterRegistry bound = registry;
+        if (bound == null) {
+            return;
+        }
+        storeMeters.forEach(bound::remove);
+        for (int i = 0; i < byNumber.length(); i++) {
+            ModelMeters meters = byNumber.get(i);
+            if (meters != null) {
+                bound.remove(meters.inFlightGauge);
+            }
+        }
+        ModelMeters shared = other;
+        if (shared != null) {
+            bound.remove(shared.inFlightGauge);
+        }
     }
 
     @Override
@@ -157,6 +205,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
                 synchronized (this) {
                     shared = other;
                     if (shared == null) {
+                        checkOpen();
                         other = shared = new ModelMeters(ModelCatalog.OTHER_LABEL, genAiProvider(null), registry,
                                 genAiBudget);
                     }
@@ -170,6 +219,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
             synchronized (this) {
                 meters = byNumber.get(model.number());
                 if (meters == null) {
+                    checkOpen();
                     meters = new ModelMeters(model.label(), genAiProvider(model.provider()), registry,
                             genAiBudget);
                     byNumber.set(model.number(), meters);
@@ -177,6 +227,13 @@ public final class LlmMeterBinder implements MeterBinder, EventListener {
             }
         }
         return meters;
+    }
+
+    /** Called under {@code this}: no meters are made once {@link #close()} took the others' gauges off. */
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the meters are closed");
+        }
     }
 
     /** Builds an {@link LlmMeterBinder}. */

@@ -39,6 +39,8 @@ final class ModelMeters {
     private final DistributionSummary messages;
     private final DistributionSummary tools;
     private final AtomicLong inFlight = new AtomicLong();
+    /** The gauge of {@link #inFlight}, which the binder takes off the registry when it closes. */
+    final Gauge inFlightGauge;
     private final LazyMeter<Counter> cost;
     private final LazyMeter<Counter> unpriced;
     private final LazyMeter<Counter> cachedTokens;
@@ -94,7 +96,7 @@ final class ModelMeters {
                 .baseUnit(UNIT_TOOLS)
                 .tag(TAG_MODEL, label)
                 .register(registry);
-        Gauge.builder(REQUESTS_IN_FLIGHT, inFlight, AtomicLong::get)
+        inFlightGauge = Gauge.builder(REQUESTS_IN_FLIGHT, inFlight, AtomicLong::get)
                 .description("LLM requests started and not yet completed or failed")
                 .tag(TAG_MODEL, label)
                 .register(registry);

@@ -18,7 +18,9 @@ import dev.llmmetrics.session.SessionFigures;
 import dev.llmmetrics.session.SessionScores;
 import dev.llmmetrics.session.SessionsOnScrape;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.model.registry.MetricType;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -37,9 +39,11 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The per-session series ({@code llm_session_*}, labelled by model and session) for a Prometheus registry,
@@ -67,9 +71,21 @@ public final class SessionSeries implements MultiCollector {
     static final String MAX = "_max";
     static final String SCORE = "llm_session_score";
     static final String METERED = "llm_sessions_metered";
-    /** The families this writes, as a registry scrape's name filter sees them. */
-    static final Set<String> NAMES = Set.of(METERED, REQUESTS, DURATION, DURATION + MAX, TOKENS, TOKENS + MAX,
-            TOOL_CALL_REQUESTS, COST, SCORE);
+    /**
+     * The families this writes, each with its type and label names: what a registry scrape's name filter sees, and
+     * what the Prometheus registry checks a second registration of the same families against.
+     */
+    private static final Map<String, Family> FAMILIES = Map.of(
+            METERED, new Family(MetricType.GAUGE),
+            REQUESTS, new Family(MetricType.COUNTER, TAG_MODEL, TAG_OUTCOME, TAG_SESSION),
+            DURATION, new Family(MetricType.SUMMARY, TAG_MODEL, TAG_SESSION),
+            DURATION + MAX, new Family(MetricType.GAUGE, TAG_MODEL, TAG_SESSION),
+            TOKENS, new Family(MetricType.SUMMARY, TAG_MODEL, TAG_SESSION, TAG_TYPE),
+            TOKENS + MAX, new Family(MetricType.GAUGE, TAG_MODEL, TAG_SESSION, TAG_TYPE),
+            TOOL_CALL_REQUESTS, new Family(MetricType.COUNTER, TAG_MODEL, TAG_SESSION),
+            COST, new Family(MetricType.COUNTER, TAG_MODEL, TAG_SESSION),
+            SCORE, new Family(MetricType.SUMMARY, TAG_NAME, TAG_SESSION));
+    static final Set<String> NAMES = FAMILIES.keySet();
 
     private static final String METERED_HELP = "Sessions with per-session series on this scrape";
     private static final String REQUESTS_HELP = "LLM requests finished by a session, by model and outcome";
@@ -87,7 +103,9 @@ public final class SessionSeries implements MultiCollector {
     private final SessionFigures figures;
     private final int maxSessions;
     private final int maxPairs;
-
+    /** The registry these series are on, and their overflow counter; {@code null} before and after. */
+    private @Nullable PrometheusMeterRegistry registry;
+    private @Nullable Meter overflows;
 
     /**
      * @param figures     this process's per-session figures
@@ -113,15 +131,43 @@ public final class SessionSeries implements MultiCollector {
     /**
      * Registers the series on {@code registry}'s scrape, and among its meters the
      * {@code llm.session.model.overflows} counter (events that went to a session's {@code _other} pair for want
-     * of room, {@link SessionFigures#modelOverflows}).
+     * of room, {@link SessionFigures#modelOverflows}). One registry holds the per-session series of one
+     * {@link LlmMetrics} at a time: two would write the same samples, which no scrape can hold.
+     *
+     * @throws IllegalStateException when these series are registered already, or {@code registry} holds the
+     *                               per-session series of other figures that were not {@linkplain #close() closed}
      */
-    public SessionSeries register(PrometheusMeterRegistry registry) {
-        registry.getPrometheusRegistry().register(this);
-        FunctionCounter.builder("llm.session.model.overflows", figures, SessionFigures::modelOverflows)
+    public synchronized SessionSeries register(PrometheusMeterRegistry registry) {
+        if (this.registry != null) {
+            throw new IllegalStateException("these per-session series are registered already");
+        }
+        try {
+            registry.getPrometheusRegistry().register(this);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("the registry holds per-session series already; one registry takes the "
+                    + "series of one LlmMetrics at a time (close the other's first)", e);
+        }
+        overflows = FunctionCounter.builder("llm.session.model.overflows", figures, SessionFigures::modelOverflows)
                 .description("Events counted under a session's _other model for want of a label of their own: past "
                         + "the session's model labels or past the server's")
                 .register(registry);
+        this.registry = registry;
         return this;
+    }
+
+    /**
+     * Takes the series and their overflow counter off the registry they were registered on, so that the series of
+     * another {@link LlmMetrics} may take their place; does nothing when they are not registered.
+     */
+    public synchronized void close() {
+        PrometheusMeterRegistry registered = registry;
+        if (registered == null) {
+            return;
+        }
+        registered.getPrometheusRegistry().unregister(this);
+        registered.remove(Objects.requireNonNull(overflows));
+        registry = null;
+        overflows = null;
     }
 
     /** Whether {@code prometheusName} is one of these families, as a registry scrape's name filter sees it. */
@@ -189,6 +235,23 @@ public final class SessionSeries implements MultiCollector {
             families.add(new SummarySnapshot(metadata(SCORE, SCORE_HELP), scores));
         }
         return new MetricSnapshots(families);
+    }
+
+    @Override
+    public List<String> getPrometheusNames() {
+        return List.copyOf(NAMES);
+    }
+
+    @Override
+    public @Nullable MetricType getMetricType(String prometheusName) {
+        Family family = FAMILIES.get(prometheusName);
+        return family == null ? null : family.type();
+    }
+
+    @Override
+    public @Nullable Set<String> getLabelNames(String prometheusName) {
+        Family family = FAMILIES.get(prometheusName);
+        return family == null ? null : family.labelNames();
     }
 
     @Override
@@ -464,5 +527,12 @@ public final class SessionSeries implements MultiCollector {
     private static SummaryDataPointSnapshot summary(Labels labels, long count, double sum) {
         return new SummaryDataPointSnapshot(count, sum, Quantiles.EMPTY, labels,
                 Exemplars.EMPTY, 0L);
+    }
+
+    /** A family's type and label names, as the Prometheus registry checks them. */
+    private record Family(MetricType type, Set<String> labelNames) {
+        Family(MetricType type, String... labelNames) {
+            this(type, Set.of(labelNames));
+        }
     }
 }

@@ -501,10 +501,12 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
             return this;
         }
 
-        /** How long a session may stay idle before {@link #evictIdle()} drops it; positive. */
+        /** How long a session may stay idle before {@link #evictIdle()} drops it; from 1 ms to {@link Long#MAX_VALUE} ms. */
         public Builder idleTimeout(Duration idleTimeout) {
-            if (idleTimeout == null || idleTimeout.isNegative() || idleTimeout.isZero()) {
-                throw new IllegalArgumentException("idleTimeout must be positive, was " + idleTimeout);
+            if (idleTimeout == null || idleTimeout.compareTo(Duration.ofMillis(1)) < 0
+                    || idleTimeout.compareTo(Duration.ofMillis(Long.MAX_VALUE)) > 0) {
+                throw new IllegalArgumentException("idleTimeout must be from 1 ms to " + Long.MAX_VALUE + " ms, was "
+                        + idleTimeout);
             }
             this.idleTimeout = idleTimeout;
             return this;
@@ -512,11 +514,14 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
 
         /**
          * How long an applied event id is remembered, so that a retry carrying it is not applied again, and
-         * how many ids are remembered at most (past that the oldest are forgotten early); positive.
+         * how many ids are remembered at most (past that the oldest are forgotten early): a window from 1 ms to
+         * {@link Long#MAX_VALUE} ms, a positive count.
          */
         public Builder dedupe(Duration window, int maxIds) {
-            if (window.isNegative() || window.isZero() || maxIds < 1) {
-                throw new IllegalArgumentException("the dedupe window and the most ids must be positive");
+            if (window.compareTo(Duration.ofMillis(1)) < 0 || window.compareTo(Duration.ofMillis(Long.MAX_VALUE)) > 0
+                    || maxIds < 1) {
+                throw new IllegalArgumentException("the dedupe window must be from 1 ms to " + Long.MAX_VALUE
+                        + " ms and the most ids positive, were " + window + " and " + maxIds);
             }
             this.dedupeWindow = window;
             this.dedupeMaxIds = maxIds;

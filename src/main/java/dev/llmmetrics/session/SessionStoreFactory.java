@@ -38,14 +38,15 @@ public interface SessionStoreFactory {
                       Duration idleTimeout, Duration dedupeWindow, int dedupeMaxIds, InstantSource clock,
                       ModelCatalog catalog) {
 
-        /** Rejects bounds that are not positive. */
+        /** Rejects bounds that are not positive, and durations under a millisecond or past what milliseconds count. */
         public Parameters {
             if (maxSessions < 1 || maxRecordsPerSession < 1 || maxModelsPerSession < 1 || maxBytes < 1 || dedupeMaxIds < 1) {
                 throw new IllegalArgumentException("the store's bounds must be positive");
             }
             for (Duration d : new Duration[] {idleTimeout, dedupeWindow}) {
-                if (d == null || d.isNegative() || d.isZero()) {
-                    throw new IllegalArgumentException("the idle timeout and the dedupe window must be positive");
+                if (d == null || d.compareTo(Duration.ofMillis(1)) < 0 || d.compareTo(Duration.ofMillis(Long.MAX_VALUE)) > 0) {
+                    throw new IllegalArgumentException("the idle timeout and the dedupe window must be from 1 ms to "
+                            + Long.MAX_VALUE + " ms, were " + idleTimeout + " and " + dedupeWindow);
                 }
             }
             Objects.requireNonNull(clock, "clock");

@@ -2,6 +2,7 @@ package dev.llmmetrics.prometheus;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.cost.ModelCatalog;
@@ -18,6 +19,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -85,6 +87,30 @@ class SessionSeriesTest {
         series.writeText(out, openMetrics);
         long sessions = lines(out).stream().filter(l -> l.startsWith("llm_session_requests_total{")).count();
         assertEquals(7, sessions);
+    }
+
+    @Test
+    void aSecondSourceOfSeriesIsRefusedWhenRegisteredSoTheScrapeKeepsWorkingAndItTakesTheFirstsPlaceOnceClosed() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        InMemorySessionStore first = store(new ModelCatalog(PriceTable.EMPTY, 10));
+        InMemorySessionStore second = store(new ModelCatalog(PriceTable.EMPTY, 10));
+        first.record(LlmRequestCompleted.builder("of-first", "gpt-4o").durationMs(5).build());
+        second.record(LlmRequestCompleted.builder("of-second", "gpt-4o").durationMs(5).build());
+        SessionSeries firstSeries = new SessionSeries(first, 10, 100).register(registry);
+        SessionSeries secondSeries = new SessionSeries(second, 10, 100);
+
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> secondSeries.register(registry));
+        assertTrue(refused.getMessage().contains("holds per-session series already"), refused.getMessage());
+        assertThrows(IllegalStateException.class, () -> firstSeries.register(registry), "registered once");
+        String scrape = registry.scrape();
+        assertTrue(scrape.contains("session=\"of-first\"") && !scrape.contains("of-second"), scrape);
+
+        firstSeries.close();
+        firstSeries.close(); // again: nothing happens
+        secondSeries.register(registry);
+        scrape = registry.scrape();
+        assertTrue(scrape.contains("session=\"of-second\"") && !scrape.contains("of-first"), scrape);
+        assertEquals(1, scrape.lines().filter(l -> l.startsWith("llm_session_model_overflows_total")).count(), scrape);
     }
 
     private static InMemorySessionStore store(ModelCatalog catalog) {
