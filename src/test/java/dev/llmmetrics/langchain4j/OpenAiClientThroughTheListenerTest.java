@@ -297,6 +297,75 @@ class OpenAiClientThroughTheListenerTest {
                 "the token histogram has only the request with usage");
     }
 
+    @Test
+    void aWrongApiKeyIsOneAuthFailureAndNothingStaysInFlight() {
+        answers.add(exchange -> json(exchange, 401, "{\"error\":{\"message\":\"Incorrect API key provided\","
+                + "\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}"));
+        assertThrows(RuntimeException.class, () -> model(2, Duration.ofSeconds(10)).chat(ChatRequest.builder()
+                .messages(UserMessage.from("Hi")).build()));
+
+        assertEquals(2, events.size(), "one STARTED, one FAILED: " + events);
+        LlmRequestFailed failed = event(1, LlmRequestFailed.class);
+        assertEquals(ErrorType.AUTH, failed.errorType(), failed.error());
+        assertEquals(401, failed.httpStatus());
+        assertEquals(0.0, registry.get("llm.requests.in.flight").tag("model", "gpt-4o").gauge().value());
+    }
+
+    @Test
+    void aPromptPastTheContextLengthIsAnInvalidRequest() {
+        answers.add(exchange -> json(exchange, 400, "{\"error\":{\"message\":\"This model's maximum context length "
+                + "is 128000 tokens.\",\"type\":\"invalid_request_error\",\"param\":\"messages\","
+                + "\"code\":\"context_length_exceeded\"}}"));
+        assertThrows(RuntimeException.class, () -> model(2, Duration.ofSeconds(10)).chat(ChatRequest.builder()
+                .messages(UserMessage.from("Hi")).build()));
+
+        LlmRequestFailed failed = event(1, LlmRequestFailed.class);
+        assertEquals(ErrorType.INVALID_REQUEST, failed.errorType(), failed.error());
+        assertEquals(400, failed.httpStatus());
+        assertTrue(failed.error().contains("context_length_exceeded"), "the provider's code is in the error text");
+        assertEquals(1.0, registry.get("llm.request.errors").tag("model", "gpt-4o").tag("error_type", "invalid_request")
+                .counter().count());
+    }
+
+    @Test
+    void aStreamCutAfterItsFirstTokenIsOneFailureAndNothingStaysInFlight() throws Exception {
+        answers.add(exchange -> {
+            exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0);
+            OutputStream out = exchange.getResponseBody();
+            sse(out, "{\"id\":\"chatcmpl-3\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+                    + "\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+                    + "\"content\":\"Hel\"},\"finish_reason\":null}]}");
+            Thread.sleep(100);
+            out.write("data: {\"id\":\"chat".getBytes(StandardCharsets.UTF_8)); // and the connection ends
+            out.flush();
+        });
+        StreamingChatModel model = LlmMetricsChatModelListener.timeToFirstToken(OpenAiStreamingChatModel.builder()
+                .baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o").listeners(List.of(listener)).build());
+        CompletableFuture<Throwable> error = new CompletableFuture<>();
+        model.chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), new StreamingChatResponseHandler() {
+            @Override
+            public void onPartialResponse(String partialResponse) {
+            }
+
+            @Override
+            public void onCompleteResponse(ChatResponse response) {
+                error.completeExceptionally(new AssertionError("a cut stream completed: " + response));
+            }
+
+            @Override
+            public void onError(Throwable e) {
+                error.complete(e);
+            }
+        });
+        assertNotNull(error.get(10, TimeUnit.SECONDS), "the application's handler gets the error");
+
+        LlmRequestFailed failed = waitForEnd(LlmRequestFailed.class);
+        assertEquals(2, events.size(), "one STARTED, one FAILED: " + events);
+        assertEquals(1, session().failedRequests());
+        assertEquals(0.0, registry.get("llm.requests.in.flight").tag("model", "gpt-4o").gauge().value(), failed.toString());
+    }
+
     /** The COMPLETED or FAILED event of the one call, which a streaming call publishes on the client's thread. */
     private <T extends Event> T waitForEnd(Class<T> type) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
