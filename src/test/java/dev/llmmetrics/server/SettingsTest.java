@@ -66,7 +66,7 @@ class SettingsTest {
                 libraryRefusal("store.max.sessions", "-1"));
         assertEquals("meters.max.models (METERS_MAX_MODELS) must be positive, was 0",
                 libraryRefusal("meters.max.models", "0"));
-        assertEquals("store.idle.timeout (STORE_IDLE_TIMEOUT) must be positive, was PT0S",
+        assertEquals("store.idle.timeout (STORE_IDLE_TIMEOUT) must be from 1 ms to 9223372036854775807 ms, was PT0S",
                 libraryRefusal("store.idle.timeout", "PT0S"));
         assertEquals("store.max.bytes (STORE_MAX_BYTES) must be at least 1 MiB, was 5",
                 libraryRefusal("store.max.bytes", "5"));
