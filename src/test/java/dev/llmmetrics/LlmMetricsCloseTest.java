@@ -8,10 +8,13 @@ import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.meter.MeterNames;
+import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import dev.llmmetrics.track.Usage;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class LlmMetricsCloseTest {
 
@@ -52,6 +55,20 @@ class LlmMetricsCloseTest {
                 "the second one's call in flight");
         assertEquals(3.0, successes(registry), "the counters go on from what the first counted");
         second.close();
+    }
+
+    @Test
+    void aRefusedBuildClosesTheStoreItOpenedSoItsFileIsFreeAgain(@TempDir Path dir) {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Path file = dir.resolve("sessions.db");
+        try (LlmMetrics first = LlmMetrics.builder(registry).build()) {
+            assertThrows(IllegalStateException.class,
+                    () -> LlmMetrics.builder(registry).store(SqliteSessionStore.at(file)).build());
+        }
+        try (LlmMetrics durable = LlmMetrics.builder(new SimpleMeterRegistry()).store(SqliteSessionStore.at(file)).build()) {
+            durable.bus().publish(LlmRequestCompleted.builder("d", "gpt-4o").durationMs(5).build());
+            assertEquals(1, durable.store().session("d").orElseThrow().totalRequests());
+        }
     }
 
     @Test
