@@ -4,6 +4,7 @@ import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestStarted;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -116,9 +117,10 @@ public final class CallTracker {
         /**
          * Free-form string attributes of the call (a feature, a prompt version …), carried by all its events
          * and kept with its record; at most {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTES}. None unless set.
+         * Copied as they are: the STARTED event checks them and names what it refuses.
          */
         public Call attributes(Map<String, String> attributes) {
-            this.attributes = Map.copyOf(attributes);
+            this.attributes = new HashMap<>(Objects.requireNonNull(attributes, "attributes"));
             return this;
         }
 
@@ -136,7 +138,7 @@ public final class CallTracker {
          * @return the call's response
          * @throws X whatever {@code call} throws
          * @throws dev.llmmetrics.event.InvalidEventException if the STARTED event refuses the session id,
-         *         model, provider or counts; {@code call} is not made then
+         *         model, provider, counts or attributes; {@code call} is not made then
          */
         public <R extends @Nullable Object, X extends Throwable> R track(
                 LlmCall<R, X> call, Function<? super R, ? extends @Nullable Usage> usageOf) throws X {
@@ -159,7 +161,7 @@ public final class CallTracker {
          * whose usage arrives at the end.
          *
          * @throws dev.llmmetrics.event.InvalidEventException if the STARTED event refuses the session id,
-         *         model or counts
+         *         model, provider, counts or attributes
          */
         public InFlightCall start() {
             String id = correlationId != null ? correlationId : newCorrelationId();

@@ -139,6 +139,19 @@ class CallTrackerTest {
     }
 
     @Test
+    void anAttributeWithoutValueIsRefusedByTheStartedEventByNameAndTheCallIsNotMade() {
+        Map<String, String> attributes = new java.util.HashMap<>();
+        attributes.put("feature", null);
+        AtomicBoolean made = new AtomicBoolean();
+        InvalidEventException refused = assertThrows(InvalidEventException.class,
+                () -> tracker.call("s", "m").attributes(attributes).track(() -> made.getAndSet(true), r -> Usage.NONE));
+        assertEquals("attributes", refused.field());
+        assertTrue(refused.getMessage().contains("attributes.feature"), refused.getMessage());
+        assertFalse(made.get());
+        assertTrue(events.isEmpty());
+    }
+
+    @Test
     void theStreamingHandleFinishesExactlyOnce() {
         InFlightCall call = tracker.call("s", "m").messages(3).tools(1).correlationId("corr-1").start();
         advanceMs(40);
