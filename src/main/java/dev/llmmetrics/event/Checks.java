@@ -78,15 +78,18 @@ final class Checks {
             throw invalid("attributes", "must hold at most " + Event.MAX_ATTRIBUTES + " entries, held "
                     + attributes.size());
         }
-        attributes.forEach((k, v) -> {
-            id("attributes", " key", k);
-            text("attributes", "." + k, v, Event.MAX_ATTRIBUTE_LENGTH, true);
-        });
+        attributes.forEach(Checks::attribute);
         Map<String, String> copy = Map.copyOf(attributes);
         if (copy.size() > Event.MAX_ATTRIBUTES) { // a map whose size() said fewer than it holds
             throw invalid("attributes", "must hold at most " + Event.MAX_ATTRIBUTES + " entries, held " + copy.size());
         }
         return copy;
+    }
+
+    /** One attribute: its key an id, its value a text of at most {@link Event#MAX_ATTRIBUTE_LENGTH} characters. */
+    static void attribute(@Nullable String key, @Nullable String value) {
+        id("attributes", " key", key);
+        text("attributes", "." + key, value, Event.MAX_ATTRIBUTE_LENGTH, true);
     }
 
     /** {@code value}, which a builder requires to have been set. */

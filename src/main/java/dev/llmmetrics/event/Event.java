@@ -1,6 +1,7 @@
 package dev.llmmetrics.event;
 
 import java.time.Instant;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -72,6 +73,21 @@ public sealed interface Event permits LlmRequestStarted, LlmRequestCompleted, Ll
      */
     static String requireValidProvider(String value) {
         return Checks.present("provider", Checks.provider(value));
+    }
+
+    /**
+     * Checks that an event holding the attributes {@code held} could also hold {@code key} = {@code value}: the
+     * key follows the rules of ids, the value is a text of at most {@value #MAX_ATTRIBUTE_LENGTH} characters,
+     * and a new key leaves at most {@value #MAX_ATTRIBUTES} attributes. For attributes gathered before their
+     * event is built, so that a refusal comes where the attribute is added.
+     *
+     * @throws InvalidEventException naming {@code attributes} and the problem when the event would refuse it
+     */
+    static void requireAttributeFits(Map<String, String> held, String key, @Nullable String value) {
+        Checks.attribute(key, value);
+        if (held.size() >= MAX_ATTRIBUTES && !held.containsKey(key)) {
+            throw Checks.invalid("attributes", "must hold at most " + MAX_ATTRIBUTES + " entries");
+        }
     }
 
     /** The event type name, for example {@code LLM_REQUEST_COMPLETED}. */

@@ -1,6 +1,7 @@
 package dev.llmmetrics.track;
 
 import dev.llmmetrics.event.ErrorType;
+import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
@@ -66,14 +67,16 @@ public final class InFlightCall {
 
     /**
      * Adds an attribute the call's COMPLETED or FAILED event carries, and its record keeps: one known only
-     * once the call ran, such as a cache hit. The event refuses more than
-     * {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTES} attributes, or a value longer than
-     * {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTE_LENGTH}.
+     * once the call ran, such as a cache hit. Refused here, as the event would refuse it, past
+     * {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTES} attributes, for a key that is not a valid id, or for a
+     * value longer than {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTE_LENGTH}; the call can still be finished.
      *
      * @return this call
+     * @throws dev.llmmetrics.event.InvalidEventException naming the attribute and the problem when refused
      */
-    public InFlightCall attribute(String key, String value) {
-        attributes.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+    public synchronized InFlightCall attribute(String key, String value) {
+        Event.requireAttributeFits(attributes, key, value);
+        attributes.put(key, value);
         return this;
     }
 

@@ -152,6 +152,26 @@ class CallTrackerTest {
     }
 
     @Test
+    void anAttributeTheEndEventWouldRefuseIsRefusedWhenAddedSoTheCallStillFinishes() {
+        InFlightCall call = tracker.call("s", "m").start();
+        InvalidEventException tooLong = assertThrows(InvalidEventException.class,
+                () -> call.attribute("cache", "x".repeat(Event.MAX_ATTRIBUTE_LENGTH + 1)));
+        assertTrue(tooLong.getMessage().startsWith("attributes.cache must be at most"), tooLong.getMessage());
+        assertThrows(InvalidEventException.class, () -> call.attribute("bad\nkey", "v"));
+        for (int i = 0; i < Event.MAX_ATTRIBUTES; i++) {
+            call.attribute("k" + i, "v");
+        }
+        call.attribute("k0", "replaced"); // an attribute already held leaves room as it was
+        InvalidEventException tooMany = assertThrows(InvalidEventException.class, () -> call.attribute("one-more", "v"));
+        assertEquals("attributes", tooMany.field());
+
+        assertTrue(call.complete(Usage.NONE), "the call finishes with what it holds");
+        LlmRequestCompleted completed = assertInstanceOf(LlmRequestCompleted.class, events.get(1));
+        assertEquals(Event.MAX_ATTRIBUTES, completed.attributes().size());
+        assertEquals("replaced", completed.attributes().get("k0"));
+    }
+
+    @Test
     void theStreamingHandleFinishesExactlyOnce() {
         InFlightCall call = tracker.call("s", "m").messages(3).tools(1).correlationId("corr-1").start();
         advanceMs(40);
