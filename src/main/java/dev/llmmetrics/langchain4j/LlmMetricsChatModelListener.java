@@ -72,8 +72,10 @@ import org.jspecify.annotations.Nullable;
  * <p><b>Never in the way.</b> No method throws into the model's call: a call whose session id or model
  * name the events refuse (blank, longer than 256 characters, control characters) is not recorded, and a
  * warning says why; a usage mapper that throws or returns {@code null} records the call as completed with
- * no usage. A call LangChain4j starts but never finishes (a streaming model that fails before it reaches
- * the handler) stays in flight. Thread-safe.
+ * no usage. A stream the application cancels through its {@code StreamingHandle} is recorded as failed, of
+ * error type {@code cancelled}, when the model is wrapped by {@link #timeToFirstToken(StreamingChatModel)}: a
+ * cancel reaches no listener. A call LangChain4j starts but never finishes (a streaming model that fails
+ * before it reaches the handler, a stream cancelled on a model not wrapped) stays in flight. Thread-safe.
  */
 public final class LlmMetricsChatModelListener implements ChatModelListener {
 
@@ -169,7 +171,8 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
 
     /**
      * Wraps a streaming model so that the calls a listener of this class records on it carry their time to
-     * first token: from the start of the call to the first partial response, thinking or tool call. The
+     * first token: from the start of the call to the first partial response, thinking or tool call; and so that
+     * a stream the application cancels through its {@code StreamingHandle} is recorded as failed, cancelled. The
      * model's listeners must include such a listener; the wrapped model is what the application (or its AI
      * service) uses.
      *

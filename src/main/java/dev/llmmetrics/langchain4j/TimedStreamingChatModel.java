@@ -16,12 +16,14 @@ import dev.langchain4j.model.chat.response.PartialThinkingContext;
 import dev.langchain4j.model.chat.response.PartialToolCall;
 import dev.langchain4j.model.chat.response.PartialToolCallContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import dev.langchain4j.model.chat.response.StreamingHandle;
 import dev.llmmetrics.track.InFlightCall;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -31,7 +33,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Each call passes a fresh {@link FirstChunk} to the model's listeners in the listener attributes; the
  * listener binds it to the call it starts, and the handler this model hands on notes the first partial
- * response, thinking or tool call on it before passing each on unchanged.
+ * response, thinking or tool call on it before passing each on unchanged, but for the stream's handle: a cancel
+ * through it also fails the calls in flight as cancelled, of which LangChain4j tells the listeners nothing.
  */
 final class TimedStreamingChatModel implements StreamingChatModel {
 
@@ -103,6 +106,31 @@ final class TimedStreamingChatModel implements StreamingChatModel {
                 call.firstToken();
             }
         }
+
+        /**
+         * Called when the application cancels the stream through its {@link StreamingHandle}: LangChain4j then
+         * tells neither the handler nor the listeners, so each call fails here, as cancelled.
+         */
+        void cancelled() {
+            for (InFlightCall call : calls) {
+                call.fail(new CancellationException("the application cancelled the stream"));
+            }
+        }
+    }
+
+    /** The stream's handle as the application's handler gets it: a cancel also ends the calls in flight. */
+    private record Cancelling(StreamingHandle delegate, FirstChunk firstChunk) implements StreamingHandle {
+
+        @Override
+        public void cancel() {
+            delegate.cancel();
+            firstChunk.cancelled();
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return delegate.isCancelled();
+        }
     }
 
     /** The application's handler, with each chunk noted before it is passed on. */
@@ -118,7 +146,8 @@ final class TimedStreamingChatModel implements StreamingChatModel {
         @Override
         public void onPartialResponse(PartialResponse partialResponse, PartialResponseContext context) {
             firstChunk.arrived();
-            delegate.onPartialResponse(partialResponse, context);
+            delegate.onPartialResponse(partialResponse,
+                    new PartialResponseContext(new Cancelling(context.streamingHandle(), firstChunk)));
         }
 
         @Override
@@ -130,7 +159,8 @@ final class TimedStreamingChatModel implements StreamingChatModel {
         @Override
         public void onPartialThinking(PartialThinking partialThinking, PartialThinkingContext context) {
             firstChunk.arrived();
-            delegate.onPartialThinking(partialThinking, context);
+            delegate.onPartialThinking(partialThinking,
+                    new PartialThinkingContext(new Cancelling(context.streamingHandle(), firstChunk)));
         }
 
         @Override
@@ -142,7 +172,8 @@ final class TimedStreamingChatModel implements StreamingChatModel {
         @Override
         public void onPartialToolCall(PartialToolCall partialToolCall, PartialToolCallContext context) {
             firstChunk.arrived();
-            delegate.onPartialToolCall(partialToolCall, context);
+            delegate.onPartialToolCall(partialToolCall,
+                    new PartialToolCallContext(new Cancelling(context.streamingHandle(), firstChunk)));
         }
 
         @Override

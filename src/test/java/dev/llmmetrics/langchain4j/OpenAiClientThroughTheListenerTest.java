@@ -19,6 +19,8 @@ import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.PartialResponse;
+import dev.langchain4j.model.chat.response.PartialResponseContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.openai.OpenAiChatModel;
 import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
@@ -41,9 +43,11 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -364,6 +368,57 @@ class OpenAiClientThroughTheListenerTest {
         assertEquals(2, events.size(), "one STARTED, one FAILED: " + events);
         assertEquals(1, session().failedRequests());
         assertEquals(0.0, registry.get("llm.requests.in.flight").tag("model", "gpt-4o").gauge().value(), failed.toString());
+    }
+
+    @Test
+    void aStreamTheApplicationCancelsIsOneFailureOfTypeCancelledAndNothingStaysInFlight() throws Exception {
+        CountDownLatch cancelled = new CountDownLatch(1);
+        answers.add(exchange -> {
+            exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0);
+            OutputStream out = exchange.getResponseBody();
+            for (int i = 0; i < 100 && cancelled.getCount() > 0; i++) {
+                sse(out, "{\"id\":\"chatcmpl-4\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+                        + "\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},"
+                        + "\"finish_reason\":null}]}");
+                Thread.sleep(20);
+            }
+        });
+        StreamingChatModel model = LlmMetricsChatModelListener.timeToFirstToken(OpenAiStreamingChatModel.builder()
+                .baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o").listeners(List.of(listener)).build());
+        AtomicInteger parts = new AtomicInteger();
+        AtomicBoolean ended = new AtomicBoolean();
+        model.chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), new StreamingChatResponseHandler() {
+            @Override
+            public void onPartialResponse(PartialResponse partialResponse, PartialResponseContext context) {
+                if (parts.incrementAndGet() == 3) {
+                    context.streamingHandle().cancel();
+                    assertTrue(context.streamingHandle().isCancelled(), "the handle says it is cancelled");
+                    cancelled.countDown();
+                }
+            }
+
+            @Override
+            public void onCompleteResponse(ChatResponse response) {
+                ended.set(true);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                ended.set(true);
+            }
+        });
+        assertTrue(cancelled.await(10, TimeUnit.SECONDS), "three chunks came");
+
+        LlmRequestFailed failed = waitForEnd(LlmRequestFailed.class);
+        assertEquals(ErrorType.CANCELLED, failed.errorType(), failed.error());
+        assertTrue(failed.hasDuration(), "the time until the cancel: " + failed);
+        Thread.sleep(300); // LangChain4j tells no one of a cancel: nothing more comes
+        assertEquals(2, events.size(), "one STARTED, one FAILED: " + events);
+        assertFalse(ended.get(), "the application's handler hears of no end, as LangChain4j has it");
+        assertEquals(0.0, registry.get("llm.requests.in.flight").tag("model", "gpt-4o").gauge().value());
+        assertEquals(1.0, registry.get("llm.request.errors").tag("model", "gpt-4o").tag("error_type", "cancelled")
+                .counter().count());
     }
 
     /** The COMPLETED or FAILED event of the one call, which a streaming call publishes on the client's thread. */
