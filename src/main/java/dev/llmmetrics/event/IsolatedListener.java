@@ -41,7 +41,8 @@ public final class IsolatedListener implements EventListener, AutoCloseable {
         this.name = name;
         this.delegate = delegate;
         this.queue = new ArrayBlockingQueue<>(capacity);
-        this.maxWaitNanos = maxWait.toNanos();
+        // A wait past what nanoseconds count (292 years) is a wait without end.
+        this.maxWaitNanos = maxWait.compareTo(Duration.ofNanos(Long.MAX_VALUE)) > 0 ? Long.MAX_VALUE : maxWait.toNanos();
         this.worker = Thread.ofVirtual().name("llm-metrics-listener-" + name).start(this::drain);
     }
 
@@ -50,7 +51,8 @@ public final class IsolatedListener implements EventListener, AutoCloseable {
      *
      * @param name     names the worker thread and the log lines
      * @param capacity events queued at most; positive
-     * @param maxWait  the longest a publisher waits for room before the event is dropped for this listener
+     * @param maxWait  the longest a publisher waits for room before the event is dropped for this listener; not
+     *                 negative, and past {@code Long.MAX_VALUE} nanoseconds a wait without end
      */
     public static IsolatedListener of(String name, EventListener delegate, int capacity, Duration maxWait) {
         Objects.requireNonNull(delegate, "delegate");
