@@ -2,6 +2,7 @@ package dev.llmmetrics;
 
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
+import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.LlmRequestScored;
@@ -257,9 +258,11 @@ public final class LlmMetrics implements AutoCloseable {
         /**
          * The {@code gen_ai.provider.name} of the GenAI instruments for events that name no provider, of models
          * the price table gives none, such as {@code openai}; {@code _OTHER} unless set.
+         *
+         * @throws dev.llmmetrics.event.InvalidEventException when not a provider name as events take it
          */
         public Builder defaultProvider(@Nullable String provider) {
-            this.defaultProvider = provider;
+            this.defaultProvider = provider == null ? null : Event.requireValidProvider(provider);
             return this;
         }
 

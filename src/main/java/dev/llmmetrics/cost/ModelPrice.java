@@ -1,5 +1,6 @@
 package dev.llmmetrics.cost;
 
+import dev.llmmetrics.event.Event;
 import java.math.BigDecimal;
 import org.jspecify.annotations.Nullable;
 
@@ -33,10 +34,13 @@ public record ModelPrice(@Nullable String provider, long inputPicoUsd, long cach
      */
     public static final long MAX_PICO_USD_PER_TOKEN = 1_000_000_000L;
 
-    /** Rejects negative prices and prices above {@link #MAX_PICO_USD_PER_TOKEN}. */
+    /**
+     * Rejects negative prices, prices above {@link #MAX_PICO_USD_PER_TOKEN}, and a provider not named as events
+     * name it ({@link Event#requireValidProvider}).
+     */
     public ModelPrice {
-        if (provider != null && provider.isBlank()) {
-            throw new IllegalArgumentException("provider must not be blank");
+        if (provider != null) {
+            Event.requireValidProvider(provider); // the name the meters' gen_ai.provider.name takes for the model
         }
         checkPrice("input", inputPicoUsd);
         checkPrice("cached input", cachedInputPicoUsd);

@@ -287,9 +287,11 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
         /**
          * The {@code gen_ai.provider.name} of the GenAI instruments for events that name no provider and models
          * the price table gives none, such as {@code openai}; {@code _OTHER} unless set.
+         *
+         * @throws dev.llmmetrics.event.InvalidEventException when not a provider name as events take it
          */
         public Builder defaultProvider(@Nullable String provider) {
-            this.defaultProvider = provider;
+            this.defaultProvider = provider == null ? null : Event.requireValidProvider(provider);
             return this;
         }
 

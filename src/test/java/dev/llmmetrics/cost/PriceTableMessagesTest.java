@@ -36,6 +36,8 @@ class PriceTableMessagesTest {
                     + "|prices.json: model m: cached input price must not be negative, was -0.5",
             "{\"models\": {\"m\": {\"input\": 1, \"output\": 1001}}}"
                     + "|prices.json: model m: output price must be at most 1000 USD per million tokens, was 1001",
+            "{\"models\": {\"m\": {\"provider\": \"Open AI\", \"input\": 1, \"output\": 1}}}"
+                    + "|prices.json: model m: provider must be lower-case letters, digits, '.', '_' and '-', starting with a letter or digit, such as openai or aws.bedrock",
             "{\"models\": {\"m\": {\"output\": 1}}}|prices.json: model m: input must be a number (USD per million tokens)",
             "{\"models\": {\"m\": {\"input\": \"1\", \"output\": 1}}}|prices.json: model m: input must be a number (USD per million tokens)",
             "{\"models\": {\"m\": {\"input\": 1, \"output\": 1, \"provider\": 5}}}|prices.json: model m: provider must be a non-blank string",
