@@ -29,7 +29,7 @@ import org.jspecify.annotations.Nullable;
  * nothing and return {@code false}. The duration is measured with a monotonic clock from the call's
  * beginning ({@link CallTracker.Call#start}, or {@link CallTracker.Call#startedAt}) to that first call, and
  * the time to first token from the beginning to the first {@link #firstToken()}; the COMPLETED event carries
- * both. Thread-safe.
+ * both, each at most {@link Event#MAX_DURATION_MS}. Thread-safe.
  */
 public final class InFlightCall {
 
@@ -167,7 +167,12 @@ public final class InFlightCall {
         return true;
     }
 
+    /**
+     * The time since the start, at most {@link Event#MAX_DURATION_MS}: the events take no longer duration, and a
+     * call held open longer (a handle finished a day later) is still recorded, with that bound as its duration.
+     */
     private long elapsedMs() {
-        return TimeUnit.NANOSECONDS.toMillis(Math.max(0L, nanoTime.getAsLong() - startNanos));
+        return Math.min(Event.MAX_DURATION_MS,
+                TimeUnit.NANOSECONDS.toMillis(Math.max(0L, nanoTime.getAsLong() - startNanos)));
     }
 }

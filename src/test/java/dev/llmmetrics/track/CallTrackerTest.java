@@ -172,6 +172,18 @@ class CallTrackerTest {
     }
 
     @Test
+    void aCallHeldOpenPastTheLongestDurationIsStillRecordedWithThatBound() {
+        InFlightCall completed = tracker.call("s", "m").start();
+        InFlightCall failed = tracker.call("s", "m").start();
+        advanceMs(2 * Event.MAX_DURATION_MS);
+
+        assertTrue(completed.complete(Usage.NONE));
+        assertTrue(failed.fail(new IOException("reset")));
+        assertEquals(Event.MAX_DURATION_MS, assertInstanceOf(LlmRequestCompleted.class, events.get(2)).durationMs());
+        assertEquals(Event.MAX_DURATION_MS, assertInstanceOf(LlmRequestFailed.class, events.get(3)).durationMs());
+    }
+
+    @Test
     void theStreamingHandleFinishesExactlyOnce() {
         InFlightCall call = tracker.call("s", "m").messages(3).tools(1).correlationId("corr-1").start();
         advanceMs(40);
