@@ -10,6 +10,7 @@ import dev.langchain4j.model.chat.listener.ChatModelResponseContext;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.output.TokenUsage;
+import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.track.CallTracker;
 import dev.llmmetrics.track.Failure;
@@ -189,15 +190,15 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
      * The usage LangChain4j reports in {@link ChatResponse#tokenUsage()}: input tokens as prompt tokens,
      * output tokens as completion tokens, the reported total (or their sum when none is reported); no usage
      * (not zeros) when the response reported none; for OpenAI ({@code OpenAiTokenUsage}) the cached prompt
-     * tokens and the reasoning tokens; tool calls when the AI message carries tool execution requests. A
-     * custom {@linkplain Builder#usageMapper usage mapper} may start from it.
+     * tokens and the reasoning tokens; tool calls when the AI message carries tool execution requests; the
+     * response's model name, left out when the events refuse it as an id. A custom
+     * {@linkplain Builder#usageMapper usage mapper} may start from it.
      */
     public static Usage defaultUsage(ChatResponse response) {
         AiMessage message = response.aiMessage();
         boolean toolCalls = message != null && message.hasToolExecutionRequests();
         TokenUsage tokens = response.tokenUsage();
-        String responseModel = response.modelName() == null || response.modelName().isBlank() ? null
-                : response.modelName();
+        String responseModel = responseModel(response.modelName());
         if (tokens == null || (tokens.inputTokenCount() == null && tokens.outputTokenCount() == null)) {
             return Usage.NONE.withToolCalls(toolCalls).withResponseModel(responseModel);
         }
@@ -210,6 +211,22 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
             usage = OpenAiDetails.withDetails(usage, tokens);
         }
         return usage;
+    }
+
+    /**
+     * The response's model name when the events take it as an id; {@code null} when it names none, or one they
+     * refuse (past 256 characters, control characters), so that an odd name costs the call its response model,
+     * not its usage.
+     */
+    private static @Nullable String responseModel(@Nullable String name) {
+        if (name == null || name.isBlank()) {
+            return null;
+        }
+        try {
+            return Event.requireValidId("responseModel", name);
+        } catch (InvalidEventException e) {
+            return null;
+        }
     }
 
     /**

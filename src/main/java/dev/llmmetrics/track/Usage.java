@@ -35,9 +35,13 @@ public record Usage(@Nullable Integer promptTokens, @Nullable Integer completion
 
     /**
      * Rejects token counts given in part, negative ones, cached or reasoning tokens beyond the count they
-     * are part of, and a cost out of range.
+     * are part of, a cost out of range, and a response model the events refuse as an id
+     * ({@link Event#requireValidId}), so that finishing a call with this usage cannot fail.
      */
     public Usage {
+        if (responseModel != null) {
+            Event.requireValidId("responseModel", responseModel);
+        }
         boolean usage = promptTokens != null;
         if (usage != (completionTokens != null) || usage != (totalTokens != null)) {
             throw new IllegalArgumentException("prompt, completion and total tokens are all given or none");

@@ -421,6 +421,21 @@ class OpenAiClientThroughTheListenerTest {
                 .counter().count());
     }
 
+    @Test
+    void aResponseModelNameTheEventsRefuseCostsTheCallItsResponseModelNotItsUsage() {
+        String longName = "gpt-4o-" + "x".repeat(300);
+        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", USAGE)
+                .replace("gpt-4o-2024-08-06", longName)));
+        ChatResponse response = model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder()
+                .messages(UserMessage.from("Hi")).build());
+        assertEquals(longName, response.modelName(), "LangChain4j hands the name on as the provider sent it");
+
+        LlmRequestCompleted completed = event(1, LlmRequestCompleted.class);
+        assertNull(completed.responseModel());
+        assertEquals(150, completed.totalTokens());
+        assertEquals(0.0, registry.get("llm.requests.in.flight").tag("model", "gpt-4o").gauge().value());
+    }
+
     /** The COMPLETED or FAILED event of the one call, which a streaming call publishes on the client's thread. */
     private <T extends Event> T waitForEnd(Class<T> type) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);

@@ -184,6 +184,19 @@ class CallTrackerTest {
     }
 
     @Test
+    void aResponseModelTheEventsRefuseIsRefusedByTheUsageSoTrackStillReturnsTheResponseAndRecordsTheCall() {
+        InvalidEventException refused = assertThrows(InvalidEventException.class,
+                () -> Usage.of(1, 2, false).withResponseModel("gpt-4o\n"));
+        assertEquals("responseModel", refused.field());
+
+        String answer = tracker.call("s", "m").track(() -> "the answer",
+                reply -> Usage.of(1, 2, false).withResponseModel("x".repeat(Event.MAX_ID_LENGTH + 1)));
+        assertEquals("the answer", answer, "the application gets its response");
+        LlmRequestCompleted completed = assertInstanceOf(LlmRequestCompleted.class, events.get(1));
+        assertFalse(completed.hasUsage(), "a usage mapper that throws records the call without usage, as documented");
+    }
+
+    @Test
     void theStreamingHandleFinishesExactlyOnce() {
         InFlightCall call = tracker.call("s", "m").messages(3).tools(1).correlationId("corr-1").start();
         advanceMs(40);
