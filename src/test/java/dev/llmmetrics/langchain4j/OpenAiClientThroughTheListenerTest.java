@@ -22,6 +22,7 @@ import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.chat.response.PartialResponse;
 import dev.langchain4j.model.chat.response.PartialResponseContext;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import dev.langchain4j.model.chat.response.StreamingHandle;
 import dev.langchain4j.model.openai.OpenAiChatModel;
 import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
 import dev.llmmetrics.LlmMetrics;
@@ -44,10 +45,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -178,28 +179,10 @@ class OpenAiClientThroughTheListenerTest {
             sse(out, head + "\"choices\":[]" + USAGE + "}");
             sse(out, "[DONE]");
         });
-        StreamingChatModel model = LlmMetricsChatModelListener.timeToFirstToken(OpenAiStreamingChatModel.builder()
-                .baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o").listeners(List.of(listener)).build());
-        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
-        StringBuilder text = new StringBuilder();
-        model.chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), new StreamingChatResponseHandler() {
-            @Override
-            public void onPartialResponse(String partialResponse) {
-                text.append(partialResponse);
-            }
-
-            @Override
-            public void onCompleteResponse(ChatResponse response) {
-                done.complete(response);
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                done.completeExceptionally(error);
-            }
-        });
-        done.get(10, TimeUnit.SECONDS);
-        assertEquals("Hello", text.toString(), "the application's handler still gets every chunk");
+        Handler handler = new Handler(0);
+        streamingModel().chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), handler);
+        handler.end.get(10, TimeUnit.SECONDS);
+        assertEquals("Hello", handler.text.toString(), "the application's handler still gets every chunk");
         assertTrue(requests.get(0).path("stream_options").path("include_usage").asBoolean(),
                 "LangChain4j asks for the usage chunk: " + requests.get(0));
 
@@ -344,25 +327,11 @@ class OpenAiClientThroughTheListenerTest {
             out.write("data: {\"id\":\"chat".getBytes(StandardCharsets.UTF_8)); // and the connection ends
             out.flush();
         });
-        StreamingChatModel model = LlmMetricsChatModelListener.timeToFirstToken(OpenAiStreamingChatModel.builder()
-                .baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o").listeners(List.of(listener)).build());
-        CompletableFuture<Throwable> error = new CompletableFuture<>();
-        model.chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), new StreamingChatResponseHandler() {
-            @Override
-            public void onPartialResponse(String partialResponse) {
-            }
-
-            @Override
-            public void onCompleteResponse(ChatResponse response) {
-                error.completeExceptionally(new AssertionError("a cut stream completed: " + response));
-            }
-
-            @Override
-            public void onError(Throwable e) {
-                error.complete(e);
-            }
-        });
-        assertNotNull(error.get(10, TimeUnit.SECONDS), "the application's handler gets the error");
+        Handler handler = new Handler(0);
+        streamingModel().chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), handler);
+        ExecutionException error = assertThrows(ExecutionException.class, () -> handler.end.get(10, TimeUnit.SECONDS),
+                "the application's handler gets the error");
+        assertNotNull(error.getCause());
 
         LlmRequestFailed failed = waitForEnd(LlmRequestFailed.class);
         assertEquals(2, events.size(), "one STARTED, one FAILED: " + events);
@@ -372,50 +341,28 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aStreamTheApplicationCancelsIsOneFailureOfTypeCancelledAndNothingStaysInFlight() throws Exception {
-        CountDownLatch cancelled = new CountDownLatch(1);
+        Handler handler = new Handler(3);
         answers.add(exchange -> {
             exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
             exchange.sendResponseHeaders(200, 0);
             OutputStream out = exchange.getResponseBody();
-            for (int i = 0; i < 100 && cancelled.getCount() > 0; i++) {
+            for (int i = 0; i < 100 && handler.cancelled.getCount() > 0; i++) {
                 sse(out, "{\"id\":\"chatcmpl-4\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
                         + "\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},"
                         + "\"finish_reason\":null}]}");
                 Thread.sleep(20);
             }
         });
-        StreamingChatModel model = LlmMetricsChatModelListener.timeToFirstToken(OpenAiStreamingChatModel.builder()
-                .baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o").listeners(List.of(listener)).build());
-        AtomicInteger parts = new AtomicInteger();
-        AtomicBoolean ended = new AtomicBoolean();
-        model.chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), new StreamingChatResponseHandler() {
-            @Override
-            public void onPartialResponse(PartialResponse partialResponse, PartialResponseContext context) {
-                if (parts.incrementAndGet() == 3) {
-                    context.streamingHandle().cancel();
-                    assertTrue(context.streamingHandle().isCancelled(), "the handle says it is cancelled");
-                    cancelled.countDown();
-                }
-            }
-
-            @Override
-            public void onCompleteResponse(ChatResponse response) {
-                ended.set(true);
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                ended.set(true);
-            }
-        });
-        assertTrue(cancelled.await(10, TimeUnit.SECONDS), "three chunks came");
+        streamingModel().chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), handler);
+        assertTrue(handler.cancelled.await(10, TimeUnit.SECONDS), "three chunks came");
+        assertTrue(handler.handle.isCancelled(), "the handle says it is cancelled");
 
         LlmRequestFailed failed = waitForEnd(LlmRequestFailed.class);
         assertEquals(ErrorType.CANCELLED, failed.errorType(), failed.error());
         assertTrue(failed.hasDuration(), "the time until the cancel: " + failed);
         Thread.sleep(300); // LangChain4j tells no one of a cancel: nothing more comes
         assertEquals(2, events.size(), "one STARTED, one FAILED: " + events);
-        assertFalse(ended.get(), "the application's handler hears of no end, as LangChain4j has it");
+        assertFalse(handler.end.isDone(), "the application's handler hears of no end, as LangChain4j has it");
         assertEquals(0.0, registry.get("llm.requests.in.flight").tag("model", "gpt-4o").gauge().value());
         assertEquals(1.0, registry.get("llm.request.errors").tag("model", "gpt-4o").tag("error_type", "cancelled")
                 .counter().count());
@@ -434,6 +381,49 @@ class OpenAiClientThroughTheListenerTest {
         assertNull(completed.responseModel());
         assertEquals(150, completed.totalTokens());
         assertEquals(0.0, registry.get("llm.requests.in.flight").tag("model", "gpt-4o").gauge().value());
+    }
+
+    /** The OpenAI streaming model on the fake upstream, with the listener, wrapped for the time to first token. */
+    private StreamingChatModel streamingModel() {
+        return LlmMetricsChatModelListener.timeToFirstToken(OpenAiStreamingChatModel.builder()
+                .baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o").listeners(List.of(listener)).build());
+    }
+
+    /**
+     * The application's handler of a stream: keeps its text, ends {@link #end} with the response or the error,
+     * and cancels the stream through its handle at chunk {@code cancelAt} when that is not 0.
+     */
+    private static final class Handler implements StreamingChatResponseHandler {
+        final StringBuilder text = new StringBuilder();
+        final CompletableFuture<ChatResponse> end = new CompletableFuture<>();
+        final CountDownLatch cancelled = new CountDownLatch(1);
+        volatile StreamingHandle handle;
+        private final int cancelAt;
+        private int chunks;
+
+        Handler(int cancelAt) {
+            this.cancelAt = cancelAt;
+        }
+
+        @Override
+        public void onPartialResponse(PartialResponse partialResponse, PartialResponseContext context) {
+            text.append(partialResponse.text());
+            if (++chunks == cancelAt) {
+                handle = context.streamingHandle();
+                handle.cancel();
+                cancelled.countDown();
+            }
+        }
+
+        @Override
+        public void onCompleteResponse(ChatResponse response) {
+            end.complete(response);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            end.completeExceptionally(error);
+        }
     }
 
     /** The COMPLETED or FAILED event of the one call, which a streaming call publishes on the client's thread. */
