@@ -100,7 +100,8 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
 
     /**
      * Listener attribute key whose value, as its {@code toString()}, is the correlation id of the call's events
-     * (by default a new random one): the id a later score of the call names.
+     * (by default a new random one): the id a later score of the call names. One the events refuse as an id is
+     * left out, with a warning, and the call recorded under a new one.
      */
     public static final String CORRELATION_ID = "llm-metrics.correlation-id";
 
@@ -266,7 +267,10 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
                     .tools(toolsCount(context.attributes(), request))
                     .provider(providerName(context.modelProvider()));
             if (context.attributes().get(CORRELATION_ID) instanceof Object id) {
-                described.correlationId(id.toString());
+                String given = correlationId(id);
+                if (given != null) {
+                    described.correlationId(given);
+                }
             }
             Map<String, String> attributes = attributes(context.attributes());
             InFlightCall call;
@@ -328,6 +332,20 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
 
     private @Nullable InFlightCall takeCall(Map<Object, Object> attributes) {
         return attributes.remove(callKey) instanceof InFlightCall call ? call : null;
+    }
+
+    /**
+     * The correlation id the application gave, as its {@code toString()}; {@code null}, with a warning, when the
+     * events refuse it, so that the call is still recorded, under a correlation id of its own.
+     */
+    private static @Nullable String correlationId(Object given) {
+        try {
+            return Event.requireValidId("correlationId", given.toString());
+        } catch (RuntimeException refused) {
+            LOG.log(Level.WARNING, "Recording a LangChain4j chat call under a correlation id of its own, not the one "
+                    + "given: " + refused.getMessage());
+            return null;
+        }
     }
 
     /** The entries of the map under {@link #ATTRIBUTES}, as strings; none when there is no such map. */

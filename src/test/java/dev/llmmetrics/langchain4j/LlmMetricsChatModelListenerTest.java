@@ -489,4 +489,23 @@ class LlmMetricsChatModelListenerTest {
             }
         };
     }
+    @Test
+    void aCorrelationIdTheEventsRefuseIsLeftOutAndTheCallIsStillRecorded() {
+        Object unreadable = new Object() {
+            @Override
+            public String toString() {
+                throw new IllegalStateException("no id");
+            }
+        };
+        for (Object given : List.of("two\nlines", "x".repeat(300), unreadable)) {
+            model(r -> answer(1, 2)).chat(request("hi"), ChatRequestOptions.builder()
+                    .addListenerAttribute(LlmMetricsChatModelListener.SESSION_ID, "s")
+                    .addListenerAttribute(LlmMetricsChatModelListener.CORRELATION_ID, given).build());
+        }
+        assertEquals(3, stored("s").successfulRequests());
+        assertEquals(0.0, inFlight(MODEL));
+        assertEquals(6, events.size(), "a STARTED and a COMPLETED each: " + events);
+        assertEquals(events.get(0).correlationId(), events.get(1).correlationId(), "the call's own id ties its events");
+    }
+
 }
