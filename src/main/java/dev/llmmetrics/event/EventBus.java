@@ -26,7 +26,7 @@ import org.jspecify.annotations.Nullable;
  * <p>A bus may have a {@link Recorder}, the record of truth (the session store): an event is recorded first,
  * and reaches the listeners only once recorded, so that every listener sees exactly what the record holds; a
  * repeated event id is recorded once and delivered once, and a recording failure reaches the publisher, with
- * nothing delivered. Dispatch happens on the publisher's thread, in subscription order: there is no queue
+ * nothing delivered, as a {@link RecordingFailedException} whatever the recorder threw. Dispatch happens on the publisher's thread, in subscription order: there is no queue
  * that could overflow, and when {@link #publish(Event)} returns every listener has seen the event. A listener that
  * throws is isolated: the exception is logged (at most once a second per listener), counted in
  * {@link #stats()}, and neither the publisher nor the other listeners notice it.
@@ -152,11 +152,12 @@ public final class EventBus {
      *
      * @return whether the event was recorded and delivered, {@code false} for a repeat
      * @throws IllegalStateException    if the event's type is new and the bound on distinct type names is reached
-     * @throws RecordingFailedException if the recorder could not record it; then it was not delivered
+     * @throws RecordingFailedException if the recorder could not record it or threw any other exception (its
+     *                                  cause); then it was not delivered
      */
     public boolean publish(Event event) {
         Channel channel = channelOf(event);
-        if (recorder != null && !recorder.record(event)) {
+        if (recorder != null && !recorded(recorder, event)) {
             return false;
         }
         deliver(channel, event);
@@ -169,18 +170,45 @@ public final class EventBus {
      *
      * @return the events recorded and delivered, in order: all but the repeats of recorded event ids
      * @throws IllegalStateException    if a type is new and the bound on distinct type names is reached
-     * @throws RecordingFailedException if the recorder could not record them; then none was delivered
+     * @throws RecordingFailedException if the recorder could not record them or threw any other exception (its
+     *                                  cause); then none was delivered
      */
     public List<Event> publishAll(List<? extends Event> events) {
         Map<String, Channel> channelsOfBatch = new HashMap<>();
         for (Event event : events) {
             channelsOfBatch.computeIfAbsent(event.type(), type -> channelOf(event));
         }
-        List<Event> recorded = recorder != null ? recorder.record(events) : List.copyOf(events);
+        List<Event> recorded;
+        try {
+            recorded = recorder != null ? recorder.record(events) : List.copyOf(events);
+        } catch (RecordingFailedException failed) {
+            throw failed;
+        } catch (RuntimeException failed) {
+            throw recordingFailed(failed);
+        }
         for (Event event : recorded) {
             deliver(channelsOfBatch.get(event.type()), event);
         }
         return recorded;
+    }
+
+    /** {@code recorder.record(event)}, any other exception of the recorder being a {@link RecordingFailedException}. */
+    private static boolean recorded(Recorder recorder, Event event) {
+        try {
+            return recorder.record(event);
+        } catch (RecordingFailedException failed) {
+            throw failed;
+        } catch (RuntimeException failed) {
+            throw recordingFailed(failed);
+        }
+    }
+
+    /**
+     * A recorder's exception other than {@link RecordingFailedException}, as the publisher gets it: a recording
+     * failure, so that it cannot be taken for the bus's own {@link IllegalStateException} (too many types).
+     */
+    private static RecordingFailedException recordingFailed(RuntimeException failure) {
+        return new RecordingFailedException("the event could not be recorded", failure);
     }
 
     private void deliver(Channel channel, Event event) {

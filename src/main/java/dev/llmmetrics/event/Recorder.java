@@ -6,6 +6,8 @@ import java.util.List;
  * The record of truth behind an {@link EventBus}: an event reaches the bus's listeners only once the
  * recorder has applied it. A recorder applies a batch all or none, and an event whose
  * {@linkplain Event#eventId() event id} it has applied before only once, so that a producer's retry is safe.
+ * The bus hands any other runtime exception a recorder throws to the publisher as the cause of a
+ * {@link RecordingFailedException}.
  */
 public interface Recorder {
 

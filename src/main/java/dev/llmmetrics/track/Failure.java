@@ -9,6 +9,7 @@ import java.net.http.HttpTimeoutException;
 import java.util.Locale;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -21,7 +22,10 @@ import org.jspecify.annotations.Nullable;
  * one the exception classes of the chain name, by the JDK's timeout and cancellation exceptions and by the
  * words of the class names SDKs use ({@code RateLimitException}, {@code AuthenticationException},
  * {@code ContentFilteredException}, {@code InternalServerException}, {@code TimeoutException}, ...), else
- * the type the HTTP status means, else {@link ErrorType#OTHER}.
+ * the type the HTTP status means, else {@link ErrorType#OTHER}. An invalid request whose message carries the
+ * provider's JSON error with a {@code code} or {@code type} naming a content filter or policy (Azure OpenAI's
+ * {@code "code":"content_filter"}, OpenAI's {@code content_policy_violation}) is {@code content_filter}, as the
+ * proxy records the same answer.
  *
  * @param error      what went wrong, for example the exception's class and message; as the event takes it
  * @param type       the failure's type; {@code null} when not known
@@ -44,6 +48,10 @@ public record Failure(String error, @Nullable ErrorType type, @Nullable Integer 
             {"internalserver", "server_error"}, {"serviceunavailable", "server_error"}, {"servererror", "server_error"},
             {"overloaded", "server_error"}};
 
+    /** A JSON error's {@code code} or {@code type} naming a content filter or policy, as a client's message quotes it. */
+    private static final Pattern CONTENT_FILTER_CODE =
+            Pattern.compile("\"(?:code|type)\"\\s*:\\s*\"[^\"]*content_(?:filter|policy)", Pattern.CASE_INSENSITIVE);
+
     /**
      * The failure {@code error} describes: its class and message, the type its classes or HTTP status mean
      * and its HTTP status; see the class description.
@@ -61,7 +69,22 @@ public record Failure(String error, @Nullable ErrorType type, @Nullable Integer 
             }
         }
         ErrorType type = byClass != null ? byClass : status != null ? ErrorType.ofHttpStatus(status) : ErrorType.OTHER;
+        if (type == ErrorType.INVALID_REQUEST && namesContentFilter(error)) {
+            type = ErrorType.CONTENT_FILTER;
+        }
         return new Failure(describe(error), type, status);
+    }
+
+    /** Whether a message of the cause chain quotes a JSON error whose code or type names a content filter. */
+    private static boolean namesContentFilter(Throwable error) {
+        Throwable t = error;
+        for (int depth = 0; t != null && depth < MAX_CAUSES; depth++, t = t.getCause() == t ? null : t.getCause()) {
+            String message = t.getMessage();
+            if (message != null && CONTENT_FILTER_CODE.matcher(message).find()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The type the exception's class (or a superclass) means; {@code null} when none says. */

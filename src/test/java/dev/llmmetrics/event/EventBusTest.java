@@ -183,4 +183,21 @@ class EventBusTest {
         assertEquals((long) threads * perThread, bus.stats().publishedByType().get(EventTypes.LLM_REQUEST_COMPLETED));
         assertEquals(1, bus.stats().listenersByType().get(EventTypes.LLM_REQUEST_COMPLETED));
     }
+
+    @Test
+    void aRecorderFailingWithAnyRuntimeExceptionReachesThePublisherAsARecordingFailureAndNoListener() {
+        Recorder broken = events -> {
+            throw new IllegalStateException("connection pool shut down");
+        };
+        EventBus bus = new EventBus(10, InstantSource.system(), broken);
+        LongAdder seen = new LongAdder();
+        bus.subscribeToAll(event -> seen.increment());
+
+        RecordingFailedException one = assertThrows(RecordingFailedException.class,
+                () -> bus.publish(new GenericEvent("AGENT_STARTED", "s")));
+        assertTrue(one.getCause() instanceof IllegalStateException, String.valueOf(one.getCause()));
+        assertThrows(RecordingFailedException.class, () -> bus.publishAll(List.of(new GenericEvent("AGENT_STARTED", "s"))));
+        assertEquals(0, seen.sum());
+        assertEquals(0L, bus.stats().publishedByType().get("AGENT_STARTED"));
+    }
 }

@@ -299,6 +299,21 @@ class OpenAiClientThroughTheListenerTest {
     }
 
     @Test
+    void aPromptTheProvidersContentFilterRefusesIsAContentFilterFailureAsTheProxyRecordsIt() {
+        answers.add(exchange -> json(exchange, 400, "{\"error\":{\"message\":\"The response was filtered due to the "
+                + "prompt triggering Azure OpenAI's content management policy.\",\"type\":null,\"param\":\"prompt\","
+                + "\"code\":\"content_filter\",\"status\":400}}"));
+        assertThrows(RuntimeException.class, () -> model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder()
+                .messages(UserMessage.from("Hi")).build()));
+
+        LlmRequestFailed failed = event(1, LlmRequestFailed.class);
+        assertEquals(ErrorType.CONTENT_FILTER, failed.errorType(), failed.error());
+        assertEquals(400, failed.httpStatus());
+        assertEquals(1.0, registry.get("llm.request.errors").tag("model", "gpt-4o").tag("error_type", "content_filter")
+                .counter().count());
+    }
+
+    @Test
     void aPromptPastTheContextLengthIsAnInvalidRequest() {
         answers.add(exchange -> json(exchange, 400, "{\"error\":{\"message\":\"This model's maximum context length "
                 + "is 128000 tokens.\",\"type\":\"invalid_request_error\",\"param\":\"messages\","
