@@ -1,5 +1,6 @@
 package dev.llmmetrics.event;
 
+import java.util.Locale;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -60,6 +61,16 @@ public enum ErrorType {
             default -> status >= 400 && status < 500 ? INVALID_REQUEST
                     : status >= 500 && status < 600 ? SERVER_ERROR : OTHER;
         };
+    }
+
+    /**
+     * Whether a provider's error code or type names a content filter or policy, as Azure OpenAI's
+     * {@code content_filter} and OpenAI's {@code content_policy_violation} do: such a refused request is
+     * {@link #CONTENT_FILTER}, not {@link #INVALID_REQUEST}.
+     */
+    public static boolean namesContentFilter(String code) {
+        String lower = code.toLowerCase(Locale.ROOT);
+        return lower.contains("content_filter") || lower.contains("content_policy");
     }
 
     /** The wire names of the vocabulary, in order, comma-separated: for messages that list them. */

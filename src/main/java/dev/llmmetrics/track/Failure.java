@@ -9,6 +9,7 @@ import java.net.http.HttpTimeoutException;
 import java.util.Locale;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
@@ -48,9 +49,8 @@ public record Failure(String error, @Nullable ErrorType type, @Nullable Integer 
             {"internalserver", "server_error"}, {"serviceunavailable", "server_error"}, {"servererror", "server_error"},
             {"overloaded", "server_error"}};
 
-    /** A JSON error's {@code code} or {@code type} naming a content filter or policy, as a client's message quotes it. */
-    private static final Pattern CONTENT_FILTER_CODE =
-            Pattern.compile("\"(?:code|type)\"\\s*:\\s*\"[^\"]*content_(?:filter|policy)", Pattern.CASE_INSENSITIVE);
+    /** A JSON error's {@code code} or {@code type}, as a client's message quotes the provider's answer. */
+    private static final Pattern ERROR_CODE = Pattern.compile("\"(?:code|type)\"\\s*:\\s*\"([^\"]*)\"");
 
     /**
      * The failure {@code error} describes: its class and message, the type its classes or HTTP status mean
@@ -80,8 +80,11 @@ public record Failure(String error, @Nullable ErrorType type, @Nullable Integer 
         Throwable t = error;
         for (int depth = 0; t != null && depth < MAX_CAUSES; depth++, t = t.getCause() == t ? null : t.getCause()) {
             String message = t.getMessage();
-            if (message != null && CONTENT_FILTER_CODE.matcher(message).find()) {
-                return true;
+            Matcher code = ERROR_CODE.matcher(message == null ? "" : message);
+            while (code.find()) {
+                if (ErrorType.namesContentFilter(code.group(1))) {
+                    return true;
+                }
             }
         }
         return false;

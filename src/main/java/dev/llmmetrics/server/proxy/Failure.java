@@ -67,7 +67,7 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
      */
     static Failure ofStatus(int status, @Nullable String errorCode, @Nullable String errorMessage) {
         ErrorType type = ErrorType.ofHttpStatus(status);
-        if (type == ErrorType.INVALID_REQUEST && errorCode != null && namesContentFilter(errorCode)) {
+        if (type == ErrorType.INVALID_REQUEST && errorCode != null && ErrorType.namesContentFilter(errorCode)) {
             type = ErrorType.CONTENT_FILTER;
         }
         StringBuilder text = new StringBuilder("upstream answered ").append(status);
@@ -85,7 +85,7 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
      * OpenRouter do: {@code server_error}, or {@code content_filter} when its code names one.
      */
     static Failure inStream(@Nullable String errorCode, @Nullable String errorMessage) {
-        ErrorType type = errorCode != null && namesContentFilter(errorCode) ? ErrorType.CONTENT_FILTER
+        ErrorType type = errorCode != null && ErrorType.namesContentFilter(errorCode) ? ErrorType.CONTENT_FILTER
                 : ErrorType.SERVER_ERROR;
         StringBuilder text = new StringBuilder("upstream sent an error in its stream");
         if (errorCode != null) {
@@ -192,11 +192,6 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
             root = root.getCause();
         }
         return root;
-    }
-
-    private static boolean namesContentFilter(String code) {
-        String lower = code.toLowerCase(Locale.ROOT);
-        return lower.contains("content_filter") || lower.contains("content_policy");
     }
 
     /** The error's message in parentheses after a space, or nothing: never a class name, which means nothing to a client. */
