@@ -19,6 +19,10 @@ import java.util.concurrent.atomic.LongAdder;
  * meters are never affected. Exceptions of the wrapped listener are logged and counted in
  * {@link #failures()}.
  *
+ * <p>{@link #close(Duration)} stops taking events and gives the worker a bounded time to deliver those queued;
+ * {@link #close()} gives it none. Every event that never reached the wrapped listener, for want of room, because it
+ * came after the close, or because it was still queued when the worker stopped, is counted in {@link #dropped()}.
+ *
  * <pre>{@code
  * IsolatedListener exporter = IsolatedListener.of("exporter", event -> remote.send(event), 10_000, Duration.ZERO);
  * bus.subscribeToAll(exporter);
@@ -27,6 +31,8 @@ import java.util.concurrent.atomic.LongAdder;
 public final class IsolatedListener implements EventListener, AutoCloseable {
 
     private static final Logger LOG = System.getLogger(IsolatedListener.class.getName());
+    /** Put in the queue by close to wake a worker waiting on it; never delivered. */
+    private static final Event END = new GenericEvent("END", null);
 
     private final String name;
     private final EventListener delegate;
@@ -35,7 +41,10 @@ public final class IsolatedListener implements EventListener, AutoCloseable {
     private final LongAdder dropped = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final Thread worker;
+    /** Set by close: no event is queued from then on, and the worker ends once the queue is empty. */
     private volatile boolean closed;
+    /** Set when close stops waiting: the worker delivers no more events. */
+    private volatile boolean stopped;
 
     private IsolatedListener(String name, EventListener delegate, int capacity, Duration maxWait) {
         this.name = name;
@@ -80,7 +89,10 @@ public final class IsolatedListener implements EventListener, AutoCloseable {
         }
     }
 
-    /** Events dropped for this listener because its queue stayed full. */
+    /**
+     * Events this listener never delivered: dropped because its queue stayed full, published after
+     * {@link #close(Duration) close}, or still queued when the worker was stopped.
+     */
     public long dropped() {
         return dropped.sum();
     }
@@ -90,19 +102,86 @@ public final class IsolatedListener implements EventListener, AutoCloseable {
         return failures.sum();
     }
 
-    /** Stops the worker; events still queued are dropped. Unsubscribe the listener first. */
+    /**
+     * Stops at once: the worker delivers no further event (the one it is delivering, if any, is interrupted) and
+     * the events still queued are dropped. The same as {@code close(Duration.ZERO)}. Unsubscribe the listener
+     * first.
+     */
     @Override
     public void close() {
+        stopTaking();
+        stopWorker();
+    }
+
+    /**
+     * Stops taking events, then lets the worker deliver those already queued for at most {@code drain}; past that
+     * the worker is interrupted and what is still queued is dropped. Unsubscribe the listener first.
+     *
+     * @param drain how long to wait for the queued events to be delivered; not negative
+     * @return whether every queued event was delivered (or failed in the listener) within {@code drain}
+     * @throws InterruptedException when the calling thread is interrupted while it waits; the worker is then
+     *                              stopped as if {@code drain} had passed
+     */
+    public boolean close(Duration drain) throws InterruptedException {
+        if (Objects.requireNonNull(drain, "drain").isNegative()) {
+            throw new IllegalArgumentException("drain must not be negative");
+        }
+        stopTaking();
+        boolean drained = false;
+        try {
+            drained = worker.join(drain);
+        } finally {
+            if (!drained) {
+                stopWorker();
+            }
+        }
+        return drained;
+    }
+
+    private void stopTaking() {
         closed = true;
-        worker.interrupt();
+        // Wakes a worker waiting on an empty queue. When the queue is full the worker is not waiting, and it
+        // sees the flag after its delivery.
+        queue.offer(END);
+    }
+
+    /** Interrupts the worker, if it still runs, and drops what is still queued. */
+    private void stopWorker() {
+        if (worker.isAlive()) {
+            stopped = true;
+            worker.interrupt();
+        }
+        dropUndelivered();
+    }
+
+    /** Counts the events left in the queue as dropped; each event is taken either here or by the worker. */
+    private void dropUndelivered() {
+        for (Event left = queue.poll(); left != null; left = queue.poll()) {
+            if (left != END) {
+                dropped.increment();
+            }
+        }
     }
 
     private void drain() {
-        while (!closed) {
+        while (true) {
             Event event;
             try {
-                event = queue.take();
+                event = closed ? queue.poll() : queue.take();
             } catch (InterruptedException e) {
+                if (stopped) {
+                    dropUndelivered();
+                    return;
+                }
+                continue;
+            }
+            if (event == null || event == END) { // only once closed
+                dropUndelivered(); // events of publishers that checked the flag before the close
+                return;
+            }
+            if (stopped) {
+                dropped.increment();
+                dropUndelivered();
                 return;
             }
             try {
