@@ -25,7 +25,10 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
@@ -34,6 +37,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -346,11 +350,22 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
             throw new IllegalArgumentException("the SQLite session store " + file + " is already open in this process", e);
         } catch (IOException e) {
             closeQuietly(channel);
-            throw new IllegalArgumentException("cannot lock the SQLite session store " + file + " (" + lockFile + "): " + e, e);
+            throw new IllegalArgumentException("cannot lock the SQLite session store " + file + " (" + lockFile + "): "
+                    + reason(e), e);
         } catch (RuntimeException e) {
             closeQuietly(channel);
             throw e;
         }
+    }
+
+    /** What went wrong with a file, in the operating system's words, without the exception's class. */
+    private static String reason(IOException e) {
+        return switch (e) {
+            case NoSuchFileException missing -> "no such file or directory";
+            case AccessDeniedException denied -> "permission denied";
+            case FileSystemException other when other.getReason() != null -> other.getReason();
+            default -> Objects.requireNonNullElse(e.getMessage(), "input/output error");
+        };
     }
 
     /** The database file. */

@@ -534,6 +534,16 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void aLockFileThatCannotBeCreatedIsRefusedInTheSystemsWordsNamingBothFiles() throws Exception {
+        Path file = dir.resolve("unlockable.db");
+        Path lockFile = Files.createDirectory(dir.resolve("unlockable.db.lock"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains(lockFile.toString())
+                && e.getMessage().endsWith("Is a directory"), e.getMessage());
+        assertFalse(e.getMessage().contains("java."), "no exception class in the message: " + e.getMessage());
+    }
+
+    @Test
     void aSecondOpenThroughALinkToTheFileIsRefusedWhileTheFirstHoldsIt() throws Exception {
         Path file = dir.resolve("linked.db");
         SqliteSessionStore store = open(file);
