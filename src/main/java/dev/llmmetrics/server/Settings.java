@@ -283,7 +283,7 @@ final class Settings {
             case "redis" -> RedisSessionStore.at(url.orElseThrow(() -> new IllegalArgumentException(
                     "store.backend=redis needs store.redis.url (STORE_REDIS_URL), redis://host:port")),
                     config.get("store.redis.timeout").as(Duration.class).orElse(RedisSessionStore.DEFAULT_TIMEOUT));
-            default -> throw new IllegalArgumentException("store.backend must be memory, sqlite or redis, was " + backend);
+            default -> throw new IllegalArgumentException("store.backend (STORE_BACKEND) must be memory, sqlite or redis, was " + backend);
         };
     }
 

@@ -156,7 +156,7 @@ class SettingsTest {
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> Settings.store(config(Map.of("store.sqlite.path", "x.db")))).getMessage()
                 .startsWith("store.sqlite.path is set but store.backend is memory"));
-        assertEquals("store.backend must be memory, sqlite or redis, was postgres", assertThrows(IllegalArgumentException.class,
+        assertEquals("store.backend (STORE_BACKEND) must be memory, sqlite or redis, was postgres", assertThrows(IllegalArgumentException.class,
                 () -> Settings.store(config(Map.of("store.backend", "postgres")))).getMessage());
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> Settings.store(config(Map.of("store.journal.path", "/var/lib/journal")))).getMessage()
