@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -20,6 +21,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.Yaml;
 
 /**
@@ -336,6 +338,140 @@ class GrafanaDashboardsTest {
     }
 
     // --- Helpers -----------------------------------------------------------------------------------------
+
+    /**
+     * Two replicas sharing one Redis store (docs/replicas.md, prometheus/prometheus-replicas.yml) each report
+     * {@code llm_sessions_active} as the count the store holds: 5 sessions gave 5 on each replica's scrape, and
+     * {@code sum(llm_sessions_active)} showed 10. Every panel reading it must show the store's 5, and a single
+     * server's count as it is.
+     */
+    @Test
+    void theSessionCountPanelsCountEachStoredSessionOnceOverTwoReplicasSharingOneStore() throws Exception {
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            for (JsonNode panel : panels(entry.getValue())) {
+                for (JsonNode target : panel.path("targets")) {
+                    String expr = target.path("expr").asText("");
+                    if (!expr.contains("llm_sessions_active")) {
+                        continue;
+                    }
+                    checked++;
+                    String where = entry.getKey().getFileName() + " panel '" + panel.path("title").asText() + "' target "
+                            + target.path("refId").asText();
+                    Tools.Finished twoReplicas = promtoolExpects(expr, List.of(
+                            Map.of("series", "llm_sessions_active{instance=\"replica-1:8001\",job=\"llm-metrics\"}", "values", "5x40"),
+                            Map.of("series", "llm_sessions_active{instance=\"replica-2:8001\",job=\"llm-metrics\"}", "values", "5x40")),
+                            List.of(Map.of("labels", "{}", "value", 5)));
+                    if (twoReplicas.exitCode() != 0) {
+                        problems.add(where + " over two replicas of one store holding 5 sessions:\n" + twoReplicas);
+                    }
+                    Tools.Finished oneServer = promtoolExpects(expr, List.of(
+                            Map.of("series", "llm_sessions_active{instance=\"llm-metrics:8001\",job=\"llm-metrics\"}", "values", "7x40")),
+                            List.of(Map.of("labels", "{}", "value", 7)));
+                    if (oneServer.exitCode() != 0) {
+                        problems.add(where + " over one server holding 7 sessions:\n" + oneServer);
+                    }
+                }
+            }
+        }
+        assertTrue(checked >= 2, "expected the Active sessions and Sessions panels to read llm_sessions_active");
+        assertEquals(List.of(), problems, "panels that count a stored session once per replica");
+    }
+
+    /**
+     * A stat shows its one number in large type: on a server whose traffic stopped, a ratio of two rates that are 0
+     * (or a quantile of empty buckets) is NaN, which Grafana shows as "NaN" unless the panel maps it, as the session
+     * dashboard's stats do ("n/a"). The overview's Error ratio and Latency p95 showed "NaN" 20 minutes after the
+     * last request. Each stat whose query gives NaN over such a server must map NaN to text.
+     */
+    @Test
+    void aStatWhoseQueryIsNaNOnAServerWhoseTrafficStoppedSaysSoInWords() throws Exception {
+        List<Map<String, Object>> stopped = new ArrayList<>();
+        // Ten requests in the first 10 minutes, then none; evaluated at 30 minutes.
+        String grew = "0+1x10 10x30";
+        String flat = "0x40";
+        stopped.add(Map.of("series", "llm_requests_total{model=\"m\",outcome=\"success\"}", "values", grew));
+        stopped.add(Map.of("series", "llm_requests_total{model=\"m\",outcome=\"failure\"}", "values", flat));
+        for (String le : List.of("0.64", "1.28", "2.56", "+Inf")) {
+            stopped.add(Map.of("series", "llm_request_duration_seconds_bucket{model=\"m\",outcome=\"success\",le=\"" + le + "\"}",
+                    "values", le.equals("0.64") ? flat : grew));
+        }
+        stopped.add(Map.of("series", "llm_request_duration_seconds_count{model=\"m\",outcome=\"success\"}", "values", grew));
+        stopped.add(Map.of("series", "llm_request_duration_seconds_sum{model=\"m\",outcome=\"success\"}", "values", grew));
+        stopped.add(Map.of("series", "llm_tokens_sum{model=\"m\",type=\"prompt\"}", "values", "0+100x10 1000x30"));
+        stopped.add(Map.of("series", "llm_tokens_sum{model=\"m\",type=\"completion\"}", "values", "0+50x10 500x30"));
+        stopped.add(Map.of("series", "llm_requests_in_flight{model=\"m\"}", "values", flat));
+        stopped.add(Map.of("series", "llm_sessions_active", "values", "3x40"));
+        stopped.add(Map.of("series", "llm_cost_usd_total{model=\"m\"}", "values", "0+0.5x10 5x30"));
+        stopped.add(Map.of("series", "llm_unpriced_requests_total{model=\"m\"}", "values", flat));
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            for (JsonNode panel : panels(entry.getValue())) {
+                if (!"stat".equals(panel.path("type").asText()) || mapsNaN(panel)) {
+                    continue;
+                }
+                for (JsonNode target : panel.path("targets")) {
+                    String expr = target.path("expr").asText("");
+                    if (expr.isBlank() || expr.contains("$session")) {
+                        continue;
+                    }
+                    checked++;
+                    String e = "(" + expr + ")";
+                    // NaN is the one value not equal to itself: the comparison keeps exactly the NaN samples.
+                    Tools.Finished noNaN = promtoolExpects(e + " != " + e, stopped, List.of());
+                    if (noNaN.exitCode() != 0) {
+                        problems.add(entry.getKey().getFileName() + " stat '" + panel.path("title").asText()
+                                + "' shows NaN 20 minutes after the last request, and maps no NaN to text:\n" + noNaN);
+                    }
+                }
+            }
+        }
+        assertTrue(checked >= 6, "expected the overview's stats, found " + checked);
+        assertEquals(List.of(), problems, "stats that would show \"NaN\" on a quiet server");
+    }
+
+    /** Whether the panel maps NaN to text (a value mapping of the special value "nan"). */
+    private static boolean mapsNaN(JsonNode panel) {
+        for (JsonNode mapping : panel.path("fieldConfig").path("defaults").path("mappings")) {
+            if ("special".equals(mapping.path("type").asText()) && "nan".equals(mapping.path("options").path("match").asText())
+                    && !mapping.path("options").path("result").path("text").asText("").isBlank()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Runs {@code promtool test rules} on one expression of a dashboard, Grafana's variables given as a 1-minute
+     * rate interval, a 1-hour range and every model, over {@code series} sampled each minute and evaluated at 30
+     * minutes; exit code 0 when the result is {@code expected}.
+     */
+    private static Tools.Finished promtoolExpects(String dashboardExpr, List<Map<String, Object>> series,
+                                                  List<Map<String, Object>> expected) throws Exception {
+        String expr = dashboardExpr.replace("$__rate_interval", "1m").replace("$__range", "1h").replace("$model", ".*");
+        Map<String, Object> test = new LinkedHashMap<>();
+        test.put("interval", "1m");
+        test.put("input_series", series);
+        test.put("promql_expr_test", List.of(Map.of("expr", expr, "eval_time", "30m", "exp_samples", expected)));
+        Map<String, Object> file = new LinkedHashMap<>();
+        file.put("evaluation_interval", "1m");
+        file.put("tests", List.of(test));
+        DumperOptions options = new DumperOptions();
+        options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+        Path dir = Files.createTempDirectory("dashboard-promtool");
+        try {
+            Path yml = dir.resolve("test.yml");
+            Files.writeString(yml, new Yaml(options).dump(file));
+            List<String> command = List.of(Tools.executable("promtool",
+                    "bin/test installs Debian's 'prometheus' package, which provides promtool (apt-get install prometheus)."),
+                    "test", "rules", yml.toString());
+            return Tools.finish(command, new ProcessBuilder(command).start(), Duration.ofSeconds(60));
+        } finally {
+            Tools.deleteTree(dir);
+        }
+    }
 
     private static void checkDatasource(String where, JsonNode ref, List<String> problems) {
         String uid = ref.isObject() ? ref.path("uid").asText("") : ref.asText("");
