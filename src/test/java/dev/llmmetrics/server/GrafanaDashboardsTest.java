@@ -432,6 +432,41 @@ class GrafanaDashboardsTest {
         assertEquals(List.of(), problems, "stats that would show \"NaN\" on a quiet server");
     }
 
+    /**
+     * A successful request without usage (a stream without usage, an API that reports none) is not observed by
+     * llm_tokens, and the session JSON's average_tokens_per_request is over the requests with usage: 10 requests,
+     * 5 of them with 3000 tokens, give 3000 there. The Tokens per request panel divided by every successful
+     * request and showed 1500.
+     */
+    @Test
+    void theTokensPerRequestPanelCountsTheRequestsThatReportedUsageAsTheSessionJsonDoes() throws Exception {
+        List<Map<String, Object>> series = List.of(
+                Map.of("series", "llm_requests_total{model=\"streamer\",outcome=\"success\"}", "values", "0+60x40"),
+                Map.of("series", "llm_tokens_count{model=\"streamer\",type=\"prompt\"}", "values", "0+30x40"),
+                Map.of("series", "llm_tokens_count{model=\"streamer\",type=\"completion\"}", "values", "0+30x40"),
+                Map.of("series", "llm_tokens_sum{model=\"streamer\",type=\"prompt\"}", "values", "0+75000x40"),
+                Map.of("series", "llm_tokens_sum{model=\"streamer\",type=\"completion\"}", "values", "0+15000x40"));
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            for (JsonNode panel : panels(entry.getValue())) {
+                if (!"Tokens per request by model".equals(panel.path("title").asText())) {
+                    continue;
+                }
+                for (JsonNode target : panel.path("targets")) {
+                    checked++;
+                    Tools.Finished result = promtoolExpects("round(" + target.path("expr").asText() + ", 0.0001)", series,
+                            List.of(Map.of("labels", "{model=\"streamer\"}", "value", 3000)));
+                    if (result.exitCode() != 0) {
+                        problems.add(entry.getKey().getFileName() + " target " + target.path("refId").asText() + ":\n" + result);
+                    }
+                }
+            }
+        }
+        assertEquals(1, checked, "expected one target in the overview's Tokens per request by model");
+        assertEquals(List.of(), problems, "Tokens per request by model, half of the requests without usage");
+    }
+
     /** Whether the panel maps NaN to text (a value mapping of the special value "nan"). */
     private static boolean mapsNaN(JsonNode panel) {
         for (JsonNode mapping : panel.path("fieldConfig").path("defaults").path("mappings")) {
