@@ -467,6 +467,90 @@ class GrafanaDashboardsTest {
         assertEquals(List.of(), problems, "Tokens per request by model, half of the requests without usage");
     }
 
+    /**
+     * Session ids may hold quotes, backslashes, apostrophes and any Unicode (docs/limits.md). Grafana 11 puts a
+     * single-value variable written {@code $session} into a Prometheus query escaping only backslashes (doubled)
+     * and apostrophes ({@code \\'}), as its Prometheus datasource's prometheusRegularEscape does, so
+     * {@code session="$session"} with the id {@code q"uote} was a parse error and {@code it's} matched no series:
+     * the drill-down was empty for those sessions. Every session panel must show a session with such an id as it
+     * shows one named {@code plain} with the same series.
+     */
+    @Test
+    void everySessionPanelShowsASessionWhoseIdHasQuotesBackslashesOrApostrophesAsAnyOther() throws Exception {
+        List<String> ids = List.of("q\"uote", "back\\slash", "it's", "tr\\\"icky\\n", "uni-é漢字🙂 {a=\"b\"}");
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            for (JsonNode panel : panels(entry.getValue())) {
+                for (JsonNode target : panel.path("targets")) {
+                    String expr = target.path("expr").asText("");
+                    if (!expr.contains("session")) {
+                        continue;
+                    }
+                    if (!expr.contains("$session") && !expr.contains("${session")) {
+                        continue;
+                    }
+                    checked++;
+                    String plain = promtoolOutcome(asGrafanaSends(expr, "plain"), sessionSeries(ids));
+                    for (String id : ids) {
+                        String weird = promtoolOutcome(asGrafanaSends(expr, id), sessionSeries(ids));
+                        if (!weird.equals(plain)) {
+                            problems.add(entry.getKey().getFileName() + " panel '" + panel.path("title").asText() + "' target "
+                                    + target.path("refId").asText() + ", session " + id + ": " + weird + " where plain gives " + plain);
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checked >= 10, "expected the session drill-down's queries, found " + checked);
+        assertEquals(List.of(), problems, "session panels that lose a session for the characters of its id");
+    }
+
+    /**
+     * The query Grafana 11's Prometheus datasource sends for a single-value variable {@code session} (neither multi
+     * nor include-all): {@code $session} and {@code ${session}} escaped by its prometheusRegularEscape (backslashes
+     * doubled, an apostrophe as backslash, backslash, apostrophe), {@code ${session:raw}} as it is.
+     */
+    private static String asGrafanaSends(String expr, String session) {
+        String escaped = session.replace("\\", "\\\\").replace("'", "\\\\'");
+        return expr.replace("${session:raw}", session).replace("${session}", escaped).replace("$session", escaped);
+    }
+
+    /** The same series for a session {@code plain} and for each of {@code ids}. */
+    private static List<Map<String, Object>> sessionSeries(List<String> ids) {
+        List<Map<String, Object>> series = new ArrayList<>();
+        List<String> sessions = new ArrayList<>(ids);
+        sessions.add("plain");
+        for (String session : sessions) {
+            String s = "session=\"" + session.replace("\\", "\\\\").replace("\"", "\\\"") + "\",model=\"m\"";
+            series.add(Map.of("series", "llm_session_requests_total{" + s + ",outcome=\"success\"}", "values", "0+2x40"));
+            series.add(Map.of("series", "llm_session_requests_total{" + s + ",outcome=\"failure\"}", "values", "0+1x40"));
+            series.add(Map.of("series", "llm_session_tokens_sum{" + s + ",type=\"prompt\"}", "values", "0+300x40"));
+            series.add(Map.of("series", "llm_session_tokens_sum{" + s + ",type=\"completion\"}", "values", "0+100x40"));
+            series.add(Map.of("series", "llm_session_request_duration_seconds_sum{" + s + "}", "values", "0+3x40"));
+            series.add(Map.of("series", "llm_session_request_duration_seconds_count{" + s + "}", "values", "0+2x40"));
+            series.add(Map.of("series", "llm_session_request_duration_seconds_max{" + s + "}", "values", "2x40"));
+            series.add(Map.of("series", "llm_session_tool_call_requests_total{" + s + "}", "values", "0+1x40"));
+            series.add(Map.of("series", "llm_session_cost_usd_total{" + s + "}", "values", "0+0.25x40"));
+        }
+        return series;
+    }
+
+    /** What promtool found for {@code expr}: "empty", the samples it got, or its error. */
+    private static String promtoolOutcome(String expr, List<Map<String, Object>> series) throws Exception {
+        Tools.Finished result = promtoolExpects(expr, series, List.of());
+        if (result.exitCode() == 0) {
+            return "empty";
+        }
+        String out = result.stdout() + result.stderr();
+        int got = out.indexOf("got:");
+        if (got < 0) {
+            return "error: " + out.strip();
+        }
+        int end = out.indexOf('\n', got);
+        return out.substring(got, end < 0 ? out.length() : end).strip();
+    }
+
     /** Whether the panel maps NaN to text (a value mapping of the special value "nan"). */
     private static boolean mapsNaN(JsonNode panel) {
         for (JsonNode mapping : panel.path("fieldConfig").path("defaults").path("mappings")) {
