@@ -551,6 +551,99 @@ class GrafanaDashboardsTest {
         return out.substring(got, end < 0 ? out.length() : end).strip();
     }
 
+    /**
+     * Model names follow the rules of ids: quotes, apostrophes, backslashes and regex characters are fine. Grafana
+     * 11 puts the overview's multi-value {@code $model} into a query through its prometheusSpecialRegexEscape,
+     * which escapes regex characters, backslashes and apostrophes but not double quotes, so
+     * {@code model=~"$model"} with the model {@code m"od\el} selected was a parse error on every panel. Every
+     * panel must count the series of a model so named, selected alone, as it counts those of one named
+     * {@code plain}, with every model's series there.
+     */
+    @Test
+    void everyOverviewPanelShowsAModelWhoseNameHasQuotesBackslashesOrRegexCharactersAsAnyOther() throws Exception {
+        List<String> models = List.of("m\"od\\el", "it's", "llama-3.1-70b", "a|b (x)*", "uni-é漢字🙂");
+        List<String> all = new ArrayList<>(models);
+        all.add("plain");
+        List<Map<String, Object>> series = modelSeries(all);
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            for (JsonNode panel : panels(entry.getValue())) {
+                for (JsonNode target : panel.path("targets")) {
+                    String expr = target.path("expr").asText("");
+                    if (!expr.contains("$model") && !expr.contains("${model")) {
+                        continue;
+                    }
+                    checked++;
+                    String plain = promtoolOutcome("count(" + asGrafanaSendsModel(expr, "plain") + ")", series);
+                    for (String model : models) {
+                        String named = promtoolOutcome("count(" + asGrafanaSendsModel(expr, model) + ")", series);
+                        if (!named.equals(plain)) {
+                            problems.add(entry.getKey().getFileName() + " panel '" + panel.path("title").asText() + "' target "
+                                    + target.path("refId").asText() + ", model " + model + ": " + named + " where plain gives " + plain);
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checked >= 30, "expected the overview's queries, found " + checked);
+        assertEquals(List.of(), problems, "overview panels that lose a model for the characters of its name");
+    }
+
+    /**
+     * The query Grafana 11 sends with one model selected in the multi-value, include-all variable {@code model}:
+     * {@code $model} and {@code ${model}} through its Prometheus datasource's prometheusSpecialRegexEscape
+     * (backslashes as four, each of $^*{}[]'+?.()| behind two), {@code ${model:regex}} through its regex format
+     * (each of \^$*+?.()|[]{}/ behind one).
+     */
+    private static String asGrafanaSendsModel(String expr, String model) {
+        String special = model.replace("\\", "\\\\\\\\").replaceAll("([$^*{}\\[\\]'+?.()|])", "\\\\\\\\$1");
+        String regex = model.replaceAll("([(\\[{}\\])\\\\|*+\\-.?<>#&^$])", "\\\\$1");
+        return expr.replace("${model:regex}", regex).replace("${model}", special).replace("$model", special);
+    }
+
+    /** Series of every metric the overview reads by model, the same for each of {@code models}. */
+    private static List<Map<String, Object>> modelSeries(List<String> models) {
+        List<Map<String, Object>> series = new ArrayList<>();
+        for (String model : models) {
+            String m = "model=\"" + model.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+            for (String outcome : List.of("success", "failure")) {
+                series.add(Map.of("series", "llm_requests_total{" + m + ",outcome=\"" + outcome + "\"}", "values", "0+6x40"));
+                series.add(Map.of("series", "llm_session_requests_total{session=\"s\"," + m + ",outcome=\"" + outcome + "\"}",
+                        "values", "0+6x40"));
+                for (String le : List.of("1.28", "2.56", "+Inf")) {
+                    series.add(Map.of("series", "llm_request_duration_seconds_bucket{" + m + ",outcome=\"" + outcome + "\",le=\"" + le + "\"}",
+                            "values", "0+6x40"));
+                }
+                series.add(Map.of("series", "llm_request_duration_seconds_count{" + m + ",outcome=\"" + outcome + "\"}", "values", "0+6x40"));
+                series.add(Map.of("series", "llm_request_duration_seconds_sum{" + m + ",outcome=\"" + outcome + "\"}", "values", "0+9x40"));
+            }
+            series.add(Map.of("series", "llm_request_errors_total{" + m + ",error_type=\"timeout\"}", "values", "0+6x40"));
+            for (String type : List.of("prompt", "completion")) {
+                series.add(Map.of("series", "llm_tokens_sum{" + m + ",type=\"" + type + "\"}", "values", "0+600x40"));
+                series.add(Map.of("series", "llm_tokens_count{" + m + ",type=\"" + type + "\"}", "values", "0+6x40"));
+                series.add(Map.of("series", "llm_session_tokens_sum{session=\"s\"," + m + ",type=\"" + type + "\"}", "values", "0+600x40"));
+                for (String le : List.of("64", "256", "+Inf")) {
+                    series.add(Map.of("series", "llm_tokens_bucket{" + m + ",type=\"" + type + "\",le=\"" + le + "\"}", "values", "0+6x40"));
+                }
+            }
+            for (String histogram : List.of("llm_time_to_first_token_seconds", "llm_time_per_output_token_seconds")) {
+                for (String le : List.of("0.01", "0.02", "+Inf")) {
+                    series.add(Map.of("series", histogram + "_bucket{" + m + ",le=\"" + le + "\"}", "values", "0+6x40"));
+                }
+            }
+            for (String counter : List.of("llm_cost_usd_total", "llm_unpriced_requests_total", "llm_cached_tokens_total",
+                    "llm_request_messages_count", "llm_request_messages_sum", "llm_request_tools_count", "llm_request_tools_sum")) {
+                series.add(Map.of("series", counter + "{" + m + "}", "values", "0+6x40"));
+            }
+            series.add(Map.of("series", "llm_session_tool_call_requests_total{session=\"s\"," + m + "}", "values", "0+3x40"));
+            series.add(Map.of("series", "llm_requests_in_flight{" + m + "}", "values", "2x40"));
+            series.add(Map.of("series", "llm_score_sum{" + m + ",name=\"quality\"}", "values", "0+3x40"));
+            series.add(Map.of("series", "llm_score_count{" + m + ",name=\"quality\"}", "values", "0+6x40"));
+        }
+        return series;
+    }
+
     /** Whether the panel maps NaN to text (a value mapping of the special value "nan"). */
     private static boolean mapsNaN(JsonNode panel) {
         for (JsonNode mapping : panel.path("fieldConfig").path("defaults").path("mappings")) {
@@ -569,7 +662,8 @@ class GrafanaDashboardsTest {
      */
     private static Tools.Finished promtoolExpects(String dashboardExpr, List<Map<String, Object>> series,
                                                   List<Map<String, Object>> expected) throws Exception {
-        String expr = dashboardExpr.replace("$__rate_interval", "1m").replace("$__range", "1h").replace("$model", ".*");
+        String expr = dashboardExpr.replace("$__rate_interval", "1m").replace("$__range", "1h")
+                .replaceAll("\\$\\{model(?::\\w+)?}|\\$model\\b", ".*");
         Map<String, Object> test = new LinkedHashMap<>();
         test.put("interval", "1m");
         test.put("input_series", series);
