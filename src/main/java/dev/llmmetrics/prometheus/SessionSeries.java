@@ -93,8 +93,8 @@ public final class SessionSeries implements MultiCollector {
     private static final String TOKENS_HELP = "Tokens per completed LLM request of a session, by model and type";
     private static final String TOOL_CALLS_HELP =
             "Completed LLM requests of a session whose response asked for tool calls, by model";
-    private static final String COST_HELP = "What the completed LLM requests of a session cost in US dollars by the "
-            + "price table, by model; absent for models without a price";
+    private static final String COST_HELP = "What the completed LLM requests of a session cost in US dollars, as the "
+            + "provider reported it or else by the price table, by model; absent until a request of the model has a cost";
     private static final String SCORE_HELP = "Scores a session received, by score name: _sum / _count is the "
             + "session's mean score";
     private static final double MILLIS_PER_SECOND = 1e3;

@@ -79,6 +79,32 @@ class CostAndStreamingTest {
         assertFalse(scrape.has("llm_session_cost_usd_total", "session", "self-hosted"));
     }
 
+    /**
+     * A cost the provider reported counts for a model the price table does not know, per model and per session; the
+     * session series' HELP said "by the price table, by model; absent for models without a price".
+     */
+    @Test
+    void aCostTheProviderReportedForAModelWithoutAPriceIsOnTheSessionSeriesAndItsHelpSaysSo() {
+        server.postEvents("[" + completed("gateway-costed", "model-priced-by-its-gateway",
+                "\"duration_ms\":800,\"prompt_tokens\":600,\"completion_tokens\":200,\"cost_usd\":1.25") + "]");
+
+        PrometheusText scrape = server.scrape();
+        assertEquals(1.25, scrape.value("llm_session_cost_usd_total", "session", "gateway-costed",
+                "model", "model-priced-by-its-gateway"), 1e-12);
+        assertEquals(1.25, scrape.value("llm_cost_usd_total", "model", "model-priced-by-its-gateway"), 1e-12);
+        String text = server.get("/metrics").body();
+        String sessionHelp = helpOf(text, "llm_session_cost_usd_total");
+        assertFalse(sessionHelp.contains("absent for models without a price"), sessionHelp);
+        assertTrue(sessionHelp.contains("as the provider reported it or else by the price table"), sessionHelp);
+        assertTrue(helpOf(text, "llm_cost_usd_total").contains("as the provider reported it or else by the price table"));
+    }
+
+    private static String helpOf(String scrape, String name) {
+        String prefix = "# HELP " + name + " ";
+        return scrape.lines().filter(l -> l.startsWith(prefix)).findFirst()
+                .orElseThrow(() -> new AssertionError("no HELP for " + name)).substring(prefix.length());
+    }
+
     @Test
     void cachedTokensAreCostedAtTheCachedPriceAndCachedAndReasoningTokensShowPerRequest() {
         server.postEvents("[" + completed("cached", "gpt-4o", "\"duration_ms\":900,\"prompt_tokens\":2000,"
