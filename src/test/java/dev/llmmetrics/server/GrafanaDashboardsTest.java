@@ -594,7 +594,7 @@ class GrafanaDashboardsTest {
      * The query Grafana 11 sends with one model selected in the multi-value, include-all variable {@code model}:
      * {@code $model} and {@code ${model}} through its Prometheus datasource's prometheusSpecialRegexEscape
      * (backslashes as four, each of $^*{}[]'+?.()| behind two), {@code ${model:regex}} through its regex format
-     * (each of \^$*+?.()|[]{}/ behind one).
+     * (its escapeStringForRegex: each of ([{}])\|*+-.?<>#&^$ behind one).
      */
     private static String asGrafanaSendsModel(String expr, String model) {
         String special = model.replace("\\", "\\\\\\\\").replaceAll("([$^*{}\\[\\]'+?.()|])", "\\\\\\\\$1");
