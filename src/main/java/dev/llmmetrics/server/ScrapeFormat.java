@@ -5,6 +5,7 @@ import io.helidon.http.HttpMediaType;
 import io.helidon.http.ServerRequestHeaders;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The formats {@code GET /metrics} writes, and the choice among them by the request's {@code Accept} header
@@ -14,7 +15,8 @@ import java.util.Locale;
  *
  * <p>The constants are in the order the client library prefers them when the client rates them alike. Only a
  * media type that names a format selects it, its parameters other than {@code q} aside (versions are not told
- * apart; the protobuf format must name {@code proto=io.prometheus.client.MetricFamily}, as the library requires);
+ * apart; the protobuf format must name {@code proto=io.prometheus.client.MetricFamily}, as the library requires,
+ * and no encoding but {@code delimited});
  * a wildcard ({@code *}{@code /*}, {@code text/*}) stands for the default text format alone, so that a browser's
  * or a generic tool's header gets the text. A header that accepts none of the formats, names none, or cannot be
  * parsed gets the text format: the scrape is then answered as if it had not asked.
@@ -55,7 +57,7 @@ enum ScrapeFormat {
             }
             switch (range.mediaType().text().toLowerCase(Locale.ROOT)) { // types are case-insensitive
                 case "application/vnd.google.protobuf" -> {
-                    if ("io.prometheus.client.MetricFamily".equals(range.parameters().get("proto"))) {
+                    if ("io.prometheus.client.MetricFamily".equals(range.parameters().get("proto")) && delimited(range)) {
                         named[PROTOBUF.ordinal()] = Math.max(named[PROTOBUF.ordinal()], q);
                     }
                 }
@@ -84,5 +86,18 @@ enum ScrapeFormat {
             }
         }
         return best;
+    }
+
+    /**
+     * Whether a protobuf range asks for the delimited messages the server writes: {@code encoding=delimited}, or no
+     * encoding; the text encodings ({@code text}, {@code compact-text}) are another format.
+     */
+    private static boolean delimited(HttpMediaType range) {
+        for (Map.Entry<String, String> parameter : range.parameters().entrySet()) {
+            if ("encoding".equalsIgnoreCase(parameter.getKey())) {
+                return "delimited".equalsIgnoreCase(parameter.getValue());
+            }
+        }
+        return true;
     }
 }

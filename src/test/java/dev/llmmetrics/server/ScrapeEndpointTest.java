@@ -64,6 +64,10 @@ class ScrapeEndpointTest {
         cases.put("text/plain;q=x", text);
         cases.put(proto + ";q=0, text/plain", text);
         cases.put(proto + ";q=0, application/openmetrics-text;q=0.5", openMetrics);
+        // The protobuf text encodings are not the delimited messages the server writes: not that format.
+        cases.put(protobuf + ";encoding=text, text/plain;q=0.5", text);
+        cases.put(protobuf + ";encoding=compact-text, application/openmetrics-text;q=0.5", openMetrics);
+        cases.put(protobuf + ";Encoding=Delimited, text/plain;q=0.5", protobuf);
         cases.put("application/openmetrics-text;q=0.5, */*", text);
         cases.put("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", text);
         cases.put("*/*", text);
