@@ -414,7 +414,7 @@ class GrafanaDashboardsTest {
                 }
                 for (JsonNode target : panel.path("targets")) {
                     String expr = target.path("expr").asText("");
-                    if (expr.isBlank() || expr.contains("$session")) {
+                    if (expr.isBlank() || expr.contains("$session") || expr.contains("${session")) {
                         continue;
                     }
                     checked++;
