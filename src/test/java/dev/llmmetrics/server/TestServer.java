@@ -26,9 +26,13 @@ final class TestServer implements AutoCloseable {
     private final String base;
 
     private TestServer(Map<String, String> settings, boolean demo) {
+        this(settings, demo, 0.05);
+    }
+
+    private TestServer(Map<String, String> settings, boolean demo, double demoTimeScale) {
         Map<String, String> config = new HashMap<>(Map.of("server.port", "0", "server.host", "127.0.0.1"));
         config.putAll(settings);
-        running = Main.start(Config.just(ConfigSources.create(config)), demo, 0.05);
+        running = Main.start(Config.just(ConfigSources.create(config)), demo, demoTimeScale);
         base = "http://127.0.0.1:" + running.port();
     }
 
@@ -46,6 +50,11 @@ final class TestServer implements AutoCloseable {
 
     static TestServer startWithDemo(Map<String, String> settings) {
         return new TestServer(settings, true);
+    }
+
+    /** The demo with its simulated latencies multiplied by {@code timeScale}, for tests that need many calls. */
+    static TestServer startWithDemo(double timeScale) {
+        return new TestServer(Map.of(), true, timeScale);
     }
 
     Main.Running running() {
