@@ -18,11 +18,14 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.expositionformats.OpenMetricsTextFormatWriter;
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
+import java.util.zip.Deflater;
+import java.util.zip.GZIPOutputStream;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -82,6 +85,13 @@ public class ScrapeBenchmark {
     @Param({"1"})
     public int modelsPerSession;
 
+    /**
+     * {@code gzip}: {@link #serverScrape} compressed as the server compresses it for a client that asks
+     * ({@code Accept-Encoding: gzip}, as Prometheus does): the fastest level, through a 64 KiB buffer.
+     */
+    @Param({"none"})
+    public String compression;
+
     PrometheusMeterRegistry registry;
     JvmGcMetrics gcMetrics;
     LlmMetrics metrics;
@@ -109,6 +119,7 @@ public class ScrapeBenchmark {
                 .clock(dev.llmmetrics.CoarseClock.system())
                 .build();
         sessionSeries = new SessionSeries(metrics.sessionFigures(), meteredSessions, Integer.MAX_VALUE).register(registry);
+        RecordingBenchmark.check(compression.equals("none") || compression.equals("gzip"), "compression must be none or gzip");
         RecordingBenchmark.check(modelsPerSession >= 1 && modelsPerSession <= Fixtures.MODELS.length,
                 "modelsPerSession must be 1 to " + Fixtures.MODELS.length);
         EventBus bus = metrics.bus();
@@ -136,6 +147,9 @@ public class ScrapeBenchmark {
         System.out.printf("%nscrape meteredSessions=%d modelsPerSession=%d format=%s: %d bytes, %d sample lines"
                         + " (%d of them llm_session_*), %d lines in all%n", meteredSessions, modelsPerSession, format,
                 out.size(), samples, sessionSamples, text.lines().count());
+        if (compression.equals("gzip")) {
+            System.out.printf("serverScrape, gzip: %d bytes%n", serverScrape());
+        }
     }
 
     @TearDown(Level.Trial)
@@ -159,11 +173,21 @@ public class ScrapeBenchmark {
      */
     @Benchmark
     public long serverScrape() throws IOException {
-        CountingOutputStream out = new CountingOutputStream();
-        ExpositionFormatWriter writer = formats.findWriter(accept);
-        sessionSeries.writeText(out, writer instanceof OpenMetricsTextFormatWriter);
-        writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionSeries.isSessionSeries(name)));
-        return out.count;
+        CountingOutputStream counted = new CountingOutputStream();
+        try (OutputStream out = compression.equals("gzip") ? new BufferedOutputStream(new FastestGzip(counted), 64 * 1024) : counted) {
+            ExpositionFormatWriter writer = formats.findWriter(accept);
+            sessionSeries.writeText(out, writer instanceof OpenMetricsTextFormatWriter);
+            writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionSeries.isSessionSeries(name)));
+        }
+        return counted.count;
+    }
+
+    /** Gzip at its fastest level, as the server's scrape writes it. */
+    static final class FastestGzip extends GZIPOutputStream {
+        FastestGzip(OutputStream out) throws IOException {
+            super(out, 64 * 1024);
+            def.setLevel(Deflater.BEST_SPEED);
+        }
     }
 
     /** Discards what it is given and counts the bytes. */

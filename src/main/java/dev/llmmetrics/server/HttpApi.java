@@ -135,7 +135,7 @@ public final class HttpApi {
                 .map(token -> new ProxyAuthFilter(token, p.upstreamKey().isPresent())).ifPresent(routing::addFilter));
         routing.addFilter(new QueryEncodingFilter());
         routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null),
-                        settings.connections().maxConcurrentScrapes()))
+                        settings.connections().maxConcurrentScrapes(), settings.scrapeGzip()))
                 .register("/health", new HealthService(metrics.store()))
                 .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
                         readDeadlines, settings.connections().bodyTimeout()))

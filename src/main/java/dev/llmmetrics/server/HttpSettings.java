@@ -20,9 +20,11 @@ import java.util.Set;
  * @param connections  how long the server waits for a client's bytes, and how many connections and requests it serves
  * @param allowedHosts the host names, beside {@code localhost} and IP addresses, a request may name in {@code Host},
  *                     in lower case; {@link #ANY_HOST} for any name
+ * @param scrapeGzip   whether {@code /metrics} is gzip-compressed for a client that asks ({@code Accept-Encoding})
  */
 public record HttpSettings(Optional<String> authToken, Optional<String> scrapeToken, int maxBodyBytes, int maxBatch,
-                           Duration dedupeWindow, int dedupeMaxIds, Connections connections, Set<String> allowedHosts) {
+                           Duration dedupeWindow, int dedupeMaxIds, Connections connections, Set<String> allowedHosts,
+                           boolean scrapeGzip) {
 
     /** In {@link #allowedHosts()}: any host name is served. */
     public static final String ANY_HOST = "*";
@@ -84,6 +86,13 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
             return timeout != null && timeout.isPositive() && timeout.compareTo(MAX_TIMEOUT) <= 0;
         }
     }
+
+    /**
+     * Whether {@code /metrics} is gzip-compressed by default: no. Compressing costs more CPU than rendering the
+     * scrape (docs/benchmarks.md), which crosses a local network quickly as it is; it pays where the scrape crosses
+     * a slow or metered link.
+     */
+    public static final boolean DEFAULT_SCRAPE_GZIP = false;
 
     /** Whether the per-request log lines (logger {@code dev.llmmetrics.requests}) are written by default: no. */
     public static final boolean DEFAULT_REQUEST_LOG = false;

@@ -15,6 +15,8 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.concurrent.Semaphore;
+import java.util.zip.Deflater;
+import java.util.zip.GZIPOutputStream;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -22,7 +24,9 @@ import org.jspecify.annotations.Nullable;
  * buffer, never held whole in memory.
  *
  * <p>The format follows the {@code Accept} header and its q-values ({@link ScrapeFormat}): text format 0.0.4
- * by default, OpenMetrics 1.0 or Prometheus protobuf when the client rates them highest. In both text formats,
+ * by default, OpenMetrics 1.0 or Prometheus protobuf when the client rates them highest. With
+ * {@code http.scrape.gzip} the answer is gzip-compressed when {@code Accept-Encoding} asks for it
+ * ({@link ContentCoding}), as Prometheus does. In both text formats,
  * the per-session families come from {@link SessionSeries#writeText}, the registry's other families follow;
  * the protobuf format is written from the registry's scrape, which holds them too. Open by default, as
  * Prometheus expects; with a scrape token configured, only {@code Authorization: Bearer <token>} gets through.
@@ -35,10 +39,13 @@ import org.jspecify.annotations.Nullable;
  */
 final class ScrapeService implements HttpService {
 
+    private static final int BUFFER_BYTES = 64 * 1024;
+
     private final PrometheusMeterRegistry registry;
     private final SessionSeries sessionSeries;
     private final @Nullable Secret bearerToken;
     private final int maxConcurrent;
+    private final boolean gzip;
     private final Semaphore rendering;
     private final ExpositionFormats formats = ExpositionFormats.init();
 
@@ -46,12 +53,15 @@ final class ScrapeService implements HttpService {
      * @param sessionSeries the per-session families, registered on {@code registry} too
      * @param bearerToken   the scrape token, or {@code null} for an open scrape
      * @param maxConcurrent the most scrapes rendered at once
+     * @param gzip          whether to compress the answer for a client that asks
      */
-    ScrapeService(PrometheusMeterRegistry registry, SessionSeries sessionSeries, @Nullable Secret bearerToken, int maxConcurrent) {
+    ScrapeService(PrometheusMeterRegistry registry, SessionSeries sessionSeries, @Nullable Secret bearerToken, int maxConcurrent,
+                  boolean gzip) {
         this.registry = registry;
         this.sessionSeries = sessionSeries;
         this.bearerToken = bearerToken;
         this.maxConcurrent = maxConcurrent;
+        this.gzip = gzip;
         this.rendering = new Semaphore(maxConcurrent);
     }
 
@@ -89,9 +99,17 @@ final class ScrapeService implements HttpService {
             case TEXT -> formats.getPrometheusTextFormatWriter();
         };
         response.header(HeaderNames.CONTENT_TYPE, writer.getContentType());
+        boolean compressed = gzip && ContentCoding.acceptsGzip(request.headers());
+        if (gzip) {
+            response.header(HeaderNames.VARY, HeaderNames.ACCEPT_ENCODING.defaultCase());
+        }
+        if (compressed) {
+            response.header(HeaderNames.CONTENT_ENCODING, "gzip");
+        }
         // Streamed in 64 KiB writes; the listener sets TCP_NODELAY, so the last small write is not held
         // back by Nagle's algorithm waiting for the client's delayed ACK (see docs/benchmarks.md).
-        try (OutputStream out = new BufferedOutputStream(response.outputStream(), 64 * 1024)) {
+        OutputStream body = compressed ? new FastestGzip(response.outputStream()) : response.outputStream();
+        try (OutputStream out = new BufferedOutputStream(body, BUFFER_BYTES)) {
             if (format == ScrapeFormat.PROTOBUF) {
                 // The per-session families are registered on the registry too: its scrape holds them.
                 writer.write(out, registry.getPrometheusRegistry().scrape());
@@ -101,6 +119,17 @@ final class ScrapeService implements HttpService {
                 sessionSeries.writeText(out, format == ScrapeFormat.OPENMETRICS);
                 writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionSeries.isSessionSeries(name)));
             }
+        }
+    }
+
+    /**
+     * Gzip at its fastest level: a scrape is mostly repeated names and labels, which even that level shrinks
+     * several times over, and the CPU it takes is the scraped server's.
+     */
+    private static final class FastestGzip extends GZIPOutputStream {
+        FastestGzip(OutputStream out) throws IOException {
+            super(out, BUFFER_BYTES);
+            def.setLevel(Deflater.BEST_SPEED);
         }
     }
 

@@ -194,7 +194,8 @@ final class Settings {
                                 .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_REQUESTS),
                         config.get("http.max.concurrent.scrapes").asInt()
                                 .orElse(HttpSettings.Connections.DEFAULT_MAX_CONCURRENT_SCRAPES)),
-                allowedHosts(config.get("http.allowed.hosts").asString().orElse("")));
+                allowedHosts(config.get("http.allowed.hosts").asString().orElse("")),
+                flag(config, "http.scrape.gzip", HttpSettings.DEFAULT_SCRAPE_GZIP));
     }
 
     /**

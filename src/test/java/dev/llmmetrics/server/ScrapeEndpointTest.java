@@ -3,9 +3,13 @@ package dev.llmmetrics.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -87,5 +91,62 @@ class ScrapeEndpointTest {
         }
         HttpResponse<String> twoLines = server.get("/metrics", "Accept", "application/openmetrics-text;q=0", "Accept", "text/plain");
         assertTrue(twoLines.headers().firstValue("Content-Type").orElseThrow().startsWith(text), "Accept on two lines is one list");
+    }
+
+    @Test
+    void withScrapeGzipTheScrapeIsGzippedWhenAcceptEncodingAsksForItAndReadsAsTheSameSeries() throws IOException {
+        try (TestServer server = TestServer.start(Map.of("http.scrape.gzip", "true"))) {
+            assertGzippedAsAsked(server);
+        }
+    }
+
+    @Test
+    void byDefaultTheScrapeIsSentAsItIsWhateverAcceptEncodingAsks() {
+        server.postEvents(SessionEndpointsTest.seedSessionJson());
+        HttpResponse<String> response = server.get("/metrics", "Accept-Encoding", "gzip");
+        assertTrue(response.headers().firstValue("Content-Encoding").isEmpty());
+        assertEquals(14, PrometheusText.parse(response.body()).value("llm_requests_total", "model", "gpt-4", "outcome", "success"));
+    }
+
+    private static void assertGzippedAsAsked(TestServer server) throws IOException {
+        server.postEvents(SessionEndpointsTest.seedSessionJson());
+        Map<String, Boolean> cases = new LinkedHashMap<>();
+        cases.put("gzip", true);
+        cases.put("GZip", true);
+        cases.put("x-gzip", true);
+        cases.put("br, gzip;q=0.5, deflate", true);
+        cases.put("*", true);
+        cases.put("identity, *;q=0.1", true);
+        cases.put("gzip;q=0", false);
+        cases.put("gzip;Q=0.000", false);
+        cases.put("*, gzip;q=0", false);
+        cases.put("gzip;q=abc", false);
+        cases.put("gzip;q=2", false);
+        cases.put("identity", false);
+        cases.put("br, deflate", false);
+        cases.put("*;q=0", false);
+        cases.put(",,;,", false);
+        for (Map.Entry<String, Boolean> c : cases.entrySet()) {
+            HttpResponse<byte[]> response = server.getBytes("/metrics", "Accept-Encoding", c.getKey());
+            assertEquals(200, response.statusCode(), c.getKey());
+            assertEquals(c.getValue(), response.headers().firstValue("Content-Encoding").filter("gzip"::equals).isPresent(), c.getKey());
+            assertEquals("Accept-Encoding", response.headers().firstValue("Vary").orElseThrow(), c.getKey());
+            String body = c.getValue() ? gunzip(response.body()) : new String(response.body(), StandardCharsets.UTF_8);
+            PrometheusText scrape = PrometheusText.parse(body);
+            assertEquals(14, scrape.value("llm_requests_total", "model", "gpt-4", "outcome", "success"), c.getKey());
+            assertTrue(body.contains("llm_session_requests_total{"), c.getKey());
+        }
+        HttpResponse<byte[]> openMetrics = server.getBytes("/metrics", "Accept-Encoding", "gzip", "Accept", "application/openmetrics-text");
+        assertTrue(gunzip(openMetrics.body()).endsWith("# EOF\n"), "OpenMetrics, gzipped, still ends with its # EOF");
+        HttpResponse<byte[]> protobuf = server.getBytes("/metrics", "Accept-Encoding", "gzip",
+                "Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited");
+        assertEquals("gzip", protobuf.headers().firstValue("Content-Encoding").orElseThrow());
+        assertTrue(gunzip(protobuf.body()).contains("llm_requests_total"), "the protobuf messages, gzipped");
+    }
+
+    private static String gunzip(byte[] body) throws IOException {
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(body))) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 }

@@ -205,6 +205,7 @@ class SettingsTest {
                 Map.entry("http.max.connections", String.valueOf(http.connections().maxConnections())),
                 Map.entry("http.max.concurrent.requests", String.valueOf(http.connections().maxConcurrentRequests())),
                 Map.entry("http.max.concurrent.scrapes", String.valueOf(http.connections().maxConcurrentScrapes())),
+                Map.entry("http.scrape.gzip", String.valueOf(http.scrapeGzip())),
                 Map.entry("llm.metrics.request.log", String.valueOf(Settings.requestLog(empty)))));
         ProxySettings proxy = Settings.proxy(config(Map.of("proxy.upstream.url", "http://127.0.0.1:1/v1"))).orElseThrow();
         applied.put("proxy.session.header", proxy.sessionHeader());

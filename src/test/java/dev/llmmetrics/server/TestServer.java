@@ -82,6 +82,19 @@ final class TestServer implements AutoCloseable {
         return send(headers.length == 0 ? b : b.headers(headers));
     }
 
+    /** A GET whose body is kept as its bytes, as sent (a compressed one is not decompressed). */
+    HttpResponse<byte[]> getBytes(String path, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).GET().timeout(Duration.ofSeconds(30));
+        try {
+            return client.send((headers.length == 0 ? b : b.headers(headers)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     HttpResponse<String> delete(String path, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).DELETE();
         return send(headers.length == 0 ? b : b.headers(headers));
