@@ -10,7 +10,9 @@ import java.util.Locale;
  *
  * <p>Only {@code gzip} (or its alias {@code x-gzip}) rated above {@code q=0} selects it, or {@code *} above 0 when
  * the header does not name gzip; no header, {@code identity}, or a header that cannot be read means the answer as
- * it is. Helidon parses {@code Accept} but not this header, hence these few lines.
+ * it is. Helidon's own content encoding (its gzip module, found on the class path) would compress every route's
+ * answers and decode compressed request bodies, which the server refuses; only the scrape is compressed, so the
+ * header is read here.
  */
 final class ContentCoding {
 
