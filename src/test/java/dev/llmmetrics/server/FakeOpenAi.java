@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -20,6 +21,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.DeflaterOutputStream;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * A fake OpenAI-compatible upstream, written here for the proxy tests: its answer is chosen by the request's
@@ -203,6 +206,15 @@ final class FakeOpenAi implements AutoCloseable {
             case "fake-429" -> send(exchange, 429, RATE_LIMITED);
             case "fake-500" -> send(exchange, 500, SERVER_ERROR);
             case "fake-stream", "fake-slow" -> streamEvents(exchange, model, usage);
+            case "fake-gzip" -> sendCompressed(exchange, "gzip", PLAIN, "application/json");
+            case "fake-deflate" -> sendCompressed(exchange, "deflate", PLAIN, "application/json");
+            case "fake-br" -> sendCompressed(exchange, "br", PLAIN, "application/json");
+            case "fake-gzip-broken" -> {
+                exchange.getResponseHeaders().set("Content-Encoding", "gzip"); // over bytes that are not gzip's
+                send(exchange, 200, PLAIN);
+            }
+            case "fake-gzip-429" -> sendCompressed(exchange, "gzip", 429, RATE_LIMITED, "application/json");
+            case "fake-gzip-stream" -> streamCompressed(exchange, model, usage);
             case "fake-endless" -> endless(exchange);
             case "fake-large" -> large(exchange);
             case "fake-stall" -> stall(exchange);
@@ -233,6 +245,49 @@ final class FakeOpenAi implements AutoCloseable {
             from = end;
             index++;
         }
+    }
+
+    /**
+     * An answer compressed although the proxy asked for {@code identity}, as some upstreams and the proxies before
+     * them do: {@code gzip}, {@code deflate} (zlib) or, as a coding the JDK cannot read, {@code br} (its bytes here
+     * are gzip's, under that name).
+     */
+    private static void sendCompressed(HttpExchange exchange, String coding, String body, String type) throws IOException {
+        sendCompressed(exchange, coding, 200, body, type);
+    }
+
+    private static void sendCompressed(HttpExchange exchange, String coding, int status, String body, String type)
+            throws IOException {
+        byte[] bytes = compressed(coding, body.getBytes(StandardCharsets.UTF_8));
+        exchange.getResponseHeaders().set("Content-Type", type);
+        exchange.getResponseHeaders().set("Content-Encoding", coding);
+        exchange.sendResponseHeaders(status, bytes.length);
+        exchange.getResponseBody().write(bytes);
+    }
+
+    static byte[] compressed(String coding, byte[] body) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (OutputStream z = coding.equals("deflate") ? new DeflaterOutputStream(out) : new GZIPOutputStream(out)) {
+            z.write(body);
+        }
+        return out.toByteArray();
+    }
+
+    /** The stream of {@code fake-stream}, gzip-compressed, each event flushed through the compressor as it is sent. */
+    private void streamCompressed(HttpExchange exchange, String model, boolean usage) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        exchange.getResponseHeaders().set("Content-Encoding", "gzip");
+        exchange.sendResponseHeaders(200, 0);
+        String whole = stream(model, usage);
+        GZIPOutputStream out = new GZIPOutputStream(exchange.getResponseBody(), true);
+        int from = 0;
+        while (from < whole.length()) {
+            int end = whole.indexOf("\n\n", from) + 2;
+            out.write(whole.substring(from, end).getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            from = end;
+        }
+        out.finish();
     }
 
     private void endless(HttpExchange exchange) throws IOException {

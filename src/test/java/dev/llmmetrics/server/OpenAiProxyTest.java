@@ -133,6 +133,65 @@ class OpenAiProxyTest {
     }
 
     @Test
+    void anAnswerCompressedAgainstTheProxysAskIsPassedOnDecompressedAndRecordedWithItsUsage() {
+        for (String model : new String[] {"fake-gzip", "fake-deflate"}) {
+            HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(), chat(model, ""),
+                    "x-session-id", "proxy-" + model, "Accept-Encoding", "gzip");
+            assertEquals("identity", upstream.last("/v1/chat/completions").headers().getFirst("Accept-Encoding"));
+            assertEquals(200, proxied.statusCode(), model);
+            assertTrue(proxied.headers().firstValue("Content-Encoding").isEmpty(), model);
+            assertEquals(FakeOpenAi.PLAIN, new String(proxied.body(), StandardCharsets.UTF_8), model);
+            JsonNode s = server.awaitSession("proxy-" + model, 1);
+            assertEquals(120, s.get("total_prompt_tokens").asLong(), model);
+            assertEquals(45, s.get("total_completion_tokens").asLong(), model);
+        }
+        HttpResponse<byte[]> limited = post(server.uri("/v1/chat/completions").toString(), chat("fake-gzip-429", ""),
+                "x-session-id", "proxy-fake-gzip-429");
+        assertEquals(429, limited.statusCode());
+        assertEquals(FakeOpenAi.RATE_LIMITED, new String(limited.body(), StandardCharsets.UTF_8));
+        JsonNode failed = server.awaitSession("proxy-fake-gzip-429", 1).get("requests").get(0);
+        assertEquals("rate_limit", failed.get("error_type").asText());
+        assertTrue(failed.get("error").asText().contains("rate_limit_exceeded"), failed.toString());
+    }
+
+    @Test
+    void aStreamCompressedAgainstTheProxysAskIsPassedOnDecompressedEventByEventAndRecordedWithItsUsage() {
+        HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(), chat("fake-gzip-stream", ",\"stream\":true"),
+                "x-session-id", "proxy-gzip-stream");
+        assertEquals(200, proxied.statusCode());
+        assertTrue(proxied.headers().firstValue("Content-Encoding").isEmpty());
+        assertEquals(FakeOpenAi.streamLessUsageChunk("fake-gzip-stream"), new String(proxied.body(), StandardCharsets.UTF_8));
+        JsonNode s = server.awaitSession("proxy-gzip-stream", 1);
+        assertEquals(57, s.get("total_tokens").asLong());
+        assertFalse(s.get("requests").get(0).get("time_to_first_token_ms").isNull());
+    }
+
+    @Test
+    void anAnswerThatSaysGzipButIsNotIsAFailedCallOfTheUpstreamNamedSo() {
+        try {
+            post(server.uri("/v1/chat/completions").toString(), chat("fake-gzip-broken", ""), "x-session-id", "proxy-gzip-broken");
+        } catch (UncheckedIOException cut) {
+            // the answer's head went out before its body proved unreadable: the client sees it cut
+        }
+        JsonNode record = server.awaitSession("proxy-gzip-broken", 1).get("requests").get(0);
+        assertFalse(record.get("success").asBoolean());
+        assertEquals("server_error", record.get("error_type").asText());
+        assertTrue(record.get("error").asText().contains("gzip body cannot be decompressed"), record.toString());
+        assertFalse(record.get("error").asText().contains("java."), record.toString());
+    }
+
+    @Test
+    void anAnswerInACodingTheProxyCannotReadIsPassedOnAsItCameAndRecordedWithoutUsage() throws IOException {
+        HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(), chat("fake-br", ""),
+                "x-session-id", "proxy-br");
+        assertEquals("br", proxied.headers().firstValue("Content-Encoding").orElseThrow());
+        assertArrayEquals(FakeOpenAi.compressed("br", FakeOpenAi.PLAIN.getBytes(StandardCharsets.UTF_8)), proxied.body());
+        JsonNode record = server.awaitSession("proxy-br", 1).get("requests").get(0);
+        assertTrue(record.get("success").asBoolean());
+        assertTrue(record.get("prompt_tokens").isNull(), record.toString());
+    }
+
+    @Test
     void aStreamWhoseClientAskedForUsageIsPassedOnWhole() {
         String request = chat("fake-stream", ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
         HttpResponse<byte[]> direct = post(upstream.baseUrl() + "/chat/completions", request);

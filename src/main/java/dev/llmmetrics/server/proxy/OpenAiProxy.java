@@ -51,7 +51,8 @@ import org.jspecify.annotations.Nullable;
  * answer does), then COMPLETED with the usage the answer reports, or FAILED with the error's type. The answer
  * is passed on as it arrives, piece by piece: a stream of server-sent events event by event, its time to first
  * token taken at the first event with content, its usage from its last chunk. For a stream whose client did not
- * ask for usage, the upstream is asked for it and the usage chunk is held back. A client that goes away
+ * ask for usage, the upstream is asked for it and the usage chunk is held back. An answer compressed although
+ * the proxy asked for none is read, and passed on, decompressed ({@link AnswerCoding}). A client that goes away
  * mid-answer cancels the upstream call (its connection is closed) and the call is recorded as
  * {@code cancelled}, once the proxy has something to pass on to it. One gone while the upstream sent nothing is
  * found when the upstream call times out ({@link ClientConnections}), and recorded as {@code cancelled} rather
@@ -236,7 +237,7 @@ public final class OpenAiProxy implements HttpService {
 
     private void forwardPlain(ServerRequest request, ServerResponse response, byte[] body) {
         try (HttpClientResponse answer = send(request, body)) {
-            passHead(answer, response, true);
+            passHead(answer, response, true, false);
             pump(answer, response.outputStream(), new Relay() {
                 @Override
                 public void piece(OutputStream out, byte[] bytes, int offset, int length) {
@@ -311,10 +312,11 @@ public final class OpenAiProxy implements HttpService {
         boolean holdUsage = stream && chat.usageAdded();
         OpenAiScanner document = new OpenAiScanner();
         StreamReading chunks = new StreamReading(call, holdUsage, isEventStream(answer.headers()));
-        try (answer) {
-            passHead(answer, response, !holdUsage);
+        AnswerCoding coding = AnswerCoding.of(answer.headers());
+        try (answer; AnswerCoding.Body body = coding.body(answer.inputStream())) {
+            passHead(answer, response, !holdUsage && !coding.decoded(), coding.decoded());
             OutputStream out = response.outputStream();
-            pump(answer, out, stream ? chunks : new Relay() {
+            pump(answer, body.in(), out, stream ? chunks : new Relay() {
                 @Override
                 public void piece(OutputStream out, byte[] bytes, int offset, int length) {
                     write(out, bytes, offset, length);
@@ -518,9 +520,13 @@ public final class OpenAiProxy implements HttpService {
      * @throws BrokenAnswer if the upstream's body broke off or timed out
      */
     private void pump(HttpClientResponse answer, OutputStream out, Relay relay) {
+        pump(answer, answer.inputStream(), out, relay);
+    }
+
+    /** {@link #pump(HttpClientResponse, OutputStream, Relay)} of the answer's body as {@code in} reads it. */
+    private void pump(HttpClientResponse answer, InputStream in, OutputStream out, Relay relay) {
         boolean endsAtClose = endsAtClose(answer.headers());
         byte[] buffer = new byte[PIECE_BYTES];
-        InputStream in = answer.inputStream();
         while (true) {
             int read;
             try {
@@ -657,12 +663,16 @@ public final class OpenAiProxy implements HttpService {
         return tokens;
     }
 
-    /** The answer's status and headers, less the upstream hop's own, and its length if the body is passed whole. */
-    private static void passHead(HttpClientResponse answer, ServerResponse response, boolean bodyUnchanged) {
+    /**
+     * The answer's status and headers, less the upstream hop's own, its length unless the body is passed whole, and
+     * its {@code Content-Encoding} when the body is passed on decompressed.
+     */
+    private static void passHead(HttpClientResponse answer, ServerResponse response, boolean bodyUnchanged, boolean decoded) {
         response.status(Status.create(answer.status().code(), answer.status().reasonPhrase()));
         for (Header header : answer.headers()) {
             String name = header.headerName().lowerCase();
-            if (!NOT_PASSED_ON.contains(name) && (bodyUnchanged || !name.equals("content-length"))) {
+            if (!NOT_PASSED_ON.contains(name) && (bodyUnchanged || !name.equals("content-length"))
+                    && !(decoded && name.equals("content-encoding"))) {
                 response.header(header);
             }
         }
