@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -479,31 +480,40 @@ class GrafanaDashboardsTest {
     void everySessionPanelShowsASessionWhoseIdHasQuotesBackslashesOrApostrophesAsAnyOther() throws Exception {
         List<String> ids = List.of("q\"uote", "back\\slash", "it's", "tr\\\"icky\\n", "uni-é漢字🙂 {a=\"b\"}");
         List<String> problems = new ArrayList<>();
+        int checked = targetsLosingAValue("session", ids, GrafanaDashboardsTest::asGrafanaSends, sessionSeries(ids), problems);
+        assertTrue(checked >= 10, "expected the session drill-down's queries, found " + checked);
+        assertEquals(List.of(), problems, "session panels that lose a session for the characters of its id");
+    }
+
+    /**
+     * Runs every dashboard target that reads the variable {@code name} with each of {@code values} in it, as
+     * {@code query} writes it, and with {@code plain}, over {@code series}: each value whose outcome differs from
+     * plain's is a problem. Returns how many targets read the variable.
+     */
+    private static int targetsLosingAValue(String name, List<String> values, BiFunction<String, String, String> query,
+                                           List<Map<String, Object>> series, List<String> problems) throws Exception {
         int checked = 0;
         for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
             for (JsonNode panel : panels(entry.getValue())) {
                 for (JsonNode target : panel.path("targets")) {
                     String expr = target.path("expr").asText("");
-                    if (!expr.contains("session")) {
-                        continue;
-                    }
-                    if (!expr.contains("$session") && !expr.contains("${session")) {
+                    if (!expr.contains("$" + name) && !expr.contains("${" + name)) {
                         continue;
                     }
                     checked++;
-                    String plain = promtoolOutcome(asGrafanaSends(expr, "plain"), sessionSeries(ids));
-                    for (String id : ids) {
-                        String weird = promtoolOutcome(asGrafanaSends(expr, id), sessionSeries(ids));
-                        if (!weird.equals(plain)) {
+                    String plain = promtoolOutcome(query.apply(expr, "plain"), series);
+                    for (String value : values) {
+                        String outcome = promtoolOutcome(query.apply(expr, value), series);
+                        if (!outcome.equals(plain)) {
                             problems.add(entry.getKey().getFileName() + " panel '" + panel.path("title").asText() + "' target "
-                                    + target.path("refId").asText() + ", session " + id + ": " + weird + " where plain gives " + plain);
+                                    + target.path("refId").asText() + ", " + name + " " + value + ": " + outcome
+                                    + " where plain gives " + plain);
                         }
                     }
                 }
             }
         }
-        assertTrue(checked >= 10, "expected the session drill-down's queries, found " + checked);
-        assertEquals(List.of(), problems, "session panels that lose a session for the characters of its id");
+        return checked;
     }
 
     /**
@@ -564,28 +574,9 @@ class GrafanaDashboardsTest {
         List<String> models = List.of("m\"od\\el", "it's", "llama-3.1-70b", "a|b (x)*", "uni-é漢字🙂");
         List<String> all = new ArrayList<>(models);
         all.add("plain");
-        List<Map<String, Object>> series = modelSeries(all);
         List<String> problems = new ArrayList<>();
-        int checked = 0;
-        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
-            for (JsonNode panel : panels(entry.getValue())) {
-                for (JsonNode target : panel.path("targets")) {
-                    String expr = target.path("expr").asText("");
-                    if (!expr.contains("$model") && !expr.contains("${model")) {
-                        continue;
-                    }
-                    checked++;
-                    String plain = promtoolOutcome("count(" + asGrafanaSendsModel(expr, "plain") + ")", series);
-                    for (String model : models) {
-                        String named = promtoolOutcome("count(" + asGrafanaSendsModel(expr, model) + ")", series);
-                        if (!named.equals(plain)) {
-                            problems.add(entry.getKey().getFileName() + " panel '" + panel.path("title").asText() + "' target "
-                                    + target.path("refId").asText() + ", model " + model + ": " + named + " where plain gives " + plain);
-                        }
-                    }
-                }
-            }
-        }
+        int checked = targetsLosingAValue("model", models, (expr, model) -> "count(" + asGrafanaSendsModel(expr, model) + ")",
+                modelSeries(all), problems);
         assertTrue(checked >= 30, "expected the overview's queries, found " + checked);
         assertEquals(List.of(), problems, "overview panels that lose a model for the characters of its name");
     }
