@@ -68,6 +68,11 @@ public final class ModelCatalog {
         return model != null ? model : new Model(name, -1, OTHER_LABEL, prices.price(name));
     }
 
+    /** The entry of {@code name} if it has been numbered, else {@code null}: a lookup that numbers nothing. */
+    public @Nullable Model known(String name) {
+        return byName.get(name);
+    }
+
     /** Whether {@code name} is a label the meters give a meaning of their own, which no model may take. */
     public static boolean reserved(String name) {
         return name.equals(OTHER_LABEL) || name.equals(UNKNOWN_LABEL);

@@ -37,7 +37,8 @@ import org.jspecify.annotations.Nullable;
  * and eviction counters, which it reads from the store at scrape time.
  *
  * <p>Meters count only the events this process received, so that Prometheus sums them right across
- * replicas. The per-session series are not here: they read the session figures
+ * replicas; the in-flight gauges read the store's count of requests in flight instead, which replicas sharing
+ * a store share, since a request may start through one and end through another. The per-session series are not here: they read the session figures
  * ({@code dev.llmmetrics.prometheus.SessionSeries}).
  *
  * <p>A registry holds the meters of one binder at a time: two would share their counters while only the first
@@ -206,7 +207,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
                     shared = other;
                     if (shared == null) {
                         checkOpen();
-                        other = shared = new ModelMeters(ModelCatalog.OTHER_LABEL, genAiProvider(null), registry,
+                        other = shared = new ModelMeters(ModelCatalog.OTHER_LABEL, genAiProvider(null), store, registry,
                                 genAiBudget);
                     }
                 }
@@ -215,12 +216,12 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
         }
         ModelMeters meters = byNumber.get(model.number());
         if (meters == null) {
-            // Made under the lock: two instances would register one in-flight gauge on two counters.
+            // Made under the lock: the meters of one label are registered once.
             synchronized (this) {
                 meters = byNumber.get(model.number());
                 if (meters == null) {
                     checkOpen();
-                    meters = new ModelMeters(model.label(), genAiProvider(model.provider()), registry,
+                    meters = new ModelMeters(model.label(), genAiProvider(model.provider()), store, registry,
                             genAiBudget);
                     byNumber.set(model.number(), meters);
                 }

@@ -7,6 +7,7 @@ import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.session.SessionStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -16,7 +17,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -38,8 +38,9 @@ final class ModelMeters {
     private final DistributionSummary completionTokens;
     private final DistributionSummary messages;
     private final DistributionSummary tools;
-    private final AtomicLong inFlight = new AtomicLong();
-    /** The gauge of {@link #inFlight}, which the binder takes off the registry when it closes. */
+    /** The store whose count of requests in flight the gauge reads. */
+    private final SessionStore store;
+    /** The gauge of the store's requests in flight, which the binder takes off the registry when it closes. */
     final Gauge inFlightGauge;
     private final LazyMeter<Counter> cost;
     private final LazyMeter<Counter> unpriced;
@@ -54,11 +55,14 @@ final class ModelMeters {
 
     /**
      * @param genAiProvider the {@code gen_ai.provider.name} of the label's events that name no provider
+     * @param store         the store that counts the label's requests in flight
      * @param genAi         the histograms left to the OpenTelemetry GenAI semantic-convention instruments, to
      *                      register them too; {@code null} when that mode is off
      */
-    ModelMeters(String label, String genAiProvider, MeterRegistry registry, GenAiMeters.@Nullable Budget genAi) {
+    ModelMeters(String label, String genAiProvider, SessionStore store, MeterRegistry registry,
+                GenAiMeters.@Nullable Budget genAi) {
         this.label = label;
+        this.store = store;
         this.registry = registry;
         this.genAi = genAi != null ? new GenAiMeters(label, genAiProvider, registry, genAi) : null;
         cost = new LazyMeter<>(() -> counter(COST, "What the completed LLM requests cost in US dollars, as the "
@@ -96,14 +100,14 @@ final class ModelMeters {
                 .baseUnit(UNIT_TOOLS)
                 .tag(TAG_MODEL, label)
                 .register(registry);
-        inFlightGauge = Gauge.builder(REQUESTS_IN_FLIGHT, inFlight, AtomicLong::get)
-                .description("LLM requests started and not yet completed or failed")
+        inFlightGauge = Gauge.builder(REQUESTS_IN_FLIGHT, store, s -> s.inFlight(label))
+                .description("LLM requests started and not yet completed or failed, as the session store counts them "
+                        + "(shared by the replicas of a shared store)")
                 .tag(TAG_MODEL, label)
                 .register(registry);
     }
 
     void started(int messagesCount, int toolsCount) {
-        inFlight.incrementAndGet();
         messages.record(messagesCount);
         tools.record(toolsCount);
     }
@@ -113,7 +117,6 @@ final class ModelMeters {
         if (genAi != null) {
             genAi.completed(e);
         }
-        finished();
         successes.increment();
         successDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
         if (e.hasUsage()) {
@@ -157,7 +160,6 @@ final class ModelMeters {
         if (genAi != null) {
             genAi.failed(e);
         }
-        finished();
         failures.increment();
         errors.get((e.errorType() == null ? ErrorType.OTHER : e.errorType()).ordinal()).get().increment();
         if (e.hasDuration()) {
@@ -169,18 +171,7 @@ final class ModelMeters {
         long ok = (long) successes.count();
         long failed = (long) failures.count();
         return new ModelTotals(label, ok + failed, ok, failed, (long) promptTokens.totalAmount(),
-                (long) completionTokens.totalAmount(), successDuration.totalTime(TimeUnit.SECONDS), inFlight.get());
-    }
-
-    /**
-     * A finish never drives the gauge below zero: producers that send only COMPLETED events exist, and a
-     * finish without a matching start must not count as one.
-     */
-    private void finished() {
-        long current;
-        do {
-            current = inFlight.get();
-        } while (current > 0 && !inFlight.compareAndSet(current, current - 1));
+                (long) completionTokens.totalAmount(), successDuration.totalTime(TimeUnit.SECONDS), store.inFlight(label));
     }
 
     private Counter counter(String name, String description) {

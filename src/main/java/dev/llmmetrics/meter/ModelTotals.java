@@ -10,7 +10,7 @@ package dev.llmmetrics.meter;
  * @param promptTokens          prompt tokens of the completed requests
  * @param completionTokens      completion tokens of the completed requests
  * @param successDurationSeconds summed duration of the completed requests, in seconds
- * @param inFlight              requests started and not yet finished
+ * @param inFlight              requests started and not yet finished, as the session store counts them
  */
 public record ModelTotals(String model, long requests, long successfulRequests, long failedRequests,
                           long promptTokens, long completionTokens, double successDurationSeconds, long inFlight) {

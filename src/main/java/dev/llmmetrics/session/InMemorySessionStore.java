@@ -75,6 +75,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     /** What the sessions held take on the heap, about; see {@link SessionState#bytes()}. */
     private final LongAdder retainedBytes = new LongAdder();
     private final LongAdder modelOverflows = new LongAdder();
+    private final InFlightRequests inFlight;
     private final int maxSessions;
     private final int maxRecordsPerSession;
     private final int maxModelsPerSession;
@@ -94,6 +95,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         this.clock = builder.clock;
         this.recentIds = new RecentEventIds(builder.dedupeWindow, builder.dedupeMaxIds, builder.clock);
         this.catalog = builder.catalog != null ? builder.catalog : new ModelCatalog(PriceTable.EMPTY, ModelCatalog.MAX_NUMBERED);
+        this.inFlight = new InFlightRequests(catalog);
     }
 
     /** A builder; the three bounds must be set ({@code LlmMetrics} sets them from its configuration). */
@@ -286,6 +288,11 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     }
 
     @Override
+    public long inFlight(String label) {
+        return inFlight.count(label);
+    }
+
+    @Override
     public boolean clear(String sessionId) {
         SessionState state = sessions.get(sessionId);
         return state != null && remove(state);
@@ -367,10 +374,23 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     /** Applies one event to {@code state}, whose monitor the caller holds. */
     private void applyLocked(SessionState state, Event event, long now) {
         boolean folded = switch (event) {
-            case LlmRequestCompleted completed -> state.add(completed, catalog.model(completed.model()), now);
-            case LlmRequestFailed failed -> state.add(failed, catalog.model(failed.model()), now);
+            case LlmRequestCompleted completed -> {
+                Model model = catalog.model(completed.model());
+                inFlight.ended(model);
+                yield state.add(completed, model, now);
+            }
+            case LlmRequestFailed failed -> {
+                Model model = catalog.model(failed.model());
+                inFlight.ended(model);
+                yield state.add(failed, model, now);
+            }
             case LlmRequestScored scored -> {
                 state.add(scored, now);
+                yield false;
+            }
+            case LlmRequestStarted started -> {
+                inFlight.started(catalog.model(started.model()));
+                state.touch(now);
                 yield false;
             }
             default -> {

@@ -23,6 +23,7 @@ import java.util.Optional;
  *       id, whether they came before or after it; a session keeps its most recent scores of requests up to its
  *       bound on records, and a summary per score name of every score it received, up to
  *       {@link #MAX_SCORE_NAMES} names; attributes and kept scores count toward the bound in bytes;</li>
+ *   <li>it counts the requests in flight per model label ({@link #inFlight(String)});</li>
  *   <li>once closed it records nothing more: a bus's events then fail as the store's failures do.</li>
  * </ul>
  * A store never calls anyone back: readers, the meters among them, ask it.
@@ -122,6 +123,16 @@ public interface SessionStore extends Recorder, AutoCloseable {
 
     /** How many sessions the store holds. */
     int sessionCount();
+
+    /**
+     * The requests of a model label in flight: the LLM_REQUEST_STARTED events applied less the COMPLETED and
+     * FAILED events applied after them, never below 0 (a producer may send ends only: an end without a start
+     * takes nothing off). The label is the one the {@link dev.llmmetrics.cost.ModelCatalog} gives the event's
+     * model. A store shared by several processes counts the events of all of them, so that a request started
+     * through one and ended through another is in flight in none; it answers at once, from what it last read.
+     * 0 for a label it has not counted.
+     */
+    long inFlight(String label);
 
     /**
      * Removes one session; {@code true} if the store held it.

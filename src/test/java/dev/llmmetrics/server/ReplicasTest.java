@@ -23,6 +23,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -292,6 +294,36 @@ class ReplicasTest {
             }
         }
         assertEquals(inJson, summed, "the replicas' series sum to the session JSON, name by name");
+    }
+
+    @Test
+    @Order(3)
+    void aCallStartedThroughOneReplicaAndEndedThroughTheOtherIsInFlightOnNeither() throws Exception {
+        StringBuilder starts = new StringBuilder();
+        StringBuilder ends = new StringBuilder();
+        for (int i = 0; i < 10; i++) {
+            starts.append(event("LLM_REQUEST_STARTED", "flight-" + i, "flight-model", "\"messages_count\":1"));
+            ends.append(event("LLM_REQUEST_COMPLETED", "flight-" + i, "flight-model", "\"duration_ms\":5"));
+        }
+        assertEquals(202, post(one, starts.toString()).statusCode());
+        assertEquals(10, inFlightOnTheScrape(one), "at once on the replica that took the starts");
+        Awaitility.await("Prometheus sees the calls in flight").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(500))
+                .untilAsserted(() -> assertEquals(Map.of("flight-model", 10L),
+                        valuesBy("max by (model) (llm_requests_in_flight{model=\"flight-model\"})", "model")));
+
+        assertEquals(202, post(two, ends.toString()).statusCode());
+        assertEquals(0, inFlightOnTheScrape(two), "at once on the replica that took the ends");
+        Awaitility.await("the other replica reads the ends").atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(100)).untilAsserted(() -> assertEquals(0, inFlightOnTheScrape(one)));
+    }
+
+    /** The {@code llm_requests_in_flight} of {@code flight-model} on {@code server}'s scrape. */
+    private static long inFlightOnTheScrape(ChildServer server) throws Exception {
+        String scrape = get(server.base() + "/metrics").body();
+        Matcher line = Pattern.compile("(?m)^llm_requests_in_flight\\{model=\"flight-model\"} (\\S+)$").matcher(scrape);
+        assertTrue(line.find(), "the gauge is on the scrape");
+        return Math.round(Double.parseDouble(line.group(1)));
     }
 
     @Test

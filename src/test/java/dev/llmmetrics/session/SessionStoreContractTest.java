@@ -284,6 +284,45 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void requestsInFlightAreTheStartsLessTheirEndsPerModelLabelNeverBelowZero() {
+        SessionStore store = store(10, 10);
+        store.record(LlmRequestStarted.builder("a", "m1").build());
+        store.record(List.of(LlmRequestStarted.builder("b", "m1").build(), LlmRequestStarted.builder("a", "m2").build()));
+        assertEquals(2, store.inFlight("m1"), "two sessions' starts of m1");
+        assertEquals(1, store.inFlight("m2"));
+        assertEquals(0, store.inFlight("never-seen"));
+
+        store.record(LlmRequestCompleted.builder("a", "m1").durationMs(5).build());
+        store.record(LlmRequestFailed.builder("b", "m1").error("boom").errorType(ErrorType.TIMEOUT).build());
+        assertEquals(0, store.inFlight("m1"), "a completion and a failure end them");
+        store.record(LlmRequestCompleted.builder("c", "m1").durationMs(5).build());
+        assertEquals(0, store.inFlight("m1"), "an end without a start takes nothing off");
+        store.record(LlmRequestStarted.builder("c", "m1").build());
+        assertEquals(1, store.inFlight("m1"), "so the next start is in flight");
+        assertEquals(1, store.inFlight("m2"), "m2's start is still in flight");
+
+        store.record(List.of(LlmRequestCompleted.builder("d", "m3").durationMs(5).build(),
+                LlmRequestStarted.builder("d", "m3").build()));
+        assertEquals(1, store.inFlight("m3"), "in the order of the batch: the end before the start took nothing off");
+        store.record(List.of(LlmRequestStarted.builder("e", "m4").build(), LlmRequestStarted.builder("e", "m4").build(),
+                LlmRequestScored.builder("e", "grade", 1).build(), LlmRequestCompleted.builder("e", "m4").build()));
+        assertEquals(1, store.inFlight("m4"), "two starts and an end of one session in one batch");
+    }
+
+    @Test
+    void aStartOrEndAppliedOnceByItsEventIdCountsOnceInFlight() {
+        SessionStore store = store(10, 10);
+        LlmRequestStarted start = LlmRequestStarted.builder("a", "m").eventId("start-1").build();
+        store.record(start);
+        store.record(List.of(start, LlmRequestStarted.builder("b", "m").eventId("start-2").build()));
+        assertEquals(2, store.inFlight("m"), "the retried start counted once");
+        LlmRequestCompleted end = LlmRequestCompleted.builder("a", "m").eventId("end-1").durationMs(1).build();
+        store.record(end);
+        store.record(end);
+        assertEquals(1, store.inFlight("m"), "the retried end took one off once");
+    }
+
+    @Test
     void atCapacityTheLeastRecentlyActiveSessionsAreEvictedAndCounted() {
         SessionStore store = store(3, 10);
         for (String id : List.of("a", "b", "c")) {

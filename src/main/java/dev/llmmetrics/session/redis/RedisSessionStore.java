@@ -39,6 +39,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -108,7 +109,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private static final String INDEX = PREFIX + "sessions";
     private static final String BYTES = PREFIX + "bytes";
     private static final String LIVES = PREFIX + "lives";
-    static final byte[][] WRITE_KEYS = {bytes(INDEX), bytes(BYTES), bytes(LIVES)};
+    private static final String IN_FLIGHT = PREFIX + "in-flight";
+    static final byte[][] WRITE_KEYS = {bytes(INDEX), bytes(BYTES), bytes(LIVES), bytes(IN_FLIGHT)};
     private static final byte[][] NO_KEYS = {};
     /** The hash field of a session's header, as layout.lua describes it. */
     private static final byte[] HEADER_FIELD = bytes("h");
@@ -201,6 +203,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private boolean livesSeen;
     /** The session count as last read (every {@link #WATCH_PERIOD}, and by each script): what the scrape shows. */
     private volatile int lastCount;
+    /**
+     * The requests in flight per model label as last read: all of them every {@link #WATCH_PERIOD}, those of a
+     * batch's starts and ends by its script. A label absent has none.
+     */
+    private final ConcurrentHashMap<String, Long> lastInFlight = new ConcurrentHashMap<>();
 
     /** Makes stores on the Redis at {@code url}, with the {@linkplain #DEFAULT_TIMEOUT default timeout}. */
     public static SessionStoreFactory at(String url) {
@@ -350,6 +357,10 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         List<?> appliedNumbers = (List<?>) result.get(0);
         List<?> foldedNumbers = (List<?>) result.get(1);
         List<?> lives = (List<?>) result.get(5);
+        List<?> inFlight = (List<?>) result.get(6);
+        for (int k = 0; k + 1 < inFlight.size(); k += 2) {
+            noteInFlight(text(inFlight.get(k)), (Long) inFlight.get(k + 1));
+        }
         evicted.add(EvictionReason.CAPACITY, (Long) result.get(2));
         evicted.add(EvictionReason.MEMORY, (Long) result.get(3));
         lastCount = ((Long) result.get(4)).intValue();
@@ -645,6 +656,30 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     @Override
     public int sessionCount() {
         return lastCount;
+    }
+
+    /**
+     * The requests of {@code label} in flight through every process on this Redis, as last read: by the check every
+     * {@code 500 ms} and by each batch of this process. Like {@link #sessionCount()}, it never asks Redis itself.
+     * Redis forgets the counts after the idle timeout without a start or an end.
+     */
+    @Override
+    public long inFlight(String label) {
+        return lastInFlight.getOrDefault(label, 0L);
+    }
+
+    /** Takes the counts Redis holds as the last read; a count the scripts did not write counts as none. */
+    private void readInFlight(Map<String, String> held) {
+        lastInFlight.keySet().retainAll(held.keySet());
+        held.forEach((label, count) -> noteInFlight(label, counter(count) ? Long.parseLong(count) : 0));
+    }
+
+    private void noteInFlight(String label, long count) {
+        if (count > 0) {
+            lastInFlight.put(label, count);
+        } else {
+            lastInFlight.remove(label);
+        }
     }
 
     @Override
@@ -947,8 +982,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     }
 
     /**
-     * Reads the session count, and checks that the index and the two counters hold what the store writes there,
-     * in one round trip: a key of another type, or a counter that is no integer (someone else set it), refuses
+     * Reads the session count and the requests in flight, and checks that the index, the two counters and the
+     * requests in flight hold what the store writes there, in one round trip: a key of another type, or a counter that is no integer (someone else set it), refuses
      * every batch, so the store is not ready until it is deleted ({@link #notReadyBecause}). Says in the log when
      * the counter of lives, which nothing of the store removes, is gone: Redis lost the store's data.
      *
@@ -958,10 +993,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         Response<Long> count;
         Response<String> bytes;
         Response<String> lives;
+        Response<Map<String, String>> inFlight;
         try (AbstractPipeline pipeline = client.pipelined()) {
             count = pipeline.zcard(INDEX);
             bytes = pipeline.get(BYTES);
             lives = pipeline.get(LIVES);
+            inFlight = pipeline.hgetAll(IN_FLIGHT);
             pipeline.sync();
         }
         String foreignKey = null;
@@ -973,6 +1010,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         }
         if (!counter(held(bytes, BYTES))) {
             foreignKey = BYTES;
+        }
+        Map<String, String> flying = held(inFlight, IN_FLIGHT);
+        if (flying == null) {
+            foreignKey = IN_FLIGHT;
+        } else {
+            readInFlight(flying);
         }
         String life = held(lives, LIVES);
         if (!counter(life)) {
@@ -1001,7 +1044,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             return response.get();
         } catch (JedisDataException e) {
             if (String.valueOf(e.getMessage()).startsWith("WRONGTYPE")) {
-                return key.equals(INDEX) ? null : (T) WRONG_TYPE;
+                return key.equals(INDEX) || key.equals(IN_FLIGHT) ? null : (T) WRONG_TYPE;
             }
             throw e;
         }
@@ -1274,7 +1317,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         /** The script's arguments per event; record.lua reads them in this order. */
         static final int FIELDS = 6;
         /** The script's arguments before the events'. */
-        static final int HEADER = 9;
+        static final int HEADER = 11;
         private static final byte[] EMPTY = {};
         private static final byte[] STARTED = bytes("S");
         private static final byte[] COMPLETED = bytes("C");
@@ -1302,9 +1345,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             carriers = carriers(events);
             int count = 0;
             sent = new int[n];
+            int[] numbers = new int[n];
             for (int i = 0; i < n; i++) {
                 if (carriers[i] < 0) {
                     sent[count++] = i;
+                    numbers[i] = count;
                 }
             }
             args = new byte[HEADER + FIELDS * count][];
@@ -1317,9 +1362,45 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             args[6] = bytes(Integer.toString(count));
             args[7] = bytes(PREFIX);
             args[8] = bytes(Integer.toString(SessionStore.MAX_SCORE_NAMES));
+            args[9] = bytes(Long.toString(bounds.idleTimeout().toMillis()));
+            args[10] = startsAndEnds(events, numbers);
             for (int k = 0; k < count; k++) {
                 put(sent[k], events.get(sent[k]), HEADER + FIELDS * k);
             }
+        }
+
+        /**
+         * The batch's starts and ends of requests in its order, as record.lua counts them in flight: a sign (+ a
+         * start, - an end), the number of the event sent whose applying applies it (a start left out goes with its
+         * carrier), ':', the model's label and a NUL byte, which no model name holds.
+         */
+        private byte[] startsAndEnds(List<? extends Event> events, int[] numbers) {
+            StringBuilder ops = new StringBuilder();
+            for (int i = 0; i < events.size(); i++) {
+                Event event = events.get(i);
+                char sign;
+                String model;
+                switch (event) {
+                    case LlmRequestStarted s -> {
+                        sign = '+';
+                        model = s.model();
+                    }
+                    case LlmRequestCompleted c -> {
+                        sign = '-';
+                        model = c.model();
+                    }
+                    case LlmRequestFailed f -> {
+                        sign = '-';
+                        model = f.model();
+                    }
+                    default -> {
+                        continue;
+                    }
+                }
+                int number = numbers[carriers[i] < 0 ? i : carriers[i]];
+                ops.append(sign).append(number).append(':').append(bounds.catalog().model(model).label()).append('\0');
+            }
+            return bytes(ops.toString());
         }
 
         /** The index in the batch of the event the script numbers {@code number} (from 1). */

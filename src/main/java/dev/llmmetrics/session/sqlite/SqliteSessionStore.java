@@ -8,6 +8,7 @@ import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.EvictionCounts;
 import dev.llmmetrics.session.EvictionReason;
+import dev.llmmetrics.session.InFlightRequests;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.RequestRecord;
 import dev.llmmetrics.session.RequestScore;
@@ -142,6 +143,8 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
     final ConcurrentHashMap<String, Row> rows;
     private final EvictionCounts evicted = new EvictionCounts();
     private final LongAdder modelOverflows = new LongAdder();
+    /** Kept in this process only: a request in flight is no acknowledged event, and a restart ends none. */
+    private final InFlightRequests inFlight;
     private final Object enqueue = new Object();
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
     private volatile boolean closed;
@@ -302,6 +305,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
         this.file = file;
         this.lockChannel = lockChannel;
         this.bounds = bounds;
+        this.inFlight = new InFlightRequests(bounds.catalog());
         this.rows = rows;
         Connection writing = connect(false);
         try {
@@ -393,6 +397,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
         }
         RecordJob job = new RecordJob(List.copyOf(events), LOG_REQUESTS.isLoggable(Level.INFO));
         List<Event> applied = (List<Event>) submit(job);
+        applied.forEach(inFlight::applied);
         job.logLines();
         return applied;
     }
@@ -579,6 +584,11 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
     @Override
     public int sessionCount() {
         return rows.size();
+    }
+
+    @Override
+    public long inFlight(String label) {
+        return inFlight.count(label);
     }
 
     @Override

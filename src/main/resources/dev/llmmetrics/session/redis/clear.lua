@@ -1,5 +1,6 @@
 #!lua flags=allow-oom
--- Removes one session. KEYS[1] the session index, KEYS[2] the retained bytes, KEYS[3] the counter of lives;
+-- Removes one session. KEYS[1] the session index, KEYS[2] the retained bytes, KEYS[3] the counter of lives
+-- (KEYS[4], the requests in flight, only checked);
 -- ARGV[1] the session's key, ARGV[2] the session id. Returns {1 when the session was held else 0, sessions
 -- held, the counter of lives: every life of the session up to it is gone, a later one is made after this}.
 local key = ARGV[1]

@@ -42,10 +42,11 @@ local function checkType(key, expected)
   if t ~= expected and t ~= 'none' then foreign(key, 'a ' .. t) end
 end
 
--- Refuses the script when the index (KEYS[1]), the retained bytes (KEYS[2]) or the counter of lives (KEYS[3])
--- holds what INCRBY, DECRBY, INCR or ZADD would fail on.
+-- Refuses the script when the index (KEYS[1]), the retained bytes (KEYS[2]), the counter of lives (KEYS[3]) or
+-- the requests in flight (KEYS[4]) hold what INCRBY, DECRBY, INCR, ZADD or HSET would fail on.
 local function checkGlobals(keys)
   checkType(keys[1], 'zset')
+  checkType(keys[4], 'hash')
   for k = 2, 3 do
     local v = redis.pcall('GET', keys[k]) -- an error: a key of another type than a string
     if type(v) == 'table' then foreign(keys[k], 'a ' .. redis.call('TYPE', keys[k])['ok']) end

@@ -5,8 +5,11 @@
 -- KEYS[1] the session index (sorted set: session id -> last activity, ms)
 -- KEYS[2] the retained bytes of all sessions (string, an integer)
 -- KEYS[3] the counter that numbers the sessions' lives
--- ARGV[1..9] now ms, max sessions, max records per session, max models per session, max bytes,
---            dedupe window ms, number of events, key prefix, max score names per session
+-- KEYS[4] the requests in flight (hash: model label -> count)
+-- ARGV[1..11] now ms, max sessions, max records per session, max models per session, max bytes,
+--            dedupe window ms, number of events, key prefix, max score names per session, idle timeout ms, and
+--            the starts and ends of requests in the order of the batch, each a sign (+ a start, - an end), the
+--            number of the event whose applying applies it, ':', the model label and a NUL byte
 -- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed, F failed,
 -- R scored, G generic), name (the model label of C and F, the score name of R), figures as MessagePack numbers
 -- (C: duration, prompt, completion, total, cached and reasoning tokens, tool calls 0/1, costed 0/1, cost in
@@ -21,13 +24,13 @@
 --
 -- Returns {applied event numbers, folded event numbers (C and F past the session's model labels, R past its
 -- score names: summed under _other), capacity evictions, memory evictions, sessions, the lives of the applied
--- events' sessions}.
+-- events' sessions, the labels of the batch's starts and ends, each followed by its requests in flight}.
 
 -- The globals this script reads per event, as locals: Lua finds a local in a register, a global by a table lookup.
 local ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math =
   ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math
 local FIELDS = 6
-local HEADER = 9
+local HEADER = 11
 local now = tonumber(ARGV[1])
 local maxSessions = tonumber(ARGV[2])
 local maxRecords = tonumber(ARGV[3])
@@ -37,6 +40,7 @@ local dedupeMs = tonumber(ARGV[6])
 local n = tonumber(ARGV[7])
 local prefix = ARGV[8]
 local maxScoreNames = tonumber(ARGV[9])
+local idleMs = tonumber(ARGV[10])
 local OTHER_SCORE_NAME = '_other'
 local PICO = 1000000000000
 -- What a session takes beside its figures and records: its keys, their headers, its index entry.
@@ -444,6 +448,45 @@ while total > maxBytes and count > 1 do
   end
   count = count - take
 end
+-- 5. The requests in flight per model label, in the order of the batch: a start adds one, an end takes one off
+-- while there is one (an end without a start takes nothing). A count that is no integer (set by someone else)
+-- counts as 0 and is written anew. The hash expires after the idle timeout without a start or an end, so that a
+-- request whose end never comes is not in flight for good.
+local flight, touched = {}, {}
+local function fly(label, delta)
+  local count = flight[label]
+  if count == nil then
+    count = tonumber(redis.call('HGET', KEYS[4], label)) or 0
+    if count ~= count or count < 0 or count >= 2^53 or count ~= math.floor(count) then count = 0 end
+    touched[#touched + 1] = label
+  end
+  if delta > 0 then
+    count = count + 1
+  elseif count > 0 then
+    count = count - 1
+  end
+  flight[label] = count
+end
+local isApplied = {}
+for _, i in ipairs(applied) do isApplied[i] = true end
+for sign, number, label in string.gmatch(ARGV[11], '([+-])(%d+):([^%z]*)%z') do
+  if isApplied[tonumber(number)] then fly(label, sign == '+' and 1 or -1) end
+end
+local counts = {}
+for _, label in ipairs(touched) do
+  local count = flight[label]
+  if count > 0 then
+    redis.call('HSET', KEYS[4], label, string.format('%d', count))
+  else
+    redis.call('HDEL', KEYS[4], label)
+  end
+  counts[#counts + 1] = label
+  counts[#counts + 1] = count
+end
+if #touched > 0 and redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('PEXPIRE', KEYS[4], idleMs)
+end
+
 -- The life of each applied event's session (0 for a generic event): a process's own figures of a session
 -- start again with a new life.
 local lives = {}
@@ -452,4 +495,4 @@ for k, i in ipairs(applied) do
   local s = sessions[ARGV[base + 1]]
   lives[k] = (ARGV[base + 3] ~= 'G' and s ~= nil) and s.life or 0
 end
-return {applied, folded, capacity, memory, count, lives}
+return {applied, folded, capacity, memory, count, lives, counts}

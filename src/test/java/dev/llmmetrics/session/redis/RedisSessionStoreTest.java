@@ -1144,6 +1144,49 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aRequestStartedThroughOneProcessAndEndedThroughAnotherIsInFlightInNeither() throws InterruptedException {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore first = boundedTo(10, millis);
+        RedisSessionStore second = boundedTo(10, millis);
+        for (int i = 0; i < 10; i++) {
+            first.record(List.of(LlmRequestStarted.builder("s" + i, "m").build()));
+        }
+        assertEquals(10, first.inFlight("m"), "at once through the process that recorded them");
+        awaitInFlight(second, "m", 10);
+        long ttl = Long.parseLong(redis.cli("PTTL", "llm:in-flight"));
+        assertTrue(ttl > 0 && ttl <= Duration.ofHours(1).toMillis(), "forgotten after the idle timeout: " + ttl);
+        for (int i = 0; i < 10; i++) {
+            second.record(List.of(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).build()));
+        }
+        assertEquals(0, second.inFlight("m"));
+        awaitInFlight(first, "m", 0);
+        assertEquals("0", redis.cli("EXISTS", "llm:in-flight"), "no count of 0 is kept");
+    }
+
+    @Test
+    void aCountInFlightThatIsNoIntegerCountsAsNoneAndIsWrittenAnew() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        redis.cli("HSET", "llm:in-flight", "m", "lots", "n", "-3", "o", "1e300");
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build(), LlmRequestCompleted.builder("a", "n").build(),
+                LlmRequestStarted.builder("a", "o").build()));
+        assertEquals(1, store.inFlight("m"));
+        assertEquals(0, store.inFlight("n"));
+        assertEquals(1, store.inFlight("o"));
+        assertEquals("1", redis.cli("HGET", "llm:in-flight", "m"));
+        assertEquals("0", redis.cli("HEXISTS", "llm:in-flight", "n"));
+    }
+
+    /** Waits, a few seconds at most, for {@code store}'s check of Redis to read {@code expected} requests of {@code label}. */
+    private static void awaitInFlight(RedisSessionStore store, String label, long expected) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (store.inFlight(label) != expected && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(expected, store.inFlight(label), "read within the check period");
+    }
+
+    @Test
     void aKeyOfTheStoreHoldingWhatTheStoreNeverWritesRefusesTheBatchBeforeItsFirstWrite() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
@@ -1157,7 +1200,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         List<List<String>> foreign = List.of(List.of("SET", "llm:bytes", "abc"), List.of("LPUSH", "llm:bytes", "x"),
                 List.of("SET", "llm:lives", "1.5"), List.of("HSET", "llm:lives", "f", "v"),
                 List.of("SET", "llm:sessions", "x"), List.of("SET", "llm:{a}:r", "x"),
-                List.of("HSET", "llm:{a}:s", "f", "v"));
+                List.of("HSET", "llm:{a}:s", "f", "v"), List.of("SET", "llm:in-flight", "x"));
         for (List<String> write : foreign) {
             String key = write.get(1);
             redis.cli("DEL", key);
