@@ -79,7 +79,9 @@ import redis.clients.jedis.params.ZRangeParams;
  *   <li>{@code llm:{id}:s}: a list of the most recent scores of requests, oldest first, as many as records;</li>
  *   <li>{@code llm:{id}:id:<event id>}: one key per applied event id, expiring after the dedupe window;</li>
  *   <li>{@code llm:sessions}: a sorted set of the session ids by last activity, the listing's and the
- *       evictions' order; {@code llm:bytes}: the sessions' summed size; {@code llm:lives}: numbers lives.</li>
+ *       evictions' order; {@code llm:bytes}: the sessions' summed size; {@code llm:lives}: numbers lives;</li>
+ *   <li>{@code llm:in-flight}: a hash of the requests in flight per model label, expiring after the idle
+ *       timeout without a start or an end.</li>
  * </ul>
  *
  * <p>A batch is one Lua script, so one round trip and all or nothing: the script checks every event id, reads
@@ -95,7 +97,7 @@ import redis.clients.jedis.params.ZRangeParams;
  * {@link RecordingFailedException} and the reads {@link StoreUnavailableException}; the store reconnects by
  * itself, and {@link #notReadyBecause()} says why batches fail: Redis unreachable, refusing the store (a
  * password, a permission, a read-only replica, paused writes, its maxclients, a failed TLS handshake), or the
- * index or a counter holding what the store cannot write. A batch whose answer timed out was not
+ * index, a counter or the requests in flight holding what the store cannot write. A batch whose answer timed out was not
  * acknowledged, yet a slow Redis may still apply it: a producer that retries with event ids is safe.
  */
 public final class RedisSessionStore implements SessionStore, SessionFigures {
