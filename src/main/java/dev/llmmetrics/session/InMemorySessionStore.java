@@ -8,7 +8,6 @@ import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
-import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -132,6 +131,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         for (Map.Entry<String, List<Event>> e : bySession.entrySet()) {
             passed |= apply(e.getKey(), null, e.getValue());
         }
+        applied.forEach(inFlight::applied); // in the batch's order, not session by session
         holdBounds(passed); // after the whole batch, so that none of its sessions is evicted for another of it
         return applied;
     }
@@ -143,7 +143,9 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
             return false;
         }
         if (!(event instanceof GenericEvent)) {
-            holdBounds(apply(event.sessionId(), event, null));
+            int passed = apply(event.sessionId(), event, null);
+            inFlight.applied(event);
+            holdBounds(passed);
         }
         return true;
     }
@@ -374,23 +376,10 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     /** Applies one event to {@code state}, whose monitor the caller holds. */
     private void applyLocked(SessionState state, Event event, long now) {
         boolean folded = switch (event) {
-            case LlmRequestCompleted completed -> {
-                Model model = catalog.model(completed.model());
-                inFlight.ended(model);
-                yield state.add(completed, model, now);
-            }
-            case LlmRequestFailed failed -> {
-                Model model = catalog.model(failed.model());
-                inFlight.ended(model);
-                yield state.add(failed, model, now);
-            }
+            case LlmRequestCompleted completed -> state.add(completed, catalog.model(completed.model()), now);
+            case LlmRequestFailed failed -> state.add(failed, catalog.model(failed.model()), now);
             case LlmRequestScored scored -> {
                 state.add(scored, now);
-                yield false;
-            }
-            case LlmRequestStarted started -> {
-                inFlight.started(catalog.model(started.model()));
-                state.touch(now);
                 yield false;
             }
             default -> {

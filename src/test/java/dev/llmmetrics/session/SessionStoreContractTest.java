@@ -24,9 +24,11 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -307,6 +309,50 @@ public abstract class SessionStoreContractTest {
         store.record(List.of(LlmRequestStarted.builder("e", "m4").build(), LlmRequestStarted.builder("e", "m4").build(),
                 LlmRequestScored.builder("e", "grade", 1).build(), LlmRequestCompleted.builder("e", "m4").build()));
         assertEquals(1, store.inFlight("m4"), "two starts and an end of one session in one batch");
+    }
+
+    @Test
+    void requestsInFlightFollowEachBatchInItsOrderAcrossSessionsAndRetries() {
+        SessionStore store = store(100, 10);
+        Random random = new Random(17);
+        List<String> models = List.of("m0", "m1");
+        Map<String, Long> expected = new HashMap<>(Map.of("m0", 0L, "m1", 0L));
+        Set<String> appliedIds = new HashSet<>();
+        List<Event> sent = new ArrayList<>();
+        for (int b = 0; b < 300; b++) {
+            List<Event> batch = new ArrayList<>();
+            for (int k = random.nextInt(12) + 1; k > 0; k--) {
+                Event event;
+                if (!sent.isEmpty() && random.nextInt(8) == 0) {
+                    event = sent.get(random.nextInt(sent.size())); // a retry, applied already or not
+                } else {
+                    String session = "s" + random.nextInt(4);
+                    String model = models.get(random.nextInt(models.size()));
+                    String id = random.nextBoolean() ? null : "e" + b + "-" + k;
+                    event = switch (random.nextInt(4)) {
+                        case 0, 1 -> LlmRequestStarted.builder(session, model).eventId(id).build();
+                        case 2 -> LlmRequestCompleted.builder(session, model).durationMs(1).eventId(id).build();
+                        default -> LlmRequestScored.builder(session, "grade", 1).eventId(id).build();
+                    };
+                }
+                batch.add(event);
+                sent.add(event);
+            }
+            store.record(batch);
+            for (Event event : batch) { // each event in the batch's order, once by its id
+                if (event.eventId() != null && !appliedIds.add(event.eventId())) {
+                    continue;
+                }
+                if (event instanceof LlmRequestStarted s) {
+                    expected.merge(s.model(), 1L, Long::sum);
+                } else if (event instanceof LlmRequestCompleted c) {
+                    expected.merge(c.model(), 0L, (count, zero) -> Math.max(0, count - 1));
+                }
+            }
+            for (String model : models) {
+                assertEquals(expected.get(model), store.inFlight(model), model + " after batch " + b);
+            }
+        }
     }
 
     @Test

@@ -53,6 +53,14 @@ public class RedisClientBenchmark {
     @Param({"lettuce", "jedis"})
     public String client;
 
+    /**
+     * How a batch's calls are shaped: {@code whole}, each call's STARTED and COMPLETED in the batch (the start
+     * carried by its end); {@code split}, the STARTED of 50 calls and the COMPLETED of 50 others, as a client that
+     * sends its events as they happen posts them.
+     */
+    @Param({"whole"})
+    public String calls;
+
     private static final int BATCHES = 64;
     private final AtomicInteger next = new AtomicInteger();
     private byte[][][] batches;
@@ -76,7 +84,8 @@ public class RedisClientBenchmark {
                 int n = (b * 50 + k) % 1000;
                 String session = String.format("post-session-%06d", n);
                 String model = models[n % models.length];
-                events.add(LlmRequestStarted.builder(session, model).messagesCount(4).toolsCount(1).build());
+                String started = calls.equals("whole") ? session : String.format("post-session-%06d", (n + 500) % 1000);
+                events.add(LlmRequestStarted.builder(started, model).messagesCount(4).toolsCount(1).build());
                 events.add(LlmRequestCompleted.builder(session, model).durationMs(200 + n).promptTokens(50 + n)
                         .completionTokens(10 + n).totalTokens(60 + 2 * n).hasToolCalls(n % 4 == 0).build());
             }

@@ -1,13 +1,16 @@
 package dev.llmmetrics.session.redis;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
  * The MessagePack numbers the store's values and arguments hold: integers and doubles, as Redis's Lua
- * {@code cmsgpack} writes and reads them. Written here rather than taken from msgpack-core, which reaches for
- * {@code sun.misc.Unsafe} (a warning at run time on every JDK from 24 on) for these few formats.
+ * {@code cmsgpack} writes and reads them, and one array of numbered texts. Written here rather than taken from
+ * msgpack-core, which reaches for {@code sun.misc.Unsafe} (a warning at run time on every JDK from 24 on) for
+ * these few formats.
  */
 final class MessagePackNumbers {
 
@@ -27,6 +30,54 @@ final class MessagePackNumbers {
             }
         }
         return Arrays.copyOf(out.array(), out.position());
+    }
+
+    /**
+     * One MessagePack array of {@code numbers.length} pairs, each an integer of {@code numbers} and the text of
+     * {@code texts} at the same place (UTF-8): what {@code cmsgpack.unpack} reads as one table, however long.
+     */
+    static byte[] numberedTexts(int[] numbers, String[] texts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(16 + 24 * numbers.length);
+        int size = 2 * numbers.length;
+        if (size < 16) {
+            out.write(0x90 | size); // fixarray
+        } else if (size < 0x1_0000) {
+            out.write(0xdc);
+            writeBigEndian(out, size, 2);
+        } else {
+            out.write(0xdd);
+            writeBigEndian(out, size, 4);
+        }
+        for (int i = 0; i < numbers.length; i++) {
+            int v = numbers[i];
+            if (v >= -32 && v < 0x80) {
+                out.write(v & 0xff); // positive and negative fixint
+            } else {
+                out.write(0xd2);
+                writeBigEndian(out, v, 4);
+            }
+            byte[] text = texts[i].getBytes(StandardCharsets.UTF_8);
+            if (text.length < 32) {
+                out.write(0xa0 | text.length); // fixstr
+            } else if (text.length < 0x100) {
+                out.write(0xd9);
+                out.write(text.length);
+            } else if (text.length < 0x1_0000) {
+                out.write(0xda);
+                writeBigEndian(out, text.length, 2);
+            } else {
+                out.write(0xdb);
+                writeBigEndian(out, text.length, 4);
+            }
+            out.writeBytes(text);
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeBigEndian(ByteArrayOutputStream out, int value, int bytes) {
+        for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) {
+            out.write((value >>> shift) & 0xff);
+        }
     }
 
     /** {@code value} as a MessagePack float 64. */

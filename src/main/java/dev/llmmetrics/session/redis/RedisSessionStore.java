@@ -872,9 +872,10 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
                 return new Reason("Redis refuses the store: authentication failed for the user and password of "
                         + "store.redis.url", true);
             } else if (m.startsWith("NOPERM")) {
-                return new Reason("Redis refuses the store: permission denied to its user (ACL: "
-                        + m.substring("NOPERM".length()).trim() + "); grant the user the commands and keys of docs/replicas.md",
-                        false);
+                int script = m.indexOf(" script: "); // where Redis names the script that was refused
+                String detail = m.substring("NOPERM".length(), script < 0 ? m.length() : script).trim();
+                return new Reason("Redis refuses the store: permission denied to its user (ACL: " + detail
+                        + "); grant the user the commands and keys of docs/replicas.md", false);
             } else if (m.startsWith("ERR max number of clients reached")) {
                 return new Reason("Redis refuses new connections: it has as many clients as its maxclients allows", true);
             } else if (m.startsWith("READONLY")) {
@@ -1372,37 +1373,61 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         }
 
         /**
-         * The batch's starts and ends of requests in its order, as record.lua counts them in flight: a sign (+ a
-         * start, - an end), the number of the event sent whose applying applies it (a start left out goes with its
-         * carrier), ':', the model's label and a NUL byte, which no model name holds.
+         * The batch's starts and ends of requests in its order, as record.lua counts them in flight: per start or
+         * end, the number of the event sent whose applying applies it (a start left out goes with its carrier),
+         * positive for a start and negative for an end, and the model's label. A start followed, among its label's,
+         * by an end of the same number (a call whose start its end carries) is left out with that end: applied
+         * together, they leave the count as it was, whatever it was.
          */
         private byte[] startsAndEnds(List<? extends Event> events, int[] numbers) {
-            StringBuilder ops = new StringBuilder();
-            for (int i = 0; i < events.size(); i++) {
+            int n = events.size();
+            int[] signed = new int[n];
+            String[] labels = new String[n];
+            int[] below = new int[n]; // the op under each in its label's stack, -1 for none
+            boolean[] kept = new boolean[n];
+            Map<String, Integer> top = new HashMap<>();
+            int count = 0;
+            for (int i = 0; i < n; i++) {
                 Event event = events.get(i);
-                char sign;
-                String model;
-                switch (event) {
-                    case LlmRequestStarted s -> {
-                        sign = '+';
-                        model = s.model();
-                    }
-                    case LlmRequestCompleted c -> {
-                        sign = '-';
-                        model = c.model();
-                    }
-                    case LlmRequestFailed f -> {
-                        sign = '-';
-                        model = f.model();
-                    }
-                    default -> {
-                        continue;
-                    }
+                boolean start = event instanceof LlmRequestStarted;
+                String model = switch (event) {
+                    case LlmRequestStarted s -> s.model();
+                    case LlmRequestCompleted c -> c.model();
+                    case LlmRequestFailed f -> f.model();
+                    default -> null;
+                };
+                if (model == null) {
+                    continue;
                 }
                 int number = numbers[carriers[i] < 0 ? i : carriers[i]];
-                ops.append(sign).append(number).append(':').append(bounds.catalog().model(model).label()).append('\0');
+                String label = bounds.catalog().model(model).label();
+                Integer under = top.get(label);
+                if (!start && under != null && signed[under] == number) {
+                    kept[under] = false; // the start this end cancels
+                    count--;
+                    if (below[under] < 0) {
+                        top.remove(label);
+                    } else {
+                        top.put(label, below[under]);
+                    }
+                    continue;
+                }
+                signed[i] = start ? number : -number;
+                labels[i] = label;
+                below[i] = under == null ? -1 : under;
+                kept[i] = true;
+                count++;
+                top.put(label, i);
             }
-            return bytes(ops.toString());
+            int[] keptNumbers = new int[count];
+            String[] keptLabels = new String[count];
+            for (int i = 0, k = 0; i < n; i++) {
+                if (kept[i]) {
+                    keptNumbers[k] = signed[i];
+                    keptLabels[k++] = labels[i];
+                }
+            }
+            return MessagePackNumbers.numberedTexts(keptNumbers, keptLabels);
         }
 
         /** The index in the batch of the event the script numbers {@code number} (from 1). */

@@ -5,6 +5,7 @@
 -- held, the counter of lives: every life of the session up to it is gone, a later one is made after this}.
 local key = ARGV[1]
 local held = 0
+refuseDenied(KEYS, key)
 checkGlobals(KEYS)
 if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 or redis.call('EXISTS', key) == 1 then
   held = 1

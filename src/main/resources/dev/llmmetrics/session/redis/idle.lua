@@ -3,6 +3,7 @@
 -- KEYS[2] the retained bytes (KEYS[3] and KEYS[4] only checked); ARGV[1] the key prefix, ARGV[2] the cutoff in ms, ARGV[3] the most to remove.
 -- Returns {sessions removed, sessions held}.
 local removed = 0
+refuseDenied(KEYS, sessionKey(ARGV[1], ''))
 checkGlobals(KEYS)
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))) do
   local key = sessionKey(ARGV[1], id)

@@ -54,3 +54,31 @@ local function checkGlobals(keys)
   end
 end
 
+-- The first command the scripts and reads run that the user may not run (ACL), as 'COMMAND key', else nil; each
+-- is checked on a key of its kind: the globals (keys, as checkGlobals takes them) and the session key s with its
+-- lists. Redis checks a script's command only when the script reaches it, so a script that wrote first would stop
+-- half done, its event ids written, were a right taken away after the store's last check.
+local function deniedCommand(keys, s)
+  local r, q = s .. ':r', s .. ':s'
+  local checks = {
+    {'EXISTS', s .. ':id:'}, {'SET', s .. ':id:', '1', 'PX', '1'}, {'HMGET', s, 'h'}, {'HGET', s, 'h'},
+    {'HSET', s, 'h', ''}, {'HGETALL', s}, {'TYPE', r}, {'LPOP', r, '1'}, {'RPUSH', r, ''}, {'LRANGE', r, '0', '-1'},
+    {'TYPE', q}, {'LPOP', q, '1'}, {'RPUSH', q, ''}, {'LRANGE', q, '0', '-1'}, {'DEL', s, r, q},
+    {'ZADD', keys[1], '0', ''}, {'ZREM', keys[1], ''}, {'ZCARD', keys[1]}, {'ZRANGE', keys[1], '0', '0', 'REV'},
+    {'ZRANGEBYSCORE', keys[1], '0', '0'}, {'TYPE', keys[1]}, {'GET', keys[2]}, {'INCRBY', keys[2], '0'},
+    {'DECRBY', keys[2], '0'}, {'GET', keys[3]}, {'INCR', keys[3]}, {'SET', keys[3], '0'}, {'TYPE', keys[4]},
+    {'HGET', keys[4], ''}, {'HSET', keys[4], '', '0'}, {'HDEL', keys[4], ''}, {'EXISTS', keys[4]},
+    {'PEXPIRE', keys[4], '1'}, {'HGETALL', keys[4]}
+  }
+  for _, c in ipairs(checks) do
+    if not redis.acl_check_cmd(unpack(c)) then return c[1] .. ' ' .. c[2] end
+  end
+  return nil
+end
+
+-- Refuses the script, before its first write, when the user may not run one of the store's commands.
+local function refuseDenied(keys, s)
+  local denied = deniedCommand(keys, s)
+  -- A table, so that the reply starts with the code NOPERM as Redis's own refusal does (a string gets ERR first).
+  if denied then error({err = 'NOPERM the user may not run ' .. denied .. ', so the script wrote nothing'}) end
+end

@@ -8,8 +8,9 @@
 -- KEYS[4] the requests in flight (hash: model label -> count)
 -- ARGV[1..11] now ms, max sessions, max records per session, max models per session, max bytes,
 --            dedupe window ms, number of events, key prefix, max score names per session, idle timeout ms, and
---            the starts and ends of requests in the order of the batch, each a sign (+ a start, - an end), the
---            number of the event whose applying applies it, ':', the model label and a NUL byte
+--            the starts and ends of requests in the order of the batch, as one MessagePack array of pairs: the
+--            number of the event whose applying applies it (positive for a start, negative for an end), the
+--            model label
 -- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed, F failed,
 -- R scored, G generic), name (the model label of C and F, the score name of R), figures as MessagePack numbers
 -- (C: duration, prompt, completion, total, cached and reasoning tokens, tool calls 0/1, costed 0/1, cost in
@@ -82,6 +83,8 @@ local function checkedHeader(value, key)
   if names == nil or extra ~= nil then anotherLayout(key) end
   return life, req, n, sn, sc, b, labels, names
 end
+
+refuseDenied(KEYS, sessionKey(prefix, ''))
 
 -- 1. Which events are new: reads only.
 local idKeys = {}
@@ -469,8 +472,10 @@ local function fly(label, delta)
 end
 local isApplied = {}
 for _, i in ipairs(applied) do isApplied[i] = true end
-for sign, number, label in string.gmatch(ARGV[11], '([+-])(%d+):([^%z]*)%z') do
-  if isApplied[tonumber(number)] then fly(label, sign == '+' and 1 or -1) end
+local ops = cmsgpack.unpack(ARGV[11])
+for j = 1, #ops, 2 do
+  local number = ops[j]
+  if isApplied[math.abs(number)] then fly(ops[j + 1], number) end
 end
 local counts = {}
 for _, label in ipairs(touched) do

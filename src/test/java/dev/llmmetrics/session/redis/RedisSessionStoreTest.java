@@ -453,6 +453,31 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         }
     }
 
+    @Test
+    void aRightTakenAwayAfterTheStoresLastCheckRefusesTheBatchScriptBeforeItsFirstWrite() {
+        List<Event> events = List.of(LlmRequestStarted.builder("acl", "m").eventId("e-start").build(),
+                LlmRequestCompleted.builder("acl", "m").durationMs(1).eventId("e-end").build());
+        RedisSessionStore.Batch batch = new RedisSessionStore.Batch(events, parameters());
+        try {
+            // What a right removed within the 500 ms before the store's next check meets: the batch script runs.
+            for (String denied : List.of("-hset", "-rpush", "-zadd", "-pexpire")) {
+                redis.cli("ACL", "SETUSER", "app", "reset", "on", ">apw", "~*", "+@all", denied);
+                try (Jedis app = new Jedis(URI.create(redis.url().replace("//", "//app:apw@")))) {
+                    JedisDataException refused = assertThrows(JedisDataException.class, () -> app.eval(
+                            RedisSessionStore.RECORD.body().getBytes(StandardCharsets.UTF_8),
+                            List.of(RedisSessionStore.WRITE_KEYS), List.of(batch.args)));
+                    assertTrue(refused.getMessage().startsWith("NOPERM") && refused.getMessage()
+                            .contains(denied.substring(1).toUpperCase()), refused.getMessage());
+                }
+                assertEquals("0", redis.cli("EXISTS", "llm:{acl}", "llm:{acl}:r", "llm:{acl}:id:e-start",
+                        "llm:{acl}:id:e-end", "llm:sessions", "llm:lives", "llm:in-flight"),
+                        "nothing written, so that a retry of the batch applies it, with " + denied);
+            }
+        } finally {
+            redis.cli("ACL", "DELUSER", "app");
+        }
+    }
+
     private static SessionStoreFactory.Parameters parameters() {
         return new SessionStoreFactory.Parameters(10, 10, 16, Long.MAX_VALUE, Duration.ofHours(1), Duration.ofMinutes(10),
                 100_000, Instant::now, new ModelCatalog(PriceTable.EMPTY, 200));
@@ -1161,6 +1186,28 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals(0, second.inFlight("m"));
         awaitInFlight(first, "m", 0);
         assertEquals("0", redis.cli("EXISTS", "llm:in-flight"), "no count of 0 is kept");
+    }
+
+    @Test
+    void manyStartsAndEndsOfLongModelNamesInOneBatchCountEachOnce() {
+        RedisSessionStore store = boundedTo(10, clockAtStart());
+        String wide = "\u00e9".repeat(Event.MAX_ID_LENGTH); // 512 bytes of UTF-8
+        String longer = "m".repeat(40);
+        List<Event> batch = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            batch.add(LlmRequestStarted.builder("s" + i % 7, i % 2 == 0 ? wide : longer).eventId("start-" + i).build());
+        }
+        for (int i = 0; i < 100; i++) { // whole calls: each start carried by its end, and left out with it
+            batch.add(LlmRequestStarted.builder("whole-" + i, wide).build());
+            batch.add(LlmRequestCompleted.builder("whole-" + i, wide).durationMs(1).build());
+        }
+        for (int i = 0; i < 50; i++) {
+            batch.add(LlmRequestCompleted.builder("s" + i % 7, longer).durationMs(1).eventId("end-" + i).build());
+        }
+        store.record(batch);
+        assertEquals(150, store.inFlight(wide));
+        assertEquals(100, store.inFlight(longer));
+        assertEquals("150", redis.cli("HGET", "llm:in-flight", wide));
     }
 
     @Test
