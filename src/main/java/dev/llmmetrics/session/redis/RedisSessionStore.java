@@ -97,8 +97,8 @@ import redis.clients.jedis.params.ZRangeParams;
  * {@link RecordingFailedException} and the reads {@link StoreUnavailableException}; the store reconnects by
  * itself, and {@link #notReadyBecause()} says why batches fail: Redis unreachable, refusing the store (a
  * password, a permission, a read-only replica, paused writes, its maxclients, a failed TLS handshake), or the
- * index, a counter or the requests in flight holding what the store cannot write. A batch whose answer timed out was not
- * acknowledged, yet a slow Redis may still apply it: a producer that retries with event ids is safe.
+ * index, a counter or the requests in flight holding what the store cannot write. A batch whose answer timed
+ * out was not acknowledged, yet a slow Redis may still apply it: a producer that retries with event ids is safe.
  */
 public final class RedisSessionStore implements SessionStore, SessionFigures {
 
@@ -986,9 +986,10 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
 
     /**
      * Reads the session count and the requests in flight, and checks that the index, the two counters and the
-     * requests in flight hold what the store writes there, in one round trip: a key of another type, or a counter that is no integer (someone else set it), refuses
-     * every batch, so the store is not ready until it is deleted ({@link #notReadyBecause}). Says in the log when
-     * the counter of lives, which nothing of the store removes, is gone: Redis lost the store's data.
+     * requests in flight hold what the store writes there, in one round trip: a key of another type, or a counter
+     * that is no integer (someone else set it), refuses every batch, so the store is not ready until it is deleted
+     * ({@link #notReadyBecause}). Says in the log when the counter of lives, which nothing of the store removes, is
+     * gone: Redis lost the store's data.
      *
      * @throws JedisException when Redis could not be reached or refused the commands themselves
      */

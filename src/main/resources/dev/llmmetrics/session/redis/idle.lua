@@ -1,6 +1,7 @@
 #!lua flags=allow-oom
 -- Removes the sessions last active before a cutoff, a bounded number per call. KEYS[1] the session index,
--- KEYS[2] the retained bytes (KEYS[3] and KEYS[4] only checked); ARGV[1] the key prefix, ARGV[2] the cutoff in ms, ARGV[3] the most to remove.
+-- KEYS[2] the retained bytes (KEYS[3] and KEYS[4] only checked); ARGV[1] the key prefix, ARGV[2] the cutoff in
+-- ms, ARGV[3] the most to remove.
 -- Returns {sessions removed, sessions held}.
 local removed = 0
 refuseDenied(KEYS, sessionKey(ARGV[1], ''))
