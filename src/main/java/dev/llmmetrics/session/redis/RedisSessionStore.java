@@ -953,11 +953,42 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
                 checkVersion();
                 lastPolicy = null;
                 lastEvictedKeys = -1;
+                lastAppendOnly = null;
                 checkEvictions();
+                checkPersistence();
                 checkLayout();
             }
         } else if (reachable && ++ticks >= EVICTION_CHECK_TICKS) {
             checkEvictions();
+            checkPersistence();
+        }
+    }
+
+    /**
+     * Whether Redis wrote an append-only file at the last check, {@code null} before the first since it last
+     * answered; read and written by the watcher only.
+     */
+    private @Nullable Boolean lastAppendOnly;
+
+    /**
+     * Warns, at start, when Redis answers again and when someone turns it off, that Redis writes no append-only
+     * file: a restart of Redis then loses every batch acknowledged since its last snapshot, and nothing else would
+     * tell the operator; says so when it is on again.
+     */
+    private void checkPersistence() {
+        String enabled = info("persistence", "aof_enabled");
+        if (enabled == null) {
+            return;
+        }
+        boolean on = enabled.equals("1");
+        Boolean before = lastAppendOnly;
+        lastAppendOnly = on;
+        if (!on && !Boolean.FALSE.equals(before)) {
+            LOG.log(Level.WARNING, "Redis at {0} writes no append-only file (appendonly no): a restart of Redis loses "
+                    + "every batch acknowledged since its last snapshot; set appendonly yes and appendfsync always "
+                    + "(see docs/replicas.md)", endpoint);
+        } else if (on && Boolean.FALSE.equals(before)) {
+            LOG.log(Level.INFO, "Redis at {0} writes its append-only file again", endpoint);
         }
     }
 

@@ -731,6 +731,23 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         }
     }
 
+    @Test
+    void aRedisWithoutAnAppendOnlyFileIsWarnedOfAtStartAndWhenItIsTurnedOff() throws Exception {
+        try (StoreLog log = new StoreLog()) {
+            redis.cli("CONFIG", "SET", "appendonly", "no");
+            RedisSessionStore store = boundedTo(10, clockAtStart());
+            awaitLine(log, Level.WARNING, "writes no append-only file");
+            redis.cli("CONFIG", "SET", "appendonly", "yes");
+            awaitLine(log, Level.INFO, "writes its append-only file again");
+            int warnings = log.atLeast(Level.WARNING).size();
+            redis.cli("CONFIG", "SET", "appendonly", "no");
+            awaitLine(log, Level.WARNING, "writes no append-only file", warnings);
+            assertEquals(1, store.record(oneCallOfA()).size(), "a warning, not a refusal: persistence is the operator's choice");
+        } finally {
+            redis.cli("CONFIG", "SET", "appendonly", "no"); // as the class's Redis runs
+        }
+    }
+
     private static void awaitReady(RedisSessionStore store, boolean ready) throws InterruptedException {
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (store.ready() != ready) {
@@ -741,8 +758,13 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     /** Waits up to 5 seconds for a line of at least {@code level} in the log that contains {@code text}. */
     private static void awaitLine(StoreLog log, Level level, String text) throws InterruptedException {
+        awaitLine(log, level, text, 0);
+    }
+
+    /** As {@link #awaitLine(StoreLog, Level, String)}, among the lines of that level after the first {@code skipped}. */
+    private static void awaitLine(StoreLog log, Level level, String text, int skipped) throws InterruptedException {
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while (log.atLeast(level).stream().noneMatch(line -> line.contains(text))) {
+        while (log.atLeast(level).stream().skip(skipped).noneMatch(line -> line.contains(text))) {
             assertTrue(System.nanoTime() < deadline, "no line with " + text + ": " + log.atLeast(Level.INFO));
             Thread.sleep(50);
         }
