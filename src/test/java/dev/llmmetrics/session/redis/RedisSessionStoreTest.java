@@ -657,6 +657,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     @Test
     void aRedisThatEvictsKeysUnderMemoryPressureIsWarnedOfAtStart() {
         redis.cli("CONFIG", "SET", "maxmemory-policy", "volatile-lru");
+        redis.cli("CONFIG", "SET", "appendonly", "yes"); // else that is warned of too
         try (StoreLog log = new StoreLog()) {
             boundedTo(10, new AtomicLong());
             List<String> warnings = log.atLeast(Level.WARNING);
@@ -668,11 +669,13 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
             assertEquals(List.of(), log.atLeast(Level.WARNING));
         } finally {
             redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
+            redis.cli("CONFIG", "SET", "appendonly", "no");
         }
     }
 
     @Test
     void aPolicyThatEvictsSetWhileTheStoreRunsAndTheKeysRedisEvictsAreLogged() throws Exception {
+        redis.cli("CONFIG", "SET", "appendonly", "yes"); // else that is warned of too
         try (StoreLog log = new StoreLog()) {
             RedisSessionStore store = store(10_000, 10, 16, Long.MAX_VALUE, 200, clockAtStart());
             assertEquals(List.of(), log.atLeast(Level.WARNING));
@@ -693,6 +696,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         } finally {
             redis.cli("CONFIG", "SET", "maxmemory", "0");
             redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
+            redis.cli("CONFIG", "SET", "appendonly", "no");
         }
     }
 
