@@ -192,6 +192,19 @@ class OpenAiProxyTest {
     }
 
     @Test
+    void aStreamAnsweringARequestTheProxyReadAsNotStreamedIsReadAsTheStreamItIs() {
+        // "True" is no JSON boolean: the proxy reads no stream asked for; a lenient upstream (pydantic's) streams.
+        HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(),
+                chat("fake-stream", ",\"stream\":\"True\""), "x-session-id", "proxy-stream-unasked");
+        assertEquals(200, proxied.statusCode());
+        assertEquals(FakeOpenAi.stream("fake-stream", false), new String(proxied.body(), StandardCharsets.UTF_8),
+                "every event, as the upstream sent them");
+        JsonNode record = server.awaitSession("proxy-stream-unasked", 1).get("requests").get(0);
+        assertTrue(record.get("success").asBoolean(), record.toString());
+        assertFalse(record.get("time_to_first_token_ms").isNull(), "its first token timed, as a stream's: " + record);
+    }
+
+    @Test
     void aStreamWhoseClientAskedForUsageIsPassedOnWhole() {
         String request = chat("fake-stream", ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
         HttpResponse<byte[]> direct = post(upstream.baseUrl() + "/chat/completions", request);

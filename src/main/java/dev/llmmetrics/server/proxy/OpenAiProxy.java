@@ -306,9 +306,12 @@ public final class OpenAiProxy implements HttpService {
         }
         int status = answer.status().code();
         // A successful answer to a streamed request is read as a stream unless it says it is JSON (an upstream
-        // that does not stream): some send their events as text/plain or with no type at all.
-        boolean stream = status / 100 == 2 && chat.stream() && !answer.headers().contentType()
-                .map(type -> type.mediaType().subtype().toLowerCase(Locale.ROOT).endsWith("json")).orElse(false);
+        // that does not stream): some send their events as text/plain or with no type at all. One that says it
+        // is an event stream is read as one whatever the request said: a lenient upstream streams for a "stream"
+        // the proxy does not read as true ("True", "yes").
+        boolean stream = status / 100 == 2 && (isEventStream(answer.headers()) || chat.stream() && !answer.headers()
+                .contentType().map(type -> type.mediaType().subtype().toLowerCase(Locale.ROOT).endsWith("json"))
+                .orElse(false));
         boolean holdUsage = stream && chat.usageAdded();
         OpenAiScanner document = new OpenAiScanner();
         StreamReading chunks = new StreamReading(call, holdUsage, isEventStream(answer.headers()));
