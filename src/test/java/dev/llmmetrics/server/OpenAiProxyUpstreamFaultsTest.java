@@ -194,6 +194,43 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * A stream whose content comes in one event past the bound of an event held whole (a 2 MiB delta, a tool call's
+     * 2 MiB arguments), passed on in pieces: its first token is still timed at that event, its tool call still seen,
+     * and the model of a request that names none still taken from it.
+     */
+    @Test
+    void aStreamWhoseContentEventIsPastTheEventBoundStillHasItsFirstTokenToolCallsAndModel() throws IOException {
+        String usage = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-big\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}";
+        String role = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}";
+        String text = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-big\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + "x".repeat(2 << 20) + "\"}}]}";
+        String tool = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-big\",\"choices\":[{\"index\":0,"
+                + "\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+                + "\"arguments\":\"" + "y".repeat(2 << 20) + "\"}}]}}]}";
+        for (String big : new String[] {text, tool}) {
+            ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                    + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunk("data: " + role + "\n\n")
+                    + chunk("data: " + big + "\n\n") + chunk("data: " + usage + "\n\n") + chunk("data: [DONE]\n\n")
+                    + "0\r\n\r\n")));
+            String got = rawCall("big-event", chat(null, ",\"stream\":true"));
+            assertTrue(got.startsWith("HTTP/1.1 200") && got.contains("[DONE]") && got.length() > 2 << 20,
+                    got.substring(0, Math.min(500, got.length())));
+        }
+        JsonNode s = server.awaitSession("big-event", 2);
+        assertEquals(2, s.get("successful_requests").asLong(), s.toString());
+        JsonNode records = s.get("requests");
+        for (JsonNode record : records) {
+            assertEquals("m-big", record.get("model").asText(), record.toString());
+            assertTrue(record.get("time_to_first_token_ms").isNumber(), "the first token is timed: " + record);
+            assertEquals(8, record.get("total_tokens").asLong(), record.toString());
+        }
+        assertFalse(records.get(0).get("has_tool_calls").asBoolean(), records.get(0).toString());
+        assertTrue(records.get(1).get("has_tool_calls").asBoolean(), "the tool call is seen: " + records.get(1));
+    }
+
+    /**
      * An answer with neither a Content-Length nor a chunked Transfer-Encoding, which ends when the upstream closes the
      * connection (RFC 9112 §6.3, rule 8): passed on whole, framed for the client, and recorded as answered; plain,
      * streamed, and on a route only forwarded.

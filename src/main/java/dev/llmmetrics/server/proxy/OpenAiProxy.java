@@ -470,11 +470,26 @@ public final class OpenAiProxy implements HttpService {
 
         @Override
         public void event(byte[] bytes, int offset, int length) {
-            // The stream's first event is read past a byte order mark before it, as the format says; passed on with it.
+            Read chunk = read(bytes, offset, length);
+            done |= SseEvents.isDone(bytes, offset + chunk.mark, length - chunk.mark);
+            if (chunk.scanner.hasUsage()) {
+                usage = chunk.scanner;
+                if (holdUsage && chunk.scanner.hasNoChoices()) {
+                    return;
+                }
+            }
+            write(Objects.requireNonNull(out), bytes, offset, length);
+        }
+
+        /**
+         * Reads an event, or the first piece of one too long to be held (a delta of megabytes): its model, whether
+         * it carries content (the first token, timed when it arrives) or a tool call, and its error object. The
+         * stream's first event is read past a byte order mark before it, as the format says; passed on with it.
+         */
+        private Read read(byte[] bytes, int offset, int length) {
             int mark = first ? SseEvents.byteOrderMark(bytes, offset, length) : 0;
             first = false;
             anyData = anyData || SseEvents.hasData(bytes, offset + mark, length - mark);
-            done |= SseEvents.isDone(bytes, offset + mark, length - mark);
             OpenAiScanner chunk = SseEvents.scanData(bytes, offset + mark, length - mark);
             if (model == null) {
                 model = chunk.model();
@@ -486,17 +501,14 @@ public final class OpenAiProxy implements HttpService {
             if (error == null && (chunk.errorCode() != null || chunk.errorMessage() != null)) {
                 error = chunk;
             }
-            if (chunk.hasUsage()) {
-                usage = chunk;
-                if (holdUsage && chunk.hasNoChoices()) {
-                    return;
-                }
-            }
-            write(Objects.requireNonNull(out), bytes, offset, length);
+            return new Read(chunk, mark);
         }
 
         @Override
-        public void piece(byte[] bytes, int offset, int length) {
+        public void piece(byte[] bytes, int offset, int length, boolean eventStart) {
+            if (eventStart) {
+                read(bytes, offset, length); // its usage, if any, is past what is read, and it is passed on
+            }
             write(Objects.requireNonNull(out), bytes, offset, length);
         }
 
@@ -507,6 +519,10 @@ public final class OpenAiProxy implements HttpService {
             }
             return usage == null ? Usage.NONE.withToolCalls(toolCalls) : OpenAiProxy.usage(usage, toolCalls);
         }
+    }
+
+    /** An event as read, and the length of the byte order mark before it. */
+    private record Read(OpenAiScanner scanner, int mark) {
     }
 
     /** What to do with each piece of an answer's body as it arrives. */

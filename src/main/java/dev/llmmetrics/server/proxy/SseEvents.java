@@ -5,8 +5,8 @@ import java.util.Arrays;
 /**
  * Cuts a stream of server-sent events into whole events as its bytes arrive, each with the blank line that
  * ends it, so that each can be read and passed on, or held back, whole. Lines end in CRLF, LF or CR, as the
- * format allows. An event longer than {@link #MAX_EVENT_BYTES} is passed on in pieces as it arrives and not
- * read. Not thread-safe.
+ * format allows. An event longer than {@link #MAX_EVENT_BYTES} is passed on in pieces as it arrives, only its
+ * first piece read. Not thread-safe.
  */
 final class SseEvents {
 
@@ -18,8 +18,11 @@ final class SseEvents {
         /** A whole event, terminating blank line included. */
         void event(byte[] bytes, int offset, int length);
 
-        /** A piece of an event too long to be held: pass it on as it is. */
-        void piece(byte[] bytes, int offset, int length);
+        /**
+         * A piece of an event too long to be held: pass it on as it is. The first piece is the event's first
+         * {@link #MAX_EVENT_BYTES} bytes, enough to tell what the event carries.
+         */
+        void piece(byte[] bytes, int offset, int length, boolean first);
     }
 
     private final Sink sink;
@@ -179,7 +182,7 @@ final class SseEvents {
     private void append(byte b) {
         if (length == event.length) {
             if (length >= MAX_EVENT_BYTES) {
-                sink.piece(event, 0, length);
+                sink.piece(event, 0, length, !oversized);
                 length = 0;
                 oversized = true;
             } else {
@@ -191,7 +194,7 @@ final class SseEvents {
 
     private void emit() {
         if (oversized) {
-            sink.piece(event, 0, length);
+            sink.piece(event, 0, length, false);
         } else {
             sink.event(event, 0, length);
         }
