@@ -708,6 +708,33 @@ class OpenAiProxyUpstreamFaultsTest {
                 "both a Content-Length and a Transfer-Encoding");
     }
 
+    /**
+     * A chunked stream that declares and sends trailer fields after its last chunk (RFC 9112 §7.1.2), on a connection
+     * the upstream keeps open: the HTTP client reads the body to its last chunk and leaves the trailer fields unread
+     * in the connection, so that the next call lent that connection read them as its answer's status line and got a
+     * 502. The call is passed on and recorded as answered, and the next call gets its own answer.
+     */
+    @Test
+    void aStreamWithTrailerFieldsNeverLeavesThemToTheNextCallOnItsConnection() throws IOException {
+        String usage = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-up\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}";
+        ANSWERS.add((KeepsOpen) out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                + "Transfer-Encoding: chunked\r\nTrailer: X-Request-Cost\r\n\r\n" + chunk("data: " + CHUNK + "\n\n")
+                + chunk("data: " + usage + "\n\n") + chunk("data: [DONE]\n\n") + "0\r\nX-Request-Cost: 12\r\n\r\n")));
+        String completion = "{\"id\":\"c2\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[]}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + completion.length() + "\r\nConnection: close\r\n\r\n" + completion)));
+
+        String streamed = rawCall("trailers", chat("m-req", ",\"stream\":true"));
+        assertTrue(streamed.startsWith("HTTP/1.1 200") && streamed.contains(CHUNK) && streamed.contains("[DONE]"), streamed);
+        HttpResponse<String> next = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", "trailers-next");
+        assertEquals(200, next.statusCode(), next.body());
+        assertEquals(completion, next.body(), "the next call's own answer");
+        JsonNode s = server.awaitSession("trailers", 1);
+        assertEquals(1, s.get("successful_requests").asLong(), s.toString());
+        assertEquals(8, s.get("total_tokens").asLong(), s.toString());
+    }
+
     @Test
     void anInterimAnswerGets502AndItsConnectionIsNeverReused() throws IOException {
         assertTheBytesAfterAnUnreadableAnswerNeverReachAnotherCall("interim",

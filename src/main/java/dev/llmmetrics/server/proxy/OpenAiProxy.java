@@ -131,17 +131,21 @@ public final class OpenAiProxy implements HttpService {
     }
 
     /**
-     * Marks an answer whose body ends where the upstream closes the connection ({@link #endsAtClose}) as
-     * {@code Connection: close}, so that the HTTP client closes that connection with the answer rather than lend it
-     * to another call. It keeps one whose answer declares no length as if that answer had no body: the next call
-     * would get a connection the upstream closed, or, after an answer left half read (its client gone, a timeout),
-     * the rest of that answer as its own.
+     * Marks an answer whose body ends where the upstream closes the connection ({@link #endsAtClose}), or a chunked
+     * one that declares trailer fields ({@code Trailer}), as {@code Connection: close}, so that the HTTP client closes
+     * that connection with the answer rather than lend it to another call. It keeps one whose answer declares no
+     * length as if that answer had no body: the next call would get a connection the upstream closed, or, after an
+     * answer left half read (its client gone, a timeout), the rest of that answer as its own. It reads a chunked
+     * body up to its last chunk and leaves the trailer fields after it unread: the next call would read them as its
+     * answer's status line.
      */
     private static WebClientServiceResponse closingAnAnswerThatEndsAtTheClose(WebClientService.Chain chain,
             WebClientServiceRequest request) {
         WebClientServiceResponse answer = chain.proceed(request);
         int status = answer.status().code();
-        if (!endsAtClose(answer.headers()) || status < 200 || status == 204 || status == 304
+        boolean trailers = answer.headers().contains(HeaderNames.TRAILER)
+                && answer.headers().containsToken(HeaderValues.TRANSFER_ENCODING_CHUNKED);
+        if (!(endsAtClose(answer.headers()) || trailers) || status < 200 || status == 204 || status == 304
                 || answer.headers().containsToken(HeaderValues.CONNECTION_CLOSE)) {
             return answer;
         }
