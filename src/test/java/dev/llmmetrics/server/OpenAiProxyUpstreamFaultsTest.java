@@ -709,6 +709,23 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * An upstream that answers a chat completion 204 No Content, plain or streamed: an answer with no body by its
+     * status (RFC 9110 §15.3.5), not one cut at the close. The client gets the 204, where it got its connection closed
+     * without any answer, and the call is recorded as answered, without usage, where it was recorded as cut.
+     */
+    @Test
+    void aNoContentAnswerIsPassedOnAndRecordedAsAnsweredNotAsCut() throws IOException {
+        for (String extra : new String[] {"", ",\"stream\":true"}) {
+            ANSWERS.add(out -> out.write(ascii("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")));
+            String got = rawCall("no-content", chat("m-req", extra));
+            assertTrue(got.startsWith("HTTP/1.1 204"), "the upstream's 204: " + got);
+        }
+        JsonNode s = server.awaitSession("no-content", 2);
+        assertEquals(2, s.get("successful_requests").asLong(), s.toString());
+        assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-req"), "every call ended");
+    }
+
+    /**
      * A chunked stream that declares and sends trailer fields after its last chunk (RFC 9112 §7.1.2), on a connection
      * the upstream keeps open: the HTTP client reads the body to its last chunk and leaves the trailer fields unread
      * in the connection, so that the next call lent that connection read them as its answer's status line and got a

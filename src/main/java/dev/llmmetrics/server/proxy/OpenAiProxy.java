@@ -162,6 +162,16 @@ public final class OpenAiProxy implements HttpService {
         return !headers.contains(HeaderNames.CONTENT_LENGTH) && !headers.containsToken(HeaderValues.TRANSFER_ENCODING_CHUNKED);
     }
 
+    /**
+     * Whether this answer's body ends where the upstream closes the connection: {@link #endsAtClose} headers on an
+     * answer whose status allows a body. A 204 or 304 has none whatever its headers (RFC 9110 §15.3.5, §15.4.5), so
+     * an empty one is whole, not cut at the close.
+     */
+    private static boolean endsAtClose(HttpClientResponse answer) {
+        int status = answer.status().code();
+        return status != 204 && status != 304 && endsAtClose(answer.headers());
+    }
+
     /** Whether the answer's type is {@code text/event-stream}, which says the body is a stream whatever it holds. */
     private static boolean isEventStream(Headers headers) {
         return headers.contentType().map(type -> type.mediaType().type().equalsIgnoreCase("text")
@@ -336,7 +346,7 @@ public final class OpenAiProxy implements HttpService {
             } else {
                 document.end();
             }
-            if (status / 100 == 2 && endsAtClose(answer.headers())
+            if (status / 100 == 2 && endsAtClose(answer)
                     && (stream ? chunks.cut() : document.cut())) {
                 // The close is all that ends such an answer, so one cut short ends the same way: what was sent says.
                 throw new BrokenAnswer(stream && chunks.error != null
@@ -548,7 +558,7 @@ public final class OpenAiProxy implements HttpService {
 
     /** {@link #pump(HttpClientResponse, OutputStream, Relay)} of the answer's body as {@code in} reads it. */
     private void pump(HttpClientResponse answer, InputStream in, OutputStream out, Relay relay) {
-        boolean endsAtClose = endsAtClose(answer.headers());
+        boolean endsAtClose = endsAtClose(answer);
         byte[] buffer = new byte[PIECE_BYTES];
         while (true) {
             int read;
