@@ -709,6 +709,27 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * Header fields the upstream names in its {@code Connection} header belong to its hop (RFC 9110 §7.6.1), as the
+     * client's named in its own are not forwarded: they are not passed on to the client, on a chat completion and
+     * on a route only forwarded.
+     */
+    @Test
+    void headerFieldsTheUpstreamNamesInItsConnectionHeaderAreNotPassedOn() throws IOException {
+        String completion = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[]}";
+        String head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close, X-Hop-Secret\r\n"
+                + "X-Hop-Secret: internal-route-7\r\nX-Kept: yes\r\nContent-Length: " + completion.length() + "\r\n\r\n";
+        ANSWERS.add(out -> out.write(ascii(head + completion)));
+        String got = rawCall("connection-named", chat("m-req", ""));
+        assertTrue(got.startsWith("HTTP/1.1 200") && got.endsWith(completion), got);
+        assertTrue(got.contains("X-Kept: yes"), got);
+        assertFalse(got.toLowerCase(java.util.Locale.ROOT).contains("x-hop-secret"), got);
+        ANSWERS.add(out -> out.write(ascii(head + completion)));
+        HttpResponse<String> forwarded = server.post("/v1/embeddings", "{\"model\":\"e\",\"input\":\"x\"}");
+        assertEquals(completion, forwarded.body());
+        assertTrue(forwarded.headers().firstValue("x-hop-secret").isEmpty(), forwarded.headers().toString());
+    }
+
+    /**
      * An upstream that answers a chat completion 204 No Content, plain or streamed: an answer with no body by its
      * status (RFC 9110 §15.3.5), not one cut at the close. The client gets the 204, where it got its connection closed
      * without any answer, and the call is recorded as answered, without usage, where it was recorded as cut.

@@ -687,8 +687,13 @@ public final class OpenAiProxy implements HttpService {
     }
 
     private static Set<String> connectionTokens(ServerRequest request) {
+        return connectionTokens(request.headers());
+    }
+
+    /** The field names a message's {@code Connection} header lists, lower case: fields of its hop (RFC 9110 §7.6.1). */
+    private static Set<String> connectionTokens(Headers message) {
         Set<String> tokens = new HashSet<>();
-        for (String value : request.headers().all(HeaderNames.CONNECTION, java.util.List::of)) {
+        for (String value : message.all(HeaderNames.CONNECTION, java.util.List::of)) {
             for (String token : value.split(",")) {
                 tokens.add(token.strip().toLowerCase(Locale.ROOT));
             }
@@ -697,14 +702,16 @@ public final class OpenAiProxy implements HttpService {
     }
 
     /**
-     * The answer's status and headers, less the upstream hop's own, its length unless the body is passed whole, and
-     * its {@code Content-Encoding} when the body is passed on decompressed.
+     * The answer's status and headers, less the upstream hop's own (those of {@link #NOT_PASSED_ON} and those its
+     * {@code Connection} header names), its length unless the body is passed whole, and its
+     * {@code Content-Encoding} when the body is passed on decompressed.
      */
     private static void passHead(HttpClientResponse answer, ServerResponse response, boolean bodyUnchanged, boolean decoded) {
         response.status(Status.create(answer.status().code(), answer.status().reasonPhrase()));
+        Set<String> hop = connectionTokens(answer.headers());
         for (Header header : answer.headers()) {
             String name = header.headerName().lowerCase();
-            if (!NOT_PASSED_ON.contains(name) && (bodyUnchanged || !name.equals("content-length"))
+            if (!NOT_PASSED_ON.contains(name) && !hop.contains(name) && (bodyUnchanged || !name.equals("content-length"))
                     && !(decoded && name.equals("content-encoding"))) {
                 response.header(header);
             }
