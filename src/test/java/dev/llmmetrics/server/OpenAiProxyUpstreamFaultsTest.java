@@ -709,6 +709,32 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * An upstream that sends its answer's head and then breaks off before any byte of the body, or sends nothing
+     * more until the read timeout: nothing of that answer has reached the client, which got its connection closed
+     * without any answer. It gets the proxy's 502 {@code upstream_unreachable} or 504 {@code upstream_timeout} in the
+     * OpenAI error shape, saying what is recorded, as when no head came at all; the call is recorded once.
+     */
+    @Test
+    void anAnswerThatBreaksOffBeforeItsFirstBodyByteGetsTheProxysErrorNotAClosedConnection() throws IOException {
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")));
+        String broken = rawCall("head-then-close", chat("m-req", ""));
+        assertTrue(broken.startsWith("HTTP/1.1 502"), broken);
+        assertTrue(broken.contains("\"code\":\"upstream_unreachable\""), broken);
+        ANSWERS.add((KeepsOpen) out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n")));
+        String stalled = rawCall("head-then-stall", chat("m-req", ",\"stream\":true"));
+        assertTrue(stalled.startsWith("HTTP/1.1 504"), stalled);
+        assertTrue(stalled.contains("\"code\":\"upstream_timeout\""), stalled);
+
+        JsonNode closed = server.awaitSession("head-then-close", 1).get("requests").get(0);
+        assertEquals("server_error", closed.get("error_type").asText(), closed.toString());
+        assertTrue(broken.contains(closed.get("error").asText()), "the client is told what is recorded: " + broken);
+        JsonNode timedOut = server.awaitSession("head-then-stall", 1).get("requests").get(0);
+        assertEquals("timeout", timedOut.get("error_type").asText(), timedOut.toString());
+        assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-req"), "every call ended");
+    }
+
+    /**
      * Header fields the upstream names in its {@code Connection} header belong to its hop (RFC 9110 §7.6.1), as the
      * client's named in its own are not forwarded: they are not passed on to the client, on a chat completion and
      * on a route only forwarded.

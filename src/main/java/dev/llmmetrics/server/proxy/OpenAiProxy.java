@@ -251,17 +251,72 @@ public final class OpenAiProxy implements HttpService {
 
     private void forwardPlain(ServerRequest request, ServerResponse response, byte[] body) {
         try (HttpClientResponse answer = send(request, body)) {
-            passHead(answer, response, true, false);
-            pump(answer, response.outputStream(), new Relay() {
-                @Override
-                public void piece(OutputStream out, byte[] bytes, int offset, int length) {
-                    write(out, bytes, offset, length);
+            Passed out = new Passed(response, () -> passHead(answer, response, true, false));
+            try {
+                pump(answer, out, new Relay() {
+                    @Override
+                    public void piece(OutputStream out, byte[] bytes, int offset, int length) {
+                        write(out, bytes, offset, length);
+                    }
+                });
+                out.begin();
+            } catch (BrokenAnswer e) {
+                if (out.begun()) {
+                    throw e;
                 }
-            });
+                answerFailure(request, response, e.failure.hiding(credential(request)));
+            }
         } catch (NoAnswer e) {
             answerFailure(request, response, e.failure);
         } catch (ClientGone | BrokenAnswer e) {
             throw new CloseConnectionException("the forwarded answer did not reach the client whole");
+        }
+    }
+
+    /**
+     * The client's answer, begun (the upstream's status and headers set, the body's stream taken) only when its first
+     * byte is written, or when the answer ends: until then nothing of it has reached the client, and an answer that
+     * breaks off before its first byte can still be answered with the proxy's error.
+     */
+    private static final class Passed extends OutputStream {
+        private final ServerResponse response;
+        private final Runnable head;
+        private @Nullable OutputStream out;
+
+        Passed(ServerResponse response, Runnable head) {
+            this.response = response;
+            this.head = head;
+        }
+
+        /** Begins the answer, if not begun. */
+        OutputStream begin() {
+            if (out == null) {
+                head.run();
+                out = response.outputStream();
+            }
+            return out;
+        }
+
+        boolean begun() {
+            return out != null;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            begin().write(b);
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            begin().write(bytes, offset, length);
+        }
+
+        /** Flushes what was written; nothing before the first byte, so that the head is not sent before it. */
+        @Override
+        public void flush() throws IOException {
+            if (out != null) {
+                out.flush();
+            }
         }
     }
 
@@ -306,16 +361,9 @@ public final class OpenAiProxy implements HttpService {
         } catch (NoAnswer e) {
             ClientConnections.Presence client = e.failure.type() == ErrorType.TIMEOUT ? connections.probe()
                     : ClientConnections.Presence.THERE;
-            if (client != ClientConnections.Presence.THERE) {
-                response.header(HeaderValues.CONNECTION_CLOSE); // a read of the client's connection may still wait
-            }
             call.started(null).fail((client == ClientConnections.Presence.GONE ? Failure.clientLeft(e.failure)
                     : e.failure).forEvent());
-            try {
-                answerFailure(request, response, e.failure); // a client that closed only its sending side reads it
-            } catch (UncheckedIOException gone) {
-                throw new CloseConnectionException("the client disconnected while the upstream gave no answer");
-            }
+            failBeforeAnswer(request, response, e.failure, client);
             return;
         }
         int status = answer.status().code();
@@ -330,9 +378,8 @@ public final class OpenAiProxy implements HttpService {
         OpenAiScanner document = new OpenAiScanner();
         StreamReading chunks = new StreamReading(call, holdUsage, isEventStream(answer.headers()));
         AnswerCoding coding = AnswerCoding.of(answer.headers());
+        Passed out = new Passed(response, () -> passHead(answer, response, !holdUsage && !coding.decoded(), coding.decoded()));
         try (answer; AnswerCoding.Body body = coding.body(answer.inputStream())) {
-            passHead(answer, response, !holdUsage && !coding.decoded(), coding.decoded());
-            OutputStream out = response.outputStream();
             pump(answer, body.in(), out, stream ? chunks : new Relay() {
                 @Override
                 public void piece(OutputStream out, byte[] bytes, int offset, int length) {
@@ -353,14 +400,22 @@ public final class OpenAiProxy implements HttpService {
                         ? Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())
                         : Failure.cutAtClose(stream && !chunks.oneDocument()));
             }
+            out.begin(); // an answer with no body, such as a 204, still has its head
         } catch (ClientGone e) {
             call.started(stream ? chunks.model : document.model()).fail(Failure.CLIENT_GONE.forEvent());
             throw new CloseConnectionException("the client disconnected during the answer");
         } catch (BrokenAnswer e) {
-            Failure failure = e.failure.type() == ErrorType.TIMEOUT && connections.probe() == ClientConnections.Presence.GONE
-                    ? Failure.clientLeft(e.failure) : e.failure.hiding(credential(request));
-            call.started(stream ? chunks.model : document.model()).fail(failure.forEvent());
-            throw new CloseConnectionException("the upstream answer broke off");
+            ClientConnections.Presence client = e.failure.type() == ErrorType.TIMEOUT ? connections.probe()
+                    : ClientConnections.Presence.THERE;
+            Failure failure = e.failure.hiding(credential(request));
+            call.started(stream ? chunks.model : document.model())
+                    .fail((client == ClientConnections.Presence.GONE ? Failure.clientLeft(e.failure) : failure).forEvent());
+            if (out.begun()) {
+                throw new CloseConnectionException("the upstream answer broke off");
+            }
+            // Nothing of the answer reached the client: it gets the proxy's error, as when no answer came.
+            failBeforeAnswer(request, response, failure, client);
+            return;
         }
         if (status / 100 != 2) {
             call.started(document.model()).fail(Failure.ofStatus(status, document.errorCode(), document.errorMessage())
@@ -715,6 +770,23 @@ public final class OpenAiProxy implements HttpService {
                     && !(decoded && name.equals("content-encoding"))) {
                 response.header(header);
             }
+        }
+    }
+
+    /**
+     * Answers a chat completion of which nothing reached the client with the proxy's 502 or 504, with
+     * {@code Connection: close} unless the client was found there ({@link ClientConnections#probe}: a read of its
+     * connection may still wait).
+     */
+    private static void failBeforeAnswer(ServerRequest request, ServerResponse response, Failure failure,
+            ClientConnections.Presence client) {
+        if (client != ClientConnections.Presence.THERE) {
+            response.header(HeaderValues.CONNECTION_CLOSE);
+        }
+        try {
+            answerFailure(request, response, failure); // a client that closed only its sending side reads it
+        } catch (UncheckedIOException gone) {
+            throw new CloseConnectionException("the client disconnected while the upstream gave no answer");
         }
     }
 
