@@ -344,6 +344,24 @@ class OpenAiProxyTest {
         }
     }
 
+    /**
+     * A client that sends the server's own {@code x-internal-auth} on its {@code /v1} calls too (one HTTP client
+     * with default headers for both the events and the proxy) must not hand that token to the upstream, a third
+     * party: the proxy does not accept it, and never forwards it.
+     */
+    @Test
+    void theServersInternalTokenIsNeverForwardedToTheUpstream() {
+        Map<String, String> settings = new HashMap<>(FakeOpenAi.proxyTo(upstream));
+        settings.put("llm.metrics.auth.token", "internal-token-42");
+        try (TestServer guarded = TestServer.start(settings)) {
+            for (String path : new String[] {"/v1/chat/completions", "/v1/embeddings"}) {
+                assertEquals(200, post(guarded.uri(path).toString(), chat("fake-plain", ""), "x-internal-auth",
+                        "internal-token-42", "x-session-id", "internal-token").statusCode(), path);
+                assertNull(upstream.last(path).headers().getFirst("x-internal-auth"), path);
+            }
+        }
+    }
+
     @Test
     void theProxyIsOffWithoutAnUpstreamUrlAndServesOnlyItsThreeRoutes() {
         try (TestServer plain = TestServer.start()) {

@@ -76,10 +76,13 @@ public final class OpenAiProxy implements HttpService {
 
     private static final String PREFIX = "/v1";
     private static final int PIECE_BYTES = 8192;
-    /** Request headers that belong to this hop, or that the proxy sets itself. */
+    /**
+     * Request headers that belong to this hop, that the proxy sets itself, or that carry this server's own tokens
+     * (the proxy's access token, the events' {@code x-internal-auth}), which an upstream must never be given.
+     */
     private static final Set<String> NOT_FORWARDED = Set.of("connection", "keep-alive", "proxy-connection",
             "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect",
-            "accept-encoding", ACCESS_HEADER.lowerCase());
+            "accept-encoding", ACCESS_HEADER.lowerCase(), "x-internal-auth");
     /** Answer headers that belong to the upstream's hop. */
     private static final Set<String> NOT_PASSED_ON = Set.of("connection", "keep-alive", "proxy-connection", "te",
             "trailer", "transfer-encoding", "upgrade");
