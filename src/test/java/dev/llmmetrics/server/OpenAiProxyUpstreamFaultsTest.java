@@ -194,6 +194,27 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * A plain chat completion answered 200 whose body is an error object and no completion, as OpenRouter sends when
+     * the provider behind it failed: passed on as sent, and recorded as a failure with the error's text, as the same
+     * object inside a 200 stream is, where it was recorded as a completed call.
+     */
+    @Test
+    void anErrorObjectAnswered200ToAPlainCompletionIsRecordedAsAFailure() throws IOException {
+        String error = "{\"error\":{\"message\":\"Provider returned error\",\"code\":502,"
+                + "\"metadata\":{\"provider_name\":\"X\"}}}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + error.length() + "\r\nConnection: close\r\n\r\n" + error)));
+        String got = rawCall("error-200", chat("m-req", ""));
+        assertTrue(got.startsWith("HTTP/1.1 200") && got.endsWith(error), got);
+        JsonNode s = server.awaitSession("error-200", 1);
+        assertEquals(1, s.get("failed_requests").asLong(), s.toString());
+        JsonNode record = s.get("requests").get(0);
+        assertEquals("server_error", record.get("error_type").asText(), record.toString());
+        assertEquals(200, record.get("http_status").asInt(), record.toString());
+        assertTrue(record.get("error").asText().contains("Provider returned error"), record.toString());
+    }
+
+    /**
      * A stream whose content comes in one event past the bound of an event held whole (a 2 MiB delta, a tool call's
      * 2 MiB arguments), passed on in pieces: its first token is still timed at that event, its tool call still seen,
      * and the model of a request that names none still taken from it.

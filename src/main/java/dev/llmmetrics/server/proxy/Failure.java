@@ -85,9 +85,21 @@ record Failure(ErrorType type, String text, @Nullable Integer httpStatus) {
      * OpenRouter do: {@code server_error}, or {@code content_filter} when its code names one.
      */
     static Failure inStream(@Nullable String errorCode, @Nullable String errorMessage) {
+        return in200("upstream sent an error in its stream", errorCode, errorMessage);
+    }
+
+    /**
+     * A plain answer that came with 200 and is an error object, not a completion, as OpenRouter sends when the
+     * provider behind it failed: typed as {@link #inStream} is.
+     */
+    static Failure inAnswer(@Nullable String errorCode, @Nullable String errorMessage) {
+        return in200("upstream answered 200 with an error", errorCode, errorMessage);
+    }
+
+    private static Failure in200(String what, @Nullable String errorCode, @Nullable String errorMessage) {
         ErrorType type = errorCode != null && ErrorType.namesContentFilter(errorCode) ? ErrorType.CONTENT_FILTER
                 : ErrorType.SERVER_ERROR;
-        StringBuilder text = new StringBuilder("upstream sent an error in its stream");
+        StringBuilder text = new StringBuilder(what);
         if (errorCode != null) {
             text.append(' ').append(errorCode);
         }

@@ -428,6 +428,9 @@ public final class OpenAiProxy implements HttpService {
                     .hiding(credential(request)).forEvent());
         } else if (stream) {
             call.started(chunks.model).complete(chunks.usage());
+        } else if (document.errorCode() != null || document.errorMessage() != null) {
+            call.started(document.model()).fail(Failure.inAnswer(document.errorCode(), document.errorMessage())
+                    .hiding(credential(request)).forEvent());
         } else {
             call.started(document.model()).complete(usage(document, document.hasToolCalls()));
         }
