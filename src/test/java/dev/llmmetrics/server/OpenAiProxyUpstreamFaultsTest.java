@@ -194,6 +194,27 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * An upstream answer whose {@code Content-Type} cannot be parsed as a media type: reading it threw, so the client
+     * got the server's 500 {@code internal_error} and the call, STARTED, was never ended ({@code llm_requests_in_flight}
+     * stayed up for good). It is passed on as sent, read as an answer of no type, and recorded once.
+     */
+    @Test
+    void anAnswerWithAnUnparsableContentTypeIsPassedOnAndRecordedOnce() throws IOException {
+        String completion = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}";
+        for (String extra : new String[] {"", ",\"stream\":true"}) {
+            ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: ;;;===\r\nContent-Length: "
+                    + completion.length() + "\r\nConnection: close\r\n\r\n" + completion)));
+            String got = rawCall("bad-content-type", chat("m-bad-type", extra));
+            assertTrue(got.startsWith("HTTP/1.1 200") && got.contains(completion), "[" + got + "]");
+        }
+        JsonNode s = server.awaitSession("bad-content-type", 2);
+        assertEquals(2, s.get("successful_requests").asLong(), s.toString());
+        assertEquals(16, s.get("total_tokens").asLong(), s.toString());
+        assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-bad-type"), "every call ended");
+    }
+
+    /**
      * A plain chat completion answered 200 whose body is an error object and no completion, as OpenRouter sends when
      * the provider behind it failed: passed on as sent, and recorded as a failure with the error's text, as the same
      * object inside a 200 stream is, where it was recorded as a completed call.

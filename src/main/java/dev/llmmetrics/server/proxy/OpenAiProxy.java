@@ -11,6 +11,7 @@ import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
+import io.helidon.http.HttpMediaType;
 import io.helidon.http.Headers;
 import io.helidon.http.Method;
 import io.helidon.http.RequestException;
@@ -177,8 +178,20 @@ public final class OpenAiProxy implements HttpService {
 
     /** Whether the answer's type is {@code text/event-stream}, which says the body is a stream whatever it holds. */
     private static boolean isEventStream(Headers headers) {
-        return headers.contentType().map(type -> type.mediaType().type().equalsIgnoreCase("text")
+        return contentType(headers).map(type -> type.mediaType().type().equalsIgnoreCase("text")
                 && type.mediaType().subtype().equalsIgnoreCase("event-stream")).orElse(false);
+    }
+
+    /**
+     * The answer's {@code Content-Type}; none when it names no media type the HTTP library can parse (such as
+     * {@code ;;;}), which it would throw for: such an answer is read, and passed on, as one of no type.
+     */
+    private static Optional<HttpMediaType> contentType(Headers headers) {
+        try {
+            return headers.contentType();
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
     }
 
     @Override
@@ -354,7 +367,14 @@ public final class OpenAiProxy implements HttpService {
                     "the " + what + (ofSession ? " header" : "") + " cannot be recorded: " + e.messageNaming(what));
             return;
         }
-        forwardChat(request, response, chat, call);
+        try {
+            forwardChat(request, response, chat, call);
+        } catch (RuntimeException e) {
+            // Every way out of forwardChat ends the call; one it did not foresee must not leave it in flight.
+            call.started(null).fail(new Failure(ErrorType.SERVER_ERROR, "the proxy could not pass the answer on", null)
+                    .forEvent());
+            throw e;
+        }
     }
 
     private void forwardChat(ServerRequest request, ServerResponse response, ChatRequest chat, Metered call) {
@@ -374,9 +394,9 @@ public final class OpenAiProxy implements HttpService {
         // that does not stream): some send their events as text/plain or with no type at all. One that says it
         // is an event stream is read as one whatever the request said: a lenient upstream streams for a "stream"
         // the proxy does not read as true ("True", "yes").
-        boolean stream = status / 100 == 2 && (isEventStream(answer.headers()) || chat.stream() && !answer.headers()
-                .contentType().map(type -> type.mediaType().subtype().toLowerCase(Locale.ROOT).endsWith("json"))
-                .orElse(false));
+        boolean stream = status / 100 == 2 && (isEventStream(answer.headers()) || chat.stream()
+                && !contentType(answer.headers())
+                .map(type -> type.mediaType().subtype().toLowerCase(Locale.ROOT).endsWith("json")).orElse(false));
         boolean holdUsage = stream && chat.usageAdded();
         OpenAiScanner document = new OpenAiScanner();
         StreamReading chunks = new StreamReading(call, holdUsage, isEventStream(answer.headers()));
