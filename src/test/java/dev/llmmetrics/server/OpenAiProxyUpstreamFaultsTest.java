@@ -227,12 +227,19 @@ class OpenAiProxyUpstreamFaultsTest {
                 + error.length() + "\r\nConnection: close\r\n\r\n" + error)));
         String got = rawCall("error-200", chat("m-req", ""));
         assertTrue(got.startsWith("HTTP/1.1 200") && got.endsWith(error), got);
-        JsonNode s = server.awaitSession("error-200", 1);
-        assertEquals(1, s.get("failed_requests").asLong(), s.toString());
-        JsonNode record = s.get("requests").get(0);
-        assertEquals("server_error", record.get("error_type").asText(), record.toString());
-        assertEquals(200, record.get("http_status").asInt(), record.toString());
-        assertTrue(record.get("error").asText().contains("Provider returned error"), record.toString());
+        // The same answer to a streamed request from an upstream that does not stream, sent as text/plain: read as
+        // one document, as its usage would be.
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+                + error.length() + "\r\nConnection: close\r\n\r\n" + error)));
+        String streamed = rawCall("error-200", chat("m-req", ",\"stream\":true"));
+        assertTrue(streamed.startsWith("HTTP/1.1 200") && streamed.contains(error), streamed);
+        JsonNode s = server.awaitSession("error-200", 2);
+        assertEquals(2, s.get("failed_requests").asLong(), s.toString());
+        for (JsonNode record : s.get("requests")) {
+            assertEquals("server_error", record.get("error_type").asText(), record.toString());
+            assertEquals(200, record.get("http_status").asInt(), record.toString());
+            assertTrue(record.get("error").asText().contains("Provider returned error"), record.toString());
+        }
     }
 
     /**

@@ -446,6 +446,10 @@ public final class OpenAiProxy implements HttpService {
         } else if (stream && chunks.error != null) {
             call.started(chunks.model).fail(Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())
                     .hiding(credential(request)).forEvent());
+        } else if (stream && chunks.documentError() != null) {
+            OpenAiScanner error = Objects.requireNonNull(chunks.documentError());
+            call.started(chunks.model).fail(Failure.inAnswer(error.errorCode(), error.errorMessage())
+                    .hiding(credential(request)).forEvent());
         } else if (stream) {
             call.started(chunks.model).complete(chunks.usage());
         } else if (document.errorCode() != null || document.errorMessage() != null) {
@@ -605,6 +609,12 @@ public final class OpenAiProxy implements HttpService {
                 read(bytes, offset, length); // its usage, if any, is past what is read, and it is passed on
             }
             write(Objects.requireNonNull(out), bytes, offset, length);
+        }
+
+        /** A body that was one JSON document rather than events, if that document is an error object. */
+        @Nullable OpenAiScanner documentError() {
+            return oneDocument() && whole != null && (whole.errorCode() != null || whole.errorMessage() != null)
+                    ? whole : null;
         }
 
         /** The usage of the last chunk that had one, or of a body that was one JSON document rather than events. */
