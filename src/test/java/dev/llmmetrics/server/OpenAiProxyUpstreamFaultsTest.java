@@ -215,6 +215,25 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * vLLM's error shape, its message and type at the top level ({@code {"object":"error","message":…,
+     * "type":"BadRequestError","code":400}}) rather than in an {@code error} object: the recorded error text keeps
+     * its message and type, where it said only "upstream answered 400".
+     */
+    @Test
+    void anErrorInVllmsTopLevelShapeIsRecordedWithItsTypeAndMessage() throws IOException {
+        String error = "{\"object\":\"error\",\"message\":\"This model's maximum context length is 4096 tokens.\","
+                + "\"type\":\"BadRequestError\",\"param\":null,\"code\":400}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + error.length() + "\r\nConnection: close\r\n\r\n" + error)));
+        String got = rawCall("vllm-error", chat("m-req", ""));
+        assertTrue(got.startsWith("HTTP/1.1 400") && got.endsWith(error), got);
+        JsonNode record = server.awaitSession("vllm-error", 1).get("requests").get(0);
+        assertEquals("invalid_request", record.get("error_type").asText(), record.toString());
+        assertEquals("upstream answered 400 BadRequestError: This model's maximum context length is 4096 tokens.",
+                record.get("error").asText(), record.toString());
+    }
+
+    /**
      * A plain chat completion answered 200 whose body is an error object and no completion, as OpenRouter sends when
      * the provider behind it failed: passed on as sent, and recorded as a failure with the error's text, as the same
      * object inside a 200 stream is, where it was recorded as a completed call.

@@ -441,7 +441,7 @@ public final class OpenAiProxy implements HttpService {
             return;
         }
         if (status / 100 != 2) {
-            call.started(document.model()).fail(Failure.ofStatus(status, document.errorCode(), document.errorMessage())
+            call.started(document.model()).fail(Failure.ofStatus(status, document.statusErrorCode(), document.statusErrorMessage())
                     .hiding(credential(request)).forEvent());
         } else if (stream && chunks.error != null) {
             call.started(chunks.model).fail(Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())

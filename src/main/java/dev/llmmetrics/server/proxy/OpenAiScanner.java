@@ -71,6 +71,8 @@ final class OpenAiScanner {
     private static final int[] AT_ERROR_CODE = {ERROR, CODE};
     private static final int[] AT_ERROR_TYPE = {ERROR, TYPE};
     private static final int[] AT_ERROR_MESSAGE = {ERROR, MESSAGE};
+    private static final int[] AT_TOP_MESSAGE = {MESSAGE};
+    private static final int[] AT_TOP_TYPE = {TYPE};
     private static final int[] AT_MESSAGE_TOOL_CALL = {CHOICES, ARRAY, MESSAGE, TOOL_CALLS, ARRAY};
     private static final int[] AT_DELTA_TOOL_CALL = {CHOICES, ARRAY, DELTA, TOOL_CALLS, ARRAY};
     private static final int[] AT_MESSAGE_FUNCTION_CALL = {CHOICES, ARRAY, MESSAGE, FUNCTION_CALL};
@@ -108,6 +110,8 @@ final class OpenAiScanner {
     private static final int ERROR_TYPE = 4;
     private static final int ERROR_MESSAGE = 5;
     private static final int DELTA_CONTENT = 6;
+    private static final int TOP_MESSAGE = 7;
+    private static final int TOP_TYPE = 8;
 
     // Where a number is: after its sign, its leading zero, in its whole part, after its point, in its fraction,
     // after its e, after the exponent's sign, in the exponent.
@@ -173,6 +177,9 @@ final class OpenAiScanner {
     private int choices = -1;
     private @Nullable String errorCode;
     private @Nullable String errorMessage;
+    /** A top-level {@code message} and {@code type}: vLLM's error shape, which has no {@code error} object. */
+    private @Nullable String topMessage;
+    private @Nullable String topType;
 
     /** Scans one whole document, such as a streamed chunk's data. */
     static OpenAiScanner scan(byte[] bytes, int offset, int length) {
@@ -396,6 +403,10 @@ final class OpenAiScanner {
             return ERROR_TYPE;
         } else if (at(AT_ERROR_MESSAGE) || at(AT_ERROR)) {
             return ERROR_MESSAGE;
+        } else if (at(AT_TOP_MESSAGE)) {
+            return TOP_MESSAGE;
+        } else if (at(AT_TOP_TYPE)) {
+            return TOP_TYPE;
         } else if (inChoice() && (at(AT_DELTA_CONTENT) || at(AT_DELTA_REFUSAL) || at(AT_DELTA_REASONING_CONTENT)
                 || at(AT_DELTA_REASONING))) {
             return DELTA_CONTENT;
@@ -518,6 +529,8 @@ final class OpenAiScanner {
                 case THE_MODEL -> model = value;
                 case ERROR_CODE -> errorCode = value;
                 case ERROR_TYPE -> errorCode = errorCode == null ? value : errorCode;
+                case TOP_MESSAGE -> topMessage = value;
+                case TOP_TYPE -> topType = value;
                 default -> errorMessage = value;
             }
         }
@@ -701,5 +714,19 @@ final class OpenAiScanner {
     /** The error's {@code message}, if the document is an error. */
     @Nullable String errorMessage() {
         return errorMessage;
+    }
+
+    /**
+     * The code of the error an error status came with: {@link #errorCode()}, else a top-level {@code type}, as vLLM
+     * writes its errors ({@code {"object":"error","message":…,"type":"BadRequestError","code":400}}). Read for an
+     * error status only: a successful answer's top-level fields are no error.
+     */
+    @Nullable String statusErrorCode() {
+        return errorCode != null || errorMessage != null ? errorCode : topType;
+    }
+
+    /** The message of the error an error status came with: {@link #errorMessage()}, else a top-level {@code message}. */
+    @Nullable String statusErrorMessage() {
+        return errorCode != null || errorMessage != null ? errorMessage : topMessage;
     }
 }
