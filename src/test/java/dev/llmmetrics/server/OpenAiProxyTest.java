@@ -205,6 +205,23 @@ class OpenAiProxyTest {
     }
 
     @Test
+    void withStreamUsageOffAStreamGoesUpstreamAsTheClientWroteItAndIsRecordedWithoutTokens() {
+        try (TestServer strict = TestServer.start(Map.of("proxy.upstream.url", upstream.baseUrl(),
+                "proxy.stream.usage", "false"))) {
+            String request = chat("fake-stream", ",\"stream\":true");
+            HttpResponse<byte[]> proxied = post(strict.uri("/v1/chat/completions").toString(), request,
+                    "x-session-id", "proxy-stream-usage-off");
+            assertEquals(200, proxied.statusCode());
+            assertEquals(request, new String(upstream.last("/v1/chat/completions").body(), StandardCharsets.UTF_8),
+                    "forwarded as the client wrote it, without stream_options");
+            assertEquals(FakeOpenAi.stream("fake-stream", false), new String(proxied.body(), StandardCharsets.UTF_8));
+            JsonNode s = strict.awaitSession("proxy-stream-usage-off", 1);
+            assertEquals(0, s.get("total_tokens").asLong());
+            assertFalse(s.get("requests").get(0).get("time_to_first_token_ms").isNull());
+        }
+    }
+
+    @Test
     void aStreamWhoseClientAskedForUsageIsPassedOnWhole() {
         String request = chat("fake-stream", ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
         HttpResponse<byte[]> direct = post(upstream.baseUrl() + "/chat/completions", request);

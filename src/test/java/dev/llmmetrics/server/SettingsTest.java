@@ -214,6 +214,7 @@ class SettingsTest {
         applied.put("proxy.max.concurrent", String.valueOf(proxy.maxConcurrent()));
         applied.put("proxy.connect.timeout", proxy.connectTimeout().toString());
         applied.put("proxy.read.timeout", proxy.readTimeout().toString());
+        applied.put("proxy.stream.usage", String.valueOf(proxy.streamUsage()));
         assertTrue(Settings.proxy(empty).isEmpty(), "the proxy is off unless proxy.upstream.url is set");
         Map<String, String> documented = new TreeMap<>();
         for (List<String> row : documentedConfigurationRows()) {

@@ -33,11 +33,12 @@ record ChatRequest(@Nullable String model, int messages, int tools, boolean stre
             .build();
 
     /**
-     * Reads {@code body}.
+     * Reads {@code body}; with {@code askUsage}, a stream whose client did not ask for the usage is forwarded asking
+     * for it.
      *
      * @throws IllegalArgumentException if the body is not a JSON object
      */
-    static ChatRequest read(byte[] body) {
+    static ChatRequest read(byte[] body, boolean askUsage) {
         JsonNode root;
         try {
             root = MAPPER.readTree(body);
@@ -51,7 +52,8 @@ record ChatRequest(@Nullable String model, int messages, int tools, boolean stre
         JsonNode tools = request.has("tools") ? request.get("tools") : request.get("functions");
         boolean stream = request.path("stream").asBoolean(false);
         JsonNode options = request.get("stream_options");
-        boolean usageAdded = stream && !request.path("stream_options").path("include_usage").asBoolean(false)
+        boolean usageAdded = askUsage && stream
+                && !request.path("stream_options").path("include_usage").asBoolean(false)
                 && (options == null || options.isNull() || options.isObject());
         byte[] upstreamBody = body;
         if (usageAdded) {

@@ -343,7 +343,7 @@ public final class OpenAiProxy implements HttpService {
     private void meterChat(ServerRequest request, ServerResponse response, byte[] body) {
         ChatRequest chat;
         try {
-            chat = ChatRequest.read(body);
+            chat = ChatRequest.read(body, settings.streamUsage());
         } catch (IllegalArgumentException e) {
             OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_body", e.getMessage());
             return;

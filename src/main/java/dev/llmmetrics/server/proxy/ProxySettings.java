@@ -21,10 +21,13 @@ import java.util.Optional;
  * @param maxConcurrent  the most upstream calls in progress at once; past it a request gets 503
  * @param connectTimeout the longest wait for a connection to the upstream
  * @param readTimeout    the longest wait for the upstream's next bytes: the answer's head, then each piece of its body
+ * @param streamUsage    whether a streamed request whose client did not ask for the usage is forwarded asking for
+ *                       it ({@code stream_options.include_usage}), so that its tokens are recorded; off for an
+ *                       upstream that refuses a field it does not know
  */
 public record ProxySettings(URI upstream, Optional<String> upstreamKey, Optional<String> accessToken,
                             String sessionHeader, String fallbackSession, int maxBodyBytes, int maxConcurrent,
-                            Duration connectTimeout, Duration readTimeout) {
+                            Duration connectTimeout, Duration readTimeout, boolean streamUsage) {
 
     /** The default session header: {@code x-session-id}. */
     public static final String DEFAULT_SESSION_HEADER = "x-session-id";
@@ -73,6 +76,7 @@ public record ProxySettings(URI upstream, Optional<String> upstreamKey, Optional
         return "ProxySettings[upstream=" + upstream + ", upstreamKey=" + (upstreamKey.isPresent() ? "****" : "none")
                 + ", accessToken=" + (accessToken.isPresent() ? "****" : "none") + ", sessionHeader=" + sessionHeader
                 + ", fallbackSession=" + fallbackSession + ", maxBodyBytes=" + maxBodyBytes + ", maxConcurrent="
-                + maxConcurrent + ", connectTimeout=" + connectTimeout + ", readTimeout=" + readTimeout + "]";
+                + maxConcurrent + ", connectTimeout=" + connectTimeout + ", readTimeout=" + readTimeout
+                + ", streamUsage=" + streamUsage + "]";
     }
 }
