@@ -4,6 +4,9 @@ import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.llmmetrics.CoarseClock;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.LlmMetricsConfig;
+import dev.llmmetrics.cost.ModelCatalog;
+import dev.llmmetrics.cost.ModelPrice;
+import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.prometheus.SessionSeries;
@@ -83,7 +86,8 @@ public final class MemoryBenchmark {
             System.out.printf("%n== Retained heap with %,d sessions ==%n", sessions);
             long storeOnly = perSessionInStore(sessions, false);
             perSessionInStore(sessions, true);
-            perRecord(sessions, records);
+            perRecord(sessions, records, false);
+            perRecord(sessions, records, true);
             perMeteredPair(sessions, storeOnly);
         }
         if (churn > 0) {
@@ -111,10 +115,21 @@ public final class MemoryBenchmark {
 
     /**
      * Sessions of a store whose ring bound is {@code bound}, grown from 1 to 50 records (the ring's growth as
-     * under the default bound of 1 000: capacity 63 at 50 records) and then to the bound (capacity = bound).
+     * under the default bound of 1 000: capacity 63 at 50 records) and then to the bound (capacity = bound);
+     * {@code priced}: every model has a price, so every record has a cost, as with a price table.
      */
-    private static void perRecord(int sessions, int bound) throws Exception {
-        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(sessions).maxRecordsPerSession(bound).idleTimeout(IDLE).build();
+    private static void perRecord(int sessions, int bound, boolean priced) throws Exception {
+        InMemorySessionStore.Builder builder = InMemorySessionStore.builder().maxSessions(sessions)
+                .maxRecordsPerSession(bound).idleTimeout(IDLE);
+        if (priced) {
+            PriceTable.Builder prices = PriceTable.builder();
+            for (String model : Fixtures.MODELS) {
+                prices.model(model, new ModelPrice(null, 2_500_000, 1_250_000, 10_000_000));
+            }
+            builder.catalog(new ModelCatalog(prices.build(), ModelCatalog.MAX_NUMBERED));
+        }
+        InMemorySessionStore store = builder.build();
+        String kind = priced ? ", priced" : "";
         Random random = new Random(5);
         fill(store, sessions, 1, random);
         long one = liveBytes();
@@ -123,10 +138,10 @@ public final class MemoryBenchmark {
         fill(store, sessions, bound - 50, random);
         long full = liveBytes();
         check(store.session(new Ids(2).next()).orElseThrow().requests().size() == bound, "ring not full");
-        System.out.printf(Locale.ROOT, "per stored request record, ring at its bound (%d records):      %.1f B   [target <= 48 B]%n",
-                bound, (double) (full - one) / ((long) sessions * (bound - 1)));
-        System.out.printf(Locale.ROOT, "per stored request record, 50 records under growth (capacity 63): %.1f B%n",
-                (double) (fifty - one) / ((long) sessions * 49));
+        System.out.printf(Locale.ROOT, "per stored request record%s, ring at its bound (%d records):      %.1f B   [target <= 48 B]%n",
+                kind, bound, (double) (full - one) / ((long) sessions * (bound - 1)));
+        System.out.printf(Locale.ROOT, "per stored request record%s, 50 records under growth (capacity 63): %.1f B%n",
+                kind, (double) (fifty - one) / ((long) sessions * 49));
         Reference.reachabilityFence(store);
     }
 

@@ -19,11 +19,13 @@ import org.jspecify.annotations.Nullable;
 /**
  * The most recent request records of one session, in a ring of fixed-width rows.
  *
- * <p>Each record is four {@code long}s in one array: timestamp; duration and time to first token; prompt
- * and completion tokens; total tokens, the model's {@link ModelCatalog} number and flags (success, tool
- * calls, no usage, reported cost, a failure's error type and HTTP status). Side arrays appear only once a
- * session needs them: cached and reasoning tokens, costs, providers, the names of models past the catalog's
- * numbered ones, error texts and correlation ids as bytes ({@link TextBytes}), and attributes. The arrays grow
+ * <p>Each record is four {@code long}s in one array, so that writing one touches the fewest cache lines: the
+ * timestamp and the model's {@link ModelCatalog} number; the duration, the time to first token and flags
+ * (success, tool calls, no usage, reported cost, a total apart from the sum, a failure's error type); the prompt
+ * and completion tokens, or a failure's HTTP status; the cost. Side arrays appear only once a session needs
+ * them: total tokens other than the prompt and completion tokens' sum, cached and reasoning tokens, providers,
+ * the names of models past the catalog's numbered ones, error texts and correlation ids as bytes
+ * ({@link TextBytes}), and attributes. The arrays grow
  * by half up to the bound, so a short session does not pay for a long one; when full, the oldest record is
  * overwritten. Not thread-safe: the owning {@link SessionState} guards it.
  *
@@ -34,26 +36,39 @@ final class RecordRing {
 
     private static final int INITIAL_CAPACITY = 2;
     private static final int WIDTH = 4;
+    /** Row word 0: the timestamp less {@link #MIN_TIMESTAMP_MS} (49 bits), then the model's number plus one. */
+    private static final long MIN_TIMESTAMP_MS = Event.MIN_TIMESTAMP.toEpochMilli();
+    private static final int MODEL_SHIFT = 49;
+    /** Row word 1: the duration, the time to first token plus one (0 when unknown), then the flags. */
+    private static final int DURATION_BITS = 27;
+    private static final long DURATION_MASK = (1L << DURATION_BITS) - 1;
+    private static final int FLAGS_SHIFT = 2 * DURATION_BITS;
     private static final long SUCCESS = 1;
-    private static final long TOOL_CALLS = 2;
-    private static final long LOW_32 = 0xFFFF_FFFFL;
-    /** The model's number plus one (0: the name is in {@link #unnumbered}) sits above the two flags. */
-    private static final int MODEL_SHIFT = 2;
-    private static final long MODEL_MASK = 0x7FF;
+    private static final long TOOL_CALLS = 1 << 1;
     /** Set when the response reported no token usage (every failure): the token counts are then absent. */
-    private static final long NO_USAGE = 1L << 13;
+    private static final long NO_USAGE = 1 << 2;
     /** Set when the cost is the one the provider reported, not the price table's. */
-    private static final long COST_REPORTED = 1L << 14;
+    private static final long COST_REPORTED = 1 << 3;
+    /** Set when the total tokens are not the prompt and completion tokens' sum: they are in {@link #totals}. */
+    private static final long TOTAL_APART = 1 << 4;
     /** A failure's {@link ErrorType} ordinal plus one (0: not known), four bits. */
-    private static final int ERROR_TYPE_SHIFT = 15;
+    private static final int ERROR_TYPE_SHIFT = 5;
     private static final long ERROR_TYPE_MASK = 0xF;
-    /** A failure's HTTP status (0: not known), ten bits. */
-    private static final int HTTP_STATUS_SHIFT = 19;
-    private static final long HTTP_STATUS_MASK = 0x3FF;
+    /** Row word 2: the prompt tokens and, above them, the completion tokens; a failure's HTTP status (0: none). */
+    private static final int COMPLETION_SHIFT = 31;
+    private static final long TOKENS_MASK = Integer.MAX_VALUE;
     /** Heap layout figures of a 64-bit JVM with compressed references, for {@link #bytes()}. */
     static final long ARRAY_HEADER = 16;
     static final long REFERENCE = 4;
     static final long STRING_HEADER = 40;
+
+    static {
+        // The layout's fields hold every value an event may carry: both durations plus one, the flags in the
+        // ten bits left above them, the accepted timestamps, and the catalog's model numbers.
+        assert Event.MAX_DURATION_MS + 1 <= DURATION_MASK && ERROR_TYPE_SHIFT + 4 <= 64 - FLAGS_SHIFT;
+        assert Event.MAX_TIMESTAMP.toEpochMilli() - MIN_TIMESTAMP_MS < 1L << MODEL_SHIFT;
+        assert ModelCatalog.MAX_NUMBERED < 1 << (63 - MODEL_SHIFT);
+    }
 
     private final int bound;
     private long[] rows;
@@ -71,8 +86,8 @@ final class RecordRing {
     private long arrayBytes;
     /** Cached and reasoning tokens packed, per slot; {@code null} until a record has some. */
     private long[] parts;
-    /** Each record's cost in picodollars plus one (0: unpriced), per slot; {@code null} until one is priced. */
-    private long[] costs;
+    /** Total tokens of the records flagged {@link #TOTAL_APART}, per slot; {@code null} until a record is. */
+    private int[] totals;
     /** Each record's correlation id, per slot; {@code null} until a record has one. */
     private @Nullable TextBytes correlationIds;
     /** Each record's attributes, per slot; {@code null} until a record has some. */
@@ -95,25 +110,27 @@ final class RecordRing {
      * @param costPicoUsd what the request cost, or -1 when not known
      */
     void completed(LlmRequestCompleted e, Model model, long costPicoUsd) {
-        long flags = SUCCESS | (e.hasToolCalls() ? TOOL_CALLS : 0) | (e.hasUsage() ? 0 : NO_USAGE)
-                | (e.hasReportedCost() ? COST_REPORTED : 0);
+        boolean usage = e.hasUsage();
+        boolean totalApart = usage && e.totalTokens() != (long) e.promptTokens() + e.completionTokens();
+        long flags = SUCCESS | (e.hasToolCalls() ? TOOL_CALLS : 0) | (usage ? 0 : NO_USAGE)
+                | (e.hasReportedCost() ? COST_REPORTED : 0) | (totalApart ? TOTAL_APART : 0);
+        long tokens = usage ? e.promptTokens() | (long) e.completionTokens() << COMPLETION_SHIFT : 0;
         int slot = add(e.timestamp().toEpochMilli(), model, e.durationMs(),
-                e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1,
-                e.hasUsage() ? e.promptTokens() : 0, e.hasUsage() ? e.completionTokens() : 0,
-                e.hasUsage() ? e.totalTokens() : 0, flags, null, e.provider(), e.correlationId(), e.attributes());
+                e.hasTimeToFirstToken() ? e.timeToFirstTokenMs() : -1, flags, tokens, costPicoUsd, null, e.provider(),
+                e.correlationId(), e.attributes());
         if ((e.cachedTokens() | e.reasoningTokens()) != 0 && parts == null) {
             parts = new long[capacity];
             arrayBytes = countArrays();
         }
         if (parts != null) {
-            parts[slot] = ((long) e.cachedTokens() << 32) | (e.reasoningTokens() & LOW_32);
+            parts[slot] = ((long) e.cachedTokens() << 32) | (e.reasoningTokens() & 0xFFFF_FFFFL);
         }
-        if (costPicoUsd >= 0 && costs == null) {
-            costs = new long[capacity];
+        if (totalApart && totals == null) {
+            totals = new int[capacity];
             arrayBytes = countArrays();
         }
-        if (costs != null) {
-            costs[slot] = costPicoUsd + 1;
+        if (totalApart) {
+            totals[slot] = e.totalTokens();
         }
     }
 
@@ -124,22 +141,23 @@ final class RecordRing {
      * @param error the error text to keep
      */
     void failed(LlmRequestFailed e, Model model, String error) {
-        long flags = NO_USAGE
-                | (e.errorType() == null ? 0 : (e.errorType().ordinal() + 1L) << ERROR_TYPE_SHIFT)
-                | (e.httpStatus() == null ? 0 : (long) e.httpStatus() << HTTP_STATUS_SHIFT);
-        int slot = add(e.timestamp().toEpochMilli(), model, e.hasDuration() ? e.durationMs() : 0L, -1, 0, 0, 0,
-                flags, error, e.provider(), e.correlationId(), e.attributes());
+        long flags = NO_USAGE | (e.errorType() == null ? 0 : (e.errorType().ordinal() + 1L) << ERROR_TYPE_SHIFT);
+        int slot = add(e.timestamp().toEpochMilli(), model, e.hasDuration() ? e.durationMs() : 0L, -1, flags,
+                e.httpStatus() == null ? 0 : e.httpStatus(), -1, error, e.provider(), e.correlationId(),
+                e.attributes());
         if (parts != null) {
             parts[slot] = 0;
         }
-        if (costs != null) {
-            costs[slot] = 0;
-        }
     }
 
-    /** Writes the row and the side arrays every record has a slot in; returns the record's slot. */
-    private int add(long timestampMs, Model model, long durationMs, long firstTokenMs, int prompt, int completion,
-                    int total, long flags, @Nullable String error, @Nullable String provider,
+    /**
+     * Writes the row and the side arrays every record has a slot in; returns the record's slot.
+     *
+     * @param tokens      row word 2: the prompt and completion tokens, or a failure's HTTP status
+     * @param costPicoUsd what the request cost, or -1 when not known
+     */
+    private int add(long timestampMs, Model model, long durationMs, long firstTokenMs, long flags, long tokens,
+                    long costPicoUsd, @Nullable String error, @Nullable String provider,
                     @Nullable String correlationId, Map<String, String> attributes) {
         int modelId = model.number();
         int slot;
@@ -154,12 +172,10 @@ final class RecordRing {
             head = wrap(head + 1);
         }
         int row = slot * WIDTH;
-        rows[row] = timestampMs;
-        // Both at most Event.MAX_DURATION_MS, below 2^31: the duration in the low half, the time to first
-        // token plus one (0 when unknown) in the high half.
-        rows[row + 1] = ((firstTokenMs + 1) << 32) | durationMs;
-        rows[row + 2] = ((long) prompt << 32) | (completion & LOW_32);
-        rows[row + 3] = ((long) total << 32) | ((modelId + 1L) << MODEL_SHIFT) | flags;
+        rows[row] = (timestampMs - MIN_TIMESTAMP_MS) | (modelId + 1L) << MODEL_SHIFT;
+        rows[row + 1] = durationMs | (firstTokenMs + 1) << DURATION_BITS | flags << FLAGS_SHIFT;
+        rows[row + 2] = tokens;
+        rows[row + 3] = costPicoUsd + 1;
         if (modelId < 0 && unnumbered == null) {
             unnumbered = new String[capacity];
             arrayBytes = countArrays();
@@ -267,7 +283,7 @@ final class RecordRing {
     }
 
     private String modelName(int slot, ModelCatalog catalog) {
-        int modelNumber = (int) ((rows[slot * WIDTH + 3] >>> MODEL_SHIFT) & MODEL_MASK);
+        int modelNumber = (int) (rows[slot * WIDTH] >>> MODEL_SHIFT);
         return modelNumber == 0 ? unnumbered[slot] : catalog.model(modelNumber - 1).name();
     }
 
@@ -299,26 +315,28 @@ final class RecordRing {
             int row = slot * WIDTH;
             long durations = rows[row + 1];
             long tokens = rows[row + 2];
-            long totalAndFlags = rows[row + 3];
+            long costPlusOne = rows[row + 3];
+            long flags = durations >>> FLAGS_SHIFT;
             long part = parts == null ? 0 : parts[slot];
-            int prompt = (int) (tokens >>> 32);
-            int completion = (int) tokens;
+            int prompt = (int) (tokens & TOKENS_MASK);
+            int completion = (int) (tokens >>> COMPLETION_SHIFT);
             int cached = (int) (part >>> 32);
-            boolean success = (totalAndFlags & SUCCESS) != 0;
+            boolean success = (flags & SUCCESS) != 0;
             String model = modelName(slot, catalog);
             String correlationId = correlationIds == null ? null : correlationIds.get(slot);
             Map<String, String> attributesOfSlot = attributes == null ? null : attributes[slot];
-            long firstTokenPlusOne = durations >>> 32;
-            long costPlusOne = costs == null ? 0 : costs[slot];
-            boolean usage = (totalAndFlags & NO_USAGE) == 0;
-            int errorType = (int) ((totalAndFlags >>> ERROR_TYPE_SHIFT) & ERROR_TYPE_MASK);
-            int httpStatus = (int) ((totalAndFlags >>> HTTP_STATUS_SHIFT) & HTTP_STATUS_MASK);
-            list.add(RequestRecord.builder(Instant.ofEpochMilli(rows[row]), model)
-                    .durationMs(durations & LOW_32)
+            long firstTokenPlusOne = (durations >>> DURATION_BITS) & DURATION_MASK;
+            boolean usage = (flags & NO_USAGE) == 0;
+            int total = (flags & TOTAL_APART) != 0 ? totals[slot] : prompt + completion;
+            int errorType = (int) ((flags >>> ERROR_TYPE_SHIFT) & ERROR_TYPE_MASK);
+            int httpStatus = success ? 0 : (int) tokens;
+            long timestampMs = MIN_TIMESTAMP_MS + (rows[row] & ((1L << MODEL_SHIFT) - 1));
+            list.add(RequestRecord.builder(Instant.ofEpochMilli(timestampMs), model)
+                    .durationMs(durations & DURATION_MASK)
                     .promptTokens(usage ? prompt : null)
                     .completionTokens(usage ? completion : null)
-                    .totalTokens(usage ? (int) (totalAndFlags >>> 32) : null)
-                    .hasToolCalls((totalAndFlags & TOOL_CALLS) != 0)
+                    .totalTokens(usage ? total : null)
+                    .hasToolCalls((flags & TOOL_CALLS) != 0)
                     .success(success)
                     .error(errors == null ? null : errors.get(slot))
                     .cachedTokens(cached)
@@ -326,7 +344,7 @@ final class RecordRing {
                     .timeToFirstTokenMs(firstTokenPlusOne == 0 ? null : firstTokenPlusOne - 1)
                     .costUsd(costPlusOne == 0 ? null : ModelPrice.usd(costPlusOne - 1))
                     .costSource(costPlusOne == 0 ? null
-                            : (totalAndFlags & COST_REPORTED) != 0 ? CostSource.PROVIDER : CostSource.PRICE_TABLE)
+                            : (flags & COST_REPORTED) != 0 ? CostSource.PROVIDER : CostSource.PRICE_TABLE)
                     .provider(providers == null ? null : providers[slot])
                     .errorType(errorType == 0 ? null : ErrorType.values()[errorType - 1])
                     .httpStatus(httpStatus == 0 ? null : httpStatus)
@@ -354,8 +372,8 @@ final class RecordRing {
         if (parts != null) {
             bytes += ARRAY_HEADER + 8L * parts.length;
         }
-        if (costs != null) {
-            bytes += ARRAY_HEADER + 8L * costs.length;
+        if (totals != null) {
+            bytes += ARRAY_HEADER + 4L * totals.length;
         }
         if (providers != null) {
             // The names are the events' own strings, one per record at most: counted at their bound.
@@ -401,8 +419,8 @@ final class RecordRing {
         if (parts != null) {
             parts = unrolled(parts, 1, newCapacity);
         }
-        if (costs != null) {
-            costs = unrolled(costs, 1, newCapacity);
+        if (totals != null) {
+            totals = unrolled(totals, newCapacity);
         }
         if (correlationIds != null) {
             correlationIds.slots(newCapacity, head);
@@ -420,6 +438,14 @@ final class RecordRing {
         long[] copy = new long[slots * width];
         System.arraycopy(array, head * width, copy, 0, (capacity - head) * width);
         System.arraycopy(array, 0, copy, (capacity - head) * width, head * width);
+        return copy;
+    }
+
+    /** The full ring's entries in {@code array}, oldest first, in an array of {@code slots} entries. */
+    private int[] unrolled(int[] array, int slots) {
+        int[] copy = new int[slots];
+        System.arraycopy(array, head, copy, 0, capacity - head);
+        System.arraycopy(array, 0, copy, capacity - head, head);
         return copy;
     }
 

@@ -702,6 +702,50 @@ public abstract class SessionStoreContractTest {
         assertNull(records.get(3).provider());
     }
 
+    /**
+     * Every figure of a record reads back as its event gave it, at the edges the events accept: the first and
+     * last timestamps, the longest duration, token counts of {@code Integer.MAX_VALUE}, a total apart from the
+     * prompt and completion tokens' sum, the largest cost, each error type and the HTTP statuses' range.
+     */
+    @Test
+    void aRecordKeepsEveryFigureAtTheEdgesItsEventAccepts() {
+        SessionStore store = store(10, 40);
+        Instant first = Event.MIN_TIMESTAMP;
+        Instant last = Instant.ofEpochMilli(Event.MAX_TIMESTAMP.toEpochMilli());
+        int max = Integer.MAX_VALUE;
+        List<RequestRecord> expected = new ArrayList<>();
+        store.record(LlmRequestCompleted.builder("s", "edge").timestamp(first).durationMs(Event.MAX_DURATION_MS)
+                .timeToFirstTokenMs(Event.MAX_DURATION_MS).promptTokens(max).completionTokens(max).totalTokens(0)
+                .cachedTokens(max).reasoningTokens(max).costUsd(Event.MAX_COST_USD).hasToolCalls(true).build());
+        expected.add(RequestRecord.builder(first, "edge").durationMs(Event.MAX_DURATION_MS)
+                .timeToFirstTokenMs(Event.MAX_DURATION_MS).promptTokens(max).completionTokens(max).totalTokens(0)
+                .cachedTokens(max).reasoningTokens(max).costUsd(Event.MAX_COST_USD).costSource(CostSource.PROVIDER)
+                .hasToolCalls(true).success(true).build());
+        store.record(LlmRequestCompleted.builder("s", "edge").timestamp(last).durationMs(0).timeToFirstTokenMs(0L)
+                .promptTokens(0).completionTokens(0).totalTokens(max).build());
+        expected.add(RequestRecord.builder(last, "edge").durationMs(0).timeToFirstTokenMs(0L).promptTokens(0)
+                .completionTokens(0).totalTokens(max).success(true).build());
+        store.record(LlmRequestCompleted.builder("s", "edge").timestamp(first).durationMs(1).costUsd(0.0).build());
+        expected.add(RequestRecord.builder(first, "edge").durationMs(1).costUsd(0.0).costSource(CostSource.PROVIDER)
+                .success(true).build());
+        store.record(LlmRequestCompleted.builder("s", "edge").timestamp(last).durationMs(2).promptTokens(max)
+                .completionTokens(0).build());
+        expected.add(RequestRecord.builder(last, "edge").durationMs(2).promptTokens(max).completionTokens(0)
+                .totalTokens(max).success(true).build());
+        int[] statuses = {100, 599, 101, 598, 200, 404, 429, 500, 503, 302};
+        for (ErrorType type : ErrorType.values()) {
+            int status = statuses[type.ordinal() % statuses.length];
+            store.record(LlmRequestFailed.builder("s", "edge").timestamp(last).error("e").errorType(type)
+                    .httpStatus(status).durationMs(Event.MAX_DURATION_MS).build());
+            expected.add(RequestRecord.builder(last, "edge").durationMs(Event.MAX_DURATION_MS).success(false).error("e").errorType(type)
+                    .httpStatus(status).build());
+        }
+        store.record(LlmRequestFailed.builder("s", "edge").timestamp(first).error("e").build());
+        expected.add(RequestRecord.builder(first, "edge").durationMs(0).success(false).error("e").build());
+
+        assertEquals(expected, store.session("s").orElseThrow().requests());
+    }
+
     @Test
     void reportedCostsAddUpExactlyToTheLargestWholeFigure() {
         SessionStore store = store(10, 20);
