@@ -66,11 +66,25 @@ end
 -- they are packed again; refusing the batch when the value is of another layout, or holds more or fewer values
 -- than its field's numbers (set by someone else): the writes would fail on it, after the first ones. Its stored
 -- size is to leave the session's bytes (s.read): every field read is written back with its new size.
+-- Whether x is an integer the writes can add to and pass to Redis as digits: a number, whole, below 2^53 either way.
+local function whole(x)
+  return type(x) == 'number' and x == x and math.abs(x) < 2^53 and x == math.floor(x)
+end
+-- Whether x is a finite number (a score's sum, minimum or maximum).
+local function finite(x)
+  return type(x) == 'number' and x == x and math.abs(x) < math.huge
+end
+
 local function checked(value, s, field)
   if not ofThisLayout(value) then anotherLayout(s.key) end
   local f = {cmsgpack.unpack(value)}
   local count = numbersOf(field)
   if f[count] == nil or f[count + 1] ~= nil then anotherLayout(s.key) end
+  -- Each number of the kind the writes expect: a text, a fraction or a number past 2^53 (set by someone else) would
+  -- fail an addition, INCRBY or LPOP after the first writes. A score name's sum, minimum and maximum are doubles.
+  for k = 2, count do
+    if not (whole(f[k]) or (count == 6 and k >= 4 and finite(f[k]))) then anotherLayout(s.key) end
+  end
   s.read = (s.read or 0) + string.len(field) + string.len(value) + RECORD_OVERHEAD
   return f
 end
@@ -79,8 +93,11 @@ end
 -- life, requests, records, scores of requests, scores, bytes, labels, names; refusing the batch as checked() does.
 local function checkedHeader(value, key)
   if not ofThisLayout(value) then anotherLayout(key) end
-  local _, life, _, req, n, sn, sc, b, labels, names, extra = cmsgpack.unpack(value)
+  local _, life, last, req, n, sn, sc, b, labels, names, extra = cmsgpack.unpack(value)
   if names == nil or extra ~= nil then anotherLayout(key) end
+  for _, x in ipairs({life, last, req, n, sn, sc, b, labels, names}) do
+    if not whole(x) then anotherLayout(key) end
+  end
   return life, req, n, sn, sc, b, labels, names
 end
 

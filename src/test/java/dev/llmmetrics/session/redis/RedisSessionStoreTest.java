@@ -1177,6 +1177,37 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void figuresOfThisLayoutThatAreNoWholeNumbersRefuseTheBatchBeforeItsFirstWrite() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        List<Event> first = List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build(),
+                LlmRequestScored.builder("a", "quality", 1).build());
+        // Session b comes first in the batch: its writes would come before the script met a's figures.
+        List<Event> batch = List.of(LlmRequestStarted.builder("b", "n").eventId("e-b").build(),
+                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build(),
+                LlmRequestScored.builder("a", "quality", 1).eventId("e-s").build());
+        // The right count of numbers, the layout number first, but one of them a text, or a fraction where a count
+        // goes to Redis (LPOP's): each failed the script after its first writes.
+        Map<String, String> values = Map.of(
+                "h: a text", "redis.call('HSET', KEYS[1], 'h', cmsgpack.pack(1, 5, 1, 'x', 1, 0, 1, 300, 1, 1))",
+                "h: records kept 9.5", "redis.call('HSET', KEYS[1], 'h', cmsgpack.pack(1, 5, 1, 1, 9.5, 0, 1, 300, 1, 1))",
+                "p:m: a text", "redis.call('HSET', KEYS[1], 'p:m', cmsgpack.pack(1, 'x',0,0,1,1,0,0,0,0,0,0,0,0,0,0,0))",
+                "s:quality: a text", "redis.call('HSET', KEYS[1], 's:quality', cmsgpack.pack(1, 0, 'x', 1, 1, 1))");
+        for (Map.Entry<String, String> value : values.entrySet()) {
+            store.record(first);
+            redis.cli("EVAL", value.getValue(), "1", "llm:{a}");
+            assertThrows(RecordingFailedException.class, () -> store.record(batch), value.getKey());
+            assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a", "llm:{a}:id:e-s", "llm:{b}:id:e-b", "llm:{b}"),
+                    "the refused batch remembers no event id and writes no session, with " + value.getKey());
+            assertEquals("1", redis.cli("LLEN", "llm:{a}:r"), "and adds no record, with " + value.getKey());
+            assertEquals(0, store.inFlight("n"), "nor a request in flight, with " + value.getKey());
+            assertTrue(store.clear("a"));
+        }
+        assertEquals(batch, store.record(batch), "its events, never applied, apply on their retry");
+        assertEquals(1, store.inFlight("n"), "b's start among them");
+    }
+
+    @Test
     void theListsOfASessionWhoseHashRedisEvictedAreRemovedWhenTheSessionStartsAgain() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
