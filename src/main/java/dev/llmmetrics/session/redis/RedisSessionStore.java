@@ -1353,6 +1353,13 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         static final int FIELDS = 6;
         /** The script's arguments before the events'. */
         static final int HEADER = 11;
+        /**
+         * The longest expiry the script is given, about 35 700 years: the dedupe window and the idle timeout may be up
+         * to {@code Long.MAX_VALUE} ms, but the script hands them to {@code SET … PX} and {@code PEXPIRE} as Lua numbers,
+         * which Redis receives as {@code 1e+17} from 10^17 ms on and refuses (and past {@code Long.MAX_VALUE} minus
+         * now in any form), after the batch's writes; an expiry this far off is never reached either way.
+         */
+        static final long MAX_EXPIRY_MS = 1L << 50;
         private static final byte[] EMPTY = {};
         private static final byte[] STARTED = bytes("S");
         private static final byte[] COMPLETED = bytes("C");
@@ -1393,11 +1400,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             args[2] = bytes(Integer.toString(bounds.maxRecordsPerSession()));
             args[3] = bytes(Integer.toString(bounds.maxModelsPerSession()));
             args[4] = bytes(Long.toString(bounds.maxBytes()));
-            args[5] = bytes(Long.toString(bounds.dedupeWindow().toMillis()));
+            args[5] = bytes(Long.toString(Math.min(bounds.dedupeWindow().toMillis(), MAX_EXPIRY_MS)));
             args[6] = bytes(Integer.toString(count));
             args[7] = bytes(PREFIX);
             args[8] = bytes(Integer.toString(SessionStore.MAX_SCORE_NAMES));
-            args[9] = bytes(Long.toString(bounds.idleTimeout().toMillis()));
+            args[9] = bytes(Long.toString(Math.min(bounds.idleTimeout().toMillis(), MAX_EXPIRY_MS)));
             args[10] = startsAndEnds(events, numbers);
             for (int k = 0; k < count; k++) {
                 put(sent[k], events.get(sent[k]), HEADER + FIELDS * k);

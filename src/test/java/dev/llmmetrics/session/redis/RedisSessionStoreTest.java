@@ -1208,6 +1208,27 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void anIdleTimeoutAndADedupeWindowOfLongMaxValueMillisecondsApplyABatchWholeAndAcknowledgeIt() {
+        AtomicLong millis = clockAtStart();
+        Duration longest = Duration.ofMillis(Long.MAX_VALUE);
+        RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
+                new SessionStoreFactory.Parameters(10, 10, 16, Long.MAX_VALUE, longest, longest, 100_000,
+                        () -> Instant.ofEpochMilli(millis.get()), new ModelCatalog(PriceTable.EMPTY, 200)));
+        opened.add(store);
+        List<Event> batch = List.of(LlmRequestStarted.builder("a", "m").eventId("e-1").build(),
+                LlmRequestStarted.builder("a", "m").eventId("e-2").build(),
+                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-3").build());
+        // Each of 10^17 ms and Long.MAX_VALUE ms made Redis refuse SET … PX or PEXPIRE, the latter after every write.
+        assertEquals(batch, store.record(batch), "acknowledged, not refused after its writes");
+        assertEquals(1, store.inFlight("m"));
+        assertTrue(Long.parseLong(redis.cli("PTTL", "llm:in-flight")) > Duration.ofDays(365L * 1000).toMillis(),
+                "the requests in flight expire, past any wait");
+        assertTrue(Long.parseLong(redis.cli("PTTL", "llm:{a}:id:e-1")) > Duration.ofDays(365L * 1000).toMillis(),
+                "an event id too");
+        assertEquals(List.of(), store.record(batch), "and its retry is recognised as applied");
+    }
+
+    @Test
     void theListsOfASessionWhoseHashRedisEvictedAreRemovedWhenTheSessionStartsAgain() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
