@@ -201,8 +201,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private int ticks;
     /** The key of the index or of a counter that last held what the store never writes there, else null. */
     private volatile @Nullable String foreign;
-    /** Whether the last check found the counter of lives; read and written by the watcher only. */
-    private boolean livesSeen;
+    /** Whether the last check found the counter of lives; written by the watcher only, read by batches too. */
+    private volatile boolean livesSeen;
     /** The session count as last read (every {@link #WATCH_PERIOD}, and by each script): what the scrape shows. */
     private volatile int lastCount;
     /**
@@ -360,6 +360,10 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         List<?> foldedNumbers = (List<?>) result.get(1);
         List<?> lives = (List<?>) result.get(5);
         List<?> inFlight = (List<?>) result.get(6);
+        if ((Long) result.get(7) == 1 && livesSeen) {
+            // Under load a batch makes the counter anew before the next check could find it missing.
+            warnOfLostLives();
+        }
         for (int k = 0; k + 1 < inFlight.size(); k += 2) {
             noteInFlight(text(inFlight.get(k)), (Long) inFlight.get(k + 1));
         }
@@ -1056,9 +1060,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         if (!counter(life)) {
             foreignKey = LIVES;
         } else if (life == null && livesSeen) {
-            LOG.log(Level.WARNING, "Redis at {0} no longer holds {1}, which the store never removes: its data was "
-                    + "emptied (FLUSHALL, FLUSHDB, a restart without persistence, or eviction), and the sessions and "
-                    + "acknowledged events it held are lost", endpoint, LIVES);
+            warnOfLostLives();
         }
         livesSeen = life != null;
         String before = foreign;
@@ -1067,6 +1069,13 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             LOG.log(Level.WARNING, "Redis at {0} holds at {1} what llm-metrics never writes there: batches, DELETE "
                     + "and the idle sweep are refused until that key is deleted", endpoint, foreignKey);
         }
+    }
+
+    /** Says in the log that Redis lost the store's data, seen from the counter of lives, which the store never removes. */
+    private void warnOfLostLives() {
+        LOG.log(Level.WARNING, "Redis at {0} no longer holds {1}, which the store never removes: its data was "
+                + "emptied (FLUSHALL, FLUSHDB, a restart without persistence, or eviction), and the sessions and "
+                + "acknowledged events it held are lost", endpoint, LIVES);
     }
 
     /**

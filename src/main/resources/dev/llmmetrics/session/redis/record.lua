@@ -25,7 +25,8 @@
 --
 -- Returns {applied event numbers, folded event numbers (C and F past the session's model labels, R past its
 -- score names: summed under _other), capacity evictions, memory evictions, sessions, the lives of the applied
--- events' sessions, the labels of the batch's starts and ends, each followed by its requests in flight}.
+-- events' sessions, the labels of the batch's starts and ends, each followed by its requests in flight, 1 when the
+-- batch made the counter of lives anew (Redis no longer held it: its data was emptied) else 0}.
 
 -- The globals this script reads per event, as locals: Lua finds a local in a register, a global by a table lookup.
 local ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math =
@@ -170,6 +171,10 @@ local function fetch(s, field)
   end
 end
 checkGlobals(KEYS)
+-- Whether Redis holds the counter of lives, which the store never removes: a batch that makes it anew says so, as
+-- the check every 500 ms would not see it missing once a batch made it again.
+local livesHeld = redis.call('GET', KEYS[3]) ~= false
+local livesMade = 0
 local absent = {}
 for _, id in ipairs(order) do
   local s = sessions[id]
@@ -310,6 +315,7 @@ for _, id in ipairs(order) do
     -- failover to a replica that lagged): never below now (ms) * 1000, exact in Lua's doubles until the
     -- year 2255. The processes compare lives to drop their figures of earlier ones.
     s.life = redis.call('INCR', KEYS[3])
+    if not livesHeld then livesMade = 1 end
     if s.life < now * 1000 then
       s.life = now * 1000
       redis.call('SET', KEYS[3], string.format('%d', s.life))
@@ -517,4 +523,4 @@ for k, i in ipairs(applied) do
   local s = sessions[ARGV[base + 1]]
   lives[k] = (ARGV[base + 3] ~= 'G' and s ~= nil) and s.life or 0
 end
-return {applied, folded, capacity, memory, count, lives, counts}
+return {applied, folded, capacity, memory, count, lives, counts, livesMade}

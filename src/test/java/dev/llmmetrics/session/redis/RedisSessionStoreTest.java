@@ -736,6 +736,19 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aRedisEmptiedUnderTheStoreIsLoggedWhenABatchMakesItsCounterOfLivesAgainBeforeTheNextCheck() throws Exception {
+        try (StoreLog log = new StoreLog()) {
+            RedisSessionStore store = boundedTo(10, clockAtStart());
+            store.record(oneCallOfA());
+            Thread.sleep(700); // a check of the connection sees the store's keys
+            // Under load a batch follows at once: before the next check, it makes llm:lives again.
+            redis.cli("FLUSHALL");
+            store.record(List.of(LlmRequestCompleted.builder("b", "m").durationMs(1).build()));
+            awaitLine(log, Level.WARNING, "lost");
+        }
+    }
+
+    @Test
     void aRedisWithoutAnAppendOnlyFileIsWarnedOfAtStartAndWhenItIsTurnedOff() throws Exception {
         try (StoreLog log = new StoreLog()) {
             redis.cli("CONFIG", "SET", "appendonly", "no");
