@@ -482,8 +482,10 @@ local flight, touched = {}, {}
 local function fly(label, delta)
   local count = flight[label]
   if count == nil then
-    count = tonumber(redis.call('HGET', KEYS[4], label)) or 0
-    if count ~= count or count < 0 or count >= 2^53 or count ~= math.floor(count) then count = 0 end
+    -- digits only, as the processes read it (Lua's tonumber also takes '1e3', ' 7', '0x10', '5.0')
+    local held = redis.call('HGET', KEYS[4], label)
+    count = held and string.len(held) <= 18 and string.match(held, '^%d+$') and tonumber(held) or 0
+    if count >= 2^53 then count = 0 end
     touched[#touched + 1] = label
   end
   if delta > 0 then

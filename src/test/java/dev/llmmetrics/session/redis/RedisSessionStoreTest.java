@@ -1313,6 +1313,14 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals(1, store.inFlight("o"));
         assertEquals("1", redis.cli("HGET", "llm:in-flight", "m"));
         assertEquals("0", redis.cli("HEXISTS", "llm:in-flight", "n"));
+        // Texts Lua's tonumber reads as numbers, which the processes read as none: none for the script too.
+        List<String> labels = List.of("p", "q", "r", "s");
+        redis.cli("HSET", "llm:in-flight", "p", "1e3", "q", " 7", "r", "0x10", "s", "5.0");
+        store.record(labels.stream().map(label -> (Event) LlmRequestStarted.builder("a", label).build()).toList());
+        for (String label : labels) {
+            assertEquals(1, store.inFlight(label), label);
+            assertEquals("1", redis.cli("HGET", "llm:in-flight", label), label);
+        }
     }
 
     /** Waits, a few seconds at most, for {@code store}'s check of Redis to read {@code expected} requests of {@code label}. */
