@@ -1217,16 +1217,32 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private @Nullable String info(String section, String field) {
         String prefix = field + ":";
         try {
-            for (String line : client.info(section).split("\r?\n")) {
+            String info = client.info(section);
+            if (infoRefused) {
+                infoRefused = false;
+                LOG.log(Level.INFO, "Redis at {0} lets the store read INFO again", endpoint);
+            }
+            for (String line : info.split("\r?\n")) {
                 if (line.startsWith(prefix)) {
                     return line.substring(prefix.length()).trim();
                 }
+            }
+        } catch (JedisDataException e) {
+            String message = failure("INFO " + section + " could not be read", e);
+            if (!infoRefused) {
+                infoRefused = true;
+                LOG.log(Level.WARNING, "{0}: the store cannot warn of appendonly no, an evicting maxmemory-policy or "
+                        + "keys Redis evicted, each of which loses acknowledged events; grant its user INFO "
+                        + "(see docs/replicas.md)", message);
             }
         } catch (JedisException e) {
             failure("INFO " + section + " could not be read", e);
         }
         return null;
     }
+
+    /** Whether Redis refused the last INFO (its user may not run it); read and written by the watcher. */
+    private volatile boolean infoRefused;
 
     /** Stops watching and closes the connections. */
     @Override

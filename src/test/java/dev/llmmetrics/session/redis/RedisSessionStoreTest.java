@@ -749,6 +749,25 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aUserDeniedInfoIsWarnedOfAsTheChecksOfPersistenceAndEvictionsCannotRun() throws Exception {
+        redis.cli("ACL", "SETUSER", "noinfo", "on", ">pw", "~llm:*", "+@all", "-info");
+        try (StoreLog log = new StoreLog()) {
+            RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(
+                    redis.url().replace("redis://", "redis://noinfo:pw@"), Duration.ofSeconds(30)).create(
+                    new SessionStoreFactory.Parameters(10, 10, 16, Long.MAX_VALUE, Duration.ofHours(1),
+                            Duration.ofMinutes(10), 100_000, () -> Instant.ofEpochMilli(clockAtStart().get()),
+                            new ModelCatalog(PriceTable.EMPTY, 200)));
+            opened.add(store);
+            awaitLine(log, Level.WARNING, "cannot warn of appendonly no");
+            assertEquals(1, store.record(oneCallOfA()).size(), "a warning, not a refusal");
+            redis.cli("ACL", "SETUSER", "noinfo", "+info");
+            awaitLine(log, Level.INFO, "read INFO again");
+        } finally {
+            redis.cli("ACL", "DELUSER", "noinfo");
+        }
+    }
+
+    @Test
     void aRedisWithoutAnAppendOnlyFileIsWarnedOfAtStartAndWhenItIsTurnedOff() throws Exception {
         try (StoreLog log = new StoreLog()) {
             redis.cli("CONFIG", "SET", "appendonly", "no");
