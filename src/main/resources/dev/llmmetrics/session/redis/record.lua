@@ -67,13 +67,18 @@ end
 -- they are packed again; refusing the batch when the value is of another layout, or holds more or fewer values
 -- than its field's numbers (set by someone else): the writes would fail on it, after the first ones. Its stored
 -- size is to leave the session's bytes (s.read): every field read is written back with its new size.
--- Whether x is an integer the writes can add to and pass to Redis as digits: a number, whole, below 2^53 either way.
-local function whole(x)
-  return type(x) == 'number' and x == x and math.abs(x) < 2^53 and x == math.floor(x)
-end
--- Whether x is a finite number (a score's sum, minimum or maximum).
+-- Whether x is a finite number.
 local function finite(x)
   return type(x) == 'number' and x == x and math.abs(x) < math.huge
+end
+-- Whether x is a whole number (a pair's sums may pass 2^53: four million calls of 2^31 tokens).
+local function integral(x)
+  return finite(x) and x == math.floor(x)
+end
+-- Whether x is a count of the header, which the writes pass to Redis as digits (LPOP's count, INCRBY's): whole and
+-- below 2^53 either way.
+local function whole(x)
+  return integral(x) and math.abs(x) < 2^53
 end
 
 local function checked(value, s, field)
@@ -81,10 +86,10 @@ local function checked(value, s, field)
   local f = {cmsgpack.unpack(value)}
   local count = numbersOf(field)
   if f[count] == nil or f[count + 1] ~= nil then anotherLayout(s.key) end
-  -- Each number of the kind the writes expect: a text, a fraction or a number past 2^53 (set by someone else) would
-  -- fail an addition, INCRBY or LPOP after the first writes. A score name's sum, minimum and maximum are doubles.
+  -- Each number of the kind the writes expect: a text (set by someone else) would fail an addition after the first
+  -- writes. A score name's sum, minimum and maximum are doubles, the other figures whole numbers.
   for k = 2, count do
-    if not (whole(f[k]) or (count == 6 and k >= 4 and finite(f[k]))) then anotherLayout(s.key) end
+    if not (integral(f[k]) or (count == 6 and k >= 4 and finite(f[k]))) then anotherLayout(s.key) end
   end
   s.read = (s.read or 0) + string.len(field) + string.len(value) + RECORD_OVERHEAD
   return f

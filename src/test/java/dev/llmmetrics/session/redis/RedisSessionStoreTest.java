@@ -1237,6 +1237,11 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         }
         assertEquals(batch, store.record(batch), "its events, never applied, apply on their retry");
         assertEquals(1, store.inFlight("n"), "b's start among them");
+        // A pair's sum past 2^53 is a whole number all the same (four million calls of 2^31 prompt tokens make one).
+        redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'p:m', cmsgpack.pack(1, 1,0,0,1,1,2^60,2^31,0,0,2^60,0,0,0,0,0,0))",
+                "1", "llm:{a}");
+        Event more = LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-more").build();
+        assertEquals(List.of(more), store.record(List.of(more)));
     }
 
     @Test
