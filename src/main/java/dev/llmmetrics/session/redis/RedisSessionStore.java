@@ -203,6 +203,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private volatile @Nullable String foreign;
     /** Whether the last check found the counter of lives; written by the watcher only, read by batches too. */
     private volatile boolean livesSeen;
+    /** Whether Redis refused the last INFO (its user may not run it); read and written by the watcher. */
+    private volatile boolean infoRefused;
     /** The session count as last read (every {@link #WATCH_PERIOD}, and by each script): what the scrape shows. */
     private volatile int lastCount;
     /**
@@ -1240,9 +1242,6 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         }
         return null;
     }
-
-    /** Whether Redis refused the last INFO (its user may not run it); read and written by the watcher. */
-    private volatile boolean infoRefused;
 
     /** Stops watching and closes the connections. */
     @Override

@@ -176,9 +176,8 @@ local function fetch(s, field)
   end
 end
 checkGlobals(KEYS)
--- Whether Redis holds the counter of lives, which the store never removes: a batch that makes it anew says so, as
--- the check every 500 ms would not see it missing once a batch made it again.
-local livesHeld = redis.call('GET', KEYS[3]) ~= false
+-- Whether this batch made the counter of lives anew (INCR of a missing key gives 1): the store never removes it, so
+-- Redis lost its data, which the check every 500 ms would not see once a batch made the counter again.
 local livesMade = 0
 local absent = {}
 for _, id in ipairs(order) do
@@ -320,7 +319,7 @@ for _, id in ipairs(order) do
     -- failover to a replica that lagged): never below now (ms) * 1000, exact in Lua's doubles until the
     -- year 2255. The processes compare lives to drop their figures of earlier ones.
     s.life = redis.call('INCR', KEYS[3])
-    if not livesHeld then livesMade = 1 end
+    if s.life == 1 then livesMade = 1 end
     if s.life < now * 1000 then
       s.life = now * 1000
       redis.call('SET', KEYS[3], string.format('%d', s.life))
