@@ -29,8 +29,8 @@
 -- batch made the counter of lives anew (Redis no longer held it: its data was emptied) else 0}.
 
 -- The globals this script reads per event, as locals: Lua finds a local in a register, a global by a table lookup.
-local ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math =
-  ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math
+local ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math, pcall =
+  ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math, pcall
 local FIELDS = 6
 local HEADER = 11
 local now = tonumber(ARGV[1])
@@ -67,18 +67,26 @@ end
 -- they are packed again; refusing the batch when the value is of another layout, or holds more or fewer values
 -- than its field's numbers (set by someone else): the writes would fail on it, after the first ones. Its stored
 -- size is to leave the session's bytes (s.read): every field read is written back with its new size.
--- Whether x is a finite number.
-local function finite(x)
-  return type(x) == 'number' and x == x and math.abs(x) < math.huge
+-- Whether f[2..count] are of the kind the writes expect, by arithmetic alone (no call per number): whole numbers
+-- (x % 1 is 0, which also rules out infinities and NaN; a pair's sums may pass 2^53: four million calls of 2^31
+-- tokens), but a score name's sum, minimum and maximum (count 6, from the 4th), finite doubles (x - x is 0). A text
+-- raises an error, which the caller's pcall turns into a refusal.
+local function figuresOk(f, count)
+  for k = 2, count do
+    local x = f[k]
+    if count == 6 and k >= 4 then
+      if x - x ~= 0 then return false end
+    elseif x % 1 ~= 0 then
+      return false
+    end
+  end
+  return true
 end
--- Whether x is a whole number (a pair's sums may pass 2^53: four million calls of 2^31 tokens).
-local function integral(x)
-  return finite(x) and x == math.floor(x)
-end
--- Whether x is a count of the header, which the writes pass to Redis as digits (LPOP's count, INCRBY's): whole and
--- below 2^53 either way.
-local function whole(x)
-  return integral(x) and math.abs(x) < 2^53
+-- Whether the header's counts are whole and within 2^53 either way: the writes pass them to Redis as digits (LPOP's
+-- count, INCRBY's). A text raises an error, as in figuresOk.
+local function countsOk(a, b, c, d, e, f, g, h, i)
+  return a % 1 + b % 1 + c % 1 + d % 1 + e % 1 + f % 1 + g % 1 + h % 1 + i % 1 == 0
+      and math.max(a, b, c, d, e, f, g, h, i) < 2^53 and math.min(a, b, c, d, e, f, g, h, i) > -2^53
 end
 
 local function checked(value, s, field)
@@ -88,9 +96,8 @@ local function checked(value, s, field)
   if f[count] == nil or f[count + 1] ~= nil then anotherLayout(s.key) end
   -- Each number of the kind the writes expect: a text (set by someone else) would fail an addition after the first
   -- writes. A score name's sum, minimum and maximum are doubles, the other figures whole numbers.
-  for k = 2, count do
-    if not (integral(f[k]) or (count == 6 and k >= 4 and finite(f[k]))) then anotherLayout(s.key) end
-  end
+  local ok, good = pcall(figuresOk, f, count)
+  if not (ok and good) then anotherLayout(s.key) end
   s.read = (s.read or 0) + string.len(field) + string.len(value) + RECORD_OVERHEAD
   return f
 end
@@ -101,9 +108,8 @@ local function checkedHeader(value, key)
   if not ofThisLayout(value) then anotherLayout(key) end
   local _, life, last, req, n, sn, sc, b, labels, names, extra = cmsgpack.unpack(value)
   if names == nil or extra ~= nil then anotherLayout(key) end
-  for _, x in ipairs({life, last, req, n, sn, sc, b, labels, names}) do
-    if not whole(x) then anotherLayout(key) end
-  end
+  local ok, counts = pcall(countsOk, life, last, req, n, sn, sc, b, labels, names)
+  if not (ok and counts) then anotherLayout(key) end
   return life, req, n, sn, sc, b, labels, names
 end
 
