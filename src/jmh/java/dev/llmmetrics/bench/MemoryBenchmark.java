@@ -101,26 +101,26 @@ public final class MemoryBenchmark {
      * loaded, code compiled, the JDK's caches) is not counted per session by the first figure.
      */
     private static void warmUp(int sessions) {
-        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(sessions).maxRecordsPerSession(1_000).idleTimeout(IDLE).build();
-        Ids ids = new Ids(1);
-        Random random = new Random(3);
-        for (int i = 0; i < sessions; i++) {
-            store.record(event(ids.next(), i, random, false));
-        }
-        check(store.sessionCount() == sessions, "store lost sessions");
+        oneCallPerSession(sessions, false);
     }
 
-    /** One COMPLETED per session into a bare store: the session's state, id, map entry and first record. */
-    private static long perSessionInStore(int sessions, boolean sharedModels) throws Exception {
-        long before = liveBytes();
+    /** A bare store of the default ring bound holding one COMPLETED for each of {@code sessions} sessions. */
+    private static InMemorySessionStore oneCallPerSession(int sessions, boolean sharedModels) {
         InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(sessions).maxRecordsPerSession(1_000).idleTimeout(IDLE).build();
         Ids ids = new Ids(1);
         Random random = new Random(3);
         for (int i = 0; i < sessions; i++) {
             store.record(event(ids.next(), i, random, sharedModels));
         }
-        long after = liveBytes();
         check(store.sessionCount() == sessions, "store lost sessions");
+        return store;
+    }
+
+    /** One COMPLETED per session into a bare store: the session's state, id, map entry and first record. */
+    private static long perSessionInStore(int sessions, boolean sharedModels) throws Exception {
+        long before = liveBytes();
+        InMemorySessionStore store = oneCallPerSession(sessions, sharedModels);
+        long after = liveBytes();
         long perSession = (after - before) / sessions;
         System.out.printf("per session in the store (1 record, default ring bound%s): %,d B   [target <= 512 B]%n",
                 sharedModels ? ", shared model strings" : "", perSession);

@@ -43,6 +43,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -726,24 +727,23 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void aRedisEmptiedUnderTheStoreIsLogged() throws Exception {
-        try (StoreLog log = new StoreLog()) {
-            RedisSessionStore store = boundedTo(10, clockAtStart());
-            store.record(oneCallOfA());
-            Thread.sleep(700); // a check of the connection sees the store's keys
-            redis.cli("FLUSHALL");
-            awaitLine(log, Level.WARNING, "lost");
-        }
+        emptiedUnderTheStoreIsLogged(store -> { });
     }
 
     @Test
     void aRedisEmptiedUnderTheStoreIsLoggedWhenABatchMakesItsCounterOfLivesAgainBeforeTheNextCheck() throws Exception {
+        // Under load a batch follows at once: before the next check, it makes llm:lives again.
+        emptiedUnderTheStoreIsLogged(store -> store.record(List.of(LlmRequestCompleted.builder("b", "m").durationMs(1).build())));
+    }
+
+    /** Redis emptied under a store that held a session, then {@code afterFlush}: the store's log says the data is lost. */
+    private void emptiedUnderTheStoreIsLogged(Consumer<RedisSessionStore> afterFlush) throws Exception {
         try (StoreLog log = new StoreLog()) {
             RedisSessionStore store = boundedTo(10, clockAtStart());
             store.record(oneCallOfA());
             Thread.sleep(700); // a check of the connection sees the store's keys
-            // Under load a batch follows at once: before the next check, it makes llm:lives again.
             redis.cli("FLUSHALL");
-            store.record(List.of(LlmRequestCompleted.builder("b", "m").durationMs(1).build()));
+            afterFlush.accept(store);
             awaitLine(log, Level.WARNING, "lost");
         }
     }
