@@ -23,7 +23,8 @@ import java.util.Optional;
  *       id, whether they came before or after it; a session keeps its most recent scores of requests up to its
  *       bound on records, and a summary per score name of every score it received, up to
  *       {@link #MAX_SCORE_NAMES} names; attributes and kept scores count toward the bound in bytes;</li>
- *   <li>it counts the requests in flight per model label ({@link #inFlight(String)});</li>
+ *   <li>it counts the requests in flight per model label ({@link #inFlight(String)}), each session its own, so
+ *       that a request whose end never comes leaves with its session;</li>
  *   <li>once closed it records nothing more: a bus's events then fail as the store's failures do.</li>
  * </ul>
  * A store never calls anyone back: readers, the meters among them, ask it.
@@ -125,12 +126,14 @@ public interface SessionStore extends Recorder, AutoCloseable {
     int sessionCount();
 
     /**
-     * The requests of a model label in flight: the LLM_REQUEST_STARTED events applied less the COMPLETED and
-     * FAILED events applied after them, never below 0 (a producer may send ends only: an end without a start
-     * takes nothing off). The label is the one the {@link dev.llmmetrics.cost.ModelCatalog} gives the event's
-     * model. A store shared by several processes counts the events of all of them, so that a request started
-     * through one and ended through another is in flight in none; it answers at once, from what it last read.
-     * 0 for a label it has not counted.
+     * The requests of a model label in flight, summed over the sessions held: in each session, its
+     * LLM_REQUEST_STARTED events of the label applied less its COMPLETED and FAILED events of the label applied
+     * after them, never below 0 (a producer may send ends only: an end without a start in its session takes
+     * nothing off). A session's requests in flight leave with it, however it leaves the store (cleared, evicted,
+     * idle), so that a request whose end never comes (its producer died) is not in flight for good. The label is
+     * the one the {@link dev.llmmetrics.cost.ModelCatalog} gives the event's model. A store shared by several
+     * processes counts the events of all of them, so that a request started through one and ended through
+     * another is in flight in none; it answers at once, from what it last read. 0 for a label it has not counted.
      */
     long inFlight(String label);
 

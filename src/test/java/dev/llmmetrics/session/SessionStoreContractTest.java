@@ -316,7 +316,7 @@ public abstract class SessionStoreContractTest {
         SessionStore store = store(100, 10);
         Random random = new Random(17);
         List<String> models = List.of("m0", "m1");
-        Map<String, Long> expected = new HashMap<>(Map.of("m0", 0L, "m1", 0L));
+        Map<String, Long> inSession = new HashMap<>(); // "session/model" -> its requests in flight
         Set<String> appliedIds = new HashSet<>();
         List<Event> sent = new ArrayList<>();
         for (int b = 0; b < 300; b++) {
@@ -344,15 +344,48 @@ public abstract class SessionStoreContractTest {
                     continue;
                 }
                 if (event instanceof LlmRequestStarted s) {
-                    expected.merge(s.model(), 1L, Long::sum);
-                } else if (event instanceof LlmRequestCompleted c) {
-                    expected.merge(c.model(), 0L, (count, zero) -> Math.max(0, count - 1));
+                    inSession.merge(s.sessionId() + "/" + s.model(), 1L, Long::sum);
+                } else if (event instanceof LlmRequestCompleted c) { // an end takes off a start of its own session
+                    inSession.merge(c.sessionId() + "/" + c.model(), 0L, (count, zero) -> Math.max(0, count - 1));
                 }
             }
             for (String model : models) {
-                assertEquals(expected.get(model), store.inFlight(model), model + " after batch " + b);
+                long expected = inSession.entrySet().stream().filter(e -> e.getKey().endsWith("/" + model))
+                        .mapToLong(Map.Entry::getValue).sum();
+                assertEquals(expected, store.inFlight(model), model + " after batch " + b);
             }
         }
+    }
+
+    @Test
+    void aSessionsRequestsInFlightLeaveTheStoreWithItWhateverRemovesIt() {
+        SessionStore store = store(3, 10);
+        store.record(List.of(started("a", "m"), started("a", "m"), started("b", "m"), started("b", "n")));
+        clock.advance(Duration.ofSeconds(1));
+        store.record(LlmRequestCompleted.builder("c", "m").durationMs(1).build());
+        assertEquals(3, store.inFlight("m"), "an end takes off a start of its own session only");
+
+        assertTrue(store.clear("a"));
+        assertEquals(1, store.inFlight("m"), "the cleared session's two starts left with it");
+        clock.advance(Duration.ofSeconds(1));
+        store.record(LlmRequestCompleted.builder("a", "m").durationMs(1).build());
+        assertEquals(1, store.inFlight("m"), "an end coming after its session was cleared takes nothing off b's");
+
+        clock.advance(Duration.ofSeconds(1));
+        store.record(started("d", "m"));
+        assertTrue(store.session("b").isEmpty(), "b, the least recently active, was evicted for d");
+        assertEquals(0, store.inFlight("n"), "b's start of n left with it");
+        assertEquals(1, store.inFlight("m"), "b's start of m left with it, d's came");
+
+        clock.advance(Duration.ofMinutes(61));
+        assertEquals(3, store.evictIdle());
+        assertEquals(0, store.inFlight("m"), "d's start, whose end never came, left with d when it was idle");
+        store.record(List.of(started("e", "m"), LlmRequestCompleted.builder("d", "m").durationMs(1).build()));
+        assertEquals(1, store.inFlight("m"), "d's late end takes nothing off e's start");
+    }
+
+    private static LlmRequestStarted started(String session, String model) {
+        return LlmRequestStarted.builder(session, model).build();
     }
 
     @Test
