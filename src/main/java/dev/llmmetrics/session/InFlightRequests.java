@@ -2,20 +2,24 @@ package dev.llmmetrics.session;
 
 import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.cost.ModelCatalog;
-import dev.llmmetrics.event.Event;
-import dev.llmmetrics.event.LlmRequestCompleted;
-import dev.llmmetrics.event.LlmRequestFailed;
-import dev.llmmetrics.event.LlmRequestStarted;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Requests in flight per model label, as {@link SessionStore#inFlight(String)} defines them, for a store whose
- * events all pass through this process. Lock-free: a numbered model with a label of its own counts in its slot,
- * every other model under {@link ModelCatalog#OTHER_LABEL}, as the meters label them.
+ * events all pass through this process: each session counts its own ({@link Session}), and this counts their sum,
+ * so that a session leaving the store takes its requests in flight with it ({@link #left}). A numbered model with a
+ * label of its own counts in its slot, every other model under {@link ModelCatalog#OTHER_LABEL}, as the meters
+ * label them. The sums are lock-free; a session's counts are guarded by whoever guards its session, and each
+ * method taking a {@link Session} must be called under that guard.
  */
 public final class InFlightRequests {
+
+    /** The key of {@link ModelCatalog#OTHER_LABEL} in a session's counts; other keys are models' numbers. */
+    private static final int OTHER = -1;
 
     private final ModelCatalog catalog;
     private final AtomicLongArray byNumber = new AtomicLongArray(ModelCatalog.MAX_NUMBERED);
@@ -26,41 +30,28 @@ public final class InFlightRequests {
         this.catalog = Objects.requireNonNull(catalog, "catalog");
     }
 
-    /** Counts an applied event: a start adds one to its model's label, an end takes one off while there is one. */
-    public void applied(Event event) {
-        switch (event) {
-            case LlmRequestStarted s -> started(catalog.model(s.model()));
-            case LlmRequestCompleted c -> ended(catalog.model(c.model()));
-            case LlmRequestFailed f -> ended(catalog.model(f.model()));
-            default -> {
-                // Scores and generic events neither start nor end a request.
-            }
+    /** A request of {@code model} started in {@code session}. */
+    public void started(Session session, Model model) {
+        int key = key(model);
+        session.add(key, 1);
+        add(key, 1);
+    }
+
+    /** A request of {@code model} ended in {@code session}: one is taken off while the session holds one. */
+    public void ended(Session session, Model model) {
+        int key = key(model);
+        if (session.count(key) > 0) {
+            session.add(key, -1);
+            add(key, -1);
         }
     }
 
-    /** A request of {@code model} started. */
-    public void started(Model model) {
-        if (model.sharesLabel()) {
-            other.incrementAndGet();
-        } else {
-            byNumber.incrementAndGet(model.number());
+    /** {@code session} left the store: its requests in flight leave the sums, and it holds none afterwards. */
+    public void left(Session session) {
+        for (int i = 0; i < session.size; i++) {
+            add((int) session.counts[2 * i], -session.counts[2 * i + 1]);
         }
-    }
-
-    /** A request of {@code model} ended; nothing is taken off a label with none in flight. */
-    public void ended(Model model) {
-        if (model.sharesLabel()) {
-            long current;
-            do {
-                current = other.get();
-            } while (current > 0 && !other.compareAndSet(current, current - 1));
-        } else {
-            int slot = model.number();
-            long current;
-            do {
-                current = byNumber.get(slot);
-            } while (current > 0 && !byNumber.compareAndSet(slot, current, current - 1));
-        }
+        session.size = 0;
     }
 
     /** The requests of {@code label} in flight; 0 for a label never counted. */
@@ -70,5 +61,72 @@ public final class InFlightRequests {
         }
         Model model = catalog.known(label);
         return model == null || model.sharesLabel() ? 0 : byNumber.get(model.number());
+    }
+
+    private static int key(Model model) {
+        return model.sharesLabel() ? OTHER : model.number();
+    }
+
+    private void add(int key, long delta) {
+        if (key == OTHER) {
+            other.addAndGet(delta);
+        } else {
+            byNumber.addAndGet(key, delta);
+        }
+    }
+
+    /**
+     * One session's requests in flight per model label: its starts less the ends after them, never below 0. Not
+     * thread-safe: the owner of the session guards it.
+     */
+    public static final class Session {
+
+        /**
+         * Keys and counts, in pairs, for the {@link #size} labels with requests in flight; {@code null} until the
+         * session's first start.
+         */
+        private long @Nullable [] counts;
+        private int size;
+
+        /** Whether the session has no request in flight. */
+        public boolean isEmpty() {
+            return size == 0;
+        }
+
+        /** What the counts take on the heap: nothing until the first start, then their array. */
+        public long bytes() {
+            return counts == null ? 0 : RecordRing.ARRAY_HEADER + 8L * counts.length;
+        }
+
+        private long count(int key) {
+            for (int i = 0; i < size; i++) {
+                if (counts[2 * i] == key) {
+                    return counts[2 * i + 1];
+                }
+            }
+            return 0;
+        }
+
+        private void add(int key, long delta) {
+            for (int i = 0; i < size; i++) {
+                if (counts[2 * i] == key) {
+                    counts[2 * i + 1] += delta;
+                    if (counts[2 * i + 1] == 0) { // a label none is in flight of takes no place: the last one moves in
+                        size--;
+                        counts[2 * i] = counts[2 * size];
+                        counts[2 * i + 1] = counts[2 * size + 1];
+                    }
+                    return;
+                }
+            }
+            if (counts == null) {
+                counts = new long[2];
+            } else if (2 * size == counts.length) {
+                counts = Arrays.copyOf(counts, 2 * counts.length);
+            }
+            counts[2 * size] = key;
+            counts[2 * size + 1] = delta;
+            size++;
+        }
     }
 }

@@ -8,6 +8,7 @@ import dev.llmmetrics.event.GenericEvent;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
+import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -131,7 +132,6 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         for (Map.Entry<String, List<Event>> e : bySession.entrySet()) {
             passed |= apply(e.getKey(), null, e.getValue());
         }
-        applied.forEach(inFlight::applied); // in the batch's order, not session by session
         holdBounds(passed); // after the whole batch, so that none of its sessions is evicted for another of it
         return applied;
     }
@@ -143,9 +143,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
             return false;
         }
         if (!(event instanceof GenericEvent)) {
-            int passed = apply(event.sessionId(), event, null);
-            inFlight.applied(event);
-            holdBounds(passed);
+            holdBounds(apply(event.sessionId(), event, null));
         }
         return true;
     }
@@ -376,8 +374,21 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     /** Applies one event to {@code state}, whose monitor the caller holds. */
     private void applyLocked(SessionState state, Event event, long now) {
         boolean folded = switch (event) {
-            case LlmRequestCompleted completed -> state.add(completed, catalog.model(completed.model()), now);
-            case LlmRequestFailed failed -> state.add(failed, catalog.model(failed.model()), now);
+            case LlmRequestCompleted completed -> {
+                Model model = catalog.model(completed.model());
+                inFlight.ended(state.inFlight, model);
+                yield state.add(completed, model, now);
+            }
+            case LlmRequestFailed failed -> {
+                Model model = catalog.model(failed.model());
+                inFlight.ended(state.inFlight, model);
+                yield state.add(failed, model, now);
+            }
+            case LlmRequestStarted started -> {
+                inFlight.started(state.inFlight, catalog.model(started.model()));
+                state.touch(now);
+                yield false;
+            }
             case LlmRequestScored scored -> {
                 state.add(scored, now);
                 yield false;
@@ -448,6 +459,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                 return false;
             }
             state.markRemoved();
+            inFlight.left(state.inFlight);
             retainedBytes.add(-state.bytes());
             return sessions.remove(state.id, state);
         }

@@ -36,6 +36,8 @@ final class SessionState {
     /** The pairs of further labels, in order of first use; {@code null} until a session uses a second. */
     private PairTotals @Nullable [] others;
     private final RecordRing records;
+    /** The session's requests in flight, which leave the store's count with it. */
+    final InFlightRequests.Session inFlight = new InFlightRequests.Session();
     /** The scores of requests, shown with their records; {@code null} until the session has one. */
     private @Nullable ScoreRing scores;
     /** The totals per score name, in order of first use; {@code null} until the session has a score. */
@@ -142,9 +144,9 @@ final class SessionState {
         return model.overflowed(pair.label());
     }
 
-    /** What this session takes on the heap, about: its state, id, map entry, pairs, records and scores. */
+    /** What this session takes on the heap, about: its state, id, map entry, pairs, records, scores and requests in flight. */
     long bytes() {
-        return OVERHEAD + idBytes + PAIR_BYTES * pairCount() + records.bytes()
+        return OVERHEAD + idBytes + PAIR_BYTES * pairCount() + records.bytes() + inFlight.bytes()
                 + (scores == null ? 0 : scores.bytes())
                 + (scoreTotals == null ? 0 : SCORE_TOTALS_BYTES * scoreTotals.size());
     }

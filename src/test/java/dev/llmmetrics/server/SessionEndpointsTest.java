@@ -181,6 +181,22 @@ class SessionEndpointsTest {
         assertEquals(404, server.delete("/events/metrics/session/abc-123").statusCode());
     }
 
+    @Test
+    void aDeletedSessionsRequestsInFlightLeaveTheScrapeWithIt() {
+        String start = "{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"%s\",\"model\":\"flight\"}";
+        server.postEvents("[" + start.formatted("crashed") + "," + start.formatted("crashed") + ","
+                + start.formatted("running") + "]");
+        assertEquals(3, server.scrape().value("llm_requests_in_flight", "model", "flight"));
+
+        assertEquals(200, server.delete("/events/metrics/session/crashed").statusCode());
+        assertEquals(1, server.scrape().value("llm_requests_in_flight", "model", "flight"),
+                "the deleted session's two starts, whose ends never came, left with it");
+        server.postEvents("[{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":\"crashed\",\"model\":\"flight\","
+                + "\"error\":\"late\"}]");
+        assertEquals(1, server.scrape().value("llm_requests_in_flight", "model", "flight"),
+                "a late end of the deleted session takes nothing off the running one");
+    }
+
     private static List<String> texts(JsonNode array) {
         List<String> out = new ArrayList<>();
         array.forEach(n -> out.add(n.asText()));

@@ -143,8 +143,11 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
     final ConcurrentHashMap<String, Row> rows;
     private final EvictionCounts evicted = new EvictionCounts();
     private final LongAdder modelOverflows = new LongAdder();
-    /** Kept in this process only: a request in flight is no acknowledged event, and a restart ends none. */
-    private final InFlightRequests inFlight;
+    /**
+     * The requests in flight, counted by the writer as its transactions commit; kept in this process only: a start
+     * is no figure a restart must keep, and a restart starts the count from none.
+     */
+    final InFlightRequests inFlight;
     private final Object enqueue = new Object();
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
     private volatile boolean closed;
@@ -397,7 +400,6 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
         }
         RecordJob job = new RecordJob(List.copyOf(events), LOG_REQUESTS.isLoggable(Level.INFO));
         List<Event> applied = (List<Event>) submit(job);
-        applied.forEach(inFlight::applied);
         job.logLines();
         return applied;
     }

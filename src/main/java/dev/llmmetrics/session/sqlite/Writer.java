@@ -1,5 +1,6 @@
 package dev.llmmetrics.session.sqlite;
 
+import dev.llmmetrics.session.InFlightRequests;
 import dev.llmmetrics.session.PairTotals;
 import dev.llmmetrics.session.ScoreTotals;
 import dev.llmmetrics.cost.ModelCatalog;
@@ -96,6 +97,11 @@ final class Writer {
     /** The event ids remembered, oldest first, and their numbers by id; as committed. */
     private final ArrayDeque<AppliedId> idOrder = new ArrayDeque<>();
     private final HashMap<String, Long> idSeqs = new HashMap<>();
+    /**
+     * The requests in flight of the sessions that have some, by the session's key, as committed. In memory only:
+     * a restart starts them from none, as it does the store's counts.
+     */
+    private final HashMap<Long, InFlightRequests.Session> inFlightByKey = new HashMap<>();
     /** The bytes the rows of {@link #idOrder} take in their table's leaves ({@link #idRowBytes}). */
     private long idRowBytes;
     private long nextIdSeq = 1;
@@ -1013,6 +1019,8 @@ final class Writer {
         boolean gaveRoomBack;
         /** Rows this transaction adds to the recent records' current table, less those it deletes there. */
         long recentDelta;
+        /** The starts, ends and sessions leaving of this transaction, in order, counted once it committed. */
+        private final List<InFlightChange> inFlightChanges = new ArrayList<>();
 
         Txn(Statements st, long now) {
             this.st = st;
@@ -1049,7 +1057,9 @@ final class Writer {
             }
             switch (event) {
                 case LlmRequestStarted e -> {
-                    working(e.sessionId()).touch(now);
+                    Working w = working(e.sessionId());
+                    w.touch(now);
+                    inFlightChanges.add(new InFlightChange(w.key, catalog.model(e.model()), true));
                     if (lines != null) {
                         lines.add(new String[] {"LLM request started for session {0}", e.sessionId()});
                     }
@@ -1057,6 +1067,7 @@ final class Writer {
                 case LlmRequestCompleted e -> {
                     Working w = working(e.sessionId());
                     ModelCatalog.Model model = catalog.model(e.model());
+                    inFlightChanges.add(new InFlightChange(w.key, model, false));
                     long cost = model.costPicoUsd(e);
                     Pair pair = w.pair(model.label());
                     pair.totals().completed(e, cost);
@@ -1080,6 +1091,7 @@ final class Writer {
                 case LlmRequestFailed e -> {
                     Working w = working(e.sessionId());
                     ModelCatalog.Model model = catalog.model(e.model());
+                    inFlightChanges.add(new InFlightChange(w.key, model, false));
                     Pair pair = w.pair(model.label());
                     pair.totals().failed();
                     w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.hasDuration() ? e.durationMs() : 0L,
@@ -1177,6 +1189,7 @@ final class Writer {
                 removedFromFile++;
             }
             w.removed = true;
+            inFlightChanges.add(new InFlightChange(w.key, null, false));
             live--;
         }
 
@@ -1399,6 +1412,9 @@ final class Writer {
 
         /** Makes the committed changes visible and counts them. */
         void publish() {
+            for (InFlightChange change : inFlightChanges) {
+                countInFlight(change);
+            }
             for (Working w : touched.values()) {
                 if (w.removed) {
                     store.rows.remove(w.id);
@@ -1628,6 +1644,34 @@ final class Writer {
                 return new Row(key, id, lastActiveMs, nextSeq, records, pairs, scoresOwn ? List.copyOf(scores) : scores);
             }
         }
+    }
+
+    /** Counts one committed start, end or session leaving in the store's requests in flight. */
+    private void countInFlight(InFlightChange change) {
+        if (change.model() == null) {
+            InFlightRequests.Session left = inFlightByKey.remove(change.key());
+            if (left != null) {
+                store.inFlight.left(left);
+            }
+        } else if (change.start()) {
+            store.inFlight.started(inFlightByKey.computeIfAbsent(change.key(), key -> new InFlightRequests.Session()),
+                    change.model());
+        } else {
+            InFlightRequests.Session session = inFlightByKey.get(change.key());
+            if (session != null) {
+                store.inFlight.ended(session, change.model());
+                if (session.isEmpty()) {
+                    inFlightByKey.remove(change.key());
+                }
+            }
+        }
+    }
+
+    /**
+     * A start ({@code start}) or an end of a request of {@code model} in the session of {@code key}, or that session
+     * leaving the store ({@code model} null).
+     */
+    private record InFlightChange(long key, ModelCatalog.@Nullable Model model, boolean start) {
     }
 
     /** A session that may be evicted, with its activity as read once. */
