@@ -48,10 +48,7 @@ public final class InFlightRequests {
 
     /** {@code session} left the store: its requests in flight leave the sums, and it holds none afterwards. */
     public void left(Session session) {
-        for (int i = 0; i < session.size; i++) {
-            add((int) session.counts[2 * i], -session.counts[2 * i + 1]);
-        }
-        session.size = 0;
+        session.leave(this);
     }
 
     /** The requests of {@code label} in flight; 0 for a label never counted. */
@@ -76,57 +73,82 @@ public final class InFlightRequests {
     }
 
     /**
-     * One session's requests in flight per model label: its starts less the ends after them, never below 0. Not
-     * thread-safe: the owner of the session guards it.
+     * One session's requests in flight per model label: its starts less the ends after them, never below 0. The
+     * first label is kept in fields, so that a store may extend this class to keep the counts of most sessions in
+     * the session's own object; further labels take an array. Not thread-safe: the owner of the session guards it.
      */
-    public static final class Session {
+    public static class Session {
 
-        /**
-         * Keys and counts, in pairs, for the {@link #size} labels with requests in flight; {@code null} until the
-         * session's first start.
-         */
-        private long @Nullable [] counts;
-        private int size;
+        /** A label with requests in flight, or none while {@link #firstCount} is 0. */
+        private int firstKey;
+        private long firstCount;
+        /** Keys and counts, in pairs, of {@link #moreSize} further labels; {@code null} until a second label. */
+        private long @Nullable [] more;
+        private int moreSize;
 
         /** Whether the session has no request in flight. */
-        public boolean isEmpty() {
-            return size == 0;
+        public final boolean isEmpty() {
+            return firstCount == 0 && moreSize == 0;
         }
 
-        /** What the counts take on the heap: nothing until the first start, then their array. */
-        public long bytes() {
-            return counts == null ? 0 : RecordRing.ARRAY_HEADER + 8L * counts.length;
+        /** What the counts of labels past the first take on the heap. */
+        public final long inFlightBytes() {
+            return more == null ? 0 : RecordRing.ARRAY_HEADER + 8L * more.length;
         }
 
         private long count(int key) {
-            for (int i = 0; i < size; i++) {
-                if (counts[2 * i] == key) {
-                    return counts[2 * i + 1];
+            if (firstCount > 0 && firstKey == key) {
+                return firstCount;
+            }
+            for (int i = 0; i < moreSize; i++) {
+                if (more[2 * i] == key) {
+                    return more[2 * i + 1];
                 }
             }
             return 0;
         }
 
         private void add(int key, long delta) {
-            for (int i = 0; i < size; i++) {
-                if (counts[2 * i] == key) {
-                    counts[2 * i + 1] += delta;
-                    if (counts[2 * i + 1] == 0) { // a label none is in flight of takes no place: the last one moves in
-                        size--;
-                        counts[2 * i] = counts[2 * size];
-                        counts[2 * i + 1] = counts[2 * size + 1];
+            if (firstCount > 0 && firstKey == key) {
+                firstCount += delta;
+                return;
+            }
+            for (int i = 0; i < moreSize; i++) {
+                if (more[2 * i] == key) {
+                    more[2 * i + 1] += delta;
+                    if (more[2 * i + 1] == 0) { // a label none is in flight of takes no place: the last one moves in
+                        moreSize--;
+                        more[2 * i] = more[2 * moreSize];
+                        more[2 * i + 1] = more[2 * moreSize + 1];
                     }
                     return;
                 }
             }
-            if (counts == null) {
-                counts = new long[2];
-            } else if (2 * size == counts.length) {
-                counts = Arrays.copyOf(counts, 2 * counts.length);
+            if (firstCount == 0) {
+                firstKey = key;
+                firstCount = delta;
+                return;
             }
-            counts[2 * size] = key;
-            counts[2 * size + 1] = delta;
-            size++;
+            if (more == null) {
+                more = new long[2];
+            } else if (2 * moreSize == more.length) {
+                more = Arrays.copyOf(more, 2 * more.length);
+            }
+            more[2 * moreSize] = key;
+            more[2 * moreSize + 1] = delta;
+            moreSize++;
+        }
+
+        /** Takes every count off {@code from}, then holds none. */
+        private void leave(InFlightRequests from) {
+            if (firstCount > 0) {
+                from.add(firstKey, -firstCount);
+                firstCount = 0;
+            }
+            for (int i = 0; i < moreSize; i++) {
+                from.add((int) more[2 * i], -more[2 * i + 1]);
+            }
+            moreSize = 0;
         }
     }
 }

@@ -376,16 +376,16 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         boolean folded = switch (event) {
             case LlmRequestCompleted completed -> {
                 Model model = catalog.model(completed.model());
-                inFlight.ended(state.inFlight, model);
+                inFlight.ended(state, model);
                 yield state.add(completed, model, now);
             }
             case LlmRequestFailed failed -> {
                 Model model = catalog.model(failed.model());
-                inFlight.ended(state.inFlight, model);
+                inFlight.ended(state, model);
                 yield state.add(failed, model, now);
             }
             case LlmRequestStarted started -> {
-                inFlight.started(state.inFlight, catalog.model(started.model()));
+                inFlight.started(state, catalog.model(started.model()));
                 state.touch(now);
                 yield false;
             }
@@ -459,7 +459,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                 return false;
             }
             state.markRemoved();
-            inFlight.left(state.inFlight);
+            inFlight.left(state);
             retainedBytes.add(-state.bytes());
             return sessions.remove(state.id, state);
         }

@@ -246,6 +246,11 @@ final class RecordRing {
         return true;
     }
 
+    /** The most records the ring holds. */
+    int bound() {
+        return bound;
+    }
+
     /** How many records the ring holds. */
     int size() {
         return size;

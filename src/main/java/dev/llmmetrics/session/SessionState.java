@@ -12,15 +12,16 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One session's mutable state in the {@link InMemorySessionStore}: a {@link PairTotals} of figures per model label
- * and the most recent request records. The session's aggregates are the sums of its pairs, never kept twice.
+ * One session's mutable state in the {@link InMemorySessionStore}: a {@link PairTotals} of figures per model label,
+ * the most recent request records, and its requests in flight (kept in this object, as the class it extends
+ * allows). The session's aggregates are the sums of its pairs, never kept twice.
  * Every method but {@link #lastActiveMs()} must be called while holding the instance's monitor: the lock is
  * per session, never global.
  */
-final class SessionState {
+final class SessionState extends InFlightRequests.Session {
 
-    /** The state object, its map entry, its ring object and the pairs array, about. */
-    private static final long OVERHEAD = 200;
+    /** The state object (its first label's requests in flight included), its map entry, its ring object and the pairs array, about. */
+    private static final long OVERHEAD = 216;
     /** One {@link PairTotals}: header, label reference and fifteen {@code long}s. */
     private static final long PAIR_BYTES = 136;
     /** One {@link ScoreTotals} and its list slot: header, name reference, four numbers (names are short). */
@@ -36,13 +37,10 @@ final class SessionState {
     /** The pairs of further labels, in order of first use; {@code null} until a session uses a second. */
     private PairTotals @Nullable [] others;
     private final RecordRing records;
-    /** The session's requests in flight, which leave the store's count with it. */
-    final InFlightRequests.Session inFlight = new InFlightRequests.Session();
     /** The scores of requests, shown with their records; {@code null} until the session has one. */
     private @Nullable ScoreRing scores;
     /** The totals per score name, in order of first use; {@code null} until the session has a score. */
     private @Nullable List<ScoreTotals> scoreTotals;
-    private final int maxRecords;
     /** What the id takes on the heap: read once, it is on every {@link #bytes()}. */
     private final long idBytes;
     /** Whether the session has finished a request, so has (session, model) figures; read without the lock. */
@@ -54,7 +52,6 @@ final class SessionState {
         this.id = id;
         this.incarnation = incarnation;
         this.records = new RecordRing(maxRecords);
-        this.maxRecords = maxRecords;
         this.idBytes = RecordRing.textBytes(id);
         this.maxModels = maxModels;
         this.lastActiveMs = nowMs;
@@ -114,7 +111,7 @@ final class SessionState {
         totals.add(e.value());
         if (e.correlationId() != null) {
             if (scores == null) {
-                scores = new ScoreRing(maxRecords);
+                scores = new ScoreRing(records.bound());
             }
             // The session's string for the name, not the event's, unless the name was folded past the bound.
             String name = totals.name().equals(e.name()) ? totals.name() : e.name();
@@ -146,7 +143,7 @@ final class SessionState {
 
     /** What this session takes on the heap, about: its state, id, map entry, pairs, records, scores and requests in flight. */
     long bytes() {
-        return OVERHEAD + idBytes + PAIR_BYTES * pairCount() + records.bytes() + inFlight.bytes()
+        return OVERHEAD + idBytes + PAIR_BYTES * pairCount() + records.bytes() + inFlightBytes()
                 + (scores == null ? 0 : scores.bytes())
                 + (scoreTotals == null ? 0 : SCORE_TOTALS_BYTES * scoreTotals.size());
     }
