@@ -71,7 +71,8 @@ import redis.clients.jedis.params.ZRangeParams;
  *   <li>{@code llm:{id}}: a hash of the session's header {@code h} (life number, last activity in ms,
  *       finished requests, records kept, scores of requests kept, scores received, size as the bound counts
  *       it, model labels, score names), one field {@code p:<label>} per model label with the pair's figures
- *       and one field {@code s:<name>} per score name with its ordinal, count, sum, minimum and maximum; each
+ *       one field {@code s:<name>} per score name with its ordinal, count, sum, minimum and maximum, and one
+ *       field {@code f:<label>} per model label with requests in flight in the session, their count; each
  *       value is MessagePack numbers after the layout number 1, which the scripts read in one
  *       call and which keep the hash in Redis's compact encoding;</li>
  *   <li>{@code llm:{id}:r}: a list of the most recent request records (with their correlation ids and
@@ -80,8 +81,9 @@ import redis.clients.jedis.params.ZRangeParams;
  *   <li>{@code llm:{id}:id:<event id>}: one key per applied event id, expiring after the dedupe window;</li>
  *   <li>{@code llm:sessions}: a sorted set of the session ids by last activity, the listing's and the
  *       evictions' order; {@code llm:bytes}: the sessions' summed size; {@code llm:lives}: numbers lives;</li>
- *   <li>{@code llm:in-flight}: a hash of the requests in flight per model label, expiring after the idle
- *       timeout without a start or an end.</li>
+ *   <li>{@code llm:in-flight}: a hash of the requests in flight per model label, the sum of the sessions'
+ *       {@code f:<label>}: a session's leave with it, whichever script removes it (a clear, an eviction, the
+ *       idle sweep).</li>
  * </ul>
  *
  * <p>A batch is one Lua script, so one round trip and all or nothing: the script checks every event id, reads
@@ -208,8 +210,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     /** The session count as last read (every {@link #WATCH_PERIOD}, and by each script): what the scrape shows. */
     private volatile int lastCount;
     /**
-     * The requests in flight per model label as last read: all of them every {@link #WATCH_PERIOD}, those of a
-     * batch's starts and ends by its script. A label absent has none.
+     * The requests in flight per model label as last read: all of them every {@link #WATCH_PERIOD}, those a script
+     * changed (a batch's starts, ends and evictions; a clear; the idle sweep) by it. A label absent has none.
      */
     private final ConcurrentHashMap<String, Long> lastInFlight = new ConcurrentHashMap<>();
 
@@ -366,9 +368,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             // Under load a batch makes the counter anew before the next check could find it missing.
             warnOfLostLives();
         }
-        for (int k = 0; k + 1 < inFlight.size(); k += 2) {
-            noteInFlight(text(inFlight.get(k)), (Long) inFlight.get(k + 1));
-        }
+        noteInFlight(inFlight);
         evicted.add(EvictionReason.CAPACITY, (Long) result.get(2));
         evicted.add(EvictionReason.MEMORY, (Long) result.get(3));
         lastCount = ((Long) result.get(4)).intValue();
@@ -425,6 +425,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         }
         local.forget(sessionId, (Long) result.get(2));
         lastCount = ((Long) result.get(1)).intValue();
+        noteInFlight((List<?>) result.get(3));
         return (Long) result.get(0) == 1;
     }
 
@@ -450,6 +451,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
                         bytes(Integer.toString(IDLE_EVICTIONS_PER_CALL)));
                 int removed = ((Long) result.get(0)).intValue();
                 lastCount = ((Long) result.get(1)).intValue();
+                noteInFlight((List<?>) result.get(2));
                 total += removed;
                 evicted.add(EvictionReason.IDLE, removed);
                 if (removed < IDLE_EVICTIONS_PER_CALL) {
@@ -668,8 +670,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
 
     /**
      * The requests of {@code label} in flight through every process on this Redis, as last read: by the check every
-     * {@code 500 ms} and by each batch of this process. Like {@link #sessionCount()}, it never asks Redis itself.
-     * Redis forgets the counts after the idle timeout without a start or an end.
+     * {@code 500 ms} and by each script of this process. Like {@link #sessionCount()}, it never asks Redis itself.
+     * A session's requests in flight leave with it, whichever process clears or evicts it.
      */
     @Override
     public long inFlight(String label) {
@@ -680,6 +682,13 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private void readInFlight(Map<String, String> held) {
         lastInFlight.keySet().retainAll(held.keySet());
         held.forEach((label, count) -> noteInFlight(label, counter(count) ? Long.parseLong(count) : 0));
+    }
+
+    /** Takes the counts a script wrote: labels, each followed by its count. */
+    private void noteInFlight(List<?> labelsAndCounts) {
+        for (int k = 0; k + 1 < labelsAndCounts.size(); k += 2) {
+            noteInFlight(text(labelsAndCounts.get(k)), (Long) labelsAndCounts.get(k + 1));
+        }
     }
 
     private void noteInFlight(String label, long count) {
@@ -1287,7 +1296,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             } else if (field.startsWith("s:")) {
                 scoreFields.add(field.substring(2));
                 scoreFields.add(numbers(value, SCORE_NUMBERS, key));
-            }
+            } // and f:<label>, the session's requests in flight, which the store reads summed (llm:in-flight)
         }
         if (lastActiveMs < 0) {
             throw anotherLayout(key); // a hash without a header
@@ -1378,8 +1387,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         /** The script's arguments before the events'. */
         static final int HEADER = 11;
         /**
-         * The longest expiry the script is given, about 35 700 years: the dedupe window and the idle timeout may be up
-         * to {@code Long.MAX_VALUE} ms, but the script hands them to {@code SET … PX} and {@code PEXPIRE} as Lua numbers,
+         * The longest expiry the script is given, about 35 700 years: the dedupe window may be up to
+         * {@code Long.MAX_VALUE} ms, but the script hands it to {@code SET … PX} as a Lua number,
          * which Redis receives as {@code 1e+17} from 10^17 ms on and refuses (and past {@code Long.MAX_VALUE} minus
          * now in any form), after the batch's writes; an expiry this far off is never reached either way.
          */
@@ -1428,6 +1437,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             args[6] = bytes(Integer.toString(count));
             args[7] = bytes(PREFIX);
             args[8] = bytes(Integer.toString(SessionStore.MAX_SCORE_NAMES));
+            // the idle timeout, which the script no longer reads: its place kept, so that ARGV's order stays
             args[9] = bytes(Long.toString(Math.min(bounds.idleTimeout().toMillis(), MAX_EXPIRY_MS)));
             args[10] = startsAndEnds(events, numbers);
             for (int k = 0; k < count; k++) {

@@ -1,8 +1,9 @@
 #!lua flags=allow-oom
--- Removes one session. KEYS[1] the session index, KEYS[2] the retained bytes, KEYS[3] the counter of lives
--- (KEYS[4], the requests in flight, only checked);
--- ARGV[1] the session's key, ARGV[2] the session id. Returns {1 when the session was held else 0, sessions
--- held, the counter of lives: every life of the session up to it is gone, a later one is made after this}.
+-- Removes one session with its requests in flight. KEYS[1] the session index, KEYS[2] the retained bytes, KEYS[3]
+-- the counter of lives, KEYS[4] the requests in flight; ARGV[1] the session's key, ARGV[2] the session id. Returns
+-- {1 when the session was held else 0, sessions held, the counter of lives: every life of the session up to it is
+-- gone, a later one is made after this, the labels whose requests in flight it changed, each followed by its
+-- requests in flight}.
 local key = ARGV[1]
 local held = 0
 refuseDenied(KEYS, key)
@@ -10,6 +11,7 @@ checkGlobals(KEYS)
 if redis.call('ZREM', KEYS[1], ARGV[2]) == 1 or redis.call('EXISTS', key) == 1 then
   held = 1
   redis.call('DECRBY', KEYS[2], size(key))
+  leaveInFlight(KEYS, key)
   redis.call('DEL', key, key .. ':r', key .. ':s')
 end
-return {held, redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0')}
+return {held, redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0'), flightWrite(KEYS)}

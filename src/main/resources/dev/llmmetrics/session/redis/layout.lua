@@ -3,7 +3,8 @@
 
 -- The first number of each value of a session's hash: its header 'h' (life, last activity ms, finished
 -- requests, records kept, scores of requests kept, scores received, size, model labels, score names), a pair's
--- 16 figures per 'p:<label>' and a score name's 5 per 's:<name>', all MessagePack numbers.
+-- 16 figures per 'p:<label>', a score name's 5 per 's:<name>' and the session's requests in flight of a model
+-- label, 1 per 'f:<label>' (present while above 0), all MessagePack numbers.
 local LAYOUT = 1
 
 -- Whether a stored value is of this layout (a MessagePack 1 is the byte 1).
@@ -27,6 +28,59 @@ local function size(key)
     b = tonumber(v[2])
   end
   return type(b) == 'number' and b == b and math.abs(b) < 2^53 and math.floor(b) or 0
+end
+
+-- The requests in flight per model label summed over the sessions (KEYS[4]), as a script changes them: read once
+-- per label, written once at the end (flightWrite).
+local flight, flightTouched = {}, {}
+
+-- Adds delta to label's requests in flight, never below 0. A count held that is no integer of digits only (set by
+-- someone else; Lua's tonumber also takes '1e3', ' 7', '0x10', '5.0', which the processes read as none) counts as 0.
+local function flightAdd(keys, label, delta)
+  local count = flight[label]
+  if count == nil then
+    local held = redis.call('HGET', keys[4], label)
+    count = held and string.len(held) <= 18 and string.match(held, '^%d+$') and tonumber(held) or 0
+    if count >= 2^53 then count = 0 end
+    flightTouched[#flightTouched + 1] = label
+  end
+  count = count + delta
+  if count < 0 then count = 0 end
+  flight[label] = count
+end
+
+-- Writes the counts changed (a label at 0 is removed); returns them as label, count, label, count...
+local function flightWrite(keys)
+  local counts = {}
+  for _, label in ipairs(flightTouched) do
+    local count = flight[label]
+    if count > 0 then
+      redis.call('HSET', keys[4], label, string.format('%d', count))
+    else
+      redis.call('HDEL', keys[4], label)
+    end
+    counts[#counts + 1] = label
+    counts[#counts + 1] = count
+  end
+  return counts
+end
+
+-- Takes the requests in flight of the session at key off the sum, before its keys are deleted: its 'f:<label>'
+-- fields. A key of another type, or a value no batch writes (another layout, no whole count from 1 to 2^53), counts
+-- as nothing, as in size().
+local function leaveInFlight(keys, key)
+  local all = redis.pcall('HGETALL', key)
+  if all.err then return end
+  for j = 1, #all, 2 do
+    local field = all[j]
+    if string.sub(field, 1, 2) == 'f:' then
+      local ok, layout, count, extra = pcall(cmsgpack.unpack, all[j + 1])
+      if ok and layout == LAYOUT and extra == nil and type(count) == 'number' and count % 1 == 0 and count >= 1
+          and count < 2^53 then
+        flightAdd(keys, string.sub(field, 3), -count)
+      end
+    end
+  end
 end
 
 -- Redis keeps a script's writes up to a command that fails, so a script checks, before its first write, that
@@ -67,8 +121,7 @@ local function deniedCommand(keys, s)
     {'ZADD', keys[1], '0', ''}, {'ZREM', keys[1], ''}, {'ZCARD', keys[1]}, {'ZRANGE', keys[1], '0', '0', 'REV'},
     {'ZRANGEBYSCORE', keys[1], '0', '0'}, {'TYPE', keys[1]}, {'GET', keys[2]}, {'INCRBY', keys[2], '0'},
     {'DECRBY', keys[2], '0'}, {'GET', keys[3]}, {'INCR', keys[3]}, {'SET', keys[3], '0'}, {'TYPE', keys[4]},
-    {'HGET', keys[4], ''}, {'HSET', keys[4], '', '0'}, {'HDEL', keys[4], ''}, {'EXISTS', keys[4]},
-    {'PEXPIRE', keys[4], '1'}, {'HGETALL', keys[4]}
+    {'HGET', keys[4], ''}, {'HSET', keys[4], '', '0'}, {'HDEL', keys[4], ''}, {'HGETALL', keys[4]}
   }
   for _, c in ipairs(checks) do
     if not redis.acl_check_cmd(unpack(c)) then return c[1] .. ' ' .. c[2] end

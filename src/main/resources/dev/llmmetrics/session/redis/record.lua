@@ -5,12 +5,12 @@
 -- KEYS[1] the session index (sorted set: session id -> last activity, ms)
 -- KEYS[2] the retained bytes of all sessions (string, an integer)
 -- KEYS[3] the counter that numbers the sessions' lives
--- KEYS[4] the requests in flight (hash: model label -> count)
+-- KEYS[4] the requests in flight (hash: model label -> count), the sum of the sessions' own ('f:<label>')
 -- ARGV[1..11] now ms, max sessions, max records per session, max models per session, max bytes,
---            dedupe window ms, number of events, key prefix, max score names per session, idle timeout ms, and
---            the starts and ends of requests in the order of the batch, as one MessagePack array of pairs: the
---            number of the event whose applying applies it (positive for a start, negative for an end), the
---            model label
+--            dedupe window ms, number of events, key prefix, max score names per session, idle timeout ms (not
+--            read), and the starts and ends of requests in the order of the batch, as one MessagePack array of
+--            pairs: the number of the event whose applying applies it (positive for a start, negative for an end;
+--            an event of the session the start or end is of), the model label
 -- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed, F failed,
 -- R scored, G generic), name (the model label of C and F, the score name of R), figures as MessagePack numbers
 -- (C: duration, prompt, completion, total, cached and reasoning tokens, tool calls 0/1, costed 0/1, cost in
@@ -25,8 +25,9 @@
 --
 -- Returns {applied event numbers, folded event numbers (C and F past the session's model labels, R past its
 -- score names: summed under _other), capacity evictions, memory evictions, sessions, the lives of the applied
--- events' sessions, the labels of the batch's starts and ends, each followed by its requests in flight, 1 when the
--- batch made the counter of lives anew (Redis no longer held it: its data was emptied) else 0}.
+-- events' sessions, the labels whose requests in flight the batch changed (its starts and ends, its evictions),
+-- each followed by its requests in flight, 1 when the batch made the counter of lives anew (Redis no longer held
+-- it: its data was emptied) else 0}.
 
 -- The globals this script reads per event, as locals: Lua finds a local in a register, a global by a table lookup.
 local ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math, pcall =
@@ -42,24 +43,27 @@ local dedupeMs = tonumber(ARGV[6])
 local n = tonumber(ARGV[7])
 local prefix = ARGV[8]
 local maxScoreNames = tonumber(ARGV[9])
-local idleMs = tonumber(ARGV[10])
 local OTHER_SCORE_NAME = '_other'
 local PICO = 1000000000000
 -- What a session takes beside its figures and records: its keys, their headers, its index entry.
 local SESSION_OVERHEAD = 240
 local RECORD_OVERHEAD = 16
--- The byte 'p' (a pair's field starts 'p:', a score name's 's:').
+-- The bytes 'p' and 'f' (a pair's field starts 'p:', a label's requests in flight 'f:', a score name's 's:').
 local P = 112
+local F = 102
 
 -- Refuses the batch: the session at key was written in another layout, which this script would misread.
 local function anotherLayout(key)
   error('LAYOUT ' .. key .. ' was written by another version of llm-metrics; empty the Redis database', 0)
 end
 
--- How many numbers, the layout number first, a value of field holds: the header 'h' 10, a pair 17, a score name 6.
+-- How many numbers, the layout number first, a value of field holds: the header 'h' 10, a pair 17, a score name 6,
+-- requests in flight 2.
 local function numbersOf(field)
   if field == 'h' then return 10 end
-  if string.byte(field, 1) == P then return 17 end
+  local byte = string.byte(field, 1)
+  if byte == P then return 17 end
+  if byte == F then return 2 end
   return 6
 end
 
@@ -98,6 +102,8 @@ local function checked(value, s, field)
   -- writes. A score name's sum, minimum and maximum are doubles, the other figures whole numbers.
   local ok, good = pcall(figuresOk, f, count)
   if not (ok and good) then anotherLayout(s.key) end
+  -- Requests in flight: a number (a text of digits passes the arithmetic) from 0, within 2^53 (written as digits).
+  if count == 2 and not (type(f[2]) == 'number' and f[2] >= 0 and f[2] < 2^53) then anotherLayout(s.key) end
   s.read = (s.read or 0) + string.len(field) + string.len(value) + RECORD_OVERHEAD
   return f
 end
@@ -172,6 +178,26 @@ for _, i in ipairs(applied) do
     end
   end
 end
+-- The starts and ends of the applied events, in the batch's order, as {session, label, +1 or -1}; each names the
+-- field of its label's requests in flight in its session.
+local isApplied = {}
+for _, i in ipairs(applied) do isApplied[i] = true end
+local flights = {}
+local ops = cmsgpack.unpack(ARGV[11])
+for j = 1, #ops, 2 do
+  local number = ops[j]
+  local i = math.abs(number)
+  local s = isApplied[i] and sessions[ARGV[HEADER + (i - 1) * FIELDS + 1]]
+  if s then
+    local field = 'f:' .. ops[j + 1]
+    flights[#flights + 1] = {s, ops[j + 1], number > 0 and 1 or -1}
+    local fields = s.fields
+    if fields[field] == nil then
+      fields[field] = false
+      fields[#fields + 1] = field
+    end
+  end
+end
 -- Reads field of session s, unless asked for already, checked.
 local function fetch(s, field)
   local fields = s.fields
@@ -205,11 +231,12 @@ for _, id in ipairs(order) do
   local newLabels, newNames = 0, 0
   for j = 2, #fields do
     local value = values[j]
+    local byte = string.byte(fields[j], 1)
     if value then
       fields[fields[j]] = checked(value, s, fields[j])
-    elseif string.byte(fields[j], 1) == P then
+    elseif byte == P then
       newLabels = newLabels + 1
-    else
+    elseif byte ~= F then
       newNames = newNames + 1
     end
   end
@@ -246,6 +273,26 @@ for start = 1, #absent, 1000 do
         foreign(absent[k], 'a ' .. t)
       end
     end
+  end
+end
+
+-- The requests in flight, in the batch's order: each session counts its own, per label (a start adds one, an end
+-- takes one off while its session has one: an end without a start in its session takes nothing); the sum over the
+-- sessions (KEYS[4]) changes by what each session applied. Reads only: the counts are written in step 3 and 5.
+for _, op in ipairs(flights) do
+  local s, label, delta = op[1], op[2], op[3]
+  local field = 'f:' .. label
+  local c = s.fields[field]
+  if delta > 0 then
+    if not c then
+      c = {LAYOUT, 0}
+      s.fields[field] = c
+    end
+    c[2] = c[2] + 1
+    flightAdd(KEYS, label, 1)
+  elseif c and c[2] > 0 then
+    c[2] = c[2] - 1
+    flightAdd(KEYS, label, -1)
   end
 end
 
@@ -421,12 +468,16 @@ for _, id in ipairs(order) do
   keep(s, ':r', 'n', records, recordCount)
   keep(s, ':s', 'sn', scored, scoredCount)
 
-  -- the figures read or new, then the header
+  -- the figures read or new, then the header; a label's requests in flight at 0 are removed
   local h = 0
+  local gone = nil
   for j = 2, #fields do
     local field = fields[j]
     local f = fields[field]
-    if f then
+    if f and f[2] == 0 and string.byte(field, 1) == F then
+      gone = gone or {}
+      gone[#gone + 1] = field
+    elseif f then
       local value = cmsgpack.pack(unpack(f))
       s.b = s.b + string.len(field) + string.len(value) + RECORD_OVERHEAD
       hash[h + 1] = field
@@ -438,6 +489,11 @@ for _, id in ipairs(order) do
   hash[h + 1] = 'h'
   hash[h + 2] = cmsgpack.pack(LAYOUT, s.life, now, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names)
   redis.call('HSET', s.key, unpack(hash, 1, h + 2))
+  if gone then
+    for start = 1, #gone, 1000 do
+      redis.call('HDEL', s.key, unpack(gone, start, math.min(start + 999, #gone)))
+    end
+  end
   bytesDelta = bytesDelta + s.b - before
 end
 -- One ZADD for the batch's sessions, at most 1000 at a time (unpack's bound).
@@ -456,10 +512,12 @@ else
   total = tonumber(redis.call('GET', KEYS[2]) or '0')
 end
 
--- 4. The bounds: the least recently active sessions go, a hundredth of the bound at a time.
+-- 4. The bounds: the least recently active sessions go, a hundredth of the bound at a time, with their requests in
+-- flight.
 local function evict(id)
   local key = sessionKey(prefix, id)
   local b = size(key)
+  leaveInFlight(KEYS, key)
   redis.call('DEL', key, key .. ':r', key .. ':s')
   redis.call('ZREM', KEYS[1], id)
   total = redis.call('DECRBY', KEYS[2], b)
@@ -484,48 +542,8 @@ while total > maxBytes and count > 1 do
   end
   count = count - take
 end
--- 5. The requests in flight per model label, in the order of the batch: a start adds one, an end takes one off
--- while there is one (an end without a start takes nothing). A count that is no integer (set by someone else)
--- counts as 0 and is written anew. The hash expires after the idle timeout without a start or an end, so that a
--- request whose end never comes is not in flight for good.
-local flight, touched = {}, {}
-local function fly(label, delta)
-  local count = flight[label]
-  if count == nil then
-    -- digits only, as the processes read it (Lua's tonumber also takes '1e3', ' 7', '0x10', '5.0')
-    local held = redis.call('HGET', KEYS[4], label)
-    count = held and string.len(held) <= 18 and string.match(held, '^%d+$') and tonumber(held) or 0
-    if count >= 2^53 then count = 0 end
-    touched[#touched + 1] = label
-  end
-  if delta > 0 then
-    count = count + 1
-  elseif count > 0 then
-    count = count - 1
-  end
-  flight[label] = count
-end
-local isApplied = {}
-for _, i in ipairs(applied) do isApplied[i] = true end
-local ops = cmsgpack.unpack(ARGV[11])
-for j = 1, #ops, 2 do
-  local number = ops[j]
-  if isApplied[math.abs(number)] then fly(ops[j + 1], number) end
-end
-local counts = {}
-for _, label in ipairs(touched) do
-  local count = flight[label]
-  if count > 0 then
-    redis.call('HSET', KEYS[4], label, string.format('%d', count))
-  else
-    redis.call('HDEL', KEYS[4], label)
-  end
-  counts[#counts + 1] = label
-  counts[#counts + 1] = count
-end
-if #touched > 0 and redis.call('EXISTS', KEYS[4]) == 1 then
-  redis.call('PEXPIRE', KEYS[4], idleMs)
-end
+-- 5. The requests in flight summed over the sessions, as the batch's starts and ends and its evictions changed them.
+local counts = flightWrite(KEYS)
 
 -- The life of each applied event's session (0 for a generic event): a process's own figures of a session
 -- start again with a new life.

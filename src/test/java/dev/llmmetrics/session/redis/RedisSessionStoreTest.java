@@ -461,7 +461,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         RedisSessionStore.Batch batch = new RedisSessionStore.Batch(events, parameters());
         try {
             // What a right removed within the 500 ms before the store's next check meets: the batch script runs.
-            for (String denied : List.of("-hset", "-rpush", "-zadd", "-pexpire")) {
+            for (String denied : List.of("-hset", "-rpush", "-zadd", "-hdel")) {
                 redis.cli("ACL", "SETUSER", "app", "reset", "on", ">apw", "~*", "+@all", denied);
                 try (Jedis app = new Jedis(URI.create(redis.url().replace("//", "//app:apw@")))) {
                     JedisDataException refused = assertThrows(JedisDataException.class, () -> app.eval(
@@ -1258,8 +1258,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         // Each of 10^17 ms and Long.MAX_VALUE ms made Redis refuse SET … PX or PEXPIRE, the latter after every write.
         assertEquals(batch, store.record(batch), "acknowledged, not refused after its writes");
         assertEquals(1, store.inFlight("m"));
-        assertTrue(Long.parseLong(redis.cli("PTTL", "llm:in-flight")) > Duration.ofDays(365L * 1000).toMillis(),
-                "the requests in flight expire, past any wait");
+        assertEquals("-1", redis.cli("PTTL", "llm:in-flight"), "the requests in flight never expire: they leave with their sessions");
         assertTrue(Long.parseLong(redis.cli("PTTL", "llm:{a}:id:e-1")) > Duration.ofDays(365L * 1000).toMillis(),
                 "an event id too");
         assertEquals(List.of(), store.record(batch), "and its retry is recognised as applied");
@@ -1293,19 +1292,104 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         }
         assertEquals(10, first.inFlight("m"), "at once through the process that recorded them");
         awaitInFlight(second, "m", 10);
-        long ttl = Long.parseLong(redis.cli("PTTL", "llm:in-flight"));
-        assertTrue(ttl > 0 && ttl <= Duration.ofHours(1).toMillis(), "forgotten after the idle timeout: " + ttl);
-        for (int i = 0; i < 10; i++) {
+        for (int i = 0; i < 9; i++) {
             second.record(List.of(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).build()));
         }
-        assertEquals(0, second.inFlight("m"));
+        assertEquals(1, second.inFlight("m"), "s9's end never comes");
+        awaitInFlight(first, "m", 1);
+        millis.addAndGet(Duration.ofHours(1).plusSeconds(1).toMillis());
+        assertEquals(10, second.evictIdle());
+        assertEquals(0, second.inFlight("m"), "s9's start left with its session, idle");
         awaitInFlight(first, "m", 0);
         assertEquals("0", redis.cli("EXISTS", "llm:in-flight"), "no count of 0 is kept");
     }
 
     @Test
+    void aSessionsRequestsInFlightLeaveWithItForEveryReplicaWhicheverReplicaRemovesIt() throws InterruptedException {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore one = boundedTo(10, millis);
+        RedisSessionStore two = boundedTo(10, millis);
+        one.record(List.of(LlmRequestStarted.builder("a", "m").build(), LlmRequestStarted.builder("a", "m").build()));
+        two.record(List.of(LlmRequestStarted.builder("a", "m").build())); // the same session through the other
+        assertEquals(3, two.inFlight("m"));
+        awaitInFlight(one, "m", 3);
+        assertTrue(two.clear("a"));
+        assertEquals(0, two.inFlight("m"), "a's starts left with it, cleared through the other replica");
+        awaitInFlight(one, "m", 0);
+
+        one.record(List.of(LlmRequestStarted.builder("b", "m").build()));
+        assertEquals(1, one.inFlight("m"));
+        awaitInFlight(two, "m", 1);
+        millis.addAndGet(Duration.ofHours(1).plusSeconds(1).toMillis());
+        assertEquals(1, two.evictIdle());
+        assertEquals(0, two.inFlight("m"), "b's start left with it, evicted idle through the other replica");
+        awaitInFlight(one, "m", 0);
+
+        one.record(List.of(LlmRequestStarted.builder("c", "m").build()));
+        awaitInFlight(two, "m", 1);
+        millis.addAndGet(1_000);
+        List<Event> tenMore = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            tenMore.add(LlmRequestStarted.builder("d" + i, "n").build());
+        }
+        two.record(tenMore);
+        assertTrue(two.session("c").isEmpty(), "c, the least recently active, was evicted for the tenth");
+        assertEquals(0, two.inFlight("m"), "c's start left with it, evicted by the other replica's batch");
+        awaitInFlight(one, "m", 0);
+        assertEquals(10, two.inFlight("n"), "the sessions kept keep theirs");
+        assertEquals("0", redis.cli("HEXISTS", "llm:in-flight", "m"), "no count of 0 is kept");
+    }
+
+    @Test
+    void aSessionsRequestsInFlightCountTowardItsBytesAndGoWithIt() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
+        long before = Long.parseLong(redis.cli("GET", "llm:bytes"));
+        store.record(List.of(LlmRequestStarted.builder("a", "m").eventId("e-1").build()));
+        // field f:m (3 bytes), its value the layout number and 1 (2 bytes), and what each field takes beside them
+        assertEquals(before + 3 + 2 + 16, Long.parseLong(redis.cli("GET", "llm:bytes")));
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-2").build()));
+        assertEquals("0", redis.cli("HEXISTS", "llm:{a}", "f:m"), "a label no longer in flight in the session is removed");
+        store.record(List.of(LlmRequestStarted.builder("a", "m").eventId("e-3").build(),
+                LlmRequestStarted.builder("b", "n").eventId("e-4").build()));
+        assertTrue(store.clear("a"));
+        assertTrue(store.clear("b"));
+        assertEquals("0", redis.cli("GET", "llm:bytes"), "every session's bytes given back");
+        assertEquals(0, store.inFlight("m"));
+        assertEquals(0, store.inFlight("n"));
+    }
+
+    @Test
+    void requestsInFlightOfASessionThatNoBatchWritesRefuseTheBatchBeforeItsFirstWriteAndCountAsNoneWhenItGoes() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build()));
+        // Session b comes first in the batch: its writes would come before the script met a's count.
+        List<Event> batch = List.of(LlmRequestStarted.builder("b", "n").eventId("e-b").build(),
+                LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build());
+        for (String value : List.of("cmsgpack.pack(1, 'x')", "cmsgpack.pack(1, '5')", "cmsgpack.pack(1, -1)",
+                "cmsgpack.pack(1, 1.5)", "cmsgpack.pack(1, 2^53)", "cmsgpack.pack(1, 1, 2)", "cmsgpack.pack(1)", "'1'",
+                "cmsgpack.pack(2, 1)")) {
+            redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'f:m', " + value + ")", "1", "llm:{a}");
+            assertThrows(RecordingFailedException.class, () -> store.record(batch), value);
+            assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a", "llm:{b}:id:e-b", "llm:{b}"),
+                    "the refused batch remembers no event id and writes no session, with " + value);
+            assertEquals("1", redis.cli("HGET", "llm:in-flight", "m"), "nor changes a count in flight, with " + value);
+        }
+        assertTrue(store.clear("a"), "a clear removes the session");
+        assertEquals(1, store.inFlight("m"), "its count no batch wrote taking nothing off");
+        redis.cli("DEL", "llm:in-flight");
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build()));
+        assertEquals(batch, store.record(batch), "its events, never applied, apply on their retry");
+        assertEquals(0, store.inFlight("m"));
+        assertEquals(1, store.inFlight("n"));
+    }
+
+    @Test
     void manyStartsAndEndsOfLongModelNamesInOneBatchCountEachOnce() {
-        RedisSessionStore store = boundedTo(10, clockAtStart());
+        // Room for the batch's 107 sessions: an evicted session's requests in flight would leave with it.
+        RedisSessionStore store = store(200, 10, 16, Long.MAX_VALUE, 200, clockAtStart());
         String wide = "\u00e9".repeat(Event.MAX_ID_LENGTH); // 512 bytes of UTF-8
         String longer = "m".repeat(40);
         List<Event> batch = new ArrayList<>();
@@ -1330,8 +1414,9 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
         redis.cli("HSET", "llm:in-flight", "m", "lots", "n", "-3", "o", "1e300");
-        store.record(List.of(LlmRequestStarted.builder("a", "m").build(), LlmRequestCompleted.builder("a", "n").build(),
-                LlmRequestStarted.builder("a", "o").build()));
+        // a's start and end of n: the count held is taken as 0, one added and taken off again
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build(), LlmRequestStarted.builder("a", "n").eventId("e-n").build(),
+                LlmRequestCompleted.builder("a", "n").eventId("e-n-end").build(), LlmRequestStarted.builder("a", "o").build()));
         assertEquals(1, store.inFlight("m"));
         assertEquals(0, store.inFlight("n"));
         assertEquals(1, store.inFlight("o"));
