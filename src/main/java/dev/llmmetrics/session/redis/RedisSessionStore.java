@@ -73,7 +73,7 @@ import redis.clients.jedis.params.ZRangeParams;
  *       it, model labels, score names), one field {@code p:<label>} per model label with the pair's figures
  *       one field {@code s:<name>} per score name with its ordinal, count, sum, minimum and maximum, and one
  *       field {@code f:<label>} per model label with requests in flight in the session, their count; each
- *       value is MessagePack numbers after the layout number 1, which the scripts read in one
+ *       value is MessagePack numbers after the layout number 2, which the scripts read in one
  *       call and which keep the hash in Redis's compact encoding;</li>
  *   <li>{@code llm:{id}:r}: a list of the most recent request records (with their correlation ids and
  *       attributes), oldest first;</li>
@@ -119,7 +119,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     /** The hash field of a session's header, as layout.lua describes it. */
     private static final byte[] HEADER_FIELD = bytes("h");
     /** The first number of each stored header and figures: layout.lua's {@code LAYOUT}. */
-    private static final int LAYOUT = 1;
+    private static final int LAYOUT = 2;
     /**
      * The header's numbers: life, last activity, finished requests, records kept, scores of requests kept,
      * scores received, size, model labels, score names; the places of those the store reads.

@@ -4,24 +4,26 @@
 -- The first number of each value of a session's hash: its header 'h' (life, last activity ms, finished
 -- requests, records kept, scores of requests kept, scores received, size, model labels, score names), a pair's
 -- 16 figures per 'p:<label>', a score name's 5 per 's:<name>' and the session's requests in flight of a model
--- label, 1 per 'f:<label>' (present while above 0), all MessagePack numbers.
-local LAYOUT = 1
+-- label, 1 per 'f:<label>' (present while above 0), all MessagePack numbers. Layout 1 had no 'f:' fields (its
+-- requests in flight were counted in llm:in-flight alone, which expired): its sessions' requests in flight cannot
+-- leave with them, so a version of layout 1 and one of 2 on one Redis would drift the counts apart.
+local LAYOUT = 2
 
--- Whether a stored value is of this layout (a MessagePack 1 is the byte 1).
+-- Whether a stored value is of this layout (a MessagePack 2 is the byte 2).
 local function ofThisLayout(value) return string.byte(value, 1) == LAYOUT end
 
 -- A session's key, as RedisSessionStore.key writes it: a backslash before each backslash and closing brace.
 local function sessionKey(prefix, id) return prefix .. '{' .. (string.gsub(id, '[\\}]', '\\%0')) .. '}' end
 
--- The size the bound counts for the session at key: its header's, or field b of a session of an earlier
--- layout (which kept its counts as text), so that removing either gives its bytes back.
+-- The size the bound counts for the session at key: its header's (layout 1's in the same place), or field b of a
+-- session of an earlier layout (which kept its counts as text), so that removing any gives its bytes back.
 -- A key of another type at the session's place, or a header whose size is no number (written by someone else),
 -- counts as nothing: the DEL that follows removes it, where an error would stop the script after its first writes.
 local function size(key)
   local v = redis.pcall('HMGET', key, 'h', 'b')
   if v.err then return 0 end
   local b
-  if v[1] and ofThisLayout(v[1]) then
+  if v[1] and (ofThisLayout(v[1]) or string.byte(v[1], 1) == 1) then
     local header = {pcall(cmsgpack.unpack, v[1])} -- true, then the layout number and the header's numbers
     b = header[1] and header[9]
   else

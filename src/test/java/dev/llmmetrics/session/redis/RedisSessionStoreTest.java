@@ -1080,6 +1080,22 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aSessionOfLayoutOneWithoutItsOwnRequestsInFlightIsRefusedAndGivesBackItsBytesWhenCleared() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        // As layout 1 wrote it: the same numbers after the layout number 1, its starts counted in llm:in-flight alone.
+        redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'h', cmsgpack.pack(1, 5, 1, 0, 0, 0, 0, 300, 0, 0))", "1",
+                "llm:{old}");
+        redis.cli("ZADD", "llm:sessions", "1", "old");
+        redis.cli("INCRBY", "llm:bytes", "300");
+        assertThrows(RecordingFailedException.class, () -> store.record(LlmRequestStarted.builder("old", "m").build()));
+        assertThrows(StoreUnavailableException.class, () -> store.session("old"));
+        assertEquals("0", redis.cli("EXISTS", "llm:in-flight"), "the refused start counted nowhere");
+        assertTrue(store.clear("old"));
+        assertEquals(0, store.retainedBytes(), "the cleared session's size leaves the sum");
+    }
+
+    @Test
     void evictingASessionOfAnotherLayoutGivesBackItsBytesToTheMemoryBound() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = store(100, 10, 16, 10_000, 200, millis);
@@ -1140,8 +1156,8 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         // Numbers of the right layout and count that no batch writes: more requests without usage than
         // successes, and a score's minimum above its maximum.
         for (String write : List.of(
-                "redis.call('HSET', KEYS[1], 'p:m', cmsgpack.pack(1, 1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,-1))",
-                "redis.call('HSET', KEYS[1], 's:quality', cmsgpack.pack(1, 0,1,1,1,-1))")) {
+                "redis.call('HSET', KEYS[1], 'p:m', cmsgpack.pack(2, 1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,-1))",
+                "redis.call('HSET', KEYS[1], 's:quality', cmsgpack.pack(2, 0,1,1,1,-1))")) {
             redis.cli("EVAL", write, "1", "llm:{a}");
             assertThrows(StoreUnavailableException.class, () -> store.session("a"), write);
             assertThrows(StoreUnavailableException.class, () -> store.summary("a"), write);
@@ -1198,7 +1214,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 LlmRequestScored.builder("a", "quality", 1).eventId("e-s").build());
         for (String field : List.of("p:m", "s:quality", "h")) {
             store.record(first);
-            redis.cli("EVAL", "redis.call('HSET', KEYS[1], ARGV[1], cmsgpack.pack(1, 1, 2))", "1", "llm:{a}", field);
+            redis.cli("EVAL", "redis.call('HSET', KEYS[1], ARGV[1], cmsgpack.pack(2, 1, 2))", "1", "llm:{a}", field);
             assertThrows(RecordingFailedException.class, () -> store.record(batch), field);
             assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a", "llm:{a}:id:e-s"),
                     "the refused batch remembers no event id, with " + field);
@@ -1221,10 +1237,10 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         // The right count of numbers, the layout number first, but one of them a text, or a fraction where a count
         // goes to Redis (LPOP's): each failed the script after its first writes.
         Map<String, String> values = Map.of(
-                "h: a text", "redis.call('HSET', KEYS[1], 'h', cmsgpack.pack(1, 5, 1, 'x', 1, 0, 1, 300, 1, 1))",
-                "h: records kept 9.5", "redis.call('HSET', KEYS[1], 'h', cmsgpack.pack(1, 5, 1, 1, 9.5, 0, 1, 300, 1, 1))",
-                "p:m: a text", "redis.call('HSET', KEYS[1], 'p:m', cmsgpack.pack(1, 'x',0,0,1,1,0,0,0,0,0,0,0,0,0,0,0))",
-                "s:quality: a text", "redis.call('HSET', KEYS[1], 's:quality', cmsgpack.pack(1, 0, 'x', 1, 1, 1))");
+                "h: a text", "redis.call('HSET', KEYS[1], 'h', cmsgpack.pack(2, 5, 1, 'x', 1, 0, 1, 300, 1, 1))",
+                "h: records kept 9.5", "redis.call('HSET', KEYS[1], 'h', cmsgpack.pack(2, 5, 1, 1, 9.5, 0, 1, 300, 1, 1))",
+                "p:m: a text", "redis.call('HSET', KEYS[1], 'p:m', cmsgpack.pack(2, 'x',0,0,1,1,0,0,0,0,0,0,0,0,0,0,0))",
+                "s:quality: a text", "redis.call('HSET', KEYS[1], 's:quality', cmsgpack.pack(2, 0, 'x', 1, 1, 1))");
         for (Map.Entry<String, String> value : values.entrySet()) {
             store.record(first);
             redis.cli("EVAL", value.getValue(), "1", "llm:{a}");
@@ -1238,7 +1254,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals(batch, store.record(batch), "its events, never applied, apply on their retry");
         assertEquals(1, store.inFlight("n"), "b's start among them");
         // A pair's sum past 2^53 is a whole number all the same (four million calls of 2^31 prompt tokens make one).
-        redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'p:m', cmsgpack.pack(1, 1,0,0,1,1,2^60,2^31,0,0,2^60,0,0,0,0,0,0))",
+        redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'p:m', cmsgpack.pack(2, 1,0,0,1,1,2^60,2^31,0,0,2^60,0,0,0,0,0,0))",
                 "1", "llm:{a}");
         Event more = LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-more").build();
         assertEquals(List.of(more), store.record(List.of(more)));
@@ -1368,9 +1384,9 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         // Session b comes first in the batch: its writes would come before the script met a's count.
         List<Event> batch = List.of(LlmRequestStarted.builder("b", "n").eventId("e-b").build(),
                 LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-a").build());
-        for (String value : List.of("cmsgpack.pack(1, 'x')", "cmsgpack.pack(1, '5')", "cmsgpack.pack(1, -1)",
-                "cmsgpack.pack(1, 1.5)", "cmsgpack.pack(1, 2^53)", "cmsgpack.pack(1, 1, 2)", "cmsgpack.pack(1)", "'1'",
-                "cmsgpack.pack(2, 1)")) {
+        for (String value : List.of("cmsgpack.pack(2, 'x')", "cmsgpack.pack(2, '5')", "cmsgpack.pack(2, -1)",
+                "cmsgpack.pack(2, 1.5)", "cmsgpack.pack(2, 2^53)", "cmsgpack.pack(2, 1, 2)", "cmsgpack.pack(2)", "'2'",
+                "cmsgpack.pack(1, 1)", "cmsgpack.pack(3, 1)")) {
             redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'f:m', " + value + ")", "1", "llm:{a}");
             assertThrows(RecordingFailedException.class, () -> store.record(batch), value);
             assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a", "llm:{b}:id:e-b", "llm:{b}"),
