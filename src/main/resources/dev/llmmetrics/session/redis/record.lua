@@ -141,9 +141,10 @@ for i = 1, n do
   if new then applied[#applied + 1] = i end
 end
 
--- 2. The sessions the new events touch, in order of first appearance, with their header and the figures of
--- the model labels and score names the batch names, in one HMGET each, and of _other when the batch may fold
--- into it: everything the writes need is read, and its layout checked, before the first write.
+-- 2. The sessions the new events touch, in order of first appearance, with their header, the figures of the
+-- model labels and score names the batch names and their requests in flight of the labels it starts or ends, in
+-- one HMGET each, and the figures of _other when the batch may fold into it: everything the writes need is read,
+-- and its layout checked, before the first write.
 local order = {}
 local sessions = {}
 for _, i in ipairs(applied) do
