@@ -1357,6 +1357,20 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void sessionsEvictedPastTheMemoryBoundTakeTheirRequestsInFlightAlong() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = store(100, 10, 16, 3_000, 200, millis);
+        for (int i = 0; i < 20; i++) {
+            millis.addAndGet(1_000);
+            store.record(List.of(LlmRequestStarted.builder("s" + i, "m").build()));
+        }
+        assertTrue(store.evictions(EvictionReason.MEMORY) > 0, "the bound evicted some");
+        int held = store.sessionIds(0, 100).size();
+        assertEquals(held, store.inFlight("m"), "one start in each session held, none of those evicted");
+        assertEquals(Integer.toString(held), redis.cli("HGET", "llm:in-flight", "m"));
+    }
+
+    @Test
     void aSessionsRequestsInFlightCountTowardItsBytesAndGoWithIt() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
