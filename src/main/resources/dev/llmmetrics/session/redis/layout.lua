@@ -118,7 +118,8 @@ local function deniedCommand(keys, s)
   local r, q = s .. ':r', s .. ':s'
   local checks = {
     {'EXISTS', s .. ':id:'}, {'SET', s .. ':id:', '1', 'PX', '1'}, {'HMGET', s, 'h'}, {'HGET', s, 'h'},
-    {'HSET', s, 'h', ''}, {'HDEL', s, ''}, {'HGETALL', s}, {'TYPE', r}, {'LPOP', r, '1'}, {'RPUSH', r, ''}, {'LRANGE', r, '0', '-1'},
+    {'HSET', s, 'h', ''}, {'HDEL', s, ''}, {'HGETALL', s}, {'TYPE', r}, {'LPOP', r, '1'}, {'RPUSH', r, ''},
+    {'LRANGE', r, '0', '-1'},
     {'TYPE', q}, {'LPOP', q, '1'}, {'RPUSH', q, ''}, {'LRANGE', q, '0', '-1'}, {'DEL', s, r, q},
     {'ZADD', keys[1], '0', ''}, {'ZREM', keys[1], ''}, {'ZCARD', keys[1]}, {'ZRANGE', keys[1], '0', '0', 'REV'},
     {'ZRANGEBYSCORE', keys[1], '0', '0'}, {'TYPE', keys[1]}, {'GET', keys[2]}, {'INCRBY', keys[2], '0'},

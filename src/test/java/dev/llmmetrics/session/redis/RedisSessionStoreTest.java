@@ -1274,7 +1274,8 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         // Each of 10^17 ms and Long.MAX_VALUE ms made Redis refuse SET … PX or PEXPIRE, the latter after every write.
         assertEquals(batch, store.record(batch), "acknowledged, not refused after its writes");
         assertEquals(1, store.inFlight("m"));
-        assertEquals("-1", redis.cli("PTTL", "llm:in-flight"), "the requests in flight never expire: they leave with their sessions");
+        assertEquals("-1", redis.cli("PTTL", "llm:in-flight"),
+                "the requests in flight never expire: they leave with their sessions");
         assertTrue(Long.parseLong(redis.cli("PTTL", "llm:{a}:id:e-1")) > Duration.ofDays(365L * 1000).toMillis(),
                 "an event id too");
         assertEquals(List.of(), store.record(batch), "and its retry is recognised as applied");
@@ -1380,7 +1381,8 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         // field f:m (3 bytes), its value the layout number and 1 (2 bytes), and what each field takes beside them
         assertEquals(before + 3 + 2 + 16, Long.parseLong(redis.cli("GET", "llm:bytes")));
         store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-2").build()));
-        assertEquals("0", redis.cli("HEXISTS", "llm:{a}", "f:m"), "a label no longer in flight in the session is removed");
+        assertEquals("0", redis.cli("HEXISTS", "llm:{a}", "f:m"),
+                "a label no longer in flight in the session is removed");
         store.record(List.of(LlmRequestStarted.builder("a", "m").eventId("e-3").build(),
                 LlmRequestStarted.builder("b", "n").eventId("e-4").build()));
         assertTrue(store.clear("a"));
@@ -1445,8 +1447,10 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         RedisSessionStore store = boundedTo(10, millis);
         redis.cli("HSET", "llm:in-flight", "m", "lots", "n", "-3", "o", "1e300");
         // a's start and end of n: the count held is taken as 0, one added and taken off again
-        store.record(List.of(LlmRequestStarted.builder("a", "m").build(), LlmRequestStarted.builder("a", "n").eventId("e-n").build(),
-                LlmRequestCompleted.builder("a", "n").eventId("e-n-end").build(), LlmRequestStarted.builder("a", "o").build()));
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build(),
+                LlmRequestStarted.builder("a", "n").eventId("e-n").build(),
+                LlmRequestCompleted.builder("a", "n").eventId("e-n-end").build(),
+                LlmRequestStarted.builder("a", "o").build()));
         assertEquals(1, store.inFlight("m"));
         assertEquals(0, store.inFlight("n"));
         assertEquals(1, store.inFlight("o"));
