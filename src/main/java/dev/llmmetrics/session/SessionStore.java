@@ -130,8 +130,9 @@ public interface SessionStore extends Recorder, AutoCloseable {
      * LLM_REQUEST_STARTED events of the label applied less its COMPLETED and FAILED events of the label applied
      * after them, never below 0 (a producer may send ends only: an end without a start in its session takes
      * nothing off). A session's requests in flight leave with it, however it leaves the store (cleared, evicted,
-     * idle), so that a request whose end never comes (its producer died) is not in flight for good. The label is
-     * the one the {@link dev.llmmetrics.cost.ModelCatalog} gives the event's model. A store shared by several
+     * idle), so that a request whose end never comes (its producer died) is not in flight for good once its
+     * session goes; a session that stays active (a fallback session every call without an id shares) keeps it. The
+     * label is the one the {@link dev.llmmetrics.cost.ModelCatalog} gives the event's model. A store shared by several
      * processes counts the events of all of them, so that a request started through one and ended through
      * another is in flight in none; it answers at once, from what it last read. 0 for a label it has not counted.
      */
