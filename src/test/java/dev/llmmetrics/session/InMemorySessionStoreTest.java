@@ -383,4 +383,37 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
         assertEquals(List.of("done-2", "done-1", "done-0"),
                 store.mostRecentPairs(3, 100).stream().map(PairFigures::sessionId).toList());
     }
+
+    @Test
+    void startsAndEndsOfAnExistingSessionAllocateNothingWithTwoLabelsInFlight() {
+        java.util.logging.Logger requests = java.util.logging.Logger.getLogger(RequestLog.LOGGER);
+        java.util.logging.Level was = requests.getLevel();
+        requests.setLevel(java.util.logging.Level.WARNING); // the per-request lines are off, as by default in production
+        try {
+            InMemorySessionStore store = inMemory(10, 4, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 200));
+            Event[] events = {LlmRequestStarted.builder("s", "m").build(), LlmRequestStarted.builder("s", "n").build(),
+                    LlmRequestCompleted.builder("s", "m").durationMs(1).build(), LlmRequestStarted.builder("s", "m").build(),
+                    LlmRequestCompleted.builder("s", "n").durationMs(1).build(),
+                    LlmRequestCompleted.builder("s", "m").durationMs(1).build()};
+            com.sun.management.ThreadMXBean threads =
+                    (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            for (int i = 0; i < 50_000; i++) { // the ring at its bound, the second label's array made, compiled
+                for (int k = 0; k < events.length; k++) { // no iterator: what is measured is the store's alone
+                    store.record(events[k]);
+                }
+            }
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 10_000; i++) {
+                for (int k = 0; k < events.length; k++) {
+                    store.record(events[k]);
+                }
+            }
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(allocated < 1_000, allocated + " bytes for 60 000 events of an existing session");
+            assertEquals(0, store.inFlight("m"));
+            assertEquals(0, store.inFlight("n"));
+        } finally {
+            requests.setLevel(was);
+        }
+    }
 }

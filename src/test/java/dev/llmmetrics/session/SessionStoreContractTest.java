@@ -389,6 +389,86 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void requestsInFlightStayTheSumOfTheSessionsHeldWhileBatchesRaceClearsEvictionsAndSweeps() throws Exception {
+        SessionStore store = newStore(6, 4, Duration.ofHours(1), clock, PriceTable.EMPTY);
+        List<String> models = List.of("m0", "m1", "m2");
+        int writers = 3;
+        ExecutorService pool = Executors.newFixedThreadPool(writers + 1);
+        java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger(writers);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < writers; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    Random random = new Random(31 + thread);
+                    List<Event> sent = new ArrayList<>();
+                    try {
+                        for (int b = 0; b < 300; b++) {
+                            List<Event> batch = new ArrayList<>();
+                            for (int k = random.nextInt(8) + 1; k > 0; k--) {
+                                if (!sent.isEmpty() && random.nextInt(10) == 0) {
+                                    batch.add(sent.get(random.nextInt(sent.size()))); // a retry
+                                    continue;
+                                }
+                                String session = "s" + random.nextInt(10);
+                                String model = models.get(random.nextInt(models.size()));
+                                String id = random.nextBoolean() ? null : thread + "-" + b + "-" + k;
+                                int kind = random.nextInt(10);
+                                Event event = kind < 6 ? LlmRequestStarted.builder(session, model).eventId(id).build()
+                                        : kind < 9 ? LlmRequestCompleted.builder(session, model).durationMs(1).eventId(id).build()
+                                        : LlmRequestFailed.builder(session, model).error("e").eventId(id).build();
+                                batch.add(event);
+                                sent.add(event);
+                            }
+                            store.record(batch);
+                        }
+                    } finally {
+                        running.decrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            futures.add(pool.submit(() -> { // DELETEs and idle sweeps while the batches run
+                Random random = new Random(7);
+                for (int i = 0; running.get() > 0; i++) {
+                    store.clear("s" + random.nextInt(10));
+                    if (i % 25 == 0) {
+                        clock.advance(Duration.ofMinutes(61));
+                        store.evictIdle();
+                    }
+                }
+                return null;
+            }));
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertTrue(store.evictions(EvictionReason.CAPACITY) + store.evictions(EvictionReason.IDLE) > 0);
+        Thread.sleep(1_100); // a store that reads a shared count as last read (Redis: every 500 ms) reads it anew
+
+        // Each session held ends its requests in flight one by one: then none is left, or the sum drifted.
+        for (String id : store.sessionIds(0, 100)) {
+            for (String model : models) {
+                long last = -1;
+                for (int guard = 0; guard < 10_000; guard++) {
+                    store.record(LlmRequestCompleted.builder(id, model).durationMs(1).build());
+                    long now = store.inFlight(model);
+                    if (now == last) {
+                        break;
+                    }
+                    last = now;
+                }
+            }
+        }
+        Thread.sleep(1_100);
+        for (String model : models) {
+            assertEquals(0, store.inFlight(model), model + ": each session held ended all of its own");
+        }
+    }
+
+    @Test
     void aStartOrEndAppliedOnceByItsEventIdCountsOnceInFlight() {
         SessionStore store = store(10, 10);
         LlmRequestStarted start = LlmRequestStarted.builder("a", "m").eventId("start-1").build();
