@@ -1096,6 +1096,20 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void theRequestsInFlightOfLayoutTwoDoNotExpireWithTheCountsLayoutOneLeft() throws Exception {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        // As layout 1 left llm:in-flight: counts of no session, expiring after the idle timeout without a start or
+        // an end (here 400 ms of it left). The database was not emptied, as a layout-1 session may not be either.
+        redis.cli("HSET", "llm:in-flight", "m", "2");
+        redis.cli("PEXPIRE", "llm:in-flight", "400");
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build()));
+        Thread.sleep(1_200); // past the expiry, and the check every 500 ms read the sum again
+        assertEquals(1, store.inFlight("m"), "a's start leaves with a, not with an expiry layout 1 set; llm:in-flight exists: "
+                + redis.cli("EXISTS", "llm:in-flight"));
+    }
+
+    @Test
     void evictingASessionOfAnotherLayoutGivesBackItsBytesToTheMemoryBound() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = store(100, 10, 16, 10_000, 200, millis);
