@@ -81,7 +81,7 @@ import redis.clients.jedis.params.ZRangeParams;
  *   <li>{@code llm:{id}:id:<event id>}: one key per applied event id, expiring after the dedupe window;</li>
  *   <li>{@code llm:sessions}: a sorted set of the session ids by last activity, the listing's and the
  *       evictions' order; {@code llm:bytes}: the sessions' summed size; {@code llm:lives}: numbers lives;</li>
- *   <li>{@code llm:in-flight}: a hash of the requests in flight per model label, the sum of the sessions'
+ *   <li>{@code llm:requests-in-flight}: a hash of the requests in flight per model label, the sum of the sessions'
  *       {@code f:<label>}: a session's leave with it, whichever script removes it (a clear, an eviction, the
  *       idle sweep).</li>
  * </ul>
@@ -113,7 +113,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private static final String INDEX = PREFIX + "sessions";
     private static final String BYTES = PREFIX + "bytes";
     private static final String LIVES = PREFIX + "lives";
-    private static final String IN_FLIGHT = PREFIX + "in-flight";
+    private static final String IN_FLIGHT = PREFIX + "requests-in-flight";
     static final byte[][] WRITE_KEYS = {bytes(INDEX), bytes(BYTES), bytes(LIVES), bytes(IN_FLIGHT)};
     private static final byte[][] NO_KEYS = {};
     /** The hash field of a session's header, as layout.lua describes it. */
@@ -1296,7 +1296,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             } else if (field.startsWith("s:")) {
                 scoreFields.add(field.substring(2));
                 scoreFields.add(numbers(value, SCORE_NUMBERS, key));
-            } // and f:<label>, the session's requests in flight, which the store reads summed (llm:in-flight)
+            } // and f:<label>, the session's requests in flight, which the store reads summed (llm:requests-in-flight)
         }
         if (lastActiveMs < 0) {
             throw anotherLayout(key); // a hash without a header

@@ -6,7 +6,9 @@
 -- 16 figures per 'p:<label>', a score name's 5 per 's:<name>' and the session's requests in flight of a model
 -- label, 1 per 'f:<label>' (present while above 0), all MessagePack numbers. Layout 1 had no 'f:' fields (its
 -- requests in flight were counted in llm:in-flight alone, which expired): its sessions' requests in flight cannot
--- leave with them, so a version of layout 1 and one of 2 on one Redis would drift the counts apart.
+-- leave with them, so a version of layout 1 and one of 2 on one Redis would drift the counts apart. Layout 2 sums
+-- its counts in a key of its own (KEYS[4], llm:requests-in-flight): HSET keeps a key's expiry, so layout 1's
+-- llm:in-flight, left in a database not emptied, would take layout 2's sums with it when it expires.
 local LAYOUT = 2
 
 -- Whether a stored value is of this layout (a MessagePack 2 is the byte 2).

@@ -471,7 +471,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                             .contains(denied.substring(1).toUpperCase()), refused.getMessage());
                 }
                 assertEquals("0", redis.cli("EXISTS", "llm:{acl}", "llm:{acl}:r", "llm:{acl}:id:e-start",
-                        "llm:{acl}:id:e-end", "llm:sessions", "llm:lives", "llm:in-flight"),
+                        "llm:{acl}:id:e-end", "llm:sessions", "llm:lives", "llm:requests-in-flight"),
                         "nothing written, so that a retry of the batch applies it, with " + denied);
             }
         } finally {
@@ -706,7 +706,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         RedisSessionStore store = boundedTo(10, clockAtStart());
         store.record(oneCallOfA());
         for (List<String> write : List.of(List.of("SET", "llm:bytes", "abc"), List.of("LPUSH", "llm:lives", "x"),
-                List.of("SET", "llm:sessions", "x"), List.of("SET", "llm:in-flight", "x"))) {
+                List.of("SET", "llm:sessions", "x"), List.of("SET", "llm:requests-in-flight", "x"))) {
             String key = write.get(1);
             String dump = redis.cli("GET", key);
             String members = redis.cli("ZRANGE", "llm:sessions", "0", "-1", "WITHSCORES");
@@ -718,7 +718,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
             if (key.equals("llm:sessions")) {
                 String[] pair = members.split("\n");
                 redis.cli("ZADD", key, pair[1], pair[0]);
-            } else if (!key.equals("llm:in-flight")) { // absent: no request is in flight
+            } else if (!key.equals("llm:requests-in-flight")) { // absent: no request is in flight
                 redis.cli("SET", key, dump);
             }
             awaitReady(store, true);
@@ -1083,14 +1083,14 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     void aSessionOfLayoutOneWithoutItsOwnRequestsInFlightIsRefusedAndGivesBackItsBytesWhenCleared() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
-        // As layout 1 wrote it: the same numbers after the layout number 1, its starts counted in llm:in-flight alone.
+        // As layout 1 wrote it: the same numbers after the layout number 1, its starts counted in llm:requests-in-flight alone.
         redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'h', cmsgpack.pack(1, 5, 1, 0, 0, 0, 0, 300, 0, 0))", "1",
                 "llm:{old}");
         redis.cli("ZADD", "llm:sessions", "1", "old");
         redis.cli("INCRBY", "llm:bytes", "300");
         assertThrows(RecordingFailedException.class, () -> store.record(LlmRequestStarted.builder("old", "m").build()));
         assertThrows(StoreUnavailableException.class, () -> store.session("old"));
-        assertEquals("0", redis.cli("EXISTS", "llm:in-flight"), "the refused start counted nowhere");
+        assertEquals("0", redis.cli("EXISTS", "llm:requests-in-flight"), "the refused start counted nowhere");
         assertTrue(store.clear("old"));
         assertEquals(0, store.retainedBytes(), "the cleared session's size leaves the sum");
     }
@@ -1104,9 +1104,12 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         redis.cli("HSET", "llm:in-flight", "m", "2");
         redis.cli("PEXPIRE", "llm:in-flight", "400");
         store.record(List.of(LlmRequestStarted.builder("a", "m").build()));
+        assertEquals(1, store.inFlight("m"), "layout 1's counts of no session are not layout 2's");
         Thread.sleep(1_200); // past the expiry, and the check every 500 ms read the sum again
-        assertEquals(1, store.inFlight("m"), "a's start leaves with a, not with an expiry layout 1 set; llm:in-flight exists: "
-                + redis.cli("EXISTS", "llm:in-flight"));
+        assertEquals(1, store.inFlight("m"), "a's start leaves with a, not with an expiry layout 1 set");
+        assertEquals("-1", redis.cli("PTTL", "llm:requests-in-flight"));
+        assertTrue(store.clear("a"));
+        assertEquals(0, store.inFlight("m"));
     }
 
     @Test
@@ -1288,7 +1291,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         // Each of 10^17 ms and Long.MAX_VALUE ms made Redis refuse SET … PX or PEXPIRE, the latter after every write.
         assertEquals(batch, store.record(batch), "acknowledged, not refused after its writes");
         assertEquals(1, store.inFlight("m"));
-        assertEquals("-1", redis.cli("PTTL", "llm:in-flight"),
+        assertEquals("-1", redis.cli("PTTL", "llm:requests-in-flight"),
                 "the requests in flight never expire: they leave with their sessions");
         assertTrue(Long.parseLong(redis.cli("PTTL", "llm:{a}:id:e-1")) > Duration.ofDays(365L * 1000).toMillis(),
                 "an event id too");
@@ -1332,7 +1335,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals(10, second.evictIdle());
         assertEquals(0, second.inFlight("m"), "s9's start left with its session, idle");
         awaitInFlight(first, "m", 0);
-        assertEquals("0", redis.cli("EXISTS", "llm:in-flight"), "no count of 0 is kept");
+        assertEquals("0", redis.cli("EXISTS", "llm:requests-in-flight"), "no count of 0 is kept");
     }
 
     @Test
@@ -1368,7 +1371,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals(0, two.inFlight("m"), "c's start left with it, evicted by the other replica's batch");
         awaitInFlight(one, "m", 0);
         assertEquals(10, two.inFlight("n"), "the sessions kept keep theirs");
-        assertEquals("0", redis.cli("HEXISTS", "llm:in-flight", "m"), "no count of 0 is kept");
+        assertEquals("0", redis.cli("HEXISTS", "llm:requests-in-flight", "m"), "no count of 0 is kept");
     }
 
     @Test
@@ -1382,7 +1385,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertTrue(store.evictions(EvictionReason.MEMORY) > 0, "the bound evicted some");
         int held = store.sessionIds(0, 100).size();
         assertEquals(held, store.inFlight("m"), "one start in each session held, none of those evicted");
-        assertEquals(Integer.toString(held), redis.cli("HGET", "llm:in-flight", "m"));
+        assertEquals(Integer.toString(held), redis.cli("HGET", "llm:requests-in-flight", "m"));
     }
 
     @Test
@@ -1421,11 +1424,11 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
             assertThrows(RecordingFailedException.class, () -> store.record(batch), value);
             assertEquals("0", redis.cli("EXISTS", "llm:{a}:id:e-a", "llm:{b}:id:e-b", "llm:{b}"),
                     "the refused batch remembers no event id and writes no session, with " + value);
-            assertEquals("1", redis.cli("HGET", "llm:in-flight", "m"), "nor changes a count in flight, with " + value);
+            assertEquals("1", redis.cli("HGET", "llm:requests-in-flight", "m"), "nor changes a count in flight, with " + value);
         }
         assertTrue(store.clear("a"), "a clear removes the session");
         assertEquals(1, store.inFlight("m"), "its count no batch wrote taking nothing off");
-        redis.cli("DEL", "llm:in-flight");
+        redis.cli("DEL", "llm:requests-in-flight");
         store.record(List.of(LlmRequestStarted.builder("a", "m").build()));
         assertEquals(batch, store.record(batch), "its events, never applied, apply on their retry");
         assertEquals(0, store.inFlight("m"));
@@ -1452,14 +1455,14 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         store.record(batch);
         assertEquals(150, store.inFlight(wide));
         assertEquals(100, store.inFlight(longer));
-        assertEquals("150", redis.cli("HGET", "llm:in-flight", wide));
+        assertEquals("150", redis.cli("HGET", "llm:requests-in-flight", wide));
     }
 
     @Test
     void aCountInFlightThatIsNoIntegerCountsAsNoneAndIsWrittenAnew() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
-        redis.cli("HSET", "llm:in-flight", "m", "lots", "n", "-3", "o", "1e300");
+        redis.cli("HSET", "llm:requests-in-flight", "m", "lots", "n", "-3", "o", "1e300");
         // a's start and end of n: the count held is taken as 0, one added and taken off again
         store.record(List.of(LlmRequestStarted.builder("a", "m").build(),
                 LlmRequestStarted.builder("a", "n").eventId("e-n").build(),
@@ -1468,15 +1471,15 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals(1, store.inFlight("m"));
         assertEquals(0, store.inFlight("n"));
         assertEquals(1, store.inFlight("o"));
-        assertEquals("1", redis.cli("HGET", "llm:in-flight", "m"));
-        assertEquals("0", redis.cli("HEXISTS", "llm:in-flight", "n"));
+        assertEquals("1", redis.cli("HGET", "llm:requests-in-flight", "m"));
+        assertEquals("0", redis.cli("HEXISTS", "llm:requests-in-flight", "n"));
         // Texts Lua's tonumber reads as numbers, which the processes read as none: none for the script too.
         List<String> labels = List.of("p", "q", "r", "s");
-        redis.cli("HSET", "llm:in-flight", "p", "1e3", "q", " 7", "r", "0x10", "s", "5.0");
+        redis.cli("HSET", "llm:requests-in-flight", "p", "1e3", "q", " 7", "r", "0x10", "s", "5.0");
         store.record(labels.stream().map(label -> (Event) LlmRequestStarted.builder("a", label).build()).toList());
         for (String label : labels) {
             assertEquals(1, store.inFlight(label), label);
-            assertEquals("1", redis.cli("HGET", "llm:in-flight", label), label);
+            assertEquals("1", redis.cli("HGET", "llm:requests-in-flight", label), label);
         }
     }
 
@@ -1503,7 +1506,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         List<List<String>> foreign = List.of(List.of("SET", "llm:bytes", "abc"), List.of("LPUSH", "llm:bytes", "x"),
                 List.of("SET", "llm:lives", "1.5"), List.of("HSET", "llm:lives", "f", "v"),
                 List.of("SET", "llm:sessions", "x"), List.of("SET", "llm:{a}:r", "x"),
-                List.of("HSET", "llm:{a}:s", "f", "v"), List.of("SET", "llm:in-flight", "x"));
+                List.of("HSET", "llm:{a}:s", "f", "v"), List.of("SET", "llm:requests-in-flight", "x"));
         for (List<String> write : foreign) {
             String key = write.get(1);
             redis.cli("DEL", key);
