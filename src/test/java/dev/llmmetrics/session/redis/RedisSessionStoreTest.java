@@ -1436,6 +1436,20 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aCountInFlightAtTheLargestTheScriptsAcceptGoesNoHigherSoThatTheyAcceptItAgain() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build()));
+        // Set by someone else: the largest count a batch reads (2^53 - 1), the sum as large.
+        redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'f:m', cmsgpack.pack(2, 2^53 - 1))", "1", "llm:{a}");
+        redis.cli("HSET", "llm:requests-in-flight", "m", "9007199254740991");
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build()));
+        assertEquals(1, store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build())).size(),
+                "the batch after it is not refused for a count the batch before wrote");
+        assertEquals("9007199254740990", redis.cli("HGET", "llm:requests-in-flight", "m"));
+    }
+
+    @Test
     void manyStartsAndEndsOfLongModelNamesInOneBatchCountEachOnce() {
         // Room for the batch's 107 sessions: an evicted session's requests in flight would leave with it.
         RedisSessionStore store = store(200, 10, 16, Long.MAX_VALUE, 200, clockAtStart());
