@@ -3,6 +3,7 @@ package dev.llmmetrics.session;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.management.ThreadMXBean;
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.Event;
@@ -10,6 +11,7 @@ import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -17,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -386,17 +390,16 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void startsAndEndsOfAnExistingSessionAllocateNothingWithTwoLabelsInFlight() {
-        java.util.logging.Logger requests = java.util.logging.Logger.getLogger(RequestLog.LOGGER);
-        java.util.logging.Level was = requests.getLevel();
-        requests.setLevel(java.util.logging.Level.WARNING); // the per-request lines are off, as by default in production
+        Logger requests = Logger.getLogger(RequestLog.LOGGER);
+        Level was = requests.getLevel();
+        requests.setLevel(Level.WARNING); // the per-request lines are off, as by default in production
         try {
             InMemorySessionStore store = inMemory(10, 4, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 200));
             Event[] events = {LlmRequestStarted.builder("s", "m").build(), LlmRequestStarted.builder("s", "n").build(),
                     LlmRequestCompleted.builder("s", "m").durationMs(1).build(), LlmRequestStarted.builder("s", "m").build(),
                     LlmRequestCompleted.builder("s", "n").durationMs(1).build(),
                     LlmRequestCompleted.builder("s", "m").durationMs(1).build()};
-            com.sun.management.ThreadMXBean threads =
-                    (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
             for (int i = 0; i < 50_000; i++) { // the ring at its bound, the second label's array made, compiled
                 for (int k = 0; k < events.length; k++) { // no iterator: what is measured is the store's alone
                     store.record(events[k]);

@@ -1385,7 +1385,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         /** The script's arguments per event; record.lua reads them in this order. */
         static final int FIELDS = 6;
         /** The script's arguments before the events'. */
-        static final int HEADER = 11;
+        static final int HEADER = 10;
         /**
          * The longest expiry the script is given, about 35 700 years: the dedupe window may be up to
          * {@code Long.MAX_VALUE} ms, but the script hands it to {@code SET … PX} as a Lua number,
@@ -1437,9 +1437,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             args[6] = bytes(Integer.toString(count));
             args[7] = bytes(PREFIX);
             args[8] = bytes(Integer.toString(SessionStore.MAX_SCORE_NAMES));
-            // the idle timeout, which the script no longer reads: its place kept, so that ARGV's order stays
-            args[9] = bytes(Long.toString(Math.min(bounds.idleTimeout().toMillis(), MAX_EXPIRY_MS)));
-            args[10] = startsAndEnds(events, numbers);
+            args[9] = startsAndEnds(events, numbers);
             for (int k = 0; k < count; k++) {
                 put(sent[k], events.get(sent[k]), HEADER + FIELDS * k);
             }

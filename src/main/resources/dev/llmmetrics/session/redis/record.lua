@@ -6,11 +6,11 @@
 -- KEYS[2] the retained bytes of all sessions (string, an integer)
 -- KEYS[3] the counter that numbers the sessions' lives
 -- KEYS[4] the requests in flight (hash: model label -> count), the sum of the sessions' own ('f:<label>')
--- ARGV[1..11] now ms, max sessions, max records per session, max models per session, max bytes,
---            dedupe window ms, number of events, key prefix, max score names per session, idle timeout ms (not
---            read), and the starts and ends of requests in the order of the batch, as one MessagePack array of
---            pairs: the number of the event whose applying applies it (positive for a start, negative for an end;
---            an event of the session the start or end is of), the model label
+-- ARGV[1..10] now ms, max sessions, max records per session, max models per session, max bytes,
+--            dedupe window ms, number of events, key prefix, max score names per session, and the starts and ends
+--            of requests in the order of the batch, as one MessagePack array of pairs: the number of the event
+--            whose applying applies it (positive for a start, negative for an end; an event of the session the
+--            start or end is of), the model label
 -- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed, F failed,
 -- R scored, G generic), name (the model label of C and F, the score name of R), figures as MessagePack numbers
 -- (C: duration, prompt, completion, total, cached and reasoning tokens, tool calls 0/1, costed 0/1, cost in
@@ -33,7 +33,7 @@
 local ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math, pcall =
   ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math, pcall
 local FIELDS = 6
-local HEADER = 11
+local HEADER = 10
 local now = tonumber(ARGV[1])
 local maxSessions = tonumber(ARGV[2])
 local maxRecords = tonumber(ARGV[3])
@@ -184,7 +184,7 @@ end
 local isApplied = {}
 for _, i in ipairs(applied) do isApplied[i] = true end
 local flights = {}
-local ops = cmsgpack.unpack(ARGV[11])
+local ops = cmsgpack.unpack(ARGV[10])
 for j = 1, #ops, 2 do
   local number = ops[j]
   local i = math.abs(number)
