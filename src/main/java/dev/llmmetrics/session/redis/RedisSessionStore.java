@@ -70,7 +70,7 @@ import redis.clients.jedis.params.ZRangeParams;
  * <ul>
  *   <li>{@code llm:{id}}: a hash of the session's header {@code h} (life number, last activity in ms,
  *       finished requests, records kept, scores of requests kept, scores received, size as the bound counts
- *       it, model labels, score names), one field {@code p:<label>} per model label with the pair's figures
+ *       it, model labels, score names), one field {@code p:<label>} per model label with the pair's figures,
  *       one field {@code s:<name>} per score name with its ordinal, count, sum, minimum and maximum, and one
  *       field {@code f:<label>} per model label with requests in flight in the session, their count; each
  *       value is MessagePack numbers after the layout number 2, which the scripts read in one
