@@ -20,7 +20,10 @@ import org.jspecify.annotations.Nullable;
  */
 final class SessionState extends InFlightRequests.Session {
 
-    /** The state object (its first label's requests in flight included), its map entry, its ring object and the pairs array, about. */
+    /**
+     * The state object (its first label's requests in flight included), its map entry, its ring object and the
+     * pairs array, about.
+     */
     private static final long OVERHEAD = 216;
     /** One {@link PairTotals}: header, label reference and fifteen {@code long}s. */
     private static final long PAIR_BYTES = 136;
@@ -141,7 +144,10 @@ final class SessionState extends InFlightRequests.Session {
         return model.overflowed(pair.label());
     }
 
-    /** What this session takes on the heap, about: its state, id, map entry, pairs, records, scores and requests in flight. */
+    /**
+     * What this session takes on the heap, about: its state, id, map entry, pairs, records, scores and requests in
+     * flight.
+     */
     long bytes() {
         return OVERHEAD + idBytes + PAIR_BYTES * pairCount() + records.bytes() + inFlightBytes()
                 + (scores == null ? 0 : scores.bytes())

@@ -38,8 +38,9 @@ end
 -- per label, written once at the end (flightWrite).
 local flight, flightTouched = {}, {}
 
--- Adds delta to label's requests in flight, never below 0 nor above 2^53 - 1. A count held that is no integer of digits only (set by
--- someone else; Lua's tonumber also takes '1e3', ' 7', '0x10', '5.0', which the processes read as none) counts as 0.
+-- Adds delta to label's requests in flight, never below 0 nor above 2^53 - 1. A count held that is no integer of
+-- digits only (set by someone else; Lua's tonumber also takes '1e3', ' 7', '0x10', '5.0', which the processes read
+-- as none) counts as 0.
 local function flightAdd(keys, label, delta)
   local count = flight[label]
   if count == nil then
