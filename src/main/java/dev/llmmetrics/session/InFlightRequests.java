@@ -33,15 +33,14 @@ public final class InFlightRequests {
     /** A request of {@code model} started in {@code session}. */
     public void started(Session session, Model model) {
         int key = key(model);
-        session.add(key, 1);
+        session.addOne(key);
         add(key, 1);
     }
 
     /** A request of {@code model} ended in {@code session}: one is taken off while the session holds one. */
     public void ended(Session session, Model model) {
         int key = key(model);
-        if (session.count(key) > 0) {
-            session.add(key, -1);
+        if (session.takeOne(key)) {
             add(key, -1);
         }
     }
@@ -96,37 +95,21 @@ public final class InFlightRequests {
             return more == null ? 0 : RecordRing.ARRAY_HEADER + 8L * more.length;
         }
 
-        private long count(int key) {
+        /** Counts one more start of the label of {@code key}. */
+        private void addOne(int key) {
             if (firstCount > 0 && firstKey == key) {
-                return firstCount;
-            }
-            for (int i = 0; i < moreSize; i++) {
-                if (more[2 * i] == key) {
-                    return more[2 * i + 1];
-                }
-            }
-            return 0;
-        }
-
-        private void add(int key, long delta) {
-            if (firstCount > 0 && firstKey == key) {
-                firstCount += delta;
+                firstCount++;
                 return;
             }
             for (int i = 0; i < moreSize; i++) {
                 if (more[2 * i] == key) {
-                    more[2 * i + 1] += delta;
-                    if (more[2 * i + 1] == 0) { // a label none is in flight of takes no place: the last one moves in
-                        moreSize--;
-                        more[2 * i] = more[2 * moreSize];
-                        more[2 * i + 1] = more[2 * moreSize + 1];
-                    }
+                    more[2 * i + 1]++;
                     return;
                 }
             }
             if (firstCount == 0) {
                 firstKey = key;
-                firstCount = delta;
+                firstCount = 1;
                 return;
             }
             if (more == null) {
@@ -135,8 +118,27 @@ public final class InFlightRequests {
                 more = Arrays.copyOf(more, 2 * more.length);
             }
             more[2 * moreSize] = key;
-            more[2 * moreSize + 1] = delta;
+            more[2 * moreSize + 1] = 1;
             moreSize++;
+        }
+
+        /** Takes one start of the label of {@code key} off; {@code false} when the session holds none. */
+        private boolean takeOne(int key) {
+            if (firstCount > 0 && firstKey == key) {
+                firstCount--;
+                return true;
+            }
+            for (int i = 0; i < moreSize; i++) {
+                if (more[2 * i] == key) {
+                    if (--more[2 * i + 1] == 0) { // a label none is in flight of takes no place: the last one moves in
+                        moreSize--;
+                        more[2 * i] = more[2 * moreSize];
+                        more[2 * i + 1] = more[2 * moreSize + 1];
+                    }
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** Takes every count off {@code from}, then holds none. */
