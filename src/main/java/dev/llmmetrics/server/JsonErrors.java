@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Every error the server sends is JSON, never a stack trace or an internal class name: errors thrown
@@ -40,6 +42,13 @@ final class JsonErrors {
 
     /** How the message of Helidon's refusal of a query it cannot decode begins (its segment's name). */
     private static final String QUERY_REFUSED = "Query ";
+
+    /**
+     * The end of the message of Helidon's refusal of a character a query may hold only percent-encoded: where it
+     * is, and the character ({@code 'x'}, or {@code 0xfffd} for one past ASCII).
+     */
+    private static final Pattern QUERY_CHAR_REFUSED =
+            Pattern.compile("^Query contains invalid char.*, index: (\\d{1,9}), char: (?:'(.)'|0x([0-9a-f]{1,4}))$");
 
     /** The message of the exception Helidon's header parser throws past the headers' size limit. */
     private static final String HEADERS_TOO_LARGE = "Header size exceeded";
@@ -166,8 +175,17 @@ final class JsonErrors {
                 && message.startsWith(QUERY_REFUSED)) {
             // Likewise a query Helidon cannot decode (its UriValidationException names the query first): a
             // parameter is at fault, and the answer says so as a route would, without Helidon's words.
+            // Helidon refuses a character that must be percent-encoded ("[" in ?name[]=x) the same way: its message
+            // names the character and where, in the query (the transport request's path holds none of it).
+            Matcher refused = QUERY_CHAR_REFUSED.matcher(message);
             error = "invalid_parameter";
-            detail = "the query is not validly percent-encoded UTF-8";
+            detail = refused.find()
+                    ? "the query holds " + Utf8.unescaped(refusedChar(refused), Integer.parseInt(refused.group(1)))
+                    : "the query is not validly percent-encoded UTF-8";
+        } else if (eventType == DirectHandler.EventType.BAD_REQUEST && Utf8.unescaped(request.path()) != null) {
+            // Likewise a path (Helidon's message does not say why): the path is checked before the headers are read.
+            error = "bad_request";
+            detail = "the request target's path holds " + Utf8.unescaped(request.path());
         } else if (eventType == DirectHandler.EventType.BAD_REQUEST) {
             error = "bad_request";
             detail = "the request is malformed";
@@ -204,6 +222,11 @@ final class JsonErrors {
             answer.entity(body); // a HEAD answer has none; Helidon then says Content-Length: 0
         }
         return answer.build();
+    }
+
+    /** The character {@link #QUERY_CHAR_REFUSED} matched. */
+    private static char refusedChar(Matcher refused) {
+        return refused.group(2) != null ? refused.group(2).charAt(0) : (char) Integer.parseInt(refused.group(3), 16);
     }
 
     /**

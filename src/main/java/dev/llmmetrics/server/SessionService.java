@@ -202,6 +202,10 @@ final class SessionService implements HttpService {
         if (encoded.isEmpty() || encoded.indexOf('/') >= 0) {
             return null;
         }
+        String unescaped = Utf8.unescaped(encoded);
+        if (unescaped != null) {
+            return "session_id holds " + unescaped;
+        }
         try {
             Event.requireValidId("session_id", percentDecode(encoded));
             return null;

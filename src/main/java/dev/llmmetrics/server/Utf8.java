@@ -15,6 +15,35 @@ final class Utf8 {
     }
 
     /**
+     * The first character of {@code part}, the raw path of a request target, that RFC 3986 lets appear there only
+     * percent-encoded ({@code [ ] { } | \ ^ ` " < >}), described as {@link #unescaped(char, int)} does, or
+     * {@code null} when there is none. Helidon refuses such a target before routing; this says which character.
+     */
+    static String unescaped(String part) {
+        for (int i = 0; i < part.length(); i++) {
+            char c = part.charAt(i);
+            boolean allowed = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                    || "-._~!$&'()*+,;=:@/?%".indexOf(c) >= 0;
+            if (!allowed) {
+                return unescaped(c, i);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * {@code c}, at {@code index} of a request target's path or query where it may appear only percent-encoded,
+     * described for an error message: {@code "[" at index 4, which must be sent percent-encoded (%5B)}. A
+     * character past ASCII (which Helidon reads as U+FFFD) is named as such.
+     */
+    static String unescaped(char c, int index) {
+        String what = c > 0x20 && c < 0x7f ? "\"" + c + "\"" : c < 0x80 ? String.format("U+%04X", (int) c)
+                : "a character past ASCII";
+        String how = c < 0x80 ? String.format(" (%%%02X)", (int) c) : " (its UTF-8 bytes, each as %XX)";
+        return what + " at index " + index + ", which must be sent percent-encoded" + how;
+    }
+
+    /**
      * {@code bytes} as UTF-8.
      *
      * @throws CharacterCodingException if they are not valid UTF-8

@@ -161,6 +161,25 @@ class SessionEndpointsTest {
     }
 
     @Test
+    void aCharacterATargetMustPercentEncodeIsA400ThatNamesIt() {
+        // Helidon refuses these before routing; the answer said "not validly percent-encoded" of a query holding no
+        // escape at all (?name[]=x, as curl -g and Python's requests send it), and "malformed" of a path.
+        for (String[] c : new String[][] {
+                {"/metrics?name[]=llm_requests_total", "invalid_parameter", "the query holds \"[\" at index 4, which must be sent percent-encoded (%5B)"},
+                {"/events/metrics/sessions?limit=1&x|y=2", "invalid_parameter", "the query holds \"|\" at index 9, which must be sent percent-encoded (%7C)"},
+                {"/events/metrics/session/a{b}", "invalid_session_id", "session_id holds \"{\" at index 1, which must be sent percent-encoded (%7B)"},
+                {"/health/a^b", "bad_request", "the request target's path holds \"^\" at index 9, which must be sent percent-encoded (%5E)"},
+                {"/events/metrics/sessions?limit=%zz", "invalid_parameter", "the query is not validly percent-encoded UTF-8"}}) {
+            HostileSupport.RawResponse answer = HostileSupport.raw(server.running().port(),
+                    ("GET " + c[0] + " HTTP/1.1\r\nHost: localhost\r\n\r\n").getBytes(StandardCharsets.US_ASCII), false);
+            assertEquals(400, answer.status(), c[0] + ": " + answer);
+            JsonNode error = HostileSupport.assertJsonError(answer.status(), answer.contentType(), answer.bodyText(), c[0]);
+            assertEquals(c[1], error.get("error").asText(), c[0] + ": " + answer.bodyText());
+            assertEquals(c[2], error.get("detail").asText(), c[0] + ": " + answer.bodyText());
+        }
+    }
+
+    @Test
     void deleteClearsTheSessionFromTheStoreAndTheScrape() {
         server.postEvents(seedSessionJson());
         server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"kept\",\"model\":\"other\",\"duration_ms\":5,"
