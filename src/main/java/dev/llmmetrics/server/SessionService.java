@@ -173,6 +173,13 @@ final class SessionService implements HttpService {
             if (encoded.indexOf('/') >= 0) {
                 return null;
             }
+            for (int i = 0; i < encoded.length(); i++) {
+                // Helidon reads a byte past ASCII in the target as U+FFFD: "café" sent raw would name the session
+                // "caf" and two U+FFFD, as would every other id of two such bytes there.
+                if (encoded.charAt(i) >= 0x80) {
+                    throw new BadRequest("invalid_session_id", "session_id holds " + Utf8.unescaped(encoded.charAt(i), i));
+                }
+            }
             id = percentDecode(encoded);
         } else {
             // Mounted elsewhere, or a request target Helidon rewrote: fall back to its decoded parameter.

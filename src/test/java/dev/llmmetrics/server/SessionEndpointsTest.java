@@ -180,6 +180,27 @@ class SessionEndpointsTest {
     }
 
     @Test
+    void aSessionIdSentWithRawBytesPastAsciiIsA400NotAnotherSessionsName() {
+        // Helidon reads each byte past ASCII in the target as U+FFFD: "café" sent raw named the session "caf" and two
+        // U+FFFD, which a GET read and a DELETE cleared (the proxy records an x-session-id of "café" under that name).
+        String other = "caf\uFFFD\uFFFD";
+        server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"" + other + "\",\"model\":\"m\","
+                + "\"duration_ms\":5,\"prompt_tokens\":1,\"completion_tokens\":1}]");
+        for (String method : List.of("GET", "DELETE")) {
+            byte[] request = (method + " /events/metrics/session/caf\u00e9 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    .getBytes(StandardCharsets.UTF_8);
+            HostileSupport.RawResponse answer = HostileSupport.raw(server.running().port(), request, false);
+            assertEquals(400, answer.status(), method + ": " + answer);
+            JsonNode error = HostileSupport.assertJsonError(answer.status(), answer.contentType(), answer.bodyText(), method);
+            assertEquals("invalid_session_id", error.get("error").asText(), answer.bodyText());
+            assertEquals("session_id holds a character past ASCII at index 3, which must be sent percent-encoded (its UTF-8 "
+                    + "bytes, each as %XX)", error.get("detail").asText());
+        }
+        assertEquals(200, server.get("/events/metrics/session/" + HostileSupport.encode(other)).statusCode());
+        assertEquals(404, server.get("/events/metrics/session/caf%C3%A9").statusCode());
+    }
+
+    @Test
     void deleteClearsTheSessionFromTheStoreAndTheScrape() {
         server.postEvents(seedSessionJson());
         server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"kept\",\"model\":\"other\",\"duration_ms\":5,"
