@@ -22,6 +22,7 @@ import java.nio.charset.CharacterCodingException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -43,6 +44,15 @@ final class IngestService implements HttpService {
     private static final List<String> LINES = List.of("application/x-ndjson", "application/ndjson", "application/jsonl");
 
     private final EventBus bus;
+
+    /**
+     * The media type of a {@code Content-Type} value, its parameters left out, in lower case: compared whole, so that
+     * {@code application/jsonlines} or {@code application/x-ndjson-seq} is not read as the NDJSON it begins like.
+     */
+    static String mediaType(String contentType) {
+        int parameters = contentType.indexOf(';');
+        return (parameters < 0 ? contentType : contentType.substring(0, parameters)).strip().toLowerCase(Locale.ROOT);
+    }
     private final int maxBodyBytes;
     private final int maxBatch;
     private final ReadDeadlines deadlines;
@@ -85,10 +95,9 @@ final class IngestService implements HttpService {
             return;
         }
         String text = utf8(body);
-        String contentType = request.headers().first(HeaderNames.CONTENT_TYPE).orElse("").toLowerCase();
         List<JsonNode> nodes;
         try {
-            nodes = LINES.stream().anyMatch(contentType::startsWith)
+            nodes = LINES.contains(mediaType(request.headers().first(HeaderNames.CONTENT_TYPE).orElse("")))
                     ? BatchDecoder.lines(new StringReader(text), maxBatch)
                     : BatchDecoder.json(new StringReader(text), maxBatch);
         } catch (BatchDecoder.TooManyEvents e) {

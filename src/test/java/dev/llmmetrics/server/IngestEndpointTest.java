@@ -107,6 +107,21 @@ class IngestEndpointTest {
     }
 
     @Test
+    void ndjsonIsReadForItsThreeMediaTypesAloneInAnyCaseWithParameters() {
+        for (String type : new String[] {"APPLICATION/X-NDJSON;charset=utf-8", " Application/NDJSON ; x=y", "application/JSONL"}) {
+            HttpResponse<String> ndjson = server.post("/events", COMPLETED + "\n" + COMPLETED + "\n", "Content-Type", type);
+            assertEquals(202, ndjson.statusCode(), type + ": " + ndjson.body());
+        }
+        // Types that only begin like one of them are read as JSON, as any other type is (endpoints.md names three).
+        for (String type : new String[] {"application/jsonlines", "application/x-ndjson-seq", "application/ndjsonx"}) {
+            HttpResponse<String> json = server.post("/events", COMPLETED + "\n" + COMPLETED + "\n", "Content-Type", type);
+            assertEquals(400, json.statusCode(), type + ": " + json.body());
+            assertEquals("malformed_json", TestServer.json(json).get("error").asText(), type);
+        }
+        assertEquals(6, totalRequests("s"));
+    }
+
+    @Test
     void oneInvalidEventRejectsTheWholeBatchListingEveryProblemByIndexAndField() {
         server.post("/events", COMPLETED);
         String batch = "[" + COMPLETED + ","
