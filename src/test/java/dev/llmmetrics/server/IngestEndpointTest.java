@@ -187,6 +187,17 @@ class IngestEndpointTest {
         assertEquals(0, totalRequests("s"));
     }
 
+    /** endpoints.md: /events/metrics counts prompt + completion as its total_tokens; a session keeps the reported total. */
+    @Test
+    void theEventMetricsTotalTokensArePromptPlusCompletionWhereTheSessionKeepsTheReportedTotal() {
+        server.post("/events", "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"t\",\"model\":\"m\",\"duration_ms\":5,"
+                + "\"prompt_tokens\":10,\"completion_tokens\":20,\"total_tokens\":500}");
+        assertEquals(500, TestServer.json(server.get("/events/metrics/session/t")).get("total_tokens").asLong());
+        JsonNode metrics = TestServer.json(server.get("/events/metrics"));
+        assertEquals(30, metrics.get("llm").get("total_tokens").asLong());
+        assertEquals(30, metrics.get("llm_by_model").get("m").get("total_tokens").asLong());
+    }
+
     @Test
     void genericEventsAreCountedOnTheBusByTypeAndCategory() {
         server.post("/events", "[{\"type\":\"TOOL_CALL_STARTED\",\"session_id\":\"s\",\"attributes\":{\"tool\":\"search\"}},"
