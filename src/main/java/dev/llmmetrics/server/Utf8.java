@@ -17,12 +17,14 @@ final class Utf8 {
     /**
      * The first character of {@code part}, the raw path of a request target, that RFC 3986 lets appear there only
      * percent-encoded ({@code [ ] { } | \ ^ ` " < >}), described as {@link #unescaped(char, int)} does, or
-     * {@code null} when there is none. Helidon refuses such a target before routing; this says which character.
+     * {@code null} when there is none. Helidon refuses such a path before routing; this says which character.
+     * Characters past ASCII are not looked for: Helidon reads each of their bytes as U+FFFD and lets the path
+     * through, so a request it refused with one in its path was refused for something else.
      */
     static String unescaped(String part) {
         for (int i = 0; i < part.length(); i++) {
             char c = part.charAt(i);
-            boolean allowed = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+            boolean allowed = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
                     || "-._~!$&'()*+,;=:@/?%".indexOf(c) >= 0;
             if (!allowed) {
                 return unescaped(c, i);
