@@ -44,15 +44,6 @@ final class IngestService implements HttpService {
     private static final List<String> LINES = List.of("application/x-ndjson", "application/ndjson", "application/jsonl");
 
     private final EventBus bus;
-
-    /**
-     * The media type of a {@code Content-Type} value, its parameters left out, in lower case: compared whole, so that
-     * {@code application/jsonlines} or {@code application/x-ndjson-seq} is not read as the NDJSON it begins like.
-     */
-    static String mediaType(String contentType) {
-        int parameters = contentType.indexOf(';');
-        return (parameters < 0 ? contentType : contentType.substring(0, parameters)).strip().toLowerCase(Locale.ROOT);
-    }
     private final int maxBodyBytes;
     private final int maxBatch;
     private final ReadDeadlines deadlines;
@@ -236,6 +227,15 @@ final class IngestService implements HttpService {
         UnreadableBody(String message) {
             super(message, null, false, false);
         }
+    }
+
+    /**
+     * The media type of a {@code Content-Type} value, its parameters left out, in lower case: compared whole, so that
+     * {@code application/jsonlines} or {@code application/x-ndjson-seq} is not read as the NDJSON it begins like.
+     */
+    static String mediaType(String contentType) {
+        int parameters = contentType.indexOf(';');
+        return (parameters < 0 ? contentType : contentType.substring(0, parameters)).strip().toLowerCase(Locale.ROOT);
     }
 
     private static String utf8(byte[] body) {

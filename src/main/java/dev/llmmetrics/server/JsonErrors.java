@@ -249,6 +249,6 @@ final class JsonErrors {
     }
 
     private static String code(Status status) {
-        return status.reasonPhrase().toLowerCase().replaceAll("[^a-z0-9]+", "_").replaceAll("^_|_$", "");
+        return status.reasonPhrase().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "_").replaceAll("^_|_$", "");
     }
 }

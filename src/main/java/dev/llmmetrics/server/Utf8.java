@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import org.jspecify.annotations.Nullable;
 
 /** Strict UTF-8 for what clients send: invalid bytes are an error to report, never replaced by U+FFFD. */
 final class Utf8 {
@@ -21,7 +22,7 @@ final class Utf8 {
      * Characters past ASCII are not looked for: Helidon reads each of their bytes as U+FFFD and lets the path
      * through, so a request it refused with one in its path was refused for something else.
      */
-    static String unescaped(String part) {
+    static @Nullable String unescaped(String part) {
         for (int i = 0; i < part.length(); i++) {
             char c = part.charAt(i);
             boolean allowed = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
