@@ -165,6 +165,23 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     @Test
+    void aSessionHeaderSentTwiceOrWithBytesPastAsciiGets400AndIsNotForwarded() throws IOException {
+        int before = CALLS.get();
+        // The server reads each byte past ASCII as U+FFFD: caf\u00e9 would be recorded as another id's session.
+        String pastAscii = rawCall("caf\u00e9", chat("fake-plain", ""));
+        assertTrue(pastAscii.startsWith("HTTP/1.1 400"), pastAscii);
+        assertTrue(pastAscii.contains("\"code\":\"invalid_session_id\""), pastAscii);
+        assertTrue(pastAscii.contains("holds a byte past ASCII at index 3"), pastAscii);
+        String twice = rawCall("twice-a", chat("fake-plain", ""), "x-session-id: twice-b\r\n");
+        assertTrue(twice.startsWith("HTTP/1.1 400"), twice);
+        assertTrue(twice.contains("it is sent 2 times"), twice);
+        assertEquals(before, CALLS.get(), "not forwarded");
+        for (String session : new String[] {"caf%EF%BF%BD", "twice-a", "twice-b"}) {
+            assertEquals(404, server.get("/events/metrics/session/" + session).statusCode(), session);
+        }
+    }
+
+    @Test
     void anErrorObjectInsideA200StreamIsPassedOnAndRecordedAsAFailure() throws IOException {
         String error = "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"code\":\"overloaded\"}}";
         ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"

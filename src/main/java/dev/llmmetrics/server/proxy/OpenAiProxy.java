@@ -36,6 +36,7 @@ import java.io.UncheckedIOException;
 import java.io.OutputStream;
 import java.net.URI;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
@@ -348,8 +349,18 @@ public final class OpenAiProxy implements HttpService {
             OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_body", e.getMessage());
             return;
         }
-        String session = request.headers().first(sessionHeader).map(String::strip).filter(s -> !s.isEmpty())
-                .orElse(settings.fallbackSession());
+        List<String> named = request.headers().all(sessionHeader, List::of);
+        String session = named.isEmpty() || named.getFirst().isBlank() ? settings.fallbackSession()
+                : named.getFirst().strip();
+        String unreadable = named.size() > 1 ? "it is sent " + named.size() + " times, and a call has one session"
+                : session.indexOf('\uFFFD') >= 0 ? "it holds a byte past ASCII at index " + session.indexOf('\uFFFD')
+                        + ", which the server reads as U+FFFD, as it would other ids' bytes: send ASCII"
+                : null;
+        if (unreadable != null) {
+            OpenAiErrors.send(request, response, Status.BAD_REQUEST_400, "invalid_request_error", "invalid_session_id",
+                    "the " + settings.sessionHeader() + " header cannot be recorded: " + unreadable);
+            return;
+        }
         Metered call = new Metered(session, chat, tracker.nanoTime());
         try {
             if (chat.model() != null) {
@@ -784,7 +795,7 @@ public final class OpenAiProxy implements HttpService {
     /** The field names a message's {@code Connection} header lists, lower case: fields of its hop (RFC 9110 §7.6.1). */
     private static Set<String> connectionTokens(Headers message) {
         Set<String> tokens = new HashSet<>();
-        for (String value : message.all(HeaderNames.CONNECTION, java.util.List::of)) {
+        for (String value : message.all(HeaderNames.CONNECTION, List::of)) {
             for (String token : value.split(",")) {
                 tokens.add(token.strip().toLowerCase(Locale.ROOT));
             }
