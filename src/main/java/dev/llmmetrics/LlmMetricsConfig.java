@@ -1,6 +1,7 @@
 package dev.llmmetrics;
 
 import dev.llmmetrics.event.EventBus;
+import dev.llmmetrics.session.SessionStore;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -18,7 +19,9 @@ import java.util.Objects;
  * @param maxStoreBytes        most bytes of data the session store retains, each session counted by its real
  *                             size (least recently active evicted first); for a store in a file, the pages it uses
  * @param maxMeteredPairs      most (session, model) and (session, score name) pairs, together, with
- *                             per-session series on one scrape (whole sessions, most recently active first)
+ *                             per-session series on one scrape (whole sessions, most recently active first); at
+ *                             least the most one session can have ({@link #pairsOfOneSession}), so that a scrape
+ *                             always has room for the most recent session
  * @param maxModelsPerSession  most model labels with per-session figures of their own per session (later
  *                             models share that session's {@code _other})
  */
@@ -47,8 +50,20 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
         if (maxStoreBytes < 1 << 20) {
             throw new IllegalArgumentException("maxStoreBytes must be at least 1 MiB, was " + maxStoreBytes);
         }
-        positive("maxMeteredPairs", maxMeteredPairs);
         positive("maxModelsPerSession", maxModelsPerSession);
+        if (maxMeteredPairs < pairsOfOneSession(maxModelsPerSession)) {
+            throw new IllegalArgumentException("maxMeteredPairs must be at least the pairs one session can have, "
+                    + pairsOfOneSession(maxModelsPerSession) + " with maxModelsPerSession " + maxModelsPerSession
+                    + ", was " + maxMeteredPairs);
+        }
+    }
+
+    /**
+     * The most (session, model) and (session, score name) pairs one session can have: its own model labels and
+     * {@code _other}, its score names and {@code _other}.
+     */
+    public static int pairsOfOneSession(int maxModelsPerSession) {
+        return maxModelsPerSession + 1 + SessionStore.MAX_SCORE_NAMES + 1;
     }
 
     /** A builder starting from {@link #DEFAULTS}. */

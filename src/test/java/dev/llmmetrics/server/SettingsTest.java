@@ -70,6 +70,8 @@ class SettingsTest {
                 libraryRefusal("store.idle.timeout", "PT0S"));
         assertEquals("store.max.bytes (STORE_MAX_BYTES) must be at least 1 MiB, was 5",
                 libraryRefusal("store.max.bytes", "5"));
+        assertEquals("meters.max.pairs (METERS_MAX_PAIRS) must be at least the pairs one session can have, 26 with"
+                + " meters.max.session.models (METERS_MAX_SESSION_MODELS) 8, was 25", libraryRefusal("meters.max.pairs", "25"));
         assertEquals("ingest.dedupe.window (INGEST_DEDUPE_WINDOW) must be positive, was PT-1M",
                 httpRefusal("ingest.dedupe.window", "-PT1M"));
         String timeouts = httpRefusal("http.header.timeout", "PT48H");
@@ -264,8 +266,8 @@ class SettingsTest {
                 "ingest.max.body.bytes", "12", "ingest.max.batch", "13", "llm.metrics.scrape.token", " s "));
         assertEquals(LlmMetricsConfig.builder().maxSessions(7).maxRecordsPerSession(8).sessionIdleTimeout(Duration.ofMinutes(5))
                 .maxMeteredSessions(9).maxModels(10).maxEventTypes(11).build(), Settings.library(c));
-        assertEquals(LlmMetricsConfig.builder().maxStoreBytes(2097152).maxMeteredPairs(15).maxModelsPerSession(3).build(),
-                Settings.library(config(Map.of("store.max.bytes", "2097152", "meters.max.pairs", "15",
+        assertEquals(LlmMetricsConfig.builder().maxStoreBytes(2097152).maxMeteredPairs(21).maxModelsPerSession(3).build(),
+                Settings.library(config(Map.of("store.max.bytes", "2097152", "meters.max.pairs", "21",
                         "meters.max.session.models", "3"))));
         HttpSettings http = Settings.http(c);
         assertEquals(12, http.maxBodyBytes());
