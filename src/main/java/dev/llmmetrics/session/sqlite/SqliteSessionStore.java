@@ -211,6 +211,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
     static SqliteSessionStore open(Path file, SessionStoreFactory.Parameters parameters, Durability durability,
                                    int foldAt) {
         Path path = realPath(file.toAbsolutePath());
+        refuseSecondName(path);
         List<Path> absentBefore = Schema.absentSideFiles(path);
         Schema.Found found = Schema.inspect(path);
         Path lockFile = path.resolveSibling(path.getFileName() + ".lock");
@@ -340,6 +341,26 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
         config.setBusyTimeout(Writer.LOCK_WAIT_MILLIS);
         config.setGetGeneratedKeys(false); // else the driver parses every statement and asks for the last rowid
         return config.createConnection(Schema.url(file));
+    }
+
+    /**
+     * Refuses a file with more than one name (a hard link), before anything is made beside it. SQLite names the
+     * log, the shared memory and the store's lock file after the name the file is opened by: two servers opening
+     * one file by two names each took their own lock and kept their own log, and each checkpoint wrote its pages
+     * over the other's acknowledged commits. A symbolic link is resolved to the file's name and needs no refusal.
+     */
+    private static void refuseSecondName(Path path) {
+        Object links;
+        try {
+            links = Files.getAttribute(path, "unix:nlink");
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return; // absent (it is created with one name), or a file system that counts no links
+        }
+        if (links instanceof Integer n && n > 1) {
+            throw new IllegalArgumentException("the SQLite session store " + path + " has " + (n - 1)
+                    + " other name(s) (a hard link): SQLite keeps a log and a lock per name, so that two servers"
+                    + " opening it by two names would overwrite each other's commits; remove the other names");
+        }
     }
 
     private static FileChannel lock(Path file, Path lockFile) {

@@ -556,6 +556,33 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void aStoreFileWithASecondNameIsRefusedThroughEitherNameAndLeftUnchanged() throws Exception {
+        // SQLite names the log, the shared memory and the lock file after the name a file is opened by: a second
+        // server opening the store through a hard link kept a log of its own, and the checkpoints of the two
+        // overwrote each other's acknowledged commits (5 765 events acknowledged through the link, none found).
+        Path file = dir.resolve("named.db");
+        SqliteSessionStore first = open(file);
+        first.record(completed("s", "m", null));
+        first.close(); // its log checkpointed into the file, as a server's is before the second one starts
+        opened.remove(first);
+        SqliteSessionStore store = open(file);
+        Path link = Files.createLink(dir.resolve("hard.db"), file);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(link));
+        assertTrue(e.getMessage().contains(link.toString()) && e.getMessage().contains("hard link"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("hard.db.lock")) || Files.exists(dir.resolve("hard.db-wal")),
+                "nothing was made beside the second name");
+        store.record(completed("s", "m", null));
+        assertEquals(2, store.session("s").orElseThrow().totalRequests(), "the first one still works");
+        store.close();
+        opened.remove(store);
+        byte[] before = Files.readAllBytes(file);
+        assertThrows(IllegalArgumentException.class, () -> open(file), "the first name too, while the second exists");
+        assertArrayEquals(before, Files.readAllBytes(file));
+        Files.delete(link);
+        assertEquals(2, open(file).session("s").orElseThrow().totalRequests(), "opened again once it has one name");
+    }
+
+    @Test
     void afterItsFileIsDeletedTheStoreAcknowledgesNothingAndAReopenFindsEveryBatchItAcknowledged() throws Exception {
         Path file = dir.resolve("deleted.db");
         SqliteSessionStore store = open(file);
