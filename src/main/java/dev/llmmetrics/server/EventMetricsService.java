@@ -4,6 +4,7 @@ import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventBusStats;
 import dev.llmmetrics.meter.LlmMeterBinder;
 import dev.llmmetrics.meter.ModelTotals;
+import dev.llmmetrics.session.SessionStore;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -16,16 +17,20 @@ import java.util.TreeMap;
 
 /**
  * {@code GET /events/metrics}: metrics over all events on the bus: counts by type and by category
- * (LLM, agent, tool, HITL, other), plus LLM totals overall and by model.
+ * (LLM, agent, tool, HITL, other), plus LLM totals overall and by model: this process's meters, but for the
+ * requests in flight, which are the session store's (so a model only another replica sharing the store saw is
+ * listed with its requests in flight alone).
  */
 final class EventMetricsService implements HttpService {
 
     private final EventBus bus;
     private final LlmMeterBinder meters;
+    private final SessionStore store;
 
-    EventMetricsService(EventBus bus, LlmMeterBinder meters) {
+    EventMetricsService(EventBus bus, LlmMeterBinder meters, SessionStore store) {
         this.bus = bus;
         this.meters = meters;
+        this.store = store;
     }
 
     @Override
@@ -43,12 +48,12 @@ final class EventMetricsService implements HttpService {
         stats.publishedByType().forEach((type, count) -> byCategory.merge(category(type), count, Long::sum));
 
         List<ModelTotals> models = meters.modelTotals();
+        Map<String, Long> flying = store.inFlightByLabel();
         long requests = 0;
         long successful = 0;
         long failed = 0;
         long prompt = 0;
         long completion = 0;
-        long inFlight = 0;
         double durationSeconds = 0;
         Map<String, ModelView> byModel = new TreeMap<>();
         for (ModelTotals m : models) {
@@ -57,12 +62,13 @@ final class EventMetricsService implements HttpService {
             failed += m.failedRequests();
             prompt += m.promptTokens();
             completion += m.completionTokens();
-            inFlight += m.inFlight();
             durationSeconds += m.successDurationSeconds();
             byModel.put(m.model(), new ModelView(m.requests(), m.successfulRequests(), m.failedRequests(),
                     m.promptTokens(), m.completionTokens(), m.promptTokens() + m.completionTokens(),
-                    averageMs(m.successDurationSeconds(), m.successfulRequests()), m.inFlight()));
+                    averageMs(m.successDurationSeconds(), m.successfulRequests()), flying.getOrDefault(m.model(), 0L)));
         }
+        flying.forEach((model, count) -> byModel.computeIfAbsent(model, m -> new ModelView(0, 0, 0, 0, 0, 0, 0.0, count)));
+        long inFlight = flying.values().stream().mapToLong(Long::longValue).sum();
         ModelView llm = new ModelView(requests, successful, failed, prompt, completion, prompt + completion,
                 averageMs(durationSeconds, successful), inFlight);
         Json.send(response, Status.OK_200, new EventMetrics(stats.publishedTotal(), new TreeMap<>(stats.publishedByType()),

@@ -104,7 +104,7 @@ public final class HttpApi {
                 .orElse(null);
         this.sessionSeries = SessionSeries.of(metrics)
                 .register(registry);
-        this.modelRates = new ModelRates(registry, System::nanoTime);
+        this.modelRates = new ModelRates(registry, System::nanoTime, metrics.store()::inFlightByLabel);
         modelRates.start();
     }
 
@@ -140,7 +140,7 @@ public final class HttpApi {
                 .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),
                         readDeadlines, settings.connections().bodyTimeout()))
                 .register("/events/metrics", new SessionService(metrics.store()))
-                .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.meters()))
+                .register("/events/metrics", new EventMetricsService(metrics.bus(), metrics.meters(), metrics.store()))
                 .register("/events/metrics", new ModelRatesService(modelRates))
                 .register("/events/stats", new BusStatsService(metrics.bus()))
                 .register("/", new WebService());

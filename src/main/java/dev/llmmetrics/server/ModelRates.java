@@ -3,7 +3,6 @@ package dev.llmmetrics.server;
 import dev.llmmetrics.meter.MeterNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
@@ -23,6 +22,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Per-model rates over a recent window (requests per second, error ratio, p50 and p95 latency, tokens per
@@ -35,7 +35,9 @@ import java.util.function.LongSupplier;
  * {@link MeterNames} declares. The latency histogram is {@code llm.request.duration}, both outcomes
  * together, as the Grafana dashboards read it.
  *
- * <p>The Prometheus registry keeps cumulative bucket counts since start, which the differences rely on.
+ * <p>The Prometheus registry keeps cumulative bucket counts since start, which the differences rely on. The
+ * requests in flight are the session store's, now: a model with requests in flight and no meters in this process
+ * (started through another replica sharing the store) is listed too.
  */
 final class ModelRates implements AutoCloseable {
 
@@ -55,6 +57,7 @@ final class ModelRates implements AutoCloseable {
 
     private final PrometheusMeterRegistry registry;
     private final LongSupplier nanoTime;
+    private final Supplier<Map<String, Long>> inFlight;
     private final ArrayDeque<Sample> samples = new ArrayDeque<>(CAPACITY);
     private volatile double[] sharedBounds = new double[0];
     private ScheduledExecutorService sampler;
@@ -62,10 +65,12 @@ final class ModelRates implements AutoCloseable {
     /**
      * @param registry the registry holding the per-model meters
      * @param nanoTime a monotonic clock in nanoseconds ({@code System::nanoTime} in the server)
+     * @param inFlight the requests in flight of every model label that has some (the session store's)
      */
-    ModelRates(PrometheusMeterRegistry registry, LongSupplier nanoTime) {
+    ModelRates(PrometheusMeterRegistry registry, LongSupplier nanoTime, Supplier<Map<String, Long>> inFlight) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+        this.inFlight = Objects.requireNonNull(inFlight, "inFlight");
     }
 
     /** Takes a first sample now and starts sampling every {@link #PERIOD} on a daemon thread. */
@@ -112,14 +117,18 @@ final class ModelRates implements AutoCloseable {
      */
     Window rates(Duration window) {
         Sample now = snapshot();
+        Map<String, Long> flying = inFlight.get();
         Sample base = base(now.nanos, window);
         double seconds = base == null ? 0 : (now.nanos - base.nanos) / 1e9;
-        List<Rate> models = new ArrayList<>(now.models.size());
+        TreeMap<String, Rate> models = new TreeMap<>();
         for (Map.Entry<String, Counts> e : now.models.entrySet()) {
             Counts then = base == null ? null : base.models.getOrDefault(e.getKey(), Counts.ZERO);
-            models.add(rate(e.getKey(), e.getValue(), then, seconds));
+            models.put(e.getKey(), rate(e.getKey(), e.getValue(), then, seconds, flying.getOrDefault(e.getKey(), 0L)));
         }
-        return new Window(window.toSeconds(), round(seconds, 3), models);
+        // A model with requests in flight and no meters here had no request through this process in the window.
+        flying.forEach((model, count) -> models.computeIfAbsent(model,
+                m -> rate(m, Counts.ZERO, base == null ? null : Counts.ZERO, seconds, count)));
+        return new Window(window.toSeconds(), round(seconds, 3), new ArrayList<>(models.values()));
     }
 
     private Sample base(long nowNanos, Duration window) {
@@ -139,8 +148,7 @@ final class ModelRates implements AutoCloseable {
         return older;
     }
 
-    private static Rate rate(String model, Counts now, Counts then, double seconds) {
-        long inFlight = Math.round(now.inFlight);
+    private static Rate rate(String model, Counts now, Counts then, double seconds, long inFlight) {
         if (then == null || seconds <= 0) {
             return new Rate(model, null, null, null, null, null, null, null, null, inFlight);
         }
@@ -239,11 +247,6 @@ final class ModelRates implements AutoCloseable {
                     models.computeIfAbsent(model, k -> new MutableCounts()).tokens += s.totalAmount();
                 }
             }
-            case MeterNames.REQUESTS_IN_FLIGHT -> {
-                if (meter instanceof Gauge g) {
-                    models.computeIfAbsent(model, k -> new MutableCounts()).inFlight += g.value();
-                }
-            }
             default -> {
                 // Not a per-model meter this view reads.
             }
@@ -298,10 +301,10 @@ final class ModelRates implements AutoCloseable {
      * One model's cumulative figures at one instant: latency bucket counts at each bound (seconds), both
      * outcomes summed, with {@code durations} the number of latency observations.
      */
-    private record Counts(long successes, long failures, double tokens, long durations, double[] bounds, long[] buckets,
-                          double inFlight) {
+    private record Counts(long successes, long failures, double tokens, long durations, double[] bounds,
+                          long[] buckets) {
 
-        static final Counts ZERO = new Counts(0, 0, 0, 0, new double[0], new long[0], 0);
+        static final Counts ZERO = new Counts(0, 0, 0, 0, new double[0], new long[0]);
 
         long bucket(double bound) {
             int i = Arrays.binarySearch(bounds, bound);
@@ -314,7 +317,6 @@ final class ModelRates implements AutoCloseable {
         long failures;
         double tokens;
         long durations;
-        double inFlight;
         final TreeMap<Double, Long> buckets = new TreeMap<>();
 
         void addDurations(Timer timer) {
@@ -338,7 +340,7 @@ final class ModelRates implements AutoCloseable {
                 counts[i] = e.getValue();
             }
             return new Counts(successes, failures, tokens, durations, Arrays.equals(bounds, shared) ? shared : bounds,
-                    counts, inFlight);
+                    counts);
         }
     }
 }

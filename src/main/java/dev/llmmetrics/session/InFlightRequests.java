@@ -3,7 +3,9 @@ package dev.llmmetrics.session;
 import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.cost.ModelCatalog;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.jspecify.annotations.Nullable;
@@ -57,6 +59,22 @@ public final class InFlightRequests {
         }
         Model model = catalog.known(label);
         return model == null || model.sharesLabel() ? 0 : byNumber.get(model.number());
+    }
+
+    /** The requests in flight of every label that has some. */
+    public Map<String, Long> byLabel() {
+        Map<String, Long> counts = new TreeMap<>();
+        for (int number = 0; number < byNumber.length(); number++) {
+            long count = byNumber.get(number);
+            if (count > 0) {
+                counts.put(catalog.model(number).label(), count);
+            }
+        }
+        long others = other.get();
+        if (others > 0) {
+            counts.put(ModelCatalog.OTHER_LABEL, others);
+        }
+        return counts;
     }
 
     private static int key(Model model) {

@@ -293,6 +293,11 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     }
 
     @Override
+    public Map<String, Long> inFlightByLabel() {
+        return inFlight.byLabel();
+    }
+
+    @Override
     public boolean clear(String sessionId) {
         SessionState state = sessions.get(sessionId);
         return state != null && remove(state);

@@ -3,6 +3,7 @@ package dev.llmmetrics.session;
 import dev.llmmetrics.event.Recorder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -137,6 +138,12 @@ public interface SessionStore extends Recorder, AutoCloseable {
      * another is in flight in none; it answers at once, from what it last read. 0 for a label it has not counted.
      */
     long inFlight(String label);
+
+    /**
+     * The requests in flight of every label that has some, as {@link #inFlight(String)} counts them: so that a view
+     * can list a label this process has no meters of, whose requests other processes sharing the store started.
+     */
+    Map<String, Long> inFlightByLabel();
 
     /**
      * Removes one session; {@code true} if the store held it.

@@ -22,7 +22,7 @@ class ModelRatesTest {
     private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final LlmMetrics metrics = LlmMetrics.builder(registry).build();
-    private final ModelRates rates = new ModelRates(registry, nanos::get);
+    private final ModelRates rates = new ModelRates(registry, nanos::get, metrics.store()::inFlightByLabel);
 
     @AfterEach
     void close() {

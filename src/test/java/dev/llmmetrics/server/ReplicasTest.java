@@ -328,6 +328,35 @@ class ReplicasTest {
 
     @Test
     @Order(3)
+    void aModelOnlyTheOtherReplicaSawIsListedWithItsRequestsInFlightInTheJsonViews() throws Exception {
+        StringBuilder starts = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            starts.append(event("LLM_REQUEST_STARTED", "elsewhere-" + i, "elsewhere-model", "\"messages_count\":1"));
+        }
+        assertEquals(202, post(one, starts.toString()).statusCode());
+        Awaitility.await("the other replica reads the starts").atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+                    JsonNode totals = TestServer.JSON.readTree(get(two.base() + "/events/metrics").body());
+                    JsonNode model = totals.get("llm_by_model").get("elsewhere-model");
+                    assertTrue(model != null, "listed: " + totals);
+                    assertEquals(3, model.get("in_flight").asLong());
+                    assertEquals(0, model.get("total_requests").asLong(), "no request of it through this replica");
+                    assertTrue(totals.get("llm").get("in_flight").asLong() >= 3, "and in the total: " + totals);
+                    JsonNode rates = TestServer.JSON.readTree(get(two.base() + "/events/metrics/models").body());
+                    JsonNode rate = null;
+                    for (JsonNode r : rates.get("models")) {
+                        rate = r.get("model").asText().equals("elsewhere-model") ? r : rate;
+                    }
+                    assertTrue(rate != null, "listed: " + rates);
+                    assertEquals(3, rate.get("in_flight").asLong());
+                    assertEquals(0, rate.get("requests").asLong(), "no request of it here: " + rate);
+                    assertTrue(rate.get("p50_latency_ms").isNull(), "nor a latency: " + rate);
+                });
+        assertFalse(get(two.base() + "/metrics").body().contains("elsewhere-model"), "the other replica has no meters of it");
+    }
+
+    @Test
+    @Order(3)
     void aDeleteThroughOneReplicaIsSeenByTheOther() throws Exception {
         assertEquals(202, post(one, event("LLM_REQUEST_COMPLETED", "to-delete", "m",
                 "\"duration_ms\":5,\"prompt_tokens\":1,\"completion_tokens\":1")).statusCode());

@@ -309,6 +309,10 @@ public abstract class SessionStoreContractTest {
         store.record(List.of(LlmRequestStarted.builder("e", "m4").build(), LlmRequestStarted.builder("e", "m4").build(),
                 LlmRequestScored.builder("e", "grade", 1).build(), LlmRequestCompleted.builder("e", "m4").build()));
         assertEquals(1, store.inFlight("m4"), "two starts and an end of one session in one batch");
+        assertEquals(Map.of("m1", 1L, "m2", 1L, "m3", 1L, "m4", 1L), store.inFlightByLabel(),
+                "every label with requests in flight, as inFlight counts them");
+        store.record(LlmRequestCompleted.builder("c", "m1").durationMs(5).build());
+        assertEquals(Map.of("m2", 1L, "m3", 1L, "m4", 1L), store.inFlightByLabel(), "a label with none is left out");
     }
 
     @Test

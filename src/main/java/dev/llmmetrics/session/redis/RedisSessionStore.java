@@ -38,6 +38,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -676,6 +677,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     @Override
     public long inFlight(String label) {
         return lastInFlight.getOrDefault(label, 0L);
+    }
+
+    /** Every label's requests in flight through every process on this Redis, as last read (see {@link #inFlight}). */
+    @Override
+    public Map<String, Long> inFlightByLabel() {
+        return new TreeMap<>(lastInFlight);
     }
 
     /** Takes the counts Redis holds as the last read; a count the scripts did not write counts as none. */

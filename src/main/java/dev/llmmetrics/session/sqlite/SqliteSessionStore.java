@@ -615,6 +615,11 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
     }
 
     @Override
+    public Map<String, Long> inFlightByLabel() {
+        return inFlight.byLabel();
+    }
+
+    @Override
     public long evictions(EvictionReason reason) {
         return evicted.count(reason);
     }
