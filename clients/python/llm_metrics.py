@@ -89,6 +89,23 @@ def _setting(name, value, default, convert, minimum=None, maximum=None):
     return result
 
 
+def _token(value):
+    """The token as a header can carry it: surrounding whitespace (a token read from a file keeps its final line
+    feed) taken off, as the server trims its own; ``None`` when empty, or, with a warning, when it holds a control
+    character or one past Latin-1, which no header value can (http.client would refuse every request, and every
+    event be lost as a fault of the client)."""
+    if value is None:
+        return None
+    token = str(value).strip()
+    if not token:
+        return None
+    if re.search("[^\x20-\x7e\xa0-\xff]", token):
+        _LOG.warning("llm_metrics: ignoring the token (it holds a control character or one past Latin-1, which no "
+                     "header can carry); the server will refuse the events if it requires one")
+        return None
+    return token
+
+
 def _utf16_length(text):
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
@@ -567,7 +584,7 @@ class MetricsClient:
             return _setting(name, value, default, convert, minimum, maximum)
 
         self.url = str(url if url is not None else os.environ.get("LLM_METRICS_URL") or DEFAULT_URL).strip()
-        self.token = token if token is not None else (os.environ.get("LLM_METRICS_AUTH_TOKEN") or None)
+        self.token = _token(token if token is not None else os.environ.get("LLM_METRICS_AUTH_TOKEN"))
         self.batch_size = pick("batch_size", batch_size, "LLM_METRICS_BATCH_SIZE", 100, int, 1, MAX_BATCH)
         self.queue_size = pick("queue_size", queue_size, "LLM_METRICS_QUEUE_SIZE", 10000, int, 1)
         self.flush_interval = pick("flush_interval", flush_interval, "LLM_METRICS_FLUSH_INTERVAL", 1.0, float, 0.0)
@@ -586,7 +603,7 @@ class MetricsClient:
             _LOG.warning("llm_metrics: %s; events will be dropped", e)
         self._headers = {"Content-Type": "application/json", "User-Agent": "llm-metrics-python/" + __version__}
         if self.token:
-            self._headers["x-internal-auth"] = str(self.token)
+            self._headers["x-internal-auth"] = self.token
         _CLIENTS.add(self)
 
     # ------------------------------------------------------------------ tracking

@@ -722,6 +722,25 @@ def test_a_wrong_token_is_rejected_not_retried(make_client, stubs, caplog):
     assert any("LLM_METRICS_AUTH_TOKEN" in r.getMessage() for r in caplog.records)
 
 
+def test_a_token_read_from_a_file_with_its_line_feed_is_sent_without_it(make_client, stubs, caplog):
+    # open(path).read() keeps the final line feed, which http.client refuses in a header: every event used to be
+    # dropped as an internal error of the client. The server trims its own token; so does the client.
+    stub = stubs(lambda n, body: accepted(len(json.loads(body))))
+    client = make_client(url=stub.url, token=" t0k\n")
+    client.track("s", "m", lambda: None)
+    assert client.flush(5)
+    assert [headers.get("x-internal-auth") for _, _, headers in stub.requests] == ["t0k"]
+    assert_accounted(client.stats())
+    with caplog.at_level(logging.WARNING, logger="llm_metrics"):
+        inner = make_client(url=stub.url, token="t0k\r\nx-evil: 1")
+        assert make_client(url=stub.url, token="\u201ct0k\u201d").token is None  # curly quotes from a copy
+    assert inner.token is None and any("control character" in r.getMessage() for r in caplog.records)
+    inner.track("s", "m", lambda: None)
+    assert inner.flush(5)
+    assert "x-internal-auth" not in stub.requests[-1][2] and "x-evil" not in stub.requests[-1][2]
+    assert_accounted(inner.stats())
+
+
 def test_a_batch_too_large_is_split(make_client, stubs):
     def small_batches_only(n, body):
         events = json.loads(body)
