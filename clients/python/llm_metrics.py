@@ -681,8 +681,9 @@ class MetricsClient:
             session = _clean_id(session_id)
             if isinstance(value, bool):
                 value = 1 if value else 0
-            valid_value = (isinstance(value, (int, float)) and math.isfinite(value)
-                           and 0 <= value <= MAX_SCORE_VALUE)
+            # The range first: math.isfinite() of an int past a float's range raises OverflowError.
+            valid_value = (isinstance(value, (int, float)) and 0 <= value <= MAX_SCORE_VALUE
+                           and math.isfinite(value))
             if session is None or not isinstance(name, str) or not _SCORE_NAME.match(name) or not valid_value:
                 self._count_many(published=1, invalid=1)
                 self._warn_once("invalid_score", "llm_metrics: an invalid score was dropped (session_id=%r, name=%r, "

@@ -502,9 +502,10 @@ def test_scores_arrive_before_and_after_their_call_and_for_the_session(make_clie
     assert client.score(sid, "grade", -1) is False
     assert client.score(sid, "grade", float("nan")) is False
     assert client.score(None, "grade", 1) is False
+    assert client.score(sid, "grade", 10 ** 400) is False  # past a float's range: invalid, not a fault of the client
     assert client.flush(5)
     stats = client.stats()
-    assert stats["invalid"] == 4 and stats["rejected"] == 0
+    assert stats["invalid"] == 5 and stats["rejected"] == 0
     assert_accounted(stats)
     s = session(sid)
     assert s["total_requests"] == 1
