@@ -149,7 +149,16 @@ public final class CallTracker {
             try {
                 response = call.call();
             } catch (Throwable failure) {
-                inFlight.fail(failure);
+                try {
+                    inFlight.fail(failure);
+                } catch (RuntimeException unreadable) {
+                    // The call's exception could not be read (a getCause() or getMessage() that throws): it
+                    // still reaches the caller unchanged, this fault with it, never in its place.
+                    inFlight.fail(new Failure(failure.getClass().getName(), null, null));
+                    if (unreadable != failure) {
+                        failure.addSuppressed(unreadable);
+                    }
+                }
                 throw failure;
             }
             inFlight.complete(usageOf(response, usageOf, sessionId));

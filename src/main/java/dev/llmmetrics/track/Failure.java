@@ -79,7 +79,12 @@ public record Failure(String error, @Nullable ErrorType type, @Nullable Integer 
     private static boolean namesContentFilter(Throwable error) {
         Throwable t = error;
         for (int depth = 0; t != null && depth < MAX_CAUSES; depth++, t = t.getCause() == t ? null : t.getCause()) {
-            String message = t.getMessage();
+            String message;
+            try {
+                message = t.getMessage();
+            } catch (RuntimeException e) {
+                message = null;
+            }
             Matcher code = ERROR_CODE.matcher(message == null ? "" : message);
             while (code.find()) {
                 if (ErrorType.namesContentFilter(code.group(1))) {
@@ -132,7 +137,12 @@ public record Failure(String error, @Nullable ErrorType type, @Nullable Integer 
 
     /** {@code Class: message}, as {@link #errorText} makes it fit the event. */
     static String describe(Throwable error) {
-        String message = error.getMessage();
+        String message;
+        try {
+            message = error.getMessage();
+        } catch (RuntimeException e) {
+            message = null; // an exception whose message cannot be read is still recorded, by its class
+        }
         String name = error.getClass().getName();
         return errorText(message == null ? name : name + ": " + message);
     }

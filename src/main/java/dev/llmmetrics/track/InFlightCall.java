@@ -100,7 +100,7 @@ public final class InFlightCall {
      */
     public boolean complete(Usage usage) {
         Objects.requireNonNull(usage, "usage");
-        if (!finished.compareAndSet(false, true)) {
+        if (finished.get()) {
             return false;
         }
         long durationMs = elapsedMs();
@@ -122,8 +122,7 @@ public final class InFlightCall {
                     .completionTokens(usage.completionTokens())
                     .totalTokens(usage.totalTokens());
         }
-        Publishing.publish(bus, completed.build());
-        return true;
+        return finish(completed.build());
     }
 
     /**
@@ -137,12 +136,14 @@ public final class InFlightCall {
     }
 
     /**
-     * Publishes the FAILED event with {@code error} as its text, of unknown type, and the measured duration.
+     * Publishes the FAILED event with {@code error} as its text, of unknown type, and the measured duration. The
+     * text is made to fit the event as {@link Failure#errorText} does (an upstream's error body may hold carriage
+     * returns or run past {@link dev.llmmetrics.event.LlmRequestFailed#MAX_ERROR_LENGTH} characters).
      *
      * @return {@code true} if this call finished the request, {@code false} if it was already finished
      */
     public boolean fail(String error) {
-        return fail(new Failure(error, null, null));
+        return fail(new Failure(Failure.errorText(Objects.requireNonNull(error, "error")), null, null));
     }
 
     /**
@@ -152,10 +153,10 @@ public final class InFlightCall {
      */
     public boolean fail(Failure failure) {
         Objects.requireNonNull(failure, "failure");
-        if (!finished.compareAndSet(false, true)) {
+        if (finished.get()) {
             return false;
         }
-        Publishing.publish(bus, LlmRequestFailed.builder(sessionId, model)
+        return finish(LlmRequestFailed.builder(sessionId, model)
                 .error(failure.error())
                 .errorType(failure.type())
                 .httpStatus(failure.httpStatus())
@@ -164,6 +165,18 @@ public final class InFlightCall {
                 .provider(provider)
                 .attributes(attributes)
                 .build());
+    }
+
+    /**
+     * Publishes {@code end} if no other end was published first. The event is built (and so checked) before the
+     * call counts as finished: an end the event refuses throws and leaves the call in flight, to be completed or
+     * failed again, rather than finished with nothing published and counted in flight for ever.
+     */
+    private boolean finish(Event end) {
+        if (!finished.compareAndSet(false, true)) {
+            return false;
+        }
+        Publishing.publish(bus, end);
         return true;
     }
 

@@ -211,6 +211,65 @@ class CallTrackerTest {
         assertEquals(100, completed.totalTokens());
     }
 
+    /**
+     * An upstream's error body (carriage returns, longer than the event takes) given to {@code fail(String)} is
+     * cleaned as {@link Failure#errorText} cleans it: it used to make the FAILED event throw into the caller after
+     * the handle had counted as finished, so that nothing was published and the call stayed in flight.
+     */
+    @Test
+    void theStreamingHandleFailsWithAnUpstreamsErrorTextTheEventWouldRefuseAsIs() {
+        InFlightCall call = tracker.call("s", "m").start();
+        advanceMs(25);
+        assertTrue(call.fail("HTTP 500\r\n" + "x".repeat(5_000)));
+        assertEquals(2, events.size());
+        LlmRequestFailed failed = assertInstanceOf(LlmRequestFailed.class, events.get(1));
+        assertEquals(LlmRequestFailed.MAX_ERROR_LENGTH, failed.error().length());
+        assertTrue(failed.error().startsWith("HTTP 500 \nxxx"), failed.error());
+        assertEquals(25, failed.durationMs());
+        assertFalse(call.fail("again"));
+    }
+
+    /** An end the event refuses throws and leaves the call in flight, to be finished by a valid end. */
+    @Test
+    void anEndTheEventRefusesLeavesTheCallInFlightToBeFinishedAgain() {
+        InFlightCall call = tracker.call("s", "m").start();
+        assertThrows(InvalidEventException.class, () -> call.fail(new Failure("bad gateway", null, 700)));
+        assertThrows(InvalidEventException.class, () -> call.fail(new Failure("bad\u0000byte", null, null)));
+        assertEquals(1, events.size(), "nothing was published");
+        assertTrue(call.fail(new Failure("bad gateway", ErrorType.SERVER_ERROR, 502)));
+        assertEquals(502, assertInstanceOf(LlmRequestFailed.class, events.get(1)).httpStatus());
+        assertFalse(call.complete(Usage.of(1, 1, false)));
+        assertEquals(2, events.size());
+    }
+
+    /**
+     * A tracked call's exception whose message or cause cannot be read is still rethrown unchanged (the fault
+     * suppressed in it) and the call recorded as failed by its class: before, the fault replaced it.
+     */
+    @Test
+    void anExceptionWhoseMessageOrCauseCannotBeReadIsRethrownUnchangedAndRecorded() {
+        RuntimeException noMessage = new RuntimeException() {
+            @Override
+            public String getMessage() {
+                throw new IllegalStateException("no message");
+            }
+        };
+        RuntimeException noCause = new RuntimeException("has a message") {
+            @Override
+            public synchronized Throwable getCause() {
+                throw new IllegalStateException("no cause");
+            }
+        };
+        for (RuntimeException hostile : List.of(noMessage, noCause)) {
+            events.clear();
+            assertSame(hostile, assertThrows(RuntimeException.class,
+                    () -> tracker.call("s", "m").track(() -> { throw hostile; }, r -> Usage.NONE)));
+            LlmRequestFailed failed = assertInstanceOf(LlmRequestFailed.class, events.get(1));
+            assertTrue(failed.error().startsWith(hostile.getClass().getName()), failed.error());
+        }
+        assertEquals("no cause", noCause.getSuppressed()[0].getMessage());
+    }
+
     @Test
     void theStreamingHandleCarriesTheTimeToTheFirstTokenOnlyTheFirstCallCounting() {
         InFlightCall call = tracker.call("s", "gpt-4o").messages(2).start();
