@@ -40,6 +40,7 @@
     constructor(status, body) {
       super(body && body.detail ? body.detail : `HTTP ${status}`);
       this.status = status;
+      this.detail = body && typeof body.detail === 'string' ? body.detail : '';
     }
   }
 
@@ -120,6 +121,9 @@
       if (e instanceof AuthRequired) {
         askForToken(state.token ? 'The server refused this token.' : '');
         next = 0;
+      } else if (e instanceof HttpError) {
+        // It answered, with an error (503 while its store is unavailable or it shuts down): say which.
+        setStatus(`The server answered ${e.status}${e.detail ? `: ${e.detail}` : ''}; retrying…`, true);
       } else {
         setStatus('Cannot reach the server; retrying…', true);
       }
@@ -370,8 +374,14 @@
       session = await api(`/events/metrics/session/${encodeURIComponent(id)}`);
     } catch (e) {
       if (e instanceof HttpError && e.status === 404 && state.openSession === id) {
+        // What was shown of it goes too: its figures and requests are no longer the server's.
         el.detailMessage.textContent = 'The server no longer holds this session (cleared, or evicted when idle).';
         el.detailMessage.hidden = false;
+        el.detailFigures.replaceChildren();
+        el.sparkline.replaceChildren();
+        el.requestsBody.replaceChildren();
+        el.requestsCaption.textContent = '';
+        state.detailSignature = null;
         return;
       }
       throw e;

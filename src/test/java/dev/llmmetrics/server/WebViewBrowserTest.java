@@ -346,6 +346,64 @@ class WebViewBrowserTest {
         assertEquals(200, demo.get("/events/metrics/session/%2E").statusCode());
     }
 
+    /**
+     * Installed before the page's own script: while {@code window.answer503} is set, the summaries the page polls
+     * are answered 503 as the server answers when its store is unavailable. (Through the DevTools protocol, which
+     * the page's Content-Security-Policy does not apply to.)
+     */
+    private static final String FETCH_503 = """
+            const realFetch = window.fetch.bind(window);
+            window.answer503 = false;
+            window.fetch = (input, init) => window.answer503 && String(input).startsWith('/events/metrics/summaries')
+                ? Promise.resolve(new Response(JSON.stringify({error: 'store_unavailable',
+                    detail: 'the session store is unavailable'}), {status: 503, headers: {'Content-Type': 'application/json'}}))
+                : realFetch(input, init);""";
+
+    /**
+     * A session deleted while its dialog is open leaves nothing of it shown under "no longer holds" (its figures,
+     * sparkline and requests used to stay, looking current); a server answering 503 is named as such in the status
+     * line, with its detail, not as a server that cannot be reached; the page recovers by itself.
+     */
+    @Test
+    void aGoneSessionLeavesNothingOfItShownAndAnErrorAnswerIsNamedInTheStatus() {
+        String id = "gone-" + UUID.randomUUID();
+        demo.postEvents(session(id, 2, List.of("boom")));
+        Object script = driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source", FETCH_503))
+                .get("identifier");
+        try {
+            openPage(demo);
+            filter(id.substring(0, 20));
+            waiting().until(d -> rowCount() == 1 && row(id) != null);
+            onRowButton(id, WebElement::click);
+            waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr').length") == 3);
+            assertEquals(200, demo.delete("/events/metrics/session/" + id).statusCode());
+            WebElement message = driver.findElement(By.id("detail-message"));
+            waiting().until(d -> message.isDisplayed());
+            assertTrue(message.getText().startsWith("The server no longer holds this session"), message.getText());
+            assertEquals(0L, js("return document.querySelectorAll('#requests tbody tr, #detail-figures > *, #sparkline svg').length"),
+                    "the deleted session's figures or requests are still shown");
+            driver.findElement(By.id("detail-close")).click();
+            waiting().until(d -> !dialogOpen());
+
+            js("window.answer503 = true");
+            WebElement status = driver.findElement(By.id("status"));
+            waiting().until(d -> status.getText().startsWith("The server answered"));
+            assertEquals("The server answered 503: the session store is unavailable; retrying\u2026", status.getText());
+            js("window.answer503 = false");
+            waiting().until(d -> "Live, every 2.5 s".equals(status.getText()));
+
+            // The server takes id_contains up to the longest session id: the box takes no more, where a longer
+            // filter used to be a 400 that the page called an unreachable server.
+            filter("x".repeat(300));
+            assertEquals(256, ((String) js("return document.getElementById('filter').value")).length());
+            waiting().until(d -> (Boolean) js("return document.getElementById('sessions-empty').textContent.startsWith('No session id contains')"));
+            assertEquals("Live, every 2.5 s", status.getText());
+            filter("");
+        } finally {
+            driver.executeCdpCommand("Page.removeScriptToEvaluateOnNewDocument", Map.of("identifier", script));
+        }
+    }
+
     @Test
     void sortingByFailuresOrdersTheRowsAndSaysSoToAssistiveTechnology() {
         openPage(demo);
