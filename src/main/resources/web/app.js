@@ -162,9 +162,17 @@
 
   el.auth.addEventListener('submit', (event) => {
     event.preventDefault(); // never a navigation: the token must not reach a URL or a request body
-    const token = el.token.value;
+    const token = el.token.value.trim(); // as the server trims its own
     if (!token) {
       el.authError.textContent = 'Enter the token.';
+      el.token.focus();
+      return;
+    }
+    if (/[^\x20-\x7e\xa0-\xff]/.test(token)) {
+      // No header can carry it (the browser would refuse every request, which read as an unreachable server),
+      // so no server can hold it: typically a curly quote or an invisible character that came with a copy.
+      el.authError.textContent = 'This token holds a character no HTTP header can carry (a curly quote, an invisible '
+        + 'character…): check that it was copied whole and as plain text.';
       el.token.focus();
       return;
     }
