@@ -319,6 +319,39 @@ class WebViewBrowserTest {
         filter("");
     }
 
+    /**
+     * Ids a URL gives meaning to (a slash, a percent sign, a hash, a question mark), quotes, emoji and the longest id
+     * open their own session, whose model and error (markup) show as text; the longest id wraps in its cell.
+     */
+    @Test
+    void everyAwkwardSessionIdOpensItsOwnRequestsAndItsModelAndErrorShowAsText() {
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        String model = "<svg onload=alert(3)>\"m'";
+        List<String> ids = new ArrayList<>(List.of("a/b/" + tag, "50%25%" + tag, "x#y" + tag, "q?z=1&" + tag,
+                "it's \"" + tag + "\"", "emoji-\uD83D\uDE00-\uD83C\uDDEB\uD83C\uDDF7" + tag, "%2E%2E" + tag));
+        ids.add(tag + "x".repeat(256 - tag.length()));
+        for (String id : ids) {
+            demo.postEvents("[{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":" + jsonString(id) + ",\"model\":"
+                    + jsonString(model) + ",\"duration_ms\":7,\"error\":" + jsonString("<i>" + id + "</i>") + "}]");
+        }
+        openPage(demo);
+        filter(tag);
+        waiting().until(d -> rowCount() == ids.size());
+        for (String id : ids) {
+            onRowButton(id, WebElement::click);
+            waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr.failed').length") == 1);
+            assertEquals("Session " + id, driver.findElement(By.id("detail-heading")).getText());
+            assertEquals("<i>" + id + "</i>", driver.findElement(By.cssSelector("#requests tbody tr.failed .error-text")).getText());
+            assertEquals(model, driver.findElement(By.cssSelector("#requests tbody tr.failed td:nth-child(2)")).getText());
+            driver.findElement(By.id("detail-close")).click();
+            waiting().until(d -> !dialogOpen());
+        }
+        assertEquals(0L, js("return document.querySelectorAll('svg:not(.spark), i, img').length"), "an id, model or error became markup");
+        assertEquals(Boolean.TRUE, js("return document.documentElement.scrollWidth <= document.documentElement.clientWidth"),
+                "the longest id widened the page");
+        filter("");
+    }
+
     @Test
     void aSessionNamedOneOrTwoDotsSaysWhyItsRequestsCannotBeShownInsteadOfAnotherRoutesAnswer() {
         // "." and ".." are valid session ids, but a browser reads them in a path (even as %2E) as dot-segments
