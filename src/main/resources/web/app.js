@@ -60,7 +60,11 @@
     if (!isNumber(ms)) return '—';
     return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
   };
-  const fmtCost = (usd) => (isNumber(usd) ? `$${usd.toFixed(usd !== 0 && usd < 1 ? 4 : 2)}` : '—');
+  const fmtCost = (usd) => {
+    if (!isNumber(usd)) return '—';
+    if (usd > 0 && usd < 0.00005) return '< $0.0001'; // a cost, however small, never shows as none
+    return `$${usd.toFixed(usd !== 0 && usd < 1 ? 4 : 2)}`;
+  };
   const fmtTime = (iso) => {
     const d = new Date(iso);
     return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleTimeString('en-GB', { hour12: false });

@@ -299,6 +299,34 @@ class WebViewBrowserTest {
         filter("");
     }
 
+    /**
+     * A session of a few small calls of a cheap model costs less than the hundredth of a cent the column shows:
+     * it says so, where it used to show "$0.0000", which read as no cost (a cost of 0 shows "$0.00").
+     */
+    @Test
+    void aCostTooSmallForTheColumnIsShownAsLessThanItNotAsNothing() {
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        List<String> costs = List.of("0.0000125", "0", "0.00005", "0.5");
+        for (int i = 0; i < costs.size(); i++) {
+            demo.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"cost-" + tag + "-" + i + "\",\"model\":"
+                    + "\"gpt-4o-mini\",\"duration_ms\":300,\"prompt_tokens\":50,\"completion_tokens\":5,\"cost_usd\":"
+                    + costs.get(i) + "}]");
+        }
+        openPage(demo);
+        filter("cost-" + tag);
+        waiting().until(d -> rowCount() == costs.size());
+        assertEquals("< $0.0001", row("cost-" + tag + "-0").get("cost"));
+        assertEquals("$0.00", row("cost-" + tag + "-1").get("cost"));
+        assertEquals("$0.0001", row("cost-" + tag + "-2").get("cost"));
+        assertEquals("$0.5000", row("cost-" + tag + "-3").get("cost"));
+        onRowButton("cost-" + tag + "-0", WebElement::click);
+        waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr').length") == 1);
+        assertEquals("< $0.0001", driver.findElement(By.cssSelector("#detail-figures [data-figure=Cost] dd")).getText());
+        driver.findElement(By.id("detail-close")).click();
+        waiting().until(d -> !dialogOpen());
+        filter("");
+    }
+
     @Test
     void aHostileSessionIdAndErrorAreShownAsTextNeverAsMarkup() {
         String id = "<img src=x onerror=alert(1)>" + UUID.randomUUID();
