@@ -49,6 +49,7 @@ _LOG = logging.getLogger("llm_metrics")
 DEFAULT_URL = "http://localhost:8001"
 MAX_BATCH = 1000
 MAX_BODY_BYTES = 1000 * 1024  # the server takes 1 MiB; keep a margin
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # read of an answer; the server's longest (invalid_events for 1000) is far less
 MAX_ID_LENGTH = 256
 MAX_ERROR_LENGTH = 4096
 MAX_DURATION_MS = 86400000
@@ -1018,7 +1019,9 @@ class MetricsClient:
                 cut.start()
                 conn.request("POST", self._target.path, body=body, headers=self._headers)
                 response = conn.getresponse()
-                data = response.read(65536)
+                # The server's answer to a batch of 1000 events, 900 of them invalid, is about 90 KB: read it whole
+                # (a bound still, against a server that never stops) so that the invalid ones can be taken out.
+                data = response.read(MAX_ANSWER_BYTES)
                 status = response.status
                 retry_after = _parse_retry_after(response.getheader("Retry-After"))
                 cut.cancel()

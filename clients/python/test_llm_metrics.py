@@ -742,6 +742,30 @@ def test_a_token_read_from_a_file_with_its_line_feed_is_sent_without_it(make_cli
     assert_accounted(inner.stats())
 
 
+def test_the_valid_events_of_a_large_batch_mostly_invalid_are_still_sent(make_client, stubs):
+    # The server lists every invalid event of a batch: 900 of 1000 make an answer of about 90 KB, which the client
+    # used to cut at 64 KiB, so that it could not read the list and rejected the whole batch, valid events too.
+    def mostly_invalid(n, body):
+        events = json.loads(body)
+        bad = [i for i, e in enumerate(events) if e.get("bad")]
+        if not bad:
+            return accepted(len(events))
+        problems = [{"index": i, "field": "duration_ms", "reason": "duration_ms must be a whole number from 0 to "
+                                                                  "86400000"} for i in bad]
+        return 400, [], json.dumps({"error": "invalid_events", "detail": "%d of %d events are invalid; none was "
+                                    "applied" % (len(bad), len(events)), "errors": problems}).encode()
+
+    stub = stubs(mostly_invalid)
+    client = make_client(url=stub.url, batch_size=1000, flush_interval=30)
+    for i in range(1000):
+        client.publish({"type": "TOOL_CALL_STARTED", "session_id": "s", "bad": i % 10 != 0})
+    assert client.flush(10)
+    stats = client.stats()
+    assert stats["sent"] == 100 and stats["rejected"] == 900, stats
+    assert len(stub.requests[0][1]) > 0 and [len(b) for b in stub.bodies()] == [1000, 100]
+    assert_accounted(stats)
+
+
 def test_a_batch_too_large_is_split(make_client, stubs):
     def small_batches_only(n, body):
         events = json.loads(body)
