@@ -30,6 +30,7 @@
     tableSignature: null,
     openSession: null,     // id of the session shown in the dialog
     detailSignature: null,
+    detailEtag: null,      // the ETag of the session as drawn: an unchanged session is answered 304, no body
     timer: 0,
     running: false,
     again: false,
@@ -84,13 +85,20 @@
 
   // ---- fetching ----
 
-  async function api(path) {
+  const NOT_MODIFIED = Symbol('not modified');
+
+  // The body of a JSON answer; with `etag`, sent as If-None-Match, NOT_MODIFIED when the server answers 304. The
+  // answers are no-store, so the page keeps the tag itself (`onEtag` gets the one of a 200).
+  async function api(path, etag, onEtag) {
     const headers = { Accept: 'application/json' };
     if (state.token) headers['x-internal-auth'] = state.token;
+    if (etag) headers['If-None-Match'] = etag;
     const response = await fetch(path, { headers, cache: 'no-store', credentials: 'same-origin' });
     if (response.status === 401) throw new AuthRequired();
+    if (response.status === 304 && etag) return NOT_MODIFIED;
     const body = await response.json().catch(() => null);
     if (!response.ok) throw new HttpError(response.status, body);
+    if (onEtag) onEtag(response.headers.get('ETag'));
     return body;
   }
 
@@ -357,6 +365,7 @@
   function openDetail(id) {
     state.openSession = id;
     state.detailSignature = null;
+    state.detailEtag = null;
     el.detailId.textContent = id;
     el.detailMessage.hidden = true;
     el.detailFigures.replaceChildren();
@@ -382,8 +391,9 @@
       el.requestsCaption.textContent = '';
       return;
     }
+    let etag = null;
     try {
-      session = await api(`/events/metrics/session/${encodeURIComponent(id)}`);
+      session = await api(`/events/metrics/session/${encodeURIComponent(id)}`, state.detailEtag, (tag) => { etag = tag; });
     } catch (e) {
       if (e instanceof HttpError && e.status === 404 && state.openSession === id) {
         // What was shown of it goes too: its figures and requests are no longer the server's.
@@ -394,11 +404,13 @@
         el.requestsBody.replaceChildren();
         el.requestsCaption.textContent = '';
         state.detailSignature = null;
+        state.detailEtag = null;
         return;
       }
       throw e;
     }
-    if (state.openSession !== id) return;
+    if (state.openSession !== id || session === NOT_MODIFIED) return; // another session now, or unchanged
+    state.detailEtag = etag;
     const signature = JSON.stringify(session);
     if (signature === state.detailSignature) return;
     state.detailSignature = signature;
@@ -409,6 +421,7 @@
     const id = state.openSession;
     state.openSession = null;
     state.detailSignature = null;
+    state.detailEtag = null;
     if (el.dashboard.hidden) return; // closed because the token form took over: it has the focus
     if (id === null || !focusSessionButton(id)) $('sessions-heading').focus();
   });

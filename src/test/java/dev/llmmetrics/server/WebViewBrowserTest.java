@@ -465,6 +465,46 @@ class WebViewBrowserTest {
         }
     }
 
+    /** Installed before the page's script: the status of every answer to a session's read, in order. */
+    private static final String RECORD_SESSION_READS = """
+            const fetchForReads = window.fetch.bind(window);
+            window.sessionReads = [];
+            window.fetch = (input, init) => fetchForReads(input, init).then((response) => {
+                if (String(input).startsWith('/events/metrics/session/')) window.sessionReads.push(response.status);
+                return response;
+            });""";
+
+    /**
+     * An open session is polled with the ETag of what is drawn: unchanged, the server answers 304 without a body
+     * (it used to send the whole session, records and attributes, every 2.5 s); changed, the dialog shows it.
+     */
+    @Test
+    void anOpenSessionUnchangedIsAnswered304AndItsNextRequestStillShows() {
+        String id = "etag-" + UUID.randomUUID();
+        demo.postEvents(session(id, 2, List.of()));
+        Object script = driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument",
+                Map.of("source", RECORD_SESSION_READS)).get("identifier");
+        try {
+            openPage(demo);
+            filter(id.substring(0, 20));
+            waiting().until(d -> rowCount() == 1 && row(id) != null);
+            onRowButton(id, WebElement::click);
+            waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr').length") == 2);
+            waiting().until(d -> (Long) js("return window.sessionReads.filter(s => s === 304).length") >= 2);
+            assertEquals(200L, js("return window.sessionReads[0]"));
+            assertEquals(2L, js("return document.querySelectorAll('#requests tbody tr').length"), "a 304 emptied the dialog");
+
+            demo.postEvents(session(id, 1, List.of("late failure")));
+            waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr').length") == 4);
+            assertEquals("1", driver.findElement(By.cssSelector("#detail-figures [data-figure=Failures] dd")).getText());
+            driver.findElement(By.id("detail-close")).click();
+            waiting().until(d -> !dialogOpen());
+            filter("");
+        } finally {
+            driver.executeCdpCommand("Page.removeScriptToEvaluateOnNewDocument", Map.of("identifier", script));
+        }
+    }
+
     @Test
     void sortingByFailuresOrdersTheRowsAndSaysSoToAssistiveTechnology() {
         openPage(demo);
