@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -69,8 +70,12 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     private final ModelCatalog catalog;
     private final RecentEventIds recentIds;
     private final AtomicBoolean evicting = new AtomicBoolean();
-    /** Numbers the session states this store creates, so that a session id's next life has new revisions. */
-    private final AtomicLong incarnations = new AtomicLong();
+    /**
+     * Numbers the session states this store creates, so that a session id's next life has new revisions; from a
+     * random start, so that a server started again (its sessions gone) does not tag a session's new state as it
+     * tagged an old one a client still holds: an {@code If-None-Match} would get 304 for other content.
+     */
+    private final AtomicLong incarnations = new AtomicLong(ThreadLocalRandom.current().nextLong(1L << 40));
     private final EvictionCounts evicted = new EvictionCounts();
     /** What the sessions held take on the heap, about; see {@link SessionState#bytes()}. */
     private final LongAdder retainedBytes = new LongAdder();

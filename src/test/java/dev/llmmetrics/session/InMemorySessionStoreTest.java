@@ -15,6 +15,7 @@ import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,6 +38,22 @@ class InMemorySessionStoreTest extends SessionStoreContractTest {
                                                  ModelCatalog catalog) {
         return InMemorySessionStore.builder().maxSessions(maxSessions).maxRecordsPerSession(maxRecords)
                 .idleTimeout(Duration.ofHours(1)).clock(clock).catalog(catalog).build();
+    }
+
+    /**
+     * A store made again, as by a restart of the server, tags the first state of its first session unlike the
+     * store before it did: those tags are HTTP entity tags, and a client holding the old one (the web view polls
+     * an open session with If-None-Match) used to get 304 for the other content of the session's new life.
+     */
+    @Test
+    void aStoreMadeAgainDoesNotTagANewStateAsTheStoreBeforeItTaggedAnother() {
+        Set<String> revisions = new HashSet<>();
+        for (int i = 0; i < 5; i++) {
+            InMemorySessionStore store = inMemory(10, 10, InstantSource.system(), new ModelCatalog(PriceTable.EMPTY, 10));
+            store.record(LlmRequestCompleted.builder("s", "model-" + i).durationMs(100 + i).promptTokens(1).completionTokens(1).build());
+            revisions.add(store.revision("s").orElseThrow());
+        }
+        assertEquals(5, revisions.size(), revisions.toString());
     }
 
     @Test
