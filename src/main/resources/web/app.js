@@ -130,6 +130,8 @@
         setStatus(`Live, every ${POLL_MS / 1000} s`);
       }
     } catch (e) {
+      // The next read of the open session is unconditional: a server that restarted meanwhile may reuse a tag.
+      state.detailEtag = null;
       if (e instanceof AuthRequired) {
         askForToken(state.token ? 'The server refused this token.' : '');
         next = 0;
