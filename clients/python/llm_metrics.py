@@ -500,7 +500,8 @@ class AsyncTrackedStream:
 
     async def close(self):
         self._call._complete_stream(self._state)
-        closer = getattr(self._stream, "close", None)
+        # The SDK's AsyncStream has close(); a plain async generator has aclose().
+        closer = getattr(self._stream, "close", None) or getattr(self._stream, "aclose", None)
         if closer is not None:
             result = closer()
             if hasattr(result, "__await__"):

@@ -410,6 +410,30 @@ def test_context_manager_and_async_calls(make_client):
     assert_accounted(client.stats())
 
 
+def test_an_async_generator_stream_left_early_is_closed_by_the_block(make_client):
+    client = make_client()
+    sid = new_session("aclose")
+    closed = []
+
+    async def astream():
+        try:
+            yield {"choices": [{"delta": {"content": "a"}}]}
+            yield {"choices": [{"delta": {"content": "b"}}]}
+        finally:
+            closed.append(True)
+
+    async def main():
+        async with await client.atrack_stream(sid, "gpt-4o", astream) as stream:
+            async for _ in stream:
+                break
+        return list(closed)  # before asyncio.run finalizes what is left open
+
+    assert asyncio.run(main()) == [True]
+    assert client.flush(5)
+    assert session(sid)["total_requests"] == 1
+    assert_accounted(client.stats())
+
+
 def test_malformed_responses_and_odd_ids_never_raise(make_client):
     client = make_client()
     sid = new_session("odd")
