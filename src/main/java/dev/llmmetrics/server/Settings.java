@@ -245,7 +245,7 @@ final class Settings {
                 config.get("proxy.max.concurrent").asInt().orElse(ProxySettings.DEFAULT_MAX_CONCURRENT),
                 config.get("proxy.connect.timeout").as(Duration.class).orElse(ProxySettings.DEFAULT_CONNECT_TIMEOUT),
                 config.get("proxy.read.timeout").as(Duration.class).orElse(ProxySettings.DEFAULT_READ_TIMEOUT),
-                config.get("proxy.stream.usage").asBoolean().orElse(true)));
+                flag(config, "proxy.stream.usage", true)));
     }
 
     /** {@code store.backend}: where the sessions are kept, {@code memory}, {@code sqlite} or {@code redis}. */
