@@ -282,11 +282,24 @@ final class Settings {
             case "memory" -> InMemorySessionStore.factory();
             case "sqlite" -> SqliteSessionStore.at(Path.of(path.orElseThrow(() -> new IllegalArgumentException(
                     "store.backend=sqlite needs store.sqlite.path (STORE_SQLITE_PATH), the database file"))));
-            case "redis" -> RedisSessionStore.at(url.orElseThrow(() -> new IllegalArgumentException(
-                    "store.backend=redis needs store.redis.url (STORE_REDIS_URL), redis://host:port")),
-                    config.get("store.redis.timeout").as(Duration.class).orElse(RedisSessionStore.DEFAULT_TIMEOUT));
+            case "redis" -> redis(config, url.orElseThrow(() -> new IllegalArgumentException(
+                    "store.backend=redis needs store.redis.url (STORE_REDIS_URL), redis://host:port")));
             default -> throw new IllegalArgumentException("store.backend (STORE_BACKEND) must be memory, sqlite or redis, was " + backend);
         };
+    }
+
+    /** The Redis store at {@code url}, its refusals naming {@code store.redis.url} and {@code store.redis.timeout}. */
+    private static SessionStoreFactory redis(Config config, String url) {
+        Duration timeout = config.get("store.redis.timeout").as(Duration.class).orElse(RedisSessionStore.DEFAULT_TIMEOUT);
+        if (!timeout.isPositive() || timeout.compareTo(RedisSessionStore.MAX_TIMEOUT) > 0) {
+            throw new IllegalArgumentException(named("store.redis.timeout") + " must be positive and at most "
+                    + RedisSessionStore.MAX_TIMEOUT + ", was " + timeout);
+        }
+        try {
+            return RedisSessionStore.at(url, timeout);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(named("store.redis.url") + ": " + e.getMessage(), e);
+        }
     }
 
     private static Optional<String> nonBlank(Config config, String key) {

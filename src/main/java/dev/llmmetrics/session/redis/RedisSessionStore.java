@@ -107,6 +107,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
 
     /** How long a command may take unless set: 2 seconds. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
+
+    /** The longest timeout taken: longer ones would overflow the nanoseconds the header reads count in. */
+    public static final Duration MAX_TIMEOUT = Duration.ofDays(1);
     /** The prefix of every key the store writes. */
     public static final String PREFIX = "llm:";
 
@@ -225,7 +228,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
      * Makes stores on the Redis at {@code url} ({@code redis://host:port}, {@code rediss://} for TLS, with an
      * optional password and database number), each command given {@code timeout}.
      *
-     * @throws IllegalArgumentException when the URL is not a Redis URL or the timeout is not positive
+     * @throws IllegalArgumentException when the URL is not a Redis URL or the timeout is not positive or exceeds
+     *                                  {@link #MAX_TIMEOUT}
      */
     public static SessionStoreFactory at(String url, Duration timeout) {
         Endpoint endpoint = endpoint(url, timeout);
@@ -237,8 +241,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     }
 
     private static Endpoint endpoint(String url, Duration timeout) {
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("the Redis timeout must be positive, was " + timeout);
+        if (!timeout.isPositive() || timeout.compareTo(MAX_TIMEOUT) > 0) {
+            throw new IllegalArgumentException("the Redis timeout must be positive and at most " + MAX_TIMEOUT + ", was " + timeout);
         }
         String trimmed = url.trim();
         URI uri;
