@@ -51,9 +51,10 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
             throw new IllegalArgumentException("maxStoreBytes must be at least 1 MiB, was " + maxStoreBytes);
         }
         positive("maxModelsPerSession", maxModelsPerSession);
-        if (maxMeteredPairs < pairsOfOneSession(maxModelsPerSession)) {
+        // in long: maxModelsPerSession near Integer.MAX_VALUE would overflow the sum and pass any bound
+        if (maxMeteredPairs < (long) maxModelsPerSession + 1 + SessionStore.MAX_SCORE_NAMES + 1) {
             throw new IllegalArgumentException("maxMeteredPairs must be at least the pairs one session can have, "
-                    + pairsOfOneSession(maxModelsPerSession) + " with maxModelsPerSession " + maxModelsPerSession
+                    + ((long) maxModelsPerSession + 1 + SessionStore.MAX_SCORE_NAMES + 1) + " with maxModelsPerSession " + maxModelsPerSession
                     + ", was " + maxMeteredPairs);
         }
     }
