@@ -165,6 +165,39 @@ class SettingsTest {
                 .startsWith("store.journal.path (STORE_JOURNAL_PATH) is no longer read"));
     }
 
+    @Test
+    void aRedisTimeoutOrUrlThatCannotBeUsedIsRefusedNamingItsKeyNotThrownAsAnOverflow() {
+        // P1000000D passed the positive check and then overflowed Duration.toNanos: a stack trace, exit code 1
+        assertEquals("store.redis.timeout (STORE_REDIS_TIMEOUT) must be positive and at most PT24H, was PT24000000H",
+                assertThrows(IllegalArgumentException.class, () -> Settings.store(config(Map.of("store.backend", "redis",
+                        "store.redis.url", "redis://127.0.0.1:1", "store.redis.timeout", "P1000000D")))).getMessage());
+        assertEquals("store.redis.timeout (STORE_REDIS_TIMEOUT) must be positive and at most PT24H, was PT0S",
+                assertThrows(IllegalArgumentException.class, () -> Settings.store(config(Map.of("store.backend", "redis",
+                        "store.redis.url", "redis://127.0.0.1:1", "store.redis.timeout", "PT0S")))).getMessage());
+        assertEquals("store.redis.url (STORE_REDIS_URL): not a Redis URL (redis://host:port): http://127.0.0.1:6379",
+                assertThrows(IllegalArgumentException.class, () -> Settings.store(config(Map.of("store.backend", "redis",
+                        "store.redis.url", "http://127.0.0.1:6379")))).getMessage());
+    }
+
+    @Test
+    void theProxysStreamUsageSwitchRefusesYesRatherThanTakingItAsFalse() {
+        // Helidon's asBoolean() read "yes" as false, silently turning off the usage the proxy asks for
+        assertEquals("proxy.stream.usage (PROXY_STREAM_USAGE) must be true or false, not 'yes'",
+                assertThrows(IllegalArgumentException.class, () -> Settings.proxy(config(Map.of(
+                        "proxy.upstream.url", "http://127.0.0.1:1/v1", "proxy.stream.usage", "yes")))).getMessage());
+        assertFalse(Settings.proxy(config(Map.of("proxy.upstream.url", "http://127.0.0.1:1/v1",
+                "proxy.stream.usage", "FALSE"))).orElseThrow().streamUsage());
+    }
+
+    @Test
+    void aHugeModelsPerSessionDoesNotOverflowPastTheBoundOnPairs() {
+        // 2147483647 + 18 overflowed to a negative int, so meters.max.pairs 26 passed the check
+        String message = assertThrows(IllegalArgumentException.class, () -> Settings.library(config(Map.of(
+                "meters.max.session.models", "2147483647", "meters.max.pairs", "26")))).getMessage();
+        assertTrue(message.startsWith("meters.max.pairs (METERS_MAX_PAIRS) must be at least the pairs one session can have,"
+                + " 2147483665 with"), message);
+    }
+
     /** The configuration table of docs/configuration.md: one row of cells (key, environment variable, default, meaning) per key. */
     private static List<List<String>> documentedConfigurationRows() throws IOException {
         String doc = Files.readString(Path.of("docs/configuration.md"));
