@@ -126,12 +126,15 @@ final class Settings {
         try {
             return PriceTable.load(file);
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("cannot read the price table " + file + " (prices.path): no such file", e);
+            throw new IllegalArgumentException("cannot read the price table " + file + " named by " + named("prices.path") + ": no such file", e);
         } catch (AccessDeniedException e) {
-            throw new IllegalArgumentException("cannot read the price table " + file + " (prices.path): permission denied", e);
+            throw new IllegalArgumentException("cannot read the price table " + file + " named by " + named("prices.path") + ": permission denied", e);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read the price table " + file + " (prices.path): "
+            throw new IllegalArgumentException("cannot read the price table " + file + " named by " + named("prices.path") + ": "
                     + Objects.requireNonNullElse(e.getMessage(), "read failed"), e);
+        } catch (IllegalArgumentException e) {
+            // a table that reads but is not valid names its file and why, not yet the setting
+            throw new IllegalArgumentException(named("prices.path") + ": " + e.getMessage(), e);
         }
     }
 
@@ -148,7 +151,7 @@ final class Settings {
     static int genAiMaxHistograms(Config config) {
         int max = config.get("meters.otel.max.series").asInt().orElse(LlmMeterBinder.DEFAULT_GENAI_MAX_HISTOGRAMS);
         if (max < 1) {
-            throw new IllegalArgumentException("meters.otel.max.series must be positive, was " + max);
+            throw new IllegalArgumentException(named("meters.otel.max.series") + " must be positive, was " + max);
         }
         return max;
     }
@@ -167,7 +170,7 @@ final class Settings {
         try {
             return Event.requireValidProvider(provider);
         } catch (InvalidEventException e) {
-            throw new IllegalArgumentException("meters.otel.provider: " + e.getMessage(), e);
+            throw new IllegalArgumentException(named("meters.otel.provider") + ": " + e.getMessage(), e);
         }
     }
 
@@ -209,7 +212,7 @@ final class Settings {
             String host = name.strip().toLowerCase(Locale.ROOT);
             host = host.endsWith(".") ? host.substring(0, host.length() - 1) : host; // the root's dot names the same host
             if (host.contains(" ") || host.contains(":") || host.contains("*") && !host.equals(HttpSettings.ANY_HOST)) {
-                throw new IllegalArgumentException("http.allowed.hosts must be host names without a port, separated by"
+                throw new IllegalArgumentException(named("http.allowed.hosts") + " must be host names without a port, separated by"
                         + " commas, or * alone for any name (no patterns), was \"" + names + "\"");
             }
             if (!host.isEmpty()) {

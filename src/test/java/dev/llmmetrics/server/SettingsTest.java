@@ -102,10 +102,10 @@ class SettingsTest {
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> Settings.prices(config(Map.of("prices.path", "no-such-prices.json")), false));
         assertEquals("cannot read the price table " + Path.of("no-such-prices.json").toAbsolutePath()
-                + " (prices.path): no such file", missing.getMessage());
+                + " named by prices.path (PRICES_PATH): no such file", missing.getMessage());
         IllegalArgumentException directory = assertThrows(IllegalArgumentException.class,
                 () -> Settings.prices(config(Map.of("prices.path", dir.toString())), false));
-        assertTrue(directory.getMessage().startsWith("cannot read the price table " + dir + " (prices.path): "),
+        assertTrue(directory.getMessage().startsWith("cannot read the price table " + dir + " named by prices.path (PRICES_PATH): "),
                 directory.getMessage());
         assertFalse(directory.getMessage().contains("Exception"), directory.getMessage());
     }
@@ -177,6 +177,18 @@ class SettingsTest {
         assertEquals("store.redis.url (STORE_REDIS_URL): not a Redis URL (redis://host:port): http://127.0.0.1:6379",
                 assertThrows(IllegalArgumentException.class, () -> Settings.store(config(Map.of("store.backend", "redis",
                         "store.redis.url", "http://127.0.0.1:6379")))).getMessage());
+    }
+
+    @Test
+    void theProxysRefusalsNameTheirEnvironmentVariables() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Settings.proxy(config(Map.of(
+                "proxy.upstream.url", "ftp://example.com/")))).getMessage()
+                .startsWith("proxy.upstream.url (PROXY_UPSTREAM_URL) must be an http or https URL"));
+        assertEquals("proxy.max.body.bytes (PROXY_MAX_BODY_BYTES) and proxy.max.concurrent (PROXY_MAX_CONCURRENT) must be"
+                + " positive, were 0 and 64", assertThrows(IllegalArgumentException.class, () -> Settings.proxy(config(Map.of(
+                        "proxy.upstream.url", "http://127.0.0.1:1/v1", "proxy.max.body.bytes", "0")))).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Settings.genAiProvider(config(Map.of(
+                "meters.otel.provider", "a b")))).getMessage().startsWith("meters.otel.provider (METERS_OTEL_PROVIDER): "));
     }
 
     @Test
@@ -330,7 +342,7 @@ class SettingsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Settings.library(config(Map.of("store.max.sessions", "0"))));
         assertEquals("store.max.sessions (STORE_MAX_SESSIONS) must be positive, was 0", e.getMessage());
-        assertEquals("meters.otel.max.series must be positive, was 0", assertThrows(IllegalArgumentException.class,
+        assertEquals("meters.otel.max.series (METERS_OTEL_MAX_SERIES) must be positive, was 0", assertThrows(IllegalArgumentException.class,
                 () -> Settings.genAiMaxHistograms(config(Map.of("meters.otel.max.series", "0")))).getMessage());
         assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.header.timeout", "PT0S"))));
         IllegalArgumentException endless = assertThrows(IllegalArgumentException.class,
@@ -339,7 +351,7 @@ class SettingsTest {
         assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.max.connections", "0"))));
         IllegalArgumentException port = assertThrows(IllegalArgumentException.class,
                 () -> Settings.http(config(Map.of("http.allowed.hosts", "a.example, metrics.example.com:443"))));
-        assertTrue(port.getMessage().startsWith("http.allowed.hosts must be host names without a port"), port.getMessage());
+        assertTrue(port.getMessage().startsWith("http.allowed.hosts (HTTP_ALLOWED_HOSTS) must be host names without a port"), port.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Settings.http(config(Map.of("http.allowed.hosts", "*.example.com"))));
         IllegalArgumentException protocols = assertThrows(IllegalArgumentException.class,
                 () -> Settings.refuseUnsupported(config(Map.of("server.protocols.http_1_1.max-prologue-length", "100"))));

@@ -48,7 +48,7 @@ public record ProxySettings(URI upstream, Optional<String> upstreamKey, Optional
         String scheme = upstream.getScheme() == null ? "" : upstream.getScheme().toLowerCase(Locale.ROOT);
         if (!(scheme.equals("http") || scheme.equals("https")) || upstream.getHost() == null
                 || upstream.getRawUserInfo() != null || upstream.getRawQuery() != null || upstream.getRawFragment() != null) {
-            throw new IllegalArgumentException("proxy.upstream.url must be an http or https URL without user, query or "
+            throw new IllegalArgumentException("proxy.upstream.url (PROXY_UPSTREAM_URL) must be an http or https URL without user, query or "
                     + "fragment, such as https://api.openai.com/v1");
         }
         String path = upstream.getRawPath() == null ? "" : upstream.getRawPath();
@@ -57,16 +57,19 @@ public record ProxySettings(URI upstream, Optional<String> upstreamKey, Optional
         upstreamKey = upstreamKey.filter(k -> !k.isBlank());
         accessToken = accessToken.filter(t -> !t.isBlank());
         if (sessionHeader == null || sessionHeader.isBlank() || fallbackSession == null || fallbackSession.isBlank()) {
-            throw new IllegalArgumentException("proxy.session.header and proxy.session.fallback must not be blank");
+            throw new IllegalArgumentException("proxy.session.header (PROXY_SESSION_HEADER) and proxy.session.fallback"
+                    + " (PROXY_SESSION_FALLBACK) must not be blank");
         }
         sessionHeader = sessionHeader.strip().toLowerCase(Locale.ROOT);
         if (maxBodyBytes < 1 || maxConcurrent < 1) {
-            throw new IllegalArgumentException("proxy.max.body.bytes and proxy.max.concurrent must be positive, were "
+            throw new IllegalArgumentException("proxy.max.body.bytes (PROXY_MAX_BODY_BYTES) and proxy.max.concurrent"
+                    + " (PROXY_MAX_CONCURRENT) must be positive, were "
                     + maxBodyBytes + " and " + maxConcurrent);
         }
         if (connectTimeout == null || connectTimeout.isNegative() || connectTimeout.isZero()
                 || readTimeout == null || readTimeout.isNegative() || readTimeout.isZero()) {
-            throw new IllegalArgumentException("proxy.connect.timeout and proxy.read.timeout must be positive, were "
+            throw new IllegalArgumentException("proxy.connect.timeout (PROXY_CONNECT_TIMEOUT) and proxy.read.timeout"
+                    + " (PROXY_READ_TIMEOUT) must be positive, were "
                     + connectTimeout + " and " + readTimeout);
         }
     }
