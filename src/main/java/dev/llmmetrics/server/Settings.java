@@ -12,6 +12,7 @@ import dev.llmmetrics.session.redis.RedisSessionStore;
 import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import io.helidon.config.Config;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.AccessDeniedException;
@@ -344,11 +345,18 @@ final class Settings {
 
     /** The host to bind: {@code server.host} if set, else {@link HttpSettings#defaultHost()}. */
     static String host(Config config, HttpSettings http) {
-        return config.get("server.host").asString().orElse(http.defaultHost());
+        String host = nonBlank(config, "server.host").orElse(http.defaultHost());
+        // Helidon's own refusal ("Failed to get address from host") names neither the key nor the variable
+        if (new InetSocketAddress(host, 0).isUnresolved()) {
+            throw new IllegalArgumentException(named("server.host") + " must be an address or a name of this host, was '"
+                    + host + "', which does not resolve");
+        }
+        return host;
     }
 
+    /** Whether {@code server.host} is set; blank counts as not set, as for the other settings. */
     static boolean hostConfigured(Config config) {
-        return config.get("server.host").asString().isPresent();
+        return nonBlank(config, "server.host").isPresent();
     }
 
     private static Optional<String> secret(Config config, String key) {

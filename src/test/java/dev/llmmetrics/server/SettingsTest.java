@@ -48,6 +48,19 @@ class SettingsTest {
         assertEquals("10.0.0.5", Settings.host(explicit, Settings.http(explicit)));
     }
 
+    @Test
+    void aHostThatDoesNotResolveIsRefusedNamingTheSettingAndABlankOneIsNotSet() {
+        // Helidon refused it with "Failed to get address from host: ...", naming neither key nor variable
+        Config unknown = config(Map.of("server.host", "no-such-host.invalid"));
+        assertEquals("server.host (SERVER_HOST) must be an address or a name of this host, was 'no-such-host.invalid',"
+                + " which does not resolve", assertThrows(IllegalArgumentException.class,
+                        () -> Settings.host(unknown, Settings.http(unknown))).getMessage());
+        // SERVER_HOST= listened on "http://:PORT": a blank value now means not set, as for every other setting
+        Config blank = config(Map.of("server.host", " "));
+        assertEquals("127.0.0.1", Settings.host(blank, Settings.http(blank)));
+        assertFalse(Settings.hostConfigured(blank));
+    }
+
     private static String libraryRefusal(String key, String value) {
         return assertThrows(IllegalArgumentException.class, () -> Settings.library(config(Map.of(key, value))))
                 .getMessage();
