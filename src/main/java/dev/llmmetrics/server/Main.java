@@ -132,6 +132,7 @@ public final class Main {
         PriceTable prices = Settings.prices(config, demo);
         HttpSettings httpSettings = Settings.http(config);
         String host = Settings.host(config, httpSettings);
+        Duration grace = Settings.shutdownGrace(config); // refused before anything listens
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new PrometheusRegistry(),
                 CoarseClock.system());
@@ -201,7 +202,6 @@ public final class Main {
                     + "counts the completed requests");
         }
         DemoTraffic traffic = demo ? new DemoTraffic(metrics.tracker(), metrics.bus(), 8, demoTimeScale) : null;
-        Duration grace = config.get("server.shutdown-grace-period").as(Duration.class).orElse(HttpSettings.DEFAULT_SHUTDOWN_GRACE);
         Running running = new Running(webServer, api, grace, metrics, traffic, gcMetrics, registry);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("llm-metrics-shutdown").unstarted(running::stop));
         return running;

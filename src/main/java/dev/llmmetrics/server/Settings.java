@@ -310,6 +310,22 @@ final class Settings {
         return config.get(key).asString().asOptional().map(String::trim).filter(v -> !v.isEmpty());
     }
 
+    /**
+     * How long requests in progress may take to finish on SIGTERM ({@code server.shutdown-grace-period}).
+     *
+     * @throws IllegalArgumentException when negative or longer than {@link HttpSettings.Connections#MAX_TIMEOUT}: a
+     *                                  longer one overflowed the drain's nanoseconds in the shutdown hook, which
+     *                                  then skipped the orderly stop (the store left open, its log not folded)
+     */
+    static Duration shutdownGrace(Config config) {
+        Duration grace = config.get("server.shutdown-grace-period").as(Duration.class).orElse(HttpSettings.DEFAULT_SHUTDOWN_GRACE);
+        if (grace.isNegative() || grace.compareTo(HttpSettings.Connections.MAX_TIMEOUT) > 0) {
+            throw new IllegalArgumentException(named("server.shutdown-grace-period") + " must be from PT0S to "
+                    + HttpSettings.Connections.MAX_TIMEOUT + ", was " + grace);
+        }
+        return grace;
+    }
+
     /** Whether to write the per-request log lines ({@code llm.metrics.request.log}). */
     static boolean requestLog(Config config) {
         return flag(config, "llm.metrics.request.log", HttpSettings.DEFAULT_REQUEST_LOG);

@@ -61,6 +61,17 @@ class SettingsTest {
         assertFalse(Settings.hostConfigured(blank));
     }
 
+    @Test
+    void aShutdownGraceThatTheDrainCannotCountIsRefusedAtStartNotInTheShutdownHook() {
+        // P1000000D started, then SIGTERM threw ArithmeticException from Duration.toNanos in the hook: no orderly stop
+        assertEquals("server.shutdown-grace-period (SERVER_SHUTDOWN_GRACE_PERIOD) must be from PT0S to PT24H, was PT24000000H",
+                assertThrows(IllegalArgumentException.class, () -> Settings.shutdownGrace(config(Map.of(
+                        "server.shutdown-grace-period", "P1000000D")))).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Settings.shutdownGrace(config(Map.of(
+                "server.shutdown-grace-period", "-PT1S"))));
+        assertEquals(Duration.ofSeconds(10), Settings.shutdownGrace(config(Map.of())));
+    }
+
     private static String libraryRefusal(String key, String value) {
         return assertThrows(IllegalArgumentException.class, () -> Settings.library(config(Map.of(key, value))))
                 .getMessage();
