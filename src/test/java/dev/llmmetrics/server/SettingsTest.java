@@ -216,6 +216,15 @@ class SettingsTest {
     }
 
     @Test
+    void aProxyTimeoutPastADayIsRefusedAtStartNotAnsweredWith502OnEveryCall() {
+        // P1000000D started, then every proxied call got 502 "timeout can't be negative" (int milliseconds wrapped)
+        assertEquals("proxy.connect.timeout (PROXY_CONNECT_TIMEOUT) and proxy.read.timeout (PROXY_READ_TIMEOUT) must be"
+                + " positive and at most PT24H, were PT10S and PT24000000H", assertThrows(IllegalArgumentException.class,
+                        () -> Settings.proxy(config(Map.of("proxy.upstream.url", "http://127.0.0.1:1/v1",
+                                "proxy.read.timeout", "P1000000D")))).getMessage());
+    }
+
+    @Test
     void theProxysStreamUsageSwitchRefusesYesRatherThanTakingItAsFalse() {
         // Helidon's asBoolean() read "yes" as false, silently turning off the usage the proxy asks for
         assertEquals("proxy.stream.usage (PROXY_STREAM_USAGE) must be true or false, not 'yes'",

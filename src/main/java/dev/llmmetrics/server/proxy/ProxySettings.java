@@ -42,6 +42,9 @@ public record ProxySettings(URI upstream, Optional<String> upstreamKey, Optional
     /** The default read timeout: 10 minutes, the OpenAI SDKs' own default for a whole call. */
     public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofMinutes(10);
 
+    /** The longest {@code proxy.connect.timeout} and {@code proxy.read.timeout}. */
+    public static final Duration MAX_TIMEOUT = Duration.ofDays(1);
+
     /** Rejects an upstream that is not an absolute http(s) URL, blank names, and bounds that are not positive. */
     public ProxySettings {
         Objects.requireNonNull(upstream, "upstream");
@@ -66,10 +69,12 @@ public record ProxySettings(URI upstream, Optional<String> upstreamKey, Optional
                     + " (PROXY_MAX_CONCURRENT) must be positive, were "
                     + maxBodyBytes + " and " + maxConcurrent);
         }
-        if (connectTimeout == null || connectTimeout.isNegative() || connectTimeout.isZero()
-                || readTimeout == null || readTimeout.isNegative() || readTimeout.isZero()) {
+        // At most a day: the client takes them as int milliseconds, and P1000000D wrapped to a negative socket
+        // timeout that failed every upstream call with a 502
+        if (connectTimeout == null || !connectTimeout.isPositive() || connectTimeout.compareTo(MAX_TIMEOUT) > 0
+                || readTimeout == null || !readTimeout.isPositive() || readTimeout.compareTo(MAX_TIMEOUT) > 0) {
             throw new IllegalArgumentException("proxy.connect.timeout (PROXY_CONNECT_TIMEOUT) and proxy.read.timeout"
-                    + " (PROXY_READ_TIMEOUT) must be positive, were "
+                    + " (PROXY_READ_TIMEOUT) must be positive and at most " + MAX_TIMEOUT + ", were "
                     + connectTimeout + " and " + readTimeout);
         }
     }
