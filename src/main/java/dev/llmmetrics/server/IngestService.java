@@ -179,6 +179,9 @@ final class IngestService implements HttpService {
         return new CloseConnectionException("the request body did not arrive within " + bodyTimeout);
     }
 
+    /** The most a body's buffer takes before its bytes arrive: 1 MiB, the default {@code ingest.max.body.bytes}. */
+    private static final int INITIAL_BODY_BUFFER = 1 << 20;
+
     private byte[] readBody(ServerRequest request) throws UnreadableBody {
         OptionalLong length = request.headers().contentLength();
         if (length.isPresent() && length.getAsLong() < 0) {
@@ -188,13 +191,15 @@ final class IngestService implements HttpService {
         if (declared > maxBodyBytes) {
             return null;
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) declared : 8192);
+        // Sized by the declared length up to 1 MiB (the default bound) only: the header is a claim, and past that
+        // the buffer grows with the bytes that arrive (a length near Integer.MAX_VALUE was an OutOfMemoryError)
+        ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) Math.min(declared, INITIAL_BODY_BUFFER) : 8192);
         byte[] buffer = new byte[8192];
         try {
             InputStream in = request.content().inputStream();
             int read;
             while ((read = in.read(buffer)) != -1) {
-                if (out.size() + read > maxBodyBytes) {
+                if ((long) out.size() + read > maxBodyBytes) { // in long: near Integer.MAX_VALUE the sum overflowed
                     return null;
                 }
                 out.write(buffer, 0, read);
