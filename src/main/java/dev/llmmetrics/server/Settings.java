@@ -244,12 +244,28 @@ final class Settings {
         return Optional.of(new ProxySettings(upstream, secret(config, "proxy.upstream.key"),
                 secret(config, "proxy.access.token"),
                 config.get("proxy.session.header").asString().orElse(ProxySettings.DEFAULT_SESSION_HEADER),
-                config.get("proxy.session.fallback").asString().orElse(ProxySettings.DEFAULT_FALLBACK_SESSION),
+                fallbackSession(config),
                 config.get("proxy.max.body.bytes").asInt().orElse(ProxySettings.DEFAULT_MAX_BODY_BYTES),
                 config.get("proxy.max.concurrent").asInt().orElse(ProxySettings.DEFAULT_MAX_CONCURRENT),
                 config.get("proxy.connect.timeout").as(Duration.class).orElse(ProxySettings.DEFAULT_CONNECT_TIMEOUT),
                 config.get("proxy.read.timeout").as(Duration.class).orElse(ProxySettings.DEFAULT_READ_TIMEOUT),
                 flag(config, "proxy.stream.usage", true)));
+    }
+
+    /**
+     * {@code proxy.session.fallback}, checked as a session id: one the events refuse (longer than 256 characters,
+     * say) started the server, then got every proxied request without the session header a 400 blaming that header.
+     */
+    private static String fallbackSession(Config config) {
+        String fallback = config.get("proxy.session.fallback").asString().orElse(ProxySettings.DEFAULT_FALLBACK_SESSION);
+        if (fallback.isBlank()) {
+            return fallback; // ProxySettings refuses it, naming both session settings
+        }
+        try {
+            return Event.requireValidId(named("proxy.session.fallback"), fallback);
+        } catch (InvalidEventException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     /** {@code store.backend}: where the sessions are kept, {@code memory}, {@code sqlite} or {@code redis}. */

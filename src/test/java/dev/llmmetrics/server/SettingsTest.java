@@ -225,6 +225,14 @@ class SettingsTest {
     }
 
     @Test
+    void aFallbackSessionTheEventsWouldRefuseIsRefusedAtStart() {
+        // 300 characters started, then every proxied call without x-session-id got 400 invalid_session_id
+        String message = assertThrows(IllegalArgumentException.class, () -> Settings.proxy(config(Map.of(
+                "proxy.upstream.url", "http://127.0.0.1:1/v1", "proxy.session.fallback", "x".repeat(300))))).getMessage();
+        assertTrue(message.startsWith("proxy.session.fallback (PROXY_SESSION_FALLBACK) must be at most 256 characters"), message);
+    }
+
+    @Test
     void theProxysStreamUsageSwitchRefusesYesRatherThanTakingItAsFalse() {
         // Helidon's asBoolean() read "yes" as false, silently turning off the usage the proxy asks for
         assertEquals("proxy.stream.usage (PROXY_STREAM_USAGE) must be true or false, not 'yes'",
