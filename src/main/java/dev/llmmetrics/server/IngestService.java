@@ -43,6 +43,9 @@ final class IngestService implements HttpService {
     /** The media types of one JSON value per line, under the names producers send them. */
     private static final List<String> LINES = List.of("application/x-ndjson", "application/ndjson", "application/jsonl");
 
+    /** The most a body's buffer takes before its bytes arrive: 1 MiB, the default {@code ingest.max.body.bytes}. */
+    private static final int INITIAL_BODY_BUFFER = 1 << 20;
+
     private final EventBus bus;
     private final int maxBodyBytes;
     private final int maxBatch;
@@ -178,9 +181,6 @@ final class IngestService implements HttpService {
     private CloseConnectionException timedOut() {
         return new CloseConnectionException("the request body did not arrive within " + bodyTimeout);
     }
-
-    /** The most a body's buffer takes before its bytes arrive: 1 MiB, the default {@code ingest.max.body.bytes}. */
-    private static final int INITIAL_BODY_BUFFER = 1 << 20;
 
     private byte[] readBody(ServerRequest request) throws UnreadableBody {
         OptionalLong length = request.headers().contentLength();
