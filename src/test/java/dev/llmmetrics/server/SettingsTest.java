@@ -233,6 +233,15 @@ class SettingsTest {
     }
 
     @Test
+    void aSessionHeaderNameNoRequestCouldCarryIsRefusedAtStart() {
+        // "X Session" started, then every proxied call went to the fallback session without a word
+        assertEquals("proxy.session.header (PROXY_SESSION_HEADER) must be a header name (letters, digits and"
+                + " !#$%&'*+-.^_`|~), was 'x session'", assertThrows(IllegalArgumentException.class,
+                        () -> Settings.proxy(config(Map.of("proxy.upstream.url", "http://127.0.0.1:1/v1",
+                                "proxy.session.header", "X Session")))).getMessage());
+    }
+
+    @Test
     void theProxysStreamUsageSwitchRefusesYesRatherThanTakingItAsFalse() {
         // Helidon's asBoolean() read "yes" as false, silently turning off the usage the proxy asks for
         assertEquals("proxy.stream.usage (PROXY_STREAM_USAGE) must be true or false, not 'yes'",

@@ -64,6 +64,12 @@ public record ProxySettings(URI upstream, Optional<String> upstreamKey, Optional
                     + " (PROXY_SESSION_FALLBACK) must not be blank");
         }
         sessionHeader = sessionHeader.strip().toLowerCase(Locale.ROOT);
+        if (!sessionHeader.chars().allMatch(ProxySettings::tokenChar)) {
+            // A field name is a token (RFC 9110 section 5.1): no request could carry any other, so every call would
+            // go to the fallback session without a word
+            throw new IllegalArgumentException("proxy.session.header (PROXY_SESSION_HEADER) must be a header name"
+                    + " (letters, digits and !#$%&'*+-.^_`|~), was '" + sessionHeader + "'");
+        }
         if (maxBodyBytes < 1 || maxConcurrent < 1) {
             throw new IllegalArgumentException("proxy.max.body.bytes (PROXY_MAX_BODY_BYTES) and proxy.max.concurrent"
                     + " (PROXY_MAX_CONCURRENT) must be positive, were "
@@ -86,5 +92,10 @@ public record ProxySettings(URI upstream, Optional<String> upstreamKey, Optional
                 + ", fallbackSession=" + fallbackSession + ", maxBodyBytes=" + maxBodyBytes + ", maxConcurrent="
                 + maxConcurrent + ", connectTimeout=" + connectTimeout + ", readTimeout=" + readTimeout
                 + ", streamUsage=" + streamUsage + "]";
+    }
+
+    /** Whether {@code c} may be in a token (RFC 9110 section 5.6.2), as a header's name is. */
+    private static boolean tokenChar(int c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
     }
 }
