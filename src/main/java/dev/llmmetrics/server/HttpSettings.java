@@ -111,13 +111,18 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
     /** The default bound on remembered event ids: 100 000. */
     public static final int DEFAULT_DEDUPE_MAX_IDS = InMemorySessionStore.DEFAULT_DEDUPE_MAX_IDS;
 
-    /** Rejects empty tokens, limits that are not positive and host names that are blank or hold a space or a colon. */
+    /** The longest host name, and the longest label in one (RFC 1035, section 2.3.4). */
+    private static final int MAX_HOST_NAME = 253;
+    private static final int MAX_LABEL = 63;
+
+    /** Rejects empty tokens, limits that are not positive and allowed hosts that are not lower-case host names. */
     public HttpSettings {
         authToken = authToken.filter(t -> !t.isEmpty());
         scrapeToken = scrapeToken.filter(t -> !t.isEmpty());
         for (String host : allowedHosts) {
-            if (host.isBlank() || !host.equals(host.strip().toLowerCase(Locale.ROOT)) || host.contains(" ") || host.contains(":")) {
-                throw new IllegalArgumentException("allowedHosts must be lower-case host names without a port, was \"" + host + "\"");
+            if (!host.equals(ANY_HOST) && !(hostName(host) && host.equals(host.toLowerCase(Locale.ROOT)))) {
+                throw new IllegalArgumentException("allowedHosts must be lower-case host names without a port, or "
+                        + ANY_HOST + ", was \"" + host + "\"");
             }
         }
         allowedHosts = Set.copyOf(allowedHosts);
@@ -130,6 +135,30 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
         if (connections == null) {
             throw new IllegalArgumentException("connections must be given");
         }
+    }
+
+    /**
+     * Whether {@code name} is a host name as a {@code Host} header carries it: labels of ASCII letters, digits,
+     * {@code -} (neither first nor last) and {@code _} (which Docker service names have), 1 to 63 characters each,
+     * joined by single dots, at most 253 characters in all. Anything else (a path, a pattern, a port, an empty
+     * label) no request could name, so listing it would only hide a mistake.
+     */
+    static boolean hostName(String name) {
+        if (name.isEmpty() || name.length() > MAX_HOST_NAME) {
+            return false;
+        }
+        for (String label : name.split("\\.", -1)) {
+            if (label.isEmpty() || label.length() > MAX_LABEL || label.startsWith("-") || label.endsWith("-")) {
+                return false;
+            }
+            for (int i = 0; i < label.length(); i++) {
+                char c = label.charAt(i);
+                if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_')) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /**

@@ -203,22 +203,29 @@ final class Settings {
     }
 
     /**
-     * The comma-separated host names of {@code http.allowed.hosts}, trimmed, in lower case, without a final dot.
+     * The comma-separated host names of {@code http.allowed.hosts}, trimmed, in lower case, without a final dot;
+     * empty entries are skipped.
      *
-     * @throws IllegalArgumentException if a name holds a space, a port or a pattern
+     * @throws IllegalArgumentException naming the first entry that is neither a host name
+     *                                  ({@link HttpSettings#hostName}) nor {@code *}
      */
     static Set<String> allowedHosts(String names) {
         Set<String> hosts = new LinkedHashSet<>();
         for (String name : names.split(",")) {
-            String host = name.strip().toLowerCase(Locale.ROOT);
-            host = host.endsWith(".") ? host.substring(0, host.length() - 1) : host; // the root's dot names the same host
-            if (host.contains(" ") || host.contains(":") || host.contains("*") && !host.equals(HttpSettings.ANY_HOST)) {
-                throw new IllegalArgumentException(named("http.allowed.hosts") + " must be host names without a port, separated by"
-                        + " commas, or * alone for any name (no patterns), was \"" + names + "\"");
+            String written = name.strip();
+            if (written.isEmpty()) {
+                continue;
             }
-            if (!host.isEmpty()) {
-                hosts.add(host);
+            // the root's dot names the same host
+            String host = written.endsWith(".") ? written.substring(0, written.length() - 1) : written;
+            // checked before the lower case, which maps a few non-ASCII letters (the Kelvin sign) to ASCII ones
+            if (!host.equals(HttpSettings.ANY_HOST) && !HttpSettings.hostName(host)) {
+                throw new IllegalArgumentException(named("http.allowed.hosts") + " must be host names without a port,"
+                        + " separated by commas, or * alone for any name (no patterns): " + EventJson.quoted(written)
+                        + " is not one (a host name is labels of letters, digits, '-' and '_' joined by single dots, each"
+                        + " 1 to 63 characters and neither starting nor ending with '-', 253 characters in all)");
             }
+            hosts.add(host.toLowerCase(Locale.ROOT));
         }
         return hosts;
     }

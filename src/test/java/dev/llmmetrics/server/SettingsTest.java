@@ -388,6 +388,28 @@ class SettingsTest {
     }
 
     @Test
+    void anAllowedHostNoHostHeaderCouldNameIsRefusedAtStartNamingIt() {
+        // foo/bar, a..b and the like started, then never matched a request: the listed name did nothing, silently
+        assertEquals("http.allowed.hosts (HTTP_ALLOWED_HOSTS) must be host names without a port, separated by commas, or *"
+                + " alone for any name (no patterns): \"foo/bar\" is not one (a host name is labels of letters, digits, '-'"
+                + " and '_' joined by single dots, each 1 to 63 characters and neither starting nor ending with '-', 253"
+                + " characters in all)", httpRefusal("http.allowed.hosts", "metrics.example.com, foo/bar"));
+        String longLabel = "a".repeat(64);
+        String longName = String.join(".", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(62)); // 254
+        for (String bad : List.of("a..b", "-x", "x-", "x_y z", "h\u00e9llo", "\u212Aey", ".", "a.b..", "*.example.com",
+                "metrics.example.com:443", longLabel, longName)) {
+            String message = httpRefusal("http.allowed.hosts", "ok.example," + bad);
+            assertTrue(message.startsWith("http.allowed.hosts (HTTP_ALLOWED_HOSTS) must be host names"), message);
+            assertTrue(message.contains(EventJson.quoted(bad.strip()) + " is not one"), bad + ": " + message);
+        }
+        String longest = longName.substring(1); // 253 characters, labels of 62 and 63
+        assertEquals(Set.of("redis_1", "my-service", "a.b.c", "10.0.0.1", longLabel.substring(1), longest),
+                Settings.http(config(Map.of("http.allowed.hosts", "redis_1, My-Service,a.b.c.,10.0.0.1,"
+                        + longLabel.substring(1) + "," + longest))).allowedHosts());
+        assertEquals(Set.of(HttpSettings.ANY_HOST), Settings.http(config(Map.of("http.allowed.hosts", " * "))).allowedHosts());
+    }
+
+    @Test
     void nonsensicalBoundsAreRejectedAtStartNamingTheSetting() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Settings.library(config(Map.of("store.max.sessions", "0"))));
