@@ -20,6 +20,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -230,16 +231,29 @@ final class Settings {
         return hosts;
     }
 
+    /** The keys {@link #proxy} reads beside {@code proxy.upstream.url}, which mean something only with it. */
+    private static final List<String> PROXY_KEYS = List.of("proxy.upstream.key", "proxy.access.token", "proxy.session.header",
+            "proxy.session.fallback", "proxy.max.body.bytes", "proxy.max.concurrent", "proxy.connect.timeout",
+            "proxy.read.timeout", "proxy.stream.usage");
+
     /**
      * The metering proxy's settings, when {@code proxy.upstream.url} names an upstream; none otherwise (the proxy
      * is off).
      *
-     * @throws IllegalArgumentException if the URL or a bound is not valid
+     * @throws IllegalArgumentException if the URL or a bound is not valid, or if another {@code proxy.*} key is
+     *                                  set while the proxy is off: its value would be ignored without a word (an
+     *                                  access token believed to guard a proxy that is not there, say)
      */
     static Optional<ProxySettings> proxy(Config config) {
-        Optional<String> url = config.get("proxy.upstream.url").asString().asOptional().map(String::trim)
-                .filter(u -> !u.isEmpty());
+        Optional<String> url = nonBlank(config, "proxy.upstream.url");
         if (url.isEmpty()) {
+            List<String> set = PROXY_KEYS.stream().filter(key -> nonBlank(config, key).isPresent()).map(Settings::named).toList();
+            if (!set.isEmpty()) {
+                String keys = set.size() == 1 ? set.get(0) + " is"
+                        : String.join(", ", set.subList(0, set.size() - 1)) + " and " + set.get(set.size() - 1) + " are";
+                throw new IllegalArgumentException(keys + " set but the proxy is off until proxy.upstream.url"
+                        + " (PROXY_UPSTREAM_URL) is set");
+            }
             return Optional.empty();
         }
         URI upstream;

@@ -242,6 +242,28 @@ class SettingsTest {
     }
 
     @Test
+    void aProxySettingWithoutTheUpstreamUrlIsRefusedAtStartNotIgnored() throws IOException {
+        // PROXY_SESSION_HEADER='bad header' or PROXY_MAX_CONCURRENT=-5 without PROXY_UPSTREAM_URL started silently
+        assertEquals("proxy.session.header (PROXY_SESSION_HEADER) is set but the proxy is off until proxy.upstream.url"
+                + " (PROXY_UPSTREAM_URL) is set", assertThrows(IllegalArgumentException.class,
+                        () -> Settings.proxy(config(Map.of("proxy.session.header", "bad header")))).getMessage());
+        assertEquals("proxy.access.token (PROXY_ACCESS_TOKEN) and proxy.max.concurrent (PROXY_MAX_CONCURRENT) are set but the"
+                + " proxy is off until proxy.upstream.url (PROXY_UPSTREAM_URL) is set", assertThrows(IllegalArgumentException.class,
+                        () -> Settings.proxy(config(Map.of("proxy.upstream.url", " ", "proxy.max.concurrent", "-5",
+                                "proxy.access.token", "t")))).getMessage());
+        // every proxy key the configuration documents, the URL aside, is refused alone; a blank one is not set
+        for (List<String> row : documentedConfigurationRows()) {
+            String key = row.get(0);
+            if (key.startsWith("proxy.") && !key.equals("proxy.upstream.url")) {
+                String message = assertThrows(IllegalArgumentException.class, () -> Settings.proxy(config(Map.of(key, "x"))),
+                        key).getMessage();
+                assertTrue(message.startsWith(Settings.named(key) + " is set but the proxy is off"), message);
+                assertEquals(Optional.empty(), Settings.proxy(config(Map.of(key, " "))));
+            }
+        }
+    }
+
+    @Test
     void theProxysStreamUsageSwitchRefusesYesRatherThanTakingItAsFalse() {
         // Helidon's asBoolean() read "yes" as false, silently turning off the usage the proxy asks for
         assertEquals("proxy.stream.usage (PROXY_STREAM_USAGE) must be true or false, not 'yes'",
