@@ -329,13 +329,13 @@ final class Settings {
         };
     }
 
-    /** The Redis store at {@code url}, its refusals naming {@code store.redis.url} and {@code store.redis.timeout}. */
+    /**
+     * The Redis store at {@code url}, its refusals naming {@code store.redis.url} and {@code store.redis.timeout}:
+     * the store checks both, the timeout first under the key's name.
+     */
     private static SessionStoreFactory redis(Config config, String url) {
-        Duration timeout = config.get("store.redis.timeout").as(Duration.class).orElse(RedisSessionStore.DEFAULT_TIMEOUT);
-        if (!timeout.isPositive() || timeout.compareTo(RedisSessionStore.MAX_TIMEOUT) > 0) {
-            throw new IllegalArgumentException(named("store.redis.timeout") + " must be positive and at most "
-                    + RedisSessionStore.MAX_TIMEOUT + ", was " + timeout);
-        }
+        Duration timeout = RedisSessionStore.requireValidTimeout(named("store.redis.timeout"),
+                config.get("store.redis.timeout").as(Duration.class).orElse(RedisSessionStore.DEFAULT_TIMEOUT));
         try {
             return RedisSessionStore.at(url, timeout);
         } catch (IllegalArgumentException e) {

@@ -38,6 +38,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -240,10 +241,24 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private record Endpoint(String host, int port, DefaultJedisClientConfig config, Duration timeout) {
     }
 
-    private static Endpoint endpoint(String url, Duration timeout) {
+    /**
+     * {@code timeout}, when the store can take it: positive and at most {@link #MAX_TIMEOUT}. The one check of the
+     * bound, which {@link #at(String, Duration)} applies; a caller that knows the setting the timeout came from
+     * calls it first to have the refusal name that setting.
+     *
+     * @param name what the refusal calls the timeout, such as a configuration key
+     * @throws IllegalArgumentException when it is not positive or exceeds {@link #MAX_TIMEOUT}, naming it {@code name}
+     */
+    public static Duration requireValidTimeout(String name, Duration timeout) {
+        Objects.requireNonNull(timeout, name);
         if (!timeout.isPositive() || timeout.compareTo(MAX_TIMEOUT) > 0) {
-            throw new IllegalArgumentException("the Redis timeout must be positive and at most " + MAX_TIMEOUT + ", was " + timeout);
+            throw new IllegalArgumentException(name + " must be positive and at most " + MAX_TIMEOUT + ", was " + timeout);
         }
+        return timeout;
+    }
+
+    private static Endpoint endpoint(String url, Duration timeout) {
+        requireValidTimeout("the Redis timeout", timeout);
         String trimmed = url.trim();
         URI uri;
         try {

@@ -424,6 +424,17 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aTimeoutOutOfItsBoundIsRefusedByTheStoreUnderTheNameItsCallerGives() {
+        // the store's one check: RedisSessionStore.at applies it, the server calls it first to name its key
+        assertEquals("the Redis timeout must be positive and at most PT24H, was PT0S", assertThrows(
+                IllegalArgumentException.class, () -> RedisSessionStore.at(redis.url(), Duration.ZERO)).getMessage());
+        assertEquals("store.redis.timeout must be positive and at most PT24H, was PT24H0.001S", assertThrows(
+                IllegalArgumentException.class, () -> RedisSessionStore.requireValidTimeout("store.redis.timeout",
+                        RedisSessionStore.MAX_TIMEOUT.plusMillis(1))).getMessage());
+        assertEquals(RedisSessionStore.MAX_TIMEOUT, RedisSessionStore.requireValidTimeout("t", RedisSessionStore.MAX_TIMEOUT));
+    }
+
+    @Test
     void aRedisUrlIsReadWithItsPasswordItsDatabaseAndAHostNameWithAnUnderscore() {
         redis.cli("CONFIG", "SET", "requirepass", "pass_word@:x");
         try {
