@@ -133,6 +133,7 @@ public final class Main {
         HttpSettings httpSettings = Settings.http(config);
         String host = Settings.host(config, httpSettings);
         Duration grace = Settings.shutdownGrace(config); // refused before anything listens
+        Optional<ProxySettings> proxy = Settings.proxy(config); // and before the store is opened
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new PrometheusRegistry(),
                 CoarseClock.system());
@@ -158,7 +159,6 @@ public final class Main {
                 .genAiMaxHistograms(Settings.genAiMaxHistograms(config))
                 .defaultProvider(Settings.genAiProvider(config)).build();
 
-        Optional<ProxySettings> proxy = Settings.proxy(config);
         HttpApi api = new HttpApi(metrics, registry, httpSettings, proxy);
         WebServerConfig.Builder server = WebServer.builder()
                 .config(config.get("server"))

@@ -14,12 +14,16 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -93,6 +97,21 @@ class ServerProcessTest {
         assertTrue(said.contains("cannot listen on 192.0.2.1:18790 "), said);
         assertFalse(said.contains("set SERVER_PORT to a free port"), "the port is free, the address is the problem: " + said);
         assertTrue(said.contains("SERVER_HOST"), said);
+    }
+
+    @Test
+    void aProxySettingRefusedAtStartLeavesNoStoreFileBehind(@TempDir Path dir) throws Exception {
+        // The proxy's settings were read once the store was open: the refusal left a SQLite file, its log and lock
+        Path file = dir.resolve("sessions.db");
+        ChildServer.Exited exited = ChildServer.mainToExit(List.of(), "STORE_BACKEND", "sqlite",
+                "STORE_SQLITE_PATH", file.toString(), "PROXY_MAX_CONCURRENT", "5");
+        String said = exited.output();
+        assertEquals(2, exited.code(), said);
+        assertTrue(said.contains("llm-metrics cannot start: proxy.max.concurrent (PROXY_MAX_CONCURRENT) is set but the"
+                + " proxy is off"), said);
+        try (Stream<Path> left = Files.list(dir)) {
+            assertEquals(List.of(), left.toList(), "nothing opened before the refusal");
+        }
     }
 
     @ParameterizedTest(name = "SERVER_PORT={0}")
