@@ -29,7 +29,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The per-model meters of LLM requests: a Micrometer {@link MeterBinder} and an {@link EventListener} of
- * the three LLM event types. Per model label it keeps counters, a latency histogram, token histograms,
+ * the three LLM event types. Per model label it keeps request and tool-call counters, a latency histogram, token histograms,
  * message and tool summaries and an in-flight gauge, and from their first use a cost counter, an unpriced
  * requests counter, cached and reasoning token counters and the streaming histograms; optionally the
  * OpenTelemetry GenAI instruments too. Of LLM_REQUEST_SCORED events it keeps a score histogram per model label

@@ -15,6 +15,7 @@ public final class MeterNames {
     public static final String REQUESTS_IN_FLIGHT = "llm.requests.in.flight";
     public static final String REQUEST_MESSAGES = "llm.request.messages";
     public static final String REQUEST_TOOLS = "llm.request.tools";
+    public static final String TOOL_CALL_REQUESTS = "llm.tool.call.requests";
     public static final String COST = "llm.cost.usd";
     public static final String UNPRICED_REQUESTS = "llm.unpriced.requests";
     public static final String REQUEST_ERRORS = "llm.request.errors";

@@ -32,6 +32,7 @@ final class ModelMeters {
     private final MeterRegistry registry;
     private final Counter successes;
     private final Counter failures;
+    private final Counter toolCallRequests;
     private final Timer successDuration;
     private final Timer failureDuration;
     private final DistributionSummary promptTokens;
@@ -86,6 +87,11 @@ final class ModelMeters {
                 .register(registry))).toList();
         successes = requests(registry, OUTCOME_SUCCESS);
         failures = requests(registry, OUTCOME_FAILURE);
+        // Registered with the model, at 0: its rate over the successes is the model's tool-call share from the
+        // first request on, however short its sessions (the per-session counters begin at their first value,
+        // which rate() cannot see).
+        toolCallRequests = counter(TOOL_CALL_REQUESTS,
+                "Completed LLM requests whose response asked for tool calls, by model");
         successDuration = duration(registry, OUTCOME_SUCCESS);
         failureDuration = duration(registry, OUTCOME_FAILURE);
         promptTokens = tokens(registry, TYPE_PROMPT);
@@ -118,6 +124,9 @@ final class ModelMeters {
             genAi.completed(e);
         }
         successes.increment();
+        if (e.hasToolCalls()) {
+            toolCallRequests.increment();
+        }
         successDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
         if (e.hasUsage()) {
             promptTokens.record(e.promptTokens());

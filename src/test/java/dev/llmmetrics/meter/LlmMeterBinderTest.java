@@ -46,6 +46,24 @@ class LlmMeterBinderTest {
         return PrometheusText.parse(registry.scrape());
     }
 
+    /**
+     * The per-model tool-call counter is there, at 0, from a model's first request, so that its rate over the
+     * successes is the model's tool-call share from the start, whatever the sessions the requests come in.
+     */
+    @Test
+    void toolCallRequestsAreCountedPerModelFromTheModelsFirstRequest() {
+        LlmMetrics c = metrics(10, 10, 10);
+        c.bus().publish(LlmRequestCompleted.builder("s1", "plain").durationMs(10).build());
+        c.bus().publish(LlmRequestCompleted.builder("s2", "agent").durationMs(10).hasToolCalls(true).build());
+        c.bus().publish(LlmRequestCompleted.builder("s3", "agent").durationMs(10).build());
+        c.bus().publish(LlmRequestFailed.builder("s4", "agent").error("boom").build());
+
+        PrometheusText s = scrape();
+        assertEquals(0, s.value("llm_tool_call_requests_total", "model", "plain"));
+        assertEquals(1, s.value("llm_tool_call_requests_total", "model", "agent"));
+        assertEquals(2, s.value("llm_requests_total", "model", "agent", "outcome", "success"));
+    }
+
     @Test
     void everyMeterOfTheReadmeListAppearsOnTheScrapeWithItsLabels() {
         LlmMetrics c = metrics(10, 10, 10);
@@ -61,6 +79,7 @@ class LlmMeterBinderTest {
         assertEquals(100, s.value("llm_session_tokens_sum", "session", "s1", "type", "prompt"));
         assertEquals(50, s.value("llm_session_tokens_sum", "session", "s1", "type", "completion"));
         assertEquals(1, s.value("llm_session_tool_call_requests_total", "session", "s1", "model", "gpt-4"));
+        assertEquals(1, s.value("llm_tool_call_requests_total", "model", "gpt-4"));
         assertTrue(s.find("llm_session_requests_total").stream().noneMatch(x -> x.labels().containsKey("le")));
         assertFalse(s.has("llm_session_request_duration_seconds_bucket"));
 

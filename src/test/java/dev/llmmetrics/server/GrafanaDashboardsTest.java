@@ -469,6 +469,57 @@ class GrafanaDashboardsTest {
     }
 
     /**
+     * Sessions of one request each (a stateless API's calls), half of them answered with tool calls: each session's
+     * per-session counters begin at their first value, which rate() cannot see, and so the tool-call share read
+     * from them was NaN (0/0) while the model served 2 requests a second, half with tool calls. The overview's
+     * panel and the recording rule must show 0.5, and 0 for a model whose requests never asked for tools.
+     */
+    @Test
+    void theToolCallShareCountsEveryRequestHoweverShortItsSession() throws Exception {
+        List<Map<String, Object>> series = new ArrayList<>();
+        series.add(Map.of("series", "llm_requests_total{model=\"m\",outcome=\"success\"}", "values", "0+120x40"));
+        series.add(Map.of("series", "llm_tool_call_requests_total{model=\"m\"}", "values", "0+60x40"));
+        series.add(Map.of("series", "llm_requests_total{model=\"plain\",outcome=\"success\"}", "values", "0+10x40"));
+        series.add(Map.of("series", "llm_tool_call_requests_total{model=\"plain\"}", "values", "0x40"));
+        for (int i = 0; i < 40; i++) {
+            // One session a minute on the scrape, each with its one request (and its tool call, one in two).
+            String session = "session=\"s" + i + "\",model=\"m\"";
+            series.add(Map.of("series", "llm_session_requests_total{" + session + ",outcome=\"success\"}", "values", "1x40"));
+            if (i % 2 == 0) {
+                series.add(Map.of("series", "llm_session_tool_call_requests_total{" + session + "}", "values", "1x40"));
+            }
+        }
+        List<Map<String, Object>> expected = List.of(Map.of("labels", "{model=\"m\"}", "value", 0.5),
+                Map.of("labels", "{model=\"plain\"}", "value", 0));
+        List<String> exprs = new ArrayList<>();
+        for (JsonNode dashboard : dashboards().values()) {
+            for (JsonNode panel : panels(dashboard)) {
+                if ("Tool-call share by model".equals(panel.path("title").asText())) {
+                    panel.path("targets").forEach(target -> exprs.add(target.path("expr").asText()));
+                }
+            }
+        }
+        Map<String, Object> rules = new Yaml().load(Files.readString(ROOT.resolve("prometheus/rules/llm-metrics-recording.yml")));
+        for (Object group : (List<?>) rules.get("groups")) {
+            for (Object rule : (List<?>) ((Map<?, ?>) group).get("rules")) {
+                Object record = ((Map<?, ?>) rule).get("record");
+                if (record != null && record.toString().contains("tool_call")) {
+                    exprs.add(((Map<?, ?>) rule).get("expr").toString());
+                }
+            }
+        }
+        assertEquals(2, exprs.size(), "expected the overview's Tool-call share panel and its recording rule: " + exprs);
+        List<String> problems = new ArrayList<>();
+        for (String expr : exprs) {
+            Tools.Finished result = promtoolExpects("round(" + expr + ", 0.0001)", series, expected);
+            if (result.exitCode() != 0) {
+                problems.add(expr + ":\n" + result);
+            }
+        }
+        assertEquals(List.of(), problems, "tool-call shares that lose the requests of short sessions");
+    }
+
+    /**
      * Session ids may hold quotes, backslashes, apostrophes and any Unicode (docs/limits.md). Grafana 11 puts a
      * single-value variable written {@code $session} into a Prometheus query escaping only backslashes (doubled)
      * and apostrophes ({@code \\'}), as its Prometheus datasource's prometheusRegularEscape does, so
