@@ -22,6 +22,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -253,6 +255,52 @@ class HostileBoundsTest {
             assertTrue(sessionSamples <= 13L * maxPairs, sessionSamples + " per-session samples");
             JsonNode oldest = TestServer.json(server.get("/events/metrics/session/scored-0"));
             assertEquals(names, oldest.get("scores").size(), "the session JSON keeps the scores of a session off the scrape");
+        }
+    }
+
+    /**
+     * Scores of more models than {@code meters.max.models}, of more names than the 16 with a label of their own, of
+     * the session as a whole (model {@code _unknown}) and of a model named {@code _unknown}: the per-model score
+     * series fill the bound docs/meters.md states, and no more. Its figure was (models + 1) × 17 × 9 = 459 here,
+     * while the scrape held 680: {@code _unknown} is a label beside the models' and {@code _other}, and each
+     * histogram has a {@code _max} beside its 7 buckets, count and sum.
+     */
+    @Test
+    void scoreSeriesFillTheBoundTheMetersDocStatesAndNoMore() throws IOException {
+        int maxModels = 2;
+        try (TestServer server = TestServer.start(Map.of("meters.max.models", String.valueOf(maxModels)))) {
+            for (String model : List.of("m0", "m1", "m2", "m3", "_unknown")) {
+                StringBuilder batch = new StringBuilder("[").append(completed("scores-" + model, model)
+                        .replace("}", ",\"correlation_id\":\"c\"}"));
+                for (int k = 0; k < 20; k++) {
+                    batch.append(",{\"type\":\"LLM_REQUEST_SCORED\",\"session_id\":\"scores-").append(model)
+                            .append("\",\"correlation_id\":\"c\",\"name\":\"score_").append(k).append("\",\"value\":3}");
+                    batch.append(",{\"type\":\"LLM_REQUEST_SCORED\",\"session_id\":\"scores-").append(model)
+                            .append("\",\"name\":\"score_").append(k).append("\",\"value\":3}");
+                }
+                HttpResponse<String> response = server.post("/events", batch.append(']').toString());
+                assertEquals(202, response.statusCode(), response.body());
+            }
+            PrometheusText scrape = PrometheusText.parse(server.get("/metrics").body());
+            Set<String> models = new HashSet<>();
+            Set<String> names = new HashSet<>();
+            long samples = 0;
+            for (PrometheusText.Sample sample : scrape.samples()) {
+                if (sample.name().startsWith("llm_score_")) {
+                    samples++;
+                    models.add(sample.labels().get("model"));
+                    names.add(sample.labels().get("name"));
+                }
+            }
+            assertEquals(Set.of("m0", "m1", "_other", "_unknown"), models);
+            assertEquals(17, names.size(), "16 names of their own and _other");
+
+            Matcher bound = Pattern.compile("the score series are at most \\(models \\+ (\\d+)\\) × (\\d+) × (\\d+)")
+                    .matcher(Files.readString(Path.of("docs/meters.md")));
+            assertTrue(bound.find(), "docs/meters.md states the bound on the score series");
+            long documented = (maxModels + Long.parseLong(bound.group(1))) * Long.parseLong(bound.group(2))
+                    * Long.parseLong(bound.group(3));
+            assertEquals(documented, samples, "the score series, pushed past every bound, against the bound docs/meters.md states");
         }
     }
 
