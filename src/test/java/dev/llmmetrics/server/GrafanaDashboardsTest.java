@@ -679,6 +679,7 @@ class GrafanaDashboardsTest {
                 series.add(Map.of("series", counter + "{" + m + "}", "values", "0+6x40"));
             }
             series.add(Map.of("series", "llm_session_tool_call_requests_total{session=\"s\"," + m + "}", "values", "0+3x40"));
+            series.add(Map.of("series", "llm_tool_call_requests_total{" + m + "}", "values", "0+3x40"));
             series.add(Map.of("series", "llm_requests_in_flight{" + m + "}", "values", "2x40"));
             series.add(Map.of("series", "llm_score_sum{" + m + ",name=\"quality\"}", "values", "0+3x40"));
             series.add(Map.of("series", "llm_score_count{" + m + ",name=\"quality\"}", "values", "0+6x40"));
