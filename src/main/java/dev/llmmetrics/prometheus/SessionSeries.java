@@ -203,8 +203,8 @@ public final class SessionSeries implements MultiCollector {
             maxDurations.add(gauge(labels, f.maxDurationMs() / MILLIS_PER_SECOND));
             Labels prompt = labels.add(TAG_TYPE, TYPE_PROMPT);
             Labels completion = labels.add(TAG_TYPE, TYPE_COMPLETION);
-            tokens.add(summary(prompt, f.successes(), f.promptTokens()));
-            tokens.add(summary(completion, f.successes(), f.completionTokens()));
+            tokens.add(summary(prompt, f.requestsWithUsage(), f.promptTokens()));
+            tokens.add(summary(completion, f.requestsWithUsage(), f.completionTokens()));
             maxTokens.add(gauge(prompt, f.maxPromptTokens()));
             maxTokens.add(gauge(completion, f.maxCompletionTokens()));
             if (f.toolCallRequests() > 0) {
@@ -329,9 +329,9 @@ public final class SessionSeries implements MultiCollector {
         text.header(TOKENS, "summary", TOKENS_HELP);
         for (int i = 0; i < n; i++) {
             PairFigures f = pairs.get(i);
-            text.sample(TOKENS, "_count", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).count(f.successes());
+            text.sample(TOKENS, "_count", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).count(f.requestsWithUsage());
             text.sample(TOKENS, "_sum", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).number(f.completionTokens());
-            text.sample(TOKENS, "_count", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).count(f.successes());
+            text.sample(TOKENS, "_count", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).count(f.requestsWithUsage());
             text.sample(TOKENS, "_sum", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).number(f.promptTokens());
         }
         text.header(TOKENS + MAX, "gauge", TOKENS_HELP);

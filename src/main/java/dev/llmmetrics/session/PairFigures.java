@@ -17,10 +17,17 @@ package dev.llmmetrics.session;
  * @param maxCompletionTokens the most completion tokens of one completed request
  * @param pricedRequests      completed requests of a priced model
  * @param costPicoUsd         what the priced requests cost, in picodollars
+ * @param requestsWithoutUsage completed requests that reported no token usage (their tokens are in no sum)
  */
 public record PairFigures(String sessionId, String model, long successes, long failures, long toolCallRequests,
                           long durationMs, long maxDurationMs, long promptTokens, long maxPromptTokens,
-                          long completionTokens, long maxCompletionTokens, long pricedRequests, long costPicoUsd) {
+                          long completionTokens, long maxCompletionTokens, long pricedRequests, long costPicoUsd,
+                          long requestsWithoutUsage) {
+
+    /** The completed requests that reported their token usage: those the token sums are over. */
+    public long requestsWithUsage() {
+        return successes - requestsWithoutUsage;
+    }
 
     /** Whether any request of the pair was priced, so that its cost means something. */
     public boolean priced() {
@@ -47,6 +54,7 @@ public record PairFigures(String sessionId, String model, long successes, long f
         private long maxCompletionTokens;
         private long pricedRequests;
         private long costPicoUsd;
+        private long requestsWithoutUsage;
 
         private Builder(String sessionId, String model) {
             this.sessionId = sessionId;
@@ -119,10 +127,17 @@ public record PairFigures(String sessionId, String model, long successes, long f
             return this;
         }
 
-        /** The pairFigures; throws {@link IllegalArgumentException} when its values disagree. */
+        /** Completed requests that reported no token usage. */
+        public Builder requestsWithoutUsage(long requestsWithoutUsage) {
+            this.requestsWithoutUsage = requestsWithoutUsage;
+            return this;
+        }
+
+        /** The pair's figures. */
         public PairFigures build() {
             return new PairFigures(sessionId, model, successes, failures, toolCallRequests, durationMs, maxDurationMs,
-                    promptTokens, maxPromptTokens, completionTokens, maxCompletionTokens, pricedRequests, costPicoUsd);
+                    promptTokens, maxPromptTokens, completionTokens, maxCompletionTokens, pricedRequests, costPicoUsd,
+                    requestsWithoutUsage);
         }
     }
 }

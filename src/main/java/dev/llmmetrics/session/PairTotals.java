@@ -154,6 +154,7 @@ public final class PairTotals {
                 .maxCompletionTokens(maxCompletionTokens)
                 .pricedRequests(pricedRequests)
                 .costPicoUsd(costPicoUsd)
+                .requestsWithoutUsage(noUsageRequests)
                 .build();
     }
 

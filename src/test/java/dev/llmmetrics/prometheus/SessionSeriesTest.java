@@ -41,7 +41,9 @@ class SessionSeriesTest {
         for (int i = 0; i < 300; i++) {
             String id = ids.get(random.nextInt(ids.size()));
             String model = models.get(random.nextInt(models.size()));
-            if (random.nextInt(6) == 0) {
+            if (random.nextInt(7) == 0) {
+                store.record(LlmRequestCompleted.builder(id, model).durationMs(random.nextInt(60_000)).hasToolCalls(false).build());
+            } else if (random.nextInt(6) == 0) {
                 store.record(LlmRequestFailed.builder(id, model).error("boom").durationMs((long) random.nextInt(5000)).build());
             } else {
                 int prompt = random.nextInt(20_000_000);
@@ -61,6 +63,32 @@ class SessionSeriesTest {
         assertTrue(registryLines.size() > 100, "the scrape holds the sessions' families");
         assertEquals(registryLines, directLines);
         assertFalse(lines(actual).contains("# EOF"), "the registry's families and the # EOF follow");
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void theTokenSummariesCountOnlyTheRequestsThatReportedTheirUsage(boolean openMetrics) throws IOException {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        InMemorySessionStore store = store(new ModelCatalog(PriceTable.EMPTY, 10));
+        SessionSeries series = new SessionSeries(store, 10, Integer.MAX_VALUE).register(registry);
+        store.record(LlmRequestCompleted.builder("s", "m").durationMs(10).promptTokens(100).completionTokens(50)
+                .totalTokens(150).hasToolCalls(false).build());
+        store.record(LlmRequestCompleted.builder("s", "m").durationMs(10).hasToolCalls(false).build());
+
+        ByteArrayOutputStream direct = new ByteArrayOutputStream();
+        series.writeText(direct, openMetrics);
+        ByteArrayOutputStream snapshots = new ByteArrayOutputStream();
+        registry.scrape(snapshots, openMetrics ? OPENMETRICS : TEXT, SessionSeries.NAMES);
+        for (List<String> lines : List.of(lines(direct), lines(snapshots))) {
+            for (String type : List.of("prompt", "completion")) {
+                String count = lines.stream()
+                        .filter(l -> l.startsWith("llm_session_tokens_count{") && l.contains("type=\"" + type + "\""))
+                        .findFirst().orElseThrow(() -> new AssertionError(lines.toString()));
+                assertEquals(1.0, Double.parseDouble(count.substring(count.lastIndexOf(' ') + 1)), count);
+            }
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("llm_session_requests_total{") && l.contains("success")
+                    && l.endsWith(" 2.0")), lines.toString());
+        }
     }
 
     @ParameterizedTest
