@@ -2,6 +2,7 @@ package dev.llmmetrics.session;
 
 import dev.llmmetrics.cost.ModelCatalog.Model;
 import dev.llmmetrics.cost.ModelCatalog;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
@@ -17,34 +18,87 @@ import org.jspecify.annotations.Nullable;
  * label of its own counts in its slot, every other model under {@link ModelCatalog#OTHER_LABEL}, as the meters
  * label them. The sums are lock-free; a session's counts are guarded by whoever guards its session, and each
  * method taking a {@link Session} must be called under that guard.
+ *
+ * <p>A start whose end never comes (its producer died) must not count for as long as its session stays active, so
+ * a session counts its starts in {@value #BUCKETS} buckets by start time, each a quarter of the timeout wide: a
+ * bucket stops counting once its start is the timeout old ({@link #expire}, which every start and end of the session
+ * and the store's idle sweep call), so a start counts for at most the timeout, and for at least three quarters of
+ * it. An end takes one off the newest bucket that has one, so that a start whose end never came is the one left to
+ * expire, not the newer ones of calls still running.
  */
 public final class InFlightRequests {
 
+    /** How many buckets of start times a session's label keeps; a power of 2, so a bucket's slot is a mask. */
+    static final int BUCKETS = 4;
     /** The key of {@link ModelCatalog#OTHER_LABEL} in a session's counts; other keys are models' numbers. */
     private static final int OTHER = -1;
+    /** A further label's place in {@link Session#more}: its key, then its count in each slot. */
+    private static final int GROUP = 1 + BUCKETS;
 
     private final ModelCatalog catalog;
+    private final long bucketMs;
     private final AtomicLongArray byNumber = new AtomicLongArray(ModelCatalog.MAX_NUMBERED);
     private final AtomicLong other = new AtomicLong();
 
-    /** Counts the models as {@code catalog} labels them. */
-    public InFlightRequests(ModelCatalog catalog) {
+    /**
+     * Counts the models as {@code catalog} labels them; a start stops counting once {@code timeout} (at least 1 ms)
+     * has passed since it, as {@link #expire} says.
+     */
+    public InFlightRequests(ModelCatalog catalog, Duration timeout) {
         this.catalog = Objects.requireNonNull(catalog, "catalog");
+        this.bucketMs = bucketMs(timeout);
     }
 
-    /** A request of {@code model} started in {@code session}. */
-    public void started(Session session, Model model) {
+    /**
+     * The width in ms of a bucket of start times for {@code timeout} (at least 1 ms): a quarter of it, at least 1 ms;
+     * so that a store counting elsewhere (in Redis) buckets its starts as this does.
+     */
+    public static long bucketMs(Duration timeout) {
+        long ms = Objects.requireNonNull(timeout, "timeout").compareTo(Duration.ofMillis(Long.MAX_VALUE)) > 0
+                ? Long.MAX_VALUE : timeout.toMillis();
+        if (ms < 1) {
+            throw new IllegalArgumentException("timeout must be at least 1 ms, was " + timeout);
+        }
+        return Math.max(1, ms / BUCKETS);
+    }
+
+    /** A request of {@code model} started in {@code session} at {@code nowMs}. */
+    public void started(Session session, Model model, long nowMs) {
+        expire(session, nowMs);
         int key = key(model);
-        session.addOne(key);
+        session.addOne(key, (int) (session.bucket & (BUCKETS - 1)));
         add(key, 1);
     }
 
-    /** A request of {@code model} ended in {@code session}: one is taken off while the session holds one. */
-    public void ended(Session session, Model model) {
+    /**
+     * A request of {@code model} ended in {@code session} at {@code nowMs}: one is taken off, from its newest bucket
+     * that holds one, while the session holds one.
+     */
+    public void ended(Session session, Model model, long nowMs) {
+        expire(session, nowMs);
         int key = key(model);
-        if (session.takeOne(key)) {
+        if (session.takeOne(key, (int) (session.bucket & (BUCKETS - 1)))) {
             add(key, -1);
         }
+    }
+
+    /**
+     * Drops the starts of {@code session} whose bucket began the timeout or longer before {@code nowMs}: they leave
+     * the sums. A clock going back drops nothing, and later starts count in the newest bucket the session has.
+     */
+    public void expire(Session session, long nowMs) {
+        long current = Math.floorDiv(nowMs, bucketMs);
+        long newest = session.bucket;
+        if (current <= newest) {
+            return;
+        }
+        if (!session.isEmpty()) {
+            long last = current - newest >= BUCKETS ? newest + BUCKETS : current;
+            for (long b = newest + 1; b <= last; b++) {
+                session.drop((int) (b & (BUCKETS - 1)), this);
+            }
+        }
+        session.bucket = current;
     }
 
     /** {@code session} left the store: its requests in flight leave the sums, and it holds none afterwards. */
@@ -90,22 +144,43 @@ public final class InFlightRequests {
     }
 
     /**
-     * One session's requests in flight per model label: its starts less the ends after them, never below 0. The
-     * first label is kept in fields, so that a store may extend this class to keep the counts of most sessions in
-     * the session's own object; further labels take an array. Not thread-safe: the owner of the session guards it.
+     * One session's requests in flight per model label: its starts less the ends after them, never below 0, in
+     * {@value #BUCKETS} slots by start time (the slot of bucket {@code b} is {@code b % BUCKETS}; the newest bucket
+     * is {@link #bucket}, the others the three before it). The first label is kept in fields, so that a store may
+     * extend this class to keep the counts of most sessions in the session's own object; further labels take an
+     * array. Not thread-safe: the owner of the session guards it.
      */
     public static class Session {
 
-        /** A label with requests in flight, or none while {@link #firstCount} is 0. */
+        /**
+         * The newest bucket of start times counted, as {@link #expire} numbers them; volatile so that a sweep may
+         * skip, without the session's guard, a session already expired in the current bucket.
+         */
+        private volatile long bucket = Long.MIN_VALUE;
+        /** A label with requests in flight, or none while its counts are all 0. */
         private int firstKey;
-        private long firstCount;
-        /** Keys and counts, in pairs, of {@link #moreSize} further labels; {@code null} until a second label. */
+        private long first0;
+        private long first1;
+        private long first2;
+        private long first3;
+        /**
+         * Keys and counts per slot, in groups of {@value #GROUP}, of {@link #moreSize} further labels; {@code null}
+         * until a second label.
+         */
         private long @Nullable [] more;
         private int moreSize;
 
         /** Whether the session has no request in flight. */
         public final boolean isEmpty() {
-            return firstCount == 0 && moreSize == 0;
+            return firstEmpty() && moreSize == 0;
+        }
+
+        /**
+         * Whether {@link InFlightRequests#expire} at {@code nowMs} may drop some of the session's starts, as far as a
+         * read without the session's guard tells: {@code false} when the session was expired in the current bucket.
+         */
+        public final boolean mayExpire(InFlightRequests by, long nowMs) {
+            return Math.floorDiv(nowMs, by.bucketMs) > bucket;
         }
 
         /** What the counts of labels past the first take on the heap. */
@@ -113,60 +188,130 @@ public final class InFlightRequests {
             return more == null ? 0 : RecordRing.ARRAY_HEADER + 8L * more.length;
         }
 
-        /** Counts one more start of the label of {@code key}. */
-        private void addOne(int key) {
-            if (firstCount > 0 && firstKey == key) {
-                firstCount++;
+        private boolean firstEmpty() {
+            return (first0 | first1 | first2 | first3) == 0;
+        }
+
+        private long first(int slot) {
+            return switch (slot) {
+                case 0 -> first0;
+                case 1 -> first1;
+                case 2 -> first2;
+                default -> first3;
+            };
+        }
+
+        private void setFirst(int slot, long count) {
+            switch (slot) {
+                case 0 -> first0 = count;
+                case 1 -> first1 = count;
+                case 2 -> first2 = count;
+                default -> first3 = count;
+            }
+        }
+
+        /** Counts one more start of the label of {@code key} in {@code slot}. */
+        private void addOne(int key, int slot) {
+            if (firstKey == key && !firstEmpty()) {
+                setFirst(slot, first(slot) + 1);
                 return;
             }
             for (int i = 0; i < moreSize; i++) {
-                if (more[2 * i] == key) {
-                    more[2 * i + 1]++;
+                if (more[GROUP * i] == key) {
+                    more[GROUP * i + 1 + slot]++;
                     return;
                 }
             }
-            if (firstCount == 0) {
+            if (firstEmpty()) {
                 firstKey = key;
-                firstCount = 1;
+                setFirst(slot, 1);
                 return;
             }
             if (more == null) {
-                more = new long[2];
-            } else if (2 * moreSize == more.length) {
+                more = new long[GROUP];
+            } else if (GROUP * moreSize == more.length) {
                 more = Arrays.copyOf(more, 2 * more.length);
             }
-            more[2 * moreSize] = key;
-            more[2 * moreSize + 1] = 1;
+            int at = GROUP * moreSize;
+            Arrays.fill(more, at, at + GROUP, 0);
+            more[at] = key;
+            more[at + 1 + slot] = 1;
             moreSize++;
         }
 
-        /** Takes one start of the label of {@code key} off; {@code false} when the session holds none. */
-        private boolean takeOne(int key) {
-            if (firstCount > 0 && firstKey == key) {
-                firstCount--;
-                return true;
+        /**
+         * Takes one start of the label of {@code key} off, from the newest slot that has one, {@code newest} first;
+         * {@code false} when the session holds none.
+         */
+        private boolean takeOne(int key, int newest) {
+            if (firstKey == key && !firstEmpty()) {
+                for (int k = 0; k < BUCKETS; k++) {
+                    int slot = (newest - k) & (BUCKETS - 1);
+                    long count = first(slot);
+                    if (count > 0) {
+                        setFirst(slot, count - 1);
+                        return true;
+                    }
+                }
             }
             for (int i = 0; i < moreSize; i++) {
-                if (more[2 * i] == key) {
-                    if (--more[2 * i + 1] == 0) { // a label none is in flight of takes no place: the last one moves in
-                        moreSize--;
-                        more[2 * i] = more[2 * moreSize];
-                        more[2 * i + 1] = more[2 * moreSize + 1];
+                int at = GROUP * i;
+                if (more[at] == key) {
+                    for (int k = 0; k < BUCKETS; k++) {
+                        int slot = (newest - k) & (BUCKETS - 1);
+                        if (more[at + 1 + slot] > 0) {
+                            more[at + 1 + slot]--;
+                            removeIfEmpty(i);
+                            return true;
+                        }
                     }
-                    return true;
                 }
             }
             return false;
         }
 
+        /** Takes the counts of {@code slot}, of every label, off {@code from}: that bucket is over. */
+        private void drop(int slot, InFlightRequests from) {
+            long count = first(slot);
+            if (count > 0) {
+                from.add(firstKey, -count);
+                setFirst(slot, 0);
+            }
+            for (int i = moreSize - 1; i >= 0; i--) {
+                int at = GROUP * i + 1 + slot;
+                if (more[at] > 0) {
+                    from.add((int) more[GROUP * i], -more[at]);
+                    more[at] = 0;
+                    removeIfEmpty(i);
+                }
+            }
+        }
+
+        /** A further label none is in flight of takes no place: the last one moves into its group. */
+        private void removeIfEmpty(int i) {
+            int at = GROUP * i;
+            for (int k = 1; k <= BUCKETS; k++) {
+                if (more[at + k] != 0) {
+                    return;
+                }
+            }
+            moreSize--;
+            System.arraycopy(more, GROUP * moreSize, more, at, GROUP);
+        }
+
         /** Takes every count off {@code from}, then holds none. */
         private void leave(InFlightRequests from) {
-            if (firstCount > 0) {
-                from.add(firstKey, -firstCount);
-                firstCount = 0;
+            for (int slot = 0; slot < BUCKETS; slot++) {
+                long count = first(slot);
+                if (count > 0) {
+                    from.add(firstKey, -count);
+                }
             }
+            first0 = first1 = first2 = first3 = 0;
             for (int i = 0; i < moreSize; i++) {
-                from.add((int) more[2 * i], -more[2 * i + 1]);
+                for (int k = 1; k <= BUCKETS; k++) {
+                    from.add((int) more[GROUP * i], -more[GROUP * i + k]);
+                }
             }
             moreSize = 0;
         }

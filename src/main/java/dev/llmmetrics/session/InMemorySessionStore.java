@@ -45,7 +45,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>at most {@code maxModelsPerSession} model labels with figures of their own per session, then
  *       {@code _other};</li>
  *   <li>sessions idle for longer than {@code idleTimeout} are evicted by {@link #evictIdle()}, which the
- *       owner calls periodically;</li>
+ *       owner calls periodically; a start counts in flight for at most {@code idleTimeout} however active its
+ *       session stays ({@link InFlightRequests#expire}, at the session's starts and ends and at that sweep);</li>
  *   <li>event ids are remembered for the dedupe window, at most {@code maxIds} of them.</li>
  * </ul>
  *
@@ -100,7 +101,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         this.clock = builder.clock;
         this.recentIds = new RecentEventIds(builder.dedupeWindow, builder.dedupeMaxIds, builder.clock);
         this.catalog = builder.catalog != null ? builder.catalog : new ModelCatalog(PriceTable.EMPTY, ModelCatalog.MAX_NUMBERED);
-        this.inFlight = new InFlightRequests(catalog);
+        this.inFlight = new InFlightRequests(catalog, builder.idleTimeout);
     }
 
     /** A builder; the three bounds must be set ({@code LlmMetrics} sets them from its configuration). */
@@ -310,11 +311,16 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
 
     @Override
     public int evictIdle() {
-        long cutoff = clock.millis() - idleTimeoutMs;
+        long now = clock.millis();
+        long cutoff = now - idleTimeoutMs;
         int idle = 0;
         for (SessionState state : sessions.values()) {
-            if (state.lastActiveMs() < cutoff && removeIf(state, cutoff)) {
-                idle++;
+            if (state.lastActiveMs() < cutoff) {
+                if (removeIf(state, cutoff)) {
+                    idle++;
+                }
+            } else if (state.mayExpire(inFlight, now)) {
+                expireInFlight(state, now);
             }
         }
         evicted.add(EvictionReason.IDLE, idle);
@@ -386,16 +392,16 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         boolean folded = switch (event) {
             case LlmRequestCompleted completed -> {
                 Model model = catalog.model(completed.model());
-                inFlight.ended(state, model);
+                inFlight.ended(state, model, now);
                 yield state.add(completed, model, now);
             }
             case LlmRequestFailed failed -> {
                 Model model = catalog.model(failed.model());
-                inFlight.ended(state, model);
+                inFlight.ended(state, model, now);
                 yield state.add(failed, model, now);
             }
             case LlmRequestStarted started -> {
-                inFlight.started(state, catalog.model(started.model()));
+                inFlight.started(state, catalog.model(started.model()), now);
                 state.touch(now);
                 yield false;
             }
@@ -472,6 +478,15 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
             inFlight.left(state);
             retainedBytes.add(-state.bytes());
             return sessions.remove(state.id, state);
+        }
+    }
+
+    /** Drops the starts of an active session that are the idle timeout old ({@link InFlightRequests#expire}). */
+    private void expireInFlight(SessionState state, long now) {
+        synchronized (state) {
+            if (!state.removed()) {
+                inFlight.expire(state, now);
+            }
         }
     }
 

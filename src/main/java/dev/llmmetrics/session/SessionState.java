@@ -21,10 +21,10 @@ import org.jspecify.annotations.Nullable;
 final class SessionState extends InFlightRequests.Session {
 
     /**
-     * The state object (its first label's requests in flight included), its map entry, its ring object and the
-     * pairs array, about.
+     * The state object (its first label's requests in flight included, a count per bucket of start times), its map
+     * entry, its ring object and the pairs array, about.
      */
-    private static final long OVERHEAD = 216;
+    private static final long OVERHEAD = 248;
     /** One {@link PairTotals}: header, label reference and fifteen {@code long}s. */
     private static final long PAIR_BYTES = 136;
     /** One {@link ScoreTotals} and its list slot: header, name reference, four numbers (names are short). */

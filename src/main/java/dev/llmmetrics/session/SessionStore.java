@@ -25,7 +25,8 @@ import java.util.Optional;
  *       bound on records, and a summary per score name of every score it received, up to
  *       {@link #MAX_SCORE_NAMES} names; attributes and kept scores count toward the bound in bytes;</li>
  *   <li>it counts the requests in flight per model label ({@link #inFlight(String)}), each session its own, so
- *       that a request whose end never comes leaves with its session;</li>
+ *       that a request whose end never comes leaves with its session, or once the idle timeout has passed since its
+ *       start, whichever comes first;</li>
  *   <li>once closed it records nothing more: a bus's events then fail as the store's failures do.</li>
  * </ul>
  * A store never calls anyone back: readers, the meters among them, ask it.
@@ -132,7 +133,10 @@ public interface SessionStore extends Recorder, AutoCloseable {
      * after them, never below 0 (a producer may send ends only: an end without a start in its session takes
      * nothing off). A session's requests in flight leave with it, however it leaves the store (cleared, evicted,
      * idle), so that a request whose end never comes (its producer died) is not in flight for good once its
-     * session goes; a session that stays active (a fallback session every call without an id shares) keeps it. The
+     * session goes; and a start counts for the idle timeout at most, so that a session that stays active (a fallback
+     * session every call without an id shares) sheds it too: as {@link InFlightRequests} counts them, by start time
+     * in buckets of a quarter of the timeout, an end taking off the newest start, a bucket leaving once its start is
+     * the timeout old, at the session's next start or end or at {@link #evictIdle()}. The
      * label is the one the {@link dev.llmmetrics.cost.ModelCatalog} gives the event's model. A store shared by several
      * processes counts the events of all of them, so that a request started through one and ended through
      * another is in flight in none; it answers at once, from what it last read. 0 for a label it has not counted.
@@ -167,7 +171,10 @@ public interface SessionStore extends Recorder, AutoCloseable {
         return notReadyBecause().isEmpty();
     }
 
-    /** Removes the sessions idle for longer than the store's idle timeout and returns how many. */
+    /**
+     * Removes the sessions idle for longer than the store's idle timeout and returns how many; and drops, in the
+     * sessions it keeps, the starts the idle timeout old ({@link #inFlight(String)}).
+     */
     int evictIdle();
 
     /** How many sessions the store has evicted for {@code reason} since it was created. */

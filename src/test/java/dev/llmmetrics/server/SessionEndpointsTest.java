@@ -5,12 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.session.redis.RedisProcess;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The seed's session endpoints over real HTTP. */
 class SessionEndpointsTest {
@@ -227,6 +236,43 @@ class SessionEndpointsTest {
         assertEquals(15, scrape.sum("llm_requests_total", "model", "gpt-4"), "per-model totals are not rewritten");
 
         assertEquals(404, server.delete("/events/metrics/session/abc-123").statusCode());
+    }
+
+    @ParameterizedTest(name = "store.backend={0}")
+    @ValueSource(strings = {"memory", "sqlite", "redis"})
+    void aStartWhoseEndNeverComesLeavesTheInFlightCountsWithinTheIdleTimeoutThoughItsSessionStaysActive(String backend,
+            @TempDir Path dir) {
+        Map<String, String> config = new HashMap<>(Map.of("store.backend", backend, "store.idle.timeout", "PT2S"));
+        RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
+        if (redis != null) {
+            config.put("store.redis.url", redis.url());
+        } else if (backend.equals("sqlite")) {
+            config.put("store.sqlite.path", dir.resolve("sessions.db").toString());
+        }
+        try (redis; TestServer own = TestServer.start(config)) {
+            String start = "{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"busy\",\"model\":\"flight\"}";
+            String end = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"busy\",\"model\":\"flight\","
+                    + "\"duration_ms\":1,\"prompt_tokens\":1,\"completion_tokens\":1}";
+            own.postEvents("[" + start + "]"); // its end never comes
+            assertEquals(1, inFlight(own));
+            long started = System.nanoTime();
+            // the session stays active, a call ended every 100 ms, so it is never idle for the 2 s
+            Awaitility.await("the start whose end never came no longer in flight").atMost(Duration.ofSeconds(15))
+                    .pollInterval(Duration.ofMillis(100)).until(() -> {
+                        own.postEvents("[" + start + "," + end + "]");
+                        return inFlight(own) == 0;
+                    });
+            assertTrue(System.nanoTime() - started >= Duration.ofMillis(1500).toNanos(),
+                    "it counted for three quarters of the timeout at least");
+            assertEquals(200, own.get("/events/metrics/session/busy").statusCode(), "the session stayed");
+            assertEquals(0, own.scrape().value("llm_requests_in_flight", "model", "flight"));
+            assertEquals(0, TestServer.json(own.get("/events/metrics/models")).get("models").get(0).get("in_flight")
+                    .asLong());
+        }
+    }
+
+    private static long inFlight(TestServer server) {
+        return TestServer.json(server.get("/events/metrics")).get("llm").get("in_flight").asLong();
     }
 
     @Test

@@ -6,26 +6,34 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class InFlightRequestsTest {
 
+    private static final Duration TIMEOUT = Duration.ofHours(1);
+    /** The time of the starts and ends of the tests that do not move it. */
+    private static final long NOW = 1_000_000;
+    private static final long MINUTE = 60_000;
+
     private final ModelCatalog catalog = new ModelCatalog(PriceTable.EMPTY, 3);
-    private final InFlightRequests inFlight = new InFlightRequests(catalog);
+    private final InFlightRequests inFlight = new InFlightRequests(catalog, TIMEOUT);
 
     @Test
     void aSessionCountsEachLabelItHasInFlightAndGivesThemAllBackWhenItLeaves() {
         InFlightRequests.Session session = new InFlightRequests.Session();
         InFlightRequests.Session other = new InFlightRequests.Session();
         for (String model : List.of("a", "b", "c", "b", "d", "_unknown", "c")) {
-            inFlight.started(session, catalog.model(model)); // d is past the catalog's 3 labels, _unknown reserved
+            inFlight.started(session, catalog.model(model), NOW); // d is past the catalog's 3 labels, _unknown reserved
         }
-        inFlight.started(other, catalog.model("b"));
-        inFlight.ended(session, catalog.model("a")); // the first label's slot is free again
-        inFlight.ended(session, catalog.model("a")); // none left of a: takes nothing
-        inFlight.started(session, catalog.model("e"));
+        inFlight.started(other, catalog.model("b"), NOW);
+        inFlight.ended(session, catalog.model("a"), NOW); // the first label's slot is free again
+        inFlight.ended(session, catalog.model("a"), NOW); // none left of a: takes nothing
+        inFlight.started(session, catalog.model("e"), NOW);
 
         assertEquals(0, inFlight.count("a"));
         assertEquals(3, inFlight.count("b"));
@@ -62,11 +70,11 @@ class InFlightRequestsTest {
                     expected[s] = new long[labels.size()];
                 }
                 case 1, 2, 3 -> {
-                    inFlight.started(sessions[s], catalog.model(model));
+                    inFlight.started(sessions[s], catalog.model(model), NOW);
                     expected[s][l]++;
                 }
                 default -> {
-                    inFlight.ended(sessions[s], catalog.model(model));
+                    inFlight.ended(sessions[s], catalog.model(model), NOW);
                     expected[s][l] = Math.max(0, expected[s][l] - 1);
                 }
             }
@@ -78,5 +86,121 @@ class InFlightRequestsTest {
                 assertEquals(sum, inFlight.count(labels.get(k)), labels.get(k) + " at step " + step);
             }
         }
+    }
+
+    @Test
+    void aStartWhoseEndNeverComesStopsCountingWithinTheTimeoutThoughItsSessionStaysActive() {
+        InFlightRequests.Session session = new InFlightRequests.Session();
+        long start = 7 * MINUTE; // not on a bucket's edge
+        inFlight.started(session, catalog.model("a"), start); // its end never comes
+        for (long t = start + MINUTE; t <= start + 2 * TIMEOUT.toMillis(); t += MINUTE) {
+            inFlight.started(session, catalog.model("a"), t); // a call a minute, each ended at once
+            inFlight.ended(session, catalog.model("a"), t);
+            long age = t - start;
+            if (age < TIMEOUT.toMillis() * 3 / 4) {
+                assertEquals(1, inFlight.count("a"), "the start counts for three quarters of the timeout at least, "
+                        + age + " ms");
+            } else if (age >= TIMEOUT.toMillis()) {
+                assertEquals(0, inFlight.count("a"), "and the timeout at most, " + age + " ms");
+            }
+        }
+        assertTrue(session.isEmpty());
+    }
+
+    @Test
+    void anEndTakesOffTheNewestStartSoThatTheOneWhoseEndNeverCameIsLeftToExpire() {
+        InFlightRequests.Session session = new InFlightRequests.Session();
+        inFlight.started(session, catalog.model("a"), 0); // its end never comes
+        inFlight.started(session, catalog.model("a"), 30 * MINUTE);
+        inFlight.ended(session, catalog.model("a"), 40 * MINUTE);
+        assertEquals(1, inFlight.count("a"));
+        inFlight.started(session, catalog.model("a"), 60 * MINUTE); // the start at 0 is the timeout old
+        assertEquals(1, inFlight.count("a"), "the start at 0 left, the new one came");
+    }
+
+    @Test
+    void aSweepDropsTheStartsTheTimeoutOldOfEveryLabelOfASessionWithoutEvents() {
+        InFlightRequests.Session session = new InFlightRequests.Session();
+        InFlightRequests.Session other = new InFlightRequests.Session();
+        for (String model : List.of("a", "b", "c", "d")) { // d past the catalog's 3 labels
+            inFlight.started(session, catalog.model(model), 0);
+        }
+        inFlight.started(session, catalog.model("b"), 20 * MINUTE);
+        inFlight.started(other, catalog.model("b"), 0);
+        assertFalse(session.mayExpire(inFlight, 14 * MINUTE), "nothing to drop within the bucket it was expired in");
+        assertTrue(session.mayExpire(inFlight, 60 * MINUTE));
+        inFlight.expire(session, 60 * MINUTE - 1);
+        assertEquals(Map.of("a", 1L, "b", 3L, "c", 1L, ModelCatalog.OTHER_LABEL, 1L), inFlight.byLabel(),
+                "none is the timeout old yet");
+        inFlight.expire(session, 60 * MINUTE);
+        assertEquals(Map.of("b", 2L), inFlight.byLabel(), "the starts at 0 left; b's at 20 min and the other's stay");
+        assertFalse(session.isEmpty());
+        inFlight.expire(session, 80 * MINUTE);
+        assertTrue(session.isEmpty());
+        assertEquals(Map.of("b", 1L), inFlight.byLabel(), "the other session's start waits for its own sweep");
+    }
+
+    @Test
+    void startsEndsAndSweepsOverTimeMatchTheStartsNotTheTimeoutOldLessTheEndsOfTheNewest() {
+        Random random = new Random(11);
+        long bucketMs = TIMEOUT.toMillis() / InFlightRequests.BUCKETS;
+        List<String> models = List.of("a", "b", "c", "d", "e");
+        List<String> labels = List.of("a", "b", "c", ModelCatalog.OTHER_LABEL);
+        models.forEach(catalog::model); // a, b and c take the catalog's 3 labels
+        InFlightRequests.Session[] sessions = new InFlightRequests.Session[4];
+        // per session and label, the start times counted, as the rule says: dropped the timeout after their bucket
+        List<List<List<Long>>> expected = new ArrayList<>();
+        for (int i = 0; i < sessions.length; i++) {
+            sessions[i] = new InFlightRequests.Session();
+            List<List<Long>> session = new ArrayList<>();
+            for (int k = 0; k < labels.size(); k++) {
+                session.add(new ArrayList<>());
+            }
+            expected.add(session);
+        }
+        long now = 0;
+        for (int step = 0; step < 20_000; step++) {
+            now += random.nextInt(random.nextInt(10) == 0 ? 40 : 2) * MINUTE + random.nextInt(1000);
+            int s = random.nextInt(sessions.length);
+            String model = models.get(random.nextInt(models.size()));
+            int l = labels.indexOf(catalog.model(model).label());
+            int op = random.nextInt(8);
+            if (op != 0) { // every call but a leave expires the session's starts first
+                long current = Math.floorDiv(now, bucketMs);
+                for (List<Long> starts : expected.get(s)) {
+                    starts.removeIf(t -> Math.floorDiv(t, bucketMs) <= current - InFlightRequests.BUCKETS);
+                }
+            }
+            List<Long> starts = expected.get(s).get(l);
+            switch (op) {
+                case 0 -> {
+                    inFlight.left(sessions[s]);
+                    expected.get(s).forEach(List::clear);
+                }
+                case 1 -> inFlight.expire(sessions[s], now);
+                case 2, 3, 4 -> {
+                    inFlight.started(sessions[s], catalog.model(model), now);
+                    starts.add(now);
+                }
+                default -> {
+                    inFlight.ended(sessions[s], catalog.model(model), now);
+                    if (!starts.isEmpty()) {
+                        starts.remove(starts.size() - 1); // the newest: times only grow
+                    }
+                }
+            }
+            for (int k = 0; k < labels.size(); k++) {
+                long sum = 0;
+                for (List<List<Long>> session : expected) {
+                    sum += session.get(k).size();
+                }
+                assertEquals(sum, inFlight.count(labels.get(k)), labels.get(k) + " at step " + step);
+            }
+        }
+        for (InFlightRequests.Session session : sessions) {
+            inFlight.expire(session, now + TIMEOUT.toMillis());
+            assertTrue(session.isEmpty());
+        }
+        assertEquals(Map.of(), inFlight.byLabel(), "every start left the sums with its bucket");
     }
 }

@@ -388,6 +388,36 @@ public abstract class SessionStoreContractTest {
         assertEquals(1, store.inFlight("m"), "d's late end takes nothing off e's start");
     }
 
+    @Test
+    void aStartWhoseEndNeverComesStopsCountingWithinTheIdleTimeoutThoughItsSessionStaysActive() {
+        SessionStore store = store(10, 10);
+        clock.advance(Duration.ofMinutes(7)); // off the edge of a quarter hour
+        // a's start of m and s's of n never end; a stays active with calls that end, s with scores only
+        store.record(List.of(started("a", "m"), started("s", "n")));
+        for (int minute = 1; minute <= 90; minute++) {
+            clock.advance(Duration.ofMinutes(1));
+            store.record(List.of(started("a", "m"), LlmRequestCompleted.builder("a", "m").durationMs(1).build(),
+                    LlmRequestScored.builder("s", "grade", 1).build()));
+            if (minute == 50) {
+                store.record(started("b", "m")); // a call still running, which must not be taken for a's
+            }
+            store.evictIdle(); // as the server's sweeper does
+            if (minute < 45) {
+                assertEquals(Map.of("m", 1L, "n", 1L), store.inFlightByLabel(), "minute " + minute);
+            } else if (minute >= 60) {
+                assertEquals(Map.of("m", 1L), store.inFlightByLabel(), "minute " + minute
+                        + ": the starts of a and s left, b's is running");
+                assertEquals(1, store.inFlight("m"));
+                assertEquals(0, store.inFlight("n"));
+            }
+        }
+        assertTrue(store.session("a").isPresent(), "a stayed active, so stayed in the store");
+        assertTrue(store.session("s").isPresent());
+        clock.advance(Duration.ofMinutes(15));
+        store.record(LlmRequestCompleted.builder("b", "m").durationMs(1).build());
+        assertEquals(Map.of(), store.inFlightByLabel(), "b's end ended b's start, within the timeout");
+    }
+
     private static LlmRequestStarted started(String session, String model) {
         return LlmRequestStarted.builder(session, model).build();
     }

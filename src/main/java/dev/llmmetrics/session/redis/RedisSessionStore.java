@@ -10,6 +10,7 @@ import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.EvictionCounts;
 import dev.llmmetrics.session.EvictionReason;
+import dev.llmmetrics.session.InFlightRequests;
 import dev.llmmetrics.session.LocalSessionFigures;
 import dev.llmmetrics.session.PairFigures;
 import dev.llmmetrics.session.PairTotals;
@@ -74,7 +75,9 @@ import redis.clients.jedis.params.ZRangeParams;
  *       finished requests, records kept, scores of requests kept, scores received, size as the bound counts
  *       it, model labels, score names), one field {@code p:<label>} per model label with the pair's figures,
  *       one field {@code s:<name>} per score name with its ordinal, count, sum, minimum and maximum, and one
- *       field {@code f:<label>} per model label with requests in flight in the session, their count; each
+ *       field {@code f:<label>} per model label with requests in flight in the session, their count per bucket of
+ *       start times (the newest bucket, then the counts of it and the three before it, as
+ *       {@link InFlightRequests} buckets them); each
  *       value is MessagePack numbers after the layout number 2, which the scripts read in one
  *       call and which keep the hash in Redis's compact encoding;</li>
  *   <li>{@code llm:{id}:r}: a list of the most recent request records (with their correlation ids and
@@ -85,7 +88,10 @@ import redis.clients.jedis.params.ZRangeParams;
  *       evictions' order; {@code llm:bytes}: the sessions' summed size; {@code llm:lives}: numbers lives;</li>
  *   <li>{@code llm:requests-in-flight}: a hash of the requests in flight per model label, the sum of the sessions'
  *       {@code f:<label>}: a session's leave with it, whichever script removes it (a clear, an eviction, the
- *       idle sweep).</li>
+ *       idle sweep), and a bucket's once it is the idle timeout old;</li>
+ *   <li>{@code llm:requests-in-flight-sessions}: a sorted set of the keys of the sessions with requests in flight,
+ *       each by a bucket no later than its oldest start's, where the idle sweep finds the starts the idle timeout
+ *       old of the sessions that stay active.</li>
  * </ul>
  *
  * <p>A batch is one Lua script, so one round trip and all or nothing: the script checks every event id, reads
@@ -93,7 +99,8 @@ import redis.clients.jedis.params.ZRangeParams;
  * the sessions bound at a time, least recently active first); a session keeps its newest
  * {@code maxRecordsPerSession} records, as many scores of requests, and exact aggregates, those of
  * {@value SessionStore#MAX_SCORE_NAMES} score names (then {@code _other}) included. {@link #evictIdle()}
- * removes the sessions idle for longer than the idle timeout, whichever process runs it. Event ids are remembered per session for the dedupe
+ * removes the sessions idle for longer than the idle timeout, whichever process runs it, and the starts the idle
+ * timeout old of the sessions it keeps. Event ids are remembered per session for the dedupe
  * window. The per-session series of this process come from a {@link LocalSessionFigures} of what it recorded,
  * so they never wait on Redis; the evictions it counts are those its own scripts made.
  *
@@ -119,7 +126,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private static final String BYTES = PREFIX + "bytes";
     private static final String LIVES = PREFIX + "lives";
     private static final String IN_FLIGHT = PREFIX + "requests-in-flight";
-    static final byte[][] WRITE_KEYS = {bytes(INDEX), bytes(BYTES), bytes(LIVES), bytes(IN_FLIGHT)};
+    private static final String IN_FLIGHT_SESSIONS = PREFIX + "requests-in-flight-sessions";
+    static final byte[][] WRITE_KEYS = {bytes(INDEX), bytes(BYTES), bytes(LIVES), bytes(IN_FLIGHT),
+            bytes(IN_FLIGHT_SESSIONS)};
     private static final byte[][] NO_KEYS = {};
     /** The hash field of a session's header, as layout.lua describes it. */
     private static final byte[] HEADER_FIELD = bytes("h");
@@ -450,8 +459,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     }
 
     /**
-     * Removes the sessions idle for longer than the idle timeout from Redis, a bounded number per script, and
-     * forgets this process's figures of the lives Redis no longer holds: a session cleared or evicted (by any
+     * Removes the sessions idle for longer than the idle timeout from Redis, a bounded number per script, with as
+     * many sessions' starts the idle timeout old ({@code llm:requests-in-flight-sessions}), and forgets this
+     * process's figures of the lives Redis no longer holds: a session cleared or evicted (by any
      * process), or begun again in a later life. Figures of a session Redis still holds in the same life stay,
      * however long ago this process last counted into it, so that the sum over the processes stays whole. While
      * Redis is unreachable it only forgets this process's figures of the sessions it has not seen within the
@@ -459,7 +469,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
      */
     @Override
     public int evictIdle() {
-        long cutoff = bounds.clock().millis() - bounds.idleTimeout().toMillis();
+        long now = bounds.clock().millis();
+        long cutoff = now - bounds.idleTimeout().toMillis();
         if (!reachable) {
             local.removeIdle(cutoff);
             return 0;
@@ -468,13 +479,15 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         try {
             while (true) {
                 List<Object> result = run(IDLE, WRITE_KEYS, bytes(PREFIX), bytes(Long.toString(cutoff)),
-                        bytes(Integer.toString(IDLE_EVICTIONS_PER_CALL)));
+                        bytes(Integer.toString(IDLE_EVICTIONS_PER_CALL)), bytes(Long.toString(now)),
+                        bytes(Long.toString(InFlightRequests.bucketMs(bounds.idleTimeout()))));
                 int removed = ((Long) result.get(0)).intValue();
                 lastCount = ((Long) result.get(1)).intValue();
                 noteInFlight((List<?>) result.get(2));
+                int expired = ((Long) result.get(3)).intValue();
                 total += removed;
                 evicted.add(EvictionReason.IDLE, removed);
-                if (removed < IDLE_EVICTIONS_PER_CALL) {
+                if (removed < IDLE_EVICTIONS_PER_CALL && expired < IDLE_EVICTIONS_PER_CALL) {
                     break;
                 }
             }
@@ -1411,7 +1424,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         /** The script's arguments per event; record.lua reads them in this order. */
         static final int FIELDS = 6;
         /** The script's arguments before the events'. */
-        static final int HEADER = 10;
+        static final int HEADER = 11;
         /**
          * The longest expiry the script is given, about 35 700 years: the dedupe window may be up to
          * {@code Long.MAX_VALUE} ms, but the script hands it to {@code SET … PX} as a Lua number,
@@ -1464,6 +1477,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             args[7] = bytes(PREFIX);
             args[8] = bytes(Integer.toString(SessionStore.MAX_SCORE_NAMES));
             args[9] = startsAndEnds(events, numbers);
+            args[10] = bytes(Long.toString(InFlightRequests.bucketMs(bounds.idleTimeout())));
             for (int k = 0; k < count; k++) {
                 put(sent[k], events.get(sent[k]), HEADER + FIELDS * k);
             }

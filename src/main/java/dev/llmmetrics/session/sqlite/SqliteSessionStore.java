@@ -97,7 +97,9 @@ import org.sqlite.SQLiteConfig;
  *       writes, and handed back to the file system ({@code auto_vacuum=INCREMENTAL}, {@code incremental_vacuum})
  *       once more than a quarter of the file is free; the write-ahead log is checkpointed into the file every
  *       16 384 pages and cut back to 64 MiB;</li>
- *   <li>{@code idleTimeout}: {@link #evictIdle()} deletes the sessions idle for longer;</li>
+ *   <li>{@code idleTimeout}: {@link #evictIdle()} deletes the sessions idle for longer; a start counts in flight
+ *       for at most that long however active its session stays ({@link InFlightRequests#expire}, at the session's
+ *       starts and ends and at that sweep);</li>
  *   <li>event ids are remembered for the dedupe window, at most {@code dedupeMaxIds} of them: rows of about
  *       18 bytes and the id's UTF-8 bytes, outside the bound in bytes.</li>
  * </ul>
@@ -309,7 +311,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
         this.file = file;
         this.lockChannel = lockChannel;
         this.bounds = bounds;
-        this.inFlight = new InFlightRequests(bounds.catalog());
+        this.inFlight = new InFlightRequests(bounds.catalog(), bounds.idleTimeout());
         this.rows = rows;
         Connection writing = connect(false);
         try {

@@ -33,6 +33,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -1021,6 +1022,8 @@ final class Writer {
         long recentDelta;
         /** The starts, ends and sessions leaving of this transaction, in order, counted once it committed. */
         private final List<InFlightChange> inFlightChanges = new ArrayList<>();
+        /** Whether the transaction is an idle sweep, which also drops the starts the idle timeout old once committed. */
+        private boolean sweepsInFlight;
 
         Txn(Statements st, long now) {
             this.st = st;
@@ -1126,6 +1129,7 @@ final class Writer {
 
         /** Deletes at most {@code most} of the sessions idle for longer than the idle timeout; returns how many. */
         int evictIdle(int most) throws SQLException {
+            sweepsInFlight = true;
             long cutoff = now - bounds.idleTimeout().toMillis();
             List<String> idle = new ArrayList<>();
             for (Row row : store.rows.values()) {
@@ -1413,7 +1417,10 @@ final class Writer {
         /** Makes the committed changes visible and counts them. */
         void publish() {
             for (InFlightChange change : inFlightChanges) {
-                countInFlight(change);
+                countInFlight(change, now);
+            }
+            if (sweepsInFlight) {
+                expireInFlight(now);
             }
             for (Working w : touched.values()) {
                 if (w.removed) {
@@ -1646,8 +1653,8 @@ final class Writer {
         }
     }
 
-    /** Counts one committed start, end or session leaving in the store's requests in flight. */
-    private void countInFlight(InFlightChange change) {
+    /** Counts one committed start, end or session leaving, at {@code now}, in the store's requests in flight. */
+    private void countInFlight(InFlightChange change, long now) {
         if (change.model() == null) {
             InFlightRequests.Session left = inFlightByKey.remove(change.key());
             if (left != null) {
@@ -1655,14 +1662,29 @@ final class Writer {
             }
         } else if (change.start()) {
             store.inFlight.started(inFlightByKey.computeIfAbsent(change.key(), key -> new InFlightRequests.Session()),
-                    change.model());
+                    change.model(), now);
         } else {
             InFlightRequests.Session session = inFlightByKey.get(change.key());
             if (session != null) {
-                store.inFlight.ended(session, change.model());
+                store.inFlight.ended(session, change.model(), now);
                 if (session.isEmpty()) {
                     inFlightByKey.remove(change.key());
                 }
+            }
+        }
+    }
+
+    /**
+     * Drops, in every session with requests in flight, the starts the idle timeout old at {@code now}
+     * ({@link InFlightRequests#expire}), so that a session that stays active sheds a start whose end never came.
+     */
+    private void expireInFlight(long now) {
+        Iterator<InFlightRequests.Session> sessions = inFlightByKey.values().iterator();
+        while (sessions.hasNext()) {
+            InFlightRequests.Session session = sessions.next();
+            store.inFlight.expire(session, now);
+            if (session.isEmpty()) {
+                sessions.remove();
             }
         }
     }

@@ -4,12 +4,15 @@
 -- The first number of each value of a session's hash: its header 'h' (life, last activity ms, finished
 -- requests, records kept, scores of requests kept, scores received, size, model labels, score names), a pair's
 -- 16 figures per 'p:<label>', a score name's 5 per 's:<name>' and the session's requests in flight of a model
--- label, 1 per 'f:<label>' (present while above 0), all MessagePack numbers. Layout 1 had no 'f:' fields (its
+-- label, 5 per 'f:<label>' (present while above 0: see BUCKETS), all MessagePack numbers. Layout 1 had no 'f:' fields (its
 -- requests in flight were counted in llm:in-flight alone, which expired): its sessions' requests in flight cannot
 -- leave with them, so a version of layout 1 and one of 2 on one Redis would drift the counts apart. Layout 2 sums
 -- its counts in a key of its own (KEYS[4], llm:requests-in-flight): HSET keeps a key's expiry, so layout 1's
 -- llm:in-flight, left in a database not emptied, would take layout 2's sums with it when it expires.
 local LAYOUT = 2
+
+-- What a hash field takes beside its name and value, as the bound in bytes counts it.
+local RECORD_OVERHEAD = 16
 
 -- Whether a stored value is of this layout (a MessagePack 2 is the byte 2).
 local function ofThisLayout(value) return string.byte(value, 1) == LAYOUT end
@@ -71,19 +74,79 @@ local function flightWrite(keys)
   return counts
 end
 
+-- A session's requests in flight of a label ('f:<label>') are counted by the start's bucket of time, as
+-- InFlightRequests counts them: BUCKETS buckets, each a quarter of the idle timeout wide (numbered from the epoch,
+-- the bucket of ms t being floor(t / width)). The value holds the layout number, the newest bucket, then the
+-- starts in it and in each of the three before it. A bucket the idle timeout old stops counting (flightAdvance): at
+-- a batch's start or end of the label, and at the idle sweep for each session the sorted set KEYS[5] (session key
+-- -> a bucket no later than its oldest start's) names, so that an active session sheds a start whose end never came.
+local BUCKETS = 4
+
+-- The requests in flight of a stored 'f:<label>' value, as {LAYOUT, newest bucket, counts newest first}, or nil
+-- for a value no batch writes (another layout, a count that is no whole number from 0 below 2^53). A value of a
+-- count alone, as versions without buckets wrote it, holds its count in the bucket current.
+local function flightOf(value, current)
+  if not ofThisLayout(value) then return nil end
+  local ok, _, a, b, c, d, e, extra = pcall(cmsgpack.unpack, value)
+  if not ok or extra ~= nil then return nil end
+  local f
+  if b == nil then
+    if c ~= nil or d ~= nil or e ~= nil then return nil end
+    f = {LAYOUT, current, a, 0, 0, 0}
+  elseif e ~= nil then
+    f = {LAYOUT, a, b, c, d, e}
+  else
+    return nil
+  end
+  if type(f[2]) ~= 'number' or f[2] % 1 ~= 0 or math.abs(f[2]) >= 2^53 then return nil end
+  for k = 3, 6 do
+    local x = f[k]
+    if type(x) ~= 'number' or x % 1 ~= 0 or x < 0 or x >= 2^53 then return nil end
+  end
+  return f
+end
+
+-- The starts f counts.
+local function flightTotal(f) return f[3] + f[4] + f[5] + f[6] end
+
+-- The bucket of f's oldest start; nil when it counts none.
+local function flightOldest(f)
+  for k = BUCKETS, 1, -1 do
+    if f[k + 2] > 0 then return f[2] - k + 1 end
+  end
+  return nil
+end
+
+-- Moves f (label's) to bucket current: the buckets then the idle timeout old leave the sums. A bucket behind f's
+-- (a clock behind another process's) moves nothing: its starts count in f's newest.
+local function flightAdvance(keys, f, label, current)
+  local shift = current - f[2]
+  if shift <= 0 then return end
+  for k = BUCKETS, 1, -1 do -- the bucket in place k goes to place k + shift, or past the last
+    local count = f[k + 2]
+    f[k + 2] = 0
+    if k + shift <= BUCKETS then
+      f[k + shift + 2] = count
+    elseif count > 0 then
+      flightAdd(keys, label, -count)
+    end
+  end
+  f[2] = current
+end
+
 -- Takes the requests in flight of the session at key off the sum, before its keys are deleted: its 'f:<label>'
--- fields. A key of another type, or a value no batch writes (another layout, no whole count from 1 to 2^53), counts
--- as nothing, as in size().
+-- fields; and the session out of KEYS[5]. A key of another type, or a value no batch writes, counts as nothing, as
+-- in size().
 local function leaveInFlight(keys, key)
+  redis.call('ZREM', keys[5], key)
   local all = redis.pcall('HGETALL', key)
   if all.err then return end
   for j = 1, #all, 2 do
     local field = all[j]
     if string.sub(field, 1, 2) == 'f:' then
-      local ok, layout, count, extra = pcall(cmsgpack.unpack, all[j + 1])
-      if ok and layout == LAYOUT and extra == nil and type(count) == 'number' and count % 1 == 0 and count >= 1
-          and count < 2^53 then
-        flightAdd(keys, string.sub(field, 3), -count)
+      local f = flightOf(all[j + 1], 0)
+      if f then
+        flightAdd(keys, string.sub(field, 3), -flightTotal(f))
       end
     end
   end
@@ -102,11 +165,13 @@ local function checkType(key, expected)
   if t ~= expected and t ~= 'none' then foreign(key, 'a ' .. t) end
 end
 
--- Refuses the script when the index (KEYS[1]), the retained bytes (KEYS[2]), the counter of lives (KEYS[3]) or
--- the requests in flight (KEYS[4]) hold what INCRBY, DECRBY, INCR, ZADD or HSET would fail on.
+-- Refuses the script when the index (KEYS[1]), the retained bytes (KEYS[2]), the counter of lives (KEYS[3]), the
+-- requests in flight (KEYS[4]) or the sessions holding some (KEYS[5]) hold what INCRBY, DECRBY, INCR, ZADD or HSET
+-- would fail on.
 local function checkGlobals(keys)
   checkType(keys[1], 'zset')
   checkType(keys[4], 'hash')
+  checkType(keys[5], 'zset')
   for k = 2, 3 do
     local v = redis.pcall('GET', keys[k]) -- an error: a key of another type than a string
     if type(v) == 'table' then foreign(keys[k], 'a ' .. redis.call('TYPE', keys[k])['ok']) end
@@ -128,7 +193,8 @@ local function deniedCommand(keys, s)
     {'ZADD', keys[1], '0', ''}, {'ZREM', keys[1], ''}, {'ZCARD', keys[1]}, {'ZRANGE', keys[1], '0', '0', 'REV'},
     {'ZRANGEBYSCORE', keys[1], '0', '0'}, {'TYPE', keys[1]}, {'GET', keys[2]}, {'INCRBY', keys[2], '0'},
     {'DECRBY', keys[2], '0'}, {'GET', keys[3]}, {'INCR', keys[3]}, {'SET', keys[3], '0'}, {'TYPE', keys[4]},
-    {'HGET', keys[4], ''}, {'HSET', keys[4], '', '0'}, {'HDEL', keys[4], ''}, {'HGETALL', keys[4]}
+    {'HGET', keys[4], ''}, {'HSET', keys[4], '', '0'}, {'HDEL', keys[4], ''}, {'HGETALL', keys[4]},
+    {'TYPE', keys[5]}, {'ZADD', keys[5], 'LT', '0', ''}, {'ZREM', keys[5], ''}, {'ZRANGEBYSCORE', keys[5], '0', '0'}
   }
   for _, c in ipairs(checks) do
     if not redis.acl_check_cmd(unpack(c)) then return c[1] .. ' ' .. c[2] end

@@ -6,11 +6,12 @@
 -- KEYS[2] the retained bytes of all sessions (string, an integer)
 -- KEYS[3] the counter that numbers the sessions' lives
 -- KEYS[4] the requests in flight (hash: model label -> count), the sum of the sessions' own ('f:<label>')
--- ARGV[1..10] now ms, max sessions, max records per session, max models per session, max bytes,
---            dedupe window ms, number of events, key prefix, max score names per session, and the starts and ends
+-- KEYS[5] the sessions with requests in flight (sorted set: session key -> a bucket no later than its oldest start's)
+-- ARGV[1..11] now ms, max sessions, max records per session, max models per session, max bytes,
+--            dedupe window ms, number of events, key prefix, max score names per session, the starts and ends
 --            of requests in the order of the batch, as one MessagePack array of pairs: the number of the event
 --            whose applying applies it (positive for a start, negative for an end; an event of the session the
---            start or end is of), the model label
+--            start or end is of), the model label; and the width of a bucket of start times in ms (BUCKETS)
 -- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed, F failed,
 -- R scored, G generic), name (the model label of C and F, the score name of R), figures as MessagePack numbers
 -- (C: duration, prompt, completion, total, cached and reasoning tokens, tool calls 0/1, costed 0/1, cost in
@@ -33,7 +34,7 @@
 local ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math, pcall =
   ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math, pcall
 local FIELDS = 6
-local HEADER = 10
+local HEADER = 11
 local now = tonumber(ARGV[1])
 local maxSessions = tonumber(ARGV[2])
 local maxRecords = tonumber(ARGV[3])
@@ -43,11 +44,11 @@ local dedupeMs = tonumber(ARGV[6])
 local n = tonumber(ARGV[7])
 local prefix = ARGV[8]
 local maxScoreNames = tonumber(ARGV[9])
+local current = math.floor(now / tonumber(ARGV[11])) -- the bucket of the batch's starts
 local OTHER_SCORE_NAME = '_other'
 local PICO = 1000000000000
 -- What a session takes beside its figures and records: its keys, their headers, its index entry.
 local SESSION_OVERHEAD = 240
-local RECORD_OVERHEAD = 16
 -- The bytes 'p' and 'f' (a pair's field starts 'p:', a label's requests in flight 'f:', a score name's 's:').
 local P = 112
 local F = 102
@@ -57,13 +58,11 @@ local function anotherLayout(key)
   error('LAYOUT ' .. key .. ' was written by another version of llm-metrics; empty the Redis database', 0)
 end
 
--- How many numbers, the layout number first, a value of field holds: the header 'h' 10, a pair 17, a score name 6,
--- requests in flight 2.
+-- How many numbers, the layout number first, a value of field holds: the header 'h' 10, a pair 17, a score name 6
+-- (requests in flight: flightOf).
 local function numbersOf(field)
   if field == 'h' then return 10 end
-  local byte = string.byte(field, 1)
-  if byte == P then return 17 end
-  if byte == F then return 2 end
+  if string.byte(field, 1) == P then return 17 end
   return 6
 end
 
@@ -94,6 +93,12 @@ local function countsOk(a, b, c, d, e, f, g, h, i)
 end
 
 local function checked(value, s, field)
+  if string.byte(field, 1) == F then
+    local f = flightOf(value, current)
+    if not f then anotherLayout(s.key) end
+    s.read = (s.read or 0) + string.len(field) + string.len(value) + RECORD_OVERHEAD
+    return f
+  end
   if not ofThisLayout(value) then anotherLayout(s.key) end
   local f = {cmsgpack.unpack(value)}
   local count = numbersOf(field)
@@ -102,8 +107,6 @@ local function checked(value, s, field)
   -- writes. A score name's sum, minimum and maximum are doubles, the other figures whole numbers.
   local ok, good = pcall(figuresOk, f, count)
   if not (ok and good) then anotherLayout(s.key) end
-  -- Requests in flight: a number (a text of digits passes the arithmetic) from 0, within 2^53 (written as digits).
-  if count == 2 and not (type(f[2]) == 'number' and f[2] >= 0 and f[2] < 2^53) then anotherLayout(s.key) end
   s.read = (s.read or 0) + string.len(field) + string.len(value) + RECORD_OVERHEAD
   return f
 end
@@ -277,26 +280,34 @@ for start = 1, #absent, 1000 do
   end
 end
 
--- The requests in flight, in the batch's order: each session counts its own, per label (a start adds one, an end
--- takes one off while its session has one: an end without a start in its session takes nothing); the sum over the
--- sessions (KEYS[4]) changes by what each session applied. Reads only: the counts are written in step 3 and 5.
+-- The requests in flight, in the batch's order: each session counts its own, per label and bucket of start time (a
+-- start adds one to the current bucket, an end takes one off the newest bucket that has one, while its session has
+-- one: an end without a start in its session takes nothing), the buckets the idle timeout old dropped first
+-- (flightAdvance); the sum over the sessions (KEYS[4]) changes by what each session applied. Reads only: the counts
+-- are written in step 3 and 5.
 for _, op in ipairs(flights) do
   local s, label, delta = op[1], op[2], op[3]
   local field = 'f:' .. label
   local c = s.fields[field]
+  if c then flightAdvance(KEYS, c, label, current) end
   if delta > 0 then
     if not c then
-      c = {LAYOUT, 0}
+      c = {LAYOUT, current, 0, 0, 0, 0}
       s.fields[field] = c
     end
     -- A count this high is none a batch made (someone else set it): it goes no higher, past what checked() takes.
-    if c[2] < 2^53 - 1 then
-      c[2] = c[2] + 1
+    if flightTotal(c) < 2^53 - 1 then
+      c[3] = c[3] + 1
       flightAdd(KEYS, label, 1)
     end
-  elseif c and c[2] > 0 then
-    c[2] = c[2] - 1
-    flightAdd(KEYS, label, -1)
+  elseif c then
+    for k = 3, BUCKETS + 2 do
+      if c[k] > 0 then
+        c[k] = c[k] - 1
+        flightAdd(KEYS, label, -1)
+        break
+      end
+    end
   end
 end
 
@@ -472,16 +483,23 @@ for _, id in ipairs(order) do
   keep(s, ':r', 'n', records, recordCount)
   keep(s, ':s', 'sn', scored, scoredCount)
 
-  -- the figures read or new, then the header; a label's requests in flight at 0 are removed
+  -- the figures read or new, then the header; a label's requests in flight at 0 are removed, and the session is
+  -- named in KEYS[5] by the bucket of its oldest start written, unless it is named by an older one
   local h = 0
   local gone = nil
+  local oldest = nil
   for j = 2, #fields do
     local field = fields[j]
     local f = fields[field]
-    if f and f[2] == 0 and string.byte(field, 1) == F then
+    local flight = f and string.byte(field, 1) == F
+    if flight and flightTotal(f) == 0 then
       gone = gone or {}
       gone[#gone + 1] = field
     elseif f then
+      if flight then
+        local o = flightOldest(f)
+        if oldest == nil or o < oldest then oldest = o end
+      end
       local value = cmsgpack.pack(unpack(f))
       s.b = s.b + string.len(field) + string.len(value) + RECORD_OVERHEAD
       hash[h + 1] = field
@@ -498,6 +516,7 @@ for _, id in ipairs(order) do
       redis.call('HDEL', s.key, unpack(gone, start, math.min(start + 999, #gone)))
     end
   end
+  if oldest then redis.call('ZADD', KEYS[5], 'LT', oldest, s.key) end
   bytesDelta = bytesDelta + s.b - before
 end
 -- One ZADD for the batch's sessions, at most 1000 at a time (unpack's bound).

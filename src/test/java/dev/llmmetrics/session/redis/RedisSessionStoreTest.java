@@ -1406,8 +1406,9 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).build()));
         long before = Long.parseLong(redis.cli("GET", "llm:bytes"));
         store.record(List.of(LlmRequestStarted.builder("a", "m").eventId("e-1").build()));
-        // field f:m (3 bytes), its value the layout number and 1 (2 bytes), and what each field takes beside them
-        assertEquals(before + 3 + 2 + 16, Long.parseLong(redis.cli("GET", "llm:bytes")));
+        // field f:m (3 bytes), its value the layout number, the bucket of the start (a 32-bit number: 5 bytes) and
+        // the counts of the four buckets (4 bytes), and what each field takes beside them
+        assertEquals(before + 3 + 10 + 16, Long.parseLong(redis.cli("GET", "llm:bytes")));
         store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(1).eventId("e-2").build()));
         assertEquals("0", redis.cli("HEXISTS", "llm:{a}", "f:m"),
                 "a label no longer in flight in the session is removed");
@@ -1418,6 +1419,36 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals("0", redis.cli("GET", "llm:bytes"), "every session's bytes given back");
         assertEquals(0, store.inFlight("m"));
         assertEquals(0, store.inFlight("n"));
+    }
+
+    @Test
+    void theIdleSweepDropsTheStartsTheIdleTimeoutOldOfAnActiveSessionAndGivesTheirBytesBack() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build(), LlmRequestStarted.builder("a", "o").build()));
+        millis.addAndGet(Duration.ofMinutes(50).toMillis());
+        // a stays active without a start or end of m: only the sweep sees its start
+        store.record(List.of(LlmRequestCompleted.builder("a", "n").durationMs(1).build(),
+                LlmRequestStarted.builder("a", "o").build()));
+        assertEquals("1", redis.cli("ZCARD", "llm:requests-in-flight-sessions"), "a holds requests in flight");
+        long held = Long.parseLong(redis.cli("GET", "llm:bytes"));
+        millis.addAndGet(Duration.ofMinutes(11).toMillis());
+        assertEquals(0, store.evictIdle(), "a is active");
+        assertEquals(Map.of("o", 1L), store.inFlightByLabel(), "a's starts of the first hour left, its later one stays");
+        assertEquals("0", redis.cli("HEXISTS", "llm:{a}", "f:m"), "a label no longer in flight is removed");
+        // field f:m (3 bytes), its value (10 bytes), and what each field takes beside them; o's value as long as before
+        assertEquals(held - 3 - 10 - 16, Long.parseLong(redis.cli("GET", "llm:bytes")), "the bytes of m's count given back");
+        assertEquals("1", redis.cli("ZCARD", "llm:requests-in-flight-sessions"), "o's later start is still in flight");
+
+        millis.addAndGet(Duration.ofMinutes(45).toMillis());
+        store.record(List.of(LlmRequestCompleted.builder("a", "n").durationMs(1).build()));
+        held = Long.parseLong(redis.cli("GET", "llm:bytes"));
+        assertEquals(0, store.evictIdle());
+        assertEquals(Map.of(), store.inFlightByLabel());
+        assertEquals(held - 3 - 10 - 16, Long.parseLong(redis.cli("GET", "llm:bytes")));
+        assertEquals("0", redis.cli("EXISTS", "llm:requests-in-flight-sessions", "llm:requests-in-flight"));
+        assertTrue(store.clear("a"));
+        assertEquals("0", redis.cli("GET", "llm:bytes"), "every session's bytes given back");
     }
 
     @Test
