@@ -66,8 +66,9 @@ public final class InFlightRequests {
     public void started(Session session, Model model, long nowMs) {
         expire(session, nowMs);
         int key = key(model);
-        session.addOne(key, (int) (session.bucket & (BUCKETS - 1)));
-        add(key, 1);
+        if (session.addOne(key, (int) (session.bucket & (BUCKETS - 1)))) {
+            add(key, 1);
+        }
     }
 
     /**
@@ -159,10 +160,11 @@ public final class InFlightRequests {
         private volatile long bucket = Long.MIN_VALUE;
         /** A label with requests in flight, or none while its counts are all 0. */
         private int firstKey;
-        private long first0;
-        private long first1;
-        private long first2;
-        private long first3;
+        /** The first label's starts in each slot: {@code int}s, as a slot's count is bounded ({@link #addOne}). */
+        private int first0;
+        private int first1;
+        private int first2;
+        private int first3;
         /**
          * Keys and counts per slot, in groups of {@value #GROUP}, of {@link #moreSize} further labels; {@code null}
          * until a second label.
@@ -192,7 +194,7 @@ public final class InFlightRequests {
             return (first0 | first1 | first2 | first3) == 0;
         }
 
-        private long first(int slot) {
+        private int first(int slot) {
             return switch (slot) {
                 case 0 -> first0;
                 case 1 -> first1;
@@ -201,7 +203,7 @@ public final class InFlightRequests {
             };
         }
 
-        private void setFirst(int slot, long count) {
+        private void setFirst(int slot, int count) {
             switch (slot) {
                 case 0 -> first0 = count;
                 case 1 -> first1 = count;
@@ -210,22 +212,29 @@ public final class InFlightRequests {
             }
         }
 
-        /** Counts one more start of the label of {@code key} in {@code slot}. */
-        private void addOne(int key, int slot) {
+        /**
+         * Counts one more start of the label of {@code key} in {@code slot}; {@code false}, counting nothing, when the
+         * first label's slot holds {@link Integer#MAX_VALUE} starts already (more than any producer sends in a bucket).
+         */
+        private boolean addOne(int key, int slot) {
             if (firstKey == key && !firstEmpty()) {
-                setFirst(slot, first(slot) + 1);
-                return;
+                int count = first(slot);
+                if (count == Integer.MAX_VALUE) {
+                    return false;
+                }
+                setFirst(slot, count + 1);
+                return true;
             }
             for (int i = 0; i < moreSize; i++) {
                 if (more[GROUP * i] == key) {
                     more[GROUP * i + 1 + slot]++;
-                    return;
+                    return true;
                 }
             }
             if (firstEmpty()) {
                 firstKey = key;
                 setFirst(slot, 1);
-                return;
+                return true;
             }
             if (more == null) {
                 more = new long[GROUP];
@@ -237,6 +246,7 @@ public final class InFlightRequests {
             more[at] = key;
             more[at + 1 + slot] = 1;
             moreSize++;
+            return true;
         }
 
         /**
@@ -247,7 +257,7 @@ public final class InFlightRequests {
             if (firstKey == key && !firstEmpty()) {
                 for (int k = 0; k < BUCKETS; k++) {
                     int slot = (newest - k) & (BUCKETS - 1);
-                    long count = first(slot);
+                    int count = first(slot);
                     if (count > 0) {
                         setFirst(slot, count - 1);
                         return true;

@@ -345,7 +345,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         while (true) {
             SessionState state = sessions.get(sessionId);
             if (state == null) {
-                SessionState made = new SessionState(sessionId, maxRecordsPerSession, maxModelsPerSession, now,
+                SessionState made = new SessionState(sessionId, maxRecordsPerSession, now,
                         incarnations.incrementAndGet());
                 long empty = made.bytes(); // read before it is shared: later growth is counted by who makes it
                 state = sessions.putIfAbsent(sessionId, made);
@@ -393,12 +393,12 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
             case LlmRequestCompleted completed -> {
                 Model model = catalog.model(completed.model());
                 inFlight.ended(state, model, now);
-                yield state.add(completed, model, now);
+                yield state.add(completed, model, maxModelsPerSession, now);
             }
             case LlmRequestFailed failed -> {
                 Model model = catalog.model(failed.model());
                 inFlight.ended(state, model, now);
-                yield state.add(failed, model, now);
+                yield state.add(failed, model, maxModelsPerSession, now);
             }
             case LlmRequestStarted started -> {
                 inFlight.started(state, catalog.model(started.model()), now);

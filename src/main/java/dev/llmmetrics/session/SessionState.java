@@ -24,7 +24,7 @@ final class SessionState extends InFlightRequests.Session {
      * The state object (its first label's requests in flight included, a count per bucket of start times), its map
      * entry, its ring object and the pairs array, about.
      */
-    private static final long OVERHEAD = 248;
+    private static final long OVERHEAD = 224;
     /** One {@link PairTotals}: header, label reference and fifteen {@code long}s. */
     private static final long PAIR_BYTES = 136;
     /** One {@link ScoreTotals} and its list slot: header, name reference, four numbers (names are short). */
@@ -44,19 +44,16 @@ final class SessionState extends InFlightRequests.Session {
     private @Nullable ScoreRing scores;
     /** The totals per score name, in order of first use; {@code null} until the session has a score. */
     private @Nullable List<ScoreTotals> scoreTotals;
-    /** What the id takes on the heap: read once, it is on every {@link #bytes()}. */
-    private final long idBytes;
+    /** What the id takes on the heap (an id is short: an {@code int}): read once, it is on every {@link #bytes()}. */
+    private final int idBytes;
     /** Whether the session has finished a request, so has (session, model) figures; read without the lock. */
     private volatile boolean hasPairs;
-    /** Most model labels with figures of their own; later models share one more, {@link ModelCatalog#OTHER_LABEL}. */
-    private final int maxModels;
 
-    SessionState(String id, int maxRecords, int maxModels, long nowMs, long incarnation) {
+    SessionState(String id, int maxRecords, long nowMs, long incarnation) {
         this.id = id;
         this.incarnation = incarnation;
         this.records = new RecordRing(maxRecords);
-        this.idBytes = RecordRing.textBytes(id);
-        this.maxModels = maxModels;
+        this.idBytes = Math.toIntExact(RecordRing.textBytes(id));
         this.lastActiveMs = nowMs;
     }
 
@@ -81,21 +78,26 @@ final class SessionState extends InFlightRequests.Session {
      * else the model's price) for the session's figures and records; the per-model meters cost it by the same
      * catalog entry for their counter.
      *
+     * @param maxModels the most model labels with figures of their own in a session (the store's bound); later
+     *                  models share one more, {@link ModelCatalog#OTHER_LABEL}
      * @return whether its figures went to the session's {@code _other} pair for want of room (the session's
      *         labels or the catalog's, {@link Model#overflowed})
      */
-    boolean add(LlmRequestCompleted e, Model model, long nowMs) {
+    boolean add(LlmRequestCompleted e, Model model, int maxModels, long nowMs) {
         long cost = model.costPicoUsd(e);
-        PairTotals pair = pair(model.label());
+        PairTotals pair = pair(model.label(), maxModels);
         pair.completed(e, cost);
         records.completed(e, model, cost);
         lastActiveMs = nowMs;
         return folded(pair, model);
     }
 
-    /** Adds a failed request of {@code model}; returns whether it went to the {@code _other} pair for want of room. */
-    boolean add(LlmRequestFailed e, Model model, long nowMs) {
-        PairTotals pair = pair(model.label());
+    /**
+     * Adds a failed request of {@code model}, as {@link #add(LlmRequestCompleted, Model, int, long)} adds a completed
+     * one; returns whether it went to the {@code _other} pair for want of room.
+     */
+    boolean add(LlmRequestFailed e, Model model, int maxModels, long nowMs) {
+        PairTotals pair = pair(model.label(), maxModels);
         pair.failed();
         records.failed(e, model, SessionStore.keptError(e.error()));
         lastActiveMs = nowMs;
@@ -242,7 +244,7 @@ final class SessionState extends InFlightRequests.Session {
         return all;
     }
 
-    private PairTotals pair(String label) {
+    private PairTotals pair(String label, int maxModels) {
         PairTotals pair = first;
         if (pair == null) {
             hasPairs = true;
@@ -260,7 +262,7 @@ final class SessionState extends InFlightRequests.Session {
         }
         int pairs = 1 + (others == null ? 0 : others.length);
         if (pairs >= maxModels && !label.equals(ModelCatalog.OTHER_LABEL)) {
-            return pair(ModelCatalog.OTHER_LABEL); // past its own labels a session shares _other
+            return pair(ModelCatalog.OTHER_LABEL, maxModels); // past its own labels a session shares _other
         }
         PairTotals created = new PairTotals(label);
         others = others == null ? new PairTotals[] {created} : append(others, created);
