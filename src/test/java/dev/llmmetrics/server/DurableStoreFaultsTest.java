@@ -343,6 +343,11 @@ class DurableStoreFaultsTest {
         }
     }
 
+    /** The server's log so far has no stack trace: a fault of the storage is an operator's, said in one line. */
+    private static void assertNoStackTrace(ChildServer server) {
+        assertTrue(server.output.stream().noneMatch(line -> line.startsWith("\tat ")), server.log());
+    }
+
     @Test
     void aStoreFileDeletedUnderTheServerMakesItUnreadyWithoutTrafficUntilARestart() throws Exception {
         Path file = dir.resolve("sessions.db");
@@ -356,6 +361,7 @@ class DurableStoreFaultsTest {
             assertEquals(200, get(server, "/health").statusCode(), "liveness stays 200");
             assertRefused(server, batch("after", 20, 0));
             staysUnready(server, 3);
+            assertNoStackTrace(server);
         }
         try (ChildServer restarted = start(file)) {
             assertEquals(new Ready(200, null), ready(restarted));
@@ -380,6 +386,7 @@ class DurableStoreFaultsTest {
                     + " store_unavailable meanwhile", ready(server).reason());
             assertRefused(server, batch("later", 20, 0));
             staysUnready(server, 2);
+            assertNoStackTrace(server);
             kill(server);
         }
         try (ChildServer restarted = start(file)) {

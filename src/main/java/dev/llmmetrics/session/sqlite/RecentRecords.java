@@ -386,8 +386,13 @@ final class RecentRecords {
             // nothing to roll back, or SQLite rolled it back already
         }
         closeStatements();
-        LOG.log(failing ? Level.DEBUG : Level.WARNING, what + " (" + e.getMessage() + "); the records stay where"
-                + " they are, read just the same, and the fold is tried again after each commit", e);
+        if (!failing) {
+            // The storage's failure (a full disk, a lock another process holds), an operator's to mend: one line
+            // with its cause, the trace only at DEBUG.
+            LOG.log(Level.WARNING, what + " (" + e.getMessage() + "); the records stay where they are, read just the"
+                    + " same, and the fold is tried again after each commit");
+        }
+        LOG.log(Level.DEBUG, what, e);
         failing = true;
     }
 

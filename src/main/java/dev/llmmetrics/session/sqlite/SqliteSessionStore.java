@@ -487,11 +487,8 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
             writer.loadEventIds();
         } catch (Throwable e) {
             // The first transaction reads them again, and fails its batches if it cannot; the writer thread lives on.
-            LOG.log(Level.WARNING, "Reading the remembered event ids of " + file + " failed; the first batch "
-                    + "reads them again", e);
-            if (e instanceof SQLException failure) {
-                writer.stoppedBy(failure);
-            }
+            writer.failedAtStart("Reading the remembered event ids of " + file + " failed; the first batch reads them"
+                    + " again", e);
         }
         writer.settleRecentRecords();
         List<Job> group = new ArrayList<>();

@@ -275,9 +275,23 @@ final class Writer {
                 throw e;
             }
         } catch (SQLException | RuntimeException e) {
-            LOG.log(Level.WARNING, "Bringing the sessions of " + store.file() + " down to store.max.records failed;"
-                    + " tried again at the next start", e);
-            stoppedBy(e); // a write lock another process holds open, an I/O error: readiness says so from the start
+            failedAtStart("Bringing the sessions of " + store.file() + " down to store.max.records failed; tried again"
+                    + " at the next start", e);
+        }
+    }
+
+    /**
+     * Logs a step of the start that failed, and, when the storage failed it (a write lock another process holds
+     * open, an I/O error), stops the store as a refused batch does, so that the server starts unready and the log
+     * says in one line what stopped it, and once more when it writes again; the trace of that failure is only
+     * logged at DEBUG, being an operator's to mend. Any other failure, a bug, is logged with its trace.
+     */
+    void failedAtStart(String what, Throwable e) {
+        if (e instanceof SQLException sql && storageFailure(sql)) {
+            LOG.log(Level.DEBUG, what, e);
+            refuse(List.of(), sql);
+        } else {
+            LOG.log(Level.WARNING, what, e);
         }
     }
 
@@ -532,7 +546,7 @@ final class Writer {
     }
 
     /** Notes what stopped the store, for readiness and for {@link #idle()}, when it is the storage's. */
-    void stoppedBy(Exception e) {
+    private void stoppedBy(Exception e) {
         if (!storageFailure(e)) {
             return;
         }
@@ -561,7 +575,9 @@ final class Writer {
                     + "; batches are refused until a restart");
         } catch (SQLException e) {
             LOG.log(Level.ERROR, "The write-ahead log " + wal + " was removed or replaced under the running server, and"
-                    + " what it held could not be copied into " + store.file() + "; batches are refused until a restart", e);
+                    + " what it held could not be copied into " + store.file() + " (" + e.getMessage() + "); batches are"
+                    + " refused until a restart");
+            LOG.log(Level.DEBUG, "Copying the removed write-ahead log " + wal + " into the file failed", e);
         }
     }
 
@@ -592,20 +608,31 @@ final class Writer {
 
     /** What stopped the store, and what readiness says of it. */
     private enum Stop {
-        FULL("the session store's disk is full: it writes again once the disk has room"),
+        FULL("the session store's disk is full: it writes again once the disk has room",
+                "batches are refused until it can: free room on its disk, and it resumes by itself"),
         REPLACED("the session store's file was removed or replaced while the server had it open: only a restart"
-                + " opens the file at its path"),
+                + " opens the file at its path",
+                "batches are refused until the server is restarted, which opens the file at its path"),
         LOG_REPLACED("the session store's write-ahead log was removed or replaced while the server had it open: what"
-                + " it held is copied into the file, and only a restart opens a new log"),
+                + " it held is copied into the file, and only a restart opens a new log",
+                "batches are refused until the server is restarted, which opens a new write-ahead log"),
         UNWRITABLE("the session store's file cannot be written (read-only, or an I/O error): it is tried again"
-                + " every second"),
+                + " every second",
+                "batches are refused until it can: make the file writable again (chattr -i, chmod u+w), or see the"
+                        + " system's log for an I/O error; it is tried again every second"),
         LOCKED("the session store's file is locked by another process (a write transaction held open): it writes"
-                + " again once the lock is let go, tried every second");
+                + " again once the lock is let go, tried every second",
+                "batches are refused while another process holds the file's write lock: end that process's"
+                        + " transaction (an sqlite3 shell, a backup tool), and it resumes by itself");
 
+        /** What readiness says. */
         final String reason;
+        /** What the log line of the stop says after its cause: what is refused, and what an operator may do. */
+        final String remedy;
 
-        Stop(String reason) {
+        Stop(String reason, String remedy) {
             this.reason = reason;
+            this.remedy = remedy;
         }
     }
 
@@ -618,6 +645,7 @@ final class Writer {
      */
     private void refuse(List<Job> jobs, Exception e) {
         stoppedBy(e);
+        @Nullable Stop cause = storageFailure(e) ? stop : null; // null: not the storage's, a bug
         long now = System.nanoTime();
         lastRefusalNanos = now;
         if (!failing) {
@@ -631,15 +659,23 @@ final class Writer {
             boolean again = warned && now - lastWarningNanos < WARNING_INTERVAL.toNanos();
             warned = true;
             lastWarningNanos = now;
+            String line;
             if (again) {
                 byTurns = true;
                 stopsByTurns = 0;
-                LOG.log(Level.WARNING, "The SQLite session store " + store.file() + " cannot write again (" + e.getMessage()
-                        + "); it stops and resumes by turns: batches are refused while it cannot, and this is not"
-                        + " logged again until it has written for a minute without a stop", e);
+                line = "The SQLite session store " + store.file() + " cannot write again (" + e.getMessage()
+                        + "); it stops and resumes by turns, and this is not logged again until it has written for a"
+                        + " minute without a stop; " + (cause == null ? "batches are refused while it cannot" : cause.remedy);
             } else {
-                LOG.log(Level.WARNING, "The SQLite session store " + store.file() + " cannot write (" + e.getMessage()
-                        + "); batches are refused until it can", e);
+                line = "The SQLite session store " + store.file() + " cannot write (" + e.getMessage() + "); "
+                        + (cause == null ? "batches are refused until it can" : cause.remedy);
+            }
+            if (cause == null) {
+                LOG.log(Level.WARNING, line, e); // a bug, whose trace is wanted
+            } else {
+                // The storage's fault, an operator's to mend: one line, the trace only for whoever debugs.
+                LOG.log(Level.WARNING, line);
+                LOG.log(Level.DEBUG, "The SQLite session store's write failed", e);
             }
         }
         RecordingFailedException failure = new RecordingFailedException(describe(e), e);
@@ -929,7 +965,13 @@ final class Writer {
         try {
             c.close();
         } catch (SQLException e) {
-            LOG.log(Level.WARNING, "Closing the SQLite session store " + store.file() + " failed", e);
+            if (storageFailure(e)) {
+                LOG.log(Level.WARNING, "Closing the SQLite session store " + store.file() + " failed ("
+                        + e.getMessage() + ")");
+                LOG.log(Level.DEBUG, "Closing the SQLite session store " + store.file() + " failed", e);
+            } else {
+                LOG.log(Level.WARNING, "Closing the SQLite session store " + store.file() + " failed", e);
+            }
         }
     }
 
