@@ -6,11 +6,13 @@ import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.event.EventTypes;
 import dev.llmmetrics.event.LlmRequestScored;
+import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.meter.LlmMeterBinder;
 import dev.llmmetrics.session.InMemorySessionStore;
 import dev.llmmetrics.session.SessionFigures;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.session.StoreUnavailableException;
 import dev.llmmetrics.track.CallTracker;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.System.Logger.Level;
@@ -190,8 +192,15 @@ public final class LlmMetrics implements AutoCloseable {
         } catch (RuntimeException e) {
             if (sweepFailing) {
                 LOG.log(Level.DEBUG, "Idle session sweep failed again", e);
-            } else {
+            } else if (e instanceof RecordingFailedException || e instanceof StoreUnavailableException) {
+                // The store's storage failed (a disk full, a file removed, Redis down), an operator's to mend and
+                // said by the store itself: one line with its cause, the trace only at DEBUG.
                 sweepFailing = true;
+                LOG.log(Level.WARNING, "Idle session sweep failed (" + e.getMessage() + "); trying again each period,"
+                        + " not logged again until a sweep succeeds");
+                LOG.log(Level.DEBUG, "Idle session sweep failed", e);
+            } else {
+                sweepFailing = true; // a bug: its trace is wanted
                 LOG.log(Level.WARNING, "Idle session sweep failed; trying again each period, not logged again until"
                         + " a sweep succeeds", e);
             }
