@@ -182,6 +182,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private final EvictionCounts evicted = new EvictionCounts();
     private final ScheduledExecutorService watcher;
     private volatile boolean reachable;
+    /**
+     * Whether the watcher's last check found Redis answering; the watcher's alone. The log follows it, not
+     * {@link #reachable}, which batches set too: a batch that failed as Redis went down, or went through as it came
+     * back, before the watcher's next check, would leave that check nothing to say.
+     */
+    private boolean answeredLastWatch;
     /** Why the last check of the connection failed ({@code null} once one worked), for the log. */
     private volatile @Nullable String unreachableBecause;
     /**
@@ -976,10 +982,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
 
     /** Checks that Redis answers, reading the session count, at start and then every {@link #WATCH_PERIOD}. */
     private void watch() {
-        boolean was = reachable;
+        boolean was = answeredLastWatch;
+        boolean answers;
         String before = refusedBecause;
         try {
             readIndexAndCounters();
+            answers = true;
             reachable = true;
             unreachableBecause = null;
             refusedBecause = probe();
@@ -988,18 +996,20 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
                 lastRefusal = null; // the probe meets what refused that call: it ended
             }
         } catch (JedisException e) {
+            answers = false;
             lost(e);
             unreachableBecause = e.getMessage(); // Jedis's messages name the host, never the password
             refusedBecause = plainly(e);
         }
+        answeredLastWatch = answers;
         String now = refusedBecause;
-        if (reachable && now != null && !now.equals(before)) {
+        if (answers && now != null && !now.equals(before)) {
             LOG.log(Level.WARNING, "Redis at {0} answers, but: {1}; batches get 503 until that ends", endpoint, now);
-        } else if (reachable && now == null && before != null) {
+        } else if (answers && now == null && before != null) {
             LOG.log(Level.INFO, "Redis at {0} runs the store''s scripts again", endpoint);
         }
-        if (was != reachable) {
-            if (!reachable) {
+        if (was != answers) {
+            if (!answers) {
                 LOG.log(Level.WARNING, "Redis at {0} does not answer ({1}): batches get 503 until it does", endpoint,
                         unreachableBecause);
             } else {
@@ -1012,7 +1022,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
                 checkPersistence();
                 checkLayout();
             }
-        } else if (reachable && ++ticks >= EVICTION_CHECK_TICKS) {
+        } else if (answers && ++ticks >= EVICTION_CHECK_TICKS) {
             checkEvictions();
             checkPersistence();
         }

@@ -42,6 +42,9 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.logging.Level;
@@ -508,6 +511,55 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                     "a failed connection drops the other idle ones, rather than fail later callers one by one");
         }
         assertTrue(store.ready());
+    }
+
+    @Test
+    void aRedisStoppedAndStartedAgainUnderLoadIsLoggedOnceAsItStopsAndOnceAsItAnswersAgainWithoutATrace()
+            throws Exception {
+        RedisSessionStore store = boundedTo(10_000, clockAtStart());
+        store.record(List.of(LlmRequestStarted.builder("before", "m").build()));
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger failed = new AtomicInteger();
+        AtomicInteger recorded = new AtomicInteger();
+        try (StoreLog log = new StoreLog()) {
+            try (ExecutorService load = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int t = 0; t < 4; t++) {
+                    String prefix = "load-" + t + "-";
+                    load.submit(() -> {
+                        // Batches meet Redis gone, and back, before the store's watcher does.
+                        for (int i = 0; !stop.get(); i++) {
+                            try {
+                                store.record(List.of(LlmRequestStarted.builder(prefix + i, "m").build()));
+                                recorded.incrementAndGet();
+                            } catch (RecordingFailedException e) {
+                                failed.incrementAndGet();
+                            }
+                            Thread.sleep(5);
+                        }
+                        return null;
+                    });
+                }
+                Thread.sleep(300);
+                redis.kill();
+                Thread.sleep(1_500); // three checks of the watcher
+                int recordedBeforeRestart = recorded.get();
+                redis.startAgain();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (recorded.get() < recordedBeforeRestart + 20 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                Thread.sleep(1_000);
+                stop.set(true);
+            }
+            assertTrue(failed.get() > 0, "batches failed while Redis was down");
+            List<String> said = log.atLeast(Level.INFO).stream()
+                    .filter(line -> line.contains("does not answer") || line.endsWith(" answers")).toList();
+            assertEquals(2, said.size(), log.atLeast(Level.INFO).toString());
+            assertTrue(said.get(0).startsWith("WARNING Redis at " + store.endpoint() + " does not answer ("), said.get(0));
+            assertEquals("INFO Redis at " + store.endpoint() + " answers", said.get(1));
+            assertEquals(List.of(), log.withTrace(), "a Redis that stops is an operator's to mend: no stack trace");
+            assertTrue(store.ready());
+        }
     }
 
     /** Records one start each from {@code callers} virtual threads at once; returns how many failed. */

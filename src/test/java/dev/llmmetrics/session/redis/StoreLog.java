@@ -13,6 +13,7 @@ final class StoreLog extends Handler implements AutoCloseable {
 
     private final Logger logger = Logger.getLogger(RedisSessionStore.class.getName());
     private final List<String> lines = new CopyOnWriteArrayList<>();
+    private final List<String> traced = new CopyOnWriteArrayList<>();
 
     StoreLog() {
         logger.addHandler(this);
@@ -20,7 +21,16 @@ final class StoreLog extends Handler implements AutoCloseable {
 
     @Override
     public void publish(LogRecord record) {
-        lines.add(record.getLevel() + " " + MessageFormat.format(record.getMessage(), record.getParameters()));
+        String line = record.getLevel() + " " + MessageFormat.format(record.getMessage(), record.getParameters());
+        lines.add(line);
+        if (record.getThrown() != null && record.getLevel().intValue() >= Level.WARNING.intValue()) {
+            traced.add(line);
+        }
+    }
+
+    /** The lines at WARNING or above so far that were logged with a stack trace. */
+    List<String> withTrace() {
+        return traced;
     }
 
     /** The lines at {@code level} or above so far. */
@@ -31,6 +41,7 @@ final class StoreLog extends Handler implements AutoCloseable {
 
     void clear() {
         lines.clear();
+        traced.clear();
     }
 
     @Override
