@@ -354,8 +354,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         this.headers = new HeaderReads(client, HEADER_FIELD, endpoint.timeout());
         watch();
         if (!reachable) {
-            LOG.log(Level.WARNING, "Redis at {0} is unreachable ({1}); the store keeps trying and is not ready until then",
-                    this.endpoint, unreachableBecause);
+            LOG.log(Level.WARNING, "Redis at {0} is unreachable ({1}); the store keeps trying and is not ready until then:"
+                    + " start Redis there, or set store.redis.url (STORE_REDIS_URL) to where it runs", this.endpoint,
+                    unreachableBecause);
         }
         this.watcher = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform()
                 .name("llm-metrics-redis-watcher").daemon(true).factory());
@@ -971,6 +972,23 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         }
     }
 
+    /**
+     * Jedis's message of {@code e}, which names the host, never the password, with that of its root cause when it has
+     * one: "Failed to create socket." alone does not tell an unknown host from a refused connection.
+     */
+    static String withRootCause(JedisException e) {
+        String message = String.valueOf(e.getMessage());
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root == e || root.getMessage() == null || message.contains(root.getMessage())) {
+            return message;
+        }
+        return (message.endsWith(".") ? message.substring(0, message.length() - 1) : message) + ": "
+                + root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+
     private static boolean timedOut(Throwable e) {
         for (Throwable cause = e; cause != null; cause = cause.getCause()) {
             if (cause instanceof SocketTimeoutException) {
@@ -998,7 +1016,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         } catch (JedisException e) {
             answers = false;
             lost(e);
-            unreachableBecause = e.getMessage(); // Jedis's messages name the host, never the password
+            unreachableBecause = withRootCause(e);
             refusedBecause = plainly(e);
         }
         answeredLastWatch = answers;

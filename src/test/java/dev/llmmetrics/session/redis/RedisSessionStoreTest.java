@@ -459,6 +459,10 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
             assertEquals("llm_redis_1:6390", named.endpoint());
             assertFalse(named.ready());
             assertTrue(log.atLeast(Level.WARNING).getFirst().contains("llm_redis_1"), log.atLeast(Level.WARNING).toString());
+            assertTrue(log.atLeast(Level.WARNING).getFirst().contains("UnknownHostException: llm_redis_1"),
+                    "an unknown host, not only Jedis's \"Failed to create socket\": " + log.atLeast(Level.WARNING));
+            assertTrue(log.atLeast(Level.WARNING).getFirst().endsWith("set store.redis.url (STORE_REDIS_URL) to where it"
+                    + " runs"), "what to do: " + log.atLeast(Level.WARNING));
         }
 
         for (String url : List.of("http://127.0.0.1:6379", "redis:///0", "redis://:hunter2@127.0.0.1/first",
