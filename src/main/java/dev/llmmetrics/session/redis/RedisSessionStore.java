@@ -870,8 +870,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         long allowed = nextRefusalLine.get();
         if (now - allowed >= 0 && nextRefusalLine.compareAndSet(allowed, now + REFUSAL_LOG_PERIOD.toNanos())) {
             refusing.set(true);
+            String message = String.valueOf(e.getMessage());
             LOG.log(Level.WARNING, "Redis at {0} refuses the batch script ({1}): batches get 503 until it runs it "
-                    + "again", endpoint, e.getMessage());
+                    + "again{2}", endpoint, message, message.startsWith("OOM")
+                    ? "; raise its maxmemory, or free memory in it (DELETE /events/metrics/session/{session_id}"
+                            + " frees a session)" : "");
         }
     }
 

@@ -183,6 +183,9 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                     assertEquals(1, log.atLeast(Level.WARNING).size(), "one warning for the episode: " + log.atLeast(Level.INFO));
                     assertTrue(log.atLeast(Level.WARNING).getFirst().contains("refuses the batch script (OOM"),
                             log.atLeast(Level.WARNING).getFirst());
+                    assertTrue(log.atLeast(Level.WARNING).getFirst().contains("raise its maxmemory"),
+                            "what to do: " + log.atLeast(Level.WARNING).getFirst());
+                    assertEquals(List.of(), log.withTrace());
                 }
                 assertEquals(before, store.session("full").orElseThrow(), "nothing of either batch applied");
                 assertEquals(List.of("full", "idle"), store.sessionIds(0, 100).stream().sorted().toList());
