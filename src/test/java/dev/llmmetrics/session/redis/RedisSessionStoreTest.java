@@ -23,6 +23,7 @@ import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.SessionStoreContractTest;
 import dev.llmmetrics.session.SessionStoreFactory;
 import dev.llmmetrics.session.StoreUnavailableException;
+import dev.llmmetrics.testing.LogCapture;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -176,15 +177,15 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 for (int i = 0; i < 50; i++) {
                     batch.add(LlmRequestCompleted.builder("new-" + i, "m").durationMs(1).build());
                 }
-                try (StoreLog log = new StoreLog()) {
+                try (LogCapture log = LogCapture.of(RedisSessionStore.class)) {
                     assertThrows(RecordingFailedException.class, () -> store.record(batch));
                     assertThrows(RecordingFailedException.class, () -> store.record(batch.subList(0, 1)),
                             "a batch whose first write only removes a record is refused too");
-                    assertEquals(1, log.atLeast(Level.WARNING).size(), "one warning for the episode: " + log.atLeast(Level.INFO));
-                    assertTrue(log.atLeast(Level.WARNING).getFirst().contains("refuses the batch script (OOM"),
-                            log.atLeast(Level.WARNING).getFirst());
-                    assertTrue(log.atLeast(Level.WARNING).getFirst().contains("raise its maxmemory"),
-                            "what to do: " + log.atLeast(Level.WARNING).getFirst());
+                    assertEquals(1, log.lines(Level.WARNING).size(), "one warning for the episode: " + log.lines(Level.INFO));
+                    assertTrue(log.lines(Level.WARNING).getFirst().contains("refuses the batch script (OOM"),
+                            log.lines(Level.WARNING).getFirst());
+                    assertTrue(log.lines(Level.WARNING).getFirst().contains("raise its maxmemory"),
+                            "what to do: " + log.lines(Level.WARNING).getFirst());
                     assertEquals(List.of(), log.withTrace());
                 }
                 assertEquals(before, store.session("full").orElseThrow(), "nothing of either batch applied");
@@ -199,10 +200,10 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
             } finally {
                 jedis.configSet("maxmemory", "0");
             }
-            try (StoreLog log = new StoreLog()) {
+            try (LogCapture log = LogCapture.of(RedisSessionStore.class)) {
                 assertEquals(1, store.record(List.of(LlmRequestStarted.builder("later", "m").build())).size());
                 assertEquals(List.of("INFO Redis at " + store.endpoint() + " runs the batch script again"),
-                        log.atLeast(Level.INFO));
+                        log.lines(Level.INFO));
                 log.clear();
                 jedis.configSet("maxmemory", Long.toString(usedMemory(jedis) - 100_000));
                 try { // a Redis at its bound refuses and takes batches by turns as keys expire: no line each time
@@ -212,7 +213,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                     jedis.configSet("maxmemory", "0");
                 }
                 assertEquals(1, store.record(List.of(LlmRequestStarted.builder("later", "m").build())).size());
-                assertEquals(List.of(), log.atLeast(Level.INFO), "at most a line a minute");
+                assertEquals(List.of(), log.lines(Level.INFO), "at most a line a minute");
             }
         }
     }
@@ -239,12 +240,12 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     @Test
     void aRedisThatRefusesTheCredentialsIsLoggedWithItsReasonNotThePassword() {
         redis.cli("CONFIG", "SET", "requirepass", "right-secret");
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(RedisSessionStore.class)) {
             RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(
                     redis.url().replace("//", "//:wrong-secret@"), Duration.ofSeconds(5)).create(parameters());
             opened.add(store);
             assertFalse(store.ready());
-            List<String> warnings = log.atLeast(Level.WARNING);
+            List<String> warnings = log.lines(Level.WARNING);
             assertEquals(1, warnings.size(), warnings.toString());
             assertTrue(warnings.getFirst().contains("WRONGPASS"), warnings.getFirst());
             assertFalse(warnings.getFirst().contains("secret"), warnings.getFirst());
@@ -455,17 +456,17 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
             redis.cli("-a", "pass_word@:x", "--no-auth-warning", "CONFIG", "SET", "requirepass", "");
         }
 
-        try (StoreLog log = new StoreLog()) { // a Docker service name: no such host here
+        try (LogCapture log = LogCapture.of(RedisSessionStore.class)) { // a Docker service name: no such host here
             RedisSessionStore named = (RedisSessionStore) RedisSessionStore.at("redis://user:p_w@llm_redis_1:6390/2",
                     Duration.ofMillis(500)).create(parameters());
             opened.add(named);
             assertEquals("llm_redis_1:6390", named.endpoint());
             assertFalse(named.ready());
-            assertTrue(log.atLeast(Level.WARNING).getFirst().contains("llm_redis_1"), log.atLeast(Level.WARNING).toString());
-            assertTrue(log.atLeast(Level.WARNING).getFirst().contains("UnknownHostException: llm_redis_1"),
-                    "an unknown host, not only Jedis's \"Failed to create socket\": " + log.atLeast(Level.WARNING));
-            assertTrue(log.atLeast(Level.WARNING).getFirst().endsWith("set store.redis.url (STORE_REDIS_URL) to where it"
-                    + " runs"), "what to do: " + log.atLeast(Level.WARNING));
+            assertTrue(log.lines(Level.WARNING).getFirst().contains("llm_redis_1"), log.lines(Level.WARNING).toString());
+            assertTrue(log.lines(Level.WARNING).getFirst().contains("UnknownHostException: llm_redis_1"),
+                    "an unknown host, not only Jedis's \"Failed to create socket\": " + log.lines(Level.WARNING));
+            assertTrue(log.lines(Level.WARNING).getFirst().endsWith("set store.redis.url (STORE_REDIS_URL) to where it"
+                    + " runs"), "what to do: " + log.lines(Level.WARNING));
         }
 
         for (String url : List.of("http://127.0.0.1:6379", "redis:///0", "redis://:hunter2@127.0.0.1/first",
@@ -528,7 +529,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger failed = new AtomicInteger();
         AtomicInteger recorded = new AtomicInteger();
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(RedisSessionStore.class)) {
             try (ExecutorService load = Executors.newVirtualThreadPerTaskExecutor()) {
                 for (int t = 0; t < 4; t++) {
                     String prefix = "load-" + t + "-";
@@ -559,9 +560,9 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 stop.set(true);
             }
             assertTrue(failed.get() > 0, "batches failed while Redis was down");
-            List<String> said = log.atLeast(Level.INFO).stream()
+            List<String> said = log.lines(Level.INFO).stream()
                     .filter(line -> line.contains("does not answer") || line.endsWith(" answers")).toList();
-            assertEquals(2, said.size(), log.atLeast(Level.INFO).toString());
+            assertEquals(2, said.size(), log.lines(Level.INFO).toString());
             assertTrue(said.get(0).startsWith("WARNING Redis at " + store.endpoint() + " does not answer ("), said.get(0));
             assertEquals("INFO Redis at " + store.endpoint() + " answers", said.get(1));
             assertEquals(List.of(), log.withTrace(), "a Redis that stops is an operator's to mend: no stack trace");
@@ -729,15 +730,15 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     void aRedisThatEvictsKeysUnderMemoryPressureIsWarnedOfAtStart() {
         redis.cli("CONFIG", "SET", "maxmemory-policy", "volatile-lru");
         redis.cli("CONFIG", "SET", "appendonly", "yes"); // else that is warned of too
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(RedisSessionStore.class)) {
             boundedTo(10, new AtomicLong());
-            List<String> warnings = log.atLeast(Level.WARNING);
+            List<String> warnings = log.lines(Level.WARNING);
             assertTrue(warnings.stream().anyMatch(w -> w.contains("maxmemory-policy volatile-lru")),
                     "a volatile-lru Redis evicts the event ids, so a retried batch is applied twice: " + warnings);
             log.clear();
             redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
             boundedTo(10, new AtomicLong());
-            assertEquals(List.of(), log.atLeast(Level.WARNING));
+            assertEquals(List.of(), log.lines(Level.WARNING));
         } finally {
             redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction");
             redis.cli("CONFIG", "SET", "appendonly", "no");
@@ -747,9 +748,9 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     @Test
     void aPolicyThatEvictsSetWhileTheStoreRunsAndTheKeysRedisEvictsAreLogged() throws Exception {
         redis.cli("CONFIG", "SET", "appendonly", "yes"); // else that is warned of too
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(RedisSessionStore.class)) {
             RedisSessionStore store = store(10_000, 10, 16, Long.MAX_VALUE, 200, clockAtStart());
-            assertEquals(List.of(), log.atLeast(Level.WARNING));
+            assertEquals(List.of(), log.lines(Level.WARNING));
             redis.cli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
             awaitLine(log, Level.WARNING, "maxmemory-policy allkeys-lru");
             long used = Long.parseLong(redis.cli("INFO", "memory").lines()
@@ -808,7 +809,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     /** Redis emptied under a store that held a session, then {@code afterFlush}: the store's log says the data is lost. */
     private void emptiedUnderTheStoreIsLogged(Consumer<RedisSessionStore> afterFlush) throws Exception {
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(RedisSessionStore.class)) {
             RedisSessionStore store = boundedTo(10, clockAtStart());
             store.record(oneCallOfA());
             Thread.sleep(700); // a check of the connection sees the store's keys
@@ -821,7 +822,7 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     @Test
     void aUserDeniedInfoIsWarnedOfAsTheChecksOfPersistenceAndEvictionsCannotRun() throws Exception {
         redis.cli("ACL", "SETUSER", "noinfo", "on", ">pw", "~llm:*", "+@all", "-info");
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(RedisSessionStore.class)) {
             RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(
                     redis.url().replace("redis://", "redis://noinfo:pw@"), Duration.ofSeconds(30)).create(
                     new SessionStoreFactory.Parameters(10, 10, 16, Long.MAX_VALUE, Duration.ofHours(1),
@@ -839,13 +840,13 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
 
     @Test
     void aRedisWithoutAnAppendOnlyFileIsWarnedOfAtStartAndWhenItIsTurnedOff() throws Exception {
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(RedisSessionStore.class)) {
             redis.cli("CONFIG", "SET", "appendonly", "no");
             RedisSessionStore store = boundedTo(10, clockAtStart());
             awaitLine(log, Level.WARNING, "writes no append-only file");
             redis.cli("CONFIG", "SET", "appendonly", "yes");
             awaitLine(log, Level.INFO, "writes its append-only file again");
-            int warnings = log.atLeast(Level.WARNING).size();
+            int warnings = log.lines(Level.WARNING).size();
             redis.cli("CONFIG", "SET", "appendonly", "no");
             awaitLine(log, Level.WARNING, "writes no append-only file", warnings);
             assertEquals(1, store.record(oneCallOfA()).size(), "a warning, not a refusal: persistence is the operator's choice");
@@ -863,15 +864,15 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     /** Waits up to 5 seconds for a line of at least {@code level} in the log that contains {@code text}. */
-    private static void awaitLine(StoreLog log, Level level, String text) throws InterruptedException {
+    private static void awaitLine(LogCapture log, Level level, String text) throws InterruptedException {
         awaitLine(log, level, text, 0);
     }
 
-    /** As {@link #awaitLine(StoreLog, Level, String)}, among the lines of that level after the first {@code skipped}. */
-    private static void awaitLine(StoreLog log, Level level, String text, int skipped) throws InterruptedException {
+    /** As {@link #awaitLine(LogCapture, Level, String)}, among the lines of that level after the first {@code skipped}. */
+    private static void awaitLine(LogCapture log, Level level, String text, int skipped) throws InterruptedException {
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while (log.atLeast(level).stream().skip(skipped).noneMatch(line -> line.contains(text))) {
-            assertTrue(System.nanoTime() < deadline, "no line with " + text + ": " + log.atLeast(Level.INFO));
+        while (log.lines(level).stream().skip(skipped).noneMatch(line -> line.contains(text))) {
+            assertTrue(System.nanoTime() < deadline, "no line with " + text + ": " + log.lines(Level.INFO));
             Thread.sleep(50);
         }
     }
@@ -941,9 +942,9 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         redis.cli("HSET", "llm:{started}", "life", "2", "last", "2"); // a session of only a start, in text too
         redis.cli("ZADD", "llm:sessions", "2", "started");
         RedisSessionStore store;
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(RedisSessionStore.class)) {
             store = boundedTo(10, millis);
-            assertTrue(log.atLeast(Level.WARNING).stream().anyMatch(line -> line.contains("written by another version")),
+            assertTrue(log.lines(Level.WARNING).stream().anyMatch(line -> line.contains("written by another version")),
                     "a store starting on them warns");
         }
 

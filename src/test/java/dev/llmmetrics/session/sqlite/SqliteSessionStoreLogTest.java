@@ -12,6 +12,7 @@ import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.SessionStoreFactory;
+import dev.llmmetrics.testing.LogCapture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -63,7 +64,7 @@ class SqliteSessionStoreLogTest {
     }
 
     /** The one WARNING or ERROR line logged, checked to carry no trace, and its trace logged below WARNING. */
-    private static String theOneLine(StoreLog log) {
+    private static String theOneLine(LogCapture log) {
         // The writer thread logs them just after readiness changes.
         Awaitility.await("the line and its trace").atMost(Duration.ofSeconds(5)).until(() -> !log.atLeast(Level.WARNING)
                 .isEmpty() && log.below(Level.INFO).stream().anyMatch(r -> r.getThrown() != null));
@@ -75,7 +76,7 @@ class SqliteSessionStoreLogTest {
     }
 
     /** The INFO lines that say the store writes again. */
-    private static long resumes(StoreLog log) {
+    private static long resumes(LogCapture log) {
         return log.atLeast(Level.INFO).stream()
                 .filter(r -> r.getLevel() == Level.INFO && r.getMessage().endsWith("writes again")).count();
     }
@@ -85,7 +86,7 @@ class SqliteSessionStoreLogTest {
         Path file = dir.resolve("removed.db");
         SqliteSessionStore store = open(file);
         store.record(batch("before"));
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(SqliteSessionStore.class)) {
             Files.delete(file);
             for (int i = 0; i < 3; i++) {
                 String session = "after-" + i;
@@ -99,7 +100,7 @@ class SqliteSessionStoreLogTest {
 
     @Test
     void aFullDiskIsLoggedInOneLineSayingToFreeRoomAndOnceMoreWhenItWritesAgain() throws Exception {
-        try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "2m"); StoreLog log = new StoreLog()) {
+        try (Tmpfs disk = Tmpfs.mount(dir.resolve("disk"), "2m"); LogCapture log = LogCapture.of(SqliteSessionStore.class)) {
             Path file = disk.dir().resolve("full.db");
             SqliteSessionStore store = open(file);
             store.record(batch("before"));
@@ -128,7 +129,7 @@ class SqliteSessionStoreLogTest {
         Path file = dir.resolve("locked.db");
         SqliteSessionStore store = open(file);
         store.record(batch("before"));
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(SqliteSessionStore.class)) {
             try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + file);
                  Statement s = other.createStatement()) {
                 s.execute("BEGIN IMMEDIATE");
@@ -147,7 +148,7 @@ class SqliteSessionStoreLogTest {
         Path file = dir.resolve("start.db");
         open(file).record(batch("before"));
         opened.remove(0).close();
-        try (StoreLog log = new StoreLog()) {
+        try (LogCapture log = LogCapture.of(SqliteSessionStore.class)) {
             SqliteSessionStore store;
             try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + file);
                  Statement s = other.createStatement()) {
