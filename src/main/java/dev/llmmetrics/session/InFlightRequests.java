@@ -85,12 +85,17 @@ public final class InFlightRequests {
 
     /**
      * Drops the starts of {@code session} whose bucket began the timeout or longer before {@code nowMs}: they leave
-     * the sums. A clock going back drops nothing, and later starts count in the newest bucket the session has.
+     * the sums. A clock going back drops nothing, and later starts count in the newest bucket the session has; but
+     * one gone back the whole timeout or more (it had been set ahead) makes the current bucket the newest, the counts
+     * kept, so that they stop within the timeout of the clock's time rather than of the time it had been set to.
      */
     public void expire(Session session, long nowMs) {
         long current = Math.floorDiv(nowMs, bucketMs);
         long newest = session.bucket;
         if (current <= newest) {
+            if (newest - current >= BUCKETS) {
+                session.bucket = current;
+            }
             return;
         }
         if (!session.isEmpty()) {
@@ -179,10 +184,13 @@ public final class InFlightRequests {
 
         /**
          * Whether {@link InFlightRequests#expire} at {@code nowMs} may drop some of the session's starts, as far as a
-         * read without the session's guard tells: {@code false} when the session was expired in the current bucket.
+         * read without the session's guard tells: {@code false} when the session was expired in the current bucket
+         * (or a later one less than the timeout ahead).
          */
         public final boolean mayExpire(InFlightRequests by, long nowMs) {
-            return Math.floorDiv(nowMs, by.bucketMs) > bucket;
+            long current = Math.floorDiv(nowMs, by.bucketMs);
+            long newest = bucket;
+            return current > newest || newest - current >= BUCKETS;
         }
 
         /** What the counts of labels past the first take on the heap. */

@@ -418,6 +418,32 @@ public abstract class SessionStoreContractTest {
         assertEquals(Map.of(), store.inFlightByLabel(), "b's end ended b's start, within the timeout");
     }
 
+    @Test
+    void aStartStopsCountingWithinTheIdleTimeoutAfterTheClockWentFarAheadAndCameBack() {
+        SessionStore store = store(10, 10);
+        clock.advance(Duration.ofMinutes(7));
+        clock.advance(Duration.ofDays(365)); // a clock set a year ahead, then put right
+        // the ends of these starts and the next never come; s stays active with scores only
+        store.record(List.of(started("a", "m"), started("s", "n")));
+        store.evictIdle();
+        clock.advance(Duration.ofDays(-365));
+        store.record(started("a", "m")); // a stays active with calls that end
+        for (int minute = 1; minute <= 90; minute++) {
+            clock.advance(Duration.ofMinutes(1));
+            store.record(List.of(started("a", "m"), LlmRequestCompleted.builder("a", "m").durationMs(1).build(),
+                    LlmRequestScored.builder("s", "grade", 1).build()));
+            store.evictIdle();
+            if (minute < 45) {
+                assertTrue(store.inFlight("m") >= 1, "minute " + minute + ": the start after the clock came back");
+            } else if (minute >= 60) {
+                assertEquals(Map.of(), store.inFlightByLabel(), "minute " + minute + ": the starts are the idle "
+                        + "timeout old of the clock's time");
+            }
+        }
+        assertTrue(store.session("a").isPresent(), "a stayed active, so stayed in the store");
+        assertTrue(store.session("s").isPresent());
+    }
+
     private static LlmRequestStarted started(String session, String model) {
         return LlmRequestStarted.builder(session, model).build();
     }

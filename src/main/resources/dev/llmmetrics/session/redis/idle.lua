@@ -75,4 +75,10 @@ for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', current - BUCK
   expire(key, current)
   expired = expired + 1
 end
+-- and the sessions whose starts are dated the whole timeout ahead (a clock that had been set ahead: flightAdvance)
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '(' .. (current + BUCKETS), '+inf', 'LIMIT', 0,
+    most - expired)) do
+  expire(key, current)
+  expired = expired + 1
+end
 return {removed, redis.call('ZCARD', KEYS[1]), flightWrite(KEYS), expired}

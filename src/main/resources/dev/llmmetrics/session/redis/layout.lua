@@ -118,9 +118,12 @@ local function flightOldest(f)
 end
 
 -- Moves f (label's) to bucket current: the buckets then the idle timeout old leave the sums. A bucket behind f's
--- (a clock behind another process's) moves nothing: its starts count in f's newest.
+-- (a clock behind another process's) moves nothing: its starts count in f's newest; but one the whole idle timeout
+-- behind (a clock that had been set ahead) becomes f's newest, the counts kept, so that they stop within the
+-- timeout of the clock's time rather than of the time it had been set to.
 local function flightAdvance(keys, f, label, current)
   local shift = current - f[2]
+  if shift <= -BUCKETS then f[2] = current end
   if shift <= 0 then return end
   for k = BUCKETS, 1, -1 do -- the bucket in place k goes to place k + shift, or past the last
     local count = f[k + 2]
