@@ -24,7 +24,9 @@ import org.jspecify.annotations.Nullable;
  * bucket stops counting once its start is the timeout old ({@link #expire}, which every start and end of the session
  * and the store's idle sweep call), so a start counts for at most the timeout, and for at least three quarters of
  * it. An end takes one off the newest bucket that has one, so that a start whose end never came is the one left to
- * expire, not the newer ones of calls still running.
+ * expire, not the newer ones. An end is no particular call's, so a session never without a call running for the
+ * timeout has its fewest running taken for starts whose end never came: they leave, and it counts as many too few,
+ * however short its calls, until it runs dry (an end then takes nothing).
  */
 public final class InFlightRequests {
 

@@ -119,6 +119,28 @@ class InFlightRequestsTest {
     }
 
     @Test
+    void aSessionNeverWithoutACallRunningLosesItsFewestRunningOnceTheTimeoutPassed() {
+        // a call every minute, each running 3 minutes and a half: 3 or 4 always running, never fewer than 3
+        InFlightRequests.Session session = new InFlightRequests.Session();
+        long run = 3 * MINUTE + MINUTE / 2;
+        for (long t = 0; t <= 3 * TIMEOUT.toMillis(); t += MINUTE / 2) {
+            if (t >= run && (t - run) % MINUTE == 0) {
+                inFlight.ended(session, catalog.model("a"), t);
+            }
+            if (t % MINUTE == 0) {
+                inFlight.started(session, catalog.model("a"), t);
+            }
+            long running = Math.min(t / MINUTE + 1, t % MINUTE == 0 ? 4 : 3);
+            if (t < TIMEOUT.toMillis() * 3 / 4) {
+                assertEquals(running, inFlight.count("a"), t + " ms");
+            } else if (t >= 2 * TIMEOUT.toMillis()) {
+                // nothing tells these starts and ends from 3 starts whose end never came and calls of half a minute
+                assertEquals(running - 3, inFlight.count("a"), t + " ms: the 3 taken for starts without end left");
+            }
+        }
+    }
+
+    @Test
     void aSweepDropsTheStartsTheTimeoutOldOfEveryLabelOfASessionWithoutEvents() {
         InFlightRequests.Session session = new InFlightRequests.Session();
         InFlightRequests.Session other = new InFlightRequests.Session();
