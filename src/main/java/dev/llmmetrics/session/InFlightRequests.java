@@ -23,15 +23,18 @@ import org.jspecify.annotations.Nullable;
  * a session counts its starts in {@value #BUCKETS} buckets by start time, each a quarter of the timeout wide: a
  * bucket stops counting once its start is the timeout old ({@link #expire}, which every start and end of the session
  * and the store's idle sweep call), so a start counts for at most the timeout, and for at least three quarters of
- * it. An end takes one off the newest bucket that has one, so that a start whose end never came is the one left to
- * expire, not the newer ones. An end is no particular call's, so a session never without a call running for the
- * timeout has its fewest running taken for starts whose end never came: they leave, and it counts as many too few,
- * however short its calls, until it runs dry (an end then takes nothing).
+ * it. An end that says how long its call ran takes one off the bucket its start fell in (its time less the duration),
+ * so that each call's end meets its own start and a start whose end never came is the one left to expire, however
+ * many calls of the session overlap it; one whose start's bucket is over takes nothing (its start left with it).
+ * An end without a duration, or whose bucket holds none (a start received late), takes one off the nearest bucket
+ * that has one, newer ones first, the newest first when it says no duration.
  */
 public final class InFlightRequests {
 
     /** How many buckets of start times a session's label keeps; a power of 2, so a bucket's slot is a mask. */
     static final int BUCKETS = 4;
+    /** How long after its call began a start may reach the store, as an end's bucket is found. */
+    static final long START_LATENESS_MS = 10_000;
     /** The key of {@link ModelCatalog#OTHER_LABEL} in a session's counts; other keys are models' numbers. */
     private static final int OTHER = -1;
     /** A further label's place in {@link Session#more}: its key, then its count in each slot. */
@@ -74,15 +77,49 @@ public final class InFlightRequests {
     }
 
     /**
-     * A request of {@code model} ended in {@code session} at {@code nowMs}: one is taken off, from its newest bucket
-     * that holds one, while the session holds one.
+     * A request of {@code model} ended in {@code session} at {@code nowMs} after running {@code durationMs}
+     * ({@code -1} when the end does not say): one is taken off, from the bucket its start fell in when it holds
+     * one, else from the nearest that does, newer ones first; nothing when its start's bucket is over, or the
+     * session holds none. A start reaches the store a little after its call began ({@link #START_LATENESS_MS} at
+     * most, a quarter of a bucket for short timeouts), so an end whose call began within that before a bucket's edge
+     * looks in the bucket after the edge first.
      */
-    public void ended(Session session, Model model, long nowMs) {
+    public void ended(Session session, Model model, long nowMs, long durationMs) {
         expire(session, nowMs);
+        long newest = session.bucket;
+        int late = 0;
+        int early = 0;
+        if (durationMs >= 0) {
+            long began = nowMs - durationMs;
+            long lateBehind = newest - Math.floorDiv(began + Math.min(START_LATENESS_MS, bucketMs / 4), bucketMs);
+            if (lateBehind >= BUCKETS) {
+                return; // its start's bucket is over: the start left the counts then
+            }
+            late = (int) Math.max(0, lateBehind);
+            long earlyBehind = newest - Math.floorDiv(began, bucketMs);
+            early = earlyBehind < BUCKETS ? (int) Math.max(late, earlyBehind) : late;
+        }
         int key = key(model);
-        if (session.takeOne(key, (int) (session.bucket & (BUCKETS - 1)))) {
+        if (session.takeOne(key, (int) (newest & (BUCKETS - 1)), late, early)) {
             add(key, -1);
         }
+    }
+
+    /**
+     * The bucket, as an offset behind the newest, that the {@code k}-th try of an end looks in, whose start fell
+     * {@code late} behind the newest as the store received it and {@code early} (the same or one more) as its call
+     * began: those two, then the newer ones, then the older ones.
+     */
+    static int tryOffset(int late, int early, int k) {
+        if (k == 0) {
+            return late;
+        }
+        int shift = early - late; // 0 or 1: the buckets tried before the newer ones
+        if (k <= shift) {
+            return early;
+        }
+        int newer = k - shift; // the late bucket's newer neighbours, one by one
+        return newer <= late ? late - newer : k;
     }
 
     /**
@@ -260,13 +297,13 @@ public final class InFlightRequests {
         }
 
         /**
-         * Takes one start of the label of {@code key} off, from the newest slot that has one, {@code newest} first;
-         * {@code false} when the session holds none.
+         * Takes one start of the label of {@code key} off, from the slots behind the {@code newest} as
+         * {@link #tryOffset} orders them for {@code late} and {@code early}; {@code false} when the session holds none.
          */
-        private boolean takeOne(int key, int newest) {
+        private boolean takeOne(int key, int newest, int late, int early) {
             if (firstKey == key && !firstEmpty()) {
                 for (int k = 0; k < BUCKETS; k++) {
-                    int slot = (newest - k) & (BUCKETS - 1);
+                    int slot = (newest - tryOffset(late, early, k)) & (BUCKETS - 1);
                     int count = first(slot);
                     if (count > 0) {
                         setFirst(slot, count - 1);
@@ -278,7 +315,7 @@ public final class InFlightRequests {
                 int at = GROUP * i;
                 if (more[at] == key) {
                     for (int k = 0; k < BUCKETS; k++) {
-                        int slot = (newest - k) & (BUCKETS - 1);
+                        int slot = (newest - tryOffset(late, early, k)) & (BUCKETS - 1);
                         if (more[at + 1 + slot] > 0) {
                             more[at + 1 + slot]--;
                             removeIfEmpty(i);

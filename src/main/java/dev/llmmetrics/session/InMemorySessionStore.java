@@ -392,12 +392,12 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         boolean folded = switch (event) {
             case LlmRequestCompleted completed -> {
                 Model model = catalog.model(completed.model());
-                inFlight.ended(state, model, now);
+                inFlight.ended(state, model, now, completed.durationMs());
                 yield state.add(completed, model, maxModelsPerSession, now);
             }
             case LlmRequestFailed failed -> {
                 Model model = catalog.model(failed.model());
-                inFlight.ended(state, model, now);
+                inFlight.ended(state, model, now, failed.hasDuration() ? failed.durationMs() : -1);
                 yield state.add(failed, model, maxModelsPerSession, now);
             }
             case LlmRequestStarted started -> {

@@ -135,7 +135,8 @@ public interface SessionStore extends Recorder, AutoCloseable {
      * idle), so that a request whose end never comes (its producer died) is not in flight for good once its
      * session goes; and a start counts for the idle timeout at most, so that a session that stays active (a fallback
      * session every call without an id shares) sheds it too: as {@link InFlightRequests} counts them, by start time
-     * in buckets of a quarter of the timeout, an end taking off the newest start, a bucket leaving once its start is
+     * in buckets of a quarter of the timeout, an end taking off a start of the bucket its call began in (its duration
+     * before it), a bucket leaving once its start is
      * the timeout old, at the session's next start or end or at {@link #evictIdle()}. The
      * label is the one the {@link dev.llmmetrics.cost.ModelCatalog} gives the event's model. A store shared by several
      * processes counts the events of all of them, so that a request started through one and ended through

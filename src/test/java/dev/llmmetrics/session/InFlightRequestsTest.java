@@ -31,8 +31,8 @@ class InFlightRequestsTest {
             inFlight.started(session, catalog.model(model), NOW); // d is past the catalog's 3 labels, _unknown reserved
         }
         inFlight.started(other, catalog.model("b"), NOW);
-        inFlight.ended(session, catalog.model("a"), NOW); // the first label's slot is free again
-        inFlight.ended(session, catalog.model("a"), NOW); // none left of a: takes nothing
+        inFlight.ended(session, catalog.model("a"), NOW, -1); // the first label's slot is free again
+        inFlight.ended(session, catalog.model("a"), NOW, -1); // none left of a: takes nothing
         inFlight.started(session, catalog.model("e"), NOW);
 
         assertEquals(0, inFlight.count("a"));
@@ -74,7 +74,7 @@ class InFlightRequestsTest {
                     expected[s][l]++;
                 }
                 default -> {
-                    inFlight.ended(sessions[s], catalog.model(model), NOW);
+                    inFlight.ended(sessions[s], catalog.model(model), NOW, -1);
                     expected[s][l] = Math.max(0, expected[s][l] - 1);
                 }
             }
@@ -95,7 +95,7 @@ class InFlightRequestsTest {
         inFlight.started(session, catalog.model("a"), start); // its end never comes
         for (long t = start + MINUTE; t <= start + 2 * TIMEOUT.toMillis(); t += MINUTE) {
             inFlight.started(session, catalog.model("a"), t); // a call a minute, each ended at once
-            inFlight.ended(session, catalog.model("a"), t);
+            inFlight.ended(session, catalog.model("a"), t, -1);
             long age = t - start;
             if (age < TIMEOUT.toMillis() * 3 / 4) {
                 assertEquals(1, inFlight.count("a"), "the start counts for three quarters of the timeout at least, "
@@ -112,20 +112,20 @@ class InFlightRequestsTest {
         InFlightRequests.Session session = new InFlightRequests.Session();
         inFlight.started(session, catalog.model("a"), 0); // its end never comes
         inFlight.started(session, catalog.model("a"), 30 * MINUTE);
-        inFlight.ended(session, catalog.model("a"), 40 * MINUTE);
+        inFlight.ended(session, catalog.model("a"), 40 * MINUTE, -1);
         assertEquals(1, inFlight.count("a"));
         inFlight.started(session, catalog.model("a"), 60 * MINUTE); // the start at 0 is the timeout old
         assertEquals(1, inFlight.count("a"), "the start at 0 left, the new one came");
     }
 
     @Test
-    void aSessionNeverWithoutACallRunningLosesItsFewestRunningOnceTheTimeoutPassed() {
+    void aSessionNeverWithoutACallRunningLosesItsFewestRunningOnceTheTimeoutPassedWhenItsEndsSayNoDuration() {
         // a call every minute, each running 3 minutes and a half: 3 or 4 always running, never fewer than 3
         InFlightRequests.Session session = new InFlightRequests.Session();
         long run = 3 * MINUTE + MINUTE / 2;
         for (long t = 0; t <= 3 * TIMEOUT.toMillis(); t += MINUTE / 2) {
             if (t >= run && (t - run) % MINUTE == 0) {
-                inFlight.ended(session, catalog.model("a"), t);
+                inFlight.ended(session, catalog.model("a"), t, -1);
             }
             if (t % MINUTE == 0) {
                 inFlight.started(session, catalog.model("a"), t);
@@ -138,6 +138,49 @@ class InFlightRequestsTest {
                 assertEquals(running - 3, inFlight.count("a"), t + " ms: the 3 taken for starts without end left");
             }
         }
+    }
+
+    @Test
+    void aSessionNeverWithoutACallRunningCountsEveryCallRunningWhenItsEndsSayHowLongTheyRan() {
+        // as above, each end saying its call ran 3 minutes and a half: it meets its own start's bucket
+        InFlightRequests.Session session = new InFlightRequests.Session();
+        long run = 3 * MINUTE + MINUTE / 2;
+        for (long t = 0; t <= 3 * TIMEOUT.toMillis(); t += MINUTE / 2) {
+            if (t >= run && (t - run) % MINUTE == 0) {
+                inFlight.ended(session, catalog.model("a"), t, run);
+            }
+            if (t % MINUTE == 0) {
+                inFlight.started(session, catalog.model("a"), t);
+            }
+            long running = Math.min(t / MINUTE + 1, t % MINUTE == 0 ? 4 : 3);
+            assertEquals(running, inFlight.count("a"), t + " ms");
+        }
+    }
+
+    @Test
+    void anEndMeetsItsOwnStartsBucketSoTheStartWhoseEndNeverCameIsLeftToExpireWhicheverCameFirst() {
+        InFlightRequests.Session session = new InFlightRequests.Session();
+        inFlight.started(session, catalog.model("a"), 20 * MINUTE); // its call ends at 50 min, having run 30
+        inFlight.started(session, catalog.model("a"), 35 * MINUTE); // its end never comes
+        inFlight.ended(session, catalog.model("a"), 50 * MINUTE, 30 * MINUTE);
+        assertEquals(1, inFlight.count("a"));
+        inFlight.expire(session, 75 * MINUTE); // the timeout after the bucket of 20 min: the start at 35 counts on
+        assertEquals(1, inFlight.count("a"), "the end took the start at 20 min, not the newest");
+        inFlight.expire(session, 90 * MINUTE); // the timeout after the bucket of 35 min
+        assertEquals(0, inFlight.count("a"));
+        assertTrue(session.isEmpty());
+    }
+
+    @Test
+    void anEndWhoseStartsBucketIsOverTakesNothingFromTheCallsStillRunning() {
+        InFlightRequests.Session session = new InFlightRequests.Session();
+        inFlight.started(session, catalog.model("a"), 0);
+        inFlight.started(session, catalog.model("a"), 60 * MINUTE);
+        assertEquals(1, inFlight.count("a"), "the start at 0 left with its bucket");
+        inFlight.ended(session, catalog.model("a"), 70 * MINUTE, 70 * MINUTE); // the call that started at 0
+        assertEquals(1, inFlight.count("a"), "the call that started at 60 min still runs");
+        inFlight.ended(session, catalog.model("a"), 71 * MINUTE, 11 * MINUTE);
+        assertEquals(0, inFlight.count("a"));
     }
 
     @Test
@@ -205,7 +248,7 @@ class InFlightRequestsTest {
                     starts.add(now);
                 }
                 default -> {
-                    inFlight.ended(sessions[s], catalog.model(model), now);
+                    inFlight.ended(sessions[s], catalog.model(model), now, -1);
                     if (!starts.isEmpty()) {
                         starts.remove(starts.size() - 1); // the newest: times only grow
                     }

@@ -419,6 +419,30 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void aSessionAlwaysRunningCallsCountsEachUntilItEndsAndOnlyTheStartWithoutEndLeaves() {
+        SessionStore store = store(10, 10);
+        clock.advance(Duration.ofMinutes(7)); // off the edge of a quarter hour
+        store.record(started("a", "m")); // its end never comes
+        Duration run = Duration.ofMinutes(3);
+        for (int minute = 1; minute <= 150; minute++) {
+            clock.advance(Duration.ofMinutes(1));
+            // a call a minute, each running three: the end of the one three minutes back, then the next start
+            List<Event> batch = minute > 3
+                    ? List.of(LlmRequestCompleted.builder("a", "m").durationMs(run.toMillis()).build(), started("a", "m"))
+                    : List.of(started("a", "m"));
+            store.record(batch);
+            store.evictIdle();
+            long running = Math.min(minute, 3);
+            if (minute < 45) {
+                assertEquals(running + 1, store.inFlight("m"), "minute " + minute + ": the calls and the start without end");
+            } else if (minute >= 60) {
+                assertEquals(running, store.inFlight("m"), "minute " + minute + ": each call until its end, however "
+                        + "long the session never ran dry");
+            }
+        }
+    }
+
+    @Test
     void aStartStopsCountingWithinTheIdleTimeoutAfterTheClockWentFarAheadAndCameBack() {
         SessionStore store = store(10, 10);
         clock.advance(Duration.ofMinutes(7));

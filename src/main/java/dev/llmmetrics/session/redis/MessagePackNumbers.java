@@ -33,12 +33,13 @@ final class MessagePackNumbers {
     }
 
     /**
-     * One MessagePack array of {@code numbers.length} pairs, each an integer of {@code numbers} and the text of
-     * {@code texts} at the same place (UTF-8): what {@code cmsgpack.unpack} reads as one table, however long.
+     * One MessagePack array of {@code numbers.length} triples, each an integer of {@code numbers}, the text of
+     * {@code texts} (UTF-8) and the integer of {@code longs} at the same place: what {@code cmsgpack.unpack} reads as
+     * one table, however long.
      */
-    static byte[] numberedTexts(int[] numbers, String[] texts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(16 + 24 * numbers.length);
-        int size = 2 * numbers.length;
+    static byte[] numberedTexts(int[] numbers, String[] texts, long[] longs) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(16 + 32 * numbers.length);
+        int size = 3 * numbers.length;
         if (size < 16) {
             out.write(0x90 | size); // fixarray
         } else if (size < 0x1_0000) {
@@ -49,13 +50,7 @@ final class MessagePackNumbers {
             writeBigEndian(out, size, 4);
         }
         for (int i = 0; i < numbers.length; i++) {
-            int v = numbers[i];
-            if (v >= -32 && v < 0x80) {
-                out.write(v & 0xff); // positive and negative fixint
-            } else {
-                out.write(0xd2);
-                writeBigEndian(out, v, 4);
-            }
+            writeInteger(out, numbers[i]);
             byte[] text = texts[i].getBytes(StandardCharsets.UTF_8);
             if (text.length < 32) {
                 out.write(0xa0 | text.length); // fixstr
@@ -70,8 +65,25 @@ final class MessagePackNumbers {
                 writeBigEndian(out, text.length, 4);
             }
             out.writeBytes(text);
+            long v = longs[i];
+            if (v == (int) v) {
+                writeInteger(out, (int) v);
+            } else {
+                out.write(0xd3);
+                writeBigEndian(out, (int) (v >>> 32), 4);
+                writeBigEndian(out, (int) v, 4);
+            }
         }
         return out.toByteArray();
+    }
+
+    private static void writeInteger(ByteArrayOutputStream out, int v) {
+        if (v >= -32 && v < 0x80) {
+            out.write(v & 0xff); // positive and negative fixint
+        } else {
+            out.write(0xd2);
+            writeBigEndian(out, v, 4);
+        }
     }
 
     private static void writeBigEndian(ByteArrayOutputStream out, int value, int bytes) {

@@ -1517,7 +1517,8 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         /**
          * The batch's starts and ends of requests in its order, as record.lua counts them in flight: per start or
          * end, the number of the event sent whose applying applies it (a start left out goes with its carrier),
-         * positive for a start and negative for an end, and the model's label. A start followed, among its label's,
+         * positive for a start and negative for an end, the model's label, and how long an end's call ran in ms (-1
+         * for a start, and for an end that does not say). A start followed, among its label's,
          * by an end of the same number (a call whose start its end carries) is left out with that end: applied
          * together, they leave the count as it was, whatever it was.
          */
@@ -1525,6 +1526,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             int n = events.size();
             int[] signed = new int[n];
             String[] labels = new String[n];
+            long[] durations = new long[n];
             int[] below = new int[n]; // the op under each in its label's stack, -1 for none
             boolean[] kept = new boolean[n];
             Map<String, Integer> top = new HashMap<>();
@@ -1556,6 +1558,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
                 }
                 signed[i] = start ? number : -number;
                 labels[i] = label;
+                durations[i] = switch (event) {
+                    case LlmRequestCompleted c -> c.durationMs();
+                    case LlmRequestFailed f when f.hasDuration() -> f.durationMs();
+                    default -> -1;
+                };
                 below[i] = under == null ? -1 : under;
                 kept[i] = true;
                 count++;
@@ -1563,13 +1570,15 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             }
             int[] keptNumbers = new int[count];
             String[] keptLabels = new String[count];
+            long[] keptDurations = new long[count];
             for (int i = 0, k = 0; i < n; i++) {
                 if (kept[i]) {
                     keptNumbers[k] = signed[i];
+                    keptDurations[k] = durations[i];
                     keptLabels[k++] = labels[i];
                 }
             }
-            return MessagePackNumbers.numberedTexts(keptNumbers, keptLabels);
+            return MessagePackNumbers.numberedTexts(keptNumbers, keptLabels, keptDurations);
         }
 
         /** The index in the batch of the event the script numbers {@code number} (from 1). */

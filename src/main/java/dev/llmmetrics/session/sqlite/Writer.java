@@ -1104,7 +1104,7 @@ final class Writer {
                 case LlmRequestStarted e -> {
                     Working w = working(e.sessionId());
                     w.touch(now);
-                    inFlightChanges.add(new InFlightChange(w.key, catalog.model(e.model()), true));
+                    inFlightChanges.add(new InFlightChange(w.key, catalog.model(e.model()), true, -1));
                     if (lines != null) {
                         lines.add(new String[] {"LLM request started for session {0}", e.sessionId()});
                     }
@@ -1112,7 +1112,7 @@ final class Writer {
                 case LlmRequestCompleted e -> {
                     Working w = working(e.sessionId());
                     ModelCatalog.Model model = catalog.model(e.model());
-                    inFlightChanges.add(new InFlightChange(w.key, model, false));
+                    inFlightChanges.add(new InFlightChange(w.key, model, false, e.durationMs()));
                     long cost = model.costPicoUsd(e);
                     Pair pair = w.pair(model.label());
                     pair.totals().completed(e, cost);
@@ -1136,7 +1136,7 @@ final class Writer {
                 case LlmRequestFailed e -> {
                     Working w = working(e.sessionId());
                     ModelCatalog.Model model = catalog.model(e.model());
-                    inFlightChanges.add(new InFlightChange(w.key, model, false));
+                    inFlightChanges.add(new InFlightChange(w.key, model, false, e.hasDuration() ? e.durationMs() : -1));
                     Pair pair = w.pair(model.label());
                     pair.totals().failed();
                     w.add(new Pending(e.timestamp().toEpochMilli(), e.model(), e.hasDuration() ? e.durationMs() : 0L,
@@ -1235,7 +1235,7 @@ final class Writer {
                 removedFromFile++;
             }
             w.removed = true;
-            inFlightChanges.add(new InFlightChange(w.key, null, false));
+            inFlightChanges.add(new InFlightChange(w.key, null, false, -1));
             live--;
         }
 
@@ -1708,7 +1708,7 @@ final class Writer {
         } else {
             InFlightRequests.Session session = inFlightByKey.get(change.key());
             if (session != null) {
-                store.inFlight.ended(session, change.model(), now);
+                store.inFlight.ended(session, change.model(), now, change.durationMs());
                 if (session.isEmpty()) {
                     inFlightByKey.remove(change.key());
                 }
@@ -1733,9 +1733,9 @@ final class Writer {
 
     /**
      * A start ({@code start}) or an end of a request of {@code model} in the session of {@code key}, or that session
-     * leaving the store ({@code model} null).
+     * leaving the store ({@code model} null); an end says how long its call ran, {@code durationMs}, or -1.
      */
-    private record InFlightChange(long key, ModelCatalog.@Nullable Model model, boolean start) {
+    private record InFlightChange(long key, ModelCatalog.@Nullable Model model, boolean start, long durationMs) {
     }
 
     /** A session that may be evicted, with its activity as read once. */

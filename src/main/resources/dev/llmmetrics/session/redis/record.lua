@@ -11,7 +11,8 @@
 --            dedupe window ms, number of events, key prefix, max score names per session, the starts and ends
 --            of requests in the order of the batch, as one MessagePack array of pairs: the number of the event
 --            whose applying applies it (positive for a start, negative for an end; an event of the session the
---            start or end is of), the model label; and the width of a bucket of start times in ms (BUCKETS)
+--            start or end is of), the model label, and for an end how long its call ran in ms (-1 for a start
+--            and for an end that does not say); and the width of a bucket of start times in ms (BUCKETS)
 -- then FIELDS values per event: session id, event id ('' for none), kind (S started, C completed, F failed,
 -- R scored, G generic), name (the model label of C and F, the score name of R), figures as MessagePack numbers
 -- (C: duration, prompt, completion, total, cached and reasoning tokens, tool calls 0/1, costed 0/1, cost in
@@ -44,7 +45,10 @@ local dedupeMs = tonumber(ARGV[6])
 local n = tonumber(ARGV[7])
 local prefix = ARGV[8]
 local maxScoreNames = tonumber(ARGV[9])
-local current = math.floor(now / tonumber(ARGV[11])) -- the bucket of the batch's starts
+local bucketWidth = tonumber(ARGV[11])
+-- How long after its call began a start may reach the store (InFlightRequests.START_LATENESS_MS).
+local START_LATENESS = 10000
+local current = math.floor(now / bucketWidth) -- the bucket of the batch's starts
 local OTHER_SCORE_NAME = '_other'
 local PICO = 1000000000000
 -- What a session takes beside its figures and records: its keys, their headers, its index entry.
@@ -182,19 +186,19 @@ for _, i in ipairs(applied) do
     end
   end
 end
--- The starts and ends of the applied events, in the batch's order, as {session, label, +1 or -1}; each names the
--- field of its label's requests in flight in its session.
+-- The starts and ends of the applied events, in the batch's order, as {session, label, +1 or -1, how long an end's
+-- call ran or -1}; each names the field of its label's requests in flight in its session.
 local isApplied = {}
 for _, i in ipairs(applied) do isApplied[i] = true end
 local flights = {}
 local ops = cmsgpack.unpack(ARGV[10])
-for j = 1, #ops, 2 do
+for j = 1, #ops, 3 do
   local number = ops[j]
   local i = math.abs(number)
   local s = isApplied[i] and sessions[ARGV[HEADER + (i - 1) * FIELDS + 1]]
   if s then
     local field = 'f:' .. ops[j + 1]
-    flights[#flights + 1] = {s, ops[j + 1], number > 0 and 1 or -1}
+    flights[#flights + 1] = {s, ops[j + 1], number > 0 and 1 or -1, ops[j + 2]}
     local fields = s.fields
     if fields[field] == nil then
       fields[field] = false
@@ -281,8 +285,9 @@ for start = 1, #absent, 1000 do
 end
 
 -- The requests in flight, in the batch's order: each session counts its own, per label and bucket of start time (a
--- start adds one to the current bucket, an end takes one off the newest bucket that has one, while its session has
--- one: an end without a start in its session takes nothing), the buckets the idle timeout old dropped first
+-- start adds one to the current bucket; an end takes one off the bucket its start fell in, its call's duration
+-- before now, else the nearest that has one, newer ones first, as InFlightRequests does: nothing when that bucket is
+-- over or its session has none), the buckets the idle timeout old dropped first
 -- (flightAdvance); the sum over the sessions (KEYS[4]) changes by what each session applied. Reads only: the counts
 -- are written in step 3 and 5.
 for _, op in ipairs(flights) do
@@ -301,11 +306,30 @@ for _, op in ipairs(flights) do
       flightAdd(KEYS, label, 1)
     end
   elseif c then
-    for k = 3, BUCKETS + 2 do
-      if c[k] > 0 then
-        c[k] = c[k] - 1
-        flightAdd(KEYS, label, -1)
-        break
+    -- The start's bucket behind c's newest, as the store received it (late: up to START_LATENESS after its call
+    -- began) and as the call began (early, the same or one more); those two first, then the newer, then the older.
+    local late, early = 0, 0
+    if op[4] >= 0 then
+      local began = now - op[4]
+      late = c[2] - math.floor((began + math.min(START_LATENESS, math.floor(bucketWidth / 4))) / bucketWidth)
+      local e = c[2] - math.floor(began / bucketWidth)
+      early = e < BUCKETS and math.max(late, e) or late
+      late = math.max(0, late)
+      early = math.max(late, early)
+    end
+    if late < BUCKETS then
+      local shift = early - late
+      for k = 0, BUCKETS - 1 do
+        local o
+        if k == 0 then o = late
+        elseif k <= shift then o = early
+        elseif k - shift <= late then o = late - (k - shift)
+        else o = k end
+        if c[3 + o] > 0 then
+          c[3 + o] = c[3 + o] - 1
+          flightAdd(KEYS, label, -1)
+          break
+        end
       end
     end
   end
