@@ -89,7 +89,7 @@ public final class InFlightRequests {
         long newest = session.bucket;
         int late = 0;
         int early = 0;
-        if (durationMs >= 0) {
+        if (durationMs >= 0 && nowMs - durationMs < newest * bucketMs) { // else it began in the newest bucket
             long began = nowMs - durationMs;
             long lateBehind = newest - Math.floorDiv(began + Math.min(START_LATENESS_MS, bucketMs / 4), bucketMs);
             if (lateBehind >= BUCKETS) {
@@ -129,8 +129,11 @@ public final class InFlightRequests {
      * kept, so that they stop within the timeout of the clock's time rather than of the time it had been set to.
      */
     public void expire(Session session, long nowMs) {
-        long current = Math.floorDiv(nowMs, bucketMs);
         long newest = session.bucket;
+        if (newest != Long.MIN_VALUE && nowMs - newest * bucketMs >= 0 && nowMs - newest * bucketMs < bucketMs) {
+            return; // still in the newest bucket, found without a division: the case of nearly every event
+        }
+        long current = Math.floorDiv(nowMs, bucketMs);
         if (current <= newest) {
             if (newest - current >= BUCKETS) {
                 session.bucket = current;
