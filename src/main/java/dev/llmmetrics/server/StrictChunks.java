@@ -64,6 +64,10 @@ final class StrictChunks implements ServerConnectionSelector {
         private boolean chunkDataNext;
         private boolean lineEndNext;
 
+        // Helidon marks DataReader's constructors for removal in favour of DataReader.create, which cannot be
+        // subclassed; its parser still skips the two bytes after a chunk's data unread, so this reader stays
+        // until Helidon checks them itself or offers another hook (RequestFramingTest fails if it goes).
+        @SuppressWarnings("removal")
         Reader(DataReader socket) {
             super(() -> {
                 if (socket.available() == 0) {
