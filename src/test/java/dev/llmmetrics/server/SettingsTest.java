@@ -296,7 +296,7 @@ class SettingsTest {
     }
 
     @Test
-    void theReadmeStatesTheDefaultsTheCodeApplies() throws IOException {
+    void theConfigurationReferenceStatesTheDefaultsTheCodeApplies() throws IOException {
         Config empty = config(Map.of());
         LlmMetricsConfig library = Settings.library(empty);
         HttpSettings http = Settings.http(empty);
@@ -364,6 +364,64 @@ class SettingsTest {
         assertTrue(named.size() >= 15, "the bounds name their variables: " + named);
         assertEquals(List.of(), named.stream().filter(variable -> !documented.contains(variable)).toList(),
                 "variables of the README's bounds missing from docs/configuration.md");
+    }
+
+    /** A quantity as the README writes it: digits grouped by spaces, then perhaps a unit of bytes or of time. */
+    private static final java.util.regex.Pattern QUANTITY = java.util.regex.Pattern.compile(
+            "(\\d{1,3}(?: \\d{3})+|\\d+)(?: (KiB|MiB|GiB|ms|s|seconds?|minutes?|hours?)\\b)?");
+
+    @Test
+    void theReadmesBoundsStateTheDefaultsTheConfigurationReferenceGives() throws IOException {
+        // The reference's defaults are the code's (theConfigurationReferenceStatesTheDefaultsTheCodeApplies); here
+        // the README's table of bounds, written for people ("10 000", "1 MiB", "20 s"), is held to the reference.
+        Map<String, String> reference = new TreeMap<>();
+        for (List<String> row : documentedConfigurationRows()) {
+            reference.put(row.get(1), row.get(2));
+        }
+        String readme = Files.readString(Path.of("README.md"));
+        int table = readme.indexOf("| Bound | Variable | Default | At the bound |");
+        assertFalse(table < 0, "the README has its table of bounds");
+        List<String> compared = new ArrayList<>();
+        for (String line : readme.substring(table).lines().skip(2).takeWhile(l -> l.startsWith("|")).toList()) {
+            String[] cells = line.split("\\|");
+            List<String> variables = java.util.regex.Pattern.compile("`([A-Z][A-Z_]+)`").matcher(cells[2]).results()
+                    .map(m -> m.group(1)).toList();
+            if (variables.isEmpty()) {
+                continue; // a fixed bound: no setting to agree with
+            }
+            List<Object> stated = QUANTITY.matcher(cells[3]).results().map(m -> readmeQuantity(m.group(1), m.group(2))).toList();
+            List<Object> expected = variables.stream().map(v -> referenceQuantity(reference.get(v), v)).toList();
+            assertEquals(expected, stated, "the README's defaults of " + variables + ": " + cells[3].strip());
+            compared.addAll(variables);
+        }
+        assertTrue(compared.size() >= 15, "bounds compared: " + compared);
+    }
+
+    private static Object readmeQuantity(String digits, String unit) {
+        long n = Long.parseLong(digits.replace(" ", ""));
+        if (unit == null) {
+            return n;
+        }
+        return switch (unit) {
+            case "KiB" -> n << 10;
+            case "MiB" -> n << 20;
+            case "GiB" -> n << 30;
+            case "ms" -> Duration.ofMillis(n);
+            case "s", "second", "seconds" -> Duration.ofSeconds(n);
+            case "minute", "minutes" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+    }
+
+    /** A default of docs/configuration.md: a duration, a number, or a sentence whose last number is the bound. */
+    private static Object referenceQuantity(String documented, String variable) {
+        assertTrue(documented != null, variable + " is in docs/configuration.md");
+        if (documented.startsWith("PT")) {
+            return Duration.parse(documented);
+        }
+        List<String> numbers = java.util.regex.Pattern.compile("\\d+").matcher(documented).results().map(m -> m.group()).toList();
+        assertFalse(numbers.isEmpty(), variable + "'s default has no number: " + documented);
+        return Long.parseLong(numbers.getLast());
     }
 
     /** Prints {@code key=value} for each key of its arguments as {@link Config#create()} reads it, as the server does. */
