@@ -12,9 +12,11 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Bounded twice: the first {@code maxLabels} names seen, reserved ones aside, get a label of their own, later ones share
  * {@link #OTHER_LABEL}; the first {@link #MAX_NUMBERED} names get a number, later ones are resolved on every
- * call (still correctly, only without the cache). The labels the meters give a meaning of their own,
- * {@link #OTHER_LABEL} and {@link #UNKNOWN_LABEL}, are reserved: a model of either name shares
- * {@link #OTHER_LABEL}, so that {@code _unknown} on the score meters means only a score whose model is not known.
+ * call (still correctly, only without the cache). A durable store hands in first ({@link #labelFirst}) the names
+ * its stored figures hold under a label of their own, so that a model keeps its label across a restart. The labels
+ * the meters give a meaning of their own, {@link #OTHER_LABEL} and {@link #UNKNOWN_LABEL}, are reserved: a model
+ * of either name shares {@link #OTHER_LABEL}, so that {@code _unknown} on the score meters means only a score whose
+ * model is not known.
  * Thread-safe, lock-free on the lookup of a known name.
  */
 public final class ModelCatalog {
@@ -66,6 +68,25 @@ public final class ModelCatalog {
             return numbered;
         });
         return model != null ? model : new Model(name, -1, OTHER_LABEL, prices.price(name));
+    }
+
+    /**
+     * Gives the models {@code names} a label of their own ahead of their events, in the order given, while labels
+     * are left: a durable store calls it as it opens, with the labels its sessions' figures hold, so that after a
+     * restart a model's new figures join those it had under its own label, rather than going to
+     * {@link #OTHER_LABEL} because new models came first. Reserved names, and names already known, are passed
+     * over; the names left once every label is handed out are not numbered, and share {@link #OTHER_LABEL} when
+     * they come.
+     */
+    public void labelFirst(Iterable<String> names) {
+        for (String name : names) {
+            if (labelled.get() >= maxLabels) {
+                return;
+            }
+            if (!reserved(name)) {
+                model(name);
+            }
+        }
     }
 
     /** The entry of {@code name} if it has been numbered, else {@code null}: a lookup that numbers nothing. */
