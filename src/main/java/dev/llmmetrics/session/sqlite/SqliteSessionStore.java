@@ -62,7 +62,10 @@ import org.sqlite.SQLiteConfig;
  * pairs, their most recent request records and the applied event ids are tables ({@link Schema}), so a restart
  * opens the file and serves at once, whatever the history. It is also this process's {@link SessionFigures}:
  * one process owns the file (a lock file beside it says so), and its per-session series resume from the stored
- * totals after a restart.
+ * totals after a restart. The models keep their labels too: as it opens, the store hands the labels its sessions'
+ * figures hold to the catalog ({@link dev.llmmetrics.cost.ModelCatalog#labelFirst}), those of the most recently
+ * active sessions first, so that a model labelled on its own before the restart is not put under {@code _other}
+ * by new models that come first after it, as long as the bound on models has room for the labels held.
  *
  * <p>Writes: one writer thread applies batches in transactions, several concurrent batches in one (group
  * commit), and {@link #record(List)} returns once the transaction that applied its batch committed with the
@@ -334,7 +337,25 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
             writer.close();
             throw e;
         }
+        bounds.catalog().labelFirst(labelsHeld(rows.values()));
         this.writerThread = Thread.ofPlatform().name("llm-metrics-sqlite-writer").daemon(true).start(this::writeLoop);
+    }
+
+    /**
+     * The model labels the sessions' pairs hold, each once, those of the most recently active sessions first: under
+     * a bound on models lower than the one they were labelled under, the models of the sessions likeliest to go on
+     * keep their label.
+     */
+    private static List<String> labelsHeld(Iterable<Row> rows) {
+        HashMap<String, Long> lastActiveMs = new HashMap<>();
+        for (Row row : rows) {
+            for (Pair pair : row.pairs()) {
+                lastActiveMs.merge(pair.label(), row.lastActiveMs(), Math::max);
+            }
+        }
+        return lastActiveMs.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                .map(Map.Entry::getKey).toList();
     }
 
     private Connection connect(boolean readOnly) throws SQLException {

@@ -142,6 +142,57 @@ class SqliteSessionStoreFileTest {
         assertFalse(revision.equals(reopened.revision("gone").orElseThrow()));
     }
 
+    /** A store in {@code file} whose catalog gives {@code maxModels} models a label of their own; 16 per session. */
+    private SqliteSessionStore openWithModelBound(Path file, int maxModels) {
+        return open(file, new SessionStoreFactory.Parameters(100, 10, 16, Long.MAX_VALUE, Duration.ofHours(1),
+                Duration.ofMinutes(10), 1_000, clock, new ModelCatalog(PRICES, maxModels)),
+                SqliteSessionStore.Durability.POWER_LOSS);
+    }
+
+    /** Each pair the store's figures hold, as session, label and finished requests. */
+    private static List<String> pairs(SqliteSessionStore store) {
+        return store.mostRecentPairs(100, 1_000).stream()
+                .map(p -> p.sessionId() + " " + p.model() + " " + (p.successes() + p.failures())).sorted().toList();
+    }
+
+    /**
+     * Three labels of their own, taken by a, b and c before the reopen; after it, x, y and z come first. Labelled
+     * in the order events come, they would take the three labels and put a and c under {@code _other} beside
+     * their own pairs; a and c keep their labels, and the new models share {@code _other}.
+     */
+    @Test
+    void aModelKeepsItsLabelAcrossAReopenWhenNewModelsComeFirstAfterIt() {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = openWithModelBound(file, 3);
+        store.record(List.of(completed("s1", "a", null), completed("s1", "b", null), completed("s2", "c", null)));
+        store.close();
+
+        SqliteSessionStore reopened = openWithModelBound(file, 3);
+        reopened.record(List.of(completed("s3", "x", null), completed("s3", "y", null), completed("s3", "z", null)));
+        reopened.record(List.of(completed("s1", "a", null), LlmRequestFailed.builder("s2", "c").error("boom").build()));
+        assertEquals(List.of("s1 a 2", "s1 b 1", "s2 c 2", "s3 _other 3"), pairs(reopened));
+        assertEquals(3, reopened.modelOverflows(), "only x, y and z went to _other for want of a label");
+    }
+
+    /**
+     * Under a bound on models lower than the one the stored labels were given under, the labels of the most
+     * recently active sessions are kept: here c's, whose session was active last. The pairs of a and b stay under
+     * their own labels, and their new figures go to {@code _other}.
+     */
+    @Test
+    void underALowerBoundOnModelsTheMostRecentlyActiveSessionsModelsKeepTheirLabels() {
+        Path file = dir.resolve("store.db");
+        SqliteSessionStore store = openWithModelBound(file, 3);
+        store.record(List.of(completed("s1", "a", null), completed("s1", "b", null)));
+        millis.addAndGet(1_000);
+        store.record(completed("s2", "c", null));
+        store.close();
+
+        SqliteSessionStore reopened = openWithModelBound(file, 1);
+        reopened.record(List.of(completed("s1", "a", null), completed("s2", "c", null), completed("s3", "x", null)));
+        assertEquals(List.of("s1 _other 1", "s1 a 1", "s1 b 1", "s2 c 2", "s3 _other 1"), pairs(reopened));
+    }
+
     @Test
     void theFiguresCoverTheMostRecentSessionsWholeWithinTheirPairBudget() {
         SqliteSessionStore store = open(dir.resolve("store.db"), 100, 10, Long.MAX_VALUE, 1_000);
