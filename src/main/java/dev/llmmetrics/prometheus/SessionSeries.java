@@ -86,6 +86,9 @@ public final class SessionSeries implements MultiCollector {
             COST, new Family(MetricType.COUNTER, TAG_MODEL, TAG_SESSION),
             SCORE, new Family(MetricType.SUMMARY, TAG_NAME, TAG_SESSION));
     static final Set<String> NAMES = FAMILIES.keySet();
+    /** The families of the (session, model) pairs, all but {@link #METERED} and {@link #SCORE}. */
+    private static final List<String> PAIR_NAMES =
+            List.of(REQUESTS, DURATION, DURATION + MAX, TOKENS, TOKENS + MAX, TOOL_CALL_REQUESTS, COST);
 
     private static final String METERED_HELP = "Sessions with per-session series on this scrape";
     private static final String REQUESTS_HELP = "LLM requests finished by a session, by model and outcome";
@@ -271,18 +274,46 @@ public final class SessionSeries implements MultiCollector {
      * }</pre>
      */
     public void writeText(OutputStream out, boolean openMetrics) throws IOException {
+        writeText(out, openMetrics, name -> true);
+    }
+
+    /**
+     * Writes the per-session families that {@code includedNames} accepts, as {@link #writeText(OutputStream, boolean)}
+     * writes them all. A family is tested by the name {@link #collect()} gives it ({@code llm_session_requests},
+     * {@code llm_session_tokens_max}), as a registry scrape's name filter tests it, so that one filter selects the
+     * same families from these and from the registry's others, such as the filter of a scrape's {@code name[]}:
+     * <pre>{@code
+     * series.writeText(out, openMetrics, included);
+     * writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionSeries.isSessionSeries(name) && included.test(name)));
+     * }</pre>
+     * When it accepts none of them this writes nothing and reads no figures.
+     */
+    public void writeText(OutputStream out, boolean openMetrics, Predicate<String> includedNames) throws IOException {
+        if (NAMES.stream().noneMatch(includedNames)) {
+            return;
+        }
         SessionsOnScrape shown = figures.mostRecent(maxSessions, maxPairs);
         List<PairFigures> pairs = shown.pairs();
         TextOut text = new TextOut(out, openMetrics);
-        text.header(METERED, "gauge", METERED_HELP);
-        text.writeAscii(METERED);
-        text.write(' ');
-        text.number(shown.sessions());
-        if (!pairs.isEmpty()) {
-            writePairs(text, pairs);
+        if (includedNames.test(METERED)) {
+            text.header(METERED, "gauge", METERED_HELP);
+            text.writeAscii(METERED);
+            text.write(' ');
+            text.number(shown.sessions());
         }
+        if (!pairs.isEmpty() && PAIR_NAMES.stream().anyMatch(includedNames)) {
+            writePairs(text, pairs, includedNames);
+        }
+        if (includedNames.test(SCORE)) {
+            writeScores(text, shown.scores());
+        }
+        text.flush();
+    }
+
+    /** Writes the score family, with its header before its first sample; nothing when no session has a score. */
+    private static void writeScores(TextOut text, List<SessionScores> sessions) throws IOException {
         boolean header = false;
-        for (SessionScores session : shown.scores()) {
+        for (SessionScores session : sessions) {
             byte[] sessionLabel = text.labelBytes(TAG_SESSION, session.sessionId());
             for (ScoreSummary score : session.scores()) {
                 if (!header) {
@@ -294,11 +325,10 @@ public final class SessionSeries implements MultiCollector {
                 text.sample(SCORE, "_sum", name, sessionLabel).number(score.sum());
             }
         }
-        text.flush();
     }
 
-    /** Writes the families of the (session, model) pairs, {@code pairs} not empty. */
-    private static void writePairs(TextOut text, List<PairFigures> pairs) throws IOException {
+    /** Writes the families of the (session, model) pairs that {@code includedNames} accepts, {@code pairs} not empty. */
+    private static void writePairs(TextOut text, List<PairFigures> pairs, Predicate<String> includedNames) throws IOException {
         int n = pairs.size();
         byte[][] models = new byte[n][];
         byte[][] sessionIds = new byte[n][];
@@ -307,59 +337,73 @@ public final class SessionSeries implements MultiCollector {
             sessionIds[i] = text.labelBytes(TAG_SESSION, pairs.get(i).sessionId());
         }
 
-        text.header(REQUESTS, "counter", REQUESTS_HELP);
-        for (int i = 0; i < n; i++) {
-            PairFigures f = pairs.get(i);
-            text.sample(REQUESTS, "_total", models[i], OUTCOME_BYTES_SUCCESS, sessionIds[i], null).number(f.successes());
-            if (f.failures() > 0) {
-                text.sample(REQUESTS, "_total", models[i], OUTCOME_BYTES_FAILURE, sessionIds[i], null).number(f.failures());
+        if (includedNames.test(REQUESTS)) {
+            text.header(REQUESTS, "counter", REQUESTS_HELP);
+            for (int i = 0; i < n; i++) {
+                PairFigures f = pairs.get(i);
+                text.sample(REQUESTS, "_total", models[i], OUTCOME_BYTES_SUCCESS, sessionIds[i], null).number(f.successes());
+                if (f.failures() > 0) {
+                    text.sample(REQUESTS, "_total", models[i], OUTCOME_BYTES_FAILURE, sessionIds[i], null).number(f.failures());
+                }
             }
         }
-        text.header(DURATION, "summary", DURATION_HELP);
-        for (int i = 0; i < n; i++) {
-            PairFigures f = pairs.get(i);
-            text.sample(DURATION, "_count", models[i], null, sessionIds[i], null).count(f.successes());
-            text.sample(DURATION, "_sum", models[i], null, sessionIds[i], null).number(f.durationMs() / MILLIS_PER_SECOND);
-        }
-        text.header(DURATION + MAX, "gauge", DURATION_HELP);
-        for (int i = 0; i < n; i++) {
-            text.sample(DURATION + MAX, "", models[i], null, sessionIds[i], null)
-                    .number(pairs.get(i).maxDurationMs() / MILLIS_PER_SECOND);
-        }
-        text.header(TOKENS, "summary", TOKENS_HELP);
-        for (int i = 0; i < n; i++) {
-            PairFigures f = pairs.get(i);
-            text.sample(TOKENS, "_count", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).count(f.requestsWithUsage());
-            text.sample(TOKENS, "_sum", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).number(f.completionTokens());
-            text.sample(TOKENS, "_count", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).count(f.requestsWithUsage());
-            text.sample(TOKENS, "_sum", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).number(f.promptTokens());
-        }
-        text.header(TOKENS + MAX, "gauge", TOKENS_HELP);
-        for (int i = 0; i < n; i++) {
-            PairFigures f = pairs.get(i);
-            text.sample(TOKENS + MAX, "", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).number(f.maxCompletionTokens());
-            text.sample(TOKENS + MAX, "", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).number(f.maxPromptTokens());
-        }
-        boolean header = false;
-        for (int i = 0; i < n; i++) {
-            long toolCalls = pairs.get(i).toolCallRequests();
-            if (toolCalls > 0) {
-                if (!header) {
-                    text.header(TOOL_CALL_REQUESTS, "counter", TOOL_CALLS_HELP);
-                    header = true;
-                }
-                text.sample(TOOL_CALL_REQUESTS, "_total", models[i], null, sessionIds[i], null).number(toolCalls);
+        if (includedNames.test(DURATION)) {
+            text.header(DURATION, "summary", DURATION_HELP);
+            for (int i = 0; i < n; i++) {
+                PairFigures f = pairs.get(i);
+                text.sample(DURATION, "_count", models[i], null, sessionIds[i], null).count(f.successes());
+                text.sample(DURATION, "_sum", models[i], null, sessionIds[i], null).number(f.durationMs() / MILLIS_PER_SECOND);
             }
         }
-        header = false;
-        for (int i = 0; i < n; i++) {
-            PairFigures f = pairs.get(i);
-            if (f.priced()) {
-                if (!header) {
-                    text.header(COST, "counter", COST_HELP);
-                    header = true;
+        if (includedNames.test(DURATION + MAX)) {
+            text.header(DURATION + MAX, "gauge", DURATION_HELP);
+            for (int i = 0; i < n; i++) {
+                text.sample(DURATION + MAX, "", models[i], null, sessionIds[i], null)
+                        .number(pairs.get(i).maxDurationMs() / MILLIS_PER_SECOND);
+            }
+        }
+        if (includedNames.test(TOKENS)) {
+            text.header(TOKENS, "summary", TOKENS_HELP);
+            for (int i = 0; i < n; i++) {
+                PairFigures f = pairs.get(i);
+                text.sample(TOKENS, "_count", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).count(f.requestsWithUsage());
+                text.sample(TOKENS, "_sum", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).number(f.completionTokens());
+                text.sample(TOKENS, "_count", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).count(f.requestsWithUsage());
+                text.sample(TOKENS, "_sum", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).number(f.promptTokens());
+            }
+        }
+        if (includedNames.test(TOKENS + MAX)) {
+            text.header(TOKENS + MAX, "gauge", TOKENS_HELP);
+            for (int i = 0; i < n; i++) {
+                PairFigures f = pairs.get(i);
+                text.sample(TOKENS + MAX, "", models[i], null, sessionIds[i], TYPE_BYTES_COMPLETION).number(f.maxCompletionTokens());
+                text.sample(TOKENS + MAX, "", models[i], null, sessionIds[i], TYPE_BYTES_PROMPT).number(f.maxPromptTokens());
+            }
+        }
+        if (includedNames.test(TOOL_CALL_REQUESTS)) {
+            boolean header = false;
+            for (int i = 0; i < n; i++) {
+                long toolCalls = pairs.get(i).toolCallRequests();
+                if (toolCalls > 0) {
+                    if (!header) {
+                        text.header(TOOL_CALL_REQUESTS, "counter", TOOL_CALLS_HELP);
+                        header = true;
+                    }
+                    text.sample(TOOL_CALL_REQUESTS, "_total", models[i], null, sessionIds[i], null).number(toolCalls);
                 }
-                text.sample(COST, "_total", models[i], null, sessionIds[i], null).number(ModelPrice.usd(f.costPicoUsd()));
+            }
+        }
+        if (includedNames.test(COST)) {
+            boolean header = false;
+            for (int i = 0; i < n; i++) {
+                PairFigures f = pairs.get(i);
+                if (f.priced()) {
+                    if (!header) {
+                        text.header(COST, "counter", COST_HELP);
+                        header = true;
+                    }
+                    text.sample(COST, "_total", models[i], null, sessionIds[i], null).number(ModelPrice.usd(f.costPicoUsd()));
+                }
             }
         }
     }

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** Reads bounded integer query parameters, rejecting anything else with {@link BadRequest}. */
+/** Reads bounded query parameters, rejecting anything else with {@link BadRequest}. */
 final class QueryParams {
 
     /** Enough digits for any int; more is out of range whatever they are. */
@@ -63,6 +63,33 @@ final class QueryParams {
             }
         }
         return value.isEmpty() ? Optional.empty() : Optional.of(value);
+    }
+
+    /**
+     * Every value given for {@code name} with {@code =}, in order, empty ones too ({@code ?name=}); a {@code name}
+     * without {@code =} is left out, as the Prometheus client's exporters read their repeated {@code name[]}. At most
+     * {@code maxCount} values of at most {@code maxLength} characters each.
+     */
+    static List<String> repeatedParam(UriQuery query, String name, int maxCount, int maxLength) {
+        List<String> values = new ArrayList<>();
+        String raw = query.rawValue();
+        if (raw == null || raw.isEmpty()) {
+            return values;
+        }
+        for (String pair : raw.split("&", -1)) {
+            int eq = pair.indexOf('=');
+            if (eq >= 0 && name.equals(decode(pair.substring(0, eq)))) {
+                if (values.size() == maxCount) {
+                    throw new BadRequest("invalid_parameter", name + " must be given at most " + maxCount + " times");
+                }
+                String value = decode(pair.substring(eq + 1));
+                if (value.length() > maxLength) {
+                    throw new BadRequest("invalid_parameter", "each " + name + " must be at most " + maxLength + " characters");
+                }
+                values.add(value);
+            }
+        }
+        return values;
     }
 
     /**

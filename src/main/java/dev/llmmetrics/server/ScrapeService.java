@@ -11,10 +11,13 @@ import io.helidon.webserver.http.ServerResponse;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.model.registry.MetricNameFilter;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.concurrent.Semaphore;
+import java.util.function.Predicate;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
 import org.jspecify.annotations.Nullable;
@@ -31,6 +34,13 @@ import org.jspecify.annotations.Nullable;
  * the protobuf format is written from the registry's scrape, which holds them too. Open by default, as
  * Prometheus expects; with a scrape token configured, only {@code Authorization: Bearer <token>} gets through.
  *
+ * <p>{@code ?name[]=…}, repeated, selects families as the Prometheus client's exporters do, with the client's own
+ * {@link MetricNameFilter}, in every format: a family is on the answer when one of the names starts with its name,
+ * so {@code llm_requests_total} and {@code llm_requests} both select the counter {@code llm_requests_total}; names
+ * that select no family get an answer without any. That lets a second Prometheus job scrape the large per-session
+ * families on an interval of its own. At most {@value #MAX_NAMES} names of at most {@value #MAX_NAME_LENGTH}
+ * characters, or 400 {@code invalid_parameter}.
+ *
  * <p>A scrape holds what it renders from (the registry's other families, the sessions' list and labels) until
  * its answer is written, which takes as long as its client reads: at most {@code maxConcurrent} scrapes are
  * rendered at once, so that clients that stop reading cannot hold that many times a scrape's size. A scrape
@@ -40,6 +50,11 @@ import org.jspecify.annotations.Nullable;
 final class ScrapeService implements HttpService {
 
     private static final int BUFFER_BYTES = 64 * 1024;
+    /** The most {@code name[]} values a scrape takes: more than the families the server writes. */
+    static final int MAX_NAMES = 100;
+    /** The longest {@code name[]} value a scrape takes, as long as an id: longer than any family's name. */
+    static final int MAX_NAME_LENGTH = 256;
+    private static final String NAME_PARAMETER = "name[]";
 
     private final PrometheusMeterRegistry registry;
     private final SessionSeries sessionSeries;
@@ -77,6 +92,7 @@ final class ScrapeService implements HttpService {
             ApiError.send(request, response, Status.UNAUTHORIZED_401, "unauthorized", "the scrape needs Authorization: Bearer <token>");
             return;
         }
+        Predicate<String> included = selection(request);
         if (!rendering.tryAcquire()) {
             response.header(HeaderNames.RETRY_AFTER, "1");
             ApiError.send(request, response, Status.SERVICE_UNAVAILABLE_503, "overloaded", "the server is rendering "
@@ -84,13 +100,22 @@ final class ScrapeService implements HttpService {
             return;
         }
         try {
-            render(request, response);
+            render(request, response, included);
         } finally {
             rendering.release();
         }
     }
 
-    private void render(ServerRequest request, ServerResponse response) throws IOException {
+    /**
+     * The families the request's {@code name[]} values select, matched as client_java's exporters match them; every
+     * family when there are none.
+     */
+    private static Predicate<String> selection(ServerRequest request) {
+        List<String> names = QueryParams.repeatedParam(request.query(), NAME_PARAMETER, MAX_NAMES, MAX_NAME_LENGTH);
+        return names.isEmpty() ? name -> true : MetricNameFilter.builder().nameMustBeEqualTo(names).build();
+    }
+
+    private void render(ServerRequest request, ServerResponse response, Predicate<String> included) throws IOException {
         ScrapeFormat format = ScrapeFormat.negotiate(request.headers(),
                 formats.getPrometheusProtobufWriter().isAvailable());
         ExpositionFormatWriter writer = switch (format) {
@@ -112,12 +137,13 @@ final class ScrapeService implements HttpService {
         try (OutputStream out = new BufferedOutputStream(body, BUFFER_BYTES)) {
             if (format == ScrapeFormat.PROTOBUF) {
                 // The per-session families are registered on the registry too: its scrape holds them.
-                writer.write(out, registry.getPrometheusRegistry().scrape());
+                writer.write(out, registry.getPrometheusRegistry().scrape(included));
             } else {
                 // The per-session families first, written from the figures; then every other family through
                 // the client's writer, which ends an OpenMetrics answer with its # EOF.
-                sessionSeries.writeText(out, format == ScrapeFormat.OPENMETRICS);
-                writer.write(out, registry.getPrometheusRegistry().scrape(name -> !SessionSeries.isSessionSeries(name)));
+                sessionSeries.writeText(out, format == ScrapeFormat.OPENMETRICS, included);
+                writer.write(out, registry.getPrometheusRegistry()
+                        .scrape(name -> !SessionSeries.isSessionSeries(name) && included.test(name)));
             }
         }
     }

@@ -9,16 +9,22 @@ import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
+import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.session.InMemorySessionStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
+import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.model.registry.MetricNameFilter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -63,6 +69,34 @@ class SessionSeriesTest {
         assertTrue(registryLines.size() > 100, "the scrape holds the sessions' families");
         assertEquals(registryLines, directLines);
         assertFalse(lines(actual).contains("# EOF"), "the registry's families and the # EOF follow");
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aNameFilterSelectsTheSameFamiliesFromTheDirectWriterAsFromTheRegistrysScrape(boolean openMetrics) throws IOException {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        InMemorySessionStore store = store(new ModelCatalog(PriceTable.sample(), 10));
+        SessionSeries series = new SessionSeries(store, 1000, Integer.MAX_VALUE).register(registry);
+        store.record(LlmRequestCompleted.builder("s-1", "gpt-4o").durationMs(1200).promptTokens(10).completionTokens(5)
+                .totalTokens(15).hasToolCalls(true).build());
+        store.record(LlmRequestFailed.builder("s-1", "gpt-4o").error("boom").build());
+        store.record(LlmRequestScored.builder("s-1", "thumbs", 1.0).build());
+        ExpositionFormatWriter writer = openMetrics ? ExpositionFormats.init().getOpenMetricsTextFormatWriter()
+                : ExpositionFormats.init().getPrometheusTextFormatWriter();
+        List<String> names = new ArrayList<>(SessionSeries.NAMES);
+        names.addAll(List.of("llm_session_requests_total", "llm_session_tokens_sum", "llm_session_request_duration_seconds_max",
+                "llm_session_score_count", "llm_session", "llm_requests_total"));
+        for (String name : names) {
+            Predicate<String> included = MetricNameFilter.builder().nameMustBeEqualTo(name).build();
+            ByteArrayOutputStream expected = new ByteArrayOutputStream();
+            writer.write(expected, registry.getPrometheusRegistry().scrape(n -> SessionSeries.isSessionSeries(n) && included.test(n)));
+            ByteArrayOutputStream actual = new ByteArrayOutputStream();
+            series.writeText(actual, openMetrics, included);
+
+            List<String> registryLines = lines(expected).stream().filter(l -> !l.equals("# EOF")).sorted().toList();
+            assertEquals(registryLines, lines(actual).stream().sorted().toList(), name);
+            assertEquals(SessionSeries.NAMES.stream().anyMatch(included), !registryLines.isEmpty(), name);
+        }
     }
 
     @ParameterizedTest
