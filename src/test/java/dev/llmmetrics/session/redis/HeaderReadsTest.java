@@ -35,6 +35,8 @@ class HeaderReadsTest {
 
     private static final byte[] FIELD = bytes("h");
     private static final Duration TIMEOUT = Duration.ofMillis(500);
+    /** What a read that waited the whole timeout for its answer says. */
+    private static final String NO_ANSWER_WITHIN_THE_TIMEOUT = "no answer from Redis within the timeout";
 
     @RegisterExtension
     static final RedisProcess redis = RedisProcess.emptiedBeforeEachTest();
@@ -143,20 +145,24 @@ class HeaderReadsTest {
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger answered = new AtomicInteger();
         AtomicInteger interruptedFailures = new AtomicInteger();
-        List<Future<Integer>> others = new ArrayList<>();
+        List<Future<List<String>>> others = new ArrayList<>();
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int c = 0; c < 8; c++) {
                 others.add(threads.submit(() -> {
-                    int failures = 0;
+                    List<String> failures = new ArrayList<>();
                     while (!stop.get()) {
                         try {
                             assertArrayEquals(bytes("v"), reads.read(bytes("k")));
                             answered.incrementAndGet();
                         } catch (JedisException e) {
-                            failures++;
+                            // A caller (or Redis) the machine's load keeps off the CPU past the timeout fails on
+                            // the timeout; a round cut by another's interrupt fails otherwise: that must not happen.
+                            if (!timedOut(e)) {
+                                failures.add(e.toString());
+                            }
                         }
                     }
-                    return failures;
+                    return failures.stream().distinct().toList();
                 }));
             }
             Future<?> interrupter = threads.submit(() -> {
@@ -175,13 +181,23 @@ class HeaderReadsTest {
             });
             Thread.sleep(1_000);
             stop.set(true);
-            for (Future<Integer> other : others) {
-                assertEquals(0, other.get(30, TimeUnit.SECONDS), "reads of callers not interrupted that failed");
+            for (Future<List<String>> other : others) {
+                assertEquals(List.of(), other.get(30, TimeUnit.SECONDS), "reads of callers not interrupted that failed");
             }
             interrupter.get(30, TimeUnit.SECONDS);
         }
         assertTrue(answered.get() > 0 && interruptedFailures.get() > 0, answered + " answered, " + interruptedFailures
                 + " interrupted");
+    }
+
+    /** Whether {@code e} is a read that waited out the timeout, for its turn or for Redis's answer. */
+    private static boolean timedOut(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (NO_ANSWER_WITHIN_THE_TIMEOUT.equals(t.getMessage()) || t instanceof java.net.SocketTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Test
