@@ -28,6 +28,7 @@ import io.prometheus.metrics.model.snapshots.Exemplars;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricFamilyDescriptor;
 import io.prometheus.metrics.model.snapshots.MetricMetadata;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
@@ -39,7 +40,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Predicate;
@@ -71,25 +71,6 @@ public final class SessionSeries implements MultiCollector {
     static final String MAX = "_max";
     static final String SCORE = "llm_session_score";
     static final String METERED = "llm_sessions_metered";
-    /**
-     * The families this writes, each with its type and label names: what a registry scrape's name filter sees, and
-     * what the Prometheus registry checks a second registration of the same families against.
-     */
-    private static final Map<String, Family> FAMILIES = Map.of(
-            METERED, new Family(MetricType.GAUGE),
-            REQUESTS, new Family(MetricType.COUNTER, TAG_MODEL, TAG_OUTCOME, TAG_SESSION),
-            DURATION, new Family(MetricType.SUMMARY, TAG_MODEL, TAG_SESSION),
-            DURATION + MAX, new Family(MetricType.GAUGE, TAG_MODEL, TAG_SESSION),
-            TOKENS, new Family(MetricType.SUMMARY, TAG_MODEL, TAG_SESSION, TAG_TYPE),
-            TOKENS + MAX, new Family(MetricType.GAUGE, TAG_MODEL, TAG_SESSION, TAG_TYPE),
-            TOOL_CALL_REQUESTS, new Family(MetricType.COUNTER, TAG_MODEL, TAG_SESSION),
-            COST, new Family(MetricType.COUNTER, TAG_MODEL, TAG_SESSION),
-            SCORE, new Family(MetricType.SUMMARY, TAG_NAME, TAG_SESSION));
-    static final Set<String> NAMES = FAMILIES.keySet();
-    /** The families of the (session, model) pairs, all but {@link #METERED} and {@link #SCORE}. */
-    private static final List<String> PAIR_NAMES =
-            List.of(REQUESTS, DURATION, DURATION + MAX, TOKENS, TOKENS + MAX, TOOL_CALL_REQUESTS, COST);
-
     private static final String METERED_HELP = "Sessions with per-session series on this scrape";
     private static final String REQUESTS_HELP = "LLM requests finished by a session, by model and outcome";
     private static final String DURATION_HELP = "Duration of the successful LLM requests of a session, by model";
@@ -100,6 +81,25 @@ public final class SessionSeries implements MultiCollector {
             + "provider reported it or else by the price table, by model; absent until a request of the model has a cost";
     private static final String SCORE_HELP = "Scores a session received, by score name: _sum / _count is the "
             + "session's mean score";
+    /**
+     * The families this writes, each with its type, help and label names: what a registry scrape's name filter sees,
+     * and what the Prometheus registry checks a second registration of the same families against.
+     */
+    private static final List<MetricFamilyDescriptor> DESCRIPTORS = List.of(
+            family(MetricType.GAUGE, METERED, METERED_HELP),
+            family(MetricType.COUNTER, REQUESTS, REQUESTS_HELP, TAG_MODEL, TAG_OUTCOME, TAG_SESSION),
+            family(MetricType.SUMMARY, DURATION, DURATION_HELP, TAG_MODEL, TAG_SESSION),
+            family(MetricType.GAUGE, DURATION + MAX, DURATION_HELP, TAG_MODEL, TAG_SESSION),
+            family(MetricType.SUMMARY, TOKENS, TOKENS_HELP, TAG_MODEL, TAG_SESSION, TAG_TYPE),
+            family(MetricType.GAUGE, TOKENS + MAX, TOKENS_HELP, TAG_MODEL, TAG_SESSION, TAG_TYPE),
+            family(MetricType.COUNTER, TOOL_CALL_REQUESTS, TOOL_CALLS_HELP, TAG_MODEL, TAG_SESSION),
+            family(MetricType.COUNTER, COST, COST_HELP, TAG_MODEL, TAG_SESSION),
+            family(MetricType.SUMMARY, SCORE, SCORE_HELP, TAG_NAME, TAG_SESSION));
+    static final Set<String> NAMES = DESCRIPTORS.stream().map(MetricFamilyDescriptor::getPrometheusName)
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
+    /** The families of the (session, model) pairs, all but {@link #METERED} and {@link #SCORE}. */
+    private static final List<String> PAIR_NAMES =
+            List.of(REQUESTS, DURATION, DURATION + MAX, TOKENS, TOKENS + MAX, TOOL_CALL_REQUESTS, COST);
     private static final double MILLIS_PER_SECOND = 1e3;
 
 
@@ -241,20 +241,8 @@ public final class SessionSeries implements MultiCollector {
     }
 
     @Override
-    public List<String> getPrometheusNames() {
-        return List.copyOf(NAMES);
-    }
-
-    @Override
-    public @Nullable MetricType getMetricType(String prometheusName) {
-        Family family = FAMILIES.get(prometheusName);
-        return family == null ? null : family.type();
-    }
-
-    @Override
-    public @Nullable Set<String> getLabelNames(String prometheusName) {
-        Family family = FAMILIES.get(prometheusName);
-        return family == null ? null : family.labelNames();
+    public List<MetricFamilyDescriptor> getMetricFamilyDescriptors() {
+        return DESCRIPTORS;
     }
 
     @Override
@@ -573,10 +561,7 @@ public final class SessionSeries implements MultiCollector {
                 Exemplars.EMPTY, 0L);
     }
 
-    /** A family's type and label names, as the Prometheus registry checks them. */
-    private record Family(MetricType type, Set<String> labelNames) {
-        Family(MetricType type, String... labelNames) {
-            this(type, Set.of(labelNames));
-        }
+    private static MetricFamilyDescriptor family(MetricType type, String name, String help, String... labelNames) {
+        return MetricFamilyDescriptor.of(type, metadata(name, help), List.of(labelNames));
     }
 }
