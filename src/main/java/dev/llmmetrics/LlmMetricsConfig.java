@@ -1,5 +1,6 @@
 package dev.llmmetrics;
 
+import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.event.EventBus;
 import dev.llmmetrics.session.SessionStore;
 import java.time.Duration;
@@ -12,7 +13,8 @@ import java.util.Objects;
  * @param maxRecordsPerSession most request records kept per session (oldest dropped; aggregates stay exact)
  * @param sessionIdleTimeout   how long a session may see no event before it is evicted
  * @param maxMeteredSessions   most sessions with per-session meters on the scrape (most recently active kept)
- * @param maxModels            most distinct model labels on per-model meters (later ones share {@code _other})
+ * @param maxModels            most distinct model labels on per-model meters (later ones share {@code _other}); at
+ *                             most {@link ModelCatalog#MAX_LABELS}, the labels the catalog can keep
  * @param maxEventTypes        most distinct event type names on the bus
  * @param eventTypeIdleTimeout how long a type without listeners may see no event before its slot can go to a new
  *                             type
@@ -38,13 +40,18 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
     public static final LlmMetricsConfig DEFAULTS = new LlmMetricsConfig(10_000, 1_000, Duration.ofHours(1), 2_000, 200,
             EventBus.DEFAULT_MAX_TYPES, EventBus.DEFAULT_TYPE_IDLE_TIMEOUT, Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4), 4_000, 8);
 
-    /** Rejects bounds that are not positive, and timeouts under a millisecond or past what milliseconds count. */
+    /**
+     * Rejects bounds that are not positive, more model labels than the catalog can keep, and timeouts under a
+     * millisecond or past what milliseconds count.
+     */
     public LlmMetricsConfig {
         positive("maxSessions", maxSessions);
         positive("maxRecordsPerSession", maxRecordsPerSession);
         inMillis("sessionIdleTimeout", sessionIdleTimeout);
         positive("maxMeteredSessions", maxMeteredSessions);
-        positive("maxModels", maxModels);
+        if (maxModels < 1 || maxModels > ModelCatalog.MAX_LABELS) {
+            throw new IllegalArgumentException("maxModels must be from 1 to " + ModelCatalog.MAX_LABELS + ", was " + maxModels);
+        }
         positive("maxEventTypes", maxEventTypes);
         inMillis("eventTypeIdleTimeout", eventTypeIdleTimeout);
         if (maxStoreBytes < 1 << 20) {

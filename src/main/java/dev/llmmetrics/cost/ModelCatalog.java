@@ -12,11 +12,12 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Bounded twice: the first {@code maxLabels} names seen, reserved ones aside, get a label of their own, later ones share
  * {@link #OTHER_LABEL}; the first {@link #MAX_NUMBERED} names get a number, later ones are resolved on every
- * call (still correctly, only without the cache). A durable store hands in first ({@link #labelFirst}) the names
- * its stored figures hold under a label of their own, so that a model keeps its label across a restart. The labels
- * the meters give a meaning of their own, {@link #OTHER_LABEL} and {@link #UNKNOWN_LABEL}, are reserved: a model
- * of either name shares {@link #OTHER_LABEL}, so that {@code _unknown} on the score meters means only a score whose
- * model is not known.
+ * call (still correctly, only without the cache). A label is kept by its number, so {@code maxLabels} is at most
+ * {@link #MAX_LABELS}: then every name that gets a label has a number too. A durable store hands in first
+ * ({@link #labelFirst}) the names its stored figures hold under a label of their own, so that a model keeps its
+ * label across a restart. The labels the meters give a meaning of their own, {@link #OTHER_LABEL} and
+ * {@link #UNKNOWN_LABEL}, are reserved: a model of either name shares {@link #OTHER_LABEL}, so that {@code _unknown}
+ * on the score meters means only a score whose model is not known.
  * Thread-safe, lock-free on the lookup of a known name.
  */
 public final class ModelCatalog {
@@ -27,6 +28,11 @@ public final class ModelCatalog {
     public static final String UNKNOWN_LABEL = "_unknown";
     /** Most names numbered and cached. */
     public static final int MAX_NUMBERED = 1024;
+    /**
+     * Most labels of their own a catalog gives: the numbered names less the two reserved ones, which take a number and
+     * no label, so that the first {@code maxLabels} models get their labels whichever names came before them.
+     */
+    public static final int MAX_LABELS = MAX_NUMBERED - 2;
 
     private final ConcurrentHashMap<String, Model> byName = new ConcurrentHashMap<>();
     private final AtomicReferenceArray<Model> byNumber = new AtomicReferenceArray<>(MAX_NUMBERED);
@@ -38,11 +44,11 @@ public final class ModelCatalog {
 
     /**
      * @param prices    what each model's tokens cost
-     * @param maxLabels how many models get a label of their own; positive
+     * @param maxLabels how many models get a label of their own; 1 to {@link #MAX_LABELS}
      */
     public ModelCatalog(PriceTable prices, int maxLabels) {
-        if (maxLabels < 1) {
-            throw new IllegalArgumentException("maxLabels must be positive, was " + maxLabels);
+        if (maxLabels < 1 || maxLabels > MAX_LABELS) {
+            throw new IllegalArgumentException("maxLabels must be from 1 to " + MAX_LABELS + ", was " + maxLabels);
         }
         this.prices = java.util.Objects.requireNonNull(prices, "prices");
         this.maxLabels = maxLabels;

@@ -100,7 +100,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
         this.idleTimeoutMs = Objects.requireNonNull(builder.idleTimeout).toMillis();
         this.clock = builder.clock;
         this.recentIds = new RecentEventIds(builder.dedupeWindow, builder.dedupeMaxIds, builder.clock);
-        this.catalog = builder.catalog != null ? builder.catalog : new ModelCatalog(PriceTable.EMPTY, ModelCatalog.MAX_NUMBERED);
+        this.catalog = builder.catalog != null ? builder.catalog : new ModelCatalog(PriceTable.EMPTY, ModelCatalog.MAX_LABELS);
         this.inFlight = new InFlightRequests(catalog, builder.idleTimeout);
     }
 

@@ -90,7 +90,7 @@ class SettingsTest {
                 libraryRefusal("store.max.records", "0"));
         assertEquals("store.max.sessions (STORE_MAX_SESSIONS) must be positive, was -1",
                 libraryRefusal("store.max.sessions", "-1"));
-        assertEquals("meters.max.models (METERS_MAX_MODELS) must be positive, was 0",
+        assertEquals("meters.max.models (METERS_MAX_MODELS) must be from 1 to 1022, was 0",
                 libraryRefusal("meters.max.models", "0"));
         assertEquals("store.idle.timeout (STORE_IDLE_TIMEOUT) must be from 1 ms to 9223372036854775807 ms, was PT0S",
                 libraryRefusal("store.idle.timeout", "PT0S"));
@@ -107,6 +107,19 @@ class SettingsTest {
         assertTrue(limits.contains("ingest.max.batch (INGEST_MAX_BATCH)"), limits);
         String connections = httpRefusal("http.max.connections", "0");
         assertTrue(connections.startsWith("http.max.connections (HTTP_MAX_CONNECTIONS), "), connections);
+    }
+
+    /**
+     * More model labels than the catalog can keep would start a server that puts the models past its 1 024 numbered
+     * names under {@code _other}, fewer labels than configured: the start is refused instead, naming the bound.
+     */
+    @Test
+    void moreModelLabelsThanTheCatalogKeepsAreRefusedNotCappedSilently() {
+        assertEquals("meters.max.models (METERS_MAX_MODELS) must be from 1 to 1022, was 1023",
+                libraryRefusal("meters.max.models", "1023"));
+        assertEquals("meters.max.models (METERS_MAX_MODELS) must be from 1 to 1022, was 2000",
+                libraryRefusal("meters.max.models", "2000"));
+        assertEquals(ModelCatalog.MAX_LABELS, Settings.library(config(Map.of("meters.max.models", "1022"))).maxModels());
     }
 
     @Test
