@@ -39,7 +39,8 @@ import org.jspecify.annotations.Nullable;
  * so {@code llm_requests_total} and {@code llm_requests} both select the counter {@code llm_requests_total}; names
  * that select no family get an answer without any. That lets a second Prometheus job scrape the large per-session
  * families on an interval of its own. At most {@value #MAX_NAMES} names of at most {@value #MAX_NAME_LENGTH}
- * characters, or 400 {@code invalid_parameter}.
+ * characters, or 400 {@code invalid_parameter}; the request line's bound (414 {@code uri_too_long}) holds all of them
+ * together, with room for every family's name but not for that many names of that length.
  *
  * <p>A scrape holds what it renders from (the registry's other families, the sessions' list and labels) until
  * its answer is written, which takes as long as its client reads: at most {@code maxConcurrent} scrapes are

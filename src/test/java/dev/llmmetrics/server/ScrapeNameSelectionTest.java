@@ -136,6 +136,26 @@ class ScrapeNameSelectionTest {
                 "each name[] must be at most " + ScrapeService.MAX_NAME_LENGTH + " characters");
     }
 
+    /**
+     * The request line's 4095 bytes bound the names together before their own bounds do, as the docs say: every
+     * family the server writes, each named, fits in one request line, while 16 names of the longest length, within
+     * name[]'s bounds, do not and get 414.
+     */
+    @Test
+    void theRequestLineHoldsEveryFamilysNameButNotAHundredNamesOfTheLongestLength() {
+        Set<String> every = textFamilies(server.get("/metrics").body());
+        String eachNamed = every.stream().map(family -> NAME + family).collect(Collectors.joining("&"));
+        HttpResponse<String> all = server.get("/metrics?" + eachNamed);
+        assertEquals(200, all.statusCode(), all.body());
+        assertEquals(every, textFamilies(all.body()));
+
+        String longest = IntStream.range(0, 16).mapToObj(i -> NAME + "x".repeat(ScrapeService.MAX_NAME_LENGTH))
+                .collect(Collectors.joining("&"));
+        HttpResponse<String> tooLong = server.get("/metrics?" + longest);
+        assertEquals(414, tooLong.statusCode(), tooLong.body());
+        assertEquals("uri_too_long", TestServer.json(tooLong).path("error").asText());
+    }
+
     private static void assertRefused(HttpResponse<String> response, String detail) {
         assertEquals(400, response.statusCode(), response.body());
         assertTrue(response.headers().firstValue("Content-Type").orElseThrow().startsWith("application/json"));
