@@ -403,6 +403,9 @@ local folded = {}
 local bytesDelta = 0
 -- Filled anew for each session, up to a count: one table each for the batch rather than one per session.
 local hash, records, scored = {}, {}, {}
+-- The sessions left with requests in flight, each after the bucket of its oldest start written: KEYS[5] names them
+-- all in one ZADD after the sessions' writes (a redis.call costs more than the member it adds).
+local named = {}
 for _, id in ipairs(order) do
   local s = sessions[id]
   local fields = s.fields
@@ -508,7 +511,7 @@ for _, id in ipairs(order) do
   keep(s, ':s', 'sn', scored, scoredCount)
 
   -- the figures read or new, then the header; a label's requests in flight at 0 are removed, and the session is
-  -- named in KEYS[5] by the bucket of its oldest start written, unless it is named by an older one
+  -- to be named in KEYS[5] by the bucket of its oldest start written (named)
   local h = 0
   local gone = nil
   local oldest = nil
@@ -540,10 +543,18 @@ for _, id in ipairs(order) do
       redis.call('HDEL', s.key, unpack(gone, start, math.min(start + 999, #gone)))
     end
   end
-  if oldest then redis.call('ZADD', KEYS[5], 'LT', oldest, s.key) end
+  if oldest then
+    named[#named + 1] = oldest
+    named[#named + 1] = s.key
+  end
   bytesDelta = bytesDelta + s.b - before
 end
--- One ZADD for the batch's sessions, at most 1000 at a time (unpack's bound).
+-- The sessions left with requests in flight named in KEYS[5], each by the bucket of its oldest start unless it is
+-- named by an older one (LT); then the batch's sessions in the index: one ZADD each, at most 1000 sessions at a time
+-- (unpack's bound). Both come before step 4, whose evictions take a session out of both.
+for start = 1, #named, 2000 do
+  redis.call('ZADD', KEYS[5], 'LT', unpack(named, start, math.min(start + 1999, #named)))
+end
 for start = 1, #order, 1000 do
   local index = {}
   for j = start, math.min(start + 999, #order) do

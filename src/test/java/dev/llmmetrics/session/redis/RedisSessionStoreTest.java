@@ -1512,6 +1512,30 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aBatchNamesItsSessionsWithRequestsInFlightInOneCommandEachByItsOldestStart() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        long first = millis.get() / Duration.ofMinutes(15).toMillis(); // a bucket: a quarter of the hour's idle timeout
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build()));
+        millis.addAndGet(Duration.ofMinutes(20).toMillis());
+        redis.cli("CONFIG", "RESETSTAT");
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build(), LlmRequestStarted.builder("b", "m").build(),
+                LlmRequestStarted.builder("c", "n").build()));
+        assertEquals("calls=2", redis.cli("INFO", "commandstats").lines().filter(l -> l.startsWith("cmdstat_zadd:"))
+                .map(l -> l.substring(l.indexOf(':') + 1, l.indexOf(','))).findFirst().orElse("none"),
+                "one ZADD names the three sessions, one more puts them in the index");
+        String named = "llm:requests-in-flight-sessions";
+        assertEquals(Long.toString(first), redis.cli("ZSCORE", named, "llm:{a}"), "a by its first start, the older");
+        assertEquals(Long.toString(first + 1), redis.cli("ZSCORE", named, "llm:{b}"));
+        assertEquals(Long.toString(first + 1), redis.cli("ZSCORE", named, "llm:{c}"));
+
+        millis.addAndGet(Duration.ofMinutes(45).toMillis()); // a's first start the idle timeout old, the others not
+        assertEquals(0, store.evictIdle());
+        assertEquals(Map.of("m", 2L, "n", 1L), store.inFlightByLabel(), "a's first start left, every later one stays");
+        assertEquals(Long.toString(first + 1), redis.cli("ZSCORE", named, "llm:{a}"), "a by its start left");
+    }
+
+    @Test
     void requestsInFlightOfASessionThatNoBatchWritesRefuseTheBatchBeforeItsFirstWriteAndCountAsNoneWhenItGoes() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
