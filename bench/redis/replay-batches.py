@@ -7,9 +7,13 @@ bench/replicas.sh ran. Each script runs in its own Redis database (script k in d
 turn, so that this VM's slow and fast moments fall on every script alike, and the turn starts one script later
 at each batch, so that every script takes every place in it equally (a place moves a script's time by several
 per cent). Redis times each call itself: the growth of EVALSHA's `usec` in INFO commandstats across the call
-(the slow log at threshold 0 would also log every command the script runs, with its arguments, and time that). A script whose name ends in `-nos.lua` is sent the batches without the starts that
-RedisSessionStore.Batch leaves out (a start without an event id whose session has another event without one).
-Afterwards every database must hold the same keys and values as database 0.
+(the slow log at threshold 0 would also log every command the script runs, with its arguments, and time that);
+with REDIS_PID set to the pid of that redis-server, the CPU time its main thread ran across the call instead
+(/proc/PID/task/PID/schedstat), which leaves out the time a busy machine kept Redis waiting for a core. Each
+script after the first is also given the median and mean of its differences from the first, batch by batch. A
+script given as `x.lua@CAPTURE` is sent the batches of that capture instead, in the same turns (a version whose
+batches differ, captured from its own build), and its database is not compared. Afterwards every other database
+must hold the same keys and values as database 0.
 
 usage: replay-batches.py PORT MONITOR_CAPTURE ROUNDS a.lua,b.lua[,...] [MAX_RECORDS]
 Each .lua is a whole script as Redis runs it (Script.load): record.lua's #!lua line, layout.lua, the rest of
@@ -17,9 +21,7 @@ record.lua (builds before that line: layout.lua, then record.lua). MAX_RECORDS, 
 replaces the store.max.records of the captured batches (a small one keeps every session at its bound).
 Uses only Python's standard library (a minimal RESP client), as the machine has no Redis module for Python.
 """
-import re, socket, statistics, sys
-
-HEADER, FIELDS = 9, 6  # RedisSessionStore.Batch
+import os, re, socket, statistics, sys
 
 
 def unescape(text):  # redis-cli's quoting of MONITOR arguments
@@ -57,19 +59,8 @@ class Redis:
         raise RuntimeError('unexpected reply %r' % line)
 
 
-def without_carried_starts(args):
-    """The batch as RedisSessionStore.Batch sends it: starts carried by another event of their session left out."""
-    n = int(args[4 + 6]); events = [args[4 + HEADER + k * FIELDS:4 + HEADER + (k + 1) * FIELDS] for k in range(n)]
-    carried = {e[0] for e in events if e[2] in (b'C', b'F', b'R') and e[1] == b''}
-    sent, first = [], set()
-    for e in events:
-        if e[2] == b'S' and e[1] == b'':
-            if e[0] in carried or e[0] in first: continue
-            first.add(e[0])
-        sent.append(e)
-    out = list(args[:4 + HEADER]); out[4 + 6] = str(len(sent)).encode()
-    for e in sent: out += e
-    return out
+def argv(args):  # where ARGV[1] is among EVALSHA's arguments after the digest: after the number of keys and the keys
+    return 1 + int(args[0])
 
 
 def state(redis, db):
@@ -82,11 +73,18 @@ def state(redis, db):
     return out
 
 
-def main(port, capture, rounds, scripts, max_records=None):
+def batches_of(capture):
     lines = [l for l in open(capture, encoding='latin-1') if '"EVALSHA"' in l]
-    batches = [[unescape(m.group(1)) for m in re.finditer(r'"((?:[^"\\]|\\.)*)"', l[l.index('] ') + 2:])][2:]
-               for l in lines]
-    redis = Redis(int(port)); scripts = scripts.split(',')
+    return [[unescape(m.group(1)) for m in re.finditer(r'"((?:[^"\\]|\\.)*)"', l[l.index('] ') + 2:])][2:]
+            for l in lines]
+
+
+def main(port, capture, rounds, scripts, max_records=None):
+    batches = batches_of(capture)
+    scripts = [p.split('@', 1) for p in scripts.split(',')]
+    own = [batches_of(p[1]) if len(p) > 1 else None for p in scripts]
+    scripts = [p[0] for p in scripts]
+    redis = Redis(int(port))
     redis('FLUSHALL')
     shas = [redis('SCRIPT', 'LOAD', open(p, 'rb').read()) for p in scripts]
 
@@ -94,22 +92,33 @@ def main(port, capture, rounds, scripts, max_records=None):
         found = re.search(rb'cmdstat_evalsha:calls=\d+,usec=(\d+)', redis('INFO', 'commandstats'))
         return int(found.group(1)) if found else 0
 
+    def cpu_usec():  # the CPU time Redis's main thread has run so far
+        with open('/proc/%s/task/%s/schedstat' % (pid, pid)) as f:
+            return int(f.read().split()[0]) / 1000.0
+
+    pid = os.environ.get('REDIS_PID')
+    clock, what = (cpu_usec, 'CPU time of Redis') if pid else (evalsha_usec, 'inside Redis')
     times = [[] for _ in scripts]
     for _ in range(int(rounds)):
         for b, batch in enumerate(batches):
-            if max_records: batch = batch[:6] + [max_records.encode()] + batch[7:]
             for k in [(b + j) % len(scripts) for j in range(len(scripts))]:
+                args = own[k][b % len(own[k])] if own[k] else batch
+                if max_records: args = args[:argv(args) + 2] + [max_records.encode()] + args[argv(args) + 3:]
                 redis('SELECT', str(k))
-                before = evalsha_usec()
-                redis('EVALSHA', shas[k], *(without_carried_starts(batch) if scripts[k].endswith('-nos.lua') else batch))
-                times[k].append(evalsha_usec() - before)
+                before = clock()
+                redis('EVALSHA', shas[k], *args)
+                times[k].append(clock() - before)
     first = state(redis, 0)
     for k, path in enumerate(scripts):
         t, s = times[k], state(redis, k)
         differing = len([key for key in set(first) | set(s) if first.get(key) != s.get(key)])
-        print('%-24s %d batches: median %.0f µs, mean %.0f µs inside Redis; %d keys, %d differ from %s'
-              % (path.split('/')[-1], len(t), statistics.median(t), statistics.mean(t), len(s), differing,
-                 scripts[0].split('/')[-1]))
+        print('%-24s %d batches: median %.0f µs, mean %.0f µs %s; %d keys, %s'
+              % (path.split('/')[-1], len(t), statistics.median(t), statistics.mean(t), what, len(s),
+                 'its own batches' if own[k] else '%d differ from %s' % (differing, scripts[0].split('/')[-1])))
+    for k in range(1, len(scripts)):
+        d = [a - b for a, b in zip(times[k], times[0])]
+        print('%-24s against %s, batch by batch: median %+.0f µs, mean %+.0f µs'
+              % (scripts[k].split('/')[-1], scripts[0].split('/')[-1], statistics.median(d), statistics.mean(d)))
 
 
 if __name__ == '__main__':
