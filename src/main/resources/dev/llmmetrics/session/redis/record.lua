@@ -6,7 +6,8 @@
 -- KEYS[2] the retained bytes of all sessions (string, an integer)
 -- KEYS[3] the counter that numbers the sessions' lives
 -- KEYS[4] the requests in flight (hash: model label -> count), the sum of the sessions' own ('f:<label>')
--- KEYS[5] the sessions with requests in flight (sorted set: session key -> a bucket no later than its oldest start's)
+-- KEYS[5] the sessions holding requests in flight, or counts of them at 0 (sorted set: session key -> a bucket;
+--         BUCKETS)
 -- ARGV[1..11] now ms, max sessions, max records per session, max models per session, max bytes,
 --            dedupe window ms, number of events, key prefix, max score names per session, the starts and ends
 --            of requests in the order of the batch, as one MessagePack array of pairs: the number of the event
