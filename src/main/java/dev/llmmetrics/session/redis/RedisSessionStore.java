@@ -75,9 +75,9 @@ import redis.clients.jedis.params.ZRangeParams;
  *       finished requests, records kept, scores of requests kept, scores received, size as the bound counts
  *       it, model labels, score names), one field {@code p:<label>} per model label with the pair's figures,
  *       one field {@code s:<name>} per score name with its ordinal, count, sum, minimum and maximum, and one
- *       field {@code f:<label>} per model label the session started a call of, its requests in flight per bucket
- *       of start times (the newest bucket, then the counts of it and the three before it, as
- *       {@link InFlightRequests} buckets them; kept at 0 until the idle sweep); each
+ *       field {@code f:<label>} per model label with requests in flight in the session, their count per bucket of
+ *       start times (the newest bucket, then the counts of it and the three before it, as
+ *       {@link InFlightRequests} buckets them); each
  *       value is MessagePack numbers after the layout number 2, which the scripts read in one
  *       call and which keep the hash in Redis's compact encoding;</li>
  *   <li>{@code llm:{id}:r}: a list of the most recent request records (with their correlation ids and
@@ -89,10 +89,9 @@ import redis.clients.jedis.params.ZRangeParams;
  *   <li>{@code llm:requests-in-flight}: a hash of the requests in flight per model label, the sum of the sessions'
  *       {@code f:<label>}: a session's leave with it, whichever script removes it (a clear, an eviction, the
  *       idle sweep), and a bucket's once it is the idle timeout old;</li>
- *   <li>{@code llm:requests-in-flight-sessions}: a sorted set of the keys of the sessions holding an
- *       {@code f:<label>}, each by a bucket no later than its oldest start's (or than the newest bucket of one at
- *       0, so that a start in a session named already names it again only when it is older), where the idle sweep
- *       finds the starts the idle timeout old of the sessions that stay active.</li>
+ *   <li>{@code llm:requests-in-flight-sessions}: a sorted set of the keys of the sessions with requests in flight,
+ *       each by a bucket no later than its oldest start's, where the idle sweep finds the starts the idle timeout
+ *       old of the sessions that stay active.</li>
  * </ul>
  *
  * <p>A batch is one Lua script, so one round trip and all or nothing: the script checks every event id, reads

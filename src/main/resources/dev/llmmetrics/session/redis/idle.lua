@@ -20,9 +20,8 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2],
 end
 
 -- Moves every 'f:<label>' of the session at key to bucket current, dropping the starts then the idle timeout old,
--- writes back what changed (the session's size with it; a value left at 0 is removed), and names the session in
--- KEYS[5] by its oldest start left, or no longer when none is left. A session whose header or hash no batch wrote
--- is left as it is.
+-- writes back what changed (the session's size with it), and names the session in KEYS[5] by its oldest start left,
+-- or no longer when none is left. A session whose header or hash no batch wrote is left as it is.
 local function expire(key, current)
   local all = redis.pcall('HGETALL', key)
   local header = nil

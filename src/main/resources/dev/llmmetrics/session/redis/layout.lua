@@ -4,7 +4,7 @@
 -- The first number of each value of a session's hash: its header 'h' (life, last activity ms, finished
 -- requests, records kept, scores of requests kept, scores received, size, model labels, score names), a pair's
 -- 16 figures per 'p:<label>', a score name's 5 per 's:<name>' and the session's requests in flight of a model
--- label, 5 per 'f:<label>' (see BUCKETS), all MessagePack numbers. Layout 1 had no 'f:' fields (its
+-- label, 5 per 'f:<label>' (present while above 0: see BUCKETS), all MessagePack numbers. Layout 1 had no 'f:' fields (its
 -- requests in flight were counted in llm:in-flight alone, which expired): its sessions' requests in flight cannot
 -- leave with them, so a version of layout 1 and one of 2 on one Redis would drift the counts apart. Layout 2 sums
 -- its counts in a key of its own (KEYS[4], llm:requests-in-flight): HSET keeps a key's expiry, so layout 1's
@@ -78,38 +78,32 @@ end
 -- InFlightRequests counts them: BUCKETS buckets, each a quarter of the idle timeout wide (numbered from the epoch,
 -- the bucket of ms t being floor(t / width)). The value holds the layout number, the newest bucket, then the
 -- starts in it and in each of the three before it. A bucket the idle timeout old stops counting (flightAdvance): at
--- a batch's start or end of the label, and at the idle sweep for each session the sorted set KEYS[5] names, so that
--- an active session sheds a start whose end never came. A session holding an 'f:' value is named there, by a bucket
--- no later than each such value's oldest start's, or its newest bucket when it counts none: a batch keeps a value
--- whose count comes back to 0, so that the session's next start finds it named and names it again only when that
--- start is older (a ZADD for each start would cost the batch more than the value's bytes); the idle sweep removes
--- such values, and names the session by its oldest start left, or no longer.
+-- a batch's start or end of the label, and at the idle sweep for each session the sorted set KEYS[5] (session key
+-- -> a bucket no later than its oldest start's) names, so that an active session sheds a start whose end never came.
 local BUCKETS = 4
 
 -- The requests in flight of a stored 'f:<label>' value, as {LAYOUT, newest bucket, counts newest first}, or nil
--- for a value no batch writes (another layout, a count that is no whole number from 0 below 2^53); then whether the
--- value has its buckets. A value of a count alone, as versions without buckets wrote it (they named no session in
--- KEYS[5]), holds its count in the bucket current.
+-- for a value no batch writes (another layout, a count that is no whole number from 0 below 2^53). A value of a
+-- count alone, as versions without buckets wrote it, holds its count in the bucket current.
 local function flightOf(value, current)
   if not ofThisLayout(value) then return nil end
   local ok, _, a, b, c, d, e, extra = pcall(cmsgpack.unpack, value)
   if not ok or extra ~= nil then return nil end
-  local dated = b ~= nil
-  if not dated then
+  local f
+  if b == nil then
     if c ~= nil or d ~= nil or e ~= nil then return nil end
-    a, b, c, d, e = current, a, 0, 0, 0
-  elseif e == nil then
+    f = {LAYOUT, current, a, 0, 0, 0}
+  elseif e ~= nil then
+    f = {LAYOUT, a, b, c, d, e}
+  else
     return nil
   end
-  -- checked as locals before the table is made: a batch reads one for each session it starts or ends a call of
-  if type(a) ~= 'number' or a % 1 ~= 0 or a >= 2^53 or a <= -2^53
-      or type(b) ~= 'number' or b % 1 ~= 0 or b < 0 or b >= 2^53
-      or type(c) ~= 'number' or c % 1 ~= 0 or c < 0 or c >= 2^53
-      or type(d) ~= 'number' or d % 1 ~= 0 or d < 0 or d >= 2^53
-      or type(e) ~= 'number' or e % 1 ~= 0 or e < 0 or e >= 2^53 then
-    return nil
+  if type(f[2]) ~= 'number' or f[2] % 1 ~= 0 or math.abs(f[2]) >= 2^53 then return nil end
+  for k = 3, 6 do
+    local x = f[k]
+    if type(x) ~= 'number' or x % 1 ~= 0 or x < 0 or x >= 2^53 then return nil end
   end
-  return {LAYOUT, a, b, c, d, e}, dated
+  return f
 end
 
 -- The starts f counts.

@@ -6,8 +6,7 @@
 -- KEYS[2] the retained bytes of all sessions (string, an integer)
 -- KEYS[3] the counter that numbers the sessions' lives
 -- KEYS[4] the requests in flight (hash: model label -> count), the sum of the sessions' own ('f:<label>')
--- KEYS[5] the sessions holding requests in flight, or counts of them at 0 (sorted set: session key -> a bucket;
---         BUCKETS)
+-- KEYS[5] the sessions with requests in flight (sorted set: session key -> a bucket no later than its oldest start's)
 -- ARGV[1..11] now ms, max sessions, max records per session, max models per session, max bytes,
 --            dedupe window ms, number of events, key prefix, max score names per session, the starts and ends
 --            of requests in the order of the batch, as one MessagePack array of pairs: the number of the event
@@ -97,20 +96,10 @@ local function countsOk(a, b, c, d, e, f, g, h, i)
       and math.max(a, b, c, d, e, f, g, h, i) < 2^53 and math.min(a, b, c, d, e, f, g, h, i) > -2^53
 end
 
--- The bucket a session holding f in flight is named by in KEYS[5] no later than (BUCKETS): its oldest start's, or
--- its newest bucket when it counts none.
-local function flightNamed(f) return flightOldest(f) or f[2] end
-
--- The value of field of session s, checked; for an 'f:' value with its buckets, s.named becomes the least bucket
--- the session is named by no later than (flightNamed), as read.
 local function checked(value, s, field)
   if string.byte(field, 1) == F then
-    local f, dated = flightOf(value, current)
+    local f = flightOf(value, current)
     if not f then anotherLayout(s.key) end
-    if dated then
-      local b = flightNamed(f)
-      if s.named == nil or b < s.named then s.named = b end
-    end
     s.read = (s.read or 0) + string.len(field) + string.len(value) + RECORD_OVERHEAD
     return f
   end
@@ -227,8 +216,6 @@ local function fetch(s, field)
   end
 end
 checkGlobals(KEYS)
--- Whether KEYS[5] is there to name the sessions a value read says it names (someone else may have deleted it).
-local namesHeld = redis.call('EXISTS', KEYS[5]) == 1
 -- Whether this batch made the counter of lives anew (INCR of a missing key gives 1): the store never removes it, so
 -- Redis lost its data, which the check every 500 ms would not see once a batch made the counter again.
 local livesMade = 0
@@ -303,7 +290,6 @@ end
 -- over or its session has none), the buckets the idle timeout old dropped first
 -- (flightAdvance); the sum over the sessions (KEYS[4]) changes by what each session applied. Reads only: the counts
 -- are written in step 3 and 5.
-local made = {} -- the 'f:' values a start of the batch made, which the session did not hold
 for _, op in ipairs(flights) do
   local s, label, delta = op[1], op[2], op[3]
   local field = 'f:' .. label
@@ -313,7 +299,6 @@ for _, op in ipairs(flights) do
     if not c then
       c = {LAYOUT, current, 0, 0, 0, 0}
       s.fields[field] = c
-      made[c] = true
     end
     -- A count this high is none a batch made (someone else set it): it goes no higher, past what checked() takes.
     if flightTotal(c) < 2^53 - 1 then
@@ -418,8 +403,8 @@ local folded = {}
 local bytesDelta = 0
 -- Filled anew for each session, up to a count: one table each for the batch rather than one per session.
 local hash, records, scored = {}, {}, {}
--- The sessions to name in KEYS[5], each after its bucket: one ZADD names them all after the sessions' writes (a
--- redis.call costs more than the member it adds).
+-- The sessions left with requests in flight, each after the bucket of its oldest start written: KEYS[5] names them
+-- all in one ZADD after the sessions' writes (a redis.call costs more than the member it adds).
 local named = {}
 for _, id in ipairs(order) do
   local s = sessions[id]
@@ -525,22 +510,23 @@ for _, id in ipairs(order) do
   keep(s, ':r', 'n', records, recordCount)
   keep(s, ':s', 'sn', scored, scoredCount)
 
-  -- the figures read or new, then the header; requests in flight at 0 are kept (BUCKETS) unless the batch made
-  -- them, and the session is to be named in KEYS[5] (named) by the least bucket its values written ask for, unless
-  -- a value read says it is named by that bucket or an older one
+  -- the figures read or new, then the header; a label's requests in flight at 0 are removed, and the session is
+  -- to be named in KEYS[5] by the bucket of its oldest start written (named)
   local h = 0
-  local least = nil
+  local gone = nil
+  local oldest = nil
   for j = 2, #fields do
     local field = fields[j]
     local f = fields[field]
     local flight = f and string.byte(field, 1) == F
-    if flight and made[f] and flightTotal(f) == 0 then
-      f = nil
-    elseif flight then
-      local b = flightNamed(f)
-      if least == nil or b < least then least = b end
-    end
-    if f then
+    if flight and flightTotal(f) == 0 then
+      gone = gone or {}
+      gone[#gone + 1] = field
+    elseif f then
+      if flight then
+        local o = flightOldest(f)
+        if oldest == nil or o < oldest then oldest = o end
+      end
       local value = cmsgpack.pack(unpack(f))
       s.b = s.b + string.len(field) + string.len(value) + RECORD_OVERHEAD
       hash[h + 1] = field
@@ -552,15 +538,20 @@ for _, id in ipairs(order) do
   hash[h + 1] = 'h'
   hash[h + 2] = cmsgpack.pack(LAYOUT, s.life, now, s.req, s.n, s.sn, s.sc, s.b, s.labels, s.names)
   redis.call('HSET', s.key, unpack(hash, 1, h + 2))
-  if least and not (namesHeld and s.named and s.named <= least) then
-    named[#named + 1] = least
+  if gone then
+    for start = 1, #gone, 1000 do
+      redis.call('HDEL', s.key, unpack(gone, start, math.min(start + 999, #gone)))
+    end
+  end
+  if oldest then
+    named[#named + 1] = oldest
     named[#named + 1] = s.key
   end
   bytesDelta = bytesDelta + s.b - before
 end
--- The sessions named in KEYS[5], each by its bucket unless it is named by an older one (LT); then the batch's
--- sessions in the index: one ZADD each, at most 1000 sessions at a time (unpack's bound). Both come before step 4,
--- whose evictions take a session out of both.
+-- The sessions left with requests in flight named in KEYS[5], each by the bucket of its oldest start unless it is
+-- named by an older one (LT); then the batch's sessions in the index: one ZADD each, at most 1000 sessions at a time
+-- (unpack's bound). Both come before step 4, whose evictions take a session out of both.
 for start = 1, #named, 2000 do
   redis.call('ZADD', KEYS[5], 'LT', unpack(named, start, math.min(start + 1999, #named)))
 end
