@@ -75,8 +75,9 @@ import org.jspecify.annotations.Nullable;
  * warning says why; a usage mapper that throws or returns {@code null} records the call as completed with
  * no usage. A stream the application cancels through its {@code StreamingHandle} is recorded as failed, of
  * error type {@code cancelled}, when the model is wrapped by {@link #timeToFirstToken(StreamingChatModel)}: a
- * cancel reaches no listener. A call LangChain4j starts but never finishes (a streaming model that fails
- * before it reaches the handler, a stream cancelled on a model not wrapped) stays in flight. Thread-safe.
+ * cancel reaches no listener; so is a call the wrapped model throws out of {@code chat} before it reaches the
+ * handler, with that exception. A call LangChain4j starts but never finishes (on a streaming model not wrapped: one
+ * that throws before it reaches the handler, a stream cancelled) stays in flight. Thread-safe.
  */
 public final class LlmMetricsChatModelListener implements ChatModelListener {
 
@@ -174,7 +175,8 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
     /**
      * Wraps a streaming model so that the calls a listener of this class records on it carry their time to
      * first token: from the start of the call to the first partial response, thinking or tool call; and so that
-     * a stream the application cancels through its {@code StreamingHandle} is recorded as failed, cancelled. The
+     * a stream the application cancels through its {@code StreamingHandle} is recorded as failed, cancelled, and a
+     * request the model throws out of {@code chat} before it streams as failed with that exception. The
      * model's listeners must include such a listener; the wrapped model is what the application (or its AI
      * service) uses.
      *

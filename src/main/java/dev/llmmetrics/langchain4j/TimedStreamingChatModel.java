@@ -34,7 +34,9 @@ import org.jspecify.annotations.Nullable;
  * <p>Each call passes a fresh {@link FirstChunk} to the model's listeners in the listener attributes; the
  * listener binds it to the call it starts, and the handler this model hands on notes the first partial
  * response, thinking or tool call on it before passing each on unchanged, but for the stream's handle: a cancel
- * through it also fails the calls in flight as cancelled, of which LangChain4j tells the listeners nothing.
+ * through it also fails the calls in flight as cancelled, of which LangChain4j tells the listeners nothing. Nor
+ * does it tell them of an exception the model throws out of {@code chat} before it reaches the handler: such a
+ * call fails here too, with that exception, which then reaches the application unchanged.
  */
 final class TimedStreamingChatModel implements StreamingChatModel {
 
@@ -54,8 +56,15 @@ final class TimedStreamingChatModel implements StreamingChatModel {
         FirstChunk firstChunk = new FirstChunk();
         Map<Object, Object> attributes = new HashMap<>(options.listenerAttributes());
         attributes.put(FirstChunk.KEY, firstChunk);
-        delegate.chat(request, ChatRequestOptions.builder().listenerAttributes(attributes).build(),
-                new Handler(handler, firstChunk));
+        try {
+            delegate.chat(request, ChatRequestOptions.builder().listenerAttributes(attributes).build(),
+                    new Handler(handler, firstChunk));
+        } catch (RuntimeException | Error refused) {
+            // A model that throws before it reaches the handler (a parameter its client refuses) tells the
+            // listeners nothing after their onRequest: the calls they started fail here, with what it threw.
+            firstChunk.failed(refused);
+            throw refused;
+        }
     }
 
     @Override
@@ -112,8 +121,16 @@ final class TimedStreamingChatModel implements StreamingChatModel {
          * tells neither the handler nor the listeners, so each call fails here, as cancelled.
          */
         void cancelled() {
+            failed(new CancellationException("the application cancelled the stream"));
+        }
+
+        /**
+         * Called when the model threw out of {@code chat} instead of answering through the handler: LangChain4j then
+         * tells the listeners nothing after their {@code onRequest}, so each call still in flight fails here.
+         */
+        void failed(Throwable error) {
             for (InFlightCall call : calls) {
-                call.fail(new CancellationException("the application cancelled the stream"));
+                call.fail(error);
             }
         }
     }

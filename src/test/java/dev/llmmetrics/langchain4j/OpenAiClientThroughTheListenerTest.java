@@ -384,6 +384,65 @@ class OpenAiClientThroughTheListenerTest {
     }
 
     @Test
+    void aStreamedRequestTheClientRefusesBeforeSendingIsOneFailureAndNothingStaysInFlight() {
+        ChatRequest request = ChatRequest.builder().messages(UserMessage.from("Hi")).topK(5).build();
+        Handler handler = new Handler(0);
+        RuntimeException refused = assertThrows(RuntimeException.class, () -> streamingModel().chat(request, handler),
+                "OpenAI takes no top_k: the client throws before it sends anything");
+
+        assertEquals(0, hits.get(), "nothing was sent");
+        assertFalse(handler.end.isDone(), "the application's handler hears of no end, as LangChain4j has it");
+        LlmRequestFailed failed = event(1, LlmRequestFailed.class);
+        assertEquals(refused.getClass().getName() + ": " + refused.getMessage(), failed.error());
+        assertEquals(2, events.size(), "one STARTED, one FAILED: " + events);
+        assertEquals(0.0, registry.get("llm.requests.in.flight").tag("model", "gpt-4o").gauge().value());
+    }
+
+    @Test
+    void aStreamWhoseHandlerThrowsOnAChunkIsOneFailureOfThatErrorAsLangChain4jReportsIt() throws Exception {
+        answers.add(exchange -> {
+            exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0);
+            OutputStream out = exchange.getResponseBody();
+            for (int i = 0; i < 3; i++) {
+                sse(out, "{\"id\":\"chatcmpl-5\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+                        + "\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"},"
+                        + "\"finish_reason\":null}]}");
+            }
+            sse(out, "{\"id\":\"chatcmpl-5\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+                    + "\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3,"
+                    + "\"total_tokens\":10}}");
+            out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+        });
+        IllegalStateException thrown = new IllegalStateException("the application's handler failed");
+        CompletableFuture<Throwable> error = new CompletableFuture<>();
+        streamingModel().chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(),
+                new StreamingChatResponseHandler() {
+                    @Override
+                    public void onPartialResponse(String partialResponse) {
+                        throw thrown;
+                    }
+
+                    @Override
+                    public void onCompleteResponse(ChatResponse response) {
+                        error.complete(null);
+                    }
+
+                    @Override
+                    public void onError(Throwable e) {
+                        error.complete(e);
+                    }
+                });
+        assertEquals(thrown, error.get(10, TimeUnit.SECONDS), "LangChain4j hands the handler's exception to onError");
+
+        LlmRequestFailed failed = waitForEnd(LlmRequestFailed.class);
+        assertEquals("java.lang.IllegalStateException: the application's handler failed", failed.error());
+        Thread.sleep(300); // the rest of the stream, had it reached the listener
+        assertEquals(2, events.size(), "one STARTED, one FAILED: " + events);
+        assertEquals(0.0, registry.get("llm.requests.in.flight").tag("model", "gpt-4o").gauge().value());
+    }
+
+    @Test
     void aResponseModelNameTheEventsRefuseCostsTheCallItsResponseModelNotItsUsage() {
         String longName = "gpt-4o-" + "x".repeat(300);
         answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", USAGE)
