@@ -156,7 +156,7 @@ public final class EventBus {
      *                                  cause); then it was not delivered
      */
     public boolean publish(Event event) {
-        Channel channel = channelOf(event);
+        Channel channel = channelOf(Objects.requireNonNull(event, "event"));
         if (recorder != null && !recorded(recorder, event)) {
             return false;
         }
@@ -174,6 +174,13 @@ public final class EventBus {
      *                                  cause); then none was delivered
      */
     public List<Event> publishAll(List<? extends Event> events) {
+        int index = 0;
+        for (Event event : Objects.requireNonNull(events, "events")) {
+            if (event == null) {
+                throw new NullPointerException("events[" + index + "]");
+            }
+            index++;
+        }
         Map<String, Channel> channelsOfBatch = new HashMap<>();
         for (Event event : events) {
             channelsOfBatch.computeIfAbsent(event.type(), type -> channelOf(event));

@@ -7,6 +7,7 @@ import java.lang.reflect.Modifier;
 import java.net.SocketTimeoutException;
 import java.net.http.HttpTimeoutException;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
@@ -57,6 +58,7 @@ public record Failure(String error, @Nullable ErrorType type, @Nullable Integer 
      * and its HTTP status; see the class description.
      */
     public static Failure of(Throwable error) {
+        Objects.requireNonNull(error, "error");
         Integer status = null;
         ErrorType byClass = null;
         Throwable t = error;

@@ -25,6 +25,21 @@ class EventBusTest {
     private final EventBus bus = new EventBus();
 
     @Test
+    void aNullEventOrBatchIsRefusedByNameAndNothingIsPublished() {
+        List<Event> seen = new ArrayList<>();
+        bus.subscribeToAll(seen::add);
+        Event valid = LlmRequestStarted.builder("s", "m").build();
+        List<Event> withNull = new ArrayList<>(List.of(valid));
+        withNull.add(null);
+
+        assertEquals("event", assertThrows(NullPointerException.class, () -> bus.publish(null)).getMessage());
+        assertEquals("events", assertThrows(NullPointerException.class, () -> bus.publishAll(null)).getMessage());
+        assertEquals("events[1]",
+                assertThrows(NullPointerException.class, () -> bus.publishAll(withNull)).getMessage());
+        assertTrue(seen.isEmpty(), "nothing of a refused batch is published: " + seen);
+    }
+
+    @Test
     void listenersReceiveOnlyTheTypesTheySubscribedTo() {
         List<Event> completed = new ArrayList<>();
         List<Event> all = new ArrayList<>();

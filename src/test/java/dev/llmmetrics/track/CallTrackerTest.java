@@ -197,6 +197,17 @@ class CallTrackerTest {
     }
 
     @Test
+    void aNullErrorIsRefusedByNameAndLeavesTheCallInFlightToBeFailedWithARealOne() {
+        InFlightCall call = tracker.call("s", "gpt-4").start();
+
+        assertEquals("error", assertThrows(NullPointerException.class, () -> call.fail((Throwable) null)).getMessage());
+        assertEquals("error", assertThrows(NullPointerException.class, () -> Failure.of(null)).getMessage());
+        assertEquals(1, events.size(), "only STARTED: " + events);
+        assertTrue(call.fail(new IOException("reset")));
+        assertEquals("java.io.IOException: reset", assertInstanceOf(LlmRequestFailed.class, events.get(1)).error());
+    }
+
+    @Test
     void theStreamingHandleFinishesExactlyOnce() {
         InFlightCall call = tracker.call("s", "m").messages(3).tools(1).correlationId("corr-1").start();
         advanceMs(40);
