@@ -239,6 +239,21 @@ class OpenAiClientThroughTheListenerTest {
     }
 
     @Test
+    void aRetryThatSucceedsAfterAnHttp500IsOneCompletedRequestWithTheLastAnswersUsage() {
+        answers.add(exchange -> json(exchange, 500, "{\"error\":{\"message\":\"The server had an error\","
+                + "\"type\":\"server_error\"}}"));
+        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", USAGE)));
+        model(1, Duration.ofSeconds(10)).chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build());
+        assertEquals(2, hits.get(), "LangChain4j retried once");
+
+        assertEquals(2, events.size(), "one STARTED, one COMPLETED: " + events);
+        assertEquals(150, event(1, LlmRequestCompleted.class).totalTokens());
+        assertEquals(1, session().totalRequests());
+        assertEquals(0, session().failedRequests());
+        assertTrue(registry.find("llm.request.errors").counters().isEmpty(), "no error counted");
+    }
+
+    @Test
     void anHttp429IsARateLimitWithItsStatus() {
         answers.add(exchange -> json(exchange, 429, "{\"error\":{\"message\":\"Rate limit reached for gpt-4o\","
                 + "\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}"));
