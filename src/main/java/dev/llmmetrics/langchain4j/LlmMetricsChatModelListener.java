@@ -68,7 +68,8 @@ import org.jspecify.annotations.Nullable;
  * message, and the error type and HTTP status {@link Failure#of(Throwable)} reads from LangChain4j's
  * exceptions ({@code RateLimitException}, {@code TimeoutException}, {@code HttpException} and the others). The events of one call share a correlation id; the call's state travels in the listener
  * attributes LangChain4j hands to {@code onRequest}, {@code onResponse} and {@code onError} of that call,
- * so concurrent calls, and streaming calls finishing on another thread, never mix.
+ * so concurrent calls, and streaming calls finishing on another thread, never mix; the same listener given twice
+ * to one model records each call once.
  *
  * <p><b>Never in the way.</b> No method throws into the model's call: a call whose session id or model
  * name the events refuse (blank, longer than 256 characters, control characters) is not recorded, and a
@@ -257,10 +258,16 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         };
     }
 
-    /** Publishes STARTED and keeps the call in the request's attributes. */
+    /**
+     * Publishes STARTED and keeps the call in the request's attributes; nothing when this listener already keeps
+     * one there (it was given to the model twice), so that the call is recorded once and finished.
+     */
     @Override
     public void onRequest(ChatModelRequestContext context) {
         try {
+            if (context.attributes().containsKey(callKey)) {
+                return;
+            }
             ChatRequest request = context.chatRequest();
             String sessionId = sessionId(context.attributes());
             String model = model(request, context.modelProvider());

@@ -370,6 +370,20 @@ class LlmMetricsChatModelListenerTest {
     }
 
     @Test
+    void theSameListenerGivenTwiceToOneModelRecordsEachCallOnceAndLeavesNoneInFlight() {
+        // As when a framework adds every listener bean to the model and the application adds its own too.
+        ChatModel model = new ScriptedChatModel(List.of(listener, listener), MODEL, ModelProvider.OTHER,
+                r -> answer(3, 4));
+
+        model.chat(request("hi"), session("twice"));
+
+        assertEquals(2, events.size(), "one STARTED, one COMPLETED: " + events);
+        assertEquals(1, stored("twice").totalRequests());
+        assertEquals(7, stored("twice").totalTokens());
+        assertEquals(0.0, inFlight(MODEL));
+    }
+
+    @Test
     void concurrentCallsOnDifferentThreadsAreEachRecordedUnderTheirOwnSession() throws Exception {
         int threads = 16;
         int callsPerThread = 5;
