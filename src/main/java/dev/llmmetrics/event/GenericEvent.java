@@ -9,7 +9,7 @@ import org.jspecify.annotations.Nullable;
  * counts it.
  *
  * @param type          an upper-snake type name, for example {@code TOOL_CALL_STARTED}; not one of the
- *                      three LLM request types, which have records of their own
+ *                      four LLM request types (started, completed, failed, scored), which have records of their own
  * @param sessionId     the session the event belongs to; {@code null} when none
  * @param correlationId ties related events together; {@code null} when none
  * @param timestamp     when it happened, years 1 to 9999

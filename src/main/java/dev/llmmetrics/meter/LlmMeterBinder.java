@@ -29,12 +29,12 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The per-model meters of LLM requests: a Micrometer {@link MeterBinder} and an {@link EventListener} of
- * the three LLM event types. Per model label it keeps request and tool-call counters, a latency histogram, token histograms,
- * message and tool summaries and an in-flight gauge, and from their first use a cost counter, an unpriced
- * requests counter, cached and reasoning token counters and the streaming histograms; optionally the
+ * the four LLM request event types. Per model label it keeps request and tool-call counters, a latency histogram,
+ * token histograms, message and tool summaries and an in-flight gauge, and from their first use a cost counter,
+ * an unpriced requests counter, cached and reasoning token counters and the streaming histograms; optionally the
  * OpenTelemetry GenAI instruments too. Of LLM_REQUEST_SCORED events it keeps a score histogram per model label
- * and score name. Meters are never removed. It also binds the session store's gauge
- * and eviction counters, which it reads from the store at scrape time.
+ * and score name. Meters are never removed. It also binds the session store's gauge and eviction counters, which
+ * it reads from the store at scrape time.
  *
  * <p>Meters count only the events this process received, so that Prometheus sums them right across
  * replicas; the in-flight gauges read the store's count of requests in flight instead, which replicas sharing

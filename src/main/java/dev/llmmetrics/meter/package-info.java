@@ -3,8 +3,9 @@
  *
  * <p>{@link dev.llmmetrics.meter.LlmMeterBinder} is a Micrometer
  * {@link io.micrometer.core.instrument.binder.MeterBinder} and an
- * {@link dev.llmmetrics.event.EventListener}: bind it to a registry and subscribe it to the three LLM event
- * types. It reads the session store (its size and evictions) and never writes it.
+ * {@link dev.llmmetrics.event.EventListener}: bind it to a registry and subscribe it to the four LLM request
+ * event types (started, completed, failed, scored). It reads the session store (its size and evictions) and
+ * never writes it.
  */
 @NullMarked
 package dev.llmmetrics.meter;

@@ -10,6 +10,7 @@ public final class EvictionCounts {
 
     private final LongAdder[] byReason = new LongAdder[EvictionReason.values().length];
 
+    /** Counts with no session evicted for any reason. */
     public EvictionCounts() {
         for (int i = 0; i < byReason.length; i++) {
             byReason[i] = new LongAdder();
