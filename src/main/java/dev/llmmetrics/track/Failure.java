@@ -24,10 +24,12 @@ import org.jspecify.annotations.Nullable;
  * one the exception classes of the chain name, by the JDK's timeout and cancellation exceptions and by the
  * words of the class names SDKs use ({@code RateLimitException}, {@code AuthenticationException},
  * {@code ContentFilteredException}, {@code InternalServerException}, {@code TimeoutException}, ...), else
- * the type the HTTP status means, else {@link ErrorType#OTHER}. An invalid request whose message carries the
- * provider's JSON error with a {@code code} or {@code type} naming a content filter or policy (Azure OpenAI's
- * {@code "code":"content_filter"}, OpenAI's {@code content_policy_violation}) is {@code content_filter}, as the
- * proxy records the same answer.
+ * the type the HTTP status means, else {@link ErrorType#OTHER}. A class that names only a range of statuses (a
+ * server error, an invalid request, as LangChain4j throws {@code InternalServerException} for any 5xx) gives way
+ * to the status it reports, so that an HTTP 504 is a timeout and a 499 cancelled, as the proxy types them. An
+ * invalid request whose message carries the provider's JSON error with a {@code code} or {@code type} naming a
+ * content filter or policy (Azure OpenAI's {@code "code":"content_filter"}, OpenAI's
+ * {@code content_policy_violation}) is {@code content_filter}, as the proxy records the same answer.
  *
  * @param error      what went wrong, for example the exception's class and message; as the event takes it
  * @param type       the failure's type; {@code null} when not known
@@ -71,6 +73,12 @@ public record Failure(String error, @Nullable ErrorType type, @Nullable Integer 
             }
         }
         ErrorType type = byClass != null ? byClass : status != null ? ErrorType.ofHttpStatus(status) : ErrorType.OTHER;
+        if ((type == ErrorType.SERVER_ERROR || type == ErrorType.INVALID_REQUEST) && status != null
+                && ErrorType.ofHttpStatus(status) != ErrorType.OTHER) {
+            // A class that names only the status's range (LangChain4j's InternalServerException for any 5xx, its
+            // InvalidRequestException for any other 4xx) gives way to the status: a 504 is a timeout.
+            type = ErrorType.ofHttpStatus(status);
+        }
         if (type == ErrorType.INVALID_REQUEST && namesContentFilter(error)) {
             type = ErrorType.CONTENT_FILTER;
         }

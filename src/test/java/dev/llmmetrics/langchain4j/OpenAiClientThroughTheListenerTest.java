@@ -254,6 +254,27 @@ class OpenAiClientThroughTheListenerTest {
     }
 
     @Test
+    void anHttp504IsATimeoutAndA499CancelledAsTheProxyTypesThemThoughLangChain4jThrowsItsGenericExceptions() {
+        for (int status : new int[] {504, 499}) {
+            answers.clear();
+            events.clear();
+            answers.add(exchange -> json(exchange, status, "{\"error\":{\"message\":\"upstream gave up\"}}"));
+            RuntimeException thrown = assertThrows(RuntimeException.class, () -> model(0, Duration.ofSeconds(10))
+                    .chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build()));
+            assertEquals(status == 504 ? "InternalServerException" : "InvalidRequestException",
+                    thrown.getClass().getSimpleName(), "LangChain4j's exception for a " + status);
+
+            LlmRequestFailed failed = event(1, LlmRequestFailed.class);
+            assertEquals(status, failed.httpStatus());
+            assertEquals(ErrorType.ofHttpStatus(status), failed.errorType(), "as the proxy types a " + status);
+        }
+        assertEquals(1.0, registry.get("llm.request.errors").tag("model", "gpt-4o").tag("error_type", "timeout")
+                .counter().count());
+        assertEquals(1.0, registry.get("llm.request.errors").tag("model", "gpt-4o").tag("error_type", "cancelled")
+                .counter().count());
+    }
+
+    @Test
     void anHttp429IsARateLimitWithItsStatus() {
         answers.add(exchange -> json(exchange, 429, "{\"error\":{\"message\":\"Rate limit reached for gpt-4o\","
                 + "\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}"));
