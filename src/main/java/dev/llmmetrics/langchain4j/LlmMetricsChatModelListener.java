@@ -68,8 +68,9 @@ import org.jspecify.annotations.Nullable;
  * message, and the error type and HTTP status {@link Failure#of(Throwable)} reads from LangChain4j's
  * exceptions ({@code RateLimitException}, {@code TimeoutException}, {@code HttpException} and the others). The events of one call share a correlation id; the call's state travels in the listener
  * attributes LangChain4j hands to {@code onRequest}, {@code onResponse} and {@code onError} of that call,
- * so concurrent calls, and streaming calls finishing on another thread, never mix; the same listener given twice
- * to one model records each call once.
+ * so concurrent calls, and streaming calls finishing on another thread, never mix. Listeners of one tracker on
+ * one model (or one listener given twice) record each call once, the first of them in the model's list; listeners
+ * of different trackers each record it.
  *
  * <p><b>Never in the way.</b> No method throws into the model's call: a call whose session id or model
  * name the events refuse (blank, longer than 256 characters, control characters) is not recorded, and a
@@ -125,13 +126,18 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
     private final CallTracker tracker;
     private final Supplier<? extends @Nullable String> fallbackSessionId;
     private final Function<? super ChatResponse, ? extends @Nullable Usage> usageMapper;
-    /** This listener's attribute key for the call in flight; identity-equal, so two listeners never collide. */
-    private final CallKey callKey = new CallKey();
+    /**
+     * The attribute key of the call in flight, equal for the listeners of one tracker: the first of them on a model
+     * records the call, so that two (or one given twice) never count it twice; listeners of other trackers never
+     * collide with it.
+     */
+    private final CallKey callKey;
 
     private LlmMetricsChatModelListener(Builder builder) {
         this.tracker = builder.tracker;
         this.fallbackSessionId = builder.fallbackSessionId;
         this.usageMapper = builder.usageMapper;
+        this.callKey = new CallKey(builder.tracker);
     }
 
     /** A listener publishing through {@code tracker}, with the default session fallback and usage mapping. */
@@ -259,8 +265,9 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
     }
 
     /**
-     * Publishes STARTED and keeps the call in the request's attributes; nothing when this listener already keeps
-     * one there (it was given to the model twice), so that the call is recorded once and finished.
+     * Publishes STARTED and keeps the call in the request's attributes; nothing when a listener of the same tracker
+     * already keeps one there (this one given to the model twice, or another built on the tracker), so that the
+     * call is recorded once and finished.
      */
     @Override
     public void onRequest(ChatModelRequestContext context) {
@@ -427,8 +434,24 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         return count == null ? 0 : count;
     }
 
-    /** The attribute key of one listener's call in flight. */
+    /** The attribute key of the call in flight of one tracker's listeners: equal when the tracker is the same. */
     private static final class CallKey {
+        private final CallTracker tracker;
+
+        CallKey(CallTracker tracker) {
+            this.tracker = tracker;
+        }
+
+        @Override
+        public boolean equals(@Nullable Object other) {
+            return other instanceof CallKey key && key.tracker == tracker;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(tracker);
+        }
+
         @Override
         public String toString() {
             return "llm-metrics.call";

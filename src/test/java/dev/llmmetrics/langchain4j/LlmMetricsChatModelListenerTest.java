@@ -384,6 +384,20 @@ class LlmMetricsChatModelListenerTest {
     }
 
     @Test
+    void twoListenersOfOneTrackerOnOneModelRecordEachCallOnceWithTheFirstListenersUsage() {
+        ChatModelListener second = LlmMetricsChatModelListener.builder(metrics.tracker())
+                .usageMapper(response -> Usage.of(100, 200, false)).build();
+        ChatModel model = new ScriptedChatModel(List.of(listener, second), MODEL, ModelProvider.OTHER,
+                r -> answer(3, 4));
+
+        model.chat(request("hi"), session("one-tracker"));
+
+        assertEquals(2, events.size(), "one STARTED, one COMPLETED: " + events);
+        assertEquals(7, stored("one-tracker").totalTokens());
+        assertEquals(0.0, inFlight(MODEL));
+    }
+
+    @Test
     void concurrentCallsOnDifferentThreadsAreEachRecordedUnderTheirOwnSession() throws Exception {
         int threads = 16;
         int callsPerThread = 5;
