@@ -70,6 +70,7 @@ public final class InFlightCall {
      * once the call ran, such as a cache hit. Refused here, as the event would refuse it, past
      * {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTES} attributes, for a key that is not a valid id, or for a
      * value longer than {@link dev.llmmetrics.event.Event#MAX_ATTRIBUTE_LENGTH}; the call can still be finished.
+     * Added once the call has ended, it reaches no event: the end carries the attributes held when it was built.
      *
      * @return this call
      * @throws dev.llmmetrics.event.InvalidEventException naming the attribute and the problem when refused
