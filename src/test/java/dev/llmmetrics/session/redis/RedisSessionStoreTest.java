@@ -1536,6 +1536,59 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     @Test
+    void aStartNamesItsSessionAgainWhenTheSetOfSessionsWithRequestsInFlightIsGone() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        long first = millis.get() / Duration.ofMinutes(15).toMillis();
+        store.record(List.of(LlmRequestStarted.builder("a", "m").eventId("s-1").build()));
+        store.record(List.of(LlmRequestCompleted.builder("a", "m").durationMs(5).eventId("c-1").build()));
+        redis.cli("DEL", "llm:requests-in-flight-sessions"); // by someone else
+        millis.addAndGet(Duration.ofMinutes(20).toMillis());
+        store.record(List.of(LlmRequestStarted.builder("a", "m").eventId("s-2").build()));
+        assertEquals(Long.toString(first + 1), redis.cli("ZSCORE", "llm:requests-in-flight-sessions", "llm:{a}"));
+    }
+
+    @Test
+    void aSessionLeftOutOfTheSetOfSessionsWithRequestsInFlightIsNamedAgainSoThatTheSweepShedsItsStartWhoseEndNeverCame() {
+        for (String removal : List.of("the set deleted, then made again by another session", "the session taken out")) {
+            redis.cli("FLUSHALL");
+            AtomicLong millis = clockAtStart();
+            RedisSessionStore store = boundedTo(10, millis);
+            store.record(List.of(LlmRequestStarted.builder("a", "m").build(), // its end never comes
+                    LlmRequestStarted.builder("a", "n").build()));
+            store.record(List.of(LlmRequestCompleted.builder("a", "n").durationMs(5).build()));
+            // by someone else, while the set names another session
+            if (removal.startsWith("the set")) {
+                redis.cli("DEL", "llm:requests-in-flight-sessions");
+                store.record(List.of(LlmRequestStarted.builder("b", "x").build()));
+            } else {
+                store.record(List.of(LlmRequestStarted.builder("b", "x").build()));
+                redis.cli("ZREM", "llm:requests-in-flight-sessions", "llm:{a}");
+            }
+            for (int call = 0; call < 4; call++) { // a stays active, with calls of n only
+                millis.addAndGet(Duration.ofMinutes(20).toMillis());
+                store.record(List.of(LlmRequestStarted.builder("a", "n").build()));
+                store.record(List.of(LlmRequestCompleted.builder("a", "n").durationMs(5).build()));
+            }
+            store.evictIdle();
+            assertEquals(0, store.inFlight("m"), removal + ": a's start of m, 80 minutes old, left at the sweep");
+        }
+    }
+
+    @Test
+    void aStartNamesASessionWhoseCountInFlightAVersionWithoutBucketsWrote() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore store = boundedTo(10, millis);
+        long first = millis.get() / Duration.ofMinutes(15).toMillis();
+        store.record(List.of(LlmRequestCompleted.builder("a", "n").durationMs(1).build(),
+                LlmRequestStarted.builder("b", "m").build()));
+        // a count alone, as versions before the buckets wrote it: they named no session
+        redis.cli("EVAL", "redis.call('HSET', KEYS[1], 'f:m', cmsgpack.pack(2, 1))", "1", "llm:{a}");
+        store.record(List.of(LlmRequestStarted.builder("a", "m").build()));
+        assertEquals(Long.toString(first), redis.cli("ZSCORE", "llm:requests-in-flight-sessions", "llm:{a}"));
+    }
+
+    @Test
     void requestsInFlightOfASessionThatNoBatchWritesRefuseTheBatchBeforeItsFirstWriteAndCountAsNoneWhenItGoes() {
         AtomicLong millis = clockAtStart();
         RedisSessionStore store = boundedTo(10, millis);
