@@ -624,13 +624,23 @@ class DurableStoreFaultsTest {
         return p;
     }
 
-    /** {@link #ready}, asserting that it answered within 500 ms: the probe never waits for the store's lock. */
+    /**
+     * {@link #ready}, asserting that the probe does not wait for the store's lock: a probe that tried the lock would
+     * take the writer's brief wait for it (500 ms) every time, so one of three probes in a row must answer within it.
+     * Three, not one, as a loaded machine may hold up any single answer for as long.
+     */
     private Ready timedReady(ChildServer server) throws IOException, InterruptedException {
-        long start = System.nanoTime();
-        Ready ready = ready(server);
-        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        assertTrue(millis < 500, "/health/ready answered in " + millis + " ms");
-        return ready;
+        List<Long> took = new ArrayList<>();
+        for (int probe = 0; probe < 3; probe++) {
+            long start = System.nanoTime();
+            Ready ready = ready(server);
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            if (millis < 500) {
+                return ready;
+            }
+            took.add(millis);
+        }
+        throw new AssertionError("/health/ready answered in " + took + " ms, never within 500 ms");
     }
 
     /** A python3 process holding {@code BEGIN EXCLUSIVE} on {@code file} until its standard input is closed. */
