@@ -676,6 +676,26 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void thePerSessionSeriesOfSessionsActiveInTheSameMillisecondGoToTheGreatestIdsAsTheListingOrdersThem() {
+        SessionStore store = store(100, 10);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            ids.add("tied-%02d".formatted((i * 17) % 40)); // recorded out of id order
+        }
+        for (String id : ids) {
+            store.record(completed(id, 1, 1, 1, false));
+        }
+        List<String> listed = store.sessionIds(0, 10);
+        for (int round = 0; round < 3; round++) {
+            List<String> metered = ((SessionFigures) store).mostRecentPairs(10, 100).stream()
+                    .map(PairFigures::sessionId).toList();
+            assertEquals(listed, metered, "the ten the listing puts first, in its order");
+        }
+        assertEquals(List.of("tied-39", "tied-38", "tied-37", "tied-36", "tied-35", "tied-34", "tied-33", "tied-32",
+                "tied-31", "tied-30"), listed);
+    }
+
+    @Test
     void startedEventsMakeASessionActiveWithoutCountingARequest() {
         SessionStore store = store(10, 10);
         store.record(LlmRequestStarted.builder("s", "m").messagesCount(3).toolsCount(1).build());

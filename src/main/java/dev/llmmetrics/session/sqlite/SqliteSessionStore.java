@@ -125,6 +125,9 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
     }
 
     private static final Logger LOG = System.getLogger(SqliteSessionStore.class.getName());
+    /** Most recently active first; sessions active in the same millisecond by id, the greater first. */
+    private static final Comparator<Row> LISTING_ORDER =
+            Comparator.comparingLong(Row::lastActiveMs).thenComparing(Row::id).reversed();
 
     /** Events, and batches, past which a transaction takes no further batch (its last may pass the first). */
     static final int MAX_GROUP_EVENTS = 20_000;
@@ -614,7 +617,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
             throw new IllegalArgumentException("offset and limit must not be negative");
         }
         List<Row> all = new ArrayList<>(rows.values());
-        all.sort(Comparator.comparingLong(Row::lastActiveMs).thenComparing(Row::id).reversed());
+        all.sort(LISTING_ORDER);
         int from = Math.min(offset, all.size());
         int to = (int) Math.min(all.size(), (long) from + limit);
         List<String> ids = new ArrayList<>(to - from);
@@ -723,16 +726,19 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
         readers.add(reader);
     }
 
-    /** The {@code n} rows with the newest activity, newest first, with a heap of at most {@code n}. */
+    /**
+     * The {@code n} rows with the newest activity, newest first, with a heap of at most {@code n}; rows active in the
+     * same millisecond in {@link #sessionIds}'s order, so that the scrape shows the sessions the listing puts first.
+     */
     private static List<Row> mostRecent(Iterable<Row> all, int n) {
         if (n == 0) {
             return List.of();
         }
-        PriorityQueue<Row> heap = new PriorityQueue<>(n + 1, Comparator.comparingLong(Row::lastActiveMs));
+        PriorityQueue<Row> heap = new PriorityQueue<>(n + 1, LISTING_ORDER.reversed());
         for (Row row : all) {
             if (heap.size() < n) {
                 heap.add(row);
-            } else if (row.lastActiveMs() > heap.peek().lastActiveMs()) {
+            } else if (LISTING_ORDER.compare(row, heap.peek()) < 0) {
                 heap.poll();
                 heap.add(row);
             }
