@@ -279,9 +279,14 @@ public final class LlmMetrics implements AutoCloseable {
          * How long an applied event id is remembered, so that a producer's retry is applied once, and how
          * many ids at most; {@link InMemorySessionStore#DEFAULT_DEDUPE_WINDOW} and
          * {@link InMemorySessionStore#DEFAULT_DEDUPE_MAX_IDS} unless set.
+         *
+         * @throws IllegalArgumentException naming the argument when the window is under 1 ms or past
+         *                                  {@link Long#MAX_VALUE} ms, or {@code maxIds} is not positive
          */
         public Builder dedupe(Duration window, int maxIds) {
-            this.dedupeWindow = Objects.requireNonNull(window, "window");
+            LlmMetricsConfig.inMillis("dedupe window", window);
+            LlmMetricsConfig.positive("dedupe maxIds", maxIds);
+            this.dedupeWindow = window;
             this.dedupeMaxIds = maxIds;
             return this;
         }

@@ -41,22 +41,19 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
             EventBus.DEFAULT_MAX_TYPES, EventBus.DEFAULT_TYPE_IDLE_TIMEOUT, Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4), 4_000, 8);
 
     /**
-     * Rejects bounds that are not positive, more model labels than the catalog can keep, and timeouts under a
-     * millisecond or past what milliseconds count.
+     * Rejects bounds that are not positive, more model labels than the catalog can keep, less than 1 MiB for the
+     * store, timeouts under a millisecond or past what milliseconds count, and fewer metered pairs than one session
+     * can have; the {@link Builder}'s setters refuse each value alone as this does.
      */
     public LlmMetricsConfig {
         positive("maxSessions", maxSessions);
         positive("maxRecordsPerSession", maxRecordsPerSession);
         inMillis("sessionIdleTimeout", sessionIdleTimeout);
         positive("maxMeteredSessions", maxMeteredSessions);
-        if (maxModels < 1 || maxModels > ModelCatalog.MAX_LABELS) {
-            throw new IllegalArgumentException("maxModels must be from 1 to " + ModelCatalog.MAX_LABELS + ", was " + maxModels);
-        }
+        requireMaxModels(maxModels);
         positive("maxEventTypes", maxEventTypes);
         inMillis("eventTypeIdleTimeout", eventTypeIdleTimeout);
-        if (maxStoreBytes < 1 << 20) {
-            throw new IllegalArgumentException("maxStoreBytes must be at least 1 MiB, was " + maxStoreBytes);
-        }
+        requireMaxStoreBytes(maxStoreBytes);
         positive("maxModelsPerSession", maxModelsPerSession);
         // in long: maxModelsPerSession near Integer.MAX_VALUE would overflow the sum and pass any bound
         if (maxMeteredPairs < (long) maxModelsPerSession + 1 + SessionStore.MAX_SCORE_NAMES + 1) {
@@ -79,21 +76,64 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
         return new Builder();
     }
 
-    /** A timeout is kept in milliseconds: at least one, at most {@link Long#MAX_VALUE}. */
-    private static void inMillis(String name, Duration value) {
+    /**
+     * {@code value}, a timeout kept in milliseconds: at least one, at most {@link Long#MAX_VALUE}.
+     *
+     * @throws IllegalArgumentException naming {@code name} when it is not
+     */
+    static Duration inMillis(String name, Duration value) {
         Objects.requireNonNull(value, name);
         if (value.compareTo(Duration.ofMillis(1)) < 0 || value.compareTo(Duration.ofMillis(Long.MAX_VALUE)) > 0) {
             throw new IllegalArgumentException(name + " must be from 1 ms to " + Long.MAX_VALUE + " ms, was " + value);
         }
+        return value;
     }
 
-    private static void positive(String name, int value) {
+    /**
+     * {@code value}, when positive.
+     *
+     * @throws IllegalArgumentException naming {@code name} when it is not
+     */
+    static int positive(String name, int value) {
         if (value < 1) {
             throw new IllegalArgumentException(name + " must be positive, was " + value);
         }
+        return value;
     }
 
-    /** Builds an {@link LlmMetricsConfig}; every value starts at its default. */
+    private static int requireMaxModels(int value) {
+        if (value < 1 || value > ModelCatalog.MAX_LABELS) {
+            throw new IllegalArgumentException("maxModels must be from 1 to " + ModelCatalog.MAX_LABELS + ", was " + value);
+        }
+        return value;
+    }
+
+    private static long requireMaxStoreBytes(long value) {
+        if (value < 1 << 20) {
+            throw new IllegalArgumentException("maxStoreBytes must be at least 1 MiB, was " + value);
+        }
+        return value;
+    }
+
+    /**
+     * {@code value}, when some configuration could take it as {@code maxMeteredPairs}: at least the pairs of one
+     * session with one model of its own; whether it holds the pairs of one session with {@code maxModelsPerSession}
+     * models is the record's to check, once both are known.
+     */
+    private static int requireMaxMeteredPairs(int value) {
+        int least = pairsOfOneSession(1);
+        if (value < least) {
+            throw new IllegalArgumentException("maxMeteredPairs must be at least " + least
+                    + ", the pairs one session with one model can have, was " + value);
+        }
+        return value;
+    }
+
+    /**
+     * Builds an {@link LlmMetricsConfig}; every value starts at its default. Each setter refuses a value no
+     * configuration could take, with an {@link IllegalArgumentException} naming it; {@link #build()} refuses only
+     * what depends on two values.
+     */
     public static final class Builder {
         private int maxSessions = DEFAULTS.maxSessions;
         private int maxRecordsPerSession = DEFAULTS.maxRecordsPerSession;
@@ -111,65 +151,70 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
 
         /** See {@link LlmMetricsConfig#maxSessions()}. */
         public Builder maxSessions(int value) {
-            maxSessions = value;
+            maxSessions = positive("maxSessions", value);
             return this;
         }
 
         /** See {@link LlmMetricsConfig#maxRecordsPerSession()}. */
         public Builder maxRecordsPerSession(int value) {
-            maxRecordsPerSession = value;
+            maxRecordsPerSession = positive("maxRecordsPerSession", value);
             return this;
         }
 
         /** See {@link LlmMetricsConfig#sessionIdleTimeout()}. */
         public Builder sessionIdleTimeout(Duration value) {
-            sessionIdleTimeout = value;
+            sessionIdleTimeout = inMillis("sessionIdleTimeout", value);
             return this;
         }
 
         /** See {@link LlmMetricsConfig#maxMeteredSessions()}. */
         public Builder maxMeteredSessions(int value) {
-            maxMeteredSessions = value;
+            maxMeteredSessions = positive("maxMeteredSessions", value);
             return this;
         }
 
         /** See {@link LlmMetricsConfig#maxModels()}. */
         public Builder maxModels(int value) {
-            maxModels = value;
+            maxModels = requireMaxModels(value);
             return this;
         }
 
         /** See {@link LlmMetricsConfig#maxEventTypes()}. */
         public Builder maxEventTypes(int value) {
-            maxEventTypes = value;
+            maxEventTypes = positive("maxEventTypes", value);
             return this;
         }
 
         /** See {@link LlmMetricsConfig#eventTypeIdleTimeout()}. */
         public Builder eventTypeIdleTimeout(Duration value) {
-            eventTypeIdleTimeout = value;
+            eventTypeIdleTimeout = inMillis("eventTypeIdleTimeout", value);
             return this;
         }
 
         /** See {@link LlmMetricsConfig#maxStoreBytes()}. */
         public Builder maxStoreBytes(long value) {
-            maxStoreBytes = value;
+            maxStoreBytes = requireMaxStoreBytes(value);
             return this;
         }
 
         /** See {@link LlmMetricsConfig#maxMeteredPairs()}. */
         public Builder maxMeteredPairs(int value) {
-            maxMeteredPairs = value;
+            maxMeteredPairs = requireMaxMeteredPairs(value);
             return this;
         }
 
         /** See {@link LlmMetricsConfig#maxModelsPerSession()}. */
         public Builder maxModelsPerSession(int value) {
-            maxModelsPerSession = value;
+            maxModelsPerSession = positive("maxModelsPerSession", value);
             return this;
         }
 
-        /** The configuration; throws {@link IllegalArgumentException} naming the first bad value. */
+        /**
+         * The configuration.
+         *
+         * @throws IllegalArgumentException when {@code maxMeteredPairs} is fewer than the pairs one session with
+         *                                  {@code maxModelsPerSession} models can have
+         */
         public LlmMetricsConfig build() {
             return new LlmMetricsConfig(maxSessions, maxRecordsPerSession, sessionIdleTimeout, maxMeteredSessions,
                     maxModels, maxEventTypes, eventTypeIdleTimeout, maxStoreBytes, maxMeteredPairs, maxModelsPerSession);
