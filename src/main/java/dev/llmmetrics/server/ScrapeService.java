@@ -38,9 +38,11 @@ import org.jspecify.annotations.Nullable;
  * {@link MetricNameFilter}, in every format: a family is on the answer when one of the names starts with its name,
  * so {@code llm_requests_total} and {@code llm_requests} both select the counter {@code llm_requests_total}; names
  * that select no family get an answer without any. That lets a second Prometheus job scrape the large per-session
- * families on an interval of its own. At most {@value #MAX_NAMES} names of at most {@value #MAX_NAME_LENGTH}
- * characters, or 400 {@code invalid_parameter}; the request line's bound (414 {@code uri_too_long}) holds all of them
- * together, with room for every family's name but not for that many names of that length.
+ * families on an interval of its own. A name that cannot begin with any family's name (its first character not a
+ * letter, {@code _} or {@code :}; a control character, say) is a 400 {@code invalid_parameter}, and so are more than
+ * {@value #MAX_NAMES} names or one of more than {@value #MAX_NAME_LENGTH} characters; the request line's bound
+ * (414 {@code uri_too_long}) holds all of them together, with room for every family's name but not for that many
+ * names of that length.
  *
  * <p>A scrape holds what it renders from (the registry's other families, the sessions' list and labels) until
  * its answer is written, which takes as long as its client reads: at most {@code maxConcurrent} scrapes are
@@ -113,7 +115,23 @@ final class ScrapeService implements HttpService {
      */
     private static Predicate<String> selection(ServerRequest request) {
         List<String> names = QueryParams.repeatedParam(request.query(), NAME_PARAMETER, MAX_NAMES, MAX_NAME_LENGTH);
+        for (String name : names) {
+            if (!name.isEmpty() && !canStartAFamilysName(name.charAt(0))) {
+                throw new BadRequest("invalid_parameter", "each " + NAME_PARAMETER
+                        + " must start with a letter, '_' or ':', as every family's name does");
+            }
+        }
         return names.isEmpty() ? name -> true : MetricNameFilter.builder().nameMustBeEqualTo(names).build();
+    }
+
+    /**
+     * Whether a family's name can start with {@code c}. Prometheus 3 takes any UTF-8 name, but every family this
+     * server writes is named in the classic set, {@code [a-zA-Z_:][a-zA-Z0-9_:]*}: its meters through Micrometer's
+     * Prometheus naming convention, the per-session families by name. The first character is the only one that can
+     * rule a value out: client_java selects a family when a value starts with its name, and ignores what follows.
+     */
+    private static boolean canStartAFamilysName(char c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == ':';
     }
 
     private void render(ServerRequest request, ServerResponse response, Predicate<String> included) throws IOException {

@@ -137,6 +137,36 @@ class ScrapeNameSelectionTest {
     }
 
     /**
+     * A name selects the families whose names it starts with, and every family the server writes is named in the
+     * classic set, {@code [a-zA-Z_:][a-zA-Z0-9_:]*}: a name whose first character is outside it, a control character
+     * or another, selects nothing whatever follows, and is refused naming name[]. Past a family's name any character
+     * is ignored, as client_java ignores it.
+     */
+    @Test
+    void aNameThatCannotBeginWithAnyFamilysNameIsRefusedWithA400() {
+        Set<String> every = textFamilies(server.get("/metrics").body());
+        assertTrue(every.stream().allMatch(family -> family.matches("[a-zA-Z_:][a-zA-Z0-9_:]*")),
+                "every family's name is in the classic set: " + every);
+
+        String refused = "each name[] must start with a letter, '_' or ':', as every family's name does";
+        for (String value : new String[] {"%00", "%0A", "%7F", "%0Allm_requests_total", "%09llm_requests_total", "%C2%85",
+                "+llm_requests_total", "%20", "0llm", "-llm", ".llm", "%C3%BCber", "%F0%9F%98%80"}) {
+            assertRefused(server.get("/metrics?" + NAME + value), refused);
+            assertRefused(server.get("/metrics?" + NAME + "llm_requests_total&" + NAME + value), refused);
+            assertEquals(400, server.get("/metrics?" + NAME + value, "Accept", PROTOBUF).statusCode(), value);
+        }
+
+        for (String first : new String[] {"a", "Z", "_", ":"}) {
+            HttpResponse<String> selectsNothing = server.get("/metrics?" + NAME + first + "%00");
+            assertEquals(200, selectsNothing.statusCode(), first);
+            assertEquals("", selectsNothing.body(), first);
+        }
+        assertEquals(Set.of("llm_requests_total"), textFamilies(server.get("/metrics?" + NAME + "llm_requests_total%0A").body()),
+                "past the family's name, a control character is ignored as client_java ignores it");
+        assertEquals(Set.of("llm_requests_total"), textFamilies(server.get("/metrics?" + NAME + "llm_requests_total.%C3%BC").body()));
+    }
+
+    /**
      * The request line's 4095 bytes bound the names together before their own bounds do, as the docs say: every
      * family the server writes, each named, fits in one request line, while 16 names of the longest length, within
      * name[]'s bounds, do not and get 414.
