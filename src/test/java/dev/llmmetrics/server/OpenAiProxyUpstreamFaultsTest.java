@@ -794,6 +794,39 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * A transfer coding other than {@code chunked} ({@code Transfer-Encoding: gzip, chunked}), which the proxy never
+     * asks for (it sends no {@code TE}, RFC 9112 §6.1) and which belongs to the upstream's hop: passed on without
+     * that header, its bytes would reach the client as a body nothing tells it how to read, recorded as a success
+     * without usage. It gets 502 and is recorded as {@code server_error}, on a chat completion and on a route only
+     * forwarded, and the connection is never reused.
+     */
+    @Test
+    void anAnswerWithATransferCodingOtherThanChunkedGets502RatherThanBytesTheClientCannotRead() throws IOException {
+        String completion = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}";
+        ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gzip = new java.util.zip.GZIPOutputStream(zipped)) {
+            gzip.write(ascii(completion));
+        }
+        String coded = zipped.toString(StandardCharsets.ISO_8859_1);
+        String head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
+        ANSWERS.add(out -> out.write(ascii(head + chunk(coded) + "0\r\n\r\n")));
+        String answer = rawCall("te-gzip", chat("m-te", ""));
+        assertTrue(answer.startsWith("HTTP/1.1 502"), answer);
+        assertTrue(answer.contains("transfer coding"), answer);
+        JsonNode recorded = server.awaitSession("te-gzip", 1).get("requests").get(0);
+        assertEquals("server_error", recorded.get("error_type").asText(), recorded.toString());
+
+        ANSWERS.add(out -> out.write(ascii(head + chunk(coded) + "0\r\n\r\n")));
+        HttpResponse<String> models = server.get("/v1/models");
+        assertEquals(502, models.statusCode(), models.body());
+
+        assertTheBytesAfterAnUnreadableAnswerNeverReachAnotherCall("te-gzip-close", "HTTP/1.1 200 OK\r\n"
+                + "Content-Type: application/json\r\nTransfer-Encoding: gzip\r\n\r\n" + coded, "transfer coding");
+        assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-te"), "every call ended");
+    }
+
+    /**
      * An upstream that sends its answer's head and then breaks off before any byte of the body, or sends nothing
      * more until the read timeout: nothing of that answer has reached the client, which got its connection closed
      * without any answer. It gets the proxy's 502 {@code upstream_unreachable} or 504 {@code upstream_timeout} in the

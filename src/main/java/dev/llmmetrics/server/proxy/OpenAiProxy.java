@@ -751,6 +751,8 @@ public final class OpenAiProxy implements HttpService {
                 ? "the upstream sent an interim answer (" + answer.status().code() + "), which the proxy cannot read past"
                 : answer.headers().contains(HeaderNames.CONTENT_LENGTH) && answer.headers().contains(HeaderNames.TRANSFER_ENCODING)
                 ? "the upstream's answer declared both a Content-Length and a Transfer-Encoding" // its end unknown: RFC 9112 6.3
+                : transferCoding(answer.headers()) instanceof String coding
+                ? "the upstream's answer has a transfer coding the proxy did not ask for (" + coding + ")"
                 : null;
         if (unreadable != null) {
             discard(client, answer);
@@ -760,8 +762,28 @@ public final class OpenAiProxy implements HttpService {
     }
 
     /**
-     * Drops the connection of an answer whose end is not known, so that its bytes past the end the HTTP client
-     * would take can never become another call's answer. The client keeps such a connection for reuse when it
+     * The first transfer coding other than {@code chunked} (and {@code identity}, no coding) that an answer's
+     * {@code Transfer-Encoding} names, else {@code null}. The proxy sends no {@code TE}, so an upstream may apply no
+     * other (RFC 9112 §6.1); the HTTP client removes only the chunks, and a coding such as {@code gzip} belongs to the
+     * upstream's hop, whose header is not passed on: its bytes would reach the client as a body nothing tells it how
+     * to read.
+     */
+    private static @Nullable String transferCoding(Headers headers) {
+        for (String value : headers.all(HeaderNames.TRANSFER_ENCODING, List::of)) {
+            for (String token : value.split(",")) {
+                int parameters = token.indexOf(';');
+                String coding = (parameters < 0 ? token : token.substring(0, parameters)).strip().toLowerCase(Locale.ROOT);
+                if (!coding.isEmpty() && !coding.equals("chunked") && !coding.equals("identity")) {
+                    return coding;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Drops the connection of an answer whose end is not known, or that cannot be passed on, so that its bytes past
+     * the end the HTTP client would take can never become another call's answer. The client keeps such a connection for reuse when it
      * thinks the answer read, and offers no way to close one connection, so the proxy moves to a new client and
      * closes the old one's idle connections with it; calls in progress on the old one finish undisturbed.
      */
