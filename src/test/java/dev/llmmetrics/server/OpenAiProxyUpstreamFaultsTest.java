@@ -794,6 +794,27 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * A stream in a content coding the proxy does not read ({@code br}) that ends where the upstream closes the
+     * connection: its bytes say nothing the proxy can read, so nothing can tell it cut short, and it is passed on
+     * whole, its chunked answer to the client ended, and recorded as the upstream answered, without usage, as the
+     * same stream with a length is.
+     */
+    @Test
+    void aStreamInACodingTheProxyDoesNotReadEndingAtTheCloseIsPassedOnWholeAndRecordedAsAnswered() throws IOException {
+        String compressed = "\u001b\u0002\u0080not brotli the proxy could read\u0003";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                + "Content-Encoding: br\r\n\r\n" + compressed)));
+        String answer = rawCall("br-at-close", chat("m-br", ",\"stream\":true"));
+        assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+        assertTrue(answer.contains(compressed), answer);
+        assertTrue(answer.endsWith("\r\n0\r\n\r\n"), "the chunked answer ended, not cut: " + answer);
+        JsonNode recorded = server.awaitSession("br-at-close", 1).get("requests").get(0);
+        assertTrue(recorded.get("success").asBoolean(), recorded.toString());
+        assertTrue(recorded.get("total_tokens").isNull(), recorded.toString());
+        assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-br"), "every call ended");
+    }
+
+    /**
      * A transfer coding other than {@code chunked} ({@code Transfer-Encoding: gzip, chunked}), which the proxy never
      * asks for (it sends no {@code TE}, RFC 9112 §6.1) and which belongs to the upstream's hop: passed on without
      * that header, its bytes would reach the client as a body nothing tells it how to read, recorded as a success

@@ -427,9 +427,10 @@ public final class OpenAiProxy implements HttpService {
             } else {
                 document.end();
             }
-            if (status / 100 == 2 && endsAtClose(answer)
+            if (status / 100 == 2 && endsAtClose(answer) && coding != AnswerCoding.OTHER
                     && (stream ? chunks.cut() : document.cut())) {
                 // The close is all that ends such an answer, so one cut short ends the same way: what was sent says.
+                // One in a coding the proxy does not read says nothing, and is passed on whole.
                 throw new BrokenAnswer(stream && chunks.error != null
                         ? Failure.inStream(chunks.error.errorCode(), chunks.error.errorMessage())
                         : Failure.cutAtClose(stream && !chunks.oneDocument()));
