@@ -196,6 +196,27 @@ class OpenAiProxyUpstreamFaultsTest {
         assertTrue(record.get("error").asText().contains("overloaded"), record.toString());
     }
 
+    /**
+     * An error object after the stream's {@code data: [DONE]}: the SDKs stop reading at {@code [DONE]} (the OpenAI
+     * SDKs skip every event after it), so the client took the answer whole. It is passed on as sent, and the call is
+     * recorded as completed with its usage, not as a failure the client never saw.
+     */
+    @Test
+    void anErrorObjectAfterTheStreamsDoneIsPassedOnAndTheCallRecordedAsCompleted() throws IOException {
+        String usage = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"m-up\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}";
+        String error = "{\"error\":{\"message\":\"late\",\"type\":\"server_error\",\"code\":\"late\"}}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunk("data: " + CHUNK + "\n\n")
+                + chunk("data: " + usage + "\n\n") + chunk("data: [DONE]\n\n") + chunk("data: " + error + "\n\n")
+                + "0\r\n\r\n")));
+        String got = rawCall("error-after-done", chat("m-req", ",\"stream\":true,\"stream_options\":{\"include_usage\":true}"));
+        assertTrue(got.contains(error), got);
+        JsonNode s = server.awaitSession("error-after-done", 1);
+        assertEquals(1, s.get("successful_requests").asLong(), s.toString());
+        assertEquals(8, s.get("total_tokens").asLong(), s.toString());
+    }
+
     @Test
     void aStreamSentAsPlainTextIsReadAsAStreamItsUsageTakenAndHeldFromTheClientThatDidNotAskForIt()
             throws IOException {

@@ -520,7 +520,7 @@ public final class OpenAiProxy implements HttpService {
         private @Nullable OutputStream out;
         private @Nullable String model;
         private @Nullable OpenAiScanner usage;
-        /** The first chunk that carried an error object: a stream that answered 200, then failed. */
+        /** The first chunk before {@code [DONE]} that carried an error object: a stream that answered 200, then failed. */
         private @Nullable OpenAiScanner error;
         private boolean toolCalls;
         /** Whether the {@code data: [DONE]} that ends the stream came. */
@@ -609,7 +609,8 @@ public final class OpenAiProxy implements HttpService {
                 call.started(model).firstToken();
             }
             toolCalls |= chunk.hasToolCalls();
-            if (error == null && (chunk.errorCode() != null || chunk.errorMessage() != null)) {
+            // After [DONE] the SDKs read nothing more: an error sent then is one the client never saw.
+            if (error == null && !done && (chunk.errorCode() != null || chunk.errorMessage() != null)) {
                 error = chunk;
             }
             return new Read(chunk, mark);
