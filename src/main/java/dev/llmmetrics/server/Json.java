@@ -1,5 +1,6 @@
 package dev.llmmetrics.server;
 
+import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.annotation.JsonValue;
@@ -35,6 +36,7 @@ import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -246,12 +248,18 @@ final class Json {
     private abstract static class SessionMetricsMixIn {
     }
 
-    /** A request record's fields, in the order its clients read them. */
+    /**
+     * A request record's fields, in the order its clients read them; its attributes in the order of their keys, so
+     * that a state is the same bytes in every process (the record's map iterates in an order each JVM draws anew),
+     * as its entity tag, kept across a restart in durable mode and shared by replicas, says.
+     */
     @JsonPropertyOrder({"timestamp", "model", "duration_ms", "prompt_tokens", "completion_tokens", "total_tokens",
             "has_tool_calls", "success", "error", "cached_tokens", "reasoning_tokens", "time_to_first_token_ms",
             "cost_usd", "cost_source", "provider", "error_type", "http_status", "correlation_id", "attributes",
             "scores"})
     private abstract static class RequestRecordMixIn {
+        @JsonFormat(with = JsonFormat.Feature.WRITE_SORTED_MAP_ENTRIES)
+        abstract Map<String, String> attributes();
     }
 
     /** An enum of the library's vocabularies is written by its wire name, such as {@code rate_limit}. */

@@ -117,6 +117,26 @@ class ScoresAndAttributesEndpointTest {
         assertEquals(0, request.get("scores").size());
     }
 
+    /**
+     * A request's attributes are written in the order of their keys, whatever order the event gave them in: so the
+     * same state is the same bytes under its entity tag in every process, after a restart in durable mode and on
+     * every replica, not an order that depends on the process's hashing.
+     */
+    @Test
+    void aRequestsAttributesAreWrittenInTheOrderOfTheirKeys() {
+        List<String> keys = new ArrayList<>();
+        StringBuilder attributes = new StringBuilder("{");
+        for (int i = 63; i >= 0; i--) {
+            String key = "k" + (char) ('a' + i % 26) + i;
+            keys.add(key);
+            attributes.append(i == 63 ? "" : ",").append('"').append(key).append("\":\"v\"");
+        }
+        server.post("/events", completed("ordered", "c", attributes.append('}').toString()));
+        List<String> written = new ArrayList<>();
+        session("ordered").get("requests").get(0).get("attributes").fieldNames().forEachRemaining(written::add);
+        assertEquals(keys.stream().sorted().toList(), written);
+    }
+
     @Test
     void attributesAndScoresPastTheirBoundsAreRefusedWithA400ThatAppliesNothing() {
         server.post("/events", completed("s", "c0", null));
