@@ -18,6 +18,40 @@ class DurableStoreBoundsTest {
     @TempDir
     Path dir;
 
+    /**
+     * A restart with a lower {@code store.max.records} serves fewer records, and fewer scores of requests, of a
+     * session no event has changed since: its entity tag changes with what it serves, so that a client polling
+     * with {@code If-None-Match} (the web view) gets the session as it now is, not a 304 for what it held before.
+     */
+    @Test
+    void aSessionServedWithFewerRecordsAfterARestartWithALowerRecordBoundHasANewEntityTag() {
+        String path = dir.resolve("sessions.db").toString();
+        StringBuilder batch = new StringBuilder("[");
+        for (int i = 0; i < 5; i++) {
+            batch.append(i == 0 ? "" : ",").append("{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"records\",")
+                    .append("\"model\":\"m\",\"duration_ms\":").append(i).append("},{\"type\":\"LLM_REQUEST_SCORED\",")
+                    .append("\"session_id\":\"scores\",\"correlation_id\":\"c\",\"name\":\"q\",\"value\":").append(i).append('}');
+        }
+        batch.append(",{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"scores\",\"model\":\"m\",\"duration_ms\":1,")
+                .append("\"correlation_id\":\"c\"}]");
+        Map<String, String> tags = new java.util.HashMap<>();
+        try (TestServer server = TestServer.start(Map.of("store.backend", "sqlite", "store.sqlite.path", path))) {
+            server.postEvents(batch.toString());
+            for (String id : new String[] {"records", "scores"}) {
+                tags.put(id, server.get("/events/metrics/session/" + id).headers().firstValue("ETag").orElseThrow());
+            }
+        }
+        try (TestServer server = TestServer.start(Map.of("store.backend", "sqlite", "store.sqlite.path", path,
+                "store.max.records", "2"))) {
+            var records = server.get("/events/metrics/session/records", "If-None-Match", tags.get("records"));
+            assertEquals(200, records.statusCode(), "the records the session served before are not all served now");
+            assertEquals(2, TestServer.json(records).get("requests").size());
+            var scores = server.get("/events/metrics/session/scores", "If-None-Match", tags.get("scores"));
+            assertEquals(200, scores.statusCode(), "the scores of its request it served before are not all served now");
+            assertEquals(2, TestServer.json(scores).get("requests").get(0).get("scores").size());
+        }
+    }
+
     @Test
     void eventIdsFillingMoreThanTheBoundInBytesEvictNoSessionWhileTheSessionsOwnDataStillDoes() {
         try (TestServer server = TestServer.start(Map.of("store.backend", "sqlite",

@@ -32,8 +32,14 @@ record Row(long key, String id, long lastActiveMs, long nextSeq, int records, Pa
         return n;
     }
 
-    String revision() {
-        return key + "-" + requests() + (scores.isEmpty() ? "" : "-" + ScoreTotals.count(scores));
+    /**
+     * The session's life, request count and score count, and the records bound it is served under: a finished
+     * request or a score changes it, and so does an opening of the file with a lower bound, which serves fewer of
+     * its records and scores of requests though no event came (a higher one serves what the file still holds).
+     */
+    String revision(int maxRecordsPerSession) {
+        return key + "-" + requests() + (scores.isEmpty() ? "" : "-" + ScoreTotals.count(scores)) + "-r"
+                + maxRecordsPerSession;
     }
 
     SessionMetrics summary() {

@@ -608,7 +608,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
 
     @Override
     public Optional<String> revision(String sessionId) {
-        return Optional.ofNullable(rows.get(sessionId)).map(Row::revision);
+        return Optional.ofNullable(rows.get(sessionId)).map(row -> row.revision(bounds.maxRecordsPerSession()));
     }
 
     @Override
