@@ -94,7 +94,7 @@ final class BatchDecoder {
         try {
             for (String line; (line = lines.next()) != null; ) {
                 number++;
-                if (line.isBlank()) {
+                if (blank(line)) {
                     continue;
                 }
                 if (nodes.size() == maxBatch) {
@@ -106,6 +106,21 @@ final class BatchDecoder {
             throw new UncheckedIOException(e);
         }
         return nodes;
+    }
+
+    /**
+     * Whether a line holds JSON's white space alone (space, tab, CR): not {@link String#isBlank}, whose white space
+     * takes in characters JSON refuses (a vertical tab, a form feed, the information separators, Unicode's spaces),
+     * which a line then holds as malformed JSON, as a JSON body does.
+     */
+    private static boolean blank(String line) {
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c != ' ' && c != '\t' && c != '\r') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static JsonNode line(String text, int number) throws IOException {

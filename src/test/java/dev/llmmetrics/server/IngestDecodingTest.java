@@ -68,6 +68,29 @@ class IngestDecodingTest {
         assertEquals("malformed_json", TestServer.json(response).get("error").asText(), response.body());
     }
 
+    /**
+     * An NDJSON line of JSON's white space alone (spaces, tabs, a CR before its LF) is blank and skipped; a line of
+     * other characters Java calls white space (a vertical tab, a form feed, an information separator, an
+     * ideographic space) is no JSON, and is refused as a JSON body holding it is, with nothing applied.
+     */
+    @Test
+    void anNdjsonLineOfWhiteSpaceThatJsonDoesNotAllowIsMalformedNotSkipped() {
+        String event = "{\"type\":\"TOOL_CALL_STARTED\",\"session_id\":\"blank-lines\"}";
+        HttpResponse<String> blank = server.post("/events", event + "\n \t\r\n\r\n" + event + "\n",
+                "Content-Type", "application/x-ndjson");
+        assertEquals(202, blank.statusCode(), blank.body());
+        assertEquals(2, TestServer.json(blank).get("accepted").asInt());
+        for (String space : List.of("\u000b", "\f", "\u001f", "\u3000", " \u2028 ")) {
+            String body = event + "\n" + space + "\n" + event + "\n";
+            String context = HostileSupport.abbreviate(body);
+            HttpResponse<String> response = server.post("/events", body, "Content-Type", "application/x-ndjson");
+            assertEquals(400, response.statusCode(), context + " -> " + response.body());
+            JsonNode error = HostileSupport.assertJsonError(response, context);
+            assertEquals("malformed_json", error.get("error").asText(), context);
+            assertTrue(error.get("detail").asText().startsWith("line 2 is not valid JSON"), context + " -> " + response.body());
+        }
+    }
+
     @Test
     void malformedJsonIsA400InTheServersOwnWords() {
         List<String[]> cases = new ArrayList<>();
