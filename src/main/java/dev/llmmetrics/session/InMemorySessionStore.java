@@ -60,7 +60,10 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     /** How many applied event ids are remembered at most unless set. */
     public static final int DEFAULT_DEDUPE_MAX_IDS = 100_000;
 
-    /** Orders sessions active in the same millisecond: by id, the greater first ({@link SessionStore#sessionIds}). */
+    /**
+     * Orders sessions active in the same millisecond by id: the greater listed first ({@link SessionStore#sessionIds}),
+     * the lesser evicted first.
+     */
     private static final Comparator<SessionState> TIES = Comparator.comparing(state -> state.id);
 
     /** What {@link #apply} did that may pass a bound: a session made, the retained bytes grown. */
@@ -431,7 +434,7 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                 int excess = sessions.size() - maxSessions;
                 if (excess > 0) {
                     for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs,
-                            excess + evictionBatch - 1)) {
+                            TIES, excess + evictionBatch - 1)) {
                         if (remove(victim)) {
                             evicted.add(EvictionReason.CAPACITY, 1);
                         }
@@ -458,7 +461,8 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
                 long excess = retainedBytes.sum() - maxBytes;
                 long average = Math.max(1, retainedBytes.sum() / (others + 1));
                 int batch = Math.clamp(excess / average + 1, 1, Math.min(evictionBatch, others));
-                for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs, batch)) {
+                for (SessionState victim : LeastRecentlyActive.pick(sessions.values(), SessionState::lastActiveMs, TIES,
+                        batch)) {
                     if (remove(victim)) {
                         evicted.add(EvictionReason.MEMORY, 1);
                     }

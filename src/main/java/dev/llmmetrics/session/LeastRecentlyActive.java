@@ -23,12 +23,13 @@ final class LeastRecentlyActive {
     }
 
     /**
-     * The (at most) {@code n} entries of {@code entries} with the oldest activity times, in no order.
+     * The (at most) {@code n} entries of {@code entries} with the oldest activity times, in no order; of entries
+     * active at the same time, the lesser by {@code ties} first, those {@link #pickMostRecent} puts last.
      *
      * @param lastActiveMs reads an entry's last activity time
      */
-    static <T> List<T> pick(Iterable<T> entries, ToLongFunction<T> lastActiveMs, int n) {
-        return keep(entries, lastActiveMs, (a, b) -> 0, n, false);
+    static <T> List<T> pick(Iterable<T> entries, ToLongFunction<T> lastActiveMs, Comparator<? super T> ties, int n) {
+        return keep(entries, lastActiveMs, ties, n, false);
     }
 
     /**

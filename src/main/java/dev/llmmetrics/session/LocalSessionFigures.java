@@ -23,7 +23,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class LocalSessionFigures implements SessionFigures {
 
-    /** Orders sessions active in the same millisecond: by id, the greater first, as the store lists them. */
+    /** Orders sessions active in the same millisecond by id: the greater first, as the store lists them; the lesser evicted first. */
     private static final Comparator<Local> TIES = Comparator.comparing(local -> local.id);
 
     private final ConcurrentHashMap<String, Local> sessions = new ConcurrentHashMap<>();
@@ -251,7 +251,7 @@ public final class LocalSessionFigures implements SessionFigures {
             try {
                 int excess = sessions.size() - maxSessions;
                 if (excess > 0) {
-                    for (Local victim : LeastRecentlyActive.pick(sessions.values(), l -> l.lastActiveMs,
+                    for (Local victim : LeastRecentlyActive.pick(sessions.values(), l -> l.lastActiveMs, TIES,
                             excess + Math.max(1, maxSessions / 100) - 1)) {
                         synchronized (victim) {
                             drop(victim);

@@ -584,6 +584,21 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void ofSessionsActiveInTheSameMillisecondTheCapacityEvictsTheLesserIdsWhichTheListingPutsLast() {
+        SessionStore store = store(3, 10);
+        for (String id : List.of("zz", "aa", "mm", "bb", "yy")) {
+            store.record(completed(id, 1, 1, 1, false));
+        }
+        assertEquals(List.of("zz", "yy", "mm"), store.sessionIds(0, 10));
+        assertEquals(2, store.evictions(EvictionReason.CAPACITY));
+
+        SessionStore batched = store(3, 10);
+        batched.record(List.of(completed("zz", 1, 1, 1, false), completed("aa", 1, 1, 1, false),
+                completed("mm", 1, 1, 1, false), completed("bb", 1, 1, 1, false), completed("yy", 1, 1, 1, false)));
+        assertEquals(List.of("zz", "yy", "mm"), batched.sessionIds(0, 10), "the same from one batch");
+    }
+
+    @Test
     void aSessionActiveInTheBatchThatPassesTheCapacityKeepsItsHistory() {
         SessionStore store = store(2, 10);
         store.record(completed("old1", 1, 1, 1, false));

@@ -32,6 +32,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -1423,10 +1424,12 @@ final class Writer {
             return Math.clamp(Math.max(share, 2L * last), 1, held - 1);
         }
 
-        /** The {@code n} sessions held, touched ones included, with the oldest activity. */
+        /**
+         * The {@code n} sessions held, touched ones included, with the oldest activity; of sessions active in the same
+         * millisecond, the lesser id first, those the listing puts last.
+         */
         private List<Working> leastRecentlyActive(int n) {
-            PriorityQueue<Candidate> heap = new PriorityQueue<>(n + 1,
-                    (a, b) -> Long.compare(b.lastActiveMs(), a.lastActiveMs()));
+            PriorityQueue<Candidate> heap = new PriorityQueue<>(n + 1, Candidate.OLDER.reversed());
             for (Row row : store.rows.values()) {
                 if (!touched.containsKey(row.id())) {
                     offer(heap, n, new Candidate(row.id(), row.lastActiveMs()));
@@ -1450,7 +1453,7 @@ final class Writer {
         private static void offer(PriorityQueue<Candidate> heap, int n, Candidate candidate) {
             if (heap.size() < n) {
                 heap.add(candidate);
-            } else if (n > 0 && candidate.lastActiveMs() < heap.peek().lastActiveMs()) {
+            } else if (n > 0 && Candidate.OLDER.compare(candidate, heap.peek()) < 0) {
                 heap.poll();
                 heap.add(candidate);
             }
@@ -1740,6 +1743,9 @@ final class Writer {
 
     /** A session that may be evicted, with its activity as read once. */
     private record Candidate(String id, long lastActiveMs) {
+        /** The less recently active first; of sessions active in the same millisecond, the lesser id. */
+        static final Comparator<Candidate> OLDER =
+                Comparator.comparingLong(Candidate::lastActiveMs).thenComparing(Candidate::id);
     }
 
     /**
