@@ -49,7 +49,10 @@ import org.jspecify.annotations.Nullable;
  *   <li>the listener attribute {@link #SESSION_ID} of the call, as its {@code toString()}:
  *       {@code model.chat(request, ChatRequestOptions.builder().addListenerAttribute(SESSION_ID, id).build())};</li>
  *   <li>else the session bound to the calling thread by {@link #withSession(String, LlmCall)}, which
- *       reaches calls the application does not build itself (an AI service's);</li>
+ *       reaches calls the application does not build itself (an AI service's, which carry no listener
+ *       attributes); on a streaming model wrapped by {@link #timeToFirstToken(StreamingChatModel)} it also
+ *       reaches the calls its handler makes on the client's thread (an AI service's request after a tool
+ *       ran);</li>
  *   <li>else the builder's {@linkplain Builder#fallbackSessionId(Supplier) fallback}, by default
  *       {@value #DEFAULT_SESSION_ID}.</li>
  * </ol>
@@ -154,10 +157,17 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
      * Runs {@code call} with {@code sessionId} bound to the current thread: the chat calls it makes on this
      * thread that carry no {@link #SESSION_ID} attribute are recorded under {@code sessionId}. Bindings
      * nest; the previous one is restored when {@code call} returns or throws. A {@code null} id binds
-     * nothing (the fallback applies).
+     * nothing (the fallback applies). A streaming model wrapped by {@link #timeToFirstToken(StreamingChatModel)}
+     * binds the session again while its handler runs on the client's thread, so that the requests a streaming AI
+     * service sends from there (after a tool ran) are recorded under it too; a {@code TokenStream} sends its first
+     * request in {@code start()}, which {@code call} must therefore include.
      *
      * <pre>{@code
      * String answer = LlmMetricsChatModelListener.withSession(userSessionId, () -> assistant.chat(question));
+     * LlmMetricsChatModelListener.withSession(userSessionId, () -> {
+     *     streamingAssistant.chat(question).onPartialResponse(...).onCompleteResponse(...).onError(...).start();
+     *     return null;
+     * });
      * }</pre>
      *
      * @return what {@code call} returns
@@ -179,11 +189,18 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         }
     }
 
+    /** The session bound to the calling thread by {@link #withSession}, {@code null} when none is. */
+    static @Nullable String boundSession() {
+        return BOUND_SESSION.get();
+    }
+
     /**
      * Wraps a streaming model so that the calls a listener of this class records on it carry their time to
      * first token: from the start of the call to the first partial response, thinking or tool call; and so that
      * a stream the application cancels through its {@code StreamingHandle} is recorded as failed, cancelled, and a
-     * request the model throws out of {@code chat} before it streams as failed with that exception. The
+     * request the model throws out of {@code chat} before it streams as failed with that exception; and so
+     * that the session {@linkplain #withSession bound} when a call starts is bound again while its handler runs,
+     * on the client's thread, where a streaming AI service sends its request after a tool ran. The
      * model's listeners must include such a listener; the wrapped model is what the application (or its AI
      * service) uses.
      *
@@ -471,7 +488,8 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
 
         /**
          * The session id of a call with no {@link #SESSION_ID} attribute and no session bound by
-         * {@link #withSession}; asked on the calling thread at each such call. {@value #DEFAULT_SESSION_ID}
+         * {@link #withSession}; asked on the calling thread at each such call (for the request a streaming AI
+         * service sends after a tool ran, the HTTP client's thread). {@value #DEFAULT_SESSION_ID}
          * unless set, and whenever it returns {@code null} or throws.
          */
         public Builder fallbackSessionId(Supplier<? extends @Nullable String> fallbackSessionId) {

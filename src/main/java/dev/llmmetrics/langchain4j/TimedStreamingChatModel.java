@@ -37,6 +37,11 @@ import org.jspecify.annotations.Nullable;
  * through it also fails the calls in flight as cancelled, of which LangChain4j tells the listeners nothing. Nor
  * does it tell them of an exception the model throws out of {@code chat} before it reaches the handler: such a
  * call fails here too, with that exception, which then reaches the application unchanged.
+ *
+ * <p>The handler runs, on whatever thread the client calls it, with the session that was
+ * {@linkplain LlmMetricsChatModelListener#withSession bound} to the thread that called {@code chat}: a call the
+ * handler makes in turn, such as the request an AI service sends from the HTTP client's thread once the tools a
+ * response asked for have run, is recorded in the caller's session rather than the fallback.
  */
 final class TimedStreamingChatModel implements StreamingChatModel {
 
@@ -58,7 +63,7 @@ final class TimedStreamingChatModel implements StreamingChatModel {
         attributes.put(FirstChunk.KEY, firstChunk);
         try {
             delegate.chat(request, ChatRequestOptions.builder().listenerAttributes(attributes).build(),
-                    new Handler(handler, firstChunk));
+                    new Handler(handler, firstChunk, LlmMetricsChatModelListener.boundSession()));
         } catch (RuntimeException | Error refused) {
             // A model that throws before it reaches the handler (a parameter its client refuses) tells the
             // listeners nothing after their onRequest: the calls they started fail here, with what it threw.
@@ -150,68 +155,79 @@ final class TimedStreamingChatModel implements StreamingChatModel {
         }
     }
 
-    /** The application's handler, with each chunk noted before it is passed on. */
-    private record Handler(StreamingChatResponseHandler delegate, FirstChunk firstChunk)
+    /**
+     * The application's handler, with each chunk noted before it is passed on, and run with {@code session} (the
+     * session bound when the call started, {@code null} for none) bound to the thread.
+     */
+    private record Handler(StreamingChatResponseHandler delegate, FirstChunk firstChunk, @Nullable String session)
             implements StreamingChatResponseHandler {
+
+        /** Runs {@code step} of the application's handler with the call's session bound to this thread. */
+        private void bound(Runnable step) {
+            LlmMetricsChatModelListener.withSession(session, () -> {
+                step.run();
+                return null;
+            });
+        }
 
         @Override
         public void onPartialResponse(String partialResponse) {
             firstChunk.arrived();
-            delegate.onPartialResponse(partialResponse);
+            bound(() -> delegate.onPartialResponse(partialResponse));
         }
 
         @Override
         public void onPartialResponse(PartialResponse partialResponse, PartialResponseContext context) {
             firstChunk.arrived();
-            delegate.onPartialResponse(partialResponse,
-                    new PartialResponseContext(new Cancelling(context.streamingHandle(), firstChunk)));
+            bound(() -> delegate.onPartialResponse(partialResponse,
+                    new PartialResponseContext(new Cancelling(context.streamingHandle(), firstChunk))));
         }
 
         @Override
         public void onPartialThinking(PartialThinking partialThinking) {
             firstChunk.arrived();
-            delegate.onPartialThinking(partialThinking);
+            bound(() -> delegate.onPartialThinking(partialThinking));
         }
 
         @Override
         public void onPartialThinking(PartialThinking partialThinking, PartialThinkingContext context) {
             firstChunk.arrived();
-            delegate.onPartialThinking(partialThinking,
-                    new PartialThinkingContext(new Cancelling(context.streamingHandle(), firstChunk)));
+            bound(() -> delegate.onPartialThinking(partialThinking,
+                    new PartialThinkingContext(new Cancelling(context.streamingHandle(), firstChunk))));
         }
 
         @Override
         public void onPartialToolCall(PartialToolCall partialToolCall) {
             firstChunk.arrived();
-            delegate.onPartialToolCall(partialToolCall);
+            bound(() -> delegate.onPartialToolCall(partialToolCall));
         }
 
         @Override
         public void onPartialToolCall(PartialToolCall partialToolCall, PartialToolCallContext context) {
             firstChunk.arrived();
-            delegate.onPartialToolCall(partialToolCall,
-                    new PartialToolCallContext(new Cancelling(context.streamingHandle(), firstChunk)));
+            bound(() -> delegate.onPartialToolCall(partialToolCall,
+                    new PartialToolCallContext(new Cancelling(context.streamingHandle(), firstChunk))));
         }
 
         @Override
         public void onCompleteToolCall(CompleteToolCall completeToolCall) {
             firstChunk.arrived();
-            delegate.onCompleteToolCall(completeToolCall);
+            bound(() -> delegate.onCompleteToolCall(completeToolCall));
         }
 
         @Override
         public void onUnmappedRawEvent(@Nullable Object rawEvent) {
-            delegate.onUnmappedRawEvent(rawEvent);
+            bound(() -> delegate.onUnmappedRawEvent(rawEvent));
         }
 
         @Override
         public void onCompleteResponse(ChatResponse completeResponse) {
-            delegate.onCompleteResponse(completeResponse);
+            bound(() -> delegate.onCompleteResponse(completeResponse));
         }
 
         @Override
         public void onError(Throwable error) {
-            delegate.onError(error);
+            bound(() -> delegate.onError(error));
         }
     }
 }

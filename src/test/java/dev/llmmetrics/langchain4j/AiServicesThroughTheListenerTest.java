@@ -378,4 +378,83 @@ class AiServicesThroughTheListenerTest {
         assertEquals(1.0, toolCallRequests());
         assertNothingInFlight();
     }
+
+    // Streaming: the follow-up after the tool runs on the HTTP client's thread.
+
+    /** Starts the streaming AI service with the session bound on this thread; the stream ends with the future. */
+    private CompletableFuture<ChatResponse> stream(StreamingAssistant assistant) {
+        CompletableFuture<ChatResponse> end = new CompletableFuture<>();
+        LlmMetricsChatModelListener.withSession(SESSION, () -> {
+            assistant.chat("Weather in Paris?")
+                    .onPartialResponse(partial -> { })
+                    .onCompleteResponse(end::complete)
+                    .onError(end::completeExceptionally)
+                    .start();
+            return null;
+        });
+        return end;
+    }
+
+    @Test
+    void aStreamingAiServiceWithAToolRecordsTheFollowUpFromTheClientsThreadInTheCallersSession() throws Exception {
+        answers.add(STREAMED_TOOL_CALL);
+        answers.add(streamedText("Sunny in Paris"));
+
+        ChatResponse response = stream(streamingAssistant()).get(10, TimeUnit.SECONDS);
+
+        assertEquals("Sunny in Paris", response.aiMessage().text());
+        assertEquals(1, tool.threads.size(), "the tool ran once");
+        assertNotEquals(Thread.currentThread().getName(), tool.threads.get(0),
+                "the tool, and the follow-up request after it, ran on the HTTP client's thread");
+        assertEquals("Sunny, 21 degrees in Paris", toolMessageOfRequest(1));
+        awaitEvents(4);
+        assertAllInTheCallersSession();
+        assertTrue(event(1, LlmRequestCompleted.class).hasToolCalls(), "the first response asked for the tool");
+        LlmRequestCompleted followUp = event(3, LlmRequestCompleted.class);
+        assertFalse(followUp.hasToolCalls());
+        assertTrue(followUp.hasTimeToFirstToken(), "the follow-up went through the wrapped model: " + followUp);
+        SessionMetrics session = session();
+        assertEquals(2, session.totalRequests());
+        assertEquals(1, session.requestsWithTools());
+        assertEquals(1.0, toolCallRequests());
+        assertNothingInFlight();
+    }
+
+    @Test
+    void aRateLimitOnTheStreamedFollowUpIsOneFailedRequestOfTypeRateLimitInTheCallersSession() throws Exception {
+        answers.add(STREAMED_TOOL_CALL);
+        answers.add(RATE_LIMITED);
+
+        ExecutionException error = assertThrows(ExecutionException.class,
+                () -> stream(streamingAssistant()).get(10, TimeUnit.SECONDS), "the error reaches onError");
+
+        assertEquals("RateLimitException", error.getCause().getClass().getSimpleName(), error.getCause().toString());
+        awaitEvents(4);
+        assertAllInTheCallersSession();
+        assertTrue(event(1, LlmRequestCompleted.class).hasToolCalls());
+        LlmRequestFailed failed = event(3, LlmRequestFailed.class);
+        assertEquals(ErrorType.RATE_LIMIT, failed.errorType(), failed.error());
+        assertEquals(429, failed.httpStatus());
+        SessionMetrics session = session();
+        assertEquals(1, session.successfulRequests());
+        assertEquals(1, session.failedRequests());
+        assertNothingInFlight();
+    }
+
+    @Test
+    void aStreamingAiServiceWhoseToolThrowsStillRecordsTheFollowUpInTheCallersSession() throws Exception {
+        tool.fail = true;
+        answers.add(STREAMED_TOOL_CALL);
+        answers.add(streamedText("The weather service is down"));
+
+        ChatResponse response = stream(streamingAssistant()).get(10, TimeUnit.SECONDS);
+
+        assertEquals("The weather service is down", response.aiMessage().text());
+        assertEquals("the weather service is down", toolMessageOfRequest(1));
+        awaitEvents(4);
+        assertAllInTheCallersSession();
+        event(3, LlmRequestCompleted.class);
+        assertEquals(2, session().successfulRequests());
+        assertNothingInFlight();
+    }
 }

@@ -16,6 +16,7 @@ import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.ModelProvider;
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.ChatRequestOptions;
+import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.listener.ChatModelErrorContext;
 import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.listener.ChatModelResponseContext;
@@ -502,6 +503,43 @@ class LlmMetricsChatModelListenerTest {
         assertEquals(0, inFlight(MODEL));
         assertNull(session.requests().get(0).error());
         assertFalse(session.requests().get(1).success());
+    }
+
+    @Test
+    void aWrappedStreamRunsItsHandlerInTheSessionBoundWhenItStartedAndLeavesTheStreamingThreadUnbound()
+            throws Exception {
+        ExecutorService streamThread = Executors.newSingleThreadExecutor();
+        try {
+            StreamingChatModel streaming = LlmMetricsChatModelListener.timeToFirstToken(
+                    new ScriptedStreamingChatModel(List.of(listener), MODEL, streamThread, r -> answer(1, 2)));
+            CompletableFuture<ChatResponse> followUp = new CompletableFuture<>();
+            CompletableFuture<String> boundInHandler = new CompletableFuture<>();
+            LlmMetricsChatModelListener.withSession("bound", () -> {
+                streaming.chat(request("first"), new StreamingChatResponseHandler() {
+                    @Override
+                    public void onCompleteResponse(ChatResponse response) {
+                        boundInHandler.complete(LlmMetricsChatModelListener.boundSession());
+                        streaming.chat(request("follow-up"), handler(followUp)); // as an AI service after a tool
+                    }
+
+                    @Override
+                    public void onError(Throwable error) {
+                        followUp.completeExceptionally(error);
+                    }
+                });
+                return null;
+            });
+            followUp.get(10, TimeUnit.SECONDS);
+            assertEquals("bound", boundInHandler.get(), "the handler runs in the session bound when the call started");
+            assertNull(streamThread.submit(LlmMetricsChatModelListener::boundSession).get(10, TimeUnit.SECONDS),
+                    "nothing stays bound to the streaming thread once the handler returned");
+        } finally {
+            streamThread.shutdownNow();
+        }
+
+        assertEquals(2, stored("bound").totalRequests(), "the follow-up, sent from the streaming thread, too");
+        assertTrue(metrics.store().session(LlmMetricsChatModelListener.DEFAULT_SESSION_ID).isEmpty());
+        assertEquals(0, inFlight(MODEL));
     }
 
     private static StreamingChatResponseHandler handler(CompletableFuture<ChatResponse> result) {
