@@ -139,11 +139,15 @@ class AiServicesThroughTheListenerTest {
 
     /** The streaming model as docs/java.md has it: with the listener, wrapped for the time to first token. */
     private StreamingAssistant streamingAssistant() {
+        return streamingAssistantBuilder().build();
+    }
+
+    private AiServices<StreamingAssistant> streamingAssistantBuilder() {
         return AiServices.builder(StreamingAssistant.class)
                 .streamingChatModel(LlmMetricsChatModelListener.timeToFirstToken(OpenAiStreamingChatModel.builder()
                         .baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o")
                         .listeners(List.of(listener)).build()))
-                .tools(tool).build();
+                .tools(tool);
     }
 
     // The fake server's answers.
@@ -416,6 +420,27 @@ class AiServicesThroughTheListenerTest {
         SessionMetrics session = session();
         assertEquals(2, session.totalRequests());
         assertEquals(1, session.requestsWithTools());
+        assertEquals(1.0, toolCallRequests());
+        assertNothingInFlight();
+    }
+
+    @Test
+    void aStreamingAiServiceRunningItsToolsOnAnExecutorRecordsTheFollowUpInTheCallersSession() throws Exception {
+        answers.add(STREAMED_TOOL_CALL);
+        answers.add(streamedText("Sunny in Paris"));
+        ExecutorService toolThreads = Executors.newSingleThreadExecutor(r -> new Thread(r, "tool-thread"));
+        try {
+            ChatResponse response = stream(streamingAssistantBuilder().executeToolsConcurrently(toolThreads).build())
+                    .get(10, TimeUnit.SECONDS);
+
+            assertEquals("Sunny in Paris", response.aiMessage().text());
+            assertEquals(List.of("tool-thread"), tool.threads, "the tool ran on the executor");
+        } finally {
+            toolThreads.shutdownNow();
+        }
+        awaitEvents(4);
+        assertAllInTheCallersSession();
+        assertEquals(2, session().totalRequests());
         assertEquals(1.0, toolCallRequests());
         assertNothingInFlight();
     }
