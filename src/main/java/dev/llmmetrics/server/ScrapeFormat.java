@@ -10,7 +10,7 @@ import java.util.Map;
 /**
  * The formats {@code GET /metrics} writes, and the choice among them by the request's {@code Accept} header
  * with its q-values (RFC 9110 section 12.5.1), as Helidon parses it: the format the client rates highest, never
- * one it rates {@code q=0}. Prometheus' own client library picks the first format its header merely names,
+ * one it rates {@code q=0} while it accepts another. Prometheus' own client library picks the first format its header merely names,
  * refused or not; Helidon's {@code bestAccepted} lets a wildcard outrank a type the client refused by name.
  *
  * <p>The constants are in the order the client library prefers them when the client rates them alike. Only a
