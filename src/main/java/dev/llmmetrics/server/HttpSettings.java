@@ -129,8 +129,11 @@ public record HttpSettings(Optional<String> authToken, Optional<String> scrapeTo
         if (maxBodyBytes < 1 || maxBatch < 1 || dedupeMaxIds < 1) {
             throw new IllegalArgumentException("maxBodyBytes, maxBatch and dedupeMaxIds must be positive");
         }
-        if (dedupeWindow == null || dedupeWindow.isNegative() || dedupeWindow.isZero()) {
-            throw new IllegalArgumentException("dedupeWindow must be positive, was " + dedupeWindow);
+        // the store keeps the window in milliseconds (LlmMetrics.Builder.dedupe)
+        if (dedupeWindow == null || dedupeWindow.compareTo(Duration.ofMillis(1)) < 0
+                || dedupeWindow.compareTo(Duration.ofMillis(Long.MAX_VALUE)) > 0) {
+            throw new IllegalArgumentException("dedupeWindow must be from 1 ms to " + Long.MAX_VALUE + " ms, was "
+                    + dedupeWindow);
         }
         if (connections == null) {
             throw new IllegalArgumentException("connections must be given");

@@ -98,8 +98,10 @@ class SettingsTest {
                 libraryRefusal("store.max.bytes", "5"));
         assertEquals("meters.max.pairs (METERS_MAX_PAIRS) must be at least the pairs one session can have, 26 with"
                 + " meters.max.session.models (METERS_MAX_SESSION_MODELS) 8, was 25", libraryRefusal("meters.max.pairs", "25"));
-        assertEquals("ingest.dedupe.window (INGEST_DEDUPE_WINDOW) must be positive, was PT-1M",
+        assertEquals("ingest.dedupe.window (INGEST_DEDUPE_WINDOW) must be from 1 ms to 9223372036854775807 ms, was PT-1M",
                 httpRefusal("ingest.dedupe.window", "-PT1M"));
+        assertEquals("ingest.dedupe.window (INGEST_DEDUPE_WINDOW) must be from 1 ms to 9223372036854775807 ms, was"
+                + " PT0.0001S", httpRefusal("ingest.dedupe.window", "PT0.0001S"));
         String timeouts = httpRefusal("http.header.timeout", "PT48H");
         assertTrue(timeouts.startsWith("http.header.timeout (HTTP_HEADER_TIMEOUT), http.body.timeout"
                 + " (HTTP_BODY_TIMEOUT) and http.write.timeout (HTTP_WRITE_TIMEOUT) must be"), timeouts);
