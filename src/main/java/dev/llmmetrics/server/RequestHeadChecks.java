@@ -13,12 +13,17 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Refuses, once a request's line and headers are read, what they ask of the server that it does not do, before
+ * Refuses, once a request's line, then its headers, are read, what they ask of the server that it does not do, before
  * the request is routed: so before it takes a slot of {@code http.max.concurrent.requests} ({@link RequestSlots})
  * and before any of its body is read or {@code 100 Continue} is sent. The answers are JSON
  * ({@link JsonErrors#directHandlers}), and the connection is closed after them.
  *
  * <ul>
+ *   <li><b>A method name in another case than its own</b> ({@code delete}, {@code Get}, {@code foo}), refused from
+ *       the request line alone, before the headers are read: Helidon upper-cases the method before routing, while
+ *       RFC 9110 section 9.1 makes method names case-sensitive, so {@code delete} is no {@code DELETE} to a proxy in
+ *       front, which may pass it where it refuses DELETE. The method as sent is read off the connection's
+ *       {@link StrictChunks.Reader}. 400 {@code invalid_method}.</li>
  *   <li><b>A request target other than a path.</b> Helidon routes an absolute-form target
  *       ({@code GET http://evil.example/health}) by its path and drops its authority, which RFC 9112 section 3.2.2
  *       makes the host the request is for, in place of {@code Host}; the {@code Host} allow-list
@@ -35,7 +40,8 @@ import org.jspecify.annotations.Nullable;
  * </ul>
  *
  * <p>Both callbacks run on the connection's thread, in order: the request's line is kept in a thread-local between
- * them. A request whose target is a path and that has no {@code Expect} costs two comparisons and allocates nothing.
+ * them. A request whose method is sent in upper case, whose target is a path and that has no {@code Expect} costs
+ * a comparison of its method's letters and two more, and allocates nothing.
  */
 final class RequestHeadChecks implements Http1ConnectionListener {
 
@@ -46,6 +52,8 @@ final class RequestHeadChecks implements Http1ConnectionListener {
 
     /** What a request's head can be refused for: its answer's status, error code and detail. */
     enum Refusal {
+        METHOD_CASE(Status.BAD_REQUEST_400, "invalid_method", "method names are case-sensitive (RFC 9110 section"
+                + " 9.1) and the server's are upper case (GET, HEAD, POST, DELETE): send the method so"),
         TARGET_FORM(Status.BAD_REQUEST_400, "invalid_request_target", "the request target must be a path such as"
                 + " /health, or an absolute http or https URL; this server is no proxy (no CONNECT) and answers no"
                 + " OPTIONS *"),
@@ -100,6 +108,13 @@ final class RequestHeadChecks implements Http1ConnectionListener {
 
     @Override
     public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
+        if (ctx.dataReader() instanceof StrictChunks.Reader reader) {
+            String sent = reader.inOtherCase(prologue.method().text());
+            if (sent != null) {
+                throw refused(Refusal.METHOD_CASE, DirectTransportRequest.create(prologue.protocol() + "/"
+                        + prologue.protocolVersion(), sent, prologue.uriPath().rawPathNoParams()));
+            }
+        }
         current.set(prologue);
     }
 
@@ -115,15 +130,23 @@ final class RequestHeadChecks implements Http1ConnectionListener {
             refusal = Refusal.EXPECTATION;
         }
         if (refusal != null) {
-            throw RequestException.builder()
-                    .type(DirectHandler.EventType.BAD_REQUEST)
-                    .status(refusal.status())
-                    .request(DirectTransportRequest.create(prologue, headers))
-                    .setKeepAlive(false)
-                    .message(refusal.message())
-                    .safeMessage(true)
-                    .build();
+            throw refused(refusal, DirectTransportRequest.create(prologue, headers));
         }
+    }
+
+    /**
+     * The refusal as Helidon hands it on to the direct handlers, closing the connection after the answer; the
+     * request as sent, so that an answer to a method sent as {@code head} has its body.
+     */
+    private static RequestException refused(Refusal refusal, DirectHandler.TransportRequest request) {
+        return RequestException.builder()
+                .type(DirectHandler.EventType.BAD_REQUEST)
+                .status(refusal.status())
+                .request(request)
+                .setKeepAlive(false)
+                .message(refusal.message())
+                .safeMessage(true)
+                .build();
     }
 
     /**

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The conventions every answer of the real server follows: a method a path does not take gets 405 with
- * {@code Allow}; a badly encoded session id in a path gets {@code invalid_session_id}, also when Helidon
+ * {@code Allow}, one sent with a lower-case letter 400; a badly encoded session id in a path gets {@code invalid_session_id}, also when Helidon
  * refuses it before routing; every JSON answer ends with a line feed.
  */
 class HttpAnswersTest {
@@ -80,6 +80,52 @@ class HttpAnswersTest {
                 "a refused method changes nothing");
         assertEquals(404, server.send(HttpRequest.newBuilder(server.uri("/nowhere")).PUT(HttpRequest.BodyPublishers.noBody()))
                 .statusCode(), "a path that does not exist stays 404 whatever the method");
+    }
+
+    /**
+     * RFC 9110 section 9.1: method names are case-sensitive, so {@code delete} is not {@code DELETE}; Helidon reads
+     * the method upper-cased, and a proxy in front refusing DELETE would pass {@code delete} on as another method.
+     */
+    @Test
+    void aMethodSentInAnotherCaseIsRefusedBeforeRoutingAndChangesNothing() throws IOException {
+        int port = server.running().port();
+        assertEquals(202, server.post("/events", EVENT.replace("s-1", "cased")).statusCode());
+        String event = EVENT.replace("s-1", "lower-post");
+        Map<String, byte[]> refused = new LinkedHashMap<>();
+        refused.put("delete", HostileSupport.request("delete", "/events/metrics/session/cased", "Content-Length: 0"));
+        refused.put("Delete", HostileSupport.request("Delete", "/events/metrics/session/cased", "Content-Length: 0"));
+        refused.put("post", HostileSupport.concat(HostileSupport.request("post", "/events", "Content-Type: application/json",
+                "Content-Length: " + event.length()), event.getBytes(StandardCharsets.UTF_8)));
+        refused.put("get", HostileSupport.request("get", "/events/metrics/session/cased"));
+        refused.put("gET", HostileSupport.request("gET", "/health"));
+        refused.put("head", HostileSupport.request("head", "/health"));
+        refused.put("options", HostileSupport.request("options", "/health"));
+        refused.put("foo", HostileSupport.request("foo", "/health"));
+        for (Map.Entry<String, byte[]> c : refused.entrySet()) {
+            // A request pipelined after it is never read: the refusal closes the connection.
+            byte[] request = HostileSupport.concat(c.getValue(), HostileSupport.request("GET", "/health"));
+            try (Socket socket = new Socket("127.0.0.1", port)) {
+                socket.setSoTimeout(10_000);
+                socket.getOutputStream().write(request);
+                RawResponse answer = HostileSupport.readResponse(socket.getInputStream(), false);
+                JsonNode error = HostileSupport.assertJsonError(answer.status(), answer.contentType(), answer.bodyText(),
+                        c.getKey());
+                assertEquals(400, answer.status(), c.getKey() + ": " + answer);
+                assertEquals("invalid_method", error.get("error").asText(), c.getKey() + ": " + answer);
+                assertEquals("close", answer.headers().get("connection"), c.getKey() + ": " + answer);
+                assertEquals("closed", HostileSupport.readResponse(socket.getInputStream(), false).problem(), c.getKey());
+            }
+        }
+        assertEquals(1, json(server.get("/events/metrics/session/cased")).get("total_requests").asLong(),
+                "delete cleared nothing");
+        assertEquals(404, server.get("/events/metrics/session/lower-post").statusCode(), "post recorded nothing");
+        // A method the server does not know, in upper case, is answered by the routes as before.
+        RawResponse unknown = HostileSupport.raw(port, HostileSupport.request("FOO", "/health"), false);
+        assertEquals(405, unknown.status(), unknown.toString());
+        RawResponse deleted = HostileSupport.raw(port, HostileSupport.request("DELETE", "/events/metrics/session/cased",
+                "Content-Length: 0"), false);
+        assertEquals(200, deleted.status(), deleted.toString());
+        assertEquals(404, server.get("/events/metrics/session/cased").statusCode(), "DELETE cleared the session");
     }
 
     @Test
