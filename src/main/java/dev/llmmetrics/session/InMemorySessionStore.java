@@ -61,10 +61,10 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     public static final int DEFAULT_DEDUPE_MAX_IDS = 100_000;
 
     /**
-     * Orders sessions active in the same millisecond by id: the greater listed first ({@link SessionStore#sessionIds}),
-     * the lesser evicted first.
+     * Orders sessions active in the same millisecond by id ({@link SessionStore#compareIds}): the greater listed first
+     * ({@link SessionStore#sessionIds}), the lesser evicted first.
      */
-    private static final Comparator<SessionState> TIES = Comparator.comparing(state -> state.id);
+    private static final Comparator<SessionState> TIES = Comparator.comparing(state -> state.id, SessionStore::compareIds);
 
     /** What {@link #apply} did that may pass a bound: a session made, the retained bytes grown. */
     private static final int MADE = 1;

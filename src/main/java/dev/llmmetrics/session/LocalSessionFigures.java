@@ -23,8 +23,11 @@ import org.jspecify.annotations.Nullable;
  */
 public final class LocalSessionFigures implements SessionFigures {
 
-    /** Orders sessions active in the same millisecond by id: the greater first, as the store lists them; the lesser evicted first. */
-    private static final Comparator<Local> TIES = Comparator.comparing(local -> local.id);
+    /**
+     * Orders sessions active in the same millisecond by id ({@link SessionStore#compareIds}): the greater first, as
+     * the store lists them; the lesser evicted first.
+     */
+    private static final Comparator<Local> TIES = Comparator.comparing(local -> local.id, SessionStore::compareIds);
 
     private final ConcurrentHashMap<String, Local> sessions = new ConcurrentHashMap<>();
     private final LongAdder modelOverflows = new LongAdder();

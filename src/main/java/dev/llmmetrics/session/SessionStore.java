@@ -116,13 +116,38 @@ public interface SessionStore extends Recorder, AutoCloseable {
 
     /**
      * Session ids, most recently active first; sessions active in the same millisecond by id, the greater
-     * first, so that the pages of one listing neither overlap nor leave a session out (Redis compares ids by
-     * their UTF-8 bytes, the other stores by their UTF-16 characters: the orders differ only past U+FFFF).
+     * first ({@link #compareIds}), so that the pages of one listing neither overlap nor leave a session out.
      *
      * @param offset how many of the most recent to skip; not negative
      * @param limit  the most ids to return; not negative
      */
     List<String> sessionIds(int offset, int limit);
+
+    /**
+     * The order of session ids among sessions active in the same millisecond, in every store and everything it
+     * orders by activity (its listing, its capacity and memory bounds, its per-session series): by code point,
+     * which is the order of their UTF-8 bytes, as Redis compares them, rather than {@link String#compareTo}'s
+     * UTF-16 units, which put U+E000 to U+FFFF after the code points past U+FFFF.
+     */
+    static int compareIds(String a, String b) {
+        int common = Math.min(a.length(), b.length());
+        for (int i = 0; i < common; i++) {
+            char x = a.charAt(i);
+            char y = b.charAt(i);
+            if (x != y) {
+                return codePointRank(x) - codePointRank(y);
+            }
+        }
+        return a.length() - b.length();
+    }
+
+    /**
+     * A UTF-16 unit's rank in code point order, where it first differs from another: the surrogates, which write
+     * the code points past U+FFFF, after U+E000 to U+FFFF.
+     */
+    private static int codePointRank(char c) {
+        return c < Character.MIN_SURROGATE ? c : c <= Character.MAX_SURROGATE ? c + 0x2000 : c - 0x800;
+    }
 
     /** How many sessions the store holds. */
     int sessionCount();

@@ -599,6 +599,26 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void ofSessionsActiveInTheSameMillisecondTheListingTheScrapeAndTheCapacityOrderIdsByTheirCodePoints() {
+        // U+FF01 is a lesser code point (and UTF-8 bytes, as Redis compares them) than U+1F600, but its one UTF-16
+        // unit is greater than the surrogates U+1F600 is written with
+        String fullwidth = "tied-\uFF01";
+        String emoji = "tied-\uD83D\uDE00";
+        SessionStore store = store(10, 10);
+        for (String id : List.of(fullwidth, "tied-a", emoji)) {
+            store.record(completed(id, 1, 1, 1, false));
+        }
+        assertEquals(List.of(emoji, fullwidth, "tied-a"), store.sessionIds(0, 10));
+        assertEquals(List.of(emoji, fullwidth, "tied-a"), ((SessionFigures) store).mostRecentPairs(10, 100).stream()
+                .map(PairFigures::sessionId).toList(), "the scrape in the listing's order");
+
+        SessionStore one = store(1, 10);
+        one.record(completed(emoji, 1, 1, 1, false));
+        one.record(completed(fullwidth, 1, 1, 1, false));
+        assertEquals(List.of(emoji), one.sessionIds(0, 10), "the lesser by code point evicted");
+    }
+
+    @Test
     void aSessionActiveInTheBatchThatPassesTheCapacityKeepsItsHistory() {
         SessionStore store = store(2, 10);
         store.record(completed("old1", 1, 1, 1, false));

@@ -127,7 +127,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
     private static final Logger LOG = System.getLogger(SqliteSessionStore.class.getName());
     /** Most recently active first; sessions active in the same millisecond by id, the greater first. */
     private static final Comparator<Row> LISTING_ORDER =
-            Comparator.comparingLong(Row::lastActiveMs).thenComparing(Row::id).reversed();
+            Comparator.comparingLong(Row::lastActiveMs).thenComparing(Row::id, SessionStore::compareIds).reversed();
 
     /** Events, and batches, past which a transaction takes no further batch (its last may pass the first). */
     static final int MAX_GROUP_EVENTS = 20_000;

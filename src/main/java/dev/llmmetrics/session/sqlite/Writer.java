@@ -1745,7 +1745,7 @@ final class Writer {
     private record Candidate(String id, long lastActiveMs) {
         /** The less recently active first; of sessions active in the same millisecond, the lesser id. */
         static final Comparator<Candidate> OLDER =
-                Comparator.comparingLong(Candidate::lastActiveMs).thenComparing(Candidate::id);
+                Comparator.comparingLong(Candidate::lastActiveMs).thenComparing(Candidate::id, SessionStore::compareIds);
     }
 
     /**
