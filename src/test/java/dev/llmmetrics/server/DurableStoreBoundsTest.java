@@ -52,6 +52,45 @@ class DurableStoreBoundsTest {
         }
     }
 
+    /**
+     * A restart with a lower {@code store.max.bytes} leaves the one session larger than it to give room back by
+     * itself at its next event, one that finishes no request (a start): it then serves fewer records, and its entity
+     * tag changes with them, so that a client polling with {@code If-None-Match} is not answered 304 for the
+     * records it held before.
+     */
+    @Test
+    void aSessionThatGaveRecordsBackToALowerBoundInBytesOnAStartHasANewEntityTag() {
+        String path = dir.resolve("sessions.db").toString();
+        String value = "x".repeat(1024);
+        String tag;
+        int before;
+        try (TestServer server = TestServer.start(Map.of("store.backend", "sqlite", "store.sqlite.path", path))) {
+            for (int post = 0; post < 3; post++) {
+                StringBuilder batch = new StringBuilder("[");
+                for (int i = 0; i < 14; i++) {
+                    batch.append(i == 0 ? "" : ",").append("{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"large\",")
+                            .append("\"model\":\"m\",\"duration_ms\":1,\"attributes\":{");
+                    for (int a = 0; a < 64; a++) {
+                        batch.append(a == 0 ? "" : ",").append("\"k").append(a).append("\":\"").append(value).append('"');
+                    }
+                    batch.append("}}");
+                }
+                server.postEvents(batch.append(']').toString());
+            }
+            var session = server.get("/events/metrics/session/large");
+            tag = session.headers().firstValue("ETag").orElseThrow();
+            before = TestServer.json(session).get("requests").size();
+        }
+        try (TestServer server = TestServer.start(Map.of("store.backend", "sqlite", "store.sqlite.path", path,
+                "store.max.bytes", Integer.toString(1 << 20)))) {
+            server.postEvents("[{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"large\",\"model\":\"m\"}]");
+            var session = server.get("/events/metrics/session/large", "If-None-Match", tag);
+            assertEquals(200, session.statusCode(), "the records it served before are not all served now");
+            assertTrue(TestServer.json(session).get("requests").size() < before,
+                    before + " records before, " + TestServer.json(session).get("requests").size() + " now");
+        }
+    }
+
     @Test
     void eventIdsFillingMoreThanTheBoundInBytesEvictNoSessionWhileTheSessionsOwnDataStillDoes() {
         try (TestServer server = TestServer.start(Map.of("store.backend", "sqlite",

@@ -33,13 +33,15 @@ record Row(long key, String id, long lastActiveMs, long nextSeq, int records, Pa
     }
 
     /**
-     * The session's life, request count and score count, and the records bound it is served under: a finished
-     * request or a score changes it, and so does an opening of the file with a lower bound, which serves fewer of
-     * its records and scores of requests though no event came (a higher one serves what the file still holds).
+     * The session's life, request count and score count, the records bound it is served under and the records the
+     * file holds: a finished request or a score changes it, and so does an opening of the file with a lower bound,
+     * which serves fewer of its records and scores of requests though no event came (a higher one serves what the
+     * file still holds), and the bound in bytes making the session give records back on an event that finishes no
+     * request (a start, after a restart with a lower {@code store.max.bytes}).
      */
     String revision(int maxRecordsPerSession) {
         return key + "-" + requests() + (scores.isEmpty() ? "" : "-" + ScoreTotals.count(scores)) + "-r"
-                + maxRecordsPerSession;
+                + maxRecordsPerSession + "-" + records;
     }
 
     SessionMetrics summary() {
