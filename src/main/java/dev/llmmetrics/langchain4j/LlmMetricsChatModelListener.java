@@ -195,6 +195,20 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
     }
 
     /**
+     * Binds {@code sessionId} ({@code null} for none) to the calling thread and returns the binding it replaces,
+     * to be bound again the same way when the step is done: {@link #withSession} without its call's allocation,
+     * for a stream's handler on each chunk. An unbound thread keeps its entry, holding {@code null}, so that the
+     * next chunk makes none.
+     */
+    static @Nullable String rebind(@Nullable String sessionId) {
+        @Nullable String previous = BOUND_SESSION.get();
+        if (!Objects.equals(previous, sessionId)) {
+            BOUND_SESSION.set(sessionId);
+        }
+        return previous;
+    }
+
+    /**
      * Wraps a streaming model so that the calls a listener of this class records on it carry their time to
      * first token: from the start of the call to the first partial response, thinking or tool call; and so that
      * a stream the application cancels through its {@code StreamingHandle} is recorded as failed, cancelled, and a

@@ -114,11 +114,9 @@ final class TimedStreamingChatModel implements StreamingChatModel {
             calls.add(call);
         }
 
-        /** Called on each chunk; only the first counts on each call. */
+        /** Called on each chunk; only the first counts on each call. By {@code forEach}: no iterator per chunk. */
         void arrived() {
-            for (InFlightCall call : calls) {
-                call.firstToken();
-            }
+            calls.forEach(InFlightCall::firstToken);
         }
 
         /**
@@ -162,72 +160,123 @@ final class TimedStreamingChatModel implements StreamingChatModel {
     private record Handler(StreamingChatResponseHandler delegate, FirstChunk firstChunk, @Nullable String session)
             implements StreamingChatResponseHandler {
 
-        /** Runs {@code step} of the application's handler with the call's session bound to this thread. */
-        private void bound(Runnable step) {
-            LlmMetricsChatModelListener.withSession(session, () -> {
-                step.run();
-                return null;
-            });
+        /** Binds the call's session to this thread for a step of the handler; returns the binding to restore. */
+        private @Nullable String bind() {
+            return LlmMetricsChatModelListener.rebind(session);
+        }
+
+        private static void restore(@Nullable String previous) {
+            LlmMetricsChatModelListener.rebind(previous);
         }
 
         @Override
         public void onPartialResponse(String partialResponse) {
             firstChunk.arrived();
-            bound(() -> delegate.onPartialResponse(partialResponse));
+            @Nullable String previous = bind();
+            try {
+                delegate.onPartialResponse(partialResponse);
+            } finally {
+                restore(previous);
+            }
         }
 
         @Override
         public void onPartialResponse(PartialResponse partialResponse, PartialResponseContext context) {
             firstChunk.arrived();
-            bound(() -> delegate.onPartialResponse(partialResponse,
-                    new PartialResponseContext(new Cancelling(context.streamingHandle(), firstChunk))));
+            @Nullable String previous = bind();
+            try {
+                delegate.onPartialResponse(partialResponse,
+                        new PartialResponseContext(new Cancelling(context.streamingHandle(), firstChunk)));
+            } finally {
+                restore(previous);
+            }
         }
 
         @Override
         public void onPartialThinking(PartialThinking partialThinking) {
             firstChunk.arrived();
-            bound(() -> delegate.onPartialThinking(partialThinking));
+            @Nullable String previous = bind();
+            try {
+                delegate.onPartialThinking(partialThinking);
+            } finally {
+                restore(previous);
+            }
         }
 
         @Override
         public void onPartialThinking(PartialThinking partialThinking, PartialThinkingContext context) {
             firstChunk.arrived();
-            bound(() -> delegate.onPartialThinking(partialThinking,
-                    new PartialThinkingContext(new Cancelling(context.streamingHandle(), firstChunk))));
+            @Nullable String previous = bind();
+            try {
+                delegate.onPartialThinking(partialThinking,
+                        new PartialThinkingContext(new Cancelling(context.streamingHandle(), firstChunk)));
+            } finally {
+                restore(previous);
+            }
         }
 
         @Override
         public void onPartialToolCall(PartialToolCall partialToolCall) {
             firstChunk.arrived();
-            bound(() -> delegate.onPartialToolCall(partialToolCall));
+            @Nullable String previous = bind();
+            try {
+                delegate.onPartialToolCall(partialToolCall);
+            } finally {
+                restore(previous);
+            }
         }
 
         @Override
         public void onPartialToolCall(PartialToolCall partialToolCall, PartialToolCallContext context) {
             firstChunk.arrived();
-            bound(() -> delegate.onPartialToolCall(partialToolCall,
-                    new PartialToolCallContext(new Cancelling(context.streamingHandle(), firstChunk))));
+            @Nullable String previous = bind();
+            try {
+                delegate.onPartialToolCall(partialToolCall,
+                        new PartialToolCallContext(new Cancelling(context.streamingHandle(), firstChunk)));
+            } finally {
+                restore(previous);
+            }
         }
 
         @Override
         public void onCompleteToolCall(CompleteToolCall completeToolCall) {
             firstChunk.arrived();
-            bound(() -> delegate.onCompleteToolCall(completeToolCall));
+            @Nullable String previous = bind();
+            try {
+                delegate.onCompleteToolCall(completeToolCall);
+            } finally {
+                restore(previous);
+            }
         }
 
         @Override
         public void onUnmappedRawEvent(@Nullable Object rawEvent) {
-            bound(() -> delegate.onUnmappedRawEvent(rawEvent));
+            @Nullable String previous = bind();
+            try {
+                delegate.onUnmappedRawEvent(rawEvent);
+            } finally {
+                restore(previous);
+            }
         }
 
         @Override
         public void onCompleteResponse(ChatResponse completeResponse) {
-            bound(() -> delegate.onCompleteResponse(completeResponse));
+            @Nullable String previous = bind();
+            try {
+                delegate.onCompleteResponse(completeResponse);
+            } finally {
+                restore(previous);
+            }
         }
 
         @Override
         public void onError(Throwable error) {
-            bound(() -> delegate.onError(error));
+            @Nullable String previous = bind();
+            try {
+                delegate.onError(error);
+            } finally {
+                restore(previous);
+            }
         }
     }
 }

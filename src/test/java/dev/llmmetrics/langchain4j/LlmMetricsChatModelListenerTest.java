@@ -542,6 +542,65 @@ class LlmMetricsChatModelListenerTest {
         assertEquals(0, inFlight(MODEL));
     }
 
+    /**
+     * The wrapper hands each chunk on with the call's session bound, on the client's thread, without an allocation
+     * of its own per chunk: a stream calls it for every token.
+     */
+    @Test
+    void aWrappedStreamHandsItsChunksOnInItsSessionWithoutAllocatingPerChunk() throws Exception {
+        for (String session : new String[] {null, "bound"}) {
+            List<StreamingChatResponseHandler> wrapped = new ArrayList<>();
+            StreamingChatModel capturing = new StreamingChatModel() {
+                @Override
+                public void chat(ChatRequest request, ChatRequestOptions options, StreamingChatResponseHandler handler) {
+                    wrapped.add(handler);
+                }
+            };
+            AtomicInteger chunks = new AtomicInteger();
+            List<String> boundInHandler = new CopyOnWriteArrayList<>();
+            LlmMetricsChatModelListener.withSession(session, () -> {
+                LlmMetricsChatModelListener.timeToFirstToken(capturing).chat(request("q"), new StreamingChatResponseHandler() {
+                    @Override
+                    public void onPartialResponse(String partialResponse) {
+                        if (chunks.getAndIncrement() == 0) {
+                            boundInHandler.add(String.valueOf(LlmMetricsChatModelListener.boundSession()));
+                        }
+                    }
+
+                    @Override
+                    public void onCompleteResponse(ChatResponse response) {
+                    }
+
+                    @Override
+                    public void onError(Throwable error) {
+                    }
+                });
+                return null;
+            });
+            StreamingChatResponseHandler handler = wrapped.getFirst();
+            ExecutorService streamThread = Executors.newSingleThreadExecutor();
+            try {
+                long allocated = streamThread.submit(() -> {
+                    com.sun.management.ThreadMXBean threads =
+                            (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+                    for (int i = 0; i < 200_000; i++) { // compiled
+                        handler.onPartialResponse("token");
+                    }
+                    long before = threads.getCurrentThreadAllocatedBytes();
+                    for (int i = 0; i < 10_000; i++) {
+                        handler.onPartialResponse("token");
+                    }
+                    return threads.getCurrentThreadAllocatedBytes() - before;
+                }).get(60, TimeUnit.SECONDS);
+                assertTrue(allocated < 1_000, allocated + " bytes for 10 000 chunks, session " + session);
+                assertNull(streamThread.submit(LlmMetricsChatModelListener::boundSession).get(10, TimeUnit.SECONDS));
+            } finally {
+                streamThread.shutdownNow();
+            }
+            assertEquals(List.of(String.valueOf(session)), boundInHandler);
+        }
+    }
+
     private static StreamingChatResponseHandler handler(CompletableFuture<ChatResponse> result) {
         return new StreamingChatResponseHandler() {
             @Override
