@@ -191,12 +191,14 @@ final class SessionState extends InFlightRequests.Session {
 
     /** Changes whenever {@link #snapshot} would give something else; see {@link SessionStore#revision}. */
     String revision() {
-        // Every request the snapshot shows is one more success or failure, every score one more score.
+        // Every request the snapshot shows is one more success or failure, every score one more score; the records
+        // and scores of requests held change without either when the bound in bytes takes some back on a start.
         long requests = 0;
         for (PairTotals pair : pairList()) {
             requests += pair.requests();
         }
-        return incarnation + "-" + requests + (scoreTotals == null ? "" : "-" + ScoreTotals.count(scoreTotals));
+        return incarnation + "-" + requests + (scoreTotals == null ? "" : "-" + ScoreTotals.count(scoreTotals))
+                + "-" + records.size() + (scores == null ? "" : "-" + scores.size());
     }
 
     /** The aggregates, without the records. */
