@@ -1,5 +1,6 @@
 package dev.llmmetrics.langchain4j;
 
+import static dev.llmmetrics.langchain4j.FakeOpenAi.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -8,9 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.langchain4j.agent.tool.P;
 import dev.langchain4j.agent.tool.Tool;
 import dev.langchain4j.memory.chat.MessageWindowChatMemory;
@@ -29,15 +27,14 @@ import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestStarted;
 import dev.llmmetrics.session.RequestRecord;
 import dev.llmmetrics.session.SessionMetrics;
+import dev.llmmetrics.langchain4j.FakeOpenAi.Answer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -55,14 +52,7 @@ import org.junit.jupiter.api.Test;
  */
 class AiServicesThroughTheListenerTest {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SESSION = "user-7";
-
-    /** How the fake server answers one request. */
-    @FunctionalInterface
-    private interface Answer {
-        void answer(HttpExchange exchange) throws Exception;
-    }
 
     /** A blocking AI service. */
     interface Assistant {
@@ -94,10 +84,7 @@ class AiServicesThroughTheListenerTest {
         }
     }
 
-    private final ConcurrentLinkedDeque<Answer> answers = new ConcurrentLinkedDeque<>();
-    private final List<JsonNode> requests = new CopyOnWriteArrayList<>();
-    private final ExecutorService serverThreads = Executors.newCachedThreadPool();
-    private final HttpServer server;
+    private final FakeOpenAi openAi = new FakeOpenAi();
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final LlmMetrics metrics = LlmMetrics.builder(registry).build();
@@ -107,33 +94,16 @@ class AiServicesThroughTheListenerTest {
 
     AiServicesThroughTheListenerTest() throws IOException {
         metrics.bus().subscribeToAll(events::add);
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.setExecutor(serverThreads);
-        server.createContext("/v1/chat/completions", exchange -> {
-            try (exchange) {
-                requests.add(JSON.readTree(exchange.getRequestBody()));
-                Answer answer = answers.size() > 1 ? answers.poll() : answers.peek();
-                answer.answer(exchange);
-            } catch (Exception e) {
-                // the client gave up: nothing to answer
-            }
-        });
-        server.start();
     }
 
     @AfterEach
     void stop() {
-        server.stop(0);
-        serverThreads.shutdownNow();
+        openAi.close();
         metrics.close();
     }
 
-    private String baseUrl() {
-        return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
-    }
-
     private OpenAiChatModel model() {
-        return OpenAiChatModel.builder().baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o").maxRetries(0)
+        return OpenAiChatModel.builder().baseUrl(openAi.baseUrl()).apiKey("test-key").modelName("gpt-4o").maxRetries(0)
                 .listeners(List.of(listener)).build();
     }
 
@@ -145,22 +115,15 @@ class AiServicesThroughTheListenerTest {
     private AiServices<StreamingAssistant> streamingAssistantBuilder() {
         return AiServices.builder(StreamingAssistant.class)
                 .streamingChatModel(LlmMetricsChatModelListener.timeToFirstToken(OpenAiStreamingChatModel.builder()
-                        .baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o")
+                        .baseUrl(openAi.baseUrl()).apiKey("test-key").modelName("gpt-4o")
                         .listeners(List.of(listener)).build()))
                 .tools(tool);
     }
 
-    // The fake server's answers.
+    // The fake server's openAi.answers.
 
     private static final String USAGE = ",\"usage\":{\"prompt_tokens\":120,\"completion_tokens\":30,"
             + "\"total_tokens\":150}";
-
-    private static void json(HttpExchange exchange, int status, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        exchange.getResponseBody().write(bytes);
-    }
 
     private static String completion(String message, String finishReason) {
         return "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1700000000,"
@@ -259,20 +222,20 @@ class AiServicesThroughTheListenerTest {
 
     /** The follow-up request carries the tool's result (or error) as a tool message. */
     private String toolMessageOfRequest(int index) {
-        for (JsonNode message : requests.get(index).path("messages")) {
+        for (JsonNode message : openAi.requests.get(index).path("messages")) {
             if ("tool".equals(message.path("role").asText())) {
                 return message.path("content").asText();
             }
         }
-        throw new AssertionError("no tool message in request " + index + ": " + requests.get(index));
+        throw new AssertionError("no tool message in request " + index + ": " + openAi.requests.get(index));
     }
 
     // Blocking.
 
     @Test
     void aBlockingAiServiceWithAToolRecordsBothRequestsInTheCallersSessionAndCountsTheToolCall() {
-        answers.add(TOOL_CALL);
-        answers.add(text("Sunny in Paris"));
+        openAi.answers.add(TOOL_CALL);
+        openAi.answers.add(text("Sunny in Paris"));
         Assistant assistant = AiServices.builder(Assistant.class).chatModel(model()).tools(tool).build();
 
         String answer = LlmMetricsChatModelListener.withSession(SESSION, () -> assistant.chat("Weather in Paris?"));
@@ -307,8 +270,8 @@ class AiServicesThroughTheListenerTest {
     @Test
     void aToolThatThrowsSendsItsErrorToTheModelAndBothRequestsCompleteInTheCallersSession() {
         tool.fail = true;
-        answers.add(TOOL_CALL);
-        answers.add(text("The weather service is down"));
+        openAi.answers.add(TOOL_CALL);
+        openAi.answers.add(text("The weather service is down"));
         Assistant assistant = AiServices.builder(Assistant.class).chatModel(model()).tools(tool).build();
 
         String answer = LlmMetricsChatModelListener.withSession(SESSION, () -> assistant.chat("Weather in Paris?"));
@@ -328,8 +291,8 @@ class AiServicesThroughTheListenerTest {
 
     @Test
     void aServerErrorOnTheFollowUpIsOneFailedRequestOfTypeServerErrorInTheCallersSession() {
-        answers.add(TOOL_CALL);
-        answers.add(SERVER_ERROR);
+        openAi.answers.add(TOOL_CALL);
+        openAi.answers.add(SERVER_ERROR);
         Assistant assistant = AiServices.builder(Assistant.class).chatModel(model()).tools(tool).build();
 
         RuntimeException thrown = assertThrows(RuntimeException.class, () ->
@@ -355,10 +318,10 @@ class AiServicesThroughTheListenerTest {
 
     @Test
     void chatMemoryOverSeveralTurnsRecordsEachRequestWithItsGrowingMessagesInTheCallersSession() {
-        answers.add(text("Hello Ada"));
-        answers.add(TOOL_CALL);
-        answers.add(text("Sunny in Paris"));
-        answers.add(text("You asked about Paris"));
+        openAi.answers.add(text("Hello Ada"));
+        openAi.answers.add(TOOL_CALL);
+        openAi.answers.add(text("Sunny in Paris"));
+        openAi.answers.add(text("You asked about Paris"));
         MemoryAssistant assistant = AiServices.builder(MemoryAssistant.class).chatModel(model()).tools(tool)
                 .chatMemoryProvider(user -> MessageWindowChatMemory.withMaxMessages(20)).build();
 
@@ -401,8 +364,8 @@ class AiServicesThroughTheListenerTest {
 
     @Test
     void aStreamingAiServiceWithAToolRecordsTheFollowUpFromTheClientsThreadInTheCallersSession() throws Exception {
-        answers.add(STREAMED_TOOL_CALL);
-        answers.add(streamedText("Sunny in Paris"));
+        openAi.answers.add(STREAMED_TOOL_CALL);
+        openAi.answers.add(streamedText("Sunny in Paris"));
 
         ChatResponse response = stream(streamingAssistant()).get(10, TimeUnit.SECONDS);
 
@@ -426,8 +389,8 @@ class AiServicesThroughTheListenerTest {
 
     @Test
     void aStreamingAiServiceRunningItsToolsOnAnExecutorRecordsTheFollowUpInTheCallersSession() throws Exception {
-        answers.add(STREAMED_TOOL_CALL);
-        answers.add(streamedText("Sunny in Paris"));
+        openAi.answers.add(STREAMED_TOOL_CALL);
+        openAi.answers.add(streamedText("Sunny in Paris"));
         ExecutorService toolThreads = Executors.newSingleThreadExecutor(r -> new Thread(r, "tool-thread"));
         try {
             ChatResponse response = stream(streamingAssistantBuilder().executeToolsConcurrently(toolThreads).build())
@@ -447,8 +410,8 @@ class AiServicesThroughTheListenerTest {
 
     @Test
     void aRateLimitOnTheStreamedFollowUpIsOneFailedRequestOfTypeRateLimitInTheCallersSession() throws Exception {
-        answers.add(STREAMED_TOOL_CALL);
-        answers.add(RATE_LIMITED);
+        openAi.answers.add(STREAMED_TOOL_CALL);
+        openAi.answers.add(RATE_LIMITED);
 
         ExecutionException error = assertThrows(ExecutionException.class,
                 () -> stream(streamingAssistant()).get(10, TimeUnit.SECONDS), "the error reaches onError");
@@ -469,8 +432,8 @@ class AiServicesThroughTheListenerTest {
     @Test
     void aStreamingAiServiceWhoseToolThrowsStillRecordsTheFollowUpInTheCallersSession() throws Exception {
         tool.fail = true;
-        answers.add(STREAMED_TOOL_CALL);
-        answers.add(streamedText("The weather service is down"));
+        openAi.answers.add(STREAMED_TOOL_CALL);
+        openAi.answers.add(streamedText("The weather service is down"));
 
         ChatResponse response = stream(streamingAssistant()).get(10, TimeUnit.SECONDS);
 

@@ -1,5 +1,6 @@
 package dev.llmmetrics.langchain4j;
 
+import static dev.llmmetrics.langchain4j.FakeOpenAi.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -8,10 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.ChatModel;
@@ -37,19 +34,14 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -60,20 +52,9 @@ import org.junit.jupiter.api.Test;
  */
 class OpenAiClientThroughTheListenerTest {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SESSION = "lc4j-openai";
 
-    /** How the fake server answers one request. */
-    @FunctionalInterface
-    private interface Answer {
-        void answer(HttpExchange exchange) throws Exception;
-    }
-
-    private final ConcurrentLinkedDeque<Answer> answers = new ConcurrentLinkedDeque<>();
-    private final List<JsonNode> requests = new CopyOnWriteArrayList<>();
-    private final AtomicInteger hits = new AtomicInteger();
-    private final ExecutorService serverThreads = Executors.newCachedThreadPool();
-    private final HttpServer server;
+    private final FakeOpenAi openAi = new FakeOpenAi();
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final LlmMetrics metrics = LlmMetrics.builder(registry).build();
@@ -83,42 +64,17 @@ class OpenAiClientThroughTheListenerTest {
 
     OpenAiClientThroughTheListenerTest() throws IOException {
         metrics.bus().subscribeToAll(events::add);
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.setExecutor(serverThreads);
-        server.createContext("/v1/chat/completions", exchange -> {
-            hits.incrementAndGet();
-            try (exchange) {
-                requests.add(JSON.readTree(exchange.getRequestBody()));
-                Answer answer = answers.size() > 1 ? answers.poll() : answers.peek();
-                answer.answer(exchange);
-            } catch (Exception e) {
-                // the client gave up (a timeout): nothing to answer
-            }
-        });
-        server.start();
     }
 
     @AfterEach
     void stop() {
-        server.stop(0);
-        serverThreads.shutdownNow();
+        openAi.close();
         metrics.close();
     }
 
-    private String baseUrl() {
-        return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
-    }
-
     private ChatModel model(int maxRetries, Duration timeout) {
-        return OpenAiChatModel.builder().baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o")
+        return OpenAiChatModel.builder().baseUrl(openAi.baseUrl()).apiKey("test-key").modelName("gpt-4o")
                 .maxRetries(maxRetries).timeout(timeout).listeners(List.of(listener)).build();
-    }
-
-    private static void json(HttpExchange exchange, int status, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, bytes.length);
-        exchange.getResponseBody().write(bytes);
     }
 
     private static String completion(String message, String usage) {
@@ -141,7 +97,7 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aPlainCallRecordsItsTokensCachedAndReasoningTokensAndTheProvider() {
-        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hello\"}", USAGE)));
+        openAi.answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hello\"}", USAGE)));
         ChatResponse response = model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder()
                 .messages(UserMessage.from("Hi")).build());
         assertEquals("Hello", response.aiMessage().text());
@@ -163,7 +119,7 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aStreamedCallWithIncludeUsageGetsItsTimeToFirstTokenAndItsUsage() throws Exception {
-        answers.add(exchange -> {
+        openAi.answers.add(exchange -> {
             exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
             exchange.sendResponseHeaders(200, 0);
             OutputStream out = exchange.getResponseBody();
@@ -183,8 +139,8 @@ class OpenAiClientThroughTheListenerTest {
         streamingModel().chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build(), handler);
         handler.end.get(10, TimeUnit.SECONDS);
         assertEquals("Hello", handler.text.toString(), "the application's handler still gets every chunk");
-        assertTrue(requests.get(0).path("stream_options").path("include_usage").asBoolean(),
-                "LangChain4j asks for the usage chunk: " + requests.get(0));
+        assertTrue(openAi.requests.get(0).path("stream_options").path("include_usage").asBoolean(),
+                "LangChain4j asks for the usage chunk: " + openAi.requests.get(0));
 
         LlmRequestCompleted completed = waitForEnd(LlmRequestCompleted.class);
         assertTrue(completed.hasTimeToFirstToken());
@@ -208,7 +164,7 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aToolCallIsRecordedAsSuch() {
-        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":null,"
+        openAi.answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":null,"
                 + "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"weather\","
                 + "\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]}", USAGE)));
         ToolSpecification weather = ToolSpecification.builder().name("weather").description("The weather of a city")
@@ -224,11 +180,11 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void anHttp500IsOneFailureOfTypeServerErrorDespiteTheClientsRetries() {
-        answers.add(exchange -> json(exchange, 500, "{\"error\":{\"message\":\"The server had an error\","
+        openAi.answers.add(exchange -> json(exchange, 500, "{\"error\":{\"message\":\"The server had an error\","
                 + "\"type\":\"server_error\"}}"));
         assertThrows(RuntimeException.class, () -> model(1, Duration.ofSeconds(10)).chat(ChatRequest.builder()
                 .messages(UserMessage.from("Hi")).build()));
-        assertEquals(2, hits.get(), "LangChain4j retried once");
+        assertEquals(2, openAi.hits.get(), "LangChain4j retried once");
 
         assertEquals(2, events.size(), "one STARTED, one FAILED: " + events);
         LlmRequestFailed failed = event(1, LlmRequestFailed.class);
@@ -240,11 +196,11 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aRetryThatSucceedsAfterAnHttp500IsOneCompletedRequestWithTheLastAnswersUsage() {
-        answers.add(exchange -> json(exchange, 500, "{\"error\":{\"message\":\"The server had an error\","
+        openAi.answers.add(exchange -> json(exchange, 500, "{\"error\":{\"message\":\"The server had an error\","
                 + "\"type\":\"server_error\"}}"));
-        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", USAGE)));
+        openAi.answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", USAGE)));
         model(1, Duration.ofSeconds(10)).chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build());
-        assertEquals(2, hits.get(), "LangChain4j retried once");
+        assertEquals(2, openAi.hits.get(), "LangChain4j retried once");
 
         assertEquals(2, events.size(), "one STARTED, one COMPLETED: " + events);
         assertEquals(150, event(1, LlmRequestCompleted.class).totalTokens());
@@ -256,9 +212,9 @@ class OpenAiClientThroughTheListenerTest {
     @Test
     void anHttp504IsATimeoutAndA499CancelledAsTheProxyTypesThemThoughLangChain4jThrowsItsGenericExceptions() {
         for (int status : new int[] {504, 499}) {
-            answers.clear();
+            openAi.answers.clear();
             events.clear();
-            answers.add(exchange -> json(exchange, status, "{\"error\":{\"message\":\"upstream gave up\"}}"));
+            openAi.answers.add(exchange -> json(exchange, status, "{\"error\":{\"message\":\"upstream gave up\"}}"));
             RuntimeException thrown = assertThrows(RuntimeException.class, () -> model(0, Duration.ofSeconds(10))
                     .chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build()));
             assertEquals(status == 504 ? "InternalServerException" : "InvalidRequestException",
@@ -276,7 +232,7 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void anHttp429IsARateLimitWithItsStatus() {
-        answers.add(exchange -> json(exchange, 429, "{\"error\":{\"message\":\"Rate limit reached for gpt-4o\","
+        openAi.answers.add(exchange -> json(exchange, 429, "{\"error\":{\"message\":\"Rate limit reached for gpt-4o\","
                 + "\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}"));
         assertThrows(RuntimeException.class, () -> model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder()
                 .messages(UserMessage.from("Hi")).build()));
@@ -289,7 +245,7 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aTimeoutIsATimeout() {
-        answers.add(exchange -> Thread.sleep(5_000));
+        openAi.answers.add(exchange -> Thread.sleep(5_000));
         assertThrows(RuntimeException.class, () -> model(0, Duration.ofMillis(300)).chat(ChatRequest.builder()
                 .messages(UserMessage.from("Hi")).build()));
 
@@ -301,10 +257,10 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aResponseWithoutUsageHasNoTokensRatherThanZeros() {
-        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", "")));
+        openAi.answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", "")));
         model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build());
-        answers.clear();
-        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", USAGE)));
+        openAi.answers.clear();
+        openAi.answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", USAGE)));
         model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder().messages(UserMessage.from("Hi")).build());
 
         LlmRequestCompleted without = event(1, LlmRequestCompleted.class);
@@ -322,7 +278,7 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aWrongApiKeyIsOneAuthFailureAndNothingStaysInFlight() {
-        answers.add(exchange -> json(exchange, 401, "{\"error\":{\"message\":\"Incorrect API key provided\","
+        openAi.answers.add(exchange -> json(exchange, 401, "{\"error\":{\"message\":\"Incorrect API key provided\","
                 + "\"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}"));
         assertThrows(RuntimeException.class, () -> model(2, Duration.ofSeconds(10)).chat(ChatRequest.builder()
                 .messages(UserMessage.from("Hi")).build()));
@@ -336,7 +292,7 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aPromptTheProvidersContentFilterRefusesIsAContentFilterFailureAsTheProxyRecordsIt() {
-        answers.add(exchange -> json(exchange, 400, "{\"error\":{\"message\":\"The response was filtered due to the "
+        openAi.answers.add(exchange -> json(exchange, 400, "{\"error\":{\"message\":\"The response was filtered due to the "
                 + "prompt triggering Azure OpenAI's content management policy.\",\"type\":null,\"param\":\"prompt\","
                 + "\"code\":\"content_filter\",\"status\":400}}"));
         assertThrows(RuntimeException.class, () -> model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder()
@@ -351,7 +307,7 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aPromptPastTheContextLengthIsAnInvalidRequest() {
-        answers.add(exchange -> json(exchange, 400, "{\"error\":{\"message\":\"This model's maximum context length "
+        openAi.answers.add(exchange -> json(exchange, 400, "{\"error\":{\"message\":\"This model's maximum context length "
                 + "is 128000 tokens.\",\"type\":\"invalid_request_error\",\"param\":\"messages\","
                 + "\"code\":\"context_length_exceeded\"}}"));
         assertThrows(RuntimeException.class, () -> model(2, Duration.ofSeconds(10)).chat(ChatRequest.builder()
@@ -367,7 +323,7 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aStreamCutAfterItsFirstTokenIsOneFailureAndNothingStaysInFlight() throws Exception {
-        answers.add(exchange -> {
+        openAi.answers.add(exchange -> {
             exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
             exchange.sendResponseHeaders(200, 0);
             OutputStream out = exchange.getResponseBody();
@@ -393,7 +349,7 @@ class OpenAiClientThroughTheListenerTest {
     @Test
     void aStreamTheApplicationCancelsIsOneFailureOfTypeCancelledAndNothingStaysInFlight() throws Exception {
         Handler handler = new Handler(3);
-        answers.add(exchange -> {
+        openAi.answers.add(exchange -> {
             exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
             exchange.sendResponseHeaders(200, 0);
             OutputStream out = exchange.getResponseBody();
@@ -426,7 +382,7 @@ class OpenAiClientThroughTheListenerTest {
         RuntimeException refused = assertThrows(RuntimeException.class, () -> streamingModel().chat(request, handler),
                 "OpenAI takes no top_k: the client throws before it sends anything");
 
-        assertEquals(0, hits.get(), "nothing was sent");
+        assertEquals(0, openAi.hits.get(), "nothing was sent");
         assertFalse(handler.end.isDone(), "the application's handler hears of no end, as LangChain4j has it");
         LlmRequestFailed failed = event(1, LlmRequestFailed.class);
         assertEquals(refused.getClass().getName() + ": " + refused.getMessage(), failed.error());
@@ -436,7 +392,7 @@ class OpenAiClientThroughTheListenerTest {
 
     @Test
     void aStreamWhoseHandlerThrowsOnAChunkIsOneFailureOfThatErrorAsLangChain4jReportsIt() throws Exception {
-        answers.add(exchange -> {
+        openAi.answers.add(exchange -> {
             exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
             exchange.sendResponseHeaders(200, 0);
             OutputStream out = exchange.getResponseBody();
@@ -481,7 +437,7 @@ class OpenAiClientThroughTheListenerTest {
     @Test
     void aResponseModelNameTheEventsRefuseCostsTheCallItsResponseModelNotItsUsage() {
         String longName = "gpt-4o-" + "x".repeat(300);
-        answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", USAGE)
+        openAi.answers.add(exchange -> json(exchange, 200, completion("{\"role\":\"assistant\",\"content\":\"Hi\"}", USAGE)
                 .replace("gpt-4o-2024-08-06", longName)));
         ChatResponse response = model(0, Duration.ofSeconds(10)).chat(ChatRequest.builder()
                 .messages(UserMessage.from("Hi")).build());
@@ -496,7 +452,7 @@ class OpenAiClientThroughTheListenerTest {
     /** The OpenAI streaming model on the fake upstream, with the listener, wrapped for the time to first token. */
     private StreamingChatModel streamingModel() {
         return LlmMetricsChatModelListener.timeToFirstToken(OpenAiStreamingChatModel.builder()
-                .baseUrl(baseUrl()).apiKey("test-key").modelName("gpt-4o").listeners(List.of(listener)).build());
+                .baseUrl(openAi.baseUrl()).apiKey("test-key").modelName("gpt-4o").listeners(List.of(listener)).build());
     }
 
     /**

@@ -687,16 +687,22 @@ public abstract class SessionStoreContractTest {
         assertEquals(List.of(), store.sessionIds(0, 0));
     }
 
-    @Test
-    void sessionsActiveInTheSameMillisecondAreListedGreatestIdFirstSoThatPagesNeitherOverlapNorSkip() {
-        SessionStore store = store(100, 10);
+    /** Records a completed request of 40 sessions {@code tied-00} to {@code tied-39}, out of id order, in one millisecond. */
+    private static List<String> recordTiedSessions(SessionStore store) {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
-            ids.add("tied-%02d".formatted((i * 17) % 40)); // recorded out of id order
+            ids.add("tied-%02d".formatted((i * 17) % 40));
         }
         for (String id : ids) {
             store.record(completed(id, 1, 1, 1, false));
         }
+        return ids;
+    }
+
+    @Test
+    void sessionsActiveInTheSameMillisecondAreListedGreatestIdFirstSoThatPagesNeitherOverlapNorSkip() {
+        SessionStore store = store(100, 10);
+        List<String> ids = recordTiedSessions(store);
         clock.advance(Duration.ofMillis(5));
         store.record(completed("newest", 1, 1, 1, false));
         List<String> expected = new ArrayList<>(ids);
@@ -713,13 +719,7 @@ public abstract class SessionStoreContractTest {
     @Test
     void thePerSessionSeriesOfSessionsActiveInTheSameMillisecondGoToTheGreatestIdsAsTheListingOrdersThem() {
         SessionStore store = store(100, 10);
-        List<String> ids = new ArrayList<>();
-        for (int i = 0; i < 40; i++) {
-            ids.add("tied-%02d".formatted((i * 17) % 40)); // recorded out of id order
-        }
-        for (String id : ids) {
-            store.record(completed(id, 1, 1, 1, false));
-        }
+        List<String> ids = recordTiedSessions(store);
         List<String> listed = store.sessionIds(0, 10);
         for (int round = 0; round < 3; round++) {
             List<String> metered = ((SessionFigures) store).mostRecentPairs(10, 100).stream()
