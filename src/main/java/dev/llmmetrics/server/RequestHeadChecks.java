@@ -24,6 +24,11 @@ import org.jspecify.annotations.Nullable;
  *       RFC 9110 section 9.1 makes method names case-sensitive, so {@code delete} is no {@code DELETE} to a proxy in
  *       front, which may pass it where it refuses DELETE. The method as sent is read off the connection's
  *       {@link StrictChunks.Reader}. 400 {@code invalid_method}.</li>
+ *   <li><b>A method no route of the server could take</b>, one other than those RFC 9110 section 9.3 defines and
+ *       {@code PATCH} ({@code FOO}, {@code PROPFIND}), refused from the request line: RFC 9110 section 9.1 has an
+ *       origin server answer a method it does not recognise with 501, where the routes would answer 405 with an
+ *       {@code Allow}, or 404, as if another method of the path could serve it. 501 {@code not_implemented}; a
+ *       method that is no token at all (empty, {@code G(T}), which Helidon passes on, 400 {@code bad_request}.</li>
  *   <li><b>A request target other than a path.</b> Helidon routes an absolute-form target
  *       ({@code GET http://evil.example/health}) by its path and drops its authority, which RFC 9112 section 3.2.2
  *       makes the host the request is for, in place of {@code Host}; the {@code Host} allow-list
@@ -41,7 +46,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Both callbacks run on the connection's thread, in order: the request's line is kept in a thread-local between
  * them. A request whose method is sent in upper case, whose target is a path and that has no {@code Expect} costs
- * a comparison of its method's letters and two more, and allocates nothing.
+ * a comparison of its method's letters, a look-up of its name and two more comparisons, and allocates nothing.
  */
 final class RequestHeadChecks implements Http1ConnectionListener {
 
@@ -54,6 +59,10 @@ final class RequestHeadChecks implements Http1ConnectionListener {
     enum Refusal {
         METHOD_CASE(Status.BAD_REQUEST_400, "invalid_method", "method names are case-sensitive (RFC 9110 section"
                 + " 9.1) and the server's are upper case (GET, HEAD, POST, DELETE): send the method so"),
+        METHOD_MALFORMED(Status.BAD_REQUEST_400, "bad_request", "the request line's method is not a token of"
+                + " letters, digits and !#$%&'*+-.^_`|~ (RFC 9110 section 9.1)"),
+        METHOD_UNKNOWN(Status.NOT_IMPLEMENTED_501, "not_implemented", "the server implements no such method on any"
+                + " path (RFC 9110 section 15.6.2); its methods are GET, HEAD, POST and DELETE"),
         TARGET_FORM(Status.BAD_REQUEST_400, "invalid_request_target", "the request target must be a path such as"
                 + " /health, or an absolute http or https URL; this server is no proxy (no CONNECT) and answers no"
                 + " OPTIONS *"),
@@ -115,6 +124,11 @@ final class RequestHeadChecks implements Http1ConnectionListener {
                         + prologue.protocolVersion(), sent, prologue.uriPath().rawPathNoParams()));
             }
         }
+        String method = prologue.method().text();
+        if (!known(method)) {
+            throw refused(token(method) ? Refusal.METHOD_UNKNOWN : Refusal.METHOD_MALFORMED, DirectTransportRequest.create(
+                    prologue.protocol() + "/" + prologue.protocolVersion(), method, prologue.uriPath().rawPathNoParams()));
+        }
         current.set(prologue);
     }
 
@@ -132,6 +146,31 @@ final class RequestHeadChecks implements Http1ConnectionListener {
         if (refusal != null) {
             throw refused(refusal, DirectTransportRequest.create(prologue, headers));
         }
+    }
+
+    /**
+     * Whether {@code method} is one HTTP defines (RFC 9110 section 9.3, and {@code PATCH}, RFC 5789): those a route
+     * takes, or answers 405 naming the ones it takes instead. A method of a WebDAV or other extension is none.
+     */
+    private static boolean known(String method) {
+        return switch (method) {
+            case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH" -> true;
+            default -> false;
+        };
+    }
+
+    /** Whether {@code method} is a token (RFC 9110 section 5.6.2), as a method's name must be: not empty, no space. */
+    private static boolean token(String method) {
+        if (method.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            if (!(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -231,9 +231,9 @@ class HostileRawHttpTest {
             assertTrue(response.answered(), "no answer to a complete request: " + context);
         }
         if (response.answered()) {
-            assertTrue(response.status() < 500, "a 5xx: " + context);
+            assertTrue(response.status() < 500 || response.status() == 501, "a 5xx: " + context);
             if (response.status() >= 400) {
-                HostileSupport.assertJsonError(response.status(), response.contentType(), response.bodyText(), context);
+                HostileSupport.assertJsonRefusal(response.status(), response.contentType(), response.bodyText(), context);
             }
         }
         assertEquals(200, server.get("/health").statusCode(), "the server stopped answering after " + context);

@@ -96,6 +96,19 @@ final class HostileSupport {
         return json;
     }
 
+    /**
+     * Requires the JSON refusal of a request: a 4xx as {@link #assertJsonError(int, String, String, String)} does, or
+     * the 501 {@code not_implemented} of a method HTTP does not define.
+     */
+    static JsonNode assertJsonRefusal(int status, String contentType, String body, String input) {
+        if (status != 501) {
+            return assertJsonError(status, contentType, body, input);
+        }
+        JsonNode json = assertJsonError(400, contentType, body, input);
+        assertEquals("not_implemented", json.get("error").asText(), "a 501 that is not not_implemented: " + input);
+        return json;
+    }
+
     static JsonNode assertJsonError(HttpResponse<String> response, String input) {
         return assertJsonError(response.statusCode(), response.headers().firstValue("Content-Type").orElse(null),
                 response.body(), input);

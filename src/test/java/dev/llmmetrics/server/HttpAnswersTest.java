@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The conventions every answer of the real server follows: a method a path does not take gets 405 with
- * {@code Allow}, one sent with a lower-case letter 400; a badly encoded session id in a path gets {@code invalid_session_id}, also when Helidon
+ * {@code Allow}, one sent with a lower-case letter 400, one HTTP does not define 501; a badly encoded session id in a path gets {@code invalid_session_id}, also when Helidon
  * refuses it before routing; every JSON answer ends with a line feed.
  */
 class HttpAnswersTest {
@@ -119,13 +119,66 @@ class HttpAnswersTest {
         assertEquals(1, json(server.get("/events/metrics/session/cased")).get("total_requests").asLong(),
                 "delete cleared nothing");
         assertEquals(404, server.get("/events/metrics/session/lower-post").statusCode(), "post recorded nothing");
-        // A method the server does not know, in upper case, is answered by the routes as before.
-        RawResponse unknown = HostileSupport.raw(port, HostileSupport.request("FOO", "/health"), false);
-        assertEquals(405, unknown.status(), unknown.toString());
         RawResponse deleted = HostileSupport.raw(port, HostileSupport.request("DELETE", "/events/metrics/session/cased",
                 "Content-Length: 0"), false);
         assertEquals(200, deleted.status(), deleted.toString());
         assertEquals(404, server.get("/events/metrics/session/cased").statusCode(), "DELETE cleared the session");
+    }
+
+    @Test
+    void aMethodHttpDoesNotDefineGets501BeforeRoutingOnEveryPathAndChangesNothing() throws IOException {
+        int port = server.running().port();
+        String event = EVENT.replace("s-1", "unknown-method");
+        for (String method : List.of("FOO", "PROPFIND", "MKCOL", "PURGE")) {
+            for (String path : List.of("/health", "/events", "/events/metrics/session/s-1", "/metrics", "/", "/nowhere")) {
+                byte[] request = HostileSupport.concat(HostileSupport.request(method, path, "Content-Type: application/json",
+                        "Content-Length: " + event.length()), event.getBytes(StandardCharsets.UTF_8),
+                        HostileSupport.request("GET", "/health"));
+                try (Socket socket = new Socket("127.0.0.1", port)) {
+                    socket.setSoTimeout(10_000);
+                    socket.getOutputStream().write(request);
+                    RawResponse answer = HostileSupport.readResponse(socket.getInputStream(), false);
+                    String what = method + " " + path + ": " + answer;
+                    assertEquals(501, answer.status(), what);
+                    assertEquals("application/json; charset=UTF-8", answer.contentType(), what);
+                    JsonNode error = TestServer.JSON.readTree(answer.bodyText());
+                    assertEquals("not_implemented", error.get("error").asText(), what);
+                    assertEquals("close", answer.headers().get("connection"), what);
+                    assertEquals("closed", HostileSupport.readResponse(socket.getInputStream(), false).problem(), what);
+                }
+            }
+        }
+        assertEquals(404, server.get("/events/metrics/session/unknown-method").statusCode(), "nothing was recorded");
+        assertEquals("s-1", json(server.get("/events/metrics/session/s-1")).get("session_id").asText(), "nor cleared");
+        // A method that is no token is a malformed request line, not a method the server could implement.
+        for (String method : List.of("", "G(T", "GE/T")) {
+            RawResponse malformed = HostileSupport.raw(port, HostileSupport.request(method, "/health"), false);
+            JsonNode error = HostileSupport.assertJsonError(malformed.status(), malformed.contentType(),
+                    malformed.bodyText(), "method '" + method + "'");
+            assertEquals(400, malformed.status(), method + ": " + malformed);
+            assertEquals("bad_request", error.get("error").asText(), method + ": " + malformed);
+        }
+        // A method HTTP defines that a path does not take is still the path's 405.
+        for (String method : List.of("PUT", "PATCH", "OPTIONS", "TRACE")) {
+            RawResponse defined = HostileSupport.raw(port, HostileSupport.request(method, "/health"), false);
+            assertEquals(405, defined.status(), method + ": " + defined);
+            assertEquals("GET, HEAD", defined.headers().get("allow"), method + ": " + defined);
+        }
+    }
+
+    @Test
+    void aMethodHttpDoesNotDefineOnTheProxysPathsGets501InTheOpenAiShape() {
+        try (TestServer proxying = TestServer.start(Map.of("proxy.upstream.url", "http://127.0.0.1:9/v1"))) {
+            for (String path : List.of("/v1/chat/completions", "/v1/events")) {
+                RawResponse answer = HostileSupport.raw(proxying.running().port(), HostileSupport.request("FOO", path), false);
+                assertEquals(501, answer.status(), path + ": " + answer);
+                JsonNode error = TestServer.JSON.readTree(answer.bodyText()).get("error");
+                assertEquals("not_implemented", error.get("code").asText(), path + ": " + answer);
+                assertTrue(error.get("message").asText().contains("RFC 9110"), path + ": " + answer);
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test
