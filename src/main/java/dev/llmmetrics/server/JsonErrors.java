@@ -214,6 +214,7 @@ final class JsonErrors {
         headers.set(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
         headers.set(ApiHeaders.NOSNIFF);
         headers.set(ApiHeaders.NO_STORE);
+        headers.set(HttpDate.now());
         DirectHandler.TransportResponse.Builder answer = DirectHandler.TransportResponse.builder()
                 .status(status)
                 .headers(headers)

@@ -1,18 +1,25 @@
 package dev.llmmetrics.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
  * Every API answer, errors, 304s and the answers Helidon sends before routing included, carries
  * {@code X-Content-Type-Options: nosniff} and {@code Cache-Control: no-store}; the web view's files keep
- * their own revalidating headers.
+ * their own revalidating headers. Every answer is dated in HTTP's one date form for senders.
  */
 class ApiHeadersTest {
 
@@ -66,6 +73,45 @@ class ApiHeadersTest {
             assertApiHeaders(direct.status(), direct.headers().get("x-content-type-options"), direct.headers().get("cache-control"),
                     "pre-routing error");
         }
+    }
+
+    /** RFC 9110 section 5.6.7's IMF-fixdate: the day in two digits, the time in GMT. */
+    private static final Pattern IMF_FIXDATE = Pattern.compile(
+            "(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \\d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \\d{4} \\d{2}:\\d{2}:\\d{2} GMT");
+
+    private static void assertImfFixdate(List<String> dates, String what) {
+        assertEquals(1, dates.size(), what + ": one Date header, " + dates);
+        String date = dates.get(0);
+        assertTrue(IMF_FIXDATE.matcher(date).matches(), what + ": " + date);
+        Instant sent = DateTimeFormatter.RFC_1123_DATE_TIME.parse(date, Instant::from);
+        assertTrue(Duration.between(sent, Instant.now()).abs().toSeconds() < 60, what + ": " + date);
+    }
+
+    @Test
+    void everyAnswerDatesItselfAsAnImfFixdateWhateverTheServersTimeZone() throws Exception {
+        // In a zone other than UTC, Helidon wrote the zone's offset (+0530) in place of GMT; on days 1 to 9, one digit.
+        try (ChildServer server = ChildServer.mainWithJvmArgs(List.of("-Duser.timezone=Asia/Kolkata"))) {
+            HttpClient client = HttpClient.newHttpClient();
+            for (String path : List.of("/health", "/metrics", "/", "/app.js", "/events/metrics/summaries", "/nothing/here",
+                    "/events/metrics/session/nobody", "/events/metrics/sessions?limit=x")) {
+                HttpResponse<String> response = client.send(HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + server.port + path)).build(), HttpResponse.BodyHandlers.ofString());
+                assertImfFixdate(response.headers().allValues("Date"), path + " " + response.statusCode());
+            }
+            // An answer Helidon sends before routing: a request line it cannot parse.
+            HostileSupport.RawResponse direct = HostileSupport.raw(server.port,
+                    "G\u00ffT /health HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1), true);
+            assertEquals(400, direct.status(), direct.toString());
+            assertImfFixdate(List.of(direct.headers().get("date")), "pre-routing error");
+        }
+    }
+
+    @Test
+    void aDateIsFormattedWithTwoDigitsOfDayInGmt() {
+        assertEquals("Sun, 06 Dec 2026 09:56:41 GMT", HttpDate.format(Instant.parse("2026-12-06T09:56:41Z")));
+        assertEquals("Thu, 31 Dec 2026 23:59:59 GMT", HttpDate.format(Instant.parse("2026-12-31T23:59:59.999Z")));
+        String now = HttpDate.now().get();
+        assertImfFixdate(List.of(now), "now");
     }
 
     @Test
