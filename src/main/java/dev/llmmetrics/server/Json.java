@@ -33,8 +33,12 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -229,6 +233,27 @@ final class Json {
         response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
         response.header(HeaderNames.CONTENT_LENGTH, String.valueOf(bytes(body).length));
         response.send();
+    }
+
+    /**
+     * A strong entity tag of {@code body} as {@link #send} writes it: a digest of those bytes (128 bits of their
+     * SHA-256), rendered into the digest and not held. The same bytes have the same tag, whatever the store, on every
+     * replica and across restarts; other bytes another, so a tag never answers 304 for an answer that changed.
+     */
+    static String entityTag(Object body) {
+        MessageDigest sha256;
+        try {
+            sha256 = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every Java platform has SHA-256
+        }
+        try (OutputStream digest = new DigestOutputStream(OutputStream.nullOutputStream(), sha256)) {
+            MAPPER.writeValue(digest, body);
+            digest.write('\n');
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return '"' + Base64.getUrlEncoder().withoutPadding().encodeToString(Arrays.copyOf(sha256.digest(), 16)) + '"';
     }
 
     /** {@code body} as JSON bytes ending with a line feed, for answers sent whole (the error bodies). */

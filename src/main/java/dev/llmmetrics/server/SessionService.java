@@ -18,7 +18,7 @@ import java.util.Optional;
 /**
  * The sessions resource under {@code /events/metrics}: one session's metrics (in the shape {@link Json}
  * fixes, with an entity tag for conditional GETs), the list of sessions, their summaries (the session shape
- * without records, for the web view), and clearing a session from the store.
+ * without records, for the web view, with an entity tag too), and clearing a session from the store.
  *
  * <p>A session id may hold any character an event accepts, {@code /} and {@code %} included, so the id is
  * read from the raw path and percent-decoded here (as strict UTF-8), not from Helidon's decoded path, in
@@ -133,7 +133,8 @@ final class SessionService implements HttpService {
     /**
      * The sessions' aggregates, most recently active first, each in the session shape with an empty
      * {@code requests}: what a table of sessions needs, in one request. {@code id_contains} keeps the
-     * sessions whose id contains it, ignoring case; {@code total} then counts those.
+     * sessions whose id contains it, ignoring case; {@code total} then counts those. An entity tag names the page's
+     * bytes: {@code If-None-Match} with it gets 304 while the page is the same.
      */
     private void summaries(ServerRequest request, ServerResponse response) {
         int limit = QueryParams.intParam(request.query(), "limit", DEFAULT_SUMMARY_PAGE, 0, MAX_SUMMARY_PAGE);
@@ -154,7 +155,16 @@ final class SessionService implements HttpService {
             total = store.sessionCount();
         }
         List<SessionMetrics> sessions = store.summaries(ids); // those gone since the ids were read left out
-        Json.send(response, Status.OK_200, new SessionSummaries(sessions, sessions.size(), total));
+        SessionSummaries page = new SessionSummaries(sessions, sessions.size(), total);
+        // The page's entity tag is a digest of its bytes: a page shows many sessions, of a store that gives no
+        // revision of a page, and the bytes are what a client holds. Rendered twice, never held.
+        String etag = Json.entityTag(page);
+        response.header(HeaderNames.ETAG, etag);
+        if (EntityTags.matches(request.headers(), etag)) {
+            response.status(Status.NOT_MODIFIED_304).send();
+            return;
+        }
+        Json.send(response, Status.OK_200, page);
     }
 
     /**

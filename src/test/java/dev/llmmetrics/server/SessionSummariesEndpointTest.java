@@ -70,6 +70,42 @@ class SessionSummariesEndpointTest {
     }
 
     @Test
+    void aPageOfSummariesHasAnEntityTagThatAnswers304UntilThePageChanges() {
+        post("tag-a");
+        post("tag-b");
+        post("other");
+        String page = "/events/metrics/summaries?id_contains=tag";
+        HttpResponse<String> first = server.get(page);
+        assertEquals(200, first.statusCode());
+        String etag = first.headers().firstValue("ETag").orElseThrow();
+        assertTrue(etag.matches("\"[A-Za-z0-9_-]{22}\""), etag);
+        assertEquals(etag, server.get(page).headers().firstValue("ETag").orElseThrow(), "the same page, the same tag");
+
+        HttpResponse<String> notModified = server.get(page, "If-None-Match", etag);
+        assertEquals(304, notModified.statusCode());
+        assertEquals("", notModified.body());
+        assertEquals(etag, notModified.headers().firstValue("ETag").orElseThrow());
+        assertEquals(304, server.get(page, "If-None-Match", "\"other\", W/" + etag).statusCode(), "a list, compared weakly");
+        assertEquals(200, server.get("/events/metrics/summaries", "If-None-Match", etag).statusCode(), "another page");
+        assertEquals(200, server.get(page + "&limit=1", "If-None-Match", etag).statusCode(), "another page");
+
+        post("other"); // a session the page does not show: the page is the same
+        assertEquals(304, server.get(page, "If-None-Match", etag).statusCode());
+
+        post("tag-a"); // a session on the page: its figures and the order change
+        HttpResponse<String> changed = server.get(page, "If-None-Match", etag);
+        assertEquals(200, changed.statusCode());
+        assertEquals(List.of("tag-a", "tag-b"), ids(TestServer.json(changed)));
+        String next = changed.headers().firstValue("ETag").orElseThrow();
+        assertTrue(!next.equals(etag), next);
+
+        server.delete("/events/metrics/session/tag-b");
+        HttpResponse<String> cleared = server.get(page, "If-None-Match", next);
+        assertEquals(200, cleared.statusCode(), "a session cleared off the page");
+        assertEquals(List.of("tag-a"), ids(TestServer.json(cleared)));
+    }
+
+    @Test
     void limitOffsetAndAnIdFilterIgnoringCasePageTheMatchingSessions() {
         for (String id : List.of("Alpha-1", "beta-1", "alpha-2", "<img src=x onerror=alert(1)>", "ALPHA-3")) {
             post(id);
