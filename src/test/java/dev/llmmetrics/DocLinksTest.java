@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Every relative link of the project's Markdown (the README, {@code docs/}, the clients' READMEs) leads to a
  * file of the repository and, where it names an anchor of a Markdown file, to a heading of that file, as
- * GitHub renders them: a reader following the README's path never meets a dead link.
+ * GitHub renders them: a reader following the README's path never meets a dead link. Every table row is read as
+ * one, with its table's cells.
  */
 class DocLinksTest {
 
@@ -29,6 +30,9 @@ class DocLinksTest {
     private static final Pattern LINK = Pattern.compile("!?\\[[^\\]]*\\]\\(<?([^)\\s>]+)>?(?:\\s+\"[^\"]*\")?\\)");
     private static final Pattern HEADING = Pattern.compile("^#{1,6}\\s+(.+?)\\s*#*\\s*$");
     private static final Pattern CODE_SPAN = Pattern.compile("(`+).*?\\1");
+    private static final Pattern TABLE_DELIMITER = Pattern.compile("^\\|\\s*:?-{3,}.*");
+    /** A cell boundary: a pipe not escaped (GitHub splits cells at one inside a code span too). */
+    private static final Pattern CELL_PIPE = Pattern.compile("(?<!\\\\)\\|");
 
     @Test
     void everyRelativeLinkLeadsToAFileAndEveryAnchorToAHeading() throws IOException {
@@ -59,6 +63,43 @@ class DocLinksTest {
         }
         assertTrue(checked >= 50, "relative links checked: " + checked);
         assertEquals(List.of(), dead, "dead links");
+    }
+
+    /**
+     * A row after a blank line is a paragraph of pipes, not a row, unless a delimiter row makes it a table's
+     * header; a row with more or fewer cells than its header loses cells or shows empty ones.
+     */
+    @Test
+    void everyTableRowIsReadAsARowOfItsTable() throws IOException {
+        List<String> problems = new ArrayList<>();
+        int rows = 0;
+        for (Path document : documents()) {
+            List<String> lines = Files.readAllLines(document);
+            boolean fenced = false;
+            int cells = -1;
+            for (int i = 0; i < lines.size(); i++) {
+                String line = lines.get(i);
+                if (line.stripLeading().startsWith("```")) {
+                    fenced = !fenced;
+                }
+                if (fenced || !line.startsWith("|")) {
+                    cells = -1;
+                    continue;
+                }
+                rows++;
+                long pipes = CELL_PIPE.matcher(line).results().count();
+                if (cells < 0) {
+                    if (i + 1 == lines.size() || !TABLE_DELIMITER.matcher(lines.get(i + 1)).matches()) {
+                        problems.add(document + ":" + (i + 1) + " is a row outside a table (a blank line or text above it, no header): " + line);
+                    }
+                    cells = (int) pipes;
+                } else if (pipes != cells) {
+                    problems.add(document + ":" + (i + 1) + " has " + (pipes - 1) + " cells, its table " + (cells - 1) + ": " + line);
+                }
+            }
+        }
+        assertTrue(rows >= 100, "table rows checked: " + rows);
+        assertEquals(List.of(), problems, "table rows");
     }
 
     @Test
