@@ -95,6 +95,26 @@ class DockerImageBuildTest {
         assertEquals(List.of(), downloaded, "test dependencies the image build downloaded");
     }
 
+    /**
+     * The build context is what the build stage copies, nothing more: .dockerignore leaves out everything but
+     * those sources, so the .env file with the bundle's token and a durable store's data/ (hundreds of MB) never
+     * go to the Docker daemon, and a source the build stage comes to copy must be let in here too.
+     */
+    @Test
+    void theBuildContextHoldsOnlyWhatTheBuildStageCopies() throws IOException {
+        List<String> patterns = Files.readAllLines(ROOT.resolve(".dockerignore")).stream().map(String::strip)
+                .filter(line -> !line.isEmpty() && !line.startsWith("#")).toList();
+        List<String> copied = new ArrayList<>();
+        for (String step : buildStage()) {
+            if (step.startsWith("COPY ")) {
+                copied.add("!" + step.substring(5).strip().split("\\s+")[0]);
+            }
+        }
+        List<String> expected = new ArrayList<>(List.of("*"));
+        expected.addAll(copied);
+        assertEquals(expected, patterns, ".dockerignore: everything left out, then each source the build stage copies let in");
+    }
+
     @Test
     void theImageRunsAsAUserOtherThanRoot() throws IOException {
         List<String> lines = Files.readAllLines(ROOT.resolve("Dockerfile"));
