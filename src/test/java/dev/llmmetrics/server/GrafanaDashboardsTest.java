@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.BiFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -520,6 +521,85 @@ class GrafanaDashboardsTest {
     }
 
     /**
+     * A counter appears with its first value: a model's llm_requests_total with its first request, its cost and
+     * unpriced counters with its first costed or unpriced one. increase() cannot see that value, so the panels of
+     * the dashboard's range built on it alone missed a model's first requests, and all of a model seen once: the
+     * Unpriced requests in range stat showed 0 while LlmUnpricedModel fired for that model. Each of them must count
+     * a counter that was not there at the range's start by its value, one that was by its increase.
+     */
+    @Test
+    void theInRangePanelsCountWhatACounterWasBornWith() throws Exception {
+        // 30 minutes into the 1-hour range: every counter was born in it, "rare" and "local" with one request each.
+        List<Map<String, Object>> young = List.of(
+                series("llm_requests_total{model=\"steady\",outcome=\"success\"}", "0+1x40"),
+                series("llm_requests_total{model=\"steady\",outcome=\"failure\"}", "0x40"),
+                series("llm_cost_usd_total{model=\"steady\"}", "0+0.5x40"),
+                series("llm_requests_total{model=\"rare\",outcome=\"success\"}", "_x10 1x30"),
+                series("llm_requests_total{model=\"rare\",outcome=\"failure\"}", "_x10 0x30"),
+                series("llm_cost_usd_total{model=\"rare\"}", "_x10 0.25x30"),
+                series("llm_requests_total{model=\"local\",outcome=\"success\"}", "_x10 1x30"),
+                series("llm_requests_total{model=\"local\",outcome=\"failure\"}", "_x10 0x30"),
+                series("llm_unpriced_requests_total{model=\"local\"}", "_x10 1x30"));
+        Map<String, List<Map<String, Object>>> youngExpected = Map.of(
+                "Requests in range by model", List.of(sample("{model=\"steady\"}", 30), sample("{model=\"rare\"}", 1),
+                        sample("{model=\"local\"}", 1)),
+                "Cost in range", List.of(sample("{}", 15.25)),
+                "Cost in range by model", List.of(sample("{model=\"steady\"}", 15), sample("{model=\"rare\"}", 0.25)),
+                "Unpriced requests in range", List.of(sample("{}", 1)));
+        // 90 minutes in: "steady" and "local" were there before the range, "local" with one more request in it;
+        // "rare" was born in it, at 70 minutes.
+        List<Map<String, Object>> old = List.of(
+                series("llm_requests_total{model=\"steady\",outcome=\"success\"}", "0+1x100"),
+                series("llm_requests_total{model=\"steady\",outcome=\"failure\"}", "0x100"),
+                series("llm_cost_usd_total{model=\"steady\"}", "0+0.5x100"),
+                series("llm_requests_total{model=\"rare\",outcome=\"success\"}", "_x70 1x30"),
+                series("llm_requests_total{model=\"rare\",outcome=\"failure\"}", "_x70 0x30"),
+                series("llm_cost_usd_total{model=\"rare\"}", "_x70 0.25x30"),
+                series("llm_requests_total{model=\"local\",outcome=\"success\"}", "_x10 1x70 2x20"),
+                series("llm_requests_total{model=\"local\",outcome=\"failure\"}", "_x10 0x90"),
+                series("llm_unpriced_requests_total{model=\"local\"}", "_x10 1x70 2x20"));
+        Map<String, List<Map<String, Object>>> oldExpected = Map.of(
+                "Requests in range by model", List.of(sample("{model=\"steady\"}", 60), sample("{model=\"rare\"}", 1),
+                        sample("{model=\"local\"}", 1)),
+                "Cost in range", List.of(sample("{}", 30.25)),
+                "Cost in range by model", List.of(sample("{model=\"steady\"}", 30), sample("{model=\"rare\"}", 0.25)),
+                "Unpriced requests in range", List.of(sample("{}", 1)));
+        Set<String> found = new TreeSet<>();
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            for (JsonNode panel : panels(entry.getValue())) {
+                for (JsonNode target : panel.path("targets")) {
+                    String expr = target.path("expr").asText("");
+                    if (!expr.contains("$__range")) {
+                        continue;
+                    }
+                    String title = panel.path("title").asText();
+                    found.add(title);
+                    String rounded = "round(" + expr + ", 0.0001)";
+                    Tools.Finished atYoung = promtoolExpects(rounded, young, youngExpected.getOrDefault(title, List.of()), "30m");
+                    if (atYoung.exitCode() != 0) {
+                        problems.add("'" + title + "' with every counter born in the range:\n" + atYoung);
+                    }
+                    Tools.Finished atOld = promtoolExpects(rounded, old, oldExpected.getOrDefault(title, List.of()), "90m");
+                    if (atOld.exitCode() != 0) {
+                        problems.add("'" + title + "' with counters from before the range:\n" + atOld);
+                    }
+                }
+            }
+        }
+        assertEquals(new TreeSet<>(youngExpected.keySet()), found, "the panels that total the dashboard's range");
+        assertEquals(List.of(), problems, "range totals that miss what a counter was born with");
+    }
+
+    private static Map<String, Object> series(String series, String values) {
+        return Map.of("series", series, "values", values);
+    }
+
+    private static Map<String, Object> sample(String labels, double value) {
+        return Map.of("labels", labels, "value", value);
+    }
+
+    /**
      * Session ids may hold quotes, backslashes, apostrophes and any Unicode (docs/limits.md). Grafana 11 puts a
      * single-value variable written {@code $session} into a Prometheus query escaping only backslashes (doubled)
      * and apostrophes ({@code \\'}), as its Prometheus datasource's prometheusRegularEscape does, so
@@ -705,12 +785,18 @@ class GrafanaDashboardsTest {
      */
     private static Tools.Finished promtoolExpects(String dashboardExpr, List<Map<String, Object>> series,
                                                   List<Map<String, Object>> expected) throws Exception {
+        return promtoolExpects(dashboardExpr, series, expected, "30m");
+    }
+
+    /** As {@link #promtoolExpects(String, List, List)}, evaluated at {@code evalTime} (such as {@code 90m}). */
+    private static Tools.Finished promtoolExpects(String dashboardExpr, List<Map<String, Object>> series,
+                                                  List<Map<String, Object>> expected, String evalTime) throws Exception {
         String expr = dashboardExpr.replace("$__rate_interval", "1m").replace("$__range", "1h")
                 .replaceAll("\\$\\{model(?::\\w+)?}|\\$model\\b", ".*");
         Map<String, Object> test = new LinkedHashMap<>();
         test.put("interval", "1m");
         test.put("input_series", series);
-        test.put("promql_expr_test", List.of(Map.of("expr", expr, "eval_time", "30m", "exp_samples", expected)));
+        test.put("promql_expr_test", List.of(Map.of("expr", expr, "eval_time", evalTime, "exp_samples", expected)));
         Map<String, Object> file = new LinkedHashMap<>();
         file.put("evaluation_interval", "1m");
         file.put("tests", List.of(test));
