@@ -382,6 +382,50 @@ class GrafanaDashboardsTest {
     }
 
     /**
+     * Each replica is a JVM of its own, scraped by the one job of prometheus/prometheus-replicas.yml: the JVM memory
+     * panel summed both replicas' heaps into one line labelled as the server's heap, and the CPU panel showed the
+     * busier replica alone. Every panel reading the JVM's or the process's meters must show each instance apart.
+     */
+    @Test
+    void theServerPanelsShowEachReplicaApart() throws Exception {
+        List<Map<String, Object>> twoReplicas = new ArrayList<>();
+        for (String instance : List.of("replica-1:8001", "replica-2:8001")) {
+            String labels = "instance=\"" + instance + "\",job=\"llm-metrics\"";
+            int scale = instance.startsWith("replica-1") ? 1 : 3;
+            twoReplicas.add(series("jvm_memory_used_bytes{" + labels + ",area=\"heap\",id=\"G1 Eden Space\"}", (60 * scale) + "x40"));
+            twoReplicas.add(series("jvm_memory_used_bytes{" + labels + ",area=\"heap\",id=\"G1 Old Gen\"}", (40 * scale) + "x40"));
+            twoReplicas.add(series("jvm_memory_used_bytes{" + labels + ",area=\"nonheap\",id=\"Metaspace\"}", (10 * scale) + "x40"));
+            twoReplicas.add(series("process_cpu_usage{" + labels + "}", (0.1 * scale) + "x40"));
+        }
+        Map<String, List<Map<String, Object>>> expected = Map.of(
+                "jvm_memory_used_bytes", List.of(
+                        sample("{instance=\"replica-1:8001\",area=\"heap\"}", 100), sample("{instance=\"replica-1:8001\",area=\"nonheap\"}", 10),
+                        sample("{instance=\"replica-2:8001\",area=\"heap\"}", 300), sample("{instance=\"replica-2:8001\",area=\"nonheap\"}", 30)),
+                "process_cpu_usage", List.of(sample("{instance=\"replica-1:8001\"}", 0.1), sample("{instance=\"replica-2:8001\"}", 0.3)));
+        List<String> problems = new ArrayList<>();
+        Set<String> read = new TreeSet<>();
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            for (JsonNode panel : panels(entry.getValue())) {
+                for (JsonNode target : panel.path("targets")) {
+                    String expr = target.path("expr").asText("");
+                    Matcher meter = Pattern.compile("\\b(?:jvm|process|system)_[a-z0-9_]+").matcher(expr);
+                    if (!meter.find()) {
+                        continue;
+                    }
+                    read.add(meter.group());
+                    Tools.Finished result = promtoolExpects("round(" + expr + ", 0.0001)", twoReplicas,
+                            expected.getOrDefault(meter.group(), List.of()));
+                    if (result.exitCode() != 0) {
+                        problems.add(entry.getKey().getFileName() + " panel '" + panel.path("title").asText() + "' over two replicas:\n" + result);
+                    }
+                }
+            }
+        }
+        assertEquals(expected.keySet(), read, "the JVM and process meters the dashboards read");
+        assertEquals(List.of(), problems, "server panels that mix the replicas");
+    }
+
+    /**
      * A stat shows its one number in large type: on a server whose traffic stopped, a ratio of two rates that are 0
      * (or a quantile of empty buckets) is NaN, which Grafana shows as "NaN" unless the panel maps it, as the session
      * dashboard's stats do ("n/a"). The overview's Error ratio and Latency p95 showed "NaN" 20 minutes after the
