@@ -60,6 +60,19 @@ class DockerComposeTest {
         assertEquals("0123456789abcdef", String.valueOf(environment.get("LLM_METRICS_AUTH_TOKEN")), "environment: " + environment);
     }
 
+    /**
+     * Grafana's admin signs in with the token of .env, not with the image's default admin/admin: with BIND_ADDRESS
+     * publishing port 3000 beyond loopback, anyone reaching it could otherwise sign in as admin (Grafana offers to
+     * skip changing that password) and add data sources, read every dashboard, change the provisioned ones' copies.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void grafanasAdminPasswordIsTheTokenOfDotEnvNotTheDefault() throws Exception {
+        Map<String, Object> grafana = (Map<String, Object>) services(ENV_FILE + "BIND_ADDRESS=0.0.0.0\n").get("grafana");
+        Map<String, Object> environment = (Map<String, Object>) grafana.getOrDefault("environment", Map.of());
+        assertEquals("0123456789abcdef", String.valueOf(environment.get("GF_SECURITY_ADMIN_PASSWORD")), "environment: " + environment);
+    }
+
     /** Published ports listen on the host's loopback unless BIND_ADDRESS in .env says otherwise. */
     @Test
     @SuppressWarnings("unchecked")
