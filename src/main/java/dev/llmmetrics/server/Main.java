@@ -87,8 +87,9 @@ public final class Main {
     }
 
     /**
-     * One line for a setting whose value its type cannot read (say {@code INGEST_DEDUPE_WINDOW=10m}): the key,
-     * its environment variable, the value and the form expected, in place of Helidon's stack trace.
+     * One line for a setting whose value its type cannot read (say {@code INGEST_DEDUPE_WINDOW=10m}, or digits
+     * past what it holds): the key, its environment variable, the value and the form expected, in place of
+     * Helidon's stack trace.
      */
     static String unreadableSetting(ConfigMappingException e) {
         Matcher m = UNREADABLE.matcher(String.valueOf(e.getMessage()));
@@ -102,6 +103,11 @@ public final class Main {
                 break;
             }
             if (cause instanceof NumberFormatException) {
+                if (m.group(1).matches("[+-]?[0-9]+")) {
+                    // digits alone that its type cannot hold: "a whole number" would be no answer
+                    return Settings.named(m.group(2)) + " must be a whole number it can hold, not '" + m.group(1)
+                            + "', which is out of its range (see docs/configuration.md)";
+                }
                 expected = "a whole number, without a unit";
                 break;
             }

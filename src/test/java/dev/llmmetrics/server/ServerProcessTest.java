@@ -127,7 +127,8 @@ class ServerProcessTest {
 
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource({"INGEST_DEDUPE_WINDOW, 10m, PT", "HTTP_BODY_TIMEOUT, 5, PT", "STORE_MAX_SESSIONS, abc, whole number",
-        "INGEST_MAX_BODY_BYTES, 1MB, whole number"})
+        "INGEST_MAX_BODY_BYTES, 1MB, whole number", "STORE_MAX_SESSIONS, 99999999999, out of its range",
+        "STORE_MAX_BYTES, 99999999999999999999, out of its range"})
     void aSettingItsTypeCannotReadStopsTheStartWithOneLineNamingTheVariableAndTheExpectedForm(
             String variable, String value, String expected) throws Exception {
         ChildServer.Exited exited = ChildServer.mainToExit(List.of(), variable, value);
