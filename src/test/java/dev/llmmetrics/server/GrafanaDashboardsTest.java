@@ -382,6 +382,33 @@ class GrafanaDashboardsTest {
     }
 
     /**
+     * The session drill-down answers "what did this session do in all?" from the per-session families: each one
+     * docs/meters.md lists per session must be read by one of its panels. llm_session_score, a session's mean score by name,
+     * was on the scrape and read by none.
+     */
+    @Test
+    void everyPerSessionFamilyOnTheScrapeIsReadByTheSessionDrillDown() throws IOException {
+        Set<String> families = new TreeSet<>();
+        String meters = Files.readString(ROOT.resolve("docs/meters.md"));
+        // The first table: per session and model (the global table lists llm_session_model_overflows_total, of no session)
+        String perSession = meters.substring(0, meters.indexOf("\nPer model"));
+        Matcher row = Pattern.compile("(?m)^\\| `(llm_session_[a-z_]+)` \\|").matcher(perSession);
+        while (row.find()) {
+            families.add(row.group(1));
+        }
+        assertTrue(families.size() >= 6, "the per-session families of docs/meters.md: " + families);
+        Set<String> read = new TreeSet<>();
+        for (JsonNode panel : panels(JSON.readTree(DASHBOARDS.resolve("llm-session.json").toFile()))) {
+            for (String metric : metricsRead(panel)) {
+                read.add(metric.replaceAll("_(sum|count|max)$", ""));
+            }
+        }
+        Set<String> unread = new TreeSet<>(families);
+        unread.removeAll(read);
+        assertEquals(Set.of(), unread, "per-session families no panel of the session drill-down reads (it reads " + read + ")");
+    }
+
+    /**
      * Each replica is a JVM of its own, scraped by the one job of prometheus/prometheus-replicas.yml: the JVM memory
      * panel summed both replicas' heaps into one line labelled as the server's heap, and the CPU panel showed the
      * busier replica alone. Every panel reading the JVM's or the process's meters must show each instance apart.
@@ -717,6 +744,9 @@ class GrafanaDashboardsTest {
             series.add(Map.of("series", "llm_session_request_duration_seconds_max{" + s + "}", "values", "2x40"));
             series.add(Map.of("series", "llm_session_tool_call_requests_total{" + s + "}", "values", "0+1x40"));
             series.add(Map.of("series", "llm_session_cost_usd_total{" + s + "}", "values", "0+0.25x40"));
+            String scored = "session=\"" + session.replace("\\", "\\\\").replace("\"", "\\\"") + "\",name=\"quality\"";
+            series.add(Map.of("series", "llm_session_score_sum{" + scored + "}", "values", "0+0.8x40"));
+            series.add(Map.of("series", "llm_session_score_count{" + scored + "}", "values", "0+1x40"));
         }
         return series;
     }
