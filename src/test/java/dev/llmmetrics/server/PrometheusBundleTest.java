@@ -236,13 +236,15 @@ class PrometheusBundleTest {
 
     /**
      * A session id from a live scrape that Prometheus has at least 3 samples of within $__rate_interval
-     * (so rates over it exist); one with failures and tool calls when there is one, else the busiest.
+     * (so rates over it exist); one with failures, tool calls and scores (every drill-down panel then has data) when
+     * there is one, else the busiest.
      */
     private static String pickSession() throws Exception {
         PrometheusText scrape = PrometheusText.parse(scrapeServer());
         Map<String, Double> requests = new LinkedHashMap<>();
         Map<String, Double> failures = new LinkedHashMap<>();
         Map<String, Double> toolCalls = new LinkedHashMap<>();
+        Map<String, Double> scores = new LinkedHashMap<>();
         for (PrometheusText.Sample s : scrape.samples()) {
             String id = s.labels().get("session");
             if (id == null) {
@@ -256,6 +258,7 @@ class PrometheusBundleTest {
                     }
                 }
                 case "llm_session_tool_call_requests_total" -> toolCalls.merge(id, s.value(), Double::sum);
+                case "llm_session_score_count" -> scores.merge(id, s.value(), Double::sum);
                 default -> {
                 }
             }
@@ -267,12 +270,13 @@ class PrometheusBundleTest {
         String picked = requests.keySet().stream()
                 .filter(inPrometheus::contains)
                 .max(Comparator.<String>comparingInt(id -> failures.getOrDefault(id, 0.0) > 0
-                                && toolCalls.getOrDefault(id, 0.0) > 0 ? 1 : 0)
+                                && toolCalls.getOrDefault(id, 0.0) > 0 && scores.getOrDefault(id, 0.0) > 0 ? 1 : 0)
                         .thenComparingInt(id -> active.contains(id) ? 1 : 0)
                         .thenComparingDouble(id -> requests.getOrDefault(id, 0.0)))
                 .orElseThrow(() -> new AssertionError("no session of the scrape has 3 samples in Prometheus yet"));
-        sessionDescription = String.format("%s (%.0f requests, %.0f failures, %.0f tool-call requests, %s)", picked,
-                requests.get(picked), failures.getOrDefault(picked, 0.0), toolCalls.getOrDefault(picked, 0.0),
+        sessionDescription = String.format("%s (%.0f requests, %.0f failures, %.0f tool-call requests, %.0f scores, %s)",
+                picked, requests.get(picked), failures.getOrDefault(picked, 0.0), toolCalls.getOrDefault(picked, 0.0),
+                scores.getOrDefault(picked, 0.0),
                 active.contains(picked) ? "active" : "idle for " + window);
         return picked;
     }
