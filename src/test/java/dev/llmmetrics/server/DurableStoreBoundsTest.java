@@ -91,6 +91,51 @@ class DurableStoreBoundsTest {
         }
     }
 
+    /**
+     * A session of one request graded 3 000 times with long comments, after a restart with a lower
+     * {@code store.max.bytes}, gives scores of its lone request back at its next start (its one record stays): it
+     * then serves fewer scores, and its entity tag changes with them, so that a client polling with
+     * {@code If-None-Match} is not answered 304, nor sent the rendering kept from before, for the scores it held.
+     */
+    @Test
+    void aSessionThatGaveScoresOfItsLoneRequestBackToALowerBoundInBytesOnAStartHasANewEntityTag() {
+        String path = dir.resolve("sessions.db").toString();
+        String comment = "x".repeat(1024);
+        String tag;
+        int before;
+        try (TestServer server = TestServer.start(Map.of("store.backend", "sqlite", "store.sqlite.path", path,
+                "store.max.records", "3000"))) {
+            server.postEvents("[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"graded\",\"model\":\"m\","
+                    + "\"duration_ms\":1,\"correlation_id\":\"c\"}]");
+            for (int post = 0; post < 15; post++) {
+                StringBuilder batch = new StringBuilder("[");
+                for (int i = 0; i < 200; i++) {
+                    batch.append(i == 0 ? "" : ",").append("{\"type\":\"LLM_REQUEST_SCORED\",\"session_id\":\"graded\",")
+                            .append("\"correlation_id\":\"c\",\"name\":\"q\",\"value\":1,\"comment\":\"")
+                            .append(comment).append("\"}");
+                }
+                server.postEvents(batch.append(']').toString());
+            }
+            var session = server.get("/events/metrics/session/graded");
+            tag = session.headers().firstValue("ETag").orElseThrow();
+            before = TestServer.json(session).get("requests").get(0).get("scores").size();
+        }
+        try (TestServer server = TestServer.start(Map.of("store.backend", "sqlite", "store.sqlite.path", path,
+                "store.max.records", "3000", "store.max.bytes", Integer.toString(1 << 20)))) {
+            server.get("/events/metrics/session/graded"); // rendered, and kept, as it is before the start
+            server.postEvents("[{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"graded\",\"model\":\"m\"}]");
+            var session = server.get("/events/metrics/session/graded", "If-None-Match", tag);
+            assertEquals(200, session.statusCode(), "the scores it served before are not all served now");
+            JsonNode requests = TestServer.json(session).get("requests");
+            assertEquals(1, requests.size(), "its one record stays");
+            assertTrue(requests.get(0).get("scores").size() < before,
+                    before + " scores before, " + requests.get(0).get("scores").size() + " now");
+            var again = server.get("/events/metrics/session/graded");
+            assertEquals(requests.get(0).get("scores").size(),
+                    TestServer.json(again).get("requests").get(0).get("scores").size(), "served as it now is");
+        }
+    }
+
     @Test
     void eventIdsFillingMoreThanTheBoundInBytesEvictNoSessionWhileTheSessionsOwnDataStillDoes() {
         try (TestServer server = TestServer.start(Map.of("store.backend", "sqlite",

@@ -34,10 +34,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -271,6 +273,11 @@ final class Writer {
                     trim.executeBatch();
                 }
                 s.execute("COMMIT");
+                if (!scored.isEmpty()) {
+                    // The rows were read before: those of the sessions trimmed here hold the bound's scores now.
+                    Set<Long> trimmed = new HashSet<>(scored);
+                    store.rows.replaceAll((id, row) -> trimmed.contains(row.key()) ? row.withScoresHeld(max) : row);
+                }
             } catch (SQLException | RuntimeException e) {
                 s.execute("ROLLBACK");
                 throw e;
@@ -301,6 +308,7 @@ final class Writer {
         long nextKey = 1;
         HashMap<Long, List<Pair>> pairsByKey = new HashMap<>();
         HashMap<Long, List<ScoreTotals>> scoresByKey = new HashMap<>();
+        HashMap<Long, Integer> scoresHeldByKey = new HashMap<>();
         try (Statement s = c.createStatement()) {
             try (ResultSet r = s.executeQuery("SELECT session, ordinal, label, successes, failures, tool_calls,"
                     + " duration_ms, max_duration_ms, prompt_tokens, max_prompt_tokens, completion_tokens,"
@@ -316,12 +324,18 @@ final class Writer {
                     scoresByKey.computeIfAbsent(r.getLong(1), k -> new ArrayList<>()).add(scoreTotals(r, 2));
                 }
             }
+            try (ResultSet r = s.executeQuery("SELECT session, count(*) FROM score GROUP BY session")) {
+                while (r.next()) {
+                    scoresHeldByKey.put(r.getLong(1), r.getInt(2));
+                }
+            }
             try (ResultSet r = s.executeQuery("SELECT key, id, last_active_ms, next_seq, records FROM session")) {
                 while (r.next()) {
                     long key = r.getLong(1);
                     List<Pair> pairs = pairsByKey.getOrDefault(key, List.of());
                     rows.put(r.getString(2), new Row(key, r.getString(2), r.getLong(3), r.getLong(4), r.getInt(5),
-                            pairs.toArray(Pair[]::new), List.copyOf(scoresByKey.getOrDefault(key, List.of()))));
+                            scoresHeldByKey.getOrDefault(key, 0), pairs.toArray(Pair[]::new),
+                            List.copyOf(scoresByKey.getOrDefault(key, List.of()))));
                     nextKey = Math.max(nextKey, key + 1);
                 }
             }
@@ -1386,8 +1400,9 @@ final class Writer {
                 before = used;
                 used = usedBytes(idRows, idBytes);
             }
-            if (records != held) {
+            if (records != held || scores != w.scoresHeld) {
                 w.records = records;
+                w.scoresHeld = scores;
                 w.changed = true;
                 st.updateSession.setLong(1, w.lastActiveMs);
                 st.updateSession.setLong(2, w.nextSeq);
@@ -1401,6 +1416,8 @@ final class Writer {
             while (used > bound && scores > 1) {
                 chunk = chunk(scores, used, bound, used < before ? 0 : chunk);
                 scores = trimScores(w, scores - chunk);
+                w.scoresHeld = scores;
+                w.changed = true;
                 before = used;
                 used = usedBytes(idRows, idBytes);
             }
@@ -1497,6 +1514,8 @@ final class Writer {
             long lastActiveMs;
             long nextSeq;
             int records;
+            /** The scores of requests the file holds for the session, as written at the end. */
+            int scoresHeld;
             Pair[] pairs;
             /** Which pairs are this transaction's copies, to be written. */
             boolean[] own;
@@ -1522,6 +1541,7 @@ final class Writer {
                 lastActiveMs = row.lastActiveMs();
                 nextSeq = row.nextSeq();
                 records = row.records();
+                scoresHeld = row.scoresHeld();
                 pairs = row.pairs().clone();
                 own = new boolean[pairs.length];
                 scores = row.scores();
@@ -1658,6 +1678,9 @@ final class Writer {
                         u.setDouble(7, t.max());
                         u.addBatch();
                     }
+                    if (!pendingScores.isEmpty()) { // trim() then keeps the newest as many as the bound on records
+                        scoresHeld = (int) Math.min((long) scoresHeld + pendingScores.size(), bounds.maxRecordsPerSession());
+                    }
                     for (LlmRequestScored e : pendingScores) {
                         PreparedStatement insert = st.insertScore;
                         insert.setLong(1, key);
@@ -1693,7 +1716,8 @@ final class Writer {
             }
 
             Row row() {
-                return new Row(key, id, lastActiveMs, nextSeq, records, pairs, scoresOwn ? List.copyOf(scores) : scores);
+                return new Row(key, id, lastActiveMs, nextSeq, records, scoresHeld, pairs,
+                        scoresOwn ? List.copyOf(scores) : scores);
             }
         }
     }

@@ -744,6 +744,50 @@ class SqliteSessionStoreFileTest {
         assertEquals(0, store.evictions(EvictionReason.MEMORY));
     }
 
+    /**
+     * The revision names the scores of requests the file holds: scores past the bound on records, a lone record's
+     * scores given back to a lower bound in bytes on a start, and a lower bound on records at an open each leave
+     * the revision a reopen reads from the file, and the ones that serve fewer scores change it.
+     */
+    @Test
+    void theRevisionNamesTheScoresOfRequestsTheFileHoldsThroughTrimsAndReopens() throws Exception {
+        Path file = dir.resolve("store.db");
+        String comment = "\u4e00".repeat(LlmRequestScored.MAX_COMMENT_LENGTH); // 3 KB in UTF-8
+        SqliteSessionStore store = open(file, 10, 200, Long.MAX_VALUE, 1_000);
+        store.record(LlmRequestCompleted.builder("s", "m").durationMs(1).correlationId("c").build());
+        for (int size : new int[] {1, 30, 269}) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = 0; i < size; i++) {
+                batch.add(LlmRequestScored.builder("s", "grade", i).correlationId("c").comment(comment).build());
+            }
+            store.record(batch);
+        }
+        assertEquals(200, rowsIn(file, "score"));
+        String full = store.revision("s").orElseThrow();
+        store.close();
+        assertEquals(full, open(file, 10, 200, Long.MAX_VALUE, 1_000).revision("s").orElseThrow());
+        opened.getLast().close();
+
+        long bound = 256L << 10;
+        store = open(file, 10, 200, bound, 1_000);
+        store.record(LlmRequestStarted.builder("s", "m").build());
+        assertTrue(store.usedBytes() <= bound, "within the bound: " + store.usedBytes());
+        long held = rowsIn(file, "score");
+        assertTrue(held > 1 && held < 200, "the lone record gave scores back: " + held);
+        assertEquals(1, store.session("s").orElseThrow().requests().size());
+        String trimmed = store.revision("s").orElseThrow();
+        assertFalse(full.equals(trimmed), "the revision of 200 scores, " + held + " held now");
+        store.close();
+        assertEquals(trimmed, open(file, 10, 200, bound, 1_000).revision("s").orElseThrow());
+        opened.getLast().close();
+
+        store = open(file, 10, 5, bound, 1_000);
+        assertEquals(5, rowsIn(file, "score"));
+        String fewer = store.revision("s").orElseThrow();
+        store.close();
+        assertEquals(fewer, open(file, 10, 5, bound, 1_000).revision("s").orElseThrow());
+    }
+
     @Test
     void theRememberedIdsPagesAreReckonedAsSQLiteCountsThemAndLeftOutOfTheBoundInBytes() throws Exception {
         Path file = dir.resolve("store.db");
