@@ -181,6 +181,66 @@ public abstract class SessionStoreContractTest {
         }
     }
 
+    /**
+     * For a store bounded to about a megabyte, whose requests in flight count toward the bound, with at most 1 000
+     * records a session: a session at the bound that gives records back, or, with one record, scores of it, when
+     * starts add requests in flight (no request finished, no score came) serves fewer of them, and its revision
+     * changes with them, so that neither a kept rendering nor a client's entity tag shows what it no longer holds.
+     * (The SQLite store keeps requests in flight outside its file: a start gives room back there only after a
+     * restart with a lower bound, {@code SqliteSessionStoreFileTest.theRevisionNamesTheScoresOfRequestsTheFileHolds…}.)
+     */
+    protected static void aSessionGivingRecordsOrScoresBackToTheBoundOnAStartHasANewRevision(SessionStore store) {
+        Map<String, String> attributes = new HashMap<>();
+        for (int a = 0; a < 4; a++) {
+            attributes.put("k" + a, "x".repeat(Event.MAX_ATTRIBUTE_LENGTH));
+        }
+        for (int b = 0; b < 10; b++) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                batch.add(LlmRequestCompleted.builder("records", "m").durationMs(1).attributes(attributes).build());
+            }
+            store.record(batch);
+        }
+        int held = store.session("records").orElseThrow().requests().size();
+        assertTrue(held > 1 && held < 1_000, "the bound keeps fewer than 1 000 records of about 4 KB: " + held);
+        String revision = store.revision("records").orElseThrow();
+        int starts = 0;
+        while (store.session("records").orElseThrow().requests().size() == held && starts < 1_000) {
+            store.record(LlmRequestStarted.builder("records", "model-" + starts).build()); // each model's flight apart
+            starts++;
+        }
+        int served = store.session("records").orElseThrow().requests().size();
+        assertTrue(served < held, "no record given back after " + starts + " starts");
+        assertFalse(revision.equals(store.revision("records").orElseThrow()),
+                "the revision of " + held + " records, " + served + " served now");
+        store.clear("records");
+
+        store.record(LlmRequestCompleted.builder("graded", "m").durationMs(1).correlationId("c").build());
+        String comment = "\u4e00".repeat(LlmRequestScored.MAX_COMMENT_LENGTH); // 3 KB in UTF-8
+        for (int b = 0; b < 10; b++) {
+            List<Event> batch = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                batch.add(LlmRequestScored.builder("graded", "grade", i).correlationId("c").comment(comment).build());
+            }
+            store.record(batch);
+        }
+        List<RequestRecord> requests = store.session("graded").orElseThrow().requests();
+        assertEquals(1, requests.size());
+        int scores = requests.getFirst().scores().size();
+        assertTrue(scores > 1 && scores < 1_000, "the bound keeps fewer than 1 000 scores of about 3 KB: " + scores);
+        revision = store.revision("graded").orElseThrow();
+        starts = 0;
+        while (store.session("graded").orElseThrow().requests().getFirst().scores().size() == scores && starts < 1_000) {
+            store.record(LlmRequestStarted.builder("graded", "model-" + starts).build());
+            starts++;
+        }
+        requests = store.session("graded").orElseThrow().requests();
+        assertEquals(1, requests.size(), "its one record stays");
+        assertTrue(requests.getFirst().scores().size() < scores, "no score given back after " + starts + " starts");
+        assertFalse(revision.equals(store.revision("graded").orElseThrow()),
+                "the revision of " + scores + " scores, " + requests.getFirst().scores().size() + " served now");
+    }
+
     /** A clock the test moves by hand. */
     private static final class ManualClock implements InstantSource {
         final AtomicLong millis = new AtomicLong(Instant.parse("2026-01-17T15:00:00Z").toEpochMilli());

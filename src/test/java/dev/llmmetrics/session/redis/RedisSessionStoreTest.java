@@ -109,6 +109,11 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
                 "as many scores held as records, one each");
     }
 
+    @Test
+    void aSessionGivingRecordsOrScoresBackToTheBoundInBytesOnAStartHasANewRevision() {
+        aSessionGivingRecordsOrScoresBackToTheBoundOnAStartHasANewRevision(boundedInBytes(1L << 20));
+    }
+
     /** A store of the default bounds but {@code maxBytes}, on the system clock. */
     private RedisSessionStore boundedInBytes(long maxBytes) {
         RedisSessionStore store = (RedisSessionStore) RedisSessionStore.at(redis.url(), Duration.ofSeconds(30)).create(
