@@ -137,6 +137,11 @@ public final class LocalSessionFigures implements SessionFigures {
         }
     }
 
+    /** How many sessions this process has figures of. */
+    public int size() {
+        return sessions.size();
+    }
+
     /** The sessions this process has figures of. */
     public List<String> sessionIds() {
         return new ArrayList<>(sessions.keySet());

@@ -340,7 +340,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private RedisSessionStore(Endpoint endpoint, SessionStoreFactory.Parameters bounds) {
         this.bounds = bounds;
         this.endpoint = endpoint.host() + ":" + endpoint.port();
-        this.local = new LocalSessionFigures(bounds.maxSessions(), bounds.clock());
+        // Redis holds at most maxSessions sessions; the figures of those it evicted or another process cleared stay
+        // here until the watcher or the sweep forgets them, so the table's own bound, which drops the least recently
+        // recorded, is twice that: it is not a session Redis still holds, active through other processes, that goes.
+        this.local = new LocalSessionFigures((int) Math.min(2L * bounds.maxSessions(), Integer.MAX_VALUE),
+                bounds.clock());
         // A pool of connections, one per concurrent caller: a connection is made when one is needed and none
         // is free, so that nothing is queued while Redis is unreachable (a caller fails at once, or at the
         // timeout), and a broken one is dropped; a caller waits for a free one at most the timeout.
@@ -1023,6 +1027,16 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             refusedBecause = plainly(e);
         }
         answeredLastWatch = answers;
+        if (answers && local.size() > bounds.maxSessions() + bounds.maxSessions() / 10) {
+            // Figures of more sessions than Redis holds: forget those of the sessions it no longer holds now, rather
+            // than at the sweep, before the table's own bound drops one it still holds (a tenth over the bound at
+            // least, so that sessions evicted one by one at the bound are not all asked about each time).
+            try {
+                forgetWhatRedisDropped();
+            } catch (JedisException e) {
+                LOG.log(Level.DEBUG, "Reading which sessions Redis holds failed; the next check tries again", e);
+            }
+        }
         String now = refusedBecause;
         if (answers && now != null && !now.equals(before)) {
             LOG.log(Level.WARNING, "Redis at {0} answers, but: {1}; batches get 503 until that ends", endpoint, now);

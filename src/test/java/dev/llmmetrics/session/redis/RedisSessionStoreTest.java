@@ -49,6 +49,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.logging.Level;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -690,6 +691,32 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals(8, one.session("a").orElseThrow().totalRequests());
         assertEquals(8, successesOf("a", one) + successesOf("a", two),
                 "the request the first replica counted stays in the sum while Redis holds the session");
+    }
+
+    /**
+     * A replica holding figures of more sessions than {@code store.max.sessions}, because Redis evicted some of
+     * them past the bound, keeps those of a session Redis still holds, active through another replica, however long
+     * ago it recorded into it: the sessions Redis no longer holds leave its figures instead, within a second, so that
+     * the sum over the replicas stays what the session's JSON shows.
+     */
+    @Test
+    void aReplicaPastTheSessionBoundKeepsItsFiguresOfASessionRedisHoldsAndDropsThoseRedisEvicted() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore one = store(3, 10, 16, Long.MAX_VALUE, 200, millis);
+        RedisSessionStore two = store(3, 10, 16, Long.MAX_VALUE, 200, millis);
+        for (String session : new String[] {"s", "n1", "n2"}) {
+            one.record(List.of(LlmRequestCompleted.builder(session, "m").durationMs(1).build()));
+            millis.addAndGet(1_000);
+        }
+        two.record(List.of(LlmRequestCompleted.builder("s", "m").durationMs(1).build())); // s active through two
+        millis.addAndGet(1_000);
+        one.record(List.of(LlmRequestCompleted.builder("n3", "m").durationMs(1).build())); // Redis evicts n1
+
+        assertEquals(List.of("n3", "s", "n2"), one.sessionIds(0, 10));
+        assertEquals(2, successesOf("s", one) + successesOf("s", two), "the replicas' series sum to the session's JSON");
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> successesOf("n1", one) == 0);
+        assertEquals(2, successesOf("s", one) + successesOf("s", two));
+        assertEquals(1, successesOf("n3", one));
     }
 
     @Test
