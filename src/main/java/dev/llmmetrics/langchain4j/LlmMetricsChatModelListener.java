@@ -10,6 +10,7 @@ import dev.langchain4j.model.chat.listener.ChatModelResponseContext;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.output.TokenUsage;
+import dev.langchain4j.observability.api.listener.AiServiceRequestIssuedListener;
 import dev.llmmetrics.event.Event;
 import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.track.CallTracker;
@@ -47,7 +48,10 @@ import org.jspecify.annotations.Nullable;
  * <p><b>Session.</b> The session id of a call is, in this order:
  * <ol>
  *   <li>the listener attribute {@link #SESSION_ID} of the call, as its {@code toString()}:
- *       {@code model.chat(request, ChatRequestOptions.builder().addListenerAttribute(SESSION_ID, id).build())};</li>
+ *       {@code model.chat(request, ChatRequestOptions.builder().addListenerAttribute(SESSION_ID, id).build())};
+ *       for an AI service's calls, which carry no listener attributes, the AI service's
+ *       {@code InvocationParameters} entry of that key, when the AI service has the {@link #aiServiceListener()}
+ *       (as are {@link #ATTRIBUTES}, {@link #CORRELATION_ID} and {@link #TOOLS_COUNT});</li>
  *   <li>else the session bound to the calling thread by {@link #withSession(String, LlmCall)}, which
  *       reaches calls the application does not build itself (an AI service's, which carry no listener
  *       attributes); on a streaming model wrapped by {@link #timeToFirstToken(StreamingChatModel)} it also
@@ -189,6 +193,28 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
         }
     }
 
+    /**
+     * A listener for an AI service ({@code AiServices.builder(...).registerListener(aiServiceListener())}) that hands
+     * the entries {@link #SESSION_ID}, {@link #ATTRIBUTES}, {@link #CORRELATION_ID} and {@link #TOOLS_COUNT} of the
+     * {@code InvocationParameters} a method of the AI service is called with to each request that invocation sends
+     * (a tool call's follow-up too), as if they were that request's listener attributes: LangChain4j gives an AI
+     * service's requests no listener attributes of their own. A listener attribute the request carries wins. It
+     * relies on LangChain4j announcing each request on the thread that then sends it to the model, which 1.19.0
+     * does, blocking and streaming; a request that reaches the model with other messages than it announced (a model
+     * wrapper that rewrites them) gets none of them.
+     *
+     * <pre>{@code
+     * interface Assistant { String chat(@UserMessage String question, InvocationParameters parameters); }
+     * Assistant assistant = AiServices.builder(Assistant.class).chatModel(model)
+     *         .registerListener(LlmMetricsChatModelListener.aiServiceListener()).build();
+     * assistant.chat(question, InvocationParameters.from(Map.of(SESSION_ID, userSessionId,
+     *         ATTRIBUTES, Map.of("feature", "search"), CORRELATION_ID, answerId)));
+     * }</pre>
+     */
+    public static AiServiceRequestIssuedListener aiServiceListener() {
+        return AiServiceParameters.LISTENER;
+    }
+
     /** The session bound to the calling thread by {@link #withSession}, {@code null} when none is. */
     static @Nullable String boundSession() {
         return BOUND_SESSION.get();
@@ -303,6 +329,7 @@ public final class LlmMetricsChatModelListener implements ChatModelListener {
     @Override
     public void onRequest(ChatModelRequestContext context) {
         try {
+            AiServiceParameters.adopt(context);
             if (context.attributes().containsKey(callKey)) {
                 return;
             }

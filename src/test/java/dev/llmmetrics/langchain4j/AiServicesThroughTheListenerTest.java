@@ -11,6 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.langchain4j.agent.tool.P;
 import dev.langchain4j.agent.tool.Tool;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.invocation.InvocationParameters;
+import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.memory.chat.MessageWindowChatMemory;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.openai.OpenAiChatModel;
@@ -18,7 +21,6 @@ import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
 import dev.langchain4j.service.AiServices;
 import dev.langchain4j.service.MemoryId;
 import dev.langchain4j.service.TokenStream;
-import dev.langchain4j.service.UserMessage;
 import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.event.ErrorType;
 import dev.llmmetrics.event.Event;
@@ -34,6 +36,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -48,7 +51,8 @@ import org.junit.jupiter.api.Test;
  * client and a fake OpenAI-compatible server: a tool call and the request that follows it once the tool ran, blocking
  * and streamed (where LangChain4j sends the follow-up from the HTTP client's thread), chat memory over several turns,
  * a tool that throws, and a model error on the follow-up. The session is the documented one for an AI service: bound
- * to the calling thread by {@link LlmMetricsChatModelListener#withSession}.
+ * to the calling thread by {@link LlmMetricsChatModelListener#withSession}, or given by the invocation's parameters
+ * through {@link LlmMetricsChatModelListener#aiServiceListener()}.
  */
 class AiServicesThroughTheListenerTest {
 
@@ -66,7 +70,17 @@ class AiServicesThroughTheListenerTest {
 
     /** A blocking AI service with one chat memory per user. */
     interface MemoryAssistant {
-        String chat(@MemoryId String user, @UserMessage String question);
+        String chat(@MemoryId String user, @dev.langchain4j.service.UserMessage String question);
+    }
+
+    /** A blocking AI service whose callers give the invocation's parameters. */
+    interface ParameterizedAssistant {
+        String chat(@dev.langchain4j.service.UserMessage String question, InvocationParameters parameters);
+    }
+
+    /** A streaming AI service whose callers give the invocation's parameters. */
+    interface ParameterizedStreamingAssistant {
+        TokenStream chat(@dev.langchain4j.service.UserMessage String question, InvocationParameters parameters);
     }
 
     /** The tool the model asks for: notes the thread it ran on, and throws when told to. */
@@ -444,5 +458,108 @@ class AiServicesThroughTheListenerTest {
         event(3, LlmRequestCompleted.class);
         assertEquals(2, session().successfulRequests());
         assertNothingInFlight();
+    }
+
+    // The invocation's parameters, through the AI service listener.
+
+    private static InvocationParameters parameters() {
+        return InvocationParameters.from(Map.of(LlmMetricsChatModelListener.SESSION_ID, SESSION,
+                LlmMetricsChatModelListener.ATTRIBUTES, Map.of("feature", "weather"),
+                LlmMetricsChatModelListener.CORRELATION_ID, "answer-42"));
+    }
+
+    @Test
+    void aBlockingAiServiceGivesEachRequestOfAnInvocationTheSessionAttributesAndCorrelationIdOfItsParameters() {
+        openAi.answers.add(TOOL_CALL);
+        openAi.answers.add(text("Sunny in Paris"));
+        ParameterizedAssistant assistant = AiServices.builder(ParameterizedAssistant.class).chatModel(model())
+                .tools(tool).registerListener(LlmMetricsChatModelListener.aiServiceListener()).build();
+
+        String answer = LlmMetricsChatModelListener.withSession("bound-session",
+                () -> assistant.chat("Weather in Paris?", parameters()));
+
+        assertEquals("Sunny in Paris", answer);
+        assertEquals(4, events.size(), "two calls, STARTED and COMPLETED each: " + events);
+        assertAllInTheCallersSession();
+        assertTrue(metrics.store().session("bound-session").isEmpty(), "the parameter wins over the bound session");
+        for (Event event : events) {
+            assertEquals("answer-42", event.correlationId(), "the invocation's correlation id: " + events);
+        }
+        metrics.score(SESSION, "answer-42", "thumbs", 1);
+        SessionMetrics session = session();
+        assertEquals(2, session.totalRequests());
+        for (RequestRecord record : session.requests()) {
+            assertEquals(Map.of("feature", "weather"), record.attributes(), "the invocation's attributes: " + record);
+            assertEquals(1, record.scores().size(), "a score of the invocation is listed with each request: " + record);
+        }
+        assertNothingInFlight();
+    }
+
+    @Test
+    void aStreamingAiServiceGivesItsFollowUpFromTheClientsThreadTheSessionOfItsParametersWithoutTheWrapper()
+            throws Exception {
+        openAi.answers.add(STREAMED_TOOL_CALL);
+        openAi.answers.add(streamedText("Sunny in Paris"));
+        ParameterizedStreamingAssistant assistant = AiServices.builder(ParameterizedStreamingAssistant.class)
+                .streamingChatModel(OpenAiStreamingChatModel.builder().baseUrl(openAi.baseUrl()).apiKey("test-key")
+                        .modelName("gpt-4o").listeners(List.of(listener)).build())
+                .tools(tool).registerListener(LlmMetricsChatModelListener.aiServiceListener()).build();
+        CompletableFuture<ChatResponse> end = new CompletableFuture<>();
+
+        assistant.chat("Weather in Paris?", parameters()).onPartialResponse(partial -> { })
+                .onCompleteResponse(end::complete).onError(end::completeExceptionally).start();
+
+        assertEquals("Sunny in Paris", end.get(10, TimeUnit.SECONDS).aiMessage().text());
+        assertNotEquals(Thread.currentThread().getName(), tool.threads.get(0), "the follow-up left this thread");
+        awaitEvents(4);
+        assertAllInTheCallersSession();
+        for (Event event : events) {
+            assertEquals("answer-42", event.correlationId(), "the invocation's correlation id: " + events);
+        }
+        assertEquals(2, session().totalRequests());
+        assertNothingInFlight();
+    }
+
+    @Test
+    void listenersOfTwoTrackersOnTheModelBothTakeTheInvocationsParameters() {
+        openAi.answers.add(text("Hello"));
+        LlmMetrics other = LlmMetrics.builder(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)).build();
+        try {
+            ParameterizedAssistant assistant = AiServices.builder(ParameterizedAssistant.class)
+                    .chatModel(OpenAiChatModel.builder().baseUrl(openAi.baseUrl()).apiKey("test-key")
+                            .modelName("gpt-4o").maxRetries(0)
+                            .listeners(List.of(listener, LlmMetricsChatModelListener.of(other.tracker()))).build())
+                    .registerListener(LlmMetricsChatModelListener.aiServiceListener()).build();
+
+            assistant.chat("Say hello", parameters());
+
+            assertAllInTheCallersSession();
+            for (LlmMetrics recorded : List.of(metrics, other)) {
+                RequestRecord record = recorded.store().session(SESSION).orElseThrow().requests().get(0);
+                assertEquals("answer-42", record.correlationId());
+                assertEquals(Map.of("feature", "weather"), record.attributes());
+            }
+        } finally {
+            other.close();
+        }
+    }
+
+    @Test
+    void aRequestAnAiServiceAnnouncedForAModelWithoutTheListenerGivesItsParametersToNoLaterCall() {
+        openAi.answers.add(text("Hello"));
+        ParameterizedAssistant assistant = AiServices.builder(ParameterizedAssistant.class)
+                .chatModel(OpenAiChatModel.builder().baseUrl(openAi.baseUrl()).apiKey("test-key").modelName("gpt-4o")
+                        .maxRetries(0).build())
+                .registerListener(LlmMetricsChatModelListener.aiServiceListener()).build();
+        assistant.chat("Say hello", parameters());
+        assertEquals(List.of(), events, "the AI service's model has no listener");
+
+        model().chat(ChatRequest.builder().messages(UserMessage.from("Say hello")).build());
+
+        assertEquals(2, events.size(), "the later call on the same thread, alone: " + events);
+        for (Event event : events) {
+            assertEquals(LlmMetricsChatModelListener.DEFAULT_SESSION_ID, event.sessionId(), "events: " + events);
+            assertNotEquals("answer-42", event.correlationId());
+        }
     }
 }
