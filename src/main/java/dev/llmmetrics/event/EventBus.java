@@ -426,15 +426,34 @@ public final class EventBus {
             this.listener = listener;
         }
 
+        /**
+         * Logs the listener's failure, at most once a second. The listener is named by its {@code toString()}, else
+         * by its class, and a log line that cannot be written is given up: reporting a listener's fault must not
+         * become a fault of the publisher's, nor keep the event from the listeners after it.
+         */
         void failed(Event event, Throwable failure) {
             long now = System.nanoTime();
             long last = lastLoggedNanos.get();
             if (now - last >= FAILURE_LOG_INTERVAL_NANOS && lastLoggedNanos.compareAndSet(last, now)) {
                 long suppressed = unlogged.sumThenReset();
-                LOG.log(Level.WARNING, () -> "Listener " + listener + " failed on a " + event.type() + " event"
-                        + (suppressed > 0 ? " (" + suppressed + " more failures since the last report)" : ""), failure);
+                String name = name(listener);
+                try {
+                    LOG.log(Level.WARNING, () -> "Listener " + name + " failed on a " + event.type() + " event"
+                            + (suppressed > 0 ? " (" + suppressed + " more failures since the last report)" : ""),
+                            failure);
+                } catch (RuntimeException unwritable) {
+                    // the failure's own methods threw as the logger read them: the count in stats() remains
+                }
             } else {
                 unlogged.increment();
+            }
+        }
+
+        private static String name(EventListener listener) {
+            try {
+                return String.valueOf(listener);
+            } catch (RuntimeException e) {
+                return listener.getClass().getName();
             }
         }
 

@@ -87,6 +87,28 @@ class EventBusTest {
     }
 
     @Test
+    void aThrowingListenerWhoseToStringThrowsIsIsolatedAsWell() {
+        List<Event> received = new ArrayList<>();
+        bus.subscribeToAll(new EventListener() {
+            @Override
+            public void onEvent(Event event) {
+                throw new IllegalStateException("listener bug");
+            }
+
+            @Override
+            public String toString() {
+                throw new NullPointerException("toString bug");
+            }
+        });
+        bus.subscribeToAll(received::add);
+
+        assertTrue(bus.publish(LlmRequestFailed.builder("s", "m").error("e1").build()));
+
+        assertEquals(1, received.size(), "the listener after it got the event");
+        assertEquals(1, bus.stats().listenerFailuresTotal());
+    }
+
+    @Test
     void closingASubscriptionStopsDeliveryAndUpdatesListenerCounts() {
         List<Event> received = new ArrayList<>();
         Subscription subscription = bus.subscribe("AGENT_STARTED", received::add);
