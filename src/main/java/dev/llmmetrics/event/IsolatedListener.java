@@ -86,6 +86,10 @@ public final class IsolatedListener implements EventListener, AutoCloseable {
         }
         if (!queued) {
             dropped.increment();
+        } else if (closed && queue.remove(event)) {
+            // Queued after the close, perhaps after the worker's last look at the queue: taken back and counted,
+            // unless the worker took it first. Each event is either delivered or counted.
+            dropped.increment();
         }
     }
 
