@@ -33,6 +33,8 @@ public final class IsolatedListener implements EventListener, AutoCloseable {
     private static final Logger LOG = System.getLogger(IsolatedListener.class.getName());
     /** Put in the queue by close to wake a worker waiting on it; never delivered. */
     private static final Event END = new GenericEvent("END", null);
+    /** The largest capacity: the queue is an array of that many references, made at once so that queuing allocates nothing. */
+    public static final int MAX_CAPACITY = 1 << 24;
 
     private final String name;
     private final EventListener delegate;
@@ -59,14 +61,17 @@ public final class IsolatedListener implements EventListener, AutoCloseable {
      * Wraps {@code delegate}.
      *
      * @param name     names the worker thread and the log lines
-     * @param capacity events queued at most; positive
+     * @param capacity events queued at most; 1 to {@value #MAX_CAPACITY}
      * @param maxWait  the longest a publisher waits for room before the event is dropped for this listener; not
      *                 negative, and past {@code Long.MAX_VALUE} nanoseconds a wait without end
      */
     public static IsolatedListener of(String name, EventListener delegate, int capacity, Duration maxWait) {
         Objects.requireNonNull(delegate, "delegate");
-        if (capacity < 1 || maxWait == null || maxWait.isNegative()) {
-            throw new IllegalArgumentException("capacity must be positive and maxWait not negative");
+        if (capacity < 1 || capacity > MAX_CAPACITY) {
+            throw new IllegalArgumentException("capacity must be 1 to " + MAX_CAPACITY + ": " + capacity);
+        }
+        if (maxWait == null || maxWait.isNegative()) {
+            throw new IllegalArgumentException("maxWait must not be negative: " + maxWait);
         }
         return new IsolatedListener(Objects.requireNonNull(name, "name"), delegate, capacity, maxWait);
     }

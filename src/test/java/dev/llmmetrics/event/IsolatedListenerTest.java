@@ -28,6 +28,18 @@ class IsolatedListenerTest {
                 () -> IsolatedListener.of("impatient", event -> { }, 1, Duration.ofMillis(-1)));
     }
 
+    @Test
+    void aCapacityPastTheMaximumIsRefusedNamingItsRangeNotAnAllocationOfThatSize() throws Exception {
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> IsolatedListener.of("huge", event -> { }, Integer.MAX_VALUE, Duration.ZERO));
+        assertEquals("capacity must be 1 to 16777216: 2147483647", refused.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> IsolatedListener.of("none", event -> { }, 0, Duration.ZERO));
+        try (IsolatedListener largest = IsolatedListener.of("largest", event -> { }, IsolatedListener.MAX_CAPACITY,
+                Duration.ZERO)) {
+            largest.onEvent(new GenericEvent("X", null));
+        }
+    }
+
     /**
      * A publisher that finds the listener open and queues its event just after the worker's last look at the queue
      * left it there, neither delivered nor counted: a race, which most runs of these rounds meet.
