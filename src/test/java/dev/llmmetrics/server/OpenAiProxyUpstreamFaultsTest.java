@@ -45,6 +45,10 @@ class OpenAiProxyUpstreamFaultsTest {
     private interface KeepsOpen extends Answer {
     }
 
+    /** An answer after which the connection serves the proxy's next request on it, as a keep-alive upstream's. */
+    private interface KeepsAlive extends Answer {
+    }
+
     /** Closes the connection with a reset instead of an answer. */
     private static final Answer RESET = out -> { };
     private static final ConcurrentLinkedQueue<Answer> ANSWERS = new ConcurrentLinkedQueue<>();
@@ -77,33 +81,42 @@ class OpenAiProxyUpstreamFaultsTest {
         upstream.close();
     }
 
-    /** Reads one request (headers, then a body of its Content-Length) and writes the next scripted answer. */
+    /**
+     * Reads one request (headers, then a body of its Content-Length) and writes the next scripted answer; the next
+     * request on the connection too after a {@link KeepsAlive} answer.
+     */
     private static void answer(Socket s) {
         try (s) {
             InputStream in = s.getInputStream();
-            ByteArrayOutputStream head = new ByteArrayOutputStream();
-            int b;
-            while ((b = in.read()) != -1) {
-                head.write(b);
-                if (head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-                    break;
+            Answer next;
+            do {
+                ByteArrayOutputStream head = new ByteArrayOutputStream();
+                int b;
+                while ((b = in.read()) != -1) {
+                    head.write(b);
+                    if (head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+                        break;
+                    }
                 }
-            }
-            String h = head.toString(StandardCharsets.ISO_8859_1).toLowerCase();
-            int at = h.indexOf("content-length:");
-            if (at >= 0) {
-                in.readNBytes(Integer.parseInt(h.substring(at + 15, h.indexOf("\r\n", at)).strip()));
-            }
-            CALLS.incrementAndGet();
-            Answer next = ANSWERS.poll();
-            if (next == RESET) {
-                s.setSoLinger(true, 0);
-                return;
-            }
-            if (next != null) {
-                next.write(s.getOutputStream());
-            }
-            s.getOutputStream().flush();
+                if (b == -1) {
+                    return;
+                }
+                String h = head.toString(StandardCharsets.ISO_8859_1).toLowerCase();
+                int at = h.indexOf("content-length:");
+                if (at >= 0) {
+                    in.readNBytes(Integer.parseInt(h.substring(at + 15, h.indexOf("\r\n", at)).strip()));
+                }
+                CALLS.incrementAndGet();
+                next = ANSWERS.poll();
+                if (next == RESET) {
+                    s.setSoLinger(true, 0);
+                    return;
+                }
+                if (next != null) {
+                    next.write(s.getOutputStream());
+                }
+                s.getOutputStream().flush();
+            } while (next instanceof KeepsAlive);
             if (next instanceof KeepsOpen) {
                 s.setSoTimeout(5_000);
                 while (in.read() != -1) {
@@ -773,6 +786,16 @@ class OpenAiProxyUpstreamFaultsTest {
      */
     private static void assertTheBytesAfterAnUnreadableAnswerNeverReachAnotherCall(String session, String head,
             String expected) throws IOException {
+        HttpResponse<String> first = assertTheBytesAfterAnAnswerNeverReachAnotherCall(session, head, 502);
+        assertTrue(first.body().contains(expected), first.body());
+        assertEquals("server_error", server.awaitSession(session, 1).get("requests").get(0).get("error_type").asText());
+    }
+
+    /**
+     * The same for an answer the client gets with {@code status}; returns the client's answer to the first call.
+     */
+    private static HttpResponse<String> assertTheBytesAfterAnAnswerNeverReachAnotherCall(String session, String head,
+            int status) throws IOException {
         String secret = "{\"secret\":\"meant for the first client\"}";
         String smuggled = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + secret.length()
                 + "\r\n\r\n" + secret;
@@ -791,8 +814,7 @@ class OpenAiProxyUpstreamFaultsTest {
                 + completion.length() + "\r\nConnection: close\r\n\r\n" + completion)));
 
         HttpResponse<String> first = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", session);
-        assertEquals(502, first.statusCode(), first.body());
-        assertTrue(first.body().contains(expected), first.body());
+        assertEquals(status, first.statusCode(), first.body());
         try {
             Thread.sleep(400); // the rest of the first answer has come
         } catch (InterruptedException e) {
@@ -801,7 +823,7 @@ class OpenAiProxyUpstreamFaultsTest {
         HttpResponse<String> second = server.post("/v1/chat/completions", chat("m-req", ""), "x-session-id", session + "-next");
         assertEquals(200, second.statusCode(), second.body());
         assertEquals(completion, second.body(), "the next call's own answer, never the bytes after the first one");
-        assertEquals("server_error", server.awaitSession(session, 1).get("requests").get(0).get("error_type").asText());
+        return first;
     }
 
     @Test
@@ -929,6 +951,37 @@ class OpenAiProxyUpstreamFaultsTest {
         }
         JsonNode s = server.awaitSession("no-content", 2);
         assertEquals(2, s.get("successful_requests").asLong(), s.toString());
+        assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-req"), "every call ended");
+    }
+
+    /**
+     * A 304 Not Modified (to a conditional {@code GET /v1/models}) or a 204 has no body whatever its headers say (RFC
+     * 9110 §15.3.5, §15.4.5), and a 304 may carry the {@code Content-Length} a 200 would have had and a
+     * {@code Transfer-Encoding} (RFC 9112 §6.1). The proxy read a body by those headers, or until the close when
+     * there were none: from an upstream that keeps its connection open, the client waited the read timeout for a 504,
+     * and a 304 or 204 declaring {@code gzip, chunked} got 502. It is passed on at once with its headers, never read,
+     * and a connection whose answer framed a body the upstream may have sent is never lent to another call.
+     */
+    @Test
+    void aNotModifiedOrNoContentAnswerIsPassedOnAtOnceWhateverItsFramingAndNeverLeavesABodyToTheNextCall()
+            throws IOException {
+        ANSWERS.add((KeepsAlive) out -> out.write(ascii("HTTP/1.1 304 Not Modified\r\nETag: \"models-1\"\r\n\r\n")));
+        HttpResponse<String> models = server.get("/v1/models", "If-None-Match", "\"models-1\"");
+        assertEquals(304, models.statusCode(), models.body());
+        assertEquals("\"models-1\"", models.headers().firstValue("etag").orElse(null), models.headers().toString());
+        String list = "{\"object\":\"list\",\"data\":[]}";
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + list.length() + "\r\nConnection: close\r\n\r\n" + list)));
+        assertEquals(list, server.get("/v1/models").body(), "the connection, or a new one, serves the next call");
+
+        for (String head : new String[] {"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "HTTP/1.1 304 Not Modified\r\nContent-Type: application/json\r\nContent-Length: 61\r\n\r\n",
+                "HTTP/1.1 204 No Content\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"}) {
+            assertTheBytesAfterAnAnswerNeverReachAnotherCall("bodiless", head, head.startsWith("HTTP/1.1 304") ? 304 : 204);
+        }
+        JsonNode s = server.awaitSession("bodiless", 4);
+        assertEquals(1, s.get("successful_requests").asLong(), "the 204 is answered, each 304 a 3xx: " + s);
         assertEquals(0.0, server.scrape().value("llm_requests_in_flight", "model", "m-req"), "every call ended");
     }
 

@@ -136,13 +136,14 @@ public final class OpenAiProxy implements HttpService {
     }
 
     /**
-     * Marks an answer whose body ends where the upstream closes the connection ({@link #endsAtClose}), or a chunked
-     * one that declares trailer fields ({@code Trailer}), as {@code Connection: close}, so that the HTTP client closes
-     * that connection with the answer rather than lend it to another call. It keeps one whose answer declares no
-     * length as if that answer had no body: the next call would get a connection the upstream closed, or, after an
-     * answer left half read (its client gone, a timeout), the rest of that answer as its own. It reads a chunked
-     * body up to its last chunk and leaves the trailer fields after it unread: the next call would read them as its
-     * answer's status line.
+     * Marks an answer whose body ends where the upstream closes the connection ({@link #endsAtClose}), a chunked
+     * one that declares trailer fields ({@code Trailer}), or a 204 or 304 that declares a length or a transfer coding
+     * ({@link #framesABody}), as {@code Connection: close}, so that the HTTP client closes that connection with the
+     * answer rather than lend it to another call. It keeps one whose answer declares no length as if that answer had
+     * no body: the next call would get a connection the upstream closed, or, after an answer left half read (its
+     * client gone, a timeout), the rest of that answer as its own. It reads a chunked body up to its last chunk and
+     * leaves the trailer fields after it unread: the next call would read them as its answer's status line. A 204 or
+     * 304 has no body, which the proxy does not read, but an upstream that frames one may have sent it.
      */
     private static WebClientServiceResponse closingAnAnswerThatEndsAtTheClose(WebClientService.Chain chain,
             WebClientServiceRequest request) {
@@ -150,8 +151,9 @@ public final class OpenAiProxy implements HttpService {
         int status = answer.status().code();
         boolean trailers = answer.headers().contains(HeaderNames.TRAILER)
                 && answer.headers().containsToken(HeaderValues.TRANSFER_ENCODING_CHUNKED);
-        if (!(endsAtClose(answer.headers()) || trailers) || status < 200 || status == 204 || status == 304
-                || answer.headers().containsToken(HeaderValues.CONNECTION_CLOSE)) {
+        boolean closing = hasNoBody(status) ? framesABody(answer.headers())
+                : status >= 200 && (endsAtClose(answer.headers()) || trailers);
+        if (!closing || answer.headers().containsToken(HeaderValues.CONNECTION_CLOSE)) {
             return answer;
         }
         WritableHeaders<?> headers = WritableHeaders.create(answer.headers());
@@ -169,12 +171,27 @@ public final class OpenAiProxy implements HttpService {
 
     /**
      * Whether this answer's body ends where the upstream closes the connection: {@link #endsAtClose} headers on an
-     * answer whose status allows a body. A 204 or 304 has none whatever its headers (RFC 9110 §15.3.5, §15.4.5), so
-     * an empty one is whole, not cut at the close.
+     * answer whose status allows a body. A 204 or 304 has none whatever its headers, so an empty one is whole, not
+     * cut at the close.
      */
     private static boolean endsAtClose(HttpClientResponse answer) {
-        int status = answer.status().code();
-        return status != 204 && status != 304 && endsAtClose(answer.headers());
+        return !hasNoBody(answer.status().code()) && endsAtClose(answer.headers());
+    }
+
+    /**
+     * Whether an answer with this status has no body whatever its headers say: a 204 or 304 (RFC 9110 §15.3.5,
+     * §15.4.5; RFC 9112 §6.3). A 304 may carry the {@code Content-Length} a 200 would have had, and a
+     * {@code Transfer-Encoding} (RFC 9112 §6.1): the HTTP client would read a body by either, or until the close
+     * without them, waiting for bytes that never come, so the proxy never reads one.
+     */
+    private static boolean hasNoBody(int status) {
+        return status == 204 || status == 304;
+    }
+
+    /** Whether these headers frame a body: a {@code Transfer-Encoding}, or a {@code Content-Length} other than 0. */
+    private static boolean framesABody(Headers headers) {
+        return headers.contains(HeaderNames.TRANSFER_ENCODING)
+                || !headers.all(HeaderNames.CONTENT_LENGTH, List::of).stream().map(String::strip).allMatch("0"::equals);
     }
 
     /** Whether the answer's type is {@code text/event-stream}, which says the body is a stream whatever it holds. */
@@ -411,7 +428,8 @@ public final class OpenAiProxy implements HttpService {
         boolean holdUsage = stream && chat.usageAdded();
         OpenAiScanner document = new OpenAiScanner();
         StreamReading chunks = new StreamReading(call, holdUsage, isEventStream(answer.headers()));
-        AnswerCoding coding = AnswerCoding.of(answer.headers());
+        // A 204 or 304 has no body to decompress: its Content-Encoding is the representation's, passed on.
+        AnswerCoding coding = hasNoBody(status) ? AnswerCoding.IDENTITY : AnswerCoding.of(answer.headers());
         Passed out = new Passed(response, () -> passHead(answer, response, !holdUsage && !coding.decoded(), coding.decoded()));
         try (answer; AnswerCoding.Body body = coding.body(answer.inputStream())) {
             pump(answer, body.in(), out, stream ? chunks : new Relay() {
@@ -662,6 +680,9 @@ public final class OpenAiProxy implements HttpService {
 
     /** {@link #pump(HttpClientResponse, OutputStream, Relay)} of the answer's body as {@code in} reads it. */
     private void pump(HttpClientResponse answer, InputStream in, OutputStream out, Relay relay) {
+        if (hasNoBody(answer.status().code())) {
+            return;
+        }
         boolean endsAtClose = endsAtClose(answer);
         byte[] buffer = new byte[PIECE_BYTES];
         while (true) {
@@ -751,6 +772,7 @@ public final class OpenAiProxy implements HttpService {
         }
         String unreadable = answer.status().code() < 200
                 ? "the upstream sent an interim answer (" + answer.status().code() + "), which the proxy cannot read past"
+                : hasNoBody(answer.status().code()) ? null // its body, which it has none of, is never read
                 : answer.headers().contains(HeaderNames.CONTENT_LENGTH) && answer.headers().contains(HeaderNames.TRANSFER_ENCODING)
                 ? "the upstream's answer declared both a Content-Length and a Transfer-Encoding" // its end unknown: RFC 9112 6.3
                 : transferCoding(answer.headers()) instanceof String coding
