@@ -247,6 +247,29 @@ class OpenAiProxyTest {
         server.awaitSession("proxy-stream-options", 1);
     }
 
+    /**
+     * A {@code stream} or an {@code include_usage} that is no JSON boolean ({@code "true"}, {@code 1}, {@code "no"}),
+     * which OpenAI refuses with 400: the proxy read {@code "true"} and {@code 1} as asking for a stream, and
+     * {@code "no"} as not asking for the usage, and forwarded a request with {@code include_usage} it added or
+     * changed. It goes upstream as the client wrote it, for the upstream to answer; one the upstream streams anyway
+     * is read as the stream it is.
+     */
+    @Test
+    void aStreamOrIncludeUsageThatIsNoJsonBooleanGoesUpstreamAsTheClientWroteIt() {
+        for (String fields : new String[] {",\"stream\":\"true\"", ",\"stream\":1",
+                ",\"stream\":true,\"stream_options\":{\"include_usage\":\"no\"}"}) {
+            String request = chat("fake-stream", fields);
+            HttpResponse<byte[]> proxied = post(server.uri("/v1/chat/completions").toString(), request,
+                    "x-session-id", "proxy-stream-not-boolean");
+            assertArrayEquals(request.getBytes(StandardCharsets.UTF_8), upstream.last("/v1/chat/completions").body(),
+                    "the proxy does not change an invalid request: " + fields);
+            assertEquals(200, proxied.statusCode());
+            assertEquals(FakeOpenAi.stream("fake-stream", false), new String(proxied.body(), StandardCharsets.UTF_8));
+        }
+        JsonNode s = server.awaitSession("proxy-stream-not-boolean", 3);
+        assertEquals(3, s.get("successful_requests").asLong(), s.toString());
+    }
+
     @Test
     void theTimeToFirstTokenIsTakenAtTheFirstContentChunk() {
         post(server.uri("/v1/chat/completions").toString(), chat("fake-slow", ",\"stream\":true"),

@@ -12,13 +12,14 @@ import org.jspecify.annotations.Nullable;
 /**
  * What the metering reads from a chat completion request, and the body to send upstream: the client's bytes
  * unchanged, or, for a stream whose client did not ask for usage, the same request asking for it
- * ({@code stream_options.include_usage}) so that the last chunk reports the tokens. A {@code stream_options}
- * that is not an object is the client's mistake: the body goes as written, for the upstream to answer.
+ * ({@code stream_options.include_usage}) so that the last chunk reports the tokens. A {@code stream} or an
+ * {@code include_usage} that is not a JSON boolean, or a {@code stream_options} that is not an object, is the
+ * client's mistake: the body goes as written, for the upstream to answer; such a {@code stream} asks for none.
  *
  * @param model        the requested model; {@code null} when the request names none (some servers serve one)
  * @param messages     messages in the request
  * @param tools        tools offered ({@code tools}, or {@code functions} in the older shape)
- * @param stream       whether the client asked for a stream of server-sent events
+ * @param stream       whether the client asked for a stream of server-sent events ({@code "stream": true})
  * @param usageAdded   whether the proxy asked for the usage chunk of a stream on the client's behalf, so that the
  *                     client is not sent it
  * @param upstreamBody the body to forward
@@ -50,11 +51,13 @@ record ChatRequest(@Nullable String model, int messages, int tools, boolean stre
         }
         JsonNode model = request.get("model");
         JsonNode tools = request.has("tools") ? request.get("tools") : request.get("functions");
-        boolean stream = request.path("stream").asBoolean(false);
+        // Only JSON's true asks, as the API defines the fields: Jackson's asBoolean would read "true" and 1 as true,
+        // and the proxy would then add include_usage to a request the upstream refuses, or read a "false" as not asked.
+        boolean stream = request.path("stream").isBoolean() && request.path("stream").booleanValue();
         JsonNode options = request.get("stream_options");
-        boolean usageAdded = askUsage && stream
-                && !request.path("stream_options").path("include_usage").asBoolean(false)
-                && (options == null || options.isNull() || options.isObject());
+        JsonNode include = options == null ? null : options.get("include_usage");
+        boolean usageAdded = askUsage && stream && (options == null || options.isNull()
+                || options.isObject() && (include == null || include.isNull() || include.isBoolean() && !include.booleanValue()));
         byte[] upstreamBody = body;
         if (usageAdded) {
             ObjectNode asking = options instanceof ObjectNode given ? given : request.putObject("stream_options");
