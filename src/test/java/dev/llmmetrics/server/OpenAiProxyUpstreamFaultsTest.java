@@ -411,6 +411,45 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * A gzip answer whose body is whole by its {@code Content-Length} but whose compressed data stops short (a
+     * compressor before the upstream that stopped mid-answer): it was recorded, and told to the client, as "the
+     * upstream closed the connection before a complete answer", which the upstream had not. It is a body that cannot
+     * be decompressed, as one that is not gzip at all: {@code server_error} saying so, the client's answer cut when
+     * part of it had been passed on, else the proxy's 502 saying the same.
+     */
+    @Test
+    void aGzipAnswerWholeByItsLengthWhoseCompressedDataStopsShortIsABodyThatCannotBeDecompressed() throws IOException {
+        String completion = "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"m-up\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"" + "Hi there, ".repeat(2_000) + "\"}}],"
+                + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}";
+        ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gzip = new java.util.zip.GZIPOutputStream(zipped)) {
+            gzip.write(ascii(completion));
+        }
+        String coded = zipped.toString(StandardCharsets.ISO_8859_1);
+        for (String cut : new String[] {coded.substring(0, coded.length() - 8), coded.substring(0, 10)}) {
+            ANSWERS.add(out -> out.write(ascii("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + "Content-Encoding: gzip\r\nContent-Length: " + cut.length() + "\r\n\r\n" + cut)));
+            String answer = rawCall("gzip-stops-short", chat("m-gz", ""));
+            if (cut.length() > 10) {
+                Dechunked body = Dechunked.of(answer);
+                assertTrue(answer.startsWith("HTTP/1.1 200") && completion.startsWith(body.body()), answer);
+                assertFalse(body.ended(), "the client's answer is cut, not ended");
+            } else {
+                assertTrue(answer.startsWith("HTTP/1.1 502"), answer);
+                assertTrue(answer.contains("its gzip body cannot be decompressed"), answer);
+            }
+        }
+        JsonNode s = server.awaitSession("gzip-stops-short", 2);
+        assertEquals(2, s.get("failed_requests").asLong(), s.toString());
+        for (JsonNode record : s.get("requests")) {
+            assertEquals("server_error", record.get("error_type").asText(), record.toString());
+            assertTrue(record.get("error").asText().startsWith("the upstream call failed: its gzip body cannot be "
+                    + "decompressed (its compressed data ends before its body does)"), record.toString());
+        }
+    }
+
+    /**
      * An answer that ends at the close, whose upstream closes it mid-answer (its process killed): a plain chat
      * completion whose JSON document did not end, a stream before its [DONE]. The client gets every byte the upstream
      * sent, its connection closed without the answer's last chunk (so that its SDK does not take it as whole), and

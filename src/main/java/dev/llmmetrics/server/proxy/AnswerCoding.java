@@ -2,6 +2,7 @@ package dev.llmmetrics.server.proxy;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
+import java.io.EOFException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -95,6 +96,11 @@ enum AnswerCoding {
         private final InputStream raw;
         private final AnswerCoding coding;
         private @Nullable InflaterInputStream decompressed;
+        /**
+         * Whether the raw body ended as its framing says (its length, its last chunk): the HTTP client reports one
+         * cut by the upstream's close as bytes missing instead.
+         */
+        private boolean rawEnded;
 
         Decompressing(InputStream raw, AnswerCoding coding) {
             this.raw = raw;
@@ -113,6 +119,20 @@ enum AnswerCoding {
                 if (decompressed == null) {
                     InputStream shielded = new FilterInputStream(raw) {
                         @Override
+                        public int read() throws IOException {
+                            int read = super.read();
+                            rawEnded |= read < 0;
+                            return read;
+                        }
+
+                        @Override
+                        public int read(byte[] bytes, int at, int length) throws IOException {
+                            int read = super.read(bytes, at, length);
+                            rawEnded |= read < 0;
+                            return read;
+                        }
+
+                        @Override
                         public void close() {
                             // the connection is the answer's to close
                         }
@@ -121,9 +141,19 @@ enum AnswerCoding {
                 }
                 return decompressed.read(buffer, offset, length);
             } catch (ZipException e) {
-                throw new ZipException("its " + coding.name().toLowerCase(Locale.ROOT) + " body cannot be decompressed ("
-                        + e.getMessage() + ")");
+                throw cannotBeDecompressed(e.getMessage());
+            } catch (EOFException e) {
+                if (!rawEnded) {
+                    throw e; // the upstream's close cut the body: told as such
+                }
+                // The body ended whole by its framing, its compressed data short of their end: not a close.
+                throw cannotBeDecompressed("its compressed data ends before its body does");
             }
+        }
+
+        private ZipException cannotBeDecompressed(@Nullable String why) {
+            return new ZipException("its " + coding.name().toLowerCase(Locale.ROOT) + " body cannot be decompressed ("
+                    + why + ")");
         }
 
         /** Ends the inflater; the raw body is left to the answer. */
