@@ -1,6 +1,8 @@
 package dev.llmmetrics.server.proxy;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,8 +29,14 @@ import org.jspecify.annotations.Nullable;
 record ChatRequest(@Nullable String model, int messages, int tools, boolean stream, boolean usageAdded,
                    byte[] upstreamBody) {
 
-    /** Reads request bodies as given, numbers exactly, so that a body written again says what the client said. */
-    static final ObjectMapper MAPPER = JsonMapper.builder()
+    /**
+     * Reads request bodies as given, numbers exactly, so that a body written again says what the client said; a
+     * string as long as the body, which {@code proxy.max.body.bytes} bounds: an image sent inline is one base64
+     * string, past Jackson's default of 20 million characters from 15 MB of image.
+     */
+    static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
+                    .build())
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
