@@ -450,6 +450,24 @@ class OpenAiProxyUpstreamFaultsTest {
     }
 
     /**
+     * An answer labelled {@code Content-Encoding: gzip} with an empty body ({@code Content-Length: 0}), as a gateway
+     * may send with an error status: there is nothing to decompress, but the decompression found no gzip header and
+     * the call was recorded as a broken answer, without the upstream's status, and the client got the proxy's 502
+     * instead of the upstream's 503. It is passed on as answered, and recorded with its status.
+     */
+    @Test
+    void anEmptyBodyLabelledGzipIsAnEmptyAnswerNotOneThatCannotBeDecompressed() throws IOException {
+        ANSWERS.add(out -> out.write(ascii("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                + "Content-Encoding: gzip\r\nContent-Length: 0\r\n\r\n")));
+        String answer = rawCall("empty-gzip", chat("m-gz", ""));
+        assertTrue(answer.startsWith("HTTP/1.1 503"), answer);
+        JsonNode record = server.awaitSession("empty-gzip", 1).get("requests").get(0);
+        assertEquals("server_error", record.get("error_type").asText(), record.toString());
+        assertEquals(503, record.get("http_status").asInt(), record.toString());
+        assertEquals("upstream answered 503", record.get("error").asText(), record.toString());
+    }
+
+    /**
      * An answer that ends at the close, whose upstream closes it mid-answer (its process killed): a plain chat
      * completion whose JSON document did not end, a stream before its [DONE]. The client gets every byte the upstream
      * sent, its connection closed without the answer's last chunk (so that its SDK does not take it as whole), and

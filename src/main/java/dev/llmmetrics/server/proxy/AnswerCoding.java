@@ -6,6 +6,7 @@ import java.io.EOFException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PushbackInputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -101,6 +102,8 @@ enum AnswerCoding {
          * cut by the upstream's close as bytes missing instead.
          */
         private boolean rawEnded;
+        /** Whether the raw body was empty: nothing to decompress, an empty answer, as an empty body in any coding. */
+        private boolean empty;
 
         Decompressing(InputStream raw, AnswerCoding coding) {
             this.raw = raw;
@@ -115,9 +118,12 @@ enum AnswerCoding {
 
         @Override
         public int read(byte[] buffer, int offset, int length) throws IOException {
+            if (empty) {
+                return -1;
+            }
             try {
                 if (decompressed == null) {
-                    InputStream shielded = new FilterInputStream(raw) {
+                    PushbackInputStream shielded = new PushbackInputStream(new FilterInputStream(raw) {
                         @Override
                         public int read() throws IOException {
                             int read = super.read();
@@ -136,7 +142,13 @@ enum AnswerCoding {
                         public void close() {
                             // the connection is the answer's to close
                         }
-                    };
+                    }, 1);
+                    int first = shielded.read();
+                    if (first < 0) {
+                        empty = true;
+                        return -1;
+                    }
+                    shielded.unread(first);
                     decompressed = coding == GZIP ? new GZIPInputStream(shielded, 8 * 1024) : new InflaterInputStream(shielded);
                 }
                 return decompressed.read(buffer, offset, length);
