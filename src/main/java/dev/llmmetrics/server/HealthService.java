@@ -9,8 +9,8 @@ import io.helidon.webserver.http.HttpService;
 /**
  * {@code GET /health}: liveness, 200 whenever the server answers; {@code GET /health/ready}: readiness, 503 while
  * the session store cannot record (a store on a server it cannot reach, a store in a file it cannot write), with
- * the store's reason, so that a load balancer sends events elsewhere. Both answer {@code HEAD} too, as uptime
- * monitors ask by default.
+ * the store's reason, so that a load balancer sends events elsewhere. Both answer {@code HEAD} too
+ * ({@link HeadRoutes}), as uptime monitors ask by default.
  */
 final class HealthService implements HttpService {
 
@@ -25,17 +25,12 @@ final class HealthService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.get("/", (request, response) -> Json.send(response, Status.OK_200, health()))
-                .head("/", (request, response) -> Json.sendHead(response, Status.OK_200, health()))
-                .any("/", MethodNotAllowed.allowing(Method.GET, Method.HEAD))
+                .any("/", MethodNotAllowed.allowing(Method.GET))
                 .get("/ready", (request, response) -> {
                     Readiness readiness = readiness();
                     Json.send(response, readiness.httpStatus(), readiness);
                 })
-                .head("/ready", (request, response) -> {
-                    Readiness readiness = readiness();
-                    Json.sendHead(response, readiness.httpStatus(), readiness);
-                })
-                .any("/ready", MethodNotAllowed.allowing(Method.GET, Method.HEAD));
+                .any("/ready", MethodNotAllowed.allowing(Method.GET));
     }
 
     private Readiness readiness() {

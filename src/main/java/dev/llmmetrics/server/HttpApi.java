@@ -39,9 +39,10 @@ import org.jspecify.annotations.Nullable;
  * POST   /v1/embeddings, GET /v1/models        the metering proxy (forwarded only)
  * </pre>
  *
- * Every {@code /events} route requires {@code x-internal-auth} when an auth token is set; the web view's
- * files are public, the data its script fetches from {@code /events} is not. The {@code /v1} routes require
- * the proxy's own access token when one is set.
+ * Every {@code GET} route but the proxy's answers {@code HEAD} too, as its {@code GET} without the body
+ * ({@link HeadRoutes}). Every {@code /events} route requires {@code x-internal-auth} when an auth token is set;
+ * the web view's files are public, the data its script fetches from {@code /events} is not. The {@code /v1}
+ * routes require the proxy's own access token when one is set.
  */
 public final class HttpApi {
 
@@ -123,7 +124,8 @@ public final class HttpApi {
 
     /**
      * Adds the routes, the filters (connection handling, common headers, drain, requests from other sites, auth,
-     * the query's encoding) and the JSON error handling to {@code routing}.
+     * the query's encoding) and the JSON error handling to {@code routing}. Every {@code GET} route but the proxy's
+     * answers {@code HEAD} too ({@link HeadRoutes}).
      */
     public void routing(HttpRouting.Builder routing) {
         routing.addFilter(new ConnectionFilter(readDeadlines, settings.connections().bodyTimeout(), writeDeadlines))
@@ -134,7 +136,7 @@ public final class HttpApi {
         proxySettings.ifPresent(p -> p.accessToken().map(Secret::new)
                 .map(token -> new ProxyAuthFilter(token, p.upstreamKey().isPresent())).ifPresent(routing::addFilter));
         routing.addFilter(new QueryEncodingFilter());
-        routing.register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null),
+        HeadRoutes.of(routing).register("/metrics", new ScrapeService(registry, sessionSeries, settings.scrapeToken().map(Secret::new).orElse(null),
                         settings.connections().maxConcurrentScrapes(), settings.scrapeGzip()))
                 .register("/health", new HealthService(metrics.store()))
                 .register("/events", new IngestService(metrics.bus(), settings.maxBodyBytes(), settings.maxBatch(),

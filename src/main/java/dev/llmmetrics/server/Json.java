@@ -226,16 +226,6 @@ final class Json {
     }
 
     /**
-     * Answers a {@code HEAD} request as {@link #send} answers {@code GET}: the same status, type and length, no body.
-     */
-    static void sendHead(ServerResponse response, Status status, Object body) {
-        response.status(status);
-        response.header(HeaderNames.CONTENT_TYPE, HttpMediaTypes.JSON_UTF_8.text());
-        response.header(HeaderNames.CONTENT_LENGTH, String.valueOf(bytes(body).length));
-        response.send();
-    }
-
-    /**
      * A strong entity tag of {@code body} as {@link #send} writes it: a digest of those bytes (128 bits of their
      * SHA-256), rendered into the digest and not held. The same bytes have the same tag, whatever the store, on every
      * replica and across restarts; other bytes another, so a tag never answers 304 for an answer that changed.

@@ -8,6 +8,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.util.Arrays;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The answer to a request for a path that exists, with a method it does not take: 405 with the
@@ -22,9 +23,14 @@ final class MethodNotAllowed implements Handler {
         this.allow = allow;
     }
 
-    /** A 405 answer naming {@code methods}, the ones the path takes. */
+    /**
+     * A 405 answer naming {@code methods}, the ones the path takes, and {@code HEAD} after {@code GET}: every
+     * {@code GET} route of these paths takes it ({@link HeadRoutes}).
+     */
     static MethodNotAllowed allowing(Method... methods) {
-        return new MethodNotAllowed(Arrays.stream(methods).map(Method::text).collect(Collectors.joining(", ")));
+        return new MethodNotAllowed(Arrays.stream(methods)
+                .flatMap(m -> m == Method.GET ? Stream.of(Method.GET, Method.HEAD) : Stream.of(m))
+                .map(Method::text).collect(Collectors.joining(", ")));
     }
 
     @Override

@@ -60,13 +60,12 @@ final class WebService implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         for (Asset asset : assets) {
-            rules.get(asset.path(), (request, response) -> serve(asset, request, response, true))
-                    .head(asset.path(), (request, response) -> serve(asset, request, response, false))
-                    .any(asset.path(), MethodNotAllowed.allowing(Method.GET, Method.HEAD));
+            rules.get(asset.path(), (request, response) -> serve(asset, request, response))
+                    .any(asset.path(), MethodNotAllowed.allowing(Method.GET));
         }
     }
 
-    private static void serve(Asset asset, ServerRequest request, ServerResponse response, boolean body) {
+    private static void serve(Asset asset, ServerRequest request, ServerResponse response) {
         response.header(HeaderNames.CACHE_CONTROL, "no-cache");
         response.header(HeaderNames.ETAG, asset.etag());
         response.header(CSP, CONTENT_SECURITY_POLICY);
@@ -78,12 +77,7 @@ final class WebService implements HttpService {
         }
         response.header(HeaderNames.CONTENT_TYPE, asset.contentType());
         response.status(Status.OK_200);
-        if (body) {
-            response.send(asset.bytes());
-        } else {
-            response.header(HeaderNames.CONTENT_LENGTH, String.valueOf(asset.bytes().length));
-            response.send();
-        }
+        response.send(asset.bytes());
     }
 
     /**

@@ -333,6 +333,18 @@ final class HostileSupport {
             }
             int n = Integer.parseInt(size.toString().trim(), 16);
             if (n == 0) {
+                // The trailer section, up to its empty line, so that a next answer on the connection reads from its start.
+                StringBuilder line = new StringBuilder();
+                while ((b = in.read()) >= 0) {
+                    if (b == '\n') {
+                        if (line.isEmpty()) {
+                            break;
+                        }
+                        line.setLength(0);
+                    } else if (b != '\r') {
+                        line.append((char) b);
+                    }
+                }
                 return body.toByteArray();
             }
             body.write(in.readNBytes(n));

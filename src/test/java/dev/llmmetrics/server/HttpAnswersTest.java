@@ -45,13 +45,13 @@ class HttpAnswersTest {
     void aMethodThePathDoesNotTakeGets405WithAllowAndAJsonBody() {
         Map<String, String> allowed = new LinkedHashMap<>();
         allowed.put("/events", "POST");
-        allowed.put("/events/metrics", "GET");
-        allowed.put("/events/stats", "GET");
-        allowed.put("/events/metrics/sessions", "GET");
-        allowed.put("/events/metrics/summaries", "GET");
-        allowed.put("/events/metrics/models", "GET");
-        allowed.put("/events/metrics/session/s-1", "GET, DELETE");
-        allowed.put("/metrics", "GET");
+        allowed.put("/events/metrics", "GET, HEAD");
+        allowed.put("/events/stats", "GET, HEAD");
+        allowed.put("/events/metrics/sessions", "GET, HEAD");
+        allowed.put("/events/metrics/summaries", "GET, HEAD");
+        allowed.put("/events/metrics/models", "GET, HEAD");
+        allowed.put("/events/metrics/session/s-1", "GET, HEAD, DELETE");
+        allowed.put("/metrics", "GET, HEAD");
         allowed.put("/health", "GET, HEAD");
         allowed.put("/health/ready", "GET, HEAD");
         allowed.put("/", "GET, HEAD");
@@ -207,8 +207,8 @@ class HttpAnswersTest {
     void anErrorAnswerToHeadHasItsLengthButNoBodySoTheNextAnswerOnTheConnectionIsReadWhole() throws IOException {
         Map<String, Integer> cases = new LinkedHashMap<>();
         cases.put("HEAD /nowhere HTTP/1.1\r\nHost: localhost\r\n", 404);
-        cases.put("HEAD /metrics HTTP/1.1\r\nHost: localhost\r\n", 405);
-        cases.put("HEAD /events/metrics/models HTTP/1.1\r\nHost: localhost\r\n", 405);
+        cases.put("HEAD /events HTTP/1.1\r\nHost: localhost\r\n", 405);
+        cases.put("HEAD /events/metrics/models?window=1h HTTP/1.1\r\nHost: localhost\r\n", 400);
         cases.put("HEAD /health HTTP/1.1\r\nHost: evil.example\r\n", 403);
         cases.put("HEAD /health?limit=%zz HTTP/1.1\r\nHost: localhost\r\n", 400);
         HttpResponse<String> health = server.get("/health");
@@ -220,7 +220,7 @@ class HttpAnswersTest {
                 RawResponse head = HostileSupport.readResponse(socket.getInputStream(), true);
                 assertEquals(c.getValue(), head.status(), c.getKey());
                 // Refused before routing, the answer closes the connection and Helidon states no body's length.
-                boolean direct = c.getValue() == 400;
+                boolean direct = c.getKey().contains("%zz");
                 assertTrue(direct ? "close".equals(head.headers().get("connection"))
                         : Integer.parseInt(head.headers().get("content-length")) > 0, c.getKey() + head.headers());
                 RawResponse next = HostileSupport.readResponse(socket.getInputStream(), false);
