@@ -28,6 +28,7 @@
     sessions: [],
     total: 0,
     tableSignature: null,
+    summariesEtag: null,   // the ETag of the page of sessions the table holds: an unchanged page is answered 304, no body
     openSession: null,     // id of the session shown in the dialog
     detailSignature: null,
     detailEtag: null,      // the ETag of the session as drawn: an unchanged session is answered 304, no body
@@ -118,13 +119,20 @@
       if (!document.hidden) {
         const query = new URLSearchParams({ limit: String(SESSION_LIMIT) });
         if (state.filter) query.set('id_contains', state.filter);
+        let summariesEtag = null;
         const [summaries, models] = await Promise.all([
-          api(`/events/metrics/summaries?${query}`),
+          api(`/events/metrics/summaries?${query}`, state.summariesEtag, (tag) => { summariesEtag = tag; }),
           api(`/events/metrics/models?window=${encodeURIComponent(el.window.value)}`),
         ]);
         showDashboard();
         renderModels(models);
-        renderSessions(summaries);
+        if (summaries === NOT_MODIFIED) {
+          // The tag names the page's bytes, whatever the query: the rows kept are the page, their caption the filter's.
+          drawSessions();
+        } else {
+          state.summariesEtag = summariesEtag;
+          renderSessions(summaries);
+        }
         if (state.openSession !== null) await refreshDetail();
         el.updated.textContent = new Date().toLocaleTimeString('en-GB', { hour12: false });
         setStatus(`Live, every ${POLL_MS / 1000} s`);

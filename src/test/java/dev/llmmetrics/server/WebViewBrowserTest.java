@@ -505,6 +505,54 @@ class WebViewBrowserTest {
         }
     }
 
+    /** Installed before the page's script: the status of every answer to a read of the sessions' page, in order. */
+    private static final String RECORD_PAGE_READS = """
+            const fetchForPages = window.fetch.bind(window);
+            window.pageReads = [];
+            window.fetch = (input, init) => fetchForPages(input, init).then((response) => {
+                if (String(input).startsWith('/events/metrics/summaries')) window.pageReads.push(response.status);
+                return response;
+            });""";
+
+    /**
+     * The sessions' page is polled with the ETag of the page the table holds: unchanged, the server answers 304
+     * without a body (it sent up to 100 summaries every 2.5 s) and the table keeps its rows; changed, the table
+     * shows it; a filter whose page is the same bytes keeps the rows and names the filter now in the table's text.
+     */
+    @Test
+    void anUnchangedPageOfSessionsIsAnswered304AndTheTableKeepsItsRows() {
+        String id = "page-" + UUID.randomUUID();
+        demo.postEvents(session(id, 2, List.of()));
+        Object script = driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument",
+                Map.of("source", RECORD_PAGE_READS)).get("identifier");
+        try {
+            openPage(demo);
+            filter(id);
+            waiting().until(d -> rowCount() == 1 && row(id) != null);
+            long before = (Long) js("return window.pageReads.filter(s => s === 304).length");
+            waiting().until(d -> (Long) js("return window.pageReads.filter(s => s === 304).length") >= before + 2);
+            assertEquals(1L, rowCount(), "a 304 emptied the table");
+            assertEquals("2", row(id).get("requests"));
+
+            demo.postEvents(session(id, 1, List.of()));
+            waiting().until(d -> row(id) != null && "3".equals(row(id).get("requests")));
+
+            String none = "none-" + UUID.randomUUID();
+            filter(none + "-a");
+            waiting().until(d -> (Boolean) js("return document.getElementById('sessions-empty').textContent.includes(arguments[0])",
+                    none + "-a"));
+            long empty = (Long) js("return window.pageReads.filter(s => s === 304).length");
+            filter(none + "-b"); // the same empty page, the same bytes: 304
+            waiting().until(d -> (Long) js("return window.pageReads.filter(s => s === 304).length") > empty);
+            waiting().until(d -> (Boolean) js("return document.getElementById('sessions-empty').textContent.includes(arguments[0])",
+                    none + "-b"));
+            assertEquals(0L, rowCount());
+            filter("");
+        } finally {
+            driver.executeCdpCommand("Page.removeScriptToEvaluateOnNewDocument", Map.of("identifier", script));
+        }
+    }
+
     @Test
     void sortingByFailuresOrdersTheRowsAndSaysSoToAssistiveTechnology() {
         openPage(demo);
