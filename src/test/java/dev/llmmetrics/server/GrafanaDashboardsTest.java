@@ -662,6 +662,46 @@ class GrafanaDashboardsTest {
         assertEquals(List.of(), problems, "range totals that miss what a counter was born with");
     }
 
+    /**
+     * A replica that started and stopped within the range (scaled up, then down; a container recreated under another
+     * address): its counters were born in the range and are gone at its end. The range totals count them by the
+     * most they reached, beside the increase of a replica there throughout.
+     */
+    @Test
+    void theInRangePanelsCountACounterBornAndGoneWithinTheRange() throws Exception {
+        // 90 minutes in, the range from 30 to 90: replica "a" throughout, replica "b" from 40 to 60 minutes only.
+        List<Map<String, Object>> series = List.of(
+                series("llm_requests_total{instance=\"a\",model=\"steady\",outcome=\"success\"}", "0+1x100"),
+                series("llm_requests_total{instance=\"a\",model=\"steady\",outcome=\"failure\"}", "0x100"),
+                series("llm_cost_usd_total{instance=\"a\",model=\"steady\"}", "0+0.5x100"),
+                series("llm_requests_total{instance=\"b\",model=\"steady\",outcome=\"success\"}", "_x40 5+1x20"),
+                series("llm_requests_total{instance=\"b\",model=\"steady\",outcome=\"failure\"}", "_x40 0x20"),
+                series("llm_cost_usd_total{instance=\"b\",model=\"steady\"}", "_x40 1+0.5x20"),
+                series("llm_unpriced_requests_total{instance=\"b\",model=\"steady\"}", "_x40 2+1x20"));
+        Map<String, List<Map<String, Object>>> expected = Map.of(
+                "Requests in range by model", List.of(sample("{model=\"steady\"}", 60 + 25)),
+                "Cost in range", List.of(sample("{}", 30 + 11)),
+                "Cost in range by model", List.of(sample("{model=\"steady\"}", 30 + 11)),
+                "Unpriced requests in range", List.of(sample("{}", 22)));
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
+            for (JsonNode panel : panels(entry.getValue())) {
+                for (JsonNode target : panel.path("targets")) {
+                    String expr = target.path("expr").asText("");
+                    String title = panel.path("title").asText();
+                    if (!expr.contains("$__range") || !expected.containsKey(title)) {
+                        continue;
+                    }
+                    Tools.Finished at = promtoolExpects("round(" + expr + ", 0.0001)", series, expected.get(title), "90m");
+                    if (at.exitCode() != 0) {
+                        problems.add("'" + title + "' with a replica gone within the range:\n" + at);
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), problems, "range totals that miss a counter gone before the range's end");
+    }
+
     private static Map<String, Object> series(String series, String values) {
         return Map.of("series", series, "values", values);
     }
