@@ -19,8 +19,11 @@ import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -42,7 +45,7 @@ import org.jspecify.annotations.Nullable;
  * <p>A daemon thread evicts idle sessions, at a tenth of the idle timeout (at most once a minute). On a
  * Prometheus registry, add the per-session series with
  * {@code SessionSeries.of(metrics).register(registry)}
- * ({@code dev.llmmetrics.prometheus}).
+ * ({@code dev.llmmetrics.prometheus}); {@link #close()} takes them off the registry again.
  */
 public final class LlmMetrics implements AutoCloseable {
 
@@ -55,6 +58,10 @@ public final class LlmMetrics implements AutoCloseable {
     private final LlmMeterBinder meters;
     private final CallTracker tracker;
     private final ScheduledExecutorService sweeper;
+    /** What {@link #close()} closes before the store, such as the per-session series; guarded by itself. */
+    private final Set<AutoCloseable> readers = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Set by {@link #close()}; guarded by {@link #readers}. */
+    private boolean closed;
     /** Whether the last idle sweep failed; only the sweeper's one thread reads and writes it. */
     private boolean sweepFailing;
 
@@ -156,7 +163,34 @@ public final class LlmMetrics implements AutoCloseable {
     }
 
     /**
-     * Stops the idle sweeper, closes the store and then the meters. From then on an event published on
+     * Has {@link #close()} close {@code reader}, something that shows what this instance records on a registry, so
+     * that it leaves with this instance as the gauges that read it do. {@code SessionSeries.register} adds the
+     * per-session series of {@code SessionSeries.of(metrics)} here, and their {@code close()} removes them.
+     * A reader added twice is closed once.
+     *
+     * @throws IllegalStateException when this is closed: the reader would show what this no longer records
+     */
+    public void addReader(AutoCloseable reader) {
+        Objects.requireNonNull(reader, "reader");
+        synchronized (readers) {
+            if (closed) {
+                throw new IllegalStateException("this LlmMetrics is closed; what reads it would show sessions it no "
+                        + "longer records");
+            }
+            readers.add(reader);
+        }
+    }
+
+    /** Has {@link #close()} no longer close {@code reader}, closed by its owner; nothing when not added. */
+    public void removeReader(AutoCloseable reader) {
+        synchronized (readers) {
+            readers.remove(reader);
+        }
+    }
+
+    /**
+     * Stops the idle sweeper, closes the {@linkplain #addReader readers} (the per-session series leave the registry),
+     * then the store and then the meters. From then on an event published on
      * {@link #bus()} fails with {@link dev.llmmetrics.event.RecordingFailedException} and reaches no listener (the
      * {@link #tracker()} drops and counts it, and the call it measures goes on), so the store and the meters keep
      * agreeing. The counters and histograms stay in the registry with what they counted; the gauges and counters
@@ -166,6 +200,19 @@ public final class LlmMetrics implements AutoCloseable {
     @Override
     public void close() {
         sweeper.shutdownNow();
+        List<AutoCloseable> toClose;
+        synchronized (readers) {
+            closed = true;
+            toClose = List.copyOf(readers);
+            readers.clear();
+        }
+        for (AutoCloseable reader : toClose) { // outside the lock: a reader's close may call removeReader
+            try {
+                reader.close();
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "Closing " + reader + " failed", e);
+            }
+        }
         closeStore(store);
         meters.close();
     }

@@ -61,7 +61,7 @@ import org.jspecify.annotations.Nullable;
  * {@link #collect()}'s snapshots. Both take names, help texts and labels from this class. Prometheus-only:
  * other Micrometer registries get the per-model meters, not these.
  */
-public final class SessionSeries implements MultiCollector {
+public final class SessionSeries implements MultiCollector, AutoCloseable {
 
     static final String REQUESTS = "llm_session_requests";
     static final String DURATION = "llm_session_request_duration_seconds";
@@ -104,6 +104,8 @@ public final class SessionSeries implements MultiCollector {
 
 
     private final SessionFigures figures;
+    /** The instance whose figures these are, which closes them with itself; {@code null} when made from figures. */
+    private final @Nullable LlmMetrics source;
     private final int maxSessions;
     private final int maxPairs;
     /** The registry these series are on, and their overflow counter; {@code null} before and after. */
@@ -117,17 +119,26 @@ public final class SessionSeries implements MultiCollector {
      *                    scrape; not negative
      */
     public SessionSeries(SessionFigures figures, int maxSessions, int maxPairs) {
+        this(figures, null, maxSessions, maxPairs);
+    }
+
+    private SessionSeries(SessionFigures figures, @Nullable LlmMetrics source, int maxSessions, int maxPairs) {
         if (maxSessions < 0 || maxPairs < 0) {
             throw new IllegalArgumentException("maxSessions and maxPairs must not be negative");
         }
         this.figures = Objects.requireNonNull(figures, "figures");
+        this.source = source;
         this.maxSessions = maxSessions;
         this.maxPairs = maxPairs;
     }
 
-    /** The series of {@code metrics}' session figures, within the bounds of its configuration. */
+    /**
+     * The series of {@code metrics}' session figures, within the bounds of its configuration. Once registered they
+     * leave the registry when {@code metrics} is {@linkplain LlmMetrics#close() closed}, so that the series of the
+     * next {@code LlmMetrics} on it can be registered; the series of one closed are refused.
+     */
     public static SessionSeries of(LlmMetrics metrics) {
-        return new SessionSeries(metrics.sessionFigures(), metrics.config().maxMeteredSessions(),
+        return new SessionSeries(metrics.sessionFigures(), metrics, metrics.config().maxMeteredSessions(),
                 metrics.config().maxMeteredPairs());
     }
 
@@ -137,16 +148,23 @@ public final class SessionSeries implements MultiCollector {
      * of room, {@link SessionFigures#modelOverflows}). One registry holds the per-session series of one
      * {@link LlmMetrics} at a time: two would write the same samples, which no scrape can hold.
      *
-     * @throws IllegalStateException when these series are registered already, or {@code registry} holds the
-     *                               per-session series of other figures that were not {@linkplain #close() closed}
+     * @throws IllegalStateException when these series are registered already, the {@link LlmMetrics} they were
+     *                               {@linkplain #of made of} is closed, or {@code registry} holds the per-session
+     *                               series of other figures that were not {@linkplain #close() closed}
      */
     public synchronized SessionSeries register(PrometheusMeterRegistry registry) {
         if (this.registry != null) {
             throw new IllegalStateException("these per-session series are registered already");
         }
+        if (source != null) {
+            source.addReader(this); // refused once it is closed
+        }
         try {
             registry.getPrometheusRegistry().register(this);
         } catch (IllegalArgumentException e) {
+            if (source != null) {
+                source.removeReader(this);
+            }
             throw new IllegalStateException("the registry holds per-session series already; one registry takes the "
                     + "series of one LlmMetrics at a time (close the other's first)", e);
         }
@@ -160,12 +178,17 @@ public final class SessionSeries implements MultiCollector {
 
     /**
      * Takes the series and their overflow counter off the registry they were registered on, so that the series of
-     * another {@link LlmMetrics} may take their place; does nothing when they are not registered.
+     * another {@link LlmMetrics} may take their place; does nothing when they are not registered. Closing the
+     * {@code LlmMetrics} they were {@linkplain #of made of} closes them too.
      */
+    @Override
     public synchronized void close() {
         PrometheusMeterRegistry registered = registry;
         if (registered == null) {
             return;
+        }
+        if (source != null) {
+            source.removeReader(this);
         }
         registered.getPrometheusRegistry().unregister(this);
         registered.remove(Objects.requireNonNull(overflows));

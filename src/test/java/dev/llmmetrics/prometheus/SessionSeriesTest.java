@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmmetrics.LlmMetrics;
 import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.PriceTable;
 import dev.llmmetrics.event.LlmRequestCompleted;
@@ -173,6 +174,60 @@ class SessionSeriesTest {
         scrape = registry.scrape();
         assertTrue(scrape.contains("session=\"of-second\"") && !scrape.contains("of-first"), scrape);
         assertEquals(1, scrape.lines().filter(l -> l.startsWith("llm_session_model_overflows_total")).count(), scrape);
+    }
+
+    @Test
+    void closingTheLlmMetricsTakesItsSeriesOffTheRegistrySoTheNextOnesSeriesTakeTheirPlace() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        LlmMetrics first = LlmMetrics.builder(registry).build();
+        SessionSeries.of(first).register(registry); // the handle thrown away, as the docs' example does
+        first.bus().publish(LlmRequestCompleted.builder("of-first", "gpt-4o").durationMs(5).build());
+        assertTrue(registry.scrape().contains("session=\"of-first\""), registry.scrape());
+
+        first.close();
+        String scrape = registry.scrape();
+        assertTrue(scrape.lines().noneMatch(l -> l.startsWith("llm_session")), scrape);
+        assertTrue(scrape.contains("llm_requests_total{"), "the per-model counters stay: " + scrape);
+
+        LlmMetrics second = LlmMetrics.builder(registry).build();
+        SessionSeries.of(second).register(registry);
+        second.bus().publish(LlmRequestCompleted.builder("of-second", "gpt-4o").durationMs(5).build());
+        scrape = registry.scrape();
+        assertTrue(scrape.contains("session=\"of-second\"") && !scrape.contains("of-first"), scrape);
+        assertEquals(1, scrape.lines().filter(l -> l.startsWith("llm_session_model_overflows_total")).count(), scrape);
+        second.close();
+        assertTrue(registry.scrape().lines().noneMatch(l -> l.startsWith("llm_session")), registry.scrape());
+    }
+
+    @Test
+    void theSeriesOfAClosedLlmMetricsAreRefusedSoNoScrapeShowsItsSessions() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        LlmMetrics metrics = LlmMetrics.builder(registry).build();
+        SessionSeries series = SessionSeries.of(metrics);
+        metrics.bus().publish(LlmRequestCompleted.builder("closed", "gpt-4o").durationMs(5).build());
+        metrics.close();
+
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> series.register(registry));
+        assertTrue(refused.getMessage().contains("closed"), refused.getMessage());
+        IllegalStateException refusedLater = assertThrows(IllegalStateException.class,
+                () -> SessionSeries.of(metrics).register(registry));
+        assertTrue(refusedLater.getMessage().contains("closed"), refusedLater.getMessage());
+        assertTrue(registry.scrape().lines().noneMatch(l -> l.startsWith("llm_session")), registry.scrape());
+    }
+
+    @Test
+    void seriesClosedAndRegisteredAgainStillLeaveWithTheirLlmMetrics() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        LlmMetrics metrics = LlmMetrics.builder(registry).build();
+        SessionSeries series = SessionSeries.of(metrics).register(registry);
+        series.close();
+        series.register(registry);
+        metrics.bus().publish(LlmRequestCompleted.builder("again", "gpt-4o").durationMs(5).build());
+        assertTrue(registry.scrape().contains("session=\"again\""), registry.scrape());
+
+        metrics.close();
+        assertTrue(registry.scrape().lines().noneMatch(l -> l.startsWith("llm_session")), registry.scrape());
+        series.close(); // by its user too: nothing more happens
     }
 
     private static InMemorySessionStore store(ModelCatalog catalog) {
