@@ -70,6 +70,27 @@ class LlmMetricsCloseTest {
         }
     }
 
+    @Test
+    void aReaderWhoseCloseFailsLeavesTheRestClosedSoTheStoreAndTheGaugesStillGo() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        LlmMetrics metrics = LlmMetrics.builder(registry).build();
+        int[] closes = new int[1];
+        metrics.addReader(() -> {
+            throw new IllegalStateException("a reader that cannot close");
+        });
+        metrics.addReader(() -> closes[0]++);
+        metrics.close();
+
+        assertEquals(1, closes[0], "the reader after the failing one is closed too");
+        assertThrows(RecordingFailedException.class,
+                () -> metrics.bus().publish(LlmRequestCompleted.builder("s", "gpt-4o").durationMs(5).build()));
+        assertTrue(registry.find(MeterNames.SESSIONS_ACTIVE).gauge() == null, "the gauges left the registry");
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> metrics.addReader(() -> { }));
+        assertTrue(refused.getMessage().contains("closed"), refused.getMessage());
+        metrics.close(); // again: nothing happens
+        assertEquals(1, closes[0], "closed once");
+    }
+
     private static double successes(SimpleMeterRegistry registry) {
         return registry.get(MeterNames.REQUESTS)
                 .tags(MeterNames.TAG_MODEL, "gpt-4o", MeterNames.TAG_OUTCOME, MeterNames.OUTCOME_SUCCESS).counter().count();
