@@ -60,8 +60,8 @@ public final class LlmMetrics implements AutoCloseable {
     private final ScheduledExecutorService sweeper;
     /** What {@link #close()} closes before the store, such as the per-session series; guarded by itself. */
     private final Set<AutoCloseable> readers = Collections.newSetFromMap(new IdentityHashMap<>());
-    /** Set by {@link #close()}; guarded by {@link #readers}. */
-    private boolean closed;
+    /** Set by {@link #close()} under {@link #readers}; read by the sweeper too. */
+    private volatile boolean closed;
     /** Whether the last idle sweep failed; only the sweeper's one thread reads and writes it. */
     private boolean sweepFailing;
 
@@ -199,13 +199,13 @@ public final class LlmMetrics implements AutoCloseable {
      */
     @Override
     public void close() {
-        sweeper.shutdownNow();
         List<AutoCloseable> toClose;
         synchronized (readers) {
-            closed = true;
+            closed = true; // first: a sweep running on finds the store closing, and knows why
             toClose = List.copyOf(readers);
             readers.clear();
         }
+        sweeper.shutdownNow();
         for (AutoCloseable reader : toClose) { // outside the lock: a reader's close may call removeReader
             try {
                 reader.close();
@@ -227,7 +227,8 @@ public final class LlmMetrics implements AutoCloseable {
 
     /**
      * One idle sweep. A store that cannot be written fails every sweep until it can (and says why itself, on its
-     * readiness and in its log), so a failure is logged once, with its cause, until a sweep succeeds again.
+     * readiness and in its log), so a failure is logged once, with its cause, until a sweep succeeds again. A sweep
+     * that {@link #close()} cuts short, the store closed under it, is no failure: logged at DEBUG only.
      */
     private void evictIdleSessions() {
         try {
@@ -237,7 +238,9 @@ public final class LlmMetrics implements AutoCloseable {
                 LOG.log(Level.INFO, "Idle session sweep succeeded again");
             }
         } catch (RuntimeException e) {
-            if (sweepFailing) {
+            if (closed) {
+                LOG.log(Level.DEBUG, "Idle session sweep cut short by close", e); // no outage: the store was closed under it
+            } else if (sweepFailing) {
                 LOG.log(Level.DEBUG, "Idle session sweep failed again", e);
             } else if (e instanceof RecordingFailedException || e instanceof StoreUnavailableException) {
                 // The store's storage failed (a disk full, a file removed, Redis down), an operator's to mend and
