@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.BiFunction;
 import java.util.regex.Matcher;
@@ -635,31 +636,11 @@ class GrafanaDashboardsTest {
                 "Cost in range", List.of(sample("{}", 30.25)),
                 "Cost in range by model", List.of(sample("{model=\"steady\"}", 30), sample("{model=\"rare\"}", 0.25)),
                 "Unpriced requests in range", List.of(sample("{}", 1)));
-        Set<String> found = new TreeSet<>();
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
-            for (JsonNode panel : panels(entry.getValue())) {
-                for (JsonNode target : panel.path("targets")) {
-                    String expr = target.path("expr").asText("");
-                    if (!expr.contains("$__range")) {
-                        continue;
-                    }
-                    String title = panel.path("title").asText();
-                    found.add(title);
-                    String rounded = "round(" + expr + ", 0.0001)";
-                    Tools.Finished atYoung = promtoolExpects(rounded, young, youngExpected.getOrDefault(title, List.of()), "30m");
-                    if (atYoung.exitCode() != 0) {
-                        problems.add("'" + title + "' with every counter born in the range:\n" + atYoung);
-                    }
-                    Tools.Finished atOld = promtoolExpects(rounded, old, oldExpected.getOrDefault(title, List.of()), "90m");
-                    if (atOld.exitCode() != 0) {
-                        problems.add("'" + title + "' with counters from before the range:\n" + atOld);
-                    }
-                }
-            }
-        }
-        assertEquals(new TreeSet<>(youngExpected.keySet()), found, "the panels that total the dashboard's range");
-        assertEquals(List.of(), problems, "range totals that miss what a counter was born with");
+        Map<String, String> problems = rangePanelProblems(young, youngExpected, "30m");
+        assertEquals(new TreeSet<>(youngExpected.keySet()), problems.keySet(), "the panels that total the dashboard's range");
+        rangePanelProblems(old, oldExpected, "90m").forEach((title, problem) -> problems.merge(title, problem, String::concat));
+        problems.values().removeIf(String::isEmpty);
+        assertEquals(Map.of(), problems, "range totals that miss what a counter was born with");
     }
 
     /**
@@ -683,23 +664,35 @@ class GrafanaDashboardsTest {
                 "Cost in range", List.of(sample("{}", 30 + 11)),
                 "Cost in range by model", List.of(sample("{model=\"steady\"}", 30 + 11)),
                 "Unpriced requests in range", List.of(sample("{}", 22)));
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<Path, JsonNode> entry : dashboards().entrySet()) {
-            for (JsonNode panel : panels(entry.getValue())) {
+        Map<String, String> problems = new TreeMap<>(rangePanelProblems(series, expected, "90m"));
+        problems.values().removeIf(String::isEmpty);
+        assertEquals(Map.of(), problems, "range totals that miss a counter gone before the range's end");
+    }
+
+    /**
+     * Every panel target that totals the dashboard's range ({@code $__range}), evaluated by promtool over
+     * {@code series} at {@code evalTime} against {@code expected} by panel title (no series where a title has
+     * none): by title, what promtool said of each failing target, empty where all passed.
+     */
+    private static Map<String, String> rangePanelProblems(List<Map<String, Object>> series,
+                                                          Map<String, List<Map<String, Object>>> expected,
+                                                          String evalTime) throws Exception {
+        Map<String, String> problems = new TreeMap<>();
+        for (JsonNode dashboard : dashboards().values()) {
+            for (JsonNode panel : panels(dashboard)) {
                 for (JsonNode target : panel.path("targets")) {
                     String expr = target.path("expr").asText("");
-                    String title = panel.path("title").asText();
-                    if (!expr.contains("$__range") || !expected.containsKey(title)) {
+                    if (!expr.contains("$__range")) {
                         continue;
                     }
-                    Tools.Finished at = promtoolExpects("round(" + expr + ", 0.0001)", series, expected.get(title), "90m");
-                    if (at.exitCode() != 0) {
-                        problems.add("'" + title + "' with a replica gone within the range:\n" + at);
-                    }
+                    String title = panel.path("title").asText();
+                    Tools.Finished at = promtoolExpects("round(" + expr + ", 0.0001)", series,
+                            expected.getOrDefault(title, List.of()), evalTime);
+                    problems.merge(title, at.exitCode() == 0 ? "" : "at " + evalTime + ":\n" + at + "\n", String::concat);
                 }
             }
         }
-        assertEquals(List.of(), problems, "range totals that miss a counter gone before the range's end");
+        return problems;
     }
 
     private static Map<String, Object> series(String series, String values) {
