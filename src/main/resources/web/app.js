@@ -475,7 +475,7 @@
       const t = node('time', fmtTime(r.timestamp));
       t.dateTime = r.timestamp;
       time.append(t);
-      tr.append(time, node('td', r.model), node('td', fmtMs(r.duration_ms), 'num'));
+      tr.append(time, node('td', r.model, 'model'), node('td', fmtMs(r.duration_ms), 'num'));
       if (ttft) tr.append(node('td', fmtMs(r.time_to_first_token_ms), 'num'));
       tr.append(node('td', fmtInt(r.prompt_tokens), 'num'), node('td', fmtInt(r.completion_tokens), 'num'),
         node('td', fmtInt(r.total_tokens), 'num'), node('td', r.has_tool_calls ? 'Yes' : 'No'));

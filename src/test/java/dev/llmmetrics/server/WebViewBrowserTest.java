@@ -380,6 +380,36 @@ class WebViewBrowserTest {
         filter("");
     }
 
+    /**
+     * Text of the longest lengths without a space wraps where it is shown: a model name of 256 characters, in the
+     * requests of a session, leaves the error in view (it widened the table to thousands of pixels, the error at its
+     * far end); a filter of 256 characters, echoed in "No session id contains", does not widen the page.
+     */
+    @Test
+    void aLongModelNameOrFilterWrapsInsteadOfPushingTheErrorOrThePageSideways() {
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        String id = "long-model-" + tag;
+        demo.postEvents("[{\"type\":\"LLM_REQUEST_FAILED\",\"session_id\":" + jsonString(id) + ",\"model\":"
+                + jsonString("m".repeat(256)) + ",\"duration_ms\":7,\"error\":\"boom\"}]");
+        openPage(demo);
+        filter(tag);
+        onRowButton(id, WebElement::click);
+        waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr.failed').length") == 1);
+        assertEquals(Boolean.TRUE, js("""
+                const scroll = document.querySelector('#detail .table-scroll');
+                return scroll.scrollWidth <= scroll.clientWidth;"""), "the model name widened the requests table");
+        driver.findElement(By.id("detail-close")).click();
+        waiting().until(d -> !dialogOpen());
+
+        filter("x".repeat(256));
+        waiting().until(d -> (Boolean) js("""
+                const empty = document.getElementById('sessions-empty');
+                return !empty.hidden && empty.textContent.includes('x'.repeat(256));"""));
+        assertEquals(Boolean.TRUE, js("return document.documentElement.scrollWidth <= document.documentElement.clientWidth"),
+                "the filter, echoed, widened the page");
+        filter("");
+    }
+
     @Test
     void aSessionNamedOneOrTwoDotsSaysWhyItsRequestsCannotBeShownInsteadOfAnotherRoutesAnswer() {
         // "." and ".." are valid session ids, but a browser reads them in a path (even as %2E) as dot-segments
