@@ -410,6 +410,22 @@ class WebViewBrowserTest {
         filter("");
     }
 
+    /** An error of several lines (a traceback, which events may carry) shows its lines and their indents. */
+    @Test
+    void aMultiLineErrorShowsItsLines() {
+        String id = "multi-line-error-" + UUID.randomUUID();
+        String error = "Traceback (most recent call last):\n  File \"app.py\", line 3, in <module>\n\tcall()\nValueError: bad";
+        demo.postEvents(session(id, 0, List.of(error)));
+        openPage(demo);
+        filter(id.substring(0, 30));
+        onRowButton(id, WebElement::click);
+        waiting().until(d -> (Long) js("return document.querySelectorAll('#requests tbody tr.failed').length") == 1);
+        assertEquals(error, js("return document.querySelector('#requests tbody tr.failed .error-text').innerText"));
+        driver.findElement(By.id("detail-close")).click();
+        waiting().until(d -> !dialogOpen());
+        filter("");
+    }
+
     @Test
     void aSessionNamedOneOrTwoDotsSaysWhyItsRequestsCannotBeShownInsteadOfAnotherRoutesAnswer() {
         // "." and ".." are valid session ids, but a browser reads them in a path (even as %2E) as dot-segments
