@@ -190,9 +190,9 @@
       el.token.focus();
       return;
     }
-    if (/[^\x20-\x7e\xa0-\xff]/.test(token)) {
-      // No header can carry it (the browser would refuse every request, which read as an unreachable server),
-      // so no server can hold it: typically a curly quote or an invisible character that came with a copy.
+    if (/[^\t\x20-\x7e]/.test(token)) {
+      // No header can carry it (the browser would refuse the request, or the server, which reads headers as ASCII,
+      // would never match it), so no server holds it: typically a curly quote or an invisible character from a copy.
       el.authError.textContent = 'This token holds a character no HTTP header can carry (a curly quote, an invisible '
         + 'character…): check that it was copied whole and as plain text.';
       el.token.focus();

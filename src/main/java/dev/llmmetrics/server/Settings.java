@@ -412,7 +412,19 @@ final class Settings {
         return nonBlank(config, "server.host").isPresent();
     }
 
+    /**
+     * A token or key, trimmed; none when blank.
+     *
+     * @throws IllegalArgumentException naming the key, not the value, if it holds a character no header value carries:
+     *                                  the server reads header values as ASCII, so no request could present it
+     */
     private static Optional<String> secret(Config config, String key) {
-        return config.get(key).asString().asOptional().map(String::trim).filter(s -> !s.isEmpty());
+        Optional<String> secret = config.get(key).asString().asOptional().map(String::trim).filter(s -> !s.isEmpty());
+        if (secret.isPresent() && !secret.get().chars().allMatch(c -> c == '\t' || (c >= 0x20 && c <= 0x7e))) {
+            throw new IllegalArgumentException(named(key) + " holds a character an HTTP header cannot carry (only printable"
+                    + " ASCII can be sent: an accented letter, a curly quote or an invisible character that came with a copy"
+                    + " is not), so no client could present it");
+        }
+        return secret;
     }
 }

@@ -50,6 +50,28 @@ class SettingsTest {
         assertEquals("10.0.0.5", Settings.host(explicit, Settings.http(explicit)));
     }
 
+    /**
+     * The server reads header values as ASCII, so a token with a character past it (an accented letter, a curly quote
+     * or an invisible character that came with a copy) matched no request: every client got 401 from a server that
+     * started as if guarded. It is refused at start, naming the setting and never echoing the token.
+     */
+    @Test
+    void aTokenNoHeaderCanCarryIsRefusedAtStartWithoutEchoingIt() {
+        for (String key : List.of("llm.metrics.auth.token", "llm.metrics.scrape.token")) {
+            for (String token : List.of("t\u00f6k", "\u201ctok\u201d", "tok\u200b", "to\u0001k")) {
+                String message = assertThrows(IllegalArgumentException.class,
+                        () -> Settings.http(config(Map.of(key, token)))).getMessage();
+                assertEquals(Settings.named(key) + " holds a character an HTTP header cannot carry (only printable ASCII"
+                        + " can be sent: an accented letter, a curly quote or an invisible character that came with a copy"
+                        + " is not), so no client could present it", message);
+            }
+        }
+        String message = assertThrows(IllegalArgumentException.class, () -> Settings.proxy(config(Map.of(
+                "proxy.upstream.url", "http://127.0.0.1:9", "proxy.access.token", "caf\u00e9")))).getMessage();
+        assertTrue(message.startsWith("proxy.access.token (PROXY_ACCESS_TOKEN) holds a character"), message);
+        assertEquals(Optional.of("a b~!"), Settings.http(config(Map.of("llm.metrics.auth.token", " a b~! "))).authToken());
+    }
+
     @Test
     void aHostThatDoesNotResolveIsRefusedNamingTheSettingAndABlankOneIsNotSet() {
         // Helidon refused it with "Failed to get address from host: ...", naming neither key nor variable
