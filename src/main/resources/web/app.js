@@ -38,6 +38,14 @@
   };
 
   class AuthRequired extends Error {}
+  // A successful answer that is not the server's JSON: a page of a proxy in front of it (a login page, say).
+  class NotJson extends Error {
+    constructor(status, type) {
+      super(`HTTP ${status} ${type}`);
+      this.status = status;
+      this.type = type;
+    }
+  }
   class HttpError extends Error {
     constructor(status, body) {
       super(body && body.detail ? body.detail : `HTTP ${status}`);
@@ -99,6 +107,9 @@
     if (response.status === 304 && etag) return NOT_MODIFIED;
     const body = await response.json().catch(() => null);
     if (!response.ok) throw new HttpError(response.status, body);
+    if (body === null || typeof body !== 'object') {
+      throw new NotJson(response.status, (response.headers.get('Content-Type') || 'no type').split(';')[0]);
+    }
     if (onEtag) onEtag(response.headers.get('ETag'));
     return body;
   }
@@ -146,6 +157,8 @@
       } else if (e instanceof HttpError) {
         // It answered, with an error (503 while its store is unavailable or it shuts down): say which.
         setStatus(`The server answered ${e.status}${e.detail ? `: ${e.detail}` : ''}; retrying…`, true);
+      } else if (e instanceof NotJson) {
+        setStatus(`The server answered ${e.status} with ${e.type}, not its JSON (a proxy's page in front of it?); retrying…`, true);
       } else {
         setStatus('Cannot reach the server; retrying…', true);
       }

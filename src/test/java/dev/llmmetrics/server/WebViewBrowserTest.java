@@ -511,6 +511,36 @@ class WebViewBrowserTest {
         }
     }
 
+    /**
+     * Installed before the page's own script: the summaries the page polls are answered 200 with an HTML page, as a
+     * login proxy in front of the server answers once its session has expired.
+     */
+    private static final String FETCH_HTML = """
+            const fetchBeforeHtml = window.fetch.bind(window);
+            window.fetch = (input, init) => String(input).startsWith('/events/metrics/summaries')
+                ? Promise.resolve(new Response('<!doctype html><title>Sign in</title>', {status: 200,
+                    headers: {'Content-Type': 'text/html; charset=utf-8'}}))
+                : fetchBeforeHtml(input, init);""";
+
+    /**
+     * An answer that is not the server's JSON (a login proxy's page in front of it) is named as such in the status
+     * line, with the status and type it came with, where the page said that the server could not be reached.
+     */
+    @Test
+    void anAnswerThatIsNotJsonIsNamedInTheStatusNotCalledAnUnreachableServer() {
+        Object script = driver.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source", FETCH_HTML))
+                .get("identifier");
+        try {
+            openPage(demo);
+            WebElement status = driver.findElement(By.id("status"));
+            waiting().until(d -> status.getText().endsWith("retrying\u2026"));
+            assertEquals("The server answered 200 with text/html, not its JSON (a proxy's page in front of it?); retrying\u2026",
+                    status.getText());
+        } finally {
+            driver.executeCdpCommand("Page.removeScriptToEvaluateOnNewDocument", Map.of("identifier", script));
+        }
+    }
+
     /** Installed before the page's script: the status of every answer to a session's read, in order. */
     private static final String RECORD_SESSION_READS = """
             const fetchForReads = window.fetch.bind(window);
