@@ -543,7 +543,8 @@
 
   state.filter = el.filter.value.trim(); // a value the browser restored on reload
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden) schedule(0);
+    // Not while the token form waits for its token: a poll without one would be refused and clear the form's message.
+    if (!document.hidden && el.auth.hidden) schedule(0);
   });
   schedule(0);
 })();

@@ -740,6 +740,12 @@ class WebViewBrowserTest {
             driver.findElement(By.id("token")).sendKeys("wrong-token", Keys.ENTER);
             waiting().until(d -> driver.findElement(By.id("auth-error")).getText().equals("The server refused this token."));
             snapshot("token");
+            // Back from another tab (where the token is looked up): the form and its message stay, where a poll
+            // without a token was answered 401 and the message cleared.
+            ((JavascriptExecutor) driver).executeAsyncScript("""
+                    document.dispatchEvent(new Event('visibilitychange'));
+                    setTimeout(arguments[arguments.length - 1], 700);""");
+            assertEquals("The server refused this token.", driver.findElement(By.id("auth-error")).getText());
 
             driver.findElement(By.id("token")).sendKeys(token, Keys.ENTER);
             waiting().until(d -> row(id) != null);
