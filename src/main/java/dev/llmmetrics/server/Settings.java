@@ -422,8 +422,8 @@ final class Settings {
         Optional<String> secret = config.get(key).asString().asOptional().map(String::trim).filter(s -> !s.isEmpty());
         if (secret.isPresent() && !secret.get().chars().allMatch(c -> c == '\t' || (c >= 0x20 && c <= 0x7e))) {
             throw new IllegalArgumentException(named(key) + " holds a character an HTTP header cannot carry (only printable"
-                    + " ASCII can be sent: an accented letter, a curly quote or an invisible character that came with a copy"
-                    + " is not), so no client could present it");
+                    + " ASCII and tabs can be sent: an accented letter, a curly quote or an invisible character that came"
+                    + " with a copy is not), so no client could present it");
         }
         return secret;
     }

@@ -62,14 +62,16 @@ class SettingsTest {
                 String message = assertThrows(IllegalArgumentException.class,
                         () -> Settings.http(config(Map.of(key, token)))).getMessage();
                 assertEquals(Settings.named(key) + " holds a character an HTTP header cannot carry (only printable ASCII"
-                        + " can be sent: an accented letter, a curly quote or an invisible character that came with a copy"
-                        + " is not), so no client could present it", message);
+                        + " and tabs can be sent: an accented letter, a curly quote or an invisible character that came"
+                        + " with a copy is not), so no client could present it", message);
             }
         }
         String message = assertThrows(IllegalArgumentException.class, () -> Settings.proxy(config(Map.of(
                 "proxy.upstream.url", "http://127.0.0.1:9", "proxy.access.token", "caf\u00e9")))).getMessage();
         assertTrue(message.startsWith("proxy.access.token (PROXY_ACCESS_TOKEN) holds a character"), message);
         assertEquals(Optional.of("a b~!"), Settings.http(config(Map.of("llm.metrics.auth.token", " a b~! "))).authToken());
+        // A header value carries a tab between its characters, so a token may hold one.
+        assertEquals(Optional.of("a\tb"), Settings.http(config(Map.of("llm.metrics.auth.token", "a\tb"))).authToken());
     }
 
     @Test
