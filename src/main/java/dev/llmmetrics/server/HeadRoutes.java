@@ -4,6 +4,7 @@ import io.helidon.common.uri.UriQuery;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
+import io.helidon.http.PathMatcher;
 import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.ServerResponseTrailers;
 import io.helidon.http.Status;
@@ -17,12 +18,13 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 
 /**
  * {@code HEAD} on every {@code GET} route (RFC 9110 section 9.1: a general-purpose server must support it): rules
- * that route a {@code HEAD} to each handler given to {@code get}, answered as the {@code GET} would be, the same
+ * that route a {@code HEAD} to each handler of a {@code GET} route, answered as the {@code GET} would be, the same
  * status, headers and 304 or 4xx decisions, without the body. Helidon routes {@code HEAD} only where a route names
  * it, and writes whatever body a handler sends, also to a {@code HEAD}, where a client reads it as the start of the
  * next answer.
@@ -37,12 +39,20 @@ final class HeadRoutes {
     private HeadRoutes() {
     }
 
-    /** {@code rules}, with every {@code get} route, of it and of the services registered on it, taking HEAD too. */
+    /**
+     * {@code rules}, with every route for {@code GET} (but one built whole), of it and of the services registered on
+     * it, taking HEAD too.
+     */
     static HttpRules of(HttpRules rules) {
         return rules instanceof Rules ? rules : new Rules(rules);
     }
 
-    /** The rules: {@code get} adds a HEAD route beside the GET one; everything else is {@code delegate}'s. */
+    /**
+     * The rules: a route for {@code GET} and not {@code HEAD} gets a HEAD route beside it, however it is added
+     * ({@code get}, {@code route(Method.GET, …)}, a predicate of several methods), as {@code get} and the
+     * {@code route} methods taking a {@link Handler} all come to the two below; everything else is {@code delegate}'s.
+     * A route built whole ({@link HttpRoute}, or {@code route} with a function of the request) is left as it is.
+     */
     private record Rules(HttpRules delegate) implements HttpRules {
 
         @Override
@@ -64,18 +74,18 @@ final class HeadRoutes {
         }
 
         @Override
-        public HttpRules get(String pathPattern, Handler... handlers) {
-            for (Handler handler : handlers) {
-                delegate.route(Method.GET, pathPattern, handler);
-                delegate.route(Method.HEAD, pathPattern, new Head(handler));
+        public HttpRules route(Predicate<Method> methods, PathMatcher path, Handler handler) {
+            delegate.route(methods, path, handler);
+            if (methods.test(Method.GET) && !methods.test(Method.HEAD)) {
+                delegate.route(Method.predicate(Method.HEAD), path, new Head(handler));
             }
             return this;
         }
 
         @Override
-        public HttpRules get(Handler... handlers) {
-            for (Handler handler : handlers) {
-                delegate.route(Method.GET, handler);
+        public HttpRules route(Method method, Handler handler) {
+            delegate.route(method, handler);
+            if (Method.GET.equals(method)) {
                 delegate.route(Method.HEAD, new Head(handler));
             }
             return this;
