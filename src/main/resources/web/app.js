@@ -95,6 +95,9 @@
   // ---- fetching ----
 
   const NOT_MODIFIED = Symbol('not modified');
+  // The characters the server's parameters refuse (Java's ISO control characters), and the page of a filter holding one.
+  const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+  const NO_SESSIONS = Object.freeze({ sessions: [], count: 0, total: 0 });
 
   // The body of a JSON answer; with `etag`, sent as If-None-Match, NOT_MODIFIED when the server answers 304. The
   // answers are no-store, so the page keeps the tag itself (`onEtag` gets the one of a 200).
@@ -132,7 +135,10 @@
         if (state.filter) query.set('id_contains', state.filter);
         let summariesEtag = null;
         const [summaries, models] = await Promise.all([
-          api(`/events/metrics/summaries?${query}`, state.summariesEtag, (tag) => { summariesEtag = tag; }),
+          // No session id holds a control character (a tab or U+0085 pasted into the filter), and the server
+          // refuses such a filter: it matches no session, without asking.
+          CONTROL_CHARACTER.test(state.filter) ? NO_SESSIONS
+            : api(`/events/metrics/summaries?${query}`, state.summariesEtag, (tag) => { summariesEtag = tag; }),
           api(`/events/metrics/models?window=${encodeURIComponent(el.window.value)}`),
         ]);
         showDashboard();

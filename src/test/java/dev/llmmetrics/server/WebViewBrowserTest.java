@@ -410,6 +410,25 @@ class WebViewBrowserTest {
         filter("");
     }
 
+    /**
+     * A control character pasted into the filter (a tab, U+0085) is in no session id, and the server refuses it as a
+     * parameter: the table shows no session, the page stays live, rather than a 400 at every poll beside the rows of
+     * the filter before.
+     */
+    @Test
+    void aFilterHoldingAControlCharacterMatchesNoSessionAndKeepsThePageLive() {
+        openPage(demo);
+        waiting().until(d -> rowCount() >= 1);
+        String paste = "const f = document.getElementById('filter'); f.value = arguments[0]; f.dispatchEvent(new Event('input'));";
+        for (String pasted : List.of("a\tb", "demo\u0085")) {
+            js(paste, pasted);
+            waiting().until(d -> rowCount() == 0 && (Boolean) js("return !document.getElementById('sessions-empty').hidden"));
+            assertEquals("Live, every 2.5 s", driver.findElement(By.id("status")).getText());
+            js(paste, "");
+            waiting().until(d -> rowCount() >= 1);
+        }
+    }
+
     /** An error of several lines (a traceback, which events may carry) shows its lines and their indents. */
     @Test
     void aMultiLineErrorShowsItsLines() {
