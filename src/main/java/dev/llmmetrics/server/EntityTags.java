@@ -4,7 +4,10 @@ import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
 import java.util.List;
 
-/** Conditional GETs: whether a request's {@code If-None-Match} already names the entity tag of the answer. */
+/**
+ * Conditional requests: whether a request's {@code If-None-Match} already names the entity tag of the answer, and
+ * whether its {@code If-Match} names the tag of the state it would change.
+ */
 final class EntityTags {
 
     private EntityTags() {
@@ -22,6 +25,26 @@ final class EntityTags {
                 if (candidate.startsWith("W/")) {
                     candidate = candidate.substring(2);
                 }
+                if (candidate.equals("*") || candidate.equals(etag)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the {@code If-Match} header of {@code headers} is absent, is {@code *} or names {@code etag}. Tags
+     * compare strongly (a {@code W/} tag matches nothing), as RFC 9110 asks for {@code If-Match}.
+     */
+    static boolean ifMatch(Headers headers, String etag) {
+        List<String> lines = headers.all(HeaderNames.IF_MATCH, List::of);
+        if (lines.isEmpty()) {
+            return true;
+        }
+        for (String line : lines) {
+            for (String tag : line.split(",")) {
+                String candidate = tag.strip();
                 if (candidate.equals("*") || candidate.equals(etag)) {
                     return true;
                 }

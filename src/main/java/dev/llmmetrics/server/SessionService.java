@@ -5,6 +5,7 @@ import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.session.SessionMetrics;
 import dev.llmmetrics.session.SessionStore;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Headers;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -18,7 +19,8 @@ import java.util.Optional;
 /**
  * The sessions resource under {@code /events/metrics}: one session's metrics (in the shape {@link Json}
  * fixes, with an entity tag for conditional GETs), the list of sessions, their summaries (the session shape
- * without records, for the web view, with an entity tag too), and clearing a session from the store.
+ * without records, for the web view, with an entity tag too), and clearing a session from the store, on
+ * {@code If-Match} only while the session is in the state its tag names.
  *
  * <p>A session id may hold any character an event accepts, {@code /} and {@code %} included, so the id is
  * read from the raw path and percent-decoded here (as strict UTF-8), not from Helidon's decoded path, in
@@ -108,9 +110,19 @@ final class SessionService implements HttpService {
             return;
         }
         rendered.forget(id);
+        Headers headers = request.headers();
+        boolean conditional = headers.contains(HeaderNames.IF_MATCH) || headers.contains(HeaderNames.IF_NONE_MATCH);
         boolean cleared;
+        String revision = null;
         try {
-            cleared = store.clear(id); // durable before the answer, with a durable store
+            if (conditional) {
+                revision = store.revision(id).orElse(null);
+                // Without a state there is nothing to compare: the answer is the 404 it would be without the
+                // conditions (RFC 9110 §13.2.1). With one, it is removed only while it is the state compared.
+                cleared = revision != null && meets(headers, revision) && store.clear(id, revision);
+            } else {
+                cleared = store.clear(id); // durable before the answer, with a durable store
+            }
         } catch (RecordingFailedException e) {
             ApiError.send(request, response, Status.SERVICE_UNAVAILABLE_503, "store_unavailable",
                     "the session could not be cleared; nothing was cleared, retry later");
@@ -118,9 +130,24 @@ final class SessionService implements HttpService {
         }
         if (cleared) {
             Json.send(response, Status.OK_200, new Cleared(id, true));
-        } else {
-            notFound(request, response);
+            return;
         }
+        if (revision != null) {
+            revision = store.revision(id).orElse(null); // the state now: another, or none when it just left
+        }
+        if (revision == null) {
+            notFound(request, response);
+            return;
+        }
+        response.header(HeaderNames.ETAG, '"' + revision + '"');
+        ApiError.send(request, response, Status.PRECONDITION_FAILED_412, "precondition_failed",
+                "the session is not in the state If-Match or If-None-Match asks for; nothing was cleared");
+    }
+
+    /** Whether the session's state, tagged {@code revision}, meets the request's {@code If-Match} and {@code If-None-Match}. */
+    private static boolean meets(Headers headers, String revision) {
+        String etag = '"' + revision + '"';
+        return EntityTags.ifMatch(headers, etag) && !EntityTags.matches(headers, etag);
     }
 
     private void sessions(ServerRequest request, ServerResponse response) {

@@ -313,6 +313,17 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     }
 
     @Override
+    public boolean clear(String sessionId, String revision) {
+        SessionState state = sessions.get(sessionId);
+        if (state == null) {
+            return false;
+        }
+        synchronized (state) {
+            return !state.removed() && state.revision().equals(revision) && remove(state);
+        }
+    }
+
+    @Override
     public int evictIdle() {
         long now = clock.millis();
         long cutoff = now - idleTimeoutMs;

@@ -184,6 +184,20 @@ public interface SessionStore extends Recorder, AutoCloseable {
     boolean clear(String sessionId);
 
     /**
+     * Removes one session only while its {@linkplain #revision(String) revision} is {@code revision}, at one
+     * moment with respect to the session's events: so that a client removes the state it read, not one an event
+     * changed after. A store that tags no states removes nothing (the default).
+     *
+     * @return whether the session was removed; {@code false} when the store does not hold it or its revision is
+     *         another
+     * @throws dev.llmmetrics.event.RecordingFailedException when a durable store could not write the removal;
+     *                                                       then the session is unchanged
+     */
+    default boolean clear(String sessionId, String revision) {
+        return false;
+    }
+
+    /**
      * Why the store cannot record now, in words an operator may be shown (no path, no credential); empty while it
      * can: a store on a server says so while it cannot reach it, a store in a file while it cannot write it.
      * Answers at once, from what the store last saw; empty unless a store says otherwise.

@@ -4,14 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.llmmetrics.session.redis.RedisProcess;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * For each of many sessions, a POST of a batch and a DELETE of the session race on the real server, so that
@@ -80,6 +87,83 @@ class DeleteRaceTest {
                 survived++;
             }
             System.out.println("sessions that outlived their DELETE: " + survived + " of " + SESSIONS);
+        }
+    }
+
+    /**
+     * Posters send one session's requests one batch at a time while a client reads the session and deletes it on
+     * {@code If-Match} with the tag it read: every request acknowledged is in a state it deleted, whose
+     * {@code total_requests} it read, or in the session left at the end. A delete that took a state it had not
+     * read (events applied between its read and the delete) would lose them from the count.
+     */
+    @ParameterizedTest(name = "store.backend={0}")
+    @ValueSource(strings = {"memory", "sqlite", "redis"})
+    void aDeleteOnIfMatchRacingPostsOfItsSessionClearsOnlyStatesItsClientRead(String backend, @TempDir Path dir)
+            throws Exception {
+        RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
+        try (redis; TestServer server = TestServer.start(TestServer.onStore(backend, dir, redis, Map.of()))) {
+            String path = "/events/metrics/session/watched";
+            int posters = 3;
+            int postsEach = 150;
+            AtomicLong acknowledged = new AtomicLong();
+            CountDownLatch posting = new CountDownLatch(posters);
+            ExecutorService pool = Executors.newFixedThreadPool(posters);
+            List<Future<?>> work = new ArrayList<>();
+            for (int p = 0; p < posters; p++) {
+                work.add(pool.submit(() -> {
+                    try {
+                        for (int i = 0; i < postsEach; i++) {
+                            HttpResponse<String> response = server.post("/events", "[" + completed("watched", i) + "]");
+                            assertEquals(202, response.statusCode(), response.body());
+                            acknowledged.incrementAndGet();
+                            Thread.sleep(i % 4); // now and then a moment without a post, for a read to stay current
+                        }
+                    } finally {
+                        posting.countDown();
+                    }
+                    return null;
+                }));
+            }
+            long deletedRequests = 0;
+            int deletes = 0;
+            int refused = 0;
+            try {
+                while (posting.getCount() > 0) {
+                    HttpResponse<String> read = server.get(path);
+                    if (read.statusCode() != 200) {
+                        continue;
+                    }
+                    String etag = read.headers().firstValue("ETag").orElse(null);
+                    if (etag == null) {
+                        continue; // read as it was deleted and made again: a state without a tag to send
+                    }
+                    HttpResponse<String> delete = server.delete(path, "If-Match", etag);
+                    if (delete.statusCode() == 200) {
+                        deletedRequests += TestServer.json(read).get("total_requests").asLong();
+                        deletes++;
+                    } else {
+                        assertEquals(412, delete.statusCode(), delete.body());
+                        refused++;
+                    }
+                }
+                for (Future<?> f : work) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            String outcome = deletes + " deletes took " + deletedRequests + " requests, " + refused + " refused";
+            System.out.println(backend + ": " + outcome);
+            long left = 0;
+            HttpResponse<String> last = server.get(path);
+            if (last.statusCode() == 200) { // the posts are over: the state read is the state deleted
+                left = TestServer.json(last).get("total_requests").asLong();
+                HttpResponse<String> delete = server.delete(path, "If-Match", last.headers().firstValue("ETag").orElseThrow());
+                assertEquals(200, delete.statusCode(), delete.body());
+                assertEquals(404, server.get(path).statusCode());
+            }
+            assertEquals(posters * postsEach, acknowledged.get());
+            assertEquals(acknowledged.get(), deletedRequests + left, outcome + ", " + left + " left");
         }
     }
 

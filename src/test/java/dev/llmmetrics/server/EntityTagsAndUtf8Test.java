@@ -38,6 +38,26 @@ class EntityTagsAndUtf8Test {
     }
 
     @Test
+    void ifMatchIsMetWhenAbsentAStarOrTheTagItselfComparedStrongly() {
+        assertTrue(EntityTags.ifMatch(ifMatch(), ETAG), "no If-Match asks nothing");
+        assertTrue(EntityTags.ifMatch(ifMatch(ETAG), ETAG));
+        assertTrue(EntityTags.ifMatch(ifMatch("*"), ETAG));
+        assertTrue(EntityTags.ifMatch(ifMatch("\"other\" , " + ETAG), ETAG));
+        assertTrue(EntityTags.ifMatch(ifMatch("\"other\"", ETAG), ETAG), "a second header line counts");
+        assertFalse(EntityTags.ifMatch(ifMatch("W/" + ETAG), ETAG), "a weak tag never matches strongly");
+        assertFalse(EntityTags.ifMatch(ifMatch("\"other\""), ETAG));
+        assertFalse(EntityTags.ifMatch(ifMatch(""), ETAG), "an empty list names no tag");
+    }
+
+    private static Headers ifMatch(String... lines) {
+        WritableHeaders<?> headers = WritableHeaders.create();
+        for (String line : lines) {
+            headers.add(HeaderNames.IF_MATCH, line);
+        }
+        return headers;
+    }
+
+    @Test
     void utf8IsDecodedStrictlyNeverWithReplacementCharacters() throws CharacterCodingException {
         assertEquals("é/€/😀", Utf8.decode("é/€/😀".getBytes(StandardCharsets.UTF_8)));
         assertEquals("a\uFFFDb", Utf8.decode("a\uFFFDb".getBytes(StandardCharsets.UTF_8)), "a replacement character sent as such");

@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.awaitility.Awaitility;
@@ -242,14 +241,9 @@ class SessionEndpointsTest {
     @ValueSource(strings = {"memory", "sqlite", "redis"})
     void aStartWhoseEndNeverComesLeavesTheInFlightCountsWithinTheIdleTimeoutThoughItsSessionStaysActive(String backend,
             @TempDir Path dir) {
-        Map<String, String> config = new HashMap<>(Map.of("store.backend", backend, "store.idle.timeout", "PT2S"));
         RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
-        if (redis != null) {
-            config.put("store.redis.url", redis.url());
-        } else if (backend.equals("sqlite")) {
-            config.put("store.sqlite.path", dir.resolve("sessions.db").toString());
-        }
-        try (redis; TestServer own = TestServer.start(config)) {
+        try (redis; TestServer own = TestServer.start(TestServer.onStore(backend, dir, redis,
+                Map.of("store.idle.timeout", "PT2S")))) {
             String start = "{\"type\":\"LLM_REQUEST_STARTED\",\"session_id\":\"busy\",\"model\":\"flight\"}";
             String end = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"busy\",\"model\":\"flight\","
                     + "\"duration_ms\":1,\"prompt_tokens\":1,\"completion_tokens\":1}";
@@ -268,6 +262,42 @@ class SessionEndpointsTest {
             assertEquals(0, own.scrape().value("llm_requests_in_flight", "model", "flight"));
             assertEquals(0, TestServer.json(own.get("/events/metrics/models")).get("models").get(0).get("in_flight")
                     .asLong());
+        }
+    }
+
+    @ParameterizedTest(name = "store.backend={0}")
+    @ValueSource(strings = {"memory", "sqlite", "redis"})
+    void aDeleteWithIfMatchClearsOnlyTheStateItsTagNamesAndElseIs412WithTheSessionKept(String backend,
+            @TempDir Path dir) {
+        RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
+        try (redis; TestServer own = TestServer.start(TestServer.onStore(backend, dir, redis, Map.of()))) {
+            String path = "/events/metrics/session/guarded";
+            String completed = "[{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"guarded\",\"model\":\"gpt-4\","
+                    + "\"duration_ms\":10,\"prompt_tokens\":1,\"completion_tokens\":1}]";
+            own.postEvents(completed);
+            String read = own.get(path).headers().firstValue("ETag").orElseThrow();
+            own.postEvents(completed); // the session changes after the client read it
+
+            HttpResponse<String> stale = own.delete(path, "If-Match", read);
+            assertEquals(412, stale.statusCode(), stale.body());
+            assertEquals("precondition_failed", TestServer.json(stale).get("error").asText());
+            String current = own.get(path).headers().firstValue("ETag").orElseThrow();
+            assertEquals(current, stale.headers().firstValue("ETag").orElseThrow(), "the 412 names the state as it is");
+            assertEquals(412, own.delete(path, "If-Match", "W/" + current).statusCode(), "a weak tag never matches");
+            assertEquals(412, own.delete(path, "If-None-Match", current).statusCode());
+            assertEquals(412, own.delete(path, "If-None-Match", "*").statusCode());
+            assertEquals(2, TestServer.json(own.get(path)).get("total_requests").asInt(), "nothing was cleared");
+            assertEquals(2, own.scrape().value("llm_session_requests_total", "session", "guarded"));
+
+            HttpResponse<String> cleared = own.delete(path, "If-Match", "\"other\", " + current);
+            assertEquals(200, cleared.statusCode(), cleared.body());
+            assertEquals(404, own.get(path).statusCode());
+            assertEquals(404, own.delete(path, "If-Match", "*").statusCode(), "no state to compare: the 404 without it");
+
+            own.postEvents(completed);
+            assertEquals(412, own.delete(path, "If-Match", read).statusCode(), "the id's next life has tags of its own");
+            assertEquals(200, own.delete(path, "If-Match", "*").statusCode());
+            assertEquals(404, own.get(path).statusCode());
         }
     }
 

@@ -8,13 +8,17 @@ import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import dev.llmmetrics.session.redis.RedisProcess;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /** The real server on a free loopback port, and an HTTP client speaking to it. */
 final class TestServer implements AutoCloseable {
@@ -42,6 +46,24 @@ final class TestServer implements AutoCloseable {
 
     static TestServer start(Map<String, String> settings) {
         return new TestServer(settings, false);
+    }
+
+    /**
+     * {@code settings} with the sessions on {@code backend}: {@code memory}, {@code sqlite} (a file in {@code dir})
+     * or {@code redis} (at {@code redis}, which the caller started and closes).
+     */
+    static Map<String, String> onStore(String backend, Path dir, @Nullable RedisProcess redis,
+                                       Map<String, String> settings) {
+        Map<String, String> config = new HashMap<>(settings);
+        config.put("store.backend", backend);
+        switch (backend) {
+            case "sqlite" -> config.put("store.sqlite.path", dir.resolve("sessions.db").toString());
+            case "redis" -> config.put("store.redis.url", Objects.requireNonNull(redis, "redis").url());
+            default -> {
+                // in memory: nothing more to say
+            }
+        }
+        return config;
     }
 
     static TestServer startWithDemo() {

@@ -456,15 +456,46 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
      */
     @Override
     public boolean clear(String sessionId) {
+        return clear(sessionId, new byte[0][]);
+    }
+
+    /** Removes the session from Redis, for every process, while its header has the numbers {@link #revision} names. */
+    @Override
+    public boolean clear(String sessionId, String revision) {
+        String[] numbers = revision.split("-", -1);
+        if (numbers.length != 5) {
+            return false; // not a revision of this store: no session has it
+        }
+        byte[][] expected = new byte[numbers.length][];
+        for (int i = 0; i < numbers.length; i++) {
+            String n = numbers[i];
+            if (n.isEmpty() || n.length() > 16 || n.length() > 1 && n.charAt(0) == '0'
+                    || !n.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                return false; // not as revision writes a number: the script compares numbers, not texts
+            }
+            expected[i] = bytes(n);
+        }
+        return clear(sessionId, expected);
+    }
+
+    /** Runs the clear script, given the revision's numbers or none; whether the session was removed. */
+    private boolean clear(String sessionId, byte[][] revision) {
+        byte[][] args = new byte[2 + revision.length][];
+        args[0] = bytes(key(sessionId));
+        args[1] = bytes(sessionId);
+        System.arraycopy(revision, 0, args, 2, revision.length);
         List<Object> result;
         try {
-            result = run(CLEAR, WRITE_KEYS, bytes(key(sessionId)), bytes(sessionId));
+            result = run(CLEAR, WRITE_KEYS, args);
         } catch (JedisException e) {
             note(e);
             throw new RecordingFailedException(failure("the session could not be cleared", e), e);
         }
-        local.forget(sessionId, (Long) result.get(2));
         lastCount = ((Long) result.get(1)).intValue();
+        if (result.size() > 4) {
+            return false; // held under another revision: left as it is, this process's figures of it too
+        }
+        local.forget(sessionId, (Long) result.get(2));
         noteInFlight((List<?>) result.get(3));
         return (Long) result.get(0) == 1;
     }

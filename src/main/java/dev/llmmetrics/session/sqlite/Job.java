@@ -15,6 +15,11 @@ abstract class Job {
         return 1;
     }
 
+    /** Whether the job must come first in its transaction, where it sees the sessions as last committed. */
+    boolean firstInTransaction() {
+        return false;
+    }
+
     /** Applies the job in {@code t}, setting {@link #result}; called again should the transaction be retried. */
     abstract void apply(Writer.Txn t) throws SQLException;
 }

@@ -462,6 +462,11 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
         return (Boolean) submit(new ClearJob(sessionId));
     }
 
+    @Override
+    public boolean clear(String sessionId, String revision) {
+        return rows.containsKey(sessionId) && (Boolean) submit(new ClearIfJob(sessionId, revision));
+    }
+
     /**
      * Why the store cannot record now: its disk is full, its file was removed or replaced, it cannot be written
      * (immutable, read-only, an I/O error), or another process holds its write lock. Set by a refused batch, or by the writer's check of the file each idle second;
@@ -538,7 +543,10 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
             group.add(first);
             int events = first.weight();
             Job next;
-            while (group.size() < MAX_GROUP_JOBS && events < MAX_GROUP_EVENTS && (next = queue.poll()) != null) {
+            // The writer is the queue's only taker: the job peeked at is the one polled.
+            while (group.size() < MAX_GROUP_JOBS && events < MAX_GROUP_EVENTS && (next = queue.peek()) != null
+                    && !next.firstInTransaction()) {
+                queue.poll();
                 if (next == STOP) {
                     stop = true;
                     break;
@@ -851,6 +859,27 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
         @Override
         void apply(Writer.Txn t) throws SQLException {
             result = t.clear(sessionId);
+        }
+    }
+
+    /** Removes a session only while its committed row has the revision given: first in its transaction. */
+    private static final class ClearIfJob extends Job {
+        final String sessionId;
+        final String revision;
+
+        ClearIfJob(String sessionId, String revision) {
+            this.sessionId = sessionId;
+            this.revision = revision;
+        }
+
+        @Override
+        boolean firstInTransaction() {
+            return true;
+        }
+
+        @Override
+        void apply(Writer.Txn t) throws SQLException {
+            result = t.clearIf(sessionId, revision);
         }
     }
 

@@ -1184,6 +1184,16 @@ final class Writer {
             return true;
         }
 
+        /**
+         * Deletes the session while its committed row has {@code revision} and this transaction has not touched
+         * it; called first in its transaction, so that the committed row is the session as it stands.
+         */
+        boolean clearIf(String sessionId, String revision) throws SQLException {
+            Row row = store.rows.get(sessionId);
+            return row != null && !touched.containsKey(sessionId) && row.revision(bounds.maxRecordsPerSession()).equals(revision)
+                    && clear(sessionId);
+        }
+
         /** Deletes at most {@code most} of the sessions idle for longer than the idle timeout; returns how many. */
         int evictIdle(int most) throws SQLException {
             sweepsInFlight = true;
