@@ -134,6 +134,8 @@ class AuthTest {
                 HttpResponse<String> response = call.apply(headers);
                 assertEquals(401, response.statusCode(), response.request().method() + " " + response.uri());
                 assertEquals("unauthorized", TestServer.json(response).get("error").asText());
+                assertEquals("X-Internal-Auth realm=\"llm-metrics\"",
+                        response.headers().firstValue("WWW-Authenticate").orElse(""), "RFC 9110: a 401 challenges");
                 assertFalse(response.body().contains(TOKEN));
             }
         }

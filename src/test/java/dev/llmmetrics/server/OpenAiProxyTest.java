@@ -358,6 +358,21 @@ class OpenAiProxyTest {
     }
 
     @Test
+    void withAnAccessTokenAndNoUpstreamKeyOnlyTheProxysHeaderLetsACallThroughAndA401ChallengesForIt() {
+        Map<String, String> settings = new HashMap<>(FakeOpenAi.proxyTo(upstream));
+        settings.put("proxy.access.token", "proxy-token-2");
+        try (TestServer guarded = TestServer.start(settings)) {
+            String url = guarded.uri("/v1/chat/completions").toString();
+            HttpResponse<byte[]> refused = post(url, chat("fake-plain", ""), "Authorization", "Bearer proxy-token-2");
+            assertEquals(401, refused.statusCode(), "the API key is the client's own, passed on, not the token");
+            assertEquals("proxy_unauthorized", parse(refused.body()).get("error").get("code").asText());
+            assertEquals("X-Proxy-Auth realm=\"llm-metrics proxy\"",
+                    refused.headers().firstValue("WWW-Authenticate").orElse(""));
+            assertEquals(200, post(url, chat("fake-plain", ""), "x-proxy-auth", "proxy-token-2").statusCode());
+        }
+    }
+
+    @Test
     void withAnUpstreamKeyAndAnAccessTokenTheClientPresentsTheTokenAndTheUpstreamGetsTheKey() {
         Map<String, String> settings = new HashMap<>(FakeOpenAi.proxyTo(upstream));
         settings.put("proxy.upstream.key", "sk-upstream-secret");
@@ -368,6 +383,8 @@ class OpenAiProxyTest {
             HttpResponse<byte[]> refused = post(url, chat("fake-plain", ""), "Authorization", "Bearer wrong");
             assertEquals(401, refused.statusCode());
             assertEquals("proxy_unauthorized", parse(refused.body()).get("error").get("code").asText());
+            assertEquals("X-Proxy-Auth realm=\"llm-metrics proxy\", Bearer realm=\"llm-metrics proxy\"",
+                    refused.headers().firstValue("WWW-Authenticate").orElse(""), "a challenge for each way in");
             assertEquals(401, post(url, chat("fake-plain", ""), "x-internal-auth", "internal-token").statusCode(),
                     "the internal token is not the proxy's");
 
