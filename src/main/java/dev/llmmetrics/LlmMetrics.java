@@ -100,7 +100,8 @@ public final class LlmMetrics implements AutoCloseable {
 
     /**
      * A builder recording into {@code registry}, which takes one {@code LlmMetrics} at a time: {@link Builder#build()}
-     * refuses a registry holding the meters of another that is not {@linkplain #close() closed}.
+     * refuses a registry holding the meters of another that is not {@linkplain #close() closed}, and a composite
+     * registry over one.
      */
     public static Builder builder(MeterRegistry registry) {
         return new Builder(registry);
@@ -360,7 +361,8 @@ public final class LlmMetrics implements AutoCloseable {
         /**
          * Wires everything and starts the idle sweeper.
          *
-         * @throws IllegalStateException when the registry holds the meters of another {@code LlmMetrics} not closed
+         * @throws IllegalStateException when the registry, or a registry a composite one passes its meters to, holds
+         *                               the meters of another {@code LlmMetrics} not closed
          */
         public LlmMetrics build() {
             return new LlmMetrics(this);

@@ -10,6 +10,7 @@ import dev.llmmetrics.event.RecordingFailedException;
 import dev.llmmetrics.meter.MeterNames;
 import dev.llmmetrics.session.sqlite.SqliteSessionStore;
 import dev.llmmetrics.track.Usage;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -54,6 +55,34 @@ class LlmMetricsCloseTest {
                 "the second one's call in flight");
         assertEquals(3.0, successes(registry), "the counters go on from what the first counted");
         second.close();
+    }
+
+    @Test
+    void aCompositeRegistryOverARegistryAnotherLlmMetricsHoldsIsRefusedSoNoneOfItsCountersCountTwice() {
+        SimpleMeterRegistry shared = new SimpleMeterRegistry();
+        LlmMetrics first = LlmMetrics.builder(new CompositeMeterRegistry().add(shared)).build();
+        first.bus().publish(LlmRequestCompleted.builder("a", "gpt-4o").durationMs(5).build());
+
+        IllegalStateException refused = assertThrows(IllegalStateException.class,
+                () -> LlmMetrics.builder(new CompositeMeterRegistry().add(shared)).build(),
+                "a second composite over the registry the first one's meters are on");
+        assertTrue(refused.getMessage().contains("one registry takes one LlmMetrics at a time"), refused.getMessage());
+        assertThrows(IllegalStateException.class, () -> LlmMetrics.builder(
+                new CompositeMeterRegistry().add(new CompositeMeterRegistry().add(shared))).build(), "nested one deeper");
+        assertEquals(1.0, successes(shared));
+
+        first.close();
+        SimpleMeterRegistry direct = new SimpleMeterRegistry();
+        try (LlmMetrics held = LlmMetrics.builder(direct).build()) {
+            assertThrows(IllegalStateException.class,
+                    () -> LlmMetrics.builder(new CompositeMeterRegistry().add(direct)).build(),
+                    "a composite over a registry another LlmMetrics is bound to directly");
+        }
+        try (LlmMetrics second = LlmMetrics.builder(new CompositeMeterRegistry().add(shared)).build()) {
+            second.bus().publish(LlmRequestCompleted.builder("b", "gpt-4o").durationMs(5).build());
+            assertEquals(1.0, shared.get(MeterNames.SESSIONS_ACTIVE).gauge().value(), "the second one's sessions, once the first closed");
+            assertEquals(2.0, successes(shared));
+        }
     }
 
     @Test

@@ -20,10 +20,14 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.jspecify.annotations.Nullable;
 
@@ -42,9 +46,11 @@ import org.jspecify.annotations.Nullable;
  * ({@code dev.llmmetrics.prometheus.SessionSeries}).
  *
  * <p>A registry holds the meters of one binder at a time: two would share their counters while only the first
- * one's gauges showed. {@link #close()} takes the meters that read this binder's state off the registry (the
- * session gauge and eviction counters, the in-flight gauges), so another binder can then be bound to it; the
- * counters and histograms stay, with what they counted, and the next binder goes on counting in them.
+ * one's gauges showed. So does every registry a composite registry passes meters to: a binder is refused a
+ * composite over a registry that holds another's meters, as it is refused that registry. {@link #close()} takes
+ * the meters that read this binder's state off the registry (the session gauge and eviction counters, the
+ * in-flight gauges), so another binder can then be bound to it; the counters and histograms stay, with what they
+ * counted, and the next binder goes on counting in them.
  */
 public final class LlmMeterBinder implements MeterBinder, EventListener, AutoCloseable {
 
@@ -83,8 +89,9 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
     }
 
     /**
-     * @throws IllegalStateException when this binder is bound already or closed, or {@code registry} holds the
-     *                               meters of another binder not closed
+     * @throws IllegalStateException when this binder is bound already or closed, or {@code registry} (or, for a
+     *                               composite, a registry it passes its meters to) holds the meters of another
+     *                               binder not closed
      */
     @Override
     public synchronized void bindTo(MeterRegistry registry) {
@@ -92,7 +99,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
             throw new IllegalStateException(closed ? "the binder is closed" : "already bound to a registry");
         }
         synchronized (registry) { // so that of two binders bound at once, one sees the other's gauge
-            if (registry.find(SESSIONS_ACTIVE).gauge() != null) {
+            if (holdsSessionGauge(registry, Collections.newSetFromMap(new IdentityHashMap<>()))) {
                 throw new IllegalStateException("the registry holds the meters of another LlmMetrics that is not "
                         + "closed; one registry takes one LlmMetrics at a time (close the other first)");
             }
@@ -108,6 +115,28 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
         }
         this.scores = new ScoreMeters(registry);
         this.registry = registry;
+    }
+
+    /**
+     * Whether {@code registry}, or a registry a composite {@code registry} passes its meters to (at any depth), holds
+     * the session gauge of a binder not closed: a composite's own lookups see only what was registered through it,
+     * while a second binder through it would count into the counters of the first one's registry beneath.
+     */
+    private static boolean holdsSessionGauge(MeterRegistry registry, Set<MeterRegistry> seen) {
+        if (!seen.add(registry)) {
+            return false;
+        }
+        if (registry.find(SESSIONS_ACTIVE).gauge() != null) {
+            return true;
+        }
+        if (registry instanceof CompositeMeterRegistry composite) {
+            for (MeterRegistry child : composite.getRegistries()) {
+                if (holdsSessionGauge(child, seen)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
