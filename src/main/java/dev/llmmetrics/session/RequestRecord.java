@@ -32,7 +32,7 @@ import org.jspecify.annotations.Nullable;
  * @param httpStatus       the HTTP status of a failure, when known; {@code null} for a success
  * @param correlationId    the correlation id of the request's events; {@code null} when they had none
  * @param attributes       the attributes of its COMPLETED or FAILED event; an unmodifiable copy
- * @param scores           the scores of its correlation id the store holds, oldest first
+ * @param scores           the scores of its correlation id the store holds, in the order received
  */
 public record RequestRecord(Instant timestamp, String model, long durationMs, @Nullable Integer promptTokens,
                             @Nullable Integer completionTokens, @Nullable Integer totalTokens, boolean hasToolCalls,
@@ -225,7 +225,7 @@ public record RequestRecord(Instant timestamp, String model, long durationMs, @N
             return this;
         }
 
-        /** The scores of its correlation id, oldest first; none unless set. */
+        /** The scores of its correlation id, in the order received; none unless set. */
         public Builder scores(List<RequestScore> scores) {
             this.scores = scores;
             return this;

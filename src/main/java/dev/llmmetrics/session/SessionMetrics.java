@@ -13,8 +13,8 @@ import org.jspecify.annotations.Nullable;
  * <em>successful</em> requests, and a failed request counts in {@code totalRequests} and
  * {@code failedRequests} with zero tokens. A completed request whose response reported no token usage
  * adds nothing to the token sums and counts in {@code requestsWithoutUsage}. The aggregates are exact over every request the session
- * ever made, while {@code requests} holds only the most recent ones (the store's per-session bound),
- * oldest first.
+ * ever made, while {@code requests} holds only the ones received last (the store's per-session bound), in the
+ * order received, whatever their timestamps.
  *
  * @param sessionId             the session
  * @param totalRequests         requests that completed or failed
@@ -26,7 +26,7 @@ import org.jspecify.annotations.Nullable;
  * @param totalTokens           summed total tokens
  * @param requestsWithTools     successful requests whose response asked for tool calls
  * @param lastActive            when the store last saw an event of this session
- * @param requests              the most recent request records, oldest first
+ * @param requests              the request records received last, in the order received
  * @param totalCachedTokens     summed cached prompt tokens (part of {@code totalPromptTokens})
  * @param totalReasoningTokens  summed reasoning tokens (part of {@code totalCompletionTokens})
  * @param cost                  what the successful requests cost, as their providers reported it or else by
@@ -181,7 +181,7 @@ public record SessionMetrics(String sessionId, long totalRequests, long successf
             return this;
         }
 
-        /** The most recent request records, oldest first; none unless set. */
+        /** The request records received last, in the order received; none unless set. */
         public Builder requests(List<RequestRecord> requests) {
             this.requests = requests;
             return this;

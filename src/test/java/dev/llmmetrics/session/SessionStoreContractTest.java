@@ -346,6 +346,22 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
+    void recordsAndTheirScoresAreInTheOrderReceivedNotInTheirTimestampsOrder() {
+        SessionStore store = store(10, 2);
+        for (int i : new int[] {3, 1, 2}) { // the event of second 1 arrives late, after that of second 3
+            store.record(LlmRequestCompleted.builder("s", "m").durationMs(i).correlationId("c" + i)
+                    .timestamp(Instant.ofEpochSecond(i)).build());
+        }
+        store.record(LlmRequestScored.builder("s", "q", 1).correlationId("c2").timestamp(Instant.ofEpochSecond(9)).build());
+        store.record(LlmRequestScored.builder("s", "q", 2).correlationId("c2").timestamp(Instant.ofEpochSecond(8)).build());
+
+        List<RequestRecord> records = store.session("s").orElseThrow().requests();
+        assertEquals(List.of(1L, 2L), records.stream().map(RequestRecord::durationMs).toList(),
+                "the two received last, as received: the late one of second 1 kept, the one of second 3 dropped");
+        assertEquals(List.of(1.0, 2.0), records.get(1).scores().stream().map(RequestScore::value).toList());
+    }
+
+    @Test
     void requestsInFlightAreTheStartsLessTheirEndsPerModelLabelNeverBelowZero() {
         SessionStore store = store(10, 10);
         store.record(LlmRequestStarted.builder("a", "m1").build());
