@@ -32,13 +32,16 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
                                long maxStoreBytes,
                                int maxMeteredPairs, int maxModelsPerSession) {
 
+    /** The least {@code maxStoreBytes}: room for a session at the bounds of one event. */
+    private static final long MIN_STORE_BYTES = 1L << 20;
+
     /**
      * The defaults, also those of the server's configuration keys: 10 000 sessions, 1 000 records each, 1 hour
      * idle, 2 000 metered sessions, 200 models, 1 000 types, a quarter of the JVM's maximum heap for the store
-     * (at most 256 MiB), 4 000 metered pairs, 8 models per session.
+     * (at most 256 MiB, at least the 1 MiB a store takes), 4 000 metered pairs, 8 models per session.
      */
     public static final LlmMetricsConfig DEFAULTS = new LlmMetricsConfig(10_000, 1_000, Duration.ofHours(1), 2_000, 200,
-            EventBus.DEFAULT_MAX_TYPES, EventBus.DEFAULT_TYPE_IDLE_TIMEOUT, Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4), 4_000, 8);
+            EventBus.DEFAULT_MAX_TYPES, EventBus.DEFAULT_TYPE_IDLE_TIMEOUT, defaultMaxStoreBytes(), 4_000, 8);
 
     /**
      * Rejects bounds that are not positive, more model labels than the catalog can keep, less than 1 MiB for the
@@ -108,8 +111,16 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
         return value;
     }
 
+    /**
+     * A quarter of the JVM's maximum heap, within what a store takes: at most 256 MiB, and at least 1 MiB, so
+     * that the defaults hold on a heap under 4 MiB too.
+     */
+    private static long defaultMaxStoreBytes() {
+        return Math.clamp(Runtime.getRuntime().maxMemory() / 4, MIN_STORE_BYTES, 256L << 20);
+    }
+
     private static long requireMaxStoreBytes(long value) {
-        if (value < 1 << 20) {
+        if (value < MIN_STORE_BYTES) {
             throw new IllegalArgumentException("maxStoreBytes must be at least 1 MiB, was " + value);
         }
         return value;
