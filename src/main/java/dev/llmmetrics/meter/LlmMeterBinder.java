@@ -141,8 +141,9 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
 
     /**
      * Takes the meters that read this binder's state off its registry: the session gauge and eviction counters
-     * and each model's in-flight gauge. The counters and histograms stay. An event of a model without meters yet
-     * fails from then on (the bus counts the failed delivery); closing again does nothing.
+     * and each model's in-flight gauge. The counters and histograms stay, and still count an event delivered once
+     * this closed (one the store recorded as its instance was closing), so that they agree with the store: for a
+     * model without meters yet, its meters are made then without the in-flight gauge. Closing again does nothing.
      */
     @Override
     public synchronized void close() {
@@ -157,12 +158,12 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
         storeMeters.forEach(bound::remove);
         for (int i = 0; i < byNumber.length(); i++) {
             ModelMeters meters = byNumber.get(i);
-            if (meters != null) {
+            if (meters != null && meters.inFlightGauge != null) {
                 bound.remove(meters.inFlightGauge);
             }
         }
         ModelMeters shared = other;
-        if (shared != null) {
+        if (shared != null && shared.inFlightGauge != null) {
             bound.remove(shared.inFlightGauge);
         }
     }
@@ -235,9 +236,8 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
                 synchronized (this) {
                     shared = other;
                     if (shared == null) {
-                        checkOpen();
                         other = shared = new ModelMeters(ModelCatalog.OTHER_LABEL, genAiProvider(null), store, registry,
-                                genAiBudget);
+                                genAiBudget, !closed);
                     }
                 }
             }
@@ -249,21 +249,13 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
             synchronized (this) {
                 meters = byNumber.get(model.number());
                 if (meters == null) {
-                    checkOpen();
                     meters = new ModelMeters(model.label(), genAiProvider(model.provider()), store, registry,
-                            genAiBudget);
+                            genAiBudget, !closed);
                     byNumber.set(model.number(), meters);
                 }
             }
         }
         return meters;
-    }
-
-    /** Called under {@code this}: no meters are made once {@link #close()} took the others' gauges off. */
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("the meters are closed");
-        }
     }
 
     /** Builds an {@link LlmMeterBinder}. */

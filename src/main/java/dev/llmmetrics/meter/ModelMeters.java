@@ -41,8 +41,11 @@ final class ModelMeters {
     private final DistributionSummary tools;
     /** The store whose count of requests in flight the gauge reads. */
     private final SessionStore store;
-    /** The gauge of the store's requests in flight, which the binder takes off the registry when it closes. */
-    final Gauge inFlightGauge;
+    /**
+     * The gauge of the store's requests in flight, which the binder takes off the registry when it closes; {@code null}
+     * for meters made once it closed.
+     */
+    final @Nullable Gauge inFlightGauge;
     private final LazyMeter<Counter> cost;
     private final LazyMeter<Counter> unpriced;
     private final LazyMeter<Counter> cachedTokens;
@@ -59,9 +62,11 @@ final class ModelMeters {
      * @param store         the store that counts the label's requests in flight
      * @param genAi         the histograms left to the OpenTelemetry GenAI semantic-convention instruments, to
      *                      register them too; {@code null} when that mode is off
+     * @param inFlight      whether to register the in-flight gauge, which reads {@code store}: not once the binder
+     *                      closed, when the gauge would outlive the store it reads
      */
     ModelMeters(String label, String genAiProvider, SessionStore store, MeterRegistry registry,
-                GenAiMeters.@Nullable Budget genAi) {
+                GenAiMeters.@Nullable Budget genAi, boolean inFlight) {
         this.label = label;
         this.store = store;
         this.registry = registry;
@@ -106,7 +111,7 @@ final class ModelMeters {
                 .baseUnit(UNIT_TOOLS)
                 .tag(TAG_MODEL, label)
                 .register(registry);
-        inFlightGauge = Gauge.builder(REQUESTS_IN_FLIGHT, store, s -> s.inFlight(label))
+        inFlightGauge = !inFlight ? null : Gauge.builder(REQUESTS_IN_FLIGHT, store, s -> s.inFlight(label))
                 .description("LLM requests started and not yet completed or failed, as the session store counts them "
                         + "(shared by the replicas of a shared store)")
                 .tag(TAG_MODEL, label)

@@ -64,6 +64,30 @@ class LlmMeterBinderTest {
         assertEquals(2, s.value("llm_requests_total", "model", "agent", "outcome", "success"));
     }
 
+    /**
+     * An event the store recorded as its instance was closing reaches the meters once they are closed: they count
+     * it, a model's first included, so that the store and the meters agree, and add no gauge reading the closed store.
+     */
+    @Test
+    void anEventDeliveredAfterCloseIsCountedEvenForANewModelWithoutAnInFlightGauge() {
+        SimpleMeterRegistry simple = new SimpleMeterRegistry();
+        InMemorySessionStore store = InMemorySessionStore.builder().maxSessions(10).maxRecordsPerSession(10)
+                .idleTimeout(Duration.ofHours(1)).build();
+        LlmMeterBinder binder = LlmMeterBinder.builder().catalog(new ModelCatalog(PriceTable.EMPTY, 10)).store(store).build();
+        binder.bindTo(simple);
+        binder.onEvent(LlmRequestCompleted.builder("s", "known").durationMs(10).build());
+        binder.close();
+
+        binder.onEvent(LlmRequestCompleted.builder("s", "known").durationMs(10).build());
+        binder.onEvent(LlmRequestCompleted.builder("s", "new-at-close").durationMs(10).build());
+
+        assertEquals(2.0, simple.get(MeterNames.REQUESTS).tags(MeterNames.TAG_MODEL, "known", MeterNames.TAG_OUTCOME,
+                MeterNames.OUTCOME_SUCCESS).counter().count());
+        assertEquals(1.0, simple.get(MeterNames.REQUESTS).tags(MeterNames.TAG_MODEL, "new-at-close", MeterNames.TAG_OUTCOME,
+                MeterNames.OUTCOME_SUCCESS).counter().count());
+        assertEquals(null, simple.find(MeterNames.REQUESTS_IN_FLIGHT).gauge(), "no in-flight gauge outlives the close");
+    }
+
     @Test
     void everyMeterOfTheReadmeListAppearsOnTheScrapeWithItsLabels() {
         LlmMetrics c = metrics(10, 10, 10);
