@@ -29,7 +29,8 @@ import org.jspecify.annotations.Nullable;
  * <p>The format follows the {@code Accept} header and its q-values ({@link ScrapeFormat}): text format 0.0.4
  * by default, OpenMetrics 1.0 or Prometheus protobuf when the client rates them highest. With
  * {@code http.scrape.gzip} the answer is gzip-compressed when {@code Accept-Encoding} asks for it
- * ({@link ContentCoding}), as Prometheus does. In both text formats,
+ * ({@link ContentCoding}), as Prometheus does. Its {@code Vary} names the headers the answer follows: {@code Accept},
+ * and {@code Accept-Encoding} with {@code http.scrape.gzip}. In both text formats,
  * the per-session families come from {@link SessionSeries#writeText}, the registry's other families follow;
  * the protobuf format is written from the registry's scrape, which holds them too. Open by default, as
  * Prometheus expects; with a scrape token configured, only {@code Authorization: Bearer <token>} gets through.
@@ -58,6 +59,8 @@ final class ScrapeService implements HttpService {
     /** The longest {@code name[]} value a scrape takes, as long as an id: longer than any family's name. */
     static final int MAX_NAME_LENGTH = 256;
     private static final String NAME_PARAMETER = "name[]";
+    private static final String VARY_WITH_GZIP =
+            HeaderNames.ACCEPT.defaultCase() + ", " + HeaderNames.ACCEPT_ENCODING.defaultCase();
 
     private final PrometheusMeterRegistry registry;
     private final SessionSeries sessionSeries;
@@ -144,9 +147,8 @@ final class ScrapeService implements HttpService {
         };
         response.header(HeaderNames.CONTENT_TYPE, writer.getContentType());
         boolean compressed = gzip && ContentCoding.acceptsGzip(request.headers());
-        if (gzip) {
-            response.header(HeaderNames.VARY, HeaderNames.ACCEPT_ENCODING.defaultCase());
-        }
+        // The format follows Accept, and with gzip configured the coding follows Accept-Encoding (RFC 9110 §12.5.5).
+        response.header(HeaderNames.VARY, gzip ? VARY_WITH_GZIP : HeaderNames.ACCEPT.defaultCase());
         if (compressed) {
             response.header(HeaderNames.CONTENT_ENCODING, "gzip");
         }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.AfterEach;
@@ -94,6 +95,17 @@ class ScrapeEndpointTest {
     }
 
     @Test
+    void everyScrapeNamesAcceptInVarySinceItsFormatFollowsThatHeader() {
+        for (String accept : new String[] {"text/plain", "application/openmetrics-text",
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"}) {
+            HttpResponse<byte[]> response = server.getBytes("/metrics", "Accept", accept);
+            assertEquals(200, response.statusCode(), accept);
+            assertEquals(List.of("Accept"), response.headers().allValues("Vary"), accept);
+        }
+        assertEquals(List.of("Accept"), server.get("/metrics").headers().allValues("Vary"), "without Accept too");
+    }
+
+    @Test
     void withScrapeGzipTheScrapeIsGzippedWhenAcceptEncodingAsksForItAndReadsAsTheSameSeries() throws IOException {
         try (TestServer server = TestServer.start(Map.of("http.scrape.gzip", "true"))) {
             assertGzippedAsAsked(server);
@@ -130,7 +142,7 @@ class ScrapeEndpointTest {
             HttpResponse<byte[]> response = server.getBytes("/metrics", "Accept-Encoding", c.getKey());
             assertEquals(200, response.statusCode(), c.getKey());
             assertEquals(c.getValue(), response.headers().firstValue("Content-Encoding").filter("gzip"::equals).isPresent(), c.getKey());
-            assertEquals("Accept-Encoding", response.headers().firstValue("Vary").orElseThrow(), c.getKey());
+            assertEquals("Accept, Accept-Encoding", response.headers().firstValue("Vary").orElseThrow(), c.getKey());
             String body = c.getValue() ? gunzip(response.body()) : new String(response.body(), StandardCharsets.UTF_8);
             PrometheusText scrape = PrometheusText.parse(body);
             assertEquals(14, scrape.value("llm_requests_total", "model", "gpt-4", "outcome", "success"), c.getKey());
