@@ -19,13 +19,17 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.StringReader;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code POST /events}: ingestion for producers outside the JVM.
@@ -35,8 +39,9 @@ import java.util.Set;
  * object per line). All or nothing: every event is decoded and validated first; if any is invalid, none
  * is published and the 400 answer lists each problem by index and field. Otherwise all are published in
  * order and the answer is 202 with their count. Bodies over the size limit get 413, batches over the
- * length limit 413 (decided on the first event past it, see {@link BatchDecoder}), and malformed JSON or
- * invalid UTF-8 400. A body that does not arrive whole within the body timeout closes the connection.
+ * length limit 413 (decided on the first event past it, see {@link BatchDecoder}), a body in a charset that
+ * writes ASCII otherwise than UTF-8 does (UTF-16) 415, and malformed JSON or invalid UTF-8 400. A body that
+ * does not arrive whole within the body timeout closes the connection.
  */
 final class IngestService implements HttpService {
 
@@ -45,6 +50,9 @@ final class IngestService implements HttpService {
 
     /** The most a body's buffer takes before its bytes arrive: 1 MiB, the default {@code ingest.max.body.bytes}. */
     private static final int INITIAL_BODY_BUFFER = 1 << 20;
+
+    /** Characters of JSON that a charset writing ASCII as ASCII writes as their ASCII bytes. */
+    private static final String ASCII_SAMPLE = "[{\"a\":1}]\n";
 
     private final EventBus bus;
     private final int maxBodyBytes;
@@ -88,10 +96,17 @@ final class IngestService implements HttpService {
                     "the body exceeds " + maxBodyBytes + " bytes");
             return;
         }
+        String contentType = request.headers().first(HeaderNames.CONTENT_TYPE).orElse("");
+        String charset = notAsciiCompatible(contentType);
+        if (charset != null) {
+            ApiError.send(request, response, Status.UNSUPPORTED_MEDIA_TYPE_415, "unsupported_charset",
+                    "the body must be UTF-8 (RFC 8259 section 8.1): Content-Type names charset " + charset);
+            return;
+        }
         String text = utf8(body);
         List<JsonNode> nodes;
         try {
-            nodes = LINES.contains(mediaType(request.headers().first(HeaderNames.CONTENT_TYPE).orElse("")))
+            nodes = LINES.contains(mediaType(contentType))
                     ? BatchDecoder.lines(new StringReader(text), maxBatch)
                     : BatchDecoder.json(new StringReader(text), maxBatch);
         } catch (BatchDecoder.TooManyEvents e) {
@@ -241,6 +256,37 @@ final class IngestService implements HttpService {
     static String mediaType(String contentType) {
         int parameters = contentType.indexOf(';');
         return (parameters < 0 ? contentType : contentType.substring(0, parameters)).strip().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The {@code charset} a {@code Content-Type} value names, when it is one the server knows and that does not write
+     * ASCII as ASCII (UTF-16, UTF-32): a body so written, read as the UTF-8 it must be, is NUL bytes between
+     * characters, which the parser would call malformed JSON. {@code null} when the value names no charset, one not
+     * known, or one that writes ASCII as ASCII (ISO-8859-1 as well as UTF-8: such a body is read as UTF-8, as any
+     * body is, and refused as {@code invalid_utf8} if it is not).
+     */
+    static @Nullable String notAsciiCompatible(String contentType) {
+        for (String parameter : contentType.split(";")) {
+            int equals = parameter.indexOf('=');
+            if (equals < 0 || !parameter.substring(0, equals).strip().equalsIgnoreCase("charset")) {
+                continue;
+            }
+            String name = parameter.substring(equals + 1).strip();
+            if (name.length() >= 2 && name.startsWith("\"") && name.endsWith("\"")) {
+                name = name.substring(1, name.length() - 1);
+            }
+            Charset charset;
+            try {
+                charset = Charset.forName(name);
+            } catch (IllegalArgumentException e) { // an illegal or unsupported name: the body is read as UTF-8
+                continue;
+            }
+            if (!charset.canEncode() || !Arrays.equals(ASCII_SAMPLE.getBytes(charset),
+                    ASCII_SAMPLE.getBytes(StandardCharsets.US_ASCII))) {
+                return EventJson.quoted(name);
+            }
+        }
+        return null;
     }
 
     private static String utf8(byte[] body) {

@@ -122,6 +122,25 @@ class IngestEndpointTest {
     }
 
     @Test
+    void aBodyDeclaredInACharsetThatWritesAsciiOtherwiseThanUtf8IsA415NamingItAndOthersAreReadAsUtf8() {
+        for (String charset : new String[] {"utf-16", "UTF-16LE", "\"utf-32\""}) {
+            HttpResponse<String> response = server.send(java.net.http.HttpRequest.newBuilder(server.uri("/events"))
+                    .header("Content-Type", "application/json; charset=" + charset)
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(COMPLETED.getBytes(
+                            java.nio.charset.Charset.forName(charset.replace("\"", ""))))));
+            assertProblem(response, 415, "unsupported_charset");
+            assertTrue(TestServer.json(response).get("detail").asText().contains(charset.replace("\"", "")), response.body());
+        }
+        assertEquals(0, totalRequests("s"), "nothing was applied");
+        // A charset that writes ASCII as ASCII, or one the server does not know, leaves the body read as UTF-8.
+        for (String charset : new String[] {"utf-8", "US-ASCII", "iso-8859-1", "x-unknown", "\"\"", ""}) {
+            HttpResponse<String> response = server.post("/events", COMPLETED, "Content-Type", "application/json; charset=" + charset);
+            assertEquals(202, response.statusCode(), charset + ": " + response.body());
+        }
+        assertEquals(6, totalRequests("s"));
+    }
+
+    @Test
     void oneInvalidEventRejectsTheWholeBatchListingEveryProblemByIndexAndField() {
         server.post("/events", COMPLETED);
         String batch = "[" + COMPLETED + ","
