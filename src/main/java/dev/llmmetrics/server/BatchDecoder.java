@@ -30,6 +30,16 @@ final class BatchDecoder {
     private static final ObjectReader ELEMENT = Json.MAPPER.readerFor(JsonNode.class)
             .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
+    /**
+     * What a JSON body with a value after its value needs: producers that send several events as concatenated
+     * objects or as NDJSON without its media type meet it first.
+     */
+    private static final String SEVERAL_EVENTS = "; several events go in a JSON array, or one a line with Content-Type"
+            + " application/x-ndjson";
+    /** What an NDJSON line with a value after its value needs: curl's {@code -d} drops the line feeds of a file. */
+    private static final String ONE_A_LINE = "; NDJSON holds one event a line (curl -d drops a file's line feeds,"
+            + " --data-binary keeps them)";
+
     private static final Pattern CHARACTER_CODE = Pattern.compile("\\(code (\\d+)");
     private static final Pattern QUOTED = Pattern.compile("'(.*)'");
 
@@ -75,7 +85,8 @@ final class BatchDecoder {
             requireEnd(parser);
             return nodes;
         } catch (JsonProcessingException e) {
-            throw new BadRequest("malformed_json", "the body is not valid JSON: " + describe(e, parser, true));
+            throw new BadRequest("malformed_json", "the body is not valid JSON: " + describe(e, parser, true)
+                    + (e instanceof TrailingContent ? SEVERAL_EVENTS : ""));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -132,7 +143,8 @@ final class BatchDecoder {
             requireEnd(parser);
             return node;
         } catch (JsonProcessingException e) {
-            throw new BadRequest("malformed_json", "line " + number + " is not valid JSON: " + describe(e, parser, false));
+            throw new BadRequest("malformed_json", "line " + number + " is not valid JSON: " + describe(e, parser, false)
+                    + (e instanceof TrailingContent ? ONE_A_LINE : ""));
         }
     }
 

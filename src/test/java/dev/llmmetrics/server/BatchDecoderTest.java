@@ -78,8 +78,12 @@ class BatchDecoderTest {
     void malformedJsonIsDescribedWithItsPlace() {
         assertEquals("the body is not valid JSON: unexpected end of input at line 2, column 9",
                 assertThrows(BadRequest.class, () -> BatchDecoder.json(new StringReader("[{},\n{\"type\":"), LIMIT)).getMessage());
-        assertEquals("the body is not valid JSON: content after the end of the JSON value at line 1, column 4",
+        assertEquals("the body is not valid JSON: content after the end of the JSON value at line 1, column 4; several"
+                        + " events go in a JSON array, or one a line with Content-Type application/x-ndjson",
                 assertThrows(BadRequest.class, () -> BatchDecoder.json(new StringReader("{} {}"), LIMIT)).getMessage());
+        assertEquals("line 1 is not valid JSON: content after the end of the JSON value at column 3; NDJSON holds one"
+                        + " event a line (curl -d drops a file's line feeds, --data-binary keeps them)",
+                assertThrows(BadRequest.class, () -> BatchDecoder.lines(new StringReader("{}{}"), LIMIT)).getMessage());
         assertEquals("line 2 is not valid JSON: the key \"a\" appears twice at column 12",
                 assertThrows(BadRequest.class, () -> BatchDecoder.lines(new StringReader("{}\n{\"a\":1, \"a\":2}"), LIMIT)).getMessage());
     }

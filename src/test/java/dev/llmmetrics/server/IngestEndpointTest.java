@@ -202,6 +202,19 @@ class IngestEndpointTest {
     }
 
     @Test
+    void eventsSentOneAfterAnotherWithoutAnArrayOrLineFeedsAreRefusedSayingHowToSendSeveral() {
+        // As curl -d @events.ndjson sends a file: its line feeds dropped, with or without the NDJSON media type.
+        HttpResponse<String> json = server.post("/events", COMPLETED + COMPLETED);
+        assertProblem(json, 400, "malformed_json");
+        assertTrue(TestServer.json(json).get("detail").asText().endsWith("several events go in a JSON array, or one a line"
+                + " with Content-Type application/x-ndjson"), json.body());
+        HttpResponse<String> ndjson = server.post("/events", COMPLETED + COMPLETED, "Content-Type", "application/x-ndjson");
+        assertProblem(ndjson, 400, "malformed_json");
+        assertTrue(TestServer.json(ndjson).get("detail").asText().contains("--data-binary"), ndjson.body());
+        assertEquals(0, totalRequests("s"));
+    }
+
+    @Test
     void malformedBodiesAreA400() {
         assertProblem(server.post("/events", "{\"type\":"), 400, "malformed_json");
         assertProblem(server.post("/events", ""), 400, "empty_batch");
