@@ -215,6 +215,20 @@ class IngestEndpointTest {
     }
 
     @Test
+    void aSessionsCostStaysAtItsDocumentedBoundWhereThePerModelCounterGoesOn() {
+        String costly = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"costly\",\"model\":\"m\",\"duration_ms\":1,"
+                + "\"cost_usd\":1000000}";
+        String five = "[" + String.join(",", java.util.Collections.nCopies(5, costly)) + "]";
+        server.postEvents(five);
+        server.postEvents(five);
+        // limits.md: exact up to 2^63 - 1 picodollars, where it stays, never wrapping negative.
+        assertEquals(9_223_372.036854775807, server.awaitSession("costly", 10).get("total_cost_usd").asDouble());
+        String scrape = server.get("/metrics").body();
+        assertTrue(scrape.contains("llm_session_cost_usd_total{model=\"m\",session=\"costly\"} 9223372.036854776"), scrape);
+        assertTrue(scrape.contains("llm_cost_usd_total{model=\"m\"} 1.0E7"), scrape);
+    }
+
+    @Test
     void malformedBodiesAreA400() {
         assertProblem(server.post("/events", "{\"type\":"), 400, "malformed_json");
         assertProblem(server.post("/events", ""), 400, "empty_batch");
