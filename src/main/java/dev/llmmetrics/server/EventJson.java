@@ -11,8 +11,10 @@ import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -75,10 +77,6 @@ final class EventJson {
             Map.entry("name", "name"),
             Map.entry("value", "value"),
             Map.entry("comment", "comment"));
-
-    /** A timestamp's seconds, after the hours and minutes, and their fraction's digits if any. */
-    private static final Pattern SECONDS = Pattern.compile("(?<=[Tt]\\d{2}:\\d{2}:)(\\d{2})(?:\\.(\\d+))?");
-    private static final long SECONDS_PER_DAY = 86_400;
 
     /** A word with an upper-case letter after a lower-case one, as the record fields of more than one word. */
     private static final Pattern CAMEL_WORD = Pattern.compile("\\b[a-z]+(?:[A-Z][a-z]*)+\\b");
@@ -431,45 +429,13 @@ final class EventJson {
         try {
             return OffsetDateTime.parse(text).toInstant();
         } catch (DateTimeParseException e) {
-            Instant instant = rfc3339(text);
-            if (instant == null) {
+            try {
+                // A leap second in UTC (23:59:60Z), which OffsetDateTime refuses, read as ISO_INSTANT reads it: 23:59:59.
+                return Instant.from(DateTimeFormatter.ISO_INSTANT.parse(text));
+            } catch (DateTimeException notALeapSecond) {
                 throw new InvalidField("timestamp", "timestamp must be ISO-8601 with a zone, such as 2026-01-17T15:30:00Z");
             }
-            return instant;
         }
-    }
-
-    /**
-     * A timestamp RFC 3339 allows that {@link OffsetDateTime} does not read: a leap second, {@code 23:59:60} UTC,
-     * read as {@code 23:59:59} with its fraction (as {@link java.time.format.DateTimeFormatter#ISO_INSTANT} reads it),
-     * or a fraction finer than nanoseconds, cut to them; {@code null} if the text is neither.
-     *
-     * @throws InvalidField for a second 60 that is not the last second of a UTC day
-     */
-    private static @Nullable Instant rfc3339(String text) throws InvalidField {
-        Matcher seconds = SECONDS.matcher(text);
-        if (!seconds.find()) {
-            return null;
-        }
-        boolean leap = seconds.group(1).equals("60");
-        String fraction = seconds.group(2);
-        if (!leap && (fraction == null || fraction.length() <= 9)) {
-            return null;
-        }
-        String readable = text.substring(0, seconds.start()) + (leap ? "59" : seconds.group(1))
-                + (fraction == null ? "" : "." + fraction.substring(0, Math.min(9, fraction.length())))
-                + text.substring(seconds.end());
-        Instant instant;
-        try {
-            instant = OffsetDateTime.parse(readable).toInstant();
-        } catch (DateTimeParseException e) {
-            return null;
-        }
-        if (leap && Math.floorMod(instant.getEpochSecond(), SECONDS_PER_DAY) != SECONDS_PER_DAY - 1) {
-            throw new InvalidField("timestamp", "timestamp's second 60 (a leap second) must be 23:59:60 UTC, the last"
-                    + " second of a UTC day");
-        }
-        return instant;
     }
 
     private static Map<String, String> attributes(JsonNode node) throws InvalidField {

@@ -182,23 +182,20 @@ class IngestEndpointTest {
     }
 
     @Test
-    void aLeapSecondAndAFractionFinerThanNanosecondsAreReadAsRfc3339AllowsThemAndASecond60ElsewhereIsRefused() {
-        String completed = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"rfc3339\",\"model\":\"m\",\"duration_ms\":1,"
+    void aLeapSecondInUtcIsReadAsTheSecondBeforeItAndASecond60ElsewhereIsRefused() {
+        String completed = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"leap\",\"model\":\"m\",\"duration_ms\":1,"
                 + "\"timestamp\":";
         HttpResponse<String> accepted = server.post("/events", "[" + completed + "\"2016-12-31T23:59:60Z\"},"
-                + completed + "\"2017-01-01T08:59:60.5+09:00\"}," + completed + "\"2026-01-17T15:30:00.1234567891Z\"}]");
+                + completed + "\"2016-12-31T23:59:60.5Z\"}]");
         assertEquals(202, accepted.statusCode(), accepted.body());
         java.util.Set<String> timestamps = new java.util.HashSet<>();
-        server.awaitSession("rfc3339", 3).get("requests").forEach(r -> timestamps.add(r.get("timestamp").asText()));
-        assertEquals(java.util.Set.of("2016-12-31T23:59:59Z", "2016-12-31T23:59:59.500Z", "2026-01-17T15:30:00.123Z"),
-                timestamps, "a leap second is read as 23:59:59 and its fraction, a longer fraction is cut");
+        server.awaitSession("leap", 2).get("requests").forEach(r -> timestamps.add(r.get("timestamp").asText()));
+        assertEquals(java.util.Set.of("2016-12-31T23:59:59Z", "2016-12-31T23:59:59.500Z"), timestamps);
 
         HttpResponse<String> refused = server.post("/events", completed + "\"2026-01-17T15:30:60Z\"}");
         assertProblem(refused, 400, "invalid_events");
-        JsonNode problem = TestServer.json(refused).get("errors").get(0);
-        assertEquals("timestamp", problem.get("field").asText());
-        assertTrue(problem.get("reason").asText().contains("23:59:60 UTC"), refused.body());
-        assertEquals(3, totalRequests("rfc3339"), "the refused event was not applied");
+        assertEquals("timestamp", TestServer.json(refused).get("errors").get(0).get("field").asText());
+        assertEquals(2, totalRequests("leap"), "the refused event was not applied");
     }
 
     @Test
