@@ -98,6 +98,11 @@ class ArchitectureTest {
     }
 
     @Test
+    void noPackageIsInACycleWithItsOwnSubpackages() {
+        slices().assignedFrom(new EachPackage()).should().beFreeOfCycles().check(classes);
+    }
+
+    @Test
     void theSessionStoreNeverDependsOnTheMetersThatReadIt() {
         noClasses().that().resideInAPackage("dev.llmmetrics.session..")
                 .should().dependOnClassesThat().resideInAPackage("dev.llmmetrics.meter..")
@@ -129,6 +134,27 @@ class ArchitectureTest {
         @Override
         public String getDescription() {
             return ROOT + " and each package under it";
+        }
+    }
+
+    /**
+     * One slice for each package on its own, so that a cycle between a package and its subpackage is found too
+     * ({@code dev.llmmetrics.session} and {@code .session.sqlite}, {@code .server} and {@code .server.proxy}),
+     * which the other two rules hold in one slice.
+     */
+    private static final class EachPackage implements SliceAssignment {
+
+        private static final String ROOT = "dev.llmmetrics";
+
+        @Override
+        public SliceIdentifier getIdentifierOf(JavaClass javaClass) {
+            String name = javaClass.getPackageName();
+            return name.equals(ROOT) || name.startsWith(ROOT + ".") ? SliceIdentifier.of(name) : SliceIdentifier.ignore();
+        }
+
+        @Override
+        public String getDescription() {
+            return "each package of " + ROOT;
         }
     }
 }
