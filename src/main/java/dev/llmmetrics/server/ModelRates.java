@@ -36,8 +36,8 @@ import java.util.function.Supplier;
  * together, as the Grafana dashboards read it.
  *
  * <p>The Prometheus registry keeps cumulative bucket counts since start, which the differences rely on. The
- * requests in flight are the session store's, now: a model with requests in flight and no meters in this process
- * (started through another replica sharing the store) is listed too.
+ * requests in flight are the session store's count at the answer, not a difference: a model with requests in
+ * flight and no meters in this process (started through another replica sharing the store) is listed too.
  */
 final class ModelRates implements AutoCloseable {
 

@@ -351,8 +351,8 @@ final class Settings {
      * How long requests in progress may take to finish on SIGTERM ({@code server.shutdown-grace-period}).
      *
      * @throws IllegalArgumentException when negative or longer than {@link HttpSettings.Connections#MAX_TIMEOUT}: a
-     *                                  longer one overflowed the drain's nanoseconds in the shutdown hook, which
-     *                                  then skipped the orderly stop (the store left open, its log not folded)
+     *                                  longer one would overflow the drain's nanoseconds in the shutdown hook, which
+     *                                  would then skip the orderly stop (the store left open, its log not folded)
      */
     static Duration shutdownGrace(Config config) {
         Duration grace = config.get("server.shutdown-grace-period").as(Duration.class).orElse(HttpSettings.DEFAULT_SHUTDOWN_GRACE);

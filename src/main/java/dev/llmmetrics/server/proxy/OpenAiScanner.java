@@ -16,7 +16,7 @@ import org.jspecify.annotations.Nullable;
  * the text of the one string being kept, at most {@value #MAX_KEPT_BYTES} bytes (the model, an error's code or
  * message; longer ones are cut there, past what any record takes). Every other string, the answer's text
  * included, is skipped as it passes, however long. A general JSON parser holds each string whole until it ends,
- * which made an answer of megabytes that a slow client had not read yet a copy of that size in the heap.
+ * which would make an answer of megabytes that a slow client has not read yet a copy of that size in the heap.
  *
  * <p>A UTF-8 byte order mark before the document's first byte is skipped, as some OpenAI-compatible servers
  * write one; anywhere else it is not JSON. A document that is not valid JSON (or deeper than {@value #MAX_DEPTH})
