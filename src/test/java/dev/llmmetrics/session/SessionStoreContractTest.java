@@ -34,6 +34,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
@@ -841,7 +842,7 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
-    void concurrentUpdatesAcrossSessionsLoseNothingEvenWhileEvictionAndClearsRace() throws Exception {
+    void concurrentUpdatesAcrossSessionsLoseNothing() throws Exception {
         int threads = 4;
         int perThread = 20_000;
         int sessions = 50;
@@ -885,6 +886,98 @@ public abstract class SessionStoreContractTest {
         assertEquals((long) threads * perThread, total);
         assertEquals((long) threads * perThread / 10, failed);
         assertEquals(3L * (total - failed), prompt);
+    }
+
+    /**
+     * Whether this process's per-session figures ({@link SessionFigures}) are read from the store's own table, so
+     * that a session the store no longer holds has none; a store shared with other processes keeps figures of its
+     * own beside it, which may outlast a clear or an eviction until its sweep (docs/replicas.md).
+     */
+    protected boolean figuresAreTheStoresOwnTable() {
+        return true;
+    }
+
+    @Test
+    void afterBatchesRaceClearsAndEvictionsTheFiguresOfEachHeldSessionAreTheStoresAndOfNoOther() throws Exception {
+        int sessions = 300;
+        int batch = 200;
+        int capacity = 100;
+        SessionStore store = newStore(capacity, 10, Duration.ofHours(1), InstantSource.system(), PriceTable.EMPTY);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<?>> work = new ArrayList<>();
+            for (int s = 0; s < sessions; s++) {
+                String id = "race-" + s;
+                List<Event> events = new ArrayList<>();
+                for (int i = 0; i < batch; i++) {
+                    events.add(i % 5 == 4 ? LlmRequestFailed.builder(id, "m" + (i % 3)).error("e").build()
+                            : LlmRequestCompleted.builder(id, "m" + (i % 3)).durationMs(i + 1).promptTokens(i)
+                                    .completionTokens(1).totalTokens(i + 1).build());
+                }
+                CountDownLatch start = new CountDownLatch(2);
+                AtomicBoolean recorded = new AtomicBoolean();
+                AtomicBoolean watching = new AtomicBoolean();
+                // The first half fill the store past its capacity: every other one is not cleared, and the clears of
+                // the others may come before their batch, the session outliving its clear. The clears of the second
+                // half wait for the session to show, so that they land inside the batch were it applied in parts.
+                boolean clearOnceShown = s >= sessions / 2;
+                boolean cleared = clearOnceShown || s % 2 == 0;
+                work.add(pool.submit(() -> {
+                    start.countDown();
+                    start.await();
+                    while (clearOnceShown && !watching.get()) {
+                        Thread.onSpinWait(); // the clear is already looking when the batch begins
+                    }
+                    store.record(events);
+                    recorded.set(true);
+                    return null;
+                }));
+                work.add(pool.submit(() -> {
+                    start.countDown();
+                    start.await();
+                    watching.set(true);
+                    while (clearOnceShown && !recorded.get() && store.summary(id).isEmpty()) {
+                        Thread.onSpinWait();
+                    }
+                    if (cleared) {
+                        store.clear(id);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : work) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertTrue(store.evictions(EvictionReason.CAPACITY) > 0, "the capacity evicted while batches and clears raced");
+        Map<String, long[]> figures = new HashMap<>();
+        for (PairFigures pair : ((SessionFigures) store).mostRecentPairs(Integer.MAX_VALUE, Integer.MAX_VALUE)) {
+            long[] sum = figures.computeIfAbsent(pair.sessionId(), id -> new long[3]);
+            sum[0] += pair.successes();
+            sum[1] += pair.failures();
+            sum[2] += pair.promptTokens();
+        }
+        int held = 0;
+        for (int s = 0; s < sessions; s++) {
+            String id = "race-" + s;
+            Optional<SessionMetrics> session = store.session(id);
+            long[] sum = figures.get(id);
+            if (session.isEmpty()) {
+                if (figuresAreTheStoresOwnTable()) {
+                    assertNull(sum, id + " is gone from the store, so from its figures");
+                }
+                continue;
+            }
+            held++;
+            SessionMetrics m = session.get();
+            assertEquals(batch, m.totalRequests(), id + ": a clear takes all of a batch's events for the session or none");
+            assertTrue(sum != null, id + " is held, so it has figures");
+            assertEquals(List.of(m.successfulRequests(), m.failedRequests(), m.totalPromptTokens()),
+                    List.of(sum[0], sum[1], sum[2]), id + ": its figures are the store's");
+        }
+        assertTrue(held > 0 && held <= capacity, "sessions held within the capacity: " + held);
     }
 
     @Test

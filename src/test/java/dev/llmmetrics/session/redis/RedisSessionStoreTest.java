@@ -73,6 +73,12 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         return store;
     }
 
+    /** This process's figures sit beside Redis: a clear racing a batch leaves them until the sweep. */
+    @Override
+    protected boolean figuresAreTheStoresOwnTable() {
+        return false;
+    }
+
     @AfterEach
     void closeStores() {
         opened.forEach(RedisSessionStore::close);
