@@ -58,20 +58,20 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
         inMillis("eventTypeIdleTimeout", eventTypeIdleTimeout);
         requireMaxStoreBytes(maxStoreBytes);
         positive("maxModelsPerSession", maxModelsPerSession);
-        // in long: maxModelsPerSession near Integer.MAX_VALUE would overflow the sum and pass any bound
-        if (maxMeteredPairs < (long) maxModelsPerSession + 1 + SessionStore.MAX_SCORE_NAMES + 1) {
+        if (maxMeteredPairs < pairsOfOneSession(maxModelsPerSession)) {
             throw new IllegalArgumentException("maxMeteredPairs must be at least the pairs one session can have, "
-                    + ((long) maxModelsPerSession + 1 + SessionStore.MAX_SCORE_NAMES + 1) + " with maxModelsPerSession " + maxModelsPerSession
+                    + pairsOfOneSession(maxModelsPerSession) + " with maxModelsPerSession " + maxModelsPerSession
                     + ", was " + maxMeteredPairs);
         }
     }
 
     /**
      * The most (session, model) and (session, score name) pairs one session can have: its own model labels and
-     * {@code _other}, its score names and {@code _other}.
+     * {@code _other}, its score names and {@code _other}. In a {@code long}: with {@code maxModelsPerSession} near
+     * {@link Integer#MAX_VALUE} it is more than an {@code int} holds.
      */
-    public static int pairsOfOneSession(int maxModelsPerSession) {
-        return maxModelsPerSession + 1 + SessionStore.MAX_SCORE_NAMES + 1;
+    public static long pairsOfOneSession(int maxModelsPerSession) {
+        return (long) maxModelsPerSession + 1 + SessionStore.MAX_SCORE_NAMES + 1;
     }
 
     /** A builder starting from {@link #DEFAULTS}. */
@@ -132,7 +132,7 @@ public record LlmMetricsConfig(int maxSessions, int maxRecordsPerSession, Durati
      * models is the record's to check, once both are known.
      */
     private static int requireMaxMeteredPairs(int value) {
-        int least = pairsOfOneSession(1);
+        int least = (int) pairsOfOneSession(1);
         if (value < least) {
             throw new IllegalArgumentException("maxMeteredPairs must be at least " + least
                     + ", the pairs one session with one model can have, was " + value);

@@ -8,6 +8,7 @@ import dev.llmmetrics.cost.ModelCatalog;
 import dev.llmmetrics.cost.ModelPrice;
 import dev.llmmetrics.event.InvalidEventException;
 import dev.llmmetrics.event.LlmRequestCompleted;
+import dev.llmmetrics.session.SessionStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.function.Function;
@@ -69,7 +70,7 @@ class LlmMetricsBuilderTest {
         assertConfigRefused("maxEventTypes must be positive, was 0", b -> b.maxEventTypes(0));
         assertConfigRefused("eventTypeIdleTimeout" + ms + "PT-1S", b -> b.eventTypeIdleTimeout(Duration.ofSeconds(-1)));
         assertConfigRefused("maxStoreBytes must be at least 1 MiB, was 1048575", b -> b.maxStoreBytes((1 << 20) - 1));
-        int least = LlmMetricsConfig.pairsOfOneSession(1);
+        int least = (int) LlmMetricsConfig.pairsOfOneSession(1);
         assertConfigRefused("maxMeteredPairs must be at least " + least + ", the pairs one session with one model can have, was "
                 + (least - 1), b -> b.maxMeteredPairs(least - 1));
         assertConfigRefused("maxModelsPerSession must be positive, was 0", b -> b.maxModelsPerSession(0));
@@ -84,6 +85,12 @@ class LlmMetricsBuilderTest {
         assertTrue(pairs.getMessage().startsWith("maxMeteredPairs must be at least the pairs one session can have, "
                 + LlmMetricsConfig.pairsOfOneSession(2)), pairs.getMessage());
         assertEquals(least, LlmMetricsConfig.builder().maxMeteredPairs(least).maxModelsPerSession(1).build().maxMeteredPairs());
+    }
+
+    @Test
+    void thePairsOfOneSessionWithTheMostModelsAPositiveIntAllowsAreCountedWhole() {
+        assertEquals((long) Integer.MAX_VALUE + 1 + SessionStore.MAX_SCORE_NAMES + 1,
+                LlmMetricsConfig.pairsOfOneSession(Integer.MAX_VALUE));
     }
 
     private static void assertConfigRefused(String message, Function<LlmMetricsConfig.Builder, LlmMetricsConfig.Builder> setter) {
