@@ -163,7 +163,8 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
     private final Thread writerThread;
     private final ArrayBlockingQueue<Reader> readers = new ArrayBlockingQueue<>(READERS);
     private final List<Reader> allReaders = new ArrayList<>();
-    private final FileChannel lockChannel;
+    /** The lock file this process holds, made again by the writer when it is removed under it. */
+    final LockFile lockFile;
 
     /**
      * Loads SQLite's native library now, so that no copy of it is left in the temporary directory when the process
@@ -315,7 +316,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
                                Durability durability, Schema.Found found, ConcurrentHashMap<String, Row> rows,
                                long nextKey, int foldAt) throws SQLException {
         this.file = file;
-        this.lockChannel = lockChannel;
+        this.lockFile = new LockFile(file.resolveSibling(file.getFileName() + ".lock"), lockChannel);
         this.bounds = bounds;
         this.inFlight = new InFlightRequests(bounds.catalog(), bounds.idleTimeout());
         this.rows = rows;
@@ -413,7 +414,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
     }
 
     /** What went wrong with a file, in the operating system's words, without the exception's class. */
-    private static String reason(IOException e) {
+    static String reason(IOException e) {
         return switch (e) {
             case NoSuchFileException missing -> "no such file or directory";
             case AccessDeniedException denied -> "permission denied";
@@ -785,7 +786,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
             reader.close();
         }
         writer.close(); // the last connection: SQLite checkpoints the log into the file
-        closeQuietly(lockChannel);
+        lockFile.close();
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

@@ -519,7 +519,8 @@ final class Writer {
      * holds, by taking the lock and letting it go, waiting {@link #BRIEF_LOCK_MILLIS} for it. While it is stopped: tries a commit of one page (the header's
      * application id written again), but on a full disk only once the file system has more room than when the
      * store stopped, since the write-ahead log keeps the pages the refused transaction wrote past its end, into
-     * which one page fits with the disk still full; a file removed or replaced stays so until a restart.
+     * which one page fits with the disk still full; a file removed or replaced, or opened by another server once
+     * the lock file was removed, stays so until a restart.
      */
     void idle() {
         if (damage != null) {
@@ -539,7 +540,7 @@ final class Writer {
             return;
         }
         long room = room();
-        if (stop == Stop.REPLACED || stop == Stop.LOG_REPLACED
+        if (stop == Stop.REPLACED || stop == Stop.LOG_REPLACED || stop == Stop.TAKEN
                 || (stop == Stop.FULL && room >= 0 && room < roomWhenStopped + pageSize)) {
             return;
         }
@@ -568,7 +569,7 @@ final class Writer {
         damagedIf(e);
         int primary = ((SQLException) e).getErrorCode() & 0xFF;
         Stop was = stop;
-        stop = e instanceof FileReplacedException replaced ? (replaced.log ? Stop.LOG_REPLACED : Stop.REPLACED)
+        stop = e instanceof FileReplacedException replaced ? replaced.stop
                 : primary == 13 /* FULL */ ? Stop.FULL : primary == 5 /* BUSY */ ? Stop.LOCKED : Stop.UNWRITABLE;
         roomWhenStopped = room();
         notReadyBecause = stop.reason;
@@ -631,6 +632,9 @@ final class Writer {
         LOG_REPLACED("the session store's write-ahead log was removed or replaced while the server had it open: what"
                 + " it held is copied into the file, and only a restart opens a new log",
                 "batches are refused until the server is restarted, which opens a new write-ahead log"),
+        TAKEN("another server opened the session store's file after its lock file was removed under this one: only a"
+                + " restart of this one, once the other stopped, writes the file again",
+                "batches are refused until this server is restarted, once the other one is stopped"),
         UNWRITABLE("the session store's file cannot be written (read-only, or an I/O error): it is tried again"
                 + " every second",
                 "batches are refused until it can: make the file writable again (chattr -i, chmod u+w), or see the"
@@ -720,6 +724,7 @@ final class Writer {
     private Txn transact(List<Job> jobs) throws SQLException {
         Statements st = statements();
         lockWatch.begin(st.begin);
+        holdLockFile(); // before the first write: what this memory holds is the file's only while no other server writes
         Txn t = new Txn(st, bounds.clock().millis());
         for (Job job : jobs) {
             job.apply(t);
@@ -733,9 +738,10 @@ final class Writer {
     /**
      * Refuses a commit once the file at the store's path, or its write-ahead log, is no longer the one the
      * connection has open (deleted, or replaced): SQLite would go on writing to the unlinked file, which no restart
-     * would find, so nothing is acknowledged until the store is opened again. Refuses it too while the file cannot be
-     * written (an {@code access} check: immutable, or read-only): the commit would reach the log, but its checkpoint
-     * never the file.
+     * would find, so nothing is acknowledged until the store is opened again. Makes the lock file again when it was
+     * removed, and refuses the commit once another server locked the new one ({@link LockFile#hold()}). Refuses it
+     * too while the file cannot be written (an {@code access} check: immutable, or read-only): the commit would reach
+     * the log, but its checkpoint never the file.
      */
     private void requireSameFile() throws SQLException {
         @Nullable Object now;
@@ -746,7 +752,7 @@ final class Writer {
         }
         if (fileKey != null && !fileKey.equals(now)) {
             throw new FileReplacedException("the file " + store.file() + " was removed or replaced while the store had"
-                    + " it open; restart the server to open the file at that path", false);
+                    + " it open; restart the server to open the file at that path", Stop.REPLACED);
         }
         @Nullable Object walNow;
         try {
@@ -759,8 +765,9 @@ final class Writer {
         } else if (!walKey.equals(walNow)) {
             // SQLite would go on appending commits to the log it has open, which no restart reads.
             throw new FileReplacedException("the write-ahead log " + wal + " was removed or replaced while the store"
-                    + " had it open; restart the server to open the file at its path", true);
+                    + " had it open; restart the server to open the file at its path", Stop.LOG_REPLACED);
         }
+        holdLockFile();
         if (!Files.isWritable(store.file())) {
             // Made immutable (chattr +i) or read-only under the open connection: commits would still reach the
             // write-ahead log, but no checkpoint could copy them into the file, so the log would grow until the disk
@@ -771,15 +778,38 @@ final class Writer {
     }
 
     /**
-     * The file at the store's path, or its write-ahead log ({@code log}), is no longer the one the connection has
-     * open: a storage failure no retry ends.
+     * Makes the lock file again when it was removed, and refuses the transaction once another server locked the new
+     * one ({@link LockFile#hold()}).
+     */
+    private void holdLockFile() throws SQLException {
+        boolean held;
+        try {
+            held = store.lockFile.hold();
+        } catch (IOException e) {
+            throw new SQLException("the lock file " + store.lockFile.path() + " was removed under the store and cannot be"
+                    + " made again (" + SqliteSessionStore.reason(e) + "); without it another server could open the file",
+                    null, 8 /* SQLITE_READONLY */);
+        }
+        if (!held) {
+            // Another server opened the file after this one's lock file was removed: each would write the file by
+            // what its own memory holds, so this one writes nothing more.
+            throw new FileReplacedException("another process locked " + store.lockFile.path() + ", made again after the"
+                    + " one this store held was removed, and has the file open too; stop one of the two servers",
+                    Stop.TAKEN);
+        }
+    }
+
+    /**
+     * The file at the store's path or its write-ahead log is no longer the one the connection has open, or another
+     * server locked the lock file made again ({@code stop} says which): a storage failure no retry ends.
      */
     private static final class FileReplacedException extends SQLException {
-        final boolean log;
+        /** {@link Stop#REPLACED}, {@link Stop#LOG_REPLACED} or {@link Stop#TAKEN}. */
+        final Stop stop;
 
-        FileReplacedException(String message, boolean log) {
+        FileReplacedException(String message, Stop stop) {
             super(message, null, 10 /* SQLITE_IOERR */);
-            this.log = log;
+            this.stop = stop;
         }
     }
 

@@ -654,6 +654,56 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void aLockFileRemovedUnderTheStoreIsMadeAgainWithoutTrafficSoThatASecondOpenIsStillRefused() throws Exception {
+        Path file = dir.resolve("locked.db");
+        Path lock = dir.resolve("locked.db.lock");
+        SqliteSessionStore store = open(file);
+        store.record(batch("before"));
+        Files.delete(lock);
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (!Files.exists(lock) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue(Files.exists(lock), "made again by the writer's check of an idle second");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+        store.record(batch("after"));
+        assertTrue(store.ready());
+        assertEquals(20, store.session("after").orElseThrow().totalRequests(), "the first one still works");
+    }
+
+    @Test
+    void aSecondStoreOpenedOnceTheLockFileWasRemovedMakesTheFirstRefuseBatchesAndBeUnreadyUntilARestart()
+            throws Exception {
+        // A second server opening the file beside a running one wrote it by what its own memory held: its first
+        // batch of a new session met a key the first one had given since (a 503 while it answered ready), and the
+        // first one went on acknowledging batches into the file the second one wrote too.
+        Path file = dir.resolve("shared.db");
+        SqliteSessionStore first = open(file);
+        first.record(batch("before"));
+        Files.delete(dir.resolve("shared.db.lock"));
+        SqliteSessionStore second = open(file); // before the first one's next check: nothing stops it
+        second.record(batch("second"));
+        RecordingFailedException e = assertThrows(RecordingFailedException.class, () -> first.record(batch("first")));
+        assertTrue(e.getCause().getMessage().contains("another process locked"), e.getCause().getMessage());
+        assertFalse(first.ready());
+        assertTrue(first.notReadyBecause().orElseThrow().contains("another server opened"),
+                first.notReadyBecause().get());
+        Thread.sleep(1_500); // an idle second's check does not make it ready again
+        assertFalse(first.ready());
+        second.record(batch("second-again"));
+        first.close();
+        second.close();
+        opened.remove(first);
+        opened.remove(second);
+        SqliteSessionStore reopened = open(file);
+        assertTrue(reopened.session("first").isEmpty(), "not acknowledged, not there");
+        assertEquals(20, reopened.session("before").orElseThrow().totalRequests());
+        assertEquals(20, reopened.session("second").orElseThrow().totalRequests());
+        assertEquals(20, reopened.session("second-again").orElseThrow().totalRequests());
+    }
+
+    @Test
     void aSessionsRecordsInTheFileStayWithinTheirBoundWhileItsTotalsStayExact() throws Exception {
         Path file = dir.resolve("store.db");
         SqliteSessionStore store = open(file, 10, 7, Long.MAX_VALUE, 1_000);
