@@ -223,6 +223,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
         refuseSecondName(path);
         List<Path> absentBefore = Schema.absentSideFiles(path);
         Schema.Found found = Schema.inspect(path);
+        refuseUnwritable(path);
         Path lockFile = path.resolveSibling(path.getFileName() + ".lock");
         boolean lockFileWasThere = Files.exists(lockFile);
         FileChannel lockChannel = lock(path, lockFile);
@@ -387,6 +388,21 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
             throw new IllegalArgumentException("the SQLite session store " + path + " has " + (n - 1)
                     + " other name(s) (a hard link): SQLite keeps a log and a lock per name, so that two servers"
                     + " opening it by two names would overwrite each other's commits; remove the other names");
+        }
+    }
+
+    /**
+     * Refuses a file, or a log or shared memory beside it, that this process cannot write (immutable, or read-only to
+     * its user; an {@code access} check): SQLite would open it read-only without a word, and that connection would
+     * refuse every commit for as long as it is open, however writable the file is made again.
+     */
+    private static void refuseUnwritable(Path path) {
+        for (String suffix : new String[] {"", "-wal", "-shm"}) {
+            Path file = path.resolveSibling(path.getFileName() + suffix);
+            if (Files.exists(file) && !Files.isWritable(file)) {
+                throw new IllegalArgumentException("the SQLite session store " + path + " cannot be opened for writing: "
+                        + file + " cannot be written (immutable or read-only); make it writable (chattr -i, chmod u+w)");
+            }
         }
     }
 

@@ -654,6 +654,47 @@ class SqliteSessionStoreFileTest {
     }
 
     @Test
+    void aFileOrLogThatCannotBeWrittenIsRefusedAtOpenNamingItAndOpensOnceWritable() throws Exception {
+        // SQLite opened an immutable file read-only without a word: the store started unready, saying it tried
+        // again every second, and went on refusing every batch once the file was writable, until a restart.
+        Path file = dir.resolve("immutable.db");
+        SqliteSessionStore first = open(file);
+        first.record(batch("before"));
+        first.close();
+        opened.remove(first);
+        for (Path unwritable : List.of(file, dir.resolve("immutable.db-wal"))) {
+            boolean made = !Files.exists(unwritable);
+            if (made) {
+                Files.createFile(unwritable); // the log a killed server leaves, empty once checkpointed
+            }
+            byte[] before = Files.readAllBytes(file);
+            chattr("+i", unwritable);
+            try {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> open(file));
+                assertTrue(e.getMessage().contains(unwritable + " cannot be written"), e.getMessage());
+                assertArrayEquals(before, Files.readAllBytes(file));
+            } finally {
+                chattr("-i", unwritable);
+            }
+            SqliteSessionStore store = open(file);
+            store.record(batch("writable-" + unwritable.getFileName()));
+            assertEquals(20, store.session("before").orElseThrow().totalRequests());
+            store.close();
+            opened.remove(store);
+            if (made) {
+                Files.deleteIfExists(unwritable);
+            }
+        }
+    }
+
+    private static void chattr(String flag, Path file) throws Exception {
+        Process p = new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0,
+                "chattr " + flag + " failed: " + output);
+    }
+
+    @Test
     void aLockFileRemovedUnderTheStoreIsMadeAgainWithoutTrafficSoThatASecondOpenIsStillRefused() throws Exception {
         Path file = dir.resolve("locked.db");
         Path lock = dir.resolve("locked.db.lock");
