@@ -151,6 +151,13 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private static final int IDLE_EVICTIONS_PER_CALL = 1_000;
     /** Most connections to Redis per store: past it a caller waits, up to the timeout, for one to be free. */
     private static final int MAX_CONNECTIONS = 64;
+    /**
+     * How long a connection may sit unused in the pool before the store closes it, checked every
+     * {@link #IDLE_CONNECTION_CHECK}: Redis closes a connection idle past its own {@code timeout}, and a call handed
+     * such a connection fails (503), so the store closes its idle ones first, for every {@code timeout} of 3 s or more.
+     */
+    private static final Duration IDLE_CONNECTION_LIFE = Duration.ofSeconds(2);
+    private static final Duration IDLE_CONNECTION_CHECK = Duration.ofSeconds(1);
     /** How many of a session's newest records a score's model is looked for in before the older ones. */
     private static final int NEWEST_RECORDS = 64;
     /** How long after a line about Redis refusing the batch script the next one may come. */
@@ -353,6 +360,12 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         pool.setMaxIdle(MAX_CONNECTIONS);
         pool.setMaxWait(endpoint.timeout());
         pool.setJmxEnabled(false);
+        // Closed unasked once idle for a while, before Redis's idle timeout closes them under the pool. Not tested
+        // with a PING instead: a failed test is logged with its stack trace.
+        pool.setMinEvictableIdleDuration(IDLE_CONNECTION_LIFE);
+        pool.setTimeBetweenEvictionRuns(IDLE_CONNECTION_CHECK);
+        pool.setNumTestsPerEvictionRun(MAX_CONNECTIONS);
+        pool.setTestWhileIdle(false);
         this.client = RedisClient.builder().hostAndPort(endpoint.host(), endpoint.port()).clientConfig(endpoint.config())
                 .poolConfig(pool).build();
         this.headers = new HeaderReads(client, HEADER_FIELD, endpoint.timeout());

@@ -583,6 +583,22 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     /** Records one start each from {@code callers} virtual threads at once; returns how many failed. */
+    @Test
+    void connectionsLeftIdleAreClosedBeforeRedisIdleTimeoutClosesThemUnderTheCallsOfTheNextBurst() throws Exception {
+        // With Redis's timeout set, the batches after each quiet spell were sent on connections Redis had closed:
+        // 2 to 7 of 8 concurrent batches got 503 after each pause of 4 s with timeout 1.
+        redis.cli("CONFIG", "SET", "timeout", "4");
+        try {
+            RedisSessionStore store = boundedTo(10_000, clockAtStart());
+            assertEquals(0, concurrentBatches(store, "busy", 16), "the pool holds many connections");
+            Thread.sleep(5_500); // past Redis's idle timeout
+            assertEquals(0, concurrentBatches(store, "after-quiet", 16));
+            assertTrue(store.ready());
+        } finally {
+            redis.cli("CONFIG", "SET", "timeout", "0");
+        }
+    }
+
     private static int concurrentBatches(RedisSessionStore store, String prefix, int callers) throws Exception {
         List<Future<Boolean>> done = new ArrayList<>();
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
