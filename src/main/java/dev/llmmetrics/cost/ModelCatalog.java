@@ -1,6 +1,7 @@
 package dev.llmmetrics.cost;
 
 import dev.llmmetrics.event.LlmRequestCompleted;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -61,7 +62,7 @@ public final class ModelCatalog {
             return model;
         }
         if (next.get() >= MAX_NUMBERED) {
-            return new Model(name, -1, OTHER_LABEL, prices.price(name));
+            return new Model(name, -1, OTHER_LABEL, prices.price(name).orElse(null));
         }
         model = byName.computeIfAbsent(name, n -> {
             int number = next.getAndIncrement();
@@ -69,11 +70,11 @@ public final class ModelCatalog {
                 return null; // the bound was reached meanwhile: no mapping
             }
             boolean own = !reserved(n) && labelled.getAndIncrement() < maxLabels;
-            Model numbered = new Model(n, number, own ? n : OTHER_LABEL, prices.price(n));
+            Model numbered = new Model(n, number, own ? n : OTHER_LABEL, prices.price(n).orElse(null));
             byNumber.set(number, numbered);
             return numbered;
         });
-        return model != null ? model : new Model(name, -1, OTHER_LABEL, prices.price(name));
+        return model != null ? model : new Model(name, -1, OTHER_LABEL, prices.price(name).orElse(null));
     }
 
     /**
@@ -95,9 +96,9 @@ public final class ModelCatalog {
         }
     }
 
-    /** The entry of {@code name} if it has been numbered, else {@code null}: a lookup that numbers nothing. */
-    public @Nullable Model known(String name) {
-        return byName.get(name);
+    /** The entry of {@code name} if it has been numbered, else empty: a lookup that numbers nothing. */
+    public Optional<Model> known(String name) {
+        return Optional.ofNullable(byName.get(name));
     }
 
     /** Whether {@code name} is a label the meters give a meaning of their own, which no model may take. */

@@ -26,6 +26,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -179,20 +180,20 @@ public final class PriceTable {
     }
 
     /**
-     * The price of {@code model} (its own name, then an alias, then the longest prefix), or {@code null} when
-     * the table has none for it. Resolved on every call: {@link ModelCatalog} keeps what each name resolved to.
+     * The price of {@code model} (its own name, then an alias, then the longest prefix), empty when the table has
+     * none for it. Resolved on every call: {@link ModelCatalog} keeps what each name resolved to.
      */
-    public @Nullable ModelPrice price(String model) {
+    public Optional<ModelPrice> price(String model) {
         ModelPrice exact = byName.get(model);
         if (exact != null) {
-            return exact;
+            return Optional.of(exact);
         }
         for (Map.Entry<String, ModelPrice> prefix : byPrefix) {
             if (model.startsWith(prefix.getKey())) {
-                return prefix.getValue();
+                return Optional.of(prefix.getValue());
             }
         }
-        return null;
+        return Optional.empty();
     }
 
     /** Whether the table prices nothing. */

@@ -159,8 +159,8 @@ public final class InFlightRequests {
         if (label.equals(ModelCatalog.OTHER_LABEL)) {
             return other.get();
         }
-        Model model = catalog.known(label);
-        return model == null || model.sharesLabel() ? 0 : byNumber.get(model.number());
+        return catalog.known(label).filter(model -> !model.sharesLabel()).map(model -> byNumber.get(model.number()))
+                .orElse(0L);
     }
 
     /** The requests in flight of every label that has some. */

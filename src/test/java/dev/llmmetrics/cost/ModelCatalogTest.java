@@ -1,8 +1,8 @@
 package dev.llmmetrics.cost;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -23,10 +23,10 @@ class ModelCatalogTest {
     void reservedNamesTakeNoLabelAndNamesPastTheLastLabelAreLeftUnnumbered() {
         ModelCatalog catalog = new ModelCatalog(PriceTable.EMPTY, 2);
         catalog.labelFirst(List.of(ModelCatalog.OTHER_LABEL, "a", ModelCatalog.UNKNOWN_LABEL, "b", "c", "d"));
-        assertNull(catalog.known(ModelCatalog.OTHER_LABEL));
-        assertNull(catalog.known(ModelCatalog.UNKNOWN_LABEL));
-        assertNull(catalog.known("c"), "no label left for c: it is numbered when it comes, as any name past the labels");
-        assertNull(catalog.known("d"));
+        assertTrue(catalog.known(ModelCatalog.OTHER_LABEL).isEmpty());
+        assertTrue(catalog.known(ModelCatalog.UNKNOWN_LABEL).isEmpty());
+        assertTrue(catalog.known("c").isEmpty(), "no label left for c: it is numbered when it comes, as any name past the labels");
+        assertTrue(catalog.known("d").isEmpty());
         assertEquals(List.of("a", "b"), List.of(catalog.model(0).name(), catalog.model(1).name()));
     }
 

@@ -78,8 +78,8 @@ class PriceTableMessagesTest {
     @ValueSource(strings = {"\"cached_input\": null", "\"aliases\": null", "\"prefixes\": null", "\"provider\": null"})
     void aNullFieldIsAsIfAbsent(String field) throws IOException {
         PriceTable table = parse("{\"example\": null, \"models\": {\"m\": {\"input\": 1, \"output\": 2, " + field + "}}}");
-        assertEquals(1_000_000L, table.price("m").cachedInputPicoUsd());
-        assertNull(table.price("m").provider());
+        assertEquals(1_000_000L, table.price("m").orElseThrow().cachedInputPicoUsd());
+        assertNull(table.price("m").orElseThrow().provider());
         assertFalse(table.example());
     }
 }

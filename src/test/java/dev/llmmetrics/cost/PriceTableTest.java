@@ -3,7 +3,6 @@ package dev.llmmetrics.cost;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,7 +30,7 @@ class PriceTableTest {
         // totals of 12 500 prompt and 8 300 completion tokens: 12.5 × 0.03 + 8.3 × 0.06 = 0.873 USD.
         PriceTable table = parse("""
                 {"models": {"gpt-4": {"input": 30, "output": 60}}}""");
-        ModelPrice gpt4 = table.price("gpt-4");
+        ModelPrice gpt4 = table.price("gpt-4").orElseThrow();
         long pico = gpt4.costPicoUsd(12_500, 0, 8_300);
         BigDecimal seed = new BigDecimal("12500").movePointLeft(3).multiply(new BigDecimal("0.03"))
                 .add(new BigDecimal("8300").movePointLeft(3).multiply(new BigDecimal("0.06")));
@@ -43,7 +42,7 @@ class PriceTableTest {
     @Test
     void summingPerRequestCostsGivesExactlyTheCostOfTheTotals() throws IOException {
         ModelPrice price = parse("""
-                {"models": {"m": {"input": 0.15, "cached_input": 0.075, "output": 0.6}}}""").price("m");
+                {"models": {"m": {"input": 0.15, "cached_input": 0.075, "output": 0.6}}}""").price("m").orElseThrow();
         long sum = 0;
         long prompt = 0;
         long cached = 0;
@@ -70,8 +69,8 @@ class PriceTableTest {
                 {"models": {"cached": {"input": 2.5, "cached_input": 1.25, "output": 10},
                             "plain": {"input": 2.5, "output": 10}}}""");
         // 1000 prompt tokens of which 600 cached, 100 completion tokens.
-        assertEquals(400 * 2_500_000L + 600 * 1_250_000L + 100 * 10_000_000L, table.price("cached").costPicoUsd(1000, 600, 100));
-        assertEquals(1000 * 2_500_000L + 100 * 10_000_000L, table.price("plain").costPicoUsd(1000, 600, 100));
+        assertEquals(400 * 2_500_000L + 600 * 1_250_000L + 100 * 10_000_000L, table.price("cached").orElseThrow().costPicoUsd(1000, 600, 100));
+        assertEquals(1000 * 2_500_000L + 100 * 10_000_000L, table.price("plain").orElseThrow().costPicoUsd(1000, 600, 100));
     }
 
     @Test
@@ -81,12 +80,12 @@ class PriceTableTest {
                             "plain": {"input": 3, "output": 15}}}""");
         // 10 000 prompt tokens: 2000 read from the cache, 4000 written to it; 1000 completion tokens.
         assertEquals(4000 * 3_000_000L + 2000 * 300_000L + 4000 * 3_750_000L + 1000 * 15_000_000L,
-                table.price("anthropic").costPicoUsd(10_000, 2000, 4000, 1000));
-        assertEquals(10_000 * 3_000_000L + 1000 * 15_000_000L, table.price("plain").costPicoUsd(10_000, 2000, 4000, 1000));
-        assertEquals(3_750_000L, table.price("anthropic").cacheWriteInputPicoUsd());
-        assertThrows(IllegalArgumentException.class, () -> table.price("anthropic").costPicoUsd(10, 6, 5, 1),
+                table.price("anthropic").orElseThrow().costPicoUsd(10_000, 2000, 4000, 1000));
+        assertEquals(10_000 * 3_000_000L + 1000 * 15_000_000L, table.price("plain").orElseThrow().costPicoUsd(10_000, 2000, 4000, 1000));
+        assertEquals(3_750_000L, table.price("anthropic").orElseThrow().cacheWriteInputPicoUsd());
+        assertThrows(IllegalArgumentException.class, () -> table.price("anthropic").orElseThrow().costPicoUsd(10, 6, 5, 1),
                 "cached and cache-write tokens together beyond the prompt");
-        assertEquals(3_750_000L, PriceTable.sample().price("claude-sonnet-4").cacheWriteInputPicoUsd());
+        assertEquals(3_750_000L, PriceTable.sample().price("claude-sonnet-4").orElseThrow().cacheWriteInputPicoUsd());
     }
 
     @Test
@@ -95,21 +94,21 @@ class PriceTableTest {
                 {"models": {
                   "gpt-4o":      {"provider": "openai", "input": 2.5, "output": 10, "aliases": ["chatgpt-4o-latest"], "prefixes": ["gpt-4o-"]},
                   "gpt-4o-mini": {"provider": "openai", "input": 0.15, "output": 0.6, "prefixes": ["gpt-4o-mini-"]}}}""");
-        assertEquals(2_500_000L, table.price("gpt-4o").inputPicoUsd());
-        assertEquals(2_500_000L, table.price("chatgpt-4o-latest").inputPicoUsd());
-        assertEquals(2_500_000L, table.price("gpt-4o-2024-08-06").inputPicoUsd());
-        assertEquals(150_000L, table.price("gpt-4o-mini").inputPicoUsd(), "the exact name, not the gpt-4o- prefix");
-        assertEquals(150_000L, table.price("gpt-4o-mini-2024-07-18").inputPicoUsd(), "the longer prefix");
-        assertEquals("openai", table.price("gpt-4o-mini").provider());
-        assertNull(table.price("gpt-4"), "no price is not a price of 0");
-        assertNull(table.price("GPT-4O"), "names match exactly, case included");
-        assertSame(table.price("gpt-4o-2024-11-20"), table.price("gpt-4o-2024-11-20"), "resolutions are cached");
+        assertEquals(2_500_000L, table.price("gpt-4o").orElseThrow().inputPicoUsd());
+        assertEquals(2_500_000L, table.price("chatgpt-4o-latest").orElseThrow().inputPicoUsd());
+        assertEquals(2_500_000L, table.price("gpt-4o-2024-08-06").orElseThrow().inputPicoUsd());
+        assertEquals(150_000L, table.price("gpt-4o-mini").orElseThrow().inputPicoUsd(), "the exact name, not the gpt-4o- prefix");
+        assertEquals(150_000L, table.price("gpt-4o-mini-2024-07-18").orElseThrow().inputPicoUsd(), "the longer prefix");
+        assertEquals("openai", table.price("gpt-4o-mini").orElseThrow().provider());
+        assertTrue(table.price("gpt-4").isEmpty(), "no price is not a price of 0");
+        assertTrue(table.price("GPT-4O").isEmpty(), "names match exactly, case included");
+        assertSame(table.price("gpt-4o-2024-11-20").orElseThrow(), table.price("gpt-4o-2024-11-20").orElseThrow(), "resolutions are cached");
     }
 
     @Test
     void theEmptyTablePricesNothing() {
         assertTrue(PriceTable.EMPTY.isEmpty());
-        assertNull(PriceTable.EMPTY.price("gpt-4"));
+        assertTrue(PriceTable.EMPTY.price("gpt-4").isEmpty());
     }
 
     @Test
@@ -118,11 +117,11 @@ class PriceTableTest {
         assertTrue(sample.example());
         assertNotNull(sample.asOf());
         assertTrue(sample.description().startsWith("EXAMPLE ONLY"));
-        assertEquals(30_000_000L, sample.price("gpt-4").inputPicoUsd(), "the seed's 0.03 per 1K");
-        assertEquals(60_000_000L, sample.price("gpt-4").outputPicoUsd(), "the seed's 0.06 per 1K");
-        assertNotNull(sample.price("gpt-4o"));
-        assertNotNull(sample.price("claude-sonnet-4-20250514"));
-        assertNull(sample.price("llama-3.1-70b"));
+        assertEquals(30_000_000L, sample.price("gpt-4").orElseThrow().inputPicoUsd(), "the seed's 0.03 per 1K");
+        assertEquals(60_000_000L, sample.price("gpt-4").orElseThrow().outputPicoUsd(), "the seed's 0.06 per 1K");
+        assertTrue(sample.price("gpt-4o").isPresent());
+        assertTrue(sample.price("claude-sonnet-4-20250514").isPresent());
+        assertTrue(sample.price("llama-3.1-70b").isEmpty());
     }
 
     @Test
@@ -133,7 +132,7 @@ class PriceTableTest {
         PriceTable table = PriceTable.load(file);
         assertEquals("2026-11-01", table.asOf());
         assertFalse(table.example());
-        assertEquals(1_000_000L, table.price("m").inputPicoUsd());
+        assertEquals(1_000_000L, table.price("m").orElseThrow().inputPicoUsd());
     }
 
     @ParameterizedTest

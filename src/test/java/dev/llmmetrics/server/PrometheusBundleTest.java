@@ -377,7 +377,7 @@ class PrometheusBundleTest {
             Set<String> priced = new TreeSet<>();
             Set<String> unpriced = new TreeSet<>();
             for (String model : models) {
-                (sample.price(model) != null ? priced : unpriced).add(model);
+                (sample.price(model).isPresent() ? priced : unpriced).add(model);
             }
             assertFalse(priced.isEmpty() || unpriced.isEmpty(),
                     "the demo should call models with and without a sample price; it called " + models);
@@ -405,8 +405,8 @@ class PrometheusBundleTest {
 
             Map<String, String> expectedProviders = new TreeMap<>();
             for (String model : models) {
-                ModelPrice price = sample.price(model);
-                expectedProviders.put(model, price == null || price.provider() == null ? "_OTHER" : price.provider());
+                String provider = sample.price(model).map(ModelPrice::provider).orElse(null);
+                expectedProviders.put(model, provider == null ? "_OTHER" : provider);
             }
             Map<String, String> providers = new TreeMap<>();
             for (JsonNode r : query("count by (gen_ai_request_model, gen_ai_provider_name) "
