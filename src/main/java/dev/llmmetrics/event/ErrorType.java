@@ -1,7 +1,7 @@
 package dev.llmmetrics.event;
 
 import java.util.Locale;
-import org.jspecify.annotations.Nullable;
+import java.util.Optional;
 
 /**
  * Why an LLM call failed, in a small fixed vocabulary fit for a metric label: a dashboard can graph rate
@@ -38,14 +38,14 @@ public enum ErrorType {
         return wireName;
     }
 
-    /** The type of that wire name; {@code null} when the name is none of the vocabulary's. */
-    public static @Nullable ErrorType ofWireName(String name) {
+    /** The type of that wire name; empty when the name is none of the vocabulary's. */
+    public static Optional<ErrorType> ofWireName(String name) {
         for (ErrorType type : values()) {
             if (type.wireName.equals(name)) {
-                return type;
+                return Optional.of(type);
             }
         }
-        return null;
+        return Optional.empty();
     }
 
     /**

@@ -320,12 +320,8 @@ final class EventJson {
         if (name == null) {
             return null;
         }
-        ErrorType type = ErrorType.ofWireName(name);
-        if (type == null) {
-            throw new InvalidField("error_type", "error_type must be one of " + ErrorType.wireNames()
-                    + " (put free text in error)");
-        }
-        return type;
+        return ErrorType.ofWireName(name).orElseThrow(() -> new InvalidField("error_type", "error_type must be one of "
+                + ErrorType.wireNames() + " (put free text in error)"));
     }
 
     /** The {@code cost_usd}, a JSON number; {@code null} when absent. The event checks its range. */

@@ -117,7 +117,7 @@ public record Failure(String error, @Nullable ErrorType type, @Nullable Integer 
             String name = c.getSimpleName().toLowerCase(Locale.ROOT);
             for (String[] word : NAME_WORDS) {
                 if (name.contains(word[0])) {
-                    return ErrorType.ofWireName(word[1]);
+                    return ErrorType.ofWireName(word[1]).orElseThrow();
                 }
             }
         }

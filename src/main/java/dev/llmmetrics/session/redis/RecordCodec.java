@@ -199,7 +199,7 @@ final class RecordCodec {
                 .costUsd(costUsd)
                 .costSource(costUsd == null ? null : (flags & COST_REPORTED) != 0 ? CostSource.PROVIDER : CostSource.PRICE_TABLE)
                 .provider(provider)
-                .errorType(errorType == null ? null : ErrorType.ofWireName(errorType))
+                .errorType(errorType == null ? null : ErrorType.ofWireName(errorType).orElse(null))
                 .httpStatus(n[11] < 0 ? null : (int) n[11])
                 .correlationId(correlationId)
                 .attributes(attributes)

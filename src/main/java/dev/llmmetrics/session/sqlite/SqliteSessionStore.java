@@ -1061,7 +1061,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
                             .costSource(costUsd == null ? null
                                     : (flags & Writer.COST_REPORTED) != 0 ? CostSource.PROVIDER : CostSource.PRICE_TABLE)
                             .provider(r.getString(14))
-                            .errorType(errorType == null ? null : ErrorType.ofWireName(errorType))
+                            .errorType(errorType == null ? null : ErrorType.ofWireName(errorType).orElse(null))
                             .httpStatus(httpStatus)
                             .correlationId(correlationId).attributes(Attributes.decode(r.getString(18)))
                             .scores(correlationId == null ? List.of() : scoresById.getOrDefault(correlationId, List.of()))
