@@ -87,7 +87,7 @@ public final class LocalSessionFigures implements SessionFigures {
                 if (local.removed) {
                     continue; // forgotten since it was looked up: the next lookup makes a new one
                 }
-                if (life < local.life) {
+                if (life < local.life || life <= local.gone) {
                     return false;
                 }
                 if (life > local.life) {
@@ -134,6 +134,34 @@ public final class LocalSessionFigures implements SessionFigures {
                     drop(local);
                 }
             }
+        }
+    }
+
+    /**
+     * Forgets one session's figures of the lives up to {@code life}, as {@link #forget} does, and keeps, until the
+     * owner {@linkplain #forget forgets} the session again or the table's bound drops it, that those lives are gone:
+     * so that a request of such a life added after this (a batch the shared store applied before it cleared or
+     * evicted the session, whose caller has not added its figures yet) is not counted, where it would stay on the
+     * scrape until the owner next asks the shared store what it holds.
+     */
+    public void forgetGone(String sessionId, long life) {
+        while (true) {
+            Local local = sessions.computeIfAbsent(sessionId, id -> new Local(id, Long.MIN_VALUE));
+            synchronized (local) {
+                if (local.removed) {
+                    continue; // forgotten since it was looked up: the next lookup makes a new one
+                }
+                if (local.life <= life) {
+                    local.pairs.clear();
+                    local.scores = null;
+                    local.gone = Math.max(local.gone, life);
+                    local.lastActiveMs = Long.MIN_VALUE; // nothing to show: the first to go past the bound
+                }
+            }
+            break;
+        }
+        if (sessions.size() > maxSessions) {
+            enforceCapacity();
         }
     }
 
@@ -280,6 +308,11 @@ public final class LocalSessionFigures implements SessionFigures {
         @Nullable List<ScoreTotals> scores;
         /** The session's life in the shared store that {@link #pairs} count. */
         long life = Long.MIN_VALUE;
+        /**
+         * The latest life the shared store is known to no longer hold ({@link #forgetGone}): a request of it or of
+         * an earlier life is not counted.
+         */
+        long gone = Long.MIN_VALUE;
         /** Whether it left the table: an add that still holds it looks the session up again. */
         boolean removed;
         /** When this process last counted into it; from its making, so that a new one is not the first to go. */

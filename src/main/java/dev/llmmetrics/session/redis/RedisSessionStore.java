@@ -508,7 +508,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         if (result.size() > 4) {
             return false; // held under another revision: left as it is, this process's figures of it too
         }
-        local.forget(sessionId, (Long) result.get(2));
+        if ((Long) result.get(0) == 1) {
+            local.forgetGone(sessionId, (Long) result.get(2)); // a batch of this process may not have added its figures yet
+        } else {
+            local.forget(sessionId, (Long) result.get(2));
+        }
         noteInFlight((List<?>) result.get(3));
         return (Long) result.get(0) == 1;
     }
