@@ -425,6 +425,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         evicted.add(EvictionReason.CAPACITY, (Long) result.get(2));
         evicted.add(EvictionReason.MEMORY, (Long) result.get(3));
         lastCount = ((Long) result.get(4)).intValue();
+        long livesCounter = (Long) result.get(9);
+        for (Object id : (List<?>) result.get(8)) {
+            // At once, rather than at the sweep: the scrape drops what the store no longer holds.
+            local.forgetGone(text(id), livesCounter);
+        }
         int n = events.size();
         boolean[] folded = new boolean[n];
         for (Object number : foldedNumbers) {

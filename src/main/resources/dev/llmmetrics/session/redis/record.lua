@@ -29,7 +29,8 @@
 -- score names: summed under _other), capacity evictions, memory evictions, sessions, the lives of the applied
 -- events' sessions, the labels whose requests in flight the batch changed (its starts and ends, its evictions),
 -- each followed by its requests in flight, 1 when the batch made the counter of lives anew (Redis no longer held
--- it: its data was emptied) else 0}.
+-- it: its data was emptied) else 0, the ids of the sessions the bounds evicted, the counter of lives when they
+-- were: every life of theirs up to it is gone (0 when none was evicted)}.
 
 -- The globals this script reads per event, as locals: Lua finds a local in a register, a global by a table lookup.
 local ARGV, redis, cmsgpack, string, ipairs, pairs, unpack, tonumber, math, pcall =
@@ -572,7 +573,9 @@ end
 
 -- 4. The bounds: the least recently active sessions go, a hundredth of the bound at a time, with their requests in
 -- flight.
+local evictedIds = {}
 local function evict(id)
+  evictedIds[#evictedIds + 1] = id
   local key = sessionKey(prefix, id)
   local b = size(key)
   leaveInFlight(KEYS, key)
@@ -611,4 +614,8 @@ for k, i in ipairs(applied) do
   local s = sessions[ARGV[base + 1]]
   lives[k] = (ARGV[base + 3] ~= 'G' and s ~= nil) and s.life or 0
 end
-return {applied, folded, capacity, memory, count, lives, counts, livesMade}
+local livesCounter = 0
+if #evictedIds > 0 then
+  livesCounter = tonumber(redis.call('GET', KEYS[3]) or '0')
+end
+return {applied, folded, capacity, memory, count, lives, counts, livesMade, evictedIds, livesCounter}

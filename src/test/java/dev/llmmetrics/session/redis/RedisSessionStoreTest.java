@@ -676,6 +676,34 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertEquals(1, a.getFirst().successes(), "the series count what the session's JSON shows");
     }
 
+    /**
+     * A session the bounds evict in a batch of this replica leaves its per-session series with the batch, as it
+     * leaves the store, not at the next sweep; below a tenth past the sessions bound the watcher does not ask.
+     */
+    @Test
+    void aSessionThisReplicasBatchEvictsPastTheSessionsOrTheBytesBoundLeavesItsFiguresAtOnce() {
+        AtomicLong millis = clockAtStart();
+        RedisSessionStore capacity = store(20, 10, 16, Long.MAX_VALUE, 200, millis);
+        for (int i = 0; i <= 20; i++) {
+            capacity.record(List.of(LlmRequestCompleted.builder("s" + i, "m").durationMs(1).build()));
+            millis.addAndGet(1_000);
+        }
+        assertEquals(1, capacity.evictions(EvictionReason.CAPACITY));
+        assertTrue(capacity.session("s0").isEmpty());
+        assertEquals(0, successesOf("s0", capacity), "the scrape shows no session the store evicted");
+        assertEquals(1, successesOf("s1", capacity));
+
+        redis.cli("FLUSHALL");
+        RedisSessionStore memory = store(10, 10, 16, 1, 200, millis); // 1 byte: each session evicts the one before
+        memory.record(oneCallOfA());
+        millis.addAndGet(1_000);
+        memory.record(List.of(LlmRequestCompleted.builder("b", "m").durationMs(1).build()));
+        assertEquals(1, memory.evictions(EvictionReason.MEMORY));
+        assertTrue(memory.session("a").isEmpty());
+        assertEquals(0, successesOf("a", memory), "the scrape shows no session the store evicted");
+        assertEquals(1, successesOf("b", memory));
+    }
+
     @Test
     void aSessionClearedAndBegunAgainThroughAnotherReplicaLeavesThisReplicasFiguresOfItsEarlierLifeAtTheSweep() {
         AtomicLong millis = clockAtStart();
