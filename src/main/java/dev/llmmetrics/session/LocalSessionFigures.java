@@ -45,41 +45,76 @@ public final class LocalSessionFigures implements SessionFigures {
     }
 
     /**
-     * Adds a finished request of {@code sessionId} to its pair {@code label}. The figures held of an earlier life
-     * of the session (the shared store evicted or cleared it, then made it again) are dropped first; a request
-     * of an earlier life than the one held, which a concurrent batch overtook, is not counted.
+     * A finished request or a score, as one batch of the shared store applied it to a session.
      *
-     * @param life      the session's life in the shared store, which numbers them increasingly
-     * @param completed the completed request, or {@code null} for a failure
-     * @param cost      what it cost in picodollars, or -1 when its model has no price or it failed
-     * @param folded    whether it went to the session's {@code _other} pair for want of room: the shared store
-     *                  put it there past the session's labels, or its model is past the catalog's
+     * @param label     the request's pair, or the name the score was summed under
+     * @param completed the completed request, or {@code null} for a failure or a score
+     * @param cost      what the request cost in picodollars, or -1 when its model has no price, it failed, or it is
+     *                  a score
+     * @param folded    whether the request went to the session's {@code _other} pair for want of room
+     * @param score     the score's value, or NaN for a request
      */
-    public void add(String sessionId, long life, String label, @Nullable LlmRequestCompleted completed,
-                    long cost, boolean folded) {
-        if (count(sessionId, life, label, completed, cost, Double.NaN) && folded) {
-            modelOverflows.increment();
+    public record Figure(String label, @Nullable LlmRequestCompleted completed, long cost, boolean folded,
+                         double score) {
+
+        /** Checks the label is given. */
+        public Figure {
+            java.util.Objects.requireNonNull(label, "label");
+        }
+
+        /**
+         * A finished request.
+         *
+         * @param completed the completed request, or {@code null} for a failure
+         * @param cost      what it cost in picodollars, or -1 when its model has no price or it failed
+         * @param folded    whether it went to the session's {@code _other} pair for want of room: the shared store
+         *                  put it there past the session's labels, or its model is past the catalog's
+         */
+        public static Figure request(String label, @Nullable LlmRequestCompleted completed, long cost,
+                                     boolean folded) {
+            return new Figure(label, completed, cost, folded, Double.NaN);
+        }
+
+        /**
+         * A score, summed under {@code name}: its own, or {@link SessionStore#OTHER_SCORE_NAME} past the session's
+         * score names in the shared store, so that the names agree across processes.
+         */
+        public static Figure score(String name, double value) {
+            return new Figure(name, null, -1, false, value);
         }
     }
 
     /**
-     * Adds a score of {@code sessionId} to the totals of {@code name}, as {@link #add} adds a request: the figures
-     * of an earlier life dropped first, a score of an earlier life than the one held not counted.
+     * Adds a finished request of {@code sessionId} to its pair {@code label}, as {@link #addAll} adds one.
      *
-     * @param life the session's life in the shared store
-     * @param name the name the shared store summed it under: its own, or {@link SessionStore#OTHER_SCORE_NAME}
-     *             past the session's score names there, so that the names agree across processes
+     * @param life      the session's life in the shared store, which numbers them increasingly
+     * @param completed the completed request, or {@code null} for a failure
+     * @param cost      what it cost in picodollars, or -1 when its model has no price or it failed
+     * @param folded    whether it went to the session's {@code _other} pair for want of room
      */
+    public void add(String sessionId, long life, String label, @Nullable LlmRequestCompleted completed,
+                    long cost, boolean folded) {
+        addAll(sessionId, life, List.of(Figure.request(label, completed, cost, folded)));
+    }
+
+    /** Adds a score of {@code sessionId} to the totals of {@code name}, as {@link #addAll} adds one. */
     public void score(String sessionId, long life, String name, double value) {
-        count(sessionId, life, name, null, -1, value);
+        addAll(sessionId, life, List.of(Figure.score(name, value)));
     }
 
     /**
-     * Counts a request into pair {@code label}, or, when {@code score} is a number, a score into name {@code label};
-     * whether it was counted (not of an earlier life).
+     * Adds what one batch of the shared store applied to {@code sessionId}, all under one hold of the session's
+     * monitor, so that a scrape shows all of the batch's figures of the session or none. The figures held of an
+     * earlier life of the session (the shared store evicted or cleared it, then made it again) are dropped first;
+     * figures of an earlier life than the one held, which a concurrent batch overtook, or of a life known gone
+     * ({@link #forgetGone}), are not counted.
+     *
+     * @param life the session's life in the shared store, which numbers them increasingly
      */
-    private boolean count(String sessionId, long life, String label, @Nullable LlmRequestCompleted completed, long cost,
-                       double score) {
+    public void addAll(String sessionId, long life, List<Figure> figures) {
+        if (figures.isEmpty()) {
+            return;
+        }
         long now = clock.millis();
         while (true) {
             Local local = sessions.computeIfAbsent(sessionId, id -> new Local(id, now));
@@ -88,24 +123,32 @@ public final class LocalSessionFigures implements SessionFigures {
                     continue; // forgotten since it was looked up: the next lookup makes a new one
                 }
                 if (life < local.life || life <= local.gone) {
-                    return false;
+                    return;
                 }
                 if (life > local.life) {
                     local.pairs.clear();
                     local.scores = null;
                     local.life = life;
                 }
-                if (!Double.isNaN(score)) {
-                    if (local.scores == null) {
-                        local.scores = new ArrayList<>(2);
+                for (Figure figure : figures) {
+                    if (!Double.isNaN(figure.score())) {
+                        if (local.scores == null) {
+                            local.scores = new ArrayList<>(2);
+                        }
+                        // The shared store chose the name (kept, or _other past the session's names over all
+                        // processes), so this process's fewer names must not fold it again; the names stay within
+                        // its bound.
+                        ScoreTotals.exactly(local.scores, figure.label()).add(figure.score());
+                        continue;
                     }
-                    // The shared store chose the name (kept, or _other past the session's names over all
-                    // processes), so this process's fewer names must not fold it again; the names stay within its bound.
-                    ScoreTotals.exactly(local.scores, label).add(score);
-                } else if (completed != null) {
-                    local.pair(label).completed(completed, cost);
-                } else {
-                    local.pair(label).failed();
+                    if (figure.completed() != null) {
+                        local.pair(figure.label()).completed(figure.completed(), figure.cost());
+                    } else {
+                        local.pair(figure.label()).failed();
+                    }
+                    if (figure.folded()) {
+                        modelOverflows.increment();
+                    }
                 }
                 local.lastActiveMs = now;
             }
@@ -114,7 +157,6 @@ public final class LocalSessionFigures implements SessionFigures {
         if (sessions.size() > maxSessions) {
             enforceCapacity();
         }
-        return true;
     }
 
     /** Forgets one session's figures: the shared store cleared or evicted it. */

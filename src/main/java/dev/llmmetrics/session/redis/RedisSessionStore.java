@@ -37,6 +37,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -443,6 +444,9 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             lifeAt[i] = (Long) lives.get(k);
         }
         List<Event> applied = new ArrayList<>(n);
+        // Each session's figures of the batch, added at once, so that a scrape shows the batch whole or not at all.
+        Map<String, List<LocalSessionFigures.Figure>> figures = new LinkedHashMap<>();
+        Map<String, Long> lifeOf = new HashMap<>();
         for (int i = 0; i < n; i++) {
             int carrier = batch.carriers[i];
             if (!appliedAt[carrier < 0 ? i : carrier]) {
@@ -450,17 +454,22 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
             }
             Event event = events.get(i);
             applied.add(event);
-            switch (event) {
-                case LlmRequestCompleted c -> local.add(c.sessionId(), lifeAt[i], folded[i] ? OTHER : batch.labels[i], c,
+            LocalSessionFigures.Figure figure = switch (event) {
+                case LlmRequestCompleted c -> LocalSessionFigures.Figure.request(folded[i] ? OTHER : batch.labels[i], c,
                         batch.costs[i], folded[i] || batch.unlabelled[i]);
-                case LlmRequestFailed f -> local.add(f.sessionId(), lifeAt[i], folded[i] ? OTHER : batch.labels[i], null,
+                case LlmRequestFailed f -> LocalSessionFigures.Figure.request(folded[i] ? OTHER : batch.labels[i], null,
                         -1, folded[i] || batch.unlabelled[i]);
-                case LlmRequestScored s -> local.score(s.sessionId(), lifeAt[i],
+                case LlmRequestScored s -> LocalSessionFigures.Figure.score(
                         folded[i] ? SessionStore.OTHER_SCORE_NAME : s.name(), s.value());
-                default -> {
-                    // Starts and generic events have no figures.
-                }
+                default -> null; // starts and generic events have no figures
+            };
+            if (figure != null) {
+                lifeOf.putIfAbsent(event.sessionId(), lifeAt[i]); // the script gives a session one life a batch
+                figures.computeIfAbsent(event.sessionId(), id -> new ArrayList<>()).add(figure);
             }
+        }
+        for (Map.Entry<String, List<LocalSessionFigures.Figure>> e : figures.entrySet()) {
+            local.addAll(e.getKey(), lifeOf.get(e.getKey()), e.getValue());
         }
         return applied;
     }

@@ -677,6 +677,41 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
     }
 
     /**
+     * A scrape reading this replica's figures while a batch of a session is being added sees all of the batch's
+     * requests of the session or none, as the session JSON does: never a session half-counted.
+     */
+    @Test
+    void aScrapeDuringABatchShowsAllOfItsRequestsOfASessionOrNone() throws Exception {
+        RedisSessionStore store = boundedTo(10, clockAtStart());
+        int batch = 200;
+        List<Event> events = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            events.add(i % 2 == 0 ? LlmRequestCompleted.builder("a", "m" + (i % 4)).durationMs(1).build()
+                    : LlmRequestFailed.builder("a", "m" + (i % 4)).error("e").build());
+        }
+        AtomicBoolean recording = new AtomicBoolean(true);
+        List<Long> torn = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread scraper = Thread.ofPlatform().start(() -> {
+            while (recording.get()) {
+                long requests = store.mostRecentPairs(10, 100).stream()
+                        .mapToLong(p -> p.successes() + p.failures()).sum();
+                if (requests % batch != 0) {
+                    torn.add(requests);
+                }
+            }
+        });
+        try {
+            for (int b = 0; b < 300 && torn.isEmpty(); b++) {
+                store.record(events);
+            }
+        } finally {
+            recording.set(false);
+            scraper.join();
+        }
+        assertEquals(List.of(), torn, "requests of a session on a scrape: all of a batch's or none");
+    }
+
+    /**
      * A session the bounds evict in a batch of this replica leaves its per-session series with the batch, as it
      * leaves the store, not at the next sweep; below a tenth past the sessions bound the watcher does not ask.
      */
