@@ -49,7 +49,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Durable mode (the SQLite store) against the real server process: a full disk, readiness while the store
  * cannot write and after (the file deleted, made immutable, locked by another process, damaged under the running
- * server), {@code kill -9} under load, {@code DELETE} racing {@code POST} across a restart, and files at the path
+ * server), {@code kill -9} and SIGTERM under load, {@code DELETE} racing {@code POST} across a restart, and files at the path
  * that are not a store.
  */
 class DurableStoreFaultsTest {
@@ -722,6 +722,72 @@ class DurableStoreFaultsTest {
             System.out.printf("kill -9 under 4 producers: %d batches of %d acknowledged, %d attempted; after restart "
                             + "%d events present (%d acknowledged batches whole, %d unacknowledged batches whole)%n",
                     acknowledged.size(), events, attempted.size(), present, acknowledged.size(), unacknowledgedPresent);
+        }
+    }
+
+    /**
+     * SIGTERM while producers post: every batch gets 202 or 503 {@code shutting_down}, or finds the connection
+     * closed (sent as the server stopped listening, never an answer cut short); after a restart every acknowledged
+     * batch is present once and every other whole or not at all.
+     */
+    @Test
+    void afterSigtermDuringLoadEveryAcknowledgedBatchIsPresentOnceAndEveryOtherWholeOrNotAtAll() throws Exception {
+        Path file = dir.resolve("sessions.db");
+        int events = 50;
+        Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+        Set<String> attempted = ConcurrentHashMap.newKeySet();
+        Set<String> otherAnswers = ConcurrentHashMap.newKeySet();
+        try (ChildServer server = start(file)) {
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicInteger serial = new AtomicInteger();
+            List<Thread> producers = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                producers.add(Thread.ofPlatform().start(() -> {
+                    while (running.get()) {
+                        String session = "term-" + serial.incrementAndGet();
+                        attempted.add(session);
+                        try {
+                            HttpResponse<String> r = post(server, batch(session, events, 0));
+                            if (r.statusCode() == 202) {
+                                acknowledged.add(session);
+                            } else if (r.statusCode() != 503 || !r.body().contains("\"shutting_down\"")) {
+                                otherAnswers.add(r.statusCode() + " " + r.body());
+                            }
+                        } catch (IOException e) {
+                            if (!server.process.isAlive()) {
+                                return; // the server is gone
+                            }
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                }));
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
+                    .until(() -> acknowledged.size() >= 100);
+            server.process.destroy(); // SIGTERM
+            assertTrue(server.process.waitFor(30, TimeUnit.SECONDS), "the server exits after SIGTERM");
+            running.set(false);
+            for (Thread producer : producers) {
+                producer.join(20_000);
+            }
+            assertEquals(143, server.process.exitValue());
+            assertEquals(Set.of(), otherAnswers, "every batch acknowledged or refused as the server shuts down");
+            assertTrue(server.output.stream().noneMatch(l -> l.contains("SEVERE")), server::log);
+        }
+        try (ChildServer restarted = start(file)) {
+            long present = 0;
+            for (String session : attempted) {
+                long n = requests(restarted, session);
+                if (acknowledged.contains(session)) {
+                    assertEquals(events, n, session + " was acknowledged: exactly once");
+                } else {
+                    assertTrue(n == 0 || n == events, session + " is all or nothing, found " + n);
+                }
+                present += n;
+            }
+            JsonNode list = TestServer.JSON.readTree(get(restarted, "/events/metrics/sessions").body());
+            assertEquals(present / events, list.get("total").asLong(), "no session beyond those counted");
         }
     }
 
