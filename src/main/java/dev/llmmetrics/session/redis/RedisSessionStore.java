@@ -426,11 +426,6 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         evicted.add(EvictionReason.CAPACITY, (Long) result.get(2));
         evicted.add(EvictionReason.MEMORY, (Long) result.get(3));
         lastCount = ((Long) result.get(4)).intValue();
-        long livesCounter = (Long) result.get(9);
-        for (Object id : (List<?>) result.get(8)) {
-            // At once, rather than at the sweep: the scrape drops what the store no longer holds.
-            local.forgetGone(text(id), livesCounter);
-        }
         int n = events.size();
         boolean[] folded = new boolean[n];
         for (Object number : foldedNumbers) {
@@ -470,6 +465,14 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         }
         for (Map.Entry<String, List<LocalSessionFigures.Figure>> e : figures.entrySet()) {
             local.addAll(e.getKey(), lifeOf.get(e.getKey()), e.getValue());
+        }
+        long livesCounter = (Long) result.get(9);
+        for (Object id : (List<?>) result.get(8)) {
+            // At once, rather than at the sweep: the scrape drops what the store no longer holds; after the batch's
+            // figures, which may be of a session the batch itself evicted. No mark of the lives gone is kept for a
+            // session this process has no figures of (other replicas' sessions would fill the table): the least
+            // recently active, it has no batch of this process still to add.
+            local.forget(text(id), livesCounter);
         }
         return applied;
     }

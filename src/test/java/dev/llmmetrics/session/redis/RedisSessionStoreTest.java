@@ -737,6 +737,14 @@ class RedisSessionStoreTest extends SessionStoreContractTest {
         assertTrue(memory.session("a").isEmpty());
         assertEquals(0, successesOf("a", memory), "the scrape shows no session the store evicted");
         assertEquals(1, successesOf("b", memory));
+
+        millis.addAndGet(1_000); // a batch of two sessions: past the bytes bound it evicts the older of its own
+        memory.record(List.of(LlmRequestCompleted.builder("c", "m").durationMs(1).build(),
+                LlmRequestCompleted.builder("d", "m").durationMs(1).build()));
+        List<String> held = memory.sessionIds(0, 10);
+        for (String session : List.of("b", "c", "d")) {
+            assertEquals(held.contains(session) ? 1 : 0, successesOf(session, memory), session + " held: " + held);
+        }
     }
 
     @Test
