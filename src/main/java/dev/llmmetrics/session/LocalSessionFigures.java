@@ -5,6 +5,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
@@ -59,7 +60,7 @@ public final class LocalSessionFigures implements SessionFigures {
 
         /** Checks the label is given. */
         public Figure {
-            java.util.Objects.requireNonNull(label, "label");
+            Objects.requireNonNull(label, "label");
         }
 
         /**
