@@ -8,7 +8,6 @@ import dev.llmmetrics.session.redis.RedisProcess;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -36,15 +35,9 @@ class DeleteRaceTest {
     @ValueSource(strings = {"memory", "sqlite", "redis"})
     void afterPostsAndDeletesRaceTheScrapeEqualsTheStoreForEverySession(String backend, @TempDir Path dir)
             throws Exception {
-        Map<String, String> config = new HashMap<>(Map.of("store.backend", backend));
         RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
-        if (redis != null) {
-            config.put("store.redis.url", redis.url());
-        } else if (backend.equals("sqlite")) {
-            config.put("store.sqlite.path", dir.resolve("sessions.db").toString());
-        }
         int sessions = backend.equals("memory") ? SESSIONS : SESSIONS / 3;
-        try (redis; TestServer server = TestServer.start(config)) {
+        try (redis; TestServer server = TestServer.start(TestServer.onStore(backend, dir, redis, Map.of()))) {
             ExecutorService pool = Executors.newFixedThreadPool(4);
             try {
                 List<Future<?>> work = new ArrayList<>();
