@@ -17,7 +17,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -207,15 +206,9 @@ class HostileBoundsTest {
             throws InterruptedException {
         int maxPairs = 200;
         int names = 16;
-        Map<String, String> config = new HashMap<>(Map.of("meters.max.pairs", String.valueOf(maxPairs),
-                "meters.max.sessions", "1000", "store.backend", backend));
         RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
-        if (redis != null) {
-            config.put("store.redis.url", redis.url());
-        } else if (backend.equals("sqlite")) {
-            config.put("store.sqlite.path", dir.resolve("sessions.db").toString());
-        }
-        try (redis; TestServer server = TestServer.start(config)) {
+        try (redis; TestServer server = TestServer.start(TestServer.onStore(backend, dir, redis,
+                Map.of("meters.max.pairs", String.valueOf(maxPairs), "meters.max.sessions", "1000")))) {
             int sessions = 100;
             for (int s = 0; s < sessions; s++) {
                 StringBuilder batch = new StringBuilder("[").append(completed("scored-" + s, "m").replace("}",
@@ -352,15 +345,9 @@ class HostileBoundsTest {
     @ParameterizedTest(name = "store.backend={0}")
     @ValueSource(strings = {"memory", "sqlite", "redis"})
     void whicheverModelCapPutsASessionsEventsUnderOtherTheyAreCountedAsOverflows(String backend, @TempDir Path dir) {
-        Map<String, String> config = new HashMap<>(Map.of("meters.max.models", "3", "meters.max.session.models", "2",
-                "store.backend", backend));
         RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
-        if (redis != null) {
-            config.put("store.redis.url", redis.url());
-        } else if (backend.equals("sqlite")) {
-            config.put("store.sqlite.path", dir.resolve("sessions.db").toString());
-        }
-        try (TestServer server = TestServer.start(config)) {
+        try (redis; TestServer server = TestServer.start(TestServer.onStore(backend, dir, redis,
+                Map.of("meters.max.models", "3", "meters.max.session.models", "2")))) {
             // m1, m2 and m3 take the server's three labels, in the order they come; session a has room for two.
             server.postEvents("[" + String.join(",", completed("a", "m1"), completed("a", "m2"),
                     completed("a", "m3"),                              // past the session's labels
@@ -374,10 +361,6 @@ class HostileBoundsTest {
             assertEquals(4, scrape.value("llm_requests_total", "model", "_other", "outcome", "success"), "m4 twice, _other, _unknown");
             assertEquals(4, scrape.value("llm_session_model_overflows_total"),
                     "a's m3 (its own cap), m4 and m5 (the server's), b's m4 (the server's); not the reserved names");
-        } finally {
-            if (redis != null) {
-                redis.close();
-            }
         }
     }
 

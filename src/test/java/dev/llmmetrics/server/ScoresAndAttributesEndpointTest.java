@@ -10,14 +10,15 @@ import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.session.SessionStore;
 import dev.llmmetrics.session.redis.RedisProcess;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -206,13 +207,11 @@ class ScoresAndAttributesEndpointTest {
 
     @ParameterizedTest(name = "store.backend={0}")
     @ValueSource(strings = {"memory", "redis"})
-    void thePerSessionScoreSeriesFoldNamesPastTheBoundAndLeaveWithAClearedOrIdleEvictedSession(String backend) {
-        Map<String, String> config = new HashMap<>(Map.of("store.backend", backend, "store.idle.timeout", "PT2S"));
+    void thePerSessionScoreSeriesFoldNamesPastTheBoundAndLeaveWithAClearedOrIdleEvictedSession(String backend,
+            @TempDir Path dir) {
         RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
-        if (redis != null) {
-            config.put("store.redis.url", redis.url());
-        }
-        try (redis; TestServer own = TestServer.start(config)) {
+        try (redis; TestServer own = TestServer.start(TestServer.onStore(backend, dir, redis,
+                Map.of("store.idle.timeout", "PT2S")))) {
             StringBuilder batch = new StringBuilder("[").append(completed("many", "c1", null))
                     .append(',').append(completed("cleared", "c1", null))
                     .append(',').append(scored("cleared", "c1", "quality", "0.5"));
