@@ -11,11 +11,14 @@ import dev.llmmetrics.event.LlmRequestCompleted;
 import dev.llmmetrics.event.LlmRequestFailed;
 import dev.llmmetrics.event.LlmRequestScored;
 import dev.llmmetrics.event.LlmRequestStarted;
+import java.text.ParsePosition;
 import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoField;
+import java.time.temporal.TemporalAccessor;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -425,13 +428,33 @@ final class EventJson {
         try {
             return OffsetDateTime.parse(text).toInstant();
         } catch (DateTimeParseException e) {
-            try {
-                // A leap second in UTC (23:59:60Z), which OffsetDateTime refuses, read as ISO_INSTANT reads it: 23:59:59.
-                return Instant.from(DateTimeFormatter.ISO_INSTANT.parse(text));
-            } catch (DateTimeException notALeapSecond) {
-                throw new InvalidField("timestamp", "timestamp must be ISO-8601 with a zone, such as 2026-01-17T15:30:00Z");
+            if (leapSecondInUtc(text)) {
+                try {
+                    // Which OffsetDateTime refuses, read as ISO_INSTANT reads it: 23:59:59 and its fraction.
+                    return Instant.from(DateTimeFormatter.ISO_INSTANT.parse(text));
+                } catch (DateTimeException outOfRange) {
+                    // an impossible date around it: refused as any
+                }
             }
+            throw new InvalidField("timestamp", "timestamp must be ISO-8601 with a zone, such as 2026-01-17T15:30:00Z");
         }
+    }
+
+    /**
+     * Whether {@code text} is written as a leap second in UTC: 23:59:60 at the zero offset. ISO_INSTANT reads a
+     * second 60 at 23:59 of any offset, which at another offset is no leap second, and an hour 24, which RFC 3339
+     * does not have; both are refused.
+     */
+    private static boolean leapSecondInUtc(String text) {
+        ParsePosition at = new ParsePosition(0);
+        TemporalAccessor fields = DateTimeFormatter.ISO_OFFSET_DATE_TIME.parseUnresolved(text, at);
+        return fields != null && at.getErrorIndex() < 0 && at.getIndex() == text.length()
+                && is(fields, ChronoField.HOUR_OF_DAY, 23) && is(fields, ChronoField.MINUTE_OF_HOUR, 59)
+                && is(fields, ChronoField.SECOND_OF_MINUTE, 60) && is(fields, ChronoField.OFFSET_SECONDS, 0);
+    }
+
+    private static boolean is(TemporalAccessor fields, ChronoField field, long value) {
+        return fields.isSupported(field) && fields.getLong(field) == value;
     }
 
     private static Map<String, String> attributes(JsonNode node) throws InvalidField {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -196,6 +197,23 @@ class IngestEndpointTest {
         assertProblem(refused, 400, "invalid_events");
         assertEquals("timestamp", TestServer.json(refused).get("errors").get(0).get("field").asText());
         assertEquals(2, totalRequests("leap"), "the refused event was not applied");
+    }
+
+    @Test
+    void aSecond60AtAnOffsetOtherThanUtcAndAnHour24AreRefusedNotReadAsAnotherSecond() {
+        String completed = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"not-leap\",\"model\":\"m\","
+                + "\"duration_ms\":1,\"timestamp\":";
+        // 23:59:60 at +01:00 is 22:59:60 UTC, no leap second; RFC 3339 has no hour 24.
+        for (String timestamp : List.of("2016-12-31T23:59:60+01:00", "2016-12-31T23:59:60-05:30", "2016-12-31T24:00:00Z")) {
+            HttpResponse<String> refused = server.post("/events", completed + "\"" + timestamp + "\"}");
+            assertProblem(refused, 400, "invalid_events");
+            assertEquals("timestamp", TestServer.json(refused).get("errors").get(0).get("field").asText(), timestamp);
+        }
+        // The leap second itself, at the zero offset written as such, is read as 23:59:59.
+        HttpResponse<String> accepted = server.post("/events", completed + "\"2016-12-31T23:59:60+00:00\"}");
+        assertEquals(202, accepted.statusCode(), accepted.body());
+        assertEquals("2016-12-31T23:59:59Z",
+                server.awaitSession("not-leap", 1).get("requests").get(0).get("timestamp").asText());
     }
 
     @Test
