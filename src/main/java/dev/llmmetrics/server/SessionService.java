@@ -39,6 +39,12 @@ final class SessionService implements HttpService {
     /** Where the session id starts in the raw path, as {@link HttpApi} mounts this service. */
     private static final String SESSION_PATH = "/events/metrics/session/";
 
+    /**
+     * How many states of a session a conditional delete compares, each read again once an event changed the one
+     * compared before the store cleared it; past them, with events changing the session all along, it is a 412.
+     */
+    static final int CONDITIONAL_CLEAR_ATTEMPTS = 16;
+
     /** About how many bytes of rendered session JSON are kept for sessions read again unchanged. */
     static final long RENDERED_BYTES = 16L << 20;
 
@@ -115,11 +121,23 @@ final class SessionService implements HttpService {
         boolean cleared;
         String revision = null;
         try {
-            if (conditional) {
-                revision = store.revision(id).orElse(null);
-                // Without a state there is nothing to compare: the answer is the 404 it would be without the
-                // conditions (RFC 9110 §13.2.1). With one, it is removed only while it is the state compared.
-                cleared = revision != null && meets(headers, revision) && store.clear(id, revision);
+            if (conditional && anyState(headers)) {
+                cleared = store.clear(id); // every state of it meets the conditions: cleared while held, at once
+            } else if (conditional) {
+                cleared = false;
+                for (int attempt = 0; attempt < CONDITIONAL_CLEAR_ATTEMPTS; attempt++) {
+                    revision = store.revision(id).orElse(null);
+                    // Without a state there is nothing to compare: the answer is the 404 it would be without the
+                    // conditions (RFC 9110 §13.2.1). With one, it is removed only while it is the state compared;
+                    // one an event changed meanwhile is compared again, as the conditions are of the state cleared.
+                    if (revision == null || !meets(headers, revision)) {
+                        break;
+                    }
+                    if (store.clear(id, revision)) {
+                        cleared = true;
+                        break;
+                    }
+                }
             } else {
                 cleared = store.clear(id); // durable before the answer, with a durable store
             }
@@ -142,6 +160,15 @@ final class SessionService implements HttpService {
         response.header(HeaderNames.ETAG, '"' + revision + '"');
         ApiError.send(request, response, Status.PRECONDITION_FAILED_412, "precondition_failed",
                 "the session is not in the state If-Match or If-None-Match asks for; nothing was cleared");
+    }
+
+    /**
+     * Whether every state of a session meets the request's conditions: {@code If-Match} is {@code *} (a list naming
+     * it) and there is no {@code If-None-Match}. The session is then cleared while it is held, whatever events
+     * change it meanwhile, as a delete without conditions is.
+     */
+    private static boolean anyState(Headers headers) {
+        return !headers.contains(HeaderNames.IF_NONE_MATCH) && EntityTags.ifMatch(headers, "*");
     }
 
     /** Whether the session's state, tagged {@code revision}, meets the request's {@code If-Match} and {@code If-None-Match}. */

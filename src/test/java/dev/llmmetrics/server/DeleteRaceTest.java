@@ -14,6 +14,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -169,6 +170,55 @@ class DeleteRaceTest {
             }
             assertEquals(posters * postsEach, acknowledged.get());
             assertEquals(acknowledged.get(), deletedRequests + left, outcome + ", " + left + " left");
+        }
+    }
+
+    /**
+     * Posts change one session without pause while a client deletes it on {@code If-Match: *}, or on an
+     * {@code If-None-Match} naming no state of it: every state it can be in meets those conditions, so each delete
+     * clears it (200) or finds it gone (404), never a 412, however many batches land between the store's read of
+     * the state and its clear.
+     */
+    @ParameterizedTest(name = "store.backend={0}")
+    @ValueSource(strings = {"memory", "sqlite"})
+    void aDeleteWhoseConditionsEveryStateMeetsIsNotRefusedWhenPostsChangeTheSessionUnderIt(String backend,
+            @TempDir Path dir) throws Exception {
+        try (TestServer server = TestServer.start(TestServer.onStore(backend, dir, null, Map.of()))) {
+            String path = "/events/metrics/session/busy";
+            AtomicBoolean stop = new AtomicBoolean();
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            List<Future<?>> work = new ArrayList<>();
+            for (int p = 0; p < 2; p++) {
+                work.add(pool.submit(() -> {
+                    for (int i = 0; !stop.get(); i++) {
+                        HttpResponse<String> response = server.post("/events", "[" + completed("busy", i) + "]");
+                        assertEquals(202, response.statusCode(), response.body());
+                    }
+                    return null;
+                }));
+            }
+            int cleared = 0;
+            List<String> refused = new ArrayList<>();
+            try {
+                for (int d = 0; d < 300; d++) {
+                    String[] conditions = d % 2 == 0 ? new String[] {"If-Match", "*"}
+                            : new String[] {"If-None-Match", "\"no-state-of-it\""};
+                    HttpResponse<String> delete = server.delete(path, conditions);
+                    if (delete.statusCode() == 200) {
+                        cleared++;
+                    } else if (delete.statusCode() != 404) {
+                        refused.add(conditions[0] + ": " + delete.statusCode() + " " + delete.body());
+                    }
+                }
+            } finally {
+                stop.set(true);
+                for (Future<?> f : work) {
+                    f.get();
+                }
+                pool.shutdownNow();
+            }
+            assertEquals(List.of(), refused, cleared + " cleared");
+            assertTrue(cleared > 0, "the deletes met the session");
         }
     }
 
