@@ -180,10 +180,11 @@ class DeleteRaceTest {
      * the state and its clear.
      */
     @ParameterizedTest(name = "store.backend={0}")
-    @ValueSource(strings = {"memory", "sqlite"})
+    @ValueSource(strings = {"memory", "sqlite", "redis"})
     void aDeleteWhoseConditionsEveryStateMeetsIsNotRefusedWhenPostsChangeTheSessionUnderIt(String backend,
             @TempDir Path dir) throws Exception {
-        try (TestServer server = TestServer.start(TestServer.onStore(backend, dir, null, Map.of()))) {
+        RedisProcess redis = backend.equals("redis") ? RedisProcess.start("no") : null;
+        try (redis; TestServer server = TestServer.start(TestServer.onStore(backend, dir, redis, Map.of()))) {
             String path = "/events/metrics/session/busy";
             AtomicBoolean stop = new AtomicBoolean();
             ExecutorService pool = Executors.newFixedThreadPool(2);
