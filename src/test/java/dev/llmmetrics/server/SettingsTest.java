@@ -381,7 +381,7 @@ class SettingsTest {
             String key = row.get(0);
             String documentedDefault = row.get(2);
             if (key.equals("store.max.bytes")) {
-                assertEquals("a quarter of the maximum heap, at most 268435456 and at least 1048576", documentedDefault);
+                assertEquals("a quarter of the maximum heap, at least 1048576 and at most 268435456", documentedDefault);
                 assertEquals(Math.clamp(Runtime.getRuntime().maxMemory() / 4, 1048576L, 268435456L), library.maxStoreBytes());
             } else if (!key.equals("server.host") && !documentedDefault.startsWith("none")) {
                 documented.put(key, documentedDefault);
