@@ -39,12 +39,6 @@ final class SessionService implements HttpService {
     /** Where the session id starts in the raw path, as {@link HttpApi} mounts this service. */
     private static final String SESSION_PATH = "/events/metrics/session/";
 
-    /**
-     * How many states of a session a conditional delete compares, each read again once an event changed the one
-     * compared before the store cleared it; past them, with events changing the session all along, it is a 412.
-     */
-    static final int CONDITIONAL_CLEAR_ATTEMPTS = 16;
-
     /** About how many bytes of rendered session JSON are kept for sessions read again unchanged. */
     static final long RENDERED_BYTES = 16L << 20;
 
@@ -119,27 +113,17 @@ final class SessionService implements HttpService {
         Headers headers = request.headers();
         boolean conditional = headers.contains(HeaderNames.IF_MATCH) || headers.contains(HeaderNames.IF_NONE_MATCH);
         boolean cleared;
-        String revision = null;
+        String unmet = null; // the state that did not meet the conditions, for the 412
         try {
-            if (conditional && anyState(headers)) {
-                cleared = store.clear(id); // every state of it meets the conditions: cleared while held, at once
-            } else if (conditional) {
-                cleared = false;
-                for (int attempt = 0; attempt < CONDITIONAL_CLEAR_ATTEMPTS; attempt++) {
-                    revision = store.revision(id).orElse(null);
-                    // Without a state there is nothing to compare: the answer is the 404 it would be without the
-                    // conditions (RFC 9110 §13.2.1). With one, it is removed only while it is the state compared;
-                    // one an event changed meanwhile is compared again, as the conditions are of the state cleared.
-                    if (revision == null || !meets(headers, revision)) {
-                        break;
-                    }
-                    if (store.clear(id, revision)) {
-                        cleared = true;
-                        break;
-                    }
-                }
+            if (conditional && !anyState(headers)) {
+                // Without a state there is nothing to compare: the 404 it would be without the conditions (RFC 9110
+                // §13.2.1). With one, it is removed only in a state that meets them, compared as the store removes it.
+                boolean held = store.revision(id).isPresent();
+                cleared = held && store.clear(id, revision -> meets(headers, revision));
+                unmet = cleared || !held ? null : store.revision(id).orElse(null);
             } else {
-                cleared = store.clear(id); // durable before the answer, with a durable store
+                // Durable before the answer, with a durable store; If-Match: * alone is met by every state it has.
+                cleared = store.clear(id);
             }
         } catch (RecordingFailedException e) {
             ApiError.send(request, response, Status.SERVICE_UNAVAILABLE_503, "store_unavailable",
@@ -150,14 +134,11 @@ final class SessionService implements HttpService {
             Json.send(response, Status.OK_200, new Cleared(id, true));
             return;
         }
-        if (revision != null) {
-            revision = store.revision(id).orElse(null); // the state now: another, or none when it just left
-        }
-        if (revision == null) {
+        if (unmet == null) {
             notFound(request, response);
             return;
         }
-        response.header(HeaderNames.ETAG, '"' + revision + '"');
+        response.header(HeaderNames.ETAG, '"' + unmet + '"');
         ApiError.send(request, response, Status.PRECONDITION_FAILED_412, "precondition_failed",
                 "the session is not in the state If-Match or If-None-Match asks for; nothing was cleared");
     }

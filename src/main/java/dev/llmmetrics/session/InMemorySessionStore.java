@@ -24,6 +24,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -313,13 +314,13 @@ public final class InMemorySessionStore implements SessionStore, SessionFigures 
     }
 
     @Override
-    public boolean clear(String sessionId, String revision) {
+    public boolean clear(String sessionId, Predicate<String> condition) {
         SessionState state = sessions.get(sessionId);
         if (state == null) {
             return false;
         }
         synchronized (state) {
-            return !state.removed() && state.revision().equals(revision) && remove(state);
+            return !state.removed() && condition.test(state.revision()) && remove(state);
         }
     }
 

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * Where per-session detail lives: the one owner of a session's aggregates and recent request records.
@@ -184,16 +185,17 @@ public interface SessionStore extends Recorder, AutoCloseable {
     boolean clear(String sessionId);
 
     /**
-     * Removes one session only while its {@linkplain #revision(String) revision} is {@code revision}, at one
-     * moment with respect to the session's events: so that a client removes the state it read, not one an event
-     * changed after. A store that tags no states removes nothing (the default).
+     * Removes one session only when its {@linkplain #revision(String) revision} meets {@code condition}, tested at
+     * one moment with the removal with respect to the session's events: so that a client's conditions hold for the
+     * state removed, not for one an event made after the test. A store that tags no states removes nothing (the
+     * default).
      *
-     * @return whether the session was removed; {@code false} when the store does not hold it or its revision is
-     *         another
+     * @return whether the session was removed; {@code false} when the store does not hold it or its revision does
+     *         not meet {@code condition}
      * @throws dev.llmmetrics.event.RecordingFailedException when a durable store could not write the removal;
      *                                                       then the session is unchanged
      */
-    default boolean clear(String sessionId, String revision) {
+    default boolean clear(String sessionId, Predicate<String> condition) {
         return false;
     }
 

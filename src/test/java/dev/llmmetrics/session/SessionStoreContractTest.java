@@ -752,27 +752,29 @@ public abstract class SessionStoreContractTest {
     }
 
     @Test
-    void aConditionalClearRemovesTheSessionOnlyInTheStateItsRevisionNames() {
+    void aConditionalClearRemovesTheSessionOnlyWhenItsRevisionMeetsTheCondition() {
         SessionStore store = store(10, 10);
         store.record(completed("s", 1, 1, 1, false));
         String read = store.revision("s").orElseThrow();
-        assertFalse(store.clear("absent", read), "a session not held");
+        assertFalse(store.clear("absent", read::equals), "a session not held");
         store.record(completed("s", 2, 1, 1, false));
-        assertFalse(store.clear("s", read), "a request finished after the revision was read");
+        assertFalse(store.clear("s", read::equals), "a request finished after the revision was read");
         assertEquals(2, store.session("s").orElseThrow().totalRequests(), "nothing removed");
 
         String now = store.revision("s").orElseThrow();
-        assertFalse(store.clear("s", now + "0"), "another revision");
-        assertFalse(store.clear("s", "not a revision"));
+        assertFalse(store.clear("s", (now + "0")::equals), "another revision");
+        assertFalse(store.clear("s", "not a revision"::equals));
         store.record(completed("other", 1, 1, 1, false));
-        assertTrue(store.clear("s", now), "another session's request changes nothing of this one's state");
+        assertTrue(store.clear("s", now::equals), "another session's request changes nothing of this one's state");
         assertTrue(store.session("s").isEmpty());
         assertEquals(1, store.sessionCount());
-        assertFalse(store.clear("s", now), "already removed");
+        assertFalse(store.clear("s", now::equals), "already removed");
 
         store.record(completed("s", 1, 1, 1, false));
-        assertFalse(store.clear("s", now), "the id's next life has revisions of its own");
+        assertFalse(store.clear("s", now::equals), "the id's next life has revisions of its own");
         assertEquals(1, store.session("s").orElseThrow().totalRequests());
+        assertTrue(store.clear("s", revision -> !revision.equals(now)), "a condition every other state meets");
+        assertTrue(store.session("s").isEmpty());
     }
 
     @Test

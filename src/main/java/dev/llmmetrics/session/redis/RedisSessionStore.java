@@ -49,6 +49,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import javax.net.ssl.SSLException;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.jspecify.annotations.Nullable;
@@ -148,6 +149,11 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
     private static final int SCORES = 5;
     private static final int PAIR_NUMBERS = 16;
     private static final int SCORE_NUMBERS = 5;
+    /**
+     * Most revisions of one session a conditional clear reads and tests, each read again once a batch changed the one
+     * tested before the script removed it; past them, with batches changing the session all along, nothing is removed.
+     */
+    private static final int CONDITIONAL_CLEAR_ATTEMPTS = 16;
     /** Most idle sessions one script removes, so that a sweep never holds Redis long. */
     private static final int IDLE_EVICTIONS_PER_CALL = 1_000;
     /** Most connections to Redis per store: past it a caller waits, up to the timeout, for one to be free. */
@@ -489,9 +495,27 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         return clear(sessionId, new byte[0][]);
     }
 
-    /** Removes the session from Redis, for every process, while its header has the numbers {@link #revision} names. */
+    /**
+     * Removes the session from Redis, for every process, when its revision meets {@code condition}: the revision read
+     * is tested here, and the script removes the session only while its header still has that revision's numbers; a
+     * revision a batch changed meanwhile is read and tested again, up to {@value #CONDITIONAL_CLEAR_ATTEMPTS} times.
+     */
     @Override
-    public boolean clear(String sessionId, String revision) {
+    public boolean clear(String sessionId, Predicate<String> condition) {
+        for (int attempt = 0; attempt < CONDITIONAL_CLEAR_ATTEMPTS; attempt++) {
+            Optional<String> revision = revision(sessionId);
+            if (revision.isEmpty() || !condition.test(revision.get())) {
+                return false;
+            }
+            if (clearAt(sessionId, revision.get())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Removes the session while its header has the numbers {@code revision} names; whether it did. */
+    private boolean clearAt(String sessionId, String revision) {
         String[] numbers = revision.split("-", -1);
         if (numbers.length != 5) {
             return false; // not a revision of this store: no session has it
@@ -523,7 +547,7 @@ public final class RedisSessionStore implements SessionStore, SessionFigures {
         }
         lastCount = ((Long) result.get(1)).intValue();
         if (result.size() > 4) {
-            return false; // held under another revision: left as it is, this process's figures of it too
+            return false; // not held with that revision: left as it is, this process's figures of it too
         }
         if ((Long) result.get(0) == 1) {
             local.forgetGone(sessionId, (Long) result.get(2)); // a batch of this process may not have added its figures yet

@@ -54,6 +54,7 @@ import java.util.concurrent.FutureTask;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 import org.sqlite.SQLiteConfig;
 
@@ -480,8 +481,8 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
     }
 
     @Override
-    public boolean clear(String sessionId, String revision) {
-        return rows.containsKey(sessionId) && (Boolean) submit(new ClearIfJob(sessionId, revision));
+    public boolean clear(String sessionId, Predicate<String> condition) {
+        return rows.containsKey(sessionId) && (Boolean) submit(new ClearIfJob(sessionId, condition));
     }
 
     /**
@@ -879,14 +880,14 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
         }
     }
 
-    /** Removes a session only while its committed row has the revision given: first in its transaction. */
+    /** Removes a session only when its committed row's revision meets a condition: first in its transaction. */
     private static final class ClearIfJob extends Job {
         final String sessionId;
-        final String revision;
+        final Predicate<String> condition;
 
-        ClearIfJob(String sessionId, String revision) {
+        ClearIfJob(String sessionId, Predicate<String> condition) {
             this.sessionId = sessionId;
-            this.revision = revision;
+            this.condition = condition;
         }
 
         @Override
@@ -896,7 +897,7 @@ public final class SqliteSessionStore implements SessionStore, SessionFigures {
 
         @Override
         void apply(Writer.Txn t) throws SQLException {
-            result = t.clearIf(sessionId, revision);
+            result = t.clearIf(sessionId, condition);
         }
     }
 

@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -1215,13 +1216,13 @@ final class Writer {
         }
 
         /**
-         * Deletes the session while its committed row has {@code revision} and this transaction has not touched
-         * it; called first in its transaction, so that the committed row is the session as it stands.
+         * Deletes the session when its committed row's revision meets {@code condition} and this transaction has not
+         * touched it; called first in its transaction, so that the committed row is the session as it stands.
          */
-        boolean clearIf(String sessionId, String revision) throws SQLException {
+        boolean clearIf(String sessionId, Predicate<String> condition) throws SQLException {
             Row row = store.rows.get(sessionId);
-            return row != null && !touched.containsKey(sessionId) && row.revision(bounds.maxRecordsPerSession()).equals(revision)
-                    && clear(sessionId);
+            return row != null && !touched.containsKey(sessionId)
+                    && condition.test(row.revision(bounds.maxRecordsPerSession())) && clear(sessionId);
         }
 
         /** Deletes at most {@code most} of the sessions idle for longer than the idle timeout; returns how many. */
