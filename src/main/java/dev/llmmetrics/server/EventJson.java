@@ -447,7 +447,12 @@ final class EventJson {
      */
     private static boolean leapSecondInUtc(String text) {
         ParsePosition at = new ParsePosition(0);
-        TemporalAccessor fields = DateTimeFormatter.ISO_OFFSET_DATE_TIME.parseUnresolved(text, at);
+        TemporalAccessor fields;
+        try {
+            fields = DateTimeFormatter.ISO_OFFSET_DATE_TIME.parseUnresolved(text, at);
+        } catch (DateTimeException outOfRange) {
+            return false; // an offset past ±18:00, which the parser throws for rather than marking the error
+        }
         return fields != null && at.getErrorIndex() < 0 && at.getIndex() == text.length()
                 && is(fields, ChronoField.HOUR_OF_DAY, 23) && is(fields, ChronoField.MINUTE_OF_HOUR, 59)
                 && is(fields, ChronoField.SECOND_OF_MINUTE, 60) && is(fields, ChronoField.OFFSET_SECONDS, 0);

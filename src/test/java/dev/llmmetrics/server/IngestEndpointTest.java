@@ -203,8 +203,9 @@ class IngestEndpointTest {
     void aSecond60AtAnOffsetOtherThanUtcAndAnHour24AreRefusedNotReadAsAnotherSecond() {
         String completed = "{\"type\":\"LLM_REQUEST_COMPLETED\",\"session_id\":\"not-leap\",\"model\":\"m\","
                 + "\"duration_ms\":1,\"timestamp\":";
-        // 23:59:60 at +01:00 is 22:59:60 UTC, no leap second; RFC 3339 has no hour 24.
-        for (String timestamp : List.of("2016-12-31T23:59:60+01:00", "2016-12-31T23:59:60-05:30", "2016-12-31T24:00:00Z")) {
+        // 23:59:60 at +01:00 is 22:59:60 UTC, no leap second; RFC 3339 has no hour 24; no offset is past ±18:00.
+        for (String timestamp : List.of("2016-12-31T23:59:60+01:00", "2016-12-31T23:59:60-05:30", "2016-12-31T24:00:00Z",
+                "2026-01-17T15:30:00+25:00", "2016-12-31T23:59:60+25:00")) {
             HttpResponse<String> refused = server.post("/events", completed + "\"" + timestamp + "\"}");
             assertProblem(refused, 400, "invalid_events");
             assertEquals("timestamp", TestServer.json(refused).get("errors").get(0).get("field").asText(), timestamp);
