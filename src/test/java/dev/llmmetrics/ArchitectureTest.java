@@ -37,6 +37,8 @@ class ArchitectureTest {
                 .check(classes);
     }
 
+    private static final String PROMETHEUS_DISTRIBUTIONS = "dev.llmmetrics.meter.PrometheusDistributions";
+
     @Test
     void theFacadeNeverDependsOnTheServer() {
         noClasses().that().resideInAPackage("dev.llmmetrics")
@@ -63,11 +65,21 @@ class ArchitectureTest {
     }
 
     @Test
-    void onlyThePrometheusPackageAndTheServerDependOnThePrometheusRegistry() {
+    void onlyThePrometheusPackageTheServerAndTheMetersPrometheusRenderingDependOnThePrometheusRegistry() {
         noClasses().that().resideOutsideOfPackages("dev.llmmetrics.prometheus..", SERVER)
+                .and().doNotHaveFullyQualifiedName(PROMETHEUS_DISTRIBUTIONS)
                 .should().dependOnClassesThat().resideInAnyPackage("io.micrometer.prometheusmetrics..", "io.prometheus..")
                 .because("the Prometheus registry is optional for applications that embed the library with another "
                         + "Micrometer registry")
+                .check(classes);
+    }
+
+    @Test
+    void onlyTheRegistrysFiguresLoadTheMetersPrometheusRendering() {
+        noClasses().that().doNotHaveFullyQualifiedName("dev.llmmetrics.meter.RegistryFigures")
+                .and().doNotHaveFullyQualifiedName(PROMETHEUS_DISTRIBUTIONS)
+                .should().dependOnClassesThat().haveFullyQualifiedName(PROMETHEUS_DISTRIBUTIONS)
+                .because("it is loaded only for a Prometheus registry, told by the registry's class name")
                 .check(classes);
     }
 

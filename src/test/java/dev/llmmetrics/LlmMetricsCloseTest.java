@@ -122,6 +122,6 @@ class LlmMetricsCloseTest {
 
     private static double successes(SimpleMeterRegistry registry) {
         return registry.get(MeterNames.REQUESTS)
-                .tags(MeterNames.TAG_MODEL, "gpt-4o", MeterNames.TAG_OUTCOME, MeterNames.OUTCOME_SUCCESS).counter().count();
+                .tags(MeterNames.TAG_MODEL, "gpt-4o", MeterNames.TAG_OUTCOME, MeterNames.OUTCOME_SUCCESS).functionCounter().count();
     }
 }

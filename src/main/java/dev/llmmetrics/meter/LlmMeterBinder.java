@@ -70,6 +70,9 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
     /** The meters of the {@link ModelCatalog#OTHER_LABEL} label, made on first use. */
     private volatile @Nullable ModelMeters other;
     private volatile @Nullable MeterRegistry registry;
+    /** The per-model request counts and distributions, and the registry that shows them; set with {@link #registry}. */
+    private volatile @Nullable RegistryFigures figures;
+    private volatile RegistryFigures.@Nullable Binding binding;
     private volatile @Nullable ScoreMeters scores;
     /** The session gauge and eviction counters, which read the store; guarded by {@code this}. */
     private final List<Meter> storeMeters = new ArrayList<>();
@@ -114,6 +117,11 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
                     .register(registry));
         }
         this.scores = new ScoreMeters(registry);
+        List<MeterRegistry> leaves = new ArrayList<>();
+        leaves(registry, leaves, Collections.newSetFromMap(new IdentityHashMap<>()));
+        RegistryFigures.Binding bound = new RegistryFigures.Binding(registry, leaves);
+        this.figures = RegistryFigures.of(bound);
+        this.binding = bound;
         this.registry = registry;
     }
 
@@ -137,6 +145,23 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
             }
         }
         return false;
+    }
+
+    /**
+     * The registries that show what {@code registry} is given: itself, or for a composite the registries it passes
+     * meters to, at any depth; a composite without any shows them itself, and passes them on to those it is given.
+     */
+    private static void leaves(MeterRegistry registry, List<MeterRegistry> leaves, Set<MeterRegistry> seen) {
+        if (!seen.add(registry)) {
+            return;
+        }
+        if (registry instanceof CompositeMeterRegistry composite && !composite.getRegistries().isEmpty()) {
+            for (MeterRegistry child : composite.getRegistries()) {
+                leaves(child, leaves, seen);
+            }
+        } else {
+            leaves.add(registry);
+        }
     }
 
     /**
@@ -237,7 +262,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
                     shared = other;
                     if (shared == null) {
                         other = shared = new ModelMeters(ModelCatalog.OTHER_LABEL, genAiProvider(null), store, registry,
-                                genAiBudget, !closed);
+                                Objects.requireNonNull(figures), Objects.requireNonNull(binding), genAiBudget, !closed);
                     }
                 }
             }
@@ -250,7 +275,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
                 meters = byNumber.get(model.number());
                 if (meters == null) {
                     meters = new ModelMeters(model.label(), genAiProvider(model.provider()), store, registry,
-                            genAiBudget, !closed);
+                            Objects.requireNonNull(figures), Objects.requireNonNull(binding), genAiBudget, !closed);
                     byNumber.set(model.number(), meters);
                 }
             }

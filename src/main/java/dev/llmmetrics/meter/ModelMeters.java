@@ -30,13 +30,10 @@ final class ModelMeters {
 
     final String label;
     private final MeterRegistry registry;
-    private final Counter successes;
-    private final Counter failures;
-    private final Counter toolCallRequests;
-    private final Timer successDuration;
-    private final Timer failureDuration;
-    private final DistributionSummary promptTokens;
-    private final DistributionSummary completionTokens;
+    /** The request counts, cost and distributions of the label. */
+    private final RegistryFigures.Model figures;
+    /** The registry they are shown through. */
+    private final RegistryFigures.Binding binding;
     private final DistributionSummary messages;
     private final DistributionSummary tools;
     /** The store whose count of requests in flight the gauge reads. */
@@ -46,8 +43,6 @@ final class ModelMeters {
      * for meters made once it closed.
      */
     final @Nullable Gauge inFlightGauge;
-    private final LazyMeter<Counter> cost;
-    private final LazyMeter<Counter> unpriced;
     private final LazyMeter<Counter> cachedTokens;
     private final LazyMeter<Counter> reasoningTokens;
     private final LazyMeter<Timer> timeToFirstToken;
@@ -60,22 +55,22 @@ final class ModelMeters {
     /**
      * @param genAiProvider the {@code gen_ai.provider.name} of the label's events that name no provider
      * @param store         the store that counts the label's requests in flight
+     * @param figures       the figures that keep the label's request counts and distributions
+     * @param binding       the registry they are shown through, {@code registry}, and the registries beneath it
      * @param genAi         the histograms left to the OpenTelemetry GenAI semantic-convention instruments, to
      *                      register them too; {@code null} when that mode is off
      * @param inFlight      whether to register the in-flight gauge, which reads {@code store}: not once the binder
      *                      closed, when the gauge would outlive the store it reads
      */
     ModelMeters(String label, String genAiProvider, SessionStore store, MeterRegistry registry,
-                GenAiMeters.@Nullable Budget genAi, boolean inFlight) {
+                RegistryFigures figures, RegistryFigures.Binding binding, GenAiMeters.@Nullable Budget genAi,
+                boolean inFlight) {
         this.label = label;
         this.store = store;
         this.registry = registry;
         this.genAi = genAi != null ? new GenAiMeters(label, genAiProvider, registry, genAi) : null;
-        cost = new LazyMeter<>(() -> counter(COST, "What the completed LLM requests cost in US dollars, as the "
-                + "provider reported it or else by the price table, by model; requests of unknown cost are not in it, "
-                + "see llm_unpriced_requests_total"));
-        unpriced = new LazyMeter<>(() -> counter(UNPRICED_REQUESTS, "Completed LLM requests of unknown cost: no cost "
-                + "reported, and no price for the model or no token usage in the response"));
+        this.binding = binding;
+        this.figures = figures.model(label, binding);
         cachedTokens = new LazyMeter<>(() -> counter(CACHED_TOKENS,
                 "Prompt tokens served from the provider's prompt cache (part of the prompt tokens), by model"));
         reasoningTokens = new LazyMeter<>(() -> counter(REASONING_TOKENS,
@@ -90,17 +85,6 @@ final class ModelMeters {
                         + "invalid_request, content_filter, auth, cancelled, _OTHER)")
                 .tags(TAG_MODEL, label, TAG_ERROR_TYPE, type.wireName())
                 .register(registry))).toList();
-        successes = requests(registry, OUTCOME_SUCCESS);
-        failures = requests(registry, OUTCOME_FAILURE);
-        // Registered with the model, at 0: its rate over the successes is the model's tool-call share from the
-        // first request on, however short its sessions (the per-session counters begin at their first value,
-        // which rate() cannot see).
-        toolCallRequests = counter(TOOL_CALL_REQUESTS,
-                "Completed LLM requests whose response asked for tool calls, by model");
-        successDuration = duration(registry, OUTCOME_SUCCESS);
-        failureDuration = duration(registry, OUTCOME_FAILURE);
-        promptTokens = tokens(registry, TYPE_PROMPT);
-        completionTokens = tokens(registry, TYPE_COMPLETION);
         messages = DistributionSummary.builder(REQUEST_MESSAGES)
                 .description("Messages sent per LLM request, from STARTED events")
                 .baseUnit(UNIT_MESSAGES)
@@ -128,21 +112,13 @@ final class ModelMeters {
         if (genAi != null) {
             genAi.completed(e);
         }
-        successes.increment();
-        if (e.hasToolCalls()) {
-            toolCallRequests.increment();
-        }
-        successDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
-        if (e.hasUsage()) {
-            promptTokens.record(e.promptTokens());
-            completionTokens.record(e.completionTokens());
-        }
+        long durationNanos = TimeUnit.MILLISECONDS.toNanos(e.durationMs());
+        boolean usage = e.hasUsage();
+        long promptTokens = usage ? e.promptTokens() : -1;
+        long completionTokens = usage ? e.completionTokens() : -1;
         long costPicoUsd = model.costPicoUsd(e);
-        if (costPicoUsd >= 0) {
-            cost.get().increment(ModelPrice.usd(costPicoUsd));
-        } else {
-            unpriced.get().increment();
-        }
+        double costUsd = costPicoUsd >= 0 ? ModelPrice.usd(costPicoUsd) : -1;
+        figures.completed(durationNanos, promptTokens, completionTokens, e.hasToolCalls(), costUsd, binding);
         if (e.cachedTokens() > 0) {
             cachedTokens.get().increment(e.cachedTokens());
         }
@@ -174,18 +150,18 @@ final class ModelMeters {
         if (genAi != null) {
             genAi.failed(e);
         }
-        failures.increment();
+        long durationNanos = e.hasDuration() ? TimeUnit.MILLISECONDS.toNanos(e.durationMs()) : -1;
+        figures.failed(durationNanos);
         errors.get((e.errorType() == null ? ErrorType.OTHER : e.errorType()).ordinal()).get().increment();
-        if (e.hasDuration()) {
-            failureDuration.record(e.durationMs(), TimeUnit.MILLISECONDS);
-        }
     }
 
     ModelTotals totals() {
-        long ok = (long) successes.count();
-        long failed = (long) failures.count();
-        return new ModelTotals(label, ok + failed, ok, failed, (long) promptTokens.totalAmount(),
-                (long) completionTokens.totalAmount(), successDuration.totalTime(TimeUnit.SECONDS), store.inFlight(label));
+        ModelFigures f = figures.figures;
+        long ok = f.successes();
+        long failed = f.failures();
+        return new ModelTotals(label, ok + failed, ok, failed, (long) f.total(ModelFigures.PROMPT_TOKENS),
+                (long) f.total(ModelFigures.COMPLETION_TOKENS), ModelFigures.seconds(f.total(ModelFigures.SUCCESS_DURATION)),
+                store.inFlight(label));
     }
 
     private Counter counter(String name, String description) {
@@ -197,27 +173,4 @@ final class ModelMeters {
                 .register(registry);
     }
 
-    private Counter requests(MeterRegistry registry, String outcome) {
-        return Counter.builder(REQUESTS)
-                .description("LLM requests finished, by model and outcome")
-                .tags(TAG_MODEL, label, TAG_OUTCOME, outcome)
-                .register(registry);
-    }
-
-    private Timer duration(MeterRegistry registry, String outcome) {
-        return Timer.builder(REQUEST_DURATION)
-                .description("LLM request duration, by model and outcome (failures only when their duration is known)")
-                .tags(TAG_MODEL, label, TAG_OUTCOME, outcome)
-                .serviceLevelObjectives(DURATION_BUCKETS)
-                .register(registry);
-    }
-
-    private DistributionSummary tokens(MeterRegistry registry, String type) {
-        return DistributionSummary.builder(TOKENS)
-                .description("Tokens per completed LLM request, by model and type")
-                .baseUnit(UNIT_TOKENS)
-                .tags(TAG_MODEL, label, TAG_TYPE, type)
-                .serviceLevelObjectives(TOKEN_BUCKETS)
-                .register(registry);
-    }
 }

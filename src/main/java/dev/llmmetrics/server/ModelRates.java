@@ -1,12 +1,12 @@
 package dev.llmmetrics.server;
 
 import dev.llmmetrics.meter.MeterNames;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.Meter;
-import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.model.snapshots.ClassicHistogramBucket;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.DataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot.HistogramDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
 import java.time.Duration;
@@ -17,6 +17,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -31,9 +32,9 @@ import java.util.function.Supplier;
  *
  * <p>Every {@link #PERIOD} a daemon thread snapshots each model's cumulative meters into a ring covering
  * {@link #MAX_WINDOW}. An answer compares a snapshot taken at that moment with the oldest sample of the
- * window: the differences are what happened in between. The meters are read from the registry by the names
- * {@link MeterNames} declares. The latency histogram is {@code llm.request.duration}, both outcomes
- * together, as the Grafana dashboards read it.
+ * window: the differences are what happened in between. The figures are read from the registry's scrape, as
+ * Prometheus reads them: {@code llm_requests}, {@code llm_tokens} and the latency histogram
+ * {@code llm_request_duration_seconds}, both outcomes together, as the Grafana dashboards read it.
  *
  * <p>The Prometheus registry keeps cumulative bucket counts since start, which the differences rely on. The
  * requests in flight are the session store's count at the answer, not a difference: a model with requests in
@@ -51,6 +52,12 @@ final class ModelRates implements AutoCloseable {
     static final Duration MIN_WINDOW = PERIOD.multipliedBy(2);
 
     private static final Logger LOG = System.getLogger(ModelRates.class.getName());
+
+    /** The latency histogram's family, as the scrape names it. */
+    private static final String DURATION = "llm_request_duration_seconds";
+
+    /** The families read, as the scrape names them: requests by outcome, latency, tokens. */
+    private static final Set<String> FAMILIES = Set.of("llm_requests", DURATION, "llm_tokens");
 
     /** Samples kept: enough that the oldest is at least {@link #MAX_WINDOW} old. */
     private static final int CAPACITY = (int) (MAX_WINDOW.toNanos() / PERIOD.toNanos()) + 2;
@@ -210,7 +217,9 @@ final class ModelRates implements AutoCloseable {
     private Sample snapshot() {
         Map<String, MutableCounts> models = new TreeMap<>();
         long nanos = nanoTime.getAsLong();
-        registry.forEachMeter(meter -> read(meter, models));
+        for (MetricSnapshot family : registry.getPrometheusRegistry().scrape(FAMILIES::contains)) {
+            read(family, models);
+        }
         Map<String, Counts> frozen = new TreeMap<>();
         for (Map.Entry<String, MutableCounts> e : models.entrySet()) {
             Counts counts = e.getValue().freeze(sharedBounds);
@@ -220,35 +229,27 @@ final class ModelRates implements AutoCloseable {
         return new Sample(nanos, frozen);
     }
 
-    private static void read(Meter meter, Map<String, MutableCounts> models) {
-        Meter.Id id = meter.getId();
-        String model = id.getTag(MeterNames.TAG_MODEL);
-        if (model == null) {
-            return;
-        }
-        switch (id.getName()) {
-            case MeterNames.REQUESTS -> {
-                if (meter instanceof Counter c) {
-                    MutableCounts m = models.computeIfAbsent(model, k -> new MutableCounts());
-                    if (MeterNames.OUTCOME_FAILURE.equals(id.getTag(MeterNames.TAG_OUTCOME))) {
-                        m.failures += (long) c.count();
+    private static void read(MetricSnapshot family, Map<String, MutableCounts> models) {
+        for (DataPointSnapshot point : family.getDataPoints()) {
+            String model = point.getLabels().get(MeterNames.TAG_MODEL);
+            if (model == null) {
+                continue;
+            }
+            MutableCounts m = models.computeIfAbsent(model, k -> new MutableCounts());
+            switch (point) {
+                case CounterDataPointSnapshot requests -> {
+                    if (MeterNames.OUTCOME_FAILURE.equals(point.getLabels().get(MeterNames.TAG_OUTCOME))) {
+                        m.failures += (long) requests.getValue();
                     } else {
-                        m.successes += (long) c.count();
+                        m.successes += (long) requests.getValue();
                     }
                 }
-            }
-            case MeterNames.REQUEST_DURATION -> {
-                if (meter instanceof Timer t) {
-                    models.computeIfAbsent(model, k -> new MutableCounts()).addDurations(t);
+                case HistogramDataPointSnapshot histogram when family.getMetadata().getName().equals(DURATION) ->
+                        m.addDurations(histogram);
+                case HistogramDataPointSnapshot tokens -> m.tokens += tokens.getSum();
+                default -> {
+                    // Not a sample this view reads.
                 }
-            }
-            case MeterNames.TOKENS -> {
-                if (meter instanceof DistributionSummary s) {
-                    models.computeIfAbsent(model, k -> new MutableCounts()).tokens += s.totalAmount();
-                }
-            }
-            default -> {
-                // Not a per-model meter this view reads.
             }
         }
     }
@@ -319,12 +320,14 @@ final class ModelRates implements AutoCloseable {
         long durations;
         final TreeMap<Double, Long> buckets = new TreeMap<>();
 
-        void addDurations(Timer timer) {
-            durations += timer.count();
-            for (CountAtBucket b : timer.takeSnapshot().histogramCounts()) {
-                double bound = b.bucket(TimeUnit.SECONDS);
-                if (Double.isFinite(bound)) {
-                    buckets.merge(bound, (long) b.count(), Long::sum);
+        /** Adds a latency histogram's count and its cumulative count at each finite bound. */
+        void addDurations(HistogramDataPointSnapshot histogram) {
+            durations += histogram.getCount();
+            long cumulative = 0;
+            for (ClassicHistogramBucket bucket : histogram.getClassicBuckets()) {
+                cumulative += bucket.getCount();
+                if (Double.isFinite(bucket.getUpperBound())) {
+                    buckets.merge(bucket.getUpperBound(), cumulative, Long::sum);
                 }
             }
         }

@@ -218,7 +218,7 @@ class AiServicesThroughTheListenerTest {
     }
 
     private double toolCallRequests() {
-        return registry.get("llm.tool.call.requests").tag("model", "gpt-4o").counter().count();
+        return registry.get("llm.tool.call.requests").tag("model", "gpt-4o").functionCounter().count();
     }
 
     /** Waits until {@code count} events came: a streamed call ends on the HTTP client's thread. */

@@ -272,7 +272,7 @@ class OpenAiClientThroughTheListenerTest {
         assertEquals(150, session.totalTokens(), "only the response that reported usage counts");
         assertEquals(150.0, session.averageTokensPerRequest());
         assertNull(session.requests().get(0).totalTokens());
-        assertEquals(1, registry.find("llm.tokens").tag("model", "gpt-4o").tag("type", "prompt").summary().count(),
+        assertTrue(registry.scrape().contains("llm_tokens_count{model=\"gpt-4o\",type=\"prompt\"} 1\n"),
                 "the token histogram has only the request with usage");
     }
 

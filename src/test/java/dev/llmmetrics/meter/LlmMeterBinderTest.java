@@ -82,9 +82,9 @@ class LlmMeterBinderTest {
         binder.onEvent(LlmRequestCompleted.builder("s", "new-at-close").durationMs(10).build());
 
         assertEquals(2.0, simple.get(MeterNames.REQUESTS).tags(MeterNames.TAG_MODEL, "known", MeterNames.TAG_OUTCOME,
-                MeterNames.OUTCOME_SUCCESS).counter().count());
+                MeterNames.OUTCOME_SUCCESS).functionCounter().count());
         assertEquals(1.0, simple.get(MeterNames.REQUESTS).tags(MeterNames.TAG_MODEL, "new-at-close", MeterNames.TAG_OUTCOME,
-                MeterNames.OUTCOME_SUCCESS).counter().count());
+                MeterNames.OUTCOME_SUCCESS).functionCounter().count());
         assertEquals(null, simple.find(MeterNames.REQUESTS_IN_FLIGHT).gauge(), "no in-flight gauge outlives the close");
     }
 
@@ -288,9 +288,9 @@ class LlmMeterBinderTest {
         metrics.bus().publish(LlmRequestCompleted.builder("s", "m").durationMs(1500).promptTokens(100).completionTokens(50).totalTokens(150).hasToolCalls(true).build());
         metrics.bus().publish(LlmRequestFailed.builder("s", "m").error("boom").build());
 
-        assertEquals(1, simple.get("llm.requests").tag("model", "m").tag("outcome", "success").counter().count());
-        assertEquals(1, simple.get("llm.requests").tag("model", "m").tag("outcome", "failure").counter().count());
-        assertEquals(1.5, simple.get("llm.request.duration").tag("outcome", "success").timer().totalTime(TimeUnit.SECONDS), 1e-9);
+        assertEquals(1, simple.get("llm.requests").tag("model", "m").tag("outcome", "success").functionCounter().count());
+        assertEquals(1, simple.get("llm.requests").tag("model", "m").tag("outcome", "failure").functionCounter().count());
+        assertEquals(1.5, simple.get("llm.request.duration").tag("outcome", "success").functionTimer().totalTime(TimeUnit.SECONDS), 1e-9);
         assertTrue(simple.find("llm.session.requests").meters().isEmpty(), "per-session series are Prometheus-only");
         assertEquals(2, metrics.store().session("s").orElseThrow().totalRequests());
     }
