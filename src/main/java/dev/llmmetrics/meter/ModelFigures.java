@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The request figures of one model: the requests by outcome, the tool-call and unpriced requests,
@@ -158,19 +159,7 @@ final class ModelFigures {
     }
 
     double costUsd() {
-        double total = 0;
-        for (int i = 0; i < stripes.length(); i++) {
-            Stripe stripe = stripes.get(i);
-            if (stripe != null) {
-                stripe.lockToRead();
-                try {
-                    total += stripe.costUsd;
-                } finally {
-                    stripe.unlock();
-                }
-            }
-        }
-        return total;
+        return totalOf(stripe -> stripe.costUsd);
     }
 
     /** The count of values in {@code distribution}. */
@@ -180,19 +169,7 @@ final class ModelFigures {
 
     /** The sum of the values in {@code distribution}. */
     double total(int distribution) {
-        double total = 0;
-        for (int i = 0; i < stripes.length(); i++) {
-            Stripe stripe = stripes.get(i);
-            if (stripe != null) {
-                stripe.lockToRead();
-                try {
-                    total += stripe.sums[distribution];
-                } finally {
-                    stripe.unlock();
-                }
-            }
-        }
-        return total;
+        return totalOf(stripe -> stripe.sums[distribution]);
     }
 
     /** The values of {@code distribution} as they stand, its maximum as of {@code nowMillis}. */
@@ -254,13 +231,18 @@ final class ModelFigures {
     }
 
     private long sum(int cell) {
-        long total = 0;
+        return (long) totalOf(stripe -> stripe.cells[cell]);
+    }
+
+    /** The sum of {@code part} over the stripes, each read under its lock. */
+    private double totalOf(ToDoubleFunction<Stripe> part) {
+        double total = 0;
         for (int i = 0; i < stripes.length(); i++) {
             Stripe stripe = stripes.get(i);
             if (stripe != null) {
                 stripe.lockToRead();
                 try {
-                    total += stripe.cells[cell];
+                    total += part.applyAsDouble(stripe);
                 } finally {
                     stripe.unlock();
                 }
