@@ -149,7 +149,7 @@ public final class LlmMeterBinder implements MeterBinder, EventListener, AutoClo
 
     /**
      * The registries that show what {@code registry} is given: itself, or for a composite the registries it passes
-     * meters to, at any depth; a composite without any shows them itself, and passes them on to those it is given.
+     * meters to, at any depth; a composite without any is its own.
      */
     private static void leaves(MeterRegistry registry, List<MeterRegistry> leaves, Set<MeterRegistry> seen) {
         if (!seen.add(registry)) {

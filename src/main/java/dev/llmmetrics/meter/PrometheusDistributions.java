@@ -48,7 +48,7 @@ final class PrometheusDistributions implements MultiCollector {
             family(MetricType.GAUGE, DURATION + MAX, RegistryFigures.DURATION_HELP, TAG_OUTCOME),
             family(MetricType.HISTOGRAM, TOKENS, RegistryFigures.TOKENS_HELP, TAG_TYPE),
             family(MetricType.GAUGE, TOKENS + MAX, RegistryFigures.TOKENS_HELP, TAG_TYPE));
-    private static final DoubleUnaryOperator SECONDS = nanos -> nanos / 1e9;
+    private static final DoubleUnaryOperator SECONDS = ModelFigures::seconds;
 
     private final RegistryFigures figures;
     private final MeterRegistry registry;

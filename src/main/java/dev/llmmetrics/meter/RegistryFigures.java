@@ -109,7 +109,7 @@ final class RegistryFigures {
 
     /**
      * A registry a binder is bound to, and the registries beneath it at the binding: itself, or the registries a
-     * composite passes its meters to, at any depth (a composite with none shows the meters itself).
+     * composite passes its meters to, at any depth (a composite with none is its own, and shows the counters only).
      */
     record Binding(MeterRegistry registry, List<MeterRegistry> leaves) {
 
