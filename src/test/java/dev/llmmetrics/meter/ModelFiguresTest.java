@@ -186,6 +186,40 @@ class ModelFiguresTest {
         }
     }
 
+    /**
+     * A value's bucket, found by arithmetic on the bounds' shape, is the first bound at or above it, as a search over
+     * the bounds the series declare finds it: on, around and between every bound, and past the last.
+     */
+    @Test
+    void theBucketFoundByArithmeticIsTheFirstDeclaredBoundAtOrAboveTheValue() {
+        long[] durations = java.util.Arrays.stream(MeterNames.DURATION_BUCKETS).mapToLong(Duration::toNanos).toArray();
+        long[] tokens = java.util.Arrays.stream(MeterNames.TOKEN_BUCKETS).mapToLong(b -> (long) b).toArray();
+        SplittableRandom random = new SplittableRandom(12);
+        for (long[] bounds : List.of(durations, tokens)) {
+            List<Long> values = new ArrayList<>(List.of(0L, 1L, 2L, 3L, Long.MAX_VALUE, Long.MAX_VALUE - 1));
+            for (long bound : bounds) {
+                values.addAll(List.of(bound - 1, bound, bound + 1, bound * 3 / 2, bound * 2 - 1));
+            }
+            for (int i = 0; i < 100_000; i++) {
+                values.add(random.nextLong(bounds[bounds.length - 1] * 4));
+            }
+            for (long value : values) {
+                int found = bounds == durations ? ModelFigures.durationBucket(value) : ModelFigures.tokenBucket(value);
+                assertEquals(firstAtOrAbove(bounds, value), found, "bucket of " + value);
+            }
+        }
+    }
+
+    /** The index of the first of {@code bounds} at or above {@code value}, {@code bounds.length} past them all. */
+    private static int firstAtOrAbove(long[] bounds, long value) {
+        for (int i = 0; i < bounds.length; i++) {
+            if (bounds[i] >= value) {
+                return i;
+            }
+        }
+        return bounds.length;
+    }
+
     @Test
     void threadsRecordingAtOnceLoseNoCountAndAReaderNeverSeesACountFall() throws Exception {
         ModelFigures figures = new ModelFigures(0);
